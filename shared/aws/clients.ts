@@ -1,0 +1,83 @@
+/**
+ * AWS SDK v3 clients, built once per process. The only difference between the two homes is the
+ * endpoint: on Lambda none is set; the local runtime sets `CAIRN_ENDPOINT_<SERVICE>` to its
+ * emulators. Every client uses the HTTP/1.1 handler (kinesalite cannot speak HTTP/2) with keep-alive.
+ * Every request is counted per service and operation, so the benchmarks can report requests per event.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+
+export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler';
+
+/** Request counters: `${service}.${Operation}` → calls; DynamoDB consumed capacity → units. */
+export const requestCounts = new Map<string, number>();
+export function countRequest(key: string, n = 1): void {
+  requestCounts.set(key, (requestCounts.get(key) ?? 0) + n);
+}
+export function resetRequestCounts(): void {
+  requestCounts.clear();
+}
+
+const endpointVar = (s: Service) => `CAIRN_ENDPOINT_${s.toUpperCase()}`;
+export const endpointFor = (s: Service): string | undefined => process.env[endpointVar(s)] || undefined;
+
+function baseConfig(service: Service) {
+  const endpoint = endpointFor(service);
+  const local = endpoint !== undefined;
+  return {
+    endpoint,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    // Emulators accept any credentials; s3rver wants its own pair.
+    ...(local
+      ? { credentials: service === 's3' ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    maxAttempts: Number(process.env.CAIRN_AWS_MAX_ATTEMPTS ?? 8),
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+    }),
+  };
+}
+
+type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void } };
+function counted<T extends AnyClient>(service: Service, client: T): T {
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      countRequest(`${service}.${context.commandName?.replace(/Command$/, '') ?? 'unknown'}`);
+      const out = await next(args);
+      const cc = out?.output?.ConsumedCapacity;
+      if (cc) {
+        for (const c of Array.isArray(cc) ? cc : [cc]) {
+          if (c.ReadCapacityUnits) countRequest('dynamodb.rcu', c.ReadCapacityUnits);
+          if (c.WriteCapacityUnits) countRequest('dynamodb.wcu', c.WriteCapacityUnits);
+          if (!c.ReadCapacityUnits && !c.WriteCapacityUnits && c.CapacityUnits) countRequest('dynamodb.units', c.CapacityUnits);
+        }
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'cairnRequestCounter' },
+  );
+  return client;
+}
+
+const cache = new Map<string, unknown>();
+function once<T>(key: string, make: () => T): T {
+  const k = `${key}|${endpointFor(key as Service) ?? ''}`;
+  if (!cache.has(k)) cache.set(k, make());
+  return cache.get(k) as T;
+}
+
+export const dynamodb = () => once('dynamodb', () => counted('dynamodb', new DynamoDBClient(baseConfig('dynamodb'))));
+export const kinesis = () => once('kinesis', () => counted('kinesis', new KinesisClient(baseConfig('kinesis'))));
+export const s3 = () =>
+  once('s3', () => counted('s3', new S3Client({ ...baseConfig('s3'), forcePathStyle: endpointFor('s3') !== undefined })));
+export const eventBridge = () => once('events', () => counted('events', new EventBridgeClient(baseConfig('events'))));
+export const scheduler = () => once('scheduler', () => counted('scheduler', new SchedulerClient(baseConfig('scheduler'))));

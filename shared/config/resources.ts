@@ -1,0 +1,94 @@
+/**
+ * One source of truth for Cairn's resources and their settings. The CDK stack (infra/) and the
+ * local runtime (local/) both read these definitions, so a name, a key schema or an event-source
+ * mapping setting can never differ between the two homes.
+ */
+
+export interface StreamDef { id: string; name: string; shards: number; retentionHours: number }
+export interface TableDef {
+  id: string;
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+  /** Attribute holding an epoch-seconds expiry, when the table uses DynamoDB TTL. */
+  ttlAttribute?: string;
+  globalIndexes?: { name: string; partitionKey: string; sortKey?: string }[];
+}
+/** A Kinesis event-source mapping, with the semantics the local poller reproduces. */
+export interface KinesisSourceDef {
+  stream: keyof typeof STREAMS;
+  batchSize: number;
+  maxBatchingWindowMs: number;
+  retryAttempts: number;
+  maxRecordAgeSeconds: number;
+  bisectOnError: boolean;
+  /** Lambda ParallelizationFactor: concurrent batches per shard (order kept per partition key). */
+  parallelization: number;
+}
+export interface FunctionDef {
+  id: string;
+  /** Path of the handler module, relative to the project root; it exports `handler`. */
+  entry: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  kinesis?: KinesisSourceDef;
+}
+
+export const STREAMS = {
+  raw: { id: 'RawStream', name: 'cairn-raw', shards: 2, retentionHours: 24 * 7 },
+  normalized: { id: 'NormalizedStream', name: 'cairn-normalized', shards: 2, retentionHours: 24 * 7 },
+} as const satisfies Record<string, StreamDef>;
+
+export const TABLES = {
+  /** Write keys, stored as SHA-256 hashes: pk `keyHash`. */
+  sources: { id: 'SourcesTable', name: 'cairn-sources', partitionKey: 'keyHash' },
+  /** messageId → lake object it went to; expires after the dedup window. */
+  dedup: { id: 'DedupTable', name: 'cairn-dedup', partitionKey: 'pk', ttlAttribute: 'expiresAt' },
+} as const satisfies Record<string, TableDef>;
+
+export const LAKE = {
+  bucketPrefix: 'cairn-lake',
+  /** Local bucket name; on AWS the bucket name is generated and passed in LAKE_BUCKET. */
+  localBucket: 'cairn-lake',
+  eventsPrefix: 'events/',
+  quarantinePrefix: 'quarantine/',
+  profilesPrefix: 'profiles/',
+  failedPrefix: 'failed/',
+  glueDatabase: 'cairn',
+} as const;
+
+export const BUS = { name: 'cairn', source: 'cairn' } as const;
+
+/** Duplicate messageIds are dropped for at least this long (contract §3: at least 24 h). */
+export const DEDUP_WINDOW_SECONDS = 48 * 3600;
+
+const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
+  stream,
+  batchSize: 500,
+  maxBatchingWindowMs: 250,
+  retryAttempts: 5,
+  maxRecordAgeSeconds: 24 * 3600,
+  bisectOnError: true,
+  parallelization: 1,
+});
+
+export const FUNCTIONS = {
+  collect: { id: 'Collect', entry: 'functions/collect/index.ts', memoryMb: 512, timeoutSeconds: 10 },
+  normalize: { id: 'Normalize', entry: 'functions/normalize/index.ts', memoryMb: 1024, timeoutSeconds: 60, kinesis: streamSource('raw') },
+} as const satisfies Record<string, FunctionDef>;
+
+/** Environment variable names the handlers read. Set by CDK on AWS and by the local runtime. */
+export const ENV = {
+  rawStream: 'CAIRN_RAW_STREAM',
+  normalizedStream: 'CAIRN_NORMALIZED_STREAM',
+  lakeBucket: 'CAIRN_LAKE_BUCKET',
+  sourcesTable: 'CAIRN_SOURCES_TABLE',
+  dedupTable: 'CAIRN_DEDUP_TABLE',
+  eventBus: 'CAIRN_EVENT_BUS',
+} as const;
+
+export function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
