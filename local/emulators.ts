@@ -1,0 +1,127 @@
+/**
+ * The AWS-API emulators the local stack runs in-process: dynalite (DynamoDB), kinesalite (Kinesis)
+ * and s3rver (S3), each persisting under the data directory so state survives a restart.
+ * `createResources` makes the streams, tables and bucket from the same definitions the CDK stack
+ * uses (shared/config/resources.ts), idempotently.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DescribeTableCommand, type KeySchemaElement, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { dynamodb, kinesis, s3 } from '../shared/aws/clients';
+import { LAKE, STREAMS, TABLES, type TableDef } from '../shared/config/resources';
+
+const require = createRequire(import.meta.url);
+// CommonJS packages without types.
+const dynalite = require('dynalite') as (o: object) => Server;
+const kinesalite = require('kinesalite') as (o: object) => Server;
+const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+
+export interface Emulators {
+  endpoints: { dynamodb: string; kinesis: string; s3: string };
+  /** Directory where s3rver keeps objects: `<s3Dir>/<bucket>/<key>._S3rver_object`. */
+  s3Dir: string;
+  close(): Promise<void>;
+}
+
+const listen = (server: Server, port = 0) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** Starts the three emulators on free loopback ports, persisting under `dataDir` (in memory when omitted). */
+export async function startEmulators(dataDir?: string): Promise<Emulators> {
+  const dir = (name: string) => {
+    if (!dataDir) return undefined;
+    const d = join(dataDir, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dir('dynamodb') });
+  const kin = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100, path: dir('kinesis') });
+  const s3Dir = dir('s3') ?? join((await import('node:os')).tmpdir(), `cairn-s3-${process.pid}-${Date.now()}`);
+  mkdirSync(s3Dir, { recursive: true });
+  const s3srv = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, allowMismatchedSignatures: true });
+  const [ddbPort, kinPort, s3Addr] = await Promise.all([listen(ddb), listen(kin), s3srv.run()]);
+  return {
+    endpoints: {
+      dynamodb: `http://127.0.0.1:${ddbPort}`,
+      kinesis: `http://127.0.0.1:${kinPort}`,
+      s3: `http://127.0.0.1:${s3Addr.port}`,
+    },
+    s3Dir,
+    async close() {
+      await Promise.all([closeServer(ddb), closeServer(kin), s3srv.close()]);
+    },
+  };
+}
+
+/** Points this process's AWS clients (shared/aws/clients.ts) at the emulators. */
+export function useEndpoints(endpoints: Partial<Record<'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler', string>>): void {
+  for (const [service, url] of Object.entries(endpoints)) if (url) process.env[`CAIRN_ENDPOINT_${service.toUpperCase()}`] = url;
+}
+
+function tableInput(t: TableDef) {
+  const attrs = new Map<string, AttributeDefinition>();
+  const key = (pk: string, sk?: string): KeySchemaElement[] => {
+    attrs.set(pk, { AttributeName: pk, AttributeType: 'S' });
+    if (sk) attrs.set(sk, { AttributeName: sk, AttributeType: 'S' });
+    return sk ? [{ AttributeName: pk, KeyType: 'HASH' }, { AttributeName: sk, KeyType: 'RANGE' }] : [{ AttributeName: pk, KeyType: 'HASH' }];
+  };
+  const KeySchema = key(t.partitionKey, t.sortKey);
+  const GlobalSecondaryIndexes = t.globalIndexes?.map((g) => ({
+    IndexName: g.name,
+    KeySchema: key(g.partitionKey, g.sortKey),
+    Projection: { ProjectionType: 'ALL' as const },
+  }));
+  return {
+    TableName: t.name,
+    KeySchema,
+    AttributeDefinitions: [...attrs.values()],
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    ...(GlobalSecondaryIndexes?.length ? { GlobalSecondaryIndexes } : {}),
+  };
+}
+
+/** Creates every stream, table and the lake bucket if missing. Safe to call on every start. */
+export async function createResources(): Promise<void> {
+  await Promise.all([
+    ...Object.values(TABLES).map(async (t: TableDef) => {
+      try {
+        await dynamodb().send(new DescribeTableCommand({ TableName: t.name }));
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+        await dynamodb().send(new CreateTableCommand(tableInput(t)));
+      }
+    }),
+    ...Object.values(STREAMS).map(async (s) => {
+      try {
+        await kinesis().send(new DescribeStreamSummaryCommand({ StreamName: s.name }));
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+        await kinesis().send(new CreateStreamCommand({ StreamName: s.name, ShardCount: s.shards }));
+      }
+    }),
+    (async () => {
+      try {
+        await s3().send(new HeadBucketCommand({ Bucket: LAKE.localBucket }));
+      } catch {
+        await s3().send(new CreateBucketCommand({ Bucket: LAKE.localBucket }));
+      }
+    })(),
+  ]);
+  // kinesalite creates streams asynchronously even with createStreamMs 0: wait until ACTIVE.
+  for (const s of Object.values(STREAMS)) {
+    for (let i = 0; i < 100; i++) {
+      const d = await kinesis().send(new DescribeStreamSummaryCommand({ StreamName: s.name }));
+      if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
