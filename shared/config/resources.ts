@@ -25,8 +25,20 @@ export interface KinesisSourceDef {
   /** Lambda ParallelizationFactor: concurrent batches per shard (order kept per partition key). */
   parallelization: number;
 }
+/** What a function may touch: the CDK grants exactly this (least privilege) and nothing else. */
+export interface FunctionAccess {
+  tables?: Partial<Record<keyof typeof TABLES, 'read' | 'write' | 'readWrite'>>;
+  streams?: Partial<Record<keyof typeof STREAMS, 'read' | 'write'>>;
+  /** Lake bucket access, optionally limited to key prefixes. */
+  lake?: { access: 'read' | 'write' | 'readWrite'; prefixes?: string[] };
+  /** PutEvents on the Cairn bus. */
+  bus?: boolean;
+}
 export interface FunctionDef {
   id: string;
+  /** Environment variables (names from ENV) the handler needs; CDK and the local runtime set them. */
+  env: (keyof typeof ENV)[];
+  access: FunctionAccess;
   /** Path of the handler module, relative to the project root; it exports `handler`. */
   entry: string;
   memoryMb: number;
@@ -73,9 +85,42 @@ const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
 });
 
 export const FUNCTIONS = {
-  collect: { id: 'Collect', entry: 'functions/collect/index.ts', memoryMb: 512, timeoutSeconds: 10 },
-  normalize: { id: 'Normalize', entry: 'functions/normalize/index.ts', memoryMb: 1024, timeoutSeconds: 60, kinesis: streamSource('raw') },
+  collect: {
+    id: 'Collect',
+    entry: 'functions/collect/index.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    env: ['rawStream', 'sourcesTable'],
+    access: { tables: { sources: 'read' }, streams: { raw: 'write' } },
+  },
+  normalize: {
+    id: 'Normalize',
+    entry: 'functions/normalize/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 60,
+    kinesis: streamSource('raw'),
+    env: ['normalizedStream', 'lakeBucket', 'dedupTable'],
+    access: {
+      tables: { dedup: 'readWrite' },
+      streams: { raw: 'read', normalized: 'write' },
+      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/'] },
+    },
+  },
 } as const satisfies Record<string, FunctionDef>;
+
+/**
+ * HTTP routes. API Gateway (HTTP API) on AWS and the local HTTP server both route from this list.
+ * `auth`: `writeKey` routes check the write key in the handler; `admin` routes use IAM on AWS and
+ * the bearer token locally.
+ */
+export interface RouteDef { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'ANY'; path: string; fn: keyof typeof FUNCTIONS; auth: 'writeKey' | 'admin' }
+export const COLLECT_PATHS = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import'] as const;
+export const ROUTES: RouteDef[] = [
+  ...COLLECT_PATHS.map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
+];
+
+/** API Gateway stage throttling (the local server applies the same limits and answers 429). */
+export const THROTTLE = { rateLimit: 2000, burstLimit: 5000 } as const;
 
 /** Environment variable names the handlers read. Set by CDK on AWS and by the local runtime. */
 export const ENV = {
