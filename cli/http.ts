@@ -1,0 +1,74 @@
+/**
+ * HTTP to a Cairn stack: the local one on 127.0.0.1:PORT (admin routes with the bearer token), or a
+ * deployed one at its API URL (admin routes signed with SigV4 for `execute-api`).
+ */
+import { CairnError } from '../shared/errors';
+import { signedFetch, type AwsOptions } from './aws';
+
+export interface Target {
+  kind: 'local' | 'stack';
+  /** e.g. `http://127.0.0.1:4000` (no trailing slash). */
+  baseUrl: string;
+  writeKey: string;
+  adminToken: string;
+  /** Deployed stack only. */
+  stackName?: string;
+  aws?: AwsOptions;
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body, or undefined when the body is not JSON. */
+  json: unknown;
+}
+
+const describe = (t: Target) => (t.kind === 'local' ? `no Cairn stack is running at ${t.baseUrl} (start it with npm start, or pass --port)` : `cannot reach stack ${t.stackName} at ${t.baseUrl}`);
+
+async function send(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean): Promise<Answer> {
+  const url = t.baseUrl.replace(/\/+$/, '') + path;
+  let res: Response;
+  try {
+    if (admin && t.kind === 'stack') {
+      res = await signedFetch(url, init, 'execute-api', t.aws ?? {});
+    } else {
+      const headers = { ...(init.headers ?? {}) };
+      if (admin) headers.authorization = `Bearer ${t.adminToken}`;
+      res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body });
+    }
+  } catch (e) {
+    if (e instanceof CairnError) throw e;
+    throw new CairnError('stack_not_running', describe(t), 503);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export const adminGet = (t: Target, path: string) => send(t, path, { method: 'GET', headers: { accept: 'application/json' } }, true);
+
+export const collectPost = (t: Target, path: string, body: string) =>
+  send(
+    t,
+    path,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${t.writeKey}:`).toString('base64')}` },
+      body,
+    },
+    false,
+  );
+
+/** The contract's error body `{"success":false,"error":{"code","message"}}` as a CairnError. */
+export function answerError(a: Answer, fallback: string): CairnError {
+  const err = (a.json as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const code = err?.code ?? `http_${a.status}`;
+  const message = err?.message ?? (a.text.trim().split('\n')[0]?.slice(0, 200) || fallback);
+  return new CairnError(code, `${a.status} ${code}: ${message}`, a.status);
+}

@@ -1,0 +1,230 @@
+/**
+ * `npx cairn`: the command-line interface (contract §7). bin/cairn.js loads this file through tsx.
+ *
+ * Works on the local stack (`PORT`, `CAIRN_DATA_DIR`, same defaults as `npm start`) or on a deployed
+ * stack (`--stack <name>` with AWS credentials from the environment). Exit codes: 0 success,
+ * 1 failure (one-line reason on stderr), 2 usage error. `CAIRN_DEBUG=1` adds stack traces.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { CairnError } from '../shared/errors';
+import { queryLocalLake, type QueryResult } from './lake';
+import { queryAthena, resolveStack, type AwsOptions } from './aws';
+import { FORMATS, formatResult, type Format } from './format';
+import { adminGet, answerError, type Target } from './http';
+import { parseMessages, sendMessages } from './send';
+import { renderProfile, renderStatus } from './render';
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  readStdin(): Promise<string>;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export const processIo = (): Io => ({
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+  env: process.env,
+  cwd: process.cwd(),
+});
+
+export interface GlobalOptions {
+  port: string;
+  dataDir: string;
+  writeKey: string;
+  adminToken: string;
+  stack?: string;
+  region?: string;
+  apiUrl?: string;
+  workgroup?: string;
+  database?: string;
+}
+
+const usage = (msg: string) => new CairnError('usage', msg, 400);
+
+function awsOptions(g: GlobalOptions, env: NodeJS.ProcessEnv): AwsOptions {
+  return { region: g.region, athenaEndpoint: env.CAIRN_ENDPOINT_ATHENA || undefined, cloudFormationEndpoint: env.CAIRN_ENDPOINT_CLOUDFORMATION || undefined };
+}
+
+function localTarget(g: GlobalOptions): Target {
+  const port = Number(g.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw usage(`--port must be a TCP port, got ${JSON.stringify(g.port)}`);
+  return { kind: 'local', baseUrl: `http://127.0.0.1:${port}`, writeKey: g.writeKey, adminToken: g.adminToken };
+}
+
+async function target(g: GlobalOptions, env: NodeJS.ProcessEnv): Promise<Target> {
+  if (!g.stack) return localTarget(g);
+  const aws = awsOptions(g, env);
+  const s = await resolveStack(g.stack, { apiUrl: g.apiUrl }, aws, { api: true });
+  return { kind: 'stack', baseUrl: s.apiUrl!, writeKey: g.writeKey, adminToken: g.adminToken, stackName: s.name, aws };
+}
+
+/** Runs SQL where the lake is: DuckDB over the local files, or Athena for a deployed stack. */
+async function runSql(g: GlobalOptions, io: Io, sql: string): Promise<QueryResult> {
+  if (!g.stack) {
+    const dataDir = resolve(io.cwd, g.dataDir);
+    if (!existsSync(dataDir)) throw new CairnError('no_data_dir', `no local data directory at ${dataDir} (run npm start first, or pass --data-dir)`, 404);
+    return queryLocalLake(dataDir, sql);
+  }
+  const aws = awsOptions(g, io.env);
+  const s = await resolveStack(g.stack, { workgroup: g.workgroup, database: g.database }, aws, { athena: true });
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  try {
+    return await queryAthena(sql, { ...aws, workgroup: s.workgroup!, database: s.database, signal: ac.signal });
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+function parseFormat(f: string, allowed: readonly string[] = FORMATS): Format {
+  if (!allowed.includes(f)) throw usage(`--format must be one of ${allowed.join(', ')}, got ${JSON.stringify(f)}`);
+  return f as Format;
+}
+
+export function buildProgram(io: Io): Command {
+  const env = io.env;
+  const program = new Command('cairn')
+    .description('Cairn command-line interface: send events, query the lake, inspect profiles and the pipeline')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .addOption(new Option('--port <port>', 'local stack HTTP port').default(env.PORT || '4000'))
+    .addOption(new Option('--data-dir <dir>', 'local stack data directory').default(env.CAIRN_DATA_DIR || '.cairn'))
+    .addOption(new Option('--write-key <key>', 'write key for send').default(env.CAIRN_WRITE_KEY || 'dev-write-key'))
+    .addOption(new Option('--admin-token <token>', 'bearer token for the local admin API').default(env.CAIRN_ADMIN_TOKEN || 'dev-admin-token'))
+    .addOption(new Option('--stack <name>', 'deployed stack (CloudFormation name); AWS credentials from the environment').default(env.CAIRN_STACK || undefined))
+    .addOption(new Option('--region <region>', 'AWS region of the deployed stack').default(env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined))
+    .addOption(new Option('--api-url <url>', 'deployed stack API URL (default: stack output)').default(env.CAIRN_API_URL || undefined))
+    .addOption(new Option('--workgroup <name>', 'Athena workgroup (default: stack output)').default(env.CAIRN_ATHENA_WORKGROUP || undefined))
+    .addOption(new Option('--database <name>', 'Glue database (default: stack output, else cairn)').default(env.CAIRN_ATHENA_DATABASE || undefined));
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command('send')
+    .description('send messages (one, an array, {"batch":[...]} or JSON Lines) to the collector')
+    .argument('<file>', 'JSON or JSON Lines file, or - for stdin')
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      let text: string;
+      if (file === '-') text = await io.readStdin();
+      else {
+        const path = resolve(io.cwd, file);
+        try {
+          text = readFileSync(path, 'utf8');
+        } catch (e) {
+          throw new CairnError('usage', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 400);
+        }
+      }
+      const input = parseMessages(text, file === '-' ? 'stdin' : file);
+      const t = await target(g, env);
+      const r = await sendMessages(t, input);
+      io.stdout((r.requests === 1 ? JSON.stringify(r.answer) : JSON.stringify({ success: true, messages: r.messages, requests: r.requests })) + '\n');
+    });
+
+  program
+    .command('sql')
+    .description('run SQL over the lake (tables: events, quarantine, profiles)')
+    .argument('<query>', 'SQL query')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option('--max-width <n>', 'table format: cut cells longer than n characters (0: never)', '60')
+    .action(async (query: string, o: { format: string; maxWidth: string }, cmd: Command) => {
+      const format = parseFormat(o.format);
+      const maxWidth = Number(o.maxWidth);
+      if (!Number.isInteger(maxWidth) || maxWidth < 0) throw usage(`--max-width must be a whole number, got ${JSON.stringify(o.maxWidth)}`);
+      if (!query.trim()) throw usage('empty query');
+      const result = await runSql(globals(cmd), io, query);
+      io.stdout(formatResult(result, format, maxWidth));
+    });
+
+  program
+    .command('status')
+    .description('pipeline lag, throughput, errors, quarantine count and lake size')
+    .option('--format <format>', 'output format: table, json', 'table')
+    .action(async (o: { format: string }, cmd: Command) => {
+      const format = parseFormat(o.format, ['table', 'json']);
+      const g = globals(cmd);
+      const t = await target(g, env);
+      const a = await adminGet(t, '/v1/status');
+      let status: unknown;
+      if (a.status === 200) status = a.json ?? {};
+      else if (a.status === 404) {
+        // Older stack without the status route: still report what the lake says.
+        const health = await adminGet(t, '/health');
+        if (health.status !== 200) throw answerError(health, 'stack is not healthy');
+        io.stderr('note: this stack has no /v1/status route; showing lake figures only\n');
+        status = { status: 'running' };
+      } else throw answerError(a, 'status request failed');
+      let lake: { events?: number; quarantined: number } | undefined;
+      try {
+        if (g.stack) {
+          // On Athena a count over all events scans the whole lake (billed per byte): quarantine only.
+          const counts = await runSql(g, io, 'SELECT count(*) AS quarantined FROM quarantine');
+          lake = { quarantined: Number(counts.rows[0]?.[0] ?? 0) };
+        } else {
+          const counts = await runSql(g, io, 'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM quarantine) AS quarantined');
+          const [events, quarantined] = (counts.rows[0] ?? [0, 0]).map((v) => Number(v ?? 0)) as [number, number];
+          lake = { events, quarantined };
+        }
+      } catch (e) {
+        // The stack answered; a lake we cannot read (e.g. another --data-dir) should not hide its figures.
+        if (!(e instanceof CairnError) || e.code !== 'no_data_dir') throw e;
+        io.stderr(`note: ${e.message}; lake figures omitted\n`);
+      }
+      io.stdout(format === 'json' ? JSON.stringify({ ...(status as object), ...(lake ? { lake } : {}) }, null, 2) + '\n' : renderStatus(status, lake));
+    });
+
+  const profile = program.command('profile').description('profiles');
+  profile
+    .command('get')
+    .description('show a profile by identifier (type:value, e.g. email:ada@example.com)')
+    .argument('<identifier>', 'type:value')
+    .option('--format <format>', 'output format: table, json', 'table')
+    .action(async (identifier: string, o: { format: string }, cmd: Command) => {
+      const format = parseFormat(o.format, ['table', 'json']);
+      const i = identifier.indexOf(':');
+      if (i <= 0 || i === identifier.length - 1) throw usage(`identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`);
+      const t = await target(globals(cmd), env);
+      const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(identifier)}`);
+      if (a.status === 404) throw new CairnError('profile_not_found', `no profile for ${identifier}`, 404);
+      if (a.status === 401 || a.status === 403) throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
+      if (a.status !== 200) throw answerError(a, 'profile request failed');
+      io.stdout(format === 'json' ? JSON.stringify(a.json, null, 2) + '\n' : renderProfile(a.json));
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without the node and script entries); resolves to the exit code. */
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help asked for → 0; bad usage (commander already wrote the one-line reason) → 2.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const err = e as Error;
+    const code = err instanceof CairnError ? err.code : undefined;
+    io.stderr(`error: ${(err.message || String(e)).split('\n')[0]}\n`);
+    if (io.env.CAIRN_DEBUG === '1' && err.stack) io.stderr(err.stack + '\n');
+    return code === 'usage' ? 2 : 1;
+  }
+}
+
+/** Entry point used by bin/cairn.js. */
+export async function main(): Promise<void> {
+  const code = await run(process.argv.slice(2));
+  process.exitCode = code;
+}
