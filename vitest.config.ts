@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration tests start in-process emulators; two cores, so keep the fan-out small.
     maxWorkers: 2,
     pool: 'forks',
+    // The SDK's Node 20 end-of-support notice is noise in test output (Lambda runs Node 22).
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

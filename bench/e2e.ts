@@ -1,0 +1,141 @@
+/**
+ * e2e.*: the local stack as a user runs it (`npm start` in its own process), fed by the real
+ * @segment/analytics-node SDK in batches of 100; each event counts as done when it is readable in
+ * the lake. Latency is collect → lake: the row's `received_at` (stamped by collect) to the moment
+ * the bench first reads the row from the lake bucket through the S3 API.
+ * aws.requests_per_event: the AWS SDK calls the stack's handlers made, per event, by service.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Analytics } from '@segment/analytics-node';
+import { decodeJsonLines } from '../shared/lake/index';
+import { LAKE } from '../shared/config/resources';
+import { syntheticMessages, percentile } from './events';
+import type { Result } from './run';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ADMIN = { authorization: 'Bearer dev-admin-token' };
+
+async function startStack(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    env: { ...process.env, PORT: String(port), CAIRN_DATA_DIR: dataDir, CAIRN_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: false,
+  });
+  for (let i = 0; i < 240; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      if (r.status === 200) return child;
+    } catch { /* not up yet */ }
+    if (child.exitCode !== null) throw new Error(`e2e bench: the local stack exited with ${child.exitCode}`);
+    await sleep(250);
+  }
+  child.kill('SIGKILL');
+  throw new Error('e2e bench: the local stack never became healthy');
+}
+
+export async function benchE2E(n: number): Promise<Result[]> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-e2e-'));
+  const child = await startStack(port, dataDir);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const endpoints = (await (await fetch(`${base}/_aws/endpoints`)).json()) as { s3: string };
+    const s3 = new S3Client({ endpoint: endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const before = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
+
+    const messages = syntheticMessages(n, { seed: 7 });
+    const analytics = new Analytics({ writeKey: 'dev-write-key', host: base, maxEventsInBatch: 100, flushInterval: 50, maxRetries: 10 });
+    const errors: unknown[] = [];
+    analytics.on('error', (e) => errors.push(e));
+
+    const seenKeys = new Set<string>();
+    const latencies: number[] = [];
+    const ids = new Set<string>();
+    let duplicates = 0;
+    const t0 = Date.now();
+    let lastVisible = t0;
+    const poll = async () => {
+      let token: string | undefined;
+      const fresh: string[] = [];
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key && !seenKeys.has(o.Key)) fresh.push(o.Key);
+        token = page.NextContinuationToken;
+      } while (token);
+      for (const key of fresh) {
+        const obj = await s3.send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: key }));
+        const now = Date.now();
+        seenKeys.add(key);
+        for (const row of decodeJsonLines<{ message_id: string; received_at: string }>(await obj.Body!.transformToByteArray())) {
+          if (ids.has(row.message_id)) { duplicates++; continue; }
+          ids.add(row.message_id);
+          latencies.push(now - Date.parse(row.received_at));
+          lastVisible = now;
+        }
+      }
+    };
+
+    // Send at full speed; the SDK batches 100 a request.
+    const sending = (async () => {
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i] as Record<string, any>;
+        const common = { userId: m.userId, anonymousId: m.anonymousId, timestamp: new Date(m.timestamp), context: m.context };
+        if (m.type === 'identify') analytics.identify({ ...common, traits: m.traits });
+        else if (m.type === 'page') analytics.page({ ...common, name: m.name, properties: m.properties });
+        else analytics.track({ ...common, event: m.event, properties: m.properties });
+        if (i % 500 === 499) await sleep(0); // let the SDK flush
+      }
+      await analytics.closeAndFlush({ timeout: 120_000 });
+    })();
+    const deadline = Date.now() + 300_000;
+    let sent = false;
+    void sending.then(() => (sent = true));
+    while (ids.size < n && Date.now() < deadline) {
+      await sleep(100);
+      await poll();
+    }
+    await sending;
+    if (!sent) throw new Error('e2e bench: SDK never finished flushing');
+    if (errors.length) throw new Error(`e2e bench: the SDK reported ${errors.length} errors, first: ${String((errors[0] as Error)?.message ?? errors[0])}`);
+    if (ids.size < n) throw new Error(`e2e bench: only ${ids.size} of ${n} events reached the lake within the deadline`);
+
+    // Let resolve (if any) finish, then read the AWS request counters.
+    for (let i = 0; i < 200; i++) {
+      const st = (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { streams: Record<string, { recordsBehind: number }> };
+      if (Object.values(st.streams).every((s) => s.recordsBehind === 0)) break;
+      await sleep(250);
+    }
+    const after = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
+    const perService = new Map<string, number>();
+    for (const [k, v] of Object.entries(after)) {
+      const delta = v - (before[k] ?? 0);
+      const [service, op] = k.split('.');
+      if (!service || !op || op === 'rcu' || op === 'wcu' || op === 'units') continue;
+      perService.set(service, (perService.get(service) ?? 0) + delta);
+      perService.set(k, delta);
+    }
+    const seconds = (lastVisible - t0) / 1000;
+    const results: Result[] = [
+      { name: 'e2e.events_per_s', value: Math.round(n / seconds), unit: 'events/s' },
+      { name: 'e2e.p95_ms', value: Math.round(percentile(latencies, 95)), unit: 'ms' },
+      { name: 'e2e.p50_ms', value: Math.round(percentile(latencies, 50)), unit: 'ms' },
+      { name: 'e2e.duplicates', value: duplicates, unit: 'events' },
+    ];
+    for (const [k, v] of [...perService.entries()].sort()) {
+      results.push({ name: `aws.requests_per_event.${k}`, value: +(v / n).toFixed(4), unit: 'requests/event' });
+    }
+    for (const unit of ['rcu', 'wcu']) {
+      const v = (after[`dynamodb.${unit}`] ?? 0) - (before[`dynamodb.${unit}`] ?? 0);
+      results.push({ name: `e2e.dynamodb_${unit}_per_event`, value: +(v / n).toFixed(4), unit: `${unit.toUpperCase()}/event` });
+    }
+    return results;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

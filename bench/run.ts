@@ -1,0 +1,41 @@
+/**
+ * `npm run bench`: runs each benchmark, prints a table and writes bench/results.json as a list of
+ * `{name, value, unit}`. Sizes scale with BENCH_SCALE (default 1). Select with BENCH_ONLY=normalize,e2e.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Result { name: string; value: number; unit: string }
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const only = process.env.BENCH_ONLY?.split(',');
+const want = (name: string) => !only || only.includes(name);
+
+const benches: [string, () => Promise<Result[]>][] = [
+  ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
+  ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
+  ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
+];
+
+const results: Result[] = [];
+for (const [name, run] of benches) {
+  if (!want(name)) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  try {
+    results.push(...(await run()));
+  } catch (e) {
+    process.stderr.write(`bench: ${name} failed: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  }
+}
+
+const out = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+const w = Math.max(...results.map((r) => r.name.length), 4);
+console.log(`${'name'.padEnd(w)}  ${'value'.padStart(12)}  unit`);
+for (const r of results) console.log(`${r.name.padEnd(w)}  ${String(r.value).padStart(12)}  ${r.unit}`);
+console.log(`\nwritten to ${out}`);
+process.exit();
