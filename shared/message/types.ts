@@ -53,6 +53,8 @@ export interface LakeEventRow {
   type: MessageType;
   event: string | null;
   name: string | null;
+  /** page / screen category (optional column: absent in rows written by other tools means null). */
+  category?: string | null;
   user_id: string | null;
   anonymous_id: string | null;
   group_id: string | null;

@@ -1,0 +1,6 @@
+/** Collection limits (contract §3), in bytes / messages. */
+export const LIMITS = {
+  requestBytes: 500 * 1024,
+  messageBytes: 32 * 1024,
+  batchMessages: 2500,
+} as const;

@@ -1,0 +1,77 @@
+/**
+ * The lake layout (docs/lake.md): Hive-style date partitions of gzip JSON Lines objects.
+ *   events/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz       one LakeEventRow per line
+ *   quarantine/dt=YYYY-MM-DD/<shardId>-<first>-<lastSequenceNumber>.json.gz  one LakeQuarantineRow per line
+ * Keys are deterministic functions of the records written, so a replayed batch overwrites its
+ * own objects with the same content and never duplicates rows (see docs/lake.md).
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { LAKE } from '../config/resources';
+import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
+
+/** `YYYY-MM-DD` (UTC) of an ISO timestamp; `1970-01-01` when it does not parse. */
+export function dateOf(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '1970-01-01' : new Date(t).toISOString().slice(0, 10);
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/** `events/dt=<date>/<shardId>-<firstSequenceNumber>.json.gz` */
+export function eventObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
+  return `${LAKE.eventsPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
+}
+
+/**
+ * `quarantine/dt=<date>/<shardId>-<firstSequenceNumber>-<lastSequenceNumber>.json.gz`, the sequence
+ * numbers of the first and last quarantined records the object holds.
+ */
+export function quarantineObjectKey(date: string, shardId: string, firstSequenceNumber: string, lastSequenceNumber = firstSequenceNumber): string {
+  return `${LAKE.quarantinePrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}-${safe(lastSequenceNumber)}.json.gz`;
+}
+
+/** The `dt` partition value of a lake key, e.g. `events/dt=2024-05-01/x.json.gz` → `2024-05-01`. */
+export function partitionOf(key: string): string | undefined {
+  return /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+}
+
+/** A normalised message as a row of the `events` table (snake_case; nested objects as JSON text). */
+export function toEventRow(m: NormalizedMessage): LakeEventRow {
+  return {
+    message_id: m.messageId,
+    type: m.type,
+    event: m.event ?? null,
+    name: m.name ?? null,
+    category: m.category ?? null,
+    user_id: m.userId ?? null,
+    anonymous_id: m.anonymousId ?? null,
+    group_id: m.groupId ?? null,
+    previous_id: m.previousId ?? null,
+    timestamp: m.timestamp,
+    original_timestamp: m.originalTimestamp ?? null,
+    sent_at: m.sentAt ?? null,
+    received_at: m.receivedAt,
+    properties: JSON.stringify(m.properties),
+    traits: JSON.stringify(m.traits),
+    context: JSON.stringify(m.context),
+    source_id: m.sourceId,
+  };
+}
+
+/** Gzipped JSON Lines: one JSON object per line, `\n`-terminated. */
+export function encodeJsonLines(rows: readonly unknown[]): Buffer {
+  let text = '';
+  for (const r of rows) text += JSON.stringify(r) + '\n';
+  return gzipSync(Buffer.from(text, 'utf8'));
+}
+
+/** Inverse of encodeJsonLines; also accepts uncompressed JSON Lines. */
+export function decodeJsonLines<T = unknown>(data: Uint8Array): T[] {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const text = (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8');
+  const out: T[] = [];
+  for (const line of text.split('\n')) if (line.trim()) out.push(JSON.parse(line) as T);
+  return out;
+}
+
+export type { LakeEventRow, LakeQuarantineRow };

@@ -1,0 +1,102 @@
+/**
+ * Writing messages to a Kinesis stream: PutRecords in chunks of at most 500 records and 5 MB,
+ * retrying only the records Kinesis rejected (FailedRecordCount) with jittered exponential backoff.
+ */
+import { createHash } from 'node:crypto';
+import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { kinesis } from '../aws/clients';
+import { CairnError } from '../errors';
+
+export interface StreamRecord {
+  partitionKey: string;
+  data: Uint8Array;
+}
+
+export const PUT_RECORDS_MAX_COUNT = 500;
+export const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
+
+export interface PutRecordsOptions {
+  /** Total attempts per record (first try included). Default 5. */
+  attempts?: number;
+  /** Base backoff in ms; the n-th retry waits a random time in [0, base * 2^n]. Default env CAIRN_KINESIS_BACKOFF_MS or 50. */
+  backoffMs?: number;
+  client?: KinesisClient;
+}
+
+/**
+ * Kinesis partition keys are at most 256 Unicode characters. Longer keys (e.g. a very long userId)
+ * are replaced by their SHA-256 hex digest, which keeps them stable and well distributed.
+ */
+export function partitionKeyFor(id: string): string {
+  if (id.length > 0 && id.length <= 256) return id;
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/** Splits records into PutRecords-sized chunks (≤500 records, ≤5 MB counting data and partition key). */
+export function chunkRecords<T extends StreamRecord>(records: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.data.byteLength + Buffer.byteLength(r.partitionKey);
+    if (cur.length > 0 && (cur.length >= PUT_RECORDS_MAX_COUNT || bytes + size > PUT_RECORDS_MAX_BYTES)) {
+      chunks.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += size;
+  }
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Puts every record on `streamName`. Resolves when all are in; throws CairnError
+ * `stream_unavailable` (503) when some are still rejected after the last attempt or the call fails.
+ * Chunks are sent concurrently; order within a partition key is kept per chunk.
+ */
+export async function putAllRecords(streamName: string, records: readonly StreamRecord[], opts: PutRecordsOptions = {}): Promise<void> {
+  const attempts = opts.attempts ?? 5;
+  const base = opts.backoffMs ?? Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50);
+  const client = opts.client ?? kinesis();
+  await Promise.all(
+    chunkRecords(records).map(async (chunk) => {
+      let pending: PutRecordsRequestEntry[] = chunk.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data }));
+      let lastReason = '';
+      for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.random() * base * 2 ** attempt);
+        let out;
+        try {
+          out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: pending }));
+        } catch (e) {
+          lastReason = (e as Error).name || 'error';
+          continue; // the SDK already retried the call itself; try again with the same records
+        }
+        if (!out.FailedRecordCount) {
+          pending = [];
+          break;
+        }
+        const results = out.Records ?? [];
+        const failed: PutRecordsRequestEntry[] = [];
+        pending.forEach((rec, i) => {
+          const r = results[i];
+          if (!r || r.ErrorCode || !r.SequenceNumber) {
+            failed.push(rec);
+            if (r?.ErrorCode) lastReason = r.ErrorCode;
+          }
+        });
+        pending = failed;
+      }
+      if (pending.length > 0) {
+        throw new CairnError(
+          'stream_unavailable',
+          `${pending.length} record(s) could not be written to ${streamName} (${lastReason || 'rejected'}); retry later`,
+          503,
+        );
+      }
+    }),
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The dedup table: `msg#<messageId>` → the lake object the message went to (`lakeKey`), the
+ * sequence number of the record it came from (`seq`) and `expiresAt` (epoch seconds). DynamoDB TTL
+ * deletes expired items eventually (dynalite never does), so an expired item is treated as absent.
+ */
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type AttributeValue,
+  type BatchGetItemCommandOutput,
+  type BatchWriteItemCommandOutput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { dynamodb, s3 } from '../aws/clients';
+import { DEDUP_WINDOW_SECONDS } from '../config/resources';
+
+export interface Marker {
+  messageId: string;
+  lakeKey: string;
+  /** Sequence number of the raw-stream record the message was written from. */
+  seq?: string;
+  expiresAt: number;
+}
+
+export const markerKey = (messageId: string) => `msg#${messageId}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MAX_ROUNDS = 8;
+
+/** Reads the live markers of `messageIds` (consistent reads, chunks of 100, UnprocessedKeys retried). */
+export async function getMarkers(table: string, messageIds: readonly string[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<Map<string, Marker>> {
+  const found = new Map<string, Marker>();
+  const chunks: string[][] = [];
+  for (let i = 0; i < messageIds.length; i += 100) chunks.push(messageIds.slice(i, i + 100) as string[]);
+  await Promise.all(
+    chunks.map(async (ids) => {
+      let keys: Record<string, AttributeValue>[] | undefined = ids.map((id) => ({ pk: { S: markerKey(id) } }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round >= MAX_ROUNDS) throw new Error(`dedup: ${keys.length} keys still unprocessed after ${MAX_ROUNDS} rounds`);
+        if (round > 0) await sleep(Math.random() * 25 * 2 ** round);
+        const out: BatchGetItemCommandOutput = await dynamodb().send(
+          new BatchGetItemCommand({
+            RequestItems: { [table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, lakeKey, expiresAt, seq' } },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        for (const item of out.Responses?.[table] ?? []) {
+          const pk = item.pk?.S;
+          const lakeKey = item.lakeKey?.S;
+          if (!pk || !lakeKey) continue;
+          const expiresAt = Number(item.expiresAt?.N ?? 0);
+          if (expiresAt && expiresAt <= nowSeconds) continue;
+          const messageId = pk.slice(4);
+          found.set(messageId, { messageId, lakeKey, expiresAt, ...(item.seq?.S ? { seq: item.seq.S } : {}) });
+        }
+        keys = out.UnprocessedKeys?.[table]?.Keys;
+      }
+    }),
+  );
+  return found;
+}
+
+/** Writes markers (chunks of 25, UnprocessedItems retried with jittered backoff). */
+export async function putMarkers(
+  table: string,
+  markers: readonly Omit<Marker, 'expiresAt'>[],
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<void> {
+  const expiresAt = String(nowSeconds + DEDUP_WINDOW_SECONDS);
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < markers.length; i += 25) {
+    chunks.push(
+      markers.slice(i, i + 25).map((m) => ({
+        PutRequest: {
+          Item: {
+            pk: { S: markerKey(m.messageId) },
+            lakeKey: { S: m.lakeKey },
+            expiresAt: { N: expiresAt },
+            ...(m.seq ? { seq: { S: m.seq } } : {}),
+          },
+        },
+      })),
+    );
+  }
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: WriteRequest[] | undefined = chunk;
+      for (let round = 0; pending && pending.length > 0; round++) {
+        if (round >= MAX_ROUNDS) throw new Error(`dedup: ${pending.length} markers still unprocessed after ${MAX_ROUNDS} rounds`);
+        if (round > 0) await sleep(Math.random() * 25 * 2 ** round);
+        const out: BatchWriteItemCommandOutput = await dynamodb().send(new BatchWriteItemCommand({ RequestItems: { [table]: pending }, ReturnConsumedCapacity: 'TOTAL' }));
+        pending = out.UnprocessedItems?.[table];
+      }
+    }),
+  );
+}
+
+export interface LakeObjectInfo {
+  exists: boolean;
+  /** `last-sequence-number` metadata: the last raw-stream record of the batch that wrote it. */
+  lastSeq?: string;
+}
+
+/** HeadObject once per distinct key. A 404 means absent; other errors propagate. */
+export async function headObjects(bucket: string, keys: Iterable<string>): Promise<Map<string, LakeObjectInfo>> {
+  const out = new Map<string, LakeObjectInfo>();
+  await Promise.all(
+    [...new Set(keys)].map(async (key) => {
+      try {
+        const h = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        const lastSeq = h.Metadata?.['last-sequence-number'];
+        out.set(key, { exists: true, ...(lastSeq ? { lastSeq } : {}) });
+      } catch (e) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404 || (e as Error).name === 'NotFound' || (e as Error).name === 'NoSuchKey') out.set(key, { exists: false });
+        else throw e;
+      }
+    }),
+  );
+  return out;
+}
+
+/** Compares two Kinesis sequence numbers (decimal strings of up to 128 bits). */
+export function compareSeq(a: string, b: string): number {
+  const x = a.replace(/^0+/, ''), y = b.replace(/^0+/, '');
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** First sequence number encoded in a lake key `.../<shardId>-<firstSeq>.json.gz`. */
+export function firstSeqOfKey(key: string): string | undefined {
+  return /-(\d+)\.json\.gz$/.exec(key)?.[1];
+}
+
+/**
+ * Is the message behind `marker` really in its lake object? The object must exist and, when both
+ * are known, the batch that wrote it must cover the marker's record. (A retried batch may be split
+ * by Lambda: the first half rewrites the object under the same key, and the markers of the second
+ * half, left by the failed attempt, point to an object that does not hold them.)
+ */
+export function markerIsCommitted(marker: Marker, info: LakeObjectInfo | undefined): boolean {
+  if (!info?.exists) return false;
+  if (!marker.seq || !info.lastSeq) return true;
+  const first = firstSeqOfKey(marker.lakeKey);
+  if (first && compareSeq(marker.seq, first) < 0) return false;
+  return compareSeq(marker.seq, info.lastSeq) <= 0;
+}

@@ -1,0 +1,199 @@
+/**
+ * The normalize stage over one Lambda batch of raw-stream records: validate and normalise, drop
+ * duplicates (dedup table + lake), forward new messages to the normalized stream, write them to the
+ * lake, and quarantine what fails. Exactly-once into the lake under at-least-once delivery:
+ *
+ *  1. decode/validate every record; drop in-batch duplicate messageIds (first wins);
+ *  2. read the dedup markers of the valid messages;
+ *  3. a message whose marker points to a lake object that exists and was written by a batch covering
+ *     the marker's record is a duplicate;
+ *  4. the new messages get deterministic lake keys (one object per receivedAt date, named after the
+ *     first new record) and markers pointing there;
+ *  5. they are forwarded to the normalized stream (downstream dedups by messageId);
+ *  6. the lake objects (events and quarantine) are written.
+ *
+ * Any infrastructure failure reports the batch's first record as failed, so Lambda retries the
+ * whole batch; every step is idempotent.
+ */
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { CountryCode } from 'libphonenumber-js';
+import { s3 } from '../aws/clients';
+import { ENV, LAKE, STREAMS, TABLES } from '../config/resources';
+import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
+import { log } from '../log';
+import { partitionKeyFor, putAllRecords } from '../message/stream';
+import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import { getMarkers, headObjects, markerIsCommitted, putMarkers } from './dedup';
+import { normalizeEnvelope, quarantineRow } from './normalize';
+import { defaultCountry } from './phone';
+
+export interface NormalizeConfig {
+  bucket: string;
+  dedupTable: string;
+  normalizedStream: string;
+  country: CountryCode;
+}
+
+export function configFromEnv(): NormalizeConfig {
+  return {
+    bucket: process.env[ENV.lakeBucket] || LAKE.localBucket,
+    dedupTable: process.env[ENV.dedupTable] || TABLES.dedup.name,
+    normalizedStream: process.env[ENV.normalizedStream] || STREAMS.normalized.name,
+    country: defaultCountry(),
+  };
+}
+
+export interface BatchStats {
+  records: number;
+  /** New messages forwarded and written to the lake. */
+  written: number;
+  /** Messages skipped as duplicates (in-batch, or already in the lake). */
+  duplicates: number;
+  quarantined: number;
+  /** Lake object keys written (events and quarantine). */
+  objects: string[];
+}
+
+interface Decoded {
+  record: KinesisStreamRecord;
+  seq: string;
+}
+
+const shardOf = (r: KinesisStreamRecord): string => {
+  const id = r.eventID ?? '';
+  const i = id.indexOf(':');
+  return i > 0 ? id.slice(0, i) : 'shardId-unknown';
+};
+
+const arrival = (r: KinesisStreamRecord): string => {
+  const t = r.kinesis.approximateArrivalTimestamp;
+  const d = typeof t === 'number' ? new Date(t * 1000) : new Date();
+  return Number.isNaN(d.getTime()) ? new Date().toISOString() : d.toISOString();
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Steps 1–6 for one batch. Throws on infrastructure failure (after which the batch is retried whole). */
+export async function processRecords(records: readonly KinesisStreamRecord[], cfg: NormalizeConfig = configFromEnv()): Promise<BatchStats> {
+  const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, objects: [] };
+  if (records.length === 0) return stats;
+  const shardId = shardOf(records[0]!);
+  const lastSeq = records[records.length - 1]!.kinesis.sequenceNumber;
+
+  // 1. decode and validate
+  const valid: (Decoded & { message: NormalizedMessage })[] = [];
+  const quarantine: (Decoded & { row: LakeQuarantineRow })[] = [];
+  const seen = new Set<string>();
+  for (const record of records) {
+    const seq = record.kinesis.sequenceNumber;
+    const bytes = Buffer.from(record.kinesis.data, 'base64');
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      quarantine.push({ record, seq, row: quarantineRow(bytes.toString('base64'), 'invalid_utf8', 'record: data is not valid UTF-8 (message is base64)', null, arrival(record), null) });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      quarantine.push({ record, seq, row: quarantineRow(text, 'invalid_json', `record: data is not valid JSON (${(e as Error).message})`, null, arrival(record), null) });
+      continue;
+    }
+    const res = normalizeEnvelope(value, cfg.country);
+    if (!res.ok) {
+      const env = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+      const receivedAt = typeof env.receivedAt === 'string' && !Number.isNaN(Date.parse(env.receivedAt)) ? new Date(env.receivedAt).toISOString() : arrival(record);
+      const sourceId = typeof env.sourceId === 'string' ? env.sourceId : null;
+      quarantine.push({ record, seq, row: quarantineRow(text, res.code, res.reason, res.messageId, receivedAt, sourceId) });
+      continue;
+    }
+    if (seen.has(res.message.messageId)) {
+      stats.duplicates++;
+      continue;
+    }
+    seen.add(res.message.messageId);
+    valid.push({ record, seq, message: res.message });
+  }
+  stats.quarantined = quarantine.length;
+
+  // 2–3. drop messages already committed to the lake
+  let fresh = valid;
+  if (valid.length > 0) {
+    const markers = await getMarkers(cfg.dedupTable, valid.map((v) => v.message.messageId));
+    const heads = markers.size ? await headObjects(cfg.bucket, [...markers.values()].map((m) => m.lakeKey)) : new Map();
+    fresh = valid.filter((v) => {
+      const marker = markers.get(v.message.messageId);
+      return !(marker && markerIsCommitted(marker, heads.get(marker.lakeKey)));
+    });
+    stats.duplicates += valid.length - fresh.length;
+  }
+
+  // 4. lake keys and markers
+  const byKey = new Map<string, NormalizedMessage[]>();
+  if (fresh.length > 0) {
+    const firstNew = fresh[0]!.seq;
+    const markers = fresh.map((v) => {
+      const key = eventObjectKey(dateOf(v.message.receivedAt), shardId, firstNew);
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(v.message);
+      return { messageId: v.message.messageId, lakeKey: key, seq: v.seq };
+    });
+    await putMarkers(cfg.dedupTable, markers);
+
+    // 5. forward
+    await putAllRecords(
+      cfg.normalizedStream,
+      fresh.map((v) => ({
+        partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
+        data: Buffer.from(JSON.stringify(v.message)),
+      })),
+    );
+  }
+
+  // 6. lake objects
+  const meta = { 'first-sequence-number': records[0]!.kinesis.sequenceNumber, 'last-sequence-number': lastSeq, 'shard-id': shardId };
+  const puts: Promise<unknown>[] = [];
+  for (const [key, messages] of byKey) {
+    puts.push(putObject(cfg.bucket, key, encodeJsonLines(messages.map(toEventRow)), { ...meta, rows: String(messages.length) }));
+    stats.objects.push(key);
+  }
+  const qByDate = new Map<string, (typeof quarantine)[number][]>();
+  for (const q of quarantine) {
+    const d = dateOf(q.row.received_at);
+    let list = qByDate.get(d);
+    if (!list) qByDate.set(d, (list = []));
+    list.push(q);
+  }
+  for (const [date, list] of qByDate) {
+    const key = quarantineObjectKey(date, shardId, list[0]!.seq, list[list.length - 1]!.seq);
+    puts.push(putObject(cfg.bucket, key, encodeJsonLines(list.map((q) => q.row)), { ...meta, rows: String(list.length) }));
+    stats.objects.push(key);
+  }
+  await Promise.all(puts);
+  stats.written = fresh.length;
+  return stats;
+}
+
+function putObject(bucket: string, key: string, body: Buffer, metadata: Record<string, string>) {
+  return s3().send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/gzip', Metadata: metadata }),
+  );
+}
+
+/** The Lambda entry: one Kinesis batch → partial-batch response (whole batch retried on failure). */
+export async function normalizeBatch(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+  const records = event.Records ?? [];
+  if (records.length === 0) return { batchItemFailures: [] };
+  try {
+    const s = await processRecords(records);
+    log('info', 'normalize batch', { records: s.records, written: s.written, duplicates: s.duplicates, quarantined: s.quarantined, objects: s.objects.length });
+    return { batchItemFailures: [] };
+  } catch (e) {
+    log('error', 'normalize batch failed; retrying whole batch', { error: (e as Error).message, errorName: (e as Error).name, records: records.length });
+    return { batchItemFailures: [{ itemIdentifier: records[0]!.kinesis.sequenceNumber }] };
+  }
+}
