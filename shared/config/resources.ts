@@ -43,6 +43,8 @@ export interface FunctionDef {
   entry: string;
   memoryMb: number;
   timeoutSeconds: number;
+  /** Lambda reserved concurrency (AWS only); unset means the account's unreserved pool. */
+  reservedConcurrency?: number;
   kinesis?: KinesisSourceDef;
 }
 
@@ -56,6 +58,12 @@ export const TABLES = {
   sources: { id: 'SourcesTable', name: 'cairn-sources', partitionKey: 'keyHash' },
   /** messageId → lake object it went to; expires after the dedup window. */
   dedup: { id: 'DedupTable', name: 'cairn-dedup', partitionKey: 'pk', ttlAttribute: 'expiresAt' },
+  /** Identity graph: pk `id#<type>:<value>` → profileId (+ `cnt`, the super-node link counter). */
+  identities: { id: 'IdentitiesTable', name: 'cairn-identities', partitionKey: 'pk' },
+  /** Profiles (pk `profile#<id>`) and account entities (pk `group#<id>`); see docs/identity.md. */
+  profiles: { id: 'ProfilesTable', name: 'cairn-profiles', partitionKey: 'pk' },
+  /** Per-profile event timeline: pk `profileId`, sk `<timestamp>#<messageId>`. */
+  timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk' },
 } as const satisfies Record<string, TableDef>;
 
 export const LAKE = {
@@ -106,6 +114,28 @@ export const FUNCTIONS = {
       lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/'] },
     },
   },
+  resolve: {
+    id: 'Resolve',
+    entry: 'functions/resolve/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 120,
+    kinesis: { ...streamSource('normalized'), parallelization: 1 },
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus'],
+    access: {
+      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite' },
+      streams: { normalized: 'read' },
+      lake: { access: 'write', prefixes: ['profiles/', 'quarantine/'] },
+      bus: true,
+    },
+  },
+  admin: {
+    id: 'Admin',
+    entry: 'functions/admin/index.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    env: ['identitiesTable', 'profilesTable', 'timelineTable'],
+    access: { tables: { identities: 'read', profiles: 'read', timeline: 'read' } },
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 /**
@@ -117,6 +147,8 @@ export interface RouteDef { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS
 export const COLLECT_PATHS = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import'] as const;
 export const ROUTES: RouteDef[] = [
   ...COLLECT_PATHS.map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
+  { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
 ];
 
 /** API Gateway stage throttling (the local server applies the same limits and answers 429). */
@@ -130,6 +162,9 @@ export const ENV = {
   sourcesTable: 'CAIRN_SOURCES_TABLE',
   dedupTable: 'CAIRN_DEDUP_TABLE',
   eventBus: 'CAIRN_EVENT_BUS',
+  identitiesTable: 'CAIRN_IDENTITIES_TABLE',
+  profilesTable: 'CAIRN_PROFILES_TABLE',
+  timelineTable: 'CAIRN_TIMELINE_TABLE',
 } as const;
 
 export function env(name: string): string {

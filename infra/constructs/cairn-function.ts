@@ -1,0 +1,152 @@
+/**
+ * A Cairn Lambda function built entirely from its `FunctionDef` (shared/config/resources.ts):
+ * Node.js 22 on arm64, bundled locally with esbuild (no Docker), X-Ray tracing, an encrypted log
+ * group with retention, the environment its `env` names, exactly the IAM access its `access`
+ * declares, and — when it has `kinesis` settings — its event-source mapping. Adding a function
+ * to Cairn means adding a definition and one `new CairnFunction(...)` in its stage construct.
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV, FUNCTIONS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '../../shared/config/resources';
+import { accessPolicy } from './access';
+import { acknowledge } from './nag';
+import type { Catalog, CatalogFunction, FunctionName, StreamName, TableName } from './catalog';
+
+/** Project root (where package-lock.json is), two levels above this file. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const LAMBDA_ARCHITECTURE = lambda.Architecture.ARM_64;
+
+/** The value of an ENV variable on AWS: `<name>Stream` / `<name>Table` by suffix, the lake, the bus. */
+export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
+  if (key === 'lakeBucket') return catalog.lake().bucketName;
+  if (key === 'eventBus') return catalog.eventBus().eventBusName;
+  const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;
+  if (stream && stream in STREAMS) return catalog.stream(stream as StreamName).streamName;
+  const table = key.endsWith('Table') ? key.slice(0, -'Table'.length) : undefined;
+  if (table && table in TABLES) return catalog.table(table as TableName).tableName;
+  throw new Error(`no AWS value known for ENV.${key}: teach envValue() in infra/constructs/cairn-function.ts`);
+}
+
+export interface CairnFunctionProps {
+  name: FunctionName;
+  catalog: Catalog;
+}
+
+export class CairnFunction extends Construct implements CatalogFunction {
+  readonly name: FunctionName;
+  readonly def: FunctionDef;
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly eventSource?: lambda.EventSourceMapping;
+
+  constructor(scope: Construct, id: string, props: CairnFunctionProps) {
+    super(scope, id);
+    const { catalog, name } = props;
+    const def: FunctionDef = FUNCTIONS[name];
+    const s = catalog.settings;
+    this.name = name;
+    this.def = def;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: s.logRetention,
+      encryptionKey: catalog.key,
+      removalPolicy: s.dataRemovalPolicy,
+    });
+
+    // Own role instead of AWSLambdaBasicExecutionRole: log writes are limited to this log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Cairn ${name} function`,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
+    }));
+    const access = accessPolicy(this, def.access, catalog);
+    for (const st of access.statements) this.role.addToPrincipalPolicy(st);
+
+    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
+    for (const key of def.env) environment[ENV[key]] = envValue(key, catalog);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, def.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: LAMBDA_RUNTIME,
+      architecture: LAMBDA_ARCHITECTURE,
+      memorySize: def.memoryMb,
+      timeout: Duration.seconds(def.timeoutSeconds),
+      ...(def.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: def.reservedConcurrency } : {}),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment,
+      description: `Cairn ${name} (${def.entry})`,
+      bundling: {
+        // esbuild is a local devDependency, so bundling never needs Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too: the version we test is the version that runs.
+        externalModules: [],
+        // CommonJS dependencies bundled into an ES module still call require() for built-ins.
+        banner: "import { createRequire as __cairnCreateRequire } from 'node:module';const require = __cairnCreateRequire(import.meta.url);",
+      },
+    });
+
+    acknowledge(this.function, 'AwsSolutions-L1',
+      'Pinned to Node.js 22 (LAMBDA_RUNTIME), the version the handlers are built (esbuild target node22) and tested for; moving to a newer runtime is a deliberate, tested change.');
+    // Only X-Ray (which has no resource-level permissions) may use Resource '*'.
+    // The wildcard findings are on the role's policy; acknowledge them there, not on the role.
+    const policy = this.role.node.findChild('DefaultPolicy');
+    acknowledge(policy, 'AwsSolutions-IAM5',
+      'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+      ['Resource::*']);
+    if (access.nagWildcards.length) {
+      acknowledge(policy, 'AwsSolutions-IAM5',
+        `Lake objects are named by date and batch at run time; the grant is limited to the key prefixes FUNCTIONS.${name}.access.lake declares.`,
+        access.nagWildcards);
+    }
+
+    if (def.kinesis) this.eventSource = this.addKinesisSource(def.kinesis, catalog);
+    catalog.functions[name] = this;
+  }
+
+  private addKinesisSource(k: KinesisSourceDef, catalog: Catalog): lambda.EventSourceMapping {
+    // The role must already be able to read the stream: the function's `access` must declare it.
+    if (this.def.access.streams?.[k.stream] !== 'read') {
+      throw new Error(`FUNCTIONS.${this.name} reads stream ${k.stream} but its access does not declare streams.${k.stream}: 'read'`);
+    }
+    const mapping = new lambda.EventSourceMapping(this, 'Source', {
+      target: this.function,
+      eventSourceArn: catalog.stream(k.stream).streamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: k.batchSize,
+      // Lambda's batching window has whole-second granularity.
+      maxBatchingWindow: Duration.seconds(Math.ceil(k.maxBatchingWindowMs / 1000)),
+      reportBatchItemFailures: true,
+      bisectBatchOnError: k.bisectOnError,
+      retryAttempts: k.retryAttempts,
+      maxRecordAge: Duration.seconds(k.maxRecordAgeSeconds),
+      parallelizationFactor: k.parallelization,
+      onFailure: catalog.onFailure(),
+    });
+    // The mapping validates the role's stream permissions on creation.
+    mapping.node.addDependency(this.role);
+    return mapping;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The catalog of resources the stage constructs create, keyed by the names used in
+ * shared/config/resources.ts. A `CairnFunction` looks up what its `access` and `env` declare
+ * here, so the grants and environment of every function follow from its definition alone.
+ * Stages are built in pipeline order; a function may only use resources created before it.
+ */
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { FUNCTIONS, STREAMS, TABLES } from '../../shared/config/resources';
+import type { CairnSettings } from '../settings';
+
+export type TableName = keyof typeof TABLES;
+export type StreamName = keyof typeof STREAMS;
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** A function as other constructs see it (avoids an import cycle with CairnFunction). */
+export interface CatalogFunction {
+  readonly name: FunctionName;
+  readonly function: lambda.IFunction;
+}
+
+export class Catalog {
+  readonly tables: Partial<Record<TableName, dynamodb.ITable>> = {};
+  readonly streams: Partial<Record<StreamName, kinesis.IStream>> = {};
+  readonly functions: Partial<Record<FunctionName, CatalogFunction>> = {};
+  lakeBucket?: s3.IBucket;
+  bus?: events.IEventBus;
+  /** On-failure destination of every Kinesis event-source mapping. */
+  failureDestination?: lambda.IEventSourceDlq;
+
+  constructor(readonly key: kms.IKey, readonly settings: CairnSettings) {}
+
+  table(name: TableName): dynamodb.ITable {
+    return this.need(this.tables[name], `table ${name}`);
+  }
+  stream(name: StreamName): kinesis.IStream {
+    return this.need(this.streams[name], `stream ${name}`);
+  }
+  lake(): s3.IBucket {
+    return this.need(this.lakeBucket, 'the lake bucket');
+  }
+  eventBus(): events.IEventBus {
+    return this.need(this.bus, 'the event bus');
+  }
+  onFailure(): lambda.IEventSourceDlq {
+    return this.need(this.failureDestination, 'the event-source failure destination');
+  }
+  fn(name: FunctionName): CatalogFunction {
+    return this.need(this.functions[name], `function ${name}`);
+  }
+
+  /** Throws when a definition in shared/config/resources.ts was not built by any stage construct. */
+  assertComplete(): void {
+    const missing = [
+      ...Object.keys(TABLES).filter((k) => !this.tables[k as TableName]).map((k) => `TABLES.${k}`),
+      ...Object.keys(STREAMS).filter((k) => !this.streams[k as StreamName]).map((k) => `STREAMS.${k}`),
+      ...Object.keys(FUNCTIONS).filter((k) => !this.functions[k as FunctionName]).map((k) => `FUNCTIONS.${k}`),
+    ];
+    if (missing.length) {
+      throw new Error(`defined in shared/config/resources.ts but created by no stage construct in infra/: ${missing.join(', ')}`);
+    }
+  }
+
+  private need<T>(v: T | undefined, what: string): T {
+    if (v === undefined) throw new Error(`${what} is not in the catalog yet: create it in an earlier stage construct (infra/stack.ts builds stages in pipeline order)`);
+    return v;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Collection: HTTP API (Segment-compatible routes) → λ collect → raw Kinesis stream.
+ * Write keys live (hashed) in the sources table. The API stage is throttled (429 with the
+ * service's own response) and writes JSON access logs to an encrypted log group. CORS lets
+ * analytics.js post from a web page on another origin.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { THROTTLE, type RouteDef } from '../../shared/config/resources';
+import { CairnFunction } from './cairn-function';
+import type { Catalog, FunctionName } from './catalog';
+import { acknowledge } from './nag';
+import { cairnStream, cairnTable } from './storage';
+
+export class Collection extends Construct {
+  readonly rawStream: kinesis.Stream;
+  readonly sourcesTable: dynamodb.Table;
+  readonly collect: CairnFunction;
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  readonly routes: apigwv2.HttpRoute[] = [];
+  private readonly integrations = new Map<FunctionName, HttpLambdaIntegration>();
+  private readonly iamAuthorizer = new HttpIamAuthorizer();
+
+  constructor(scope: Construct, id: string, private readonly catalog: Catalog) {
+    super(scope, id);
+    const s = catalog.settings;
+    this.rawStream = cairnStream(this, catalog, 'raw');
+    this.sourcesTable = cairnTable(this, catalog, 'sources');
+    this.collect = new CairnFunction(this, 'Collect', { name: 'collect', catalog });
+
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      apiName: s.name('cairn'),
+      description: 'Cairn collection API (Segment HTTP Tracking API compatible)',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: s.allowedOrigins,
+        allowMethods: [apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
+        allowHeaders: ['content-type', 'authorization'],
+        maxAge: Duration.days(1),
+      },
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: s.logRetention,
+      encryptionKey: catalog.key,
+      removalPolicy: s.dataRemovalPolicy,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: THROTTLE.rateLimit, burstLimit: THROTTLE.burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        // No source IP or user agent: access logs hold no personal data.
+        format: apigw.AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          time: '$context.requestTime',
+          method: '$context.httpMethod',
+          path: '$context.path',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          latencyMs: '$context.responseLatency',
+          integrationLatencyMs: '$context.integrationLatency',
+          integrationError: '$context.integrationErrorMessage',
+        })),
+      },
+    });
+  }
+
+  /** The collector's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  /**
+   * Adds routes to the API. The stack calls this once every stage has built its functions,
+   * since admin routes of later stages share the API. `writeKey` routes are authenticated by the
+   * handler (Segment-style Basic auth or `writeKey` in the body); `admin` routes use IAM (SigV4).
+   */
+  addRoutes(routes: readonly RouteDef[]): void {
+    for (const r of routes) {
+      let integration = this.integrations.get(r.fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${r.fn}Integration`, this.catalog.fn(r.fn).function);
+        this.integrations.set(r.fn, integration);
+      }
+      const routeKey = apigwv2.HttpRouteKey.with(r.path, apigwv2.HttpMethod[r.method]);
+      const route = new apigwv2.HttpRoute(this, `Route${r.method}${r.path.replace(/[^A-Za-z0-9]/g, '_')}`, {
+        httpApi: this.api,
+        routeKey,
+        integration,
+        ...(r.auth === 'admin' ? { authorizer: this.iamAuthorizer } : {}),
+      });
+      if (r.auth === 'writeKey') {
+        acknowledge(route, 'AwsSolutions-APIG4',
+          'Segment-compatible collection route: SDKs authenticate with the source write key (HTTP Basic or body writeKey), which the collect handler checks against the hashed keys in the sources table.');
+      }
+      this.routes.push(route);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Glue column lists of the lake tables. Typed against the row types in shared/message/types.ts,
+ * so adding or removing a row field without updating the table here fails the type check.
+ * Nested objects (properties, traits, context, …) are stored as JSON text in string columns;
+ * timestamps are ISO-8601 strings (`from_iso8601_timestamp(timestamp)` in Athena).
+ */
+import type { LakeEventRow, LakeQuarantineRow } from '../../shared/message/types';
+import type { LakeProfileRow } from '../../shared/profiles/view';
+
+export interface LakeTableDef {
+  name: string;
+  prefix: string;
+  description: string;
+  columns: [string, string][];
+}
+
+const EVENT_COLUMNS: Record<keyof LakeEventRow, string> = {
+  message_id: 'string',
+  type: 'string',
+  event: 'string',
+  name: 'string',
+  category: 'string',
+  user_id: 'string',
+  anonymous_id: 'string',
+  group_id: 'string',
+  previous_id: 'string',
+  timestamp: 'string',
+  original_timestamp: 'string',
+  sent_at: 'string',
+  received_at: 'string',
+  properties: 'string',
+  traits: 'string',
+  context: 'string',
+  source_id: 'string',
+};
+
+const QUARANTINE_COLUMNS: Record<keyof LakeQuarantineRow, string> = {
+  message_id: 'string',
+  code: 'string',
+  reason: 'string',
+  message: 'string',
+  received_at: 'string',
+  source_id: 'string',
+  stage: 'string',
+};
+
+/** Profile snapshots (contract §4 profile shape, snake_case; lists and maps as JSON text). */
+const PROFILE_COLUMNS: Record<keyof LakeProfileRow, string> = {
+  profile_id: 'string',
+  identities: 'string',
+  traits: 'string',
+  computed: 'string',
+  segments: 'string',
+  consent: 'string',
+  merged_from: 'string',
+  merged_into: 'string',
+  created_at: 'string',
+  updated_at: 'string',
+  snapshot_at: 'string',
+};
+
+export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string }): LakeTableDef[] => [
+  { name: 'events', prefix: prefixes.events, description: 'One row per accepted message', columns: Object.entries(EVENT_COLUMNS) },
+  { name: 'quarantine', prefix: prefixes.quarantine, description: 'Messages that failed validation, with the reason', columns: Object.entries(QUARANTINE_COLUMNS) },
+  { name: 'profiles', prefix: prefixes.profiles, description: 'Profile snapshots', columns: Object.entries(PROFILE_COLUMNS) },
+];
+
+/** The Hive-style partition column every lake table is partitioned by (`dt=YYYY-MM-DD/`). */
+export const PARTITION_COLUMN = 'dt';

@@ -1,0 +1,121 @@
+/**
+ * The lake: an encrypted, versioned S3 bucket holding gzip JSON Lines under Hive-style date
+ * partitions (`events/dt=YYYY-MM-DD/…`), a Glue database whose tables find partitions by
+ * projection (no crawler, no MSCK REPAIR), and an Athena workgroup with enforced, encrypted
+ * results.
+ */
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { LAKE } from '../../shared/config/resources';
+import type { Catalog } from './catalog';
+import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
+import { LAKE_TABLES, PARTITION_COLUMN } from './lake-schema';
+
+export const ATHENA_RESULTS_PREFIX = 'athena-results/';
+
+export class Lake extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+  readonly database: glue.CfnDatabase;
+  readonly databaseName: string;
+  readonly tables: glue.CfnTable[] = [];
+  readonly workGroup: athena.CfnWorkGroup;
+
+  constructor(scope: Construct, id: string, catalog: Catalog) {
+    super(scope, id);
+    const s = catalog.settings;
+
+    // Server access logs cannot go to an SSE-KMS bucket, so the log bucket uses SSE-S3. (cdk-nag
+    // S1 recognises it as the lake's log destination, so it needs no access log of its own.)
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy: s.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: catalog.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'lake/',
+      lifecycleRules: [
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
+        { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(30) },
+        { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(90) },
+      ],
+      removalPolicy: s.dataRemovalPolicy,
+    });
+    catalog.lakeBucket = this.bucket;
+
+    this.databaseName = s.glueName(LAKE.glueDatabase);
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles' },
+    });
+
+    const tables = LAKE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix });
+    for (const t of tables) {
+      const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
+      const table = new glue.CfnTable(this, `Table${t.name[0]!.toUpperCase()}${t.name.slice(1)}`, {
+        catalogId: Aws.ACCOUNT_ID,
+        databaseName: this.databaseName,
+        tableInput: {
+          name: t.name,
+          description: t.description,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            classification: 'json',
+            compressionType: 'gzip',
+            'projection.enabled': 'true',
+            [`projection.${PARTITION_COLUMN}.type`]: 'date',
+            [`projection.${PARTITION_COLUMN}.format`]: 'yyyy-MM-dd',
+            [`projection.${PARTITION_COLUMN}.range`]: 'NOW-3YEARS,NOW',
+            [`projection.${PARTITION_COLUMN}.interval`]: '1',
+            [`projection.${PARTITION_COLUMN}.interval.unit`]: 'DAYS',
+            'storage.location.template': `${location}${PARTITION_COLUMN}=\${${PARTITION_COLUMN}}/`,
+          },
+          partitionKeys: [{ name: PARTITION_COLUMN, type: 'string' }],
+          storageDescriptor: {
+            location,
+            columns: t.columns.map(([name, type]) => ({ name, type })),
+            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+            serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+          },
+        },
+      });
+      table.addResourceDependency(this.database);
+      this.tables.push(table);
+    }
+
+    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: s.name('cairn'),
+      description: 'Cairn lake queries',
+      state: 'ENABLED',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: s.athenaScanCutoffGb * 1024 ** 3,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: `s3://${this.bucket.bucketName}/${ATHENA_RESULTS_PREFIX}`,
+          expectedBucketOwner: Aws.ACCOUNT_ID,
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: catalog.key.keyArn },
+        },
+      },
+    });
+  }
+}

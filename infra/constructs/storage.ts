@@ -1,0 +1,57 @@
+/**
+ * Tables and streams built from their definitions in shared/config/resources.ts, and registered
+ * in the catalog. Stage constructs call these for the tables and streams they own.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type { Construct } from 'constructs';
+import { STREAMS, TABLES, type StreamDef, type TableDef } from '../../shared/config/resources';
+import type { Catalog, StreamName, TableName } from './catalog';
+import { acknowledge } from './nag';
+
+/** DynamoDB table: on-demand, point-in-time recovery, the Cairn CMK, TTL and GSIs from the definition. */
+export function cairnTable(scope: Construct, catalog: Catalog, name: TableName): dynamodb.Table {
+  const def: TableDef = TABLES[name];
+  const s = catalog.settings;
+  const table = new dynamodb.Table(scope, def.id, {
+    tableName: s.name(def.name),
+    partitionKey: { name: def.partitionKey, type: dynamodb.AttributeType.STRING },
+    ...(def.sortKey ? { sortKey: { name: def.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
+    ...(def.ttlAttribute ? { timeToLiveAttribute: def.ttlAttribute } : {}),
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+    encryptionKey: catalog.key,
+    deletionProtection: s.deletionProtection,
+    removalPolicy: s.dataRemovalPolicy,
+  });
+  for (const gsi of def.globalIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: gsi.name,
+      partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
+      ...(gsi.sortKey ? { sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  catalog.tables[name] = table;
+  return table;
+}
+
+/** Kinesis data stream: provisioned shards, retention and the Cairn CMK from the definition. */
+export function cairnStream(scope: Construct, catalog: Catalog, name: StreamName): kinesis.Stream {
+  const def: StreamDef = STREAMS[name];
+  const stream = new kinesis.Stream(scope, def.id, {
+    streamName: catalog.settings.name(def.name),
+    streamMode: kinesis.StreamMode.PROVISIONED,
+    shardCount: def.shards,
+    retentionPeriod: Duration.hours(def.retentionHours),
+    encryption: kinesis.StreamEncryption.KMS,
+    encryptionKey: catalog.key,
+    removalPolicy: catalog.settings.dataRemovalPolicy,
+  });
+  acknowledge(stream, 'AwsSolutions-KDS3',
+    'Deliberate: the stream uses the Cairn customer-managed key (rotated, one key policy for all Cairn data) instead of the AWS-managed aws/kinesis key.');
+  catalog.streams[name] = stream;
+  return stream;
+}

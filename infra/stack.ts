@@ -1,0 +1,68 @@
+/**
+ * CairnStack: the whole platform in one stack, one construct per pipeline stage, built in
+ * pipeline order so each stage can use what the stages before it created:
+ *
+ *   Encryption → Events (bus) → Lake → Collection (API, collect, raw stream, sources)
+ *              → Normalization (normalize, dedup, normalized stream)
+ *              → Identity (resolve, identities/profiles/timeline) → Admin (admin API function)
+ *              → routes (collection + admin, one HTTP API) → outputs
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ROUTES, TABLES } from '../shared/config/resources';
+import { Catalog, type TableName } from './constructs/catalog';
+import { Admin } from './constructs/admin';
+import { Collection } from './constructs/collection';
+import { Encryption } from './constructs/encryption';
+import { Events } from './constructs/events';
+import { Identity } from './constructs/identity';
+import { Lake } from './constructs/lake';
+import { Normalization } from './constructs/normalization';
+import { resolveSettings, type CairnSettings, type CairnSettingsProps } from './settings';
+
+export interface CairnStackProps extends StackProps, CairnSettingsProps {}
+
+export class CairnStack extends Stack {
+  readonly settings: CairnSettings;
+  readonly catalog: Catalog;
+  readonly encryption: Encryption;
+  readonly events: Events;
+  readonly lake: Lake;
+  readonly collection: Collection;
+  readonly normalization: Normalization;
+  readonly identity: Identity;
+  readonly admin: Admin;
+
+  constructor(scope: Construct, id: string, props: CairnStackProps = {}) {
+    super(scope, id, {
+      description: 'Cairn customer data platform: collection, normalization, identity and profiles, lake, event bus',
+      ...props,
+    });
+    this.settings = resolveSettings(this, props);
+
+    this.encryption = new Encryption(this, 'Encryption', this.settings);
+    this.catalog = new Catalog(this.encryption.key, this.settings);
+    this.events = new Events(this, 'Events', this.catalog);
+    this.lake = new Lake(this, 'Lake', this.catalog);
+    this.collection = new Collection(this, 'Collection', this.catalog);
+    this.normalization = new Normalization(this, 'Normalization', this.catalog);
+    this.identity = new Identity(this, 'Identity', this.catalog);
+    this.admin = new Admin(this, 'Admin', this.catalog);
+
+    this.collection.addRoutes(ROUTES);
+    this.catalog.assertComplete();
+
+    const out = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
+    out('CollectorUrl', this.collection.url, 'Base URL of the collection API (apiHost for SDKs)');
+    out('LakeBucket', this.lake.bucket.bucketName, 'S3 bucket holding the lake');
+    out('AthenaWorkGroup', this.lake.workGroup.name, 'Athena workgroup for lake queries');
+    out('GlueDatabase', this.lake.databaseName, 'Glue database with the events, quarantine and profiles tables');
+    out('EventBusName', this.events.bus.eventBusName, 'EventBridge bus the pipeline publishes to');
+    for (const name of Object.keys(TABLES) as TableName[]) {
+      out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);
+    }
+    out('FailedBatchesDestination',
+      this.normalization.failureQueue?.queueUrl ?? `s3://${this.lake.bucket.bucketName}/aws/lambda/`,
+      'Where event-source mappings put batches they gave up on');
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Deployment settings from CDK context, and the guard that every definition in
+ * shared/config/resources.ts is actually deployed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FUNCTIONS } from '../../shared/config/resources';
+import { CONTEXT, resolveSettings } from '../../infra/settings';
+import { stackId } from '../../infra/build';
+import { synthCairn } from './synth';
+
+const withContext = (context: Record<string, unknown>) => new Stack(new App({ context }), 'S');
+
+describe('resolveSettings', () => {
+  it('defaults: no stage, retain data, protect tables, 30-day logs, any origin, S3 failures', () => {
+    const s = resolveSettings(withContext({}));
+    expect(s).toMatchObject({
+      stage: undefined, retain: true, deletionProtection: true, logRetention: RetentionDays.ONE_MONTH,
+      allowedOrigins: ['*'], failureDestination: 's3', athenaScanCutoffGb: 10, dataRemovalPolicy: RemovalPolicy.RETAIN,
+    });
+    expect(s.name('cairn-raw')).toBe('cairn-raw');
+    expect(stackId(s.stage)).toBe('Cairn');
+  });
+
+  it('reads command-line context strings (`-c key=value`)', () => {
+    const s = resolveSettings(withContext({
+      [CONTEXT.stage]: 'dev', [CONTEXT.retain]: 'false', [CONTEXT.logRetentionDays]: '7',
+      [CONTEXT.allowedOrigins]: 'https://a.example, https://b.example', [CONTEXT.athenaScanCutoffGb]: '2',
+    }));
+    expect(s.retain).toBe(false);
+    expect(s.deletionProtection).toBe(false);
+    expect(s.dataRemovalPolicy).toBe(RemovalPolicy.DESTROY);
+    expect(s.logRetention).toBe(RetentionDays.ONE_WEEK);
+    expect(s.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(s.athenaScanCutoffGb).toBe(2);
+    expect(s.name('cairn-raw')).toBe('cairn-raw-dev');
+    expect(s.glueName('cairn')).toBe('cairn_dev');
+    expect(stackId(s.stage)).toBe('Cairn-dev');
+  });
+
+  it('stack props win over context', () => {
+    const s = resolveSettings(withContext({ [CONTEXT.stage]: 'dev', [CONTEXT.retain]: true }), { stage: 'prod', retain: false, deletionProtection: true });
+    expect(s.stage).toBe('prod');
+    expect(s.retain).toBe(false);
+    expect(s.deletionProtection).toBe(true);
+  });
+
+  it.each([
+    [CONTEXT.stage, 'Dev_1'],
+    [CONTEXT.retain, 'yes'],
+    [CONTEXT.logRetentionDays, '10'],
+    [CONTEXT.failureDestination, 'sns'],
+    [CONTEXT.athenaScanCutoffGb, '-1'],
+  ])('rejects %s=%s with a message naming the setting', (key, value) => {
+    expect(() => resolveSettings(withContext({ [key]: value }))).toThrow(key === CONTEXT.stage ? /stage/ : key);
+  });
+});
+
+describe('completeness guard', () => {
+  const extra = 'unbuiltForTest';
+  afterEach(() => { delete (FUNCTIONS as Record<string, unknown>)[extra]; });
+
+  it('synth fails when a function is defined but no stage construct builds it', () => {
+    (FUNCTIONS as Record<string, unknown>)[extra] = { ...FUNCTIONS.collect, id: 'UnbuiltForTest' };
+    expect(() => synthCairn()).toThrow(/FUNCTIONS\.unbuiltForTest/);
+  });
+});

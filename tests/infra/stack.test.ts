@@ -1,0 +1,381 @@
+/**
+ * CairnStack template: the properties a deployment relies on, checked against the definitions in
+ * shared/config/resources.ts so that new functions, routes, tables and streams are covered as they
+ * are added. One synth (bundling skipped) is shared by every test.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
+import type { CairnStack } from '../../infra/stack';
+import type { FunctionName } from '../../infra/constructs/catalog';
+import { synthCairn } from './synth';
+
+type Json = Record<string, any>;
+let template: Template;
+let stack: CairnStack;
+let resources: Record<string, Json>;
+
+const ofType = (type: string): [string, Json][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+const one = (type: string): [string, Json] => {
+  const all = ofType(type);
+  expect(all, type).toHaveLength(1);
+  return all[0]!;
+};
+const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+/** Logical IDs a JSON fragment refers to via Ref or Fn::GetAtt. */
+function referencedIds(v: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(v)) v.forEach((x) => referencedIds(x, out));
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'Ref' && typeof x === 'string') out.add(x);
+      else if (k === 'Fn::GetAtt' && Array.isArray(x)) out.add(String(x[0]));
+      else referencedIds(x, out);
+    }
+  }
+  return out;
+}
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+const keyId = () => one('AWS::KMS::Key')[0];
+const tableId = (name: keyof typeof TABLES) => ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES[name].name)![0];
+const streamId = (name: keyof typeof STREAMS) => ofType('AWS::Kinesis::Stream').find(([, r]) => r.Properties.Name === STREAMS[name].name)![0];
+const lakeBucketId = () => stack.getLogicalId(stack.lake.bucket.node.defaultChild as never);
+const busId = () => one('AWS::Events::EventBus')[0];
+const functionId = (name: FunctionName) => stack.getLogicalId(stack.catalog.fn(name).function.node.defaultChild as CfnFunction);
+const roleId = (name: FunctionName) => resources[functionId(name)]!.Properties.Role['Fn::GetAtt'][0] as string;
+/** Every statement of every IAM policy attached to the function's role. */
+function statementsOf(name: FunctionName): Json[] {
+  const role = roleId(name);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === role))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+}
+
+beforeAll(() => {
+  ({ template, stack } = synthCairn());
+  resources = template.toJSON().Resources;
+});
+
+describe('functions', () => {
+  const names = Object.keys(FUNCTIONS) as FunctionName[];
+
+  it('deploys exactly the defined functions (no helper Lambdas from custom resources)', () => {
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(names.length);
+  });
+
+  it.each(names)('%s: Node.js 22 on arm64, X-Ray, memory/timeout from its definition', (name) => {
+    const def: FunctionDef = FUNCTIONS[name];
+    const p = resources[functionId(name)]!.Properties;
+    expect(p.Runtime).toBe('nodejs22.x');
+    expect(p.Architectures).toEqual(['arm64']);
+    expect(p.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(p.MemorySize).toBe(def.memoryMb);
+    expect(p.Timeout).toBe(def.timeoutSeconds);
+    expect(p.Handler).toBe('index.handler');
+    if (def.reservedConcurrency !== undefined) expect(p.ReservedConcurrentExecutions).toBe(def.reservedConcurrency);
+  });
+
+  it.each(names)('%s: sets every env var its definition names, to the right resource', (name) => {
+    const vars = resources[functionId(name)]!.Properties.Environment.Variables as Json;
+    // ENV.<x>Table / ENV.<x>Stream name the table / stream <x>; the lake and bus by name.
+    const expected: Record<string, unknown> = { [ENV.lakeBucket]: { Ref: lakeBucketId() }, [ENV.eventBus]: { Ref: busId() } };
+    for (const t of Object.keys(TABLES) as (keyof typeof TABLES)[]) expected[ENV[`${t}Table` as keyof typeof ENV]] = { Ref: tableId(t) };
+    for (const st of Object.keys(STREAMS) as (keyof typeof STREAMS)[]) expected[ENV[`${st}Stream` as keyof typeof ENV]] = { Ref: streamId(st) };
+    const names = FUNCTIONS[name].env.map((k) => ENV[k]);
+    expect(Object.keys(vars).filter((k) => k.startsWith('CAIRN_')).sort()).toEqual([...names].sort());
+    for (const v of names) expect(vars[v], v).toEqual(expected[v]);
+  });
+
+  it.each(names)('%s: logs to its own encrypted log group with a retention', (name) => {
+    const lg = resources[functionId(name)]!.Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(resources[lg]!.Type).toBe('AWS::Logs::LogGroup');
+    expect(resources[lg]!.Properties.RetentionInDays).toBe(30);
+    expect(resources[lg]!.Properties.KmsKeyId).toEqual(getAtt(keyId()));
+  });
+});
+
+describe('kinesis event-source mappings', () => {
+  const withSource = (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => (FUNCTIONS[n] as FunctionDef).kinesis);
+
+  it('there is one mapping per function with kinesis settings', () => {
+    expect(withSource.length).toBeGreaterThan(0);
+    expect(ofType('AWS::Lambda::EventSourceMapping')).toHaveLength(withSource.length);
+  });
+
+  it.each(withSource)('%s: settings from its definition, partial batch responses, failures to the lake', (name) => {
+    const k = (FUNCTIONS[name] as FunctionDef).kinesis!;
+    const [, esm] = ofType('AWS::Lambda::EventSourceMapping').find(([, r]) => r.Properties.FunctionName.Ref === functionId(name))!;
+    expect(esm.Properties).toEqual({
+      FunctionName: { Ref: functionId(name) },
+      EventSourceArn: getAtt(streamId(k.stream)),
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: k.batchSize,
+      MaximumBatchingWindowInSeconds: Math.ceil(k.maxBatchingWindowMs / 1000),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: k.bisectOnError,
+      MaximumRetryAttempts: k.retryAttempts,
+      MaximumRecordAgeInSeconds: k.maxRecordAgeSeconds,
+      ParallelizationFactor: k.parallelization,
+      DestinationConfig: { OnFailure: { Destination: getAtt(lakeBucketId()) } },
+    });
+    // Created only once the role can read the stream and write the failure destination.
+    expect(esm.DependsOn).toEqual(expect.arrayContaining([roleId(name)]));
+  });
+});
+
+describe('encryption at rest', () => {
+  it('one customer-managed key, rotated, usable by CloudWatch Logs for this account only', () => {
+    const [, key] = one('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const logs = key.Properties.KeyPolicy.Statement.find((s: Json) => s.Sid === 'AllowCloudWatchLogs');
+    expect(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toBeDefined();
+  });
+
+  it('every Kinesis stream uses the key, with the defined retention and shards', () => {
+    const streams = ofType('AWS::Kinesis::Stream');
+    expect(streams).toHaveLength(Object.keys(STREAMS).length);
+    for (const def of Object.values(STREAMS)) {
+      const [, s] = streams.find(([, r]) => r.Properties.Name === def.name)!;
+      expect(s.Properties.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: getAtt(keyId()) });
+      expect(s.Properties.RetentionPeriodHours).toBe(def.retentionHours);
+      expect(s.Properties.ShardCount).toBe(def.shards);
+    }
+  });
+
+  it('every DynamoDB table: key schema/TTL from its definition, on-demand, PITR, the CMK', () => {
+    const tables = ofType('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(Object.keys(TABLES).length);
+    for (const def of Object.values(TABLES) as import('../../shared/config/resources').TableDef[]) {
+      const [, t] = tables.find(([, r]) => r.Properties.TableName === def.name)!;
+      const p = t.Properties;
+      expect(p.KeySchema).toEqual([
+        { AttributeName: def.partitionKey, KeyType: 'HASH' },
+        ...(def.sortKey ? [{ AttributeName: def.sortKey, KeyType: 'RANGE' }] : []),
+      ]);
+      expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt(keyId()) });
+      if (def.ttlAttribute) expect(p.TimeToLiveSpecification).toEqual({ AttributeName: def.ttlAttribute, Enabled: true });
+      else expect(p.TimeToLiveSpecification).toBeUndefined();
+      expect((p.GlobalSecondaryIndexes ?? []).map((g: Json) => g.IndexName)).toEqual((def.globalIndexes ?? []).map((g) => g.name));
+    }
+  });
+
+  it('every bucket is encrypted, blocks public access, and denies non-TLS requests', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets.length).toBe(2);
+    for (const [id, b] of buckets) {
+      const sse = b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+      if (id === lakeBucketId()) expect(sse).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(keyId()) });
+      else expect(sse).toEqual({ SSEAlgorithm: 'AES256' }); // access-log buckets cannot use SSE-KMS
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+      });
+      const [, policy] = ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === id)!;
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
+        Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }));
+    }
+  });
+
+  it('the lake is versioned, logs access to the log bucket, and has lifecycle rules', () => {
+    const lake = resources[lakeBucketId()]!.Properties;
+    expect(lake.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(lake.LoggingConfiguration.DestinationBucketName.Ref).not.toBe(lakeBucketId());
+    const rules = lake.LifecycleConfiguration.Rules as Json[];
+    expect(rules.some((r) => r.AbortIncompleteMultipartUpload)).toBe(true);
+    expect(rules.some((r) => r.NoncurrentVersionExpiration)).toBe(true);
+    // Accepted events never expire by default.
+    expect(rules.filter((r) => r.ExpirationInDays).every((r) => r.Prefix && !r.Prefix.startsWith(LAKE.eventsPrefix))).toBe(true);
+  });
+
+  it('every log group is encrypted with the key and has a retention', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups.length).toBe(Object.keys(FUNCTIONS).length + 1); // + API access logs
+    for (const [, g] of groups) {
+      expect(g.Properties.KmsKeyId).toEqual(getAtt(keyId()));
+      expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('data is retained and tables are deletion-protected by default', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::Kinesis::Stream', 'AWS::KMS::Key']) {
+      for (const [id, r] of ofType(type)) expect(r.DeletionPolicy, id).toBe('Retain');
+    }
+    expect(resources[lakeBucketId()]!.DeletionPolicy).toBe('Retain');
+    for (const [, t] of ofType('AWS::DynamoDB::Table')) expect(t.Properties.DeletionProtectionEnabled).toBe(true);
+  });
+});
+
+describe('collection API', () => {
+  it('has a route for every ROUTES entry, integrated with its function, with the declared auth', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const r of ROUTES) {
+      const found = routes.find(([, x]) => x.Properties.RouteKey === `${r.method} ${r.path}`);
+      expect(found, `${r.method} ${r.path}`).toBeDefined();
+      const p = found![1].Properties;
+      expect(p.AuthorizationType).toBe(r.auth === 'admin' ? 'AWS_IAM' : 'NONE');
+      const integrationId = p.Target['Fn::Join'][1][1].Ref as string;
+      expect(resources[integrationId]!.Properties.IntegrationUri).toEqual(getAtt(functionId(r.fn)));
+    }
+  });
+
+  it('the stage is throttled per THROTTLE and writes access logs to an encrypted log group', () => {
+    const [, stage] = one('AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: THROTTLE.rateLimit, ThrottlingBurstLimit: THROTTLE.burstLimit });
+    const dest = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] as string;
+    expect(resources[dest]!.Properties.KmsKeyId).toEqual(getAtt(keyId()));
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+    expect(format.requestId).toBe('$context.requestId');
+    // No personal data in access logs.
+    expect(Object.values(format).join(' ')).not.toMatch(/sourceIp|userAgent/);
+  });
+
+  it('answers CORS preflight for analytics.js on other origins', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: Match.arrayWith(['POST']),
+        AllowHeaders: Match.arrayWith(['content-type', 'authorization']),
+      },
+    });
+  });
+});
+
+describe('lake catalog and Athena', () => {
+  const tables = [
+    { name: 'events', prefix: LAKE.eventsPrefix, required: ['message_id', 'type', 'event', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'traits', 'context', 'source_id'] },
+    { name: 'quarantine', prefix: LAKE.quarantinePrefix, required: ['message_id', 'code', 'reason', 'message', 'received_at', 'source_id', 'stage'] },
+    { name: 'profiles', prefix: LAKE.profilesPrefix, required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'] },
+  ];
+
+  it('a Glue database and no crawler', () => {
+    expect(one('AWS::Glue::Database')[1].Properties.DatabaseInput.Name).toBe(LAKE.glueDatabase);
+    expect(ofType('AWS::Glue::Crawler')).toHaveLength(0);
+  });
+
+  it.each(tables)('$name: gzip JSON Lines with date partition projection over its prefix', ({ name, prefix, required }) => {
+    const [, t] = ofType('AWS::Glue::Table').find(([, r]) => r.Properties.TableInput.Name === name)!;
+    const input = t.Properties.TableInput;
+    expect(t.Properties.DatabaseName).toBe(LAKE.glueDatabase);
+    const bucketPath = (suffix: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: lakeBucketId() }, suffix]] });
+    expect(input.Parameters).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy-MM-dd',
+      'projection.dt.range': 'NOW-3YEARS,NOW',
+      'storage.location.template': bucketPath(`/${prefix}dt=\${dt}/`),
+    });
+    expect(input.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string' }]);
+    expect(input.StorageDescriptor.Location).toEqual(bucketPath(`/${prefix}`));
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.openx.data.jsonserde.JsonSerDe');
+    const cols = (input.StorageDescriptor.Columns as Json[]).map((c) => c.Name);
+    expect(cols).toEqual(expect.arrayContaining(required));
+    expect(new Set(cols).size).toBe(cols.length);
+  });
+
+  it('an Athena workgroup that enforces KMS-encrypted results in the lake bucket', () => {
+    const [, wg] = one('AWS::Athena::WorkGroup');
+    const c = wg.Properties.WorkGroupConfiguration;
+    expect(c.EnforceWorkGroupConfiguration).toBe(true);
+    expect(c.ResultConfiguration.EncryptionConfiguration).toEqual({ EncryptionOption: 'SSE_KMS', KmsKey: getAtt(keyId()) });
+    expect(referencedIds(c.ResultConfiguration.OutputLocation)).toEqual(new Set([lakeBucketId()]));
+    expect(c.BytesScannedCutoffPerQuery).toBe(10 * 1024 ** 3);
+  });
+});
+
+describe('least privilege', () => {
+  const names = Object.keys(FUNCTIONS) as FunctionName[];
+
+  it('no IAM policy in the stack has a wildcard action, and only X-Ray uses Resource "*"', () => {
+    const policies = ofType('AWS::IAM::Policy');
+    expect(policies.length).toBeGreaterThan(0);
+    for (const [id, p] of policies) {
+      for (const s of p.Properties.PolicyDocument.Statement as Json[]) {
+        const actions = asArray(s.Action as string | string[]);
+        for (const a of actions) expect(a, `${id}: ${a}`).not.toContain('*');
+        expect(s.NotAction, id).toBeUndefined();
+        expect(s.NotResource, id).toBeUndefined();
+        if (asArray(s.Resource).includes('*')) expect(actions.every((a) => a.startsWith('xray:')), `${id}: ${actions.join()}`).toBe(true);
+      }
+    }
+  });
+
+  it('no role uses an AWS managed policy', () => {
+    for (const [, r] of ofType('AWS::IAM::Role')) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it.each(names)('%s: its role reaches exactly the resources its access declares', (name) => {
+    const def: FunctionDef = FUNCTIONS[name];
+    const expected = new Set<string>([resources[functionId(name)]!.Properties.LoggingConfig.LogGroup.Ref]);
+    for (const t of Object.keys(def.access.tables ?? {}) as (keyof typeof TABLES)[]) expected.add(tableId(t));
+    for (const s of Object.keys(def.access.streams ?? {}) as (keyof typeof STREAMS)[]) expected.add(streamId(s));
+    if (def.access.lake || def.kinesis) expected.add(lakeBucketId()); // kinesis: failed batches go to the lake
+    if (def.access.bus) expected.add(busId());
+    if (expected.size > 1) expected.add(keyId());
+    const referenced = new Set([...referencedIds(statementsOf(name))].filter((id) => !id.startsWith('AWS::')));
+    expect(referenced).toEqual(expected);
+  });
+
+  it.each(names)('%s: read-only access cannot write and write-only access cannot read', (name) => {
+    const def: FunctionDef = FUNCTIONS[name];
+    const st = statementsOf(name);
+    const actionsOn = (id: string) => st.filter((s) => referencedIds(s.Resource).has(id)).flatMap((s) => asArray(s.Action as string | string[]));
+    for (const [t, mode] of Object.entries(def.access.tables ?? {}) as [keyof typeof TABLES, string][]) {
+      const a = actionsOn(tableId(t));
+      if (mode === 'read') expect(a.filter((x) => /Put|Update|Delete|Write/.test(x))).toEqual([]);
+      if (mode === 'write') expect(a.filter((x) => /Get|Query|Scan/.test(x))).toEqual([]);
+    }
+    for (const [s, mode] of Object.entries(def.access.streams ?? {}) as [keyof typeof STREAMS, string][]) {
+      const a = actionsOn(streamId(s));
+      if (mode === 'read') expect(a.filter((x) => /PutRecord/.test(x))).toEqual([]);
+      if (mode === 'write') expect(a.filter((x) => /GetRecords|GetShardIterator|SubscribeToShard/.test(x))).toEqual([]);
+    }
+  });
+
+  it.each(names)('%s: lake object access is limited to its declared prefixes', (name) => {
+    const def: FunctionDef = FUNCTIONS[name];
+    const lake = lakeBucketId();
+    const objectGrants = statementsOf(name).flatMap((s) => asArray(s.Resource)
+      .filter((r: unknown) => referencedIds(r).has(lake) && JSON.stringify(r).includes('Fn::Join'))
+      .map((r: Json) => ({ suffix: r['Fn::Join'][1][1] as string, actions: asArray(s.Action as string | string[]) })));
+    const declared = def.access.lake ? (def.access.lake.prefixes ?? ['']).map((p) => `/${p}*`) : [];
+    const failureDestination = def.kinesis ? ['/aws/lambda/*'] : [];
+    expect([...new Set(objectGrants.map((g) => g.suffix))].sort()).toEqual([...declared, ...failureDestination].sort());
+    // The failure-destination grant only lets Lambda add objects.
+    for (const g of objectGrants.filter((x) => x.suffix === '/aws/lambda/*')) expect(g.actions).toEqual(['s3:PutObject']);
+  });
+
+  it('collect cannot touch the lake, the dedup table or the normalized stream', () => {
+    const st = statementsOf('collect');
+    expect(st.flatMap((s) => asArray(s.Action as string | string[])).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    const ids = referencedIds(st);
+    expect(ids.has(lakeBucketId())).toBe(false);
+    expect(ids.has(tableId('dedup'))).toBe(false);
+    expect(ids.has(streamId('normalized'))).toBe(false);
+  });
+
+  it('KMS use is limited to the services each function goes through', () => {
+    for (const name of names) {
+      for (const s of statementsOf(name).filter((x) => asArray(x.Action as string | string[]).some((a) => a.startsWith('kms:')))) {
+        expect(s.Condition?.StringEquals?.['kms:ViaService'], name).toBeDefined();
+      }
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('exposes the collector URL, lake bucket, Athena workgroup, Glue database and bus name', () => {
+    const outputs = template.toJSON().Outputs as Json;
+    for (const o of ['CollectorUrl', 'LakeBucket', 'AthenaWorkGroup', 'GlueDatabase', 'EventBusName', 'SourcesTableName']) {
+      expect(outputs[o], o).toBeDefined();
+    }
+    expect(outputs.GlueDatabase.Value).toBe(LAKE.glueDatabase);
+    expect(outputs.EventBusName.Value).toEqual({ Ref: busId() });
+    expect(JSON.stringify(outputs.CollectorUrl.Value)).toContain('execute-api');
+  });
+});
