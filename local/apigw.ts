@@ -1,0 +1,232 @@
+/**
+ * What API Gateway (HTTP API, Lambda proxy integration, payload format 2.0) does around a
+ * function: route matching from `ROUTES` (with `{param}` and `{proxy+}` path parameters), the
+ * `APIGatewayProxyEventV2` it builds from a request, and how it turns the function's result into
+ * an HTTP response.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { RouteDef } from '../shared/config/resources';
+import { LOCAL_ACCOUNT } from './lambda';
+
+/** A route of the local server: a `RouteDef` whose function may also be a test function. */
+export type LocalRouteDef = Omit<RouteDef, 'fn'> & { fn: string };
+
+export interface RouteMatch {
+  route: LocalRouteDef;
+  routeKey: string;
+  pathParameters?: Record<string, string>;
+}
+
+interface CompiledRoute {
+  route: LocalRouteDef;
+  re: RegExp;
+  names: string[];
+  /** Literal segments first: `/v1/segments/new` beats `/v1/segments/{id}` as on API Gateway. */
+  specificity: number;
+}
+
+export class Router {
+  private readonly compiled: CompiledRoute[];
+  constructor(routes: readonly LocalRouteDef[]) {
+    this.compiled = routes.map((route) => {
+      const names: string[] = [];
+      let specificity = 0;
+      const parts = route.path.split('/').map((seg) => {
+        const greedy = /^\{([A-Za-z0-9_]+)\+\}$/.exec(seg);
+        if (greedy) {
+          names.push(greedy[1]!);
+          return '(.+)';
+        }
+        const param = /^\{([A-Za-z0-9_]+)\}$/.exec(seg);
+        if (param) {
+          names.push(param[1]!);
+          specificity += 1;
+          return '([^/]+)';
+        }
+        specificity += 100;
+        return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      });
+      return { route, re: new RegExp(`^${parts.join('/')}/?$`), names, specificity };
+    });
+    this.compiled.sort((a, b) => b.specificity - a.specificity);
+  }
+
+  /**
+   * The route for `method path` (path already decoded, as API Gateway HTTP APIs pass it).
+   * `OPTIONS` on a path without an OPTIONS route goes to the write-key (collect) route of that path,
+   * whose handler answers the CORS preflight.
+   */
+  match(method: string, path: string): RouteMatch | undefined {
+    const m = method.toUpperCase();
+    const hit = (c: CompiledRoute) => {
+      const r = c.re.exec(path);
+      if (!r) return undefined;
+      const pathParameters = c.names.length ? Object.fromEntries(c.names.map((n, i) => [n, r[i + 1]!])) : undefined;
+      return { pathParameters };
+    };
+    for (const c of this.compiled) {
+      if (c.route.method !== m && c.route.method !== 'ANY') continue;
+      const h = hit(c);
+      if (h) return { route: c.route, routeKey: `${c.route.method} ${c.route.path}`, ...h };
+    }
+    if (m === 'OPTIONS') {
+      for (const c of this.compiled) {
+        if (c.route.auth !== 'writeKey') continue;
+        const h = hit(c);
+        if (h) return { route: c.route, routeKey: `OPTIONS ${c.route.path}`, ...h };
+      }
+    }
+    return undefined;
+  }
+
+  /** True when some route has this path under another method (for 404 vs. method mismatch logs). */
+  pathExists(path: string): boolean {
+    return this.compiled.some((c) => c.re.test(path));
+  }
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|javascript|x-www-form-urlencoded|graphql)\b)/i;
+
+/** API Gateway passes text bodies as text and everything else (or anything content-encoded) as base64. */
+export function isTextBody(headers: IncomingHttpHeaders): boolean {
+  const enc = headers['content-encoding'];
+  if (enc && enc.toLowerCase() !== 'identity') return false;
+  const type = headers['content-type'];
+  return typeof type === 'string' && TEXT_TYPES.test(type.trim());
+}
+
+/** API Gateway's request id format: 16 url-safe characters then `=`. */
+export function apiRequestId(): string {
+  return randomBytes(12).toString('base64url').slice(0, 15) + 'EA=';
+}
+
+function clfTime(d: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+export interface RequestInfo {
+  method: string;
+  /** Request target as received (`/v1/x%20y?a=1`). */
+  url: string;
+  httpVersion: string;
+  /** node's `rawHeaders`: name/value pairs in order, original case. */
+  rawHeaders: string[];
+  headers: IncomingHttpHeaders;
+  sourceIp: string;
+  localPort: number;
+  body: Buffer;
+  requestId: string;
+  now: Date;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Splits a request target into the decoded path and the raw query string. */
+export function splitTarget(url: string): { path: string; rawQueryString: string } {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  return { path: safeDecode(rawPath) || '/', rawQueryString: q < 0 ? '' : url.slice(q + 1) };
+}
+
+/** Builds the `APIGatewayProxyEventV2` that API Gateway would send for this request. */
+export function toApiGatewayEvent(req: RequestInfo, match: RouteMatch): APIGatewayProxyEventV2 {
+  const { path, rawQueryString } = splitTarget(req.url);
+  // Headers: lower-cased, repeated headers joined with commas; cookies go to `cookies`.
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    if (name === 'cookie') {
+      for (const c of value.split(';')) if (c.trim()) cookies.push(c.trim());
+      continue;
+    }
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  const host = headers.host ?? `127.0.0.1:${req.localPort}`;
+  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${req.sourceIp}` : req.sourceIp;
+  headers['x-forwarded-port'] = String(req.localPort);
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-amzn-trace-id'] ??= `Root=1-${Math.floor(req.now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  if (req.body.length) headers['content-length'] = String(req.body.length);
+
+  let queryStringParameters: Record<string, string> | undefined;
+  if (rawQueryString) {
+    queryStringParameters = {};
+    for (const [k, v] of new URLSearchParams(rawQueryString)) {
+      queryStringParameters[k] = k in queryStringParameters ? `${queryStringParameters[k]},${v}` : v;
+    }
+  }
+  const text = isTextBody(req.headers);
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: match.routeKey,
+    rawPath: path,
+    rawQueryString,
+    ...(cookies.length ? { cookies } : {}),
+    headers,
+    ...(queryStringParameters ? { queryStringParameters } : {}),
+    requestContext: {
+      accountId: LOCAL_ACCOUNT,
+      apiId: 'local',
+      domainName: host,
+      domainPrefix: host.split('.')[0]!.split(':')[0]!,
+      http: {
+        method: req.method.toUpperCase(),
+        path,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: req.requestId,
+      routeKey: match.routeKey,
+      stage: '$default',
+      time: clfTime(req.now),
+      timeEpoch: req.now.getTime(),
+    },
+    ...(match.pathParameters ? { pathParameters: match.pathParameters } : {}),
+    ...(req.body.length ? { body: text ? req.body.toString('utf8') : req.body.toString('base64') } : {}),
+    isBase64Encoded: req.body.length > 0 && !text,
+  };
+  return event;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+/**
+ * Maps a function result to the HTTP response, as API Gateway does for payload format 2.0: a
+ * result with `statusCode` is used as is; any other value is taken as a 200 JSON body.
+ */
+export function fromLambdaResult(result: unknown): HttpResponse {
+  if (result && typeof result === 'object' && 'statusCode' in result) {
+    const r = result as APIGatewayProxyStructuredResultV2;
+    if (typeof r.statusCode !== 'number' || !Number.isInteger(r.statusCode) || r.statusCode < 100 || r.statusCode > 599) {
+      throw new Error('malformed Lambda proxy response: statusCode');
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+    const raw = r.body ?? '';
+    if (typeof raw !== 'string') throw new Error('malformed Lambda proxy response: body');
+    const body = r.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+    if (body.length && !headers['content-type']) headers['content-type'] = 'text/plain; charset=utf-8';
+    return { statusCode: r.statusCode, headers, body };
+  }
+  if (result === undefined) return { statusCode: 200, headers: {}, body: Buffer.alloc(0) };
+  const body = typeof result === 'string' ? result : JSON.stringify(result);
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body, 'utf8') };
+}

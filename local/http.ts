@@ -1,0 +1,241 @@
+/**
+ * The local API endpoint: plays API Gateway (HTTP API) in front of the functions. Every request
+ * becomes a payload-2.0 event for the function `ROUTES` names; admin routes need the bearer token
+ * (IAM on AWS); the stage throttle and the 10 MB payload limit apply as on API Gateway.
+ *
+ * Runtime routes (local extensions, not Lambda functions): `GET /health`, `GET /_aws/endpoints`,
+ * `GET /v1/status` (admin).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CairnError, errorBody } from '../shared/errors';
+import { log } from '../shared/log';
+import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
+import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
+import type { Metrics } from './metrics';
+import type { TokenBucket } from './throttle';
+
+/** API Gateway's maximum request payload. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export type StackState = 'starting' | 'ready' | 'stopping' | 'stopped';
+
+export interface HttpDeps {
+  router: Router;
+  functions: Map<string, LoadedFunction>;
+  adminToken: string;
+  throttle: TokenBucket;
+  metrics: Metrics;
+  state: () => StackState;
+  endpoints: () => Record<string, string | null>;
+  status: () => Promise<unknown> | unknown;
+  log?: boolean;
+  /** Called after each function invocation. */
+  onInvoked?: () => void;
+}
+
+export interface LocalHttpServer {
+  server: Server;
+  listen(port: number): Promise<number>;
+  /** Stops accepting connections and waits (up to `timeoutMs`) for in-flight requests. */
+  close(timeoutMs?: number): Promise<void>;
+  inFlight(): number;
+  lastActivityAt(): number;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time check of `Authorization: Bearer <token>`. */
+export function bearerOk(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  const given = m ? m[1]!.trim() : '';
+  // Compare digests: equal length always, so timing reveals nothing about the token.
+  const ok = timingSafeEqual(digest(given), digest(token));
+  return ok && given.length > 0 && token.length > 0;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(body)) };
+}
+const err = (code: string, message: string, status: number, headers: Record<string, string> = {}) =>
+  json(status, errorBody(new CairnError(code, message, status)), headers);
+
+export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
+  let inFlight = 0;
+  let lastActivity = 0;
+  const idleWaiters: (() => void)[] = [];
+  const sockets = new Set<Socket>();
+
+  const send = (res: ServerResponse, r: HttpResponse, requestId: string, startedAt: number, label: string) => {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | string[]> = { ...r.headers, 'apigw-requestid': requestId };
+    if (deps.state() === 'stopping') headers.connection = 'close';
+    res.writeHead(r.statusCode, headers);
+    res.end(r.body);
+    deps.metrics.httpResponse(r.statusCode);
+    if (deps.log) log('info', 'request', { route: label, status: r.statusCode, ms: Date.now() - startedAt, requestId });
+  };
+
+  const readBody = (req: IncomingMessage): Promise<Buffer | 'too_large'> =>
+    new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > MAX_BODY_BYTES) {
+        req.resume();
+        resolve('too_large');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        if (over) return;
+        size += c.length;
+        if (size > MAX_BODY_BYTES) {
+          over = true;
+          chunks.length = 0;
+          resolve('too_large');
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(chunks));
+      });
+      req.on('error', reject);
+    });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = Date.now();
+    const requestId = apiRequestId();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = req.url ?? '/';
+    const { path } = splitTarget(url);
+    const reply = (r: HttpResponse, label = `${method} ?`) => send(res, r, requestId, startedAt, label);
+
+    // Runtime routes.
+    if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
+      const s = deps.state();
+      return reply(s === 'ready' ? json(200, { status: 'ok' }) : json(503, { status: s }), 'GET /health');
+    }
+    if (path === '/_aws/endpoints' && method === 'GET') return reply(json(200, deps.endpoints()), 'GET /_aws/endpoints');
+
+    if (!deps.throttle.take()) {
+      req.resume();
+      return reply(
+        err('rate_limited', 'too many requests: the API is throttled', 429, { 'retry-after': String(deps.throttle.retryAfterSeconds()) }),
+        `${method} (throttled)`,
+      );
+    }
+
+    if (path === '/v1/status' && method === 'GET') {
+      req.resume();
+      if (!bearerOk(req.headers.authorization, deps.adminToken)) return reply(unauthorized(), 'GET /v1/status');
+      return reply(json(200, await deps.status()), 'GET /v1/status');
+    }
+
+    const match = deps.router.match(method, path);
+    if (!match) {
+      req.resume();
+      return reply(err('not_found', `no route for ${method} ${path.length > 100 ? path.slice(0, 100) + '…' : path}`, 404), `${method} (no route)`);
+    }
+    const label = match.routeKey;
+    if (match.route.auth === 'admin' && method !== 'OPTIONS' && !bearerOk(req.headers.authorization, deps.adminToken)) {
+      req.resume();
+      return reply(unauthorized(), label);
+    }
+    const body = await readBody(req);
+    if (body === 'too_large') {
+      res.setHeader('connection', 'close');
+      return reply(err('request_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, 413), label);
+    }
+    if (deps.state() === 'starting') return reply(err('service_unavailable', 'the local stack is still starting', 503, { 'retry-after': '1' }), label);
+    const fn = deps.functions.get(match.route.fn);
+    if (!fn) return reply(err('internal_error', `function ${match.route.fn} is not loaded`, 500), label);
+
+    const socket = req.socket;
+    const event = toApiGatewayEvent(
+      {
+        method,
+        url,
+        httpVersion: req.httpVersion,
+        rawHeaders: req.rawHeaders,
+        headers: req.headers,
+        sourceIp: (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        localPort: socket.localPort ?? 0,
+        body,
+        requestId,
+        now: new Date(startedAt),
+      },
+      match,
+    );
+    const stats = deps.metrics.fn(fn.key);
+    stats.invocations++;
+    let out: HttpResponse;
+    try {
+      const result = await fn.invoke(event);
+      stats.totalDurationMs += Date.now() - startedAt;
+      out = fromLambdaResult(result);
+    } catch (e) {
+      stats.totalDurationMs += Date.now() - startedAt;
+      stats.errors++;
+      const timedOut = e instanceof LambdaTimeoutError;
+      if (timedOut) stats.timeouts++;
+      const fe = functionError(e);
+      log('error', 'function error', { function: fn.key, route: label, errorType: fe.errorType, errorMessage: fe.errorMessage.slice(0, 300), requestId });
+      out = timedOut
+        ? err('service_unavailable', 'the function timed out', 503)
+        : err('internal_error', 'internal server error', 500);
+    }
+    deps.onInvoked?.();
+    return reply(out, label);
+  }
+
+  const unauthorized = () =>
+    err('unauthorized', 'missing or invalid admin token: send Authorization: Bearer <CAIRN_ADMIN_TOKEN>', 401, { 'www-authenticate': 'Bearer' });
+
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    inFlight++;
+    handle(req, res)
+      .catch((e) => {
+        log('error', 'request failed', { error: (e as Error).message });
+        send(res, err('internal_error', 'internal server error', 500), apiRequestId(), Date.now(), 'error');
+      })
+      .finally(() => {
+        inFlight--;
+        lastActivity = Date.now();
+        if (inFlight === 0) for (const w of idleWaiters.splice(0)) w();
+      });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+
+  return {
+    server,
+    listen: (port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    async close(timeoutMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => idleWaiters.push(r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      }
+      server.closeIdleConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    inFlight: () => inFlight,
+    lastActivityAt: () => lastActivity,
+  };
+}

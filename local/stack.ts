@@ -1,0 +1,304 @@
+/**
+ * The local stack behind `npm start` (contract §2): the AWS-API emulators persisting under the
+ * data directory, the resources created from shared/config/resources.ts, the default source, extra
+ * services (EventBridge bus, scheduler), every function of FUNCTIONS loaded from its `entry` (the
+ * same handler code Lambda runs), an HTTP server playing API Gateway, and one Kinesis poller per
+ * event-source mapping playing the Lambda service.
+ */
+import { mkdirSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { join, resolve } from 'node:path';
+import { BUS, ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE } from '../shared/config/resources';
+import { ensureSource } from '../shared/collect/sources';
+import { CairnError } from '../shared/errors';
+import { log } from '../shared/log';
+import { Router, type LocalRouteDef } from './apigw';
+import { CheckpointStore } from './checkpoints';
+import { createResources, startEmulators, useEndpoints, type Emulators } from './emulators';
+import { createLocalHttpServer, type LocalHttpServer, type StackState } from './http';
+import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lambda';
+import { Metrics } from './metrics';
+import { EventSourceMapping, type MappingStatus, type PollerTuning } from './poller';
+import { discoverServices, type LocalService, type StartedService } from './services';
+import { TokenBucket } from './throttle';
+
+export interface LocalStackOptions {
+  /** HTTP port on 127.0.0.1; 0 picks a free one. Default 4000. */
+  port?: number;
+  /** All local state (emulator data, checkpoints, services); survives restarts. */
+  dataDir: string;
+  /** Write key of the default source. Default `dev-write-key`. */
+  writeKey?: string;
+  /** Bearer token of the admin API. Default `dev-admin-token`. */
+  adminToken?: string;
+  /** One JSON log line per HTTP request. */
+  log?: boolean;
+  /** Functions to run (default FUNCTIONS); a definition may carry its handler inline (tests). */
+  functions?: Record<string, LocalFunctionDef>;
+  /** HTTP routes (default ROUTES). */
+  routes?: LocalRouteDef[];
+  /** Stage throttle (default THROTTLE). */
+  throttle?: { rateLimit: number; burstLimit: number };
+  /** Extra services; default: those discovered in local/eventbridge and local/scheduler. */
+  services?: LocalService[];
+  /** Poller timings (idle backoff, retry delays). */
+  tuning?: PollerTuning;
+}
+
+export interface LocalEndpoints {
+  dynamodb: string;
+  kinesis: string;
+  s3: string;
+  events: string | null;
+  scheduler: string | null;
+  [service: string]: string | null;
+}
+
+export interface StreamStatus {
+  name: string;
+  /** Worst lag over the stream's consumers. */
+  recordsBehind: number;
+  millisBehind: number;
+  consumers: Record<string, Omit<MappingStatus, 'function' | 'stream'>>;
+}
+
+export interface StackStatus {
+  state: StackState;
+  uptimeSeconds: number;
+  streams: Record<string, StreamStatus>;
+  functions: ReturnType<Metrics['functionsSnapshot']>;
+  throughput: { windowSeconds: number; eventsPerSecond: number; requestsPerSecond: number };
+  http: { requests: number; throttled: number; byStatus: Record<string, number> };
+  services: Record<string, unknown>;
+}
+
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  dataDir: string;
+  endpoints: LocalEndpoints;
+  status(): Promise<StackStatus>;
+  /** Waits until every stream consumer has processed everything (bounded); true when drained. */
+  drain(timeoutMs?: number): Promise<boolean>;
+  /** Stops HTTP (finishing in-flight requests), drains the pollers, persists checkpoints, stops everything. */
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/** Handler environment: every ENV variable, derived from the resource definitions. */
+export function localEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const streams = STREAMS as Record<string, { name: string }>;
+  const tables = TABLES as Record<string, { name: string }>;
+  for (const [key, variable] of Object.entries(ENV) as [string, string][]) {
+    let value: string | undefined;
+    if (key.endsWith('Stream')) value = streams[key.slice(0, -'Stream'.length)]?.name;
+    else if (key.endsWith('Table')) value = tables[key.slice(0, -'Table'.length)]?.name;
+    else if (key === 'lakeBucket') value = LAKE.localBucket;
+    else if (key === 'eventBus') value = BUS.name;
+    if (value !== undefined) out[variable] = value;
+    else log('warn', 'no local value for environment variable', { variable });
+  }
+  return out;
+}
+
+/** The runtime's own clients of the emulators (the pollers use these, not the handlers' clients). */
+function emulatorClients(endpoints: Emulators['endpoints']) {
+  const common = {
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }), connectionTimeout: 3_000, requestTimeout: 30_000 }),
+  };
+  return {
+    kinesis: new KinesisClient({ ...common, endpoint: endpoints.kinesis, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const adminToken = opts.adminToken ?? 'dev-admin-token';
+  const writeKey = opts.writeKey ?? 'dev-write-key';
+  const fnDefs: Record<string, LocalFunctionDef> = opts.functions ?? (FUNCTIONS as unknown as Record<string, LocalFunctionDef>);
+  const throttle = opts.throttle ?? THROTTLE;
+  const startedAt = Date.now();
+
+  let state: StackState = 'starting';
+  const metrics = new Metrics();
+  const functions = new Map<string, LoadedFunction>();
+  const mappings: EventSourceMapping[] = [];
+  const services: { name: string; started: StartedService }[] = [];
+  let emu: Emulators | undefined;
+  let ownClients: ReturnType<typeof emulatorClients> | undefined;
+  const endpoints: LocalEndpoints = { dynamodb: '', kinesis: '', s3: '', events: null, scheduler: null };
+  const checkpoints = new CheckpointStore(join(dataDir, 'runtime', 'checkpoints.json'));
+
+  const status = async (): Promise<StackStatus> => {
+    const streams: Record<string, StreamStatus> = {};
+    for (const [key, s] of Object.entries(STREAMS)) streams[key] = { name: s.name, recordsBehind: 0, millisBehind: 0, consumers: {} };
+    for (const m of mappings) {
+      const { function: fn, stream: _stream, ...rest } = m.status();
+      const key = m.opts.source.stream;
+      const st = streams[key]!;
+      st.consumers[fn] = rest;
+      st.recordsBehind = Math.max(st.recordsBehind, rest.recordsBehind);
+      st.millisBehind = Math.max(st.millisBehind, rest.millisBehind);
+    }
+    for (const k of functions.keys()) metrics.fn(k);
+    const svc: Record<string, unknown> = {};
+    for (const s of services) svc[s.name] = { endpoint: s.started.endpoint ?? null, ...(s.started.status ? { status: await s.started.status() } : {}) };
+    return {
+      state,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      streams,
+      functions: metrics.functionsSnapshot(),
+      throughput: { windowSeconds: 60, eventsPerSecond: metrics.events.perSecond(), requestsPerSecond: metrics.http.rate.perSecond() },
+      http: { requests: metrics.http.requests, throttled: metrics.http.throttled, byStatus: { ...metrics.http.byStatus } },
+      services: svc,
+    };
+  };
+
+  const http: LocalHttpServer = createLocalHttpServer({
+    router: new Router(opts.routes ?? ROUTES),
+    functions,
+    adminToken,
+    throttle: new TokenBucket(throttle.rateLimit, throttle.burstLimit),
+    metrics,
+    state: () => state,
+    endpoints: () => ({ ...endpoints }),
+    status,
+    log: opts.log,
+    onInvoked: () => nudge(),
+  });
+  const port = await http.listen(opts.port ?? 4000);
+  const url = `http://127.0.0.1:${port}`;
+
+  /** After any invocation: a function may have written to a stream, so idle readers look now. */
+  const nudge = () => {
+    for (const m of mappings) m.nudge();
+  };
+
+  const lookupFunction = (fn: string): LoadedFunction => {
+    const f = functions.get(fn) ?? [...functions.values()].find((x) => x.name === fn || x.arn === fn || x.arn.endsWith(`:function:${fn}`));
+    if (!f) throw new CairnError('function_not_found', `no function ${fn} in the local stack`, 404);
+    return f;
+  };
+
+  const drain = async (timeoutMs = 20_000): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    for (const m of mappings) m.flushNow = true;
+    try {
+      while (Date.now() < deadline) {
+        const since = Math.max(http.lastActivityAt(), ...mappings.map((m) => m.lastActivityAt()));
+        const servicesIdle = services.every((s) => s.started.idle?.() ?? true);
+        if (servicesIdle && mappings.every((m) => m.drained(since))) return true;
+        await sleep(50);
+      }
+      return false;
+    } finally {
+      for (const m of mappings) m.flushNow = false;
+    }
+  };
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async (drainTimeoutMs = 20_000): Promise<void> => {
+    state = 'stopping';
+    await http.close(10_000);
+    if (mappings.length) {
+      const ok = await drain(drainTimeoutMs);
+      if (!ok) {
+        const lag = mappings.map((m) => ({ function: m.opts.fn.key, stream: m.opts.streamName, recordsBehind: m.status().recordsBehind }));
+        log('warn', 'stopped before the pipeline drained; unprocessed records will be processed on the next start', { lag });
+      }
+    }
+    await Promise.all(mappings.map((m) => m.stop()));
+    await checkpoints.flush();
+    for (const s of [...services].reverse()) {
+      try {
+        await s.started.close();
+      } catch (e) {
+        log('warn', 'service failed to close', { service: s.name, error: (e as Error).message });
+      }
+    }
+    ownClients?.kinesis.destroy();
+    ownClients?.s3.destroy();
+    await emu?.close();
+    state = 'stopped';
+  };
+
+  try {
+    emu = await startEmulators(dataDir);
+    Object.assign(endpoints, emu.endpoints);
+    useEndpoints(emu.endpoints);
+    process.env.AWS_REGION ??= 'us-east-1';
+    Object.assign(process.env, localEnv());
+    await createResources();
+    await ensureSource(writeKey, 'default', 'Default source');
+
+    for (const svc of opts.services ?? (await discoverServices())) {
+      const started = await svc.start({
+        dataDir,
+        endpoints: Object.fromEntries(Object.entries(endpoints).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')),
+        invoke: (fn, event) => lookupFunction(fn).invoke(event).finally(nudge),
+        functionArn: (fn) => lookupFunction(fn).arn,
+        log: !!opts.log,
+      });
+      services.push({ name: svc.name, started });
+      if (started.endpoint) {
+        endpoints[svc.name] = started.endpoint;
+        process.env[`CAIRN_ENDPOINT_${svc.name.toUpperCase()}`] = started.endpoint;
+      }
+    }
+
+    // The local stack never talks to real AWS: a service nobody provides gets an endpoint where
+    // nothing listens, so a handler calling it fails fast instead of using the user's credentials.
+    for (const name of ['events', 'scheduler'] as const) {
+      if (endpoints[name]) continue;
+      process.env[`CAIRN_ENDPOINT_${name.toUpperCase()}`] = 'http://127.0.0.1:9';
+      log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
+    }
+
+    for (const [key, def] of Object.entries(fnDefs)) functions.set(key, await loadFunction(key, def));
+
+    const runtimeClients = emulatorClients(emu.endpoints);
+    ownClients = runtimeClients;
+    for (const fn of functions.values()) {
+      const source = fn.def.kinesis;
+      if (!source) continue;
+      const mapping = new EventSourceMapping({
+        fn,
+        source,
+        streamName: STREAMS[source.stream].name,
+        checkpoints,
+        metrics,
+        clients: runtimeClients,
+        failedBucket: LAKE.localBucket,
+        countsAsEvents: source.stream === 'raw',
+        onActivity: nudge,
+        tuning: opts.tuning,
+      });
+      await mapping.start();
+      mappings.push(mapping);
+    }
+    state = 'ready';
+  } catch (e) {
+    await shutdown(0).catch(() => undefined);
+    throw e;
+  }
+
+  return {
+    url,
+    port,
+    dataDir,
+    endpoints,
+    status,
+    drain,
+    close: (o) => (closing ??= shutdown(o?.drainTimeoutMs)),
+  };
+}
