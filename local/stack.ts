@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
 import { BUS, ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE } from '../shared/config/resources';
+import { requestCounts } from '../shared/aws/clients';
 import { ensureSource } from '../shared/collect/sources';
 import { CairnError } from '../shared/errors';
 import { log } from '../shared/log';
@@ -73,6 +74,8 @@ export interface StackStatus {
   throughput: { windowSeconds: number; eventsPerSecond: number; requestsPerSecond: number };
   http: { requests: number; throttled: number; byStatus: Record<string, number> };
   services: Record<string, unknown>;
+  /** AWS SDK calls made by this process since start, `service.Operation` → count, plus DynamoDB `dynamodb.rcu`/`dynamodb.wcu`. */
+  aws: Record<string, number>;
 }
 
 export interface LocalStack {
@@ -161,6 +164,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       throughput: { windowSeconds: 60, eventsPerSecond: metrics.events.perSecond(), requestsPerSecond: metrics.http.rate.perSecond() },
       http: { requests: metrics.http.requests, throttled: metrics.http.throttled, byStatus: { ...metrics.http.byStatus } },
       services: svc,
+      aws: Object.fromEntries([...requestCounts.entries()].map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
     };
   };
 

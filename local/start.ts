@@ -4,6 +4,8 @@
  * SIGINT/SIGTERM stop it cleanly: HTTP stops accepting (in-flight requests finish), the pipeline
  * drains (bounded), checkpoints are persisted, the emulators close; exit code 0.
  */
+// Lambda runs Node.js 22; the SDK's notice about Node 20 support is noise in a developer's terminal.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { log } from '../shared/log';
 import { startLocalStack } from './stack';
 

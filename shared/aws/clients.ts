@@ -48,17 +48,20 @@ function baseConfig(service: Service) {
 }
 
 type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void } };
+const READ_OPS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 function counted<T extends AnyClient>(service: Service, client: T): T {
   client.middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
-      countRequest(`${service}.${context.commandName?.replace(/Command$/, '') ?? 'unknown'}`);
+      const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
+      countRequest(`${service}.${op}`);
       const out = await next(args);
       const cc = out?.output?.ConsumedCapacity;
       if (cc) {
+        // AWS splits read/write units only for some calls, and dynalite never: classify by operation.
+        const unit = READ_OPS.has(op) ? 'dynamodb.rcu' : 'dynamodb.wcu';
         for (const c of Array.isArray(cc) ? cc : [cc]) {
-          if (c.ReadCapacityUnits) countRequest('dynamodb.rcu', c.ReadCapacityUnits);
-          if (c.WriteCapacityUnits) countRequest('dynamodb.wcu', c.WriteCapacityUnits);
-          if (!c.ReadCapacityUnits && !c.WriteCapacityUnits && c.CapacityUnits) countRequest('dynamodb.units', c.CapacityUnits);
+          const n = c.CapacityUnits ?? c.ReadCapacityUnits ?? c.WriteCapacityUnits ?? 0;
+          if (n) countRequest(unit, n);
         }
       }
       return out;

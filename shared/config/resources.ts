@@ -49,8 +49,8 @@ export interface FunctionDef {
 }
 
 export const STREAMS = {
-  raw: { id: 'RawStream', name: 'cairn-raw', shards: 2, retentionHours: 24 * 7 },
-  normalized: { id: 'NormalizedStream', name: 'cairn-normalized', shards: 2, retentionHours: 24 * 7 },
+  raw: { id: 'RawStream', name: 'cairn-raw', shards: 2, retentionHours: 24 },
+  normalized: { id: 'NormalizedStream', name: 'cairn-normalized', shards: 2, retentionHours: 24 },
 } as const satisfies Record<string, StreamDef>;
 
 export const TABLES = {
@@ -85,7 +85,7 @@ export const DEDUP_WINDOW_SECONDS = 48 * 3600;
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
   batchSize: 500,
-  maxBatchingWindowMs: 250,
+  maxBatchingWindowMs: 1000, // Lambda's window is whole seconds: keep both homes alike
   retryAttempts: 5,
   maxRecordAgeSeconds: 24 * 3600,
   bisectOnError: true,
