@@ -9,6 +9,6 @@ export default defineConfig({
     maxWorkers: 2,
     pool: 'forks',
     // The SDK's Node 20 end-of-support notice is noise in test output (Lambda runs Node 22).
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CAIRN_LOG_LEVEL: 'warn' },
   },
 });
