@@ -1,0 +1,102 @@
+/**
+ * A small router for the admin API (API Gateway HTTP API payload v2). Routes are registered with
+ * the same path patterns as shared/config/resources.ts ROUTES (`/v1/profiles/{identifier}`); path
+ * parameters are URL-decoded. Errors become the contract's error body. Auth is done before the
+ * handler (IAM on AWS, the bearer token in the local runtime).
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CairnError, errorBody, isCairnError } from '../errors';
+import { log } from '../log';
+
+export interface AdminRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** Parsed JSON body (undefined when empty). */
+  body: unknown;
+  headers: Record<string, string>;
+}
+export interface AdminResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+export type RouteHandler = (req: AdminRequest) => Promise<AdminResponse>;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+}
+
+export class AdminRouter {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: RouteHandler): this {
+    this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  /** Finds the route for a raw (still URL-encoded) path. */
+  match(method: string, rawPath: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
+    const parts = rawPath.split('?')[0]!.split('/').filter(Boolean);
+    const allowed: string[] = [];
+    for (const r of this.routes) {
+      if (r.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length && ok; i++) {
+        const s = r.segments[i]!;
+        if (s.startsWith('{') && s.endsWith('}')) {
+          try {
+            params[s.slice(1, -1)] = decodeURIComponent(parts[i]!);
+          } catch {
+            ok = false;
+          }
+        } else ok = s === parts[i];
+      }
+      if (!ok) continue;
+      if (r.method === method.toUpperCase() || r.method === 'ANY') return { route: r, params };
+      allowed.push(r.method);
+    }
+    return allowed.length ? { allowed } : undefined;
+  }
+
+  async handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    const rawPath = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+    try {
+      const m = this.match(method, rawPath);
+      if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
+      if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
+      let body: unknown;
+      if (event.body) {
+        const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new CairnError('invalid_json', 'request body is not valid JSON', 400);
+        }
+      }
+      const query: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+      const res = await m.route.handler({ method, path: rawPath, params: m.params, query, body, headers });
+      return json(res.status, res.body, res.headers);
+    } catch (e) {
+      if (isCairnError(e)) return json(e.status, errorBody(e));
+      log('error', 'admin.error', { error: (e as Error).message, path: rawPath.split('/').slice(0, 3).join('/') });
+      return json(500, errorBody(new CairnError('internal_error', 'internal error', 500)));
+    }
+  }
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * The IdentityStore on DynamoDB: identities table (`pk` = `id#<type>:<value>`), profiles table
+ * (`pk` = `profile#<id>` | `group#<id>`), timeline table (`profileId`, `sk`). Single-item conditional
+ * writes only (no transactions). Every call asks for ReturnConsumedCapacity TOTAL; units are added to
+ * the request counters as `identity.rcu` / `identity.wcu` (bench) and to `capacity` below.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { countRequest, dynamodb } from '../aws/clients';
+import { ENV, env } from '../config/resources';
+import type { GroupRecord, IdentityItem, IdentityStore, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
+
+export interface DynamoTables {
+  identities: string;
+  profiles: string;
+  timeline: string;
+}
+export const tablesFromEnv = (): DynamoTables => ({
+  identities: env(ENV.identitiesTable),
+  profiles: env(ENV.profilesTable),
+  timeline: env(ENV.timelineTable),
+});
+
+/** Capacity units this process consumed through identity stores (reads and writes separately). */
+export const capacity = { rcu: 0, wcu: 0, byOp: {} as Record<string, number> };
+export function resetCapacity(): void {
+  capacity.rcu = 0;
+  capacity.wcu = 0;
+  capacity.byOp = {};
+}
+type CC = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number } | undefined;
+function account(kind: 'r' | 'w', cc: CC | CC[], op: string): void {
+  let n = 0;
+  for (const c of Array.isArray(cc) ? cc : [cc]) {
+    if (!c) continue;
+    n += (kind === 'r' ? c.ReadCapacityUnits : c.WriteCapacityUnits) || c.CapacityUnits || 0;
+  }
+  capacity.byOp[op] = (capacity.byOp[op] ?? 0) + n;
+  if (kind === 'r') capacity.rcu += n;
+  else capacity.wcu += n;
+  countRequest(kind === 'r' ? 'identity.rcu' : 'identity.wcu', n);
+}
+
+const ID = 'id#';
+const PROFILE = 'profile#';
+const GROUP = 'group#';
+const SHARD = 'shard#';
+const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data']);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+
+export function profileToItem(p: ProfileRecord): Record<string, unknown> {
+  const { profileId, version, createdAt, updatedAt, mergedInto, extra, ...body } = p;
+  return {
+    ...(extra ?? {}),
+    pk: PROFILE + profileId,
+    profileId,
+    version,
+    createdAt,
+    updatedAt,
+    ...(mergedInto ? { mergedInto } : {}),
+    data: JSON.stringify(body),
+  };
+}
+
+export function profileFromItem(item: Record<string, unknown>): ProfileRecord {
+  const body = JSON.parse(String(item.data ?? '{}')) as Partial<Omit<ProfileRecord, 'profileId' | 'version' | 'createdAt' | 'updatedAt'>>;
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!CORE.has(k)) extra[k] = v;
+  return {
+    identities: [], traits: {}, traitK: {}, consent: {}, groups: [], mergedFrom: [], dd: { s: {}, r: [] },
+    ...body,
+    computed: { first_seen: null, last_seen: null, event_count: 0, order_count: 0, revenue_e4: 0, last_channel: null, last_channel_k: null, ...body.computed },
+    profileId: String(item.profileId),
+    version: Number(item.version),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    ...(item.mergedInto ? { mergedInto: String(item.mergedInto) } : {}),
+    ...(Object.keys(extra).length ? { extra } : {}),
+  };
+}
+
+function groupToItem(g: GroupRecord): Record<string, unknown> {
+  return { pk: GROUP + g.groupId, groupId: g.groupId, version: g.version, createdAt: g.createdAt, updatedAt: g.updatedAt, data: JSON.stringify({ traits: g.traits, traitK: g.traitK }) };
+}
+function groupFromItem(item: Record<string, unknown>): GroupRecord {
+  const body = JSON.parse(String(item.data ?? '{}')) as { traits?: GroupRecord['traits']; traitK?: GroupRecord['traitK'] };
+  return { groupId: String(item.groupId), version: Number(item.version), createdAt: String(item.createdAt), updatedAt: String(item.updatedAt), traits: body.traits ?? {}, traitK: body.traitK ?? {} };
+}
+
+function timelineToItem(t: TimelineItem): Record<string, unknown> {
+  const { profileId, sk, ...rest } = t;
+  return { profileId, sk, data: JSON.stringify(rest) };
+}
+function timelineFromItem(item: Record<string, unknown>): TimelineItem {
+  return { ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>), profileId: String(item.profileId), sk: String(item.sk) };
+}
+
+/** Intent as compact JSON: profile ids listed once, messages point at them by index. */
+export function packIntent(intent: Record<string, string[]>): string {
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  const m: Record<string, number[]> = {};
+  for (const [h, ps] of Object.entries(intent)) {
+    m[h] = ps.map((p) => {
+      let i = index.get(p);
+      if (i === undefined) index.set(p, (i = ids.push(p) - 1));
+      return i;
+    });
+  }
+  return JSON.stringify({ p: ids, m });
+}
+export function unpackIntent(text: string): Record<string, string[]> {
+  const { p, m } = JSON.parse(text) as { p: string[]; m: Record<string, number[]> };
+  const out: Record<string, string[]> = {};
+  for (const [h, is] of Object.entries(m)) out[h] = is.map((i) => p[i]!);
+  return out;
+}
+
+export class DynamoStore implements IdentityStore {
+  readonly doc: DynamoDBDocumentClient;
+  constructor(readonly tables: DynamoTables = tablesFromEnv()) {
+    this.doc = DynamoDBDocumentClient.from(dynamodb(), { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async read(req: ReadRequest, consistent: boolean): Promise<ReadResult> {
+    const out: ReadResult = { identities: new Map(), profiles: new Map(), groups: new Map(), markers: new Map() };
+    const keys: { table: string; pk: string }[] = [
+      ...[...new Set(req.identities ?? [])].map((k) => ({ table: this.tables.identities, pk: ID + k })),
+      ...[...new Set(req.profiles ?? [])].map((k) => ({ table: this.tables.profiles, pk: PROFILE + k })),
+      ...[...new Set(req.groups ?? [])].map((k) => ({ table: this.tables.profiles, pk: GROUP + k })),
+      ...[...new Set(req.markers ?? [])].map((k) => ({ table: this.tables.profiles, pk: SHARD + k })),
+    ];
+    const chunks: (typeof keys)[] = [];
+    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> = {};
+        for (const k of chunk) (request[k.table] ??= { Keys: [], ConsistentRead: consistent }).Keys.push({ pk: k.pk });
+        for (let attempt = 0; Object.keys(request).length; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+          const res = await this.doc.send(new BatchGetCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
+          account('r', res.ConsumedCapacity, 'BatchGetItem');
+          for (const items of Object.values(res.Responses ?? {})) {
+            for (const item of items) {
+              const pk = String(item.pk);
+              if (pk.startsWith(ID)) {
+                const key = pk.slice(ID.length);
+                out.identities.set(key, { key, profileId: String(item.profileId), cnt: Number(item.cnt ?? 0) } satisfies IdentityItem);
+              } else if (pk.startsWith(PROFILE)) out.profiles.set(String(item.profileId), profileFromItem(item));
+              else if (pk.startsWith(GROUP)) out.groups.set(String(item.groupId), groupFromItem(item));
+              else if (pk.startsWith(SHARD)) {
+                const shardId = pk.slice(SHARD.length);
+                out.markers!.set(shardId, {
+                  shardId, f: String(item.f), last: String(item.last ?? item.f),
+                  ...(item.intent ? { intent: unpackIntent(String(item.intent)) } : {}),
+                });
+              }
+            }
+          }
+          request = (res.UnprocessedKeys ?? {}) as typeof request;
+          if (attempt > 20) throw new Error('BatchGetItem: unprocessed keys after 20 attempts');
+        }
+      }),
+    );
+    return out;
+  }
+
+  async claimIdentity(key: string, to: string, from: string | null): Promise<boolean> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.identities,
+          Key: { pk: ID + key },
+          UpdateExpression: 'SET profileId = :to',
+          ConditionExpression: from === null ? 'attribute_not_exists(pk) OR profileId = :to' : 'profileId = :to OR profileId = :from',
+          ExpressionAttributeValues: from === null ? { ':to': to } : { ':to': to, ':from': from },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      account('w', res.ConsumedCapacity, 'UpdateItem:claim');
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) {
+        account('w', { CapacityUnits: 1 }, 'UpdateItem:claim');
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  async addIdentityCount(key: string, n: number): Promise<void> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.identities,
+          Key: { pk: ID + key },
+          UpdateExpression: 'ADD cnt :n',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':n': n },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      account('w', res.ConsumedCapacity, 'UpdateItem:count');
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  private async conditionalPut(item: Record<string, unknown>, expected: number | null): Promise<boolean> {
+    try {
+      const res = await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.profiles,
+          Item: item,
+          ConditionExpression: expected === null ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(expected === null ? {} : { ExpressionAttributeValues: { ':v': expected } }),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      account('w', res.ConsumedCapacity, 'PutItem:profile');
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) {
+        account('w', { CapacityUnits: 1 }, 'PutItem:profile');
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
+    return this.conditionalPut(profileToItem(rec), expected);
+  }
+  putGroup(rec: GroupRecord, expected: number | null): Promise<boolean> {
+    return this.conditionalPut(groupToItem(rec), expected);
+  }
+
+  async putTimeline(items: TimelineItem[]): Promise<void> {
+    // One item per (profile, sk): a duplicate in the same request would be rejected by BatchWriteItem.
+    const uniq = new Map(items.map((t) => [`${t.profileId}\u0000${t.sk}`, t]));
+    const all = [...uniq.values()];
+    const chunks: TimelineItem[][] = [];
+    for (let i = 0; i < all.length; i += 25) chunks.push(all.slice(i, i + 25));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {
+          [this.tables.timeline]: chunk.map((t) => ({ PutRequest: { Item: timelineToItem(t) } })),
+        };
+        for (let attempt = 0; Object.keys(request).length && (request[this.tables.timeline]?.length ?? 0) > 0; attempt++) {
+          if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+          if (attempt > 20) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');
+          const res = await this.doc.send(new BatchWriteCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
+          account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
+          request = (res.UnprocessedItems ?? {}) as typeof request;
+        }
+      }),
+    );
+  }
+
+  async putMarker(m: ShardMarker): Promise<void> {
+    const res = await this.doc.send(
+      new PutCommand({ TableName: this.tables.profiles, Item: { pk: SHARD + m.shardId, f: m.f, last: m.last, ...(m.intent ? { intent: packIntent(m.intent) } : {}) }, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    account('w', res.ConsumedCapacity, 'PutItem:marker');
+  }
+
+  async queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tables.timeline,
+        KeyConditionExpression: opts.before !== undefined ? 'profileId = :p AND sk < :b' : 'profileId = :p',
+        ExpressionAttributeValues: opts.before !== undefined ? { ':p': profileId, ':b': opts.before } : { ':p': profileId },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    account('r', res.ConsumedCapacity, 'Query:timeline');
+    return (res.Items ?? []).map(timelineFromItem);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The λ resolve handler: a Kinesis batch of NormalizedMessages (normalized stream) → identity graph,
+ * profiles, timeline, `profiles` lake snapshots and bus events. Answers a partial batch response.
+ */
+import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { ENV, env } from '../config/resources';
+import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import { MESSAGE_TYPES } from '../message/types';
+import { loadIdentityConfig } from './config';
+import { eventBridgePublisher } from './bus';
+import { DynamoStore } from './dynamo-store';
+import { processBatch, type ResolverDeps } from './process';
+import type { BatchRecord } from './resolve';
+import { writeLakeBatch } from '../profiles/lake';
+
+/** `shardId-000000000001:4959…` → `shardId-000000000001`. */
+export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';
+
+function decode(r: KinesisStreamRecord): NormalizedMessage | string {
+  let m: unknown;
+  try {
+    m = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+  } catch {
+    return 'record data is not JSON';
+  }
+  const o = m as Partial<NormalizedMessage> | null;
+  if (!o || typeof o !== 'object') return 'record is not an object';
+  if (typeof o.messageId !== 'string' || !o.messageId) return 'messageId missing';
+  if (!MESSAGE_TYPES.includes(o.type as never)) return 'type missing or unknown';
+  if (typeof o.timestamp !== 'string' || Number.isNaN(Date.parse(o.timestamp))) return 'timestamp missing or invalid';
+  return { properties: {}, traits: {}, context: {}, receivedAt: o.timestamp, sourceId: '', ...o } as NormalizedMessage;
+}
+
+export function resolveHandler(makeDeps: () => ResolverDeps) {
+  let deps: ResolverDeps | undefined;
+  return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+    deps ??= makeDeps();
+    const byShard = new Map<string, { records: BatchRecord[]; bad: LakeQuarantineRow[]; first: string; last: string }>();
+    for (const r of event.Records) {
+      const shard = shardOf(r);
+      let b = byShard.get(shard);
+      if (!b) byShard.set(shard, (b = { records: [], bad: [], first: r.kinesis.sequenceNumber, last: r.kinesis.sequenceNumber }));
+      b.last = r.kinesis.sequenceNumber;
+      const m = decode(r);
+      if (typeof m === 'string') {
+        b.bad.push({
+          message_id: null, code: 'malformed_record', reason: m, message: Buffer.from(r.kinesis.data, 'base64').toString('utf8').slice(0, 32_768),
+          received_at: new Date().toISOString(), source_id: null, stage: 'resolve',
+        });
+      } else b.records.push({ message: m, seq: r.kinesis.sequenceNumber });
+    }
+    const failures: { itemIdentifier: string }[] = [];
+    for (const [shard, b] of byShard) {
+      if (b.bad.length && deps.lake) await deps.lake({ shardId: `${shard}-malformed`, batchFirst: b.first, batchLast: b.last, now: new Date().toISOString(), changed: [], quarantine: b.bad });
+      const res = await processBatch(deps, shard, b.records);
+      if (!res.ok && res.failedSeq) failures.push({ itemIdentifier: res.failedSeq });
+    }
+    return { batchItemFailures: failures };
+  };
+}
+
+/** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
+export function depsFromEnv(): ResolverDeps {
+  const bucket = env(ENV.lakeBucket);
+  return {
+    store: new DynamoStore(),
+    config: loadIdentityConfig(),
+    publisher: eventBridgePublisher(env(ENV.eventBus)),
+    lake: (b) => writeLakeBatch(bucket, b),
+  };
+}

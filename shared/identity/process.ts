@@ -1,0 +1,215 @@
+/**
+ * The resolution shell: per Lambda batch, read everything the batch needs in batched rounds (one
+ * BatchGetItem round for all identifiers and groups, then the profiles they point to), run the pure
+ * core, apply its plan with conditional writes, and on a conflict re-read (consistently) and re-run,
+ * a bounded number of times. Then the timeline, the lake snapshot and the bus.
+ */
+import type { LakeQuarantineRow } from '../message/types';
+import { log } from '../log';
+import type { IdentityConfig } from './config';
+import { firstRoundKeys, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
+import { cmpSeq, idHash } from './profile';
+import { busEvents, type Publisher } from './bus';
+import type { IdentityItem, IdentityStore, ProfileRecord, ReadResult } from './types';
+
+/** Per-container cache of identity pointers and profiles (every write stays conditional, so a stale entry only costs a retry). */
+export class ResolveCache {
+  readonly identities = new Map<string, IdentityItem>();
+  readonly profiles = new Map<string, ProfileRecord>();
+  constructor(readonly maxIdentities = 200_000, readonly maxProfiles = 50_000) {}
+  setIdentity(v: IdentityItem) {
+    this.identities.delete(v.key);
+    this.identities.set(v.key, v);
+    if (this.identities.size > this.maxIdentities) this.identities.delete(this.identities.keys().next().value!);
+  }
+  setProfile(p: ProfileRecord) {
+    this.profiles.delete(p.profileId);
+    this.profiles.set(p.profileId, structuredClone(p));
+    if (this.profiles.size > this.maxProfiles) this.profiles.delete(this.profiles.keys().next().value!);
+  }
+}
+
+export interface LakeSink {
+  (b: { shardId: string; batchFirst: string; batchLast: string; now: string; changed: ProfileRecord[]; quarantine: LakeQuarantineRow[] }): Promise<void>;
+}
+
+export interface ResolverDeps {
+  store: IdentityStore;
+  config: IdentityConfig;
+  cache?: ResolveCache;
+  publisher?: Publisher;
+  lake?: LakeSink;
+  now?: () => Date;
+  /** Concurrent store writes per phase. */
+  concurrency?: number;
+}
+
+export interface BatchResult {
+  ok: boolean;
+  /** When not ok: the sequence number to report as the first failed item (the batch is retried from there). */
+  failedSeq?: string;
+  attempts: number;
+  plan?: Plan;
+  reasons: Record<string, number>;
+}
+
+async function pmap<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) {
+        const j = i++;
+        out[j] = await f(items[j]!);
+      }
+    }),
+  );
+  return out;
+}
+
+async function load(deps: ResolverDeps, cache: ResolveCache, shardId: string, records: BatchRecord[], consistent: boolean, extraProfiles: string[] = []): Promise<ReadResult> {
+  const { store, config } = deps;
+  const state: ReadResult = { identities: new Map(), profiles: new Map(), groups: new Map() };
+  const first = firstRoundKeys(records, config);
+  const idsToRead: string[] = [];
+  for (const k of first.identities) {
+    const c = consistent ? undefined : cache.identities.get(k);
+    if (c) state.identities.set(k, { ...c });
+    else idsToRead.push(k);
+  }
+  {
+    const r = await store.read({ identities: idsToRead, groups: first.groups, markers: [shardId] }, consistent);
+    state.markers = r.markers ?? new Map();
+    for (const [k, v] of r.identities) {
+      state.identities.set(k, v);
+      cache.setIdentity(v);
+    }
+    for (const [k, v] of r.groups) state.groups.set(k, v);
+  }
+  const requested = new Set<string>();
+  // On a re-run, also read the profiles earlier attempts applied messages to.
+  let want = [...new Set([...missingProfiles(state, requested), ...extraProfiles])];
+  for (let round = 0; want.length && round < 20; round++) {
+    const toRead: string[] = [];
+    for (const id of want) {
+      requested.add(id);
+      const c = consistent ? undefined : cache.profiles.get(id);
+      if (c) state.profiles.set(id, structuredClone(c));
+      else toRead.push(id);
+    }
+    if (toRead.length) {
+      const r = await store.read({ profiles: [...new Set(toRead)] }, consistent);
+      for (const [k, v] of r.profiles) {
+        state.profiles.set(k, v);
+        cache.setProfile(v);
+      }
+    }
+    want = missingProfiles(state, requested);
+  }
+  return state;
+}
+
+/**
+ * Applies a plan's conditional writes phase by phase — freezes, then profiles and groups, then
+ * identity claims (so a claimed identifier always points at a profile that lists it), then
+ * repoints and counters. false on the first phase with a conflict.
+ */
+async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan): Promise<boolean> {
+  const { store } = deps;
+  const n = deps.concurrency ?? 16;
+  let ok = true;
+  for (const phase of [plan.freezes, plan.profiles]) {
+    const res = await pmap(phase, n, (w) => store.putProfile(w.rec, w.expected));
+    phase.forEach((w, i) => {
+      if (res[i]) cache.setProfile(w.rec);
+      else {
+        cache.profiles.delete(w.rec.profileId);
+        ok = false;
+      }
+    });
+    if (!ok) return false;
+  }
+  const gres = await pmap(plan.groups, n, (w) => store.putGroup(w.rec, w.expected));
+  if (gres.some((x) => !x)) return false;
+  const claimed = await pmap(plan.claims, n, (c) => store.claimIdentity(c.key, c.to, null));
+  plan.claims.forEach((c, i) => {
+    if (claimed[i]) cache.setIdentity({ key: c.key, profileId: c.to, cnt: 0 });
+    else {
+      cache.identities.delete(c.key);
+      ok = false;
+    }
+  });
+  if (!ok) return false;
+  await pmap(plan.repoints, n, async (r) => {
+    if (await store.claimIdentity(r.key, r.to, r.from)) cache.setIdentity({ key: r.key, profileId: r.to, cnt: cache.identities.get(r.key)?.cnt ?? 0 });
+    else cache.identities.delete(r.key);
+  });
+  await pmap(plan.counters, n, (c) => store.addIdentityCount(c.key, c.n));
+  for (const c of plan.counters) cache.identities.delete(c.key);
+  return true;
+}
+
+const defaultCache = new ResolveCache();
+
+/**
+ * Resolves one batch of one shard (records in stream order). Store errors propagate (the batch is
+ * retried by Lambda); persistent write conflicts return `ok: false` with the sequence to retry from.
+ */
+export async function processBatch(deps: ResolverDeps, shardId: string, records: BatchRecord[]): Promise<BatchResult> {
+  if (records.length === 0) return { ok: true, attempts: 0, reasons: {} };
+  const cache = deps.cache ?? defaultCache;
+  const batchFirst = records[0]!.seq;
+  const batchLast = records[records.length - 1]!.seq;
+  const maxAttempts = 1 + deps.config.maxConflictRetries;
+  let plan: Plan | undefined;
+  let state: ReadResult | undefined;
+  let attempt = 0;
+  // Intent: messageId hash → profiles an attempt applies it to; persisted in the shard marker before
+  // any write, so a retry or replay of these records knows where each message went (docs/identity.md).
+  const intent = new Map<string, string[]>();
+  const addIntent = (h: string, p: string) => {
+    const cur = intent.get(h) ?? [];
+    if (!cur.includes(p)) intent.set(h, [...cur, p]);
+  };
+  let markLast = batchLast;
+  for (; attempt < maxAttempts; attempt++) {
+    const now = (deps.now?.() ?? new Date()).toISOString();
+    state = await load(deps, cache, shardId, records, attempt > 0, [...new Set([...intent.values()].flat())]);
+    const marker = state.markers?.get(shardId);
+    // This batch re-delivers records of the last batch that wrote (a retry or a replay): resolve
+    // with consistent reads and the profiles its intent names.
+    if (attempt === 0 && marker && cmpSeq(marker.last, batchFirst) >= 0) {
+      if (cmpSeq(marker.last, markLast) > 0) markLast = marker.last;
+      for (const [h, ps] of Object.entries(marker.intent ?? {})) for (const p of ps) addIntent(h, p);
+      state = await load(deps, cache, shardId, records, true, [...new Set([...intent.values()].flat())]);
+    }
+    plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent });
+    const writes = plan.freezes.length + plan.profiles.length + plan.groups.length + plan.claims.length;
+    if (writes) {
+      for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
+      await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: Object.fromEntries(intent) });
+    }
+    if (await apply(deps, cache, plan)) break;
+    plan = undefined;
+  }
+  if (!plan || !state) {
+    log('warn', 'resolve.conflict', { shardId, batchFirst, attempts: attempt });
+    return { ok: false, failedSeq: batchFirst, attempts: attempt, reasons: {} };
+  }
+  const now = (deps.now?.() ?? new Date()).toISOString();
+  if (plan.timeline.length) await deps.store.putTimeline(plan.timeline);
+  const finals = new Map<string, ProfileRecord>(state.profiles);
+  for (const p of plan.changed) finals.set(p.profileId, p);
+  await Promise.all([
+    deps.lake && (plan.changed.length || plan.quarantine.length)
+      ? deps.lake({ shardId, batchFirst, batchLast, now, changed: plan.changed, quarantine: plan.quarantine })
+      : undefined,
+    deps.publisher ? deps.publisher.publish(busEvents(plan, finals)) : undefined,
+  ]);
+  const applied = plan.outcomes.filter((o) => o.profileId && !o.duplicate).length;
+  log('info', 'resolve.batch', {
+    shardId, records: records.length, applied, duplicates: plan.outcomes.filter((o) => o.duplicate).length,
+    merges: plan.merges.length, profilesWritten: plan.profiles.length + plan.freezes.length, attempts: attempt + 1, reasons: plan.reasons,
+  });
+  return { ok: true, attempts: attempt + 1, plan, reasons: plan.reasons };
+}

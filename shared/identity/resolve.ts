@@ -1,0 +1,445 @@
+/**
+ * The pure core of identity resolution: given one Lambda batch (records of one shard, in order) and
+ * what the store holds for every identifier and profile the batch touches, decide the graph changes
+ * and profile updates, as a plan of conditional writes. No I/O: the shell (process.ts) reads, calls
+ * this, applies the plan, and re-runs it on a conflict. See docs/identity.md.
+ */
+import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import type { IdentityConfig } from './config';
+import { blockListSet, extractIdentifiers, identityKey, isBlocked, type Identifier } from './identifiers';
+import {
+  absorb, addIdentity, applyMessage, applyTraits, hasSeen, idHash, isDuplicate, lwwKey, newGroup, newProfile, profileIdFor, survivorOf, touch,
+} from './profile';
+import type { GroupRecord, IdentityItem, ProfileRecord, ReadRequest, ReadResult, TimelineItem } from './types';
+
+export interface BatchRecord {
+  message: NormalizedMessage;
+  seq: string;
+}
+export interface ResolveInput {
+  shardId: string;
+  /** Sequence number of the batch's first record. */
+  batchFirst: string;
+  records: BatchRecord[];
+  state: ReadResult;
+  config: IdentityConfig;
+  /** ISO time of this run (updatedAt, dedupe ages). */
+  now: string;
+  /**
+   * messageId hash → profiles earlier attempts of this batch meant to apply it to (from the shard
+   * marker after an interruption, and from previous attempts of this invocation).
+   */
+  intent?: Map<string, string[]>;
+}
+export interface Outcome {
+  message: NormalizedMessage;
+  seq: string;
+  /** Profile the message ended on (after every merge of the batch); null when it was not applied. */
+  profileId: string | null;
+  duplicate: boolean;
+}
+export interface Plan {
+  /** Claims of identifiers nobody held when read: conditional on still being unclaimed. A failure is a conflict. */
+  claims: { key: string; to: string }[];
+  /** Merged-away profiles, frozen (mergedInto set) before their survivor is written. */
+  freezes: { rec: ProfileRecord; expected: number | null }[];
+  profiles: { rec: ProfileRecord; expected: number | null }[];
+  groups: { rec: GroupRecord; expected: number | null }[];
+  /** Identifiers still pointing at a merged-away profile: moved to the survivor (optional, best effort). */
+  repoints: { key: string; to: string; from: string }[];
+  /** Super-node link counters to add. */
+  counters: { key: string; n: number }[];
+  timeline: TimelineItem[];
+  quarantine: LakeQuarantineRow[];
+  outcomes: Outcome[];
+  merges: { survivor: string; merged: string[]; messageId: string }[];
+  /** Why identifiers were not used (counted): `blocked`, `super_node`, `limit:<type>`, `invalid:<code>`. */
+  reasons: Record<string, number>;
+  /** Final state of every profile written (survivors and frozen ones). */
+  changed: ProfileRecord[];
+}
+
+const typeOf = (key: string) => key.slice(0, key.indexOf(':'));
+
+/** The identity keys and group ids a batch needs (first read round). */
+export function firstRoundKeys(records: BatchRecord[], config: IdentityConfig): { identities: string[]; groups: string[] } {
+  const ids = new Set<string>();
+  const groups = new Set<string>();
+  for (const { message: m } of records) {
+    const ext = extractIdentifiers(m, config);
+    for (const id of ext.ids) ids.add(identityKey(id));
+    if (ext.previousId !== undefined) {
+      ids.add(`user_id:${ext.previousId}`);
+      ids.add(`anonymous_id:${ext.previousId}`);
+    }
+    if (m.type === 'group' && m.groupId) groups.add(m.groupId);
+  }
+  return { identities: [...ids], groups: [...groups] };
+}
+
+/** Profiles referenced by what has been read but not read yet (identity targets, mergedInto chains). */
+export function missingProfiles(state: ReadResult, requested: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const it of state.identities.values()) if (!requested.has(it.profileId)) out.add(it.profileId);
+  for (const p of state.profiles.values()) if (p.mergedInto && !requested.has(p.mergedInto)) out.add(p.mergedInto);
+  return [...out];
+}
+
+export function resolveBatch(input: ResolveInput): Plan {
+  return new Resolution(input).run();
+}
+
+class Resolution {
+  private readonly cfg: IdentityConfig;
+  private readonly blockSet: Set<string>;
+  private readonly ids = new Map<string, IdentityItem>();
+  /** Where each identity pointed when read (null: unclaimed). */
+  private readonly storedPointer = new Map<string, string | null>();
+  private readonly profiles = new Map<string, ProfileRecord>();
+  private readonly stored = new Map<string, number | null>();
+  private readonly createdHere = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly groups = new Map<string, GroupRecord>();
+  private readonly dirtyGroups = new Set<string>();
+  private readonly newClaims = new Set<string>();
+  private readonly counts = new Map<string, number>();
+  private readonly nowSec: number;
+  private readonly plan: Plan = {
+    claims: [], freezes: [], profiles: [], groups: [], repoints: [], counters: [], timeline: [], quarantine: [],
+    outcomes: [], merges: [], reasons: {}, changed: [],
+  };
+
+  constructor(private readonly input: ResolveInput) {
+    this.cfg = input.config;
+    this.blockSet = blockListSet(input.config);
+    this.nowSec = Math.floor(Date.parse(input.now) / 1000);
+    for (const [k, v] of input.state.identities) {
+      this.ids.set(k, { ...v });
+      this.storedPointer.set(k, v.profileId);
+    }
+    for (const [id, p] of input.state.profiles) {
+      this.profiles.set(id, structuredClone(p));
+      this.stored.set(id, p.version);
+    }
+    for (const [id, g] of input.state.groups) this.groups.set(id, structuredClone(g));
+  }
+
+  private reason(r: string, n = 1) {
+    this.plan.reasons[r] = (this.plan.reasons[r] ?? 0) + n;
+  }
+  private count(key: string) {
+    if (this.cfg.types[typeOf(key)]?.superNodeCap == null || !this.ids.has(key)) return;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  /** The profile record (a virtual empty one when a stored claim points at a profile not written yet). */
+  private profile(id: string, createdAt: string): ProfileRecord {
+    let p = this.profiles.get(id);
+    if (!p) {
+      p = newProfile(id, createdAt);
+      this.profiles.set(id, p);
+      this.stored.set(id, null);
+    }
+    return p;
+  }
+
+  /** Chain end of a profile; completes absorbs of frozen profiles their survivor lacks (nearest first). */
+  private root(id: string, createdAt: string): string {
+    const chain: string[] = [id];
+    let p = this.profile(id, createdAt);
+    while (p.mergedInto && chain.length < 50) {
+      if (chain.includes(p.mergedInto)) break;
+      chain.push(p.mergedInto);
+      p = this.profile(p.mergedInto, createdAt);
+    }
+    const end = p;
+    for (let i = chain.length - 2; i >= 0; i--) {
+      const l = this.profiles.get(chain[i]!)!;
+      if (end.mergedFrom.includes(l.profileId)) continue;
+      // An interrupted merge. Its survivor changed since the merge was decided: if it now holds
+      // values that conflict with the frozen profile (a concurrent writer got there), the merge is
+      // undone (the frozen profile lives again) rather than completed into an over-merge.
+      if (!l.forcedMerge && this.conflict(this.valuesByType(end.identities), this.valuesByType(l.identities))) {
+        delete l.mergedInto;
+        this.dirty.add(l.profileId);
+        this.reason('merge_undone');
+        return this.root(id, createdAt);
+      }
+      if (absorb(end, l)) this.dirty.add(end.profileId);
+    }
+    return end.profileId;
+  }
+
+  private rootOfKey(key: string, createdAt: string): string | undefined {
+    const it = this.ids.get(key);
+    return it ? this.root(it.profileId, createdAt) : undefined;
+  }
+
+  private blocked(id: Identifier): string | undefined {
+    if (isBlocked(id, this.cfg, this.blockSet)) return 'blocked';
+    const cap = this.cfg.types[id.type]?.superNodeCap;
+    const it = this.ids.get(identityKey(id));
+    if (cap != null && it && it.cnt + (this.counts.get(identityKey(id)) ?? 0) >= cap) return 'super_node';
+    return undefined;
+  }
+
+  private valuesByType(ids: Identifier[]): Map<string, Set<string>> {
+    const m = new Map<string, Set<string>>();
+    for (const id of ids) {
+      let s = m.get(id.type);
+      if (!s) m.set(id.type, (s = new Set()));
+      s.add(id.value);
+    }
+    return m;
+  }
+
+  /** Type whose limit merging `b` into `a` would break: the union holds more values than the limit and than either side. */
+  private conflict(a: Map<string, Set<string>>, b: Map<string, Set<string>>): string | undefined {
+    for (const [type, vb] of b) {
+      const va = a.get(type);
+      if (!va) continue;
+      const limit = this.cfg.types[type]?.limit ?? Infinity;
+      const union = new Set([...va, ...vb]).size;
+      if (union > Math.max(limit, va.size, vb.size)) return type;
+    }
+    return undefined;
+  }
+
+  run(): Plan {
+    const { records } = this.input;
+    for (const r of records) this.one(r);
+    return this.finish();
+  }
+
+  private quarantine(m: NormalizedMessage, code: string, reason: string) {
+    this.plan.quarantine.push({
+      message_id: m.messageId, code, reason, message: JSON.stringify(m), received_at: m.receivedAt, source_id: m.sourceId ?? null, stage: 'resolve',
+    });
+  }
+
+  private one({ message: m, seq }: BatchRecord) {
+    const ext = extractIdentifiers(m, this.cfg);
+    for (const bad of ext.invalid) {
+      this.quarantine(m, bad.code, `${bad.reason}; identifier ignored, the message was applied with its other identifiers`);
+      this.reason(`invalid:${bad.code}`);
+    }
+    let ids = ext.ids;
+    const forced = m.type === 'alias';
+    if (ext.previousId !== undefined) {
+      // previousId is a user id when the graph knows it as one, otherwise (the usual case) an anonymous id.
+      const asUser: Identifier = { type: 'user_id', value: ext.previousId };
+      const prev = this.ids.has(identityKey(asUser)) ? asUser : { type: 'anonymous_id', value: ext.previousId };
+      if (!ids.some((x) => identityKey(x) === identityKey(prev))) ids = [...ids, prev];
+    }
+    ids = ids.filter((id) => {
+      const why = this.blocked(id);
+      if (why) this.reason(why);
+      return !why;
+    });
+    if (ids.length === 0) {
+      this.quarantine(m, 'no_usable_identifier', 'the message has no identifier that can be resolved (missing, invalid or blocked)');
+      this.plan.outcomes.push({ message: m, seq, profileId: null, duplicate: false });
+      return;
+    }
+    const entries: { id: Identifier; key: string; root: string | undefined; pseudo?: boolean }[] = ids
+      .map((id) => ({ id, key: identityKey(id), root: this.rootOfKey(identityKey(id), m.receivedAt) }))
+      .sort((a, b) => {
+        const pa = this.cfg.types[a.id.type]?.priority ?? 99;
+        const pb = this.cfg.types[b.id.type]?.priority ?? 99;
+        return pa - pb || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+      });
+    // On a re-run, a profile an earlier attempt applied this very message to (its identity claims may
+    // then have been lost to a concurrent writer) anchors it: the message already counts there.
+    const h = idHash(m.messageId);
+    for (const c of this.input.intent?.get(h) ?? []) {
+      if (!this.profiles.has(c) || this.stored.get(c) == null) continue;
+      const root = this.root(c, m.receivedAt);
+      if (!hasSeen(this.profiles.get(root)!.dd, h)) continue;
+      entries.unshift({ id: { type: 'profile_id', value: root }, key: `profile_id:${root}`, root, pseudo: true });
+      break;
+    }
+    const roots: string[] = [];
+    const held = new Map<string, Set<string>>();
+    const addHeld = (v: Map<string, Set<string>>) => {
+      for (const [t, s] of v) {
+        const h = held.get(t) ?? new Set<string>();
+        for (const x of s) h.add(x);
+        held.set(t, h);
+      }
+    };
+    const newIds: Identifier[] = [];
+    const refused: { key: string; root: string }[] = [];
+    let anchorKey: string | undefined;
+    for (const e of entries) {
+      if (e.root !== undefined) {
+        if (roots.includes(e.root)) continue;
+        const theirs = this.valuesByType(this.profiles.get(e.root)!.identities);
+        if (roots.length === 0 && newIds.length === 0) {
+          roots.push(e.root);
+          if (!e.pseudo) anchorKey = e.key;
+          addHeld(theirs);
+          continue;
+        }
+        const t = forced ? undefined : this.conflict(held, theirs);
+        if (t) {
+          this.reason(`limit:${t}`);
+          if (!e.pseudo) this.count(e.key);
+          refused.push(e as { key: string; root: string });
+          continue;
+        }
+        roots.push(e.root);
+        addHeld(theirs);
+        if (!e.pseudo) this.count(e.key);
+      } else {
+        const mine = this.valuesByType([e.id]);
+        const t = forced ? undefined : this.conflict(held, mine);
+        if (t) {
+          this.reason(`limit:${t}`);
+          continue;
+        }
+        newIds.push(e.id);
+        addHeld(mine);
+      }
+    }
+    if (anchorKey && (newIds.length > 0 || roots.length > 1)) this.count(anchorKey);
+
+    let target: ProfileRecord;
+    if (roots.length === 0) {
+      const id = profileIdFor(m.messageId);
+      const existing = this.profiles.get(id);
+      if (existing) target = this.profiles.get(this.root(id, m.receivedAt))!; // a retry of the batch that created it
+      else {
+        target = this.profile(id, m.receivedAt);
+        this.createdHere.add(id);
+      }
+    } else {
+      const ps = roots.map((r) => this.profiles.get(r)!);
+      target = survivorOf(ps);
+      const merged: string[] = [];
+      for (const l of ps) {
+        if (l === target) continue;
+        absorb(target, l);
+        this.dirty.add(target.profileId);
+        l.mergedInto = target.profileId;
+        if (forced) l.forcedMerge = true;
+        this.dirty.add(l.profileId);
+        merged.push(l.profileId);
+      }
+      if (merged.length) this.plan.merges.push({ survivor: target.profileId, merged, messageId: m.messageId });
+    }
+    for (const id of newIds) {
+      const key = identityKey(id);
+      addIdentity(target, id);
+      this.ids.set(key, { key, profileId: target.profileId, cnt: 0 });
+      if (!this.storedPointer.has(key)) this.newClaims.add(key);
+      this.dirty.add(target.profileId);
+    }
+    // An identifier the graph gives to a profile this message may not merge with, but that the
+    // target still lists (its claim was lost to a concurrent writer): the target lets it go.
+    for (const r of refused) {
+      const owner = this.profiles.get(r.root)!;
+      if (owner.identities.some((x) => identityKey(x) === r.key) && target.identities.some((x) => identityKey(x) === r.key)) {
+        target.identities = target.identities.filter((x) => identityKey(x) !== r.key);
+        this.dirty.add(target.profileId);
+        this.reason('released');
+      }
+    }
+    // identities known to the graph but not listed on the profile (a claim whose profile write was lost)
+    for (const e of entries) if (e.root !== undefined && !e.pseudo && roots.includes(e.root)) {
+      if (!target.identities.some((x) => identityKey(x) === e.key)) {
+        addIdentity(target, e.id);
+        this.dirty.add(target.profileId);
+      }
+    }
+
+    const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
+    if (!dup) {
+      applyMessage(target, m);
+      this.dirty.add(target.profileId);
+    }
+    touch(target.dd, this.input.shardId, this.input.batchFirst, h, this.nowSec);
+    if (m.type === 'group' && m.groupId) {
+      let g = this.groups.get(m.groupId);
+      if (!g) {
+        g = newGroup(m.groupId, m.receivedAt);
+        this.groups.set(m.groupId, g);
+      }
+      if (applyTraits(g, m.traits ?? {}, lwwKey(m.timestamp, m.messageId)) || g.version === 0) this.dirtyGroups.add(m.groupId);
+    }
+    this.plan.outcomes.push({ message: m, seq, profileId: target.profileId, duplicate: dup });
+  }
+
+  private finish(): Plan {
+    const plan = this.plan;
+    const finalOf = (id: string) => this.root(id, this.input.now);
+    // Settle every chain first (completing absorbs marks survivors dirty), then plan the writes.
+    for (const from of this.storedPointer.values()) if (from !== null) finalOf(from);
+    for (const o of plan.outcomes) if (o.profileId) o.profileId = finalOf(o.profileId);
+    for (const mg of plan.merges) mg.survivor = finalOf(mg.survivor);
+    const writes = [...this.dirty].sort();
+    for (const id of writes) {
+      const rec = this.profiles.get(id)!;
+      const expected = this.stored.get(id) ?? null;
+      if (rec.mergedInto && this.createdHere.has(id)) continue; // born and merged in this batch: nothing points at it
+      const out = { ...rec, version: (expected ?? 0) + 1, updatedAt: this.input.now };
+      (rec.mergedInto ? plan.freezes : plan.profiles).push({ rec: out, expected });
+      plan.changed.push(out);
+    }
+    for (const key of [...this.newClaims].sort()) plan.claims.push({ key, to: finalOf(this.ids.get(key)!.profileId) });
+    const repointed = new Set<string>();
+    for (const [key, from] of this.storedPointer) {
+      if (from === null) continue;
+      const to = finalOf(from);
+      if (to !== from && this.dirty.has(to)) {
+        plan.repoints.push({ key, to, from });
+        repointed.add(key);
+      }
+    }
+    for (const f of plan.freezes) {
+      if (f.expected === null) continue;
+      for (const id of f.rec.identities) {
+        const key = identityKey(id);
+        if (!repointed.has(key) && !this.newClaims.has(key)) {
+          plan.repoints.push({ key, to: finalOf(f.rec.profileId), from: f.rec.profileId });
+          repointed.add(key);
+        }
+      }
+    }
+    for (const [key, n] of this.counts) if (this.storedPointer.get(key) || this.newClaims.has(key)) plan.counters.push({ key, n });
+    for (const gid of [...this.dirtyGroups].sort()) {
+      const g = this.groups.get(gid)!;
+      const expected = g.version === 0 ? null : g.version;
+      plan.groups.push({ rec: { ...g, version: (expected ?? 0) + 1, updatedAt: this.input.now }, expected });
+    }
+    for (const o of plan.outcomes) if (o.profileId) plan.timeline.push(timelineItem(o.profileId, o.message));
+    return plan;
+  }
+}
+
+const MAX_TIMELINE_JSON = 700;
+
+/** The compact timeline entry of a message (properties/traits dropped when the item would pass 1 KB). */
+export function timelineItem(profileId: string, m: NormalizedMessage): TimelineItem {
+  const it: TimelineItem = {
+    profileId,
+    sk: `${m.timestamp}#${m.messageId}`,
+    messageId: m.messageId,
+    type: m.type,
+    timestamp: m.timestamp,
+    receivedAt: m.receivedAt,
+  };
+  if (m.event) it.event = m.event;
+  if (m.name) it.name = m.name;
+  if (m.groupId) it.groupId = m.groupId;
+  const props = m.properties && Object.keys(m.properties).length ? m.properties : undefined;
+  const traits = m.type === 'identify' || m.type === 'group' ? (m.traits && Object.keys(m.traits).length ? m.traits : undefined) : undefined;
+  const size = (props ? JSON.stringify(props).length : 0) + (traits ? JSON.stringify(traits).length : 0);
+  if (size > MAX_TIMELINE_JSON) it.truncated = true;
+  else {
+    if (props) it.properties = props;
+    if (traits) it.traits = traits;
+  }
+  return it;
+}
+
+export type { ReadRequest };

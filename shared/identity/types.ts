@@ -1,0 +1,143 @@
+/**
+ * Records of the identity graph and profiles, and the store interface both the DynamoDB adapter and
+ * the in-memory store implement (so the resolution shell and its tests run against either).
+ */
+import type { Json, JsonObject, MessageType } from '../message/types';
+import type { Identifier } from './identifiers';
+
+/** `id#<type>:<value>` → profile. `cnt` counts links this identifier made (super-node cap). */
+export interface IdentityItem {
+  /** `type:value` */
+  key: string;
+  profileId: string;
+  cnt: number;
+}
+
+export interface ConsentState {
+  granted: boolean;
+  timestamp: string;
+  /** `context.consent`, `context.consent.categoryPreferences` or `traits.consent`. */
+  source: string;
+  /** Last-write-wins key (event timestamp, then messageId hash). */
+  k: string;
+}
+
+/** Built-in computed traits (internal form; revenue kept in 1/10,000 units so sums are exact). */
+export interface Computed {
+  first_seen: string | null;
+  last_seen: string | null;
+  event_count: number;
+  order_count: number;
+  revenue_e4: number;
+  last_channel: string | null;
+  last_channel_k: string | null;
+}
+
+/**
+ * Exactly-once bookkeeping for computed traits. Per shard: `f` is the first sequence number of the
+ * latest batch that wrote this profile, `c` the messageId hashes seen in that batch window, `p` those
+ * of earlier windows (bounded). `r`: the last messageId hashes applied, whatever their shard.
+ */
+export interface Dedupe {
+  s: Record<string, { f: string; c: string[]; p: string[]; t: number }>;
+  r: string[];
+}
+
+export interface ProfileRecord {
+  profileId: string;
+  /** Stored version; 0 when not stored yet. Every write is conditional on it. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when this profile was merged away (frozen: never written again). */
+  mergedInto?: string;
+  /** The merge was explicit (alias): it is completed even if it breaks identifier limits. */
+  forcedMerge?: boolean;
+  identities: Identifier[];
+  traits: JsonObject;
+  /** Per trait: last-write-wins key of the value held. */
+  traitK: Record<string, string>;
+  computed: Computed;
+  consent: Record<string, ConsentState>;
+  groups: string[];
+  /** Every profile merged into this one, transitively. */
+  mergedFrom: string[];
+  dd: Dedupe;
+  /** Attributes owned by other stages (e.g. segment membership); preserved on every write. */
+  extra?: Record<string, unknown>;
+}
+
+export interface GroupRecord {
+  groupId: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  traits: JsonObject;
+  traitK: Record<string, string>;
+}
+
+/** One event on a profile's timeline (compact; the full message is in the lake). */
+export interface TimelineItem {
+  profileId: string;
+  /** `<timestamp>#<messageId>`: newest-first paging key; a duplicate delivery overwrites. */
+  sk: string;
+  messageId: string;
+  type: MessageType;
+  event?: string;
+  name?: string;
+  groupId?: string;
+  timestamp: string;
+  receivedAt: string;
+  properties?: JsonObject;
+  traits?: JsonObject;
+  /** True when properties/traits were dropped to keep the item under 1 KB (see the lake). */
+  truncated?: boolean;
+}
+
+/**
+ * The last batch of a shard that wrote, and where it put each message: written before the batch's
+ * first write. A batch that re-delivers records of it (a retry after an interruption, or a replay)
+ * anchors those messages on the profiles they were already applied to (see docs/identity.md).
+ */
+export interface ShardMarker {
+  shardId: string;
+  /** First and last sequence numbers covered (a retry of a partly processed range keeps its end). */
+  f: string;
+  last: string;
+  /** messageId hash → profiles the batch applied (or meant to apply) it to. */
+  intent?: Record<string, string[]>;
+}
+
+export interface ReadRequest {
+  identities?: string[];
+  profiles?: string[];
+  groups?: string[];
+  markers?: string[];
+}
+export interface ReadResult {
+  identities: Map<string, IdentityItem>;
+  profiles: Map<string, ProfileRecord>;
+  groups: Map<string, GroupRecord>;
+  markers?: Map<string, ShardMarker>;
+}
+
+export interface IdentityStore {
+  /** One batched read round (keys that do not exist are absent from the maps). */
+  read(req: ReadRequest, consistent: boolean): Promise<ReadResult>;
+  /**
+   * Points `key` at `to`, only if it is unclaimed (`from` null) or still points at `from`, or already at `to`.
+   * false: the condition failed (someone else claimed or moved it).
+   */
+  claimIdentity(key: string, to: string, from: string | null): Promise<boolean>;
+  /** Adds to an existing identity item's link counter. */
+  addIdentityCount(key: string, n: number): Promise<void>;
+  /** Writes the whole record (`rec.version` is the new version) iff the stored version is `expected` (null: absent). */
+  putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean>;
+  putGroup(rec: GroupRecord, expected: number | null): Promise<boolean>;
+  putTimeline(items: TimelineItem[]): Promise<void>;
+  putMarker(m: ShardMarker): Promise<void>;
+  /** Newest first; `before` is an exclusive `sk` bound. */
+  queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]>;
+}
+
+export type { Json };

@@ -1,0 +1,45 @@
+/**
+ * `profiles` lake snapshots: every profile a resolve batch changed, as gzip JSON Lines under
+ * `profiles/dt=<snapshot date>/<shardId>-<firstSequenceNumber>.json.gz` (a replayed batch overwrites
+ * its own object). Quarantine rows of the resolve stage go next to normalize's, under `resolve-<shardId>`.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3 } from '../aws/clients';
+import { LAKE } from '../config/resources';
+import { dateOf, encodeJsonLines, quarantineObjectKey } from '../lake';
+import type { LakeQuarantineRow } from '../message/types';
+import type { ProfileRecord } from '../identity/types';
+import { toProfileRow } from './view';
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+
+export function profileObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
+  return `${LAKE.profilesPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
+}
+
+export interface LakeBatch {
+  shardId: string;
+  batchFirst: string;
+  batchLast: string;
+  now: string;
+  changed: ProfileRecord[];
+  quarantine: LakeQuarantineRow[];
+}
+
+/** Objects (key → gzip body) a batch writes to the lake. */
+export function lakeObjects(b: LakeBatch): { key: string; body: Buffer }[] {
+  const out: { key: string; body: Buffer }[] = [];
+  const date = dateOf(b.now);
+  if (b.changed.length) out.push({ key: profileObjectKey(date, b.shardId, b.batchFirst), body: encodeJsonLines(b.changed.map((p) => toProfileRow(p, b.now))) });
+  if (b.quarantine.length) out.push({ key: quarantineObjectKey(date, `resolve-${b.shardId}`, b.batchFirst, b.batchLast), body: encodeJsonLines(b.quarantine) });
+  return out;
+}
+
+/** Writes a batch's lake objects to the bucket. */
+export async function writeLakeBatch(bucket: string, b: LakeBatch): Promise<void> {
+  await Promise.all(
+    lakeObjects(b).map((o) =>
+      s3().send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body, ContentType: 'application/x-ndjson', ContentEncoding: 'gzip' })),
+    ),
+  );
+}
