@@ -121,9 +121,18 @@ export function unpackIntent(text: string): Record<string, string[]> {
 }
 
 export class DynamoStore implements IdentityStore {
-  readonly doc: DynamoDBDocumentClient;
-  constructor(readonly tables: DynamoTables = tablesFromEnv()) {
-    this.doc = DynamoDBDocumentClient.from(dynamodb(), { marshallOptions: { removeUndefinedValues: true } });
+  private client?: ReturnType<typeof dynamodb>;
+  private docClient?: DynamoDBDocumentClient;
+  constructor(readonly tables: DynamoTables = tablesFromEnv()) {}
+
+  /** Built from the current `dynamodb()` client, so a process that points its endpoints elsewhere (a second local stack) follows. */
+  get doc(): DynamoDBDocumentClient {
+    const client = dynamodb();
+    if (client !== this.client) {
+      this.client = client;
+      this.docClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    }
+    return this.docClient!;
   }
 
   async read(req: ReadRequest, consistent: boolean): Promise<ReadResult> {

@@ -1,0 +1,29 @@
+/** Definitions grammar (contract §5): parse, validate, evaluate, compile. See docs/definitions.md. */
+export * from './types';
+export { parseDuration, formatDuration, DURATION_HINT } from './duration';
+export { getPath, valuesAt } from './path';
+export { testValues, matchesFilters } from './match';
+export { parseTemplate, renderTemplate, renderValue, templateExpressions, type TemplateContext, type RenderOptions } from './template';
+export { validateDefinition, checkDefinition, definitionError, formatPath, walkSteps, stepTemplates, type DefinitionIssue } from './schema';
+export { parseDefinitions, checkDefinitions, loadDefinitions, readDocuments } from './parse';
+export { validateSet, checkSet, segmentOrder } from './set';
+export {
+  applyComputedTrait,
+  computedTraitValue,
+  valueAt,
+  pruneComputedState,
+  windowChangeTimes,
+  bucketSize,
+  counterKey,
+  counterFor,
+  eventCounters,
+  eventConditions,
+  conditionsOf,
+  type ComputedState,
+  type Bucket,
+  type EventCounter,
+  type MessageLike,
+} from './computed';
+export { evaluateCondition, evaluateSegments, nextChangeAt, countFor, type EvalContext, type EventQuery, type CountEvents } from './evaluate';
+export { compileTrigger, compileEventPattern, BUS_SOURCE } from './trigger';
+export { findStep, stepIds, inHoldout } from './journey';

@@ -1,0 +1,72 @@
+/**
+ * Reading definition files: YAML or JSON (JSON is read as YAML 1.2, which it is a subset of). A file
+ * holds one document (a mapping), a list of documents, or several YAML documents separated by `---`
+ * (each a mapping or a list); empty documents are skipped. Documents are numbered from 0 in file order.
+ */
+import { parseAllDocuments } from 'yaml';
+import { CairnError } from '../errors';
+import { checkDefinition, definitionError, type DefinitionIssue } from './schema';
+import { checkSet } from './set';
+import type { Definition } from './types';
+
+/** The raw documents of a file, in order. Throws `invalid_definition` on a syntax error (with its line). */
+export function readDocuments(text: string, file: string): unknown[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const line = err.linePos?.[0];
+      const first = err.message.split('\n')[0];
+      throw new CairnError('invalid_definition', `${file}: not valid YAML/JSON: ${first}`, 400, {
+        file,
+        ...(line ? { line: line.line } : {}),
+      });
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) out.push(...value);
+    else out.push(value);
+  }
+  return out;
+}
+
+/** Issues of every document of a file, and the definitions that are valid. */
+export function checkDefinitions(text: string, file: string): { defs: Definition[]; issues: DefinitionIssue[] } {
+  const defs: Definition[] = [];
+  const issues: DefinitionIssue[] = [];
+  readDocuments(text, file).forEach((doc, index) => {
+    const r = checkDefinition(doc, { file, index });
+    if (r.def) defs.push(r.def);
+    issues.push(...r.issues);
+  });
+  return { defs, issues };
+}
+
+/**
+ * Parses and validates every document of a file. Throws one CairnError `invalid_definition`
+ * listing every invalid document's problems (one line each, naming file, document and field).
+ */
+export function parseDefinitions(text: string, file: string): Definition[] {
+  const { defs, issues } = checkDefinitions(text, file);
+  if (issues.length) throw definitionError(issues);
+  return defs;
+}
+
+/**
+ * Parses several files and validates them as one set (what `cairn apply <dir>` applies): every
+ * problem of every file and of the set, or the definitions. Nothing is returned unless all is valid.
+ */
+export function loadDefinitions(files: { file: string; text: string }[]): Definition[] {
+  const defs: Definition[] = [];
+  const issues: DefinitionIssue[] = [];
+  for (const f of files) {
+    const r = checkDefinitions(f.text, f.file);
+    defs.push(...r.defs);
+    issues.push(...r.issues);
+  }
+  if (!issues.length) issues.push(...checkSet(defs));
+  if (issues.length) throw definitionError(issues);
+  return defs;
+}
