@@ -64,6 +64,8 @@ export const TABLES = {
   profiles: { id: 'ProfilesTable', name: 'cairn-profiles', partitionKey: 'pk' },
   /** Per-profile event timeline: pk `profileId`, sk `<timestamp>#<messageId>`. */
   timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk' },
+  /** Applied computed traits, segments and journeys: pk `<kind>#<id>` (shared/definitions/store.ts). */
+  definitions: { id: 'DefinitionsTable', name: 'cairn-definitions', partitionKey: 'pk' },
 } as const satisfies Record<string, TableDef>;
 
 export const LAKE = {
@@ -165,6 +167,7 @@ export const ENV = {
   identitiesTable: 'CAIRN_IDENTITIES_TABLE',
   profilesTable: 'CAIRN_PROFILES_TABLE',
   timelineTable: 'CAIRN_TIMELINE_TABLE',
+  definitionsTable: 'CAIRN_DEFINITIONS_TABLE',
 } as const;
 
 export function env(name: string): string {
