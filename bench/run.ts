@@ -16,6 +16,7 @@ const want = (name: string) => !only || only.includes(name);
 const benches: [string, () => Promise<Result[]>][] = [
   ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
   ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
+  ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
 ];
 
