@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 
 async function startStack(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_STACK_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'local/start.ts'], {
     env: { ...process.env, PORT: String(port), CAIRN_DATA_DIR: dataDir, CAIRN_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: false,
@@ -103,12 +103,25 @@ export async function benchE2E(n: number): Promise<Result[]> {
     if (errors.length) throw new Error(`e2e bench: the SDK reported ${errors.length} errors, first: ${String((errors[0] as Error)?.message ?? errors[0])}`);
     if (ids.size < n) throw new Error(`e2e bench: only ${ids.size} of ${n} events reached the lake within the deadline`);
 
-    // Let resolve (if any) finish, then read the AWS request counters.
-    for (let i = 0; i < 200; i++) {
-      const st = (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { streams: Record<string, { recordsBehind: number }> };
-      if (Object.values(st.streams).every((s) => s.recordsBehind === 0)) break;
+    const tLake = Date.now();
+    type Status = { streams: Record<string, { recordsBehind: number }>; functions: Record<string, { records: number; invocations: number; avgDurationMs: number; errors: number }> };
+    const status = async () => (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as Status;
+    const atLake = await status();
+    // Let the downstream consumers (resolve, if the stack runs it) finish, then read the AWS request
+    // counters. Resolve is not on the collect → lake path; its own rate is reported separately.
+    const downstream = 'resolve' in atLake.functions ? ['resolve'] : [];
+    let tDownstream = 0;
+    for (let i = 0; Date.now() - tLake < 300_000; i++) {
+      const st = i === 0 ? atLake : await status();
+      const done = downstream.every((f) => (st.functions[f]?.records ?? 0) >= n);
+      if (done && !tDownstream) tDownstream = Date.now();
+      if (done && Object.values(st.streams).every((s) => s.recordsBehind === 0)) break;
       await sleep(250);
     }
+    const atEnd = await status();
+    const fnLine = (st: Status) =>
+      Object.entries(st.functions).map(([k, f]) => `${k} ${f.records} records/${f.invocations} inv, avg ${f.avgDurationMs} ms${f.errors ? `, ${f.errors} errors` : ''}`).join('; ');
+    process.stderr.write(`bench: e2e: when the lake was complete: ${fnLine(atLake)}\nbench: e2e: at the end: ${fnLine(atEnd)}\n`);
     const after = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
     const perService = new Map<string, number>();
     for (const [k, v] of Object.entries(after)) {
@@ -125,6 +138,10 @@ export async function benchE2E(n: number): Promise<Result[]> {
       { name: 'e2e.p50_ms', value: Math.round(percentile(latencies, 50)), unit: 'ms' },
       { name: 'e2e.duplicates', value: duplicates, unit: 'events' },
     ];
+    // Downstream of the lake: when resolve had processed every event (same start as e2e.events_per_s).
+    if (downstream.length) {
+      results.push({ name: 'e2e.resolve_events_per_s', value: tDownstream ? Math.round(n / ((tDownstream - t0) / 1000)) : 0, unit: 'events/s' });
+    }
     for (const [k, v] of [...perService.entries()].sort()) {
       results.push({ name: `aws.requests_per_event.${k}`, value: +(v / n).toFixed(4), unit: 'requests/event' });
     }

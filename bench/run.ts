@@ -17,6 +17,8 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
   ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
+  ['segments', async () => (await import('./segments')).benchSegments()],
+  ['journeys', async () => (await import('./journeys')).benchJourneys(Math.max(10, Math.round(40 * scale)))],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
 ];
 

@@ -53,6 +53,10 @@ async function send(t: Target, path: string, init: { method?: string; headers?: 
 
 export const adminGet = (t: Target, path: string) => send(t, path, { method: 'GET', headers: { accept: 'application/json' } }, true);
 
+/** An admin request with a JSON body (PUT/POST/DELETE). */
+export const adminSend = (t: Target, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+  send(t, path, { method, headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, true);
+
 export const collectPost = (t: Target, path: string, body: string) =>
   send(
     t,

@@ -91,6 +91,7 @@ export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles', TableSpec
       ['created_at', 'TIMESTAMPTZ'],
       ['updated_at', 'TIMESTAMPTZ'],
       ['snapshot_at', 'TIMESTAMPTZ'],
+      ['snapshot_kind', 'VARCHAR'],
     ],
   },
 };

@@ -14,6 +14,7 @@ import { queryAthena, resolveStack, type AwsOptions } from './aws';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
+import { applyPath } from './apply';
 import { renderProfile, renderStatus } from './render';
 
 export interface Io {
@@ -181,6 +182,17 @@ export function buildProgram(io: Io): Command {
         io.stderr(`note: ${e.message}; lake figures omitted\n`);
       }
       io.stdout(format === 'json' ? JSON.stringify({ ...(status as object), ...(lake ? { lake } : {}) }, null, 2) + '\n' : renderStatus(status, lake));
+    });
+
+  program
+    .command('apply')
+    .description('validate and apply computed traits, segments and journeys (YAML/JSON files or a directory)')
+    .argument('<path>', 'a .yaml/.yml/.json file or a directory of them')
+    .action(async (path: string, _o: unknown, cmd: Command) => {
+      const t = await target(globals(cmd), env);
+      const applied = await applyPath(t, path, io.cwd, io.stdout);
+      const n = (r: string) => applied.filter((a) => a.result === r).length;
+      io.stderr(`applied ${applied.length} definition(s): ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged\n`);
     });
 
   const profile = program.command('profile').description('profiles');

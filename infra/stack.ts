@@ -4,7 +4,9 @@
  *
  *   Encryption → Events (bus) → Lake → Collection (API, collect, raw stream, sources)
  *              → Normalization (normalize, dedup, normalized stream)
- *              → Identity (resolve, identities/profiles/timeline) → Admin (admin API function)
+ *              → Segments (members table, recheck scheduler role) → Identity (resolve, snapshot,
+ *                identities/profiles/timeline) → λ recheck → Journeys (state, λ journey, waits) → Admin (admin API function)
+ *              → Schedules (SCHEDULES: the daily profile snapshot)
  *              → routes (collection + admin, one HTTP API) → outputs
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -16,8 +18,11 @@ import { Collection } from './constructs/collection';
 import { Encryption } from './constructs/encryption';
 import { Events } from './constructs/events';
 import { Identity } from './constructs/identity';
+import { Journeys } from './constructs/journeys';
 import { Lake } from './constructs/lake';
 import { Normalization } from './constructs/normalization';
+import { Schedules } from './constructs/schedules';
+import { Segments } from './constructs/segments';
 import { resolveSettings, type CairnSettings, type CairnSettingsProps } from './settings';
 
 export interface CairnStackProps extends StackProps, CairnSettingsProps {}
@@ -32,6 +37,9 @@ export class CairnStack extends Stack {
   readonly normalization: Normalization;
   readonly identity: Identity;
   readonly admin: Admin;
+  readonly segments: Segments;
+  readonly journeys: Journeys;
+  readonly schedules: Schedules;
 
   constructor(scope: Construct, id: string, props: CairnStackProps = {}) {
     super(scope, id, {
@@ -46,8 +54,13 @@ export class CairnStack extends Stack {
     this.lake = new Lake(this, 'Lake', this.catalog);
     this.collection = new Collection(this, 'Collection', this.catalog);
     this.normalization = new Normalization(this, 'Normalization', this.catalog);
+    // Segments: members table and recheck scheduler role before Identity (λ resolve uses them), λ recheck after it.
+    this.segments = new Segments(this, 'Segments', this.catalog);
     this.identity = new Identity(this, 'Identity', this.catalog);
+    this.segments.addRecheck();
+    this.journeys = new Journeys(this, 'Journeys', this.catalog);
     this.admin = new Admin(this, 'Admin', this.catalog);
+    this.schedules = new Schedules(this, 'Schedules', this.catalog);
 
     this.collection.addRoutes(ROUTES);
     this.catalog.assertComplete();

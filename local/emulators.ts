@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, type KeySchemaElement, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { dynamodb, kinesis, s3 } from '../shared/aws/clients';
 import { LAKE, STREAMS, TABLES, type TableDef } from '../shared/config/resources';
+import { log } from '../shared/log';
 
 const require = createRequire(import.meta.url);
 // CommonJS packages without types.
@@ -35,31 +37,103 @@ const listen = (server: Server, port = 0) =>
   });
 const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
+export interface EmulatorOptions {
+  /**
+   * Run the emulators in worker threads (still in this process, still the real emulators on their
+   * own loopback ports): dynalite in one, kinesalite and s3rver in another. Their CPU work (LevelDB,
+   * request parsing, JSON) then runs on other cores than the thread serving HTTP and running the
+   * handlers. Default false (in the calling thread).
+   */
+  threads?: boolean;
+}
+
+type EmulatorName = 'dynamodb' | 'kinesis' | 's3';
+
 /** Starts the three emulators on free loopback ports, persisting under `dataDir` (in memory when omitted). */
-export async function startEmulators(dataDir?: string): Promise<Emulators> {
+export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {}): Promise<Emulators> {
   const dir = (name: string) => {
     if (!dataDir) return undefined;
     const d = join(dataDir, name);
     mkdirSync(d, { recursive: true });
     return d;
   };
-  const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dir('dynamodb') });
-  const kin = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100, path: dir('kinesis') });
   const s3Dir = dir('s3') ?? join((await import('node:os')).tmpdir(), `cairn-s3-${process.pid}-${Date.now()}`);
   mkdirSync(s3Dir, { recursive: true });
-  const s3srv = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, allowMismatchedSignatures: true });
+  const options = {
+    dynamodb: { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dir('dynamodb') },
+    kinesis: { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100, path: dir('kinesis') },
+    s3: { port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, allowMismatchedSignatures: true },
+  };
+  const endpoints = (ports: Record<EmulatorName, number>) => ({
+    dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
+    kinesis: `http://127.0.0.1:${ports.kinesis}`,
+    s3: `http://127.0.0.1:${ports.s3}`,
+  });
+
+  if (opts.threads) {
+    const groups: EmulatorName[][] = [['dynamodb'], ['kinesis', 's3']];
+    const started = await Promise.allSettled(groups.map((services) => startWorker(services, options)));
+    const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(workers.map((w) => w.close()));
+      throw failed.reason;
+    }
+    const ports = Object.assign({}, ...workers.map((w) => w.ports)) as Record<EmulatorName, number>;
+    return { endpoints: endpoints(ports), s3Dir, close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+  }
+
+  const ddb = dynalite(options.dynamodb);
+  const kin = kinesalite(options.kinesis);
+  const s3srv = new S3rver(options.s3);
   const [ddbPort, kinPort, s3Addr] = await Promise.all([listen(ddb), listen(kin), s3srv.run()]);
   return {
-    endpoints: {
-      dynamodb: `http://127.0.0.1:${ddbPort}`,
-      kinesis: `http://127.0.0.1:${kinPort}`,
-      s3: `http://127.0.0.1:${s3Addr.port}`,
-    },
+    endpoints: endpoints({ dynamodb: ddbPort, kinesis: kinPort, s3: s3Addr.port }),
     s3Dir,
     async close() {
       await Promise.all([closeServer(ddb), closeServer(kin), s3srv.close()]);
     },
   };
+}
+
+/** One emulator worker thread (local/emulator-worker.mjs) running `services`. */
+function startWorker(services: EmulatorName[], options: object): Promise<{ ports: Partial<Record<EmulatorName, number>>; close(): Promise<void> }> {
+  const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), {
+    workerData: { services, options },
+    // No loader flags (the worker needs none, or registers its own); CPU profiling flags are passed on.
+    execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+  });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        void worker.terminate().then(() => resolve(), () => resolve());
+      };
+      // Closing flushes LevelDB; bounded so a stuck emulator cannot hang shutdown.
+      const timer = setTimeout(done, 10_000);
+      worker.once('exit', done);
+      worker.on('message', (m: { type?: string }) => m?.type === 'closed' && done());
+      worker.postMessage({ type: 'close' });
+    }));
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => {
+      void worker.terminate();
+      reject(e);
+    };
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new Error(`emulator worker (${services.join(', ')}) exited with code ${code} before it was ready`)));
+    worker.once('message', (m: { type: string; ports?: Record<EmulatorName, number>; message?: string }) => {
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
+      worker.on('error', (e) => log('error', 'emulator worker failed', { emulators: services.join(','), error: e.message }));
+      worker.on('exit', (code) => {
+        if (!closing) log('error', 'emulator worker exited unexpectedly', { emulators: services.join(','), code });
+      });
+      if (m.type === 'ready' && m.ports) resolve({ ports: m.ports, close });
+      else fail(new Error(`emulator worker (${services.join(', ')}) failed to start: ${m.message ?? 'unknown error'}`));
+    });
+  });
 }
 
 /** Points this process's AWS clients (shared/aws/clients.ts) at the emulators. */

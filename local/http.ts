@@ -14,6 +14,7 @@ import { log } from '../shared/log';
 import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
 import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';
+import type { ServiceRoute } from './services';
 import type { TokenBucket } from './throttle';
 
 /** API Gateway's maximum request payload. */
@@ -33,6 +34,8 @@ export interface HttpDeps {
   log?: boolean;
   /** Called after each function invocation. */
   onInvoked?: () => void;
+  /** Runtime routes services add (local/services.ts `routes`), by `<METHOD> <path>`. */
+  serviceRoute?: (key: string) => ServiceRoute | undefined;
 }
 
 export interface LocalHttpServer {
@@ -132,6 +135,19 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
       req.resume();
       if (!bearerOk(req.headers.authorization, deps.adminToken)) return reply(unauthorized(), 'GET /v1/status');
       return reply(json(200, await deps.status()), 'GET /v1/status');
+    }
+
+    const serviceRoute = deps.serviceRoute?.(`${method} ${path}`);
+    if (serviceRoute) {
+      req.resume();
+      if (!bearerOk(req.headers.authorization, deps.adminToken)) return reply(unauthorized(), `${method} ${path}`);
+      try {
+        const r = await serviceRoute(new URLSearchParams(splitTarget(url).rawQueryString));
+        return reply(json(r.status, r.body), `${method} ${path}`);
+      } catch (e) {
+        if (e instanceof CairnError) return reply(json(e.status, errorBody(e)), `${method} ${path}`);
+        throw e;
+      }
     }
 
     const match = deps.router.match(method, path);

@@ -8,7 +8,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { Worker, SHARE_ENV } from 'node:worker_threads';
+import { countRequest } from '../shared/aws/clients';
 import { CairnError } from '../shared/errors';
+import { log } from '../shared/log';
 import type { FunctionDef } from '../shared/config/resources';
 
 /** Local account id (the emulators use the same one in their ARNs). */
@@ -42,12 +45,32 @@ export interface LoadedFunction {
   name: string;
   arn: string;
   invoke(event: unknown): Promise<unknown>;
+  /** Ends the function's worker thread, when it has one. */
+  close?(): Promise<void>;
 }
 
-export async function loadFunction(key: string, def: LocalFunctionDef): Promise<LoadedFunction> {
+export interface LoadOptions {
+  /**
+   * Host the handler in its own worker thread (an execution environment of its own, as on Lambda)
+   * instead of the calling thread. Only for handlers loaded from `entry`; an inline handler always
+   * runs in the calling thread.
+   */
+  thread?: boolean;
+  /** With `thread`: CPU niceness of the worker thread (0 normal, up to 19 lowest; Linux only). */
+  nice?: number;
+}
+
+export async function loadFunction(key: string, def: LocalFunctionDef, opts: LoadOptions = {}): Promise<LoadedFunction> {
+  const name = `cairn-${key}`;
+  const arn = `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:${name}`;
+  const fnInfo = { name, arn, memoryMb: def.memoryMb, timeoutSeconds: def.timeoutSeconds };
   let handler = def.handler;
+  const file = isAbsolute(def.entry) ? def.entry : join(PROJECT_ROOT, def.entry);
+  if (!handler && opts.thread) {
+    const env = await FunctionWorker.start(key, file, fnInfo, opts.nice ?? 0);
+    return { key, def, name, arn, invoke: (event) => env.invoke(event), close: () => env.close() };
+  }
   if (!handler) {
-    const file = isAbsolute(def.entry) ? def.entry : join(PROJECT_ROOT, def.entry);
     let mod: { handler?: Handler; default?: { handler?: Handler } };
     try {
       mod = await import(pathToFileURL(file).href);
@@ -57,10 +80,123 @@ export async function loadFunction(key: string, def: LocalFunctionDef): Promise<
     handler = mod.handler ?? mod.default?.handler;
     if (typeof handler !== 'function') throw new CairnError('function_load_failed', `${def.entry} does not export a handler function`, 500);
   }
-  const name = `cairn-${key}`;
-  const arn = `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:${name}`;
   const h = handler;
-  return { key, def, name, arn, invoke: (event) => invokeHandler(h, event, { name, arn, memoryMb: def.memoryMb, timeoutSeconds: def.timeoutSeconds }) };
+  return { key, def, name, arn, invoke: (event) => invokeHandler(h, event, fnInfo) };
+}
+
+interface SerializedError { name: string; message: string; stack?: string; code?: unknown; status?: unknown }
+
+/** Rebuilds an error thrown in a function worker so callers see what an in-process handler throws. */
+function revive(e: SerializedError): Error {
+  let err: Error;
+  if (e.name === 'Sandbox.Timedout') {
+    err = new LambdaTimeoutError(0);
+    err.message = e.message;
+  } else if (typeof e.code === 'string' && e.name === 'CairnError') {
+    err = new CairnError(e.code, e.message, typeof e.status === 'number' ? e.status : 500);
+  } else {
+    err = new Error(e.message);
+    err.name = e.name;
+    if (e.code !== undefined) (err as Error & { code?: unknown }).code = e.code;
+  }
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/**
+ * A function's execution environment in a worker thread (local/function-worker.mjs). Invocations
+ * are messages; the AWS SDK requests the handler made are added to this thread's counters
+ * (shared/aws/clients.ts), so `/v1/status` and the benchmarks still see every request. If the
+ * worker dies, pending invocations fail (the poller retries them, as Lambda does after a crash) and
+ * the next invocation starts a fresh environment.
+ */
+class FunctionWorker {
+  private worker: Worker | undefined;
+  private starting: Promise<Worker> | undefined;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly key: string,
+    private readonly file: string,
+    private readonly fn: { name: string; arn: string; memoryMb: number; timeoutSeconds: number },
+    private readonly nice: number,
+  ) {}
+
+  static async start(key: string, file: string, fn: FunctionWorker['fn'], nice: number): Promise<FunctionWorker> {
+    const env = new FunctionWorker(key, file, fn, nice);
+    await env.spawn();
+    return env;
+  }
+
+  private spawn(): Promise<Worker> {
+    return (this.starting ??= new Promise<Worker>((resolve, reject) => {
+      const worker = new Worker(new URL('./function-worker.mjs', import.meta.url), {
+        workerData: { entry: this.file, fn: this.fn, nice: this.nice },
+        // Same environment as an in-process handler (variables set later are seen too).
+        env: SHARE_ENV,
+        // No loader flags (the worker needs none, or registers its own); CPU profiling flags are passed on.
+        execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+      });
+      const failStart = (e: Error) => {
+        this.starting = undefined;
+        void worker.terminate();
+        reject(new CairnError('function_load_failed', `cannot load function ${this.key} from ${this.file}: ${e.message}`, 500));
+      };
+      worker.once('error', failStart);
+      worker.once('message', (m: { type: string; error?: SerializedError }) => {
+        worker.off('error', failStart);
+        if (m.type !== 'ready') return failStart(revive(m.error ?? { name: 'Error', message: 'unknown error' }));
+        worker.on('message', (r: { type: string; id: number; ok: boolean; result?: unknown; error?: SerializedError; counts?: Record<string, number> }) => {
+          if (r.type !== 'result') return;
+          for (const [k, v] of Object.entries(r.counts ?? {})) countRequest(k, v);
+          const p = this.pending.get(r.id);
+          if (!p) return;
+          this.pending.delete(r.id);
+          if (r.ok) p.resolve(r.result);
+          else p.reject(revive(r.error ?? { name: 'Error', message: 'unknown error' }));
+        });
+        worker.on('error', (e) => this.crashed(worker, e));
+        worker.on('exit', (code) => this.crashed(worker, new Error(`function environment exited with code ${code}`)));
+        this.worker = worker;
+        resolve(worker);
+      });
+    }));
+  }
+
+  private crashed(worker: Worker, e: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.starting = undefined;
+    if (!this.closed) log('error', 'function environment crashed; the next invocation starts a new one', { function: this.key, error: e.message });
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    if (this.closed) throw new CairnError('function_closed', `function ${this.key} is shut down`, 503);
+    const worker = this.worker ?? (await this.spawn());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      try {
+        worker.postMessage({ type: 'invoke', id, event });
+      } catch (e) {
+        this.pending.delete(id);
+        reject(e as Error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = undefined;
+    for (const p of this.pending.values()) p.reject(new CairnError('function_closed', `function ${this.key} is shut down`, 503));
+    this.pending.clear();
+    if (w) await w.terminate();
+  }
 }
 
 function logStreamName(now: Date): string {

@@ -42,7 +42,14 @@ export interface StartedService {
   status?(): unknown;
   /** True when nothing is pending (used to drain on shutdown); assumed true when absent. */
   idle?(): boolean;
+  /**
+   * Runtime routes on the stack's HTTP port (local extensions, admin bearer token), keyed
+   * `<METHOD> <path>`, e.g. `GET /v1/outbox`: the handler gets the query and answers a JSON body.
+   */
+  routes?: Record<string, ServiceRoute>;
 }
+
+export type ServiceRoute = (query: URLSearchParams) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
 
 export interface LocalService {
   /** `events`, `scheduler`, ...: the key in `/_aws/endpoints` and `CAIRN_ENDPOINT_<NAME>`. */
@@ -51,7 +58,7 @@ export interface LocalService {
 }
 
 /** Modules the stack looks for, relative to the project root. */
-export const SERVICE_MODULES = ['local/eventbridge/service.ts', 'local/scheduler/service.ts'];
+export const SERVICE_MODULES = ['local/eventbridge/service.ts', 'local/scheduler/service.ts', 'local/outbox/service.ts'];
 
 const isService = (v: unknown): v is LocalService =>
   !!v && typeof v === 'object' && typeof (v as LocalService).name === 'string' && typeof (v as LocalService).start === 'function';

@@ -11,8 +11,9 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
-import { BUS, ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE } from '../shared/config/resources';
-import { requestCounts } from '../shared/aws/clients';
+import { BUS, ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
+import { CreateScheduleCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
+import { requestCounts, scheduler } from '../shared/aws/clients';
 import { ensureSource } from '../shared/collect/sources';
 import { CairnError } from '../shared/errors';
 import { log } from '../shared/log';
@@ -47,6 +48,10 @@ export interface LocalStackOptions {
   services?: LocalService[];
   /** Poller timings (idle backoff, retry delays). */
   tuning?: PollerTuning;
+  /** Run the emulators in worker threads (default true; `CAIRN_EMULATOR_THREADS=0` turns it off). */
+  emulatorThreads?: boolean;
+  /** Run each stream-consuming function in its own worker thread (default true; `CAIRN_FUNCTION_THREADS=0` turns it off). */
+  functionThreads?: boolean;
 }
 
 export interface LocalEndpoints {
@@ -102,6 +107,7 @@ export function localEnv(): Record<string, string> {
     else if (key.endsWith('Table')) value = tables[key.slice(0, -'Table'.length)]?.name;
     else if (key === 'lakeBucket') value = LAKE.localBucket;
     else if (key === 'eventBus') value = BUS.name;
+    else value = localEnvDefaults(process.env.AWS_REGION ?? 'us-east-1')[key as keyof typeof ENV];
     if (value !== undefined) out[variable] = value;
     else log('warn', 'no local value for environment variable', { variable });
   }
@@ -179,6 +185,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     status,
     log: opts.log,
     onInvoked: () => nudge(),
+    serviceRoute: (key) => services.find((s) => s.started.routes?.[key])?.started.routes?.[key],
   });
   const port = await http.listen(opts.port ?? 4000);
   const url = `http://127.0.0.1:${port}`;
@@ -230,6 +237,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         log('warn', 'service failed to close', { service: s.name, error: (e as Error).message });
       }
     }
+    await Promise.all([...functions.values()].map((f) => f.close?.()));
     ownClients?.kinesis.destroy();
     ownClients?.s3.destroy();
     await emu?.close();
@@ -237,7 +245,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   };
 
   try {
-    emu = await startEmulators(dataDir);
+    emu = await startEmulators(dataDir, { threads: opts.emulatorThreads ?? process.env.CAIRN_EMULATOR_THREADS !== '0' });
     Object.assign(endpoints, emu.endpoints);
     useEndpoints(emu.endpoints);
     process.env.AWS_REGION ??= 'us-east-1';
@@ -268,7 +276,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
     }
 
-    for (const [key, def] of Object.entries(fnDefs)) functions.set(key, await loadFunction(key, def));
+    // Stream consumers run in worker threads of their own (like Lambda execution environments).
+    const threads = opts.functionThreads ?? process.env.CAIRN_FUNCTION_THREADS !== '0';
+    const loaded = await Promise.allSettled(Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && !!def.kinesis })));
+    for (const r of loaded) if (r.status === 'fulfilled') functions.set(r.value.key, r.value);
+    for (const r of loaded) if (r.status === 'rejected') throw r.reason;
+    if (endpoints.scheduler) await ensureLocalSchedules((fn) => functions.get(fn)?.arn);
 
     const runtimeClients = emulatorClients(emu.endpoints);
     ownClients = runtimeClients;
@@ -305,4 +318,36 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     drain,
     close: (o) => (closing ??= shutdown(o?.drainTimeoutMs)),
   };
+}
+
+/** Role ARN local schedules name (the local scheduler requires one, as AWS does; nothing checks it). */
+export const LOCAL_SCHEDULER_ROLE = 'arn:aws:iam::000000000000:role/cairn-scheduler';
+
+/**
+ * Creates the SCHEDULES of shared/config/resources.ts in the local scheduler, targeting the stack's
+ * functions (`arnOf` answers undefined for a function the stack does not run: skipped). Idempotent:
+ * a schedule that already matches its definition is left alone, so its next run survives restarts.
+ */
+export async function ensureLocalSchedules(arnOf: (fn: string) => string | undefined): Promise<string[]> {
+  const ensured: string[] = [];
+  for (const def of Object.values(SCHEDULES) as ScheduleDef[]) {
+    const arn = arnOf(def.fn);
+    if (!arn) continue;
+    const input = {
+      Name: def.name, ScheduleExpression: def.expression, Description: def.description, State: 'ENABLED' as const,
+      FlexibleTimeWindow: { Mode: 'OFF' as const }, Target: { Arn: arn, RoleArn: LOCAL_SCHEDULER_ROLE, Input: '{}' },
+    };
+    let current: GetScheduleCommandOutput | undefined;
+    try {
+      current = await scheduler().send(new GetScheduleCommand({ Name: def.name }));
+    } catch (e) {
+      if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+    }
+    if (!current) await scheduler().send(new CreateScheduleCommand(input));
+    else if (current.ScheduleExpression !== def.expression || current.Target?.Arn !== arn || current.State !== 'ENABLED') {
+      await scheduler().send(new UpdateScheduleCommand(input));
+    }
+    ensured.push(def.name);
+  }
+  return ensured;
 }

@@ -7,7 +7,7 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { TABLES, type FunctionAccess, type TableDef } from '../../shared/config/resources';
+import { JOURNEYS, TABLES, type FunctionAccess, type TableDef } from '../../shared/config/resources';
 import type { Catalog, StreamName, TableName } from './catalog';
 
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
@@ -16,6 +16,10 @@ export const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSum
 export const STREAM_WRITE = ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:ListShards'];
 export const OBJECT_READ = ['s3:GetObject'];
 export const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
+export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteRule', 'events:RemoveTargets', 'events:DescribeRule', 'events:ListTargetsByRule'];
+export const RECHECK_SCHEDULES = ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'];
+/** Name prefix of recheck schedules (shared/segments/schedule.ts), in the default schedule group. */
+export const RECHECK_SCHEDULE_PREFIX = 'cairn-recheck-';
 
 type KmsService = 'dynamodb' | 'kinesis' | 's3' | 'sqs';
 
@@ -23,6 +27,8 @@ export interface AccessPolicy {
   statements: iam.PolicyStatement[];
   /** Wildcard resources in the statements, as cdk-nag names them (`Resource::<Id.Arn>/events/*`). */
   nagWildcards: string[];
+  /** Other wildcard findings (name-prefixed resources), each with its reason. */
+  nagPrefixed: { findings: string[]; reason: string }[];
 }
 
 /** KMS actions per service, kept in a map so each service gets one statement with its ViaService condition. */
@@ -58,6 +64,7 @@ export function nagToken(scope: Construct, token: string): string {
 export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: Catalog): AccessPolicy {
   const statements: iam.PolicyStatement[] = [];
   const nagWildcards: string[] = [];
+  const nagPrefixed: AccessPolicy['nagPrefixed'] = [];
   const kms = new KmsUse();
 
   for (const [name, mode] of Object.entries(access.tables ?? {}) as [TableName, 'read' | 'write' | 'readWrite'][]) {
@@ -102,6 +109,34 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
     statements.push(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [catalog.eventBus().eventBusArn] }));
   }
 
+  if (access.busRules) {
+    // Journey rules only: named `cairn-journey-*`, on the Cairn bus.
+    const bus = catalog.eventBus();
+    const rules = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/${bus.eventBusName}/${JOURNEYS.rulePrefix}*`;
+    statements.push(new iam.PolicyStatement({ actions: BUS_RULES, resources: [rules] }));
+    nagPrefixed.push({
+      findings: [`Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${nagToken(scope, bus.eventBusName)}/${JOURNEYS.rulePrefix}*`],
+      reason: `Journey rules are created at run time when a marketer applies a journey; the grant is limited to rules named ${JOURNEYS.rulePrefix}* on the Cairn bus.`,
+    });
+  }
+
+  if (access.recheckSchedules) {
+    const recheck = catalog.recheck();
+    statements.push(new iam.PolicyStatement({
+      actions: RECHECK_SCHEDULES,
+      resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
+    }));
+    statements.push(new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [recheck.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }));
+    nagPrefixed.push({
+      findings: [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
+      reason: `One-time segment re-evaluation schedules are named per profile at run time; the grant is limited to schedules named ${RECHECK_SCHEDULE_PREFIX}* in the default group.`,
+    });
+  }
+
   statements.push(...kms.statements(catalog.key.keyArn));
-  return { statements, nagWildcards };
+  return { statements, nagWildcards, nagPrefixed };
 }

@@ -28,6 +28,13 @@ export const LAMBDA_ARCHITECTURE = lambda.Architecture.ARM_64;
 export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (key === 'lakeBucket') return catalog.lake().bucketName;
   if (key === 'eventBus') return catalog.eventBus().eventBusName;
+  if (key === 'recheckTargetArn') return catalog.recheck().targetArn;
+  if (key === 'recheckRoleArn') return catalog.recheck().roleArn;
+  if (key === 'journeyFunction') return catalog.journeys().functionArn;
+  if (key === 'journeySchedulerRole') return catalog.journeys().schedulerRoleArn;
+  if (key === 'journeyScheduleGroup') return catalog.journeys().scheduleGroup;
+  if (key === 'emailFrom') return catalog.journeys().emailFrom;
+  if (key === 'webhookSecret') return catalog.journeys().webhookSecret;
   const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;
   if (stream && stream in STREAMS) return catalog.stream(stream as StreamName).streamName;
   const table = key.endsWith('Table') ? key.slice(0, -'Table'.length) : undefined;
@@ -116,6 +123,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
     acknowledge(policy, 'AwsSolutions-IAM5',
       'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
       ['Resource::*']);
+    for (const p of access.nagPrefixed) acknowledge(policy, 'AwsSolutions-IAM5', p.reason, p.findings);
     if (access.nagWildcards.length) {
       acknowledge(policy, 'AwsSolutions-IAM5',
         `Lake objects are named by date and batch at run time; the grant is limited to the key prefixes FUNCTIONS.${name}.access.lake declares.`,

@@ -31,6 +31,10 @@ export class Catalog {
   bus?: events.IEventBus;
   /** On-failure destination of every Kinesis event-source mapping. */
   failureDestination?: lambda.IEventSourceDlq;
+  /** λ recheck as a Scheduler target (infra/constructs/segments.ts): its ARN and the role schedules assume. */
+  recheckScheduler?: { targetArn: string; roleArn: string };
+  /** λ journey's runtime settings (infra/constructs/journeys.ts), for the ENV values that name them. */
+  journeyRuntime?: { functionArn: string; schedulerRoleArn: string; scheduleGroup: string; emailFrom: string; webhookSecret: string };
 
   constructor(readonly key: kms.IKey, readonly settings: CairnSettings) {}
 
@@ -45,6 +49,12 @@ export class Catalog {
   }
   eventBus(): events.IEventBus {
     return this.need(this.bus, 'the event bus');
+  }
+  recheck(): { targetArn: string; roleArn: string } {
+    return this.need(this.recheckScheduler, 'the recheck scheduler role (Segments construct)');
+  }
+  journeys(): NonNullable<Catalog['journeyRuntime']> {
+    return this.need(this.journeyRuntime, 'the journey runtime (Journeys construct)');
   }
   onFailure(): lambda.IEventSourceDlq {
     return this.need(this.failureDestination, 'the event-source failure destination');

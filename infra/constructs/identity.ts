@@ -14,6 +14,8 @@ export class Identity extends Construct {
   readonly profilesTable: dynamodb.Table;
   readonly timelineTable: dynamodb.Table;
   readonly resolve: CairnFunction;
+  /** Daily full profile snapshot to the lake (scheduled by the Schedules construct). */
+  readonly snapshot: CairnFunction;
 
   constructor(scope: Construct, id: string, catalog: Catalog) {
     super(scope, id);
@@ -21,5 +23,6 @@ export class Identity extends Construct {
     this.profilesTable = cairnTable(this, catalog, 'profiles');
     this.timelineTable = cairnTable(this, catalog, 'timeline');
     this.resolve = new CairnFunction(this, 'Resolve', { name: 'resolve', catalog });
+    this.snapshot = new CairnFunction(this, 'Snapshot', { name: 'snapshot', catalog });
   }
 }

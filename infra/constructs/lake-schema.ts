@@ -57,6 +57,7 @@ const PROFILE_COLUMNS: Record<keyof LakeProfileRow, string> = {
   created_at: 'string',
   updated_at: 'string',
   snapshot_at: 'string',
+  snapshot_kind: 'string',
 };
 
 export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string }): LakeTableDef[] => [

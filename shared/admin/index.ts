@@ -1,18 +1,26 @@
 /**
- * The admin API handler: one router, each area registers its routes (profiles here; segments,
- * journeys, computed traits plug in the same way with `router.add`).
+ * The admin API handler: one router, each area registers its routes (profiles; computed traits,
+ * segments and journeys in definitions.ts) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadIdentityConfig } from '../identity/config';
 import { DynamoStore } from '../identity/dynamo-store';
+import { removeJourneyRules, syncJourneyRules } from '../journeys/rules';
+import { journeyStatsRoutes } from '../journeys/stats';
 import { AdminRouter } from './router';
+import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 
 export { AdminRouter } from './router';
 export type { AdminRequest, AdminResponse, RouteHandler } from './router';
 
-export function createAdminRouter(deps: ProfileRouteDeps): AdminRouter {
-  return registerProfileRoutes(new AdminRouter(), deps);
+export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRouteDeps>): AdminRouter {
+  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps));
+  return registerDefinitionRoutes(router, {
+    syncJourneyRules: deps.syncJourneyRules ?? syncJourneyRules,
+    removeJourneyRules: deps.removeJourneyRules ?? removeJourneyRules,
+    ...(deps.reevaluate ? { reevaluate: deps.reevaluate } : {}),
+  });
 }
 
 /** Lambda handler; dependencies are built on the first call (env vars set by CDK or the local runtime). */

@@ -3,12 +3,16 @@ import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
 import { findProfile, profileEvents } from '../profiles/read';
-import { toApiProfile } from '../profiles/view';
+import { publicComputed, toApiProfile } from '../profiles/view';
+import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
+import { computedValues, statesOf } from '../segments/state';
 import type { AdminRouter } from './router';
 
 export interface ProfileRouteDeps {
   store: IdentityStore;
   config: IdentityConfig;
+  /** Definitions (computed traits shown at now); default: the definitions table. */
+  runtime?: RuntimeLoader;
 }
 
 const notFound = (identifier: string) => new CairnError('profile_not_found', `no profile for identifier ${identifier.split(':')[0]}:…`, 404);
@@ -18,7 +22,13 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
     const id = req.params.identifier!;
     const p = await findProfile(deps.store, deps.config, id);
     if (!p) throw notFound(id);
-    return { status: 200, body: toApiProfile(p) };
+    const body = toApiProfile(p);
+    // Defined computed traits, read from their state at now (rolling windows slide between writes).
+    if (typeof p.extra?.cstate === 'string') {
+      const rt = await (deps.runtime ?? defaultRuntimeLoader()).get();
+      Object.assign(body.computed, computedValues(statesOf(p), rt, Date.now()), publicComputed(p));
+    }
+    return { status: 200, body };
   });
   router.add('GET', '/v1/profiles/{identifier}/events', async (req) => {
     const id = req.params.identifier!;

@@ -7,6 +7,18 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { CairnError, errorBody, isCairnError } from '../errors';
 import { log } from '../log';
+import { parseDocument } from 'yaml';
+
+/** `application/yaml`, `application/x-yaml`, `text/yaml` (definitions may be sent as YAML). */
+const isYaml = (ct: string | undefined) => !!ct && /^(application|text)\/(x-)?yaml\b/i.test(ct.trim());
+
+/** One YAML document (YAML 1.2, duplicate keys rejected). */
+function parseYamlBody(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) throw new CairnError('invalid_yaml', `request body is not valid YAML: ${err.message.split('\n')[0]}`, 400);
+  return doc.toJS({ maxAliasCount: 100 });
+}
 
 export interface AdminRequest {
   method: string;
@@ -70,19 +82,22 @@ export class AdminRouter {
       const m = this.match(method, rawPath);
       if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
       if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
       let body: unknown;
       if (event.body) {
         const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new CairnError('invalid_json', 'request body is not valid JSON', 400);
+        if (isYaml(headers['content-type'])) body = parseYamlBody(text);
+        else {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            throw new CairnError('invalid_json', 'request body is not valid JSON', 400);
+          }
         }
       }
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
       const res = await m.route.handler({ method, path: rawPath, params: m.params, query, body, headers });
       return json(res.status, res.body, res.headers);
     } catch (e) {

@@ -12,8 +12,10 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
 
-export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler';
+export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler' | 'ses' | 'sns';
 
 /** Request counters: `${service}.${Operation}` → calls; DynamoDB consumed capacity → units. */
 export const requestCounts = new Map<string, number>();
@@ -84,3 +86,7 @@ export const s3 = () =>
   once('s3', () => counted('s3', new S3Client({ ...baseConfig('s3'), forcePathStyle: endpointFor('s3') !== undefined })));
 export const eventBridge = () => once('events', () => counted('events', new EventBridgeClient(baseConfig('events'))));
 export const scheduler = () => once('scheduler', () => counted('scheduler', new SchedulerClient(baseConfig('scheduler'))));
+/** SES v2 (journey emails); locally the outbox (local/outbox). */
+export const ses = () => once('ses', () => counted('ses', new SESv2Client(baseConfig('ses'))));
+/** SNS (journey SMS); locally the outbox (local/outbox). */
+export const sns = () => once('sns', () => counted('sns', new SNSClient(baseConfig('sns'))));

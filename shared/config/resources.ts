@@ -33,6 +33,16 @@ export interface FunctionAccess {
   lake?: { access: 'read' | 'write' | 'readWrite'; prefixes?: string[] };
   /** PutEvents on the Cairn bus. */
   bus?: boolean;
+  /**
+   * Journey rules on the Cairn bus: events:PutRule/PutTargets/DeleteRule/RemoveTargets/DescribeRule/
+   * ListTargetsByRule on rules named `cairn-journey-*` of that bus only (shared/journeys/rules.ts).
+   */
+  busRules?: boolean;
+  /**
+   * One-time EventBridge Scheduler schedules `cairn-recheck-*` (default group) that invoke λ recheck
+   * (segment re-evaluation, docs/segments.md), and passing the scheduler's role for them.
+   */
+  recheckSchedules?: boolean;
 }
 export interface FunctionDef {
   id: string;
@@ -66,6 +76,13 @@ export const TABLES = {
   timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk' },
   /** Applied computed traits, segments and journeys: pk `<kind>#<id>` (shared/definitions/store.ts). */
   definitions: { id: 'DefinitionsTable', name: 'cairn-definitions', partitionKey: 'pk' },
+  /**
+   * Journey runtime state (docs/journeys.md): pk `run#<journey>#<profile>` (a person's run), `action#<runId>#<stepId>`
+   * (the action ledger), `stats#<journey>` (counters). Ledger items expire (`expiresAt`).
+   */
+  journeys: { id: 'JourneysTable', name: 'cairn-journeys', partitionKey: 'pk', ttlAttribute: 'expiresAt' },
+  /** Segment members index: pk `segmentId`, sk `profileId` (docs/segments.md). */
+  segmentMembers: { id: 'SegmentMembersTable', name: 'cairn-segment-members', partitionKey: 'segmentId', sortKey: 'profileId' },
 } as const satisfies Record<string, TableDef>;
 
 export const LAKE = {
@@ -122,12 +139,13 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 120,
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus'],
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn'],
     access: {
-      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite' },
+      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite' },
       streams: { normalized: 'read' },
       lake: { access: 'write', prefixes: ['profiles/', 'quarantine/'] },
       bus: true,
+      recheckSchedules: true,
     },
   },
   admin: {
@@ -135,10 +153,64 @@ export const FUNCTIONS = {
     entry: 'functions/admin/index.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    env: ['identitiesTable', 'profilesTable', 'timelineTable'],
-    access: { tables: { identities: 'read', profiles: 'read', timeline: 'read' } },
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable'],
+    access: {
+      tables: { identities: 'read', profiles: 'read', timeline: 'read', definitions: 'readWrite', segmentMembers: 'read', journeys: 'read' },
+      busRules: true,
+      recheckSchedules: true,
+    },
+  },
+  /** Segment re-evaluation without a new event: per-profile schedules (windows sliding) and sweeps after a segment PUT. */
+  recheck: {
+    id: 'Recheck',
+    entry: 'functions/recheck/index.ts',
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    env: ['profilesTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'recheckTargetArn', 'recheckRoleArn'],
+    access: {
+      tables: { profiles: 'readWrite', definitions: 'read', segmentMembers: 'readWrite' },
+      bus: true,
+      recheckSchedules: true,
+    },
+  },
+  /** Daily full snapshot of the live profiles into the lake's `profiles` table (SCHEDULES.dailyProfileSnapshot). */
+  snapshot: {
+    id: 'Snapshot',
+    entry: 'functions/snapshot/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    env: ['profilesTable', 'lakeBucket'],
+    // readWrite on profiles/ only: listing a day's earlier parts lets a rerun blank the parts it no longer writes.
+    access: { tables: { profiles: 'read' }, lake: { access: 'readWrite', prefixes: ['profiles/'] } },
+  },
+  /**
+   * Journeys (docs/journeys.md): invoked asynchronously by the journey rules of the bus and by wait
+   * schedules. Its SES/SNS/Scheduler grants and its on-failure queue come from infra/constructs/journeys.ts.
+   */
+  journey: {
+    id: 'Journey',
+    entry: 'functions/journey/index.ts',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    env: ['journeysTable', 'profilesTable', 'definitionsTable', 'rawStream', 'journeySchedulerRole', 'journeyScheduleGroup', 'emailFrom', 'webhookSecret'],
+    access: { tables: { journeys: 'readWrite', profiles: 'read', definitions: 'read' }, streams: { raw: 'write' } },
   },
 } as const satisfies Record<string, FunctionDef>;
+
+/**
+ * Recurring EventBridge Scheduler schedules that invoke a function. CDK creates them on AWS; the
+ * local stack creates them (idempotently) in its scheduler when it starts. Payload: `{}`.
+ */
+export interface ScheduleDef { id: string; name: string; expression: string; fn: keyof typeof FUNCTIONS; description: string }
+export const SCHEDULES = {
+  dailyProfileSnapshot: {
+    id: 'DailyProfileSnapshot',
+    name: 'cairn-daily-profile-snapshot',
+    expression: 'rate(1 day)',
+    fn: 'snapshot',
+    description: 'Daily full snapshot of the live profiles into the lake (profiles table, snapshot_kind daily)',
+  },
+} as const satisfies Record<string, ScheduleDef>;
 
 /**
  * HTTP routes. API Gateway (HTTP API) on AWS and the local HTTP server both route from this list.
@@ -151,6 +223,14 @@ export const ROUTES: RouteDef[] = [
   ...COLLECT_PATHS.map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
+  ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [
+    { method: 'GET', path: `/v1/${area}`, fn: 'admin', auth: 'admin' },
+    { method: 'GET', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
+    { method: 'PUT', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
+    { method: 'DELETE', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
+  ]),
+  { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
 ];
 
 /** API Gateway stage throttling (the local server applies the same limits and answers 429). */
@@ -168,7 +248,49 @@ export const ENV = {
   profilesTable: 'CAIRN_PROFILES_TABLE',
   timelineTable: 'CAIRN_TIMELINE_TABLE',
   definitionsTable: 'CAIRN_DEFINITIONS_TABLE',
+  journeysTable: 'CAIRN_JOURNEYS_TABLE',
+  /** ARN of λ journey: the target of journey rules (set on the functions that manage them). */
+  journeyFunction: 'CAIRN_JOURNEY_FUNCTION_ARN',
+  /** Role EventBridge Scheduler assumes to invoke λ journey when a wait is over. */
+  journeySchedulerRole: 'CAIRN_JOURNEY_SCHEDULER_ROLE_ARN',
+  /** Scheduler schedule group of journey waits. */
+  journeyScheduleGroup: 'CAIRN_JOURNEY_SCHEDULE_GROUP',
+  /** Default sender of journey emails (SES verified identity). */
+  emailFrom: 'CAIRN_EMAIL_FROM',
+  /** HMAC-SHA256 key of journey webhook signatures (X-Cairn-Signature). */
+  webhookSecret: 'CAIRN_WEBHOOK_SECRET',
+  /** `true` lets journey webhooks reach private/loopback addresses: set by the local stack only, never on AWS. */
+  webhookAllowPrivate: 'CAIRN_WEBHOOK_ALLOW_PRIVATE',
+  segmentMembersTable: 'CAIRN_SEGMENT_MEMBERS_TABLE',
+  /** ARN of λ recheck, the target of recheck schedules. */
+  recheckTargetArn: 'CAIRN_RECHECK_TARGET_ARN',
+  /** Role EventBridge Scheduler assumes to invoke λ recheck. */
+  recheckRoleArn: 'CAIRN_RECHECK_ROLE_ARN',
 } as const;
+
+/** Journeys on the bus and the scheduler (docs/journeys.md). */
+export const JOURNEYS = {
+  /** Every journey rule on the Cairn bus is named `cairn-journey-<id>-<kind>`. */
+  rulePrefix: 'cairn-journey-',
+  scheduleGroup: 'cairn-journeys',
+} as const;
+
+/**
+ * Local values of the ENV variables that name no table, stream, bucket or bus (the local stack sets
+ * them; on AWS the CDK does). Keys not listed get no local value.
+ */
+export function localEnvDefaults(region: string): Partial<Record<keyof typeof ENV, string>> {
+  return {
+    journeyFunction: `arn:aws:lambda:${region}:000000000000:function:cairn-journey`,
+    journeySchedulerRole: 'arn:aws:iam::000000000000:role/cairn-journey-scheduler',
+    journeyScheduleGroup: JOURNEYS.scheduleGroup,
+    emailFrom: 'cairn@localhost',
+    webhookSecret: 'dev-webhook-secret',
+    webhookAllowPrivate: 'true',
+    recheckTargetArn: `arn:aws:lambda:${region}:000000000000:function:cairn-recheck`,
+    recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
+  };
+}
 
 export function env(name: string): string {
   const v = process.env[name];

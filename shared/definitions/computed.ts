@@ -222,9 +222,15 @@ export interface EventCounter extends Pick<ComputedTraitDef, 'event' | 'aggregat
 
 /** Stable key of an event condition's counter (same event, filters, window and since → same key). */
 export function counterKey(c: EventCondition): string {
+  // Conditions are immutable once validated: remember each one's key (evaluation asks per profile).
+  const known = keyOf.get(c);
+  if (known !== undefined) return known;
   const canon = JSON.stringify([c.event, c.where, c.withinMs ?? null, c.since ?? null]);
-  return 'ev_' + createHash('sha256').update(canon).digest('hex').slice(0, 16);
+  const key = 'ev_' + createHash('sha256').update(canon).digest('hex').slice(0, 16);
+  keyOf.set(c, key);
+  return key;
 }
+const keyOf = new WeakMap<EventCondition, string>();
 
 export function counterFor(c: EventCondition): EventCounter {
   return {

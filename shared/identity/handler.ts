@@ -12,6 +12,7 @@ import { DynamoStore } from './dynamo-store';
 import { processBatch, type ResolverDeps } from './process';
 import type { BatchRecord } from './resolve';
 import { writeLakeBatch } from '../profiles/lake';
+import { segmentHooks } from '../segments/hooks';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
 export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';
@@ -62,10 +63,13 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
 /** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
 export function depsFromEnv(): ResolverDeps {
   const bucket = env(ENV.lakeBucket);
+  const publisher = eventBridgePublisher(env(ENV.eventBus));
   return {
     store: new DynamoStore(),
     config: loadIdentityConfig(),
-    publisher: eventBridgePublisher(env(ENV.eventBus)),
+    publisher,
     lake: (b) => writeLakeBatch(bucket, b),
+    // Computed traits and segments (docs/segments.md).
+    hooks: segmentHooks({ publisher }),
   };
 }

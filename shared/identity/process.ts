@@ -10,7 +10,7 @@ import type { IdentityConfig } from './config';
 import { firstRoundKeys, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
 import { cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './bus';
-import type { IdentityItem, IdentityStore, ProfileRecord, ReadResult } from './types';
+import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, ReadResult } from './types';
 
 /** Per-container cache of identity pointers and profiles (every write stays conditional, so a stale entry only costs a retry). */
 export class ResolveCache {
@@ -33,6 +33,20 @@ export interface LakeSink {
   (b: { shardId: string; batchFirst: string; batchLast: string; now: string; changed: ProfileRecord[]; quarantine: LakeQuarantineRow[] }): Promise<void>;
 }
 
+/**
+ * Extension points for stages that keep state on profiles (shared/segments): computed traits applied
+ * with each message (exactly once, by resolve's dedupe), attributes set on the records before they
+ * are written (same conditional write), and side effects once the batch is written.
+ */
+export interface ResolveHooks {
+  /** Once per batch attempt, before resolution: the extension applied with each message and merge. */
+  prepare?(now: Date): Promise<ProfileExtension | undefined>;
+  /** On the plan before it is written: may set attributes of the written records (`rec.extra`). Pure. */
+  beforeWrite?(plan: Plan, state: ReadResult, now: Date): void;
+  /** After the batch is written: side effects. Profile writes must be conditional on `version`. */
+  afterWrite?(plan: Plan, ctx: { store: IdentityStore; cache: ResolveCache; now: Date }): Promise<void>;
+}
+
 export interface ResolverDeps {
   store: IdentityStore;
   config: IdentityConfig;
@@ -42,6 +56,7 @@ export interface ResolverDeps {
   now?: () => Date;
   /** Concurrent store writes per phase. */
   concurrency?: number;
+  hooks?: ResolveHooks;
 }
 
 export interface BatchResult {
@@ -183,7 +198,9 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       for (const [h, ps] of Object.entries(marker.intent ?? {})) for (const p of ps) addIntent(h, p);
       state = await load(deps, cache, shardId, records, true, [...new Set([...intent.values()].flat())]);
     }
-    plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent });
+    const extension = await deps.hooks?.prepare?.(new Date(now));
+    plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent, ...(extension ? { extension } : {}) });
+    deps.hooks?.beforeWrite?.(plan, state, new Date(now));
     const writes = plan.freezes.length + plan.profiles.length + plan.groups.length + plan.claims.length;
     if (writes) {
       for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
@@ -206,6 +223,7 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       : undefined,
     deps.publisher ? deps.publisher.publish(busEvents(plan, finals)) : undefined,
   ]);
+  if (deps.hooks?.afterWrite) await deps.hooks.afterWrite(plan, { store: deps.store, cache, now: new Date(now) });
   const applied = plan.outcomes.filter((o) => o.profileId && !o.duplicate).length;
   log('info', 'resolve.batch', {
     shardId, records: records.length, applied, duplicates: plan.outcomes.filter((o) => o.duplicate).length,

@@ -10,7 +10,7 @@ import { blockListSet, extractIdentifiers, identityKey, isBlocked, type Identifi
 import {
   absorb, addIdentity, applyMessage, applyTraits, hasSeen, idHash, isDuplicate, lwwKey, newGroup, newProfile, profileIdFor, survivorOf, touch,
 } from './profile';
-import type { GroupRecord, IdentityItem, ProfileRecord, ReadRequest, ReadResult, TimelineItem } from './types';
+import type { GroupRecord, IdentityItem, ProfileExtension, ProfileRecord, ReadRequest, ReadResult, TimelineItem } from './types';
 
 export interface BatchRecord {
   message: NormalizedMessage;
@@ -30,6 +30,8 @@ export interface ResolveInput {
    * marker after an interruption, and from previous attempts of this invocation).
    */
   intent?: Map<string, string[]>;
+  /** State other stages keep on profiles, applied with each message and merged with each absorb. */
+  extension?: ProfileExtension;
 }
 export interface Outcome {
   message: NormalizedMessage;
@@ -124,6 +126,13 @@ class Resolution {
     for (const [id, g] of input.state.groups) this.groups.set(id, structuredClone(g));
   }
 
+  /** absorb (profile.ts), then the extension's state, once per merge. */
+  private absorb(s: ProfileRecord, l: ProfileRecord): boolean {
+    const did = absorb(s, l);
+    if (did) this.input.extension?.absorb(s, l);
+    return did;
+  }
+
   private reason(r: string, n = 1) {
     this.plan.reasons[r] = (this.plan.reasons[r] ?? 0) + n;
   }
@@ -165,7 +174,7 @@ class Resolution {
         this.reason('merge_undone');
         return this.root(id, createdAt);
       }
-      if (absorb(end, l)) this.dirty.add(end.profileId);
+      if (this.absorb(end, l)) this.dirty.add(end.profileId);
     }
     return end.profileId;
   }
@@ -318,7 +327,7 @@ class Resolution {
       const merged: string[] = [];
       for (const l of ps) {
         if (l === target) continue;
-        absorb(target, l);
+        this.absorb(target, l);
         this.dirty.add(target.profileId);
         l.mergedInto = target.profileId;
         if (forced) l.forcedMerge = true;
@@ -355,6 +364,7 @@ class Resolution {
     const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
     if (!dup) {
       applyMessage(target, m);
+      this.input.extension?.apply(target, m);
       this.dirty.add(target.profileId);
     }
     touch(target.dd, this.input.shardId, this.input.batchFirst, h, this.nowSec);

@@ -140,4 +140,15 @@ export interface IdentityStore {
   queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]>;
 }
 
+/**
+ * State other stages keep on profiles and update with the messages resolve applies (computed traits
+ * and event counters, shared/segments). `apply` is called exactly where the built-in computed traits
+ * are applied (once per message per profile, after the dedupe check); `absorb` once per merge, when a
+ * survivor absorbs a merged-away profile (after `absorb` in profile.ts returned true).
+ */
+export interface ProfileExtension {
+  apply(p: ProfileRecord, m: import('../message/types').NormalizedMessage): void;
+  absorb(survivor: ProfileRecord, merged: ProfileRecord): void;
+}
+
 export type { Json };

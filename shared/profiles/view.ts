@@ -93,9 +93,17 @@ export interface LakeProfileRow {
   created_at: string;
   updated_at: string;
   snapshot_at: string;
+  /**
+   * `daily` on rows of the daily full snapshot (shared/profiles/snapshot.ts); absent (NULL) on the
+   * on-change rows λ resolve writes per batch — read it as `coalesce(snapshot_kind, 'change')`.
+   */
+  snapshot_kind?: SnapshotKind;
 }
 
-export function toProfileRow(p: ProfileRecord, snapshotAt: string): LakeProfileRow {
+/** Which snapshot wrote a `profiles` lake row: λ resolve on change, or the daily full snapshot. */
+export type SnapshotKind = 'change' | 'daily';
+
+export function toProfileRow(p: ProfileRecord, snapshotAt: string, kind?: SnapshotKind): LakeProfileRow {
   const a = toApiProfile(p);
   return {
     profile_id: p.profileId,
@@ -109,5 +117,6 @@ export function toProfileRow(p: ProfileRecord, snapshotAt: string): LakeProfileR
     created_at: p.createdAt,
     updated_at: p.updatedAt,
     snapshot_at: snapshotAt,
+    ...(kind ? { snapshot_kind: kind } : {}),
   };
 }

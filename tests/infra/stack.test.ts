@@ -82,6 +82,20 @@ describe('functions', () => {
     const expected: Record<string, unknown> = { [ENV.lakeBucket]: { Ref: lakeBucketId() }, [ENV.eventBus]: { Ref: busId() } };
     for (const t of Object.keys(TABLES) as (keyof typeof TABLES)[]) expected[ENV[`${t}Table` as keyof typeof ENV]] = { Ref: tableId(t) };
     for (const st of Object.keys(STREAMS) as (keyof typeof STREAMS)[]) expected[ENV[`${st}Stream` as keyof typeof ENV]] = { Ref: streamId(st) };
+    // λ journey's runtime settings (infra/constructs/journeys.ts; detailed in tests/infra/journeys.test.ts).
+    const j = stack.journeys;
+    Object.assign(expected, {
+      [ENV.journeyFunction]: stack.resolve(j.functionArn),
+      [ENV.journeySchedulerRole]: getAtt(stack.getLogicalId(j.schedulerRole.node.defaultChild as never)),
+      [ENV.journeyScheduleGroup]: j.scheduleGroup.name,
+      [ENV.emailFrom]: stack.resolve(stack.catalog.journeys().emailFrom),
+      [ENV.webhookSecret]: stack.resolve(j.webhookSecret.secretValue.unsafeUnwrap()),
+    });
+    // λ recheck as a Scheduler target (infra/constructs/segments.ts).
+    Object.assign(expected, {
+      [ENV.recheckTargetArn]: stack.resolve(stack.catalog.recheck().targetArn),
+      [ENV.recheckRoleArn]: getAtt(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never)),
+    });
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(Object.keys(vars).filter((k) => k.startsWith('CAIRN_')).sort()).toEqual([...names].sort());
     for (const v of names) expect(vars[v], v).toEqual(expected[v]);
@@ -300,7 +314,8 @@ describe('least privilege', () => {
         for (const a of actions) expect(a, `${id}: ${a}`).not.toContain('*');
         expect(s.NotAction, id).toBeUndefined();
         expect(s.NotResource, id).toBeUndefined();
-        if (asArray(s.Resource).includes('*')) expect(actions.every((a) => a.startsWith('xray:')), `${id}: ${actions.join()}`).toBe(true);
+        // X-Ray has no resource-level permissions; SMS to phone numbers (λ journey) has no resource either.
+        if (asArray(s.Resource).includes('*')) expect(actions.every((a) => a.startsWith('xray:') || a === 'sns:Publish'), `${id}: ${actions.join()}`).toBe(true);
       }
     }
   });
@@ -315,8 +330,15 @@ describe('least privilege', () => {
     for (const t of Object.keys(def.access.tables ?? {}) as (keyof typeof TABLES)[]) expected.add(tableId(t));
     for (const s of Object.keys(def.access.streams ?? {}) as (keyof typeof STREAMS)[]) expected.add(streamId(s));
     if (def.access.lake || def.kinesis) expected.add(lakeBucketId()); // kinesis: failed batches go to the lake
-    if (def.access.bus) expected.add(busId());
+    if (def.access.bus || def.access.busRules) expected.add(busId());
     if (expected.size > 1) expected.add(keyId());
+    // iam:PassRole of the recheck scheduler role (infra/constructs/segments.ts).
+    if (def.access.recheckSchedules) expected.add(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never));
+    if (name === 'journey') {
+      // Its wait scheduler role (iam:PassRole) and its async on-failure queue (infra/constructs/journeys.ts).
+      expected.add(stack.getLogicalId(stack.journeys.schedulerRole.node.defaultChild as never));
+      expected.add(stack.getLogicalId(stack.journeys.failureQueue.node.defaultChild as never));
+    }
     const referenced = new Set([...referencedIds(statementsOf(name))].filter((id) => !id.startsWith('AWS::')));
     expect(referenced).toEqual(expected);
   });

@@ -1,0 +1,118 @@
+/**
+ * `npx cairn apply <file|dir>` (contract §7): every .yaml/.yml/.json file (a directory is read
+ * recursively, in path order) is parsed and validated, then checked as a set together with what the
+ * stack already runs; any problem → nothing is applied, each error names its file, document and
+ * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the
+ * admin API, one line per definition: created, updated or unchanged.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { CairnError } from '../shared/errors';
+import { checkDefinitions, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type DefinitionIssue, type SegmentDef } from '../shared/definitions';
+import { adminGet, adminSend, answerError, type Target } from './http';
+
+const EXT = /\.(ya?ml|json)$/i;
+const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;
+
+/** The definition files at `path` (a file, or every matching file under a directory). */
+export function definitionFiles(path: string, cwd: string): { file: string; text: string }[] {
+  const abs = resolve(cwd, path);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new CairnError('usage', `cannot read ${path}: no such file or directory`, 400);
+  }
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (EXT.test(e.name)) files.push(p);
+    }
+  };
+  if (st.isDirectory()) walk(abs);
+  else files.push(abs);
+  if (!files.length) throw new CairnError('usage', `no .yaml, .yml or .json files in ${path}`, 400);
+  const label = (f: string) => (st.isDirectory() ? relative(abs, f) : relative(cwd, f) || f);
+  return files.map((f) => ({ file: label(f), text: readFileSync(f, 'utf8') }));
+}
+
+/** Definitions the stack runs now, or [] when it cannot say (validation then covers the files alone). */
+async function remoteDefinitions(t: Target): Promise<Definition[]> {
+  const out: Definition[] = [];
+  for (const [kind, area] of Object.entries(AREA)) {
+    const a = await adminGet(t, `/v1/${area}`);
+    if (a.status === 401 || a.status === 403) throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
+    if (a.status !== 200) throw answerError(a, `listing ${area} failed`);
+    const items = ((a.json as { items?: { id: string; definition: unknown }[] })?.items ?? []);
+    items.forEach((it, index) => {
+      try {
+        out.push(validateDefinition(it.definition, { file: `running ${kind}`, index }));
+      } catch {
+        // a stored definition this CLI cannot read (newer grammar): the stack checks it
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * Parses and validates the files and the set they make with `running` (null: the documents only);
+ * throws `invalid_definition` listing every problem.
+ */
+export function validateForApply(files: { file: string; text: string }[], running: Definition[] | null): Definition[] {
+  const defs: Definition[] = [];
+  const issues: DefinitionIssue[] = [];
+  for (const f of files) {
+    const r = checkDefinitions(f.text, f.file);
+    defs.push(...r.defs);
+    issues.push(...r.issues);
+  }
+  if (!issues.length && running) {
+    const mine = new Set(defs.map((d) => `${d.kind}#${d.id}`));
+    const set = [...running.filter((d) => !mine.has(`${d.kind}#${d.id}`)), ...defs];
+    // Problems of the running set alone are not the files' fault.
+    const before = new Set(checkSet(running).map((i) => i.text));
+    issues.push(...checkSet(set).filter((i) => !before.has(i.text)));
+  }
+  if (issues.length) throw definitionError(issues);
+  return defs;
+}
+
+/** Dependency order: computed traits, segments after the segments they use, journeys. */
+export function applyOrder(defs: Definition[]): Definition[] {
+  return [
+    ...defs.filter((d) => d.kind === 'computedTrait'),
+    ...segmentOrder(defs.filter((d): d is SegmentDef => d.kind === 'segment')),
+    ...defs.filter((d) => d.kind === 'journey'),
+  ];
+}
+
+export interface Applied {
+  kind: Definition['kind'];
+  id: string;
+  result: 'created' | 'updated' | 'unchanged';
+  version: number;
+}
+
+export async function applyPath(t: Target, path: string, cwd: string, line: (s: string) => void): Promise<Applied[]> {
+  const files = definitionFiles(path, cwd);
+  // Syntax and document errors first, before asking the stack anything.
+  validateForApply(files, null);
+  const defs = applyOrder(validateForApply(files, await remoteDefinitions(t)));
+  const out: Applied[] = [];
+  for (const d of defs) {
+    const a = await adminSend(t, 'PUT', `/v1/${AREA[d.kind]}/${encodeURIComponent(d.id)}`, { ...d.source, kind: d.kind });
+    if (a.status !== 200 && a.status !== 201) {
+      const e = answerError(a, 'apply failed');
+      throw new CairnError(e.code, `${d.origin.file}: document ${d.origin.index} (id: ${d.id}): ${e.message}${out.length ? ` (${out.length} definition(s) applied before this one)` : ''}`, e.status);
+    }
+    const body = a.json as { result?: Applied['result']; version?: number };
+    const r: Applied = { kind: d.kind, id: d.id, result: body.result ?? (a.status === 201 ? 'created' : 'updated'), version: body.version ?? 0 };
+    out.push(r);
+    line(`${r.result.padEnd(9)} ${d.kind.padEnd(13)} ${d.id} (version ${r.version})\n`);
+  }
+  return out;
+}

@@ -1,0 +1,4 @@
+import { recheckHandler } from '../../shared/segments/recheck';
+
+/** λ recheck: segment re-evaluation when windows slide and after segments are applied (docs/segments.md). */
+export const handler = recheckHandler();

@@ -1,0 +1,59 @@
+// Worker thread running some of the AWS-API emulators (dynalite, kinesalite, s3rver) on their own
+// loopback ports, so their CPU work (LevelDB, request parsing) runs beside the main thread's
+// HTTP server and handlers instead of in its event loop. Started by `startEmulators` in
+// local/emulators.ts; plain JavaScript so it loads the same way under `node --import tsx`, vitest
+// and plain node. Protocol: workerData `{ services, options }`; posts `{ type: 'ready', ports }`
+// or `{ type: 'error', message }`; on `{ type: 'close' }` it closes every server (flushing the
+// emulators' LevelDB stores) and posts `{ type: 'closed' }`.
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+
+/** @param {import('node:http').Server} server */
+const listen = (server) =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+/** @param {import('node:http').Server} server */
+const closeServer = (server) => new Promise((resolve) => server.close(() => resolve()));
+
+const { services, options } = workerData;
+/** @type {(() => Promise<void>)[]} */
+const closers = [];
+
+async function start() {
+  const ports = {};
+  for (const name of services) {
+    if (name === 'dynamodb') {
+      const server = require('dynalite')(options.dynamodb);
+      ports.dynamodb = await listen(server);
+      closers.push(() => closeServer(server));
+    } else if (name === 'kinesis') {
+      const server = require('kinesalite')(options.kinesis);
+      ports.kinesis = await listen(server);
+      closers.push(() => closeServer(server));
+    } else if (name === 's3') {
+      const S3rver = require('s3rver');
+      const s3 = new S3rver(options.s3);
+      ports.s3 = (await s3.run()).port;
+      closers.push(() => s3.close());
+    } else {
+      throw new Error(`unknown emulator ${name}`);
+    }
+  }
+  return ports;
+}
+
+start().then(
+  (ports) => parentPort.postMessage({ type: 'ready', ports }),
+  (e) => parentPort.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+);
+
+parentPort.on('message', async (msg) => {
+  if (msg?.type !== 'close') return;
+  await Promise.allSettled(closers.map((c) => c()));
+  parentPort.postMessage({ type: 'closed' });
+  parentPort.close();
+});

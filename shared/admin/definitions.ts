@@ -1,0 +1,159 @@
+/**
+ * Definition routes of the admin API (contract §4/§5): computed traits, segments and journeys.
+ *
+ * - `GET /v1/<area>` lists, `GET /v1/<area>/{id}` shows `{kind, id, version, updatedAt, definition}`
+ *   (`definition`: the document as written).
+ * - `PUT /v1/<area>/{id}` takes the document (JSON, or YAML with `content-type: application/yaml`).
+ *   It is validated alone and with the running set it would make (stored set + this one); any problem
+ *   → 400 `invalid_definition` naming the field, and nothing changes. `201` created, `200` updated
+ *   or unchanged (`result`). Journeys: their EventBridge rules are synced on every PUT.
+ * - `DELETE /v1/<area>/{id}` → 409 `definition_in_use` while something refers to it.
+ * - `GET /v1/segments/{id}/members?limit=&cursor=` → current members, paged.
+ *
+ * Applying or deleting a segment or computed trait starts a re-evaluation of every profile
+ * (docs/segments.md, "Applying a definition").
+ */
+import { CairnError } from '../errors';
+import { checkDefinition, checkSet, definitionError, type DefinitionIssue } from '../definitions';
+import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
+import type { Definition, DefinitionKind, JourneyDef } from '../definitions/types';
+import { log } from '../log';
+import { listMembers } from '../segments/members';
+import { scheduleSweep } from '../segments/schedule';
+import type { AdminRouter } from './router';
+
+export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
+export type Area = keyof typeof AREAS;
+
+export interface DefinitionRouteDeps {
+  /** Creates/updates a journey's EventBridge rules (shared/journeys/rules.ts). */
+  syncJourneyRules(def: JourneyDef): Promise<void>;
+  removeJourneyRules(journeyId: string): Promise<void>;
+  /** Starts the re-evaluation of every profile (default: a sweep schedule for λ recheck). */
+  reevaluate?(reason: string): Promise<void>;
+}
+
+export interface DefinitionView {
+  kind: DefinitionKind;
+  id: string;
+  version: number;
+  updatedAt: string;
+  definition: unknown;
+}
+
+const view = (s: StoredDefinition): DefinitionView => ({ kind: s.kind, id: s.id, version: s.version, updatedAt: s.updatedAt, definition: s.definition.source });
+
+const notFound = (kind: DefinitionKind, id: string) => new CairnError('definition_not_found', `no ${kind} "${id}"`, 404);
+
+function issue(file: string, id: string | undefined, path: (string | number)[], message: string): DefinitionIssue {
+  const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('') || '(document)';
+  return { file, index: 0, ...(id ? { id } : {}), path, message, text: `${file}: document 0${id ? ` (id: ${id})` : ''}: ${field}: ${message}` };
+}
+
+/** Validates a PUT body for `kind`/`id` alone and as part of `running` (the other stored definitions). */
+export function validatePut(kind: DefinitionKind, id: string, body: unknown, running: Definition[], file = 'request body'): Definition {
+  if (body === undefined) throw new CairnError('invalid_definition', `${file}: the definition document is required`, 400);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new CairnError('invalid_definition', `${file}: must be one definition document (a mapping)`, 400);
+  }
+  const doc = { ...(body as Record<string, unknown>) };
+  // The route names the kind; a document may omit it, but may not contradict it.
+  doc.kind ??= kind;
+  const docId = typeof doc.id === 'string' ? doc.id : undefined;
+  const pre: DefinitionIssue[] = [];
+  if (doc.kind !== kind) pre.push(issue(file, docId, ['kind'], `must be ${JSON.stringify(kind)} on this route, not ${JSON.stringify(doc.kind)}`));
+  if (docId !== undefined && docId !== id) pre.push(issue(file, docId, ['id'], `${JSON.stringify(docId)} does not match the id in the URL (${JSON.stringify(id)})`));
+  if (pre.length) throw definitionError(pre);
+  const { def, issues } = checkDefinition(doc, { file, index: 0 });
+  if (!def) throw definitionError(issues);
+  const set = [...running.filter((d) => !(d.kind === kind && d.id === id)), def];
+  const setIssues = checkSet(set);
+  if (setIssues.length) throw definitionError(setIssues);
+  return def;
+}
+
+async function running(): Promise<StoredDefinition[]> {
+  return listDefinitions();
+}
+
+const sameSource = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRouteDeps): AdminRouter {
+  const reevaluate = deps.reevaluate ?? ((reason: string) => scheduleSweep(reason));
+  const startReevaluation = async (reason: string) => {
+    try {
+      await reevaluate(reason);
+    } catch (e) {
+      // The definition is applied; profiles still pick it up as their events arrive.
+      log('warn', 'definitions.reevaluate_failed', { reason, error: (e as Error).message });
+    }
+  };
+
+  for (const [area, kind] of Object.entries(AREAS) as [Area, DefinitionKind][]) {
+    router.add('GET', `/v1/${area}`, async () => {
+      const items = (await listDefinitions(kind)).map(view);
+      return { status: 200, body: { items } };
+    });
+
+    router.add('GET', `/v1/${area}/{id}`, async (req) => {
+      const s = await getDefinition(kind, req.params.id!);
+      if (!s) throw notFound(kind, req.params.id!);
+      return { status: 200, body: view(s) };
+    });
+
+    router.add('PUT', `/v1/${area}/{id}`, async (req) => {
+      const id = req.params.id!;
+      const stored = await running();
+      const def = validatePut(kind, id, req.body, stored.map((s) => s.definition), `PUT /v1/${area}/${id}`);
+      const current = stored.find((s) => s.kind === kind && s.id === id);
+      let result: 'created' | 'updated' | 'unchanged';
+      let out: StoredDefinition;
+      if (current && sameSource(current.definition.source, def.source)) {
+        result = 'unchanged';
+        out = current;
+      } else {
+        const now = new Date();
+        let version: number;
+        try {
+          version = await putDefinition(def, now);
+        } catch (e) {
+          if ((e as Error).name === 'ConditionalCheckFailedException') {
+            throw new CairnError('definition_conflict', `${kind} "${id}" was changed by another request at the same time; retry`, 409);
+          }
+          throw e;
+        }
+        result = current ? 'updated' : 'created';
+        out = { kind, id, definition: def, version, updatedAt: now.toISOString() };
+      }
+      // Rules are synced on every PUT (idempotent), so a PUT retried after a failed sync repairs them.
+      if (def.kind === 'journey') await deps.syncJourneyRules(def);
+      if (result !== 'unchanged' && kind !== 'journey') await startReevaluation(`${kind}:${id}`);
+      return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
+    });
+
+    router.add('DELETE', `/v1/${area}/{id}`, async (req) => {
+      const id = req.params.id!;
+      const stored = await running();
+      const current = stored.find((s) => s.kind === kind && s.id === id);
+      if (!current) throw notFound(kind, id);
+      const rest = stored.filter((s) => s !== current).map((s) => s.definition);
+      const issues = checkSet(rest);
+      if (issues.length) {
+        const users = [...new Set(issues.map((i) => `${i.kind ?? 'definition'} "${i.id}" (${i.path.join('.')})`))];
+        throw new CairnError('definition_in_use', `${kind} "${id}" is still used by ${users.join(', ')}`, 409, { usedBy: issues.map((i) => ({ kind: i.kind, id: i.id, message: i.message })) });
+      }
+      if (kind === 'journey') await deps.removeJourneyRules(id);
+      await deleteDefinition(kind, id);
+      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`);
+      return { status: 200, body: { kind, id, deleted: true } };
+    });
+  }
+
+  router.add('GET', '/v1/segments/{id}/members', async (req) => {
+    const id = req.params.id!;
+    if (!(await getDefinition('segment', id))) throw notFound('segment', id);
+    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+    return { status: 200, body: await listMembers(id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
+  });
+  return router;
+}

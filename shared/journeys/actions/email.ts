@@ -1,0 +1,44 @@
+/** Email through SES v2 SendEmail (locally the outbox serves the same API). */
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { ses } from '../../aws/clients';
+import { ENV } from '../../config/resources';
+import { renderTemplate } from '../../definitions/template';
+import { contactOf } from '../profile';
+import type { ActionInput, ActionResult } from './types';
+
+const EMAIL_RE = /^[^\s@<>()",;]+@[^\s@<>()",;]+\.[^\s@<>()",;]+$|^[^\s@<>()",;]+@localhost$/;
+
+/** Rendered email: subject and text without escaping, the HTML part with every value HTML-escaped. */
+export function renderEmail(input: ActionInput): { to?: string; from?: string; subject: string; text: string; html: string } {
+  const step = input.step;
+  if (step.action !== 'email') throw new Error('not an email step');
+  const to = step.to ? renderTemplate(step.to, input.template).trim() : contactOf(input.profile, 'email');
+  const from = step.from ?? process.env[ENV.emailFrom];
+  const subject = renderTemplate(step.subject, input.template).replace(/[\r\n]+/g, ' ');
+  const text = renderTemplate(step.body, input.template);
+  const html = renderTemplate(step.body, input.template, { escape: 'html' }).replace(/\n/g, '<br>\n');
+  return { ...(to ? { to } : {}), ...(from ? { from } : {}), subject, text, html };
+}
+
+export async function sendEmail(input: ActionInput): Promise<ActionResult> {
+  const m = renderEmail(input);
+  if (!m.to || !EMAIL_RE.test(m.to)) return { status: 'failed', reason: 'no_address' };
+  if (!m.from) return { status: 'failed', reason: 'no_sender' };
+  const res = await ses().send(
+    new SendEmailCommand({
+      FromEmailAddress: m.from,
+      Destination: { ToAddresses: [m.to] },
+      Content: {
+        Simple: {
+          Subject: { Data: m.subject, Charset: 'UTF-8' },
+          Body: { Text: { Data: m.text, Charset: 'UTF-8' }, Html: { Data: m.html, Charset: 'UTF-8' } },
+        },
+      },
+      EmailTags: [
+        { Name: 'cairn_journey', Value: input.journey.id.replace(/[^A-Za-z0-9_-]/g, '_') },
+        { Name: 'cairn_step', Value: input.step.id.replace(/[^A-Za-z0-9_-]/g, '_') },
+      ],
+    }),
+  );
+  return { status: 'sent', ...(res.MessageId ? { result: res.MessageId } : {}) };
+}

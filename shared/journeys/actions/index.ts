@@ -1,0 +1,68 @@
+/**
+ * Performing one action step exactly as often as it may be: the ledger claim comes BEFORE the send.
+ *
+ * - email, SMS, webhook: at most once per run and step. The claim (`sending`) is a conditional put;
+ *   only the invocation that made it sends. A retry that finds the claim does not send again, even
+ *   when the claim is still `sending` (the first attempt crashed between claim and outcome: the
+ *   message may or may not have left, and a duplicate email/SMS is worse than a missing one). Such
+ *   a claim stays `sending` in the ledger, visible, and is not counted.
+ * - traits, event: at least once, deduplicated downstream. Their message has a messageId derived
+ *   from run and step, so a retry that finds `sending` sends again and normalize drops the copy.
+ *
+ * Counters (`step#<id>#sent|failed|skipped`) are added only by the invocation whose ledger
+ * transition succeeded, so retries never count twice.
+ */
+import { log } from '../../log';
+import type { JourneyStore } from '../store';
+import { stepStat } from '../store';
+import { sendEmail } from './email';
+import { sendToPipeline } from './pipeline';
+import { sendSms } from './sms';
+import type { ActionInput, ActionResult, ActionSender } from './types';
+import { sendWebhook } from './webhook';
+
+export type { ActionInput, ActionResult, ActionSender } from './types';
+
+export type Senders = Record<'email' | 'sms' | 'webhook' | 'traits' | 'event', ActionSender>;
+export const defaultSenders: Senders = { email: sendEmail, sms: sendSms, webhook: sendWebhook, traits: sendToPipeline, event: sendToPipeline };
+
+const RESEND_SAFE = new Set(['traits', 'event']);
+
+export interface ActionOutcome {
+  /** What happened in this invocation: `duplicate` when an earlier invocation owns the action. */
+  status: 'sent' | 'failed' | 'skipped' | 'duplicate';
+  reason?: string;
+  stats: Record<string, number>;
+}
+
+export async function performAction(store: JourneyStore, input: ActionInput, senders: Senders, skip?: string): Promise<ActionOutcome> {
+  const { step, runId } = input;
+  const claimedAt = new Date(input.now).toISOString();
+  if (skip) {
+    const ok = await store.claim({ runId, stepId: step.id, action: step.action, status: 'skipped', claimedAt, reason: skip });
+    return ok ? { status: 'skipped', reason: skip, stats: { [stepStat(step.id, 'skipped')]: 1 } } : { status: 'duplicate', stats: {} };
+  }
+  let mine = await store.claim({ runId, stepId: step.id, action: step.action, status: 'sending', claimedAt });
+  if (!mine) {
+    const prior = await store.getLedger(runId, step.id);
+    if (!(prior?.status === 'sending' && RESEND_SAFE.has(step.action))) return { status: 'duplicate', stats: {} };
+    mine = true;
+  }
+  let result: ActionResult;
+  try {
+    result = await senders[step.action](input);
+  } catch (e) {
+    const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+    log('warn', 'journey action failed', { journeyId: input.journey.id, stepId: step.id, action: step.action, error: err.name, status: err.$metadata?.httpStatusCode });
+    result = { status: 'failed', reason: `error_${(err.name || 'unknown').replace(/[^A-Za-z0-9_]/g, '_')}` };
+  }
+  const settled = await store.settle(runId, step.id, {
+    status: result.status,
+    ...(result.reason !== undefined ? { reason: result.reason } : {}),
+    ...(result.attempts !== undefined ? { attempts: result.attempts } : {}),
+    ...(result.result !== undefined ? { result: result.result } : {}),
+  });
+  if (!settled) return { status: 'duplicate', stats: {} };
+  if (result.status === 'failed') log('warn', 'journey action dead-lettered', { journeyId: input.journey.id, stepId: step.id, action: step.action, reason: result.reason, attempts: result.attempts });
+  return { status: result.status, ...(result.reason ? { reason: result.reason } : {}), stats: { [stepStat(step.id, result.status === 'sent' ? 'sent' : 'failed')]: 1 } };
+}

@@ -1,0 +1,25 @@
+import type { TemplateContext } from '../../definitions/template';
+import type { ActionStep, JourneyDef } from '../../definitions/types';
+import type { ProfileRecord } from '../../identity/types';
+
+/** Everything an action needs to render and send for one person. */
+export interface ActionInput {
+  journey: JourneyDef;
+  step: ActionStep;
+  runId: string;
+  profile: ProfileRecord;
+  /** Template context: traits, computed, event, journey, profile. */
+  template: TemplateContext;
+  now: number;
+}
+
+/** The outcome of one action. `failed` carries a stable reason (`no_address`, `http_500`, …). */
+export interface ActionResult {
+  status: 'sent' | 'failed';
+  reason?: string;
+  /** Provider message id or HTTP status. */
+  result?: string;
+  attempts?: number;
+}
+
+export type ActionSender = (input: ActionInput) => Promise<ActionResult>;

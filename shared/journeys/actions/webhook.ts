@@ -1,0 +1,159 @@
+/**
+ * Webhooks: an HTTPS request with the rendered body, signed
+ * `X-Cairn-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes, key CAIRN_WEBHOOK_SECRET>`,
+ * with `X-Cairn-Timestamp` (ISO-8601 send time) and `X-Cairn-Delivery` (stable per run and step,
+ * the same on every retry: receivers dedupe on it). Each attempt times out; network errors, 429
+ * and 5xx are retried with exponential backoff and jitter; then the action is dead-lettered
+ * (recorded `failed` in the ledger with the reason, counted `failed`).
+ *
+ * SSRF guard: the host is resolved and EVERY address checked; private, loopback, link-local,
+ * unique-local and unspecified addresses are refused (10/8, 172.16/12, 192.168/16, 127/8,
+ * 169.254/16, 0/8, 100.64/10, ::1, ::, fc00::/7, fe80::/10, and IPv4-mapped forms of those). The
+ * check runs in the socket's own DNS lookup, so the address checked is the address connected to
+ * (no rebinding window). `CAIRN_WEBHOOK_ALLOW_PRIVATE=true` (set by the local stack only) lifts the
+ * guard and allows plain http, for local development.
+ */
+import { createHmac } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIP } from 'node:net';
+import { ENV } from '../../config/resources';
+import { CairnError } from '../../errors';
+import { renderTemplate, renderValue } from '../../definitions/template';
+import type { ActionInput, ActionResult } from './types';
+
+export interface WebhookOptions {
+  attempts: number;
+  timeoutMs: number;
+  backoffMs: number;
+}
+export const WEBHOOK_DEFAULTS: WebhookOptions = { attempts: 4, timeoutMs: 5_000, backoffMs: 250 };
+
+const blocked = new BlockList();
+for (const [net, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8], ['100.64.0.0', 10]] as const) {
+  blocked.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [['::1', 128], ['::', 128], ['fc00::', 7], ['fe80::', 10]] as const) blocked.addSubnet(net, bits, 'ipv6');
+
+/** True for addresses a webhook may not reach (see the file comment). */
+export function isPrivateAddress(ip: string): boolean {
+  const bare = ip.replace(/^\[|\]$/g, '').split('%')[0]!;
+  const v = isIP(bare);
+  if (v === 4) return blocked.check(bare, 'ipv4');
+  if (v === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+    if (mapped) return blocked.check(mapped[1]!, 'ipv4');
+    const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(bare);
+    if (hexMapped) {
+      const n = (parseInt(hexMapped[1]!, 16) << 16) | parseInt(hexMapped[2]!, 16);
+      return blocked.check([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'), 'ipv4');
+    }
+    return blocked.check(bare, 'ipv6');
+  }
+  return true; // not an address: refuse
+}
+
+const allowPrivate = () => process.env[ENV.webhookAllowPrivate] === 'true';
+
+const refused = (host: string) => new CairnError('webhook_address_refused', `webhook host ${host} resolves to a private, loopback or link-local address`, 400);
+
+/** dns.lookup that fails when any resolved address is private (unless allowed). */
+function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, cb: (...args: any[]) => void): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addrs: LookupAddress[]) => {
+    if (err) return cb(err);
+    if (!addrs.length) return cb(new Error(`no address for ${hostname}`));
+    if (!allowPrivate() && addrs.some((a) => isPrivateAddress(a.address))) return cb(refused(hostname));
+    if (options.all) cb(null, addrs);
+    else cb(null, addrs[0]!.address, addrs[0]!.family);
+  });
+}
+
+export function signBody(body: string | Buffer, secret: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+interface Prepared {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Renders URL, headers and body, and signs the body. Throws CairnError for a refused URL. */
+export function prepareWebhook(input: ActionInput, now = new Date(input.now)): Prepared {
+  const step = input.step;
+  if (step.action !== 'webhook') throw new Error('not a webhook step');
+  const url = new URL(renderTemplate(step.url, input.template, { escape: 'url' }));
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowPrivate())) {
+    throw new CairnError('webhook_scheme_refused', `webhooks use https (got ${url.protocol.replace(':', '')})`, 400);
+  }
+  if (url.username || url.password) throw new CairnError('webhook_url_refused', 'webhook URLs may not carry credentials', 400);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !allowPrivate() && isPrivateAddress(host)) throw refused(host);
+  const hasBody = step.method !== 'GET' && step.method !== 'DELETE';
+  const payload = step.body !== undefined ? renderValue(step.body, input.template) : { journeyId: input.journey.id, stepId: step.id, runId: input.runId, profileId: input.profile.profileId };
+  const body = hasBody ? JSON.stringify(payload) : undefined;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(step.headers ?? {})) headers[k.toLowerCase()] = renderTemplate(v, input.template).replace(/[\r\n]/g, ' ');
+  const secret = process.env[ENV.webhookSecret];
+  if (!secret) throw new CairnError('webhook_secret_unset', `${ENV.webhookSecret} is not set: webhooks are never sent unsigned`, 500);
+  Object.assign(headers, {
+    'user-agent': 'Cairn-Journeys/1',
+    'x-cairn-timestamp': now.toISOString(),
+    'x-cairn-delivery': `${input.runId}.${step.id}`,
+    'x-cairn-signature': signBody(body ?? '', secret),
+    ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+  });
+  return { url, method: step.method, headers, ...(body !== undefined ? { body } : {}) };
+}
+
+/** One attempt: resolves with the HTTP status; rejects on network errors, refusals and timeouts. */
+function attempt(p: Prepared, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (p.url.protocol === 'https:' ? httpsRequest : httpRequest)(p.url, { method: p.method, headers: p.headers, lookup: guardedLookup as never });
+    const timer = setTimeout(() => req.destroy(new CairnError('webhook_timeout', `no answer within ${timeoutMs} ms`, 504)), timeoutMs);
+    req.on('response', (res) => {
+      res.resume(); // the body is not used; drain it
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve(res.statusCode ?? 0);
+      });
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(p.body);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function sendWebhook(input: ActionInput, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
+  let prepared: Prepared;
+  try {
+    prepared = prepareWebhook(input);
+  } catch (e) {
+    if (e instanceof CairnError) return { status: 'failed', reason: e.code };
+    return { status: 'failed', reason: 'invalid_url' };
+  }
+  let reason = 'unknown';
+  for (let i = 0; i < opts.attempts; i++) {
+    if (i > 0) await sleep(opts.backoffMs * 2 ** (i - 1) * (0.5 + Math.random() / 2));
+    try {
+      const status = await attempt(prepared, opts.timeoutMs);
+      if (status >= 200 && status < 300) return { status: 'sent', result: String(status), attempts: i + 1 };
+      reason = `http_${status}`;
+      if (status !== 429 && status < 500) return { status: 'failed', reason, attempts: i + 1 };
+    } catch (e) {
+      if (e instanceof CairnError && e.code === 'webhook_address_refused') return { status: 'failed', reason: e.code, attempts: i + 1 };
+      reason = e instanceof CairnError ? e.code : `network_${(e as NodeJS.ErrnoException).code ?? 'error'}`.toLowerCase();
+    }
+  }
+  return { status: 'failed', reason, attempts: opts.attempts };
+}

@@ -1,0 +1,160 @@
+/**
+ * λ journey's shell around the pure step machine (machine.ts). One invocation handles one input:
+ *
+ * - `{journeyId, kind: 'trigger'|'exit'|'wait'|'watch', event}` from a journey rule (rules.ts);
+ * - `{journeyId, profileId, runId, stepId, kind: 'resume'}` from a wait's schedule (schedule.ts).
+ *
+ * Per person and journey: read the state, compute the transition, write it with a condition on the
+ * version read (a lost race re-reads and recomputes), add its counters, then carry out its effects
+ * (actions through the ledger, schedules by deterministic name) and clear them. The effects are
+ * written WITH the transition (`pending`), so a crash after the write loses nothing: the next
+ * invocation for that person performs them first. Retried invocations therefore never run a step
+ * twice: the trigger is recognised by its id, a resume by run and step, an event by messageId, and
+ * every action is claimed in the ledger before it is sent.
+ */
+import type { Context } from 'aws-lambda';
+import { ENV } from '../config/resources';
+import { getDefinition } from '../definitions/store';
+import { findStep } from '../definitions/journey';
+import type { TemplateContext } from '../definitions/template';
+import type { ActionStep, JourneyDef } from '../definitions/types';
+import type { ProfileRecord } from '../identity/types';
+import { log } from '../log';
+import { defaultSenders, performAction, type Senders } from './actions';
+import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
+import { DynamoProfileReader, personData, type ProfileReader } from './profile';
+import type { RuleInput } from './rules';
+import { SchedulerWaits, type ResumeInput, type WaitScheduler } from './schedule';
+import { DynamoJourneyStore, type JourneyStore } from './store';
+
+export type JourneyInput = RuleInput | ResumeInput;
+
+export interface JourneyDeps {
+  store: JourneyStore;
+  profiles: ProfileReader;
+  journey(id: string): Promise<JourneyDef | null>;
+  waits: WaitScheduler;
+  senders: Senders;
+  now(): number;
+}
+
+export function depsFromEnv(): JourneyDeps {
+  return {
+    store: new DynamoJourneyStore(),
+    profiles: new DynamoProfileReader(),
+    journey: async (id) => (await getDefinition('journey', id))?.definition ?? null,
+    waits: new SchedulerWaits(),
+    senders: defaultSenders,
+    now: () => Date.now(),
+  };
+}
+
+export interface JourneyResult {
+  journeyId: string;
+  /** What happened: an entry outcome (`entered`, `capped`, …), `resumed`, `event`, or why nothing did. */
+  outcome: string;
+}
+
+const MAX_ATTEMPTS = 8;
+
+function templateContext(def: JourneyDef, run: Run, profile: ProfileRecord, stepId: string, computed: Record<string, unknown>): TemplateContext {
+  return {
+    traits: profile.traits,
+    computed,
+    event: run.event,
+    journey: { id: def.id, name: def.name, start: new Date(run.startedAt).toISOString(), step: stepId },
+    profile: { id: profile.profileId },
+  };
+}
+
+/** Performs pending effects, then clears them (conditional on the version; losing that race is fine). */
+async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord, deps: JourneyDeps, selfArn: string): Promise<void> {
+  const pending: StoredEffect[] = state.pending ?? [];
+  if (!pending.length) return;
+  const computed = personData(profile).computed;
+  const stats: Record<string, number> = {};
+  for (const e of pending) {
+    if (e.type === 'action') {
+      const step = findStep(def, e.stepId);
+      const run = state.run;
+      if (!step || step.type !== 'action' || !run || run.runId !== e.runId) continue;
+      const out = await performAction(
+        deps.store,
+        { journey: def, step: step as ActionStep, runId: e.runId, profile, template: templateContext(def, run, profile, step.id, computed), now: deps.now() },
+        deps.senders,
+        e.skip,
+      );
+      for (const [k, n] of Object.entries(out.stats)) stats[k] = (stats[k] ?? 0) + n;
+    } else if (e.type === 'schedule') {
+      await deps.waits.create(e.name, e.at, { journeyId: def.id, profileId: state.profileId, runId: e.runId, stepId: e.stepId, kind: 'resume' }, selfArn);
+    } else {
+      await deps.waits.cancel(e.name);
+    }
+  }
+  await deps.store.addStats(def.id, stats);
+  await deps.store.putState({ ...state, pending: [], version: state.version + 1 }, state.version);
+}
+
+const profileIdOf = (detail: Record<string, unknown> | undefined): string | undefined => {
+  const p = detail?.profile as { profileId?: unknown } | undefined;
+  const id = p?.profileId ?? detail?.profileId;
+  return typeof id === 'string' && id ? id : undefined;
+};
+
+export async function handleJourney(input: JourneyInput, deps: JourneyDeps, selfArn: string): Promise<JourneyResult> {
+  const journeyId = input.journeyId;
+  const def = await deps.journey(journeyId);
+  if (!def) return { journeyId, outcome: 'unknown_journey' };
+  const detail = input.kind === 'resume' ? undefined : (input.event?.detail ?? {});
+  const eventProfileId = input.kind === 'resume' ? input.profileId : profileIdOf(detail);
+  if (!eventProfileId) return { journeyId, outcome: 'no_profile' };
+  const profile = await deps.profiles.get(eventProfileId);
+  if (!profile) return { journeyId, outcome: 'no_profile' };
+  // Triggers key the state by the live (survivor) profile; later inputs by the id the run started with.
+  const key = input.kind === 'trigger' ? profile.profileId : eventProfileId;
+  const person = personData(profile);
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const state = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
+    if (state.pending?.length) {
+      await flush(state, def, profile, deps, selfArn);
+      continue;
+    }
+    const ctx = { now: deps.now(), person };
+    let t: Transition;
+    let outcome: string;
+    if (input.kind === 'trigger') {
+      const { profile: _snapshot, ...message } = detail!;
+      const triggerId = String(message.messageId ?? input.event.id ?? '');
+      if (!triggerId) return { journeyId, outcome: 'no_trigger_id' };
+      const r = onTrigger(def, state, { triggerId, event: message }, ctx);
+      t = r;
+      outcome = r.outcome;
+    } else if (input.kind === 'resume') {
+      t = onResume(def, state, { runId: input.runId, stepId: input.stepId }, ctx);
+      outcome = t.changed ? 'resumed' : 'stale';
+    } else {
+      t = onEvent(def, state, detail!, ctx);
+      outcome = t.changed ? 'event' : 'ignored';
+    }
+    if (!t.changed) return { journeyId, outcome };
+    const runId = t.state.run?.runId ?? '';
+    const next: PersonState = { ...t.state, version: state.version + 1, pending: storeEffects(runId, t.effects) };
+    if (!(await deps.store.putState(next, state.version))) continue; // lost a race: recompute from the new state
+    await deps.store.addStats(journeyId, t.stats);
+    await flush(next, def, profile, deps, selfArn);
+    log('info', 'journey transition', { journeyId, kind: input.kind, outcome, status: t.state.run?.status ?? null });
+    return { journeyId, outcome };
+  }
+  throw new Error(`journey ${journeyId}: state kept changing under ${MAX_ATTEMPTS} attempts; retry`);
+}
+
+/** The Lambda handler: EventBridge rule targets and Scheduler targets both invoke it asynchronously. */
+export function journeyHandler(makeDeps: () => JourneyDeps = depsFromEnv) {
+  let deps: JourneyDeps | undefined;
+  return async (input: JourneyInput, context?: Pick<Context, 'invokedFunctionArn'>): Promise<JourneyResult> => {
+    deps ??= makeDeps();
+    const selfArn = context?.invokedFunctionArn || process.env[ENV.journeyFunction] || '';
+    return handleJourney(input, deps, selfArn);
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Journeys compile to EventBridge rules on the Cairn bus, created at run time through the
+ * EventBridge API (marketers never redeploy CDK). Per journey, at most four rules, all targeting
+ * λ journey with an InputTransformer that wraps the event as `{journeyId, kind, event}`:
+ *
+ * - `cairn-journey-<id>-trigger`: the trigger (compileTrigger). DISABLED while `enabled: false`.
+ * - `cairn-journey-<id>-exit`: the exit event (`exit: {event, where}`), when the journey has one.
+ * - `cairn-journey-<id>-wait`: the events of `wait: {until: …}` steps.
+ * - `cairn-journey-<id>-watch`: events counted by `since: journey.start` conditions (branches,
+ *   exit conditions), so the runtime can keep per-run counters.
+ *
+ * Update = PutRule + PutTargets per needed rule (both idempotent), then RemoveTargets + DeleteRule
+ * for the kinds the journey no longer needs. Names longer than EventBridge's 64 characters keep the
+ * prefix and end in a hash of the id.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DeleteRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { eventBridge } from '../aws/clients';
+import { BUS, ENV, JOURNEYS } from '../config/resources';
+import { CairnError } from '../errors';
+import { compileEventPattern, compileTrigger, BUS_SOURCE } from '../definitions/trigger';
+import { eventConditions } from '../definitions/computed';
+import { walkSteps } from '../definitions/schema';
+import type { Condition, JourneyDef, Step } from '../definitions/types';
+import type { EventPattern } from '../eventbridge/pattern';
+
+export const RULE_KINDS = ['trigger', 'exit', 'wait', 'watch'] as const;
+export type RuleKind = (typeof RULE_KINDS)[number];
+/** Id of the one target on every journey rule. */
+export const TARGET_ID = 'journey';
+
+/** What λ journey receives from a journey rule. */
+export interface RuleInput {
+  journeyId: string;
+  kind: RuleKind;
+  /** The EventBridge event (`detail-type`, `detail`, `id`, `time`, …). */
+  event: { id?: string; 'detail-type'?: string; source?: string; time?: string; detail?: Record<string, unknown> };
+}
+
+export interface JourneyRule {
+  name: string;
+  kind: RuleKind;
+  pattern: EventPattern;
+  state: 'ENABLED' | 'DISABLED';
+}
+
+const MAX_NAME = 64;
+
+/** `cairn-journey-<id>-<kind>`, shortened with a hash of the id when over 64 characters. */
+export function ruleName(journeyId: string, kind: RuleKind): string {
+  const full = `${JOURNEYS.rulePrefix}${journeyId}-${kind}`;
+  if (full.length <= MAX_NAME) return full;
+  const h = createHash('sha256').update(journeyId).digest('hex').slice(0, 8);
+  const room = MAX_NAME - JOURNEYS.rulePrefix.length - kind.length - h.length - 2;
+  return `${JOURNEYS.rulePrefix}${journeyId.slice(0, room)}-${h}-${kind}`;
+}
+
+/** One pattern matching any of several track-event patterns (`$or` over their `detail`). */
+function anyOf(patterns: EventPattern[]): EventPattern | undefined {
+  const details = [...new Map(patterns.map((p) => [JSON.stringify(p.detail), p.detail])).values()];
+  if (details.length === 0) return undefined;
+  if (details.length === 1) return { source: [BUS_SOURCE], 'detail-type': ['track'], detail: details[0] };
+  return { source: [BUS_SOURCE], 'detail-type': ['track'], $or: details.map((detail) => ({ detail })) };
+}
+
+function stepConditions(steps: Step[]): Condition[] {
+  return walkSteps(steps).flatMap(({ step }) => (step.type === 'branch' ? [step.if] : []));
+}
+
+/** Event names counted per run (`since: journey.start` in branches and exit conditions). */
+export function watchedEvents(def: Pick<JourneyDef, 'steps' | 'exit'>): string[] {
+  const conds = [...stepConditions(def.steps), ...(def.exit?.type === 'condition' ? [def.exit.condition] : [])];
+  return [...new Set(conds.flatMap(eventConditions).filter((c) => c.since).map((c) => c.event))].sort();
+}
+
+/** The rules a journey needs (pure). */
+export function journeyRules(def: JourneyDef): JourneyRule[] {
+  const out: JourneyRule[] = [
+    { name: ruleName(def.id, 'trigger'), kind: 'trigger', pattern: compileTrigger(def), state: def.enabled ? 'ENABLED' : 'DISABLED' },
+  ];
+  if (def.exit?.type === 'event') {
+    out.push({ name: ruleName(def.id, 'exit'), kind: 'exit', pattern: compileEventPattern(def.exit.event, def.exit.where), state: 'ENABLED' });
+  }
+  const waits = walkSteps(def.steps).flatMap(({ step }) => (step.type === 'waitUntil' ? [compileEventPattern(step.event, step.where)] : []));
+  const wait = anyOf(waits);
+  if (wait) out.push({ name: ruleName(def.id, 'wait'), kind: 'wait', pattern: wait, state: 'ENABLED' });
+  const watched = watchedEvents(def);
+  if (watched.length) {
+    out.push({
+      name: ruleName(def.id, 'watch'),
+      kind: 'watch',
+      pattern: { source: [BUS_SOURCE], 'detail-type': ['track'], detail: { event: watched } },
+      state: 'ENABLED',
+    });
+  }
+  return out;
+}
+
+const busName = () => process.env[ENV.eventBus] || BUS.name;
+
+function targetArn(): string {
+  const arn = process.env[ENV.journeyFunction];
+  if (!arn) throw new CairnError('journey_target_unset', `${ENV.journeyFunction} is not set: cannot point journey rules at λ journey`, 500);
+  return arn;
+}
+
+/** The InputTransformer of a journey rule's target. Journey ids are `[A-Za-z0-9_-]`: safe inside JSON quotes. */
+export function targetInput(journeyId: string, kind: RuleKind) {
+  return { InputPathsMap: {}, InputTemplate: `{"journeyId":${JSON.stringify(journeyId)},"kind":"${kind}","event":<aws.events.event>}` };
+}
+
+const notFound = (e: unknown) => (e as Error)?.name === 'ResourceNotFoundException';
+
+async function deleteRule(name: string): Promise<void> {
+  const bus = busName();
+  try {
+    await eventBridge().send(new RemoveTargetsCommand({ Rule: name, EventBusName: bus, Ids: [TARGET_ID], Force: false }));
+  } catch (e) {
+    if (!notFound(e)) throw e;
+  }
+  try {
+    await eventBridge().send(new DeleteRuleCommand({ Name: name, EventBusName: bus }));
+  } catch (e) {
+    if (!notFound(e)) throw e;
+  }
+}
+
+/**
+ * Creates or updates the journey's rules on the Cairn bus and removes the ones it no longer needs.
+ * Idempotent: calling it twice with the same definition changes nothing.
+ */
+export async function syncJourneyRules(def: JourneyDef): Promise<void> {
+  const bus = busName();
+  const arn = targetArn();
+  const wanted = journeyRules(def);
+  for (const r of wanted) {
+    await eventBridge().send(
+      new PutRuleCommand({
+        Name: r.name,
+        EventBusName: bus,
+        EventPattern: JSON.stringify(r.pattern),
+        State: r.state,
+        Description: `Cairn journey ${def.id}: ${r.kind}`,
+      }),
+    );
+    const res = await eventBridge().send(
+      new PutTargetsCommand({
+        Rule: r.name,
+        EventBusName: bus,
+        Targets: [{ Id: TARGET_ID, Arn: arn, InputTransformer: targetInput(def.id, r.kind), RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 } }],
+      }),
+    );
+    if (res.FailedEntryCount) {
+      const f = res.FailedEntries?.[0];
+      throw new CairnError('journey_rule_failed', `could not target ${r.name} at λ journey: ${f?.ErrorCode ?? ''} ${f?.ErrorMessage ?? ''}`.trim(), 500);
+    }
+  }
+  const keep = new Set(wanted.map((r) => r.kind));
+  for (const kind of RULE_KINDS) if (!keep.has(kind)) await deleteRule(ruleName(def.id, kind));
+}
+
+/** Removes every rule of the journey (missing ones are fine). */
+export async function removeJourneyRules(journeyId: string): Promise<void> {
+  for (const kind of RULE_KINDS) await deleteRule(ruleName(journeyId, kind));
+}

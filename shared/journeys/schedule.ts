@@ -1,0 +1,73 @@
+/**
+ * Waits as EventBridge Scheduler one-time schedules (`at(...)`, ActionAfterCompletion DELETE) in the
+ * journeys schedule group, targeting λ journey with `{journeyId, profileId, runId, stepId, kind:
+ * 'resume'}`. Names are derived from run and step, so creating one twice (a retry) is a no-op.
+ * Locally the group is created on first use (on AWS the CDK creates it).
+ */
+import { ConflictException, CreateScheduleCommand, CreateScheduleGroupCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
+import { scheduler } from '../aws/clients';
+import { ENV, JOURNEYS } from '../config/resources';
+import { CairnError } from '../errors';
+
+export interface ResumeInput {
+  journeyId: string;
+  profileId: string;
+  runId: string;
+  stepId: string;
+  kind: 'resume';
+}
+
+export interface WaitScheduler {
+  create(name: string, at: number, input: ResumeInput, targetArn: string): Promise<void>;
+  cancel(name: string): Promise<void>;
+}
+
+const group = () => process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup;
+const isName = (e: unknown, name: string) => (e as Error)?.name === name;
+
+/** `at(yyyy-mm-ddThh:mm:ss)` in UTC, rounded up to the next whole second. */
+export function atExpression(ms: number): string {
+  return `at(${new Date(Math.ceil(ms / 1000) * 1000).toISOString().slice(0, 19)})`;
+}
+
+export class SchedulerWaits implements WaitScheduler {
+  async create(name: string, at: number, input: ResumeInput, targetArn: string): Promise<void> {
+    const role = process.env[ENV.journeySchedulerRole];
+    if (!role) throw new CairnError('journey_scheduler_unset', `${ENV.journeySchedulerRole} is not set: waits cannot be scheduled`, 500);
+    const cmd = () =>
+      new CreateScheduleCommand({
+        Name: name,
+        GroupName: group(),
+        ScheduleExpression: atExpression(at),
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Description: `Cairn journey ${input.journeyId}: resume after ${input.stepId}`,
+        Target: { Arn: targetArn, RoleArn: role, Input: JSON.stringify(input), RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 } },
+      });
+    try {
+      await scheduler().send(cmd());
+    } catch (e) {
+      if (e instanceof ConflictException || isName(e, 'ConflictException')) return; // already scheduled (a retry)
+      if (!isName(e, 'ResourceNotFoundException')) throw e;
+      try {
+        await scheduler().send(new CreateScheduleGroupCommand({ Name: group() }));
+      } catch (g) {
+        if (!isName(g, 'ConflictException')) throw g;
+      }
+      try {
+        await scheduler().send(cmd());
+      } catch (e2) {
+        if (!isName(e2, 'ConflictException')) throw e2;
+      }
+    }
+  }
+
+  async cancel(name: string): Promise<void> {
+    try {
+      await scheduler().send(new DeleteScheduleCommand({ Name: name, GroupName: group() }));
+    } catch (e) {
+      if (!isName(e, 'ResourceNotFoundException')) throw e;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `GET /v1/journeys/{id}/stats` (contract §4): the journey's counters from the state table.
+ *
+ * ```json
+ * { "journeyId": "new-store-coupon", "entered": 3, "completed": 1, "exited": 1, "capped": 1,
+ *   "no_consent": 1, "held_out": 0, "already_active": 0, "not_in_audience": 0,
+ *   "steps": { "coupon": { "action": "email", "sent": 3, "failed": 0, "skipped": 0 }, … } }
+ * ```
+ */
+import { getDefinition } from '../definitions/store';
+import { walkSteps } from '../definitions/schema';
+import { CairnError } from '../errors';
+import type { AdminRouter } from '../admin/router';
+import { DynamoJourneyStore, stepStat, type JourneyStore } from './store';
+
+export const JOURNEY_COUNTERS = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'held_out', 'already_active', 'not_in_audience'] as const;
+
+export interface StepStats {
+  /** `email`, `sms`, … or `wait`, `waitUntil`, `branch`, `exit`. */
+  type: string;
+  sent: number;
+  failed: number;
+  skipped: number;
+}
+export type JourneyStats = { journeyId: string; steps: Record<string, StepStats> } & Record<(typeof JOURNEY_COUNTERS)[number], number>;
+
+export async function journeyStats(journeyId: string, store: JourneyStore = new DynamoJourneyStore()): Promise<JourneyStats> {
+  const stored = await getDefinition('journey', journeyId);
+  const raw = await store.getStats(journeyId);
+  if (!stored && !Object.keys(raw).length) throw new CairnError('journey_not_found', `no journey ${journeyId}`, 404);
+  const out = { journeyId, steps: {} } as JourneyStats;
+  for (const c of JOURNEY_COUNTERS) out[c] = raw[c] ?? 0;
+  const n = (stepId: string, what: 'sent' | 'failed' | 'skipped') => raw[stepStat(stepId, what)] ?? 0;
+  for (const { step } of stored ? walkSteps(stored.definition.steps) : []) {
+    out.steps[step.id] = { type: step.type === 'action' ? step.action : step.type, sent: n(step.id, 'sent'), failed: n(step.id, 'failed'), skipped: n(step.id, 'skipped') };
+  }
+  // Steps counted under an earlier version of the document keep their counts.
+  for (const k of Object.keys(raw)) {
+    const m = /^step#(.+)#(sent|failed|skipped)$/.exec(k);
+    if (m && !out.steps[m[1]!]) out.steps[m[1]!] = { type: 'removed', sent: n(m[1]!, 'sent'), failed: n(m[1]!, 'failed'), skipped: n(m[1]!, 'skipped') };
+  }
+  return out;
+}
+
+/** Registers `GET /v1/journeys/{id}/stats` on the admin router. */
+export function journeyStatsRoutes(router: AdminRouter, store?: JourneyStore): AdminRouter {
+  return router.add('GET', '/v1/journeys/{id}/stats', async (req) => ({ status: 200, body: await journeyStats(req.params.id!, store) }));
+}

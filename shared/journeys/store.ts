@@ -1,0 +1,178 @@
+/**
+ * Journey state in DynamoDB (`TABLES.journeys`, pk only):
+ *
+ * - `run#<journeyId>#<profileId>`: one person's state in one journey (PersonState as JSON in `data`,
+ *   `version` for optimistic concurrency: every write is conditional on the version read).
+ * - `action#<runId>#<stepId>`: the action ledger. An action is claimed with a conditional put
+ *   BEFORE it is sent (`status: sending`) and marked `sent` / `failed` after; `skipped` ones are
+ *   recorded directly. Items expire after LEDGER_TTL_DAYS.
+ * - `stats#<journeyId>`: counters, added with atomic ADD only after the transition that causes them
+ *   was written (a retry whose write fails the condition adds nothing).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamodb } from '../aws/clients';
+import { ENV, TABLES } from '../config/resources';
+import type { PersonState } from './machine';
+
+export const LEDGER_TTL_DAYS = 90;
+
+export type LedgerStatus = 'sending' | 'sent' | 'failed' | 'skipped';
+export interface LedgerItem {
+  runId: string;
+  stepId: string;
+  action: string;
+  status: LedgerStatus;
+  claimedAt: string;
+  doneAt?: string;
+  /** Why it failed or was skipped (`no_consent`, `no_address`, `http_500`, …). */
+  reason?: string;
+  attempts?: number;
+  /** Provider message id (SES/SNS) or HTTP status (webhook). */
+  result?: string;
+}
+
+export interface JourneyStore {
+  getState(journeyId: string, profileId: string): Promise<PersonState | null>;
+  /** Writes `state` (its `version` is the new one) iff the stored version is `expected` (0: absent). */
+  putState(state: PersonState, expected: number): Promise<boolean>;
+  /** Claims an action; false when it was already claimed. */
+  claim(item: LedgerItem): Promise<boolean>;
+  getLedger(runId: string, stepId: string): Promise<LedgerItem | null>;
+  /** Moves a claimed action from `sending` to its outcome; false when it was not `sending`. */
+  settle(runId: string, stepId: string, outcome: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean>;
+  addStats(journeyId: string, counters: Record<string, number>): Promise<void>;
+  getStats(journeyId: string): Promise<Record<string, number>>;
+}
+
+const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+
+const runKey = (journeyId: string, profileId: string) => `run#${journeyId}#${profileId}`;
+const actionKey = (runId: string, stepId: string) => `action#${runId}#${stepId}`;
+const statsKey = (journeyId: string) => `stats#${journeyId}`;
+
+/** Attribute name of a per-step counter in the stats item. */
+export const stepStat = (stepId: string, what: 'sent' | 'failed' | 'skipped') => `step#${stepId}#${what}`;
+
+export class DynamoJourneyStore implements JourneyStore {
+  private client?: ReturnType<typeof dynamodb>;
+  private docClient?: DynamoDBDocumentClient;
+  constructor(readonly table: string = process.env[ENV.journeysTable] || TABLES.journeys.name) {}
+
+  /** Follows the current `dynamodb()` client (a process may point its endpoints elsewhere). */
+  private get doc(): DynamoDBDocumentClient {
+    const client = dynamodb();
+    if (client !== this.client) {
+      this.client = client;
+      this.docClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    }
+    return this.docClient!;
+  }
+
+  async getState(journeyId: string, profileId: string): Promise<PersonState | null> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: runKey(journeyId, profileId) }, ConsistentRead: true }));
+    if (!res.Item) return null;
+    const body = JSON.parse(String(res.Item.data)) as Omit<PersonState, 'version'>;
+    return { ...body, version: Number(res.Item.version) };
+  }
+
+  async putState(state: PersonState, expected: number): Promise<boolean> {
+    const { version, ...body } = state;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: runKey(state.journeyId, state.profileId),
+            journeyId: state.journeyId,
+            profileId: state.profileId,
+            version,
+            status: state.run?.status ?? 'none',
+            data: JSON.stringify(body),
+          },
+          ConditionExpression: expected === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':v': expected } }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async claim(item: LedgerItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: actionKey(item.runId, item.stepId), ...item, expiresAt: Math.floor(Date.now() / 1000) + LEDGER_TTL_DAYS * 86_400 },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async getLedger(runId: string, stepId: string): Promise<LedgerItem | null> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: actionKey(runId, stepId) }, ConsistentRead: true }));
+    if (!res.Item) return null;
+    const { pk: _pk, expiresAt: _e, ...rest } = res.Item;
+    return rest as LedgerItem;
+  }
+
+  async settle(runId: string, stepId: string, o: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean> {
+    const sets = ['#s = :s', 'doneAt = :d'];
+    const values: Record<string, unknown> = { ':s': o.status, ':d': new Date().toISOString(), ':sending': 'sending' };
+    if (o.reason !== undefined) (sets.push('reason = :r'), (values[':r'] = o.reason));
+    if (o.attempts !== undefined) (sets.push('attempts = :a'), (values[':a'] = o.attempts));
+    if (o.result !== undefined) (sets.push('#res = :res'), (values[':res'] = o.result));
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: actionKey(runId, stepId) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#s = :sending',
+          ExpressionAttributeNames: { '#s': 'status', ...(o.result !== undefined ? { '#res': 'result' } : {}) },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async addStats(journeyId: string, counters: Record<string, number>): Promise<void> {
+    const entries = Object.entries(counters).filter(([, n]) => n !== 0);
+    if (!entries.length) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const adds = entries.map(([k, n], i) => {
+      names[`#c${i}`] = k;
+      values[`:c${i}`] = n;
+      return `#c${i} :c${i}`;
+    });
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: statsKey(journeyId) },
+        UpdateExpression: `ADD ${adds.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async getStats(journeyId: string): Promise<Record<string, number>> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: statsKey(journeyId) }, ConsistentRead: true }));
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(res.Item ?? {})) if (typeof v === 'number') out[k] = v;
+    return out;
+  }
+}

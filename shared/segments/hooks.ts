@@ -1,0 +1,55 @@
+/**
+ * Segments in λ resolve (ResolveHooks, shared/identity/process.ts): the applied computed traits and
+ * event counters are folded into each profile with every message resolve applies (its exactly-once
+ * point), membership is evaluated on every profile the batch writes and stored in the same
+ * conditional write, and once the batch is written the changes are published and indexed.
+ */
+import type { Publisher } from '../identity/bus';
+import type { ResolveHooks } from '../identity/process';
+import { applyEffectsBatch, retireMerged, publishedOf, type EffectsDeps } from './effects';
+import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from './runtime';
+import { profileExtension, settleProfile, storedSegments, withSettled } from './state';
+import type { ProfileRecord } from '../identity/types';
+
+export interface SegmentHooksOptions {
+  loader?: RuntimeLoader;
+  publisher?: Publisher;
+  /** Create/cancel recheck schedules (default true). */
+  schedules?: boolean;
+  concurrency?: number;
+}
+
+async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (i < items.length) await f(items[i++]!);
+  }));
+}
+
+/** Whether a profile needs settling under this runtime (skips everything when nothing is defined). */
+const relevant = (rt: SegmentRuntime, p: ProfileRecord) =>
+  rt.traits.length > 0 || rt.segments.length > 0 || rt.counters.length > 0 || storedSegments(p).length > 0 || publishedOf(p).s.length > 0 || p.extra?.cstate !== undefined;
+
+export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
+  const loader = opts.loader ?? defaultRuntimeLoader();
+  const effects: EffectsDeps = { ...(opts.publisher ? { publisher: opts.publisher } : {}), schedules: opts.schedules ?? true };
+  const n = opts.concurrency ?? 16;
+  let rt: SegmentRuntime | undefined;
+  return {
+    async prepare() {
+      rt = await loader.get();
+      return rt.all.length || rt.byEvent.size ? profileExtension(rt) : undefined;
+    },
+    beforeWrite(plan, _state, now) {
+      if (!rt) return;
+      for (const w of plan.profiles) {
+        if (w.rec.mergedInto || !relevant(rt, w.rec)) continue;
+        w.rec.extra = withSettled(w.rec.extra, settleProfile(w.rec, rt, now.getTime()));
+      }
+    },
+    async afterWrite(plan, { store, cache, now }) {
+      for (const rec of await applyEffectsBatch(plan.profiles.map((w) => w.rec), store, effects, now, n)) cache.setProfile(rec);
+      await pmap(plan.freezes.filter((w) => w.expected !== null && (storedSegments(w.rec).length || publishedOf(w.rec).s.length)), n, (w) => retireMerged(w.rec, effects, now));
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The segment members index (`TABLES.segmentMembers`: pk `segmentId`, sk `profileId`), read by
+ * `GET /v1/segments/{id}/members`. Rows are written (BatchWriteItem, 25 per request) after the
+ * profile that holds the membership, and only for transitions not yet recorded as published on the
+ * profile (`segPub`, effects.ts): a writer computes its transitions after reading the previous
+ * writer's record, so index writes of one profile are ordered without conditions.
+ */
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamodb } from '../aws/clients';
+import { ENV, TABLES } from '../config/resources';
+import { CairnError } from '../errors';
+
+const table = () => process.env[ENV.segmentMembersTable] || TABLES.segmentMembers.name;
+
+let docFor: { client: unknown; doc: DynamoDBDocumentClient } | undefined;
+function doc(): DynamoDBDocumentClient {
+  const client = dynamodb();
+  if (docFor?.client !== client) docFor = { client, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) };
+  return docFor.doc;
+}
+
+export interface MembershipChange {
+  segmentId: string;
+  profileId: string;
+  member: boolean;
+  /** Version of the profile write that decided it. */
+  version: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes membership rows: a put for each member, a delete for each one who left. */
+export async function writeMemberships(changes: MembershipChange[], now = new Date()): Promise<void> {
+  // One request per row key (BatchWriteItem refuses duplicates): the last change wins.
+  const last = new Map(changes.map((c) => [`${c.segmentId}\u0000${c.profileId}`, c]));
+  const reqs = [...last.values()].map((c) =>
+    c.member
+      ? { PutRequest: { Item: { segmentId: c.segmentId, profileId: c.profileId, since: now.toISOString(), v: c.version } } }
+      : { DeleteRequest: { Key: { segmentId: c.segmentId, profileId: c.profileId } } },
+  );
+  const chunks: (typeof reqs)[] = [];
+  for (let i = 0; i < reqs.length; i += 25) chunks.push(reqs.slice(i, i + 25));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: Record<string, unknown[]> = { [table()]: chunk };
+      for (let attempt = 0; (pending[table()]?.length ?? 0) > 0; attempt++) {
+        if (attempt > 20) throw new CairnError('members_write_failed', 'BatchWriteItem: unprocessed items after 20 attempts', 500);
+        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        const res = await doc().send(new BatchWriteCommand({ RequestItems: pending as never }));
+        pending = (res.UnprocessedItems ?? {}) as Record<string, unknown[]>;
+      }
+    }),
+  );
+}
+
+export interface MembersPage {
+  segment: string;
+  members: { profileId: string; since: string }[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next: string | null;
+}
+
+const encodeCursor = (profileId: string) => Buffer.from(JSON.stringify({ p: profileId })).toString('base64url');
+function decodeCursor(c: string): string {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { p?: unknown };
+    if (typeof v.p === 'string' && v.p) return v.p;
+  } catch {
+    // fall through
+  }
+  throw new CairnError('invalid_parameter', 'cursor is not one this API returned', 400);
+}
+
+/** Current members of a segment in profileId order, `limit` per page. */
+export async function listMembers(segmentId: string, opts: { limit: number; cursor?: string }): Promise<MembersPage> {
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000) throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
+  const members: MembersPage['members'] = [];
+  let start: Record<string, unknown> | undefined = opts.cursor ? { segmentId, profileId: decodeCursor(opts.cursor) } : undefined;
+  let more = true;
+  while (members.length < opts.limit && more) {
+    const res = await doc().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'segmentId = :s',
+        ExpressionAttributeValues: { ':s': segmentId },
+        ExclusiveStartKey: start,
+        Limit: opts.limit - members.length,
+        ConsistentRead: true,
+      }),
+    );
+    for (const it of res.Items ?? []) {
+      if (members.length >= opts.limit) break;
+      members.push({ profileId: String(it.profileId), since: String(it.since ?? '') });
+    }
+    start = res.LastEvaluatedKey;
+    more = start !== undefined;
+  }
+  const last = members[members.length - 1];
+  // A full page may be the last one; the next call then answers an empty page with next null.
+  return { segment: segmentId, members, next: members.length >= opts.limit && last ? encodeCursor(last.profileId) : null };
+}

@@ -1,0 +1,134 @@
+/**
+ * λ recheck (functions/recheck): re-evaluates segment membership without a new event from the person.
+ *
+ * - `{kind: 'profile', profileId}`: fired by the profile's one-time schedule when a rolling window
+ *   slides past an event ("not in 60 days", "twice in 30 days"): settle the profile at now, write it
+ *   if anything changed (conditional on its version), publish and index the changes, reschedule.
+ * - `{kind: 'sweep', cursor?}`: after a segment is applied or deleted, every profile is re-evaluated,
+ *   page by page; when the invocation's time budget runs low the rest continues in a new schedule.
+ */
+import type { Context } from 'aws-lambda';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamodb } from '../aws/clients';
+import { ENV, env } from '../config/resources';
+import { eventBridgePublisher } from '../identity/bus';
+import { DynamoStore, profileFromItem } from '../identity/dynamo-store';
+import type { IdentityStore, ProfileRecord } from '../identity/types';
+import { log } from '../log';
+import { applyEffects, type EffectsDeps } from './effects';
+import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from './runtime';
+import { scheduleSweep, type RecheckEvent } from './schedule';
+import { settledDiffers, settleProfile, withSettled } from './state';
+
+export interface RecheckDeps {
+  store: IdentityStore;
+  loader: RuntimeLoader;
+  effects: EffectsDeps;
+  /** Profiles table name (sweeps scan it). */
+  profilesTable: string;
+  now?: () => number;
+}
+
+/** Settles one profile record at `now` and writes it when it changed; false on a version conflict. */
+async function settleAndWrite(p: ProfileRecord, rt: SegmentRuntime, deps: RecheckDeps, now: number): Promise<{ ok: boolean; changed: boolean }> {
+  const s = settleProfile(p, rt, now);
+  let cur = p;
+  let changed = false;
+  if (settledDiffers(p, s)) {
+    const next: ProfileRecord = { ...p, version: p.version + 1, updatedAt: new Date(now).toISOString(), extra: withSettled(p.extra, s) };
+    if (!(await deps.store.putProfile(next, p.version))) return { ok: false, changed: false };
+    cur = next;
+    changed = true;
+  }
+  await applyEffects(cur, deps.store, deps.effects, new Date(now));
+  return { ok: true, changed };
+}
+
+/** The live profile (following mergedInto), read consistently. */
+async function live(store: IdentityStore, profileId: string): Promise<ProfileRecord | null> {
+  let id = profileId;
+  for (let i = 0; i < 20; i++) {
+    const p = (await store.read({ profiles: [id] }, true)).profiles.get(id);
+    if (!p) return null;
+    if (!p.mergedInto) return p;
+    id = p.mergedInto;
+  }
+  return null;
+}
+
+export async function recheckProfile(profileId: string, deps: RecheckDeps, opts: { fresh?: boolean } = {}): Promise<{ changed: boolean }> {
+  const rt = await deps.loader.get({ fresh: opts.fresh });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const p = await live(deps.store, profileId);
+    if (!p) return { changed: false };
+    const r = await settleAndWrite(p, rt, deps, deps.now?.() ?? Date.now());
+    if (r.ok) return { changed: r.changed };
+  }
+  log('warn', 'recheck.conflict', { profileId });
+  return { changed: false };
+}
+
+const encode = (pk: string) => Buffer.from(pk).toString('base64url');
+const decode = (c: string) => Buffer.from(c, 'base64url').toString('utf8');
+
+/**
+ * One sweep invocation: scans profiles from `cursor`, settling each, until the scan ends or
+ * `deadline` (ms) nears; then schedules the continuation. Returns what it did.
+ */
+export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: RecheckDeps, deadline: number): Promise<{ profiles: number; changed: number; cursor: string | null }> {
+  const rt = await deps.loader.get({ fresh: true });
+  const doc = DynamoDBDocumentClient.from(dynamodb());
+  let start: Record<string, unknown> | undefined = ev.cursor ? { pk: decode(ev.cursor) } : undefined;
+  let profiles = 0;
+  let changed = 0;
+  do {
+    const res = await doc.send(
+      new ScanCommand({
+        TableName: deps.profilesTable,
+        ExclusiveStartKey: start,
+        Limit: 100,
+        FilterExpression: 'begins_with(pk, :p) AND attribute_not_exists(mergedInto)',
+        ExpressionAttributeValues: { ':p': 'profile#' },
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of res.Items ?? []) {
+      const p = profileFromItem(item);
+      profiles++;
+      const r = await settleAndWrite(p, rt, deps, deps.now?.() ?? Date.now());
+      if (!r.ok) {
+        if ((await recheckProfile(p.profileId, deps)).changed) changed++;
+      } else if (r.changed) changed++;
+    }
+    start = res.LastEvaluatedKey;
+  } while (start && Date.now() < deadline);
+  const cursor = start ? encode(String(start.pk)) : null;
+  if (cursor) await scheduleSweep(ev.reason, { cursor, started: ev.started });
+  log('info', 'recheck.sweep', { reason: ev.reason, profiles, changed, done: cursor === null });
+  return { profiles, changed, cursor };
+}
+
+export function recheckDepsFromEnv(): RecheckDeps {
+  const profilesTable = env(ENV.profilesTable);
+  return {
+    store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
+    loader: defaultRuntimeLoader(),
+    effects: { publisher: eventBridgePublisher(env(ENV.eventBus)), schedules: true },
+    profilesTable,
+  };
+}
+
+/** The λ recheck handler. */
+export function recheckHandler(makeDeps: () => RecheckDeps = recheckDepsFromEnv) {
+  let deps: RecheckDeps | undefined;
+  return async (event: RecheckEvent, context?: Context): Promise<unknown> => {
+    deps ??= makeDeps();
+    if (event?.kind === 'profile' && typeof event.profileId === 'string') return recheckProfile(event.profileId, deps);
+    if (event?.kind === 'sweep') {
+      const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
+      return sweep(event, deps, Date.now() + remaining * 0.6);
+    }
+    log('warn', 'recheck.unknown_event', {});
+    return { ignored: true };
+  };
+}

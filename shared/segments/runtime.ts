@@ -1,0 +1,145 @@
+/**
+ * The applied definitions as the runtime stages use them: computed traits and the event counters
+ * that segment and journey conditions need, indexed by event name, and segments in dependency order.
+ * Loaded from the definitions table with a short in-memory cache, so a newly applied definition
+ * takes effect within seconds in every warm container without a redeploy.
+ */
+import { createHash } from 'node:crypto';
+import {
+  eventCounters,
+  segmentOrder,
+  type ComputedTraitDef,
+  type Definition,
+  type EventCounter,
+  type JourneyDef,
+  type Condition,
+  type SegmentDef,
+} from '../definitions';
+import { listDefinitions } from '../definitions/store';
+
+/** Something folded per message into a bucketed state: a computed trait or an event counter. */
+export interface Accumulator {
+  /** Key of its state on the profile (`ct_…` for traits, `ev_…` for counters): changes when the definition's meaning does. */
+  key: string;
+  def: Pick<ComputedTraitDef, 'event' | 'aggregate' | 'property' | 'where' | 'windowMs'>;
+  /** The computed trait id (traits only). */
+  traitId?: string;
+}
+
+export interface SegmentRuntime {
+  definitions: Definition[];
+  traits: (Accumulator & { traitId: string; def: ComputedTraitDef })[];
+  /** Profile-scoped event counters of every segment and journey condition. */
+  counters: (Accumulator & { def: EventCounter })[];
+  /** Accumulators by track event name; `all`: those that look at every message. */
+  byEvent: Map<string, Accumulator[]>;
+  all: Accumulator[];
+  /** Segments, every one after the segments it refers to. */
+  segments: SegmentDef[];
+  /** Segment conditions by id (for `segment:` conditions). */
+  segmentDefs: Record<string, Condition>;
+  /** Segments whose result can change by itself (a rolling window, directly or through a segment they use). */
+  timed: Set<string>;
+  journeys: JourneyDef[];
+  /** Stable fingerprint of the set (changes when any definition does). */
+  fingerprint: string;
+}
+
+/** State key of a computed trait: a hash of what it computes (the id is not part of it). */
+export function traitKey(d: Pick<ComputedTraitDef, 'event' | 'aggregate' | 'property' | 'where' | 'windowMs'>): string {
+  const canon = JSON.stringify([d.event ?? null, d.aggregate, d.property ?? null, d.where, d.windowMs ?? null]);
+  return 'ct_' + createHash('sha256').update(canon).digest('hex').slice(0, 16);
+}
+
+export function compileRuntime(defs: Definition[]): SegmentRuntime {
+  const traits = defs
+    .filter((d): d is ComputedTraitDef => d.kind === 'computedTrait')
+    .map((def) => ({ key: traitKey(def), def, traitId: def.id }));
+  const counters = eventCounters(defs)
+    .filter((c) => c.scope === 'profile')
+    .map((def) => ({ key: def.key, def }));
+  const byEvent = new Map<string, Accumulator[]>();
+  const all: Accumulator[] = [];
+  const seen = new Set<string>();
+  for (const a of [...traits, ...counters] as Accumulator[]) {
+    if (seen.has(a.key)) continue; // two traits computing the same thing share one state
+    seen.add(a.key);
+    if (a.def.event === undefined) all.push(a);
+    else {
+      const list = byEvent.get(a.def.event) ?? [];
+      list.push(a);
+      byEvent.set(a.def.event, list);
+    }
+  }
+  const segments = segmentOrder(defs.filter((d): d is SegmentDef => d.kind === 'segment'));
+  const journeys = defs.filter((d): d is JourneyDef => d.kind === 'journey');
+  const segmentDefs = Object.fromEntries(segments.map((x) => [x.id, x.where]));
+  const windowed = new Set(traits.filter((t) => t.def.windowMs !== undefined).map((t) => t.traitId));
+  const timed = new Set<string>();
+  const isTimed = (c: Condition): boolean => {
+    switch (c.type) {
+      case 'all':
+      case 'any':
+        return c.of.some(isTimed);
+      case 'not':
+        return isTimed(c.of);
+      case 'event':
+        return c.withinMs !== undefined;
+      case 'computed':
+        return windowed.has(c.id);
+      case 'segment':
+        return timed.has(c.id); // segments come in dependency order
+      default:
+        return false;
+    }
+  };
+  for (const x of segments) if (isTimed(x.where)) timed.add(x.id);
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify(defs.map((d) => [d.kind, d.id, d.source]).sort((a, b) => (String(a[0]) + a[1] < String(b[0]) + b[1] ? -1 : 1))))
+    .digest('hex')
+    .slice(0, 16);
+  return { definitions: defs, traits, counters, byEvent, all, segments, segmentDefs, timed, journeys, fingerprint };
+}
+
+export const EMPTY_RUNTIME: SegmentRuntime = compileRuntime([]);
+
+export interface RuntimeLoader {
+  /** The current runtime; `fresh` skips the cache (sweeps after a PUT). */
+  get(opts?: { fresh?: boolean }): Promise<SegmentRuntime>;
+  invalidate(): void;
+}
+
+/** How long a container trusts its copy of the definitions (`CAIRN_DEFINITIONS_TTL_MS`, default 5 s). */
+export const DEFINITIONS_TTL_MS = (): number => {
+  const v = Number(process.env.CAIRN_DEFINITIONS_TTL_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 5_000;
+};
+
+export function runtimeLoader(list: () => Promise<Definition[]> = async () => (await listDefinitions()).map((s) => s.definition), ttlMs = DEFINITIONS_TTL_MS()): RuntimeLoader {
+  let cached: { at: number; rt: SegmentRuntime } | undefined;
+  let inflight: Promise<SegmentRuntime> | undefined;
+  const load = () =>
+    (inflight ??= list()
+      .then((defs) => {
+        const prev = cached?.rt;
+        const rt = compileRuntime(defs);
+        cached = { at: Date.now(), rt: prev && prev.fingerprint === rt.fingerprint ? prev : rt };
+        return cached.rt;
+      })
+      .finally(() => {
+        inflight = undefined;
+      }));
+  return {
+    async get(opts = {}) {
+      if (!opts.fresh && cached && Date.now() - cached.at < ttlMs) return cached.rt;
+      return load();
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+}
+
+let shared: RuntimeLoader | undefined;
+/** The process-wide loader over the definitions table. */
+export const defaultRuntimeLoader = (): RuntimeLoader => (shared ??= runtimeLoader());

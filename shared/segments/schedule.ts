@@ -1,0 +1,81 @@
+/**
+ * Re-evaluation without a new event (docs/segments.md): one-time EventBridge Scheduler schedules
+ * `cairn-recheck-<profileId>` (default group, deleted after they fire) that invoke λ recheck at the
+ * time a profile's membership can next change by itself, and `cairn-recheck-sweep-…` schedules that
+ * run a re-evaluation of every profile (after a segment is applied or deleted) in bounded pages.
+ * Locally the same calls go to the local scheduler.
+ */
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { createHash } from 'node:crypto';
+import { scheduler } from '../aws/clients';
+import { ENV } from '../config/resources';
+
+export const RECHECK_PREFIX = 'cairn-recheck-';
+const LOCAL_ACCOUNT = '000000000000';
+const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
+/** Target of recheck schedules: λ recheck (CDK sets the ARN; the local stack names it `cairn-recheck`). */
+export const recheckTargetArn = (): string =>
+  process.env[ENV.recheckTargetArn] || `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:cairn-recheck`;
+/** Role EventBridge Scheduler assumes to invoke it (any ARN locally). */
+export const recheckRoleArn = (): string => process.env[ENV.recheckRoleArn] || `arn:aws:iam::${LOCAL_ACCOUNT}:role/cairn-recheck-scheduler`;
+
+/** `at()` in UTC, rounded up to the next whole second. */
+export function atExpression(ms: number): string {
+  return `at(${new Date(Math.ceil(ms / 1000) * 1000).toISOString().slice(0, 19)})`;
+}
+
+export type RecheckEvent =
+  | { kind: 'profile'; profileId: string; due: number }
+  | { kind: 'sweep'; reason: string; cursor?: string; started: number };
+
+/** 4 hex characters per target: stacks (stages) sharing an account and region never share schedule names. */
+const stackTag = () => createHash('sha256').update(recheckTargetArn()).digest('hex').slice(0, 4);
+
+/** `cairn-recheck-<tag>-<profileId>` (at most 64 characters). */
+export const profileScheduleName = (profileId: string) => `${RECHECK_PREFIX}${stackTag()}-${profileId.replace(/[^0-9A-Za-z\-_.]/g, '_')}`.slice(0, 64);
+
+async function upsert(name: string, atMs: number, input: RecheckEvent): Promise<void> {
+  const params = {
+    Name: name,
+    GroupName: 'default',
+    ScheduleExpression: atExpression(atMs),
+    ScheduleExpressionTimezone: 'UTC',
+    FlexibleTimeWindow: { Mode: 'OFF' as const },
+    ActionAfterCompletion: 'DELETE' as const,
+    Target: {
+      Arn: recheckTargetArn(),
+      RoleArn: recheckRoleArn(),
+      Input: JSON.stringify(input),
+      RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 },
+    },
+  };
+  try {
+    await scheduler().send(new CreateScheduleCommand(params));
+  } catch (e) {
+    if (!(e instanceof ConflictException || (e as Error).name === 'ConflictException')) throw e;
+    await scheduler().send(new UpdateScheduleCommand(params));
+  }
+}
+
+/** Schedules (or moves) the profile's re-evaluation at `atMs`, at least one second from `now`. */
+export function scheduleProfileRecheck(profileId: string, atMs: number, now = Date.now()): Promise<void> {
+  const at = Math.max(atMs, now + 1000);
+  return upsert(profileScheduleName(profileId), at, { kind: 'profile', profileId, due: atMs });
+}
+
+export async function cancelProfileRecheck(profileId: string): Promise<void> {
+  try {
+    await scheduler().send(new DeleteScheduleCommand({ Name: profileScheduleName(profileId), GroupName: 'default' }));
+  } catch (e) {
+    if (!(e instanceof ResourceNotFoundException || (e as Error).name === 'ResourceNotFoundException')) throw e;
+  }
+}
+
+/** A sweep over every profile (or its continuation from `cursor`), starting about now. */
+export function scheduleSweep(reason: string, opts: { cursor?: string; started?: number; now?: number } = {}): Promise<void> {
+  const now = opts.now ?? Date.now();
+  const started = opts.started ?? now;
+  const name = `${RECHECK_PREFIX}${stackTag()}-sweep-${createHash('sha256').update(`${reason}|${started}|${opts.cursor ?? ''}`).digest('hex').slice(0, 24)}`;
+  return upsert(name, now + 1000, { kind: 'sweep', reason, started, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+}

@@ -1,0 +1,95 @@
+/**
+ * The daily profile snapshot on AWS: an EventBridge Scheduler schedule per SCHEDULES definition
+ * (`rate(1 day)` → λ snapshot), a scheduler role that can invoke only that function, and λ snapshot
+ * itself reaching only the profiles table (read) and the lake's `profiles/` prefix.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { ENV, SCHEDULES, TABLES } from '../../shared/config/resources';
+import type { CairnStack } from '../../infra/stack';
+import { synthCairn } from './synth';
+
+type Json = Record<string, any>;
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+function setup(props: Parameters<typeof synthCairn>[1] = {}) {
+  const { stack, template } = synthCairn({}, props);
+  const resources = template.toJSON().Resources as Record<string, Json>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const fnId = stack.getLogicalId(stack.catalog.fn('snapshot').function.node.defaultChild as CfnFunction);
+  return { stack, resources, ofType, fnId };
+}
+
+describe('daily profile snapshot (AWS)', () => {
+  let s: ReturnType<typeof setup>;
+  beforeAll(() => {
+    s = setup();
+  });
+  const policyStatements = (roleId: string): Json[] =>
+    s.ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+
+  it('one enabled schedule per SCHEDULES entry; the daily snapshot runs λ snapshot every day with {}', () => {
+    const schedules = s.ofType('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(Object.keys(SCHEDULES).length);
+    const def = SCHEDULES.dailyProfileSnapshot;
+    const [, sch] = schedules.find(([, r]) => r.Properties.Name === def.name)!;
+    expect(sch.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: { 'Fn::GetAtt': [s.fnId, 'Arn'] }, Input: '{}' },
+    });
+  });
+
+  it('the schedule role is assumable by this account\'s scheduler only and may invoke only λ snapshot', () => {
+    const [, sch] = s.ofType('AWS::Scheduler::Schedule').find(([, r]) => r.Properties.Name === SCHEDULES.dailyProfileSnapshot.name)!;
+    const roleId = sch.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
+    const role = s.resources[roleId]!;
+    expect(role.Type).toBe('AWS::IAM::Role');
+    const trust = role.Properties.AssumeRolePolicyDocument.Statement as Json[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({
+      Action: 'sts:AssumeRole',
+      Effect: 'Allow',
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(policyStatements(roleId)).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [s.fnId, 'Arn'] } },
+    ]);
+  });
+
+  it('λ snapshot: env names the profiles table and the lake only; runs up to 15 minutes', () => {
+    const p = s.resources[s.fnId]!.Properties;
+    const vars = Object.keys(p.Environment.Variables as Json).filter((k) => k.startsWith('CAIRN_')).sort();
+    expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable].sort());
+    expect(p.Timeout).toBe(900);
+  });
+
+  it('λ snapshot: reads the profiles table (no writes, no other table), writes only under profiles/, no bus, no streams', () => {
+    const roleId = s.resources[s.fnId]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const st = policyStatements(roleId);
+    const actions = st.flatMap((x) => asArray(x.Action as string | string[]));
+    const profilesId = s.ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES.profiles.name)![0];
+    const ddb = st.filter((x) => asArray(x.Action as string | string[]).some((a) => a.startsWith('dynamodb:')));
+    expect(ddb).toHaveLength(1);
+    expect(ddb[0]!.Resource).toEqual({ 'Fn::GetAtt': [profilesId, 'Arn'] });
+    expect(asArray(ddb[0]!.Action)).toContain('dynamodb:Scan');
+    expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^(kinesis|events|lambda|scheduler|iam):/.test(a))).toEqual([]);
+    const lakeId = s.stack.getLogicalId(s.stack.lake.bucket.node.defaultChild as never);
+    const objectStatements = st.filter((x) => asArray(x.Action as string | string[]).includes('s3:PutObject'));
+    expect(objectStatements).toHaveLength(1);
+    expect(asArray(objectStatements[0]!.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lakeId, 'Arn'] }, '/profiles/*']] }]);
+    expect(actions.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+  });
+
+  it('a staged stack names its schedule with the stage suffix', () => {
+    const staged = setup({ 'cairn:stage': 'dev' });
+    const names = staged.ofType('AWS::Scheduler::Schedule').map(([, r]) => r.Properties.Name);
+    expect(names).toEqual([`${SCHEDULES.dailyProfileSnapshot.name}-dev`]);
+  });
+});
