@@ -71,13 +71,14 @@ export function toApiProfile(p: ProfileRecord): ApiProfile {
 }
 
 /** The compact snapshot carried by every message event on the bus (contract §6). */
-export function busSnapshot(p: ProfileRecord, maxTraits = 25): { profileId: string; traits: JsonObject; computed: PublicComputed } {
+export function busSnapshot(p: ProfileRecord, maxTraits = 25): { profileId: string; traits: JsonObject; computed: Record<string, Json>; segments: string[] } {
   const traits: JsonObject = {};
   for (const [k, v] of Object.entries(p.traits).slice(0, maxTraits)) {
     if (typeof v === 'object' && v !== null && JSON.stringify(v).length > 512) continue;
     traits[k] = v;
   }
-  return { profileId: p.profileId, traits, computed: publicComputed(p) };
+  // Defined computed traits and segments too, so journey triggers and user rules can filter on them.
+  return { profileId: p.profileId, traits, computed: { ...extraComputed(p), ...publicComputed(p) }, segments: segmentsOf(p) };
 }
 
 /** One row of the `profiles` lake table. */
