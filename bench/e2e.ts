@@ -6,7 +6,7 @@
  * aws.requests_per_event: the AWS SDK calls the stack's handlers made, per event, by service.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -17,6 +17,33 @@ import { syntheticMessages, percentile } from './events';
 import type { Result } from './run';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU ms per thread name of the process (Linux), for the diagnostic line. */
+function threadCpu(pid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      let name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (tid === String(pid)) name = 'main';
+      else if (name === 'node') name = 'other (GC, libuv pool)';
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
+/** CPU time (user + system, every thread) the process has used, ms; undefined where /proc is missing. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, after the `(comm)` field.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 
 async function startStack(port: number, dataDir: string): Promise<ChildProcess> {
@@ -57,6 +84,8 @@ export async function benchE2E(n: number): Promise<Result[]> {
     const ids = new Set<string>();
     let duplicates = 0;
     const t0 = Date.now();
+    const cpu0 = cpuMs(child.pid);
+    const threads0 = threadCpu(child.pid);
     let lastVisible = t0;
     const poll = async () => {
       let token: string | undefined;
@@ -104,6 +133,8 @@ export async function benchE2E(n: number): Promise<Result[]> {
     if (ids.size < n) throw new Error(`e2e bench: only ${ids.size} of ${n} events reached the lake within the deadline`);
 
     const tLake = Date.now();
+    const cpuLake = cpuMs(child.pid);
+    const threadsLake = threadCpu(child.pid);
     type Status = { streams: Record<string, { recordsBehind: number }>; functions: Record<string, { records: number; invocations: number; avgDurationMs: number; errors: number }> };
     const status = async () => (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as Status;
     const atLake = await status();
@@ -119,9 +150,11 @@ export async function benchE2E(n: number): Promise<Result[]> {
       await sleep(250);
     }
     const atEnd = await status();
+    const cpuEnd = cpuMs(child.pid);
     const fnLine = (st: Status) =>
       Object.entries(st.functions).map(([k, f]) => `${k} ${f.records} records/${f.invocations} inv, avg ${f.avgDurationMs} ms${f.errors ? `, ${f.errors} errors` : ''}`).join('; ');
-    process.stderr.write(`bench: e2e: when the lake was complete: ${fnLine(atLake)}\nbench: e2e: at the end: ${fnLine(atEnd)}\n`);
+    const threadLine = Object.entries(threadsLake).map(([k, v]) => [k, v - (threads0[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
+    process.stderr.write(`bench: e2e: when the lake was complete: ${fnLine(atLake)}\nbench: e2e: at the end: ${fnLine(atEnd)}\nbench: e2e: stack CPU ms by thread until the lake was complete: ${threadLine}\n`);
     const after = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
     const perService = new Map<string, number>();
     for (const [k, v] of Object.entries(after)) {
@@ -138,6 +171,11 @@ export async function benchE2E(n: number): Promise<Result[]> {
       { name: 'e2e.p50_ms', value: Math.round(percentile(latencies, 50)), unit: 'ms' },
       { name: 'e2e.duplicates', value: duplicates, unit: 'events' },
     ];
+    // CPU the stack process used (all threads; the machine may be shared, so this is the stable figure).
+    if (cpu0 !== undefined && cpuLake !== undefined && cpuEnd !== undefined) {
+      results.push({ name: 'e2e.stack_cpu_ms_per_event', value: +((cpuLake - cpu0) / n).toFixed(3), unit: 'CPU ms/event' });
+      results.push({ name: 'e2e.stack_cpu_ms_per_event_incl_resolve', value: +((cpuEnd - cpu0) / n).toFixed(3), unit: 'CPU ms/event' });
+    }
     // Downstream of the lake: when resolve had processed every event (same start as e2e.events_per_s).
     if (downstream.length) {
       results.push({ name: 'e2e.resolve_events_per_s', value: tDownstream ? Math.round(n / ((tDownstream - t0) / 1000)) : 0, unit: 'events/s' });

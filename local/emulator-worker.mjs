@@ -5,6 +5,7 @@
 // and plain node. Protocol: workerData `{ services, options }`; posts `{ type: 'ready', ports }`
 // or `{ type: 'error', message }`; on `{ type: 'close' }` it closes every server (flushing the
 // emulators' LevelDB stores) and posts `{ type: 'closed' }`.
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -20,6 +21,13 @@ const listen = (server) =>
 const closeServer = (server) => new Promise((resolve) => server.close(() => resolve()));
 
 const { services, options } = workerData;
+
+// Name the thread after its emulators (visible in `top -H`, `ps -L`; Linux only, best effort).
+try {
+  writeFileSync('/proc/thread-self/comm', `emu ${services.join('+')}`.slice(0, 15));
+} catch {
+  /* not Linux */
+}
 /** @type {(() => Promise<void>)[]} */
 const closers = [];
 

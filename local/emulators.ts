@@ -102,6 +102,8 @@ function startWorker(services: EmulatorName[], options: object): Promise<{ ports
     workerData: { services, options },
     // No loader flags (the worker needs none, or registers its own); CPU profiling flags are passed on.
     execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+    // A young generation larger than V8's default: far fewer scavenges and promotions under load.
+    resourceLimits: { maxYoungGenerationSizeMb: 48 },
   });
   let closing: Promise<void> | undefined;
   const close = () =>

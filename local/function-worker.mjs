@@ -16,6 +16,13 @@ import { register } from 'tsx/esm/api';
 
 register();
 
+// Name the thread after the function (visible in `top -H`, `ps -L`; Linux only, best effort).
+try {
+  (await import('node:fs')).writeFileSync('/proc/thread-self/comm', `λ ${workerData.name ?? ''}`.slice(0, 15));
+} catch {
+  /* not Linux */
+}
+
 // A lower CPU priority for this thread (Linux: a thread is a task with its own nice value; elsewhere
 // best effort), so a heavy downstream consumer yields the CPU to the ingestion path.
 if (workerData.nice) {

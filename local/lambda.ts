@@ -133,11 +133,13 @@ class FunctionWorker {
   private spawn(): Promise<Worker> {
     return (this.starting ??= new Promise<Worker>((resolve, reject) => {
       const worker = new Worker(new URL('./function-worker.mjs', import.meta.url), {
-        workerData: { entry: this.file, fn: this.fn, nice: this.nice },
+        workerData: { entry: this.file, fn: this.fn, nice: this.nice, name: this.key },
         // Same environment as an in-process handler (variables set later are seen too).
         env: SHARE_ENV,
         // No loader flags (the worker needs none, or registers its own); CPU profiling flags are passed on.
         execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+        // A young generation larger than V8's default: far fewer scavenges and promotions under load.
+        resourceLimits: { maxYoungGenerationSizeMb: 48 },
       });
       const failStart = (e: Error) => {
         this.starting = undefined;

@@ -276,9 +276,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
     }
 
-    // Stream consumers run in worker threads of their own (like Lambda execution environments).
+    // Stream consumers run in worker threads of their own (like Lambda execution environments);
+    // those downstream of the lake (not reading the raw stream) at a lower CPU priority, so that on
+    // a small machine collect → normalize → lake keeps up and they catch up after (docs/local.md).
     const threads = opts.functionThreads ?? process.env.CAIRN_FUNCTION_THREADS !== '0';
-    const loaded = await Promise.allSettled(Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && !!def.kinesis })));
+    const nice = Number(process.env.CAIRN_DOWNSTREAM_NICE ?? 10) || 0;
+    const loaded = await Promise.allSettled(
+      Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && !!def.kinesis, nice: def.kinesis?.stream === 'raw' ? 0 : nice })),
+    );
     for (const r of loaded) if (r.status === 'fulfilled') functions.set(r.value.key, r.value);
     for (const r of loaded) if (r.status === 'rejected') throw r.reason;
     if (endpoints.scheduler) await ensureLocalSchedules((fn) => functions.get(fn)?.arn);

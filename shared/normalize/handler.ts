@@ -142,16 +142,18 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       list.push(v.message);
       return { messageId: v.message.messageId, lakeKey: key, seq: v.seq };
     });
-    await putMarkers(cfg.dedupTable, markers);
-
-    // 5. forward
-    await putAllRecords(
-      cfg.normalizedStream,
-      fresh.map((v) => ({
-        partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
-        data: Buffer.from(JSON.stringify(v.message)),
-      })),
-    );
+    // 5. forward, concurrently with the markers: both must succeed before the lake objects are
+    // written (a marker only counts once its object exists), and downstream dedups by messageId.
+    await Promise.all([
+      putMarkers(cfg.dedupTable, markers),
+      putAllRecords(
+        cfg.normalizedStream,
+        fresh.map((v) => ({
+          partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
+          data: Buffer.from(JSON.stringify(v.message)),
+        })),
+      ),
+    ]);
   }
 
   // 6. lake objects
