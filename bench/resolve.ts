@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints } from '../local/emulators';
+import { localEnv } from '../local/stack';
 import { startEventBridge } from '../local/eventbridge/server';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '../shared/config/resources';
+import { BUS, STREAMS } from '../shared/config/resources';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
 import { depsFromEnv, resolveHandler } from '../shared/identity/handler';
@@ -27,13 +28,8 @@ export async function benchResolve(batches: number, population = 5_000): Promise
   try {
     useEndpoints({ ...emu.endpoints, events: eb.endpoint });
     await createResources();
-    Object.assign(process.env, {
-      [ENV.identitiesTable]: TABLES.identities.name,
-      [ENV.profilesTable]: TABLES.profiles.name,
-      [ENV.timelineTable]: TABLES.timeline.name,
-      [ENV.lakeBucket]: LAKE.localBucket,
-      [ENV.eventBus]: BUS.name,
-    });
+    // The handler environment the local stack gives every function (derived from the resource definitions).
+    Object.assign(process.env, localEnv());
     const resolve = resolveHandler(depsFromEnv);
     const rnd = makeRng(11);
     const r = (k: number) => Math.floor(rnd() * k);

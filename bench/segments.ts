@@ -13,9 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createResources, startEmulators, useEndpoints } from '../local/emulators';
+import { localEnv } from '../local/stack';
 import { startEventBridge } from '../local/eventbridge/server';
 import { startScheduler } from '../local/scheduler/server';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '../shared/config/resources';
+import { BUS, STREAMS } from '../shared/config/resources';
 import { validateDefinition, type Definition } from '../shared/definitions';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
@@ -62,13 +63,8 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
   try {
     useEndpoints({ ...emu.endpoints, events: eb.endpoint, scheduler: sch.endpoint });
     await createResources();
-    Object.assign(process.env, {
-      [ENV.identitiesTable]: TABLES.identities.name,
-      [ENV.profilesTable]: TABLES.profiles.name,
-      [ENV.timelineTable]: TABLES.timeline.name,
-      [ENV.lakeBucket]: LAKE.localBucket,
-      [ENV.eventBus]: BUS.name,
-    });
+    // The handler environment the local stack gives every function (derived from the resource definitions).
+    Object.assign(process.env, localEnv());
     const defs = benchDefinitions(100);
     let seq = 1_000_000;
     let n = 0;
