@@ -4,8 +4,13 @@
  */
 const PII_KEYS = /^(email|phone|name|first_?name|last_?name|address|street|city|zip|postal_?code|ip|birthday|traits|properties|context|userid|user_id|anonymousid|anonymous_id|previousid|value)$/i;
 
+// Personal data can also hide inside free text (an error message quoting an address): scrub it.
+const EMAIL_IN_TEXT = /[^\s@"'<>]+@[^\s@"'<>]+\.[^\s@"'<>]+/g;
+const PHONE_IN_TEXT = /\+\d[\d ().-]{6,18}\d/g;
+
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[deep]';
+  if (typeof value === 'string') return value.replace(EMAIL_IN_TEXT, '[email]').replace(PHONE_IN_TEXT, '[phone]');
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
