@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 export interface Result { name: string; value: number; unit: string }
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.CAIRN_LOG_LEVEL ??= 'warn';
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (name: string) => !only || only.includes(name);

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createResources, startEmulators, useEndpoints } from '../local/emulators';
 import { localEnv } from '../local/stack';
+import { requestCounts } from '../shared/aws/clients';
 import { startEventBridge } from '../local/eventbridge/server';
 import { startScheduler } from '../local/scheduler/server';
 import { BUS, STREAMS } from '../shared/config/resources';
@@ -94,6 +95,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
         await send(users.slice(i, i + 500).map((u, j) => msg({ type: 'identify', userId: u, traits: { email: `${u}@example.com`, plan: j % 3 ? 'free' : 'pro' }, context: { consent: { email: j % 2 === 0 } } })), 'shardId-000000000000');
       }
       let events = 0;
+      const before = new Map(requestCounts);
       const start = performance.now();
       for (let b = 0; b < batches; b++) {
         const batch: NormalizedMessage[] = [];
@@ -109,7 +111,13 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
         await send(batch, `shardId-00000000000${b % 2}`);
         events += batch.length;
       }
-      return { perSecond: events / ((performance.now() - start) / 1000), users };
+      const perSecond = events / ((performance.now() - start) / 1000);
+      if (process.env.BENCH_VERBOSE) {
+        const perEvent = [...requestCounts].map(([k, v]) => [k, +((v - (before.get(k) ?? 0)) / events).toFixed(3)] as const).filter(([, v]) => v > 0);
+        console.error(`segments bench (${definitions.length} definitions): requests and units per event`, Object.fromEntries(perEvent));
+      }
+      const wcuPerEvent = ((requestCounts.get('dynamodb.wcu') ?? 0) - (before.get('dynamodb.wcu') ?? 0)) / events;
+      return { perSecond, users, wcuPerEvent };
     };
 
     const base = await runOnce('z', []);
@@ -138,6 +146,9 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
       { name: 'segments.evaluations_per_s', value: Math.round(evalPerSecond), unit: 'evaluations/s' },
       { name: 'resolve.events_per_s_100_segments', value: Math.round(withSegments.perSecond), unit: 'events/s' },
       { name: 'resolve.events_per_s_0_segments', value: Math.round(base.perSecond), unit: 'events/s' },
+      // Uniform-random traffic (no sessions): nearly one profile write per event, so item size shows directly.
+      { name: 'resolve.wcu_per_event_100_segments', value: +withSegments.wcuPerEvent.toFixed(3), unit: 'WCU/event' },
+      { name: 'resolve.wcu_per_event_0_segments', value: +base.wcuPerEvent.toFixed(3), unit: 'WCU/event' },
     ];
   } finally {
     await sch.close();
