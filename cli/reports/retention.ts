@@ -1,0 +1,30 @@
+/**
+ * Weekly retention: people (user_id, else anonymous_id) grouped by the ISO week (Monday, UTC) of
+ * their first event in the range; for each following week 0..weeks, how many of the cohort had any
+ * event that week and the share of the cohort that is. Week 0 is always 100%. Weeks that have not
+ * happened yet still show (with 0 active), so read recent cohorts with care.
+ */
+import { PERSON, pct, timeRange, ts, type Dialect } from './dialect';
+
+export interface RetentionOptions {
+  weeks: number;
+  since?: string;
+  until?: string;
+}
+
+export function retentionSql(o: RetentionOptions, d: Dialect): string {
+  const where = [`${PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
+  const weekNumbers = Array.from({ length: o.weeks + 1 }, (_, i) => `(${i})`).join(', ');
+  return [
+    `WITH activity AS (SELECT DISTINCT ${PERSON} AS person, CAST(date_trunc('week', ${ts('"timestamp"', d)}) AS DATE) AS wk FROM events WHERE ${where.join(' AND ')}),`,
+    `cohorts AS (SELECT person, min(wk) AS cohort_week FROM activity GROUP BY person),`,
+    `sizes AS (SELECT cohort_week, count(*) AS cohort_size FROM cohorts GROUP BY cohort_week),`,
+    `active AS (SELECT c.cohort_week, date_diff('week', c.cohort_week, a.wk) AS week_number, count(*) AS active`,
+    `  FROM activity a JOIN cohorts c ON a.person = c.person GROUP BY c.cohort_week, date_diff('week', c.cohort_week, a.wk)),`,
+    `week_numbers AS (SELECT n FROM (VALUES ${weekNumbers}) AS w(n))`,
+    `SELECT CAST(s.cohort_week AS VARCHAR) AS cohort_week, s.cohort_size, w.n AS week_number, coalesce(a.active, 0) AS active,`,
+    `  ${pct('coalesce(a.active, 0)', 's.cohort_size')} AS retained_pct`,
+    `FROM sizes s CROSS JOIN week_numbers w LEFT JOIN active a ON a.cohort_week = s.cohort_week AND a.week_number = w.n`,
+    `ORDER BY s.cohort_week, w.n`,
+  ].join('\n');
+}
