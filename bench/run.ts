@@ -20,6 +20,7 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
   ['segments', async () => (await import('./segments')).benchSegments()],
   ['journeys', async () => (await import('./journeys')).benchJourneys(Math.max(10, Math.round(40 * scale)))],
+  ['import', async () => (await import('./import')).benchImport(Math.round(5_000 * scale))],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
 ];
 

@@ -16,6 +16,8 @@ import { adminGet, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
 import { applyPath } from './apply';
 import { renderProfile, renderStatus } from './render';
+import { registerReportCommand } from './reports';
+import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 
 export interface Io {
   stdout(s: string): void;
@@ -194,6 +196,49 @@ export function buildProgram(io: Io): Command {
       const n = (r: string) => applied.filter((a) => a.result === r).length;
       io.stderr(`applied ${applied.length} definition(s): ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged\n`);
     });
+
+  program
+    .command('import')
+    .description('bulk import a CSV or JSON Lines file (CRM export, orders) as identify or track messages')
+    .argument('<file>', '.csv (delimiter , ; or tab, detected) or .jsonl/.ndjson')
+    .requiredOption('--type <type>', 'identify (one profile update per row) or track (one event per row)')
+    .option('--event <name>', 'track: the event name of every row (or --map Column=event)')
+    .option('--map <column=field>', 'where a column goes: traits.<x>, properties.<x>, context.<x>, userId, anonymousId, timestamp, event, messageId, an identifier type (crm_id), or - to skip; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--only-mapped', 'import only the columns given with --map')
+    .option('--delimiter <char>', 'CSV delimiter: , ; or tab (default: detected from the header)')
+    .option('--rejects <path>', 'where bad rows go (default: <file>.rejects.csv next to the input)')
+    .option('--format <format>', 'summary format: table, json', 'table')
+    .option('--progress <mode>', 'auto (a bar on a terminal, else a line every 5 s), bar, lines, none', 'auto')
+    .action(async (file: string, o: { type: string; event?: string; map: string[]; onlyMapped?: boolean; delimiter?: string; rejects?: string; format: string; progress: string }, cmd: Command) => {
+      const format = parseFormat(o.format, ['table', 'json']);
+      if (o.type !== 'identify' && o.type !== 'track') throw usage(`--type must be identify or track, got ${JSON.stringify(o.type)}`);
+      if (!['auto', 'bar', 'lines', 'none'].includes(o.progress)) throw usage(`--progress must be auto, bar, lines or none, got ${JSON.stringify(o.progress)}`);
+      const tty = io.env === process.env && Boolean(process.stderr.isTTY);
+      const t = await target(globals(cmd), env);
+      let summary: ImportSummary;
+      try {
+        summary = await importFile(t, {
+          file,
+          cwd: io.cwd,
+          type: o.type,
+          event: o.event,
+          map: o.map,
+          onlyMapped: o.onlyMapped,
+          delimiter: o.delimiter === undefined ? undefined : parseDelimiter(o.delimiter),
+          rejects: o.rejects,
+          progress: o.progress === 'auto' ? (tty ? 'bar' : 'lines') : (o.progress as 'bar' | 'lines' | 'none'),
+          stderr: io.stderr,
+        });
+      } catch (e) {
+        const partial = e instanceof CairnError ? (e.details?.summary as ImportSummary | undefined) : undefined;
+        // stdout stays empty on failure (exit 1): what was done goes to stderr before the reason.
+        if (partial) io.stderr(format === 'json' ? JSON.stringify(partial, null, 2) + '\n' : renderImportSummary(partial));
+        throw e;
+      }
+      io.stdout(format === 'json' ? JSON.stringify(summary, null, 2) + '\n' : renderImportSummary(summary));
+    });
+
+  registerReportCommand(program, { runSql: (cmd, sql) => runSql(globals(cmd), io, sql), dialect: (cmd) => (globals(cmd).stack ? 'athena' : 'duckdb'), stdout: io.stdout });
 
   const profile = program.command('profile').description('profiles');
   profile
