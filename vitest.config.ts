@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // Fault proofs load the machine on purpose (a whole stack under load, killed and restarted):
+    // they run on their own afterwards (vitest.faults.config.ts) so they cannot starve timing in others.
+    exclude: ['tests/faults/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start in-process emulators; two cores, so keep the fan-out small.

@@ -117,15 +117,15 @@ describe('segments on the local stack', () => {
     const ada = (await profile('user_id:ada')).json.profileId as string;
     const put = await admin('PUT', '/v1/segments/named-ada', { kind: 'segment', id: 'named-ada', where: { trait: 'firstName', eq: 'Ada' } });
     expect(put.status).toBe(201);
-    const p = await until(() => profile('user_id:ada'), (r) => r.json.segments.includes('named-ada'), 15_000);
+    const p = await until(() => profile('user_id:ada'), (r) => r.json.segments.includes('named-ada'), 40_000);
     expect(p.json.segments).toContain('named-ada');
     expect((await admin('GET', '/v1/segments/named-ada/members')).json.members.map((m: { profileId: string }) => m.profileId)).toEqual([ada]);
     await until(async () => seen.filter((e) => e.detail.segment === 'named-ada'), (x) => x.length >= 1);
     // Deleting it takes everyone out (another sweep).
     expect((await admin('DELETE', '/v1/segments/named-ada')).status).toBe(200);
-    const q = await until(() => profile('user_id:ada'), (r) => !r.json.segments.includes('named-ada'), 15_000);
+    const q = await until(() => profile('user_id:ada'), (r) => !r.json.segments.includes('named-ada'), 40_000);
     expect(q.json.segments).not.toContain('named-ada');
-  }, 40_000);
+  }, 100_000);
 
   it('churn-risk: a customer whose last order is 61 days old', async () => {
     await collect([order('bob', 40, 'SH-002', new Date(Date.now() - 61 * DAY).toISOString())]);
