@@ -64,7 +64,12 @@ async function startStack(port: number, dataDir: string): Promise<ChildProcess> 
   throw new Error('e2e bench: the local stack never became healthy');
 }
 
-export async function benchE2E(n: number): Promise<Result[]> {
+/**
+ * `rate` unset: the SDK sends flat out (capacity; p95 then measures the backlog draining).
+ * `rate` set: events are offered at that steady rate (latency at a load the stack sustains);
+ * figures are then named `e2e.at_<rate>_per_s.*`.
+ */
+export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise<Result[]> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-e2e-'));
   const child = await startStack(port, dataDir);
@@ -116,7 +121,11 @@ export async function benchE2E(n: number): Promise<Result[]> {
         if (m.type === 'identify') analytics.identify({ ...common, traits: m.traits });
         else if (m.type === 'page') analytics.page({ ...common, name: m.name, properties: m.properties });
         else analytics.track({ ...common, event: m.event, properties: m.properties });
-        if (i % 500 === 499) await sleep(0); // let the SDK flush
+        if (opts.rate) {
+          // Steady offered load: keep the send schedule at `rate` events per second.
+          const due = t0 + ((i + 1) * 1000) / opts.rate;
+          if (due > Date.now() + 20) await sleep(due - Date.now());
+        } else if (i % 500 === 499) await sleep(0); // let the SDK flush
       }
       await analytics.closeAndFlush({ timeout: 120_000 });
     })();
@@ -186,6 +195,10 @@ export async function benchE2E(n: number): Promise<Result[]> {
     for (const unit of ['rcu', 'wcu']) {
       const v = (after[`dynamodb.${unit}`] ?? 0) - (before[`dynamodb.${unit}`] ?? 0);
       results.push({ name: `e2e.dynamodb_${unit}_per_event`, value: +(v / n).toFixed(4), unit: `${unit.toUpperCase()}/event` });
+    }
+    if (opts.rate) {
+      const keep = new Set(['e2e.events_per_s', 'e2e.p95_ms', 'e2e.p50_ms', 'e2e.duplicates']);
+      return results.filter((r) => keep.has(r.name)).map((r) => ({ ...r, name: r.name.replace('e2e.', `e2e.at_${opts.rate}_per_s.`) }));
     }
     return results;
   } finally {
