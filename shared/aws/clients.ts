@@ -70,6 +70,61 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
     },
     { step: 'initialize', name: 'cairnRequestCounter' },
   );
+  return withFaults(service, client);
+}
+
+/**
+ * Fault injection — FOR THE FAULT PROOFS ONLY (tests/faults/aws-faults.test.ts, docs/local.md).
+ * `CAIRN_FAULT_RATE` (0..1; unset = off, and then no middleware is added at all) makes that share
+ * of data-plane calls fail, on the services of `CAIRN_FAULT_SERVICES` (comma list, default all).
+ * The errors look like real ones to the SDK's standard retry strategy (@smithy service error
+ * classification: throttling by name, transient by 5xx status / `TimeoutError`), so the SDK
+ * retries them within `maxAttempts` and its retry quota, and some escape to the handler:
+ * - 40% throttling (`ThrottlingException` / `ProvisionedThroughputExceededException`, 400), before sending;
+ * - 30% `ServiceUnavailable` (503), before sending;
+ * - 30% response lost: the request WAS sent and applied, then the caller sees a `TimeoutError`
+ *   (what a socket timeout after the write looks like) — the case that tests idempotency.
+ * Control-plane calls (Create/Delete/Describe/List…, HeadBucket) are never faulted, so startup works.
+ * Counted in `requestCounts` as `fault.injected`, `fault.<service>.<Operation>`, `fault.response_lost`.
+ */
+const CONTROL_PLANE = /^(Create|Delete(Table|Stream|Bucket)|Describe|List|HeadBucket|UpdateTable|UpdateStream|Tag|Untag)/;
+function faultPlan(service: Service): number {
+  const rate = Math.min(1, Number(process.env.CAIRN_FAULT_RATE ?? 0) || 0);
+  if (!(rate > 0)) return 0;
+  const only = process.env.CAIRN_FAULT_SERVICES?.split(',').map((s) => s.trim()).filter(Boolean);
+  return only?.length && !only.includes(service) ? 0 : rate;
+}
+function injectedError(name: string, status: number, message: string, retryable?: { throttling: boolean }): Error {
+  return Object.assign(new Error(`${message} (injected fault)`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, attempts: 1, totalRetryDelay: 0 },
+    ...(retryable ? { $retryable: retryable } : {}),
+  });
+}
+function withFaults<T extends AnyClient>(service: Service, client: T): T {
+  const rate = faultPlan(service);
+  if (!rate) return client;
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
+      if (CONTROL_PLANE.test(op) || Math.random() >= rate) return next(args);
+      countRequest('fault.injected');
+      countRequest(`fault.${service}.${op}`);
+      const kind = Math.random();
+      if (kind < 0.4) {
+        const name = service === 'dynamodb' || service === 'kinesis' ? 'ProvisionedThroughputExceededException' : 'ThrottlingException';
+        throw injectedError(name, 400, 'Rate exceeded', { throttling: true });
+      }
+      if (kind < 0.7) throw injectedError('ServiceUnavailable', 503, 'Service unavailable');
+      await next(args); // the side effect happens…
+      countRequest('fault.response_lost');
+      // …but the caller never sees the answer.
+      throw Object.assign(new Error('socket timed out after the request was sent (injected fault)'), { name: 'TimeoutError', $metadata: {} });
+    },
+    // finalizeRequest at normal priority runs inside the SDK's retry middleware: every attempt may fail.
+    { step: 'finalizeRequest', name: 'cairnFaultInjector' },
+  );
   return client;
 }
 
