@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CairnError } from '../shared/errors';
-import { checkDefinitions, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type DefinitionIssue, type SegmentDef } from '../shared/definitions';
+import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type SegmentDef } from '../shared/definitions';
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;
@@ -63,13 +63,7 @@ async function remoteDefinitions(t: Target): Promise<Definition[]> {
  * throws `invalid_definition` listing every problem.
  */
 export function validateForApply(files: { file: string; text: string }[], running: Definition[] | null): Definition[] {
-  const defs: Definition[] = [];
-  const issues: DefinitionIssue[] = [];
-  for (const f of files) {
-    const r = checkDefinitions(f.text, f.file);
-    defs.push(...r.defs);
-    issues.push(...r.issues);
-  }
+  const { defs, issues } = checkFiles(files);
   if (!issues.length && running) {
     const mine = new Set(defs.map((d) => `${d.kind}#${d.id}`));
     const set = [...running.filter((d) => !mine.has(`${d.kind}#${d.id}`)), ...defs];

@@ -54,11 +54,8 @@ export function parseDefinitions(text: string, file: string): Definition[] {
   return defs;
 }
 
-/**
- * Parses several files and validates them as one set (what `cairn apply <dir>` applies): every
- * problem of every file and of the set, or the definitions. Nothing is returned unless all is valid.
- */
-export function loadDefinitions(files: { file: string; text: string }[]): Definition[] {
+/** Parses and validates each file's documents (not yet the set they make): every definition and every problem. */
+export function checkFiles(files: { file: string; text: string }[]): { defs: Definition[]; issues: DefinitionIssue[] } {
   const defs: Definition[] = [];
   const issues: DefinitionIssue[] = [];
   for (const f of files) {
@@ -66,6 +63,15 @@ export function loadDefinitions(files: { file: string; text: string }[]): Defini
     defs.push(...r.defs);
     issues.push(...r.issues);
   }
+  return { defs, issues };
+}
+
+/**
+ * Parses several files and validates them as one set (what `cairn apply <dir>` applies): every
+ * problem of every file and of the set, or the definitions. Nothing is returned unless all is valid.
+ */
+export function loadDefinitions(files: { file: string; text: string }[]): Definition[] {
+  const { defs, issues } = checkFiles(files);
   if (!issues.length) issues.push(...checkSet(defs));
   if (issues.length) throw definitionError(issues);
   return defs;
