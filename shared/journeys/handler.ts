@@ -14,12 +14,14 @@
  */
 import type { Context } from 'aws-lambda';
 import { ENV } from '../config/resources';
+import { eventBridgePublisher, type BusEvent, type Publisher } from '../identity/bus';
 import { getDefinition } from '../definitions/store';
 import { findStep } from '../definitions/journey';
 import type { TemplateContext } from '../definitions/template';
 import type { ActionStep, JourneyDef } from '../definitions/types';
 import type { ProfileRecord } from '../identity/types';
 import { log } from '../log';
+import { count, METRIC, setCorrelationId } from '../metrics';
 import { defaultSenders, performAction, type Senders } from './actions';
 import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
 import { DynamoProfileReader, personData, type ProfileReader } from './profile';
@@ -35,6 +37,8 @@ export interface JourneyDeps {
   journey(id: string): Promise<JourneyDef | null>;
   waits: WaitScheduler;
   senders: Senders;
+  /** Where `journey.action` events go (contract §6); absent in tests that don't look at the bus. */
+  publisher?: Publisher;
   now(): number;
 }
 
@@ -45,6 +49,7 @@ export function depsFromEnv(): JourneyDeps {
     journey: async (id) => (await getDefinition('journey', id))?.definition ?? null,
     waits: new SchedulerWaits(),
     senders: defaultSenders,
+    publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
     now: () => Date.now(),
   };
 }
@@ -73,6 +78,7 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
   if (!pending.length) return;
   const computed = personData(profile).computed;
   const stats: Record<string, number> = {};
+  const actions: BusEvent[] = [];
   for (const e of pending) {
     if (e.type === 'action') {
       const step = findStep(def, e.stepId);
@@ -85,6 +91,11 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
         e.skip,
       );
       for (const [k, n] of Object.entries(out.stats)) stats[k] = (stats[k] ?? 0) + n;
+      // Only the invocation that settled the ledger announces it, so a retry does not announce twice.
+      if (out.status !== 'duplicate') actions.push(journeyActionEvent(def, state.profileId, e.runId, step as ActionStep, out.status, out.reason, deps.now()));
+      if (out.status === 'sent') count(METRIC.actionsSent);
+      else if (out.status === 'failed') count(METRIC.actionsFailed);
+      else if (out.status === 'skipped') count(`${METRIC.actionsSkipped}_${out.reason ?? 'unknown'}`);
     } else if (e.type === 'schedule') {
       await deps.waits.create(e.name, e.at, { journeyId: def.id, profileId: state.profileId, runId: e.runId, stepId: e.stepId, kind: 'resume' }, selfArn);
     } else {
@@ -92,7 +103,20 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
     }
   }
   await deps.store.addStats(def.id, stats);
+  if (actions.length && deps.publisher) await deps.publisher.publish(actions);
   await deps.store.putState({ ...state, pending: [], version: state.version + 1 }, state.version);
+}
+
+/**
+ * `journey.action` on the bus (contract §6): which journey, run, person and step, the action kind and
+ * what became of it. No addresses, no message bodies: rules on the bus may forward it anywhere.
+ */
+export function journeyActionEvent(def: JourneyDef, profileId: string, runId: string, step: ActionStep, status: 'sent' | 'failed' | 'skipped', reason: string | undefined, now: number): BusEvent {
+  return {
+    detailType: 'journey.action',
+    detail: { journeyId: def.id, runId, profileId, stepId: step.id, action: step.action, status, ...(reason ? { reason } : {}) },
+    time: new Date(now).toISOString(),
+  };
 }
 
 const profileIdOf = (detail: Record<string, unknown> | undefined): string | undefined => {
@@ -106,6 +130,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   const def = await deps.journey(journeyId);
   if (!def) return { journeyId, outcome: 'unknown_journey' };
   const detail = input.kind === 'resume' ? undefined : (input.event?.detail ?? {});
+  if (typeof detail?.correlationId === 'string') setCorrelationId(detail.correlationId);
   const eventProfileId = input.kind === 'resume' ? input.profileId : profileIdOf(detail);
   if (!eventProfileId) return { journeyId, outcome: 'no_profile' };
   const profile = await deps.profiles.get(eventProfileId);
