@@ -21,6 +21,7 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['segments', async () => (await import('./segments')).benchSegments()],
   ['journeys', async () => (await import('./journeys')).benchJourneys(Math.max(10, Math.round(40 * scale)))],
   ['import', async () => (await import('./import')).benchImport(Math.round(5_000 * scale))],
+  ['report', async () => (await import('./report')).benchReport(Math.round(1_000_000 * scale))],
   ['e2e-paced', async () => (await import('./e2e')).benchE2E(Math.round(15_000 * scale), { rate: Number(process.env.BENCH_E2E_RATE ?? 1_500) })],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
 ];

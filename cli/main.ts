@@ -10,14 +10,20 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CairnError } from '../shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
-import { queryAthena, resolveStack, type AwsOptions } from './aws';
+import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
+import { LAKE, STREAMS } from '../shared/config/resources';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
 import { applyPath } from './apply';
 import { renderProfile, renderStatus } from './render';
 import { registerReportCommand } from './reports';
+import { registerExportCommand } from './export';
+import { registerDemoCommand } from './demo';
+import { registerKeysCommand } from './keys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
+import { registerReplayCommand } from './replay';
+import { registerPrivacyCommands } from './erase';
 
 export interface Io {
   stdout(s: string): void;
@@ -238,7 +244,44 @@ export function buildProgram(io: Io): Command {
       io.stdout(format === 'json' ? JSON.stringify(summary, null, 2) + '\n' : renderImportSummary(summary));
     });
 
-  registerReportCommand(program, { runSql: (cmd, sql) => runSql(globals(cmd), io, sql), dialect: (cmd) => (globals(cmd).stack ? 'athena' : 'duckdb'), stdout: io.stdout });
+  registerReportCommand(program, {
+    runSql: (cmd, sql) => runSql(globals(cmd), io, sql),
+    dialect: (cmd) => (globals(cmd).stack ? 'athena' : 'duckdb'),
+    stdout: io.stdout,
+    adminGet: async (cmd, path) => adminGet(await target(globals(cmd), env), path),
+    cwd: io.cwd,
+  });
+
+  registerKeysCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
+
+  registerDemoCommand(program, { stdout: io.stdout, stderr: io.stderr, env, cwd: io.cwd });
+
+  registerReplayCommand(program, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    locate: async (cmd) => {
+      const g = globals(cmd);
+      if (g.stack) {
+        const outputs = await describeStackOutputs(g.stack, awsOptions(g, env));
+        if (!outputs.LakeBucket) throw new CairnError('stack_output_missing', `stack ${g.stack} has no LakeBucket output`, 404);
+        // Streams: the stack's outputs (infra/stack.ts); failed batches name their stream themselves.
+        return { bucket: outputs.LakeBucket, streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name } };
+      }
+      const a = await adminGet(localTarget(g), '/_aws/endpoints');
+      if (a.status !== 200) throw answerError(a, 'cannot reach the local stack (is npm start running?)');
+      const ep = a.json as { s3?: string; kinesis?: string };
+      // The CLI's AWS clients talk to the stack's emulators (set before their first use).
+      if (ep.s3) env.CAIRN_ENDPOINT_S3 ??= ep.s3;
+      if (ep.kinesis) env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
+      if (env !== process.env) {
+        process.env.CAIRN_ENDPOINT_S3 ??= ep.s3;
+        process.env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
+      }
+      return { bucket: LAKE.localBucket, streams: { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name } };
+    },
+  });
+
+  registerExportCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 
   const profile = program.command('profile').description('profiles');
   profile
@@ -257,6 +300,7 @@ export function buildProgram(io: Io): Command {
       if (a.status !== 200) throw answerError(a, 'profile request failed');
       io.stdout(format === 'json' ? JSON.stringify(a.json, null, 2) + '\n' : renderProfile(a.json));
     });
+  registerPrivacyCommands(program, profile, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 
   return program;
 }

@@ -24,6 +24,25 @@ export interface CairnSettingsProps {
   failureDestination?: FailureDestinationKind;
   /** Athena per-query scan cut-off in GB (cost guard). Default 10. */
   athenaScanCutoffGb?: number;
+  /** E-mail address subscribed to the alarm topic (docs/operations.md). Default none. */
+  alarmEmail?: string;
+  /**
+   * Put a CloudFront distribution in front of the API (output `EdgeUrl`), so a WAF can screen
+   * collection traffic: HTTP APIs cannot be associated with AWS WAF. Default false. docs/security.md.
+   */
+  edge?: boolean;
+  /**
+   * WAF rate-based rule: block a client IP above this many requests per 5 minutes (100 to
+   * 2,000,000,000). Implies `edge`. The WebACL (scope CLOUDFRONT) is created in this stack when it
+   * deploys to us-east-1; elsewhere pass `webAclArn` instead. Default: none.
+   */
+  wafRateLimit?: number;
+  /** An existing WAFv2 WebACL (scope CLOUDFRONT, us-east-1) to attach to the edge distribution. Implies `edge`. */
+  webAclArn?: string;
+  /** DynamoDB cost guard: MaxReadRequestUnits of every table's on-demand throughput. Default: no cap. */
+  maxTableReadUnits?: number;
+  /** DynamoDB cost guard: MaxWriteRequestUnits of every table's on-demand throughput. Default: no cap. */
+  maxTableWriteUnits?: number;
 }
 
 export interface CairnSettings {
@@ -34,6 +53,14 @@ export interface CairnSettings {
   allowedOrigins: string[];
   failureDestination: FailureDestinationKind;
   athenaScanCutoffGb: number;
+  /** E-mail subscribed to the alarm topic, if any. */
+  alarmEmail: string | undefined;
+  /** CloudFront in front of the API (implied by a WAF setting). */
+  edge: boolean;
+  wafRateLimit: number | undefined;
+  webAclArn: string | undefined;
+  maxTableReadUnits: number | undefined;
+  maxTableWriteUnits: number | undefined;
   /** Removal policy for data-holding resources. */
   dataRemovalPolicy: RemovalPolicy;
   /** Physical name for a named resource: `cairn-raw` → `cairn-raw-dev` for stage `dev`. */
@@ -50,6 +77,12 @@ export const CONTEXT = {
   allowedOrigins: 'cairn:allowedOrigins',
   failureDestination: 'cairn:failureDestination',
   athenaScanCutoffGb: 'cairn:athenaScanCutoffGb',
+  alarmEmail: 'cairn:alarmEmail',
+  edge: 'cairn:edge',
+  wafRateLimit: 'cairn:wafRateLimit',
+  webAclArn: 'cairn:webAclArn',
+  maxTableReadUnits: 'cairn:maxTableReadUnits',
+  maxTableWriteUnits: 'cairn:maxTableWriteUnits',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -93,7 +126,26 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   const retain = props.retain ?? bool(ctx(CONTEXT.retain), CONTEXT.retain) ?? true;
   const failure = props.failureDestination ?? (ctx(CONTEXT.failureDestination) as string | undefined) ?? 's3';
   if (failure !== 's3' && failure !== 'sqs') throw new Error(`context ${CONTEXT.failureDestination} must be s3 or sqs, got ${JSON.stringify(failure)}`);
+  const wafRateLimit = props.wafRateLimit ?? num(ctx(CONTEXT.wafRateLimit), CONTEXT.wafRateLimit);
+  if (wafRateLimit !== undefined && (!Number.isInteger(wafRateLimit) || wafRateLimit < 100 || wafRateLimit > 2_000_000_000)) {
+    throw new Error(`context ${CONTEXT.wafRateLimit} must be a whole number from 100 to 2000000000 (requests per 5 minutes per IP), got ${wafRateLimit}`);
+  }
+  const webAclArnRaw = props.webAclArn ?? (ctx(CONTEXT.webAclArn) as string | undefined);
+  const webAclArn = webAclArnRaw === '' ? undefined : webAclArnRaw;
+  if (webAclArn !== undefined && !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[^/]+\/[^/]+$/.test(webAclArn)) {
+    throw new Error(`context ${CONTEXT.webAclArn} must be the ARN of a WAFv2 WebACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got ${JSON.stringify(webAclArn)}`);
+  }
+  if (wafRateLimit !== undefined && webAclArn !== undefined) throw new Error(`set either ${CONTEXT.wafRateLimit} or ${CONTEXT.webAclArn}, not both`);
+  const units = (v: number | undefined, key: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`context ${key} must be a whole number of request units (at least 1), got ${v}`);
+    return v;
+  };
   return {
+    edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
+    wafRateLimit,
+    webAclArn,
+    maxTableReadUnits: units(props.maxTableReadUnits ?? num(ctx(CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits),
+    maxTableWriteUnits: units(props.maxTableWriteUnits ?? num(ctx(CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits),
     stage,
     retain,
     deletionProtection: props.deletionProtection ?? bool(ctx(CONTEXT.deletionProtection), CONTEXT.deletionProtection) ?? retain,
@@ -101,8 +153,15 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     allowedOrigins: props.allowedOrigins ?? list(ctx(CONTEXT.allowedOrigins)) ?? ['*'],
     failureDestination: failure,
     athenaScanCutoffGb: props.athenaScanCutoffGb ?? num(ctx(CONTEXT.athenaScanCutoffGb), CONTEXT.athenaScanCutoffGb) ?? 10,
+    alarmEmail: alarmEmailOf(props.alarmEmail ?? (ctx(CONTEXT.alarmEmail) as string | undefined)),
     dataRemovalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     name: (base) => (stage ? `${base}-${stage}` : base),
     glueName: (base) => (stage ? `${base}_${stage}` : base).replace(/-/g, '_'),
   };
+}
+
+function alarmEmailOf(v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) throw new Error(`context ${CONTEXT.alarmEmail} must be an e-mail address, got ${JSON.stringify(v)}`);
+  return v;
 }

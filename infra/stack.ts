@@ -4,9 +4,11 @@
  *
  *   Encryption → Events (bus) → Lake → Collection (API, collect, raw stream, sources)
  *              → Normalization (normalize, dedup, normalized stream)
+ *              → Imports (λ import: files dropped under imports/ in the lake → raw stream)
  *              → Segments (members table, recheck scheduler role) → Identity (resolve, snapshot,
  *                identities/profiles/timeline) → λ recheck → Journeys (state, λ journey, waits) → Admin (admin API function)
- *              → Schedules (SCHEDULES: the daily profile snapshot)
+ *              → Privacy (privacy table early; λ erase after Journeys)
+ *              → Schedules (SCHEDULES: the daily profile snapshot, erasure)
  *              → routes (collection + admin, one HTTP API) → outputs
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -20,9 +22,12 @@ import { Events } from './constructs/events';
 import { Identity } from './constructs/identity';
 import { Journeys } from './constructs/journeys';
 import { Lake } from './constructs/lake';
+import { Monitoring } from './constructs/monitoring';
+import { Imports } from './constructs/imports';
 import { Normalization } from './constructs/normalization';
 import { Schedules } from './constructs/schedules';
 import { Segments } from './constructs/segments';
+import { Privacy } from './constructs/privacy';
 import { resolveSettings, type CairnSettings, type CairnSettingsProps } from './settings';
 
 export interface CairnStackProps extends StackProps, CairnSettingsProps {}
@@ -35,11 +40,15 @@ export class CairnStack extends Stack {
   readonly lake: Lake;
   readonly collection: Collection;
   readonly normalization: Normalization;
+  /** File drops under imports/ in the lake → λ import (docs/import.md). */
+  readonly imports: Imports;
   readonly identity: Identity;
   readonly admin: Admin;
   readonly segments: Segments;
   readonly journeys: Journeys;
   readonly schedules: Schedules;
+  readonly privacy: Privacy;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CairnStackProps = {}) {
     super(scope, id, {
@@ -53,23 +62,41 @@ export class CairnStack extends Stack {
     this.events = new Events(this, 'Events', this.catalog);
     this.lake = new Lake(this, 'Lake', this.catalog);
     this.collection = new Collection(this, 'Collection', this.catalog);
+    // Privacy table before the pipeline (normalize and resolve read the suppression list); λ erase after Journeys.
+    this.privacy = new Privacy(this, 'Privacy', this.catalog);
     this.normalization = new Normalization(this, 'Normalization', this.catalog);
+    this.imports = new Imports(this, 'Imports', this.catalog);
     // Segments: members table and recheck scheduler role before Identity (λ resolve uses them), λ recheck after it.
     this.segments = new Segments(this, 'Segments', this.catalog);
     this.identity = new Identity(this, 'Identity', this.catalog);
     this.segments.addRecheck();
     this.journeys = new Journeys(this, 'Journeys', this.catalog);
     this.admin = new Admin(this, 'Admin', this.catalog);
+    this.privacy.addEraser();
     this.schedules = new Schedules(this, 'Schedules', this.catalog);
 
     this.collection.addRoutes(ROUTES);
     this.catalog.assertComplete();
+    // Dashboard and alarms over everything above (docs/operations.md).
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      catalog: this.catalog,
+      key: this.encryption.key,
+      stage: this.collection.stage,
+      ...(this.normalization.failureQueue ? { failureQueue: this.normalization.failureQueue } : { failureBucket: this.lake.bucket }),
+      journeyFailureQueue: this.journeys.failureQueue,
+      alarmEmail: this.settings.alarmEmail,
+    });
 
     const out = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
     out('CollectorUrl', this.collection.url, 'Base URL of the collection API (apiHost for SDKs)');
+    if (this.collection.edge) out('EdgeUrl', this.collection.edge.url, 'CloudFront (+ WAF) URL in front of the collection API: give this to SDKs (docs/security.md)');
     out('LakeBucket', this.lake.bucket.bucketName, 'S3 bucket holding the lake');
     out('AthenaWorkGroup', this.lake.workGroup.name, 'Athena workgroup for lake queries');
     out('GlueDatabase', this.lake.databaseName, 'Glue database with the events, quarantine and profiles tables');
+    out('RawStreamName', this.collection.rawStream.streamName, 'Kinesis stream of collected messages (npx cairn replay)');
+    out('NormalizedStreamName', this.normalization.normalizedStream.streamName, 'Kinesis stream of normalised messages (npx cairn replay)');
+    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic every Cairn alarm notifies');
+    out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
     out('EventBusName', this.events.bus.eventBusName, 'EventBridge bus the pipeline publishes to');
     for (const name of Object.keys(TABLES) as TableName[]) {
       out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);

@@ -4,7 +4,8 @@
 // local/emulators.ts; plain JavaScript so it loads the same way under `node --import tsx`, vitest
 // and plain node. Protocol: workerData `{ services, options }`; posts `{ type: 'ready', ports }`
 // or `{ type: 'error', message }`; on `{ type: 'close' }` it closes every server (flushing the
-// emulators' LevelDB stores) and posts `{ type: 'closed' }`.
+// emulators' LevelDB stores) and posts `{ type: 'closed' }`. With workerData `s3Events: { prefix }` it
+// also posts `{ type: 's3event', event }` for each s3rver object event under that key prefix.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -45,6 +46,14 @@ async function start() {
     } else if (name === 's3') {
       const S3rver = require('s3rver');
       const s3 = new S3rver(options.s3);
+      // Object events (S3 event notification form) under a key prefix, for the local runtime (λ import).
+      if (workerData.s3Events) {
+        const prefix = workerData.s3Events.prefix ?? '';
+        s3.on('event', (event) => {
+          const key = event?.Records?.[0]?.s3?.object?.key ?? '';
+          if (key.startsWith(prefix)) parentPort.postMessage({ type: 's3event', event });
+        });
+      }
       ports.s3 = (await s3.run()).port;
       closers.push(() => s3.close());
     } else {

@@ -45,7 +45,39 @@ export interface EmulatorOptions {
    * handlers. Default false (in the calling thread).
    */
   threads?: boolean;
+  /**
+   * S3 object events of s3rver (ObjectCreated:Put/Post/Copy, ObjectRemoved:Delete) whose key starts
+   * with `s3EventPrefix`, in S3 event notification form (`toS3NotificationEvent`). Default: none.
+   */
+  onS3Event?: (event: S3NotificationEvent) => void;
+  /** Key prefix of the S3 events passed to `onS3Event` (default: every key). */
+  s3EventPrefix?: string;
 }
+
+/** An S3 event notification (the aws-lambda `S3Event` shape). */
+export interface S3NotificationEvent {
+  Records: { eventName: string; eventSource: string; awsRegion: string; s3: { bucket: { name: string; arn: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } } }[];
+}
+
+/**
+ * s3rver's event as S3 sends it: keys URL-encoded the way S3 notifications encode them (spaces as
+ * `+`, other reserved characters as %XX, `/` kept), the region of the stack, the bucket's ARN.
+ */
+export function toS3NotificationEvent(e: S3NotificationEvent, region = process.env.AWS_REGION ?? 'us-east-1'): S3NotificationEvent {
+  return {
+    Records: e.Records.map((r) => ({
+      ...r,
+      awsRegion: region,
+      s3: {
+        ...r.s3,
+        bucket: { ...r.s3.bucket, arn: `arn:aws:s3:::${r.s3.bucket.name}` },
+        object: { ...r.s3.object, key: encodeURIComponent(r.s3.object.key).replace(/%2F/g, '/').replace(/%20/g, '+') },
+      },
+    })),
+  };
+}
+
+const keyOf = (e: S3NotificationEvent) => e.Records?.[0]?.s3?.object?.key ?? '';
 
 type EmulatorName = 'dynamodb' | 'kinesis' | 's3';
 
@@ -72,7 +104,8 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
 
   if (opts.threads) {
     const groups: EmulatorName[][] = [['dynamodb'], ['kinesis', 's3']];
-    const started = await Promise.allSettled(groups.map((services) => startWorker(services, options)));
+    const onS3 = opts.onS3Event ? (e: S3NotificationEvent) => opts.onS3Event!(toS3NotificationEvent(e)) : undefined;
+    const started = await Promise.allSettled(groups.map((services) => startWorker(services, options, services.includes('s3') ? onS3 : undefined, opts.s3EventPrefix)));
     const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -86,6 +119,12 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
   const ddb = dynalite(options.dynamodb);
   const kin = kinesalite(options.kinesis);
   const s3srv = new S3rver(options.s3);
+  if (opts.onS3Event) {
+    const prefix = opts.s3EventPrefix ?? '';
+    (s3srv as unknown as { on(ev: 'event', cb: (e: S3NotificationEvent) => void): void }).on('event', (e) => {
+      if (keyOf(e).startsWith(prefix)) opts.onS3Event!(toS3NotificationEvent(e));
+    });
+  }
   const [ddbPort, kinPort, s3Addr] = await Promise.all([listen(ddb), listen(kin), s3srv.run()]);
   return {
     endpoints: endpoints({ dynamodb: ddbPort, kinesis: kinPort, s3: s3Addr.port }),
@@ -97,9 +136,15 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
 }
 
 /** One emulator worker thread (local/emulator-worker.mjs) running `services`. */
-function startWorker(services: EmulatorName[], options: object): Promise<{ ports: Partial<Record<EmulatorName, number>>; close(): Promise<void> }> {
+function startWorker(
+  services: EmulatorName[],
+  options: object,
+  onS3Event?: (e: S3NotificationEvent) => void,
+  s3EventPrefix?: string,
+): Promise<{ ports: Partial<Record<EmulatorName, number>>; close(): Promise<void> }> {
   const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), {
-    workerData: { services, options },
+    // The worker forwards s3rver's object events under the prefix as `{ type: 's3event', event }`.
+    workerData: { services, options, ...(onS3Event ? { s3Events: { prefix: s3EventPrefix ?? '' } } : {}) },
     // No loader flags (the worker needs none, or registers its own); CPU profiling flags are passed on.
     execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
     // A young generation larger than V8's default: far fewer scavenges and promotions under load.
@@ -132,6 +177,7 @@ function startWorker(services: EmulatorName[], options: object): Promise<{ ports
       worker.on('exit', (code) => {
         if (!closing) log('error', 'emulator worker exited unexpectedly', { emulators: services.join(','), code });
       });
+      if (onS3Event) worker.on('message', (msg: { type?: string; event?: S3NotificationEvent }) => msg?.type === 's3event' && msg.event && onS3Event(msg.event));
       if (m.type === 'ready' && m.ports) resolve({ ports: m.ports, close });
       else fail(new Error(`emulator worker (${services.join(', ')}) failed to start: ${m.message ?? 'unknown error'}`));
     });

@@ -6,16 +6,17 @@
  * Runtime routes (local extensions, not Lambda functions): `GET /health`, `GET /_aws/endpoints`,
  * `GET /v1/status` (admin).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { bearerOk } from '../shared/admin/auth';
+import { ADMIN_ROUTE_THROTTLE } from '../shared/config/resources';
 import { CairnError, errorBody } from '../shared/errors';
 import { log } from '../shared/log';
 import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
 import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';
 import type { ServiceRoute } from './services';
-import type { TokenBucket } from './throttle';
+import { TokenBucket } from './throttle';
 
 /** API Gateway's maximum request payload. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -47,16 +48,8 @@ export interface LocalHttpServer {
   lastActivityAt(): number;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Constant-time check of `Authorization: Bearer <token>`. */
-export function bearerOk(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  const given = m ? m[1]!.trim() : '';
-  // Compare digests: equal length always, so timing reveals nothing about the token.
-  const ok = timingSafeEqual(digest(given), digest(token));
-  return ok && given.length > 0 && token.length > 0;
-}
+/** Constant-time check of `Authorization: Bearer <token>` (shared/admin/auth.ts). */
+export { bearerOk };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(body)) };
@@ -69,6 +62,7 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
   let lastActivity = 0;
   const idleWaiters: (() => void)[] = [];
   const sockets = new Set<Socket>();
+  const adminBuckets = new Map<string, TokenBucket>();
 
   const send = (res: ServerResponse, r: HttpResponse, requestId: string, startedAt: number, label: string) => {
     if (res.headersSent || res.destroyed) return;
@@ -159,6 +153,15 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
     if (match.route.auth === 'admin' && method !== 'OPTIONS' && !bearerOk(req.headers.authorization, deps.adminToken)) {
       req.resume();
       return reply(unauthorized(), label);
+    }
+    if (match.route.auth === 'admin') {
+      // Per-route admin throttle (ADMIN_ROUTE_THROTTLE, as the API Gateway route settings).
+      let bucket = adminBuckets.get(label);
+      if (!bucket) adminBuckets.set(label, (bucket = new TokenBucket(ADMIN_ROUTE_THROTTLE.rateLimit, ADMIN_ROUTE_THROTTLE.burstLimit)));
+      if (!bucket.take()) {
+        req.resume();
+        return reply(err('rate_limited', 'too many requests on this admin route', 429, { 'retry-after': String(bucket.retryAfterSeconds()) }), label);
+      }
     }
     const body = await readBody(req);
     if (body === 'too_large') {

@@ -1,7 +1,11 @@
 /**
  * Runtime counters for `GET /v1/status`: per-function invocations, errors, records and retries
- * (what CloudWatch shows for a Lambda function), and per-second rates over the last minute.
+ * (what CloudWatch shows for a Lambda function), and per-second rates over the last minute; plus
+ * the handlers' own EMF metrics (shared/metrics.ts: accepted, quarantined, …), received from every
+ * function thread over the metrics BroadcastChannel and summed, as CloudWatch sums them.
  */
+import { BroadcastChannel } from 'node:worker_threads';
+import { METRICS_CHANNEL, type MetricsMessage } from '../shared/metrics';
 
 /** Counts per second over a sliding window of `seconds` (one slot per second). */
 export class RateWindow {
@@ -53,6 +57,37 @@ export class Metrics {
   readonly http = { requests: 0, throttled: 0, byStatus: {} as Record<string, number>, rate: new RateWindow() };
   /** Records processed from the raw stream: the pipeline's intake. */
   readonly events = new RateWindow();
+  /** Handler metrics (EMF) per function: name → sum since start. */
+  readonly custom = new Map<string, Map<string, number>>();
+  private channel: BroadcastChannel | undefined;
+
+  /** Starts receiving the handlers' metrics (idempotent). */
+  listen(): this {
+    if (this.channel) return this;
+    this.channel = new BroadcastChannel(METRICS_CHANNEL);
+    (this.channel as unknown as { unref?: () => void }).unref?.();
+    this.channel.onmessage = (e: unknown) => this.record((e as { data: MetricsMessage }).data);
+    return this;
+  }
+
+  close(): void {
+    this.channel?.close();
+    this.channel = undefined;
+  }
+
+  record(m: MetricsMessage): void {
+    if (!m || typeof m.service !== 'string' || !m.counters) return;
+    let fn = this.custom.get(m.service);
+    if (!fn) this.custom.set(m.service, (fn = new Map()));
+    for (const [k, v] of Object.entries(m.counters)) if (typeof v === 'number') fn.set(k, (fn.get(k) ?? 0) + v);
+  }
+
+  /** The handler metrics as rows (function, metric, value), sorted: what `npx cairn status` prints. */
+  customSnapshot(): { function: string; metric: string; value: number }[] {
+    const rows: { function: string; metric: string; value: number }[] = [];
+    for (const [fn, m] of this.custom) for (const [metric, value] of m) rows.push({ function: fn, metric, value });
+    return rows.sort((a, b) => a.function.localeCompare(b.function) || a.metric.localeCompare(b.metric));
+  }
 
   fn(key: string): FunctionStats & { rate: RateWindow } {
     let s = this.functions.get(key);

@@ -11,7 +11,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
-import { BUS, ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
+import { BUS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
 import { CreateScheduleCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { requestCounts, scheduler } from '../shared/aws/clients';
 import { ensureSource } from '../shared/collect/sources';
@@ -19,7 +19,7 @@ import { CairnError } from '../shared/errors';
 import { log } from '../shared/log';
 import { Router, type LocalRouteDef } from './apigw';
 import { CheckpointStore } from './checkpoints';
-import { createResources, startEmulators, useEndpoints, type Emulators } from './emulators';
+import { createResources, startEmulators, useEndpoints, type Emulators, type S3NotificationEvent } from './emulators';
 import { createLocalHttpServer, type LocalHttpServer, type StackState } from './http';
 import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lambda';
 import { Metrics } from './metrics';
@@ -81,6 +81,8 @@ export interface StackStatus {
   services: Record<string, unknown>;
   /** AWS SDK calls made by this process since start, `service.Operation` → count, plus DynamoDB `dynamodb.rcu`/`dynamodb.wcu`. */
   aws: Record<string, number>;
+  /** The handlers' EMF metrics since start (shared/metrics.ts; the figures CloudWatch shows on AWS). */
+  metrics: ReturnType<Metrics['customSnapshot']>;
 }
 
 export interface LocalStack {
@@ -139,7 +141,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const startedAt = Date.now();
 
   let state: StackState = 'starting';
-  const metrics = new Metrics();
+  const metrics = new Metrics().listen();
   const functions = new Map<string, LoadedFunction>();
   const mappings: EventSourceMapping[] = [];
   const services: { name: string; started: StartedService }[] = [];
@@ -171,6 +173,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       http: { requests: metrics.http.requests, throttled: metrics.http.throttled, byStatus: { ...metrics.http.byStatus } },
       services: svc,
       aws: Object.fromEntries([...requestCounts.entries()].map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+      metrics: metrics.customSnapshot(),
     };
   };
 
@@ -201,13 +204,38 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     return f;
   };
 
+  // File drops (IMPORTS, docs/import.md): s3rver's object events under imports/ invoke λ import
+  // asynchronously, as S3 → EventBridge → Lambda does on AWS (an event is retried twice on error).
+  const fileDrops = new Set<Promise<void>>();
+  let lastFileDropAt = 0;
+  const onS3Event = (event: S3NotificationEvent) => {
+    const fn = functions.get(IMPORTS.fn);
+    if (!fn || state !== 'ready') return;
+    const run = (async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await fn.invoke(event);
+          return;
+        } catch (e) {
+          log('warn', 'import invocation failed', { attempt, error: (e as Error).message });
+          if (attempt < 2) await sleep(1000 * (attempt + 1));
+        } finally {
+          lastFileDropAt = Date.now();
+          nudge();
+        }
+      }
+    })();
+    fileDrops.add(run);
+    void run.finally(() => fileDrops.delete(run));
+  };
+
   const drain = async (timeoutMs = 20_000): Promise<boolean> => {
     const deadline = Date.now() + timeoutMs;
     for (const m of mappings) m.flushNow = true;
     try {
       while (Date.now() < deadline) {
-        const since = Math.max(http.lastActivityAt(), ...mappings.map((m) => m.lastActivityAt()));
-        const servicesIdle = services.every((s) => s.started.idle?.() ?? true);
+        const since = Math.max(http.lastActivityAt(), lastFileDropAt, ...mappings.map((m) => m.lastActivityAt()));
+        const servicesIdle = services.every((s) => s.started.idle?.() ?? true) && fileDrops.size === 0;
         if (servicesIdle && mappings.every((m) => m.drained(since))) return true;
         await sleep(50);
       }
@@ -221,6 +249,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const shutdown = async (drainTimeoutMs = 20_000): Promise<void> => {
     state = 'stopping';
     await http.close(10_000);
+    // Imports under way finish first (bounded): what they put on the raw stream is then drained.
+    if (fileDrops.size) await Promise.race([Promise.allSettled([...fileDrops]), sleep(drainTimeoutMs)]);
     if (mappings.length) {
       const ok = await drain(drainTimeoutMs);
       if (!ok) {
@@ -241,11 +271,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ownClients?.kinesis.destroy();
     ownClients?.s3.destroy();
     await emu?.close();
+    metrics.close();
     state = 'stopped';
   };
 
   try {
-    emu = await startEmulators(dataDir, { threads: opts.emulatorThreads ?? process.env.CAIRN_EMULATOR_THREADS !== '0' });
+    emu = await startEmulators(dataDir, {
+      threads: opts.emulatorThreads ?? process.env.CAIRN_EMULATOR_THREADS !== '0',
+      onS3Event,
+      s3EventPrefix: IMPORTS.prefix,
+    });
     Object.assign(endpoints, emu.endpoints);
     useEndpoints(emu.endpoints);
     process.env.AWS_REGION ??= 'us-east-1';
@@ -276,13 +311,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
     }
 
-    // Stream consumers run in worker threads of their own (like Lambda execution environments);
+    // Stream consumers and λ import run in worker threads of their own (like Lambda execution environments);
     // those downstream of the lake (not reading the raw stream) at a lower CPU priority, so that on
     // a small machine collect → normalize → lake keeps up and they catch up after (docs/local.md).
     const threads = opts.functionThreads ?? process.env.CAIRN_FUNCTION_THREADS !== '0';
     const nice = Number(process.env.CAIRN_DOWNSTREAM_NICE ?? 10) || 0;
     const loaded = await Promise.allSettled(
-      Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && !!def.kinesis, nice: def.kinesis?.stream === 'raw' ? 0 : nice })),
+      Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && (!!def.kinesis || key === IMPORTS.fn), nice: def.kinesis?.stream === 'raw' ? 0 : nice })),
     );
     for (const r of loaded) if (r.status === 'fulfilled') functions.set(r.value.key, r.value);
     for (const r of loaded) if (r.status === 'rejected') throw r.reason;

@@ -1,7 +1,12 @@
 /**
  * Structured JSON logs. Values under keys that can hold personal data are redacted before a line
  * is written, so no email, phone, name or address reaches CloudWatch or the terminal.
+ * Inside an invocation (shared/metrics.ts `instrument`) every line also carries the Lambda
+ * `requestId`, the `function` and, once known, the `correlationId` of the request that brought the
+ * message in; a `correlationId` field passed explicitly wins.
  */
+import { currentInvocation } from './metrics';
+
 const PII_KEYS = /^(email|phone|name|first_?name|last_?name|address|street|city|zip|postal_?code|ip|birthday|traits|properties|context|userid|user_id|anonymousid|anonymous_id|previousid|value)$/i;
 
 // Personal data can also hide inside free text (an error message quoting an address): scrub it.
@@ -26,6 +31,8 @@ const threshold = (): number => order[(process.env.CAIRN_LOG_LEVEL as Level) ?? 
 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (order[level] < threshold()) return;
-  const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...(redact(fields) as object) });
+  const inv = currentInvocation();
+  const ctx = inv ? { function: inv.service, ...(inv.requestId ? { requestId: inv.requestId } : {}), ...(inv.correlationId ? { correlationId: inv.correlationId } : {}) } : undefined;
+  const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...ctx, ...(redact(fields) as object) });
   (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');
 }

@@ -84,3 +84,49 @@ export function parseDuration(v: string): number {
 export function pct(num: string, den: string, digits = 1): string {
   return `round(100 * CAST(${num} AS DOUBLE) / nullif(${den}, 0), ${digits})`;
 }
+
+/**
+ * The raw JSON text at a path of a JSON column (`500`, `"SH-001"`, `true`, `null`, `{...}`), null when
+ * absent: lets a filter tell a number from a string the way the journey matcher does.
+ */
+export function jsonRaw(col: string, path: string, d: Dialect): string {
+  jsonText(col, path, d); // validates the path
+  return d === 'athena' ? `json_format(json_extract(${col}, ${lit('$.' + path)}))` : `CAST(json_extract(${col}, ${lit('$.' + path)}) AS VARCHAR)`;
+}
+
+/** The YYYY-MM-DD date `days` before (negative: after) a YYYY-MM-DD date. */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Today's UTC date. */
+export const today = (): string => new Date().toISOString().slice(0, 10);
+
+/**
+ * The first 32 bits of sha256(text) as a number in [0, 2^32): the holdout hash of
+ * shared/definitions/journey.ts `inHoldout`, in SQL.
+ */
+export function sha256Prefix32(expr: string, d: Dialect): string {
+  return d === 'athena'
+    ? `from_big_endian_64(concat(X'00000000', substr(sha256(to_utf8(${expr})), 1, 4)))`
+    : `CAST(('0x' || substr(sha256(${expr}), 1, 8)) AS UBIGINT)`;
+}
+
+/**
+ * `(profile_id, id_type, id_value)` rows of the latest snapshot of every live (not merged-away)
+ * profile in the lake's `profiles` table, one per identity.
+ */
+export function profileIdentitiesSql(d: Dialect): string {
+  const latest = `SELECT profile_id, identities, merged_into, row_number() OVER (PARTITION BY profile_id ORDER BY ${ts('snapshot_at', d)} DESC) AS rn FROM profiles`;
+  if (d === 'athena') {
+    return (
+      `SELECT l.profile_id, i.id_type, i.id_value FROM (${latest}) l ` +
+      `CROSS JOIN UNNEST(CAST(json_parse(l.identities) AS ARRAY(ROW(type VARCHAR, value VARCHAR)))) AS i(id_type, id_value) ` +
+      `WHERE l.rn = 1 AND l.merged_into IS NULL`
+    );
+  }
+  return (
+    `SELECT profile_id, i.type AS id_type, i.value AS id_value FROM (SELECT profile_id, unnest(from_json(identities, '[{"type":"VARCHAR","value":"VARCHAR"}]')) AS i FROM (${latest}) l ` +
+    `WHERE l.rn = 1 AND l.merged_into IS NULL) x`
+  );
+}

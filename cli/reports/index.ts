@@ -1,25 +1,36 @@
 /**
  * `npx cairn report <name>`: marketer reports over the lake. Each report is SQL built for a dialect
  * (DuckDB over the local lake, Athena for `--stack`), run where the lake is, printed as a table,
- * JSON or CSV. See docs/reports.md.
+ * JSON or CSV, and with `--html <file>` also written as a self-contained HTML page. See docs/reports.md.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { CairnError } from '../../shared/errors';
+import { parseDefinitions } from '../../shared/definitions/parse';
+import { validateDefinition } from '../../shared/definitions/schema';
+import type { JourneyDef } from '../../shared/definitions/types';
 import type { QueryResult } from '../lake';
 import { FORMATS, formatResult, type Format } from '../format';
-import { checkDate, parseDuration, type Dialect } from './dialect';
+import { addDays, checkDate, parseDuration, today, type Dialect } from './dialect';
 import { funnelSql, parseSteps } from './funnel';
 import { rfmSql } from './rfm';
 import { retentionSql } from './retention';
 import { qualitySql } from './quality';
+import { lifecycleSql } from './lifecycle';
+import { conversionEventOf, journeySql, withRuntimeStats, type JourneyStatsLike } from './journey';
+import { renderHtmlReport, type ChartSpec } from './html';
 
 export { funnelSql, parseSteps, type FunnelOptions } from './funnel';
 export { rfmSql, RFM_GROUPS, type RfmOptions } from './rfm';
 export { retentionSql, type RetentionOptions } from './retention';
 export { qualitySql, type QualityOptions } from './quality';
+export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecycle';
+export { journeySql, conversionEventOf, withRuntimeStats, type JourneyReportOptions } from './journey';
+export { renderHtmlReport, escapeHtml, svgBarChart } from './html';
 export type { Dialect } from './dialect';
 
-export const REPORTS = ['funnel', 'rfm', 'retention', 'quality'] as const;
+export const REPORTS = ['funnel', 'rfm', 'retention', 'quality', 'lifecycle', 'journey'] as const;
 export type ReportName = (typeof REPORTS)[number];
 
 /** Raw command-line options of `cairn report` (strings as commander gives them). */
@@ -31,12 +42,32 @@ export interface ReportCliOptions {
   weeks?: string;
   asOf?: string;
   people?: boolean;
+  activationEvent?: string;
+  referralEvent?: string;
+  conversionEvent?: string;
 }
 
 const usage = (msg: string) => new CairnError('usage', msg, 400);
 
-/** Validates the options for `name` and builds its SQL for `dialect`. */
-export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect): string {
+/** Default window length of lifecycle and journey reports, in days (ending --until, default today). */
+export const DEFAULT_WINDOW_DAYS = 30;
+
+const events = (v: string | undefined, fallback: string, name: string): string[] => {
+  const list = (v ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  if (!list.length) throw usage(`--${name} needs at least one event name`);
+  return list;
+};
+
+/** The [since, until] window of a report that needs one: --until defaults to today, --since to 30 days before it. */
+export function reportWindow(o: Pick<ReportCliOptions, 'since' | 'until'>, now: () => string = today): { since: string; until: string } {
+  const until = checkDate('until', o.until) ?? now();
+  const since = checkDate('since', o.since) ?? addDays(until, -(DEFAULT_WINDOW_DAYS - 1));
+  if (since > until) throw usage(`--since ${since} is after --until ${until}`);
+  return { since, until };
+}
+
+/** Validates the options for `name` and builds its SQL for `dialect` (`journey` needs its definition). */
+export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, journey?: JourneyDef): string {
   const range = { since: checkDate('since', o.since), until: checkDate('until', o.until) };
   if (range.since && range.until && range.since > range.until) throw usage(`--since ${range.since} is after --until ${range.until}`);
   switch (name) {
@@ -53,8 +84,70 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect): 
     }
     case 'quality':
       return qualitySql(range, dialect);
+    case 'lifecycle':
+      return lifecycleSql(
+        { ...reportWindow(o), activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'), referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event') },
+        dialect,
+      );
+    case 'journey': {
+      if (!journey) throw usage('journey needs a journey id: cairn report journey <id>');
+      return journeySql(journey, { ...reportWindow(o), conversionEvent: o.conversionEvent?.trim() || undefined, withinSeconds: o.within === undefined ? undefined : parseDuration(o.within) }, dialect);
+    }
     default:
       throw usage(`unknown report ${JSON.stringify(name)}; reports: ${REPORTS.join(', ')}`);
+  }
+}
+
+/** Title, parameters, chart and notes of a report's HTML page. */
+export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyDef): { title: string; params: [string, string][]; chart?: ChartSpec; notes: string[] } {
+  const params: [string, string][] = [];
+  const add = (k: string, v: string | undefined) => v !== undefined && v !== '' && params.push([k, v]);
+  const windowed = name === 'lifecycle' || name === 'journey';
+  if (windowed) {
+    const w = reportWindow(o);
+    add('since', w.since);
+    add('until', w.until);
+  } else {
+    add('since', o.since ?? 'all time');
+    add('until', o.until ?? 'now');
+  }
+  switch (name) {
+    case 'funnel':
+      add('steps', o.steps);
+      add('within', o.within);
+      return { title: 'Funnel', params, chart: { label: ['event'], series: ['people'], title: 'People reaching each step' }, notes: ['A person enters at their first step-1 event; each later step counts at or after the previous one.'] };
+    case 'rfm':
+      add('as of', o.asOf ?? 'today');
+      return o.people
+        ? { title: 'RFM by person', params, chart: { label: ['person'], series: ['monetary'], title: 'Monetary value per person' }, notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'] }
+        : { title: 'RFM groups', params, chart: { label: ['rfm_group'], series: ['people'], title: 'People per RFM group' }, notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'] };
+    case 'retention':
+      add('weeks', o.weeks ?? '8');
+      return { title: 'Weekly retention', params, chart: { label: ['cohort_week', 'week_number'], series: ['retained_pct'], title: 'Retained % by cohort week and week number' }, notes: ['Cohort = ISO week (Monday, UTC) of the first event in the range.'] };
+    case 'quality':
+      return { title: 'Data quality', params, chart: { label: ['section', 'item'], series: ['count'], title: 'Counts' }, notes: [] };
+    case 'lifecycle':
+      add('activation events', o.activationEvent ?? 'Order Completed');
+      add('referral events', o.referralEvent ?? 'Referral Sent');
+      return {
+        title: 'Lifecycle (AARRR)',
+        params,
+        chart: { label: ['stage'], series: ['new_people', 'all_people'], title: 'People per stage: new in the window, and all active' },
+        notes: ['acquisition: first event in the window (new) / any event in it (all); activation: an activation event; retention: active in 2+ ISO weeks; revenue: a track with revenue or total > 0; referral: a referral event, or named as properties.referrer_id.'],
+      };
+    case 'journey':
+      add('journey', journey ? `${journey.id} (${journey.name})` : undefined);
+      add('conversion event', journey ? conversionEventOf(journey, o.conversionEvent?.trim() || undefined) : o.conversionEvent);
+      add('within', o.within);
+      add('holdout', journey ? `${journey.holdout}%` : undefined);
+      return {
+        title: `Journey ${journey?.id ?? ''}`.trim(),
+        params,
+        chart: { label: ['section', 'item'], series: ['people', 'converted'], title: 'People and conversions' },
+        notes: ['triggered: people with a matching trigger event in the window; treated/holdout: the journey’s holdout assignment (intent to treat); converted: the conversion event at or after entry.'],
+      };
+    default:
+      return { title: name, params, notes: [] };
   }
 }
 
@@ -64,6 +157,48 @@ export interface ReportDeps {
   /** The dialect the command's target speaks. */
   dialect(cmd: Command): Dialect;
   stdout(s: string): void;
+  /** An admin API GET on the command's target (journey definitions and stats). */
+  adminGet?(cmd: Command, path: string): Promise<{ status: number; json?: unknown }>;
+  /** Directory relative paths (--html, --definition) are resolved from. */
+  cwd?: string;
+  /** Clock for the HTML page (tests). */
+  now?(): Date;
+}
+
+interface LoadedJourney {
+  def: JourneyDef;
+  stats?: JourneyStatsLike;
+}
+
+/** The journey from `--definition <file>`, else from the admin API (with its runtime stats). */
+async function loadJourney(id: string, o: { definition?: string }, cmd: Command, deps: ReportDeps): Promise<LoadedJourney> {
+  if (o.definition) {
+    const path = resolve(deps.cwd ?? process.cwd(), o.definition);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw usage(`cannot read ${o.definition}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const def = parseDefinitions(text, o.definition).find((d): d is JourneyDef => d.kind === 'journey' && d.id === id);
+    if (!def) throw new CairnError('journey_not_found', `no journey ${JSON.stringify(id)} in ${o.definition}`, 404);
+    return { def };
+  }
+  if (!deps.adminGet) throw usage('journey needs --definition <file> here');
+  const a = await deps.adminGet(cmd, `/v1/journeys/${encodeURIComponent(id)}`);
+  if (a.status === 404) throw new CairnError('journey_not_found', `no journey ${JSON.stringify(id)} on the stack`, 404);
+  if (a.status !== 200) throw new CairnError('admin_error', `GET /v1/journeys/${id} answered ${a.status}`, 502);
+  const source = (a.json as { definition?: unknown } | undefined)?.definition;
+  const def = validateDefinition(source, { file: `GET /v1/journeys/${id}`, index: 0 });
+  if (def.kind !== 'journey') throw new CairnError('journey_not_found', `${id} is not a journey`, 404);
+  let stats: JourneyStatsLike | undefined;
+  try {
+    const s = await deps.adminGet(cmd, `/v1/journeys/${encodeURIComponent(id)}/stats`);
+    if (s.status === 200) stats = s.json as JourneyStatsLike;
+  } catch {
+    // Stats are a bonus to the lake figures.
+  }
+  return { def, stats };
 }
 
 /** Adds `report <name>` to the program. */
@@ -72,26 +207,44 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .command('report')
     .description(`run a report over the lake: ${REPORTS.join(', ')} (see docs/reports.md)`)
     .argument('<name>', `report: ${REPORTS.join(', ')}`)
+    .argument('[id]', 'journey: the journey id')
     .option('--steps <events>', 'funnel: comma-separated event names, in order')
-    .option('--within <duration>', 'funnel: each step within this time of the first (e.g. 7d, 12h)')
-    .option('--since <date>', 'only events from this UTC date (YYYY-MM-DD)')
-    .option('--until <date>', 'only events up to this UTC date, inclusive (YYYY-MM-DD)')
+    .option('--within <duration>', 'funnel: each step within this time of the first; journey: conversion within this time of entry (e.g. 7d, 12h)')
+    .option('--since <date>', 'only events from this UTC date (YYYY-MM-DD); lifecycle, journey: default 30 days before --until')
+    .option('--until <date>', 'only events up to this UTC date, inclusive (YYYY-MM-DD); lifecycle, journey: default today')
     .option('--weeks <n>', 'retention: weeks after the cohort week', '8')
     .option('--as-of <date>', 'rfm: date recency is measured to (default: today)')
     .option('--people', 'rfm: one row per person instead of per group')
+    .option('--activation-event <events>', 'lifecycle: comma-separated activation events (default: Order Completed)')
+    .option('--referral-event <events>', 'lifecycle: comma-separated referral events (default: Referral Sent)')
+    .option('--conversion-event <event>', 'journey: conversion event (default: the exit event, else Order Completed)')
+    .option('--definition <file>', 'journey: read the journey from this YAML/JSON file instead of the stack')
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option('--html <file>', 'also write the report as a self-contained HTML page (inline SVG chart, table)')
     .option('--max-width <n>', 'table format: cut cells longer than n characters (0: never)', '60')
     .option('--print-sql', 'print the SQL instead of running it')
-    .action(async (name: string, o: ReportCliOptions & { format: string; maxWidth: string; printSql?: boolean }, cmd: Command) => {
+    .action(async (name: string, id: string | undefined, o: ReportCliOptions & { format: string; maxWidth: string; printSql?: boolean; html?: string; definition?: string }, cmd: Command) => {
       if (!(FORMATS as readonly string[]).includes(o.format)) throw usage(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
       const maxWidth = Number(o.maxWidth);
       if (!Number.isInteger(maxWidth) || maxWidth < 0) throw usage(`--max-width must be a whole number, got ${JSON.stringify(o.maxWidth)}`);
-      const sql = reportSql(name, o, deps.dialect(cmd));
+      if (id !== undefined && name !== 'journey') throw usage(`report ${name} takes no argument, got ${JSON.stringify(id)}`);
+      if (name === 'journey' && !id) throw usage('journey needs a journey id: cairn report journey <id>');
+      // Validate every option before any I/O.
+      if (name !== 'journey') reportSql(name, o, deps.dialect(cmd));
+      else reportWindow(o);
+      const journey = name === 'journey' ? await loadJourney(id!, o, cmd, deps) : undefined;
+      const sql = reportSql(name, o, deps.dialect(cmd), journey?.def);
       if (o.printSql) {
         deps.stdout(sql + '\n');
         return;
       }
-      const result = await deps.runSql(cmd, sql);
+      let result = await deps.runSql(cmd, sql);
+      if (journey?.stats) result = withRuntimeStats(result, journey.def, journey.stats);
+      if (o.html) {
+        const page = reportPage(name, o, journey?.def);
+        const path = resolve(deps.cwd ?? process.cwd(), o.html);
+        writeFileSync(path, renderHtmlReport({ ...page, result, generatedAt: deps.now?.() ?? new Date() }));
+      }
       deps.stdout(formatResult(result, o.format as Format, maxWidth));
     });
 }

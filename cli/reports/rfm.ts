@@ -17,6 +17,7 @@
  *   lost         R = 1 and F ≤ 2
  */
 import { PERSON, jsonText, lit, timeRange, ts, type Dialect } from './dialect';
+import { RFM_GROUPS, RFM_GROUP_SQL } from '../../shared/scores/rfm';
 
 export interface RfmOptions {
   /** YYYY-MM-DD the recency is measured to (default: the current date). */
@@ -27,20 +28,8 @@ export interface RfmOptions {
   people?: boolean;
 }
 
-export const RFM_GROUPS = ['champions', 'loyal', 'potential', 'new', 'at_risk', 'cant_lose', 'hibernating', 'lost'] as const;
-
-export const RFM_GROUP_SQL = [
-  'CASE',
-  '  WHEN r >= 4 AND f >= 4 THEN \'champions\'',
-  '  WHEN r = 3 AND f >= 4 THEN \'loyal\'',
-  '  WHEN r >= 4 AND f = 1 THEN \'new\'',
-  '  WHEN r >= 3 THEN \'potential\'',
-  '  WHEN f >= 4 AND m >= 4 THEN \'cant_lose\'',
-  '  WHEN f >= 3 THEN \'at_risk\'',
-  '  WHEN r = 2 THEN \'hibernating\'',
-  '  ELSE \'lost\'',
-  'END',
-].join('\n');
+// The groups and their rules are shared with λ scores (shared/scores/rfm.ts): one implementation.
+export { RFM_GROUPS, RFM_GROUP_SQL };
 
 export function rfmSql(o: RfmOptions, d: Dialect): string {
   const amount = `coalesce(TRY_CAST(${jsonText('properties', 'total', d)} AS DOUBLE), TRY_CAST(${jsonText('properties', 'revenue', d)} AS DOUBLE), 0)`;

@@ -1,5 +1,22 @@
 /** λ normalize: raw Kinesis stream → lake (S3) + normalized stream. Logic in shared/normalize. */
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { instrument } from '../../shared/metrics';
 import { normalizeBatch } from '../../shared/normalize/handler';
 
-export const handler = (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => normalizeBatch(event);
+/**
+ * Test-only fault hook (docs/operations.md, "Proof under faults"): when `CAIRN_TEST_POISON` is set,
+ * a batch holding a record whose data contains that text fails with a function error, as a handler
+ * bug would. The CDK never sets the variable, so on AWS this is one undefined check.
+ */
+function poisonCheck(event: KinesisStreamEvent): void {
+  const marker = process.env.CAIRN_TEST_POISON;
+  if (!marker) return;
+  for (const r of event.Records ?? []) {
+    if (Buffer.from(r.kinesis.data, 'base64').toString('utf8').includes(marker)) throw new Error('poison record (CAIRN_TEST_POISON)');
+  }
+}
+
+export const handler = instrument('normalize', (event: KinesisStreamEvent, _context?: Context): Promise<KinesisStreamBatchResponse> => {
+  poisonCheck(event);
+  return normalizeBatch(event);
+});

@@ -13,11 +13,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { THROTTLE, type RouteDef } from '../../shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE, THROTTLE, type RouteDef } from '../../shared/config/resources';
 import { CairnFunction } from './cairn-function';
 import type { Catalog, FunctionName } from './catalog';
 import { acknowledge } from './nag';
 import { cairnStream, cairnTable } from './storage';
+import { Edge } from './waf';
 
 export class Collection extends Construct {
   readonly rawStream: kinesis.Stream;
@@ -29,6 +30,10 @@ export class Collection extends Construct {
   readonly routes: apigwv2.HttpRoute[] = [];
   private readonly integrations = new Map<FunctionName, HttpLambdaIntegration>();
   private readonly iamAuthorizer = new HttpIamAuthorizer();
+  /** Per-route throttle settings of the stage (admin routes: ADMIN_ROUTE_THROTTLE). */
+  private readonly routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+  /** CloudFront (+ optional WAF) in front of the API, when settings ask for it (infra/constructs/waf.ts). */
+  readonly edge?: Edge;
 
   constructor(scope: Construct, id: string, private readonly catalog: Catalog) {
     super(scope, id);
@@ -73,6 +78,7 @@ export class Collection extends Construct {
         })),
       },
     });
+    if (s.edge) this.edge = new Edge(this, 'Edge', this.api, s);
   }
 
   /** The collector's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
@@ -99,11 +105,22 @@ export class Collection extends Construct {
         integration,
         ...(r.auth === 'admin' ? { authorizer: this.iamAuthorizer } : {}),
       });
+      if (r.auth === 'admin') {
+        // Admin routes get their own, lower limit so they can never starve collection.
+        this.routeSettings[`${r.method} ${r.path}`] = {
+          ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit,
+        };
+        // Route settings name route keys that must exist before the stage is updated.
+        this.stage.node.addDependency(route);
+      }
       if (r.auth === 'writeKey') {
         acknowledge(route, 'AwsSolutions-APIG4',
           'Segment-compatible collection route: SDKs authenticate with the source write key (HTTP Basic or body writeKey), which the collect handler checks against the hashed keys in the sources table.');
       }
       this.routes.push(route);
     }
+    // CloudFormation's RouteSettings map (route key → settings), passed through as written.
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = { ...this.routeSettings };
   }
 }

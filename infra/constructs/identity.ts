@@ -16,6 +16,8 @@ export class Identity extends Construct {
   readonly resolve: CairnFunction;
   /** Daily full profile snapshot to the lake (scheduled by the Schedules construct). */
   readonly snapshot: CairnFunction;
+  /** Daily RFM scores and lifecycle stage written back to profiles (scheduled by the Schedules construct; shared/scores). */
+  readonly scores: CairnFunction;
 
   constructor(scope: Construct, id: string, catalog: Catalog) {
     super(scope, id);
@@ -24,5 +26,6 @@ export class Identity extends Construct {
     this.timelineTable = cairnTable(this, catalog, 'timeline');
     this.resolve = new CairnFunction(this, 'Resolve', { name: 'resolve', catalog });
     this.snapshot = new CairnFunction(this, 'Snapshot', { name: 'snapshot', catalog });
+    this.scores = new CairnFunction(this, 'Scores', { name: 'scores', catalog });
   }
 }

@@ -20,6 +20,9 @@ export function cairnTable(scope: Construct, catalog: Catalog, name: TableName):
     ...(def.sortKey ? { sortKey: { name: def.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
     ...(def.ttlAttribute ? { timeToLiveAttribute: def.ttlAttribute } : {}),
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    // Cost guard (settings maxTableReadUnits/maxTableWriteUnits): caps on-demand throughput; over it, DynamoDB throttles.
+    ...(s.maxTableReadUnits !== undefined ? { maxReadRequestUnits: s.maxTableReadUnits } : {}),
+    ...(s.maxTableWriteUnits !== undefined ? { maxWriteRequestUnits: s.maxTableWriteUnits } : {}),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
     encryptionKey: catalog.key,
@@ -32,6 +35,8 @@ export function cairnTable(scope: Construct, catalog: Catalog, name: TableName):
       partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
       ...(gsi.sortKey ? { sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
       projectionType: dynamodb.ProjectionType.ALL,
+      ...(s.maxTableReadUnits !== undefined ? { maxReadRequestUnits: s.maxTableReadUnits } : {}),
+      ...(s.maxTableWriteUnits !== undefined ? { maxWriteRequestUnits: s.maxTableWriteUnits } : {}),
     });
   }
   catalog.tables[name] = table;

@@ -10,12 +10,14 @@ import { journeyStatsRoutes } from '../journeys/stats';
 import { AdminRouter } from './router';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
+import { registerKeyRoutes } from './keys';
 
 export { AdminRouter } from './router';
 export type { AdminRequest, AdminResponse, RouteHandler } from './router';
 
 export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRouteDeps>): AdminRouter {
   const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps));
+  registerKeyRoutes(router);
   return registerDefinitionRoutes(router, {
     syncJourneyRules: deps.syncJourneyRules ?? syncJourneyRules,
     removeJourneyRules: deps.removeJourneyRules ?? removeJourneyRules,

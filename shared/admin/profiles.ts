@@ -1,4 +1,4 @@
-/** Profile routes of the admin API (contract §4): get a profile, list its events. */
+/** Profile routes of the admin API (contract §4): get a profile, list its events; erase and export (shared/privacy). */
 import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
@@ -7,6 +7,7 @@ import { publicComputed, toApiProfile } from '../profiles/view';
 import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
 import { computedValues, statesOf } from '../segments/state';
 import type { AdminRouter } from './router';
+import { registerPrivacyRoutes } from '../privacy/routes';
 
 export interface ProfileRouteDeps {
   store: IdentityStore;
@@ -37,5 +38,7 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
     if (!p) throw notFound(id);
     return { status: 200, body: await profileEvents(deps.store, p, { limit, ...(req.query.before ? { before: req.query.before } : {}) }) };
   });
+  // Erasure, its status, and the export (docs/privacy.md).
+  registerPrivacyRoutes(router, deps);
   return router;
 }

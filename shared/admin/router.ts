@@ -8,16 +8,36 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { CairnError, errorBody, isCairnError } from '../errors';
 import { log } from '../log';
 import { parseDocument } from 'yaml';
+import { checkJsonDepth } from '../collect/parse';
+import { nestingProblem } from '../definitions/parse';
 
 /** `application/yaml`, `application/x-yaml`, `text/yaml` (definitions may be sent as YAML). */
 const isYaml = (ct: string | undefined) => !!ct && /^(application|text)\/(x-)?yaml\b/i.test(ct.trim());
 
-/** One YAML document (YAML 1.2, duplicate keys rejected). */
+/**
+ * Largest admin request body. Definitions and key requests are a few KB; the cap keeps parsing
+ * bounded and what is stored well under DynamoDB's 400 KB item limit.
+ */
+export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
+
+/** One YAML document (YAML 1.2, duplicate keys rejected, nesting and aliases bounded). */
 function parseYamlBody(text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const deep = nestingProblem(text);
+  if (deep) throw new CairnError('too_deep', `request body ${deep}`, 400);
+  let doc;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    throw new CairnError('invalid_yaml', `request body is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 400);
+  }
   const err = doc.errors[0];
   if (err) throw new CairnError('invalid_yaml', `request body is not valid YAML: ${err.message.split('\n')[0]}`, 400);
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // e.g. "Excessive alias count indicates a resource exhaustion attack" (billion laughs).
+    throw new CairnError('invalid_yaml', `request body is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 400);
+  }
 }
 
 export interface AdminRequest {
@@ -87,8 +107,12 @@ export class AdminRouter {
       let body: unknown;
       if (event.body) {
         const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+        if (Buffer.byteLength(text) > MAX_ADMIN_BODY_BYTES) {
+          throw new CairnError('request_too_large', `request body exceeds ${MAX_ADMIN_BODY_BYTES} bytes`, 413, { limit: MAX_ADMIN_BODY_BYTES });
+        }
         if (isYaml(headers['content-type'])) body = parseYamlBody(text);
         else {
+          checkJsonDepth(text);
           try {
             body = JSON.parse(text);
           } catch {

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ENV, STREAMS } from '../config/resources';
 import { CairnError, errorBody, isCairnError } from '../errors';
 import { log } from '../log';
+import { count, countBy, METRIC, setCorrelationId } from '../metrics';
 import type { RawEnvelope } from '../message/types';
 import { partitionKeyFor, putAllRecords } from '../message/stream';
 import { resolveWriteKey } from './auth';
@@ -45,10 +46,23 @@ const json = (statusCode: number, body: unknown, extra: Record<string, string> =
 export const errorResponse = (e: CairnError): APIGatewayProxyStructuredResultV2 =>
   json(e.status, errorBody(e), e.status === 503 ? { 'retry-after': '1' } : {});
 
+/**
+ * The request's correlation id: the caller's `x-request-id` (printable, at most 128 characters) or
+ * else API Gateway's request id. It travels with each message on the raw stream (envelope field
+ * `correlationId`), then beside it on the normalized stream and the bus (docs/operations.md).
+ */
+export function correlationIdOf(event: APIGatewayProxyEventV2): string | undefined {
+  const h = header(event, 'x-request-id');
+  if (h && /^[\x21-\x7e]{1,128}$/.test(h)) return h;
+  return event.requestContext?.requestId || undefined;
+}
+
 /** Handles one collection request. Never throws: every failure is an error response. */
 export async function collect(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
   if (method === 'OPTIONS') return { statusCode: 204, headers: { ...CORS_HEADERS }, body: '' };
+  const correlationId = correlationIdOf(event);
+  setCorrelationId(correlationId);
   try {
     const route = routeOf(event.rawPath ?? event.requestContext?.http?.path);
     if (!route) throw new CairnError('not_found', `no collection route at ${event.rawPath}`, 404);
@@ -64,13 +78,15 @@ export async function collect(event: APIGatewayProxyEventV2): Promise<APIGateway
       await putAllRecords(
         stream,
         prepared.map((p) => {
-          const envelope: RawEnvelope = { message: p.message, sourceId: source.sourceId, receivedAt: receivedAt.toISOString() };
+          const envelope: RawEnvelope & { correlationId?: string } = { message: p.message, sourceId: source.sourceId, receivedAt: receivedAt.toISOString(), ...(correlationId ? { correlationId } : {}) };
           return { partitionKey: partitionKeyFor(p.partitionKey), data: Buffer.from(JSON.stringify(envelope)) };
         }),
       );
     }
+    count(METRIC.collectAccepted, prepared.length);
     return json(200, { success: true });
   } catch (e) {
+    countBy(METRIC.collectRejected, isCairnError(e) ? e.code : 'internal_error');
     if (isCairnError(e)) {
       if (e.status >= 500) log('warn', 'collect failed', { code: e.code, error: e.message });
       return errorResponse(e);

@@ -79,11 +79,37 @@ export function decodeUtf8(bytes: Uint8Array): string {
 }
 
 /**
+ * Deepest nesting of objects/arrays a request body may have. Deeper bodies would overflow the stack
+ * of recursive consumers (JSON.stringify, the forbidden-key walk, merges) and are never real events.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Throws `too_deep` (400) when the JSON text nests objects/arrays deeper than MAX_JSON_DEPTH. A
+ * linear scan of the text before it is parsed (strings skipped), so no deep structure is ever built.
+ */
+export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) throw new CairnError('too_deep', `request body nests objects/arrays more than ${max} levels deep`, 400, { limit: max });
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+/**
  * Parses JSON text, requires an object at the top, and rejects `__proto__`, `constructor`,
  * `prototype` keys anywhere (`forbidden_key`, naming the path). Throws `invalid_json` on syntax errors.
  */
 export function parseJsonBody(text: string): Record<string, unknown> {
   if (text.trim() === '') throw new CairnError('invalid_json', 'request body is empty: send a JSON object', 400);
+  checkJsonDepth(text);
   let value: unknown;
   try {
     value = JSON.parse(text);

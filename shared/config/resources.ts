@@ -83,6 +83,11 @@ export const TABLES = {
   journeys: { id: 'JourneysTable', name: 'cairn-journeys', partitionKey: 'pk', ttlAttribute: 'expiresAt' },
   /** Segment members index: pk `segmentId`, sk `profileId` (docs/segments.md). */
   segmentMembers: { id: 'SegmentMembersTable', name: 'cairn-segment-members', partitionKey: 'segmentId', sortKey: 'profileId' },
+  /**
+   * Privacy (docs/privacy.md): pk `sup#<sha256>` (a suppressed identifier, hashed: the list holds no PII),
+   * `erasure#<id>` (an erasure request and its audit record), `erasure-queue` (ids of pending erasures).
+   */
+  privacy: { id: 'PrivacyTable', name: 'cairn-privacy', partitionKey: 'pk' },
 } as const satisfies Record<string, TableDef>;
 
 export const LAKE = {
@@ -93,10 +98,20 @@ export const LAKE = {
   quarantinePrefix: 'quarantine/',
   profilesPrefix: 'profiles/',
   failedPrefix: 'failed/',
+  /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
+  importsPrefix: 'imports/',
   glueDatabase: 'cairn',
 } as const;
 
 export const BUS = { name: 'cairn', source: 'cairn' } as const;
+
+/**
+ * File drops (docs/import.md): an object created under LAKE.importsPrefix invokes `fn` with an S3
+ * event. On AWS the lake bucket sends its object events to EventBridge and a rule on the default
+ * bus invokes the function (infra/constructs/imports.ts); locally s3rver's object events do
+ * (local/stack.ts). Same handler, same filter.
+ */
+export const IMPORTS = { prefix: 'imports/', fn: 'import' } as const;
 
 /** Duplicate messageIds are dropped for at least this long (contract §3: at least 24 h). */
 export const DEDUP_WINDOW_SECONDS = 48 * 3600;
@@ -126,9 +141,9 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 60,
     kinesis: streamSource('raw'),
-    env: ['normalizedStream', 'lakeBucket', 'dedupTable'],
+    env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable'],
     access: {
-      tables: { dedup: 'readWrite' },
+      tables: { dedup: 'readWrite', privacy: 'readWrite' },
       streams: { raw: 'read', normalized: 'write' },
       lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/'] },
     },
@@ -139,9 +154,9 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 120,
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn'],
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable'],
     access: {
-      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite' },
+      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', privacy: 'readWrite' },
       streams: { normalized: 'read' },
       lake: { access: 'write', prefixes: ['profiles/', 'quarantine/'] },
       bus: true,
@@ -153,9 +168,12 @@ export const FUNCTIONS = {
     entry: 'functions/admin/index.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable'],
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable', 'privacyTable', 'lakeBucket', 'sourcesTable'],
     access: {
-      tables: { identities: 'read', profiles: 'read', timeline: 'read', definitions: 'readWrite', segmentMembers: 'read', journeys: 'read' },
+      // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
+      tables: { identities: 'read', profiles: 'read', timeline: 'read', definitions: 'readWrite', segmentMembers: 'read', journeys: 'read', privacy: 'readWrite', sources: 'readWrite' },
+      // The export (GET /v1/profiles/{identifier}/export) reads the person's events from the lake.
+      lake: { access: 'read', prefixes: ['events/'] },
       busRules: true,
       recheckSchedules: true,
     },
@@ -184,6 +202,23 @@ export const FUNCTIONS = {
     access: { tables: { profiles: 'read' }, lake: { access: 'readWrite', prefixes: ['profiles/'] } },
   },
   /**
+   * RFM scores and lifecycle stage written back to profiles as computed traits (SCHEDULES.dailyScores,
+   * shared/scores/run.ts): scans profiles, reads timelines for last orders, writes changed profiles
+   * (conditional, with segment settling) and publishes segment.entered/exited like λ recheck.
+   */
+  scores: {
+    id: 'Scores',
+    entry: 'functions/scores/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    env: ['profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'recheckTargetArn', 'recheckRoleArn'],
+    access: {
+      tables: { profiles: 'readWrite', timeline: 'read', definitions: 'read', segmentMembers: 'readWrite' },
+      bus: true,
+      recheckSchedules: true,
+    },
+  },
+  /**
    * Journeys (docs/journeys.md): invoked asynchronously by the journey rules of the bus and by wait
    * schedules. Its SES/SNS/Scheduler grants and its on-failure queue come from infra/constructs/journeys.ts.
    */
@@ -192,8 +227,39 @@ export const FUNCTIONS = {
     entry: 'functions/journey/index.ts',
     memoryMb: 512,
     timeoutSeconds: 60,
-    env: ['journeysTable', 'profilesTable', 'definitionsTable', 'rawStream', 'journeySchedulerRole', 'journeyScheduleGroup', 'emailFrom', 'webhookSecret'],
-    access: { tables: { journeys: 'readWrite', profiles: 'read', definitions: 'read' }, streams: { raw: 'write' } },
+    env: ['journeysTable', 'profilesTable', 'definitionsTable', 'rawStream', 'eventBus', 'journeySchedulerRole', 'journeyScheduleGroup', 'emailFrom', 'webhookSecret'],
+    access: { tables: { journeys: 'readWrite', profiles: 'read', definitions: 'read' }, streams: { raw: 'write' }, bus: true },
+  },
+  /**
+   * Erasure (docs/privacy.md): every SCHEDULES.erasure run erases the pending requests (graph, profiles
+   * incl. merged-away, timeline, segment membership, journey state and waits, recheck schedules, dedup
+   * markers, lake rows). Its journey-wait schedule grant comes from infra/constructs/privacy.ts.
+   */
+  erase: {
+    id: 'Erase',
+    entry: 'functions/erase/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
+    access: {
+      tables: { privacy: 'readWrite', identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', journeys: 'readWrite', dedup: 'readWrite' },
+      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/', 'profiles/'] },
+      recheckSchedules: true,
+    },
+  },
+  /**
+   * Bulk import of a file dropped under `imports/` in the lake (docs/import.md): the rows enter the
+   * pipeline where the collector puts them, on the raw stream. Reads `imports/*`; writes only its
+   * report, rejects and checkpoint beside the file (that grant, on those suffixes, comes from
+   * infra/constructs/imports.ts).
+   */
+  import: {
+    id: 'Import',
+    entry: 'functions/import/index.ts',
+    memoryMb: 1024,
+    timeoutSeconds: 900,
+    env: ['rawStream', 'lakeBucket'],
+    access: { streams: { raw: 'write' }, lake: { access: 'read', prefixes: ['imports/'] } },
   },
 } as const satisfies Record<string, FunctionDef>;
 
@@ -210,6 +276,20 @@ export const SCHEDULES = {
     fn: 'snapshot',
     description: 'Daily full snapshot of the live profiles into the lake (profiles table, snapshot_kind daily)',
   },
+  dailyScores: {
+    id: 'DailyScores',
+    name: 'cairn-daily-scores',
+    expression: 'rate(1 day)',
+    fn: 'scores',
+    description: 'Daily RFM scores and lifecycle stage written back to profiles as computed traits (rfm_group, lifecycle_stage)',
+  },
+  erasure: {
+    id: 'Erasure',
+    name: 'cairn-erasure',
+    expression: 'rate(10 minutes)',
+    fn: 'erase',
+    description: 'Erases the pending erasure requests (DELETE /v1/profiles/{identifier}, docs/privacy.md)',
+  },
 } as const satisfies Record<string, ScheduleDef>;
 
 /**
@@ -223,6 +303,9 @@ export const ROUTES: RouteDef[] = [
   ...COLLECT_PATHS.map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/export', fn: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/erasures/{id}', fn: 'admin', auth: 'admin' },
   ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [
     { method: 'GET', path: `/v1/${area}`, fn: 'admin', auth: 'admin' },
     { method: 'GET', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
@@ -231,10 +314,20 @@ export const ROUTES: RouteDef[] = [
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
+  // Sources and write keys (docs/security.md): list, rotate with an overlap window, revoke.
+  { method: 'GET', path: '/v1/sources', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
 ];
 
 /** API Gateway stage throttling (the local server applies the same limits and answers 429). */
 export const THROTTLE = { rateLimit: 2000, burstLimit: 5000 } as const;
+/**
+ * Per-route throttle of every `admin` route (API Gateway route settings; the local server keeps one
+ * bucket per admin route too): a runaway script or a leaked credential cannot starve collection,
+ * which keeps the stage limits above to itself. docs/security.md.
+ */
+export const ADMIN_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
 /** Environment variable names the handlers read. Set by CDK on AWS and by the local runtime. */
 export const ENV = {
@@ -262,6 +355,8 @@ export const ENV = {
   /** `true` lets journey webhooks reach private/loopback addresses: set by the local stack only, never on AWS. */
   webhookAllowPrivate: 'CAIRN_WEBHOOK_ALLOW_PRIVATE',
   segmentMembersTable: 'CAIRN_SEGMENT_MEMBERS_TABLE',
+  /** Suppression list, erasure requests and their audit records (docs/privacy.md). */
+  privacyTable: 'CAIRN_PRIVACY_TABLE',
   /** ARN of λ recheck, the target of recheck schedules. */
   recheckTargetArn: 'CAIRN_RECHECK_TARGET_ARN',
   /** Role EventBridge Scheduler assumes to invoke λ recheck. */

@@ -5,12 +5,33 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { CairnError } from '../errors';
+import { checkJsonDepth } from '../collect/parse';
 import { checkDefinition, definitionError, type DefinitionIssue } from './schema';
 import { checkSet } from './set';
 import type { Definition } from './types';
 
+/** Deepest nesting a definition document may have: flow collections and indentation (columns). */
+export const MAX_NESTING = { depth: 64, indentColumns: 256 } as const;
+const TOO_INDENTED = new RegExp(`^[ \\t-]{${MAX_NESTING.indentColumns + 1}}`, 'm');
+
+/**
+ * Why a YAML/JSON text nests too deeply to parse safely, or undefined. A linear scan before parsing:
+ * the YAML parser recurses per level, so 100,000 levels would take seconds and overflow the stack.
+ */
+export function nestingProblem(text: string): string | undefined {
+  try {
+    checkJsonDepth(text, MAX_NESTING.depth);
+  } catch {
+    return `nests [ or { more than ${MAX_NESTING.depth} levels deep`;
+  }
+  if (TOO_INDENTED.test(text)) return `is indented more than ${MAX_NESTING.indentColumns} columns`;
+  return undefined;
+}
+
 /** The raw documents of a file, in order. Throws `invalid_definition` on a syntax error (with its line). */
 export function readDocuments(text: string, file: string): unknown[] {
+  const deep = nestingProblem(text);
+  if (deep) throw new CairnError('invalid_definition', `${file}: not valid YAML/JSON: the document ${deep}`, 400, { file });
   const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: unknown[] = [];
@@ -24,7 +45,13 @@ export function readDocuments(text: string, file: string): unknown[] {
         ...(line ? { line: line.line } : {}),
       });
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // Unresolved aliases, alias bombs ("Excessive alias count ..."): typed, like a syntax error.
+      throw new CairnError('invalid_definition', `${file}: not valid YAML/JSON: ${(e as Error).message.split('\n')[0]}`, 400, { file });
+    }
     if (value === null || value === undefined) continue;
     if (Array.isArray(value)) out.push(...value);
     else out.push(value);

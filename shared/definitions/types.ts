@@ -168,7 +168,11 @@ export const KINDS = ['computedTrait', 'segment', 'journey'] as const satisfies 
  * Computed traits every profile has without a definition (shared/profiles/view.ts `PublicComputed`);
  * conditions and templates may use them, definitions may not reuse their ids.
  */
-export const BUILTIN_COMPUTED = ['first_seen', 'last_seen', 'event_count', 'order_count', 'revenue', 'last_channel'] as const;
+export const BUILTIN_COMPUTED = [
+  'first_seen', 'last_seen', 'event_count', 'order_count', 'revenue', 'last_channel',
+  // Written back daily by λ scores (shared/scores, docs/reports.md): absent until the first run.
+  'rfm_group', 'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'lifecycle_stage', 'last_order_at',
+] as const;
 
 /** `{{ journey.<field> }}` fields. */
 export const JOURNEY_TEMPLATE_FIELDS = ['id', 'name', 'start', 'step'] as const;

@@ -13,6 +13,7 @@ import { processBatch, type ResolverDeps } from './process';
 import type { BatchRecord } from './resolve';
 import { writeLakeBatch } from '../profiles/lake';
 import { segmentHooks } from '../segments/hooks';
+import { dropSuppressed } from '../privacy/suppression';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
 export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';
@@ -53,7 +54,9 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
     const failures: { itemIdentifier: string }[] = [];
     for (const [shard, b] of byShard) {
       if (b.bad.length && deps.lake) await deps.lake({ shardId: `${shard}-malformed`, batchFirst: b.first, batchLast: b.last, now: new Date().toISOString(), changed: [], quarantine: b.bad });
-      const res = await processBatch(deps, shard, b.records);
+      // Erased people (docs/privacy.md): messages with a suppressed identifier are dropped (and counted) here too.
+      const { kept } = await dropSuppressed(b.records, (r) => r.message, deps.config, 'resolve');
+      const res = await processBatch(deps, shard, kept);
       if (!res.ok && res.failedSeq) failures.push({ itemIdentifier: res.failedSeq });
     }
     return { batchItemFailures: failures };

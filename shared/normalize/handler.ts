@@ -22,9 +22,11 @@ import { s3 } from '../aws/clients';
 import { ENV, LAKE, STREAMS, TABLES } from '../config/resources';
 import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
 import { log } from '../log';
+import { count, countBy, METRIC } from '../metrics';
 import { partitionKeyFor, putAllRecords } from '../message/stream';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { getMarkers, headObjects, markerIsCommitted, putMarkers } from './dedup';
+import { dropSuppressed, pipelineIdentityConfig } from '../privacy/suppression';
 import { normalizeEnvelope, quarantineRow } from './normalize';
 import { defaultCountry } from './phone';
 
@@ -51,6 +53,8 @@ export interface BatchStats {
   /** Messages skipped as duplicates (in-batch, or already in the lake). */
   duplicates: number;
   quarantined: number;
+  /** Quarantined messages per reason code. */
+  quarantineReasons: Record<string, number>;
   /** Lake object keys written (events and quarantine). */
   objects: string[];
 }
@@ -76,13 +80,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Steps 1–6 for one batch. Throws on infrastructure failure (after which the batch is retried whole). */
 export async function processRecords(records: readonly KinesisStreamRecord[], cfg: NormalizeConfig = configFromEnv()): Promise<BatchStats> {
-  const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, objects: [] };
+  const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, quarantineReasons: {}, objects: [] };
   if (records.length === 0) return stats;
   const shardId = shardOf(records[0]!);
   const lastSeq = records[records.length - 1]!.kinesis.sequenceNumber;
 
   // 1. decode and validate
-  const valid: (Decoded & { message: NormalizedMessage })[] = [];
+  const valid: (Decoded & { message: NormalizedMessage; correlationId?: string })[] = [];
   const quarantine: (Decoded & { row: LakeQuarantineRow })[] = [];
   const seen = new Set<string>();
   for (const record of records) {
@@ -108,6 +112,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       const receivedAt = typeof env.receivedAt === 'string' && !Number.isNaN(Date.parse(env.receivedAt)) ? new Date(env.receivedAt).toISOString() : arrival(record);
       const sourceId = typeof env.sourceId === 'string' ? env.sourceId : null;
       quarantine.push({ record, seq, row: quarantineRow(text, res.code, res.reason, res.messageId, receivedAt, sourceId) });
+      log('info', 'message quarantined', { messageId: res.messageId, correlationId: typeof env.correlationId === 'string' ? env.correlationId : undefined, code: res.code });
       continue;
     }
     if (seen.has(res.message.messageId)) {
@@ -115,9 +120,15 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       continue;
     }
     seen.add(res.message.messageId);
-    valid.push({ record, seq, message: res.message });
+    // The collector's request id travels beside the message (not in it): see docs/operations.md.
+    const cid = (value as { correlationId?: unknown }).correlationId;
+    valid.push({ record, seq, message: res.message, ...(typeof cid === 'string' && cid ? { correlationId: cid.slice(0, 128) } : {}) });
   }
   stats.quarantined = quarantine.length;
+  for (const q of quarantine) stats.quarantineReasons[q.row.code] = (stats.quarantineReasons[q.row.code] ?? 0) + 1;
+
+  // Erased people (docs/privacy.md): a message carrying a suppressed identifier is dropped and counted, never written.
+  valid.splice(0, valid.length, ...(await dropSuppressed(valid, (v) => v.message, pipelineIdentityConfig(), 'normalize')).kept);
 
   // 2–3. drop messages already committed to the lake
   let fresh = valid;
@@ -150,7 +161,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
         cfg.normalizedStream,
         fresh.map((v) => ({
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
-          data: Buffer.from(JSON.stringify(v.message)),
+          data: Buffer.from(JSON.stringify(v.correlationId ? { ...v.message, correlationId: v.correlationId } : v.message)),
         })),
       ),
     ]);
@@ -193,6 +204,9 @@ export async function normalizeBatch(event: KinesisStreamEvent): Promise<Kinesis
   try {
     const s = await processRecords(records);
     log('info', 'normalize batch', { records: s.records, written: s.written, duplicates: s.duplicates, quarantined: s.quarantined, objects: s.objects.length });
+    count(METRIC.normalized, s.written);
+    count(METRIC.duplicates, s.duplicates);
+    for (const [reason, n] of Object.entries(s.quarantineReasons)) countBy(METRIC.quarantined, reason, n);
     return { batchItemFailures: [] };
   } catch (e) {
     log('error', 'normalize batch failed; retrying whole batch', { error: (e as Error).message, errorName: (e as Error).name, records: records.length });

@@ -47,10 +47,16 @@ export function segmentsOf(p: ProfileRecord): string[] {
   return [];
 }
 
-/** Computed traits other stages keep on the profile item (`extra.computed`), shown next to the built-ins. */
+/** Score computed traits λ scores keeps on the profile item (`extra.scores`: rfm_group, lifecycle_stage, …; shared/scores). */
+export function scoresOf(p: ProfileRecord): Record<string, Json> {
+  const s = p.extra?.scores;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, Json>) : {};
+}
+
+/** Computed traits other stages keep on the profile item (`extra.computed`, `extra.scores`), shown next to the built-ins. */
 function extraComputed(p: ProfileRecord): Record<string, Json> {
   const c = p.extra?.computed;
-  return c && typeof c === 'object' && !Array.isArray(c) ? (c as Record<string, Json>) : {};
+  return { ...scoresOf(p), ...(c && typeof c === 'object' && !Array.isArray(c) ? (c as Record<string, Json>) : {}) };
 }
 
 export function toApiProfile(p: ProfileRecord): ApiProfile {

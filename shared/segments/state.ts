@@ -25,7 +25,7 @@ import {
 } from '../definitions';
 import type { NormalizedMessage } from '../message/types';
 import type { ProfileExtension, ProfileRecord } from '../identity/types';
-import { publicComputed } from '../profiles/view';
+import { publicComputed, scoresOf } from '../profiles/view';
 import type { SegmentRuntime } from './runtime';
 
 export interface StoredState extends ComputedState {
@@ -196,7 +196,7 @@ export function profileEvalContext(p: ProfileRecord, rt: SegmentRuntime, now: nu
   for (const c of rt.counters) if (states[c.key]) events[c.key] = states[c.key]!;
   return {
     traits: p.traits,
-    computed: { ...publicComputed(p), ...(values ?? computedValues(states, rt, now)) },
+    computed: { ...scoresOf(p), ...publicComputed(p), ...(values ?? computedValues(states, rt, now)) },
     identities: p.identities,
     consent: consentView(p),
     segments: storedSegments(p),

@@ -6,7 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ENV, FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
+import { ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
+import { IMPORT_OUTPUT_PATTERNS } from '../../infra/constructs/imports';
 import type { CairnStack } from '../../infra/stack';
 import type { FunctionName } from '../../infra/constructs/catalog';
 import { synthCairn } from './synth';
@@ -367,7 +368,10 @@ describe('least privilege', () => {
       .map((r: Json) => ({ suffix: r['Fn::Join'][1][1] as string, actions: asArray(s.Action as string | string[]) })));
     const declared = def.access.lake ? (def.access.lake.prefixes ?? ['']).map((p) => `/${p}*`) : [];
     const failureDestination = def.kinesis ? ['/aws/lambda/*'] : [];
-    expect([...new Set(objectGrants.map((g) => g.suffix))].sort()).toEqual([...declared, ...failureDestination].sort());
+    // λ import may also add its report, rejects and checkpoint beside a dropped file, and only those (infra/constructs/imports.ts).
+    const importOutputs = name === IMPORTS.fn ? IMPORT_OUTPUT_PATTERNS.map((p) => `/${p}`) : [];
+    expect([...new Set(objectGrants.map((g) => g.suffix))].sort()).toEqual([...declared, ...failureDestination, ...importOutputs].sort());
+    for (const g of objectGrants.filter((x) => importOutputs.includes(x.suffix))) expect([...g.actions].sort()).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
     // The failure-destination grant only lets Lambda add objects.
     for (const g of objectGrants.filter((x) => x.suffix === '/aws/lambda/*')) expect(g.actions).toEqual(['s3:PutObject']);
   });

@@ -67,7 +67,7 @@ describe('report SQL dialects', () => {
     expect(() => reportSql('funnel', { steps: 'A,B', since: '2024-05-02', until: '2024-05-01' }, 'duckdb')).toThrow(/after --until/);
     expect(() => reportSql('retention', { weeks: '1.5' }, 'duckdb')).toThrow(/--weeks/);
     expect(() => reportSql('rfm', { asOf: "2024-01-01' OR 1=1" }, 'duckdb')).toThrow(/--as-of/);
-    expect(() => reportSql('lifecycle', {}, 'duckdb')).toThrow(/unknown report/);
+    expect(() => reportSql('nope', {}, 'duckdb')).toThrow(/unknown report/);
     expect(parseDuration('7d')).toBe(604800);
     expect(parseDuration('30m')).toBe(1800);
     expect(parseDuration('2w')).toBe(1209600);

@@ -1,0 +1,110 @@
+/**
+ * Privacy commands (docs/privacy.md, docs/cli.md):
+ *   npx cairn erase <identifier> [--wait] [--timeout <s>]   DELETE /v1/profiles/{identifier}, then (with --wait) the status until erased
+ *   npx cairn profile export <identifier> [--out <file>]    GET /v1/profiles/{identifier}/export (JSON)
+ *
+ * With --wait on the local stack, a one-time run of λ erase is scheduled in the local scheduler at
+ * the end of the settle time (same target as the recurring SCHEDULES.erasure), so the wait is about
+ * SETTLE_SECONDS instead of up to a schedule period; on AWS the recurring schedule does it.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CairnError } from '../shared/errors';
+import { SCHEDULES } from '../shared/config/resources';
+import { SETTLE_SECONDS } from '../shared/privacy/erase';
+import { adminGet, adminSend, answerError, type Target } from './http';
+
+export interface PrivacyCliDeps {
+  target(cmd: Command): Promise<Target>;
+  stdout(s: string): void;
+  stderr(s: string): void;
+  cwd: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const checkIdentifier = (identifier: string) => {
+  const i = identifier.indexOf(':');
+  if (i <= 0 || i === identifier.length - 1) throw new CairnError('usage', `identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`, 400);
+};
+const authError = (status: number) => new CairnError('unauthorized', `${status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, status);
+
+/** Schedules a one-time λ erase run in the local scheduler for this erasure (best effort: the recurring schedule runs it anyway). */
+async function scheduleLocalRun(t: Target, erasureId: string, atMs: number): Promise<boolean> {
+  try {
+    const endpoints = (await (await fetch(`${t.baseUrl}/_aws/endpoints`)).json()) as { scheduler?: string };
+    if (!endpoints.scheduler) return false;
+    const sdk = new SchedulerClient({ endpoint: endpoints.scheduler, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const recurring = await sdk.send(new GetScheduleCommand({ Name: SCHEDULES.erasure.name }));
+    if (!recurring.Target?.Arn || !recurring.Target.RoleArn) return false;
+    await sdk.send(new CreateScheduleCommand({
+      Name: `cairn-erasure-${erasureId}`.slice(0, 64),
+      ScheduleExpression: `at(${new Date(Math.ceil(atMs / 1000) * 1000).toISOString().slice(0, 19)})`,
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      Target: { Arn: recurring.Target.Arn, RoleArn: recurring.Target.RoleArn, Input: JSON.stringify({ erasureIds: [erasureId] }) },
+    }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function registerPrivacyCommands(program: Command, profile: Command, deps: PrivacyCliDeps): void {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  program
+    .command('erase')
+    .description('erase a person (GDPR Art. 17): suppress their identifiers now, erase profiles, graph, journeys and lake rows (docs/privacy.md)')
+    .argument('<identifier>', 'type:value, e.g. email:ada@example.com')
+    .option('--wait', 'wait until the erasure is complete')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', String(SETTLE_SECONDS + 900))
+    .action(async (identifier: string, o: { wait?: boolean; timeout: string }, cmd: Command) => {
+      checkIdentifier(identifier);
+      const timeoutMs = Number(o.timeout) * 1000;
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CairnError('usage', `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, 400);
+      const t = await deps.target(cmd);
+      const a = await adminSend(t, 'DELETE', `/v1/profiles/${encodeURIComponent(identifier)}`);
+      if (a.status === 401 || a.status === 403) throw authError(a.status);
+      if (a.status !== 202) throw answerError(a, 'erase request failed');
+      const rec = a.json as { erasureId: string; status: string; statusUrl: string };
+      deps.stderr(`erasure ${rec.erasureId}: identifiers suppressed; status ${rec.statusUrl}\n`);
+      if (!o.wait) {
+        deps.stdout(JSON.stringify(a.json, null, 2) + '\n');
+        return;
+      }
+      if (t.kind === 'local') await scheduleLocalRun(t, rec.erasureId, Date.now() + SETTLE_SECONDS * 1000);
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await adminGet(t, rec.statusUrl);
+        if (s.status !== 200) throw answerError(s, 'erasure status request failed');
+        const v = s.json as { status: string };
+        if (v.status === 'erased') {
+          deps.stdout(JSON.stringify(v, null, 2) + '\n');
+          return;
+        }
+        if (Date.now() > end) throw new CairnError('erasure_timeout', `erasure ${rec.erasureId} is still ${v.status} after ${o.timeout} s (it completes on the next erasure run; check ${rec.statusUrl})`, 504);
+        await sleep(5_000);
+      }
+    });
+
+  profile
+    .command('export')
+    .description('export everything held on a person as JSON (GDPR Art. 20)')
+    .argument('<identifier>', 'type:value')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (identifier: string, o: { out?: string }, cmd: Command) => {
+      checkIdentifier(identifier);
+      const t = await deps.target(cmd);
+      const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(identifier)}/export`);
+      if (a.status === 404) throw new CairnError('profile_not_found', `no profile for ${identifier}`, 404);
+      if (a.status === 401 || a.status === 403) throw authError(a.status);
+      if (a.status !== 200) throw answerError(a, 'export request failed');
+      const text = JSON.stringify(a.json, null, 2) + '\n';
+      if (o.out) {
+        writeFileSync(resolve(deps.cwd, o.out), text);
+        deps.stderr(`wrote ${o.out}\n`);
+      } else deps.stdout(text);
+    });
+}

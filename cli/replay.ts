@@ -1,0 +1,257 @@
+/**
+ * `npx cairn replay`: re-drives what the pipeline set aside, after the cause was fixed
+ * (docs/operations.md):
+ *
+ * - `failed`: batches an event-source mapping gave up on. Locally the poller writes them under the
+ *   lake's `failed/` prefix; on AWS Lambda's S3 on-failure destination writes them under
+ *   `aws/lambda/<mapping-uuid>/…` of the lake bucket. For S3 destinations Lambda stores the whole
+ *   invocation (`payload`, the Kinesis event) beside the metadata (`KinesisBatchInfo`), so the
+ *   records are re-put from the object itself. (An SQS destination holds only the metadata: those
+ *   records must be re-read from the stream within its retention; not handled here.)
+ * - `quarantine`: lake `quarantine` rows (the message as received and its reason). A row of stage
+ *   `normalize` goes back onto the raw stream, one of stage `resolve` onto the normalized stream.
+ *
+ * Records are re-put byte for byte (same messageId), so the dedup markers of normalize (and the
+ * resolver's messageId dedup) make a replay count once: a message that was accepted meanwhile is
+ * dropped as a duplicate, a fixed one is accepted once. Each source object replayed is recorded in a
+ * ledger object `replay/<source key>`, so a second replay skips it. `--dry-run` only counts.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type _Object } from '@aws-sdk/client-s3';
+import { s3 } from '../shared/aws/clients';
+import { LAKE, STREAMS } from '../shared/config/resources';
+import { CairnError } from '../shared/errors';
+import { partitionKeyFor, putAllRecords, type StreamRecord } from '../shared/message/stream';
+
+export const REPLAY_LEDGER_PREFIX = 'replay/';
+/** Key prefix of Lambda's S3 on-failure records (infra/constructs/failure-destination.ts). */
+export const AWS_FAILURE_PREFIX = 'aws/lambda/';
+
+export type ReplaySource = 'failed' | 'quarantine';
+
+export interface ReplayOptions {
+  bucket: string;
+  from: ReplaySource[];
+  /** Only source objects written at or after this time. */
+  since?: Date;
+  dryRun?: boolean;
+  /** Stream names (default: the local names of STREAMS). */
+  streams?: { raw: string; normalized: string };
+  /** Progress lines. */
+  progress?: (line: string) => void;
+}
+
+export interface ReplaySummary {
+  dryRun: boolean;
+  /** Source objects found / replayed now / skipped because the ledger says they were replayed. */
+  objects: number;
+  replayedObjects: number;
+  alreadyReplayed: number;
+  /** Records re-put, per stream. */
+  records: Record<string, number>;
+  /** Records that could not be replayed (no payload, unreadable row), with the reason. */
+  unreplayable: { key: string; reason: string }[];
+}
+
+/** `2h`, `30m`, `7d` (ago) or an ISO date. */
+export function parseSince(v: string, now = Date.now()): Date {
+  const m = /^(\d+)\s*(m|h|d)$/.exec(v.trim());
+  if (m) return new Date(now - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new CairnError('usage', `--since must be a duration (30m, 2h, 7d) or a date, got ${JSON.stringify(v)}`, 400);
+  return new Date(t);
+}
+
+async function listAll(bucket: string, prefix: string): Promise<_Object[]> {
+  const out: _Object[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    out.push(...(page.Contents ?? []));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+async function getBytes(bucket: string, key: string): Promise<Buffer> {
+  const r = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await r.Body!.transformToByteArray());
+}
+
+async function exists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (e) {
+    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || (e as Error).name === 'NotFound' || (e as Error).name === 'NoSuchKey') return false;
+    throw e;
+  }
+}
+
+const ledgerKey = (sourceKey: string) => `${REPLAY_LEDGER_PREFIX}${sourceKey}`;
+const streamOfArn = (arn: unknown): string | undefined => (typeof arn === 'string' ? /:stream\/([^/]+)/.exec(arn)?.[1] : undefined);
+
+interface Planned { stream: string; records: StreamRecord[] }
+
+/** The records of one on-failure object: from its `payload` (the Kinesis event Lambda invoked with). */
+export function recordsOfFailure(body: string, key: string): Planned | { error: string } {
+  let doc: Record<string, any>;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return { error: 'not JSON' };
+  }
+  let payload = doc.payload;
+  if (typeof payload === 'string') {
+    try {
+      payload = JSON.parse(payload);
+    } catch {
+      return { error: 'payload is not JSON' };
+    }
+  }
+  const recs = payload?.Records;
+  if (!Array.isArray(recs)) return { error: 'no payload (SQS/SNS destinations keep only metadata: re-read the records from the stream)' };
+  const stream = streamOfArn(recs[0]?.eventSourceARN) ?? streamOfArn(doc.KinesisBatchInfo?.streamArn);
+  if (!stream) return { error: `no stream ARN in ${key}` };
+  return {
+    stream,
+    records: recs.map((r: any) => ({ partitionKey: String(r.kinesis?.partitionKey ?? 'replay'), data: Buffer.from(String(r.kinesis?.data ?? ''), 'base64') })),
+  };
+}
+
+/** The records of one quarantine object (gzipped JSON Lines of quarantine rows), by target stream. */
+export function recordsOfQuarantine(body: Buffer, streams: { raw: string; normalized: string }): { planned: Planned[]; errors: string[] } {
+  const text = (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString('utf8');
+  const byStream = new Map<string, StreamRecord[]>();
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let row: { message?: unknown; code?: string; stage?: string; message_id?: string | null };
+    try {
+      row = JSON.parse(line);
+    } catch {
+      errors.push('row is not JSON');
+      continue;
+    }
+    if (typeof row.message !== 'string') {
+      errors.push('row has no message');
+      continue;
+    }
+    const data = row.code === 'invalid_utf8' ? Buffer.from(row.message, 'base64') : Buffer.from(row.message, 'utf8');
+    const stream = row.stage === 'resolve' ? streams.normalized : streams.raw;
+    let key = row.message_id ?? undefined;
+    if (!key) {
+      try {
+        const v = JSON.parse(row.message) as { message?: { userId?: unknown; anonymousId?: unknown } };
+        const id = v?.message?.userId ?? v?.message?.anonymousId;
+        if (typeof id === 'string') key = id;
+      } catch {
+        /* not JSON: any key will do */
+      }
+    }
+    const list = byStream.get(stream) ?? [];
+    list.push({ partitionKey: partitionKeyFor(key ?? createHash('sha256').update(data).digest('hex')), data });
+    byStream.set(stream, list);
+  }
+  return { planned: [...byStream].map(([stream, records]) => ({ stream, records })), errors };
+}
+
+export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
+  const streams = o.streams ?? { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name };
+  const summary: ReplaySummary = { dryRun: !!o.dryRun, objects: 0, replayedObjects: 0, alreadyReplayed: 0, records: {}, unreplayable: [] };
+  const prefixes = [
+    ...(o.from.includes('failed') ? [LAKE.failedPrefix, AWS_FAILURE_PREFIX] : []),
+    ...(o.from.includes('quarantine') ? [LAKE.quarantinePrefix] : []),
+  ];
+  for (const prefix of prefixes) {
+    const objects = (await listAll(o.bucket, prefix))
+      .filter((x) => x.Key && (!o.since || (x.LastModified && x.LastModified >= o.since)))
+      .sort((a, b) => (a.LastModified?.getTime() ?? 0) - (b.LastModified?.getTime() ?? 0) || a.Key!.localeCompare(b.Key!));
+    for (const obj of objects) {
+      const key = obj.Key!;
+      summary.objects++;
+      if (await exists(o.bucket, ledgerKey(key))) {
+        summary.alreadyReplayed++;
+        continue;
+      }
+      const body = await getBytes(o.bucket, key);
+      let planned: Planned[];
+      if (prefix === LAKE.quarantinePrefix) {
+        const q = recordsOfQuarantine(body, streams);
+        for (const e of q.errors) summary.unreplayable.push({ key, reason: e });
+        planned = q.planned;
+      } else {
+        const f = recordsOfFailure(body.toString('utf8'), key);
+        if ('error' in f) {
+          summary.unreplayable.push({ key, reason: f.error });
+          continue;
+        }
+        planned = [f];
+      }
+      for (const p of planned) {
+        if (!o.dryRun && p.records.length) await putAllRecords(p.stream, p.records);
+        summary.records[p.stream] = (summary.records[p.stream] ?? 0) + p.records.length;
+      }
+      if (!o.dryRun) {
+        const n = planned.reduce((s, p) => s + p.records.length, 0);
+        await s3().send(new PutObjectCommand({
+          Bucket: o.bucket,
+          Key: ledgerKey(key),
+          Body: JSON.stringify({ replayedAt: new Date().toISOString(), source: key, records: n }),
+          ContentType: 'application/json',
+        }));
+        summary.replayedObjects++;
+      }
+      o.progress?.(`${o.dryRun ? 'would replay' : 'replayed'} ${key}\n`);
+    }
+  }
+  return summary;
+}
+
+export function renderReplaySummary(s: ReplaySummary): string {
+  const total = Object.values(s.records).reduce((a, b) => a + b, 0);
+  const lines = [
+    `${s.dryRun ? 'dry run: would replay' : 'replayed'} ${total} record(s) from ${s.dryRun ? s.objects - s.alreadyReplayed : s.replayedObjects} object(s)` +
+      (s.alreadyReplayed ? `; ${s.alreadyReplayed} object(s) already replayed, skipped` : ''),
+    ...Object.entries(s.records).map(([stream, n]) => `  ${stream}: ${n}`),
+    ...s.unreplayable.map((u) => `  not replayable: ${u.key}: ${u.reason}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export interface ReplayCommandDeps {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  /**
+   * Where the lake and streams are: locally the stack's emulators (`/_aws/endpoints`), on a
+   * deployed stack its outputs (`LakeBucket`) and the stream names.
+   */
+  locate(cmd: import('commander').Command): Promise<{ bucket: string; streams: { raw: string; normalized: string } }>;
+}
+
+export function registerReplayCommand(program: import('commander').Command, deps: ReplayCommandDeps): void {
+  program
+    .command('replay')
+    .description('re-drive failed batches (on-failure destination) and/or quarantined messages, once each, after a fix')
+    .option('--from <source>', 'failed, quarantine, or all', 'all')
+    .option('--since <when>', 'only what was set aside since then: a duration (30m, 2h, 7d) or a date')
+    .option('--dry-run', 'count what would be replayed; send nothing')
+    .option('--format <format>', 'summary format: table, json', 'table')
+    .action(async (o: { from: string; since?: string; dryRun?: boolean; format: string }, cmd: import('commander').Command) => {
+      if (!['failed', 'quarantine', 'all'].includes(o.from)) throw new CairnError('usage', `--from must be failed, quarantine or all, got ${JSON.stringify(o.from)}`, 400);
+      if (o.format !== 'table' && o.format !== 'json') throw new CairnError('usage', `--format must be table or json, got ${JSON.stringify(o.format)}`, 400);
+      const since = o.since === undefined ? undefined : parseSince(o.since);
+      const where = await deps.locate(cmd);
+      const summary = await replay({
+        bucket: where.bucket,
+        streams: where.streams,
+        from: o.from === 'all' ? ['failed', 'quarantine'] : [o.from as ReplaySource],
+        ...(since ? { since } : {}),
+        dryRun: !!o.dryRun,
+        progress: o.format === 'table' ? deps.stderr : undefined,
+      });
+      deps.stdout(o.format === 'json' ? JSON.stringify(summary, null, 2) + '\n' : renderReplaySummary(summary));
+    });
+}

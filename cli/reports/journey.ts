@@ -1,0 +1,126 @@
+/**
+ * Journey report, from the lake: who the journey's trigger picked in the window, whether they
+ * converted afterwards, split into the treated group and the holdout, and what its pipeline steps
+ * (update traits, emit event) produced.
+ *
+ * - triggered: people (user_id, else anonymous_id) with a `track` of the trigger event passing its
+ *   `where` filters in the window; their first such event is their entry time.
+ * - holdout / treated: the journey's deterministic holdout assignment (sha256 of journey id and
+ *   profile id, shared/definitions/journey.ts `inHoldout`) applied to the person's live profile in
+ *   the lake's `profiles` snapshots. People with no snapshot are `unassigned`. This is an
+ *   intent-to-treat split: `treated` includes people the journey then skipped (frequency cap,
+ *   consent, audience, already active), which is what makes it comparable with the holdout.
+ * - converted: a `track` of the conversion event at or after the entry time and within the window
+ *   (plus `--within` when given).
+ * - steps: people and messages per `traits`/`event` step, from the messages those steps put through
+ *   the pipeline (`context.cairn.journeyId`/`stepId`). Email, SMS and webhook steps leave nothing in
+ *   the lake: their counts come from the journey's stats (admin API), when available.
+ */
+import { CairnError } from '../../shared/errors';
+import { walkSteps } from '../../shared/definitions/schema';
+import type { JourneyDef } from '../../shared/definitions/types';
+import type { QueryResult } from '../lake';
+import { PERSON, dayStart, epochSeconds, jsonText, lit, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
+import { filtersSql } from './filters';
+
+export interface JourneyReportOptions {
+  since: string;
+  until: string;
+  /** Conversion event (default: the journey's exit event, else `Order Completed`). */
+  conversionEvent?: string;
+  withinSeconds?: number;
+}
+
+export const DEFAULT_CONVERSION = 'Order Completed';
+
+/** The conversion event the report uses for this journey. */
+export function conversionEventOf(j: JourneyDef, given?: string): string {
+  if (given) return given;
+  if (j.exit?.type === 'event') return j.exit.event;
+  return DEFAULT_CONVERSION;
+}
+
+export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): string {
+  if (j.trigger.type !== 'event') {
+    throw new CairnError('usage', `journey ${j.id} is triggered by a segment (${j.trigger.segment}); segment changes are not in the lake, so the report needs an event trigger`, 400);
+  }
+  const t = ts('"timestamp"', d);
+  const window = [`dt >= ${lit(o.since)}`, `${t} >= ${dayStart(o.since)}`, `${t} < ${dayStart(nextDay(o.until))}`];
+  const trigWhere = [`type = 'track'`, `event = ${lit(j.trigger.event)}`, `${PERSON} IS NOT NULL`, ...window, ...filtersSql(j.trigger.where, d)];
+  const conversion = conversionEventOf(j, o.conversionEvent);
+  const convWhere = [`type = 'track'`, `event = ${lit(conversion)}`, `${PERSON} IS NOT NULL`, ...window];
+  const convJoin = [`c.person = g.person`, `c.t >= g.t0`];
+  if (o.withinSeconds !== undefined) convJoin.push(`${epochSeconds('c.t', d)} - ${epochSeconds('g.t0', d)} <= ${o.withinSeconds}`);
+  const holdout = j.holdout ?? 0;
+  const ctes = [
+    `trig AS (SELECT ${PERSON} AS person, min(${t}) AS t0, CASE WHEN count(user_id) > 0 THEN 'user_id' ELSE 'anonymous_id' END AS id_type FROM events WHERE ${trigWhere.join(' AND ')} GROUP BY ${PERSON})`,
+  ];
+  if (holdout > 0) {
+    ctes.push(
+      `ids AS (${profileIdentitiesSql(d)})`,
+      `assigned AS (SELECT t.person, t.t0, min(i.profile_id) AS profile_id FROM trig t LEFT JOIN ids i ON i.id_type = t.id_type AND i.id_value = t.person GROUP BY t.person, t.t0)`,
+      `grouped AS (SELECT person, t0, CASE WHEN profile_id IS NULL THEN 'unassigned' ` +
+        `WHEN CAST(${sha256Prefix32(`${lit(j.id)} || chr(0) || profile_id`, d)} AS DOUBLE) / 4294967296 * 100 < ${holdout} THEN 'holdout' ELSE 'treated' END AS grp FROM assigned)`,
+    );
+  } else ctes.push(`grouped AS (SELECT person, t0, 'treated' AS grp FROM trig)`);
+  ctes.push(
+    `conv AS (SELECT ${PERSON} AS person, ${t} AS t FROM events WHERE ${convWhere.join(' AND ')})`,
+    `outcome AS (SELECT g.person, g.grp, CASE WHEN count(c.t) > 0 THEN 1 ELSE 0 END AS converted FROM grouped g LEFT JOIN conv c ON ${convJoin.join(' AND ')} GROUP BY g.person, g.grp)`,
+    `groups AS (SELECT grp, count(*) AS people, sum(converted) AS converted FROM outcome GROUP BY grp)`,
+    `total AS (SELECT count(*) AS people, sum(converted) AS converted FROM outcome WHERE grp <> 'unassigned')`,
+  );
+  const rate = (g: string) => `(SELECT ${pct('converted', 'people', 2)} FROM groups WHERE grp = ${lit(g)})`;
+  const rows = [
+    `SELECT 1 AS k, 'audience' AS section, 'triggered' AS item, people, coalesce(converted, 0) AS converted, ${pct('converted', 'people')} AS conversion_pct FROM total`,
+    `SELECT 2, 'audience', 'treated', coalesce(max(people), 0), coalesce(max(converted), 0), ${pct('max(converted)', 'max(people)')} FROM groups WHERE grp = 'treated'`,
+  ];
+  if (holdout > 0) {
+    rows.push(
+      `SELECT 3, 'audience', 'holdout', coalesce(max(people), 0), coalesce(max(converted), 0), ${pct('max(converted)', 'max(people)')} FROM groups WHERE grp = 'holdout'`,
+      `SELECT 4, 'audience', 'unassigned', coalesce(max(people), 0), coalesce(max(converted), 0), ${pct('max(converted)', 'max(people)')} FROM groups WHERE grp = 'unassigned'`,
+      `SELECT 5, 'lift', 'treated_minus_holdout_pct_points', CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), round(${rate('treated')} - ${rate('holdout')}, 1)`,
+    );
+  }
+  const pipelineSteps = walkSteps(j.steps).map((s) => s.step).filter((s) => s.type === 'action' && (s.action === 'traits' || s.action === 'event'));
+  if (pipelineSteps.length) {
+    const jid = jsonText('context', 'cairn.journeyId', d);
+    const sid = jsonText('context', 'cairn.stepId', d);
+    ctes.push(
+      `tagged AS (SELECT ${sid} AS step_id, count(DISTINCT ${PERSON}) AS people, count(*) AS messages FROM events WHERE ${[...window, `${jid} = ${lit(j.id)}`].join(' AND ')} GROUP BY ${sid})`,
+    );
+    pipelineSteps.forEach((s, i) => {
+      rows.push(
+        `SELECT ${10 + i}, 'step', ${lit(`${s.id} (${s.type === 'action' ? s.action : s.type})`)}, coalesce(max(people), 0), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE) FROM tagged WHERE step_id = ${lit(s.id)}`,
+      );
+    });
+  }
+  return [
+    `WITH ${ctes.join(',\n')}`,
+    `SELECT section, item, people, converted, conversion_pct FROM (`,
+    rows.map((r) => `  ${r}`).join('\nUNION ALL\n'),
+    `) x ORDER BY k`,
+  ].join('\n');
+}
+
+/** Journey stats (`GET /v1/journeys/{id}/stats`), as much as the report reads. */
+export interface JourneyStatsLike {
+  entered?: number;
+  held_out?: number;
+  steps?: Record<string, { type?: string; sent?: number; failed?: number; skipped?: number }>;
+}
+
+/**
+ * Adds the runtime's counters to a journey report: `runtime/entered`, `runtime/held_out` and a
+ * `step` row per email/SMS/webhook step (people = sent), which the lake cannot show.
+ */
+export function withRuntimeStats(result: QueryResult, j: JourneyDef, stats: JourneyStatsLike): QueryResult {
+  const rows = [...result.rows];
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  rows.push(['runtime', 'entered', n(stats.entered), null, null], ['runtime', 'held_out', n(stats.held_out), null, null]);
+  for (const { step } of walkSteps(j.steps)) {
+    if (step.type !== 'action' || step.action === 'traits' || step.action === 'event') continue;
+    const s = stats.steps?.[step.id];
+    rows.push(['runtime', `${step.id} (${step.action}) sent`, n(s?.sent), null, null]);
+  }
+  return { columns: result.columns, rows };
+}

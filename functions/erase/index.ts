@@ -1,0 +1,4 @@
+import { eraseHandler } from '../../shared/privacy/erase';
+
+/** λ erase: run by SCHEDULES.erasure; erases the pending erasure requests (docs/privacy.md). */
+export const handler = eraseHandler();

@@ -1,0 +1,11 @@
+/**
+ * λ import: a file dropped under `imports/` in the lake bucket → its rows on the raw stream, with a
+ * report and rejects beside it (docs/import.md). Invoked by S3 object-created events (their
+ * EventBridge form on AWS, S3 event notifications locally). Logic in shared/import/s3.ts.
+ */
+import type { Context, S3Event } from 'aws-lambda';
+import { handleImportEvent } from '../../shared/import/s3';
+
+export const handler = async (event: S3Event | Record<string, unknown>, context?: Context): Promise<void> => {
+  await handleImportEvent(event, { remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
+};

@@ -1,0 +1,133 @@
+/**
+ * Business metrics in CloudWatch Embedded Metric Format (EMF), written by hand (no extra package).
+ *
+ * A handler wrapped with `instrument(service, handler)` runs in an invocation scope: `count(name)`
+ * adds to that invocation's counters (a no-op outside a scope), and when the invocation ends the
+ * counters are flushed as ONE JSON line on stdout, which CloudWatch Logs turns into metrics in the
+ * namespace `Cairn` with the dimension `function` (the Lambda function name). The same scope carries
+ * the Lambda request id and the message's correlation id, which shared/log.ts adds to every line.
+ *
+ * Locally (not on Lambda) the flushed counters also go to a process-wide BroadcastChannel, which
+ * reaches the main thread from the function worker threads: local/metrics.ts aggregates them for
+ * `GET /v1/status` and `npx cairn status`. The counting code is the same in both homes.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { BroadcastChannel } from 'node:worker_threads';
+
+export const METRICS_NAMESPACE = 'Cairn';
+/** BroadcastChannel name of the local metrics sink. */
+export const METRICS_CHANNEL = 'cairn-metrics';
+/** Dimension name of every metric. */
+export const METRICS_DIMENSION = 'function';
+
+/** Metric names the handlers emit (docs/operations.md); `<base>.<code>` adds a per-reason breakdown. */
+export const METRIC = {
+  collectAccepted: 'accepted',
+  collectRejected: 'rejected',
+  normalized: 'normalized',
+  quarantined: 'quarantined',
+  duplicates: 'duplicates',
+  resolveMessages: 'messages',
+  profilesCreated: 'profiles.created',
+  profilesUpdated: 'profiles.updated',
+  profilesMerged: 'profiles.merged',
+  resolveQuarantined: 'quarantined',
+  actionsSent: 'actions.sent',
+  actionsFailed: 'actions.failed',
+  actionsSkipped: 'actions.skipped',
+} as const;
+
+export interface InvocationScope {
+  /** Logical function (FUNCTIONS key): `collect`, `normalize`, … */
+  service: string;
+  /** Lambda request id of the invocation. */
+  requestId?: string;
+  /** Id of the request that brought the message in (x-request-id / API Gateway request id). */
+  correlationId?: string;
+  counters: Map<string, number>;
+}
+
+const storage = new AsyncLocalStorage<InvocationScope>();
+
+/** The current invocation, when running inside `instrument`. */
+export function currentInvocation(): InvocationScope | undefined {
+  return storage.getStore();
+}
+
+/** Adds `n` to counter `name` of the current invocation (ignored outside one, and for n <= 0). */
+export function count(name: string, n = 1): void {
+  const s = storage.getStore();
+  if (!s || !(n > 0)) return;
+  s.counters.set(name, (s.counters.get(name) ?? 0) + n);
+}
+
+/** Counts a total and its breakdown: `quarantined` and `quarantined.<reason>`. */
+export function countBy(name: string, reason: string, n = 1): void {
+  count(name, n);
+  count(`${name}.${reason.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'unknown'}`, n);
+}
+
+/** Sets the correlation id of the current invocation (collect: the request id; journey: from the event). */
+export function setCorrelationId(id: string | undefined): void {
+  const s = storage.getStore();
+  if (s && id) s.correlationId = id;
+}
+
+/** The EMF document of one invocation's counters (exported for tests and the docs). */
+export function emfDocument(functionName: string, service: string, counters: ReadonlyMap<string, number>, timestamp = Date.now()): Record<string, unknown> {
+  const names = [...counters.keys()].slice(0, 100); // EMF: at most 100 metrics per directive
+  const doc: Record<string, unknown> = {
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[METRICS_DIMENSION]], Metrics: names.map((Name) => ({ Name, Unit: 'Count' })) }],
+    },
+    [METRICS_DIMENSION]: functionName,
+    service,
+  };
+  for (const n of names) doc[n] = counters.get(n);
+  return doc;
+}
+
+/** What the local sink receives per flushed invocation. */
+export interface MetricsMessage {
+  service: string;
+  counters: Record<string, number>;
+}
+
+let channel: BroadcastChannel | undefined;
+const onLambda = (): boolean => !!process.env.AWS_LAMBDA_FUNCTION_NAME;
+
+/** Writes the invocation's counters: one EMF line (Lambda, or CAIRN_METRICS_STDOUT=1) and the local sink. */
+export function flush(scope: InvocationScope): void {
+  if (scope.counters.size === 0) return;
+  const lambda = onLambda();
+  if (lambda || process.env.CAIRN_METRICS_STDOUT === '1') {
+    const fn = process.env.AWS_LAMBDA_FUNCTION_NAME || `cairn-${scope.service}`;
+    process.stdout.write(JSON.stringify(emfDocument(fn, scope.service, scope.counters)) + '\n');
+  }
+  if (!lambda) {
+    if (!channel) {
+      channel = new BroadcastChannel(METRICS_CHANNEL);
+      (channel as unknown as { unref?: () => void }).unref?.();
+    }
+    const msg: MetricsMessage = { service: scope.service, counters: Object.fromEntries(scope.counters) };
+    channel.postMessage(msg);
+  }
+  scope.counters.clear();
+}
+
+/** Runs `fn` in a fresh invocation scope and flushes its counters when it settles (success or error). */
+export async function withInvocation<R>(service: string, requestId: string | undefined, fn: () => Promise<R> | R): Promise<R> {
+  const scope: InvocationScope = { service, counters: new Map(), ...(requestId ? { requestId } : {}) };
+  try {
+    return await storage.run(scope, fn);
+  } finally {
+    flush(scope);
+  }
+}
+
+/** Wraps a Lambda handler: an invocation scope per call (request id from the Lambda context), flushed at the end. */
+export function instrument<E, R, C = unknown>(service: string, handler: (event: E, context: C) => Promise<R> | R): (event: E, context?: C) => Promise<R> {
+  return (event, context) =>
+    withInvocation(service, (context as { awsRequestId?: string } | undefined)?.awsRequestId, () => handler(event, context as C));
+}

@@ -1,0 +1,334 @@
+/**
+ * λ erase (docs/privacy.md): completes the pending erasure requests. One run takes every request
+ * suppressed at least `settleSeconds` ago (so no batch that read the suppression list before it was
+ * written can still be writing) and erases, in an order that keeps a re-run able to finish an
+ * interrupted one (profiles, which name everything else, go last):
+ *
+ *   1. suppress identifiers the person gained since the request; read their timeline (message ids);
+ *   2. the lake: one pass over events/, quarantine/ and profiles/ for all requests together,
+ *      rewriting each object that holds their rows;
+ *   3. dedup markers of their messages; timeline items;
+ *   4. journey state (run items, action ledger) and pending journey waits; recheck schedules;
+ *      segment membership;
+ *   5. identity graph items that point at their profiles; the profiles (live and merged-away);
+ *   6. the audit record: status `erased`, counts, time; profile ids dropped from it; dequeued.
+ *
+ * Every step is idempotent: deleting what is already gone is a no-op.
+ */
+import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
+import { scheduler } from '../aws/clients';
+import { ENV, JOURNEYS, LAKE, TABLES } from '../config/resources';
+import type { IdentityConfig } from '../identity/config';
+import { loadIdentityConfig } from '../identity/config';
+import { identityKey } from '../identity/identifiers';
+import { DynamoStore, profileFromItem } from '../identity/dynamo-store';
+import type { ProfileRecord } from '../identity/types';
+import { listDefinitions } from '../definitions/store';
+import { markerKey } from '../normalize/dedup';
+import { cancelProfileRecheck } from '../segments/schedule';
+import { log } from '../log';
+import { scheduleName } from '../journeys/machine';
+import type { PersonState } from '../journeys/machine';
+import { listKeys, rewriteObject, type ErasureTarget } from './lake';
+import {
+  dequeue, getErasureRecord, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureRecord,
+} from './requests';
+import { doc, suppress, suppressionHash } from './suppression';
+
+const tableName = (k: keyof typeof TABLES, e: string) => process.env[e] || TABLES[k].name;
+const T = {
+  identities: () => tableName('identities', ENV.identitiesTable),
+  profiles: () => tableName('profiles', ENV.profilesTable),
+  timeline: () => tableName('timeline', ENV.timelineTable),
+  members: () => tableName('segmentMembers', ENV.segmentMembersTable),
+  journeys: () => tableName('journeys', ENV.journeysTable),
+  dedup: () => tableName('dedup', ENV.dedupTable),
+};
+const bucket = () => process.env[ENV.lakeBucket] || LAKE.localBucket;
+const journeyGroup = () => process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup;
+
+/** Default wait between suppression and erasure: longer than the normalize (60 s) and resolve (120 s) timeouts. */
+export const SETTLE_SECONDS = 180;
+
+export interface EraseOptions {
+  /** Only requests suppressed at least this long ago (default SETTLE_SECONDS). */
+  settleSeconds?: number;
+  /** Only these requests (default: every pending one). */
+  erasureIds?: string[];
+  /** Concurrent lake objects. */
+  concurrency?: number;
+  config?: IdentityConfig;
+  now?: () => Date;
+}
+
+export interface EraseRunResult {
+  erased: string[];
+  /** Pending requests left for a later run (not settled yet). */
+  waiting: string[];
+  lakeObjectsScanned: number;
+  ms: number;
+}
+
+async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (i < items.length) await f(items[i++]!);
+  }));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Deletes keys with BatchWriteItem (25 per request, unprocessed ones retried). */
+async function batchDelete(table: string, keys: Record<string, unknown>[]): Promise<void> {
+  const chunks: Record<string, unknown>[][] = [];
+  for (let i = 0; i < keys.length; i += 25) chunks.push(keys.slice(i, i + 25));
+  await pmap(chunks, 8, async (chunk) => {
+    let req: Record<string, { DeleteRequest: { Key: Record<string, unknown> } }[]> | undefined = { [table]: chunk.map((Key) => ({ DeleteRequest: { Key } })) };
+    for (let round = 0; req && (req[table]?.length ?? 0) > 0; round++) {
+      if (round > 20) throw new Error('erase: BatchWriteItem left items unprocessed after 20 rounds');
+      if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round) * Math.random());
+      const res = await doc().send(new BatchWriteCommand({ RequestItems: req }));
+      req = res.UnprocessedItems as typeof req;
+    }
+  });
+}
+
+async function queryAll(table: string, keyName: string, value: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await doc().send(new QueryCommand({
+      TableName: table, KeyConditionExpression: '#k = :v', ExpressionAttributeNames: { '#k': keyName }, ExpressionAttributeValues: { ':v': value },
+      ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}),
+    }));
+    out.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+interface Person {
+  rec: ErasureRecord;
+  profiles: ProfileRecord[];
+  profileIds: Set<string>;
+  identityKeys: Set<string>;
+  hashes: Set<string>;
+  messageIds: Set<string>;
+  counts: ErasureCounts;
+}
+
+/** The person as stored now: their profiles (following merges both ways), identifiers and messages. */
+async function loadPerson(rec: ErasureRecord): Promise<Person> {
+  const store = new DynamoStore({ identities: T.identities(), profiles: T.profiles(), timeline: T.timeline() });
+  const profileIds = new Set(rec.profileIds ?? []);
+  const profiles = new Map<string, ProfileRecord>();
+  let want = [...profileIds];
+  for (let round = 0; want.length && round < 20; round++) {
+    const r = await store.read({ profiles: want }, true);
+    want = [];
+    for (const p of r.profiles.values()) {
+      profiles.set(p.profileId, p);
+      for (const id of [...p.mergedFrom, ...(p.mergedInto ? [p.mergedInto] : [])]) {
+        if (!profileIds.has(id)) {
+          profileIds.add(id);
+          want.push(id);
+        }
+      }
+    }
+  }
+  const identityKeys = new Set<string>();
+  for (const p of profiles.values()) for (const i of p.identities) identityKeys.add(identityKey(i));
+  const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(suppressionHash)]);
+  const messageIds = new Set<string>();
+  for (const pid of profileIds) for (const item of await queryAll(T.timeline(), 'profileId', pid)) messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+  const counts: ErasureCounts = {
+    profiles: 0, identities: 0, timeline: 0, segmentMemberships: 0, journeyStates: 0, schedules: 0, dedupMarkers: 0, lakeRows: 0, lakeObjectsRewritten: 0,
+  };
+  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts };
+}
+
+const stepIds = (steps: unknown): string[] => {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.id === 'string' && typeof o.type === 'string') out.push(o.id);
+      for (const k of ['then', 'else', 'steps']) if (k in o) walk(o[k]);
+    }
+  };
+  walk(steps);
+  return out;
+};
+
+async function deleteSchedule(name: string, group: string): Promise<boolean> {
+  try {
+    await scheduler().send(new DeleteScheduleCommand({ Name: name, GroupName: group }));
+    return true;
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return false;
+    throw e;
+  }
+}
+
+/** Journey run items, action ledger and waits; segment membership; recheck schedules. */
+async function eraseRuntime(people: Person[]): Promise<void> {
+  const defs = await listDefinitions();
+  const journeys = defs.filter((d) => d.kind === 'journey');
+  const segments = defs.filter((d) => d.kind === 'segment').map((d) => d.id);
+  for (const person of people) {
+    for (const pid of person.profileIds) {
+      for (const j of journeys) {
+        const res = await doc().send(new GetCommand({ TableName: T.journeys(), Key: { pk: `run#${j.id}#${pid}` }, ConsistentRead: true }));
+        if (!res.Item) continue;
+        const state = { ...(JSON.parse(String(res.Item.data ?? '{}')) as Omit<PersonState, 'version'>) };
+        const runIds = new Set<string>([...(state.entries ?? []).map((e) => e.runId), ...(state.run ? [state.run.runId] : [])]);
+        const steps = stepIds((j.definition as unknown as { steps?: unknown }).steps);
+        const schedules = new Set<string>();
+        if (state.run?.waiting?.schedule) schedules.add(state.run.waiting.schedule);
+        for (const e of state.pending ?? []) if (e.type === 'schedule') schedules.add(e.name);
+        for (const runId of runIds) for (const s of steps) schedules.add(scheduleName(runId, s));
+        for (const name of schedules) if (await deleteSchedule(name, journeyGroup())) person.counts.schedules++;
+        await batchDelete(T.journeys(), [...runIds].flatMap((r) => steps.map((s) => ({ pk: `action#${r}#${s}` }))));
+        await doc().send(new DeleteCommand({ TableName: T.journeys(), Key: { pk: `run#${j.id}#${pid}` } }));
+        person.counts.journeyStates++;
+      }
+      await cancelProfileRecheck(pid);
+      const stored = person.profiles.find((p) => p.profileId === pid)?.extra?.segments;
+      const segs = new Set([...segments, ...(Array.isArray(stored) ? stored.map(String) : [])]);
+      for (const s of segs) {
+        const got = await doc().send(new GetCommand({ TableName: T.members(), Key: { segmentId: s, profileId: pid } }));
+        if (!got.Item) continue;
+        await doc().send(new DeleteCommand({ TableName: T.members(), Key: { segmentId: s, profileId: pid } }));
+        person.counts.segmentMemberships++;
+      }
+    }
+  }
+}
+
+/** Identity items pointing at the person's profiles, then the profiles. */
+async function eraseGraph(person: Person): Promise<void> {
+  const ids = [...person.profileIds];
+  await pmap([...person.identityKeys], 8, async (key) => {
+    const res = await doc().send(new GetCommand({ TableName: T.identities(), Key: { pk: `id#${key}` }, ConsistentRead: true }));
+    if (!res.Item || !ids.includes(String(res.Item.profileId))) return;
+    try {
+      await doc().send(new DeleteCommand({ TableName: T.identities(), Key: { pk: `id#${key}` }, ConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': res.Item.profileId } }));
+      person.counts.identities++;
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
+  });
+  for (const pid of ids) {
+    const got = await doc().send(new GetCommand({ TableName: T.profiles(), Key: { pk: `profile#${pid}` }, ConsistentRead: true }));
+    if (!got.Item) continue;
+    // Identifiers a concurrent write added after loadPerson: suppress and unlink them too.
+    for (const i of profileFromItem(got.Item).identities) {
+      const k = identityKey(i);
+      if (!person.identityKeys.has(k)) {
+        person.identityKeys.add(k);
+        person.hashes.add(suppressionHash(k));
+        await suppress([suppressionHash(k)], person.rec.erasureId, new Date().toISOString());
+        await doc().send(new DeleteCommand({ TableName: T.identities(), Key: { pk: `id#${k}` }, ConditionExpression: 'attribute_not_exists(pk) OR profileId = :p', ExpressionAttributeValues: { ':p': pid } })).catch((e: Error) => {
+          if (e.name !== 'ConditionalCheckFailedException') throw e;
+        });
+      }
+    }
+    await doc().send(new DeleteCommand({ TableName: T.profiles(), Key: { pk: `profile#${pid}` } }));
+    person.counts.profiles++;
+  }
+}
+
+/** One pass over the lake for every person at once. */
+async function eraseLake(people: Person[], config: IdentityConfig, concurrency: number): Promise<{ scanned: number; removedMessageIds: Map<string, Set<string>> }> {
+  const targets: ErasureTarget[] = people.map((p) => ({ erasureId: p.rec.erasureId, hashes: p.hashes, messageIds: p.messageIds, profileIds: p.profileIds }));
+  const byId = new Map(people.map((p) => [p.rec.erasureId, p]));
+  const keys = (await Promise.all([LAKE.eventsPrefix, LAKE.quarantinePrefix, LAKE.profilesPrefix].map((pre) => listKeys(bucket(), pre)))).flat();
+  const removedMessageIds = new Map<string, Set<string>>();
+  await pmap(keys, concurrency, async (key) => {
+    const r = await rewriteObject(bucket(), key, targets, config);
+    for (const [eid, rows] of r.removed) {
+      const p = byId.get(eid)!;
+      p.counts.lakeRows += rows.length;
+      p.counts.lakeObjectsRewritten++;
+      if (key.startsWith(LAKE.eventsPrefix)) {
+        let s = removedMessageIds.get(eid);
+        if (!s) removedMessageIds.set(eid, (s = new Set()));
+        for (const row of rows) s.add(String((row as { message_id: string }).message_id));
+      }
+    }
+  });
+  return { scanned: keys.length, removedMessageIds };
+}
+
+/** Runs the pending erasures (see the module comment). */
+export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResult> {
+  const started = Date.now();
+  const now = opts.now ?? (() => new Date());
+  const settle = (opts.settleSeconds ?? SETTLE_SECONDS) * 1000;
+  const config = opts.config ?? loadIdentityConfig();
+  const ids = opts.erasureIds ?? (await pendingErasureIds());
+  const ready: ErasureRecord[] = [];
+  const waiting: string[] = [];
+  for (const id of ids) {
+    const rec = await getErasureRecord(id);
+    if (!rec) {
+      await dequeue(id);
+      continue;
+    }
+    if (rec.status === 'erased') {
+      await dequeue(id);
+      continue;
+    }
+    const since = Date.parse(rec.suppressedAt ?? rec.requestedAt);
+    if (rec.status === 'suppressed' && now().getTime() - since >= settle) ready.push(rec);
+    else waiting.push(id);
+  }
+  if (!ready.length) return { erased: [], waiting, lakeObjectsScanned: 0, ms: Date.now() - started };
+
+  const people: Person[] = [];
+  for (const rec of ready) {
+    const p = await loadPerson(rec);
+    await suppress(p.hashes, rec.erasureId, now().toISOString());
+    people.push(p);
+  }
+  const lake = await eraseLake(people, config, opts.concurrency ?? 16);
+  for (const p of people) {
+    const msgs = new Set([...p.messageIds, ...(lake.removedMessageIds.get(p.rec.erasureId) ?? [])]);
+    await batchDelete(T.dedup(), [...msgs].map((m) => ({ pk: markerKey(m) })));
+    p.counts.dedupMarkers = msgs.size;
+    const timelineKeys: Record<string, unknown>[] = [];
+    for (const pid of p.profileIds) for (const item of await queryAll(T.timeline(), 'profileId', pid)) timelineKeys.push({ profileId: item.profileId, sk: item.sk });
+    await batchDelete(T.timeline(), timelineKeys);
+    p.counts.timeline = timelineKeys.length;
+  }
+  await eraseRuntime(people);
+  for (const p of people) {
+    await eraseGraph(p);
+    const { profileIds: _drop, ...rest } = p.rec;
+    const done: ErasureRecord = {
+      ...rest,
+      status: 'erased',
+      erasedAt: now().toISOString(),
+      identifierHashes: [...p.hashes].sort(),
+      counts: p.counts,
+      runs: (p.rec.runs ?? 0) + 1,
+    };
+    await putErasureRecord(done);
+    await dequeue(p.rec.erasureId);
+    log('info', 'privacy.erased', { erasureId: p.rec.erasureId, ...p.counts });
+  }
+  const ms = Date.now() - started;
+  log('info', 'privacy.run', { erased: people.length, waiting: waiting.length, lakeObjectsScanned: lake.scanned, ms });
+  return { erased: people.map((p) => p.rec.erasureId), waiting, lakeObjectsScanned: lake.scanned, ms };
+}
+
+/** The λ erase handler: a scheduled run (`{}`), or a direct invocation with options (`{settleSeconds, erasureIds}`). */
+export function eraseHandler() {
+  return async (event: { settleSeconds?: number; erasureIds?: string[] } | undefined): Promise<EraseRunResult> =>
+    runErasures({
+      ...(typeof event?.settleSeconds === 'number' ? { settleSeconds: event.settleSeconds } : {}),
+      ...(Array.isArray(event?.erasureIds) ? { erasureIds: event.erasureIds } : {}),
+    });
+}

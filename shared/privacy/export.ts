@@ -1,0 +1,109 @@
+/**
+ * `GET /v1/profiles/{identifier}/export` (GDPR Art. 20, docs/privacy.md): everything held on the
+ * person as one JSON document — the profile, identities, consent, segments, journey state, the
+ * timeline (every event, compact) and the full event rows from the lake.
+ *
+ * Lake events without scanning the whole lake: the timeline names the days (the `dt` partitions,
+ * by `receivedAt`) the person has events on; only those partitions are read, at most
+ * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
+ * `lake.complete` is false and the timeline (which lists every event) stays complete.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { s3 } from '../aws/clients';
+import { ENV, LAKE, TABLES } from '../config/resources';
+import type { IdentityConfig } from '../identity/config';
+import type { IdentityStore, ProfileRecord, TimelineItem } from '../identity/types';
+import { dateOf, decodeJsonLines } from '../lake/index';
+import type { LakeEventRow } from '../message/types';
+import { toApiProfile } from '../profiles/view';
+import { listDefinitions } from '../definitions/store';
+import { listKeys } from './lake';
+import { doc } from './suppression';
+
+export const EXPORT_LIMITS = { timeline: 10_000, partitions: 90, objects: 5_000 } as const;
+
+export interface ProfileExport {
+  format: 'cairn.profile-export.v1';
+  exportedAt: string;
+  profile: ReturnType<typeof toApiProfile>;
+  identities: { type: string; value: string }[];
+  consent: ReturnType<typeof toApiProfile>['consent'];
+  segments: string[];
+  journeys: { journeyId: string; profileId: string; run: unknown; entries: unknown[] }[];
+  timeline: { events: Omit<TimelineItem, 'profileId' | 'sk'>[]; complete: boolean };
+  lake: { events: LakeEventRow[]; partitionsRead: string[]; complete: boolean };
+}
+
+async function timelineOf(store: IdentityStore, ids: string[]): Promise<{ items: TimelineItem[]; complete: boolean }> {
+  const seen = new Set<string>();
+  const items: TimelineItem[] = [];
+  let complete = true;
+  for (const id of ids) {
+    let before: string | undefined;
+    for (;;) {
+      const page = await store.queryTimeline(id, { limit: 1000, ...(before !== undefined ? { before } : {}) });
+      for (const t of page) if (!seen.has(t.messageId) && seen.add(t.messageId)) items.push(t);
+      if (items.length >= EXPORT_LIMITS.timeline) {
+        complete = false;
+        break;
+      }
+      if (page.length < 1000) break;
+      before = page[page.length - 1]!.sk;
+    }
+  }
+  items.sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+  return { items: items.slice(0, EXPORT_LIMITS.timeline), complete };
+}
+
+export async function exportProfile(store: IdentityStore, _config: IdentityConfig, p: ProfileRecord, now = new Date()): Promise<ProfileExport> {
+  const ids = [p.profileId, ...p.mergedFrom];
+  const tl = await timelineOf(store, ids);
+  const messageIds = new Set(tl.items.map((t) => t.messageId));
+
+  // Lake: the partitions of the days the person has events on (events/ is partitioned by receivedAt).
+  const bucket = process.env[ENV.lakeBucket] || LAKE.localBucket;
+  const days = [...new Set(tl.items.map((t) => dateOf(t.receivedAt)))].sort();
+  let complete = tl.complete && days.length <= EXPORT_LIMITS.partitions;
+  const partitions = days.slice(-EXPORT_LIMITS.partitions);
+  const lakeEvents: LakeEventRow[] = [];
+  let objects = 0;
+  for (const d of partitions) {
+    const keys = await listKeys(bucket, `${LAKE.eventsPrefix}dt=${d}/`);
+    for (const key of keys) {
+      if (++objects > EXPORT_LIMITS.objects) {
+        complete = false;
+        break;
+      }
+      const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      for (const row of decodeJsonLines<LakeEventRow>(await res.Body!.transformToByteArray())) if (messageIds.has(row.message_id)) lakeEvents.push(row);
+    }
+  }
+  lakeEvents.sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1));
+
+  // Journey state of every profile of the person.
+  const journeys: ProfileExport['journeys'] = [];
+  const defs = (await listDefinitions('journey')).map((d) => d.id);
+  const table = process.env[ENV.journeysTable] || TABLES.journeys.name;
+  for (const j of defs) {
+    for (const pid of ids) {
+      const got = await doc().send(new GetCommand({ TableName: table, Key: { pk: `run#${j}#${pid}` } }));
+      if (!got.Item) continue;
+      const s = JSON.parse(String(got.Item.data ?? '{}')) as { run?: unknown; entries?: unknown[] };
+      journeys.push({ journeyId: j, profileId: pid, run: s.run ?? null, entries: s.entries ?? [] });
+    }
+  }
+
+  const profile = toApiProfile(p);
+  return {
+    format: 'cairn.profile-export.v1',
+    exportedAt: now.toISOString(),
+    profile,
+    identities: profile.identities,
+    consent: profile.consent,
+    segments: profile.segments,
+    journeys,
+    timeline: { events: tl.items.map(({ profileId: _p, sk: _s, ...rest }) => rest), complete: tl.complete },
+    lake: { events: lakeEvents, partitionsRead: partitions, complete },
+  };
+}

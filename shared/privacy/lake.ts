@@ -1,0 +1,162 @@
+/**
+ * Erasure in the lake (docs/privacy.md): which rows of `events`, `quarantine` and `profiles` belong
+ * to an erased person (pure), and rewriting an object without them (the object is rewritten in
+ * place with the same key and metadata — or deleted when no row is left — so the rows are gone, not
+ * hidden; a re-run finds nothing more to remove).
+ *
+ * A row belongs to the person when it carries one of their suppressed identifiers (matched by hash:
+ * the erasure never needs the raw values), one of their message ids (from the timeline), or one of
+ * their profile ids.
+ */
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3 } from '../aws/clients';
+import type { IdentityConfig } from '../identity/config';
+import { decodeJsonLines, encodeJsonLines } from '../lake/index';
+import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import type { LakeProfileRow } from '../profiles/view';
+import { messageHashes, suppressionHash } from './suppression';
+import { identityKey } from '../identity/identifiers';
+
+/** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
+export interface ErasureTarget {
+  erasureId: string;
+  hashes: Set<string>;
+  messageIds: Set<string>;
+  profileIds: Set<string>;
+}
+
+const parse = (s: unknown): Json | undefined => {
+  if (typeof s !== 'string') return undefined;
+  try {
+    return JSON.parse(s) as Json;
+  } catch {
+    return undefined;
+  }
+};
+const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+
+/** A loose message (a lake row or a quarantined payload) as the identifier extraction reads it. */
+function looseMessage(o: JsonObject): NormalizedMessage {
+  return {
+    type: (str(o.type) ?? 'track') as NormalizedMessage['type'],
+    messageId: str(o.messageId) ?? '',
+    ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
+    ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
+    ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
+    traits: obj(o.traits) ?? {},
+    context: obj(o.context) ?? {},
+    properties: {},
+    timestamp: '',
+    receivedAt: '',
+    sourceId: '',
+  } as NormalizedMessage;
+}
+
+const hashesOfLoose = (o: JsonObject, config: IdentityConfig): string[] => {
+  try {
+    return messageHashes(looseMessage(o), config);
+  } catch {
+    return [];
+  }
+};
+
+export type LakeTable = 'events' | 'quarantine' | 'profiles';
+
+/** The erasure a lake row belongs to, or undefined. */
+export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig): ErasureTarget | undefined {
+  if (!targets.length) return undefined;
+  const r = obj(row) ?? {};
+  if (table === 'profiles') {
+    const p = r as unknown as LakeProfileRow;
+    const ids = [p.profile_id, p.merged_into, ...((parse(p.merged_from) as string[] | undefined) ?? [])].filter((x): x is string => typeof x === 'string');
+    const hashes = ((parse(p.identities) as { type: string; value: string }[] | undefined) ?? []).map((i) => suppressionHash(identityKey(i)));
+    return targets.find((t) => ids.some((i) => t.profileIds.has(i)) || hashes.some((h) => t.hashes.has(h)));
+  }
+  let messageId: string | undefined;
+  let hashes: string[];
+  if (table === 'events') {
+    const e = r as unknown as LakeEventRow;
+    messageId = e.message_id;
+    hashes = hashesOfLoose({
+      type: e.type, messageId: e.message_id, userId: e.user_id, anonymousId: e.anonymous_id, previousId: e.previous_id,
+      traits: parse(e.traits) ?? null, context: parse(e.context) ?? null,
+    } as JsonObject, config);
+  } else {
+    const q = r as unknown as LakeQuarantineRow;
+    messageId = q.message_id ?? undefined;
+    const payload = obj(parse(q.message));
+    // Normalize quarantines the collector's envelope ({message, …}); resolve the normalised message.
+    const m = payload && obj(payload.message) ? obj(payload.message)! : payload;
+    hashes = m ? hashesOfLoose(m, config) : [];
+  }
+  return targets.find((t) => (messageId !== undefined && t.messageIds.has(messageId)) || hashes.some((h) => t.hashes.has(h)));
+}
+
+/** Splits rows into those kept and those removed (per erasure id). */
+export function filterRows<T>(table: LakeTable, rows: T[], targets: ErasureTarget[], config: IdentityConfig): { kept: T[]; removed: Map<string, T[]> } {
+  const kept: T[] = [];
+  const removed = new Map<string, T[]>();
+  for (const row of rows) {
+    const t = rowOwner(table, row, targets, config);
+    if (!t) kept.push(row);
+    else {
+      let l = removed.get(t.erasureId);
+      if (!l) removed.set(t.erasureId, (l = []));
+      l.push(row);
+    }
+  }
+  return { kept, removed };
+}
+
+export const tableOfKey = (key: string): LakeTable | undefined =>
+  key.startsWith('events/') ? 'events' : key.startsWith('quarantine/') ? 'quarantine' : key.startsWith('profiles/') ? 'profiles' : undefined;
+
+/** Every object key under `prefix`. */
+export async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const res = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+export interface RewriteResult {
+  key: string;
+  /** Rows removed per erasure id. */
+  removed: Map<string, unknown[]>;
+  action: 'none' | 'rewritten' | 'deleted';
+}
+
+/** Reads one lake object and rewrites it without the erased rows (same key, same metadata), or deletes it when none is left. */
+export async function rewriteObject(bucket: string, key: string, targets: ErasureTarget[], config: IdentityConfig): Promise<RewriteResult> {
+  const table = tableOfKey(key);
+  if (!table) return { key, removed: new Map(), action: 'none' };
+  let res;
+  try {
+    res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (e) {
+    if ((e as Error).name === 'NoSuchKey') return { key, removed: new Map(), action: 'none' };
+    throw e;
+  }
+  const body = await res.Body!.transformToByteArray();
+  const rows = decodeJsonLines(body);
+  const { kept, removed } = filterRows(table, rows, targets, config);
+  if (!removed.size) return { key, removed, action: 'none' };
+  if (!kept.length) {
+    await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    return { key, removed, action: 'deleted' };
+  }
+  const metadata = { ...(res.Metadata ?? {}) };
+  if (metadata.rows !== undefined) metadata.rows = String(kept.length);
+  metadata['erased-rows'] = String(Number(metadata['erased-rows'] ?? 0) + rows.length - kept.length);
+  await s3().send(new PutObjectCommand({
+    Bucket: bucket, Key: key, Body: encodeJsonLines(kept), Metadata: metadata,
+    ...(res.ContentType ? { ContentType: res.ContentType } : {}),
+    ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
+  }));
+  return { key, removed, action: 'rewritten' };
+}

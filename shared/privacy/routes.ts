@@ -1,0 +1,33 @@
+/**
+ * Privacy routes of the admin API (contract §4, docs/privacy.md):
+ *   DELETE /v1/profiles/{identifier}         → 202 {erasureId, status, statusUrl}: suppressed at once, erased by λ erase
+ *   GET    /v1/erasures/{id}                 → the erasure's status and audit record (no raw identifier)
+ *   GET    /v1/profiles/{identifier}/export  → everything held on the person (shared/privacy/export.ts)
+ */
+import { CairnError } from '../errors';
+import type { IdentityConfig } from '../identity/config';
+import type { IdentityStore } from '../identity/types';
+import { findProfile } from '../profiles/read';
+import type { AdminRouter } from '../admin/router';
+import { exportProfile } from './export';
+import { erasureView, getErasure, requestErasure } from './requests';
+
+export function registerPrivacyRoutes(router: AdminRouter, deps: { store: IdentityStore; config: IdentityConfig }): AdminRouter {
+  router.add('DELETE', '/v1/profiles/{identifier}', async (req) => {
+    const rec = await requestErasure(deps.store, deps.config, req.params.identifier!);
+    const statusUrl = `/v1/erasures/${rec.erasureId}`;
+    return { status: 202, headers: { location: statusUrl }, body: { ...erasureView(rec, 0), statusUrl } };
+  });
+  router.add('GET', '/v1/erasures/{id}', async (req) => {
+    const v = await getErasure(req.params.id!);
+    if (!v) throw new CairnError('erasure_not_found', 'no erasure with this id', 404);
+    return { status: 200, body: v };
+  });
+  router.add('GET', '/v1/profiles/{identifier}/export', async (req) => {
+    const id = req.params.identifier!;
+    const p = await findProfile(deps.store, deps.config, id);
+    if (!p) throw new CairnError('profile_not_found', `no profile for identifier ${id.split(':')[0]}:…`, 404);
+    return { status: 200, body: await exportProfile(deps.store, deps.config, p) };
+  });
+  return router;
+}

@@ -1,0 +1,109 @@
+/**
+ * Security settings of the template (docs/security.md): IAM on every admin route and none on the
+ * collector routes, per-route admin throttling, the optional CloudFront + WAF edge (off by default;
+ * a rate-based rule when on), and the DynamoDB on-demand throughput cost guard.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '../../shared/config/resources';
+import { CONTEXT } from '../../infra/settings';
+import { WAF_RATE_RULE } from '../../infra/constructs/waf';
+import { nagFindings, synthCairn, type Synthesised } from './synth';
+
+type Json = Record<string, any>;
+const ofType = (s: Synthesised, type: string): [string, Json][] =>
+  Object.entries(s.template.toJSON().Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
+
+let base: Synthesised;
+beforeAll(() => {
+  base = synthCairn();
+});
+
+describe('admin API authorisation', () => {
+  it('every admin route uses AWS_IAM, every collector route NONE (write key checked by λ collect)', () => {
+    const routes = ofType(base, 'AWS::ApiGatewayV2::Route');
+    const admin = ROUTES.filter((r) => r.auth === 'admin');
+    expect(admin.length).toBeGreaterThan(15);
+    for (const r of ROUTES) {
+      const found = routes.find(([, x]) => x.Properties.RouteKey === `${r.method} ${r.path}`);
+      expect(found, `${r.method} ${r.path}`).toBeDefined();
+      expect(found![1].Properties.AuthorizationType, `${r.method} ${r.path}`).toBe(r.auth === 'admin' ? 'AWS_IAM' : 'NONE');
+      if (r.auth === 'writeKey') expect(FUNCTIONS[r.fn].id).toBe('Collect');
+    }
+    // No route the definitions do not declare (e.g. a $default catch-all without auth).
+    expect(routes.map(([, x]) => x.Properties.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it('the source key routes are admin routes and λ admin may write the sources table, λ collect only read it', () => {
+    for (const key of ['GET /v1/sources', 'POST /v1/sources/{id}/keys', 'DELETE /v1/sources/{id}/keys/{keyId}']) {
+      expect(ROUTES.find((r) => `${r.method} ${r.path}` === key)?.auth, key).toBe('admin');
+    }
+    expect(FUNCTIONS.admin.access.tables.sources).toBe('readWrite');
+    expect(FUNCTIONS.collect.access.tables.sources).toBe('read');
+  });
+
+  it('admin routes are throttled per route below the stage limit', () => {
+    const [[, stage]] = ofType(base, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];
+    const settings = stage.Properties.RouteSettings as Record<string, Json>;
+    const admin = ROUTES.filter((r) => r.auth === 'admin').map((r) => `${r.method} ${r.path}`);
+    expect(Object.keys(settings).sort()).toEqual(admin.sort());
+    for (const k of admin) expect(settings[k]).toEqual({ ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit });
+    // The stage waits for the routes its settings name.
+    const routeIds = ofType(base, 'AWS::ApiGatewayV2::Route').filter(([, x]) => admin.includes(x.Properties.RouteKey)).map(([id]) => id);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routeIds));
+  });
+});
+
+describe('edge and WAF (optional)', () => {
+  it('is off by default: no CloudFront, no WebACL', () => {
+    expect(ofType(base, 'AWS::CloudFront::Distribution')).toHaveLength(0);
+    expect(ofType(base, 'AWS::WAFv2::WebACL')).toHaveLength(0);
+    expect(base.template.toJSON().Outputs.EdgeUrl).toBeUndefined();
+  });
+
+  it('wafRateLimit in us-east-1: a CLOUDFRONT WebACL with a per-IP rate rule on a distribution in front of the API', () => {
+    const s = synthCairn({ env: { account: '123456789012', region: 'us-east-1' } }, { [CONTEXT.wafRateLimit]: '1000' });
+    const [[aclId, acl]] = ofType(s, 'AWS::WAFv2::WebACL') as [[string, Json]];
+    expect(acl.Properties).toMatchObject({
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: [{ Name: WAF_RATE_RULE, Priority: 0, Statement: { RateBasedStatement: { Limit: 1000, AggregateKeyType: 'IP' } }, Action: { Block: { CustomResponse: { ResponseCode: 429 } } } }],
+    });
+    s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        WebACLId: { 'Fn::GetAtt': [aclId, 'Arn'] },
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'https-only', AllowedMethods: Match.arrayWith(['OPTIONS', 'POST']) }),
+        Origins: [Match.objectLike({ DomainName: Match.anyValue(), CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only' }) })],
+      }),
+    });
+    expect(s.template.toJSON().Outputs.EdgeUrl).toBeDefined();
+    expect(nagFindings(s).filter((f) => f.severity === 'error' || f.rule.startsWith('AwsSolutions-CFR'))).toEqual([]);
+  });
+
+  it('wafRateLimit outside us-east-1 fails with the way out; webAclArn attaches an existing WebACL anywhere', () => {
+    expect(() => synthCairn({}, { [CONTEXT.wafRateLimit]: 1000 })).toThrow(/us-east-1[^]*cairn:webAclArn/);
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/cairn-edge/0123abcd-0000-0000-0000-000000000000';
+    const s = synthCairn({}, { [CONTEXT.webAclArn]: arn });
+    expect(ofType(s, 'AWS::WAFv2::WebACL')).toHaveLength(0);
+    s.template.hasResourceProperties('AWS::CloudFront::Distribution', { DistributionConfig: Match.objectLike({ WebACLId: arn }) });
+    expect(() => synthCairn({}, { [CONTEXT.webAclArn]: 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/y' })).toThrow(/scope CLOUDFRONT/);
+    expect(() => synthCairn({}, { [CONTEXT.wafRateLimit]: 50 })).toThrow(/from 100/);
+  });
+});
+
+describe('DynamoDB cost guard', () => {
+  it('no cap by default', () => {
+    for (const [, t] of ofType(base, 'AWS::DynamoDB::Table')) expect(t.Properties.OnDemandThroughput).toBeUndefined();
+  });
+
+  it('caps every table at maxTableReadUnits / maxTableWriteUnits', () => {
+    const s = synthCairn({}, { [CONTEXT.maxTableReadUnits]: '4000', [CONTEXT.maxTableWriteUnits]: 2000 });
+    const tables = ofType(s, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(Object.keys(TABLES).length);
+    for (const [id, t] of tables) {
+      expect(t.Properties.BillingMode, id).toBe('PAY_PER_REQUEST');
+      expect(t.Properties.OnDemandThroughput, id).toEqual({ MaxReadRequestUnits: 4000, MaxWriteRequestUnits: 2000 });
+    }
+    expect(() => synthCairn({}, { [CONTEXT.maxTableReadUnits]: '1.5' })).toThrow(/whole number/);
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * Erasure and export on the local stack (docs/privacy.md): a person merged across two profiles is
+ * exported, then erased — later events for any of their identifiers are dropped and counted within
+ * seconds, λ erase removes the profiles, graph, timeline, dedup markers and lake rows (objects
+ * rewritten), the audit record holds no raw identifier, and another person is untouched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { requestCounts, resetRequestCounts, s3 } from '../../shared/aws/clients';
+import { FUNCTIONS, LAKE, ROUTES, TABLES } from '../../shared/config/resources';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import type { LocalFunctionDef } from '../../local/lambda';
+import { runErasures } from '../../shared/privacy/erase';
+import {
+  bucketOf, chunkKey, doc, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
+  suppress, suppressionHash, SuppressionView,
+} from '../../shared/privacy/suppression';
+import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
+import type { NormalizedMessage } from '../../shared/message/types';
+import { gunzipSync } from 'node:zlib';
+import { run, type Io } from '../../cli/main';
+
+process.env.CAIRN_LOG_LEVEL = 'error';
+// Pipeline containers refresh their copy of the suppression list this often (default 15 s).
+process.env.CAIRN_SUPPRESSION_REFRESH_MS = '500';
+const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
+const admin = { authorization: 'Bearer dev-admin-token' };
+const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
+const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
+
+let stack: LocalStack;
+const t0 = Date.now() - 3_600_000;
+let n = 0;
+const ts = () => new Date(t0 + ++n * 1000).toISOString();
+
+async function send(batch: Record<string, unknown>[]): Promise<void> {
+  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
+  expect(res.status).toBe(200);
+  expect(await stack.drain(20_000)).toBe(true);
+}
+const api = async (method: string, path: string) => {
+  const res = await fetch(`${stack.url}${path}`, { method, headers: admin });
+  return { status: res.status, body: (await res.json().catch(() => null)) as any, headers: res.headers };
+};
+/** Every lake object (events, quarantine, profiles) as decompressed text, by key. */
+async function lakeTexts(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
+      const b = Buffer.from(await got.Body!.transformToByteArray());
+      out.set(o.Key!, (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8'));
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+const scan = async (table: string) => (await doc().send(new ScanCommand({ TableName: table }))).Items ?? [];
+
+describe('erasure and export on the local stack', () => {
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-privacy-')), functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)),
+    });
+  }, 60_000);
+  afterAll(async () => stack?.close());
+
+  it('exports, then erases a merged person everywhere and drops their later events', async () => {
+    // Person A: an anonymous visitor and a known user, merged by an identify; person B alongside.
+    await send([
+      { type: 'track', event: 'Viewed', anonymousId: 'anon-ada-1', messageId: 'a-1', timestamp: ts(), properties: { page: 1 } },
+      { type: 'track', event: 'Order Completed', userId: 'user-ada', messageId: 'a-2', timestamp: ts(), properties: { revenue: 10 } },
+      { type: 'track', event: 'Viewed', userId: 'user-bob', messageId: 'b-1', timestamp: ts(), properties: {} },
+    ]);
+    await send([
+      { type: 'identify', userId: 'user-ada', anonymousId: 'anon-ada-1', messageId: 'a-3', timestamp: ts(), traits: { email: 'Ada@Example.com', name: 'Ada', phone: '+14155550123' }, context: { consent: { email: true } } },
+      { type: 'identify', userId: 'user-bob', messageId: 'b-2', timestamp: ts(), traits: { email: 'bob@example.com' } },
+    ]);
+    const before = await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`);
+    expect(before.status).toBe(200);
+    expect(before.body.mergedFrom).toHaveLength(1);
+    const pids = [before.body.profileId, ...before.body.mergedFrom] as string[];
+
+    // Export: profile, identities, consent and every event, from the timeline and the lake.
+    const ex = await api('GET', `/v1/profiles/${encodeURIComponent('email:ada@example.com')}/export`);
+    expect(ex.status).toBe(200);
+    expect(ex.body.format).toBe('cairn.profile-export.v1');
+    expect(ex.body.profile.profileId).toBe(before.body.profileId);
+    expect(ex.body.identities).toEqual(expect.arrayContaining([{ type: 'email', value: 'ada@example.com' }, { type: 'anonymous_id', value: 'anon-ada-1' }]));
+    expect(ex.body.consent.email.granted).toBe(true);
+    expect(ex.body.timeline.events.map((e: any) => e.messageId).sort()).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(ex.body.lake.events.map((e: any) => e.message_id).sort()).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(ex.body.lake.complete).toBe(true);
+    expect(JSON.parse(ex.body.lake.events.find((e: any) => e.message_id === 'a-2').properties)).toEqual({ revenue: 10 });
+
+    // Erase: 202 with a status route; suppression is immediate.
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('anonymous_id:anon-ada-1')}`);
+    expect(del.status).toBe(202);
+    const { erasureId } = del.body;
+    expect(del.headers.get('location')).toBe(`/v1/erasures/${erasureId}`);
+    expect(del.body.status).toBe('suppressed');
+    // Pipeline containers refresh their copy of the list every refreshMs(): suppression holds from then on.
+    await new Promise((r) => setTimeout(r, refreshMs() + 200));
+
+    // Later events with any of A's identifiers are dropped (and counted); B's still flow.
+    await send([
+      { type: 'track', event: 'Viewed', userId: 'user-ada', messageId: 'a-4', timestamp: ts() },
+      { type: 'track', event: 'Viewed', anonymousId: 'anon-other', messageId: 'a-5', timestamp: ts(), context: { traits: { email: 'ADA@example.com' } } },
+      { type: 'identify', anonymousId: 'anon-new', messageId: 'a-6', timestamp: ts(), traits: { phone: '+1 415 555 0123' } },
+      { type: 'track', event: 'Viewed', userId: 'user-bob', messageId: 'b-3', timestamp: ts() },
+    ]);
+    const st = await api('GET', `/v1/erasures/${erasureId}`);
+    expect(st.status).toBe(200);
+    expect(st.body).toMatchObject({ erasureId, status: 'suppressed', droppedMessages: 3 });
+    let lake = [...(await lakeTexts()).values()].join('\n');
+    for (const id of ['a-4', 'a-5', 'a-6']) expect(lake).not.toContain(`"${id}"`);
+    expect(lake).toContain('"b-3"');
+    expect(lake).toContain('user-ada'); // not erased yet: λ erase has not run
+
+    // A run before the settle time leaves it pending; a run after erases it.
+    expect((await runErasures()).waiting).toContain(erasureId);
+    const run = await runErasures({ settleSeconds: 0 });
+    expect(run.erased).toEqual([erasureId]);
+
+    for (const id of ['user_id:user-ada', 'anonymous_id:anon-ada-1', 'email:ada@example.com', 'phone:+14155550123', ...pids.map((p) => `profile_id:${p}`)]) {
+      expect((await api('GET', `/v1/profiles/${encodeURIComponent(id)}`)).status, id).toBe(404);
+    }
+    const identities = (await scan(TABLES.identities.name)).map((i) => String(i.pk));
+    expect(identities.filter((k) => /ada|anon-ada|14155550123/.test(k))).toEqual([]);
+    expect(identities).toContain('id#email:bob@example.com');
+    const timeline = await scan(TABLES.timeline.name);
+    expect(timeline.filter((i) => pids.includes(String(i.profileId)))).toEqual([]);
+    const profiles = (await scan(TABLES.profiles.name)).map((i) => String(i.pk));
+    for (const p of pids) expect(profiles).not.toContain(`profile#${p}`);
+    const dedup = (await scan(TABLES.dedup.name)).map((i) => String(i.pk));
+    expect(dedup.filter((k) => /^msg#a-/.test(k))).toEqual([]);
+    expect(dedup).toContain('msg#b-1');
+
+    // The lake holds no row of A (objects rewritten, not hidden), B's rows are intact.
+    const texts = await lakeTexts();
+    lake = [...texts.values()].join('\n');
+    for (const s of ['user-ada', 'anon-ada-1', 'ada@example.com', 'Ada@Example.com', '4155550123', ...pids]) expect(lake).not.toContain(s);
+    for (const id of ['b-1', 'b-2', 'b-3']) expect(lake).toContain(`"${id}"`);
+    expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-bob')}`)).status).toBe(200);
+
+    // The audit record: status, counts, hashes and times — no raw identifier, no profile id.
+    const done = await api('GET', `/v1/erasures/${erasureId}`);
+    expect(done.body).toMatchObject({ status: 'erased', droppedMessages: 3, counts: { profiles: 2, timeline: 3 } });
+    expect(done.body.counts.lakeRows).toBeGreaterThanOrEqual(3);
+    const audit = JSON.stringify(await scan(TABLES.privacy.name));
+    for (const s of ['user-ada', 'anon-ada-1', 'ada@example.com', '4155550123', ...pids]) expect(audit).not.toContain(s);
+
+    // A re-run finds nothing left to do; the identifiers stay suppressed.
+    expect((await runErasures({ settleSeconds: 0 })).erased).toEqual([]);
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-ada', messageId: 'a-7', timestamp: ts() }]);
+    expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`)).status).toBe(404);
+    expect((await api('GET', `/v1/erasures/${erasureId}`)).body.droppedMessages).toBe(4);
+  }, 120_000);
+
+  it('npx cairn profile export and npx cairn erase', async () => {
+    await send([{ type: 'identify', userId: 'user-cli', messageId: 'c-1', timestamp: ts(), traits: { email: 'cli@example.com' } }]);
+    const cli = async (...args: string[]) => {
+      const c = { out: '', err: '', stdout: (s: string) => void (c.out += s), stderr: (s: string) => void (c.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
+      return { code: await run(['--port', String(stack.port), ...args], c), ...c };
+    };
+    const ex = await cli('profile', 'export', 'email:cli@example.com');
+    expect(ex.code).toBe(0);
+    expect(JSON.parse(ex.out).timeline.events.map((e: any) => e.messageId)).toEqual(['c-1']);
+    const er = await cli('erase', 'email:cli@example.com');
+    expect(er.code).toBe(0);
+    expect(JSON.parse(er.out)).toMatchObject({ status: 'suppressed', statusUrl: expect.stringMatching(/^\/v1\/erasures\//) });
+    expect(await runErasures({ settleSeconds: 0 })).toMatchObject({ erased: [JSON.parse(er.out).erasureId] });
+    const gone = await cli('profile', 'export', 'user_id:user-cli');
+    expect(gone.code).toBe(1);
+    expect(gone.err).toMatch(/no profile/);
+    expect((await cli('erase', 'nocolon')).code).toBe(2);
+  }, 60_000);
+
+  it('checks a batch against the list without a read per identifier: one meta read per refresh interval', async () => {
+    const msg = (i: number) => ({ type: 'track', event: 'E', messageId: `n-${i}`, userId: `fresh-user-${i}`, anonymousId: `fresh-anon-${i}`, properties: {}, traits: {}, context: {}, timestamp: ts(), receivedAt: ts(), sourceId: 's' }) as unknown as NormalizedMessage;
+    const batch = Array.from({ length: 500 }, (_, i) => msg(i)); // 1,000 distinct identifiers nobody erased
+    resetSuppressionCache();
+    await dropSuppressed(batch.slice(0, 1), (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve'); // cold start: the whole list
+    await new Promise((r) => setTimeout(r, refreshMs() + 50));
+    const dynamoRequests = () => [...requestCounts].filter(([k]) => k.startsWith('dynamodb.') && !/\.(rcu|wcu)$/.test(k));
+    resetRequestCounts();
+    const out = await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve');
+    expect(out).toMatchObject({ dropped: 0, kept: batch });
+    expect(dynamoRequests()).toEqual([['dynamodb.GetItem', 1]]); // supmeta; nothing changed, so no bucket read
+    resetRequestCounts();
+    await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve'); // within the interval
+    expect(dynamoRequests()).toEqual([]);
+  });
+
+  it('spills a full bucket into a second chunk item and still drops; a sup# item deleted by hand lets the person back in', async () => {
+    const key = 'user_id:spill-person';
+    const h = suppressionHash(key);
+    const b = bucketOf(h);
+    // Fill the bucket item up to DynamoDB's 400 KB with other (random) entries.
+    const fill = async (n: number) => doc().send(new UpdateCommand({
+      TableName: privacyTable(), Key: { pk: chunkKey(b, 0) }, UpdateExpression: 'ADD h :e',
+      ExpressionAttributeValues: { ':e': new Set(Array.from({ length: n }, () => randomBytes(8).toString('hex'))) },
+    }));
+    await fill(25_590); // 16 bytes each: ~409,440 of the 409,600 bytes an item may hold
+    for (let i = 0; ; i++) {
+      expect(i).toBeLessThan(50);
+      try { await fill(1); } catch (e) { expect((e as Error).message).toMatch(/size/); break; }
+    }
+    await suppress([h], 'erasure-spill', new Date().toISOString());
+    const meta = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }))).Item!;
+    expect(meta[`n${b}`]).toBe(2);
+    const spilled = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: chunkKey(b, 1) } }))).Item!;
+    expect([...(spilled.h as Set<string>)]).toEqual([h.slice(2, 18)]);
+
+    const message = { type: 'track', event: 'E', messageId: 'spill-1', userId: 'spill-person', properties: {}, traits: {}, context: {}, timestamp: ts(), receivedAt: ts(), sourceId: 's' } as unknown as NormalizedMessage;
+    const view = new SuppressionView(dynamoReader);
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', view)).toMatchObject({ dropped: 1, kept: [] });
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', view)).toMatchObject({ dropped: 1 });
+    expect(await droppedCount([h])).toBe(1); // the same message twice counts once
+    // Idempotent: suppressing again adds no chunk.
+    await suppress([h], 'erasure-spill-2', new Date().toISOString());
+    expect((await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }))).Item![`n${b}`]).toBe(2);
+
+    await doc().send(new DeleteCommand({ TableName: privacyTable(), Key: { pk: `sup#${h}` } }));
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', view)).toMatchObject({ dropped: 0, kept: [message] });
+  }, 60_000);
+
+  it('answers 404 for an unknown erasure and 400 for a malformed identifier', async () => {
+    expect((await api('GET', '/v1/erasures/nope')).body.error.code).toBe('erasure_not_found');
+    expect((await api('DELETE', '/v1/profiles/nocolon')).status).toBe(400);
+  });
+});
