@@ -48,7 +48,11 @@ const T = {
 const bucket = () => process.env[ENV.lakeBucket] || LAKE.localBucket;
 const journeyGroup = () => process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup;
 
-/** Default wait between suppression and erasure: longer than the normalize (60 s) and resolve (120 s) timeouts. */
+/**
+ * Default wait between suppression and erasure: longer than the longest suppression-list refresh
+ * (30 s) plus the resolve timeout (120 s, normalize's is 60 s), so no batch already in flight when
+ * the list changed can write the person back after they are erased.
+ */
 export const SETTLE_SECONDS = 180;
 
 export interface EraseOptions {
