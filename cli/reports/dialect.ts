@@ -38,9 +38,6 @@ export function dayStart(date: string): string {
   return `TIMESTAMP ${lit(`${date} 00:00:00`)}`;
 }
 
-/** The person an event belongs to: user_id, falling back to anonymous_id. */
-export const PERSON = 'coalesce(user_id, anonymous_id)';
-
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Validates a YYYY-MM-DD option value. */
@@ -114,7 +111,8 @@ export function sha256Prefix32(expr: string, d: Dialect): string {
 
 /**
  * `(profile_id, id_type, id_value)` rows of the latest snapshot of every live (not merged-away)
- * profile in the lake's `profiles` table, one per identity.
+ * profile in the lake's `profiles` table, one per identity. Used by the journey report's `--by raw`
+ * holdout lookup; reports resolve people through cli/reports/people.ts.
  */
 export function profileIdentitiesSql(d: Dialect): string {
   const latest = `SELECT profile_id, identities, merged_into, row_number() OVER (PARTITION BY profile_id ORDER BY ${ts('snapshot_at', d)} DESC) AS rn FROM profiles`;

@@ -1,5 +1,5 @@
 /**
- * Funnel: ordered steps per person (user_id, else anonymous_id).
+ * Funnel: ordered steps per person (the resolved profile, see people.ts).
  *
  * A person enters at their first step-1 event in the range. Step k counts when the person did the
  * step-k event at or after the time they reached step k-1 (the earliest such event), and, with
@@ -8,7 +8,8 @@
  * the drop-off from the previous step, and the median seconds from the previous step.
  */
 import { CairnError } from '../../shared/errors';
-import { PERSON, epochSeconds, lit, median, pct, timeRange, ts, type Dialect } from './dialect';
+import { epochSeconds, lit, median, pct, timeRange, ts, type Dialect } from './dialect';
+import { RAW_PERSON, people, type PersonBy } from './people';
 
 export interface FunnelOptions {
   steps: string[];
@@ -16,6 +17,10 @@ export interface FunnelOptions {
   withinSeconds?: number;
   since?: string;
   until?: string;
+  /** Who a person is (default `profile`: resolved through the profile snapshots; see people.ts). */
+  by?: PersonBy;
+  /** Read profile snapshots from this UTC date on only (`--profiles-since`; default all). */
+  profilesSince?: string;
 }
 
 /** Splits `--steps "A,B,C"` into event names. */
@@ -33,12 +38,14 @@ export function funnelSql(o: FunnelOptions, d: Dialect): string {
   const where = [
     `type = 'track'`,
     `event IN (${distinct.map(lit).join(', ')})`,
-    `${PERSON} IS NOT NULL`,
+    `${RAW_PERSON} IS NOT NULL`,
     `"timestamp" IS NOT NULL`,
     ...timeRange(o, d),
   ];
+  const p = people(o.by ?? 'profile', d, o.profilesSince);
   const ctes: string[] = [
-    `base AS (SELECT ${PERSON} AS person, event, ${ts('"timestamp"', d)} AS t FROM events WHERE ${where.join(' AND ')})`,
+    ...p.ctes,
+    `base AS (SELECT ${p.person} AS person, event, ${ts('"timestamp"', d)} AS t FROM ${p.from} WHERE ${where.join(' AND ')})`,
     `s1 AS (SELECT person, min(t) AS t1 FROM base WHERE event = ${lit(steps[0]!)} GROUP BY person)`,
   ];
   for (let k = 2; k <= steps.length; k++) {

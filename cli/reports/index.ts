@@ -19,6 +19,7 @@ import { retentionSql } from './retention';
 import { qualitySql } from './quality';
 import { lifecycleSql } from './lifecycle';
 import { conversionEventOf, journeySql, withRuntimeStats, type JourneyStatsLike } from './journey';
+import { PERSON_BY, parsePersonBy } from './people';
 import { renderHtmlReport, type ChartSpec } from './html';
 
 export { funnelSql, parseSteps, type FunnelOptions } from './funnel';
@@ -29,6 +30,7 @@ export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecyc
 export { journeySql, conversionEventOf, withRuntimeStats, type JourneyReportOptions } from './journey';
 export { renderHtmlReport, escapeHtml, svgBarChart } from './html';
 export type { Dialect } from './dialect';
+export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';
 
 export const REPORTS = ['funnel', 'rfm', 'retention', 'quality', 'lifecycle', 'journey'] as const;
 export type ReportName = (typeof REPORTS)[number];
@@ -45,6 +47,10 @@ export interface ReportCliOptions {
   activationEvent?: string;
   referralEvent?: string;
   conversionEvent?: string;
+  /** Who a person is: `profile` (default, identity-resolved) or `raw` (user_id, else anonymous_id). */
+  by?: string;
+  /** Read profile snapshots from this date on only (YYYY-MM-DD). */
+  profilesSince?: string;
 }
 
 const usage = (msg: string) => new CairnError('usage', msg, 400);
@@ -70,28 +76,30 @@ export function reportWindow(o: Pick<ReportCliOptions, 'since' | 'until'>, now: 
 export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, journey?: JourneyDef): string {
   const range = { since: checkDate('since', o.since), until: checkDate('until', o.until) };
   if (range.since && range.until && range.since > range.until) throw usage(`--since ${range.since} is after --until ${range.until}`);
+  const by = parsePersonBy(o.by);
+  const profilesSince = checkDate('profiles-since', o.profilesSince);
   switch (name) {
     case 'funnel': {
       if (!o.steps) throw usage('funnel needs --steps "Event A,Event B,..."');
-      return funnelSql({ steps: parseSteps(o.steps), withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), ...range }, dialect);
+      return funnelSql({ steps: parseSteps(o.steps), withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince, ...range }, dialect);
     }
     case 'rfm':
-      return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, ...range }, dialect);
+      return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, by, profilesSince, ...range }, dialect);
     case 'retention': {
       const weeks = Number(o.weeks ?? '8');
       if (!Number.isInteger(weeks) || weeks < 1 || weeks > 104) throw usage(`--weeks must be a whole number from 1 to 104, got ${JSON.stringify(o.weeks)}`);
-      return retentionSql({ weeks, ...range }, dialect);
+      return retentionSql({ weeks, by, profilesSince, ...range }, dialect);
     }
     case 'quality':
       return qualitySql(range, dialect);
     case 'lifecycle':
       return lifecycleSql(
-        { ...reportWindow(o), activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'), referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event') },
+        { ...reportWindow(o), activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'), referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event'), by, profilesSince },
         dialect,
       );
     case 'journey': {
       if (!journey) throw usage('journey needs a journey id: cairn report journey <id>');
-      return journeySql(journey, { ...reportWindow(o), conversionEvent: o.conversionEvent?.trim() || undefined, withinSeconds: o.within === undefined ? undefined : parseDuration(o.within) }, dialect);
+      return journeySql(journey, { ...reportWindow(o), conversionEvent: o.conversionEvent?.trim() || undefined, withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince }, dialect);
     }
     default:
       throw usage(`unknown report ${JSON.stringify(name)}; reports: ${REPORTS.join(', ')}`);
@@ -111,6 +119,7 @@ export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyD
     add('since', o.since ?? 'all time');
     add('until', o.until ?? 'now');
   }
+  if (name !== 'quality') add('people', o.by === 'raw' ? 'raw ids (user_id, else anonymous_id)' : 'resolved profiles');
   switch (name) {
     case 'funnel':
       add('steps', o.steps);
@@ -219,6 +228,8 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .option('--referral-event <events>', 'lifecycle: comma-separated referral events (default: Referral Sent)')
     .option('--conversion-event <event>', 'journey: conversion event (default: the exit event, else Order Completed)')
     .option('--definition <file>', 'journey: read the journey from this YAML/JSON file instead of the stack')
+    .option('--by <person>', `who a person is: ${PERSON_BY.join(' (default: identity-resolved through the profile snapshots), ')} (user_id, else anonymous_id)`)
+    .option('--profiles-since <date>', 'read profile snapshots from this UTC date on only, e.g. the last daily snapshot (default: all)')
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option('--html <file>', 'also write the report as a self-contained HTML page (inline SVG chart, table)')
     .option('--max-width <n>', 'table format: cut cells longer than n characters (0: never)', '60')
@@ -231,7 +242,11 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
       if (name === 'journey' && !id) throw usage('journey needs a journey id: cairn report journey <id>');
       // Validate every option before any I/O.
       if (name !== 'journey') reportSql(name, o, deps.dialect(cmd));
-      else reportWindow(o);
+      else {
+        reportWindow(o);
+        parsePersonBy(o.by);
+        checkDate('profiles-since', o.profilesSince);
+      }
       const journey = name === 'journey' ? await loadJourney(id!, o, cmd, deps) : undefined;
       const sql = reportSql(name, o, deps.dialect(cmd), journey?.def);
       if (o.printSql) {

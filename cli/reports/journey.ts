@@ -3,11 +3,12 @@
  * converted afterwards, split into the treated group and the holdout, and what its pipeline steps
  * (update traits, emit event) produced.
  *
- * - triggered: people (user_id, else anonymous_id) with a `track` of the trigger event passing its
+ * - triggered: people (resolved profiles, see people.ts) with a `track` of the trigger event passing its
  *   `where` filters in the window; their first such event is their entry time.
  * - holdout / treated: the journey's deterministic holdout assignment (sha256 of journey id and
  *   profile id, shared/definitions/journey.ts `inHoldout`) applied to the person's live profile in
- *   the lake's `profiles` snapshots. People with no snapshot are `unassigned`. This is an
+ *   the lake's `profiles` snapshots (the identity map of people.ts; `--by raw`: the live profile
+ *   holding the person's user_id, else anonymous_id). People with no snapshot are `unassigned`. This is an
  *   intent-to-treat split: `treated` includes people the journey then skipped (frequency cap,
  *   consent, audience, already active), which is what makes it comparable with the holdout.
  * - converted: a `track` of the conversion event at or after the entry time and within the window
@@ -20,7 +21,8 @@ import { CairnError } from '../../shared/errors';
 import { walkSteps } from '../../shared/definitions/schema';
 import type { JourneyDef } from '../../shared/definitions/types';
 import type { QueryResult } from '../lake';
-import { PERSON, dayStart, epochSeconds, jsonText, lit, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
+import { dayStart, epochSeconds, jsonText, lit, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
+import { RAW_PERSON, people, type PersonBy } from './people';
 import { filtersSql } from './filters';
 
 export interface JourneyReportOptions {
@@ -29,6 +31,10 @@ export interface JourneyReportOptions {
   /** Conversion event (default: the journey's exit event, else `Order Completed`). */
   conversionEvent?: string;
   withinSeconds?: number;
+  /** Who a person is (default `profile`: resolved through the profile snapshots; see people.ts). */
+  by?: PersonBy;
+  /** Read profile snapshots from this UTC date on only (`--profiles-since`; default all). */
+  profilesSince?: string;
 }
 
 export const DEFAULT_CONVERSION = 'Order Completed';
@@ -46,25 +52,36 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
   }
   const t = ts('"timestamp"', d);
   const window = [`dt >= ${lit(o.since)}`, `${t} >= ${dayStart(o.since)}`, `${t} < ${dayStart(nextDay(o.until))}`];
-  const trigWhere = [`type = 'track'`, `event = ${lit(j.trigger.event)}`, `${PERSON} IS NOT NULL`, ...window, ...filtersSql(j.trigger.where, d)];
+  const by = o.by ?? 'profile';
+  const p = people(by, d, o.profilesSince);
+  const trigWhere = [`type = 'track'`, `event = ${lit(j.trigger.event)}`, `${RAW_PERSON} IS NOT NULL`, ...window, ...filtersSql(j.trigger.where, d)];
   const conversion = conversionEventOf(j, o.conversionEvent);
-  const convWhere = [`type = 'track'`, `event = ${lit(conversion)}`, `${PERSON} IS NOT NULL`, ...window];
+  const convWhere = [`type = 'track'`, `event = ${lit(conversion)}`, `${RAW_PERSON} IS NOT NULL`, ...window];
   const convJoin = [`c.person = g.person`, `c.t >= g.t0`];
   if (o.withinSeconds !== undefined) convJoin.push(`${epochSeconds('c.t', d)} - ${epochSeconds('g.t0', d)} <= ${o.withinSeconds}`);
   const holdout = j.holdout ?? 0;
+  // raw: the holdout's profile is the one holding the person's user_id (else anonymous_id) identity;
+  // profile: the person is the live profile already (unassigned when no snapshot maps it).
   const ctes = [
-    `trig AS (SELECT ${PERSON} AS person, min(${t}) AS t0, CASE WHEN count(user_id) > 0 THEN 'user_id' ELSE 'anonymous_id' END AS id_type FROM events WHERE ${trigWhere.join(' AND ')} GROUP BY ${PERSON})`,
+    ...p.ctes,
+    by === 'raw'
+      ? `trig AS (SELECT ${RAW_PERSON} AS person, min(${t}) AS t0, CASE WHEN count(user_id) > 0 THEN 'user_id' ELSE 'anonymous_id' END AS id_type FROM events WHERE ${trigWhere.join(' AND ')} GROUP BY ${RAW_PERSON})`
+      : `trig AS (SELECT ${p.person} AS person, min(${t}) AS t0, max(${p.profile}) AS profile_id FROM ${p.from} WHERE ${trigWhere.join(' AND ')} GROUP BY ${p.person})`,
   ];
   if (holdout > 0) {
     ctes.push(
-      `ids AS (${profileIdentitiesSql(d)})`,
-      `assigned AS (SELECT t.person, t.t0, min(i.profile_id) AS profile_id FROM trig t LEFT JOIN ids i ON i.id_type = t.id_type AND i.id_value = t.person GROUP BY t.person, t.t0)`,
+      ...(by === 'raw'
+        ? [
+            `ids AS (${profileIdentitiesSql(d)})`,
+            `assigned AS (SELECT t.person, t.t0, min(i.profile_id) AS profile_id FROM trig t LEFT JOIN ids i ON i.id_type = t.id_type AND i.id_value = t.person GROUP BY t.person, t.t0)`,
+          ]
+        : [`assigned AS (SELECT person, t0, profile_id FROM trig)`]),
       `grouped AS (SELECT person, t0, CASE WHEN profile_id IS NULL THEN 'unassigned' ` +
         `WHEN CAST(${sha256Prefix32(`${lit(j.id)} || chr(0) || profile_id`, d)} AS DOUBLE) / 4294967296 * 100 < ${holdout} THEN 'holdout' ELSE 'treated' END AS grp FROM assigned)`,
     );
   } else ctes.push(`grouped AS (SELECT person, t0, 'treated' AS grp FROM trig)`);
   ctes.push(
-    `conv AS (SELECT ${PERSON} AS person, ${t} AS t FROM events WHERE ${convWhere.join(' AND ')})`,
+    `conv AS (SELECT ${p.person} AS person, ${t} AS t FROM ${p.from} WHERE ${convWhere.join(' AND ')})`,
     `outcome AS (SELECT g.person, g.grp, CASE WHEN count(c.t) > 0 THEN 1 ELSE 0 END AS converted FROM grouped g LEFT JOIN conv c ON ${convJoin.join(' AND ')} GROUP BY g.person, g.grp)`,
     `groups AS (SELECT grp, count(*) AS people, sum(converted) AS converted FROM outcome GROUP BY grp)`,
     `total AS (SELECT count(*) AS people, sum(converted) AS converted FROM outcome WHERE grp <> 'unassigned')`,
@@ -86,7 +103,7 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
     const jid = jsonText('context', 'cairn.journeyId', d);
     const sid = jsonText('context', 'cairn.stepId', d);
     ctes.push(
-      `tagged AS (SELECT ${sid} AS step_id, count(DISTINCT ${PERSON}) AS people, count(*) AS messages FROM events WHERE ${[...window, `${jid} = ${lit(j.id)}`].join(' AND ')} GROUP BY ${sid})`,
+      `tagged AS (SELECT ${sid} AS step_id, count(DISTINCT ${p.person}) AS people, count(*) AS messages FROM ${p.from} WHERE ${[...window, `${jid} = ${lit(j.id)}`].join(' AND ')} GROUP BY ${sid})`,
     );
     pipelineSteps.forEach((s, i) => {
       rows.push(

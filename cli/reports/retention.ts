@@ -1,22 +1,28 @@
 /**
- * Weekly retention: people (user_id, else anonymous_id) grouped by the ISO week (Monday, UTC) of
+ * Weekly retention: people (resolved profiles, see people.ts) grouped by the ISO week (Monday, UTC) of
  * their first event in the range; for each following week 0..weeks, how many of the cohort had any
  * event that week and the share of the cohort that is. Week 0 is always 100%. Weeks that have not
  * happened yet still show (with 0 active), so read recent cohorts with care.
  */
-import { PERSON, pct, timeRange, ts, type Dialect } from './dialect';
+import { pct, timeRange, ts, type Dialect } from './dialect';
+import { RAW_PERSON, people, type PersonBy } from './people';
 
 export interface RetentionOptions {
   weeks: number;
   since?: string;
   until?: string;
+  /** Who a person is (default `profile`: resolved through the profile snapshots; see people.ts). */
+  by?: PersonBy;
+  /** Read profile snapshots from this UTC date on only (`--profiles-since`; default all). */
+  profilesSince?: string;
 }
 
 export function retentionSql(o: RetentionOptions, d: Dialect): string {
-  const where = [`${PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
+  const p = people(o.by ?? 'profile', d, o.profilesSince);
+  const where = [`${RAW_PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
   const weekNumbers = Array.from({ length: o.weeks + 1 }, (_, i) => `(${i})`).join(', ');
   return [
-    `WITH activity AS (SELECT DISTINCT ${PERSON} AS person, CAST(date_trunc('week', ${ts('"timestamp"', d)}) AS DATE) AS wk FROM events WHERE ${where.join(' AND ')}),`,
+    `WITH ${p.ctes.map((c) => `${c},\n`).join('')}activity AS (SELECT DISTINCT ${p.person} AS person, CAST(date_trunc('week', ${ts('"timestamp"', d)}) AS DATE) AS wk FROM ${p.from} WHERE ${where.join(' AND ')}),`,
     `cohorts AS (SELECT person, min(wk) AS cohort_week FROM activity GROUP BY person),`,
     `sizes AS (SELECT cohort_week, count(*) AS cohort_size FROM cohorts GROUP BY cohort_week),`,
     `active AS (SELECT c.cohort_week, date_diff('week', c.cohort_week, a.wk) AS week_number, count(*) AS active`,

@@ -1,5 +1,5 @@
 /**
- * RFM over `Order Completed` events, per person (user_id, else anonymous_id).
+ * RFM over `Order Completed` events, per person (the resolved profile, see people.ts).
  *
  * recency_days: days from the last order's UTC date to `asOf` (default: today); frequency: orders;
  * monetary: sum of properties.total (else properties.revenue; orders with neither count 0).
@@ -16,7 +16,8 @@
  *   hibernating  R = 2 and F ≤ 2
  *   lost         R = 1 and F ≤ 2
  */
-import { PERSON, jsonText, lit, timeRange, ts, type Dialect } from './dialect';
+import { jsonText, lit, timeRange, ts, type Dialect } from './dialect';
+import { RAW_PERSON, people, type PersonBy } from './people';
 import { RFM_GROUPS, RFM_GROUP_SQL } from '../../shared/scores/rfm';
 
 export interface RfmOptions {
@@ -26,6 +27,10 @@ export interface RfmOptions {
   until?: string;
   /** One row per person instead of one per group. */
   people?: boolean;
+  /** Who a person is (default `profile`: resolved through the profile snapshots; see people.ts). */
+  by?: PersonBy;
+  /** Read profile snapshots from this UTC date on only (`--profiles-since`; default all). */
+  profilesSince?: string;
 }
 
 // The groups and their rules are shared with λ scores (shared/scores/rfm.ts): one implementation.
@@ -33,10 +38,11 @@ export { RFM_GROUPS, RFM_GROUP_SQL };
 
 export function rfmSql(o: RfmOptions, d: Dialect): string {
   const amount = `coalesce(TRY_CAST(${jsonText('properties', 'total', d)} AS DOUBLE), TRY_CAST(${jsonText('properties', 'revenue', d)} AS DOUBLE), 0)`;
-  const where = [`type = 'track'`, `event = 'Order Completed'`, `${PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
+  const where = [`type = 'track'`, `event = 'Order Completed'`, `${RAW_PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
   const asOf = o.asOf ? `DATE ${lit(o.asOf)}` : 'current_date';
+  const p = people(o.by ?? 'profile', d, o.profilesSince);
   const scored = [
-    `WITH orders AS (SELECT ${PERSON} AS person, ${ts('"timestamp"', d)} AS t, ${amount} AS amount FROM events WHERE ${where.join(' AND ')}),`,
+    `WITH ${p.ctes.map((c) => `${c},\n`).join('')}orders AS (SELECT ${p.person} AS person, ${ts('"timestamp"', d)} AS t, ${amount} AS amount FROM ${p.from} WHERE ${where.join(' AND ')}),`,
     `per_person AS (SELECT person, date_diff('day', CAST(max(t) AS DATE), ${asOf}) AS recency_days, count(*) AS frequency, sum(amount) AS monetary FROM orders GROUP BY person),`,
     `scored AS (SELECT person, recency_days, frequency, monetary,`,
     `  ntile(5) OVER (ORDER BY recency_days DESC, person) AS r,`,

@@ -38,8 +38,8 @@ describe('lifecycle SQL', () => {
     expect(d).not.toMatch(/json_extract_scalar|from_iso8601_timestamp/);
     for (const sql of [a, d]) {
       // First seen looks at all history (no lower bound in ev); stages only at the window.
-      expect(sql).toMatch(/WITH ev AS \(SELECT [^\n]* WHERE [^\n]*< TIMESTAMP '2024-08-19 00:00:00'\),\n/);
-      expect(sql.split('\n')[0]).not.toContain('2024-08-05');
+      expect(sql).toMatch(/\nev AS \(SELECT [^\n]* WHERE [^\n]*< TIMESTAMP '2024-08-19 00:00:00'\),\n/);
+      expect(sql.split('\n').find((l) => l.startsWith('ev AS'))).not.toContain('2024-08-05');
       expect(sql).toContain(">= TIMESTAMP '2024-08-05 00:00:00'");
       expect(sql).toContain("event IN ('Signed Up', 'Kid''s Order')");
       expect(sql).toContain("count(DISTINCT date_trunc('week', t))");
@@ -77,14 +77,20 @@ describe('journey SQL', () => {
 
     const a = journeySql(COUPON, o, 'athena');
     expect(a).toContain("from_big_endian_64(concat(X'00000000', substr(sha256(to_utf8('new-store-coupon' || chr(0) || profile_id)), 1, 4)))");
-    expect(a).toContain('CROSS JOIN UNNEST(CAST(json_parse(l.identities) AS ARRAY(ROW(type VARCHAR, value VARCHAR)))) AS i(id_type, id_value)');
+    expect(a).toContain('CROSS JOIN UNNEST(try(CAST(json_parse(l.identities) AS ARRAY(ROW(type VARCHAR, value VARCHAR))))) AS i(id_type, id_value)');
+    // The holdout hashes the person's live profile, from the shared identity map.
+    expect(a).toContain('max(coalesce(idm_u.idm_person, idm_e.idm_person, idm_a.idm_person)) AS profile_id');
+    // --by raw: the old lookup of the live profile holding the user_id (else anonymous_id) identity.
+    const raw = journeySql(COUPON, { ...o, by: 'raw' }, 'athena');
+    expect(raw).toContain('CROSS JOIN UNNEST(CAST(json_parse(l.identities) AS ARRAY(ROW(type VARCHAR, value VARCHAR)))) AS i(id_type, id_value)');
+    expect(raw).not.toContain('id_map');
     expect(a).toContain("json_format(json_extract(properties, '$.total'))");
     expect(a).toContain("json_extract_scalar(context, '$.cairn.journeyId')");
     expect(a).toContain("dt >= '2024-09-01'");
     expect(a).not.toMatch(/->>|::|from_json|\bepoch\(/);
   });
 
-  it('without a holdout: no profile join; --conversion-event and --within', () => {
+  it('without a holdout: --by raw reads no profiles; --conversion-event and --within', () => {
     const plain = journey(`
 kind: journey
 id: j
@@ -93,8 +99,9 @@ trigger: { event: Signed Up }
 consent: none
 steps: [{ action: webhook, url: https://example.com/h }]
 `);
-    const d = journeySql(plain, { ...o, conversionEvent: 'Order Completed', withinSeconds: 86400 }, 'duckdb');
+    const d = journeySql(plain, { ...o, conversionEvent: 'Order Completed', withinSeconds: 86400, by: 'raw' }, 'duckdb');
     expect(d).not.toContain('profiles');
+    expect(journeySql(plain, o, 'duckdb')).toContain('FROM profiles');
     expect(d).not.toContain("'holdout'");
     expect(d).toContain("event = 'Order Completed'");
     expect(d).toContain('epoch(c.t) - epoch(g.t0) <= 86400');
