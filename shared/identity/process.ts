@@ -43,8 +43,13 @@ export interface ResolveHooks {
   prepare?(now: Date): Promise<ProfileExtension | undefined>;
   /** On the plan before it is written: may set attributes of the written records (`rec.extra`). Pure. */
   beforeWrite?(plan: Plan, state: ReadResult, now: Date): void;
-  /** After the batch is written: side effects. Profile writes must be conditional on `version`. */
-  afterWrite?(plan: Plan, ctx: { store: IdentityStore; cache: ResolveCache; now: Date }): Promise<void>;
+  /**
+   * After the batch is written: side effects. Profile writes must be conditional on `version`.
+   * `plan.profiles` / `plan.freezes` hold every profile write of the batch, including those of
+   * attempts that then hit a conflict (a re-run does not rewrite them); `state` is what the
+   * successful attempt read (profiles an interrupted earlier run wrote are among them).
+   */
+  afterWrite?(plan: Plan, ctx: { store: IdentityStore; cache: ResolveCache; now: Date; state: ReadResult }): Promise<void>;
 }
 
 export interface ResolverDeps {
@@ -124,20 +129,25 @@ async function load(deps: ResolverDeps, cache: ResolveCache, shardId: string, re
   return state;
 }
 
+/** Profile writes that succeeded, by profile (the latest one). */
+type Written = Map<string, { w: Plan['profiles'][number]; frozen: boolean }>;
+
 /**
  * Applies a plan's conditional writes phase by phase — freezes, then profiles and groups, then
  * identity claims (so a claimed identifier always points at a profile that lists it), then
  * repoints and counters. false on the first phase with a conflict.
  */
-async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan): Promise<boolean> {
+async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan, written: Written): Promise<boolean> {
   const { store } = deps;
   const n = deps.concurrency ?? 16;
   let ok = true;
   for (const phase of [plan.freezes, plan.profiles]) {
     const res = await pmap(phase, n, (w) => store.putProfile(w.rec, w.expected));
     phase.forEach((w, i) => {
-      if (res[i]) cache.setProfile(w.rec);
-      else {
+      if (res[i]) {
+        cache.setProfile(w.rec);
+        written.set(w.rec.profileId, { w, frozen: phase === plan.freezes });
+      } else {
         cache.profiles.delete(w.rec.profileId);
         ok = false;
       }
@@ -187,6 +197,9 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     if (!cur.includes(p)) intent.set(h, [...cur, p]);
   };
   let markLast = batchLast;
+  // Every profile write that succeeded, in any attempt (the latest per profile): the effects of an
+  // attempt that wrote some profiles and then hit a conflict are applied with the final one's.
+  const written: Written = new Map();
   for (; attempt < maxAttempts; attempt++) {
     const now = (deps.now?.() ?? new Date()).toISOString();
     state = await load(deps, cache, shardId, records, attempt > 0, [...new Set([...intent.values()].flat())]);
@@ -206,7 +219,7 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
       await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: Object.fromEntries(intent) });
     }
-    if (await apply(deps, cache, plan)) break;
+    if (await apply(deps, cache, plan, written)) break;
     plan = undefined;
   }
   if (!plan || !state) {
@@ -223,7 +236,12 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       : undefined,
     deps.publisher ? deps.publisher.publish(busEvents(plan, finals)) : undefined,
   ]);
-  if (deps.hooks?.afterWrite) await deps.hooks.afterWrite(plan, { store: deps.store, cache, now: new Date(now) });
+  if (deps.hooks?.afterWrite) {
+    const all = [...written.values()];
+    const profiles = all.filter((x) => !x.frozen).map((x) => x.w);
+    const freezes = all.filter((x) => x.frozen).map((x) => x.w);
+    await deps.hooks.afterWrite({ ...plan, profiles, freezes }, { store: deps.store, cache, now: new Date(now), state });
+  }
   const applied = plan.outcomes.filter((o) => o.profileId && !o.duplicate).length;
   log('info', 'resolve.batch', {
     shardId, records: records.length, applied, duplicates: plan.outcomes.filter((o) => o.duplicate).length,

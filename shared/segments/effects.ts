@@ -65,6 +65,17 @@ export function transitions(p: ProfileRecord, now: number): Transitions {
   };
 }
 
+/**
+ * Whether a stored, live profile holds membership (or a recheck time) whose effects were never
+ * applied: its writer stopped between the profile write and applyEffectsBatch (a crash, a failed
+ * call, a batch re-run that did not rewrite it). A recheck already due is left to λ recheck.
+ */
+export function effectsPending(p: ProfileRecord, now: number, deps: EffectsDeps): boolean {
+  if (p.mergedInto) return false;
+  const t = transitions(p, now);
+  return t.entered.length > 0 || t.exited.length > 0 || (deps.schedules !== false && t.schedule !== undefined && (t.schedule === null || t.schedule > now));
+}
+
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {

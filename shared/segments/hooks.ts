@@ -6,7 +6,7 @@
  */
 import type { Publisher } from '../identity/bus';
 import type { ResolveHooks } from '../identity/process';
-import { applyEffectsBatch, retireMerged, publishedOf, type EffectsDeps } from './effects';
+import { applyEffectsBatch, effectsPending, retireMerged, publishedOf, type EffectsDeps } from './effects';
 import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from './runtime';
 import { profileExtension, settleProfile, storedSegments, withSettled } from './state';
 import type { ProfileRecord } from '../identity/types';
@@ -47,8 +47,20 @@ export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
         w.rec.extra = withSettled(w.rec.extra, settleProfile(w.rec, rt, now.getTime()));
       }
     },
-    async afterWrite(plan, { store, cache, now }) {
-      for (const rec of await applyEffectsBatch(plan.profiles.map((w) => w.rec), store, effects, now, n)) cache.setProfile(rec);
+    async afterWrite(plan, { store, cache, now, state }) {
+      // At least once: a profile this batch read but did not write may hold membership whose effects
+      // an interrupted earlier run never applied (it wrote the profile, then crashed or failed; the
+      // re-delivered records are duplicates, so nothing rewrites it). Applied from a consistent read.
+      const writing = new Set([...plan.profiles, ...plan.freezes].map((w) => w.rec.profileId));
+      const unsettled = [...state.profiles.values()].filter((p) => !writing.has(p.profileId) && effectsPending(p, now.getTime(), effects)).map((p) => p.profileId);
+      const repair: ProfileRecord[] = [];
+      if (unsettled.length) {
+        for (const p of (await store.read({ profiles: unsettled }, true)).profiles.values()) {
+          cache.setProfile(p);
+          if (effectsPending(p, now.getTime(), effects)) repair.push(p);
+        }
+      }
+      for (const rec of await applyEffectsBatch([...plan.profiles.map((w) => w.rec), ...repair], store, effects, now, n)) cache.setProfile(rec);
       await pmap(plan.freezes.filter((w) => w.expected !== null && (storedSegments(w.rec).length || publishedOf(w.rec).s.length)), n, (w) => retireMerged(w.rec, effects, now));
     },
   };

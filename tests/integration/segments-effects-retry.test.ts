@@ -1,0 +1,120 @@
+/**
+ * Segment effects are at least once across λ resolve's retries (the members index on dynalite, the
+ * identity store in memory so a conflict or a failure can be placed exactly):
+ *
+ * - a batch attempt that writes some profiles and then hits a conflict: the re-run does not rewrite
+ *   those profiles (their messages are applied already), yet their membership is published and indexed;
+ * - a batch that writes its profiles and then fails before the effects: the re-delivered batch
+ *   (all duplicates, nothing to write) publishes and indexes them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
+import { loadDefinitions } from '../../shared/definitions';
+import type { BusEvent, Publisher } from '../../shared/identity/bus';
+import { identityConfig } from '../../shared/identity/config';
+import { MemoryStore } from '../../shared/identity/memory-store';
+import { processBatch, ResolveCache, type ResolverDeps } from '../../shared/identity/process';
+import type { BatchRecord } from '../../shared/identity/resolve';
+import type { NormalizedMessage } from '../../shared/message/types';
+import { segmentHooks } from '../../shared/segments/hooks';
+import { listMembers } from '../../shared/segments/members';
+import { compileRuntime } from '../../shared/segments/runtime';
+
+process.env.CAIRN_LOG_LEVEL = 'error';
+const EXAMPLES = '/work/shared/examples';
+const rt = compileRuntime(loadDefinitions(['computed-traits.yaml', 'segments.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }))));
+let emu: Emulators;
+
+beforeAll(async () => {
+  emu = await startEmulators(join(mkdtempSync(join(tmpdir(), 'cairn-segfx-')), 'emu'));
+  useEndpoints(emu.endpoints);
+  await createResources();
+}, 60_000);
+afterAll(async () => {
+  await emu?.close();
+});
+
+let seq = 1_000_000;
+let n = 0;
+const T = Date.now() - 3_600_000;
+const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
+  messageId: `fx-${++n}`, properties: {}, traits: {}, context: {}, sourceId: 'src',
+  timestamp: new Date(T + n * 1000).toISOString(), receivedAt: new Date(T + n * 1000 + 50).toISOString(), ...p,
+});
+const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+/** A high-value customer (revenue ≥ 1000 and email consent) in two messages. */
+const highValue = (userId: string) => [
+  msg({ type: 'identify', userId, traits: { email: `${userId}@example.com` }, context: { consent: { email: true } } }),
+  msg({ type: 'track', userId, event: 'Order Completed', properties: { total: 1200, store_id: 'SH-009' } }),
+];
+
+/** The identity store, where another shard's batch runs just before a chosen identifier is claimed. */
+class RacingStore extends MemoryStore {
+  race: { key: string; run: () => Promise<unknown> } | undefined;
+  override async claimIdentity(key: string, to: string, from: string | null): Promise<boolean> {
+    const r = this.race;
+    if (r && key === r.key) {
+      this.race = undefined;
+      await r.run();
+    }
+    return super.claimIdentity(key, to, from);
+  }
+}
+
+function deps(store: MemoryStore, bus: BusEvent[], extra: Partial<ResolverDeps> = {}): ResolverDeps {
+  const publisher: Publisher = { publish: async (e) => void bus.push(...e) };
+  return {
+    store, config: identityConfig(), cache: new ResolveCache(),
+    hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher, schedules: false }),
+    ...extra,
+  };
+}
+const profileOf = (store: MemoryStore, userId: string) => [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
+const members = async () => (await listMembers('high-value', { limit: 1000 })).members.map((m) => m.profileId);
+const entered = (bus: BusEvent[], profileId: string) => bus.filter((e) => e.detailType === 'segment.entered' && (e.detail as { profileId: string }).profileId === profileId).length;
+
+describe('segment effects survive resolve retries', () => {
+  it('profiles written by an attempt that then conflicted are published and indexed', async () => {
+    const store = new RacingStore();
+    const bus: BusEvent[] = [];
+    const users = ['fx-a1', 'fx-a2', 'fx-a3'];
+    // The first attempt writes all three profiles, then finds fx-a3's email claimed by the other
+    // shard (a till sale with the same email): the re-run merges fx-a3 and leaves the others as written.
+    store.race = {
+      key: 'email:fx-a3@example.com',
+      run: () => processBatch(deps(store, bus), 'shardId-000000000001', records([msg({ type: 'identify', anonymousId: 'pos-a3', traits: { email: 'fx-a3@example.com' } })])),
+    };
+    const res = await processBatch(deps(store, bus), 'shardId-000000000000', records(users.flatMap(highValue)));
+    expect(res.ok).toBe(true);
+    expect(res.attempts).toBe(2);
+    expect(res.plan!.merges).toHaveLength(1);
+    const ids = users.map((u) => profileOf(store, u).profileId);
+    for (const u of users) expect(profileOf(store, u).extra?.segments).toEqual(['high-value']);
+    expect((await members()).filter((m) => ids.includes(m)).sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(entered(bus, id)).toBe(1);
+    for (const u of users) expect(JSON.parse(String(profileOf(store, u).extra?.segPub)).s).toEqual(['high-value']);
+  });
+
+  it('a batch that wrote its profiles and failed before the effects gets them on re-delivery', async () => {
+    const store = new MemoryStore();
+    const bus: BusEvent[] = [];
+    const batch = records(highValue('fx-b1'));
+    const failing: Publisher = { publish: async () => { throw new Error('bus unavailable'); } };
+    await expect(processBatch(deps(store, bus, { publisher: failing }), 'shardId-000000000001', batch)).rejects.toThrow('bus unavailable');
+    const id = profileOf(store, 'fx-b1').profileId;
+    expect(profileOf(store, 'fx-b1').extra?.segments).toEqual(['high-value']);
+    expect(await members()).not.toContain(id);
+    // Lambda retries the same records (a new container: a cold cache).
+    const again = await processBatch(deps(store, bus), 'shardId-000000000001', batch);
+    expect(again.ok).toBe(true);
+    expect(again.plan!.profiles).toHaveLength(0); // all duplicates: nothing rewritten
+    expect(await members()).toContain(id);
+    expect(entered(bus, id)).toBe(1);
+    // Published once: a third delivery changes nothing.
+    await processBatch(deps(store, bus), 'shardId-000000000001', batch);
+    expect(entered(bus, id)).toBe(1);
+  });
+});
