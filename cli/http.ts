@@ -26,7 +26,20 @@ export interface Answer {
 
 const describe = (t: Target) => (t.kind === 'local' ? `no Cairn stack is running at ${t.baseUrl} (start it with npm start, or pass --port)` : `cannot reach stack ${t.stackName} at ${t.baseUrl}`);
 
+/** Attempts for a throttled (429) request: the API throttles per route and says when to come back. */
+const THROTTLE_ATTEMPTS = 8;
+
 async function send(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean): Promise<Answer> {
+  for (let attempt = 1; ; attempt++) {
+    const a = await sendOnce(t, path, init, admin);
+    if (a.status !== 429 || attempt >= THROTTLE_ATTEMPTS) return a;
+    // A 429 was not processed, so any method may be sent again: wait as told (capped), with jitter.
+    const after = Math.min(5, Math.max(0.1, Number(a.headers.get('retry-after')) || 1));
+    await new Promise((r) => setTimeout(r, after * 1000 * (0.5 + Math.random() / 2)));
+  }
+}
+
+async function sendOnce(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean): Promise<Answer> {
   const url = t.baseUrl.replace(/\/+$/, '') + path;
   let res: Response;
   try {

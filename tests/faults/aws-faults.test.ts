@@ -160,7 +160,7 @@ describe('injected AWS faults (10% of calls throttled, 503, or response lost)', 
           const want = expected.get(u)!;
           for (let attempt = 0; ; attempt++) {
             const r = await fetch(`${base}/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`, { headers: ADMIN });
-            if (r.status >= 500 && attempt < 10) {
+            if ((r.status >= 500 || r.status === 429) && attempt < 20) {
               await r.arrayBuffer();
               await sleep(100);
               continue;

@@ -279,7 +279,13 @@ describe('kill -9 of the local stack under load', () => {
     for (let i = 0; i < users.length; i += 16) {
       await Promise.all(
         users.slice(i, i + 16).map(async (u) => {
-          const r = await fetch(`${base}/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`, { headers: ADMIN });
+          // A well-behaved client: the admin API throttles per route (429 with Retry-After).
+          let r = await fetch(`${base}/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`, { headers: ADMIN });
+          for (let attempt = 0; r.status === 429 && attempt < 20; attempt++) {
+            await r.arrayBuffer();
+            await new Promise((ok) => setTimeout(ok, Math.max(50, Number(r.headers.get('retry-after') ?? 0) * 1000) * Math.random() + 50));
+            r = await fetch(`${base}/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`, { headers: ADMIN });
+          }
           const want = expected.get(u)!;
           if (r.status !== 200) {
             mismatches.push(`${u}: ${r.status}`);

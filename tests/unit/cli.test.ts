@@ -148,6 +148,7 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
     updatedAt: '2024-01-02T00:00:00.000Z',
   };
   let rateLimitedOnce = false;
+  let adminThrottledOnce = false;
   const stack = standIn((req, res) => {
     if (req.url === '/v1/batch') {
       if (req.headers.authorization !== `Basic ${Buffer.from('wk:').toString('base64')}`) return json(res, 401, { success: false, error: { code: 'unauthorized', message: 'unknown write key' } });
@@ -161,6 +162,13 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
     }
     if (req.headers.authorization !== 'Bearer adm') return json(res, 401, { success: false, error: { code: 'unauthorized', message: 'bad token' } });
     if (req.url === `/v1/profiles/${encodeURIComponent('email:ada@example.com')}`) return json(res, 200, profile);
+    if (req.url === `/v1/profiles/${encodeURIComponent('email:busy@example.com')}`) {
+      if (!adminThrottledOnce) {
+        adminThrottledOnce = true;
+        return json(res, 429, { success: false, error: { code: 'rate_limited', message: 'too many requests on this admin route' } }, { 'retry-after': '1' });
+      }
+      return json(res, 200, profile);
+    }
     if (req.url?.startsWith('/v1/profiles/')) return json(res, 404, { success: false, error: { code: 'not_found', message: 'unknown' } });
     if (req.url === '/v1/status')
       return json(res, 200, {
@@ -197,6 +205,13 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
     const r = await cli(['send', '-'], {}, '{"type":"track","event":"A","userId":"u","slow":true}');
     expect(r.code).toBe(0);
     expect(stack.seen.filter((s) => s.url === '/v1/batch')).toHaveLength(2);
+  });
+
+  it('profile get waits out a throttled admin route (429, Retry-After) and answers', async () => {
+    const r = await cli(['profile', 'get', 'email:busy@example.com']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('p_1');
+    expect(stack.seen.filter((s) => s.url?.startsWith('/v1/profiles/'))).toHaveLength(2);
   });
 
   it('exits 1 with the contract error message on a rejected batch', async () => {
