@@ -22,7 +22,7 @@ export interface Publisher {
   publish(events: BusEvent[]): Promise<void>;
 }
 
-export function busEvents(plan: Plan, profiles: Map<string, ProfileRecord>): BusEvent[] {
+export function busEvents(plan: Pick<Plan, 'outcomes' | 'merges'>, profiles: Map<string, ProfileRecord>): BusEvent[] {
   const out: BusEvent[] = [];
   for (const o of plan.outcomes) {
     if (!o.profileId) continue;

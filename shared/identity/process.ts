@@ -129,6 +129,46 @@ async function load(deps: ResolverDeps, cache: ResolveCache, shardId: string, re
   return state;
 }
 
+/**
+ * The lake snapshot of a batch: every profile it wrote, in any attempt (the latest write), and on a
+ * re-delivery every profile an earlier delivery planned to write (as stored now: the earlier run may
+ * have stopped before its snapshot, and this one replaces that run's object).
+ */
+function snapshotOf(plan: Plan, state: ReadResult, written: Written, earlier: Set<string> | undefined): ProfileRecord[] {
+  const out = new Map<string, ProfileRecord>(plan.changed.map((p) => [p.profileId, p]));
+  for (const { w } of written.values()) if (!out.has(w.rec.profileId)) out.set(w.rec.profileId, w.rec);
+  for (const id of earlier ?? []) {
+    const p = state.profiles.get(id);
+    if (p && !out.has(id)) out.set(id, p);
+  }
+  return [...out.values()];
+}
+
+/**
+ * What the bus gets (at least once): every message applied by this delivery, in any attempt, or by an
+ * earlier delivery of these records (once per messageId, on its live profile), and every merge those
+ * messages made — the final attempt's, and those an earlier attempt or delivery made (the final attempt
+ * finds them done) that the message's live profile holds in `mergedFrom`.
+ */
+function published(plan: Plan, finals: Map<string, ProfileRecord>, intent: Map<string, string[]>, republish: Set<string>): Pick<Plan, 'outcomes' | 'merges'> {
+  const outcomes: Plan['outcomes'] = [];
+  const merges = [...plan.merges];
+  const covered = new Set(plan.merges.flatMap((m) => m.merged));
+  const seen = new Set<string>();
+  for (const o of plan.outcomes) {
+    if (!o.profileId || seen.has(o.message.messageId)) continue;
+    const h = idHash(o.message.messageId);
+    if (o.duplicate && !republish.has(h)) continue;
+    seen.add(o.message.messageId);
+    outcomes.push(o);
+    const live = finals.get(o.profileId);
+    const done = (intent.get(mergedKey(h)) ?? []).filter((p) => !covered.has(p) && live?.mergedFrom.includes(p));
+    if (done.length) merges.push({ survivor: o.profileId, merged: done, messageId: o.message.messageId });
+    for (const p of done) covered.add(p);
+  }
+  return { outcomes, merges };
+}
+
 /** Profile writes that succeeded, by profile (the latest one). */
 type Written = Map<string, { w: Plan['profiles'][number]; frozen: boolean }>;
 
@@ -177,6 +217,14 @@ async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan, writte
 const defaultCache = new ResolveCache();
 
 /**
+ * Keys of the marker intent besides message hashes (docs/identity.md): `m:<hash>` → profiles that
+ * message merged away; `w` → every profile an attempt of the batch planned to write. A re-delivered
+ * batch (everything already applied) uses them to publish the merges and snapshot the profiles again.
+ */
+const mergedKey = (h: string) => `m:${h}`;
+const WRITES = 'w';
+
+/**
  * Resolves one batch of one shard (records in stream order). Store errors propagate (the batch is
  * retried by Lambda); persistent write conflicts return `ok: false` with the sequence to retry from.
  */
@@ -196,20 +244,33 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     const cur = intent.get(h) ?? [];
     if (!cur.includes(p)) intent.set(h, [...cur, p]);
   };
+  // Profiles planned for writing by any attempt (and, on a re-delivery, by earlier deliveries).
+  const planned = new Set<string>();
+  // Messages applied by an earlier attempt or delivery: published again even though the final
+  // attempt finds them duplicates (a copy the collector sent again is not in it: not republished).
+  const republish = new Set<string>();
+  let redelivered = false;
   let markLast = batchLast;
   // Every profile write that succeeded, in any attempt (the latest per profile): the effects of an
   // attempt that wrote some profiles and then hit a conflict are applied with the final one's.
   const written: Written = new Map();
   for (; attempt < maxAttempts; attempt++) {
     const now = (deps.now?.() ?? new Date()).toISOString();
-    state = await load(deps, cache, shardId, records, attempt > 0, [...new Set([...intent.values()].flat())]);
+    state = await load(deps, cache, shardId, records, attempt > 0, [...new Set([...[...intent.values()].flat(), ...planned])]);
     const marker = state.markers?.get(shardId);
     // This batch re-delivers records of the last batch that wrote (a retry or a replay): resolve
     // with consistent reads and the profiles its intent names.
     if (attempt === 0 && marker && cmpSeq(marker.last, batchFirst) >= 0) {
       if (cmpSeq(marker.last, markLast) > 0) markLast = marker.last;
-      for (const [h, ps] of Object.entries(marker.intent ?? {})) for (const p of ps) addIntent(h, p);
-      state = await load(deps, cache, shardId, records, true, [...new Set([...intent.values()].flat())]);
+      for (const [h, ps] of Object.entries(marker.intent ?? {})) {
+        if (h === WRITES) for (const p of ps) planned.add(p);
+        else {
+          for (const p of ps) addIntent(h, p);
+          if (!h.startsWith('m:')) republish.add(h);
+        }
+      }
+      redelivered = true;
+      state = await load(deps, cache, shardId, records, true, [...new Set([...[...intent.values()].flat(), ...planned])]);
     }
     const extension = await deps.hooks?.prepare?.(new Date(now));
     plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent, ...(extension ? { extension } : {}) });
@@ -217,9 +278,12 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     const writes = plan.freezes.length + plan.profiles.length + plan.groups.length + plan.claims.length;
     if (writes) {
       for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
-      await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: Object.fromEntries(intent) });
+      for (const mg of plan.merges) for (const p of mg.merged) addIntent(mergedKey(idHash(mg.messageId)), p);
+      for (const w of [...plan.freezes, ...plan.profiles]) planned.add(w.rec.profileId);
+      await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: { ...Object.fromEntries(intent), [WRITES]: [...planned] } });
     }
     if (await apply(deps, cache, plan, written)) break;
+    for (const o of plan.outcomes) if (o.profileId && !o.duplicate) republish.add(idHash(o.message.messageId));
     plan = undefined;
   }
   if (!plan || !state) {
@@ -230,11 +294,12 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
   if (plan.timeline.length) await deps.store.putTimeline(plan.timeline);
   const finals = new Map<string, ProfileRecord>(state.profiles);
   for (const p of plan.changed) finals.set(p.profileId, p);
+  const changed = snapshotOf(plan, state, written, redelivered ? planned : undefined);
   await Promise.all([
-    deps.lake && (plan.changed.length || plan.quarantine.length)
-      ? deps.lake({ shardId, batchFirst, batchLast, now, changed: plan.changed, quarantine: plan.quarantine })
+    deps.lake && (changed.length || plan.quarantine.length)
+      ? deps.lake({ shardId, batchFirst, batchLast, now, changed, quarantine: plan.quarantine })
       : undefined,
-    deps.publisher ? deps.publisher.publish(busEvents(plan, finals)) : undefined,
+    deps.publisher ? deps.publisher.publish(busEvents(published(plan, finals, intent, republish), finals)) : undefined,
   ]);
   if (deps.hooks?.afterWrite) {
     const all = [...written.values()];

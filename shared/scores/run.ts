@@ -27,7 +27,7 @@ import { eventBridgePublisher } from '../identity/bus';
 import { DynamoStore, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
-import { applyEffects, type EffectsDeps } from '../segments/effects';
+import { applyEffects, effectsPending, type EffectsDeps } from '../segments/effects';
 import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from '../segments/runtime';
 import { settleProfile, withSettled } from '../segments/state';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';
@@ -79,6 +79,8 @@ interface Row {
   /** Canonical stored values and the order count they were computed for. */
   stored: string;
   storedOrders: number | null;
+  /** Segment effects of an earlier write never applied (a run failed between the write and the effects). */
+  pending: boolean;
 }
 
 const ORDER = 'Order Completed';
@@ -90,7 +92,7 @@ async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promi
   }));
 }
 
-function rowOf(p: ProfileRecord): Row {
+function rowOf(p: ProfileRecord, pending: boolean): Row {
   const stored = storedScores(p);
   const storedOrders = typeof p.extra?.[SCORES_ORDERS_ATTR] === 'number' ? (p.extra[SCORES_ORDERS_ATTR] as number) : null;
   const orders = p.computed.order_count;
@@ -103,10 +105,11 @@ function rowOf(p: ProfileRecord): Row {
     lastOrderAt: storedOrders === orders && typeof stored.last_order_at === 'string' ? stored.last_order_at : null,
     stored: canonical(stored),
     storedOrders,
+    pending,
   };
 }
 
-async function scanRows(table: string, totalSegments: number): Promise<Row[]> {
+async function scanRows(table: string, totalSegments: number, pending: (p: ProfileRecord) => boolean): Promise<Row[]> {
   const doc = DynamoDBDocumentClient.from(dynamodb());
   const rows: Row[] = [];
   await Promise.all(Array.from({ length: totalSegments }, async (_, segment) => {
@@ -119,7 +122,10 @@ async function scanRows(table: string, totalSegments: number): Promise<Row[]> {
         ExpressionAttributeValues: { ':p': 'profile#' },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }));
-      for (const item of out.Items ?? []) if (String(item.pk).startsWith('profile#') && !item.mergedInto) rows.push(rowOf(profileFromItem(item)));
+      for (const item of out.Items ?? []) if (String(item.pk).startsWith('profile#') && !item.mergedInto) {
+        const p = profileFromItem(item);
+        rows.push(rowOf(p, pending(p)));
+      }
       start = out.LastEvaluatedKey;
     } while (start);
   }));
@@ -152,7 +158,11 @@ async function writeScores(id: string, values: ScoreValues, orders: number, rt: 
   for (let attempt = 0; attempt < 5; attempt++) {
     const p = (await deps.store.read({ profiles: [id] }, true)).profiles.get(id);
     if (!p || p.mergedInto) return 'skipped'; // merged meanwhile: the survivor is scored next run
-    if (canonical(storedScores(p)) === canonical(values as unknown as Record<string, unknown>) && p.extra?.[SCORES_ORDERS_ATTR] === orders) return 'unchanged';
+    if (canonical(storedScores(p)) === canonical(values as unknown as Record<string, unknown>) && p.extra?.[SCORES_ORDERS_ATTR] === orders) {
+      // Written by a run that failed before the effects: apply them now (nothing to do when none are pending).
+      if (effectsPending(p, now, deps.effects)) await applyEffects(p, deps.store, deps.effects, new Date(now));
+      return 'unchanged';
+    }
     const next: ProfileRecord = {
       ...p,
       version: p.version + 1,
@@ -173,7 +183,7 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
   const asOf = new Date(now).toISOString().slice(0, 10);
   const n = opts.concurrency ?? 16;
   const rt = await deps.loader.get({ fresh: true });
-  const rows = await scanRows(deps.profilesTable, opts.totalSegments ?? 4);
+  const rows = await scanRows(deps.profilesTable, opts.totalSegments ?? 4, (p) => effectsPending(p, now, deps.effects));
   const result: ScoresResult = { asOf, profiles: rows.length, buyers: 0, lookups: 0, written: 0, unchanged: 0, skipped: 0, groups: {}, stages: {} };
 
   const buyers = rows.filter((r) => r.orders > 0);
@@ -190,7 +200,7 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
     const values = scoreValues(row.orders, row.lastOrderAt, rfm.get(row.id), asOf);
     result.stages[values.lifecycle_stage] = (result.stages[values.lifecycle_stage] ?? 0) + 1;
     if (values.rfm_group) result.groups[values.rfm_group] = (result.groups[values.rfm_group] ?? 0) + 1;
-    if (row.stored === canonical(values as unknown as Record<string, unknown>) && row.storedOrders === row.orders) result.unchanged++;
+    if (row.stored === canonical(values as unknown as Record<string, unknown>) && row.storedOrders === row.orders && !row.pending) result.unchanged++;
     else changed.push({ row, values });
   }
   await pmap(changed, n, async ({ row, values }) => {
