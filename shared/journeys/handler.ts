@@ -125,6 +125,23 @@ const profileIdOf = (detail: Record<string, unknown> | undefined): string | unde
   return typeof id === 'string' && id ? id : undefined;
 };
 
+/** Journey states recorded under the profiles a survivor absorbed (at most 100, read in parallel; triggers are rare). */
+async function absorbedStates(store: JourneyStore, journeyId: string, profile: ProfileRecord): Promise<PersonState[]> {
+  const ids = profile.mergedFrom.filter((id) => id !== profile.profileId).slice(0, 100);
+  return (await Promise.all(ids.map((id) => store.getState(journeyId, id)))).filter((x): x is PersonState => x !== null);
+}
+
+/** The survivor's state seen with the absorbed ones' entries, triggers and active run (for entry checks only; never stored). */
+function asPerson(state: PersonState, absorbed: PersonState[]): PersonState {
+  const active = [state, ...absorbed].find((x) => x.run?.status === 'active')?.run;
+  return {
+    ...state,
+    entries: [...state.entries, ...absorbed.flatMap((x) => x.entries)],
+    triggers: [...absorbed.flatMap((x) => x.triggers), ...state.triggers],
+    ...(active ? { run: active } : {}),
+  };
+}
+
 export async function handleJourney(input: JourneyInput, deps: JourneyDeps, selfArn: string): Promise<JourneyResult> {
   const journeyId = input.journeyId;
   const def = await deps.journey(journeyId);
@@ -138,6 +155,8 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   // Triggers key the state by the live (survivor) profile; later inputs by the id the run started with.
   const key = input.kind === 'trigger' ? profile.profileId : eventProfileId;
   const person = personData(profile);
+  // One person: runs and entries recorded under profiles the survivor absorbed count for its entry checks.
+  const absorbed = input.kind === 'trigger' ? await absorbedStates(deps.store, journeyId, profile) : [];
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const state = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
@@ -152,7 +171,13 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
       const { profile: _snapshot, ...message } = detail!;
       const triggerId = String(message.messageId ?? input.event.id ?? '');
       if (!triggerId) return { journeyId, outcome: 'no_trigger_id' };
-      const r = onTrigger(def, state, { triggerId, event: message }, ctx);
+      const trigger = { triggerId, event: message };
+      let r = onTrigger(def, state, trigger, ctx);
+      if (absorbed.length && (r.outcome === 'entered' || r.outcome === 'held_out')) {
+        // The person's entries and any active run, wherever recorded: capped / already active like one state.
+        const seen = onTrigger(def, asPerson(state, absorbed), trigger, ctx);
+        if (seen.outcome !== r.outcome) r = { ...seen, state: { ...state, triggers: seen.state.triggers.filter((x) => x === triggerId || state.triggers.includes(x)) }, effects: [] };
+      }
       t = r;
       outcome = r.outcome;
     } else if (input.kind === 'resume') {

@@ -12,25 +12,9 @@ import { busSnapshot } from '../profiles/view';
 import { log } from '../log';
 import { writeMemberships, type MembershipChange } from './members';
 import { cancelProfileRecheck, scheduleProfileRecheck } from './schedule';
-import { storedSegments } from './state';
+import { inheritedOf, publishedOf, storedSegments, type Inherited } from './state';
 
-export interface Published {
-  s: string[];
-  r: number | null;
-}
-
-export function publishedOf(p: ProfileRecord): Published {
-  const raw = p.extra?.segPub;
-  if (typeof raw === 'string') {
-    try {
-      const v = JSON.parse(raw) as Partial<Published>;
-      return { s: Array.isArray(v.s) ? v.s : [], r: typeof v.r === 'number' ? v.r : null };
-    } catch {
-      // fall through
-    }
-  }
-  return { s: [], r: null };
-}
+export { publishedOf, type Published } from './state';
 
 export interface EffectsDeps {
   publisher?: Publisher;
@@ -46,24 +30,38 @@ export function segmentSnapshot(p: ProfileRecord): { profileId: string; traits: 
 }
 
 export interface Transitions {
+  /** Newly a member: `segment.entered` and an index row. */
   entered: string[];
+  /** A member already published for a profile this one absorbed: an index row, no event (the person did not newly enter). */
+  joined: string[];
+  /** No longer a member, as published for this profile or for one it absorbed: `segment.exited` (and the row removed). */
   exited: string[];
+  /** What the profile inherited from absorbed profiles (cleared once recorded): their index rows go. */
+  inherited: Inherited;
   /** Recheck time to schedule (number), cancel (null), or leave (undefined). */
   schedule: number | null | undefined;
 }
 
 export function transitions(p: ProfileRecord, now: number): Transitions {
   const pub = publishedOf(p);
+  const inherited = inheritedOf(p);
+  const inh = inherited.s;
   const segs = storedSegments(p);
   const want = typeof p.extra?.recheckAt === 'number' ? (p.extra.recheckAt as number) : null;
   // A schedule that has fired deleted itself.
   const have = pub.r !== null && pub.r > now ? pub.r : null;
+  const added = segs.filter((s) => !pub.s.includes(s));
   return {
-    entered: segs.filter((s) => !pub.s.includes(s)),
-    exited: pub.s.filter((s) => !segs.includes(s)),
+    entered: added.filter((s) => !inh.includes(s)),
+    joined: added.filter((s) => inh.includes(s)),
+    exited: [...pub.s.filter((s) => !segs.includes(s)), ...inh.filter((s) => !segs.includes(s) && !pub.s.includes(s))],
+    inherited,
     schedule: want === have ? undefined : want,
   };
 }
+
+const inheriting = (i: Inherited) => i.s.length > 0 || i.x.length > 0;
+const hasWork = (t: Transitions) => t.entered.length > 0 || t.joined.length > 0 || t.exited.length > 0 || inheriting(t.inherited);
 
 /**
  * Whether a stored, live profile holds membership (or a recheck time) whose effects were never
@@ -73,7 +71,7 @@ export function transitions(p: ProfileRecord, now: number): Transitions {
 export function effectsPending(p: ProfileRecord, now: number, deps: EffectsDeps): boolean {
   if (p.mergedInto) return false;
   const t = transitions(p, now);
-  return t.entered.length > 0 || t.exited.length > 0 || (deps.schedules !== false && t.schedule !== undefined && (t.schedule === null || t.schedule > now));
+  return hasWork(t) || (deps.schedules !== false && t.schedule !== undefined && (t.schedule === null || t.schedule > now));
 }
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<unknown>): Promise<void> {
@@ -86,20 +84,23 @@ async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<unknown>): Pr
 /**
  * Publishes and indexes written profiles' membership changes (one PutEvents round and BatchWriteItem
  * round for all of them), reschedules their rechecks, then records what was done on each profile,
- * conditional on its version. When another writer changed a profile meanwhile, its latest record
- * is read and reconciled against what this call just published (so an `entered` it published is
- * followed by the `exited` the newer state implies), a bounded number of times. Returns the records
- * as stored.
+ * conditional on its version. When another writer changed a profile meanwhile, what this call
+ * published is corrected against the latest record (`correct`: an `entered` it published is followed
+ * by the `exited` the newer state implies), and the newer record's own transitions are left to its
+ * writer. Returns the records as stored.
  */
-export async function applyEffectsBatch(records: ProfileRecord[], store: IdentityStore, deps: EffectsDeps, now: Date, concurrency = 16, depth = 0): Promise<ProfileRecord[]> {
+export async function applyEffectsBatch(records: ProfileRecord[], store: IdentityStore, deps: EffectsDeps, now: Date, concurrency = 16): Promise<ProfileRecord[]> {
   const work = records
     .filter((p) => !p.mergedInto)
     .map((p) => ({ p, t: transitions(p, now.getTime()) }))
-    .filter(({ t }) => t.entered.length || t.exited.length || t.schedule !== undefined);
+    .filter(({ t }) => hasWork(t) || t.schedule !== undefined);
   if (!work.length) return [];
   const events: BusEvent[] = [];
   const index: MembershipChange[] = [];
   for (const { p, t } of work) {
+    // Rows of the profiles merged into this one go (before this one's, should a key repeat).
+    for (const profileId of t.inherited.x) for (const segmentId of t.inherited.g) index.push({ segmentId, profileId, member: false, version: p.version });
+    for (const segment of t.joined) index.push({ segmentId: segment, profileId: p.profileId, member: true, version: p.version });
     if (!t.entered.length && !t.exited.length) continue;
     const profile = segmentSnapshot(p);
     for (const segment of t.exited) {
@@ -118,30 +119,65 @@ export async function applyEffectsBatch(records: ProfileRecord[], store: Identit
     pmap(schedules, concurrency, ({ p, t }) => (t.schedule === null ? cancelProfileRecheck(p.profileId) : scheduleProfileRecheck(p.profileId, t.schedule!, now.getTime()))),
   ]);
   const stored: ProfileRecord[] = [];
-  const superseded: { id: string; segPub: string }[] = [];
+  const superseded: { p: ProfileRecord; t: Transitions }[] = [];
   await pmap(work, concurrency, async ({ p, t }) => {
     const pub = publishedOf(p);
     let r = pub.r !== null && pub.r > now.getTime() ? pub.r : null;
     if (t.schedule !== undefined && deps.schedules !== false) r = t.schedule;
     const segPub = JSON.stringify({ s: storedSegments(p), r });
-    const rec: ProfileRecord = { ...p, version: p.version + 1, extra: { ...(p.extra ?? {}), segPub } };
+    const rec: ProfileRecord = { ...p, version: p.version + 1, extra: withInherited({ ...(p.extra ?? {}), segPub }, null) };
     if (await store.putProfile(rec, p.version)) stored.push(rec);
-    else superseded.push({ id: p.profileId, segPub });
+    else superseded.push({ p, t });
   });
-  if (superseded.length) {
-    if (depth >= 3) {
-      log('warn', 'segments.effects_superseded', { profiles: superseded.length });
-      return stored;
-    }
-    // Newer writers computed their transitions before this call's were recorded: reconcile.
-    const latest = await store.read({ profiles: superseded.map((x) => x.id) }, true);
-    const again = superseded.flatMap(({ id, segPub }) => {
-      const cur = latest.profiles.get(id);
-      return cur && !cur.mergedInto ? [{ ...cur, extra: { ...(cur.extra ?? {}), segPub } }] : [];
-    });
-    stored.push(...(await applyEffectsBatch(again, store, deps, now, concurrency, depth + 1)));
-  }
+  if (superseded.length) await correct(superseded, store, deps, now);
   return stored;
+}
+
+/**
+ * Another writer changed these profiles after this call computed (and published) their transitions:
+ * that writer publishes its own transitions, from the `segPub` its record holds to its membership, and
+ * records them. This call only corrects what it published that the newer record contradicts and its
+ * writer will not (an `entered` here for a segment the newer record neither holds nor had published
+ * → `exited`; an `exited` here for one it holds and had published → `entered`). It neither records
+ * `segPub` on the newer record nor publishes that record's own transitions: two appliers publishing
+ * the same transition (each from the same earlier `segPub`) is how a person got a segment's
+ * `entered` twice.
+ */
+async function correct(superseded: { p: ProfileRecord; t: Transitions }[], store: IdentityStore, deps: EffectsDeps, now: Date): Promise<void> {
+  const latest = await store.read({ profiles: superseded.map((x) => x.p.profileId) }, true);
+  const events: BusEvent[] = [];
+  const index: MembershipChange[] = [];
+  for (const { p, t } of superseded) {
+    const cur = latest.profiles.get(p.profileId);
+    if (!cur || cur.mergedInto) continue;
+    const base = publishedOf(cur).s;
+    const segs = storedSegments(cur);
+    const out = t.entered.filter((s) => !segs.includes(s) && !base.includes(s));
+    const back = t.exited.filter((s) => segs.includes(s) && base.includes(s));
+    if (!out.length && !back.length) continue;
+    const profile = segmentSnapshot(cur);
+    for (const segment of out) {
+      events.push({ detailType: 'segment.exited', detail: { segment, profileId: cur.profileId, profile }, time: now.toISOString() });
+      index.push({ segmentId: segment, profileId: cur.profileId, member: false, version: cur.version });
+    }
+    for (const segment of back) {
+      events.push({ detailType: 'segment.entered', detail: { segment, profileId: cur.profileId, profile }, time: now.toISOString() });
+      index.push({ segmentId: segment, profileId: cur.profileId, member: true, version: cur.version });
+    }
+  }
+  if (events.length) log('info', 'segments.effects_corrected', { events: events.length });
+  await Promise.all([
+    events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
+    index.length ? writeMemberships(index, now) : undefined,
+  ]);
+}
+
+/** `extra` with the inherited segments set to `inh` (the attribute removed when empty). */
+function withInherited(extra: Record<string, unknown>, inh: Inherited | null): Record<string, unknown> {
+  const out = { ...extra };
+  if (inh && inheriting(inh)) out.segInh = JSON.stringify(inh);
+  else delete out.segInh;
+  return out;
 }
 
 /** applyEffectsBatch for one profile: the record as stored, or null. */

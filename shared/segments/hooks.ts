@@ -28,7 +28,7 @@ async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promi
 
 /** Whether a profile needs settling under this runtime (skips everything when nothing is defined). */
 const relevant = (rt: SegmentRuntime, p: ProfileRecord) =>
-  rt.traits.length > 0 || rt.segments.length > 0 || rt.counters.length > 0 || storedSegments(p).length > 0 || publishedOf(p).s.length > 0 || p.extra?.cstate !== undefined;
+  rt.traits.length > 0 || rt.segments.length > 0 || rt.counters.length > 0 || storedSegments(p).length > 0 || publishedOf(p).s.length > 0 || p.extra?.segInh !== undefined || p.extra?.cstate !== undefined;
 
 export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
   const loader = opts.loader ?? defaultRuntimeLoader();
@@ -38,7 +38,9 @@ export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
   return {
     async prepare() {
       rt = await loader.get();
-      return rt.all.length || rt.byEvent.size ? profileExtension(rt) : undefined;
+      // With segments defined, the extension's absorb also carries what was published for a merged-away
+      // profile to its survivor (no second `segment.entered` for the same person).
+      return rt.all.length || rt.byEvent.size || rt.segments.length ? profileExtension(rt) : undefined;
     },
     beforeWrite(plan, _state, now) {
       if (!rt) return;

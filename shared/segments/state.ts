@@ -122,6 +122,7 @@ export function profileExtension(rt: SegmentRuntime): ProfileExtension {
       applyToStates(statesOf(p), rt, m);
     },
     absorb(s, l) {
+      inheritPublished(s, l);
       const a = statesOf(s);
       const b = statesOf(l);
       for (const key of Object.keys(b)) {
@@ -205,6 +206,65 @@ export function profileEvalContext(p: ProfileRecord, rt: SegmentRuntime, now: nu
     computedStates,
     now,
   };
+}
+
+/** What was last published for a profile (`segPub` on the profile item: segments, scheduled recheck time). */
+export interface Published {
+  s: string[];
+  r: number | null;
+}
+
+export function publishedOf(p: ProfileRecord): Published {
+  const raw = p.extra?.segPub;
+  if (typeof raw === 'string') {
+    try {
+      const v = JSON.parse(raw) as Partial<Published>;
+      return { s: Array.isArray(v.s) ? v.s : [], r: typeof v.r === 'number' ? v.r : null };
+    } catch {
+      // fall through
+    }
+  }
+  return { s: [], r: null };
+}
+
+/**
+ * What a profile took over from the profiles it absorbed and whose effects are not recorded yet
+ * (`segInh` on the profile item, JSON; effects.ts clears it when it records `segPub`):
+ * `s` the segments the person was already published as a member of (enter/exit events are about the
+ * person: a merge does not enter them again, docs/segments.md, Merges); `x` the merged-away profiles
+ * and `g` the segments their index rows may be under (removed with the survivor's effects).
+ */
+export interface Inherited {
+  s: string[];
+  x: string[];
+  g: string[];
+}
+
+export function inheritedOf(p: ProfileRecord): Inherited {
+  const raw = p.extra?.segInh;
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  if (typeof raw === 'string') {
+    try {
+      const v = JSON.parse(raw) as Partial<Inherited>;
+      return { s: list(v.s), x: list(v.x), g: list(v.g) };
+    } catch {
+      // fall through
+    }
+  }
+  return { s: [], x: [], g: [] };
+}
+
+const union = (...xs: string[][]) => [...new Set(xs.flat())].sort();
+
+/** On absorb: the survivor inherits what was published for the merged-away profile (and what it had inherited). */
+export function inheritPublished(s: ProfileRecord, l: ProfileRecord): void {
+  const pub = publishedOf(l).s;
+  const li = inheritedOf(l);
+  const g = union(pub, storedSegments(l), li.g);
+  if (!g.length && !li.s.length) return;
+  const si = inheritedOf(s);
+  const out: Inherited = { s: union(si.s, pub, li.s), x: union(si.x, [l.profileId], li.x), g: union(si.g, g) };
+  extraOf(s).segInh = JSON.stringify(out);
 }
 
 export function storedSegments(p: ProfileRecord): string[] {
