@@ -10,8 +10,7 @@ import { loadDefinitions } from '../../shared/definitions/parse';
 import type { JourneyDef } from '../../shared/definitions/types';
 import type { ProfileRecord } from '../../shared/identity/types';
 import { handleJourney, type JourneyDeps, type JourneyInput } from '../../shared/journeys/handler';
-import type { PersonState } from '../../shared/journeys/machine';
-import type { JourneyStore, LedgerItem } from '../../shared/journeys/store';
+import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
 
 const dir = join(__dirname, '..', '..', '..', 'shared', 'examples');
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') })));
@@ -21,37 +20,6 @@ const YEAR = 365 * 86_400_000;
 /** The coupon journey without its frequency cap (so only the active run can keep the person out). */
 const { frequency: _cap, ...uncapped } = coupon;
 
-class MemoryStore implements JourneyStore {
-  states = new Map<string, PersonState>();
-  ledger = new Map<string, LedgerItem>();
-  stats = new Map<string, Record<string, number>>();
-  async getState(j: string, p: string) { return structuredClone(this.states.get(`${j}#${p}`) ?? null); }
-  async putState(s: PersonState, expected: number) {
-    const cur = this.states.get(`${s.journeyId}#${s.profileId}`);
-    if ((cur?.version ?? 0) !== expected) return false;
-    this.states.set(`${s.journeyId}#${s.profileId}`, structuredClone(s));
-    return true;
-  }
-  async claim(item: LedgerItem) {
-    const k = `${item.runId}#${item.stepId}`;
-    if (this.ledger.has(k)) return false;
-    this.ledger.set(k, { ...item });
-    return true;
-  }
-  async getLedger(runId: string, stepId: string) { return this.ledger.get(`${runId}#${stepId}`) ?? null; }
-  async settle(runId: string, stepId: string, outcome: { status: 'sent' | 'failed'; reason?: string }) {
-    const cur = this.ledger.get(`${runId}#${stepId}`);
-    if (cur?.status !== 'sending') return false;
-    this.ledger.set(`${runId}#${stepId}`, { ...cur, ...outcome });
-    return true;
-  }
-  async addStats(j: string, c: Record<string, number>) {
-    const s = this.stats.get(j) ?? {};
-    for (const [k, n] of Object.entries(c)) s[k] = (s[k] ?? 0) + n;
-    this.stats.set(j, s);
-  }
-  async getStats(j: string) { return this.stats.get(j) ?? {}; }
-}
 
 function profile(id: string, mergedFrom: string[] = []): ProfileRecord {
   const now = new Date().toISOString();
@@ -69,7 +37,7 @@ function profile(id: string, mergedFrom: string[] = []): ProfileRecord {
 function deps(def: JourneyDef, live: { p: ProfileRecord }, sent: string[]): JourneyDeps {
   const send = async () => { sent.push('x'); return { status: 'sent' as const, result: 'msg-1' }; };
   return {
-    store: new MemoryStore(),
+    store: new MemoryJourneyStore(),
     profiles: { get: async () => live.p },
     journey: async () => def,
     waits: { create: async () => {}, cancel: async () => {} },
