@@ -31,7 +31,12 @@ export interface DefinitionRouteDeps {
   removeJourneyRules(journeyId: string): Promise<void>;
   /** Starts the re-evaluation of every profile (default: a sweep schedule for λ recheck). */
   reevaluate?(reason: string): Promise<void>;
+  /** Waits between attempts to start it (default REEVALUATE_BACKOFF_MS). */
+  reevaluateBackoffMs?: readonly number[];
 }
+
+/** Backoff between attempts to schedule a sweep after a definition changes (4 attempts, about 3.5 s). */
+export const REEVALUATE_BACKOFF_MS = [250, 1_000, 2_000] as const;
 
 export interface DefinitionView {
   kind: DefinitionKind;
@@ -80,13 +85,35 @@ const sameSource = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.string
 
 export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRouteDeps): AdminRouter {
   const reevaluate = deps.reevaluate ?? ((reason: string) => scheduleSweep(reason));
-  const startReevaluation = async (reason: string) => {
-    try {
-      await reevaluate(reason);
-    } catch (e) {
-      // The definition is applied; profiles still pick it up as their events arrive.
-      log('warn', 'definitions.reevaluate_failed', { reason, error: (e as Error).message });
+  const backoff = deps.reevaluateBackoffMs ?? REEVALUATE_BACKOFF_MS;
+  /**
+   * Starts the sweep, retrying a failure with bounded backoff. If it still fails, `undo` puts the
+   * previous definition back (so a retried PUT is a change again and starts the sweep) and the
+   * request fails with a retryable 503.
+   */
+  const startReevaluation = async (reason: string, undo: () => Promise<unknown>) => {
+    let error: unknown;
+    for (let attempt = 0; attempt <= backoff.length; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, backoff[attempt - 1]));
+      try {
+        return await reevaluate(reason);
+      } catch (e) {
+        error = e;
+      }
     }
+    log('warn', 'definitions.reevaluate_failed', { reason, attempts: backoff.length + 1, error: (error as Error)?.message });
+    let undone = true;
+    try {
+      await undo();
+    } catch (e) {
+      undone = false;
+      log('error', 'definitions.reevaluate_undo_failed', { reason, error: (e as Error).message });
+    }
+    throw new CairnError(
+      'reevaluation_unavailable',
+      `the re-evaluation of existing profiles (${reason}) could not be scheduled; ${undone ? 'the change was undone' : 'the change could not be undone'}, retry the request`,
+      503,
+    );
   };
 
   for (const [area, kind] of Object.entries(AREAS) as [Area, DefinitionKind][]) {
@@ -127,7 +154,9 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       }
       // Rules are synced on every PUT (idempotent), so a PUT retried after a failed sync repairs them.
       if (def.kind === 'journey') await deps.syncJourneyRules(def);
-      if (result !== 'unchanged' && kind !== 'journey') await startReevaluation(`${kind}:${id}`);
+      if (result !== 'unchanged' && kind !== 'journey') {
+        await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(current.definition) : deleteDefinition(kind, id)));
+      }
       return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
     });
 
@@ -144,7 +173,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       }
       if (kind === 'journey') await deps.removeJourneyRules(id);
       await deleteDefinition(kind, id);
-      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`);
+      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(current.definition));
       return { status: 200, body: { kind, id, deleted: true } };
     });
   }

@@ -56,8 +56,8 @@ async function live(store: IdentityStore, profileId: string): Promise<ProfileRec
   return null;
 }
 
-export async function recheckProfile(profileId: string, deps: RecheckDeps, opts: { fresh?: boolean } = {}): Promise<{ changed: boolean }> {
-  const rt = await deps.loader.get({ fresh: opts.fresh });
+export async function recheckProfile(profileId: string, deps: RecheckDeps, opts: { fresh?: boolean; rt?: SegmentRuntime } = {}): Promise<{ changed: boolean }> {
+  const rt = opts.rt ?? (await deps.loader.get({ fresh: opts.fresh }));
   for (let attempt = 0; attempt < 5; attempt++) {
     const p = await live(deps.store, profileId);
     if (!p) return { changed: false };
@@ -97,7 +97,8 @@ export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: 
       profiles++;
       const r = await settleAndWrite(p, rt, deps, deps.now?.() ?? Date.now());
       if (!r.ok) {
-        if ((await recheckProfile(p.profileId, deps)).changed) changed++;
+        // Same definitions as the rest of the sweep (a cached copy could predate the PUT).
+        if ((await recheckProfile(p.profileId, deps, { rt })).changed) changed++;
       } else if (r.changed) changed++;
     }
     start = res.LastEvaluatedKey;

@@ -116,22 +116,32 @@ export const DEFINITIONS_TTL_MS = (): number => {
 };
 
 export function runtimeLoader(list: () => Promise<Definition[]> = async () => (await listDefinitions()).map((s) => s.definition), ttlMs = DEFINITIONS_TTL_MS()): RuntimeLoader {
-  let cached: { at: number; rt: SegmentRuntime } | undefined;
+  // Reads are numbered in the order they start: the cache only ever moves to a newer read's result.
+  let started = 0;
+  let cached: { seq: number; at: number; rt: SegmentRuntime } | undefined;
   let inflight: Promise<SegmentRuntime> | undefined;
-  const load = () =>
-    (inflight ??= list()
+  const load = (): Promise<SegmentRuntime> => {
+    const seq = ++started;
+    const p: Promise<SegmentRuntime> = list()
       .then((defs) => {
-        const prev = cached?.rt;
         const rt = compileRuntime(defs);
-        cached = { at: Date.now(), rt: prev && prev.fingerprint === rt.fingerprint ? prev : rt };
-        return cached.rt;
+        const prev = cached?.rt;
+        const same = prev && prev.fingerprint === rt.fingerprint ? prev : rt;
+        if (!cached || cached.seq < seq) cached = { seq, at: Date.now(), rt: same };
+        return same;
       })
       .finally(() => {
-        inflight = undefined;
-      }));
+        if (inflight === p) inflight = undefined;
+      });
+    inflight = p;
+    return p;
+  };
   return {
     async get(opts = {}) {
       if (!opts.fresh && cached && Date.now() - cached.at < ttlMs) return cached.rt;
+      // A cached read may share a read in flight; a fresh one never does, since that read may have
+      // started before the definition the caller must see was written (a sweep right after a PUT).
+      if (!opts.fresh && inflight) return inflight;
       return load();
     },
     invalidate() {

@@ -73,6 +73,7 @@ async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_00
   }
 }
 const profile = (id: string) => admin('GET', `/v1/profiles/${encodeURIComponent(id)}`);
+const memberIds = async (segment: string) => ((await admin('GET', `/v1/segments/${segment}/members`)).json.members as { profileId: string }[]).map((m) => m.profileId);
 const order = (userId: string, total: number, store: string, timestamp = new Date().toISOString(), messageId?: string) => ({
   type: 'track', event: 'Order Completed', userId, timestamp, ...(messageId ? { messageId } : {}), properties: { total, store_id: store, order_id: `o-${Math.random()}` },
 });
@@ -96,11 +97,15 @@ describe('segments on the local stack', () => {
     const entered = await until(async () => seen.filter((e) => e['detail-type'] === 'segment.entered' && e.detail.profileId === p.json.profileId), (x) => x.length >= 2);
     expect(entered.map((e) => e.detail.segment).sort()).toEqual(['high-value', 'store-sh001-regulars']);
     expect(entered.find((e) => e.detail.segment === 'high-value')!.detail.profile.computed.lifetime_revenue).toBe(1100);
-    const members = await admin('GET', '/v1/segments/high-value/members');
-    expect(members.json.members.map((m: { profileId: string }) => m.profileId)).toEqual([p.json.profileId]);
+    // The profile is written first; its effects (bus events, members index, recheck schedule) follow it.
+    const members = await until(() => memberIds('high-value'), (x) => x.length > 0);
+    expect(members).toEqual([p.json.profileId]);
 
     // Her regulars membership ends when the 30-day window slides past the first order: scheduled.
-    const s = await scheduler().send(new GetScheduleCommand({ Name: profileScheduleName(p.json.profileId) }));
+    const s = await until(
+      () => scheduler().send(new GetScheduleCommand({ Name: profileScheduleName(p.json.profileId) })).catch((e: Error) => ({ missing: e.name }) as { missing: string; ScheduleExpression?: undefined }),
+      (r) => !('missing' in r),
+    );
     const firstDay = Math.floor(Date.now() / DAY);
     expect(s.ScheduleExpression).toBe(atExpression((firstDay + 1) * DAY + 30 * DAY));
     // λ recheck at that time (injected clock): she leaves regulars, stays high-value.
@@ -110,16 +115,18 @@ describe('segments on the local stack', () => {
     expect(after.json.segments).toEqual(['high-value']);
     const exited = await until(async () => seen.filter((e) => e['detail-type'] === 'segment.exited' && e.detail.profileId === p.json.profileId), (x) => x.length >= 1);
     expect(exited.map((e) => e.detail.segment)).toEqual(['store-sh001-regulars']);
-    expect((await admin('GET', '/v1/segments/store-sh001-regulars/members')).json.members).toEqual([]);
+    expect(await until(() => memberIds('store-sh001-regulars'), (x) => x.length === 0)).toEqual([]);
   });
 
   it('a segment applied after the fact includes existing profiles (sweep by λ recheck), without a new event', async () => {
+    // This read may leave a definitions read in flight (the admin API and λ recheck share the loader
+    // locally); the sweep's fresh read must not take its answer, which predates the PUT.
     const ada = (await profile('user_id:ada')).json.profileId as string;
     const put = await admin('PUT', '/v1/segments/named-ada', { kind: 'segment', id: 'named-ada', where: { trait: 'firstName', eq: 'Ada' } });
     expect(put.status).toBe(201);
     const p = await until(() => profile('user_id:ada'), (r) => r.json.segments.includes('named-ada'), 40_000);
     expect(p.json.segments).toContain('named-ada');
-    expect((await admin('GET', '/v1/segments/named-ada/members')).json.members.map((m: { profileId: string }) => m.profileId)).toEqual([ada]);
+    expect(await until(() => memberIds('named-ada'), (x) => x.length > 0)).toEqual([ada]);
     await until(async () => seen.filter((e) => e.detail.segment === 'named-ada'), (x) => x.length >= 1);
     // Deleting it takes everyone out (another sweep).
     expect((await admin('DELETE', '/v1/segments/named-ada')).status).toBe(200);

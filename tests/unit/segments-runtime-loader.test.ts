@@ -1,0 +1,85 @@
+/**
+ * The definitions loader (shared/segments/runtime.ts): a `fresh` read (what λ recheck's sweep after a
+ * PUT relies on) must see every definition written before it was asked for, even when a cached read
+ * that started earlier is still in flight (locally the admin API's profile reads share the loader).
+ */
+import { describe, expect, it } from 'vitest';
+import { checkDefinition } from '../../shared/definitions';
+import type { Definition } from '../../shared/definitions/types';
+import { runtimeLoader } from '../../shared/segments/runtime';
+
+const segment = (id: string): Definition => {
+  const { def, issues } = checkDefinition({ kind: 'segment', id, where: { trait: 'firstName', eq: 'Ada' } }, { file: 'test', index: 0 });
+  if (!def) throw new Error(JSON.stringify(issues));
+  return def;
+};
+
+/** A definitions table whose reads take a snapshot when they start and answer when released. */
+function slowTable() {
+  let defs: Definition[] = [segment('a')];
+  const pending: (() => void)[] = [];
+  return {
+    write: (d: Definition) => void (defs = [...defs, d]),
+    release: () => pending.splice(0).forEach((f) => f()),
+    /** Answers the read that started `i`-th among those pending. */
+    releaseAt: (i: number) => pending.splice(i, 1)[0]!(),
+    reads: () => pending.length,
+    list: () => {
+      const snapshot = defs;
+      return new Promise<Definition[]>((resolve) => pending.push(() => resolve(snapshot)));
+    },
+  };
+}
+const ids = (rt: { segments: { id: string }[] }) => rt.segments.map((s) => s.id).sort();
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('runtimeLoader', () => {
+  it('a fresh read does not join a read that started before it (it sees a definition written in between)', async () => {
+    const t = slowTable();
+    const loader = runtimeLoader(t.list, 60_000);
+    const early = loader.get(); // e.g. a profile read, started before the PUT
+    t.write(segment('b')); // the PUT
+    const fresh = loader.get({ fresh: true }); // the sweep
+    await tick();
+    t.release();
+    await tick();
+    t.release();
+    expect(ids(await early)).toEqual(['a']);
+    expect(ids(await fresh)).toEqual(['a', 'b']);
+    // The cache keeps the newer runtime, whichever read finished last.
+    expect(ids(await loader.get())).toEqual(['a', 'b']);
+  });
+
+  it('an older read finishing last does not replace a newer cached runtime', async () => {
+    const t = slowTable();
+    const loader = runtimeLoader(t.list, 60_000);
+    const early = loader.get();
+    t.write(segment('b'));
+    const fresh = loader.get({ fresh: true });
+    await tick();
+    expect(t.reads()).toBe(2);
+    // The fresh read answers first, then the early one.
+    t.releaseAt(1);
+    expect(ids(await fresh)).toEqual(['a', 'b']);
+    t.releaseAt(0);
+    expect(ids(await early)).toEqual(['a']);
+    expect(ids(await loader.get())).toEqual(['a', 'b']);
+  });
+
+  it('cached reads share one in-flight read and the cache within the TTL', async () => {
+    const t = slowTable();
+    const loader = runtimeLoader(t.list, 60_000);
+    const [x, y] = [loader.get(), loader.get()];
+    await tick();
+    expect(t.reads()).toBe(1);
+    t.release();
+    expect(ids(await x)).toEqual(['a']);
+    expect(await y).toBe(await x);
+    t.write(segment('b'));
+    expect(ids(await loader.get())).toEqual(['a']); // cached
+    const f = loader.get({ fresh: true });
+    await tick();
+    t.release();
+    expect(ids(await f)).toEqual(['a', 'b']);
+  });
+});
