@@ -3,18 +3,10 @@
  * already known (tracks and pages carrying userId), some identifies with email and phone, some
  * anonymous browsing, orders with totals and store ids.
  */
+import { mulberry32 } from '../shared/random';
 export interface SyntheticOptions { customers?: number; seed?: number }
 
-export function makeRng(seed = 42) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const makeRng = (seed = 42) => mulberry32(seed);
 
 const PRODUCTS = ['SKU-1', 'SKU-2', 'SKU-3', 'SKU-4', 'SKU-5', 'SKU-6'];
 const STORES = ['SH-001', 'SH-002', 'WEB'];

@@ -16,6 +16,7 @@
  * Values: the median of 3 timed runs after one warm-up: wall time, and the CPU time of the process
  * (all DuckDB threads) during the query, which hardly depends on what else the machine runs.
  */
+import { mulberry32 } from '../shared/random';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,17 +36,6 @@ const SHARDS = 4;
 const START = Date.parse('2024-06-01T00:00:00.000Z');
 export const AS_OF = '2024-07-01';
 
-/** A small fast PRNG (mulberry32) so every generated lake is the same. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EVENTS = ['Product Viewed', 'Added to Cart', 'Checkout Started', 'Signed Up'];
 
@@ -60,7 +50,7 @@ export function generateLake(dataDir: string, n: number): { files: number; bytes
   rmSync(dataDir, { recursive: true, force: true });
   const base = join(localLakeDir(dataDir), LAKE.eventsPrefix);
   const people = Math.max(10, Math.round(n / 10));
-  const rand = rng(42);
+  const rand = mulberry32(42); // every generated lake is the same
   const perFile = Math.ceil(n / (DAYS * SHARDS));
   let written = 0;
   let files = 0;

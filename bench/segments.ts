@@ -9,6 +9,7 @@
  * - `segments.evaluations_per_s`: segment evaluations (one segment for one profile, including its
  *   next-change time) per second of one core, over the profiles the 100-segment run produced.
  */
+import { makeRng } from './events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,10 +52,6 @@ export function benchDefinitions(n = 100): Definition[] {
   return docs.map((d, index) => validateDefinition(d, { file: 'bench', index }));
 }
 
-function makeRng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEGMENT_BATCHES ?? 6), population = 1_000): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-segments-'));

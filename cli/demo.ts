@@ -136,16 +136,10 @@ export function historyRequests(messages: DemoMessage[], maxMessages = 1000): { 
   return out;
 }
 
-async function post(t: Target, messages: DemoMessage['message'][], signal?: AbortSignal): Promise<void> {
-  const body = JSON.stringify({ batch: messages });
-  for (let attempt = 0; ; attempt++) {
-    const a = await collectPost(t, '/v1/batch', body);
-    if (a.status === 200) return;
-    const retryable = a.status === 429 || a.status >= 500;
-    if (!retryable || attempt >= 8 || signal?.aborted) throw answerError(a, 'batch rejected');
-    const after = Number(a.headers.get('retry-after'));
-    await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 10) * 1000 : 250 * 2 ** attempt);
-  }
+async function post(t: Target, messages: DemoMessage['message'][]): Promise<void> {
+  // collectPost retries 429 and 5xx itself.
+  const a = await collectPost(t, '/v1/batch', JSON.stringify({ batch: messages }));
+  if (a.status !== 200) throw answerError(a, 'batch rejected');
 }
 
 interface StatusFigures {
@@ -290,7 +284,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       const worker = async () => {
         while (next < requests.length && !o.signal?.aborted) {
           const r = requests[next++]!;
-          await post(targetFor(r.source), r.messages, o.signal);
+          await post(targetFor(r.source), r.messages);
           sent += r.messages.length;
           if (o.progress !== false && Date.now() - lastLine > 3000) {
             lastLine = Date.now();
@@ -341,7 +335,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         const bySource = new Map<DemoSourceKey, DemoMessage['message'][]>();
         for (const m of msgs) bySource.set(m.source, [...(bySource.get(m.source) ?? []), m.message]);
         try {
-          for (const [s, batch] of bySource) await post(targetFor(s), batch, o.signal);
+          for (const [s, batch] of bySource) await post(targetFor(s), batch);
           summary.liveSent += msgs.length;
         } catch (e) {
           note(`live traffic: ${(e as Error).message}`);

@@ -26,16 +26,19 @@ export interface Answer {
 
 const describe = (t: Target) => (t.kind === 'local' ? `no Cairn stack is running at ${t.baseUrl} (start it with npm start, or pass --port)` : `cannot reach stack ${t.stackName} at ${t.baseUrl}`);
 
-/** Attempts for a throttled (429) request: the API throttles per route and says when to come back. */
-const THROTTLE_ATTEMPTS = 8;
+/** Attempts for a throttled (429) request, or a collector request the stack could not take (5xx). */
+const ATTEMPTS = 8;
 
-async function send(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean): Promise<Answer> {
+async function send(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean, retryServerErrors = false): Promise<Answer> {
   for (let attempt = 1; ; attempt++) {
     const a = await sendOnce(t, path, init, admin);
-    if (a.status !== 429 || attempt >= THROTTLE_ATTEMPTS) return a;
-    // A 429 was not processed, so any method may be sent again: wait as told (capped), with jitter.
-    const after = Math.min(5, Math.max(0.1, Number(a.headers.get('retry-after')) || 1));
-    await new Promise((r) => setTimeout(r, after * 1000 * (0.5 + Math.random() / 2)));
+    const throttled = a.status === 429;
+    if (!(throttled || (retryServerErrors && a.status >= 500)) || attempt >= ATTEMPTS) return a;
+    // A 429 was not processed, so any method may be sent again; a collector request is idempotent
+    // (messageIds), so its 5xx may be too. Wait as told (capped), else back off; with jitter.
+    const after = Number(a.headers.get('retry-after'));
+    const seconds = throttled && Number.isFinite(after) && after > 0 ? Math.min(5, after) : Math.min(5, 0.25 * 2 ** (attempt - 1));
+    await new Promise((r) => setTimeout(r, seconds * 1000 * (0.5 + Math.random() / 2)));
   }
 }
 
@@ -70,6 +73,7 @@ export const adminGet = (t: Target, path: string) => send(t, path, { method: 'GE
 export const adminSend = (t: Target, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown) =>
   send(t, path, { method, headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, true);
 
+/** A collector request; 429 and 5xx answers are retried (collection is idempotent by messageId). */
 export const collectPost = (t: Target, path: string, body: string) =>
   send(
     t,
@@ -80,6 +84,7 @@ export const collectPost = (t: Target, path: string, body: string) =>
       body,
     },
     false,
+    true,
   );
 
 /** The contract's error body `{"success":false,"error":{"code","message"}}` as a CairnError. */

@@ -172,23 +172,15 @@ interface Pending {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Posts one body, retrying 429 (Retry-After) and transient failures; throws on an unreachable stack. */
+/** Posts one body (collectPost retries 429 and 5xx); an unreachable stack is tried again a few times. */
 async function post(target: Target, body: string): Promise<Answer> {
   for (let attempt = 0; ; attempt++) {
-    let a: Answer;
     try {
-      a = await collectPost(target, '/v1/batch', body);
+      return await collectPost(target, '/v1/batch', body);
     } catch (e) {
       if (attempt >= 4) throw e;
       await sleep(250 * 2 ** attempt);
-      continue;
     }
-    if ((a.status === 429 || a.status >= 500) && attempt < 6) {
-      const after = Number(a.headers.get('retry-after'));
-      await sleep(a.status === 429 && Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : 250 * 2 ** attempt);
-      continue;
-    }
-    return a;
   }
 }
 

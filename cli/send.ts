@@ -106,20 +106,13 @@ export interface SendResult {
   answer: unknown;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Posts every message; throws the contract error (with the absolute message range) on the first rejection. */
-export async function sendMessages(target: Target, input: ParsedInput, opts: { maxRetries?: number; onProgress?: (sent: number) => void } = {}): Promise<SendResult> {
+export async function sendMessages(target: Target, input: ParsedInput, opts: { onProgress?: (sent: number) => void } = {}): Promise<SendResult> {
   const bodies = batchBodies(input);
   let answer: unknown;
   let sent = 0;
   for (const [r, { first, count, body }] of bodies.entries()) {
-    let a = await collectPost(target, '/v1/batch', body);
-    for (let attempt = 0; a.status === 429 && attempt < (opts.maxRetries ?? 5); attempt++) {
-      const after = Number(a.headers.get('retry-after'));
-      await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : 500 * 2 ** attempt);
-      a = await collectPost(target, '/v1/batch', body);
-    }
+    const a = await collectPost(target, '/v1/batch', body);
     if (a.status !== 200) {
       const e = answerError(a, 'request rejected');
       if (bodies.length > 1) {

@@ -56,6 +56,24 @@ export function checkSourceId(sourceId: string): void {
   }
 }
 
+/** Writes a new key item (only the hash of the key); fails with ConditionalCheckFailedException if that hash exists. */
+async function putNewKey(k: { keyHash: string; sourceId: string; name: string; enabled: boolean; keyId: string; createdAt: string }): Promise<void> {
+  await dynamodb().send(
+    new PutItemCommand({
+      TableName: tableName(),
+      Item: {
+        keyHash: { S: k.keyHash },
+        sourceId: { S: k.sourceId },
+        name: { S: k.name },
+        enabled: { BOOL: k.enabled },
+        keyId: { S: k.keyId },
+        createdAt: { S: k.createdAt },
+      },
+      ConditionExpression: 'attribute_not_exists(keyHash)',
+    }),
+  );
+}
+
 /**
  * Creates the source for `writeKey` unless the key is already known (idempotent). The local runtime
  * and the CLI seed the default source (`dev-write-key`) with it; a key that was rotated out or
@@ -65,21 +83,7 @@ export async function ensureSource(writeKey: string, sourceId: string, name?: st
   if (!writeKey) throw new CairnError('invalid_write_key', 'write key must be a non-empty string', 400);
   const keyHash = hashWriteKey(writeKey);
   try {
-    await dynamodb().send(
-      new PutItemCommand({
-        TableName: tableName(),
-        Item: {
-          keyHash: { S: keyHash },
-          sourceId: { S: sourceId },
-          name: { S: name ?? sourceId },
-          enabled: { BOOL: true },
-          keyId: { S: derivedKeyId(keyHash) },
-          createdAt: { S: new Date().toISOString() },
-        },
-        ConditionExpression: 'attribute_not_exists(keyHash)',
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
+    await putNewKey({ keyHash, sourceId, name: name ?? sourceId, enabled: true, keyId: derivedKeyId(keyHash), createdAt: new Date().toISOString() });
   } catch (e) {
     if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
   }
@@ -255,20 +259,7 @@ export async function rotateKey(
   const keyHash = hashWriteKey(writeKey);
   const keyId = `key_${randomBytes(8).toString('hex')}`;
   const createdAt = new Date(now).toISOString();
-  await dynamodb().send(
-    new PutItemCommand({
-      TableName: tableName(),
-      Item: {
-        keyHash: { S: keyHash },
-        sourceId: { S: sourceId },
-        name: { S: first?.name ?? opts.name ?? sourceId },
-        enabled: { BOOL: first?.enabled ?? true },
-        keyId: { S: keyId },
-        createdAt: { S: createdAt },
-      },
-      ConditionExpression: 'attribute_not_exists(keyHash)',
-    }),
-  );
+  await putNewKey({ keyHash, sourceId, name: first?.name ?? opts.name ?? sourceId, enabled: first?.enabled ?? true, keyId, createdAt });
   const until = now + overlapMs;
   const previous: RotateResult['previous'] = [];
   for (const k of existing) {

@@ -14,6 +14,7 @@
  * Same seed, options and `now` → the same messages (message ids included), so a re-run is deduped.
  * Nothing here does I/O: the CLI (cli/demo.ts) sends what this returns.
  */
+import { mulberry32 } from '../random';
 import type { JsonObject } from '../message/types';
 
 export type DemoSourceKey = 'web' | 'app' | 'pos' | 'crm';
@@ -108,17 +109,8 @@ export interface DemoHistory {
   messages: DemoMessage[];
 }
 
-/** mulberry32: small, fast, good enough for test data; same seed → same sequence. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The demo's PRNG (shared/random.ts): same seed → same history. */
+export const rng = mulberry32;
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

@@ -45,6 +45,19 @@ function account(kind: 'r' | 'w', cc: CC | CC[], op: string): void {
 
 const ID = 'id#';
 const PROFILE = 'profile#';
+
+/**
+ * The part of a Scan of the profiles table that keeps live profiles only (not merged away; not
+ * groups, markers or other items). DynamoDB still counts read units for every item scanned; the
+ * filter trims the transfer. Used by every full-table pass (snapshot, scores, recheck sweeps).
+ */
+export const LIVE_PROFILES_FILTER = {
+  FilterExpression: 'begins_with(pk, :p) AND attribute_not_exists(mergedInto)',
+  ExpressionAttributeValues: { ':p': PROFILE },
+} as const;
+
+/** Whether a scanned item is a live profile (the same test as LIVE_PROFILES_FILTER). */
+export const isLiveProfileItem = (item: Record<string, unknown>): boolean => String(item.pk).startsWith(PROFILE) && !item.mergedInto;
 const GROUP = 'group#';
 const SHARD = 'shard#';
 const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data']);

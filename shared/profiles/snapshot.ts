@@ -18,7 +18,7 @@ import { ENV, env, LAKE } from '../config/resources';
 import { CairnError } from '../errors';
 import { dateOf, encodeJsonLines } from '../lake';
 import { log } from '../log';
-import { profileFromItem } from '../identity/dynamo-store';
+import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import { toProfileRow, type LakeProfileRow } from './view';
 
 /** Rows per lake object (the last part of a segment holds the rest). */
@@ -65,7 +65,6 @@ export interface SnapshotResult {
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const PROFILE_PK = 'profile#';
 
 export const dailySnapshotPrefix = (date: string): string => `${LAKE.profilesPrefix}dt=${date}/daily-${date}-`;
 export const dailySnapshotKey = (date: string, segment: number, part: number): string => `${dailySnapshotPrefix(date)}${segment}-${part}.json.gz`;
@@ -124,8 +123,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
         TableName: table,
         ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
         // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
-        FilterExpression: 'begins_with(pk, :p) AND attribute_not_exists(mergedInto)',
-        ExpressionAttributeValues: { ':p': PROFILE_PK },
+        ...LIVE_PROFILES_FILTER,
         ReturnConsumedCapacity: 'TOTAL',
         ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
         ...(start ? { ExclusiveStartKey: start } : {}),
@@ -134,7 +132,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
       result.scanned += out.ScannedCount ?? 0;
       result.rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
       for (const item of out.Items ?? []) {
-        if (!String(item.pk).startsWith(PROFILE_PK) || item.mergedInto) continue;
+        if (!isLiveProfileItem(item)) continue;
         rows.push(toProfileRow(profileFromItem(item), snapshotAt, 'daily'));
         result.profiles++;
         if (rows.length >= maxRows) await flush();

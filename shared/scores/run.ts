@@ -24,7 +24,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { ENV, env } from '../config/resources';
 import { eventBridgePublisher } from '../identity/bus';
-import { DynamoStore, profileFromItem } from '../identity/dynamo-store';
+import { DynamoStore, isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, effectsPending, type EffectsDeps } from '../segments/effects';
@@ -118,11 +118,10 @@ async function scanRows(table: string, totalSegments: number, pending: (p: Profi
       const out = await doc.send(new ScanCommand({
         TableName: table,
         ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
-        FilterExpression: 'begins_with(pk, :p) AND attribute_not_exists(mergedInto)',
-        ExpressionAttributeValues: { ':p': 'profile#' },
+        ...LIVE_PROFILES_FILTER,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }));
-      for (const item of out.Items ?? []) if (String(item.pk).startsWith('profile#') && !item.mergedInto) {
+      for (const item of out.Items ?? []) if (isLiveProfileItem(item)) {
         const p = profileFromItem(item);
         rows.push(rowOf(p, pending(p)));
       }

@@ -12,7 +12,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { ENV, env } from '../config/resources';
 import { eventBridgePublisher } from '../identity/bus';
-import { DynamoStore, profileFromItem } from '../identity/dynamo-store';
+import { DynamoStore, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, type EffectsDeps } from './effects';
@@ -87,8 +87,7 @@ export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: 
         TableName: deps.profilesTable,
         ExclusiveStartKey: start,
         Limit: 100,
-        FilterExpression: 'begins_with(pk, :p) AND attribute_not_exists(mergedInto)',
-        ExpressionAttributeValues: { ':p': 'profile#' },
+        ...LIVE_PROFILES_FILTER,
         ConsistentRead: true,
       }),
     );

@@ -3,6 +3,7 @@
  * event-source mapping over the in-memory store — shards (and a split), random batch sizes,
  * concurrent shards, crashes mid-batch, replays of successful batches, re-put duplicates.
  */
+import { mulberry32 } from '../../random';
 import { identityConfig } from '../../identity/config';
 import { MemoryStore, InjectedCrash } from '../../identity/memory-store';
 import { processBatch, ResolveCache } from '../../identity/process';
@@ -83,16 +84,10 @@ export interface SimKnobs {
   concurrent: boolean;
 }
 
-/** Simple deterministic PRNG (mulberry32). */
+/** An integer in [0, n) from the seeded PRNG (shared/random.ts). */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n: number) => Math.floor(next() * n);
 }
 
 const hash = (s: string) => [...s].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
