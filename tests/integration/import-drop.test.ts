@@ -44,7 +44,14 @@ async function report(file: string, done: (r: ImportReport) => boolean = (r) => 
   const deadline = Date.now() + 30_000;
   for (;;) {
     const t = await text(`${file}.report.json`);
-    const r = t ? (JSON.parse(t) as ImportReport) : undefined;
+    // s3rver serves an object while it is still being written (S3 itself never does): a partial
+    // body is "not there yet".
+    let r: ImportReport | undefined;
+    try {
+      r = t ? (JSON.parse(t) as ImportReport) : undefined;
+    } catch {
+      r = undefined;
+    }
     if (r && done(r)) return r;
     if (Date.now() > deadline) throw new Error(`no finished report for ${file}: ${t}`);
     await new Promise((res) => setTimeout(res, 100));
