@@ -15,7 +15,7 @@ import { syncJourneyRules } from '../shared/journeys/rules';
 import { startLocalStack } from '../local/stack';
 import type { Result } from './run';
 
-const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'examples');
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 
 export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_JOURNEY_CUSTOMERS ?? 40), concurrency = 4): Promise<Result[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-journeys-'));

@@ -3,7 +3,7 @@
 // Paths resolve from this file, so it works from any working directory.
 import { register } from 'tsx/esm/api';
 
-// The CLI's contract is a one-line reason on stderr; the AWS SDK's Node 20 notice would add noise.
+// On failure the CLI prints a one-line reason on stderr (docs/cli.md); the AWS SDK's Node 20 notice would add noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 const { main } = await import(new URL('../cli/main.ts', import.meta.url).href);

@@ -1,5 +1,5 @@
 /**
- * `npx cairn apply <file|dir>` (contract §7): every .yaml/.yml/.json file (a directory is read
+ * `npx cairn apply <file|dir>` (docs/definitions.md#admin-api-applying-definitions): every .yaml/.yml/.json file (a directory is read
  * recursively, in path order) is parsed and validated, then checked as a set together with what the
  * stack already runs; any problem → nothing is applied, each error names its file, document and
  * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the

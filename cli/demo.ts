@@ -2,7 +2,7 @@
  * `npx cairn demo` / `npm run demo`: brings a local stack to life with a simulated retailer
  * (shared/demo/simulate.ts). Starts a stack in-process when none answers on PORT (data in
  * `.cairn-demo` unless CAIRN_DATA_DIR/--data-dir say otherwise) or uses the running one; creates
- * the web/app/pos/crm sources; applies ../shared/examples; sends the history through the collector
+ * the web/app/pos/crm sources; applies the repository's examples/; sends the history through the collector
  * with its original timestamps; waits for the pipeline to drain; prints what to look at; then keeps
  * live traffic going until Ctrl-C. See docs/demo.md.
  */
@@ -32,7 +32,7 @@ export interface DemoOptions {
   adminToken: string;
   /** Write key of the default source (used when the demo sources cannot be created). */
   writeKey: string;
-  /** Definitions to apply (default: ../shared/examples next to the repository). */
+  /** Definitions to apply (default: the repository's examples/). */
   examples?: string;
   cwd: string;
   stdout(s: string): void;
@@ -71,9 +71,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-/** `../shared/examples` relative to the repository this CLI is part of. */
+/** `examples/` of the repository this CLI is part of. */
 export function defaultExamplesDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'examples');
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 }
 
 async function healthy(baseUrl: string): Promise<boolean> {
@@ -431,7 +431,7 @@ export function registerDemoCommand(program: Command, deps: { stdout(s: string):
     .option('--live-rate <r>', 'live events per second after the history', '5')
     .option('--no-live', 'stop after loading the history (no live traffic)')
     .option('--seed <n>', 'random seed (same seed: same people and events)', '42')
-    .option('--examples <dir>', 'definitions to apply (default: ../shared/examples next to the repository)')
+    .option('--examples <dir>', 'definitions to apply (default: examples/ of this repository)')
     .action(async (o: { customers: string; days: string; liveRate: string; live: boolean; seed: string; examples?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { port: string; dataDir: string; writeKey: string; adminToken: string; stack?: string };
       if (g.stack) throw usage('demo runs on the local stack only (drop --stack)');

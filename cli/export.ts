@@ -56,7 +56,7 @@ export function parseFields(specs: string[]): Field[] {
   });
 }
 
-/** The profile shape of the admin API (contract §4), as far as the export reads it. */
+/** The profile shape of the admin API (docs/api.md#admin-api), as far as the export reads it. */
 export interface ApiProfile {
   profileId: string;
   identities: { type: string; value: string }[];

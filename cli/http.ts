@@ -87,7 +87,7 @@ export const collectPost = (t: Target, path: string, body: string) =>
     true,
   );
 
-/** The contract's error body `{"success":false,"error":{"code","message"}}` as a CairnError. */
+/** The error body (docs/errors.md) `{"success":false,"error":{"code","message"}}` as a CairnError. */
 export function answerError(a: Answer, fallback: string): CairnError {
   const err = (a.json as { error?: { code?: string; message?: string } } | undefined)?.error;
   const code = err?.code ?? `http_${a.status}`;

@@ -1,5 +1,5 @@
 /**
- * `npx cairn`: the command-line interface (contract §7). bin/cairn.js loads this file through tsx.
+ * `npx cairn`: the command-line interface (docs/cli.md). bin/cairn.js loads this file through tsx.
  *
  * Works on the local stack (`PORT`, `CAIRN_DATA_DIR`, same defaults as `npm start`) or on a deployed
  * stack (`--stack <name>` with AWS credentials from the environment). Exit codes: 0 success,

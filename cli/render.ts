@@ -50,7 +50,7 @@ export function renderStatus(status: unknown, lake?: { events?: number; quaranti
   return out;
 }
 
-/** Profile shape from the contract (§4), read leniently. */
+/** Profile shape of the admin API (docs/api.md#admin-api), read leniently. */
 export function renderProfile(p: unknown): string {
   const o = isObj(p) ? p : {};
   const lines: [string, string][] = [['profile', scalar(o.profileId)]];

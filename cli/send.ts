@@ -1,7 +1,7 @@
 /**
  * `cairn send`: messages from a file or stdin to the collector's `/v1/batch`.
  * Accepts one message, an array, `{"batch":[...]}` or JSON Lines (one message per line).
- * Input over the contract's request limits (2,500 messages, 500 KB) goes in several requests, in order;
+ * Input over the collector's request limits (2,500 messages, 500 KB) goes in several requests, in order;
  * the first rejected request stops the run.
  */
 import { CairnError } from '../shared/errors';
@@ -106,7 +106,7 @@ export interface SendResult {
   answer: unknown;
 }
 
-/** Posts every message; throws the contract error (with the absolute message range) on the first rejection. */
+/** Posts every message; throws the API's error (with the absolute message range) on the first rejection. */
 export async function sendMessages(target: Target, input: ParsedInput, opts: { onProgress?: (sent: number) => void } = {}): Promise<SendResult> {
   const bodies = batchBodies(input);
   let answer: unknown;

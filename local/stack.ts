@@ -1,5 +1,5 @@
 /**
- * The local stack behind `npm start` (contract §2): the AWS-API emulators persisting under the
+ * The local stack behind `npm start` (docs/local.md): the AWS-API emulators persisting under the
  * data directory, the resources created from shared/config/resources.ts, the default source, extra
  * services (EventBridge bus, scheduler), every function of FUNCTIONS loaded from its `entry` (the
  * same handler code Lambda runs), an HTTP server playing API Gateway, and one Kinesis poller per

@@ -1,5 +1,5 @@
 /**
- * `npm start`: runs the whole CDP locally (contract §2). Environment: PORT (4000),
+ * `npm start`: runs the whole CDP locally (docs/api.md#local-stack). Environment: PORT (4000),
  * CAIRN_DATA_DIR (.cairn), CAIRN_WRITE_KEY (dev-write-key), CAIRN_ADMIN_TOKEN (dev-admin-token).
  * SIGINT/SIGTERM stop it cleanly: HTTP stops accepting (in-flight requests finish), the pipeline
  * drains (bounded), checkpoints are persisted, the emulators close; exit code 0.

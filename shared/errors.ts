@@ -17,7 +17,7 @@ export class CairnError extends Error {
 
 export const isCairnError = (e: unknown): e is CairnError => e instanceof CairnError;
 
-/** Error body shared by every API: `{"success":false,"error":{"code","message"}}` (contract §3). */
+/** Error body shared by every API: `{"success":false,"error":{"code","message"}}` (docs/errors.md). */
 export function errorBody(e: CairnError): { success: false; error: { code: string; message: string } & Record<string, unknown> } {
   return { success: false, error: { code: e.code, message: e.message, ...(e.details ?? {}) } };
 }

@@ -1,5 +1,5 @@
 /**
- * Admin API (contract §4): λ admin behind the `admin` routes of `ROUTES`, which API Gateway
+ * Admin API (docs/api.md#admin-api): λ admin behind the `admin` routes of `ROUTES`, which API Gateway
  * authorises with IAM (SigV4). The routes themselves are added by `Collection.addRoutes`, since
  * admin and collection routes share one HTTP API.
  */

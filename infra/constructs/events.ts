@@ -1,5 +1,5 @@
 /**
- * The Cairn event bus (contract §6). Later stages publish profile, segment and journey events
+ * The Cairn event bus (docs/api.md#events-on-the-bus). Later stages publish profile, segment and journey events
  * here, and journeys compile to rules on it.
  */
 import * as events from 'aws-cdk-lib/aws-events';

@@ -44,7 +44,7 @@ const QUARANTINE_COLUMNS: Record<keyof LakeQuarantineRow, string> = {
   stage: 'string',
 };
 
-/** Profile snapshots (contract §4 profile shape, snake_case; lists and maps as JSON text). */
+/** Profile snapshots (the admin API's profile shape, docs/api.md#admin-api, in snake_case; lists and maps as JSON text). */
 const PROFILE_COLUMNS: Record<keyof LakeProfileRow, string> = {
   profile_id: 'string',
   identities: 'string',

@@ -1,5 +1,5 @@
 /**
- * Definition routes of the admin API (contract §4/§5): computed traits, segments and journeys.
+ * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments and journeys.
  *
  * - `GET /v1/<area>` lists, `GET /v1/<area>/{id}` shows `{kind, id, version, updatedAt, definition}`
  *   (`definition`: the document as written).

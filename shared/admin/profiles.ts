@@ -1,4 +1,4 @@
-/** Profile routes of the admin API (contract §4): get a profile, list its events; erase and export (shared/privacy). */
+/** Profile routes of the admin API (docs/api.md#admin-api): get a profile, list its events; erase and export (shared/privacy). */
 import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';

@@ -1,7 +1,7 @@
 /**
  * A small router for the admin API (API Gateway HTTP API payload v2). Routes are registered with
  * the same path patterns as shared/config/resources.ts ROUTES (`/v1/profiles/{identifier}`); path
- * parameters are URL-decoded. Errors become the contract's error body. Auth is done before the
+ * parameters are URL-decoded. Errors become the error body (docs/errors.md). Auth is done before the
  * handler (IAM on AWS, the bearer token in the local runtime).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

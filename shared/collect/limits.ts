@@ -1,4 +1,4 @@
-/** Collection limits (contract §3), in bytes / messages. */
+/** Collection limits (docs/api.md#collection-api), in bytes / messages. */
 export const LIMITS = {
   requestBytes: 500 * 1024,
   messageBytes: 32 * 1024,

@@ -1,5 +1,5 @@
 /**
- * What collect checks in each message (only what the contract requires; deeper checks happen in
+ * What collect checks in each message (only what the collection API requires, docs/api.md; deeper checks happen in
  * normalize, and failures there go to the quarantine) and what it adds: `messageId` when absent,
  * server `receivedAt`, and a `timestamp` corrected for device clock skew.
  */

@@ -113,7 +113,7 @@ export const BUS = { name: 'cairn', source: 'cairn' } as const;
  */
 export const IMPORTS = { prefix: 'imports/', fn: 'import' } as const;
 
-/** Duplicate messageIds are dropped for at least this long (contract §3: at least 24 h). */
+/** Duplicate messageIds are dropped for at least this long (docs/api.md#collection-api: at least 24 h). */
 export const DEDUP_WINDOW_SECONDS = 48 * 3600;
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({

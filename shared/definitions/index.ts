@@ -1,4 +1,4 @@
-/** Definitions grammar (contract §5): parse, validate, evaluate, compile. See docs/definitions.md. */
+/** Definitions grammar: parse, validate, evaluate, compile. See docs/definitions.md. */
 export * from './types';
 export { parseDuration, formatDuration, DURATION_HINT } from './duration';
 export { getPath, valuesAt } from './path';

@@ -1,5 +1,5 @@
 /**
- * Journey triggers → EventBridge event patterns on the Cairn bus (contract §6).
+ * Journey triggers → EventBridge event patterns on the Cairn bus (docs/api.md#events-on-the-bus).
  *
  * Assumption about bus events (see docs/definitions.md): `source` is `cairn`; message events have
  * detail-type = the message type and `detail` = the normalised message (type, event, properties,

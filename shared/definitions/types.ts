@@ -1,5 +1,5 @@
 /**
- * Definitions (contract §5): computed traits, segments and journeys, in the normalised form that
+ * Definitions (docs/definitions.md): computed traits, segments and journeys, in the normalised form that
  * `validateDefinition` produces from a marketer's YAML/JSON document. The grammar is documented in
  * docs/definitions.md; every rule there is enforced in schema.ts.
  *

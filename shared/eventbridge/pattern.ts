@@ -1,7 +1,7 @@
 /**
  * EventBridge event patterns: validation and matching with EventBridge's documented semantics,
  * checked against cases validated with AWS's TestEventPattern
- * (shared/fixtures/eventbridge-patterns/cases.json). Pure functions; the local bus and the journey
+ * (tests/fixtures/eventbridge-patterns/cases.json). Pure functions; the local bus and the journey
  * trigger compiler both use them.
  *
  * Semantics in brief:

@@ -1,5 +1,5 @@
 /**
- * Publishing a batch's outcomes to the Cairn EventBridge bus (contract §6): each applied message
+ * Publishing a batch's outcomes to the Cairn EventBridge bus (docs/api.md#events-on-the-bus): each applied message
  * with detail-type = its type (the normalised message plus a compact profile snapshot), and
  * `profile.merged` per merge. PutEvents takes at most 10 entries and 256 KB per call.
  */

@@ -130,7 +130,7 @@ export function applyTraits(rec: { traits: JsonObject; traitK: Record<string, st
   return changed;
 }
 
-/** Consent updates a message carries: channel → granted (contract §3 shapes). */
+/** Consent updates a message carries: channel → granted (shapes: docs/api.md#collection-api). */
 export function consentOf(m: NormalizedMessage): { channel: string; granted: boolean; source: string }[] {
   const out: { channel: string; granted: boolean; source: string }[] = [];
   const take = (o: Json | undefined, source: string) => {

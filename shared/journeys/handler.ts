@@ -37,7 +37,7 @@ export interface JourneyDeps {
   journey(id: string): Promise<JourneyDef | null>;
   waits: WaitScheduler;
   senders: Senders;
-  /** Where `journey.action` events go (contract §6); absent in tests that don't look at the bus. */
+  /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
   publisher?: Publisher;
   now(): number;
 }
@@ -108,7 +108,7 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
 }
 
 /**
- * `journey.action` on the bus (contract §6): which journey, run, person and step, the action kind and
+ * `journey.action` on the bus (docs/journeys.md#journeyaction-on-the-bus): which journey, run, person and step, the action kind and
  * what became of it. No addresses, no message bodies: rules on the bus may forward it anywhere.
  */
 export function journeyActionEvent(def: JourneyDef, profileId: string, runId: string, step: ActionStep, status: 'sent' | 'failed' | 'skipped', reason: string | undefined, now: number): BusEvent {

@@ -1,5 +1,5 @@
 /**
- * `GET /v1/journeys/{id}/stats` (contract §4): the journey's counters from the state table.
+ * `GET /v1/journeys/{id}/stats` (docs/journeys.md#stats): the journey's counters from the state table.
  *
  * ```json
  * { "journeyId": "new-store-coupon", "entered": 3, "completed": 1, "exited": 1, "capped": 1,

@@ -1,6 +1,6 @@
 /**
  * The message shapes that travel through Cairn. Collect accepts Segment-spec messages
- * (`RawMessage`, loosely typed: it only checks what the contract requires) and puts
+ * (`RawMessage`, loosely typed: it only checks what the collection API requires) and puts
  * `RawEnvelope`s on the raw stream. Normalize validates and normalises them into
  * `NormalizedMessage`s, which go to the lake (as `LakeEventRow`s) and the normalized stream.
  */

@@ -1,5 +1,5 @@
 /**
- * Privacy routes of the admin API (contract §4, docs/privacy.md):
+ * Privacy routes of the admin API (docs/api.md#admin-api, docs/privacy.md):
  *   DELETE /v1/profiles/{identifier}         → 202 {erasureId, status, statusUrl}: suppressed at once, erased by λ erase
  *   GET    /v1/erasures/{id}                 → the erasure's status and audit record (no raw identifier)
  *   GET    /v1/profiles/{identifier}/export  → everything held on the person (shared/privacy/export.ts)

@@ -1,5 +1,5 @@
 /**
- * The outside shapes of a profile: the admin API's (contract §4, camelCase), the bus snapshot's
+ * The outside shapes of a profile: the admin API's (docs/api.md#admin-api, camelCase), the bus snapshot's
  * (compact) and the `profiles` lake table's (snake_case, nested objects as JSON text).
  */
 import type { Json, JsonObject } from '../message/types';
@@ -76,7 +76,7 @@ export function toApiProfile(p: ProfileRecord): ApiProfile {
   };
 }
 
-/** The compact snapshot carried by every message event on the bus (contract §6). */
+/** The compact snapshot carried by every message event on the bus (docs/api.md#events-on-the-bus). */
 export function busSnapshot(p: ProfileRecord, maxTraits = 25): { profileId: string; traits: JsonObject; computed: Record<string, Json>; segments: string[] } {
   const traits: JsonObject = {};
   for (const [k, v] of Object.entries(p.traits).slice(0, maxTraits)) {

@@ -12,6 +12,7 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
 import { run, type Io } from '../../cli/main';
 
 let stack: LocalStack;
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const dir = mkdtempSync(join(tmpdir(), 'cairn-apply-'));
 
 beforeAll(async () => {
@@ -55,7 +56,7 @@ describe('cairn apply', () => {
   });
 
   it('applies the examples verbatim in dependency order, then reports them unchanged', async () => {
-    const r = await apply('/work/shared/examples');
+    const r = await apply(EXAMPLES);
     expect(r.code, r.err).toBe(0);
     expect(r.lines).toEqual([
       ['created', 'computedTrait', 'lifetime_revenue'],
@@ -67,7 +68,7 @@ describe('cairn apply', () => {
       ['created', 'journey', 'new-store-coupon'],
       ['created', 'journey', 'vip-welcome'],
     ]);
-    const again = await apply('/work/shared/examples');
+    const again = await apply(EXAMPLES);
     expect(again.code).toBe(0);
     expect(again.lines.map((l) => l[0])).toEqual(Array(8).fill('unchanged'));
     expect((await list('segments')).map((s) => s.version)).toEqual([1, 1, 1]);

@@ -1,6 +1,6 @@
 /**
  * The real collect handler (functions/collect) against the emulators: messages land on the raw
- * stream as RawEnvelopes; auth, validation and Kinesis failures answer per the contract; the
+ * stream as RawEnvelopes; auth, validation and Kinesis failures answer as docs/errors.md says; the
  * Segment and RudderStack Node SDKs work unchanged through a thin HTTP → API Gateway v2 adapter.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Admin API for definitions (contract §4/§5) on the local stack: CRUD of computed traits, segments
+ * Admin API for definitions (docs/api.md#admin-api, docs/definitions.md) on the local stack: CRUD of computed traits, segments
  * and journeys, YAML bodies, validation of the document and of the running set it would make
  * (unknown field, bad duration, unknown segment, cycle, id mismatch) with the running definitions
  * untouched, deletes refused while referenced, journey rules created and removed on the bus.

@@ -190,7 +190,7 @@ describe('local EventBridge driven by the AWS SDK', () => {
   });
 
   it('answers TestEventPattern like AWS for every validated case', async () => {
-    const cases = JSON.parse(readFileSync(new URL('../../../shared/fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8')) as {
+    const cases = JSON.parse(readFileSync(new URL('../fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8')) as {
       name: string; expect: string; event: unknown; pattern: unknown;
     }[];
     for (const c of cases) {

@@ -1,6 +1,6 @@
 /**
  * Journeys end to end on the local stack (real collect → normalize → resolve → bus → λ journey):
- * the example journeys of ../shared/examples applied with putDefinition + syncJourneyRules, email
+ * the example journeys of examples/ applied with putDefinition + syncJourneyRules, email
  * and SMS landing in the local outbox (GET /v1/outbox), waits through the local scheduler with an
  * advanced clock, exits, frequency caps, consent, the webhook signature, traits back through the
  * pipeline, idempotent retries, and the stats route.
@@ -25,7 +25,7 @@ import { startScheduler, type LocalScheduler } from '../../local/scheduler/serve
 import type { LocalService } from '../../local/services';
 import type { OutboxMessage } from '../../local/outbox/server';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', 'shared', 'examples');
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const WRITE_KEY = 'dev-write-key';
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DAY = 86_400_000;

@@ -159,7 +159,7 @@ describe('local API Gateway', () => {
     expect(e2.queryStringParameters).toEqual({ limit: '5' });
   });
 
-  it('answers 404 with the contract error body for an unknown route or method', async () => {
+  it('answers 404 with the error body (docs/errors.md) for an unknown route or method', async () => {
     for (const [method, path] of [['GET', '/nope'], ['POST', '/v1/things/x'], ['GET', '/v1/track']]) {
       const res = await call(path!, { method });
       expect(res.status).toBe(404);

@@ -1,5 +1,5 @@
 /**
- * Existing Segment and RudderStack server SDKs work unchanged against the local stack (contract §3):
+ * Existing Segment and RudderStack server SDKs work unchanged against the local stack (docs/api.md#collection-api):
  * `@segment/analytics-node` (JSON, Basic auth, `writeKey`+`sentAt` in the body) and
  * `@rudderstack/rudder-sdk-node` (gzip-compressed body, Basic auth). Every event they send must
  * reach the lake with its type, event, userId and properties.

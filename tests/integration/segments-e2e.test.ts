@@ -19,6 +19,7 @@ import { run, type Io } from '../../cli/main';
 import { recheckDepsFromEnv, recheckProfile } from '../../shared/segments/recheck';
 import { atExpression, profileScheduleName } from '../../shared/segments/schedule';
 
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const DAY = 86_400_000;
 let stack: LocalStack;
 const seen: { 'detail-type': string; detail: { segment: string; profileId: string; profile: { computed: Record<string, unknown> } } }[] = [];
@@ -81,7 +82,7 @@ const order = (userId: string, total: number, store: string, timestamp = new Dat
 describe('segments on the local stack', () => {
   it('applies the examples verbatim', async () => {
     const c = io();
-    expect(await run(['--port', String(stack.port), 'apply', '/work/shared/examples'], c), c.err).toBe(0);
+    expect(await run(['--port', String(stack.port), 'apply', EXAMPLES], c), c.err).toBe(0);
     expect(c.out.trim().split('\n')).toHaveLength(8);
   });
 

@@ -24,7 +24,7 @@ import { listMembers } from '../../shared/segments/members';
 import { compileRuntime } from '../../shared/segments/runtime';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
-const EXAMPLES = '/work/shared/examples';
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const rt = compileRuntime(loadDefinitions(['computed-traits.yaml', 'segments.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }))));
 let emu: Emulators;
 

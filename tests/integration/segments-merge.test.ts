@@ -26,7 +26,7 @@ import { applyEffectsBatch } from '../../shared/segments/effects';
 import { newProfile } from '../../shared/identity/profile';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
-const EXAMPLES = '/work/shared/examples';
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const rt = compileRuntime(loadDefinitions(['computed-traits.yaml', 'segments.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }))));
 let emu: Emulators;
 

@@ -214,7 +214,7 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
     expect(stack.seen.filter((s) => s.url?.startsWith('/v1/profiles/'))).toHaveLength(2);
   });
 
-  it('exits 1 with the contract error message on a rejected batch', async () => {
+  it('exits 1 with the API error message on a rejected batch', async () => {
     const r = await cli(['send', '-'], {}, '[{"userId":"u"},{"bad":true}]');
     expect(r.code).toBe(1);
     expect(r.out).toBe('');

@@ -291,7 +291,7 @@ describe('collect handler (paths that answer before any AWS call)', () => {
     const bad = await collect(ev({ body: '{', headers: { 'content-type': 'text/plain' } }));
     expect(bad.headers?.['access-control-allow-origin']).toBe('*');
   });
-  it('answers errors with the contract error body', async () => {
+  it('answers errors with the error body (docs/errors.md)', async () => {
     const cases: [Partial<APIGatewayProxyEventV2> & { method?: string }, number, string][] = [
       [{ body: '{"userId":"u"', headers: {} }, 400, 'invalid_json'],
       [{ body: '{}', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_content_type'],

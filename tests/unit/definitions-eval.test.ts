@@ -30,7 +30,7 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const NOW = Date.parse('2025-06-15T12:00:00.000Z');
 
-const example = (f: string) => ({ file: f, text: readFileSync(new URL(`../../../shared/examples/${f}`, import.meta.url), 'utf8') });
+const example = (f: string) => ({ file: f, text: readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8') });
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map(example));
 const get = <K extends Definition['kind']>(kind: K, id: string) => defs.find((d) => d.kind === kind && d.id === id) as Extract<Definition, { kind: K }>;
 

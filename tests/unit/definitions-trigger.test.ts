@@ -4,9 +4,9 @@ import fc from 'fast-check';
 import { compilePattern, matchesPattern, validatePattern } from '../../shared/eventbridge/pattern';
 import { compileEventPattern, compileTrigger, matchesFilters, parseDefinitions, type JourneyDef, type PropertyFilter, type Test } from '../../shared/definitions';
 
-const journeys = parseDefinitions(readFileSync(new URL('../../../shared/examples/journeys.yaml', import.meta.url), 'utf8'), 'journeys.yaml') as JourneyDef[];
+const journeys = parseDefinitions(readFileSync(new URL('../../examples/journeys.yaml', import.meta.url), 'utf8'), 'journeys.yaml') as JourneyDef[];
 
-/** A bus event as λ resolve publishes it (contract §6): the normalised message plus a profile snapshot. */
+/** A bus event as λ resolve publishes it (docs/api.md#events-on-the-bus): the normalised message plus a profile snapshot. */
 function busEvent(event: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
     version: '0',

@@ -18,7 +18,7 @@ import {
   type SegmentDef,
 } from '../../shared/definitions';
 
-const example = (f: string) => readFileSync(new URL(`../../../shared/examples/${f}`, import.meta.url), 'utf8');
+const example = (f: string) => readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8');
 const EXAMPLES = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'];
 
 /** The error a thunk throws; fails the test if it does not throw a CairnError. */

@@ -6,7 +6,7 @@ import { CairnError } from '../../shared/errors';
 
 interface Case { name: string; expect: 'match' | 'no-match' | 'invalid'; event: unknown; pattern: unknown }
 const cases = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8'),
 ) as Case[];
 
 describe('EventBridge pattern cases validated against AWS TestEventPattern', () => {

@@ -3,7 +3,7 @@
  * emulators: random paths (the ROUTES patterns with random, oddly encoded identifiers, and paths
  * that match nothing), methods, query strings, content types and bodies (JSON, YAML, garbage, deep
  * nesting, alias bombs). The router never throws, never answers 500 for bad input, always answers
- * the contract's error body, and leaves Object.prototype alone.
+ * the error body (docs/errors.md), and leaves Object.prototype alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -83,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => emu?.close());
 
 describe('admin router fuzz', () => {
-  it('random paths, methods, identifiers, queries and bodies: a contract answer, never a 500', async () => {
+  it('random paths, methods, identifiers, queries and bodies: a documented answer, never a 500', async () => {
     await fc.assert(
       fc.asyncProperty(path, body, contentType, fc.dictionary(fc.constantFrom('limit', 'before', 'cursor', 'x'), fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('-1', '0', '1e9', 'NaN', '99999999999'))), async (p, b, ct, query) => {
         const r = await router.handle(event(p.method, p.path, ct ? { 'content-type': ct } : {}, b, query));

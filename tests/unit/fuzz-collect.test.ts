@@ -2,7 +2,7 @@
  * Fuzzing the collector (functions/collect through the API Gateway v2 event shape) with fast-check,
  * against the emulators: random bodies, headers, content types and encodings, paths and methods;
  * huge and deeply nested JSON; `__proto__` / `constructor` / `prototype` keys anywhere. The handler
- * never throws, never answers 500 for bad input, always answers the contract's error body, leaves
+ * never throws, never answers 500 for bad input, always answers the error body (docs/errors.md), leaves
  * Object.prototype alone, and refuses pathological input quickly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ async function invoke(e: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructu
   return (await handler(e, {} as Context)) as APIGatewayProxyStructuredResultV2;
 }
 
-/** The answer obeys the contract: an expected status, and the error body for errors. */
+/** The answer is a documented one (docs/errors.md): an expected status, and the error body for errors. */
 function checkAnswer(r: APIGatewayProxyStructuredResultV2): void {
   expect(EXPECTED.has(r.statusCode!), `status ${r.statusCode}: ${r.body}`).toBe(true);
   if (r.statusCode === 204) return;
@@ -120,7 +120,7 @@ beforeAll(async () => {
 afterAll(async () => emu?.close());
 
 describe('collector fuzz', () => {
-  it('random bodies, headers, content types, encodings, paths and methods: a contract answer, never a 500', async () => {
+  it('random bodies, headers, content types, encodings, paths and methods: a documented answer, never a 500', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('POST', 'POST', 'POST', 'GET', 'OPTIONS', 'PUT'),

@@ -1,5 +1,5 @@
 /**
- * `journey.action` on the bus (contract §6): λ journey announces every action it settles (sent,
+ * `journey.action` on the bus (docs/journeys.md#journeyaction-on-the-bus): λ journey announces every action it settles (sent,
  * failed, skipped for consent) once, with no personal data in the detail, and a retried trigger
  * announces nothing again.
  */
@@ -13,7 +13,7 @@ import type { ProfileRecord } from '../../shared/identity/types';
 import { handleJourney, type JourneyDeps } from '../../shared/journeys/handler';
 import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
 
-const file = join(__dirname, '..', '..', '..', 'shared', 'examples', 'journeys.yaml');
+const file = join(__dirname, '..', '..', 'examples', 'journeys.yaml');
 const defs = loadDefinitions([
   { file: 'computed-traits.yaml', text: readFileSync(join(file, '..', 'computed-traits.yaml'), 'utf8') },
   { file: 'segments.yaml', text: readFileSync(join(file, '..', 'segments.yaml'), 'utf8') },

@@ -21,7 +21,7 @@ import { journeyRules, ruleName, targetInput } from '../../shared/journeys/rules
 import { isPrivateAddress, prepareWebhook, signBody } from '../../shared/journeys/actions/webhook';
 import { matchesPattern } from '../../shared/eventbridge/pattern';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', 'shared', 'examples');
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const examples = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })));
 const coupon = examples.find((d) => d.id === 'new-store-coupon') as JourneyDef;
 const vip = examples.find((d) => d.id === 'vip-welcome') as JourneyDef;

@@ -12,7 +12,7 @@ import type { ProfileRecord } from '../../shared/identity/types';
 import { handleJourney, type JourneyDeps, type JourneyInput } from '../../shared/journeys/handler';
 import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
 
-const dir = join(__dirname, '..', '..', '..', 'shared', 'examples');
+const dir = join(__dirname, '..', '..', 'examples');
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') })));
 const coupon = defs.find((d) => d.kind === 'journey' && d.id === 'new-store-coupon') as JourneyDef;
 const vip = defs.find((d) => d.kind === 'journey' && d.id === 'vip-welcome') as JourneyDef;

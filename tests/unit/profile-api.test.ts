@@ -34,7 +34,7 @@ describe('admin router: profiles', async () => {
     expect(a.body).toMatchObject({ identities: [{ type: 'email', value: 'x+tag@b.co' }, { type: 'user_id', value: 'u/1' }], segments: [], mergedFrom: [] });
   });
 
-  it('answers the contract error body for unknown routes, methods, profiles and parameters', async () => {
+  it('answers the error body (docs/errors.md) for unknown routes, methods, profiles and parameters', async () => {
     expect(await call(ev('GET', '/v1/nothing'))).toMatchObject({ status: 404, body: { success: false, error: { code: 'not_found' } } });
     expect(await call(ev('DELETE', '/v1/profiles/user_id%3Ax/events'))).toMatchObject({ status: 405, body: { error: { code: 'method_not_allowed' } } });
     expect(await call(ev('GET', '/v1/profiles/user_id%3Anobody'))).toMatchObject({ status: 404, body: { error: { code: 'profile_not_found' } } });

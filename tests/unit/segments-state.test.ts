@@ -15,7 +15,7 @@ import { compileRuntime } from '../../shared/segments/runtime';
 import { mergeComputedState, profileExtension, settleProfile, statesOf, withSettled } from '../../shared/segments/state';
 
 const DAY = 86_400_000;
-const EXAMPLES = '/work/shared/examples';
+const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const examples = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })));
 const rt = compileRuntime(examples);
 
