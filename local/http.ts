@@ -15,6 +15,7 @@ import { log } from '../shared/log';
 import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
 import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';
+import { isPreflight, LOCAL_CORS, preflightResponse, withCors, type CorsConfig } from './cors';
 import type { ServiceRoute } from './services';
 import { TokenBucket } from './throttle';
 
@@ -35,6 +36,8 @@ export interface HttpDeps {
   log?: boolean;
   /** Called after each function invocation. */
   onInvoked?: () => void;
+  /** API Gateway's CORS configuration (default: LOCAL_CORS). */
+  cors?: CorsConfig;
   /** Runtime routes services add (local/services.ts `routes`), by `<METHOD> <path>`. */
   serviceRoute?: (key: string) => ServiceRoute | undefined;
 }
@@ -58,6 +61,7 @@ const err = (code: string, message: string, status: number, headers: Record<stri
   json(status, errorBody(new CairnError(code, message, status)), headers);
 
 export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
+  const cors = deps.cors ?? LOCAL_CORS;
   let inFlight = 0;
   let lastActivity = 0;
   const idleWaiters: (() => void)[] = [];
@@ -108,7 +112,7 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = req.url ?? '/';
     const { path } = splitTarget(url);
-    const reply = (r: HttpResponse, label = `${method} ?`) => send(res, r, requestId, startedAt, label);
+    const reply = (r: HttpResponse, label = `${method} ?`) => send(res, withCors(cors, req.headers, r), requestId, startedAt, label);
 
     // Runtime routes.
     if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
@@ -123,6 +127,11 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
         err('rate_limited', 'too many requests: the API is throttled', 429, { 'retry-after': String(deps.throttle.retryAfterSeconds()) }),
         `${method} (throttled)`,
       );
+    }
+
+    if (isPreflight(method, req.headers)) {
+      req.resume();
+      return send(res, preflightResponse(cors, req.headers), requestId, startedAt, 'OPTIONS (CORS preflight)');
     }
 
     if (path === '/v1/status' && method === 'GET') {

@@ -13,7 +13,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ADMIN_ROUTE_THROTTLE, THROTTLE, type RouteDef } from '../../shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE, CORS, THROTTLE, type RouteDef } from '../../shared/config/resources';
 import { CairnFunction } from './cairn-function';
 import type { Catalog, FunctionName } from './catalog';
 import { acknowledge } from './nag';
@@ -46,11 +46,12 @@ export class Collection extends Construct {
       apiName: s.name('cairn'),
       description: 'Cairn collection API (Segment HTTP Tracking API compatible)',
       createDefaultStage: false,
+      // API Gateway answers preflights itself from this (and the local server from the same CORS).
       corsPreflight: {
         allowOrigins: s.allowedOrigins,
-        allowMethods: [apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['content-type', 'authorization'],
-        maxAge: Duration.days(1),
+        allowMethods: CORS.allowMethods.map((m) => apigwv2.CorsHttpMethod[m]),
+        allowHeaders: [...CORS.allowHeaders],
+        maxAge: Duration.seconds(CORS.maxAgeSeconds),
       },
     });
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {

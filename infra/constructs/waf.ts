@@ -55,6 +55,15 @@ export class Edge extends Construct {
       webAclId = this.webAcl.attrArn;
     }
 
+    // The settings document analytics.js fetches names the host pages post to (shared/collect/browser.ts);
+    // CloudFront sends the API's own Host to the origin, so pass the viewer's host along to keep pages on the edge.
+    const publicHost = new cloudfront.Function(this, 'PublicHost', {
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: 'Passes the viewer Host to the collector as x-cairn-public-host',
+      code: cloudfront.FunctionCode.fromInline(
+        "function handler(event) { var r = event.request; if (r.headers.host) { r.headers['x-cairn-public-host'] = { value: r.headers.host.value }; } return r; }",
+      ),
+    });
     const originDomain = `${api.apiId}.execute-api.${region}.${Stack.of(this).urlSuffix}`;
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `Cairn ${s.name('cairn')} API edge`,
@@ -64,6 +73,7 @@ export class Edge extends Construct {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        functionAssociations: [{ function: publicHost, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,

@@ -299,8 +299,23 @@ export const SCHEDULES = {
  */
 export interface RouteDef { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'ANY'; path: string; fn: keyof typeof FUNCTIONS; auth: 'writeKey' | 'admin' }
 export const COLLECT_PATHS = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import'] as const;
+/**
+ * The one-letter paths analytics.js 2.0 (`@segment/analytics-next`) posts to under its `apiHost`
+ * (`/v1/t` for track, …, `/v1/b` in batching mode), with `text/plain` bodies (docs/browser.md).
+ */
+export const BROWSER_COLLECT_PATHS = { t: 'track', i: 'identify', p: 'page', s: 'screen', g: 'group', a: 'alias', b: 'batch' } as const;
+/** Message types the pixel routes accept (`GET /v1/pixel/{type}`, `GET /pixel/v1/{type}`). */
+export const PIXEL_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const;
 export const ROUTES: RouteDef[] = [
   ...COLLECT_PATHS.map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
+  // Web browsers (docs/browser.md): analytics.js 2.0 settings and short paths, RudderStack's
+  // JavaScript SDK (sourceConfig and its unload beacon), and the GET pixel for email opens.
+  ...Object.keys(BROWSER_COLLECT_PATHS).map((p): RouteDef => ({ method: 'POST', path: `/v1/${p}`, fn: 'collect', auth: 'writeKey' })),
+  { method: 'GET', path: '/v1/projects/{writeKey}/settings', fn: 'collect', auth: 'writeKey' },
+  { method: 'GET', path: '/sourceConfig', fn: 'collect', auth: 'writeKey' },
+  { method: 'POST', path: '/beacon/v1/batch', fn: 'collect', auth: 'writeKey' },
+  { method: 'GET', path: '/v1/pixel/{type}', fn: 'collect', auth: 'writeKey' },
+  { method: 'GET', path: '/pixel/v1/{type}', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/export', fn: 'admin', auth: 'admin' },
@@ -319,6 +334,20 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
 ];
+
+/**
+ * CORS of the HTTP API. API Gateway answers every preflight itself from this configuration and
+ * adds the allow-origin header to every answer, ignoring CORS headers a function returns
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html); the local
+ * server does the same (local/cors.ts). Origins are a deploy setting (`cairn:allowedOrigins`,
+ * default `*`). The headers are those browser SDKs send: analytics.js 2.0 (`Authorization`,
+ * `X-Retry-Count`), RudderStack's JavaScript SDK (`AnonymousId`), gzip senders (`Content-Encoding`).
+ */
+export const CORS = {
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  allowHeaders: ['content-type', 'authorization', 'content-encoding', 'anonymousid', 'x-retry-count', 'x-request-id'],
+  maxAgeSeconds: 86_400,
+} as const;
 
 /** API Gateway stage throttling (the local server applies the same limits and answers 429). */
 export const THROTTLE = { rateLimit: 2000, burstLimit: 5000 } as const;

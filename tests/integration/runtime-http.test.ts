@@ -14,6 +14,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { LocalFunctionDef } from '../../local/lambda';
 import type { LocalRouteDef } from '../../local/apigw';
+import { CORS } from '../../shared/config/resources';
 
 const ADMIN = 'test-admin-token';
 const tmp = () => mkdtempSync(join(tmpdir(), 'cairn-http-'));
@@ -30,6 +31,7 @@ const echo: LocalFunctionDef = {
     if (mode === 'throw') throw new Error('boom');
     if (mode === 'plain') return { hello: 'world' };
     if (mode === 'binary') return { statusCode: 201, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
+    if (mode === 'cors') return { statusCode: 200, headers: { 'access-control-allow-origin': 'https://evil.example', 'access-control-allow-credentials': 'true' }, body: 'ok' };
     if (mode === 'cookies') return { statusCode: 200, cookies: ['a=1; Path=/', 'b=2'], body: 'ok' };
     return { statusCode: 200, headers: { 'content-type': 'application/json', 'x-echo': 'yes' }, body: JSON.stringify({ event, remaining: context.getRemainingTimeInMillis() }) };
   },
@@ -137,10 +139,26 @@ describe('local API Gateway', () => {
     expect(await res.json()).toEqual({ success: false, error: { code: 'internal_error', message: expect.any(String) } });
   });
 
-  it('routes OPTIONS preflight to the collect route handler', async () => {
-    const e = await echoed(await call('/v1/track', { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' } }));
-    expect(e.routeKey).toBe('OPTIONS /v1/track');
-    expect(e.requestContext.http.method).toBe('OPTIONS');
+  it('answers CORS preflights itself, as API Gateway does, without invoking a function', async () => {
+    lastContext = undefined;
+    for (const path of ['/v1/track', '/v1/things/x', '/no/such/route']) {
+      const res = await call(path, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-methods')).toBe(CORS.allowMethods.join(','));
+      expect(res.headers.get('access-control-allow-headers')).toBe(CORS.allowHeaders.join(','));
+      expect(res.headers.get('access-control-max-age')).toBe(String(CORS.maxAgeSeconds));
+    }
+    expect(lastContext).toBeUndefined();
+  });
+
+  it('adds the allow-origin header to answers for requests with an Origin, replacing any the function set', async () => {
+    const res = await call('/v1/track', { method: 'POST', headers: { origin: 'https://shop.example', 'x-mode': 'cors' }, body: '{}' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    const noOrigin = await call('/v1/track', { method: 'POST', headers: { 'x-mode': 'cors' }, body: '{}' });
+    expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('requires the admin bearer token on admin routes and passes decoded path parameters', async () => {

@@ -5,7 +5,7 @@ import { CairnError } from '../../shared/errors';
 import { hashWriteKey, resolveWriteKey, writeKeyFromAuthHeader } from '../../shared/collect/auth';
 import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from '../../shared/collect/parse';
 import { correctSkew, prepareMessages, validateMessage } from '../../shared/collect/validate';
-import { collect, routeOf } from '../../shared/collect/handler';
+import { collect, routeOf, targetOf } from '../../shared/collect/handler';
 import { LIMITS } from '../../shared/collect/limits';
 import { chunkRecords, partitionKeyFor } from '../../shared/message/stream';
 
@@ -283,13 +283,24 @@ describe('collect handler (paths that answer before any AWS call)', () => {
     expect(routeOf('/prod/v1/import/')).toBe('import');
     expect(routeOf('/v1/profiles')).toBeUndefined();
   });
-  it('answers CORS preflight with 204 and CORS headers on every answer', async () => {
+  it('maps the browser paths analytics.js 2.0 and RudderStack use', () => {
+    expect(routeOf('/v1/t')).toBe('track');
+    expect(routeOf('/v1/i')).toBe('identify');
+    expect(routeOf('/v1/p')).toBe('page');
+    expect(routeOf('/v1/b')).toBe('batch');
+    expect(routeOf('/v1/x')).toBeUndefined();
+    expect(targetOf('/v1/projects/k1/settings')).toEqual({ kind: 'settings', writeKey: 'k1', method: 'GET' });
+    expect(targetOf('/v1/pixel/track')).toEqual({ kind: 'pixel', type: 'track', method: 'GET' });
+    expect(targetOf('/pixel/v1/page')).toEqual({ kind: 'pixel', type: 'page', method: 'GET' });
+    expect(targetOf('/sourceConfig/')).toEqual({ kind: 'sourceConfig', method: 'GET' });
+    expect(targetOf('/beacon/v1/batch')).toEqual({ kind: 'beacon', method: 'POST' });
+  });
+  it('leaves CORS to API Gateway: no CORS headers from the function, a bare OPTIONS gets 204', async () => {
     const r = await collect(ev({ method: 'OPTIONS' }));
     expect(r.statusCode).toBe(204);
-    expect(r.headers?.['access-control-allow-origin']).toBe('*');
-    expect(String(r.headers?.['access-control-allow-headers'])).toMatch(/Authorization/);
     const bad = await collect(ev({ body: '{', headers: { 'content-type': 'text/plain' } }));
-    expect(bad.headers?.['access-control-allow-origin']).toBe('*');
+    expect(bad.statusCode).toBe(400);
+    expect(Object.keys(bad.headers ?? {}).filter((h) => h.startsWith('access-control-'))).toEqual([]);
   });
   it('answers errors with the error body (docs/errors.md)', async () => {
     const cases: [Partial<APIGatewayProxyEventV2> & { method?: string }, number, string][] = [

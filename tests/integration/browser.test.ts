@@ -1,0 +1,152 @@
+/**
+ * Web browsers as a source (docs/browser.md), in a real browser: a shop page on another origin
+ * loads the unmodified analytics.js 2.0 from its npm package with only `cdnURL` pointed at Cairn,
+ * calls page, identify and track; the events reach the lake exactly once and the profile holds the
+ * browser's anonymous id. Headless Chromium (Debian's package) driven by playwright-core.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { s3 } from '../../shared/aws/clients';
+import { LAKE } from '../../shared/config/resources';
+import { decodeJsonLines } from '../../shared/lake/index';
+import type { LakeEventRow } from '../../shared/message/types';
+import { launchChromium, segmentPage, startShop, type Shop } from '../support/browser-shop';
+
+const WRITE_KEY = 'dev-write-key';
+const ADMIN = 'dev-admin-token';
+/** Screenshots of the pages the tests drive, to look at (not compared). */
+const SHOTS = join(tmpdir(), 'cairn-browser-shots');
+
+async function lakeEvents(): Promise<LakeEventRow[]> {
+  const rows: LakeEventRow[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
+      rows.push(...decodeJsonLines<LakeEventRow>(await got.Body!.transformToByteArray()));
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return rows;
+}
+
+describe('analytics.js 2.0 in Chromium, on another origin', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let shop: Shop;
+  /** Every request the browser made to a host other than the shop and Cairn. */
+  const foreign: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-browser-')) });
+    shop = await startShop({
+      '/': segmentPage(stack.url, WRITE_KEY),
+      '/batching': segmentPage(stack.url, WRITE_KEY, {
+        integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 50, timeout: 60_000 } } } },
+      }),
+      '/bye': '<!doctype html><title>bye</title><p>left the shop</p>',
+      '/email': `<!doctype html><title>email</title><img id="px" src="${stack.url}/v1/pixel/track?data=${Buffer.from(
+        JSON.stringify({ writeKey: WRITE_KEY, userId: 'px-user', event: 'Email Opened', properties: { campaign: 'spring' } }),
+      ).toString('base64')}">`,
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await shop?.close();
+    await stack?.close();
+  });
+
+  async function open(path: string): Promise<Page> {
+    const page = await browser.newPage();
+    const allowed = [new URL(shop.origin).host, new URL(stack.url).host];
+    page.on('request', (r) => {
+      if (!allowed.includes(new URL(r.url()).host)) foreign.push(r.url());
+    });
+    await page.goto(shop.origin + path);
+    return page;
+  }
+
+  it('page, identify and track reach the lake exactly once, and the profile holds the browser anonymous id', async () => {
+    const page = await open('/');
+    const tag = `web-${Date.now()}`;
+    const anonymousId = await page.evaluate(async (tag) => {
+      const analytics = (window as unknown as { analytics: any }).analytics;
+      await analytics.page('Home', { path: '/' });
+      await analytics.identify(`${tag}-u1`, { email: `${tag}@example.com`, plan: 'pro' });
+      await analytics.track('Order Completed', { total: 42, currency: 'EUR' });
+      const [a] = await analytics;
+      return a.user().anonymousId() as string;
+    }, tag);
+    await page.screenshot({ path: join(SHOTS, 'shop-standard.png') });
+    expect(anonymousId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await stack.drain()).toBe(true);
+
+    const mine = (await lakeEvents()).filter((r) => r.anonymous_id === anonymousId);
+    expect(mine.map((r) => r.type).sort()).toEqual(['identify', 'page', 'track']);
+    const track = mine.find((r) => r.type === 'track')!;
+    expect(track).toMatchObject({ event: 'Order Completed', user_id: `${tag}-u1` });
+    expect(JSON.parse(track.properties)).toEqual({ total: 42, currency: 'EUR' });
+    expect(JSON.parse(track.context).library.name).toBe('analytics.js');
+    expect(new Set(mine.map((r) => r.message_id)).size).toBe(3);
+
+    const res = await fetch(`${stack.url}/v1/profiles/user_id:${tag}-u1`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    const profile = (await res.json()) as { identities: { type: string; value: string }[]; traits: Record<string, unknown> };
+    expect(profile.identities).toEqual(expect.arrayContaining([{ type: 'anonymous_id', value: anonymousId }, { type: 'email', value: `${tag}@example.com` }]));
+    expect(profile.traits.plan).toBe('pro');
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('batching mode posts to /v1/b, and the batch still waiting when the page is left is sent on unload', async () => {
+    const page = await open('/batching');
+    const posts: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push(new URL(r.url()).pathname);
+    });
+    const anonymousId = await page.evaluate(async () => {
+      const analytics = (window as unknown as { analytics: any }).analytics;
+      // 50 events fill a batch (size 50): sent at once; 5 more wait (60 s timeout).
+      await Promise.all(Array.from({ length: 50 }, (_, i) => analytics.track('Product Viewed', { i })));
+      for (let i = 50; i < 55; i++) void analytics.track('Product Viewed', { i });
+      const [a] = await analytics;
+      return a.user().anonymousId() as string;
+    });
+    expect(posts).toEqual(['/v1/b']);
+    // Leaving the page flushes the waiting batch (pagehide) with a keepalive request.
+    await page.goto(shop.origin + '/bye');
+    await page.screenshot({ path: join(SHOTS, 'shop-left.png') });
+    let rows: LakeEventRow[] = [];
+    for (let i = 0; i < 100 && rows.length < 55; i++) {
+      await stack.drain();
+      rows = (await lakeEvents()).filter((r) => r.anonymous_id === anonymousId);
+      if (rows.length < 55) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(rows.map((r) => JSON.parse(r.properties).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 55 }, (_, i) => i));
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('an email-open pixel on another origin lands in the lake', async () => {
+    const page = await open('/email');
+    const size = await page.evaluate(async () => {
+      const img = document.getElementById('px') as HTMLImageElement;
+      if (!img.complete) await new Promise((r) => img.addEventListener('load', r, { once: true }));
+      return [img.naturalWidth, img.naturalHeight];
+    });
+    expect(size).toEqual([1, 1]);
+    expect(await stack.drain()).toBe(true);
+    const rows = (await lakeEvents()).filter((r) => r.user_id === 'px-user');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ type: 'track', event: 'Email Opened' });
+    await page.close();
+  });
+});
