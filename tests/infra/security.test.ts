@@ -77,6 +77,14 @@ describe('edge and WAF (optional)', () => {
       }),
     });
     expect(s.template.toJSON().Outputs.EdgeUrl).toBeDefined();
+    // The viewer's host reaches the collector, so the analytics.js settings keep pages on the edge.
+    const [[fnId, fn]] = ofType(s, 'AWS::CloudFront::Function') as [[string, Json]];
+    expect(fn.Properties.FunctionCode).toContain("r.headers['x-cairn-public-host']");
+    s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({ FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }] }),
+      }),
+    });
     expect(nagFindings(s).filter((f) => f.severity === 'error' || f.rule.startsWith('AwsSolutions-CFR'))).toEqual([]);
   });
 

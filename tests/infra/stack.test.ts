@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
+import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
 import { IMPORT_OUTPUT_PATTERNS } from '../../infra/constructs/imports';
 import type { CairnStack } from '../../infra/stack';
 import type { FunctionName } from '../../infra/constructs/catalog';
@@ -249,16 +249,31 @@ describe('collection API', () => {
     expect(Object.values(format).join(' ')).not.toMatch(/sourceIp|userAgent/);
   });
 
-  it('answers CORS preflight for analytics.js on other origins', () => {
+  it('answers CORS preflight for browser SDKs on other origins, from the CORS declaration the local server uses', () => {
+    for (const h of ['content-type', 'authorization', 'anonymousid', 'x-retry-count', 'content-encoding']) expect(CORS.allowHeaders).toContain(h);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: {
         AllowOrigins: ['*'],
-        AllowMethods: Match.arrayWith(['POST']),
-        AllowHeaders: Match.arrayWith(['content-type', 'authorization']),
+        AllowMethods: [...CORS.allowMethods],
+        // analytics.js 2.0 sends Authorization and X-Retry-Count; RudderStack's SDK AnonymousId.
+        AllowHeaders: [...CORS.allowHeaders],
+        MaxAge: CORS.maxAgeSeconds,
       },
     });
   });
+
+  it('routes the browser paths (settings, one-letter paths, pixels) to λ collect without an authorizer', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    for (const key of ['GET /v1/projects/{writeKey}/settings', 'POST /v1/t', 'POST /v1/b', 'GET /v1/pixel/{type}', 'GET /pixel/v1/{type}', 'GET /sourceConfig', 'POST /beacon/v1/batch']) {
+      const found = routes.find(([, x]) => x.Properties.RouteKey === key);
+      expect(found, key).toBeDefined();
+      expect(found![1].Properties.AuthorizationType).toBe('NONE');
+      const integrationId = found![1].Properties.Target['Fn::Join'][1][1].Ref as string;
+      expect(resources[integrationId]!.Properties.IntegrationUri).toEqual(getAtt(functionId('collect')));
+    }
+  });
+
 });
 
 describe('lake catalog and Athena', () => {

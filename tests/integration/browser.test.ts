@@ -78,7 +78,7 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     const page = await open('/');
     const tag = `web-${Date.now()}`;
     const anonymousId = await page.evaluate(async (tag) => {
-      const analytics = (window as unknown as { analytics: any }).analytics;
+      const analytics = (globalThis as unknown as { analytics: any }).analytics;
       await analytics.page('Home', { path: '/' });
       await analytics.identify(`${tag}-u1`, { email: `${tag}@example.com`, plan: 'pro' });
       await analytics.track('Order Completed', { total: 42, currency: 'EUR' });
@@ -113,7 +113,7 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
       if (r.method() === 'POST') posts.push(new URL(r.url()).pathname);
     });
     const anonymousId = await page.evaluate(async () => {
-      const analytics = (window as unknown as { analytics: any }).analytics;
+      const analytics = (globalThis as unknown as { analytics: any }).analytics;
       // 50 events fill a batch (size 50): sent at once; 5 more wait (60 s timeout).
       await Promise.all(Array.from({ length: 50 }, (_, i) => analytics.track('Product Viewed', { i })));
       for (let i = 50; i < 55; i++) void analytics.track('Product Viewed', { i });
@@ -138,9 +138,10 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
   it('an email-open pixel on another origin lands in the lake', async () => {
     const page = await open('/email');
     const size = await page.evaluate(async () => {
-      const img = document.getElementById('px') as HTMLImageElement;
+      // Runs in the page (the project's types have no DOM lib).
+      const img = (globalThis as any).document.getElementById('px');
       if (!img.complete) await new Promise((r) => img.addEventListener('load', r, { once: true }));
-      return [img.naturalWidth, img.naturalHeight];
+      return [img.naturalWidth, img.naturalHeight] as number[];
     });
     expect(size).toEqual([1, 1]);
     expect(await stack.drain()).toBe(true);
