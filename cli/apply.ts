@@ -1,6 +1,7 @@
 /**
- * `npx cairn apply <file|dir>` (docs/definitions.md#admin-api-applying-definitions): every .yaml/.yml/.json file (a directory is read
- * recursively, in path order) is parsed and validated, then checked as a set together with what the
+ * `npx cairn apply <file|dir>` (docs/definitions.md#admin-api-applying-definitions): every
+ * .yaml/.yml/.json file (a directory is read recursively, in path order) is parsed (apply-time
+ * variables from the environment) and validated, then checked as a set together with what the
  * stack already runs; any problem → nothing is applied, each error names its file, document and
  * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the
  * admin API, one line per definition: created, updated or unchanged.
@@ -8,7 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CairnError } from '../shared/errors';
-import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type SegmentDef } from '../shared/definitions';
+import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type SegmentDef, type Variables } from '../shared/definitions';
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;
@@ -59,11 +60,11 @@ async function remoteDefinitions(t: Target): Promise<Definition[]> {
 }
 
 /**
- * Parses and validates the files and the set they make with `running` (null: the documents only);
- * throws `invalid_definition` listing every problem.
+ * Parses and validates the files (apply-time variables from `vars`) and the set they make with
+ * `running` (null: the documents only); throws `invalid_definition` listing every problem.
  */
-export function validateForApply(files: { file: string; text: string }[], running: Definition[] | null): Definition[] {
-  const { defs, issues } = checkFiles(files);
+export function validateForApply(files: { file: string; text: string }[], running: Definition[] | null, vars?: Variables): Definition[] {
+  const { defs, issues } = checkFiles(files, { vars });
   if (!issues.length && running) {
     const mine = new Set(defs.map((d) => `${d.kind}#${d.id}`));
     const set = [...running.filter((d) => !mine.has(`${d.kind}#${d.id}`)), ...defs];
@@ -91,11 +92,15 @@ export interface Applied {
   version: number;
 }
 
-export async function applyPath(t: Target, path: string, cwd: string, line: (s: string) => void): Promise<Applied[]> {
+/**
+ * Applies the definition files at `path`. `vars`: values of the files' apply-time variables
+ * (`${CAIRN_NAME:-default}`; the CLI passes its environment); absent, every variable takes its default.
+ */
+export async function applyPath(t: Target, path: string, cwd: string, line: (s: string) => void, vars?: Variables): Promise<Applied[]> {
   const files = definitionFiles(path, cwd);
   // Syntax and document errors first, before asking the stack anything.
-  validateForApply(files, null);
-  const defs = applyOrder(validateForApply(files, await remoteDefinitions(t)));
+  validateForApply(files, null, vars);
+  const defs = applyOrder(validateForApply(files, await remoteDefinitions(t), vars));
   const out: Applied[] = [];
   for (const d of defs) {
     const a = await adminSend(t, 'PUT', `/v1/${AREA[d.kind]}/${encodeURIComponent(d.id)}`, { ...d.source, kind: d.kind });

@@ -2,18 +2,22 @@
  * `npx cairn demo` / `npm run demo`: brings a local stack to life with a simulated retailer
  * (shared/demo/simulate.ts). Starts a stack in-process when none answers on PORT (data in
  * `.cairn-demo` unless CAIRN_DATA_DIR/--data-dir say otherwise) or uses the running one; creates
- * the web/app/pos/crm sources; applies the repository's examples/; sends the history through the collector
- * with its original timestamps; waits for the pipeline to drain; prints what to look at; then keeps
- * live traffic going until Ctrl-C. See docs/demo.md.
+ * the web/app/pos/crm sources; starts a local CRM receiving the example webhook (cli/demo-crm.ts)
+ * unless CAIRN_CRM_WEBHOOK_URL names one; applies the repository's examples/; sends the history
+ * through the collector with its original timestamps; waits for the pipeline to drain; prints what
+ * to look at; then keeps live traffic going until Ctrl-C. See docs/demo.md.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { ENV, localEnvDefaults } from '../shared/config/resources';
+import type { Variables } from '../shared/definitions';
 import { CairnError } from '../shared/errors';
 import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo/simulate';
 import { applyPath } from './apply';
+import { startCrmReceiver, type CrmCounts, type CrmReceiver } from './demo-crm';
 import { adminGet, answerError, collectPost, type Target } from './http';
 import { MAX_BATCH_BYTES } from './send';
 
@@ -34,6 +38,11 @@ export interface DemoOptions {
   writeKey: string;
   /** Definitions to apply (default: the repository's examples/). */
   examples?: string;
+  /**
+   * Apply-time variables of the definitions (default: process.env). Without CAIRN_CRM_WEBHOOK_URL
+   * the demo starts its local CRM receiver and sets it.
+   */
+  vars?: Variables;
   cwd: string;
   stdout(s: string): void;
   stderr(s: string): void;
@@ -55,6 +64,8 @@ export interface DemoSummary {
   segments: Record<string, number>;
   journeys: Record<string, unknown>;
   outbox: number;
+  /** Where the example webhook went: the demo's receiver (with what it got) or CAIRN_CRM_WEBHOOK_URL. */
+  crm?: { url: string; deliveriesUrl?: string; counts?: CrmCounts };
   people: Record<string, { identifier: string; profileId?: string; sameProfile?: boolean; lookups: string[] }>;
   liveSent: number;
 }
@@ -218,7 +229,10 @@ async function lookUp(t: Target, p: Persona): Promise<{ identifier: string; prof
 }
 
 const EXAMPLE_SEGMENTS = ['high-value', 'store-sh001-regulars', 'churn-risk'];
-const EXAMPLE_JOURNEYS = ['new-store-coupon', 'vip-welcome'];
+const EXAMPLE_JOURNEYS = ['new-store-coupon', 'vip-welcome', 'regulars-thanks'];
+
+/** The webhook secret of the local stack (what it signs with: its environment, else the local default). */
+const localWebhookSecret = () => process.env[ENV.webhookSecret] || localEnvDefaults(process.env.AWS_REGION ?? 'us-east-1').webhookSecret || '';
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const out = o.stdout;
@@ -226,6 +240,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const baseUrl = `http://127.0.0.1:${o.port}`;
   const now = o.now ?? Date.now();
   let stack: { close(opts?: { drainTimeoutMs?: number }): Promise<void> } | undefined;
+  let crm: CrmReceiver | undefined;
   const summary: DemoSummary = { startedStack: false, historySkipped: false, messages: 0, bySource: { web: 0, app: 0, pos: 0, crm: 0 }, loadSeconds: 0, drained: false, segments: {}, journeys: {}, outbox: 0, people: {}, liveSent: 0 };
 
   try {
@@ -233,8 +248,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     if (!(await healthy(baseUrl))) {
       note(`no stack on ${baseUrl}: starting one (data in ${o.dataDir})...`);
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      // The pipeline's per-batch logs (and the example webhook's dead letters: crm.example.com does
-      // not exist) would bury the summary; CAIRN_LOG_LEVEL=info shows them.
+      // The pipeline's per-batch logs would bury the summary; CAIRN_LOG_LEVEL=info shows them.
       process.env.CAIRN_LOG_LEVEL ??= 'error';
       const { startLocalStack } = await import('../local/stack');
       try {
@@ -254,10 +268,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     if (!perSource) note('could not create the demo sources; sending everything with the default write key');
     const targetFor = (s: DemoSourceKey): Target => ({ ...admin, writeKey: perSource ? DEMO_SOURCES[s].writeKey : o.writeKey });
 
-    // 3. The example definitions, before any event (computed traits count from when they are applied).
+    // 3. The example definitions, before any event (computed traits count from when they are applied),
+    //    with the example webhook pointed at the demo's local CRM unless the environment names one.
     const examples = o.examples ? resolve(o.cwd, o.examples) : defaultExamplesDir();
     if (!existsSync(examples)) throw new CairnError('usage', `no example definitions at ${examples} (pass --examples <dir>)`, 400);
-    const applied = await applyPath(admin, examples, o.cwd, () => undefined);
+    const env = o.vars ?? process.env;
+    if (env.CAIRN_CRM_WEBHOOK_URL) {
+      summary.crm = { url: env.CAIRN_CRM_WEBHOOK_URL };
+      note(`CRM webhooks go to CAIRN_CRM_WEBHOOK_URL (${env.CAIRN_CRM_WEBHOOK_URL})`);
+    } else {
+      crm = await startCrmReceiver({ secret: localWebhookSecret });
+      summary.crm = { url: crm.hookUrl, deliveriesUrl: `${crm.baseUrl}/deliveries`, counts: crm.counts() };
+      note(`local CRM receiving the example webhook on ${crm.hookUrl} (checks X-Cairn-Signature)`);
+    }
+    const applied = await applyPath(admin, examples, o.cwd, () => undefined, { ...env, CAIRN_CRM_WEBHOOK_URL: summary.crm.url });
     const changed = applied.filter((a) => a.result !== 'unchanged').length;
     note(`applied ${applied.length} example definitions from ${examples} (${changed} new or changed)`);
     // λ resolve caches definitions for CAIRN_DEFINITIONS_TTL_MS (5 s): a running stack may not see them yet.
@@ -314,6 +338,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     }
     const ob = await adminGet(admin, '/v1/outbox?limit=1000');
     summary.outbox = ob.status === 200 ? ((ob.json as { messages?: unknown[] }).messages?.length ?? 0) : -1;
+    if (crm) summary.crm!.counts = crm.counts();
     const picks = interestingPeople(history, now);
     for (const [k, p] of Object.entries(picks)) if (p) summary.people[k] = await lookUp(admin, p);
     out(renderSummary(summary, history.people, picks, { ...o, cliFlags: o.cliFlags?.(summary.startedStack) }));
@@ -344,7 +369,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           lastLine = Date.now();
           const ob2 = await adminGet(admin, '/v1/outbox?limit=1000').catch(() => undefined);
           const outbox = ob2?.status === 200 ? ((ob2.json as { messages?: unknown[] }).messages?.length ?? 0) : '?';
-          out(`  live: ${summary.liveSent.toLocaleString('en-US')} events sent; outbox ${outbox === 1000 ? '1000+' : outbox} messages\n`);
+          const hooks = crm ? `; CRM ${crm.counts().verified.toLocaleString('en-US')} webhooks` : '';
+          out(`  live: ${summary.liveSent.toLocaleString('en-US')} events sent; outbox ${outbox === 1000 ? '1000+' : outbox} messages${hooks}\n`);
         }
       }
     }
@@ -359,6 +385,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       note('stopping the local stack (draining the pipeline)...');
       await stack.close({ drainTimeoutMs: 20_000 });
     }
+    // After the stack: webhooks of its drain still reach the receiver.
+    await crm?.close();
   }
 }
 
@@ -383,6 +411,11 @@ export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnTy
     for (const [step, c] of Object.entries(j.steps ?? {})) L.push(`      ${step.padEnd(20)} ${c.type.padEnd(8)} sent ${c.sent}, failed ${c.failed}, skipped ${c.skipped}`);
   }
   L.push(`  Outbox (emails and SMS the journeys sent): ${s.outbox >= 1000 ? '1,000+' : num(s.outbox)} messages — GET /v1/outbox`);
+  if (s.crm?.counts) {
+    const c = s.crm.counts;
+    const refused = c.rejected ? `, ${num(c.rejected)} refused (signature did not verify: the stack's CAIRN_WEBHOOK_SECRET is not this process's)` : '';
+    L.push(`  CRM webhooks (the demo's local CRM, ${s.crm.url}): ${num(c.verified)} received, signature verified${refused} — GET ${s.crm.deliveriesUrl}`);
+  } else if (s.crm) L.push(`  CRM webhooks go to CAIRN_CRM_WEBHOOK_URL (${s.crm.url}): see the webhook step above`);
   L.push('');
   L.push('  People to look at');
   const label: Record<string, string> = {
@@ -465,6 +498,7 @@ export function registerDemoCommand(program: Command, deps: { stdout(s: string):
           adminToken: g.adminToken,
           writeKey: g.writeKey,
           examples: o.examples,
+          vars: deps.env,
           cwd: deps.cwd,
           stdout: deps.stdout,
           stderr: deps.stderr,

@@ -198,7 +198,7 @@ export function buildProgram(io: Io): Command {
     .argument('<path>', 'a .yaml/.yml/.json file or a directory of them')
     .action(async (path: string, _o: unknown, cmd: Command) => {
       const t = await target(globals(cmd), env);
-      const applied = await applyPath(t, path, io.cwd, io.stdout);
+      const applied = await applyPath(t, path, io.cwd, io.stdout, env);
       const n = (r: string) => applied.filter((a) => a.result === r).length;
       io.stderr(`applied ${applied.length} definition(s): ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged\n`);
     });

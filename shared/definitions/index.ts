@@ -5,7 +5,8 @@ export { getPath, valuesAt } from './path';
 export { testValues, matchesFilters } from './match';
 export { parseTemplate, renderTemplate, renderValue, templateExpressions, type TemplateContext, type RenderOptions } from './template';
 export { validateDefinition, checkDefinition, definitionError, formatPath, walkSteps, stepTemplates, type DefinitionIssue } from './schema';
-export { parseDefinitions, checkDefinitions, checkFiles, loadDefinitions, readDocuments } from './parse';
+export { parseDefinitions, checkDefinitions, checkFiles, loadDefinitions, readDocuments, type ReadOptions } from './parse';
+export { resolveVariables, hasVariables, type Variables } from './variables';
 export { validateSet, checkSet, segmentOrder } from './set';
 export {
   applyComputedTrait,

@@ -6,9 +6,19 @@
 import { parseAllDocuments } from 'yaml';
 import { CairnError } from '../errors';
 import { checkJsonDepth } from '../collect/parse';
-import { checkDefinition, definitionError, type DefinitionIssue } from './schema';
+import { checkDefinition, definitionError, documentLabel, formatPath, type DefinitionIssue } from './schema';
 import { checkSet } from './set';
 import type { Definition } from './types';
+import { resolveVariables, type Variables } from './variables';
+
+/**
+ * How files are read. `vars`: the values of apply-time variables (`${CAIRN_NAME:-default}` in string
+ * values; shared/definitions/variables.ts), e.g. the applying process's environment. Absent: every
+ * variable takes its default.
+ */
+export interface ReadOptions {
+  vars?: Variables;
+}
 
 /** Deepest nesting a definition document may have: flow collections and indentation (columns). */
 export const MAX_NESTING = { depth: 64, indentColumns: 256 } as const;
@@ -59,11 +69,18 @@ export function readDocuments(text: string, file: string): unknown[] {
   return out;
 }
 
-/** Issues of every document of a file, and the definitions that are valid. */
-export function checkDefinitions(text: string, file: string): { defs: Definition[]; issues: DefinitionIssue[] } {
+/** Issues of every document of a file (variables resolved first), and the definitions that are valid. */
+export function checkDefinitions(text: string, file: string, opts: ReadOptions = {}): { defs: Definition[]; issues: DefinitionIssue[] } {
   const defs: Definition[] = [];
   const issues: DefinitionIssue[] = [];
-  readDocuments(text, file).forEach((doc, index) => {
+  readDocuments(text, file).forEach((raw, index) => {
+    const { value: doc, problems } = resolveVariables(raw, opts.vars);
+    if (problems.length) {
+      const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+      for (const p of problems)
+        issues.push({ file, index, ...(id ? { id } : {}), path: p.path, message: p.message, text: `${documentLabel({ file, index }, id)}: ${formatPath(p.path)}: ${p.message}` });
+      return;
+    }
     const r = checkDefinition(doc, { file, index });
     if (r.def) defs.push(r.def);
     issues.push(...r.issues);
@@ -75,18 +92,18 @@ export function checkDefinitions(text: string, file: string): { defs: Definition
  * Parses and validates every document of a file. Throws one CairnError `invalid_definition`
  * listing every invalid document's problems (one line each, naming file, document and field).
  */
-export function parseDefinitions(text: string, file: string): Definition[] {
-  const { defs, issues } = checkDefinitions(text, file);
+export function parseDefinitions(text: string, file: string, opts: ReadOptions = {}): Definition[] {
+  const { defs, issues } = checkDefinitions(text, file, opts);
   if (issues.length) throw definitionError(issues);
   return defs;
 }
 
 /** Parses and validates each file's documents (not yet the set they make): every definition and every problem. */
-export function checkFiles(files: { file: string; text: string }[]): { defs: Definition[]; issues: DefinitionIssue[] } {
+export function checkFiles(files: { file: string; text: string }[], opts: ReadOptions = {}): { defs: Definition[]; issues: DefinitionIssue[] } {
   const defs: Definition[] = [];
   const issues: DefinitionIssue[] = [];
   for (const f of files) {
-    const r = checkDefinitions(f.text, f.file);
+    const r = checkDefinitions(f.text, f.file, opts);
     defs.push(...r.defs);
     issues.push(...r.issues);
   }
@@ -97,8 +114,8 @@ export function checkFiles(files: { file: string; text: string }[]): { defs: Def
  * Parses several files and validates them as one set (what `cairn apply <dir>` applies): every
  * problem of every file and of the set, or the definitions. Nothing is returned unless all is valid.
  */
-export function loadDefinitions(files: { file: string; text: string }[]): Definition[] {
-  const { defs, issues } = checkFiles(files);
+export function loadDefinitions(files: { file: string; text: string }[], opts: ReadOptions = {}): Definition[] {
+  const { defs, issues } = checkFiles(files, opts);
   if (!issues.length) issues.push(...checkSet(defs));
   if (issues.length) throw definitionError(issues);
   return defs;

@@ -11,6 +11,7 @@ import { DURATION_HINT, parseDuration } from './duration';
 import { PATH_RE } from './path';
 import { parseTemplate } from './template';
 import { compileEventPattern } from './trigger';
+import { hasVariables } from './variables';
 import {
   ACTIONS,
   AGGREGATES,
@@ -483,7 +484,10 @@ const ACTION_SCHEMAS = {
       id: optId,
       action: z.literal('webhook'),
       url: z.string().regex(/^https?:\/\/[^/{}\s?#]+([/?#].*)?$/s, {
-        error: (i) => `${describe(i.input)} is not a webhook URL (https://host/path; templates are allowed after the host)`,
+        error: (i) =>
+          typeof i.input === 'string' && hasVariables(i.input)
+            ? `${describe(i.input)} is not a webhook URL: its variable is resolved when a file is read (npx cairn apply), never by the stack (docs/definitions.md#variables)`
+            : `${describe(i.input)} is not a webhook URL (https://host/path; templates are allowed after the host)`,
       }),
       method: z.enum(['POST', 'PUT', 'PATCH', 'GET', 'DELETE']).optional(),
       body: json.optional(),

@@ -67,10 +67,11 @@ describe('cairn apply', () => {
       ['created', 'segment', 'churn-risk'],
       ['created', 'journey', 'new-store-coupon'],
       ['created', 'journey', 'vip-welcome'],
+      ['created', 'journey', 'regulars-thanks'],
     ]);
     const again = await apply(EXAMPLES);
     expect(again.code).toBe(0);
-    expect(again.lines.map((l) => l[0])).toEqual(Array(8).fill('unchanged'));
+    expect(again.lines.map((l) => l[0])).toEqual(Array(9).fill('unchanged'));
     expect((await list('segments')).map((s) => s.version)).toEqual([1, 1, 1]);
   });
 

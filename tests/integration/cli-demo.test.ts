@@ -1,7 +1,8 @@
 /**
  * `cairn demo` against a real local stack (small: 60 people, no live traffic): the four sources
  * exist, the examples are applied, the history goes through the pipeline, profiles are merged
- * across web, app, POS and CRM, the segments have exactly the members the history implies, the
+ * across web, app, POS and CRM, the segments have exactly the members the history implies, every
+ * journey action (email, traits, webhook to the demo's local CRM, signature verified) succeeds, the
  * funnel report answers, and a second run sends nothing again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +42,7 @@ describe('cairn demo on a running local stack', () => {
   it('loads the history, drains, and prints what to look at', async () => {
     summary = await runDemo({
       ...opts, now, liveRate: 0, live: false, port: stack.port, dataDir, adminToken: 'dev-admin-token', writeKey: 'dev-write-key',
-      cwd: dir, stdout: (s) => void (out += s), stderr: () => undefined, progress: false,
+      vars: {}, cwd: dir, stdout: (s) => void (out += s), stderr: () => undefined, progress: false,
     });
     expect(summary.startedStack).toBe(false);
     expect(summary.historySkipped).toBe(false);
@@ -86,6 +87,26 @@ describe('cairn demo on a running local stack', () => {
     expect(summary.segments['churn-risk']).toBeGreaterThan(0);
   });
 
+  it('sends every journey action: emails, traits and the webhook, received and verified by the local CRM', async () => {
+    type Steps = Record<string, { type: string; sent: number; failed: number }>;
+    const steps = (id: string) => ((summary.journeys[id] as { steps?: Steps } | null)?.steps ?? {}) as Steps;
+    const vip = Object.values(steps('vip-welcome'));
+    expect(vip.map((s) => s.type)).toEqual(['email', 'traits', 'webhook']);
+    const webhook = vip.find((s) => s.type === 'webhook')!;
+    expect(webhook.sent).toBeGreaterThan(0);
+    expect(webhook.failed).toBe(0);
+    for (const s of vip) expect(s.sent).toBe(webhook.sent);
+    // Nothing failed anywhere (the SMS journeys need SMS consent and a phone: counted, never failed).
+    for (const id of ['new-store-coupon', 'vip-welcome', 'regulars-thanks']) for (const s of Object.values(steps(id))) expect(s.failed, `${id} ${s.type}`).toBe(0);
+    expect(summary.crm?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/vip$/);
+    expect(summary.crm?.counts).toEqual({ verified: webhook.sent, rejected: 0, repeated: 0 });
+    expect(out).toContain(`${webhook.sent} received, signature verified`);
+    expect(out).toMatch(/step-3 +webhook +sent \d+, failed 0/);
+    // The applied journey points at the receiver; the stored definition shows the resolved URL.
+    const j = await admin('/v1/journeys/vip-welcome');
+    expect(j.body.definition.steps[2].url).toBe(summary.crm!.url);
+  });
+
   it('gives the funnel report something to say', async () => {
     const o = { out: '', err: '' };
     const io: Io = { stdout: (s) => void (o.out += s), stderr: (s) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir };
@@ -101,7 +122,7 @@ describe('cairn demo on a running local stack', () => {
   it('does not send the history twice', async () => {
     const again = await runDemo({
       ...opts, now, liveRate: 0, live: false, port: stack.port, dataDir, adminToken: 'dev-admin-token', writeKey: 'dev-write-key',
-      cwd: dir, stdout: () => undefined, stderr: () => undefined, progress: false,
+      vars: {}, cwd: dir, stdout: () => undefined, stderr: () => undefined, progress: false,
     });
     expect(again.historySkipped).toBe(true);
   }, 60_000);

@@ -92,12 +92,10 @@ beforeAll(async () => {
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/vip`;
 
   stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-journeys-')), services: [eventsService, schedulerService, ...outboxServices] });
-  // The examples verbatim, except that the CRM is a local test server (private addresses are allowed locally).
-  const files = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({
-    file: f,
-    text: readFileSync(join(EXAMPLES, f), 'utf8').replace('https://crm.example.com/hooks/vip', hookUrl),
-  }));
-  const defs: Definition[] = loadDefinitions(files);
+  // The examples verbatim, with the CRM a local test server through the example's variable
+  // (private addresses are allowed locally).
+  const files = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }));
+  const defs: Definition[] = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: hookUrl } });
   for (const def of defs) {
     await putDefinition(def);
     if (def.kind === 'journey') await syncJourneyRules(def);

@@ -83,7 +83,7 @@ describe('segments on the local stack', () => {
   it('applies the examples verbatim', async () => {
     const c = io();
     expect(await run(['--port', String(stack.port), 'apply', EXAMPLES], c), c.err).toBe(0);
-    expect(c.out.trim().split('\n')).toHaveLength(8);
+    expect(c.out.trim().split('\n')).toHaveLength(9);
   });
 
   it('a consenting customer whose orders pass 1000 enters high-value: profile, bus event, members index', async () => {

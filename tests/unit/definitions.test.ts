@@ -65,6 +65,7 @@ describe('the example documents', () => {
       'segment:churn-risk',
       'journey:new-store-coupon',
       'journey:vip-welcome',
+      'journey:regulars-thanks',
     ]);
     expect(checkSet(defs)).toEqual([]);
   });
@@ -140,6 +141,20 @@ describe('the example documents', () => {
     ]);
     expect(j.steps[1]).toMatchObject({ set: { vip: true } });
     expect(j.steps[2]).toMatchObject({ url: 'https://crm.example.com/hooks/vip', method: 'POST', body: { email: '{{ traits.email }}', tier: 'vip' } });
+    // The CRM's address comes from CAIRN_CRM_WEBHOOK_URL when the applying process has it.
+    const local = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: 'http://127.0.0.1:9999/hooks/vip' } });
+    expect(byId(local, 'journey', 'vip-welcome').steps[2]).toMatchObject({ url: 'http://127.0.0.1:9999/hooks/vip' });
+    expect(byId(local, 'journey', 'vip-welcome').source.steps).toContainEqual(expect.objectContaining({ url: 'http://127.0.0.1:9999/hooks/vip' }));
+  });
+
+  it('regulars-thanks: an SMS to regulars of the new store who have a phone and SMS consent', () => {
+    const j = byId(defs, 'journey', 'regulars-thanks');
+    expect(j.trigger).toEqual({ type: 'segment', segment: 'store-sh001-regulars', on: 'entered' });
+    expect(j.audience).toEqual({ type: 'identifier', idType: 'phone', tests: [] });
+    expect(j.consent).toBe('sms');
+    expect(j.frequency).toEqual({ max: 1, per: '90d', perMs: 90 * 86_400_000 });
+    expect(stepIds(j)).toEqual(['thanks']);
+    expect(findStep(j, 'thanks')).toMatchObject({ type: 'action', action: 'sms' });
   });
 
   it('keep the document as written in source, and JSON input means the same as YAML', () => {
@@ -147,6 +162,45 @@ describe('the example documents', () => {
     expect(seg.source.id).toBe('churn-risk');
     const fromJson = parseDefinitions(JSON.stringify(defs.map((d) => d.source)), 'all.json');
     expect(fromJson.map(({ origin: _o, ...d }) => d)).toEqual(defs.map(({ origin: _o, ...d }) => d));
+  });
+});
+
+describe('apply-time variables', () => {
+  const doc = (url: string, extra = '') => `kind: journey\nid: j\ntrigger: { event: X }\nsteps:\n  - action: webhook\n    url: "${url}"\n${extra}`;
+  const url = (text: string, vars?: Record<string, string | undefined>) => (parseDefinitions(text, 'j.yaml', { vars })[0] as JourneyDef).source.steps;
+
+  it('take the value from the variables, else the default; an empty value counts as unset', () => {
+    const d = doc('${CAIRN_HOOK:-https://a.example.com/x}/y');
+    expect(url(d)).toEqual([{ action: 'webhook', url: 'https://a.example.com/x/y' }]);
+    expect(url(d, { CAIRN_HOOK: 'http://127.0.0.1:1' })).toEqual([{ action: 'webhook', url: 'http://127.0.0.1:1/y' }]);
+    expect(url(d, { CAIRN_HOOK: '' })).toEqual([{ action: 'webhook', url: 'https://a.example.com/x/y' }]);
+  });
+
+  it('only in string values, never as YAML: a value cannot add fields', () => {
+    const steps = url(doc('${CAIRN_HOOK}', '    body: { a: "${CAIRN_HOOK}", n: 1 }\n'), { CAIRN_HOOK: 'https://x.example.com/h"\n    method: GET' });
+    expect(steps).toEqual([{ action: 'webhook', url: 'https://x.example.com/h"\n    method: GET', body: { a: 'https://x.example.com/h"\n    method: GET', n: 1 } }]);
+  });
+
+  it('other ${…} text is kept, and $${ is a literal ${', () => {
+    const text = 'kind: journey\nid: j\nconsent: none\ntrigger: { event: X }\nsteps:\n  - action: email\n    subject: "${price} $${CAIRN_X} ${HOME}"\n    body: b\n';
+    expect((parseDefinitions(text, 'j.yaml', { vars: { CAIRN_X: 'no', HOME: 'no' } })[0] as JourneyDef).source.steps).toEqual([
+      { action: 'email', subject: '${price} ${CAIRN_X} ${HOME}', body: 'b' },
+    ]);
+  });
+
+  it('an unset variable without a default, or a credential, is an error naming the field', () => {
+    const e = errorOf(() => parseDefinitions(doc('${CAIRN_NOPE}', '  - action: webhook\n    url: "https://x.example.com/${CAIRN_ADMIN_TOKEN}"\n  - action: webhook\n    url: "https://x.example.com/${CAIRN_API_KEY:-k}"\n'), 'j.yaml', { vars: { CAIRN_ADMIN_TOKEN: 't', CAIRN_API_KEY: 'k' } }));
+    expect(e.code).toBe('invalid_definition');
+    expect(e.details?.errors).toEqual([
+      'j.yaml: document 0 (id: j): steps[0].url: ${CAIRN_NOPE} is not set: set CAIRN_NOPE in the environment of npx cairn apply, or give a default: ${CAIRN_NOPE:-value}',
+      'j.yaml: document 0 (id: j): steps[1].url: ${CAIRN_ADMIN_TOKEN}: looks like a credential; variables cannot read secrets, tokens or keys',
+      'j.yaml: document 0 (id: j): steps[2].url: ${CAIRN_API_KEY}: looks like a credential; variables cannot read secrets, tokens or keys',
+    ]);
+  });
+
+  it('a document sent as it is (admin API) keeps the variable, and the URL error says why', () => {
+    const e = errorOf(() => validateDefinition({ kind: 'journey', id: 'j', trigger: { event: 'X' }, steps: [{ action: 'webhook', url: '${CAIRN_HOOK:-https://a.example.com}' }] }, { file: 'PUT /v1/journeys/j', index: 0 }));
+    expect(e.message).toMatch(/steps\[0\]\.url: .* is not a webhook URL: its variable is resolved when a file is read \(npx cairn apply\), never by the stack/);
   });
 });
 
