@@ -340,12 +340,18 @@ export const ROUTES: RouteDef[] = [
  * adds the allow-origin header to every answer, ignoring CORS headers a function returns
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html); the local
  * server does the same (local/cors.ts). Origins are a deploy setting (`cairn:allowedOrigins`,
- * default `*`). The headers are those browser SDKs send: analytics.js 2.0 (`Authorization`,
- * `X-Retry-Count`), RudderStack's JavaScript SDK (`AnonymousId`), gzip senders (`Content-Encoding`).
+ * default `*`). The headers are those browser SDKs send (a preflight asking for any other fails
+ * in the browser): analytics.js 2.0 (`Authorization`, `X-Retry-Count`), RudderStack's JavaScript SDK
+ * (`AnonymousId`, `SentAt`, `Rsa-*` on retries), gzip senders (`Content-Encoding`).
  */
 export const CORS = {
   allowMethods: ['GET', 'POST', 'OPTIONS'],
-  allowHeaders: ['content-type', 'authorization', 'content-encoding', 'anonymousid', 'x-retry-count', 'x-request-id'],
+  allowHeaders: [
+    'content-type', 'authorization', 'content-encoding', 'x-request-id',
+    'x-retry-count', // analytics.js 2.0 retries
+    'anonymousid', 'sentat', // RudderStack's JavaScript SDK, on every request
+    'rsa-retry-attempt', 'rsa-retry-reason', 'rsa-since-first-attempt', 'rsa-since-last-attempt', 'rsa-recovered', // …and on its retries
+  ],
   maxAgeSeconds: 86_400,
 } as const;
 

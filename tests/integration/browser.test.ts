@@ -15,7 +15,7 @@ import { s3 } from '../../shared/aws/clients';
 import { LAKE } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
-import { launchChromium, segmentPage, startShop, type Shop } from '../support/browser-shop';
+import { launchChromium, rudderstackPage, segmentPage, startShop, type Shop } from '../support/browser-shop';
 
 const WRITE_KEY = 'dev-write-key';
 const ADMIN = 'dev-admin-token';
@@ -51,6 +51,8 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
       '/batching': segmentPage(stack.url, WRITE_KEY, {
         integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', config: { size: 50, timeout: 60_000 } } } },
       }),
+      '/rudderstack': rudderstackPage(stack.url, WRITE_KEY),
+      '/rudderstack-beacon': rudderstackPage(stack.url, WRITE_KEY, { useBeacon: true }),
       '/bye': '<!doctype html><title>bye</title><p>left the shop</p>',
       '/email': `<!doctype html><title>email</title><img id="px" src="${stack.url}/v1/pixel/track?data=${Buffer.from(
         JSON.stringify({ writeKey: WRITE_KEY, userId: 'px-user', event: 'Email Opened', properties: { campaign: 'spring' } }),
@@ -148,6 +150,71 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     const rows = (await lakeEvents()).filter((r) => r.user_id === 'px-user');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ type: 'track', event: 'Email Opened' });
+    await page.close();
+  });
+
+  it('RudderStack\'s JavaScript SDK, unchanged: sourceConfig, page, identify and track reach the lake once, joined to the profile', async () => {
+    const page = await browser.newPage();
+    const allowed = [new URL(shop.origin).host, new URL(stack.url).host];
+    const delivered: string[] = [];
+    let threeDelivered!: () => void;
+    const allDelivered = new Promise<void>((r) => (threeDelivered = r));
+    let configStatus = 0;
+    page.on('request', (r) => {
+      if (!allowed.includes(new URL(r.url()).host)) foreign.push(r.url());
+    });
+    page.on('response', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/sourceConfig')) configStatus = r.status();
+      if (r.request().method() === 'POST' && r.status() === 200 && delivered.push(path) >= 3) threeDelivered();
+    });
+    await page.goto(shop.origin + '/rudderstack');
+    const tag = `rs-${Date.now()}`;
+    const anonymousId = await page.evaluate(async (tag) => {
+      const rudder = (globalThis as any).rudder;
+      await new Promise((r) => rudder.ready(r));
+      rudder.page('Home', { path: '/' });
+      rudder.identify(`${tag}-u1`, { email: `${tag}@example.com`, plan: 'team' });
+      rudder.track('Order Completed', { total: 42 });
+      return rudder.getAnonymousId() as string;
+    }, tag);
+    expect(configStatus).toBe(200);
+    // The SDK's queue delivers in the background: wait for the three 200s the browser saw.
+    await Promise.race([allDelivered, new Promise((r) => setTimeout(r, 30_000))]);
+    expect(delivered.sort()).toEqual(['/v1/identify', '/v1/page', '/v1/track']);
+    await page.screenshot({ path: join(SHOTS, 'shop-rudderstack.png') });
+    expect(await stack.drain()).toBe(true);
+
+    const mine = (await lakeEvents()).filter((r) => r.anonymous_id === anonymousId);
+    expect(mine.map((r) => r.type).sort()).toEqual(['identify', 'page', 'track']);
+    expect(mine.find((r) => r.type === 'track')).toMatchObject({ event: 'Order Completed', user_id: `${tag}-u1` });
+    const res = await fetch(`${stack.url}/v1/profiles/user_id:${tag}-u1`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    const profile = (await res.json()) as { identities: { type: string; value: string }[]; traits: Record<string, unknown> };
+    // RudderStack sends identify traits in context.traits only.
+    expect(profile.identities).toEqual(expect.arrayContaining([{ type: 'anonymous_id', value: anonymousId }, { type: 'email', value: `${tag}@example.com` }]));
+    expect(profile.traits.plan).toBe('team');
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+
+  it('RudderStack\'s beacon (useBeacon): events queued when the page is left arrive through /beacon/v1/batch', async () => {
+    const page = await open('/rudderstack-beacon');
+    const anonymousId = await page.evaluate(async () => {
+      const rudder = (globalThis as any).rudder;
+      await new Promise((r) => rudder.ready(r));
+      for (let i = 0; i < 3; i++) rudder.track('Article Read', { i });
+      return rudder.getAnonymousId() as string;
+    });
+    await page.goto(shop.origin + '/bye');
+    let rows: LakeEventRow[] = [];
+    for (let i = 0; i < 100 && rows.length < 3; i++) {
+      await stack.drain();
+      rows = (await lakeEvents()).filter((r) => r.anonymous_id === anonymousId && r.event === 'Article Read');
+      if (rows.length < 3) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(rows.map((r) => JSON.parse(r.properties).i).sort()).toEqual([0, 1, 2]);
+    expect(foreign).toEqual([]);
     await page.close();
   });
 });

@@ -13,9 +13,20 @@ import { chromium, type Browser } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 
-/** Files of an installed package, found through node's resolution (no absolute paths). */
+/**
+ * A file of an installed package, found through node's resolution (no absolute paths): the
+ * package root is the nearest folder above its entry point with the package's own package.json
+ * (packages with `exports` may not export package.json itself).
+ */
 function packageFile(pkg: string, rel: string): string {
-  return join(dirname(require.resolve(`${pkg}/package.json`)), rel);
+  let dir = dirname(require.resolve(pkg));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === pkg) return join(dir, rel);
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`package ${pkg} not found`);
+    dir = up;
+  }
 }
 
 export const SDK_FILES = {
@@ -89,4 +100,21 @@ export function segmentPage(cairnUrl: string, writeKey: string, options: Record<
   );
 </script></head>
 <body><h1>Cairn test shop</h1><p>analytics.js 2.0 → Cairn</p></body></html>`;
+}
+
+/**
+ * A page that loads RudderStack's JavaScript SDK (bundled build: its plugins inside, nothing fetched
+ * from RudderStack's CDN) and points both its data plane and its `configUrl` at Cairn. `options` are
+ * merged into `load`'s options. The page exposes `window.rudder` (the RudderAnalytics instance).
+ */
+export function rudderstackPage(cairnUrl: string, writeKey: string, options: Record<string, unknown> = {}): string {
+  const url = JSON.stringify(cairnUrl.replace(/\/$/, ''));
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Cairn test shop (RudderStack)</title>
+<script src="/vendor/rudderstack.js"></script>
+<script>
+  window.rudder = new rudderanalytics.RudderAnalytics();
+  window.rudder.load(${JSON.stringify(writeKey)}, ${url}, Object.assign({ configUrl: ${url}, polyfillIfRequired: false }, ${JSON.stringify(options)}));
+</script></head>
+<body><h1>Cairn test shop</h1><p>RudderStack JavaScript SDK → Cairn</p></body></html>`;
 }
