@@ -67,7 +67,7 @@ export async function benchBrowser(n: number): Promise<Result[]> {
         const [a] = await analytics;
         return a.user().anonymousId() as string;
       }, n);
-      await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+      await Promise.race([all, new Promise((r) => setTimeout(r, 300_000))]);
       const s = (performance.now() - t0) / 1000;
       anonymousIds.add(anonymousId);
       results.push(
