@@ -124,7 +124,7 @@ describe('collector fuzz', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('POST', 'POST', 'POST', 'GET', 'OPTIONS', 'PUT'),
-        fc.oneof(fc.constantFrom('/v1/track', '/v1/identify', '/v1/batch', '/v1/import', '/v1/alias', '/v1/group', '/v1/page'), fc.string({ maxLength: 20 }).map((s) => `/v1/${s}`)),
+        fc.oneof(fc.constantFrom('/v1/track', '/v1/identify', '/v1/batch', '/v1/import', '/v1/alias', '/v1/group', '/v1/page', '/v1/t', '/v1/i', '/v1/b', '/beacon/v1/batch'), fc.string({ maxLength: 20 }).map((s) => `/v1/${s}`)),
         bodyText,
         contentType,
         authHeader,
@@ -140,6 +140,37 @@ describe('collector fuzz', () => {
           else if (encoding === 'base64') body = Buffer.from(text, 'latin1');
           const r = await invoke(event(method, path, headers, body));
           checkAnswer(r);
+          prototypeIsClean();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('browser GET routes (settings, sourceConfig, pixels) with random keys and queries: a documented answer, never a 500', async () => {
+    const queryKey = fc.oneof(fc.constantFrom('data', 'writeKey', 'userId', 'anonymousId', 'event', 'properties.a', 'context.page.path', '__proto__.x', 'a..b', 'properties', '.'), fc.string({ maxLength: 10 }));
+    const queryValue = fc.oneof(fc.constant(KEY), bodyText.map((t) => Buffer.from(t).toString('base64')), fc.string({ maxLength: 30 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constantFrom('/sourceConfig', '/sourceConfig/', `/v1/projects/${KEY}/settings`, '/v1/projects/unknown/settings'),
+          fc.string({ maxLength: 12 }).map((k) => `/v1/projects/${encodeURIComponent(k)}/settings`),
+          fc.constantFrom('track', 'page', 'identify', 'alias', 'nope', '').map((t) => `/v1/pixel/${t}`),
+          fc.constantFrom('track', 'page', 'screen', 'x').map((t) => `/pixel/v1/${t}`),
+        ),
+        fc.array(fc.tuple(queryKey, queryValue), { maxLength: 5 }),
+        fc.constantFrom('GET', 'GET', 'POST'),
+        async (path, query, method) => {
+          const e = event(method, path, { authorization: basic(KEY), host: 'collector.example' }, undefined);
+          if (query.length) e.queryStringParameters = Object.fromEntries(query);
+          const r = await invoke(e);
+          if (r.statusCode === 200 && r.headers?.['content-type'] === 'image/gif') {
+            expect(r.isBase64Encoded).toBe(true);
+            return;
+          }
+          expect(EXPECTED.has(r.statusCode!), `status ${r.statusCode}: ${r.body}`).toBe(true);
+          const body = JSON.parse(r.body!) as Record<string, unknown>;
+          if (r.statusCode !== 200) expect(body).toMatchObject({ success: false, error: { code: expect.any(String), message: expect.any(String) } });
           prototypeIsClean();
         },
       ),
