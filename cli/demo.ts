@@ -413,8 +413,10 @@ export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnTy
   L.push(`  Outbox (emails and SMS the journeys sent): ${s.outbox >= 1000 ? '1,000+' : num(s.outbox)} messages — GET /v1/outbox`);
   if (s.crm?.counts) {
     const c = s.crm.counts;
-    const refused = c.rejected ? `, ${num(c.rejected)} refused (signature did not verify: the stack's CAIRN_WEBHOOK_SECRET is not this process's)` : '';
-    L.push(`  CRM webhooks (the demo's local CRM, ${s.crm.url}): ${num(c.verified)} received, signature verified${refused} — GET ${s.crm.deliveriesUrl}`);
+    const got = c.rejected
+      ? `${num(c.verified)} received with a valid signature, ${num(c.rejected)} refused (signature did not verify: the stack's CAIRN_WEBHOOK_SECRET is not this process's)`
+      : `${num(c.verified)} received, every signature verified`;
+    L.push(`  CRM webhooks (the demo's local CRM, ${s.crm.url}): ${got} — GET ${s.crm.deliveriesUrl}`);
   } else if (s.crm) L.push(`  CRM webhooks go to CAIRN_CRM_WEBHOOK_URL (${s.crm.url}): see the webhook step above`);
   L.push('');
   L.push('  People to look at');

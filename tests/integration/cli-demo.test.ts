@@ -100,7 +100,7 @@ describe('cairn demo on a running local stack', () => {
     for (const id of ['new-store-coupon', 'vip-welcome', 'regulars-thanks']) for (const s of Object.values(steps(id))) expect(s.failed, `${id} ${s.type}`).toBe(0);
     expect(summary.crm?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/vip$/);
     expect(summary.crm?.counts).toEqual({ verified: webhook.sent, rejected: 0, repeated: 0 });
-    expect(out).toContain(`${webhook.sent} received, signature verified`);
+    expect(out).toContain(`${webhook.sent} received, every signature verified`);
     expect(out).toMatch(/step-3 +webhook +sent \d+, failed 0/);
     // The applied journey points at the receiver; the stored definition shows the resolved URL.
     const j = await admin('/v1/journeys/vip-welcome');
