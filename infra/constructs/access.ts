@@ -16,6 +16,12 @@ export const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSum
 export const STREAM_WRITE = ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:ListShards'];
 export const OBJECT_READ = ['s3:GetObject'];
 export const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/**
+ * `lake.delete` (λ erase only). On the versioned lake bucket a DeleteObject without a version id
+ * adds a delete marker; the noncurrent version expires by lifecycle rule (infra/constructs/lake.ts).
+ * No s3:DeleteObjectVersion: no function can remove a version.
+ */
+export const OBJECT_DELETE = ['s3:DeleteObject'];
 export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteRule', 'events:RemoveTargets', 'events:DescribeRule', 'events:ListTargetsByRule'];
 export const RECHECK_SCHEDULES = ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'];
 /** Name prefix of recheck schedules (shared/segments/schedule.ts), in the default schedule group. */
@@ -88,11 +94,11 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
 
   if (access.lake) {
     const bucket = catalog.lake();
-    const { access: mode, prefixes } = access.lake;
+    const { access: mode, prefixes, delete: del } = access.lake;
     const objectPatterns = prefixes?.length ? prefixes.map((p) => `${p}*`) : ['*'];
     const objects = objectPatterns.map((p) => `${bucket.bucketArn}/${p}`);
     for (const p of objectPatterns) nagWildcards.push(`Resource::${nagToken(scope, bucket.bucketArn)}/${p}`);
-    const actions = [...(mode !== 'write' ? OBJECT_READ : []), ...(mode !== 'read' ? OBJECT_WRITE : [])];
+    const actions = [...(mode !== 'write' ? OBJECT_READ : []), ...(mode !== 'read' ? OBJECT_WRITE : []), ...(del ? OBJECT_DELETE : [])];
     statements.push(new iam.PolicyStatement({ actions, resources: objects }));
     if (mode !== 'write') {
       // Unconditional ListBucket: without it S3 answers HeadObject/GetObject on a missing key with

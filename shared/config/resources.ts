@@ -29,8 +29,11 @@ export interface KinesisSourceDef {
 export interface FunctionAccess {
   tables?: Partial<Record<keyof typeof TABLES, 'read' | 'write' | 'readWrite'>>;
   streams?: Partial<Record<keyof typeof STREAMS, 'read' | 'write'>>;
-  /** Lake bucket access, optionally limited to key prefixes. */
-  lake?: { access: 'read' | 'write' | 'readWrite'; prefixes?: string[] };
+  /**
+   * Lake bucket access, optionally limited to key prefixes. `delete: true` adds s3:DeleteObject on
+   * the same prefixes (only λ erase, which deletes objects left without rows: shared/privacy/lake.ts).
+   */
+  lake?: { access: 'read' | 'write' | 'readWrite'; prefixes?: string[]; delete?: boolean };
   /** PutEvents on the Cairn bus. */
   bus?: boolean;
   /**
@@ -243,7 +246,8 @@ export const FUNCTIONS = {
     env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
     access: {
       tables: { privacy: 'readWrite', identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', journeys: 'readWrite', dedup: 'readWrite' },
-      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/', 'profiles/'] },
+      // Rewrites objects holding the person's rows, and deletes those left with none.
+      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/', 'profiles/'], delete: true },
       recheckSchedules: true,
     },
   },

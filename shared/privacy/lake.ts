@@ -10,6 +10,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
+import { LAKE } from '../config/resources';
 import type { IdentityConfig } from '../identity/config';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
@@ -108,6 +109,9 @@ export function filterRows<T>(table: LakeTable, rows: T[], targets: ErasureTarge
   }
   return { kept, removed };
 }
+
+/** The prefixes the erasure pass rewrites (and λ erase's `lake.prefixes`, tests/infra/security.test.ts). */
+export const ERASURE_LAKE_PREFIXES = [LAKE.eventsPrefix, LAKE.quarantinePrefix, LAKE.profilesPrefix] as const;
 
 export const tableOfKey = (key: string): LakeTable | undefined =>
   key.startsWith('events/') ? 'events' : key.startsWith('quarantine/') ? 'quarantine' : key.startsWith('profiles/') ? 'profiles' : undefined;

@@ -1,13 +1,15 @@
 /**
  * Security settings of the template (docs/security.md): IAM on every admin route and none on the
  * collector routes, per-route admin throttling, the optional CloudFront + WAF edge (off by default;
- * a rate-based rule when on), and the DynamoDB on-demand throughput cost guard.
+ * a rate-based rule when on), the DynamoDB on-demand throughput cost guard, and who may delete lake
+ * objects (λ erase only, on the prefixes it rewrites: docs/privacy.md).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '../../shared/config/resources';
 import { CONTEXT } from '../../infra/settings';
 import { WAF_RATE_RULE } from '../../infra/constructs/waf';
+import { ERASURE_LAKE_PREFIXES } from '../../shared/privacy/lake';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;
@@ -113,5 +115,47 @@ describe('DynamoDB cost guard', () => {
       expect(t.Properties.OnDemandThroughput, id).toEqual({ MaxReadRequestUnits: 4000, MaxWriteRequestUnits: 2000 });
     }
     expect(() => synthCairn({}, { [CONTEXT.maxTableReadUnits]: '1.5' })).toThrow(/whole number/);
+  });
+});
+
+describe('lake object deletion (docs/privacy.md)', () => {
+  const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+  /** Every Allow statement of every IAM policy with the logical ids of the roles it is attached to. */
+  const allows = (s: Synthesised) => ofType(s, 'AWS::IAM::Policy').flatMap(([id, p]) =>
+    (p.Properties.PolicyDocument.Statement as Json[]).filter((st) => st.Effect === 'Allow').map((st) => ({
+      policy: id, roles: (p.Properties.Roles as Json[]).map((r) => r.Ref as string), actions: asArray(st.Action as string | string[]), resources: asArray(st.Resource),
+    })));
+  const deletes = (a: string) => /^s3:(\*|Delete|PutLifecycle|PutBucketLifecycle)/.test(a);
+
+  it.each([
+    ['default', () => base],
+    ['stage dev, SQS failure destination, retain=false', () => synthCairn({}, { 'cairn:stage': 'dev', 'cairn:failureDestination': 'sqs', 'cairn:retain': 'false' })],
+  ])('%s: only λ erase may delete lake objects, with s3:DeleteObject on exactly the prefixes its pass rewrites', (_label, make) => {
+    const s = make();
+    const resources = s.template.toJSON().Resources as Record<string, Json>;
+    const eraseFn = s.stack.getLogicalId(s.stack.catalog.fn('erase').function.node.defaultChild as never);
+    const eraseRole = resources[eraseFn]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const lake = s.stack.getLogicalId(s.stack.lake.bucket.node.defaultChild as never);
+
+    const deleting = allows(s).filter((st) => st.actions.some(deletes));
+    expect(deleting.length).toBeGreaterThan(0);
+    // No other role (function, scheduler, custom resource) may delete an object or a version.
+    for (const st of deleting) expect(st.roles, `${st.policy}: ${st.actions.join()}`).toEqual([eraseRole]);
+    expect(deleting.flatMap((st) => st.actions.filter(deletes))).toEqual(['s3:DeleteObject']);
+    expect(deleting).toHaveLength(1);
+    const prefixes = [...ERASURE_LAKE_PREFIXES].sort();
+    expect(deleting[0]!.resources).toHaveLength(prefixes.length);
+    expect(deleting[0]!.resources).toEqual(expect.arrayContaining(prefixes.map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] }))));
+    // The pass lists exactly these prefixes, and λ erase's declared access names them.
+    expect([...FUNCTIONS.erase.access.lake.prefixes].sort()).toEqual(prefixes);
+    for (const [name, def] of Object.entries(FUNCTIONS)) {
+      const lakeAccess = (def.access as { lake?: { delete?: boolean } }).lake;
+      expect(!!lakeAccess?.delete, name).toBe(name === 'erase');
+    }
+    // No bucket policy grants deletion to anyone either (the lake's only allows are none: it denies non-TLS).
+    for (const [id, bp] of ofType(s, 'AWS::S3::BucketPolicy')) {
+      const st = (bp.Properties.PolicyDocument.Statement as Json[]).filter((x) => x.Effect === 'Allow' && asArray(x.Action as string | string[]).some(deletes));
+      expect(st, id).toEqual([]);
+    }
   });
 });
