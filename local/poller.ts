@@ -78,6 +78,14 @@ interface Segment {
   lastError?: { errorType: string; errorMessage: string };
 }
 
+/**
+ * The runtime's order of events, for `drain()`: a counter that only this (main) thread advances, so
+ * "read started after that invocation finished" is exact. Wall-clock milliseconds are not: two
+ * events share a millisecond, and the clock can be stepped back.
+ */
+let lastMark = 0;
+export const nextMark = (): number => ++lastMark;
+
 /** Wakes waiters on notify, or after a timeout. */
 class Signal {
   private waiters: (() => void)[] = [];
@@ -172,12 +180,12 @@ export class EventSourceMapping {
     for (const s of this.shards) s.nudge();
   }
 
-  /** Latest time an invocation of this mapping finished (ms epoch). */
-  lastActivityAt(): number {
-    return Math.max(0, ...this.shards.map((s) => s.lastActivityAt));
+  /** Mark (`nextMark`) of the latest invocation of this mapping to finish. */
+  lastActivityMark(): number {
+    return Math.max(0, ...this.shards.map((s) => s.lastActivityMark));
   }
 
-  /** True when nothing is pending and every shard was read empty by a read started after `since`. */
+  /** True when nothing is pending and every shard was read empty by a read started after mark `since`. */
   drained(since: number): boolean {
     return this.shards.every((s) => s.drained(since));
   }
@@ -211,7 +219,8 @@ class ShardPoller {
   private generation = 0;
   private needIterator = false;
   private closed = false;
-  private lastEmptyReadStartedAt = 0;
+  /** Mark taken when the latest read that found the shard empty was sent. */
+  private lastEmptyReadMark = 0;
   private firstPendingAt = 0;
   private stopped = false;
   private readonly data = new Signal();
@@ -222,7 +231,7 @@ class ShardPoller {
   private loops: Promise<void>[] = [];
   private readonly ckKey: string;
   flushNow = false;
-  lastActivityAt = 0;
+  lastActivityMark = 0;
 
   constructor(private readonly m: EventSourceMapping, readonly shardId: string) {
     this.ckKey = CheckpointStore.key(m.opts.fn.key, m.opts.streamName, shardId);
@@ -302,6 +311,7 @@ class ShardPoller {
       }
       const gen = this.generation;
       const startedAt = Date.now();
+      const startMark = nextMark();
       const limit = Math.min(10_000, READ_AHEAD_RECORDS - this.pending.length);
       let res: GetRecordsCommandOutput;
       try {
@@ -337,7 +347,7 @@ class ShardPoller {
         this.lastReadSeq = rec.seq;
       }
       this.caughtUp = recs.length < limit;
-      if (recs.length === 0) this.lastEmptyReadStartedAt = startedAt;
+      if (recs.length === 0) this.lastEmptyReadMark = startMark;
       else {
         if (!this.firstPendingAt) this.firstPendingAt = Date.now();
         this.data.notify();
@@ -453,7 +463,7 @@ class ShardPoller {
       seg.tried = true;
       seg.invocations++;
       const outcome = await this.invoke(seg.records);
-      this.lastActivityAt = Date.now();
+      this.lastActivityMark = nextMark();
       this.o.onActivity?.();
       if (outcome.ok && outcome.failedFrom === undefined) {
         this.succeeded(seg.records);
@@ -601,7 +611,7 @@ class ShardPoller {
         stats.failedRecords += records.length;
         log('warn', 'records sent to the on-failure destination', { function: this.o.fn.key, shard: this.shardId, records: records.length, condition, key });
         this.checkpoint(last.seq);
-        this.lastActivityAt = Date.now();
+        this.lastActivityMark = nextMark();
         return true;
       } catch (e) {
         log('warn', 'writing to the on-failure destination failed; retrying', { key, error: (e as Error).name });
@@ -621,7 +631,7 @@ class ShardPoller {
 
   drained(since: number): boolean {
     if (this.closed) return this.pending.length === 0 && this.inFlight.length === 0;
-    return this.pending.length === 0 && this.inFlight.length === 0 && this.caughtUp && this.lastEmptyReadStartedAt > since;
+    return this.pending.length === 0 && this.inFlight.length === 0 && this.caughtUp && this.lastEmptyReadMark > since;
   }
 
   status(): ShardStatus {

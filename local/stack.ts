@@ -23,7 +23,7 @@ import { createResources, startEmulators, useEndpoints, type Emulators, type S3N
 import { createLocalHttpServer, type LocalHttpServer, type StackState } from './http';
 import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lambda';
 import { Metrics } from './metrics';
-import { EventSourceMapping, type MappingStatus, type PollerTuning } from './poller';
+import { EventSourceMapping, nextMark, type MappingStatus, type PollerTuning } from './poller';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
 
@@ -92,7 +92,12 @@ export interface LocalStack {
   dataDir: string;
   endpoints: LocalEndpoints;
   status(): Promise<StackStatus>;
-  /** Waits until every stream consumer has processed everything (bounded); true when drained. */
+  /**
+   * Waits (bounded) until everything written to the streams before the call, by anyone (the stack's
+   * functions, `cairn replay`, another process), and everything that follows from it has been
+   * processed: no HTTP request, file drop or service delivery under way, and every shard read empty
+   * after the last invocation finished. True when drained.
+   */
   drain(timeoutMs?: number): Promise<boolean>;
   /** Stops HTTP (finishing in-flight requests), drains the pollers, persists checkpoints, stops everything. */
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
@@ -177,6 +182,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     };
   };
 
+  /** Marks (poller.ts `nextMark`) of the latest HTTP-invoked function and service delivery to finish. */
+  let lastInvokedMark = 0;
+  let lastServiceMark = 0;
+
   const http: LocalHttpServer = createLocalHttpServer({
     router: new Router(opts.routes ?? ROUTES),
     functions,
@@ -187,7 +196,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     endpoints: () => ({ ...endpoints }),
     status,
     log: opts.log,
-    onInvoked: () => nudge(),
+    onInvoked: () => {
+      lastInvokedMark = nextMark();
+      nudge();
+    },
     serviceRoute: (key) => services.find((s) => s.started.routes?.[key])?.started.routes?.[key],
   });
   const port = await http.listen(opts.port ?? 4000);
@@ -207,7 +219,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   // File drops (IMPORTS, docs/import.md): s3rver's object events under imports/ invoke λ import
   // asynchronously, as S3 → EventBridge → Lambda does on AWS (an event is retried twice on error).
   const fileDrops = new Set<Promise<void>>();
-  let lastFileDropAt = 0;
+  let lastFileDropMark = 0;
   const onS3Event = (event: S3NotificationEvent) => {
     const fn = functions.get(IMPORTS.fn);
     if (!fn || state !== 'ready') return;
@@ -220,7 +232,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
           log('warn', 'import invocation failed', { attempt, error: (e as Error).message });
           if (attempt < 2) await sleep(1000 * (attempt + 1));
         } finally {
-          lastFileDropAt = Date.now();
+          lastFileDropMark = nextMark();
           nudge();
         }
       }
@@ -229,19 +241,28 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     void run.finally(() => fileDrops.delete(run));
   };
 
+  let draining = 0;
   const drain = async (timeoutMs = 20_000): Promise<boolean> => {
     const deadline = Date.now() + timeoutMs;
-    for (const m of mappings) m.flushNow = true;
+    // Reads that count must start after this call: a record written before it, even by a writer the
+    // stack knows nothing about (cairn replay puts records on the stream itself), is then seen.
+    const calledMark = nextMark();
+    draining++;
+    for (const m of mappings) {
+      m.flushNow = true;
+      m.nudge();
+    }
     try {
       while (Date.now() < deadline) {
-        const since = Math.max(http.lastActivityAt(), lastFileDropAt, ...mappings.map((m) => m.lastActivityAt()));
-        const servicesIdle = services.every((s) => s.started.idle?.() ?? true) && fileDrops.size === 0;
-        if (servicesIdle && mappings.every((m) => m.drained(since))) return true;
+        // Work under way may still write to a stream: an HTTP request, a file drop, a service delivery.
+        const busy = http.inFlight() > 0 || fileDrops.size > 0 || !services.every((s) => s.started.idle?.() ?? true);
+        const since = Math.max(calledMark, lastInvokedMark, lastFileDropMark, lastServiceMark, ...mappings.map((m) => m.lastActivityMark()));
+        if (!busy && mappings.every((m) => m.drained(since))) return true;
         await sleep(50);
       }
       return false;
     } finally {
-      for (const m of mappings) m.flushNow = false;
+      if (--draining === 0) for (const m of mappings) m.flushNow = false;
     }
   };
 
@@ -292,7 +313,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       const started = await svc.start({
         dataDir,
         endpoints: Object.fromEntries(Object.entries(endpoints).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')),
-        invoke: (fn, event) => lookupFunction(fn).invoke(event).finally(nudge),
+        invoke: (fn, event) =>
+          lookupFunction(fn)
+            .invoke(event)
+            .finally(() => {
+              lastServiceMark = nextMark();
+              nudge();
+            }),
         functionArn: (fn) => lookupFunction(fn).arn,
         log: !!opts.log,
       });
