@@ -22,6 +22,8 @@ const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (o: object) => Server;
 const kinesalite = require('kinesalite') as (o: object) => Server;
 const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+// s3rver's PUT made atomic, as S3's is (a partial object is never served): see s3rver-atomic.cjs.
+require('./s3rver-atomic.cjs');
 
 export interface Emulators {
   endpoints: { dynamodb: string; kinesis: string; s3: string };
