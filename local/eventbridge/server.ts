@@ -220,14 +220,16 @@ export async function startEventBridge(opts: EventBridgeServerOptions): Promise<
           detail = undefined;
         }
         if (!detail || typeof detail !== 'object' || Array.isArray(detail)) { failed('MalformedDetail', 'Detail is malformed.'); continue; }
-        const time = typeof e.Time === 'number' ? e.Time * 1000 : typeof e.Time === 'string' ? Date.parse(e.Time) : Date.now();
+        const ingestedAt = Date.now();
+        const time = typeof e.Time === 'number' ? e.Time * 1000 : typeof e.Time === 'string' ? Date.parse(e.Time) : ingestedAt;
+        const ingestionTime = new Date(ingestedAt).toISOString();
         const event = {
           version: '0',
           id: randomUUID(),
           'detail-type': detailType,
           source,
           account: LOCAL_ACCOUNT,
-          time: isoSeconds(Number.isFinite(time) ? time : Date.now()),
+          time: isoSeconds(Number.isFinite(time) ? time : ingestedAt),
           region,
           resources: Array.isArray(e.Resources) ? e.Resources.filter((r) => typeof r === 'string') : [],
           detail,
@@ -244,7 +246,7 @@ export async function startEventBridge(opts: EventBridgeServerOptions): Promise<
             deliveries.push({
               id: randomUUID(),
               functionName: fn,
-              payload: targetInput(event, t, { ruleName: rule.Name, ruleArn: rule.Arn }),
+              payload: targetInput(event, t, { ruleName: rule.Name, ruleArn: rule.Arn, ingestionTime }),
               attempts: 0,
               enqueuedAt: Date.now(),
               ...(retries !== undefined ? { maxAttempts: Math.min(retries + 1, opts.retry?.maxAttempts ?? 5) } : {}),
@@ -363,9 +365,10 @@ export async function startEventBridge(opts: EventBridgeServerOptions): Promise<
         if (raw.RetryPolicy) t.RetryPolicy = raw.RetryPolicy as TargetState['RetryPolicy'];
         if (raw.DeadLetterConfig) t.DeadLetterConfig = raw.DeadLetterConfig as TargetState['DeadLetterConfig'];
         try {
-          validateTargetInput(t);
+          validateTargetInput(t, id);
         } catch (e) {
-          throw new AwsError('ValidationException', `Target ${id}: ${(e as Error).message}`);
+          // AWS refuses the whole request (not one entry), in its own words: see shared/eventbridge/input.ts.
+          throw new AwsError('ValidationException', (e as Error).message);
         }
         if (!lambdaFunctionName(arn)) {
           failed.push({ TargetId: id, ErrorCode: 'ValidationException', ErrorMessage: `The local bus delivers only to Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>); got ${arn}` });

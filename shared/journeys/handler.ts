@@ -119,6 +119,8 @@ export function journeyActionEvent(def: JourneyDef, profileId: string, runId: st
   };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 const profileIdOf = (detail: Record<string, unknown> | undefined): string | undefined => {
   const p = detail?.profile as { profileId?: unknown } | undefined;
   const id = p?.profileId ?? detail?.profileId;
@@ -146,7 +148,13 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   const journeyId = input.journeyId;
   const def = await deps.journey(journeyId);
   if (!def) return { journeyId, outcome: 'unknown_journey' };
-  const detail = input.kind === 'resume' ? undefined : (input.event?.detail ?? {});
+  if (input.kind !== 'resume' && !isObject(input.event?.detail)) {
+    // Every bus event has a detail: none means the rule's target does not pass the whole event
+    // (e.g. `<aws.events.event>`, which on AWS has no detail). Re-applying the journey fixes its rules.
+    log('error', 'journey input without event detail: re-apply the journey to update its rule targets', { journeyId, kind: input.kind });
+    return { journeyId, outcome: 'no_event_detail' };
+  }
+  const detail = input.kind === 'resume' ? undefined : (input.event.detail as Record<string, unknown>);
   if (typeof detail?.correlationId === 'string') setCorrelationId(detail.correlationId);
   const eventProfileId = input.kind === 'resume' ? input.profileId : profileIdOf(detail);
   if (!eventProfileId) return { journeyId, outcome: 'no_profile' };

@@ -1,7 +1,8 @@
 /**
  * Journeys compile to EventBridge rules on the Cairn bus, created at run time through the
  * EventBridge API (marketers never redeploy CDK). Per journey, at most four rules, all targeting
- * λ journey with an InputTransformer that wraps the event as `{journeyId, kind, event}`:
+ * λ journey with an InputTransformer that wraps the whole event as `{journeyId, kind, event}`
+ * (`<aws.events.event.json>`: see targetInput):
  *
  * - `cairn-journey-<id>-trigger`: the trigger (compileTrigger). DISABLED while `enabled: false`.
  * - `cairn-journey-<id>-exit`: the exit event (`exit: {event, where}`), when the journey has one.
@@ -109,9 +110,15 @@ function targetArn(): string {
   return arn;
 }
 
-/** The InputTransformer of a journey rule's target. Journey ids are `[A-Za-z0-9_-]`: safe inside JSON quotes. */
+/**
+ * The InputTransformer of a journey rule's target. Journey ids are `[A-Za-z0-9_-]`: safe inside JSON quotes.
+ *
+ * `<aws.events.event.json>`, not `<aws.events.event>`: on AWS the latter is the event's envelope
+ * WITHOUT `detail` (`detailType` in camelCase), so λ journey would find no profile and do nothing
+ * (AWS-recorded: tests/fixtures/eventbridge-input/cases.json; the local bus reproduces it).
+ */
 export function targetInput(journeyId: string, kind: RuleKind) {
-  return { InputPathsMap: {}, InputTemplate: `{"journeyId":${JSON.stringify(journeyId)},"kind":"${kind}","event":<aws.events.event>}` };
+  return { InputPathsMap: {}, InputTemplate: `{"journeyId":${JSON.stringify(journeyId)},"kind":"${kind}","event":<aws.events.event.json>}` };
 }
 
 const notFound = (e: unknown) => (e as Error)?.name === 'ResourceNotFoundException';

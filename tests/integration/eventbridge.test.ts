@@ -148,7 +148,7 @@ describe('local EventBridge driven by the AWS SDK', () => {
     ]);
     expect(byFn('pathfn')).toEqual([{ revenue: 42 }]);
     expect(byFn('constfn')).toEqual([{ fixed: true }]);
-    expect(byFn('xform')).toEqual([{ what: 'Order Completed', revenue: 42, text: 'Order Completed from cairn', rule: 'tracks', missing: null }]);
+    expect(byFn('xform')).toEqual([{ what: 'Order Completed', revenue: 42, text: 'Order Completed from cairn', rule: 'tracks', missing: '' }]); // a missing path outside quotes: "" as AWS recorded it
     expect(byFn('never')).toEqual([]);
     expect(byFn('disabled')).toEqual([]);
     expect(calls).toHaveLength(4);

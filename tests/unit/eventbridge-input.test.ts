@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonPath, targetInput, transformInput, validateTargetInput } from '../../shared/eventbridge/input';
+import { parseJsonPath, predefinedEvent, targetInput, templatePlaceholders, transformInput, validateTargetInput } from '../../shared/eventbridge/input';
 import { CairnError } from '../../shared/errors';
 
 const event = {
@@ -36,7 +36,7 @@ describe('target input', () => {
       event,
       {
         InputPathsMap: { ev: '$.detail.event', rev: '$.detail.properties.revenue', items: '$.detail.properties.items', flag: '$.detail.flag', gone: '$.detail.gone' },
-        InputTemplate: '{"ev": <ev>, "says": "got <ev> for <rev>", "items": <items>, "flag": <flag>, "gone": <gone>, "goneText": "[<gone>]", "whole": <aws.events.event>, "rule": "<aws.events.rule-arn>", "kept": "<unknown>"}',
+        InputTemplate: '{"ev": <ev>, "says": "got <ev> for <rev>", "items": <items>, "flag": <flag>, "gone": <gone>, "goneText": "[<gone>]", "whole": <aws.events.event.json>, "rule": "<aws.events.rule-arn>"}',
       },
       ctx,
     );
@@ -45,12 +45,20 @@ describe('target input', () => {
       says: 'got Order "Big" Completed for 10',
       items: [{ sku: 'a' }, { sku: 'b' }],
       flag: true,
-      gone: null,
+      gone: '', // as AWS recorded it: a missing path outside quotes gives ""
       goneText: '[]',
       whole: event,
       rule: ctx.ruleArn,
-      kept: '<unknown>',
     });
+  });
+
+  it('gives <aws.events.event> as AWS does: no detail, detailType in camelCase, time = ingestion time', () => {
+    const ingestionTime = '2025-01-01T00:00:00.123Z';
+    const out = transformInput(event, { InputTemplate: '{"e": <aws.events.event>, "j": <aws.events.event.json>, "t": "<aws.events.event.ingestion-time>"}' }, { ...ctx, ingestionTime });
+    const envelope = { id: 'e-1', account: '000000000000', detailType: 'track', time: ingestionTime, source: 'cairn', region: 'us-east-1', resources: [], version: '0' };
+    expect(out).toEqual({ e: envelope, j: event, t: ingestionTime });
+    expect(JSON.stringify(predefinedEvent(event, ingestionTime))).toBe(JSON.stringify(envelope)); // AWS's key order
+    expect(out).not.toHaveProperty('e.detail');
   });
 
   it('returns plain text when the template is not JSON', () => {
@@ -60,11 +68,16 @@ describe('target input', () => {
     expect(transformInput(event, { InputPathsMap: { s: '$.source' }, InputTemplate: '"from <s>"' }, ctx)).toBe('from cairn');
   });
 
-  it('validates target input settings', () => {
-    expect(() => validateTargetInput({ Input: '{}', InputPath: '$' })).toThrow(/Only one/);
-    expect(() => validateTargetInput({ Input: '{nope' })).toThrow(/valid JSON/);
-    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { 'aws.x': '$' }, InputTemplate: '' } })).toThrow();
-    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: 'bad' }, InputTemplate: '<ok>' } })).toThrow(CairnError);
-    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: '$.a' }, InputTemplate: '<ok>' } })).not.toThrow();
+  it('validates target input settings with AWS words', () => {
+    expect(() => validateTargetInput({ Input: '{}', InputPath: '$' }, 't1')).toThrow('Only one of Input, InputPath, or InputTransformer must be provided for target t1.');
+    expect(() => validateTargetInput({ Input: '{nope' }, 't1')).toThrow(/valid JSON/);
+    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { 'aws.x': '$' }, InputTemplate: '' } }, 't1')).toThrow(CairnError);
+    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: 'bad' }, InputTemplate: '<ok>' } }, 't1')).toThrow(CairnError);
+    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: '$.a' }, InputTemplate: '<ok>' } }, 't1')).not.toThrow();
+    expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: '$.a' }, InputTemplate: '"<ok> <unknown>"' } }, 't1')).toThrow(
+      'InputTemplate for target t1 contains invalid placeholder unknown.',
+    );
+    expect(() => validateTargetInput({ InputTransformer: { InputTemplate: '{"e": <aws.events.event.json>, "r": "<aws.events.rule-name> <aws.events.rule-arn> <aws.events.event> <aws.events.event.ingestion-time>"}' } }, 't1')).not.toThrow();
+    expect(templatePlaceholders('"a <b> c <d-e> <aws.events.event.json> a < b"')).toEqual(['b', 'd-e', 'aws.events.event.json']);
   });
 });

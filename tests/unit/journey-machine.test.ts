@@ -262,7 +262,7 @@ steps:
     expect(matchesPattern(wait, ev({ event: 'A', properties: { n: 3 } }))).toBe(true);
     expect(matchesPattern(wait, ev({ event: 'A', properties: { n: 1 } }))).toBe(false);
     expect(matchesPattern(wait, ev({ event: 'B' }))).toBe(true);
-    expect(targetInput('j-1', 'wait').InputTemplate).toBe('{"journeyId":"j-1","kind":"wait","event":<aws.events.event>}');
+    expect(targetInput('j-1', 'wait').InputTemplate).toBe('{"journeyId":"j-1","kind":"wait","event":<aws.events.event.json>}');
   });
 });
 
