@@ -35,6 +35,9 @@ export const METRIC = {
   actionsSent: 'actions.sent',
   actionsFailed: 'actions.failed',
   actionsSkipped: 'actions.skipped',
+  /** λ erase: lake objects its pass could not finish (and `.<code>`), erasures left pending because of them. */
+  erasureLakeFailures: 'lake.failures',
+  erasuresIncomplete: 'erasures.incomplete',
 } as const;
 
 export interface InvocationScope {

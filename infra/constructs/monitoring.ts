@@ -11,7 +11,8 @@
  * - per function: errors and throttles;
  * - per table: read + write throttle events;
  * - HTTP API: any 5xx, and a 4xx rate above a threshold (once there is traffic);
- * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts) and journey action failures.
+ * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts), journey action failures, and
+ *   lake objects λ erase could not finish (erasures held back).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -40,6 +41,8 @@ export const MONITORING = {
   /** 4xx / requests, percent, over 5 minutes, once there are at least `clientErrorMinRequests`. */
   clientErrorRatePercent: 25,
   clientErrorMinRequests: 50,
+  /** Period of the erasure lake-failure alarm (λ erase runs every 10 minutes). */
+  erasureLakeFailurePeriod: Duration.minutes(30),
   /** S3 request-metrics filter id of the failed-batch prefix. */
   failedBatchesFilterId: 'cairn-failed-batches',
 } as const;
@@ -156,6 +159,9 @@ export class Monitoring extends Construct {
     this.alarm('QuarantineRate', `more than ${MONITORING.quarantineRatePercent}% of messages quarantined (query: npx cairn sql "SELECT code, count(*) FROM quarantine GROUP BY 1")`,
       quarantineRate, MONITORING.quarantineRatePercent, 1, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
     this.alarm('JourneyActionFailures', 'journey actions failed (email/SMS/webhook gave up)', custom('journey', METRIC.actionsFailed), 1);
+    // λ erase runs every 10 minutes (up to 15 long): a 30-minute period holds a run, so a failure that persists keeps the alarm on.
+    this.alarm('ErasureLakeFailures', 'λ erase could not read, rewrite or delete lake objects: the erasures concerned stay pending (GET /v1/erasures/{id} lists the keys; docs/privacy.md)',
+      custom('erase', METRIC.erasureLakeFailures, MONITORING.erasureLakeFailurePeriod), 1);
 
     // ---- dashboard -----------------------------------------------------------------------
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {

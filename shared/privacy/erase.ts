@@ -14,6 +14,14 @@
  *   6. the audit record: status `erased`, counts, time; profile ids dropped from it; dequeued.
  *
  * Every step is idempotent: deleting what is already gone is a no-op.
+ *
+ * A lake object that cannot be read, decoded, rewritten or deleted (after the SDK's retries) is
+ * recorded and the pass goes on with every other object; the other stores are erased for every
+ * person all the same. An erasure that may have rows in a failed object (those it had rows in, or
+ * every erasure of the pass when the object could not be read) is not complete: it stays pending
+ * (`suppressed`), its record lists the failed keys (`lakeFailures`), and the next run retries. Its
+ * timeline items, and the dedup markers of the messages they list, are kept until then: the timeline
+ * is how a later run finds the person's rows by message id once their profiles are gone.
  */
 import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
@@ -30,9 +38,10 @@ import { cancelProfileRecheck } from '../segments/schedule';
 import { log } from '../log';
 import { scheduleName } from '../journeys/machine';
 import type { PersonState } from '../journeys/machine';
-import { listKeys, rewriteObject, type ErasureTarget } from './lake';
+import { count, METRIC } from '../metrics';
+import { ERASURE_LAKE_PREFIXES, LakeObjectError, listKeys, rewriteObject, type ErasureTarget, type LakeFailure } from './lake';
 import {
-  dequeue, getErasureRecord, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureRecord,
+  dequeue, getErasureRecord, MAX_LAKE_FAILURES, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureLakeFailure, type ErasureRecord,
 } from './requests';
 import { doc, suppress, suppressionHash } from './suppression';
 
@@ -70,7 +79,11 @@ export interface EraseRunResult {
   erased: string[];
   /** Pending requests left for a later run (not settled yet). */
   waiting: string[];
+  /** Requests worked on but left pending: a lake object that may hold their rows failed (their records list it). */
+  incomplete: string[];
   lakeObjectsScanned: number;
+  /** Lake objects of this pass that could not be read, decoded, rewritten or deleted. */
+  lakeObjectsFailed: number;
   ms: number;
 }
 
@@ -120,6 +133,8 @@ interface Person {
   hashes: Set<string>;
   messageIds: Set<string>;
   counts: ErasureCounts;
+  /** Lake objects of this run's pass that failed and may hold the person's rows. */
+  lakeFailures: LakeFailure[];
 }
 
 /** The person as stored now: their profiles (following merges both ways), identifiers and messages. */
@@ -149,7 +164,7 @@ async function loadPerson(rec: ErasureRecord): Promise<Person> {
   const counts: ErasureCounts = {
     profiles: 0, identities: 0, timeline: 0, segmentMemberships: 0, journeyStates: 0, schedules: 0, dedupMarkers: 0, lakeRows: 0, lakeObjectsRewritten: 0,
   };
-  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts };
+  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [] };
 }
 
 const stepIds = (steps: unknown): string[] => {
@@ -244,14 +259,33 @@ async function eraseGraph(person: Person): Promise<void> {
   }
 }
 
-/** One pass over the lake for every person at once. */
-async function eraseLake(people: Person[], config: IdentityConfig, concurrency: number): Promise<{ scanned: number; removedMessageIds: Map<string, Set<string>> }> {
+/**
+ * One pass over the lake for every person at once. An object that fails is recorded on the people
+ * whose rows it may hold (those it had rows of, or everyone when it could not be read) and the pass
+ * goes on; a listing that fails fails the run (nothing was erased from the lake yet by this pass).
+ */
+async function eraseLake(people: Person[], config: IdentityConfig, concurrency: number): Promise<{ scanned: number; failed: number; removedMessageIds: Map<string, Set<string>> }> {
   const targets: ErasureTarget[] = people.map((p) => ({ erasureId: p.rec.erasureId, hashes: p.hashes, messageIds: p.messageIds, profileIds: p.profileIds }));
   const byId = new Map(people.map((p) => [p.rec.erasureId, p]));
-  const keys = (await Promise.all([LAKE.eventsPrefix, LAKE.quarantinePrefix, LAKE.profilesPrefix].map((pre) => listKeys(bucket(), pre)))).flat();
+  const keys = (await Promise.all(ERASURE_LAKE_PREFIXES.map((pre) => listKeys(bucket(), pre)))).flat();
   const removedMessageIds = new Map<string, Set<string>>();
+  let failed = 0;
   await pmap(keys, concurrency, async (key) => {
-    const r = await rewriteObject(bucket(), key, targets, config);
+    let r;
+    try {
+      r = await rewriteObject(bucket(), key, targets, config);
+    } catch (e) {
+      const failure: LakeFailure = e instanceof LakeObjectError
+        ? e.failure
+        : { key, operation: 'decode', code: 'lake_object_unreadable', error: String((e as Error)?.name ?? 'Error').slice(0, 64) };
+      const owners = e instanceof LakeObjectError && e.erasureIds ? e.erasureIds.map((id) => byId.get(id)!) : people;
+      for (const p of owners) p.lakeFailures.push(failure);
+      failed++;
+      count(METRIC.erasureLakeFailures);
+      count(`${METRIC.erasureLakeFailures}.${failure.code}`);
+      log('warn', 'privacy.lake_object_failed', { ...failure, erasures: owners.map((p) => p.rec.erasureId).join(',') });
+      return;
+    }
     for (const [eid, rows] of r.removed) {
       const p = byId.get(eid)!;
       p.counts.lakeRows += rows.length;
@@ -263,7 +297,17 @@ async function eraseLake(people: Person[], config: IdentityConfig, concurrency: 
       }
     }
   });
-  return { scanned: keys.length, removedMessageIds };
+  return { scanned: keys.length, failed, removedMessageIds };
+}
+
+const addCounts = (a: ErasureCounts | undefined, b: ErasureCounts): ErasureCounts =>
+  Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v + (a?.[k as keyof ErasureCounts] ?? 0)])) as unknown as ErasureCounts;
+
+/** The failures to record: sorted by key, at most MAX_LAKE_FAILURES, each with the time it was first seen. */
+function recordedFailures(p: Person, at: string): ErasureLakeFailure[] {
+  const before = new Map((p.rec.lakeFailures ?? []).map((f) => [f.key, f.since]));
+  return [...p.lakeFailures].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, MAX_LAKE_FAILURES)
+    .map((f) => ({ ...f, since: before.get(f.key) ?? at }));
 }
 
 /** Runs the pending erasures (see the module comment). */
@@ -289,7 +333,7 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
     if (rec.status === 'suppressed' && now().getTime() - since >= settle) ready.push(rec);
     else waiting.push(id);
   }
-  if (!ready.length) return { erased: [], waiting, lakeObjectsScanned: 0, ms: Date.now() - started };
+  if (!ready.length) return { erased: [], waiting, incomplete: [], lakeObjectsScanned: 0, lakeObjectsFailed: 0, ms: Date.now() - started };
 
   const people: Person[] = [];
   for (const rec of ready) {
@@ -299,7 +343,16 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
   }
   const lake = await eraseLake(people, config, opts.concurrency ?? 16);
   for (const p of people) {
-    const msgs = new Set([...p.messageIds, ...(lake.removedMessageIds.get(p.rec.erasureId) ?? [])]);
+    const removed = [...(lake.removedMessageIds.get(p.rec.erasureId) ?? [])];
+    if (p.lakeFailures.length) {
+      // The timeline stays until the lake is done (later runs find the person's rows by its message
+      // ids), and with it the dedup markers of the messages it lists; those of rows removed now go.
+      const msgs = removed.filter((m) => !p.messageIds.has(m));
+      await batchDelete(T.dedup(), msgs.map((m) => ({ pk: markerKey(m) })));
+      p.counts.dedupMarkers = msgs.length;
+      continue;
+    }
+    const msgs = new Set([...p.messageIds, ...removed]);
     await batchDelete(T.dedup(), [...msgs].map((m) => ({ pk: markerKey(m) })));
     p.counts.dedupMarkers = msgs.size;
     const timelineKeys: Record<string, unknown>[] = [];
@@ -308,24 +361,42 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
     p.counts.timeline = timelineKeys.length;
   }
   await eraseRuntime(people);
+  const erased: string[] = [];
+  const incomplete: string[] = [];
   for (const p of people) {
     await eraseGraph(p);
-    const { profileIds: _drop, ...rest } = p.rec;
-    const done: ErasureRecord = {
-      ...rest,
-      status: 'erased',
-      erasedAt: now().toISOString(),
-      identifierHashes: [...p.hashes].sort(),
-      counts: p.counts,
-      runs: (p.rec.runs ?? 0) + 1,
-    };
+    const { profileIds: _drop, lakeFailures: _failures, lakeObjectsFailed: _failed, ...rest } = p.rec;
+    const at = now().toISOString();
+    const counts = addCounts(p.rec.counts, p.counts);
+    const runs = (p.rec.runs ?? 0) + 1;
+    if (p.lakeFailures.length) {
+      // Still pending: keep what the next run needs to find the person's rows once their profiles
+      // are gone (every profile id found, every identifier hash), and say what failed.
+      await putErasureRecord({
+        ...rest,
+        status: 'suppressed',
+        profileIds: [...p.profileIds].sort(),
+        identifierHashes: [...p.hashes].sort(),
+        counts,
+        runs,
+        lastRunAt: at,
+        lakeObjectsFailed: p.lakeFailures.length,
+        lakeFailures: recordedFailures(p, at),
+      });
+      incomplete.push(p.rec.erasureId);
+      count(METRIC.erasuresIncomplete);
+      log('warn', 'privacy.erasure_incomplete', { erasureId: p.rec.erasureId, lakeObjectsFailed: p.lakeFailures.length, codes: [...new Set(p.lakeFailures.map((f) => f.code))].join(','), runs });
+      continue;
+    }
+    const done: ErasureRecord = { ...rest, status: 'erased', erasedAt: at, identifierHashes: [...p.hashes].sort(), counts, runs };
     await putErasureRecord(done);
     await dequeue(p.rec.erasureId);
-    log('info', 'privacy.erased', { erasureId: p.rec.erasureId, ...p.counts });
+    erased.push(p.rec.erasureId);
+    log('info', 'privacy.erased', { erasureId: p.rec.erasureId, ...counts });
   }
   const ms = Date.now() - started;
-  log('info', 'privacy.run', { erased: people.length, waiting: waiting.length, lakeObjectsScanned: lake.scanned, ms });
-  return { erased: people.map((p) => p.rec.erasureId), waiting, lakeObjectsScanned: lake.scanned, ms };
+  log(lake.failed ? 'warn' : 'info', 'privacy.run', { erased: erased.length, incomplete: incomplete.length, waiting: waiting.length, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: lake.failed, ms });
+  return { erased, waiting, incomplete, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: lake.failed, ms };
 }
 
 /** The λ erase handler: a scheduled run (`{}`), or a direct invocation with options (`{settleSeconds, erasureIds}`). */

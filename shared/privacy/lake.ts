@@ -7,6 +7,10 @@
  * A row belongs to the person when it carries one of their suppressed identifiers (matched by hash:
  * the erasure never needs the raw values), one of their message ids (from the timeline), or one of
  * their profile ids.
+ *
+ * An object that cannot be read, decoded, rewritten or deleted makes `rewriteObject` throw a
+ * `LakeObjectError`: which step failed, a code, the error's name (never its message, which may quote
+ * the object's content) and, when the rows were read, the erasures that had rows in it.
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
@@ -135,32 +139,99 @@ export interface RewriteResult {
   action: 'none' | 'rewritten' | 'deleted';
 }
 
-/** Reads one lake object and rewrites it without the erased rows (same key, same metadata), or deletes it when none is left. */
+/**
+ * Why an object could not be erased from (docs/privacy.md "When a lake object fails", docs/errors.md):
+ * - `lake_object_unreadable`: read, but not gzip JSON Lines (corrupt); permanent until an operator acts;
+ * - `lake_access_denied`: S3 answered 403 (the function's IAM grant, the bucket policy or the KMS key);
+ * - `lake_object_failed`: any other S3 failure after the SDK's retries (throttling, 5xx, network).
+ */
+export type LakeFailureCode = 'lake_object_unreadable' | 'lake_access_denied' | 'lake_object_failed';
+
+/** One object the erasure pass could not finish. Holds no personal data: keys name dates, shards and sequence numbers. */
+export interface LakeFailure {
+  key: string;
+  /** The step that failed: GetObject (`read`), gunzip/JSON (`decode`), PutObject (`write`), DeleteObject (`delete`). */
+  operation: 'read' | 'decode' | 'write' | 'delete';
+  code: LakeFailureCode;
+  /** The error's name (S3 error code, zlib code, `SyntaxError`); never its message. */
+  error: string;
+  /** HTTP status of S3's answer, when there was one. */
+  httpStatus?: number;
+}
+
+export class LakeObjectError extends Error {
+  constructor(
+    readonly failure: LakeFailure,
+    /** Erasures with rows in the object, when it was read; undefined: unknown (it could not be read). */
+    readonly erasureIds?: string[],
+  ) {
+    super(`lake object ${failure.key}: ${failure.operation} failed (${failure.code}: ${failure.error})`);
+    this.name = 'LakeObjectError';
+  }
+}
+
+const errorName = (e: unknown): string => {
+  const x = e as { code?: unknown; name?: unknown } | undefined;
+  const n = typeof x?.code === 'string' && /^(Z_|ERR_)/.test(x.code) ? x.code : typeof x?.name === 'string' ? x.name : 'Error';
+  // An error code (`AccessDenied`, `KMS.DisabledException`, `Z_DATA_ERROR`), or nothing that could quote data.
+  return /^[A-Za-z][A-Za-z0-9_.]{0,63}$/.test(n) ? n : 'Error';
+};
+
+/** The failure for an error thrown by an S3 call (or reading its body). */
+export function s3Failure(key: string, operation: LakeFailure['operation'], e: unknown): LakeFailure {
+  const httpStatus = (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const error = errorName(e);
+  const denied = httpStatus === 403 || error === 'AccessDenied' || error === 'Forbidden';
+  return { key, operation, code: denied ? 'lake_access_denied' : 'lake_object_failed', error, ...(typeof httpStatus === 'number' ? { httpStatus } : {}) };
+}
+
+/**
+ * Reads one lake object and rewrites it without the erased rows (same key, same metadata), or
+ * deletes it when none is left. Throws a `LakeObjectError` when a step fails (a missing key is not a
+ * failure: there is nothing left to erase).
+ */
 export async function rewriteObject(bucket: string, key: string, targets: ErasureTarget[], config: IdentityConfig): Promise<RewriteResult> {
   const table = tableOfKey(key);
   if (!table) return { key, removed: new Map(), action: 'none' };
   let res;
+  let body: Uint8Array;
   try {
     res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    body = await res.Body!.transformToByteArray();
   } catch (e) {
     if ((e as Error).name === 'NoSuchKey') return { key, removed: new Map(), action: 'none' };
-    throw e;
+    throw new LakeObjectError(s3Failure(key, 'read', e));
   }
-  const body = await res.Body!.transformToByteArray();
-  const rows = decodeJsonLines(body);
-  const { kept, removed } = filterRows(table, rows, targets, config);
+  let rows: unknown[];
+  let split: { kept: unknown[]; removed: Map<string, unknown[]> };
+  try {
+    rows = decodeJsonLines(body);
+    split = filterRows(table, rows, targets, config);
+  } catch (e) {
+    throw new LakeObjectError({ key, operation: 'decode', code: 'lake_object_unreadable', error: errorName(e) });
+  }
+  const { kept, removed } = split;
   if (!removed.size) return { key, removed, action: 'none' };
+  const owners = [...removed.keys()];
   if (!kept.length) {
-    await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    try {
+      await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (e) {
+      throw new LakeObjectError(s3Failure(key, 'delete', e), owners);
+    }
     return { key, removed, action: 'deleted' };
   }
   const metadata = { ...(res.Metadata ?? {}) };
   if (metadata.rows !== undefined) metadata.rows = String(kept.length);
   metadata['erased-rows'] = String(Number(metadata['erased-rows'] ?? 0) + rows.length - kept.length);
-  await s3().send(new PutObjectCommand({
-    Bucket: bucket, Key: key, Body: encodeJsonLines(kept), Metadata: metadata,
-    ...(res.ContentType ? { ContentType: res.ContentType } : {}),
-    ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
-  }));
+  try {
+    await s3().send(new PutObjectCommand({
+      Bucket: bucket, Key: key, Body: encodeJsonLines(kept), Metadata: metadata,
+      ...(res.ContentType ? { ContentType: res.ContentType } : {}),
+      ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
+    }));
+  } catch (e) {
+    throw new LakeObjectError(s3Failure(key, 'write', e), owners);
+  }
   return { key, removed, action: 'rewritten' };
 }

@@ -12,6 +12,7 @@ import type { IdentityConfig } from '../identity/config';
 import { identityKey, parseIdentifier } from '../identity/identifiers';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
+import type { LakeFailure } from './lake';
 import { doc, droppedCount, privacyTable, suppress, suppressionHash } from './suppression';
 
 export const ERASURE_PREFIX = 'erasure#';
@@ -41,10 +42,27 @@ export interface ErasureRecord {
   identifierHashes: string[];
   /** Profiles to erase (live + merged-away); removed once erased. */
   profileIds?: string[];
+  /** What the runs removed, summed over the runs that worked on it. */
   counts?: ErasureCounts;
   /** λ erase runs that worked on it. */
   runs?: number;
+  /** Time of the last run that left it pending (lake objects failed). */
+  lastRunAt?: string;
+  /**
+   * While pending after a run: the lake objects that run could not finish and that may hold the
+   * person's rows (at most MAX_LAKE_FAILURES, by key; `lakeObjectsFailed` counts them all). Cleared
+   * when the erasure completes. Keys and error names only: no personal data.
+   */
+  lakeFailures?: ErasureLakeFailure[];
+  lakeObjectsFailed?: number;
 }
+
+/** A failed lake object as the record keeps it: `since` is the run that first saw it fail. */
+export interface ErasureLakeFailure extends LakeFailure {
+  since: string;
+}
+/** Failed lake objects kept in an erasure record (the item stays far below DynamoDB's 400 KB). */
+export const MAX_LAKE_FAILURES = 100;
 
 /** What the status route answers (the audit record plus the drops counted so far). */
 export interface ErasureView extends Omit<ErasureRecord, 'profileIds'> {

@@ -1,12 +1,13 @@
 /**
  * The Monitoring construct: an encrypted alarm topic (optional e-mail), the alarms an operator
  * relies on (lag, failed batches, errors, throttles, API errors, quarantine rate, journey action
- * failures), each notifying the topic, and a dashboard.
+ * failures, lake objects erasure could not finish), each notifying the topic, and a dashboard.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { FUNCTIONS, TABLES } from '../../shared/config/resources';
 import { MONITORING } from '../../infra/constructs/monitoring';
+import { METRIC } from '../../shared/metrics';
 import { synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;
@@ -98,6 +99,13 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     const actions = t.alarms.filter((a) => a.Namespace === 'Cairn' && a.MetricName === 'actions.failed');
     expect(actions).toHaveLength(1);
     expect(actions[0]!.Dimensions).toEqual([{ Name: 'function', Value: { Ref: t.fnId('journey') } }]);
+  });
+
+  it('lake objects λ erase could not finish alarm over a period that always holds an erasure run', () => {
+    const lake = t.alarms.filter((a) => a.Namespace === 'Cairn' && a.MetricName === METRIC.erasureLakeFailures);
+    expect(lake).toHaveLength(1);
+    expect(lake[0]).toMatchObject({ Dimensions: [{ Name: 'function', Value: { Ref: t.fnId('erase') } }], Statistic: 'Sum', Threshold: 1, Period: 1800 });
+    expect(lake[0]!.AlarmDescription).toMatch(/\/v1\/erasures/);
   });
 
   it('a dashboard named after the stage', () => {

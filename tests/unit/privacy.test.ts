@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
-import { filterRows, rowOwner, type ErasureTarget } from '../../shared/privacy/lake';
+import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '../../shared/privacy/lake';
 import {
   bucketOf, chunkKey, DEFAULT_REFRESH_MS, dropSuppressed, entryOf, MAX_REFRESH_MS, messageHashes, parseMeta, refreshMs,
   suppressionHash, SuppressionView, type SuppressionMeta, type SuppressionReader,
@@ -190,5 +190,22 @@ describe('lake rows of an erased person', () => {
     expect(kept.map((r) => r.message_id)).toEqual(['1', '4']);
     expect(removed.get('e1')!.map((r) => r.message_id)).toEqual(['2']);
     expect(removed.get('e2')!.map((r) => r.message_id)).toEqual(['3']);
+  });
+});
+
+describe('failed lake objects (what an erasure record says)', () => {
+  const s3Error = (name: string, status: number | undefined, message: string) =>
+    Object.assign(new Error(message), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
+  it('a 403 is lake_access_denied, anything else from S3 lake_object_failed; the error name and status, never the message', () => {
+    expect(s3Failure('events/dt=2024-01-01/a.json.gz', 'delete', s3Error('AccessDenied', 403, 'Access Denied'))).toEqual({
+      key: 'events/dt=2024-01-01/a.json.gz', operation: 'delete', code: 'lake_access_denied', error: 'AccessDenied', httpStatus: 403,
+    });
+    expect(s3Failure('k', 'read', s3Error('SlowDown', 503, 'Please reduce your request rate'))).toEqual({ key: 'k', operation: 'read', code: 'lake_object_failed', error: 'SlowDown', httpStatus: 503 });
+    expect(s3Failure('k', 'write', s3Error('TimeoutError', undefined, 'socket hang up'))).toEqual({ key: 'k', operation: 'write', code: 'lake_object_failed', error: 'TimeoutError' });
+    // An error's message may quote what it failed on (a row, an address): only a name shaped like an error code is kept.
+    expect(s3Failure('k', 'read', s3Error('KMS.DisabledException', 400, 'key disabled')).error).toBe('KMS.DisabledException');
+    const f = s3Failure('k', 'read', s3Error('Unexpected "ada@example.com"', 400, 'ada@example.com'));
+    expect(f.error).toBe('Error');
+    expect(JSON.stringify(f)).not.toContain('ada');
   });
 });
