@@ -20,6 +20,7 @@ import { applyPath } from './apply';
 import { startCrmReceiver, type CrmCounts, type CrmReceiver } from './demo-crm';
 import { adminGet, answerError, collectPost, type Target } from './http';
 import { MAX_BATCH_BYTES } from './send';
+import { pathParam } from '../shared/admin/path';
 
 export interface DemoOptions {
   customers: number;
@@ -219,7 +220,7 @@ async function lookUp(t: Target, p: Persona): Promise<{ identifier: string; prof
   const found: string[] = [];
   const lookups: string[] = [];
   for (const id of ids) {
-    const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(id)}`);
+    const a = await adminGet(t, `/v1/profiles/${pathParam(id)}`);
     if (a.status !== 200) continue;
     lookups.push(id);
     found.push((a.json as { profileId: string }).profileId);
@@ -292,7 +293,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     for (const m of history.messages) summary.bySource[m.source]++;
     summary.messages = history.messages.length;
     const marker = history.people.find((p) => p.userId && p.facts.sources.has('web'));
-    const existing = marker ? await adminGet(admin, `/v1/profiles/${encodeURIComponent(`user_id:${marker.userId}`)}`) : undefined;
+    const existing = marker ? await adminGet(admin, `/v1/profiles/${pathParam(`user_id:${marker.userId}`)}`) : undefined;
     const started = Date.now();
     if (existing?.status === 200) {
       summary.historySkipped = true;

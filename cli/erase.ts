@@ -15,6 +15,7 @@ import { CairnError } from '../shared/errors';
 import { SCHEDULES } from '../shared/config/resources';
 import { SETTLE_SECONDS } from '../shared/privacy/erase';
 import { adminGet, adminSend, answerError, type Target } from './http';
+import { pathParam } from '../shared/admin/path';
 
 export interface PrivacyCliDeps {
   target(cmd: Command): Promise<Target>;
@@ -65,7 +66,7 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
       const timeoutMs = Number(o.timeout) * 1000;
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CairnError('usage', `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, 400);
       const t = await deps.target(cmd);
-      const a = await adminSend(t, 'DELETE', `/v1/profiles/${encodeURIComponent(identifier)}`);
+      const a = await adminSend(t, 'DELETE', `/v1/profiles/${pathParam(identifier)}`);
       if (a.status === 401 || a.status === 403) throw authError(a.status);
       if (a.status !== 202) throw answerError(a, 'erase request failed');
       const rec = a.json as { erasureId: string; status: string; statusUrl: string };
@@ -97,7 +98,7 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
     .action(async (identifier: string, o: { out?: string }, cmd: Command) => {
       checkIdentifier(identifier);
       const t = await deps.target(cmd);
-      const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(identifier)}/export`);
+      const a = await adminGet(t, `/v1/profiles/${pathParam(identifier)}/export`);
       if (a.status === 404) throw new CairnError('profile_not_found', `no profile for ${identifier}`, 404);
       if (a.status === 401 || a.status === 403) throw authError(a.status);
       if (a.status !== 200) throw answerError(a, 'export request failed');

@@ -16,6 +16,7 @@ import type { Command } from 'commander';
 import { CairnError } from '../shared/errors';
 import { csvField } from './format';
 import { adminGet, answerError, type Target } from './http';
+import { pathParam } from '../shared/admin/path';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -179,7 +180,7 @@ export async function exportSegment(t: Target, o: ExportOptions, write: (chunk: 
     const body = page.json as { members: { profileId: string }[]; next: string | null };
     s.members += body.members.length;
     const profiles = await pmap(body.members, o.concurrency ?? 8, async (m) => {
-      const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(`profile_id:${m.profileId}`)}`);
+      const a = await adminGet(t, `/v1/profiles/${pathParam(`profile_id:${m.profileId}`)}`);
       if (a.status === 404) return null;
       if (a.status !== 200) throw answerError(a, 'profile request failed');
       return a.json as ApiProfile;

@@ -24,6 +24,7 @@ import { registerKeysCommand } from './keys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
+import { pathParam } from '../shared/admin/path';
 
 export interface Io {
   stdout(s: string): void;
@@ -294,7 +295,7 @@ export function buildProgram(io: Io): Command {
       const i = identifier.indexOf(':');
       if (i <= 0 || i === identifier.length - 1) throw usage(`identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`);
       const t = await target(globals(cmd), env);
-      const a = await adminGet(t, `/v1/profiles/${encodeURIComponent(identifier)}`);
+      const a = await adminGet(t, `/v1/profiles/${pathParam(identifier)}`);
       if (a.status === 404) throw new CairnError('profile_not_found', `no profile for ${identifier}`, 404);
       if (a.status === 401 || a.status === 403) throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
       if (a.status !== 200) throw answerError(a, 'profile request failed');

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { RouteDef } from '../shared/config/resources';
+import { ROUTES, type RouteDef } from '../shared/config/resources';
 import { LOCAL_ACCOUNT } from './lambda';
 
 /** A route of the local server: a `RouteDef` whose function may also be a test function. */
@@ -54,7 +54,12 @@ export class Router {
   }
 
   /**
-   * The route for `method path` (path already decoded, as API Gateway HTTP APIs pass it).
+   * The route for `method path`, `path` being what API Gateway HTTP APIs pass on (decoded:
+   * `apiGatewayPath`). Path parameters are segments of that path, so they are decoded exactly as
+   * `rawPath` is: API Gateway "decodes URL-encoded request parameters before passing them to your
+   * backend integration" (Developer Guide, "Create routes for HTTP APIs"). Whether AWS routes on the
+   * path decoded once or twice, and so whether a `%252F` splits a parameter there, is not recorded
+   * (docs/local.md): here every decoded `/` separates segments.
    * `OPTIONS` on a path without an OPTIONS route goes to the write-key (collect) route of that path,
    * whose handler answers the CORS preflight.
    */
@@ -123,24 +128,54 @@ export interface RequestInfo {
   now: Date;
 }
 
-function safeDecode(s: string): string {
+/**
+ * The path API Gateway (HTTP API) hands to the integration for a request target's path, as recorded
+ * from live HTTP APIs (docs/local.md, "Paths and path parameters"; the captures of
+ * github.com/hotsock/voker `vokerhttp/testdata/ingress-paths.json`, and the events quoted in
+ * github.com/fastify/aws-lambda-fastify/issues/169 and github.com/honojs/hono/issues/2156):
+ *
+ * - the path is percent-decoded: `%20` → space, `%2F` → `/`, `%23` → `#`, UTF-8 → the characters;
+ * - a `?` that the decoding produced ends the path (`/question%3Fvalue` → `/question`);
+ * - then it is decoded a second time: `%252F` → `/`, `%253F` → `?` (kept), `%2525` → `%`;
+ * - a `%` that is not a valid escape at either step gets `400` before any function runs
+ *   (`/percent%25done` is refused: `%do` is not an escape).
+ *
+ * `undefined` means that `400`. `+` is left as it is (what AWS does with `+` in a path is not
+ * recorded); so is invalid UTF-8 refused (not recorded either): both are listed as uncertainties in
+ * docs/local.md.
+ */
+export function apiGatewayPath(target: string): string | undefined {
+  let once: string;
   try {
-    return decodeURIComponent(s);
+    once = decodeURIComponent(target);
   } catch {
-    return s;
+    return undefined;
+  }
+  const q = once.indexOf('?');
+  if (q >= 0) once = once.slice(0, q);
+  try {
+    return decodeURIComponent(once) || '/';
+  } catch {
+    return undefined;
   }
 }
 
-/** Splits a request target into the decoded path and the raw query string. */
-export function splitTarget(url: string): { path: string; rawQueryString: string } {
+/**
+ * Splits a request target into the path API Gateway passes on (`rawPath`, decoded: see
+ * `apiGatewayPath`; `undefined` when API Gateway would answer 400) and the raw query string, which
+ * API Gateway passes on as it came.
+ */
+export function splitTarget(url: string): { path: string | undefined; rawQueryString: string } {
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
-  return { path: safeDecode(rawPath) || '/', rawQueryString: q < 0 ? '' : url.slice(q + 1) };
+  return { path: apiGatewayPath(rawPath), rawQueryString: q < 0 ? '' : url.slice(q + 1) };
 }
 
 /** Builds the `APIGatewayProxyEventV2` that API Gateway would send for this request. */
 export function toApiGatewayEvent(req: RequestInfo, match: RouteMatch): APIGatewayProxyEventV2 {
-  const { path, rawQueryString } = splitTarget(req.url);
+  const { path: decoded, rawQueryString } = splitTarget(req.url);
+  if (decoded === undefined) throw new Error(`API Gateway refuses the request target ${req.url.slice(0, 100)} (400)`);
+  const path = decoded;
   // Headers: lower-cased, repeated headers joined with commas; cookies go to `cookies`.
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
@@ -199,6 +234,39 @@ export function toApiGatewayEvent(req: RequestInfo, match: RouteMatch): APIGatew
     isBase64Encoded: req.body.length > 0 && !text,
   };
   return event;
+}
+
+const routers = new WeakMap<readonly LocalRouteDef[], Router>();
+
+/**
+ * The event API Gateway would send for `method target` (a request target as a client sends it:
+ * percent-encoded path, raw query) on `routes`: the matched route's key and path parameters, or
+ * `$default` without parameters when no route matches. For tests and tools that invoke a handler
+ * directly with the event the local server (and AWS) would build. Throws where API Gateway answers
+ * 400 (a path that does not survive its decoding, `apiGatewayPath`).
+ */
+export function apiGatewayEventFor(
+  method: string,
+  target: string,
+  init: { headers?: Record<string, string>; body?: string | Buffer; routes?: readonly LocalRouteDef[] } = {},
+): APIGatewayProxyEventV2 {
+  const routes = init.routes ?? ROUTES;
+  let router = routers.get(routes);
+  if (!router) routers.set(routes, (router = new Router(routes)));
+  const { path } = splitTarget(target);
+  if (path === undefined) throw new Error(`API Gateway refuses the request target ${target.slice(0, 100)} (400)`);
+  const match = router.match(method, path) ?? { route: { method: 'ANY', path: '/', fn: '', auth: 'admin' }, routeKey: '$default' };
+  const headers: IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
+  for (const [k, v] of Object.entries(init.headers ?? {})) {
+    headers[k.toLowerCase()] = v;
+    rawHeaders.push(k, v);
+  }
+  const body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body, 'utf8');
+  return toApiGatewayEvent(
+    { method, url: target, httpVersion: '1.1', rawHeaders, headers, sourceIp: '127.0.0.1', localPort: 4000, body, requestId: apiRequestId(), now: new Date() },
+    match,
+  );
 }
 
 export interface HttpResponse {

@@ -111,8 +111,14 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
     const requestId = apiRequestId();
     const method = (req.method ?? 'GET').toUpperCase();
     const url = req.url ?? '/';
-    const { path } = splitTarget(url);
+    const { path: decodedPath } = splitTarget(url);
     const reply = (r: HttpResponse, label = `${method} ?`) => send(res, withCors(cors, req.headers, r), requestId, startedAt, label);
+    if (decodedPath === undefined) {
+      // API Gateway refuses a path whose percent-escapes do not survive its decoding (apiGatewayPath).
+      req.resume();
+      return reply(err('bad_request', 'malformed percent-encoding in the request path (API Gateway answers 400; docs/local.md#paths-and-path-parameters)', 400), `${method} (bad path)`);
+    }
+    const path = decodedPath;
 
     // Runtime routes.
     if (path === '/health' && (method === 'GET' || method === 'HEAD')) {

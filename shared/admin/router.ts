@@ -1,8 +1,16 @@
 /**
  * A small router for the admin API (API Gateway HTTP API payload v2). Routes are registered with
- * the same path patterns as shared/config/resources.ts ROUTES (`/v1/profiles/{identifier}`); path
- * parameters are URL-decoded. Errors become the error body (docs/errors.md). Auth is done before the
- * handler (IAM on AWS, the bearer token in the local runtime).
+ * the same path patterns as shared/config/resources.ts ROUTES (`/v1/profiles/{identifier}`).
+ * Errors become the error body (docs/errors.md). Auth is done before the handler (IAM on AWS, the
+ * bearer token in the local runtime).
+ *
+ * Path parameters are decoded exactly once, by API Gateway (or the local server playing it,
+ * local/apigw.ts): the event's `routeKey` names the route (`GET /v1/profiles/{identifier}`) and
+ * `pathParameters` hold the decoded values, which are used as they are, never decoded again; only
+ * the `~<base64url>` envelope of shared/admin/path.ts is opened. An event without a route key of its
+ * own (`$default`, or a hand-made one) is matched on `rawPath`, which API Gateway HTTP APIs also
+ * deliver already decoded (docs/local.md, "Paths and path parameters"): its segments are not
+ * decoded either.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { CairnError, errorBody, isCairnError } from '../errors';
@@ -10,6 +18,7 @@ import { log } from '../log';
 import { parseDocument } from 'yaml';
 import { checkJsonDepth } from '../collect/parse';
 import { nestingProblem } from '../definitions/parse';
+import { openPathParam } from './path';
 
 /** `application/yaml`, `application/x-yaml`, `text/yaml` (definitions may be sent as YAML). */
 const isYaml = (ct: string | undefined) => !!ct && /^(application|text)\/(x-)?yaml\b/i.test(ct.trim());
@@ -70,9 +79,12 @@ export class AdminRouter {
     return this;
   }
 
-  /** Finds the route for a raw (still URL-encoded) path. */
-  match(method: string, rawPath: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
-    const parts = rawPath.split('?')[0]!.split('/').filter(Boolean);
+  /**
+   * Finds the route for a path as API Gateway HTTP APIs deliver it in `rawPath`: already
+   * percent-decoded. Parameter segments are taken as they are (the envelope is opened later).
+   */
+  match(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
+    const parts = path.split('/').filter(Boolean);
     const allowed: string[] = [];
     for (const r of this.routes) {
       if (r.segments.length !== parts.length) continue;
@@ -80,13 +92,8 @@ export class AdminRouter {
       let ok = true;
       for (let i = 0; i < parts.length && ok; i++) {
         const s = r.segments[i]!;
-        if (s.startsWith('{') && s.endsWith('}')) {
-          try {
-            params[s.slice(1, -1)] = decodeURIComponent(parts[i]!);
-          } catch {
-            ok = false;
-          }
-        } else ok = s === parts[i];
+        if (s.startsWith('{') && s.endsWith('}')) params[s.slice(1, -1)] = parts[i]!;
+        else ok = s === parts[i];
       }
       if (!ok) continue;
       if (r.method === method.toUpperCase() || r.method === 'ANY') return { route: r, params };
@@ -95,13 +102,31 @@ export class AdminRouter {
     return allowed.length ? { allowed } : undefined;
   }
 
+  /** `METHOD /pattern` of every route, as API Gateway names them in `routeKey`. */
+  routeKeys(): string[] {
+    return this.routes.map((r) => `${r.method} /${r.segments.join('/')}`);
+  }
+
+  /** The route API Gateway matched (`routeKey` `GET /v1/profiles/{identifier}`), when it is one of ours. */
+  private byRouteKey(routeKey: string | undefined): Route | undefined {
+    if (!routeKey || routeKey === '$default') return undefined;
+    const sp = routeKey.indexOf(' ');
+    if (sp < 0) return undefined;
+    const method = routeKey.slice(0, sp).toUpperCase();
+    const segments = routeKey.slice(sp + 1).split('/').filter(Boolean);
+    return this.routes.find((r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s === segments[i]));
+  }
+
   async handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext?.http?.method ?? 'GET';
     const rawPath = event.rawPath ?? event.requestContext?.http?.path ?? '/';
     try {
-      const m = this.match(method, rawPath);
+      const keyed = this.byRouteKey(event.routeKey);
+      const m = keyed ? { route: keyed, params: pathParams(event, keyed) } : this.match(method, rawPath);
       if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
       if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.params)) params[k] = openPathParam(k, v);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
       let body: unknown;
@@ -122,7 +147,7 @@ export class AdminRouter {
       }
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-      const res = await m.route.handler({ method, path: rawPath, params: m.params, query, body, headers });
+      const res = await m.route.handler({ method, path: rawPath, params, query, body, headers });
       return json(res.status, res.body, res.headers);
     } catch (e) {
       if (isCairnError(e)) return json(e.status, errorBody(e));
@@ -130,6 +155,19 @@ export class AdminRouter {
       return json(500, errorBody(new CairnError('internal_error', 'internal error', 500)));
     }
   }
+}
+
+/** The route's parameters from the event's `pathParameters` (decoded by API Gateway), all present. */
+function pathParams(event: APIGatewayProxyEventV2, route: Route): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const s of route.segments) {
+    if (!(s.startsWith('{') && s.endsWith('}'))) continue;
+    const name = s.slice(1, -1);
+    const v = event.pathParameters?.[name];
+    if (v === undefined || v === '') throw new CairnError('not_found', `no ${name} in the path`, 404);
+    params[name] = v;
+  }
+  return params;
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
@@ -22,6 +21,7 @@ import { capacity, resetCapacity } from '../../shared/identity/dynamo-store';
 import { ResolveCache } from '../../shared/identity/process';
 import { adminHandler } from '../../shared/admin';
 import type { LakeProfileRow } from '../../shared/profiles/view';
+import { apiGatewayEventFor } from '../../local/apigw';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 let emu: Emulators;
@@ -49,14 +49,9 @@ const kinesisEvent = (msgs: NormalizedMessage[], shard = 'shardId-000000000000')
   );
 let resolve: ReturnType<typeof resolveHandler>;
 const admin = adminHandler();
+/** GET `path` (as a client sends it) with the event API Gateway builds for it (local/apigw.ts). */
 const get = async (path: string) => {
-  const [rawPath, qs] = path.split('?');
-  const res = await admin({
-    version: '2.0', routeKey: '$default', rawPath: rawPath!, rawQueryString: qs ?? '', headers: {},
-    queryStringParameters: qs ? Object.fromEntries(new URLSearchParams(qs)) : undefined,
-    requestContext: { http: { method: 'GET', path: rawPath!, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' } } as APIGatewayProxyEventV2['requestContext'],
-    isBase64Encoded: false,
-  } as APIGatewayProxyEventV2);
+  const res = await admin(apiGatewayEventFor('GET', path));
   return { status: res.statusCode, body: JSON.parse(res.body ?? 'null') };
 };
 const enc = encodeURIComponent;

@@ -177,6 +177,25 @@ describe('local API Gateway', () => {
     expect(e2.queryStringParameters).toEqual({ limit: '5' });
   });
 
+  it('decodes the path as API Gateway HTTP APIs were recorded doing (docs/local.md#paths-and-path-parameters)', async () => {
+    const auth = { headers: { authorization: `Bearer ${ADMIN}` } };
+    const e = await echoed(await call('/v1/things/caf%C3%A9%20au%20lait', auth));
+    expect(e.rawPath).toBe('/v1/things/café au lait');
+    expect(e.requestContext.http.path).toBe('/v1/things/café au lait');
+    expect(e.pathParameters).toEqual({ id: 'café au lait' });
+    // Decoded twice: %2541 → %41 → A.
+    expect((await echoed(await call('/v1/things/x%2541', auth))).pathParameters).toEqual({ id: 'xA' });
+    // A %2F is a separator once decoded: the events route, not {id} = "a/events".
+    expect((await echoed(await call('/v1/things/a%2Fevents', auth))).routeKey).toBe('GET /v1/things/{id}/events');
+    // A % that does not survive the second decode: 400 before any function runs.
+    lastContext = undefined;
+    const bad = await call('/v1/things/50%25off', auth);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ success: false, error: { code: 'bad_request' } });
+    expect((await call('/v1/things/%zz', auth)).status).toBe(400);
+    expect(lastContext).toBeUndefined();
+  });
+
   it('answers 404 with the error body (docs/errors.md) for an unknown route or method', async () => {
     for (const [method, path] of [['GET', '/nope'], ['POST', '/v1/things/x'], ['GET', '/v1/track']]) {
       const res = await call(path!, { method });

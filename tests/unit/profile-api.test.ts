@@ -1,24 +1,37 @@
-/** The admin router and the profile routes over the in-memory store (API Gateway v2 events). */
+/**
+ * The admin router and the profile routes over the in-memory store, with the events API Gateway
+ * (HTTP API, payload 2.0) sends: built by local/apigw.ts from the request target a client sends, so
+ * path parameters arrive decoded once, as on AWS (docs/local.md, "Paths and path parameters").
+ */
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAdminRouter } from '../../shared/admin';
+import { pathParam } from '../../shared/admin/path';
 import { identityConfig } from '../../shared/identity/config';
 import { MemoryStore } from '../../shared/identity/memory-store';
 import { processBatch, ResolveCache } from '../../shared/identity/process';
+import { apiGatewayEventFor } from '../../local/apigw';
+import { ROUTES } from '../../shared/config/resources';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();
-const ev = (method: string, rawPath: string, query?: Record<string, string>): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0', routeKey: '$default', rawPath, rawQueryString: '', headers: {}, isBase64Encoded: false,
-    ...(query ? { queryStringParameters: query } : {}),
-    requestContext: { http: { method, path: rawPath } },
-  }) as unknown as APIGatewayProxyEventV2;
+/** The event for `method target`, `target` being what the client puts on the wire. */
+const ev = (method: string, target: string, query?: Record<string, string>): APIGatewayProxyEventV2 =>
+  apiGatewayEventFor(method, query ? `${target}?${new URLSearchParams(query)}` : target);
+
+/** Identifiers whose values hold what percent-encoding alone cannot carry through API Gateway, and more. */
+const HARD = ['user_id:50%off', 'user_id:a/b', 'email:a+b@x.com', 'user_id:café', 'user_id:two words', 'user_id:q?x#y', 'user_id:%41', 'user_id:~tilde', 'user_id:back\\slash', 'user_id:日本'];
 
 describe('admin router: profiles', async () => {
   const store = new MemoryStore();
+  const msg = (i: number, userId: string, traits: Record<string, string> = {}) => ({
+    seq: String(i + 1),
+    message: { messageId: `m${i}`, type: 'identify' as const, userId, traits, properties: {}, context: {}, timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:00.000Z', sourceId: 's' },
+  });
   await processBatch({ store, config, cache: new ResolveCache() }, 's', [
-    { seq: '1', message: { messageId: 'a', type: 'identify', userId: 'u/1', traits: { email: 'x+tag@b.co' }, properties: {}, context: {}, timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:00.000Z', sourceId: 's' } },
+    msg(0, 'u/1', { email: 'x+tag@b.co' }),
+    ...HARD.filter((id) => id.startsWith('user_id:')).map((id, i) => msg(i + 1, id.slice('user_id:'.length))),
+    msg(99, 'plus-owner', { email: 'a+b@x.com' }),
   ]);
   const router = createAdminRouter({ store, config });
   const call = async (e: APIGatewayProxyEventV2) => {
@@ -26,21 +39,76 @@ describe('admin router: profiles', async () => {
     return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
   };
 
-  it('decodes URL-encoded identifiers (slashes, plus signs, colons) and normalises them', async () => {
-    const a = await call(ev('GET', `/v1/profiles/${encodeURIComponent('user_id:u/1')}`));
-    const b = await call(ev('GET', `/v1/profiles/${encodeURIComponent('email:X+TAG@B.CO')}`));
+  it('reads identifiers with slashes, plus signs and colons (sent as the CLI sends them) and normalises them', async () => {
+    const a = await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}`));
+    const b = await call(ev('GET', `/v1/profiles/${pathParam('email:X+TAG@B.CO')}`));
     expect(a.status).toBe(200);
     expect(b.body.profileId).toBe(a.body.profileId);
     expect(a.body).toMatchObject({ identities: [{ type: 'email', value: 'x+tag@b.co' }, { type: 'user_id', value: 'u/1' }], segments: [], mergedFrom: [] });
   });
 
+  it('every identifier round-trips: %, /, +, space, ?, #, non-ASCII, a literal %41, a leading ~', async () => {
+    for (const id of HARD) {
+      const r = await call(ev('GET', `/v1/profiles/${pathParam(id)}`));
+      expect(r.status, id).toBe(200);
+      const [type, ...rest] = id.split(':');
+      const value = type === 'email' ? rest.join(':').toLowerCase() : rest.join(':');
+      expect(r.body.identities, id).toContainEqual({ type, value });
+      const events = await call(ev('GET', `/v1/profiles/${pathParam(id)}/events`));
+      expect(events.status, id).toBe(200);
+    }
+  });
+
+  it('decodes exactly once: a value that is itself an escape (%41) is not decoded again', async () => {
+    // Plainly encoded `user_id%3A%2541` reaches the function as `user_id:%41` (twice-decoded on AWS it would be `A`:
+    // which is why the CLI sends `%` in the envelope); here the envelope carries it.
+    const r = await call(ev('GET', `/v1/profiles/${pathParam('user_id:%41')}`));
+    expect(r.body.identities).toContainEqual({ type: 'user_id', value: '%41' });
+    expect((await call(ev('GET', `/v1/profiles/${pathParam('user_id:A')}`))).status).toBe(404);
+  });
+
+  it('takes the parameters API Gateway matched (routeKey + pathParameters), never re-parsing rawPath', async () => {
+    // What AWS delivers for /v1/profiles/user_id%3Acaf%C3%A9: rawPath decoded, the parameter decoded.
+    const e = ev('GET', '/v1/profiles/user_id%3Acaf%C3%A9');
+    expect(e.routeKey).toBe('GET /v1/profiles/{identifier}');
+    expect(e.rawPath).toBe('/v1/profiles/user_id:café');
+    expect(e.pathParameters).toEqual({ identifier: 'user_id:café' });
+    expect((await call(e)).status).toBe(200);
+    // The parameter wins over rawPath: the function reads what API Gateway matched.
+    const keyed = { ...e, rawPath: '/v1/profiles/user_id:someone-else', pathParameters: { identifier: 'user_id:café' } };
+    expect((await call(keyed)).body.identities).toContainEqual({ type: 'user_id', value: 'café' });
+  });
+
+  it('a $default event is matched on rawPath as AWS delivers it (decoded): its segments are not decoded again', async () => {
+    const base = ev('GET', '/v1/nothing');
+    const def = (rawPath: string) => ({ ...base, routeKey: '$default', rawPath, requestContext: { ...base.requestContext, routeKey: '$default', http: { ...base.requestContext.http, path: rawPath } } });
+    expect((await call(def('/v1/profiles/user_id:50%off'))).status).toBe(200);
+    expect((await call(def('/v1/profiles/user_id:café'))).status).toBe(200);
+    expect((await call(def('/v1/profiles/user_id%3Acaf%C3%A9'))).body.error.code).toBe('invalid_identifier');
+  });
+
+  it('a malformed envelope is a 400, not a 500 or another profile', async () => {
+    for (const bad of ['~', '~not base64', '~dXNlcl9pZDpY=', '~_w', '~dXNlcl9pZDpYZ']) {
+      const r = await call({ ...ev('GET', '/v1/profiles/x'), pathParameters: { identifier: bad } });
+      expect(r, bad).toMatchObject({ status: 400, body: { success: false, error: { code: 'invalid_path_parameter' } } });
+    }
+  });
+
   it('answers the error body (docs/errors.md) for unknown routes, methods, profiles and parameters', async () => {
     expect(await call(ev('GET', '/v1/nothing'))).toMatchObject({ status: 404, body: { success: false, error: { code: 'not_found' } } });
-    expect(await call(ev('DELETE', '/v1/profiles/user_id%3Ax/events'))).toMatchObject({ status: 405, body: { error: { code: 'method_not_allowed' } } });
+    expect(await call(ev('PATCH', '/v1/profiles/user_id%3Ax/events'))).toMatchObject({ status: 405, body: { error: { code: 'method_not_allowed' } } });
     expect(await call(ev('GET', '/v1/profiles/user_id%3Anobody'))).toMatchObject({ status: 404, body: { error: { code: 'profile_not_found' } } });
     expect(await call(ev('GET', '/v1/profiles/email%3Anot-an-email'))).toMatchObject({ status: 400, body: { error: { code: 'invalid_identifier' } } });
-    expect(await call(ev('GET', '/v1/profiles/user_id%3Au%2F1/events', { limit: 'abc' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_parameter' } } });
-    const events = await call(ev('GET', '/v1/profiles/user_id%3Au%2F1/events'));
-    expect(events.body.events).toEqual([expect.objectContaining({ messageId: 'a', type: 'identify' })]);
+    expect(await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}/events`, { limit: 'abc' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_parameter' } } });
+    const events = await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}/events`));
+    expect(events.body.events).toEqual([expect.objectContaining({ messageId: 'm0', type: 'identify' })]);
+  });
+
+  it('registers every admin route of ROUTES under the same pattern, so routeKey names it', () => {
+    const keys = router.routeKeys();
+    for (const r of ROUTES.filter((x) => x.auth === 'admin')) {
+      expect(ev(r.method, r.path.replace(/\{[^}]+\}/g, 'x')).routeKey, r.path).toBe(`${r.method} ${r.path}`);
+      expect(keys, `${r.method} ${r.path}`).toContain(`${r.method} ${r.path}`);
+    }
   });
 });
