@@ -97,6 +97,7 @@ export class CairnStack extends Stack {
     out('NormalizedStreamName', this.normalization.normalizedStream.streamName, 'Kinesis stream of normalised messages (npx cairn replay)');
     out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic every Cairn alarm notifies');
     out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
+    out('StatusPolicyArn', this.monitoring.statusPolicy.managedPolicyArn, 'Managed policy for operators running npx cairn --stack <name> status (read-only: outputs, alarms, metrics)');
     out('EventBusName', this.events.bus.eventBusName, 'EventBridge bus the pipeline publishes to');
     for (const name of Object.keys(TABLES) as TableName[]) {
       out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);

@@ -13,8 +13,12 @@
  * - HTTP API: any 5xx, and a 4xx rate above a threshold (once there is traffic);
  * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts), journey action failures, and
  *   lake objects λ erase could not finish (erasures held back).
+ *
+ * Every alarm is named `<stack name>-<id>` (`cairn-prod-normalizeIteratorAge`): `npx cairn --stack
+ * <name> status` finds them by that prefix (cli/status-aws.ts). `statusPolicy` is the managed policy
+ * an operator needs for that command, and nothing more (docs/operations.md#status).
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -30,6 +34,7 @@ import { FUNCTIONS, TABLES } from '../../shared/config/resources';
 import { METRIC, METRICS_DIMENSION, METRICS_NAMESPACE } from '../../shared/metrics';
 import type { Catalog, FunctionName, TableName } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
+import { acknowledge } from './nag';
 
 /** Thresholds (documented in docs/operations.md). */
 export const MONITORING = {
@@ -64,10 +69,19 @@ export interface MonitoringProps {
 
 const FIVE_MIN = Duration.minutes(5);
 
+/** Name of the alarm `id` of a stack: what `npx cairn status` looks for (`<stack>-` prefix). */
+export const alarmName = (stackName: string, id: string): string => `${stackName}-${id}`;
+
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /**
+   * What `npx cairn --stack <name> status` needs (attach it to operator roles): the stack's outputs,
+   * its alarms (by name prefix) and CloudWatch metrics. Read-only, and no access to any data: no
+   * table, stream, lake or API.
+   */
+  readonly statusPolicy: iam.ManagedPolicy;
   private readonly action: actions.SnsAction;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -163,6 +177,25 @@ export class Monitoring extends Construct {
     this.alarm('ErasureLakeFailures', 'λ erase could not read, rewrite or delete lake objects: the erasures concerned stay pending (GET /v1/erasures/{id} lists the keys; docs/privacy.md)',
       custom('erase', METRIC.erasureLakeFailures, MONITORING.erasureLakeFailurePeriod), 1);
 
+    // ---- who may read the status ------------------------------------------------------------
+    const stack = Stack.of(this);
+    this.statusPolicy = new iam.ManagedPolicy(this, 'StatusReaderPolicy', {
+      description: `Read the status of Cairn stack ${stack.stackName} (npx cairn --stack ${stack.stackName} status): outputs, alarms, metrics; no data`,
+      statements: [
+        new iam.PolicyStatement({ sid: 'StackOutputs', actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
+        new iam.PolicyStatement({
+          sid: 'StackAlarms',
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: [`arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${alarmName(stack.stackName, '*')}`],
+        }),
+        // GetMetricData and ListMetrics take no resource (Service Authorization Reference, CloudWatch).
+        new iam.PolicyStatement({ sid: 'Metrics', actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resources: ['*'] }),
+      ],
+    });
+    acknowledge(this.statusPolicy, 'AwsSolutions-IAM5',
+      'cloudwatch:GetMetricData and cloudwatch:ListMetrics support no resource-level permissions (they read metric values, no data); DescribeAlarms is limited to this stack\'s alarms by their name prefix.',
+      ['Resource::*', `Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmName(stack.stackName, '*')}`]);
+
     // ---- dashboard -----------------------------------------------------------------------
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: s.name('cairn'),
@@ -200,6 +233,7 @@ export class Monitoring extends Construct {
     comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
+      alarmName: alarmName(Stack.of(this).stackName, id),
       metric,
       threshold,
       evaluationPeriods,

@@ -108,6 +108,33 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     expect(lake[0]!.AlarmDescription).toMatch(/\/v1\/erasures/);
   });
 
+  it('every alarm is named <stack name>-<id>, the prefix npx cairn status reads them by', () => {
+    const names = t.alarms.map((a) => a.AlarmName as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^CairnTest-[A-Za-z0-9]+$/);
+    for (const name of Object.keys(FUNCTIONS)) expect(names).toContain(`CairnTest-${name}Errors`);
+    expect(names).toEqual(expect.arrayContaining(['CairnTest-normalizeIteratorAge', 'CairnTest-resolveIteratorAge', 'CairnTest-FailedBatches', 'CairnTest-JourneyFailedInvocations', 'CairnTest-Api5xx', 'CairnTest-QuarantineRate']));
+  });
+
+  it('a managed policy for status readers: the stack outputs, its alarms by name prefix, metrics; nothing else', () => {
+    const policies = t.ofType('AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith('MonitoringStatusReaderPolicy'));
+    expect(policies).toHaveLength(1);
+    const [policyId, policy] = policies[0]!;
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    expect(statements).toEqual([
+      { Sid: 'StackOutputs', Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: { Ref: 'AWS::StackId' } },
+      {
+        Sid: 'StackAlarms', Effect: 'Allow', Action: 'cloudwatch:DescribeAlarms',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:CairnTest-*']] },
+      },
+      { Sid: 'Metrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' },
+    ]);
+    // Attached to nobody by the stack: operators attach it (docs/operations.md#status).
+    expect(policy.Properties.Roles ?? policy.Properties.Users ?? policy.Properties.Groups).toBeUndefined();
+    const outputs = s.template.toJSON().Outputs as Record<string, Json>;
+    expect(outputs.StatusPolicyArn!.Value).toEqual({ Ref: policyId });
+  });
+
   it('a dashboard named after the stage', () => {
     const [[, d]] = t.ofType('AWS::CloudWatch::Dashboard') as [[string, Json]];
     expect(d.Properties.DashboardName).toBe('cairn');
