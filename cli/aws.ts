@@ -22,9 +22,10 @@ import type { Cell, Column, QueryResult } from './lake';
 
 export interface AwsOptions {
   region?: string;
-  /** Endpoint overrides (tests, LocalStack): CAIRN_ENDPOINT_ATHENA / CAIRN_ENDPOINT_CLOUDFORMATION. */
+  /** Endpoint overrides (tests, LocalStack): CAIRN_ENDPOINT_ATHENA / CAIRN_ENDPOINT_CLOUDFORMATION / CAIRN_ENDPOINT_CLOUDWATCH. */
   athenaEndpoint?: string;
   cloudFormationEndpoint?: string;
+  cloudWatchEndpoint?: string;
 }
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };

@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CairnError } from '../shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
 import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
+import { awsStatus } from './status-aws';
 import { LAKE, STREAMS } from '../shared/config/resources';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, answerError, type Target } from './http';
@@ -61,7 +62,12 @@ export interface GlobalOptions {
 const usage = (msg: string) => new CairnError('usage', msg, 400);
 
 function awsOptions(g: GlobalOptions, env: NodeJS.ProcessEnv): AwsOptions {
-  return { region: g.region, athenaEndpoint: env.CAIRN_ENDPOINT_ATHENA || undefined, cloudFormationEndpoint: env.CAIRN_ENDPOINT_CLOUDFORMATION || undefined };
+  return {
+    region: g.region,
+    athenaEndpoint: env.CAIRN_ENDPOINT_ATHENA || undefined,
+    cloudFormationEndpoint: env.CAIRN_ENDPOINT_CLOUDFORMATION || undefined,
+    cloudWatchEndpoint: env.CAIRN_ENDPOINT_CLOUDWATCH || undefined,
+  };
 }
 
 function localTarget(g: GlobalOptions): Target {
@@ -158,39 +164,51 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('status')
-    .description('pipeline lag, throughput, errors, quarantine count and lake size')
+    .description('pipeline lag, errors, failed batches and alarms: the local runtime\'s counters, or CloudWatch for --stack')
     .option('--format <format>', 'output format: table, json', 'table')
-    .action(async (o: { format: string }, cmd: Command) => {
+    .option('--window <minutes>', 'deployed stack: the CloudWatch window the figures cover, in minutes (1-1440)', '15')
+    .option('--lake', 'deployed stack: also count the quarantine rows with Athena (a billed scan; needs Athena and lake read)')
+    .action(async (o: { format: string; window: string; lake?: boolean }, cmd: Command) => {
       const format = parseFormat(o.format, ['table', 'json']);
+      const windowMinutes = Number(o.window);
+      if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 1440) throw usage(`--window must be whole minutes from 1 to 1440, got ${JSON.stringify(o.window)}`);
       const g = globals(cmd);
-      const t = await target(g, env);
-      const a = await adminGet(t, '/v1/status');
-      let status: unknown;
-      if (a.status === 200) status = a.json ?? {};
-      else if (a.status === 404) {
-        // Older stack without the status route: still report what the lake says.
-        const health = await adminGet(t, '/health');
-        if (health.status !== 200) throw answerError(health, 'stack is not healthy');
-        io.stderr('note: this stack has no /v1/status route; showing lake figures only\n');
-        status = { status: 'running' };
-      } else throw answerError(a, 'status request failed');
+      let status: object;
       let lake: { events?: number; quarantined: number } | undefined;
-      try {
-        if (g.stack) {
-          // On Athena a count over all events scans the whole lake (billed per byte): quarantine only.
-          const counts = await runSql(g, io, 'SELECT count(*) AS quarantined FROM quarantine');
-          lake = { quarantined: Number(counts.rows[0]?.[0] ?? 0) };
-        } else {
+      if (g.stack) {
+        // On AWS the state is CloudWatch's: the stack's alarms and the metrics they watch (docs/operations.md#status).
+        status = await awsStatus(g.stack, awsOptions(g, env), { windowMinutes });
+        if (o.lake) {
+          try {
+            // A count over all events would scan the whole lake (billed per byte): quarantine only.
+            const counts = await runSql(g, io, 'SELECT count(*) AS quarantined FROM quarantine');
+            lake = { quarantined: Number(counts.rows[0]?.[0] ?? 0) };
+          } catch (e) {
+            io.stderr(`note: lake figures omitted: ${(e as Error).message.split('\n')[0]}\n`);
+          }
+        }
+      } else {
+        const t = localTarget(g);
+        const a = await adminGet(t, '/v1/status');
+        if (a.status === 200) status = { home: 'local', ...((a.json ?? {}) as object) };
+        else if (a.status === 404) {
+          // Older local runtime without the status route: still report what the lake says.
+          const health = await adminGet(t, '/health');
+          if (health.status !== 200) throw answerError(health, 'stack is not healthy');
+          io.stderr('note: this stack has no /v1/status route; showing lake figures only\n');
+          status = { home: 'local', state: 'ready' };
+        } else throw answerError(a, 'status request failed');
+        try {
           const counts = await runSql(g, io, 'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM quarantine) AS quarantined');
           const [events, quarantined] = (counts.rows[0] ?? [0, 0]).map((v) => Number(v ?? 0)) as [number, number];
           lake = { events, quarantined };
+        } catch (e) {
+          // The stack answered; a lake we cannot read (e.g. another --data-dir) should not hide its figures.
+          if (!(e instanceof CairnError) || e.code !== 'no_data_dir') throw e;
+          io.stderr(`note: ${e.message}; lake figures omitted\n`);
         }
-      } catch (e) {
-        // The stack answered; a lake we cannot read (e.g. another --data-dir) should not hide its figures.
-        if (!(e instanceof CairnError) || e.code !== 'no_data_dir') throw e;
-        io.stderr(`note: ${e.message}; lake figures omitted\n`);
       }
-      io.stdout(format === 'json' ? JSON.stringify({ ...(status as object), ...(lake ? { lake } : {}) }, null, 2) + '\n' : renderStatus(status, lake));
+      io.stdout(format === 'json' ? JSON.stringify({ ...status, ...(lake ? { lake } : {}) }, null, 2) + '\n' : renderStatus(status, lake));
     });
 
   program

@@ -37,7 +37,8 @@ export function renderStatus(status: unknown, lake?: { events?: number; quaranti
       else if (isObj(v) && Object.keys(v).length && Object.values(v).every(isObj)) {
         const key = label(k).replace(/s$/, '');
         sections.push(`${label(k)}\n${tableOf(Object.entries(v).map(([name, o]) => ({ [key]: name, ...(o as Obj) })), key)}`);
-      } else if (isObj(v)) scalars.push([label(k), Object.entries(v).map(([a, b]) => `${a}=${scalar(b)}`).join(', ') || '-']);
+      } else if (isObj(v)) scalars.push([label(k), Object.entries(v).map(([a, b]) => `${a}=${b === null ? '-' : scalar(b)}`).join(', ') || '-']);
+      else if (v === null || (Array.isArray(v) && v.length === 0)) scalars.push([label(k), '-']);
       else scalars.push([label(k), scalar(v)]);
     }
   }
