@@ -60,8 +60,9 @@ export class Router {
    * backend integration" (Developer Guide, "Create routes for HTTP APIs"). Whether AWS routes on the
    * path decoded once or twice, and so whether a `%252F` splits a parameter there, is not recorded
    * (docs/local.md): here every decoded `/` separates segments.
-   * `OPTIONS` on a path without an OPTIONS route goes to the write-key (collect) route of that path,
-   * whose handler answers the CORS preflight.
+   * CORS preflights never get here (local/cors.ts answers them, as API Gateway does); a bare
+   * `OPTIONS` (no Origin or Access-Control-Request-Method) on a path without an OPTIONS route goes to
+   * the write-key (collect) route of that path, which answers an empty 204.
    */
   match(method: string, path: string): RouteMatch | undefined {
     const m = method.toUpperCase();
