@@ -5,7 +5,8 @@
 // and plain node. Protocol: workerData `{ services, options }`; posts `{ type: 'ready', ports }`
 // or `{ type: 'error', message }`; on `{ type: 'close' }` it closes every server (flushing the
 // emulators' LevelDB stores) and posts `{ type: 'closed' }`. With workerData `s3Events: { prefix }` it
-// also posts `{ type: 's3event', event }` for each s3rver object event under that key prefix.
+// also posts `{ type: 's3event', event }` for each s3rver object event under that key prefix, before
+// the PUT is answered; `{ type: 'sync', id }` is answered `{ type: 'synced', id }`.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -70,6 +71,8 @@ start().then(
 );
 
 parentPort.on('message', async (msg) => {
+  // Answered in order after every message posted before it, e.g. the s3event of a PUT already answered.
+  if (msg?.type === 'sync') return parentPort.postMessage({ type: 'synced', id: msg.id });
   if (msg?.type !== 'close') return;
   await Promise.allSettled(closers.map((c) => c()));
   parentPort.postMessage({ type: 'closed' });

@@ -29,6 +29,11 @@ export interface Emulators {
   endpoints: { dynamodb: string; kinesis: string; s3: string };
   /** Directory where s3rver keeps objects: `<s3Dir>/<bucket>/<key>._S3rver_object`. */
   s3Dir: string;
+  /**
+   * Resolves once `onS3Event` has been called for every PUT or DELETE answered before this call
+   * (the emulator thread sends an event before it answers, but the answer can reach its client first).
+   */
+  syncEvents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,7 +120,12 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
       throw failed.reason;
     }
     const ports = Object.assign({}, ...workers.map((w) => w.ports)) as Record<EmulatorName, number>;
-    return { endpoints: endpoints(ports), s3Dir, close: async () => void (await Promise.all(workers.map((w) => w.close()))) };
+    return {
+      endpoints: endpoints(ports),
+      s3Dir,
+      syncEvents: async () => void (await Promise.all(workers.map((w) => w.sync()))),
+      close: async () => void (await Promise.all(workers.map((w) => w.close()))),
+    };
   }
 
   const ddb = dynalite(options.dynamodb);
@@ -131,6 +141,8 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
   return {
     endpoints: endpoints({ dynamodb: ddbPort, kinesis: kinPort, s3: s3Addr.port }),
     s3Dir,
+    // In this thread an object event is handled before the PUT is answered.
+    syncEvents: async () => undefined,
     async close() {
       await Promise.all([closeServer(ddb), closeServer(kin), s3srv.close()]);
     },
@@ -143,7 +155,7 @@ function startWorker(
   options: object,
   onS3Event?: (e: S3NotificationEvent) => void,
   s3EventPrefix?: string,
-): Promise<{ ports: Partial<Record<EmulatorName, number>>; close(): Promise<void> }> {
+): Promise<{ ports: Partial<Record<EmulatorName, number>>; sync(): Promise<void>; close(): Promise<void> }> {
   const worker = new Worker(new URL('./emulator-worker.mjs', import.meta.url), {
     // The worker forwards s3rver's object events under the prefix as `{ type: 's3event', event }`.
     workerData: { services, options, ...(onS3Event ? { s3Events: { prefix: s3EventPrefix ?? '' } } : {}) },
@@ -153,6 +165,23 @@ function startWorker(
     resourceLimits: { maxYoungGenerationSizeMb: 48 },
   });
   let closing: Promise<void> | undefined;
+  let syncs = 0;
+  /** A round trip through the worker: every message it posted before (s3 events) has been handled here. */
+  const sync = () =>
+    closing
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const id = ++syncs;
+          const onMessage = (m: { type?: string; id?: number }) => m?.type === 'synced' && m.id === id && done();
+          const done = () => {
+            worker.off('message', onMessage);
+            worker.off('exit', done);
+            resolve();
+          };
+          worker.on('message', onMessage);
+          worker.once('exit', done);
+          worker.postMessage({ type: 'sync', id });
+        });
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
       const done = () => {
@@ -180,7 +209,7 @@ function startWorker(
         if (!closing) log('error', 'emulator worker exited unexpectedly', { emulators: services.join(','), code });
       });
       if (onS3Event) worker.on('message', (msg: { type?: string; event?: S3NotificationEvent }) => msg?.type === 's3event' && msg.event && onS3Event(msg.event));
-      if (m.type === 'ready' && m.ports) resolve({ ports: m.ports, close });
+      if (m.type === 'ready' && m.ports) resolve({ ports: m.ports, sync, close });
       else fail(new Error(`emulator worker (${services.join(', ')}) failed to start: ${m.message ?? 'unknown error'}`));
     });
   });

@@ -9,7 +9,9 @@
 // This makes the emulator's PUT atomic, as S3's is: the body goes to a temporary file outside every
 // bucket; once it is all on disk the metadata is written (each file replaced by a rename) and then
 // the object file is renamed into place; only then is the PUT answered. A new key stays absent
-// (404, not listed) until that rename. Loaded (for its side effect) wherever s3rver runs:
+// (404, not listed) until that rename. A GET opens the object file first and takes the length from
+// what it opened (s3rver took it from a stat before the open, so a GET racing a replacement could
+// send the new file cut to the old length). Loaded (for its side effect) wherever s3rver runs:
 // local/emulators.ts and local/emulator-worker.mjs.
 'use strict';
 
@@ -51,6 +53,37 @@ if (!FilesystemStore.prototype[PATCHED]) {
     for (const [k, v] of Object.entries(metadata)) if (k.startsWith('x-amz-meta-')) json[k] = v;
     if (md5) await writeAtomic(this, this.getResourcePath(bucket, key, 'object.md5'), md5);
     await writeAtomic(this, this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(json, null, 2));
+  };
+
+  FilesystemStore.prototype.getObject = async function getObject(bucket, key, options) {
+    let file;
+    try {
+      file = await fs.promises.open(this.getResourcePath(bucket, key, 'object'), 'r');
+    } catch (e) {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      const stat = await file.stat();
+      const metadata = { ...(await this.getMetadata(bucket, key)), 'content-length': stat.size, 'last-modified': stat.mtime.toUTCString() };
+      const lastByte = Math.max(0, stat.size - 1);
+      const range = { start: (options && options.start) || 0, end: Math.min((options && options.end) || Infinity, lastByte) };
+      const ranged = options && (options.start !== undefined || options.end);
+      if (range.start < 0 || Math.min(range.end, lastByte) < range.start) {
+        await file.close();
+        const object = new S3Object(bucket, key, null, metadata);
+        if (ranged) object.range = range;
+        return object;
+      }
+      // The stream reads the file opened above (and closes it), whatever has been renamed over the path since.
+      const object = new S3Object(bucket, key, file.createReadStream({ start: range.start, end: range.end }), metadata);
+      if (ranged) object.range = range;
+      return object;
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
   };
 
   FilesystemStore.prototype.putObject = async function putObject(object) {

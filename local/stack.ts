@@ -135,6 +135,15 @@ function emulatorClients(endpoints: Emulators['endpoints']) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** True when `p` settles within `ms`; false after that (the timer does not outlive the answer). */
+const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    void p.then(
+      () => (clearTimeout(timer), resolve(true)),
+      () => (clearTimeout(timer), resolve(true)),
+    );
+  });
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(opts.dataDir);
@@ -252,12 +261,17 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       m.flushNow = true;
       m.nudge();
     }
+    // Work under way may still write to a stream: an HTTP request, a file drop, a service delivery.
+    const idle = () => {
+      const busy = http.inFlight() > 0 || fileDrops.size > 0 || !services.every((s) => s.started.idle?.() ?? true);
+      const since = Math.max(calledMark, lastInvokedMark, lastFileDropMark, lastServiceMark, ...mappings.map((m) => m.lastActivityMark()));
+      return !busy && mappings.every((m) => m.drained(since));
+    };
     try {
       while (Date.now() < deadline) {
-        // Work under way may still write to a stream: an HTTP request, a file drop, a service delivery.
-        const busy = http.inFlight() > 0 || fileDrops.size > 0 || !services.every((s) => s.started.idle?.() ?? true);
-        const since = Math.max(calledMark, lastInvokedMark, lastFileDropMark, lastServiceMark, ...mappings.map((m) => m.lastActivityMark()));
-        if (!busy && mappings.every((m) => m.drained(since))) return true;
+        // Before answering, the object events of every S3 PUT answered so far (a file dropped under
+        // imports/, an import's checkpoint) must have arrived: each starts a file drop.
+        if (idle() && (await within(emu ? emu.syncEvents() : Promise.resolve(), deadline - Date.now())) && idle()) return true;
         await sleep(50);
       }
       return false;

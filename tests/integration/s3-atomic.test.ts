@@ -1,9 +1,10 @@
 /**
  * The local S3 (s3rver, local/s3rver-atomic.cjs) never shows an object before its PUT completed,
  * as S3 does not: while a body is still arriving, GET, HEAD, listings and the lake reader see the
- * previous version (or no object), and an upload that breaks off leaves the previous version in
- * place. Before, s3rver wrote into the object file as the body came in, so the lake reader could
- * count the rows of half an object and a HEAD found a truncated object "there".
+ * previous version (or no object), an upload that breaks off leaves the previous version in place,
+ * and a GET racing a replacement gets one version whole. Before, s3rver wrote into the object file
+ * as the body came in, so the lake reader could count the rows of half an object and a HEAD found
+ * a truncated object "there".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -99,5 +100,25 @@ describe('local S3: a PUT is atomic', () => {
     await sleep(300);
     expect(await get(key)).toEqual(v1);
     expect((await queryLocalLake(dataDir, `select count(*) from events where message_id like 'v1-%'`)).rows[0]![0]).toBe(5);
+  });
+
+  it('a GET racing replacements gets one version whole, never a mix or a cut', async () => {
+    const key = 'reports/racing.json';
+    const small = Buffer.from(JSON.stringify({ status: 'running', rows: 1 }));
+    const large = Buffer.from(JSON.stringify({ status: 'completed', rows: 2, pad: 'y'.repeat(200_000) }));
+    await s3().send(new PutObjectCommand({ Bucket, Key: key, Body: small }));
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; i < 40; i++) await s3().send(new PutObjectCommand({ Bucket, Key: key, Body: i % 2 ? small : large }));
+      writing = false;
+    })();
+    let reads = 0;
+    while (writing) {
+      const body = (await get(key)) as Buffer;
+      expect(body.equals(small) || body.equals(large), `read ${reads}: ${body.length} bytes`).toBe(true);
+      reads++;
+    }
+    await writer;
+    expect(reads).toBeGreaterThan(5);
   });
 });
