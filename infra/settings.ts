@@ -6,6 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { STREAMS } from '../shared/config/resources';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -43,6 +44,33 @@ export interface CairnSettingsProps {
   maxTableReadUnits?: number;
   /** DynamoDB cost guard: MaxWriteRequestUnits of every table's on-demand throughput. Default: no cap. */
   maxTableWriteUnits?: number;
+  /**
+   * Peak events per second the stack must carry without throttling; sizes the Kinesis shards (and so
+   * the pipeline's reserved concurrency). Default DEFAULT_EVENTS_PER_SECOND: 1 billion events a month
+   * at 5× the mean. docs/deploy.md#sizing.
+   */
+  eventsPerSecond?: number;
+}
+
+/** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
+export const DEFAULT_EVENTS_PER_SECOND = 1930;
+/**
+ * Shards are sized for SHARD_HEADROOM × the peak: room for uneven partition keys, an import on top of
+ * live traffic (IMPORT_RATE, 1,000 records/s) and catching up after an outage while traffic continues.
+ */
+export const SHARD_HEADROOM = 1.5;
+/**
+ * Reserved concurrency Cairn may take from the account at the default sizing (tests/infra/capacity.test.ts):
+ * the pipeline functions' shards × ParallelizationFactor plus the journey cap. AWS accounts start with
+ * 1,000 concurrent executions and keep 100 unreserved; collect, admin and the scheduled functions use
+ * the unreserved pool.
+ */
+export const RESERVED_CONCURRENCY_BUDGET = 100;
+
+/** Shards of `stream` on AWS for a peak of `eventsPerSecond`: never fewer than the local count. */
+export function streamShards(stream: keyof typeof STREAMS, eventsPerSecond: number): number {
+  const def = STREAMS[stream];
+  return Math.max(def.shards, Math.ceil((eventsPerSecond * SHARD_HEADROOM) / def.awsEventsPerShard));
 }
 
 export interface CairnSettings {
@@ -61,6 +89,10 @@ export interface CairnSettings {
   webAclArn: string | undefined;
   maxTableReadUnits: number | undefined;
   maxTableWriteUnits: number | undefined;
+  /** Peak events per second the Kinesis shards are sized for. */
+  eventsPerSecond: number;
+  /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
+  shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
   dataRemovalPolicy: RemovalPolicy;
   /** Physical name for a named resource: `cairn-raw` → `cairn-raw-dev` for stage `dev`. */
@@ -83,6 +115,7 @@ export const CONTEXT = {
   webAclArn: 'cairn:webAclArn',
   maxTableReadUnits: 'cairn:maxTableReadUnits',
   maxTableWriteUnits: 'cairn:maxTableWriteUnits',
+  eventsPerSecond: 'cairn:eventsPerSecond',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -140,7 +173,13 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`context ${key} must be a whole number of request units (at least 1), got ${v}`);
     return v;
   };
+  const eventsPerSecond = props.eventsPerSecond ?? num(ctx(CONTEXT.eventsPerSecond), CONTEXT.eventsPerSecond) ?? DEFAULT_EVENTS_PER_SECOND;
+  const shards = Object.fromEntries(
+    (Object.keys(STREAMS) as (keyof typeof STREAMS)[]).map((k) => [k, streamShards(k, eventsPerSecond)]),
+  ) as Record<keyof typeof STREAMS, number>;
   return {
+    eventsPerSecond,
+    shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,
     webAclArn,

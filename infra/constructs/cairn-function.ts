@@ -42,6 +42,16 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   throw new Error(`no AWS value known for ENV.${key}: teach envValue() in infra/constructs/cairn-function.ts`);
 }
 
+/**
+ * Reserved concurrency on AWS: a Kinesis consumer gets exactly what its mapping can use (shards of its
+ * stream × ParallelizationFactor), so other functions cannot starve it and it cannot grow past it;
+ * other functions take their definition's `reservedConcurrency` (a cap, e.g. journey fan-out) or none.
+ */
+export function reservedConcurrency(def: FunctionDef, shards: Record<StreamName, number>): number | undefined {
+  if (def.kinesis) return shards[def.kinesis.stream] * def.kinesis.parallelization;
+  return def.reservedConcurrency;
+}
+
 export interface CairnFunctionProps {
   name: FunctionName;
   catalog: Catalog;
@@ -84,6 +94,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
     const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
     for (const key of def.env) environment[ENV[key]] = envValue(key, catalog);
 
+    const reserved = reservedConcurrency(def, s.shards);
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(PROJECT_ROOT, def.entry),
       handler: 'handler',
@@ -93,7 +104,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
       architecture: LAMBDA_ARCHITECTURE,
       memorySize: def.memoryMb,
       timeout: Duration.seconds(def.timeoutSeconds),
-      ...(def.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: def.reservedConcurrency } : {}),
+      ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,

@@ -43,13 +43,19 @@ export function cairnTable(scope: Construct, catalog: Catalog, name: TableName):
   return table;
 }
 
-/** Kinesis data stream: provisioned shards, retention and the Cairn CMK from the definition. */
+/**
+ * Kinesis data stream: provisioned shards sized from the `cairn:eventsPerSecond` peak (settings.shards),
+ * retention and the Cairn CMK from the definition. Provisioned, not on-demand: resolve and normalize
+ * scale by shards (ParallelizationFactor 1), so the shard count must follow their per-shard rate, which
+ * an on-demand stream (sized by its writes alone) does not; and it fixes the reserved concurrency
+ * (shards × ParallelizationFactor). docs/deploy.md#sizing.
+ */
 export function cairnStream(scope: Construct, catalog: Catalog, name: StreamName): kinesis.Stream {
   const def: StreamDef = STREAMS[name];
   const stream = new kinesis.Stream(scope, def.id, {
     streamName: catalog.settings.name(def.name),
     streamMode: kinesis.StreamMode.PROVISIONED,
-    shardCount: def.shards,
+    shardCount: catalog.settings.shards[name],
     retentionPeriod: Duration.hours(def.retentionHours),
     encryption: kinesis.StreamEncryption.KMS,
     encryptionKey: catalog.key,

@@ -4,7 +4,23 @@
  * mapping setting can never differ between the two homes.
  */
 
-export interface StreamDef { id: string; name: string; shards: number; retentionHours: number }
+export interface StreamDef {
+  id: string;
+  name: string;
+  /**
+   * Shards of the local stream (kinesalite), and the least the AWS stream gets. On AWS the count is
+   * sized from the `cairn:eventsPerSecond` peak (infra/settings.ts `streamShards`, docs/deploy.md#sizing).
+   */
+  shards: number;
+  /**
+   * Events per second one shard of this stream carries on AWS at full use: the lower of Kinesis's
+   * write limit (1,000 records/s, or 1 MB/s: events here are ≈ 0.5–1 KB) and what its consumer
+   * processes per shard with ParallelizationFactor 1 (docs/deploy.md#sizing). Unused locally.
+   */
+  awsEventsPerShard: number;
+  /** Kinesis retention; longer than the consumer's maxRecordAgeSeconds plus a day (docs/deploy.md#sizing). */
+  retentionHours: number;
+}
 export interface TableDef {
   id: string;
   name: string;
@@ -61,9 +77,18 @@ export interface FunctionDef {
   kinesis?: KinesisSourceDef;
 }
 
+/**
+ * Retention 72 h: the mappings give up on a record after `maxRecordAgeSeconds` (24 h) and send it to
+ * the failure destination; the stream keeps it a further 48 h, so a day-long outage of the function
+ * or of the failure destination (or an SQS destination, which holds only shard/sequence metadata)
+ * still finds the records there to re-read. Any retention from 25 h to 7 days costs the same
+ * (extended retention is billed per shard-hour, docs/cost.md).
+ */
 export const STREAMS = {
-  raw: { id: 'RawStream', name: 'cairn-raw', shards: 2, retentionHours: 24 },
-  normalized: { id: 'NormalizedStream', name: 'cairn-normalized', shards: 2, retentionHours: 24 },
+  // Normalize does ~1,000–2,000 events/s per shard (500-event batches in 0.25–0.5 s): Kinesis's 1,000 records/s binds.
+  raw: { id: 'RawStream', name: 'cairn-raw', shards: 2, awsEventsPerShard: 1000, retentionHours: 72 },
+  // Resolve: ≈ 2.5 CPU ms/event (docs/benchmarks.md) on 1 vCPU plus DynamoDB waits ≈ 350 events/s per shard (estimate).
+  normalized: { id: 'NormalizedStream', name: 'cairn-normalized', shards: 2, awsEventsPerShard: 350, retentionHours: 72 },
 } as const satisfies Record<string, StreamDef>;
 
 export const TABLES = {
@@ -116,8 +141,12 @@ export const BUS = { name: 'cairn', source: 'cairn' } as const;
  */
 export const IMPORTS = { prefix: 'imports/', fn: 'import' } as const;
 
-/** Duplicate messageIds are dropped for at least this long (docs/api.md#collection-api: at least 24 h). */
-export const DEDUP_WINDOW_SECONDS = 48 * 3600;
+/**
+ * Duplicate messageIds are dropped for at least this long (docs/api.md#collection-api: at least 24 h).
+ * Not shorter than the raw stream's retention, so a mapping that restarts at TRIM_HORIZON (docs/deploy.md)
+ * re-reads nothing the dedup table has forgotten.
+ */
+export const DEDUP_WINDOW_SECONDS = STREAMS.raw.retentionHours * 3600;
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
@@ -126,6 +155,9 @@ const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   retryAttempts: 5,
   maxRecordAgeSeconds: 24 * 3600,
   bisectOnError: true,
+  // 1 for both consumers: resolve's exactly-once bookkeeping (shard marker, per-shard dedupe windows,
+  // docs/identity.md) and normalize's lake object keys (`<shardId>-<firstSeq>`, dedup recovery) assume one
+  // batch per shard at a time. Throughput scales with shards instead (docs/deploy.md#sizing).
   parallelization: 1,
 });
 
@@ -154,7 +186,9 @@ export const FUNCTIONS = {
   resolve: {
     id: 'Resolve',
     entry: 'functions/resolve/index.ts',
-    memoryMb: 1024,
+    // 1,769 MB is one full vCPU: resolve is CPU-bound (the SDK's per-request work), so this doubles its
+    // rate per shard at about the same GB-seconds per event (docs/deploy.md#sizing).
+    memoryMb: 1769,
     timeoutSeconds: 120,
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
     env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable'],
@@ -231,6 +265,10 @@ export const FUNCTIONS = {
     memoryMb: 512,
     timeoutSeconds: 60,
     env: ['journeysTable', 'profilesTable', 'definitionsTable', 'rawStream', 'eventBus', 'journeySchedulerRole', 'journeyScheduleGroup', 'emailFrom', 'webhookSecret'],
+    // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
+    // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
+    // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
+    reservedConcurrency: 50,
     access: { tables: { journeys: 'readWrite', profiles: 'read', definitions: 'read' }, streams: { raw: 'write' }, bus: true },
   },
   /**
@@ -359,8 +397,13 @@ export const CORS = {
   maxAgeSeconds: 86_400,
 } as const;
 
-/** API Gateway stage throttling (the local server applies the same limits and answers 429). */
-export const THROTTLE = { rateLimit: 2000, burstLimit: 5000 } as const;
+/**
+ * API Gateway stage throttling (the local server applies the same limits and answers 429). 4,000
+ * requests/s is 2× the 1,930 events/s peak of the default sizing even when every event is its own
+ * request (analytics.js without batching, pixels); the burst stays at API Gateway's regional account
+ * burst (5,000), and both stay under its regional 10,000 requests/s (docs/deploy.md#sizing).
+ */
+export const THROTTLE = { rateLimit: 4000, burstLimit: 5000 } as const;
 /**
  * Per-route throttle of every `admin` route (API Gateway route settings; the local server keeps one
  * bucket per admin route too): a runaway script or a leaked credential cannot starve collection,

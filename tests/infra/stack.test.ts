@@ -74,7 +74,9 @@ describe('functions', () => {
     expect(p.MemorySize).toBe(def.memoryMb);
     expect(p.Timeout).toBe(def.timeoutSeconds);
     expect(p.Handler).toBe('index.handler');
-    if (def.reservedConcurrency !== undefined) expect(p.ReservedConcurrentExecutions).toBe(def.reservedConcurrency);
+    // Kinesis consumers: shards × ParallelizationFactor (tests/infra/capacity.test.ts); others: their definition's cap.
+    if (def.kinesis) expect(p.ReservedConcurrentExecutions).toBe(stack.settings.shards[def.kinesis.stream] * def.kinesis.parallelization);
+    else if (def.reservedConcurrency !== undefined) expect(p.ReservedConcurrentExecutions).toBe(def.reservedConcurrency);
   });
 
   it.each(names)('%s: sets every env var its definition names, to the right resource', (name) => {
@@ -147,14 +149,14 @@ describe('encryption at rest', () => {
     expect(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toBeDefined();
   });
 
-  it('every Kinesis stream uses the key, with the defined retention and shards', () => {
+  it('every Kinesis stream uses the key, with the defined retention and the shards sized from the settings', () => {
     const streams = ofType('AWS::Kinesis::Stream');
     expect(streams).toHaveLength(Object.keys(STREAMS).length);
     for (const def of Object.values(STREAMS)) {
       const [, s] = streams.find(([, r]) => r.Properties.Name === def.name)!;
       expect(s.Properties.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: getAtt(keyId()) });
       expect(s.Properties.RetentionPeriodHours).toBe(def.retentionHours);
-      expect(s.Properties.ShardCount).toBe(def.shards);
+      expect(s.Properties.ShardCount).toBe(stack.settings.shards[(Object.keys(STREAMS) as (keyof typeof STREAMS)[]).find((k) => STREAMS[k].name === def.name)!]);
     }
   });
 
