@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { Worker, SHARE_ENV } from 'node:worker_threads';
-import { countRequest } from '../shared/aws/clients';
+import { countRequest, runAsFunction } from '../shared/aws/clients';
 import { CairnError } from '../shared/errors';
 import { log } from '../shared/log';
 import type { FunctionDef } from '../shared/config/resources';
@@ -243,7 +243,8 @@ export function invokeHandler(
     timer.unref?.();
     const context = makeContext(fn, deadline, settle);
     try {
-      const out = handler(event, context, (err, result) => settle(err, result));
+      // The function's AWS calls are recorded under its key when CAIRN_RECORD_CALLS is set.
+      const out = runAsFunction(fn.name.replace(/^cairn-/, ''), () => handler(event, context, (err, result) => settle(err, result)));
       if (out && typeof (out as Promise<unknown>).then === 'function') {
         (out as Promise<unknown>).then((r) => settle(undefined, r), (e) => settle(e ?? new Error('handler rejected')));
       } else if (handler.length < 3) {

@@ -4,6 +4,8 @@
  * emulators. Every client uses the HTTP/1.1 handler (kinesalite cannot speak HTTP/2) with keep-alive.
  * Every request is counted per service and operation, so the benchmarks can report requests per event.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { appendFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -24,6 +26,81 @@ export function countRequest(key: string, n = 1): void {
 }
 export function resetRequestCounts(): void {
   requestCounts.clear();
+}
+
+/**
+ * Call recording (the IAM-from-real-calls check, tests/infra/iam-from-calls.test.ts, docs/security.md).
+ * When `CAIRN_RECORD_CALLS=<file>` is set, every AWS call a function makes is appended to that file
+ * once per distinct `{fn, service, operation, resource}` (JSON lines; several threads may append).
+ * `fn` is the function whose invocation made the call: the local runtime runs each invocation in
+ * `runAsFunction` (local/lambda.ts `invokeHandler`); calls outside any invocation (the runtime's own
+ * setup, tests) are not recorded. Unset: one environment lookup per call, nothing else.
+ */
+export const RECORD_CALLS_VAR = 'CAIRN_RECORD_CALLS';
+export interface RecordedCall { fn: string; service: string; operation: string; resource: string }
+const currentFunction = new AsyncLocalStorage<string>();
+/** Runs `f` as (part of) an invocation of function `fn` (key of FUNCTIONS), when recording is on. */
+export function runAsFunction<T>(fn: string, f: () => T): T {
+  return process.env[RECORD_CALLS_VAR] ? currentFunction.run(fn, f) : f();
+}
+const recorded = new Set<string>();
+function recordCall(file: string, service: Service, operation: string, input: any): void {
+  const fn = currentFunction.getStore();
+  if (!fn) return;
+  for (const [svc, op, resource] of callResources(service, operation, input ?? {})) {
+    const line = JSON.stringify({ fn, service: svc, operation: op, resource } satisfies RecordedCall);
+    if (recorded.has(`${file}\n${line}`)) continue;
+    recorded.add(`${file}\n${line}`);
+    appendFileSync(file, line + '\n');
+  }
+}
+/**
+ * The resources one call acts on, as `[service, operation, resource]` (IAM-relevant parts only):
+ * DynamoDB `table/<name>` (`/index/<name>` for an index query; one per table of a batch or
+ * transaction, with the transaction item's kind as operation), Kinesis `stream/<name>`, S3
+ * `<bucket>/<key>` or `<bucket>` (listing, with the prefix after `?prefix=`; a copy also reads its
+ * source), EventBridge `event-bus/<bus>` or `rule/<bus>/<name>`, Scheduler `schedule/<group>/<name>`
+ * (plus `iam PassRole <role arn>` for the target's role), SES `identity/<from>`, SNS the topic or
+ * `phone`.
+ */
+export function callResources(service: Service, op: string, i: any): [string, string, string][] {
+  const one = (resource: string): [string, string, string][] => [[service, op, resource]];
+  switch (service) {
+    case 'dynamodb': {
+      if (i.RequestItems) return Object.keys(i.RequestItems).map((t) => [service, op, `table/${t}`]);
+      if (i.TransactItems) {
+        return (i.TransactItems as Record<string, { TableName?: string }>[]).flatMap((item) =>
+          Object.entries(item).map(([kind, v]): [string, string, string] => [service, `${op}.${kind}`, `table/${v?.TableName}`]));
+      }
+      return one(`table/${i.TableName}${i.IndexName ? `/index/${i.IndexName}` : ''}`);
+    }
+    case 'kinesis':
+      return one(i.StreamName ? `stream/${i.StreamName}` : String(i.StreamARN ?? '').replace(/^arn:[^:]*:kinesis:[^:]*:[^:]*:/, ''));
+    case 's3': {
+      if (i.Key === undefined && !i.Delete) return one(`${i.Bucket}${i.Prefix !== undefined ? `?prefix=${i.Prefix}` : ''}`);
+      const out: [string, string, string][] = i.Delete
+        ? (i.Delete.Objects ?? []).map((o: { Key: string }) => [service, op, `${i.Bucket}/${o.Key}`])
+        : [[service, op, `${i.Bucket}/${i.Key}`]];
+      if (op === 'CopyObject' && typeof i.CopySource === 'string') out.push([service, 'CopyObject.source', decodeURIComponent(i.CopySource.split('?')[0]!.replace(/^\//, ''))]);
+      return out;
+    }
+    case 'events': {
+      const bus = (b?: string) => (b ?? 'default').replace(/^arn:[^:]*:events:[^:]*:[^:]*:event-bus\//, '');
+      if (op === 'PutEvents') return [...new Set((i.Entries ?? []).map((e: { EventBusName?: string }) => bus(e.EventBusName)))].map((b) => [service, op, `event-bus/${b}`]);
+      const rule = i.Name ?? i.Rule;
+      return one(rule !== undefined ? `rule/${bus(i.EventBusName)}/${rule}` : `event-bus/${bus(i.EventBusName)}`);
+    }
+    case 'scheduler': {
+      if (/ScheduleGroup/.test(op)) return one(`schedule-group/${i.Name}`);
+      const out = one(`schedule/${i.GroupName ?? 'default'}/${i.Name}`);
+      if (i.Target?.RoleArn) out.push(['iam', 'PassRole', i.Target.RoleArn]);
+      return out;
+    }
+    case 'ses':
+      return one(`identity/${i.FromEmailAddress ?? '?'}`);
+    case 'sns':
+      return one(i.TopicArn ?? i.TargetArn ?? (i.PhoneNumber ? 'phone' : '?'));
+  }
 }
 
 const endpointVar = (s: Service) => `CAIRN_ENDPOINT_${s.toUpperCase()}`;
@@ -56,6 +133,8 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
     (next: any, context: any) => async (args: any) => {
       const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
       countRequest(`${service}.${op}`);
+      const file = process.env[RECORD_CALLS_VAR];
+      if (file) recordCall(file, service, op, args.input);
       const out = await next(args);
       const cc = out?.output?.ConsumedCapacity;
       if (cc) {
