@@ -11,8 +11,8 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
-import { BUS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
-import { CreateScheduleCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
+import { BUS, ENV, FUNCTIONS, IMPORTS, JOURNEYS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
+import { CreateScheduleCommand, CreateScheduleGroupCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { requestCounts, scheduler } from '../shared/aws/clients';
 import { ensureSource } from '../shared/collect/sources';
 import { CairnError } from '../shared/errors';
@@ -405,12 +405,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 export const LOCAL_SCHEDULER_ROLE = 'arn:aws:iam::000000000000:role/cairn-scheduler';
 
 /**
- * Creates the SCHEDULES of shared/config/resources.ts in the local scheduler, targeting the stack's
+ * Creates the journey schedule group and the SCHEDULES of shared/config/resources.ts in the local scheduler, targeting the stack's
  * functions (`arnOf` answers undefined for a function the stack does not run: skipped). Idempotent:
  * a schedule that already matches its definition is left alone, so its next run survives restarts.
  */
 export async function ensureLocalSchedules(arnOf: (fn: string) => string | undefined): Promise<string[]> {
   const ensured: string[] = [];
+  // The journey waits' schedule group: the CDK creates it on AWS, and λ journey's role may not.
+  await scheduler().send(new CreateScheduleGroupCommand({ Name: JOURNEYS.scheduleGroup })).catch((e: Error) => {
+    if (e.name !== 'ConflictException') throw e;
+  });
   for (const def of Object.values(SCHEDULES) as ScheduleDef[]) {
     const arn = arnOf(def.fn);
     if (!arn) continue;

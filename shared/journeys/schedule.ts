@@ -2,9 +2,9 @@
  * Waits as EventBridge Scheduler one-time schedules (`at(...)`, ActionAfterCompletion DELETE) in the
  * journeys schedule group, targeting λ journey with `{journeyId, profileId, runId, stepId, kind:
  * 'resume'}`. Names are derived from run and step, so creating one twice (a retry) is a no-op.
- * Locally the group is created on first use (on AWS the CDK creates it).
+ * The group belongs to the deployment: the CDK creates it on AWS, the local stack when it starts.
  */
-import { ConflictException, CreateScheduleCommand, CreateScheduleGroupCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
 import { ENV, JOURNEYS } from '../config/resources';
 import { CairnError } from '../errors';
@@ -49,17 +49,11 @@ export class SchedulerWaits implements WaitScheduler {
       await scheduler().send(cmd());
     } catch (e) {
       if (e instanceof ConflictException || isName(e, 'ConflictException')) return; // already scheduled (a retry)
-      if (!isName(e, 'ResourceNotFoundException')) throw e;
-      try {
-        await scheduler().send(new CreateScheduleGroupCommand({ Name: group() }));
-      } catch (g) {
-        if (!isName(g, 'ConflictException')) throw g;
+      if (isName(e, 'ResourceNotFoundException')) {
+        // The group is part of the deployment (CDK on AWS, the local stack at start): the role may not create it.
+        throw new CairnError('journey_schedule_group_missing', `schedule group ${group()} does not exist: deploy the stack (or restart the local stack) to create it`, 500);
       }
-      try {
-        await scheduler().send(cmd());
-      } catch (e2) {
-        if (!isName(e2, 'ConflictException')) throw e2;
-      }
+      throw e;
     }
   }
 
