@@ -41,6 +41,7 @@ async function start() {
       ports.dynamodb = await listen(server);
       closers.push(() => closeServer(server));
     } else if (name === 'kinesis') {
+      require('./kinesalite-fix.cjs'); // empty reads keep their position, as on Kinesis (see that file)
       const server = require('kinesalite')(options.kinesis);
       ports.kinesis = await listen(server);
       closers.push(() => closeServer(server));

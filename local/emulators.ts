@@ -18,6 +18,8 @@ import { LAKE, STREAMS, TABLES, type TableDef } from '../shared/config/resources
 import { log } from '../shared/log';
 
 const require = createRequire(import.meta.url);
+// kinesalite's empty reads keep their position, as Kinesis's do (it could skip a stream's first record): see kinesalite-fix.cjs.
+require('./kinesalite-fix.cjs');
 // CommonJS packages without types.
 const dynalite = require('dynalite') as (o: object) => Server;
 const kinesalite = require('kinesalite') as (o: object) => Server;
