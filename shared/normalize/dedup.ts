@@ -82,7 +82,8 @@ export async function putMarkers(
       })),
     );
   }
-  await Promise.all(
+  // Every chunk settles before a failure is reported: no marker of this attempt lands after its retry began.
+  const results = await Promise.allSettled(
     chunks.map(async (chunk) => {
       let pending: WriteRequest[] | undefined = chunk;
       for (let round = 0; pending && pending.length > 0; round++) {
@@ -93,6 +94,8 @@ export async function putMarkers(
       }
     }),
   );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export interface LakeObjectInfo {

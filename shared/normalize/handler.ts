@@ -13,7 +13,10 @@
  *  6. the lake objects (events and quarantine) are written.
  *
  * Any infrastructure failure reports the batch's first record as failed, so Lambda retries the
- * whole batch; every step is idempotent.
+ * whole batch; every step is idempotent. A step's writes run concurrently, and a failing one is
+ * reported only once the others have finished (`settled`): a write of this attempt still in flight
+ * could otherwise land after the retry has read the markers and the lake, and the retry would write
+ * the message a second time (the lake object it looked for was not there yet).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -155,7 +158,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     });
     // 5. forward, concurrently with the markers: both must succeed before the lake objects are
     // written (a marker only counts once its object exists), and downstream dedups by messageId.
-    await Promise.all([
+    await settled([
       putMarkers(cfg.dedupTable, markers),
       putAllRecords(
         cfg.normalizedStream,
@@ -186,9 +189,15 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     puts.push(putObject(cfg.bucket, key, encodeJsonLines(list.map((q) => q.row)), { ...meta, rows: String(list.length) }));
     stats.objects.push(key);
   }
-  await Promise.all(puts);
+  await settled(puts);
   stats.written = fresh.length;
   return stats;
+}
+
+/** Like Promise.all, but rejects (with the first failure) only after every promise has settled. */
+async function settled(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function putObject(bucket: string, key: string, body: Buffer, metadata: Record<string, string>) {

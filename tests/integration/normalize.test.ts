@@ -23,8 +23,10 @@ import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../../s
 import { handler as collectHandler } from '../../functions/collect/index';
 import { handler } from '../../functions/normalize/index';
 
-type Fault = 'dedupRead' | 'markers' | 'forward' | 'lake' | 'quarantine';
+type Fault = 'dedupRead' | 'markers' | 'forward' | 'lake' | 'quarantine' | 'slowLake';
 const faults = new Set<Fault>();
+/** Lake event writes held back by the `slowLake` fault (300 ms, as on a loaded machine), until they land. */
+const slowWrites = new Set<Promise<unknown>>();
 let rejectForwardOnce = 0;
 
 async function listKeys(prefix: string): Promise<string[]> {
@@ -108,6 +110,12 @@ describe('normalize handler against the emulators', () => {
         if (ctx.commandName === 'PutObjectCommand') {
           if (faults.has('lake') && String(args.input.Key).startsWith('events/')) throw fail('lake put');
           if (faults.has('quarantine') && String(args.input.Key).startsWith('quarantine/')) throw fail('quarantine put');
+          if (faults.has('slowLake') && String(args.input.Key).startsWith('events/')) {
+            const p = new Promise((r) => setTimeout(r, 300)).then(() => next(args));
+            slowWrites.add(p);
+            void p.finally(() => slowWrites.delete(p)).catch(() => undefined);
+            return p;
+          }
         }
         return next(args);
       },
@@ -264,6 +272,24 @@ describe('normalize handler against the emulators', () => {
     const keys = await listKeys(`events/dt=${d}/`);
     expect(keys.sort()).toEqual([`events/dt=${d}/${shard}-9500.json.gz`, `events/dt=${d}/${shard}-9502.json.gz`]);
     expect((await rowsUnder<LakeEventRow>(`events/dt=${d}/`)).map((r) => r.message_id).sort()).toEqual(['far-0', 'far-1', 'far-2', 'far-3']);
+  });
+
+  it('reports a failed batch only once its lake writes are over: the retry never races a write of the failed attempt', async () => {
+    // Found by the property below: the quarantine write failed at once while the events write was
+    // still under way; the retry (its duplicate earlier in the shard) found no lake object yet, wrote
+    // the message under another key, and then the first write landed: twice in the lake.
+    const shard = 'shardId-000000000106';
+    const d = day(7);
+    const first = envelopeRecord(9700n, track('race-0'), `${d}T00:00:00.000Z`, shard);
+    const bad = envelopeRecord(9701n, { ...track('race-bad'), traits: { email: 'nope' } }, `${d}T00:00:00.000Z`, shard);
+    const resent = envelopeRecord(9702n, track('race-0'), `${d}T00:00:00.000Z`, shard);
+    faults.add('quarantine');
+    faults.add('slowLake');
+    expect((await invokeNormalize([bad, resent])).batchItemFailures).toEqual([{ itemIdentifier: '9701' }]);
+    faults.clear();
+    expect((await invokeNormalize([first, bad, resent])).batchItemFailures).toEqual([]);
+    await Promise.allSettled([...slowWrites]); // whatever was still in flight has landed
+    expect((await rowsUnder<LakeEventRow>(`events/dt=${d}/`)).map((r) => r.message_id)).toEqual(['race-0']);
   });
 
   describe('property: any replay schedule yields each messageId exactly once', () => {
