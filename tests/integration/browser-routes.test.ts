@@ -7,30 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { lakeEvents } from '../support/lake';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { s3 } from '../../shared/aws/clients';
-import { CORS, LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
+import { CORS } from '../../shared/config/resources';
 
 const WRITE_KEY = 'dev-write-key';
 const admin = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const basic = (k: string) => 'Basic ' + Buffer.from(`${k}:`).toString('base64');
-
-async function lakeEvents(): Promise<LakeEventRow[]> {
-  const rows: LakeEventRow[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
-      rows.push(...decodeJsonLines<LakeEventRow>(await got.Body!.transformToByteArray()));
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return rows;
-}
 
 describe('browser routes on the local stack', () => {
   let stack: LocalStack;

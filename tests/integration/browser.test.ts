@@ -9,11 +9,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { lakeEvents } from '../support/lake';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
 import { launchChromium, rudderstackPage, segmentPage, startShop, type Shop } from '../support/browser-shop';
 
@@ -21,20 +18,6 @@ const WRITE_KEY = 'dev-write-key';
 const ADMIN = 'dev-admin-token';
 /** Screenshots of the pages the tests drive, to look at (not compared). */
 const SHOTS = join(tmpdir(), 'cairn-browser-shots');
-
-async function lakeEvents(): Promise<LakeEventRow[]> {
-  const rows: LakeEventRow[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
-      rows.push(...decodeJsonLines<LakeEventRow>(await got.Body!.transformToByteArray()));
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return rows;
-}
 
 describe('analytics.js 2.0 in Chromium, on another origin', () => {
   let stack: LocalStack;

@@ -8,12 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { s3 } from '../../shared/aws/clients';
 import { FUNCTIONS, LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
 import { PROJECT_ROOT } from '../../local/lambda';
+import { lakeEvents } from '../support/lake';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { startEmulators, useEndpoints } from '../../local/emulators';
 
@@ -40,21 +38,6 @@ async function lakeEventsAt(dataDir: string): Promise<LakeEventRow[]> {
   } finally {
     await emu.close();
   }
-}
-
-/** Every row of the lake's events table (reads the objects through the S3 API). */
-async function lakeEvents(): Promise<LakeEventRow[]> {
-  const rows: LakeEventRow[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
-      rows.push(...decodeJsonLines<LakeEventRow>(await got.Body!.transformToByteArray()));
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return rows;
 }
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {

@@ -10,26 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
+import { lakeEvents } from '../support/lake';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
-
-async function lakeEvents(): Promise<LakeEventRow[]> {
-  const rows: LakeEventRow[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.eventsPrefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const got = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }));
-      rows.push(...decodeJsonLines<LakeEventRow>(await got.Body!.transformToByteArray()));
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return rows;
-}
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
