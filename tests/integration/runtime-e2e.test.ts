@@ -119,8 +119,11 @@ describe('local stack end to end', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const url = await until(async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], (u) => !!u, 30_000);
+    let gone = false;
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => ((gone = true), r(code))));
+    // Startup compiles TypeScript and starts the emulators: seconds on a quiet machine, far more
+    // with several suites at once. Wait for the banner or the process's end, bounded by the test.
+    const url = await until(async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], (u) => !!u || gone, 150_000);
     expect(url, out).toBeTruthy();
     expect(out).toContain('k-e2e');
     expect(out).toContain(dir);
@@ -134,5 +137,5 @@ describe('local stack end to end', () => {
 
     const rows = await lakeEventsAt(dir);
     expect(rows.map((r) => r.message_id).sort()).toEqual(b.batch.map((m) => m.messageId).sort());
-  });
+  }, 240_000);
 });
