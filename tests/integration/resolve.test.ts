@@ -226,7 +226,9 @@ describe('λ resolve + admin API on DynamoDB', () => {
     await cold(kinesisEvent(batch, 'shardId-000000000000'));
     console.log(`resolve (cold cache): ${(capacity.wcu / 500).toFixed(3)} WCU/event, ${(capacity.rcu / 500).toFixed(3)} RCU/event`);
     expect(capacity.rcu / 500).toBeLessThanOrEqual(1.0);
-  });
+    // 3,800 events through λ resolve and DynamoDB: ~15 s on a quiet 2-core machine, over 60 s with
+    // four suites at once (77 events/s). What is asserted is capacity per event, not speed.
+  }, 240_000);
 });
 
 function j0(i: number): number {
