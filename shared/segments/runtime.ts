@@ -115,33 +115,42 @@ export const DEFINITIONS_TTL_MS = (): number => {
   return Number.isFinite(v) && v >= 0 ? v : 5_000;
 };
 
-export function runtimeLoader(list: () => Promise<Definition[]> = async () => (await listDefinitions()).map((s) => s.definition), ttlMs = DEFINITIONS_TTL_MS()): RuntimeLoader {
+export function runtimeLoader(
+  list: () => Promise<Definition[]> = async () => (await listDefinitions()).map((s) => s.definition),
+  ttlMs = DEFINITIONS_TTL_MS(),
+  now: () => number = Date.now,
+): RuntimeLoader {
   // Reads are numbered in the order they start: the cache only ever moves to a newer read's result.
+  // A result's age counts from when its read *started* (what it saw can be no newer than that), so a
+  // definition written at W is in every runtime handed out from W + TTL on, however slow a read was.
   let started = 0;
   let cached: { seq: number; at: number; rt: SegmentRuntime } | undefined;
-  let inflight: Promise<SegmentRuntime> | undefined;
+  let inflight: { at: number; p: Promise<SegmentRuntime> } | undefined;
   const load = (): Promise<SegmentRuntime> => {
     const seq = ++started;
+    const at = now();
     const p: Promise<SegmentRuntime> = list()
       .then((defs) => {
         const rt = compileRuntime(defs);
         const prev = cached?.rt;
         const same = prev && prev.fingerprint === rt.fingerprint ? prev : rt;
-        if (!cached || cached.seq < seq) cached = { seq, at: Date.now(), rt: same };
+        if (!cached || cached.seq < seq) cached = { seq, at, rt: same };
         return same;
       })
       .finally(() => {
-        if (inflight === p) inflight = undefined;
+        if (inflight?.p === p) inflight = undefined;
       });
-    inflight = p;
+    inflight = { at, p };
     return p;
   };
   return {
     async get(opts = {}) {
-      if (!opts.fresh && cached && Date.now() - cached.at < ttlMs) return cached.rt;
-      // A cached read may share a read in flight; a fresh one never does, since that read may have
-      // started before the definition the caller must see was written (a sweep right after a PUT).
-      if (!opts.fresh && inflight) return inflight;
+      const t = now();
+      if (!opts.fresh && cached && t - cached.at < ttlMs) return cached.rt;
+      // A cached read may share a read in flight that is young enough; a fresh one never does, since
+      // that read may have started before the definition the caller must see was written (a sweep
+      // right after a PUT).
+      if (!opts.fresh && inflight && t - inflight.at < ttlMs) return inflight.p;
       return load();
     },
     invalidate() {

@@ -83,3 +83,43 @@ describe('runtimeLoader', () => {
     expect(ids(await f)).toEqual(['a', 'b']);
   });
 });
+
+describe('runtimeLoader: the TTL bound holds however slow a read is', () => {
+  it('a result is as old as its read: a slow read that started before a PUT is not trusted for a TTL after it answers', async () => {
+    const t = slowTable();
+    let clock = 0;
+    const loader = runtimeLoader(t.list, 5_000, () => clock);
+    const early = loader.get(); // starts at 0, before the PUT
+    await tick();
+    t.write(segment('b')); // the PUT at 100
+    clock = 4_000; // the read answers late (a loaded machine)
+    t.release();
+    expect(ids(await early)).toEqual(['a']);
+    // At 5,100 (PUT + TTL) the stale answer is 5,100 ms old: a new read, which sees the segment.
+    clock = 5_100;
+    const later = loader.get();
+    await tick();
+    expect(t.reads()).toBe(1);
+    t.release();
+    expect(ids(await later)).toEqual(['a', 'b']);
+  });
+
+  it('a caller does not share a read in flight that started a TTL or more ago', async () => {
+    const t = slowTable();
+    let clock = 0;
+    const loader = runtimeLoader(t.list, 5_000, () => clock);
+    const early = loader.get(); // starts at 0 and hangs
+    await tick();
+    t.write(segment('b'));
+    clock = 5_000;
+    const later = loader.get(); // must not wait on (and take) the read from 0
+    await tick();
+    expect(t.reads()).toBe(2);
+    t.releaseAt(1);
+    expect(ids(await later)).toEqual(['a', 'b']);
+    t.releaseAt(0);
+    expect(ids(await early)).toEqual(['a']);
+    // The older read finishing last leaves the newer runtime cached.
+    expect(ids(await loader.get())).toEqual(['a', 'b']);
+  });
+});
