@@ -106,7 +106,8 @@ export const TABLES = {
   definitions: { id: 'DefinitionsTable', name: 'cairn-definitions', partitionKey: 'pk' },
   /**
    * Journey runtime state (docs/journeys.md): pk `run#<journey>#<profile>` (a person's run), `action#<runId>#<stepId>`
-   * (the action ledger), `stats#<journey>` (counters). Ledger items expire (`expiresAt`).
+   * (the action ledger), `stats#<journey>#<n>` (counters, JOURNEYS.statsShards items; `stats#<journey>`
+   * before they were sharded, still read). Ledger items expire (`expiresAt`).
    */
   journeys: { id: 'JourneysTable', name: 'cairn-journeys', partitionKey: 'pk', ttlAttribute: 'expiresAt' },
   /** Segment members index: pk `segmentId`, sk `profileId` (docs/segments.md). */
@@ -446,10 +447,25 @@ export const ENV = {
 } as const;
 
 /** Journeys on the bus and the scheduler (docs/journeys.md). */
+/**
+ * Counter items per journey (`stats#<journey>#<n>`, shared/journeys/store.ts), from λ journey's fan-out
+ * cap (docs/deploy.md#known-limits-single-hot-items): cap × ≤ 20 invocations/s per concurrent slot (an
+ * invocation is ≥ 6 sequential DynamoDB calls, ≈ 50 ms or more) × ≤ 2 counter updates each (transition, then actions)
+ * × ≤ 2 WCU per update (a stats item < 2 KB) = 4,000 WCU/s at 50 on one journey; × 2 headroom
+ * (hashing, bursts) / 1,000 WCU/s per partition key = 8, rounded up to a power of two. Only ever raise
+ * it: the reader sums shards 0..N-1, so lowering it would hide the counts of the shards above.
+ */
+export function journeyStatsShards(cap: number = FUNCTIONS.journey.reservedConcurrency): number {
+  const wcu = cap * 20 * 2 * 2 * 2;
+  return 2 ** Math.max(0, Math.ceil(Math.log2(Math.ceil(wcu / 1000))));
+}
+
 export const JOURNEYS = {
   /** Every journey rule on the Cairn bus is named `cairn-journey-<id>-<kind>`. */
   rulePrefix: 'cairn-journey-',
   scheduleGroup: 'cairn-journeys',
+  /** Counter items per journey: `journeyStatsShards()` (8 at the cap of 50). */
+  statsShards: journeyStatsShards(),
 } as const;
 
 /**

@@ -28,6 +28,7 @@ import { DynamoProfileReader, personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import { SchedulerWaits, type ResumeInput, type WaitScheduler } from './schedule';
 import { DynamoJourneyStore, type JourneyStore } from './store';
+import { DEFINITIONS_TTL_MS } from '../segments/runtime';
 
 export type JourneyInput = RuleInput | ResumeInput;
 
@@ -46,11 +47,39 @@ export function depsFromEnv(): JourneyDeps {
   return {
     store: new DynamoJourneyStore(),
     profiles: new DynamoProfileReader(),
-    journey: async (id) => (await getDefinition('journey', id))?.definition ?? null,
+    journey: cachedJourneys(),
     waits: new SchedulerWaits(),
     senders: defaultSenders,
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
     now: () => Date.now(),
+  };
+}
+
+/**
+ * Journey definitions as λ journey reads them: one per id, trusted for `ttlMs` (CAIRN_DEFINITIONS_TTL_MS,
+ * 5 s, as λ resolve's runtime) from when its read started, so a journey fanned out to many people is
+ * not a strongly consistent GetItem of one definitions item per invocation (docs/deploy.md, Known limits).
+ * Concurrent callers share a read in flight; a missing journey is not cached (the next call reads again).
+ */
+export function cachedJourneys(
+  read: (id: string) => Promise<JourneyDef | null> = async (id) => (await getDefinition('journey', id))?.definition ?? null,
+  ttlMs = DEFINITIONS_TTL_MS(),
+  now: () => number = Date.now,
+): (id: string) => Promise<JourneyDef | null> {
+  const cache = new Map<string, { at: number; p: Promise<JourneyDef | null> }>();
+  return async (id) => {
+    const hit = cache.get(id);
+    if (hit && now() - hit.at < ttlMs) return hit.p;
+    const entry = { at: now(), p: read(id) };
+    cache.set(id, entry);
+    try {
+      const def = await entry.p;
+      if (!def && cache.get(id) === entry) cache.delete(id);
+      return def;
+    } catch (e) {
+      if (cache.get(id) === entry) cache.delete(id);
+      throw e;
+    }
   };
 }
 
@@ -102,7 +131,7 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
       await deps.waits.cancel(e.name);
     }
   }
-  await deps.store.addStats(def.id, stats);
+  await deps.store.addStats(def.id, stats, state.profileId);
   if (actions.length && deps.publisher) await deps.publisher.publish(actions);
   await deps.store.putState({ ...state, pending: [], version: state.version + 1 }, state.version);
 }
@@ -199,7 +228,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
     const runId = t.state.run?.runId ?? '';
     const next: PersonState = { ...t.state, version: state.version + 1, pending: storeEffects(runId, t.effects) };
     if (!(await deps.store.putState(next, state.version))) continue; // lost a race: recompute from the new state
-    await deps.store.addStats(journeyId, t.stats);
+    await deps.store.addStats(journeyId, t.stats, key);
     await flush(next, def, profile, deps, selfArn);
     log('info', 'journey transition', { journeyId, kind: input.kind, outcome, status: t.state.run?.status ?? null });
     return { journeyId, outcome };

@@ -4,11 +4,12 @@
  * for property tests, as shared/identity/memory-store.ts is for resolve.
  */
 import type { PersonState } from './machine';
-import type { JourneyStore, LedgerItem } from './store';
+import { statsKey, statsShard, sumCounters, type JourneyStore, type LedgerItem } from './store';
 
 export class MemoryJourneyStore implements JourneyStore {
   readonly states = new Map<string, PersonState>();
   readonly ledger = new Map<string, LedgerItem>();
+  /** Counter items by key, as in the table: `stats#<journey>#<n>` (and `stats#<journey>`, unsharded, if a test puts one). */
   readonly stats = new Map<string, Record<string, number>>();
 
   async getState(journeyId: string, profileId: string): Promise<PersonState | null> {
@@ -41,13 +42,16 @@ export class MemoryJourneyStore implements JourneyStore {
     return true;
   }
 
-  async addStats(journeyId: string, counters: Record<string, number>): Promise<void> {
-    const s = this.stats.get(journeyId) ?? {};
-    for (const [k, n] of Object.entries(counters)) s[k] = (s[k] ?? 0) + n;
-    this.stats.set(journeyId, s);
+  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void> {
+    const key = statsKey(journeyId, statsShard(shardKey));
+    const s = this.stats.get(key) ?? {};
+    for (const [k, n] of Object.entries(counters)) if (n !== 0) s[k] = (s[k] ?? 0) + n;
+    this.stats.set(key, s);
   }
 
   async getStats(journeyId: string): Promise<Record<string, number>> {
-    return this.stats.get(journeyId) ?? {};
+    const out: Record<string, number> = {};
+    for (const [key, item] of this.stats) if (key === `stats#${journeyId}` || key.startsWith(`stats#${journeyId}#`)) sumCounters(out, item);
+    return out;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { getDefinition } from '../definitions/store';
 import { walkSteps } from '../definitions/schema';
+import type { JourneyDef } from '../definitions/types';
 import { CairnError } from '../errors';
 import type { AdminRouter } from '../admin/router';
 import { DynamoJourneyStore, stepStat, type JourneyStore } from './store';
@@ -24,8 +25,16 @@ export interface StepStats {
 }
 export type JourneyStats = { journeyId: string; steps: Record<string, StepStats> } & Record<(typeof JOURNEY_COUNTERS)[number], number>;
 
-export async function journeyStats(journeyId: string, store: JourneyStore = new DynamoJourneyStore()): Promise<JourneyStats> {
-  const stored = await getDefinition('journey', journeyId);
+/**
+ * The journey's counters: `store.getStats` sums its counter shards (`stats#<id>#<n>`) and the unsharded
+ * item of older versions (shared/journeys/store.ts), laid out per the stored document's steps.
+ */
+export async function journeyStats(
+  journeyId: string,
+  store: JourneyStore = new DynamoJourneyStore(),
+  definition: (id: string) => Promise<{ definition: JourneyDef } | null> = (id) => getDefinition('journey', id),
+): Promise<JourneyStats> {
+  const stored = await definition(journeyId);
   const raw = await store.getStats(journeyId);
   if (!stored && !Object.keys(raw).length) throw new CairnError('journey_not_found', `no journey ${journeyId}`, 404);
   const out = { journeyId, steps: {} } as JourneyStats;

@@ -6,13 +6,18 @@
  * - `action#<runId>#<stepId>`: the action ledger. An action is claimed with a conditional put
  *   BEFORE it is sent (`status: sending`) and marked `sent` / `failed` after; `skipped` ones are
  *   recorded directly. Items expire after LEDGER_TTL_DAYS.
- * - `stats#<journeyId>`: counters, added with atomic ADD only after the transition that causes them
- *   was written (a retry whose write fails the condition adds nothing).
+ * - `stats#<journeyId>#<n>` (n in 0..JOURNEYS.statsShards-1): counters, added with atomic ADD only after
+ *   the transition that causes them was written (a retry whose write fails the condition adds nothing),
+ *   to the shard of the person (`statsShard(profileId)`: stable, so a person's updates always hit the
+ *   same item). Sharded so that a journey entered by many people at once is not one hot item
+ *   (docs/deploy.md#known-limits-single-hot-items); the reader sums the shards and the unsharded
+ *   `stats#<journeyId>` item written before.
  */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
+import { ENV, JOURNEYS, TABLES } from '../config/resources';
 import type { PersonState } from './machine';
 
 export const LEDGER_TTL_DAYS = 90;
@@ -41,7 +46,9 @@ export interface JourneyStore {
   getLedger(runId: string, stepId: string): Promise<LedgerItem | null>;
   /** Moves a claimed action from `sending` to its outcome; false when it was not `sending`. */
   settle(runId: string, stepId: string, outcome: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean>;
-  addStats(journeyId: string, counters: Record<string, number>): Promise<void>;
+  /** Adds `counters` to the journey's stats shard of `shardKey` (the person's profile id). */
+  addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void>;
+  /** The journey's counters: every shard and the unsharded item of older versions, summed. */
   getStats(journeyId: string): Promise<Record<string, number>>;
 }
 
@@ -49,7 +56,20 @@ const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedEx
 
 const runKey = (journeyId: string, profileId: string) => `run#${journeyId}#${profileId}`;
 const actionKey = (runId: string, stepId: string) => `action#${runId}#${stepId}`;
-const statsKey = (journeyId: string) => `stats#${journeyId}`;
+/** The unsharded counter item (written before the counters were sharded; read, never written). */
+const legacyStatsKey = (journeyId: string) => `stats#${journeyId}`;
+export const statsKey = (journeyId: string, shard: number) => `stats#${journeyId}#${shard}`;
+
+/** Stats shard of a person (0..shards-1): a stable hash of the key, the same in every process. */
+export function statsShard(shardKey: string, shards: number = JOURNEYS.statsShards): number {
+  return createHash('sha256').update(shardKey).digest().readUInt32BE(0) % shards;
+}
+
+/** Adds the numeric attributes of `item` into `out` (the key and other non-numbers are skipped). */
+export function sumCounters(out: Record<string, number>, item: Record<string, unknown> | undefined): Record<string, number> {
+  for (const [k, v] of Object.entries(item ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
+  return out;
+}
 
 /** Attribute name of a per-step counter in the stats item. */
 export const stepStat = (stepId: string, what: 'sent' | 'failed' | 'skipped') => `step#${stepId}#${what}`;
@@ -148,7 +168,7 @@ export class DynamoJourneyStore implements JourneyStore {
     }
   }
 
-  async addStats(journeyId: string, counters: Record<string, number>): Promise<void> {
+  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void> {
     const entries = Object.entries(counters).filter(([, n]) => n !== 0);
     if (!entries.length) return;
     const names: Record<string, string> = {};
@@ -161,7 +181,7 @@ export class DynamoJourneyStore implements JourneyStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: statsKey(journeyId) },
+        Key: { pk: statsKey(journeyId, statsShard(shardKey)) },
         UpdateExpression: `ADD ${adds.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -170,9 +190,11 @@ export class DynamoJourneyStore implements JourneyStore {
   }
 
   async getStats(journeyId: string): Promise<Record<string, number>> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: statsKey(journeyId) }, ConsistentRead: true }));
+    // The shards and the legacy item, read in parallel (GetItem: an admin request, N + 1 reads).
+    const keys = [legacyStatsKey(journeyId), ...Array.from({ length: JOURNEYS.statsShards }, (_, n) => statsKey(journeyId, n))];
+    const items = await Promise.all(keys.map((pk) => this.doc.send(new GetCommand({ TableName: this.table, Key: { pk }, ConsistentRead: true }))));
     const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(res.Item ?? {})) if (typeof v === 'number') out[k] = v;
+    for (const res of items) sumCounters(out, res.Item);
     return out;
   }
 }

@@ -11,12 +11,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { eventBridge } from '../../shared/aws/clients';
+import { DescribeRuleCommand, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { dynamodb, eventBridge } from '../../shared/aws/clients';
+import { TABLES } from '../../shared/config/resources';
 import { loadDefinitions } from '../../shared/definitions/parse';
 import { putDefinition } from '../../shared/definitions/store';
 import type { Definition, JourneyDef } from '../../shared/definitions/types';
 import { ruleName, syncJourneyRules, removeJourneyRules } from '../../shared/journeys/rules';
+import { statsShard } from '../../shared/journeys/store';
 import { signBody } from '../../shared/journeys/actions/webhook';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
@@ -214,6 +217,53 @@ describe('new-store-coupon', () => {
     expect(await coupons('erin@example.com')()).toHaveLength(1);
     expect((await stats('new-store-coupon')).entered).toBe(before.entered + 1);
   }, 60_000);
+
+  it('the same bus event delivered twice to people on different stats shards: the stats through the admin API stay exact', async () => {
+    // Four people whose counters land on at least two shards (docs/deploy.md#known-limits-single-hot-items).
+    const names = ['frank', 'grace', 'heidi', 'ivan'];
+    const ids: string[] = [];
+    for (const n of names) await identify(n, { firstName: n, email: `${n}@example.com` }, { email: true });
+    for (const n of names) {
+      const p = await until(() => admin(`/v1/profiles/user_id:${n}`), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
+      ids.push(p.body.profileId);
+    }
+    expect(new Set(ids.map((id) => statsShard(id))).size).toBeGreaterThan(1);
+    const before = await stats('new-store-coupon');
+    const entry = (n: string, i: number) => ({
+      EventBusName: 'cairn', Source: 'cairn', DetailType: 'track',
+      Detail: JSON.stringify({
+        type: 'track', event: 'Order Completed', userId: n, messageId: `twice-${n}-${run}`, timestamp: new Date().toISOString(),
+        properties: { store_id: 'SH-001', total: 520, order_id: `T-${n}` }, profile: { profileId: ids[i] },
+      }),
+    });
+    // Delivered twice: two PutEvents of the same message (EventBridge gives each its own event id).
+    for (let k = 0; k < 2; k++) {
+      const res = await eventBridge().send(new PutEventsCommand({ Entries: names.map(entry) }));
+      expect(res.FailedEntryCount ?? 0).toBe(0);
+    }
+    const want = before.entered + names.length;
+    const s = await until(() => stats('new-store-coupon'), (x) => x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length);
+    expect(s.entered).toBe(want);
+    expect(s.steps.coupon.sent).toBe(before.steps.coupon.sent + names.length);
+    for (const n of names) expect(await coupons(`${n}@example.com`)()).toHaveLength(1);
+    // Nothing late: the second deliveries counted nothing.
+    await settle();
+    const after = await stats('new-store-coupon');
+    expect(after.entered).toBe(want);
+    expect(after.steps.coupon.sent).toBe(before.steps.coupon.sent + names.length);
+    expect(after.capped).toBe(before.capped);
+  }, 90_000);
+
+  it('the stats route sums the shards with the unsharded item counted before sharding', async () => {
+    const id = `legacy-${run}`;
+    const put = (pk: string, item: Record<string, { N: string }>) => dynamodb().send(new PutItemCommand({ TableName: TABLES.journeys.name, Item: { pk: { S: pk }, ...item } }));
+    await put(`stats#${id}`, { entered: { N: '7' }, 'step#gone#sent': { N: '2' } });
+    await put(`stats#${id}#0`, { entered: { N: '1' } });
+    await put(`stats#${id}#7`, { entered: { N: '2' }, 'step#gone#sent': { N: '1' } });
+    const r = await admin(`/v1/journeys/${id}/stats`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ journeyId: id, entered: 10, completed: 0, steps: { gone: { type: 'removed', sent: 3, failed: 0, skipped: 0 } } });
+  });
 });
 
 describe('vip-welcome', () => {
