@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STREAMS } from '../shared/config/resources';
+import { STREAMS, TIMELINE } from '../shared/config/resources';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -50,6 +50,8 @@ export interface CairnSettingsProps {
    * at 5× the mean. docs/deploy.md#sizing.
    */
   eventsPerSecond?: number;
+  /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
+  timelineDays?: number;
 }
 
 /** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
@@ -91,6 +93,8 @@ export interface CairnSettings {
   maxTableWriteUnits: number | undefined;
   /** Peak events per second the Kinesis shards are sized for. */
   eventsPerSecond: number;
+  /** Timeline retention in days (`cairn:timelineDays`, CAIRN_TIMELINE_DAYS of resolve and admin). */
+  timelineDays: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
@@ -116,6 +120,7 @@ export const CONTEXT = {
   maxTableReadUnits: 'cairn:maxTableReadUnits',
   maxTableWriteUnits: 'cairn:maxTableWriteUnits',
   eventsPerSecond: 'cairn:eventsPerSecond',
+  timelineDays: 'cairn:timelineDays',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -177,8 +182,13 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   const shards = Object.fromEntries(
     (Object.keys(STREAMS) as (keyof typeof STREAMS)[]).map((k) => [k, streamShards(k, eventsPerSecond)]),
   ) as Record<keyof typeof STREAMS, number>;
+  const timelineDays = props.timelineDays ?? num(ctx(CONTEXT.timelineDays), CONTEXT.timelineDays) ?? TIMELINE.defaultDays;
+  if (!Number.isInteger(timelineDays) || timelineDays < TIMELINE.minDays) {
+    throw new Error(`context ${CONTEXT.timelineDays} must be a whole number of days (at least ${TIMELINE.minDays}), got ${timelineDays}`);
+  }
   return {
     eventsPerSecond,
+    timelineDays,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,

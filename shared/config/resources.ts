@@ -100,8 +100,12 @@ export const TABLES = {
   identities: { id: 'IdentitiesTable', name: 'cairn-identities', partitionKey: 'pk' },
   /** Profiles (pk `profile#<id>`) and account entities (pk `group#<id>`); see docs/identity.md. */
   profiles: { id: 'ProfilesTable', name: 'cairn-profiles', partitionKey: 'pk' },
-  /** Per-profile event timeline: pk `profileId`, sk `<timestamp>#<messageId>`. */
-  timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk' },
+  /**
+   * Per-profile event timeline: pk `profileId`, sk `<timestamp>#<messageId>`, expiring `expiresAt` =
+   * event time + TIMELINE.days. Beside the events, the per-person lake index (no expiry): sk
+   * `lake#<hash>` items listing the lake objects a resolve batch put the person's rows in (docs/privacy.md).
+   */
+  timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk', ttlAttribute: 'expiresAt' },
   /** Applied computed traits, segments and journeys: pk `<kind>#<id>` (shared/definitions/store.ts). */
   definitions: { id: 'DefinitionsTable', name: 'cairn-definitions', partitionKey: 'pk' },
   /**
@@ -192,7 +196,7 @@ export const FUNCTIONS = {
     memoryMb: 1769,
     timeoutSeconds: 120,
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable'],
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable', 'timelineDays'],
     access: {
       tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', privacy: 'readWrite' },
       streams: { normalized: 'read' },
@@ -206,7 +210,7 @@ export const FUNCTIONS = {
     entry: 'functions/admin/index.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable', 'privacyTable', 'lakeBucket', 'sourcesTable'],
+    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable', 'privacyTable', 'lakeBucket', 'sourcesTable', 'timelineDays'],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
       tables: { identities: 'read', profiles: 'read', timeline: 'read', definitions: 'readWrite', segmentMembers: 'read', journeys: 'read', privacy: 'readWrite', sources: 'readWrite' },
@@ -236,6 +240,8 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 900,
     env: ['profilesTable', 'lakeBucket'],
+    // Runs must not overlap (two would write the same day's parts): one at a time.
+    reservedConcurrency: 1,
     // readWrite on profiles/ only: listing a day's earlier parts lets a rerun blank the parts it no longer writes.
     access: { tables: { profiles: 'read' }, lake: { access: 'readWrite', prefixes: ['profiles/'] } },
   },
@@ -250,6 +256,8 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 900,
     env: ['profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'recheckTargetArn', 'recheckRoleArn'],
+    // Runs must not overlap (both would score and settle the same profiles): one at a time.
+    reservedConcurrency: 1,
     access: {
       tables: { profiles: 'readWrite', timeline: 'read', definitions: 'read', segmentMembers: 'readWrite' },
       bus: true,
@@ -282,6 +290,8 @@ export const FUNCTIONS = {
     entry: 'functions/erase/index.ts',
     memoryMb: 1024,
     timeoutSeconds: 900,
+    // One run at a time: a run continues the lake pass the previous one left (its cursor, docs/privacy.md).
+    reservedConcurrency: 1,
     env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
     access: {
       tables: { privacy: 'readWrite', identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', journeys: 'readWrite', dedup: 'readWrite' },
@@ -444,7 +454,24 @@ export const ENV = {
   recheckTargetArn: 'CAIRN_RECHECK_TARGET_ARN',
   /** Role EventBridge Scheduler assumes to invoke λ recheck. */
   recheckRoleArn: 'CAIRN_RECHECK_ROLE_ARN',
+  /** Days a timeline item is kept after its event time (CDK context `cairn:timelineDays`; TIMELINE.defaultDays). */
+  timelineDays: 'CAIRN_TIMELINE_DAYS',
 } as const;
+
+/**
+ * Timeline retention (docs/deploy.md#timeline-retention): an item expires (DynamoDB TTL `expiresAt`)
+ * `days` after its event time. The default covers the longest window a definition may have
+ * (MAX_DURATION_MS, 3650 days); a shorter `cairn:timelineDays` makes applying a definition with a
+ * longer window fail (`window_exceeds_timeline`, docs/errors.md).
+ */
+export const TIMELINE = { defaultDays: 3650, minDays: 1 } as const;
+
+/** The timeline retention in days from the environment (default TIMELINE.defaultDays). */
+export function timelineDays(): number {
+  const raw = process.env[ENV.timelineDays];
+  const n = raw === undefined || raw === '' ? TIMELINE.defaultDays : Number(raw);
+  return Number.isInteger(n) && n >= TIMELINE.minDays ? n : TIMELINE.defaultDays;
+}
 
 /** Journeys on the bus and the scheduler (docs/journeys.md). */
 /**
@@ -482,6 +509,7 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     webhookAllowPrivate: 'true',
     recheckTargetArn: `arn:aws:lambda:${region}:000000000000:function:cairn-recheck`,
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
+    timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
   };
 }
 

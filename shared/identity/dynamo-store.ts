@@ -9,7 +9,8 @@ import {
   BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { countRequest, dynamodb } from '../aws/clients';
-import { ENV, env } from '../config/resources';
+import { ENV, env, timelineDays } from '../config/resources';
+import { lakeIndexItem, TIMELINE_SK_BOUND, type LakeIndexEntry } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
 export interface DynamoTables {
@@ -104,9 +105,15 @@ function groupFromItem(item: Record<string, unknown>): GroupRecord {
   return { groupId: String(item.groupId), version: Number(item.version), createdAt: String(item.createdAt), updatedAt: String(item.updatedAt), traits: body.traits ?? {}, traitK: body.traitK ?? {} };
 }
 
+/** Epoch seconds at which a timeline item of an event at `timestamp` expires (DynamoDB TTL): event time + `days`. */
+export function timelineExpiry(timestamp: string, days = timelineDays()): number {
+  const t = Date.parse(timestamp);
+  return Math.floor((Number.isNaN(t) ? Date.now() : t) / 1000) + days * 86_400;
+}
+
 function timelineToItem(t: TimelineItem): Record<string, unknown> {
   const { profileId, sk, ...rest } = t;
-  return { profileId, sk, data: JSON.stringify(rest) };
+  return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(t.timestamp) };
 }
 function timelineFromItem(item: Record<string, unknown>): TimelineItem {
   return { ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>), profileId: String(item.profileId), sk: String(item.sk) };
@@ -261,16 +268,22 @@ export class DynamoStore implements IdentityStore {
     return this.conditionalPut(groupToItem(rec), expected);
   }
 
-  async putTimeline(items: TimelineItem[]): Promise<void> {
+  async putTimeline(items: TimelineItem[], index: LakeIndexEntry[] = []): Promise<void> {
     // One item per (profile, sk): a duplicate in the same request would be rejected by BatchWriteItem.
-    const uniq = new Map(items.map((t) => [`${t.profileId}\u0000${t.sk}`, t]));
+    const uniq = new Map<string, Record<string, unknown>>();
+    for (const t of items) uniq.set(`${t.profileId}\u0000${t.sk}`, timelineToItem(t));
+    // The lake index items go in the same requests (no expiry: docs/privacy.md).
+    for (const e of index) {
+      const it = lakeIndexItem(e);
+      uniq.set(`${it.profileId}\u0000${it.sk}`, it);
+    }
     const all = [...uniq.values()];
-    const chunks: TimelineItem[][] = [];
+    const chunks: Record<string, unknown>[][] = [];
     for (let i = 0; i < all.length; i += 25) chunks.push(all.slice(i, i + 25));
     await Promise.all(
       chunks.map(async (chunk) => {
         let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {
-          [this.tables.timeline]: chunk.map((t) => ({ PutRequest: { Item: timelineToItem(t) } })),
+          [this.tables.timeline]: chunk.map((Item) => ({ PutRequest: { Item } })),
         };
         for (let attempt = 0; Object.keys(request).length && (request[this.tables.timeline]?.length ?? 0) > 0; attempt++) {
           if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
@@ -294,8 +307,9 @@ export class DynamoStore implements IdentityStore {
     const res = await this.doc.send(
       new QueryCommand({
         TableName: this.tables.timeline,
-        KeyConditionExpression: opts.before !== undefined ? 'profileId = :p AND sk < :b' : 'profileId = :p',
-        ExpressionAttributeValues: opts.before !== undefined ? { ':p': profileId, ':b': opts.before } : { ':p': profileId },
+        // Events only: lake index items sort after every event (shared/identity/lake-index.ts).
+        KeyConditionExpression: 'profileId = :p AND sk < :b',
+        ExpressionAttributeValues: { ':p': profileId, ':b': opts.before !== undefined && opts.before < TIMELINE_SK_BOUND ? opts.before : TIMELINE_SK_BOUND },
         ScanIndexForward: false,
         Limit: opts.limit,
         ReturnConsumedCapacity: 'TOTAL',

@@ -14,11 +14,12 @@ import type { BatchRecord } from './resolve';
 import { writeLakeBatch } from '../profiles/lake';
 import { segmentHooks } from '../segments/hooks';
 import { dropSuppressed } from '../privacy/suppression';
+import { lakeIndexEntries } from './lake-index';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
 export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';
 
-function decode(r: KinesisStreamRecord): NormalizedMessage | string {
+function decode(r: KinesisStreamRecord): { message: NormalizedMessage; lakeKey?: string } | string {
   let m: unknown;
   try {
     m = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
@@ -30,7 +31,10 @@ function decode(r: KinesisStreamRecord): NormalizedMessage | string {
   if (typeof o.messageId !== 'string' || !o.messageId) return 'messageId missing';
   if (!MESSAGE_TYPES.includes(o.type as never)) return 'type missing or unknown';
   if (typeof o.timestamp !== 'string' || Number.isNaN(Date.parse(o.timestamp))) return 'timestamp missing or invalid';
-  return { properties: {}, traits: {}, context: {}, receivedAt: o.timestamp, sourceId: '', ...o } as NormalizedMessage;
+  // normalize's lake object key travels beside the message (internal field): it goes to the lake index, not on.
+  const { lakeKey, ...rest } = o as Partial<NormalizedMessage> & { lakeKey?: unknown };
+  const message = { properties: {}, traits: {}, context: {}, receivedAt: o.timestamp, sourceId: '', ...rest } as NormalizedMessage;
+  return typeof lakeKey === 'string' && lakeKey ? { message, lakeKey } : { message };
 }
 
 export function resolveHandler(makeDeps: () => ResolverDeps) {
@@ -49,13 +53,20 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
           message_id: null, code: 'malformed_record', reason: m, message: Buffer.from(r.kinesis.data, 'base64').toString('utf8').slice(0, 32_768),
           received_at: new Date().toISOString(), source_id: null, stage: 'resolve',
         });
-      } else b.records.push({ message: m, seq: r.kinesis.sequenceNumber });
+      } else b.records.push({ ...m, seq: r.kinesis.sequenceNumber });
     }
     const failures: { itemIdentifier: string }[] = [];
     for (const [shard, b] of byShard) {
       if (b.bad.length && deps.lake) await deps.lake({ shardId: `${shard}-malformed`, batchFirst: b.first, batchLast: b.last, now: new Date().toISOString(), changed: [], quarantine: b.bad });
       // Erased people (docs/privacy.md): messages with a suppressed identifier are dropped (and counted) here too.
       const { kept } = await dropSuppressed(b.records, (r) => r.message, deps.config, 'resolve');
+      // A dropped message normalize already wrote to the lake (its copy of the list was older) has no
+      // profile to be indexed under: index its object as unattached, which every erasure reads.
+      if (kept.length < b.records.length) {
+        const keptSet = new Set(kept);
+        const index = lakeIndexEntries(b.records.filter((r) => !keptSet.has(r)).map((r) => ({ profileId: null, key: r.lakeKey })));
+        if (index.length) await deps.store.putTimeline([], index);
+      }
       const res = await processBatch(deps, shard, kept);
       if (!res.ok && res.failedSeq) failures.push({ itemIdentifier: res.failedSeq });
     }

@@ -3,6 +3,7 @@
  * are copied in and out, as if serialised). Used by the property tests; `gate` lets a test scheduler
  * interleave concurrent operations and `crashAfter` injects a failure after N writes.
  */
+import { lakeIndexItem, type LakeIndexEntry } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
 export interface MemoryStoreOptions {
@@ -21,6 +22,8 @@ export class MemoryStore implements IdentityStore {
   readonly profiles = new Map<string, ProfileRecord>();
   readonly groups = new Map<string, GroupRecord>();
   readonly timeline = new Map<string, Map<string, TimelineItem>>();
+  /** Lake index items: profileId → sk → keys. */
+  readonly lakeIndex = new Map<string, Map<string, string[]>>();
   readonly markers = new Map<string, ShardMarker>();
   /** Throws InjectedCrash on the write after this many more writes (then resets). */
   crashAfter: number | undefined;
@@ -106,12 +109,18 @@ export class MemoryStore implements IdentityStore {
     return true;
   }
 
-  async putTimeline(items: TimelineItem[]): Promise<void> {
+  async putTimeline(items: TimelineItem[], index: LakeIndexEntry[] = []): Promise<void> {
     await this.write();
     for (const it of items) {
       let m = this.timeline.get(it.profileId);
       if (!m) this.timeline.set(it.profileId, (m = new Map()));
       m.set(it.sk, structuredClone(it));
+    }
+    for (const e of index) {
+      const it = lakeIndexItem(e);
+      let m = this.lakeIndex.get(it.profileId);
+      if (!m) this.lakeIndex.set(it.profileId, (m = new Map()));
+      m.set(it.sk, it.k);
     }
   }
 

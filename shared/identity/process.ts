@@ -10,6 +10,9 @@ import type { IdentityConfig } from './config';
 import { firstRoundKeys, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
 import { cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './bus';
+import { lakeIndexEntries } from './lake-index';
+import { profileObjectKey } from '../profiles/lake';
+import { dateOf } from '../lake';
 import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, ReadResult } from './types';
 
 /** Per-container cache of identity pointers and profiles (every write stays conditional, so a stale entry only costs a retry). */
@@ -291,10 +294,18 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     return { ok: false, failedSeq: batchFirst, attempts: attempt, reasons: {} };
   }
   const now = (deps.now?.() ?? new Date()).toISOString();
-  if (plan.timeline.length) await deps.store.putTimeline(plan.timeline);
+  const changed = snapshotOf(plan, state, written, redelivered ? planned : undefined);
+  // The lake index (shared/identity/lake-index.ts), in the timeline's writes: per profile, the events
+  // objects of its messages and the `profiles` object its snapshot row goes to.
+  const lakeKeys = new Map(records.map((r) => [r.message.messageId, r.lakeKey]));
+  const snapshotKey = deps.lake && changed.length ? profileObjectKey(dateOf(now), shardId, batchFirst) : undefined;
+  const index = lakeIndexEntries([
+    ...plan.outcomes.map((o) => ({ profileId: o.profileId, key: lakeKeys.get(o.message.messageId) })),
+    ...changed.map((p) => ({ profileId: p.profileId, key: snapshotKey })),
+  ]);
+  if (plan.timeline.length || index.length) await deps.store.putTimeline(plan.timeline, index);
   const finals = new Map<string, ProfileRecord>(state.profiles);
   for (const p of plan.changed) finals.set(p.profileId, p);
-  const changed = snapshotOf(plan, state, written, redelivered ? planned : undefined);
   await Promise.all([
     deps.lake && (changed.length || plan.quarantine.length)
       ? deps.lake({ shardId, batchFirst, batchLast, now, changed, quarantine: plan.quarantine })

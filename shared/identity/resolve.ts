@@ -15,6 +15,8 @@ import type { GroupRecord, IdentityItem, ProfileExtension, ProfileRecord, ReadRe
 export interface BatchRecord {
   message: NormalizedMessage;
   seq: string;
+  /** The lake object normalize wrote the message to (the per-person lake index, shared/identity/lake-index.ts). */
+  lakeKey?: string;
 }
 export interface ResolveInput {
   shardId: string;

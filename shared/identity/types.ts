@@ -2,6 +2,7 @@
  * Records of the identity graph and profiles, and the store interface both the DynamoDB adapter and
  * the in-memory store implement (so the resolution shell and its tests run against either).
  */
+import type { LakeIndexEntry } from './lake-index';
 import type { Json, JsonObject, MessageType } from '../message/types';
 import type { Identifier } from './identifiers';
 
@@ -134,9 +135,10 @@ export interface IdentityStore {
   /** Writes the whole record (`rec.version` is the new version) iff the stored version is `expected` (null: absent). */
   putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean>;
   putGroup(rec: GroupRecord, expected: number | null): Promise<boolean>;
-  putTimeline(items: TimelineItem[]): Promise<void>;
+  /** Timeline items and, in the same writes, the batch's lake index entries (shared/identity/lake-index.ts). */
+  putTimeline(items: TimelineItem[], index?: LakeIndexEntry[]): Promise<void>;
   putMarker(m: ShardMarker): Promise<void>;
-  /** Newest first; `before` is an exclusive `sk` bound. */
+  /** Events only (never lake index items), newest first; `before` is an exclusive `sk` bound. */
   queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]>;
 }
 

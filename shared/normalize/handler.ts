@@ -9,7 +9,8 @@
  *     the marker's record is a duplicate;
  *  4. the new messages get deterministic lake keys (one object per receivedAt date, named after the
  *     first new record) and markers pointing there;
- *  5. they are forwarded to the normalized stream (downstream dedups by messageId);
+ *  5. they are forwarded to the normalized stream with their lake object key (downstream dedups by
+ *     messageId; resolve indexes the key per person, shared/identity/lake-index.ts);
  *  6. the lake objects (events and quarantine) are written.
  *
  * Any infrastructure failure reports the batch's first record as failed, so Lambda retries the
@@ -147,6 +148,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
 
   // 4. lake keys and markers
   const byKey = new Map<string, NormalizedMessage[]>();
+  const keyOf = new Map<string, string>();
   if (fresh.length > 0) {
     const firstNew = fresh[0]!.seq;
     const markers = fresh.map((v) => {
@@ -154,6 +156,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
       list.push(v.message);
+      keyOf.set(v.message.messageId, key);
       return { messageId: v.message.messageId, lakeKey: key, seq: v.seq };
     });
     // 5. forward, concurrently with the markers: both must succeed before the lake objects are
@@ -164,7 +167,9 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
         cfg.normalizedStream,
         fresh.map((v) => ({
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
-          data: Buffer.from(JSON.stringify(v.correlationId ? { ...v.message, correlationId: v.correlationId } : v.message)),
+          // Beside the message: the collector's request id and the lake object it goes to (resolve
+          // records the latter in the per-person lake index, docs/privacy.md).
+          data: Buffer.from(JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(v.message.messageId) })),
         })),
       ),
     ]);

@@ -5,8 +5,13 @@
  * interrupted one (profiles, which name everything else, go last):
  *
  *   1. suppress identifiers the person gained since the request; read their timeline (message ids);
- *   2. the lake: one pass over events/, quarantine/ and profiles/ for all requests together,
- *      rewriting each object that holds their rows;
+ *   2. the lake: one pass for all requests together over the objects that may hold their rows,
+ *      rewriting each object that does: by default the objects the per-person lake index lists
+ *      (shared/identity/lake-index.ts) plus every quarantine/ object and every daily profile
+ *      snapshot; with `fullScan`, every object of events/, quarantine/ and profiles/ (data written
+ *      before the index existed). The pass goes through its keys in order and keeps a cursor (the
+ *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
+ *      run continues where it stopped; steps 3–6 run once the pass is through;
  *   3. dedup markers of their messages; timeline items;
  *   4. journey state (run items, action ledger) and pending journey waits; recheck schedules;
  *      segment membership;
@@ -23,7 +28,10 @@
  * timeline items, and the dedup markers of the messages they list, are kept until then: the timeline
  * is how a later run finds the person's rows by message id once their profiles are gone.
  */
-import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { s3 } from '../aws/clients';
+import { isLakeIndexSk, keysOfIndexItems, UNATTACHED } from '../identity/lake-index';
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
 import { ENV, JOURNEYS, LAKE, TABLES } from '../config/resources';
@@ -39,11 +47,11 @@ import { log } from '../log';
 import { scheduleName } from '../journeys/machine';
 import type { PersonState } from '../journeys/machine';
 import { count, METRIC } from '../metrics';
-import { ERASURE_LAKE_PREFIXES, LakeObjectError, listKeys, rewriteObject, type ErasureTarget, type LakeFailure } from './lake';
+import { ERASURE_LAKE_PREFIXES, LakeObjectError, rewriteObject, tableOfKey, type ErasureTarget, type LakeFailure } from './lake';
 import {
   dequeue, getErasureRecord, MAX_LAKE_FAILURES, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureLakeFailure, type ErasureRecord,
 } from './requests';
-import { doc, suppress, suppressionHash } from './suppression';
+import { doc, privacyTable, suppress, suppressionHash } from './suppression';
 
 const tableName = (k: keyof typeof TABLES, e: string) => process.env[e] || TABLES[k].name;
 const T = {
@@ -71,6 +79,18 @@ export interface EraseOptions {
   erasureIds?: string[];
   /** Concurrent lake objects. */
   concurrency?: number;
+  /**
+   * Read every object of events/, quarantine/ and profiles/ instead of the ones the lake index lists:
+   * for lake data written before the index existed (docs/privacy.md). A pass in progress in index
+   * mode is restarted as a full scan.
+   */
+  fullScan?: boolean;
+  /** Milliseconds left before the invocation's deadline (Lambda's `context.getRemainingTimeInMillis`). */
+  remainingMs?: () => number;
+  /** The lake pass stops (cursor saved) when fewer ms than this are left; default STOP_MARGIN_MS. */
+  stopMarginMs?: number;
+  /** Keys per cursor step (the cursor is saved after each); default PASS_PAGE_KEYS. */
+  pageSize?: number;
   config?: IdentityConfig;
   now?: () => Date;
 }
@@ -81,10 +101,56 @@ export interface EraseRunResult {
   waiting: string[];
   /** Requests worked on but left pending: a lake object that may hold their rows failed (their records list it). */
   incomplete: string[];
+  /** Lake objects this run read (a continued pass: only those of this run). */
   lakeObjectsScanned: number;
   /** Lake objects of this pass that could not be read, decoded, rewritten or deleted. */
   lakeObjectsFailed: number;
+  /** How the pass chose its objects. */
+  lakeScan?: 'index' | 'full';
+  /** The run stopped before its deadline with the lake pass unfinished: the next run continues it. */
+  continued?: boolean;
   ms: number;
+}
+
+/** Stop the lake pass when less than this is left of the invocation (steps 3–6 and the cursor write fit easily). */
+export const STOP_MARGIN_MS = 120_000;
+/** Keys per step of the pass: the cursor is saved after each step. */
+export const PASS_PAGE_KEYS = 1000;
+/** The privacy-table item holding the lake pass in progress (docs/privacy.md "Runs that continue"). */
+export const PASS_KEY = 'erasure-pass';
+
+/** What a pass has done so far for one erasure (summed over the runs of the pass). */
+interface PassShare {
+  lakeRows: number;
+  lakeObjectsRewritten: number;
+  /** Dedup markers deleted for removed rows whose message is not on the timeline. */
+  extraMarkers: number;
+  /** Failed objects that may hold the person's rows (the first MAX_LAKE_FAILURES by time; `failedObjects` counts all). */
+  failures: LakeFailure[];
+  failedObjects: number;
+}
+/** The lake pass in progress: erasures, mode, the last key done (keys are visited in order), shares. */
+export interface PassState {
+  ids: string[];
+  mode: 'index' | 'full';
+  after: string;
+  scanned: number;
+  failed: number;
+  runs: number;
+  shares: Record<string, PassShare>;
+}
+
+async function loadPass(): Promise<PassState | undefined> {
+  const res = await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: PASS_KEY }, ConsistentRead: true }));
+  return typeof res.Item?.data === 'string' ? (JSON.parse(res.Item.data) as PassState) : undefined;
+}
+async function savePass(p: PassState): Promise<void> {
+  // Keys (dates, shards, sequence numbers), counts and error names: no personal data.
+  await doc().send(new PutCommand({ TableName: privacyTable(), Item: { pk: PASS_KEY, data: JSON.stringify(p) } }));
+}
+/** Marks the pass through (an item without `data`: the next run starts a new pass). */
+async function clearPass(): Promise<void> {
+  await doc().send(new PutCommand({ TableName: privacyTable(), Item: { pk: PASS_KEY } }));
 }
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
@@ -135,6 +201,9 @@ interface Person {
   counts: ErasureCounts;
   /** Lake objects of this run's pass that failed and may hold the person's rows. */
   lakeFailures: LakeFailure[];
+  lakeObjectsFailed: number;
+  /** Lake objects the lake index lists for their profiles. */
+  lakeKeys: string[];
 }
 
 /** The person as stored now: their profiles (following merges both ways), identifiers and messages. */
@@ -160,11 +229,17 @@ async function loadPerson(rec: ErasureRecord): Promise<Person> {
   for (const p of profiles.values()) for (const i of p.identities) identityKeys.add(identityKey(i));
   const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(suppressionHash)]);
   const messageIds = new Set<string>();
-  for (const pid of profileIds) for (const item of await queryAll(T.timeline(), 'profileId', pid)) messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+  const index: Record<string, unknown>[] = [];
+  for (const pid of profileIds) {
+    for (const item of await queryAll(T.timeline(), 'profileId', pid)) {
+      if (isLakeIndexSk(item.sk)) index.push(item);
+      else messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+    }
+  }
   const counts: ErasureCounts = {
     profiles: 0, identities: 0, timeline: 0, segmentMemberships: 0, journeyStates: 0, schedules: 0, dedupMarkers: 0, lakeRows: 0, lakeObjectsRewritten: 0,
   };
-  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [] };
+  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [], lakeObjectsFailed: 0, lakeKeys: keysOfIndexItems(index) };
 }
 
 const stepIds = (steps: unknown): string[] => {
@@ -259,45 +334,127 @@ async function eraseGraph(person: Person): Promise<void> {
   }
 }
 
+/** Every key under `prefix` after `after` (exclusive), in order, a listing page at a time. */
+async function* listPages(prefix: string, after: string): AsyncGenerator<string[]> {
+  let token: string | undefined;
+  do {
+    const res = await s3().send(new ListObjectsV2Command({
+      Bucket: bucket(), Prefix: prefix, ...(token ? { ContinuationToken: token } : after > prefix ? { StartAfter: after } : {}),
+    }));
+    const keys = (res.Contents ?? []).map((o) => o.Key!).filter((k) => k > after);
+    if (keys.length) yield keys;
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** The `dt=` partitions under `prefix` (one listing request per 1,000 days). */
+async function partitions(prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const res = await s3().send(new ListObjectsV2Command({ Bucket: bucket(), Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+    for (const p of res.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
 /**
- * One pass over the lake for every person at once. An object that fails is recorded on the people
- * whose rows it may hold (those it had rows of, or everyone when it could not be read) and the pass
- * goes on; a listing that fails fails the run (nothing was erased from the lake yet by this pass).
+ * The objects an index-mode pass visits, each with the erasures that may have rows in it (`all`:
+ * anyone of the pass): the objects the lake index lists for the people's profiles; those of
+ * unattached messages; every quarantine/ object (normalize quarantines before any profile exists);
+ * every daily profile snapshot (`profiles/dt=*\/daily-*`, one listing per day).
  */
-async function eraseLake(people: Person[], config: IdentityConfig, concurrency: number): Promise<{ scanned: number; failed: number; removedMessageIds: Map<string, Set<string>> }> {
+async function indexedObjects(people: Person[]): Promise<Map<string, Set<string> | 'all'>> {
+  const owners = new Map<string, Set<string> | 'all'>();
+  for (const p of people) {
+    for (const k of p.lakeKeys) {
+      const o = owners.get(k);
+      if (o === 'all') continue;
+      if (o) o.add(p.rec.erasureId);
+      else owners.set(k, new Set([p.rec.erasureId]));
+    }
+  }
+  const all: string[] = keysOfIndexItems(await queryAll(T.timeline(), 'profileId', UNATTACHED));
+  for await (const page of listPages(LAKE.quarantinePrefix, '')) all.push(...page);
+  for (const dt of await partitions(LAKE.profilesPrefix)) for await (const page of listPages(`${dt}daily-`, '')) all.push(...page);
+  for (const k of all) owners.set(k, 'all');
+  return owners;
+}
+
+/** The pass's keys after `after`, in order, in steps of `size`. */
+async function* passPages(mode: 'index' | 'full', people: Person[], after: string, size: number, owners: Map<string, Set<string> | 'all'>): AsyncGenerator<string[]> {
+  if (mode === 'index') {
+    const keys = [...owners.keys()].filter((k) => k > after && tableOfKey(k)).sort();
+    for (let i = 0; i < keys.length; i += size) yield keys.slice(i, i + size);
+    return;
+  }
+  for (const prefix of [...ERASURE_LAKE_PREFIXES].sort()) {
+    // Prefixes are visited in order, so a cursor past a prefix skips it.
+    if (after > prefix && !after.startsWith(prefix)) continue;
+    for await (const page of listPages(prefix, after)) for (let i = 0; i < page.length; i += size) yield page.slice(i, i + size);
+  }
+}
+
+/**
+ * The lake pass for every person at once, from the pass's cursor on. An object that fails is
+ * recorded on the people whose rows it may hold (those it had rows of; when it could not be read,
+ * those the index points there, or everyone of the pass) and the pass goes on; a listing that fails
+ * fails the run (the cursor keeps what was done). Stops, cursor saved, when the deadline nears.
+ */
+async function eraseLake(people: Person[], pass: PassState, config: IdentityConfig, opts: EraseOptions): Promise<{ scanned: number; done: boolean }> {
   const targets: ErasureTarget[] = people.map((p) => ({ erasureId: p.rec.erasureId, hashes: p.hashes, messageIds: p.messageIds, profileIds: p.profileIds }));
   const byId = new Map(people.map((p) => [p.rec.erasureId, p]));
-  const keys = (await Promise.all(ERASURE_LAKE_PREFIXES.map((pre) => listKeys(bucket(), pre)))).flat();
-  const removedMessageIds = new Map<string, Set<string>>();
-  let failed = 0;
-  await pmap(keys, concurrency, async (key) => {
-    let r;
-    try {
-      r = await rewriteObject(bucket(), key, targets, config);
-    } catch (e) {
-      const failure: LakeFailure = e instanceof LakeObjectError
-        ? e.failure
-        : { key, operation: 'decode', code: 'lake_object_unreadable', error: String((e as Error)?.name ?? 'Error').slice(0, 64) };
-      const owners = e instanceof LakeObjectError && e.erasureIds ? e.erasureIds.map((id) => byId.get(id)!) : people;
-      for (const p of owners) p.lakeFailures.push(failure);
-      failed++;
-      count(METRIC.erasureLakeFailures);
-      count(`${METRIC.erasureLakeFailures}.${failure.code}`);
-      log('warn', 'privacy.lake_object_failed', { ...failure, erasures: owners.map((p) => p.rec.erasureId).join(',') });
-      return;
+  const owners = pass.mode === 'index' ? await indexedObjects(people) : new Map<string, Set<string> | 'all'>();
+  const concurrency = opts.concurrency ?? 16;
+  const margin = opts.stopMarginMs ?? STOP_MARGIN_MS;
+  let scanned = 0;
+  const share = (eid: string): PassShare => (pass.shares[eid] ??= { lakeRows: 0, lakeObjectsRewritten: 0, extraMarkers: 0, failures: [], failedObjects: 0 });
+  for await (const page of passPages(pass.mode, people, pass.after, opts.pageSize ?? PASS_PAGE_KEYS, owners)) {
+    if (opts.remainingMs && opts.remainingMs() < margin) {
+      await savePass(pass);
+      return { scanned, done: false };
     }
-    for (const [eid, rows] of r.removed) {
-      const p = byId.get(eid)!;
-      p.counts.lakeRows += rows.length;
-      p.counts.lakeObjectsRewritten++;
-      if (key.startsWith(LAKE.eventsPrefix)) {
-        let s = removedMessageIds.get(eid);
-        if (!s) removedMessageIds.set(eid, (s = new Set()));
-        for (const row of rows) s.add(String((row as { message_id: string }).message_id));
+    await pmap(page, concurrency, async (key) => {
+      let r;
+      try {
+        r = await rewriteObject(bucket(), key, targets, config);
+      } catch (e) {
+        const failure: LakeFailure = e instanceof LakeObjectError
+          ? e.failure
+          : { key, operation: 'decode', code: 'lake_object_unreadable', error: String((e as Error)?.name ?? 'Error').slice(0, 64) };
+        const o = owners.get(key);
+        const ids = e instanceof LakeObjectError && e.erasureIds ? e.erasureIds : o && o !== 'all' ? [...o] : people.map((p) => p.rec.erasureId);
+        for (const id of ids) {
+          const sh = share(id);
+          sh.failedObjects++;
+          if (sh.failures.length < MAX_LAKE_FAILURES) sh.failures.push(failure);
+        }
+        pass.failed++;
+        count(METRIC.erasureLakeFailures);
+        count(`${METRIC.erasureLakeFailures}.${failure.code}`);
+        log('warn', 'privacy.lake_object_failed', { ...failure, erasures: ids.join(',') });
+        return;
       }
-    }
-  });
-  return { scanned: keys.length, failed, removedMessageIds };
+      for (const [eid, rows] of r.removed) {
+        const sh = share(eid);
+        sh.lakeRows += rows.length;
+        sh.lakeObjectsRewritten++;
+        if (key.startsWith(LAKE.eventsPrefix)) {
+          // Dedup markers of removed rows go now (those of timeline messages with the timeline, below).
+          const p = byId.get(eid)!;
+          const extra = [...new Set(rows.map((row) => String((row as { message_id: string }).message_id)))].filter((m) => !p.messageIds.has(m));
+          await batchDelete(T.dedup(), extra.map((m) => ({ pk: markerKey(m) })));
+          sh.extraMarkers += extra.length;
+        }
+      }
+    });
+    scanned += page.length;
+    pass.scanned += page.length;
+    pass.after = page[page.length - 1]!;
+    await savePass(pass);
+  }
+  return { scanned, done: true };
 }
 
 const addCounts = (a: ErasureCounts | undefined, b: ErasureCounts): ErasureCounts =>
@@ -316,7 +473,8 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
   const now = opts.now ?? (() => new Date());
   const settle = (opts.settleSeconds ?? SETTLE_SECONDS) * 1000;
   const config = opts.config ?? loadIdentityConfig();
-  const ids = opts.erasureIds ?? (await pendingErasureIds());
+  let pass = await loadPass();
+  const ids = [...new Set([...(opts.erasureIds ?? (await pendingErasureIds())), ...(pass?.ids ?? [])])];
   const ready: ErasureRecord[] = [];
   const waiting: string[] = [];
   for (const id of ids) {
@@ -333,37 +491,64 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
     if (rec.status === 'suppressed' && now().getTime() - since >= settle) ready.push(rec);
     else waiting.push(id);
   }
-  if (!ready.length) return { erased: [], waiting, incomplete: [], lakeObjectsScanned: 0, lakeObjectsFailed: 0, ms: Date.now() - started };
+  // A pass in progress is continued with its own erasures (a full scan asked for restarts one in
+  // index mode); requests that came since wait for the next pass, which starts when it is through.
+  const mode = opts.fullScan ? 'full' : 'index';
+  const inPass = pass ? ready.filter((r) => pass!.ids.includes(r.erasureId)) : [];
+  if (pass && (!inPass.length || (opts.fullScan && pass.mode !== 'full'))) pass = undefined;
+  let people: ErasureRecord[] = ready;
+  if (pass) {
+    people = inPass;
+    for (const r of ready) if (!pass.ids.includes(r.erasureId)) waiting.push(r.erasureId);
+  }
+  if (!people.length) {
+    return { erased: [], waiting, incomplete: [], lakeObjectsScanned: 0, lakeObjectsFailed: 0, ms: Date.now() - started };
+  }
+  pass ??= { ids: people.map((r) => r.erasureId).sort(), mode, after: '', scanned: 0, failed: 0, runs: 0, shares: {} };
+  pass.runs++;
 
-  const people: Person[] = [];
-  for (const rec of ready) {
+  const persons: Person[] = [];
+  for (const rec of people) {
     const p = await loadPerson(rec);
     await suppress(p.hashes, rec.erasureId, now().toISOString());
-    people.push(p);
+    persons.push(p);
   }
-  const lake = await eraseLake(people, config, opts.concurrency ?? 16);
-  for (const p of people) {
-    const removed = [...(lake.removedMessageIds.get(p.rec.erasureId) ?? [])];
+  const lake = await eraseLake(persons, pass, config, opts);
+  if (!lake.done) {
+    const ms = Date.now() - started;
+    log('info', 'privacy.run', { continued: true, erasures: persons.length, lakeScan: pass.mode, lakeObjectsScanned: lake.scanned, passObjects: pass.scanned, ms });
+    return {
+      erased: [], waiting, incomplete: [], lakeObjectsScanned: lake.scanned, lakeObjectsFailed: pass.failed, lakeScan: pass.mode, continued: true, ms,
+    };
+  }
+  for (const p of persons) {
+    const sh = pass.shares[p.rec.erasureId];
+    p.lakeFailures = sh?.failures ?? [];
+    p.lakeObjectsFailed = sh?.failedObjects ?? 0;
+    p.counts.lakeRows = sh?.lakeRows ?? 0;
+    p.counts.lakeObjectsRewritten = sh?.lakeObjectsRewritten ?? 0;
+    p.counts.dedupMarkers = sh?.extraMarkers ?? 0;
     if (p.lakeFailures.length) {
       // The timeline stays until the lake is done (later runs find the person's rows by its message
-      // ids), and with it the dedup markers of the messages it lists; those of rows removed now go.
-      const msgs = removed.filter((m) => !p.messageIds.has(m));
-      await batchDelete(T.dedup(), msgs.map((m) => ({ pk: markerKey(m) })));
-      p.counts.dedupMarkers = msgs.length;
+      // ids), and with it the dedup markers of the messages it lists; those of rows removed went.
       continue;
     }
-    const msgs = new Set([...p.messageIds, ...removed]);
-    await batchDelete(T.dedup(), [...msgs].map((m) => ({ pk: markerKey(m) })));
-    p.counts.dedupMarkers = msgs.size;
+    await batchDelete(T.dedup(), [...p.messageIds].map((m) => ({ pk: markerKey(m) })));
+    p.counts.dedupMarkers += p.messageIds.size;
+    // Timeline items and the person's lake index items (the same partitions).
     const timelineKeys: Record<string, unknown>[] = [];
-    for (const pid of p.profileIds) for (const item of await queryAll(T.timeline(), 'profileId', pid)) timelineKeys.push({ profileId: item.profileId, sk: item.sk });
+    for (const pid of p.profileIds) {
+      for (const item of await queryAll(T.timeline(), 'profileId', pid)) {
+        timelineKeys.push({ profileId: item.profileId, sk: item.sk });
+        if (!isLakeIndexSk(item.sk)) p.counts.timeline++;
+      }
+    }
     await batchDelete(T.timeline(), timelineKeys);
-    p.counts.timeline = timelineKeys.length;
   }
-  await eraseRuntime(people);
+  await eraseRuntime(persons);
   const erased: string[] = [];
   const incomplete: string[] = [];
-  for (const p of people) {
+  for (const p of persons) {
     await eraseGraph(p);
     const { profileIds: _drop, lakeFailures: _failures, lakeObjectsFailed: _failed, ...rest } = p.rec;
     const at = now().toISOString();
@@ -380,12 +565,12 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
         counts,
         runs,
         lastRunAt: at,
-        lakeObjectsFailed: p.lakeFailures.length,
+        lakeObjectsFailed: p.lakeObjectsFailed,
         lakeFailures: recordedFailures(p, at),
       });
       incomplete.push(p.rec.erasureId);
       count(METRIC.erasuresIncomplete);
-      log('warn', 'privacy.erasure_incomplete', { erasureId: p.rec.erasureId, lakeObjectsFailed: p.lakeFailures.length, codes: [...new Set(p.lakeFailures.map((f) => f.code))].join(','), runs });
+      log('warn', 'privacy.erasure_incomplete', { erasureId: p.rec.erasureId, lakeObjectsFailed: p.lakeObjectsFailed, codes: [...new Set(p.lakeFailures.map((f) => f.code))].join(','), runs });
       continue;
     }
     const done: ErasureRecord = { ...rest, status: 'erased', erasedAt: at, identifierHashes: [...p.hashes].sort(), counts, runs };
@@ -394,16 +579,28 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
     erased.push(p.rec.erasureId);
     log('info', 'privacy.erased', { erasureId: p.rec.erasureId, ...counts });
   }
+  // The pass is through: the next run starts a new one (an incomplete erasure's objects are retried then).
+  await clearPass();
   const ms = Date.now() - started;
-  log(lake.failed ? 'warn' : 'info', 'privacy.run', { erased: erased.length, incomplete: incomplete.length, waiting: waiting.length, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: lake.failed, ms });
-  return { erased, waiting, incomplete, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: lake.failed, ms };
+  log(pass.failed ? 'warn' : 'info', 'privacy.run', {
+    erased: erased.length, incomplete: incomplete.length, waiting: waiting.length, lakeScan: pass.mode, lakeObjectsScanned: lake.scanned, passObjects: pass.scanned, passRuns: pass.runs, lakeObjectsFailed: pass.failed, ms,
+  });
+  return { erased, waiting, incomplete, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: pass.failed, lakeScan: pass.mode, ms };
 }
 
-/** The λ erase handler: a scheduled run (`{}`), or a direct invocation with options (`{settleSeconds, erasureIds}`). */
+/**
+ * The λ erase handler: a scheduled run (`{}`), or a direct invocation with options (`{settleSeconds,
+ * erasureIds, fullScan}`). The lake pass stops before the invocation's deadline; the next run continues it.
+ */
 export function eraseHandler() {
-  return async (event: { settleSeconds?: number; erasureIds?: string[] } | undefined): Promise<EraseRunResult> =>
+  return async (
+    event: { settleSeconds?: number; erasureIds?: string[]; fullScan?: boolean } | undefined,
+    context?: { getRemainingTimeInMillis?: () => number },
+  ): Promise<EraseRunResult> =>
     runErasures({
       ...(typeof event?.settleSeconds === 'number' ? { settleSeconds: event.settleSeconds } : {}),
       ...(Array.isArray(event?.erasureIds) ? { erasureIds: event.erasureIds } : {}),
+      ...(event?.fullScan === true ? { fullScan: true } : {}),
+      ...(typeof context?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis!() } : {}),
     });
 }

@@ -1,0 +1,66 @@
+/**
+ * The per-person lake index (docs/privacy.md "Finding the person's lake objects"): which lake objects
+ * hold a profile's rows, so an erasure rewrites those objects instead of reading the whole lake.
+ *
+ * λ normalize knows the object each message goes to and passes its key along on the normalized stream
+ * (the internal field `lakeKey`, never part of the message); λ resolve writes, in the same
+ * BatchWriteItem as the timeline items, one index item per profile the batch touched:
+ *
+ *   timeline table  profileId = <profile id>   sk = `lake#<16 hex digits of SHA-256 of the keys>`   k = [keys]
+ *
+ * listing the `events/` objects of its messages in the batch and the `profiles/` object the batch
+ * writes its snapshot row to. The sort key is a hash of the (sorted) key list, so a retried batch
+ * rewrites the same item and a different retry adds one: never fewer keys. Index items have no
+ * `expiresAt` (the lake keeps rows longer than the timeline keeps events) and sort after every event
+ * (`lake#` > any ISO timestamp), which timeline readers exclude with `sk < "lake#"`.
+ *
+ * Messages a resolve batch does not attach to a profile (quarantined there, or dropped because a
+ * suppressed identifier reached the lake before normalize saw the suppression) are indexed under the
+ * partition UNATTACHED, which every erasure reads whole (it only grows with such messages).
+ */
+import { createHash } from 'node:crypto';
+
+export const LAKE_INDEX_SK_PREFIX = 'lake#';
+/** Exclusive upper bound of event sort keys (`<ISO timestamp>#<messageId>` < `lake#…`). */
+export const TIMELINE_SK_BOUND = LAKE_INDEX_SK_PREFIX;
+/** Index partition of messages in the lake that no profile holds. */
+export const UNATTACHED = 'lake#unattached';
+
+/** One index item before it is written: the lake objects holding some of `profileId`'s rows. */
+export interface LakeIndexEntry {
+  profileId: string;
+  keys: string[];
+}
+
+export const isLakeIndexSk = (sk: unknown): boolean => typeof sk === 'string' && sk.startsWith(LAKE_INDEX_SK_PREFIX);
+
+/** The DynamoDB item of an index entry (keys sorted and unique; sk from their hash). */
+export function lakeIndexItem(e: LakeIndexEntry): { profileId: string; sk: string; k: string[] } {
+  const keys = [...new Set(e.keys)].sort();
+  const sk = LAKE_INDEX_SK_PREFIX + createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 16);
+  return { profileId: e.profileId, sk, k: keys };
+}
+
+/** Index entries of a batch: one per profile, with every key it got (entries without keys dropped). */
+export function lakeIndexEntries(pairs: Iterable<{ profileId: string | null; key: string | undefined }>): LakeIndexEntry[] {
+  const by = new Map<string, Set<string>>();
+  for (const { profileId, key } of pairs) {
+    if (!key) continue;
+    const p = profileId ?? UNATTACHED;
+    let s = by.get(p);
+    if (!s) by.set(p, (s = new Set()));
+    s.add(key);
+  }
+  return [...by].map(([profileId, keys]) => ({ profileId, keys: [...keys].sort() }));
+}
+
+/** The lake keys listed by index items (as read from the timeline table). */
+export function keysOfIndexItems(items: Record<string, unknown>[]): string[] {
+  const out = new Set<string>();
+  for (const it of items) {
+    if (!isLakeIndexSk(it.sk)) continue;
+    const k = it.k;
+    for (const key of Array.isArray(k) ? k : k instanceof Set ? [...k] : []) if (typeof key === 'string') out.add(key);
+  }
+  return [...out].sort();
+}
