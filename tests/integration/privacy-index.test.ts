@@ -1,0 +1,167 @@
+/**
+ * Erasure through the per-person lake index, on the local stack (docs/privacy.md "Finding the
+ * person's lake objects", "Runs that continue"):
+ *
+ *   - resolve indexes, per profile, the events objects normalize put its messages in and the
+ *     `profiles` object its snapshot row went to;
+ *   - λ erase reads only those objects (and quarantine/): objects without the person's rows are
+ *     neither read nor rewritten (GetObject calls recorded; ETag and LastModified unchanged);
+ *   - with a deadline that leaves one step per run, the pass stops, keeps its cursor, and the next
+ *     runs continue it until the erasure completes: no object is read twice, nothing is left;
+ *   - a full scan (data written before the index existed) reads every object.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { s3 } from '../../shared/aws/clients';
+import { FUNCTIONS, LAKE, ROUTES, TABLES } from '../../shared/config/resources';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import type { LocalFunctionDef } from '../../local/lambda';
+import { PASS_KEY, runErasures } from '../../shared/privacy/erase';
+import { doc, privacyTable } from '../../shared/privacy/suppression';
+
+process.env.CAIRN_LOG_LEVEL = 'error';
+const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
+const admin = { authorization: 'Bearer dev-admin-token' };
+const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
+const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
+const dataDir = mkdtempSync(join(tmpdir(), 'cairn-privacy-index-'));
+const RECORD = 'test-record-gets';
+
+let stack: LocalStack;
+const t0 = Date.now() - 3_600_000;
+let n = 0;
+const ts = () => new Date(t0 + ++n * 1000).toISOString();
+/** Keys of every GetObject made through the shared S3 client (λ erase's reads) while recording. */
+const gets: string[] = [];
+let recording = false;
+
+async function send(batch: Record<string, unknown>[]): Promise<void> {
+  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
+  expect(res.status).toBe(200);
+  expect(await stack.drain(20_000)).toBe(true);
+}
+const api = async (method: string, path: string) => {
+  const res = await fetch(`${stack.url}${path}`, { method, headers: admin });
+  return { status: res.status, body: (await res.json().catch(() => null)) as any };
+};
+/** Every lake object of events/ and profiles/: ETag, LastModified and decompressed text. */
+async function lake(): Promise<Map<string, { etag: string; modified: number; text: string }>> {
+  const out = new Map<string, { etag: string; modified: number; text: string }>();
+  for (const prefix of [LAKE.eventsPrefix, LAKE.profilesPrefix]) {
+    const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: prefix }));
+    for (const o of page.Contents ?? []) {
+      const b = Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }))).Body!.transformToByteArray());
+      out.set(o.Key!, { etag: String(o.ETag), modified: o.LastModified!.getTime(), text: (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8') });
+    }
+  }
+  return out;
+}
+const holding = (l: Map<string, { text: string }>, s: string) => [...l].filter(([, v]) => v.text.includes(s)).map(([k]) => k).sort();
+const partition = async (profileId: string) =>
+  (await doc().send(new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }))).Items ?? [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)) });
+  s3().middlewareStack.add(
+    (next, ctx) => async (args) => {
+      if (recording && ctx.commandName === 'GetObjectCommand') gets.push(String((args.input as { Key?: string }).Key));
+      return next(args);
+    },
+    { step: 'initialize', name: RECORD },
+  );
+}, 60_000);
+afterAll(async () => {
+  s3().middlewareStack.remove(RECORD);
+  await stack?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('erasure through the lake index', () => {
+  it('reads only the objects the index lists, continues across runs from its cursor, and leaves other objects untouched', async () => {
+    // Dora's events in three separate deliveries (three events objects), others' in five more.
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-dora', messageId: 'x-d1', timestamp: ts(), properties: { page: 1 } }]);
+    for (let i = 0; i < 5; i++) await send([{ type: 'track', event: 'Viewed', userId: `user-other-${i}`, messageId: `x-o${i}`, timestamp: ts() }]);
+    await send([{ type: 'identify', userId: 'user-dora', messageId: 'x-d2', timestamp: ts(), traits: { email: 'dora@example.com' } }]);
+    await send([{ type: 'track', event: 'Order Completed', userId: 'user-dora', messageId: 'x-d3', timestamp: ts(), properties: { revenue: 5 } }]);
+
+    const before = await lake();
+    const doraObjects = holding(before, 'user-dora');
+    const eventsOfDora = doraObjects.filter((k) => k.startsWith(LAKE.eventsPrefix));
+    expect(eventsOfDora).toHaveLength(3);
+    expect(doraObjects.some((k) => k.startsWith(LAKE.profilesPrefix))).toBe(true);
+    const untouched = [...before.keys()].filter((k) => !doraObjects.includes(k));
+    expect(untouched.filter((k) => k.startsWith(LAKE.eventsPrefix)).length).toBeGreaterThanOrEqual(5);
+
+    // The index lists exactly the objects that hold her rows (events and profiles snapshots).
+    const doraId = (await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-dora')}`)).body.profileId as string;
+    const items = await partition(doraId);
+    const indexed = [...new Set(items.filter((i) => String(i.sk).startsWith('lake#')).flatMap((i) => i.k as string[]))].sort();
+    expect(indexed).toEqual(doraObjects);
+    for (const i of items) {
+      if (String(i.sk).startsWith('lake#')) expect(i.expiresAt).toBeUndefined(); // the index is kept
+      else expect(i.expiresAt).toEqual(expect.any(Number)); // events expire (timeline TTL)
+    }
+    // The profile events API never shows index items.
+    const evs = (await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-dora')}/events`)).body;
+    expect(JSON.stringify(evs)).not.toContain('lake#');
+
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('email:dora@example.com')}`);
+    expect(del.status).toBe(202);
+    const erasureId = del.body.erasureId as string;
+
+    // One key per step, and a deadline that lets each run do one step: the pass stops and continues.
+    recording = true;
+    const runs: Awaited<ReturnType<typeof runErasures>>[] = [];
+    for (let i = 0; i < 20; i++) {
+      let checks = 0;
+      const r = await runErasures({ settleSeconds: 0, pageSize: 1, remainingMs: () => (checks++ === 0 ? 900_000 : 1_000) });
+      runs.push(r);
+      if (!r.continued) break;
+      // Between runs the cursor is saved: the keys done so far, in order.
+      const pass = JSON.parse(String((await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: PASS_KEY } }))).Item!.data));
+      expect(pass).toMatchObject({ ids: [erasureId], mode: 'index', runs: i + 1, scanned: i + 1 });
+      expect(JSON.stringify(pass)).not.toContain('dora');
+    }
+    recording = false;
+    expect(runs.length).toBe(indexed.length); // one step per run; the last finishes the erasure
+    expect(runs.slice(0, -1).every((r) => r.continued && r.erased.length === 0 && r.lakeObjectsScanned === 1)).toBe(true);
+    expect(runs.at(-1)).toMatchObject({ erased: [erasureId], lakeScan: 'index', lakeObjectsScanned: 1 });
+    expect((await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: PASS_KEY } }))).Item?.data).toBeUndefined();
+
+    // λ erase read exactly the indexed objects, each once (no quarantine objects here).
+    const lakeGets = gets.filter((k) => k.startsWith(LAKE.eventsPrefix) || k.startsWith(LAKE.profilesPrefix));
+    expect([...lakeGets].sort()).toEqual(indexed);
+
+    const after = await lake();
+    for (const k of untouched) {
+      expect(after.get(k)?.etag).toBe(before.get(k)!.etag);
+      expect(after.get(k)?.modified).toBe(before.get(k)!.modified);
+    }
+    const all = [...after.values()].map((v) => v.text).join('\n');
+    for (const s of ['user-dora', 'dora@example.com', 'x-d1', 'x-d2', 'x-d3', doraId]) expect(all).not.toContain(s);
+    for (let i = 0; i < 5; i++) expect(all).toContain(`x-o${i}`);
+    expect(await partition(doraId)).toEqual([]);
+    expect((await api('GET', `/v1/erasures/${erasureId}`)).body).toMatchObject({
+      status: 'erased', counts: { timeline: 3, lakeRows: expect.any(Number), lakeObjectsRewritten: indexed.length },
+    });
+  }, 180_000);
+
+  it('a full scan reads every object of the lake', async () => {
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-eve', messageId: 'x-e1', timestamp: ts() }]);
+    const objects = (await lake()).size;
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-eve')}`);
+    gets.length = 0;
+    recording = true;
+    const r = await runErasures({ settleSeconds: 0, fullScan: true });
+    recording = false;
+    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'full' });
+    // events/ and profiles/ objects (quarantine/ is empty here) as listed before the run.
+    expect(r.lakeObjectsScanned).toBe(objects);
+    expect(holding(await lake(), 'user-eve')).toEqual([]);
+  }, 120_000);
+});
