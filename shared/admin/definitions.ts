@@ -14,6 +14,7 @@
  * (docs/segments.md, "Applying a definition").
  */
 import { CairnError } from '../errors';
+import { timelineDays } from '../config/resources';
 import { checkDefinition, checkSet, definitionError, type DefinitionIssue } from '../definitions';
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
 import type { Definition, DefinitionKind, JourneyDef } from '../definitions/types';
@@ -74,7 +75,40 @@ export function validatePut(kind: DefinitionKind, id: string, body: unknown, run
   const set = [...running.filter((d) => !(d.kind === kind && d.id === id)), def];
   const setIssues = checkSet(set);
   if (setIssues.length) throw definitionError(setIssues);
+  checkTimelineRetention(def);
   return def;
+}
+
+/** The longest rolling window (`window:` of a computed trait, `within:` of an event condition) in a definition, in ms. */
+export function longestWindowMs(def: unknown): number {
+  let max = 0;
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if ((k === 'windowMs' || k === 'withinMs') && typeof x === 'number') max = Math.max(max, x);
+        else walk(x);
+      }
+    }
+  };
+  walk(def);
+  return max;
+}
+
+/**
+ * A definition may not look back further than the timeline keeps events (TIMELINE, `cairn:timelineDays`):
+ * `window_exceeds_timeline` (docs/errors.md) otherwise.
+ */
+export function checkTimelineRetention(def: Definition, days = timelineDays()): void {
+  const ms = longestWindowMs(def);
+  if (ms <= days * 86_400_000) return;
+  const windowDays = Math.round((ms / 86_400_000) * 100) / 100;
+  throw new CairnError(
+    'window_exceeds_timeline',
+    `${def.kind} ${def.id}: a window of ${windowDays} days is longer than the timeline keeps events (${days} days, cairn:timelineDays): shorten the window or deploy with a longer cairn:timelineDays`,
+    400,
+    { windowDays, timelineDays: days },
+  );
 }
 
 async function running(): Promise<StoredDefinition[]> {
