@@ -6,6 +6,8 @@
  * With --wait on the local stack, a one-time run of λ erase is scheduled in the local scheduler at
  * the end of the settle time (same target as the recurring SCHEDULES.erasure), so the wait is about
  * SETTLE_SECONDS instead of up to a schedule period; on AWS the recurring schedule does it.
+ * A run that leaves lake objects failed (`lakeFailures` on the status, docs/privacy.md "When a lake
+ * object fails") ends the wait: the keys and codes go to stderr, the record to stdout, exit 1.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,6 +32,30 @@ const checkIdentifier = (identifier: string) => {
   if (i <= 0 || i === identifier.length - 1) throw new CairnError('usage', `identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`, 400);
 };
 const authError = (status: number) => new CairnError('unauthorized', `${status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, status);
+
+/** A lake object λ erase could not process (the status's `lakeFailures`: key, step, code; never personal data). */
+interface LakeFailureView {
+  key: string;
+  operation?: string;
+  code: string;
+  error?: string;
+  httpStatus?: number;
+  since?: string;
+}
+interface ErasureStatusView {
+  status: string;
+  lakeFailures?: LakeFailureView[];
+  /** Every failed object, when more than the `lakeFailures` listed. */
+  lakeObjectsFailed?: number;
+}
+
+/** One line per failed object: code, step, key, and S3's error name and status when there was one. */
+export function formatLakeFailures(v: ErasureStatusView): string {
+  const list = v.lakeFailures ?? [];
+  const lines = list.map((f) => `  ${f.code}  ${f.operation ?? '?'}  ${f.key}${f.error ? `  (${f.error}${f.httpStatus ? ` ${f.httpStatus}` : ''})` : ''}${f.since ? `  since ${f.since}` : ''}\n`);
+  const more = (v.lakeObjectsFailed ?? list.length) - list.length;
+  return lines.join('') + (more > 0 ? `  … and ${more} more (only the first ${list.length} are listed)\n` : '');
+}
 
 /** Schedules a one-time λ erase run in the local scheduler for this erasure (best effort: the recurring schedule runs it anyway). */
 async function scheduleLocalRun(t: Target, erasureId: string, atMs: number): Promise<boolean> {
@@ -80,10 +106,22 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
       for (;;) {
         const s = await adminGet(t, rec.statusUrl);
         if (s.status !== 200) throw answerError(s, 'erasure status request failed');
-        const v = s.json as { status: string };
+        const v = s.json as ErasureStatusView;
         if (v.status === 'erased') {
           deps.stdout(JSON.stringify(v, null, 2) + '\n');
           return;
+        }
+        const failed = v.lakeFailures?.length ? (v.lakeObjectsFailed ?? v.lakeFailures.length) : 0;
+        if (failed) {
+          // A run has been and left objects it could not process: waiting longer only waits for the next
+          // run, which fails the same way until the object is fixed (docs/privacy.md).
+          deps.stdout(JSON.stringify(v, null, 2) + '\n');
+          deps.stderr(`erasure ${rec.erasureId} is incomplete: ${failed} lake object(s) failed (code, step, key):\n${formatLakeFailures(v)}`);
+          throw new CairnError(
+            'erasure_incomplete',
+            `erasure ${rec.erasureId} is incomplete (status ${v.status}): ${failed} lake object(s) failed; every other store is erased and the next erasure run retries them — fix or replace the objects listed (docs/privacy.md, "When a lake object fails"), then check ${rec.statusUrl}`,
+            502,
+          );
         }
         if (Date.now() > end) throw new CairnError('erasure_timeout', `erasure ${rec.erasureId} is still ${v.status} after ${o.timeout} s (it completes on the next erasure run; check ${rec.statusUrl})`, 504);
         await sleep(5_000);
