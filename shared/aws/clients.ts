@@ -126,6 +126,11 @@ function baseConfig(service: Service) {
   };
 }
 
+const isNotFound = (e: unknown): boolean => {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err?.$metadata?.httpStatusCode === 404 || err?.name === 'NotFound' || err?.name === 'NoSuchKey';
+};
+
 type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void } };
 const READ_OPS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 function counted<T extends AnyClient>(service: Service, client: T): T {
@@ -135,7 +140,14 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
       countRequest(`${service}.${op}`);
       const file = process.env[RECORD_CALLS_VAR];
       if (file) recordCall(file, service, op, args.input);
-      const out = await next(args);
+      let out;
+      try {
+        out = await next(args);
+      } catch (e) {
+        // A missing object answered 404 (not 403) only because the caller may list the bucket: recorded as `<op>.NotFound`.
+        if (file && service === 's3' && (op === 'GetObject' || op === 'HeadObject') && isNotFound(e)) recordCall(file, service, `${op}.NotFound`, args.input);
+        throw e;
+      }
       const cc = out?.output?.ConsumedCapacity;
       if (cc) {
         // AWS splits read/write units only for some calls, and dynalite never: classify by operation.

@@ -154,6 +154,9 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
         UploadPart: ['s3:PutObject', object], CompleteMultipartUpload: ['s3:PutObject', object], AbortMultipartUpload: ['s3:AbortMultipartUpload', object],
         DeleteObject: ['s3:DeleteObject', object], DeleteObjects: ['s3:DeleteObject', object],
         ListObjectsV2: ['s3:ListBucket', bucketArn], ListObjects: ['s3:ListBucket', bucketArn], HeadBucket: ['s3:ListBucket', bucketArn],
+        // S3 answers a missing key with 404 only to a caller allowed s3:ListBucket on the bucket (403 otherwise),
+        // and the code reads that 404 as "not there yet" (the recorder notes each one).
+        'GetObject.NotFound': ['s3:ListBucket', bucketArn], 'HeadObject.NotFound': ['s3:ListBucket', bucketArn],
       };
       const m = map[c.operation];
       if (!m) throw new Error(`unmapped S3 operation ${c.operation}`);
