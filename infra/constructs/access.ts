@@ -7,23 +7,30 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { JOURNEYS, TABLES, type FunctionAccess, type TableDef } from '../../shared/config/resources';
+import { JOURNEYS, TABLES, type FunctionAccess, type TableAction, type TableDef } from '../../shared/config/resources';
 import type { Catalog, StreamName, TableName } from './catalog';
 
-export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
-export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
-export const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:DescribeStreamConsumer', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:ListStreams', 'kinesis:SubscribeToShard'];
-export const STREAM_WRITE = ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:ListShards'];
+/** DynamoDB item actions that read (the rest of TableAction writes: KMS Encrypt/GenerateDataKey too). */
+export const TABLE_READS: readonly TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'Scan'];
+/**
+ * What the Kinesis event-source mapping needs of a stream its function reads (Lambda reads it with the
+ * function's role; AWSLambdaKinesisExecutionRole's list without SubscribeToShard/DescribeStreamConsumer,
+ * which only enhanced fan-out consumers use: Cairn's mappings read shared throughput).
+ */
+export const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:ListStreams'];
+/** Every producer writes with PutRecords (shared/message/stream.ts). */
+export const STREAM_WRITE = ['kinesis:PutRecords'];
 export const OBJECT_READ = ['s3:GetObject'];
-export const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/** Single-request uploads only (no multipart: no AbortMultipartUpload). */
+export const OBJECT_WRITE = ['s3:PutObject'];
 /**
  * `lake.delete` (λ erase only). On the versioned lake bucket a DeleteObject without a version id
  * adds a delete marker; the noncurrent version expires by lifecycle rule (infra/constructs/lake.ts).
  * No s3:DeleteObjectVersion: no function can remove a version.
  */
 export const OBJECT_DELETE = ['s3:DeleteObject'];
-export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteRule', 'events:RemoveTargets', 'events:DescribeRule', 'events:ListTargetsByRule'];
-export const RECHECK_SCHEDULES = ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'];
+/** What shared/journeys/rules.ts calls: create/update a rule and its target, remove both. */
+export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteRule', 'events:RemoveTargets'];
 /** Name prefix of recheck schedules (shared/segments/schedule.ts), in the default schedule group. */
 export const RECHECK_SCHEDULE_PREFIX = 'cairn-recheck-';
 
@@ -73,15 +80,14 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
   const nagPrefixed: AccessPolicy['nagPrefixed'] = [];
   const kms = new KmsUse();
 
-  for (const [name, mode] of Object.entries(access.tables ?? {}) as [TableName, 'read' | 'write' | 'readWrite'][]) {
+  for (const [name, declared] of Object.entries(access.tables ?? {}) as [TableName, readonly TableAction[]][]) {
     const table = catalog.table(name);
     const def: TableDef = TABLES[name];
-    const read = mode !== 'write';
-    const write = mode !== 'read';
-    const actions = [...new Set([...(read ? TABLE_READ : []), ...(write ? TABLE_WRITE : [])])];
+    const read = declared.some((a) => TABLE_READS.includes(a));
+    const write = declared.some((a) => !TABLE_READS.includes(a));
     // Name each index instead of `<table>/index/*`.
     const indexArns = read ? (def.globalIndexes ?? []).map((g) => `${table.tableArn}/index/${g.name}`) : [];
-    statements.push(new iam.PolicyStatement({ actions, resources: [table.tableArn, ...indexArns] }));
+    statements.push(new iam.PolicyStatement({ actions: declared.map((a) => `dynamodb:${a}`), resources: [table.tableArn, ...indexArns] }));
     kms.add('dynamodb', 'kms:Decrypt', 'kms:DescribeKey');
     if (write) kms.add('dynamodb', 'kms:Encrypt', 'kms:GenerateDataKey');
   }
@@ -94,21 +100,27 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
 
   if (access.lake) {
     const bucket = catalog.lake();
-    const { access: mode, prefixes, delete: del } = access.lake;
-    const objectPatterns = prefixes?.length ? prefixes.map((p) => `${p}*`) : ['*'];
-    const objects = objectPatterns.map((p) => `${bucket.bucketArn}/${p}`);
-    for (const p of objectPatterns) nagWildcards.push(`Resource::${nagToken(scope, bucket.bucketArn)}/${p}`);
-    const actions = [...(mode !== 'write' ? OBJECT_READ : []), ...(mode !== 'read' ? OBJECT_WRITE : []), ...(del ? OBJECT_DELETE : [])];
-    statements.push(new iam.PolicyStatement({ actions, resources: objects }));
-    if (mode !== 'write') {
+    const { read = [], write = [], delete: del = [], list } = access.lake;
+    const byPrefix = new Map<string, string[]>();
+    for (const [prefixes, actions] of [[read, OBJECT_READ], [write, OBJECT_WRITE], [del, OBJECT_DELETE]] as const) {
+      for (const p of prefixes) byPrefix.set(p, [...(byPrefix.get(p) ?? []), ...actions]);
+    }
+    // One statement per set of actions, on the prefixes that have exactly that set.
+    const byActions = new Map<string, string[]>();
+    for (const [p, actions] of byPrefix) byActions.set(actions.join(','), [...(byActions.get(actions.join(',')) ?? []), p]);
+    for (const [actions, prefixes] of byActions) {
+      statements.push(new iam.PolicyStatement({ actions: actions.split(','), resources: prefixes.map((p) => `${bucket.bucketArn}/${p}*`) }));
+    }
+    for (const p of byPrefix.keys()) nagWildcards.push(`Resource::${nagToken(scope, bucket.bucketArn)}/${p}*`);
+    if (list) {
       // Unconditional ListBucket: without it S3 answers HeadObject/GetObject on a missing key with
       // 403 instead of 404, and the implicit check does not carry an `s3:prefix` to condition on.
       // It reveals key names (dates, shard ids, sequence numbers), never object contents.
       statements.push(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
-      kms.add('s3', 'kms:Decrypt');
     }
+    if (read.length) kms.add('s3', 'kms:Decrypt');
     // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
-    if (mode !== 'read') kms.add('s3', 'kms:GenerateDataKey', 'kms:Decrypt');
+    if (write.length) kms.add('s3', 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 
   if (access.bus) {
@@ -126,17 +138,20 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
     });
   }
 
-  if (access.recheckSchedules) {
+  if (access.recheckSchedules?.length) {
     const recheck = catalog.recheck();
     statements.push(new iam.PolicyStatement({
-      actions: RECHECK_SCHEDULES,
+      actions: access.recheckSchedules.map((a) => `scheduler:${a}`),
       resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
     }));
-    statements.push(new iam.PolicyStatement({
-      actions: ['iam:PassRole'],
-      resources: [recheck.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    }));
+    // Creating or updating a schedule passes its target's role; deleting one does not.
+    if (access.recheckSchedules.some((a) => a !== 'DeleteSchedule')) {
+      statements.push(new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [recheck.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }));
+    }
     nagPrefixed.push({
       findings: [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
       reason: `One-time segment re-evaluation schedules are named per profile at run time; the grant is limited to schedules named ${RECHECK_SCHEDULE_PREFIX}* in the default group.`,

@@ -41,27 +41,37 @@ export interface KinesisSourceDef {
   /** Lambda ParallelizationFactor: concurrent batches per shard (order kept per partition key). */
   parallelization: number;
 }
-/** What a function may touch: the CDK grants exactly this (least privilege) and nothing else. */
+/** DynamoDB item operations a function may call on a table (its IAM action is `dynamodb:<name>`). */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+/**
+ * What a function may touch: the CDK grants exactly this (least privilege) and nothing else. Each
+ * list names the operations the function's code calls, no more: tests/infra/iam-from-calls.test.ts
+ * fails on a call not granted and on a grant no recorded call uses (docs/security.md).
+ */
 export interface FunctionAccess {
-  tables?: Partial<Record<keyof typeof TABLES, 'read' | 'write' | 'readWrite'>>;
+  tables?: Partial<Record<keyof typeof TABLES, readonly TableAction[]>>;
+  /** `read`: what its event-source mapping needs; `write`: PutRecords. */
   streams?: Partial<Record<keyof typeof STREAMS, 'read' | 'write'>>;
   /**
-   * Lake bucket access, optionally limited to key prefixes. `delete: true` adds s3:DeleteObject on
-   * the same prefixes (only λ erase, which deletes objects left without rows: shared/privacy/lake.ts).
+   * Lake objects by key prefix: `read` s3:GetObject (GetObject, HeadObject), `write` s3:PutObject,
+   * `delete` s3:DeleteObject (only λ erase, which deletes objects left without rows:
+   * shared/privacy/lake.ts); `list` s3:ListBucket on the bucket (listings, and a 404 rather than a
+   * 403 for a missing key).
    */
-  lake?: { access: 'read' | 'write' | 'readWrite'; prefixes?: string[]; delete?: boolean };
+  lake?: { read?: readonly string[]; write?: readonly string[]; delete?: readonly string[]; list?: boolean };
   /** PutEvents on the Cairn bus. */
   bus?: boolean;
   /**
-   * Journey rules on the Cairn bus: events:PutRule/PutTargets/DeleteRule/RemoveTargets/DescribeRule/
-   * ListTargetsByRule on rules named `cairn-journey-*` of that bus only (shared/journeys/rules.ts).
+   * Journey rules on the Cairn bus: events:PutRule/PutTargets/DeleteRule/RemoveTargets on rules named
+   * `cairn-journey-*` of that bus only (shared/journeys/rules.ts).
    */
   busRules?: boolean;
   /**
    * One-time EventBridge Scheduler schedules `cairn-recheck-*` (default group) that invoke λ recheck
-   * (segment re-evaluation, docs/segments.md), and passing the scheduler's role for them.
+   * (segment re-evaluation, docs/segments.md): the Scheduler operations the function calls, and
+   * iam:PassRole of the scheduler's role when it creates or updates them.
    */
-  recheckSchedules?: boolean;
+  recheckSchedules?: readonly ('CreateSchedule' | 'UpdateSchedule' | 'DeleteSchedule')[];
 }
 export interface FunctionDef {
   id: string;
@@ -173,7 +183,7 @@ export const FUNCTIONS = {
     memoryMb: 512,
     timeoutSeconds: 10,
     env: ['rawStream', 'sourcesTable'],
-    access: { tables: { sources: 'read' }, streams: { raw: 'write' } },
+    access: { tables: { sources: ['GetItem'] }, streams: { raw: 'write' } },
   },
   normalize: {
     id: 'Normalize',
@@ -183,9 +193,11 @@ export const FUNCTIONS = {
     kinesis: streamSource('raw'),
     env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable'],
     access: {
-      tables: { dedup: 'readWrite', privacy: 'readWrite' },
+      // dedup: markers read and written in batches; privacy: the suppression list read, drops counted.
+      tables: { dedup: ['BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       streams: { raw: 'read', normalized: 'write' },
-      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/'] },
+      // A duplicate's marker names the events object that holds it (HeadObject); a missing one must be a 404.
+      lake: { read: ['events/'], write: ['events/', 'quarantine/'], list: true },
     },
   },
   resolve: {
@@ -198,11 +210,14 @@ export const FUNCTIONS = {
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
     env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable', 'timelineDays'],
     access: {
-      tables: { identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', privacy: 'readWrite' },
+      tables: {
+        identities: ['BatchGetItem', 'UpdateItem'], profiles: ['BatchGetItem', 'PutItem'], timeline: ['BatchWriteItem'], definitions: ['Scan'],
+        segmentMembers: ['BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+      },
       streams: { normalized: 'read' },
-      lake: { access: 'write', prefixes: ['profiles/', 'quarantine/'] },
+      lake: { write: ['profiles/', 'quarantine/'] },
       bus: true,
-      recheckSchedules: true,
+      recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
     },
   },
   admin: {
@@ -213,11 +228,15 @@ export const FUNCTIONS = {
     env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable', 'privacyTable', 'lakeBucket', 'sourcesTable', 'timelineDays'],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
-      tables: { identities: 'read', profiles: 'read', timeline: 'read', definitions: 'readWrite', segmentMembers: 'read', journeys: 'read', privacy: 'readWrite', sources: 'readWrite' },
-      // The export (GET /v1/profiles/{identifier}/export) reads the person's events from the lake.
-      lake: { access: 'read', prefixes: ['events/'] },
+      tables: {
+        identities: ['BatchGetItem'], profiles: ['BatchGetItem'], timeline: ['Query'], definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
+        segmentMembers: ['Query'], journeys: ['GetItem'], privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], sources: ['Scan', 'PutItem', 'UpdateItem'],
+      },
+      // The export (GET /v1/profiles/{identifier}/export) lists and reads the person's events in the lake.
+      lake: { read: ['events/'], list: true },
       busRules: true,
-      recheckSchedules: true,
+      // Sweeps after a segment PUT/DELETE: each name carries its start time, so it is only ever created.
+      recheckSchedules: ['CreateSchedule'],
     },
   },
   /** Segment re-evaluation without a new event: per-profile schedules (windows sliding) and sweeps after a segment PUT. */
@@ -228,9 +247,9 @@ export const FUNCTIONS = {
     timeoutSeconds: 120,
     env: ['profilesTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'recheckTargetArn', 'recheckRoleArn'],
     access: {
-      tables: { profiles: 'readWrite', definitions: 'read', segmentMembers: 'readWrite' },
+      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], definitions: ['Scan'], segmentMembers: ['BatchWriteItem'] },
       bus: true,
-      recheckSchedules: true,
+      recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
     },
   },
   /** Daily full snapshot of the live profiles into the lake's `profiles` table (SCHEDULES.dailyProfileSnapshot). */
@@ -242,8 +261,8 @@ export const FUNCTIONS = {
     env: ['profilesTable', 'lakeBucket'],
     // Runs must not overlap (two would write the same day's parts): one at a time.
     reservedConcurrency: 1,
-    // readWrite on profiles/ only: listing a day's earlier parts lets a rerun blank the parts it no longer writes.
-    access: { tables: { profiles: 'read' }, lake: { access: 'readWrite', prefixes: ['profiles/'] } },
+    // Lists a day's earlier parts so a rerun blanks the parts it no longer writes; never reads an object.
+    access: { tables: { profiles: ['Scan'] }, lake: { write: ['profiles/'], list: true } },
   },
   /**
    * RFM scores and lifecycle stage written back to profiles as computed traits (SCHEDULES.dailyScores,
@@ -259,9 +278,9 @@ export const FUNCTIONS = {
     // Runs must not overlap (both would score and settle the same profiles): one at a time.
     reservedConcurrency: 1,
     access: {
-      tables: { profiles: 'readWrite', timeline: 'read', definitions: 'read', segmentMembers: 'readWrite' },
+      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], timeline: ['Query'], definitions: ['Scan'], segmentMembers: ['BatchWriteItem'] },
       bus: true,
-      recheckSchedules: true,
+      recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
     },
   },
   /**
@@ -278,7 +297,7 @@ export const FUNCTIONS = {
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
     // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
     reservedConcurrency: 50,
-    access: { tables: { journeys: 'readWrite', profiles: 'read', definitions: 'read' }, streams: { raw: 'write' }, bus: true },
+    access: { tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], definitions: ['GetItem'] }, streams: { raw: 'write' }, bus: true },
   },
   /**
    * Erasure (docs/privacy.md): every SCHEDULES.erasure run erases the pending requests (graph, profiles
@@ -294,10 +313,16 @@ export const FUNCTIONS = {
     reservedConcurrency: 1,
     env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
     access: {
-      tables: { privacy: 'readWrite', identities: 'readWrite', profiles: 'readWrite', timeline: 'readWrite', definitions: 'read', segmentMembers: 'readWrite', journeys: 'readWrite', dedup: 'readWrite' },
-      // Rewrites objects holding the person's rows, and deletes those left with none.
-      lake: { access: 'readWrite', prefixes: ['events/', 'quarantine/', 'profiles/'], delete: true },
-      recheckSchedules: true,
+      tables: {
+        // privacy: requests, queue, suppression list, and the lake pass's cursor (erasure-pass, deleted when the pass ends).
+        privacy: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], identities: ['GetItem', 'DeleteItem'], profiles: ['BatchGetItem', 'GetItem', 'DeleteItem'],
+        timeline: ['Query', 'BatchWriteItem'], definitions: ['Scan'], segmentMembers: ['GetItem', 'DeleteItem'], journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
+        dedup: ['BatchWriteItem'],
+      },
+      // Lists and rewrites objects holding the person's rows, and deletes those left with none.
+      lake: { read: ['events/', 'quarantine/', 'profiles/'], write: ['events/', 'quarantine/', 'profiles/'], delete: ['events/', 'quarantine/', 'profiles/'], list: true },
+      // Cancels the person's recheck schedule (never creates one).
+      recheckSchedules: ['DeleteSchedule'],
     },
   },
   /**
@@ -312,7 +337,8 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 900,
     env: ['rawStream', 'lakeBucket'],
-    access: { streams: { raw: 'write' }, lake: { access: 'read', prefixes: ['imports/'] } },
+    // list: a dropped file or manifest not there yet must be a 404 (the import waits for it), not a 403.
+    access: { streams: { raw: 'write' }, lake: { read: ['imports/'], list: true } },
   },
 } as const satisfies Record<string, FunctionDef>;
 

@@ -40,8 +40,8 @@ describe('admin API authorisation', () => {
     for (const key of ['GET /v1/sources', 'POST /v1/sources/{id}/keys', 'DELETE /v1/sources/{id}/keys/{keyId}']) {
       expect(ROUTES.find((r) => `${r.method} ${r.path}` === key)?.auth, key).toBe('admin');
     }
-    expect(FUNCTIONS.admin.access.tables.sources).toBe('readWrite');
-    expect(FUNCTIONS.collect.access.tables.sources).toBe('read');
+    expect([...FUNCTIONS.admin.access.tables.sources].sort()).toEqual(['PutItem', 'Scan', 'UpdateItem']);
+    expect(FUNCTIONS.collect.access.tables.sources).toEqual(['GetItem']);
   });
 
   it('admin routes are throttled per route below the stage limit', () => {
@@ -147,7 +147,7 @@ describe('lake object deletion (docs/privacy.md)', () => {
     expect(deleting[0]!.resources).toHaveLength(prefixes.length);
     expect(deleting[0]!.resources).toEqual(expect.arrayContaining(prefixes.map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] }))));
     // The pass lists exactly these prefixes, and λ erase's declared access names them.
-    expect([...FUNCTIONS.erase.access.lake.prefixes].sort()).toEqual(prefixes);
+    expect([...FUNCTIONS.erase.access.lake.delete].sort()).toEqual(prefixes);
     for (const [name, def] of Object.entries(FUNCTIONS)) {
       const lakeAccess = (def.access as { lake?: { delete?: boolean } }).lake;
       expect(!!lakeAccess?.delete, name).toBe(name === 'erase');

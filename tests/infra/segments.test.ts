@@ -10,7 +10,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { FUNCTIONS, TABLES } from '../../shared/config/resources';
 import type { CairnStack } from '../../infra/stack';
 import type { FunctionName } from '../../infra/constructs/catalog';
-import { BUS_RULES, RECHECK_SCHEDULES } from '../../infra/constructs/access';
+import { BUS_RULES } from '../../infra/constructs/access';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;
@@ -56,11 +56,12 @@ describe('segments infrastructure', () => {
     expect(JSON.stringify(st[0]!.Resource)).toContain(':function:cairn-recheck-dev');
   });
 
-  it.each(['resolve', 'admin', 'recheck'] as FunctionName[])('%s: schedules only cairn-recheck-* and passes only the recheck role, to Scheduler', (name) => {
-    expect(FUNCTIONS[name].access).toMatchObject({ recheckSchedules: true });
+  it.each(['resolve', 'admin', 'recheck', 'scores'] as FunctionName[])('%s: schedules only cairn-recheck-* and passes only the recheck role, to Scheduler', (name) => {
+    const declared = (FUNCTIONS[name].access as { recheckSchedules?: readonly string[] }).recheckSchedules ?? [];
+    expect(declared).toContain('CreateSchedule');
     const sch = withAction(name, 'scheduler:CreateSchedule');
     expect(sch).toHaveLength(1);
-    expect(asArray(sch[0]!.Action).sort()).toEqual([...RECHECK_SCHEDULES].sort());
+    expect(asArray(sch[0]!.Action).sort()).toEqual(declared.map((a) => `scheduler:${a}`).sort());
     expect(JSON.stringify(sch[0]!.Resource)).toMatch(/:schedule\/default\/cairn-recheck-\*"\]\]\}$/);
     const pass = withAction(name, 'iam:PassRole');
     expect(pass).toHaveLength(1);
