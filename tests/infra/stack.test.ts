@@ -99,6 +99,8 @@ describe('functions', () => {
       [ENV.recheckTargetArn]: stack.resolve(stack.catalog.recheck().targetArn),
       [ENV.recheckRoleArn]: getAtt(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never)),
     });
+    // Timeline retention (cairn:timelineDays, infra/settings.ts) as the number of days.
+    expected[ENV.timelineDays] = String(stack.catalog.settings.timelineDays);
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(Object.keys(vars).filter((k) => k.startsWith('CAIRN_')).sort()).toEqual([...names].sort());
     for (const v of names) expect(vars[v], v).toEqual(expected[v]);
