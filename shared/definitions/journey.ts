@@ -3,7 +3,7 @@
  * holdout assignment (`holdout: 10%`).
  */
 import { createHash } from 'node:crypto';
-import { walkSteps } from './schema';
+import { walkSteps } from './schema-steps';
 import type { JourneyDef, Step } from './types';
 
 /** The step with this id (declared or derived), anywhere in the journey. */

@@ -6,7 +6,8 @@
 import { parseAllDocuments } from 'yaml';
 import { CairnError } from '../errors';
 import { checkJsonDepth } from '../collect/parse';
-import { checkDefinition, definitionError, documentLabel, formatPath, type DefinitionIssue } from './schema';
+import { definitionError, documentLabel, formatPath, type DefinitionIssue } from './issues';
+import { checkDefinition } from './schema';
 import { checkSet } from './set';
 import type { Definition } from './types';
 import { resolveVariables, type Variables } from './variables';

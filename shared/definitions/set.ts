@@ -5,7 +5,8 @@
  * or rejected whole; every problem is reported, each naming its file, document and field.
  */
 import { conditionsOf } from './computed';
-import { definitionError, documentLabel, formatPath, stepTemplates, walkSteps, type DefinitionIssue, type Path } from './schema';
+import { definitionError, documentLabel, formatPath, type DefinitionIssue, type Path } from './issues';
+import { stepTemplates, walkSteps } from './schema-steps';
 import { templateExpressions } from './template';
 import { BUILTIN_COMPUTED, type Condition, type Definition, type SegmentDef } from './types';
 

@@ -16,7 +16,7 @@
  * - The stack never substitutes: a definition sent to the admin API is stored as it is.
  * See docs/definitions.md#variables.
  */
-import type { Path } from './schema';
+import type { Path } from './issues';
 
 export type Variables = Readonly<Record<string, string | undefined>>;
 

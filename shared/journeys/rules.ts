@@ -24,10 +24,7 @@ import {
 import { eventBridge } from '../aws/clients';
 import { BUS, ENV, JOURNEYS } from '../config/resources';
 import { CairnError } from '../errors';
-import { compileEventPattern, compileTrigger, BUS_SOURCE } from '../definitions/trigger';
-import { eventConditions } from '../definitions/computed';
-import { walkSteps } from '../definitions/schema';
-import type { Condition, JourneyDef, Step } from '../definitions/types';
+import { compileEventPattern, compileTrigger, BUS_SOURCE, eventConditions, walkSteps, type Condition, type JourneyDef, type Step } from '../definitions';
 import type { EventPattern } from '../eventbridge/pattern';
 
 export const RULE_KINDS = ['trigger', 'exit', 'wait', 'watch'] as const;

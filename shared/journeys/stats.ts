@@ -8,8 +8,7 @@
  * ```
  */
 import { getDefinition } from '../definitions/store';
-import { walkSteps } from '../definitions/schema';
-import type { JourneyDef } from '../definitions/types';
+import { walkSteps, type JourneyDef } from '../definitions';
 import { CairnError } from '../errors';
 import type { AdminRouter } from '../admin/router';
 import { DynamoJourneyStore, stepStat, type JourneyStore } from './store';
