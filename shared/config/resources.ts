@@ -258,11 +258,12 @@ export const FUNCTIONS = {
     entry: 'functions/snapshot/index.ts',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    env: ['profilesTable', 'lakeBucket'],
+    env: ['profilesTable', 'lakeBucket', 'privacyTable'],
     // Runs must not overlap (two would write the same day's parts): one at a time.
     reservedConcurrency: 1,
-    // Lists a day's earlier parts so a rerun blanks the parts it no longer writes; never reads an object.
-    access: { tables: { profiles: ['Scan'] }, lake: { write: ['profiles/'], list: true } },
+    // Lists a day's objects so a run blanks an earlier run's and a crashed step's; never reads an object.
+    // privacy: the run's cursor (item job#snapshot), so a run continues over invocations (shared/profiles/snapshot.ts).
+    access: { tables: { profiles: ['Scan'], privacy: ['GetItem', 'PutItem'] }, lake: { write: ['profiles/'], list: true } },
   },
   /**
    * RFM scores and lifecycle stage written back to profiles as computed traits (SCHEDULES.dailyScores,
@@ -351,7 +352,8 @@ export const SCHEDULES = {
   dailyProfileSnapshot: {
     id: 'DailyProfileSnapshot',
     name: 'cairn-daily-profile-snapshot',
-    expression: 'rate(1 day)',
+    // Every 15 minutes: a run continues the day's snapshot from its cursor, or does nothing once it is done (docs/deploy.md).
+    expression: 'rate(15 minutes)',
     fn: 'snapshot',
     description: 'Daily full snapshot of the live profiles into the lake (profiles table, snapshot_kind daily)',
   },

@@ -1,174 +1,381 @@
 /**
  * The daily full profile snapshot: every live profile (no `mergedInto`) of the profiles table as a
  * `profiles` lake row with `snapshot_kind = 'daily'`, next to the on-change rows λ resolve writes
- * (shared/profiles/lake.ts). Objects are gzip JSON Lines at deterministic keys
+ * (shared/profiles/lake.ts). Each row goes to an object of its profile's **hash bucket**
+ * (`snapshotBucket`: SHA-256 of the profile id mod B), so an erasure reads, per day, only the
+ * objects of its profiles' buckets (shared/privacy/erase.ts):
  *
- *   profiles/dt=<date>/daily-<date>-<segment>-<part>.json.gz
+ *   profiles/dt=<date>/daily-<date>-b<bucket>of<B>-<run>-<seq>.json.gz
  *
- * so a rerun on the same day overwrites its own objects; parts an earlier run of the day wrote and
- * this run does not (fewer profiles now, or fewer segments) are overwritten with zero rows, so a
- * day never holds a profile's daily row twice. The table is read with an eventually consistent
- * parallel Scan (`totalSegments` segments, each paged through `LastEvaluatedKey`); consumed read
- * units are counted (ReturnConsumedCapacity) and returned. See docs/lake.md.
+ * (B, bucket: 3 digits; run: an id of the run; seq: 6 digits, the run's object counter.)
+ *
+ * A run may span invocations (docs/deploy.md "Jobs that finish at scale"). It scans the table with an
+ * eventually consistent parallel Scan in **steps**: one page per segment at a time into a streaming
+ * gzip per bucket (a bucket reaching `maxRowsPerPart` rows is written at once), until the step holds
+ * `stepRows` rows or the invocation nears its deadline; then every bucket's rows are written and the
+ * cursor saved — per segment `LastEvaluatedKey`, the object counter — in the privacy-table item
+ * `job#snapshot`. The next invocation continues from there. Objects a step writes have counters from
+ * the saved one on, so an invocation that starts from a cursor first blanks (zero rows) this run's
+ * objects numbered from it (a crashed step's writes): a crash repeats that step only.
+ * When the scan is through, every daily object of the date not written by this run (an earlier run of
+ * the day, or the older `<segment>-<part>` layout) is blanked, so the day never holds a profile twice.
  */
+import { createHash } from 'node:crypto';
+import { createGzip, gzipSync, type Gzip } from 'node:zlib';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb, s3 } from '../aws/clients';
-import { ENV, env, LAKE } from '../config/resources';
+import { ENV, env, LAKE, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
-import { dateOf, encodeJsonLines } from '../lake';
+import { dateOf } from '../lake';
 import { log } from '../log';
 import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
-import { toProfileRow, type LakeProfileRow } from './view';
+import { toProfileRow } from './view';
 
-/** Rows per lake object (the last part of a segment holds the rest). */
+/** Rows per lake object at most (≈ 7.5 MB gzip; what λ erase rewrites in memory). */
 export const SNAPSHOT_PART_ROWS = 50_000;
-/** Parallel-scan segments the scheduled snapshot uses (scanned concurrently in one invocation). */
+/** Parallel-scan segments the scheduled snapshot uses (scanned concurrently). */
 export const DAILY_SNAPSHOT_SEGMENTS = 4;
+/**
+ * Hash buckets at most. A run's bucket count is sized from the previous run's profile count —
+ * the power of two ≥ profiles / SNAPSHOT_PART_ROWS, from 1 to this — so a bucket's object of a step
+ * holds about SNAPSHOT_PART_ROWS rows. 32 streaming buffers of ≤ 50,000 compressed rows ≈ 240 MB.
+ */
+export const SNAPSHOT_MAX_BUCKETS = 32;
+/** Stop (write the step, save the cursor) when less than this is left of the invocation. */
+export const SNAPSHOT_STOP_MARGIN_MS = 120_000;
+/** The privacy-table item holding the snapshot run's cursor. */
+export const SNAPSHOT_JOB_KEY = 'job#snapshot';
 
 export interface SnapshotOptions {
   /** Lake bucket. */
   bucket: string;
-  /** Partition date `YYYY-MM-DD` (the scheduled run uses today, UTC). */
+  /** Partition date `YYYY-MM-DD` of a new run (the scheduled run uses today, UTC); an unfinished run of that date is continued. */
   date: string;
   /** Profiles table; default `CAIRN_PROFILES_TABLE`. */
   table?: string;
-  /** Scan only this segment (0-based), e.g. one invocation per segment; default: every segment, concurrently. */
-  segment?: number;
-  /** Parallel-scan segments; default 1. Keep it the same for every run of a day (keys name the segment). */
+  /** Parallel-scan segments of a new run; default 1. */
   totalSegments?: number;
-  /** Rows per object; default SNAPSHOT_PART_ROWS. */
+  /** Hash buckets of a new run; default sized from the previous run's profile count (SNAPSHOT_MAX_BUCKETS at most). */
+  buckets?: number;
+  /** Rows per object at most; default SNAPSHOT_PART_ROWS. */
   maxRowsPerPart?: number;
+  /** Rows per step (cursor saved after each); default buckets × maxRowsPerPart. */
+  stepRows?: number;
   /** Scan page size (`Limit`); default DynamoDB's 1 MB pages. */
   pageLimit?: number;
-  /** `snapshot_at` of every row; default now. */
+  /** `snapshot_at` of every row of a new run; default now. */
   snapshotAt?: string;
+  /** Milliseconds left of the invocation (Lambda's `getRemainingTimeInMillis`); without it the run goes to the end. */
+  remainingMs?: () => number;
+  /** Stop when fewer ms than this are left; default SNAPSHOT_STOP_MARGIN_MS. */
+  stopMarginMs?: number;
+  /** Where the cursor is kept; default the privacy table item SNAPSHOT_JOB_KEY. */
+  state?: JobStateStore<SnapshotState>;
+}
+
+/** A run in progress or done (no personal data: keys of the profiles table are `profile#<hash>`). */
+export interface SnapshotState {
+  date: string;
+  snapshotAt: string;
+  run: string;
+  buckets: number;
+  totalSegments: number;
+  /** Per segment: where the next page starts (`null` before the first), and whether it is through. */
+  cursors: { start: Record<string, unknown> | null; done: boolean }[];
+  /** Next object counter. */
+  seq: number;
+  /** Live profiles written by the run so far; scanned items, pages, read units. */
+  profiles: number;
+  scanned: number;
+  pages: number;
+  rcu: number;
+  invocations: number;
+  done: boolean;
 }
 
 export interface SnapshotResult {
   date: string;
   snapshotAt: string;
   totalSegments: number;
-  segments: number[];
-  /** Items the scan read (profiles, merged-away profiles, groups, shard markers). */
+  buckets: number;
+  /** Items the scan read in this invocation (profiles, merged-away profiles, groups, shard markers). */
   scanned: number;
-  /** Live profiles written. */
+  /** Live profiles written in this invocation. */
   profiles: number;
-  /** Scan requests made. */
+  /** Scan requests made in this invocation. */
   pages: number;
-  /** Read capacity units consumed by the scan. */
+  /** Read capacity units consumed in this invocation. */
   rcu: number;
-  /** Keys written with rows. */
+  /** Keys written with rows in this invocation. */
   objects: string[];
-  /** Keys of an earlier run of the day overwritten with zero rows. */
+  /** Keys overwritten with zero rows (a crashed step's, an earlier run's of the day). */
   cleared: string[];
+  /** Steps (cursor saves) in this invocation. */
+  steps: number;
+  /** The run is not through: the next invocation continues it. */
+  continued: boolean;
+  /** Live profiles of the whole run so far. */
+  runProfiles: number;
+}
+
+/** Get/put of a job's cursor item. */
+export interface JobStateStore<T> {
+  load(): Promise<T | undefined>;
+  save(s: T): Promise<void>;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-export const dailySnapshotPrefix = (date: string): string => `${LAKE.profilesPrefix}dt=${date}/daily-${date}-`;
-export const dailySnapshotKey = (date: string, segment: number, part: number): string => `${dailySnapshotPrefix(date)}${segment}-${part}.json.gz`;
-const KEY_RE = /daily-\d{4}-\d{2}-\d{2}-(\d+)-(\d+)\.json\.gz$/;
+/** The profile's bucket among `buckets`: the first 32 bits of SHA-256 of the profile id, mod `buckets`. */
+export function snapshotBucket(profileId: string, buckets: number): number {
+  return createHash('sha256').update(profileId).digest().readUInt32BE(0) % buckets;
+}
 
-async function put(bucket: string, key: string, rows: LakeProfileRow[]): Promise<void> {
+/** Buckets for a run after one that wrote `profiles`: the power of two ≥ profiles / partRows, within [1, max]. */
+export function bucketsFor(profiles: number, partRows = SNAPSHOT_PART_ROWS, max = SNAPSHOT_MAX_BUCKETS): number {
+  let b = 1;
+  while (b < max && b * partRows < profiles) b *= 2;
+  return b;
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+export const dailySnapshotPrefix = (date: string): string => `${LAKE.profilesPrefix}dt=${date}/daily-${date}-`;
+export const dailySnapshotKey = (date: string, bucket: number, buckets: number, run: string, seq: number): string =>
+  `${dailySnapshotPrefix(date)}b${pad(bucket, 3)}of${pad(buckets, 3)}-${run}-${pad(seq, 6)}.json.gz`;
+
+export interface DailyKey {
+  date: string;
+  /** Bucketed layout only. */
+  bucket?: number;
+  buckets?: number;
+  run?: string;
+  seq?: number;
+}
+const BUCKET_KEY_RE = /daily-(\d{4}-\d{2}-\d{2})-b(\d+)of(\d+)-([0-9a-z]+)-(\d+)\.json\.gz$/;
+const OLD_KEY_RE = /daily-(\d{4}-\d{2}-\d{2})-(\d+)-(\d+)\.json\.gz$/;
+/** What a daily snapshot key says: bucket, bucket count, run and counter; the older `<segment>-<part>` layout only its date. */
+export function parseDailyKey(key: string): DailyKey | undefined {
+  const m = BUCKET_KEY_RE.exec(key);
+  if (m) return { date: m[1]!, bucket: Number(m[2]), buckets: Number(m[3]), run: m[4]!, seq: Number(m[5]) };
+  const o = OLD_KEY_RE.exec(key);
+  return o ? { date: o[1]! } : undefined;
+}
+
+const EMPTY = gzipSync(Buffer.alloc(0));
+async function put(bucket: string, key: string, body: Buffer, rows: number): Promise<void> {
   await s3().send(new PutObjectCommand({
-    Bucket: bucket, Key: key, Body: encodeJsonLines(rows), ContentType: 'application/x-ndjson', ContentEncoding: 'gzip',
-    Metadata: { rows: String(rows.length), 'snapshot-kind': 'daily' },
+    Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', ContentEncoding: 'gzip',
+    Metadata: { rows: String(rows), 'snapshot-kind': 'daily' },
   }));
 }
 
-async function listKeys(bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+async function listKeys(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+  const keys: { key: string; size: number }[] = [];
   let token: string | undefined;
   do {
     const out = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    for (const o of out.Contents ?? []) if (o.Key) keys.push({ key: o.Key, size: o.Size ?? 0 });
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   return keys;
 }
 
+/** A job cursor kept as JSON in the privacy table (`pk` = key, `data`). */
+export function privacyJobState<T>(key: string): JobStateStore<T> {
+  const table = () => process.env[ENV.privacyTable] || TABLES.privacy.name;
+  const doc = () => DynamoDBDocumentClient.from(dynamodb());
+  return {
+    async load() {
+      const res = await doc().send(new GetCommand({ TableName: table(), Key: { pk: key }, ConsistentRead: true }));
+      return typeof res.Item?.data === 'string' ? (JSON.parse(res.Item.data) as T) : undefined;
+    },
+    async save(s) {
+      await doc().send(new PutCommand({ TableName: table(), Item: { pk: key, data: JSON.stringify(s) } }));
+    },
+  };
+}
+
+/** One bucket's rows of a step, gzip-compressed as they come. */
+class BucketBuffer {
+  private cur: { gz: Gzip; chunks: Buffer[]; rows: number } | undefined;
+  get rows(): number {
+    return this.cur?.rows ?? 0;
+  }
+  async add(line: string): Promise<void> {
+    if (!this.cur) {
+      const chunks: Buffer[] = [];
+      const gz = createGzip();
+      gz.on('data', (c: Buffer) => chunks.push(c));
+      this.cur = { gz, chunks, rows: 0 };
+    }
+    const { gz } = this.cur;
+    this.cur.rows++;
+    if (!gz.write(line)) await new Promise<void>((r) => gz.once('drain', () => r()));
+  }
+  /** The compressed rows so far; the buffer starts over (rows added meanwhile go to the next object). */
+  async take(): Promise<{ body: Buffer; rows: number }> {
+    const cur = this.cur;
+    this.cur = undefined;
+    if (!cur) return { body: EMPTY, rows: 0 };
+    await new Promise<void>((resolve, reject) => {
+      cur.gz.once('end', () => resolve());
+      cur.gz.once('error', reject);
+      cur.gz.end();
+    });
+    return { body: Buffer.concat(cur.chunks), rows: cur.rows };
+  }
+}
+
+/**
+ * Writes (a part of) the daily snapshot: continues the unfinished run of `date` from its cursor, or
+ * starts a new run of `date`; goes until the scan is through or the invocation nears its deadline.
+ */
 export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotResult> {
   const { bucket, date } = opts;
-  if (!DATE_RE.test(date) || dateOf(`${date}T00:00:00.000Z`) !== date) {
+  if (typeof date !== 'string' || !DATE_RE.test(date) || dateOf(`${date}T00:00:00.000Z`) !== date) {
     throw new CairnError('invalid_snapshot_date', `date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
   }
   const totalSegments = opts.totalSegments ?? 1;
   if (!Number.isInteger(totalSegments) || totalSegments < 1 || totalSegments > 1_000_000) {
     throw new CairnError('invalid_snapshot_segment', `totalSegments must be an integer from 1 to 1000000, got ${totalSegments}`);
   }
-  if (opts.segment !== undefined && !(Number.isInteger(opts.segment) && opts.segment >= 0 && opts.segment < totalSegments)) {
-    throw new CairnError('invalid_snapshot_segment', `segment must be an integer from 0 to ${totalSegments - 1}, got ${opts.segment}`);
+  if (opts.buckets !== undefined && !(Number.isInteger(opts.buckets) && opts.buckets >= 1 && opts.buckets <= 999)) {
+    throw new CairnError('invalid_snapshot_segment', `buckets must be an integer from 1 to 999, got ${opts.buckets}`);
   }
+  const store = opts.state ?? privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+  const before = await store.load();
   const maxRows = opts.maxRowsPerPart ?? SNAPSHOT_PART_ROWS;
-  const table = opts.table ?? env(ENV.profilesTable);
-  const snapshotAt = opts.snapshotAt ?? new Date().toISOString();
-  const segments = opts.segment !== undefined ? [opts.segment] : Array.from({ length: totalSegments }, (_, i) => i);
-  const doc = DynamoDBDocumentClient.from(dynamodb());
-  const result: SnapshotResult = { date, snapshotAt, totalSegments, segments, scanned: 0, profiles: 0, pages: 0, rcu: 0, objects: [], cleared: [] };
-  const partsWritten = new Map<number, number>();
-
-  const scanSegment = async (segment: number): Promise<void> => {
-    let rows: LakeProfileRow[] = [];
-    let part = 0;
-    const flush = async () => {
-      const key = dailySnapshotKey(date, segment, part++);
-      await put(bucket, key, rows);
-      result.objects.push(key);
-      rows = [];
-    };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await doc.send(new ScanCommand({
-        TableName: table,
-        ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
-        // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
-        ...LIVE_PROFILES_FILTER,
-        ReturnConsumedCapacity: 'TOTAL',
-        ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      result.pages++;
-      result.scanned += out.ScannedCount ?? 0;
-      result.rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
-      for (const item of out.Items ?? []) {
-        if (!isLiveProfileItem(item)) continue;
-        rows.push(toProfileRow(profileFromItem(item), snapshotAt, 'daily'));
-        result.profiles++;
-        if (rows.length >= maxRows) await flush();
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    if (rows.length) await flush();
-    partsWritten.set(segment, part);
+  let state: SnapshotState;
+  const result: Omit<SnapshotResult, 'date' | 'snapshotAt' | 'totalSegments' | 'buckets' | 'runProfiles'> = {
+    scanned: 0, profiles: 0, pages: 0, rcu: 0, objects: [], cleared: [], steps: 0, continued: false,
   };
-  await Promise.all(segments.map(scanSegment));
+  if (before && !before.done && before.date === date) {
+    state = before;
+    // Objects a step wrote after the last saved cursor (an invocation that crashed mid-step) hold rows
+    // the next step scans again: blank them first.
+    for (const o of await listKeys(bucket, dailySnapshotPrefix(date))) {
+      const k = parseDailyKey(o.key);
+      if (k?.run !== state.run || k.seq! < state.seq || o.size === EMPTY.length) continue;
+      await put(bucket, o.key, EMPTY, 0);
+      result.cleared.push(o.key);
+    }
+  } else {
+    const snapshotAt = opts.snapshotAt ?? new Date().toISOString();
+    state = {
+      date, snapshotAt,
+      run: `r${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, '0')}`,
+      buckets: opts.buckets ?? bucketsFor(before?.profiles ?? 0, maxRows),
+      totalSegments,
+      cursors: Array.from({ length: totalSegments }, () => ({ start: null, done: false })),
+      seq: 0, profiles: 0, scanned: 0, pages: 0, rcu: 0, invocations: 0, done: false,
+    };
+  }
+  state.invocations++;
+  const B = state.buckets;
+  const stepRows = opts.stepRows ?? B * maxRows;
+  const margin = opts.stopMarginMs ?? SNAPSHOT_STOP_MARGIN_MS;
+  const table = opts.table ?? env(ENV.profilesTable);
+  const doc = DynamoDBDocumentClient.from(dynamodb());
+  const buffers = Array.from({ length: B }, () => new BucketBuffer());
+  let seq = state.seq;
+  const writeBucket = async (b: number) => {
+    const { body, rows } = await buffers[b]!.take();
+    if (!rows) return;
+    const key = dailySnapshotKey(state.date, b, B, state.run, seq++);
+    await put(bucket, key, body, rows);
+    result.objects.push(key);
+  };
+  const timeLeft = () => !opts.remainingMs || opts.remainingMs() >= margin;
 
-  // Blank what an earlier run of the day wrote beyond this run's parts (and, when this run covers
-  // segment 0, segments beyond totalSegments), so no profile has two daily rows for the date.
-  for (const key of await listKeys(bucket, dailySnapshotPrefix(date))) {
-    const m = KEY_RE.exec(key);
-    if (!m) continue;
-    const seg = Number(m[1]);
-    const part = Number(m[2]);
-    const stale = partsWritten.has(seg) ? part >= partsWritten.get(seg)! : seg >= totalSegments && partsWritten.has(0);
-    if (!stale) continue;
-    await put(bucket, key, []);
-    result.cleared.push(key);
+  while (state.cursors.some((c) => !c.done)) {
+    if (!timeLeft()) {
+      result.continued = true;
+      break;
+    }
+    // One step: pages from every unfinished segment, a round at a time, into the bucket buffers.
+    const cursors = state.cursors.map((c) => ({ ...c }));
+    let stepProfiles = 0;
+    let scanned = 0;
+    let pages = 0;
+    let rcu = 0;
+    do {
+      await Promise.all(cursors.map(async (c, segment) => {
+        if (c.done) return;
+        const out = await doc.send(new ScanCommand({
+          TableName: table,
+          ...(state.totalSegments > 1 ? { Segment: segment, TotalSegments: state.totalSegments } : {}),
+          // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
+          ...LIVE_PROFILES_FILTER,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
+          ...(c.start ? { ExclusiveStartKey: c.start } : {}),
+        }));
+        pages++;
+        scanned += out.ScannedCount ?? 0;
+        rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
+        for (const item of out.Items ?? []) {
+          if (!isLiveProfileItem(item)) continue;
+          const row = toProfileRow(profileFromItem(item), state.snapshotAt, 'daily');
+          const b = snapshotBucket(row.profile_id, B);
+          await buffers[b]!.add(JSON.stringify(row) + '\n');
+          stepProfiles++;
+          if (buffers[b]!.rows >= maxRows) await writeBucket(b);
+        }
+        c.start = (out.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null;
+        c.done = !out.LastEvaluatedKey;
+      }));
+    } while (cursors.some((c) => !c.done) && stepProfiles < stepRows && timeLeft());
+    for (let b = 0; b < B; b++) await writeBucket(b);
+    state.cursors = cursors;
+    state.seq = seq;
+    state.profiles += stepProfiles;
+    state.scanned += scanned;
+    state.pages += pages;
+    state.rcu = Math.round((state.rcu + rcu) * 1000) / 1000;
+    result.profiles += stepProfiles;
+    result.scanned += scanned;
+    result.pages += pages;
+    result.rcu += rcu;
+    result.steps++;
+    if (state.cursors.some((c) => !c.done)) await store.save(state);
+  }
+
+  if (!result.continued) {
+    // Blank what an earlier run of the day (or the older layout) wrote, so no profile has two daily rows for the date.
+    for (const o of await listKeys(bucket, dailySnapshotPrefix(state.date))) {
+      const k = parseDailyKey(o.key);
+      if (!k || k.run === state.run || o.size === EMPTY.length) continue;
+      await put(bucket, o.key, EMPTY, 0);
+      result.cleared.push(o.key);
+    }
+    state.done = true;
+    await store.save(state);
   }
   result.objects.sort();
   result.cleared.sort();
   result.rcu = Math.round(result.rcu * 1000) / 1000;
   log('info', 'profiles.snapshot', {
-    date, totalSegments, segments: segments.length, scanned: result.scanned, profiles: result.profiles, objects: result.objects.length, cleared: result.cleared.length, rcu: result.rcu,
+    date: state.date, run: state.run, buckets: B, totalSegments: state.totalSegments, steps: result.steps, scanned: result.scanned, profiles: result.profiles,
+    runProfiles: state.profiles, objects: result.objects.length, cleared: result.cleared.length, rcu: result.rcu, continued: result.continued, invocations: state.invocations,
   });
-  return result;
+  return { date: state.date, snapshotAt: state.snapshotAt, totalSegments: state.totalSegments, buckets: B, runProfiles: state.profiles, ...result };
 }
 
-/** λ snapshot: the scheduler's event is ignored; the snapshot is of today (UTC). */
-export function snapshotHandler(opts: { totalSegments?: number } = {}) {
-  return async (_event: unknown): Promise<SnapshotResult> => {
-    const snapshotAt = new Date().toISOString();
-    return snapshotProfiles({ bucket: env(ENV.lakeBucket), date: dateOf(snapshotAt), snapshotAt, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS });
+/**
+ * λ snapshot, run by SCHEDULES.dailyProfileSnapshot every few minutes: continues the unfinished run
+ * (whatever its date), else starts today's (UTC) unless today's is done; otherwise does nothing.
+ */
+export function snapshotHandler(opts: { totalSegments?: number; state?: JobStateStore<SnapshotState> } = {}) {
+  return async (_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<SnapshotResult | { skipped: 'done'; date: string }> => {
+    const store = opts.state ?? privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+    const now = new Date().toISOString();
+    const s = await store.load();
+    if (s?.done && s.date === dateOf(now)) return { skipped: 'done', date: s.date };
+    const date = s && !s.done ? s.date : dateOf(now);
+    return snapshotProfiles({
+      bucket: env(ENV.lakeBucket), date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
+      ...(typeof context?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis!() } : {}),
+    });
   };
 }

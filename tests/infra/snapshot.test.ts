@@ -1,6 +1,6 @@
 /**
  * The daily profile snapshot on AWS: an EventBridge Scheduler schedule per SCHEDULES definition
- * (`rate(1 day)` → λ snapshot), a scheduler role that can invoke only that function, and λ snapshot
+ * (`rate(15 minutes)` → λ snapshot, which continues the day's run from its cursor or does nothing), a scheduler role that can invoke only that function, and λ snapshot
  * itself reaching only the profiles table (read) and the lake's `profiles/` prefix.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,13 +30,13 @@ describe('daily profile snapshot (AWS)', () => {
       .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
 
-  it('one enabled schedule per SCHEDULES entry; the daily snapshot runs λ snapshot every day with {}', () => {
+  it('one enabled schedule per SCHEDULES entry; the daily snapshot runs λ snapshot every 15 minutes with {} (a run continues from its cursor)', () => {
     const schedules = s.ofType('AWS::Scheduler::Schedule');
     expect(schedules).toHaveLength(Object.keys(SCHEDULES).length);
     const def = SCHEDULES.dailyProfileSnapshot;
     const [, sch] = schedules.find(([, r]) => r.Properties.Name === def.name)!;
     expect(sch.Properties).toMatchObject({
-      ScheduleExpression: 'rate(1 day)',
+      ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: { Arn: { 'Fn::GetAtt': [s.fnId, 'Arn'] }, Input: '{}' },
@@ -62,23 +62,24 @@ describe('daily profile snapshot (AWS)', () => {
     ]);
   });
 
-  it('λ snapshot: env names the profiles table and the lake only; runs up to 15 minutes', () => {
+  it('λ snapshot: env names the profiles table, the lake and the privacy table (its cursor) only; runs up to 15 minutes', () => {
     const p = s.resources[s.fnId]!.Properties;
     const vars = Object.keys(p.Environment.Variables as Json).filter((k) => k.startsWith('CAIRN_')).sort();
-    expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable].sort());
+    expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable, ENV.privacyTable].sort());
     expect(p.Timeout).toBe(900);
   });
 
-  it('λ snapshot: reads the profiles table (no writes, no other table), writes only under profiles/, no bus, no streams', () => {
+  it('λ snapshot: scans the profiles table, gets/puts its cursor item in the privacy table, writes only under profiles/, no bus, no streams', () => {
     const roleId = s.resources[s.fnId]!.Properties.Role['Fn::GetAtt'][0] as string;
     const st = policyStatements(roleId);
     const actions = st.flatMap((x) => asArray(x.Action as string | string[]));
     const profilesId = s.ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES.profiles.name)![0];
+    const privacyId = s.ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES.privacy.name)![0];
     const ddb = st.filter((x) => asArray(x.Action as string | string[]).some((a) => a.startsWith('dynamodb:')));
-    expect(ddb).toHaveLength(1);
-    expect(ddb[0]!.Resource).toEqual({ 'Fn::GetAtt': [profilesId, 'Arn'] });
-    expect(asArray(ddb[0]!.Action)).toContain('dynamodb:Scan');
-    expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    const on = (id: string) => ddb.filter((x) => JSON.stringify(x.Resource).includes(id)).flatMap((x) => asArray(x.Action as string | string[])).sort();
+    expect(on(profilesId)).toEqual(['dynamodb:Scan']);
+    expect(on(privacyId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(ddb.every((x) => [profilesId, privacyId].some((id) => JSON.stringify(x.Resource).includes(id)))).toBe(true);
     expect(actions.filter((a) => /^(kinesis|events|lambda|scheduler|iam):/.test(a))).toEqual([]);
     const lakeId = s.stack.getLogicalId(s.stack.lake.bucket.node.defaultChild as never);
     const objectStatements = st.filter((x) => asArray(x.Action as string | string[]).includes('s3:PutObject'));

@@ -1,9 +1,9 @@
 /**
  * The daily snapshot inside the local stack: starting the stack creates SCHEDULES.dailyProfileSnapshot
  * in the local scheduler (found through `GET /_aws/endpoints`, read with the AWS SDK), a restart
- * leaves it as it is, and when a day has passed on the scheduler's clock the schedule runs λ snapshot
- * through the stack, which writes today's daily rows that `queryLocalLake` (npx cairn sql) reads.
- * The scheduler is the real local one, started with an injectable clock so a day passes instantly.
+ * leaves it as it is, and when its period (15 minutes: a run continues from its cursor, or starts
+ * today's snapshot once a day) has passed on the scheduler's clock the schedule runs λ snapshot through the stack, which writes today's daily rows that `queryLocalLake` (npx cairn sql) reads.
+ * The scheduler is the real local one, started with an injectable clock so time passes instantly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -62,15 +62,15 @@ describe('daily snapshot schedule in the local stack', () => {
   });
   afterAll(async () => stack?.close());
 
-  it('exists after start, targets λ snapshot every day, and a restart leaves it untouched', async () => {
+  it('exists after start, targets λ snapshot every 15 minutes, and a restart leaves it untouched', async () => {
     const def = SCHEDULES.dailyProfileSnapshot;
     let sdk = await schedulerClient(stack);
     const got = await sdk.send(new GetScheduleCommand({ Name: def.name }));
-    expect(got).toMatchObject({ Name: def.name, State: 'ENABLED', ScheduleExpression: 'rate(1 day)' });
+    expect(got).toMatchObject({ Name: def.name, State: 'ENABLED', ScheduleExpression: 'rate(15 minutes)' });
     expect(got.Target?.Arn).toMatch(/^arn:aws:lambda:[a-z0-9-]+:000000000000:function:.*snapshot$/);
 
     await stack.close();
-    clock += 3_600_000;
+    clock += 60_000; // less than the period: the restart fires nothing
     stack = await start();
     sdk = await schedulerClient(stack);
     const again = await sdk.send(new GetScheduleCommand({ Name: def.name }));
@@ -79,7 +79,7 @@ describe('daily snapshot schedule in the local stack', () => {
     expect(listed.Schedules?.map((s) => s.Name)).toEqual([def.name]);
   });
 
-  it('a day later it fires λ snapshot through the stack: today\'s daily rows, live profiles only, in SQL', async () => {
+  it('15 minutes later it fires λ snapshot through the stack: today\'s daily rows, live profiles only, in SQL', async () => {
     const today = new Date().toISOString().slice(0, 10);
     const res = await fetch(`${stack.url}/v1/batch`, {
       method: 'POST',
@@ -106,7 +106,7 @@ describe('daily snapshot schedule in the local stack', () => {
     expect(rowObjects(await queryLocalLake(dataDir, daily))).toEqual([{ n: 0 }]);
     expect(await sched!.tick()).toBe(0); // not due yet
 
-    clock += DAY;
+    clock += 15 * 60_000;
     expect(await sched!.tick()).toBe(1);
     expect(await stack.drain(30_000)).toBe(true);
     expect(sched!.stats()).toMatchObject({ delivered: 1, deadLettered: 0 });

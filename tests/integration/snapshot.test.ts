@@ -1,25 +1,28 @@
 /**
  * The daily full profile snapshot against the real emulators (dynalite, s3rver): profiles made by
  * λ resolve, then snapshotProfiles → gzip JSON Lines in the lake with exactly the live profiles
- * (merged-away ones, groups and shard markers left out), deterministic keys so reruns on the same
- * day replace instead of duplicating, parallel-scan segments and paging, and SQL over the result
+ * (merged-away ones, groups and shard markers left out), each in its hash bucket's object, reruns on
+ * the same day that blank the earlier run instead of duplicating, parallel-scan segments and paging,
+ * a run continued from its cursor over invocations and a crashed step repeated, and SQL over the result
  * (the "current state" query of docs/lake.md) through the local DuckDB lake.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
 import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
 import { dynamodb, s3 } from '../../shared/aws/clients';
 import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake';
+import { decodeJsonLines, encodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
 import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
-import { snapshotProfiles, dailySnapshotPrefix } from '../../shared/profiles/snapshot';
+import {
+  dailySnapshotPrefix, parseDailyKey, privacyJobState, snapshotBucket, snapshotHandler, snapshotProfiles, SNAPSHOT_JOB_KEY, type SnapshotState,
+} from '../../shared/profiles/snapshot';
 import type { LakeProfileRow } from '../../shared/profiles/view';
 import { queryLocalLake, rowObjects } from '../../cli/lake';
 
@@ -127,14 +130,16 @@ describe('daily profile snapshot', () => {
     expect(state.merged).toHaveLength(1); // one of ana's anonymous profiles
     expect(state.other).toBeGreaterThanOrEqual(2); // group#acme, shard markers
 
-    const res = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2 });
-    expect(res).toMatchObject({ date, snapshotAt: at, totalSegments: 2, segments: [0, 1], profiles: 3, cleared: [] });
+    const res = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2, buckets: 4 });
+    expect(res).toMatchObject({ date, snapshotAt: at, totalSegments: 2, buckets: 4, profiles: 3, runProfiles: 3, continued: false, cleared: [] });
     expect(res.scanned).toBe(state.live.length + state.merged.length + state.other);
     expect(res.rcu).toBeGreaterThan(0);
 
     const objs = await lakeObjects(dailySnapshotPrefix(date));
     expect(objs.map((o) => o.key)).toEqual(res.objects);
-    for (const k of res.objects) expect(k).toMatch(/^profiles\/dt=2024-03-05\/daily-2024-03-05-[01]-0\.json\.gz$/);
+    for (const k of res.objects) expect(k).toMatch(/^profiles\/dt=2024-03-05\/daily-2024-03-05-b00[0-3]of004-r[0-9a-z]+-\d{6}\.json\.gz$/);
+    // Each row is in the object of its profile's hash bucket.
+    for (const o of objs) for (const r of o.rows) expect(parseDailyKey(o.key)!.bucket).toBe(snapshotBucket(r.profile_id, 4));
     expect(idsOf(objs)).toEqual(state.live);
     const rows = objs.flatMap((o) => o.rows);
     for (const r of rows) expect(r).toMatchObject({ snapshot_kind: 'daily', snapshot_at: at, merged_into: null });
@@ -148,43 +153,83 @@ describe('daily profile snapshot', () => {
     expect(JSON.parse(ben.computed)).toMatchObject({ order_count: 1, revenue: 42 });
   });
 
-  it('a rerun on the same day writes the same keys and never duplicates a profile', async () => {
-    const first = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2 });
-    const second = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: '2024-03-05T09:00:00.000Z', totalSegments: 2 });
-    expect(second.objects).toEqual(first.objects);
-    const objs = await lakeObjects(dailySnapshotPrefix(date));
-    expect(objs.map((o) => o.key)).toEqual(first.objects);
+  it('a rerun on the same day blanks the earlier run\'s objects and never duplicates a profile', async () => {
+    const first = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2, buckets: 4 });
+    const second = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: '2024-03-05T09:00:00.000Z', totalSegments: 2, buckets: 2 });
+    expect(second.cleared).toEqual(expect.arrayContaining(first.objects));
+    const objs = (await lakeObjects(dailySnapshotPrefix(date))).filter((o) => o.rows.length);
+    expect(objs.map((o) => o.key)).toEqual(second.objects);
     expect(idsOf(objs)).toEqual((await tableState()).live);
     expect(objs.flatMap((o) => o.rows).every((r) => r.snapshot_at === '2024-03-05T09:00:00.000Z')).toBe(true);
   });
 
-  it('parts: at most maxRowsPerPart rows each; a rerun with fewer parts or segments blanks the leftovers', async () => {
+  it('parts: at most maxRowsPerPart rows each; the older <segment>-<part> layout of the day is blanked', async () => {
     const d = '2024-03-06';
-    const many = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 3, maxRowsPerPart: 1, pageLimit: 1 });
+    const old = `${dailySnapshotPrefix(d)}0-0.json.gz`;
+    const anyRow = (await lakeObjects(dailySnapshotPrefix(date))).flatMap((o) => o.rows)[0]!;
+    await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: old, Body: encodeJsonLines([anyRow]) }));
+    const many = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 3, buckets: 2, maxRowsPerPart: 1, pageLimit: 1 });
     expect(many.objects).toHaveLength(3);
     expect(many.pages).toBeGreaterThan(3); // every segment paged through LastEvaluatedKey
-    const few = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 1, maxRowsPerPart: 2 });
-    expect(few.objects).toEqual([`${dailySnapshotPrefix(d)}0-0.json.gz`, `${dailySnapshotPrefix(d)}0-1.json.gz`]);
+    expect(many.cleared).toEqual([old]);
     const objs = await lakeObjects(dailySnapshotPrefix(d));
-    expect(few.cleared).toEqual(objs.map((o) => o.key).filter((k) => !few.objects.includes(k)));
-    expect(few.cleared.length).toBeGreaterThan(0);
-    for (const o of objs) expect(o.rows.length).toBeLessThanOrEqual(2);
+    for (const o of objs) expect(o.rows.length).toBeLessThanOrEqual(1);
     expect(idsOf(objs)).toEqual((await tableState()).live);
   });
 
-  it('one segment at a time (one invocation per segment) covers the table exactly once', async () => {
+  it('a run that stops after one step continues in the next invocation; the day holds each profile once', async () => {
     const d = '2024-03-07';
-    const results = [];
-    for (let segment = 0; segment < 4; segment++) results.push(await snapshotProfiles({ bucket: LAKE.localBucket, date: d, segment, totalSegments: 4, pageLimit: 2 }));
-    expect(results.map((r) => r.segments)).toEqual([[0], [1], [2], [3]]);
-    expect(results.reduce((s, r) => s + r.profiles, 0)).toBe(3);
-    expect(idsOf(await lakeObjects(dailySnapshotPrefix(d)))).toEqual((await tableState()).live);
+    let calls = 0;
+    const first = await snapshotProfiles({
+      bucket: LAKE.localBucket, date: d, totalSegments: 2, buckets: 2, pageLimit: 1, stepRows: 1, stopMarginMs: 1000, remainingMs: () => (calls++ === 0 ? 60_000 : 0),
+    });
+    expect(first).toMatchObject({ continued: true, steps: 1 });
+    expect(first.profiles).toBeLessThan(3);
+    const saved = await privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY).load();
+    expect(saved).toMatchObject({ date: d, done: false, buckets: 2, totalSegments: 2, profiles: first.profiles });
+    expect(saved!.cursors.some((c) => !c.done && c.start)).toBe(true);
+    // The next invocation (any other date asked for: the handler continues the unfinished run's).
+    const rest = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 2, pageLimit: 1 });
+    expect(rest).toMatchObject({ continued: false, cleared: [], runProfiles: 3 });
+    expect(first.profiles + rest.profiles).toBe(3);
+    const objs = await lakeObjects(dailySnapshotPrefix(d));
+    expect(objs.map((o) => o.key).sort()).toEqual([...first.objects, ...rest.objects].sort());
+    expect(idsOf(objs)).toEqual((await tableState()).live);
+    expect((await privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY).load())!.done).toBe(true);
+  });
+
+  it('a crash mid-step repeats that step only: its objects are blanked and written again, no profile twice', async () => {
+    const d = '2024-03-08';
+    const real = privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+    let saves = 0;
+    const crashing = { load: () => real.load(), save: async (s: SnapshotState) => {
+      if (++saves === 2) throw new Error('crash after step 2 wrote its objects');
+      await real.save(s);
+    } };
+    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: d, buckets: 1, pageLimit: 1, stepRows: 1, state: crashing })).rejects.toThrow(/crash/);
+    const after = await real.load();
+    expect(after).toMatchObject({ date: d, done: false, seq: 1 });
+    const written = (await lakeObjects(dailySnapshotPrefix(d))).filter((o) => o.rows.length);
+    expect(written.length).toBe(2); // step 1 (saved) and step 2 (not saved)
+    const resumed = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, pageLimit: 1, stepRows: 1 });
+    expect(resumed.cleared).toEqual([written[1]!.key]);
+    const objs = await lakeObjects(dailySnapshotPrefix(d));
+    expect(idsOf(objs)).toEqual((await tableState()).live);
+  });
+
+  it('the handler continues an unfinished run, then does nothing once today\'s is done', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const handler = snapshotHandler({ totalSegments: 2 });
+    const r1 = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
+    expect(r1).toMatchObject({ date: today, continued: false, runProfiles: 3 });
+    expect(await handler({}, { getRemainingTimeInMillis: () => 600_000 })).toEqual({ skipped: 'done', date: today });
+    expect(idsOf(await lakeObjects(dailySnapshotPrefix(today)))).toEqual((await tableState()).live);
   });
 
   it('refuses a malformed date or segment with a typed error', async () => {
     await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: '2024-3-5' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
     await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: '2024-02-30' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
-    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date, segment: 2, totalSegments: 2 })).rejects.toMatchObject({ code: 'invalid_snapshot_segment' });
+    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date, totalSegments: 0 })).rejects.toMatchObject({ code: 'invalid_snapshot_segment' });
   });
 
   it('SQL: daily rows by snapshot_kind, and the current state (latest row per profile) has only live profiles', async () => {
