@@ -84,3 +84,23 @@ export class CheckpointStore {
     await rename(tmp, this.file);
   }
 }
+
+/**
+ * One shard's checkpoint as its poller (poller.ts) sees it: where reading starts (and restarts after
+ * an unexpected failure), moved only after a batch succeeded or went to the on-failure destination.
+ */
+export class ShardCheckpoint {
+  private readonly key: string;
+  constructor(private readonly store: CheckpointStore, fn: string, stream: string, shardId: string) {
+    this.key = CheckpointStore.key(fn, stream, shardId);
+  }
+
+  /** Sequence number of the last processed record; undefined before the first. */
+  get(): string | undefined {
+    return this.store.get(this.key);
+  }
+
+  set(seq: string): void {
+    this.store.set(this.key, seq);
+  }
+}

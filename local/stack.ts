@@ -23,7 +23,8 @@ import { createResources, startEmulators, useEndpoints, type Emulators, type S3N
 import { createLocalHttpServer, type LocalHttpServer, type StackState } from './http';
 import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lambda';
 import { Metrics } from './metrics';
-import { EventSourceMapping, nextMark, type MappingStatus, type PollerTuning } from './poller';
+import { EventSourceMapping, type MappingStatus } from './poller';
+import { nextMark, type PollerTuning } from './poller-common';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
 
@@ -191,7 +192,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     };
   };
 
-  /** Marks (poller.ts `nextMark`) of the latest HTTP-invoked function and service delivery to finish. */
+  /** Marks (poller-common.ts `nextMark`) of the latest HTTP-invoked function and service delivery to finish. */
   let lastInvokedMark = 0;
   let lastServiceMark = 0;
 
