@@ -7,8 +7,9 @@
  *   1. suppress identifiers the person gained since the request; read their timeline (message ids);
  *   2. the lake: one pass for all requests together over the objects that may hold their rows,
  *      rewriting each object that does: by default the objects the per-person lake index lists
- *      (shared/identity/lake-index.ts) plus every quarantine/ object and every daily profile
- *      snapshot; with `fullScan`, every object of events/, quarantine/ and profiles/ (data written
+ *      (shared/identity/lake-index.ts) plus every quarantine/ object and, per day, the daily profile
+ *      snapshot objects of their profiles' hash buckets (every object of the older layout); with
+ *      `fullScan`, every object of events/, quarantine/ and profiles/ (data written
  *      before the index existed). The pass goes through its keys in order and keeps a cursor (the
  *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
  *      run continues where it stopped; steps 3–6 run once the pass is through;
@@ -32,6 +33,7 @@ import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
 import { isLakeIndexSk, keysOfIndexItems, UNATTACHED } from '../identity/lake-index';
+import { parseDailyKey, snapshotBucket } from '../profiles/snapshot';
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
 import { ENV, JOURNEYS, LAKE, TABLES } from '../config/resources';
@@ -362,8 +364,10 @@ async function partitions(prefix: string): Promise<string[]> {
 /**
  * The objects an index-mode pass visits, each with the erasures that may have rows in it (`all`:
  * anyone of the pass): the objects the lake index lists for the people's profiles; those of
- * unattached messages; every quarantine/ object (normalize quarantines before any profile exists);
- * every daily profile snapshot (`profiles/dt=*\/daily-*`, one listing per day).
+ * unattached messages; every quarantine/ object (normalize quarantines before any profile exists,
+ * and the quarantine expires: LAKE.quarantineExpiryDays); of the daily profile snapshots
+ * (`profiles/dt=*\/daily-*`, one listing per day) the objects of the hash buckets of the people's
+ * profile ids, and every object of the older, unbucketed layout.
  */
 async function indexedObjects(people: Person[]): Promise<Map<string, Set<string> | 'all'>> {
   const owners = new Map<string, Set<string> | 'all'>();
@@ -377,7 +381,40 @@ async function indexedObjects(people: Person[]): Promise<Map<string, Set<string>
   }
   const all: string[] = keysOfIndexItems(await queryAll(T.timeline(), 'profileId', UNATTACHED));
   for await (const page of listPages(LAKE.quarantinePrefix, '')) all.push(...page);
-  for (const dt of await partitions(LAKE.profilesPrefix)) for await (const page of listPages(`${dt}daily-`, '')) all.push(...page);
+  // Daily snapshots: one listing per day; of the bucketed layout only the objects of the people's
+  // profiles' buckets (shared/profiles/snapshot.ts), of the older layout every object.
+  const bucketsOf = new Map<number, Map<number, Set<string>>>();
+  const ownersOfBucket = (b: number, of: number): Set<string> | undefined => {
+    let m = bucketsOf.get(of);
+    if (!m) {
+      m = new Map();
+      for (const p of people) {
+        for (const pid of p.profileIds) {
+          const x = snapshotBucket(pid, of);
+          if (!m.has(x)) m.set(x, new Set());
+          m.get(x)!.add(p.rec.erasureId);
+        }
+      }
+      bucketsOf.set(of, m);
+    }
+    return m.get(b);
+  };
+  for (const dt of await partitions(LAKE.profilesPrefix)) {
+    for await (const page of listPages(`${dt}daily-`, '')) {
+      for (const key of page) {
+        const d = parseDailyKey(key);
+        if (d?.bucket === undefined) {
+          all.push(key);
+          continue;
+        }
+        const o = ownersOfBucket(d.bucket, d.buckets!);
+        if (!o) continue;
+        const cur = owners.get(key);
+        if (cur === 'all') continue;
+        owners.set(key, new Set([...(cur ?? []), ...o]));
+      }
+    }
+  }
   for (const k of all) owners.set(k, 'all');
   return owners;
 }

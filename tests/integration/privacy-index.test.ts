@@ -8,7 +8,9 @@
  *     neither read nor rewritten (GetObject calls recorded; ETag and LastModified unchanged);
  *   - with a deadline that leaves one step per run, the pass stops, keeps its cursor, and the next
  *     runs continue it until the erasure completes: no object is read twice, nothing is left;
- *   - a full scan (data written before the index existed) reads every object.
+ *   - a full scan (data written before the index existed) reads every object;
+ *   - of the daily profile snapshots, an erasure reads only the objects of its profiles' hash
+ *     buckets (and every object of the older, unbucketed layout).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +24,8 @@ import { FUNCTIONS, LAKE, ROUTES, TABLES } from '../../shared/config/resources';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { LocalFunctionDef } from '../../local/lambda';
 import { PASS_KEY, runErasures } from '../../shared/privacy/erase';
+import { dailySnapshotPrefix, parseDailyKey, snapshotBucket, snapshotProfiles } from '../../shared/profiles/snapshot';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { doc, privacyTable } from '../../shared/privacy/suppression';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
@@ -164,4 +168,35 @@ describe('erasure through the lake index', () => {
     expect(r.lakeObjectsScanned).toBe(objects);
     expect(holding(await lake(), 'user-eve')).toEqual([]);
   }, 120_000);
+  it('of the daily snapshots, an erasure reads only the objects of its profiles\' hash buckets (and the older layout whole)', async () => {
+    for (let i = 0; i < 12; i++) await send([{ type: 'identify', userId: `user-snap-${i}`, messageId: `x-s${i}`, timestamp: ts(), traits: { plan: 'p' } }]);
+    const d = new Date().toISOString().slice(0, 10);
+    const snap = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, table: TABLES.profiles.name, buckets: 8 });
+    expect(snap.continued).toBe(false);
+    expect(snap.objects.length).toBeGreaterThan(2);
+    // A day written before the buckets: one object of the older layout, read whole by every erasure.
+    const old = `${dailySnapshotPrefix(d)}0-0.json.gz`;
+    const oldBody = (await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: snap.objects[0]! }))).Body!.transformToByteArray();
+    await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: old, Body: await oldBody }));
+
+    const victim = (await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-snap-3')}`)).body.profileId as string;
+    const bucket = snapshotBucket(victim, 8);
+    const before = await lake();
+    const mine = snap.objects.filter((k) => parseDailyKey(k)!.bucket === bucket);
+    expect(mine.length).toBe(1);
+    expect(before.get(mine[0]!)!.text).toContain(victim);
+    const others = snap.objects.filter((k) => !mine.includes(k));
+
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-snap-3')}`);
+    gets.length = 0;
+    recording = true;
+    const r = await runErasures({ settleSeconds: 0 });
+    recording = false;
+    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    const dailyGets = gets.filter((k) => k.startsWith(dailySnapshotPrefix(d)));
+    expect(dailyGets.sort()).toEqual([old, ...mine].sort());
+    const after = await lake();
+    expect(after.get(mine[0]!)!.text).not.toContain(victim);
+    for (const k of others) expect(after.get(k)?.etag).toBe(before.get(k)!.etag);
+  }, 180_000);
 });
