@@ -14,7 +14,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEventBusCommand, EventBridgeClient, ListTargetsByRuleCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { LOCAL_ACCOUNT, startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
+import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
+import { LOCAL_ACCOUNT } from '../../local/eventbridge/state';
 
 interface Case {
   name: string;
