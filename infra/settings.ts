@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STREAMS, TIMELINE } from '../shared/config/resources';
+import { LAKE, STREAMS, TIMELINE } from '../shared/config/resources';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -52,6 +52,8 @@ export interface CairnSettingsProps {
   eventsPerSecond?: number;
   /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
   timelineDays?: number;
+  /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
+  quarantineDays?: number;
 }
 
 /** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
@@ -95,6 +97,8 @@ export interface CairnSettings {
   eventsPerSecond: number;
   /** Timeline retention in days (`cairn:timelineDays`, CAIRN_TIMELINE_DAYS of resolve and admin). */
   timelineDays: number;
+  /** Days quarantine/ objects are kept (`cairn:quarantineDays`): the lake's `expire-quarantine` lifecycle rule. */
+  quarantineDays: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
@@ -121,6 +125,7 @@ export const CONTEXT = {
   maxTableWriteUnits: 'cairn:maxTableWriteUnits',
   eventsPerSecond: 'cairn:eventsPerSecond',
   timelineDays: 'cairn:timelineDays',
+  quarantineDays: 'cairn:quarantineDays',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -186,9 +191,14 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(timelineDays) || timelineDays < TIMELINE.minDays) {
     throw new Error(`context ${CONTEXT.timelineDays} must be a whole number of days (at least ${TIMELINE.minDays}), got ${timelineDays}`);
   }
+  const quarantineDays = props.quarantineDays ?? num(ctx(CONTEXT.quarantineDays), CONTEXT.quarantineDays) ?? LAKE.quarantineExpiryDays;
+  if (!Number.isInteger(quarantineDays) || quarantineDays < 1) {
+    throw new Error(`context ${CONTEXT.quarantineDays} must be a whole number of days (at least 1), got ${quarantineDays}`);
+  }
   return {
     eventsPerSecond,
     timelineDays,
+    quarantineDays,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,

@@ -54,6 +54,8 @@ export class Lake extends Construct {
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
         { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(30) },
         { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(90) },
+        // Quarantined messages are read whole by every erasure pass: kept cairn:quarantineDays (LAKE.quarantineExpiryDays).
+        { id: 'expire-quarantine', prefix: LAKE.quarantinePrefix, expiration: Duration.days(s.quarantineDays) },
       ],
       removalPolicy: s.dataRemovalPolicy,
     });

@@ -139,6 +139,12 @@ export const LAKE = {
   localBucket: 'cairn-lake',
   eventsPrefix: 'events/',
   quarantinePrefix: 'quarantine/',
+  /**
+   * Days a quarantine/ object is kept: the lake's lifecycle rule `expire-quarantine` on AWS (CDK
+   * context `cairn:quarantineDays`), so every erasure pass, which reads quarantine/ whole, reads a
+   * bounded amount (docs/privacy.md). The local stack has no lifecycle rules (docs/local.md).
+   */
+  quarantineExpiryDays: 30,
   profilesPrefix: 'profiles/',
   failedPrefix: 'failed/',
   /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
@@ -315,8 +321,9 @@ export const FUNCTIONS = {
     env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
     access: {
       tables: {
-        // privacy: requests, queue, suppression list, and the lake pass's cursor (erasure-pass, deleted when the pass ends).
-        privacy: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], identities: ['GetItem', 'DeleteItem'], profiles: ['BatchGetItem', 'GetItem', 'DeleteItem'],
+        // privacy: requests, queue, suppression list, and the lake pass's cursor (erasure-pass, overwritten
+        // without its state when the pass ends: a PutItem, never a DeleteItem).
+        privacy: ['GetItem', 'PutItem', 'UpdateItem'], identities: ['GetItem', 'DeleteItem'], profiles: ['BatchGetItem', 'GetItem', 'DeleteItem'],
         timeline: ['Query', 'BatchWriteItem'], definitions: ['Scan'], segmentMembers: ['GetItem', 'DeleteItem'], journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
         dedup: ['BatchWriteItem'],
       },
