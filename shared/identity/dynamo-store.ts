@@ -133,6 +133,21 @@ export function packIntent(intent: Record<string, string[]>): string {
   }
   return JSON.stringify({ p: ids, m });
 }
+/** The marker's recent window as compact JSON (profile ids listed once). */
+export function packRecent(recent: [string, string][]): string {
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  const m = recent.map(([h, p]) => {
+    let i = index.get(p);
+    if (i === undefined) index.set(p, (i = ids.push(p) - 1));
+    return [h, i] as const;
+  });
+  return JSON.stringify({ p: ids, m });
+}
+export function unpackRecent(text: string): [string, string][] {
+  const { p, m } = JSON.parse(text) as { p: string[]; m: [string, number][] };
+  return m.map(([h, i]) => [h, p[i]!]);
+}
 export function unpackIntent(text: string): Record<string, string[]> {
   const { p, m } = JSON.parse(text) as { p: string[]; m: Record<string, number[]> };
   const out: Record<string, string[]> = {};
@@ -186,6 +201,7 @@ export class DynamoStore implements IdentityStore {
                 out.markers!.set(shardId, {
                   shardId, f: String(item.f), last: String(item.last ?? item.f),
                   ...(item.intent ? { intent: unpackIntent(String(item.intent)) } : {}),
+                  ...(item.recent ? { recent: unpackRecent(String(item.recent)) } : {}),
                 });
               }
             }
@@ -298,7 +314,11 @@ export class DynamoStore implements IdentityStore {
 
   async putMarker(m: ShardMarker): Promise<void> {
     const res = await this.doc.send(
-      new PutCommand({ TableName: this.tables.profiles, Item: { pk: SHARD + m.shardId, f: m.f, last: m.last, ...(m.intent ? { intent: packIntent(m.intent) } : {}) }, ReturnConsumedCapacity: 'TOTAL' }),
+      new PutCommand({ TableName: this.tables.profiles, Item: {
+          pk: SHARD + m.shardId, f: m.f, last: m.last,
+          ...(m.intent ? { intent: packIntent(m.intent) } : {}),
+          ...(m.recent?.length ? { recent: packRecent(m.recent) } : {}),
+        }, ReturnConsumedCapacity: 'TOTAL' }),
     );
     account('w', res.ConsumedCapacity, 'PutItem:marker');
   }

@@ -52,7 +52,7 @@ export class MemoryStore implements IdentityStore {
     const out: ReadResult = { identities: new Map(), profiles: new Map(), groups: new Map(), markers: new Map() };
     for (const k of req.markers ?? []) {
       const v = this.markers.get(k);
-      if (v) out.markers!.set(k, { ...v });
+      if (v) out.markers!.set(k, structuredClone(v));
     }
     for (const k of req.identities ?? []) {
       const v = this.identities.get(k);
@@ -126,7 +126,7 @@ export class MemoryStore implements IdentityStore {
 
   async putMarker(m: ShardMarker): Promise<void> {
     await this.write();
-    this.markers.set(m.shardId, { ...m });
+    this.markers.set(m.shardId, structuredClone(m));
   }
 
   async queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]> {

@@ -7,7 +7,7 @@
 import type { LakeQuarantineRow } from '../message/types';
 import { log } from '../log';
 import type { IdentityConfig } from './config';
-import { firstRoundKeys, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
+import { firstRoundKeys, freezeLevels, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
 import { cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './bus';
 import { lakeIndexEntries } from './lake-index';
@@ -176,20 +176,21 @@ function published(plan: Plan, finals: Map<string, ProfileRecord>, intent: Map<s
 type Written = Map<string, { w: Plan['profiles'][number]; frozen: boolean }>;
 
 /**
- * Applies a plan's conditional writes phase by phase — freezes, then profiles and groups, then
- * identity claims (so a claimed identifier always points at a profile that lists it), then
- * repoints and counters. false on the first phase with a conflict.
+ * Applies a plan's conditional writes phase by phase — freezes (inner merges first: freezeLevels),
+ * then profiles and groups, then identity claims (so a claimed identifier always points at a
+ * profile that lists it), then repoints and counters. false on the first phase with a conflict.
  */
 async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan, written: Written): Promise<boolean> {
   const { store } = deps;
   const n = deps.concurrency ?? 16;
   let ok = true;
-  for (const phase of [plan.freezes, plan.profiles]) {
+  const phases = [...freezeLevels(plan.freezes).map((ws) => ({ ws, frozen: true })), { ws: plan.profiles, frozen: false }];
+  for (const { ws: phase, frozen } of phases) {
     const res = await pmap(phase, n, (w) => store.putProfile(w.rec, w.expected));
     phase.forEach((w, i) => {
       if (res[i]) {
         cache.setProfile(w.rec);
-        written.set(w.rec.profileId, { w, frozen: phase === plan.freezes });
+        written.set(w.rec.profileId, { w, frozen });
       } else {
         cache.profiles.delete(w.rec.profileId);
         ok = false;
@@ -226,6 +227,8 @@ const defaultCache = new ResolveCache();
  */
 const mergedKey = (h: string) => `m:${h}`;
 const WRITES = 'w';
+/** Messages of a shard the marker remembers (hash → profile applied to) for re-put duplicates. */
+export const RECENT_PER_SHARD = 64;
 
 /**
  * Resolves one batch of one shard (records in stream order). Store errors propagate (the batch is
@@ -257,10 +260,23 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
   // Every profile write that succeeded, in any attempt (the latest per profile): the effects of an
   // attempt that wrote some profiles and then hit a conflict are applied with the final one's.
   const written: Written = new Map();
+  // The shard's recent window as the last batch that wrote left it (read with the first attempt).
+  let recent: [string, string][] = [];
   for (; attempt < maxAttempts; attempt++) {
     const now = (deps.now?.() ?? new Date()).toISOString();
     state = await load(deps, cache, shardId, records, attempt > 0, [...new Set([...[...intent.values()].flat(), ...planned])]);
     const marker = state.markers?.get(shardId);
+    if (attempt === 0) {
+      recent = marker?.recent ?? [];
+      // A copy of a message the shard applied recently (re-put with a new sequence number): anchor it
+      // on the profile it was applied to, which finds it a duplicate, wherever its identifiers lead now.
+      const hashes = new Set(records.map((r) => idHash(r.message.messageId)));
+      const again = recent.filter(([h]) => hashes.has(h));
+      for (const [h, p] of again) addIntent(h, p);
+      if (again.length && !(marker && cmpSeq(marker.last, batchFirst) >= 0)) {
+        state = await load(deps, cache, shardId, records, false, [...new Set([...intent.values()].flat())]);
+      }
+    }
     // This batch re-delivers records of the last batch that wrote (a retry or a replay): resolve
     // with consistent reads and the profiles its intent names.
     if (attempt === 0 && marker && cmpSeq(marker.last, batchFirst) >= 0) {
@@ -276,14 +292,18 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       state = await load(deps, cache, shardId, records, true, [...new Set([...[...intent.values()].flat(), ...planned])]);
     }
     const extension = await deps.hooks?.prepare?.(new Date(now));
-    plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent, ...(extension ? { extension } : {}) });
+    const known = new Set([...[...intent.values()].flat(), ...planned]);
+    plan = resolveBatch({ shardId, batchFirst, records, state, config: deps.config, now, intent, known, ...(extension ? { extension } : {}) });
     deps.hooks?.beforeWrite?.(plan, state, new Date(now));
     const writes = plan.freezes.length + plan.profiles.length + plan.groups.length + plan.claims.length;
     if (writes) {
       for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
       for (const mg of plan.merges) for (const p of mg.merged) addIntent(mergedKey(idHash(mg.messageId)), p);
       for (const w of [...plan.freezes, ...plan.profiles]) planned.add(w.rec.profileId);
-      await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: { ...Object.fromEntries(intent), [WRITES]: [...planned] } });
+      const mine = new Map<string, string>();
+      for (const o of plan.outcomes) if (o.profileId) mine.set(idHash(o.message.messageId), o.profileId);
+      const window = [...recent.filter(([h]) => !mine.has(h)), ...mine].slice(-RECENT_PER_SHARD);
+      await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: { ...Object.fromEntries(intent), [WRITES]: [...planned] }, recent: window });
     }
     if (await apply(deps, cache, plan, written)) break;
     for (const o of plan.outcomes) if (o.profileId && !o.duplicate) republish.add(idHash(o.message.messageId));

@@ -34,6 +34,12 @@ export interface ResolveInput {
   intent?: Map<string, string[]>;
   /** State other stages keep on profiles, applied with each message and merged with each absorb. */
   extension?: ProfileExtension;
+  /**
+   * Profiles an earlier attempt or delivery of these records planned to write (its writes may still
+   * land: a failed invocation's requests in flight). One this run finds absent but creates and merges
+   * away is written frozen (`attribute_not_exists`) instead of skipped, so such a late write conflicts.
+   */
+  known?: Set<string>;
 }
 export interface Outcome {
   message: NormalizedMessage;
@@ -87,6 +93,36 @@ export function missingProfiles(state: ReadResult, requested: Set<string>): stri
   for (const it of state.identities.values()) if (!requested.has(it.profileId)) out.add(it.profileId);
   for (const p of state.profiles.values()) if (p.mergedInto && !requested.has(p.mergedInto)) out.add(p.mergedInto);
   return [...out];
+}
+
+/**
+ * The order freezes must be written in: levels, each written only once every freeze of the levels
+ * before it succeeded. A frozen record is final and holds what its profile absorbed in the batch;
+ * a profile that absorbed another one frozen by the same plan is frozen after it. Otherwise, when
+ * another shard merged that inner profile elsewhere first (its freeze fails), the outer frozen
+ * record would still carry the inner one's counters, and whoever completes the outer merge would
+ * count them a second time (docs/identity.md, Merges).
+ */
+export function freezeLevels<W extends { rec: ProfileRecord }>(freezes: W[]): W[][] {
+  const byId = new Map(freezes.map((w) => [w.rec.profileId, w]));
+  const level = new Map<string, number>();
+  const levelOf = (w: W, depth: number): number => {
+    const id = w.rec.profileId;
+    const known = level.get(id);
+    if (known !== undefined) return known;
+    let l = 0;
+    if (depth < 50) {
+      for (const from of w.rec.mergedFrom) {
+        const inner = byId.get(from);
+        if (inner && from !== id) l = Math.max(l, levelOf(inner, depth + 1) + 1);
+      }
+    }
+    level.set(id, l);
+    return l;
+  };
+  const out: W[][] = [];
+  for (const w of freezes) (out[levelOf(w, 0)] ??= []).push(w);
+  return out.filter((x) => x && x.length);
 }
 
 export function resolveBatch(input: ResolveInput): Plan {
@@ -392,8 +428,16 @@ class Resolution {
     for (const id of writes) {
       const rec = this.profiles.get(id)!;
       const expected = this.stored.get(id) ?? null;
-      if (rec.mergedInto && this.createdHere.has(id)) continue; // born and merged in this batch: nothing points at it
+      // Born and merged in this batch: not written, unless an earlier attempt may write it.
+      if (rec.mergedInto && this.createdHere.has(id) && !this.input.known?.has(id)) continue;
       const out = { ...rec, version: (expected ?? 0) + 1, updatedAt: this.input.now };
+      // A frozen profile must point at a profile that will exist: skip survivors born and merged in
+      // this batch (their content, this one's included, is in their own survivor).
+      for (let i = 0; out.mergedInto && this.createdHere.has(out.mergedInto) && !this.input.known?.has(out.mergedInto) && i < 50; i++) {
+        const next = this.profiles.get(out.mergedInto)!.mergedInto;
+        if (!next) break;
+        out.mergedInto = next;
+      }
       (rec.mergedInto ? plan.freezes : plan.profiles).push({ rec: out, expected });
       plan.changed.push(out);
     }

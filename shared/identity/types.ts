@@ -107,6 +107,13 @@ export interface ShardMarker {
   last: string;
   /** messageId hash → profiles the batch applied (or meant to apply) it to. */
   intent?: Record<string, string[]>;
+  /**
+   * The shard's last messages (oldest first, ≤ RECENT_PER_SHARD): messageId hash → the profile it was
+   * applied to. A copy re-put with a new sequence number whose identifiers now lead elsewhere (the
+   * original was anchored by intent, or its identifier was released or its merge undone since) is
+   * anchored on that profile and found a duplicate there.
+   */
+  recent?: [string, string][];
 }
 
 export interface ReadRequest {
