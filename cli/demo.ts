@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import { ENV, localEnvDefaults } from '../shared/config/resources';
 import type { Variables } from '../shared/definitions';
 import { CairnError } from '../shared/errors';
-import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo/simulate';
+import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo';
 import { applyPath } from './apply';
 import { startCrmReceiver, type CrmCounts, type CrmReceiver } from './demo-crm';
 import { adminGet, answerError, collectPost, type Target } from './http';

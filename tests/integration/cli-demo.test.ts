@@ -14,7 +14,7 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
 import { runDemo } from '../../cli/demo';
 import { run, type Io } from '../../cli/main';
 import { queryLocalLake } from '../../cli/lake';
-import { simulateHistory } from '../../shared/demo/simulate';
+import { simulateHistory } from '../../shared/demo';
 
 let stack: LocalStack;
 const dir = mkdtempSync(join(tmpdir(), 'cairn-demo-'));
