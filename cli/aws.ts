@@ -26,6 +26,8 @@ export interface AwsOptions {
   athenaEndpoint?: string;
   cloudFormationEndpoint?: string;
   cloudWatchEndpoint?: string;
+  /** Lambda endpoint override (tests): CAIRN_ENDPOINT_LAMBDA. */
+  lambdaEndpoint?: string;
 }
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -118,6 +120,33 @@ export async function describeStackOutputs(stackName: string, o: AwsOptions): Pr
     if (k && v !== undefined) outputs[k] = v;
   }
   return outputs;
+}
+
+/**
+ * Invokes a Lambda function asynchronously (`X-Amz-Invocation-Type: Event`: Lambda queues it and
+ * answers 202) with a JSON payload: one signed call to the Lambda API (no @aws-sdk/client-lambda).
+ * The caller needs `lambda:InvokeFunction` on it. Endpoint override: CAIRN_ENDPOINT_LAMBDA.
+ */
+export async function invokeAsync(functionName: string, payload: unknown, o: AwsOptions): Promise<void> {
+  const { region } = await credentialsAndRegion(o);
+  const base = (o.lambdaEndpoint ?? `https://lambda.${region}.amazonaws.com`).replace(/\/$/, '');
+  const url = `${base}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+  let res: Response;
+  try {
+    res = await signedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' }, body: JSON.stringify(payload) }, 'lambda', o);
+  } catch (e) {
+    throw new CairnError('aws_unreachable', `cannot reach Lambda at ${base}: ${(e as Error).message}`, 503);
+  }
+  if (res.status !== 202) {
+    const text = await res.text();
+    let msg = `HTTP ${res.status}`;
+    try {
+      msg = String((JSON.parse(text) as { message?: string; Message?: string }).message ?? (JSON.parse(text) as { Message?: string }).Message ?? msg);
+    } catch {
+      /* not JSON */
+    }
+    throw new CairnError('aws_error', `invoke ${functionName}: ${msg}`, res.status);
+  }
 }
 
 /** The first output whose key matches one of the patterns, tried in order. */

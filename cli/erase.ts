@@ -1,6 +1,8 @@
 /**
  * Privacy commands (docs/privacy.md, docs/cli.md):
- *   npx cairn erase <identifier> [--wait] [--timeout <s>]   DELETE /v1/profiles/{identifier}, then (with --wait) the status until erased
+ *   npx cairn erase <identifier> [--wait] [--timeout <s>] [--full-scan]
+ *                                                            DELETE /v1/profiles/{identifier}, then (with --wait) the status until erased
+ *   npx cairn erase --full-scan                             a λ erase run with {"fullScan": true} for the pending erasures
  *   npx cairn profile export <identifier> [--out <file>]    GET /v1/profiles/{identifier}/export (JSON)
  *
  * With --wait on the local stack, a one-time run of λ erase is scheduled in the local scheduler at
@@ -8,6 +10,12 @@
  * SETTLE_SECONDS instead of up to a schedule period; on AWS the recurring schedule does it.
  * A run that leaves lake objects failed (`lakeFailures` on the status, docs/privacy.md "When a lake
  * object fails") ends the wait: the keys and codes go to stderr, the record to stdout, exit 1.
+ *
+ * `--full-scan` (lake data written before the lake index existed, docs/privacy.md) asks for a λ erase
+ * run with `{"fullScan": true}`: locally a one-time schedule in the local scheduler (at the end of
+ * the new erasure's settle time, or now without an identifier); on AWS an asynchronous invocation of
+ * the stack's `EraseFunctionName` output (the caller needs lambda:InvokeFunction), after the settle
+ * time when an identifier was given (the CLI waits for it).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,6 +25,7 @@ import { CairnError } from '../shared/errors';
 import { SCHEDULES } from '../shared/config/resources';
 import { SETTLE_SECONDS } from '../shared/privacy/erase';
 import { adminGet, adminSend, answerError, type Target } from './http';
+import { describeStackOutputs, invokeAsync } from './aws';
 import { pathParam } from '../shared/admin/path';
 
 export interface PrivacyCliDeps {
@@ -57,8 +66,37 @@ export function formatLakeFailures(v: ErasureStatusView): string {
   return lines.join('') + (more > 0 ? `  … and ${more} more (only the first ${list.length} are listed)\n` : '');
 }
 
+/** The λ erase payload of a run asked for from the CLI. */
+export function erasePayload(erasureId: string | undefined, fullScan: boolean): Record<string, unknown> {
+  return { ...(erasureId ? { erasureIds: [erasureId] } : {}), ...(fullScan ? { fullScan: true } : {}) };
+}
+
+/**
+ * A full-scan λ erase run: locally a one-time schedule at `atMs` (the local scheduler invokes λ erase
+ * through the stack); on AWS, at `atMs` (waiting until then), an asynchronous invocation of the
+ * stack's λ erase (output EraseFunctionName).
+ */
+async function requestFullScan(t: Target, erasureId: string | undefined, atMs: number, deps: PrivacyCliDeps, sleep: (ms: number) => Promise<void>): Promise<void> {
+  if (t.kind === 'local') {
+    if (!(await scheduleLocalRun(t, erasureId ?? `full-scan-${Date.now()}`, atMs, erasePayload(erasureId, true)))) {
+      throw new CairnError('erase_run_failed', `could not schedule a full-scan λ erase run in the local stack's scheduler at ${t.baseUrl}`, 503);
+    }
+    deps.stderr(`full-scan erasure run scheduled for ${new Date(atMs).toISOString()}\n`);
+    return;
+  }
+  const outputs = await describeStackOutputs(t.stackName!, t.aws ?? {});
+  const fn = outputs.EraseFunctionName;
+  if (!fn) throw new CairnError('stack_output_missing', `stack ${t.stackName} has no EraseFunctionName output (deploy the current stack)`, 404);
+  if (atMs > Date.now()) {
+    deps.stderr(`waiting ${Math.ceil((atMs - Date.now()) / 1000)} s (the settle time) before the full-scan run\n`);
+    await sleep(atMs - Date.now());
+  }
+  await invokeAsync(fn, erasePayload(erasureId, true), t.aws ?? {});
+  deps.stderr(`full-scan erasure run started (λ ${fn}, asynchronous)\n`);
+}
+
 /** Schedules a one-time λ erase run in the local scheduler for this erasure (best effort: the recurring schedule runs it anyway). */
-async function scheduleLocalRun(t: Target, erasureId: string, atMs: number): Promise<boolean> {
+async function scheduleLocalRun(t: Target, erasureId: string, atMs: number, payload: Record<string, unknown> = { erasureIds: [erasureId] }): Promise<boolean> {
   try {
     const endpoints = (await (await fetch(`${t.baseUrl}/_aws/endpoints`)).json()) as { scheduler?: string };
     if (!endpoints.scheduler) return false;
@@ -71,7 +109,7 @@ async function scheduleLocalRun(t: Target, erasureId: string, atMs: number): Pro
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
-      Target: { Arn: recurring.Target.Arn, RoleArn: recurring.Target.RoleArn, Input: JSON.stringify({ erasureIds: [erasureId] }) },
+      Target: { Arn: recurring.Target.Arn, RoleArn: recurring.Target.RoleArn, Input: JSON.stringify(payload) },
     }));
     return true;
   } catch {
@@ -84,10 +122,18 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
   program
     .command('erase')
     .description('erase a person (GDPR Art. 17): suppress their identifiers now, erase profiles, graph, journeys and lake rows (docs/privacy.md)')
-    .argument('<identifier>', 'type:value, e.g. email:ada@example.com')
+    .argument('[identifier]', 'type:value, e.g. email:ada@example.com (optional with --full-scan)')
     .option('--wait', 'wait until the erasure is complete')
     .option('--timeout <seconds>', 'with --wait: give up after this long', String(SETTLE_SECONDS + 900))
-    .action(async (identifier: string, o: { wait?: boolean; timeout: string }, cmd: Command) => {
+    .option('--full-scan', 'erase from every lake object (data written before the lake index existed), not only the indexed ones: a λ erase run with {"fullScan":true}')
+    .action(async (identifier: string | undefined, o: { wait?: boolean; timeout: string; fullScan?: boolean }, cmd: Command) => {
+      if (identifier === undefined) {
+        if (!o.fullScan) throw new CairnError('usage', 'erase needs an identifier (type:value), or --full-scan alone to run a full-scan pass for the pending erasures', 400);
+        if (o.wait) throw new CairnError('usage', '--wait needs an identifier', 400);
+        await requestFullScan(await deps.target(cmd), undefined, Date.now(), deps, sleep);
+        deps.stdout(JSON.stringify({ fullScan: true, requested: true }) + '\n');
+        return;
+      }
       checkIdentifier(identifier);
       const timeoutMs = Number(o.timeout) * 1000;
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CairnError('usage', `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, 400);
@@ -97,11 +143,13 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
       if (a.status !== 202) throw answerError(a, 'erase request failed');
       const rec = a.json as { erasureId: string; status: string; statusUrl: string };
       deps.stderr(`erasure ${rec.erasureId}: identifiers suppressed; status ${rec.statusUrl}\n`);
+      // The run can take the erasure only once it has settled (SETTLE_SECONDS after suppression).
+      if (o.fullScan) await requestFullScan(t, rec.erasureId, Date.now() + SETTLE_SECONDS * 1000, deps, sleep);
       if (!o.wait) {
         deps.stdout(JSON.stringify(a.json, null, 2) + '\n');
         return;
       }
-      if (t.kind === 'local') await scheduleLocalRun(t, rec.erasureId, Date.now() + SETTLE_SECONDS * 1000);
+      if (t.kind === 'local' && !o.fullScan) await scheduleLocalRun(t, rec.erasureId, Date.now() + SETTLE_SECONDS * 1000);
       const end = Date.now() + timeoutMs;
       for (;;) {
         const s = await adminGet(t, rec.statusUrl);

@@ -67,6 +67,7 @@ function awsOptions(g: GlobalOptions, env: NodeJS.ProcessEnv): AwsOptions {
     athenaEndpoint: env.CAIRN_ENDPOINT_ATHENA || undefined,
     cloudFormationEndpoint: env.CAIRN_ENDPOINT_CLOUDFORMATION || undefined,
     cloudWatchEndpoint: env.CAIRN_ENDPOINT_CLOUDWATCH || undefined,
+    lambdaEndpoint: env.CAIRN_ENDPOINT_LAMBDA || undefined,
   };
 }
 

@@ -99,6 +99,7 @@ export class CairnStack extends Stack {
     out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
     out('StatusPolicyArn', this.monitoring.statusPolicy.managedPolicyArn, 'Managed policy for operators running npx cairn --stack <name> status (read-only: outputs, alarms, metrics)');
     out('EventBusName', this.events.bus.eventBusName, 'EventBridge bus the pipeline publishes to');
+    out('EraseFunctionName', this.catalog.fn('erase').function.functionName, 'λ erase: npx cairn --stack <name> erase --full-scan invokes it with {"fullScan":true} (docs/privacy.md)');
     for (const name of Object.keys(TABLES) as TableName[]) {
       out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);
     }

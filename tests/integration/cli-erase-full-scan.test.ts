@@ -1,0 +1,83 @@
+/**
+ * `npx cairn erase --full-scan` on the local stack (docs/cli.md, docs/privacy.md "Data written before
+ * the index existed"): the CLI creates a one-time schedule in the stack's scheduler whose target is
+ * λ erase (taken from the recurring `cairn-erasure` schedule) with the payload {"fullScan":true};
+ * when it fires, the stack runs λ erase with it. Without an identifier and without --full-scan the
+ * command is refused (usage, exit 2). The scheduler's clock is the test's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListSchedulesCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import type { LocalFunctionDef } from '../../local/lambda';
+import type { LocalService } from '../../local/services';
+import { stackInvoke } from '../../local/eventbridge/service';
+import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
+import { FUNCTIONS, ROUTES, SCHEDULES } from '../../shared/config/resources';
+import { erasePayload } from '../../cli/erase';
+import { run, type Io } from '../../cli/main';
+
+process.env.CAIRN_LOG_LEVEL = 'error';
+const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
+let clock = Date.now();
+let sched: LocalScheduler | undefined;
+const schedulerService: LocalService = {
+  name: 'scheduler',
+  async start(ctx) {
+    const s = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => clock, tickMs: 0 });
+    sched = s;
+    return { endpoint: s.endpoint, idle: () => s.stats().pending === 0 && s.stats().inFlight === 0, async close() { await s.drain(5_000); await s.close(); } };
+  },
+};
+const fnNames = ['admin', 'erase'] as const;
+const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
+let stack: LocalStack;
+
+const cli = async (args: string[]) => {
+  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
+  const code = await run(['--port', String(stack.port), ...args], io);
+  return { code, ...io };
+};
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => r.fn === 'admin'), services: [schedulerService] });
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npx cairn erase --full-scan', () => {
+  it('the payload: fullScan, and the erasure id when one is given', () => {
+    expect(erasePayload(undefined, true)).toEqual({ fullScan: true });
+    expect(erasePayload('e1', true)).toEqual({ erasureIds: ['e1'], fullScan: true });
+  });
+
+  it('without an identifier it schedules a λ erase run with {"fullScan":true} now, which the stack runs', async () => {
+    const r = await cli(['erase', '--full-scan']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ fullScan: true, requested: true });
+    expect(r.err).toMatch(/full-scan erasure run scheduled/);
+    const endpoints = (await (await fetch(`${stack.url}/_aws/endpoints`)).json()) as Record<string, string>;
+    const sdk = new SchedulerClient({ endpoint: endpoints.scheduler, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const names = ((await sdk.send(new ListSchedulesCommand({ NamePrefix: 'cairn-erasure-full-scan-' }))).Schedules ?? []).map((s) => s.Name!);
+    expect(names).toHaveLength(1);
+    const one = await sdk.send(new GetScheduleCommand({ Name: names[0]! }));
+    const recurring = await sdk.send(new GetScheduleCommand({ Name: SCHEDULES.erasure.name }));
+    expect(one.Target).toMatchObject({ Arn: recurring.Target!.Arn, Input: JSON.stringify({ fullScan: true }) });
+
+    clock += 2_000;
+    expect(await sched!.tick()).toBeGreaterThanOrEqual(1);
+    expect(await stack.drain(30_000)).toBe(true);
+    expect(sched!.stats()).toMatchObject({ deadLettered: 0 });
+    expect(sched!.stats().delivered).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  it('no identifier and no --full-scan: refused', async () => {
+    const r = await cli(['erase']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/needs an identifier/);
+  });
+});
