@@ -1,11 +1,14 @@
 /**
  * `npx cairn demo` / `npm run demo`: brings a local stack to life with a simulated retailer
- * (shared/demo/simulate.ts). Starts a stack in-process when none answers on PORT (data in
+ * (shared/demo/). Starts a stack in-process when none answers on PORT (data in
  * `.cairn-demo` unless CAIRN_DATA_DIR/--data-dir say otherwise) or uses the running one; creates
  * the web/app/pos/crm sources; starts a local CRM receiving the example webhook (cli/demo-crm.ts)
  * unless CAIRN_CRM_WEBHOOK_URL names one; applies the repository's examples/; sends the history
  * through the collector with its original timestamps; waits for the pipeline to drain; prints what
  * to look at; then keeps live traffic going until Ctrl-C. See docs/demo.md.
+ *
+ * This file is the command and its steps; the parts: demo-stack.ts (requests to the stack),
+ * demo-summary.ts (what is printed), demo-crm.ts (the local CRM receiver).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,11 +18,12 @@ import type { Command } from 'commander';
 import { ENV, localEnvDefaults } from '../shared/config/resources';
 import type { Variables } from '../shared/definitions';
 import { CairnError } from '../shared/errors';
-import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo';
+import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey } from '../shared/demo';
 import { applyPath } from './apply';
-import { startCrmReceiver, type CrmCounts, type CrmReceiver } from './demo-crm';
-import { adminGet, answerError, collectPost, type Target } from './http';
-import { MAX_BATCH_BYTES } from './send';
+import { startCrmReceiver, type CrmReceiver } from './demo-crm';
+import { countMembers, figures, healthy, historyRequests, lookUp, post, seedSources, sleep, waitDrained } from './demo-stack';
+import { renderSummary, type DemoSummary } from './demo-summary';
+import { adminGet, type Target } from './http';
 import { pathParam } from '../shared/admin/path';
 
 export interface DemoOptions {
@@ -55,178 +59,9 @@ export interface DemoOptions {
   progress?: boolean;
 }
 
-export interface DemoSummary {
-  startedStack: boolean;
-  historySkipped: boolean;
-  messages: number;
-  bySource: Record<DemoSourceKey, number>;
-  loadSeconds: number;
-  drained: boolean;
-  segments: Record<string, number>;
-  journeys: Record<string, unknown>;
-  outbox: number;
-  /** Where the example webhook went: the demo's receiver (with what it got) or CAIRN_CRM_WEBHOOK_URL. */
-  crm?: { url: string; deliveriesUrl?: string; counts?: CrmCounts };
-  people: Record<string, { identifier: string; profileId?: string; sameProfile?: boolean; lookups: string[] }>;
-  liveSent: number;
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((r) => {
-    if (signal?.aborted) return r();
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      r();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 /** `examples/` of the repository this CLI is part of. */
 export function defaultExamplesDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
-}
-
-async function healthy(baseUrl: string): Promise<boolean> {
-  try {
-    const r = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
-    return r.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-/** Creates the four demo sources in the stack's sources table (through its DynamoDB endpoint). */
-async function seedSources(t: Target, inProcess: boolean): Promise<boolean> {
-  try {
-    if (!inProcess) {
-      const a = await adminGet(t, '/_aws/endpoints');
-      const dynamodb = (a.json as { dynamodb?: string } | undefined)?.dynamodb;
-      if (a.status !== 200 || !dynamodb) return false;
-      const { useEndpoints } = await import('../local/emulators');
-      useEndpoints({ dynamodb });
-      process.env.AWS_REGION ??= 'us-east-1';
-    }
-    const { ensureSource } = await import('../shared/collect/sources');
-    for (const s of Object.values(DEMO_SOURCES)) await ensureSource(s.writeKey, s.sourceId, s.name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Chronological request bodies: the history cut into day-long slices, one batch per source per slice. */
-export function historyRequests(messages: DemoMessage[], maxMessages = 1000): { source: DemoSourceKey; messages: DemoMessage['message'][] }[] {
-  const out: { source: DemoSourceKey; messages: DemoMessage['message'][] }[] = [];
-  let day = '';
-  let open = new Map<DemoSourceKey, DemoMessage['message'][]>();
-  let bytes = new Map<DemoSourceKey, number>();
-  const flush = () => {
-    for (const [source, msgs] of open) if (msgs.length) out.push({ source, messages: msgs });
-    open = new Map();
-    bytes = new Map();
-  };
-  for (const m of messages) {
-    const d = String(m.message.timestamp).slice(0, 10);
-    if (d !== day) {
-      flush();
-      day = d;
-    }
-    const size = JSON.stringify(m.message).length + 1;
-    const cur = open.get(m.source) ?? [];
-    if (cur.length >= maxMessages || (bytes.get(m.source) ?? 0) + size > MAX_BATCH_BYTES) {
-      out.push({ source: m.source, messages: cur });
-      open.set(m.source, []);
-      bytes.set(m.source, 0);
-    }
-    if (!open.has(m.source)) open.set(m.source, []);
-    open.get(m.source)!.push(m.message);
-    bytes.set(m.source, (bytes.get(m.source) ?? 0) + size);
-  }
-  flush();
-  return out;
-}
-
-async function post(t: Target, messages: DemoMessage['message'][]): Promise<void> {
-  // collectPost retries 429 and 5xx itself.
-  const a = await collectPost(t, '/v1/batch', JSON.stringify({ batch: messages }));
-  if (a.status !== 200) throw answerError(a, 'batch rejected');
-}
-
-interface StatusFigures {
-  behind: number;
-  busy: number;
-  normalized: number;
-  resolved: number;
-}
-async function figures(t: Target): Promise<StatusFigures | undefined> {
-  const a = await adminGet(t, '/v1/status');
-  if (a.status !== 200) return undefined;
-  const s = a.json as {
-    streams?: Record<string, { recordsBehind?: number; consumers?: Record<string, { exact?: boolean }> }>;
-    functions?: Record<string, { records?: number }>;
-    services?: Record<string, { status?: { pending?: number; inFlight?: number } }>;
-  };
-  let behind = 0;
-  for (const st of Object.values(s.streams ?? {})) {
-    behind += st.recordsBehind ?? 0;
-    for (const c of Object.values(st.consumers ?? {})) if (c.exact === false) behind += 1;
-  }
-  let busy = 0;
-  for (const name of ['events', 'scheduler']) busy += (s.services?.[name]?.status?.pending ?? 0) + (s.services?.[name]?.status?.inFlight ?? 0);
-  return { behind, busy, normalized: s.functions?.normalize?.records ?? 0, resolved: s.functions?.resolve?.records ?? 0 };
-}
-
-/**
- * Waits until the raw stream consumer has seen `expected` more records than at `base`, nothing is
- * behind on any stream, and the bus and scheduler are idle, three polls in a row with no progress.
- */
-async function waitDrained(t: Target, base: StatusFigures | undefined, expected: number, timeoutMs: number, tick: (f: StatusFigures) => void, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  let last: StatusFigures | undefined;
-  while (Date.now() < deadline && !signal?.aborted) {
-    const f = await figures(t);
-    if (!f) return false;
-    tick(f);
-    const seenAll = f.normalized - (base?.normalized ?? 0) >= expected;
-    const still = last && last.resolved === f.resolved && last.normalized === f.normalized;
-    quiet = seenAll && f.behind === 0 && f.busy === 0 && still ? quiet + 1 : 0;
-    if (quiet >= 3) return true;
-    last = f;
-    await sleep(500, signal);
-  }
-  return false;
-}
-
-async function countMembers(t: Target, segment: string): Promise<number> {
-  let n = 0;
-  let cursor: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const a = await adminGet(t, `/v1/segments/${encodeURIComponent(segment)}/members?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (a.status !== 200) throw answerError(a, `members of ${segment}`);
-    const body = a.json as { members?: unknown[]; next?: string | null };
-    n += body.members?.length ?? 0;
-    if (!body.next) break;
-    cursor = body.next;
-  }
-  return n;
-}
-
-/** Looks a person up by each of their identifiers; `sameProfile` when all answer the same profile. */
-async function lookUp(t: Target, p: Persona): Promise<{ identifier: string; profileId?: string; sameProfile?: boolean; lookups: string[] }> {
-  const ids = [p.userId && `user_id:${p.userId}`, `email:${p.email}`, p.crmId && `crm_id:${p.crmId}`, p.facts.sources.has('crm') || p.userId ? `phone:${p.phone}` : undefined].filter(Boolean) as string[];
-  const found: string[] = [];
-  const lookups: string[] = [];
-  for (const id of ids) {
-    const a = await adminGet(t, `/v1/profiles/${pathParam(id)}`);
-    if (a.status !== 200) continue;
-    lookups.push(id);
-    found.push((a.json as { profileId: string }).profileId);
-  }
-  const identifier = `email:${p.email}`;
-  return { identifier, profileId: found[0], sameProfile: found.length > 1 ? found.every((f) => f === found[0]) : undefined, lookups };
 }
 
 const EXAMPLE_SEGMENTS = ['high-value', 'store-sh001-regulars', 'churn-risk'];
@@ -389,65 +224,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     // After the stack: webhooks of its drain still reach the receiver.
     await crm?.close();
   }
-}
-
-const num = (n: number) => (n < 0 ? '?' : n.toLocaleString('en-US'));
-
-export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnType<typeof interestingPeople>, o: { cliFlags?: string; port: number; adminToken: string; days: number }): string {
-  const cairn = `npx cairn${o.cliFlags ? ' ' + o.cliFlags : ''}`;
-  const kinds = { online: 0, store: 0, browser: 0 };
-  for (const p of people) kinds[p.kind]++;
-  const L: string[] = [''];
-  L.push(`  Cairn Outfitters, simulated: ${num(people.length)} people over ${o.days} days — ${num(kinds.online)} signed up online, ${num(kinds.store)} store-only loyalty members, ${num(kinds.browser)} anonymous browsers`);
-  L.push(`  ${num(s.messages)} messages from 4 sources: web ${num(s.bySource.web)}, app ${num(s.bySource.app)}, pos ${num(s.bySource.pos)}, crm ${num(s.bySource.crm)}` + (s.historySkipped ? ' (already loaded earlier)' : s.loadSeconds ? `, loaded in ${s.loadSeconds} s` : ''));
-  L.push('');
-  L.push('  Segments (members now)');
-  for (const [id, n] of Object.entries(s.segments)) L.push(`    ${id.padEnd(22)} ${num(n)}`);
-  L.push('');
-  L.push('  Journeys');
-  for (const [id, st] of Object.entries(s.journeys)) {
-    const j = (st ?? {}) as Record<string, unknown> & { steps?: Record<string, { type: string; sent: number; failed: number; skipped: number }> };
-    const counts = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'already_active'].map((k) => `${k} ${num(Number(j[k] ?? 0))}`).join(', ');
-    L.push(`    ${id.padEnd(22)} ${st ? counts : 'no stats yet'}`);
-    for (const [step, c] of Object.entries(j.steps ?? {})) L.push(`      ${step.padEnd(20)} ${c.type.padEnd(8)} sent ${c.sent}, failed ${c.failed}, skipped ${c.skipped}`);
-  }
-  L.push(`  Outbox (emails and SMS the journeys sent): ${s.outbox >= 1000 ? '1,000+' : num(s.outbox)} messages — GET /v1/outbox`);
-  if (s.crm?.counts) {
-    const c = s.crm.counts;
-    const got = c.rejected
-      ? `${num(c.verified)} received with a valid signature, ${num(c.rejected)} refused (signature did not verify: the stack's CAIRN_WEBHOOK_SECRET is not this process's)`
-      : `${num(c.verified)} received, every signature verified`;
-    L.push(`  CRM webhooks (the demo's local CRM, ${s.crm.url}): ${got} — GET ${s.crm.deliveriesUrl}`);
-  } else if (s.crm) L.push(`  CRM webhooks go to CAIRN_CRM_WEBHOOK_URL (${s.crm.url}): see the webhook step above`);
-  L.push('');
-  L.push('  People to look at');
-  const label: Record<string, string> = {
-    crossChannel: 'one customer across web, app, store tills and the CRM',
-    bigSpender: 'the biggest spender',
-    churned: 'bought, then went quiet (churn-risk)',
-    couponRedeemer: 'redeemed the new-store coupon',
-  };
-  for (const [k, r] of Object.entries(s.people)) {
-    const p = picks[k as keyof typeof picks]!;
-    L.push(`    ${label[k] ?? k}: ${p.firstName} ${p.lastName}, ${num(p.facts.orders)} orders, $${p.facts.revenue.toLocaleString('en-US')}`);
-    L.push(`      ${cairn} profile get ${r.identifier}`);
-    if (r.lookups.length > 1) L.push(`      the same profile${r.sameProfile ? '' : ' (not yet merged!)'} from ${r.lookups.join(', ')}`);
-  }
-  L.push('');
-  L.push('  Reports over the lake');
-  L.push(`    ${cairn} report funnel --steps "Product Viewed,Added to Cart,Checkout Started,Order Completed" --within 7d`);
-  L.push(`    ${cairn} report rfm`);
-  L.push(`    ${cairn} report retention --weeks 12`);
-  L.push(`    ${cairn} report lifecycle`);
-  L.push(`    ${cairn} report journey new-store-coupon`);
-  L.push(`    ${cairn} report quality`);
-  L.push(`    ${cairn} sql "select source_id, type, count(*) as n from events group by 1, 2 order by 1, 2"`);
-  L.push(`    ${cairn} sql "select properties->>'$.store_id' as store, count(*) as orders, round(sum(CAST(properties->>'$.total' AS DOUBLE))) as revenue from events where event = 'Order Completed' group by 1 order by 3 desc"`);
-  L.push(`    ${cairn} status`);
-  L.push('');
-  L.push(`  Admin API: curl -H 'authorization: Bearer ${o.adminToken}' http://127.0.0.1:${o.port}/v1/segments/high-value/members`);
-  L.push('');
-  return L.join('\n') + '\n';
 }
 
 const usage = (msg: string) => new CairnError('usage', msg, 400);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoHistory } from '../../shared/demo';
-import { historyRequests } from '../../cli/demo';
+import { historyRequests } from '../../cli/demo-stack';
 import { validateMessage } from '../../shared/collect/validate';
 import { normalizeEnvelope } from '../../shared/normalize/normalize';
 import { extractIdentifiers, identityKey } from '../../shared/identity/identifiers';
