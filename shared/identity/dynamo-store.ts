@@ -112,8 +112,11 @@ export function timelineExpiry(timestamp: string, days = timelineDays()): number
 }
 
 function timelineToItem(t: TimelineItem): Record<string, unknown> {
-  const { profileId, sk, ...rest } = t;
-  return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(t.timestamp) };
+  const { profileId, sk, lakeKeys, ...rest } = t;
+  // Kept for the retention from the later of event time and arrival: the lake partitions by arrival,
+  // and the erasure trusts these items' lake keys for every partition younger than the retention.
+  const from = t.receivedAt > t.timestamp ? t.receivedAt : t.timestamp;
+  return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
 }
 function timelineFromItem(item: Record<string, unknown>): TimelineItem {
   return { ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>), profileId: String(item.profileId), sk: String(item.sk) };

@@ -10,7 +10,7 @@ import type { IdentityConfig } from './config';
 import { firstRoundKeys, freezeLevels, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
 import { cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './bus';
-import { lakeIndexEntries } from './lake-index';
+import { withLakeKeys } from './lake-index';
 import { profileObjectKey } from '../profiles/lake';
 import { dateOf } from '../lake';
 import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, ReadResult } from './types';
@@ -319,10 +319,8 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
   // objects of its messages and the `profiles` object its snapshot row goes to.
   const lakeKeys = new Map(records.map((r) => [r.message.messageId, r.lakeKey]));
   const snapshotKey = deps.lake && changed.length ? profileObjectKey(dateOf(now), shardId, batchFirst) : undefined;
-  const index = lakeIndexEntries([
-    ...plan.outcomes.map((o) => ({ profileId: o.profileId, key: lakeKeys.get(o.message.messageId) })),
-    ...changed.map((p) => ({ profileId: p.profileId, key: snapshotKey })),
-  ]);
+  const { timeline: indexed, index } = withLakeKeys(plan.timeline, lakeKeys, changed.map((p) => p.profileId), snapshotKey);
+  plan.timeline = indexed;
   if (plan.timeline.length || index.length) await deps.store.putTimeline(plan.timeline, index);
   const finals = new Map<string, ProfileRecord>(state.profiles);
   for (const p of plan.changed) finals.set(p.profileId, p);

@@ -93,6 +93,12 @@ export interface TimelineItem {
   traits?: JsonObject;
   /** True when properties/traits were dropped to keep the item under 1 KB (see the lake). */
   truncated?: boolean;
+  /**
+   * The lake objects holding this message's row (and, on one item per changed profile per batch, the
+   * `profiles/` object its snapshot row went to): the erasure's per-person index, carried by the item
+   * resolve writes anyway (shared/identity/lake-index.ts). Stored beside the item's data, never served.
+   */
+  lakeKeys?: string[];
 }
 
 /**

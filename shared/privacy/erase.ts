@@ -32,11 +32,11 @@
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
-import { isLakeIndexSk, keysOfIndexItems, UNATTACHED } from '../identity/lake-index';
+import { isLakeIndexSk, keysOfIndexItems, keysOfTimelineItems, UNATTACHED } from '../identity/lake-index';
 import { parseDailyKey, snapshotBucket } from '../profiles/snapshot';
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
-import { ENV, JOURNEYS, LAKE, TABLES } from '../config/resources';
+import { ENV, JOURNEYS, LAKE, TABLES, timelineDays } from '../config/resources';
 import type { IdentityConfig } from '../identity/config';
 import { loadIdentityConfig } from '../identity/config';
 import { identityKey } from '../identity/identifiers';
@@ -234,14 +234,14 @@ async function loadPerson(rec: ErasureRecord): Promise<Person> {
   const index: Record<string, unknown>[] = [];
   for (const pid of profileIds) {
     for (const item of await queryAll(T.timeline(), 'profileId', pid)) {
-      if (isLakeIndexSk(item.sk)) index.push(item);
-      else messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+      index.push(item); // index items (lake#…) and the lake keys (lk) events' items carry
+      if (!isLakeIndexSk(item.sk)) messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
     }
   }
   const counts: ErasureCounts = {
     profiles: 0, identities: 0, timeline: 0, segmentMemberships: 0, journeyStates: 0, schedules: 0, dedupMarkers: 0, lakeRows: 0, lakeObjectsRewritten: 0,
   };
-  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [], lakeObjectsFailed: 0, lakeKeys: keysOfIndexItems(index) };
+  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [], lakeObjectsFailed: 0, lakeKeys: [...new Set([...keysOfIndexItems(index), ...keysOfTimelineItems(index)])].sort() };
 }
 
 const stepIds = (steps: unknown): string[] => {
@@ -380,6 +380,15 @@ async function indexedObjects(people: Person[]): Promise<Map<string, Set<string>
     }
   }
   const all: string[] = keysOfIndexItems(await queryAll(T.timeline(), 'profileId', UNATTACHED));
+  // Timeline items (which carry the index) expire after the retention counted from arrival, and the
+  // lake partitions by arrival: a partition older than the retention (a day's margin) is read whole.
+  const horizon = new Date(Date.now() - (timelineDays() + 1) * 86_400_000).toISOString().slice(0, 10);
+  for (const prefix of [LAKE.eventsPrefix, LAKE.profilesPrefix]) {
+    for (const dt of await partitions(prefix)) {
+      const d = /dt=(\d{4}-\d{2}-\d{2})\/$/.exec(dt)?.[1];
+      if (d && d < horizon) for await (const page of listPages(dt, '')) all.push(...page);
+    }
+  }
   for await (const page of listPages(LAKE.quarantinePrefix, '')) all.push(...page);
   // Daily snapshots: one listing per day; of the bucketed layout only the objects of the people's
   // profiles' buckets (shared/profiles/snapshot.ts), of the older layout every object.

@@ -101,18 +101,18 @@ describe('erasure through the lake index', () => {
     const untouched = [...before.keys()].filter((k) => !doraObjects.includes(k));
     expect(untouched.filter((k) => k.startsWith(LAKE.eventsPrefix)).length).toBeGreaterThanOrEqual(5);
 
-    // The index lists exactly the objects that hold her rows (events and profiles snapshots).
+    // The index lists exactly the objects that hold her rows (events and profiles snapshots): carried
+    // by her timeline items (attribute lk), which resolve writes anyway — no separate index item.
     const doraId = (await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-dora')}`)).body.profileId as string;
     const items = await partition(doraId);
-    const indexed = [...new Set(items.filter((i) => String(i.sk).startsWith('lake#')).flatMap((i) => i.k as string[]))].sort();
+    expect(items.filter((i) => String(i.sk).startsWith('lake#'))).toEqual([]);
+    const indexed = [...new Set(items.flatMap((i) => (i.lk as string[] | undefined) ?? []))].sort();
     expect(indexed).toEqual(doraObjects);
-    for (const i of items) {
-      if (String(i.sk).startsWith('lake#')) expect(i.expiresAt).toBeUndefined(); // the index is kept
-      else expect(i.expiresAt).toEqual(expect.any(Number)); // events expire (timeline TTL)
-    }
-    // The profile events API never shows index items.
+    for (const i of items) expect(i.expiresAt).toEqual(expect.any(Number)); // events expire (timeline TTL)
+    // The profile events API never shows the lake keys.
     const evs = (await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-dora')}/events`)).body;
-    expect(JSON.stringify(evs)).not.toContain('lake#');
+    expect(JSON.stringify(evs)).not.toContain(LAKE.eventsPrefix);
+    expect(JSON.stringify(evs)).not.toContain('"lk"');
 
     const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('email:dora@example.com')}`);
     expect(del.status).toBe(202);
@@ -199,4 +199,27 @@ describe('erasure through the lake index', () => {
     expect(after.get(mine[0]!)!.text).not.toContain(victim);
     for (const k of others) expect(after.get(k)?.etag).toBe(before.get(k)!.etag);
   }, 180_000);
+
+  it('a partition older than the timeline retention (whose items, and so their lake keys, may have expired) is read whole', async () => {
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-fay', messageId: 'x-f1', timestamp: ts() }]);
+    const days = Number(process.env.CAIRN_TIMELINE_DAYS ?? 3650);
+    const oldDay = new Date(Date.now() - (days + 2) * 86_400_000).toISOString().slice(0, 10);
+    const recentDay = new Date(Date.now() - (days - 2) * 86_400_000).toISOString().slice(0, 10);
+    // Rows of hers that no timeline item names any more: one past the retention, one inside it.
+    const row = JSON.stringify({ message_id: 'x-f-old', type: 'track', user_id: 'user-fay', event: 'Viewed' });
+    const oldKey = `${LAKE.eventsPrefix}dt=${oldDay}/shardId-000000000009-1.json.gz`;
+    const recentKey = `${LAKE.eventsPrefix}dt=${recentDay}/shardId-000000000009-2.json.gz`;
+    for (const Key of [oldKey, recentKey]) await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key, Body: row + '\n' }));
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-fay')}`);
+    gets.length = 0;
+    recording = true;
+    const r = await runErasures({ settleSeconds: 0 });
+    recording = false;
+    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    expect(gets).toContain(oldKey);
+    expect(gets).not.toContain(recentKey); // inside the retention the timeline's keys are trusted
+    const after = await lake();
+    expect(after.has(oldKey)).toBe(false); // only her row: the object is deleted
+    expect(after.get(recentKey)?.text).toContain('x-f-old');
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 /** The per-person lake index and the timeline expiry (shared/identity/lake-index.ts, dynamo-store.ts). */
 import { describe, expect, it } from 'vitest';
-import { isLakeIndexSk, keysOfIndexItems, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED } from '../../shared/identity/lake-index';
+import { isLakeIndexSk, keysOfIndexItems, keysOfTimelineItems, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED, withLakeKeys } from '../../shared/identity/lake-index';
+import type { TimelineItem } from '../../shared/identity/types';
 import { timelineExpiry } from '../../shared/identity/dynamo-store';
 import { MemoryStore } from '../../shared/identity/memory-store';
 
@@ -46,5 +47,26 @@ describe('timeline expiry', () => {
   it('is event time + the retention, in epoch seconds', () => {
     expect(timelineExpiry('2024-01-01T00:00:00.000Z', 30)).toBe(Date.UTC(2024, 0, 31) / 1000);
     expect(timelineExpiry('2024-01-01T00:00:00.900Z', 1)).toBe(Date.UTC(2024, 0, 2) / 1000);
+  });
+});
+
+describe('lake keys on timeline items (no extra write per event)', () => {
+  const item = (profileId: string, messageId: string): TimelineItem => ({ profileId, sk: `2024-01-01T00:00:00.000Z#${messageId}`, messageId, type: 'track', timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:01.000Z' });
+  it('each item carries its message\'s object; the first item of each changed profile also the snapshot object; a changed profile without items gets an index entry', () => {
+    const keys = new Map([['m1', 'events/a'], ['m2', 'events/a'], ['m3', 'events/b']]);
+    const { timeline, index } = withLakeKeys([item('p1', 'm1'), item('p1', 'm2'), item('p2', 'm3'), item('p3', 'm4')], keys, ['p1', 'p2', 'p9'], 'profiles/s');
+    expect(timeline.map((t) => t.lakeKeys)).toEqual([['events/a', 'profiles/s'], ['events/a'], ['events/b', 'profiles/s'], undefined]);
+    expect(index).toEqual([{ profileId: 'p9', keys: ['profiles/s'] }]);
+    expect(keysOfTimelineItems([{ lk: ['events/a', 'profiles/s'] }, { lk: ['events/b'] }, { sk: 'x' }])).toEqual(['events/a', 'events/b', 'profiles/s']);
+  });
+  it('without a snapshot object (no lake) nothing but the events keys', () => {
+    const { timeline, index } = withLakeKeys([item('p1', 'm1')], new Map([['m1', 'events/a']]), ['p1'], undefined);
+    expect(timeline[0]!.lakeKeys).toEqual(['events/a']);
+    expect(index).toEqual([]);
+  });
+  it('the memory store never serves the keys with the timeline', async () => {
+    const s = new MemoryStore();
+    await s.putTimeline([{ ...item('p', 'm1'), lakeKeys: ['events/a'] }]);
+    expect((await s.queryTimeline('p', { limit: 10 }))[0]).not.toHaveProperty('lakeKeys');
   });
 });
