@@ -393,8 +393,12 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
               await inflight;
               // Everything up to lastLine is on the stream or in the rejects: continue in a new invocation.
               const cp: Checkpoint = { report: { ...report, status: 'continuing', durationMs: priorMs + (Date.now() - t0) }, line: lastLine, rejects: rejectsText, seen: [...seen] };
+              // The report first: the checkpoint's own event starts the next invocation, which continues only
+              // when the report says this run is `continuing`. Written the other way round, that event could be
+              // handled before the report was, the checkpoint be ignored as stale, and the import stop there.
+              const out = await finish('continuing');
               await put(bucket, checkpointKey, JSON.stringify(cp), 'application/json');
-              return await finish('continuing');
+              return out;
             }
           }
         }
