@@ -7,7 +7,9 @@ export default defineConfig({
     // they run on their own afterwards (vitest.faults.config.ts) so they cannot starve timing in others.
     exclude: ['tests/faults/**', 'node_modules/**'],
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Setup hooks synthesise the CDK app or start a whole local stack: CPU-bound work that two suites
+    // sharing 2 cores (CI runs two at a time) can take minutes to finish. A bound, not a timing.
+    hookTimeout: 180_000,
     // Integration tests start in-process emulators; two cores, so keep the fan-out small.
     maxWorkers: 2,
     pool: 'forks',
