@@ -3,37 +3,21 @@
  * definition, dependency order), a second apply is all unchanged, an invalid set applies nothing and
  * names file, document and field, and files are checked together with what the stack runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import { run, type Io } from '../../cli/main';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-let stack: LocalStack;
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const dir = mkdtempSync(join(tmpdir(), 'cairn-apply-'));
+const stack = useLocalStack({ dataDir: join(dir, 'data'), env: JOURNEY_FUNCTION_ENV });
 
-beforeAll(async () => {
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir: join(dir, 'data') });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
-
-function io(cwd = process.cwd()): Io & { out: string; err: string } {
-  const o = { out: '', err: '' } as Io & { out: string; err: string };
-  return Object.assign(o, { stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd });
-}
 const apply = async (path: string, cwd?: string) => {
-  const c = io(cwd);
-  const code = await run(['--port', String(stack.port), 'apply', path], c);
-  return { code, out: c.out, err: c.err, lines: c.out.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 3)) };
+  const c = await stack.cli(['apply', path], { cwd });
+  return { ...c, lines: c.out.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 3)) };
 };
-const list = async (area: string) =>
-  ((await (await fetch(`${stack.url}/v1/${area}`, { headers: { authorization: 'Bearer dev-admin-token' } })).json()) as { items: { id: string; version: number }[] }).items;
+const list = async (area: string) => (await stack.admin<{ items: { id: string; version: number }[] }>('GET', `/v1/${area}`)).json.items;
 
 describe('cairn apply', () => {
   it('refuses an invalid set with errors naming file, document and field, applying nothing', async () => {
