@@ -3,39 +3,21 @@
  * a messy CRM export becomes profiles readable by email and crm_id, re-importing it adds nothing to the
  * lake, and an orders file imported as track events keeps its original timestamps.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
 import { queryLocalLake } from '../../cli/lake';
-import { run, type Io } from '../../cli/main';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-let stack: LocalStack;
 const dir = mkdtempSync(join(tmpdir(), 'cairn-import-'));
 const dataDir = join(dir, 'data');
+const stack = useLocalStack({ dataDir, env: JOURNEY_FUNCTION_ENV });
 
-beforeAll(async () => {
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
-
-function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '' } as Io & { out: string; err: string };
-  return Object.assign(o, { stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir });
-}
-const cairn = async (...args: string[]) => {
-  const c = io();
-  const code = await run(['--port', String(stack.port), ...args], c);
-  return { code, out: c.out, err: c.err };
-};
+const cairn = (...args: string[]) => stack.cli(args, { cwd: dir });
 const profile = async (id: string) => {
-  const r = await fetch(`${stack.url}/v1/profiles/${encodeURIComponent(id)}`, { headers: { authorization: 'Bearer dev-admin-token' } });
-  return { status: r.status, body: (r.status === 200 ? await r.json() : undefined) as Record<string, any> };
+  const r = await stack.profile(id);
+  return { status: r.status, body: (r.status === 200 ? r.json : undefined) as Record<string, any> };
 };
 const count = async (where = 'true') => Number((await queryLocalLake(dataDir, `select count(*) from events where ${where}`)).rows[0]![0]);
 

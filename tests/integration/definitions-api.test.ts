@@ -4,36 +4,15 @@
  * (unknown field, bad duration, unknown segment, cycle, id mismatch) with the running definitions
  * untouched, deletes refused while referenced, journey rules created and removed on the bus.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../../shared/aws/clients';
-import { BUS, ENV } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { BUS } from '../../shared/config/resources';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-let stack: LocalStack;
-const TOKEN = 'dev-admin-token';
-
-beforeAll(async () => {
-  // λ journey's ARN as the local stack names it (rules target it).
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-defs-')) });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
-
-async function api(method: string, path: string, body?: unknown, contentType = 'application/json') {
-  const res = await fetch(stack.url + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined };
-}
+// λ journey's ARN as the local stack names it (rules target it).
+const stack = useLocalStack({ name: 'defs', env: JOURNEY_FUNCTION_ENV });
+const api = (method: string, path: string, body?: unknown, contentType = 'application/json') => stack.admin(method, path, body, { contentType });
 
 const revenue = { kind: 'computedTrait', id: 'lifetime_revenue', event: 'Order Completed', aggregate: 'sum', property: 'properties.total' };
 const highValue = { kind: 'segment', id: 'high-value', where: { all: [{ computed: 'lifetime_revenue', gte: 1000 }, { consent: 'email' }] } };

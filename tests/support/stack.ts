@@ -66,7 +66,7 @@ export interface TestStack {
   drain(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
   /** An admin API request with the stack's bearer token (`token` to use another). */
-  admin<T = any>(method: string, path: string, body?: unknown, opts?: { token?: string }): Promise<Reply<T>>;
+  admin<T = any>(method: string, path: string, body?: unknown, opts?: { token?: string; contentType?: string }): Promise<Reply<T>>;
   /** Messages to the collector: an array goes to /v1/batch as `{ batch }`, an object as it is to `path`. */
   collect<T = any>(body: unknown[] | Record<string, unknown>, opts?: { writeKey?: string; path?: string }): Promise<Reply<T>>;
   /** GET /v1/profiles/<id> (id as `user_id:ada` or a profile id). */
@@ -157,8 +157,9 @@ async function start(opts: TestStackOptions, restoreEnv: () => void): Promise<Te
     admin: async (method, path, body, o) => {
       const res = await fetch(stack.url + path, {
         method,
-        headers: { authorization: `Bearer ${o?.token ?? adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${o?.token ?? adminToken}`, ...(body !== undefined ? { 'content-type': o?.contentType ?? 'application/json' } : {}) },
+        // A string is sent as written (YAML documents); anything else as JSON.
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       return reply(res);
     },
