@@ -5,34 +5,25 @@
  * journey action (email, traits, webhook to the demo's local CRM, signature verified) succeeds, the
  * funnel report answers, and a second run sends nothing again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENV } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
 import { runDemo } from '../../cli/demo';
 import { run, type Io } from '../../cli/main';
 import { queryLocalLake } from '../../cli/lake';
 import { simulateHistory } from '../../shared/demo';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-let stack: LocalStack;
 const dir = mkdtempSync(join(tmpdir(), 'cairn-demo-'));
 const dataDir = join(dir, 'data');
 const now = Date.now() - 5_000;
 const opts = { customers: 60, days: 90, seed: 11 };
-
-beforeAll(async () => {
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack({ dataDir, env: JOURNEY_FUNCTION_ENV });
 
 const admin = async (path: string) => {
-  const r = await fetch(`${stack.url}${path}`, { headers: { authorization: 'Bearer dev-admin-token' } });
-  return { status: r.status, body: (await r.json()) as Record<string, any> };
+  const r = await stack.admin<Record<string, any>>('GET', path);
+  return { status: r.status, body: r.json };
 };
 
 describe('cairn demo on a running local stack', () => {

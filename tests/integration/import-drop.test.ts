@@ -9,25 +9,22 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ENV, LAKE } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { LAKE } from '../../shared/config/resources';
 import { queryLocalLake } from '../../cli/lake';
 import type { ImportReport } from '../../shared/import/s3';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-let stack: LocalStack;
 let s3: S3Client;
 const dir = mkdtempSync(join(tmpdir(), 'cairn-import-drop-'));
 const dataDir = join(dir, 'data');
 const Bucket = LAKE.localBucket;
+const stack = useLocalStack({ dataDir, env: JOURNEY_FUNCTION_ENV });
 
-beforeAll(async () => {
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir });
-  s3 = new S3Client({ region: 'us-east-1', endpoint: stack.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-}, 60_000);
-afterAll(async () => {
+beforeAll(() => {
+  s3 = new S3Client({ region: 'us-east-1', endpoint: stack.stack.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+});
+afterAll(() => {
   s3?.destroy();
-  await stack?.close();
 });
 
 const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket, Key, Body }));
@@ -53,8 +50,8 @@ async function report(file: string): Promise<ImportReport> {
   return r;
 }
 const profile = async (id: string) => {
-  const r = await fetch(`${stack.url}/v1/profiles/${encodeURIComponent(id)}`, { headers: { authorization: 'Bearer dev-admin-token' } });
-  return { status: r.status, body: (r.status === 200 ? await r.json() : undefined) as Record<string, any> };
+  const r = await stack.profile(id);
+  return { status: r.status, body: (r.status === 200 ? r.json : undefined) as Record<string, any> };
 };
 const count = async (where: string) => Number((await queryLocalLake(dataDir, `select count(*) from events where ${where}`)).rows[0]![0]);
 
