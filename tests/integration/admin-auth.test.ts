@@ -4,35 +4,24 @@
  * token, with a wrong one, and with a write key in any form; and write-key management end to end:
  * create → rotate with an overlap window → the old key is refused once it has expired → revoke.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { Agent, request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../../shared/aws/clients';
 import { hashWriteKey } from '../../shared/collect/auth';
-import { ROUTES, ENV, ADMIN_ROUTE_THROTTLE, TABLES, THROTTLE } from '../../shared/config/resources';
+import { ROUTES, ADMIN_ROUTE_THROTTLE, TABLES, THROTTLE } from '../../shared/config/resources';
 import { createLocalHttpServer } from '../../local/http';
 import { Router } from '../../local/apigw';
 import { Metrics } from '../../local/metrics';
 import { TokenBucket } from '../../local/throttle';
 import type { LoadedFunction } from '../../local/lambda';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { SOURCE_CACHE_MS, authenticate, clearSourceCache, rotateKey } from '../../shared/collect/sources';
 import { run, type Io } from '../../cli/main';
 
 const ADMIN = 'admin-auth-test-token-0123456789';
 const WRITE_KEY = 'admin-auth-write-key';
-let stack: LocalStack;
-
-beforeAll(async () => {
-  process.env[ENV.journeyFunction] ??= 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey';
-  stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-adminauth-')), adminToken: ADMIN, writeKey: WRITE_KEY });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useLocalStack({ name: 'adminauth', adminToken: ADMIN, writeKey: WRITE_KEY, env: JOURNEY_FUNCTION_ENV });
 
 const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
 const fill = (path: string) => path.replace(/\{identifier\}/g, encodeURIComponent('email:a@b.co')).replace(/\{keyId\}/g, 'key_x').replace(/\{[A-Za-z]+\}/g, 'default');

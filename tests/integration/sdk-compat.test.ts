@@ -4,30 +4,15 @@
  * `@rudderstack/rudder-sdk-node` (gzip-compressed body, Basic auth). Every event they send must
  * reach the lake with its type, event, userId and properties.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { lakeEvents } from '../support/lake';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { useLocalStack } from '../support/stack';
+import { until } from '../support/wait';
 
 describe('server SDKs against the local stack', () => {
-  let stack: LocalStack;
-  beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-sdk-')) });
-  });
-  afterAll(async () => stack?.close());
+  const stack = useLocalStack({ name: 'sdk' });
 
   it('@segment/analytics-node: every call reaches the lake', async () => {
     const analytics = new SegmentAnalytics({ writeKey: 'dev-write-key', host: stack.url, flushInterval: 50, maxRetries: 0 });
@@ -50,7 +35,7 @@ describe('server SDKs against the local stack', () => {
 
     const mine = (rows: Awaited<ReturnType<typeof lakeEvents>>) =>
       rows.filter((r) => r.user_id?.startsWith(tag) || r.anonymous_id?.startsWith(tag));
-    const rows = mine(await until(lakeEvents, (r) => mine(r).length >= 11));
+    const rows = mine(await until('11 rows of this SDK in the lake', lakeEvents, (r) => mine(r).length >= 11));
     expect(rows).toHaveLength(11);
     const tracks = rows.filter((r) => r.type === 'track' && r.event === 'Item Viewed');
     expect(tracks.map((r) => JSON.parse(r.properties).i).sort()).toEqual([0, 1, 2, 3, 4]);
@@ -88,7 +73,7 @@ describe('server SDKs against the local stack', () => {
     expect(errors).toEqual([]);
 
     const mine = (rows: Awaited<ReturnType<typeof lakeEvents>>) => rows.filter((r) => r.user_id?.startsWith(tag));
-    const rows = mine(await until(lakeEvents, (r) => mine(r).length >= 11));
+    const rows = mine(await until('11 rows of this SDK in the lake', lakeEvents, (r) => mine(r).length >= 11));
     expect(rows).toHaveLength(11);
     const steps = rows.filter((r) => r.type === 'track');
     expect(steps.every((r) => r.event === 'Checkout Step')).toBe(true);
