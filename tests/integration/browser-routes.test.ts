@@ -3,12 +3,9 @@
  * document, its one-letter collection paths with text/plain bodies, the pixels, CORS preflights
  * from any origin, and the error contract on all of them (the same as the long paths').
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { lakeEvents } from '../support/lake';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/stack';
 import { CORS } from '../../shared/config/resources';
 
 const WRITE_KEY = 'dev-write-key';
@@ -16,14 +13,10 @@ const admin = { authorization: 'Bearer dev-admin-token', 'content-type': 'applic
 const basic = (k: string) => 'Basic ' + Buffer.from(`${k}:`).toString('base64');
 
 describe('browser routes on the local stack', () => {
-  let stack: LocalStack;
+  const stack = useLocalStack({ name: 'browser-routes' });
   const call = (path: string, init: RequestInit = {}) => fetch(stack.url + path, init);
   const answer = async (res: Response) => ({ status: res.status, body: (await res.json()) as { success: boolean; error?: { code: string; message: string } } });
 
-  beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-browser-routes-')) });
-  });
-  afterAll(async () => stack?.close());
 
   it('serves the analytics.js settings for an active key, pointing the Segment.io destination at this collector', async () => {
     const res = await call(`/v1/projects/${WRITE_KEY}/settings`, { headers: { origin: 'https://shop.example' } });

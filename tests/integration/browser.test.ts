@@ -5,12 +5,12 @@
  * browser's anonymous id. Headless Chromium (Debian's package) driven by playwright-core.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { lakeEvents } from '../support/lake';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/stack';
 import type { LakeEventRow } from '../../shared/message/types';
 import { launchChromium, rudderstackPage, segmentPage, startShop, type Shop } from '../support/browser-shop';
 
@@ -20,7 +20,7 @@ const ADMIN = 'dev-admin-token';
 const SHOTS = join(tmpdir(), 'cairn-browser-shots');
 
 describe('analytics.js 2.0 in Chromium, on another origin', () => {
-  let stack: LocalStack;
+  const stack = useLocalStack({ name: 'browser' });
   let browser: Browser;
   let shop: Shop;
   /** Every request the browser made to a host other than the shop and Cairn. */
@@ -28,7 +28,6 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-browser-')) });
     shop = await startShop({
       '/': segmentPage(stack.url, WRITE_KEY),
       '/batching': segmentPage(stack.url, WRITE_KEY, {
@@ -46,7 +45,6 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
   afterAll(async () => {
     await browser?.close();
     await shop?.close();
-    await stack?.close();
   });
 
   async function open(path: string): Promise<Page> {
