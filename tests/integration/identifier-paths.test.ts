@@ -6,37 +6,33 @@
  * plain percent-encoding where it survives API Gateway's decoding, the `~<base64url>` envelope where
  * it does not (shared/admin/path.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FUNCTIONS, ROUTES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { pathParam } from '../../shared/admin/path';
 import { run, type Io } from '../../cli/main';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const admin = { authorization: 'Bearer dev-admin-token' };
-const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
 const dir = mkdtempSync(join(tmpdir(), 'cairn-idpaths-'));
 
 /** user_id values, and one email with a plus sign. */
 const USER_IDS = ['50%off', 'a/b', 'café', 'two words', 'q?x#y', '%41', 'a+b', '日本/東京', '..'];
 const EMAIL = 'a+b@x.com';
 
-let stack: LocalStack;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, dataDir: join(dir, 'data'), functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)) });
-  const batch = USER_IDS.map((u, i) => ({ type: 'identify', userId: u, messageId: `m-${i}`, traits: { n: i } }));
-  batch.push({ type: 'identify', userId: 'plus-owner', messageId: 'm-email', traits: { n: 99, email: EMAIL } as never });
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-  expect(await stack.drain(30_000)).toBe(true);
-}, 90_000);
-afterAll(async () => stack?.close());
+const stack = useLocalStack({
+  dataDir: join(dir, 'data'),
+  functions: PIPELINE_FUNCTIONS,
+  env: { CAIRN_LOG_LEVEL: 'error' },
+  startTimeoutMs: 90_000,
+  setup: async (stack) => {
+    const batch = USER_IDS.map((u, i) => ({ type: 'identify', userId: u, messageId: `m-${i}`, traits: { n: i } }));
+    batch.push({ type: 'identify', userId: 'plus-owner', messageId: 'm-email', traits: { n: 99, email: EMAIL } as never });
+    expect((await stack.collect(batch)).status).toBe(200);
+    expect(await stack.drain(30_000)).toBe(true);
+  },
+});
 
 const get = async (target: string) => {
   const res = await fetch(`${stack.url}${target}`, { headers: admin });

@@ -4,17 +4,13 @@
  * seconds, λ erase removes the profiles, graph, timeline, dedup markers and lake rows (objects
  * rewritten), the audit record holds no raw identifier, and another person is untouched.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { requestCounts, resetRequestCounts, s3 } from '../../shared/aws/clients';
-import { FUNCTIONS, LAKE, ROUTES, TABLES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { LAKE, TABLES } from '../../shared/config/resources';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import {
   bucketOf, chunkKey, doc, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
@@ -25,22 +21,16 @@ import type { NormalizedMessage } from '../../shared/message/types';
 import { gunzipSync } from 'node:zlib';
 import { run, type Io } from '../../cli/main';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
 // Pipeline containers refresh their copy of the suppression list this often (default 15 s).
-process.env.CAIRN_SUPPRESSION_REFRESH_MS = '500';
-const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
+const stack = useLocalStack({ name: 'privacy', functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error', CAIRN_SUPPRESSION_REFRESH_MS: '500' } });
 const admin = { authorization: 'Bearer dev-admin-token' };
-const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
 
-let stack: LocalStack;
 const t0 = Date.now() - 3_600_000;
 let n = 0;
 const ts = () => new Date(t0 + ++n * 1000).toISOString();
 
 async function send(batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
+  expect((await stack.collect(batch)).status).toBe(200);
   expect(await stack.drain(20_000)).toBe(true);
 }
 const api = async (method: string, path: string) => {
@@ -65,12 +55,6 @@ async function lakeTexts(): Promise<Map<string, string>> {
 const scan = async (table: string) => (await doc().send(new ScanCommand({ TableName: table }))).Items ?? [];
 
 describe('erasure and export on the local stack', () => {
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-privacy-')), functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)),
-    });
-  }, 60_000);
-  afterAll(async () => stack?.close());
 
   it('exports, then erases a merged person everywhere and drops their later events', async () => {
     // Person A: an anonymous visitor and a known user, merged by an identify; person B alongside.

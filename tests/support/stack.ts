@@ -19,6 +19,9 @@ import { run, type Io } from '../../cli/main';
 
 export type FunctionName = keyof typeof FUNCTIONS;
 
+/** The event pipeline and the admin API: enough for most tests of profiles and privacy. */
+export const PIPELINE_FUNCTIONS = ['collect', 'normalize', 'resolve', 'admin'] as const satisfies readonly FunctionName[];
+
 /** λ journey's ARN, which the admin API and λ resolve need to target journey rules (tests set it). */
 export const JOURNEY_FUNCTION_ENV = { [ENV.journeyFunction]: 'arn:aws:lambda:us-east-1:000000000000:function:cairn-journey' };
 
