@@ -13,35 +13,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '../../shared/aws/clients';
-import { FUNCTIONS, LAKE, ROUTES, STREAMS, TABLES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { LAKE, STREAMS, TABLES } from '../../shared/config/resources';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import { doc } from '../../shared/privacy/suppression';
 import { encodeJsonLines } from '../../shared/lake/index';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const admin = { authorization: 'Bearer dev-admin-token' };
-const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-privacy-lake-'));
 
-let stack: LocalStack;
 const t0 = Date.now() - 3_600_000;
 let n = 0;
 const ts = () => new Date(t0 + ++n * 1000).toISOString();
 
 async function send(batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
+  expect((await stack.collect(batch)).status).toBe(200);
   expect(await stack.drain(20_000)).toBe(true);
 }
 const api = async (method: string, path: string) => {
@@ -87,14 +80,12 @@ function denyDelete(key: string): { calls: number } {
   return seen;
 }
 
-beforeAll(async () => {
+beforeAll(() => {
   expect(STREAMS.raw.shards).toBe(2);
-  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)) });
-}, 60_000);
-afterAll(async () => {
+});
+const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
+afterAll(() => {
   s3().middlewareStack.remove(DENY);
-  await stack?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('erasure when lake objects fail', () => {
