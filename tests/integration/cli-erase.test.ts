@@ -10,34 +10,27 @@
  * The erasure runs are started by the test (runErasures in this process, where the failure is
  * injected); this stack has no scheduler, so the CLI's one-time local run is not scheduled.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3 } from '../../shared/aws/clients';
-import { FUNCTIONS, LAKE, ROUTES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { LAKE } from '../../shared/config/resources';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import { run, type Io } from '../../cli/main';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
-const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-'));
 const DENY = 'testCliEraseDenyDeleteObject';
 
-let stack: LocalStack;
 const t0 = Date.now() - 3_600_000;
 let n = 0;
 const ts = () => new Date(t0 + ++n * 1000).toISOString();
 
 async function send(batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
+  expect((await stack.collect(batch)).status).toBe(200);
   expect(await stack.drain(20_000)).toBe(true);
 }
 
@@ -85,13 +78,9 @@ async function announced(io: { err: string }): Promise<string> {
   }
 }
 
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)) });
-}, 60_000);
-afterAll(async () => {
+const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
+afterAll(() => {
   s3().middlewareStack.remove(DENY);
-  await stack?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('npx cairn erase --wait', () => {
