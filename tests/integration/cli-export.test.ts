@@ -3,50 +3,22 @@
  * identifiers and traits, CSV escaping of awkward values, consent exclusion counted in the summary,
  * JSON Lines, S3 (the stack's s3rver, read back with the SDK), and the failures a user hits.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { FUNCTIONS, LAKE } from '../../shared/config/resources';
+import { LAKE } from '../../shared/config/resources';
 import { s3 } from '../../shared/aws/clients';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
-import { run, type Io } from '../../cli/main';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
+import { run } from '../../cli/main';
 import { parseCsv } from '../../cli/csv';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-let stack: LocalStack;
 const dir = mkdtempSync(join(tmpdir(), 'cairn-export-'));
+const stack = useLocalStack({ dataDir: join(dir, 'data'), functions: [...PIPELINE_FUNCTIONS, 'recheck'], env: { CAIRN_LOG_LEVEL: 'error' } });
 
-beforeAll(async () => {
-  const fns = FUNCTIONS as unknown as Record<string, LocalFunctionDef>;
-  stack = await startLocalStack({
-    port: 0,
-    dataDir: join(dir, 'data'),
-    functions: { collect: fns.collect!, normalize: fns.normalize!, resolve: fns.resolve!, admin: fns.admin!, recheck: fns.recheck! },
-  });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
-
-function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '' } as Io & { out: string; err: string };
-  return Object.assign(o, { stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir });
-}
-const cli = async (...args: string[]) => {
-  const c = io();
-  const code = await run(['--port', String(stack.port), ...args], c);
-  return { code, out: c.out, err: c.err };
-};
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await fetch(stack.url + path, {
-    method, headers: { authorization: 'Bearer dev-admin-token', ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined };
-}
+const cli = (...args: string[]) => stack.cli(args, { cwd: dir });
+const admin = (method: string, path: string, body?: unknown) => stack.admin(method, path, body);
 
 const people = [
   { userId: 'u1', traits: { email: 'ada@example.com', name: 'Lovelace, Ada "the first"', plan: 'pro' }, consent: { ads: true } },
@@ -60,11 +32,7 @@ describe('npx cairn export segment (local stack)', () => {
   let ids: Record<string, string> = {};
   beforeAll(async () => {
     expect((await admin('PUT', '/v1/segments/pros', { kind: 'segment', id: 'pros', where: { trait: 'plan', eq: 'pro' } })).status).toBe(201);
-    const res = await fetch(stack.url + '/v1/batch', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` },
-      body: JSON.stringify({ batch: people.map((p) => ({ type: 'identify', userId: p.userId, traits: p.traits, ...(p.consent ? { context: { consent: p.consent } } : {}) })) }),
-    });
+    const res = await stack.collect(people.map((p) => ({ type: 'identify', userId: p.userId, traits: p.traits, ...(p.consent ? { context: { consent: p.consent } } : {}) })));
     expect(res.status).toBe(200);
     // Drained: the profiles are written and their segment effects applied (a bounded poll of the
     // members gave up after 20 s on a loaded machine and let the tests run on an empty segment).

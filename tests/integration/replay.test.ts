@@ -6,7 +6,7 @@
  * ledger was lost is absorbed by the dedup markers. Quarantined rows replay the same way.
  * The handlers' EMF metrics are visible in `/v1/status` (what `npx cairn status` prints).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +17,13 @@ import { LAKE } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
 import { run, type Io } from '../../cli/main';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/stack';
 
 const POISON = 'poison-7f3c';
 const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 
-let stack: LocalStack;
-let dataDir: string;
+const dataDir = mkdtempSync(join(tmpdir(), 'cairn-replay-'));
+const stack = useLocalStack({ dataDir, env: { CAIRN_TEST_POISON: POISON }, tuning: { retryBaseDelayMs: 5, retryMaxDelayMs: 20 } });
 
 async function listKeys(prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -73,20 +73,10 @@ const track = (i: number, extra: Record<string, unknown> = {}) => ({
 });
 
 const metric = async (fn: string, name: string): Promise<number> => {
-  const st = await stack.status();
+  const st = await stack.stack.status();
   return st.metrics.find((m) => m.function === fn && m.metric === name)?.value ?? 0;
 };
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cairn-replay-'));
-  process.env.CAIRN_TEST_POISON = POISON;
-  stack = await startLocalStack({ port: 0, dataDir, tuning: { retryBaseDelayMs: 5, retryMaxDelayMs: 20 } });
-}, 60_000);
-
-afterAll(async () => {
-  delete process.env.CAIRN_TEST_POISON;
-  await stack?.close();
-});
 
 describe('poison record → failed/ → cairn replay, exactly once', () => {
   const SENT = 20;
@@ -107,7 +97,7 @@ describe('poison record → failed/ → cairn replay, exactly once', () => {
     // EMF metrics, aggregated from the function threads: collect accepted all, normalize wrote all but one.
     expect(await metric('collect', 'accepted')).toBe(SENT);
     expect(await metric('normalize', 'normalized')).toBe(SENT - 1);
-    const st = await stack.status();
+    const st = await stack.stack.status();
     expect(st.functions.normalize!.failedRecords).toBe(1);
   }, 60_000);
 
