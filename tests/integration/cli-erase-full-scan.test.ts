@@ -5,21 +5,19 @@
  * when it fires, the stack runs λ erase with it. Without an identifier and without --full-scan the
  * command is refused (usage, exit 2). The scheduler's clock is the test's.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListSchedulesCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { useLocalStack } from '../support/stack';
 import type { LocalService } from '../../local/services';
 import { stackInvoke } from '../../local/eventbridge/service';
 import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
-import { FUNCTIONS, ROUTES, SCHEDULES } from '../../shared/config/resources';
+import { SCHEDULES } from '../../shared/config/resources';
 import { erasePayload } from '../../cli/erase';
 import { run, type Io } from '../../cli/main';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
 let clock = Date.now();
 let sched: LocalScheduler | undefined;
@@ -31,9 +29,7 @@ const schedulerService: LocalService = {
     return { endpoint: s.endpoint, idle: () => s.stats().pending === 0 && s.stats().inFlight === 0, async close() { await s.drain(5_000); await s.close(); } };
   },
 };
-const fnNames = ['admin', 'erase'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
-let stack: LocalStack;
+const stack = useLocalStack({ dataDir, functions: ['admin', 'erase'], services: [schedulerService], env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 
 const cli = async (args: string[]) => {
   const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
@@ -41,13 +37,6 @@ const cli = async (args: string[]) => {
   return { code, ...io };
 };
 
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => r.fn === 'admin'), services: [schedulerService] });
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
 
 describe('npx cairn erase --full-scan', () => {
   it('the payload: fullScan, and the erasure id when one is given', () => {

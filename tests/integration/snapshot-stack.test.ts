@@ -10,15 +10,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { startTestStack, type TestStack } from '../support/stack';
 import type { LocalService } from '../../local/services';
 import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
 import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
-import { FUNCTIONS, ROUTES, SCHEDULES } from '../../shared/config/resources';
+import { SCHEDULES } from '../../shared/config/resources';
 import { queryLocalLake, rowObjects } from '../../cli/lake';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
 const DAY = 86_400_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-snapshot-stack-'));
 const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
@@ -42,21 +40,19 @@ const schedulerService: LocalService = {
     };
   },
 };
-const functions = Object.fromEntries(
-  (['collect', 'normalize', 'resolve', 'snapshot'] as const).map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]),
-);
-const start = () => startLocalStack({
-  port: 0, dataDir, functions, routes: ROUTES.filter((r) => r.fn === 'collect'), services: [eventsService, schedulerService],
+// Started twice on the same data directory (a restart), so not useLocalStack.
+const start = () => startTestStack({
+  dataDir, functions: ['collect', 'normalize', 'resolve', 'snapshot'], services: [eventsService, schedulerService], env: { CAIRN_LOG_LEVEL: 'error' },
 });
 
-async function schedulerClient(stack: LocalStack): Promise<SchedulerClient> {
+async function schedulerClient(stack: TestStack): Promise<SchedulerClient> {
   const endpoints = (await (await fetch(`${stack.url}/_aws/endpoints`)).json()) as Record<string, string>;
   expect(endpoints.scheduler).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   return new SchedulerClient({ endpoint: endpoints.scheduler, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
 }
 
 describe('daily snapshot schedule in the local stack', () => {
-  let stack: LocalStack;
+  let stack: TestStack;
   beforeAll(async () => {
     stack = await start();
   });
