@@ -6,10 +6,9 @@
  * pipeline, idempotent retries, and the stats route.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -21,7 +20,8 @@ import type { Definition, JourneyDef } from '../../shared/definitions/types';
 import { ruleName, syncJourneyRules, removeJourneyRules } from '../../shared/journeys/rules';
 import { statsShard } from '../../shared/journeys/store';
 import { signBody } from '../../shared/journeys/actions/webhook';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/stack';
+import { sleep, until as untilWithin } from '../support/wait';
 import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
 import { services as outboxServices } from '../../local/outbox/service';
 import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
@@ -29,11 +29,8 @@ import type { LocalService } from '../../local/services';
 import type { OutboxMessage } from '../../local/outbox/server';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const WRITE_KEY = 'dev-write-key';
-const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DAY = 86_400_000;
 
-let stack: LocalStack;
 let sched: LocalScheduler | undefined;
 let clockOffset = 0;
 let hook: Server;
@@ -50,13 +47,8 @@ const schedulerService: LocalService = {
   },
 };
 
-async function send(path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
+async function send(path: string, body: Record<string, unknown>): Promise<void> {
+  expect((await stack.collect(body, { path: `/v1/${path}` })).status).toBe(200);
 }
 const identify = (userId: string, traits: Record<string, unknown>, consent: Record<string, boolean>) =>
   send('identify', { userId, traits, context: { consent }, messageId: `${userId}-identify-${run}`, timestamp: new Date().toISOString() });
@@ -64,23 +56,16 @@ const order = (userId: string, orderId: string, total: number, store = 'SH-001')
   send('track', { userId, event: 'Order Completed', messageId: `${orderId}-${run}`, properties: { store_id: store, total, order_id: orderId }, timestamp: new Date().toISOString() });
 
 async function admin<T = any>(path: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${stack.url}${path}`, { headers: ADMIN });
-  return { status: res.status, body: (await res.json()) as T };
+  const res = await stack.admin<T>('GET', path);
+  return { status: res.status, body: res.json };
 }
 const outbox = async (): Promise<OutboxMessage[]> => (await admin<{ messages: OutboxMessage[] }>('/v1/outbox?limit=1000')).body.messages;
 const to = (addr: string, journey?: string) => async () => (await outbox()).filter((m) => m.to.includes(addr) && (!journey || m.tags?.cairn_journey === journey));
 const coupons = (addr: string) => to(addr, 'new-store-coupon');
 const stats = async (id: string) => (await admin(`/v1/journeys/${id}/stats`)).body;
 
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-const settle = () => new Promise((r) => setTimeout(r, 1500));
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean) => untilWithin(what, get, ok, 30_000);
+const settle = () => sleep(1500);
 
 beforeAll(async () => {
   hook = createServer((req, res) => {
@@ -93,21 +78,26 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/vip`;
-
-  stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-journeys-')), services: [eventsService, schedulerService, ...outboxServices] });
-  // The examples verbatim, with the CRM a local test server through the example's variable
-  // (private addresses are allowed locally).
-  const files = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }));
-  const defs: Definition[] = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: hookUrl } });
-  for (const def of defs) {
-    await putDefinition(def);
-    if (def.kind === 'journey') await syncJourneyRules(def);
-  }
-}, 120_000);
-
+});
+// Closed after the stack (hooks registered earlier run their afterAll later).
 afterAll(async () => {
-  await stack?.close();
   await new Promise((r) => hook?.close(r));
+});
+
+const stack = useLocalStack({
+  name: 'journeys',
+  services: [eventsService, schedulerService, ...outboxServices],
+  startTimeoutMs: 120_000,
+  setup: async () => {
+    // The examples verbatim, with the CRM a local test server through the example's variable
+    // (private addresses are allowed locally).
+    const files = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }));
+    const defs: Definition[] = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: hookUrl } });
+    for (const def of defs) {
+      await putDefinition(def);
+      if (def.kind === 'journey') await syncJourneyRules(def);
+    }
+  },
 });
 
 describe('journey rules on the bus', () => {
@@ -145,7 +135,7 @@ describe('new-store-coupon', () => {
     await identify('alice', { firstName: 'Alice', email: 'alice@example.com', phone: '+33612345678' }, { email: true });
     await settle();
     await order('alice', 'A-100', 500);
-    const mails = await until(coupons('alice@example.com'), (m) => m.length > 0);
+    const mails = await until("a coupon mail to alice@example.com", coupons('alice@example.com'), (m) => m.length > 0);
     expect(mails).toHaveLength(1);
     expect(mails[0]).toMatchObject({ channel: 'email', from: 'cairn@localhost', subject: 'A gift for you, Alice' });
     expect(mails[0]!.text).toBe('Use code A-100-GIFT for 50 off your next visit.');
@@ -153,7 +143,7 @@ describe('new-store-coupon', () => {
 
     // A second qualifying order within 30 days: no second coupon, counted as capped.
     await order('alice', 'A-101', 900);
-    const s = await until(() => stats('new-store-coupon'), (x) => x.capped >= 1);
+    const s = await until("new-store-coupon stats: x.capped >= 1", () => stats('new-store-coupon'), (x) => x.capped >= 1);
     expect(s.capped).toBe(1);
     await settle();
     expect(await coupons('alice@example.com')()).toHaveLength(1);
@@ -170,9 +160,9 @@ describe('new-store-coupon', () => {
     await settle();
     await order('bob', 'B-1', 650);
     await order('carol', 'C-1', 700);
-    await until(to('bob@example.com'), (m) => m.length > 0);
+    await until("a mail to bob@example.com", to('bob@example.com'), (m) => m.length > 0);
     await send('track', { userId: 'bob', event: 'Coupon Redeemed', messageId: `bob-redeem-${run}`, properties: { code: 'B-1-GIFT' }, timestamp: new Date().toISOString() });
-    const s = await until(() => stats('new-store-coupon'), (x) => x.exited >= 1 && x.no_consent >= 1);
+    const s = await until("new-store-coupon stats: x.exited >= 1 && x.no_consent >= 1", () => stats('new-store-coupon'), (x) => x.exited >= 1 && x.no_consent >= 1);
     expect(s.exited).toBe(1);
     expect(s.no_consent).toBe(1);
     expect(await to('carol@example.com')()).toEqual([]);
@@ -180,12 +170,12 @@ describe('new-store-coupon', () => {
 
   it('three days later the SMS reminder goes to alice (who did not redeem), not to bob (who exited)', async () => {
     clockOffset = 3 * DAY + 60_000;
-    const sms = await until(to('+33612345678'), (m) => m.length > 0);
+    const sms = await until("a mail to +33612345678", to('+33612345678'), (m) => m.length > 0);
     expect(sms).toHaveLength(1);
     expect(sms[0]).toMatchObject({ channel: 'sms', text: 'Your gift expires soon, Alice.' });
     await settle();
     expect(await to('+33687654321')()).toEqual([]);
-    const s = await until(() => stats('new-store-coupon'), (x) => x.completed >= 1);
+    const s = await until("new-store-coupon stats: x.completed >= 1", () => stats('new-store-coupon'), (x) => x.completed >= 1);
     expect(s).toMatchObject({ entered: 2, completed: 1, exited: 1, capped: 1, no_consent: 1, held_out: 0 });
     expect(s.steps.coupon).toMatchObject({ type: 'email', sent: 2, failed: 0 });
     expect(s.steps['remind.then-1']).toMatchObject({ type: 'sms', sent: 1 });
@@ -193,7 +183,7 @@ describe('new-store-coupon', () => {
 
   it('a retried invocation (the same trigger twice) sends once', async () => {
     await identify('erin', { firstName: 'Erin', email: 'erin@example.com' }, { email: true });
-    const profile = await until(() => admin('/v1/profiles/user_id:erin'), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
+    const profile = await until("the profile erin ready", () => admin('/v1/profiles/user_id:erin'), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
     const before = await stats('new-store-coupon');
     const { handler } = await import('../../functions/journey/index');
     const input = {
@@ -224,7 +214,7 @@ describe('new-store-coupon', () => {
     const ids: string[] = [];
     for (const n of names) await identify(n, { firstName: n, email: `${n}@example.com` }, { email: true });
     for (const n of names) {
-      const p = await until(() => admin(`/v1/profiles/user_id:${n}`), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
+      const p = await until(`the profile ${n} ready`, () => admin(`/v1/profiles/user_id:${n}`), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
       ids.push(p.body.profileId);
     }
     expect(new Set(ids.map((id) => statsShard(id))).size).toBeGreaterThan(1);
@@ -242,7 +232,7 @@ describe('new-store-coupon', () => {
       expect(res.FailedEntryCount ?? 0).toBe(0);
     }
     const want = before.entered + names.length;
-    const s = await until(() => stats('new-store-coupon'), (x) => x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length);
+    const s = await until("new-store-coupon stats: x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length", () => stats('new-store-coupon'), (x) => x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length);
     expect(s.entered).toBe(want);
     expect(s.steps.coupon.sent).toBe(before.steps.coupon.sent + names.length);
     for (const n of names) expect(await coupons(`${n}@example.com`)()).toHaveLength(1);
@@ -275,10 +265,10 @@ describe('vip-welcome', () => {
     await settle();
     expect(await to('dave@example.com', 'vip-welcome')()).toEqual([]);
     await order('dave', 'D-2', 500, 'SH-002');
-    const mail = await until(to('dave@example.com', 'vip-welcome'), (m) => m.length > 0);
+    const mail = await until("a mail to dave@example.com", to('dave@example.com', 'vip-welcome'), (m) => m.length > 0);
     expect(mail).toHaveLength(1);
     expect(mail[0]).toMatchObject({ subject: 'Welcome to the VIP circle', text: 'Thank you, Dave: 1100 spent with us.' });
-    const got = await until(async () => hooks.filter((h) => h.body.includes('dave@example.com')), (h) => h.length > 0);
+    const got = await until("dave's webhook call", async () => hooks.filter((h) => h.body.includes('dave@example.com')), (h) => h.length > 0);
     expect(got).toHaveLength(1);
     const h = got[0]!;
     expect(JSON.parse(h.body)).toEqual({ email: 'dave@example.com', tier: 'vip' });
@@ -286,10 +276,10 @@ describe('vip-welcome', () => {
     expect(h.headers['x-cairn-signature']).not.toBe(signBody(h.body + ' ', 'dev-webhook-secret'));
     expect(Date.parse(String(h.headers['x-cairn-timestamp']))).toBeGreaterThan(Date.now() - 60_000);
     expect(h.headers['x-cairn-delivery']).toMatch(/^[0-9a-f]{24}\.step-3$/);
-    const vip = await until(() => admin('/v1/profiles/user_id:dave'), (r) => r.body.traits?.vip === true);
+    const vip = await until("the profile dave ready", () => admin('/v1/profiles/user_id:dave'), (r) => r.body.traits?.vip === true);
     expect(vip.body.traits.vip).toBe(true);
     // Alice crossed 1,000 too (500 + 900 in the coupon test): two VIPs, every step sent twice.
-    const s = await until(() => stats('vip-welcome'), (x) => x.completed >= 2);
+    const s = await until("vip-welcome stats: x.completed >= 2", () => stats('vip-welcome'), (x) => x.completed >= 2);
     expect(s).toMatchObject({ entered: 2, completed: 2, exited: 0 });
     expect(Object.values(s.steps).map((x: any) => [x.type, x.sent, x.failed])).toEqual([['email', 2, 0], ['traits', 2, 0], ['webhook', 2, 0]]);
     expect(hooks.filter((x) => x.body.includes('alice@example.com'))).toHaveLength(1);
