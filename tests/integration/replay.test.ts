@@ -73,7 +73,7 @@ const track = (i: number, extra: Record<string, unknown> = {}) => ({
 });
 
 const metric = async (fn: string, name: string): Promise<number> => {
-  const st = await stack.stack.status();
+  const st = await stack.status();
   return st.metrics.find((m) => m.function === fn && m.metric === name)?.value ?? 0;
 };
 
@@ -97,7 +97,7 @@ describe('poison record → failed/ → cairn replay, exactly once', () => {
     // EMF metrics, aggregated from the function threads: collect accepted all, normalize wrote all but one.
     expect(await metric('collect', 'accepted')).toBe(SENT);
     expect(await metric('normalize', 'normalized')).toBe(SENT - 1);
-    const st = await stack.stack.status();
+    const st = await stack.status();
     expect(st.functions.normalize!.failedRecords).toBe(1);
   }, 60_000);
 

@@ -6,23 +6,19 @@
  * started before the write would answer true with the record unprocessed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { kinesis } from '../../shared/aws/clients';
 import { STREAMS } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { startTestStack, type TestStack } from '../support/stack';
+import { sleep } from '../support/wait';
 import type { LocalFunctionDef } from '../../local/lambda';
 import type { LocalService, ServiceContext } from '../../local/services';
 
-const stacks: LocalStack[] = [];
+const stacks: TestStack[] = [];
 afterEach(async () => {
   await Promise.all(stacks.splice(0).map((s) => s.close({ drainTimeoutMs: 2000 })));
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function put(data: string): Promise<void> {
   const out = await kinesis().send(new PutRecordsCommand({ StreamName: STREAMS.raw.name, Records: [{ PartitionKey: 'pk-drain', Data: Buffer.from(data) }] }));
@@ -32,10 +28,10 @@ async function put(data: string): Promise<void> {
 /** A stack whose only stream consumer records what it is handed; idle readers back off up to 10 s. */
 async function start(extra: { functions?: Record<string, LocalFunctionDef>; routes?: { method: 'POST'; path: string; fn: string; auth: 'writeKey' }[]; services?: LocalService[] } = {}) {
   const received: string[] = [];
-  const stack = await startLocalStack({
-    port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'cairn-drain-')),
-    functions: {
+  const stack = await startTestStack({
+    name: 'drain',
+    functions: [],
+    extraFunctions: {
       probe: {
         id: 'Probe',
         entry: '(inline)',

@@ -12,13 +12,14 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { kinesis, s3 } from '../../shared/aws/clients';
 import { LAKE, STREAMS, type KinesisSourceDef } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { startTestStack, type TestStack } from '../support/stack';
+import { until as untilWithin } from '../support/wait';
 import type { Handler, LocalFunctionDef } from '../../local/lambda';
 
 // Function errors are the point of several tests here: keep their warnings out of the output.
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 
-const stacks: LocalStack[] = [];
+const stacks: TestStack[] = [];
 afterEach(async () => {
   await Promise.all(stacks.splice(0).map((s) => s.close({ drainTimeoutMs: 2000 })));
 });
@@ -38,11 +39,11 @@ const probe = (handler: Handler, kin: KinesisSourceDef): Record<string, LocalFun
   probe: { id: 'Probe', entry: '(inline)', memoryMb: 128, timeoutSeconds: 5, kinesis: kin, handler },
 });
 
-async function start(dataDir: string, functions: Record<string, LocalFunctionDef>): Promise<LocalStack> {
-  const stack = await startLocalStack({
-    port: 0,
+async function start(dataDir: string, functions: Record<string, LocalFunctionDef>): Promise<TestStack> {
+  const stack = await startTestStack({
     dataDir,
-    functions,
+    functions: [],
+    extraFunctions: functions,
     routes: [],
     services: [],
     tuning: { idleMinMs: 20, idleMaxMs: 50, retryBaseDelayMs: 5, retryMaxDelayMs: 20 },
@@ -62,13 +63,9 @@ async function put(datas: string[], partitionKey = 'pk-1'): Promise<string[]> {
 
 const decode = (e: KinesisStreamEvent) => e.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString());
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
+  await untilWithin(what, cond, (ok) => ok, { ms, every: 20 });
+};
 
 async function failedObjects(): Promise<Record<string, any>[]> {
   const list = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.failedPrefix }));
@@ -96,7 +93,7 @@ describe('local Kinesis event-source mapping', () => {
     }, source({ batchSize: 7 })));
     const datas = Array.from({ length: 40 }, (_, i) => `r${i}`);
     const seqs = [...(await put(datas.slice(0, 15))), ...(await put(datas.slice(15)))];
-    await until(() => seen.length >= 40);
+    await until('seen.length >= 40', () => seen.length >= 40);
     expect(seen).toEqual(datas);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
 
@@ -115,7 +112,7 @@ describe('local Kinesis event-source mapping', () => {
     expect(Math.abs(r.kinesis.approximateArrivalTimestamp - Date.now() / 1000)).toBeLessThan(60);
 
     // The last batch may still be returning from the handler when `seen` fills: wait for its checkpoint.
-    await until(async () => (await stack.status()).streams.raw!.consumers.probe!.recordsBehind === 0);
+    await until('the probe to be 0 records behind', async () => (await stack.status()).streams.raw!.consumers.probe!.recordsBehind === 0);
     const status = await stack.status();
     expect(status.streams.raw!.consumers.probe!.recordsBehind).toBe(0);
     expect(status.functions.probe!.records).toBe(40);
@@ -136,7 +133,7 @@ describe('local Kinesis event-source mapping', () => {
     }, source({ batchSize: 10 })));
     const datas = Array.from({ length: 10 }, (_, i) => `r${i}`);
     await put(datas);
-    await until(() => calls.length >= 2);
+    await until('calls.length >= 2', () => calls.length >= 2);
     await new Promise((r) => setTimeout(r, 200));
     expect(calls[0]).toEqual(datas);
     expect(calls[1]).toEqual(datas.slice(3));
@@ -150,7 +147,7 @@ describe('local Kinesis event-source mapping', () => {
       return calls.length === 1 ? { batchItemFailures: [{ itemIdentifier: '' }] } : {};
     }, source({ bisectOnError: false })));
     await put(['a', 'b', 'c']);
-    await until(() => calls.length >= 2);
+    await until('calls.length >= 2', () => calls.length >= 2);
     expect(calls[1]).toEqual(['a', 'b', 'c']);
   });
 
@@ -165,12 +162,12 @@ describe('local Kinesis event-source mapping', () => {
     }, source({ retryAttempts: 2, bisectOnError: true })));
     const datas = ['g1', 'g2', 'g3', 'g4', 'poison', 'g6', 'g7', 'g8'];
     await put(datas);
-    await until(() => ok.length >= 7);
+    await until('ok.length >= 7', () => ok.length >= 7);
     // Every good record processed exactly once, in order.
     expect(ok).toEqual(datas.filter((d) => d !== 'poison'));
     // The bad record alone: first attempt + 2 retries.
     expect(calls.filter((c) => c.length === 1 && c[0] === 'poison')).toHaveLength(3);
-    await until(async () => (await failedObjects()).length === 1);
+    await until('one failed-batch object', async () => (await failedObjects()).length === 1);
     const [f] = await failedObjects();
     expect(f!.key).toMatch(/^failed\/probe\/shardId-\d+\/\d{4}\/\d{2}\/\d{2}\//);
     expect(f!.requestContext.condition).toBe('RetryAttemptsExhausted');
@@ -187,10 +184,10 @@ describe('local Kinesis event-source mapping', () => {
       if (d.includes('bad')) throw new Error('nope');
     }, source({ retryAttempts: 1, bisectOnError: false, maxBatchingWindowMs: 50 })));
     await put(['x', 'bad']);
-    await until(() => calls.length >= 2);
-    await until(async () => (await failedObjects()).length === 1);
+    await until('calls.length >= 2', () => calls.length >= 2);
+    await until('one failed-batch object', async () => (await failedObjects()).length === 1);
     await put(['after']);
-    await until(() => calls.some((c) => c.includes('after')));
+    await until('a call with the record after', () => calls.some((c) => c.includes('after')));
     expect(calls.slice(0, 2)).toEqual([['x', 'bad'], ['x', 'bad']]);
     const [f] = await failedObjects();
     expect(decode(JSON.parse(f!.payload))).toEqual(['x', 'bad']);
@@ -201,13 +198,13 @@ describe('local Kinesis event-source mapping', () => {
     const a: string[] = [];
     let stack = await start(dir, probe(async (e: KinesisStreamEvent) => void a.push(...decode(e)), source()));
     await put(['1', '2', '3']);
-    await until(() => a.length === 3);
+    await until('a.length === 3', () => a.length === 3);
     await stack.close();
 
     const b: string[] = [];
     stack = await start(dir, probe(async (e: KinesisStreamEvent) => void b.push(...decode(e)), source()));
     await put(['4', '5']);
-    await until(() => b.length >= 2);
+    await until('b.length >= 2', () => b.length >= 2);
     await new Promise((r) => setTimeout(r, 300));
     expect(b).toEqual(['4', '5']);
     expect(a).toEqual(['1', '2', '3']);
@@ -221,13 +218,13 @@ describe('local Kinesis event-source mapping', () => {
       throw new Error('downstream unavailable');
     }, source({ retryAttempts: -1, bisectOnError: false })));
     await put(['p1', 'p2']);
-    await until(() => attempts >= 2);
+    await until('attempts >= 2', () => attempts >= 2);
     await stack.close({ drainTimeoutMs: 300 });
     stacks.splice(stacks.indexOf(stack), 1);
 
     const got: string[] = [];
     await start(dir, probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source()));
-    await until(() => got.length >= 2);
+    await until('got.length >= 2', () => got.length >= 2);
     expect(got).toEqual(['p1', 'p2']);
     expect(await failedObjects()).toEqual([]);
   });
@@ -242,12 +239,12 @@ describe('local Kinesis event-source mapping', () => {
 
     const got: string[] = [];
     await start(dir, probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source({ maxRecordAgeSeconds: 1 })));
-    await until(async () => (await failedObjects()).length === 1);
+    await until('one failed-batch object', async () => (await failedObjects()).length === 1);
     const [f] = await failedObjects();
     expect(f!.requestContext.condition).toBe('RecordAgeExceeded');
     expect(decode(JSON.parse(f!.payload))).toEqual(['old-1', 'old-2']);
     await put(['fresh']);
-    await until(() => got.length >= 1);
+    await until('got.length >= 1', () => got.length >= 1);
     expect(got).toEqual(['fresh']);
   });
 });

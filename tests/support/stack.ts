@@ -66,8 +66,9 @@ export interface TestStack {
   readonly dataDir: string;
   /** Bus events of the `observe` detail types, in arrival order. */
   readonly observed: BusEvent[];
+  status(): ReturnType<LocalStack['status']>;
   drain(timeoutMs?: number): Promise<boolean>;
-  close(): Promise<void>;
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
   /** An admin API request with the stack's bearer token (`token` to use another). */
   admin<T = any>(method: string, path: string, body?: unknown, opts?: { token?: string; contentType?: string }): Promise<Reply<T>>;
   /** Messages to the collector: an array goes to /v1/batch as `{ batch }`, an object as it is to `path`. */
@@ -115,8 +116,9 @@ export function useLocalStack(opts: TestStackOptions = {}): TestStack {
     get port() { return get().port; },
     get dataDir() { return get().dataDir; },
     get observed() { return get().observed; },
+    status: () => get().status(),
     drain: (ms) => get().drain(ms),
-    close: () => get().close(),
+    close: (o) => get().close(o),
     admin: (method, path, body, o) => get().admin(method, path, body, o),
     collect: (body, o) => get().collect(body, o),
     profile: (id) => get().profile(id),
@@ -149,11 +151,12 @@ async function start(opts: TestStackOptions, restoreEnv: () => void): Promise<Te
     port: stack.port,
     dataDir: stack.dataDir,
     observed,
+    status: () => stack.status(),
     drain: (ms) => stack.drain(ms),
-    async close() {
+    async close(o) {
       if (closed) return;
       closed = true;
-      await stack.close();
+      await stack.close(o);
       if (removeDataDir) rmSync(dataDir, { recursive: true, force: true });
       restoreEnv();
     },
