@@ -8,23 +8,22 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FUNCTIONS, LAKE } from '../../shared/config/resources';
 import type { LakeEventRow } from '../../shared/message/types';
 import { PROJECT_ROOT } from '../../local/lambda';
 import { lakeEvents } from '../support/lake';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { basicAuth as basic, startTestStack, type TestStack, type TestStackOptions } from '../support/stack';
+import { until } from '../support/wait';
+import { trackBatch } from '../support/factories';
 import { startEmulators, useEndpoints } from '../../local/emulators';
 
-const WRITE_KEY = 'dev-write-key';
-const basic = (key = WRITE_KEY) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const tmp = () => mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
 
-const stacks: LocalStack[] = [];
+const stacks: TestStack[] = [];
 afterEach(async () => {
   await Promise.all(stacks.splice(0).map((s) => s.close()));
 });
-async function start(dataDir: string, opts: Partial<Parameters<typeof startLocalStack>[0]> = {}): Promise<LocalStack> {
-  const s = await startLocalStack({ port: 0, dataDir, ...opts });
+async function start(dataDir: string, opts: TestStackOptions = {}): Promise<TestStack> {
+  const s = await startTestStack({ dataDir, ...opts });
   stacks.push(s);
   return s;
 }
@@ -40,26 +39,7 @@ async function lakeEventsAt(dataDir: string): Promise<LakeEventRow[]> {
   }
 }
 
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const batch = (tag: string, n: number) => ({
-  batch: Array.from({ length: n }, (_, i) => ({
-    type: 'track',
-    event: 'Order Completed',
-    userId: `user-${tag}-${i}`,
-    messageId: `${tag}-${i}`,
-    properties: { revenue: i, tag },
-    timestamp: new Date().toISOString(),
-  })),
-});
+const batch = (tag: string, n: number) => ({ batch: trackBatch(tag, n) });
 
 describe('local stack end to end', () => {
   it('POST /v1/batch → events land in the lake with their fields; /v1/status shows the flow', async () => {
@@ -74,7 +54,7 @@ describe('local stack end to end', () => {
     const bad = await fetch(`${stack.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic('nope') }, body: '{"userId":"x","event":"E"}' });
     expect(bad.status).toBe(401);
 
-    const rows = await until(lakeEvents, (r) => r.length >= 25);
+    const rows = await until('25 rows in the lake', lakeEvents, (r) => r.length >= 25);
     expect(rows.map((r) => r.message_id).sort()).toEqual(batch('a', 25).batch.map((m) => m.messageId).sort());
     const r7 = rows.find((r) => r.message_id === 'a-7')!;
     expect(r7).toMatchObject({ type: 'track', event: 'Order Completed', user_id: 'user-a-7', source_id: 'default' });
@@ -91,7 +71,7 @@ describe('local stack end to end', () => {
     const dir = tmp();
     // Only the stages this test is about: a second in-process stack would otherwise run functions
     // whose module-level clients still point at the first stack (see the lead's notes on resolve).
-    const stack = await start(dir, { functions: { collect: FUNCTIONS.collect, normalize: FUNCTIONS.normalize } });
+    const stack = await start(dir, { functions: ['collect', 'normalize'] });
     const sent: string[] = [];
     await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
@@ -123,7 +103,8 @@ describe('local stack end to end', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => ((gone = true), r(code))));
     // Startup compiles TypeScript and starts the emulators: seconds on a quiet machine, far more
     // with several suites at once. Wait for the banner or the process's end, bounded by the test.
-    const url = await until(async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], (u) => !!u || gone, 150_000);
+    // On timeout the assertion below fails with the process's output.
+    const url = await until('the banner', async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], (u) => !!u || gone, 150_000).catch(() => undefined);
     expect(url, out).toBeTruthy();
     expect(out).toContain('k-e2e');
     expect(out).toContain(dir);
