@@ -25,7 +25,6 @@ const stack = useLocalStack({
   dataDir: join(dir, 'data'),
   functions: PIPELINE_FUNCTIONS,
   env: { CAIRN_LOG_LEVEL: 'error' },
-  startTimeoutMs: 90_000,
   setup: async (stack) => {
     const batch = USER_IDS.map((u, i) => ({ type: 'identify', userId: u, messageId: `m-${i}`, traits: { n: i } }));
     batch.push({ type: 'identify', userId: 'plus-owner', messageId: 'm-email', traits: { n: 99, email: EMAIL } as never });

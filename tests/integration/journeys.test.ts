@@ -87,7 +87,6 @@ afterAll(async () => {
 const stack = useLocalStack({
   name: 'journeys',
   services: [eventsService, schedulerService, ...outboxServices],
-  startTimeoutMs: 120_000,
   setup: async () => {
     // The examples verbatim, with the CRM a local test server through the example's variable
     // (private addresses are allowed locally).

@@ -43,7 +43,7 @@ export interface TestStackOptions extends Omit<LocalStackOptions, 'dataDir' | 'f
   removeDataDir?: boolean;
   /** Work done right after start, inside the same hook (definitions, rules). */
   setup?: (stack: TestStack) => Promise<void>;
-  /** beforeAll bound (default 60 s). */
+  /** beforeAll bound; default the config's hookTimeout (a stack start under load can take minutes). */
   startTimeoutMs?: number;
 }
 
@@ -105,7 +105,7 @@ export function useLocalStack(opts: TestStackOptions = {}): TestStack {
   };
   beforeAll(async () => {
     current = await start(opts, () => {});
-  }, opts.startTimeoutMs ?? 60_000);
+  }, opts.startTimeoutMs);
   afterAll(async () => {
     await current?.close();
     restore();
