@@ -3,7 +3,7 @@
  * the mapping of their results, the admin bearer check, /health, /_aws/endpoints, 404, 413 and the
  * stage throttle (429).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+// The /health test starts the stack itself: it watches the stack while it is still starting, on a fixed port.
+import { startLocalStack } from '../../local/stack';
+import { startTestStack, useLocalStack } from '../support/stack';
 import type { LocalFunctionDef } from '../../local/lambda';
 import type { LocalRouteDef } from '../../local/apigw';
 import { CORS } from '../../shared/config/resources';
@@ -45,25 +47,23 @@ const routes: LocalRouteDef[] = [
 ];
 
 describe('local API Gateway', () => {
-  let stack: LocalStack;
   let eventsEndpointSeen: string | undefined;
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      port: 0,
-      dataDir: tmp(),
-      adminToken: ADMIN,
-      functions: { echo },
-      routes,
-      services: [
-        {
-          name: 'events',
-          start: () => ({ endpoint: 'http://127.0.0.1:1/fake-events', close() {}, status: () => ({ rules: 0 }) }),
-        },
-      ],
-    });
-    eventsEndpointSeen = process.env.CAIRN_ENDPOINT_EVENTS;
+  const stack = useLocalStack({
+    name: 'http',
+    adminToken: ADMIN,
+    functions: [],
+    extraFunctions: { echo },
+    routes,
+    services: [
+      {
+        name: 'events',
+        start: () => ({ endpoint: 'http://127.0.0.1:1/fake-events', close() {}, status: () => ({ rules: 0 }) }),
+      },
+    ],
+    setup: async () => {
+      eventsEndpointSeen = process.env.CAIRN_ENDPOINT_EVENTS;
+    },
   });
-  afterAll(async () => stack?.close());
 
   const call = (path: string, init: RequestInit = {}) => fetch(stack.url + path, init);
   const echoed = async (res: Response) => {
@@ -285,7 +285,7 @@ describe('local API Gateway lifecycle and throttling', () => {
   });
 
   it('applies the stage throttle (token bucket) with 429 and Retry-After', async () => {
-    const stack = await startLocalStack({ port: 0, dataDir: tmp(), functions: { echo }, routes, services: [], throttle: { rateLimit: 1, burstLimit: 3 } });
+    const stack = await startTestStack({ name: 'http', functions: [], extraFunctions: { echo }, routes, services: [], throttle: { rateLimit: 1, burstLimit: 3 } });
     try {
       const statuses: number[] = [];
       let limited: Response | undefined;
