@@ -119,7 +119,13 @@ function timelineToItem(t: TimelineItem): Record<string, unknown> {
   return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
 }
 function timelineFromItem(item: Record<string, unknown>): TimelineItem {
-  return { ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>), profileId: String(item.profileId), sk: String(item.sk) };
+  const lk = item.lk instanceof Set ? [...item.lk] : item.lk;
+  return {
+    ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>),
+    profileId: String(item.profileId),
+    sk: String(item.sk),
+    ...(Array.isArray(lk) && lk.length ? { lakeKeys: lk.map(String) } : {}),
+  };
 }
 
 /** Intent as compact JSON: profile ids listed once, messages point at them by index. */

@@ -137,6 +137,6 @@ export class MemoryStore implements IdentityStore {
       .filter((i) => opts.before === undefined || i.sk < opts.before)
       .sort((a, b) => (a.sk < b.sk ? 1 : -1))
       .slice(0, opts.limit)
-      .map(({ lakeKeys: _index, ...i }) => structuredClone(i));
+      .map((i) => structuredClone(i));
   }
 }

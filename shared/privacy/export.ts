@@ -3,8 +3,9 @@
  * person as one JSON document — the profile, identities, consent, segments, journey state, the
  * timeline (every event, compact) and the full event rows from the lake.
  *
- * Lake events without scanning the whole lake: the timeline names the days (the `dt` partitions,
- * by `receivedAt`) the person has events on; only those partitions are read, at most
+ * Lake events without scanning the whole lake: the timeline items name the objects holding the
+ * person's rows (the lake index); only those are read — for items written before the index, the
+ * whole partition of their day (`dt`, by `receivedAt`) — at most
  * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
  * `lake.complete` is false and the timeline (which lists every event) stays complete.
  */
@@ -68,8 +69,20 @@ export async function exportProfile(store: IdentityStore, _config: IdentityConfi
   const partitions = days.slice(-EXPORT_LIMITS.partitions);
   const lakeEvents: LakeEventRow[] = [];
   let objects = 0;
+  // A day whose every timeline item names its lake object (the lake index, shared/identity/lake-index.ts)
+  // reads only those objects; a day with items written before the index reads its whole partition.
+  const byDay = new Map<string, { keys: Set<string>; whole: boolean }>();
+  for (const t of tl.items) {
+    const d = dateOf(t.receivedAt);
+    let e = byDay.get(d);
+    if (!e) byDay.set(d, (e = { keys: new Set(), whole: false }));
+    const own = (t.lakeKeys ?? []).filter((k) => k.startsWith(LAKE.eventsPrefix));
+    if (own.length) for (const k of own) e.keys.add(k);
+    else e.whole = true;
+  }
   for (const d of partitions) {
-    const keys = await listKeys(bucket, `${LAKE.eventsPrefix}dt=${d}/`);
+    const day = byDay.get(d);
+    const keys = day && !day.whole ? [...day.keys].sort() : await listKeys(bucket, `${LAKE.eventsPrefix}dt=${d}/`);
     for (const key of keys) {
       if (++objects > EXPORT_LIMITS.objects) {
         complete = false;
@@ -103,7 +116,7 @@ export async function exportProfile(store: IdentityStore, _config: IdentityConfi
     consent: profile.consent,
     segments: profile.segments,
     journeys,
-    timeline: { events: tl.items.map(({ profileId: _p, sk: _s, ...rest }) => rest), complete: tl.complete },
+    timeline: { events: tl.items.map(({ profileId: _p, sk: _s, lakeKeys: _k, ...rest }) => rest), complete: tl.complete },
     lake: { events: lakeEvents, partitionsRead: partitions, complete },
   };
 }

@@ -58,7 +58,8 @@ export async function profileEvents(store: IdentityStore, p: ProfileRecord, opts
   const more = all.length > opts.limit || pages.some((x) => x.length > opts.limit);
   return {
     profileId: p.profileId,
-    events: page.map(({ profileId: _p, sk: _s, ...rest }) => rest),
+    // The lake keys are the erasure's and the export's index, not the person's data.
+    events: page.map(({ profileId: _p, sk: _s, lakeKeys: _k, ...rest }) => rest),
     next: more && page.length ? page[page.length - 1]!.sk : null,
   };
 }

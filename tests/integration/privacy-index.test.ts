@@ -222,4 +222,22 @@ describe('erasure through the lake index', () => {
     expect(after.has(oldKey)).toBe(false); // only her row: the object is deleted
     expect(after.get(recentKey)?.text).toContain('x-f-old');
   }, 120_000);
+
+  it('an export reads only the objects its timeline items name, and finds every lake row of the person', async () => {
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-gil', messageId: 'x-g1', timestamp: ts() }]);
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-other-g', messageId: 'x-og', timestamp: ts() }]);
+    await send([{ type: 'track', event: 'Viewed', userId: 'user-gil', messageId: 'x-g2', timestamp: ts() }]);
+    const gil = holding(await lake(), 'user-gil').filter((k) => k.startsWith(LAKE.eventsPrefix));
+    expect(gil).toHaveLength(2);
+    gets.length = 0;
+    recording = true;
+    const res = await fetch(`${stack.url}/v1/profiles/${encodeURIComponent('user_id:user-gil')}/export`, { headers: admin });
+    recording = false;
+    expect(res.status).toBe(200);
+    const x = (await res.json()) as { lake: { events: { message_id: string }[]; complete: boolean }; timeline: { events: unknown[] } };
+    expect(x.lake.events.map((e) => e.message_id).sort()).toEqual(['x-g1', 'x-g2']);
+    expect(x.lake.complete).toBe(true);
+    expect(gets.filter((k) => k.startsWith(LAKE.eventsPrefix)).sort()).toEqual(gil);
+    expect(JSON.stringify(x.timeline)).not.toContain(LAKE.eventsPrefix);
+  }, 60_000);
 });

@@ -64,9 +64,9 @@ describe('lake keys on timeline items (no extra write per event)', () => {
     expect(timeline[0]!.lakeKeys).toEqual(['events/a']);
     expect(index).toEqual([]);
   });
-  it('the memory store never serves the keys with the timeline', async () => {
+  it('the store hands the keys back with the timeline (the export reads them); the API views drop them', async () => {
     const s = new MemoryStore();
     await s.putTimeline([{ ...item('p', 'm1'), lakeKeys: ['events/a'] }]);
-    expect((await s.queryTimeline('p', { limit: 10 }))[0]).not.toHaveProperty('lakeKeys');
+    expect((await s.queryTimeline('p', { limit: 10 }))[0]!.lakeKeys).toEqual(['events/a']);
   });
 });
