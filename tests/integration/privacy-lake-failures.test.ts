@@ -115,8 +115,8 @@ describe('erasure when lake objects fail', () => {
 
     const annProfile = (await api('GET', `/v1/profiles/${encodeURIComponent(`user_id:${ann}`)}`)).body.profileId as string;
     expect(await timelineOf(annProfile)).toHaveLength(3);
-    // The lake index: one item per resolve batch that had her messages, listing the events objects.
-    const index = (await partitionOf(annProfile)).filter((i) => String(i.sk).startsWith('lake#')).flatMap((i) => i.k as string[]);
+    // The lake index: her timeline items name the events objects holding their rows (attribute lk).
+    const index = (await partitionOf(annProfile)).flatMap((i) => (i.lk as string[] | undefined) ?? []);
     expect(index).toEqual(expect.arrayContaining([annOnly, mixed]));
     expect(index).not.toContain(cidOnly);
     const delAnn = await api('DELETE', `/v1/profiles/${encodeURIComponent('email:ann@example.com')}`);
