@@ -13,30 +13,24 @@
  *     buckets (and every object of the older, unbucketed layout).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '../../shared/aws/clients';
-import { FUNCTIONS, LAKE, ROUTES, TABLES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import { LAKE, TABLES } from '../../shared/config/resources';
+import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { PASS_KEY, runErasures } from '../../shared/privacy/erase';
 import { dailySnapshotPrefix, parseDailyKey, snapshotBucket, snapshotProfiles } from '../../shared/profiles/snapshot';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { doc, privacyTable } from '../../shared/privacy/suppression';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const admin = { authorization: 'Bearer dev-admin-token' };
-const fnNames = ['collect', 'normalize', 'resolve', 'admin'] as const;
-const functions = Object.fromEntries(fnNames.map((k) => [k, FUNCTIONS[k] as unknown as LocalFunctionDef]));
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-privacy-index-'));
 const RECORD = 'test-record-gets';
 
-let stack: LocalStack;
 const t0 = Date.now() - 3_600_000;
 let n = 0;
 const ts = () => new Date(t0 + ++n * 1000).toISOString();
@@ -45,8 +39,7 @@ const gets: string[] = [];
 let recording = false;
 
 async function send(batch: Record<string, unknown>[]): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
+  expect((await stack.collect(batch)).status).toBe(200);
   expect(await stack.drain(20_000)).toBe(true);
 }
 const api = async (method: string, path: string) => {
@@ -69,8 +62,8 @@ const holding = (l: Map<string, { text: string }>, s: string) => [...l].filter((
 const partition = async (profileId: string) =>
   (await doc().send(new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }))).Items ?? [];
 
+const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, dataDir, functions, routes: ROUTES.filter((r) => (fnNames as readonly string[]).includes(r.fn)) });
   s3().middlewareStack.add(
     (next, ctx) => async (args) => {
       if (recording && ctx.commandName === 'GetObjectCommand') gets.push(String((args.input as { Key?: string }).Key));
@@ -81,8 +74,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   s3().middlewareStack.remove(RECORD);
-  await stack?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('erasure through the lake index', () => {
