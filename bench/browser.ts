@@ -15,7 +15,7 @@ import { LAKE } from '../shared/config/resources';
 import { decodeJsonLines } from '../shared/lake/index';
 import type { LakeEventRow } from '../shared/message/types';
 import { launchChromium, segmentPage, startShop } from '../tests/support/browser-shop';
-import type { Result } from './run';
+import type { Result } from './result';
 
 async function lakeCount(anonymousIds: Set<string>): Promise<number> {
   let n = 0;

@@ -11,7 +11,7 @@ import { ENV, STREAMS, TABLES } from '../shared/config/resources';
 import { ensureSource } from '../shared/collect/sources';
 import { requestCounts, resetRequestCounts } from '../shared/aws/clients';
 import { syntheticMessages } from './events';
-import type { Result } from './run';
+import type { Result } from './result';
 
 const auth = 'Basic ' + Buffer.from('bench-key:').toString('base64');
 

@@ -14,7 +14,7 @@ import { Analytics } from '@segment/analytics-node';
 import { decodeJsonLines } from '../shared/lake/index';
 import { LAKE } from '../shared/config/resources';
 import { syntheticMessages, percentile } from './events';
-import type { Result } from './run';
+import type { Result } from './result';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

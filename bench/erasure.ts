@@ -22,7 +22,7 @@ import type { NormalizedMessage } from '../shared/message/types';
 import { runErasures } from '../shared/privacy/erase';
 import { enqueue, putErasureRecord } from '../shared/privacy/requests';
 import { suppress, suppressionHash } from '../shared/privacy/suppression';
-import type { Result } from './run';
+import type { Result } from './result';
 
 async function buildLake(objects: number, rows: number, people: { user: string; profileId: string; every: number }[]): Promise<void> {
   const store = new DynamoStore({ identities: TABLES.identities.name, profiles: TABLES.profiles.name, timeline: TABLES.timeline.name });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startLocalStack } from '../local/stack';
 import { importFile } from '../cli/import';
 import { requestCounts, resetRequestCounts } from '../shared/aws/clients';
-import type { Result } from './run';
+import type { Result } from './result';
 
 /** CPU ms used so far by each thread of this process, by thread name (Linux; empty elsewhere). */
 export function threadCpuMs(): Record<string, number> {

@@ -13,7 +13,7 @@ import { loadDefinitions } from '../shared/definitions/parse';
 import { putDefinition } from '../shared/definitions/store';
 import { syncJourneyRules } from '../shared/journeys/rules';
 import { startLocalStack } from '../local/stack';
-import type { Result } from './run';
+import type { Result } from './result';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { normalizeEnvelope } from '../shared/normalize/normalize';
 import { encodeJsonLines, toEventRow } from '../shared/lake/index';
 import { syntheticMessages } from './events';
-import type { Result } from './run';
+import type { Result } from './result';
 
 export async function benchNormalize(n: number): Promise<Result[]> {
   const receivedAt = new Date().toISOString();

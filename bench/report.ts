@@ -26,7 +26,7 @@ import { rfmSql } from '../cli/reports';
 import { LAKE } from '../shared/config/resources';
 import type { LakeEventRow } from '../shared/message/types';
 import type { LakeProfileRow } from '../shared/profiles/view';
-import type { Result } from './run';
+import type { Result } from './result';
 
 const LAYOUT = 1;
 /** Version of the generated profile snapshots (written next to the events, which keep LAYOUT). */

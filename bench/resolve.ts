@@ -19,7 +19,7 @@ import { depsFromEnv, resolveHandler } from '../shared/identity/handler';
 import { capacity, resetCapacity } from '../shared/identity/dynamo-store';
 import { adminHandler } from '../shared/admin';
 import { makeRng, percentile } from './events';
-import type { Result } from './run';
+import type { Result } from './result';
 
 export async function benchResolve(batches: number, population = 5_000): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-resolve-'));

@@ -5,8 +5,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export interface Result { name: string; value: number; unit: string }
+import type { Result } from './result';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.CAIRN_LOG_LEVEL ??= 'warn';
