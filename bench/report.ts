@@ -25,7 +25,7 @@ import { localLakeDir, queryLocalLake } from '../cli/lake';
 import { rfmSql } from '../cli/reports';
 import { LAKE } from '../shared/config/resources';
 import type { LakeEventRow } from '../shared/message/types';
-import type { LakeProfileRow } from '../shared/profiles/view';
+import type { LakeProfileRow } from '../shared/identity/view';
 import type { Result } from './result';
 
 const LAYOUT = 1;

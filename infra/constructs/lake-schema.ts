@@ -5,7 +5,7 @@
  * timestamps are ISO-8601 strings (`from_iso8601_timestamp(timestamp)` in Athena).
  */
 import type { LakeEventRow, LakeQuarantineRow } from '../../shared/message/types';
-import type { LakeProfileRow } from '../../shared/profiles/view';
+import type { LakeProfileRow } from '../../shared/identity/view';
 
 export interface LakeTableDef {
   name: string;

@@ -3,7 +3,7 @@ import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
 import { findProfile, profileEvents } from '../profiles/read';
-import { publicComputed, toApiProfile } from '../profiles/view';
+import { publicComputed, toApiProfile } from '../identity/view';
 import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
 import { computedValues, statesOf } from '../segments/state';
 import type { AdminRouter } from './router';

@@ -165,7 +165,7 @@ export type DefinitionKind = Definition['kind'];
 export const KINDS = ['computedTrait', 'segment', 'journey'] as const satisfies readonly DefinitionKind[];
 
 /**
- * Computed traits every profile has without a definition (shared/profiles/view.ts `PublicComputed`);
+ * Computed traits every profile has without a definition (shared/identity/view.ts `PublicComputed`);
  * conditions and templates may use them, definitions may not reuse their ids.
  */
 export const BUILTIN_COMPUTED = [

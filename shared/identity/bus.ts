@@ -9,7 +9,7 @@ import { BUS } from '../config/resources';
 import { CairnError } from '../errors';
 import type { Plan } from './resolve';
 import type { ProfileRecord } from './types';
-import { busSnapshot } from '../profiles/view';
+import { busSnapshot } from './view';
 
 export interface BusEvent {
   detailType: string;

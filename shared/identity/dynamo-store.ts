@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { countRequest, dynamodb } from '../aws/clients';
 import { ENV, env, timelineDays } from '../config/resources';
-import { lakeIndexItem, TIMELINE_SK_BOUND, type LakeIndexEntry } from './lake-index';
-import type { GroupRecord, IdentityItem, IdentityStore, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
+import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
+import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
 export interface DynamoTables {
   identities: string;

@@ -26,19 +26,13 @@
  * partition UNATTACHED, which every erasure reads whole (it only grows with such messages).
  */
 import { createHash } from 'node:crypto';
-import type { TimelineItem } from './types';
+import type { LakeIndexEntry, TimelineItem } from './types';
 
 export const LAKE_INDEX_SK_PREFIX = 'lake#';
 /** Exclusive upper bound of event sort keys (`<ISO timestamp>#<messageId>` < `lake#…`). */
 export const TIMELINE_SK_BOUND = LAKE_INDEX_SK_PREFIX;
 /** Index partition of messages in the lake that no profile holds. */
 export const UNATTACHED = 'lake#unattached';
-
-/** One index item before it is written: the lake objects holding some of `profileId`'s rows. */
-export interface LakeIndexEntry {
-  profileId: string;
-  keys: string[];
-}
 
 export const isLakeIndexSk = (sk: unknown): boolean => typeof sk === 'string' && sk.startsWith(LAKE_INDEX_SK_PREFIX);
 

@@ -3,8 +3,8 @@
  * are copied in and out, as if serialised). Used by the property tests; `gate` lets a test scheduler
  * interleave concurrent operations and `crashAfter` injects a failure after N writes.
  */
-import { lakeIndexItem, type LakeIndexEntry } from './lake-index';
-import type { GroupRecord, IdentityItem, IdentityStore, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
+import { lakeIndexItem } from './lake-index';
+import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
 export interface MemoryStoreOptions {
   /** Awaited before every operation (e.g. a fast-check scheduler's `schedule`). */

@@ -11,8 +11,7 @@ import { firstRoundKeys, freezeLevels, missingProfiles, resolveBatch, type Batch
 import { cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './bus';
 import { withLakeKeys } from './lake-index';
-import { profileObjectKey } from '../profiles/lake';
-import { dateOf } from '../lake';
+import { dateOf, profileObjectKey } from '../lake';
 import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, ReadResult } from './types';
 
 /** Per-container cache of identity pointers and profiles (every write stays conditional, so a stale entry only costs a retry). */

@@ -2,7 +2,6 @@
  * Records of the identity graph and profiles, and the store interface both the DynamoDB adapter and
  * the in-memory store implement (so the resolution shell and its tests run against either).
  */
-import type { LakeIndexEntry } from './lake-index';
 import type { Json, JsonObject, MessageType } from '../message/types';
 import type { Identifier } from './identifiers';
 
@@ -99,6 +98,12 @@ export interface TimelineItem {
    * resolve writes anyway (shared/identity/lake-index.ts). Stored beside the item's data, never served.
    */
   lakeKeys?: string[];
+}
+
+/** One index item before it is written: the lake objects holding some of `profileId`'s rows. */
+export interface LakeIndexEntry {
+  profileId: string;
+  keys: string[];
 }
 
 /**

@@ -8,7 +8,7 @@ import { ENV, TABLES } from '../config/resources';
 import type { ComputedState } from '../definitions/computed';
 import { profileFromItem } from '../identity/dynamo-store';
 import type { ProfileRecord } from '../identity/types';
-import { toApiProfile } from '../profiles/view';
+import { toApiProfile } from '../identity/view';
 import type { PersonData } from './machine';
 
 export interface ProfileReader {

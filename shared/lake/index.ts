@@ -2,6 +2,7 @@
  * The lake layout (docs/lake.md): Hive-style date partitions of gzip JSON Lines objects.
  *   events/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz       one LakeEventRow per line
  *   quarantine/dt=YYYY-MM-DD/<shardId>-<first>-<lastSequenceNumber>.json.gz  one LakeQuarantineRow per line
+ *   profiles/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz     one LakeProfileRow per line
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
@@ -28,6 +29,11 @@ export function eventObjectKey(date: string, shardId: string, firstSequenceNumbe
  */
 export function quarantineObjectKey(date: string, shardId: string, firstSequenceNumber: string, lastSequenceNumber = firstSequenceNumber): string {
   return `${LAKE.quarantinePrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}-${safe(lastSequenceNumber)}.json.gz`;
+}
+
+/** `profiles/dt=<date>/<shardId>-<firstSequenceNumber>.json.gz`: the profiles a resolve batch changed. */
+export function profileObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
+  return `${LAKE.profilesPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
 }
 
 /** The `dt` partition value of a lake key, e.g. `events/dt=2024-05-01/x.json.gz` → `2024-05-01`. */

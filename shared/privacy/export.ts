@@ -17,7 +17,7 @@ import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore, ProfileRecord, TimelineItem } from '../identity/types';
 import { dateOf, decodeJsonLines } from '../lake/index';
 import type { LakeEventRow } from '../message/types';
-import { toApiProfile } from '../profiles/view';
+import { toApiProfile } from '../identity/view';
 import { listDefinitions } from '../definitions/store';
 import { listKeys } from './lake';
 import { doc } from './suppression';

@@ -18,7 +18,7 @@ import { LAKE } from '../config/resources';
 import type { IdentityConfig } from '../identity/config';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
-import type { LakeProfileRow } from '../profiles/view';
+import type { LakeProfileRow } from '../identity/view';
 import { messageHashes, suppressionHash } from './suppression';
 import { identityKey } from '../identity/identifiers';
 

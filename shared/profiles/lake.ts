@@ -5,17 +5,10 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
-import { LAKE } from '../config/resources';
-import { dateOf, encodeJsonLines, quarantineObjectKey } from '../lake';
+import { dateOf, encodeJsonLines, profileObjectKey, quarantineObjectKey } from '../lake';
 import type { LakeQuarantineRow } from '../message/types';
 import type { ProfileRecord } from '../identity/types';
-import { toProfileRow } from './view';
-
-const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-
-export function profileObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
-  return `${LAKE.profilesPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
-}
+import { toProfileRow } from '../identity/view';
 
 export interface LakeBatch {
   shardId: string;

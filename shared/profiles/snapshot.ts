@@ -30,7 +30,7 @@ import { CairnError } from '../errors';
 import { dateOf } from '../lake';
 import { log } from '../log';
 import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
-import { toProfileRow } from './view';
+import { toProfileRow } from '../identity/view';
 
 /** Rows per lake object at most (≈ 7.5 MB gzip; what λ erase rewrites in memory). */
 export const SNAPSHOT_PART_ROWS = 50_000;

@@ -8,7 +8,7 @@
 import type { Json, JsonObject } from '../message/types';
 import type { Publisher, BusEvent } from '../identity/bus';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
-import { busSnapshot } from '../profiles/view';
+import { busSnapshot } from '../identity/view';
 import { log } from '../log';
 import { writeMemberships, type MembershipChange } from './members';
 import { cancelProfileRecheck, scheduleProfileRecheck } from './schedule';

@@ -25,7 +25,7 @@ import {
 } from '../definitions';
 import type { NormalizedMessage } from '../message/types';
 import type { ProfileExtension, ProfileRecord } from '../identity/types';
-import { publicComputed, scoresOf } from '../profiles/view';
+import { publicComputed, scoresOf } from '../identity/view';
 import type { SegmentRuntime } from './runtime';
 
 export interface StoredState extends ComputedState {

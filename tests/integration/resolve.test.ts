@@ -20,7 +20,7 @@ import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
 import { capacity, resetCapacity } from '../../shared/identity/dynamo-store';
 import { ResolveCache } from '../../shared/identity/process';
 import { adminHandler } from '../../shared/admin';
-import type { LakeProfileRow } from '../../shared/profiles/view';
+import type { LakeProfileRow } from '../../shared/identity/view';
 import { apiGatewayEventFor } from '../../local/apigw';
 
 process.env.CAIRN_LOG_LEVEL = 'error';

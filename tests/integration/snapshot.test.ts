@@ -23,7 +23,7 @@ import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
 import {
   dailySnapshotPrefix, parseDailyKey, privacyJobState, snapshotBucket, snapshotHandler, snapshotProfiles, SNAPSHOT_JOB_KEY, type SnapshotState,
 } from '../../shared/profiles/snapshot';
-import type { LakeProfileRow } from '../../shared/profiles/view';
+import type { LakeProfileRow } from '../../shared/identity/view';
 import { queryLocalLake, rowObjects } from '../../cli/lake';
 
 process.env.CAIRN_LOG_LEVEL = 'error';

@@ -10,7 +10,7 @@ import { MemoryStore } from '../../shared/identity/memory-store';
 import { processBatch, ResolveCache, type BatchResult } from '../../shared/identity/process';
 import { extractIdentifiers, parseIdentifier } from '../../shared/identity/identifiers';
 import { findProfile, profileEvents } from '../../shared/profiles/read';
-import { toApiProfile } from '../../shared/profiles/view';
+import { toApiProfile } from '../../shared/identity/view';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();

@@ -10,7 +10,7 @@ import { processBatch, ResolveCache } from '../../identity/process';
 import type { BatchRecord } from '../../identity/resolve';
 import type { ProfileRecord } from '../../identity/types';
 import type { JsonObject, NormalizedMessage } from '../../message/types';
-import { publicComputed } from '../../profiles/view';
+import { publicComputed } from '../view';
 
 export const config = identityConfig();
 const quiet = process.env.CAIRN_LOG_LEVEL;

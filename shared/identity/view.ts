@@ -3,7 +3,7 @@
  * (compact) and the `profiles` lake table's (snake_case, nested objects as JSON text).
  */
 import type { Json, JsonObject } from '../message/types';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from './types';
 
 export interface PublicComputed {
   first_seen: string | null;
