@@ -21,7 +21,7 @@ import { encodeJsonLines, eventObjectKey, toEventRow } from '../shared/lake/inde
 import type { NormalizedMessage } from '../shared/message/types';
 import { runErasures } from '../shared/privacy/erase';
 import { enqueue, putErasureRecord } from '../shared/privacy/requests';
-import { suppress, suppressionHash } from '../shared/privacy/suppression';
+import { suppress, suppressionHash } from '../shared/suppression';
 import type { Result } from './result';
 
 async function buildLake(objects: number, rows: number, people: { user: string; profileId: string; every: number }[]): Promise<void> {

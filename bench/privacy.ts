@@ -15,7 +15,7 @@ import { encodeJsonLines, eventObjectKey, toEventRow } from '../shared/lake/inde
 import type { NormalizedMessage } from '../shared/message/types';
 import { runErasures } from '../shared/privacy/erase';
 import { enqueue, putErasureRecord } from '../shared/privacy/requests';
-import { suppress, suppressionHash } from '../shared/privacy/suppression';
+import { suppress, suppressionHash } from '../shared/suppression';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 const OBJECTS = Number(process.argv[2] ?? 500);

@@ -15,7 +15,7 @@ import { startEventBridge } from '../local/eventbridge/server';
 import { BUS, STREAMS } from '../shared/config/resources';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../shared/identity/handler';
+import { depsFromEnv, resolveHandler } from '../shared/resolve/handler';
 import { capacity, resetCapacity } from '../shared/identity/dynamo-store';
 import { adminHandler } from '../shared/admin';
 import { makeRng, percentile } from './events';

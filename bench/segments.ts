@@ -22,7 +22,7 @@ import { BUS, STREAMS } from '../shared/config/resources';
 import { validateDefinition, type Definition } from '../shared/definitions';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../shared/identity/handler';
+import { depsFromEnv, resolveHandler } from '../shared/resolve/handler';
 import { ResolveCache } from '../shared/identity/process';
 import { DynamoStore } from '../shared/identity/dynamo-store';
 import { eventBridgePublisher } from '../shared/identity/bus';

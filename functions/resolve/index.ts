@@ -1,4 +1,4 @@
-import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
+import { depsFromEnv, resolveHandler } from '../../shared/resolve/handler';
 import type { ResolverDeps } from '../../shared/identity/process';
 import { count, instrument, METRIC } from '../../shared/metrics';
 

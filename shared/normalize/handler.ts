@@ -30,7 +30,7 @@ import { count, countBy, METRIC } from '../metrics';
 import { partitionKeyFor, putAllRecords } from '../message/stream';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { getMarkers, headObjects, markerIsCommitted, putMarkers } from './dedup';
-import { dropSuppressed, pipelineIdentityConfig } from '../privacy/suppression';
+import { dropSuppressed, pipelineIdentityConfig } from '../suppression';
 import { normalizeEnvelope, quarantineRow } from './normalize';
 import { defaultCountry } from './phone';
 

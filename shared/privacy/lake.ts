@@ -19,7 +19,7 @@ import type { IdentityConfig } from '../identity/config';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import type { LakeProfileRow } from '../identity/view';
-import { messageHashes, suppressionHash } from './suppression';
+import { messageHashes, suppressionHash } from '../suppression';
 import { identityKey } from '../identity/identifiers';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */

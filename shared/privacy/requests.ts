@@ -13,7 +13,7 @@ import { identityKey, parseIdentifier } from '../identity/identifiers';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
 import type { LakeFailure } from './lake';
-import { doc, droppedCount, privacyTable, suppress, suppressionHash } from './suppression';
+import { doc, droppedCount, privacyTable, suppress, suppressionHash } from '../suppression';
 
 export const ERASURE_PREFIX = 'erasure#';
 export const QUEUE_KEY = 'erasure-queue';

@@ -15,7 +15,7 @@ import { runErasures } from '../../shared/privacy/erase';
 import {
   bucketOf, chunkKey, doc, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
   suppress, suppressionHash, SuppressionView,
-} from '../../shared/privacy/suppression';
+} from '../../shared/suppression';
 import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
 import type { NormalizedMessage } from '../../shared/message/types';
 import { gunzipSync } from 'node:zlib';

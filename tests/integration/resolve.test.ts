@@ -16,7 +16,7 @@ import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
+import { depsFromEnv, resolveHandler } from '../../shared/resolve/handler';
 import { capacity, resetCapacity } from '../../shared/identity/dynamo-store';
 import { ResolveCache } from '../../shared/identity/process';
 import { adminHandler } from '../../shared/admin';

@@ -19,7 +19,7 @@ import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
 import { decodeJsonLines, encodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../../shared/identity/handler';
+import { depsFromEnv, resolveHandler } from '../../shared/resolve/handler';
 import {
   dailySnapshotPrefix, parseDailyKey, privacyJobState, snapshotBucket, snapshotHandler, snapshotProfiles, SNAPSHOT_JOB_KEY, type SnapshotState,
 } from '../../shared/profiles/snapshot';

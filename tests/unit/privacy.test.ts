@@ -8,7 +8,7 @@ import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '../../share
 import {
   bucketOf, chunkKey, DEFAULT_REFRESH_MS, dropSuppressed, entryOf, MAX_REFRESH_MS, messageHashes, parseMeta, refreshMs,
   suppressionHash, SuppressionView, type SuppressionMeta, type SuppressionReader,
-} from '../../shared/privacy/suppression';
+} from '../../shared/suppression';
 import { toEventRow } from '../../shared/lake/index';
 import type { NormalizedMessage } from '../../shared/message/types';
 

@@ -1,20 +1,21 @@
 /**
  * The λ resolve handler: a Kinesis batch of NormalizedMessages (normalized stream) → identity graph,
  * profiles, timeline, `profiles` lake snapshots and bus events. Answers a partial batch response.
+ * Above identity, profiles, segments and the suppression list: it puts them together (docs/architecture.md).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { ENV, env } from '../config/resources';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { MESSAGE_TYPES } from '../message/types';
-import { loadIdentityConfig } from './config';
-import { eventBridgePublisher } from './bus';
-import { DynamoStore } from './dynamo-store';
-import { processBatch, type ResolverDeps } from './process';
-import type { BatchRecord } from './resolve';
+import { loadIdentityConfig } from '../identity/config';
+import { eventBridgePublisher } from '../identity/bus';
+import { DynamoStore } from '../identity/dynamo-store';
+import { processBatch, type ResolverDeps } from '../identity/process';
+import type { BatchRecord } from '../identity/resolve';
 import { writeLakeBatch } from '../profiles/lake';
 import { segmentHooks } from '../segments/hooks';
-import { dropSuppressed } from '../privacy/suppression';
-import { lakeIndexEntries } from './lake-index';
+import { dropSuppressed } from '../suppression';
+import { lakeIndexEntries } from '../identity/lake-index';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
 export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';

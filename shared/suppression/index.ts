@@ -14,6 +14,7 @@
  * normalize and resolve call `dropSuppressed` once per batch: an in-memory lookup per identifier, no
  * read per identifier. A hit is confirmed by the conditional write that counts the drop on its
  * `sup#` item (a truncated-hash collision, or an item deleted by hand, keeps the message).
+ * Its own room, below normalize and resolve (which read it) and privacy (which writes it).
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
