@@ -4,7 +4,7 @@
  * wait for the pipeline to drain, counting segment members, looking a person up by each identifier.
  */
 import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo';
-import { pathParam } from '../shared/admin/path';
+import { pathParam } from '../shared/http';
 import { adminGet, answerError, collectPost, type Target } from './http';
 import { MAX_BATCH_BYTES } from './send';
 

@@ -24,7 +24,7 @@ import { startCrmReceiver, type CrmReceiver } from './demo-crm';
 import { countMembers, figures, healthy, historyRequests, lookUp, post, seedSources, sleep, waitDrained } from './demo-stack';
 import { renderSummary, type DemoSummary } from './demo-summary';
 import { adminGet, type Target } from './http';
-import { pathParam } from '../shared/admin/path';
+import { pathParam } from '../shared/http';
 
 export interface DemoOptions {
   customers: number;

@@ -26,7 +26,7 @@ import { SCHEDULES } from '../shared/config/resources';
 import { SETTLE_SECONDS } from '../shared/privacy/erase';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
-import { pathParam } from '../shared/admin/path';
+import { pathParam } from '../shared/http';
 
 export interface PrivacyCliDeps {
   target(cmd: Command): Promise<Target>;

@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import { CairnError } from '../shared/errors';
 import { csvField } from './format';
 import { adminGet, answerError, type Target } from './http';
-import { pathParam } from '../shared/admin/path';
+import { pathParam } from '../shared/http';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

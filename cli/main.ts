@@ -25,7 +25,7 @@ import { registerKeysCommand } from './keys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
-import { pathParam } from '../shared/admin/path';
+import { pathParam } from '../shared/http';
 
 export interface Io {
   stdout(s: string): void;

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bearerOk } from '../shared/admin/auth';
+import { bearerOk } from '../shared/http';
 import { ADMIN_ROUTE_THROTTLE } from '../shared/config/resources';
 import { CairnError, errorBody } from '../shared/errors';
 import { log } from '../shared/log';
@@ -51,7 +51,7 @@ export interface LocalHttpServer {
   lastActivityAt(): number;
 }
 
-/** Constant-time check of `Authorization: Bearer <token>` (shared/admin/auth.ts). */
+/** Constant-time check of `Authorization: Bearer <token>` (shared/http/auth.ts). */
 export { bearerOk };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {

@@ -21,7 +21,7 @@ import type { Definition, DefinitionKind, JourneyDef } from '../definitions/type
 import { log } from '../log';
 import { listMembers } from '../segments/members';
 import { scheduleSweep } from '../segments/schedule';
-import type { AdminRouter } from './router';
+import type { AdminRouter } from '../http';
 
 export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
 export type Area = keyof typeof AREAS;

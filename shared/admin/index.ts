@@ -7,13 +7,10 @@ import { loadIdentityConfig } from '../identity/config';
 import { DynamoStore } from '../identity/dynamo-store';
 import { removeJourneyRules, syncJourneyRules } from '../journeys/rules';
 import { journeyStatsRoutes } from '../journeys/stats';
-import { AdminRouter } from './router';
+import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
-
-export { AdminRouter } from './router';
-export type { AdminRequest, AdminResponse, RouteHandler } from './router';
 
 export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRouteDeps>): AdminRouter {
   const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps));

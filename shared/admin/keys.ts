@@ -8,7 +8,7 @@
 import { CairnError } from '../errors';
 import { parseDuration } from '../definitions/duration';
 import { DEFAULT_OVERLAP_MS, MAX_OVERLAP_MS, SOURCE_CACHE_MS, listSources, revokeKey, rotateKey } from '../collect/sources';
-import type { AdminRouter } from './router';
+import type { AdminRouter } from '../http';
 
 /** `24h`, `30m`, `1d12h`, `0` (no overlap) → ms; throws `invalid_overlap`. */
 export function parseOverlap(v: unknown): number {

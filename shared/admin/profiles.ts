@@ -6,7 +6,7 @@ import { findProfile, profileEvents } from '../profiles/read';
 import { publicComputed, toApiProfile } from '../identity/view';
 import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
 import { computedValues, statesOf } from '../segments/state';
-import type { AdminRouter } from './router';
+import type { AdminRouter } from '../http';
 import { registerPrivacyRoutes } from '../privacy/routes';
 
 export interface ProfileRouteDeps {

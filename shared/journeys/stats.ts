@@ -10,7 +10,7 @@
 import { getDefinition } from '../definitions/store';
 import { walkSteps, type JourneyDef } from '../definitions';
 import { CairnError } from '../errors';
-import type { AdminRouter } from '../admin/router';
+import type { AdminRouter } from '../http';
 import { DynamoJourneyStore, stepStat, type JourneyStore } from './store';
 
 export const JOURNEY_COUNTERS = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'held_out', 'already_active', 'not_in_audience'] as const;

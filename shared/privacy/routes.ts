@@ -8,7 +8,7 @@ import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
-import type { AdminRouter } from '../admin/router';
+import type { AdminRouter } from '../http';
 import { exportProfile } from './export';
 import { erasureView, getErasure, requestErasure } from './requests';
 

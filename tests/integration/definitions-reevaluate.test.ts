@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { AdminRouter } from '../../shared/admin/router';
+import { AdminRouter } from '../../shared/http';
 import { registerDefinitionRoutes } from '../../shared/admin/definitions';
 import { getDefinition } from '../../shared/definitions/store';
 

@@ -4,14 +4,14 @@
  * by hand. The local API Gateway decodes request paths as HTTP APIs were recorded doing
  * (docs/local.md, "Paths and path parameters"), so what passes here is what the CLI sends to AWS:
  * plain percent-encoding where it survives API Gateway's decoding, the `~<base64url>` envelope where
- * it does not (shared/admin/path.ts).
+ * it does not (shared/http/path.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { pathParam } from '../../shared/admin/path';
+import { pathParam } from '../../shared/http';
 import { run, type Io } from '../../cli/main';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
@@ -62,7 +62,7 @@ describe('identifiers with special characters over HTTP on the local stack', () 
     expect(JSON.parse(byEmail.out).identities).toEqual(expect.arrayContaining([{ type: 'email', value: EMAIL }, { type: 'user_id', value: 'plus-owner' }]));
   });
 
-  it('GET /v1/profiles/{identifier} and …/events with the identifier as shared/admin/path.ts encodes it', async () => {
+  it('GET /v1/profiles/{identifier} and …/events with the identifier as shared/http/path.ts encodes it', async () => {
     for (const u of USER_IDS) {
       const p = await get(`/v1/profiles/${pathParam(`user_id:${u}`)}`);
       expect(p.status, u).toBe(200);

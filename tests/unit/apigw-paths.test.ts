@@ -15,7 +15,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { apiGatewayEventFor, apiGatewayPath, splitTarget, type LocalRouteDef } from '../../local/apigw';
-import { openPathParam, pathParam } from '../../shared/admin/path';
+import { openPathParam, pathParam } from '../../shared/http';
 
 /** hotsock/voker ingress-paths.json: `sentPath` → `httpAPIPath`, or `httpAPIRejected`. */
 const RECORDED: { sent: string; rawPath?: string; rejected?: true }[] = [
@@ -87,7 +87,7 @@ describe('path parameters', () => {
     expect(apiGatewayEventFor('GET', '/v1/profiles/user_id%3Aa%2Fb', { routes }).routeKey).toBe('$default');
   });
 
-  it('identifiers the CLI sends (shared/admin/path.ts) reach the function intact, each decoded exactly once', () => {
+  it('identifiers the CLI sends (shared/http/path.ts) reach the function intact, each decoded exactly once', () => {
     for (const id of ['user_id:50%off', 'user_id:a/b', 'email:a+b@x.com', 'user_id:café', 'user_id:two words', 'user_id:q?x#y', 'user_id:%41', 'user_id:~x', 'user_id:a\\b', 'user_id:..']) {
       const target = `/v1/profiles/${pathParam(id)}`;
       expect(target.slice('/v1/profiles/'.length), id).not.toContain('/');

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAdminRouter } from '../../shared/admin';
-import { pathParam } from '../../shared/admin/path';
+import { pathParam } from '../../shared/http';
 import { identityConfig } from '../../shared/identity/config';
 import { MemoryStore } from '../../shared/identity/memory-store';
 import { processBatch, ResolveCache } from '../../shared/identity/process';

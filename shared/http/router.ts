@@ -7,7 +7,7 @@
  * Path parameters are decoded exactly once, by API Gateway (or the local server playing it,
  * local/apigw.ts): the event's `routeKey` names the route (`GET /v1/profiles/{identifier}`) and
  * `pathParameters` hold the decoded values, which are used as they are, never decoded again; only
- * the `~<base64url>` envelope of shared/admin/path.ts is opened. An event without a route key of its
+ * the `~<base64url>` envelope of shared/http/path.ts is opened. An event without a route key of its
  * own (`$default`, or a hand-made one) is matched on `rawPath`, which API Gateway HTTP APIs also
  * deliver already decoded (docs/local.md, "Paths and path parameters"): its segments are not
  * decoded either.

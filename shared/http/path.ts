@@ -14,7 +14,7 @@
  * as they are, and they never split a path. Every other value is sent percent-encoded as usual
  * (`email:ada@example.com` → `email%3Aada%40example.com`, still readable in an access log).
  *
- * The admin router (shared/admin/router.ts) takes path parameters as API Gateway gives them, already
+ * The admin router (shared/http/router.ts) takes path parameters as API Gateway gives them, already
  * decoded, never decodes them again, and opens the envelope: one decode each way.
  */
 import { CairnError } from '../errors';
