@@ -15,9 +15,9 @@ import { resolve } from 'node:path';
 import { CairnError } from '../shared/errors';
 import { loadIdentityConfig } from '../shared/identity/config';
 import type { JsonObject } from '../shared/message/types';
-import { DELIMITERS, type Delimiter } from '../shared/import/csv';
-import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '../shared/import/map';
-import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '../shared/import/rows';
+import { DELIMITERS, type Delimiter } from '../shared/import';
+import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '../shared/import';
+import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '../shared/import';
 import { collectPost, type Answer, type Target } from './http';
 import { batchBodies, MAX_BATCH_MESSAGES } from './send';
 
@@ -80,8 +80,8 @@ export interface ImportSummary {
 // ---------------------------------------------------------------------------------------------
 // Mapping, values, timestamps, identity, messageIds: shared/import/map.ts (λ import uses them too).
 
-export { importAnonymousId, importMessageId, IMPORT_LIBRARY, isCodeName, parseTargetPath, parseTimestamp, planColumns, rowToMessage, typedValue } from '../shared/import/map';
-export type { FieldTarget, RowResult } from '../shared/import/map';
+export { importAnonymousId, importMessageId, IMPORT_LIBRARY, isCodeName, parseTargetPath, parseTimestamp, planColumns, rowToMessage, typedValue } from '../shared/import';
+export type { FieldTarget, RowResult } from '../shared/import';
 
 // ---------------------------------------------------------------------------------------------
 // Reading (the parsers are in shared/import/rows.ts).

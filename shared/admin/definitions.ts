@@ -15,9 +15,8 @@
  */
 import { CairnError } from '../errors';
 import { timelineDays } from '../config/resources';
-import { checkDefinition, checkSet, definitionError, type DefinitionIssue } from '../definitions';
+import { checkDefinition, checkSet, definitionError, type DefinitionIssue, type Definition, type DefinitionKind, type JourneyDef } from '../definitions';
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
-import type { Definition, DefinitionKind, JourneyDef } from '../definitions/types';
 import { log } from '../log';
 import { listMembers } from '../segments/members';
 import { scheduleSweep } from '../segments/schedule';

@@ -6,7 +6,7 @@
  *   DELETE /v1/sources/{id}/keys/{keyId}       revoke a key now
  */
 import { CairnError } from '../errors';
-import { parseDuration } from '../definitions/duration';
+import { parseDuration } from '../definitions';
 import { DEFAULT_OVERLAP_MS, MAX_OVERLAP_MS, SOURCE_CACHE_MS, listSources, revokeKey, rotateKey } from '../collect/sources';
 import type { AdminRouter } from '../http';
 

@@ -7,7 +7,7 @@ export { parseTemplate, renderTemplate, renderValue, templateExpressions, type T
 export { validateDefinition, checkDefinition } from './schema';
 export { definitionError, formatPath, type DefinitionIssue } from './issues';
 export { walkSteps, stepTemplates } from './schema-steps';
-export { parseDefinitions, checkDefinitions, checkFiles, loadDefinitions, readDocuments, type ReadOptions } from './parse';
+export { parseDefinitions, checkDefinitions, checkFiles, loadDefinitions, readDocuments, nestingProblem, type ReadOptions } from './parse';
 export { resolveVariables, hasVariables, type Variables } from './variables';
 export { validateSet, checkSet, segmentOrder } from './set';
 export {

@@ -17,7 +17,7 @@ import { CairnError, errorBody, isCairnError } from '../errors';
 import { log } from '../log';
 import { parseDocument } from 'yaml';
 import { checkJsonDepth } from '../collect/parse';
-import { nestingProblem } from '../definitions/parse';
+import { nestingProblem } from '../definitions';
 import { openPathParam } from './path';
 
 /** `application/yaml`, `application/x-yaml`, `text/yaml` (definitions may be sent as YAML). */

@@ -10,11 +10,7 @@
  * branch; past the last top-level step the run is completed.
  */
 import { createHash } from 'node:crypto';
-import { applyComputedTrait, computedTraitValue, counterFor, eventConditions, type ComputedState } from '../definitions/computed';
-import { evaluateCondition, type EvalContext } from '../definitions/evaluate';
-import { inHoldout } from '../definitions/journey';
-import { matchesFilters } from '../definitions/match';
-import type { ActionStep, Condition, EventCondition, JourneyDef, Step } from '../definitions/types';
+import { applyComputedTrait, computedTraitValue, counterFor, eventConditions, type ComputedState, evaluateCondition, type EvalContext, inHoldout, matchesFilters, type ActionStep, type Condition, type EventCondition, type JourneyDef, type Step } from '../definitions';
 
 export type RunStatus = 'active' | 'completed' | 'exited';
 

@@ -5,7 +5,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
-import type { ComputedState } from '../definitions/computed';
+import type { ComputedState } from '../definitions';
 import { profileFromItem } from '../identity/dynamo-store';
 import type { ProfileRecord } from '../identity/types';
 import { toApiProfile } from '../identity/view';

@@ -2,7 +2,7 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { ses } from '../../aws/clients';
 import { ENV } from '../../config/resources';
-import { renderTemplate } from '../../definitions/template';
+import { renderTemplate } from '../../definitions';
 import { contactOf } from '../profile';
 import type { ActionInput, ActionResult } from './types';
 

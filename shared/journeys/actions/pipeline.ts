@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ENV, STREAMS } from '../../config/resources';
-import { renderValue } from '../../definitions/template';
-import type { Json, JsonObject } from '../../definitions/types';
+import { renderValue, type Json, type JsonObject } from '../../definitions';
 import { partitionKeyFor, putAllRecords } from '../../message/stream';
 import type { RawEnvelope } from '../../message/types';
 import { messageIdentity } from '../profile';

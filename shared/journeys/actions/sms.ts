@@ -1,7 +1,7 @@
 /** SMS through SNS Publish to a phone number (locally the outbox serves the same API). */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { sns } from '../../aws/clients';
-import { renderTemplate } from '../../definitions/template';
+import { renderTemplate } from '../../definitions';
 import { contactOf } from '../profile';
 import type { ActionInput, ActionResult } from './types';
 

@@ -1,5 +1,4 @@
-import type { TemplateContext } from '../../definitions/template';
-import type { ActionStep, JourneyDef } from '../../definitions/types';
+import type { TemplateContext, ActionStep, JourneyDef } from '../../definitions';
 import type { ProfileRecord } from '../../identity/types';
 
 /** Everything an action needs to render and send for one person. */

@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { ENV } from '../../config/resources';
 import { CairnError } from '../../errors';
-import { renderTemplate, renderValue } from '../../definitions/template';
+import { renderTemplate, renderValue } from '../../definitions';
 import type { ActionInput, ActionResult } from './types';
 
 export interface WebhookOptions {
