@@ -143,7 +143,8 @@ module.exports = {
         path: '^(shared|functions)/',
         pathNot: anyOf([...ADAPTER_PATHS, ...SDK_EXCEPTIONS.map((f) => `^${esc(f)}$`)]),
       },
-      to: { path: '(^|/)node_modules/@(aws-sdk|smithy)/' },
+      // Installed (node_modules/…) or not (the bare name, as an unresolved import reports it).
+      to: { path: '(^|/)node_modules/@(aws-sdk|smithy)/|^@(aws-sdk|smithy)/' },
     },
     ...INDEXED.map((room) => ({
       name: `index-${room}`,
