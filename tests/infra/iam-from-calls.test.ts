@@ -238,7 +238,7 @@ beforeAll(async () => {
   await raw([{ type: 'track', userId: 'dave', messageId: 'bad-d2', timestamp: at(5_000) }]);
   expect(await stack.drain(30_000)).toBe(true);
   // A record on the normalized stream that is not a normalized message (no messageId): λ resolve
-  // quarantines it (shared/identity/handler.ts, `<shard>-malformed` objects).
+  // quarantines it (shared/resolve/handler.ts, `<shard>-malformed` objects).
   await kinesis().send(new PutRecordsCommand({
     StreamName: STREAMS.normalized.name,
     Records: [{ PartitionKey: 'bad', Data: Buffer.from(JSON.stringify({ type: 'track', event: 'Page Viewed', timestamp: at(5_000) })) }],
