@@ -4,7 +4,7 @@
  * (valid against the definitions grammar, tests/unit/support-factories.test.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiProfile } from '../../shared/profiles/view';
+import type { ApiProfile } from '../../shared/identity/view';
 
 type Fields = Record<string, unknown>;
 
@@ -33,7 +33,7 @@ export const trackBatch = (tag: string, n: number, event = 'Order Completed') =>
 
 // ---- profiles ----
 
-/** A profile as GET /v1/profiles/<id> answers it (shared/profiles/view.ts); what a test does not give is empty. */
+/** A profile as GET /v1/profiles/<id> answers it (shared/identity/view.ts); what a test does not give is empty. */
 export const profile = (profileId: string, fields: Partial<ApiProfile> = {}): ApiProfile => {
   const at = now();
   return {
