@@ -10,6 +10,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -106,22 +107,43 @@ export function callResources(service: Service, op: string, i: any): [string, st
 const endpointVar = (s: Service) => `CAIRN_ENDPOINT_${s.toUpperCase()}`;
 export const endpointFor = (s: Service): string | undefined => process.env[endpointVar(s)] || undefined;
 
+/**
+ * Timeouts and retries of every handler's client, in one place. The SDK's standard retry strategy
+ * (exponential backoff with jitter, throttling and transient errors) runs up to `maxAttempts` times.
+ */
+export const CLIENT_POLICY = {
+  /** `CAIRN_AWS_MAX_ATTEMPTS` (README) or 8. */
+  maxAttempts: () => Number(process.env.CAIRN_AWS_MAX_ATTEMPTS ?? 8),
+  connectionTimeoutMs: 3_000,
+  requestTimeoutMs: 30_000,
+  maxSockets: 64,
+} as const;
+
+/** Region, endpoint and credentials of a client of a local emulator (the local stack's, a test's, the CLI's). */
+export function emulatorConfig(service: Service, endpoint: string | undefined, region = process.env.AWS_REGION ?? 'us-east-1') {
+  return {
+    endpoint,
+    region,
+    // Emulators accept any credentials; s3rver wants its own pair.
+    credentials: service === 's3' ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : { accessKeyId: 'local', secretAccessKey: 'local' },
+    // s3rver serves buckets as paths, not as host names.
+    ...(service === 's3' ? { forcePathStyle: true } : {}),
+  };
+}
+
 function baseConfig(service: Service) {
   const endpoint = endpointFor(service);
   const local = endpoint !== undefined;
   return {
     endpoint,
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    // Emulators accept any credentials; s3rver wants its own pair.
-    ...(local
-      ? { credentials: service === 's3' ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-    maxAttempts: Number(process.env.CAIRN_AWS_MAX_ATTEMPTS ?? 8),
+    ...(local ? { credentials: emulatorConfig(service, endpoint).credentials } : {}),
+    maxAttempts: CLIENT_POLICY.maxAttempts(),
     requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
-      connectionTimeout: 3_000,
-      requestTimeout: 30_000,
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: CLIENT_POLICY.maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: CLIENT_POLICY.maxSockets }),
+      connectionTimeout: CLIENT_POLICY.connectionTimeoutMs,
+      requestTimeout: CLIENT_POLICY.requestTimeoutMs,
     }),
   };
 }
@@ -236,3 +258,16 @@ export const scheduler = () => once('scheduler', () => counted('scheduler', new 
 export const ses = () => once('ses', () => counted('ses', new SESv2Client(baseConfig('ses'))));
 /** SNS (journey SMS); locally the outbox (local/outbox). */
 export const sns = () => once('sns', () => counted('sns', new SNSClient(baseConfig('sns'))));
+
+/** How every document client marshalls: attributes whose value is `undefined` are left out. */
+export const MARSHALL: TranslateConfig = { marshallOptions: { removeUndefinedValues: true } };
+const documentClients = new WeakMap<DynamoDBClient, DynamoDBDocumentClient>();
+/**
+ * The document client over `dynamodb()` (or over `client`). Built again when `dynamodb()` is (its
+ * endpoint changed: a process that points at a second local stack follows).
+ */
+export function documentClient(client: DynamoDBClient = dynamodb()): DynamoDBDocumentClient {
+  let doc = documentClients.get(client);
+  if (!doc) documentClients.set(client, (doc = DynamoDBDocumentClient.from(client, MARSHALL)));
+  return doc;
+}

@@ -547,9 +547,3 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
   };
 }
-
-export function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}

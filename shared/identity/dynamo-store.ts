@@ -9,7 +9,8 @@ import {
   BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { countRequest, dynamodb } from '../aws/clients';
-import { ENV, env, timelineDays } from '../config/resources';
+import { ENV, timelineDays } from '../config/resources';
+import { requireEnv } from '../aws/env';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
@@ -19,9 +20,9 @@ export interface DynamoTables {
   timeline: string;
 }
 export const tablesFromEnv = (): DynamoTables => ({
-  identities: env(ENV.identitiesTable),
-  profiles: env(ENV.profilesTable),
-  timeline: env(ENV.timelineTable),
+  identities: requireEnv(ENV.identitiesTable),
+  profiles: requireEnv(ENV.profilesTable),
+  timeline: requireEnv(ENV.timelineTable),
 });
 
 /** Capacity units this process consumed through identity stores (reads and writes separately). */

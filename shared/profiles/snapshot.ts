@@ -25,7 +25,8 @@ import { createGzip, gzipSync, type Gzip } from 'node:zlib';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb, s3 } from '../aws/clients';
-import { ENV, env, LAKE, TABLES } from '../config/resources';
+import { ENV, LAKE, TABLES } from '../config/resources';
+import { requireEnv } from '../aws/env';
 import { CairnError } from '../errors';
 import { dateOf } from '../lake';
 import { log } from '../log';
@@ -275,7 +276,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   const B = state.buckets;
   const stepRows = opts.stepRows ?? B * maxRows;
   const margin = opts.stopMarginMs ?? SNAPSHOT_STOP_MARGIN_MS;
-  const table = opts.table ?? env(ENV.profilesTable);
+  const table = opts.table ?? requireEnv(ENV.profilesTable);
   const doc = DynamoDBDocumentClient.from(dynamodb());
   const buffers = Array.from({ length: B }, () => new BucketBuffer());
   let seq = state.seq;
@@ -374,7 +375,7 @@ export function snapshotHandler(opts: { totalSegments?: number; state?: JobState
     if (s?.done && s.date === dateOf(now)) return { skipped: 'done', date: s.date };
     const date = s && !s.done ? s.date : dateOf(now);
     return snapshotProfiles({
-      bucket: env(ENV.lakeBucket), date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
+      bucket: requireEnv(ENV.lakeBucket), date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
       ...(typeof context?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis!() } : {}),
     });
   };

@@ -4,7 +4,8 @@
  * Above identity, profiles, segments and the suppression list: it puts them together (docs/architecture.md).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ENV, env } from '../config/resources';
+import { ENV } from '../config/resources';
+import { requireEnv } from '../aws/env';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { MESSAGE_TYPES } from '../message/types';
 import { loadIdentityConfig } from '../identity/config';
@@ -77,8 +78,8 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
 
 /** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
 export function depsFromEnv(): ResolverDeps {
-  const bucket = env(ENV.lakeBucket);
-  const publisher = eventBridgePublisher(env(ENV.eventBus));
+  const bucket = requireEnv(ENV.lakeBucket);
+  const publisher = eventBridgePublisher(requireEnv(ENV.eventBus));
   return {
     store: new DynamoStore(),
     config: loadIdentityConfig(),

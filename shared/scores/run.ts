@@ -22,7 +22,8 @@
  */
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
-import { ENV, env } from '../config/resources';
+import { ENV } from '../config/resources';
+import { requireEnv } from '../aws/env';
 import { eventBridgePublisher } from '../identity/bus';
 import { DynamoStore, isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
@@ -214,11 +215,11 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
 }
 
 export function scoresDepsFromEnv(): ScoresDeps {
-  const profilesTable = env(ENV.profilesTable);
+  const profilesTable = requireEnv(ENV.profilesTable);
   return {
-    store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: env(ENV.timelineTable) }),
+    store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: requireEnv(ENV.timelineTable) }),
     loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(env(ENV.eventBus)), schedules: true },
+    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
     profilesTable,
   };
 }

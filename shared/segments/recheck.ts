@@ -10,7 +10,8 @@
 import type { Context } from 'aws-lambda';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodb } from '../aws/clients';
-import { ENV, env } from '../config/resources';
+import { ENV } from '../config/resources';
+import { requireEnv } from '../aws/env';
 import { eventBridgePublisher } from '../identity/bus';
 import { DynamoStore, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
@@ -109,11 +110,11 @@ export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: 
 }
 
 export function recheckDepsFromEnv(): RecheckDeps {
-  const profilesTable = env(ENV.profilesTable);
+  const profilesTable = requireEnv(ENV.profilesTable);
   return {
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
     loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(env(ENV.eventBus)), schedules: true },
+    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
     profilesTable,
   };
 }
