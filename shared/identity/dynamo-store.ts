@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { countRequest, dynamodb } from '../aws/clients';
+import { countRequest, documentClient } from '../aws/clients';
 import { ENV, timelineDays } from '../config/resources';
 import { requireEnv } from '../aws/env';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
@@ -166,18 +166,11 @@ export function unpackIntent(text: string): Record<string, string[]> {
 }
 
 export class DynamoStore implements IdentityStore {
-  private client?: ReturnType<typeof dynamodb>;
-  private docClient?: DynamoDBDocumentClient;
   constructor(readonly tables: DynamoTables = tablesFromEnv()) {}
 
   /** Built from the current `dynamodb()` client, so a process that points its endpoints elsewhere (a second local stack) follows. */
   get doc(): DynamoDBDocumentClient {
-    const client = dynamodb();
-    if (client !== this.client) {
-      this.client = client;
-      this.docClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    }
-    return this.docClient!;
+    return documentClient();
   }
 
   async read(req: ReadRequest, consistent: boolean): Promise<ReadResult> {

@@ -2,8 +2,8 @@
  * The person as λ journey sees them: the live profile read from the profiles table (the bus
  * snapshot carries no consent), following merges to the survivor.
  */
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
 import type { ComputedState } from '../definitions';
 import { profileFromItem } from '../identity/dynamo-store';
@@ -17,17 +17,10 @@ export interface ProfileReader {
 }
 
 export class DynamoProfileReader implements ProfileReader {
-  private client?: ReturnType<typeof dynamodb>;
-  private docClient?: DynamoDBDocumentClient;
   constructor(readonly table: string = process.env[ENV.profilesTable] || TABLES.profiles.name) {}
 
   private get doc(): DynamoDBDocumentClient {
-    const client = dynamodb();
-    if (client !== this.client) {
-      this.client = client;
-      this.docClient = DynamoDBDocumentClient.from(client);
-    }
-    return this.docClient!;
+    return documentClient();
   }
 
   async get(profileId: string): Promise<ProfileRecord | null> {

@@ -15,8 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../aws/clients';
 import { ENV, JOURNEYS, TABLES } from '../config/resources';
 import type { PersonState } from './machine';
 
@@ -75,18 +75,11 @@ export function sumCounters(out: Record<string, number>, item: Record<string, un
 export const stepStat = (stepId: string, what: 'sent' | 'failed' | 'skipped') => `step#${stepId}#${what}`;
 
 export class DynamoJourneyStore implements JourneyStore {
-  private client?: ReturnType<typeof dynamodb>;
-  private docClient?: DynamoDBDocumentClient;
   constructor(readonly table: string = process.env[ENV.journeysTable] || TABLES.journeys.name) {}
 
   /** Follows the current `dynamodb()` client (a process may point its endpoints elsewhere). */
   private get doc(): DynamoDBDocumentClient {
-    const client = dynamodb();
-    if (client !== this.client) {
-      this.client = client;
-      this.docClient = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    }
-    return this.docClient!;
+    return documentClient();
   }
 
   async getState(journeyId: string, profileId: string): Promise<PersonState | null> {

@@ -53,7 +53,8 @@ import { ERASURE_LAKE_PREFIXES, LakeObjectError, rewriteObject, tableOfKey, type
 import {
   dequeue, getErasureRecord, MAX_LAKE_FAILURES, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureLakeFailure, type ErasureRecord,
 } from './requests';
-import { doc, privacyTable, suppress, suppressionHash } from '../suppression';
+import { privacyTable, suppress, suppressionHash } from '../suppression';
+import { documentClient as doc } from '../aws/clients';
 
 const tableName = (k: keyof typeof TABLES, e: string) => process.env[e] || TABLES[k].name;
 const T = {

@@ -20,7 +20,7 @@ import type { LakeEventRow } from '../message/types';
 import { toApiProfile } from '../identity/view';
 import { listDefinitions } from '../definitions/store';
 import { listKeys } from './lake';
-import { doc } from '../suppression';
+import { documentClient as doc } from '../aws/clients';
 
 export const EXPORT_LIMITS = { timeline: 10_000, partitions: 90, objects: 5_000 } as const;
 

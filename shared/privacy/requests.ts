@@ -13,7 +13,8 @@ import { identityKey, parseIdentifier } from '../identity/identifiers';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
 import type { LakeFailure } from './lake';
-import { doc, droppedCount, privacyTable, suppress, suppressionHash } from '../suppression';
+import { droppedCount, privacyTable, suppress, suppressionHash } from '../suppression';
+import { documentClient as doc } from '../aws/clients';
 
 export const ERASURE_PREFIX = 'erasure#';
 export const QUEUE_KEY = 'erasure-queue';

@@ -23,8 +23,8 @@
 import { createHash } from 'node:crypto';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb, s3 } from '../aws/clients';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, s3 } from '../aws/clients';
 import { ENV, LAKE, TABLES } from '../config/resources';
 import { requireEnv } from '../aws/env';
 import { CairnError } from '../errors';
@@ -185,7 +185,7 @@ async function listKeys(bucket: string, prefix: string): Promise<{ key: string; 
 /** A job cursor kept as JSON in the privacy table (`pk` = key, `data`). */
 export function privacyJobState<T>(key: string): JobStateStore<T> {
   const table = () => process.env[ENV.privacyTable] || TABLES.privacy.name;
-  const doc = () => DynamoDBDocumentClient.from(dynamodb());
+  const doc = () => documentClient();
   return {
     async load() {
       const res = await doc().send(new GetCommand({ TableName: table(), Key: { pk: key }, ConsistentRead: true }));
@@ -277,7 +277,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   const stepRows = opts.stepRows ?? B * maxRows;
   const margin = opts.stopMarginMs ?? SNAPSHOT_STOP_MARGIN_MS;
   const table = opts.table ?? requireEnv(ENV.profilesTable);
-  const doc = DynamoDBDocumentClient.from(dynamodb());
+  const doc = documentClient();
   const buffers = Array.from({ length: B }, () => new BucketBuffer());
   let seq = state.seq;
   const writeBucket = async (b: number) => {

@@ -20,8 +20,8 @@
  * No message goes through the pipeline: a score is not something the person did, so it must not
  * move `last_seen`, `event_count`, `last_channel` or computed traits over every message.
  */
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../aws/clients';
 import { ENV } from '../config/resources';
 import { requireEnv } from '../aws/env';
 import { eventBridgePublisher } from '../identity/bus';
@@ -111,7 +111,7 @@ function rowOf(p: ProfileRecord, pending: boolean): Row {
 }
 
 async function scanRows(table: string, totalSegments: number, pending: (p: ProfileRecord) => boolean): Promise<Row[]> {
-  const doc = DynamoDBDocumentClient.from(dynamodb());
+  const doc = documentClient();
   const rows: Row[] = [];
   await Promise.all(Array.from({ length: totalSegments }, async (_, segment) => {
     let start: Record<string, unknown> | undefined;

@@ -5,19 +5,12 @@
  * profile (`segPub`, effects.ts): a writer computes its transitions after reading the previous
  * writer's record, so index writes of one profile are ordered without conditions.
  */
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient as doc } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
 
 const table = () => process.env[ENV.segmentMembersTable] || TABLES.segmentMembers.name;
-
-let docFor: { client: unknown; doc: DynamoDBDocumentClient } | undefined;
-function doc(): DynamoDBDocumentClient {
-  const client = dynamodb();
-  if (docFor?.client !== client) docFor = { client, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) };
-  return docFor.doc;
-}
 
 export interface MembershipChange {
   segmentId: string;

@@ -8,8 +8,8 @@
  *   page by page; when the invocation's time budget runs low the rest continues in a new schedule.
  */
 import type { Context } from 'aws-lambda';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../aws/clients';
 import { ENV } from '../config/resources';
 import { requireEnv } from '../aws/env';
 import { eventBridgePublisher } from '../identity/bus';
@@ -78,7 +78,7 @@ const decode = (c: string) => Buffer.from(c, 'base64url').toString('utf8');
  */
 export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: RecheckDeps, deadline: number): Promise<{ profiles: number; changed: number; cursor: string | null }> {
   const rt = await deps.loader.get({ fresh: true });
-  const doc = DynamoDBDocumentClient.from(dynamodb());
+  const doc = documentClient();
   let start: Record<string, unknown> | undefined = ev.cursor ? { pk: decode(ev.cursor) } : undefined;
   let profiles = 0;
   let changed = 0;

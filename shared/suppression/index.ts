@@ -17,8 +17,8 @@
  * Its own room, below normalize and resolve (which read it) and privacy (which writes it).
  */
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamodb } from '../aws/clients';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient as doc } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
 import { loadIdentityConfig, type IdentityConfig } from '../identity/config';
@@ -60,17 +60,6 @@ export function refreshMs(): number {
   return Number.isFinite(v) && v > 0 ? Math.min(v, MAX_REFRESH_MS) : DEFAULT_REFRESH_MS;
 }
 
-let docClient: DynamoDBDocumentClient | undefined;
-let baseClient: ReturnType<typeof dynamodb> | undefined;
-/** Document client following the current `dynamodb()` client. */
-export function doc(): DynamoDBDocumentClient {
-  const c = dynamodb();
-  if (c !== baseClient) {
-    baseClient = c;
-    docClient = DynamoDBDocumentClient.from(c, { marshallOptions: { removeUndefinedValues: true } });
-  }
-  return docClient!;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Per bucket: its change counter and how many chunk items it spans. */

@@ -25,7 +25,8 @@ import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { PASS_KEY, runErasures } from '../../shared/privacy/erase';
 import { dailySnapshotPrefix, parseDailyKey, snapshotBucket, snapshotProfiles } from '../../shared/profiles/snapshot';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { doc, privacyTable } from '../../shared/suppression';
+import { privacyTable } from '../../shared/suppression';
+import { documentClient as doc } from '../../shared/aws/clients';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-privacy-index-'));

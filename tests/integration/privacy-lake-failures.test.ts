@@ -23,7 +23,7 @@ import { s3 } from '../../shared/aws/clients';
 import { LAKE, STREAMS, TABLES } from '../../shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
-import { doc } from '../../shared/suppression';
+import { documentClient as doc } from '../../shared/aws/clients';
 import { encodeJsonLines } from '../../shared/lake/index';
 
 const admin = { authorization: 'Bearer dev-admin-token' };

@@ -13,9 +13,10 @@ import { LAKE, TABLES } from '../../shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import {
-  bucketOf, chunkKey, doc, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
+  bucketOf, chunkKey, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
   suppress, suppressionHash, SuppressionView,
 } from '../../shared/suppression';
+import { documentClient as doc } from '../../shared/aws/clients';
 import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
 import type { NormalizedMessage } from '../../shared/message/types';
 import { gunzipSync } from 'node:zlib';
