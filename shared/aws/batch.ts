@@ -10,6 +10,7 @@
  * sees. A chunk whose request throws lets the other chunks finish before the error is rethrown, so
  * nothing of this call is still being written once the caller sees it fail.
  */
+import type { BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep as realSleep } from '../lang';
 
 export const WRITE_CHUNK = 25;
@@ -66,6 +67,9 @@ async function eachChunk<C>(chunks: C[], concurrency: number | undefined, f: (c:
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
+
+/** A write request of the document client (PutRequest / DeleteRequest with native values). */
+export type DocWriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 export type BatchWriteSend<R> = (requestItems: Tables<R[]>) => Promise<{ UnprocessedItems?: Tables<R[]> | undefined }>;
 

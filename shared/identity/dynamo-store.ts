@@ -8,6 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
 import { ENV, timelineDays } from '../config/resources';
 import { requireEnv } from '../aws/env';
@@ -63,7 +64,8 @@ export const isLiveProfileItem = (item: Record<string, unknown>): boolean => Str
 const GROUP = 'group#';
 const SHARD = 'shard#';
 const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Unprocessed batch items: backoff 20 ms · 2^round with full jitter, at most 1 s. */
+const STORE_RETRY = { baseMs: 20, capMs: 1000 } as const;
 const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
@@ -175,45 +177,40 @@ export class DynamoStore implements IdentityStore {
 
   async read(req: ReadRequest, consistent: boolean): Promise<ReadResult> {
     const out: ReadResult = { identities: new Map(), profiles: new Map(), groups: new Map(), markers: new Map() };
-    const keys: { table: string; pk: string }[] = [
-      ...[...new Set(req.identities ?? [])].map((k) => ({ table: this.tables.identities, pk: ID + k })),
-      ...[...new Set(req.profiles ?? [])].map((k) => ({ table: this.tables.profiles, pk: PROFILE + k })),
-      ...[...new Set(req.groups ?? [])].map((k) => ({ table: this.tables.profiles, pk: GROUP + k })),
-      ...[...new Set(req.markers ?? [])].map((k) => ({ table: this.tables.profiles, pk: SHARD + k })),
-    ];
-    const chunks: (typeof keys)[] = [];
-    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead?: boolean }> = {};
-        for (const k of chunk) (request[k.table] ??= { Keys: [], ConsistentRead: consistent }).Keys.push({ pk: k.pk });
-        for (let attempt = 0; Object.keys(request).length; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
-          const res = await this.doc.send(new BatchGetCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
-          account('r', res.ConsumedCapacity, 'BatchGetItem');
-          for (const items of Object.values(res.Responses ?? {})) {
-            for (const item of items) {
-              const pk = String(item.pk);
-              if (pk.startsWith(ID)) {
-                const key = pk.slice(ID.length);
-                out.identities.set(key, { key, profileId: String(item.profileId), cnt: Number(item.cnt ?? 0) } satisfies IdentityItem);
-              } else if (pk.startsWith(PROFILE)) out.profiles.set(String(item.profileId), profileFromItem(item));
-              else if (pk.startsWith(GROUP)) out.groups.set(String(item.groupId), groupFromItem(item));
-              else if (pk.startsWith(SHARD)) {
-                const shardId = pk.slice(SHARD.length);
-                out.markers!.set(shardId, {
-                  shardId, f: String(item.f), last: String(item.last ?? item.f),
-                  ...(item.intent ? { intent: unpackIntent(String(item.intent)) } : {}),
-                  ...(item.recent ? { recent: unpackRecent(String(item.recent)) } : {}),
-                });
-              }
-            }
-          }
-          request = (res.UnprocessedKeys ?? {}) as typeof request;
-          if (attempt > 20) throw new Error('BatchGetItem: unprocessed keys after 20 attempts');
+    const request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> = {};
+    const want = (table: string, pks: Iterable<string>) => {
+      for (const pk of pks) (request[table] ??= { Keys: [], ConsistentRead: consistent }).Keys.push({ pk });
+    };
+    want(this.tables.identities, [...new Set(req.identities ?? [])].map((k) => ID + k));
+    want(this.tables.profiles, [
+      ...[...new Set(req.profiles ?? [])].map((k) => PROFILE + k),
+      ...[...new Set(req.groups ?? [])].map((k) => GROUP + k),
+      ...[...new Set(req.markers ?? [])].map((k) => SHARD + k),
+    ]);
+    const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(async (RequestItems) => {
+      const res = await this.doc.send(new BatchGetCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
+      account('r', res.ConsumedCapacity, 'BatchGetItem');
+      return res;
+    }, request, { ...STORE_RETRY, maxRounds: 22 });
+    if (countItems(unprocessed)) throw new Error('BatchGetItem: unprocessed keys after 20 attempts');
+    for (const list of Object.values(items)) {
+      for (const item of list) {
+        const pk = String(item.pk);
+        if (pk.startsWith(ID)) {
+          const key = pk.slice(ID.length);
+          out.identities.set(key, { key, profileId: String(item.profileId), cnt: Number(item.cnt ?? 0) } satisfies IdentityItem);
+        } else if (pk.startsWith(PROFILE)) out.profiles.set(String(item.profileId), profileFromItem(item));
+        else if (pk.startsWith(GROUP)) out.groups.set(String(item.groupId), groupFromItem(item));
+        else if (pk.startsWith(SHARD)) {
+          const shardId = pk.slice(SHARD.length);
+          out.markers!.set(shardId, {
+            shardId, f: String(item.f), last: String(item.last ?? item.f),
+            ...(item.intent ? { intent: unpackIntent(String(item.intent)) } : {}),
+            ...(item.recent ? { recent: unpackRecent(String(item.recent)) } : {}),
+          });
         }
-      }),
-    );
+      }
+    }
     return out;
   }
 
@@ -296,23 +293,12 @@ export class DynamoStore implements IdentityStore {
       const it = lakeIndexItem(e);
       uniq.set(`${it.profileId}\u0000${it.sk}`, it);
     }
-    const all = [...uniq.values()];
-    const chunks: Record<string, unknown>[][] = [];
-    for (let i = 0; i < all.length; i += 25) chunks.push(all.slice(i, i + 25));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {
-          [this.tables.timeline]: chunk.map((Item) => ({ PutRequest: { Item } })),
-        };
-        for (let attempt = 0; Object.keys(request).length && (request[this.tables.timeline]?.length ?? 0) > 0; attempt++) {
-          if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
-          if (attempt > 20) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');
-          const res = await this.doc.send(new BatchWriteCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
-          account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
-          request = (res.UnprocessedItems ?? {}) as typeof request;
-        }
-      }),
-    );
+    const left = await batchWrite<DocWriteRequest>(async (RequestItems) => {
+      const res = await this.doc.send(new BatchWriteCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
+      account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
+      return res;
+    }, { [this.tables.timeline]: [...uniq.values()].map((Item) => ({ PutRequest: { Item } })) }, { ...STORE_RETRY, maxRounds: 21 });
+    if (countItems(left)) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');
   }
 
   async putMarker(m: ShardMarker): Promise<void> {

@@ -55,6 +55,7 @@ import {
 } from './requests';
 import { privacyTable, suppress, suppressionHash } from '../suppression';
 import { documentClient as doc } from '../aws/clients';
+import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 
 const tableName = (k: keyof typeof TABLES, e: string) => process.env[e] || TABLES[k].name;
 const T = {
@@ -163,21 +164,14 @@ async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promi
   }));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Deletes keys with BatchWriteItem (25 per request, unprocessed ones retried). */
+/** Deletes keys with BatchWriteItem (25 per request, 8 requests in flight, unprocessed ones retried). */
 async function batchDelete(table: string, keys: Record<string, unknown>[]): Promise<void> {
-  const chunks: Record<string, unknown>[][] = [];
-  for (let i = 0; i < keys.length; i += 25) chunks.push(keys.slice(i, i + 25));
-  await pmap(chunks, 8, async (chunk) => {
-    let req: Record<string, { DeleteRequest: { Key: Record<string, unknown> } }[]> | undefined = { [table]: chunk.map((Key) => ({ DeleteRequest: { Key } })) };
-    for (let round = 0; req && (req[table]?.length ?? 0) > 0; round++) {
-      if (round > 20) throw new Error('erase: BatchWriteItem left items unprocessed after 20 rounds');
-      if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round) * Math.random());
-      const res = await doc().send(new BatchWriteCommand({ RequestItems: req }));
-      req = res.UnprocessedItems as typeof req;
-    }
-  });
+  const left = await batchWrite<DocWriteRequest>(
+    async (RequestItems) => doc().send(new BatchWriteCommand({ RequestItems })),
+    { [table]: keys.map((Key) => ({ DeleteRequest: { Key } })) },
+    { baseMs: 20, capMs: 1000, maxRounds: 21, concurrency: 8 },
+  );
+  if (countItems(left)) throw new Error('erase: BatchWriteItem left items unprocessed after 20 rounds');
 }
 
 async function queryAll(table: string, keyName: string, value: string): Promise<Record<string, unknown>[]> {

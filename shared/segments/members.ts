@@ -6,6 +6,7 @@
  * writer's record, so index writes of one profile are ordered without conditions.
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
@@ -20,8 +21,6 @@ export interface MembershipChange {
   version: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Writes membership rows: a put for each member, a delete for each one who left. */
 export async function writeMemberships(changes: MembershipChange[], now = new Date()): Promise<void> {
   // One request per row key (BatchWriteItem refuses duplicates): the last change wins.
@@ -31,19 +30,12 @@ export async function writeMemberships(changes: MembershipChange[], now = new Da
       ? { PutRequest: { Item: { segmentId: c.segmentId, profileId: c.profileId, since: now.toISOString(), v: c.version } } }
       : { DeleteRequest: { Key: { segmentId: c.segmentId, profileId: c.profileId } } },
   );
-  const chunks: (typeof reqs)[] = [];
-  for (let i = 0; i < reqs.length; i += 25) chunks.push(reqs.slice(i, i + 25));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending: Record<string, unknown[]> = { [table()]: chunk };
-      for (let attempt = 0; (pending[table()]?.length ?? 0) > 0; attempt++) {
-        if (attempt > 20) throw new CairnError('members_write_failed', 'BatchWriteItem: unprocessed items after 20 attempts', 500);
-        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
-        const res = await doc().send(new BatchWriteCommand({ RequestItems: pending as never }));
-        pending = (res.UnprocessedItems ?? {}) as Record<string, unknown[]>;
-      }
-    }),
+  const left = await batchWrite<DocWriteRequest>(
+    async (RequestItems) => doc().send(new BatchWriteCommand({ RequestItems })),
+    { [table()]: reqs },
+    { baseMs: 20, capMs: 1000, maxRounds: 21 },
   );
+  if (countItems(left)) throw new CairnError('members_write_failed', 'BatchWriteItem: unprocessed items after 20 attempts', 500);
 }
 
 export interface MembersPage {

@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGet, countItems } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
@@ -60,7 +61,6 @@ export function refreshMs(): number {
   return Number.isFinite(v) && v > 0 ? Math.min(v, MAX_REFRESH_MS) : DEFAULT_REFRESH_MS;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Per bucket: its change counter and how many chunk items it spans. */
 export type SuppressionMeta = Map<string, { version: number; chunks: number }>;
@@ -94,16 +94,13 @@ export const dynamoReader: SuppressionReader = {
   async chunks(keys) {
     const table = privacyTable();
     const out = new Map<string, Iterable<string>>();
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map((pk) => ({ pk }));
-      for (let round = 0; pending?.length; round++) {
-        if (round > 10) throw new Error('suppression: BatchGetItem left keys unprocessed after 10 rounds');
-        if (round > 0) await sleep(Math.random() * 25 * 2 ** round);
-        const res = await doc().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, h' } } }));
-        for (const item of res.Responses?.[table] ?? []) out.set(String(item.pk), (item.h as Set<string> | undefined) ?? []);
-        pending = res.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
+    const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
+      async (RequestItems) => doc().send(new BatchGetCommand({ RequestItems })),
+      { [table]: { Keys: keys.map((pk) => ({ pk })), ConsistentRead: true, ProjectionExpression: 'pk, h' } },
+      { maxRounds: 11, concurrency: 1 },
+    );
+    if (countItems(unprocessed)) throw new Error('suppression: BatchGetItem left keys unprocessed after 10 rounds');
+    for (const item of items[table] ?? []) out.set(String(item.pk), (item.h as Set<string> | undefined) ?? []);
     return out;
   },
 };
@@ -350,13 +347,12 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
 export async function droppedCount(hashes: string[]): Promise<number> {
   let n = 0;
   const table = privacyTable();
-  for (let i = 0; i < hashes.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = hashes.slice(i, i + 100).map((h) => ({ pk: SUPPRESSION_PREFIX + h }));
-    for (let round = 0; keys?.length && round < 10; round++) {
-      const res = await doc().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
-      for (const item of res.Responses?.[table] ?? []) n += ((item.d as Set<string> | undefined)?.size ?? 0) + Number(item.overflow ?? 0);
-      keys = res.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined;
-    }
-  }
+  // Keys still unprocessed after 10 rounds are left out of the count (it is a report, not a decision).
+  const { items } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
+    async (RequestItems) => doc().send(new BatchGetCommand({ RequestItems })),
+    { [table]: { Keys: hashes.map((h) => ({ pk: SUPPRESSION_PREFIX + h })), ConsistentRead: true } },
+    { maxRounds: 10, concurrency: 1 },
+  );
+  for (const item of items[table] ?? []) n += ((item.d as Set<string> | undefined)?.size ?? 0) + Number(item.overflow ?? 0);
   return n;
 }
