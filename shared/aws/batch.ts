@@ -95,7 +95,7 @@ export async function batchWrite<R>(send: BatchWriteSend<R>, requestItems: Table
 export type KeysAndParams<K> = { Keys: K[] } & Record<string, unknown>;
 export type BatchGetSend<K, I> = (
   requestItems: Tables<KeysAndParams<K>>,
-) => Promise<{ Responses?: Tables<I[]> | undefined; UnprocessedKeys?: Tables<{ Keys?: K[] | undefined } & Record<string, unknown>> | undefined }>;
+) => Promise<{ Responses?: Tables<I[]> | undefined; UnprocessedKeys?: Tables<{ Keys?: K[] | undefined }> | undefined }>;
 
 export interface BatchGetResult<K, I> {
   /** Items read, per table (order not kept, as DynamoDB does not keep it). */

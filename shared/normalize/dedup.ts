@@ -7,11 +7,10 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   type AttributeValue,
-  type BatchGetItemCommandOutput,
-  type BatchWriteItemCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
 import { DEDUP_WINDOW_SECONDS } from '../config/resources';
 
@@ -24,39 +23,27 @@ export interface Marker {
 }
 
 export const markerKey = (messageId: string) => `msg#${messageId}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_ROUNDS = 8;
 
 /** Reads the live markers of `messageIds` (consistent reads, chunks of 100, UnprocessedKeys retried). */
 export async function getMarkers(table: string, messageIds: readonly string[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<Map<string, Marker>> {
   const found = new Map<string, Marker>();
-  const chunks: string[][] = [];
-  for (let i = 0; i < messageIds.length; i += 100) chunks.push(messageIds.slice(i, i + 100) as string[]);
-  await Promise.all(
-    chunks.map(async (ids) => {
-      let keys: Record<string, AttributeValue>[] | undefined = ids.map((id) => ({ pk: { S: markerKey(id) } }));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round >= MAX_ROUNDS) throw new Error(`dedup: ${keys.length} keys still unprocessed after ${MAX_ROUNDS} rounds`);
-        if (round > 0) await sleep(Math.random() * 25 * 2 ** round);
-        const out: BatchGetItemCommandOutput = await dynamodb().send(
-          new BatchGetItemCommand({
-            RequestItems: { [table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, lakeKey, expiresAt, seq' } },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        for (const item of out.Responses?.[table] ?? []) {
-          const pk = item.pk?.S;
-          const lakeKey = item.lakeKey?.S;
-          if (!pk || !lakeKey) continue;
-          const expiresAt = Number(item.expiresAt?.N ?? 0);
-          if (expiresAt && expiresAt <= nowSeconds) continue;
-          const messageId = pk.slice(4);
-          found.set(messageId, { messageId, lakeKey, expiresAt, ...(item.seq?.S ? { seq: item.seq.S } : {}) });
-        }
-        keys = out.UnprocessedKeys?.[table]?.Keys;
-      }
-    }),
+  const { items, unprocessed } = await batchGet<Record<string, AttributeValue>, Record<string, AttributeValue>>(
+    async (RequestItems) => dynamodb().send(new BatchGetItemCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })),
+    { [table]: { Keys: messageIds.map((id) => ({ pk: { S: markerKey(id) } })), ConsistentRead: true, ProjectionExpression: 'pk, lakeKey, expiresAt, seq' } },
+    { maxRounds: MAX_ROUNDS },
   );
+  const left = countItems(unprocessed);
+  if (left) throw new Error(`dedup: ${left} keys still unprocessed after ${MAX_ROUNDS} rounds`);
+  for (const item of items[table] ?? []) {
+    const pk = item.pk?.S;
+    const lakeKey = item.lakeKey?.S;
+    if (!pk || !lakeKey) continue;
+    const expiresAt = Number(item.expiresAt?.N ?? 0);
+    if (expiresAt && expiresAt <= nowSeconds) continue;
+    const messageId = pk.slice(4);
+    found.set(messageId, { messageId, lakeKey, expiresAt, ...(item.seq?.S ? { seq: item.seq.S } : {}) });
+  }
   return found;
 }
 
@@ -67,10 +54,11 @@ export async function putMarkers(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<void> {
   const expiresAt = String(nowSeconds + DEDUP_WINDOW_SECONDS);
-  const chunks: WriteRequest[][] = [];
-  for (let i = 0; i < markers.length; i += 25) {
-    chunks.push(
-      markers.slice(i, i + 25).map((m) => ({
+  // batchWrite lets every chunk settle before it returns or throws: no marker of this attempt lands after its retry began.
+  const left = await batchWrite<WriteRequest>(
+    async (RequestItems) => dynamodb().send(new BatchWriteItemCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })),
+    {
+      [table]: markers.map((m) => ({
         PutRequest: {
           Item: {
             pk: { S: markerKey(m.messageId) },
@@ -80,22 +68,11 @@ export async function putMarkers(
           },
         },
       })),
-    );
-  }
-  // Every chunk settles before a failure is reported: no marker of this attempt lands after its retry began.
-  const results = await Promise.allSettled(
-    chunks.map(async (chunk) => {
-      let pending: WriteRequest[] | undefined = chunk;
-      for (let round = 0; pending && pending.length > 0; round++) {
-        if (round >= MAX_ROUNDS) throw new Error(`dedup: ${pending.length} markers still unprocessed after ${MAX_ROUNDS} rounds`);
-        if (round > 0) await sleep(Math.random() * 25 * 2 ** round);
-        const out: BatchWriteItemCommandOutput = await dynamodb().send(new BatchWriteItemCommand({ RequestItems: { [table]: pending }, ReturnConsumedCapacity: 'TOTAL' }));
-        pending = out.UnprocessedItems?.[table];
-      }
-    }),
+    },
+    { maxRounds: MAX_ROUNDS },
   );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const n = countItems(left);
+  if (n) throw new Error(`dedup: ${n} markers still unprocessed after ${MAX_ROUNDS} rounds`);
 }
 
 export interface LakeObjectInfo {
