@@ -15,8 +15,8 @@ import { decodeJsonLines } from '../shared/lake/index';
 import { LAKE } from '../shared/config/resources';
 import { syntheticMessages, percentile } from './events';
 import type { Result } from './result';
+import { sleep } from '../shared/lang';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU ms per thread name of the process (Linux), for the diagnostic line. */
 function threadCpu(pid: number | undefined): Record<string, number> {

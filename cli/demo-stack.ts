@@ -7,18 +7,7 @@ import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from
 import { pathParam } from '../shared/http';
 import { adminGet, answerError, collectPost, type Target } from './http';
 import { MAX_BATCH_BYTES } from './send';
-
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((r) => {
-    if (signal?.aborted) return r();
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      r();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+import { sleep } from '../shared/lang';
 
 export async function healthy(baseUrl: string): Promise<boolean> {
   try {

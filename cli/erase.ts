@@ -27,6 +27,7 @@ import { SETTLE_SECONDS } from '../shared/privacy/erase';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
 import { pathParam } from '../shared/http';
+import { sleep as realSleep } from '../shared/lang';
 
 export interface PrivacyCliDeps {
   target(cmd: Command): Promise<Target>;
@@ -118,7 +119,7 @@ async function scheduleLocalRun(t: Target, erasureId: string, atMs: number, payl
 }
 
 export function registerPrivacyCommands(program: Command, profile: Command, deps: PrivacyCliDeps): void {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? realSleep;
   program
     .command('erase')
     .description('erase a person (GDPR Art. 17): suppress their identifiers now, erase profiles, graph, journeys and lake rows (docs/privacy.md)')

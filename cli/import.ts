@@ -20,6 +20,7 @@ import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } f
 import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '../shared/import';
 import { collectPost, type Answer, type Target } from './http';
 import { batchBodies, MAX_BATCH_MESSAGES } from './send';
+import { sleep } from '../shared/lang';
 
 export type { ImportType };
 
@@ -170,7 +171,6 @@ interface Pending {
   message: JsonObject;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Posts one body (collectPost retries 429 and 5xx); an unreachable stack is tried again a few times. */
 async function post(target: Target, body: string): Promise<Answer> {

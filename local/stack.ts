@@ -27,6 +27,7 @@ import { EventSourceMapping, type MappingStatus } from './poller';
 import { nextMark, type PollerTuning } from './poller-common';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
+import { sleep } from '../shared/lang';
 
 export interface LocalStackOptions {
   /** HTTP port on 127.0.0.1; 0 picks a free one. Default 4000. */
@@ -135,7 +136,6 @@ function emulatorClients(endpoints: Emulators['endpoints']) {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** True when `p` settles within `ms`; false after that (the timer does not outlive the answer). */
 const within = (p: Promise<unknown>, ms: number): Promise<boolean> =>
   new Promise((resolve) => {

@@ -6,8 +6,8 @@ import type { LocalService, ServiceContext } from '../services';
 import { CairnError } from '../../shared/errors';
 import { startEventBridge } from './server';
 import type { Invoke } from './delivery';
+import { sleep } from '../../shared/lang';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The stack loads its functions after the services start, and deliveries recovered from the journal

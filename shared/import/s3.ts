@@ -29,6 +29,7 @@ import { partitionKeyFor, putAllRecords, type StreamRecord } from '../message/st
 import type { Delimiter } from './csv';
 import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType, type MappingOptions } from './map';
 import { isJsonLines, planHeader, readRows, RejectsEncoder, type ImportFormat, type Row } from './rows';
+import { sleep } from '../lang';
 
 /** Data files λ import reads (by extension); anything else under `imports/` is ignored. */
 export const DATA_EXTENSIONS = ['.csv', '.tsv', '.txt', '.jsonl', '.ndjson'] as const;
@@ -237,7 +238,6 @@ export type ImportOutcome =
   | { status: ImportReport['status']; file: string; report: ImportReport };
 
 const hashOf = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Handles one created object under `imports/`. Never throws for a bad file or manifest: the report says. */
 export async function importObject(bucket: string, key: string, opts: ImportObjectOptions = {}): Promise<ImportOutcome> {

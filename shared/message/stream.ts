@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { kinesis } from '../aws/clients';
 import { CairnError } from '../errors';
+import { sleep } from '../lang';
 
 export interface StreamRecord {
   partitionKey: string;
@@ -51,7 +52,6 @@ export function chunkRecords<T extends StreamRecord>(records: readonly T[]): T[]
   return chunks;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Puts every record on `streamName`. Resolves when all are in; throws CairnError

@@ -21,6 +21,7 @@ import { LAKE } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { sleep } from '../../shared/lang';
 
 const EVENTS = 3_000;
 const BATCH = 50;
@@ -31,7 +32,6 @@ const MAX_ATTEMPTS = '2';
 
 const BASIC = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RUN = `af-${Date.now().toString(36)}`;
 
 interface Msg { messageId: string; userId: string; total: number }

@@ -26,6 +26,7 @@ import { LAKE, STREAMS } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake/index';
 import type { LakeEventRow } from '../../shared/message/types';
 import { PROJECT_ROOT } from '../../local/lambda';
+import { sleep } from '../../shared/lang';
 
 const EVENTS = Math.max(1_000, Number(process.env.CAIRN_FAULT_EVENTS ?? 8_000) || 8_000);
 const BATCH = 100;
@@ -37,7 +38,6 @@ const TIMEOUT_MS = Math.max(170_000, EVENTS * 25);
 
 const BASIC = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RUN = `k9-${Date.now().toString(36)}`;
 
 function freePort(): Promise<number> {

@@ -17,9 +17,9 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '.
 import { s3 } from '../../shared/aws/clients';
 import { LAKE } from '../../shared/config/resources';
 import { queryLocalLake } from '../../cli/lake';
+import { sleep } from '../../shared/lang';
 
 const Bucket = LAKE.localBucket;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let emu: Emulators;
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-s3-atomic-'));

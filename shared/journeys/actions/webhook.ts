@@ -22,6 +22,7 @@ import { ENV } from '../../config/resources';
 import { CairnError } from '../../errors';
 import { renderTemplate, renderValue } from '../../definitions';
 import type { ActionInput, ActionResult } from './types';
+import { sleep } from '../../lang';
 
 export interface WebhookOptions {
   attempts: number;
@@ -132,7 +133,6 @@ function attempt(p: Prepared, timeoutMs: number): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function sendWebhook(input: ActionInput, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
   let prepared: Prepared;
