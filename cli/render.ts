@@ -4,9 +4,9 @@
  */
 import type { Cell } from './lake';
 import { cellText, formatTable, keyValues } from './format';
+import { isPlainObject } from '../shared/lang';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const scalar = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? fmtNumber(v) : JSON.stringify(v));
 
 function fmtNumber(n: number): string {
@@ -31,13 +31,13 @@ export function renderStatus(status: unknown, lake?: { events?: number; quaranti
   let out = '';
   const scalars: [string, string][] = [];
   const sections: string[] = [];
-  if (isObj(status)) {
+  if (isPlainObject(status)) {
     for (const [k, v] of Object.entries(status)) {
-      if (Array.isArray(v) && v.length && v.every(isObj)) sections.push(`${label(k)}\n${tableOf(v as Obj[])}`);
-      else if (isObj(v) && Object.keys(v).length && Object.values(v).every(isObj)) {
+      if (Array.isArray(v) && v.length && v.every(isPlainObject)) sections.push(`${label(k)}\n${tableOf(v as Obj[])}`);
+      else if (isPlainObject(v) && Object.keys(v).length && Object.values(v).every(isPlainObject)) {
         const key = label(k).replace(/s$/, '');
         sections.push(`${label(k)}\n${tableOf(Object.entries(v).map(([name, o]) => ({ [key]: name, ...(o as Obj) })), key)}`);
-      } else if (isObj(v)) scalars.push([label(k), Object.entries(v).map(([a, b]) => `${a}=${b === null ? '-' : scalar(b)}`).join(', ') || '-']);
+      } else if (isPlainObject(v)) scalars.push([label(k), Object.entries(v).map(([a, b]) => `${a}=${b === null ? '-' : scalar(b)}`).join(', ') || '-']);
       else if (v === null || (Array.isArray(v) && v.length === 0)) scalars.push([label(k), '-']);
       else scalars.push([label(k), scalar(v)]);
     }
@@ -53,7 +53,7 @@ export function renderStatus(status: unknown, lake?: { events?: number; quaranti
 
 /** Profile shape of the admin API (docs/api.md#admin-api), read leniently. */
 export function renderProfile(p: unknown): string {
-  const o = isObj(p) ? p : {};
+  const o = isPlainObject(p) ? p : {};
   const lines: [string, string][] = [['profile', scalar(o.profileId)]];
   if (o.createdAt) lines.push(['created', scalar(o.createdAt)]);
   if (o.updatedAt) lines.push(['updated', scalar(o.updatedAt)]);
@@ -69,15 +69,15 @@ export function renderProfile(p: unknown): string {
   const ids = Array.isArray(o.identities) ? o.identities : [];
   section(
     'identities',
-    ids.map((i): [string, string] => (isObj(i) ? [scalar(i.type), scalar(i.value)] : ['', scalar(i)])),
+    ids.map((i): [string, string] => (isPlainObject(i) ? [scalar(i.type), scalar(i.value)] : ['', scalar(i)])),
   );
-  const kv = (v: unknown): [string, string][] => (isObj(v) ? Object.entries(v).map(([k, x]) => [k, cellText(x as Cell)]) : []);
+  const kv = (v: unknown): [string, string][] => (isPlainObject(v) ? Object.entries(v).map(([k, x]) => [k, cellText(x as Cell)]) : []);
   section('traits', kv(o.traits));
   section('computed', kv(o.computed));
   section(
     'consent',
-    isObj(o.consent)
-      ? Object.entries(o.consent).map(([k, v]): [string, string] => [k, v === true ? 'granted' : v === false ? 'denied' : isObj(v) && 'granted' in v ? `${v.granted ? 'granted' : 'denied'}${v.timestamp ? ` (${scalar(v.timestamp)})` : ''}` : scalar(v)])
+    isPlainObject(o.consent)
+      ? Object.entries(o.consent).map(([k, v]): [string, string] => [k, v === true ? 'granted' : v === false ? 'denied' : isPlainObject(v) && 'granted' in v ? `${v.granted ? 'granted' : 'denied'}${v.timestamp ? ` (${scalar(v.timestamp)})` : ''}` : scalar(v)])
       : [],
   );
   const known = new Set(['profileId', 'createdAt', 'updatedAt', 'mergedFrom', 'segments', 'identities', 'traits', 'computed', 'consent']);

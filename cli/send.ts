@@ -7,6 +7,7 @@
 import { CairnError } from '../shared/errors';
 import type { JsonObject } from '../shared/message/types';
 import { answerError, collectPost, type Target } from './http';
+import { isPlainObject } from '../shared/lang';
 
 export const MAX_BATCH_MESSAGES = 2500;
 /** Stay under the 500 KB request limit with room for the envelope. */
@@ -18,7 +19,6 @@ export interface ParsedInput {
   envelope: JsonObject;
 }
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseMessages(text: string, source = 'input'): ParsedInput {
   const trimmed = text.trim();
@@ -32,7 +32,7 @@ export function parseMessages(text: string, source = 'input'): ParsedInput {
   }
   if (parsedWhole) {
     if (Array.isArray(whole)) return { messages: checkAll(whole, source), envelope: {} };
-    if (isObject(whole)) {
+    if (isPlainObject<JsonObject>(whole)) {
       if (Array.isArray(whole.batch)) {
         const { batch, ...envelope } = whole;
         return { messages: checkAll(batch, source), envelope };
@@ -50,7 +50,7 @@ export function parseMessages(text: string, source = 'input'): ParsedInput {
     } catch (e) {
       throw new CairnError('usage', `${source} line ${i + 1}: invalid JSON (${(e as Error).message})`, 400);
     }
-    if (!isObject(v)) throw new CairnError('usage', `${source} line ${i + 1}: expected a JSON object`, 400);
+    if (!isPlainObject<JsonObject>(v)) throw new CairnError('usage', `${source} line ${i + 1}: expected a JSON object`, 400);
     messages.push(v);
   });
   return { messages, envelope: {} };
@@ -59,7 +59,7 @@ export function parseMessages(text: string, source = 'input'): ParsedInput {
 function checkAll(list: unknown[], source: string): JsonObject[] {
   if (list.length === 0) throw new CairnError('usage', `no messages in ${source}`, 400);
   list.forEach((m, i) => {
-    if (!isObject(m)) throw new CairnError('usage', `${source}: message ${i} is not a JSON object`, 400);
+    if (!isPlainObject<JsonObject>(m)) throw new CairnError('usage', `${source}: message ${i} is not a JSON object`, 400);
   });
   return list as JsonObject[];
 }

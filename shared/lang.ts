@@ -22,8 +22,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * (Date, Map, Set, Buffer…) and functions are not. JSON.parse only makes plain objects (a `"__proto__"`
  * key becomes an own property, the prototype stays Object.prototype), so for parsed JSON this is
  * "a JSON object"; reading properties through it never reaches a prototype someone swapped in.
+ * `T` narrows further for a caller that knows more (parsed JSON: `isPlainObject<JsonObject>(v)`).
  */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject<T extends object = Record<string, unknown>>(v: unknown): v is T {
   if (typeof v !== 'object' || v === null) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

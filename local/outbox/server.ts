@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
 import { Journal, readJsonLines } from '../eventbridge/store';
+import { isPlainObject } from '../../shared/lang';
 
 export interface OutboxMessage {
   id: string;
@@ -38,7 +39,6 @@ export interface LocalOutbox {
 }
 
 const MAX_BODY = 10 * 1024 * 1024;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -62,23 +62,23 @@ function sesError(res: ServerResponse, e: AwsError): void {
 
 /** SES v2 SendEmail request → outbox message (Simple content only; Raw and Template are refused). */
 function parseSendEmail(body: unknown): Omit<OutboxMessage, 'id' | 'sentAt'> {
-  if (!isObject(body)) throw new AwsError('BadRequestException', 'Request body must be a JSON object');
-  const dest = isObject(body.Destination) ? body.Destination : {};
+  if (!isPlainObject(body)) throw new AwsError('BadRequestException', 'Request body must be a JSON object');
+  const dest = isPlainObject(body.Destination) ? body.Destination : {};
   const to = [dest.ToAddresses, dest.CcAddresses, dest.BccAddresses].flatMap((l) => (Array.isArray(l) ? l.filter((x): x is string => typeof x === 'string') : []));
   if (!to.length) throw new AwsError('BadRequestException', 'Destination must have at least one address');
   const from = str(body.FromEmailAddress);
   if (!from) throw new AwsError('BadRequestException', 'FromEmailAddress is required (no default identity locally)');
-  const content = isObject(body.Content) ? body.Content : {};
-  const simple = isObject(content.Simple) ? content.Simple : undefined;
+  const content = isPlainObject(body.Content) ? body.Content : {};
+  const simple = isPlainObject(content.Simple) ? content.Simple : undefined;
   if (!simple) throw new AwsError('BadRequestException', 'Only Content.Simple is supported by the local outbox');
-  const subject = isObject(simple.Subject) ? str(simple.Subject.Data) : undefined;
-  const b = isObject(simple.Body) ? simple.Body : {};
-  const text = isObject(b.Text) ? str(b.Text.Data) : undefined;
-  const html = isObject(b.Html) ? str(b.Html.Data) : undefined;
+  const subject = isPlainObject(simple.Subject) ? str(simple.Subject.Data) : undefined;
+  const b = isPlainObject(simple.Body) ? simple.Body : {};
+  const text = isPlainObject(b.Text) ? str(b.Text.Data) : undefined;
+  const html = isPlainObject(b.Html) ? str(b.Html.Data) : undefined;
   if (subject === undefined) throw new AwsError('BadRequestException', 'Content.Simple.Subject.Data is required');
   if (text === undefined && html === undefined) throw new AwsError('BadRequestException', 'Content.Simple.Body needs Text or Html');
   const tags: Record<string, string> = {};
-  for (const t of Array.isArray(body.EmailTags) ? body.EmailTags : []) if (isObject(t) && str(t.Name) && str(t.Value)) tags[t.Name as string] = t.Value as string;
+  for (const t of Array.isArray(body.EmailTags) ? body.EmailTags : []) if (isPlainObject(t) && str(t.Name) && str(t.Value)) tags[t.Name as string] = t.Value as string;
   return { channel: 'email', to, from, subject, text: text ?? '', ...(html !== undefined ? { html } : {}), ...(Object.keys(tags).length ? { tags } : {}) };
 }
 

@@ -8,6 +8,7 @@ import { CairnError } from '../errors';
 import { parseIsoTimestamp } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type MessageType } from '../message/types';
 import { LIMITS } from './limits';
+import { isPlainObject } from '../lang';
 
 export type CollectRoute = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias' | 'batch' | 'import';
 const TYPE_SET: ReadonlySet<string> = new Set(MESSAGE_TYPES);
@@ -20,7 +21,6 @@ export interface PreparedMessage {
   partitionKey: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function fail(code: string, status: number, prefix: string, field: string | undefined, what: string, index: number | undefined): never {
   const path = field ? (prefix ? `${prefix}.${field}` : field) : prefix || 'message';
@@ -54,7 +54,7 @@ const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.tr
  */
 export function validateMessage(msg: unknown, impliedType: MessageType | undefined, index?: number): string {
   const prefix = index === undefined ? '' : `batch[${index}]`;
-  if (!isObject(msg)) return fail('invalid_message', 400, prefix, undefined, 'must be a JSON object', index);
+  if (!isPlainObject(msg)) return fail('invalid_message', 400, prefix, undefined, 'must be a JSON object', index);
   const size = Buffer.byteLength(JSON.stringify(msg));
   if (size > LIMITS.messageBytes) {
     return fail('message_too_large', 413, prefix, undefined, `message is ${size} bytes, more than the ${LIMITS.messageBytes}-byte limit`, index);
@@ -144,8 +144,8 @@ export function prepareMessages(
       const v = body[k];
       if (v === undefined) continue;
       for (const m of raw) {
-        if (!isObject(m)) continue;
-        if (k === 'context' && isObject(v)) m.context = isObject(m.context) ? { ...v, ...m.context } : m.context === undefined ? { ...v } : m.context;
+        if (!isPlainObject(m)) continue;
+        if (k === 'context' && isPlainObject(v)) m.context = isPlainObject(m.context) ? { ...v, ...m.context } : m.context === undefined ? { ...v } : m.context;
         else if (m[k] === undefined) m[k] = v;
       }
     }

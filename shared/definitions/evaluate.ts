@@ -7,6 +7,7 @@ import { computedTraitValue, counterFor, windowChangeTimes, bucketSize, type Com
 import { testValues } from './match';
 import { valuesAt } from './path';
 import type { ComputedTraitDef, Condition, EventCondition, PropertyFilter, SegmentDef } from './types';
+import { isPlainObject } from '../lang';
 
 /** What a callback is asked when it counts events (see EvalContext.events). */
 export interface EventQuery {
@@ -52,7 +53,6 @@ export interface EvalContext {
   segmentDefs?: Record<string, Condition>;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function present(values: unknown[]): unknown[] {
   return values.filter((v) => v !== null);
@@ -120,7 +120,7 @@ function evalCond(c: Condition, ctx: EvalContext, stack: string[]): boolean {
     }
     case 'consent': {
       const g = ctx.consent?.[c.channel];
-      return g === true || (isObject(g) && g.granted === true);
+      return g === true || (isPlainObject(g) && g.granted === true);
     }
     case 'segment':
       return isMember(c.id, ctx, stack);

@@ -6,6 +6,7 @@
  */
 import { CairnError } from '../errors';
 import type { Origin } from './types';
+import { isPlainObject } from '../lang';
 
 export type Path = (string | number)[];
 export interface DefinitionIssue {
@@ -20,7 +21,6 @@ export interface DefinitionIssue {
 }
 export type Add = (path: Path, message: string) => void;
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const isScalar = (v: unknown): v is string | number | boolean | null =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 

@@ -16,10 +16,11 @@
 import { valuesAt } from './path';
 import type { PropertyFilter, Test } from './types';
 
-const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+/** An object or an array: a value a scalar comparison never matches. */
+const isCompound = (v: unknown) => typeof v === 'object' && v !== null;
 
 function one(t: Test, v: unknown): boolean {
-  if (isObject(v)) return false;
+  if (isCompound(v)) return false;
   switch (t.op) {
     case 'eq':
       return v === t.value;
@@ -51,7 +52,7 @@ export function testValues(values: unknown[], tests: Test[]): boolean {
   let valueTests = 0;
   for (const t of tests) {
     if (t.op === 'exists') {
-      const present = values.some((v) => !isObject(v));
+      const present = values.some((v) => !isCompound(v));
       if (present !== t.value) return false;
     } else valueTests++;
   }

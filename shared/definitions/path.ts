@@ -1,9 +1,9 @@
+import { isPlainObject } from '../lang';
 /**
  * Dotted paths (`properties.items.sku`, `address.city`). Segments are split on `.`; a segment of
  * digits indexes an array. Conditions follow EventBridge's reading of arrays: walking through an
  * array reaches every element, and a comparison holds when any reached value passes.
  */
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const PATH_RE = /^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$/;
 
@@ -16,7 +16,7 @@ export function getPath(root: unknown, path: string | string[]): unknown {
   let cur: unknown = root;
   for (const seg of typeof path === 'string' ? splitPath(path) : path) {
     if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = cur[seg];
+    else if (isPlainObject(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = cur[seg];
     else return undefined;
   }
   return cur;
@@ -35,7 +35,7 @@ export function valuesAt(root: unknown, path: string | string[]): unknown[] {
       if (Array.isArray(v)) {
         if (/^\d+$/.test(seg) && Number(seg) < v.length) next.push(v[Number(seg)]);
         else for (const e of v) visit(e);
-      } else if (isObject(v) && Object.prototype.hasOwnProperty.call(v, seg)) next.push(v[seg]);
+      } else if (isPlainObject(v) && Object.prototype.hasOwnProperty.call(v, seg)) next.push(v[seg]);
     };
     for (const v of cur) visit(v);
     cur = next;

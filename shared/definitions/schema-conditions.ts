@@ -4,7 +4,8 @@
  * (all/any/not, trait, computed, identifier, consent, segment, event).
  */
 import { z } from 'zod';
-import { describe, isObject, isScalar, type Add, type Path } from './issues';
+import { describe, isScalar, type Add, type Path } from './issues';
+import { isPlainObject } from '../lang';
 import { channelSchema, common, computedIdSchema, durationOf, flex, ID_TYPE_RE, idSchema, pathOf, strict, sub, text, type DefinitionBase } from './schema-fields';
 import { MESSAGE_ROOTS, OPERATORS, type Condition, type EventCondition, type PropertyFilter, type SegmentDef, type Test } from './types';
 
@@ -63,7 +64,7 @@ function filterValue(v: unknown, add: Add): Test[] | undefined {
     add([], 'a list in where means "one of these values" and must hold strings, numbers, true, false or null');
     return undefined;
   }
-  if (isObject(v)) {
+  if (isPlainObject(v)) {
     const keys = Object.keys(v);
     if (!keys.length) {
       add([], `needs an operator (${OPERATORS.join(', ')})`);
@@ -85,7 +86,7 @@ interface WhereOpts {
 }
 
 export function whereOf(v: unknown, add: Add, opts: WhereOpts): PropertyFilter[] | undefined {
-  if (!isObject(v)) {
+  if (!isPlainObject(v)) {
     add([], `where must be a mapping of dotted paths to values, e.g. { properties.store_id: SH-001 }, not ${describe(v)}`);
     return undefined;
   }
@@ -121,7 +122,7 @@ export function conditionOf(v: unknown, add: Add, opts: ConditionOpts, depth = 0
     add([], 'conditions are nested too deeply (at most 32 levels)');
     return undefined;
   }
-  if (!isObject(v)) {
+  if (!isPlainObject(v)) {
     add([], `a condition must be a mapping with one of ${CONDITION_KEYS.join(', ')}, not ${describe(v)}`);
     return undefined;
   }
@@ -196,7 +197,7 @@ export function conditionOf(v: unknown, add: Add, opts: ConditionOpts, depth = 0
       if ('count' in v) {
         const c = v.count;
         if (typeof c === 'number') fail(['count'], `count needs an operator, e.g. count: { gte: ${c} }`);
-        else if (!isObject(c) || !Object.keys(c).length) fail(['count'], `count must be a mapping of operators (${NUMERIC_OPS.join(', ')}) to numbers, not ${describe(c)}`);
+        else if (!isPlainObject(c) || !Object.keys(c).length) fail(['count'], `count must be a mapping of operators (${NUMERIC_OPS.join(', ')}) to numbers, not ${describe(c)}`);
         else {
           const tests: Test[] = [];
           for (const [op, n] of Object.entries(c)) {

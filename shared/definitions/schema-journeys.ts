@@ -4,7 +4,8 @@
  * what the trigger provides. Steps themselves are in schema-steps.ts.
  */
 import { z } from 'zod';
-import { describe, formatPath, isObject, type Add, type Path } from './issues';
+import { describe, formatPath, type Add, type Path } from './issues';
+import { isPlainObject } from '../lang';
 import { conditionOf, conditionSchema, whereSchema } from './schema-conditions';
 import { channelSchema, common, durationSchema, flex, idSchema, strict, sub, text, type DefinitionBase } from './schema-fields';
 import { checkPattern, stepsOf, stepTemplates, walkSteps } from './schema-steps';
@@ -14,11 +15,11 @@ import { MESSAGE_ROOTS, type JourneyDef, type JourneyExit, type Trigger } from '
 const JOURNEY_ROOTS = [...MESSAGE_ROOTS, 'profile'] as const;
 
 function triggerOf(v: unknown, add: Add): Trigger | undefined {
-  if (isObject(v) && 'segment' in v) {
+  if (isPlainObject(v) && 'segment' in v) {
     const t = sub(strict({ segment: idSchema, on: z.enum(['entered', 'exited']).optional() }, 'a segment trigger'), v, [], add);
     return t && { type: 'segment', segment: t.segment, on: t.on ?? 'entered' };
   }
-  if (isObject(v) && 'event' in v) {
+  if (isPlainObject(v) && 'event' in v) {
     const t = sub(strict({ event: text, where: whereSchema(JOURNEY_ROOTS).optional() }, 'an event trigger'), v, [], add);
     return t && checkPattern(t.event, t.where ?? [], add) ? { type: 'event', event: t.event, where: t.where ?? [] } : undefined;
   }
@@ -27,7 +28,7 @@ function triggerOf(v: unknown, add: Add): Trigger | undefined {
 }
 
 function exitOf(v: unknown, add: Add): JourneyExit | undefined {
-  if (isObject(v) && 'event' in v && Object.keys(v).every((k) => k === 'event' || k === 'where')) {
+  if (isPlainObject(v) && 'event' in v && Object.keys(v).every((k) => k === 'event' || k === 'where')) {
     const t = sub(strict({ event: text, where: whereSchema().optional() }, 'an event exit'), v, [], add);
     return t && checkPattern(t.event, t.where ?? [], add) ? { type: 'event', event: t.event, where: t.where ?? [] } : undefined;
   }

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { CairnError } from '../errors';
-import { describe, isObject, type Add, type Path } from './issues';
+import { describe, type Add, type Path } from './issues';
+import { isPlainObject } from '../lang';
 import { conditionOf, whereSchema } from './schema-conditions';
 import { channelSchema, durationOf, durationSchema, idSchema, strict, sub, text } from './schema-fields';
 import { parseTemplate } from './template';
@@ -70,7 +71,7 @@ function stepOf(v: unknown, add: Add, derivedId: string, depth: number): Step | 
     add([], 'branches are nested too deeply (at most 16 levels)');
     return undefined;
   }
-  if (!isObject(v)) {
+  if (!isPlainObject(v)) {
     add([], `a step must be a mapping with one of ${STEP_KINDS.join(', ')}, not ${describe(v)}`);
     return undefined;
   }
@@ -195,7 +196,7 @@ export function stepTemplates(step: Step): [Path, string][] {
   const deep = (v: unknown, path: Path) => {
     if (typeof v === 'string') out.push([path, v]);
     else if (Array.isArray(v)) v.forEach((e, i) => deep(e, [...path, i]));
-    else if (isObject(v)) for (const [k, e] of Object.entries(v)) deep(e, [...path, k]);
+    else if (isPlainObject(v)) for (const [k, e] of Object.entries(v)) deep(e, [...path, k]);
   };
   switch (step.action) {
     case 'email':

@@ -10,7 +10,8 @@
  * (where filters, conditions, segments), schema-computed.ts, schema-steps.ts and schema-journeys.ts.
  */
 import type { z } from 'zod';
-import { describe, definitionError, isObject, issueText, type Add, type DefinitionIssue } from './issues';
+import { describe, definitionError, issueText, type Add, type DefinitionIssue } from './issues';
+import { isPlainObject } from '../lang';
 import { computedTraitDef, computedTraitSchema } from './schema-computed';
 import { segmentDef, segmentSchema } from './schema-conditions';
 import { sub } from './schema-fields';
@@ -19,12 +20,12 @@ import { KINDS, type Definition, type JsonObject, type Origin } from './types';
 
 /** The issues of one document; [] when it is valid. */
 export function checkDefinition(doc: unknown, where: Origin): { def?: Definition; issues: DefinitionIssue[] } {
-  const id = isObject(doc) && typeof doc.id === 'string' ? doc.id : undefined;
-  const kind = isObject(doc) && typeof doc.kind === 'string' ? doc.kind : undefined;
+  const id = isPlainObject(doc) && typeof doc.id === 'string' ? doc.id : undefined;
+  const kind = isPlainObject(doc) && typeof doc.kind === 'string' ? doc.kind : undefined;
   const issues: DefinitionIssue[] = [];
   const add: Add = (path, message) =>
     issues.push({ file: where.file, index: where.index, id, kind, path, message, text: issueText(where, id, path, message) });
-  if (!isObject(doc)) {
+  if (!isPlainObject(doc)) {
     add([], `a definition must be a mapping with kind: ${KINDS.join(', ')}, not ${describe(doc)}`);
     return { issues };
   }

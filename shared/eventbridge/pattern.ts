@@ -19,6 +19,7 @@
 import { CairnError } from '../errors';
 import { ipInRange, parseCidr, parseIp } from './ip';
 import { parseWildcard, wildcardComplexity, wildcardRegExp, WILDCARD_COMPLEXITY_LIMIT } from './wildcard';
+import { isPlainObject } from '../lang';
 
 export type EventPattern = { [key: string]: unknown };
 export type EventMatcher = (event: unknown) => boolean;
@@ -43,7 +44,6 @@ interface PatternNode {
   ors: PatternNode[][];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fold = (s: string) => s.toLowerCase();
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : JSON.stringify(v));
 
@@ -81,7 +81,7 @@ function compileObject(obj: Record<string, unknown>, path: string[], inOr: boole
       if (!Array.isArray(value)) fail(here, '$or must be followed by an array of objects');
       if (value.length < 2) fail(here, '$or needs at least 2 objects');
       const alts = value.map((alt, i) => {
-        if (!isObject(alt)) fail([...here, String(i)], 'only objects are allowed in a $or array');
+        if (!isPlainObject(alt)) fail([...here, String(i)], 'only objects are allowed in a $or array');
         return compileObject(alt, path, true);
       });
       node.ors.push(alts);
@@ -91,7 +91,7 @@ function compileObject(obj: Record<string, unknown>, path: string[], inOr: boole
     const segments = key.split('.');
     if (Array.isArray(value)) {
       childField(node, segments).leaves.push(compileLeaf(value, here));
-    } else if (isObject(value)) {
+    } else if (isPlainObject(value)) {
       const f = childField(node, segments);
       f.node ??= { fields: new Map(), ors: [] };
       compileObject(value, here, inOr, f.node);
@@ -201,7 +201,7 @@ function compileLeaf(values: unknown[], path: string[]): LeafField {
 
 function stringOrIgnoreCase(arg: unknown, path: string[]): { text: string; ignoreCase: boolean } {
   if (typeof arg === 'string') return { text: arg, ignoreCase: false };
-  if (isObject(arg)) {
+  if (isPlainObject(arg)) {
     const keys = Object.keys(arg);
     if (keys.length === 1 && keys[0] === 'equals-ignore-case') {
       const t = arg['equals-ignore-case'];
@@ -260,7 +260,7 @@ function stringList(arg: unknown, path: string[], what: string, allowEmptyString
 }
 
 function compileAnythingBut(arg: unknown, path: string[]): { test: ScalarTest; wildcard: ReturnType<typeof parseWildcard>[] } {
-  if (isObject(arg)) {
+  if (isPlainObject(arg)) {
     const keys = Object.keys(arg);
     if (keys.length !== 1) fail(path, keys.length ? 'only one key is allowed in an anything-but expression' : 'anything-but expression name not found');
     const name = keys[0]!;
@@ -269,7 +269,7 @@ function compileAnythingBut(arg: unknown, path: string[]): { test: ScalarTest; w
     switch (name) {
       case 'prefix':
       case 'suffix': {
-        if (isObject(inner)) fail(here, `equals-ignore-case is not supported inside anything-but/${name}`);
+        if (isPlainObject(inner)) fail(here, `equals-ignore-case is not supported inside anything-but/${name}`);
         const list = stringList(inner, here, name, false);
         const isPrefix = name === 'prefix';
         return { test: (s) => typeof s !== 'string' || !list.some((p) => (isPrefix ? s.startsWith(p) : s.endsWith(p))), wildcard: [] };
@@ -332,7 +332,7 @@ function lookup(obj: Record<string, unknown>, key: string): unknown {
   }
   if (!synth) return direct;
   if (direct === undefined) return synth;
-  return isObject(direct) ? { ...direct, ...synth } : direct;
+  return isPlainObject(direct) ? { ...direct, ...synth } : direct;
 }
 
 function matchLeaf(leaf: LeafField, v: unknown): boolean {
@@ -343,7 +343,7 @@ function matchLeaf(leaf: LeafField, v: unknown): boolean {
       for (const e of arr) {
         if (Array.isArray(e)) {
           if (walk(e)) return true;
-        } else if (!isObject(e) && e !== undefined) {
+        } else if (!isPlainObject(e) && e !== undefined) {
           seen = true;
           if (leaf.test(e as Scalar)) return true;
         }
@@ -353,14 +353,14 @@ function matchLeaf(leaf: LeafField, v: unknown): boolean {
     if (walk(v)) return true;
     return !seen && leaf.absent;
   }
-  if (isObject(v)) return leaf.absent;
+  if (isPlainObject(v)) return leaf.absent;
   return leaf.test(v as Scalar);
 }
 
 function collectObjects(arr: unknown[], out: Record<string, unknown>[]): void {
   for (const e of arr) {
     if (Array.isArray(e)) collectObjects(e, out);
-    else if (isObject(e)) out.push(e);
+    else if (isPlainObject(e)) out.push(e);
   }
 }
 
@@ -376,7 +376,7 @@ function matchChild(node: PatternNode, v: unknown): boolean {
 }
 
 function matchNode(node: PatternNode, value: unknown): boolean {
-  const obj = isObject(value) ? value : undefined;
+  const obj = isPlainObject(value) ? value : undefined;
   for (const [key, f] of node.fields) {
     const v = obj === undefined ? undefined : lookup(obj, key);
     for (const leaf of f.leaves) if (!matchLeaf(leaf, v)) return false;
@@ -400,7 +400,7 @@ function matchNode(node: PatternNode, value: unknown): boolean {
 // ---------------------------------------------------------------------------------------------
 
 function compileRoot(pattern: unknown): PatternNode {
-  if (!isObject(pattern)) fail([], `the pattern must be a JSON object, not ${describe(pattern)}`);
+  if (!isPlainObject(pattern)) fail([], `the pattern must be a JSON object, not ${describe(pattern)}`);
   return compileObject(pattern, [], false);
 }
 

@@ -7,6 +7,7 @@ import type { Json, JsonObject, NormalizedMessage } from '../message/types';
 import type { Identifier } from './identifiers';
 import { identityKey } from './identifiers';
 import type { Computed, ConsentState, Dedupe, GroupRecord, ProfileRecord } from './types';
+import { isPlainObject } from '../lang';
 
 /** Deterministic profile id (UUID v5 layout) from the message that created the profile. */
 export function profileIdFor(messageId: string): string {
@@ -114,7 +115,6 @@ export function mergeDedupe(a: Dedupe, b: Dedupe): Dedupe {
   return { s, r: uniq([...a.r, ...b.r]).slice(0, RING * 2) };
 }
 
-const isObj = (j: Json | undefined): j is JsonObject => !!j && typeof j === 'object' && !Array.isArray(j);
 
 /** Sets traits last-write-wins per key. `consent` is not a trait (it is applied as consent). */
 export function applyTraits(rec: { traits: JsonObject; traitK: Record<string, string> }, traits: JsonObject, k: string): boolean {
@@ -134,7 +134,7 @@ export function applyTraits(rec: { traits: JsonObject; traitK: Record<string, st
 export function consentOf(m: NormalizedMessage): { channel: string; granted: boolean; source: string }[] {
   const out: { channel: string; granted: boolean; source: string }[] = [];
   const take = (o: Json | undefined, source: string) => {
-    if (!isObj(o)) return;
+    if (!isPlainObject<JsonObject>(o)) return;
     for (const [ch, v] of Object.entries(o)) {
       if (ch === 'categoryPreferences') take(v, `${source}.categoryPreferences`);
       else if (typeof v === 'boolean') out.push({ channel: ch, granted: v, source });
@@ -142,17 +142,17 @@ export function consentOf(m: NormalizedMessage): { channel: string; granted: boo
   };
   take(m.context?.consent, 'context.consent');
   if (m.type === 'identify') take(m.traits?.consent, 'traits.consent');
-  if (isObj(m.context?.traits)) take((m.context.traits as JsonObject).consent, 'context.traits.consent');
+  if (isPlainObject<JsonObject>(m.context?.traits)) take((m.context.traits as JsonObject).consent, 'context.traits.consent');
   return out;
 }
 
 function channelOf(m: NormalizedMessage): string {
   const c = m.context ?? {};
   if (typeof c.channel === 'string' && c.channel) return c.channel;
-  const dev = isObj(c.device) ? c.device : undefined;
+  const dev = isPlainObject<JsonObject>(c.device) ? c.device : undefined;
   if (dev && (dev.type === 'ios' || dev.type === 'android' || typeof dev.advertisingId === 'string')) return 'mobile';
-  if (isObj(c.app) || isObj(c.os) && isObj(c.device)) return 'mobile';
-  if (isObj(c.page) || typeof c.userAgent === 'string' || m.type === 'page') return 'web';
+  if (isPlainObject<JsonObject>(c.app) || isPlainObject<JsonObject>(c.os) && isPlainObject<JsonObject>(c.device)) return 'mobile';
+  if (isPlainObject<JsonObject>(c.page) || typeof c.userAgent === 'string' || m.type === 'page') return 'web';
   return 'server';
 }
 
@@ -182,8 +182,8 @@ export function applyMessage(p: ProfileRecord, m: NormalizedMessage): void {
     c.last_channel = channelOf(m);
     c.last_channel_k = k;
   }
-  if (m.type === 'identify' && isObj(m.traits)) applyTraits(p, m.traits, k);
-  if (isObj(m.context?.traits)) applyTraits(p, m.context.traits as JsonObject, k);
+  if (m.type === 'identify' && isPlainObject<JsonObject>(m.traits)) applyTraits(p, m.traits, k);
+  if (isPlainObject<JsonObject>(m.context?.traits)) applyTraits(p, m.context.traits as JsonObject, k);
   for (const u of consentOf(m)) {
     const cur = p.consent[u.channel];
     if (cur && cur.k >= k) continue;

@@ -27,6 +27,7 @@ import type { RuleInput } from './rules';
 import { SchedulerWaits, type ResumeInput, type WaitScheduler } from './schedule';
 import { DynamoJourneyStore, type JourneyStore } from './store';
 import { DEFINITIONS_TTL_MS } from '../segments/runtime';
+import { isPlainObject } from '../lang';
 
 export type JourneyInput = RuleInput | ResumeInput;
 
@@ -146,7 +147,6 @@ export function journeyActionEvent(def: JourneyDef, profileId: string, runId: st
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const profileIdOf = (detail: Record<string, unknown> | undefined): string | undefined => {
   const p = detail?.profile as { profileId?: unknown } | undefined;
@@ -175,7 +175,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   const journeyId = input.journeyId;
   const def = await deps.journey(journeyId);
   if (!def) return { journeyId, outcome: 'unknown_journey' };
-  if (input.kind !== 'resume' && !isObject(input.event?.detail)) {
+  if (input.kind !== 'resume' && !isPlainObject(input.event?.detail)) {
     // Every bus event has a detail: none means the rule's target does not pass the whole event
     // (e.g. `<aws.events.event>`, which on AWS has no detail). Re-applying the journey fixes its rules.
     log('error', 'journey input without event detail: re-apply the journey to update its rule targets', { journeyId, kind: input.kind });

@@ -10,6 +10,7 @@ import { profileFromItem } from '../identity/dynamo-store';
 import type { ProfileRecord } from '../identity/types';
 import { toApiProfile } from '../identity/view';
 import type { PersonData } from './machine';
+import { isPlainObject } from '../lang';
 
 export interface ProfileReader {
   /** The live profile (a merged-away id resolves to its survivor), or null. */
@@ -36,7 +37,6 @@ export class DynamoProfileReader implements ProfileReader {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Conditions and templates read these (the admin API's view of computed traits and segments). */
 export function personData(p: ProfileRecord): PersonData {
@@ -48,7 +48,7 @@ export function personData(p: ProfileRecord): PersonData {
     identities: p.identities.map((i) => ({ type: i.type, value: i.value })),
     consent: Object.fromEntries(Object.entries(p.consent).map(([k, v]) => [k, { granted: v.granted }])),
     segments: api.segments,
-    ...(isObject(counters) ? { counters: counters as Record<string, ComputedState> } : {}),
+    ...(isPlainObject(counters) ? { counters: counters as Record<string, ComputedState> } : {}),
   };
 }
 

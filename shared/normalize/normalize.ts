@@ -9,12 +9,12 @@ import type { CountryCode } from 'libphonenumber-js';
 import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageType, type NormalizedMessage } from '../message/types';
 import { defaultCountry, normalizePhone } from './phone';
+import { isPlainObject } from '../lang';
 
 export type NormalizeResult =
   | { ok: true; message: NormalizedMessage }
   | { ok: false; code: string; reason: string; messageId: string | null };
 
-const isPlainObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(parseIsoTimestamp(s)), { message: 'must be an ISO-8601 timestamp' });
 const id = z.union([z.string(), z.number().finite()], { message: 'must be a string or a number' }).nullish();
 const optString = z.string({ message: 'must be a string' }).nullish();
