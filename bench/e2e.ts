@@ -16,6 +16,7 @@ import { LAKE } from '../shared/config/resources';
 import { syntheticMessages, percentile } from './events';
 import type { Result } from './result';
 import { sleep } from '../shared/lang';
+import { emulatorConfig } from '../shared/aws/emulators';
 
 
 /** CPU ms per thread name of the process (Linux), for the diagnostic line. */
@@ -76,7 +77,7 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
   const base = `http://127.0.0.1:${port}`;
   try {
     const endpoints = (await (await fetch(`${base}/_aws/endpoints`)).json()) as { s3: string };
-    const s3 = new S3Client({ endpoint: endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3 = new S3Client(emulatorConfig('s3', endpoints.s3, 'us-east-1'));
     const before = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
 
     const messages = syntheticMessages(n, { seed: 7 });

@@ -28,6 +28,7 @@ import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
 import { pathParam } from '../shared/http';
 import { sleep as realSleep } from '../shared/lang';
+import { emulatorConfig } from '../shared/aws/emulators';
 
 export interface PrivacyCliDeps {
   target(cmd: Command): Promise<Target>;
@@ -101,7 +102,7 @@ async function scheduleLocalRun(t: Target, erasureId: string, atMs: number, payl
   try {
     const endpoints = (await (await fetch(`${t.baseUrl}/_aws/endpoints`)).json()) as { scheduler?: string };
     if (!endpoints.scheduler) return false;
-    const sdk = new SchedulerClient({ endpoint: endpoints.scheduler, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const sdk = new SchedulerClient({ ...emulatorConfig('scheduler', endpoints.scheduler), maxAttempts: 1 });
     const recurring = await sdk.send(new GetScheduleCommand({ Name: SCHEDULES.erasure.name }));
     if (!recurring.Target?.Arn || !recurring.Target.RoleArn) return false;
     await sdk.send(new CreateScheduleCommand({

@@ -17,6 +17,7 @@ import { CairnError } from '../shared/errors';
 import { csvField } from './format';
 import { adminGet, answerError, type Target } from './http';
 import { pathParam } from '../shared/http';
+import { emulatorConfig } from '../shared/aws/emulators';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -242,7 +243,7 @@ export async function s3For(t: Target): Promise<S3Client> {
   const a = await adminGet(t, '/_aws/endpoints');
   const endpoint = (a.json as { s3?: string } | undefined)?.s3;
   if (a.status !== 200 || !endpoint) throw answerError(a, 'the local stack did not name its S3 endpoint');
-  return new S3Client({ endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }); // s3rver's own key pair
+  return new S3Client(emulatorConfig('s3', endpoint));
 }
 
 export function s3Sink(client: S3Client, url: string, format: ExportFormat): Sink {

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { BUS, ENV, FUNCTIONS, IMPORTS, JOURNEYS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
 import { CreateScheduleCommand, CreateScheduleGroupCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
 import { requestCounts, scheduler } from '../shared/aws/clients';
+import { emulatorConfig } from '../shared/aws/emulators';
 import { ensureSource } from '../shared/collect/sources';
 import { CairnError } from '../shared/errors';
 import { log } from '../shared/log';
@@ -126,13 +127,12 @@ export function localEnv(): Record<string, string> {
 /** The runtime's own clients of the emulators (the pollers use these, not the handlers' clients). */
 function emulatorClients(endpoints: Emulators['endpoints']) {
   const common = {
-    region: process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,
     requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }), connectionTimeout: 3_000, requestTimeout: 30_000 }),
   };
   return {
-    kinesis: new KinesisClient({ ...common, endpoint: endpoints.kinesis, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-    s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+    kinesis: new KinesisClient({ ...common, ...emulatorConfig('kinesis', endpoints.kinesis) }),
+    s3: new S3Client({ ...common, ...emulatorConfig('s3', endpoints.s3) }),
   };
 }
 

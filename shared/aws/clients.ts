@@ -11,6 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
+import { emulatorConfig } from './emulators';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -18,7 +19,9 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 
-export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler' | 'ses' | 'sns';
+import type { Service } from './emulators';
+
+export type { Service };
 
 /** Request counters: `${service}.${Operation}` → calls; DynamoDB consumed capacity → units. */
 export const requestCounts = new Map<string, number>();
@@ -118,18 +121,6 @@ export const CLIENT_POLICY = {
   requestTimeoutMs: 30_000,
   maxSockets: 64,
 } as const;
-
-/** Region, endpoint and credentials of a client of a local emulator (the local stack's, a test's, the CLI's). */
-export function emulatorConfig(service: Service, endpoint: string | undefined, region = process.env.AWS_REGION ?? 'us-east-1') {
-  return {
-    endpoint,
-    region,
-    // Emulators accept any credentials; s3rver wants its own pair.
-    credentials: service === 's3' ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : { accessKeyId: 'local', secretAccessKey: 'local' },
-    // s3rver serves buckets as paths, not as host names.
-    ...(service === 's3' ? { forcePathStyle: true } : {}),
-  };
-}
 
 function baseConfig(service: Service) {
   const endpoint = endpointFor(service);
