@@ -1,6 +1,9 @@
 /** Waiting in tests: one sleep, and one poll that fails loudly, naming what it waited for. */
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../shared/lang';
+
+// The one sleep (shared/lang.ts); tests take it from here with the poll.
+export { sleep };
 
 export interface UntilOptions {
   /** How long to wait before failing (default 20 s). */
