@@ -9,6 +9,7 @@
 const LAYERS = [
   ['(root)'], // shared/*.ts: errors, log, metrics, random, lang — no room of their own
   ['config'],
+  ['lambda'], // the house middy chain every λ is built with: its middleware and the API error mapping
   ['aws'],
   ['message'],
   ['lake', 'eventbridge', 'demo'],
@@ -29,7 +30,7 @@ const LAYERS = [
 ];
 
 /** Rooms with an index.ts: callers outside the room import the index, never a file inside. */
-const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'lake', 'scores', 'suppression'];
+const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'lake', 'lambda', 'scores', 'suppression'];
 
 /**
  * Files that may import the AWS SDK (@aws-sdk/*, @smithy/*) besides shared/aws/ and the rooms'

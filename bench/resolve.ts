@@ -15,7 +15,9 @@ import { startEventBridge } from '../local/eventbridge/server';
 import { BUS, STREAMS } from '../shared/config/resources';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../shared/resolve/handler';
+import { resolveHandler } from '../shared/resolve/handler';
+import { resolverDepsFromEnv as depsFromEnv } from '../functions/resolve/deps';
+import { adminRouterFromEnv } from '../functions/admin/deps';
 import { capacity, resetCapacity } from '../shared/identity/dynamo-store';
 import { adminHandler } from '../shared/admin';
 import { makeRng, percentile } from './events';
@@ -90,7 +92,7 @@ export async function benchResolve(batches: number, population = 5_000): Promise
     const wcu = capacity.wcu / events;
     const rcu = capacity.rcu / events;
 
-    const admin = adminHandler();
+    const admin = adminHandler(adminRouterFromEnv);
     const get = async (identifier: string) => {
       const rawPath = `/v1/profiles/${encodeURIComponent(identifier)}`;
       const res = await admin({

@@ -22,7 +22,9 @@ import { BUS, STREAMS } from '../shared/config/resources';
 import { validateDefinition, type Definition } from '../shared/definitions';
 import { toKinesisEvent } from '../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../shared/resolve/handler';
+import { resolveHandler } from '../shared/resolve/handler';
+import { resolverDepsFromEnv as depsFromEnv } from '../functions/resolve/deps';
+import { identityTablesFromEnv } from '../functions/env';
 import { ResolveCache } from '../shared/identity/process';
 import { DynamoStore } from '../shared/identity/dynamo-store';
 import { eventBridgePublisher } from '../shared/identity/bus';
@@ -121,7 +123,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
     const withSegments = await runOnce('s', defs);
 
     // Evaluations per second of one core, over the stored profiles of the 100-segment run.
-    const store = new DynamoStore();
+    const store = new DynamoStore(identityTablesFromEnv());
     const sample: ProfileRecord[] = [];
     const ids = withSegments.users.slice(0, 200);
     const rt = compileRuntime(defs);

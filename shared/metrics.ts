@@ -1,9 +1,9 @@
 /**
  * Business metrics in CloudWatch Embedded Metric Format (EMF), written by hand (no extra package).
  *
- * A handler wrapped with `instrument(service, handler)` runs in an invocation scope: `count(name)`
- * adds to that invocation's counters (a no-op outside a scope), and when the invocation ends the
- * counters are flushed as ONE JSON line on stdout, which CloudWatch Logs turns into metrics in the
+ * A handler built with `lambdaHandler` (shared/lambda) runs in an invocation scope: `count(name)`
+ * adds to that invocation's counters (a no-op outside a scope), and when the invocation ends its
+ * metrics middleware flushes the counters as ONE JSON line on stdout, which CloudWatch Logs turns into metrics in the
  * namespace `Cairn` with the dimension `function` (the Lambda function name). The same scope carries
  * the Lambda request id and the message's correlation id, which shared/log.ts adds to every line.
  *
@@ -41,7 +41,7 @@ export const METRIC = {
 } as const;
 
 export interface InvocationScope {
-  /** Logical function (FUNCTIONS key): `collect`, `normalize`, … */
+  /** Logical function (FUNCTIONS key): `collect`, `normalize`, … (set by the request logger middleware). */
   service: string;
   /** Lambda request id of the invocation. */
   requestId?: string;
@@ -52,7 +52,7 @@ export interface InvocationScope {
 
 const storage = new AsyncLocalStorage<InvocationScope>();
 
-/** The current invocation, when running inside `instrument`. */
+/** The current invocation, when running inside `inInvocation`. */
 export function currentInvocation(): InvocationScope | undefined {
   return storage.getStore();
 }
@@ -119,18 +119,11 @@ export function flush(scope: InvocationScope): void {
   scope.counters.clear();
 }
 
-/** Runs `fn` in a fresh invocation scope and flushes its counters when it settles (success or error). */
-export async function withInvocation<R>(service: string, requestId: string | undefined, fn: () => Promise<R> | R): Promise<R> {
-  const scope: InvocationScope = { service, counters: new Map(), ...(requestId ? { requestId } : {}) };
-  try {
-    return await storage.run(scope, fn);
-  } finally {
-    flush(scope);
-  }
-}
-
-/** Wraps a Lambda handler: an invocation scope per call (request id from the Lambda context), flushed at the end. */
-export function instrument<E, R, C = unknown>(service: string, handler: (event: E, context: C) => Promise<R> | R): (event: E, context?: C) => Promise<R> {
-  return (event, context) =>
-    withInvocation(service, (context as { awsRequestId?: string } | undefined)?.awsRequestId, () => handler(event, context as C));
+/**
+ * Runs `fn` in a fresh, empty invocation scope. An AsyncLocalStorage scope has to wrap the call, which
+ * a middleware cannot do: this is the one thing around the middy chain; the middlewares fill the
+ * scope (request logger) and flush it (metrics), see shared/lambda.
+ */
+export function inInvocation<R>(service: string, fn: () => Promise<R>): Promise<R> {
+  return storage.run({ service, counters: new Map() }, fn);
 }

@@ -1,9 +1,6 @@
 /** λ collect: API Gateway HTTP API (payload v2) → raw Kinesis stream. Logic in shared/collect. */
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { collect } from '../../shared/collect/handler';
-import { instrument } from '../../shared/metrics';
+import { COLLECT_ERRORS, collectRequest } from '../../shared/collect/handler';
+import { httpHandler } from '../../shared/lambda';
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(
-  instrument('collect', (event: APIGatewayProxyEventV2, _context: Context) => collect(event)),
-);
+// middy's default early timeout (5 ms), as collect has always run with.
+export const handler = httpHandler('collect', (event) => collectRequest(event), COLLECT_ERRORS, { timeoutEarlyInMillis: 5 });

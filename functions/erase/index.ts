@@ -1,5 +1,8 @@
-import { instrument } from '../../shared/metrics';
+/** λ erase: run by SCHEDULES.erasure; erases the pending erasure requests (docs/privacy.md). */
+import type { Context } from 'aws-lambda';
+import { lambdaHandler } from '../../shared/lambda';
 import { eraseHandler } from '../../shared/privacy/erase';
 
-/** λ erase: run by SCHEDULES.erasure; erases the pending erasure requests (docs/privacy.md). */
-export const handler = instrument('erase', eraseHandler());
+const erase = eraseHandler();
+
+export const handler = lambdaHandler('erase', (event: Parameters<typeof erase>[0], context: Context) => erase(event, context));

@@ -5,7 +5,9 @@
  */
 import type { Context, S3Event } from 'aws-lambda';
 import { handleImportEvent } from '../../shared/import/s3';
+import { lambdaHandler } from '../../shared/lambda';
 
-export const handler = async (event: S3Event | Record<string, unknown>, context?: Context): Promise<void> => {
-  await handleImportEvent(event, { remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
-};
+export const handler = lambdaHandler('import', async (event: S3Event | Record<string, unknown>, context: Context): Promise<void> => {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+  await handleImportEvent(event, { remainingMs: remaining });
+});

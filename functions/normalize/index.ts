@@ -1,6 +1,6 @@
 /** λ normalize: raw Kinesis stream → lake (S3) + normalized stream. Logic in shared/normalize. */
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { instrument } from '../../shared/metrics';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { lambdaHandler } from '../../shared/lambda';
 import { normalizeBatch } from '../../shared/normalize/handler';
 
 /**
@@ -16,7 +16,7 @@ function poisonCheck(event: KinesisStreamEvent): void {
   }
 }
 
-export const handler = instrument('normalize', (event: KinesisStreamEvent, _context?: Context): Promise<KinesisStreamBatchResponse> => {
+export const handler = lambdaHandler('normalize', async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   poisonCheck(event);
   return normalizeBatch(event);
 });

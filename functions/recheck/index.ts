@@ -1,5 +1,10 @@
-import { instrument } from '../../shared/metrics';
-import { recheckHandler } from '../../shared/segments/recheck';
-
 /** λ recheck: segment re-evaluation when windows slide and after segments are applied (docs/segments.md). */
-export const handler = instrument('recheck', recheckHandler());
+import type { Context } from 'aws-lambda';
+import { lambdaHandler } from '../../shared/lambda';
+import { recheckHandler } from '../../shared/segments/recheck';
+import type { RecheckEvent } from '../../shared/segments/schedule';
+import { recheckDepsFromEnv } from './deps';
+
+const recheck = recheckHandler(recheckDepsFromEnv);
+
+export const handler = lambdaHandler('recheck', (event: RecheckEvent, context: Context) => recheck(event, context));

@@ -3,14 +3,14 @@
  * segments and journeys in definitions.ts) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { loadIdentityConfig } from '../identity/config';
-import { DynamoStore } from '../identity/dynamo-store';
 import { removeJourneyRules, syncJourneyRules } from '../journeys/rules';
 import { journeyStatsRoutes } from '../journeys/stats';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
+
+export { ADMIN_ERRORS } from '../http';
 
 export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRouteDeps>): AdminRouter {
   const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps));
@@ -22,8 +22,11 @@ export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRou
   });
 }
 
-/** Lambda handler; dependencies are built on the first call (env vars set by CDK or the local runtime). */
-export function adminHandler(makeRouter: () => AdminRouter = () => createAdminRouter({ store: new DynamoStore(), config: loadIdentityConfig() })) {
+/**
+ * The admin handler; its router is built on the first call (functions/admin builds it from the
+ * environment). `handle` answers every failure itself; `route` throws it, for the λ's error middleware.
+ */
+export function adminHandler(makeRouter: () => AdminRouter, entry: 'handle' | 'route' = 'handle') {
   let router: AdminRouter | undefined;
-  return (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => (router ??= makeRouter()).handle(event);
+  return (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => (router ??= makeRouter())[entry](event);
 }

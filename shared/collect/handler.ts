@@ -4,7 +4,8 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BROWSER_COLLECT_PATHS, ENV, STREAMS } from '../config/resources';
-import { CairnError, errorBody, isCairnError } from '../errors';
+import { CairnError, isCairnError } from '../errors';
+import { errorResponse, type HttpErrorOptions } from '../lambda';
 import { log } from '../log';
 import { count, countBy, METRIC, setCorrelationId } from '../metrics';
 import type { RawEnvelope } from '../message/types';
@@ -68,9 +69,6 @@ const json = (statusCode: number, body: unknown, extra: Record<string, string> =
   body: JSON.stringify(body),
 });
 
-export const errorResponse = (e: CairnError): APIGatewayProxyStructuredResultV2 =>
-  json(e.status, errorBody(e), e.status === 503 ? { 'retry-after': '1' } : {});
-
 /**
  * The request's correlation id: the caller's `x-request-id` (printable, at most 128 characters) or
  * else API Gateway's request id. It travels with each message on the raw stream (envelope field
@@ -82,48 +80,63 @@ export function correlationIdOf(event: APIGatewayProxyEventV2): string | undefin
   return event.requestContext?.requestId || undefined;
 }
 
+/**
+ * How collect's failures become answers (shared/lambda http-errors): each is counted as rejected by
+ * code; a 5xx CairnError is logged as a warning, an unexpected error as an error, and a 503 asks the
+ * SDK to retry after a second.
+ */
+export const COLLECT_ERRORS: HttpErrorOptions = {
+  internalMessage: 'internal error; retry later',
+  retryAfterOn503: true,
+  report: (e) => {
+    countBy(METRIC.collectRejected, isCairnError(e) ? e.code : 'internal_error');
+    if (isCairnError(e)) {
+      if (e.status >= 500) log('warn', 'collect failed', { code: e.code, error: e.message });
+    } else log('error', 'collect internal error', { error: (e as Error).message, errorName: (e as Error).name });
+  },
+};
+
 /** Handles one collection request. Never throws: every failure is an error response. */
 export async function collect(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    return await collectRequest(event);
+  } catch (e) {
+    return errorResponse(e, event, COLLECT_ERRORS);
+  }
+}
+
+/** Handles one collection request; a failure is thrown (COLLECT_ERRORS turns it into the answer). */
+export async function collectRequest(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
   // API Gateway answers CORS preflights itself; a bare OPTIONS that reaches us gets an empty 204.
   if (method === 'OPTIONS') return { statusCode: 204, body: '' };
   const correlationId = correlationIdOf(event);
   setCorrelationId(correlationId);
-  try {
-    const target = targetOf(event.rawPath ?? event.requestContext?.http?.path);
-    if (!target) throw new CairnError('not_found', `no collection route at ${String(event.rawPath).slice(0, 100)}`, 404);
-    if (method !== target.method) throw new CairnError('method_not_allowed', `${method} is not allowed: use ${target.method}`, 405);
-    switch (target.kind) {
-      case 'settings':
-        return await settingsResponse(event, target.writeKey);
-      case 'sourceConfig':
-        return await sourceConfigResponse(event);
-      case 'pixel': {
-        const type = pixelType(target.type);
-        const body = parseJsonBody(pixelBody(event.queryStringParameters ?? {}));
-        await accept(body, type, await authenticate(resolveWriteKey(undefined, body)), correlationId);
-        return { statusCode: 200, headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' }, body: PIXEL_GIF.toString('base64'), isBase64Encoded: true };
-      }
-      case 'beacon':
-      case 'messages': {
-        checkContentType(header(event, 'content-type'), header(event, 'content-encoding'));
-        const bytes = decodeBody(event.body, event.isBase64Encoded === true, header(event, 'content-encoding'));
-        const body = parseJsonBody(decodeUtf8(bytes));
-        // sendBeacon cannot set headers: the beacon names its write key in the query string.
-        const queryKey = target.kind === 'beacon' ? event.queryStringParameters?.writeKey : undefined;
-        const source = await authenticate(queryKey && !header(event, 'authorization') ? queryKey : resolveWriteKey(header(event, 'authorization'), body));
-        await accept(body, target.kind === 'beacon' ? 'batch' : target.route, source, correlationId);
-        return json(200, { success: true });
-      }
+  const target = targetOf(event.rawPath ?? event.requestContext?.http?.path);
+  if (!target) throw new CairnError('not_found', `no collection route at ${String(event.rawPath).slice(0, 100)}`, 404);
+  if (method !== target.method) throw new CairnError('method_not_allowed', `${method} is not allowed: use ${target.method}`, 405);
+  switch (target.kind) {
+    case 'settings':
+      return await settingsResponse(event, target.writeKey);
+    case 'sourceConfig':
+      return await sourceConfigResponse(event);
+    case 'pixel': {
+      const type = pixelType(target.type);
+      const body = parseJsonBody(pixelBody(event.queryStringParameters ?? {}));
+      await accept(body, type, await authenticate(resolveWriteKey(undefined, body)), correlationId);
+      return { statusCode: 200, headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' }, body: PIXEL_GIF.toString('base64'), isBase64Encoded: true };
     }
-  } catch (e) {
-    countBy(METRIC.collectRejected, isCairnError(e) ? e.code : 'internal_error');
-    if (isCairnError(e)) {
-      if (e.status >= 500) log('warn', 'collect failed', { code: e.code, error: e.message });
-      return errorResponse(e);
+    case 'beacon':
+    case 'messages': {
+      checkContentType(header(event, 'content-type'), header(event, 'content-encoding'));
+      const bytes = decodeBody(event.body, event.isBase64Encoded === true, header(event, 'content-encoding'));
+      const body = parseJsonBody(decodeUtf8(bytes));
+      // sendBeacon cannot set headers: the beacon names its write key in the query string.
+      const queryKey = target.kind === 'beacon' ? event.queryStringParameters?.writeKey : undefined;
+      const source = await authenticate(queryKey && !header(event, 'authorization') ? queryKey : resolveWriteKey(header(event, 'authorization'), body));
+      await accept(body, target.kind === 'beacon' ? 'batch' : target.route, source, correlationId);
+      return json(200, { success: true });
     }
-    log('error', 'collect internal error', { error: (e as Error).message, errorName: (e as Error).name });
-    return errorResponse(new CairnError('internal_error', 'internal error; retry later', 500));
   }
 }
 

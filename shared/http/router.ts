@@ -13,7 +13,8 @@
  * decoded either.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CairnError, errorBody, isCairnError } from '../errors';
+import { CairnError, isCairnError } from '../errors';
+import { errorResponse, type HttpErrorOptions } from '../lambda';
 import { log } from '../log';
 import { parseDocument } from 'yaml';
 import { checkJsonDepth } from '../collect/parse';
@@ -71,6 +72,16 @@ interface Route {
   handler: RouteHandler;
 }
 
+/** How admin failures become answers (shared/lambda http-errors): only an unexpected error is logged, with the path's first segments. */
+export const ADMIN_ERRORS: HttpErrorOptions = {
+  internalMessage: 'internal error',
+  report: (e, event) => {
+    if (isCairnError(e)) return;
+    const rawPath = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+    log('error', 'admin.error', { error: (e as Error).message, path: rawPath.split('/').slice(0, 3).join('/') });
+  },
+};
+
 export class AdminRouter {
   private readonly routes: Route[] = [];
 
@@ -117,43 +128,47 @@ export class AdminRouter {
     return this.routes.find((r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s === segments[i]));
   }
 
+  /** Answers one admin request. Never throws: every failure is an error response (ADMIN_ERRORS). */
   async handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    try {
+      return await this.route(event);
+    } catch (e) {
+      return errorResponse(e, event, ADMIN_ERRORS);
+    }
+  }
+
+  /** Answers one admin request; a failure is thrown (ADMIN_ERRORS turns it into the answer). */
+  async route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext?.http?.method ?? 'GET';
     const rawPath = event.rawPath ?? event.requestContext?.http?.path ?? '/';
-    try {
-      const keyed = this.byRouteKey(event.routeKey);
-      const m = keyed ? { route: keyed, params: pathParams(event, keyed) } : this.match(method, rawPath);
-      if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
-      if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
-      const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.params)) params[k] = openPathParam(k, v);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
-      let body: unknown;
-      if (event.body) {
-        const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-        if (Buffer.byteLength(text) > MAX_ADMIN_BODY_BYTES) {
-          throw new CairnError('request_too_large', `request body exceeds ${MAX_ADMIN_BODY_BYTES} bytes`, 413, { limit: MAX_ADMIN_BODY_BYTES });
-        }
-        if (isYaml(headers['content-type'])) body = parseYamlBody(text);
-        else {
-          checkJsonDepth(text);
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new CairnError('invalid_json', 'request body is not valid JSON', 400);
-          }
+    const keyed = this.byRouteKey(event.routeKey);
+    const m = keyed ? { route: keyed, params: pathParams(event, keyed) } : this.match(method, rawPath);
+    if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
+    if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.params)) params[k] = openPathParam(k, v);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+    let body: unknown;
+    if (event.body) {
+      const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+      if (Buffer.byteLength(text) > MAX_ADMIN_BODY_BYTES) {
+        throw new CairnError('request_too_large', `request body exceeds ${MAX_ADMIN_BODY_BYTES} bytes`, 413, { limit: MAX_ADMIN_BODY_BYTES });
+      }
+      if (isYaml(headers['content-type'])) body = parseYamlBody(text);
+      else {
+        checkJsonDepth(text);
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new CairnError('invalid_json', 'request body is not valid JSON', 400);
         }
       }
-      const query: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-      const res = await m.route.handler({ method, path: rawPath, params, query, body, headers });
-      return json(res.status, res.body, res.headers);
-    } catch (e) {
-      if (isCairnError(e)) return json(e.status, errorBody(e));
-      log('error', 'admin.error', { error: (e as Error).message, path: rawPath.split('/').slice(0, 3).join('/') });
-      return json(500, errorBody(new CairnError('internal_error', 'internal error', 500)));
     }
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+    const res = await m.route.handler({ method, path: rawPath, params, query, body, headers });
+    return json(res.status, res.body, res.headers);
   }
 }
 

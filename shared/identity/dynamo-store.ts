@@ -10,8 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
-import { ENV, timelineDays } from '../config/resources';
-import { requireEnv } from '../aws/env';
+import { timelineDays } from '../config/resources';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 
@@ -20,12 +19,6 @@ export interface DynamoTables {
   profiles: string;
   timeline: string;
 }
-export const tablesFromEnv = (): DynamoTables => ({
-  identities: requireEnv(ENV.identitiesTable),
-  profiles: requireEnv(ENV.profilesTable),
-  timeline: requireEnv(ENV.timelineTable),
-});
-
 /** Capacity units this process consumed through identity stores (reads and writes separately). */
 export const capacity = { rcu: 0, wcu: 0, byOp: {} as Record<string, number> };
 export function resetCapacity(): void {
@@ -168,7 +161,7 @@ export function unpackIntent(text: string): Record<string, string[]> {
 }
 
 export class DynamoStore implements IdentityStore {
-  constructor(readonly tables: DynamoTables = tablesFromEnv()) {}
+  constructor(readonly tables: DynamoTables) {}
 
   /** Built from the current `dynamodb()` client, so a process that points its endpoints elsewhere (a second local stack) follows. */
   get doc(): DynamoDBDocumentClient {

@@ -13,19 +13,18 @@
  * every action is claimed in the ledger before it is sent.
  */
 import type { Context } from 'aws-lambda';
-import { ENV } from '../config/resources';
-import { eventBridgePublisher, type BusEvent, type Publisher } from '../identity/bus';
+import type { BusEvent, Publisher } from '../identity/bus';
 import { getDefinition } from '../definitions/store';
 import { findStep, type TemplateContext, type ActionStep, type JourneyDef } from '../definitions';
 import type { ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { count, METRIC, setCorrelationId } from '../metrics';
-import { defaultSenders, performAction, type Senders } from './actions';
+import { performAction, type Senders } from './actions';
 import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
-import { DynamoProfileReader, personData, type ProfileReader } from './profile';
+import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
-import { SchedulerWaits, type ResumeInput, type WaitScheduler } from './schedule';
-import { DynamoJourneyStore, type JourneyStore } from './store';
+import type { ResumeInput, WaitScheduler } from './schedule';
+import type { JourneyStore } from './store';
 import { DEFINITIONS_TTL_MS } from '../segments/runtime';
 import { isPlainObject } from '../lang';
 
@@ -40,18 +39,6 @@ export interface JourneyDeps {
   /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
   publisher?: Publisher;
   now(): number;
-}
-
-export function depsFromEnv(): JourneyDeps {
-  return {
-    store: new DynamoJourneyStore(),
-    profiles: new DynamoProfileReader(),
-    journey: cachedJourneys(),
-    waits: new SchedulerWaits(),
-    senders: defaultSenders,
-    publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
-    now: () => Date.now(),
-  };
 }
 
 /**
@@ -235,11 +222,11 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
 }
 
 /** The Lambda handler: EventBridge rule targets and Scheduler targets both invoke it asynchronously. */
-export function journeyHandler(makeDeps: () => JourneyDeps = depsFromEnv) {
+export function journeyHandler(makeDeps: () => JourneyDeps, defaultSelfArn = '') {
   let deps: JourneyDeps | undefined;
   return async (input: JourneyInput, context?: Pick<Context, 'invokedFunctionArn'>): Promise<JourneyResult> => {
     deps ??= makeDeps();
-    const selfArn = context?.invokedFunctionArn || process.env[ENV.journeyFunction] || '';
+    const selfArn = context?.invokedFunctionArn || defaultSelfArn;
     return handleJourney(input, deps, selfArn);
   };
 }

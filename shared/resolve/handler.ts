@@ -4,17 +4,10 @@
  * Above identity, profiles, segments and the suppression list: it puts them together (docs/architecture.md).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ENV } from '../config/resources';
-import { requireEnv } from '../aws/env';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { MESSAGE_TYPES } from '../message/types';
-import { loadIdentityConfig } from '../identity/config';
-import { eventBridgePublisher } from '../identity/bus';
-import { DynamoStore } from '../identity/dynamo-store';
 import { processBatch, type ResolverDeps } from '../identity/process';
 import type { BatchRecord } from '../identity/resolve';
-import { writeLakeBatch } from '../profiles/lake';
-import { segmentHooks } from '../segments/hooks';
 import { dropSuppressed } from '../suppression';
 import { lakeIndexEntries } from '../identity/lake-index';
 
@@ -73,19 +66,5 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
       if (!res.ok && res.failedSeq) failures.push({ itemIdentifier: res.failedSeq });
     }
     return { batchItemFailures: failures };
-  };
-}
-
-/** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
-export function depsFromEnv(): ResolverDeps {
-  const bucket = requireEnv(ENV.lakeBucket);
-  const publisher = eventBridgePublisher(requireEnv(ENV.eventBus));
-  return {
-    store: new DynamoStore(),
-    config: loadIdentityConfig(),
-    publisher,
-    lake: (b) => writeLakeBatch(bucket, b),
-    // Computed traits and segments (docs/segments.md).
-    hooks: segmentHooks({ publisher }),
   };
 }

@@ -22,14 +22,11 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
-import { ENV } from '../config/resources';
-import { requireEnv } from '../aws/env';
-import { eventBridgePublisher } from '../identity/bus';
-import { DynamoStore, isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
+import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, effectsPending, type EffectsDeps } from '../segments/effects';
-import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from '../segments/runtime';
+import { type RuntimeLoader, type SegmentRuntime } from '../segments/runtime';
 import { settleProfile, withSettled } from '../segments/state';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';
 import { canonical, SCORES_ATTR, SCORES_ORDERS_ATTR, scoreValues, storedScores, type ScoreValues } from './values';
@@ -214,18 +211,8 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
   return result;
 }
 
-export function scoresDepsFromEnv(): ScoresDeps {
-  const profilesTable = requireEnv(ENV.profilesTable);
-  return {
-    store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: requireEnv(ENV.timelineTable) }),
-    loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
-    profilesTable,
-  };
-}
-
 /** λ scores: the scheduler's event is ignored; scores are as of today (UTC). */
-export function scoresHandler(makeDeps: () => ScoresDeps = scoresDepsFromEnv) {
+export function scoresHandler(makeDeps: () => ScoresDeps) {
   let deps: ScoresDeps | undefined;
   return async (_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<ScoresResult> => {
     deps ??= makeDeps();

@@ -10,14 +10,11 @@
 import type { Context } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
-import { ENV } from '../config/resources';
-import { requireEnv } from '../aws/env';
-import { eventBridgePublisher } from '../identity/bus';
-import { DynamoStore, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
+import { LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, type EffectsDeps } from './effects';
-import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from './runtime';
+import { type RuntimeLoader, type SegmentRuntime } from './runtime';
 import { scheduleSweep, type RecheckEvent } from './schedule';
 import { settledDiffers, settleProfile, withSettled } from './state';
 
@@ -109,18 +106,8 @@ export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: 
   return { profiles, changed, cursor };
 }
 
-export function recheckDepsFromEnv(): RecheckDeps {
-  const profilesTable = requireEnv(ENV.profilesTable);
-  return {
-    store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
-    loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
-    profilesTable,
-  };
-}
-
 /** The λ recheck handler. */
-export function recheckHandler(makeDeps: () => RecheckDeps = recheckDepsFromEnv) {
+export function recheckHandler(makeDeps: () => RecheckDeps) {
   let deps: RecheckDeps | undefined;
   return async (event: RecheckEvent, context?: Context): Promise<unknown> => {
     deps ??= makeDeps();

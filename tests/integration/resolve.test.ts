@@ -16,7 +16,9 @@ import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
 import { decodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../../shared/resolve/handler';
+import { resolveHandler } from '../../shared/resolve/handler';
+import { resolverDepsFromEnv as depsFromEnv } from '../../functions/resolve/deps';
+import { adminRouterFromEnv } from '../../functions/admin/deps';
 import { capacity, resetCapacity } from '../../shared/identity/dynamo-store';
 import { ResolveCache } from '../../shared/identity/process';
 import { adminHandler } from '../../shared/admin';
@@ -48,7 +50,7 @@ const kinesisEvent = (msgs: NormalizedMessage[], shard = 'shardId-000000000000')
     shard,
   );
 let resolve: ReturnType<typeof resolveHandler>;
-const admin = adminHandler();
+const admin = adminHandler(adminRouterFromEnv);
 /** GET `path` (as a client sends it) with the event API Gateway builds for it (local/apigw.ts). */
 const get = async (path: string) => {
   const res = await admin(apiGatewayEventFor('GET', path));

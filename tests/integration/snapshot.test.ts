@@ -19,7 +19,8 @@ import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
 import { decodeJsonLines, encodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
-import { depsFromEnv, resolveHandler } from '../../shared/resolve/handler';
+import { resolveHandler } from '../../shared/resolve/handler';
+import { resolverDepsFromEnv as depsFromEnv } from '../../functions/resolve/deps';
 import {
   dailySnapshotPrefix, parseDailyKey, privacyJobState, snapshotBucket, snapshotHandler, snapshotProfiles, SNAPSHOT_JOB_KEY, type SnapshotState,
 } from '../../shared/profiles/snapshot';

@@ -1,6 +1,7 @@
-/** shared/metrics.ts: one EMF line per invocation on Lambda, log lines carry the request and correlation ids. */
+/** shared/metrics.ts through the house λ chain (shared/lambda): one EMF line per invocation on Lambda, log lines carry the request and correlation ids. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { count, countBy, emfDocument, instrument, setCorrelationId } from '../../shared/metrics';
+import { count, countBy, emfDocument, setCorrelationId } from '../../shared/metrics';
+import { lambdaHandler } from '../../shared/lambda';
 import { log } from '../../shared/log';
 
 afterEach(() => {
@@ -13,7 +14,7 @@ describe('EMF', () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'CairnStack-Normalize-ABC';
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-    const h = instrument('normalize', async (n: number) => {
+    const h = lambdaHandler('normalize', async (n: number) => {
       count('normalized', n);
       countBy('quarantined', 'invalid_json', 2);
       count('normalized', 1);
@@ -33,8 +34,8 @@ describe('EMF', () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'fn';
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-    await expect(instrument('collect', async () => { count('rejected'); throw new Error('x'); })(null)).rejects.toThrow('x');
-    await instrument('collect', async () => 1)(null);
+    await expect(lambdaHandler('collect', async () => { count('rejected'); throw new Error('x'); })(null)).rejects.toThrow('x');
+    await lambdaHandler('collect', async () => 1)(null);
     expect(lines.filter((l) => l.includes('"_aws"'))).toHaveLength(1);
   });
 
@@ -50,7 +51,7 @@ describe('log context', () => {
   it('every log line of an invocation carries the Lambda request id and, once set, the correlation id', async () => {
     const lines: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-    await instrument('journey', async () => {
+    await lambdaHandler('journey', async () => {
       log('warn', 'before');
       setCorrelationId('req-42');
       log('warn', 'after', { email: 'a@b.com' });

@@ -1,0 +1,55 @@
+/** λ resolve's dependencies from its environment (set by the CDK, or by the local stack). */
+import { requireEnv } from '../../shared/aws/env';
+import { ENV } from '../../shared/config/resources';
+import { eventBridgePublisher } from '../../shared/identity/bus';
+import { loadIdentityConfig } from '../../shared/identity/config';
+import { DynamoStore } from '../../shared/identity/dynamo-store';
+import type { ResolverDeps } from '../../shared/identity/process';
+import { count, METRIC } from '../../shared/metrics';
+import { writeLakeBatch } from '../../shared/profiles/lake';
+import { segmentHooks } from '../../shared/segments/hooks';
+import { identityTablesFromEnv } from '../env';
+
+/** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
+export function resolverDepsFromEnv(): ResolverDeps {
+  const bucket = requireEnv(ENV.lakeBucket);
+  const publisher = eventBridgePublisher(requireEnv(ENV.eventBus));
+  return {
+    store: new DynamoStore(identityTablesFromEnv()),
+    config: loadIdentityConfig(),
+    publisher,
+    lake: (b) => writeLakeBatch(bucket, b),
+    // Computed traits and segments (docs/segments.md).
+    hooks: segmentHooks({ publisher }),
+  };
+}
+
+/**
+ * The resolver's outputs, counted as they leave (docs/operations.md): profiles written to the lake
+ * (created when `createdAt` equals `updatedAt`, else updated), merges published on the bus, and
+ * malformed records quarantined. A batch retried inside one invocation counts each attempt's output.
+ */
+export function countedDeps(deps: ResolverDeps): ResolverDeps {
+  const { lake, publisher } = deps;
+  return {
+    ...deps,
+    ...(lake && {
+      lake: async (b) => {
+        await lake(b);
+        let created = 0;
+        for (const p of b.changed) if (p.createdAt === p.updatedAt) created++;
+        count(METRIC.profilesCreated, created);
+        count(METRIC.profilesUpdated, b.changed.length - created);
+        count(METRIC.resolveQuarantined, b.quarantine.length);
+      },
+    }),
+    ...(publisher && {
+      publisher: {
+        publish: async (events) => {
+          await publisher.publish(events);
+          count(METRIC.profilesMerged, events.filter((e) => e.detailType === 'profile.merged').length);
+        },
+      },
+    }),
+  };
+}
