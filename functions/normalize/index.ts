@@ -2,6 +2,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { lambdaHandler } from '../../shared/lambda';
 import { normalizeBatch } from '../../shared/normalize/handler';
+import { normalizeConfigFromEnv } from './config';
 
 /**
  * Test-only fault hook (docs/operations.md, "Proof under faults"): when `CAIRN_TEST_POISON` is set,
@@ -18,5 +19,6 @@ function poisonCheck(event: KinesisStreamEvent): void {
 
 export const handler = lambdaHandler('normalize', async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   poisonCheck(event);
-  return normalizeBatch(event);
+  // Read per batch, as it always was.
+  return normalizeBatch(event, normalizeConfigFromEnv());
 });

@@ -23,7 +23,6 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecor
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CountryCode } from 'libphonenumber-js';
 import { s3 } from '../aws/clients';
-import { ENV, LAKE, STREAMS, TABLES } from '../config/resources';
 import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
 import { log } from '../log';
 import { count, countBy, METRIC } from '../metrics';
@@ -32,22 +31,12 @@ import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { getMarkers, headObjects, markerIsCommitted, putMarkers } from './dedup';
 import { dropSuppressed, pipelineIdentityConfig } from '../suppression';
 import { normalizeEnvelope, quarantineRow } from './normalize';
-import { defaultCountry } from './phone';
 
 export interface NormalizeConfig {
   bucket: string;
   dedupTable: string;
   normalizedStream: string;
   country: CountryCode;
-}
-
-export function configFromEnv(): NormalizeConfig {
-  return {
-    bucket: process.env[ENV.lakeBucket] || LAKE.localBucket,
-    dedupTable: process.env[ENV.dedupTable] || TABLES.dedup.name,
-    normalizedStream: process.env[ENV.normalizedStream] || STREAMS.normalized.name,
-    country: defaultCountry(),
-  };
 }
 
 export interface BatchStats {
@@ -83,7 +72,7 @@ const arrival = (r: KinesisStreamRecord): string => {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Steps 1–6 for one batch. Throws on infrastructure failure (after which the batch is retried whole). */
-export async function processRecords(records: readonly KinesisStreamRecord[], cfg: NormalizeConfig = configFromEnv()): Promise<BatchStats> {
+export async function processRecords(records: readonly KinesisStreamRecord[], cfg: NormalizeConfig): Promise<BatchStats> {
   const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, quarantineReasons: {}, objects: [] };
   if (records.length === 0) return stats;
   const shardId = shardOf(records[0]!);
@@ -212,11 +201,11 @@ function putObject(bucket: string, key: string, body: Buffer, metadata: Record<s
 }
 
 /** The Lambda entry: one Kinesis batch → partial-batch response (whole batch retried on failure). */
-export async function normalizeBatch(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+export async function normalizeBatch(event: KinesisStreamEvent, cfg: NormalizeConfig): Promise<KinesisStreamBatchResponse> {
   const records = event.Records ?? [];
   if (records.length === 0) return { batchItemFailures: [] };
   try {
-    const s = await processRecords(records);
+    const s = await processRecords(records, cfg);
     log('info', 'normalize batch', { records: s.records, written: s.written, duplicates: s.duplicates, quarantined: s.quarantined, objects: s.objects.length });
     count(METRIC.normalized, s.written);
     count(METRIC.duplicates, s.duplicates);

@@ -367,7 +367,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
  * λ snapshot, run by SCHEDULES.dailyProfileSnapshot every few minutes: continues the unfinished run
  * (whatever its date), else starts today's (UTC) unless today's is done; otherwise does nothing.
  */
-export function snapshotHandler(opts: { totalSegments?: number; state?: JobStateStore<SnapshotState> } = {}) {
+export function snapshotHandler(opts: { bucket: string; totalSegments?: number; state?: JobStateStore<SnapshotState> }) {
   return async (_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<SnapshotResult | { skipped: 'done'; date: string }> => {
     const store = opts.state ?? privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
     const now = new Date().toISOString();
@@ -375,7 +375,7 @@ export function snapshotHandler(opts: { totalSegments?: number; state?: JobState
     if (s?.done && s.date === dateOf(now)) return { skipped: 'done', date: s.date };
     const date = s && !s.done ? s.date : dateOf(now);
     return snapshotProfiles({
-      bucket: requireEnv(ENV.lakeBucket), date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
+      bucket: opts.bucket, date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
       ...(typeof context?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis!() } : {}),
     });
   };

@@ -16,6 +16,7 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '.
 import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
 import { dynamodb, s3 } from '../../shared/aws/clients';
 import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
+import { requireEnv } from '../../shared/aws/env';
 import { decodeJsonLines, encodeJsonLines } from '../../shared/lake';
 import { toKinesisEvent } from '../../shared/message/kinesis-event';
 import type { NormalizedMessage } from '../../shared/message/types';
@@ -220,7 +221,7 @@ describe('daily profile snapshot', () => {
 
   it('the handler continues an unfinished run, then does nothing once today\'s is done', async () => {
     const today = new Date().toISOString().slice(0, 10);
-    const handler = snapshotHandler({ totalSegments: 2 });
+    const handler = snapshotHandler({ bucket: requireEnv(ENV.lakeBucket), totalSegments: 2 });
     const r1 = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
     expect(r1).toMatchObject({ date: today, continued: false, runProfiles: 3 });
     expect(await handler({}, { getRemainingTimeInMillis: () => 600_000 })).toEqual({ skipped: 'done', date: today });
