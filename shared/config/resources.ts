@@ -238,8 +238,8 @@ export const FUNCTIONS = {
         identities: ['BatchGetItem'], profiles: ['BatchGetItem'], timeline: ['Query'], definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
         segmentMembers: ['Query'], journeys: ['GetItem'], privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], sources: ['Scan', 'PutItem', 'UpdateItem'],
       },
-      // The export (GET /v1/profiles/{identifier}/export) lists and reads the person's events in the lake.
-      lake: { read: ['events/'], list: true },
+      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names.
+      lake: { read: ['events/'] },
       busRules: true,
       // Sweeps after a segment PUT/DELETE: each name carries its start time, so it is only ever created.
       recheckSchedules: ['CreateSchedule'],

@@ -19,7 +19,6 @@ import { dateOf, decodeJsonLines } from '../lake/index';
 import type { LakeEventRow } from '../message/types';
 import { toApiProfile } from '../identity/view';
 import { listDefinitions } from '../definitions/store';
-import { listKeys } from './lake';
 import { documentClient as doc } from '../aws/clients';
 
 export const EXPORT_LIMITS = { timeline: 10_000, partitions: 90, objects: 5_000 } as const;
@@ -69,8 +68,9 @@ export async function exportProfile(store: IdentityStore, _config: IdentityConfi
   const partitions = days.slice(-EXPORT_LIMITS.partitions);
   const lakeEvents: LakeEventRow[] = [];
   let objects = 0;
-  // A day whose every timeline item names its lake object (the lake index, shared/identity/lake-index.ts)
-  // reads only those objects; a day with items written before the index reads its whole partition.
+  // The objects the timeline items name (the lake index, shared/identity/lake-index.ts). Items written
+  // before the index name none: their rows are not looked for (no listing of whole days — the
+  // admin function may not list the lake), and the export says it is incomplete (docs/privacy.md).
   const byDay = new Map<string, { keys: Set<string>; whole: boolean }>();
   for (const t of tl.items) {
     const d = dateOf(t.receivedAt);
@@ -82,7 +82,8 @@ export async function exportProfile(store: IdentityStore, _config: IdentityConfi
   }
   for (const d of partitions) {
     const day = byDay.get(d);
-    const keys = day && !day.whole ? [...day.keys].sort() : await listKeys(bucket, `${LAKE.eventsPrefix}dt=${d}/`);
+    if (!day || day.whole) complete = false;
+    const keys = day ? [...day.keys].sort() : [];
     for (const key of keys) {
       if (++objects > EXPORT_LIMITS.objects) {
         complete = false;
