@@ -73,7 +73,7 @@ export type Value = string | number | boolean | null | Value[] | { [k: string]: 
 function at(obj: unknown, path: string[]): Value {
   let v: unknown = obj;
   for (const p of path) {
-    if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, p)) return null;
+    if (!v || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, p)) return null;
     v = (v as Record<string, unknown>)[p];
   }
   return v === undefined ? null : (v as Value);

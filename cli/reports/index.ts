@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { CairnError } from '../../shared/errors';
 import { parseDefinitions, validateDefinition, type JourneyDef } from '../../shared/definitions';
 import type { QueryResult } from '../lake';

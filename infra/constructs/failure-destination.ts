@@ -12,7 +12,7 @@
  * Both grant the function's role only what Lambda needs to deliver, unlike the CDK's
  * `S3OnFailureDestination` (read/write on the whole bucket) and `SqsDlq` (wildcard KMS actions).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';

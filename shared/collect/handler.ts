@@ -42,7 +42,7 @@ export function targetOf(path: string | undefined): CollectTarget | undefined {
   if ((m = /\/v1\/([a-z]+)$/.exec(p))) {
     const name = m[1]!;
     if (ROUTES.has(name)) return { kind: 'messages', route: name as CollectRoute, method: 'POST' };
-    if (Object.prototype.hasOwnProperty.call(SHORT, name)) return { kind: 'messages', route: SHORT[name]!, method: 'POST' };
+    if (Object.hasOwn(SHORT, name)) return { kind: 'messages', route: SHORT[name]!, method: 'POST' };
   }
   return undefined;
 }

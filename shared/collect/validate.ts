@@ -131,8 +131,8 @@ export function prepareMessages(
   const receivedAtIso = receivedAt.toISOString();
   let raw: unknown[];
   let implied: MessageType | undefined;
-  const isBatch = route === 'batch' || route === 'import' || Object.prototype.hasOwnProperty.call(body, 'batch');
-  if (isBatch && Object.prototype.hasOwnProperty.call(body, 'batch')) {
+  const isBatch = route === 'batch' || route === 'import' || Object.hasOwn(body, 'batch');
+  if (isBatch && Object.hasOwn(body, 'batch')) {
     if (!Array.isArray(body.batch)) throw new CairnError('invalid_field', 'batch: must be an array of messages', 400, { field: 'batch' });
     raw = body.batch;
     if (raw.length > LIMITS.batchMessages) {

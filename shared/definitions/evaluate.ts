@@ -77,7 +77,7 @@ function isMember(id: string, ctx: EvalContext, stack: string[]): boolean {
     for (const x of s as Iterable<string>) if (x === id) return true;
     return false;
   }
-  return Object.prototype.hasOwnProperty.call(s, id) && (s as Record<string, unknown>)[id] !== false;
+  return  Object.hasOwn(s, id) && (s as Record<string, unknown>)[id] !== false;
 }
 
 /** How many times the person performed the event condition's event, as the condition counts it. */

@@ -16,7 +16,7 @@ export function getPath(root: unknown, path: string | string[]): unknown {
   let cur: unknown = root;
   for (const seg of typeof path === 'string' ? splitPath(path) : path) {
     if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else if (isPlainObject(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = cur[seg];
+    else if (isPlainObject(cur) && Object.hasOwn(cur, seg)) cur = cur[seg];
     else return undefined;
   }
   return cur;
@@ -35,7 +35,7 @@ export function valuesAt(root: unknown, path: string | string[]): unknown[] {
       if (Array.isArray(v)) {
         if (/^\d+$/.test(seg) && Number(seg) < v.length) next.push(v[Number(seg)]);
         else for (const e of v) visit(e);
-      } else if (isPlainObject(v) && Object.prototype.hasOwnProperty.call(v, seg)) next.push(v[seg]);
+      } else if (isPlainObject(v) && Object.hasOwn(v, seg)) next.push(v[seg]);
     };
     for (const v of cur) visit(v);
     cur = next;

@@ -130,7 +130,7 @@ export function makePersona(index: number, r: Rand, o: SimulateOptions): Persona
   const t = r();
   const tier = t < 0.2 ? 'heavy' : t < 0.6 ? 'regular' : 'light';
   // Acquisition spread over the whole period, a little denser recently (a growing business).
-  const acquiredAgo = (1 - Math.pow(r(), 1.2)) * (o.days - 0.5) + 0.25;
+  const acquiredAgo = (1 - r() ** 1.2) * (o.days - 0.5) + 0.25;
   const acquiredAt = Math.round(o.now - acquiredAgo * DAY - r() * 3_600_000);
   // About a third churn: active for one to five weeks, then gone.
   const churnedAt = r() < 0.35 ? acquiredAt + int(r, 7, 35) * DAY : undefined;

@@ -323,7 +323,7 @@ function dottedKeys(obj: Record<string, unknown>): string[] {
 
 /** The value at `key`, treating event keys that contain dots as nested paths (as EventBridge flattens them). */
 function lookup(obj: Record<string, unknown>, key: string): unknown {
-  const direct = Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+  const direct = Object.hasOwn(obj, key) ? obj[key] : undefined;
   const dotted = dottedKeys(obj);
   if (!dotted.length) return direct;
   let synth: Record<string, unknown> | undefined;

@@ -31,9 +31,7 @@ export class ResolveCache {
   }
 }
 
-export interface LakeSink {
-  (b: { shardId: string; batchFirst: string; batchLast: string; now: string; changed: ProfileRecord[]; quarantine: LakeQuarantineRow[] }): Promise<void>;
-}
+export type LakeSink = (b: { shardId: string; batchFirst: string; batchLast: string; now: string; changed: ProfileRecord[]; quarantine: LakeQuarantineRow[] }) => Promise<void>
 
 /**
  * Extension points for stages that keep state on profiles (shared/segments): computed traits applied

@@ -354,7 +354,7 @@ export function onEvent(def: JourneyDef, state: PersonState, detail: Record<stri
     // Happened before the person entered (a late delivery): not part of this run.
     return { state, effects: [], stats: {}, changed: false };
   }
-  let cur: Run = { ...run, seen: [...run.seen, messageId].slice(-MAX_SEEN), counters: { ...run.counters } };
+  const cur: Run = { ...run, seen: [...run.seen, messageId].slice(-MAX_SEEN), counters: { ...run.counters } };
   const msg = detail as Parameters<typeof applyComputedTrait>[2];
   for (const c of journeyCounters(def)) {
     const counter = counterFor(c);

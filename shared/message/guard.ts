@@ -28,7 +28,7 @@ function walk(value: unknown, depth: number): (string | number)[] | undefined {
     return undefined;
   }
   for (const k in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    if (!Object.hasOwn(value, k)) continue;
     if (FORBIDDEN_KEYS.has(k)) return [k];
     const v = (value as Record<string, unknown>)[k];
     if (v !== null && typeof v === 'object') {

@@ -71,7 +71,7 @@ const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.tr
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
 function normEmail(obj: JsonObject, path: string): JsonObject {
-  if (!Object.prototype.hasOwnProperty.call(obj, 'email')) return obj;
+  if (!Object.hasOwn(obj, 'email')) return obj;
   const v = obj.email;
   if (v === null) return obj;
   if (typeof v !== 'string') throw new Reject('invalid_email', `${path}.email: must be a string`);
@@ -81,7 +81,7 @@ function normEmail(obj: JsonObject, path: string): JsonObject {
 }
 
 function normPhone(obj: JsonObject, path: string, country: CountryCode): JsonObject {
-  if (!Object.prototype.hasOwnProperty.call(obj, 'phone')) return obj;
+  if (!Object.hasOwn(obj, 'phone')) return obj;
   const v = obj.phone;
   if (v === null) return obj;
   if (typeof v !== 'string' && typeof v !== 'number') throw new Reject('invalid_phone', `${path}.phone: must be a string`);

@@ -26,7 +26,7 @@ import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../ide
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, effectsPending, type EffectsDeps } from '../segments/effects';
-import { type RuntimeLoader, type SegmentRuntime } from '../segments/runtime';
+import type { RuntimeLoader, SegmentRuntime } from '../segments/runtime';
 import { settleProfile, withSettled } from '../segments/state';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';
 import { canonical, SCORES_ATTR, SCORES_ORDERS_ATTR, scoreValues, storedScores, type ScoreValues } from './values';

@@ -14,7 +14,7 @@ import { LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store'
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, type EffectsDeps } from './effects';
-import { type RuntimeLoader, type SegmentRuntime } from './runtime';
+import type { RuntimeLoader, SegmentRuntime } from './runtime';
 import { scheduleSweep, type RecheckEvent } from './schedule';
 import { settledDiffers, settleProfile, withSettled } from './state';
 

@@ -29,7 +29,7 @@ const people = [
 ];
 
 describe('npx cairn export segment (local stack)', () => {
-  let ids: Record<string, string> = {};
+  const ids: Record<string, string> = {};
   beforeAll(async () => {
     expect((await admin('PUT', '/v1/segments/pros', { kind: 'segment', id: 'pros', where: { trait: 'plan', eq: 'pro' } })).status).toBe(201);
     const res = await stack.collect(people.map((p) => ({ type: 'identify', userId: p.userId, traits: p.traits, ...(p.consent ? { context: { consent: p.consent } } : {}) })));

@@ -14,7 +14,7 @@ describe('isPlainObject', () => {
     const v = JSON.parse('{"__proto__":{"admin":true},"a":1}') as Record<string, unknown>;
     expect(isPlainObject(v)).toBe(true);
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
-    expect(Object.prototype.hasOwnProperty.call(v, '__proto__')).toBe(true);
+    expect(Object.hasOwn(v, '__proto__')).toBe(true);
     expect((v as { admin?: unknown }).admin).toBeUndefined();
     expect(isPlainObject(v['__proto__'])).toBe(true);
   });
