@@ -78,7 +78,9 @@ const anyOf = (paths) => paths.map((p) => `(?:${p})`).join('|');
 
 const layering = LAYERS.flatMap((layer, i) =>
   layer.flatMap((room) => {
-    const notBelow = LAYERS.slice(i).flat().filter((r) => r !== room);
+    const notBelow = LAYERS.slice(i)
+      .flat()
+      .filter((r) => r !== room);
     if (!notBelow.length) return []; // the top room may import every room below it
     return {
       name: `layer-${room === '(root)' ? 'root' : room}`,
@@ -162,7 +164,11 @@ module.exports = {
     // Type-only imports are real arrows between rooms (bench/run.ts and its benchmarks were a cycle of types).
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.json'],
+    },
     moduleSystems: ['es6', 'cjs'],
   },
 };

@@ -34,7 +34,9 @@ async function lakeCount(anonymousIds: Set<string>): Promise<number> {
 export async function benchBrowser(n: number): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-browser-'));
   const stack = await startLocalStack({ port: 0, dataDir: dir });
-  const batching = (config?: Record<string, number>) => ({ integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', ...(config ? { config } : {}) } } } });
+  const batching = (config?: Record<string, number>) => ({
+    integrations: { 'Segment.io': { deliveryStrategy: { strategy: 'batching', ...(config ? { config } : {}) } } },
+  });
   const shop = await startShop({
     '/default': segmentPage(stack.url, 'dev-write-key', batching()),
     '/b100': segmentPage(stack.url, 'dev-write-key', batching({ size: 100, timeout: 1000 })),
@@ -43,7 +45,10 @@ export async function benchBrowser(n: number): Promise<Result[]> {
   const results: Result[] = [];
   const anonymousIds = new Set<string>();
   try {
-    for (const [path, label] of [['/default', 'default'], ['/b100', 'batch100']] as const) {
+    for (const [path, label] of [
+      ['/default', 'default'],
+      ['/b100', 'batch100'],
+    ] as const) {
       const page = await browser.newPage();
       let acknowledged = 0;
       let requests = 0;

@@ -18,12 +18,24 @@ const auth = 'Basic ' + Buffer.from('bench-key:').toString('base64');
 function request(batch: unknown[]): APIGatewayProxyEventV2 {
   const path = '/v1/batch';
   return {
-    version: '2.0', routeKey: 'POST /v1/batch', rawPath: path, rawQueryString: '',
+    version: '2.0',
+    routeKey: 'POST /v1/batch',
+    rawPath: path,
+    rawQueryString: '',
     headers: { 'content-type': 'application/json', authorization: auth },
-    body: JSON.stringify({ batch, sentAt: new Date().toISOString() }), isBase64Encoded: false,
+    body: JSON.stringify({ batch, sentAt: new Date().toISOString() }),
+    isBase64Encoded: false,
     requestContext: {
-      accountId: '000000000000', apiId: 'bench', domainName: 'localhost', domainPrefix: 'localhost', requestId: 'r', routeKey: 'POST /v1/batch',
-      stage: '$default', time: '', timeEpoch: Date.now(), http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      accountId: '000000000000',
+      apiId: 'bench',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      requestId: 'r',
+      routeKey: 'POST /v1/batch',
+      stage: '$default',
+      time: '',
+      timeEpoch: Date.now(),
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
     },
   };
 }
@@ -49,9 +61,11 @@ export async function benchCollect(n: number): Promise<Result[]> {
     resetRequestCounts();
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < batches.length) await invoke(batches[next++]!);
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < batches.length) await invoke(batches[next++]!);
+      }),
+    );
     const s = (performance.now() - t0) / 1000;
     const putRecords = requestCounts.get('kinesis.PutRecords') ?? 0;
     return [

@@ -18,7 +18,6 @@ import type { Result } from './result';
 import { sleep } from '../shared/lang';
 import { emulatorConfig } from '../shared/aws/emulators';
 
-
 /** CPU ms per thread name of the process (Linux), for the diagnostic line. */
 function threadCpu(pid: number | undefined): Record<string, number> {
   const out: Record<string, number> = {};
@@ -31,7 +30,9 @@ function threadCpu(pid: number | undefined): Record<string, number> {
       const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
       out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100;
     }
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return out;
 }
 
@@ -57,7 +58,9 @@ async function startStack(port: number, dataDir: string): Promise<ChildProcess> 
     try {
       const r = await fetch(`http://127.0.0.1:${port}/health`);
       if (r.status === 200) return child;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (child.exitCode !== null) throw new Error(`e2e bench: the local stack exited with ${child.exitCode}`);
     await sleep(250);
   }
@@ -106,7 +109,10 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
         const now = Date.now();
         seenKeys.add(key);
         for (const row of decodeJsonLines<{ message_id: string; received_at: string }>(await obj.Body!.transformToByteArray())) {
-          if (ids.has(row.message_id)) { duplicates++; continue; }
+          if (ids.has(row.message_id)) {
+            duplicates++;
+            continue;
+          }
           ids.add(row.message_id);
           latencies.push(now - Date.parse(row.received_at));
           lastVisible = now;
@@ -145,7 +151,10 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
     const tLake = Date.now();
     const cpuLake = cpuMs(child.pid);
     const threadsLake = threadCpu(child.pid);
-    type Status = { streams: Record<string, { recordsBehind: number }>; functions: Record<string, { records: number; invocations: number; avgDurationMs: number; errors: number }> };
+    type Status = {
+      streams: Record<string, { recordsBehind: number }>;
+      functions: Record<string, { records: number; invocations: number; avgDurationMs: number; errors: number }>;
+    };
     const status = async () => (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as Status;
     const atLake = await status();
     // Let the downstream consumers (resolve, if the stack runs it) finish, then read the AWS request
@@ -162,9 +171,18 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
     const atEnd = await status();
     const cpuEnd = cpuMs(child.pid);
     const fnLine = (st: Status) =>
-      Object.entries(st.functions).map(([k, f]) => `${k} ${f.records} records/${f.invocations} inv, avg ${f.avgDurationMs} ms${f.errors ? `, ${f.errors} errors` : ''}`).join('; ');
-    const threadLine = Object.entries(threadsLake).map(([k, v]) => [k, v - (threads0[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
-    process.stderr.write(`bench: e2e: when the lake was complete: ${fnLine(atLake)}\nbench: e2e: at the end: ${fnLine(atEnd)}\nbench: e2e: stack CPU ms by thread until the lake was complete: ${threadLine}\n`);
+      Object.entries(st.functions)
+        .map(([k, f]) => `${k} ${f.records} records/${f.invocations} inv, avg ${f.avgDurationMs} ms${f.errors ? `, ${f.errors} errors` : ''}`)
+        .join('; ');
+    const threadLine = Object.entries(threadsLake)
+      .map(([k, v]) => [k, v - (threads0[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${Math.round(v)}`)
+      .join(', ');
+    process.stderr.write(
+      `bench: e2e: when the lake was complete: ${fnLine(atLake)}\nbench: e2e: at the end: ${fnLine(atEnd)}\nbench: e2e: stack CPU ms by thread until the lake was complete: ${threadLine}\n`,
+    );
     const after = ((await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as { aws?: Record<string, number> }).aws ?? {};
     const perService = new Map<string, number>();
     for (const [k, v] of Object.entries(after)) {

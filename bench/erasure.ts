@@ -27,23 +27,33 @@ import type { Result } from './result';
 async function buildLake(objects: number, rows: number, people: { user: string; profileId: string; every: number }[]): Promise<void> {
   const store = new DynamoStore({ identities: TABLES.identities.name, profiles: TABLES.profiles.name, timeline: TABLES.timeline.name });
   for (let o = 0; o < objects; o += 25) {
-    await Promise.all(Array.from({ length: Math.min(25, objects - o) }, async (_, k) => {
-      const i = o + k;
-      const date = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 20) * 86_400_000).toISOString().slice(0, 10);
-      const key = eventObjectKey(date, 'shardId-000000000000', String(1e9 + i));
-      const owner = people.find((p) => i % p.every === 0);
-      const body = Array.from({ length: rows }, (_, r) => {
-        const m = {
-          type: 'track', event: 'Order Completed', messageId: `m-${i}-${r}`, userId: owner && r === 0 ? owner.user : `user-${(i * 7919 + r) % 50_000}`,
-          anonymousId: `anon-${r}`, properties: { revenue: r, sku: `sku-${r % 100}` }, traits: {}, context: { ip: '203.0.113.1', library: { name: 'analytics.js' } },
-          timestamp: `${date}T12:00:00.000Z`, receivedAt: `${date}T12:00:00.100Z`, sourceId: 'default',
-        } as unknown as NormalizedMessage;
-        return toEventRow(m);
-      });
-      await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(body) }));
-      // As λ resolve indexes it: one item per (profile, batch) listing the object.
-      if (owner) await store.putTimeline([], [{ profileId: owner.profileId, keys: [key] }]);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(25, objects - o) }, async (_, k) => {
+        const i = o + k;
+        const date = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 20) * 86_400_000).toISOString().slice(0, 10);
+        const key = eventObjectKey(date, 'shardId-000000000000', String(1e9 + i));
+        const owner = people.find((p) => i % p.every === 0);
+        const body = Array.from({ length: rows }, (_, r) => {
+          const m = {
+            type: 'track',
+            event: 'Order Completed',
+            messageId: `m-${i}-${r}`,
+            userId: owner && r === 0 ? owner.user : `user-${(i * 7919 + r) % 50_000}`,
+            anonymousId: `anon-${r}`,
+            properties: { revenue: r, sku: `sku-${r % 100}` },
+            traits: {},
+            context: { ip: '203.0.113.1', library: { name: 'analytics.js' } },
+            timestamp: `${date}T12:00:00.000Z`,
+            receivedAt: `${date}T12:00:00.100Z`,
+            sourceId: 'default',
+          } as unknown as NormalizedMessage;
+          return toEventRow(m);
+        });
+        await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(body) }));
+        // As λ resolve indexes it: one item per (profile, batch) listing the object.
+        if (owner) await store.putTimeline([], [{ profileId: owner.profileId, keys: [key] }]);
+      }),
+    );
   }
 }
 

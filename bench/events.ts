@@ -4,7 +4,10 @@
  * anonymous browsing, orders with totals and store ids.
  */
 import { mulberry32 } from '../shared/random';
-export interface SyntheticOptions { customers?: number; seed?: number }
+export interface SyntheticOptions {
+  customers?: number;
+  seed?: number;
+}
 
 export const makeRng = (seed = 42) => mulberry32(seed);
 
@@ -25,18 +28,53 @@ export function syntheticMessages(n: number, opts: SyntheticOptions = {}): Recor
     const r = rnd();
     if (r < 0.08) {
       out.push({
-        type: 'identify', userId, anonymousId, timestamp, context,
-        traits: { email: ` Customer${c}@Example.com `, phone: `(415) 555-${String(1000 + (c % 9000)).padStart(4, '0')}`, firstName: `Name${c}`, plan: c % 2 ? 'pro' : 'free' },
+        type: 'identify',
+        userId,
+        anonymousId,
+        timestamp,
+        context,
+        traits: {
+          email: ` Customer${c}@Example.com `,
+          phone: `(415) 555-${String(1000 + (c % 9000)).padStart(4, '0')}`,
+          firstName: `Name${c}`,
+          plan: c % 2 ? 'pro' : 'free',
+        },
       });
     } else if (r < 0.25) {
-      out.push({ type: 'page', anonymousId, ...(rnd() < 0.7 ? { userId } : {}), name: 'Product', timestamp, context, properties: { path: `/p/${PRODUCTS[c % 6]}`, referrer: 'https://search.example' } });
+      out.push({
+        type: 'page',
+        anonymousId,
+        ...(rnd() < 0.7 ? { userId } : {}),
+        name: 'Product',
+        timestamp,
+        context,
+        properties: { path: `/p/${PRODUCTS[c % 6]}`, referrer: 'https://search.example' },
+      });
     } else if (r < 0.35) {
       out.push({
-        type: 'track', userId, event: 'Order Completed', timestamp, context,
-        properties: { order_id: `o-${i}`, total: Math.round(rnd() * 60_000) / 100, currency: 'EUR', store_id: STORES[c % 3], products: [{ sku: PRODUCTS[i % 6], price: 19.99, quantity: 1 }] },
+        type: 'track',
+        userId,
+        event: 'Order Completed',
+        timestamp,
+        context,
+        properties: {
+          order_id: `o-${i}`,
+          total: Math.round(rnd() * 60_000) / 100,
+          currency: 'EUR',
+          store_id: STORES[c % 3],
+          products: [{ sku: PRODUCTS[i % 6], price: 19.99, quantity: 1 }],
+        },
       });
     } else {
-      out.push({ type: 'track', userId, anonymousId, event: 'Product Viewed', timestamp, context, properties: { sku: PRODUCTS[i % 6], price: 19.99, category: 'shoes' } });
+      out.push({
+        type: 'track',
+        userId,
+        anonymousId,
+        event: 'Product Viewed',
+        timestamp,
+        context,
+        properties: { sku: PRODUCTS[i % 6], price: 19.99, category: 'shoes' },
+      });
     }
   }
   return out;

@@ -30,7 +30,9 @@ export function threadCpuMs(): Record<string, number> {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
     }
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return out;
 }
 

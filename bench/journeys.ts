@@ -21,7 +21,9 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-journeys-'));
   const stack = await startLocalStack({ port: 0, dataDir });
   try {
-    const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })));
+    const defs = loadDefinitions(
+      ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })),
+    );
     for (const d of defs) {
       await putDefinition(d);
       if (d.kind === 'journey') await syncJourneyRules(d);
@@ -33,7 +35,9 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
     };
     const tag = Date.now().toString(36);
     const users = Array.from({ length: customers }, (_, i) => `bench-${tag}-${i}`);
-    await post('batch', { batch: users.map((u) => ({ type: 'identify', userId: u, traits: { firstName: 'B', email: `${u}@example.com` }, context: { consent: { email: true } } })) });
+    await post('batch', {
+      batch: users.map((u) => ({ type: 'identify', userId: u, traits: { firstName: 'B', email: `${u}@example.com` }, context: { consent: { email: true } } })),
+    });
     await stack.drain(60_000);
 
     const seen = new Map<string, number>();

@@ -26,21 +26,33 @@ useEndpoints(emu.endpoints);
 await createResources();
 let person = 0;
 for (let o = 0; o < OBJECTS; o += 25) {
-  await Promise.all(Array.from({ length: Math.min(25, OBJECTS - o) }, async (_, k) => {
-    const i = o + k;
-    const date = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 20) * 86_400_000).toISOString().slice(0, 10);
-    const rows = Array.from({ length: ROWS }, (_, r) => {
-      const mine = (i * ROWS + r) % 997 === 0;
-      if (mine) person++;
-      const m = {
-        type: 'track', event: 'Order Completed', messageId: `m-${i}-${r}`, userId: mine ? 'user-erased' : `user-${(i * 7919 + r) % 50_000}`,
-        anonymousId: `anon-${r}`, properties: { revenue: r, sku: `sku-${r % 100}` }, traits: {}, context: { ip: '203.0.113.1', library: { name: 'analytics.js' } },
-        timestamp: `${date}T12:00:00.000Z`, receivedAt: `${date}T12:00:00.100Z`, sourceId: 'default',
-      } as unknown as NormalizedMessage;
-      return toEventRow(m);
-    });
-    await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: eventObjectKey(date, 'shardId-000000000000', String(1e9 + i)), Body: encodeJsonLines(rows) }));
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(25, OBJECTS - o) }, async (_, k) => {
+      const i = o + k;
+      const date = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 20) * 86_400_000).toISOString().slice(0, 10);
+      const rows = Array.from({ length: ROWS }, (_, r) => {
+        const mine = (i * ROWS + r) % 997 === 0;
+        if (mine) person++;
+        const m = {
+          type: 'track',
+          event: 'Order Completed',
+          messageId: `m-${i}-${r}`,
+          userId: mine ? 'user-erased' : `user-${(i * 7919 + r) % 50_000}`,
+          anonymousId: `anon-${r}`,
+          properties: { revenue: r, sku: `sku-${r % 100}` },
+          traits: {},
+          context: { ip: '203.0.113.1', library: { name: 'analytics.js' } },
+          timestamp: `${date}T12:00:00.000Z`,
+          receivedAt: `${date}T12:00:00.100Z`,
+          sourceId: 'default',
+        } as unknown as NormalizedMessage;
+        return toEventRow(m);
+      });
+      await s3().send(
+        new PutObjectCommand({ Bucket: LAKE.localBucket, Key: eventObjectKey(date, 'shardId-000000000000', String(1e9 + i)), Body: encodeJsonLines(rows) }),
+      );
+    }),
+  );
 }
 const now = new Date().toISOString();
 const hashes = [suppressionHash('user_id:user-erased')];
@@ -48,5 +60,15 @@ await putErasureRecord({ erasureId: 'bench', status: 'suppressed', requestedAt: 
 await suppress(hashes, 'bench', now);
 await enqueue('bench');
 const res = await runErasures({ settleSeconds: 0 });
-console.log(JSON.stringify({ objects: OBJECTS, rowsPerObject: ROWS, rows: OBJECTS * ROWS, personRows: person, erased: res.erased.length, lakeObjectsScanned: res.lakeObjectsScanned, ms: res.ms }));
+console.log(
+  JSON.stringify({
+    objects: OBJECTS,
+    rowsPerObject: ROWS,
+    rows: OBJECTS * ROWS,
+    personRows: person,
+    erased: res.erased.length,
+    lakeObjectsScanned: res.lakeObjectsScanned,
+    ms: res.ms,
+  }),
+);
 await emu.close();

@@ -36,7 +36,6 @@ const SHARDS = 4;
 const START = Date.parse('2024-06-01T00:00:00.000Z');
 export const AS_OF = '2024-07-01';
 
-
 const EVENTS = ['Product Viewed', 'Added to Cart', 'Checkout Started', 'Signed Up'];
 
 /** Writes `n` events into a local lake under `dataDir` (reused when already there). */
@@ -117,21 +116,22 @@ export function generateProfiles(dataDir: string, n: number): { rows: number; by
   rmSync(base, { recursive: true, force: true });
   const people = Math.max(10, Math.round(n / 10));
   const day = (d: number) => new Date(START + d * 86_400_000).toISOString();
-  const row = (id: string, identities: { type: string; value: string }[], at: string, extra: Partial<LakeProfileRow> = {}): LakeProfileRow => ({
-    profile_id: id,
-    identities: JSON.stringify(identities),
-    traits: `{"first_name":"P","plan":"basic"}`,
-    computed: `{"first_seen":"${day(0)}","last_seen":"${at}","event_count":10,"order_count":2,"revenue":100,"last_channel":"web"}`,
-    segments: '[]',
-    consent: '{}',
-    merged_from: '[]',
-    merged_into: null,
-    created_at: day(0),
-    updated_at: at,
-    snapshot_at: at,
-    snapshot_kind: null,
-    ...extra,
-  } as LakeProfileRow);
+  const row = (id: string, identities: { type: string; value: string }[], at: string, extra: Partial<LakeProfileRow> = {}): LakeProfileRow =>
+    ({
+      profile_id: id,
+      identities: JSON.stringify(identities),
+      traits: `{"first_name":"P","plan":"basic"}`,
+      computed: `{"first_seen":"${day(0)}","last_seen":"${at}","event_count":10,"order_count":2,"revenue":100,"last_channel":"web"}`,
+      segments: '[]',
+      consent: '{}',
+      merged_from: '[]',
+      merged_into: null,
+      created_at: day(0),
+      updated_at: at,
+      snapshot_at: at,
+      snapshot_kind: null,
+      ...extra,
+    }) as LakeProfileRow;
   let rows = 0;
   let bytes = 0;
   const changeDays = [0, 10, 20];
@@ -145,7 +145,12 @@ export function generateProfiles(dataDir: string, n: number): { rows: number; by
     const anonymous = p % 5 === 0;
     const merged = !anonymous && p % 10 === 1;
     const ids = [
-      ...(anonymous ? [] : [{ type: 'user_id', value: `user-${p}` }, { type: 'email', value: `p${p}@example.com` }]),
+      ...(anonymous
+        ? []
+        : [
+            { type: 'user_id', value: `user-${p}` },
+            { type: 'email', value: `p${p}@example.com` },
+          ]),
       { type: 'anonymous_id', value: `anon-${p}` },
     ];
     const id = `prof-${p}`;
@@ -158,7 +163,13 @@ export function generateProfiles(dataDir: string, n: number): { rows: number; by
       if (merged && d === 0) add(`${d}-${shard}`, row(`prof-${p}-old`, [{ type: 'anonymous_id', value: `anon-${p}-old` }], at));
     }
     const daily = day(DAYS - 1);
-    add(`daily-${shard}`, row(id, merged ? [...ids, { type: 'anonymous_id', value: `anon-${p}-old` }] : ids, daily, { snapshot_kind: 'daily', ...(merged ? { merged_from: `["prof-${p}-old"]` } : {}) }));
+    add(
+      `daily-${shard}`,
+      row(id, merged ? [...ids, { type: 'anonymous_id', value: `anon-${p}-old` }] : ids, daily, {
+        snapshot_kind: 'daily',
+        ...(merged ? { merged_from: `["prof-${p}-old"]` } : {}),
+      }),
+    );
   }
   for (const [file, lines] of files) {
     const d = file.startsWith('daily-') ? DAYS - 1 : Number(file.split('-')[0]);
@@ -180,10 +191,14 @@ export async function benchReport(n: number): Promise<Result[]> {
   const dataDir = join(process.env.BENCH_REPORT_DIR || tmpdir(), `cairn-bench-report-${n}`);
   const g0 = performance.now();
   const lake = generateLake(dataDir, n);
-  process.stderr.write(`bench report: lake of ${n} events in ${lake.files} files (${(lake.bytes / 1e6).toFixed(1)} MB gzip) ${lake.reused ? 'reused' : `generated in ${Math.round(performance.now() - g0)} ms`} at ${dataDir}\n`);
+  process.stderr.write(
+    `bench report: lake of ${n} events in ${lake.files} files (${(lake.bytes / 1e6).toFixed(1)} MB gzip) ${lake.reused ? 'reused' : `generated in ${Math.round(performance.now() - g0)} ms`} at ${dataDir}\n`,
+  );
   const p0 = performance.now();
   const profiles = generateProfiles(dataDir, n);
-  process.stderr.write(`bench report: ${profiles.rows} profile snapshot rows (${(profiles.bytes / 1e6).toFixed(1)} MB gzip) ${profiles.reused ? 'reused' : `generated in ${Math.round(performance.now() - p0)} ms`}\n`);
+  process.stderr.write(
+    `bench report: ${profiles.rows} profile snapshot rows (${(profiles.bytes / 1e6).toFixed(1)} MB gzip) ${profiles.reused ? 'reused' : `generated in ${Math.round(performance.now() - p0)} ms`}\n`,
+  );
   const timed = async (by: 'profile' | 'raw') => {
     const sql = rfmSql({ asOf: AS_OF, by }, 'duckdb');
     const once = async () => {
@@ -200,7 +215,9 @@ export async function benchReport(n: number): Promise<Result[]> {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push(await once());
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
-    process.stderr.write(`bench report: rfm --by ${by} over ${warm.people} buyers: ${runs.map((r) => `${Math.round(r.ms)} ms (cpu ${Math.round(r.cpuMs)} ms)`).join(' / ')}\n`);
+    process.stderr.write(
+      `bench report: rfm --by ${by} over ${warm.people} buyers: ${runs.map((r) => `${Math.round(r.ms)} ms (cpu ${Math.round(r.cpuMs)} ms)`).join(' / ')}\n`,
+    );
     return { ms: Math.round(median(runs.map((r) => r.ms))), cpuMs: Math.round(median(runs.map((r) => r.cpuMs))), people: warm.people };
   };
   const resolved = await timed('profile');

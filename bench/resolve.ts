@@ -55,7 +55,9 @@ export async function benchResolve(batches: number, population = 5_000): Promise
     const users = Array.from({ length: population }, (_, i) => ({ user: `cu-${i}`, anon: `ca-${i}`, phone: `+1415555${String(i).padStart(4, '0')}` }));
     for (let i = 0; i < users.length; i += 500) {
       await send(
-        users.slice(i, i + 500).map((u) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, phone: u.phone, plan: 'free' } })),
+        users
+          .slice(i, i + 500)
+          .map((u) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, phone: u.phone, plan: 'free' } })),
         `shardId-00000000000${(i / 500) % 2}`,
       );
     }
@@ -74,15 +76,25 @@ export async function benchResolve(batches: number, population = 5_000): Promise
           for (let i = 0; i < length && batch.length < 500; i++) {
             const kind = r(10);
             batch.push(
-              kind < 6 ? msg({ type: 'track', userId: u.user, anonymousId: u.anon, event: 'Product Viewed', properties: { sku: `s-${r(50)}` } })
-                : kind < 9 ? msg({ type: 'page', userId: u.user, anonymousId: u.anon, name: 'Catalog', context: { page: { path: '/c' } } })
-                : msg({ type: 'track', userId: u.user, event: 'Order Completed', properties: { total: 10 + r(90) } }),
+              kind < 6
+                ? msg({ type: 'track', userId: u.user, anonymousId: u.anon, event: 'Product Viewed', properties: { sku: `s-${r(50)}` } })
+                : kind < 9
+                  ? msg({ type: 'page', userId: u.user, anonymousId: u.anon, name: 'Catalog', context: { page: { path: '/c' } } })
+                  : msg({ type: 'track', userId: u.user, event: 'Order Completed', properties: { total: 10 + r(90) } }),
             );
           }
         } else if (roll < 98) {
           const v = `visitor-${b}-${batch.length}`;
           for (let i = 0, length = 1 + r(3); i < length && batch.length < 500; i++) batch.push(msg({ type: 'page', anonymousId: v, name: 'Landing' }));
-        } else batch.push(msg({ type: 'identify', userId: `new-${b}-${batch.length}`, anonymousId: `nv-${b}-${batch.length}`, traits: { email: `new-${b}-${batch.length}@example.com` } }));
+        } else
+          batch.push(
+            msg({
+              type: 'identify',
+              userId: `new-${b}-${batch.length}`,
+              anonymousId: `nv-${b}-${batch.length}`,
+              traits: { email: `new-${b}-${batch.length}@example.com` },
+            }),
+          );
       }
       events += batch.length;
       await send(batch, `shardId-00000000000${b % 2}`);
@@ -96,9 +108,16 @@ export async function benchResolve(batches: number, population = 5_000): Promise
     const get = async (identifier: string) => {
       const rawPath = `/v1/profiles/${encodeURIComponent(identifier)}`;
       const res = await admin({
-        version: '2.0', routeKey: 'GET /v1/profiles/{identifier}', rawPath, rawQueryString: '', headers: {}, isBase64Encoded: false,
+        version: '2.0',
+        routeKey: 'GET /v1/profiles/{identifier}',
+        rawPath,
+        rawQueryString: '',
+        headers: {},
+        isBase64Encoded: false,
         pathParameters: { identifier },
-        requestContext: { http: { method: 'GET', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' } } as APIGatewayProxyEventV2['requestContext'],
+        requestContext: {
+          http: { method: 'GET', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+        } as APIGatewayProxyEventV2['requestContext'],
       } as APIGatewayProxyEventV2);
       if (res.statusCode !== 200) throw new Error(`profile bench: ${identifier} answered ${res.statusCode}`);
     };

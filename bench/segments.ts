@@ -33,7 +33,11 @@ import { compileRuntime, runtimeLoader } from '../shared/segments/runtime';
 import { settleProfile } from '../shared/segments/state';
 import type { ProfileRecord } from '../shared/identity/types';
 
-interface Result { name: string; value: number; unit: string }
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+}
 
 /** 3 computed traits and `n` segments of the kinds marketers write. */
 export function benchDefinitions(n = 100): Definition[] {
@@ -45,15 +49,22 @@ export function benchDefinitions(n = 100): Definition[] {
   for (let i = 0; i < n; i++) {
     const k = i % 4;
     const where =
-      k === 0 ? { all: [{ computed: 'lifetime_revenue', gte: 50 * (i + 1) }, { consent: 'email' }] }
-      : k === 1 ? { any: [{ trait: 'plan', in: ['pro', 'team'] }, { computed: 'orders_90d', gte: 1 + (i % 5) }] }
-      : k === 2 ? { event: 'Product Viewed', count: { gte: 3 + (i % 10) }, within: `${1 + (i % 14)}d`, where: { 'properties.category': `c-${i % 5}` } }
-      : { all: [{ computed: 'lifetime_revenue', gt: 0 }, { not: { event: 'Order Completed', within: `${30 + i}d` } }] };
+      k === 0
+        ? { all: [{ computed: 'lifetime_revenue', gte: 50 * (i + 1) }, { consent: 'email' }] }
+        : k === 1
+          ? {
+              any: [
+                { trait: 'plan', in: ['pro', 'team'] },
+                { computed: 'orders_90d', gte: 1 + (i % 5) },
+              ],
+            }
+          : k === 2
+            ? { event: 'Product Viewed', count: { gte: 3 + (i % 10) }, within: `${1 + (i % 14)}d`, where: { 'properties.category': `c-${i % 5}` } }
+            : { all: [{ computed: 'lifetime_revenue', gt: 0 }, { not: { event: 'Order Completed', within: `${30 + i}d` } }] };
     docs.push({ kind: 'segment', id: `seg-${i}`, where });
   }
   return docs.map((d, index) => validateDefinition(d, { file: 'bench', index }));
 }
-
 
 export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEGMENT_BATCHES ?? 6), population = 1_000): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-segments-'));
@@ -85,13 +96,27 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
         return { messageId: `${tag}-${n}`, type: 'track', properties: {}, traits: {}, context: {}, timestamp, receivedAt: timestamp, sourceId: 'bench', ...p };
       };
       const send = async (msgs: NormalizedMessage[], shard: string) => {
-        const ev = toKinesisEvent(msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? 'x', sequenceNumber: String(++seq) })), STREAMS.normalized.name, shard);
+        const ev = toKinesisEvent(
+          msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? 'x', sequenceNumber: String(++seq) })),
+          STREAMS.normalized.name,
+          shard,
+        );
         const res = await resolve(ev);
         if (res.batchItemFailures.length) throw new Error('segments bench: batch failed');
       };
       const users = Array.from({ length: population }, (_, i) => `${tag}-u${i}`);
       for (let i = 0; i < users.length; i += 500) {
-        await send(users.slice(i, i + 500).map((u, j) => msg({ type: 'identify', userId: u, traits: { email: `${u}@example.com`, plan: j % 3 ? 'free' : 'pro' }, context: { consent: { email: j % 2 === 0 } } })), 'shardId-000000000000');
+        await send(
+          users.slice(i, i + 500).map((u, j) =>
+            msg({
+              type: 'identify',
+              userId: u,
+              traits: { email: `${u}@example.com`, plan: j % 3 ? 'free' : 'pro' },
+              context: { consent: { email: j % 2 === 0 } },
+            }),
+          ),
+          'shardId-000000000000',
+        );
       }
       let events = 0;
       const before = new Map(requestCounts);
@@ -102,9 +127,11 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
           const u = users[r(users.length)]!;
           const roll = r(10);
           batch.push(
-            roll < 6 ? msg({ userId: u, event: 'Product Viewed', properties: { sku: `s-${r(50)}`, category: `c-${r(5)}` } })
-            : roll < 8 ? msg({ type: 'page', userId: u, name: 'Catalog' })
-            : msg({ userId: u, event: 'Order Completed', properties: { total: 5 + r(300), sku: `s-${r(50)}` } }),
+            roll < 6
+              ? msg({ userId: u, event: 'Product Viewed', properties: { sku: `s-${r(50)}`, category: `c-${r(5)}` } })
+              : roll < 8
+                ? msg({ type: 'page', userId: u, name: 'Catalog' })
+                : msg({ userId: u, event: 'Order Completed', properties: { total: 5 + r(300), sku: `s-${r(50)}` } }),
           );
         }
         await send(batch, `shardId-00000000000${b % 2}`);
@@ -158,8 +185,11 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchSegments().then((r) => console.log(JSON.stringify(r, null, 2)), (e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  benchSegments().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

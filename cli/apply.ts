@@ -9,7 +9,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { CairnError } from '../shared/errors';
-import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type SegmentDef, type Variables } from '../shared/definitions';
+import {
+  checkFiles,
+  checkSet,
+  definitionError,
+  segmentOrder,
+  validateDefinition,
+  type Definition,
+  type SegmentDef,
+  type Variables,
+} from '../shared/definitions';
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;
@@ -45,9 +54,10 @@ async function remoteDefinitions(t: Target): Promise<Definition[]> {
   const out: Definition[] = [];
   for (const [kind, area] of Object.entries(AREA)) {
     const a = await adminGet(t, `/v1/${area}`);
-    if (a.status === 401 || a.status === 403) throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
+    if (a.status === 401 || a.status === 403)
+      throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
     if (a.status !== 200) throw answerError(a, `listing ${area} failed`);
-    const items = ((a.json as { items?: { id: string; definition: unknown }[] })?.items ?? []);
+    const items = (a.json as { items?: { id: string; definition: unknown }[] })?.items ?? [];
     items.forEach((it, index) => {
       try {
         out.push(validateDefinition(it.definition, { file: `running ${kind}`, index }));
@@ -106,7 +116,11 @@ export async function applyPath(t: Target, path: string, cwd: string, line: (s: 
     const a = await adminSend(t, 'PUT', `/v1/${AREA[d.kind]}/${encodeURIComponent(d.id)}`, { ...d.source, kind: d.kind });
     if (a.status !== 200 && a.status !== 201) {
       const e = answerError(a, 'apply failed');
-      throw new CairnError(e.code, `${d.origin.file}: document ${d.origin.index} (id: ${d.id}): ${e.message}${out.length ? ` (${out.length} definition(s) applied before this one)` : ''}`, e.status);
+      throw new CairnError(
+        e.code,
+        `${d.origin.file}: document ${d.origin.index} (id: ${d.id}): ${e.message}${out.length ? ` (${out.length} definition(s) applied before this one)` : ''}`,
+        e.status,
+      );
     }
     const body = a.json as { result?: Applied['result']; version?: number };
     const r: Applied = { kind: d.kind, id: d.id, result: body.result ?? (a.status === 201 ? 'created' : 'updated'), version: body.version ?? 0 };

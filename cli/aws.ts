@@ -68,7 +68,12 @@ async function credentialsAndRegion(o: AwsOptions): Promise<{ credentials: Creds
 }
 
 /** Fetch with a SigV4 signature for `service` (e.g. `execute-api`, `cloudformation`). */
-export async function signedFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }, service: string, o: AwsOptions): Promise<Response> {
+export async function signedFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  service: string,
+  o: AwsOptions,
+): Promise<Response> {
   const { credentials, region } = await credentialsAndRegion(o);
   const u = new URL(url);
   const query: Record<string, string> = {};
@@ -90,7 +95,13 @@ export async function signedFetch(url: string, init: { method?: string; headers?
 }
 
 const xmlDecode = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&');
 const tag = (xml: string, name: string) => {
   const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
   return m ? xmlDecode(m[1]!) : undefined;
@@ -103,7 +114,12 @@ export async function describeStackOutputs(stackName: string, o: AwsOptions): Pr
   const body = new URLSearchParams({ Action: 'DescribeStacks', StackName: stackName, Version: '2010-05-15' }).toString();
   let res: Response;
   try {
-    res = await signedFetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body }, 'cloudformation', o);
+    res = await signedFetch(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body },
+      'cloudformation',
+      o,
+    );
   } catch (e) {
     throw new CairnError('aws_unreachable', `cannot reach CloudFormation at ${url}: ${(e as Error).message}`, 503);
   }
@@ -133,7 +149,12 @@ export async function invokeAsync(functionName: string, payload: unknown, o: Aws
   const url = `${base}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
   let res: Response;
   try {
-    res = await signedFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' }, body: JSON.stringify(payload) }, 'lambda', o);
+    res = await signedFetch(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' }, body: JSON.stringify(payload) },
+      'lambda',
+      o,
+    );
   } catch (e) {
     throw new CairnError('aws_unreachable', `cannot reach Lambda at ${base}: ${(e as Error).message}`, 503);
   }
@@ -208,7 +229,10 @@ export function athenaCell(value: string | undefined, type: string | undefined):
 
 /** Maps GetQueryResults pages to a QueryResult; Athena repeats the column labels as the first row of a SELECT. */
 export function athenaResult(columnInfo: ColumnInfo[], pages: { Data?: { VarCharValue?: string }[] }[][]): QueryResult {
-  const columns: Column[] = columnInfo.map((c) => ({ name: c.Label ?? c.Name ?? '', type: (c.Type ?? 'varchar').toLowerCase() === 'json' ? 'JSON' : (c.Type ?? 'varchar') }));
+  const columns: Column[] = columnInfo.map((c) => ({
+    name: c.Label ?? c.Name ?? '',
+    type: (c.Type ?? 'varchar').toLowerCase() === 'json' ? 'JSON' : (c.Type ?? 'varchar'),
+  }));
   const all = pages.flat();
   const first = all[0];
   if (first && columns.length > 0 && first.Data?.length === columns.length && first.Data.every((d, i) => d.VarCharValue === columns[i]!.name)) all.shift();

@@ -110,7 +110,14 @@ export async function startCrmReceiver(o: { secret: () => string }): Promise<Crm
       } catch {
         // not JSON: keep the text
       }
-      kept.push({ id, receivedAt: new Date().toISOString(), method: req.method ?? 'POST', path: url.pathname, ...(req.headers['x-cairn-timestamp'] ? { sentAt: String(req.headers['x-cairn-timestamp']) } : {}), body: parsed });
+      kept.push({
+        id,
+        receivedAt: new Date().toISOString(),
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        ...(req.headers['x-cairn-timestamp'] ? { sentAt: String(req.headers['x-cairn-timestamp']) } : {}),
+        body: parsed,
+      });
       if (kept.length > KEEP) kept.splice(0, kept.length - KEEP);
       send(res, 200, { ok: true });
     })().catch(() => {

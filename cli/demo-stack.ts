@@ -103,7 +103,14 @@ export async function figures(t: Target): Promise<StatusFigures | undefined> {
  * Waits until the raw stream consumer has seen `expected` more records than at `base`, nothing is
  * behind on any stream, and the bus and scheduler are idle, three polls in a row with no progress.
  */
-export async function waitDrained(t: Target, base: StatusFigures | undefined, expected: number, timeoutMs: number, tick: (f: StatusFigures) => void, signal?: AbortSignal): Promise<boolean> {
+export async function waitDrained(
+  t: Target,
+  base: StatusFigures | undefined,
+  expected: number,
+  timeoutMs: number,
+  tick: (f: StatusFigures) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   let last: StatusFigures | undefined;
@@ -137,7 +144,12 @@ export async function countMembers(t: Target, segment: string): Promise<number> 
 
 /** Looks a person up by each of their identifiers; `sameProfile` when all answer the same profile. */
 export async function lookUp(t: Target, p: Persona): Promise<{ identifier: string; profileId?: string; sameProfile?: boolean; lookups: string[] }> {
-  const ids = [p.userId && `user_id:${p.userId}`, `email:${p.email}`, p.crmId && `crm_id:${p.crmId}`, p.facts.sources.has('crm') || p.userId ? `phone:${p.phone}` : undefined].filter(Boolean) as string[];
+  const ids = [
+    p.userId && `user_id:${p.userId}`,
+    `email:${p.email}`,
+    p.crmId && `crm_id:${p.crmId}`,
+    p.facts.sources.has('crm') || p.userId ? `phone:${p.phone}` : undefined,
+  ].filter(Boolean) as string[];
   const found: string[] = [];
   const lookups: string[] = [];
   for (const id of ids) {

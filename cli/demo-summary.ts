@@ -20,13 +20,23 @@ export interface DemoSummary {
 
 const num = (n: number) => (n < 0 ? '?' : n.toLocaleString('en-US'));
 
-export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnType<typeof interestingPeople>, o: { cliFlags?: string; port: number; adminToken: string; days: number }): string {
+export function renderSummary(
+  s: DemoSummary,
+  people: Persona[],
+  picks: ReturnType<typeof interestingPeople>,
+  o: { cliFlags?: string; port: number; adminToken: string; days: number },
+): string {
   const cairn = `npx cairn${o.cliFlags ? ' ' + o.cliFlags : ''}`;
   const kinds = { online: 0, store: 0, browser: 0 };
   for (const p of people) kinds[p.kind]++;
   const L: string[] = [''];
-  L.push(`  Cairn Outfitters, simulated: ${num(people.length)} people over ${o.days} days — ${num(kinds.online)} signed up online, ${num(kinds.store)} store-only loyalty members, ${num(kinds.browser)} anonymous browsers`);
-  L.push(`  ${num(s.messages)} messages from 4 sources: web ${num(s.bySource.web)}, app ${num(s.bySource.app)}, pos ${num(s.bySource.pos)}, crm ${num(s.bySource.crm)}` + (s.historySkipped ? ' (already loaded earlier)' : s.loadSeconds ? `, loaded in ${s.loadSeconds} s` : ''));
+  L.push(
+    `  Cairn Outfitters, simulated: ${num(people.length)} people over ${o.days} days — ${num(kinds.online)} signed up online, ${num(kinds.store)} store-only loyalty members, ${num(kinds.browser)} anonymous browsers`,
+  );
+  L.push(
+    `  ${num(s.messages)} messages from 4 sources: web ${num(s.bySource.web)}, app ${num(s.bySource.app)}, pos ${num(s.bySource.pos)}, crm ${num(s.bySource.crm)}` +
+      (s.historySkipped ? ' (already loaded earlier)' : s.loadSeconds ? `, loaded in ${s.loadSeconds} s` : ''),
+  );
   L.push('');
   L.push('  Segments (members now)');
   for (const [id, n] of Object.entries(s.segments)) L.push(`    ${id.padEnd(22)} ${num(n)}`);
@@ -36,7 +46,8 @@ export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnTy
     const j = (st ?? {}) as Record<string, unknown> & { steps?: Record<string, { type: string; sent: number; failed: number; skipped: number }> };
     const counts = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'already_active'].map((k) => `${k} ${num(Number(j[k] ?? 0))}`).join(', ');
     L.push(`    ${id.padEnd(22)} ${st ? counts : 'no stats yet'}`);
-    for (const [step, c] of Object.entries(j.steps ?? {})) L.push(`      ${step.padEnd(20)} ${c.type.padEnd(8)} sent ${c.sent}, failed ${c.failed}, skipped ${c.skipped}`);
+    for (const [step, c] of Object.entries(j.steps ?? {}))
+      L.push(`      ${step.padEnd(20)} ${c.type.padEnd(8)} sent ${c.sent}, failed ${c.failed}, skipped ${c.skipped}`);
   }
   L.push(`  Outbox (emails and SMS the journeys sent): ${s.outbox >= 1000 ? '1,000+' : num(s.outbox)} messages — GET /v1/outbox`);
   if (s.crm?.counts) {
@@ -69,7 +80,9 @@ export function renderSummary(s: DemoSummary, people: Persona[], picks: ReturnTy
   L.push(`    ${cairn} report journey new-store-coupon`);
   L.push(`    ${cairn} report quality`);
   L.push(`    ${cairn} sql "select source_id, type, count(*) as n from events group by 1, 2 order by 1, 2"`);
-  L.push(`    ${cairn} sql "select properties->>'$.store_id' as store, count(*) as orders, round(sum(CAST(properties->>'$.total' AS DOUBLE))) as revenue from events where event = 'Order Completed' group by 1 order by 3 desc"`);
+  L.push(
+    `    ${cairn} sql "select properties->>'$.store_id' as store, count(*) as orders, round(sum(CAST(properties->>'$.total' AS DOUBLE))) as revenue from events where event = 'Order Completed' group by 1 order by 3 desc"`,
+  );
   L.push(`    ${cairn} status`);
   L.push('');
   L.push(`  Admin API: curl -H 'authorization: Bearer ${o.adminToken}' http://127.0.0.1:${o.port}/v1/segments/high-value/members`);

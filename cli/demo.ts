@@ -78,7 +78,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const now = o.now ?? Date.now();
   let stack: { close(opts?: { drainTimeoutMs?: number }): Promise<void> } | undefined;
   let crm: CrmReceiver | undefined;
-  const summary: DemoSummary = { startedStack: false, historySkipped: false, messages: 0, bySource: { web: 0, app: 0, pos: 0, crm: 0 }, loadSeconds: 0, drained: false, segments: {}, journeys: {}, outbox: 0, people: {}, liveSent: 0 };
+  const summary: DemoSummary = {
+    startedStack: false,
+    historySkipped: false,
+    messages: 0,
+    bySource: { web: 0, app: 0, pos: 0, crm: 0 },
+    loadSeconds: 0,
+    drained: false,
+    segments: {},
+    journeys: {},
+    outbox: 0,
+    people: {},
+    liveSent: 0,
+  };
 
   try {
     // 1. A stack: the running one, or one started here.
@@ -92,13 +104,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         stack = await startLocalStack({ port: o.port, dataDir: resolve(o.cwd, o.dataDir), writeKey: o.writeKey, adminToken: o.adminToken });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        throw new CairnError('stack_start_failed', err.code === 'EADDRINUSE' ? `port ${o.port} is in use by something that is not a Cairn stack (pass --port)` : `could not start a local stack: ${err.message}`, 500);
+        throw new CairnError(
+          'stack_start_failed',
+          err.code === 'EADDRINUSE'
+            ? `port ${o.port} is in use by something that is not a Cairn stack (pass --port)`
+            : `could not start a local stack: ${err.message}`,
+          500,
+        );
       }
       summary.startedStack = true;
     } else note(`using the stack running on ${baseUrl}`);
     const admin: Target = { kind: 'local', baseUrl, writeKey: o.writeKey, adminToken: o.adminToken };
     const check = await adminGet(admin, '/v1/segments');
-    if (check.status === 401 || check.status === 403) throw new CairnError('unauthorized', `${check.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, check.status);
+    if (check.status === 401 || check.status === 403)
+      throw new CairnError('unauthorized', `${check.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, check.status);
 
     // 2. Sources, one write key each (else everything on the default source).
     const perSource = await seedSources(admin, summary.startedStack);
@@ -136,7 +155,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       note(`the demo history is already in this stack (${marker!.userId} exists): not sending it again`);
     } else {
       const people = history.people.length;
-      note(`sending ${summary.messages.toLocaleString('en-US')} messages: ${people.toLocaleString('en-US')} people over ${o.days} days (web ${summary.bySource.web}, app ${summary.bySource.app}, pos ${summary.bySource.pos}, crm ${summary.bySource.crm})...`);
+      note(
+        `sending ${summary.messages.toLocaleString('en-US')} messages: ${people.toLocaleString('en-US')} people over ${o.days} days (web ${summary.bySource.web}, app ${summary.bySource.app}, pos ${summary.bySource.pos}, crm ${summary.bySource.crm})...`,
+      );
       const base = await figures(admin);
       const requests = historyRequests(history.messages);
       let sent = 0;
@@ -157,13 +178,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       const sentSeconds = (Date.now() - started) / 1000;
       note(`  all ${sent.toLocaleString('en-US')} accepted by the collector in ${sentSeconds.toFixed(1)} s; waiting for the pipeline to drain...`);
       let lastTick = Date.now();
-      summary.drained = await waitDrained(admin, base, sent, 10 * 60_000, (f) => {
-        if (o.progress === false || Date.now() - lastTick < 5000) return;
-        lastTick = Date.now();
-        note(`  normalized ${(f.normalized - (base?.normalized ?? 0)).toLocaleString('en-US')}, resolved ${(f.resolved - (base?.resolved ?? 0)).toLocaleString('en-US')}, behind ${f.behind}`);
-      }, o.signal);
+      summary.drained = await waitDrained(
+        admin,
+        base,
+        sent,
+        10 * 60_000,
+        (f) => {
+          if (o.progress === false || Date.now() - lastTick < 5000) return;
+          lastTick = Date.now();
+          note(
+            `  normalized ${(f.normalized - (base?.normalized ?? 0)).toLocaleString('en-US')}, resolved ${(f.resolved - (base?.resolved ?? 0)).toLocaleString('en-US')}, behind ${f.behind}`,
+          );
+        },
+        o.signal,
+      );
       summary.loadSeconds = Math.round((Date.now() - started) / 100) / 10;
-      note(summary.drained ? `  pipeline drained: history loaded in ${summary.loadSeconds} s` : `  the pipeline has not drained after ${summary.loadSeconds} s; figures below may still grow`);
+      note(
+        summary.drained
+          ? `  pipeline drained: history loaded in ${summary.loadSeconds} s`
+          : `  the pipeline has not drained after ${summary.loadSeconds} s; figures below may still grow`,
+      );
     }
     if (!summary.drained) summary.drained = await waitDrained(admin, undefined, 0, 30_000, () => undefined, o.signal);
 
@@ -235,7 +269,10 @@ function wholeNumber(name: string, v: string, min: number, max: number): number 
 }
 
 /** Adds `demo` to the program (cli/main.ts). */
-export function registerDemoCommand(program: Command, deps: { stdout(s: string): void; stderr(s: string): void; env: NodeJS.ProcessEnv; cwd: string }): Command {
+export function registerDemoCommand(
+  program: Command,
+  deps: { stdout(s: string): void; stderr(s: string): void; env: NodeJS.ProcessEnv; cwd: string },
+): Command {
   return program
     .command('demo')
     .description('bring a local stack to life: a simulated retailer (web, app, store POS, CRM), the example definitions, live traffic (docs/demo.md)')
@@ -250,7 +287,8 @@ export function registerDemoCommand(program: Command, deps: { stdout(s: string):
       if (g.stack) throw usage('demo runs on the local stack only (drop --stack)');
       const port = wholeNumber('port', g.port, 1, 65535);
       const liveRate = Number(o.liveRate);
-      if (!Number.isFinite(liveRate) || liveRate < 0 || liveRate > 500) throw usage(`--live-rate must be a number from 0 to 500, got ${JSON.stringify(o.liveRate)}`);
+      if (!Number.isFinite(liveRate) || liveRate < 0 || liveRate > 500)
+        throw usage(`--live-rate must be a number from 0 to 500, got ${JSON.stringify(o.liveRate)}`);
       // The demo keeps its own data directory unless one is named, so it does not pollute `.cairn`.
       const named = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli' || !!deps.env.CAIRN_DATA_DIR;
       const demoDir = named ? g.dataDir : '.cairn-demo';

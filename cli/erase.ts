@@ -40,7 +40,8 @@ export interface PrivacyCliDeps {
 
 const checkIdentifier = (identifier: string) => {
   const i = identifier.indexOf(':');
-  if (i <= 0 || i === identifier.length - 1) throw new CairnError('usage', `identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`, 400);
+  if (i <= 0 || i === identifier.length - 1)
+    throw new CairnError('usage', `identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`, 400);
 };
 const authError = (status: number) => new CairnError('unauthorized', `${status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, status);
 
@@ -63,7 +64,10 @@ interface ErasureStatusView {
 /** One line per failed object: code, step, key, and S3's error name and status when there was one. */
 export function formatLakeFailures(v: ErasureStatusView): string {
   const list = v.lakeFailures ?? [];
-  const lines = list.map((f) => `  ${f.code}  ${f.operation ?? '?'}  ${f.key}${f.error ? `  (${f.error}${f.httpStatus ? ` ${f.httpStatus}` : ''})` : ''}${f.since ? `  since ${f.since}` : ''}\n`);
+  const lines = list.map(
+    (f) =>
+      `  ${f.code}  ${f.operation ?? '?'}  ${f.key}${f.error ? `  (${f.error}${f.httpStatus ? ` ${f.httpStatus}` : ''})` : ''}${f.since ? `  since ${f.since}` : ''}\n`,
+  );
   const more = (v.lakeObjectsFailed ?? list.length) - list.length;
   return lines.join('') + (more > 0 ? `  … and ${more} more (only the first ${list.length} are listed)\n` : '');
 }
@@ -78,7 +82,13 @@ export function erasePayload(erasureId: string | undefined, fullScan: boolean): 
  * through the stack); on AWS, at `atMs` (waiting until then), an asynchronous invocation of the
  * stack's λ erase (output EraseFunctionName).
  */
-async function requestFullScan(t: Target, erasureId: string | undefined, atMs: number, deps: PrivacyCliDeps, sleep: (ms: number) => Promise<void>): Promise<void> {
+async function requestFullScan(
+  t: Target,
+  erasureId: string | undefined,
+  atMs: number,
+  deps: PrivacyCliDeps,
+  sleep: (ms: number) => Promise<void>,
+): Promise<void> {
   if (t.kind === 'local') {
     if (!(await scheduleLocalRun(t, erasureId ?? `full-scan-${Date.now()}`, atMs, erasePayload(erasureId, true)))) {
       throw new CairnError('erase_run_failed', `could not schedule a full-scan λ erase run in the local stack's scheduler at ${t.baseUrl}`, 503);
@@ -105,14 +115,16 @@ async function scheduleLocalRun(t: Target, erasureId: string, atMs: number, payl
     const sdk = new SchedulerClient({ ...emulatorConfig('scheduler', endpoints.scheduler), maxAttempts: 1 });
     const recurring = await sdk.send(new GetScheduleCommand({ Name: SCHEDULES.erasure.name }));
     if (!recurring.Target?.Arn || !recurring.Target.RoleArn) return false;
-    await sdk.send(new CreateScheduleCommand({
-      Name: `cairn-erasure-${erasureId}`.slice(0, 64),
-      ScheduleExpression: `at(${new Date(Math.ceil(atMs / 1000) * 1000).toISOString().slice(0, 19)})`,
-      ScheduleExpressionTimezone: 'UTC',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      ActionAfterCompletion: 'DELETE',
-      Target: { Arn: recurring.Target.Arn, RoleArn: recurring.Target.RoleArn, Input: JSON.stringify(payload) },
-    }));
+    await sdk.send(
+      new CreateScheduleCommand({
+        Name: `cairn-erasure-${erasureId}`.slice(0, 64),
+        ScheduleExpression: `at(${new Date(Math.ceil(atMs / 1000) * 1000).toISOString().slice(0, 19)})`,
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: { Arn: recurring.Target.Arn, RoleArn: recurring.Target.RoleArn, Input: JSON.stringify(payload) },
+      }),
+    );
     return true;
   } catch {
     return false;
@@ -127,10 +139,14 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
     .argument('[identifier]', 'type:value, e.g. email:ada@example.com (optional with --full-scan)')
     .option('--wait', 'wait until the erasure is complete')
     .option('--timeout <seconds>', 'with --wait: give up after this long', String(SETTLE_SECONDS + 900))
-    .option('--full-scan', 'erase from every lake object (data written before the lake index existed), not only the indexed ones: a λ erase run with {"fullScan":true}')
+    .option(
+      '--full-scan',
+      'erase from every lake object (data written before the lake index existed), not only the indexed ones: a λ erase run with {"fullScan":true}',
+    )
     .action(async (identifier: string | undefined, o: { wait?: boolean; timeout: string; fullScan?: boolean }, cmd: Command) => {
       if (identifier === undefined) {
-        if (!o.fullScan) throw new CairnError('usage', 'erase needs an identifier (type:value), or --full-scan alone to run a full-scan pass for the pending erasures', 400);
+        if (!o.fullScan)
+          throw new CairnError('usage', 'erase needs an identifier (type:value), or --full-scan alone to run a full-scan pass for the pending erasures', 400);
         if (o.wait) throw new CairnError('usage', '--wait needs an identifier', 400);
         await requestFullScan(await deps.target(cmd), undefined, Date.now(), deps, sleep);
         deps.stdout(JSON.stringify({ fullScan: true, requested: true }) + '\n');
@@ -138,7 +154,8 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
       }
       checkIdentifier(identifier);
       const timeoutMs = Number(o.timeout) * 1000;
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CairnError('usage', `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, 400);
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+        throw new CairnError('usage', `--timeout must be a positive number of seconds, got ${JSON.stringify(o.timeout)}`, 400);
       const t = await deps.target(cmd);
       const a = await adminSend(t, 'DELETE', `/v1/profiles/${pathParam(identifier)}`);
       if (a.status === 401 || a.status === 403) throw authError(a.status);
@@ -173,7 +190,12 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
             502,
           );
         }
-        if (Date.now() > end) throw new CairnError('erasure_timeout', `erasure ${rec.erasureId} is still ${v.status} after ${o.timeout} s (it completes on the next erasure run; check ${rec.statusUrl})`, 504);
+        if (Date.now() > end)
+          throw new CairnError(
+            'erasure_timeout',
+            `erasure ${rec.erasureId} is still ${v.status} after ${o.timeout} s (it completes on the next erasure run; check ${rec.statusUrl})`,
+            504,
+          );
         await sleep(5_000);
       }
     });

@@ -36,7 +36,10 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** Parses `--fields a,b,traits.x` (repeatable, comma-separated). */
 export function parseFields(specs: string[]): Field[] {
-  const names = specs.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const names = specs
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const list = names.length ? names : [...DEFAULT_FIELDS];
   const seen = new Set<string>();
   return list.map((name): Field => {
@@ -154,12 +157,14 @@ export interface ExportSummary {
 async function pmap<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) {
-      const k = i++;
-      out[k] = await f(items[k]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) {
+        const k = i++;
+        out[k] = await f(items[k]!);
+      }
+    }),
+  );
   return out;
 }
 
@@ -254,10 +259,14 @@ export function s3Sink(client: S3Client, url: string, format: ExportFormat): Sin
     write: (chunk) => void parts.push(chunk),
     async close() {
       try {
-        await client.send(new PutObjectCommand({
-          Bucket: bucket, Key: key, Body: parts.join(''),
-          ContentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
-        }));
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: parts.join(''),
+            ContentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+          }),
+        );
       } catch (e) {
         throw new CairnError('export_write_failed', `cannot write ${url}: ${(e as Error).name}: ${(e as Error).message.split('\n')[0]}`, 500);
       }
@@ -266,10 +275,9 @@ export function s3Sink(client: S3Client, url: string, format: ExportFormat): Sin
 }
 
 export function renderExportSummary(s: ExportSummary): string {
-  const extra = [
-    s.consent ? `${s.excludedNoConsent} excluded without ${s.consent} consent` : '',
-    s.missing ? `${s.missing} gone since listed` : '',
-  ].filter(Boolean);
+  const extra = [s.consent ? `${s.excludedNoConsent} excluded without ${s.consent} consent` : '', s.missing ? `${s.missing} gone since listed` : ''].filter(
+    Boolean,
+  );
   return `exported ${s.exported} of ${s.members} member(s) of ${s.segment} to ${s.destination}${extra.length ? ` (${extra.join(', ')})` : ''}\n`;
 }
 
@@ -285,24 +293,35 @@ export function registerExportCommand(program: Command, deps: ExportDeps): Comma
   const exp = program.command('export').description('export data for other tools (CRM, ad platforms)');
   exp
     .command('segment')
-    .description('export a segment\'s current members (identifiers and chosen traits) as CSV or JSON Lines')
+    .description("export a segment's current members (identifiers and chosen traits) as CSV or JSON Lines")
     .argument('<id>', 'segment id')
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'csv')
     .option('--out <file>', 'write to this file (default: stdout)')
     .option('--s3 <url>', 'write to s3://bucket/key (local stack: its S3 emulator; --stack: AWS)')
     .option('--consent <channel>', 'only members who granted consent on this channel (e.g. ads, email); the others are counted')
-    .option('--fields <list>', `columns, comma-separated, repeatable: profile_id, identifier types (email, phone, user_id, crm_id, …), traits.<path>, computed.<id>, consent.<channel>, segments (default: ${DEFAULT_FIELDS.join(',')})`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--fields <list>',
+      `columns, comma-separated, repeatable: profile_id, identifier types (email, phone, user_id, crm_id, …), traits.<path>, computed.<id>, consent.<channel>, segments (default: ${DEFAULT_FIELDS.join(',')})`,
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--summary <format>', 'summary on stderr: text, json', 'text')
     .action(async (id: string, o: { format: string; out?: string; s3?: string; consent?: string; fields: string[]; summary: string }, cmd: Command) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+      if (!(EXPORT_FORMATS as readonly string[]).includes(o.format))
+        throw usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
       if (o.summary !== 'text' && o.summary !== 'json') throw usage(`--summary must be text or json, got ${JSON.stringify(o.summary)}`);
       if (o.out && o.s3) throw usage('give --out or --s3, not both');
-      if (o.consent !== undefined && !NAME_RE.test(o.consent)) throw usage(`--consent must be a channel name (e.g. ads, email), got ${JSON.stringify(o.consent)}`);
+      if (o.consent !== undefined && !NAME_RE.test(o.consent))
+        throw usage(`--consent must be a channel name (e.g. ads, email), got ${JSON.stringify(o.consent)}`);
       if (o.s3) parseS3Url(o.s3);
       const fields = parseFields(o.fields);
       const format = o.format as ExportFormat;
       const t = await deps.target(cmd);
-      const sink: Sink = o.s3 ? s3Sink(await s3For(t), o.s3, format) : o.out ? fileSink(o.out, deps.cwd) : { destination: 'stdout', write: (c) => deps.stdout(c), close: async () => {} };
+      const sink: Sink = o.s3
+        ? s3Sink(await s3For(t), o.s3, format)
+        : o.out
+          ? fileSink(o.out, deps.cwd)
+          : { destination: 'stdout', write: (c) => deps.stdout(c), close: async () => {} };
       const counts = await exportSegment(t, { segment: id, format, fields, ...(o.consent ? { consent: o.consent } : {}) }, (c) => sink.write(c));
       await sink.close();
       const summary: ExportSummary = { ...counts, destination: sink.destination };

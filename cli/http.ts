@@ -24,12 +24,21 @@ export interface Answer {
   json: unknown;
 }
 
-const describe = (t: Target) => (t.kind === 'local' ? `no Cairn stack is running at ${t.baseUrl} (start it with npm start, or pass --port)` : `cannot reach stack ${t.stackName} at ${t.baseUrl}`);
+const describe = (t: Target) =>
+  t.kind === 'local'
+    ? `no Cairn stack is running at ${t.baseUrl} (start it with npm start, or pass --port)`
+    : `cannot reach stack ${t.stackName} at ${t.baseUrl}`;
 
 /** Attempts for a throttled (429) request, or a collector request the stack could not take (5xx). */
 const ATTEMPTS = 8;
 
-async function send(t: Target, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }, admin: boolean, retryServerErrors = false): Promise<Answer> {
+async function send(
+  t: Target,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  admin: boolean,
+  retryServerErrors = false,
+): Promise<Answer> {
   for (let attempt = 1; ; attempt++) {
     const a = await sendOnce(t, path, init, admin);
     const throttled = a.status === 429;
@@ -71,7 +80,16 @@ export const adminGet = (t: Target, path: string) => send(t, path, { method: 'GE
 
 /** An admin request with a JSON body (PUT/POST/DELETE). */
 export const adminSend = (t: Target, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown) =>
-  send(t, path, { method, headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, true);
+  send(
+    t,
+    path,
+    {
+      method,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    },
+    true,
+  );
 
 /** A collector request; 429 and 5xx answers are retried (collection is idempotent by messageId). */
 export const collectPost = (t: Target, path: string, body: string) =>

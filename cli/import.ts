@@ -81,7 +81,17 @@ export interface ImportSummary {
 // ---------------------------------------------------------------------------------------------
 // Mapping, values, timestamps, identity, messageIds: shared/import/map.ts (λ import uses them too).
 
-export { importAnonymousId, importMessageId, IMPORT_LIBRARY, isCodeName, parseTargetPath, parseTimestamp, planColumns, rowToMessage, typedValue } from '../shared/import';
+export {
+  importAnonymousId,
+  importMessageId,
+  IMPORT_LIBRARY,
+  isCodeName,
+  parseTargetPath,
+  parseTimestamp,
+  planColumns,
+  rowToMessage,
+  typedValue,
+} from '../shared/import';
 export type { FieldTarget, RowResult } from '../shared/import';
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +165,9 @@ class Progress {
     if (this.mode === 'bar') {
       const width = 30;
       const full = Math.round((pct / 100) * width);
-      this.write(`\r\x1b[K[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${pct.toFixed(0).padStart(3)}%  ${fmt(rows)} rows  ${fmt(accepted)} sent  ${fmt(rate)} rows/s`);
+      this.write(
+        `\r\x1b[K[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${pct.toFixed(0).padStart(3)}%  ${fmt(rows)} rows  ${fmt(accepted)} sent  ${fmt(rate)} rows/s`,
+      );
     } else this.write(`import: ${pct.toFixed(0)}% of the file, ${fmt(rows)} rows read, ${fmt(accepted)} sent, ${fmt(rate)} rows/s\n`);
   }
   done() {
@@ -170,7 +182,6 @@ interface Pending {
   row: Row;
   message: JsonObject;
 }
-
 
 /** Posts one body (collectPost retries 429 and 5xx); an unreachable stack is tried again a few times. */
 async function post(target: Target, body: string): Promise<Answer> {
@@ -191,7 +202,8 @@ const errorText = (a: Answer) => {
 
 /** Fatal answers stop the import (credentials, stack errors); 400/413 are the rows' fault. */
 function fatal(a: Answer): CairnError | undefined {
-  if (a.status === 401 || a.status === 403) return new CairnError('unauthorized', `${a.status}: the collector refused the write key (check --write-key / CAIRN_WRITE_KEY)`, a.status);
+  if (a.status === 401 || a.status === 403)
+    return new CairnError('unauthorized', `${a.status}: the collector refused the write key (check --write-key / CAIRN_WRITE_KEY)`, a.status);
   if (a.status !== 200 && a.status !== 400 && a.status !== 413) return new CairnError(`http_${a.status}`, `the collector answered ${errorText(a)}`, a.status);
   return undefined;
 }
@@ -303,7 +315,14 @@ export async function importFile(target: Target, opts: ImportOptions): Promise<I
   };
 
   try {
-    for await (const row of readRows(path, format, opts.delimiter, (n) => (bytes += n), onHeader, (cols) => plan.push(...planColumns(cols, { ...opts, map: [] }, config)))) {
+    for await (const row of readRows(
+      path,
+      format,
+      opts.delimiter,
+      (n) => (bytes += n),
+      onHeader,
+      (cols) => plan.push(...planColumns(cols, { ...opts, map: [] }, config)),
+    )) {
       rowsRead++;
       if (row.error || !row.values) reject(row, row.error ?? 'unreadable line');
       else {

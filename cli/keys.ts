@@ -19,15 +19,36 @@ export interface KeysDeps {
   stderr(s: string): void;
 }
 
-interface KeyInfo { keyId: string; createdAt: string | null; expiresAt: string | null; revokedAt: string | null; status: string }
-interface SourceInfo { sourceId: string; name: string; enabled: boolean; keys: KeyInfo[] }
-interface RotateAnswer { sourceId: string; keyId: string; writeKey: string; createdAt: string; previous: { keyId: string; expiresAt: string }[] }
+interface KeyInfo {
+  keyId: string;
+  createdAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  status: string;
+}
+interface SourceInfo {
+  sourceId: string;
+  name: string;
+  enabled: boolean;
+  keys: KeyInfo[];
+}
+interface RotateAnswer {
+  sourceId: string;
+  keyId: string;
+  writeKey: string;
+  createdAt: string;
+  previous: { keyId: string; expiresAt: string }[];
+}
 
 const usage = (msg: string) => new CairnError('usage', msg, 400);
 
 function check(a: Answer, ok: number, what: string): void {
   if (a.status === 401 || a.status === 403) {
-    throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN, or your IAM permissions for --stack)`, a.status);
+    throw new CairnError(
+      'unauthorized',
+      `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN, or your IAM permissions for --stack)`,
+      a.status,
+    );
   }
   if (a.status !== ok) throw answerError(a, `${what} failed`);
 }
@@ -40,7 +61,15 @@ function formatOf(f: string): 'table' | 'json' {
 export function renderSources(sources: SourceInfo[]): string {
   if (sources.length === 0) return 'no sources\n';
   const rows = sources.flatMap((s) =>
-    (s.keys.length ? s.keys : [undefined]).map((k) => [s.sourceId, s.name, s.enabled, k?.keyId ?? null, k?.status ?? null, k?.createdAt ?? null, k?.expiresAt ?? null]),
+    (s.keys.length ? s.keys : [undefined]).map((k) => [
+      s.sourceId,
+      s.name,
+      s.enabled,
+      k?.keyId ?? null,
+      k?.status ?? null,
+      k?.createdAt ?? null,
+      k?.expiresAt ?? null,
+    ]),
   );
   const names = ['source', 'name', 'enabled', 'key_id', 'status', 'created_at', 'expires_at'];
   return formatTable({ columns: names.map((name) => ({ name, type: '' })), rows }, 60);
@@ -63,7 +92,7 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
       const format = formatOf(o.format);
       const a = await adminGet(await deps.target(cmd), '/v1/sources');
       check(a, 200, 'listing sources');
-      const sources = ((a.json as { sources?: SourceInfo[] } | undefined)?.sources ?? []);
+      const sources = (a.json as { sources?: SourceInfo[] } | undefined)?.sources ?? [];
       deps.stdout(format === 'json' ? JSON.stringify(sources, null, 2) + '\n' : renderSources(sources));
     });
 
@@ -75,7 +104,10 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
     .option('--format <format>', 'output format: table, json', 'table')
     .action(async (source: string, o: { name?: string; format: string }, cmd: Command) => {
       const format = formatOf(o.format);
-      const a = await adminSend(await deps.target(cmd), 'POST', `/v1/sources/${encodeURIComponent(source)}/keys`, { create: true, ...(o.name ? { name: o.name } : {}) });
+      const a = await adminSend(await deps.target(cmd), 'POST', `/v1/sources/${encodeURIComponent(source)}/keys`, {
+        create: true,
+        ...(o.name ? { name: o.name } : {}),
+      });
       check(a, 201, 'creating the source');
       const r = a.json as RotateAnswer;
       deps.stdout(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderRotation(r, 'new'));

@@ -240,7 +240,12 @@ export async function queryLocalLake(dataDir: string, sql: string): Promise<Quer
 
 /** DuckDB errors span lines (with a caret under the SQL): keep the reason, on one line. */
 function firstLine(msg: string): string {
-  return msg.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? msg;
+  return (
+    msg
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0] ?? msg
+  );
 }
 
 /** Cells of a result as objects keyed by column name (duplicates get `_1`, `_2`...). */

@@ -165,14 +165,15 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('status')
-    .description('pipeline lag, errors, failed batches and alarms: the local runtime\'s counters, or CloudWatch for --stack')
+    .description("pipeline lag, errors, failed batches and alarms: the local runtime's counters, or CloudWatch for --stack")
     .option('--format <format>', 'output format: table, json', 'table')
     .option('--window <minutes>', 'deployed stack: the CloudWatch window the figures cover, in minutes (1-1440)', '15')
     .option('--lake', 'deployed stack: also count the quarantine rows with Athena (a billed scan; needs Athena and lake read)')
     .action(async (o: { format: string; window: string; lake?: boolean }, cmd: Command) => {
       const format = parseFormat(o.format, ['table', 'json']);
       const windowMinutes = Number(o.window);
-      if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 1440) throw usage(`--window must be whole minutes from 1 to 1440, got ${JSON.stringify(o.window)}`);
+      if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 1440)
+        throw usage(`--window must be whole minutes from 1 to 1440, got ${JSON.stringify(o.window)}`);
       const g = globals(cmd);
       let status: object;
       let lake: { events?: number; quarantined: number } | undefined;
@@ -229,40 +230,52 @@ export function buildProgram(io: Io): Command {
     .argument('<file>', '.csv (delimiter , ; or tab, detected) or .jsonl/.ndjson')
     .requiredOption('--type <type>', 'identify (one profile update per row) or track (one event per row)')
     .option('--event <name>', 'track: the event name of every row (or --map Column=event)')
-    .option('--map <column=field>', 'where a column goes: traits.<x>, properties.<x>, context.<x>, userId, anonymousId, timestamp, event, messageId, an identifier type (crm_id), or - to skip; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--map <column=field>',
+      'where a column goes: traits.<x>, properties.<x>, context.<x>, userId, anonymousId, timestamp, event, messageId, an identifier type (crm_id), or - to skip; repeatable',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--only-mapped', 'import only the columns given with --map')
     .option('--delimiter <char>', 'CSV delimiter: , ; or tab (default: detected from the header)')
     .option('--rejects <path>', 'where bad rows go (default: <file>.rejects.csv next to the input)')
     .option('--format <format>', 'summary format: table, json', 'table')
     .option('--progress <mode>', 'auto (a bar on a terminal, else a line every 5 s), bar, lines, none', 'auto')
-    .action(async (file: string, o: { type: string; event?: string; map: string[]; onlyMapped?: boolean; delimiter?: string; rejects?: string; format: string; progress: string }, cmd: Command) => {
-      const format = parseFormat(o.format, ['table', 'json']);
-      if (o.type !== 'identify' && o.type !== 'track') throw usage(`--type must be identify or track, got ${JSON.stringify(o.type)}`);
-      if (!['auto', 'bar', 'lines', 'none'].includes(o.progress)) throw usage(`--progress must be auto, bar, lines or none, got ${JSON.stringify(o.progress)}`);
-      const tty = io.env === process.env && Boolean(process.stderr.isTTY);
-      const t = await target(globals(cmd), env);
-      let summary: ImportSummary;
-      try {
-        summary = await importFile(t, {
-          file,
-          cwd: io.cwd,
-          type: o.type,
-          event: o.event,
-          map: o.map,
-          onlyMapped: o.onlyMapped,
-          delimiter: o.delimiter === undefined ? undefined : parseDelimiter(o.delimiter),
-          rejects: o.rejects,
-          progress: o.progress === 'auto' ? (tty ? 'bar' : 'lines') : (o.progress as 'bar' | 'lines' | 'none'),
-          stderr: io.stderr,
-        });
-      } catch (e) {
-        const partial = e instanceof CairnError ? (e.details?.summary as ImportSummary | undefined) : undefined;
-        // stdout stays empty on failure (exit 1): what was done goes to stderr before the reason.
-        if (partial) io.stderr(format === 'json' ? JSON.stringify(partial, null, 2) + '\n' : renderImportSummary(partial));
-        throw e;
-      }
-      io.stdout(format === 'json' ? JSON.stringify(summary, null, 2) + '\n' : renderImportSummary(summary));
-    });
+    .action(
+      async (
+        file: string,
+        o: { type: string; event?: string; map: string[]; onlyMapped?: boolean; delimiter?: string; rejects?: string; format: string; progress: string },
+        cmd: Command,
+      ) => {
+        const format = parseFormat(o.format, ['table', 'json']);
+        if (o.type !== 'identify' && o.type !== 'track') throw usage(`--type must be identify or track, got ${JSON.stringify(o.type)}`);
+        if (!['auto', 'bar', 'lines', 'none'].includes(o.progress))
+          throw usage(`--progress must be auto, bar, lines or none, got ${JSON.stringify(o.progress)}`);
+        const tty = io.env === process.env && Boolean(process.stderr.isTTY);
+        const t = await target(globals(cmd), env);
+        let summary: ImportSummary;
+        try {
+          summary = await importFile(t, {
+            file,
+            cwd: io.cwd,
+            type: o.type,
+            event: o.event,
+            map: o.map,
+            onlyMapped: o.onlyMapped,
+            delimiter: o.delimiter === undefined ? undefined : parseDelimiter(o.delimiter),
+            rejects: o.rejects,
+            progress: o.progress === 'auto' ? (tty ? 'bar' : 'lines') : (o.progress as 'bar' | 'lines' | 'none'),
+            stderr: io.stderr,
+          });
+        } catch (e) {
+          const partial = e instanceof CairnError ? (e.details?.summary as ImportSummary | undefined) : undefined;
+          // stdout stays empty on failure (exit 1): what was done goes to stderr before the reason.
+          if (partial) io.stderr(format === 'json' ? JSON.stringify(partial, null, 2) + '\n' : renderImportSummary(partial));
+          throw e;
+        }
+        io.stdout(format === 'json' ? JSON.stringify(summary, null, 2) + '\n' : renderImportSummary(summary));
+      },
+    );
 
   registerReportCommand(program, {
     runSql: (cmd, sql) => runSql(globals(cmd), io, sql),
@@ -285,7 +298,10 @@ export function buildProgram(io: Io): Command {
         const outputs = await describeStackOutputs(g.stack, awsOptions(g, env));
         if (!outputs.LakeBucket) throw new CairnError('stack_output_missing', `stack ${g.stack} has no LakeBucket output`, 404);
         // Streams: the stack's outputs (infra/stack.ts); failed batches name their stream themselves.
-        return { bucket: outputs.LakeBucket, streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name } };
+        return {
+          bucket: outputs.LakeBucket,
+          streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name },
+        };
       }
       const a = await adminGet(localTarget(g), '/_aws/endpoints');
       if (a.status !== 200) throw answerError(a, 'cannot reach the local stack (is npm start running?)');
@@ -316,7 +332,8 @@ export function buildProgram(io: Io): Command {
       const t = await target(globals(cmd), env);
       const a = await adminGet(t, `/v1/profiles/${pathParam(identifier)}`);
       if (a.status === 404) throw new CairnError('profile_not_found', `no profile for ${identifier}`, 404);
-      if (a.status === 401 || a.status === 403) throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
+      if (a.status === 401 || a.status === 403)
+        throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
       if (a.status !== 200) throw answerError(a, 'profile request failed');
       io.stdout(format === 'json' ? JSON.stringify(a.json, null, 2) + '\n' : renderProfile(a.json));
     });

@@ -7,7 +7,8 @@ import { cellText, formatTable, keyValues } from './format';
 import { isPlainObject } from '../shared/lang';
 
 type Obj = Record<string, unknown>;
-const scalar = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? fmtNumber(v) : JSON.stringify(v));
+const scalar = (v: unknown): string =>
+  v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? fmtNumber(v) : JSON.stringify(v);
 
 function fmtNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
@@ -15,7 +16,11 @@ function fmtNumber(n: number): string {
 }
 
 /** Headline from a snake/camel key: `eventsPerSecond` → `events per second`. */
-const label = (k: string) => k.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+const label = (k: string) =>
+  k
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase();
 
 /** A table from a list of objects, or from an object of objects (the key becomes the first column). */
 function tableOf(rows: Obj[], firstColumn?: string): string {
@@ -36,8 +41,19 @@ export function renderStatus(status: unknown, lake?: { events?: number; quaranti
       if (Array.isArray(v) && v.length && v.every(isPlainObject)) sections.push(`${label(k)}\n${tableOf(v as Obj[])}`);
       else if (isPlainObject(v) && Object.keys(v).length && Object.values(v).every(isPlainObject)) {
         const key = label(k).replace(/s$/, '');
-        sections.push(`${label(k)}\n${tableOf(Object.entries(v).map(([name, o]) => ({ [key]: name, ...(o as Obj) })), key)}`);
-      } else if (isPlainObject(v)) scalars.push([label(k), Object.entries(v).map(([a, b]) => `${a}=${b === null ? '-' : scalar(b)}`).join(', ') || '-']);
+        sections.push(
+          `${label(k)}\n${tableOf(
+            Object.entries(v).map(([name, o]) => ({ [key]: name, ...(o as Obj) })),
+            key,
+          )}`,
+        );
+      } else if (isPlainObject(v))
+        scalars.push([
+          label(k),
+          Object.entries(v)
+            .map(([a, b]) => `${a}=${b === null ? '-' : scalar(b)}`)
+            .join(', ') || '-',
+        ]);
       else if (v === null || (Array.isArray(v) && v.length === 0)) scalars.push([label(k), '-']);
       else scalars.push([label(k), scalar(v)]);
     }
@@ -77,11 +93,24 @@ export function renderProfile(p: unknown): string {
   section(
     'consent',
     isPlainObject(o.consent)
-      ? Object.entries(o.consent).map(([k, v]): [string, string] => [k, v === true ? 'granted' : v === false ? 'denied' : isPlainObject(v) && 'granted' in v ? `${v.granted ? 'granted' : 'denied'}${v.timestamp ? ` (${scalar(v.timestamp)})` : ''}` : scalar(v)])
+      ? Object.entries(o.consent).map(([k, v]): [string, string] => [
+          k,
+          v === true
+            ? 'granted'
+            : v === false
+              ? 'denied'
+              : isPlainObject(v) && 'granted' in v
+                ? `${v.granted ? 'granted' : 'denied'}${v.timestamp ? ` (${scalar(v.timestamp)})` : ''}`
+                : scalar(v),
+        ])
       : [],
   );
   const known = new Set(['profileId', 'createdAt', 'updatedAt', 'mergedFrom', 'segments', 'identities', 'traits', 'computed', 'consent']);
   const extra = Object.entries(o).filter(([k]) => !known.has(k));
-  if (extra.length) section('other', extra.map(([k, v]) => [k, cellText(v as Cell)]));
+  if (extra.length)
+    section(
+      'other',
+      extra.map(([k, v]) => [k, cellText(v as Cell)]),
+    );
   return out;
 }

@@ -93,7 +93,10 @@ async function exists(bucket: string, key: string): Promise<boolean> {
 const ledgerKey = (sourceKey: string) => `${REPLAY_LEDGER_PREFIX}${sourceKey}`;
 const streamOfArn = (arn: unknown): string | undefined => (typeof arn === 'string' ? /:stream\/([^/]+)/.exec(arn)?.[1] : undefined);
 
-interface Planned { stream: string; records: StreamRecord[] }
+interface Planned {
+  stream: string;
+  records: StreamRecord[];
+}
 
 /** The records of one on-failure object: from its `payload` (the Kinesis event Lambda invoked with). */
 export function recordsOfFailure(body: string, key: string): Planned | { error: string } {
@@ -196,12 +199,14 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       }
       if (!o.dryRun) {
         const n = planned.reduce((s, p) => s + p.records.length, 0);
-        await s3().send(new PutObjectCommand({
-          Bucket: o.bucket,
-          Key: ledgerKey(key),
-          Body: JSON.stringify({ replayedAt: new Date().toISOString(), source: key, records: n }),
-          ContentType: 'application/json',
-        }));
+        await s3().send(
+          new PutObjectCommand({
+            Bucket: o.bucket,
+            Key: ledgerKey(key),
+            Body: JSON.stringify({ replayedAt: new Date().toISOString(), source: key, records: n }),
+            ContentType: 'application/json',
+          }),
+        );
         summary.replayedObjects++;
       }
       o.progress?.(`${o.dryRun ? 'would replay' : 'replayed'} ${key}\n`);
@@ -240,7 +245,8 @@ export function registerReplayCommand(program: import('commander').Command, deps
     .option('--dry-run', 'count what would be replayed; send nothing')
     .option('--format <format>', 'summary format: table, json', 'table')
     .action(async (o: { from: string; since?: string; dryRun?: boolean; format: string }, cmd: import('commander').Command) => {
-      if (!['failed', 'quarantine', 'all'].includes(o.from)) throw new CairnError('usage', `--from must be failed, quarantine or all, got ${JSON.stringify(o.from)}`, 400);
+      if (!['failed', 'quarantine', 'all'].includes(o.from))
+        throw new CairnError('usage', `--from must be failed, quarantine or all, got ${JSON.stringify(o.from)}`, 400);
       if (o.format !== 'table' && o.format !== 'json') throw new CairnError('usage', `--format must be table or json, got ${JSON.stringify(o.format)}`, 400);
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const where = await deps.locate(cmd);

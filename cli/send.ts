@@ -19,7 +19,6 @@ export interface ParsedInput {
   envelope: JsonObject;
 }
 
-
 export function parseMessages(text: string, source = 'input'): ParsedInput {
   const trimmed = text.trim();
   if (!trimmed) throw new CairnError('usage', `no messages in ${source}`, 400);

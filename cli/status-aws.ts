@@ -27,7 +27,10 @@ let cwCache: { key: string; client: CloudWatchClient } | undefined;
 export function cloudWatchClient(o: AwsOptions): CloudWatchClient {
   const key = `${o.region ?? ''}|${o.cloudWatchEndpoint ?? ''}`;
   if (cwCache?.key !== key) {
-    cwCache = { key, client: new CloudWatchClient({ ...(o.region ? { region: o.region } : {}), ...(o.cloudWatchEndpoint ? { endpoint: o.cloudWatchEndpoint } : {}) }) };
+    cwCache = {
+      key,
+      client: new CloudWatchClient({ ...(o.region ? { region: o.region } : {}), ...(o.cloudWatchEndpoint ? { endpoint: o.cloudWatchEndpoint } : {}) }),
+    };
   }
   return cwCache.client;
 }
@@ -53,7 +56,10 @@ export interface AwsStatus {
   alarms: { total: number; ok: number; alarm: number; insufficientData: number };
   firing: FiringAlarm[];
   /** Per stream: the worst consumer's IteratorAge (latest minute) and each consumer's. */
-  streams: Record<string, { name: string | null; millisBehind: number | null; consumers: Record<string, { millisBehind: number | null; maxMillisBehind: number | null }> }>;
+  streams: Record<
+    string,
+    { name: string | null; millisBehind: number | null; consumers: Record<string, { millisBehind: number | null; maxMillisBehind: number | null }> }
+  >;
   /** Per function, over the window: Lambda's own metrics. */
   functions: Record<string, { invocations: number | null; errors: number | null; throttles: number | null; avgDurationMs: number | null }>;
   /** Batches the event-source mappings gave up on: written to S3 in the window, or waiting in the SQS queue now. */
@@ -119,7 +125,9 @@ async function metricData(cw: CloudWatchClient, queries: Query[], from: Date, to
     }));
     let token: string | undefined;
     do {
-      const page = await cw.send(new GetMetricDataCommand({ MetricDataQueries: q, StartTime: from, EndTime: to, ScanBy: 'TimestampDescending', NextToken: token }));
+      const page = await cw.send(
+        new GetMetricDataCommand({ MetricDataQueries: q, StartTime: from, EndTime: to, ScanBy: 'TimestampDescending', NextToken: token }),
+      );
       for (const r of page.MetricDataResults ?? []) {
         const i = Number(r.Id?.slice(1));
         if (!Number.isInteger(i) || !out[i]) continue;
@@ -143,11 +151,17 @@ const max = (s: Series | undefined): number | null => (s && s.values.length ? ro
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /** Every metric of namespace Cairn with a `function` dimension naming one of `functionNames`. */
-async function customMetrics(cw: CloudWatchClient, functionNames: Set<string>, recentlyActive: boolean): Promise<{ fn: string; metric: string; dimensions: Dimension[] }[]> {
+async function customMetrics(
+  cw: CloudWatchClient,
+  functionNames: Set<string>,
+  recentlyActive: boolean,
+): Promise<{ fn: string; metric: string; dimensions: Dimension[] }[]> {
   const out: { fn: string; metric: string; dimensions: Dimension[] }[] = [];
   let token: string | undefined;
   do {
-    const page = await cw.send(new ListMetricsCommand({ Namespace: METRICS_NAMESPACE, ...(recentlyActive ? { RecentlyActive: 'PT3H' } : {}), NextToken: token }));
+    const page = await cw.send(
+      new ListMetricsCommand({ Namespace: METRICS_NAMESPACE, ...(recentlyActive ? { RecentlyActive: 'PT3H' } : {}), NextToken: token }),
+    );
     for (const m of page.Metrics ?? []) {
       const fn = m.Dimensions?.find((d) => d.Name === METRICS_DIMENSION)?.Value;
       if (!fn || !functionNames.has(fn) || !m.MetricName || (m.Dimensions?.length ?? 0) !== 1) continue;
@@ -164,7 +178,11 @@ export async function awsStatus(stackName: string, o: AwsOptions, opts: AwsStatu
   const cw = cloudWatchClient(o);
   const alarms = await stackAlarms(cw, stackName, outputs.AlarmTopicArn);
   if (alarms.size === 0) {
-    throw new CairnError('no_alarms', `stack ${stackName} has no Cairn alarms named ${stackName}-… in this region: its state cannot be read (is it a Cairn stack, in --region?)`, 404);
+    throw new CairnError(
+      'no_alarms',
+      `stack ${stackName} has no Cairn alarms named ${stackName}-… in this region: its state cannot be read (is it a Cairn stack, in --region?)`,
+      404,
+    );
   }
   const to = opts.now ?? new Date();
   const from = new Date(to.getTime() - opts.windowMinutes * 60_000);
@@ -198,7 +216,13 @@ export async function awsStatus(stackName: string, o: AwsOptions, opts: AwsStatu
     const physical = alarms.get(`${name}Errors`) && dim(alarms.get(`${name}Errors`)!, 'FunctionName');
     if (physical) fnNames.set(name, physical);
   }
-  const lambda = (metric: string, fn: string, stat: string, period: number): Query => ({ namespace: 'AWS/Lambda', metric, dimensions: [{ Name: 'FunctionName', Value: fn }], stat, period });
+  const lambda = (metric: string, fn: string, stat: string, period: number): Query => ({
+    namespace: 'AWS/Lambda',
+    metric,
+    dimensions: [{ Name: 'FunctionName', Value: fn }],
+    stat,
+    period,
+  });
   const fnQ = [...fnNames.entries()].map(([name, fn]) => ({
     name,
     invocations: add(lambda('Invocations', fn, 'Sum', windowSec)),
@@ -214,18 +238,33 @@ export async function awsStatus(stackName: string, o: AwsOptions, opts: AwsStatu
   }
   const failedAlarm = alarms.get('FailedBatches');
   const failedKind = failedAlarm?.Namespace === 'AWS/SQS' ? 'sqs' : failedAlarm?.Namespace === 'AWS/S3' ? 's3' : undefined;
-  const failedQ = failedAlarm && failedKind
-    ? add({ namespace: failedAlarm.Namespace!, metric: failedAlarm.MetricName!, dimensions: failedAlarm.Dimensions ?? [], stat: failedKind === 'sqs' ? 'Maximum' : 'Sum', period: failedKind === 'sqs' ? 60 : windowSec })
-    : undefined;
+  const failedQ =
+    failedAlarm && failedKind
+      ? add({
+          namespace: failedAlarm.Namespace!,
+          metric: failedAlarm.MetricName!,
+          dimensions: failedAlarm.Dimensions ?? [],
+          stat: failedKind === 'sqs' ? 'Maximum' : 'Sum',
+          period: failedKind === 'sqs' ? 60 : windowSec,
+        })
+      : undefined;
   const journeyAlarm = alarms.get('JourneyFailedInvocations');
-  const journeyQ = journeyAlarm?.MetricName ? add({ namespace: journeyAlarm.Namespace!, metric: journeyAlarm.MetricName, dimensions: journeyAlarm.Dimensions ?? [], stat: 'Maximum', period: 60 }) : undefined;
+  const journeyQ = journeyAlarm?.MetricName
+    ? add({ namespace: journeyAlarm.Namespace!, metric: journeyAlarm.MetricName, dimensions: journeyAlarm.Dimensions ?? [], stat: 'Maximum', period: 60 })
+    : undefined;
   const apiAlarm = alarms.get('Api5xx');
   const apiQ = apiAlarm?.Dimensions?.length
-    ? (['Count', '4xx', '5xx'] as const).map((metric) => add({ namespace: apiAlarm.Namespace ?? 'AWS/ApiGateway', metric, dimensions: apiAlarm.Dimensions!, stat: 'Sum', period: windowSec }))
+    ? (['Count', '4xx', '5xx'] as const).map((metric) =>
+        add({ namespace: apiAlarm.Namespace ?? 'AWS/ApiGateway', metric, dimensions: apiAlarm.Dimensions!, stat: 'Sum', period: windowSec }),
+      )
     : undefined;
   const custom = await customMetrics(cw, new Set(fnNames.values()), opts.windowMinutes <= 180);
   const byPhysical = new Map([...fnNames.entries()].map(([k, v]) => [v, k]));
-  const customQ = custom.map((c) => ({ fn: byPhysical.get(c.fn)!, metric: c.metric, q: add({ namespace: METRICS_NAMESPACE, metric: c.metric, dimensions: c.dimensions, stat: 'Sum', period: windowSec }) }));
+  const customQ = custom.map((c) => ({
+    fn: byPhysical.get(c.fn)!,
+    metric: c.metric,
+    q: add({ namespace: METRICS_NAMESPACE, metric: c.metric, dimensions: c.dimensions, stat: 'Sum', period: windowSec }),
+  }));
 
   const data = await metricData(cw, queries, from, to);
 
@@ -241,7 +280,12 @@ export async function awsStatus(stackName: string, o: AwsOptions, opts: AwsStatu
   }
   const functions: AwsStatus['functions'] = {};
   for (const f of fnQ) {
-    functions[f.name] = { invocations: total(data[f.invocations]), errors: total(data[f.errors]), throttles: total(data[f.throttles]), avgDurationMs: latest(data[f.duration]) };
+    functions[f.name] = {
+      invocations: total(data[f.invocations]),
+      errors: total(data[f.errors]),
+      throttles: total(data[f.throttles]),
+      avgDurationMs: latest(data[f.duration]),
+    };
   }
   const metrics = customQ
     .map((c) => ({ function: c.fn, metric: c.metric, value: total(data[c.q]) }))
@@ -256,7 +300,8 @@ export async function awsStatus(stackName: string, o: AwsOptions, opts: AwsStatu
     firing,
     streams,
     functions,
-    failedBatches: failedQ !== undefined && failedKind ? { destination: failedKind, count: failedKind === 'sqs' ? latest(data[failedQ]) : total(data[failedQ]) } : null,
+    failedBatches:
+      failedQ !== undefined && failedKind ? { destination: failedKind, count: failedKind === 'sqs' ? latest(data[failedQ]) : total(data[failedQ]) } : null,
     journeyFailedInvocations: journeyQ !== undefined ? latest(data[journeyQ]) : null,
     http: apiQ ? { requests: total(data[apiQ[0]!]), '4xx': total(data[apiQ[1]!]), '5xx': total(data[apiQ[2]!]) } : null,
     metrics,

@@ -147,7 +147,10 @@ function num(v: unknown, key: string): number | undefined {
 function list(v: unknown): string[] | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (Array.isArray(v)) return v.map(String);
-  return String(v).split(',').map((s) => s.trim()).filter(Boolean);
+  return String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function retention(days: number): RetentionDays {
@@ -176,7 +179,9 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   const webAclArnRaw = props.webAclArn ?? (ctx(CONTEXT.webAclArn) as string | undefined);
   const webAclArn = webAclArnRaw === '' ? undefined : webAclArnRaw;
   if (webAclArn !== undefined && !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[^/]+\/[^/]+$/.test(webAclArn)) {
-    throw new Error(`context ${CONTEXT.webAclArn} must be the ARN of a WAFv2 WebACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got ${JSON.stringify(webAclArn)}`);
+    throw new Error(
+      `context ${CONTEXT.webAclArn} must be the ARN of a WAFv2 WebACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got ${JSON.stringify(webAclArn)}`,
+    );
   }
   if (wafRateLimit !== undefined && webAclArn !== undefined) throw new Error(`set either ${CONTEXT.wafRateLimit} or ${CONTEXT.webAclArn}, not both`);
   const units = (v: number | undefined, key: string) => {
@@ -184,9 +189,10 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     return v;
   };
   const eventsPerSecond = props.eventsPerSecond ?? num(ctx(CONTEXT.eventsPerSecond), CONTEXT.eventsPerSecond) ?? DEFAULT_EVENTS_PER_SECOND;
-  const shards = Object.fromEntries(
-    (Object.keys(STREAMS) as (keyof typeof STREAMS)[]).map((k) => [k, streamShards(k, eventsPerSecond)]),
-  ) as Record<keyof typeof STREAMS, number>;
+  const shards = Object.fromEntries((Object.keys(STREAMS) as (keyof typeof STREAMS)[]).map((k) => [k, streamShards(k, eventsPerSecond)])) as Record<
+    keyof typeof STREAMS,
+    number
+  >;
   const timelineDays = props.timelineDays ?? num(ctx(CONTEXT.timelineDays), CONTEXT.timelineDays) ?? TIMELINE.defaultDays;
   if (!Number.isInteger(timelineDays) || timelineDays < TIMELINE.minDays) {
     throw new Error(`context ${CONTEXT.timelineDays} must be a whole number of days (at least ${TIMELINE.minDays}), got ${timelineDays}`);

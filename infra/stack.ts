@@ -89,7 +89,8 @@ export class CairnStack extends Stack {
 
     const out = (id: string, value: string, description: string): CfnOutput => new CfnOutput(this, id, { value, description });
     out('CollectorUrl', this.collection.url, 'Base URL of the collection API (apiHost for SDKs)');
-    if (this.collection.edge) out('EdgeUrl', this.collection.edge.url, 'CloudFront (+ WAF) URL in front of the collection API: give this to SDKs (docs/security.md)');
+    if (this.collection.edge)
+      out('EdgeUrl', this.collection.edge.url, 'CloudFront (+ WAF) URL in front of the collection API: give this to SDKs (docs/security.md)');
     out('LakeBucket', this.lake.bucket.bucketName, 'S3 bucket holding the lake');
     out('AthenaWorkGroup', this.lake.workGroup.name, 'Athena workgroup for lake queries');
     out('GlueDatabase', this.lake.databaseName, 'Glue database with the events, quarantine and profiles tables');
@@ -97,14 +98,24 @@ export class CairnStack extends Stack {
     out('NormalizedStreamName', this.normalization.normalizedStream.streamName, 'Kinesis stream of normalised messages (npx cairn replay)');
     out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic every Cairn alarm notifies');
     out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
-    out('StatusPolicyArn', this.monitoring.statusPolicy.managedPolicyArn, 'Managed policy for operators running npx cairn --stack <name> status (read-only: outputs, alarms, metrics)');
+    out(
+      'StatusPolicyArn',
+      this.monitoring.statusPolicy.managedPolicyArn,
+      'Managed policy for operators running npx cairn --stack <name> status (read-only: outputs, alarms, metrics)',
+    );
     out('EventBusName', this.events.bus.eventBusName, 'EventBridge bus the pipeline publishes to');
-    out('EraseFunctionName', this.catalog.fn('erase').function.functionName, 'λ erase: npx cairn --stack <name> erase --full-scan invokes it with {"fullScan":true} (docs/privacy.md)');
+    out(
+      'EraseFunctionName',
+      this.catalog.fn('erase').function.functionName,
+      'λ erase: npx cairn --stack <name> erase --full-scan invokes it with {"fullScan":true} (docs/privacy.md)',
+    );
     for (const name of Object.keys(TABLES) as TableName[]) {
       out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);
     }
-    out('FailedBatchesDestination',
+    out(
+      'FailedBatchesDestination',
       this.normalization.failureQueue?.queueUrl ?? `s3://${this.lake.bucket.bucketName}/aws/lambda/`,
-      'Where event-source mappings put batches they gave up on');
+      'Where event-source mappings put batches they gave up on',
+    );
   }
 }

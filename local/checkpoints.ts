@@ -17,7 +17,10 @@ export class CheckpointStore {
   private writing: Promise<void> = Promise.resolve();
 
   /** `flushDelayMs`: writes are coalesced for this long (a crash may re-deliver, never skip). */
-  constructor(readonly file: string, private readonly flushDelayMs = 100) {
+  constructor(
+    readonly file: string,
+    private readonly flushDelayMs = 100,
+  ) {
     mkdirSync(dirname(file), { recursive: true });
     try {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as { checkpoints?: Record<string, string> };
@@ -58,16 +61,18 @@ export class CheckpointStore {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.writing = this.writing.catch(() => undefined).then(async () => {
-      if (!this.dirty) return;
-      this.dirty = false;
-      try {
-        await this.write();
-      } catch (e) {
-        this.dirty = true;
-        throw e;
-      }
-    });
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        if (!this.dirty) return;
+        this.dirty = false;
+        try {
+          await this.write();
+        } catch (e) {
+          this.dirty = true;
+          throw e;
+        }
+      });
     return this.writing;
   }
 
@@ -91,7 +96,12 @@ export class CheckpointStore {
  */
 export class ShardCheckpoint {
   private readonly key: string;
-  constructor(private readonly store: CheckpointStore, fn: string, stream: string, shardId: string) {
+  constructor(
+    private readonly store: CheckpointStore,
+    fn: string,
+    stream: string,
+    shardId: string,
+  ) {
     this.key = CheckpointStore.key(fn, stream, shardId);
   }
 

@@ -65,7 +65,12 @@ export interface EmulatorOptions {
 
 /** An S3 event notification (the aws-lambda `S3Event` shape). */
 export interface S3NotificationEvent {
-  Records: { eventName: string; eventSource: string; awsRegion: string; s3: { bucket: { name: string; arn: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } } }[];
+  Records: {
+    eventName: string;
+    eventSource: string;
+    awsRegion: string;
+    s3: { bucket: { name: string; arn: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+  }[];
 }
 
 /**
@@ -114,7 +119,9 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
   if (opts.threads) {
     const groups: EmulatorName[][] = [['dynamodb'], ['kinesis', 's3']];
     const onS3 = opts.onS3Event ? (e: S3NotificationEvent) => opts.onS3Event!(toS3NotificationEvent(e)) : undefined;
-    const started = await Promise.allSettled(groups.map((services) => startWorker(services, options, services.includes('s3') ? onS3 : undefined, opts.s3EventPrefix)));
+    const started = await Promise.allSettled(
+      groups.map((services) => startWorker(services, options, services.includes('s3') ? onS3 : undefined, opts.s3EventPrefix)),
+    );
     const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -188,7 +195,10 @@ function startWorker(
     (closing ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        void worker.terminate().then(() => resolve(), () => resolve());
+        void worker.terminate().then(
+          () => resolve(),
+          () => resolve(),
+        );
       };
       // Closing flushes LevelDB; bounded so a stuck emulator cannot hang shutdown.
       const timer = setTimeout(done, 10_000);
@@ -210,7 +220,8 @@ function startWorker(
       worker.on('exit', (code) => {
         if (!closing) log('error', 'emulator worker exited unexpectedly', { emulators: services.join(','), code });
       });
-      if (onS3Event) worker.on('message', (msg: { type?: string; event?: S3NotificationEvent }) => msg?.type === 's3event' && msg.event && onS3Event(msg.event));
+      if (onS3Event)
+        worker.on('message', (msg: { type?: string; event?: S3NotificationEvent }) => msg?.type === 's3event' && msg.event && onS3Event(msg.event));
       if (m.type === 'ready' && m.ports) resolve({ ports: m.ports, sync, close });
       else fail(new Error(`emulator worker (${services.join(', ')}) failed to start: ${m.message ?? 'unknown error'}`));
     });
@@ -227,7 +238,12 @@ function tableInput(t: TableDef) {
   const key = (pk: string, sk?: string): KeySchemaElement[] => {
     attrs.set(pk, { AttributeName: pk, AttributeType: 'S' });
     if (sk) attrs.set(sk, { AttributeName: sk, AttributeType: 'S' });
-    return sk ? [{ AttributeName: pk, KeyType: 'HASH' }, { AttributeName: sk, KeyType: 'RANGE' }] : [{ AttributeName: pk, KeyType: 'HASH' }];
+    return sk
+      ? [
+          { AttributeName: pk, KeyType: 'HASH' },
+          { AttributeName: sk, KeyType: 'RANGE' },
+        ]
+      : [{ AttributeName: pk, KeyType: 'HASH' }];
   };
   const KeySchema = key(t.partitionKey, t.sortKey);
   const GlobalSecondaryIndexes = t.globalIndexes?.map((g) => ({

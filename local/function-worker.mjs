@@ -41,9 +41,7 @@ const here = (rel) => new URL(rel, import.meta.url).href;
 
 /** @param {unknown} e */
 const serializeError = (e) =>
-  e instanceof Error
-    ? { name: e.name, message: e.message, stack: e.stack, code: e.code, status: e.status }
-    : { name: 'Error', message: String(e) };
+  e instanceof Error ? { name: e.name, message: e.message, stack: e.stack, code: e.code, status: e.status } : { name: 'Error', message: String(e) };
 
 let handler, invokeHandler, requestCounts;
 try {

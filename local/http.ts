@@ -116,7 +116,10 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
     if (decodedPath === undefined) {
       // API Gateway refuses a path whose percent-escapes do not survive its decoding (apiGatewayPath).
       req.resume();
-      return reply(err('bad_request', 'malformed percent-encoding in the request path (API Gateway answers 400; docs/local.md#paths-and-path-parameters)', 400), `${method} (bad path)`);
+      return reply(
+        err('bad_request', 'malformed percent-encoding in the request path (API Gateway answers 400; docs/local.md#paths-and-path-parameters)', 400),
+        `${method} (bad path)`,
+      );
     }
     const path = decodedPath;
 
@@ -217,9 +220,7 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
       if (timedOut) stats.timeouts++;
       const fe = functionError(e);
       log('error', 'function error', { function: fn.key, route: label, errorType: fe.errorType, errorMessage: fe.errorMessage.slice(0, 300), requestId });
-      out = timedOut
-        ? err('service_unavailable', 'the function timed out', 503)
-        : err('internal_error', 'internal server error', 500);
+      out = timedOut ? err('service_unavailable', 'the function timed out', 503) : err('internal_error', 'internal server error', 500);
     }
     deps.onInvoked?.();
     return reply(out, label);

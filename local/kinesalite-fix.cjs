@@ -32,7 +32,9 @@ const kinesaliteIndex = require.resolve('kinesalite');
 function iteratorParts(iterator) {
   const buffer = Buffer.from(iterator, 'base64');
   const decipher = crypto.createDecipheriv('aes-256-cbc', db.ITERATOR_PWD_KEY, db.ITERATOR_PWD_IV);
-  return Buffer.concat([decipher.update(buffer.subarray(8)), decipher.final()]).toString('utf8').split('/');
+  return Buffer.concat([decipher.update(buffer.subarray(8)), decipher.final()])
+    .toString('utf8')
+    .split('/');
 }
 
 const getRecords = require(file);

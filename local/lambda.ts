@@ -84,7 +84,13 @@ export async function loadFunction(key: string, def: LocalFunctionDef, opts: Loa
   return { key, def, name, arn, invoke: (event) => invokeHandler(h, event, fnInfo) };
 }
 
-interface SerializedError { name: string; message: string; stack?: string; code?: unknown; status?: unknown }
+interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  status?: unknown;
+}
 
 /** Rebuilds an error thrown in a function worker so callers see what an in-process handler throws. */
 function revive(e: SerializedError): Error {
@@ -224,11 +230,7 @@ export function makeContext(fn: { name: string; arn: string; memoryMb: number },
 }
 
 /** One invocation: resolves with the handler's result, rejects with its error or a timeout. */
-export function invokeHandler(
-  handler: Handler,
-  event: unknown,
-  fn: { name: string; arn: string; memoryMb: number; timeoutSeconds: number },
-): Promise<unknown> {
+export function invokeHandler(handler: Handler, event: unknown, fn: { name: string; arn: string; memoryMb: number; timeoutSeconds: number }): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (err: unknown, result?: unknown) => {
@@ -246,7 +248,10 @@ export function invokeHandler(
       // The function's AWS calls are recorded under its key when CAIRN_RECORD_CALLS is set.
       const out = runAsFunction(fn.name.replace(/^cairn-/, ''), () => handler(event, context, (err, result) => settle(err, result)));
       if (out && typeof (out as Promise<unknown>).then === 'function') {
-        (out as Promise<unknown>).then((r) => settle(undefined, r), (e) => settle(e ?? new Error('handler rejected')));
+        (out as Promise<unknown>).then(
+          (r) => settle(undefined, r),
+          (e) => settle(e ?? new Error('handler rejected')),
+        );
       } else if (handler.length < 3) {
         // A synchronous handler that takes no callback: its return value is the result.
         settle(undefined, out);

@@ -200,9 +200,7 @@ export class ShardDispatcher {
     };
   }
 
-  private async invoke(
-    records: Rec[],
-  ): Promise<{ ok: true; failedFrom?: number } | { ok: false; error: { errorType: string; errorMessage: string } }> {
+  private async invoke(records: Rec[]): Promise<{ ok: true; failedFrom?: number } | { ok: false; error: { errorType: string; errorMessage: string } }> {
     const stats = this.o.metrics.fn(this.o.fn.key);
     stats.invocations++;
     const t0 = Date.now();
@@ -255,10 +253,7 @@ export class ShardDispatcher {
         condition,
         approximateInvokeCount: seg.invocations,
       },
-      responseContext:
-        condition === 'RetryAttemptsExhausted'
-          ? { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' }
-          : undefined,
+      responseContext: condition === 'RetryAttemptsExhausted' ? { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' } : undefined,
       version: '1.0',
       timestamp: iso,
       KinesisBatchInfo: {
@@ -276,7 +271,9 @@ export class ShardDispatcher {
     };
     for (let attempt = 1; !this.c.stopped; attempt++) {
       try {
-        await this.o.clients.s3.send(new PutObjectCommand({ Bucket: this.o.failedBucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }));
+        await this.o.clients.s3.send(
+          new PutObjectCommand({ Bucket: this.o.failedBucket, Key: key, Body: JSON.stringify(record), ContentType: 'application/json' }),
+        );
         const stats = this.o.metrics.fn(this.o.fn.key);
         stats.failedRecords += records.length;
         log('warn', 'records sent to the on-failure destination', { function: this.o.fn.key, shard: this.shardId, records: records.length, condition, key });

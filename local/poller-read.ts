@@ -41,7 +41,12 @@ export class ShardReader {
     if (after) {
       try {
         const r = await this.c.kinesis.send(
-          new GetShardIteratorCommand({ StreamName: streamName, ShardId: this.shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }),
+          new GetShardIteratorCommand({
+            StreamName: streamName,
+            ShardId: this.shardId,
+            ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+            StartingSequenceNumber: after,
+          }),
         );
         return r.ShardIterator;
       } catch (e) {

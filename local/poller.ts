@@ -119,7 +119,10 @@ class ShardPoller {
   private readonly dispatcher: ShardDispatcher;
   private loops: Promise<void>[] = [];
 
-  constructor(m: EventSourceMapping, readonly shardId: string) {
+  constructor(
+    m: EventSourceMapping,
+    readonly shardId: string,
+  ) {
     this.c = new ShardContext(m, shardId, new ShardCheckpoint(m.opts.checkpoints, m.opts.fn.key, m.opts.streamName, shardId));
     this.reader = new ShardReader(this.c, this.buffer);
     this.dispatcher = new ShardDispatcher(this.c, this.buffer, () => this.reader.resetToCheckpoint());

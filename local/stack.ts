@@ -11,8 +11,28 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
-import { BUS, ENV, FUNCTIONS, IMPORTS, JOURNEYS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '../shared/config/resources';
-import { CreateScheduleCommand, CreateScheduleGroupCommand, GetScheduleCommand, UpdateScheduleCommand, type GetScheduleCommandOutput } from '@aws-sdk/client-scheduler';
+import {
+  BUS,
+  ENV,
+  FUNCTIONS,
+  IMPORTS,
+  JOURNEYS,
+  LAKE,
+  ROUTES,
+  STREAMS,
+  TABLES,
+  THROTTLE,
+  SCHEDULES,
+  localEnvDefaults,
+  type ScheduleDef,
+} from '../shared/config/resources';
+import {
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  GetScheduleCommand,
+  UpdateScheduleCommand,
+  type GetScheduleCommandOutput,
+} from '@aws-sdk/client-scheduler';
 import { requestCounts, scheduler } from '../shared/aws/clients';
 import { emulatorConfig } from '../shared/aws/emulators';
 import { ensureSource } from '../shared/collect/sources';
@@ -359,7 +379,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const threads = opts.functionThreads ?? process.env.CAIRN_FUNCTION_THREADS !== '0';
     const nice = Number(process.env.CAIRN_DOWNSTREAM_NICE ?? 10) || 0;
     const loaded = await Promise.allSettled(
-      Object.entries(fnDefs).map(([key, def]) => loadFunction(key, def, { thread: threads && (!!def.kinesis || key === IMPORTS.fn), nice: def.kinesis?.stream === 'raw' ? 0 : nice })),
+      Object.entries(fnDefs).map(([key, def]) =>
+        loadFunction(key, def, { thread: threads && (!!def.kinesis || key === IMPORTS.fn), nice: def.kinesis?.stream === 'raw' ? 0 : nice }),
+      ),
     );
     for (const r of loaded) if (r.status === 'fulfilled') functions.set(r.value.key, r.value);
     for (const r of loaded) if (r.status === 'rejected') throw r.reason;
@@ -413,15 +435,21 @@ export const LOCAL_SCHEDULER_ROLE = 'arn:aws:iam::000000000000:role/cairn-schedu
 export async function ensureLocalSchedules(arnOf: (fn: string) => string | undefined): Promise<string[]> {
   const ensured: string[] = [];
   // The journey waits' schedule group: the CDK creates it on AWS, and λ journey's role may not.
-  await scheduler().send(new CreateScheduleGroupCommand({ Name: JOURNEYS.scheduleGroup })).catch((e: Error) => {
-    if (e.name !== 'ConflictException') throw e;
-  });
+  await scheduler()
+    .send(new CreateScheduleGroupCommand({ Name: JOURNEYS.scheduleGroup }))
+    .catch((e: Error) => {
+      if (e.name !== 'ConflictException') throw e;
+    });
   for (const def of Object.values(SCHEDULES) as ScheduleDef[]) {
     const arn = arnOf(def.fn);
     if (!arn) continue;
     const input = {
-      Name: def.name, ScheduleExpression: def.expression, Description: def.description, State: 'ENABLED' as const,
-      FlexibleTimeWindow: { Mode: 'OFF' as const }, Target: { Arn: arn, RoleArn: LOCAL_SCHEDULER_ROLE, Input: '{}' },
+      Name: def.name,
+      ScheduleExpression: def.expression,
+      Description: def.description,
+      State: 'ENABLED' as const,
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      Target: { Arn: arn, RoleArn: LOCAL_SCHEDULER_ROLE, Input: '{}' },
     };
     let current: GetScheduleCommandOutput | undefined;
     try {

@@ -5,7 +5,11 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(readonly rateLimit: number, readonly burstLimit: number, private readonly clock: () => number = () => Date.now()) {
+  constructor(
+    readonly rateLimit: number,
+    readonly burstLimit: number,
+    private readonly clock: () => number = () => Date.now(),
+  ) {
     this.tokens = burstLimit;
     this.last = clock();
   }

@@ -7,7 +7,8 @@
  */
 import { currentInvocation } from './metrics';
 
-const PII_KEYS = /^(email|phone|name|first_?name|last_?name|address|street|city|zip|postal_?code|ip|birthday|traits|properties|context|userid|user_id|anonymousid|anonymous_id|previousid|value)$/i;
+const PII_KEYS =
+  /^(email|phone|name|first_?name|last_?name|address|street|city|zip|postal_?code|ip|birthday|traits|properties|context|userid|user_id|anonymousid|anonymous_id|previousid|value)$/i;
 
 // Personal data can also hide inside free text (an error message quoting an address): scrub it.
 const EMAIL_IN_TEXT = /[^\s@"'<>]+@[^\s@"'<>]+\.[^\s@"'<>]+/g;
@@ -32,7 +33,9 @@ const threshold = (): number => order[(process.env.CAIRN_LOG_LEVEL as Level) ?? 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (order[level] < threshold()) return;
   const inv = currentInvocation();
-  const ctx = inv ? { function: inv.service, ...(inv.requestId ? { requestId: inv.requestId } : {}), ...(inv.correlationId ? { correlationId: inv.correlationId } : {}) } : undefined;
+  const ctx = inv
+    ? { function: inv.service, ...(inv.requestId ? { requestId: inv.requestId } : {}), ...(inv.correlationId ? { correlationId: inv.correlationId } : {}) }
+    : undefined;
   const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...ctx, ...(redact(fields) as object) });
   (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');
 }

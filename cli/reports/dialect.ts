@@ -72,7 +72,8 @@ export function timeRange(range: { since?: string; until?: string }, d: Dialect)
 export function parseDuration(v: string): number {
   const m = /^(\d+)\s*([smhdw])$/.exec(v.trim());
   const n = m ? Number(m[1]) : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw new CairnError('usage', `--within must be a duration like 7d, 12h, 30m or 2w, got ${JSON.stringify(v)}`, 400);
+  if (!m || !Number.isSafeInteger(n) || n <= 0)
+    throw new CairnError('usage', `--within must be a duration like 7d, 12h, 30m or 2w, got ${JSON.stringify(v)}`, 400);
   const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
   return n * unit;
 }

@@ -38,7 +38,12 @@ function field(path: string, d: Dialect): Field {
     return { raw: jsonRaw(head, rest, d), text: jsonText(head, rest, d) };
   }
   const col = dot < 0 ? TOP[path] : undefined;
-  if (!col) throw new CairnError('usage', `the report cannot filter on ${JSON.stringify(path)} (use properties.*, traits.*, context.* or ${Object.keys(TOP).join(', ')})`, 400);
+  if (!col)
+    throw new CairnError(
+      'usage',
+      `the report cannot filter on ${JSON.stringify(path)} (use properties.*, traits.*, context.* or ${Object.keys(TOP).join(', ')})`,
+      400,
+    );
   return { raw: null, text: col };
 }
 

@@ -25,7 +25,10 @@ export interface FunnelOptions {
 
 /** Splits `--steps "A,B,C"` into event names. */
 export function parseSteps(v: string): string[] {
-  const steps = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const steps = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (steps.length < 2) throw new CairnError('usage', `--steps needs at least two comma-separated event names, got ${JSON.stringify(v)}`, 400);
   if (steps.length > 20) throw new CairnError('usage', '--steps takes at most 20 steps', 400);
   return steps;
@@ -35,13 +38,7 @@ export function funnelSql(o: FunnelOptions, d: Dialect): string {
   const steps = o.steps;
   if (steps.length < 2) throw new CairnError('usage', 'a funnel needs at least two steps', 400);
   const distinct = [...new Set(steps)];
-  const where = [
-    `type = 'track'`,
-    `event IN (${distinct.map(lit).join(', ')})`,
-    `${RAW_PERSON} IS NOT NULL`,
-    `"timestamp" IS NOT NULL`,
-    ...timeRange(o, d),
-  ];
+  const where = [`type = 'track'`, `event IN (${distinct.map(lit).join(', ')})`, `${RAW_PERSON} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)];
   const p = people(o.by ?? 'profile', d, o.profilesSince);
   const ctes: string[] = [
     ...p.ctes,

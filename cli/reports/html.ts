@@ -37,7 +37,8 @@ const MAX_BARS = 60;
 
 /** The first text column and the numeric columns after it, when the report has no chart of its own. */
 export function defaultChart(result: QueryResult): ChartSpec | undefined {
-  const idx = (pred: (v: Cell) => boolean) => result.columns.map((_, i) => i).filter((i) => result.rows.length > 0 && result.rows.every((r) => r[i] === null || pred(r[i]!)));
+  const idx = (pred: (v: Cell) => boolean) =>
+    result.columns.map((_, i) => i).filter((i) => result.rows.length > 0 && result.rows.every((r) => r[i] === null || pred(r[i]!)));
   const text = idx((v) => typeof v === 'string');
   const nums = idx((v) => typeof v === 'number');
   if (!text.length || !nums.length) return undefined;
@@ -66,14 +67,19 @@ export function svgBarChart(result: QueryResult, spec: ChartSpec): string {
   if (legendH) {
     seriesIdx.forEach((s, k) => {
       const x = labelW + k * 160;
-      parts.push(`<rect x="${x}" y="4" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/>`, `<text x="${x + 16}" y="14">${escapeHtml(result.columns[s]!.name)}</text>`);
+      parts.push(
+        `<rect x="${x}" y="4" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/>`,
+        `<text x="${x + 16}" y="14">${escapeHtml(result.columns[s]!.name)}</text>`,
+      );
     });
   }
   rows.forEach((r, j) => {
     const y0 = legendH + gap + j * groupH;
     const label = labelIdx.map((i) => cellText(r[i])).join(' · ');
     const short = [...label].length > 32 ? [...label].slice(0, 31).join('') + '…' : label;
-    parts.push(`<text x="${labelW - 8}" y="${y0 + (seriesIdx.length * barH) / 2 + 4}" text-anchor="end"><title>${escapeHtml(label)}</title>${escapeHtml(short)}</text>`);
+    parts.push(
+      `<text x="${labelW - 8}" y="${y0 + (seriesIdx.length * barH) / 2 + 4}" text-anchor="end"><title>${escapeHtml(label)}</title>${escapeHtml(short)}</text>`,
+    );
     seriesIdx.forEach((s, k) => {
       const v = value(r, s);
       const w = max > 0 ? Math.max(0, (v / max) * plotW) : 0;
@@ -117,26 +123,28 @@ export function renderHtmlReport(r: HtmlReport): string {
   const svg = chart ? svgBarChart(r.result, chart) : '';
   const when = r.generatedAt.toISOString();
   const params = [...r.params, ['rows', String(r.result.rows.length)] as [string, string]];
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    // No scripts or remote loads at all, even if an escaping bug slipped through.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<meta name="generator" content="cairn report">`,
-    `<title>${escapeHtml(r.title)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
-    `<h1>${escapeHtml(r.title)}</h1>`,
-    `<dl class="params">${params.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}<dt>generated</dt><dd><time datetime="${escapeHtml(when)}">${escapeHtml(when)}</time></dd></dl>`,
-    svg ? `<figure class="chart">${svg}</figure>` : '',
-    table(r.result),
-    ...(r.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`),
-    '</body>',
-    '</html>',
-  ]
-    .filter((l) => l !== '')
-    .join('\n') + '\n';
+  return (
+    [
+      '<!DOCTYPE html>',
+      '<html lang="en">',
+      '<head>',
+      '<meta charset="utf-8">',
+      // No scripts or remote loads at all, even if an escaping bug slipped through.
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+      `<meta name="generator" content="cairn report">`,
+      `<title>${escapeHtml(r.title)}</title>`,
+      `<style>${STYLE}</style>`,
+      '</head>',
+      '<body>',
+      `<h1>${escapeHtml(r.title)}</h1>`,
+      `<dl class="params">${params.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}<dt>generated</dt><dd><time datetime="${escapeHtml(when)}">${escapeHtml(when)}</time></dd></dl>`,
+      svg ? `<figure class="chart">${svg}</figure>` : '',
+      table(r.result),
+      ...(r.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`),
+      '</body>',
+      '</html>',
+    ]
+      .filter((l) => l !== '')
+      .join('\n') + '\n'
+  );
 }

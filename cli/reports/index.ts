@@ -57,7 +57,10 @@ const usage = (msg: string) => new CairnError('usage', msg, 400);
 export const DEFAULT_WINDOW_DAYS = 30;
 
 const events = (v: string | undefined, fallback: string, name: string): string[] => {
-  const list = (v ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!list.length) throw usage(`--${name} needs at least one event name`);
   return list;
 };
@@ -79,7 +82,10 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
   switch (name) {
     case 'funnel': {
       if (!o.steps) throw usage('funnel needs --steps "Event A,Event B,..."');
-      return funnelSql({ steps: parseSteps(o.steps), withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince, ...range }, dialect);
+      return funnelSql(
+        { steps: parseSteps(o.steps), withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince, ...range },
+        dialect,
+      );
     }
     case 'rfm':
       return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, by, profilesSince, ...range }, dialect);
@@ -92,12 +98,28 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
       return qualitySql(range, dialect);
     case 'lifecycle':
       return lifecycleSql(
-        { ...reportWindow(o), activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'), referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event'), by, profilesSince },
+        {
+          ...reportWindow(o),
+          activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'),
+          referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event'),
+          by,
+          profilesSince,
+        },
         dialect,
       );
     case 'journey': {
       if (!journey) throw usage('journey needs a journey id: cairn report journey <id>');
-      return journeySql(journey, { ...reportWindow(o), conversionEvent: o.conversionEvent?.trim() || undefined, withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince }, dialect);
+      return journeySql(
+        journey,
+        {
+          ...reportWindow(o),
+          conversionEvent: o.conversionEvent?.trim() || undefined,
+          withinSeconds: o.within === undefined ? undefined : parseDuration(o.within),
+          by,
+          profilesSince,
+        },
+        dialect,
+      );
     }
     default:
       throw usage(`unknown report ${JSON.stringify(name)}; reports: ${REPORTS.join(', ')}`);
@@ -105,7 +127,11 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
 }
 
 /** Title, parameters, chart and notes of a report's HTML page. */
-export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyDef): { title: string; params: [string, string][]; chart?: ChartSpec; notes: string[] } {
+export function reportPage(
+  name: string,
+  o: ReportCliOptions,
+  journey?: JourneyDef,
+): { title: string; params: [string, string][]; chart?: ChartSpec; notes: string[] } {
   const params: [string, string][] = [];
   const add = (k: string, v: string | undefined) => v !== undefined && v !== '' && params.push([k, v]);
   const windowed = name === 'lifecycle' || name === 'journey';
@@ -122,15 +148,35 @@ export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyD
     case 'funnel':
       add('steps', o.steps);
       add('within', o.within);
-      return { title: 'Funnel', params, chart: { label: ['event'], series: ['people'], title: 'People reaching each step' }, notes: ['A person enters at their first step-1 event; each later step counts at or after the previous one.'] };
+      return {
+        title: 'Funnel',
+        params,
+        chart: { label: ['event'], series: ['people'], title: 'People reaching each step' },
+        notes: ['A person enters at their first step-1 event; each later step counts at or after the previous one.'],
+      };
     case 'rfm':
       add('as of', o.asOf ?? 'today');
       return o.people
-        ? { title: 'RFM by person', params, chart: { label: ['person'], series: ['monetary'], title: 'Monetary value per person' }, notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'] }
-        : { title: 'RFM groups', params, chart: { label: ['rfm_group'], series: ['people'], title: 'People per RFM group' }, notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'] };
+        ? {
+            title: 'RFM by person',
+            params,
+            chart: { label: ['person'], series: ['monetary'], title: 'Monetary value per person' },
+            notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'],
+          }
+        : {
+            title: 'RFM groups',
+            params,
+            chart: { label: ['rfm_group'], series: ['people'], title: 'People per RFM group' },
+            notes: ['Scores are quintiles 1–5 of recency, frequency and monetary value over Order Completed events.'],
+          };
     case 'retention':
       add('weeks', o.weeks ?? '8');
-      return { title: 'Weekly retention', params, chart: { label: ['cohort_week', 'week_number'], series: ['retained_pct'], title: 'Retained % by cohort week and week number' }, notes: ['Cohort = ISO week (Monday, UTC) of the first event in the range.'] };
+      return {
+        title: 'Weekly retention',
+        params,
+        chart: { label: ['cohort_week', 'week_number'], series: ['retained_pct'], title: 'Retained % by cohort week and week number' },
+        notes: ['Cohort = ISO week (Monday, UTC) of the first event in the range.'],
+      };
     case 'quality':
       return { title: 'Data quality', params, chart: { label: ['section', 'item'], series: ['count'], title: 'Counts' }, notes: [] };
     case 'lifecycle':
@@ -140,7 +186,9 @@ export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyD
         title: 'Lifecycle (AARRR)',
         params,
         chart: { label: ['stage'], series: ['new_people', 'all_people'], title: 'People per stage: new in the window, and all active' },
-        notes: ['acquisition: first event in the window (new) / any event in it (all); activation: an activation event; retention: active in 2+ ISO weeks; revenue: a track with revenue or total > 0; referral: a referral event, or named as properties.referrer_id.'],
+        notes: [
+          'acquisition: first event in the window (new) / any event in it (all); activation: an activation event; retention: active in 2+ ISO weeks; revenue: a track with revenue or total > 0; referral: a referral event, or named as properties.referrer_id.',
+        ],
       };
     case 'journey':
       add('journey', journey ? `${journey.id} (${journey.name})` : undefined);
@@ -151,7 +199,9 @@ export function reportPage(name: string, o: ReportCliOptions, journey?: JourneyD
         title: `Journey ${journey?.id ?? ''}`.trim(),
         params,
         chart: { label: ['section', 'item'], series: ['people', 'converted'], title: 'People and conversions' },
-        notes: ['triggered: people with a matching trigger event in the window; treated/holdout: the journey’s holdout assignment (intent to treat); converted: the conversion event at or after entry.'],
+        notes: [
+          'triggered: people with a matching trigger event in the window; treated/holdout: the journey’s holdout assignment (intent to treat); converted: the conversion event at or after entry.',
+        ],
       };
     default:
       return { title: name, params, notes: [] };
@@ -232,32 +282,39 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .option('--html <file>', 'also write the report as a self-contained HTML page (inline SVG chart, table)')
     .option('--max-width <n>', 'table format: cut cells longer than n characters (0: never)', '60')
     .option('--print-sql', 'print the SQL instead of running it')
-    .action(async (name: string, id: string | undefined, o: ReportCliOptions & { format: string; maxWidth: string; printSql?: boolean; html?: string; definition?: string }, cmd: Command) => {
-      if (!(FORMATS as readonly string[]).includes(o.format)) throw usage(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
-      const maxWidth = Number(o.maxWidth);
-      if (!Number.isInteger(maxWidth) || maxWidth < 0) throw usage(`--max-width must be a whole number, got ${JSON.stringify(o.maxWidth)}`);
-      if (id !== undefined && name !== 'journey') throw usage(`report ${name} takes no argument, got ${JSON.stringify(id)}`);
-      if (name === 'journey' && !id) throw usage('journey needs a journey id: cairn report journey <id>');
-      // Validate every option before any I/O.
-      if (name !== 'journey') reportSql(name, o, deps.dialect(cmd));
-      else {
-        reportWindow(o);
-        parsePersonBy(o.by);
-        checkDate('profiles-since', o.profilesSince);
-      }
-      const journey = name === 'journey' ? await loadJourney(id!, o, cmd, deps) : undefined;
-      const sql = reportSql(name, o, deps.dialect(cmd), journey?.def);
-      if (o.printSql) {
-        deps.stdout(sql + '\n');
-        return;
-      }
-      let result = await deps.runSql(cmd, sql);
-      if (journey?.stats) result = withRuntimeStats(result, journey.def, journey.stats);
-      if (o.html) {
-        const page = reportPage(name, o, journey?.def);
-        const path = resolve(deps.cwd ?? process.cwd(), o.html);
-        writeFileSync(path, renderHtmlReport({ ...page, result, generatedAt: deps.now?.() ?? new Date() }));
-      }
-      deps.stdout(formatResult(result, o.format as Format, maxWidth));
-    });
+    .action(
+      async (
+        name: string,
+        id: string | undefined,
+        o: ReportCliOptions & { format: string; maxWidth: string; printSql?: boolean; html?: string; definition?: string },
+        cmd: Command,
+      ) => {
+        if (!(FORMATS as readonly string[]).includes(o.format)) throw usage(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+        const maxWidth = Number(o.maxWidth);
+        if (!Number.isInteger(maxWidth) || maxWidth < 0) throw usage(`--max-width must be a whole number, got ${JSON.stringify(o.maxWidth)}`);
+        if (id !== undefined && name !== 'journey') throw usage(`report ${name} takes no argument, got ${JSON.stringify(id)}`);
+        if (name === 'journey' && !id) throw usage('journey needs a journey id: cairn report journey <id>');
+        // Validate every option before any I/O.
+        if (name !== 'journey') reportSql(name, o, deps.dialect(cmd));
+        else {
+          reportWindow(o);
+          parsePersonBy(o.by);
+          checkDate('profiles-since', o.profilesSince);
+        }
+        const journey = name === 'journey' ? await loadJourney(id!, o, cmd, deps) : undefined;
+        const sql = reportSql(name, o, deps.dialect(cmd), journey?.def);
+        if (o.printSql) {
+          deps.stdout(sql + '\n');
+          return;
+        }
+        let result = await deps.runSql(cmd, sql);
+        if (journey?.stats) result = withRuntimeStats(result, journey.def, journey.stats);
+        if (o.html) {
+          const page = reportPage(name, o, journey?.def);
+          const path = resolve(deps.cwd ?? process.cwd(), o.html);
+          writeFileSync(path, renderHtmlReport({ ...page, result, generatedAt: deps.now?.() ?? new Date() }));
+        }
+        deps.stdout(formatResult(result, o.format as Format, maxWidth));
+      },
+    );
 }

@@ -47,7 +47,11 @@ export function conversionEventOf(j: JourneyDef, given?: string): string {
 
 export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): string {
   if (j.trigger.type !== 'event') {
-    throw new CairnError('usage', `journey ${j.id} is triggered by a segment (${j.trigger.segment}); segment changes are not in the lake, so the report needs an event trigger`, 400);
+    throw new CairnError(
+      'usage',
+      `journey ${j.id} is triggered by a segment (${j.trigger.segment}); segment changes are not in the lake, so the report needs an event trigger`,
+      400,
+    );
   }
   const t = ts('"timestamp"', d);
   const window = [`dt >= ${lit(o.since)}`, `${t} >= ${dayStart(o.since)}`, `${t} < ${dayStart(nextDay(o.until))}`];
@@ -97,7 +101,9 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
       `SELECT 5, 'lift', 'treated_minus_holdout_pct_points', CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), round(${rate('treated')} - ${rate('holdout')}, 1)`,
     );
   }
-  const pipelineSteps = walkSteps(j.steps).map((s) => s.step).filter((s) => s.type === 'action' && (s.action === 'traits' || s.action === 'event'));
+  const pipelineSteps = walkSteps(j.steps)
+    .map((s) => s.step)
+    .filter((s) => s.type === 'action' && (s.action === 'traits' || s.action === 'event'));
   if (pipelineSteps.length) {
     const jid = jsonText('context', 'cairn.journeyId', d);
     const sid = jsonText('context', 'cairn.stepId', d);

@@ -57,7 +57,8 @@ export interface People {
 
 export function parsePersonBy(v: string | undefined): PersonBy {
   if (v === undefined) return 'profile';
-  if (!(PERSON_BY as readonly string[]).includes(v)) throw new CairnError('usage', `--by must be one of ${PERSON_BY.join(', ')}, got ${JSON.stringify(v)}`, 400);
+  if (!(PERSON_BY as readonly string[]).includes(v))
+    throw new CairnError('usage', `--by must be one of ${PERSON_BY.join(', ')}, got ${JSON.stringify(v)}`, 400);
   return v as PersonBy;
 }
 
@@ -103,7 +104,8 @@ export function people(by: PersonBy, d: Dialect, profilesSince?: string): People
     return { ctes: [], from: 'events', person: RAW_PERSON, profile: 'CAST(NULL AS VARCHAR)', mapUserId: (expr) => ({ join: '', person: expr }) };
   }
   const email = `lower(trim(coalesce(CASE WHEN type = 'identify' THEN ${jsonText('traits', 'email', d)} END, ${jsonText('context', 'traits.email', d)})))`;
-  const join = (alias: string, type: string, value: string) => `LEFT JOIN ${ID_MAP} ${alias} ON ${alias}.idm_type = '${type}' AND ${alias}.idm_value = ${value}`;
+  const join = (alias: string, type: string, value: string) =>
+    `LEFT JOIN ${ID_MAP} ${alias} ON ${alias}.idm_type = '${type}' AND ${alias}.idm_value = ${value}`;
   const profile = 'coalesce(idm_u.idm_person, idm_e.idm_person, idm_a.idm_person)';
   return {
     ctes: identityMapCtes(d, profilesSince),

@@ -17,7 +17,14 @@ export const TABLE_READS: readonly TableAction[] = ['GetItem', 'BatchGetItem', '
  * function's role; AWSLambdaKinesisExecutionRole's list without SubscribeToShard/DescribeStreamConsumer,
  * which only enhanced fan-out consumers use: Cairn's mappings read shared throughput).
  */
-export const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:ListStreams'];
+export const STREAM_READ = [
+  'kinesis:DescribeStream',
+  'kinesis:DescribeStreamSummary',
+  'kinesis:GetRecords',
+  'kinesis:GetShardIterator',
+  'kinesis:ListShards',
+  'kinesis:ListStreams',
+];
 /** Every producer writes with PutRecords (shared/message/stream.ts). */
 export const STREAM_WRITE = ['kinesis:PutRecords'];
 export const OBJECT_READ = ['s3:GetObject'];
@@ -53,11 +60,14 @@ export class KmsUse {
     this.use.set(service, set);
   }
   statements(keyArn: string): iam.PolicyStatement[] {
-    return [...this.use.entries()].map(([service, actions]) => new iam.PolicyStatement({
-      actions: [...actions].sort(),
-      resources: [keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `${service}.${Aws.REGION}.amazonaws.com` } },
-    }));
+    return [...this.use.entries()].map(
+      ([service, actions]) =>
+        new iam.PolicyStatement({
+          actions: [...actions].sort(),
+          resources: [keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `${service}.${Aws.REGION}.amazonaws.com` } },
+        }),
+    );
   }
 }
 
@@ -102,7 +112,11 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
     const bucket = catalog.lake();
     const { read = [], write = [], delete: del = [], list } = access.lake;
     const byPrefix = new Map<string, string[]>();
-    for (const [prefixes, actions] of [[read, OBJECT_READ], [write, OBJECT_WRITE], [del, OBJECT_DELETE]] as const) {
+    for (const [prefixes, actions] of [
+      [read, OBJECT_READ],
+      [write, OBJECT_WRITE],
+      [del, OBJECT_DELETE],
+    ] as const) {
       for (const p of prefixes) byPrefix.set(p, [...(byPrefix.get(p) ?? []), ...actions]);
     }
     // One statement per set of actions, on the prefixes that have exactly that set.
@@ -140,17 +154,21 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
 
   if (access.recheckSchedules?.length) {
     const recheck = catalog.recheck();
-    statements.push(new iam.PolicyStatement({
-      actions: access.recheckSchedules.map((a) => `scheduler:${a}`),
-      resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
-    }));
+    statements.push(
+      new iam.PolicyStatement({
+        actions: access.recheckSchedules.map((a) => `scheduler:${a}`),
+        resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
+      }),
+    );
     // Creating or updating a schedule passes its target's role; deleting one does not.
     if (access.recheckSchedules.some((a) => a !== 'DeleteSchedule')) {
-      statements.push(new iam.PolicyStatement({
-        actions: ['iam:PassRole'],
-        resources: [recheck.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-      }));
+      statements.push(
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [recheck.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+      );
     }
     nagPrefixed.push({
       findings: [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],

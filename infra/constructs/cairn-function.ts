@@ -85,10 +85,12 @@ export class CairnFunction extends Construct implements CatalogFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Cairn ${name} function`,
     });
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.logGroup.logGroupArn],
-    }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
     const access = accessPolicy(this, def.access, catalog);
     for (const st of access.statements) this.role.addToPrincipalPolicy(st);
 
@@ -127,19 +129,25 @@ export class CairnFunction extends Construct implements CatalogFunction {
       },
     });
 
-    acknowledge(this.function, 'AwsSolutions-L1',
-      'Pinned to Node.js 22 (LAMBDA_RUNTIME), the version the handlers are built (esbuild target node22) and tested for; moving to a newer runtime is a deliberate, tested change.');
+    acknowledge(
+      this.function,
+      'AwsSolutions-L1',
+      'Pinned to Node.js 22 (LAMBDA_RUNTIME), the version the handlers are built (esbuild target node22) and tested for; moving to a newer runtime is a deliberate, tested change.',
+    );
     // Only X-Ray (which has no resource-level permissions) may use Resource '*'.
     // The wildcard findings are on the role's policy; acknowledge them there, not on the role.
     const policy = this.role.node.findChild('DefaultPolicy');
-    acknowledge(policy, 'AwsSolutions-IAM5',
-      'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-      ['Resource::*']);
+    acknowledge(policy, 'AwsSolutions-IAM5', 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.', [
+      'Resource::*',
+    ]);
     for (const p of access.nagPrefixed) acknowledge(policy, 'AwsSolutions-IAM5', p.reason, p.findings);
     if (access.nagWildcards.length) {
-      acknowledge(policy, 'AwsSolutions-IAM5',
+      acknowledge(
+        policy,
+        'AwsSolutions-IAM5',
         `Lake objects are named by date and batch at run time; the grant is limited to the key prefixes FUNCTIONS.${name}.access.lake declares.`,
-        access.nagWildcards);
+        access.nagWildcards,
+      );
     }
 
     if (def.kinesis) this.eventSource = this.addKinesisSource(def.kinesis, catalog);

@@ -36,7 +36,10 @@ export class Catalog {
   /** λ journey's runtime settings (infra/constructs/journeys.ts), for the ENV values that name them. */
   journeyRuntime?: { functionArn: string; schedulerRoleArn: string; scheduleGroup: string; emailFrom: string; webhookSecret: string };
 
-  constructor(readonly key: kms.IKey, readonly settings: CairnSettings) {}
+  constructor(
+    readonly key: kms.IKey,
+    readonly settings: CairnSettings,
+  ) {}
 
   table(name: TableName): dynamodb.ITable {
     return this.need(this.tables[name], `table ${name}`);
@@ -66,9 +69,15 @@ export class Catalog {
   /** Throws when a definition in shared/config/resources.ts was not built by any stage construct. */
   assertComplete(): void {
     const missing = [
-      ...Object.keys(TABLES).filter((k) => !this.tables[k as TableName]).map((k) => `TABLES.${k}`),
-      ...Object.keys(STREAMS).filter((k) => !this.streams[k as StreamName]).map((k) => `STREAMS.${k}`),
-      ...Object.keys(FUNCTIONS).filter((k) => !this.functions[k as FunctionName]).map((k) => `FUNCTIONS.${k}`),
+      ...Object.keys(TABLES)
+        .filter((k) => !this.tables[k as TableName])
+        .map((k) => `TABLES.${k}`),
+      ...Object.keys(STREAMS)
+        .filter((k) => !this.streams[k as StreamName])
+        .map((k) => `STREAMS.${k}`),
+      ...Object.keys(FUNCTIONS)
+        .filter((k) => !this.functions[k as FunctionName])
+        .map((k) => `FUNCTIONS.${k}`),
     ];
     if (missing.length) {
       throw new Error(`defined in shared/config/resources.ts but created by no stage construct in infra/: ${missing.join(', ')}`);
@@ -76,7 +85,8 @@ export class Catalog {
   }
 
   private need<T>(v: T | undefined, what: string): T {
-    if (v === undefined) throw new Error(`${what} is not in the catalog yet: create it in an earlier stage construct (infra/stack.ts builds stages in pipeline order)`);
+    if (v === undefined)
+      throw new Error(`${what} is not in the catalog yet: create it in an earlier stage construct (infra/stack.ts builds stages in pipeline order)`);
     return v;
   }
 }

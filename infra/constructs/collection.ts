@@ -35,7 +35,11 @@ export class Collection extends Construct {
   /** CloudFront (+ optional WAF) in front of the API, when settings ask for it (infra/constructs/waf.ts). */
   readonly edge?: Edge;
 
-  constructor(scope: Construct, id: string, private readonly catalog: Catalog) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly catalog: Catalog,
+  ) {
     super(scope, id);
     const s = catalog.settings;
     this.rawStream = cairnStream(this, catalog, 'raw');
@@ -66,17 +70,19 @@ export class Collection extends Construct {
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         // No source IP or user agent: access logs hold no personal data.
-        format: apigw.AccessLogFormat.custom(JSON.stringify({
-          requestId: '$context.requestId',
-          time: '$context.requestTime',
-          method: '$context.httpMethod',
-          path: '$context.path',
-          status: '$context.status',
-          responseLength: '$context.responseLength',
-          latencyMs: '$context.responseLatency',
-          integrationLatencyMs: '$context.integrationLatency',
-          integrationError: '$context.integrationErrorMessage',
-        })),
+        format: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
       },
     });
     if (s.edge) this.edge = new Edge(this, 'Edge', this.api, s);
@@ -116,8 +122,11 @@ export class Collection extends Construct {
         this.stage.node.addDependency(route);
       }
       if (r.auth === 'writeKey') {
-        acknowledge(route, 'AwsSolutions-APIG4',
-          'Segment-compatible collection route: SDKs authenticate with the source write key (HTTP Basic or body writeKey), which the collect handler checks against the hashed keys in the sources table.');
+        acknowledge(
+          route,
+          'AwsSolutions-APIG4',
+          'Segment-compatible collection route: SDKs authenticate with the source write key (HTTP Basic or body writeKey), which the collect handler checks against the hashed keys in the sources table.',
+        );
       }
       this.routes.push(route);
     }

@@ -26,7 +26,10 @@ import { acknowledge } from './nag';
 export const LAMBDA_FAILURE_PREFIX = 'aws/lambda/';
 
 export class BucketFailureDestination implements lambda.IEventSourceDlq {
-  constructor(private readonly bucket: s3.IBucket, private readonly key: kms.IKey) {}
+  constructor(
+    private readonly bucket: s3.IBucket,
+    private readonly key: kms.IKey,
+  ) {}
 
   bind(_target: lambda.IEventSourceMapping, handler: lambda.IFunction): lambda.DlqDestinationConfig {
     const kmsUse = new KmsUse();
@@ -35,11 +38,15 @@ export class BucketFailureDestination implements lambda.IEventSourceDlq {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`${this.bucket.bucketArn}/${LAMBDA_FAILURE_PREFIX}*`] }),
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       ...kmsUse.statements(this.key.keyArn),
-    ]) handler.addToRolePolicy(s);
+    ])
+      handler.addToRolePolicy(s);
     if (handler.role) {
-      acknowledge(handler.role.node.tryFindChild('DefaultPolicy') ?? handler.role, 'AwsSolutions-IAM5',
+      acknowledge(
+        handler.role.node.tryFindChild('DefaultPolicy') ?? handler.role,
+        'AwsSolutions-IAM5',
         'Lambda names failed-batch objects aws/lambda/<mapping-uuid>/<shard>/<date>/…; the mapping UUID is only known after deployment, so the grant covers that fixed prefix (PutObject only).',
-        [`Resource::${nagToken(handler, this.bucket.bucketArn)}/${LAMBDA_FAILURE_PREFIX}*`]);
+        [`Resource::${nagToken(handler, this.bucket.bucketArn)}/${LAMBDA_FAILURE_PREFIX}*`],
+      );
     }
     return { destination: this.bucket.bucketArn };
   }
@@ -47,7 +54,12 @@ export class BucketFailureDestination implements lambda.IEventSourceDlq {
 
 export class QueueFailureDestination implements lambda.IEventSourceDlq {
   readonly queue: sqs.Queue;
-  constructor(scope: Construct, id: string, private readonly key: kms.IKey, removalPolicy: RemovalPolicy) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly key: kms.IKey,
+    removalPolicy: RemovalPolicy,
+  ) {
     this.queue = new sqs.Queue(scope, id, {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
@@ -56,8 +68,11 @@ export class QueueFailureDestination implements lambda.IEventSourceDlq {
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
-    acknowledge(this.queue, 'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter destination of the Kinesis event-source mappings; a DLQ of the DLQ would never be read.');
+    acknowledge(
+      this.queue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter destination of the Kinesis event-source mappings; a DLQ of the DLQ would never be read.',
+    );
   }
 
   bind(_target: lambda.IEventSourceMapping, handler: lambda.IFunction): lambda.DlqDestinationConfig {

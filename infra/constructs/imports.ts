@@ -40,16 +40,21 @@ export class Imports extends Construct {
     const fn = this.import.function;
 
     // Outputs beside the file, and only those.
-    this.import.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: OBJECT_WRITE,
-      resources: IMPORT_OUTPUT_PATTERNS.map((p) => `${bucket.bucketArn}/${p}`),
-    }));
+    this.import.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: OBJECT_WRITE,
+        resources: IMPORT_OUTPUT_PATTERNS.map((p) => `${bucket.bucketArn}/${p}`),
+      }),
+    );
     const kms = new KmsUse();
     kms.add('s3', 'kms:GenerateDataKey', 'kms:Decrypt');
     for (const st of kms.statements(catalog.key.keyArn)) this.import.role.addToPrincipalPolicy(st);
-    acknowledge(this.import.role.node.findChild('DefaultPolicy'), 'AwsSolutions-IAM5',
+    acknowledge(
+      this.import.role.node.findChild('DefaultPolicy'),
+      'AwsSolutions-IAM5',
       'A dropped file is named by whoever drops it; λ import writes only its report, rejects and checkpoint beside it, so the grant is limited to those suffixes under imports/.',
-      IMPORT_OUTPUT_PATTERNS.map((p) => `Resource::${nagToken(this, bucket.bucketArn)}/${p}`));
+      IMPORT_OUTPUT_PATTERNS.map((p) => `Resource::${nagToken(this, bucket.bucketArn)}/${p}`),
+    );
 
     // The lake bucket's object events go to EventBridge (free for AWS service events on the default bus).
     const cfnBucket = (bucket as s3.Bucket).node.defaultChild as s3.CfnBucket;

@@ -37,7 +37,10 @@ export const DEFAULT_EMAIL_FROM = 'no-reply@example.com';
 
 /** Async-invocation failures to an SQS queue, granting exactly SendMessage and the key use it needs. */
 class QueueOnFailure implements lambda.IDestination {
-  constructor(private readonly queue: sqs.IQueue, private readonly key: kms.IKey) {}
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly key: kms.IKey,
+  ) {}
   bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
     const k = new KmsUse();
     k.add('sqs', 'kms:GenerateDataKey', 'kms:Decrypt');
@@ -83,8 +86,11 @@ export class Journeys extends Construct {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       removalPolicy: s.dataRemovalPolicy as RemovalPolicy,
     });
-    acknowledge(this.webhookSecret, 'AwsSolutions-SMG4',
-      'The webhook signing key is shared with the receivers that verify X-Cairn-Signature; rotating it is a coordinated change with them, so it is rotated by hand, not on a schedule.');
+    acknowledge(
+      this.webhookSecret,
+      'AwsSolutions-SMG4',
+      'The webhook signing key is shared with the receivers that verify X-Cairn-Signature; rotating it is a coordinated change with them, so it is rotated by hand, not on a schedule.',
+    );
 
     catalog.journeyRuntime = {
       functionArn: this.functionArn,
@@ -101,30 +107,42 @@ export class Journeys extends Construct {
 
     // Waits: schedules of its own group only, and only its scheduler role to pass.
     const schedules = `arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${groupName}/*`;
-    this.journey.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resources: [schedules] }));
-    this.journey.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['iam:PassRole'],
-      resources: [this.schedulerRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    }));
-    acknowledge(policy, 'AwsSolutions-IAM5',
+    this.journey.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], resources: [schedules] }),
+    );
+    this.journey.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+    acknowledge(
+      policy,
+      'AwsSolutions-IAM5',
       `Wait schedules are named per run and step at run time; the grant is limited to the ${groupName} schedule group, which holds journey waits only.`,
-      [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*`]);
+      [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*`],
+    );
 
     // Email: from the configured sender's identity (address or domain identity).
-    this.journey.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ses:SendEmail'],
-      resources: [emailFrom, domain].map((i) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${i}`),
-    }));
+    this.journey.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [emailFrom, domain].map((i) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${i}`),
+      }),
+    );
 
     // SMS: SNS Publish to a phone number has no resource to scope it to.
     const sms = new iam.Policy(this, 'SmsPolicy', {
       statements: [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: ['*'] })],
       roles: [this.journey.role],
     });
-    acknowledge(sms, 'AwsSolutions-IAM5',
+    acknowledge(
+      sms,
+      'AwsSolutions-IAM5',
       'SMS to phone numbers: sns:Publish with PhoneNumber targets no topic or endpoint ARN, so IAM cannot scope it to a resource; the statement allows sns:Publish only.',
-      ['Resource::*']);
+      ['Resource::*'],
+    );
 
     // Journey rules of the Cairn bus (and only those) may invoke it.
     fn.addPermission('JourneyRules', {
@@ -142,8 +160,11 @@ export class Journeys extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: s.dataRemovalPolicy,
     });
-    acknowledge(this.failureQueue, 'AwsSolutions-SQS3',
-      'This queue is itself the on-failure destination of the journey function (events it could not process after retries); a DLQ of the DLQ would never be read.');
+    acknowledge(
+      this.failureQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the on-failure destination of the journey function (events it could not process after retries); a DLQ of the DLQ would never be read.',
+    );
     fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new QueueOnFailure(this.failureQueue, catalog.key) });
   }
 }

@@ -62,7 +62,12 @@ const PROFILE_COLUMNS: Record<keyof LakeProfileRow, string> = {
 
 export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string }): LakeTableDef[] => [
   { name: 'events', prefix: prefixes.events, description: 'One row per accepted message', columns: Object.entries(EVENT_COLUMNS) },
-  { name: 'quarantine', prefix: prefixes.quarantine, description: 'Messages that failed validation, with the reason', columns: Object.entries(QUARANTINE_COLUMNS) },
+  {
+    name: 'quarantine',
+    prefix: prefixes.quarantine,
+    description: 'Messages that failed validation, with the reason',
+    columns: Object.entries(QUARANTINE_COLUMNS),
+  },
   { name: 'profiles', prefix: prefixes.profiles, description: 'Profile snapshots', columns: Object.entries(PROFILE_COLUMNS) },
 ];
 

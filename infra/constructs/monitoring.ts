@@ -95,13 +95,15 @@ export class Monitoring extends Construct {
       enforceSSL: true,
     });
     // CloudWatch publishes alarm notifications to the encrypted topic with the key: only for alarms of this account.
-    props.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarmsToEncryptedTopic',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-    }));
+    props.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
     this.action = new actions.SnsAction(this.topic);
 
@@ -110,10 +112,19 @@ export class Monitoring extends Construct {
 
     // ---- pipeline lag and failed batches -------------------------------------------------
     for (const { name, fn } of consumers) {
-      this.alarm(`${name}IteratorAge`, `${name}: records wait more than ${MONITORING.iteratorAgeMs / 1000} s (pipeline falling behind)`,
-        fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }), MONITORING.iteratorAgeMs, MONITORING.iteratorAgeMinutes);
-      this.alarm(`${name}DestinationDeliveryFailures`, `${name}: a failed batch could not be written to the on-failure destination`,
-        fn.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: FIVE_MIN }), 1);
+      this.alarm(
+        `${name}IteratorAge`,
+        `${name}: records wait more than ${MONITORING.iteratorAgeMs / 1000} s (pipeline falling behind)`,
+        fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+        MONITORING.iteratorAgeMs,
+        MONITORING.iteratorAgeMinutes,
+      );
+      this.alarm(
+        `${name}DestinationDeliveryFailures`,
+        `${name}: a failed batch could not be written to the on-failure destination`,
+        fn.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: FIVE_MIN }),
+        1,
+      );
     }
     let failedBatches: cloudwatch.IMetric | undefined;
     if (props.failureQueue) {
@@ -122,14 +133,21 @@ export class Monitoring extends Construct {
     } else if (props.failureBucket) {
       props.failureBucket.addMetric({ id: MONITORING.failedBatchesFilterId, prefix: LAMBDA_FAILURE_PREFIX });
       failedBatches = new cloudwatch.Metric({
-        namespace: 'AWS/S3', metricName: 'PutRequests', statistic: 'Sum', period: FIVE_MIN,
+        namespace: 'AWS/S3',
+        metricName: 'PutRequests',
+        statistic: 'Sum',
+        period: FIVE_MIN,
         dimensionsMap: { BucketName: props.failureBucket.bucketName, FilterId: MONITORING.failedBatchesFilterId },
       });
       this.alarm('FailedBatches', 'Kinesis batches gave up on were written to s3://<lake>/aws/lambda/: replay them with `npx cairn replay`', failedBatches, 1);
     }
     if (props.journeyFailureQueue) {
-      this.alarm('JourneyFailedInvocations', 'journey invocations failed after retries (their on-failure queue holds them)',
-        props.journeyFailureQueue.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: FIVE_MIN }), 1);
+      this.alarm(
+        'JourneyFailedInvocations',
+        'journey invocations failed after retries (their on-failure queue holds them)',
+        props.journeyFailureQueue.metric('ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: FIVE_MIN }),
+        1,
+      );
     }
 
     // ---- functions -----------------------------------------------------------------------
@@ -155,14 +173,24 @@ export class Monitoring extends Construct {
       period: FIVE_MIN,
       label: '4xx rate (%)',
     });
-    this.alarm('Api4xxRate', `more than ${MONITORING.clientErrorRatePercent}% of API requests answered 4xx (bad write keys? broken SDK?)`,
-      clientRate, MONITORING.clientErrorRatePercent, 1, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
+    this.alarm(
+      'Api4xxRate',
+      `more than ${MONITORING.clientErrorRatePercent}% of API requests answered 4xx (bad write keys? broken SDK?)`,
+      clientRate,
+      MONITORING.clientErrorRatePercent,
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    );
 
     // ---- business metrics (EMF, shared/metrics.ts) ----------------------------------------
-    const custom = (name: FunctionName, metricName: string, period = FIVE_MIN) => new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE, metricName, statistic: 'Sum', period,
-      dimensionsMap: { [METRICS_DIMENSION]: catalog.fn(name).function.functionName },
-    });
+    const custom = (name: FunctionName, metricName: string, period = FIVE_MIN) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        statistic: 'Sum',
+        period,
+        dimensionsMap: { [METRICS_DIMENSION]: catalog.fn(name).function.functionName },
+      });
     const fifteen = Duration.minutes(15);
     const quarantineRate = new cloudwatch.MathExpression({
       expression: 'IF(ok + q > 0, 100 * q / (ok + q), 0)',
@@ -170,12 +198,22 @@ export class Monitoring extends Construct {
       period: fifteen,
       label: 'quarantine rate (%)',
     });
-    this.alarm('QuarantineRate', `more than ${MONITORING.quarantineRatePercent}% of messages quarantined (query: npx cairn sql "SELECT code, count(*) FROM quarantine GROUP BY 1")`,
-      quarantineRate, MONITORING.quarantineRatePercent, 1, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
+    this.alarm(
+      'QuarantineRate',
+      `more than ${MONITORING.quarantineRatePercent}% of messages quarantined (query: npx cairn sql "SELECT code, count(*) FROM quarantine GROUP BY 1")`,
+      quarantineRate,
+      MONITORING.quarantineRatePercent,
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    );
     this.alarm('JourneyActionFailures', 'journey actions failed (email/SMS/webhook gave up)', custom('journey', METRIC.actionsFailed), 1);
     // λ erase runs every 10 minutes (up to 15 long): a 30-minute period holds a run, so a failure that persists keeps the alarm on.
-    this.alarm('ErasureLakeFailures', 'λ erase could not read, rewrite or delete lake objects: the erasures concerned stay pending (GET /v1/erasures/{id} lists the keys; docs/privacy.md)',
-      custom('erase', METRIC.erasureLakeFailures, MONITORING.erasureLakeFailurePeriod), 1);
+    this.alarm(
+      'ErasureLakeFailures',
+      'λ erase could not read, rewrite or delete lake objects: the erasures concerned stay pending (GET /v1/erasures/{id} lists the keys; docs/privacy.md)',
+      custom('erase', METRIC.erasureLakeFailures, MONITORING.erasureLakeFailurePeriod),
+      1,
+    );
 
     // ---- who may read the status ------------------------------------------------------------
     const stack = Stack.of(this);
@@ -192,9 +230,12 @@ export class Monitoring extends Construct {
         new iam.PolicyStatement({ sid: 'Metrics', actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resources: ['*'] }),
       ],
     });
-    acknowledge(this.statusPolicy, 'AwsSolutions-IAM5',
-      'cloudwatch:GetMetricData and cloudwatch:ListMetrics support no resource-level permissions (they read metric values, no data); DescribeAlarms is limited to this stack\'s alarms by their name prefix.',
-      ['Resource::*', `Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmName(stack.stackName, '*')}`]);
+    acknowledge(
+      this.statusPolicy,
+      'AwsSolutions-IAM5',
+      "cloudwatch:GetMetricData and cloudwatch:ListMetrics support no resource-level permissions (they read metric values, no data); DescribeAlarms is limited to this stack's alarms by their name prefix.",
+      ['Resource::*', `Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmName(stack.stackName, '*')}`],
+    );
 
     // ---- dashboard -----------------------------------------------------------------------
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -204,18 +245,42 @@ export class Monitoring extends Construct {
     const graph = (title: string, left: cloudwatch.IMetric[], width = 8) => new cloudwatch.GraphWidget({ title, left, width, height: 6 });
     this.dashboard.addWidgets(
       graph('Collected: accepted / rejected messages', [custom('collect', METRIC.collectAccepted), custom('collect', METRIC.collectRejected)]),
-      graph('Normalize: normalized / quarantined / duplicates', [custom('normalize', METRIC.normalized), custom('normalize', METRIC.quarantined), custom('normalize', METRIC.duplicates)]),
+      graph('Normalize: normalized / quarantined / duplicates', [
+        custom('normalize', METRIC.normalized),
+        custom('normalize', METRIC.quarantined),
+        custom('normalize', METRIC.duplicates),
+      ]),
       graph('Quarantine rate (%)', [quarantineRate]),
     );
     this.dashboard.addWidgets(
-      graph('Resolve: profiles created / updated / merged', [custom('resolve', METRIC.profilesCreated), custom('resolve', METRIC.profilesUpdated), custom('resolve', METRIC.profilesMerged)]),
-      graph('Journey actions: sent / failed', [custom('journey', METRIC.actionsSent), custom('journey', METRIC.actionsFailed), custom('journey', `${METRIC.actionsSkipped}_no_consent`)]),
-      graph('Iterator age (ms, max)', consumers.map(({ fn }) => fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }))),
+      graph('Resolve: profiles created / updated / merged', [
+        custom('resolve', METRIC.profilesCreated),
+        custom('resolve', METRIC.profilesUpdated),
+        custom('resolve', METRIC.profilesMerged),
+      ]),
+      graph('Journey actions: sent / failed', [
+        custom('journey', METRIC.actionsSent),
+        custom('journey', METRIC.actionsFailed),
+        custom('journey', `${METRIC.actionsSkipped}_no_consent`),
+      ]),
+      graph(
+        'Iterator age (ms, max)',
+        consumers.map(({ fn }) => fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })),
+      ),
     );
     this.dashboard.addWidgets(
-      graph('Function errors', fns.map(({ fn }) => fn.metricErrors({ statistic: 'Sum', period: FIVE_MIN }))),
-      graph('Function throttles', fns.map(({ fn }) => fn.metricThrottles({ statistic: 'Sum', period: FIVE_MIN }))),
-      graph('Table throttle events', tables.map(({ table }, i) => throttleEvents(table, i))),
+      graph(
+        'Function errors',
+        fns.map(({ fn }) => fn.metricErrors({ statistic: 'Sum', period: FIVE_MIN })),
+      ),
+      graph(
+        'Function throttles',
+        fns.map(({ fn }) => fn.metricThrottles({ statistic: 'Sum', period: FIVE_MIN })),
+      ),
+      graph(
+        'Table throttle events',
+        tables.map(({ table }, i) => throttleEvents(table, i)),
+      ),
     );
     this.dashboard.addWidgets(
       graph('API requests / 4xx / 5xx', [apiCount, api4xx, api5xx]),
@@ -250,7 +315,8 @@ export class Monitoring extends Construct {
 
 /** Read + write throttle events of a table (`i` keeps the expression ids unique on a shared graph). */
 function throttleEvents(table: dynamodb.ITable, i: number): cloudwatch.IMetric {
-  const m = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, statistic: 'Sum', period: FIVE_MIN, dimensionsMap: { TableName: table.tableName } });
+  const m = (metricName: string) =>
+    new cloudwatch.Metric({ namespace: 'AWS/DynamoDB', metricName, statistic: 'Sum', period: FIVE_MIN, dimensionsMap: { TableName: table.tableName } });
   return new cloudwatch.MathExpression({
     expression: `reads${i} + writes${i}`,
     usingMetrics: { [`reads${i}`]: m('ReadThrottleEvents'), [`writes${i}`]: m('WriteThrottleEvents') },

@@ -17,7 +17,11 @@ export class Privacy extends Construct {
   readonly table: dynamodb.Table;
   erase?: CairnFunction;
 
-  constructor(scope: Construct, id: string, private readonly catalog: Catalog) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly catalog: Catalog,
+  ) {
     super(scope, id);
     this.table = cairnTable(this, catalog, 'privacy');
   }
@@ -27,13 +31,18 @@ export class Privacy extends Construct {
     const catalog = this.catalog;
     this.erase = new CairnFunction(this, 'Erase', { name: 'erase', catalog });
     const group = catalog.journeys().scheduleGroup;
-    this.erase.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['scheduler:DeleteSchedule'],
-      resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${group}/*`],
-    }));
-    acknowledge(this.erase.role.node.findChild('DefaultPolicy'), 'AwsSolutions-IAM5',
+    this.erase.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['scheduler:DeleteSchedule'],
+        resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${group}/*`],
+      }),
+    );
+    acknowledge(
+      this.erase.role.node.findChild('DefaultPolicy'),
+      'AwsSolutions-IAM5',
       `An erased person's journey waits are named per run and step at run time; λ erase may only delete schedules of the ${group} group, which holds journey waits only.`,
-      [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${group}/*`]);
+      [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${group}/*`],
+    );
     return this.erase;
   }
 }

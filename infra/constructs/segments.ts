@@ -25,7 +25,11 @@ export class Segments extends Construct {
   readonly recheckName: string;
   recheck?: CairnFunction;
 
-  constructor(scope: Construct, id: string, private readonly catalog: Catalog) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly catalog: Catalog,
+  ) {
     super(scope, id);
     this.definitionsTable = cairnTable(this, catalog, 'definitions');
     this.membersTable = cairnTable(this, catalog, 'segmentMembers');

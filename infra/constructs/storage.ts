@@ -61,8 +61,11 @@ export function cairnStream(scope: Construct, catalog: Catalog, name: StreamName
     encryptionKey: catalog.key,
     removalPolicy: catalog.settings.dataRemovalPolicy,
   });
-  acknowledge(stream, 'AwsSolutions-KDS3',
-    'Deliberate: the stream uses the Cairn customer-managed key (rotated, one key policy for all Cairn data) instead of the AWS-managed aws/kinesis key.');
+  acknowledge(
+    stream,
+    'AwsSolutions-KDS3',
+    'Deliberate: the stream uses the Cairn customer-managed key (rotated, one key policy for all Cairn data) instead of the AWS-managed aws/kinesis key.',
+  );
   catalog.streams[name] = stream;
   return stream;
 }

@@ -68,7 +68,10 @@ export class Edge extends Construct {
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `Cairn ${s.name('cairn')} API edge`,
       defaultBehavior: {
-        origin: new origins.HttpOrigin(originDomain, { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY, originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2] }),
+        origin: new origins.HttpOrigin(originDomain, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        }),
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
@@ -82,7 +85,11 @@ export class Edge extends Construct {
     const d = this.distribution;
     acknowledge(d, 'AwsSolutions-CFR1', 'A collection API serves SDKs worldwide; geo restrictions are a per-deployment choice (add them to the WebACL).');
     acknowledge(d, 'AwsSolutions-CFR3', 'The API stage already writes JSON access logs (without personal data) for every request the edge forwards.');
-    acknowledge(d, 'AwsSolutions-CFR4', 'The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the viewer TLS policy; use a custom domain to raise it.');
+    acknowledge(
+      d,
+      'AwsSolutions-CFR4',
+      'The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the viewer TLS policy; use a custom domain to raise it.',
+    );
     if (!webAclId) acknowledge(d, 'AwsSolutions-CFR2', 'WAF is optional: set cairn:wafRateLimit (us-east-1) or cairn:webAclArn to attach a WebACL.');
   }
 

@@ -54,7 +54,8 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
   const requireRule = (bus: string, name: unknown): RuleState => {
     requireBus(bus);
     const n = str(name);
-    if (!n) throw new AwsError('ValidationException', '1 validation error detected: Value null at \'name\' failed to satisfy constraint: Member must not be null');
+    if (!n)
+      throw new AwsError('ValidationException', "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
     const r = state.rules[bus]?.[n];
     if (!r) throw new AwsError('ResourceNotFoundException', `Rule ${n} does not exist on EventBus ${bus}.`);
     return r;
@@ -91,7 +92,10 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
       counters.putEventsRequests++;
       const entries = b.Entries;
       if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_PUT) {
-        throw new AwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES_PER_PUT}`);
+        throw new AwsError(
+          'ValidationException',
+          `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES_PER_PUT}`,
+        );
       }
       const total = entries.reduce((n: number, e) => n + entrySize((e ?? {}) as Record<string, unknown>), 0);
       if (total > MAX_PUT_EVENTS_BYTES) throw new AwsError('ValidationException', 'Total size of the entries in the request is over the limit.');
@@ -104,20 +108,38 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
           results.push({ ErrorCode, ErrorMessage });
         };
         const bus = busName(e.EventBusName);
-        if (!state.buses[bus]) { failed('ResourceNotFoundException', `Event bus ${bus} does not exist.`); continue; }
+        if (!state.buses[bus]) {
+          failed('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+          continue;
+        }
         const source = str(e.Source);
         const detailType = str(e.DetailType);
-        if (!source) { failed('InvalidArgument', 'Parameter Source is not valid. Reason: Source is a required argument.'); continue; }
-        if (!detailType) { failed('InvalidArgument', 'Parameter DetailType is not valid. Reason: DetailType is a required argument.'); continue; }
-        if (typeof e.Detail !== 'string') { failed('InvalidArgument', 'Parameter Detail is not valid. Reason: Detail is a required argument.'); continue; }
-        if (source.startsWith('aws.')) { failed('NotAuthorizedForSourceException', `Not authorized for the source ${source}.`); continue; }
+        if (!source) {
+          failed('InvalidArgument', 'Parameter Source is not valid. Reason: Source is a required argument.');
+          continue;
+        }
+        if (!detailType) {
+          failed('InvalidArgument', 'Parameter DetailType is not valid. Reason: DetailType is a required argument.');
+          continue;
+        }
+        if (typeof e.Detail !== 'string') {
+          failed('InvalidArgument', 'Parameter Detail is not valid. Reason: Detail is a required argument.');
+          continue;
+        }
+        if (source.startsWith('aws.')) {
+          failed('NotAuthorizedForSourceException', `Not authorized for the source ${source}.`);
+          continue;
+        }
         let detail: unknown;
         try {
           detail = JSON.parse(e.Detail);
         } catch {
           detail = undefined;
         }
-        if (!detail || typeof detail !== 'object' || Array.isArray(detail)) { failed('MalformedDetail', 'Detail is malformed.'); continue; }
+        if (!detail || typeof detail !== 'object' || Array.isArray(detail)) {
+          failed('MalformedDetail', 'Detail is malformed.');
+          continue;
+        }
         const ingestedAt = Date.now();
         const time = typeof e.Time === 'number' ? e.Time * 1000 : typeof e.Time === 'string' ? Date.parse(e.Time) : ingestedAt;
         const ingestionTime = new Date(ingestedAt).toISOString();
@@ -143,7 +165,8 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
 
     PutRule(b) {
       const name = str(b.Name);
-      if (!name || !NAME_RE.test(name)) throw new AwsError('ValidationException', `Rule name ${JSON.stringify(b.Name ?? null)} is not valid: 1-64 characters of [.-_A-Za-z0-9]`);
+      if (!name || !NAME_RE.test(name))
+        throw new AwsError('ValidationException', `Rule name ${JSON.stringify(b.Name ?? null)} is not valid: 1-64 characters of [.-_A-Za-z0-9]`);
       const bus = busName(b.EventBusName);
       requireBus(bus);
       if (b.EventPattern === undefined && b.ScheduleExpression === undefined) {
@@ -180,7 +203,7 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
       const name = str(b.Name) ?? '';
       const r = state.rules[bus]![name];
       if (!r) return {}; // idempotent, like AWS
-      if (r.Targets.length) throw new AwsError('ValidationException', 'Rule can\'t be deleted since it has targets.');
+      if (r.Targets.length) throw new AwsError('ValidationException', "Rule can't be deleted since it has targets.");
       delete state.rules[bus]![name];
       router.forget(r.Arn);
       save();
@@ -235,7 +258,8 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
       for (const raw of targets as Record<string, unknown>[]) {
         const id = str(raw?.Id);
         const arn = str(raw?.Arn);
-        if (!id || !NAME_RE.test(id)) throw new AwsError('ValidationException', `Target Id ${JSON.stringify(raw?.Id ?? null)} is not valid: 1-64 characters of [.-_A-Za-z0-9]`);
+        if (!id || !NAME_RE.test(id))
+          throw new AwsError('ValidationException', `Target Id ${JSON.stringify(raw?.Id ?? null)} is not valid: 1-64 characters of [.-_A-Za-z0-9]`);
         if (!arn) throw new AwsError('ValidationException', `Target ${id}: Arn is required`);
         const t: TargetState = { Id: id, Arn: arn };
         for (const k of ['RoleArn', 'Input', 'InputPath'] as const) if (typeof raw[k] === 'string') t[k] = raw[k] as string;
@@ -249,7 +273,11 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
           throw new AwsError('ValidationException', (e as Error).message);
         }
         if (!lambdaFunctionName(arn)) {
-          failed.push({ TargetId: id, ErrorCode: 'ValidationException', ErrorMessage: `The local bus delivers only to Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>); got ${arn}` });
+          failed.push({
+            TargetId: id,
+            ErrorCode: 'ValidationException',
+            ErrorMessage: `The local bus delivers only to Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>); got ${arn}`,
+          });
           continue;
         }
         const i = next.findIndex((x) => x.Id === id);
@@ -306,7 +334,13 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
 
     DescribeEventBus(b) {
       const bus = requireBus(busName(b.Name));
-      return { Name: bus.Name, Arn: bus.Arn, Description: bus.Description, CreationTime: epochSeconds(bus.CreationTime), LastModifiedTime: epochSeconds(bus.LastModifiedTime) };
+      return {
+        Name: bus.Name,
+        Arn: bus.Arn,
+        Description: bus.Description,
+        CreationTime: epochSeconds(bus.CreationTime),
+        LastModifiedTime: epochSeconds(bus.LastModifiedTime),
+      };
     },
 
     ListEventBuses(b) {
@@ -314,7 +348,13 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
       const buses = Object.values(state.buses).filter((x) => x.Name.startsWith(prefix));
       const { page, nextToken } = paginate(buses, (x) => x.Name, b.Limit as number | undefined, str(b.NextToken));
       return {
-        EventBuses: page.map((x) => ({ Name: x.Name, Arn: x.Arn, Description: x.Description, CreationTime: epochSeconds(x.CreationTime), LastModifiedTime: epochSeconds(x.LastModifiedTime) })),
+        EventBuses: page.map((x) => ({
+          Name: x.Name,
+          Arn: x.Arn,
+          Description: x.Description,
+          CreationTime: epochSeconds(x.CreationTime),
+          LastModifiedTime: epochSeconds(x.LastModifiedTime),
+        })),
         ...(nextToken ? { NextToken: nextToken } : {}),
       };
     },
@@ -360,7 +400,12 @@ export function protocolHandler(ops: Operations): (req: IncomingMessage, res: Se
         sendJson(res, e.status, { __type: e.type, message: e.message }, { ...headers, 'x-amzn-errortype': e.type });
       } else {
         log('error', 'eventbridge.internal_error', { error: (e as Error)?.message });
-        sendJson(res, 500, { __type: 'InternalException', message: 'Internal error in the local EventBridge' }, { ...headers, 'x-amzn-errortype': 'InternalException' });
+        sendJson(
+          res,
+          500,
+          { __type: 'InternalException', message: 'Internal error in the local EventBridge' },
+          { ...headers, 'x-amzn-errortype': 'InternalException' },
+        );
       }
     }
   };

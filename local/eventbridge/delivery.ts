@@ -139,10 +139,7 @@ export class DeliveryQueue {
     if (it.attempts >= maxAttempts || tooOld) {
       this.counters.deadLettered++;
       log('warn', 'eventbridge.delivery.dead_letter', { id: it.id, function: it.functionName, attempts: it.attempts, error: message, ...it.origin });
-      await appendFile(
-        this.o.deadLetterFile,
-        JSON.stringify({ ...it, error: message, failedAt: new Date(this.o.now()).toISOString() }) + '\n',
-      );
+      await appendFile(this.o.deadLetterFile, JSON.stringify({ ...it, error: message, failedAt: new Date(this.o.now()).toISOString() }) + '\n');
       await this.finish(it);
       return;
     }

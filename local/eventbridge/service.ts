@@ -8,7 +8,6 @@ import { startEventBridge } from './server';
 import type { Invoke } from './delivery';
 import { sleep } from '../../shared/lang';
 
-
 /**
  * The stack loads its functions after the services start, and deliveries recovered from the journal
  * start at once: wait (up to `graceMs` after start) for the target function to be loaded instead of

@@ -70,7 +70,12 @@ export class Journal {
   rewrite(snapshot: () => object[]): Promise<void> {
     const run = this.tail.then(async () => {
       const tmp = tmpName(this.file);
-      await writeFile(tmp, snapshot().map((r) => JSON.stringify(r) + '\n').join(''));
+      await writeFile(
+        tmp,
+        snapshot()
+          .map((r) => JSON.stringify(r) + '\n')
+          .join(''),
+      );
       await rename(tmp, this.file);
     });
     this.tail = run.catch(() => undefined);

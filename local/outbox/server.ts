@@ -64,7 +64,9 @@ function sesError(res: ServerResponse, e: AwsError): void {
 function parseSendEmail(body: unknown): Omit<OutboxMessage, 'id' | 'sentAt'> {
   if (!isPlainObject(body)) throw new AwsError('BadRequestException', 'Request body must be a JSON object');
   const dest = isPlainObject(body.Destination) ? body.Destination : {};
-  const to = [dest.ToAddresses, dest.CcAddresses, dest.BccAddresses].flatMap((l) => (Array.isArray(l) ? l.filter((x): x is string => typeof x === 'string') : []));
+  const to = [dest.ToAddresses, dest.CcAddresses, dest.BccAddresses].flatMap((l) =>
+    Array.isArray(l) ? l.filter((x): x is string => typeof x === 'string') : [],
+  );
   if (!to.length) throw new AwsError('BadRequestException', 'Destination must have at least one address');
   const from = str(body.FromEmailAddress);
   if (!from) throw new AwsError('BadRequestException', 'FromEmailAddress is required (no default identity locally)');
@@ -78,7 +80,8 @@ function parseSendEmail(body: unknown): Omit<OutboxMessage, 'id' | 'sentAt'> {
   if (subject === undefined) throw new AwsError('BadRequestException', 'Content.Simple.Subject.Data is required');
   if (text === undefined && html === undefined) throw new AwsError('BadRequestException', 'Content.Simple.Body needs Text or Html');
   const tags: Record<string, string> = {};
-  for (const t of Array.isArray(body.EmailTags) ? body.EmailTags : []) if (isPlainObject(t) && str(t.Name) && str(t.Value)) tags[t.Name as string] = t.Value as string;
+  for (const t of Array.isArray(body.EmailTags) ? body.EmailTags : [])
+    if (isPlainObject(t) && str(t.Name) && str(t.Value)) tags[t.Name as string] = t.Value as string;
   return { channel: 'email', to, from, subject, text: text ?? '', ...(html !== undefined ? { html } : {}), ...(Object.keys(tags).length ? { tags } : {}) };
 }
 

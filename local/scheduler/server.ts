@@ -73,7 +73,12 @@ interface Schedule {
   /** Next invocation time (ms); null once a one-time schedule has fired or a recurring one ended. */
   nextFireAt: number | null;
 }
-interface Group { Name: string; Arn: string; CreationDate: number; LastModificationDate: number }
+interface Group {
+  Name: string;
+  Arn: string;
+  CreationDate: number;
+  LastModificationDate: number;
+}
 type Rec = { op: 'schedule'; s: Schedule } | { op: 'unschedule'; group: string; name: string } | { op: 'group'; g: Group } | { op: 'ungroup'; name: string };
 
 const NAME_RE = /^[0-9a-zA-Z\-_.]{1,64}$/;
@@ -172,16 +177,25 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
     if (!target || typeof target.Arn !== 'string') throw new AwsError('ValidationException', 'Target.Arn is required.');
     if (typeof target.RoleArn !== 'string') throw new AwsError('ValidationException', 'Target.RoleArn is required.');
     if (!lambdaFunctionName(target.Arn)) {
-      throw new AwsError('ValidationException', `The local scheduler invokes only Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>); got ${target.Arn}`);
+      throw new AwsError(
+        'ValidationException',
+        `The local scheduler invokes only Lambda function targets (arn:aws:lambda:<region>:<account>:function:<name>); got ${target.Arn}`,
+      );
     }
     if (target.Input !== undefined && (typeof target.Input !== 'string' || target.Input.length > 8192)) {
       throw new AwsError('ValidationException', 'Target.Input must be a string of at most 8192 characters.');
     }
     const rp = target.RetryPolicy;
-    if (rp?.MaximumRetryAttempts !== undefined && !(Number.isInteger(rp.MaximumRetryAttempts) && rp.MaximumRetryAttempts >= 0 && rp.MaximumRetryAttempts <= 185)) {
+    if (
+      rp?.MaximumRetryAttempts !== undefined &&
+      !(Number.isInteger(rp.MaximumRetryAttempts) && rp.MaximumRetryAttempts >= 0 && rp.MaximumRetryAttempts <= 185)
+    ) {
       throw new AwsError('ValidationException', 'RetryPolicy.MaximumRetryAttempts must be between 0 and 185.');
     }
-    if (rp?.MaximumEventAgeInSeconds !== undefined && !(Number.isInteger(rp.MaximumEventAgeInSeconds) && rp.MaximumEventAgeInSeconds >= 60 && rp.MaximumEventAgeInSeconds <= 86400)) {
+    if (
+      rp?.MaximumEventAgeInSeconds !== undefined &&
+      !(Number.isInteger(rp.MaximumEventAgeInSeconds) && rp.MaximumEventAgeInSeconds >= 60 && rp.MaximumEventAgeInSeconds <= 86400)
+    ) {
       throw new AwsError('ValidationException', 'RetryPolicy.MaximumEventAgeInSeconds must be between 60 and 86400.');
     }
     const state = str(b.State) ?? 'ENABLED';
@@ -245,7 +259,13 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
   const payloadFor = (s: Schedule, scheduledAt: number, executionId: string): unknown => {
     if (s.Target.Input === undefined) return {};
     const text = s.Target.Input.replace(/<aws\.scheduler\.(schedule-arn|scheduled-time|execution-id|attempt-number)>/g, (_, k: string) =>
-      k === 'schedule-arn' ? s.Arn : k === 'scheduled-time' ? new Date(scheduledAt).toISOString().replace(/\.\d{3}Z$/, 'Z') : k === 'execution-id' ? executionId : '1',
+      k === 'schedule-arn'
+        ? s.Arn
+        : k === 'scheduled-time'
+          ? new Date(scheduledAt).toISOString().replace(/\.\d{3}Z$/, 'Z')
+          : k === 'execution-id'
+            ? executionId
+            : '1',
     );
     try {
       return JSON.parse(text);
@@ -308,7 +328,9 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
   // ---- HTTP ---------------------------------------------------------------------------------------
   const routes: { method: string; re: RegExp; fn: (m: RegExpExecArray, q: URLSearchParams, b: Record<string, unknown>) => Promise<unknown> | unknown }[] = [
     {
-      method: 'POST', re: /^\/schedules\/([^/]+)$/, fn: async (m, _q, b) => {
+      method: 'POST',
+      re: /^\/schedules\/([^/]+)$/,
+      fn: async (m, _q, b) => {
         const name = decodeURIComponent(m[1]!);
         const group = groupOf(b.GroupName);
         requireGroup(group);
@@ -320,7 +342,9 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
       },
     },
     {
-      method: 'PUT', re: /^\/schedules\/([^/]+)$/, fn: async (m, _q, b) => {
+      method: 'PUT',
+      re: /^\/schedules\/([^/]+)$/,
+      fn: async (m, _q, b) => {
         const name = decodeURIComponent(m[1]!);
         const prev = requireSchedule(groupOf(b.GroupName), name);
         const s = buildSchedule(name, b, prev);
@@ -331,7 +355,9 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
     },
     { method: 'GET', re: /^\/schedules\/([^/]+)$/, fn: (m, q) => view(requireSchedule(groupOf(q.get('groupName')), decodeURIComponent(m[1]!))) },
     {
-      method: 'DELETE', re: /^\/schedules\/([^/]+)$/, fn: async (m, q) => {
+      method: 'DELETE',
+      re: /^\/schedules\/([^/]+)$/,
+      fn: async (m, q) => {
         const s = requireSchedule(groupOf(q.get('groupName')), decodeURIComponent(m[1]!));
         schedules.get(s.GroupName)!.delete(s.Name);
         await persist([{ op: 'unschedule', group: s.GroupName, name: s.Name }]);
@@ -339,7 +365,9 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
       },
     },
     {
-      method: 'GET', re: /^\/schedules\/?$/, fn: (_m, q) => {
+      method: 'GET',
+      re: /^\/schedules\/?$/,
+      fn: (_m, q) => {
         const group = q.get('ScheduleGroup');
         const prefix = q.get('NamePrefix') ?? '';
         const state = q.get('State');
@@ -351,13 +379,23 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
         const max = q.get('MaxResults');
         const { page, nextToken } = paginate(all, (s) => `${s.GroupName}/${s.Name}`, max ? Number(max) : undefined, q.get('NextToken') ?? undefined);
         return {
-          Schedules: page.map((s) => ({ Arn: s.Arn, Name: s.Name, GroupName: s.GroupName, State: s.State, CreationDate: sec(s.CreationDate), LastModificationDate: sec(s.LastModificationDate), Target: { Arn: s.Target.Arn } })),
+          Schedules: page.map((s) => ({
+            Arn: s.Arn,
+            Name: s.Name,
+            GroupName: s.GroupName,
+            State: s.State,
+            CreationDate: sec(s.CreationDate),
+            LastModificationDate: sec(s.LastModificationDate),
+            Target: { Arn: s.Target.Arn },
+          })),
           ...(nextToken ? { NextToken: nextToken } : {}),
         };
       },
     },
     {
-      method: 'POST', re: /^\/schedule-groups\/([^/]+)$/, fn: async (m) => {
+      method: 'POST',
+      re: /^\/schedule-groups\/([^/]+)$/,
+      fn: async (m) => {
         const name = decodeURIComponent(m[1]!);
         if (!NAME_RE.test(name)) throw new AwsError('ValidationException', `Schedule group name ${name} is not valid.`);
         if (groups.has(name)) throw new AwsError('ConflictException', `Schedule group ${name} already exists.`, 409);
@@ -370,13 +408,17 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
       },
     },
     {
-      method: 'GET', re: /^\/schedule-groups\/([^/]+)$/, fn: (m) => {
+      method: 'GET',
+      re: /^\/schedule-groups\/([^/]+)$/,
+      fn: (m) => {
         const g = requireGroup(decodeURIComponent(m[1]!));
         return { Arn: g.Arn, Name: g.Name, State: 'ACTIVE', CreationDate: sec(g.CreationDate), LastModificationDate: sec(g.LastModificationDate) };
       },
     },
     {
-      method: 'DELETE', re: /^\/schedule-groups\/([^/]+)$/, fn: async (m) => {
+      method: 'DELETE',
+      re: /^\/schedule-groups\/([^/]+)$/,
+      fn: async (m) => {
         const name = decodeURIComponent(m[1]!);
         if (name === 'default') throw new AwsError('ValidationException', 'The default schedule group cannot be deleted.');
         requireGroup(name);
@@ -387,12 +429,25 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
       },
     },
     {
-      method: 'GET', re: /^\/schedule-groups\/?$/, fn: (_m, q) => {
+      method: 'GET',
+      re: /^\/schedule-groups\/?$/,
+      fn: (_m, q) => {
         const prefix = q.get('NamePrefix') ?? '';
         const max = q.get('MaxResults');
-        const { page, nextToken } = paginate([...groups.values()].filter((g) => g.Name.startsWith(prefix)), (g) => g.Name, max ? Number(max) : undefined, q.get('NextToken') ?? undefined);
+        const { page, nextToken } = paginate(
+          [...groups.values()].filter((g) => g.Name.startsWith(prefix)),
+          (g) => g.Name,
+          max ? Number(max) : undefined,
+          q.get('NextToken') ?? undefined,
+        );
         return {
-          ScheduleGroups: page.map((g) => ({ Arn: g.Arn, Name: g.Name, State: 'ACTIVE', CreationDate: sec(g.CreationDate), LastModificationDate: sec(g.LastModificationDate) })),
+          ScheduleGroups: page.map((g) => ({
+            Arn: g.Arn,
+            Name: g.Name,
+            State: 'ACTIVE',
+            CreationDate: sec(g.CreationDate),
+            LastModificationDate: sec(g.LastModificationDate),
+          })),
           ...(nextToken ? { NextToken: nextToken } : {}),
         };
       },
@@ -435,11 +490,12 @@ export async function startScheduler(opts: SchedulerServerOptions): Promise<Loca
   // Fire what came due while the stack was down, then keep ticking.
   await tick();
   const tickMs = opts.tickMs ?? 1_000;
-  const timer = tickMs > 0
-    ? setInterval(() => {
-        tick().catch((e: unknown) => log('error', 'scheduler.tick_failed', { error: (e as Error)?.message }));
-      }, tickMs)
-    : undefined;
+  const timer =
+    tickMs > 0
+      ? setInterval(() => {
+          tick().catch((e: unknown) => log('error', 'scheduler.tick_failed', { error: (e as Error)?.message }));
+        }, tickMs)
+      : undefined;
   timer?.unref();
   log('info', 'scheduler.started', { endpoint, schedules: [...schedules.values()].reduce((n, m) => n + m.size, 0) });
 

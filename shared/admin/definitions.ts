@@ -67,7 +67,8 @@ export function validatePut(kind: DefinitionKind, id: string, body: unknown, run
   const docId = typeof doc.id === 'string' ? doc.id : undefined;
   const pre: DefinitionIssue[] = [];
   if (doc.kind !== kind) pre.push(issue(file, docId, ['kind'], `must be ${JSON.stringify(kind)} on this route, not ${JSON.stringify(doc.kind)}`));
-  if (docId !== undefined && docId !== id) pre.push(issue(file, docId, ['id'], `${JSON.stringify(docId)} does not match the id in the URL (${JSON.stringify(id)})`));
+  if (docId !== undefined && docId !== id)
+    pre.push(issue(file, docId, ['id'], `${JSON.stringify(docId)} does not match the id in the URL (${JSON.stringify(id)})`));
   if (pre.length) throw definitionError(pre);
   const { def, issues } = checkDefinition(doc, { file, index: 0 });
   if (!def) throw definitionError(issues);
@@ -164,7 +165,13 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
     router.add('PUT', `/v1/${area}/{id}`, async (req) => {
       const id = req.params.id!;
       const stored = await running();
-      const def = validatePut(kind, id, req.body, stored.map((s) => s.definition), `PUT /v1/${area}/${id}`);
+      const def = validatePut(
+        kind,
+        id,
+        req.body,
+        stored.map((s) => s.definition),
+        `PUT /v1/${area}/${id}`,
+      );
       const current = stored.find((s) => s.kind === kind && s.id === id);
       let result: 'created' | 'updated' | 'unchanged';
       let out: StoredDefinition;
@@ -202,7 +209,9 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       const issues = checkSet(rest);
       if (issues.length) {
         const users = [...new Set(issues.map((i) => `${i.kind ?? 'definition'} "${i.id}" (${i.path.join('.')})`))];
-        throw new CairnError('definition_in_use', `${kind} "${id}" is still used by ${users.join(', ')}`, 409, { usedBy: issues.map((i) => ({ kind: i.kind, id: i.id, message: i.message })) });
+        throw new CairnError('definition_in_use', `${kind} "${id}" is still used by ${users.join(', ')}`, 409, {
+          usedBy: issues.map((i) => ({ kind: i.kind, id: i.id, message: i.message })),
+        });
       }
       if (kind === 'journey') await deps.removeJourneyRules(id);
       await deleteDefinition(kind, id);

@@ -25,9 +25,11 @@ function rotateBody(body: unknown): { overlap?: unknown; create?: boolean; name?
   if (body === undefined) return {};
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new CairnError('invalid_body', 'body must be a JSON object: {"overlap":"24h"}', 400);
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['overlap', 'create', 'name'].includes(k)) throw new CairnError('invalid_body', `unknown field ${JSON.stringify(k.slice(0, 40))}`, 400);
+  for (const k of Object.keys(b))
+    if (!['overlap', 'create', 'name'].includes(k)) throw new CairnError('invalid_body', `unknown field ${JSON.stringify(k.slice(0, 40))}`, 400);
   if (b.create !== undefined && typeof b.create !== 'boolean') throw new CairnError('invalid_body', 'create must be true or false', 400);
-  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > 200)) throw new CairnError('invalid_body', 'name must be a string of 1-200 characters', 400);
+  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > 200))
+    throw new CairnError('invalid_body', 'name must be a string of 1-200 characters', 400);
   return { overlap: b.overlap, create: b.create as boolean | undefined, name: b.name as string | undefined };
 }
 

@@ -41,7 +41,12 @@ export function resetRequestCounts(): void {
  * setup, tests) are not recorded. Unset: one environment lookup per call, nothing else.
  */
 export const RECORD_CALLS_VAR = 'CAIRN_RECORD_CALLS';
-export interface RecordedCall { fn: string; service: string; operation: string; resource: string }
+export interface RecordedCall {
+  fn: string;
+  service: string;
+  operation: string;
+  resource: string;
+}
 const currentFunction = new AsyncLocalStorage<string>();
 /** Runs `f` as (part of) an invocation of function `fn` (key of FUNCTIONS), when recording is on. */
 export function runAsFunction<T>(fn: string, f: () => T): T {
@@ -74,7 +79,8 @@ export function callResources(service: Service, op: string, i: any): [string, st
       if (i.RequestItems) return Object.keys(i.RequestItems).map((t) => [service, op, `table/${t}`]);
       if (i.TransactItems) {
         return (i.TransactItems as Record<string, { TableName?: string }>[]).flatMap((item) =>
-          Object.entries(item).map(([kind, v]): [string, string, string] => [service, `${op}.${kind}`, `table/${v?.TableName}`]));
+          Object.entries(item).map(([kind, v]): [string, string, string] => [service, `${op}.${kind}`, `table/${v?.TableName}`]),
+        );
       }
       return one(`table/${i.TableName}${i.IndexName ? `/index/${i.IndexName}` : ''}`);
     }
@@ -85,12 +91,14 @@ export function callResources(service: Service, op: string, i: any): [string, st
       const out: [string, string, string][] = i.Delete
         ? (i.Delete.Objects ?? []).map((o: { Key: string }) => [service, op, `${i.Bucket}/${o.Key}`])
         : [[service, op, `${i.Bucket}/${i.Key}`]];
-      if (op === 'CopyObject' && typeof i.CopySource === 'string') out.push([service, 'CopyObject.source', decodeURIComponent(i.CopySource.split('?')[0]!.replace(/^\//, ''))]);
+      if (op === 'CopyObject' && typeof i.CopySource === 'string')
+        out.push([service, 'CopyObject.source', decodeURIComponent(i.CopySource.split('?')[0]!.replace(/^\//, ''))]);
       return out;
     }
     case 'events': {
       const bus = (b?: string) => (b ?? 'default').replace(/^arn:[^:]*:events:[^:]*:[^:]*:event-bus\//, '');
-      if (op === 'PutEvents') return [...new Set((i.Entries ?? []).map((e: { EventBusName?: string }) => bus(e.EventBusName)))].map((b) => [service, op, `event-bus/${b}`]);
+      if (op === 'PutEvents')
+        return [...new Set((i.Entries ?? []).map((e: { EventBusName?: string }) => bus(e.EventBusName)))].map((b) => [service, op, `event-bus/${b}`]);
       const rule = i.Name ?? i.Rule;
       return one(rule !== undefined ? `rule/${bus(i.EventBusName)}/${rule}` : `event-bus/${bus(i.EventBusName)}`);
     }
@@ -195,7 +203,9 @@ const CONTROL_PLANE = /^(Create|Delete(Table|Stream|Bucket)|Describe|List|HeadBu
 function faultPlan(service: Service): number {
   const rate = Math.min(1, Number(process.env.CAIRN_FAULT_RATE ?? 0) || 0);
   if (!(rate > 0)) return 0;
-  const only = process.env.CAIRN_FAULT_SERVICES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.CAIRN_FAULT_SERVICES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return only?.length && !only.includes(service) ? 0 : rate;
 }
 function injectedError(name: string, status: number, message: string, retryable?: { throttling: boolean }): Error {
@@ -241,8 +251,7 @@ function once<T>(key: string, make: () => T): T {
 
 export const dynamodb = () => once('dynamodb', () => counted('dynamodb', new DynamoDBClient(baseConfig('dynamodb'))));
 export const kinesis = () => once('kinesis', () => counted('kinesis', new KinesisClient(baseConfig('kinesis'))));
-export const s3 = () =>
-  once('s3', () => counted('s3', new S3Client({ ...baseConfig('s3'), forcePathStyle: endpointFor('s3') !== undefined })));
+export const s3 = () => once('s3', () => counted('s3', new S3Client({ ...baseConfig('s3'), forcePathStyle: endpointFor('s3') !== undefined })));
 export const eventBridge = () => once('events', () => counted('events', new EventBridgeClient(baseConfig('events'))));
 export const scheduler = () => once('scheduler', () => counted('scheduler', new SchedulerClient(baseConfig('scheduler'))));
 /** SES v2 (journey emails); locally the outbox (local/outbox). */

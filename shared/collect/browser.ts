@@ -87,14 +87,20 @@ export function pixelBody(query: Record<string, string | undefined>): string {
     return Buffer.from(compact, 'base64').toString('utf8');
   }
   const keys = Object.keys(query);
-  if (keys.length === 0) throw new CairnError('invalid_body', 'pixel request carries no message: send ?data=<base64 JSON> or the fields as query parameters', 400);
+  if (keys.length === 0)
+    throw new CairnError('invalid_body', 'pixel request carries no message: send ?data=<base64 JSON> or the fields as query parameters', 400);
   const msg: Record<string, unknown> = {};
   for (const key of keys) {
     const value = query[key];
     if (value === undefined) continue;
     const path = key.split('.');
     if (path.some((p) => p === '' || FORBIDDEN_KEYS.has(p))) {
-      throw new CairnError(path.some((p) => FORBIDDEN_KEYS.has(p)) ? 'forbidden_key' : 'invalid_field', `${key.slice(0, 80)}: query parameter is not allowed`, 400, { field: key.slice(0, 80) });
+      throw new CairnError(
+        path.some((p) => FORBIDDEN_KEYS.has(p)) ? 'forbidden_key' : 'invalid_field',
+        `${key.slice(0, 80)}: query parameter is not allowed`,
+        400,
+        { field: key.slice(0, 80) },
+      );
     }
     let at = msg;
     for (const p of path.slice(0, -1)) {
@@ -105,7 +111,8 @@ export function pixelBody(query: Record<string, string | undefined>): string {
       at = (next as Record<string, unknown> | undefined) ?? (at[p] = {});
     }
     const leaf = path[path.length - 1]!;
-    if (typeof at[leaf] === 'object') throw new CairnError('invalid_field', `${key.slice(0, 80)}: conflicts with another query parameter`, 400, { field: key.slice(0, 80) });
+    if (typeof at[leaf] === 'object')
+      throw new CairnError('invalid_field', `${key.slice(0, 80)}: conflicts with another query parameter`, 400, { field: key.slice(0, 80) });
     at[leaf] = value;
   }
   return JSON.stringify(msg);

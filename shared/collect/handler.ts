@@ -124,7 +124,12 @@ export async function collectRequest(event: APIGatewayProxyEventV2): Promise<API
       const type = pixelType(target.type);
       const body = parseJsonBody(pixelBody(event.queryStringParameters ?? {}));
       await accept(body, type, await authenticate(resolveWriteKey(undefined, body)), correlationId);
-      return { statusCode: 200, headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' }, body: PIXEL_GIF.toString('base64'), isBase64Encoded: true };
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' },
+        body: PIXEL_GIF.toString('base64'),
+        isBase64Encoded: true,
+      };
     }
     case 'beacon':
     case 'messages': {
@@ -149,7 +154,12 @@ async function accept(body: Record<string, unknown>, route: CollectRoute, source
     await putAllRecords(
       stream,
       prepared.map((p) => {
-        const envelope: RawEnvelope & { correlationId?: string } = { message: p.message, sourceId: source.sourceId, receivedAt: receivedAt.toISOString(), ...(correlationId ? { correlationId } : {}) };
+        const envelope: RawEnvelope & { correlationId?: string } = {
+          message: p.message,
+          sourceId: source.sourceId,
+          receivedAt: receivedAt.toISOString(),
+          ...(correlationId ? { correlationId } : {}),
+        };
         return { partitionKey: partitionKeyFor(p.partitionKey), data: Buffer.from(JSON.stringify(envelope)) };
       }),
     );

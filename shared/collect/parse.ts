@@ -40,8 +40,7 @@ export function checkContentType(header: string | undefined, contentEncoding?: s
   }
 }
 
-const tooLarge = () =>
-  new CairnError('request_too_large', `request body is larger than ${LIMITS.requestBytes} bytes`, 413, { limit: LIMITS.requestBytes });
+const tooLarge = () => new CairnError('request_too_large', `request body is larger than ${LIMITS.requestBytes} bytes`, 413, { limit: LIMITS.requestBytes });
 
 /**
  * The request body's bytes: base64-decoded when API Gateway flagged it, inflated when
@@ -94,7 +93,8 @@ export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

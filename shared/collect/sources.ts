@@ -110,9 +110,7 @@ export async function lookupSource(writeKey: string, now = Date.now()): Promise<
   const keyHash = hashWriteKey(writeKey);
   const hit = cache.get(keyHash);
   if (hit && hit.expires > now) return hit.source;
-  const out = await dynamodb().send(
-    new GetItemCommand({ TableName: tableName(), Key: { keyHash: { S: keyHash } }, ReturnConsumedCapacity: 'TOTAL' }),
-  );
+  const out = await dynamodb().send(new GetItemCommand({ TableName: tableName(), Key: { keyHash: { S: keyHash } }, ReturnConsumedCapacity: 'TOTAL' }));
   const source = toSource(out.Item);
   if (cache.size > 10_000) cache.clear();
   let expires = now + (source ? SOURCE_CACHE_MS.positive : SOURCE_CACHE_MS.negative);
@@ -237,11 +235,7 @@ export const newWriteKey = () => `cwk_${randomBytes(32).toString('base64url')}`;
  * Adds a new write key to `sourceId` and gives its other unexpired keys an expiry of
  * `now + overlapMs` (sooner expiries are kept). `create` makes a new source instead (409 when it exists).
  */
-export async function rotateKey(
-  sourceId: string,
-  opts: { overlapMs?: number; create?: boolean; name?: string } = {},
-  now = Date.now(),
-): Promise<RotateResult> {
+export async function rotateKey(sourceId: string, opts: { overlapMs?: number; create?: boolean; name?: string } = {}, now = Date.now()): Promise<RotateResult> {
   checkSourceId(sourceId);
   const overlapMs = opts.overlapMs ?? DEFAULT_OVERLAP_MS;
   if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {

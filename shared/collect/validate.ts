@@ -21,7 +21,6 @@ export interface PreparedMessage {
   partitionKey: string;
 }
 
-
 function fail(code: string, status: number, prefix: string, field: string | undefined, what: string, index: number | undefined): never {
   const path = field ? (prefix ? `${prefix}.${field}` : field) : prefix || 'message';
   const details: Record<string, unknown> = {};
@@ -121,12 +120,7 @@ export function correctSkew(msg: Record<string, unknown>, receivedAtMs: number):
  * Validates a parsed request body for `route` and returns the messages ready for the raw stream.
  * A batch is accepted or rejected whole: the first failing message throws, naming its index.
  */
-export function prepareMessages(
-  body: Record<string, unknown>,
-  route: CollectRoute,
-  receivedAt: Date,
-  newId: () => string = randomUUID,
-): PreparedMessage[] {
+export function prepareMessages(body: Record<string, unknown>, route: CollectRoute, receivedAt: Date, newId: () => string = randomUUID): PreparedMessage[] {
   const receivedAtMs = receivedAt.getTime();
   const receivedAtIso = receivedAt.toISOString();
   let raw: unknown[];

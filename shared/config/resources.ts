@@ -214,11 +214,27 @@ export const FUNCTIONS = {
     memoryMb: 1769,
     timeoutSeconds: 120,
     kinesis: { ...streamSource('normalized'), parallelization: 1 },
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'lakeBucket', 'eventBus', 'definitionsTable', 'segmentMembersTable', 'recheckTargetArn', 'recheckRoleArn', 'privacyTable', 'timelineDays'],
+    env: [
+      'identitiesTable',
+      'profilesTable',
+      'timelineTable',
+      'lakeBucket',
+      'eventBus',
+      'definitionsTable',
+      'segmentMembersTable',
+      'recheckTargetArn',
+      'recheckRoleArn',
+      'privacyTable',
+      'timelineDays',
+    ],
     access: {
       tables: {
-        identities: ['BatchGetItem', 'UpdateItem'], profiles: ['BatchGetItem', 'PutItem'], timeline: ['BatchWriteItem'], definitions: ['Scan'],
-        segmentMembers: ['BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'],
+        identities: ['BatchGetItem', 'UpdateItem'],
+        profiles: ['BatchGetItem', 'PutItem'],
+        timeline: ['BatchWriteItem'],
+        definitions: ['Scan'],
+        segmentMembers: ['BatchWriteItem'],
+        privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'],
       },
       streams: { normalized: 'read' },
       lake: { write: ['profiles/', 'quarantine/'] },
@@ -231,12 +247,33 @@ export const FUNCTIONS = {
     entry: 'functions/admin/index.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    env: ['identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'journeyFunction', 'recheckTargetArn', 'recheckRoleArn', 'journeysTable', 'privacyTable', 'lakeBucket', 'sourcesTable', 'timelineDays'],
+    env: [
+      'identitiesTable',
+      'profilesTable',
+      'timelineTable',
+      'definitionsTable',
+      'segmentMembersTable',
+      'eventBus',
+      'journeyFunction',
+      'recheckTargetArn',
+      'recheckRoleArn',
+      'journeysTable',
+      'privacyTable',
+      'lakeBucket',
+      'sourcesTable',
+      'timelineDays',
+    ],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
       tables: {
-        identities: ['BatchGetItem'], profiles: ['BatchGetItem'], timeline: ['Query'], definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
-        segmentMembers: ['Query'], journeys: ['GetItem'], privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], sources: ['Scan', 'PutItem', 'UpdateItem'],
+        identities: ['BatchGetItem'],
+        profiles: ['BatchGetItem'],
+        timeline: ['Query'],
+        definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
+        segmentMembers: ['Query'],
+        journeys: ['GetItem'],
+        privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+        sources: ['Scan', 'PutItem', 'UpdateItem'],
       },
       // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names.
       lake: { read: ['events/'] },
@@ -299,12 +336,26 @@ export const FUNCTIONS = {
     entry: 'functions/journey/index.ts',
     memoryMb: 512,
     timeoutSeconds: 60,
-    env: ['journeysTable', 'profilesTable', 'definitionsTable', 'rawStream', 'eventBus', 'journeySchedulerRole', 'journeyScheduleGroup', 'emailFrom', 'webhookSecret'],
+    env: [
+      'journeysTable',
+      'profilesTable',
+      'definitionsTable',
+      'rawStream',
+      'eventBus',
+      'journeySchedulerRole',
+      'journeyScheduleGroup',
+      'emailFrom',
+      'webhookSecret',
+    ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
     // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
     reservedConcurrency: 50,
-    access: { tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], definitions: ['GetItem'] }, streams: { raw: 'write' }, bus: true },
+    access: {
+      tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], definitions: ['GetItem'] },
+      streams: { raw: 'write' },
+      bus: true,
+    },
   },
   /**
    * Erasure (docs/privacy.md): every SCHEDULES.erasure run erases the pending requests (graph, profiles
@@ -318,17 +369,40 @@ export const FUNCTIONS = {
     timeoutSeconds: 900,
     // One run at a time: a run continues the lake pass the previous one left (its cursor, docs/privacy.md).
     reservedConcurrency: 1,
-    env: ['privacyTable', 'identitiesTable', 'profilesTable', 'timelineTable', 'definitionsTable', 'segmentMembersTable', 'journeysTable', 'dedupTable', 'lakeBucket', 'recheckTargetArn', 'recheckRoleArn', 'journeyScheduleGroup'],
+    env: [
+      'privacyTable',
+      'identitiesTable',
+      'profilesTable',
+      'timelineTable',
+      'definitionsTable',
+      'segmentMembersTable',
+      'journeysTable',
+      'dedupTable',
+      'lakeBucket',
+      'recheckTargetArn',
+      'recheckRoleArn',
+      'journeyScheduleGroup',
+    ],
     access: {
       tables: {
         // privacy: requests, queue, suppression list, and the lake pass's cursor (erasure-pass, overwritten
         // without its state when the pass ends: a PutItem, never a DeleteItem).
-        privacy: ['GetItem', 'PutItem', 'UpdateItem'], identities: ['GetItem', 'DeleteItem'], profiles: ['BatchGetItem', 'GetItem', 'DeleteItem'],
-        timeline: ['Query', 'BatchWriteItem'], definitions: ['Scan'], segmentMembers: ['GetItem', 'DeleteItem'], journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
+        privacy: ['GetItem', 'PutItem', 'UpdateItem'],
+        identities: ['GetItem', 'DeleteItem'],
+        profiles: ['BatchGetItem', 'GetItem', 'DeleteItem'],
+        timeline: ['Query', 'BatchWriteItem'],
+        definitions: ['Scan'],
+        segmentMembers: ['GetItem', 'DeleteItem'],
+        journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
         dedup: ['BatchWriteItem'],
       },
       // Lists and rewrites objects holding the person's rows, and deletes those left with none.
-      lake: { read: ['events/', 'quarantine/', 'profiles/'], write: ['events/', 'quarantine/', 'profiles/'], delete: ['events/', 'quarantine/', 'profiles/'], list: true },
+      lake: {
+        read: ['events/', 'quarantine/', 'profiles/'],
+        write: ['events/', 'quarantine/', 'profiles/'],
+        delete: ['events/', 'quarantine/', 'profiles/'],
+        list: true,
+      },
       // Cancels the person's recheck schedule (never creates one).
       recheckSchedules: ['DeleteSchedule'],
     },
@@ -354,7 +428,13 @@ export const FUNCTIONS = {
  * Recurring EventBridge Scheduler schedules that invoke a function. CDK creates them on AWS; the
  * local stack creates them (idempotently) in its scheduler when it starts. Payload: `{}`.
  */
-export interface ScheduleDef { id: string; name: string; expression: string; fn: keyof typeof FUNCTIONS; description: string }
+export interface ScheduleDef {
+  id: string;
+  name: string;
+  expression: string;
+  fn: keyof typeof FUNCTIONS;
+  description: string;
+}
 export const SCHEDULES = {
   dailyProfileSnapshot: {
     id: 'DailyProfileSnapshot',
@@ -385,7 +465,12 @@ export const SCHEDULES = {
  * `auth`: `writeKey` routes check the write key in the handler; `admin` routes use IAM on AWS and
  * the bearer token locally.
  */
-export interface RouteDef { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'ANY'; path: string; fn: keyof typeof FUNCTIONS; auth: 'writeKey' | 'admin' }
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS' | 'ANY';
+  path: string;
+  fn: keyof typeof FUNCTIONS;
+  auth: 'writeKey' | 'admin';
+}
 export const COLLECT_PATHS = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import'] as const;
 /**
  * The one-letter paths analytics.js 2.0 (`@segment/analytics-next`) posts to under its `apiHost`
@@ -435,10 +520,18 @@ export const ROUTES: RouteDef[] = [
 export const CORS = {
   allowMethods: ['GET', 'POST', 'OPTIONS'],
   allowHeaders: [
-    'content-type', 'authorization', 'content-encoding', 'x-request-id',
+    'content-type',
+    'authorization',
+    'content-encoding',
+    'x-request-id',
     'x-retry-count', // analytics.js 2.0 retries
-    'anonymousid', 'sentat', // RudderStack's JavaScript SDK, on every request
-    'rsa-retry-attempt', 'rsa-retry-reason', 'rsa-since-first-attempt', 'rsa-since-last-attempt', 'rsa-recovered', // …and on its retries
+    'anonymousid',
+    'sentat', // RudderStack's JavaScript SDK, on every request
+    'rsa-retry-attempt',
+    'rsa-retry-reason',
+    'rsa-since-first-attempt',
+    'rsa-since-last-attempt',
+    'rsa-recovered', // …and on its retries
   ],
   maxAgeSeconds: 86_400,
 } as const;

@@ -153,11 +153,7 @@ const clean = (n: number) => Number(n.toPrecision(15));
  * The value at `now`: count and sum are numbers (0 when nothing matched); min, max, first and last
  * are null when nothing matched in the window.
  */
-export function computedTraitValue(
-  def: Pick<ComputedTraitDef, 'aggregate' | 'windowMs'>,
-  state: ComputedState | undefined,
-  now: number,
-): Json {
+export function computedTraitValue(def: Pick<ComputedTraitDef, 'aggregate' | 'windowMs'>, state: ComputedState | undefined, now: number): Json {
   const bs = windowBuckets(def, state, now);
   switch (def.aggregate) {
     case 'count':
@@ -277,9 +273,10 @@ export function conditionsOf(d: Definition): Condition[] {
 /** The distinct event counters a set of definitions needs, by key. */
 export function eventCounters(defs: Definition[]): EventCounter[] {
   const out = new Map<string, EventCounter>();
-  for (const d of defs) for (const c of conditionsOf(d).flatMap(eventConditions)) {
-    const counter = counterFor(c);
-    out.set(counter.key, counter);
-  }
+  for (const d of defs)
+    for (const c of conditionsOf(d).flatMap(eventConditions)) {
+      const counter = counterFor(c);
+      out.set(counter.key, counter);
+    }
   return [...out.values()];
 }

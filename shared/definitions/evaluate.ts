@@ -53,7 +53,6 @@ export interface EvalContext {
   segmentDefs?: Record<string, Condition>;
 }
 
-
 function present(values: unknown[]): unknown[] {
   return values.filter((v) => v !== null);
 }
@@ -77,14 +76,15 @@ function isMember(id: string, ctx: EvalContext, stack: string[]): boolean {
     for (const x of s as Iterable<string>) if (x === id) return true;
     return false;
   }
-  return  Object.hasOwn(s, id) && (s as Record<string, unknown>)[id] !== false;
+  return Object.hasOwn(s, id) && (s as Record<string, unknown>)[id] !== false;
 }
 
 /** How many times the person performed the event condition's event, as the condition counts it. */
 export function countFor(c: EventCondition, ctx: EvalContext): number {
   const counter = counterFor(c);
   const events = ctx.events;
-  if (!events) throw new CairnError('event_history_unavailable', `event condition on "${c.event}" needs the person's event counters or a countEvents callback`, 500);
+  if (!events)
+    throw new CairnError('event_history_unavailable', `event condition on "${c.event}" needs the person's event counters or a countEvents callback`, 500);
   if (c.since && !ctx.journey) throw new CairnError('event_history_unavailable', `since: journey.start needs the journey instance (ctx.journey.start)`, 500);
   if (typeof events === 'function') {
     return events({

@@ -55,4 +55,3 @@ export function definitionError(issues: DefinitionIssue[]): CairnError {
     ...(issues.length === 1 ? { file: issues[0]!.file, index: issues[0]!.index, id: issues[0]!.id, field: formatPath(issues[0]!.path) } : {}),
   });
 }
-

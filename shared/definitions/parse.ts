@@ -79,7 +79,14 @@ export function checkDefinitions(text: string, file: string, opts: ReadOptions =
     if (problems.length) {
       const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
       for (const p of problems)
-        issues.push({ file, index, ...(id ? { id } : {}), path: p.path, message: p.message, text: `${documentLabel({ file, index }, id)}: ${formatPath(p.path)}: ${p.message}` });
+        issues.push({
+          file,
+          index,
+          ...(id ? { id } : {}),
+          path: p.path,
+          message: p.message,
+          text: `${documentLabel({ file, index }, id)}: ${formatPath(p.path)}: ${p.message}`,
+        });
       return;
     }
     const r = checkDefinition(doc, { file, index });

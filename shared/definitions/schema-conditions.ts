@@ -6,7 +6,20 @@
 import { z } from 'zod';
 import { describe, isScalar, type Add, type Path } from './issues';
 import { isPlainObject } from '../lang';
-import { channelSchema, common, computedIdSchema, durationOf, flex, ID_TYPE_RE, idSchema, pathOf, strict, sub, text, type DefinitionBase } from './schema-fields';
+import {
+  channelSchema,
+  common,
+  computedIdSchema,
+  durationOf,
+  flex,
+  ID_TYPE_RE,
+  idSchema,
+  pathOf,
+  strict,
+  sub,
+  text,
+  type DefinitionBase,
+} from './schema-fields';
 import { MESSAGE_ROOTS, OPERATORS, type Condition, type EventCondition, type PropertyFilter, type SegmentDef, type Test } from './types';
 
 // ---------------------------------------------------------------------------------------------
@@ -173,10 +186,19 @@ export function conditionOf(v: unknown, add: Add, opts: ConditionOpts, depth = 0
     case 'identifier': {
       let name: string | undefined;
       if (kind === 'trait') name = pathOf(val, (p, m) => fail(['trait', ...p], m), null, 'trait path');
-      else name = sub(kind === 'computed' ? computedIdSchema : z.string().regex(ID_TYPE_RE, { error: (i) => `${describe(i.input)} is not an identifier type (e.g. email, phone, user_id)` }), val, [kind], fail);
+      else
+        name = sub(
+          kind === 'computed'
+            ? computedIdSchema
+            : z.string().regex(ID_TYPE_RE, { error: (i) => `${describe(i.input)} is not an identifier type (e.g. email, phone, user_id)` }),
+          val,
+          [kind],
+          fail,
+        );
       const ops = rest.filter((k) => (OPERATORS as readonly string[]).includes(k));
       for (const k of rest) if (!ops.includes(k)) fail([k], `unknown field (a ${kind} condition takes ${kind} and the operators ${OPERATORS.join(', ')})`);
-      if (kind !== 'identifier' && !ops.length) fail([], `a ${kind} condition needs an operator (${OPERATORS.join(', ')}), e.g. { ${kind}: ${String(val)}, gte: 1 }`);
+      if (kind !== 'identifier' && !ops.length)
+        fail([], `a ${kind} condition needs an operator (${OPERATORS.join(', ')}), e.g. { ${kind}: ${String(val)}, gte: 1 }`);
       const tests = testsOf(v, ops, fail, []);
       if (!ok || name === undefined) return undefined;
       if (kind === 'trait') return { type: 'trait', path: name, tests };
@@ -197,7 +219,8 @@ export function conditionOf(v: unknown, add: Add, opts: ConditionOpts, depth = 0
       if ('count' in v) {
         const c = v.count;
         if (typeof c === 'number') fail(['count'], `count needs an operator, e.g. count: { gte: ${c} }`);
-        else if (!isPlainObject(c) || !Object.keys(c).length) fail(['count'], `count must be a mapping of operators (${NUMERIC_OPS.join(', ')}) to numbers, not ${describe(c)}`);
+        else if (!isPlainObject(c) || !Object.keys(c).length)
+          fail(['count'], `count must be a mapping of operators (${NUMERIC_OPS.join(', ')}) to numbers, not ${describe(c)}`);
         else {
           const tests: Test[] = [];
           for (const [op, n] of Object.entries(c)) {

@@ -20,7 +20,18 @@ export const optId = idSchema.optional();
 const stepConsent = z.union([channelSchema, z.literal('none')]).optional();
 
 const ACTION_SCHEMAS = {
-  email: strict({ id: optId, action: z.literal('email'), subject: templateText, body: templateText, to: templateText.optional(), from: templateText.optional(), consent: stepConsent }, 'an email step'),
+  email: strict(
+    {
+      id: optId,
+      action: z.literal('email'),
+      subject: templateText,
+      body: templateText,
+      to: templateText.optional(),
+      from: templateText.optional(),
+      consent: stepConsent,
+    },
+    'an email step',
+  ),
   sms: strict({ id: optId, action: z.literal('sms'), text: templateText, to: templateText.optional(), consent: stepConsent }, 'an sms step'),
   webhook: strict(
     {
@@ -38,8 +49,14 @@ const ACTION_SCHEMAS = {
     },
     'a webhook step',
   ),
-  traits: strict({ id: optId, action: z.literal('traits'), set: z.record(z.string().min(1), json).optional(), unset: z.array(z.string().min(1)).min(1).optional() }, 'a traits step'),
-  event: strict({ id: optId, action: z.literal('event'), name: text.optional(), event: text.optional(), properties: z.record(z.string(), json).optional() }, 'an event step'),
+  traits: strict(
+    { id: optId, action: z.literal('traits'), set: z.record(z.string().min(1), json).optional(), unset: z.array(z.string().min(1)).min(1).optional() },
+    'a traits step',
+  ),
+  event: strict(
+    { id: optId, action: z.literal('event'), name: text.optional(), event: text.optional(), properties: z.record(z.string(), json).optional() },
+    'an event step',
+  ),
 } as const;
 
 const STEP_KINDS = ['action', 'wait', 'if', 'exit'] as const;
@@ -57,10 +74,15 @@ export function stepsOf(v: unknown, add: Add, scope: StepScope, depth: number): 
   const out: Step[] = [];
   let ok = true;
   v.forEach((s, i) => {
-    const r = stepOf(s, (p, m) => {
-      ok = false;
-      add([i, ...p], m);
-    }, `${scope.prefix}${i + 1}`, depth);
+    const r = stepOf(
+      s,
+      (p, m) => {
+        ok = false;
+        add([i, ...p], m);
+      },
+      `${scope.prefix}${i + 1}`,
+      depth,
+    );
     if (r) out.push(r);
   });
   return ok ? out : undefined;
@@ -174,7 +196,6 @@ function stepOf(v: unknown, add: Add, derivedId: string, depth: number): Step | 
   return undefined;
 }
 
-
 /** Every step of a journey, depth first, with its path in the document. */
 export function walkSteps(steps: Step[], path: Path = ['steps']): { step: Step; path: Path }[] {
   const out: { step: Step; path: Path }[] = [];
@@ -226,7 +247,7 @@ export function checkPattern(event: string, where: PropertyFilter[], add: Add): 
     compileEventPattern(event, where);
     return true;
   } catch (e) {
-    if (e instanceof CairnError && e.code === 'invalid_definition') add(((e.details?.path as Path) ?? []), e.message);
+    if (e instanceof CairnError && e.code === 'invalid_definition') add((e.details?.path as Path) ?? [], e.message);
     else if (e instanceof CairnError) add(['where'], e.message);
     else throw e;
     return false;

@@ -23,8 +23,7 @@ export function checkDefinition(doc: unknown, where: Origin): { def?: Definition
   const id = isPlainObject(doc) && typeof doc.id === 'string' ? doc.id : undefined;
   const kind = isPlainObject(doc) && typeof doc.kind === 'string' ? doc.kind : undefined;
   const issues: DefinitionIssue[] = [];
-  const add: Add = (path, message) =>
-    issues.push({ file: where.file, index: where.index, id, kind, path, message, text: issueText(where, id, path, message) });
+  const add: Add = (path, message) => issues.push({ file: where.file, index: where.index, id, kind, path, message, text: issueText(where, id, path, message) });
   if (!isPlainObject(doc)) {
     add([], `a definition must be a mapping with kind: ${KINDS.join(', ')}, not ${describe(doc)}`);
     return { issues };

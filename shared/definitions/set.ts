@@ -88,7 +88,11 @@ export function checkSet(defs: Definition[]): DefinitionIssue[] {
         for (const [field, text] of stepTemplates(step))
           for (const e of templateExpressions(text))
             if (e.root === 'computed' && !computedIds.has(e.segments[0]!))
-              add(d, [...path, ...field], `in step ${step.id}: {{ ${e.path} }} refers to nothing: no computed trait "${e.segments[0]}" (defined: ${knownComputed()})`);
+              add(
+                d,
+                [...path, ...field],
+                `in step ${step.id}: {{ ${e.path} }} refers to nothing: no computed trait "${e.segments[0]}" (defined: ${knownComputed()})`,
+              );
     }
   }
 

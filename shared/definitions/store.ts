@@ -28,7 +28,9 @@ function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
 }
 
 export async function getDefinition<K extends DefinitionKind>(kind: K, id: string): Promise<StoredDefinition<Extract<Definition, { kind: K }>> | null> {
-  const res = await dynamodb().send(new GetItemCommand({ TableName: table(), Key: { pk: { S: pk(kind, id) } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+  const res = await dynamodb().send(
+    new GetItemCommand({ TableName: table(), Key: { pk: { S: pk(kind, id) } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+  );
   return res.Item ? (fromItem(res.Item) as StoredDefinition<Extract<Definition, { kind: K }>>) : null;
 }
 

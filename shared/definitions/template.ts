@@ -5,13 +5,7 @@
  * empty) renders the default or the empty string; the raw `{{ }}` is never rendered.
  */
 import { getPath } from './path';
-import {
-  JOURNEY_TEMPLATE_FIELDS,
-  MESSAGE_ROOTS,
-  PROFILE_TEMPLATE_FIELDS,
-  TEMPLATE_ROOTS,
-  type Json,
-} from './types';
+import { JOURNEY_TEMPLATE_FIELDS, MESSAGE_ROOTS, PROFILE_TEMPLATE_FIELDS, TEMPLATE_ROOTS, type Json } from './types';
 
 export const FILTERS = ['default', 'upcase', 'downcase', 'capitalize'] as const;
 type Filter = { name: 'default'; arg: string | number } | { name: 'upcase' | 'downcase' | 'capitalize' };
@@ -62,8 +56,7 @@ function parseFilter(text: string): Filter | string {
 
 /** Checks the path of one expression against the template roots; returns an error or null. */
 export function checkTemplatePath(root: string, segments: string[]): string | null {
-  if (!(TEMPLATE_ROOTS as readonly string[]).includes(root))
-    return `unknown root "${root}" (use ${TEMPLATE_ROOTS.map((r) => r + '.').join(', ')})`;
+  if (!(TEMPLATE_ROOTS as readonly string[]).includes(root)) return `unknown root "${root}" (use ${TEMPLATE_ROOTS.map((r) => r + '.').join(', ')})`;
   if (!segments.length) return `name a field: {{ ${root}.<field> }}`;
   switch (root) {
     case 'computed':
@@ -78,8 +71,7 @@ export function checkTemplatePath(root: string, segments: string[]): string | nu
         return `profile has the fields ${PROFILE_TEMPLATE_FIELDS.join(', ')}, not "${segments.join('.')}"`;
       return null;
     case 'event':
-      if (!(MESSAGE_ROOTS as readonly string[]).includes(segments[0]!))
-        return `the event has no field "${segments[0]}" (use ${MESSAGE_ROOTS.join(', ')})`;
+      if (!(MESSAGE_ROOTS as readonly string[]).includes(segments[0]!)) return `the event has no field "${segments[0]}" (use ${MESSAGE_ROOTS.join(', ')})`;
       return null;
     default:
       return null;

@@ -31,7 +31,8 @@ function leafFor(f: PropertyFilter): unknown[] {
   const others: Test[] = [];
   for (const t of f.tests) {
     if (t.op === 'gte' || t.op === 'gt' || t.op === 'lte' || t.op === 'lt') {
-      if (typeof t.value !== 'number') fail([...path, t.op], `${t.op} in an event filter compares numbers (EventBridge has no string ranges), not ${JSON.stringify(t.value)}`);
+      if (typeof t.value !== 'number')
+        fail([...path, t.op], `${t.op} in an event filter compares numbers (EventBridge has no string ranges), not ${JSON.stringify(t.value)}`);
       if (t.op === 'gte' || t.op === 'gt') {
         if (lower) fail([...path, t.op], `only one lower bound (gt or gte) per field`);
         lower = t;
@@ -42,7 +43,10 @@ function leafFor(f: PropertyFilter): unknown[] {
     } else others.push(t);
   }
   if (others.length && (lower || upper || others.length > 1))
-    fail(path, `an event filter can combine only a lower and an upper bound on one field (${f.tests.map((t) => t.op).join(' + ')} cannot be expressed as an EventBridge pattern)`);
+    fail(
+      path,
+      `an event filter can combine only a lower and an upper bound on one field (${f.tests.map((t) => t.op).join(' + ')} cannot be expressed as an EventBridge pattern)`,
+    );
   const sym = { gte: '>=', gt: '>', lte: '<=', lt: '<' } as const;
   if (lower || upper) {
     if (lower) numeric.push(sym[lower.op as 'gte' | 'gt'], lower.value as number);
@@ -74,7 +78,8 @@ function detailPattern(where: PropertyFilter[]): Record<string, unknown> {
   for (const f of where) {
     const segs = f.path.split('.');
     if (segs[0] === 'event') fail(['where', f.path], 'filter the event name with event:, not in where');
-    if (segs.some((s) => /^\d+$/.test(s))) fail(['where', f.path], 'array indexes cannot be matched by EventBridge; name the field (arrays match when any element matches)');
+    if (segs.some((s) => /^\d+$/.test(s)))
+      fail(['where', f.path], 'array indexes cannot be matched by EventBridge; name the field (arrays match when any element matches)');
     let cur = root;
     for (let i = 0; i < segs.length - 1; i++) {
       const s = segs[i]!;

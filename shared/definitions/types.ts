@@ -96,9 +96,7 @@ export interface SegmentDef extends Base {
   where: Condition;
 }
 
-export type Trigger =
-  | { type: 'event'; event: string; where: PropertyFilter[] }
-  | { type: 'segment'; segment: string; on: 'entered' | 'exited' };
+export type Trigger = { type: 'event'; event: string; where: PropertyFilter[] } | { type: 'segment'; segment: string; on: 'entered' | 'exited' };
 
 export type JourneyExit =
   /** Leave the journey the moment the person performs this event. */
@@ -169,9 +167,19 @@ export const KINDS = ['computedTrait', 'segment', 'journey'] as const satisfies 
  * conditions and templates may use them, definitions may not reuse their ids.
  */
 export const BUILTIN_COMPUTED = [
-  'first_seen', 'last_seen', 'event_count', 'order_count', 'revenue', 'last_channel',
+  'first_seen',
+  'last_seen',
+  'event_count',
+  'order_count',
+  'revenue',
+  'last_channel',
   // Written back daily by λ scores (shared/scores, docs/reports.md): absent until the first run.
-  'rfm_group', 'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'lifecycle_stage', 'last_order_at',
+  'rfm_group',
+  'rfm_recency',
+  'rfm_frequency',
+  'rfm_monetary',
+  'lifecycle_stage',
+  'last_order_at',
 ] as const;
 
 /** `{{ journey.<field> }}` fields. */

@@ -64,7 +64,8 @@ export function resolveVariables(doc: unknown, vars?: Variables): { value: unkno
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};
       // defineProperty: a `__proto__` key stays a plain field, as the parser made it.
-      for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: walk(x, [...path, k]), enumerable: true, writable: true, configurable: true });
+      for (const [k, x] of Object.entries(v))
+        Object.defineProperty(out, k, { value: walk(x, [...path, k]), enumerable: true, writable: true, configurable: true });
       return out;
     }
     return v;

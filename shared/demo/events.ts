@@ -65,20 +65,48 @@ export function onlineSession(w: Writer, r: Rand, p: Persona, at: number, channe
     seen.push(prod);
     step();
     const path = `/products/${prod.id.toLowerCase()}`;
-    w.push(channel, p, t, { type: 'track', event: 'Product Viewed', ...who, context: ctx(path, prod.name), properties: { product_id: prod.id, name: prod.name, category: prod.category, price: prod.price } });
+    w.push(channel, p, t, {
+      type: 'track',
+      event: 'Product Viewed',
+      ...who,
+      context: ctx(path, prod.name),
+      properties: { product_id: prod.id, name: prod.name, category: prod.category, price: prod.price },
+    });
   }
   const buyer = p.tier === 'heavy' ? 0.55 : p.tier === 'regular' ? 0.4 : 0.3;
   if (!(r() < buyer)) return t;
   const cart = seen.slice(0, int(r, 1, seen.length));
-  for (const prod of cart) w.push(channel, p, step(), { type: 'track', event: 'Added to Cart', ...who, context: ctx('/cart', 'Cart'), properties: { product_id: prod.id, price: prod.price, quantity: 1 } });
+  for (const prod of cart)
+    w.push(channel, p, step(), {
+      type: 'track',
+      event: 'Added to Cart',
+      ...who,
+      context: ctx('/cart', 'Cart'),
+      properties: { product_id: prod.id, price: prod.price, quantity: 1 },
+    });
   if (!(r() < 0.7) || !signedIn) return t;
   const total = orderTotal(r, cart);
-  w.push(channel, p, step(), { type: 'track', event: 'Checkout Started', ...who, context: ctx('/checkout', 'Checkout'), properties: { value: total, currency: 'USD' } });
+  w.push(channel, p, step(), {
+    type: 'track',
+    event: 'Checkout Started',
+    ...who,
+    context: ctx('/checkout', 'Checkout'),
+    properties: { value: total, currency: 'USD' },
+  });
   if (!(r() < 0.8)) return t;
   const orderId = `${channel === 'app' ? 'A' : 'W'}-${pad(++orderIds.n, 7)}`;
   w.push(channel, p, step(), {
-    type: 'track', event: 'Order Completed', ...who, context: ctx('/checkout/done', 'Thank you'),
-    properties: { order_id: orderId, total, currency: 'USD', store_id: 'ONLINE', products: cart.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })) },
+    type: 'track',
+    event: 'Order Completed',
+    ...who,
+    context: ctx('/checkout/done', 'Thank you'),
+    properties: {
+      order_id: orderId,
+      total,
+      currency: 'USD',
+      store_id: 'ONLINE',
+      products: cart.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })),
+    },
   });
   p.facts.orders++;
   p.facts.revenue = round2(p.facts.revenue + total);
@@ -105,8 +133,18 @@ export function storeVisit(w: Writer, r: Rand, p: Persona, at: number, store: st
   const total = orderTotal(r, items);
   const orderId = `${store}-${pad(++orderIds.n, 7)}`;
   w.push('pos', p, at, {
-    type: 'track', event: 'Order Completed', anonymousId: p.posCustomerId!, context: POS_CONTEXT(store, tillIds(r, p)),
-    properties: { order_id: orderId, total, currency: 'USD', store_id: store, payment: pick(r, ['card', 'card', 'cash', 'wallet']), products: items.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })) },
+    type: 'track',
+    event: 'Order Completed',
+    anonymousId: p.posCustomerId!,
+    context: POS_CONTEXT(store, tillIds(r, p)),
+    properties: {
+      order_id: orderId,
+      total,
+      currency: 'USD',
+      store_id: store,
+      payment: pick(r, ['card', 'card', 'cash', 'wallet']),
+      products: items.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })),
+    },
   });
   p.facts.orders++;
   p.facts.revenue = round2(p.facts.revenue + total);

@@ -16,7 +16,11 @@ export class LiveTraffic {
   private readonly pending: { at: number; m: DemoMessage }[] = [];
   private next: number;
   private readonly orderIds = { n: 9_000_000 };
-  constructor(private readonly people: Persona[], seed: number, private readonly newId: () => string) {
+  constructor(
+    private readonly people: Persona[],
+    seed: number,
+    private readonly newId: () => string,
+  ) {
     this.r = rng(seed ^ 0x5eed);
     this.next = people.length;
   }
@@ -36,8 +40,21 @@ export class LiveTraffic {
         let t = onlineSession(w, this.r, p, now - 60_000, 'web', false, this.orderIds);
         if (this.r() < 0.35) {
           t += 2000;
-          w.push('web', p, t, { type: 'identify', userId: p.userId, anonymousId: p.webAnonymousId, context: WEB_CONTEXT(p, '/signup', 'Create account'), traits: { email: p.email, firstName: p.firstName, lastName: p.lastName, consent: p.consent } });
-          w.push('web', p, t + 500, { type: 'track', event: 'Signed Up', userId: p.userId, anonymousId: p.webAnonymousId, context: WEB_CONTEXT(p, '/signup', 'Create account'), properties: { method: 'email' } });
+          w.push('web', p, t, {
+            type: 'identify',
+            userId: p.userId,
+            anonymousId: p.webAnonymousId,
+            context: WEB_CONTEXT(p, '/signup', 'Create account'),
+            traits: { email: p.email, firstName: p.firstName, lastName: p.lastName, consent: p.consent },
+          });
+          w.push('web', p, t + 500, {
+            type: 'track',
+            event: 'Signed Up',
+            userId: p.userId,
+            anonymousId: p.webAnonymousId,
+            context: WEB_CONTEXT(p, '/signup', 'Create account'),
+            properties: { method: 'email' },
+          });
           this.people.push(p);
         }
       } else if (x < 0.35) {
@@ -53,10 +70,25 @@ export class LiveTraffic {
           const ids = tillIds(this.r, p);
           const last = w.out[w.out.length - 1]!.message.properties as JsonObject;
           const due = now + int(this.r, 20, 60) * 1000;
-          this.pending.push({ at: due, m: { source: 'pos', message: { type: 'track', event: 'Coupon Redeemed', anonymousId: p.posCustomerId, context: POS_CONTEXT('SH-001', ids), properties: { coupon: `${last.order_id}-GIFT`, discount: 50, currency: 'USD', store_id: 'SH-001' } } } });
+          this.pending.push({
+            at: due,
+            m: {
+              source: 'pos',
+              message: {
+                type: 'track',
+                event: 'Coupon Redeemed',
+                anonymousId: p.posCustomerId,
+                context: POS_CONTEXT('SH-001', ids),
+                properties: { coupon: `${last.order_id}-GIFT`, discount: 50, currency: 'USD', store_id: 'SH-001' },
+              },
+            },
+          });
         }
       } else {
-        const p = pick(this.r, known.filter((q) => q.userId));
+        const p = pick(
+          this.r,
+          known.filter((q) => q.userId),
+        );
         if (!p) continue;
         onlineSession(w, this.r, p, now - 30_000, p.appAnonymousId && this.r() < 0.5 ? 'app' : 'web', true, this.orderIds);
       }

@@ -20,7 +20,20 @@
  */
 import type { JsonObject } from '../message/types';
 import { APP_CONTEXT, onlineSession, orderTotal, POS_CONTEXT, storeVisit, tillIds, WEB_CONTEXT, Writer, type DemoMessage } from './events';
-import { DAY, makePersona, NEW_STORE_OPENED_DAYS_AGO, pad, pick, PRODUCTS, rewritePhone, rng, round2, type DemoSourceKey, type Persona, type SimulateOptions } from './world';
+import {
+  DAY,
+  makePersona,
+  NEW_STORE_OPENED_DAYS_AGO,
+  pad,
+  pick,
+  PRODUCTS,
+  rewritePhone,
+  rng,
+  round2,
+  type DemoSourceKey,
+  type Persona,
+  type SimulateOptions,
+} from './world';
 
 export interface DemoHistory {
   people: Persona[];
@@ -70,8 +83,19 @@ export function simulateHistory(o: SimulateOptions): DemoHistory {
       if (loyaltyJoined || !p.crmId) return;
       loyaltyJoined = true;
       w.push('crm', p, at, {
-        type: 'identify', anonymousId: `crm-${p.crmId}`, context: { library: { name: 'cairn-demo-crm', version: '1.0.0' } },
-        traits: { crm_id: p.crmId, email: p.emailAsTyped, phone: rewritePhone(p.phone, pr), firstName: p.firstName, lastName: p.lastName, loyalty_tier: pick(pr, ['member', 'member', 'silver', 'gold']), home_store: p.homeStore, consent: { email: p.consent.email, sms: p.consent.sms } },
+        type: 'identify',
+        anonymousId: `crm-${p.crmId}`,
+        context: { library: { name: 'cairn-demo-crm', version: '1.0.0' } },
+        traits: {
+          crm_id: p.crmId,
+          email: p.emailAsTyped,
+          phone: rewritePhone(p.phone, pr),
+          firstName: p.firstName,
+          lastName: p.lastName,
+          loyalty_tier: pick(pr, ['member', 'member', 'silver', 'gold']),
+          home_store: p.homeStore,
+          consent: { email: p.consent.email, sms: p.consent.sms },
+        },
       });
     };
 
@@ -95,18 +119,46 @@ export function simulateHistory(o: SimulateOptions): DemoHistory {
         signedUp = true;
         const ref = p.referredBy !== undefined ? `REF-${people[p.referredBy]!.userId}` : undefined;
         w.push('web', p, t, {
-          type: 'identify', userId: p.userId!, anonymousId: p.webAnonymousId, context: WEB_CONTEXT(p, '/signup', 'Create account'),
-          traits: { email: p.email, firstName: p.firstName, lastName: p.lastName, ...(pr() < 0.6 ? { phone: p.phone } : {}), consent: { email: p.consent.email, sms: p.consent.sms } },
+          type: 'identify',
+          userId: p.userId!,
+          anonymousId: p.webAnonymousId,
+          context: WEB_CONTEXT(p, '/signup', 'Create account'),
+          traits: {
+            email: p.email,
+            firstName: p.firstName,
+            lastName: p.lastName,
+            ...(pr() < 0.6 ? { phone: p.phone } : {}),
+            consent: { email: p.consent.email, sms: p.consent.sms },
+          },
         });
         t += 1000;
-        w.push('web', p, t, { type: 'track', event: 'Signed Up', userId: p.userId!, anonymousId: p.webAnonymousId, context: WEB_CONTEXT(p, '/signup', 'Create account'), properties: { method: 'email', ...(ref ? { referral_code: ref } : {}) } });
+        w.push('web', p, t, {
+          type: 'track',
+          event: 'Signed Up',
+          userId: p.userId!,
+          anonymousId: p.webAnonymousId,
+          context: WEB_CONTEXT(p, '/signup', 'Create account'),
+          properties: { method: 'email', ...(ref ? { referral_code: ref } : {}) },
+        });
         continue;
       }
       // Later: the app (installed on a device that starts anonymous, then logs in), the web, or a store.
       if (p.appAnonymousId && !appInstalled && i >= 1 && pr() < 0.6) {
         appInstalled = true;
-        w.push('app', p, at, { type: 'track', event: 'Application Installed', anonymousId: p.appAnonymousId, context: APP_CONTEXT(p), properties: { version: '5.2.0', build: '5210' } });
-        w.push('app', p, at + 45_000, { type: 'identify', userId: p.userId!, anonymousId: p.appAnonymousId, context: APP_CONTEXT(p), traits: { email: p.email } });
+        w.push('app', p, at, {
+          type: 'track',
+          event: 'Application Installed',
+          anonymousId: p.appAnonymousId,
+          context: APP_CONTEXT(p),
+          properties: { version: '5.2.0', build: '5210' },
+        });
+        w.push('app', p, at + 45_000, {
+          type: 'identify',
+          userId: p.userId!,
+          anonymousId: p.appAnonymousId,
+          context: APP_CONTEXT(p),
+          traits: { email: p.email },
+        });
         onlineSession(w, pr, p, at + 60_000, 'app', true, orderIds);
         continue;
       }
@@ -121,7 +173,14 @@ export function simulateHistory(o: SimulateOptions): DemoHistory {
       const t = onlineSession(w, pr, p, at, appInstalled && x < 0.7 ? 'app' : 'web', true, orderIds);
       if (pr() < 0.06) {
         p.facts.referrals++;
-        w.push('web', p, t + 20_000, { type: 'track', event: 'Referral Sent', userId: p.userId!, anonymousId: p.webAnonymousId, context: WEB_CONTEXT(p, '/refer', 'Invite a friend'), properties: { referral_code: `REF-${p.userId}`, channel: pick(pr, ['email', 'whatsapp', 'link']) } });
+        w.push('web', p, t + 20_000, {
+          type: 'track',
+          event: 'Referral Sent',
+          userId: p.userId!,
+          anonymousId: p.webAnonymousId,
+          context: WEB_CONTEXT(p, '/refer', 'Invite a friend'),
+          properties: { referral_code: `REF-${p.userId}`, channel: pick(pr, ['email', 'whatsapp', 'link']) },
+        });
       }
     }
     // Coupon redemptions at the new store (the example journey's exit event), with the purchase they go with.
@@ -129,14 +188,35 @@ export function simulateHistory(o: SimulateOptions): DemoHistory {
       if (at >= end) continue;
       p.facts.redeemedCoupon = true;
       const ids = tillIds(pr, p);
-      const bigOrder = w.out.find((m) => m.message.event === 'Order Completed' && (m.message.properties as JsonObject).store_id === 'SH-001' && Number((m.message.properties as JsonObject).total) >= 500);
+      const bigOrder = w.out.find(
+        (m) =>
+          m.message.event === 'Order Completed' &&
+          (m.message.properties as JsonObject).store_id === 'SH-001' &&
+          Number((m.message.properties as JsonObject).total) >= 500,
+      );
       const code = `${(bigOrder?.message.properties as JsonObject | undefined)?.order_id ?? 'SH-001'}-GIFT`;
-      w.push('pos', p, at, { type: 'track', event: 'Coupon Redeemed', anonymousId: p.posCustomerId!, context: POS_CONTEXT('SH-001', ids), properties: { coupon: code, discount: 50, currency: 'USD', store_id: 'SH-001' } });
+      w.push('pos', p, at, {
+        type: 'track',
+        event: 'Coupon Redeemed',
+        anonymousId: p.posCustomerId!,
+        context: POS_CONTEXT('SH-001', ids),
+        properties: { coupon: code, discount: 50, currency: 'USD', store_id: 'SH-001' },
+      });
       const items = [pick(pr, PRODUCTS.slice(0, 10))];
       const total = Math.max(0, orderTotal(pr, items) - 50);
       w.push('pos', p, at + 90_000, {
-        type: 'track', event: 'Order Completed', anonymousId: p.posCustomerId!, context: POS_CONTEXT('SH-001', ids),
-        properties: { order_id: `SH-001-${pad(++orderIds.n, 7)}`, total, currency: 'USD', store_id: 'SH-001', coupon: code, products: items.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })) },
+        type: 'track',
+        event: 'Order Completed',
+        anonymousId: p.posCustomerId!,
+        context: POS_CONTEXT('SH-001', ids),
+        properties: {
+          order_id: `SH-001-${pad(++orderIds.n, 7)}`,
+          total,
+          currency: 'USD',
+          store_id: 'SH-001',
+          coupon: code,
+          products: items.map((c) => ({ product_id: c.id, price: c.price, quantity: 1 })),
+        },
       });
       p.facts.orders++;
       p.facts.revenue = round2(p.facts.revenue + total);

@@ -41,8 +41,70 @@ export const PRODUCTS = [
 ] as const;
 export type Product = (typeof PRODUCTS)[number];
 
-const FIRST = ['Ada', 'Ben', 'Chloe', 'Diego', 'Elena', 'Farah', 'Gus', 'Hana', 'Ivan', 'Jade', 'Kofi', 'Lena', 'Mateo', 'Nina', 'Omar', 'Priya', 'Quinn', 'Rosa', 'Sami', 'Tara', 'Uma', 'Victor', 'Wen', 'Xavi', 'Yara', 'Zane', 'Amara', 'Bruno', 'Cleo', 'Dev'];
-const LAST = ['Lovelace', 'Okafor', 'Martin', 'Silva', 'Novak', 'Haddad', 'Berg', 'Tanaka', 'Petrov', 'Quinn', 'Mensah', 'Fischer', 'Rossi', 'Kowalski', 'Farouk', 'Patel', 'Byrne', 'Garcia', 'Lind', 'Moreau', 'Reyes', 'Costa', 'Zhang', 'Ortiz', 'Nasser', 'Walsh', 'Osei', 'Dubois', 'Kim', 'Shah'];
+const FIRST = [
+  'Ada',
+  'Ben',
+  'Chloe',
+  'Diego',
+  'Elena',
+  'Farah',
+  'Gus',
+  'Hana',
+  'Ivan',
+  'Jade',
+  'Kofi',
+  'Lena',
+  'Mateo',
+  'Nina',
+  'Omar',
+  'Priya',
+  'Quinn',
+  'Rosa',
+  'Sami',
+  'Tara',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Xavi',
+  'Yara',
+  'Zane',
+  'Amara',
+  'Bruno',
+  'Cleo',
+  'Dev',
+];
+const LAST = [
+  'Lovelace',
+  'Okafor',
+  'Martin',
+  'Silva',
+  'Novak',
+  'Haddad',
+  'Berg',
+  'Tanaka',
+  'Petrov',
+  'Quinn',
+  'Mensah',
+  'Fischer',
+  'Rossi',
+  'Kowalski',
+  'Farouk',
+  'Patel',
+  'Byrne',
+  'Garcia',
+  'Lind',
+  'Moreau',
+  'Reyes',
+  'Costa',
+  'Zhang',
+  'Ortiz',
+  'Nasser',
+  'Walsh',
+  'Osei',
+  'Dubois',
+  'Kim',
+  'Shah',
+];
 const DOMAINS = ['example.com', 'example.org', 'example.net'];
 const AREA_CODES = ['212', '415', '312', '617', '206', '503', '718', '646'];
 
@@ -75,7 +137,15 @@ export interface Persona {
   tier: 'heavy' | 'regular' | 'light';
   referredBy?: number;
   /** What the history gave this person (filled while generating). */
-  facts: { orders: number; revenue: number; sessions: number; sources: Set<DemoSourceKey>; bigNewStoreOrder: boolean; redeemedCoupon: boolean; referrals: number };
+  facts: {
+    orders: number;
+    revenue: number;
+    sessions: number;
+    sources: Set<DemoSourceKey>;
+    bigNewStoreOrder: boolean;
+    redeemedCoupon: boolean;
+    referrals: number;
+  };
 }
 
 export interface SimulateOptions {
@@ -104,11 +174,16 @@ function localPhone(r: Rand): string {
   const ex = String(int(r, 201, 989)).replace(/^555$/, '556');
   const line = pad(int(r, 0, 9999), 4);
   switch (int(r, 0, 4)) {
-    case 0: return `(${area}) ${ex}-${line}`;
-    case 1: return `${area}.${ex}.${line}`;
-    case 2: return `${area}-${ex}-${line}`;
-    case 3: return `+1 ${area} ${ex} ${line}`;
-    default: return `${area}${ex}${line}`;
+    case 0:
+      return `(${area}) ${ex}-${line}`;
+    case 1:
+      return `${area}.${ex}.${line}`;
+    case 2:
+      return `${area}-${ex}-${line}`;
+    case 3:
+      return `+1 ${area} ${ex} ${line}`;
+    default:
+      return `${area}${ex}${line}`;
   }
 }
 

@@ -11,8 +11,15 @@
  */
 import { CairnError } from '../errors';
 
-export interface InputTransformer { InputPathsMap?: Record<string, string>; InputTemplate: string }
-export interface TargetInputConfig { Input?: string; InputPath?: string; InputTransformer?: InputTransformer }
+export interface InputTransformer {
+  InputPathsMap?: Record<string, string>;
+  InputTemplate: string;
+}
+export interface TargetInputConfig {
+  Input?: string;
+  InputPath?: string;
+  InputTransformer?: InputTransformer;
+}
 export interface RuleContext {
   ruleName: string;
   ruleArn: string;

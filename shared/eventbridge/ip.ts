@@ -3,7 +3,10 @@
  * parsed to bigints so both families compare the same way.
  */
 
-export interface IpAddress { v6: boolean; value: bigint }
+export interface IpAddress {
+  v6: boolean;
+  value: bigint;
+}
 
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -67,7 +70,11 @@ export function parseIp(s: string): IpAddress | undefined {
   return v6 === undefined ? undefined : { v6: true, value: v6 };
 }
 
-export interface CidrRange { v6: boolean; low: bigint; high: bigint }
+export interface CidrRange {
+  v6: boolean;
+  low: bigint;
+  high: bigint;
+}
 
 /** Parses `a.b.c.d/n` or `x:y::z/n`; undefined when malformed. */
 export function parseCidr(s: string): CidrRange | undefined {

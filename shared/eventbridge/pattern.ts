@@ -114,7 +114,16 @@ function compileLeaf(values: unknown[], path: string[]): LeafField {
       exact.add(v);
       if (typeof v === 'string') {
         const ip = parseIp(v);
-        if (ip) tests.push((s) => typeof s === 'string' && s !== v && (() => { const e = parseIp(s); return !!e && e.v6 === ip.v6 && e.value === ip.value; })());
+        if (ip)
+          tests.push(
+            (s) =>
+              typeof s === 'string' &&
+              s !== v &&
+              (() => {
+                const e = parseIp(s);
+                return !!e && e.v6 === ip.v6 && e.value === ip.value;
+              })(),
+          );
       }
       continue;
     }

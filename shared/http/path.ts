@@ -53,7 +53,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function openPathParam(name: string, value: string): string {
   if (!value.startsWith(PARAM_ENVELOPE)) return value;
   const b64 = value.slice(PARAM_ENVELOPE.length);
-  const bad = () => new CairnError('invalid_path_parameter', `path parameter ${name} starts with ${PARAM_ENVELOPE} but is not ${PARAM_ENVELOPE}<base64url of UTF-8> (docs/api.md#path-parameters)`, 400);
+  const bad = () =>
+    new CairnError(
+      'invalid_path_parameter',
+      `path parameter ${name} starts with ${PARAM_ENVELOPE} but is not ${PARAM_ENVELOPE}<base64url of UTF-8> (docs/api.md#path-parameters)`,
+      400,
+    );
   if (!b64 || !/^[A-Za-z0-9_-]+$/.test(b64)) throw bad();
   const bytes = Buffer.from(b64, 'base64url');
   // Canonical only: one value, one spelling (no trailing bits, no padding).

@@ -124,7 +124,10 @@ export class AdminRouter {
     const sp = routeKey.indexOf(' ');
     if (sp < 0) return undefined;
     const method = routeKey.slice(0, sp).toUpperCase();
-    const segments = routeKey.slice(sp + 1).split('/').filter(Boolean);
+    const segments = routeKey
+      .slice(sp + 1)
+      .split('/')
+      .filter(Boolean);
     return this.routes.find((r) => r.method === method && r.segments.length === segments.length && r.segments.every((s, i) => s === segments[i]));
   }
 

@@ -5,9 +5,7 @@
  * the request counters as `identity.rcu` / `identity.wcu` (bench) and to `capacity` below.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
 import { timelineDays } from '../config/resources';
@@ -59,8 +57,7 @@ const SHARD = 'shard#';
 const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data']);
 /** Unprocessed batch items: backoff 20 ms · 2^round with full jitter, at most 1 s. */
 const STORE_RETRY = { baseMs: 20, capMs: 1000 } as const;
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 export function profileToItem(p: ProfileRecord): Record<string, unknown> {
   const { profileId, version, createdAt, updatedAt, mergedInto, extra, ...body } = p;
@@ -81,7 +78,13 @@ export function profileFromItem(item: Record<string, unknown>): ProfileRecord {
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) if (!CORE.has(k)) extra[k] = v;
   return {
-    identities: [], traits: {}, traitK: {}, consent: {}, groups: [], mergedFrom: [], dd: { s: {}, r: [] },
+    identities: [],
+    traits: {},
+    traitK: {},
+    consent: {},
+    groups: [],
+    mergedFrom: [],
+    dd: { s: {}, r: [] },
     ...body,
     computed: { first_seen: null, last_seen: null, event_count: 0, order_count: 0, revenue_e4: 0, last_channel: null, last_channel_k: null, ...body.computed },
     profileId: String(item.profileId),
@@ -94,11 +97,25 @@ export function profileFromItem(item: Record<string, unknown>): ProfileRecord {
 }
 
 function groupToItem(g: GroupRecord): Record<string, unknown> {
-  return { pk: GROUP + g.groupId, groupId: g.groupId, version: g.version, createdAt: g.createdAt, updatedAt: g.updatedAt, data: JSON.stringify({ traits: g.traits, traitK: g.traitK }) };
+  return {
+    pk: GROUP + g.groupId,
+    groupId: g.groupId,
+    version: g.version,
+    createdAt: g.createdAt,
+    updatedAt: g.updatedAt,
+    data: JSON.stringify({ traits: g.traits, traitK: g.traitK }),
+  };
 }
 function groupFromItem(item: Record<string, unknown>): GroupRecord {
   const body = JSON.parse(String(item.data ?? '{}')) as { traits?: GroupRecord['traits']; traitK?: GroupRecord['traitK'] };
-  return { groupId: String(item.groupId), version: Number(item.version), createdAt: String(item.createdAt), updatedAt: String(item.updatedAt), traits: body.traits ?? {}, traitK: body.traitK ?? {} };
+  return {
+    groupId: String(item.groupId),
+    version: Number(item.version),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    traits: body.traits ?? {},
+    traitK: body.traitK ?? {},
+  };
 }
 
 /** Epoch seconds at which a timeline item of an event at `timestamp` expires (DynamoDB TTL): event time + `days`. */
@@ -174,17 +191,24 @@ export class DynamoStore implements IdentityStore {
     const want = (table: string, pks: Iterable<string>) => {
       for (const pk of pks) (request[table] ??= { Keys: [], ConsistentRead: consistent }).Keys.push({ pk });
     };
-    want(this.tables.identities, [...new Set(req.identities ?? [])].map((k) => ID + k));
+    want(
+      this.tables.identities,
+      [...new Set(req.identities ?? [])].map((k) => ID + k),
+    );
     want(this.tables.profiles, [
       ...[...new Set(req.profiles ?? [])].map((k) => PROFILE + k),
       ...[...new Set(req.groups ?? [])].map((k) => GROUP + k),
       ...[...new Set(req.markers ?? [])].map((k) => SHARD + k),
     ]);
-    const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(async (RequestItems) => {
-      const res = await this.doc.send(new BatchGetCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
-      account('r', res.ConsumedCapacity, 'BatchGetItem');
-      return res;
-    }, request, { ...STORE_RETRY, maxRounds: 22 });
+    const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
+      async (RequestItems) => {
+        const res = await this.doc.send(new BatchGetCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
+        account('r', res.ConsumedCapacity, 'BatchGetItem');
+        return res;
+      },
+      request,
+      { ...STORE_RETRY, maxRounds: 22 },
+    );
     if (countItems(unprocessed)) throw new Error('BatchGetItem: unprocessed keys after 20 attempts');
     for (const list of Object.values(items)) {
       for (const item of list) {
@@ -197,7 +221,9 @@ export class DynamoStore implements IdentityStore {
         else if (pk.startsWith(SHARD)) {
           const shardId = pk.slice(SHARD.length);
           out.markers!.set(shardId, {
-            shardId, f: String(item.f), last: String(item.last ?? item.f),
+            shardId,
+            f: String(item.f),
+            last: String(item.last ?? item.f),
             ...(item.intent ? { intent: unpackIntent(String(item.intent)) } : {}),
             ...(item.recent ? { recent: unpackRecent(String(item.recent)) } : {}),
           });
@@ -286,21 +312,31 @@ export class DynamoStore implements IdentityStore {
       const it = lakeIndexItem(e);
       uniq.set(`${it.profileId}\u0000${it.sk}`, it);
     }
-    const left = await batchWrite<DocWriteRequest>(async (RequestItems) => {
-      const res = await this.doc.send(new BatchWriteCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
-      account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
-      return res;
-    }, { [this.tables.timeline]: [...uniq.values()].map((Item) => ({ PutRequest: { Item } })) }, { ...STORE_RETRY, maxRounds: 21 });
+    const left = await batchWrite<DocWriteRequest>(
+      async (RequestItems) => {
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
+        account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
+        return res;
+      },
+      { [this.tables.timeline]: [...uniq.values()].map((Item) => ({ PutRequest: { Item } })) },
+      { ...STORE_RETRY, maxRounds: 21 },
+    );
     if (countItems(left)) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');
   }
 
   async putMarker(m: ShardMarker): Promise<void> {
     const res = await this.doc.send(
-      new PutCommand({ TableName: this.tables.profiles, Item: {
-          pk: SHARD + m.shardId, f: m.f, last: m.last,
+      new PutCommand({
+        TableName: this.tables.profiles,
+        Item: {
+          pk: SHARD + m.shardId,
+          f: m.f,
+          last: m.last,
           ...(m.intent ? { intent: packIntent(m.intent) } : {}),
           ...(m.recent?.length ? { recent: packRecent(m.recent) } : {}),
-        }, ReturnConsumedCapacity: 'TOTAL' }),
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
     );
     account('w', res.ConsumedCapacity, 'PutItem:marker');
   }

@@ -24,12 +24,7 @@ export const identityKey = (id: Identifier): string => `${id.type}:${id.value}`;
 const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]{2,}$/;
 
 /** Normalises a raw value of an identifier type; returns an `InvalidIdentifier` description when unusable. */
-export function normalizeIdentifier(
-  type: string,
-  raw: unknown,
-  config: IdentityConfig,
-  field = type,
-): Identifier | InvalidIdentifier {
+export function normalizeIdentifier(type: string, raw: unknown, config: IdentityConfig, field = type): Identifier | InvalidIdentifier {
   const bad = (code: InvalidIdentifier['code'], reason: string): InvalidIdentifier => ({ field, type, code, reason: `${field}: ${reason}` });
   if (typeof raw !== 'string' && typeof raw !== 'number') return bad('identifier_not_scalar', 'must be a string or number');
   let v = String(raw).trim();
@@ -72,27 +67,25 @@ const blockCache = new WeakMap<IdentityConfig, Set<string>>();
 export function blockListSet(config: IdentityConfig): Set<string> {
   let s = blockCache.get(config);
   if (!s) {
-    s = new Set(config.blockList.map((b) => {
-      const i = b.indexOf(':');
-      return `${b.slice(0, i)}:${b.slice(i + 1).toLowerCase()}`;
-    }));
+    s = new Set(
+      config.blockList.map((b) => {
+        const i = b.indexOf(':');
+        return `${b.slice(0, i)}:${b.slice(i + 1).toLowerCase()}`;
+      }),
+    );
     blockCache.set(config, s);
   }
   return s;
 }
 
-const obj = (j: Json | undefined): JsonObject | undefined =>
-  j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined;
+const obj = (j: Json | undefined): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
 
 /**
  * Every identifier a message carries: `userId`, `anonymousId`, typed traits in `traits` (identify only:
  * other types' `traits` are not user traits) and `context.traits`, and `context.externalIds`.
  * For `alias`, `previousId` is returned separately (its type is decided against the graph).
  */
-export function extractIdentifiers(
-  m: NormalizedMessage,
-  config: IdentityConfig,
-): { ids: Identifier[]; invalid: InvalidIdentifier[]; previousId?: string } {
+export function extractIdentifiers(m: NormalizedMessage, config: IdentityConfig): { ids: Identifier[]; invalid: InvalidIdentifier[]; previousId?: string } {
   const ids: Identifier[] = [];
   const invalid: InvalidIdentifier[] = [];
   const seen = new Set<string>();

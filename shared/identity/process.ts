@@ -18,7 +18,10 @@ import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, Read
 export class ResolveCache {
   readonly identities = new Map<string, IdentityItem>();
   readonly profiles = new Map<string, ProfileRecord>();
-  constructor(readonly maxIdentities = 200_000, readonly maxProfiles = 50_000) {}
+  constructor(
+    readonly maxIdentities = 200_000,
+    readonly maxProfiles = 50_000,
+  ) {}
   setIdentity(v: IdentityItem) {
     this.identities.delete(v.key);
     this.identities.set(v.key, v);
@@ -31,7 +34,14 @@ export class ResolveCache {
   }
 }
 
-export type LakeSink = (b: { shardId: string; batchFirst: string; batchLast: string; now: string; changed: ProfileRecord[]; quarantine: LakeQuarantineRow[] }) => Promise<void>
+export type LakeSink = (b: {
+  shardId: string;
+  batchFirst: string;
+  batchLast: string;
+  now: string;
+  changed: ProfileRecord[];
+  quarantine: LakeQuarantineRow[];
+}) => Promise<void>;
 
 /**
  * Extension points for stages that keep state on profiles (shared/segments): computed traits applied
@@ -87,7 +97,14 @@ async function pmap<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promi
   return out;
 }
 
-async function load(deps: ResolverDeps, cache: ResolveCache, shardId: string, records: BatchRecord[], consistent: boolean, extraProfiles: string[] = []): Promise<ReadResult> {
+async function load(
+  deps: ResolverDeps,
+  cache: ResolveCache,
+  shardId: string,
+  records: BatchRecord[],
+  consistent: boolean,
+  extraProfiles: string[] = [],
+): Promise<ReadResult> {
   const { store, config } = deps;
   const state: ReadResult = { identities: new Map(), profiles: new Map(), groups: new Map() };
   const first = firstRoundKeys(records, config);
@@ -316,7 +333,12 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
   // objects of its messages and the `profiles` object its snapshot row goes to.
   const lakeKeys = new Map(records.map((r) => [r.message.messageId, r.lakeKey]));
   const snapshotKey = deps.lake && changed.length ? profileObjectKey(dateOf(now), shardId, batchFirst) : undefined;
-  const { timeline: indexed, index } = withLakeKeys(plan.timeline, lakeKeys, changed.map((p) => p.profileId), snapshotKey);
+  const { timeline: indexed, index } = withLakeKeys(
+    plan.timeline,
+    lakeKeys,
+    changed.map((p) => p.profileId),
+    snapshotKey,
+  );
   plan.timeline = indexed;
   if (plan.timeline.length || index.length) await deps.store.putTimeline(plan.timeline, index);
   const finals = new Map<string, ProfileRecord>(state.profiles);
@@ -335,8 +357,14 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
   }
   const applied = plan.outcomes.filter((o) => o.profileId && !o.duplicate).length;
   log('info', 'resolve.batch', {
-    shardId, records: records.length, applied, duplicates: plan.outcomes.filter((o) => o.duplicate).length,
-    merges: plan.merges.length, profilesWritten: plan.profiles.length + plan.freezes.length, attempts: attempt + 1, reasons: plan.reasons,
+    shardId,
+    records: records.length,
+    applied,
+    duplicates: plan.outcomes.filter((o) => o.duplicate).length,
+    merges: plan.merges.length,
+    profilesWritten: plan.profiles.length + plan.freezes.length,
+    attempts: attempt + 1,
+    reasons: plan.reasons,
   });
   return { ok: true, attempts: attempt + 1, plan, reasons: plan.reasons };
 }

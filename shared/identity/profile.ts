@@ -115,7 +115,6 @@ export function mergeDedupe(a: Dedupe, b: Dedupe): Dedupe {
   return { s, r: uniq([...a.r, ...b.r]).slice(0, RING * 2) };
 }
 
-
 /** Sets traits last-write-wins per key. `consent` is not a trait (it is applied as consent). */
 export function applyTraits(rec: { traits: JsonObject; traitK: Record<string, string> }, traits: JsonObject, k: string): boolean {
   let changed = false;
@@ -151,7 +150,7 @@ function channelOf(m: NormalizedMessage): string {
   if (typeof c.channel === 'string' && c.channel) return c.channel;
   const dev = isPlainObject<JsonObject>(c.device) ? c.device : undefined;
   if (dev && (dev.type === 'ios' || dev.type === 'android' || typeof dev.advertisingId === 'string')) return 'mobile';
-  if (isPlainObject<JsonObject>(c.app) || isPlainObject<JsonObject>(c.os) && isPlainObject<JsonObject>(c.device)) return 'mobile';
+  if (isPlainObject<JsonObject>(c.app) || (isPlainObject<JsonObject>(c.os) && isPlainObject<JsonObject>(c.device))) return 'mobile';
   if (isPlainObject<JsonObject>(c.page) || typeof c.userAgent === 'string' || m.type === 'page') return 'web';
   return 'server';
 }

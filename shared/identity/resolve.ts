@@ -8,7 +8,19 @@ import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import type { IdentityConfig } from './config';
 import { blockListSet, extractIdentifiers, identityKey, isBlocked, type Identifier } from './identifiers';
 import {
-  absorb, addIdentity, applyMessage, applyTraits, hasSeen, idHash, isDuplicate, lwwKey, newGroup, newProfile, profileIdFor, survivorOf, touch,
+  absorb,
+  addIdentity,
+  applyMessage,
+  applyTraits,
+  hasSeen,
+  idHash,
+  isDuplicate,
+  lwwKey,
+  newGroup,
+  newProfile,
+  profileIdFor,
+  survivorOf,
+  touch,
 } from './profile';
 import type { GroupRecord, IdentityItem, ProfileExtension, ProfileRecord, ReadRequest, ReadResult, TimelineItem } from './types';
 
@@ -145,8 +157,18 @@ class Resolution {
   private readonly counts = new Map<string, number>();
   private readonly nowSec: number;
   private readonly plan: Plan = {
-    claims: [], freezes: [], profiles: [], groups: [], repoints: [], counters: [], timeline: [], quarantine: [],
-    outcomes: [], merges: [], reasons: {}, changed: [],
+    claims: [],
+    freezes: [],
+    profiles: [],
+    groups: [],
+    repoints: [],
+    counters: [],
+    timeline: [],
+    quarantine: [],
+    outcomes: [],
+    merges: [],
+    reasons: {},
+    changed: [],
   };
 
   constructor(private readonly input: ResolveInput) {
@@ -260,7 +282,13 @@ class Resolution {
 
   private quarantine(m: NormalizedMessage, code: string, reason: string) {
     this.plan.quarantine.push({
-      message_id: m.messageId, code, reason, message: JSON.stringify(m), received_at: m.receivedAt, source_id: m.sourceId ?? null, stage: 'resolve',
+      message_id: m.messageId,
+      code,
+      reason,
+      message: JSON.stringify(m),
+      received_at: m.receivedAt,
+      source_id: m.sourceId ?? null,
+      stage: 'resolve',
     });
   }
 
@@ -354,7 +382,8 @@ class Resolution {
     if (roots.length === 0) {
       const id = profileIdFor(m.messageId);
       const existing = this.profiles.get(id);
-      if (existing) target = this.profiles.get(this.root(id, m.receivedAt))!; // a retry of the batch that created it
+      if (existing)
+        target = this.profiles.get(this.root(id, m.receivedAt))!; // a retry of the batch that created it
       else {
         target = this.profile(id, m.receivedAt);
         this.createdHere.add(id);
@@ -392,12 +421,13 @@ class Resolution {
       }
     }
     // identities known to the graph but not listed on the profile (a claim whose profile write was lost)
-    for (const e of entries) if (e.root !== undefined && !e.pseudo && roots.includes(e.root)) {
-      if (!target.identities.some((x) => identityKey(x) === e.key)) {
-        addIdentity(target, e.id);
-        this.dirty.add(target.profileId);
+    for (const e of entries)
+      if (e.root !== undefined && !e.pseudo && roots.includes(e.root)) {
+        if (!target.identities.some((x) => identityKey(x) === e.key)) {
+          addIdentity(target, e.id);
+          this.dirty.add(target.profileId);
+        }
       }
-    }
 
     const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
     if (!dup) {

@@ -22,9 +22,7 @@ export interface CsvRecord {
 /** A quoted field may not run on longer than this before it counts as unterminated. */
 export const MAX_RECORD_CHARS = 256 * 1024;
 
-type Parsed =
-  | { kind: 'ok'; fields: string[]; end: number; next: number; lines: number; error?: string }
-  | { kind: 'incomplete' };
+type Parsed = { kind: 'ok'; fields: string[]; end: number; next: number; lines: number; error?: string } | { kind: 'incomplete' };
 
 /**
  * Parses one record of `buf` starting at `start`. `final`: no more text will come (the record may

@@ -74,13 +74,23 @@ export function parseTargetPath(path: string, type: ImportType, config: Identity
       if (!key) throw usage(`identifier type "${p}" has no trait key to import it into (see CAIRN_IDENTITY_CONFIG traitKeys)`);
       return { kind: 'traits', path: [key], identifier: p };
     }
-    throw usage(`--map target "${p}" is not a field: use traits.<name>, properties.<name>, context.<name>, userId, anonymousId, timestamp, event, messageId or an identifier type (${Object.keys(config.types).filter((t) => t !== 'user_id' && t !== 'anonymous_id').join(', ')})`);
+    throw usage(
+      `--map target "${p}" is not a field: use traits.<name>, properties.<name>, context.<name>, userId, anonymousId, timestamp, event, messageId or an identifier type (${Object.keys(
+        config.types,
+      )
+        .filter((t) => t !== 'user_id' && t !== 'anonymous_id')
+        .join(', ')})`,
+    );
   }
   const root = p.slice(0, dot);
   const rest = p.slice(dot + 1).split('.');
   if (rest.some((s) => s === '')) throw usage(`--map target "${p}" has an empty path segment`);
   if (root === 'traits') {
-    return { kind: 'traits', path: rest, ...(rest.length === 1 && identifierOfTrait(rest[0]!, config) ? { identifier: identifierOfTrait(rest[0]!, config) } : {}) };
+    return {
+      kind: 'traits',
+      path: rest,
+      ...(rest.length === 1 && identifierOfTrait(rest[0]!, config) ? { identifier: identifierOfTrait(rest[0]!, config) } : {}),
+    };
   }
   if (root === 'properties') {
     if (type !== 'track') throw usage(`--map target "${p}": properties only apply to --type track (use traits.<name> for identify)`);
@@ -90,7 +100,9 @@ export function parseTargetPath(path: string, type: ImportType, config: Identity
     if (rest[0] === 'traits' && rest.length > 1) return parseTargetPath(`traits.${rest.slice(1).join('.')}`, type, config);
     return { kind: 'context', path: rest };
   }
-  throw usage(`--map target "${p}" is not a field: it must start with traits., properties. or context., or be userId, anonymousId, timestamp, event, messageId or an identifier type`);
+  throw usage(
+    `--map target "${p}" is not a field: it must start with traits., properties. or context., or be userId, anonymousId, timestamp, event, messageId or an identifier type`,
+  );
 }
 
 /** Columns the import never sends: the bookkeeping columns of a rejects file. */
@@ -132,7 +144,34 @@ export function planColumns(
 // Values.
 
 /** Names whose numbers are really codes (ids, phone numbers, postal codes…): kept as strings. */
-const CODE_WORDS = new Set(['id', 'ids', 'uuid', 'key', 'phone', 'mobile', 'tel', 'telephone', 'fax', 'zip', 'zipcode', 'postal', 'postcode', 'plz', 'code', 'no', 'nr', 'num', 'number', 'sku', 'ean', 'gtin', 'upc', 'isbn', 'iban', 'account']);
+const CODE_WORDS = new Set([
+  'id',
+  'ids',
+  'uuid',
+  'key',
+  'phone',
+  'mobile',
+  'tel',
+  'telephone',
+  'fax',
+  'zip',
+  'zipcode',
+  'postal',
+  'postcode',
+  'plz',
+  'code',
+  'no',
+  'nr',
+  'num',
+  'number',
+  'sku',
+  'ean',
+  'gtin',
+  'upc',
+  'isbn',
+  'iban',
+  'account',
+]);
 
 /** True when a column/field name says its values are codes, not quantities (`order_id`, `CustomerNo`, `zip`). */
 export function isCodeName(name: string): boolean {
@@ -218,7 +257,15 @@ function setPath(obj: JsonObject, path: readonly string[], value: unknown): void
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
   if (v && typeof v === 'object') {
-    return '{' + Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => JSON.stringify(k) + ':' + canonical((v as Record<string, unknown>)[k])).join(',') + '}';
+    return (
+      '{' +
+      Object.keys(v)
+        .sort()
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+        .map((k) => JSON.stringify(k) + ':' + canonical((v as Record<string, unknown>)[k]))
+        .join(',') +
+      '}'
+    );
   }
   return JSON.stringify(v);
 }
@@ -270,7 +317,11 @@ export function rowToMessage(
         break;
       case 'timestamp': {
         const ts = parseTimestamp(v);
-        if (!ts) return { ok: false, reason: `column "${col}": ${JSON.stringify(v)} is not a date (use ISO-8601, YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or epoch seconds/ms)` };
+        if (!ts)
+          return {
+            ok: false,
+            reason: `column "${col}": ${JSON.stringify(v)} is not a date (use ISO-8601, YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or epoch seconds/ms)`,
+          };
         msg.timestamp = ts;
         break;
       }
@@ -332,6 +383,7 @@ export function rowToMessage(
   context.library = { ...IMPORT_LIBRARY };
   msg.context = context;
   if (msg.messageId === undefined) msg.messageId = importMessageId(msg);
-  if (Buffer.byteLength(JSON.stringify(msg)) > LIMITS.messageBytes) return { ok: false, reason: `the row makes a message larger than ${LIMITS.messageBytes / 1024} KB` };
+  if (Buffer.byteLength(JSON.stringify(msg)) > LIMITS.messageBytes)
+    return { ok: false, reason: `the row makes a message larger than ${LIMITS.messageBytes / 1024} KB` };
   return { ok: true, message: msg };
 }

@@ -60,7 +60,7 @@ export async function* readRows(
     };
     for await (const chunk of stream) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    onBytes(buf.length);
+      onBytes(buf.length);
       yield* handle(parser.push(decoder.write(buf)));
     }
     yield* handle(parser.push(decoder.end()));
@@ -110,7 +110,9 @@ export async function* readRows(
         try {
           const o = JSON.parse(l.text) as unknown;
           if (o && typeof o === 'object' && !Array.isArray(o)) for (const k of Object.keys(o)) keys.add(k);
-        } catch { /* reported when the line is processed */ }
+        } catch {
+          /* reported when the line is processed */
+        }
         if (buffered.length < 100) continue;
         header = [...keys];
         onHeader(header);
@@ -154,7 +156,8 @@ export function planHeader(
   let hint = '';
   if (format === 'csv' && header.length === 1) {
     const other = DELIMITERS.find((x) => x !== delimiter && header[0]!.includes(x));
-    if (other) hint = ` (one column only: is the delimiter ${other === '\t' ? 'tab' : JSON.stringify(other)}? pass --delimiter ${other === '\t' ? 'tab' : JSON.stringify(other)} or leave it out to detect it)`;
+    if (other)
+      hint = ` (one column only: is the delimiter ${other === '\t' ? 'tab' : JSON.stringify(other)}? pass --delimiter ${other === '\t' ? 'tab' : JSON.stringify(other)} or leave it out to detect it)`;
   }
   const plan = planColumns(header, opts, config, hint);
   if (opts.type === 'track' && !opts.event && !plan.some((p) => p.kind === 'event')) {

@@ -185,7 +185,14 @@ export function parseManifest(text: string, where: string): ImportManifest {
   if (typeof source !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(source)) {
     throw invalid(`${where}: source must be a source id (letters, digits, _ . : -), got ${JSON.stringify(o.source)}`);
   }
-  return { type: o.type, map, ...(o.event !== undefined ? { event: (o.event as string).trim() } : {}), ...(o.onlyMapped ? { onlyMapped: true } : {}), ...(delimiter ? { delimiter } : {}), source };
+  return {
+    type: o.type,
+    map,
+    ...(o.event !== undefined ? { event: (o.event as string).trim() } : {}),
+    ...(o.onlyMapped ? { onlyMapped: true } : {}),
+    ...(delimiter ? { delimiter } : {}),
+    source,
+  };
 }
 
 const isMissing = (e: unknown) => {
@@ -269,9 +276,22 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
   const format: ImportFormat = isJsonLines(file) ? 'jsonl' : 'csv';
   const t0 = Date.now();
   const base: ImportReport = checkpoint?.report ?? {
-    bucket, file, etag: object.etag, manifest: manifest.key, status: 'running', format,
-    rowsRead: 0, accepted: 0, rejected: 0, duplicates: 0, firstRejects: [],
-    startedAt: new Date(t0).toISOString(), durationMs: 0, rowsPerSecond: 0, invocations: 0, optionsHash: '',
+    bucket,
+    file,
+    etag: object.etag,
+    manifest: manifest.key,
+    status: 'running',
+    format,
+    rowsRead: 0,
+    accepted: 0,
+    rejected: 0,
+    duplicates: 0,
+    firstRejects: [],
+    startedAt: new Date(t0).toISOString(),
+    durationMs: 0,
+    rowsPerSecond: 0,
+    invocations: 0,
+    optionsHash: '',
   };
   const report: ImportReport = { ...base, status: 'running', invocations: base.invocations + 1 };
   delete report.error;
@@ -284,7 +304,14 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
     if (status === 'completed' || status === 'failed') report.finishedAt = new Date().toISOString();
     if (error) report.error = { code: error.code, message: error.message };
     await put(bucket, reportKey, JSON.stringify(report, null, 2) + '\n', 'application/json');
-    log(status === 'failed' ? 'warn' : 'info', 'import', { file, status, rowsRead: report.rowsRead, accepted: report.accepted, rejected: report.rejected, ...(error ? { code: error.code } : {}) });
+    log(status === 'failed' ? 'warn' : 'info', 'import', {
+      file,
+      status,
+      rowsRead: report.rowsRead,
+      accepted: report.accepted,
+      rejected: report.rejected,
+      ...(error ? { code: error.code } : {}),
+    });
     return { status, file, report };
   };
 
@@ -306,7 +333,8 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
     if (prev && prev.etag === object.etag && prev.optionsHash === report.optionsHash) {
       if (prev.status === 'completed') return { status: 'skipped', file, reason: 'already imported (same file and manifest)' };
       const age = Date.now() - Date.parse(prev.startedAt) - prev.durationMs;
-      if ((prev.status === 'running' || prev.status === 'continuing') && age < RUNNING_LEASE_MS) return { status: 'busy', file, reason: 'an import of this file is under way' };
+      if ((prev.status === 'running' || prev.status === 'continuing') && age < RUNNING_LEASE_MS)
+        return { status: 'busy', file, reason: 'an import of this file is under way' };
     }
     await put(bucket, reportKey, JSON.stringify(report, null, 2) + '\n', 'application/json');
   } else if (report.invocations > MAX_CONTINUATIONS) {
@@ -354,7 +382,8 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
   };
 
   try {
-    const body = (await s3().send(new GetObjectCommand({ Bucket: bucket, Key: file, IfMatch: `"${object.etag}"` }))).Body as unknown as AsyncIterable<Uint8Array>;
+    const body = (await s3().send(new GetObjectCommand({ Bucket: bucket, Key: file, IfMatch: `"${object.etag}"` })))
+      .Body as unknown as AsyncIterable<Uint8Array>;
     const onHeader = (h: string[], d?: Delimiter) => {
       header = h;
       delimiter = d ?? delimiter;
@@ -364,7 +393,15 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
     };
     pacedFrom = Date.now();
     let receivedAt = new Date();
-    for await (const row of readRows(body, file, format, m.delimiter, () => {}, onHeader, (cols) => plan.push(...planColumns(cols, { ...m, map: [] }, config)))) {
+    for await (const row of readRows(
+      body,
+      file,
+      format,
+      m.delimiter,
+      () => {},
+      onHeader,
+      (cols) => plan.push(...planColumns(cols, { ...m, map: [] }, config)),
+    )) {
       if (row.line <= resumeAfter) continue;
       report.rowsRead++;
       lastLine = row.line;
@@ -392,7 +429,12 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
             if (remaining() < IMPORT_CHECKPOINT_MARGIN_MS) {
               await inflight;
               // Everything up to lastLine is on the stream or in the rejects: continue in a new invocation.
-              const cp: Checkpoint = { report: { ...report, status: 'continuing', durationMs: priorMs + (Date.now() - t0) }, line: lastLine, rejects: rejectsText, seen: [...seen] };
+              const cp: Checkpoint = {
+                report: { ...report, status: 'continuing', durationMs: priorMs + (Date.now() - t0) },
+                line: lastLine,
+                rejects: rejectsText,
+                seen: [...seen],
+              };
               // The report first: the checkpoint's own event starts the next invocation, which continues only
               // when the report says this run is `continuing`. Written the other way round, that event could be
               // handled before the report was, the checkpoint be ignored as stale, and the import stop there.
@@ -410,7 +452,9 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
     // A bad header or manifest mapping (usage), a file replaced while reading, or the stream down.
     await inflight.catch(() => undefined);
     const err = isCairnError(e)
-      ? e.code === 'usage' ? new CairnError('invalid_import_manifest', e.message, 400) : e
+      ? e.code === 'usage'
+        ? new CairnError('invalid_import_manifest', e.message, 400)
+        : e
       : isMissing(e) || (e as { name?: string }).name === 'PreconditionFailed'
         ? new CairnError('import_file_changed', `${file} was replaced or deleted while it was imported; the new version is imported on its own event`, 409)
         : new CairnError('import_failed', (e as Error).message, 500);
@@ -434,7 +478,8 @@ export async function handleImportEvent(event: unknown, opts: ImportObjectOption
   const out: ImportOutcome[] = [];
   for (const o of objectsOfEvent(event)) {
     const r = await importObject(o.bucket, o.key, opts);
-    if (r.status === 'waiting' || r.status === 'skipped' || r.status === 'busy') log('info', 'import not run', { file: r.file, status: r.status, reason: r.reason });
+    if (r.status === 'waiting' || r.status === 'skipped' || r.status === 'busy')
+      log('info', 'import not run', { file: r.file, status: r.status, reason: r.reason });
     out.push(r);
   }
   return out;

@@ -126,14 +126,21 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
  * `journey.action` on the bus (docs/journeys.md#journeyaction-on-the-bus): which journey, run, person and step, the action kind and
  * what became of it. No addresses, no message bodies: rules on the bus may forward it anywhere.
  */
-export function journeyActionEvent(def: JourneyDef, profileId: string, runId: string, step: ActionStep, status: 'sent' | 'failed' | 'skipped', reason: string | undefined, now: number): BusEvent {
+export function journeyActionEvent(
+  def: JourneyDef,
+  profileId: string,
+  runId: string,
+  step: ActionStep,
+  status: 'sent' | 'failed' | 'skipped',
+  reason: string | undefined,
+  now: number,
+): BusEvent {
   return {
     detailType: 'journey.action',
     detail: { journeyId: def.id, runId, profileId, stepId: step.id, action: step.action, status, ...(reason ? { reason } : {}) },
     time: new Date(now).toISOString(),
   };
 }
-
 
 const profileIdOf = (detail: Record<string, unknown> | undefined): string | undefined => {
   const p = detail?.profile as { profileId?: unknown } | undefined;
@@ -198,7 +205,8 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
       if (absorbed.length && (r.outcome === 'entered' || r.outcome === 'held_out')) {
         // The person's entries and any active run, wherever recorded: capped / already active like one state.
         const seen = onTrigger(def, asPerson(state, absorbed), trigger, ctx);
-        if (seen.outcome !== r.outcome) r = { ...seen, state: { ...state, triggers: seen.state.triggers.filter((x) => x === triggerId || state.triggers.includes(x)) }, effects: [] };
+        if (seen.outcome !== r.outcome)
+          r = { ...seen, state: { ...state, triggers: seen.state.triggers.filter((x) => x === triggerId || state.triggers.includes(x)) }, effects: [] };
       }
       t = r;
       outcome = r.outcome;

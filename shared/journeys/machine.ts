@@ -10,7 +10,22 @@
  * branch; past the last top-level step the run is completed.
  */
 import { createHash } from 'node:crypto';
-import { applyComputedTrait, computedTraitValue, counterFor, eventConditions, type ComputedState, evaluateCondition, type EvalContext, inHoldout, matchesFilters, type ActionStep, type Condition, type EventCondition, type JourneyDef, type Step } from '../definitions';
+import {
+  applyComputedTrait,
+  computedTraitValue,
+  counterFor,
+  eventConditions,
+  type ComputedState,
+  evaluateCondition,
+  type EvalContext,
+  inHoldout,
+  matchesFilters,
+  type ActionStep,
+  type Condition,
+  type EventCondition,
+  type JourneyDef,
+  type Step,
+} from '../definitions';
 
 export type RunStatus = 'active' | 'completed' | 'exited';
 

@@ -37,7 +37,6 @@ export class DynamoProfileReader implements ProfileReader {
   }
 }
 
-
 /** Conditions and templates read these (the admin API's view of computed traits and segments). */
 export function personData(p: ProfileRecord): PersonData {
   const api = toApiProfile(p);

@@ -15,12 +15,7 @@
  * prefix and end in a hash of the id.
  */
 import { createHash } from 'node:crypto';
-import {
-  DeleteRuleCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  RemoveTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../aws/clients';
 import { BUS, ENV, JOURNEYS } from '../config/resources';
 import { CairnError } from '../errors';
@@ -73,7 +68,14 @@ function stepConditions(steps: Step[]): Condition[] {
 /** Event names counted per run (`since: journey.start` in branches and exit conditions). */
 export function watchedEvents(def: Pick<JourneyDef, 'steps' | 'exit'>): string[] {
   const conds = [...stepConditions(def.steps), ...(def.exit?.type === 'condition' ? [def.exit.condition] : [])];
-  return [...new Set(conds.flatMap(eventConditions).filter((c) => c.since).map((c) => c.event))].sort();
+  return [
+    ...new Set(
+      conds
+        .flatMap(eventConditions)
+        .filter((c) => c.since)
+        .map((c) => c.event),
+    ),
+  ].sort();
 }
 
 /** The rules a journey needs (pure). */
@@ -156,7 +158,14 @@ export async function syncJourneyRules(def: JourneyDef): Promise<void> {
       new PutTargetsCommand({
         Rule: r.name,
         EventBusName: bus,
-        Targets: [{ Id: TARGET_ID, Arn: arn, InputTransformer: targetInput(def.id, r.kind), RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 } }],
+        Targets: [
+          {
+            Id: TARGET_ID,
+            Arn: arn,
+            InputTransformer: targetInput(def.id, r.kind),
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+          },
+        ],
       }),
     );
     if (res.FailedEntryCount) {

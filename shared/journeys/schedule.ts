@@ -51,7 +51,11 @@ export class SchedulerWaits implements WaitScheduler {
       if (e instanceof ConflictException || isName(e, 'ConflictException')) return; // already scheduled (a retry)
       if (isName(e, 'ResourceNotFoundException')) {
         // The group is part of the deployment (CDK on AWS, the local stack at start): the role may not create it.
-        throw new CairnError('journey_schedule_group_missing', `schedule group ${group()} does not exist: deploy the stack (or restart the local stack) to create it`, 500);
+        throw new CairnError(
+          'journey_schedule_group_missing',
+          `schedule group ${group()} does not exist: deploy the stack (or restart the local stack) to create it`,
+          500,
+        );
       }
       throw e;
     }

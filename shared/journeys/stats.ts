@@ -40,7 +40,12 @@ export async function journeyStats(
   for (const c of JOURNEY_COUNTERS) out[c] = raw[c] ?? 0;
   const n = (stepId: string, what: 'sent' | 'failed' | 'skipped') => raw[stepStat(stepId, what)] ?? 0;
   for (const { step } of stored ? walkSteps(stored.definition.steps) : []) {
-    out.steps[step.id] = { type: step.type === 'action' ? step.action : step.type, sent: n(step.id, 'sent'), failed: n(step.id, 'failed'), skipped: n(step.id, 'skipped') };
+    out.steps[step.id] = {
+      type: step.type === 'action' ? step.action : step.type,
+      sent: n(step.id, 'sent'),
+      failed: n(step.id, 'failed'),
+      skipped: n(step.id, 'skipped'),
+    };
   }
   // Steps counted under an earlier version of the document keep their counts.
   for (const k of Object.keys(raw)) {

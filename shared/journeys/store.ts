@@ -140,9 +140,9 @@ export class DynamoJourneyStore implements JourneyStore {
   async settle(runId: string, stepId: string, o: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean> {
     const sets = ['#s = :s', 'doneAt = :d'];
     const values: Record<string, unknown> = { ':s': o.status, ':d': new Date().toISOString(), ':sending': 'sending' };
-    if (o.reason !== undefined) (sets.push('reason = :r'), (values[':r'] = o.reason));
-    if (o.attempts !== undefined) (sets.push('attempts = :a'), (values[':a'] = o.attempts));
-    if (o.result !== undefined) (sets.push('#res = :res'), (values[':res'] = o.result));
+    if (o.reason !== undefined) sets.push('reason = :r'), (values[':r'] = o.reason);
+    if (o.attempts !== undefined) sets.push('attempts = :a'), (values[':a'] = o.attempts);
+    if (o.result !== undefined) sets.push('#res = :res'), (values[':res'] = o.result);
     try {
       await this.doc.send(
         new UpdateCommand({

@@ -60,8 +60,12 @@ export function parseIsoTimestamp(value: unknown): number {
   if (typeof value !== 'string' || value.length > 40) return NaN;
   const m = ISO_RE.exec(value.trim());
   if (!m) return NaN;
-  const year = +m[1]!, month = +m[2]!, day = +m[3]!;
-  const hour = m[4] ? +m[4] : 0, minute = m[5] ? +m[5] : 0, second = m[6] ? +m[6] : 0;
+  const year = +m[1]!,
+    month = +m[2]!,
+    day = +m[3]!;
+  const hour = m[4] ? +m[4] : 0,
+    minute = m[5] ? +m[5] : 0,
+    second = m[6] ? +m[6] : 0;
   const ms = m[7] ? +m[7].slice(0, 3).padEnd(3, '0') : 0;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
   let t = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59), ms);
@@ -72,7 +76,8 @@ export function parseIsoTimestamp(value: unknown): number {
   if (zone && zone !== 'Z' && zone !== 'z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const zh = +digits.slice(0, 2), zm = digits.length > 2 ? +digits.slice(2, 4) : 0;
+    const zh = +digits.slice(0, 2),
+      zm = digits.length > 2 ? +digits.slice(2, 4) : 0;
     if (zh > 23 || zm > 59) return NaN;
     t -= sign * (zh * 60 + zm) * 60_000;
   }

@@ -15,7 +15,13 @@ export interface StreamRecordIn {
 }
 
 /** One Kinesis record in Lambda's event shape. */
-export function toKinesisRecord(r: StreamRecordIn, streamName: string, shardId: string, region = process.env.AWS_REGION ?? 'us-east-1', account = '000000000000'): KinesisStreamRecord {
+export function toKinesisRecord(
+  r: StreamRecordIn,
+  streamName: string,
+  shardId: string,
+  region = process.env.AWS_REGION ?? 'us-east-1',
+  account = '000000000000',
+): KinesisStreamRecord {
   const data = typeof r.data === 'string' ? Buffer.from(r.data, 'utf8') : Buffer.from(r.data);
   return {
     kinesis: {

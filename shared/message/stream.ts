@@ -52,7 +52,6 @@ export function chunkRecords<T extends StreamRecord>(records: readonly T[]): T[]
   return chunks;
 }
 
-
 /**
  * Puts every record on `streamName`. Resolves when all are in; throws CairnError
  * `stream_unavailable` (503) when some are still rejected after the last attempt or the call fails.

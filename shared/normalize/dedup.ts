@@ -3,12 +3,7 @@
  * sequence number of the record it came from (`seq`) and `expiresAt` (epoch seconds). DynamoDB TTL
  * deletes expired items eventually (dynalite never does), so an expired item is treated as absent.
  */
-import {
-  BatchGetItemCommand,
-  BatchWriteItemCommand,
-  type AttributeValue,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, BatchWriteItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
@@ -48,11 +43,7 @@ export async function getMarkers(table: string, messageIds: readonly string[], n
 }
 
 /** Writes markers (chunks of 25, UnprocessedItems retried with jittered backoff). */
-export async function putMarkers(
-  table: string,
-  markers: readonly Omit<Marker, 'expiresAt'>[],
-  nowSeconds = Math.floor(Date.now() / 1000),
-): Promise<void> {
+export async function putMarkers(table: string, markers: readonly Omit<Marker, 'expiresAt'>[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<void> {
   const expiresAt = String(nowSeconds + DEDUP_WINDOW_SECONDS);
   // batchWrite lets every chunk settle before it returns or throws: no marker of this attempt lands after its retry began.
   const left = await batchWrite<WriteRequest>(
@@ -102,7 +93,8 @@ export async function headObjects(bucket: string, keys: Iterable<string>): Promi
 
 /** Compares two Kinesis sequence numbers (decimal strings of up to 128 bits). */
 export function compareSeq(a: string, b: string): number {
-  const x = a.replace(/^0+/, ''), y = b.replace(/^0+/, '');
+  const x = a.replace(/^0+/, ''),
+    y = b.replace(/^0+/, '');
   if (x.length !== y.length) return x.length < y.length ? -1 : 1;
   return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -89,23 +89,36 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     try {
       text = utf8.decode(bytes);
     } catch {
-      quarantine.push({ record, seq, row: quarantineRow(bytes.toString('base64'), 'invalid_utf8', 'record: data is not valid UTF-8 (message is base64)', null, arrival(record), null) });
+      quarantine.push({
+        record,
+        seq,
+        row: quarantineRow(bytes.toString('base64'), 'invalid_utf8', 'record: data is not valid UTF-8 (message is base64)', null, arrival(record), null),
+      });
       continue;
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      quarantine.push({ record, seq, row: quarantineRow(text, 'invalid_json', `record: data is not valid JSON (${(e as Error).message})`, null, arrival(record), null) });
+      quarantine.push({
+        record,
+        seq,
+        row: quarantineRow(text, 'invalid_json', `record: data is not valid JSON (${(e as Error).message})`, null, arrival(record), null),
+      });
       continue;
     }
     const res = normalizeEnvelope(value, cfg.country);
     if (!res.ok) {
       const env = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-      const receivedAt = typeof env.receivedAt === 'string' && !Number.isNaN(Date.parse(env.receivedAt)) ? new Date(env.receivedAt).toISOString() : arrival(record);
+      const receivedAt =
+        typeof env.receivedAt === 'string' && !Number.isNaN(Date.parse(env.receivedAt)) ? new Date(env.receivedAt).toISOString() : arrival(record);
       const sourceId = typeof env.sourceId === 'string' ? env.sourceId : null;
       quarantine.push({ record, seq, row: quarantineRow(text, res.code, res.reason, res.messageId, receivedAt, sourceId) });
-      log('info', 'message quarantined', { messageId: res.messageId, correlationId: typeof env.correlationId === 'string' ? env.correlationId : undefined, code: res.code });
+      log('info', 'message quarantined', {
+        messageId: res.messageId,
+        correlationId: typeof env.correlationId === 'string' ? env.correlationId : undefined,
+        code: res.code,
+      });
       continue;
     }
     if (seen.has(res.message.messageId)) {
@@ -126,8 +139,16 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   // 2–3. drop messages already committed to the lake
   let fresh = valid;
   if (valid.length > 0) {
-    const markers = await getMarkers(cfg.dedupTable, valid.map((v) => v.message.messageId));
-    const heads = markers.size ? await headObjects(cfg.bucket, [...markers.values()].map((m) => m.lakeKey)) : new Map();
+    const markers = await getMarkers(
+      cfg.dedupTable,
+      valid.map((v) => v.message.messageId),
+    );
+    const heads = markers.size
+      ? await headObjects(
+          cfg.bucket,
+          [...markers.values()].map((m) => m.lakeKey),
+        )
+      : new Map();
     fresh = valid.filter((v) => {
       const marker = markers.get(v.message.messageId);
       return !(marker && markerIsCommitted(marker, heads.get(marker.lakeKey)));
@@ -158,7 +179,9 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
           // Beside the message: the collector's request id and the lake object it goes to (resolve
           // records the latter in the per-person lake index, docs/privacy.md).
-          data: Buffer.from(JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(v.message.messageId) })),
+          data: Buffer.from(
+            JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(v.message.messageId) }),
+          ),
         })),
       ),
     ]);
@@ -195,9 +218,7 @@ async function settled(promises: readonly Promise<unknown>[]): Promise<void> {
 }
 
 function putObject(bucket: string, key: string, body: Buffer, metadata: Record<string, string>) {
-  return s3().send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/gzip', Metadata: metadata }),
-  );
+  return s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/gzip', Metadata: metadata }));
 }
 
 /** The Lambda entry: one Kinesis batch → partial-batch response (whole batch retried on failure). */

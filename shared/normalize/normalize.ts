@@ -11,9 +11,7 @@ import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageTyp
 import { defaultCountry, normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
 
-export type NormalizeResult =
-  | { ok: true; message: NormalizedMessage }
-  | { ok: false; code: string; reason: string; messageId: string | null };
+export type NormalizeResult = { ok: true; message: NormalizedMessage } | { ok: false; code: string; reason: string; messageId: string | null };
 
 const isoTimestamp = z.string().refine((s) => !Number.isNaN(parseIsoTimestamp(s)), { message: 'must be an ISO-8601 timestamp' });
 const id = z.union([z.string(), z.number().finite()], { message: 'must be a string or a number' }).nullish();
@@ -49,7 +47,10 @@ export const messageSchema = z.looseObject({
 });
 
 class Reject extends Error {
-  constructor(readonly code: string, readonly reason: string) {
+  constructor(
+    readonly code: string,
+    readonly reason: string,
+  ) {
     super(reason);
   }
 }
@@ -65,8 +66,7 @@ function issueToReject(issue: z.core.$ZodIssue, base: string, input: Record<stri
   return new Reject(code, `${path}: ${missing ? 'required' : issue.message}`);
 }
 
-const idOf = (v: unknown): string | undefined =>
-  typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+const idOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.trim() !== '';
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 

@@ -51,7 +51,14 @@ import type { PersonState } from '../journeys/machine';
 import { count, METRIC } from '../metrics';
 import { ERASURE_LAKE_PREFIXES, LakeObjectError, rewriteObject, tableOfKey, type ErasureTarget, type LakeFailure } from './lake';
 import {
-  dequeue, getErasureRecord, MAX_LAKE_FAILURES, pendingErasureIds, putErasureRecord, type ErasureCounts, type ErasureLakeFailure, type ErasureRecord,
+  dequeue,
+  getErasureRecord,
+  MAX_LAKE_FAILURES,
+  pendingErasureIds,
+  putErasureRecord,
+  type ErasureCounts,
+  type ErasureLakeFailure,
+  type ErasureRecord,
 } from './requests';
 import { privacyTable, suppress, suppressionHash } from '../suppression';
 import { documentClient as doc } from '../aws/clients';
@@ -159,9 +166,11 @@ async function clearPass(): Promise<void> {
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 /** Deletes keys with BatchWriteItem (25 per request, 8 requests in flight, unprocessed ones retried). */
@@ -178,10 +187,16 @@ async function queryAll(table: string, keyName: string, value: string): Promise<
   const out: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const res = await doc().send(new QueryCommand({
-      TableName: table, KeyConditionExpression: '#k = :v', ExpressionAttributeNames: { '#k': keyName }, ExpressionAttributeValues: { ':v': value },
-      ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}),
-    }));
+    const res = await doc().send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': keyName },
+        ExpressionAttributeValues: { ':v': value },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     out.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
@@ -234,9 +249,28 @@ async function loadPerson(rec: ErasureRecord): Promise<Person> {
     }
   }
   const counts: ErasureCounts = {
-    profiles: 0, identities: 0, timeline: 0, segmentMemberships: 0, journeyStates: 0, schedules: 0, dedupMarkers: 0, lakeRows: 0, lakeObjectsRewritten: 0,
+    profiles: 0,
+    identities: 0,
+    timeline: 0,
+    segmentMemberships: 0,
+    journeyStates: 0,
+    schedules: 0,
+    dedupMarkers: 0,
+    lakeRows: 0,
+    lakeObjectsRewritten: 0,
   };
-  return { rec, profiles: [...profiles.values()], profileIds, identityKeys, hashes, messageIds, counts, lakeFailures: [], lakeObjectsFailed: 0, lakeKeys: [...new Set([...keysOfIndexItems(index), ...keysOfTimelineItems(index)])].sort() };
+  return {
+    rec,
+    profiles: [...profiles.values()],
+    profileIds,
+    identityKeys,
+    hashes,
+    messageIds,
+    counts,
+    lakeFailures: [],
+    lakeObjectsFailed: 0,
+    lakeKeys: [...new Set([...keysOfIndexItems(index), ...keysOfTimelineItems(index)])].sort(),
+  };
 }
 
 const stepIds = (steps: unknown): string[] => {
@@ -281,7 +315,10 @@ async function eraseRuntime(people: Person[]): Promise<void> {
         for (const e of state.pending ?? []) if (e.type === 'schedule') schedules.add(e.name);
         for (const runId of runIds) for (const s of steps) schedules.add(scheduleName(runId, s));
         for (const name of schedules) if (await deleteSchedule(name, journeyGroup())) person.counts.schedules++;
-        await batchDelete(T.journeys(), [...runIds].flatMap((r) => steps.map((s) => ({ pk: `action#${r}#${s}` }))));
+        await batchDelete(
+          T.journeys(),
+          [...runIds].flatMap((r) => steps.map((s) => ({ pk: `action#${r}#${s}` }))),
+        );
         await doc().send(new DeleteCommand({ TableName: T.journeys(), Key: { pk: `run#${j.id}#${pid}` } }));
         person.counts.journeyStates++;
       }
@@ -305,7 +342,14 @@ async function eraseGraph(person: Person): Promise<void> {
     const res = await doc().send(new GetCommand({ TableName: T.identities(), Key: { pk: `id#${key}` }, ConsistentRead: true }));
     if (!res.Item || !ids.includes(String(res.Item.profileId))) return;
     try {
-      await doc().send(new DeleteCommand({ TableName: T.identities(), Key: { pk: `id#${key}` }, ConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': res.Item.profileId } }));
+      await doc().send(
+        new DeleteCommand({
+          TableName: T.identities(),
+          Key: { pk: `id#${key}` },
+          ConditionExpression: 'profileId = :p',
+          ExpressionAttributeValues: { ':p': res.Item.profileId },
+        }),
+      );
       person.counts.identities++;
     } catch (e) {
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
@@ -321,9 +365,18 @@ async function eraseGraph(person: Person): Promise<void> {
         person.identityKeys.add(k);
         person.hashes.add(suppressionHash(k));
         await suppress([suppressionHash(k)], person.rec.erasureId, new Date().toISOString());
-        await doc().send(new DeleteCommand({ TableName: T.identities(), Key: { pk: `id#${k}` }, ConditionExpression: 'attribute_not_exists(pk) OR profileId = :p', ExpressionAttributeValues: { ':p': pid } })).catch((e: Error) => {
-          if (e.name !== 'ConditionalCheckFailedException') throw e;
-        });
+        await doc()
+          .send(
+            new DeleteCommand({
+              TableName: T.identities(),
+              Key: { pk: `id#${k}` },
+              ConditionExpression: 'attribute_not_exists(pk) OR profileId = :p',
+              ExpressionAttributeValues: { ':p': pid },
+            }),
+          )
+          .catch((e: Error) => {
+            if (e.name !== 'ConditionalCheckFailedException') throw e;
+          });
       }
     }
     await doc().send(new DeleteCommand({ TableName: T.profiles(), Key: { pk: `profile#${pid}` } }));
@@ -335,9 +388,13 @@ async function eraseGraph(person: Person): Promise<void> {
 async function* listPages(prefix: string, after: string): AsyncGenerator<string[]> {
   let token: string | undefined;
   do {
-    const res = await s3().send(new ListObjectsV2Command({
-      Bucket: bucket(), Prefix: prefix, ...(token ? { ContinuationToken: token } : after > prefix ? { StartAfter: after } : {}),
-    }));
+    const res = await s3().send(
+      new ListObjectsV2Command({
+        Bucket: bucket(),
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : after > prefix ? { StartAfter: after } : {}),
+      }),
+    );
     const keys = (res.Contents ?? []).map((o) => o.Key!).filter((k) => k > after);
     if (keys.length) yield keys;
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -424,7 +481,13 @@ async function indexedObjects(people: Person[]): Promise<Map<string, Set<string>
 }
 
 /** The pass's keys after `after`, in order, in steps of `size`. */
-async function* passPages(mode: 'index' | 'full', people: Person[], after: string, size: number, owners: Map<string, Set<string> | 'all'>): AsyncGenerator<string[]> {
+async function* passPages(
+  mode: 'index' | 'full',
+  people: Person[],
+  after: string,
+  size: number,
+  owners: Map<string, Set<string> | 'all'>,
+): AsyncGenerator<string[]> {
   if (mode === 'index') {
     const keys = [...owners.keys()].filter((k) => k > after && tableOfKey(k)).sort();
     for (let i = 0; i < keys.length; i += size) yield keys.slice(i, i + size);
@@ -461,9 +524,10 @@ async function eraseLake(people: Person[], pass: PassState, config: IdentityConf
       try {
         r = await rewriteObject(bucket(), key, targets, config);
       } catch (e) {
-        const failure: LakeFailure = e instanceof LakeObjectError
-          ? e.failure
-          : { key, operation: 'decode', code: 'lake_object_unreadable', error: String((e as Error)?.name ?? 'Error').slice(0, 64) };
+        const failure: LakeFailure =
+          e instanceof LakeObjectError
+            ? e.failure
+            : { key, operation: 'decode', code: 'lake_object_unreadable', error: String((e as Error)?.name ?? 'Error').slice(0, 64) };
         const o = owners.get(key);
         const ids = e instanceof LakeObjectError && e.erasureIds ? e.erasureIds : o && o !== 'all' ? [...o] : people.map((p) => p.rec.erasureId);
         for (const id of ids) {
@@ -485,7 +549,10 @@ async function eraseLake(people: Person[], pass: PassState, config: IdentityConf
           // Dedup markers of removed rows go now (those of timeline messages with the timeline, below).
           const p = byId.get(eid)!;
           const extra = [...new Set(rows.map((row) => String((row as { message_id: string }).message_id)))].filter((m) => !p.messageIds.has(m));
-          await batchDelete(T.dedup(), extra.map((m) => ({ pk: markerKey(m) })));
+          await batchDelete(
+            T.dedup(),
+            extra.map((m) => ({ pk: markerKey(m) })),
+          );
           sh.extraMarkers += extra.length;
         }
       }
@@ -504,7 +571,9 @@ const addCounts = (a: ErasureCounts | undefined, b: ErasureCounts): ErasureCount
 /** The failures to record: sorted by key, at most MAX_LAKE_FAILURES, each with the time it was first seen. */
 function recordedFailures(p: Person, at: string): ErasureLakeFailure[] {
   const before = new Map((p.rec.lakeFailures ?? []).map((f) => [f.key, f.since]));
-  return [...p.lakeFailures].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, MAX_LAKE_FAILURES)
+  return [...p.lakeFailures]
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, MAX_LAKE_FAILURES)
     .map((f) => ({ ...f, since: before.get(f.key) ?? at }));
 }
 
@@ -557,9 +626,23 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
   const lake = await eraseLake(persons, pass, config, opts);
   if (!lake.done) {
     const ms = Date.now() - started;
-    log('info', 'privacy.run', { continued: true, erasures: persons.length, lakeScan: pass.mode, lakeObjectsScanned: lake.scanned, passObjects: pass.scanned, ms });
+    log('info', 'privacy.run', {
+      continued: true,
+      erasures: persons.length,
+      lakeScan: pass.mode,
+      lakeObjectsScanned: lake.scanned,
+      passObjects: pass.scanned,
+      ms,
+    });
     return {
-      erased: [], waiting, incomplete: [], lakeObjectsScanned: lake.scanned, lakeObjectsFailed: pass.failed, lakeScan: pass.mode, continued: true, ms,
+      erased: [],
+      waiting,
+      incomplete: [],
+      lakeObjectsScanned: lake.scanned,
+      lakeObjectsFailed: pass.failed,
+      lakeScan: pass.mode,
+      continued: true,
+      ms,
     };
   }
   for (const p of persons) {
@@ -574,7 +657,10 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
       // ids), and with it the dedup markers of the messages it lists; those of rows removed went.
       continue;
     }
-    await batchDelete(T.dedup(), [...p.messageIds].map((m) => ({ pk: markerKey(m) })));
+    await batchDelete(
+      T.dedup(),
+      [...p.messageIds].map((m) => ({ pk: markerKey(m) })),
+    );
     p.counts.dedupMarkers += p.messageIds.size;
     // Timeline items and the person's lake index items (the same partitions).
     const timelineKeys: Record<string, unknown>[] = [];
@@ -611,7 +697,12 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
       });
       incomplete.push(p.rec.erasureId);
       count(METRIC.erasuresIncomplete);
-      log('warn', 'privacy.erasure_incomplete', { erasureId: p.rec.erasureId, lakeObjectsFailed: p.lakeObjectsFailed, codes: [...new Set(p.lakeFailures.map((f) => f.code))].join(','), runs });
+      log('warn', 'privacy.erasure_incomplete', {
+        erasureId: p.rec.erasureId,
+        lakeObjectsFailed: p.lakeObjectsFailed,
+        codes: [...new Set(p.lakeFailures.map((f) => f.code))].join(','),
+        runs,
+      });
       continue;
     }
     const done: ErasureRecord = { ...rest, status: 'erased', erasedAt: at, identifierHashes: [...p.hashes].sort(), counts, runs };
@@ -624,7 +715,15 @@ export async function runErasures(opts: EraseOptions = {}): Promise<EraseRunResu
   await clearPass();
   const ms = Date.now() - started;
   log(pass.failed ? 'warn' : 'info', 'privacy.run', {
-    erased: erased.length, incomplete: incomplete.length, waiting: waiting.length, lakeScan: pass.mode, lakeObjectsScanned: lake.scanned, passObjects: pass.scanned, passRuns: pass.runs, lakeObjectsFailed: pass.failed, ms,
+    erased: erased.length,
+    incomplete: incomplete.length,
+    waiting: waiting.length,
+    lakeScan: pass.mode,
+    lakeObjectsScanned: lake.scanned,
+    passObjects: pass.scanned,
+    passRuns: pass.runs,
+    lakeObjectsFailed: pass.failed,
+    ms,
   });
   return { erased, waiting, incomplete, lakeObjectsScanned: lake.scanned, lakeObjectsFailed: pass.failed, lakeScan: pass.mode, ms };
 }

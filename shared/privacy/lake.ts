@@ -83,10 +83,18 @@ export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[
   if (table === 'events') {
     const e = r as unknown as LakeEventRow;
     messageId = e.message_id;
-    hashes = hashesOfLoose({
-      type: e.type, messageId: e.message_id, userId: e.user_id, anonymousId: e.anonymous_id, previousId: e.previous_id,
-      traits: parse(e.traits) ?? null, context: parse(e.context) ?? null,
-    } as JsonObject, config);
+    hashes = hashesOfLoose(
+      {
+        type: e.type,
+        messageId: e.message_id,
+        userId: e.user_id,
+        anonymousId: e.anonymous_id,
+        previousId: e.previous_id,
+        traits: parse(e.traits) ?? null,
+        context: parse(e.context) ?? null,
+      } as JsonObject,
+      config,
+    );
   } else {
     const q = r as unknown as LakeQuarantineRow;
     messageId = q.message_id ?? undefined;
@@ -225,11 +233,16 @@ export async function rewriteObject(bucket: string, key: string, targets: Erasur
   if (metadata.rows !== undefined) metadata.rows = String(kept.length);
   metadata['erased-rows'] = String(Number(metadata['erased-rows'] ?? 0) + rows.length - kept.length);
   try {
-    await s3().send(new PutObjectCommand({
-      Bucket: bucket, Key: key, Body: encodeJsonLines(kept), Metadata: metadata,
-      ...(res.ContentType ? { ContentType: res.ContentType } : {}),
-      ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
-    }));
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: encodeJsonLines(kept),
+        Metadata: metadata,
+        ...(res.ContentType ? { ContentType: res.ContentType } : {}),
+        ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
+      }),
+    );
   } catch (e) {
     throw new LakeObjectError(s3Failure(key, 'write', e), owners);
   }

@@ -89,10 +89,24 @@ export async function pendingErasureIds(): Promise<string[]> {
   return ids ? [...ids].sort() : [];
 }
 export async function enqueue(erasureId: string): Promise<void> {
-  await doc().send(new UpdateCommand({ TableName: privacyTable(), Key: { pk: QUEUE_KEY }, UpdateExpression: 'ADD ids :i', ExpressionAttributeValues: { ':i': new Set([erasureId]) } }));
+  await doc().send(
+    new UpdateCommand({
+      TableName: privacyTable(),
+      Key: { pk: QUEUE_KEY },
+      UpdateExpression: 'ADD ids :i',
+      ExpressionAttributeValues: { ':i': new Set([erasureId]) },
+    }),
+  );
 }
 export async function dequeue(erasureId: string): Promise<void> {
-  await doc().send(new UpdateCommand({ TableName: privacyTable(), Key: { pk: QUEUE_KEY }, UpdateExpression: 'DELETE ids :i', ExpressionAttributeValues: { ':i': new Set([erasureId]) } }));
+  await doc().send(
+    new UpdateCommand({
+      TableName: privacyTable(),
+      Key: { pk: QUEUE_KEY },
+      UpdateExpression: 'DELETE ids :i',
+      ExpressionAttributeValues: { ':i': new Set([erasureId]) },
+    }),
+  );
 }
 
 /**

@@ -49,11 +49,17 @@ export interface EventsPage {
 
 /** Newest first across the profile and every profile merged into it; a message is listed once. */
 export async function profileEvents(store: IdentityStore, p: ProfileRecord, opts: { limit: number; before?: string }): Promise<EventsPage> {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000) throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000)
+    throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
   const ids = [p.profileId, ...p.mergedFrom];
-  const pages = await Promise.all(ids.map((id) => store.queryTimeline(id, { limit: opts.limit + 1, ...(opts.before !== undefined ? { before: opts.before } : {}) })));
+  const pages = await Promise.all(
+    ids.map((id) => store.queryTimeline(id, { limit: opts.limit + 1, ...(opts.before !== undefined ? { before: opts.before } : {}) })),
+  );
   const seen = new Set<string>();
-  const all = pages.flat().sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0)).filter((t) => !seen.has(t.messageId) && !!seen.add(t.messageId));
+  const all = pages
+    .flat()
+    .sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0))
+    .filter((t) => !seen.has(t.messageId) && !!seen.add(t.messageId));
   const page = all.slice(0, opts.limit);
   const more = all.length > opts.limit || pages.some((x) => x.length > opts.limit);
   return {

@@ -165,10 +165,16 @@ export function parseDailyKey(key: string): DailyKey | undefined {
 
 const EMPTY = gzipSync(Buffer.alloc(0));
 async function put(bucket: string, key: string, body: Buffer, rows: number): Promise<void> {
-  await s3().send(new PutObjectCommand({
-    Bucket: bucket, Key: key, Body: body, ContentType: 'application/x-ndjson', ContentEncoding: 'gzip',
-    Metadata: { rows: String(rows), 'snapshot-kind': 'daily' },
-  }));
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'application/x-ndjson',
+      ContentEncoding: 'gzip',
+      Metadata: { rows: String(rows), 'snapshot-kind': 'daily' },
+    }),
+  );
 }
 
 async function listKeys(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
@@ -249,7 +255,14 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   const maxRows = opts.maxRowsPerPart ?? SNAPSHOT_PART_ROWS;
   let state: SnapshotState;
   const result: Omit<SnapshotResult, 'date' | 'snapshotAt' | 'totalSegments' | 'buckets' | 'runProfiles'> = {
-    scanned: 0, profiles: 0, pages: 0, rcu: 0, objects: [], cleared: [], steps: 0, continued: false,
+    scanned: 0,
+    profiles: 0,
+    pages: 0,
+    rcu: 0,
+    objects: [],
+    cleared: [],
+    steps: 0,
+    continued: false,
   };
   if (before && !before.done && before.date === date) {
     state = before;
@@ -264,12 +277,21 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   } else {
     const snapshotAt = opts.snapshotAt ?? new Date().toISOString();
     state = {
-      date, snapshotAt,
-      run: `r${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, '0')}`,
+      date,
+      snapshotAt,
+      run: `r${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3)
+        .toString(36)
+        .padStart(3, '0')}`,
       buckets: opts.buckets ?? bucketsFor(before?.profiles ?? 0, maxRows),
       totalSegments,
       cursors: Array.from({ length: totalSegments }, () => ({ start: null, done: false })),
-      seq: 0, profiles: 0, scanned: 0, pages: 0, rcu: 0, invocations: 0, done: false,
+      seq: 0,
+      profiles: 0,
+      scanned: 0,
+      pages: 0,
+      rcu: 0,
+      invocations: 0,
+      done: false,
     };
   }
   state.invocations++;
@@ -301,31 +323,35 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
     let pages = 0;
     let rcu = 0;
     do {
-      await Promise.all(cursors.map(async (c, segment) => {
-        if (c.done) return;
-        const out = await doc.send(new ScanCommand({
-          TableName: table,
-          ...(state.totalSegments > 1 ? { Segment: segment, TotalSegments: state.totalSegments } : {}),
-          // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
-          ...LIVE_PROFILES_FILTER,
-          ReturnConsumedCapacity: 'TOTAL',
-          ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
-          ...(c.start ? { ExclusiveStartKey: c.start } : {}),
-        }));
-        pages++;
-        scanned += out.ScannedCount ?? 0;
-        rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
-        for (const item of out.Items ?? []) {
-          if (!isLiveProfileItem(item)) continue;
-          const row = toProfileRow(profileFromItem(item), state.snapshotAt, 'daily');
-          const b = snapshotBucket(row.profile_id, B);
-          await buffers[b]!.add(JSON.stringify(row) + '\n');
-          stepProfiles++;
-          if (buffers[b]!.rows >= maxRows) await writeBucket(b);
-        }
-        c.start = (out.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null;
-        c.done = !out.LastEvaluatedKey;
-      }));
+      await Promise.all(
+        cursors.map(async (c, segment) => {
+          if (c.done) return;
+          const out = await doc.send(
+            new ScanCommand({
+              TableName: table,
+              ...(state.totalSegments > 1 ? { Segment: segment, TotalSegments: state.totalSegments } : {}),
+              // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
+              ...LIVE_PROFILES_FILTER,
+              ReturnConsumedCapacity: 'TOTAL',
+              ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
+              ...(c.start ? { ExclusiveStartKey: c.start } : {}),
+            }),
+          );
+          pages++;
+          scanned += out.ScannedCount ?? 0;
+          rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
+          for (const item of out.Items ?? []) {
+            if (!isLiveProfileItem(item)) continue;
+            const row = toProfileRow(profileFromItem(item), state.snapshotAt, 'daily');
+            const b = snapshotBucket(row.profile_id, B);
+            await buffers[b]!.add(JSON.stringify(row) + '\n');
+            stepProfiles++;
+            if (buffers[b]!.rows >= maxRows) await writeBucket(b);
+          }
+          c.start = (out.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null;
+          c.done = !out.LastEvaluatedKey;
+        }),
+      );
     } while (cursors.some((c) => !c.done) && stepProfiles < stepRows && timeLeft());
     for (let b = 0; b < B; b++) await writeBucket(b);
     state.cursors = cursors;
@@ -357,8 +383,19 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   result.cleared.sort();
   result.rcu = Math.round(result.rcu * 1000) / 1000;
   log('info', 'profiles.snapshot', {
-    date: state.date, run: state.run, buckets: B, totalSegments: state.totalSegments, steps: result.steps, scanned: result.scanned, profiles: result.profiles,
-    runProfiles: state.profiles, objects: result.objects.length, cleared: result.cleared.length, rcu: result.rcu, continued: result.continued, invocations: state.invocations,
+    date: state.date,
+    run: state.run,
+    buckets: B,
+    totalSegments: state.totalSegments,
+    steps: result.steps,
+    scanned: result.scanned,
+    profiles: result.profiles,
+    runProfiles: state.profiles,
+    objects: result.objects.length,
+    cleared: result.cleared.length,
+    rcu: result.rcu,
+    continued: result.continued,
+    invocations: state.invocations,
   });
   return { date: state.date, snapshotAt: state.snapshotAt, totalSegments: state.totalSegments, buckets: B, runProfiles: state.profiles, ...result };
 }
@@ -375,7 +412,11 @@ export function snapshotHandler(opts: { bucket: string; totalSegments?: number; 
     if (s?.done && s.date === dateOf(now)) return { skipped: 'done', date: s.date };
     const date = s && !s.done ? s.date : dateOf(now);
     return snapshotProfiles({
-      bucket: opts.bucket, date, snapshotAt: now, totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS, state: store,
+      bucket: opts.bucket,
+      date,
+      snapshotAt: now,
+      totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS,
+      state: store,
       ...(typeof context?.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis!() } : {}),
     });
   };

@@ -45,14 +45,27 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
       const m = decode(r);
       if (typeof m === 'string') {
         b.bad.push({
-          message_id: null, code: 'malformed_record', reason: m, message: Buffer.from(r.kinesis.data, 'base64').toString('utf8').slice(0, 32_768),
-          received_at: new Date().toISOString(), source_id: null, stage: 'resolve',
+          message_id: null,
+          code: 'malformed_record',
+          reason: m,
+          message: Buffer.from(r.kinesis.data, 'base64').toString('utf8').slice(0, 32_768),
+          received_at: new Date().toISOString(),
+          source_id: null,
+          stage: 'resolve',
         });
       } else b.records.push({ ...m, seq: r.kinesis.sequenceNumber });
     }
     const failures: { itemIdentifier: string }[] = [];
     for (const [shard, b] of byShard) {
-      if (b.bad.length && deps.lake) await deps.lake({ shardId: `${shard}-malformed`, batchFirst: b.first, batchLast: b.last, now: new Date().toISOString(), changed: [], quarantine: b.bad });
+      if (b.bad.length && deps.lake)
+        await deps.lake({
+          shardId: `${shard}-malformed`,
+          batchFirst: b.first,
+          batchLast: b.last,
+          now: new Date().toISOString(),
+          changed: [],
+          quarantine: b.bad,
+        });
       // Erased people (docs/privacy.md): messages with a suppressed identifier are dropped (and counted) here too.
       const { kept } = await dropSuppressed(b.records, (r) => r.message, deps.config, 'resolve');
       // A dropped message normalize already wrote to the lake (its copy of the list was older) has no

@@ -85,9 +85,11 @@ const ORDER = 'Order Completed';
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 function rowOf(p: ProfileRecord, pending: boolean): Row {
@@ -110,22 +112,27 @@ function rowOf(p: ProfileRecord, pending: boolean): Row {
 async function scanRows(table: string, totalSegments: number, pending: (p: ProfileRecord) => boolean): Promise<Row[]> {
   const doc = documentClient();
   const rows: Row[] = [];
-  await Promise.all(Array.from({ length: totalSegments }, async (_, segment) => {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await doc.send(new ScanCommand({
-        TableName: table,
-        ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
-        ...LIVE_PROFILES_FILTER,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      for (const item of out.Items ?? []) if (isLiveProfileItem(item)) {
-        const p = profileFromItem(item);
-        rows.push(rowOf(p, pending(p)));
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-  }));
+  await Promise.all(
+    Array.from({ length: totalSegments }, async (_, segment) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(
+          new ScanCommand({
+            TableName: table,
+            ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
+            ...LIVE_PROFILES_FILTER,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of out.Items ?? [])
+          if (isLiveProfileItem(item)) {
+            const p = profileFromItem(item);
+            rows.push(rowOf(p, pending(p)));
+          }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }),
+  );
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
@@ -185,11 +192,17 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
 
   const buyers = rows.filter((r) => r.orders > 0);
   result.buyers = buyers.length;
-  await pmap(buyers.filter((r) => r.lastOrderAt === null), n, async (r) => {
-    result.lookups++;
-    r.lastOrderAt = (await lastOrderAt(deps.store, [r.id, ...r.mergedFrom])) ?? r.lastSeen;
-  });
-  const inputs: RfmInput[] = buyers.filter((r) => r.lastOrderAt).map((r) => ({ id: r.id, recencyDays: daysBetween(r.lastOrderAt!, asOf), frequency: r.orders, monetary: r.revenue }));
+  await pmap(
+    buyers.filter((r) => r.lastOrderAt === null),
+    n,
+    async (r) => {
+      result.lookups++;
+      r.lastOrderAt = (await lastOrderAt(deps.store, [r.id, ...r.mergedFrom])) ?? r.lastSeen;
+    },
+  );
+  const inputs: RfmInput[] = buyers
+    .filter((r) => r.lastOrderAt)
+    .map((r) => ({ id: r.id, recencyDays: daysBetween(r.lastOrderAt!, asOf), frequency: r.orders, monetary: r.revenue }));
   const rfm = scoreRfm(inputs);
 
   const changed: { row: Row; values: ScoreValues }[] = [];
@@ -207,7 +220,15 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
     }
     result[await writeScores(row.id, values, row.orders, rt, deps, now)]++;
   });
-  log('info', 'scores.run', { asOf, profiles: result.profiles, buyers: result.buyers, lookups: result.lookups, written: result.written, unchanged: result.unchanged, skipped: result.skipped });
+  log('info', 'scores.run', {
+    asOf,
+    profiles: result.profiles,
+    buyers: result.buyers,
+    lookups: result.lookups,
+    written: result.written,
+    unchanged: result.unchanged,
+    skipped: result.skipped,
+  });
   return result;
 }
 

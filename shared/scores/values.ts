@@ -47,7 +47,13 @@ export function scoreValues(orders: number, lastOrderAt: string | null, rfm: Rfm
 
 /** Canonical JSON (sorted keys) of score values, for comparing and hashing. */
 export function canonical(v: Record<string, unknown>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ),
+  );
 }
 
 export const sameScores = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => canonical(a) === canonical(b);

@@ -76,9 +76,11 @@ export function effectsPending(p: ProfileRecord, now: number, deps: EffectsDeps)
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 /**
@@ -89,7 +91,13 @@ async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<unknown>): Pr
  * by the `exited` the newer state implies), and the newer record's own transitions are left to its
  * writer. Returns the records as stored.
  */
-export async function applyEffectsBatch(records: ProfileRecord[], store: IdentityStore, deps: EffectsDeps, now: Date, concurrency = 16): Promise<ProfileRecord[]> {
+export async function applyEffectsBatch(
+  records: ProfileRecord[],
+  store: IdentityStore,
+  deps: EffectsDeps,
+  now: Date,
+  concurrency = 16,
+): Promise<ProfileRecord[]> {
   const work = records
     .filter((p) => !p.mergedInto)
     .map((p) => ({ p, t: transitions(p, now.getTime()) }))
@@ -116,7 +124,9 @@ export async function applyEffectsBatch(records: ProfileRecord[], store: Identit
   await Promise.all([
     events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
     index.length ? writeMemberships(index, now) : undefined,
-    pmap(schedules, concurrency, ({ p, t }) => (t.schedule === null ? cancelProfileRecheck(p.profileId) : scheduleProfileRecheck(p.profileId, t.schedule!, now.getTime()))),
+    pmap(schedules, concurrency, ({ p, t }) =>
+      t.schedule === null ? cancelProfileRecheck(p.profileId) : scheduleProfileRecheck(p.profileId, t.schedule!, now.getTime()),
+    ),
   ]);
   const stored: ProfileRecord[] = [];
   const superseded: { p: ProfileRecord; t: Transitions }[] = [];
@@ -166,10 +176,7 @@ async function correct(superseded: { p: ProfileRecord; t: Transitions }[], store
     }
   }
   if (events.length) log('info', 'segments.effects_corrected', { events: events.length });
-  await Promise.all([
-    events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
-    index.length ? writeMemberships(index, now) : undefined,
-  ]);
+  await Promise.all([events.length && deps.publisher ? deps.publisher.publish(events) : undefined, index.length ? writeMemberships(index, now) : undefined]);
 }
 
 /** `extra` with the inherited segments set to `inh` (the attribute removed when empty). */
@@ -189,7 +196,10 @@ export async function applyEffects(p: ProfileRecord, store: IdentityStore, deps:
 export async function retireMerged(p: ProfileRecord, deps: EffectsDeps, now: Date): Promise<void> {
   const pub = publishedOf(p);
   await Promise.all([
-    writeMemberships([...new Set([...pub.s, ...storedSegments(p)])].map((segmentId) => ({ segmentId, profileId: p.profileId, member: false, version: p.version })), now),
+    writeMemberships(
+      [...new Set([...pub.s, ...storedSegments(p)])].map((segmentId) => ({ segmentId, profileId: p.profileId, member: false, version: p.version })),
+      now,
+    ),
     pub.r !== null && pub.r > now.getTime() && deps.schedules !== false ? cancelProfileRecheck(p.profileId) : undefined,
   ]);
 }

@@ -21,14 +21,22 @@ export interface SegmentHooksOptions {
 
 async function pmap<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await f(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 /** Whether a profile needs settling under this runtime (skips everything when nothing is defined). */
 const relevant = (rt: SegmentRuntime, p: ProfileRecord) =>
-  rt.traits.length > 0 || rt.segments.length > 0 || rt.counters.length > 0 || storedSegments(p).length > 0 || publishedOf(p).s.length > 0 || p.extra?.segInh !== undefined || p.extra?.cstate !== undefined;
+  rt.traits.length > 0 ||
+  rt.segments.length > 0 ||
+  rt.counters.length > 0 ||
+  storedSegments(p).length > 0 ||
+  publishedOf(p).s.length > 0 ||
+  p.extra?.segInh !== undefined ||
+  p.extra?.cstate !== undefined;
 
 export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
   const loader = opts.loader ?? defaultRuntimeLoader();
@@ -54,7 +62,9 @@ export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
       // an interrupted earlier run never applied (it wrote the profile, then crashed or failed; the
       // re-delivered records are duplicates, so nothing rewrites it). Applied from a consistent read.
       const writing = new Set([...plan.profiles, ...plan.freezes].map((w) => w.rec.profileId));
-      const unsettled = [...state.profiles.values()].filter((p) => !writing.has(p.profileId) && effectsPending(p, now.getTime(), effects)).map((p) => p.profileId);
+      const unsettled = [...state.profiles.values()]
+        .filter((p) => !writing.has(p.profileId) && effectsPending(p, now.getTime(), effects))
+        .map((p) => p.profileId);
       const repair: ProfileRecord[] = [];
       if (unsettled.length) {
         for (const p of (await store.read({ profiles: unsettled }, true)).profiles.values()) {
@@ -63,7 +73,11 @@ export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
         }
       }
       for (const rec of await applyEffectsBatch([...plan.profiles.map((w) => w.rec), ...repair], store, effects, now, n)) cache.setProfile(rec);
-      await pmap(plan.freezes.filter((w) => w.expected !== null && (storedSegments(w.rec).length || publishedOf(w.rec).s.length)), n, (w) => retireMerged(w.rec, effects, now));
+      await pmap(
+        plan.freezes.filter((w) => w.expected !== null && (storedSegments(w.rec).length || publishedOf(w.rec).s.length)),
+        n,
+        (w) => retireMerged(w.rec, effects, now),
+      );
     },
   };
 }

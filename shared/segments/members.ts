@@ -58,7 +58,8 @@ function decodeCursor(c: string): string {
 
 /** Current members of a segment in profileId order, `limit` per page. */
 export async function listMembers(segmentId: string, opts: { limit: number; cursor?: string }): Promise<MembersPage> {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000) throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000)
+    throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
   const members: MembersPage['members'] = [];
   let start: Record<string, unknown> | undefined = opts.cursor ? { segmentId, profileId: decodeCursor(opts.cursor) } : undefined;
   let more = true;

@@ -73,7 +73,11 @@ const decode = (c: string) => Buffer.from(c, 'base64url').toString('utf8');
  * One sweep invocation: scans profiles from `cursor`, settling each, until the scan ends or
  * `deadline` (ms) nears; then schedules the continuation. Returns what it did.
  */
-export async function sweep(ev: Extract<RecheckEvent, { kind: 'sweep' }>, deps: RecheckDeps, deadline: number): Promise<{ profiles: number; changed: number; cursor: string | null }> {
+export async function sweep(
+  ev: Extract<RecheckEvent, { kind: 'sweep' }>,
+  deps: RecheckDeps,
+  deadline: number,
+): Promise<{ profiles: number; changed: number; cursor: string | null }> {
   const rt = await deps.loader.get({ fresh: true });
   const doc = documentClient();
   let start: Record<string, unknown> | undefined = ev.cursor ? { pk: decode(ev.cursor) } : undefined;

@@ -52,9 +52,7 @@ export function traitKey(d: Pick<ComputedTraitDef, 'event' | 'aggregate' | 'prop
 }
 
 export function compileRuntime(defs: Definition[]): SegmentRuntime {
-  const traits = defs
-    .filter((d): d is ComputedTraitDef => d.kind === 'computedTrait')
-    .map((def) => ({ key: traitKey(def), def, traitId: def.id }));
+  const traits = defs.filter((d): d is ComputedTraitDef => d.kind === 'computedTrait').map((def) => ({ key: traitKey(def), def, traitId: def.id }));
   const counters = eventCounters(defs)
     .filter((c) => c.scope === 'profile')
     .map((def) => ({ key: def.key, def }));

@@ -15,8 +15,7 @@ const LOCAL_ACCOUNT = '000000000000';
 const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
 /** Target of recheck schedules: λ recheck (CDK sets the ARN; the local stack names it `cairn-recheck`). */
-export const recheckTargetArn = (): string =>
-  process.env[ENV.recheckTargetArn] || `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:cairn-recheck`;
+export const recheckTargetArn = (): string => process.env[ENV.recheckTargetArn] || `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:cairn-recheck`;
 /** Role EventBridge Scheduler assumes to invoke it (any ARN locally). */
 export const recheckRoleArn = (): string => process.env[ENV.recheckRoleArn] || `arn:aws:iam::${LOCAL_ACCOUNT}:role/cairn-recheck-scheduler`;
 
@@ -25,9 +24,7 @@ export function atExpression(ms: number): string {
   return `at(${new Date(Math.ceil(ms / 1000) * 1000).toISOString().slice(0, 19)})`;
 }
 
-export type RecheckEvent =
-  | { kind: 'profile'; profileId: string; due: number }
-  | { kind: 'sweep'; reason: string; cursor?: string; started: number };
+export type RecheckEvent = { kind: 'profile'; profileId: string; due: number } | { kind: 'sweep'; reason: string; cursor?: string; started: number };
 
 /** 4 hex characters per target: stacks (stages) sharing an account and region never share schedule names. */
 const stackTag = () => createHash('sha256').update(recheckTargetArn()).digest('hex').slice(0, 4);
@@ -76,6 +73,9 @@ export async function cancelProfileRecheck(profileId: string): Promise<void> {
 export function scheduleSweep(reason: string, opts: { cursor?: string; started?: number; now?: number } = {}): Promise<void> {
   const now = opts.now ?? Date.now();
   const started = opts.started ?? now;
-  const name = `${RECHECK_PREFIX}${stackTag()}-sweep-${createHash('sha256').update(`${reason}|${started}|${opts.cursor ?? ''}`).digest('hex').slice(0, 24)}`;
+  const name = `${RECHECK_PREFIX}${stackTag()}-sweep-${createHash('sha256')
+    .update(`${reason}|${started}|${opts.cursor ?? ''}`)
+    .digest('hex')
+    .slice(0, 24)}`;
   return upsert(name, now + 1000, { kind: 'sweep', reason, started, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
 }

@@ -100,8 +100,12 @@ export function mergeComputedState(a: ComputedState | undefined, b: ComputedStat
 }
 
 /** Applies one message to every computed trait and event counter of the runtime. */
-export function applyToStates(states: States, rt: SegmentRuntime, m: NormalizedMessage | { type?: string; event?: string; timestamp: string | number; messageId?: string }): boolean {
-  const list = [...rt.all, ...(m.type === 'track' && m.event ? rt.byEvent.get(m.event) ?? [] : [])];
+export function applyToStates(
+  states: States,
+  rt: SegmentRuntime,
+  m: NormalizedMessage | { type?: string; event?: string; timestamp: string | number; messageId?: string },
+): boolean {
+  const list = [...rt.all, ...(m.type === 'track' && m.event ? (rt.byEvent.get(m.event) ?? []) : [])];
   let changed = false;
   for (const a of list) {
     const cur = states[a.key];
@@ -186,7 +190,13 @@ const consentView = (p: ProfileRecord): Record<string, { granted: boolean }> =>
  * traits, computed traits (built-in and defined, windowed ones exact at `now`), identifiers,
  * consent, segment membership as stored, and the event counters.
  */
-export function profileEvalContext(p: ProfileRecord, rt: SegmentRuntime, now: number, states: States = statesOf(p), values?: Record<string, Json>): EvalContext {
+export function profileEvalContext(
+  p: ProfileRecord,
+  rt: SegmentRuntime,
+  now: number,
+  states: States = statesOf(p),
+  values?: Record<string, Json>,
+): EvalContext {
   const computedDefs: EvalContext['computedDefs'] = {};
   const computedStates: EvalContext['computedStates'] = {};
   for (const t of rt.traits) {

@@ -61,7 +61,6 @@ export function refreshMs(): number {
   return Number.isFinite(v) && v > 0 ? Math.min(v, MAX_REFRESH_MS) : DEFAULT_REFRESH_MS;
 }
 
-
 /** Per bucket: its change counter and how many chunk items it spans. */
 export type SuppressionMeta = Map<string, { version: number; chunks: number }>;
 /** Where a container's copy of the list comes from (DynamoDB; a fake in unit tests). */
@@ -143,7 +142,7 @@ export class SuppressionView {
         this.versions.set(b, m.version);
       }
     }
-    for (const b of [...this.versions.keys()]) if (!meta.has(b)) (this.versions.delete(b), this.entries.delete(b));
+    for (const b of [...this.versions.keys()]) if (!meta.has(b)) this.versions.delete(b), this.entries.delete(b);
     this.refreshedAt = startedAt;
     if (changed.length) log('debug', 'privacy.suppression_refreshed', { buckets: changed.length, size: this.size });
   }
@@ -231,7 +230,7 @@ export async function dropSuppressed<T>(
     pending = [];
     for (const [h, d] of drops) {
       if (confirmed.has(h)) for (const i of d.items) dropped.add(i);
-      else (refuted.add(h), pending.push(...d.items));
+      else refuted.add(h), pending.push(...d.items);
     }
   }
   if (!dropped.size) return { kept: items, dropped: 0 };
@@ -250,20 +249,30 @@ export async function recordDrops(drops: Map<string, Set<string>>): Promise<Set<
     [...drops].map(async ([hash, ids]) => {
       const Key = { pk: SUPPRESSION_PREFIX + hash };
       try {
-        await doc().send(new UpdateCommand({
-          TableName: privacyTable(), Key, UpdateExpression: 'ADD d :ids', ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':ids': new Set(ids) },
-        }));
+        await doc().send(
+          new UpdateCommand({
+            TableName: privacyTable(),
+            Key,
+            UpdateExpression: 'ADD d :ids',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':ids': new Set(ids) },
+          }),
+        );
         confirmed.add(hash);
       } catch (e) {
         const name = (e as Error).name;
         if (name === 'ConditionalCheckFailedException') return;
         if (name !== 'ValidationException') throw e;
         // Item too large (a very busy erased identifier): count without identities from here on.
-        await doc().send(new UpdateCommand({
-          TableName: privacyTable(), Key, UpdateExpression: 'ADD overflow :n', ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':n': ids.size },
-        }));
+        await doc().send(
+          new UpdateCommand({
+            TableName: privacyTable(),
+            Key,
+            UpdateExpression: 'ADD overflow :n',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':n': ids.size },
+          }),
+        );
         confirmed.add(hash);
       }
     }),
@@ -287,7 +296,9 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
   await Promise.all(
     all.map(async (h) => {
       try {
-        await doc().send(new PutCommand({ TableName: table, Item: { pk: SUPPRESSION_PREFIX + h, erasureId, at }, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await doc().send(
+          new PutCommand({ TableName: table, Item: { pk: SUPPRESSION_PREFIX + h, erasureId, at }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        );
         added++;
       } catch (e) {
         if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
@@ -310,7 +321,9 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
           throw new CairnError('suppression_list_full', `suppression list bucket ${b} is full (${MAX_CHUNKS} chunks of 400 KB): see docs/privacy.md`, 500);
         }
         try {
-          await doc().send(new UpdateCommand({ TableName: table, Key: { pk: chunkKey(b, n) }, UpdateExpression: 'ADD h :e', ExpressionAttributeValues: { ':e': entries } }));
+          await doc().send(
+            new UpdateCommand({ TableName: table, Key: { pk: chunkKey(b, n) }, UpdateExpression: 'ADD h :e', ExpressionAttributeValues: { ':e': entries } }),
+          );
         } catch (e) {
           if (isItemTooLarge(e)) continue; // this chunk is full: spill into the next
           throw e;
@@ -318,11 +331,16 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
         if (n + 1 > start) {
           // Record the new chunk count before the counter moves (never lowering it).
           try {
-            await doc().send(new UpdateCommand({
-              TableName: table, Key: { pk: META_KEY }, UpdateExpression: 'SET #n = :n',
-              ConditionExpression: 'attribute_not_exists(#n) OR #n < :n',
-              ExpressionAttributeNames: { '#n': `n${b}` }, ExpressionAttributeValues: { ':n': n + 1 },
-            }));
+            await doc().send(
+              new UpdateCommand({
+                TableName: table,
+                Key: { pk: META_KEY },
+                UpdateExpression: 'SET #n = :n',
+                ConditionExpression: 'attribute_not_exists(#n) OR #n < :n',
+                ExpressionAttributeNames: { '#n': `n${b}` },
+                ExpressionAttributeValues: { ':n': n + 1 },
+              }),
+            );
           } catch (e) {
             if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
           }
@@ -333,12 +351,15 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
   );
 
   const buckets = [...byBucket.keys()];
-  await doc().send(new UpdateCommand({
-    TableName: table, Key: { pk: META_KEY },
-    UpdateExpression: `ADD #v :one, ${buckets.map((_, i) => `#b${i} :one`).join(', ')}`,
-    ExpressionAttributeNames: { '#v': 'v', ...Object.fromEntries(buckets.map((b, i) => [`#b${i}`, `b${b}`])) },
-    ExpressionAttributeValues: { ':one': 1 },
-  }));
+  await doc().send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { pk: META_KEY },
+      UpdateExpression: `ADD #v :one, ${buckets.map((_, i) => `#b${i} :one`).join(', ')}`,
+      ExpressionAttributeNames: { '#v': 'v', ...Object.fromEntries(buckets.map((b, i) => [`#b${i}`, `b${b}`])) },
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
   sharedView?.add(all);
   return added;
 }

@@ -34,24 +34,45 @@ const BASIC = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const RUN = `af-${Date.now().toString(36)}`;
 
-interface Msg { messageId: string; userId: string; total: number }
+interface Msg {
+  messageId: string;
+  userId: string;
+  total: number;
+}
 const message = (i: number): Msg => ({ messageId: `${RUN}-m${i}`, userId: `${RUN}-u${i % USERS}`, total: 1 + (i % 13) + ((i * 7) % 100) / 100 });
 
 function body(msgs: Msg[]): string {
   const now = new Date().toISOString();
   return JSON.stringify({
-    batch: msgs.map((m) => ({ type: 'track', event: 'Order Completed', userId: m.userId, messageId: m.messageId, timestamp: now, properties: { total: m.total, currency: 'EUR' } })),
+    batch: msgs.map((m) => ({
+      type: 'track',
+      event: 'Order Completed',
+      userId: m.userId,
+      messageId: m.messageId,
+      timestamp: now,
+      properties: { total: m.total, currency: 'EUR' },
+    })),
     sentAt: now,
   });
 }
 
 let stack: LocalStack | undefined;
 const dirs: string[] = [];
-const savedEnv = { rate: process.env.CAIRN_FAULT_RATE, services: process.env.CAIRN_FAULT_SERVICES, log: process.env.CAIRN_LOG_LEVEL, attempts: process.env.CAIRN_AWS_MAX_ATTEMPTS };
+const savedEnv = {
+  rate: process.env.CAIRN_FAULT_RATE,
+  services: process.env.CAIRN_FAULT_SERVICES,
+  log: process.env.CAIRN_LOG_LEVEL,
+  attempts: process.env.CAIRN_AWS_MAX_ATTEMPTS,
+};
 afterAll(async () => {
   await stack?.close({ drainTimeoutMs: 2_000 }).catch(() => undefined);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  for (const [k, v] of [['CAIRN_FAULT_RATE', savedEnv.rate], ['CAIRN_FAULT_SERVICES', savedEnv.services], ['CAIRN_LOG_LEVEL', savedEnv.log], ['CAIRN_AWS_MAX_ATTEMPTS', savedEnv.attempts]] as const) {
+  for (const [k, v] of [
+    ['CAIRN_FAULT_RATE', savedEnv.rate],
+    ['CAIRN_FAULT_SERVICES', savedEnv.services],
+    ['CAIRN_LOG_LEVEL', savedEnv.log],
+    ['CAIRN_AWS_MAX_ATTEMPTS', savedEnv.attempts],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -84,7 +105,11 @@ describe('injected AWS faults (10% of calls throttled, 503, or response lost)', 
         for (let attempt = 0; ; attempt++) {
           let status = 0;
           try {
-            const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { authorization: BASIC, 'content-type': 'application/json' }, body: body(batches[ix]!) });
+            const r = await fetch(`${base}/v1/batch`, {
+              method: 'POST',
+              headers: { authorization: BASIC, 'content-type': 'application/json' },
+              body: body(batches[ix]!),
+            });
             await r.arrayBuffer();
             status = r.status;
           } catch {
@@ -117,7 +142,13 @@ describe('injected AWS faults (10% of calls throttled, 503, or response lost)', 
     const st = await stack.status();
 
     // Lake, through the S3 API of the stack's emulator (a client of our own: never faulted).
-    const s3c = new S3Client({ endpoint: stack.endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestHandler: new NodeHttpHandler() });
+    const s3c = new S3Client({
+      endpoint: stack.endpoints.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestHandler: new NodeHttpHandler(),
+    });
     const listAll = async (prefix: string) => {
       const keys: string[] = [];
       let token: string | undefined;
@@ -173,7 +204,9 @@ describe('injected AWS faults (10% of calls throttled, 503, or response lost)', 
             const p = (await r.json()) as { computed: { order_count: number; revenue: number } };
             const gotE4 = Math.round(p.computed.revenue * 1e4);
             if (p.computed.order_count !== want.orders || gotE4 !== want.revenueE4) {
-              mismatches.push(`${u}: order_count ${p.computed.order_count} (want ${want.orders}), revenue ${p.computed.revenue} (want ${want.revenueE4 / 1e4})`);
+              mismatches.push(
+                `${u}: order_count ${p.computed.order_count} (want ${want.orders}), revenue ${p.computed.revenue} (want ${want.revenueE4 / 1e4})`,
+              );
             }
             return;
           }
@@ -181,7 +214,12 @@ describe('injected AWS faults (10% of calls throttled, 503, or response lost)', 
       );
     }
 
-    const fnErrors = Object.fromEntries(Object.entries(st.functions).map(([k, v]) => [k, { errors: (v as { errors: number }).errors, failedRecords: (v as { failedRecords?: number }).failedRecords ?? 0 }]));
+    const fnErrors = Object.fromEntries(
+      Object.entries(st.functions).map(([k, v]) => [
+        k,
+        { errors: (v as { errors: number }).errors, failedRecords: (v as { failedRecords?: number }).failedRecords ?? 0 },
+      ]),
+    );
     const figures = {
       fault_rate: Number(RATE),
       sdk_max_attempts: Number(MAX_ATTEMPTS),

@@ -74,7 +74,9 @@ async function startStack(port: number, dataDir: string): Promise<ChildProcess> 
     try {
       const r = await fetch(`http://127.0.0.1:${port}/health`);
       if (r.status === 200) return child;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (child.exitCode !== null) throw new Error(`the local stack exited with ${child.exitCode}`);
     await sleep(250);
   }
@@ -91,7 +93,11 @@ function alive(pid: number): boolean {
   }
 }
 
-interface Msg { messageId: string; userId: string; total: number }
+interface Msg {
+  messageId: string;
+  userId: string;
+  total: number;
+}
 
 /** Event i: user i mod USERS, total a known amount with cents (exact in the profile's 1/10,000 units). */
 function message(i: number): Msg {
@@ -135,7 +141,10 @@ async function streamCopies(kinesis: KinesisClient, stream: string, idOf: (v: an
   return { records, repeated: [...seen.values()].filter((n) => n > 1).length };
 }
 
-type Status = { streams: Record<string, { recordsBehind: number; consumers: Record<string, { exact: boolean }> }>; functions: Record<string, { errors: number; failedRecords?: number }> };
+type Status = {
+  streams: Record<string, { recordsBehind: number; consumers: Record<string, { exact: boolean }> }>;
+  functions: Record<string, { errors: number; failedRecords?: number }>;
+};
 
 describe('kill -9 of the local stack under load', () => {
   it('keeps every acknowledged event exactly once in the lake and the profiles', { timeout: TIMEOUT_MS }, async () => {
@@ -162,7 +171,11 @@ describe('kill -9 of the local stack under load', () => {
       while (!killed && next < batches.length) {
         const ix = next++;
         try {
-          const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { authorization: BASIC, 'content-type': 'application/json' }, body: body(batches[ix]!) });
+          const r = await fetch(`${base}/v1/batch`, {
+            method: 'POST',
+            headers: { authorization: BASIC, 'content-type': 'application/json' },
+            body: body(batches[ix]!),
+          });
           await r.arrayBuffer();
           if (r.status === 200) acked.add(ix);
           else {
@@ -181,7 +194,9 @@ describe('kill -9 of the local stack under load', () => {
       try {
         const st = (await (await fetch(`${base}/v1/status`, { headers: ADMIN })).json()) as Status;
         behindAtKill = Object.fromEntries(Object.entries(st.streams).map(([k, v]) => [k, v.recordsBehind]));
-      } catch { /* diagnostic only */ }
+      } catch {
+        /* diagnostic only */
+      }
       child.kill('SIGKILL');
       killed = true;
       killedAt = acked.size;
@@ -200,7 +215,11 @@ describe('kill -9 of the local stack under load', () => {
     const resender = async () => {
       for (let ix = todo.shift(); ix !== undefined; ix = todo.shift()) {
         for (let attempt = 0; ; attempt++) {
-          const r = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { authorization: BASIC, 'content-type': 'application/json' }, body: body(batches[ix]!) });
+          const r = await fetch(`${base}/v1/batch`, {
+            method: 'POST',
+            headers: { authorization: BASIC, 'content-type': 'application/json' },
+            body: body(batches[ix]!),
+          });
           await r.arrayBuffer();
           if (r.status === 200) {
             acked.add(ix);
@@ -232,7 +251,12 @@ describe('kill -9 of the local stack under load', () => {
 
     // Lake: every row of events/, through the S3 API of the running stack.
     const endpoints = (await (await fetch(`${base}/_aws/endpoints`)).json()) as { s3: string; kinesis: string };
-    const kinesis = new KinesisClient({ endpoint: endpoints.kinesis, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: new NodeHttpHandler() });
+    const kinesis = new KinesisClient({
+      endpoint: endpoints.kinesis,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      requestHandler: new NodeHttpHandler(),
+    });
     const copies = (stream: string, idOf: (v: any) => unknown) =>
       streamCopies(kinesis, stream, idOf).catch((e: Error) => {
         process.stdout.write(`faults-kill9: reading ${stream} failed: ${e.name} ${e.message} ${e.stack?.split('\n').slice(0, 4).join(' | ')}\n`);
@@ -240,7 +264,12 @@ describe('kill -9 of the local stack under load', () => {
       });
     const rawCopies = await copies(STREAMS.raw.name, (v) => v?.message?.messageId);
     const normalizedCopies = await copies(STREAMS.normalized.name, (v) => v?.messageId);
-    const s3c = new S3Client({ endpoint: endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3c = new S3Client({
+      endpoint: endpoints.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const count = new Map<string, number>();
     const listAll = async (prefix: string) => {
       const keys: string[] = [];

@@ -19,7 +19,9 @@ let resources: Record<string, Json>;
 const ofType = (type: string): Json[] => Object.values(resources).filter((r) => r.Type === type);
 const streamOf = (name: StreamName): Json => ofType('AWS::Kinesis::Stream').find((r) => r.Properties.Name === STREAMS[name].name)!;
 const fnProps = (s: CairnStack, name: FunctionName): Json =>
-  s.resolve((s.catalog.fn(name).function.node.defaultChild as CfnFunction)._toCloudFormation()).Resources[s.getLogicalId(s.catalog.fn(name).function.node.defaultChild as CfnFunction)].Properties;
+  s.resolve((s.catalog.fn(name).function.node.defaultChild as CfnFunction)._toCloudFormation()).Resources[
+    s.getLogicalId(s.catalog.fn(name).function.node.defaultChild as CfnFunction)
+  ].Properties;
 const consumers = (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => (FUNCTIONS[n] as FunctionDef).kinesis);
 const streams = Object.keys(STREAMS) as StreamName[];
 
@@ -56,16 +58,20 @@ describe('default sizing: 1 billion events a month, peaks of 5× the mean', () =
     expect(streamOf('normalized').Properties.ShardCount).toBe(9);
   });
 
-  it.each(streams)('%s stream: retention is longer than its consumer\'s MaximumRecordAgeInSeconds plus a day of outage', (name) => {
+  it.each(streams)("%s stream: retention is longer than its consumer's MaximumRecordAgeInSeconds plus a day of outage", (name) => {
     const hours = streamOf(name).Properties.RetentionPeriodHours as number;
     const consumer = consumers.find((n) => (FUNCTIONS[n] as FunctionDef).kinesis!.stream === name)!;
-    const esm = ofType('AWS::Lambda::EventSourceMapping').find((r) => JSON.stringify(r.Properties.FunctionName).includes(stack.getLogicalId(stack.catalog.fn(consumer).function.node.defaultChild as CfnFunction)))!;
+    const esm = ofType('AWS::Lambda::EventSourceMapping').find((r) =>
+      JSON.stringify(r.Properties.FunctionName).includes(stack.getLogicalId(stack.catalog.fn(consumer).function.node.defaultChild as CfnFunction)),
+    )!;
     expect(hours * 3600).toBeGreaterThan(esm.Properties.MaximumRecordAgeInSeconds + 24 * 3600);
   });
 
   it.each(consumers)('%s: ParallelizationFactor 1 (per-shard bookkeeping) and reserved concurrency = shards × ParallelizationFactor', (name) => {
     const k = (FUNCTIONS[name] as FunctionDef).kinesis!;
-    const esm = ofType('AWS::Lambda::EventSourceMapping').find((r) => JSON.stringify(r.Properties.FunctionName).includes(stack.getLogicalId(stack.catalog.fn(name).function.node.defaultChild as CfnFunction)))!;
+    const esm = ofType('AWS::Lambda::EventSourceMapping').find((r) =>
+      JSON.stringify(r.Properties.FunctionName).includes(stack.getLogicalId(stack.catalog.fn(name).function.node.defaultChild as CfnFunction)),
+    )!;
     expect(esm.Properties.ParallelizationFactor).toBe(1);
     expect(esm.Properties.BatchSize).toBe(500);
     expect(fnProps(stack, name).ReservedConcurrentExecutions).toBe(streamOf(k.stream).Properties.ShardCount * esm.Properties.ParallelizationFactor);

@@ -13,12 +13,24 @@ export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
 
 /** A permission a call needs: IAM action, concrete ARN, and (for KMS) the service it goes through. */
-export interface Need { fn: string; action: string; resource: string; via?: string; from: string }
+export interface Need {
+  fn: string;
+  action: string;
+  resource: string;
+  via?: string;
+  from: string;
+}
 
 type Tpl = Record<string, { Type: string; Properties?: any }>;
 
 /** A statement of a role's policy, resolved to concrete strings. */
-export interface Grant { fn: string; actions: string[]; resources: string[]; via?: string; policy: string }
+export interface Grant {
+  fn: string;
+  actions: string[];
+  resources: string[];
+  via?: string;
+  policy: string;
+}
 
 /**
  * Resolves the template's intrinsics to the concrete names the local stack uses: every table,
@@ -33,7 +45,10 @@ export class TemplateNames {
   /** Template value → local value of literal environment values that differ (the SES sender). */
   readonly literal = new Map<string, string>();
 
-  constructor(private readonly resources: Tpl, localEnv: Record<string, string>) {
+  constructor(
+    private readonly resources: Tpl,
+    localEnv: Record<string, string>,
+  ) {
     for (const r of Object.values(resources)) {
       if (r.Type !== 'AWS::Lambda::Function') continue;
       for (const [k, v] of Object.entries((r.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>)) {
@@ -52,7 +67,12 @@ export class TemplateNames {
     if (Array.isArray(v)) throw new Error(`cannot resolve a list: ${JSON.stringify(v)}`);
     const o = v as Record<string, any>;
     if (typeof o.Ref === 'string') {
-      const pseudo: Record<string, string> = { 'AWS::Partition': PARTITION, 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+      const pseudo: Record<string, string> = {
+        'AWS::Partition': PARTITION,
+        'AWS::Region': REGION,
+        'AWS::AccountId': ACCOUNT,
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
       return pseudo[o.Ref] ?? this.refs.get(o.Ref) ?? `\${${o.Ref}}`;
     }
     if (Array.isArray(o['Fn::GetAtt'])) {
@@ -107,7 +127,8 @@ export function grantsOf(resources: Tpl, names: TemplateNames): Grant[] {
         if (st.Effect !== 'Allow' || st.NotAction || st.NotResource) throw new Error(`${fn}: unexpected statement shape in ${id}: ${JSON.stringify(st)}`);
         const via = st.Condition?.StringEquals?.['kms:ViaService'];
         out.push({
-          fn, policy: id,
+          fn,
+          policy: id,
           actions: list(st.Action) as string[],
           resources: list(st.Resource).map((x) => names.resolve(x)),
           ...(via ? { via: names.resolve(via).split('.')[0] } : {}),
@@ -120,7 +141,13 @@ export function grantsOf(resources: Tpl, names: TemplateNames): Grant[] {
 
 /** IAM wildcard match (`*`, `?`; case-sensitive as resources are; actions compared lower-case). */
 export function iamMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`, 's');
+  const re = new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+    's',
+  );
   return re.test(value);
 }
 export const actionMatch = (pattern: string, action: string) => iamMatch(pattern.toLowerCase(), action.toLowerCase());
@@ -135,8 +162,11 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
   switch (c.service) {
     case 'dynamodb': {
       const tx: Record<string, string> = {
-        'TransactWriteItems.Put': 'PutItem', 'TransactWriteItems.Update': 'UpdateItem', 'TransactWriteItems.Delete': 'DeleteItem',
-        'TransactWriteItems.ConditionCheck': 'ConditionCheckItem', 'TransactGetItems.Get': 'GetItem',
+        'TransactWriteItems.Put': 'PutItem',
+        'TransactWriteItems.Update': 'UpdateItem',
+        'TransactWriteItems.Delete': 'DeleteItem',
+        'TransactWriteItems.ConditionCheck': 'ConditionCheckItem',
+        'TransactGetItems.Get': 'GetItem',
       };
       const op = tx[c.operation] ?? c.operation;
       if (op.includes('.')) throw new Error(`unmapped DynamoDB operation ${c.operation}`);
@@ -149,14 +179,24 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
       const bucketArn = `arn:${PARTITION}:s3:::${bucketPart!.split('/')[0]}`;
       const object = `arn:${PARTITION}:s3:::${c.resource}`;
       const map: Record<string, [string, string]> = {
-        GetObject: ['s3:GetObject', object], HeadObject: ['s3:GetObject', object], 'CopyObject.source': ['s3:GetObject', object],
-        PutObject: ['s3:PutObject', object], CopyObject: ['s3:PutObject', object], CreateMultipartUpload: ['s3:PutObject', object],
-        UploadPart: ['s3:PutObject', object], CompleteMultipartUpload: ['s3:PutObject', object], AbortMultipartUpload: ['s3:AbortMultipartUpload', object],
-        DeleteObject: ['s3:DeleteObject', object], DeleteObjects: ['s3:DeleteObject', object],
-        ListObjectsV2: ['s3:ListBucket', bucketArn], ListObjects: ['s3:ListBucket', bucketArn], HeadBucket: ['s3:ListBucket', bucketArn],
+        GetObject: ['s3:GetObject', object],
+        HeadObject: ['s3:GetObject', object],
+        'CopyObject.source': ['s3:GetObject', object],
+        PutObject: ['s3:PutObject', object],
+        CopyObject: ['s3:PutObject', object],
+        CreateMultipartUpload: ['s3:PutObject', object],
+        UploadPart: ['s3:PutObject', object],
+        CompleteMultipartUpload: ['s3:PutObject', object],
+        AbortMultipartUpload: ['s3:AbortMultipartUpload', object],
+        DeleteObject: ['s3:DeleteObject', object],
+        DeleteObjects: ['s3:DeleteObject', object],
+        ListObjectsV2: ['s3:ListBucket', bucketArn],
+        ListObjects: ['s3:ListBucket', bucketArn],
+        HeadBucket: ['s3:ListBucket', bucketArn],
         // S3 answers a missing key with 404 only to a caller allowed s3:ListBucket on the bucket (403 otherwise),
         // and the code reads that 404 as "not there yet" (the recorder notes each one).
-        'GetObject.NotFound': ['s3:ListBucket', bucketArn], 'HeadObject.NotFound': ['s3:ListBucket', bucketArn],
+        'GetObject.NotFound': ['s3:ListBucket', bucketArn],
+        'HeadObject.NotFound': ['s3:ListBucket', bucketArn],
       };
       const m = map[c.operation];
       if (!m) throw new Error(`unmapped S3 operation ${c.operation}`);
@@ -194,7 +234,9 @@ export function kmsNeeds(n: Need): Need[] {
   const [svc, op] = n.action.split(':') as [string, string];
   const k = (...actions: string[]) => actions.map((a): Need => ({ fn: n.fn, action: a, resource: 'cairn-key', via: svc, from: `${n.action} ${n.resource}` }));
   if (svc === 'dynamodb' && op !== 'DescribeTable') {
-    return /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/.test(op) ? k('kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey') : k('kms:Decrypt', 'kms:DescribeKey');
+    return /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/.test(op)
+      ? k('kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey')
+      : k('kms:Decrypt', 'kms:DescribeKey');
   }
   if (svc === 'kinesis') return /^PutRecords?$/.test(op) ? k('kms:GenerateDataKey') : op === 'GetRecords' ? k('kms:Decrypt') : [];
   if (svc === 's3') return op === 'GetObject' ? k('kms:Decrypt') : op === 'PutObject' ? k('kms:GenerateDataKey', 'kms:Decrypt') : [];
@@ -204,8 +246,12 @@ export function kmsNeeds(n: Need): Need[] {
 
 /** Is the need allowed by one of the function's grants? (Conditions other than kms:ViaService are assumed met: see docs.) */
 export function allowedBy(n: Need, grants: Grant[]): Grant | undefined {
-  return grants.find((g) => g.fn === n.fn && g.actions.some((a) => actionMatch(a, n.action))
-    && (n.via !== undefined ? g.via === n.via : g.resources.some((r) => iamMatch(r, n.resource))));
+  return grants.find(
+    (g) =>
+      g.fn === n.fn &&
+      g.actions.some((a) => actionMatch(a, n.action)) &&
+      (n.via !== undefined ? g.via === n.via : g.resources.some((r) => iamMatch(r, n.resource))),
+  );
 }
 
 export const envNames = ENV;

@@ -41,28 +41,58 @@ import { actionMatch, allowedBy, grantsOf, iamMatch, kmsNeeds, needsOf, Template
  * Everything here is used by AWS itself with the function's role, never by handler code — except
  * normalize's s3:ListBucket, a code path that needs a failure between two writes (its reason says).
  */
-const STREAM_CONSUMERS = Object.entries(FUNCTIONS).filter(([, d]) => 'kinesis' in d).map(([k]) => k);
+const STREAM_CONSUMERS = Object.entries(FUNCTIONS)
+  .filter(([, d]) => 'kinesis' in d)
+  .map(([k]) => k);
 export const ALLOWED_UNUSED: { fns: string[] | '*'; action: string; resource?: RegExp; reason: string }[] = [
-  { fns: '*', action: 'logs:CreateLogStream', reason: 'The Lambda runtime writes the function\'s logs to its log group.' },
-  { fns: '*', action: 'logs:PutLogEvents', reason: 'The Lambda runtime writes the function\'s logs to its log group.' },
+  { fns: '*', action: 'logs:CreateLogStream', reason: "The Lambda runtime writes the function's logs to its log group." },
+  { fns: '*', action: 'logs:PutLogEvents', reason: "The Lambda runtime writes the function's logs to its log group." },
   { fns: '*', action: 'xray:PutTraceSegments', reason: 'Active X-Ray tracing: the Lambda service sends the segments.' },
   { fns: '*', action: 'xray:PutTelemetryRecords', reason: 'Active X-Ray tracing: the Lambda service sends the telemetry.' },
-  ...['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:ListStreams'].map((action) => ({
-    fns: STREAM_CONSUMERS, action, resource: /:stream\//,
-    reason: 'The Kinesis event-source mapping (the Lambda service, locally local/poller.ts with its own clients) reads the stream with the function\'s role.',
+  ...[
+    'kinesis:DescribeStream',
+    'kinesis:DescribeStreamSummary',
+    'kinesis:GetRecords',
+    'kinesis:GetShardIterator',
+    'kinesis:ListShards',
+    'kinesis:ListStreams',
+  ].map((action) => ({
+    fns: STREAM_CONSUMERS,
+    action,
+    resource: /:stream\//,
+    reason: "The Kinesis event-source mapping (the Lambda service, locally local/poller.ts with its own clients) reads the stream with the function's role.",
   })),
   // Listed before the mappings' entry so it is the one that covers normalize's grant: the overlap is stated, not silent.
   {
-    fns: ['normalize'], action: 's3:ListBucket', resource: /^arn:aws:s3:::[^/]+$/,
-    reason: 'Its own grant (lake.list): after a batch wrote its dedup markers but failed before its lake object was written, the retry\'s '
-      + 'HeadObject of that object must answer 404 (not there, write it), which S3 gives only to a caller allowed to list the bucket. '
-      + 'That crash path needs a failure between two writes of one batch, which the scenario cannot inject; the same grant also '
-      + 'serves the on-failure destination (next entries).',
+    fns: ['normalize'],
+    action: 's3:ListBucket',
+    resource: /^arn:aws:s3:::[^/]+$/,
+    reason:
+      "Its own grant (lake.list): after a batch wrote its dedup markers but failed before its lake object was written, the retry's " +
+      'HeadObject of that object must answer 404 (not there, write it), which S3 gives only to a caller allowed to list the bucket. ' +
+      'That crash path needs a failure between two writes of one batch, which the scenario cannot inject; the same grant also ' +
+      'serves the on-failure destination (next entries).',
   },
-  { fns: STREAM_CONSUMERS, action: 's3:PutObject', resource: /\/aws\/lambda\/\*$/, reason: 'On-failure destination of the event-source mapping: Lambda writes failed-batch records under aws/lambda/.' },
-  { fns: STREAM_CONSUMERS, action: 's3:ListBucket', resource: /^arn:aws:s3:::[^/]+$/, reason: 'On-failure destination of the event-source mapping: Lambda checks the bucket with the function\'s role.' },
+  {
+    fns: STREAM_CONSUMERS,
+    action: 's3:PutObject',
+    resource: /\/aws\/lambda\/\*$/,
+    reason: 'On-failure destination of the event-source mapping: Lambda writes failed-batch records under aws/lambda/.',
+  },
+  {
+    fns: STREAM_CONSUMERS,
+    action: 's3:ListBucket',
+    resource: /^arn:aws:s3:::[^/]+$/,
+    reason: "On-failure destination of the event-source mapping: Lambda checks the bucket with the function's role.",
+  },
   { fns: ['journey'], action: 'sqs:SendMessage', reason: 'On-failure destination of asynchronous invocations: Lambda sends the failed event to the queue.' },
-  { fns: ['journey'], action: 'ses:SendEmail', resource: /:identity\/[^@]+$/, reason: 'SES authorizes a send against the verified identity it uses: the sender\'s domain identity when only the domain is verified (the call names the address).' },
+  {
+    fns: ['journey'],
+    action: 'ses:SendEmail',
+    resource: /:identity\/[^@]+$/,
+    reason:
+      "SES authorizes a send against the verified identity it uses: the sender's domain identity when only the domain is verified (the call names the address).",
+  },
 ];
 
 const DAY = 86_400_000;
@@ -83,7 +113,13 @@ const schedulerService: LocalService = {
   name: 'scheduler',
   async start(ctx) {
     invokeFn = ctx.invoke;
-    sched = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => Date.now() + clockOffset, tickMs: 100, retry: { baseDelayMs: 50 } });
+    sched = await startScheduler({
+      dataDir: ctx.dataDir,
+      invoke: stackInvoke(ctx),
+      now: () => Date.now() + clockOffset,
+      tickMs: 100,
+      retry: { baseDelayMs: 50 },
+    });
     return { endpoint: sched.endpoint, idle: () => sched!.stats().pending === 0 && sched!.stats().inFlight === 0, close: () => sched!.close() };
   },
 };
@@ -98,7 +134,11 @@ async function api(method: string, path: string, body?: unknown, contentType = '
   return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined };
 }
 async function collect(batch: Record<string, unknown>[]) {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BASIC }, body: JSON.stringify({ batch }) });
+  const res = await fetch(`${stack.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: BASIC },
+    body: JSON.stringify({ batch }),
+  });
   expect(res.status).toBe(200);
 }
 /** Waits for a state the scenario needs; a state never reached fails the run instead of passing silently. */
@@ -119,14 +159,17 @@ const person = async (userId: string): Promise<{ profileId: string; segments: st
 const segmentsOf = async (userId: string) => (await person(userId))?.segments ?? [];
 /** The `at(…)` expression of a profile's recheck schedule in the local scheduler, or null when it has none. */
 async function recheckOf(profileId: string): Promise<string | null> {
-  const list = (await (await fetch(`${sched!.endpoint}/schedules?ScheduleGroup=default&NamePrefix=cairn-recheck-`)).json()) as { Schedules: { Name: string }[] };
+  const list = (await (await fetch(`${sched!.endpoint}/schedules?ScheduleGroup=default&NamePrefix=cairn-recheck-`)).json()) as {
+    Schedules: { Name: string }[];
+  };
   const s = list.Schedules.find((x) => x.Name.endsWith(`-${profileId}`));
   if (!s) return null;
   const res = await fetch(`${sched!.endpoint}/schedules/${encodeURIComponent(s.Name)}?groupName=default`);
   return res.status === 200 ? ((await res.json()) as { ScheduleExpression: string }).ScheduleExpression : null;
 }
 /** Whether a journey wait schedule exists. */
-const waitExists = async (name: string) => (await fetch(`${sched!.endpoint}/schedules/${encodeURIComponent(name)}?groupName=${JOURNEYS.scheduleGroup}`)).status === 200;
+const waitExists = async (name: string) =>
+  (await fetch(`${sched!.endpoint}/schedules/${encodeURIComponent(name)}?groupName=${JOURNEYS.scheduleGroup}`)).status === 200;
 
 let calls: RecordedCall[] = [];
 
@@ -147,7 +190,12 @@ beforeAll(async () => {
   // λ import with a 90 s timeout here (900 s on AWS): it writes a checkpoint once under 90 s of its
   // invocation remain (IMPORT_CHECKPOINT_MARGIN_MS), so a file longer than one chunk continues from one.
   const functions = { ...(FUNCTIONS as unknown as Record<string, LocalFunctionDef>), import: { ...FUNCTIONS.import, timeoutSeconds: 90 } };
-  stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-iam-')), functions, services: [eventsService, schedulerService, ...outboxServices] });
+  stack = await startLocalStack({
+    port: 0,
+    dataDir: mkdtempSync(join(tmpdir(), 'cairn-iam-')),
+    functions,
+    services: [eventsService, schedulerService, ...outboxServices],
+  });
 
   // Definitions through the admin API (λ admin: definitions, journey rules, segment sweeps).
   const area = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;
@@ -169,7 +217,12 @@ beforeAll(async () => {
     // λ scores' segment effects: the lifecycle stage it writes takes gina and hana out of iam-unscored
     // (hana's recheck cancelled) and puts gina in iam-scored (her recheck moved to its longer window).
     'iam-unscored': { all: [{ event: 'Ping', within: '10d' }, { not: { computed: 'lifecycle_stage', exists: true } }] },
-    'iam-scored': { all: [{ computed: 'lifecycle_stage', exists: true }, { event: 'Ping', within: '20d', where: { 'properties.keep': true } }] },
+    'iam-scored': {
+      all: [
+        { computed: 'lifecycle_stage', exists: true },
+        { event: 'Ping', within: '20d', where: { 'properties.keep': true } },
+      ],
+    },
   };
   for (const [id, where] of Object.entries(iamSegments)) {
     const r = await api('PUT', `/v1/segments/${id}`, { kind: 'segment', id, where });
@@ -182,12 +235,33 @@ beforeAll(async () => {
   const at = (ms: number) => new Date(now - ms).toISOString();
   const consent = { email: true, sms: true };
   await collect([
-    { type: 'identify', userId: 'alice', traits: { firstName: 'Alice', email: 'alice@example.com', phone: '+33612345678' }, context: { consent }, messageId: 'i-alice', timestamp: at(60_000) },
-    { type: 'identify', userId: 'dave', traits: { firstName: 'Dave', email: 'dave@example.com', phone: '+33611111111' }, context: { consent }, messageId: 'i-dave', timestamp: at(60_000) },
+    {
+      type: 'identify',
+      userId: 'alice',
+      traits: { firstName: 'Alice', email: 'alice@example.com', phone: '+33612345678' },
+      context: { consent },
+      messageId: 'i-alice',
+      timestamp: at(60_000),
+    },
+    {
+      type: 'identify',
+      userId: 'dave',
+      traits: { firstName: 'Dave', email: 'dave@example.com', phone: '+33611111111' },
+      context: { consent },
+      messageId: 'i-dave',
+      timestamp: at(60_000),
+    },
     { type: 'group', userId: 'dave', groupId: 'acme', traits: { name: 'Acme' }, messageId: 'g-dave', timestamp: at(50_000) },
     { type: 'alias', userId: 'dave', previousId: 'anon-dave', messageId: 'a-dave', timestamp: at(50_000) },
     { type: 'page', anonymousId: 'anon-dave', name: 'Home', messageId: 'p-dave', timestamp: at(40_000) },
-    { type: 'identify', userId: 'erin', traits: { firstName: 'Erin', email: 'erin@example.com' }, context: { consent }, messageId: 'i-erin', timestamp: at(60_000) },
+    {
+      type: 'identify',
+      userId: 'erin',
+      traits: { firstName: 'Erin', email: 'erin@example.com' },
+      context: { consent },
+      messageId: 'i-erin',
+      timestamp: at(60_000),
+    },
     { type: 'track', userId: 'ivan', event: 'Visit', messageId: 'v-ivan1', timestamp: at(2 * DAY) },
     { type: 'track', userId: 'lena', event: 'Visit', messageId: 'v-lena1', timestamp: at(DAY) },
     { type: 'track', userId: 'gina', event: 'Ping', properties: { keep: true }, messageId: 'p-gina', timestamp: at(1_000) },
@@ -197,20 +271,59 @@ beforeAll(async () => {
   // Recheck schedules created by λ resolve for the windows of the iam-* segments.
   const pid: Record<string, string> = {};
   for (const u of ['ivan', 'lena', 'gina', 'hana']) {
-    const p = await until(`${u} in a windowed segment with a recheck schedule`, async () => {
-      const x = await person(u);
-      return { x, r: x ? await recheckOf(x.profileId) : null };
-    }, (v) => !!v.x && v.x.segments.some((g) => g.startsWith('iam-')) && v.r !== null);
+    const p = await until(
+      `${u} in a windowed segment with a recheck schedule`,
+      async () => {
+        const x = await person(u);
+        return { x, r: x ? await recheckOf(x.profileId) : null };
+      },
+      (v) => !!v.x && v.x.segments.some((g) => g.startsWith('iam-')) && v.r !== null,
+    );
     pid[u] = p.x!.profileId;
   }
   const ivanFirst = (await recheckOf(pid.ivan!))!;
   await collect([
-    { type: 'track', userId: 'alice', event: 'Order Completed', properties: { store_id: 'SH-001', total: 600, order_id: 'A-1' }, messageId: 'o-a1', timestamp: at(30_000) },
-    { type: 'track', userId: 'dave', event: 'Order Completed', properties: { store_id: 'SH-001', total: 900, order_id: 'D-1' }, messageId: 'o-d1', timestamp: at(20_000) },
-    { type: 'track', userId: 'dave', event: 'Order Completed', properties: { store_id: 'SH-001', total: 400, order_id: 'D-2' }, messageId: 'o-d2', timestamp: at(10_000) },
-    { type: 'track', userId: 'dave', event: 'Order Completed', properties: { store_id: 'SH-001', total: 400, order_id: 'D-2' }, messageId: 'o-d2', timestamp: at(10_000) }, // duplicate
+    {
+      type: 'track',
+      userId: 'alice',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 600, order_id: 'A-1' },
+      messageId: 'o-a1',
+      timestamp: at(30_000),
+    },
+    {
+      type: 'track',
+      userId: 'dave',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 900, order_id: 'D-1' },
+      messageId: 'o-d1',
+      timestamp: at(20_000),
+    },
+    {
+      type: 'track',
+      userId: 'dave',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 400, order_id: 'D-2' },
+      messageId: 'o-d2',
+      timestamp: at(10_000),
+    },
+    {
+      type: 'track',
+      userId: 'dave',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 400, order_id: 'D-2' },
+      messageId: 'o-d2',
+      timestamp: at(10_000),
+    }, // duplicate
     // Erin's first order (now: her run starts when λ journey takes it; the exit below must come after).
-    { type: 'track', userId: 'erin', event: 'Order Completed', properties: { store_id: 'SH-001', total: 600, order_id: 'E-1' }, messageId: 'o-e1', timestamp: new Date().toISOString() },
+    {
+      type: 'track',
+      userId: 'erin',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 600, order_id: 'E-1' },
+      messageId: 'o-e1',
+      timestamp: new Date().toISOString(),
+    },
     { type: 'track', userId: 'jack', event: 'Wave', messageId: 'w-jack', timestamp: new Date().toISOString() },
     // A day after ivan's first visit (his window change moves) and lena's Stop (hers goes).
     { type: 'track', userId: 'ivan', event: 'Visit', messageId: 'v-ivan2', timestamp: at(DAY) },
@@ -218,56 +331,110 @@ beforeAll(async () => {
   ]);
   expect(await stack.drain(30_000)).toBe(true);
   // jack is in iam-wave until 45 s after his Wave (λ recheck takes him out, below).
-  pid.jack = (await until('jack in iam-wave', () => person('jack'), (x) => !!x?.segments.includes('iam-wave')))!.profileId;
-  const ivanVisits = await until('λ resolve moved ivan\'s recheck and cancelled lena\'s', async () => ({ ivan: await recheckOf(pid.ivan!), lena: await recheckOf(pid.lena!), segs: await segmentsOf('lena') }),
-    (v) => v.ivan !== null && v.ivan !== ivanFirst && v.lena === null && !v.segs.includes('iam-visitor'));
+  pid.jack = (await until(
+    'jack in iam-wave',
+    () => person('jack'),
+    (x) => !!x?.segments.includes('iam-wave'),
+  ))!.profileId;
+  const ivanVisits = await until(
+    "λ resolve moved ivan's recheck and cancelled lena's",
+    async () => ({ ivan: await recheckOf(pid.ivan!), lena: await recheckOf(pid.lena!), segs: await segmentsOf('lena') }),
+    (v) => v.ivan !== null && v.ivan !== ivanFirst && v.lena === null && !v.segs.includes('iam-visitor'),
+  );
   // A message redelivered in a later batch: λ normalize finds its marker and checks the lake object it names.
   await collect([
-    { type: 'track', userId: 'alice', event: 'Order Completed', properties: { store_id: 'SH-001', total: 600, order_id: 'A-1' }, messageId: 'o-a1', timestamp: at(30_000) },
+    {
+      type: 'track',
+      userId: 'alice',
+      event: 'Order Completed',
+      properties: { store_id: 'SH-001', total: 600, order_id: 'A-1' },
+      messageId: 'o-a1',
+      timestamp: at(30_000),
+    },
   ]);
   expect(await stack.drain(30_000)).toBe(true);
   // Records on the raw stream that are not valid messages (any producer may write there): λ normalize
   // quarantines them. One object holds dave's and alice's, one only dave's: the erasure rewrites the
   // first and deletes the second.
-  const raw = (messages: Record<string, unknown>[]) => kinesis().send(new PutRecordsCommand({
-    StreamName: STREAMS.raw.name,
-    Records: messages.map((message) => ({ PartitionKey: 'bad', Data: Buffer.from(JSON.stringify({ message, sourceId: 'default', receivedAt: new Date().toISOString() })) })),
-  }));
-  await raw([{ type: 'track', userId: 'dave', messageId: 'bad-d1', timestamp: at(5_000) }, { type: 'track', userId: 'alice', messageId: 'bad-a1', timestamp: at(5_000) }]);
+  const raw = (messages: Record<string, unknown>[]) =>
+    kinesis().send(
+      new PutRecordsCommand({
+        StreamName: STREAMS.raw.name,
+        Records: messages.map((message) => ({
+          PartitionKey: 'bad',
+          Data: Buffer.from(JSON.stringify({ message, sourceId: 'default', receivedAt: new Date().toISOString() })),
+        })),
+      }),
+    );
+  await raw([
+    { type: 'track', userId: 'dave', messageId: 'bad-d1', timestamp: at(5_000) },
+    { type: 'track', userId: 'alice', messageId: 'bad-a1', timestamp: at(5_000) },
+  ]);
   expect(await stack.drain(30_000)).toBe(true);
   await raw([{ type: 'track', userId: 'dave', messageId: 'bad-d2', timestamp: at(5_000) }]);
   expect(await stack.drain(30_000)).toBe(true);
   // A record on the normalized stream that is not a normalized message (no messageId): λ resolve
   // quarantines it (shared/resolve/handler.ts, `<shard>-malformed` objects).
-  await kinesis().send(new PutRecordsCommand({
-    StreamName: STREAMS.normalized.name,
-    Records: [{ PartitionKey: 'bad', Data: Buffer.from(JSON.stringify({ type: 'track', event: 'Page Viewed', timestamp: at(5_000) })) }],
-  }));
+  await kinesis().send(
+    new PutRecordsCommand({
+      StreamName: STREAMS.normalized.name,
+      Records: [{ PartitionKey: 'bad', Data: Buffer.from(JSON.stringify({ type: 'track', event: 'Page Viewed', timestamp: at(5_000) })) }],
+    }),
+  );
   expect(await stack.drain(30_000)).toBe(true);
-  await until('λ resolve\'s quarantine object', async () => (await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.quarantinePrefix }))).Contents?.map((o) => o.Key!) ?? [],
-    (keys) => keys.some((k) => k.includes('-malformed-')));
+  await until(
+    "λ resolve's quarantine object",
+    async () => (await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.quarantinePrefix }))).Contents?.map((o) => o.Key!) ?? [],
+    (keys) => keys.some((k) => k.includes('-malformed-')),
+  );
   await until('two emails and an SMS in the outbox', outbox, (m) => m.filter((x) => x.channel === 'email').length >= 2 && m.some((x) => x.channel === 'sms'));
-  await until('a webhook delivered', async () => hooks, (n) => n > 0);
+  await until(
+    'a webhook delivered',
+    async () => hooks,
+    (n) => n > 0,
+  );
   // Erin redeems her coupon while her run waits: the exit event cancels the wait (λ journey deletes its schedule).
   const journeys = new DynamoJourneyStore();
-  pid.erin = (await until('erin\'s profile', () => person('erin'), (x) => !!x))!.profileId;
-  const waiting = await until('erin\'s run waiting', async () => {
-    const st = await journeys.getState('new-store-coupon', pid.erin!);
-    const name = st?.run?.waiting?.schedule;
-    return { st, name, exists: name ? await waitExists(name) : false };
-  }, (v) => v.st?.run?.status === 'active' && !v.st.pending?.length && v.exists);
+  pid.erin = (await until(
+    "erin's profile",
+    () => person('erin'),
+    (x) => !!x,
+  ))!.profileId;
+  const waiting = await until(
+    "erin's run waiting",
+    async () => {
+      const st = await journeys.getState('new-store-coupon', pid.erin!);
+      const name = st?.run?.waiting?.schedule;
+      return { st, name, exists: name ? await waitExists(name) : false };
+    },
+    (v) => v.st?.run?.status === 'active' && !v.st.pending?.length && v.exists,
+  );
   await collect([{ type: 'track', userId: 'erin', event: 'Coupon Redeemed', messageId: 'cr-erin', timestamp: new Date().toISOString() }]);
   expect(await stack.drain(30_000)).toBe(true);
-  await until('erin\'s run exited and its wait cancelled', async () => {
-    const st = await journeys.getState('new-store-coupon', pid.erin!);
-    return { status: st?.run?.status, pending: st?.pending?.length ?? 0, exists: await waitExists(waiting.name!) };
-  }, (v) => v.status === 'exited' && v.pending === 0 && !v.exists);
+  await until(
+    "erin's run exited and its wait cancelled",
+    async () => {
+      const st = await journeys.getState('new-store-coupon', pid.erin!);
+      return { status: st?.run?.status, pending: st?.pending?.length ?? 0, exists: await waitExists(waiting.name!) };
+    },
+    (v) => v.status === 'exited' && v.pending === 0 && !v.exists,
+  );
 
   // Admin reads and writes.
   const alice = await api('GET', '/v1/profiles/user_id:alice');
   expect(alice.status).toBe(200);
-  for (const path of ['/v1/profiles/user_id:alice/events', '/v1/profiles/user_id:alice/export', '/v1/segments', '/v1/segments/high-value',
-    '/v1/segments/high-value/members', '/v1/computed-traits', '/v1/journeys', '/v1/journeys/vip-welcome', '/v1/journeys/new-store-coupon/stats', '/v1/sources']) {
+  for (const path of [
+    '/v1/profiles/user_id:alice/events',
+    '/v1/profiles/user_id:alice/export',
+    '/v1/segments',
+    '/v1/segments/high-value',
+    '/v1/segments/high-value/members',
+    '/v1/computed-traits',
+    '/v1/journeys',
+    '/v1/journeys/vip-welcome',
+    '/v1/journeys/new-store-coupon/stats',
+    '/v1/sources',
+  ]) {
     expect((await api('GET', path)).status, path).toBe(200);
   }
   const created = await api('POST', '/v1/sources/web/keys', { create: true, name: 'Web' });
@@ -275,7 +442,18 @@ beforeAll(async () => {
   const rotated = await api('POST', '/v1/sources/web/keys', { overlap: '1h' });
   expect((await api('DELETE', `/v1/sources/web/keys/${rotated.json.keyId}`)).status).toBe(200);
   // A journey and a segment removed (their rules deleted, members swept).
-  expect((await api('PUT', '/v1/journeys/tmp', { kind: 'journey', id: 'tmp', consent: 'none', trigger: { event: 'X' }, exit: { event: 'Y' }, steps: [{ action: 'event', name: 'Z' }] })).status).toBeLessThan(300);
+  expect(
+    (
+      await api('PUT', '/v1/journeys/tmp', {
+        kind: 'journey',
+        id: 'tmp',
+        consent: 'none',
+        trigger: { event: 'X' },
+        exit: { event: 'Y' },
+        steps: [{ action: 'event', name: 'Z' }],
+      })
+    ).status,
+  ).toBeLessThan(300);
   expect((await api('DELETE', '/v1/journeys/tmp')).status).toBeLessThan(300);
   // A segment on counters the profiles already keep (a new event condition counts from its PUT on):
   // ivan's two visits in 10 days, lena's visit after a Stop. λ recheck's sweep after the PUT puts both
@@ -283,32 +461,93 @@ beforeAll(async () => {
   // DELETE takes them out (ivan's moved back, lena's cancelled).
   const tmpWhere = { any: [{ event: 'Visit', within: '10d', count: { gte: 2 } }, { all: [{ event: 'Stop' }, { event: 'Visit', within: '10d' }] }] };
   expect((await api('PUT', '/v1/segments/tmp', { kind: 'segment', id: 'tmp', where: tmpWhere })).status).toBeLessThan(300);
-  await until('the sweep after the PUT: ivan and lena in tmp, their rechecks earlier', async () => ({
-    ivan: await recheckOf(pid.ivan!), lena: await recheckOf(pid.lena!), segs: [...(await segmentsOf('ivan')), ...(await segmentsOf('lena'))],
-  }), (v) => v.segs.filter((g) => g === 'tmp').length === 2 && v.lena !== null && v.ivan !== null && v.ivan < ivanVisits.ivan!);
+  await until(
+    'the sweep after the PUT: ivan and lena in tmp, their rechecks earlier',
+    async () => ({
+      ivan: await recheckOf(pid.ivan!),
+      lena: await recheckOf(pid.lena!),
+      segs: [...(await segmentsOf('ivan')), ...(await segmentsOf('lena'))],
+    }),
+    (v) => v.segs.filter((g) => g === 'tmp').length === 2 && v.lena !== null && v.ivan !== null && v.ivan < ivanVisits.ivan!,
+  );
   expect((await api('DELETE', '/v1/segments/tmp')).status).toBeLessThan(300);
-  await until('the sweep after the DELETE: ivan and lena out of tmp, lena\'s recheck cancelled', async () => ({
-    ivan: await recheckOf(pid.ivan!), lena: await recheckOf(pid.lena!), segs: [...(await segmentsOf('ivan')), ...(await segmentsOf('lena'))],
-  }), (v) => !v.segs.includes('tmp') && v.lena === null && v.ivan === ivanVisits.ivan);
+  await until(
+    "the sweep after the DELETE: ivan and lena out of tmp, lena's recheck cancelled",
+    async () => ({
+      ivan: await recheckOf(pid.ivan!),
+      lena: await recheckOf(pid.lena!),
+      segs: [...(await segmentsOf('ivan')), ...(await segmentsOf('lena'))],
+    }),
+    (v) => !v.segs.includes('tmp') && v.lena === null && v.ivan === ivanVisits.ivan,
+  );
 
   // A file drop (λ import): manifest + CSV, report beside it.
   const file = 'imports/crm/customers.csv';
-  await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: `${file}.import.json`, Body: JSON.stringify({ type: 'identify', map: { Email: 'traits.email', No: 'crm_id' }, source: 'crm' }) }));
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: LAKE.localBucket,
+      Key: `${file}.import.json`,
+      Body: JSON.stringify({ type: 'identify', map: { Email: 'traits.email', No: 'crm_id' }, source: 'crm' }),
+    }),
+  );
   await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: file, Body: 'No;Email\r\nC1;c1@example.com\r\nC2;not-an-email\r\n' }));
-  await until('the import report', async () => s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${file}.report.json` })).then(() => true, () => false), (ok) => ok, 30_000);
+  await until(
+    'the import report',
+    async () =>
+      s3()
+        .send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${file}.report.json` }))
+        .then(
+          () => true,
+          () => false,
+        ),
+    (ok) => ok,
+    30_000,
+  );
   // A JSON Lines drop with a bad line: its rejects are written as JSON Lines.
   const jsonl = 'imports/shop/orders.jsonl';
   await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: jsonl, Body: '{"Email":"c1@example.com","Event":"Order Completed"}\n{not json\n' }));
-  await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: `${jsonl}.import.json`, Body: JSON.stringify({ type: 'track', event: 'Order Completed', map: { Email: 'traits.email' }, source: 'shop' }) }));
-  await until('the JSON Lines rejects', async () => s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${jsonl}.rejects.jsonl` })).then(() => true, () => false), (ok) => ok, 30_000);
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: LAKE.localBucket,
+      Key: `${jsonl}.import.json`,
+      Body: JSON.stringify({ type: 'track', event: 'Order Completed', map: { Email: 'traits.email' }, source: 'shop' }),
+    }),
+  );
+  await until(
+    'the JSON Lines rejects',
+    async () =>
+      s3()
+        .send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${jsonl}.rejects.jsonl` }))
+        .then(
+          () => true,
+          () => false,
+        ),
+    (ok) => ok,
+    30_000,
+  );
   // A file longer than one chunk (500 rows) with under 90 s of the invocation left after it: λ import
   // writes a checkpoint, whose own object event continues the import in a second invocation.
   const long = 'imports/app/kim.csv';
-  await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: `${long}.import.json`, Body: JSON.stringify({ type: 'track', event: 'Row Imported', map: { User: 'userId', N: 'properties.n' }, source: 'app' }) }));
-  await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: long, Body: ['User,N', ...Array.from({ length: 501 }, (_, i) => `kim,${i + 1}`)].join('\n') + '\n' }));
-  const longReport = async () => s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${long}.report.json` })).then(async (r) => JSON.parse(await r.Body!.transformToString()) as { status: string; invocations: number; accepted: number }, () => undefined);
-  await until('the long import completed from its checkpoint', longReport, (r) => r?.status === 'completed', 30_000)
-    .then((r) => expect(r).toMatchObject({ invocations: 2, accepted: 501 }));
+  await s3().send(
+    new PutObjectCommand({
+      Bucket: LAKE.localBucket,
+      Key: `${long}.import.json`,
+      Body: JSON.stringify({ type: 'track', event: 'Row Imported', map: { User: 'userId', N: 'properties.n' }, source: 'app' }),
+    }),
+  );
+  await s3().send(
+    new PutObjectCommand({ Bucket: LAKE.localBucket, Key: long, Body: ['User,N', ...Array.from({ length: 501 }, (_, i) => `kim,${i + 1}`)].join('\n') + '\n' }),
+  );
+  const longReport = async () =>
+    s3()
+      .send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: `${long}.report.json` }))
+      .then(
+        async (r) => JSON.parse(await r.Body!.transformToString()) as { status: string; invocations: number; accepted: number },
+        () => undefined,
+      );
+  await until('the long import completed from its checkpoint', longReport, (r) => r?.status === 'completed', 30_000).then((r) =>
+    expect(r).toMatchObject({ invocations: 2, accepted: 501 }),
+  );
 
   // Erasure of dave (suppression now, λ erase on its schedule).
   const del = await api('DELETE', '/v1/profiles/user_id:dave');
@@ -318,17 +557,45 @@ beforeAll(async () => {
   // normalized stream when the list changed (forwarded before normalize saw it) is dropped by λ resolve.
   await new Promise((r) => setTimeout(r, 500));
   await collect([{ type: 'track', userId: 'dave', event: 'Page Viewed', messageId: 'late-d1', timestamp: at(1_000) }]);
-  await kinesis().send(new PutRecordsCommand({
-    StreamName: STREAMS.normalized.name,
-    Records: [{ PartitionKey: 'dave', Data: Buffer.from(JSON.stringify({ type: 'track', userId: 'dave', event: 'Page Viewed', messageId: 'late-d2', timestamp: at(1_000), receivedAt: at(1_000), properties: {}, context: {}, sourceId: 'default' })) }],
-  }));
+  await kinesis().send(
+    new PutRecordsCommand({
+      StreamName: STREAMS.normalized.name,
+      Records: [
+        {
+          PartitionKey: 'dave',
+          Data: Buffer.from(
+            JSON.stringify({
+              type: 'track',
+              userId: 'dave',
+              event: 'Page Viewed',
+              messageId: 'late-d2',
+              timestamp: at(1_000),
+              receivedAt: at(1_000),
+              properties: {},
+              context: {},
+              sourceId: 'default',
+            }),
+          ),
+        },
+      ],
+    }),
+  );
   expect(await stack.drain(30_000)).toBe(true);
-  await until('both late messages of dave dropped', async () => (await api('GET', `/v1/erasures/${del.json.erasureId}`)).json?.droppedMessages, (n) => n >= 2, 30_000);
+  await until(
+    'both late messages of dave dropped',
+    async () => (await api('GET', `/v1/erasures/${del.json.erasureId}`)).json?.droppedMessages,
+    (n) => n >= 2,
+    30_000,
+  );
 
   // jack's schedule fires 45 s after his Wave (the real time, before the clock moves): λ recheck's
   // per-profile run reads him, writes his exit and publishes it; the fired schedule deletes itself.
-  await until('jack out of iam-wave, his recheck fired', async () => ({ segs: await segmentsOf('jack'), r: await recheckOf(pid.jack!) }),
-    (v) => !v.segs.includes('iam-wave') && v.r === null, 90_000);
+  await until(
+    'jack out of iam-wave, his recheck fired',
+    async () => ({ segs: await segmentsOf('jack'), r: await recheckOf(pid.jack!) }),
+    (v) => !v.segs.includes('iam-wave') && v.r === null,
+    90_000,
+  );
   const ginaBefore = (await recheckOf(pid.gina!))!;
 
   // Four days later on the scheduler's clock: the coupon reminder, recheck schedules, the daily
@@ -338,15 +605,38 @@ beforeAll(async () => {
   // λ erase's scheduled run leaves requests younger than the settle time (3 min) pending; the run
   // after it (as the schedule would make) is invoked the way its schedule does, told the time is up.
   await invokeFn!('erase', { settleSeconds: 0 });
-  await until('the erasure done', async () => (await api('GET', `/v1/erasures/${del.json.erasureId}`)).json?.status, (s) => s === 'erased', 30_000);
-  await until('scores written back', async () => (await api('GET', '/v1/profiles/user_id:alice')).json?.computed?.rfm_group, (g) => g !== undefined, 30_000);
-  await until('λ scores moved gina to iam-scored (recheck moved) and hana out (recheck cancelled)', async () => ({
-    gina: await segmentsOf('gina'), hana: await segmentsOf('hana'), ginaAt: await recheckOf(pid.gina!), hanaAt: await recheckOf(pid.hana!),
-  }), (v) => v.gina.join() === 'iam-scored' && v.hana.length === 0 && v.ginaAt !== null && v.ginaAt > ginaBefore && v.hanaAt === null, 30_000);
+  await until(
+    'the erasure done',
+    async () => (await api('GET', `/v1/erasures/${del.json.erasureId}`)).json?.status,
+    (s) => s === 'erased',
+    30_000,
+  );
+  await until(
+    'scores written back',
+    async () => (await api('GET', '/v1/profiles/user_id:alice')).json?.computed?.rfm_group,
+    (g) => g !== undefined,
+    30_000,
+  );
+  await until(
+    'λ scores moved gina to iam-scored (recheck moved) and hana out (recheck cancelled)',
+    async () => ({
+      gina: await segmentsOf('gina'),
+      hana: await segmentsOf('hana'),
+      ginaAt: await recheckOf(pid.gina!),
+      hanaAt: await recheckOf(pid.hana!),
+    }),
+    (v) => v.gina.join() === 'iam-scored' && v.hana.length === 0 && v.ginaAt !== null && v.ginaAt > ginaBefore && v.hanaAt === null,
+    30_000,
+  );
   expect(await stack.drain(30_000)).toBe(true);
   await new Promise((r) => setTimeout(r, 1000));
   expect(await stack.drain(30_000)).toBe(true);
-  calls = existsSync(recordFile) ? readFileSync(recordFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RecordedCall) : [];
+  calls = existsSync(recordFile)
+    ? readFileSync(recordFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RecordedCall)
+    : [];
 }, 170_000);
 
 afterAll(async () => {
@@ -380,7 +670,9 @@ describe('IAM from real calls', () => {
     for (const g of grants) {
       for (const action of g.actions) {
         for (const resource of g.resources) {
-          const i = ALLOWED_UNUSED.findIndex((a) => actionMatch(a.action, action) && (a.fns === '*' || a.fns.includes(g.fn)) && (!a.resource || a.resource.test(resource)));
+          const i = ALLOWED_UNUSED.findIndex(
+            (a) => actionMatch(a.action, action) && (a.fns === '*' || a.fns.includes(g.fn)) && (!a.resource || a.resource.test(resource)),
+          );
           if (i >= 0) {
             allowListUsed.add(i);
             serviceSide.push({ fn: g.fn, action, resource, from: `allow-list: ${ALLOWED_UNUSED[i]!.reason}` });
@@ -394,7 +686,9 @@ describe('IAM from real calls', () => {
       .filter((n) => !allowedBy(n, grants))
       .map((n) => `${n.fn}: ${n.action} on ${n.via ? `the Cairn key via ${n.via}` : n.resource}`);
     const usedBy = (g: Grant, action: string, resource: string) =>
-      (g.via !== undefined ? kms : all).some((n) => n.fn === g.fn && actionMatch(action, n.action) && (g.via !== undefined ? n.via === g.via : iamMatch(resource, n.resource)));
+      (g.via !== undefined ? kms : all).some(
+        (n) => n.fn === g.fn && actionMatch(action, n.action) && (g.via !== undefined ? n.via === g.via : iamMatch(resource, n.resource)),
+      );
     for (const g of grants) {
       for (const action of g.actions) {
         for (const resource of g.resources) {

@@ -57,7 +57,9 @@ describe('Imports', () => {
       'detail-type': ['Object Created'],
       detail: { bucket: { name: [{ Ref: bucketId }] }, object: { key: [{ prefix: IMPORTS.prefix }] } },
     });
-    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 6 * 3600 } })]);
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 6 * 3600 } }),
+    ]);
     // Only that rule may invoke it.
     const perms = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName).includes(fnId));
     expect(perms).toHaveLength(1);
@@ -71,7 +73,12 @@ describe('Imports', () => {
     const writes = s3.filter((st) => asArray(st.Action).includes('s3:PutObject'));
     expect(reads.flatMap(keyPatterns)).toEqual(['/imports/*']);
     expect(asArray(reads[0]!.Action)).toEqual(['s3:GetObject']);
-    expect(writes.flatMap(keyPatterns).sort()).toEqual(['/imports/*.checkpoint.json', '/imports/*.rejects.csv', '/imports/*.rejects.jsonl', '/imports/*.report.json']);
+    expect(writes.flatMap(keyPatterns).sort()).toEqual([
+      '/imports/*.checkpoint.json',
+      '/imports/*.rejects.csv',
+      '/imports/*.rejects.jsonl',
+      '/imports/*.report.json',
+    ]);
     expect(statements.flatMap((st) => asArray(st.Action)).filter((a: string) => a === 's3:DeleteObject')).toEqual([]);
   });
 });

@@ -54,11 +54,14 @@ describe.each([
     expect(p.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
   });
 
-  it('the wait scheduler role is assumable by this account\'s schedules only and can only invoke λ journey', () => {
+  it("the wait scheduler role is assumable by this account's schedules only and can only invoke λ journey", () => {
     const roleId = t.id(s.stack.journeys.schedulerRole);
     const role = t.resources[roleId]!.Properties;
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }),
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
     ]);
     const st = t.statements(roleId);
     expect(st).toHaveLength(1);
@@ -104,7 +107,9 @@ describe.each([
   });
 
   it('async invocations: 2 retries, then an encrypted SQS on-failure queue it can only send to', () => {
-    const cfg = Object.values(t.resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(r.Properties.FunctionName).includes(t.fnId))!;
+    const cfg = Object.values(t.resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(r.Properties.FunctionName).includes(t.fnId),
+    )!;
     expect(cfg.Properties.MaximumRetryAttempts).toBe(2);
     const qId = t.id(s.stack.journeys.failureQueue);
     expect(cfg.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [qId, 'Arn'] });

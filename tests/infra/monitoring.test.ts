@@ -16,7 +16,9 @@ function setup(s: Synthesised) {
   const resources = s.template.toJSON().Resources as Record<string, Json>;
   const ofType = (t: string) => Object.entries(resources).filter(([, r]) => r.Type === t);
   const fnId = (name: keyof typeof FUNCTIONS) => s.stack.getLogicalId(s.stack.catalog.fn(name).function.node.defaultChild as CfnFunction);
-  const topicId = ofType('AWS::SNS::Topic').map(([id]) => id).find((id) => id.startsWith('Monitoring'))!;
+  const topicId = ofType('AWS::SNS::Topic')
+    .map(([id]) => id)
+    .find((id) => id.startsWith('Monitoring'))!;
   const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
   /** Alarms on a plain metric of a function (dimension FunctionName → its Ref). */
   const fnAlarms = (name: keyof typeof FUNCTIONS, metric: string) =>
@@ -37,9 +39,13 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     const keyId = t.ofType('AWS::KMS::Key')[0]![0];
     expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     const policy = t.ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics.some((x: Json) => x.Ref === t.topicId))!;
-    expect(policy[1].Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(policy[1].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
     const keyStatements = t.resources[keyId]!.Properties.KeyPolicy.Statement as Json[];
-    expect(keyStatements).toContainEqual(expect.objectContaining({ Sid: 'AllowCloudWatchAlarmsToEncryptedTopic', Principal: { Service: 'cloudwatch.amazonaws.com' } }));
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({ Sid: 'AllowCloudWatchAlarmsToEncryptedTopic', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+    );
   });
 
   it('the e-mail setting subscribes that address', () => {
@@ -82,7 +88,12 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
   });
 
   it('a throttle alarm per table, API 5xx and 4xx rate, quarantine rate and journey action failures', () => {
-    const math = (needle: string | RegExp) => t.alarms.filter((a) => (a.Metrics as Json[] | undefined)?.some((m) => typeof m.Expression === 'string' && (typeof needle === 'string' ? m.Expression.includes(needle) : needle.test(m.Expression))));
+    const math = (needle: string | RegExp) =>
+      t.alarms.filter((a) =>
+        (a.Metrics as Json[] | undefined)?.some(
+          (m) => typeof m.Expression === 'string' && (typeof needle === 'string' ? m.Expression.includes(needle) : needle.test(m.Expression)),
+        ),
+      );
     expect(math(/^reads\d+ \+ writes\d+$/)).toHaveLength(Object.keys(TABLES).length);
     expect(t.alarms.filter((a) => a.MetricName === '5xx' && a.Namespace === 'AWS/ApiGateway')).toHaveLength(1);
     const rate4xx = math('e4xx');
@@ -113,7 +124,16 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const n of names) expect(n).toMatch(/^CairnTest-[A-Za-z0-9]+$/);
     for (const name of Object.keys(FUNCTIONS)) expect(names).toContain(`CairnTest-${name}Errors`);
-    expect(names).toEqual(expect.arrayContaining(['CairnTest-normalizeIteratorAge', 'CairnTest-resolveIteratorAge', 'CairnTest-FailedBatches', 'CairnTest-JourneyFailedInvocations', 'CairnTest-Api5xx', 'CairnTest-QuarantineRate']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'CairnTest-normalizeIteratorAge',
+        'CairnTest-resolveIteratorAge',
+        'CairnTest-FailedBatches',
+        'CairnTest-JourneyFailedInvocations',
+        'CairnTest-Api5xx',
+        'CairnTest-QuarantineRate',
+      ]),
+    );
   });
 
   it('a managed policy for status readers: the stack outputs, its alarms by name prefix, metrics; nothing else', () => {
@@ -124,8 +144,12 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     expect(statements).toEqual([
       { Sid: 'StackOutputs', Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: { Ref: 'AWS::StackId' } },
       {
-        Sid: 'StackAlarms', Effect: 'Allow', Action: 'cloudwatch:DescribeAlarms',
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:CairnTest-*']] },
+        Sid: 'StackAlarms',
+        Effect: 'Allow',
+        Action: 'cloudwatch:DescribeAlarms',
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:CairnTest-*']],
+        },
       },
       { Sid: 'Metrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], Resource: '*' },
     ]);

@@ -10,7 +10,11 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { STREAMS, TABLES } from '../../shared/config/resources';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
-interface Ack { path: string; id: string; reason: string }
+interface Ack {
+  path: string;
+  id: string;
+  reason: string;
+}
 
 function acknowledgements(s: Synthesised): Ack[] {
   const out: Ack[] = [];
@@ -34,14 +38,25 @@ function rawFindings(s: Synthesised): { rule: string; path: string }[] {
 
 const variants: [string, () => Synthesised][] = [
   ['default', () => synthCairn()],
-  ['stage dev, SQS failure destination, retain=false', () => synthCairn({}, {
-    'cairn:stage': 'dev', 'cairn:failureDestination': 'sqs', 'cairn:retain': 'false',
-  })],
+  [
+    'stage dev, SQS failure destination, retain=false',
+    () =>
+      synthCairn(
+        {},
+        {
+          'cairn:stage': 'dev',
+          'cairn:failureDestination': 'sqs',
+          'cairn:retain': 'false',
+        },
+      ),
+  ],
 ];
 
 describe.each(variants)('cdk-nag AwsSolutions: %s', (_label, make) => {
   let s: Synthesised;
-  beforeAll(() => { s = make(); });
+  beforeAll(() => {
+    s = make();
+  });
 
   it('has zero unacknowledged errors and zero unacknowledged warnings', () => {
     expect(nagFindings(s)).toEqual([]);
@@ -89,11 +104,9 @@ describe('variant settings', () => {
       ...ofType('AWS::Events::EventBus').map(([, r]) => r.Properties.Name),
       ...ofType('AWS::Athena::WorkGroup').map(([, r]) => r.Properties.Name),
     ];
-    expect(names.sort()).toEqual([
-      ...Object.values(TABLES).map((t) => `${t.name}-dev`),
-      ...Object.values(STREAMS).map((t) => `${t.name}-dev`),
-      'cairn-dev', 'cairn-dev',
-    ].sort());
+    expect(names.sort()).toEqual(
+      [...Object.values(TABLES).map((t) => `${t.name}-dev`), ...Object.values(STREAMS).map((t) => `${t.name}-dev`), 'cairn-dev', 'cairn-dev'].sort(),
+    );
     expect(ofType('AWS::Glue::Database')[0]![1].Properties.DatabaseInput.Name).toBe('cairn_dev');
     expect(ofType('AWS::KMS::Alias')[0]![1].Properties.AliasName).toBe('alias/cairn-dev');
   });
@@ -103,9 +116,12 @@ describe('variant settings', () => {
     const keyId = ofType('AWS::KMS::Key')[0]![0];
     expect(q.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     const policy = ofType('AWS::SQS::QueuePolicy')[0]![1];
-    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
-      Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    }));
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
     for (const [, esm] of ofType('AWS::Lambda::EventSourceMapping')) {
       expect(esm.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': [qid, 'Arn'] } } });
     }

@@ -31,20 +31,27 @@ describe('λ scores (AWS)', () => {
   it('runs every day from its own schedule, whose role may invoke λ scores and nothing else', () => {
     const [, sch] = ofType('AWS::Scheduler::Schedule').find(([, r]) => r.Properties.Name === SCHEDULES.dailyScores.name)!;
     expect(sch.Properties).toMatchObject({
-      ScheduleExpression: 'rate(1 day)', State: 'ENABLED', FlexibleTimeWindow: { Mode: 'OFF' },
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
       Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: '{}' },
     });
     const roleId = sch.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
     expect(resources[roleId]!.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({
-      Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
     });
     expect(statementsOf(roleId)).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [fnId, 'Arn'] } }]);
   });
 
   it('env names only what it uses; 15 minutes', () => {
     const p = resources[fnId]!.Properties;
-    const vars = Object.keys(p.Environment.Variables as Json).filter((k) => k.startsWith('CAIRN_')).sort();
-    expect(vars).toEqual([ENV.profilesTable, ENV.timelineTable, ENV.definitionsTable, ENV.segmentMembersTable, ENV.eventBus, ENV.recheckTargetArn, ENV.recheckRoleArn].sort());
+    const vars = Object.keys(p.Environment.Variables as Json)
+      .filter((k) => k.startsWith('CAIRN_'))
+      .sort();
+    expect(vars).toEqual(
+      [ENV.profilesTable, ENV.timelineTable, ENV.definitionsTable, ENV.segmentMembersTable, ENV.eventBus, ENV.recheckTargetArn, ENV.recheckRoleArn].sort(),
+    );
     expect(p.Timeout).toBe(900);
   });
 
@@ -53,7 +60,8 @@ describe('λ scores (AWS)', () => {
     const st = statementsOf(roleId);
     const ddb = st.filter((x) => asArray(x.Action as string | string[]).some((a) => a.startsWith('dynamodb:')));
     const tablesOf = (pred: (a: string) => boolean) =>
-      ddb.filter((x) => asArray(x.Action as string | string[]).some(pred))
+      ddb
+        .filter((x) => asArray(x.Action as string | string[]).some(pred))
         .flatMap((x) => asArray(x.Resource))
         .map((r: Json) => r['Fn::GetAtt']?.[0])
         .filter(Boolean)
@@ -66,6 +74,10 @@ describe('λ scores (AWS)', () => {
     const actions = st.flatMap((x) => asArray(x.Action as string | string[]));
     expect(actions.filter((a) => /^(kinesis|s3|athena|glue|lambda):/.test(a))).toEqual([]);
     expect(actions).toContain('events:PutEvents');
-    expect(actions.filter((a) => a.startsWith('scheduler:')).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule']);
+    expect(actions.filter((a) => a.startsWith('scheduler:')).sort()).toEqual([
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:UpdateSchedule',
+    ]);
   });
 });

@@ -49,9 +49,12 @@ describe('admin API authorisation', () => {
     const settings = stage.Properties.RouteSettings as Record<string, Json>;
     const admin = ROUTES.filter((r) => r.auth === 'admin').map((r) => `${r.method} ${r.path}`);
     expect(Object.keys(settings).sort()).toEqual(admin.sort());
-    for (const k of admin) expect(settings[k]).toEqual({ ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit });
+    for (const k of admin)
+      expect(settings[k]).toEqual({ ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit });
     // The stage waits for the routes its settings name.
-    const routeIds = ofType(base, 'AWS::ApiGatewayV2::Route').filter(([, x]) => admin.includes(x.Properties.RouteKey)).map(([id]) => id);
+    const routeIds = ofType(base, 'AWS::ApiGatewayV2::Route')
+      .filter(([, x]) => admin.includes(x.Properties.RouteKey))
+      .map(([id]) => id);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 });
@@ -69,7 +72,14 @@ describe('edge and WAF (optional)', () => {
     expect(acl.Properties).toMatchObject({
       Scope: 'CLOUDFRONT',
       DefaultAction: { Allow: {} },
-      Rules: [{ Name: WAF_RATE_RULE, Priority: 0, Statement: { RateBasedStatement: { Limit: 1000, AggregateKeyType: 'IP' } }, Action: { Block: { CustomResponse: { ResponseCode: 429 } } } }],
+      Rules: [
+        {
+          Name: WAF_RATE_RULE,
+          Priority: 0,
+          Statement: { RateBasedStatement: { Limit: 1000, AggregateKeyType: 'IP' } },
+          Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+        },
+      ],
     });
     s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
@@ -84,7 +94,9 @@ describe('edge and WAF (optional)', () => {
     expect(fn.Properties.FunctionCode).toContain("r.headers['x-cairn-public-host']");
     s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
-        DefaultCacheBehavior: Match.objectLike({ FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }] }),
+        DefaultCacheBehavior: Match.objectLike({
+          FunctionAssociations: [{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } }],
+        }),
       }),
     });
     expect(nagFindings(s).filter((f) => f.severity === 'error' || f.rule.startsWith('AwsSolutions-CFR'))).toEqual([]);
@@ -121,15 +133,25 @@ describe('DynamoDB cost guard', () => {
 describe('lake object deletion (docs/privacy.md)', () => {
   const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
   /** Every Allow statement of every IAM policy with the logical ids of the roles it is attached to. */
-  const allows = (s: Synthesised) => ofType(s, 'AWS::IAM::Policy').flatMap(([id, p]) =>
-    (p.Properties.PolicyDocument.Statement as Json[]).filter((st) => st.Effect === 'Allow').map((st) => ({
-      policy: id, roles: (p.Properties.Roles as Json[]).map((r) => r.Ref as string), actions: asArray(st.Action as string | string[]), resources: asArray(st.Resource),
-    })));
+  const allows = (s: Synthesised) =>
+    ofType(s, 'AWS::IAM::Policy').flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((st) => st.Effect === 'Allow')
+        .map((st) => ({
+          policy: id,
+          roles: (p.Properties.Roles as Json[]).map((r) => r.Ref as string),
+          actions: asArray(st.Action as string | string[]),
+          resources: asArray(st.Resource),
+        })),
+    );
   const deletes = (a: string) => /^s3:(\*|Delete|PutLifecycle|PutBucketLifecycle)/.test(a);
 
   it.each([
     ['default', () => base],
-    ['stage dev, SQS failure destination, retain=false', () => synthCairn({}, { 'cairn:stage': 'dev', 'cairn:failureDestination': 'sqs', 'cairn:retain': 'false' })],
+    [
+      'stage dev, SQS failure destination, retain=false',
+      () => synthCairn({}, { 'cairn:stage': 'dev', 'cairn:failureDestination': 'sqs', 'cairn:retain': 'false' }),
+    ],
   ])('%s: only λ erase may delete lake objects, with s3:DeleteObject on exactly the prefixes its pass rewrites', (_label, make) => {
     const s = make();
     const resources = s.template.toJSON().Resources as Record<string, Json>;

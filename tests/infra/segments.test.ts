@@ -35,7 +35,9 @@ const schedulerRoleId = () => stack.getLogicalId(stack.segments.schedulerRole.no
 
 describe('segments infrastructure', () => {
   it('creates the definitions and members tables from their definitions', () => {
-    const names = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table').map((r) => r.Properties.TableName);
+    const names = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::DynamoDB::Table')
+      .map((r) => r.Properties.TableName);
     expect(names).toEqual(expect.arrayContaining([`${TABLES.definitions.name}-dev`, `${TABLES.segmentMembers.name}-dev`]));
   });
 
@@ -56,18 +58,21 @@ describe('segments infrastructure', () => {
     expect(JSON.stringify(st[0]!.Resource)).toContain(':function:cairn-recheck-dev');
   });
 
-  it.each(['resolve', 'admin', 'recheck', 'scores'] as FunctionName[])('%s: schedules only cairn-recheck-* and passes only the recheck role, to Scheduler', (name) => {
-    const declared = (FUNCTIONS[name].access as { recheckSchedules?: readonly string[] }).recheckSchedules ?? [];
-    expect(declared).toContain('CreateSchedule');
-    const sch = withAction(name, 'scheduler:CreateSchedule');
-    expect(sch).toHaveLength(1);
-    expect(asArray(sch[0]!.Action).sort()).toEqual(declared.map((a) => `scheduler:${a}`).sort());
-    expect(JSON.stringify(sch[0]!.Resource)).toMatch(/:schedule\/default\/cairn-recheck-\*"\]\]\}$/);
-    const pass = withAction(name, 'iam:PassRole');
-    expect(pass).toHaveLength(1);
-    expect(pass[0]!.Resource).toEqual({ 'Fn::GetAtt': [schedulerRoleId(), 'Arn'] });
-    expect(pass[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
-  });
+  it.each(['resolve', 'admin', 'recheck', 'scores'] as FunctionName[])(
+    '%s: schedules only cairn-recheck-* and passes only the recheck role, to Scheduler',
+    (name) => {
+      const declared = (FUNCTIONS[name].access as { recheckSchedules?: readonly string[] }).recheckSchedules ?? [];
+      expect(declared).toContain('CreateSchedule');
+      const sch = withAction(name, 'scheduler:CreateSchedule');
+      expect(sch).toHaveLength(1);
+      expect(asArray(sch[0]!.Action).sort()).toEqual(declared.map((a) => `scheduler:${a}`).sort());
+      expect(JSON.stringify(sch[0]!.Resource)).toMatch(/:schedule\/default\/cairn-recheck-\*"\]\]\}$/);
+      const pass = withAction(name, 'iam:PassRole');
+      expect(pass).toHaveLength(1);
+      expect(pass[0]!.Resource).toEqual({ 'Fn::GetAtt': [schedulerRoleId(), 'Arn'] });
+      expect(pass[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    },
+  );
 
   it('admin manages only cairn-journey-* rules on the Cairn bus; no other function manages rules', () => {
     const st = withAction('admin', 'events:PutRule');

@@ -16,18 +16,29 @@ describe('resolveSettings', () => {
   it('defaults: no stage, retain data, protect tables, 30-day logs, any origin, S3 failures', () => {
     const s = resolveSettings(withContext({}));
     expect(s).toMatchObject({
-      stage: undefined, retain: true, deletionProtection: true, logRetention: RetentionDays.ONE_MONTH,
-      allowedOrigins: ['*'], failureDestination: 's3', athenaScanCutoffGb: 10, dataRemovalPolicy: RemovalPolicy.RETAIN,
+      stage: undefined,
+      retain: true,
+      deletionProtection: true,
+      logRetention: RetentionDays.ONE_MONTH,
+      allowedOrigins: ['*'],
+      failureDestination: 's3',
+      athenaScanCutoffGb: 10,
+      dataRemovalPolicy: RemovalPolicy.RETAIN,
     });
     expect(s.name('cairn-raw')).toBe('cairn-raw');
     expect(stackId(s.stage)).toBe('Cairn');
   });
 
   it('reads command-line context strings (`-c key=value`)', () => {
-    const s = resolveSettings(withContext({
-      [CONTEXT.stage]: 'dev', [CONTEXT.retain]: 'false', [CONTEXT.logRetentionDays]: '7',
-      [CONTEXT.allowedOrigins]: 'https://a.example, https://b.example', [CONTEXT.athenaScanCutoffGb]: '2',
-    }));
+    const s = resolveSettings(
+      withContext({
+        [CONTEXT.stage]: 'dev',
+        [CONTEXT.retain]: 'false',
+        [CONTEXT.logRetentionDays]: '7',
+        [CONTEXT.allowedOrigins]: 'https://a.example, https://b.example',
+        [CONTEXT.athenaScanCutoffGb]: '2',
+      }),
+    );
     expect(s.retain).toBe(false);
     expect(s.deletionProtection).toBe(false);
     expect(s.dataRemovalPolicy).toBe(RemovalPolicy.DESTROY);
@@ -59,7 +70,9 @@ describe('resolveSettings', () => {
 
 describe('completeness guard', () => {
   const extra = 'unbuiltForTest';
-  afterEach(() => { delete (FUNCTIONS as Record<string, unknown>)[extra]; });
+  afterEach(() => {
+    delete (FUNCTIONS as Record<string, unknown>)[extra];
+  });
 
   it('synth fails when a function is defined but no stage construct builds it', () => {
     (FUNCTIONS as Record<string, unknown>)[extra] = { ...FUNCTIONS.collect, id: 'UnbuiltForTest' };

@@ -26,7 +26,8 @@ describe('daily profile snapshot (AWS)', () => {
     s = setup();
   });
   const policyStatements = (roleId: string): Json[] =>
-    s.ofType('AWS::IAM::Policy')
+    s
+      .ofType('AWS::IAM::Policy')
       .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
 
@@ -43,7 +44,7 @@ describe('daily profile snapshot (AWS)', () => {
     });
   });
 
-  it('the schedule role is assumable by this account\'s scheduler only and may invoke only λ snapshot', () => {
+  it("the schedule role is assumable by this account's scheduler only and may invoke only λ snapshot", () => {
     const [, sch] = s.ofType('AWS::Scheduler::Schedule').find(([, r]) => r.Properties.Name === SCHEDULES.dailyProfileSnapshot.name)!;
     const roleId = sch.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
     const role = s.resources[roleId]!;
@@ -57,14 +58,14 @@ describe('daily profile snapshot (AWS)', () => {
       Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
     });
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(policyStatements(roleId)).toEqual([
-      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [s.fnId, 'Arn'] } },
-    ]);
+    expect(policyStatements(roleId)).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [s.fnId, 'Arn'] } }]);
   });
 
   it('λ snapshot: env names the profiles table, the lake and the privacy table (its cursor) only; runs up to 15 minutes', () => {
     const p = s.resources[s.fnId]!.Properties;
-    const vars = Object.keys(p.Environment.Variables as Json).filter((k) => k.startsWith('CAIRN_')).sort();
+    const vars = Object.keys(p.Environment.Variables as Json)
+      .filter((k) => k.startsWith('CAIRN_'))
+      .sort();
     expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable, ENV.privacyTable].sort());
     expect(p.Timeout).toBe(900);
   });
@@ -76,7 +77,11 @@ describe('daily profile snapshot (AWS)', () => {
     const profilesId = s.ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES.profiles.name)![0];
     const privacyId = s.ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.TableName === TABLES.privacy.name)![0];
     const ddb = st.filter((x) => asArray(x.Action as string | string[]).some((a) => a.startsWith('dynamodb:')));
-    const on = (id: string) => ddb.filter((x) => JSON.stringify(x.Resource).includes(id)).flatMap((x) => asArray(x.Action as string | string[])).sort();
+    const on = (id: string) =>
+      ddb
+        .filter((x) => JSON.stringify(x.Resource).includes(id))
+        .flatMap((x) => asArray(x.Action as string | string[]))
+        .sort();
     expect(on(profilesId)).toEqual(['dynamodb:Scan']);
     expect(on(privacyId)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(ddb.every((x) => [profilesId, privacyId].some((id) => JSON.stringify(x.Resource).includes(id)))).toBe(true);

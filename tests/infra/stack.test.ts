@@ -102,7 +102,11 @@ describe('functions', () => {
     // Timeline retention (cairn:timelineDays, infra/settings.ts) as the number of days.
     expected[ENV.timelineDays] = String(stack.catalog.settings.timelineDays);
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
-    expect(Object.keys(vars).filter((k) => k.startsWith('CAIRN_')).sort()).toEqual([...names].sort());
+    expect(
+      Object.keys(vars)
+        .filter((k) => k.startsWith('CAIRN_'))
+        .sort(),
+    ).toEqual([...names].sort());
     for (const v of names) expect(vars[v], v).toEqual(expected[v]);
   });
 
@@ -158,7 +162,9 @@ describe('encryption at rest', () => {
       const [, s] = streams.find(([, r]) => r.Properties.Name === def.name)!;
       expect(s.Properties.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: getAtt(keyId()) });
       expect(s.Properties.RetentionPeriodHours).toBe(def.retentionHours);
-      expect(s.Properties.ShardCount).toBe(stack.settings.shards[(Object.keys(STREAMS) as (keyof typeof STREAMS)[]).find((k) => STREAMS[k].name === def.name)!]);
+      expect(s.Properties.ShardCount).toBe(
+        stack.settings.shards[(Object.keys(STREAMS) as (keyof typeof STREAMS)[]).find((k) => STREAMS[k].name === def.name)!],
+      );
     }
   });
 
@@ -189,12 +195,19 @@ describe('encryption at rest', () => {
       if (id === lakeBucketId()) expect(sse).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(keyId()) });
       else expect(sse).toEqual({ SSEAlgorithm: 'AES256' }); // access-log buckets cannot use SSE-KMS
       expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
-        BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
       });
       const [, policy] = ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === id)!;
-      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
-        Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }));
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
     }
   });
 
@@ -269,7 +282,15 @@ describe('collection API', () => {
 
   it('routes the browser paths (settings, one-letter paths, pixels) to λ collect without an authorizer', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
-    for (const key of ['GET /v1/projects/{writeKey}/settings', 'POST /v1/t', 'POST /v1/b', 'GET /v1/pixel/{type}', 'GET /pixel/v1/{type}', 'GET /sourceConfig', 'POST /beacon/v1/batch']) {
+    for (const key of [
+      'GET /v1/projects/{writeKey}/settings',
+      'POST /v1/t',
+      'POST /v1/b',
+      'GET /v1/pixel/{type}',
+      'GET /pixel/v1/{type}',
+      'GET /sourceConfig',
+      'POST /beacon/v1/batch',
+    ]) {
       const found = routes.find(([, x]) => x.Properties.RouteKey === key);
       expect(found, key).toBeDefined();
       expect(found![1].Properties.AuthorizationType).toBe('NONE');
@@ -277,14 +298,21 @@ describe('collection API', () => {
       expect(resources[integrationId]!.Properties.IntegrationUri).toEqual(getAtt(functionId('collect')));
     }
   });
-
 });
 
 describe('lake catalog and Athena', () => {
   const tables = [
-    { name: 'events', prefix: LAKE.eventsPrefix, required: ['message_id', 'type', 'event', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'traits', 'context', 'source_id'] },
+    {
+      name: 'events',
+      prefix: LAKE.eventsPrefix,
+      required: ['message_id', 'type', 'event', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'traits', 'context', 'source_id'],
+    },
     { name: 'quarantine', prefix: LAKE.quarantinePrefix, required: ['message_id', 'code', 'reason', 'message', 'received_at', 'source_id', 'stage'] },
-    { name: 'profiles', prefix: LAKE.profilesPrefix, required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'] },
+    {
+      name: 'profiles',
+      prefix: LAKE.profilesPrefix,
+      required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'],
+    },
   ];
 
   it('a Glue database and no crawler', () => {
@@ -335,7 +363,11 @@ describe('least privilege', () => {
         expect(s.NotAction, id).toBeUndefined();
         expect(s.NotResource, id).toBeUndefined();
         // X-Ray has no resource-level permissions; SMS to phone numbers (λ journey) has no resource either.
-        if (asArray(s.Resource).includes('*')) expect(actions.every((a) => a.startsWith('xray:') || a === 'sns:Publish'), `${id}: ${actions.join()}`).toBe(true);
+        if (asArray(s.Resource).includes('*'))
+          expect(
+            actions.every((a) => a.startsWith('xray:') || a === 'sns:Publish'),
+            `${id}: ${actions.join()}`,
+          ).toBe(true);
       }
     }
   });
@@ -354,7 +386,8 @@ describe('least privilege', () => {
     if (expected.size > 1) expected.add(keyId());
     // iam:PassRole of the recheck scheduler role (infra/constructs/segments.ts).
     // (only when it creates or updates schedules: deleting one passes no role).
-    if (def.access.recheckSchedules?.some((a) => a !== 'DeleteSchedule')) expected.add(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never));
+    if (def.access.recheckSchedules?.some((a) => a !== 'DeleteSchedule'))
+      expected.add(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never));
     if (name === 'journey') {
       // Its wait scheduler role (iam:PassRole) and its async on-failure queue (infra/constructs/journeys.ts).
       expected.add(stack.getLogicalId(stack.journeys.schedulerRole.node.defaultChild as never));
@@ -381,11 +414,15 @@ describe('least privilege', () => {
   it.each(names)('%s: lake object access is limited to its declared prefixes', (name) => {
     const def: FunctionDef = FUNCTIONS[name];
     const lake = lakeBucketId();
-    const objectGrants = statementsOf(name).flatMap((s) => asArray(s.Resource)
-      .filter((r: unknown) => referencedIds(r).has(lake) && JSON.stringify(r).includes('Fn::Join'))
-      .map((r: Json) => ({ suffix: r['Fn::Join'][1][1] as string, actions: asArray(s.Action as string | string[]) })));
+    const objectGrants = statementsOf(name).flatMap((s) =>
+      asArray(s.Resource)
+        .filter((r: unknown) => referencedIds(r).has(lake) && JSON.stringify(r).includes('Fn::Join'))
+        .map((r: Json) => ({ suffix: r['Fn::Join'][1][1] as string, actions: asArray(s.Action as string | string[]) })),
+    );
     const lakeAccess = def.access.lake;
-    const declared = lakeAccess ? [...new Set([...(lakeAccess.read ?? []), ...(lakeAccess.write ?? []), ...(lakeAccess.delete ?? [])])].map((p) => `/${p}*`) : [];
+    const declared = lakeAccess
+      ? [...new Set([...(lakeAccess.read ?? []), ...(lakeAccess.write ?? []), ...(lakeAccess.delete ?? [])])].map((p) => `/${p}*`)
+      : [];
     const failureDestination = def.kinesis ? ['/aws/lambda/*'] : [];
     // λ import may also add its report, rejects and checkpoint beside a dropped file, and only those (infra/constructs/imports.ts).
     const importOutputs = name === IMPORTS.fn ? IMPORT_OUTPUT_PATTERNS.map((p) => `/${p}`) : [];

@@ -24,7 +24,11 @@ const WRITE_KEY = 'admin-auth-write-key';
 const stack = useLocalStack({ name: 'adminauth', adminToken: ADMIN, writeKey: WRITE_KEY, env: JOURNEY_FUNCTION_ENV });
 
 const basic = (k: string) => `Basic ${Buffer.from(`${k}:`).toString('base64')}`;
-const fill = (path: string) => path.replace(/\{identifier\}/g, encodeURIComponent('email:a@b.co')).replace(/\{keyId\}/g, 'key_x').replace(/\{[A-Za-z]+\}/g, 'default');
+const fill = (path: string) =>
+  path
+    .replace(/\{identifier\}/g, encodeURIComponent('email:a@b.co'))
+    .replace(/\{keyId\}/g, 'key_x')
+    .replace(/\{[A-Za-z]+\}/g, 'default');
 
 async function call(method: string, path: string, headers: Record<string, string>, body?: unknown) {
   const res = await fetch(stack.url + path, {
@@ -54,7 +58,10 @@ const BAD: [string, Record<string, string>, unknown?][] = [
   ['the write key as Basic', { authorization: basic(WRITE_KEY) }],
   ['the write key as bearer', { authorization: `Bearer ${WRITE_KEY}` }],
   ['the write key in the body', {}, { writeKey: WRITE_KEY }],
-  ['a SigV4-looking header', { authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00' }],
+  [
+    'a SigV4-looking header',
+    { authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00' },
+  ],
 ];
 
 describe('admin routes refuse anything but the admin token', () => {
@@ -193,12 +200,14 @@ describe('write keys: create, rotate with overlap, revoke', () => {
     const a = await rotateKey('cache-src', { create: true }, t0);
     expect((await authenticate(a.writeKey, t0)).sourceId).toBe('cache-src'); // now cached
     // Revoked by another process (another collector's cache is not told): what revokeKey writes.
-    await dynamodb().send(new UpdateItemCommand({
-      TableName: TABLES.sources.name,
-      Key: { keyHash: { S: hashWriteKey(a.writeKey) } },
-      UpdateExpression: 'SET expiresAt = :e, revokedAt = :r',
-      ExpressionAttributeValues: { ':e': { N: String(t0 + 1) }, ':r': { S: new Date(t0 + 1).toISOString() } },
-    }));
+    await dynamodb().send(
+      new UpdateItemCommand({
+        TableName: TABLES.sources.name,
+        Key: { keyHash: { S: hashWriteKey(a.writeKey) } },
+        UpdateExpression: 'SET expiresAt = :e, revokedAt = :r',
+        ExpressionAttributeValues: { ':e': { N: String(t0 + 1) }, ':r': { S: new Date(t0 + 1).toISOString() } },
+      }),
+    );
     expect((await authenticate(a.writeKey, t0 + SOURCE_CACHE_MS.positive - 1000)).sourceId).toBe('cache-src');
     await expect(authenticate(a.writeKey, t0 + SOURCE_CACHE_MS.positive + 1)).rejects.toMatchObject({ code: 'invalid_write_key', status: 401 });
 

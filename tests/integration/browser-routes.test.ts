@@ -17,7 +17,6 @@ describe('browser routes on the local stack', () => {
   const call = (path: string, init: RequestInit = {}) => fetch(stack.url + path, init);
   const answer = async (res: Response) => ({ status: res.status, body: (await res.json()) as { success: boolean; error?: { code: string; message: string } } });
 
-
   it('serves the analytics.js settings for an active key, pointing the Segment.io destination at this collector', async () => {
     const res = await call(`/v1/projects/${WRITE_KEY}/settings`, { headers: { origin: 'https://shop.example' } });
     expect(res.status).toBe(200);
@@ -48,11 +47,15 @@ describe('browser routes on the local stack', () => {
 
   it('takes analytics.js requests on /v1/t, /v1/i, /v1/p and /v1/b: text/plain bodies, writeKey in the JSON', async () => {
     const tag = `short-${Date.now()}`;
-    const send = (path: string, body: unknown) => call(path, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ writeKey: WRITE_KEY, ...(body as object) }) });
+    const send = (path: string, body: unknown) =>
+      call(path, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ writeKey: WRITE_KEY, ...(body as object) }) });
     expect((await send('/v1/p', { type: 'page', anonymousId: `${tag}-a`, name: 'Home' })).status).toBe(200);
     expect((await send('/v1/i', { type: 'identify', anonymousId: `${tag}-a`, userId: `${tag}-u`, traits: { plan: 'pro' } })).status).toBe(200);
     expect((await send('/v1/t', { type: 'track', anonymousId: `${tag}-a`, userId: `${tag}-u`, event: 'Signed Up' })).status).toBe(200);
-    expect((await send('/v1/b', { batch: [{ type: 'track', anonymousId: `${tag}-a`, event: 'Batched', messageId: `${tag}-m1` }], sentAt: new Date().toISOString() })).status).toBe(200);
+    expect(
+      (await send('/v1/b', { batch: [{ type: 'track', anonymousId: `${tag}-a`, event: 'Batched', messageId: `${tag}-m1` }], sentAt: new Date().toISOString() }))
+        .status,
+    ).toBe(200);
     expect(await stack.drain()).toBe(true);
     const rows = (await lakeEvents()).filter((r) => r.anonymous_id === `${tag}-a`);
     expect(rows.map((r) => `${r.type}:${r.event ?? ''}`).sort()).toEqual(['identify:', 'page:', 'track:Batched', 'track:Signed Up']);
@@ -83,7 +86,11 @@ describe('browser routes on the local stack', () => {
   it('answers CORS preflights from any origin with the headers browser SDKs send', async () => {
     const res = await call('/v1/b', {
       method: 'OPTIONS',
-      headers: { origin: 'https://any-shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,anonymousid,x-retry-count,content-encoding' },
+      headers: {
+        origin: 'https://any-shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,anonymousid,x-retry-count,content-encoding',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -92,14 +99,20 @@ describe('browser routes on the local stack', () => {
     expect(res.headers.get('access-control-allow-methods')!.split(',')).toEqual([...CORS.allowMethods]);
   });
 
-  it('pixels: Segment\'s base64 data and RudderStack\'s query fields answer a 1×1 GIF and land in the lake', async () => {
+  it("pixels: Segment's base64 data and RudderStack's query fields answer a 1×1 GIF and land in the lake", async () => {
     const tag = `px-${Date.now()}`;
-    const data = Buffer.from(JSON.stringify({ writeKey: WRITE_KEY, userId: `${tag}-u`, event: 'Email Opened', properties: { campaign: 'spring' } })).toString('base64url');
+    const data = Buffer.from(JSON.stringify({ writeKey: WRITE_KEY, userId: `${tag}-u`, event: 'Email Opened', properties: { campaign: 'spring' } })).toString(
+      'base64url',
+    );
     const seg = await call(`/v1/pixel/track?data=${data}`);
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('image/gif');
     expect(seg.headers.get('cache-control')).toBe('no-store');
-    expect(Buffer.from(await seg.arrayBuffer()).subarray(0, 6).toString('latin1')).toBe('GIF89a');
+    expect(
+      Buffer.from(await seg.arrayBuffer())
+        .subarray(0, 6)
+        .toString('latin1'),
+    ).toBe('GIF89a');
     const rud = await call(`/pixel/v1/page?writeKey=${WRITE_KEY}&anonymousId=${tag}-a&name=Welcome&properties.path=%2Fwelcome&context.campaign.source=email`);
     expect(rud.status).toBe(200);
     expect(await stack.drain()).toBe(true);

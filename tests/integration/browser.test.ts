@@ -83,7 +83,12 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     const res = await fetch(`${stack.url}/v1/profiles/user_id:${tag}-u1`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(res.status).toBe(200);
     const profile = (await res.json()) as { identities: { type: string; value: string }[]; traits: Record<string, unknown> };
-    expect(profile.identities).toEqual(expect.arrayContaining([{ type: 'anonymous_id', value: anonymousId }, { type: 'email', value: `${tag}@example.com` }]));
+    expect(profile.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'anonymous_id', value: anonymousId },
+        { type: 'email', value: `${tag}@example.com` },
+      ]),
+    );
     expect(profile.traits.plan).toBe('pro');
     expect(foreign).toEqual([]);
     await page.close();
@@ -134,7 +139,7 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     await page.close();
   });
 
-  it('RudderStack\'s JavaScript SDK, unchanged: sourceConfig, page, identify and track reach the lake once, joined to the profile', async () => {
+  it("RudderStack's JavaScript SDK, unchanged: sourceConfig, page, identify and track reach the lake once, joined to the profile", async () => {
     const page = await browser.newPage();
     const allowed = [new URL(shop.origin).host, new URL(stack.url).host];
     const delivered: string[] = [];
@@ -173,13 +178,18 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     expect(res.status).toBe(200);
     const profile = (await res.json()) as { identities: { type: string; value: string }[]; traits: Record<string, unknown> };
     // RudderStack sends identify traits in context.traits only.
-    expect(profile.identities).toEqual(expect.arrayContaining([{ type: 'anonymous_id', value: anonymousId }, { type: 'email', value: `${tag}@example.com` }]));
+    expect(profile.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'anonymous_id', value: anonymousId },
+        { type: 'email', value: `${tag}@example.com` },
+      ]),
+    );
     expect(profile.traits.plan).toBe('team');
     expect(foreign).toEqual([]);
     await page.close();
   });
 
-  it('RudderStack\'s beacon (useBeacon): events queued when the page is left arrive through /beacon/v1/batch', async () => {
+  it("RudderStack's beacon (useBeacon): events queued when the page is left arrive through /beacon/v1/batch", async () => {
     const page = await open('/rudderstack-beacon');
     const anonymousId = await page.evaluate(async () => {
       const rudder = (globalThis as any).rudder;

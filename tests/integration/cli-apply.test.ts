@@ -15,7 +15,14 @@ const stack = useLocalStack({ dataDir: join(dir, 'data'), env: JOURNEY_FUNCTION_
 
 const apply = async (path: string, cwd?: string) => {
   const c = await stack.cli(['apply', path], { cwd });
-  return { ...c, lines: c.out.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 3)) };
+  return {
+    ...c,
+    lines: c.out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/).slice(0, 3)),
+  };
 };
 const list = async (area: string) => (await stack.admin<{ items: { id: string; version: number }[] }>('GET', `/v1/${area}`)).json.items;
 
@@ -24,7 +31,10 @@ describe('cairn apply', () => {
     const bad = join(dir, 'bad');
     mkdirSync(bad);
     writeFileSync(join(bad, 'traits.yaml'), 'kind: computedTrait\nid: spend\nevent: Order Completed\naggregate: sum\nproperty: properties.total\n');
-    writeFileSync(join(bad, 'segments.yaml'), '- kind: segment\n  id: big\n  where: { computed: spend, gte: 10 }\n- kind: segment\n  id: lapsed\n  where: { not: { event: Order Completed, within: 60x } }\n- kind: segment\n  id: loop\n  where: { segment: nope }\n');
+    writeFileSync(
+      join(bad, 'segments.yaml'),
+      '- kind: segment\n  id: big\n  where: { computed: spend, gte: 10 }\n- kind: segment\n  id: lapsed\n  where: { not: { event: Order Completed, within: 60x } }\n- kind: segment\n  id: loop\n  where: { segment: nope }\n',
+    );
     const r = await apply(bad);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/segments\.yaml: document 1 \(id: lapsed\): where\.not\.within: "60x" is not a duration/);

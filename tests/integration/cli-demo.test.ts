@@ -32,8 +32,19 @@ describe('cairn demo on a running local stack', () => {
 
   it('loads the history, drains, and prints what to look at', async () => {
     summary = await runDemo({
-      ...opts, now, liveRate: 0, live: false, port: stack.port, dataDir, adminToken: 'dev-admin-token', writeKey: 'dev-write-key',
-      vars: {}, cwd: dir, stdout: (s) => void (out += s), stderr: () => undefined, progress: false,
+      ...opts,
+      now,
+      liveRate: 0,
+      live: false,
+      port: stack.port,
+      dataDir,
+      adminToken: 'dev-admin-token',
+      writeKey: 'dev-write-key',
+      vars: {},
+      cwd: dir,
+      stdout: (s) => void (out += s),
+      stderr: () => undefined,
+      progress: false,
     });
     expect(summary.startedStack).toBe(false);
     expect(summary.historySkipped).toBe(false);
@@ -53,13 +64,23 @@ describe('cairn demo on a running local stack', () => {
 
   it('merges a customer across web, app, store tills and the CRM into one profile', async () => {
     const h = simulateHistory({ ...opts, now });
-    const cross = h.people.filter((p) => p.userId && p.crmId && p.appAnonymousId && (['web', 'app', 'pos', 'crm'] as const).every((s) => p.facts.sources.has(s)));
+    const cross = h.people.filter(
+      (p) => p.userId && p.crmId && p.appAnonymousId && (['web', 'app', 'pos', 'crm'] as const).every((s) => p.facts.sources.has(s)),
+    );
     expect(cross.length).toBeGreaterThan(0);
     for (const p of cross) {
       const byUser = await admin(`/v1/profiles/${encodeURIComponent(`user_id:${p.userId}`)}`);
       expect(byUser.status).toBe(200);
       const ids = (byUser.body.identities as { type: string; value: string }[]).map((i) => `${i.type}:${i.value}`);
-      expect(ids).toEqual(expect.arrayContaining([`email:${p.email}`, `crm_id:${p.crmId}`, `anonymous_id:${p.webAnonymousId}`, `anonymous_id:${p.appAnonymousId}`, `anonymous_id:${p.posCustomerId}`]));
+      expect(ids).toEqual(
+        expect.arrayContaining([
+          `email:${p.email}`,
+          `crm_id:${p.crmId}`,
+          `anonymous_id:${p.webAnonymousId}`,
+          `anonymous_id:${p.appAnonymousId}`,
+          `anonymous_id:${p.posCustomerId}`,
+        ]),
+      );
       for (const other of [`crm_id:${p.crmId}`, `email:${p.email}`, `anonymous_id:${p.posCustomerId}`]) {
         expect((await admin(`/v1/profiles/${encodeURIComponent(other)}`)).body.profileId).toBe(byUser.body.profileId);
       }
@@ -88,7 +109,8 @@ describe('cairn demo on a running local stack', () => {
     expect(webhook.failed).toBe(0);
     for (const s of vip) expect(s.sent).toBe(webhook.sent);
     // Nothing failed anywhere (the SMS journeys need SMS consent and a phone: counted, never failed).
-    for (const id of ['new-store-coupon', 'vip-welcome', 'regulars-thanks']) for (const s of Object.values(steps(id))) expect(s.failed, `${id} ${s.type}`).toBe(0);
+    for (const id of ['new-store-coupon', 'vip-welcome', 'regulars-thanks'])
+      for (const s of Object.values(steps(id))) expect(s.failed, `${id} ${s.type}`).toBe(0);
     expect(summary.crm?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/vip$/);
     expect(summary.crm?.counts).toEqual({ verified: webhook.sent, rejected: 0, repeated: 0 });
     expect(out).toContain(`${webhook.sent} received, every signature verified`);
@@ -112,8 +134,19 @@ describe('cairn demo on a running local stack', () => {
 
   it('does not send the history twice', async () => {
     const again = await runDemo({
-      ...opts, now, liveRate: 0, live: false, port: stack.port, dataDir, adminToken: 'dev-admin-token', writeKey: 'dev-write-key',
-      vars: {}, cwd: dir, stdout: () => undefined, stderr: () => undefined, progress: false,
+      ...opts,
+      now,
+      liveRate: 0,
+      live: false,
+      port: stack.port,
+      dataDir,
+      adminToken: 'dev-admin-token',
+      writeKey: 'dev-write-key',
+      vars: {},
+      cwd: dir,
+      stdout: () => undefined,
+      stderr: () => undefined,
+      progress: false,
     });
     expect(again.historySkipped).toBe(true);
   }, 60_000);

@@ -26,17 +26,31 @@ const schedulerService: LocalService = {
   async start(ctx) {
     const s = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => clock, tickMs: 0 });
     sched = s;
-    return { endpoint: s.endpoint, idle: () => s.stats().pending === 0 && s.stats().inFlight === 0, async close() { await s.drain(5_000); await s.close(); } };
+    return {
+      endpoint: s.endpoint,
+      idle: () => s.stats().pending === 0 && s.stats().inFlight === 0,
+      async close() {
+        await s.drain(5_000);
+        await s.close();
+      },
+    };
   },
 };
 const stack = useLocalStack({ dataDir, functions: ['admin', 'erase'], services: [schedulerService], env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 
 const cli = async (args: string[]) => {
-  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
+  const io = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (io.out += s),
+    stderr: (s: string) => void (io.err += s),
+    readStdin: async () => '',
+    env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' },
+    cwd: process.cwd(),
+  } satisfies Io & { out: string; err: string };
   const code = await run(['--port', String(stack.port), ...args], io);
   return { code, ...io };
 };
-
 
 describe('npx cairn erase --full-scan', () => {
   it('the payload: fullScan, and the erasure id when one is given', () => {
@@ -50,7 +64,12 @@ describe('npx cairn erase --full-scan', () => {
     expect(JSON.parse(r.out)).toEqual({ fullScan: true, requested: true });
     expect(r.err).toMatch(/full-scan erasure run scheduled/);
     const endpoints = (await (await fetch(`${stack.url}/_aws/endpoints`)).json()) as Record<string, string>;
-    const sdk = new SchedulerClient({ endpoint: endpoints.scheduler, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const sdk = new SchedulerClient({
+      endpoint: endpoints.scheduler,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
     const names = ((await sdk.send(new ListSchedulesCommand({ NamePrefix: 'cairn-erasure-full-scan-' }))).Schedules ?? []).map((s) => s.Name!);
     expect(names).toHaveLength(1);
     const one = await sdk.send(new GetScheduleCommand({ Name: names[0]! }));

@@ -52,7 +52,11 @@ function denyDelete(key: string): { calls: number } {
     (next: any, context: any) => async (args: any) => {
       if (context.commandName === 'DeleteObjectCommand' && args.input?.Key === key) {
         seen.calls++;
-        throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 } });
+        throw Object.assign(new Error('Access Denied'), {
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 },
+        });
       }
       return next(args);
     },
@@ -63,7 +67,15 @@ function denyDelete(key: string): { calls: number } {
 
 /** Starts the CLI; `io.err` fills as it runs. */
 function cli(...args: string[]) {
-  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
+  const io = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (io.out += s),
+    stderr: (s: string) => void (io.err += s),
+    readStdin: async () => '',
+    env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' },
+    cwd: process.cwd(),
+  } satisfies Io & { out: string; err: string };
   return { io, done: run(['--port', String(stack.port), ...args], io) };
 }
 

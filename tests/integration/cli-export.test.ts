@@ -32,7 +32,9 @@ describe('npx cairn export segment (local stack)', () => {
   const ids: Record<string, string> = {};
   beforeAll(async () => {
     expect((await admin('PUT', '/v1/segments/pros', { kind: 'segment', id: 'pros', where: { trait: 'plan', eq: 'pro' } })).status).toBe(201);
-    const res = await stack.collect(people.map((p) => ({ type: 'identify', userId: p.userId, traits: p.traits, ...(p.consent ? { context: { consent: p.consent } } : {}) })));
+    const res = await stack.collect(
+      people.map((p) => ({ type: 'identify', userId: p.userId, traits: p.traits, ...(p.consent ? { context: { consent: p.consent } } : {}) })),
+    );
     expect(res.status).toBe(200);
     // Drained: the profiles are written and their segment effects applied (a bounded poll of the
     // members gave up after 20 s on a loaded machine and let the tests run on an empty segment).
@@ -64,18 +66,39 @@ describe('npx cairn export segment (local stack)', () => {
     expect(r.out.startsWith('user_id,traits.name,consent.ads\r\n')).toBe(true);
     expect(r.out).toContain('u1,"Lovelace, Ada ""the first""",true\r\n');
     const rows = parseCsv(r.out).records.map((x) => x.fields);
-    expect(rows.slice(1).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))).toEqual([['u1', 'Lovelace, Ada "the first"', 'true'], ['u4', 'Di', 'true']]);
+    expect(rows.slice(1).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))).toEqual([
+      ['u1', 'Lovelace, Ada "the first"', 'true'],
+      ['u4', 'Di', 'true'],
+    ]);
     expect(JSON.parse(r.err)).toEqual({ segment: 'pros', members: 4, exported: 2, excludedNoConsent: 2, consent: 'ads', missing: 0, destination: 'stdout' });
   });
 
-  it('JSON Lines to S3 (the stack\'s S3 emulator), typed values, a multi-line trait intact', async () => {
-    const r = await cli('export', 'segment', 'pros', '--format', 'jsonl', '--fields', 'profile_id,email,traits.name,consent.ads', '--s3', `s3://${LAKE.localBucket}/exports/pros.jsonl`);
+  it("JSON Lines to S3 (the stack's S3 emulator), typed values, a multi-line trait intact", async () => {
+    const r = await cli(
+      'export',
+      'segment',
+      'pros',
+      '--format',
+      'jsonl',
+      '--fields',
+      'profile_id,email,traits.name,consent.ads',
+      '--s3',
+      `s3://${LAKE.localBucket}/exports/pros.jsonl`,
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`exported 4 of 4 member(s) of pros to s3://${LAKE.localBucket}/exports/pros.jsonl`);
     const obj = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: 'exports/pros.jsonl' }));
-    const lines = (await obj.Body!.transformToString()).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await obj.Body!.transformToString())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(4);
-    expect(lines.find((l) => l.email === 'bob@example.com')).toEqual({ profile_id: ids.u2, email: 'bob@example.com', 'traits.name': 'Bob\nSmith', 'consent.ads': false });
+    expect(lines.find((l) => l.email === 'bob@example.com')).toEqual({
+      profile_id: ids.u2,
+      email: 'bob@example.com',
+      'traits.name': 'Bob\nSmith',
+      'consent.ads': false,
+    });
     expect(lines.find((l) => l.email === 'cy@example.com')['consent.ads']).toBeNull();
   });
 
@@ -83,8 +106,11 @@ describe('npx cairn export segment (local stack)', () => {
     const { exportSegment } = await import('../../cli/export');
     const { parseFields } = await import('../../cli/export');
     let out = '';
-    const s = await exportSegment({ kind: 'local', baseUrl: stack.url, writeKey: 'dev-write-key', adminToken: 'dev-admin-token' },
-      { segment: 'pros', format: 'csv', fields: parseFields(['user_id']), pageSize: 1 }, (c) => void (out += c));
+    const s = await exportSegment(
+      { kind: 'local', baseUrl: stack.url, writeKey: 'dev-write-key', adminToken: 'dev-admin-token' },
+      { segment: 'pros', format: 'csv', fields: parseFields(['user_id']), pageSize: 1 },
+      (c) => void (out += c),
+    );
     expect(s).toMatchObject({ members: 4, exported: 4 });
     expect(out.split('\r\n').filter(Boolean).slice(1).sort()).toEqual(['u1', 'u2', 'u3', 'u4']);
   });

@@ -23,12 +23,17 @@ const count = async (where = 'true') => Number((await queryLocalLake(dataDir, `s
 
 /** A CRM export as they come: mixed-case emails, local phone formats, blank cells, duplicates, a broken line. */
 function customersCsv(n: number): { text: string; brokenLine: number } {
-  const phones = (i: number) => [`(415) 555-${String(100 + i).padStart(4, '0')}`, `415.555.${String(100 + i).padStart(4, '0')}`, `+1 415 555 ${String(100 + i).padStart(4, '0')}`, ''][i % 4]!;
+  const phones = (i: number) =>
+    [`(415) 555-${String(100 + i).padStart(4, '0')}`, `415.555.${String(100 + i).padStart(4, '0')}`, `+1 415 555 ${String(100 + i).padStart(4, '0')}`, ''][
+      i % 4
+    ]!;
   const lines = ['\uFEFFCustomerNo;Email;Mobile;First Name;City;Points;Zip'];
   for (let i = 0; i < n; i++) {
     const email = i % 3 === 0 ? `Customer${i}@Example.COM` : `customer${i}@example.com`;
     const city = i % 5 === 0 ? '' : i % 7 === 0 ? '"Saint-Denis; Réunion"' : 'Berlin';
-    lines.push([`C${String(i).padStart(5, '0')}`, email, phones(i), i % 11 === 0 ? '"Ann\nMarie"' : `Name${i}`, city, String(i * 10), `0${1000 + i}`].join(';'));
+    lines.push(
+      [`C${String(i).padStart(5, '0')}`, email, phones(i), i % 11 === 0 ? '"Ann\nMarie"' : `Name${i}`, city, String(i * 10), `0${1000 + i}`].join(';'),
+    );
     if (i % 20 === 0) lines.push(lines[lines.length - 1]!); // an exact duplicate row
   }
   // A broken line (a cell lost) in the middle: reported, the rest still imported.
@@ -40,7 +45,20 @@ function customersCsv(n: number): { text: string; brokenLine: number } {
 
 describe('cairn import into the local stack', () => {
   const n = 200;
-  const args = ['import', 'customers.csv', '--type', 'identify', '--map', 'Email=traits.email', '--map', 'Mobile=traits.phone', '--map', 'CustomerNo=crm_id', '--progress', 'lines'];
+  const args = [
+    'import',
+    'customers.csv',
+    '--type',
+    'identify',
+    '--map',
+    'Email=traits.email',
+    '--map',
+    'Mobile=traits.phone',
+    '--map',
+    'CustomerNo=crm_id',
+    '--progress',
+    'lines',
+  ];
 
   it('turns a messy CRM export into profiles readable by email and crm_id; re-importing changes nothing', async () => {
     const { text, brokenLine } = customersCsv(n);
@@ -50,7 +68,9 @@ describe('cairn import into the local stack', () => {
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ rowsRead: n + 10 + 1, accepted: n, duplicates: 10, rejected: 1, delimiter: ';' });
     expect(s.firstRejects).toEqual([{ line: brokenLine, reason: 'expected 7 fields, found 4' }]);
-    expect(readFileSync(join(dir, 'customers.csv.rejects.csv'), 'utf8')).toContain(`_line;_reason\r\n"C99999;broken@example.com;;Broken";;;;;;;${brokenLine};expected 7 fields, found 4\r\n`);
+    expect(readFileSync(join(dir, 'customers.csv.rejects.csv'), 'utf8')).toContain(
+      `_line;_reason\r\n"C99999;broken@example.com;;Broken";;;;;;;${brokenLine};expected 7 fields, found 4\r\n`,
+    );
     expect(r.err).toMatch(/import: 100% of the file, 211 rows read/);
 
     expect(await stack.drain(60_000)).toBe(true);
@@ -59,10 +79,24 @@ describe('cairn import into the local stack', () => {
     // By email (any case in the file, lower-cased) and by crm_id: the same profile, with the row's traits.
     const byEmail = await profile('email:customer33@example.com');
     expect(byEmail.status).toBe(200);
-    expect(byEmail.body.traits).toMatchObject({ email: 'customer33@example.com', crm_id: 'C00033', phone: '+14155550133', 'First Name': 'Ann\nMarie', City: 'Berlin', Points: 330, Zip: '01033' });
+    expect(byEmail.body.traits).toMatchObject({
+      email: 'customer33@example.com',
+      crm_id: 'C00033',
+      phone: '+14155550133',
+      'First Name': 'Ann\nMarie',
+      City: 'Berlin',
+      Points: 330,
+      Zip: '01033',
+    });
     const byCrm = await profile('crm_id:C00033');
     expect(byCrm.body.profileId).toBe(byEmail.body.profileId);
-    expect(byCrm.body.identities).toEqual(expect.arrayContaining([{ type: 'email', value: 'customer33@example.com' }, { type: 'crm_id', value: 'C00033' }, { type: 'phone', value: '+14155550133' }]));
+    expect(byCrm.body.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'email', value: 'customer33@example.com' },
+        { type: 'crm_id', value: 'C00033' },
+        { type: 'phone', value: '+14155550133' },
+      ]),
+    );
     // Blank cells are left out, not written as empty strings.
     const blank = await profile('crm_id:C00005');
     expect(blank.body.traits.City).toBeUndefined();
@@ -89,9 +123,18 @@ describe('cairn import into the local stack', () => {
     writeFileSync(join(dir, 'orders.csv'), orders.join('\n') + '\n');
     const r = await cairn('import', 'orders.csv', '--type', 'track', '--event', 'Order Completed', '--map', 'ordered_at=timestamp', '--format', 'json');
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ accepted: 3, rejected: 1, firstRejects: [{ line: 4, reason: expect.stringMatching(/^column "ordered_at": "02\.11\.2023" is not a date/) }] });
+    expect(JSON.parse(r.out)).toMatchObject({
+      accepted: 3,
+      rejected: 1,
+      firstRejects: [{ line: 4, reason: expect.stringMatching(/^column "ordered_at": "02\.11\.2023" is not a date/) }],
+    });
     expect(await stack.drain(60_000)).toBe(true);
-    const rows = (await queryLocalLake(dataDir, `select properties->>'order_id', timestamp, (properties->>'total')::double, anonymous_id from events where event = 'Order Completed' order by 1`)).rows;
+    const rows = (
+      await queryLocalLake(
+        dataDir,
+        `select properties->>'order_id', timestamp, (properties->>'total')::double, anonymous_id from events where event = 'Order Completed' order by 1`,
+      )
+    ).rows;
     expect(rows.map((x) => x.slice(0, 3))).toEqual([
       ['O-1', '2024-01-15T10:30:00.000Z', 129.9],
       ['O-2', '2023-11-02T07:00:00.000Z', 15],
@@ -99,6 +142,11 @@ describe('cairn import into the local stack', () => {
     ]);
     // The order joins the customer imported before, through the email.
     const p = await profile('email:customer33@example.com');
-    expect(p.body.identities).toEqual(expect.arrayContaining([{ type: 'crm_id', value: 'C00033' }, { type: 'anonymous_id', value: rows[0]![3] }]));
+    expect(p.body.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'crm_id', value: 'C00033' },
+        { type: 'anonymous_id', value: rows[0]![3] },
+      ]),
+    );
   });
 });

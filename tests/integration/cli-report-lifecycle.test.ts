@@ -46,7 +46,10 @@ const row = (e: Ev): LakeEventRow => ({
 });
 const profile = (id: string, userId: string, at: string, mergedInto: string | null = null) => ({
   profile_id: id,
-  identities: JSON.stringify([{ type: 'user_id', value: userId }, { type: 'email', value: `${userId}@example.com` }]),
+  identities: JSON.stringify([
+    { type: 'user_id', value: userId },
+    { type: 'email', value: `${userId}@example.com` },
+  ]),
   traits: '{}',
   computed: '{}',
   segments: '[]',
@@ -61,7 +64,15 @@ const profile = (id: string, userId: string, at: string, mergedInto: string | nu
 const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: process.cwd() };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env: {},
+    cwd: process.cwd(),
+  };
   return o;
 }
 
@@ -150,7 +161,8 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     // Journey coupon-test (holdout 50%), window Sep 2–15. Conversion = its exit event, Coupon Redeemed.
     const [t1, t2] = profileIds(false, 2);
     const [h1, h2, h3] = profileIds(true, 3);
-    const trig = (user: string | undefined, at: string, props: Record<string, unknown>, anon?: string) => row({ user, anon, event: 'Order Completed', at, props });
+    const trig = (user: string | undefined, at: string, props: Record<string, unknown>, anon?: string) =>
+      row({ user, anon, event: 'Order Completed', at, props });
     const redeem = (user: string | undefined, at: string, anon?: string) => row({ user, anon, event: 'Coupon Redeemed', at });
     const ok = { store_id: 'SH-001', total: 600 };
     const journey = [
@@ -223,14 +235,28 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     const within = await report('journey', 'coupon-test', '--definition', definition, '--since', '2024-09-01', '--until', '2024-09-15', '--within', '1d');
     expect(within.slice(0, 4).map((x) => x.converted)).toEqual([0, 0, 0, 1]);
     // Another conversion event: the trigger's own event never follows it here.
-    const other = await report('journey', 'coupon-test', '--definition', definition, '--since', '2024-09-01', '--until', '2024-09-15', '--conversion-event', 'Signed Up');
+    const other = await report(
+      'journey',
+      'coupon-test',
+      '--definition',
+      definition,
+      '--since',
+      '2024-09-01',
+      '--until',
+      '2024-09-15',
+      '--conversion-event',
+      'Signed Up',
+    );
     expect(other[0]).toMatchObject({ people: 5, converted: 0, conversion_pct: 0 });
   });
 
   it('--html writes one self-contained page with an inline SVG chart, the table, parameters, and every value escaped', async () => {
     const file = join(dataDir, 'journey.html');
     const c = io();
-    const code = await run(['--data-dir', dataDir, 'report', 'journey', 'coupon-test', '--definition', definition, '--since', '2024-09-01', '--until', '2024-09-15', '--html', file], c);
+    const code = await run(
+      ['--data-dir', dataDir, 'report', 'journey', 'coupon-test', '--definition', definition, '--since', '2024-09-01', '--until', '2024-09-15', '--html', file],
+      c,
+    );
     expect(c.err).toBe('');
     expect(code).toBe(0);
     expect(c.out).toContain('(6 rows)');
@@ -253,7 +279,9 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     expect(rows).toHaveLength(6);
 
     const lc = join(dataDir, 'lifecycle.html');
-    expect(await run(['--data-dir', dataDir, 'report', 'lifecycle', '--since', '2024-08-05', '--until', '2024-08-18', '--html', lc, '--format', 'csv'], io())).toBe(0);
+    expect(
+      await run(['--data-dir', dataDir, 'report', 'lifecycle', '--since', '2024-08-05', '--until', '2024-08-18', '--html', lc, '--format', 'csv'], io()),
+    ).toBe(0);
     const page = readFileSync(lc, 'utf8');
     expect(page).toContain('<title>Lifecycle (AARRR)</title>');
     expect(page).toContain('>new_people</text>'); // legend of the two series

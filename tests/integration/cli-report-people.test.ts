@@ -39,7 +39,15 @@ const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>, at
 });
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: process.cwd() };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env: {},
+    cwd: process.cwd(),
+  };
   return o;
 }
 
@@ -71,7 +79,12 @@ describe('reports count identity-resolved people', () => {
         msg({ type: 'track', userId: 'cust-2', event: 'Product Viewed' }, '2024-05-01T11:00:00.000Z'),
       ],
       // The till: its customer reference and the e-receipt email (mixed case: resolution lower-cases it).
-      [msg({ type: 'track', anonymousId: 'till-77', event: 'Order Completed', properties: { total: 80 }, context: { traits: { email: 'Pat@Example.com' } } }, '2024-05-02T12:00:00.000Z')],
+      [
+        msg(
+          { type: 'track', anonymousId: 'till-77', event: 'Order Completed', properties: { total: 80 }, context: { traits: { email: 'Pat@Example.com' } } },
+          '2024-05-02T12:00:00.000Z',
+        ),
+      ],
       // Sign-up: the web id and the email are two profiles until now: merged.
       [msg({ type: 'identify', userId: 'cust-1', anonymousId: 'web-1', traits: { email: 'pat@example.com' } }, '2024-05-03T09:00:00.000Z')],
       [
@@ -93,7 +106,13 @@ describe('reports count identity-resolved people', () => {
     }
     // No profile snapshot for web-x.
     events.push(msg({ type: 'track', anonymousId: 'web-x', event: 'Product Viewed' }, '2024-05-01T12:00:00.000Z'));
-    await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: eventObjectKey('2024-05-01', 'shardId-000000000000', '1'), Body: encodeJsonLines(events.map(toEventRow)) }));
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: LAKE.localBucket,
+        Key: eventObjectKey('2024-05-01', 'shardId-000000000000', '1'),
+        Body: encodeJsonLines(events.map(toEventRow)),
+      }),
+    );
 
     const live = [...store.profiles.values()].filter((p) => !p.mergedInto);
     pat = live.find((p) => p.identities.some((i) => i.value === 'cust-1'))!.profileId;
@@ -106,10 +125,20 @@ describe('reports count identity-resolved people', () => {
     const c = io();
     const sql = `SELECT profile_id, merged_into, identities, merged_from FROM profiles QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY updated_at DESC, snapshot_at DESC) = 1 ORDER BY merged_into NULLS FIRST, profile_id`;
     expect(await run(['--data-dir', dataDir, 'sql', sql, '--format', 'json'], c)).toBe(0);
-    const rows = JSON.parse(c.out) as { profile_id: string; merged_into: string | null; identities: { type: string; value: string }[]; merged_from: string[] }[];
+    const rows = JSON.parse(c.out) as {
+      profile_id: string;
+      merged_into: string | null;
+      identities: { type: string; value: string }[];
+      merged_from: string[];
+    }[];
     const byId = Object.fromEntries(rows.map((r) => [r.profile_id, r]));
     expect(byId[pat]!.merged_into).toBeNull();
-    expect(byId[pat]!.identities.map((i) => `${i.type}:${i.value}`).sort()).toEqual(['anonymous_id:till-77', 'anonymous_id:web-1', 'email:pat@example.com', 'user_id:cust-1']);
+    expect(byId[pat]!.identities.map((i) => `${i.type}:${i.value}`).sort()).toEqual([
+      'anonymous_id:till-77',
+      'anonymous_id:web-1',
+      'email:pat@example.com',
+      'user_id:cust-1',
+    ]);
     const merged = rows.filter((r) => r.merged_into !== null);
     expect(merged).toHaveLength(1);
     expect(merged[0]!.merged_into).toBe(pat);
@@ -119,7 +148,11 @@ describe('reports count identity-resolved people', () => {
   it('funnel: the anonymous visit, the till order and the signed-in view are one person converting', async () => {
     const steps = ['funnel', '--steps', 'Product Viewed,Added to Cart,Order Completed', '--until', '2024-05-10'];
     // Pat: view (web-1) → cart (web-1, +300 s) → till order (+26 h). Sam and web-x only view.
-    expect((await report(...steps)).map((s) => [s.people, s.median_seconds_from_previous])).toEqual([[3, null], [1, 300], [1, 93_300]]);
+    expect((await report(...steps)).map((s) => [s.people, s.median_seconds_from_previous])).toEqual([
+      [3, null],
+      [1, 300],
+      [1, 93_300],
+    ]);
     // By raw ids: web-1, cust-2, web-x and cust-1 view; web-1 adds to cart; nobody who viewed orders.
     expect((await report(...steps, '--by', 'raw')).map((s) => s.people)).toEqual([4, 1, 0]);
   });
@@ -141,7 +174,13 @@ describe('reports count identity-resolved people', () => {
     const raw = await report('retention', '--weeks', '1', '--by', 'raw');
     expect(raw[0]).toMatchObject({ cohort_size: 5 });
     const lc = await report('lifecycle', '--since', '2024-05-01', '--until', '2024-05-07');
-    expect(lc.map((s) => [s.stage, s.all_people])).toEqual([['acquisition', 3], ['activation', 1], ['retention', 0], ['revenue', 1], ['referral', 0]]);
+    expect(lc.map((s) => [s.stage, s.all_people])).toEqual([
+      ['acquisition', 3],
+      ['activation', 1],
+      ['retention', 0],
+      ['revenue', 1],
+      ['referral', 0],
+    ]);
     expect(sam).not.toBe(pat);
   });
 

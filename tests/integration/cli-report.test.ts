@@ -49,7 +49,15 @@ const row = (e: Ev): LakeEventRow => ({
 const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: process.cwd() };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env: {},
+    cwd: process.cwd(),
+  };
   return o;
 }
 
@@ -80,7 +88,13 @@ describe('cairn report over the local lake (DuckDB)', () => {
     expect(await report('rfm')).toEqual([]);
     expect(await report('retention')).toEqual([]);
     const q = await report('quality');
-    expect(q.map((r) => [r.item, r.count])).toEqual([['total', 0], ['duplicate_message_ids', 0], ['user_id', 0], ['anonymous_id', 0], ['email', 0]]);
+    expect(q.map((r) => [r.item, r.count])).toEqual([
+      ['total', 0],
+      ['duplicate_message_ids', 0],
+      ['user_id', 0],
+      ['anonymous_id', 0],
+      ['email', 0],
+    ]);
   });
 
   it('seeds the lake', async () => {
@@ -125,7 +139,15 @@ describe('cairn report over the local lake (DuckDB)', () => {
     // The same message written again by another object: one duplicate row.
     await put(eventObjectKey('2024-07-03', 'shardId-000000000003', '5'), [dup]);
 
-    const q = (code: string, n: number): LakeQuarantineRow => ({ message_id: `q-${code}-${n}`, code, reason: code, message: '{}', received_at: '2024-07-01T00:00:00.000Z', source_id: 'default', stage: 'normalize' });
+    const q = (code: string, n: number): LakeQuarantineRow => ({
+      message_id: `q-${code}-${n}`,
+      code,
+      reason: code,
+      message: '{}',
+      received_at: '2024-07-01T00:00:00.000Z',
+      source_id: 'default',
+      stage: 'normalize',
+    });
     await put(quarantineObjectKey('2024-07-01', 'shardId-000000000000', '6'), [q('invalid_email', 1), q('invalid_email', 2), q('invalid_timestamp', 1)]);
   });
 
@@ -138,7 +160,11 @@ describe('cairn report over the local lake (DuckDB)', () => {
     ]);
     // Within 15 minutes of the view: only u1's cart (+600 s) counts; its order (+1800 s) is too late.
     const within = await report('funnel', '--steps', 'Product Viewed,Added to Cart,Order Completed', '--until', '2024-05-10', '--within', '15m');
-    expect(within.map((s) => [s.people, s.conversion_pct])).toEqual([[3, 100], [1, 33.3], [0, 0]]);
+    expect(within.map((s) => [s.people, s.conversion_pct])).toEqual([
+      [3, 100],
+      [1, 33.3],
+      [0, 0],
+    ]);
     // --since cuts May 1: only u3 enters, and never adds to cart after viewing.
     const since = await report('funnel', '--steps', 'Product Viewed,Added to Cart', '--since', '2024-05-02', '--until', '2024-05-10');
     expect(since.map((s) => s.people)).toEqual([1, 0]);
@@ -201,7 +227,14 @@ describe('cairn report over the local lake (DuckDB)', () => {
     const c = io();
     expect(await run(['--data-dir', dataDir, 'report', 'quality', '--format', 'csv'], c)).toBe(0);
     expect(c.out.split('\r\n')[0]).toBe('section,item,count,pct');
-    for (const args of [['funnel'], ['funnel', '--steps', 'Only'], ['funnel', '--steps', 'A,B', '--within', '7 days'], ['retention', '--weeks', '0'], ['rfm', '--since', '2024-13-01'], ['nope']]) {
+    for (const args of [
+      ['funnel'],
+      ['funnel', '--steps', 'Only'],
+      ['funnel', '--steps', 'A,B', '--within', '7 days'],
+      ['retention', '--weeks', '0'],
+      ['rfm', '--since', '2024-13-01'],
+      ['nope'],
+    ]) {
       const e = io();
       expect(await run(['--data-dir', dataDir, 'report', ...args], e)).toBe(2);
       expect(e.err).toMatch(/^error: /);

@@ -44,7 +44,15 @@ const ev = (id: string, event: string | null, day: string, props: Record<string,
 const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: process.cwd() };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env: {},
+    cwd: process.cwd(),
+  };
   return o;
 }
 
@@ -67,8 +75,24 @@ describe('cairn sql over the local lake', () => {
     const cols = await queryLocalLake(dataDir, 'select * from events');
     expect(cols.rows).toEqual([]);
     expect(cols.columns.map((c) => c.name)).toEqual([
-      'message_id', 'type', 'event', 'name', 'category', 'user_id', 'anonymous_id', 'group_id', 'previous_id', 'timestamp',
-      'original_timestamp', 'sent_at', 'received_at', 'properties', 'traits', 'context', 'source_id', 'dt',
+      'message_id',
+      'type',
+      'event',
+      'name',
+      'category',
+      'user_id',
+      'anonymous_id',
+      'group_id',
+      'previous_id',
+      'timestamp',
+      'original_timestamp',
+      'sent_at',
+      'received_at',
+      'properties',
+      'traits',
+      'context',
+      'source_id',
+      'dt',
     ]);
     // JSON operators work on the empty relation too.
     expect((await queryLocalLake(dataDir, "select sum((properties->>'total')::double) from events")).rows).toEqual([[null]]);
@@ -89,7 +113,15 @@ describe('cairn sql over the local lake', () => {
       ev('e', 'Product Viewed', '2024-05-02', { sku: 'x,"y"' }),
     ]);
     await put(quarantineObjectKey('2024-05-02', 'shardId-000000000000', '300'), [
-      { message_id: 'q1', code: 'invalid_email', reason: 'traits.email is not an email address', message: JSON.stringify({ traits: { email: 'nope' } }), received_at: '2024-05-02T09:00:00.000Z', source_id: 'default', stage: 'normalize' } satisfies LakeQuarantineRow,
+      {
+        message_id: 'q1',
+        code: 'invalid_email',
+        reason: 'traits.email is not an email address',
+        message: JSON.stringify({ traits: { email: 'nope' } }),
+        received_at: '2024-05-02T09:00:00.000Z',
+        source_id: 'default',
+        stage: 'normalize',
+      } satisfies LakeQuarantineRow,
     ]);
 
     const byEvent = await lake.query(
@@ -102,7 +134,10 @@ describe('cairn sql over the local lake', () => {
     const day1 = await lake.query("select message_id from events where dt = '2024-05-01' order by message_id");
     expect(day1.rows).toEqual([['a'], ['b'], ['c']]);
     const perDay = await lake.query('select dt, count(*) from events group by dt order by dt');
-    expect(perDay.rows).toEqual([['2024-05-01', 3], ['2024-05-02', 2]]);
+    expect(perDay.rows).toEqual([
+      ['2024-05-01', 3],
+      ['2024-05-02', 2],
+    ]);
     const nested = await lake.query("select properties->>'currency' as cur, context->'library'->>'name' as lib, timestamp from events where message_id = 'a'");
     expect(nested.rows).toEqual([['EUR', 'test', '2024-05-01T10:00:00.000Z']]);
     const q = await lake.query("select code, message->'traits'->>'email' as email, dt from quarantine");
@@ -114,7 +149,12 @@ describe('cairn sql over the local lake', () => {
 
   it('prints csv/json/table through the CLI', async () => {
     const c = io();
-    expect(await run(['--data-dir', dataDir, 'sql', "select message_id, properties->>'sku' as sku from events where event = 'Product Viewed'", '--format', 'csv'], c)).toBe(0);
+    expect(
+      await run(
+        ['--data-dir', dataDir, 'sql', "select message_id, properties->>'sku' as sku from events where event = 'Product Viewed'", '--format', 'csv'],
+        c,
+      ),
+    ).toBe(0);
     expect(c.out).toBe('message_id,sku\r\ne,"x,""y"""\r\n');
     const t = io();
     expect(await run(['--data-dir', dataDir, 'sql', 'select dt, count(*) as n from events group by dt order by dt'], t)).toBe(0);

@@ -34,8 +34,16 @@ function httpEvent(path: string, body: string | Buffer, headers: Record<string, 
     body: binary ? body.toString('base64') : body,
     isBase64Encoded: binary,
     requestContext: {
-      accountId: '000000000000', apiId: 'local', domainName: 'localhost', domainPrefix: 'localhost', requestId: 'r', routeKey: '$default', stage: '$default',
-      time: '', timeEpoch: Date.now(), http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: Date.now(),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
     },
   };
 }
@@ -67,8 +75,12 @@ describe('collect handler against the emulators', () => {
 
   it('puts a single message on the raw stream with server fields and skew correction', async () => {
     const r = await post('/v1/track', {
-      userId: 'user-1', event: 'Order Completed', properties: { revenue: 9.5 }, messageId: 'c-1',
-      timestamp: '2020-01-01T00:00:00.000Z', sentAt: '2020-01-01T00:00:10.000Z',
+      userId: 'user-1',
+      event: 'Order Completed',
+      properties: { revenue: 9.5 },
+      messageId: 'c-1',
+      timestamp: '2020-01-01T00:00:00.000Z',
+      sentAt: '2020-01-01T00:00:10.000Z',
     });
     expect(r.statusCode).toBe(200);
     expect(JSON.parse(r.body!)).toEqual({ success: true });
@@ -122,7 +134,12 @@ describe('collect handler against the emulators', () => {
 
   it('rejects a batch whole when one message breaks the spec, naming its index', async () => {
     const before = (await rawEnvelopes()).length;
-    const r = await post('/v1/batch', { batch: [{ type: 'identify', userId: 'u', messageId: 'whole-1' }, { type: 'track', userId: 'u', messageId: 'whole-2' }] });
+    const r = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'u', messageId: 'whole-1' },
+        { type: 'track', userId: 'u', messageId: 'whole-2' },
+      ],
+    });
     expect(r.statusCode).toBe(400);
     expect(JSON.parse(r.body!)).toEqual({
       success: false,
@@ -246,7 +263,10 @@ describe('collect handler against the emulators', () => {
     // Unknown keys are cached for 5 s only.
     expect(await lookupSource('new-key', t0)).toBeNull();
     await dynamodb().send(
-      new PutItemCommand({ TableName: TABLES.sources.name, Item: { keyHash: { S: hashWriteKey('new-key') }, sourceId: { S: 'src-new' }, enabled: { BOOL: true } } }),
+      new PutItemCommand({
+        TableName: TABLES.sources.name,
+        Item: { keyHash: { S: hashWriteKey('new-key') }, sourceId: { S: 'src-new' }, enabled: { BOOL: true } },
+      }),
     );
     expect(await lookupSource('new-key', t0 + 4_000)).toBeNull();
     expect((await lookupSource('new-key', t0 + 6_000))?.sourceId).toBe('src-new');

@@ -64,7 +64,9 @@ describe('definitions admin API', () => {
 
   it('rejects a duration that does not parse', async () => {
     const r = await api('PUT', '/v1/segments/churn-risk', {
-      kind: 'segment', id: 'churn-risk', where: { not: { event: 'Order Completed', within: '60x' } },
+      kind: 'segment',
+      id: 'churn-risk',
+      where: { not: { event: 'Order Completed', within: '60x' } },
     });
     expect(r.status).toBe(400);
     expect(r.json.error.message).toMatch(/where\.not\.within: "60x" is not a duration/);
@@ -112,7 +114,10 @@ describe('definitions admin API', () => {
 
   it('journeys: PUT creates the rules on the Cairn bus, DELETE removes them', async () => {
     const journey = {
-      kind: 'journey', id: 'vip-welcome', trigger: { segment: 'high-value', on: 'entered' }, consent: 'email',
+      kind: 'journey',
+      id: 'vip-welcome',
+      trigger: { segment: 'high-value', on: 'entered' },
+      consent: 'email',
       steps: [{ action: 'email', subject: 'Welcome', body: 'Thanks {{ traits.firstName | default: "there" }}' }],
     };
     const r = await api('PUT', '/v1/journeys/vip-welcome', journey);

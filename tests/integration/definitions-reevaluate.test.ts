@@ -37,7 +37,11 @@ afterAll(async () => emu?.close());
 
 const call = async (method: string, path: string, body?: unknown) => {
   const r = await router.handle({
-    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', isBase64Encoded: false,
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    isBase64Encoded: false,
     headers: body ? { 'content-type': 'application/json' } : {},
     ...(body ? { body: JSON.stringify(body) } : {}),
     requestContext: { http: { method, path } },

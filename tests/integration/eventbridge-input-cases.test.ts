@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateEventBusCommand, EventBridgeClient, ListTargetsByRuleCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
 import { LOCAL_ACCOUNT } from '../../local/eventbridge/state';
 
@@ -87,7 +94,12 @@ describe('target input: every AWS-recorded case of tests/fixtures/eventbridge-in
       },
       retry: { maxAttempts: 1 },
     });
-    const sdk = new EventBridgeClient({ endpoint: eb.endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const sdk = new EventBridgeClient({
+      endpoint: eb.endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
     await sdk.send(new CreateEventBusCommand({ Name: BUS }));
     const pattern = JSON.stringify({ source: [fixture.event.Source], 'detail-type': [fixture.event.DetailType] });
     for (const [i, c] of cases.entries()) {
@@ -102,7 +114,9 @@ describe('target input: every AWS-recorded case of tests/fixtures/eventbridge-in
     }
     window.from = Date.now();
     const put = await sdk.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: BUS, Source: fixture.event.Source, DetailType: fixture.event.DetailType, Detail: JSON.stringify(fixture.event.Detail) }] }),
+      new PutEventsCommand({
+        Entries: [{ EventBusName: BUS, Source: fixture.event.Source, DetailType: fixture.event.DetailType, Detail: JSON.stringify(fixture.event.Detail) }],
+      }),
     );
     window = { from: window.from, to: Date.now() };
     expect(put.FailedEntryCount).toBe(0);
@@ -120,7 +134,8 @@ describe('target input: every AWS-recorded case of tests/fixtures/eventbridge-in
       expect(kinds, `case "${c.name}" must expect either json or an error`).toBe(1);
       if ('error' in c.expect) expect(typeof c.expect.message, `case "${c.name}" names no message`).toBe('string');
       // Every placeholder in an expectation is a role this test knows how to compare.
-      for (const [, name] of JSON.stringify(c.expect).matchAll(/<([^<>"]+)>/g)) expect(ROLES, `case "${c.name}": unknown placeholder <${name}>`).toContain(name);
+      for (const [, name] of JSON.stringify(c.expect).matchAll(/<([^<>"]+)>/g))
+        expect(ROLES, `case "${c.name}": unknown placeholder <${name}>`).toContain(name);
     }
   });
 

@@ -30,15 +30,22 @@ describe('bus and scheduler inside the local stack', () => {
     expect(process.env.CAIRN_ENDPOINT_EVENTS).toBe(stack.stack.endpoints.events);
     const eb = new EventBridgeClient({ endpoint: stack.stack.endpoints.events!, region: 'us-east-1', credentials: creds });
     const arn = 'arn:aws:lambda:us-east-1:000000000000:function:sink';
-    await eb.send(new PutRuleCommand({ Name: 'to-sink', EventBusName: 'cairn', EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': ['profile.merged'] }) }));
+    await eb.send(
+      new PutRuleCommand({ Name: 'to-sink', EventBusName: 'cairn', EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': ['profile.merged'] }) }),
+    );
     await eb.send(new PutTargetsCommand({ Rule: 'to-sink', EventBusName: 'cairn', Targets: [{ Id: 'sink', Arn: arn, InputPath: '$.detail' }] }));
     await eb.send(new PutEventsCommand({ Entries: [{ EventBusName: 'cairn', Source: 'cairn', DetailType: 'profile.merged', Detail: '{"survivor":"p1"}' }] }));
 
     const sch = new SchedulerClient({ endpoint: stack.stack.endpoints.scheduler!, region: 'us-east-1', credentials: creds });
-    await sch.send(new CreateScheduleCommand({
-      Name: 'past-due', ScheduleExpression: 'at(2020-01-01T00:00:00)', FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE',
-      Target: { Arn: arn, RoleArn: 'arn:aws:iam::000000000000:role/r', Input: '{"wake":"up"}' },
-    }));
+    await sch.send(
+      new CreateScheduleCommand({
+        Name: 'past-due',
+        ScheduleExpression: 'at(2020-01-01T00:00:00)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: { Arn: arn, RoleArn: 'arn:aws:iam::000000000000:role/r', Input: '{"wake":"up"}' },
+      }),
+    );
     const deadline = Date.now() + 5_000;
     while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(received).toEqual(expect.arrayContaining([{ survivor: 'p1' }, { wake: 'up' }]));

@@ -79,7 +79,15 @@ describe('local EventBridge driven by the AWS SDK', () => {
     expect(page2.Rules?.map((r) => r.Name)).toEqual(['crud-c']);
     expect(page2.NextToken).toBeUndefined();
 
-    const pt = await sdk.send(new PutTargetsCommand({ Rule: 'crud-a', Targets: [{ Id: 't1', Arn: fnArn('resolve') }, { Id: 't2', Arn: 'arn:aws:sqs:us-east-1:000000000000:q' }] }));
+    const pt = await sdk.send(
+      new PutTargetsCommand({
+        Rule: 'crud-a',
+        Targets: [
+          { Id: 't1', Arn: fnArn('resolve') },
+          { Id: 't2', Arn: 'arn:aws:sqs:us-east-1:000000000000:q' },
+        ],
+      }),
+    );
     expect(pt.FailedEntryCount).toBe(1);
     expect(pt.FailedEntries?.[0]?.TargetId).toBe('t2');
     const lt = await sdk.send(new ListTargetsByRuleCommand({ Rule: 'crud-a' }));
@@ -90,43 +98,62 @@ describe('local EventBridge driven by the AWS SDK', () => {
     await sdk.send(new DeleteRuleCommand({ Name: 'crud-a' }));
     await expect(sdk.send(new DescribeRuleCommand({ Name: 'crud-a' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(sdk.send(new ListTargetsByRuleCommand({ Rule: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(sdk.send(new PutRuleCommand({ Name: 'r', EventPattern: '{}', EventBusName: 'missing-bus' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(sdk.send(new PutRuleCommand({ Name: 'r', EventPattern: '{}', EventBusName: 'missing-bus' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
     const bad = sdk.send(new PutRuleCommand({ Name: 'bad', EventPattern: JSON.stringify({ detail: { n: [{ numeric: ['>', 'x'] }] } }) }));
     await expect(bad).rejects.toBeInstanceOf(InvalidEventPatternException);
     await expect(bad).rejects.toThrow(/detail\.n\.numeric/);
   });
 
   it('delivers matching events to Lambda targets with the EventBridge event shape, and skips the rest', async () => {
-    await sdk.send(new PutRuleCommand({ Name: 'tracks', EventBusName: 'cairn', EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': ['track'], detail: { event: [{ prefix: 'Order' }] } }) }));
-    await sdk.send(new PutTargetsCommand({
-      Rule: 'tracks',
-      EventBusName: 'cairn',
-      Targets: [
-        { Id: 'whole', Arn: fnArn('journeys') },
-        { Id: 'path', Arn: fnArn('pathfn'), InputPath: '$.detail.properties' },
-        { Id: 'const', Arn: fnArn('constfn'), Input: '{"fixed":true}' },
-        {
-          Id: 'xf',
-          Arn: fnArn('xform'),
-          InputTransformer: {
-            InputPathsMap: { ev: '$.detail.event', rev: '$.detail.properties.revenue', src: '$.source', nope: '$.detail.absent' },
-            InputTemplate: '{"what": <ev>, "revenue": <rev>, "text": "<ev> from <src>", "rule": "<aws.events.rule-name>", "missing": <nope>}',
+    await sdk.send(
+      new PutRuleCommand({
+        Name: 'tracks',
+        EventBusName: 'cairn',
+        EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': ['track'], detail: { event: [{ prefix: 'Order' }] } }),
+      }),
+    );
+    await sdk.send(
+      new PutTargetsCommand({
+        Rule: 'tracks',
+        EventBusName: 'cairn',
+        Targets: [
+          { Id: 'whole', Arn: fnArn('journeys') },
+          { Id: 'path', Arn: fnArn('pathfn'), InputPath: '$.detail.properties' },
+          { Id: 'const', Arn: fnArn('constfn'), Input: '{"fixed":true}' },
+          {
+            Id: 'xf',
+            Arn: fnArn('xform'),
+            InputTransformer: {
+              InputPathsMap: { ev: '$.detail.event', rev: '$.detail.properties.revenue', src: '$.source', nope: '$.detail.absent' },
+              InputTemplate: '{"what": <ev>, "revenue": <rev>, "text": "<ev> from <src>", "rule": "<aws.events.rule-name>", "missing": <nope>}',
+            },
           },
-        },
-      ],
-    }));
+        ],
+      }),
+    );
     await sdk.send(new PutRuleCommand({ Name: 'identifies', EventBusName: 'cairn', EventPattern: JSON.stringify({ 'detail-type': ['identify'] }) }));
     await sdk.send(new PutTargetsCommand({ Rule: 'identifies', EventBusName: 'cairn', Targets: [{ Id: 'i', Arn: fnArn('never') }] }));
     await sdk.send(new PutRuleCommand({ Name: 'off', EventBusName: 'cairn', State: 'DISABLED', EventPattern: JSON.stringify({ source: ['cairn'] }) }));
     await sdk.send(new PutTargetsCommand({ Rule: 'off', EventBusName: 'cairn', Targets: [{ Id: 'o', Arn: fnArn('disabled') }] }));
 
-    const res = await sdk.send(new PutEventsCommand({
-      Entries: [
-        { EventBusName: 'cairn', Source: 'cairn', DetailType: 'track', Detail: JSON.stringify({ event: 'Order Completed', properties: { revenue: 42 } }), Resources: ['r1'], Time: new Date('2024-05-01T10:00:00Z') },
-        { EventBusName: 'cairn', Source: 'cairn', DetailType: 'track', Detail: JSON.stringify({ event: 'Page Viewed' }) },
-        { EventBusName: 'cairn', Source: 'cairn', DetailType: 'track', Detail: '[1,2]' },
-      ],
-    }));
+    const res = await sdk.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: 'cairn',
+            Source: 'cairn',
+            DetailType: 'track',
+            Detail: JSON.stringify({ event: 'Order Completed', properties: { revenue: 42 } }),
+            Resources: ['r1'],
+            Time: new Date('2024-05-01T10:00:00Z'),
+          },
+          { EventBusName: 'cairn', Source: 'cairn', DetailType: 'track', Detail: JSON.stringify({ event: 'Page Viewed' }) },
+          { EventBusName: 'cairn', Source: 'cairn', DetailType: 'track', Detail: '[1,2]' },
+        ],
+      }),
+    );
     expect(res.FailedEntryCount).toBe(1);
     expect(res.Entries?.[0]?.EventId).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.Entries?.[2]).toMatchObject({ ErrorCode: 'MalformedDetail' });
@@ -185,20 +212,33 @@ describe('local EventBridge driven by the AWS SDK', () => {
     const put = await sdk.send(new PutEventsCommand({ Entries: [{ Source: 'broken', DetailType: 'd', Detail: '{}' }] }));
     expect(await eb.drain(5_000)).toBe(true);
     expect(calls.filter((c) => c.fn === 'brokenfn')).toHaveLength(4);
-    const dead = readFileSync(join(dataDir, 'eventbridge', 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(dead.at(-1)).toMatchObject({ functionName: 'brokenfn', attempts: 4, error: 'brokenfn failed', origin: { rule: 'broken', target: 'b', eventId: put.Entries![0]!.EventId } });
+    const dead = readFileSync(join(dataDir, 'eventbridge', 'dead-letter.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(dead.at(-1)).toMatchObject({
+      functionName: 'brokenfn',
+      attempts: 4,
+      error: 'brokenfn failed',
+      origin: { rule: 'broken', target: 'b', eventId: put.Entries![0]!.EventId },
+    });
   });
 
   it('answers TestEventPattern like AWS for every validated case', async () => {
     const cases = JSON.parse(readFileSync(new URL('../fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8')) as {
-      name: string; expect: string; event: unknown; pattern: unknown;
+      name: string;
+      expect: string;
+      event: unknown;
+      pattern: unknown;
     }[];
     for (const c of cases) {
       const send = sdk.send(new TestEventPatternCommand({ EventPattern: JSON.stringify(c.pattern), Event: JSON.stringify(c.event) }));
       if (c.expect === 'invalid') await expect(send, c.name).rejects.toBeInstanceOf(InvalidEventPatternException);
       else expect((await send).Result, c.name).toBe(c.expect === 'match');
     }
-    await expect(sdk.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: '{"source":"a"}' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(sdk.send(new TestEventPatternCommand({ EventPattern: '{"source":["a"]}', Event: '{"source":"a"}' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
   });
 
   it('manages event buses', async () => {
@@ -220,11 +260,19 @@ describe('local EventBridge durability', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cairn-eb-restart-'));
     // First life: the target never completes, so the event is accepted but not delivered.
     const hung: Call[] = [];
-    const first = await startEventBridge({ dataDir, invoke: (fn, event) => { hung.push({ fn, event }); return new Promise(() => {}); } });
+    const first = await startEventBridge({
+      dataDir,
+      invoke: (fn, event) => {
+        hung.push({ fn, event });
+        return new Promise(() => {});
+      },
+    });
     const sdk1 = client(first.endpoint);
     await sdk1.send(new PutRuleCommand({ Name: 'keep', EventBusName: 'cairn', EventPattern: JSON.stringify({ detail: { n: [{ numeric: ['>=', 2] }] } }) }));
     await sdk1.send(new PutTargetsCommand({ Rule: 'keep', EventBusName: 'cairn', Targets: [{ Id: 'k', Arn: fnArn('keeper'), InputPath: '$.detail' }] }));
-    const put = await sdk1.send(new PutEventsCommand({ Entries: [1, 2, 3].map((n) => ({ EventBusName: 'cairn', Source: 's', DetailType: 'd', Detail: JSON.stringify({ n }) })) }));
+    const put = await sdk1.send(
+      new PutEventsCommand({ Entries: [1, 2, 3].map((n) => ({ EventBusName: 'cairn', Source: 's', DetailType: 'd', Detail: JSON.stringify({ n }) })) }),
+    );
     expect(put.FailedEntryCount).toBe(0);
     await until(() => hung.length === 2);
     expect(await first.drain(50)).toBe(false);
@@ -232,7 +280,12 @@ describe('local EventBridge durability', () => {
 
     // Second life: same data dir; the two matched deliveries arrive; the rule is still there.
     const delivered: Call[] = [];
-    const second = await startEventBridge({ dataDir, invoke: async (fn, event) => { delivered.push({ fn, event }); } });
+    const second = await startEventBridge({
+      dataDir,
+      invoke: async (fn, event) => {
+        delivered.push({ fn, event });
+      },
+    });
     try {
       expect(await second.drain(5_000)).toBe(true);
       expect(delivered.map((c) => c.event.n).sort()).toEqual([2, 3]);
@@ -250,7 +303,12 @@ describe('local EventBridge durability', () => {
 
     // Third life: nothing is delivered twice once acknowledged.
     const third: Call[] = [];
-    const again = await startEventBridge({ dataDir, invoke: async (fn, event) => { third.push({ fn, event }); } });
+    const again = await startEventBridge({
+      dataDir,
+      invoke: async (fn, event) => {
+        third.push({ fn, event });
+      },
+    });
     expect(await again.drain(1_000)).toBe(true);
     expect(third).toEqual([]);
     expect(again.stats().pending).toBe(0);

@@ -59,7 +59,12 @@ describe('identifiers with special characters over HTTP on the local stack', () 
     }
     const byEmail = await cairn('profile', 'get', `email:${EMAIL.toUpperCase()}`, '--format', 'json');
     expect(byEmail.code).toBe(0);
-    expect(JSON.parse(byEmail.out).identities).toEqual(expect.arrayContaining([{ type: 'email', value: EMAIL }, { type: 'user_id', value: 'plus-owner' }]));
+    expect(JSON.parse(byEmail.out).identities).toEqual(
+      expect.arrayContaining([
+        { type: 'email', value: EMAIL },
+        { type: 'user_id', value: 'plus-owner' },
+      ]),
+    );
   });
 
   it('GET /v1/profiles/{identifier} and …/events with the identifier as shared/http/path.ts encodes it', async () => {

@@ -29,7 +29,8 @@ async function rawStream(): Promise<RawEnvelope[]> {
   const out: RawEnvelope[] = [];
   const shards = (await kinesis().send(new ListShardsCommand({ StreamName: STREAMS.raw.name }))).Shards ?? [];
   for (const sh of shards) {
-    let it = (await kinesis().send(new GetShardIteratorCommand({ StreamName: STREAMS.raw.name, ShardId: sh.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    let it = (await kinesis().send(new GetShardIteratorCommand({ StreamName: STREAMS.raw.name, ShardId: sh.ShardId!, ShardIteratorType: 'TRIM_HORIZON' })))
+      .ShardIterator;
     for (;;) {
       const r = await kinesis().send(new GetRecordsCommand({ ShardIterator: it!, Limit: 10_000 }));
       out.push(...(r.Records ?? []).map((x) => JSON.parse(Buffer.from(x.Data!).toString()) as RawEnvelope));
@@ -40,7 +41,8 @@ async function rawStream(): Promise<RawEnvelope[]> {
   return out;
 }
 const put = (Key: string, Body: string) => s3().send(new PutObjectCommand({ Bucket, Key, Body }));
-const reportOf = async (file: string) => JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket, Key: `${file}.report.json` }))).Body!.transformToString()) as ImportReport;
+const reportOf = async (file: string) =>
+  JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket, Key: `${file}.report.json` }))).Body!.transformToString()) as ImportReport;
 
 describe('an import longer than one invocation', () => {
   it('checkpoints, continues from the checkpoint, and puts every row on the raw stream once', async () => {

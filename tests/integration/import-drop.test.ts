@@ -21,7 +21,12 @@ const Bucket = LAKE.localBucket;
 const stack = useLocalStack({ dataDir, env: JOURNEY_FUNCTION_ENV });
 
 beforeAll(() => {
-  s3 = new S3Client({ region: 'us-east-1', endpoint: stack.stack.endpoints.s3, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: stack.stack.endpoints.s3,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
 });
 afterAll(() => {
   s3?.destroy();
@@ -72,7 +77,19 @@ describe('file drops under imports/ in the lake bucket', () => {
     await put(`${file}.import.json`, JSON.stringify({ type: 'identify', map: { Email: 'traits.email', CustomerNo: 'crm_id' }, source: 'crm' }));
     await put(file, customers(n));
     const r = await report(file);
-    expect(r).toMatchObject({ status: 'completed', type: 'identify', format: 'csv', delimiter: ';', source: 'crm', rowsRead: n + 3, accepted: n, duplicates: 1, rejected: 2, invocations: 1, rejectsFile: `${file}.rejects.csv` });
+    expect(r).toMatchObject({
+      status: 'completed',
+      type: 'identify',
+      format: 'csv',
+      delimiter: ';',
+      source: 'crm',
+      rowsRead: n + 3,
+      accepted: n,
+      duplicates: 1,
+      rejected: 2,
+      invocations: 1,
+      rejectsFile: `${file}.rejects.csv`,
+    });
     expect(r.firstRejects).toEqual([
       { line: n + 3, reason: expect.stringMatching(/^column "Email": "not-an-email" /) },
       { line: n + 4, reason: 'expected 4 fields, found 2' },
@@ -107,21 +124,47 @@ describe('file drops under imports/ in the lake bucket', () => {
 
   it('imports a JSON Lines file whose manifest comes after it; a bad manifest is reported', async () => {
     const events = 'imports/shop/orders.jsonl';
-    await put(events, ['{"email":"drop3@example.com","order_id":"O-1","total":12.5,"at":"2024-03-01T10:00:00Z"}', '{"email":"drop4@example.com","order_id":"O-2","total":3,"at":"2024-03-02"}', 'not json'].join('\n') + '\n');
+    await put(
+      events,
+      [
+        '{"email":"drop3@example.com","order_id":"O-1","total":12.5,"at":"2024-03-01T10:00:00Z"}',
+        '{"email":"drop4@example.com","order_id":"O-2","total":3,"at":"2024-03-02"}',
+        'not json',
+      ].join('\n') + '\n',
+    );
     expect(await stack.drain(60_000)).toBe(true);
     expect(await text(`${events}.report.json`)).toBeUndefined(); // waiting for its manifest
     await put(`${events}.import.json`, JSON.stringify({ type: 'track', event: 'Order Completed', map: ['at=timestamp'] }));
     const r = await report(events);
-    expect(r).toMatchObject({ status: 'completed', format: 'jsonl', source: 'default', accepted: 2, rejected: 1, firstRejects: [{ line: 3, reason: expect.stringMatching(/^invalid JSON/) }] });
+    expect(r).toMatchObject({
+      status: 'completed',
+      format: 'jsonl',
+      source: 'default',
+      accepted: 2,
+      rejected: 1,
+      firstRejects: [{ line: 3, reason: expect.stringMatching(/^invalid JSON/) }],
+    });
     expect(await text(`${events}.rejects.jsonl`)).toMatch(/"_raw":"not json","_line":3/);
     expect(await stack.drain(60_000)).toBe(true);
-    const rows = (await queryLocalLake(dataDir, `select properties->>'order_id', timestamp from events where event = 'Order Completed' and source_id = 'default' order by 1`)).rows;
-    expect(rows).toEqual([['O-1', '2024-03-01T10:00:00.000Z'], ['O-2', '2024-03-02T00:00:00.000Z']]);
+    const rows = (
+      await queryLocalLake(
+        dataDir,
+        `select properties->>'order_id', timestamp from events where event = 'Order Completed' and source_id = 'default' order by 1`,
+      )
+    ).rows;
+    expect(rows).toEqual([
+      ['O-1', '2024-03-01T10:00:00.000Z'],
+      ['O-2', '2024-03-02T00:00:00.000Z'],
+    ]);
 
     const bad = 'imports/shop/bad.csv';
     await put(`${bad}.import.json`, JSON.stringify({ type: 'track', map: { Nope: 'traits.email' } }));
     await put(bad, 'email,total\na@example.com,1\n');
     const f = await report(bad);
-    expect(f).toMatchObject({ status: 'failed', accepted: 0, error: { code: 'invalid_import_manifest', message: expect.stringMatching(/no column "Nope" in the header; the columns are: email, total/) } });
+    expect(f).toMatchObject({
+      status: 'failed',
+      accepted: 0,
+      error: { code: 'invalid_import_manifest', message: expect.stringMatching(/no column "Nope" in the header; the columns are: email, total/) },
+    });
   }, 90_000);
 });

@@ -42,7 +42,13 @@ const run = Date.now().toString(36);
 const schedulerService: LocalService = {
   name: 'scheduler',
   async start(ctx) {
-    sched = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => Date.now() + clockOffset, tickMs: 100, retry: { baseDelayMs: 50 } });
+    sched = await startScheduler({
+      dataDir: ctx.dataDir,
+      invoke: stackInvoke(ctx),
+      now: () => Date.now() + clockOffset,
+      tickMs: 100,
+      retry: { baseDelayMs: 50 },
+    });
     return { endpoint: sched.endpoint, idle: () => sched!.stats().pending === 0 && sched!.stats().inFlight === 0, close: () => sched!.close() };
   },
 };
@@ -53,14 +59,21 @@ async function send(path: string, body: Record<string, unknown>): Promise<void> 
 const identify = (userId: string, traits: Record<string, unknown>, consent: Record<string, boolean>) =>
   send('identify', { userId, traits, context: { consent }, messageId: `${userId}-identify-${run}`, timestamp: new Date().toISOString() });
 const order = (userId: string, orderId: string, total: number, store = 'SH-001') =>
-  send('track', { userId, event: 'Order Completed', messageId: `${orderId}-${run}`, properties: { store_id: store, total, order_id: orderId }, timestamp: new Date().toISOString() });
+  send('track', {
+    userId,
+    event: 'Order Completed',
+    messageId: `${orderId}-${run}`,
+    properties: { store_id: store, total, order_id: orderId },
+    timestamp: new Date().toISOString(),
+  });
 
 async function admin<T = any>(path: string): Promise<{ status: number; body: T }> {
   const res = await stack.admin<T>('GET', path);
   return { status: res.status, body: res.json };
 }
 const outbox = async (): Promise<OutboxMessage[]> => (await admin<{ messages: OutboxMessage[] }>('/v1/outbox?limit=1000')).body.messages;
-const to = (addr: string, journey?: string) => async () => (await outbox()).filter((m) => m.to.includes(addr) && (!journey || m.tags?.cairn_journey === journey));
+const to = (addr: string, journey?: string) => async () =>
+  (await outbox()).filter((m) => m.to.includes(addr) && (!journey || m.tags?.cairn_journey === journey));
 const coupons = (addr: string) => to(addr, 'new-store-coupon');
 const stats = async (id: string) => (await admin(`/v1/journeys/${id}/stats`)).body;
 
@@ -117,7 +130,12 @@ describe('journey rules on the bus', () => {
   });
 
   it('a disabled journey keeps its rules with the trigger DISABLED; removing it deletes them all', async () => {
-    const [doc] = loadDefinitions([{ file: 'tmp.yaml', text: `kind: journey\nid: tmp-${run}\nenabled: false\nconsent: none\ntrigger: { event: X }\nexit: { event: Y }\nsteps:\n  - action: event\n    name: Z\n` }]);
+    const [doc] = loadDefinitions([
+      {
+        file: 'tmp.yaml',
+        text: `kind: journey\nid: tmp-${run}\nenabled: false\nconsent: none\ntrigger: { event: X }\nexit: { event: Y }\nsteps:\n  - action: event\n    name: Z\n`,
+      },
+    ]);
     await syncJourneyRules(doc as JourneyDef);
     const r = await eventBridge().send(new DescribeRuleCommand({ Name: ruleName(`tmp-${run}`, 'trigger'), EventBusName: 'cairn' }));
     expect(r.State).toBe('DISABLED');
@@ -134,7 +152,7 @@ describe('new-store-coupon', () => {
     await identify('alice', { firstName: 'Alice', email: 'alice@example.com', phone: '+33612345678' }, { email: true });
     await settle();
     await order('alice', 'A-100', 500);
-    const mails = await until("a coupon mail to alice@example.com", coupons('alice@example.com'), (m) => m.length > 0);
+    const mails = await until('a coupon mail to alice@example.com', coupons('alice@example.com'), (m) => m.length > 0);
     expect(mails).toHaveLength(1);
     expect(mails[0]).toMatchObject({ channel: 'email', from: 'cairn@localhost', subject: 'A gift for you, Alice' });
     expect(mails[0]!.text).toBe('Use code A-100-GIFT for 50 off your next visit.');
@@ -142,7 +160,11 @@ describe('new-store-coupon', () => {
 
     // A second qualifying order within 30 days: no second coupon, counted as capped.
     await order('alice', 'A-101', 900);
-    const s = await until("new-store-coupon stats: x.capped >= 1", () => stats('new-store-coupon'), (x) => x.capped >= 1);
+    const s = await until(
+      'new-store-coupon stats: x.capped >= 1',
+      () => stats('new-store-coupon'),
+      (x) => x.capped >= 1,
+    );
     expect(s.capped).toBe(1);
     await settle();
     expect(await coupons('alice@example.com')()).toHaveLength(1);
@@ -159,9 +181,19 @@ describe('new-store-coupon', () => {
     await settle();
     await order('bob', 'B-1', 650);
     await order('carol', 'C-1', 700);
-    await until("a mail to bob@example.com", to('bob@example.com'), (m) => m.length > 0);
-    await send('track', { userId: 'bob', event: 'Coupon Redeemed', messageId: `bob-redeem-${run}`, properties: { code: 'B-1-GIFT' }, timestamp: new Date().toISOString() });
-    const s = await until("new-store-coupon stats: x.exited >= 1 && x.no_consent >= 1", () => stats('new-store-coupon'), (x) => x.exited >= 1 && x.no_consent >= 1);
+    await until('a mail to bob@example.com', to('bob@example.com'), (m) => m.length > 0);
+    await send('track', {
+      userId: 'bob',
+      event: 'Coupon Redeemed',
+      messageId: `bob-redeem-${run}`,
+      properties: { code: 'B-1-GIFT' },
+      timestamp: new Date().toISOString(),
+    });
+    const s = await until(
+      'new-store-coupon stats: x.exited >= 1 && x.no_consent >= 1',
+      () => stats('new-store-coupon'),
+      (x) => x.exited >= 1 && x.no_consent >= 1,
+    );
     expect(s.exited).toBe(1);
     expect(s.no_consent).toBe(1);
     expect(await to('carol@example.com')()).toEqual([]);
@@ -169,12 +201,16 @@ describe('new-store-coupon', () => {
 
   it('three days later the SMS reminder goes to alice (who did not redeem), not to bob (who exited)', async () => {
     clockOffset = 3 * DAY + 60_000;
-    const sms = await until("a mail to +33612345678", to('+33612345678'), (m) => m.length > 0);
+    const sms = await until('a mail to +33612345678', to('+33612345678'), (m) => m.length > 0);
     expect(sms).toHaveLength(1);
     expect(sms[0]).toMatchObject({ channel: 'sms', text: 'Your gift expires soon, Alice.' });
     await settle();
     expect(await to('+33687654321')()).toEqual([]);
-    const s = await until("new-store-coupon stats: x.completed >= 1", () => stats('new-store-coupon'), (x) => x.completed >= 1);
+    const s = await until(
+      'new-store-coupon stats: x.completed >= 1',
+      () => stats('new-store-coupon'),
+      (x) => x.completed >= 1,
+    );
     expect(s).toMatchObject({ entered: 2, completed: 1, exited: 1, capped: 1, no_consent: 1, held_out: 0 });
     expect(s.steps.coupon).toMatchObject({ type: 'email', sent: 2, failed: 0 });
     expect(s.steps['remind.then-1']).toMatchObject({ type: 'sms', sent: 1 });
@@ -182,7 +218,11 @@ describe('new-store-coupon', () => {
 
   it('a retried invocation (the same trigger twice) sends once', async () => {
     await identify('erin', { firstName: 'Erin', email: 'erin@example.com' }, { email: true });
-    const profile = await until("the profile erin ready", () => admin('/v1/profiles/user_id:erin'), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
+    const profile = await until(
+      'the profile erin ready',
+      () => admin('/v1/profiles/user_id:erin'),
+      (r) => r.status === 200 && r.body.consent?.email?.granted === true,
+    );
     const before = await stats('new-store-coupon');
     const { handler } = await import('../../functions/journey/index');
     const input = {
@@ -193,8 +233,13 @@ describe('new-store-coupon', () => {
         'detail-type': 'track',
         source: 'cairn',
         detail: {
-          type: 'track', event: 'Order Completed', userId: 'erin', messageId: `E-1-${run}`, timestamp: new Date().toISOString(),
-          properties: { store_id: 'SH-001', total: 510, order_id: 'E-1' }, profile: { profileId: profile.body.profileId },
+          type: 'track',
+          event: 'Order Completed',
+          userId: 'erin',
+          messageId: `E-1-${run}`,
+          timestamp: new Date().toISOString(),
+          properties: { store_id: 'SH-001', total: 510, order_id: 'E-1' },
+          profile: { profileId: profile.body.profileId },
         },
       },
     };
@@ -213,16 +258,27 @@ describe('new-store-coupon', () => {
     const ids: string[] = [];
     for (const n of names) await identify(n, { firstName: n, email: `${n}@example.com` }, { email: true });
     for (const n of names) {
-      const p = await until(`the profile ${n} ready`, () => admin(`/v1/profiles/user_id:${n}`), (r) => r.status === 200 && r.body.consent?.email?.granted === true);
+      const p = await until(
+        `the profile ${n} ready`,
+        () => admin(`/v1/profiles/user_id:${n}`),
+        (r) => r.status === 200 && r.body.consent?.email?.granted === true,
+      );
       ids.push(p.body.profileId);
     }
     expect(new Set(ids.map((id) => statsShard(id))).size).toBeGreaterThan(1);
     const before = await stats('new-store-coupon');
     const entry = (n: string, i: number) => ({
-      EventBusName: 'cairn', Source: 'cairn', DetailType: 'track',
+      EventBusName: 'cairn',
+      Source: 'cairn',
+      DetailType: 'track',
       Detail: JSON.stringify({
-        type: 'track', event: 'Order Completed', userId: n, messageId: `twice-${n}-${run}`, timestamp: new Date().toISOString(),
-        properties: { store_id: 'SH-001', total: 520, order_id: `T-${n}` }, profile: { profileId: ids[i] },
+        type: 'track',
+        event: 'Order Completed',
+        userId: n,
+        messageId: `twice-${n}-${run}`,
+        timestamp: new Date().toISOString(),
+        properties: { store_id: 'SH-001', total: 520, order_id: `T-${n}` },
+        profile: { profileId: ids[i] },
       }),
     });
     // Delivered twice: two PutEvents of the same message (EventBridge gives each its own event id).
@@ -231,7 +287,11 @@ describe('new-store-coupon', () => {
       expect(res.FailedEntryCount ?? 0).toBe(0);
     }
     const want = before.entered + names.length;
-    const s = await until("new-store-coupon stats: x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length", () => stats('new-store-coupon'), (x) => x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length);
+    const s = await until(
+      'new-store-coupon stats: x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length',
+      () => stats('new-store-coupon'),
+      (x) => x.entered >= want && x.steps.coupon.sent >= before.steps.coupon.sent + names.length,
+    );
     expect(s.entered).toBe(want);
     expect(s.steps.coupon.sent).toBe(before.steps.coupon.sent + names.length);
     for (const n of names) expect(await coupons(`${n}@example.com`)()).toHaveLength(1);
@@ -245,7 +305,8 @@ describe('new-store-coupon', () => {
 
   it('the stats route sums the shards with the unsharded item counted before sharding', async () => {
     const id = `legacy-${run}`;
-    const put = (pk: string, item: Record<string, { N: string }>) => dynamodb().send(new PutItemCommand({ TableName: TABLES.journeys.name, Item: { pk: { S: pk }, ...item } }));
+    const put = (pk: string, item: Record<string, { N: string }>) =>
+      dynamodb().send(new PutItemCommand({ TableName: TABLES.journeys.name, Item: { pk: { S: pk }, ...item } }));
     await put(`stats#${id}`, { entered: { N: '7' }, 'step#gone#sent': { N: '2' } });
     await put(`stats#${id}#0`, { entered: { N: '1' } });
     await put(`stats#${id}#7`, { entered: { N: '2' }, 'step#gone#sent': { N: '1' } });
@@ -264,10 +325,14 @@ describe('vip-welcome', () => {
     await settle();
     expect(await to('dave@example.com', 'vip-welcome')()).toEqual([]);
     await order('dave', 'D-2', 500, 'SH-002');
-    const mail = await until("a mail to dave@example.com", to('dave@example.com', 'vip-welcome'), (m) => m.length > 0);
+    const mail = await until('a mail to dave@example.com', to('dave@example.com', 'vip-welcome'), (m) => m.length > 0);
     expect(mail).toHaveLength(1);
     expect(mail[0]).toMatchObject({ subject: 'Welcome to the VIP circle', text: 'Thank you, Dave: 1100 spent with us.' });
-    const got = await until("dave's webhook call", async () => hooks.filter((h) => h.body.includes('dave@example.com')), (h) => h.length > 0);
+    const got = await until(
+      "dave's webhook call",
+      async () => hooks.filter((h) => h.body.includes('dave@example.com')),
+      (h) => h.length > 0,
+    );
     expect(got).toHaveLength(1);
     const h = got[0]!;
     expect(JSON.parse(h.body)).toEqual({ email: 'dave@example.com', tier: 'vip' });
@@ -275,12 +340,24 @@ describe('vip-welcome', () => {
     expect(h.headers['x-cairn-signature']).not.toBe(signBody(h.body + ' ', 'dev-webhook-secret'));
     expect(Date.parse(String(h.headers['x-cairn-timestamp']))).toBeGreaterThan(Date.now() - 60_000);
     expect(h.headers['x-cairn-delivery']).toMatch(/^[0-9a-f]{24}\.step-3$/);
-    const vip = await until("the profile dave ready", () => admin('/v1/profiles/user_id:dave'), (r) => r.body.traits?.vip === true);
+    const vip = await until(
+      'the profile dave ready',
+      () => admin('/v1/profiles/user_id:dave'),
+      (r) => r.body.traits?.vip === true,
+    );
     expect(vip.body.traits.vip).toBe(true);
     // Alice crossed 1,000 too (500 + 900 in the coupon test): two VIPs, every step sent twice.
-    const s = await until("vip-welcome stats: x.completed >= 2", () => stats('vip-welcome'), (x) => x.completed >= 2);
+    const s = await until(
+      'vip-welcome stats: x.completed >= 2',
+      () => stats('vip-welcome'),
+      (x) => x.completed >= 2,
+    );
     expect(s).toMatchObject({ entered: 2, completed: 2, exited: 0 });
-    expect(Object.values(s.steps).map((x: any) => [x.type, x.sent, x.failed])).toEqual([['email', 2, 0], ['traits', 2, 0], ['webhook', 2, 0]]);
+    expect(Object.values(s.steps).map((x: any) => [x.type, x.sent, x.failed])).toEqual([
+      ['email', 2, 0],
+      ['traits', 2, 0],
+      ['webhook', 2, 0],
+    ]);
     expect(hooks.filter((x) => x.body.includes('alice@example.com'))).toHaveLength(1);
   }, 60_000);
 

@@ -30,10 +30,13 @@ describe('local Kinesis', () => {
   it("an empty read keeps its position: a fresh stream's first record is delivered even when the read raced its write", async () => {
     const StreamName = STREAMS.raw.name;
     // One partition key, so both records go to the shard that gets the group's first sequence index.
-    const put = () => kinesis().send(new PutRecordsCommand({ StreamName, Records: ['first', 'second'].map((d) => ({ PartitionKey: 'pk', Data: Buffer.from(d) })) }));
+    const put = () =>
+      kinesis().send(new PutRecordsCommand({ StreamName, Records: ['first', 'second'].map((d) => ({ PartitionKey: 'pk', Data: Buffer.from(d) })) }));
     const shardIds = ['shardId-000000000000', 'shardId-000000000001'];
     const start = await Promise.all(
-      shardIds.map(async (ShardId) => (await kinesis().send(new GetShardIteratorCommand({ StreamName, ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator!),
+      shardIds.map(
+        async (ShardId) => (await kinesis().send(new GetShardIteratorCommand({ StreamName, ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator!,
+      ),
     );
 
     // The empty reads, their clock 2.5 s ahead of the put that follows (a later second, whatever the

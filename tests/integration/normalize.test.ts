@@ -97,7 +97,9 @@ describe('normalize handler against the emulators', () => {
           const kept = recs.filter((_, i) => i % 3 !== 1);
           const out = await next({ ...args, input: { ...args.input, Records: kept } });
           let k = 0;
-          out.output.Records = recs.map((_, i) => (i % 3 !== 1 ? out.output.Records[k++] : { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' }));
+          out.output.Records = recs.map((_, i) =>
+            i % 3 !== 1 ? out.output.Records[k++] : { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' },
+          );
           out.output.FailedRecordCount = recs.length - kept.length;
           return out;
         }
@@ -132,9 +134,14 @@ describe('normalize handler against the emulators', () => {
     const post = (body: unknown) =>
       collectHandler(
         {
-          version: '2.0', routeKey: '$default', rawPath: '/v1/batch', rawQueryString: '', isBase64Encoded: false,
+          version: '2.0',
+          routeKey: '$default',
+          rawPath: '/v1/batch',
+          rawQueryString: '',
+          isBase64Encoded: false,
           headers: { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from('norm-key:').toString('base64') },
-          body: JSON.stringify(body), requestContext: { http: { method: 'POST', path: '/v1/batch' } },
+          body: JSON.stringify(body),
+          requestContext: { http: { method: 'POST', path: '/v1/batch' } },
         } as never,
         {} as never,
       );
@@ -215,7 +222,10 @@ describe('normalize handler against the emulators', () => {
     // A marker past its expiry (dynalite does not enforce TTL) no longer suppresses the message.
     const expiredKey = `events/dt=${d1}/${shard}-1000.json.gz`;
     await dynamodb().send(
-      new PutItemCommand({ TableName: TABLES.dedup.name, Item: { pk: { S: 'msg#dup-old' }, lakeKey: { S: expiredKey }, expiresAt: { N: String(Math.floor(Date.now() / 1000) - 10) } } }),
+      new PutItemCommand({
+        TableName: TABLES.dedup.name,
+        Item: { pk: { S: 'msg#dup-old' }, lakeKey: { S: expiredKey }, expiresAt: { N: String(Math.floor(Date.now() / 1000) - 10) } },
+      }),
     );
     await invokeNormalize([envelopeRecord(2000n, track('dup-old'), `${d1}T11:00:00.000Z`, shard)]);
     expect((await rowsUnder<LakeEventRow>(`events/dt=${d1}/`)).map((r) => r.message_id).sort()).toEqual(['dup-a', 'dup-old']);
@@ -227,7 +237,10 @@ describe('normalize handler against the emulators', () => {
     const recs = Array.from({ length: 10 }, (_, i) => envelopeRecord(BigInt(5000 + i), track(`rej-${i}`, `u${i}`), `${day(3)}T00:00:00.000Z`, shard));
     expect((await invokeNormalize(recs)).batchItemFailures).toEqual([]);
     expect(rejectForwardOnce).toBe(0);
-    const c = count((await forwarded()).filter((m) => m.messageId.startsWith('rej-')), (m) => m.messageId);
+    const c = count(
+      (await forwarded()).filter((m) => m.messageId.startsWith('rej-')),
+      (m) => m.messageId,
+    );
     expect([...c.keys()].sort()).toEqual(recs.map((_, i) => `rej-${i}`).sort());
     expect([...c.values()].every((n) => n === 1)).toBe(true);
   });
@@ -295,11 +308,24 @@ describe('normalize handler against the emulators', () => {
   describe('property: any replay schedule yields each messageId exactly once', () => {
     let run = 0;
     // Ids from a small range so duplicates are common; one message in five breaks the spec.
-    const item = fc.record({ id: fc.integer({ min: 0, max: 14 }), valid: fc.integer({ min: 0, max: 4 }).map((n) => n > 0), dayOffset: fc.integer({ min: 0, max: 1 }) });
+    const item = fc.record({
+      id: fc.integer({ min: 0, max: 14 }),
+      valid: fc.integer({ min: 0, max: 4 }).map((n) => n > 0),
+      dayOffset: fc.integer({ min: 0, max: 1 }),
+    });
     // Biased towards short slices starting near the shard's first record, where batch boundaries collide.
-    const slice = fc.record({ start: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 }), fc.nat()), len: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 })), fault: fc.constantFrom<Fault | null>(null, null, 'markers', 'forward', 'lake', 'quarantine', 'dedupRead') });
+    const slice = fc.record({
+      start: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 }), fc.nat()),
+      len: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 })),
+      fault: fc.constantFrom<Fault | null>(null, null, 'markers', 'forward', 'lake', 'quarantine', 'dedupRead'),
+    });
 
-    async function check(items: { id: number; valid: boolean; dayOffset: number }[], schedule: { start: number; len: number; fault: Fault | null }[], finalChunk: number, withFaults: boolean) {
+    async function check(
+      items: { id: number; valid: boolean; dayOffset: number }[],
+      schedule: { start: number; len: number; fault: Fault | null }[],
+      finalChunk: number,
+      withFaults: boolean,
+    ) {
       run++;
       const shard = `shardId-${String(run + (withFaults ? 500 : 0)).padStart(12, '0')}`;
       const base = 100n + BigInt(run) * 1_000_000n;
@@ -326,7 +352,10 @@ describe('normalize handler against the emulators', () => {
       const lake = count((await Promise.all(days.map((d) => rowsUnder<LakeEventRow>(`events/dt=${d}/`)))).flat(), (r) => r.message_id);
       expect(new Set(lake.keys())).toEqual(expected);
       for (const [id, n] of lake) expect(n, `lake ${id}`).toBe(1);
-      const fwd = count((await forwarded()).filter((m) => m.messageId.startsWith(prefix)), (m) => m.messageId);
+      const fwd = count(
+        (await forwarded()).filter((m) => m.messageId.startsWith(prefix)),
+        (m) => m.messageId,
+      );
       expect(new Set(fwd.keys())).toEqual(expected);
       if (!withFaults) for (const [id, n] of fwd) expect(n, `stream ${id}`).toBe(1);
       const quarantined = new Set((await Promise.all(days.map((d) => rowsUnder<LakeQuarantineRow>(`quarantine/dt=${d}/`)))).flat().map((r) => r.message_id));
@@ -335,8 +364,11 @@ describe('normalize handler against the emulators', () => {
 
     it('replays and arbitrary splits: exactly once in the lake and on the normalized stream', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(item, { minLength: 1, maxLength: 20 }), fc.array(slice, { maxLength: 6 }), fc.integer({ min: 1, max: 30 }), (items, schedule, chunk) =>
-          check(items, schedule, chunk, false),
+        fc.asyncProperty(
+          fc.array(item, { minLength: 1, maxLength: 20 }),
+          fc.array(slice, { maxLength: 6 }),
+          fc.integer({ min: 1, max: 30 }),
+          (items, schedule, chunk) => check(items, schedule, chunk, false),
         ),
         { numRuns: 25 },
       );
@@ -344,8 +376,11 @@ describe('normalize handler against the emulators', () => {
 
     it('with failures injected at any step: exactly once in the lake, at least once on the stream', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(item, { minLength: 1, maxLength: 20 }), fc.array(slice, { maxLength: 6 }), fc.integer({ min: 1, max: 30 }), (items, schedule, chunk) =>
-          check(items, schedule, chunk, true),
+        fc.asyncProperty(
+          fc.array(item, { minLength: 1, maxLength: 20 }),
+          fc.array(slice, { maxLength: 6 }),
+          fc.integer({ min: 1, max: 30 }),
+          (items, schedule, chunk) => check(items, schedule, chunk, true),
         ),
         { numRuns: 25 },
       );

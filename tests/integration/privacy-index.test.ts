@@ -54,14 +54,26 @@ async function lake(): Promise<Map<string, { etag: string; modified: number; tex
     const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: prefix }));
     for (const o of page.Contents ?? []) {
       const b = Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }))).Body!.transformToByteArray());
-      out.set(o.Key!, { etag: String(o.ETag), modified: o.LastModified!.getTime(), text: (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8') });
+      out.set(o.Key!, {
+        etag: String(o.ETag),
+        modified: o.LastModified!.getTime(),
+        text: (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8'),
+      });
     }
   }
   return out;
 }
-const holding = (l: Map<string, { text: string }>, s: string) => [...l].filter(([, v]) => v.text.includes(s)).map(([k]) => k).sort();
+const holding = (l: Map<string, { text: string }>, s: string) =>
+  [...l]
+    .filter(([, v]) => v.text.includes(s))
+    .map(([k]) => k)
+    .sort();
 const partition = async (profileId: string) =>
-  (await doc().send(new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }))).Items ?? [];
+  (
+    await doc().send(
+      new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+    )
+  ).Items ?? [];
 
 const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 beforeAll(async () => {
@@ -143,7 +155,8 @@ describe('erasure through the lake index', () => {
     for (let i = 0; i < 5; i++) expect(all).toContain(`x-o${i}`);
     expect(await partition(doraId)).toEqual([]);
     expect((await api('GET', `/v1/erasures/${erasureId}`)).body).toMatchObject({
-      status: 'erased', counts: { timeline: 3, lakeRows: expect.any(Number), lakeObjectsRewritten: indexed.length },
+      status: 'erased',
+      counts: { timeline: 3, lakeRows: expect.any(Number), lakeObjectsRewritten: indexed.length },
     });
   }, 180_000);
 
@@ -160,7 +173,7 @@ describe('erasure through the lake index', () => {
     expect(r.lakeObjectsScanned).toBe(objects);
     expect(holding(await lake(), 'user-eve')).toEqual([]);
   }, 120_000);
-  it('of the daily snapshots, an erasure reads only the objects of its profiles\' hash buckets (and the older layout whole)', async () => {
+  it("of the daily snapshots, an erasure reads only the objects of its profiles' hash buckets (and the older layout whole)", async () => {
     for (let i = 0; i < 12; i++) await send([{ type: 'identify', userId: `user-snap-${i}`, messageId: `x-s${i}`, timestamp: ts(), traits: { plan: 'p' } }]);
     const d = new Date().toISOString().slice(0, 10);
     const snap = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, table: TABLES.profiles.name, buckets: 8 });

@@ -58,7 +58,11 @@ async function events(): Promise<Map<string, string>> {
 const keysHolding = (texts: Map<string, string>, s: string) => [...texts].filter(([, t]) => t.includes(s)).map(([k]) => k);
 /** Every item of a profile's timeline partition: its events and its lake index items (`lake#…`). */
 const partitionOf = async (profileId: string) =>
-  (await doc().send(new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }))).Items ?? [];
+  (
+    await doc().send(
+      new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+    )
+  ).Items ?? [];
 const timelineOf = async (profileId: string) => (await partitionOf(profileId)).filter((i) => !String(i.sk).startsWith('lake#'));
 /** The raw-stream shard a partition key goes to (2 shards: the upper half of the MD5 range is shard 1). */
 const shardOf = (key: string) => (createHash('md5').update(key).digest()[0]! >= 0x80 ? 1 : 0);
@@ -71,7 +75,11 @@ function denyDelete(key: string): { calls: number } {
     (next: any, context: any) => async (args: any) => {
       if (context.commandName === 'DeleteObjectCommand' && args.input?.Key === key) {
         seen.calls++;
-        throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 } });
+        throw Object.assign(new Error('Access Denied'), {
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 },
+        });
       }
       return next(args);
     },
@@ -141,7 +149,9 @@ describe('erasure when lake objects fail', () => {
     const s1 = await api('GET', `/v1/erasures/${annErasure}`);
     expect(s1.status).toBe(200);
     expect(s1.body).toMatchObject({
-      status: 'suppressed', runs: 1, lakeObjectsFailed: 1,
+      status: 'suppressed',
+      runs: 1,
+      lakeObjectsFailed: 1,
       lakeFailures: [{ key: annOnly, operation: 'delete', code: 'lake_access_denied', error: 'AccessDenied', httpStatus: 403, since: expect.any(String) }],
       counts: { profiles: 1, timeline: 0 },
     });
@@ -164,8 +174,16 @@ describe('erasure when lake objects fail', () => {
     s3().middlewareStack.remove(DENY);
     const dt = annOnly!.split('/')[1]!;
     const corrupt = `${LAKE.eventsPrefix}${dt}/zz-corrupt.json.gz`;
-    const benRow = JSON.parse(lake.get(mixed!)!.split('\n').find((l) => l.includes('"f-b1"'))!);
-    const recovered = [{ ...benRow, message_id: 'f-x1' }, { ...benRow, message_id: 'f-a1', user_id: null, anonymous_id: 'anon-unrelated', traits: '{}', context: '{}' }];
+    const benRow = JSON.parse(
+      lake
+        .get(mixed!)!
+        .split('\n')
+        .find((l) => l.includes('"f-b1"'))!,
+    );
+    const recovered = [
+      { ...benRow, message_id: 'f-x1' },
+      { ...benRow, message_id: 'f-a1', user_id: null, anonymous_id: 'anon-unrelated', traits: '{}', context: '{}' },
+    ];
     const gz = Buffer.from(encodeJsonLines(recovered)); // gzip JSON Lines
     await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: corrupt, Body: gz.subarray(0, gz.length - 12), ContentType: 'application/gzip' }));
     const delNobody = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:nobody-at-all')}`);
@@ -179,12 +197,17 @@ describe('erasure when lake objects fail', () => {
     expect([...lake.keys()]).not.toContain(annOnly);
     const s2 = (await api('GET', `/v1/erasures/${annErasure}`)).body;
     expect(s2).toMatchObject({
-      status: 'suppressed', runs: 2, lakeObjectsFailed: 1,
+      status: 'suppressed',
+      runs: 2,
+      lakeObjectsFailed: 1,
       lakeFailures: [{ key: corrupt, operation: 'decode', code: 'lake_object_unreadable', error: expect.stringMatching(/^Z_/) }],
       // Counts add up over the runs: this one deleted the object with f-a1 and f-a2.
       counts: { profiles: 1, timeline: 0, lakeRows: c1.lakeRows + 2, lakeObjectsRewritten: c1.lakeObjectsRewritten + 1 },
     });
-    expect((await api('GET', `/v1/erasures/${nobody}`)).body).toMatchObject({ status: 'suppressed', lakeFailures: [{ key: corrupt, code: 'lake_object_unreadable' }] });
+    expect((await api('GET', `/v1/erasures/${nobody}`)).body).toMatchObject({
+      status: 'suppressed',
+      lakeFailures: [{ key: corrupt, code: 'lake_object_unreadable' }],
+    });
     // A later run retries and the failure's first sighting is kept.
     const again = await runErasures({ settleSeconds: 0, fullScan: true });
     expect(again.incomplete.sort()).toEqual([annErasure, nobody].sort());
@@ -211,7 +234,11 @@ describe('erasure when lake objects fail', () => {
     expect(dedup).toContain('msg#f-b1');
 
     const done = (await api('GET', `/v1/erasures/${annErasure}`)).body;
-    expect(done).toMatchObject({ status: 'erased', runs: 4, counts: { profiles: 1, timeline: 3, lakeRows: c1.lakeRows + 3, lakeObjectsRewritten: c1.lakeObjectsRewritten + 2 } });
+    expect(done).toMatchObject({
+      status: 'erased',
+      runs: 4,
+      counts: { profiles: 1, timeline: 3, lakeRows: c1.lakeRows + 3, lakeObjectsRewritten: c1.lakeObjectsRewritten + 2 },
+    });
     expect(done.erasedAt).toEqual(expect.any(String));
     expect(done.lakeFailures).toBeUndefined();
     expect(done.lakeObjectsFailed).toBeUndefined();

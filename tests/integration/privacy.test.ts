@@ -13,8 +13,18 @@ import { LAKE, TABLES } from '../../shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import {
-  bucketOf, chunkKey, droppedCount, dropSuppressed, dynamoReader, META_KEY, privacyTable, refreshMs, resetSuppressionCache,
-  suppress, suppressionHash, SuppressionView,
+  bucketOf,
+  chunkKey,
+  droppedCount,
+  dropSuppressed,
+  dynamoReader,
+  META_KEY,
+  privacyTable,
+  refreshMs,
+  resetSuppressionCache,
+  suppress,
+  suppressionHash,
+  SuppressionView,
 } from '../../shared/suppression';
 import { documentClient as doc } from '../../shared/aws/clients';
 import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
@@ -56,7 +66,6 @@ async function lakeTexts(): Promise<Map<string, string>> {
 const scan = async (table: string) => (await doc().send(new ScanCommand({ TableName: table }))).Items ?? [];
 
 describe('erasure and export on the local stack', () => {
-
   it('exports, then erases a merged person everywhere and drops their later events', async () => {
     // Person A: an anonymous visitor and a known user, merged by an identify; person B alongside.
     await send([
@@ -65,7 +74,15 @@ describe('erasure and export on the local stack', () => {
       { type: 'track', event: 'Viewed', userId: 'user-bob', messageId: 'b-1', timestamp: ts(), properties: {} },
     ]);
     await send([
-      { type: 'identify', userId: 'user-ada', anonymousId: 'anon-ada-1', messageId: 'a-3', timestamp: ts(), traits: { email: 'Ada@Example.com', name: 'Ada', phone: '+14155550123' }, context: { consent: { email: true } } },
+      {
+        type: 'identify',
+        userId: 'user-ada',
+        anonymousId: 'anon-ada-1',
+        messageId: 'a-3',
+        timestamp: ts(),
+        traits: { email: 'Ada@Example.com', name: 'Ada', phone: '+14155550123' },
+        context: { consent: { email: true } },
+      },
       { type: 'identify', userId: 'user-bob', messageId: 'b-2', timestamp: ts(), traits: { email: 'bob@example.com' } },
     ]);
     const before = await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`);
@@ -78,7 +95,12 @@ describe('erasure and export on the local stack', () => {
     expect(ex.status).toBe(200);
     expect(ex.body.format).toBe('cairn.profile-export.v1');
     expect(ex.body.profile.profileId).toBe(before.body.profileId);
-    expect(ex.body.identities).toEqual(expect.arrayContaining([{ type: 'email', value: 'ada@example.com' }, { type: 'anonymous_id', value: 'anon-ada-1' }]));
+    expect(ex.body.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'email', value: 'ada@example.com' },
+        { type: 'anonymous_id', value: 'anon-ada-1' },
+      ]),
+    );
     expect(ex.body.consent.email.granted).toBe(true);
     expect(ex.body.timeline.events.map((e: any) => e.messageId).sort()).toEqual(['a-1', 'a-2', 'a-3']);
     expect(ex.body.lake.events.map((e: any) => e.message_id).sort()).toEqual(['a-1', 'a-2', 'a-3']);
@@ -152,7 +174,15 @@ describe('erasure and export on the local stack', () => {
   it('npx cairn profile export and npx cairn erase', async () => {
     await send([{ type: 'identify', userId: 'user-cli', messageId: 'c-1', timestamp: ts(), traits: { email: 'cli@example.com' } }]);
     const cli = async (...args: string[]) => {
-      const c = { out: '', err: '', stdout: (s: string) => void (c.out += s), stderr: (s: string) => void (c.err += s), readStdin: async () => '', env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' }, cwd: process.cwd() } satisfies Io & { out: string; err: string };
+      const c = {
+        out: '',
+        err: '',
+        stdout: (s: string) => void (c.out += s),
+        stderr: (s: string) => void (c.err += s),
+        readStdin: async () => '',
+        env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' },
+        cwd: process.cwd(),
+      } satisfies Io & { out: string; err: string };
       return { code: await run(['--port', String(stack.port), ...args], c), ...c };
     };
     const ex = await cli('profile', 'export', 'email:cli@example.com');
@@ -169,7 +199,20 @@ describe('erasure and export on the local stack', () => {
   }, 60_000);
 
   it('checks a batch against the list without a read per identifier: one meta read per refresh interval', async () => {
-    const msg = (i: number) => ({ type: 'track', event: 'E', messageId: `n-${i}`, userId: `fresh-user-${i}`, anonymousId: `fresh-anon-${i}`, properties: {}, traits: {}, context: {}, timestamp: ts(), receivedAt: ts(), sourceId: 's' }) as unknown as NormalizedMessage;
+    const msg = (i: number) =>
+      ({
+        type: 'track',
+        event: 'E',
+        messageId: `n-${i}`,
+        userId: `fresh-user-${i}`,
+        anonymousId: `fresh-anon-${i}`,
+        properties: {},
+        traits: {},
+        context: {},
+        timestamp: ts(),
+        receivedAt: ts(),
+        sourceId: 's',
+      }) as unknown as NormalizedMessage;
     const batch = Array.from({ length: 500 }, (_, i) => msg(i)); // 1,000 distinct identifiers nobody erased
     resetSuppressionCache();
     await dropSuppressed(batch.slice(0, 1), (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve'); // cold start: the whole list
@@ -189,14 +232,24 @@ describe('erasure and export on the local stack', () => {
     const h = suppressionHash(key);
     const b = bucketOf(h);
     // Fill the bucket item up to DynamoDB's 400 KB with other (random) entries.
-    const fill = async (n: number) => doc().send(new UpdateCommand({
-      TableName: privacyTable(), Key: { pk: chunkKey(b, 0) }, UpdateExpression: 'ADD h :e',
-      ExpressionAttributeValues: { ':e': new Set(Array.from({ length: n }, () => randomBytes(8).toString('hex'))) },
-    }));
+    const fill = async (n: number) =>
+      doc().send(
+        new UpdateCommand({
+          TableName: privacyTable(),
+          Key: { pk: chunkKey(b, 0) },
+          UpdateExpression: 'ADD h :e',
+          ExpressionAttributeValues: { ':e': new Set(Array.from({ length: n }, () => randomBytes(8).toString('hex'))) },
+        }),
+      );
     await fill(25_590); // 16 bytes each: ~409,440 of the 409,600 bytes an item may hold
     for (let i = 0; ; i++) {
       expect(i).toBeLessThan(50);
-      try { await fill(1); } catch (e) { expect((e as Error).message).toMatch(/size/); break; }
+      try {
+        await fill(1);
+      } catch (e) {
+        expect((e as Error).message).toMatch(/size/);
+        break;
+      }
     }
     await suppress([h], 'erasure-spill', new Date().toISOString());
     const meta = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }))).Item!;
@@ -204,7 +257,18 @@ describe('erasure and export on the local stack', () => {
     const spilled = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: chunkKey(b, 1) } }))).Item!;
     expect([...(spilled.h as Set<string>)]).toEqual([h.slice(2, 18)]);
 
-    const message = { type: 'track', event: 'E', messageId: 'spill-1', userId: 'spill-person', properties: {}, traits: {}, context: {}, timestamp: ts(), receivedAt: ts(), sourceId: 's' } as unknown as NormalizedMessage;
+    const message = {
+      type: 'track',
+      event: 'E',
+      messageId: 'spill-1',
+      userId: 'spill-person',
+      properties: {},
+      traits: {},
+      context: {},
+      timestamp: ts(),
+      receivedAt: ts(),
+      sourceId: 's',
+    } as unknown as NormalizedMessage;
     const view = new SuppressionView(dynamoReader);
     expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', view)).toMatchObject({ dropped: 1, kept: [] });
     expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', view)).toMatchObject({ dropped: 1 });

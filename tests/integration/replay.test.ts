@@ -69,14 +69,17 @@ async function send(messages: object[], requestId?: string): Promise<number> {
 }
 
 const track = (i: number, extra: Record<string, unknown> = {}) => ({
-  type: 'track', event: 'Order Completed', userId: 'u-replay', messageId: `m-replay-${i}`, properties: { i, ...extra },
+  type: 'track',
+  event: 'Order Completed',
+  userId: 'u-replay',
+  messageId: `m-replay-${i}`,
+  properties: { i, ...extra },
 });
 
 const metric = async (fn: string, name: string): Promise<number> => {
   const st = await stack.status();
   return st.metrics.find((m) => m.function === fn && m.metric === name)?.value ?? 0;
 };
-
 
 describe('poison record → failed/ → cairn replay, exactly once', () => {
   const SENT = 20;
@@ -93,7 +96,11 @@ describe('poison record → failed/ → cairn replay, exactly once', () => {
     expect(doc.KinesisBatchInfo.batchSize).toBe(1);
     const ids = (await lakeEvents()).map((r) => r.message_id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.sort()).toEqual(Array.from({ length: SENT }, (_, i) => `m-replay-${i}`).filter((id) => id !== `m-replay-${POISON_AT}`).sort());
+    expect(ids.sort()).toEqual(
+      Array.from({ length: SENT }, (_, i) => `m-replay-${i}`)
+        .filter((id) => id !== `m-replay-${POISON_AT}`)
+        .sort(),
+    );
     // EMF metrics, aggregated from the function threads: collect accepted all, normalize wrote all but one.
     expect(await metric('collect', 'accepted')).toBe(SENT);
     expect(await metric('normalize', 'normalized')).toBe(SENT - 1);
@@ -133,13 +140,40 @@ describe('poison record → failed/ → cairn replay, exactly once', () => {
 
   it('quarantine rows replay too: a message accepted since is dropped, a fixed one is accepted once', async () => {
     // Rows as an older normalize would have quarantined them: the raw envelope text and its reason.
-    const envelope = (i: number) => JSON.stringify({ message: { ...track(i), timestamp: new Date().toISOString(), receivedAt: new Date().toISOString() }, sourceId: 'default', receivedAt: new Date().toISOString() });
+    const envelope = (i: number) =>
+      JSON.stringify({
+        message: { ...track(i), timestamp: new Date().toISOString(), receivedAt: new Date().toISOString() },
+        sourceId: 'default',
+        receivedAt: new Date().toISOString(),
+      });
     const rows = [
-      { message_id: 'm-replay-100', code: 'old_rule', reason: 'a rule since fixed', message: envelope(100), received_at: new Date().toISOString(), source_id: 'default', stage: 'normalize' },
-      { message_id: 'm-replay-3', code: 'old_rule', reason: 'a rule since fixed', message: envelope(3), received_at: new Date().toISOString(), source_id: 'default', stage: 'normalize' },
+      {
+        message_id: 'm-replay-100',
+        code: 'old_rule',
+        reason: 'a rule since fixed',
+        message: envelope(100),
+        received_at: new Date().toISOString(),
+        source_id: 'default',
+        stage: 'normalize',
+      },
+      {
+        message_id: 'm-replay-3',
+        code: 'old_rule',
+        reason: 'a rule since fixed',
+        message: envelope(3),
+        received_at: new Date().toISOString(),
+        source_id: 'default',
+        stage: 'normalize',
+      },
     ];
     const day = new Date().toISOString().slice(0, 10);
-    await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: `${LAKE.quarantinePrefix}dt=${day}/test-quarantine.json.gz`, Body: gzipSync(rows.map((x) => JSON.stringify(x)).join('\n') + '\n') }));
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: LAKE.localBucket,
+        Key: `${LAKE.quarantinePrefix}dt=${day}/test-quarantine.json.gz`,
+        Body: gzipSync(rows.map((x) => JSON.stringify(x)).join('\n') + '\n'),
+      }),
+    );
 
     const r = await cli(['replay', '--from', 'quarantine', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);

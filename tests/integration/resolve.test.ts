@@ -78,7 +78,11 @@ beforeAll(async () => {
   });
   await eventBridge().send(new PutRuleCommand({ Name: 'all-cairn', EventBusName: BUS.name, EventPattern: JSON.stringify({ source: ['cairn'] }) }));
   await eventBridge().send(
-    new PutTargetsCommand({ Rule: 'all-cairn', EventBusName: BUS.name, Targets: [{ Id: 'rec', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:recorder' }] }),
+    new PutTargetsCommand({
+      Rule: 'all-cairn',
+      EventBusName: BUS.name,
+      Targets: [{ Id: 'rec', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:recorder' }],
+    }),
   );
   resolve = resolveHandler(depsFromEnv);
 });
@@ -89,19 +93,43 @@ afterAll(async () => {
 
 describe('λ resolve + admin API on DynamoDB', () => {
   it('one customer across web, app, store and CRM: one profile by any identifier, timeline, lake, bus', async () => {
-    expect(await resolve(kinesisEvent([
-      msg({ type: 'page', anonymousId: 'web-9', name: 'Home', context: { page: { path: '/' } } }),
-      msg({ type: 'identify', anonymousId: 'web-9', traits: { email: 'Mia@Example.com', first_name: 'Mia' } }),
-    ]))).toEqual({ batchItemFailures: [] });
-    await resolve(kinesisEvent([msg({ type: 'identify', userId: 'mia', anonymousId: 'app-9', traits: { phone: '+1 (415) 555-0199' } })], 'shardId-000000000001'));
-    await resolve(kinesisEvent([msg({ type: 'track', anonymousId: 'pos-9', event: 'Order Completed', properties: { revenue: 19.99 }, context: { traits: { phone: '4155550199' } } })]));
-    await resolve(kinesisEvent([msg({ type: 'identify', userId: 'mia', traits: { email: 'mia@example.com', crm_id: 'CRM-9' }, context: { consent: { email: true } } })], 'shardId-000000000001'));
+    expect(
+      await resolve(
+        kinesisEvent([
+          msg({ type: 'page', anonymousId: 'web-9', name: 'Home', context: { page: { path: '/' } } }),
+          msg({ type: 'identify', anonymousId: 'web-9', traits: { email: 'Mia@Example.com', first_name: 'Mia' } }),
+        ]),
+      ),
+    ).toEqual({ batchItemFailures: [] });
+    await resolve(
+      kinesisEvent([msg({ type: 'identify', userId: 'mia', anonymousId: 'app-9', traits: { phone: '+1 (415) 555-0199' } })], 'shardId-000000000001'),
+    );
+    await resolve(
+      kinesisEvent([
+        msg({ type: 'track', anonymousId: 'pos-9', event: 'Order Completed', properties: { revenue: 19.99 }, context: { traits: { phone: '4155550199' } } }),
+      ]),
+    );
+    await resolve(
+      kinesisEvent(
+        [msg({ type: 'identify', userId: 'mia', traits: { email: 'mia@example.com', crm_id: 'CRM-9' }, context: { consent: { email: true } } })],
+        'shardId-000000000001',
+      ),
+    );
 
     const byPhone = await get(`/v1/profiles/${enc('phone:+1 415 555 0199')}`);
     expect(byPhone.status).toBe(200);
     const p = byPhone.body;
-    expect(Object.keys(p)).toEqual(expect.arrayContaining(['profileId', 'identities', 'traits', 'computed', 'segments', 'consent', 'mergedFrom', 'createdAt', 'updatedAt']));
-    for (const id of ['email:MIA@example.com', 'user_id:mia', 'anonymous_id:web-9', 'anonymous_id:pos-9', 'crm_id:CRM-9', ...p.mergedFrom.map((x: string) => `profile_id:${x}`)]) {
+    expect(Object.keys(p)).toEqual(
+      expect.arrayContaining(['profileId', 'identities', 'traits', 'computed', 'segments', 'consent', 'mergedFrom', 'createdAt', 'updatedAt']),
+    );
+    for (const id of [
+      'email:MIA@example.com',
+      'user_id:mia',
+      'anonymous_id:web-9',
+      'anonymous_id:pos-9',
+      'crm_id:CRM-9',
+      ...p.mergedFrom.map((x: string) => `profile_id:${x}`),
+    ]) {
       expect((await get(`/v1/profiles/${enc(id)}`)).body.profileId, id).toBe(p.profileId);
     }
     expect(p.computed).toMatchObject({ event_count: 5, order_count: 1, revenue: 19.99 });
@@ -112,7 +140,10 @@ describe('λ resolve + admin API on DynamoDB', () => {
     expect(older.body.events.map((e: { type: string }) => e.type)).toEqual(['identify', 'page']);
     expect(older.body.next).toBeNull();
 
-    expect(await get(`/v1/profiles/${enc('email:nobody@example.com')}`)).toEqual({ status: 404, body: { success: false, error: { code: 'profile_not_found', message: expect.any(String) } } });
+    expect(await get(`/v1/profiles/${enc('email:nobody@example.com')}`)).toEqual({
+      status: 404,
+      body: { success: false, error: { code: 'profile_not_found', message: expect.any(String) } },
+    });
     expect((await get(`/v1/profiles/${enc('shoe:1')}`)).body.error.code).toBe('invalid_identifier');
     expect((await get(`/v1/profiles/${enc('user_id:mia')}/events?limit=0`)).status).toBe(400);
 
@@ -126,7 +157,19 @@ describe('λ resolve + admin API on DynamoDB', () => {
       rows.push(...decodeJsonLines<LakeProfileRow>(await o.Body!.transformToByteArray()));
     }
     const last = rows.filter((r) => r.profile_id === p.profileId).sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1))[0]!;
-    expect(Object.keys(last).sort()).toEqual(['computed', 'consent', 'created_at', 'identities', 'merged_from', 'merged_into', 'profile_id', 'segments', 'snapshot_at', 'traits', 'updated_at']);
+    expect(Object.keys(last).sort()).toEqual([
+      'computed',
+      'consent',
+      'created_at',
+      'identities',
+      'merged_from',
+      'merged_into',
+      'profile_id',
+      'segments',
+      'snapshot_at',
+      'traits',
+      'updated_at',
+    ]);
     expect(JSON.parse(last.identities)).toContainEqual({ type: 'crm_id', value: 'CRM-9' });
     expect(rows.some((r) => r.merged_into === p.profileId)).toBe(true);
 
@@ -142,7 +185,10 @@ describe('λ resolve + admin API on DynamoDB', () => {
 
   it('replayed batches and two shards merging the same person at once converge to one profile, counted once', async () => {
     const a = [msg({ type: 'page', anonymousId: 'dev-1', name: 'A' }), msg({ type: 'identify', anonymousId: 'dev-1', traits: { email: 'zoe@example.com' } })];
-    const b = [msg({ type: 'page', anonymousId: 'dev-2', name: 'B' }), msg({ type: 'identify', userId: 'zoe', anonymousId: 'dev-2', traits: { email: 'zoe@example.com' } })];
+    const b = [
+      msg({ type: 'page', anonymousId: 'dev-2', name: 'B' }),
+      msg({ type: 'identify', userId: 'zoe', anonymousId: 'dev-2', traits: { email: 'zoe@example.com' } }),
+    ];
     const ea = kinesisEvent(a);
     const eb2 = kinesisEvent(b, 'shardId-000000000001');
     // two containers (separate caches) on two shards, concurrently, each batch delivered twice
@@ -162,9 +208,14 @@ describe('λ resolve + admin API on DynamoDB', () => {
       msg({ type: 'identify', anonymousId: 'q-1', traits: { email: 'test@test.com' } }),
       msg({ type: 'identify', anonymousId: 'q-2', traits: { email: 'test@test.com', phone: 'call me' } }),
     ]);
-    ev.Records.push({ ...ev.Records[0]!, kinesis: { ...ev.Records[0]!.kinesis, data: Buffer.from('{not json').toString('base64'), sequenceNumber: String(++seq) } });
+    ev.Records.push({
+      ...ev.Records[0]!,
+      kinesis: { ...ev.Records[0]!.kinesis, data: Buffer.from('{not json').toString('base64'), sequenceNumber: String(++seq) },
+    });
     expect(await resolve(ev)).toEqual({ batchItemFailures: [] });
-    expect((await get(`/v1/profiles/${enc('anonymous_id:q-1')}`)).body.profileId).not.toBe((await get(`/v1/profiles/${enc('anonymous_id:q-2')}`)).body.profileId);
+    expect((await get(`/v1/profiles/${enc('anonymous_id:q-1')}`)).body.profileId).not.toBe(
+      (await get(`/v1/profiles/${enc('anonymous_id:q-2')}`)).body.profileId,
+    );
     expect((await get(`/v1/profiles/${enc('email:test@test.com')}`)).status).toBe(404);
     const keys = (await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: `${LAKE.quarantinePrefix}` }))).Contents!.map((o) => o.Key!);
     const rows = [];
@@ -180,7 +231,14 @@ describe('λ resolve + admin API on DynamoDB', () => {
     const users = Array.from({ length: 300 }, (_, i) => ({ user: `cu-${i}`, anon: `ca-${i}` }));
     // the known population: each user signed up before (identify with email)
     for (let i = 0; i < users.length; i += 100) {
-      await resolve(kinesisEvent(users.slice(i, i + 100).map((u, j) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, plan: 'free' } })), `shardId-00000000000${j0(i)}`));
+      await resolve(
+        kinesisEvent(
+          users
+            .slice(i, i + 100)
+            .map((u, j) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, plan: 'free' } })),
+          `shardId-00000000000${j0(i)}`,
+        ),
+      );
     }
     // then traffic: batches of 500 from two shards, mostly known users in sessions, some new visitors and sign-ups
     let rnd = 42;
@@ -195,11 +253,23 @@ describe('λ resolve + admin API on DynamoDB', () => {
         if (roll < 92) {
           const u = users[r(users.length)]!;
           const kind = r(10);
-          batch.push(kind < 6 ? msg({ type: 'track', userId: u.user, anonymousId: u.anon, event: 'Product Viewed', properties: { sku: `s-${r(50)}` } })
-            : kind < 9 ? msg({ type: 'page', userId: u.user, anonymousId: u.anon, name: 'Catalog', context: { page: { path: '/c' } } })
-            : msg({ type: 'track', userId: u.user, event: 'Order Completed', properties: { revenue: 10 + r(90) } }));
+          batch.push(
+            kind < 6
+              ? msg({ type: 'track', userId: u.user, anonymousId: u.anon, event: 'Product Viewed', properties: { sku: `s-${r(50)}` } })
+              : kind < 9
+                ? msg({ type: 'page', userId: u.user, anonymousId: u.anon, name: 'Catalog', context: { page: { path: '/c' } } })
+                : msg({ type: 'track', userId: u.user, event: 'Order Completed', properties: { revenue: 10 + r(90) } }),
+          );
         } else if (roll < 98) batch.push(msg({ type: 'page', anonymousId: `visitor-${b}-${batch.length}`, name: 'Landing' }));
-        else batch.push(msg({ type: 'identify', userId: `new-${b}-${batch.length}`, anonymousId: `nv-${b}-${batch.length}`, traits: { email: `new-${b}-${batch.length}@example.com` } }));
+        else
+          batch.push(
+            msg({
+              type: 'identify',
+              userId: `new-${b}-${batch.length}`,
+              anonymousId: `nv-${b}-${batch.length}`,
+              traits: { email: `new-${b}-${batch.length}@example.com` },
+            }),
+          );
       }
       events += batch.length;
       expect((await resolve(kinesisEvent(batch, `shardId-00000000000${b % 2}`))).batchItemFailures).toEqual([]);
@@ -207,7 +277,10 @@ describe('λ resolve + admin API on DynamoDB', () => {
     const ms = Date.now() - t0;
     const wcu = capacity.wcu / events;
     const rcu = capacity.rcu / events;
-    console.log(`resolve: ${events} events, ${(events / (ms / 1000)).toFixed(0)} events/s, ${wcu.toFixed(3)} WCU/event, ${rcu.toFixed(3)} RCU/event (warm container)`, capacity.byOp);
+    console.log(
+      `resolve: ${events} events, ${(events / (ms / 1000)).toFixed(0)} events/s, ${wcu.toFixed(3)} WCU/event, ${rcu.toFixed(3)} RCU/event (warm container)`,
+      capacity.byOp,
+    );
     expect(wcu).toBeLessThanOrEqual(1.5);
     expect(rcu).toBeLessThanOrEqual(1.0);
 

@@ -26,7 +26,13 @@ async function put(data: string): Promise<void> {
 }
 
 /** A stack whose only stream consumer records what it is handed; idle readers back off up to 10 s. */
-async function start(extra: { functions?: Record<string, LocalFunctionDef>; routes?: { method: 'POST'; path: string; fn: string; auth: 'writeKey' }[]; services?: LocalService[] } = {}) {
+async function start(
+  extra: {
+    functions?: Record<string, LocalFunctionDef>;
+    routes?: { method: 'POST'; path: string; fn: string; auth: 'writeKey' }[];
+    services?: LocalService[];
+  } = {},
+) {
   const received: string[] = [];
   const stack = await startTestStack({
     name: 'drain',
@@ -37,7 +43,15 @@ async function start(extra: { functions?: Record<string, LocalFunctionDef>; rout
         entry: '(inline)',
         memoryMb: 128,
         timeoutSeconds: 5,
-        kinesis: { stream: 'raw', batchSize: 10, maxBatchingWindowMs: 0, retryAttempts: 2, maxRecordAgeSeconds: 3600, bisectOnError: false, parallelization: 1 },
+        kinesis: {
+          stream: 'raw',
+          batchSize: 10,
+          maxBatchingWindowMs: 0,
+          retryAttempts: 2,
+          maxRecordAgeSeconds: 3600,
+          bisectOnError: false,
+          parallelization: 1,
+        },
         handler: async (e: KinesisStreamEvent) => void received.push(...e.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString())),
       },
       ...extra.functions,

@@ -51,11 +51,19 @@ describe('local stack end to end', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true });
-    const bad = await fetch(`${stack.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic('nope') }, body: '{"userId":"x","event":"E"}' });
+    const bad = await fetch(`${stack.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic('nope') },
+      body: '{"userId":"x","event":"E"}',
+    });
     expect(bad.status).toBe(401);
 
     const rows = await until('25 rows in the lake', lakeEvents, (r) => r.length >= 25);
-    expect(rows.map((r) => r.message_id).sort()).toEqual(batch('a', 25).batch.map((m) => m.messageId).sort());
+    expect(rows.map((r) => r.message_id).sort()).toEqual(
+      batch('a', 25)
+        .batch.map((m) => m.messageId)
+        .sort(),
+    );
     const r7 = rows.find((r) => r.message_id === 'a-7')!;
     expect(r7).toMatchObject({ type: 'track', event: 'Order Completed', user_id: 'user-a-7', source_id: 'default' });
     expect(JSON.parse(r7.properties)).toEqual({ revenue: 7, tag: 'a' });
@@ -76,7 +84,11 @@ describe('local stack end to end', () => {
     await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const b = batch(`s${i}`, 20);
-        const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic() }, body: JSON.stringify(b) });
+        const res = await fetch(`${stack.url}/v1/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: basic() },
+          body: JSON.stringify(b),
+        });
         if (res.status === 200) sent.push(...b.batch.map((m) => m.messageId));
       }),
     );
@@ -104,13 +116,22 @@ describe('local stack end to end', () => {
     // Startup compiles TypeScript and starts the emulators: seconds on a quiet machine, far more
     // with several suites at once. Wait for the banner or the process's end, bounded by the test.
     // On timeout the assertion below fails with the process's output.
-    const url = await until('the banner', async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], (u) => !!u || gone, 150_000).catch(() => undefined);
+    const url = await until(
+      'the banner',
+      async () => /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1],
+      (u) => !!u || gone,
+      150_000,
+    ).catch(() => undefined);
     expect(url, out).toBeTruthy();
     expect(out).toContain('k-e2e');
     expect(out).toContain(dir);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const b = batch('npm', 30);
-    const res = await fetch(`${url}/v1/import`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic('k-e2e') }, body: JSON.stringify(b) });
+    const res = await fetch(`${url}/v1/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic('k-e2e') },
+      body: JSON.stringify(b),
+    });
     expect(res.status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -32,10 +32,21 @@ const echo: LocalFunctionDef = {
     const mode = event.headers['x-mode'];
     if (mode === 'throw') throw new Error('boom');
     if (mode === 'plain') return { hello: 'world' };
-    if (mode === 'binary') return { statusCode: 201, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
-    if (mode === 'cors') return { statusCode: 200, headers: { 'access-control-allow-origin': 'https://evil.example', 'access-control-allow-credentials': 'true' }, body: 'ok' };
+    if (mode === 'binary')
+      return {
+        statusCode: 201,
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: Buffer.from([0, 1, 2, 255]).toString('base64'),
+        isBase64Encoded: true,
+      };
+    if (mode === 'cors')
+      return { statusCode: 200, headers: { 'access-control-allow-origin': 'https://evil.example', 'access-control-allow-credentials': 'true' }, body: 'ok' };
     if (mode === 'cookies') return { statusCode: 200, cookies: ['a=1; Path=/', 'b=2'], body: 'ok' };
-    return { statusCode: 200, headers: { 'content-type': 'application/json', 'x-echo': 'yes' }, body: JSON.stringify({ event, remaining: context.getRemainingTimeInMillis() }) };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'x-echo': 'yes' },
+      body: JSON.stringify({ event, remaining: context.getRemainingTimeInMillis() }),
+    };
   },
 };
 
@@ -142,7 +153,10 @@ describe('local API Gateway', () => {
   it('answers CORS preflights itself, as API Gateway does, without invoking a function', async () => {
     lastContext = undefined;
     for (const path of ['/v1/track', '/v1/things/x', '/no/such/route']) {
-      const res = await call(path, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      const res = await call(path, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
       expect(res.headers.get('access-control-allow-methods')).toBe(CORS.allowMethods.join(','));
@@ -163,7 +177,12 @@ describe('local API Gateway', () => {
 
   it('requires the admin bearer token on admin routes and passes decoded path parameters', async () => {
     const path = '/v1/things/' + encodeURIComponent('email:a+b@x.com');
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: `Basic ${Buffer.from(ADMIN + ':').toString('base64')}` }, { authorization: `Bearer ${ADMIN}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${Buffer.from(ADMIN + ':').toString('base64')}` },
+      { authorization: `Bearer ${ADMIN}x` },
+    ]) {
       const res = await call(path, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -197,7 +216,11 @@ describe('local API Gateway', () => {
   });
 
   it('answers 404 with the error body (docs/errors.md) for an unknown route or method', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/v1/things/x'], ['GET', '/v1/track']]) {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/v1/things/x'],
+      ['GET', '/v1/track'],
+    ]) {
       const res = await call(path!, { method });
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ success: false, error: { code: 'not_found', message: expect.stringContaining(path!) } });
@@ -285,7 +308,14 @@ describe('local API Gateway lifecycle and throttling', () => {
   });
 
   it('applies the stage throttle (token bucket) with 429 and Retry-After', async () => {
-    const stack = await startTestStack({ name: 'http', functions: [], extraFunctions: { echo }, routes, services: [], throttle: { rateLimit: 1, burstLimit: 3 } });
+    const stack = await startTestStack({
+      name: 'http',
+      functions: [],
+      extraFunctions: { echo },
+      routes,
+      services: [],
+      throttle: { rateLimit: 1, burstLimit: 3 },
+    });
     try {
       const statuses: number[] = [];
       let limited: Response | undefined;

@@ -84,13 +84,19 @@ describe('local Kinesis event-source mapping', () => {
     const seen: string[] = [];
     const sizes: number[] = [];
     let first: KinesisStreamEvent | undefined;
-    const stack = await start(tmp(), probe(async (e: KinesisStreamEvent) => {
-      first ??= e;
-      sizes.push(e.Records.length);
-      seen.push(...decode(e));
-      await new Promise((r) => setTimeout(r, 5));
-      return {};
-    }, source({ batchSize: 7 })));
+    const stack = await start(
+      tmp(),
+      probe(
+        async (e: KinesisStreamEvent) => {
+          first ??= e;
+          sizes.push(e.Records.length);
+          seen.push(...decode(e));
+          await new Promise((r) => setTimeout(r, 5));
+          return {};
+        },
+        source({ batchSize: 7 }),
+      ),
+    );
     const datas = Array.from({ length: 40 }, (_, i) => `r${i}`);
     const seqs = [...(await put(datas.slice(0, 15))), ...(await put(datas.slice(15)))];
     await until('seen.length >= 40', () => seen.length >= 40);
@@ -121,16 +127,22 @@ describe('local Kinesis event-source mapping', () => {
 
   it('retries a partial batch failure from the first failed record, checkpointing what precedes it', async () => {
     const calls: string[][] = [];
-    await start(tmp(), probe(async (e: KinesisStreamEvent) => {
-      const d = decode(e);
-      calls.push(d);
-      if (calls.length === 1) {
-        // Report r6 and r3 as failed (unordered): Lambda retries from the lowest, r3.
-        const ids = e.Records.filter((_, i) => d[i] === 'r6' || d[i] === 'r3').map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber }));
-        return { batchItemFailures: ids };
-      }
-      return { batchItemFailures: [] };
-    }, source({ batchSize: 10 })));
+    await start(
+      tmp(),
+      probe(
+        async (e: KinesisStreamEvent) => {
+          const d = decode(e);
+          calls.push(d);
+          if (calls.length === 1) {
+            // Report r6 and r3 as failed (unordered): Lambda retries from the lowest, r3.
+            const ids = e.Records.filter((_, i) => d[i] === 'r6' || d[i] === 'r3').map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber }));
+            return { batchItemFailures: ids };
+          }
+          return { batchItemFailures: [] };
+        },
+        source({ batchSize: 10 }),
+      ),
+    );
     const datas = Array.from({ length: 10 }, (_, i) => `r${i}`);
     await put(datas);
     await until('calls.length >= 2', () => calls.length >= 2);
@@ -142,10 +154,16 @@ describe('local Kinesis event-source mapping', () => {
 
   it('treats an itemIdentifier that is not in the batch as a failure of the whole batch', async () => {
     const calls: string[][] = [];
-    await start(tmp(), probe(async (e: KinesisStreamEvent) => {
-      calls.push(decode(e));
-      return calls.length === 1 ? { batchItemFailures: [{ itemIdentifier: '' }] } : {};
-    }, source({ bisectOnError: false })));
+    await start(
+      tmp(),
+      probe(
+        async (e: KinesisStreamEvent) => {
+          calls.push(decode(e));
+          return calls.length === 1 ? { batchItemFailures: [{ itemIdentifier: '' }] } : {};
+        },
+        source({ bisectOnError: false }),
+      ),
+    );
     await put(['a', 'b', 'c']);
     await until('calls.length >= 2', () => calls.length >= 2);
     expect(calls[1]).toEqual(['a', 'b', 'c']);
@@ -154,12 +172,18 @@ describe('local Kinesis event-source mapping', () => {
   it('bisects a failing batch, isolates the bad record, retries it, then sends it to failed/', async () => {
     const calls: string[][] = [];
     const ok: string[] = [];
-    await start(tmp(), probe(async (e: KinesisStreamEvent) => {
-      const d = decode(e);
-      calls.push(d);
-      if (d.includes('poison')) throw new Error('cannot process');
-      ok.push(...d);
-    }, source({ retryAttempts: 2, bisectOnError: true })));
+    await start(
+      tmp(),
+      probe(
+        async (e: KinesisStreamEvent) => {
+          const d = decode(e);
+          calls.push(d);
+          if (d.includes('poison')) throw new Error('cannot process');
+          ok.push(...d);
+        },
+        source({ retryAttempts: 2, bisectOnError: true }),
+      ),
+    );
     const datas = ['g1', 'g2', 'g3', 'g4', 'poison', 'g6', 'g7', 'g8'];
     await put(datas);
     await until('ok.length >= 7', () => ok.length >= 7);
@@ -178,17 +202,26 @@ describe('local Kinesis event-source mapping', () => {
 
   it('without bisection, retries the whole batch retryAttempts times then sends it to failed/ and moves on', async () => {
     const calls: string[][] = [];
-    await start(tmp(), probe(async (e: KinesisStreamEvent) => {
-      const d = decode(e);
-      calls.push(d);
-      if (d.includes('bad')) throw new Error('nope');
-    }, source({ retryAttempts: 1, bisectOnError: false, maxBatchingWindowMs: 50 })));
+    await start(
+      tmp(),
+      probe(
+        async (e: KinesisStreamEvent) => {
+          const d = decode(e);
+          calls.push(d);
+          if (d.includes('bad')) throw new Error('nope');
+        },
+        source({ retryAttempts: 1, bisectOnError: false, maxBatchingWindowMs: 50 }),
+      ),
+    );
     await put(['x', 'bad']);
     await until('calls.length >= 2', () => calls.length >= 2);
     await until('one failed-batch object', async () => (await failedObjects()).length === 1);
     await put(['after']);
     await until('a call with the record after', () => calls.some((c) => c.includes('after')));
-    expect(calls.slice(0, 2)).toEqual([['x', 'bad'], ['x', 'bad']]);
+    expect(calls.slice(0, 2)).toEqual([
+      ['x', 'bad'],
+      ['x', 'bad'],
+    ]);
     const [f] = await failedObjects();
     expect(decode(JSON.parse(f!.payload))).toEqual(['x', 'bad']);
   });
@@ -196,13 +229,19 @@ describe('local Kinesis event-source mapping', () => {
   it('resumes after the last processed record when the stack restarts on the same data dir', async () => {
     const dir = tmp();
     const a: string[] = [];
-    let stack = await start(dir, probe(async (e: KinesisStreamEvent) => void a.push(...decode(e)), source()));
+    let stack = await start(
+      dir,
+      probe(async (e: KinesisStreamEvent) => void a.push(...decode(e)), source()),
+    );
     await put(['1', '2', '3']);
     await until('a.length === 3', () => a.length === 3);
     await stack.close();
 
     const b: string[] = [];
-    stack = await start(dir, probe(async (e: KinesisStreamEvent) => void b.push(...decode(e)), source()));
+    stack = await start(
+      dir,
+      probe(async (e: KinesisStreamEvent) => void b.push(...decode(e)), source()),
+    );
     await put(['4', '5']);
     await until('b.length >= 2', () => b.length >= 2);
     await new Promise((r) => setTimeout(r, 300));
@@ -213,17 +252,26 @@ describe('local Kinesis event-source mapping', () => {
   it('never skips records that were not processed before a stop: they are delivered after the restart', async () => {
     const dir = tmp();
     let attempts = 0;
-    const stack = await start(dir, probe(async () => {
-      attempts++;
-      throw new Error('downstream unavailable');
-    }, source({ retryAttempts: -1, bisectOnError: false })));
+    const stack = await start(
+      dir,
+      probe(
+        async () => {
+          attempts++;
+          throw new Error('downstream unavailable');
+        },
+        source({ retryAttempts: -1, bisectOnError: false }),
+      ),
+    );
     await put(['p1', 'p2']);
     await until('attempts >= 2', () => attempts >= 2);
     await stack.close({ drainTimeoutMs: 300 });
     stacks.splice(stacks.indexOf(stack), 1);
 
     const got: string[] = [];
-    await start(dir, probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source()));
+    await start(
+      dir,
+      probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source()),
+    );
     await until('got.length >= 2', () => got.length >= 2);
     expect(got).toEqual(['p1', 'p2']);
     expect(await failedObjects()).toEqual([]);
@@ -238,7 +286,10 @@ describe('local Kinesis event-source mapping', () => {
     await new Promise((r) => setTimeout(r, 1500));
 
     const got: string[] = [];
-    await start(dir, probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source({ maxRecordAgeSeconds: 1 })));
+    await start(
+      dir,
+      probe(async (e: KinesisStreamEvent) => void got.push(...decode(e)), source({ maxRecordAgeSeconds: 1 })),
+    );
     await until('one failed-batch object', async () => (await failedObjects()).length === 1);
     const [f] = await failedObjects();
     expect(f!.requestContext.condition).toBe('RecordAgeExceeded');

@@ -33,7 +33,10 @@ afterAll(async () => emu?.close());
 /** A PUT whose body is sent in two parts, the second (or an abort) when the test says. */
 function slowPut(key: string, body: Buffer): { req: ClientRequest; sendRest(): void; done: Promise<number> } {
   const half = body.length >> 1;
-  const req = request(`${emu.endpoints.s3}/${Bucket}/${key}`, { method: 'PUT', headers: { 'content-length': String(body.length), 'content-type': 'application/gzip' } });
+  const req = request(`${emu.endpoints.s3}/${Bucket}/${key}`, {
+    method: 'PUT',
+    headers: { 'content-length': String(body.length), 'content-type': 'application/gzip' },
+  });
   const done = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)));
     req.on('error', reject);
@@ -64,7 +67,9 @@ const listed = async (prefix: string) => ((await s3().send(new ListObjectsV2Comm
 /** `n` lake event rows, gzip JSON Lines, padded so the body is large. */
 function rows(n: number, tag: string): Buffer {
   const pad = 'x'.repeat(2_000);
-  return gzipSync(Array.from({ length: n }, (_, i) => JSON.stringify({ message_id: `${tag}-${i}`, type: 'track', event: `e ${i} ${pad}${Math.random()}` })).join('\n') + '\n');
+  return gzipSync(
+    Array.from({ length: n }, (_, i) => JSON.stringify({ message_id: `${tag}-${i}`, type: 'track', event: `e ${i} ${pad}${Math.random()}` })).join('\n') + '\n',
+  );
 }
 
 describe('local S3: a PUT is atomic', () => {

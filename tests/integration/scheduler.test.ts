@@ -44,7 +44,13 @@ describe('local EventBridge Scheduler driven by the AWS SDK', () => {
   });
 
   beforeAll(async () => {
-    sched = await startScheduler({ dataDir, invoke: async (fn, payload) => void calls.push({ fn, payload }), now: () => clock, tickMs: 0, retry: { baseDelayMs: 5 } });
+    sched = await startScheduler({
+      dataDir,
+      invoke: async (fn, payload) => void calls.push({ fn, payload }),
+      now: () => clock,
+      tickMs: 0,
+      retry: { baseDelayMs: 5 },
+    });
     sdk = client(sched.endpoint);
   });
   afterAll(async () => sched?.close());
@@ -54,7 +60,14 @@ describe('local EventBridge Scheduler driven by the AWS SDK', () => {
     expect(c.ScheduleArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule/default/crud-1');
     await expect(sdk.send(new CreateScheduleCommand(base('crud-1', at(clock + DAY))))).rejects.toBeInstanceOf(ConflictException);
     const g = await sdk.send(new GetScheduleCommand({ Name: 'crud-1' }));
-    expect(g).toMatchObject({ Name: 'crud-1', GroupName: 'default', State: 'ENABLED', Description: 'one', ActionAfterCompletion: 'DELETE', FlexibleTimeWindow: { Mode: 'OFF' } });
+    expect(g).toMatchObject({
+      Name: 'crud-1',
+      GroupName: 'default',
+      State: 'ENABLED',
+      Description: 'one',
+      ActionAfterCompletion: 'DELETE',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+    });
     expect(g.Target?.Arn).toBe(fnArn('journeys'));
     expect(g.CreationDate?.getTime()).toBe(clock);
 
@@ -85,7 +98,9 @@ describe('local EventBridge Scheduler driven by the AWS SDK', () => {
     await expect(sdk.send(new CreateScheduleCommand(base('bad-1', 'at(2025-13-01T00:00:00)')))).rejects.toBeInstanceOf(ValidationException);
     await expect(sdk.send(new CreateScheduleCommand(base('bad-2', at(clock), { ScheduleExpressionTimezone: 'Mars/Olympus' })))).rejects.toThrow(/Timezone/);
     await expect(sdk.send(new CreateScheduleCommand(base('bad-3', 'cron(0 12 * * ? *)')))).rejects.toThrow(/cron/);
-    await expect(sdk.send(new CreateScheduleCommand({ ...base('bad-4', at(clock)), Target: { Arn: 'arn:aws:sqs:us-east-1:000000000000:q', RoleArn: ROLE } }))).rejects.toBeInstanceOf(ValidationException);
+    await expect(
+      sdk.send(new CreateScheduleCommand({ ...base('bad-4', at(clock)), Target: { Arn: 'arn:aws:sqs:us-east-1:000000000000:q', RoleArn: ROLE } })),
+    ).rejects.toBeInstanceOf(ValidationException);
   });
 
   it('fires a one-time schedule at its time (3-day wait, fake clock) and deletes it after completion', async () => {
@@ -122,7 +137,9 @@ describe('local EventBridge Scheduler driven by the AWS SDK', () => {
 
   it('runs rate() schedules repeatedly until EndDate', async () => {
     const start = clock;
-    await sdk.send(new CreateScheduleCommand(base('every-10m', 'rate(10 minutes)', { EndDate: new Date(start + 25 * 60_000), ActionAfterCompletion: 'DELETE' })));
+    await sdk.send(
+      new CreateScheduleCommand(base('every-10m', 'rate(10 minutes)', { EndDate: new Date(start + 25 * 60_000), ActionAfterCompletion: 'DELETE' })),
+    );
     for (let m = 1; m <= 40; m++) {
       clock = start + m * 60_000;
       await sched.tick();
@@ -138,16 +155,32 @@ describe('local scheduler durability', () => {
   it('fires, exactly once, a schedule that came due while the stack was down; future ones keep waiting', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cairn-sched-restart-'));
     let clock = Date.parse('2025-06-01T00:00:00Z');
-    const first = await startScheduler({ dataDir, invoke: async () => { throw new Error('must not fire yet'); }, now: () => clock, tickMs: 0 });
+    const first = await startScheduler({
+      dataDir,
+      invoke: async () => {
+        throw new Error('must not fire yet');
+      },
+      now: () => clock,
+      tickMs: 0,
+    });
     const sdk1 = client(first.endpoint);
-    await sdk1.send(new CreateScheduleCommand({
-      Name: 'due-while-down', ScheduleExpression: at(clock + 3600_000), FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE',
-      Target: { Arn: fnArn('resolve'), RoleArn: ROLE, Input: '{"k":1}' },
-    }));
-    await sdk1.send(new CreateScheduleCommand({
-      Name: 'later', ScheduleExpression: at(clock + 10 * DAY), FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: fnArn('resolve'), RoleArn: ROLE, Input: '{"k":2}' },
-    }));
+    await sdk1.send(
+      new CreateScheduleCommand({
+        Name: 'due-while-down',
+        ScheduleExpression: at(clock + 3600_000),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: { Arn: fnArn('resolve'), RoleArn: ROLE, Input: '{"k":1}' },
+      }),
+    );
+    await sdk1.send(
+      new CreateScheduleCommand({
+        Name: 'later',
+        ScheduleExpression: at(clock + 10 * DAY),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: fnArn('resolve'), RoleArn: ROLE, Input: '{"k":2}' },
+      }),
+    );
     await first.close();
 
     clock += 2 * 3600_000; // the stack was down past the due time
@@ -178,10 +211,14 @@ describe('local scheduler on the real clock', () => {
     const s = await startScheduler({ dataDir, invoke: async (fn, payload) => void calls.push({ fn, payload }), tickMs: 50 });
     try {
       const when = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-      await client(s.endpoint).send(new CreateScheduleCommand({
-        Name: 'soon', ScheduleExpression: at(when), FlexibleTimeWindow: { Mode: 'OFF' },
-        Target: { Arn: fnArn('tick'), RoleArn: ROLE, Input: '"hello"' },
-      }));
+      await client(s.endpoint).send(
+        new CreateScheduleCommand({
+          Name: 'soon',
+          ScheduleExpression: at(when),
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: { Arn: fnArn('tick'), RoleArn: ROLE, Input: '"hello"' },
+        }),
+      );
       const deadline = Date.now() + 5_000;
       while (!calls.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(calls).toEqual([{ fn: 'tick', payload: 'hello' }]);

@@ -53,7 +53,11 @@ describe('scores written back to profiles (local stack)', () => {
     const ids: Record<string, string> = {};
     for (const u of ['champ', 'risky', 'gone', 'newbie', 'browser']) {
       const want = { champ: 5, risky: 4, gone: 1, newbie: 1, browser: 0 }[u]!;
-      const p = await until(`${u}'s orders counted`, () => profile(`user_id:${u}`), (r) => r.status === 200 && r.json.computed.order_count === want);
+      const p = await until(
+        `${u}'s orders counted`,
+        () => profile(`user_id:${u}`),
+        (r) => r.status === 200 && r.json.computed.order_count === want,
+      );
       expect(p.json.computed.order_count).toBe(want);
       ids[u] = p.json.profileId;
     }
@@ -82,7 +86,11 @@ describe('scores written back to profiles (local stack)', () => {
     // The segment holds exactly the at-risk customer, in the index and on the bus.
     expect(await members('win-back')).toEqual([ids.risky]);
     expect((await profile('user_id:risky')).json.segments).toEqual(['win-back']);
-    const entered = await until('segment.entered for win-back', async () => seen().filter((e) => e['detail-type'] === 'segment.entered' && e.detail.segment === 'win-back'), (x) => x.length >= 1);
+    const entered = await until(
+      'segment.entered for win-back',
+      async () => seen().filter((e) => e['detail-type'] === 'segment.entered' && e.detail.segment === 'win-back'),
+      (x) => x.length >= 1,
+    );
     expect(entered.map((e) => e.detail.profileId)).toEqual([ids.risky]);
     expect(entered[0]!.detail.profile.computed.rfm_group).toBe('at_risk');
 
@@ -99,7 +107,11 @@ describe('scores written back to profiles (local stack)', () => {
   it('a new order: the next run looks up that person only, and they leave the win-back segment', async () => {
     const risky = (await profile('user_id:risky')).json.profileId as string;
     await collect([order('risky', 80, ago(0, 1))]);
-    await until("risky's fifth order", () => profile('user_id:risky'), (r) => r.json.computed.order_count === 5);
+    await until(
+      "risky's fifth order",
+      () => profile('user_id:risky'),
+      (r) => r.json.computed.order_count === 5,
+    );
     await stack.drain(10_000);
     const r = await runScores(scoresDepsFromEnv());
     expect(r.lookups).toBe(1);
@@ -109,7 +121,11 @@ describe('scores written back to profiles (local stack)', () => {
     expect(p.json.computed.rfm_group).not.toBe('at_risk');
     expect(p.json.segments).toEqual([]);
     expect(await members('win-back')).toEqual([]);
-    const exited = await until('segment.exited for win-back', async () => seen().filter((e) => e['detail-type'] === 'segment.exited' && e.detail.segment === 'win-back'), (x) => x.length >= 1);
+    const exited = await until(
+      'segment.exited for win-back',
+      async () => seen().filter((e) => e['detail-type'] === 'segment.exited' && e.detail.segment === 'win-back'),
+      (x) => x.length >= 1,
+    );
     expect(exited.map((e) => e.detail.profileId)).toEqual([risky]);
   }, 60_000);
 });

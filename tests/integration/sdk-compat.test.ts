@@ -33,8 +33,7 @@ describe('server SDKs against the local stack', () => {
     expect(responses.length).toBeGreaterThan(0);
     expect(responses.every((s) => s === 200)).toBe(true);
 
-    const mine = (rows: Awaited<ReturnType<typeof lakeEvents>>) =>
-      rows.filter((r) => r.user_id?.startsWith(tag) || r.anonymous_id?.startsWith(tag));
+    const mine = (rows: Awaited<ReturnType<typeof lakeEvents>>) => rows.filter((r) => r.user_id?.startsWith(tag) || r.anonymous_id?.startsWith(tag));
     const rows = mine(await until('11 rows of this SDK in the lake', lakeEvents, (r) => mine(r).length >= 11));
     expect(rows).toHaveLength(11);
     const tracks = rows.filter((r) => r.type === 'track' && r.event === 'Item Viewed');
@@ -78,7 +77,12 @@ describe('server SDKs against the local stack', () => {
     const steps = rows.filter((r) => r.type === 'track');
     expect(steps.every((r) => r.event === 'Checkout Step')).toBe(true);
     expect(steps.map((r) => JSON.parse(r.properties).step).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(rows.filter((r) => r.type !== 'track').map((r) => r.type).sort()).toEqual(['alias', 'group', 'identify', 'page', 'screen']);
+    expect(
+      rows
+        .filter((r) => r.type !== 'track')
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(['alias', 'group', 'identify', 'page', 'screen']);
     expect(JSON.parse(rows.find((r) => r.type === 'identify')!.traits)).toMatchObject({ plan: 'team' });
   });
 });

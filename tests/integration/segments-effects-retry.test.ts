@@ -41,8 +41,14 @@ let seq = 1_000_000;
 let n = 0;
 const T = Date.now() - 3_600_000;
 const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `fx-${++n}`, properties: {}, traits: {}, context: {}, sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(), receivedAt: new Date(T + n * 1000 + 50).toISOString(), ...p,
+  messageId: `fx-${++n}`,
+  properties: {},
+  traits: {},
+  context: {},
+  sourceId: 'src',
+  timestamp: new Date(T + n * 1000).toISOString(),
+  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
+  ...p,
 });
 const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
 /** A high-value customer (revenue ≥ 1000 and email consent) in two messages. */
@@ -67,14 +73,18 @@ class RacingStore extends MemoryStore {
 function deps(store: MemoryStore, bus: BusEvent[], extra: Partial<ResolverDeps> = {}): ResolverDeps {
   const publisher: Publisher = { publish: async (e) => void bus.push(...e) };
   return {
-    store, config: identityConfig(), cache: new ResolveCache(),
+    store,
+    config: identityConfig(),
+    cache: new ResolveCache(),
     hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher, schedules: false }),
     ...extra,
   };
 }
-const profileOf = (store: MemoryStore, userId: string) => [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
+const profileOf = (store: MemoryStore, userId: string) =>
+  [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
 const members = async () => (await listMembers('high-value', { limit: 1000 })).members.map((m) => m.profileId);
-const entered = (bus: BusEvent[], profileId: string) => bus.filter((e) => e.detailType === 'segment.entered' && (e.detail as { profileId: string }).profileId === profileId).length;
+const entered = (bus: BusEvent[], profileId: string) =>
+  bus.filter((e) => e.detailType === 'segment.entered' && (e.detail as { profileId: string }).profileId === profileId).length;
 
 describe('segment effects survive resolve retries', () => {
   it('profiles written by an attempt that then conflicted are published and indexed', async () => {
@@ -85,7 +95,12 @@ describe('segment effects survive resolve retries', () => {
     // shard (a till sale with the same email): the re-run merges fx-a3 and leaves the others as written.
     store.race = {
       key: 'email:fx-a3@example.com',
-      run: () => processBatch(deps(store, bus), 'shardId-000000000001', records([msg({ type: 'identify', anonymousId: 'pos-a3', traits: { email: 'fx-a3@example.com' } })])),
+      run: () =>
+        processBatch(
+          deps(store, bus),
+          'shardId-000000000001',
+          records([msg({ type: 'identify', anonymousId: 'pos-a3', traits: { email: 'fx-a3@example.com' } })]),
+        ),
     };
     const res = await processBatch(deps(store, bus), 'shardId-000000000000', records(users.flatMap(highValue)));
     expect(res.ok).toBe(true);
@@ -102,7 +117,11 @@ describe('segment effects survive resolve retries', () => {
     const store = new MemoryStore();
     const bus: BusEvent[] = [];
     const batch = records(highValue('fx-b1'));
-    const failing: Publisher = { publish: async () => { throw new Error('bus unavailable'); } };
+    const failing: Publisher = {
+      publish: async () => {
+        throw new Error('bus unavailable');
+      },
+    };
     await expect(processBatch(deps(store, bus, { publisher: failing }), 'shardId-000000000001', batch)).rejects.toThrow('bus unavailable');
     const id = profileOf(store, 'fx-b1').profileId;
     expect(profileOf(store, 'fx-b1').extra?.segments).toEqual(['high-value']);

@@ -43,11 +43,18 @@ let seq = 2_000_000;
 let n = 0;
 const T = Date.now() - 3_600_000;
 const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `mg-${++n}`, properties: {}, traits: {}, context: {}, sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(), receivedAt: new Date(T + n * 1000 + 50).toISOString(), ...p,
+  messageId: `mg-${++n}`,
+  properties: {},
+  traits: {},
+  context: {},
+  sourceId: 'src',
+  timestamp: new Date(T + n * 1000).toISOString(),
+  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
+  ...p,
 });
 const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
-const order = (ids: Partial<NormalizedMessage>, total: number) => msg({ type: 'track', event: 'Order Completed', properties: { total, store_id: 'SH-009' }, ...ids });
+const order = (ids: Partial<NormalizedMessage>, total: number) =>
+  msg({ type: 'track', event: 'Order Completed', properties: { total, store_id: 'SH-009' }, ...ids });
 const consent = (ids: Partial<NormalizedMessage>, email: boolean) => msg({ type: 'identify', context: { consent: { email } }, ...ids });
 /** The message that tells resolve the web user and the till's customer are one person. */
 const link = (userId: string, pos: string) => msg({ type: 'identify', userId, anonymousId: pos });
@@ -66,13 +73,27 @@ class FlakyStore extends MemoryStore {
 
 function deps(store: MemoryStore, bus: BusEvent[], publisher?: Publisher): ResolverDeps {
   return {
-    store, config: identityConfig(), cache: new ResolveCache(),
-    hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher: publisher ?? { publish: async (e) => void bus.push(...e) }, schedules: false }),
+    store,
+    config: identityConfig(),
+    cache: new ResolveCache(),
+    hooks: segmentHooks({
+      loader: { get: async () => rt, invalidate() {} },
+      publisher: publisher ?? { publish: async (e) => void bus.push(...e) },
+      schedules: false,
+    }),
   };
 }
-const live = (store: MemoryStore, type: string, value: string) => [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === type && i.value === value))!;
-const members = async (ids: string[]) => (await listMembers('high-value', { limit: 1000 })).members.map((m) => m.profileId).filter((m) => ids.includes(m)).sort();
-const events = (bus: BusEvent[], type: string) => bus.filter((e) => e.detailType === type && (e.detail as { segment: string }).segment === 'high-value').map((e) => (e.detail as { profileId: string }).profileId);
+const live = (store: MemoryStore, type: string, value: string) =>
+  [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === type && i.value === value))!;
+const members = async (ids: string[]) =>
+  (await listMembers('high-value', { limit: 1000 })).members
+    .map((m) => m.profileId)
+    .filter((m) => ids.includes(m))
+    .sort();
+const events = (bus: BusEvent[], type: string) =>
+  bus
+    .filter((e) => e.detailType === type && (e.detail as { segment: string }).segment === 'high-value')
+    .map((e) => (e.detail as { profileId: string }).profileId);
 const published = (store: MemoryStore, id: string) => JSON.parse(String(store.profiles.get(id)!.extra?.segPub)).s as string[];
 
 /** Two profiles of one person: a till customer `pos` (created first: the survivor) and a web user. */
@@ -90,7 +111,11 @@ async function twoProfiles(tag: string, first: NormalizedMessage[], second: Norm
 
 describe('segment membership across a merge', () => {
   it('the merged-away profile was the member: the survivor is indexed, no second segment.entered (also across a failed attempt)', async () => {
-    const { store, bus, ids, a, b } = await twoProfiles('m1', [order({ anonymousId: 'pos-m1' }, 100)], [consent({ userId: 'web-m1' }, true), order({ userId: 'web-m1' }, 1200)]);
+    const { store, bus, ids, a, b } = await twoProfiles(
+      'm1',
+      [order({ anonymousId: 'pos-m1' }, 100)],
+      [consent({ userId: 'web-m1' }, true), order({ userId: 'web-m1' }, 1200)],
+    );
     expect(events(bus, 'segment.entered')).toEqual([a]);
     expect(await members([a, b])).toEqual([a]);
     // The link batch's effects fail once before they are recorded, then Lambda re-delivers the records.
@@ -112,7 +137,11 @@ describe('segment membership across a merge', () => {
   });
 
   it('the survivor was the member and the merged-away profile not: no event, the survivor stays indexed', async () => {
-    const { store, bus, ids, a, b } = await twoProfiles('m2', [consent({ anonymousId: 'pos-m2' }, true), order({ anonymousId: 'pos-m2' }, 1500)], [order({ userId: 'web-m2' }, 20)]);
+    const { store, bus, ids, a, b } = await twoProfiles(
+      'm2',
+      [consent({ anonymousId: 'pos-m2' }, true), order({ anonymousId: 'pos-m2' }, 1500)],
+      [order({ userId: 'web-m2' }, 20)],
+    );
     expect(events(bus, 'segment.entered')).toEqual([b]);
     await processBatch(deps(store, bus), 'shardId-000000000000', records([link(ids.user, ids.pos)]));
     expect(live(store, 'user_id', ids.user).profileId).toBe(b);
@@ -122,7 +151,11 @@ describe('segment membership across a merge', () => {
   });
 
   it('neither was a member but the merged person is (600 + 500 revenue): entered once, for the survivor', async () => {
-    const { store, bus, ids, a, b } = await twoProfiles('m3', [order({ anonymousId: 'pos-m3' }, 500)], [consent({ userId: 'web-m3' }, true), order({ userId: 'web-m3' }, 600)]);
+    const { store, bus, ids, a, b } = await twoProfiles(
+      'm3',
+      [order({ anonymousId: 'pos-m3' }, 500)],
+      [consent({ userId: 'web-m3' }, true), order({ userId: 'web-m3' }, 600)],
+    );
     expect(events(bus, 'segment.entered')).toEqual([]);
     const batch = records([link(ids.user, ids.pos)]);
     await processBatch(deps(store, bus), 'shardId-000000000000', batch);
@@ -133,7 +166,11 @@ describe('segment membership across a merge', () => {
   });
 
   it('the merged-away profile was the member and the merged person is not (consent withdrawn on the survivor since): segment.exited for the survivor', async () => {
-    const { store, bus, ids, a, b } = await twoProfiles('m4', [order({ anonymousId: 'pos-m4' }, 10)], [consent({ userId: 'web-m4' }, true), order({ userId: 'web-m4' }, 1200)]);
+    const { store, bus, ids, a, b } = await twoProfiles(
+      'm4',
+      [order({ anonymousId: 'pos-m4' }, 10)],
+      [consent({ userId: 'web-m4' }, true), order({ userId: 'web-m4' }, 1200)],
+    );
     expect(events(bus, 'segment.entered')).toEqual([a]);
     // The till's customer withdraws email consent (later than the web user gave it): the latest wins.
     await processBatch(deps(store, bus), 'shardId-000000000000', records([consent({ anonymousId: ids.pos }, false)]));

@@ -41,9 +41,13 @@ const schedulerService: LocalService = {
   },
 };
 // Started twice on the same data directory (a restart), so not useLocalStack.
-const start = () => startTestStack({
-  dataDir, functions: ['collect', 'normalize', 'resolve', 'snapshot'], services: [eventsService, schedulerService], env: { CAIRN_LOG_LEVEL: 'error' },
-});
+const start = () =>
+  startTestStack({
+    dataDir,
+    functions: ['collect', 'normalize', 'resolve', 'snapshot'],
+    services: [eventsService, schedulerService],
+    env: { CAIRN_LOG_LEVEL: 'error' },
+  });
 
 async function schedulerClient(stack: TestStack): Promise<SchedulerClient> {
   const endpoints = (await (await fetch(`${stack.url}/_aws/endpoints`)).json()) as Record<string, string>;
@@ -75,7 +79,7 @@ describe('daily snapshot schedule in the local stack', () => {
     expect(listed.Schedules?.map((s) => s.Name)).toEqual([def.name]);
   });
 
-  it('15 minutes later it fires λ snapshot through the stack: today\'s daily rows, live profiles only, in SQL', async () => {
+  it("15 minutes later it fires λ snapshot through the stack: today's daily rows, live profiles only, in SQL", async () => {
     const today = new Date().toISOString().slice(0, 10);
     const res = await fetch(`${stack.url}/v1/batch`, {
       method: 'POST',
@@ -93,7 +97,8 @@ describe('daily snapshot schedule in the local stack', () => {
     expect(await stack.drain(30_000)).toBe(true);
     // dev-b's anonymous profile merges into dora's once she is seen on it.
     await fetch(`${stack.url}/v1/alias`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: basic },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
       body: JSON.stringify({ userId: 'dora', previousId: 'dev-b', messageId: 'st-5' }),
     });
     expect(await stack.drain(30_000)).toBe(true);
@@ -107,8 +112,12 @@ describe('daily snapshot schedule in the local stack', () => {
     expect(await stack.drain(30_000)).toBe(true);
     expect(sched!.stats()).toMatchObject({ delivered: 1, deadLettered: 0 });
 
-    const rows = rowObjects(await queryLocalLake(dataDir,
-      `select profile_id, merged_into, identities from profiles where snapshot_kind = 'daily' and dt = '${today}' order by profile_id`));
+    const rows = rowObjects(
+      await queryLocalLake(
+        dataDir,
+        `select profile_id, merged_into, identities from profiles where snapshot_kind = 'daily' and dt = '${today}' order by profile_id`,
+      ),
+    );
     expect(rows).toHaveLength(2); // dora (with dev-a and dev-b) and eli; the merged-away profile is not there
     expect(rows.every((r) => r.merged_into === null)).toBe(true);
     const values = rows.map((r) => (r.identities as { value: string }[]).map((i) => i.value).sort());

@@ -23,7 +23,14 @@ import type { NormalizedMessage } from '../../shared/message/types';
 import { resolveHandler } from '../../shared/resolve/handler';
 import { resolverDepsFromEnv as depsFromEnv } from '../../functions/resolve/deps';
 import {
-  dailySnapshotPrefix, parseDailyKey, privacyJobState, snapshotBucket, snapshotHandler, snapshotProfiles, SNAPSHOT_JOB_KEY, type SnapshotState,
+  dailySnapshotPrefix,
+  parseDailyKey,
+  privacyJobState,
+  snapshotBucket,
+  snapshotHandler,
+  snapshotProfiles,
+  SNAPSHOT_JOB_KEY,
+  type SnapshotState,
 } from '../../shared/profiles/snapshot';
 import type { LakeProfileRow } from '../../shared/identity/view';
 import { queryLocalLake, rowObjects } from '../../cli/lake';
@@ -47,11 +54,13 @@ const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): N
   ...p,
 });
 const batch = async (msgs: NormalizedMessage[], shard = 'shardId-000000000000') => {
-  const res = await resolve(toKinesisEvent(
-    msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
-    STREAMS.normalized.name,
-    shard,
-  ));
+  const res = await resolve(
+    toKinesisEvent(
+      msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
+      STREAMS.normalized.name,
+      shard,
+    ),
+  );
   expect(res).toEqual({ batchItemFailures: [] });
 };
 
@@ -146,16 +155,20 @@ describe('daily profile snapshot', () => {
     const rows = objs.flatMap((o) => o.rows);
     for (const r of rows) expect(r).toMatchObject({ snapshot_kind: 'daily', snapshot_at: at, merged_into: null });
     const ana = rows.find((r) => JSON.parse(r.identities).some((i: { type: string; value: string }) => i.value === 'ana'))!;
-    expect(JSON.parse(ana.identities)).toEqual(expect.arrayContaining([
-      { type: 'anonymous_id', value: 'ana-web' }, { type: 'anonymous_id', value: 'ana-app' }, { type: 'email', value: 'ana@example.com' },
-    ]));
+    expect(JSON.parse(ana.identities)).toEqual(
+      expect.arrayContaining([
+        { type: 'anonymous_id', value: 'ana-web' },
+        { type: 'anonymous_id', value: 'ana-app' },
+        { type: 'email', value: 'ana@example.com' },
+      ]),
+    );
     expect(JSON.parse(ana.merged_from)).toEqual(state.merged);
     expect(JSON.parse(ana.traits)).toMatchObject({ email: 'ana@example.com', plan: 'pro' });
     const ben = rows.find((r) => JSON.parse(r.identities).some((i: { value: string }) => i.value === 'ben'))!;
     expect(JSON.parse(ben.computed)).toMatchObject({ order_count: 1, revenue: 42 });
   });
 
-  it('a rerun on the same day blanks the earlier run\'s objects and never duplicates a profile', async () => {
+  it("a rerun on the same day blanks the earlier run's objects and never duplicates a profile", async () => {
     const first = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2, buckets: 4 });
     const second = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: '2024-03-05T09:00:00.000Z', totalSegments: 2, buckets: 2 });
     expect(second.cleared).toEqual(expect.arrayContaining(first.objects));
@@ -183,7 +196,14 @@ describe('daily profile snapshot', () => {
     const d = '2024-03-07';
     let calls = 0;
     const first = await snapshotProfiles({
-      bucket: LAKE.localBucket, date: d, totalSegments: 2, buckets: 2, pageLimit: 1, stepRows: 1, stopMarginMs: 1000, remainingMs: () => (calls++ === 0 ? 60_000 : 0),
+      bucket: LAKE.localBucket,
+      date: d,
+      totalSegments: 2,
+      buckets: 2,
+      pageLimit: 1,
+      stepRows: 1,
+      stopMarginMs: 1000,
+      remainingMs: () => (calls++ === 0 ? 60_000 : 0),
     });
     expect(first).toMatchObject({ continued: true, steps: 1 });
     expect(first.profiles).toBeLessThan(3);
@@ -204,10 +224,13 @@ describe('daily profile snapshot', () => {
     const d = '2024-03-08';
     const real = privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
     let saves = 0;
-    const crashing = { load: () => real.load(), save: async (s: SnapshotState) => {
-      if (++saves === 2) throw new Error('crash after step 2 wrote its objects');
-      await real.save(s);
-    } };
+    const crashing = {
+      load: () => real.load(),
+      save: async (s: SnapshotState) => {
+        if (++saves === 2) throw new Error('crash after step 2 wrote its objects');
+        await real.save(s);
+      },
+    };
     await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: d, buckets: 1, pageLimit: 1, stepRows: 1, state: crashing })).rejects.toThrow(/crash/);
     const after = await real.load();
     expect(after).toMatchObject({ date: d, done: false, seq: 1 });
@@ -219,7 +242,7 @@ describe('daily profile snapshot', () => {
     expect(idsOf(objs)).toEqual((await tableState()).live);
   });
 
-  it('the handler continues an unfinished run, then does nothing once today\'s is done', async () => {
+  it("the handler continues an unfinished run, then does nothing once today's is done", async () => {
     const today = new Date().toISOString().slice(0, 10);
     const handler = snapshotHandler({ bucket: requireEnv(ENV.lakeBucket), totalSegments: 2 });
     const r1 = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
@@ -235,19 +258,31 @@ describe('daily profile snapshot', () => {
   });
 
   it('SQL: daily rows by snapshot_kind, and the current state (latest row per profile) has only live profiles', async () => {
-    const count = rowObjects(await queryLocalLake(dataDir, `select count(*) as n, count(distinct profile_id) as d from profiles where snapshot_kind = 'daily' and dt = '${date}'`));
+    const count = rowObjects(
+      await queryLocalLake(dataDir, `select count(*) as n, count(distinct profile_id) as d from profiles where snapshot_kind = 'daily' and dt = '${date}'`),
+    );
     expect(count).toEqual([{ n: 3, d: 3 }]);
     // resolve's on-change rows have no snapshot_kind; they read as 'change'.
-    const kinds = rowObjects(await queryLocalLake(dataDir, `select coalesce(snapshot_kind, 'change') as k, count(*) > 0 as some from profiles group by 1 order by 1`));
-    expect(kinds).toEqual([{ k: 'change', some: true }, { k: 'daily', some: true }]);
+    const kinds = rowObjects(
+      await queryLocalLake(dataDir, `select coalesce(snapshot_kind, 'change') as k, count(*) > 0 as some from profiles group by 1 order by 1`),
+    );
+    expect(kinds).toEqual([
+      { k: 'change', some: true },
+      { k: 'daily', some: true },
+    ]);
 
     // docs/lake.md, verbatim but for the date
-    const current = rowObjects(await queryLocalLake(dataDir, `
+    const current = rowObjects(
+      await queryLocalLake(
+        dataDir,
+        `
       SELECT * FROM (
         SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY updated_at DESC, snapshot_at DESC) AS rn
         FROM profiles
         WHERE dt >= '${date}'
-      ) WHERE rn = 1 AND merged_into IS NULL ORDER BY profile_id`));
+      ) WHERE rn = 1 AND merged_into IS NULL ORDER BY profile_id`,
+      ),
+    );
     const state = await tableState();
     expect(current.map((r) => r.profile_id)).toEqual(state.live);
     expect(current.map((r) => r.profile_id)).not.toContain(state.merged[0]);

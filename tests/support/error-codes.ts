@@ -154,7 +154,12 @@ export function scanSources(files: Map<string, string>): ScanResult {
       } else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left) && n.left.text === 'code') {
         const v = valuesOf(n.right, false);
         if (v) record(n.right, v);
-      } else if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(unwrap(n.left)) && (unwrap(n.left) as ts.PropertyAccessExpression).name.text === 'code') {
+      } else if (
+        ts.isBinaryExpression(n) &&
+        n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        ts.isPropertyAccessExpression(unwrap(n.left)) &&
+        (unwrap(n.left) as ts.PropertyAccessExpression).name.text === 'code'
+      ) {
         // `err.code = '…'` on an error built some other way.
         record(n.right, valuesOf(n.right, true));
       } else if (ts.isPropertySignature(n) && ts.isIdentifier(n.name) && n.name.text === 'code') {
@@ -247,8 +252,12 @@ export function parseDoc(text: string): { entries: DocEntry[]; problems: string[
     if (exitCol > 0 && !/^\d$/.test(status ?? '')) problems.push(`${at}: exit must be a process exit code, got ${JSON.stringify(status)}`);
     // The meaning says what happened (and, where the cause does not make it plain, what to do):
     // a sentence, not a blank or a restatement of the code.
-    const words = meaning.replace(/`[^`]*`/g, 'x').split(/\s+/).filter(Boolean);
-    if (words.length < 3 || codes.includes(meaning.replace(/`/g, ''))) problems.push(`${at}: ${codes.join(', ')}: the meaning (what happened, what to do) is missing or too short: ${JSON.stringify(meaning)}`);
+    const words = meaning
+      .replace(/`[^`]*`/g, 'x')
+      .split(/\s+/)
+      .filter(Boolean);
+    if (words.length < 3 || codes.includes(meaning.replace(/`/g, '')))
+      problems.push(`${at}: ${codes.join(', ')}: the meaning (what happened, what to do) is missing or too short: ${JSON.stringify(meaning)}`);
     entries.push({ codes, line: i + 1, section, status, meaning, reserved: /^(\*\*)?reserved\b/i.test(meaning) });
   });
   return { entries, problems };

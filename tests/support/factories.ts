@@ -14,14 +14,34 @@ const now = (): string => new Date().toISOString();
 
 // ---- events ----
 
-export const identify = (userId: string, traits: Fields = {}, more: Fields = {}) =>
-  ({ type: 'identify', userId, traits, messageId: messageId('identify'), timestamp: now(), ...more });
+export const identify = (userId: string, traits: Fields = {}, more: Fields = {}) => ({
+  type: 'identify',
+  userId,
+  traits,
+  messageId: messageId('identify'),
+  timestamp: now(),
+  ...more,
+});
 
-export const track = (userId: string, event: string, properties: Fields = {}, more: Fields = {}) =>
-  ({ type: 'track', event, userId, properties, messageId: messageId('track'), timestamp: now(), ...more });
+export const track = (userId: string, event: string, properties: Fields = {}, more: Fields = {}) => ({
+  type: 'track',
+  event,
+  userId,
+  properties,
+  messageId: messageId('track'),
+  timestamp: now(),
+  ...more,
+});
 
-export const page = (userId: string, name: string, properties: Fields = {}, more: Fields = {}) =>
-  ({ type: 'page', name, userId, properties, messageId: messageId('page'), timestamp: now(), ...more });
+export const page = (userId: string, name: string, properties: Fields = {}, more: Fields = {}) => ({
+  type: 'page',
+  name,
+  userId,
+  properties,
+  messageId: messageId('page'),
+  timestamp: now(),
+  ...more,
+});
 
 /** `Order Completed` with a total, a store and an order id (the examples' computed traits read these). */
 export const order = (userId: string, total: number, store = 'SH-001', more: Fields = {}) =>
@@ -55,8 +75,12 @@ export const profile = (profileId: string, fields: Partial<ApiProfile> = {}): Ap
 
 export const segment = (id: string, where: Fields, more: Fields = {}) => ({ kind: 'segment', id, where, ...more });
 
-export const computedTrait = (id: string, aggregate: 'count' | 'sum' | 'min' | 'max' | 'first' | 'last', more: Fields = {}) =>
-  ({ kind: 'computedTrait', id, aggregate, ...more });
+export const computedTrait = (id: string, aggregate: 'count' | 'sum' | 'min' | 'max' | 'first' | 'last', more: Fields = {}) => ({
+  kind: 'computedTrait',
+  id,
+  aggregate,
+  ...more,
+});
 
 /** A journey: `trigger` an event name or `{ segment, on }`, steps default one email. */
 export const journey = (id: string, trigger: string | Fields, more: Fields = {}) => ({

@@ -111,11 +111,21 @@ export function useLocalStack(opts: TestStackOptions = {}): TestStack {
     restore();
   });
   return {
-    get stack() { return get().stack; },
-    get url() { return get().url; },
-    get port() { return get().port; },
-    get dataDir() { return get().dataDir; },
-    get observed() { return get().observed; },
+    get stack() {
+      return get().stack;
+    },
+    get url() {
+      return get().url;
+    },
+    get port() {
+      return get().port;
+    },
+    get dataDir() {
+      return get().dataDir;
+    },
+    get observed() {
+      return get().observed;
+    },
     status: () => get().status(),
     drain: (ms) => get().drain(ms),
     close: (o) => get().close(o),
@@ -134,7 +144,9 @@ async function start(opts: TestStackOptions, restoreEnv: () => void): Promise<Te
   const functions: Record<string, LocalFunctionDef> = {
     ...(names ? Object.fromEntries(names.map((k) => [k, all[k]!])) : all),
     ...extraFunctions,
-    ...(observe ? { observer: { id: 'Observer', entry: 'tests/observer', memoryMb: 128, timeoutSeconds: 5, handler: async (e: BusEvent) => (observed.push(e), {}) } } : {}),
+    ...(observe
+      ? { observer: { id: 'Observer', entry: 'tests/observer', memoryMb: 128, timeoutSeconds: 5, handler: async (e: BusEvent) => (observed.push(e), {}) } }
+      : {}),
   };
   const stack = await startLocalStack({
     ...rest,
@@ -179,7 +191,15 @@ async function start(opts: TestStackOptions, restoreEnv: () => void): Promise<Te
     },
     profile: (id) => handle.admin('GET', `/v1/profiles/${encodeURIComponent(id)}`),
     cli: async (args, o) => {
-      const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: o?.env ?? {}, cwd: o?.cwd ?? process.cwd() } satisfies Io & { out: string; err: string };
+      const io = {
+        out: '',
+        err: '',
+        stdout: (s: string) => void (io.out += s),
+        stderr: (s: string) => void (io.err += s),
+        readStdin: async () => '',
+        env: o?.env ?? {},
+        cwd: o?.cwd ?? process.cwd(),
+      } satisfies Io & { out: string; err: string };
       const code = await run(['--port', String(stack.port), ...args], io);
       return { code, out: io.out, err: io.err };
     },
@@ -187,7 +207,9 @@ async function start(opts: TestStackOptions, restoreEnv: () => void): Promise<Te
   try {
     if (observe) {
       const rule = `test-observer-${observe.join('-').replace(/[^\w-]/g, '_')}`.slice(0, 64);
-      await eventBridge().send(new PutRuleCommand({ Name: rule, EventBusName: BUS.name, EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': observe }) }));
+      await eventBridge().send(
+        new PutRuleCommand({ Name: rule, EventBusName: BUS.name, EventPattern: JSON.stringify({ source: ['cairn'], 'detail-type': observe }) }),
+      );
       await eventBridge().send(new PutTargetsCommand({ Rule: rule, EventBusName: BUS.name, Targets: [{ Id: 'observer', Arn: OBSERVER_ARN }] }));
     }
     await setup?.(handle);

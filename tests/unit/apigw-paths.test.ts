@@ -56,7 +56,11 @@ describe('request paths as API Gateway HTTP APIs pass them on (recorded)', () =>
 
   it('the captured event: rawPath and http.path decoded alike, rawQueryString as sent, queryStringParameters decoded (hotsock/voker apigwv2-request.json)', () => {
     const rawQuery = 'repeat=one&repeat=two&redirect=https%3A%2F%2Fexample.com%2Fa%2Fb&literalPlus=a+b&encodedPlus=a%2Bb&empty=';
-    const e = apiGatewayEventFor('POST', `/capture/space%20value?${rawQuery}`, { routes: [{ method: 'POST', path: '/capture/{value}', fn: 'echo', auth: 'writeKey' }], headers: { 'content-type': 'application/json' }, body: '{}' });
+    const e = apiGatewayEventFor('POST', `/capture/space%20value?${rawQuery}`, {
+      routes: [{ method: 'POST', path: '/capture/{value}', fn: 'echo', auth: 'writeKey' }],
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(e.rawPath).toBe('/capture/space value');
     expect(e.requestContext.http.path).toBe('/capture/space value');
     expect(e.rawQueryString).toBe(rawQuery);
@@ -64,7 +68,10 @@ describe('request paths as API Gateway HTTP APIs pass them on (recorded)', () =>
   });
 
   it('splitTarget keeps the raw query apart from the decoded path (a decoded ? cuts the path, not the query)', () => {
-    expect(splitTarget('/capture/question%3Fvalue?marker=path-probe&value=a%3Fb%25c%23d')).toEqual({ path: '/capture/question', rawQueryString: 'marker=path-probe&value=a%3Fb%25c%23d' });
+    expect(splitTarget('/capture/question%3Fvalue?marker=path-probe&value=a%3Fb%25c%23d')).toEqual({
+      path: '/capture/question',
+      rawQueryString: 'marker=path-probe&value=a%3Fb%25c%23d',
+    });
     expect(splitTarget('/x/%zz')).toEqual({ path: undefined, rawQueryString: '' });
   });
 });
@@ -88,7 +95,18 @@ describe('path parameters', () => {
   });
 
   it('identifiers the CLI sends (shared/http/path.ts) reach the function intact, each decoded exactly once', () => {
-    for (const id of ['user_id:50%off', 'user_id:a/b', 'email:a+b@x.com', 'user_id:café', 'user_id:two words', 'user_id:q?x#y', 'user_id:%41', 'user_id:~x', 'user_id:a\\b', 'user_id:..']) {
+    for (const id of [
+      'user_id:50%off',
+      'user_id:a/b',
+      'email:a+b@x.com',
+      'user_id:café',
+      'user_id:two words',
+      'user_id:q?x#y',
+      'user_id:%41',
+      'user_id:~x',
+      'user_id:a\\b',
+      'user_id:..',
+    ]) {
       const target = `/v1/profiles/${pathParam(id)}`;
       expect(target.slice('/v1/profiles/'.length), id).not.toContain('/');
       const e = apiGatewayEventFor('GET', target, { routes });

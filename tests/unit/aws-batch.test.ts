@@ -103,28 +103,40 @@ describe('batchGet', () => {
     const seen: { n: number; params: unknown }[] = [];
     let capacity = 0;
     const { sleep, waits } = noWait();
-    const r = await batchGet<Key, Key>(async (req) => {
-      const { Keys, ...params } = req.t!;
-      seen.push({ n: Keys.length, params });
-      capacity += Keys.length / 2; // what a caller accounting ConsumedCapacity would add up
-      // Answers all but the last key of each request; that one comes back unprocessed once.
-      const last = Keys[Keys.length - 1]!;
-      const again = Keys.length > 1 ? [last] : [];
-      return { Responses: { t: Keys.filter((k) => !again.includes(k)) }, UnprocessedKeys: again.length ? { t: { Keys: again } } : undefined };
-    }, { t: { Keys: keys(150), ConsistentRead: true, ProjectionExpression: 'pk, h' } }, { sleep });
+    const r = await batchGet<Key, Key>(
+      async (req) => {
+        const { Keys, ...params } = req.t!;
+        seen.push({ n: Keys.length, params });
+        capacity += Keys.length / 2; // what a caller accounting ConsumedCapacity would add up
+        // Answers all but the last key of each request; that one comes back unprocessed once.
+        const last = Keys[Keys.length - 1]!;
+        const again = Keys.length > 1 ? [last] : [];
+        return { Responses: { t: Keys.filter((k) => !again.includes(k)) }, UnprocessedKeys: again.length ? { t: { Keys: again } } : undefined };
+      },
+      { t: { Keys: keys(150), ConsistentRead: true, ProjectionExpression: 'pk, h' } },
+      { sleep },
+    );
     expect(seen.map((s) => s.n).sort((a, b) => a - b)).toEqual([1, 1, 50, 100]);
     for (const s of seen) expect(s.params).toEqual({ ConsistentRead: true, ProjectionExpression: 'pk, h' });
-    expect(r.items.t!.map((k) => k.pk).sort()).toEqual(keys(150).map((k) => k.pk).sort());
+    expect(r.items.t!.map((k) => k.pk).sort()).toEqual(
+      keys(150)
+        .map((k) => k.pk)
+        .sort(),
+    );
     expect(r.unprocessed).toEqual({});
     expect(waits).toHaveLength(2);
     expect(capacity).toBe(76);
   });
 
   it('returns the keys still unread after maxRounds with the items it did read', async () => {
-    const r = await batchGet<Key, Key>(async (req) => {
-      const [first, ...rest] = req.t!.Keys;
-      return { Responses: { t: first ? [first] : [] }, UnprocessedKeys: rest.length ? { t: { Keys: rest } } : undefined };
-    }, { t: { Keys: keys(10) } }, { maxRounds: 4, sleep: async () => {} });
+    const r = await batchGet<Key, Key>(
+      async (req) => {
+        const [first, ...rest] = req.t!.Keys;
+        return { Responses: { t: first ? [first] : [] }, UnprocessedKeys: rest.length ? { t: { Keys: rest } } : undefined };
+      },
+      { t: { Keys: keys(10) } },
+      { maxRounds: 4, sleep: async () => {} },
+    );
     expect(r.items.t).toHaveLength(4);
     expect(r.unprocessed.t!.map((k) => k.pk)).toEqual(['k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
   });

@@ -9,10 +9,18 @@ import { analyticsSettings, pixelBody, pixelType, publicOrigin } from '../../sha
 const headers = (h: Record<string, string>) => (n: string) => h[n];
 
 describe('publicOrigin', () => {
-  it('prefers the edge\'s viewer host, then Host, then API Gateway\'s domain; protocol from x-forwarded-proto', () => {
-    expect(publicOrigin(headers({ 'x-cairn-public-host': 'd1.cloudfront.net', host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-forwarded-proto': 'https' }), 'abc')).toEqual({ host: 'd1.cloudfront.net', protocol: 'https' });
+  it("prefers the edge's viewer host, then Host, then API Gateway's domain; protocol from x-forwarded-proto", () => {
+    expect(
+      publicOrigin(
+        headers({ 'x-cairn-public-host': 'd1.cloudfront.net', host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-forwarded-proto': 'https' }),
+        'abc',
+      ),
+    ).toEqual({ host: 'd1.cloudfront.net', protocol: 'https' });
     expect(publicOrigin(headers({ host: '127.0.0.1:4000', 'x-forwarded-proto': 'http' }), undefined)).toEqual({ host: '127.0.0.1:4000', protocol: 'http' });
-    expect(publicOrigin(headers({}), 'abc.execute-api.us-east-1.amazonaws.com')).toEqual({ host: 'abc.execute-api.us-east-1.amazonaws.com', protocol: 'https' });
+    expect(publicOrigin(headers({}), 'abc.execute-api.us-east-1.amazonaws.com')).toEqual({
+      host: 'abc.execute-api.us-east-1.amazonaws.com',
+      protocol: 'https',
+    });
   });
   it('never takes a malformed host: no markup, path, credentials or spaces reach the settings', () => {
     for (const bad of ['evil.com/path', 'a@b.com', '<script>', 'evil.com:99999999', ' ', 'a b', 'evil.com"', '.evil.com']) {
@@ -37,13 +45,17 @@ describe('analyticsSettings', () => {
 });
 
 describe('pixels', () => {
-  it('reads Segment\'s base64 data (standard or URL-safe) and RudderStack\'s dotted fields', () => {
+  it("reads Segment's base64 data (standard or URL-safe) and RudderStack's dotted fields", () => {
     const msg = { writeKey: 'k', userId: 'ü/+?', event: 'E' };
     const std = Buffer.from(JSON.stringify(msg)).toString('base64');
     const url = Buffer.from(JSON.stringify(msg)).toString('base64url');
     expect(JSON.parse(pixelBody({ data: std }))).toEqual(msg);
     expect(JSON.parse(pixelBody({ data: url }))).toEqual(msg);
-    expect(JSON.parse(pixelBody({ writeKey: 'k', event: 'E', 'properties.a.b': '1', 'properties.c': '2' }))).toEqual({ writeKey: 'k', event: 'E', properties: { a: { b: '1' }, c: '2' } });
+    expect(JSON.parse(pixelBody({ writeKey: 'k', event: 'E', 'properties.a.b': '1', 'properties.c': '2' }))).toEqual({
+      writeKey: 'k',
+      event: 'E',
+      properties: { a: { b: '1' }, c: '2' },
+    });
   });
   it('refuses prototype keys, empty segments, conflicting fields and unknown types', () => {
     expect(() => pixelBody({ '__proto__.polluted': '1' })).toThrow(expect.objectContaining({ code: 'forbidden_key' }));

@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { run, type Io } from '../../cli/main';
 import { athenaCell, athenaResult, pickOutput } from '../../cli/aws';
 
-interface Req { headers: IncomingMessage['headers']; url: string; body: string }
+interface Req {
+  headers: IncomingMessage['headers'];
+  url: string;
+  body: string;
+}
 function server(handler: (r: Req) => { status?: number; type?: string; body: string }) {
   const seen: Req[] = [];
   const s: Server = createServer((req, res) => {
@@ -36,7 +40,11 @@ function server(handler: (r: Req) => { status?: number; type?: string; body: str
 const cfn = server((r) => {
   const p = new URLSearchParams(r.body);
   if (p.get('StackName') !== 'cairn-prod')
-    return { status: 400, type: 'text/xml', body: `<ErrorResponse><Error><Code>ValidationError</Code><Message>Stack with id ${p.get('StackName')} does not exist</Message></Error></ErrorResponse>` };
+    return {
+      status: 400,
+      type: 'text/xml',
+      body: `<ErrorResponse><Error><Code>ValidationError</Code><Message>Stack with id ${p.get('StackName')} does not exist</Message></Error></ErrorResponse>`,
+    };
   return {
     type: 'text/xml',
     body: `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>cairn-prod</StackName><Outputs>
@@ -57,20 +65,40 @@ const athena = server((r) => {
   }
   if (target.endsWith('GetQueryExecution')) {
     if (body.QueryExecutionId === 'q-bad')
-      return { body: JSON.stringify({ QueryExecution: { QueryExecutionId: 'q-bad', Status: { State: 'FAILED', StateChangeReason: "line 1:8: mismatched input 'syntax'" } } }) };
+      return {
+        body: JSON.stringify({
+          QueryExecution: { QueryExecutionId: 'q-bad', Status: { State: 'FAILED', StateChangeReason: "line 1:8: mismatched input 'syntax'" } },
+        }),
+      };
     polls++;
     return { body: JSON.stringify({ QueryExecution: { QueryExecutionId: 'q-1', Status: { State: polls < 3 ? 'RUNNING' : 'SUCCEEDED' } } }) };
   }
   if (target.endsWith('GetQueryResults')) {
-    const meta = { ColumnInfo: [{ Name: 'event', Label: 'event', Type: 'varchar' }, { Name: 'n', Label: 'n', Type: 'bigint' }, { Name: 'avg_total', Label: 'avg_total', Type: 'double' }] };
+    const meta = {
+      ColumnInfo: [
+        { Name: 'event', Label: 'event', Type: 'varchar' },
+        { Name: 'n', Label: 'n', Type: 'bigint' },
+        { Name: 'avg_total', Label: 'avg_total', Type: 'double' },
+      ],
+    };
     if (!body.NextToken)
       return {
         body: JSON.stringify({
-          ResultSet: { ResultSetMetadata: meta, Rows: [{ Data: [{ VarCharValue: 'event' }, { VarCharValue: 'n' }, { VarCharValue: 'avg_total' }] }, { Data: [{ VarCharValue: 'Order, big' }, { VarCharValue: '2' }, { VarCharValue: '9.5' }] }] },
+          ResultSet: {
+            ResultSetMetadata: meta,
+            Rows: [
+              { Data: [{ VarCharValue: 'event' }, { VarCharValue: 'n' }, { VarCharValue: 'avg_total' }] },
+              { Data: [{ VarCharValue: 'Order, big' }, { VarCharValue: '2' }, { VarCharValue: '9.5' }] },
+            ],
+          },
           NextToken: 'page2',
         }),
       };
-    return { body: JSON.stringify({ ResultSet: { ResultSetMetadata: meta, Rows: [{ Data: [{ VarCharValue: 'Signup' }, { VarCharValue: '9007199254740993' }, {}] }] } }) };
+    return {
+      body: JSON.stringify({
+        ResultSet: { ResultSetMetadata: meta, Rows: [{ Data: [{ VarCharValue: 'Signup' }, { VarCharValue: '9007199254740993' }, {}] }] },
+      }),
+    };
   }
   return { status: 400, body: JSON.stringify({ __type: 'InvalidRequestException', message: `unexpected ${target}` }) };
 });
@@ -87,20 +115,39 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   await Promise.all([cfn.stop(), athena.stop()]);
 });
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env, cwd: mkdtempSync(join(tmpdir(), 'cairn-cli-')) };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env,
+    cwd: mkdtempSync(join(tmpdir(), 'cairn-cli-')),
+  };
   return o;
 }
 
 describe('cairn sql --stack (Athena)', () => {
   it('finds workgroup and database in the stack outputs, polls, pages and prints CSV', async () => {
     const o = io();
-    const code = await run(['--stack', 'cairn-prod', 'sql', "select event, count(*) n, avg(cast(json_extract_scalar(properties, '$.total') as double)) avg_total from events group by 1", '--format', 'csv'], o);
+    const code = await run(
+      [
+        '--stack',
+        'cairn-prod',
+        'sql',
+        "select event, count(*) n, avg(cast(json_extract_scalar(properties, '$.total') as double)) avg_total from events group by 1",
+        '--format',
+        'csv',
+      ],
+      o,
+    );
     expect(o.err).toBe('');
     expect(code).toBe(0);
     expect(o.out).toBe('event,n,avg_total\r\n"Order, big",2,9.5\r\nSignup,9007199254740993,\r\n');

@@ -4,7 +4,11 @@ import { csvCell, csvHeader, formatRow, parseFields, parseS3Url, type ApiProfile
 
 const p: ApiProfile = {
   profileId: 'p-1',
-  identities: [{ type: 'email', value: 'a@x.com' }, { type: 'email', value: 'b@x.com' }, { type: 'user_id', value: 'u1' }],
+  identities: [
+    { type: 'email', value: 'a@x.com' },
+    { type: 'email', value: 'b@x.com' },
+    { type: 'user_id', value: 'u1' },
+  ],
   traits: { name: 'Doe, "Jo"', address: { city: 'Paris' }, tags: ['a', 'b'] },
   computed: { rfm_group: 'at_risk', revenue: 12.5 },
   consent: { ads: { granted: false } },
@@ -14,7 +18,12 @@ const p: ApiProfile = {
 describe('export formatting', () => {
   it('default columns; identifier types, paths and consent parsed; bad names refused', () => {
     expect(parseFields([]).map((f) => f.name)).toEqual(['profile_id', 'user_id', 'email', 'phone']);
-    expect(parseFields(['email,traits.address.city', 'computed.rfm_group,consent.ads']).map((f) => f.kind)).toEqual(['identifier', 'traits', 'computed', 'consent']);
+    expect(parseFields(['email,traits.address.city', 'computed.rfm_group,consent.ads']).map((f) => f.kind)).toEqual([
+      'identifier',
+      'traits',
+      'computed',
+      'consent',
+    ]);
     expect(() => parseFields(['email,email'])).toThrow(/twice/);
     expect(() => parseFields(['foo.bar'])).toThrow(/traits\., computed\. or consent/);
     expect(() => parseFields(['traits.'])).toThrow(/empty path/);
@@ -32,7 +41,12 @@ describe('export formatting', () => {
   it('JSON Lines: typed values, absent as null, several identifiers as an array', () => {
     const fields = parseFields(['email,user_id,traits.address.city,traits.missing,computed.rfm_group,consent.ads']);
     expect(JSON.parse(formatRow(p, fields, 'jsonl'))).toEqual({
-      email: ['a@x.com', 'b@x.com'], user_id: 'u1', 'traits.address.city': 'Paris', 'traits.missing': null, 'computed.rfm_group': 'at_risk', 'consent.ads': false,
+      email: ['a@x.com', 'b@x.com'],
+      user_id: 'u1',
+      'traits.address.city': 'Paris',
+      'traits.missing': null,
+      'computed.rfm_group': 'at_risk',
+      'consent.ads': false,
     });
   });
 

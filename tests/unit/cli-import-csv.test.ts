@@ -39,8 +39,14 @@ describe('CSV parser', () => {
     expect(detectDelimiter('"a;b",c')).toBe(',');
     expect(detectDelimiter('single')).toBe(',');
     expect(parseCsv('a;b\n"x;y";2\n')).toEqual(expect.objectContaining({ delimiter: ';' }));
-    expect(fields('a;b\n"x;y";2\n')).toEqual([['a', 'b'], ['x;y', '2']]);
-    expect(fields('a\tb\nx\t"2,5"\n')).toEqual([['a', 'b'], ['x', '2,5']]);
+    expect(fields('a;b\n"x;y";2\n')).toEqual([
+      ['a', 'b'],
+      ['x;y', '2'],
+    ]);
+    expect(fields('a\tb\nx\t"2,5"\n')).toEqual([
+      ['a', 'b'],
+      ['x', '2,5'],
+    ]);
     // Forced: the header has no comma, so each line is one field.
     expect(fields('a;b\nx;y\n', ',')).toEqual([['a;b'], ['x;y']]);
   });
@@ -77,22 +83,26 @@ describe('CSV parser', () => {
   it('gives the same records however the text is cut into chunks', () => {
     const cell = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"', '""', ',', '\n', '\r\n', ';', 'a"b', ' x '));
     fc.assert(
-      fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(40), { maxLength: 6 }), (rows, cuts) => {
-        const text = 'h1,h2\r\n' + rows.map((r) => csvLine(r)).join('');
-        const whole = parseCsv(text, ',').records;
-        // Written with csvLine, every row reads back as written.
-        expect(whole.slice(1).map((r) => r.fields)).toEqual(rows);
-        const p = new CsvParser(',');
-        const got = [];
-        let at = 0;
-        for (const c of [...cuts].sort((x, y) => x - y)) {
-          const to = Math.min(text.length, c * 3);
-          if (to > at) got.push(...p.push(text.slice(at, to)));
-          at = Math.max(at, to);
-        }
-        got.push(...p.push(text.slice(at)), ...p.end());
-        expect(got).toEqual(whole);
-      }),
+      fc.property(
+        fc.array(fc.array(cell, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(40), { maxLength: 6 }),
+        (rows, cuts) => {
+          const text = 'h1,h2\r\n' + rows.map((r) => csvLine(r)).join('');
+          const whole = parseCsv(text, ',').records;
+          // Written with csvLine, every row reads back as written.
+          expect(whole.slice(1).map((r) => r.fields)).toEqual(rows);
+          const p = new CsvParser(',');
+          const got = [];
+          let at = 0;
+          for (const c of [...cuts].sort((x, y) => x - y)) {
+            const to = Math.min(text.length, c * 3);
+            if (to > at) got.push(...p.push(text.slice(at, to)));
+            at = Math.max(at, to);
+          }
+          got.push(...p.push(text.slice(at)), ...p.end());
+          expect(got).toEqual(whole);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -60,7 +60,15 @@ describe('mapping columns to message fields', () => {
     );
     expect(r.ok).toBe(true);
     const m = (r as { message: Record<string, any> }).message;
-    expect(m.traits).toEqual({ email: 'ada@example.org', phone: '+14155550132', crm_id: '00042', Name: 'Ada', Points: 120, Zip: '02139', spend: { total: 12.5 } });
+    expect(m.traits).toEqual({
+      email: 'ada@example.org',
+      phone: '+14155550132',
+      crm_id: '00042',
+      Name: 'Ada',
+      Points: 120,
+      Zip: '02139',
+      spend: { total: 12.5 },
+    });
     expect(m.anonymousId).toBe(importAnonymousId('crm_id', '00042')); // the highest-ranked identifier anchors it
     expect(m.userId).toBeUndefined();
     expect(m.timestamp).toBeUndefined();
@@ -68,9 +76,19 @@ describe('mapping columns to message fields', () => {
   });
 
   it('puts track identifiers in context.traits and typed columns in properties', () => {
-    const r = msgOf(['email', 'order_id', 'total', 'sku', 'qty', 'date'], ['a@b.io', '1001', '99.90', '123', '2', '2024-03-05 14:30:00'], { type: 'track', event: 'Order Completed', map: ['date=timestamp'] });
+    const r = msgOf(['email', 'order_id', 'total', 'sku', 'qty', 'date'], ['a@b.io', '1001', '99.90', '123', '2', '2024-03-05 14:30:00'], {
+      type: 'track',
+      event: 'Order Completed',
+      map: ['date=timestamp'],
+    });
     const m = (r as { message: Record<string, any> }).message;
-    expect(m).toMatchObject({ type: 'track', event: 'Order Completed', timestamp: '2024-03-05T14:30:00.000Z', properties: { order_id: '1001', total: 99.9, sku: '123', qty: 2 }, context: { traits: { email: 'a@b.io' } } });
+    expect(m).toMatchObject({
+      type: 'track',
+      event: 'Order Completed',
+      timestamp: '2024-03-05T14:30:00.000Z',
+      properties: { order_id: '1001', total: 99.9, sku: '123', qty: 2 },
+      context: { traits: { email: 'a@b.io' } },
+    });
     expect(m.sentAt).toBeUndefined(); // no skew correction: the original timestamp stays
   });
 
@@ -79,12 +97,21 @@ describe('mapping columns to message fields', () => {
     const map = ['CustomerNo=crm_id', 'When=timestamp'];
     expect(msgOf(h, ['', '', 'Ada', ''], { type: 'identify', map })).toEqual({ ok: false, reason: 'no identifier: "Email", "CustomerNo" are all blank' });
     expect(msgOf(['Name'], ['Ada'], { type: 'identify' })).toEqual({ ok: false, reason: expect.stringMatching(/^no identifier: map a column/) });
-    expect(msgOf(h, ['not-an-email', '', 'Ada', ''], { type: 'identify', map })).toEqual({ ok: false, reason: 'column "Email": "not-an-email" is not a valid email address' });
+    expect(msgOf(h, ['not-an-email', '', 'Ada', ''], { type: 'identify', map })).toEqual({
+      ok: false,
+      reason: 'column "Email": "not-an-email" is not a valid email address',
+    });
     expect(msgOf(h, ['test@example.com', '', '', ''], { type: 'identify', map })).toEqual({ ok: false, reason: expect.stringMatching(/block list/) });
-    expect(msgOf(h, ['a@b.io', '', '', '31/12/2024'], { type: 'identify', map })).toEqual({ ok: false, reason: expect.stringMatching(/^column "When": "31\/12\/2024" is not a date/) });
+    expect(msgOf(h, ['a@b.io', '', '', '31/12/2024'], { type: 'identify', map })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^column "When": "31\/12\/2024" is not a date/),
+    });
     expect(msgOf(['email', 'event'], ['a@b.io', ''], { type: 'track' })).toEqual({ ok: false, reason: expect.stringMatching(/no event name/) });
     // An explicit userId is enough.
-    expect(msgOf(['uid', 'Name'], ['u-1', 'Ada'], { type: 'identify', map: ['uid=userId'] })).toMatchObject({ ok: true, message: { userId: 'u-1', traits: { Name: 'Ada' } } });
+    expect(msgOf(['uid', 'Name'], ['u-1', 'Ada'], { type: 'identify', map: ['uid=userId'] })).toMatchObject({
+      ok: true,
+      message: { userId: 'u-1', traits: { Name: 'Ada' } },
+    });
   });
 
   it('gives equal content the same messageId, and different content a different one', () => {
@@ -126,7 +153,8 @@ describe('values', () => {
     expect(parseTimestamp('1709649007')).toBe('2024-03-05T14:30:07.000Z');
     expect(parseTimestamp('1709649007123')).toBe('2024-03-05T14:30:07.123Z');
     expect(parseTimestamp(1709649007)).toBe('2024-03-05T14:30:07.000Z');
-    for (const bad of ['31/12/2024', '2024-02-30', '2024-13-01', 'yesterday', '2024-03-05 25:00:00', '12345', '']) expect([bad, parseTimestamp(bad)]).toEqual([bad, undefined]);
+    for (const bad of ['31/12/2024', '2024-02-30', '2024-13-01', 'yesterday', '2024-03-05 25:00:00', '12345', ''])
+      expect([bad, parseTimestamp(bad)]).toEqual([bad, undefined]);
   });
 });
 
@@ -188,7 +216,23 @@ describe('cairn import (stand-in collector)', () => {
     received.length = 0;
     const file = join(dir, 'customers.csv');
     writeFileSync(file, '\uFEFF' + csv + '\r\n');
-    const r = await cli('customers.csv', '--type', 'identify', '--map', 'Email=traits.email', '--map', 'Mobile=traits.phone', '--map', 'CustomerNo=crm_id', '--map', 'Since=timestamp', '--format', 'json', '--progress', 'none');
+    const r = await cli(
+      'customers.csv',
+      '--type',
+      'identify',
+      '--map',
+      'Email=traits.email',
+      '--map',
+      'Mobile=traits.phone',
+      '--map',
+      'CustomerNo=crm_id',
+      '--map',
+      'Since=timestamp',
+      '--format',
+      'json',
+      '--progress',
+      'none',
+    );
     expect(r.code, r.err).toBe(0);
     const s = JSON.parse(r.out);
     expect(s).toMatchObject({ rowsRead: 9, accepted: 4, duplicates: 1, rejected: 4, requests: 1, delimiter: ';', rejectsFile: `${file}.rejects.csv` });
@@ -201,7 +245,11 @@ describe('cairn import (stand-in collector)', () => {
     expect(received[0]!.auth).toBe(`Basic ${Buffer.from('dev-write-key:').toString('base64')}`);
     const msgs = sent();
     expect(msgs.map((m) => m.traits.crm_id)).toEqual(['C1', 'C2', 'C6', 'C7']);
-    expect(msgs[0]).toMatchObject({ type: 'identify', timestamp: '2023-01-02T00:00:00.000Z', traits: { email: 'ada@example.org', phone: '+14155550132', Name: 'Ada' } });
+    expect(msgs[0]).toMatchObject({
+      type: 'identify',
+      timestamp: '2023-01-02T00:00:00.000Z',
+      traits: { email: 'ada@example.org', phone: '+14155550132', Name: 'Ada' },
+    });
     expect(msgs[1]!.traits.Name).toBe('Bob "B" Smith');
     expect(msgs[2]!.traits.Name).toBe('Fay\nDunaway');
     expect(msgs.every((m) => m.sentAt === undefined && /^import-/.test(m.messageId))).toBe(true);
@@ -218,14 +266,46 @@ describe('cairn import (stand-in collector)', () => {
     // The same file again sends the same messageIds (the collector drops them as duplicates).
     const first = msgs.map((m) => m.messageId);
     received.length = 0;
-    expect((await cli('customers.csv', '--type', 'identify', '--map', 'Email=traits.email', '--map', 'Mobile=traits.phone', '--map', 'CustomerNo=crm_id', '--map', 'Since=timestamp', '--progress', 'none')).code).toBe(0);
+    expect(
+      (
+        await cli(
+          'customers.csv',
+          '--type',
+          'identify',
+          '--map',
+          'Email=traits.email',
+          '--map',
+          'Mobile=traits.phone',
+          '--map',
+          'CustomerNo=crm_id',
+          '--map',
+          'Since=timestamp',
+          '--progress',
+          'none',
+        )
+      ).code,
+    ).toBe(0);
     expect(sent().map((m) => m.messageId)).toEqual(first);
 
     // Fix the rejects and import them: _line/_reason are ignored, the fixed rows go in, the rest is rejected again.
     const fixed = readFileSync(`${file}.rejects.csv`, 'utf8').replace('03/04/2023', '2023-04-03').replace(';;;Nobody;', 'nobody@example.org;;;Nobody;');
     writeFileSync(`${file}.rejects.csv`, fixed);
     received.length = 0;
-    const again = await cli('customers.csv.rejects.csv', '--type', 'identify', '--map', 'Email=traits.email', '--map', 'Mobile=traits.phone', '--map', 'CustomerNo=crm_id', '--map', 'Since=timestamp', '--progress', 'none');
+    const again = await cli(
+      'customers.csv.rejects.csv',
+      '--type',
+      'identify',
+      '--map',
+      'Email=traits.email',
+      '--map',
+      'Mobile=traits.phone',
+      '--map',
+      'CustomerNo=crm_id',
+      '--map',
+      'Since=timestamp',
+      '--progress',
+      'none',
+    );
     expect(again.code, again.err).toBe(0);
     expect(sent().map((m) => m.traits.email)).toEqual(['nobody@example.org', 'cy@example.org']);
     expect(sent().every((m) => !('_line' in m.traits) && !('_reason' in m.traits))).toBe(true);
@@ -241,23 +321,45 @@ describe('cairn import (stand-in collector)', () => {
     expect(existsSync(join(dir, 'semi.csv.rejects.csv'))).toBe(false);
     expect((await cli('semi.csv', '--type', 'nope')).code).toBe(2);
     expect((await cli('semi.csv', '--type', 'track')).err).toMatch(/needs --event/);
-    expect((await cli("missing.csv", "--type", "identify")).err).toMatch(/cannot read missing\.csv: no such file/);
+    expect((await cli('missing.csv', '--type', 'identify')).err).toMatch(/cannot read missing\.csv: no such file/);
   });
 
   it('imports JSON Lines, keeping JSON types, with bad lines rejected by line number', async () => {
     received.length = 0;
     writeFileSync(
       join(dir, 'orders.jsonl'),
-      ['{"email":"a@b.io","order_id":"1","total":10.5,"items":[{"sku":"X"}],"at":"2024-01-02T03:04:05Z"}', '{bad json', '', '{"email":"c@d.io","order_id":"2","total":"7","at":1704164645}'].join('\n'),
+      [
+        '{"email":"a@b.io","order_id":"1","total":10.5,"items":[{"sku":"X"}],"at":"2024-01-02T03:04:05Z"}',
+        '{bad json',
+        '',
+        '{"email":"c@d.io","order_id":"2","total":"7","at":1704164645}',
+      ].join('\n'),
     );
     const r = await cli('orders.jsonl', '--type', 'track', '--event', 'Order Completed', '--map', 'at=timestamp', '--format', 'json');
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ format: 'jsonl', rowsRead: 3, accepted: 2, rejected: 1, firstRejects: [{ line: 2, reason: expect.stringMatching(/^invalid JSON/) }] });
+    expect(JSON.parse(r.out)).toMatchObject({
+      format: 'jsonl',
+      rowsRead: 3,
+      accepted: 2,
+      rejected: 1,
+      firstRejects: [{ line: 2, reason: expect.stringMatching(/^invalid JSON/) }],
+    });
     expect(sent()).toEqual([
-      expect.objectContaining({ event: 'Order Completed', timestamp: '2024-01-02T03:04:05.000Z', properties: { order_id: '1', total: 10.5, items: [{ sku: 'X' }] } }),
-      expect.objectContaining({ timestamp: '2024-01-02T03:04:05.000Z', properties: { order_id: '2', total: 7 }, context: expect.objectContaining({ traits: { email: 'c@d.io' } }) }),
+      expect.objectContaining({
+        event: 'Order Completed',
+        timestamp: '2024-01-02T03:04:05.000Z',
+        properties: { order_id: '1', total: 10.5, items: [{ sku: 'X' }] },
+      }),
+      expect.objectContaining({
+        timestamp: '2024-01-02T03:04:05.000Z',
+        properties: { order_id: '2', total: 7 },
+        context: expect.objectContaining({ traits: { email: 'c@d.io' } }),
+      }),
     ]);
-    const rej = readFileSync(join(dir, 'orders.jsonl.rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rej = readFileSync(join(dir, 'orders.jsonl.rejects.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rej).toEqual([{ _raw: '{bad json', _line: 2, _reason: expect.stringMatching(/^invalid JSON/) }]);
   });
 
@@ -270,7 +372,11 @@ describe('cairn import (stand-in collector)', () => {
         : { status: 200, body: { success: true } };
     const r = await cli('few.csv', '--type', 'identify', '--format', 'json');
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ accepted: 2, rejected: 1, firstRejects: [{ line: 3, reason: 'refused by the collector: invalid_field: traits: too deep' }] });
+    expect(JSON.parse(r.out)).toMatchObject({
+      accepted: 2,
+      rejected: 1,
+      firstRejects: [{ line: 3, reason: 'refused by the collector: invalid_field: traits: too deep' }],
+    });
     expect(sent().map((m) => m.traits.email)).toEqual(['a@b.io', 'c@d.io']);
 
     answer = () => ({ status: 401, body: { success: false, error: { code: 'unauthorized', message: 'unknown write key' } } });

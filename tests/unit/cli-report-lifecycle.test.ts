@@ -24,7 +24,8 @@ steps:
   - { id: tag, action: traits, set: { coupon: true } }
   - { id: ping, action: event, name: Coupon Sent }
 `);
-const lc = (d: Dialect) => lifecycleSql({ since: '2024-08-05', until: '2024-08-18', activationEvents: ['Signed Up', "Kid's Order"], referralEvents: ['Referral Sent'] }, d);
+const lc = (d: Dialect) =>
+  lifecycleSql({ since: '2024-08-05', until: '2024-08-18', activationEvents: ['Signed Up', "Kid's Order"], referralEvents: ['Referral Sent'] }, d);
 
 describe('lifecycle SQL', () => {
   it('Athena parses string timestamps and JSON text; DuckDB uses native columns', () => {
@@ -69,7 +70,7 @@ describe('journey SQL', () => {
     expect(d).toContain("event = 'Coupon Redeemed'");
     expect(d).toContain("CAST(('0x' || substr(sha256('new-store-coupon' || chr(0) || profile_id), 1, 8)) AS UBIGINT)");
     expect(d).toContain('/ 4294967296 * 100 < 10');
-    expect(d).toContain("from_json(identities, '[{\"type\":\"VARCHAR\",\"value\":\"VARCHAR\"}]')");
+    expect(d).toContain('from_json(identities, \'[{"type":"VARCHAR","value":"VARCHAR"}]\')');
     expect(d).toContain("(context->>'$.cairn.journeyId') = 'new-store-coupon'");
     expect(d).toContain("'tag (traits)'");
     expect(d).toContain("'ping (event)'");
@@ -136,7 +137,7 @@ steps: [{ action: traits, set: { vip: true } }]
     );
     expect(eqNull).toBe("coalesce(CAST(json_extract(properties, '$.coupon') AS VARCHAR) = 'null', false)");
     expect(inList).toContain("(properties->>'$.tier') = 'gold'");
-    expect(inList).toContain('TRY_CAST(CAST(json_extract(properties, \'$.tier\') AS VARCHAR) AS DOUBLE) = 3');
+    expect(inList).toContain("TRY_CAST(CAST(json_extract(properties, '$.tier') AS VARCHAR) AS DOUBLE) = 3");
     expect(inList).toContain("CAST(json_extract(properties, '$.tier') AS VARCHAR) = 'true'");
     expect(prefix).toContain("substr((context->>'$.page.url'), 1, 11) = 'https://x/'''");
     expect(exists).toContain("CAST(json_extract(traits, '$.email') AS VARCHAR) IS NOT NULL");
@@ -150,10 +151,23 @@ steps: [{ action: traits, set: { vip: true } }]
 
 describe('HTML page', () => {
   const result = {
-    columns: [{ name: 'stage', type: 'VARCHAR' }, { name: 'people', type: 'BIGINT' }],
-    rows: [['<script>alert(1)</script>', 10], ['x" onload="y', 5], ["it's & more", null]],
+    columns: [
+      { name: 'stage', type: 'VARCHAR' },
+      { name: 'people', type: 'BIGINT' },
+    ],
+    rows: [
+      ['<script>alert(1)</script>', 10],
+      ['x" onload="y', 5],
+      ["it's & more", null],
+    ],
   };
-  const page = renderHtmlReport({ title: 'T <b>', params: [['steps', '<img src=x>']], result, chart: { label: ['stage'], series: ['people'] }, generatedAt: new Date('2024-09-01T12:00:00.000Z') });
+  const page = renderHtmlReport({
+    title: 'T <b>',
+    params: [['steps', '<img src=x>']],
+    result,
+    chart: { label: ['stage'], series: ['people'] },
+    generatedAt: new Date('2024-09-01T12:00:00.000Z'),
+  });
 
   it('escapes every value, in text and in attributes', () => {
     expect(escapeHtml(`<a href="x" title='y'>&\``)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&#96;');
@@ -181,7 +195,18 @@ describe('journey definitions from the stack', () => {
   it('validates the stored document, builds the SQL from it, and adds the runtime counters lake data cannot show', async () => {
     const { Command } = await import('commander');
     const { registerReportCommand } = await import('../../cli/reports');
-    const source = { kind: 'journey', id: 'new-store-coupon', name: 'C', trigger: { event: 'Order Completed' }, consent: 'none', holdout: '10%', steps: [{ id: 'coupon', action: 'email', subject: 's', body: 'b' }, { id: 'tag', action: 'traits', set: { a: 1 } }] };
+    const source = {
+      kind: 'journey',
+      id: 'new-store-coupon',
+      name: 'C',
+      trigger: { event: 'Order Completed' },
+      consent: 'none',
+      holdout: '10%',
+      steps: [
+        { id: 'coupon', action: 'email', subject: 's', body: 'b' },
+        { id: 'tag', action: 'traits', set: { a: 1 } },
+      ],
+    };
     const paths: string[] = [];
     let sql = '';
     let out = '';
@@ -191,12 +216,18 @@ describe('journey definitions from the stack', () => {
       stdout: (s) => void (out += s),
       runSql: async (_c, s) => {
         sql = s;
-        return { columns: ['section', 'item', 'people', 'converted', 'conversion_pct'].map((name) => ({ name, type: 'VARCHAR' })), rows: [['audience', 'triggered', 3, 1, 33.3]] };
+        return {
+          columns: ['section', 'item', 'people', 'converted', 'conversion_pct'].map((name) => ({ name, type: 'VARCHAR' })),
+          rows: [['audience', 'triggered', 3, 1, 33.3]],
+        };
       },
       adminGet: async (_c, path) => {
         paths.push(path);
         return path.endsWith('/stats')
-          ? { status: 200, json: { entered: 7, held_out: 1, steps: { coupon: { type: 'email', sent: 6, failed: 1, skipped: 0 }, tag: { type: 'traits', sent: 6 } } } }
+          ? {
+              status: 200,
+              json: { entered: 7, held_out: 1, steps: { coupon: { type: 'email', sent: 6, failed: 1, skipped: 0 }, tag: { type: 'traits', sent: 6 } } },
+            }
           : { status: 200, json: { kind: 'journey', id: 'new-store-coupon', definition: source } };
       },
     });

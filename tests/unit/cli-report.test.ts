@@ -24,7 +24,7 @@ describe('report SQL dialects', () => {
     expect(funnel).toContain('to_unixtime(b.t) - to_unixtime(p.t1) <= 604800');
     expect(rfmPeople).toContain("json_extract_scalar(properties, '$.total')");
     expect(rfmPeople).toContain("json_extract_scalar(properties, '$.revenue')");
-    expect(retention).toContain("date_trunc('week', try(from_iso8601_timestamp(\"timestamp\")))");
+    expect(retention).toContain('date_trunc(\'week\', try(from_iso8601_timestamp("timestamp")))');
     expect(quality).toContain("json_extract_scalar(context, '$.traits.email')");
     expect(quality).toContain('try(from_iso8601_timestamp(received_at))');
   });
@@ -40,9 +40,9 @@ describe('report SQL dialects', () => {
   it('bounds the range on event time, and prunes partitions only from below', () => {
     const sql = funnelSql({ steps: ['A', 'B'], since: '2024-05-01', until: '2024-05-31' }, 'athena');
     expect(sql).toContain("dt >= '2024-05-01'");
-    expect(sql).toContain("try(from_iso8601_timestamp(\"timestamp\")) >= TIMESTAMP '2024-05-01 00:00:00'");
+    expect(sql).toContain('try(from_iso8601_timestamp("timestamp")) >= TIMESTAMP \'2024-05-01 00:00:00\'');
     // --until is inclusive: strictly before the next day's midnight.
-    expect(sql).toContain("try(from_iso8601_timestamp(\"timestamp\")) < TIMESTAMP '2024-06-01 00:00:00'");
+    expect(sql).toContain('try(from_iso8601_timestamp("timestamp")) < TIMESTAMP \'2024-06-01 00:00:00\'');
     expect(sql).not.toMatch(/dt <=/);
   });
 
@@ -61,7 +61,8 @@ describe('report SQL dialects', () => {
   });
 
   it('every person-counting report resolves people through the one identity map; --by raw reads no profiles', () => {
-    const lifecycle = (d: Dialect, by?: 'raw') => lifecycleSql({ since: '2024-05-01', until: '2024-05-31', activationEvents: ['A'], referralEvents: ['R'], by }, d);
+    const lifecycle = (d: Dialect, by?: 'raw') =>
+      lifecycleSql({ since: '2024-05-01', until: '2024-05-31', activationEvents: ['A'], referralEvents: ['R'], by }, d);
     const person = 'coalesce(idm_u.idm_person, idm_e.idm_person, idm_a.idm_person, user_id, anonymous_id) AS person';
     for (const d of ['duckdb', 'athena'] as const) {
       const [funnel, rfmPeople, rfm, retention, quality] = all(d);
@@ -90,14 +91,18 @@ describe('report SQL dialects', () => {
     expect(reportSql('rfm', { by: 'raw' }, 'athena')).not.toContain('id_map');
     expect(() => reportSql('rfm', { by: 'email' }, 'athena')).toThrow(/--by must be one of profile, raw/);
     // --profiles-since prunes the profiles partitions the map reads (a constant: partition pruning in both engines).
-    expect(reportSql('rfm', { profilesSince: '2024-06-01' }, 'athena')).toMatch(/FROM profiles WHERE profile_id IS NOT NULL AND dt >= '2024-06-01'\) x WHERE rn = 1\)/);
+    expect(reportSql('rfm', { profilesSince: '2024-06-01' }, 'athena')).toMatch(
+      /FROM profiles WHERE profile_id IS NOT NULL AND dt >= '2024-06-01'\) x WHERE rn = 1\)/,
+    );
     expect(reportSql('rfm', {}, 'athena')).not.toMatch(/FROM profiles WHERE [^)]*dt >=/);
     expect(() => reportSql('rfm', { profilesSince: 'yesterday' }, 'athena')).toThrow(/--profiles-since must be a date/);
   });
 
   it('Athena identity map: latest row per profile, live holders first, merges followed to the survivor', () => {
     const [latest, survivor, map] = identityMapCtes('athena');
-    expect(latest).toContain('row_number() OVER (PARTITION BY profile_id ORDER BY try(from_iso8601_timestamp(updated_at)) DESC, try(from_iso8601_timestamp(snapshot_at)) DESC) AS rn FROM profiles');
+    expect(latest).toContain(
+      'row_number() OVER (PARTITION BY profile_id ORDER BY try(from_iso8601_timestamp(updated_at)) DESC, try(from_iso8601_timestamp(snapshot_at)) DESC) AS rn FROM profiles',
+    );
     expect(survivor).toContain('CROSS JOIN UNNEST(try(CAST(json_parse(l.merged_from) AS ARRAY(VARCHAR)))) AS m(from_id) WHERE l.merged_into IS NULL');
     expect(survivor).toContain('SELECT profile_id, merged_into, 2 FROM id_latest WHERE merged_into IS NOT NULL');
     expect(survivor).toContain('ORDER BY pri, live_id');
@@ -107,7 +112,9 @@ describe('report SQL dialects', () => {
     expect(map).toContain('coalesce(s.live_id, h.profile_id) AS idm_person');
     const rfm = rfmSql({}, 'athena');
     // The email resolution reads: an identify's traits.email, else context.traits.email, normalised.
-    expect(rfm).toContain("lower(trim(coalesce(CASE WHEN type = 'identify' THEN json_extract_scalar(traits, '$.email') END, json_extract_scalar(context, '$.traits.email'))))");
+    expect(rfm).toContain(
+      "lower(trim(coalesce(CASE WHEN type = 'identify' THEN json_extract_scalar(traits, '$.email') END, json_extract_scalar(context, '$.traits.email'))))",
+    );
     for (const sql of [latest, survivor, map, rfm]) expect(sql).not.toMatch(/from_json|->>|::|\bunnest\(from_json/);
     const duck = identityMapCtes('duckdb').join('\n');
     expect(duck).toContain(`unnest(from_json(merged_from, '["VARCHAR"]'))`);

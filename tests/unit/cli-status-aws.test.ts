@@ -49,10 +49,21 @@ interface Account {
   fail?: string;
 }
 const key = (ns: string, metric: string, dims: { Name?: string; Value?: string }[], stat: string, period: number) =>
-  `${ns}|${metric}|${dims.map((d) => `${d.Name}=${d.Value}`).sort().join(',')}|${stat}|${period}`;
+  `${ns}|${metric}|${dims
+    .map((d) => `${d.Name}=${d.Value}`)
+    .sort()
+    .join(',')}|${stat}|${period}`;
 
 function alarm(id: string, a: Partial<MetricAlarm>, name = `${STACK}-${id}`): MetricAlarm {
-  return { AlarmName: name, StateValue: 'OK', StateReason: 'Threshold Crossed: no datapoints were received', AlarmActions: [TOPIC], OKActions: [TOPIC], AlarmDescription: `Cairn: ${id}`, ...a };
+  return {
+    AlarmName: name,
+    StateValue: 'OK',
+    StateReason: 'Threshold Crossed: no datapoints were received',
+    AlarmActions: [TOPIC],
+    OKActions: [TOPIC],
+    AlarmDescription: `Cairn: ${id}`,
+    ...a,
+  };
 }
 function account(): Account {
   const alarms: MetricAlarm[] = [];
@@ -64,12 +75,42 @@ function account(): Account {
   for (const fn of ['normalize', 'resolve']) {
     alarms.push(alarm(`${fn}IteratorAge`, { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: physical(fn) }] }));
   }
-  alarms.push(alarm('FailedBatches', { Namespace: 'AWS/S3', MetricName: 'PutRequests', Dimensions: [{ Name: 'BucketName', Value: 'lake-bucket' }, { Name: 'FilterId', Value: 'cairn-failed-batches' }] }));
-  alarms.push(alarm('JourneyFailedInvocations', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: 'journey-dlq' }] }));
-  alarms.push(alarm('Api5xx', { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: 'abc123' }, { Name: 'Stage', Value: '$default' }] }));
+  alarms.push(
+    alarm('FailedBatches', {
+      Namespace: 'AWS/S3',
+      MetricName: 'PutRequests',
+      Dimensions: [
+        { Name: 'BucketName', Value: 'lake-bucket' },
+        { Name: 'FilterId', Value: 'cairn-failed-batches' },
+      ],
+    }),
+  );
+  alarms.push(
+    alarm('JourneyFailedInvocations', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: 'journey-dlq' }],
+    }),
+  );
+  alarms.push(
+    alarm('Api5xx', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [
+        { Name: 'ApiId', Value: 'abc123' },
+        { Name: 'Stage', Value: '$default' },
+      ],
+    }),
+  );
   alarms.push(alarm('QuarantineRate', { Metrics: [{ Id: 'expr_1', Expression: 'IF(ok + q > 0, 100 * q / (ok + q), 0)' }] }));
   // Another stack whose name starts with ours (cairn-prod-eu): its alarms notify another topic.
-  alarms.push(alarm('normalizeErrors', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:other'], OKActions: [], StateValue: 'ALARM', Namespace: 'AWS/Lambda', MetricName: 'Errors' }, `${STACK}-eu-normalizeErrors`));
+  alarms.push(
+    alarm(
+      'normalizeErrors',
+      { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:other'], OKActions: [], StateValue: 'ALARM', Namespace: 'AWS/Lambda', MetricName: 'Errors' },
+      `${STACK}-eu-normalizeErrors`,
+    ),
+  );
 
   const m = (t: number) => new Date(NOW.getTime() - t * 60_000);
   const data = new Map<string, [Date, number][]>();
@@ -79,15 +120,66 @@ function account(): Account {
   data.set(key('AWS/Lambda', 'Throttles', fnDims('normalize'), 'Sum', 900), [[m(15), 0]]);
   data.set(key('AWS/Lambda', 'Duration', fnDims('normalize'), 'Average', 900), [[m(15), 46.123]]);
   data.set(key('AWS/Lambda', 'Invocations', fnDims('collect'), 'Sum', 900), [[m(15), 300]]);
-  data.set(key('AWS/Lambda', 'IteratorAge', fnDims('normalize'), 'Maximum', 60), [[m(3), 900], [m(1), 250], [m(2), 400]]);
-  data.set(key('AWS/Lambda', 'IteratorAge', fnDims('resolve'), 'Maximum', 60), [[m(2), 95_000], [m(1), 120_000]]);
-  data.set(key('AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: 'journey-dlq' }], 'Maximum', 60), [[m(5), 1], [m(1), 3]]);
-  data.set(key('AWS/ApiGateway', 'Count', [{ Name: 'ApiId', Value: 'abc123' }, { Name: 'Stage', Value: '$default' }], 'Sum', 900), [[m(15), 1000]]);
-  data.set(key('AWS/ApiGateway', '4xx', [{ Name: 'ApiId', Value: 'abc123' }, { Name: 'Stage', Value: '$default' }], 'Sum', 900), [[m(15), 7]]);
-  data.set(key('AWS/ApiGateway', '5xx', [{ Name: 'ApiId', Value: 'abc123' }, { Name: 'Stage', Value: '$default' }], 'Sum', 900), [[m(15), 0]]);
+  data.set(key('AWS/Lambda', 'IteratorAge', fnDims('normalize'), 'Maximum', 60), [
+    [m(3), 900],
+    [m(1), 250],
+    [m(2), 400],
+  ]);
+  data.set(key('AWS/Lambda', 'IteratorAge', fnDims('resolve'), 'Maximum', 60), [
+    [m(2), 95_000],
+    [m(1), 120_000],
+  ]);
+  data.set(key('AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: 'journey-dlq' }], 'Maximum', 60), [
+    [m(5), 1],
+    [m(1), 3],
+  ]);
+  data.set(
+    key(
+      'AWS/ApiGateway',
+      'Count',
+      [
+        { Name: 'ApiId', Value: 'abc123' },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      'Sum',
+      900,
+    ),
+    [[m(15), 1000]],
+  );
+  data.set(
+    key(
+      'AWS/ApiGateway',
+      '4xx',
+      [
+        { Name: 'ApiId', Value: 'abc123' },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      'Sum',
+      900,
+    ),
+    [[m(15), 7]],
+  );
+  data.set(
+    key(
+      'AWS/ApiGateway',
+      '5xx',
+      [
+        { Name: 'ApiId', Value: 'abc123' },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      'Sum',
+      900,
+    ),
+    [[m(15), 0]],
+  );
   const emf = (fn: string, metric: string) => ({ Namespace: 'Cairn', MetricName: metric, Dimensions: [{ Name: 'function', Value: physical(fn) }] });
-  const metrics = [emf('collect', 'accepted'), emf('normalize', 'normalized'), emf('normalize', 'quarantined'), emf('normalize', 'quarantined.invalid_timestamp'),
-    { Namespace: 'Cairn', MetricName: 'accepted', Dimensions: [{ Name: 'function', Value: 'someone-elses-fn' }] }];
+  const metrics = [
+    emf('collect', 'accepted'),
+    emf('normalize', 'normalized'),
+    emf('normalize', 'quarantined'),
+    emf('normalize', 'quarantined.invalid_timestamp'),
+    { Namespace: 'Cairn', MetricName: 'accepted', Dimensions: [{ Name: 'function', Value: 'someone-elses-fn' }] },
+  ];
   data.set(key('Cairn', 'accepted', [{ Name: 'function', Value: physical('collect') }], 'Sum', 900), [[m(15), 4990]]);
   data.set(key('Cairn', 'normalized', [{ Name: 'function', Value: physical('normalize') }], 'Sum', 900), [[m(15), 4980]]);
   data.set(key('Cairn', 'quarantined', [{ Name: 'function', Value: physical('normalize') }], 'Sum', 900), [[m(15), 10]]);
@@ -122,7 +214,9 @@ function answer(command: string, input: any): object {
 const saved: Record<string, string | undefined> = {};
 const env: Record<string, string> = { AWS_REGION: 'eu-west-1' };
 beforeAll(async () => {
-  env.CAIRN_ENDPOINT_CLOUDFORMATION = await new Promise<string>((ok) => cfn.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${(cfn.address() as AddressInfo).port}`)));
+  env.CAIRN_ENDPOINT_CLOUDFORMATION = await new Promise<string>((ok) =>
+    cfn.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${(cfn.address() as AddressInfo).port}`)),
+  );
   for (const [k, v] of Object.entries({ AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-1' })) {
     saved[k] = process.env[k];
     process.env[k] = v;
@@ -138,8 +232,9 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   await new Promise<void>((ok) => cfn.close(() => ok()));
 });
 afterEach(() => {
@@ -149,7 +244,15 @@ afterEach(() => {
 });
 
 function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '', stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env, cwd: mkdtempSync(join(tmpdir(), 'cairn-cli-')) };
+  const o = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (o.out += s),
+    stderr: (s: string) => void (o.err += s),
+    readStdin: async () => '',
+    env,
+    cwd: mkdtempSync(join(tmpdir(), 'cairn-cli-')),
+  };
   return o;
 }
 const status = () => awsStatus(STACK, { region: 'eu-west-1', cloudFormationEndpoint: env.CAIRN_ENDPOINT_CLOUDFORMATION }, { windowMinutes: 15, now: NOW });
@@ -157,7 +260,13 @@ const status = () => awsStatus(STACK, { region: 'eu-west-1', cloudFormationEndpo
 describe('status of a deployed stack, from CloudWatch', () => {
   it('every alarm OK: state ok, with the figures the alarms watch', async () => {
     const s = await status();
-    expect(s).toMatchObject({ home: 'aws', stack: STACK, state: 'ok', window: { minutes: 15, from: '2026-03-01T11:45:00.000Z', to: '2026-03-01T12:00:00.000Z' }, firing: [] });
+    expect(s).toMatchObject({
+      home: 'aws',
+      stack: STACK,
+      state: 'ok',
+      window: { minutes: 15, from: '2026-03-01T11:45:00.000Z', to: '2026-03-01T12:00:00.000Z' },
+      firing: [],
+    });
     // This stack's alarms only (not cairn-prod-eu's), found over two DescribeAlarms pages.
     expect(s.alarms).toEqual({ total: Object.keys(FUNCTIONS).length * 2 + 2 + 4, ok: Object.keys(FUNCTIONS).length * 2 + 6, alarm: 0, insufficientData: 0 });
     expect(s.functions.normalize).toEqual({ invocations: 120, errors: 2, throttles: 0, avgDurationMs: 46.12 });
@@ -165,7 +274,11 @@ describe('status of a deployed stack, from CloudWatch', () => {
     expect(Object.keys(s.functions).sort()).toEqual(Object.keys(FUNCTIONS).sort());
     // Lag: each consumer's latest minute (and the worst of the window); a stream shows its worst consumer.
     expect(s.streams.raw).toEqual({ name: 'cairn-prod-raw-X', millisBehind: 250, consumers: { normalize: { millisBehind: 250, maxMillisBehind: 900 } } });
-    expect(s.streams.normalized).toEqual({ name: 'cairn-prod-normalized-Y', millisBehind: 120_000, consumers: { resolve: { millisBehind: 120_000, maxMillisBehind: 120_000 } } });
+    expect(s.streams.normalized).toEqual({
+      name: 'cairn-prod-normalized-Y',
+      millisBehind: 120_000,
+      consumers: { resolve: { millisBehind: 120_000, maxMillisBehind: 120_000 } },
+    });
     // No PutRequests datapoint: no failed batch written in the window (null, not a guessed 0).
     expect(s.failedBatches).toEqual({ destination: 's3', count: null });
     expect(s.journeyFailedInvocations).toBe(3);
@@ -191,18 +304,38 @@ describe('status of a deployed stack, from CloudWatch', () => {
     const q = gmd[0]!.input;
     expect(new Date(q.EndTime).getTime() - new Date(q.StartTime).getTime()).toBe(15 * 60_000);
     const stats = (q.MetricDataQueries as any[]).map((x) => x.MetricStat);
-    expect(stats).toContainEqual({ Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: physical('normalize') }] }, Period: 900, Stat: 'Sum' });
-    expect(stats).toContainEqual({ Metric: { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: physical('normalize') }] }, Period: 60, Stat: 'Maximum' });
+    expect(stats).toContainEqual({
+      Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: physical('normalize') }] },
+      Period: 900,
+      Stat: 'Sum',
+    });
+    expect(stats).toContainEqual({
+      Metric: { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: physical('normalize') }] },
+      Period: 60,
+      Stat: 'Maximum',
+    });
     for (const x of q.MetricDataQueries as any[]) expect(x.Id).toMatch(/^q\d+$/);
   });
 
   it('an alarm in ALARM: state alarm, and it is listed with its reason', async () => {
     const a = acct.alarms.find((x) => x.AlarmName === `${STACK}-resolveIteratorAge`)!;
-    Object.assign(a, { StateValue: 'ALARM', StateReason: 'Threshold Crossed: 5 datapoints were greater than or equal to the threshold (60000.0)', StateUpdatedTimestamp: new Date('2026-03-01T11:50:00Z') });
+    Object.assign(a, {
+      StateValue: 'ALARM',
+      StateReason: 'Threshold Crossed: 5 datapoints were greater than or equal to the threshold (60000.0)',
+      StateUpdatedTimestamp: new Date('2026-03-01T11:50:00Z'),
+    });
     const s = await status();
     expect(s.state).toBe('alarm');
     expect(s.alarms).toMatchObject({ alarm: 1 });
-    expect(s.firing).toEqual([{ alarm: 'resolveIteratorAge', state: 'ALARM', since: '2026-03-01T11:50:00.000Z', reason: expect.stringMatching(/^Threshold Crossed/), description: 'Cairn: resolveIteratorAge' }]);
+    expect(s.firing).toEqual([
+      {
+        alarm: 'resolveIteratorAge',
+        state: 'ALARM',
+        since: '2026-03-01T11:50:00.000Z',
+        reason: expect.stringMatching(/^Threshold Crossed/),
+        description: 'Cairn: resolveIteratorAge',
+      },
+    ]);
   });
 
   it('an alarm without data yet: insufficient_data, never ok', async () => {

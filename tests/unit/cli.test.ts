@@ -97,7 +97,11 @@ describe('send input parsing', () => {
   it('splits input over the batch limits into ordered requests that keep the envelope', () => {
     const input = { messages: Array.from({ length: 7 }, (_, i) => ({ i })), envelope: { context: { x: 1 } } };
     const bodies = batchBodies(input, 3);
-    expect(bodies.map((b) => [b.first, b.count])).toEqual([[0, 3], [3, 3], [6, 1]]);
+    expect(bodies.map((b) => [b.first, b.count])).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 1],
+    ]);
     for (const b of bodies) {
       const parsed = JSON.parse(b.body);
       expect(parsed.context).toEqual({ x: 1 });
@@ -110,7 +114,12 @@ describe('send input parsing', () => {
 });
 
 /** A stand-in for the local stack's HTTP API. */
-interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 function standIn(handler: (req: Seen, res: ServerResponse) => void) {
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) => {
@@ -138,7 +147,10 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
   let port = 0;
   const profile = {
     profileId: 'p_1',
-    identities: [{ type: 'email', value: 'ada@example.com' }, { type: 'user_id', value: 'u1' }],
+    identities: [
+      { type: 'email', value: 'ada@example.com' },
+      { type: 'user_id', value: 'u1' },
+    ],
     traits: { plan: 'pro' },
     computed: { orders_30d: 3 },
     segments: ['vip'],
@@ -151,9 +163,11 @@ describe('cairn send / profile get / status against a stand-in stack', () => {
   let adminThrottledOnce = false;
   const stack = standIn((req, res) => {
     if (req.url === '/v1/batch') {
-      if (req.headers.authorization !== `Basic ${Buffer.from('wk:').toString('base64')}`) return json(res, 401, { success: false, error: { code: 'unauthorized', message: 'unknown write key' } });
+      if (req.headers.authorization !== `Basic ${Buffer.from('wk:').toString('base64')}`)
+        return json(res, 401, { success: false, error: { code: 'unauthorized', message: 'unknown write key' } });
       const body = JSON.parse(req.body);
-      if (body.batch.some((m: { bad?: boolean }) => m.bad)) return json(res, 400, { success: false, error: { code: 'invalid_message', message: 'message 1: userId or anonymousId is required', index: 1 } });
+      if (body.batch.some((m: { bad?: boolean }) => m.bad))
+        return json(res, 400, { success: false, error: { code: 'invalid_message', message: 'message 1: userId or anonymousId is required', index: 1 } });
       if (body.batch.some((m: { slow?: boolean }) => m.slow) && !rateLimitedOnce) {
         rateLimitedOnce = true;
         return json(res, 429, { success: false, error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '1' });

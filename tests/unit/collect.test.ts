@@ -54,7 +54,16 @@ describe('auth', () => {
 
 describe('body parsing', () => {
   it('accepts JSON and text/plain content types, with parameters, and a missing header', () => {
-    for (const ct of [undefined, '', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'text/plain;charset=UTF-8', 'APPLICATION/JSON', 'application/vnd.api+json']) {
+    for (const ct of [
+      undefined,
+      '',
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'APPLICATION/JSON',
+      'application/vnd.api+json',
+    ]) {
       expect(() => checkContentType(ct)).not.toThrow();
     }
   });
@@ -65,7 +74,13 @@ describe('body parsing', () => {
     expect(err(() => checkContentType('text/html', 'gzip')).code).toBe('unsupported_content_type');
   });
   it('rejects other content types and charsets with unsupported_content_type (415)', () => {
-    for (const ct of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', 'application/xml', 'application/json; charset=latin1']) {
+    for (const ct of [
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/html',
+      'application/xml',
+      'application/json; charset=latin1',
+    ]) {
       const e = err(() => checkContentType(ct));
       expect([e.code, e.status]).toEqual(['unsupported_content_type', 415]);
     }
@@ -123,7 +138,18 @@ describe('message validation', () => {
     let e = err(() => prepareMessages({ batch: [{ userId: 'u' }] }, 'batch', RECEIVED));
     expect(e.message).toBe('batch[0].type: required (one of identify, track, page, screen, group, alias)');
     expect([e.code, e.details?.index]).toEqual(['missing_field', 0]);
-    e = err(() => prepareMessages({ batch: [{ type: 'identify', userId: 'u' }, { type: 'purchase', userId: 'u' }] }, 'batch', RECEIVED));
+    e = err(() =>
+      prepareMessages(
+        {
+          batch: [
+            { type: 'identify', userId: 'u' },
+            { type: 'purchase', userId: 'u' },
+          ],
+        },
+        'batch',
+        RECEIVED,
+      ),
+    );
     expect([e.code, e.details?.index]).toEqual(['invalid_type', 1]);
     e = err(() => prepareMessages({ userId: 'u' }, 'batch', RECEIVED));
     expect(e.code).toBe('missing_field');
@@ -143,7 +169,18 @@ describe('message validation', () => {
     expect(validateMessage({ userId: '', anonymousId: 'a1' }, 'page')).toBe('a1');
   });
   it('requires event for track, groupId for group, previousId and userId for alias', () => {
-    let e = err(() => prepareMessages({ batch: [{ type: 'track', userId: 'u', event: 'A' }, { type: 'track', userId: 'u' }] }, 'batch', RECEIVED));
+    let e = err(() =>
+      prepareMessages(
+        {
+          batch: [
+            { type: 'track', userId: 'u', event: 'A' },
+            { type: 'track', userId: 'u' },
+          ],
+        },
+        'batch',
+        RECEIVED,
+      ),
+    );
     expect(e.message).toBe('batch[1].event: required for track');
     expect(e.details).toMatchObject({ index: 1, field: 'event' });
     expect(err(() => validateMessage({ userId: 'u', event: 42 }, 'track')).code).toBe('invalid_field');
@@ -175,7 +212,14 @@ describe('message validation', () => {
   });
   it('assigns messageId when absent, keeps a given one, sets receivedAt, strips writeKey', () => {
     const out = prepareMessages(
-      { writeKey: 'secret', batch: [{ type: 'identify', userId: 'u', messageId: 'keep-me', writeKey: 'x' }, { type: 'identify', userId: 'u' }, { type: 'identify', userId: 'u', messageId: '' }] },
+      {
+        writeKey: 'secret',
+        batch: [
+          { type: 'identify', userId: 'u', messageId: 'keep-me', writeKey: 'x' },
+          { type: 'identify', userId: 'u' },
+          { type: 'identify', userId: 'u', messageId: '' },
+        ],
+      },
       'batch',
       RECEIVED,
       ids(),
@@ -204,7 +248,13 @@ describe('message validation', () => {
   });
   it('uses userId as partition key, else anonymousId (alias: userId)', () => {
     const out = prepareMessages(
-      { batch: [{ type: 'track', userId: 'u1', anonymousId: 'a1', event: 'E' }, { type: 'page', anonymousId: 'a2' }, { type: 'alias', userId: 'u3', previousId: 'a3' }] },
+      {
+        batch: [
+          { type: 'track', userId: 'u1', anonymousId: 'a1', event: 'E' },
+          { type: 'page', anonymousId: 'a2' },
+          { type: 'alias', userId: 'u3', previousId: 'a3' },
+        ],
+      },
       'batch',
       RECEIVED,
     );

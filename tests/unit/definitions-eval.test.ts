@@ -71,20 +71,92 @@ describe('operators on profile traits (truth tables)', () => {
     return values.map(([v, expected]) => [where, v, expected, c] as const);
   };
   const all = [
-    ...table('gte: 500', [[500, true], [500.0, true], [499.99, false], [1e9, true], ['500', false], [null, false], [undefined, false], [[100, 600], true], [[100], false]]),
-    ...table('gt: 0', [[0, false], [0.01, true], [-1, false], [true, false]]),
-    ...table('lte: 10', [[10, true], [11, false]]),
-    ...table('lt: 10', [[10, false], [-5, true]]),
-    ...table('gte: "2024-01-01"', [['2024-01-01T00:00:00Z', true], ['2023-12-31', false], [20250101, false]]),
-    ...table('eq: pro', [['pro', true], ['Pro', false], ['pro ', false], [undefined, false], [['free', 'pro'], true]]),
-    ...table('eq: 3', [[3, true], [3.0, true], ['3', false]]),
-    ...table('eq: false', [[false, true], [0, false], [undefined, false]]),
-    ...table('ne: pro', [['free', true], ['pro', false], [undefined, false], [null, false], [5, true]]),
-    ...table('in: [a, 2]', [['a', true], [2, true], ['2', false], ['b', false], [undefined, false]]),
-    ...table('prefix: "+33"', [['+33612', true], ['0033', false], [33, false]]),
-    ...table('exists: true', [['x', true], [0, true], [false, true], [null, false], [undefined, false], [[], false], [{ a: 1 }, false]]),
-    ...table('exists: false', [[undefined, true], [null, true], ['x', false]]),
-    ...table('gte: 10, lt: 20', [[10, true], [19.9, true], [20, false], [9, false]]),
+    ...table('gte: 500', [
+      [500, true],
+      [500.0, true],
+      [499.99, false],
+      [1e9, true],
+      ['500', false],
+      [null, false],
+      [undefined, false],
+      [[100, 600], true],
+      [[100], false],
+    ]),
+    ...table('gt: 0', [
+      [0, false],
+      [0.01, true],
+      [-1, false],
+      [true, false],
+    ]),
+    ...table('lte: 10', [
+      [10, true],
+      [11, false],
+    ]),
+    ...table('lt: 10', [
+      [10, false],
+      [-5, true],
+    ]),
+    ...table('gte: "2024-01-01"', [
+      ['2024-01-01T00:00:00Z', true],
+      ['2023-12-31', false],
+      [20250101, false],
+    ]),
+    ...table('eq: pro', [
+      ['pro', true],
+      ['Pro', false],
+      ['pro ', false],
+      [undefined, false],
+      [['free', 'pro'], true],
+    ]),
+    ...table('eq: 3', [
+      [3, true],
+      [3.0, true],
+      ['3', false],
+    ]),
+    ...table('eq: false', [
+      [false, true],
+      [0, false],
+      [undefined, false],
+    ]),
+    ...table('ne: pro', [
+      ['free', true],
+      ['pro', false],
+      [undefined, false],
+      [null, false],
+      [5, true],
+    ]),
+    ...table('in: [a, 2]', [
+      ['a', true],
+      [2, true],
+      ['2', false],
+      ['b', false],
+      [undefined, false],
+    ]),
+    ...table('prefix: "+33"', [
+      ['+33612', true],
+      ['0033', false],
+      [33, false],
+    ]),
+    ...table('exists: true', [
+      ['x', true],
+      [0, true],
+      [false, true],
+      [null, false],
+      [undefined, false],
+      [[], false],
+      [{ a: 1 }, false],
+    ]),
+    ...table('exists: false', [
+      [undefined, true],
+      [null, true],
+      ['x', false],
+    ]),
+    ...table('gte: 10, lt: 20', [
+      [10, true],
+      [19.9, true],
+      [20, false],
+      [9, false],
+    ]),
   ];
   it.each(all)('%s with %j → %s', (_w, v, expected, c) => {
     const traits: Record<string, unknown> = v === undefined ? {} : { v };
@@ -290,8 +362,19 @@ describe('computed traits', () => {
   });
 
   it('first, min, max, with where and a window', () => {
-    const msgs = [order(NOW - 40 * DAY, { total: 5, c: 'a' }), order(NOW - 3 * DAY, { total: 70, c: 'b' }), order(NOW - 2 * DAY, { total: 9, c: 'c' }), order(NOW - DAY, { total: 900, c: 'd', test: true })];
-    expect(computedTraitValue(ct('event: Order Completed\naggregate: first\nproperty: properties.c\n'), fold(ct('event: Order Completed\naggregate: first\nproperty: properties.c\n'), msgs), NOW)).toBe('a');
+    const msgs = [
+      order(NOW - 40 * DAY, { total: 5, c: 'a' }),
+      order(NOW - 3 * DAY, { total: 70, c: 'b' }),
+      order(NOW - 2 * DAY, { total: 9, c: 'c' }),
+      order(NOW - DAY, { total: 900, c: 'd', test: true }),
+    ];
+    expect(
+      computedTraitValue(
+        ct('event: Order Completed\naggregate: first\nproperty: properties.c\n'),
+        fold(ct('event: Order Completed\naggregate: first\nproperty: properties.c\n'), msgs),
+        NOW,
+      ),
+    ).toBe('a');
     const w = ct('event: Order Completed\naggregate: first\nproperty: properties.c\nwindow: 30d\n');
     expect(computedTraitValue(w, fold(w, msgs), NOW)).toBe('b');
     const mn = ct('event: Order Completed\naggregate: min\nproperty: properties.total\nwindow: 30d\n');
@@ -308,7 +391,10 @@ describe('computed traits', () => {
 
   it('expired buckets are dropped as events arrive and on prune', () => {
     const d = get('computedTrait', 'orders_90d');
-    let s = fold(d, Array.from({ length: 200 }, (_, i) => order(NOW - (200 - i) * DAY, {})))!;
+    let s = fold(
+      d,
+      Array.from({ length: 200 }, (_, i) => order(NOW - (200 - i) * DAY, {})),
+    )!;
     expect(s.b.length).toBeLessThanOrEqual(92);
     expect(computedTraitValue(d, s, NOW)).toBeGreaterThanOrEqual(90);
     s = pruneComputedState(d, s, NOW + 365 * DAY);
@@ -324,9 +410,15 @@ describe('computed traits', () => {
         fc.constantFrom(...windows),
         fc.constantFrom(...aggregates),
         // Each step: an event some time before the current clock (late arrivals included), then the clock advances.
-        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: -50, max: 50 }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: -50, max: 50 }), fc.double({ min: 0, max: 1, noNaN: true })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
         (windowMs, aggregate, steps) => {
-          const def = { event: 'E', aggregate, where: [], windowMs, ...(aggregate === 'count' ? {} : { property: 'properties.v' }) } as Pick<ComputedTraitDef, 'event' | 'aggregate' | 'property' | 'where' | 'windowMs'>;
+          const def = { event: 'E', aggregate, where: [], windowMs, ...(aggregate === 'count' ? {} : { property: 'properties.v' }) } as Pick<
+            ComputedTraitDef,
+            'event' | 'aggregate' | 'property' | 'where' | 'windowMs'
+          >;
           const size = bucketSize(windowMs);
           let clock = Date.parse('2025-01-01T00:00:00Z');
           let state: ComputedState | undefined;
@@ -343,13 +435,19 @@ describe('computed traits', () => {
             const inWindow = seen.filter((e) => Math.floor(e.t / size) >= from && Math.floor(e.t / size) <= to);
             const byTime = [...inWindow].sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
             const expected =
-              aggregate === 'count' ? inWindow.length
-              : aggregate === 'sum' ? inWindow.reduce((a, e) => a + e.v, 0)
-              : !inWindow.length ? null
-              : aggregate === 'min' ? Math.min(...inWindow.map((e) => e.v))
-              : aggregate === 'max' ? Math.max(...inWindow.map((e) => e.v))
-              : aggregate === 'first' ? byTime[0]!.v
-              : byTime[byTime.length - 1]!.v;
+              aggregate === 'count'
+                ? inWindow.length
+                : aggregate === 'sum'
+                  ? inWindow.reduce((a, e) => a + e.v, 0)
+                  : !inWindow.length
+                    ? null
+                    : aggregate === 'min'
+                      ? Math.min(...inWindow.map((e) => e.v))
+                      : aggregate === 'max'
+                        ? Math.max(...inWindow.map((e) => e.v))
+                        : aggregate === 'first'
+                          ? byTime[0]!.v
+                          : byTime[byTime.length - 1]!.v;
             expect(computedTraitValue(def, state, clock)).toBe(expected);
             // The window always covers at least the last W.
             for (const e of seen) if (e.t > clock - windowMs && e.t <= clock) expect(inWindow).toContain(e);
@@ -374,8 +472,12 @@ describe('templates', () => {
 
   it('renders the example templates', () => {
     expect(renderTemplate('A gift for you, {{ traits.firstName }}', ctx)).toBe('A gift for you, Ada');
-    expect(renderTemplate('Use code {{ event.properties.order_id }}-GIFT for 50 off your next visit.', ctx)).toBe('Use code o-42-GIFT for 50 off your next visit.');
-    expect(renderTemplate('Thank you, {{ traits.firstName }}: {{ computed.lifetime_revenue }} spent with us.', ctx)).toBe('Thank you, Ada: 1250.5 spent with us.');
+    expect(renderTemplate('Use code {{ event.properties.order_id }}-GIFT for 50 off your next visit.', ctx)).toBe(
+      'Use code o-42-GIFT for 50 off your next visit.',
+    );
+    expect(renderTemplate('Thank you, {{ traits.firstName }}: {{ computed.lifetime_revenue }} spent with us.', ctx)).toBe(
+      'Thank you, Ada: 1250.5 spent with us.',
+    );
     expect(renderTemplate('{{journey.name}} / {{ journey.step }} / {{ profile.id }}', ctx)).toBe('Coupon / coupon / p1');
   });
 
@@ -383,17 +485,36 @@ describe('templates', () => {
     expect(renderTemplate('Hi {{ traits.firstName }}!', {})).toBe('Hi !');
     expect(renderTemplate('Hi {{ traits.firstName | default: "there" }}!', {})).toBe('Hi there!');
     expect(renderTemplate('Hi {{ traits.empty | default: "there" }}!', ctx)).toBe('Hi there!');
-    expect(renderTemplate('Hi {{ traits.nil | default: \'you\' }}!', ctx)).toBe('Hi you!');
+    expect(renderTemplate("Hi {{ traits.nil | default: 'you' }}!", ctx)).toBe('Hi you!');
     expect(renderTemplate('Hi {{ traits.firstName | default: "there" }}!', ctx)).toBe('Hi Ada!');
     expect(renderTemplate('{{ computed.nope | default: 0 }}', ctx)).toBe('0');
-    expect(renderTemplate('{{ traits.firstName | upcase }} {{ traits.email | capitalize }} {{ traits.missing | upcase | default: "x" }}', ctx)).toBe('ADA Ada@example.com x');
+    expect(renderTemplate('{{ traits.firstName | upcase }} {{ traits.email | capitalize }} {{ traits.missing | upcase | default: "x" }}', ctx)).toBe(
+      'ADA Ada@example.com x',
+    );
     // Broken templates (never accepted by validation) still never leak braces.
     expect(renderTemplate('Hi {{ trait.x }} and {{ }} and {{ traits.firstName', ctx)).toBe('Hi  and  and ');
   });
 
   it('never renders {{ from the template for any context (property)', () => {
-    const piece = fc.constantFrom('Hi ', '{{ traits.firstName }}', '{{ traits.a.b | default: "x" }}', '{{ computed.c }}', '{{ event.properties.x }}', '{{ journey.name }}', '{{', '}}', '{{ nope }}', ' ', '{ {');
-    const val = fc.oneof(fc.string().filter((s) => !s.includes('{') && !s.includes('}')), fc.integer(), fc.constant(null), fc.constant(undefined));
+    const piece = fc.constantFrom(
+      'Hi ',
+      '{{ traits.firstName }}',
+      '{{ traits.a.b | default: "x" }}',
+      '{{ computed.c }}',
+      '{{ event.properties.x }}',
+      '{{ journey.name }}',
+      '{{',
+      '}}',
+      '{{ nope }}',
+      ' ',
+      '{ {',
+    );
+    const val = fc.oneof(
+      fc.string().filter((s) => !s.includes('{') && !s.includes('}')),
+      fc.integer(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 8 }), val, val, (pieces, a, b) => {
         const out = renderTemplate(pieces.join(''), { traits: { firstName: a, a: { b } }, computed: { c: b }, event: { properties: { x: a } } });
@@ -410,7 +531,19 @@ describe('templates', () => {
   });
 
   it('renderValue keeps JSON types for whole-value templates (webhook bodies)', () => {
-    expect(renderValue({ email: '{{ traits.email }}', tier: 'vip', spent: '{{ computed.lifetime_revenue }}', tags: '{{ traits.tags }}', note: 'for {{ traits.firstName }}', none: '{{ traits.missing }}' }, ctx)).toEqual({
+    expect(
+      renderValue(
+        {
+          email: '{{ traits.email }}',
+          tier: 'vip',
+          spent: '{{ computed.lifetime_revenue }}',
+          tags: '{{ traits.tags }}',
+          note: 'for {{ traits.firstName }}',
+          none: '{{ traits.missing }}',
+        },
+        ctx,
+      ),
+    ).toEqual({
       email: 'ada@example.com',
       tier: 'vip',
       spent: 1250.5,

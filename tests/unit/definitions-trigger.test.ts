@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { compilePattern, matchesPattern, validatePattern } from '../../shared/eventbridge/pattern';
-import { compileEventPattern, compileTrigger, matchesFilters, parseDefinitions, type JourneyDef, type PropertyFilter, type Test } from '../../shared/definitions';
+import {
+  compileEventPattern,
+  compileTrigger,
+  matchesFilters,
+  parseDefinitions,
+  type JourneyDef,
+  type PropertyFilter,
+  type Test,
+} from '../../shared/definitions';
 
 const journeys = parseDefinitions(readFileSync(new URL('../../examples/journeys.yaml', import.meta.url), 'utf8'), 'journeys.yaml') as JourneyDef[];
 
@@ -87,22 +95,170 @@ describe('segment triggers', () => {
 
 describe('each operator compiles to EventBridge and matches as EventBridge does', () => {
   const cases: [string, string, unknown, [unknown, boolean][]][] = [
-    ['eq string', '{ properties.c: red }', { c: ['red'] }, [['red', true], ['Red', false], [undefined, false], [['blue', 'red'], true]]],
-    ['eq number', '{ properties.n: 5 }', { n: [5] }, [[5, true], [5.0, true], ['5', false], [6, false]]],
-    ['eq true', '{ properties.b: true }', { b: [true] }, [[true, true], ['true', false], [false, false]]],
-    ['eq null', '{ properties.x: null }', { x: [null] }, [[null, true], [undefined, false], ['null', false]]],
-    ['in (list)', '{ properties.c: [red, 3] }', { c: ['red', 3] }, [['red', true], [3, true], ['3', false], ['blue', false]]],
-    ['in (operator)', '{ properties.c: { in: [a, b] } }', { c: ['a', 'b'] }, [['b', true], ['c', false]]],
-    ['ne string → anything-but', '{ properties.c: { ne: red } }', { c: [{ 'anything-but': 'red' }] }, [['blue', true], ['red', false], [undefined, false], [5, true]]],
-    ['ne number → anything-but', '{ properties.n: { ne: 0 } }', { n: [{ 'anything-but': 0 }] }, [[1, true], [0, false], ['0', true]]],
-    ['prefix', '{ properties.sku: { prefix: "AB-" } }', { sku: [{ prefix: 'AB-' }] }, [['AB-1', true], ['ab-1', false], ['XAB-', false], [12, false]]],
-    ['exists true', '{ properties.coupon: { exists: true } }', { coupon: [{ exists: true }] }, [['X', true], [null, true], [undefined, false], [0, true]]],
-    ['exists false', '{ properties.coupon: { exists: false } }', { coupon: [{ exists: false }] }, [[undefined, true], ['X', false]]],
-    ['gte', '{ properties.t: { gte: 500 } }', { t: [{ numeric: ['>=', 500] }] }, [[500, true], [499.99, false], ['500', false], [1e6, true]]],
-    ['gt', '{ properties.t: { gt: 500 } }', { t: [{ numeric: ['>', 500] }] }, [[500, false], [500.01, true]]],
-    ['lte', '{ properties.t: { lte: 10 } }', { t: [{ numeric: ['<=', 10] }] }, [[10, true], [10.5, false], [-3, true]]],
-    ['lt', '{ properties.t: { lt: 10 } }', { t: [{ numeric: ['<', 10] }] }, [[10, false], [9.999, true]]],
-    ['range gte + lt', '{ properties.t: { lt: 100, gte: 10 } }', { t: [{ numeric: ['>=', 10, '<', 100] }] }, [[10, true], [99, true], [100, false], [9, false]]],
+    [
+      'eq string',
+      '{ properties.c: red }',
+      { c: ['red'] },
+      [
+        ['red', true],
+        ['Red', false],
+        [undefined, false],
+        [['blue', 'red'], true],
+      ],
+    ],
+    [
+      'eq number',
+      '{ properties.n: 5 }',
+      { n: [5] },
+      [
+        [5, true],
+        [5.0, true],
+        ['5', false],
+        [6, false],
+      ],
+    ],
+    [
+      'eq true',
+      '{ properties.b: true }',
+      { b: [true] },
+      [
+        [true, true],
+        ['true', false],
+        [false, false],
+      ],
+    ],
+    [
+      'eq null',
+      '{ properties.x: null }',
+      { x: [null] },
+      [
+        [null, true],
+        [undefined, false],
+        ['null', false],
+      ],
+    ],
+    [
+      'in (list)',
+      '{ properties.c: [red, 3] }',
+      { c: ['red', 3] },
+      [
+        ['red', true],
+        [3, true],
+        ['3', false],
+        ['blue', false],
+      ],
+    ],
+    [
+      'in (operator)',
+      '{ properties.c: { in: [a, b] } }',
+      { c: ['a', 'b'] },
+      [
+        ['b', true],
+        ['c', false],
+      ],
+    ],
+    [
+      'ne string → anything-but',
+      '{ properties.c: { ne: red } }',
+      { c: [{ 'anything-but': 'red' }] },
+      [
+        ['blue', true],
+        ['red', false],
+        [undefined, false],
+        [5, true],
+      ],
+    ],
+    [
+      'ne number → anything-but',
+      '{ properties.n: { ne: 0 } }',
+      { n: [{ 'anything-but': 0 }] },
+      [
+        [1, true],
+        [0, false],
+        ['0', true],
+      ],
+    ],
+    [
+      'prefix',
+      '{ properties.sku: { prefix: "AB-" } }',
+      { sku: [{ prefix: 'AB-' }] },
+      [
+        ['AB-1', true],
+        ['ab-1', false],
+        ['XAB-', false],
+        [12, false],
+      ],
+    ],
+    [
+      'exists true',
+      '{ properties.coupon: { exists: true } }',
+      { coupon: [{ exists: true }] },
+      [
+        ['X', true],
+        [null, true],
+        [undefined, false],
+        [0, true],
+      ],
+    ],
+    [
+      'exists false',
+      '{ properties.coupon: { exists: false } }',
+      { coupon: [{ exists: false }] },
+      [
+        [undefined, true],
+        ['X', false],
+      ],
+    ],
+    [
+      'gte',
+      '{ properties.t: { gte: 500 } }',
+      { t: [{ numeric: ['>=', 500] }] },
+      [
+        [500, true],
+        [499.99, false],
+        ['500', false],
+        [1e6, true],
+      ],
+    ],
+    [
+      'gt',
+      '{ properties.t: { gt: 500 } }',
+      { t: [{ numeric: ['>', 500] }] },
+      [
+        [500, false],
+        [500.01, true],
+      ],
+    ],
+    [
+      'lte',
+      '{ properties.t: { lte: 10 } }',
+      { t: [{ numeric: ['<=', 10] }] },
+      [
+        [10, true],
+        [10.5, false],
+        [-3, true],
+      ],
+    ],
+    [
+      'lt',
+      '{ properties.t: { lt: 10 } }',
+      { t: [{ numeric: ['<', 10] }] },
+      [
+        [10, false],
+        [9.999, true],
+      ],
+    ],
+    [
+      'range gte + lt',
+      '{ properties.t: { lt: 100, gte: 10 } }',
+      { t: [{ numeric: ['>=', 10, '<', 100] }] },
+      [
+        [10, true],
+        [99, true],
+        [100, false],
+        [9, false],
+      ],
+    ],
   ];
   it.each(cases)('%s', (_name, where, expectedProps, rows) => {
     const p = compileTrigger(journeyWhere(where));
@@ -142,7 +298,13 @@ describe('each operator compiles to EventBridge and matches as EventBridge does'
 });
 
 describe('compiled triggers agree with the evaluator on random events (property)', () => {
-  const scalar = fc.oneof(fc.constantFrom('a', 'ab', 'b', 'B', ''), fc.integer({ min: -3, max: 3 }), fc.constantFrom(0.5, 2.5), fc.boolean(), fc.constant(null));
+  const scalar = fc.oneof(
+    fc.constantFrom('a', 'ab', 'b', 'B', ''),
+    fc.integer({ min: -3, max: 3 }),
+    fc.constantFrom(0.5, 2.5),
+    fc.boolean(),
+    fc.constant(null),
+  );
   const value = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.constant(undefined));
   const str = fc.constantFrom('a', 'ab', 'b');
   const num = fc.integer({ min: -3, max: 3 });
@@ -155,7 +317,11 @@ describe('compiled triggers agree with the evaluator on random events (property)
     fc.tuple(fc.constantFrom('gte', 'gt'), num).map(([op, v]) => [{ op, value: v } as Test]),
     fc.tuple(fc.constantFrom('lte', 'lt'), num).map(([op, v]) => [{ op, value: v } as Test]),
     fc.tuple(fc.constantFrom('gte', 'gt'), num, fc.constantFrom('lte', 'lt'), fc.integer({ min: 1, max: 4 })).map(
-      ([a, lo, b, w]) => [{ op: a, value: lo }, { op: b, value: lo + w }] as Test[],
+      ([a, lo, b, w]) =>
+        [
+          { op: a, value: lo },
+          { op: b, value: lo + w },
+        ] as Test[],
     ),
   );
   const keys = ['x', 'y', 'z'];

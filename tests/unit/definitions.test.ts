@@ -178,18 +178,30 @@ describe('apply-time variables', () => {
 
   it('only in string values, never as YAML: a value cannot add fields', () => {
     const steps = url(doc('${CAIRN_HOOK}', '    body: { a: "${CAIRN_HOOK}", n: 1 }\n'), { CAIRN_HOOK: 'https://x.example.com/h"\n    method: GET' });
-    expect(steps).toEqual([{ action: 'webhook', url: 'https://x.example.com/h"\n    method: GET', body: { a: 'https://x.example.com/h"\n    method: GET', n: 1 } }]);
+    expect(steps).toEqual([
+      { action: 'webhook', url: 'https://x.example.com/h"\n    method: GET', body: { a: 'https://x.example.com/h"\n    method: GET', n: 1 } },
+    ]);
   });
 
   it('other ${…} text is kept, and $${ is a literal ${', () => {
-    const text = 'kind: journey\nid: j\nconsent: none\ntrigger: { event: X }\nsteps:\n  - action: email\n    subject: "${price} $${CAIRN_X} ${HOME}"\n    body: b\n';
+    const text =
+      'kind: journey\nid: j\nconsent: none\ntrigger: { event: X }\nsteps:\n  - action: email\n    subject: "${price} $${CAIRN_X} ${HOME}"\n    body: b\n';
     expect((parseDefinitions(text, 'j.yaml', { vars: { CAIRN_X: 'no', HOME: 'no' } })[0] as JourneyDef).source.steps).toEqual([
       { action: 'email', subject: '${price} ${CAIRN_X} ${HOME}', body: 'b' },
     ]);
   });
 
   it('an unset variable without a default, or a credential, is an error naming the field', () => {
-    const e = errorOf(() => parseDefinitions(doc('${CAIRN_NOPE}', '  - action: webhook\n    url: "https://x.example.com/${CAIRN_ADMIN_TOKEN}"\n  - action: webhook\n    url: "https://x.example.com/${CAIRN_API_KEY:-k}"\n'), 'j.yaml', { vars: { CAIRN_ADMIN_TOKEN: 't', CAIRN_API_KEY: 'k' } }));
+    const e = errorOf(() =>
+      parseDefinitions(
+        doc(
+          '${CAIRN_NOPE}',
+          '  - action: webhook\n    url: "https://x.example.com/${CAIRN_ADMIN_TOKEN}"\n  - action: webhook\n    url: "https://x.example.com/${CAIRN_API_KEY:-k}"\n',
+        ),
+        'j.yaml',
+        { vars: { CAIRN_ADMIN_TOKEN: 't', CAIRN_API_KEY: 'k' } },
+      ),
+    );
     expect(e.code).toBe('invalid_definition');
     expect(e.details?.errors).toEqual([
       'j.yaml: document 0 (id: j): steps[0].url: ${CAIRN_NOPE} is not set: set CAIRN_NOPE in the environment of npx cairn apply, or give a default: ${CAIRN_NOPE:-value}',
@@ -199,7 +211,12 @@ describe('apply-time variables', () => {
   });
 
   it('a document sent as it is (admin API) keeps the variable, and the URL error says why', () => {
-    const e = errorOf(() => validateDefinition({ kind: 'journey', id: 'j', trigger: { event: 'X' }, steps: [{ action: 'webhook', url: '${CAIRN_HOOK:-https://a.example.com}' }] }, { file: 'PUT /v1/journeys/j', index: 0 }));
+    const e = errorOf(() =>
+      validateDefinition(
+        { kind: 'journey', id: 'j', trigger: { event: 'X' }, steps: [{ action: 'webhook', url: '${CAIRN_HOOK:-https://a.example.com}' }] },
+        { file: 'PUT /v1/journeys/j', index: 0 },
+      ),
+    );
     expect(e.message).toMatch(/steps\[0\]\.url: .* is not a webhook URL: its variable is resolved when a file is read \(npx cairn apply\), never by the stack/);
   });
 });
@@ -239,17 +256,37 @@ describe('invalid documents are rejected with the file, document and field', () 
       /^segments\.yaml: document 2 \(id: churn-risk\): where\.all\[1\]\.not\.within: "60x" is not a duration \(use 30s, 15m, 3d, 2w\)$/,
     ],
     ['unknown top-level field', 'c.yaml', 'kind: computedTrait\nid: x\naggregate: count\nwindw: 3d\n', /^c\.yaml: document 0 \(id: x\): windw: unknown field/],
-    ['unknown kind', 'k.yaml', 'kind: audience\nid: x\n', /^k\.yaml: document 0 \(id: x\): kind: must be one of computedTrait, segment, journey, not "audience"/],
+    [
+      'unknown kind',
+      'k.yaml',
+      'kind: audience\nid: x\n',
+      /^k\.yaml: document 0 \(id: x\): kind: must be one of computedTrait, segment, journey, not "audience"/,
+    ],
     ['not a mapping', 'k.yaml', '- 12\n', /^k\.yaml: document 0: \(document\): a definition must be a mapping/],
     ['wrong type', 'c.yaml', 'kind: computedTrait\nid: x\naggregate: sum\nproperty: 12\n', /document 0 \(id: x\): property: 12 is not a dotted property path/],
     ['bad aggregate', 'c.yaml', 'kind: computedTrait\nid: x\naggregate: avg\n', /aggregate: must be one of count, sum, min, max, first, last, not "avg"/],
     ['sum without property', 'c.yaml', 'kind: computedTrait\nid: x\nevent: E\naggregate: sum\n', /property: sum needs the property to aggregate/],
-    ['count with property', 'c.yaml', 'kind: computedTrait\nid: x\nevent: E\naggregate: count\nproperty: properties.x\n', /property: count counts events and takes no property/],
+    [
+      'count with property',
+      'c.yaml',
+      'kind: computedTrait\nid: x\nevent: E\naggregate: count\nproperty: properties.x\n',
+      /property: count counts events and takes no property/,
+    ],
     ['built-in id', 'c.yaml', 'kind: computedTrait\nid: revenue\naggregate: count\n', /id: "revenue" is a built-in computed trait/],
     ['bad computed id', 'c.yaml', 'kind: computedTrait\nid: life-time\naggregate: count\n', /id: "life-time" is not a valid computed trait id/],
-    ['property path without a message root', 'c.yaml', 'kind: computedTrait\nid: x\naggregate: sum\nproperty: total\n', /property: "total" must start with one of properties\./],
+    [
+      'property path without a message root',
+      'c.yaml',
+      'kind: computedTrait\nid: x\naggregate: sum\nproperty: total\n',
+      /property: "total" must start with one of properties\./,
+    ],
     ['missing where', 's.yaml', 'kind: segment\nid: x\n', /^s\.yaml: document 0 \(id: x\): where: is required$/],
-    ['two condition kinds in one mapping', 's.yaml', seg('{ trait: a, eq: 1, consent: email }'), /document 1 \(id: s1\): where: a condition has exactly one of .* found trait and consent/],
+    [
+      'two condition kinds in one mapping',
+      's.yaml',
+      seg('{ trait: a, eq: 1, consent: email }'),
+      /document 1 \(id: s1\): where: a condition has exactly one of .* found trait and consent/,
+    ],
     ['operator missing on a trait', 's.yaml', seg('{ trait: plan }'), /document 1 \(id: s1\): where: a trait condition needs an operator/],
     ['unknown operator', 's.yaml', seg('{ trait: plan, like: pro }'), /where\.like: unknown field \(a trait condition takes trait and the operators/],
     ['in needs a list', 's.yaml', seg('{ trait: plan, in: pro }'), /where\.in: in needs a non-empty list of values, not "pro"/],
@@ -260,7 +297,12 @@ describe('invalid documents are rejected with the file, document and field', () 
     ['count with a string operator', 's.yaml', seg('{ event: E, count: { prefix: a } }'), /where\.count\.prefix: unknown operator for a count/],
     ['since outside journeys', 's.yaml', seg('{ event: E, since: journey.start }'), /where\.since: since: journey\.start is only available in journeys/],
     ['where key is an operator', 's.yaml', seg('{ event: E, where: { gte: 5 } }'), /where\.where\.gte: "gte" is an operator, not a property path/],
-    ['where nested object', 's.yaml', seg('{ event: E, where: { properties: { total: 5 } } }'), /where\.where\.properties\.total: unknown operator .*dotted path/],
+    [
+      'where nested object',
+      's.yaml',
+      seg('{ event: E, where: { properties: { total: 5 } } }'),
+      /where\.where\.properties\.total: unknown operator .*dotted path/,
+    ],
     ['bad segment id', 's.yaml', 'kind: segment\nid: "has space"\nwhere: { consent: email }\n', /id: "has space" is not a valid id/],
   ];
   it.each(cases)('%s', (_name, file, text, re) => {
@@ -273,15 +315,31 @@ describe('invalid documents are rejected with the file, document and field', () 
   const journey = (extra: string, steps = '  - action: email\n    subject: hi\n    body: hello\n') =>
     `kind: journey\nid: j1\ntrigger: { event: Order Completed }\nconsent: email\n${extra}steps:\n${steps}`;
   const jcases: [string, string, RegExp][] = [
-    ['misspelt step field', journey('', '  - action: email\n    subjet: hi\n    body: x\n'), /steps\[0\]\.subjet: unknown field \(an email step takes: id, action, subject, body, to, from, consent\)/],
+    [
+      'misspelt step field',
+      journey('', '  - action: email\n    subjet: hi\n    body: x\n'),
+      /steps\[0\]\.subjet: unknown field \(an email step takes: id, action, subject, body, to, from, consent\)/,
+    ],
     ['missing required step field', journey('', '  - action: sms\n'), /steps\[0\]\.text: is required/],
     ['unknown action', journey('', '  - action: fax\n'), /steps\[0\]\.action: must be one of email, sms, webhook, traits, event, not "fax"/],
     ['step without a kind', journey('', '  - subject: x\n'), /steps\[0\]: a step needs one of action, wait, if, exit/],
-    ['two kinds in one step', journey('', '  - wait: 3d\n    exit: true\n'), /steps\[0\]: a step has exactly one of action, wait, if, exit, found wait and exit/],
+    [
+      'two kinds in one step',
+      journey('', '  - wait: 3d\n    exit: true\n'),
+      /steps\[0\]: a step has exactly one of action, wait, if, exit, found wait and exit/,
+    ],
     ['bad wait', journey('', '  - wait: 3 days\n'), /steps\[0\]\.wait: "3 days" is not a duration/],
-    ['wait until without timeout', journey('', '  - wait: { until: { event: X } }\n'), /steps\[0\]\.wait\.timeout: is required \(a duration: use 30s, 15m, 3d, 2w\)/],
+    [
+      'wait until without timeout',
+      journey('', '  - wait: { until: { event: X } }\n'),
+      /steps\[0\]\.wait\.timeout: is required \(a duration: use 30s, 15m, 3d, 2w\)/,
+    ],
     ['empty then', journey('', '  - if: { consent: sms }\n    then: []\n'), /steps\[0\]\.then: must be a non-empty list of steps, not an empty list/],
-    ['nested branch error path', journey('', '  - if: { consent: sms }\n    then:\n      - action: sms\n        txt: x\n'), /steps\[0\]\.then\[0\]\.txt: unknown field/],
+    [
+      'nested branch error path',
+      journey('', '  - if: { consent: sms }\n    then:\n      - action: sms\n        txt: x\n'),
+      /steps\[0\]\.then\[0\]\.txt: unknown field/,
+    ],
     ['exit must be true', journey('', '  - exit: false\n'), /steps\[0\]\.exit: must be true, not false/],
     ['duplicate step id', journey('', '  - id: a\n    wait: 1d\n  - id: a\n    wait: 1d\n'), /steps\[1\]\.id: duplicate step id "a"/],
     ['derived id collides with a declared one', journey('', '  - id: step-2\n    wait: 1d\n  - wait: 1d\n'), /steps\[1\]\.id: duplicate step id "step-2"/],
@@ -289,19 +347,63 @@ describe('invalid documents are rejected with the file, document and field', () 
     ['bad holdout', journey('holdout: 0.1\n'), /holdout: holdout is a percentage from 0% to 99%, e.g\. 10%, not 0\.1/],
     ['holdout of 100%', journey('holdout: 100%\n'), /holdout: holdout is a percentage/],
     ['bad frequency', journey('frequency: { max: 0, per: 30d }\n'), /frequency\.max: must be at least 1, not 0/],
-    ['frequency unknown field', journey('frequency: { max: 1, every: 30d }\n'), /frequency\.per: is required \(a duration: use 30s, 15m, 3d, 2w\)\n.*frequency\.every: unknown field \(frequency takes: max, per\)/],
-    ['trigger without event or segment', journey('').replace('trigger: { event: Order Completed }', 'trigger: { name: X }'), /trigger: a trigger is \{ event: <name>, where\?: \{\.\.\.\} \} or \{ segment: <id>, on: entered\|exited \}/],
-    ['segment trigger on', journey('').replace('trigger: { event: Order Completed }', 'trigger: { segment: s, on: joined }'), /trigger\.on: must be one of entered, exited, not "joined"/],
-    ['trigger string range', journey('').replace('{ event: Order Completed }', '{ event: Order Completed, where: { properties.total: { gte: "500" } } }'), /trigger\.where\.properties\.total\.gte: gte in an event filter compares numbers/],
-    ['trigger prefix and ne together', journey('').replace('{ event: Order Completed }', '{ event: E, where: { properties.sku: { prefix: A, ne: AB } } }'), /trigger\.where\.properties\.sku: an event filter can combine only a lower and an upper bound/],
-    ['trigger ne true', journey('').replace('{ event: Order Completed }', '{ event: E, where: { properties.gift: { ne: true } } }'), /trigger\.where\.properties\.gift\.ne: ne in an event filter takes a string or a number/],
-    ['trigger path not under a message field', journey('').replace('{ event: Order Completed }', '{ event: E, where: { total: 5 } }'), /trigger\.where\.total: "total" must start with one of properties\./],
-    ['template with an unknown root', journey('', '  - action: email\n    subject: "Hi {{ trait.firstName }}"\n    body: x\n'), /steps\[0\]\.subject: in step step-1: \{\{ trait\.firstName \}\}: unknown root "trait" \(use traits\., computed\., event\., journey\., profile\.\)/],
-    ['template with an unknown journey field', journey('', '  - action: sms\n    text: "{{ journey.started }}"\n'), /steps\[0\]\.text: in step step-1: \{\{ journey\.started \}\}: journey has the fields id, name, start, step/],
-    ['template not closed', journey('', '  - action: sms\n    text: "Hi {{ traits.firstName"\n'), /steps\[0\]\.text: in step step-1: "\{\{" at position 3 is not closed/],
+    [
+      'frequency unknown field',
+      journey('frequency: { max: 1, every: 30d }\n'),
+      /frequency\.per: is required \(a duration: use 30s, 15m, 3d, 2w\)\n.*frequency\.every: unknown field \(frequency takes: max, per\)/,
+    ],
+    [
+      'trigger without event or segment',
+      journey('').replace('trigger: { event: Order Completed }', 'trigger: { name: X }'),
+      /trigger: a trigger is \{ event: <name>, where\?: \{\.\.\.\} \} or \{ segment: <id>, on: entered\|exited \}/,
+    ],
+    [
+      'segment trigger on',
+      journey('').replace('trigger: { event: Order Completed }', 'trigger: { segment: s, on: joined }'),
+      /trigger\.on: must be one of entered, exited, not "joined"/,
+    ],
+    [
+      'trigger string range',
+      journey('').replace('{ event: Order Completed }', '{ event: Order Completed, where: { properties.total: { gte: "500" } } }'),
+      /trigger\.where\.properties\.total\.gte: gte in an event filter compares numbers/,
+    ],
+    [
+      'trigger prefix and ne together',
+      journey('').replace('{ event: Order Completed }', '{ event: E, where: { properties.sku: { prefix: A, ne: AB } } }'),
+      /trigger\.where\.properties\.sku: an event filter can combine only a lower and an upper bound/,
+    ],
+    [
+      'trigger ne true',
+      journey('').replace('{ event: Order Completed }', '{ event: E, where: { properties.gift: { ne: true } } }'),
+      /trigger\.where\.properties\.gift\.ne: ne in an event filter takes a string or a number/,
+    ],
+    [
+      'trigger path not under a message field',
+      journey('').replace('{ event: Order Completed }', '{ event: E, where: { total: 5 } }'),
+      /trigger\.where\.total: "total" must start with one of properties\./,
+    ],
+    [
+      'template with an unknown root',
+      journey('', '  - action: email\n    subject: "Hi {{ trait.firstName }}"\n    body: x\n'),
+      /steps\[0\]\.subject: in step step-1: \{\{ trait\.firstName \}\}: unknown root "trait" \(use traits\., computed\., event\., journey\., profile\.\)/,
+    ],
+    [
+      'template with an unknown journey field',
+      journey('', '  - action: sms\n    text: "{{ journey.started }}"\n'),
+      /steps\[0\]\.text: in step step-1: \{\{ journey\.started \}\}: journey has the fields id, name, start, step/,
+    ],
+    [
+      'template not closed',
+      journey('', '  - action: sms\n    text: "Hi {{ traits.firstName"\n'),
+      /steps\[0\]\.text: in step step-1: "\{\{" at position 3 is not closed/,
+    ],
     ['template with an unknown filter', journey('', '  - action: sms\n    text: "{{ traits.x | shout }}"\n'), /"shout" is not a filter/],
     ['template default unquoted', journey('', '  - action: sms\n    text: "{{ traits.x | default: there }}"\n'), /default value must be quoted/],
-    ['template event field in a webhook body', journey('', '  - action: webhook\n    url: https://x.example/h\n    body: { a: ["{{ event.total }}"] }\n'), /steps\[0\]\.body\.a\[0\]: in step step-1: \{\{ event\.total \}\}: the event has no field "total"/],
+    [
+      'template event field in a webhook body',
+      journey('', '  - action: webhook\n    url: https://x.example/h\n    body: { a: ["{{ event.total }}"] }\n'),
+      /steps\[0\]\.body\.a\[0\]: in step step-1: \{\{ event\.total \}\}: the event has no field "total"/,
+    ],
     ['webhook host templated', journey('', '  - action: webhook\n    url: "https://{{ traits.host }}/x"\n'), /steps\[0\]\.url: .* is not a webhook URL/],
     ['event step without a name', journey('', '  - action: event\n    properties: { a: 1 }\n'), /steps\[0\]: an event step needs the event name/],
     ['traits step with nothing', journey('', '  - action: traits\n'), /steps\[0\]: a traits step needs set/],
@@ -322,7 +424,8 @@ describe('invalid documents are rejected with the file, document and field', () 
   });
 
   it('reports every problem of every document, one line each', () => {
-    const text = 'kind: segment\nid: a\nwhere: { trait: x }\n---\nkind: segment\nid: b\nwhere: { consent: email }\n---\nkind: computedTrait\nid: c\naggregate: sum\nwindow: 1y\nfoo: 1\n';
+    const text =
+      'kind: segment\nid: a\nwhere: { trait: x }\n---\nkind: segment\nid: b\nwhere: { consent: email }\n---\nkind: computedTrait\nid: c\naggregate: sum\nwindow: 1y\nfoo: 1\n';
     const e = errorOf(() => parseDefinitions(text, 'many.yaml'));
     const lines = e.message.split('\n');
     expect(lines).toHaveLength(3);
@@ -333,7 +436,9 @@ describe('invalid documents are rejected with the file, document and field', () 
   });
 
   it('validateDefinition names the origin it is given (admin API bodies)', () => {
-    const e = errorOf(() => validateDefinition({ kind: 'segment', id: 'x', where: { consent: 'email' }, colour: 'red' }, { file: 'PUT /v1/segments/x', index: 0 }));
+    const e = errorOf(() =>
+      validateDefinition({ kind: 'segment', id: 'x', where: { consent: 'email' }, colour: 'red' }, { file: 'PUT /v1/segments/x', index: 0 }),
+    );
     expect(e.message).toBe('PUT /v1/segments/x: document 0 (id: x): colour: unknown field (a segment takes: kind, name, description, id, where)');
     expect(e.details).toMatchObject({ file: 'PUT /v1/segments/x', index: 0, id: 'x', field: 'colour' });
   });
@@ -374,7 +479,12 @@ steps:
 `,
       'full.yaml',
     ) as JourneyDef[];
-    expect(j).toMatchObject({ holdout: 12.5, enabled: false, name: 'full', exit: { type: 'condition', condition: { type: 'not', of: { type: 'consent', channel: 'email' } } } });
+    expect(j).toMatchObject({
+      holdout: 12.5,
+      enabled: false,
+      name: 'full',
+      exit: { type: 'condition', condition: { type: 'not', of: { type: 'consent', channel: 'email' } } },
+    });
     expect(stepIds(j!)).toEqual(['step-1', 'step-2', 'step-2.then-1', 'step-2.else-1', 'step-2.else-2', 'step-3']);
     expect(j!.steps[0]).toMatchObject({ type: 'waitUntil', event: 'Activated', timeoutMs: 2 * 86_400_000, onTimeout: 'exit' });
     expect(findStep(j!, 'step-2.then-1')).toMatchObject({ action: 'event', name: 'Nudged' });
@@ -432,8 +542,12 @@ steps:
 `);
     const issues = checkSet(defs);
     expect(issues.map((i) => i.text)).toEqual([
-      expect.stringMatching(/^extra\.yaml: document 0 \(id: big\): where\.all\[1\]\.computed: unknown computed trait "lifetime_revenu" \(defined: lifetime_revenue, orders_90d, last_store, first_seen/),
-      expect.stringMatching(/^extra\.yaml: document 1 \(id: j2\): steps\[0\]\.body: in step step-1: \{\{ computed\.lifetime_value \}\} refers to nothing: no computed trait "lifetime_value"/),
+      expect.stringMatching(
+        /^extra\.yaml: document 0 \(id: big\): where\.all\[1\]\.computed: unknown computed trait "lifetime_revenu" \(defined: lifetime_revenue, orders_90d, last_store, first_seen/,
+      ),
+      expect.stringMatching(
+        /^extra\.yaml: document 1 \(id: j2\): steps\[0\]\.body: in step step-1: \{\{ computed\.lifetime_value \}\} refers to nothing: no computed trait "lifetime_value"/,
+      ),
     ]);
   });
 
@@ -442,7 +556,9 @@ steps:
     expect(errorOf(() => validateSet(dup)).message).toBe(
       'extra.yaml: document 0 (id: churn-risk): id: duplicate segment id "churn-risk" (also segments.yaml: document 2)',
     );
-    expect(() => validateSet(add('kind: journey\nid: churn-risk\ntrigger: { segment: churn-risk }\nsteps: [{ action: traits, set: { risk: true } }]\n'))).not.toThrow();
+    expect(() =>
+      validateSet(add('kind: journey\nid: churn-risk\ntrigger: { segment: churn-risk }\nsteps: [{ action: traits, set: { risk: true } }]\n')),
+    ).not.toThrow();
   });
 
   it('rejects cycles between segments, and self-reference', () => {
@@ -477,7 +593,9 @@ steps:
     expect(checkSet(withoutRevenue).map((i) => i.text)).toEqual([
       expect.stringMatching(/segments\.yaml: document 0 \(id: high-value\): where\.all\[0\]\.computed: unknown computed trait "lifetime_revenue"/),
       expect.stringMatching(/segments\.yaml: document 2 \(id: churn-risk\): where\.all\[0\]\.computed: unknown computed trait/),
-      expect.stringMatching(/journeys\.yaml: document 1 \(id: vip-welcome\): steps\[0\]\.body: in step step-1: \{\{ computed\.lifetime_revenue \}\} refers to nothing/),
+      expect.stringMatching(
+        /journeys\.yaml: document 1 \(id: vip-welcome\): steps\[0\]\.body: in step step-1: \{\{ computed\.lifetime_revenue \}\} refers to nothing/,
+      ),
     ]);
   });
 

@@ -35,7 +35,11 @@ describe('the demo CRM receiver', () => {
 
   it('records a signed delivery, refuses an unsigned or wrongly signed one with 401, and counts a repeat once', async () => {
     const body = JSON.stringify({ email: 'a@example.com', tier: 'vip' });
-    const ok = await post(body, { 'x-cairn-signature': signBody(body, secret), 'x-cairn-delivery': 'run-1.step-3', 'x-cairn-timestamp': '2026-01-01T00:00:00.000Z' });
+    const ok = await post(body, {
+      'x-cairn-signature': signBody(body, secret),
+      'x-cairn-delivery': 'run-1.step-3',
+      'x-cairn-timestamp': '2026-01-01T00:00:00.000Z',
+    });
     expect(ok.status).toBe(200);
     expect((await post(body, {})).status).toBe(401);
     expect((await post(body, { 'x-cairn-signature': signBody(body, 'another-secret'), 'x-cairn-delivery': 'run-2.step-3' })).status).toBe(401);
@@ -44,7 +48,14 @@ describe('the demo CRM receiver', () => {
     expect(again.status).toBe(200);
     expect(crm.counts()).toEqual({ verified: 1, rejected: 3, repeated: 1 });
     expect(crm.deliveries()).toEqual([
-      { id: 'run-1.step-3', receivedAt: expect.any(String), method: 'POST', path: '/hooks/vip', sentAt: '2026-01-01T00:00:00.000Z', body: { email: 'a@example.com', tier: 'vip' } },
+      {
+        id: 'run-1.step-3',
+        receivedAt: expect.any(String),
+        method: 'POST',
+        path: '/hooks/vip',
+        sentAt: '2026-01-01T00:00:00.000Z',
+        body: { email: 'a@example.com', tier: 'vip' },
+      },
     ]);
   });
 

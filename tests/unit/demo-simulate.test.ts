@@ -104,7 +104,7 @@ describe('demo simulator', () => {
     }
     // The CRM writes the email as typed and the phone in a local format: normalisation joins them.
     const crm = mine.find((m) => h.messages.find((y) => y.message === m)!.source === 'crm')!;
-    expect(((crm.traits as JsonObject).crm_id)).toBe(p.crmId);
+    expect((crm.traits as JsonObject).crm_id).toBe(p.crmId);
     expect(String((crm.traits as JsonObject).email).toLowerCase()).toBe(p.email);
     const phone = String((crm.traits as JsonObject).phone);
     expect(phone).not.toMatch(/^\+\d{11}$/);
@@ -122,7 +122,8 @@ describe('demo simulator', () => {
     expect(h.people.filter((p) => p.facts.revenue >= 1000 && p.consent.email).length).toBeGreaterThan(5);
     // store-sh001-regulars: at least two SH-001 orders in the last 30 days.
     const recentSh = new Map<number, number>();
-    for (const m of orders) if (props(m).store_id === 'SH-001' && Date.parse(String(m.timestamp)) > now - 30 * DAY) recentSh.set(personOf(m), (recentSh.get(personOf(m)) ?? 0) + 1);
+    for (const m of orders)
+      if (props(m).store_id === 'SH-001' && Date.parse(String(m.timestamp)) > now - 30 * DAY) recentSh.set(personOf(m), (recentSh.get(personOf(m)) ?? 0) + 1);
     expect([...recentSh.values()].filter((n) => n >= 2).length).toBeGreaterThan(2);
     // churn-risk: bought, but not in the last 60 days.
     const last = new Map<number, number>();
@@ -131,7 +132,8 @@ describe('demo simulator', () => {
     // Referrals, and the funnel's steps.
     expect(h.messages.some((m) => m.message.event === 'Referral Sent')).toBe(true);
     expect(h.messages.some((m) => m.message.event === 'Signed Up' && typeof props(m.message).referral_code === 'string')).toBe(true);
-    for (const e of ['Product Viewed', 'Added to Cart', 'Checkout Started', 'Application Installed']) expect(h.messages.some((m) => m.message.event === e)).toBe(true);
+    for (const e of ['Product Viewed', 'Added to Cart', 'Checkout Started', 'Application Installed'])
+      expect(h.messages.some((m) => m.message.event === e)).toBe(true);
     const picks = interestingPeople(h, now);
     expect(picks.crossChannel?.userId).toBeTruthy();
     expect(new Set(Object.values(picks).map((p) => p?.index)).size).toBe(Object.values(picks).length);

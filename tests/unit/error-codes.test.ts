@@ -56,8 +56,23 @@ describe('the error-code scanner', () => {
     expect(r.unread).toEqual([]);
     expect(r.codes.map((c) => c.code).sort()).toEqual(
       [
-        'on_the_next_line', 'double_quoted', 'template_literal', 'when_true', 'when_false', 'http_<>', 'fallback_code', 'through_helper',
-        'through_arrow', 'object_property', 'variable_initial', 'variable_assigned', 'union_one', 'union_two', 'alias_one', 'alias_two', 'property_assigned',
+        'on_the_next_line',
+        'double_quoted',
+        'template_literal',
+        'when_true',
+        'when_false',
+        'http_<>',
+        'fallback_code',
+        'through_helper',
+        'through_arrow',
+        'object_property',
+        'variable_initial',
+        'variable_assigned',
+        'union_one',
+        'union_two',
+        'alias_one',
+        'alias_two',
+        'property_assigned',
       ].sort(),
     );
     expect(r.codes.find((c) => c.code === 'on_the_next_line')!.at).toBe('x.ts:6');
@@ -116,7 +131,8 @@ describe('the error-code scanner', () => {
       'bad_request', // local/http.ts err(code, …)
       'http_<>', // cli: `http_${status}`
       'stack_not_running', // cli/http.ts
-    ]) expect(found, c).toContain(c);
+    ])
+      expect(found, c).toContain(c);
     expect(scan.codes.length).toBeGreaterThan(200);
   });
 });

@@ -35,8 +35,15 @@ describe('target input', () => {
     const out = transformInput(
       event,
       {
-        InputPathsMap: { ev: '$.detail.event', rev: '$.detail.properties.revenue', items: '$.detail.properties.items', flag: '$.detail.flag', gone: '$.detail.gone' },
-        InputTemplate: '{"ev": <ev>, "says": "got <ev> for <rev>", "items": <items>, "flag": <flag>, "gone": <gone>, "goneText": "[<gone>]", "whole": <aws.events.event.json>, "rule": "<aws.events.rule-arn>"}',
+        InputPathsMap: {
+          ev: '$.detail.event',
+          rev: '$.detail.properties.revenue',
+          items: '$.detail.properties.items',
+          flag: '$.detail.flag',
+          gone: '$.detail.gone',
+        },
+        InputTemplate:
+          '{"ev": <ev>, "says": "got <ev> for <rev>", "items": <items>, "flag": <flag>, "gone": <gone>, "goneText": "[<gone>]", "whole": <aws.events.event.json>, "rule": "<aws.events.rule-arn>"}',
       },
       ctx,
     );
@@ -54,8 +61,21 @@ describe('target input', () => {
 
   it('gives <aws.events.event> as AWS does: no detail, detailType in camelCase, time = ingestion time', () => {
     const ingestionTime = '2025-01-01T00:00:00.123Z';
-    const out = transformInput(event, { InputTemplate: '{"e": <aws.events.event>, "j": <aws.events.event.json>, "t": "<aws.events.event.ingestion-time>"}' }, { ...ctx, ingestionTime });
-    const envelope = { id: 'e-1', account: '000000000000', detailType: 'track', time: ingestionTime, source: 'cairn', region: 'us-east-1', resources: [], version: '0' };
+    const out = transformInput(
+      event,
+      { InputTemplate: '{"e": <aws.events.event>, "j": <aws.events.event.json>, "t": "<aws.events.event.ingestion-time>"}' },
+      { ...ctx, ingestionTime },
+    );
+    const envelope = {
+      id: 'e-1',
+      account: '000000000000',
+      detailType: 'track',
+      time: ingestionTime,
+      source: 'cairn',
+      region: 'us-east-1',
+      resources: [],
+      version: '0',
+    };
     expect(out).toEqual({ e: envelope, j: event, t: ingestionTime });
     expect(JSON.stringify(predefinedEvent(event, ingestionTime))).toBe(JSON.stringify(envelope)); // AWS's key order
     expect(out).not.toHaveProperty('e.detail');
@@ -69,7 +89,9 @@ describe('target input', () => {
   });
 
   it('validates target input settings with AWS words', () => {
-    expect(() => validateTargetInput({ Input: '{}', InputPath: '$' }, 't1')).toThrow('Only one of Input, InputPath, or InputTransformer must be provided for target t1.');
+    expect(() => validateTargetInput({ Input: '{}', InputPath: '$' }, 't1')).toThrow(
+      'Only one of Input, InputPath, or InputTransformer must be provided for target t1.',
+    );
     expect(() => validateTargetInput({ Input: '{nope' }, 't1')).toThrow(/valid JSON/);
     expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { 'aws.x': '$' }, InputTemplate: '' } }, 't1')).toThrow(CairnError);
     expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: 'bad' }, InputTemplate: '<ok>' } }, 't1')).toThrow(CairnError);
@@ -77,7 +99,17 @@ describe('target input', () => {
     expect(() => validateTargetInput({ InputTransformer: { InputPathsMap: { ok: '$.a' }, InputTemplate: '"<ok> <unknown>"' } }, 't1')).toThrow(
       'InputTemplate for target t1 contains invalid placeholder unknown.',
     );
-    expect(() => validateTargetInput({ InputTransformer: { InputTemplate: '{"e": <aws.events.event.json>, "r": "<aws.events.rule-name> <aws.events.rule-arn> <aws.events.event> <aws.events.event.ingestion-time>"}' } }, 't1')).not.toThrow();
+    expect(() =>
+      validateTargetInput(
+        {
+          InputTransformer: {
+            InputTemplate:
+              '{"e": <aws.events.event.json>, "r": "<aws.events.rule-name> <aws.events.rule-arn> <aws.events.event> <aws.events.event.ingestion-time>"}',
+          },
+        },
+        't1',
+      ),
+    ).not.toThrow();
     expect(templatePlaceholders('"a <b> c <d-e> <aws.events.event.json> a < b"')).toEqual(['b', 'd-e', 'aws.events.event.json']);
   });
 });

@@ -4,10 +4,13 @@ import fc from 'fast-check';
 import { compilePattern, matchesPattern, parsePattern, validatePattern } from '../../shared/eventbridge/pattern';
 import { CairnError } from '../../shared/errors';
 
-interface Case { name: string; expect: 'match' | 'no-match' | 'invalid'; event: unknown; pattern: unknown }
-const cases = JSON.parse(
-  readFileSync(new URL('../fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8'),
-) as Case[];
+interface Case {
+  name: string;
+  expect: 'match' | 'no-match' | 'invalid';
+  event: unknown;
+  pattern: unknown;
+}
+const cases = JSON.parse(readFileSync(new URL('../fixtures/eventbridge-patterns/cases.json', import.meta.url), 'utf8')) as Case[];
 
 describe('EventBridge pattern cases validated against AWS TestEventPattern', () => {
   it('has the fixture', () => expect(cases.length).toBeGreaterThan(100));
@@ -69,7 +72,14 @@ describe('matching details', () => {
     'detail-type': 'track',
     detail: {
       event: 'Order Completed',
-      properties: { revenue: 42.5, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 3 }], tags: ['vip', 'eu'] },
+      properties: {
+        revenue: 42.5,
+        items: [
+          { sku: 'a', qty: 1 },
+          { sku: 'b', qty: 3 },
+        ],
+        tags: ['vip', 'eu'],
+      },
       ip: '2001:db8::1',
       nothing: null,
     },
@@ -139,8 +149,18 @@ describe('pattern properties', () => {
     fc.assert(
       fc.property(event, fc.nat(), (ev, idx) => {
         const all = leaves(ev);
-        expect(matchesPattern(patternFrom(all, () => [{ exists: true }]), ev)).toBe(true);
-        expect(matchesPattern(patternFrom([all[idx % all.length]!], () => [{ exists: false }]), ev)).toBe(false);
+        expect(
+          matchesPattern(
+            patternFrom(all, () => [{ exists: true }]),
+            ev,
+          ),
+        ).toBe(true);
+        expect(
+          matchesPattern(
+            patternFrom([all[idx % all.length]!], () => [{ exists: false }]),
+            ev,
+          ),
+        ).toBe(false);
       }),
     );
   });

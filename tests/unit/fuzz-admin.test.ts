@@ -17,9 +17,20 @@ import { MemoryStore } from '../../shared/identity/memory-store';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 
-function event(method: string, rawPath: string, headers: Record<string, string>, body: string | undefined, query?: Record<string, string>): APIGatewayProxyEventV2 {
+function event(
+  method: string,
+  rawPath: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  query?: Record<string, string>,
+): APIGatewayProxyEventV2 {
   return {
-    version: '2.0', routeKey: '$default', rawPath, rawQueryString: '', headers, isBase64Encoded: false,
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: '',
+    headers,
+    isBase64Encoded: false,
     ...(body === undefined ? {} : { body }),
     ...(query ? { queryStringParameters: query } : {}),
     requestContext: { http: { method, path: rawPath } },
@@ -41,19 +52,54 @@ const adminPatterns = ROUTES.filter((r) => r.auth === 'admin');
 const segment = fc.oneof(
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
   fc.string({ unit: 'grapheme', maxLength: 10 }).map(encodeURIComponent),
-  fc.constantFrom('%', '%zz', '%E0%A4%A', '..', '.', '%2F', 'email%3Aa%40b.co', 'user_id:u', 'profile_id:', ':', '__proto__', 'constructor', 'prototype', 'default', 'a'.repeat(2000)),
+  fc.constantFrom(
+    '%',
+    '%zz',
+    '%E0%A4%A',
+    '..',
+    '.',
+    '%2F',
+    'email%3Aa%40b.co',
+    'user_id:u',
+    'profile_id:',
+    ':',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'default',
+    'a'.repeat(2000),
+  ),
 );
 const path = fc.oneof(
   fc.tuple(fc.constantFrom(...adminPatterns), fc.array(segment, { minLength: 3, maxLength: 3 })).map(([r, segs]) => {
     let i = 0;
     return { method: r.method as string, path: r.path.replace(/\{[^}]+\}/g, () => segs[i++ % 3]!) };
   }),
-  fc.tuple(fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'), fc.array(segment, { maxLength: 5 })).map(([method, segs]) => ({ method, path: `/v1/${segs.join('/')}` })),
+  fc
+    .tuple(fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'), fc.array(segment, { maxLength: 5 }))
+    .map(([method, segs]) => ({ method, path: `/v1/${segs.join('/')}` })),
 );
 const FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
 const objectText: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 12 }).map((s) => JSON.stringify(s)), fc.integer().map(String), fc.constantFrom('true', 'null', '1e999'), tie('o'), tie('a')),
-  o: fc.array(fc.tuple(fc.oneof(fc.constantFrom('kind', 'id', 'where', 'steps', 'trigger', 'event', 'overlap', 'create', 'name', 'aggregate', ...FORBIDDEN), fc.string({ maxLength: 6 })), tie('v')), { maxLength: 5 })
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.string({ maxLength: 12 }).map((s) => JSON.stringify(s)),
+    fc.integer().map(String),
+    fc.constantFrom('true', 'null', '1e999'),
+    tie('o'),
+    tie('a'),
+  ),
+  o: fc
+    .array(
+      fc.tuple(
+        fc.oneof(
+          fc.constantFrom('kind', 'id', 'where', 'steps', 'trigger', 'event', 'overlap', 'create', 'name', 'aggregate', ...FORBIDDEN),
+          fc.string({ maxLength: 6 }),
+        ),
+        tie('v'),
+      ),
+      { maxLength: 5 },
+    )
     .map((es) => `{${es.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
   a: fc.array(tie('v'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
 })).v as fc.Arbitrary<string>;
@@ -63,7 +109,16 @@ const body = fc.oneof(
   objectText,
   fc.tuple(kinds, objectText).map(([k, rest]) => `{"kind":"${k}","id":"x","where":${rest},"steps":${rest},"trigger":${rest}}`),
   fc.string({ maxLength: 200 }),
-  fc.constantFrom('a: &a [1,2]\nb: [*a,*a,*a]', 'kind: segment\nid: x\nwhere: {}', '- a\n- b', ': :', '!!js/function "x"', '{"overlap":"1h","create":true}', '{"overlap":"0"}', '{"overlap":12}'),
+  fc.constantFrom(
+    'a: &a [1,2]\nb: [*a,*a,*a]',
+    'kind: segment\nid: x\nwhere: {}',
+    '- a\n- b',
+    ': :',
+    '!!js/function "x"',
+    '{"overlap":"1h","create":true}',
+    '{"overlap":"0"}',
+    '{"overlap":12}',
+  ),
 );
 const contentType = fc.constantFrom(undefined, 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/plain', 'multipart/form-data');
 
@@ -86,10 +141,19 @@ afterAll(async () => emu?.close());
 describe('admin router fuzz', () => {
   it('random paths, methods, identifiers, queries and bodies: a documented answer, never a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(path, body, contentType, fc.dictionary(fc.constantFrom('limit', 'before', 'cursor', 'x'), fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('-1', '0', '1e9', 'NaN', '99999999999'))), async (p, b, ct, query) => {
-        const r = await router.handle(event(p.method, p.path, ct ? { 'content-type': ct } : {}, b, query));
-        checkAnswer(r, `${p.method} ${p.path.slice(0, 80)} ${String(b).slice(0, 80)}`);
-      }),
+      fc.asyncProperty(
+        path,
+        body,
+        contentType,
+        fc.dictionary(
+          fc.constantFrom('limit', 'before', 'cursor', 'x'),
+          fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('-1', '0', '1e9', 'NaN', '99999999999')),
+        ),
+        async (p, b, ct, query) => {
+          const r = await router.handle(event(p.method, p.path, ct ? { 'content-type': ct } : {}, b, query));
+          checkAnswer(r, `${p.method} ${p.path.slice(0, 80)} ${String(b).slice(0, 80)}`);
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -100,10 +164,22 @@ describe('admin router fuzz', () => {
       ['application/json', '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)],
       ['application/yaml', '['.repeat(100_000) + ']'.repeat(100_000)],
       ['application/yaml', Array.from({ length: 2_000 }, (_, i) => ' '.repeat(i) + 'a:').join('\n')],
-      ['application/yaml', 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + Array.from({ length: 9 }, (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9).fill(`*${i === 0 ? 'a' : 'bcdefghij'[i - 1]}`).join(',')}]`).join('\n')],
+      [
+        'application/yaml',
+        'a: &a ["x","x","x","x","x","x","x","x","x"]\n' +
+          Array.from(
+            { length: 9 },
+            (_, i) =>
+              `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(9)
+                .fill(`*${i === 0 ? 'a' : 'bcdefghij'[i - 1]}`)
+                .join(',')}]`,
+          ).join('\n'),
+      ],
       ['application/json', JSON.stringify({ kind: 'segment', id: 'x', where: { s: 'x'.repeat(2 * 1024 * 1024) } })],
     ];
-    const targets = adminPatterns.filter((r) => r.method === 'PUT' || r.method === 'POST').map((r) => ({ method: r.method, path: r.path.replace(/\{[^}]+\}/g, 'x') }));
+    const targets = adminPatterns
+      .filter((r) => r.method === 'PUT' || r.method === 'POST')
+      .map((r) => ({ method: r.method, path: r.path.replace(/\{[^}]+\}/g, 'x') }));
     expect(targets.length).toBeGreaterThan(3);
     for (const t of targets) {
       for (const [ct, text] of bodies) {

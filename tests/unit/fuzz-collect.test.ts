@@ -30,8 +30,16 @@ function event(method: string, path: string, headers: Record<string, string>, bo
     ...(body === undefined ? {} : { body: binary ? body.toString('base64') : body }),
     isBase64Encoded: binary,
     requestContext: {
-      accountId: '000000000000', apiId: 'fuzz', domainName: 'localhost', domainPrefix: 'localhost', requestId: 'r', routeKey: '$default', stage: '$default',
-      time: '', timeEpoch: Date.now(), http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'fuzz' },
+      accountId: '000000000000',
+      apiId: 'fuzz',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      requestId: 'r',
+      routeKey: '$default',
+      stage: '$default',
+      time: '',
+      timeEpoch: Date.now(),
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'fuzz' },
     },
   };
 }
@@ -62,10 +70,38 @@ const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 // ---- arbitraries --------------------------------------------------------------------------------
 
 const FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
-const key = fc.oneof(fc.constantFrom('userId', 'anonymousId', 'event', 'type', 'properties', 'traits', 'context', 'batch', 'messageId', 'timestamp', 'sentAt', 'writeKey', 'groupId', 'previousId', ...FORBIDDEN), fc.string({ maxLength: 8 }));
+const key = fc.oneof(
+  fc.constantFrom(
+    'userId',
+    'anonymousId',
+    'event',
+    'type',
+    'properties',
+    'traits',
+    'context',
+    'batch',
+    'messageId',
+    'timestamp',
+    'sentAt',
+    'writeKey',
+    'groupId',
+    'previousId',
+    ...FORBIDDEN,
+  ),
+  fc.string({ maxLength: 8 }),
+);
 /** JSON text of random values whose keys are often Segment's (and sometimes forbidden). */
 const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.string({ maxLength: 20 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), tie('object'), tie('array')),
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.string({ maxLength: 20 }),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    tie('object'),
+    tie('array'),
+  ),
   object: fc.array(fc.tuple(key, tie('value')), { maxLength: 6 }).map((entries) => {
     // Built as JSON text so that `__proto__` is an own key, as JSON.parse makes it.
     return { __json: `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}` };
@@ -77,17 +113,32 @@ function toJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
   return JSON.stringify(v) ?? 'null';
 }
-const message = fc.record({
-  type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias', 'nope', undefined),
-  userId: fc.option(fc.oneof(fc.string({ maxLength: 10 }), fc.integer()), { nil: undefined }),
-  anonymousId: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
-  event: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
-  groupId: fc.option(fc.string({ maxLength: 5 }), { nil: undefined }),
-  previousId: fc.option(fc.string({ maxLength: 5 }), { nil: undefined }),
-  timestamp: fc.option(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 10 })), { nil: undefined }),
-  properties: fc.option(jsonValue, { nil: undefined }),
-}, { requiredKeys: [] });
-const messageJson = message.map((m) => `{${Object.entries(m).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`);
+const message = fc.record(
+  {
+    type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias', 'nope', undefined),
+    userId: fc.option(fc.oneof(fc.string({ maxLength: 10 }), fc.integer()), { nil: undefined }),
+    anonymousId: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+    event: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+    groupId: fc.option(fc.string({ maxLength: 5 }), { nil: undefined }),
+    previousId: fc.option(fc.string({ maxLength: 5 }), { nil: undefined }),
+    timestamp: fc.option(
+      fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string({ maxLength: 10 }),
+      ),
+      { nil: undefined },
+    ),
+    properties: fc.option(jsonValue, { nil: undefined }),
+  },
+  { requiredKeys: [] },
+);
+const messageJson = message.map(
+  (m) =>
+    `{${Object.entries(m)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(',')}}`,
+);
 const bodyText = fc.oneof(
   messageJson,
   fc.array(messageJson, { maxLength: 4 }).map((ms) => `{"batch":[${ms.join(',')}]}`),
@@ -96,7 +147,16 @@ const bodyText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 100 }),
 );
 const contentType = fc.oneof(
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/vnd.x+json', 'text/html', 'application/json; charset=latin1', ''),
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/vnd.x+json',
+    'text/html',
+    'application/json; charset=latin1',
+    '',
+  ),
   fc.string({ maxLength: 30 }),
 );
 const authHeader = fc.oneof(
@@ -124,7 +184,22 @@ describe('collector fuzz', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('POST', 'POST', 'POST', 'GET', 'OPTIONS', 'PUT'),
-        fc.oneof(fc.constantFrom('/v1/track', '/v1/identify', '/v1/batch', '/v1/import', '/v1/alias', '/v1/group', '/v1/page', '/v1/t', '/v1/i', '/v1/b', '/beacon/v1/batch'), fc.string({ maxLength: 20 }).map((s) => `/v1/${s}`)),
+        fc.oneof(
+          fc.constantFrom(
+            '/v1/track',
+            '/v1/identify',
+            '/v1/batch',
+            '/v1/import',
+            '/v1/alias',
+            '/v1/group',
+            '/v1/page',
+            '/v1/t',
+            '/v1/i',
+            '/v1/b',
+            '/beacon/v1/batch',
+          ),
+          fc.string({ maxLength: 20 }).map((s) => `/v1/${s}`),
+        ),
         bodyText,
         contentType,
         authHeader,
@@ -148,8 +223,15 @@ describe('collector fuzz', () => {
   });
 
   it('browser GET routes (settings, sourceConfig, pixels) with random keys and queries: a documented answer, never a 500', async () => {
-    const queryKey = fc.oneof(fc.constantFrom('data', 'writeKey', 'userId', 'anonymousId', 'event', 'properties.a', 'context.page.path', '__proto__.x', 'a..b', 'properties', '.'), fc.string({ maxLength: 10 }));
-    const queryValue = fc.oneof(fc.constant(KEY), bodyText.map((t) => Buffer.from(t).toString('base64')), fc.string({ maxLength: 30 }));
+    const queryKey = fc.oneof(
+      fc.constantFrom('data', 'writeKey', 'userId', 'anonymousId', 'event', 'properties.a', 'context.page.path', '__proto__.x', 'a..b', 'properties', '.'),
+      fc.string({ maxLength: 10 }),
+    );
+    const queryValue = fc.oneof(
+      fc.constant(KEY),
+      bodyText.map((t) => Buffer.from(t).toString('base64')),
+      fc.string({ maxLength: 30 }),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -188,7 +270,14 @@ describe('collector fuzz', () => {
           let inner = `{${JSON.stringify(bad)}:{"polluted":true,"prototype":{"polluted":true}}}`;
           for (const p of [...path].reverse()) inner = `{${JSON.stringify(p)}:${inner}}`;
           const msg = `{"type":"track","userId":"u","event":"E","properties":${inner}}`;
-          const r = await invoke(event('POST', inBatch ? '/v1/batch' : '/v1/track', { authorization: basic(KEY), 'content-type': 'application/json' }, inBatch ? `{"batch":[${msg}]}` : msg));
+          const r = await invoke(
+            event(
+              'POST',
+              inBatch ? '/v1/batch' : '/v1/track',
+              { authorization: basic(KEY), 'content-type': 'application/json' },
+              inBatch ? `{"batch":[${msg}]}` : msg,
+            ),
+          );
           checkAnswer(r);
           expect(r.statusCode).toBe(400);
           expect(JSON.parse(r.body!).error.code).toBe('forbidden_key');
@@ -200,10 +289,16 @@ describe('collector fuzz', () => {
   });
 
   it('deep nesting (100,000 levels, objects or arrays) is refused with a 400 in bounded time', async () => {
-    for (const [open, close] of [['{"a":', '}'], ['[', ']']] as const) {
+    for (const [open, close] of [
+      ['{"a":', '}'],
+      ['[', ']'],
+    ] as const) {
       for (const depth of [65, 1_000, 100_000]) {
         const deep = open.repeat(depth) + '1' + close.repeat(depth);
-        for (const text of [`{"userId":"u","event":"E","properties":${deep}}`, `{"batch":[{"type":"track","userId":"u","event":"E","properties":{"x":${deep}}}]}`]) {
+        for (const text of [
+          `{"userId":"u","event":"E","properties":${deep}}`,
+          `{"batch":[{"type":"track","userId":"u","event":"E","properties":{"x":${deep}}}]}`,
+        ]) {
           const t0 = performance.now();
           const r = await invoke(event('POST', text.startsWith('{"batch"') ? '/v1/batch' : '/v1/track', { authorization: basic(KEY) }, text));
           checkAnswer(r);

@@ -30,18 +30,83 @@ const parsers: [string, (text: string) => unknown][] = [
   ['readDocuments', (t) => readDocuments(t, 'fuzz.yaml')],
   ['checkDefinitions', (t) => checkDefinitions(t, 'fuzz.yaml')],
   ['parseDefinitions', (t) => parseDefinitions(t, 'fuzz.yaml')],
-  ['loadDefinitions', (t) => loadDefinitions([{ file: 'a.yaml', text: t }, { file: 'b.json', text: t }])],
+  [
+    'loadDefinitions',
+    (t) =>
+      loadDefinitions([
+        { file: 'a.yaml', text: t },
+        { file: 'b.json', text: t },
+      ]),
+  ],
 ];
 const parseAll = (text: string) => {
   for (const [name, p] of parsers) typedOnly(() => p(text), `${name}(${JSON.stringify(text)})`);
 };
 
 const WORDS = [
-  'kind', 'id', 'computedTrait', 'segment', 'journey', 'event', 'aggregate', 'count', 'sum', 'min', 'max', 'first', 'last', 'property',
-  'window', '30d', '0d', '-1d', 'where', 'all', 'any', 'not', 'trait', 'computed', 'identifier', 'consent', 'performed', 'atLeast', 'times', 'within',
-  'trigger', 'entered', 'exited', 'audience', 'steps', 'action', 'email', 'sms', 'webhook', 'wait', 'until', 'branch', 'if', 'then', 'else',
-  'frequencyCap', 'exit', 'channel', 'template', '{{ traits.name }}', '{{', '}}', 'gte', 'lte', 'eq', 'in', 'exists', 'url', 'https://x.example',
-  '__proto__', 'constructor', 'prototype', 'polluted',
+  'kind',
+  'id',
+  'computedTrait',
+  'segment',
+  'journey',
+  'event',
+  'aggregate',
+  'count',
+  'sum',
+  'min',
+  'max',
+  'first',
+  'last',
+  'property',
+  'window',
+  '30d',
+  '0d',
+  '-1d',
+  'where',
+  'all',
+  'any',
+  'not',
+  'trait',
+  'computed',
+  'identifier',
+  'consent',
+  'performed',
+  'atLeast',
+  'times',
+  'within',
+  'trigger',
+  'entered',
+  'exited',
+  'audience',
+  'steps',
+  'action',
+  'email',
+  'sms',
+  'webhook',
+  'wait',
+  'until',
+  'branch',
+  'if',
+  'then',
+  'else',
+  'frequencyCap',
+  'exit',
+  'channel',
+  'template',
+  '{{ traits.name }}',
+  '{{',
+  '}}',
+  'gte',
+  'lte',
+  'eq',
+  'in',
+  'exists',
+  'url',
+  'https://x.example',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'polluted',
 ];
 const word = fc.oneof(fc.constantFrom(...WORDS), fc.string({ maxLength: 8 }));
 const doc: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -54,11 +119,13 @@ const doc: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   }),
   a: fc.array(tie('v'), { maxLength: 4 }),
 })).v;
-const definitionLike = fc.record({
-  kind: fc.constantFrom('computedTrait', 'segment', 'journey', 'nope'),
-  id: fc.oneof(fc.constantFrom('a', 'b-1', 'x'), word),
-  rest: fc.dictionary(fc.constantFrom(...WORDS), doc, { maxKeys: 5 }),
-}).map(({ kind, id, rest }) => ({ kind, id, ...rest }));
+const definitionLike = fc
+  .record({
+    kind: fc.constantFrom('computedTrait', 'segment', 'journey', 'nope'),
+    id: fc.oneof(fc.constantFrom('a', 'b-1', 'x'), word),
+    rest: fc.dictionary(fc.constantFrom(...WORDS), doc, { maxKeys: 5 }),
+  })
+  .map(({ kind, id, rest }) => ({ kind, id, ...rest }));
 
 describe('definition parser fuzz', () => {
   it('random text: a typed error or definitions, nothing else', () => {
@@ -77,21 +144,30 @@ describe('definition parser fuzz', () => {
 
   it('prototype-pollution keys at any depth are refused as fields, and pollute nothing', () => {
     fc.assert(
-      fc.property(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.array(fc.constantFrom('where', 'all', 'steps', 'trigger', 'x'), { maxLength: 4 }), (bad, path) => {
-        let inner = `{"${bad}":{"polluted":true}}`;
-        for (const p of [...path].reverse()) inner = `{"${p}":${inner}}`;
-        for (const text of [`{"kind":"segment","id":"s","where":${inner}}`, `kind: segment\nid: s\n${bad}:\n  polluted: true\n`]) {
-          parseAll(text);
-          expect(() => parseDefinitions(text, 'f.yaml')).toThrow(CairnError);
-        }
-      }),
+      fc.property(
+        fc.constantFrom('__proto__', 'constructor', 'prototype'),
+        fc.array(fc.constantFrom('where', 'all', 'steps', 'trigger', 'x'), { maxLength: 4 }),
+        (bad, path) => {
+          let inner = `{"${bad}":{"polluted":true}}`;
+          for (const p of [...path].reverse()) inner = `{"${p}":${inner}}`;
+          for (const text of [`{"kind":"segment","id":"s","where":${inner}}`, `kind: segment\nid: s\n${bad}:\n  polluted: true\n`]) {
+            parseAll(text);
+            expect(() => parseDefinitions(text, 'f.yaml')).toThrow(CairnError);
+          }
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('deep nesting (100,000 levels) and alias bombs: a typed error, quickly', () => {
     const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 10; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      laughs.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const cases = [
       '['.repeat(100_000) + ']'.repeat(100_000),
       '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000),

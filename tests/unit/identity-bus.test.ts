@@ -24,8 +24,14 @@ let seq = 1_000_000;
 let n = 0;
 const T = Date.UTC(2024, 0, 1);
 const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `bus-${++n}`, properties: {}, traits: {}, context: {}, sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(), receivedAt: new Date(T + n * 1000 + 50).toISOString(), ...p,
+  messageId: `bus-${++n}`,
+  properties: {},
+  traits: {},
+  context: {},
+  sourceId: 'src',
+  timestamp: new Date(T + n * 1000).toISOString(),
+  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
+  ...p,
 });
 const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
 
@@ -52,12 +58,17 @@ function deps(store: MemoryStore, s: Sink, extra: Partial<ResolverDeps> = {}): R
   const lake: LakeSink = async (b) => void s.lake.push(structuredClone(b.changed));
   return { store, config, cache: new ResolveCache(), publisher, lake, now: () => new Date(T + 86_400_000), ...extra };
 }
-const failing: Publisher = { publish: async () => { throw new Error('bus unavailable'); } };
+const failing: Publisher = {
+  publish: async () => {
+    throw new Error('bus unavailable');
+  },
+};
 
 const published = (s: Sink, m: NormalizedMessage) => s.bus.filter((e) => e.detailType === m.type && e.detail.messageId === m.messageId);
 const mergedAway = (s: Sink) => new Set(s.bus.filter((e) => e.detailType === 'profile.merged').flatMap((e) => e.detail.merged as string[]));
 const snapshotted = (s: Sink) => new Set(s.lake.flat().map((p) => `${p.profileId}@${p.version}`));
-const profileOf = (store: MemoryStore, userId: string) => [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
+const profileOf = (store: MemoryStore, userId: string) =>
+  [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
 const anonProfile = (store: MemoryStore, anon: string) => store.profiles.get(store.identities.get(`anonymous_id:${anon}`)!.profileId)!;
 
 describe('resolve publishes at least once across attempts', () => {
@@ -67,7 +78,12 @@ describe('resolve publishes at least once across attempts', () => {
     const users = ['b-a1', 'b-a2', 'b-a3'];
     store.race = {
       key: 'email:b-a3@example.com',
-      run: () => processBatch(deps(store, sink()), 'shardId-000000000001', records([msg({ type: 'identify', anonymousId: 'pos-a3', traits: { email: 'b-a3@example.com' } })])),
+      run: () =>
+        processBatch(
+          deps(store, sink()),
+          'shardId-000000000001',
+          records([msg({ type: 'identify', anonymousId: 'pos-a3', traits: { email: 'b-a3@example.com' } })]),
+        ),
     };
     const msgs = users.flatMap((userId) => [
       msg({ type: 'identify', userId, traits: { email: `${userId}@example.com` } }),
@@ -85,10 +101,11 @@ describe('resolve publishes at least once across attempts', () => {
   it('a merge done by an attempt that then conflicted is published', async () => {
     const store = new RacingStore();
     const s = sink();
-    await processBatch(deps(store, sink()), 'shardId-000000000001', records([
-      msg({ type: 'page', anonymousId: 'anon-m', name: 'Home' }),
-      msg({ type: 'track', userId: 'u-m', event: 'Viewed' }),
-    ]));
+    await processBatch(
+      deps(store, sink()),
+      'shardId-000000000001',
+      records([msg({ type: 'page', anonymousId: 'anon-m', name: 'Home' }), msg({ type: 'track', userId: 'u-m', event: 'Viewed' })]),
+    );
     const x = anonProfile(store, 'anon-m').profileId;
     const y = profileOf(store, 'u-m').profileId;
     expect(x).not.toBe(y);
@@ -96,7 +113,12 @@ describe('resolve publishes at least once across attempts', () => {
     // the store's till (another shard): the first attempt froze one profile, then lost the claim.
     store.race = {
       key: 'email:m@example.com',
-      run: () => processBatch(deps(store, sink()), 'shardId-000000000002', records([msg({ type: 'identify', anonymousId: 'pos-m', traits: { email: 'm@example.com' } })])),
+      run: () =>
+        processBatch(
+          deps(store, sink()),
+          'shardId-000000000002',
+          records([msg({ type: 'identify', anonymousId: 'pos-m', traits: { email: 'm@example.com' } })]),
+        ),
     };
     const login = msg({ type: 'identify', userId: 'u-m', anonymousId: 'anon-m', traits: { email: 'm@example.com' } });
     const res = await processBatch(deps(store, s), 'shardId-000000000000', records([login]));
@@ -126,7 +148,18 @@ describe('resolve publishes at least once across attempts', () => {
     ];
     const batch = records(msgs);
     const lost = sink();
-    await expect(processBatch(deps(store, lost, { publisher: failing, lake: async () => { throw new Error('s3 unavailable'); } }), 'shardId-000000000000', batch)).rejects.toThrow();
+    await expect(
+      processBatch(
+        deps(store, lost, {
+          publisher: failing,
+          lake: async () => {
+            throw new Error('s3 unavailable');
+          },
+        }),
+        'shardId-000000000000',
+        batch,
+      ),
+    ).rejects.toThrow();
     const survivor = profileOf(store, 'u-r').profileId;
     const counted = profileOf(store, 'u-r').computed.event_count;
     const frozen = [x, profileIdFor(msgs[0]!.messageId)].filter((id) => id !== survivor);
@@ -194,8 +227,16 @@ describe('resolve publishes at least once (property)', () => {
           const sh = ready[rand(ready.length)]!;
           const batch = sh.recs.slice(sh.pos, sh.pos + 1 + rand(6));
           if (rand(6) === 0) store.crashAfter = rand(6);
-          const publisher: Publisher = { publish: async (e) => { if (crash()) throw new InjectedCrash(); s.bus.push(...e); } };
-          const lake: LakeSink = async (b) => { if (crash()) throw new InjectedCrash(); s.lake.push(structuredClone(b.changed)); };
+          const publisher: Publisher = {
+            publish: async (e) => {
+              if (crash()) throw new InjectedCrash();
+              s.bus.push(...e);
+            },
+          };
+          const lake: LakeSink = async (b) => {
+            if (crash()) throw new InjectedCrash();
+            s.lake.push(structuredClone(b.changed));
+          };
           try {
             const res = await processBatch({ store, config, cache: sh.cache, now: NOW, publisher, lake }, sh.id, batch);
             if (res.ok) {

@@ -25,9 +25,7 @@ import { processBatch, ResolveCache } from '../../shared/identity/process';
 import type { BatchRecord } from '../../shared/identity/resolve';
 import type { IdentityStore, ProfileRecord } from '../../shared/identity/types';
 import type { NormalizedMessage } from '../../shared/message/types';
-import {
-  canonical, config, graphErrors, live, messagesOf, NOW, reference, simulate, type Ev, type SimKnobs,
-} from '../../shared/identity/testing/sim';
+import { canonical, config, graphErrors, live, messagesOf, NOW, reference, simulate, type Ev, type SimKnobs } from '../../shared/identity/testing/sim';
 
 // The counterexample's history: one person, ten messages (m8 is the alias).
 const history: Ev[] = [
@@ -123,7 +121,14 @@ describe('a profile merged away into a survivor born in the same batch (regressi
     const c = msg('c', 40, { userId: 'r', traits: { email: 'e@example.org' } });
     const store = new MemoryStore();
     const deps = () => ({ store, config, cache: new ResolveCache(), now: NOW });
-    expect((await processBatch(deps(), 'shardId-2', [{ message: r0, seq: '1' }, { message: q0, seq: '2' }])).ok).toBe(true);
+    expect(
+      (
+        await processBatch(deps(), 'shardId-2', [
+          { message: r0, seq: '1' },
+          { message: q0, seq: '2' },
+        ])
+      ).ok,
+    ).toBe(true);
     const batch: BatchRecord[] = [a, b, c].map((message, i) => ({ message, seq: String(10 + i) }));
     // marker, Q's freeze, R, two claims — then the repoint of anonymous_id:q fails.
     store.crashAfter = 5;
@@ -142,7 +147,11 @@ describe('a profile merged away into a survivor born in the same batch (regressi
 });
 
 /** The store seen by one invocation: the listed operations wait at `hold` while it is set. */
-function heldView(store: MemoryStore, hold: { until?: Promise<void> }, ops: { marker?: boolean; profile?: (id: string) => boolean; dies?: boolean }): IdentityStore {
+function heldView(
+  store: MemoryStore,
+  hold: { until?: Promise<void> },
+  ops: { marker?: boolean; profile?: (id: string) => boolean; dies?: boolean },
+): IdentityStore {
   const wait = async () => {
     if (hold.until) await hold.until;
   };
@@ -169,7 +178,17 @@ const gate = () => {
 describe('exactly once across profiles (regressions from the shared-device property)', () => {
   const at = (s: number) => new Date(Date.UTC(2024, 4, 2) + s * 1000).toISOString();
   const msg = (messageId: string, s: number, rest: Record<string, unknown>) =>
-    ({ properties: {}, context: {}, traits: {}, sourceId: 'src', timestamp: '2024-05-01T00:00:00.000Z', messageId, receivedAt: at(s), type: 'page', ...rest }) as unknown as NormalizedMessage;
+    ({
+      properties: {},
+      context: {},
+      traits: {},
+      sourceId: 'src',
+      timestamp: '2024-05-01T00:00:00.000Z',
+      messageId,
+      receivedAt: at(s),
+      type: 'page',
+      ...rest,
+    }) as unknown as NormalizedMessage;
   const total = (s: MemoryStore) => live(s).reduce((n, p) => n + p.computed.event_count, 0);
 
   // A copy of m1 re-put with a new sequence number after m1 was anchored (by the shard marker's
@@ -184,11 +203,21 @@ describe('exactly once across profiles (regressions from the shared-device prope
     const deps = (s: IdentityStore) => ({ store: s, config, cache: new ResolveCache(), now: NOW });
     // shard-1 reads for [m1 m2] (nothing known) and waits; shard-0 [m0] claims the shared device.
     const g = gate();
-    const first = processBatch(deps(heldView(store, g.hold, { marker: true })), 'shardId-1', [{ message: m1, seq: '11' }, { message: m2, seq: '12' }]);
+    const first = processBatch(deps(heldView(store, g.hold, { marker: true })), 'shardId-1', [
+      { message: m1, seq: '11' },
+      { message: m2, seq: '12' },
+    ]);
     expect((await processBatch(deps(store), 'shardId-0', [{ message: m0, seq: '1' }])).ok).toBe(true);
     g.open();
     expect((await first).ok).toBe(true); // m1 stays on u1's profile, which releases the shared device
-    expect((await processBatch(deps(store), 'shardId-1', [{ message: m1, seq: '13' }, { message: m4, seq: '14' }])).ok).toBe(true);
+    expect(
+      (
+        await processBatch(deps(store), 'shardId-1', [
+          { message: m1, seq: '13' },
+          { message: m4, seq: '14' },
+        ])
+      ).ok,
+    ).toBe(true);
     expect(graphErrors(store)).toEqual([]);
     expect(total(store)).toBe(4);
   });
@@ -209,7 +238,14 @@ describe('exactly once across profiles (regressions from the shared-device prope
     await new Promise((r) => setTimeout(r, 20));
     expect(store.markers.get('shardId-1')).toBeDefined();
     // The retry delivers [a b]: b merges the new P into R.
-    expect((await processBatch(deps(store), 'shardId-1', [{ message: a, seq: '10' }, { message: b, seq: '11' }])).ok).toBe(true);
+    expect(
+      (
+        await processBatch(deps(store), 'shardId-1', [
+          { message: a, seq: '10' },
+          { message: b, seq: '11' },
+        ])
+      ).ok,
+    ).toBe(true);
     g.open();
     await expect(zombie).rejects.toBeInstanceOf(InjectedCrash);
     expect(graphErrors(store)).toEqual([]);

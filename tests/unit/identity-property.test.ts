@@ -7,9 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  canonical, graphErrors, KINDS, live, messagesOf, reference, simulate, type Ev, type SimKnobs,
-} from '../../shared/identity/testing/sim';
+import { canonical, graphErrors, KINDS, live, messagesOf, reference, simulate, type Ev, type SimKnobs } from '../../shared/identity/testing/sim';
 
 const evArb = (people: number): fc.Arbitrary<Ev> =>
   fc.record({
@@ -36,12 +34,15 @@ const knobsArb = (n: number, concurrent: boolean): fc.Arbitrary<SimKnobs> =>
 describe('identity resolution converges (property)', () => {
   it('sequential shards: batch boundaries, splits, crashes, replays and duplicates give the ordered-pass result', async () => {
     await fc.assert(
-      fc.asyncProperty(historyArb.chain((h) => fc.tuple(fc.constant(h), knobsArb(h.length, false))), async ([h, knobs]) => {
-        const msgs = messagesOf(h);
-        const [sim, ref] = await Promise.all([simulate(msgs, knobs), reference(msgs)]);
-        expect(graphErrors(sim)).toEqual([]);
-        expect(canonical(sim)).toEqual(canonical(ref));
-      }),
+      fc.asyncProperty(
+        historyArb.chain((h) => fc.tuple(fc.constant(h), knobsArb(h.length, false))),
+        async ([h, knobs]) => {
+          const msgs = messagesOf(h);
+          const [sim, ref] = await Promise.all([simulate(msgs, knobs), reference(msgs)]);
+          expect(graphErrors(sim)).toEqual([]);
+          expect(canonical(sim)).toEqual(canonical(ref));
+        },
+      ),
       { numRuns: Number(process.env.CAIRN_PROP_RUNS ?? 150) },
     );
   });

@@ -32,7 +32,11 @@ const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>, at
   ...p,
 });
 const run = (msgs: NormalizedMessage[], shard = 'shardId-0'): Promise<BatchResult> =>
-  processBatch({ store, config, cache: new ResolveCache() }, shard, msgs.map((m) => ({ message: m, seq: String(++seq).padStart(12, '0') })));
+  processBatch(
+    { store, config, cache: new ResolveCache() },
+    shard,
+    msgs.map((m) => ({ message: m, seq: String(++seq).padStart(12, '0') })),
+  );
 const get = (id: string) => findProfile(store, config, id);
 const live = () => [...store.profiles.values()].filter((p) => !p.mergedInto);
 
@@ -43,16 +47,32 @@ describe('one customer across channels', () => {
       msg({ type: 'identify', anonymousId: 'web-1', traits: { email: 'Jane.Doe@Example.com', first_name: 'Jane' } }),
     ]);
     await run([msg({ type: 'identify', userId: 'u-jane', anonymousId: 'app-1', traits: { phone: '(415) 555-0134', plan: 'pro' } })], 'shardId-1');
-    await run([msg({ type: 'track', anonymousId: 'pos-77', event: 'Order Completed', properties: { total: '42.50' }, context: { traits: { phone: '+14155550134' } } })]);
+    await run([
+      msg({ type: 'track', anonymousId: 'pos-77', event: 'Order Completed', properties: { total: '42.50' }, context: { traits: { phone: '+14155550134' } } }),
+    ]);
     await run([msg({ type: 'identify', userId: 'u-jane', traits: { email: 'jane.doe@example.com', crm_id: 'C-9' } })], 'shardId-1');
 
     expect(live()).toHaveLength(1);
     const p = (await get('phone:+1 415 555 0134'))!;
-    for (const id of ['email:JANE.DOE@example.com', 'user_id:u-jane', 'anonymous_id:web-1', 'anonymous_id:app-1', 'anonymous_id:pos-77', 'crm_id:C-9', `profile_id:${p.profileId}`]) {
+    for (const id of [
+      'email:JANE.DOE@example.com',
+      'user_id:u-jane',
+      'anonymous_id:web-1',
+      'anonymous_id:app-1',
+      'anonymous_id:pos-77',
+      'crm_id:C-9',
+      `profile_id:${p.profileId}`,
+    ]) {
       expect((await get(id))?.profileId, id).toBe(p.profileId);
     }
     const api = toApiProfile(p);
-    expect(api.identities).toEqual(expect.arrayContaining([{ type: 'email', value: 'jane.doe@example.com' }, { type: 'phone', value: '+14155550134' }, { type: 'crm_id', value: 'C-9' }]));
+    expect(api.identities).toEqual(
+      expect.arrayContaining([
+        { type: 'email', value: 'jane.doe@example.com' },
+        { type: 'phone', value: '+14155550134' },
+        { type: 'crm_id', value: 'C-9' },
+      ]),
+    );
     expect(api.traits).toMatchObject({ first_name: 'Jane', plan: 'pro' });
     expect(api.computed).toMatchObject({ event_count: 5, order_count: 1, revenue: 42.5 });
     expect(api.mergedFrom.length).toBeGreaterThanOrEqual(1);
@@ -168,7 +188,9 @@ describe('bad input', () => {
 
   it('block-listed placeholders never merge people', async () => {
     const r = await run(
-      Array.from({ length: 30 }, (_, i) => msg({ type: 'identify', anonymousId: `visitor-${i}`, traits: { email: 'TEST@test.com', phone: '+1 000 000 0000' } })),
+      Array.from({ length: 30 }, (_, i) =>
+        msg({ type: 'identify', anonymousId: `visitor-${i}`, traits: { email: 'TEST@test.com', phone: '+1 000 000 0000' } }),
+      ),
     );
     expect(live()).toHaveLength(30);
     expect(r.reasons.blocked).toBe(30);
@@ -198,7 +220,13 @@ describe('bad input', () => {
     expect(parseIdentifier('phone:+44 20 7946 0958', config)).toEqual({ type: 'phone', value: '+442079460958' });
     expect(() => parseIdentifier('nope', config)).toThrow(/type:value/);
     expect(() => parseIdentifier('shoe_size:42', config)).toThrow(/unknown identifier type/);
-    const ext = extractIdentifiers(msg({ type: 'track', userId: 'u', event: 'E', context: { externalIds: [{ id: 'C-1', type: 'crm_id', collection: 'users', encoding: 'none' }] } }), config);
-    expect(ext.ids).toEqual([{ type: 'user_id', value: 'u' }, { type: 'crm_id', value: 'C-1' }]);
+    const ext = extractIdentifiers(
+      msg({ type: 'track', userId: 'u', event: 'E', context: { externalIds: [{ id: 'C-1', type: 'crm_id', collection: 'users', encoding: 'none' }] } }),
+      config,
+    );
+    expect(ext.ids).toEqual([
+      { type: 'user_id', value: 'u' },
+      { type: 'crm_id', value: 'C-1' },
+    ]);
   });
 });

@@ -23,24 +23,47 @@ describe('keys under imports/', () => {
 describe('events that invoke λ import', () => {
   it('S3 event notifications: created objects only, keys URL-decoded as S3 encodes them', () => {
     const rec = (eventName: string, key: string) => ({ eventName, s3: { bucket: { name: 'lake' }, object: { key } } });
-    expect(objectsOfEvent({ Records: [rec('ObjectCreated:Put', 'imports/crm/customers+2024%C3%A9%2B.csv'), rec('ObjectRemoved:Delete', 'imports/x.csv'), rec('ObjectCreated:CompleteMultipartUpload', 'imports/big.csv')] })).toEqual([
+    expect(
+      objectsOfEvent({
+        Records: [
+          rec('ObjectCreated:Put', 'imports/crm/customers+2024%C3%A9%2B.csv'),
+          rec('ObjectRemoved:Delete', 'imports/x.csv'),
+          rec('ObjectCreated:CompleteMultipartUpload', 'imports/big.csv'),
+        ],
+      }),
+    ).toEqual([
       { bucket: 'lake', key: 'imports/crm/customers 2024é+.csv' },
       { bucket: 'lake', key: 'imports/big.csv' },
     ]);
   });
 
   it('the EventBridge form of an S3 Object Created event', () => {
-    expect(objectsOfEvent({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'lake' }, object: { key: 'imports/a b.csv' } } })).toEqual([{ bucket: 'lake', key: 'imports/a b.csv' }]);
-    expect(objectsOfEvent({ source: 'aws.s3', 'detail-type': 'Object Deleted', detail: { bucket: { name: 'lake' }, object: { key: 'imports/a.csv' } } })).toEqual([]);
+    expect(
+      objectsOfEvent({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'lake' }, object: { key: 'imports/a b.csv' } } }),
+    ).toEqual([{ bucket: 'lake', key: 'imports/a b.csv' }]);
+    expect(
+      objectsOfEvent({ source: 'aws.s3', 'detail-type': 'Object Deleted', detail: { bucket: { name: 'lake' }, object: { key: 'imports/a.csv' } } }),
+    ).toEqual([]);
     expect(objectsOfEvent({})).toEqual([]);
   });
 });
 
 describe('manifests', () => {
   it('takes map as an object or as Column=field specs; source defaults to the default source', () => {
-    expect(parseManifest('{"type":"identify","map":{"Email":"traits.email","Id":"crm_id"}}', 'm')).toEqual({ type: 'identify', map: ['Email=traits.email', 'Id=crm_id'], source: DEFAULT_IMPORT_SOURCE });
-    expect(parseManifest('{"type":"track","event":" Order Completed ","map":["at=timestamp"],"onlyMapped":true,"delimiter":"tab","source":"shop"}', 'm')).toEqual({
-      type: 'track', event: 'Order Completed', map: ['at=timestamp'], onlyMapped: true, delimiter: '\t', source: 'shop',
+    expect(parseManifest('{"type":"identify","map":{"Email":"traits.email","Id":"crm_id"}}', 'm')).toEqual({
+      type: 'identify',
+      map: ['Email=traits.email', 'Id=crm_id'],
+      source: DEFAULT_IMPORT_SOURCE,
+    });
+    expect(
+      parseManifest('{"type":"track","event":" Order Completed ","map":["at=timestamp"],"onlyMapped":true,"delimiter":"tab","source":"shop"}', 'm'),
+    ).toEqual({
+      type: 'track',
+      event: 'Order Completed',
+      map: ['at=timestamp'],
+      onlyMapped: true,
+      delimiter: '\t',
+      source: 'shop',
     });
   });
 

@@ -21,28 +21,40 @@ const defs = loadDefinitions([
 ]);
 const coupon = defs.find((d) => d.kind === 'journey' && d.id === 'new-store-coupon') as JourneyDef;
 
-
 function profile(consent: boolean): ProfileRecord {
   const now = new Date().toISOString();
   return {
-    profileId: 'p-1', version: 1, createdAt: now, updatedAt: now,
+    profileId: 'p-1',
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
     identities: [{ type: 'email', value: 'alice@example.com' }],
-    traits: { firstName: 'Alice', email: 'alice@example.com' }, traitK: {},
+    traits: { firstName: 'Alice', email: 'alice@example.com' },
+    traitK: {},
     computed: { first_seen: now, last_seen: now, event_count: 1, order_count: 1 } as ProfileRecord['computed'],
     consent: { email: { granted: consent, timestamp: now, source: 'context.consent', k: now } },
-    groups: [], mergedFrom: [], dd: { s: {}, r: [] },
+    groups: [],
+    mergedFrom: [],
+    dd: { s: {}, r: [] },
   } as ProfileRecord;
 }
 
 function deps(p: ProfileRecord, sent: string[], published: BusEvent[]): JourneyDeps {
-  const send = async () => { sent.push('x'); return { status: 'sent' as const, result: 'msg-1' }; };
+  const send = async () => {
+    sent.push('x');
+    return { status: 'sent' as const, result: 'msg-1' };
+  };
   return {
     store: new MemoryJourneyStore(),
     profiles: { get: async () => p },
     journey: async () => coupon,
     waits: { create: async () => {}, cancel: async () => {} },
     senders: { email: send, sms: send, webhook: send, traits: send, event: send },
-    publisher: { publish: async (events) => { published.push(...events); } },
+    publisher: {
+      publish: async (events) => {
+        published.push(...events);
+      },
+    },
     now: () => Date.now(),
   };
 }
@@ -54,8 +66,12 @@ const trigger = {
     id: 'evt-1',
     'detail-type': 'track',
     detail: {
-      messageId: 'm-1', type: 'track', event: 'Order Completed', timestamp: new Date().toISOString(),
-      properties: { store_id: 'SH-001', total: 600, order_id: 'O-1' }, profile: { profileId: 'p-1' },
+      messageId: 'm-1',
+      type: 'track',
+      event: 'Order Completed',
+      timestamp: new Date().toISOString(),
+      properties: { store_id: 'SH-001', total: 600, order_id: 'O-1' },
+      profile: { profileId: 'p-1' },
     },
   },
 };

@@ -8,21 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadDefinitions, parseDefinitions } from '../../shared/definitions/parse';
 import { inHoldout } from '../../shared/definitions/journey';
 import type { JourneyDef } from '../../shared/definitions/types';
-import {
-  emptyState,
-  nextStepId,
-  onEvent,
-  onResume,
-  onTrigger,
-  type MachineContext,
-  type PersonData,
-} from '../../shared/journeys/machine';
+import { emptyState, nextStepId, onEvent, onResume, onTrigger, type MachineContext, type PersonData } from '../../shared/journeys/machine';
 import { journeyRules, ruleName, targetInput } from '../../shared/journeys/rules';
 import { isPrivateAddress, prepareWebhook, signBody } from '../../shared/journeys/actions/webhook';
 import { matchesPattern } from '../../shared/eventbridge/pattern';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const examples = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })));
+const examples = loadDefinitions(
+  ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })),
+);
 const coupon = examples.find((d) => d.id === 'new-store-coupon') as JourneyDef;
 const vip = examples.find((d) => d.id === 'vip-welcome') as JourneyDef;
 const journey = (yaml: string) => parseDefinitions(yaml, 'test.yaml')[0] as JourneyDef;
@@ -38,8 +32,17 @@ const person = (over: Partial<PersonData> = {}): PersonData => ({
   ...over,
 });
 const ctx = (now = T0, p = person()): MachineContext => ({ now, person: p });
-const order = (id: string, at = T0) => ({ triggerId: id, event: { type: 'track', event: 'Order Completed', messageId: id, timestamp: new Date(at).toISOString(), properties: { order_id: id, total: 500 } } });
-const track = (event: string, id: string, at: number, properties = {}) => ({ type: 'track', event, messageId: id, timestamp: new Date(at).toISOString(), properties });
+const order = (id: string, at = T0) => ({
+  triggerId: id,
+  event: { type: 'track', event: 'Order Completed', messageId: id, timestamp: new Date(at).toISOString(), properties: { order_id: id, total: 500 } },
+});
+const track = (event: string, id: string, at: number, properties = {}) => ({
+  type: 'track',
+  event,
+  messageId: id,
+  timestamp: new Date(at).toISOString(),
+  properties,
+});
 
 describe('entering a journey', () => {
   it('enters, runs the email, and stops at the 3-day wait with a schedule', () => {
@@ -214,7 +217,9 @@ steps:
 `);
     expect(nextStepId(j, 'step-1.then-1.then-1')).toBe('step-2');
     const names = (traits: Record<string, unknown>) =>
-      onTrigger(j, emptyState('n', 'p'), { triggerId: 't', event: {} }, ctx(T0, person({ traits }))).effects.map((e) => (e.type === 'action' && e.step.action === 'event' ? e.step.name : '?'));
+      onTrigger(j, emptyState('n', 'p'), { triggerId: 't', event: {} }, ctx(T0, person({ traits }))).effects.map((e) =>
+        e.type === 'action' && e.step.action === 'event' ? e.step.name : '?',
+      );
     expect(names({ a: 1, b: 1 })).toEqual(['AB', 'End']);
     expect(names({ a: 1 })).toEqual(['A', 'End']);
     expect(names({})).toEqual(['NotA', 'End']);
@@ -253,7 +258,10 @@ steps:
   - wait: { until: { event: B }, timeout: 1d }
 `);
     const rules = journeyRules(j);
-    expect(rules.map((r) => [r.kind, r.state])).toEqual([['trigger', 'DISABLED'], ['wait', 'ENABLED']]);
+    expect(rules.map((r) => [r.kind, r.state])).toEqual([
+      ['trigger', 'DISABLED'],
+      ['wait', 'ENABLED'],
+    ]);
     for (const r of rules) expect(r.name.length).toBeLessThanOrEqual(64);
     expect(rules[0]!.name).toMatch(/^cairn-journey-x+-[0-9a-f]{8}-trigger$/);
     expect(ruleName(j.id, 'wait')).not.toBe(ruleName(j.id, 'trigger'));
@@ -272,7 +280,23 @@ describe('webhook guard', () => {
   });
 
   it('refuses private, loopback, link-local and unique-local addresses, in every spelling', () => {
-    for (const ip of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '127.0.0.1', '169.254.169.254', '0.0.0.0', '::1', '::', 'fc00::1', 'fd12::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a9fe:a9fe', '[::1]']) {
+    for (const ip of [
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '127.0.0.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fc00::1',
+      'fd12::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      '::ffff:a9fe:a9fe',
+      '[::1]',
+    ]) {
       expect(isPrivateAddress(ip), ip).toBe(true);
     }
     for (const ip of ['8.8.8.8', '172.32.0.1', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isPrivateAddress(ip), ip).toBe(false);

@@ -20,22 +20,30 @@ const YEAR = 365 * 86_400_000;
 /** The coupon journey without its frequency cap (so only the active run can keep the person out). */
 const { frequency: _cap, ...uncapped } = coupon;
 
-
 function profile(id: string, mergedFrom: string[] = []): ProfileRecord {
   const now = new Date().toISOString();
   return {
-    profileId: id, version: 1, createdAt: now, updatedAt: now,
+    profileId: id,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
     identities: [{ type: 'email', value: 'alice@example.com' }],
-    traits: { firstName: 'Alice', email: 'alice@example.com' }, traitK: {},
+    traits: { firstName: 'Alice', email: 'alice@example.com' },
+    traitK: {},
     computed: { first_seen: now, last_seen: now, event_count: 1, order_count: 1, revenue_e4: 12_000_000 } as ProfileRecord['computed'],
     consent: { email: { granted: true, timestamp: now, source: 'context.consent', k: now } },
-    groups: [], mergedFrom, dd: { s: {}, r: [] },
+    groups: [],
+    mergedFrom,
+    dd: { s: {}, r: [] },
   } as ProfileRecord;
 }
 
 /** λ journey where the profile read is whatever `live` holds (the survivor once the merge is done). */
 function deps(def: JourneyDef, live: { p: ProfileRecord }, sent: string[]): JourneyDeps {
-  const send = async () => { sent.push('x'); return { status: 'sent' as const, result: 'msg-1' }; };
+  const send = async () => {
+    sent.push('x');
+    return { status: 'sent' as const, result: 'msg-1' };
+  };
   return {
     store: new MemoryJourneyStore(),
     profiles: { get: async () => live.p },
@@ -47,12 +55,25 @@ function deps(def: JourneyDef, live: { p: ProfileRecord }, sent: string[]): Jour
 }
 
 const entered = (def: JourneyDef, eventId: string, profileId: string): JourneyInput => ({
-  journeyId: def.id, kind: 'trigger',
+  journeyId: def.id,
+  kind: 'trigger',
   event: { id: eventId, 'detail-type': 'segment.entered', detail: { segment: 'high-value', profileId, profile: { profileId } } },
 });
 const order = (eventId: string, profileId: string): JourneyInput => ({
-  journeyId: coupon.id, kind: 'trigger',
-  event: { id: eventId, 'detail-type': 'track', detail: { messageId: eventId, type: 'track', event: 'Order Completed', timestamp: new Date().toISOString(), properties: { store_id: 'SH-001', total: 600, order_id: eventId }, profile: { profileId } } },
+  journeyId: coupon.id,
+  kind: 'trigger',
+  event: {
+    id: eventId,
+    'detail-type': 'track',
+    detail: {
+      messageId: eventId,
+      type: 'track',
+      event: 'Order Completed',
+      timestamp: new Date().toISOString(),
+      properties: { store_id: 'SH-001', total: 600, order_id: eventId },
+      profile: { profileId },
+    },
+  },
 });
 
 describe('journey triggers for a merged person', () => {

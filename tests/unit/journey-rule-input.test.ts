@@ -17,20 +17,24 @@ import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
 import { RULE_KINDS, ruleName, targetInput } from '../../shared/journeys/rules';
 
 const dir = join(__dirname, '..', '..', 'examples');
-const defs = loadDefinitions(
-  ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') })),
-);
+const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') })));
 const coupon = defs.find((d) => d.kind === 'journey' && d.id === 'new-store-coupon') as JourneyDef;
 
 function profile(): ProfileRecord {
   const now = new Date().toISOString();
   return {
-    profileId: 'p-1', version: 1, createdAt: now, updatedAt: now,
+    profileId: 'p-1',
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
     identities: [{ type: 'email', value: 'alice@example.com' }],
-    traits: { firstName: 'Alice', email: 'alice@example.com' }, traitK: {},
+    traits: { firstName: 'Alice', email: 'alice@example.com' },
+    traitK: {},
     computed: { first_seen: now, last_seen: now, event_count: 1, order_count: 1 } as ProfileRecord['computed'],
     consent: { email: { granted: true, timestamp: now, source: 'context.consent', k: now } },
-    groups: [], mergedFrom: [], dd: { s: {}, r: [] },
+    groups: [],
+    mergedFrom: [],
+    dd: { s: {}, r: [] },
   } as ProfileRecord;
 }
 
@@ -60,11 +64,19 @@ const busEvent = {
   region: 'us-east-1',
   resources: [],
   detail: {
-    messageId: 'm-1', type: 'track', event: 'Order Completed', timestamp: '2025-01-01T00:00:00.000Z',
-    properties: { store_id: 'SH-001', total: 600, order_id: 'O-1' }, profile: { profileId: 'p-1' },
+    messageId: 'm-1',
+    type: 'track',
+    event: 'Order Completed',
+    timestamp: '2025-01-01T00:00:00.000Z',
+    properties: { store_id: 'SH-001', total: 600, order_id: 'O-1' },
+    profile: { profileId: 'p-1' },
   },
 };
-const rule = { ruleName: ruleName(coupon.id, 'trigger'), ruleArn: `arn:aws:events:us-east-1:000000000000:rule/cairn/${ruleName(coupon.id, 'trigger')}`, ingestionTime: '2025-01-01T00:00:00.250Z' };
+const rule = {
+  ruleName: ruleName(coupon.id, 'trigger'),
+  ruleArn: `arn:aws:events:us-east-1:000000000000:rule/cairn/${ruleName(coupon.id, 'trigger')}`,
+  ingestionTime: '2025-01-01T00:00:00.250Z',
+};
 
 describe('journey rule targets as EventBridge delivers them', () => {
   it('every kind of journey rule passes the whole event, detail included, and PutTargets accepts it', () => {
@@ -91,7 +103,7 @@ describe('journey rule targets as EventBridge delivers them', () => {
     expect(sent).toEqual([]);
   });
 
-  it('a wait schedule\'s resume input (Scheduler passes its Input as is) is not an event and is not refused', async () => {
+  it("a wait schedule's resume input (Scheduler passes its Input as is) is not an event and is not refused", async () => {
     const resume = JSON.parse(JSON.stringify({ journeyId: coupon.id, profileId: 'p-1', runId: 'r-1', stepId: 'coupon', kind: 'resume' })) as JourneyInput;
     expect((await handleJourney(resume, deps([]), 'arn:self')).outcome).toBe('stale');
   });

@@ -23,17 +23,26 @@ const coupon = defs.find((d) => d.kind === 'journey' && d.id === 'new-store-coup
 function profile(id: string): ProfileRecord {
   const now = new Date().toISOString();
   return {
-    profileId: id, version: 1, createdAt: now, updatedAt: now,
+    profileId: id,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
     identities: [{ type: 'email', value: `${id}@example.com` }],
-    traits: { firstName: id, email: `${id}@example.com` }, traitK: {},
+    traits: { firstName: id, email: `${id}@example.com` },
+    traitK: {},
     computed: { first_seen: now, last_seen: now, event_count: 1, order_count: 1 } as ProfileRecord['computed'],
     consent: { email: { granted: true, timestamp: now, source: 'context.consent', k: now } },
-    groups: [], mergedFrom: [], dd: { s: {}, r: [] },
+    groups: [],
+    mergedFrom: [],
+    dd: { s: {}, r: [] },
   } as ProfileRecord;
 }
 
 function deps(store: MemoryJourneyStore, sent: string[]): JourneyDeps {
-  const send = async () => { sent.push('x'); return { status: 'sent' as const, result: 'msg-1' }; };
+  const send = async () => {
+    sent.push('x');
+    return { status: 'sent' as const, result: 'msg-1' };
+  };
   return {
     store,
     profiles: { get: async (id) => profile(id) },
@@ -51,8 +60,12 @@ const trigger = (profileId: string) => ({
     id: `evt-${profileId}`,
     'detail-type': 'track',
     detail: {
-      messageId: `m-${profileId}`, type: 'track', event: 'Order Completed', timestamp: new Date().toISOString(),
-      properties: { store_id: 'SH-001', total: 600, order_id: `O-${profileId}` }, profile: { profileId },
+      messageId: `m-${profileId}`,
+      type: 'track',
+      event: 'Order Completed',
+      timestamp: new Date().toISOString(),
+      properties: { store_id: 'SH-001', total: 600, order_id: `O-${profileId}` },
+      profile: { profileId },
     },
   },
 });
@@ -90,7 +103,7 @@ describe('stats shards', () => {
     expect(s.steps.coupon).toEqual({ type: 'email', sent: 5, failed: 0, skipped: 0 });
   });
 
-  it('a trigger delivered twice (one after the other and concurrently) counts once, on the person\'s shard', async () => {
+  it("a trigger delivered twice (one after the other and concurrently) counts once, on the person's shard", async () => {
     const store = new MemoryJourneyStore();
     const sent: string[] = [];
     const d = deps(store, sent);
@@ -123,7 +136,15 @@ describe("λ journey's definitions cache", () => {
     let t = 0;
     const reads: string[] = [];
     let current: JourneyDef | null = coupon;
-    const get = cachedJourneys(async (id) => { reads.push(id); await new Promise((r) => setTimeout(r, 5)); return id === coupon.id ? current : null; }, 5_000, () => t);
+    const get = cachedJourneys(
+      async (id) => {
+        reads.push(id);
+        await new Promise((r) => setTimeout(r, 5));
+        return id === coupon.id ? current : null;
+      },
+      5_000,
+      () => t,
+    );
     const [a, b] = await Promise.all([get(coupon.id), get(coupon.id)]);
     expect(a).toBe(coupon);
     expect(b).toBe(coupon);
@@ -142,7 +163,14 @@ describe("λ journey's definitions cache", () => {
 
   it('a failed read is not cached', async () => {
     let fail = true;
-    const get = cachedJourneys(async () => { if (fail) throw new Error('throttled'); return coupon; }, 5_000, () => 0);
+    const get = cachedJourneys(
+      async () => {
+        if (fail) throw new Error('throttled');
+        return coupon;
+      },
+      5_000,
+      () => 0,
+    );
     await expect(get(coupon.id)).rejects.toThrow('throttled');
     fail = false;
     expect(await get(coupon.id)).toBe(coupon);

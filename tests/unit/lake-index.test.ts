@@ -1,6 +1,15 @@
 /** The per-person lake index and the timeline expiry (shared/identity/lake-index.ts, dynamo-store.ts). */
 import { describe, expect, it } from 'vitest';
-import { isLakeIndexSk, keysOfIndexItems, keysOfTimelineItems, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED, withLakeKeys } from '../../shared/identity/lake-index';
+import {
+  isLakeIndexSk,
+  keysOfIndexItems,
+  keysOfTimelineItems,
+  lakeIndexEntries,
+  lakeIndexItem,
+  TIMELINE_SK_BOUND,
+  UNATTACHED,
+  withLakeKeys,
+} from '../../shared/identity/lake-index';
 import type { TimelineItem } from '../../shared/identity/types';
 import { timelineExpiry } from '../../shared/identity/dynamo-store';
 import { MemoryStore } from '../../shared/identity/memory-store';
@@ -28,7 +37,9 @@ describe('lake index', () => {
     expect(lakeIndexItem({ profileId: 'p', keys: ['k1'] }).sk).not.toBe(a.sk);
     expect(isLakeIndexSk(a.sk)).toBe(true);
     expect(isLakeIndexSk('2024-01-01T00:00:00.000Z#m1')).toBe(false);
-    expect(keysOfIndexItems([a, { profileId: 'p', sk: '2024-01-01T00:00:00.000Z#m1', k: ['not-index'] }, lakeIndexItem({ profileId: 'p', keys: ['k0', 'k1'] })])).toEqual(['k0', 'k1', 'k2']);
+    expect(
+      keysOfIndexItems([a, { profileId: 'p', sk: '2024-01-01T00:00:00.000Z#m1', k: ['not-index'] }, lakeIndexItem({ profileId: 'p', keys: ['k0', 'k1'] })]),
+    ).toEqual(['k0', 'k1', 'k2']);
   });
 
   it('index items sort after every event sort key (timeline readers bound their queries by it)', () => {
@@ -37,7 +48,19 @@ describe('lake index', () => {
 
   it('the memory store keeps index items apart from the events queryTimeline answers', async () => {
     const s = new MemoryStore();
-    await s.putTimeline([{ profileId: 'p', sk: '2024-01-01T00:00:00.000Z#m1', messageId: 'm1', type: 'track', timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:00.000Z' }], [{ profileId: 'p', keys: ['k'] }]);
+    await s.putTimeline(
+      [
+        {
+          profileId: 'p',
+          sk: '2024-01-01T00:00:00.000Z#m1',
+          messageId: 'm1',
+          type: 'track',
+          timestamp: '2024-01-01T00:00:00.000Z',
+          receivedAt: '2024-01-01T00:00:00.000Z',
+        },
+      ],
+      [{ profileId: 'p', keys: ['k'] }],
+    );
     expect((await s.queryTimeline('p', { limit: 10 })).map((t) => t.messageId)).toEqual(['m1']);
     expect([...s.lakeIndex.get('p')!.values()]).toEqual([['k']]);
   });
@@ -51,9 +74,20 @@ describe('timeline expiry', () => {
 });
 
 describe('lake keys on timeline items (no extra write per event)', () => {
-  const item = (profileId: string, messageId: string): TimelineItem => ({ profileId, sk: `2024-01-01T00:00:00.000Z#${messageId}`, messageId, type: 'track', timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:01.000Z' });
-  it('each item carries its message\'s object; the first item of each changed profile also the snapshot object; a changed profile without items gets an index entry', () => {
-    const keys = new Map([['m1', 'events/a'], ['m2', 'events/a'], ['m3', 'events/b']]);
+  const item = (profileId: string, messageId: string): TimelineItem => ({
+    profileId,
+    sk: `2024-01-01T00:00:00.000Z#${messageId}`,
+    messageId,
+    type: 'track',
+    timestamp: '2024-01-01T00:00:00.000Z',
+    receivedAt: '2024-01-01T00:00:01.000Z',
+  });
+  it("each item carries its message's object; the first item of each changed profile also the snapshot object; a changed profile without items gets an index entry", () => {
+    const keys = new Map([
+      ['m1', 'events/a'],
+      ['m2', 'events/a'],
+      ['m3', 'events/b'],
+    ]);
     const { timeline, index } = withLakeKeys([item('p1', 'm1'), item('p1', 'm2'), item('p2', 'm3'), item('p3', 'm4')], keys, ['p1', 'p2', 'p9'], 'profiles/s');
     expect(timeline.map((t) => t.lakeKeys)).toEqual([['events/a', 'profiles/s'], ['events/a'], ['events/b', 'profiles/s'], undefined]);
     expect(index).toEqual([{ profileId: 'p9', keys: ['profiles/s'] }]);

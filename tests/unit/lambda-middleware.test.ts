@@ -17,7 +17,8 @@ function capture(stream: NodeJS.WriteStream): string[] {
   return lines;
 }
 
-const event = (path = '/v1/x'): APIGatewayProxyEventV2 => ({ rawPath: path, requestContext: { http: { method: 'POST', path } } }) as unknown as APIGatewayProxyEventV2;
+const event = (path = '/v1/x'): APIGatewayProxyEventV2 =>
+  ({ rawPath: path, requestContext: { http: { method: 'POST', path } } }) as unknown as APIGatewayProxyEventV2;
 
 describe('request logger', () => {
   it('names the function and the request id on every line of the invocation, identifiers redacted', async () => {
@@ -74,22 +75,45 @@ describe('HTTP errors', () => {
 
   it('answers a thrown CairnError with its status and the API error body, byte for byte', async () => {
     const e = new CairnError('invalid_write_key', 'no such key', 401);
-    const h = httpHandler('collect', async () => { throw e; }, options);
+    const h = httpHandler(
+      'collect',
+      async () => {
+        throw e;
+      },
+      options,
+    );
     const r = await h(event(), { awsRequestId: 'r' });
     expect(r).toEqual({ statusCode: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify(errorBody(e)) });
     expect(r.body).toBe('{"success":false,"error":{"code":"invalid_write_key","message":"no such key"}}');
   });
 
   it('adds retry-after to a 503 when asked, keeps details, and hides an unexpected error behind internal_error', async () => {
-    const busy = httpHandler('collect', async () => { throw new CairnError('throttled', 'slow down', 503, { limit: 5 }); }, options);
+    const busy = httpHandler(
+      'collect',
+      async () => {
+        throw new CairnError('throttled', 'slow down', 503, { limit: 5 });
+      },
+      options,
+    );
     expect(await busy(event(), {})).toEqual({
-      statusCode: 503, headers: { 'content-type': 'application/json', 'retry-after': '1' },
+      statusCode: 503,
+      headers: { 'content-type': 'application/json', 'retry-after': '1' },
       body: '{"success":false,"error":{"code":"throttled","message":"slow down","limit":5}}',
     });
     const reported: unknown[] = [];
-    const broken = httpHandler('admin', async () => { throw new TypeError('x is undefined at secret.ts'); }, { internalMessage: 'internal error', report: (e) => reported.push(e) });
+    const broken = httpHandler(
+      'admin',
+      async () => {
+        throw new TypeError('x is undefined at secret.ts');
+      },
+      { internalMessage: 'internal error', report: (e) => reported.push(e) },
+    );
     const r = await broken(event(), {});
-    expect(r).toEqual({ statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"success":false,"error":{"code":"internal_error","message":"internal error"}}' });
+    expect(r).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      body: '{"success":false,"error":{"code":"internal_error","message":"internal error"}}',
+    });
     expect(reported).toHaveLength(1);
     expect((reported[0] as Error).message).toContain('secret.ts');
   });
@@ -97,7 +121,13 @@ describe('HTTP errors', () => {
   it('flushes what the error report counted', async () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'CairnStack-Collect';
     const lines = capture(process.stdout);
-    const h = httpHandler('collect', async () => { throw new CairnError('invalid_json', 'bad', 400); }, { ...options, report: () => count('rejected') });
+    const h = httpHandler(
+      'collect',
+      async () => {
+        throw new CairnError('invalid_json', 'bad', 400);
+      },
+      { ...options, report: () => count('rejected') },
+    );
     expect((await h(event(), {})).statusCode).toBe(400);
     const emf = lines.map((l) => JSON.parse(l)).filter((d) => d._aws);
     expect(emf).toEqual([expect.objectContaining({ service: 'collect', rejected: 1 })]);

@@ -28,7 +28,19 @@ describe('ISO-8601 timestamps', () => {
     expect(toIsoUtc('2024-05-01')).toBe('2024-05-01T00:00:00.000Z');
   });
   it('rejects what is not an ISO-8601 timestamp', () => {
-    for (const v of ['', 'yesterday', '2024-13-01T00:00:00Z', '2024-02-30T00:00:00Z', '2024-05-01T25:00:00Z', '05/01/2024', 'Wed, 01 May 2024 12:00:00 GMT', 1714564800000, null, {}, '2024-05-01T12:00:00+25:00']) {
+    for (const v of [
+      '',
+      'yesterday',
+      '2024-13-01T00:00:00Z',
+      '2024-02-30T00:00:00Z',
+      '2024-05-01T25:00:00Z',
+      '05/01/2024',
+      'Wed, 01 May 2024 12:00:00 GMT',
+      1714564800000,
+      null,
+      {},
+      '2024-05-01T12:00:00+25:00',
+    ]) {
       expect(Number.isNaN(parseIsoTimestamp(v)), String(v)).toBe(true);
       expect(toIsoUtc(v)).toBeUndefined();
     }

@@ -24,17 +24,30 @@ describe('EMF', () => {
     const emf = lines.map((l) => JSON.parse(l)).filter((d) => d._aws);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({
-      function: 'CairnStack-Normalize-ABC', service: 'normalize', normalized: 4, quarantined: 2, 'quarantined.invalid_json': 2,
+      function: 'CairnStack-Normalize-ABC',
+      service: 'normalize',
+      normalized: 4,
+      quarantined: 2,
+      'quarantined.invalid_json': 2,
       _aws: { CloudWatchMetrics: [{ Namespace: 'Cairn', Dimensions: [['function']] }] },
     });
-    expect(emf[0]._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name).sort()).toEqual(['normalized', 'quarantined', 'quarantined.invalid_json']);
+    expect(emf[0]._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name).sort()).toEqual([
+      'normalized',
+      'quarantined',
+      'quarantined.invalid_json',
+    ]);
   });
 
   it('flushes even when the handler throws, and nothing when nothing was counted', async () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'fn';
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-    await expect(lambdaHandler('collect', async () => { count('rejected'); throw new Error('x'); })(null)).rejects.toThrow('x');
+    await expect(
+      lambdaHandler('collect', async () => {
+        count('rejected');
+        throw new Error('x');
+      })(null),
+    ).rejects.toThrow('x');
     await lambdaHandler('collect', async () => 1)(null);
     expect(lines.filter((l) => l.includes('"_aws"'))).toHaveLength(1);
   });
@@ -42,7 +55,10 @@ describe('EMF', () => {
   it('count outside an invocation is a no-op', () => {
     expect(() => count('x')).not.toThrow();
     expect(emfDocument('f', 's', new Map([['a', 1]]), 5)).toEqual({
-      _aws: { Timestamp: 5, CloudWatchMetrics: [{ Namespace: 'Cairn', Dimensions: [['function']], Metrics: [{ Name: 'a', Unit: 'Count' }] }] }, function: 'f', service: 's', a: 1,
+      _aws: { Timestamp: 5, CloudWatchMetrics: [{ Namespace: 'Cairn', Dimensions: [['function']], Metrics: [{ Name: 'a', Unit: 'Count' }] }] },
+      function: 'f',
+      service: 's',
+      a: 1,
     });
   });
 });

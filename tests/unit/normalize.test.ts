@@ -37,7 +37,10 @@ describe('normalize: valid messages', () => {
     });
   });
   it('handles every message type with its fields', () => {
-    expect(ok(env({ type: 'identify', messageId: 'a', anonymousId: 'an', traits: { plan: 'pro' } }))).toMatchObject({ anonymousId: 'an', traits: { plan: 'pro' } });
+    expect(ok(env({ type: 'identify', messageId: 'a', anonymousId: 'an', traits: { plan: 'pro' } }))).toMatchObject({
+      anonymousId: 'an',
+      traits: { plan: 'pro' },
+    });
     expect(ok(env({ type: 'page', messageId: 'a', userId: 'u', name: 'Home', category: 'Docs' }))).toMatchObject({ name: 'Home', category: 'Docs' });
     expect(ok(env({ type: 'screen', messageId: 'a', userId: 'u', name: 'Main' }))).toMatchObject({ name: 'Main' });
     expect(ok(env({ type: 'group', messageId: 'a', userId: 'u', groupId: 42, traits: { name: 'Acme' } }))).toMatchObject({ groupId: '42' });
@@ -45,8 +48,17 @@ describe('normalize: valid messages', () => {
     expect(ok(env({ type: 'identify', messageId: 'a', userId: 12345 })).userId).toBe('12345');
   });
   it('formats every timestamp as ISO-8601 UTC with milliseconds; timestamp defaults to receivedAt', () => {
-    const m = ok(env(track({ timestamp: '2024-05-01T13:00:00+02:00', originalTimestamp: '2024-05-01T10:00:00.5Z', sentAt: '2024-05-01T11:00:01Z' }), { receivedAt: '2024-05-01T12:00:00Z' }));
-    expect([m.timestamp, m.originalTimestamp, m.sentAt, m.receivedAt]).toEqual(['2024-05-01T11:00:00.000Z', '2024-05-01T10:00:00.500Z', '2024-05-01T11:00:01.000Z', RECEIVED]);
+    const m = ok(
+      env(track({ timestamp: '2024-05-01T13:00:00+02:00', originalTimestamp: '2024-05-01T10:00:00.5Z', sentAt: '2024-05-01T11:00:01Z' }), {
+        receivedAt: '2024-05-01T12:00:00Z',
+      }),
+    );
+    expect([m.timestamp, m.originalTimestamp, m.sentAt, m.receivedAt]).toEqual([
+      '2024-05-01T11:00:00.000Z',
+      '2024-05-01T10:00:00.500Z',
+      '2024-05-01T11:00:01.000Z',
+      RECEIVED,
+    ]);
     expect(ok(env(track())).timestamp).toBe(RECEIVED);
     expect(ok(env(track({ timestamp: null }))).timestamp).toBe(RECEIVED);
   });
@@ -102,7 +114,14 @@ describe('normalize: quarantine reasons', () => {
     ['email number', env(track({ properties: { email: 5 } })), 'invalid_email', /^properties\.email: /],
     ['context.traits.email', env(track({ context: { traits: { email: 'a@b c' } } })), 'invalid_email', /^context\.traits\.email: /],
     ['phone object', env(track({ traits: { phone: { n: 1 } } })), 'invalid_phone', /^traits\.phone: /],
-    ['__proto__ key', JSON.parse('{"sourceId":"s","receivedAt":"2024-05-01T00:00:00Z","message":{"type":"track","messageId":"m","userId":"u","event":"E","properties":{"a":{"__proto__":{"x":1}}}}}'), 'forbidden_key', /^properties\.a\.__proto__: /],
+    [
+      '__proto__ key',
+      JSON.parse(
+        '{"sourceId":"s","receivedAt":"2024-05-01T00:00:00Z","message":{"type":"track","messageId":"m","userId":"u","event":"E","properties":{"a":{"__proto__":{"x":1}}}}}',
+      ),
+      'forbidden_key',
+      /^properties\.a\.__proto__: /,
+    ],
     ['constructor key', env(track({ context: { constructor: 1 } })), 'forbidden_key', /^context\.constructor/],
   ];
   for (const [name, input, code, reason] of cases) {
@@ -120,14 +139,37 @@ describe('normalize: quarantine reasons', () => {
 
 describe('lake layout', () => {
   const m: NormalizedMessage = {
-    messageId: 'm1', type: 'page', anonymousId: 'a1', name: 'Home', category: 'Docs', properties: { path: '/' }, traits: {}, context: { ip: '1' },
-    timestamp: '2024-05-01T23:59:59.999Z', receivedAt: '2024-05-02T00:00:00.001Z', sourceId: 's',
+    messageId: 'm1',
+    type: 'page',
+    anonymousId: 'a1',
+    name: 'Home',
+    category: 'Docs',
+    properties: { path: '/' },
+    traits: {},
+    context: { ip: '1' },
+    timestamp: '2024-05-01T23:59:59.999Z',
+    receivedAt: '2024-05-02T00:00:00.001Z',
+    sourceId: 's',
   };
   it('maps a message to a snake_case row with JSON text columns', () => {
     expect(toEventRow(m)).toEqual({
-      message_id: 'm1', type: 'page', event: null, name: 'Home', category: 'Docs', user_id: null, anonymous_id: 'a1', group_id: null, previous_id: null,
-      timestamp: '2024-05-01T23:59:59.999Z', original_timestamp: null, sent_at: null, received_at: '2024-05-02T00:00:00.001Z',
-      properties: '{"path":"/"}', traits: '{}', context: '{"ip":"1"}', source_id: 's',
+      message_id: 'm1',
+      type: 'page',
+      event: null,
+      name: 'Home',
+      category: 'Docs',
+      user_id: null,
+      anonymous_id: 'a1',
+      group_id: null,
+      previous_id: null,
+      timestamp: '2024-05-01T23:59:59.999Z',
+      original_timestamp: null,
+      sent_at: null,
+      received_at: '2024-05-02T00:00:00.001Z',
+      properties: '{"path":"/"}',
+      traits: '{}',
+      context: '{"ip":"1"}',
+      source_id: 's',
     });
   });
   it('names objects by UTC date partition, shard and sequence number', () => {

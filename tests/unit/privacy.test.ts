@@ -6,17 +6,44 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
 import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '../../shared/privacy/lake';
 import {
-  bucketOf, chunkKey, DEFAULT_REFRESH_MS, dropSuppressed, entryOf, MAX_REFRESH_MS, messageHashes, parseMeta, refreshMs,
-  suppressionHash, SuppressionView, type SuppressionMeta, type SuppressionReader,
+  bucketOf,
+  chunkKey,
+  DEFAULT_REFRESH_MS,
+  dropSuppressed,
+  entryOf,
+  MAX_REFRESH_MS,
+  messageHashes,
+  parseMeta,
+  refreshMs,
+  suppressionHash,
+  SuppressionView,
+  type SuppressionMeta,
+  type SuppressionReader,
 } from '../../shared/suppression';
 import { toEventRow } from '../../shared/lake/index';
 import type { NormalizedMessage } from '../../shared/message/types';
 
 const config = DEFAULT_IDENTITY_CONFIG;
 const msg = (p: Partial<NormalizedMessage>): NormalizedMessage =>
-  ({ type: 'track', event: 'E', messageId: 'm', properties: {}, traits: {}, context: {}, timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:00.000Z', sourceId: 's', ...p }) as NormalizedMessage;
-const target = (keys: string[], extra: Partial<ErasureTarget> = {}): ErasureTarget =>
-  ({ erasureId: 'e1', hashes: new Set(keys.map(suppressionHash)), messageIds: new Set(), profileIds: new Set(), ...extra });
+  ({
+    type: 'track',
+    event: 'E',
+    messageId: 'm',
+    properties: {},
+    traits: {},
+    context: {},
+    timestamp: '2024-01-01T00:00:00.000Z',
+    receivedAt: '2024-01-01T00:00:00.000Z',
+    sourceId: 's',
+    ...p,
+  }) as NormalizedMessage;
+const target = (keys: string[], extra: Partial<ErasureTarget> = {}): ErasureTarget => ({
+  erasureId: 'e1',
+  hashes: new Set(keys.map(suppressionHash)),
+  messageIds: new Set(),
+  profileIds: new Set(),
+  ...extra,
+});
 
 describe('suppression hashes', () => {
   it('hash normalised identifiers, never contain them, and differ per type', () => {
@@ -24,8 +51,9 @@ describe('suppression hashes', () => {
     expect(h).toMatch(/^[0-9a-f]{64}$/);
     expect(h).not.toBe(suppressionHash('user_id:ada@example.com'));
     // The same person written differently in a message hashes the same (emails lower-cased, phones E.164).
-    expect(messageHashes(msg({ type: 'identify', userId: 'u', traits: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0123' } }), config))
-      .toEqual(expect.arrayContaining([suppressionHash('email:ada@example.com'), suppressionHash('phone:+14155550123'), suppressionHash('user_id:u')]));
+    expect(messageHashes(msg({ type: 'identify', userId: 'u', traits: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0123' } }), config)).toEqual(
+      expect.arrayContaining([suppressionHash('email:ada@example.com'), suppressionHash('phone:+14155550123'), suppressionHash('user_id:u')]),
+    );
   });
   it('alias previousId counts as a user_id', () => {
     expect(messageHashes(msg({ type: 'alias', userId: 'new', previousId: 'old' }), config)).toContain(suppressionHash('user_id:old'));
@@ -75,7 +103,12 @@ describe('the container copy of the suppression list', () => {
   });
 
   it('parses supmeta: a counter (b<xx>) and a chunk count (n<xx>) per bucket', () => {
-    expect(parseMeta({ pk: 'supmeta', v: 7, b0a: 3, b1f: 4, n1f: 2, junk: 1 })).toEqual(new Map([['0a', { version: 3, chunks: 1 }], ['1f', { version: 4, chunks: 2 }]]));
+    expect(parseMeta({ pk: 'supmeta', v: 7, b0a: 3, b1f: 4, n1f: 2, junk: 1 })).toEqual(
+      new Map([
+        ['0a', { version: 3, chunks: 1 }],
+        ['1f', { version: 4, chunks: 2 }],
+      ]),
+    );
     expect(parseMeta(undefined).size).toBe(0);
   });
 
@@ -96,7 +129,11 @@ describe('the container copy of the suppression list', () => {
     const a = list.suppress('email:a@x.com');
     const b = list.suppress('user_id:b');
     let now = 1_000;
-    const view = new SuppressionView(list.reader, () => now, () => 15_000);
+    const view = new SuppressionView(
+      list.reader,
+      () => now,
+      () => 15_000,
+    );
     await view.fresh(); // cold start: the meta and every bucket written so far
     expect(list.calls).toMatchObject({ meta: 1, chunks: 1 });
     expect(view.has(a) && view.has(b)).toBe(true);
@@ -129,8 +166,18 @@ describe('the container copy of the suppression list', () => {
     const list = fakeList();
     const h = list.suppress('email:a@x.com');
     let fail = true;
-    const reader: SuppressionReader = { ...list.reader, meta: async () => { if (fail) throw new Error('throttled'); return list.reader.meta(); } };
-    const view = new SuppressionView(reader, () => 0, () => 15_000);
+    const reader: SuppressionReader = {
+      ...list.reader,
+      meta: async () => {
+        if (fail) throw new Error('throttled');
+        return list.reader.meta();
+      },
+    };
+    const view = new SuppressionView(
+      reader,
+      () => 0,
+      () => 15_000,
+    );
     await expect(view.fresh()).rejects.toThrow('throttled');
     fail = false;
     await Promise.all([view.fresh(), view.fresh(), view.fresh()]);
@@ -142,7 +189,11 @@ describe('the container copy of the suppression list', () => {
     const list = fakeList();
     for (let i = 0; i < 50; i++) list.suppress(`user_id:erased-${i}`);
     let now = 0;
-    const view = new SuppressionView(list.reader, () => now, () => 15_000);
+    const view = new SuppressionView(
+      list.reader,
+      () => now,
+      () => 15_000,
+    );
     await view.fresh();
     const before = { ...list.calls };
     const batch = Array.from({ length: 500 }, (_, i) => msg({ messageId: `m${i}`, userId: `new-user-${i}`, anonymousId: `new-anon-${i}` }));
@@ -185,7 +236,12 @@ describe('lake rows of an erased person', () => {
   });
   it('filterRows keeps everyone else in order and groups removals per erasure', () => {
     const t2 = { ...target(['user_id:bob']), erasureId: 'e2' };
-    const rows = [msg({ userId: 'x', messageId: '1' }), msg({ anonymousId: 'a1', messageId: '2' }), msg({ userId: 'bob', messageId: '3' }), msg({ userId: 'y', messageId: '4' })].map(toEventRow);
+    const rows = [
+      msg({ userId: 'x', messageId: '1' }),
+      msg({ anonymousId: 'a1', messageId: '2' }),
+      msg({ userId: 'bob', messageId: '3' }),
+      msg({ userId: 'y', messageId: '4' }),
+    ].map(toEventRow);
     const { kept, removed } = filterRows('events', rows, [t, t2], config);
     expect(kept.map((r) => r.message_id)).toEqual(['1', '4']);
     expect(removed.get('e1')!.map((r) => r.message_id)).toEqual(['2']);
@@ -198,10 +254,25 @@ describe('failed lake objects (what an erasure record says)', () => {
     Object.assign(new Error(message), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
   it('a 403 is lake_access_denied, anything else from S3 lake_object_failed; the error name and status, never the message', () => {
     expect(s3Failure('events/dt=2024-01-01/a.json.gz', 'delete', s3Error('AccessDenied', 403, 'Access Denied'))).toEqual({
-      key: 'events/dt=2024-01-01/a.json.gz', operation: 'delete', code: 'lake_access_denied', error: 'AccessDenied', httpStatus: 403,
+      key: 'events/dt=2024-01-01/a.json.gz',
+      operation: 'delete',
+      code: 'lake_access_denied',
+      error: 'AccessDenied',
+      httpStatus: 403,
     });
-    expect(s3Failure('k', 'read', s3Error('SlowDown', 503, 'Please reduce your request rate'))).toEqual({ key: 'k', operation: 'read', code: 'lake_object_failed', error: 'SlowDown', httpStatus: 503 });
-    expect(s3Failure('k', 'write', s3Error('TimeoutError', undefined, 'socket hang up'))).toEqual({ key: 'k', operation: 'write', code: 'lake_object_failed', error: 'TimeoutError' });
+    expect(s3Failure('k', 'read', s3Error('SlowDown', 503, 'Please reduce your request rate'))).toEqual({
+      key: 'k',
+      operation: 'read',
+      code: 'lake_object_failed',
+      error: 'SlowDown',
+      httpStatus: 503,
+    });
+    expect(s3Failure('k', 'write', s3Error('TimeoutError', undefined, 'socket hang up'))).toEqual({
+      key: 'k',
+      operation: 'write',
+      code: 'lake_object_failed',
+      error: 'TimeoutError',
+    });
     // An error's message may quote what it failed on (a row, an address): only a name shaped like an error code is kept.
     expect(s3Failure('k', 'read', s3Error('KMS.DisabledException', 400, 'key disabled')).error).toBe('KMS.DisabledException');
     const f = s3Failure('k', 'read', s3Error('Unexpected "ada@example.com"', 400, 'ada@example.com'));

@@ -20,13 +20,34 @@ const ev = (method: string, target: string, query?: Record<string, string>): API
   apiGatewayEventFor(method, query ? `${target}?${new URLSearchParams(query)}` : target);
 
 /** Identifiers whose values hold what percent-encoding alone cannot carry through API Gateway, and more. */
-const HARD = ['user_id:50%off', 'user_id:a/b', 'email:a+b@x.com', 'user_id:café', 'user_id:two words', 'user_id:q?x#y', 'user_id:%41', 'user_id:~tilde', 'user_id:back\\slash', 'user_id:日本'];
+const HARD = [
+  'user_id:50%off',
+  'user_id:a/b',
+  'email:a+b@x.com',
+  'user_id:café',
+  'user_id:two words',
+  'user_id:q?x#y',
+  'user_id:%41',
+  'user_id:~tilde',
+  'user_id:back\\slash',
+  'user_id:日本',
+];
 
 describe('admin router: profiles', async () => {
   const store = new MemoryStore();
   const msg = (i: number, userId: string, traits: Record<string, string> = {}) => ({
     seq: String(i + 1),
-    message: { messageId: `m${i}`, type: 'identify' as const, userId, traits, properties: {}, context: {}, timestamp: '2024-01-01T00:00:00.000Z', receivedAt: '2024-01-01T00:00:00.000Z', sourceId: 's' },
+    message: {
+      messageId: `m${i}`,
+      type: 'identify' as const,
+      userId,
+      traits,
+      properties: {},
+      context: {},
+      timestamp: '2024-01-01T00:00:00.000Z',
+      receivedAt: '2024-01-01T00:00:00.000Z',
+      sourceId: 's',
+    },
   });
   await processBatch({ store, config, cache: new ResolveCache() }, 's', [
     msg(0, 'u/1', { email: 'x+tag@b.co' }),
@@ -44,7 +65,14 @@ describe('admin router: profiles', async () => {
     const b = await call(ev('GET', `/v1/profiles/${pathParam('email:X+TAG@B.CO')}`));
     expect(a.status).toBe(200);
     expect(b.body.profileId).toBe(a.body.profileId);
-    expect(a.body).toMatchObject({ identities: [{ type: 'email', value: 'x+tag@b.co' }, { type: 'user_id', value: 'u/1' }], segments: [], mergedFrom: [] });
+    expect(a.body).toMatchObject({
+      identities: [
+        { type: 'email', value: 'x+tag@b.co' },
+        { type: 'user_id', value: 'u/1' },
+      ],
+      segments: [],
+      mergedFrom: [],
+    });
   });
 
   it('every identifier round-trips: %, /, +, space, ?, #, non-ASCII, a literal %41, a leading ~', async () => {
@@ -81,7 +109,12 @@ describe('admin router: profiles', async () => {
 
   it('a $default event is matched on rawPath as AWS delivers it (decoded): its segments are not decoded again', async () => {
     const base = ev('GET', '/v1/nothing');
-    const def = (rawPath: string) => ({ ...base, routeKey: '$default', rawPath, requestContext: { ...base.requestContext, routeKey: '$default', http: { ...base.requestContext.http, path: rawPath } } });
+    const def = (rawPath: string) => ({
+      ...base,
+      routeKey: '$default',
+      rawPath,
+      requestContext: { ...base.requestContext, routeKey: '$default', http: { ...base.requestContext.http, path: rawPath } },
+    });
     expect((await call(def('/v1/profiles/user_id:50%off'))).status).toBe(200);
     expect((await call(def('/v1/profiles/user_id:café'))).status).toBe(200);
     expect((await call(def('/v1/profiles/user_id%3Acaf%C3%A9'))).body.error.code).toBe('invalid_identifier');
@@ -99,7 +132,10 @@ describe('admin router: profiles', async () => {
     expect(await call(ev('PATCH', '/v1/profiles/user_id%3Ax/events'))).toMatchObject({ status: 405, body: { error: { code: 'method_not_allowed' } } });
     expect(await call(ev('GET', '/v1/profiles/user_id%3Anobody'))).toMatchObject({ status: 404, body: { error: { code: 'profile_not_found' } } });
     expect(await call(ev('GET', '/v1/profiles/email%3Anot-an-email'))).toMatchObject({ status: 400, body: { error: { code: 'invalid_identifier' } } });
-    expect(await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}/events`, { limit: 'abc' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_parameter' } } });
+    expect(await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}/events`, { limit: 'abc' }))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_parameter' } },
+    });
     const events = await call(ev('GET', `/v1/profiles/${pathParam('user_id:u/1')}/events`));
     expect(events.body.events).toEqual([expect.objectContaining({ messageId: 'm0', type: 'identify' })]);
   });

@@ -10,18 +10,20 @@ import { canonical, scoreValues } from '../../shared/scores/values';
 
 describe('RFM groups', () => {
   it('the report SQL is exactly the CASE it always ran', () => {
-    expect(RFM_GROUP_SQL).toBe([
-      'CASE',
-      "  WHEN r >= 4 AND f >= 4 THEN 'champions'",
-      "  WHEN r = 3 AND f >= 4 THEN 'loyal'",
-      "  WHEN r >= 4 AND f = 1 THEN 'new'",
-      "  WHEN r >= 3 THEN 'potential'",
-      "  WHEN f >= 4 AND m >= 4 THEN 'cant_lose'",
-      "  WHEN f >= 3 THEN 'at_risk'",
-      "  WHEN r = 2 THEN 'hibernating'",
-      "  ELSE 'lost'",
-      'END',
-    ].join('\n'));
+    expect(RFM_GROUP_SQL).toBe(
+      [
+        'CASE',
+        "  WHEN r >= 4 AND f >= 4 THEN 'champions'",
+        "  WHEN r = 3 AND f >= 4 THEN 'loyal'",
+        "  WHEN r >= 4 AND f = 1 THEN 'new'",
+        "  WHEN r >= 3 THEN 'potential'",
+        "  WHEN f >= 4 AND m >= 4 THEN 'cant_lose'",
+        "  WHEN f >= 3 THEN 'at_risk'",
+        "  WHEN r = 2 THEN 'hibernating'",
+        "  ELSE 'lost'",
+        'END',
+      ].join('\n'),
+    );
   });
 
   it('rfmGroup follows the rules in order', () => {
@@ -86,7 +88,12 @@ describe('lifecycle stage and stored values', () => {
   it('prospects carry a stage only; buyers carry the RFM scores, group and last order', () => {
     expect(scoreValues(0, null, undefined, '2024-06-30')).toEqual({ lifecycle_stage: 'prospect' });
     expect(scoreValues(2, '2024-06-01T10:00:00.000Z', { r: 5, f: 4, m: 3, group: 'champions' }, '2024-06-30')).toEqual({
-      lifecycle_stage: 'active', rfm_group: 'champions', rfm_recency: 5, rfm_frequency: 4, rfm_monetary: 3, last_order_at: '2024-06-01T10:00:00.000Z',
+      lifecycle_stage: 'active',
+      rfm_group: 'champions',
+      rfm_recency: 5,
+      rfm_frequency: 4,
+      rfm_monetary: 3,
+      last_order_at: '2024-06-01T10:00:00.000Z',
     });
   });
 

@@ -16,7 +16,9 @@ import { mergeComputedState, profileExtension, settleProfile, statesOf, withSett
 
 const DAY = 86_400_000;
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const examples = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })));
+const examples = loadDefinitions(
+  ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })),
+);
 const rt = compileRuntime(examples);
 
 // ---------------------------------------------------------------------------------------------
@@ -61,19 +63,25 @@ function messages(list: { t: number; event: string; total: number | undefined; s
 describe('mergeComputedState', () => {
   it('reading a merged state equals reading the state of both histories applied to one profile', () => {
     fc.assert(
-      fc.property(defArb, fc.array(msgArb, { maxLength: 25 }), fc.array(msgArb, { maxLength: 25 }), fc.array(fc.integer({ min: 0, max: 100 * DAY }), { minLength: 1, maxLength: 5 }), (d, h1, h2, offsets) => {
-        const def = toDef(d);
-        const m1 = messages(h1);
-        const m2 = messages(h2);
-        const fold = (ms: typeof m1, s?: ComputedState) => ms.reduce<ComputedState | undefined>((st, m) => applyComputedTrait(def, st, m), s);
-        const merged = mergeComputedState(fold(m1), fold(m2), def.windowMs);
-        const both = fold([...m1, ...m2]);
-        const newest = Math.max(T0, ...[...m1, ...m2].map((m) => Date.parse(m.timestamp)));
-        for (const off of offsets) {
-          const now = newest + off;
-          expect(computedTraitValue(def, merged, now)).toEqual(computedTraitValue(def, both, now));
-        }
-      }),
+      fc.property(
+        defArb,
+        fc.array(msgArb, { maxLength: 25 }),
+        fc.array(msgArb, { maxLength: 25 }),
+        fc.array(fc.integer({ min: 0, max: 100 * DAY }), { minLength: 1, maxLength: 5 }),
+        (d, h1, h2, offsets) => {
+          const def = toDef(d);
+          const m1 = messages(h1);
+          const m2 = messages(h2);
+          const fold = (ms: typeof m1, s?: ComputedState) => ms.reduce<ComputedState | undefined>((st, m) => applyComputedTrait(def, st, m), s);
+          const merged = mergeComputedState(fold(m1), fold(m2), def.windowMs);
+          const both = fold([...m1, ...m2]);
+          const newest = Math.max(T0, ...[...m1, ...m2].map((m) => Date.parse(m.timestamp)));
+          for (const off of offsets) {
+            const now = newest + off;
+            expect(computedTraitValue(def, merged, now)).toEqual(computedTraitValue(def, both, now));
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -83,7 +91,16 @@ describe('mergeComputedState', () => {
     const a = newProfile('a', '2025-01-01T00:00:00.000Z');
     const b = newProfile('b', '2025-01-01T00:00:00.000Z');
     const order = (id: string, total: number, day: number, store = 'SH-001') =>
-      ({ type: 'track', event: 'Order Completed', messageId: id, timestamp: new Date(T0 + day * DAY).toISOString(), receivedAt: '', properties: { total, store_id: store }, traits: {}, context: {} }) as unknown as NormalizedMessage;
+      ({
+        type: 'track',
+        event: 'Order Completed',
+        messageId: id,
+        timestamp: new Date(T0 + day * DAY).toISOString(),
+        receivedAt: '',
+        properties: { total, store_id: store },
+        traits: {},
+        context: {},
+      }) as unknown as NormalizedMessage;
     ext.apply(a, order('1', 600, 1));
     ext.apply(b, order('2', 500, 2, 'SH-002'));
     ext.apply(b, order('3', 10, 3));
@@ -103,7 +120,16 @@ function person(): ProfileRecord {
   return newProfile('p1', new Date(T0).toISOString());
 }
 function send(p: ProfileRecord, m: Partial<NormalizedMessage> & { timestamp: string }) {
-  const msg = { type: 'track', messageId: `x${seq++}`, receivedAt: m.timestamp, properties: {}, traits: {}, context: {}, sourceId: 's', ...m } as NormalizedMessage;
+  const msg = {
+    type: 'track',
+    messageId: `x${seq++}`,
+    receivedAt: m.timestamp,
+    properties: {},
+    traits: {},
+    context: {},
+    sourceId: 's',
+    ...m,
+  } as NormalizedMessage;
   applyMessage(p, msg);
   profileExtension(rt).apply(p, msg);
 }

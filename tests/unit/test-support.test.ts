@@ -28,13 +28,25 @@ describe('test factories', () => {
 describe('until', () => {
   it('returns the first value that passes', async () => {
     let n = 0;
-    expect(await until('n to reach 3', () => ++n, (v) => v >= 3, { every: 1 })).toBe(3);
+    expect(
+      await until(
+        'n to reach 3',
+        () => ++n,
+        (v) => v >= 3,
+        { every: 1 },
+      ),
+    ).toBe(3);
   });
 
   it('throws on timeout, naming what it awaited and the last value', async () => {
-    await expect(until('the answer', async () => ({ answer: 41 }), (v) => v.answer === 42, { ms: 30, every: 5 })).rejects.toThrow(
-      /timed out after 30 ms waiting for the answer; last value: \{"answer":41\}/,
-    );
+    await expect(
+      until(
+        'the answer',
+        async () => ({ answer: 41 }),
+        (v) => v.answer === 42,
+        { ms: 30, every: 5 },
+      ),
+    ).rejects.toThrow(/timed out after 30 ms waiting for the answer; last value: \{"answer":41\}/);
     await sleep(1);
   });
 });

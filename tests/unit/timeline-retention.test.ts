@@ -20,7 +20,20 @@ describe('timeline retention and definition windows', () => {
   it('finds the longest window of a computed trait or a nested event condition', () => {
     const trait = validatePut('computedTrait', 'orders_90d', { id: 'orders_90d', event: 'Order Completed', aggregate: 'count', window: '90d' }, []);
     expect(longestWindowMs(trait)).toBe(90 * DAY);
-    const seg = validatePut('segment', 's', { id: 's', where: { any: [{ event: 'A', within: '30d' }, { event: 'B', within: '45d' }] } }, []);
+    const seg = validatePut(
+      'segment',
+      's',
+      {
+        id: 's',
+        where: {
+          any: [
+            { event: 'A', within: '30d' },
+            { event: 'B', within: '45d' },
+          ],
+        },
+      },
+      [],
+    );
     expect(longestWindowMs(seg)).toBe(45 * DAY);
   });
 

@@ -41,8 +41,13 @@ export function messagesOf(evs: Ev[], opts: { sharedAnon?: boolean } = {}): Norm
     const email = `p${e.person}.${e.email}@example.org`;
     const ts = new Date(Date.UTC(2024, 4, 1) + e.ts * 1000).toISOString();
     const base = {
-      messageId: `m${i}`, properties: {} as JsonObject, traits: {} as JsonObject, context: {} as JsonObject, timestamp: ts,
-      receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000).toISOString(), sourceId: 'src',
+      messageId: `m${i}`,
+      properties: {} as JsonObject,
+      traits: {} as JsonObject,
+      context: {} as JsonObject,
+      timestamp: ts,
+      receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000).toISOString(),
+      sourceId: 'src',
     };
     const traits: JsonObject = { [e.trait]: `${e.trait}-${e.value}` };
     switch (e.kind) {
@@ -62,13 +67,23 @@ export function messagesOf(evs: Ev[], opts: { sharedAnon?: boolean } = {}): Norm
           : { ...base, type: 'alias', userId: user, previousId: `a${e.person}-${e.anon}` };
       case 'order':
         return {
-          ...base, type: 'track', event: 'Order Completed', properties: { revenue: e.rev / 100 },
-          ...(e.value % 2 ? { userId: user } : { anonymousId: anon }), context: { channel: e.value > 1 ? 'mobile' : 'server' },
+          ...base,
+          type: 'track',
+          event: 'Order Completed',
+          properties: { revenue: e.rev / 100 },
+          ...(e.value % 2 ? { userId: user } : { anonymousId: anon }),
+          context: { channel: e.value > 1 ? 'mobile' : 'server' },
         };
       case 'group':
         return { ...base, type: 'group', userId: user, groupId: `g${e.value % 2}`, traits: { [e.trait]: e.value } };
       case 'consent':
-        return { ...base, type: 'track', userId: user, event: 'Consent Changed', context: { consent: { categoryPreferences: { email: e.value % 2 === 0, sms: e.value > 1 } } } };
+        return {
+          ...base,
+          type: 'track',
+          userId: user,
+          event: 'Consent Changed',
+          context: { consent: { categoryPreferences: { email: e.value % 2 === 0, sms: e.value > 1 } } },
+        };
     }
   }) as NormalizedMessage[];
 }
@@ -125,7 +140,13 @@ export async function simulate(msgs: NormalizedMessage[], k: SimKnobs, gate?: ()
   if (k.split !== null && shards[0]!.recs.length > 1) {
     const parent = shards[0]!;
     const cut = Math.max(1, Math.floor(parent.recs.length * k.split));
-    const child: SimShard = { id: 'shardId-0-child', recs: parent.recs.slice(cut).map((r) => ({ ...r, seq: next() })), pos: 0, cache: new ResolveCache(), parent };
+    const child: SimShard = {
+      id: 'shardId-0-child',
+      recs: parent.recs.slice(cut).map((r) => ({ ...r, seq: next() })),
+      pos: 0,
+      cache: new ResolveCache(),
+      parent,
+    };
     parent.recs = parent.recs.slice(0, cut);
     shards.push(child);
   }
@@ -159,7 +180,11 @@ export async function simulate(msgs: NormalizedMessage[], k: SimKnobs, gate?: ()
 export async function reference(msgs: NormalizedMessage[]): Promise<MemoryStore> {
   const store = new MemoryStore();
   let seq = 0;
-  const res = await processBatch({ store, config, cache: new ResolveCache(), now: NOW }, 'ref', msgs.map((m) => ({ message: m, seq: String(++seq) })));
+  const res = await processBatch(
+    { store, config, cache: new ResolveCache(), now: NOW },
+    'ref',
+    msgs.map((m) => ({ message: m, seq: String(++seq) })),
+  );
   if (!res.ok) throw new Error('reference pass failed');
   return store;
 }

@@ -53,7 +53,13 @@ export async function performAction(store: JourneyStore, input: ActionInput, sen
     result = await senders[step.action](input);
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number } };
-    log('warn', 'journey action failed', { journeyId: input.journey.id, stepId: step.id, action: step.action, error: err.name, status: err.$metadata?.httpStatusCode });
+    log('warn', 'journey action failed', {
+      journeyId: input.journey.id,
+      stepId: step.id,
+      action: step.action,
+      error: err.name,
+      status: err.$metadata?.httpStatusCode,
+    });
     result = { status: 'failed', reason: `error_${(err.name || 'unknown').replace(/[^A-Za-z0-9_]/g, '_')}` };
   }
   const settled = await store.settle(runId, step.id, {
@@ -63,6 +69,17 @@ export async function performAction(store: JourneyStore, input: ActionInput, sen
     ...(result.result !== undefined ? { result: result.result } : {}),
   });
   if (!settled) return { status: 'duplicate', stats: {} };
-  if (result.status === 'failed') log('warn', 'journey action dead-lettered', { journeyId: input.journey.id, stepId: step.id, action: step.action, reason: result.reason, attempts: result.attempts });
-  return { status: result.status, ...(result.reason ? { reason: result.reason } : {}), stats: { [stepStat(step.id, result.status === 'sent' ? 'sent' : 'failed')]: 1 } };
+  if (result.status === 'failed')
+    log('warn', 'journey action dead-lettered', {
+      journeyId: input.journey.id,
+      stepId: step.id,
+      action: step.action,
+      reason: result.reason,
+      attempts: result.attempts,
+    });
+  return {
+    status: result.status,
+    ...(result.reason ? { reason: result.reason } : {}),
+    stats: { [stepStat(step.id, result.status === 'sent' ? 'sent' : 'failed')]: 1 },
+  };
 }

@@ -15,7 +15,8 @@ import type { ActionInput, ActionResult } from './types';
 
 export const JOURNEY_SOURCE_ID = 'journeys';
 
-export const actionMessageId = (runId: string, stepId: string) => `journey-${createHash('sha256').update(`${runId}\u0000${stepId}`).digest('hex').slice(0, 32)}`;
+export const actionMessageId = (runId: string, stepId: string) =>
+  `journey-${createHash('sha256').update(`${runId}\u0000${stepId}`).digest('hex').slice(0, 32)}`;
 
 /** The message the action puts on the raw stream (null when the profile has no userId/anonymousId). */
 export function pipelineMessage(input: ActionInput): JsonObject | null {

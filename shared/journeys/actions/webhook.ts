@@ -32,10 +32,24 @@ export interface WebhookOptions {
 export const WEBHOOK_DEFAULTS: WebhookOptions = { attempts: 4, timeoutMs: 5_000, backoffMs: 250 };
 
 const blocked = new BlockList();
-for (const [net, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8], ['100.64.0.0', 10]] as const) {
+for (const [net, bits] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['0.0.0.0', 8],
+  ['100.64.0.0', 10],
+] as const) {
   blocked.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::1', 128], ['::', 128], ['fc00::', 7], ['fe80::', 10]] as const) blocked.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [
+  ['::1', 128],
+  ['::', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  blocked.addSubnet(net, bits, 'ipv6');
 
 /** True for addresses a webhook may not reach (see the file comment). */
 export function isPrivateAddress(ip: string): boolean {
@@ -93,7 +107,10 @@ export function prepareWebhook(input: ActionInput, now = new Date(input.now)): P
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && !allowPrivate() && isPrivateAddress(host)) throw refused(host);
   const hasBody = step.method !== 'GET' && step.method !== 'DELETE';
-  const payload = step.body !== undefined ? renderValue(step.body, input.template) : { journeyId: input.journey.id, stepId: step.id, runId: input.runId, profileId: input.profile.profileId };
+  const payload =
+    step.body !== undefined
+      ? renderValue(step.body, input.template)
+      : { journeyId: input.journey.id, stepId: step.id, runId: input.runId, profileId: input.profile.profileId };
   const body = hasBody ? JSON.stringify(payload) : undefined;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.headers ?? {})) headers[k.toLowerCase()] = renderTemplate(v, input.template).replace(/[\r\n]/g, ' ');
@@ -132,7 +149,6 @@ function attempt(p: Prepared, timeoutMs: number): Promise<number> {
     req.end(p.body);
   });
 }
-
 
 export async function sendWebhook(input: ActionInput, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
   let prepared: Prepared;
