@@ -56,13 +56,18 @@ export function lakeIndexEntries(pairs: Iterable<{ profileId: string | null; key
   return [...by].map(([profileId, keys]) => ({ profileId, keys: [...keys].sort() }));
 }
 
-/** The lake keys listed by index items (as read from the timeline table). */
-export function keysOfIndexItems(items: Record<string, unknown>[]): string[] {
+/**
+ * The lake keys items of the timeline table name, as read: an index item's list (`k`) and the keys an
+ * event's item carries (`lk`).
+ */
+export function lakeKeysOf(items: Record<string, unknown>[]): string[] {
   const out = new Set<string>();
+  const add = (v: unknown) => {
+    for (const key of Array.isArray(v) ? v : v instanceof Set ? [...v] : []) if (typeof key === 'string') out.add(key);
+  };
   for (const it of items) {
-    if (!isLakeIndexSk(it.sk)) continue;
-    const k = it.k;
-    for (const key of Array.isArray(k) ? k : k instanceof Set ? [...k] : []) if (typeof key === 'string') out.add(key);
+    if (isLakeIndexSk(it.sk)) add(it.k);
+    add(it.lk);
   }
   return [...out].sort();
 }
@@ -92,14 +97,4 @@ export function withLakeKeys(
   });
   const index = snapshotKey ? lakeIndexEntries(changedProfiles.filter((p) => !snapshotDone.has(p)).map((profileId) => ({ profileId, key: snapshotKey }))) : [];
   return { timeline: out, index };
-}
-
-/** The lake keys timeline items carry (as read from the timeline table: attribute `lk`). */
-export function keysOfTimelineItems(items: Record<string, unknown>[]): string[] {
-  const out = new Set<string>();
-  for (const it of items) {
-    const k = it.lk;
-    for (const key of Array.isArray(k) ? k : k instanceof Set ? [...k] : []) if (typeof key === 'string') out.add(key);
-  }
-  return [...out].sort();
 }

@@ -31,11 +31,11 @@
  */
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { s3 } from '../aws/clients';
-import { isLakeIndexSk, keysOfIndexItems, keysOfTimelineItems, UNATTACHED } from '../identity/lake-index';
+import { documentClient as doc, s3, scheduler } from '../aws/clients';
+import { partitionOf } from '../lake';
+import { isLakeIndexSk, lakeKeysOf, UNATTACHED } from '../identity/lake-index';
 import { parseDailyKey, snapshotBucket } from '../profiles/snapshot';
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
-import { scheduler } from '../aws/clients';
 import { ENV, JOURNEYS, LAKE, TABLES, timelineDays } from '../config/resources';
 import type { IdentityConfig } from '../identity/config';
 import { loadIdentityConfig } from '../identity/config';
@@ -61,7 +61,6 @@ import {
   type ErasureRecord,
 } from './requests';
 import { privacyTable, suppress, suppressionHash } from '../suppression';
-import { documentClient as doc } from '../aws/clients';
 import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 
 const tableName = (k: keyof typeof TABLES, e: string) => process.env[e] || TABLES[k].name;
@@ -269,7 +268,7 @@ async function loadPerson(rec: ErasureRecord): Promise<Person> {
     counts,
     lakeFailures: [],
     lakeObjectsFailed: 0,
-    lakeKeys: [...new Set([...keysOfIndexItems(index), ...keysOfTimelineItems(index)])].sort(),
+    lakeKeys: lakeKeysOf(index),
   };
 }
 
@@ -431,13 +430,13 @@ async function indexedObjects(people: Person[]): Promise<Map<string, Set<string>
       else owners.set(k, new Set([p.rec.erasureId]));
     }
   }
-  const all: string[] = keysOfIndexItems(await queryAll(T.timeline(), 'profileId', UNATTACHED));
+  const all: string[] = lakeKeysOf(await queryAll(T.timeline(), 'profileId', UNATTACHED));
   // Timeline items (which carry the index) expire after the retention counted from arrival, and the
   // lake partitions by arrival: a partition older than the retention (a day's margin) is read whole.
   const horizon = new Date(Date.now() - (timelineDays() + 1) * 86_400_000).toISOString().slice(0, 10);
   for (const prefix of [LAKE.eventsPrefix, LAKE.profilesPrefix]) {
     for (const dt of await partitions(prefix)) {
-      const d = /dt=(\d{4}-\d{2}-\d{2})\/$/.exec(dt)?.[1];
+      const d = partitionOf(dt);
       if (d && d < horizon) for await (const page of listPages(dt, '')) all.push(...page);
     }
   }

@@ -1,15 +1,6 @@
 /** The per-person lake index and the timeline expiry (shared/identity/lake-index.ts, dynamo-store.ts). */
 import { describe, expect, it } from 'vitest';
-import {
-  isLakeIndexSk,
-  keysOfIndexItems,
-  keysOfTimelineItems,
-  lakeIndexEntries,
-  lakeIndexItem,
-  TIMELINE_SK_BOUND,
-  UNATTACHED,
-  withLakeKeys,
-} from '../../shared/identity/lake-index';
+import { isLakeIndexSk, lakeKeysOf, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED, withLakeKeys } from '../../shared/identity/lake-index';
 import type { TimelineItem } from '../../shared/identity/types';
 import { timelineExpiry } from '../../shared/identity/dynamo-store';
 import { MemoryStore } from '../../shared/identity/memory-store';
@@ -38,7 +29,7 @@ describe('lake index', () => {
     expect(isLakeIndexSk(a.sk)).toBe(true);
     expect(isLakeIndexSk('2024-01-01T00:00:00.000Z#m1')).toBe(false);
     expect(
-      keysOfIndexItems([a, { profileId: 'p', sk: '2024-01-01T00:00:00.000Z#m1', k: ['not-index'] }, lakeIndexItem({ profileId: 'p', keys: ['k0', 'k1'] })]),
+      lakeKeysOf([a, { profileId: 'p', sk: '2024-01-01T00:00:00.000Z#m1', k: ['not-index'] }, lakeIndexItem({ profileId: 'p', keys: ['k0', 'k1'] })]),
     ).toEqual(['k0', 'k1', 'k2']);
   });
 
@@ -91,7 +82,7 @@ describe('lake keys on timeline items (no extra write per event)', () => {
     const { timeline, index } = withLakeKeys([item('p1', 'm1'), item('p1', 'm2'), item('p2', 'm3'), item('p3', 'm4')], keys, ['p1', 'p2', 'p9'], 'profiles/s');
     expect(timeline.map((t) => t.lakeKeys)).toEqual([['events/a', 'profiles/s'], ['events/a'], ['events/b', 'profiles/s'], undefined]);
     expect(index).toEqual([{ profileId: 'p9', keys: ['profiles/s'] }]);
-    expect(keysOfTimelineItems([{ lk: ['events/a', 'profiles/s'] }, { lk: ['events/b'] }, { sk: 'x' }])).toEqual(['events/a', 'events/b', 'profiles/s']);
+    expect(lakeKeysOf([{ lk: ['events/a', 'profiles/s'] }, { lk: ['events/b'] }, { sk: 'x' }])).toEqual(['events/a', 'events/b', 'profiles/s']);
   });
   it('without a snapshot object (no lake) nothing but the events keys', () => {
     const { timeline, index } = withLakeKeys([item('p1', 'm1')], new Map([['m1', 'events/a']]), ['p1'], undefined);
