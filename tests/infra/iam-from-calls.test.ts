@@ -29,10 +29,9 @@ import { DynamoJourneyStore } from '../../shared/journeys/store';
 import type { LocalFunctionDef } from '../../local/lambda';
 import { parse as parseYaml } from 'yaml';
 import { startLocalStack, localEnv, type LocalStack } from '../../local/stack';
-import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
+import { service as eventsService } from '../../local/eventbridge/service';
 import { services as outboxServices } from '../../local/outbox/service';
-import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
-import type { LocalService } from '../../local/services';
+import { clockedScheduler } from '../support/scheduler';
 import { synthCairn } from './synth';
 import { actionMatch, allowedBy, grantsOf, iamMatch, kmsNeeds, needsOf, TemplateNames, type Grant, type Need } from './iam-calls';
 
@@ -101,7 +100,6 @@ const BASIC = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 
 let stack: LocalStack;
-let sched: LocalScheduler | undefined;
 let clockOffset = 0;
 let invokeFn: ((fn: string, event: unknown) => Promise<unknown>) | undefined;
 let hook: Server;
@@ -109,20 +107,8 @@ let hookUrl = '';
 let hooks = 0;
 const recordFile = join(mkdtempSync(join(tmpdir(), 'cairn-iam-calls-')), 'calls.jsonl');
 
-const schedulerService: LocalService = {
-  name: 'scheduler',
-  async start(ctx) {
-    invokeFn = ctx.invoke;
-    sched = await startScheduler({
-      dataDir: ctx.dataDir,
-      invoke: stackInvoke(ctx),
-      now: () => Date.now() + clockOffset,
-      tickMs: 100,
-      retry: { baseDelayMs: 50 },
-    });
-    return { endpoint: sched.endpoint, idle: () => sched!.stats().pending === 0 && sched!.stats().inFlight === 0, close: () => sched!.close() };
-  },
-};
+const clocked = clockedScheduler(() => Date.now() + clockOffset, { tickMs: 100, retry: { baseDelayMs: 50 }, onStart: (ctx) => void (invokeFn = ctx.invoke) });
+const schedulerService = clocked.service;
 
 async function api(method: string, path: string, body?: unknown, contentType = 'application/json') {
   const res = await fetch(`${stack.url}${path}`, {
@@ -159,17 +145,17 @@ const person = async (userId: string): Promise<{ profileId: string; segments: st
 const segmentsOf = async (userId: string) => (await person(userId))?.segments ?? [];
 /** The `at(…)` expression of a profile's recheck schedule in the local scheduler, or null when it has none. */
 async function recheckOf(profileId: string): Promise<string | null> {
-  const list = (await (await fetch(`${sched!.endpoint}/schedules?ScheduleGroup=default&NamePrefix=cairn-recheck-`)).json()) as {
+  const list = (await (await fetch(`${clocked.scheduler.endpoint}/schedules?ScheduleGroup=default&NamePrefix=cairn-recheck-`)).json()) as {
     Schedules: { Name: string }[];
   };
   const s = list.Schedules.find((x) => x.Name.endsWith(`-${profileId}`));
   if (!s) return null;
-  const res = await fetch(`${sched!.endpoint}/schedules/${encodeURIComponent(s.Name)}?groupName=default`);
+  const res = await fetch(`${clocked.scheduler.endpoint}/schedules/${encodeURIComponent(s.Name)}?groupName=default`);
   return res.status === 200 ? ((await res.json()) as { ScheduleExpression: string }).ScheduleExpression : null;
 }
 /** Whether a journey wait schedule exists. */
 const waitExists = async (name: string) =>
-  (await fetch(`${sched!.endpoint}/schedules/${encodeURIComponent(name)}?groupName=${JOURNEYS.scheduleGroup}`)).status === 200;
+  (await fetch(`${clocked.scheduler.endpoint}/schedules/${encodeURIComponent(name)}?groupName=${JOURNEYS.scheduleGroup}`)).status === 200;
 
 let calls: RecordedCall[] = [];
 

@@ -11,31 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListSchedulesCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { useLocalStack } from '../support/stack';
-import type { LocalService } from '../../local/services';
-import { stackInvoke } from '../../local/eventbridge/service';
-import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
+import { clockedScheduler } from '../support/scheduler';
 import { SCHEDULES } from '../../shared/config/resources';
 import { erasePayload } from '../../cli/erase';
 import { run, type Io } from '../../cli/main';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
 let clock = Date.now();
-let sched: LocalScheduler | undefined;
-const schedulerService: LocalService = {
-  name: 'scheduler',
-  async start(ctx) {
-    const s = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => clock, tickMs: 0 });
-    sched = s;
-    return {
-      endpoint: s.endpoint,
-      idle: () => s.stats().pending === 0 && s.stats().inFlight === 0,
-      async close() {
-        await s.drain(5_000);
-        await s.close();
-      },
-    };
-  },
-};
+const clocked = clockedScheduler(() => clock, { drainOnClose: true });
+const schedulerService = clocked.service;
 const stack = useLocalStack({ dataDir, functions: ['admin', 'erase'], services: [schedulerService], env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 
 const cli = async (args: string[]) => {
@@ -78,10 +62,10 @@ describe('npx cairn erase --full-scan', () => {
 
     // Past the schedule's time, which the CLI took from the wall clock (however long the stack took to start).
     clock = Date.now() + 2_000;
-    expect(await sched!.tick()).toBeGreaterThanOrEqual(1);
+    expect(await clocked.scheduler.tick()).toBeGreaterThanOrEqual(1);
     expect(await stack.drain(30_000)).toBe(true);
-    expect(sched!.stats()).toMatchObject({ deadLettered: 0 });
-    expect(sched!.stats().delivered).toBeGreaterThanOrEqual(1);
+    expect(clocked.scheduler.stats()).toMatchObject({ deadLettered: 0 });
+    expect(clocked.scheduler.stats().delivered).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('no identifier and no --full-scan: refused', async () => {

@@ -22,16 +22,14 @@ import { statsShard } from '../../shared/journeys/store';
 import { signBody } from '../../shared/journeys/actions/webhook';
 import { useLocalStack } from '../support/stack';
 import { sleep, until as untilWithin } from '../support/wait';
-import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
+import { service as eventsService } from '../../local/eventbridge/service';
 import { services as outboxServices } from '../../local/outbox/service';
-import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
-import type { LocalService } from '../../local/services';
+import { clockedScheduler } from '../support/scheduler';
 import type { OutboxMessage } from '../../local/outbox/server';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const DAY = 86_400_000;
 
-let sched: LocalScheduler | undefined;
 let clockOffset = 0;
 let hook: Server;
 let hookUrl = '';
@@ -39,19 +37,7 @@ const hooks: { headers: Record<string, string | string[] | undefined>; body: str
 const run = Date.now().toString(36);
 
 /** The scheduler with an advanceable clock, as a local service. */
-const schedulerService: LocalService = {
-  name: 'scheduler',
-  async start(ctx) {
-    sched = await startScheduler({
-      dataDir: ctx.dataDir,
-      invoke: stackInvoke(ctx),
-      now: () => Date.now() + clockOffset,
-      tickMs: 100,
-      retry: { baseDelayMs: 50 },
-    });
-    return { endpoint: sched.endpoint, idle: () => sched!.stats().pending === 0 && sched!.stats().inFlight === 0, close: () => sched!.close() };
-  },
-};
+const schedulerService = clockedScheduler(() => Date.now() + clockOffset, { tickMs: 100, retry: { baseDelayMs: 50 } }).service;
 
 async function send(path: string, body: Record<string, unknown>): Promise<void> {
   expect((await stack.collect(body, { path: `/v1/${path}` })).status).toBe(200);

@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { startTestStack, type TestStack } from '../support/stack';
-import type { LocalService } from '../../local/services';
-import { service as eventsService, stackInvoke } from '../../local/eventbridge/service';
-import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
+import { service as eventsService } from '../../local/eventbridge/service';
+import { clockedScheduler } from '../support/scheduler';
 import { SCHEDULES } from '../../shared/config/resources';
 import { queryLocalLake, rowObjects } from '../../cli/lake';
 
@@ -23,23 +22,9 @@ const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const creds = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 let clock = Date.now();
-let sched: LocalScheduler | undefined;
 /** The stack's scheduler service, with the clock under the test's control. */
-const schedulerService: LocalService = {
-  name: 'scheduler',
-  async start(ctx) {
-    const s = await startScheduler({ dataDir: ctx.dataDir, invoke: stackInvoke(ctx), now: () => clock, tickMs: 0 });
-    sched = s;
-    return {
-      endpoint: s.endpoint,
-      idle: () => s.stats().pending === 0 && s.stats().inFlight === 0,
-      async close() {
-        await s.drain(5_000);
-        await s.close();
-      },
-    };
-  },
-};
+const clocked = clockedScheduler(() => clock, { drainOnClose: true });
+const schedulerService = clocked.service;
 // Started twice on the same data directory (a restart), so not useLocalStack.
 const start = () =>
   startTestStack({
@@ -105,12 +90,12 @@ describe('daily snapshot schedule in the local stack', () => {
 
     const daily = `select count(*) as n from profiles where snapshot_kind = 'daily' and dt = '${today}'`;
     expect(rowObjects(await queryLocalLake(dataDir, daily))).toEqual([{ n: 0 }]);
-    expect(await sched!.tick()).toBe(0); // not due yet
+    expect(await clocked.scheduler.tick()).toBe(0); // not due yet
 
     clock += 15 * 60_000;
-    expect(await sched!.tick()).toBe(1);
+    expect(await clocked.scheduler.tick()).toBe(1);
     expect(await stack.drain(30_000)).toBe(true);
-    expect(sched!.stats()).toMatchObject({ delivered: 1, deadLettered: 0 });
+    expect(clocked.scheduler.stats()).toMatchObject({ delivered: 1, deadLettered: 0 });
 
     const rows = rowObjects(
       await queryLocalLake(
