@@ -21,9 +21,9 @@ import { LAKE } from '../../shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import { run, type Io } from '../../cli/main';
+import { DENY_DELETE, denyDelete } from '../support/s3-faults';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-'));
-const DENY = 'testCliEraseDenyDeleteObject';
 
 const t0 = Date.now() - 3_600_000;
 let n = 0;
@@ -43,26 +43,6 @@ async function keysHolding(s: string): Promise<string[]> {
     if ((b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('utf8').includes(s)) out.push(o.Key!);
   }
   return out;
-}
-
-/** DeleteObject of `key` answers 403 AccessDenied until the middleware is removed. */
-function denyDelete(key: string): { calls: number } {
-  const seen = { calls: 0 };
-  s3().middlewareStack.add(
-    (next: any, context: any) => async (args: any) => {
-      if (context.commandName === 'DeleteObjectCommand' && args.input?.Key === key) {
-        seen.calls++;
-        throw Object.assign(new Error('Access Denied'), {
-          name: 'AccessDenied',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 },
-        });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: DENY },
-  );
-  return seen;
 }
 
 /** Starts the CLI; `io.err` fills as it runs. */
@@ -92,7 +72,7 @@ async function announced(io: { err: string }): Promise<string> {
 
 const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 afterAll(() => {
-  s3().middlewareStack.remove(DENY);
+  s3().middlewareStack.remove(DENY_DELETE);
 });
 
 describe('npx cairn erase --wait', () => {
@@ -126,7 +106,7 @@ describe('npx cairn erase --wait', () => {
     for (const pii of ['dora@example.com', 'user-dora']) expect(dora.io.out + dora.io.err).not.toContain(pii);
 
     // The object can be deleted now: the next run completes Dora's erasure; a wait on Emil's ends with exit 0.
-    s3().middlewareStack.remove(DENY);
+    s3().middlewareStack.remove(DENY_DELETE);
     const emil = cli('erase', 'user_id:user-emil', '--wait', '--timeout', '120');
     const emilErasure = await announced(emil.io);
     const run2 = await runErasures({ settleSeconds: 0 });

@@ -25,6 +25,7 @@ import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { runErasures } from '../../shared/privacy/erase';
 import { documentClient as doc } from '../../shared/aws/clients';
 import { encodeJsonLines } from '../../shared/lake/index';
+import { DENY_DELETE, denyDelete } from '../support/s3-faults';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-privacy-lake-'));
@@ -67,33 +68,12 @@ const timelineOf = async (profileId: string) => (await partitionOf(profileId)).f
 /** The raw-stream shard a partition key goes to (2 shards: the upper half of the MD5 range is shard 1). */
 const shardOf = (key: string) => (createHash('md5').update(key).digest()[0]! >= 0x80 ? 1 : 0);
 
-/** Injected S3 failure: DeleteObject of one key answers 403 AccessDenied (what S3 said to λ erase without s3:DeleteObject). */
-const DENY = 'testDenyDeleteObject';
-function denyDelete(key: string): { calls: number } {
-  const seen = { calls: 0 };
-  s3().middlewareStack.add(
-    (next: any, context: any) => async (args: any) => {
-      if (context.commandName === 'DeleteObjectCommand' && args.input?.Key === key) {
-        seen.calls++;
-        throw Object.assign(new Error('Access Denied'), {
-          name: 'AccessDenied',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 403, attempts: 1, totalRetryDelay: 0 },
-        });
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: DENY },
-  );
-  return seen;
-}
-
 beforeAll(() => {
   expect(STREAMS.raw.shards).toBe(2);
 });
 const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 afterAll(() => {
-  s3().middlewareStack.remove(DENY);
+  s3().middlewareStack.remove(DENY_DELETE);
 });
 
 describe('erasure when lake objects fail', () => {
@@ -171,7 +151,7 @@ describe('erasure when lake objects fail', () => {
     expect(await timelineOf(annProfile)).toHaveLength(3);
 
     // ---- run 2: the delete goes through; a corrupt object fails for every erasure of the pass ------
-    s3().middlewareStack.remove(DENY);
+    s3().middlewareStack.remove(DENY_DELETE);
     const dt = annOnly!.split('/')[1]!;
     const corrupt = `${LAKE.eventsPrefix}${dt}/zz-corrupt.json.gz`;
     const benRow = JSON.parse(
