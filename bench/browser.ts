@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startLocalStack } from '../local/stack';
-import { s3 } from '../shared/aws/clients';
-import { LAKE } from '../shared/config/resources';
-import { decodeJsonLines } from '../shared/lake/index';
-import type { LakeEventRow } from '../shared/message/types';
-import { launchChromium, segmentPage, startShop } from '../tests/support/browser-shop';
+import { startLocalStack } from '#local/stack';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import type { LakeEventRow } from '#shared/message/types';
+import { launchChromium, segmentPage, startShop } from '#tests/support/browser-shop';
 import type { Result } from './result';
 
 async function lakeCount(anonymousIds: Set<string>): Promise<number> {

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createResources, startEmulators, useEndpoints } from '../local/emulators';
-import { ENV, STREAMS, TABLES } from '../shared/config/resources';
-import { ensureSource } from '../shared/collect/sources';
-import { requestCounts, resetRequestCounts } from '../shared/aws/clients';
+import { createResources, startEmulators, useEndpoints } from '#local/emulators';
+import { ENV, STREAMS, TABLES } from '#shared/config/resources';
+import { ensureSource } from '#shared/collect/sources';
+import { requestCounts, resetRequestCounts } from '#shared/aws/clients';
 import { syntheticMessages } from './events';
 import type { Result } from './result';
 
@@ -49,7 +49,7 @@ export async function benchCollect(n: number): Promise<Result[]> {
     process.env[ENV.sourcesTable] = TABLES.sources.name;
     await createResources();
     await ensureSource('bench-key', 'bench');
-    const { handler } = await import('../functions/collect/index');
+    const { handler } = await import('#functions/collect/index');
     const messages = syntheticMessages(n);
     const batches: unknown[][] = [];
     for (let i = 0; i < messages.length; i += 100) batches.push(messages.slice(i, i + 100));

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
-import { decodeJsonLines } from '../shared/lake/index';
-import { LAKE } from '../shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import { LAKE } from '#shared/config/resources';
 import { syntheticMessages, percentile } from './events';
 import type { Result } from './result';
-import { sleep } from '../shared/lang';
-import { emulatorConfig } from '../shared/aws/emulators';
+import { sleep } from '#shared/lang';
+import { emulatorConfig } from '#shared/aws/emulators';
 
 /** CPU ms per thread name of the process (Linux), for the diagnostic line. */
 function threadCpu(pid: number | undefined): Record<string, number> {

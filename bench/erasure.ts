@@ -13,15 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { startLocalStack } from '../local/stack';
-import { s3 } from '../shared/aws/clients';
-import { LAKE, TABLES } from '../shared/config/resources';
-import { DynamoStore } from '../shared/identity/dynamo-store';
-import { encodeJsonLines, eventObjectKey, toEventRow } from '../shared/lake/index';
-import type { NormalizedMessage } from '../shared/message/types';
-import { runErasures } from '../shared/privacy/erase';
-import { enqueue, putErasureRecord } from '../shared/privacy/requests';
-import { suppress, suppressionHash } from '../shared/suppression';
+import { startLocalStack } from '#local/stack';
+import { s3 } from '#shared/aws/clients';
+import { LAKE, TABLES } from '#shared/config/resources';
+import { DynamoStore } from '#shared/identity/dynamo-store';
+import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake/index';
+import type { NormalizedMessage } from '#shared/message/types';
+import { runErasures } from '#shared/privacy/erase';
+import { enqueue, putErasureRecord } from '#shared/privacy/requests';
+import { suppress, suppressionHash } from '#shared/suppression';
 import type { Result } from './result';
 
 async function buildLake(objects: number, rows: number, people: { user: string; profileId: string; every: number }[]): Promise<void> {

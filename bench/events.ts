@@ -3,7 +3,7 @@
  * already known (tracks and pages carrying userId), some identifies with email and phone, some
  * anonymous browsing, orders with totals and store ids.
  */
-import { mulberry32 } from '../shared/random';
+import { mulberry32 } from '#shared/random';
 export interface SyntheticOptions {
   customers?: number;
   seed?: number;

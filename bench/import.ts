@@ -13,9 +13,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack } from '../local/stack';
-import { importFile } from '../cli/import';
-import { requestCounts, resetRequestCounts } from '../shared/aws/clients';
+import { startLocalStack } from '#local/stack';
+import { importFile } from '#cli/import';
+import { requestCounts, resetRequestCounts } from '#shared/aws/clients';
 import type { Result } from './result';
 
 /** CPU ms used so far by each thread of this process, by thread name (Linux; empty elsewhere). */

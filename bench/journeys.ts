@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDefinitions } from '../shared/definitions';
-import { putDefinition } from '../shared/definitions/store';
-import { syncJourneyRules } from '../shared/journeys/rules';
-import { startLocalStack } from '../local/stack';
+import { loadDefinitions } from '#shared/definitions';
+import { putDefinition } from '#shared/definitions/store';
+import { syncJourneyRules } from '#shared/journeys/rules';
+import { startLocalStack } from '#local/stack';
 import type { Result } from './result';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');

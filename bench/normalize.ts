@@ -4,8 +4,8 @@
  * batch's JSON Lines — without the I/O, which the end-to-end figure covers.
  */
 import { randomUUID } from 'node:crypto';
-import { normalizeEnvelope } from '../shared/normalize/normalize';
-import { encodeJsonLines, toEventRow } from '../shared/lake/index';
+import { normalizeEnvelope } from '#shared/normalize/normalize';
+import { encodeJsonLines, toEventRow } from '#shared/lake/index';
 import { syntheticMessages } from './events';
 import type { Result } from './result';
 

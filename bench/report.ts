@@ -16,16 +16,16 @@
  * Values: the median of 3 timed runs after one warm-up: wall time, and the CPU time of the process
  * (all DuckDB threads) during the query, which hardly depends on what else the machine runs.
  */
-import { mulberry32 } from '../shared/random';
+import { mulberry32 } from '#shared/random';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { localLakeDir, queryLocalLake } from '../cli/lake';
-import { rfmSql } from '../cli/reports';
-import { LAKE } from '../shared/config/resources';
-import type { LakeEventRow } from '../shared/message/types';
-import type { LakeProfileRow } from '../shared/identity/view';
+import { localLakeDir, queryLocalLake } from '#cli/lake';
+import { rfmSql } from '#cli/reports';
+import { LAKE } from '#shared/config/resources';
+import type { LakeEventRow } from '#shared/message/types';
+import type { LakeProfileRow } from '#shared/identity/view';
 import type { Result } from './result';
 
 const LAYOUT = 1;

@@ -8,17 +8,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { CairnError } from '../shared/errors';
-import {
-  checkFiles,
-  checkSet,
-  definitionError,
-  segmentOrder,
-  validateDefinition,
-  type Definition,
-  type SegmentDef,
-  type Variables,
-} from '../shared/definitions';
+import { CairnError } from '#shared/errors';
+import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition, type Definition, type SegmentDef, type Variables } from '#shared/definitions';
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;

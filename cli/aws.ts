@@ -16,8 +16,8 @@ import {
   StopQueryExecutionCommand,
   type ColumnInfo,
 } from '@aws-sdk/client-athena';
-import { CairnError } from '../shared/errors';
-import { LAKE } from '../shared/config/resources';
+import { CairnError } from '#shared/errors';
+import { LAKE } from '#shared/config/resources';
 import type { Cell, Column, QueryResult } from './lake';
 
 export interface AwsOptions {

@@ -3,11 +3,11 @@
  * sources, cutting the history into collector requests and posting them, reading `/v1/status` to
  * wait for the pipeline to drain, counting segment members, looking a person up by each identifier.
  */
-import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from '../shared/demo';
-import { pathParam } from '../shared/http';
+import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from '#shared/demo';
+import { pathParam } from '#shared/http';
 import { adminGet, answerError, collectPost, type Target } from './http';
 import { MAX_BATCH_BYTES } from './send';
-import { sleep } from '../shared/lang';
+import { sleep } from '#shared/lang';
 
 export async function healthy(baseUrl: string): Promise<boolean> {
   try {
@@ -25,11 +25,11 @@ export async function seedSources(t: Target, inProcess: boolean): Promise<boolea
       const a = await adminGet(t, '/_aws/endpoints');
       const dynamodb = (a.json as { dynamodb?: string } | undefined)?.dynamodb;
       if (a.status !== 200 || !dynamodb) return false;
-      const { useEndpoints } = await import('../local/emulators');
+      const { useEndpoints } = await import('#local/emulators');
       useEndpoints({ dynamodb });
       process.env.AWS_REGION ??= 'us-east-1';
     }
-    const { ensureSource } = await import('../shared/collect/sources');
+    const { ensureSource } = await import('#shared/collect/sources');
     for (const s of Object.values(DEMO_SOURCES)) await ensureSource(s.writeKey, s.sourceId, s.name);
     return true;
   } catch {

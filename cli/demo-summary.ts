@@ -1,5 +1,5 @@
 /** What `npx cairn demo` (cli/demo.ts) found after loading the history, and the summary it prints. */
-import type { interestingPeople, DemoSourceKey, Persona } from '../shared/demo';
+import type { interestingPeople, DemoSourceKey, Persona } from '#shared/demo';
 import type { CrmCounts } from './demo-crm';
 
 export interface DemoSummary {

@@ -15,17 +15,17 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ENV, localEnvDefaults } from '../shared/config/resources';
-import type { Variables } from '../shared/definitions';
-import { CairnError } from '../shared/errors';
-import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey } from '../shared/demo';
+import { ENV, localEnvDefaults } from '#shared/config/resources';
+import type { Variables } from '#shared/definitions';
+import { CairnError } from '#shared/errors';
+import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey } from '#shared/demo';
 import { applyPath } from './apply';
 import { startCrmReceiver, type CrmReceiver } from './demo-crm';
 import { countMembers, figures, healthy, historyRequests, lookUp, post, seedSources, waitDrained } from './demo-stack';
-import { sleep } from '../shared/lang';
+import { sleep } from '#shared/lang';
 import { renderSummary, type DemoSummary } from './demo-summary';
 import { adminGet, type Target } from './http';
-import { pathParam } from '../shared/http';
+import { pathParam } from '#shared/http';
 
 export interface DemoOptions {
   customers: number;
@@ -99,7 +99,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       // The pipeline's per-batch logs would bury the summary; CAIRN_LOG_LEVEL=info shows them.
       process.env.CAIRN_LOG_LEVEL ??= 'error';
-      const { startLocalStack } = await import('../local/stack');
+      const { startLocalStack } = await import('#local/stack');
       try {
         stack = await startLocalStack({ port: o.port, dataDir: resolve(o.cwd, o.dataDir), writeKey: o.writeKey, adminToken: o.adminToken });
       } catch (e) {

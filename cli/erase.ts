@@ -21,14 +21,14 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { CairnError } from '../shared/errors';
-import { SCHEDULES } from '../shared/config/resources';
-import { SETTLE_SECONDS } from '../shared/privacy/erase';
+import { CairnError } from '#shared/errors';
+import { SCHEDULES } from '#shared/config/resources';
+import { SETTLE_SECONDS } from '#shared/privacy/erase';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
-import { pathParam } from '../shared/http';
-import { sleep as realSleep } from '../shared/lang';
-import { emulatorConfig } from '../shared/aws/emulators';
+import { pathParam } from '#shared/http';
+import { sleep as realSleep } from '#shared/lang';
+import { emulatorConfig } from '#shared/aws/emulators';
 
 export interface PrivacyCliDeps {
   target(cmd: Command): Promise<Target>;

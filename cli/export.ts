@@ -13,11 +13,11 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { CairnError } from '../shared/errors';
+import { CairnError } from '#shared/errors';
 import { csvField } from './format';
 import { adminGet, answerError, type Target } from './http';
-import { pathParam } from '../shared/http';
-import { emulatorConfig } from '../shared/aws/emulators';
+import { pathParam } from '#shared/http';
+import { emulatorConfig } from '#shared/aws/emulators';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -2,7 +2,7 @@
  * HTTP to a Cairn stack: the local one on 127.0.0.1:PORT (admin routes with the bearer token), or a
  * deployed one at its API URL (admin routes signed with SigV4 for `execute-api`).
  */
-import { CairnError } from '../shared/errors';
+import { CairnError } from '#shared/errors';
 import { signedFetch, type AwsOptions } from './aws';
 
 export interface Target {

@@ -12,15 +12,15 @@
  */
 import { createReadStream, createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { CairnError } from '../shared/errors';
-import { loadIdentityConfig } from '../shared/identity/config';
-import type { JsonObject } from '../shared/message/types';
-import { DELIMITERS, type Delimiter } from '../shared/import';
-import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '../shared/import';
-import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '../shared/import';
+import { CairnError } from '#shared/errors';
+import { loadIdentityConfig } from '#shared/identity/config';
+import type { JsonObject } from '#shared/message/types';
+import { DELIMITERS, type Delimiter } from '#shared/import';
+import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '#shared/import';
+import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '#shared/import';
 import { collectPost, type Answer, type Target } from './http';
 import { batchBodies, MAX_BATCH_MESSAGES } from './send';
-import { sleep } from '../shared/lang';
+import { sleep } from '#shared/lang';
 
 export type { ImportType };
 
@@ -91,8 +91,8 @@ export {
   planColumns,
   rowToMessage,
   typedValue,
-} from '../shared/import';
-export type { FieldTarget, RowResult } from '../shared/import';
+} from '#shared/import';
+export type { FieldTarget, RowResult } from '#shared/import';
 
 // ---------------------------------------------------------------------------------------------
 // Reading (the parsers are in shared/import/rows.ts).

@@ -9,7 +9,7 @@
  * On a deployed stack (`--stack`) the requests are SigV4-signed (IAM); locally they carry the token.
  */
 import type { Command } from 'commander';
-import { CairnError } from '../shared/errors';
+import { CairnError } from '#shared/errors';
 import { formatTable } from './format';
 import { adminGet, adminSend, answerError, type Answer, type Target } from './http';
 

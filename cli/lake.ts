@@ -20,8 +20,8 @@ import {
   type DuckDBConnection,
   type DuckDBValueConverter,
 } from '@duckdb/node-api';
-import { CairnError } from '../shared/errors';
-import { LAKE } from '../shared/config/resources';
+import { CairnError } from '#shared/errors';
+import { LAKE } from '#shared/config/resources';
 
 /** A JSON-safe cell: BIGINTs become numbers when safe (else strings), timestamps ISO-8601 strings. */
 export type Cell = string | number | boolean | null | Cell[] | { [k: string]: Cell };

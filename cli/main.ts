@@ -8,11 +8,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { CairnError } from '../shared/errors';
+import { CairnError } from '#shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
 import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
 import { awsStatus } from './status-aws';
-import { LAKE, STREAMS } from '../shared/config/resources';
+import { LAKE, STREAMS } from '#shared/config/resources';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
@@ -25,7 +25,7 @@ import { registerKeysCommand } from './keys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
-import { pathParam } from '../shared/http';
+import { pathParam } from '#shared/http';
 
 export interface Io {
   stdout(s: string): void;

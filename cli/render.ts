@@ -4,7 +4,7 @@
  */
 import type { Cell } from './lake';
 import { cellText, formatTable, keyValues } from './format';
-import { isPlainObject } from '../shared/lang';
+import { isPlainObject } from '#shared/lang';
 
 type Obj = Record<string, unknown>;
 const scalar = (v: unknown): string =>

@@ -19,10 +19,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type _Object } from '@aws-sdk/client-s3';
-import { s3 } from '../shared/aws/clients';
-import { LAKE, STREAMS } from '../shared/config/resources';
-import { CairnError } from '../shared/errors';
-import { partitionKeyFor, putAllRecords, type StreamRecord } from '../shared/message/stream';
+import { s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS } from '#shared/config/resources';
+import { CairnError } from '#shared/errors';
+import { partitionKeyFor, putAllRecords, type StreamRecord } from '#shared/message/stream';
 
 export const REPLAY_LEDGER_PREFIX = 'replay/';
 /** Key prefix of Lambda's S3 on-failure records (infra/constructs/failure-destination.ts). */

@@ -4,10 +4,10 @@
  * Input over the collector's request limits (2,500 messages, 500 KB) goes in several requests, in order;
  * the first rejected request stops the run.
  */
-import { CairnError } from '../shared/errors';
-import type { JsonObject } from '../shared/message/types';
+import { CairnError } from '#shared/errors';
+import type { JsonObject } from '#shared/message/types';
 import { answerError, collectPost, type Target } from './http';
-import { isPlainObject } from '../shared/lang';
+import { isPlainObject } from '#shared/lang';
 
 export const MAX_BATCH_MESSAGES = 2500;
 /** Stay under the 500 KB request limit with room for the envelope. */

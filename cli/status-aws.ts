@@ -17,9 +17,9 @@ import {
   type MetricAlarm,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { CairnError } from '../shared/errors';
-import { FUNCTIONS, STREAMS } from '../shared/config/resources';
-import { METRICS_DIMENSION, METRICS_NAMESPACE } from '../shared/metrics';
+import { CairnError } from '#shared/errors';
+import { FUNCTIONS, STREAMS } from '#shared/config/resources';
+import { METRICS_DIMENSION, METRICS_NAMESPACE } from '#shared/metrics';
 import { describeStackOutputs, type AwsOptions } from './aws';
 
 let cwCache: { key: string; client: CloudWatchClient } | undefined;

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { log } from '../shared/log';
+import { log } from '#shared/log';
 
 export class CheckpointStore {
   private readonly data: Record<string, string> = {};

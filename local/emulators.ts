@@ -13,9 +13,9 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, type KeySchemaElement, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
-import { dynamodb, kinesis, s3 } from '../shared/aws/clients';
-import { LAKE, STREAMS, TABLES, type TableDef } from '../shared/config/resources';
-import { log } from '../shared/log';
+import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS, TABLES, type TableDef } from '#shared/config/resources';
+import { log } from '#shared/log';
 
 const require = createRequire(import.meta.url);
 // kinesalite's empty reads keep their position, as Kinesis's do (it could skip a stream's first record): see kinesalite-fix.cjs.

@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
-register();
+// The repository's tsconfig, wherever the process started: its `paths` resolve the `#shared/…` imports.
+register({ tsconfig: new URL('../tsconfig.json', import.meta.url).pathname });
 
 // Name the thread after the function (visible in `top -H`, `ps -L`; Linux only, best effort).
 try {

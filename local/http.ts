@@ -8,10 +8,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bearerOk } from '../shared/http';
-import { ADMIN_ROUTE_THROTTLE } from '../shared/config/resources';
-import { CairnError, errorBody } from '../shared/errors';
-import { log } from '../shared/log';
+import { bearerOk } from '#shared/http';
+import { ADMIN_ROUTE_THROTTLE } from '#shared/config/resources';
+import { CairnError, errorBody } from '#shared/errors';
+import { log } from '#shared/log';
 import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
 import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';

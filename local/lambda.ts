@@ -9,10 +9,10 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { Worker, SHARE_ENV } from 'node:worker_threads';
-import { countRequest, runAsFunction } from '../shared/aws/clients';
-import { CairnError } from '../shared/errors';
-import { log } from '../shared/log';
-import type { FunctionDef } from '../shared/config/resources';
+import { countRequest, runAsFunction } from '#shared/aws/clients';
+import { CairnError } from '#shared/errors';
+import { log } from '#shared/log';
+import type { FunctionDef } from '#shared/config/resources';
 
 /** Local account id (the emulators use the same one in their ARNs). */
 export const LOCAL_ACCOUNT = '000000000000';

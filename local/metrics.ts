@@ -5,7 +5,7 @@
  * function thread over the metrics BroadcastChannel and summed, as CloudWatch sums them.
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { METRICS_CHANNEL, type MetricsMessage } from '../shared/metrics';
+import { METRICS_CHANNEL, type MetricsMessage } from '#shared/metrics';
 
 /** Counts per second over a sliding window of `seconds` (one slot per second). */
 export class RateWindow {

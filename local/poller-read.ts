@@ -6,7 +6,7 @@
  * the dispatcher drops what it buffered and re-reads from the checkpoint.
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
-import { log } from '../shared/log';
+import { log } from '#shared/log';
 import { nextMark, READ_AHEAD_RECORDS, Signal, type ReadAhead, type Rec, type ShardContext } from './poller-common';
 
 export class ShardReader {

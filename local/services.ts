@@ -13,7 +13,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { log } from '../shared/log';
+import { log } from '#shared/log';
 import { PROJECT_ROOT } from './lambda';
 
 export interface ServiceContext {

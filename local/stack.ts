@@ -25,7 +25,7 @@ import {
   SCHEDULES,
   localEnvDefaults,
   type ScheduleDef,
-} from '../shared/config/resources';
+} from '#shared/config/resources';
 import {
   CreateScheduleCommand,
   CreateScheduleGroupCommand,
@@ -33,11 +33,11 @@ import {
   UpdateScheduleCommand,
   type GetScheduleCommandOutput,
 } from '@aws-sdk/client-scheduler';
-import { requestCounts, scheduler } from '../shared/aws/clients';
-import { emulatorConfig } from '../shared/aws/emulators';
-import { ensureSource } from '../shared/collect/sources';
-import { CairnError } from '../shared/errors';
-import { log } from '../shared/log';
+import { requestCounts, scheduler } from '#shared/aws/clients';
+import { emulatorConfig } from '#shared/aws/emulators';
+import { ensureSource } from '#shared/collect/sources';
+import { CairnError } from '#shared/errors';
+import { log } from '#shared/log';
 import { Router, type LocalRouteDef } from './apigw';
 import { CheckpointStore } from './checkpoints';
 import { createResources, startEmulators, useEndpoints, type Emulators, type S3NotificationEvent } from './emulators';
@@ -48,7 +48,7 @@ import { EventSourceMapping, type MappingStatus } from './poller';
 import { nextMark, type PollerTuning } from './poller-common';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
-import { sleep } from '../shared/lang';
+import { sleep } from '#shared/lang';
 
 export interface LocalStackOptions {
   /** HTTP port on 127.0.0.1; 0 picks a free one. Default 4000. */

@@ -6,7 +6,7 @@
  */
 // Lambda runs Node.js 22; the SDK's notice about Node 20 support is noise in a developer's terminal.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-import { log } from '../shared/log';
+import { log } from '#shared/log';
 import { startLocalStack } from './stack';
 
 const port = Number(process.env.PORT ?? 4000);

@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CairnError } from '../../shared/errors';
-import { parseDefinitions, validateDefinition, type JourneyDef } from '../../shared/definitions';
+import { CairnError } from '#shared/errors';
+import { parseDefinitions, validateDefinition, type JourneyDef } from '#shared/definitions';
 import type { QueryResult } from '../lake';
 import { FORMATS, formatResult, type Format } from '../format';
 import { addDays, checkDate, parseDuration, today, type Dialect } from './dialect';

@@ -17,8 +17,8 @@
  *   the pipeline (`context.cairn.journeyId`/`stepId`). Email, SMS and webhook steps leave nothing in
  *   the lake: their counts come from the journey's stats (admin API), when available.
  */
-import { CairnError } from '../../shared/errors';
-import { walkSteps, type JourneyDef } from '../../shared/definitions';
+import { CairnError } from '#shared/errors';
+import { walkSteps, type JourneyDef } from '#shared/definitions';
 import type { QueryResult } from '../lake';
 import { dayStart, epochSeconds, jsonText, lit, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';

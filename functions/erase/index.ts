@@ -1,7 +1,7 @@
 /** λ erase: run by SCHEDULES.erasure; erases the pending erasure requests (docs/privacy.md). */
 import type { Context } from 'aws-lambda';
-import { lambdaHandler } from '../../shared/lambda';
-import { eraseHandler } from '../../shared/privacy/erase';
+import { lambdaHandler } from '#shared/lambda';
+import { eraseHandler } from '#shared/privacy/erase';
 
 const erase = eraseHandler();
 

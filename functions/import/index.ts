@@ -4,8 +4,8 @@
  * EventBridge form on AWS, S3 event notifications locally). Logic in shared/import/s3.ts.
  */
 import type { Context, S3Event } from 'aws-lambda';
-import { handleImportEvent } from '../../shared/import/s3';
-import { lambdaHandler } from '../../shared/lambda';
+import { handleImportEvent } from '#shared/import/s3';
+import { lambdaHandler } from '#shared/lambda';
 
 export const handler = lambdaHandler('import', async (event: S3Event | Record<string, unknown>, context: Context): Promise<void> => {
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;

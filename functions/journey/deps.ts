@@ -1,11 +1,11 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
-import { ENV } from '../../shared/config/resources';
-import { eventBridgePublisher } from '../../shared/identity/bus';
-import { defaultSenders } from '../../shared/journeys/actions';
-import { cachedJourneys, type JourneyDeps } from '../../shared/journeys/handler';
-import { DynamoProfileReader } from '../../shared/journeys/profile';
-import { SchedulerWaits } from '../../shared/journeys/schedule';
-import { DynamoJourneyStore } from '../../shared/journeys/store';
+import { ENV } from '#shared/config/resources';
+import { eventBridgePublisher } from '#shared/identity/bus';
+import { defaultSenders } from '#shared/journeys/actions';
+import { cachedJourneys, type JourneyDeps } from '#shared/journeys/handler';
+import { DynamoProfileReader } from '#shared/journeys/profile';
+import { SchedulerWaits } from '#shared/journeys/schedule';
+import { DynamoJourneyStore } from '#shared/journeys/store';
 
 export function journeyDepsFromEnv(): JourneyDeps {
   return {

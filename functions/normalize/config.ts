@@ -1,7 +1,7 @@
 /** λ normalize's configuration from its environment (set by the CDK, or by the local stack; local names otherwise). */
-import { ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
-import type { NormalizeConfig } from '../../shared/normalize/handler';
-import { defaultCountry } from '../../shared/normalize/phone';
+import { ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import type { NormalizeConfig } from '#shared/normalize/handler';
+import { defaultCountry } from '#shared/normalize/phone';
 
 export function normalizeConfigFromEnv(): NormalizeConfig {
   return {

@@ -1,10 +1,10 @@
 /** λ recheck's dependencies from its environment (set by the CDK, or by the local stack). */
-import { requireEnv } from '../../shared/aws/env';
-import { ENV } from '../../shared/config/resources';
-import { eventBridgePublisher } from '../../shared/identity/bus';
-import { DynamoStore } from '../../shared/identity/dynamo-store';
-import type { RecheckDeps } from '../../shared/segments/recheck';
-import { defaultRuntimeLoader } from '../../shared/segments/runtime';
+import { requireEnv } from '#shared/aws/env';
+import { ENV } from '#shared/config/resources';
+import { eventBridgePublisher } from '#shared/identity/bus';
+import { DynamoStore } from '#shared/identity/dynamo-store';
+import type { RecheckDeps } from '#shared/segments/recheck';
+import { defaultRuntimeLoader } from '#shared/segments/runtime';
 
 export function recheckDepsFromEnv(): RecheckDeps {
   const profilesTable = requireEnv(ENV.profilesTable);

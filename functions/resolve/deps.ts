@@ -1,13 +1,13 @@
 /** λ resolve's dependencies from its environment (set by the CDK, or by the local stack). */
-import { requireEnv } from '../../shared/aws/env';
-import { ENV } from '../../shared/config/resources';
-import { eventBridgePublisher } from '../../shared/identity/bus';
-import { loadIdentityConfig } from '../../shared/identity/config';
-import { DynamoStore } from '../../shared/identity/dynamo-store';
-import type { ResolverDeps } from '../../shared/identity/process';
-import { count, METRIC } from '../../shared/metrics';
-import { writeLakeBatch } from '../../shared/profiles/lake';
-import { segmentHooks } from '../../shared/segments/hooks';
+import { requireEnv } from '#shared/aws/env';
+import { ENV } from '#shared/config/resources';
+import { eventBridgePublisher } from '#shared/identity/bus';
+import { loadIdentityConfig } from '#shared/identity/config';
+import { DynamoStore } from '#shared/identity/dynamo-store';
+import type { ResolverDeps } from '#shared/identity/process';
+import { count, METRIC } from '#shared/metrics';
+import { writeLakeBatch } from '#shared/profiles/lake';
+import { segmentHooks } from '#shared/segments/hooks';
 import { identityTablesFromEnv } from '../env';
 
 /** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */

@@ -1,8 +1,8 @@
 /** λ resolve: normalized stream → identity graph, profiles, timeline, lake snapshots, bus (docs/identity.md). */
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { resolveHandler } from '../../shared/resolve/handler';
-import { lambdaHandler } from '../../shared/lambda';
-import { count, METRIC } from '../../shared/metrics';
+import { resolveHandler } from '#shared/resolve/handler';
+import { lambdaHandler } from '#shared/lambda';
+import { count, METRIC } from '#shared/metrics';
 import { countedDeps, resolverDepsFromEnv } from './deps';
 
 export { countedDeps } from './deps';

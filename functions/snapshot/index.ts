@@ -1,9 +1,9 @@
 /** λ snapshot: invoked daily by SCHEDULES.dailyProfileSnapshot; writes today's full `profiles` snapshot to the lake (docs/lake.md). */
 import type { Context } from 'aws-lambda';
-import { requireEnv } from '../../shared/aws/env';
-import { ENV } from '../../shared/config/resources';
-import { lambdaHandler } from '../../shared/lambda';
-import { snapshotHandler } from '../../shared/profiles/snapshot';
+import { requireEnv } from '#shared/aws/env';
+import { ENV } from '#shared/config/resources';
+import { lambdaHandler } from '#shared/lambda';
+import { snapshotHandler } from '#shared/profiles/snapshot';
 
 let snapshot: ReturnType<typeof snapshotHandler> | undefined;
 

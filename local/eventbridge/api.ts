@@ -6,10 +6,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { CairnError } from '../../shared/errors';
-import { log } from '../../shared/log';
-import { compilePattern, parsePattern } from '../../shared/eventbridge/pattern';
-import { validateTargetInput, type InputTransformer } from '../../shared/eventbridge/input';
+import { CairnError } from '#shared/errors';
+import { log } from '#shared/log';
+import { compilePattern, parsePattern } from '#shared/eventbridge/pattern';
+import { validateTargetInput, type InputTransformer } from '#shared/eventbridge/input';
 import type { DeliveryItem } from './delivery';
 import { AwsError, paginate, readBody, sendJson } from './http';
 import type { Router } from './routing';

@@ -6,7 +6,7 @@
  * the delivery is appended to a dead-letter file.
  */
 import { appendFile } from 'node:fs/promises';
-import { log } from '../../shared/log';
+import { log } from '#shared/log';
 import { Journal, readJsonLines } from './store';
 
 export type Invoke = (functionName: string, event: unknown) => Promise<void>;

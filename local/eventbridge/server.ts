@@ -12,8 +12,8 @@
  * state.ts (buses, rules, targets on disk).
  */
 import { createServer } from 'node:http';
-import { log } from '../../shared/log';
-import { BUS } from '../../shared/config/resources';
+import { log } from '#shared/log';
+import { BUS } from '#shared/config/resources';
 import { operations, protocolHandler } from './api';
 import type { DeliveryStats, Invoke } from './delivery';
 import { closeServer, listen } from './http';

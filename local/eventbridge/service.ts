@@ -3,10 +3,10 @@
  * so its endpoint is listed in `/_aws/endpoints` and set as CAIRN_ENDPOINT_EVENTS.
  */
 import type { LocalService, ServiceContext } from '../services';
-import { CairnError } from '../../shared/errors';
+import { CairnError } from '#shared/errors';
 import { startEventBridge } from './server';
 import type { Invoke } from './delivery';
-import { sleep } from '../../shared/lang';
+import { sleep } from '#shared/lang';
 
 /**
  * The stack loads its functions after the services start, and deliveries recovered from the journal

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
 import { Journal, readJsonLines } from '../eventbridge/store';
-import { isPlainObject } from '../../shared/lang';
+import { isPlainObject } from '#shared/lang';
 
 export interface OutboxMessage {
   id: string;

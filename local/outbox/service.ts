@@ -4,7 +4,7 @@
  * CAIRN_ENDPOINT_SES / CAIRN_ENDPOINT_SNS point λ journey's SDK clients at it. The `ses` service
  * adds the runtime route `GET /v1/outbox?limit=` (admin token; newest first; limit 1–1000, default 50).
  */
-import { CairnError } from '../../shared/errors';
+import { CairnError } from '#shared/errors';
 import type { LocalService, ServiceContext } from '../services';
 import { startOutbox, type LocalOutbox } from './server';
 

@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { log } from '../../shared/log';
+import { log } from '#shared/log';
 import { DeliveryQueue, type DeliveryStats, type Invoke } from '../eventbridge/delivery';
 import { AwsError, closeServer, listen, paginate, readBody, sendJson } from '../eventbridge/http';
 import { lambdaFunctionName, LOCAL_ACCOUNT } from '../eventbridge/state';

@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
-import { startLocalStack, type LocalStack } from '../../local/stack';
-import { sleep } from '../../shared/lang';
+import { LAKE } from '#shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import type { LakeEventRow } from '#shared/message/types';
+import { startLocalStack, type LocalStack } from '#local/stack';
+import { sleep } from '#shared/lang';
 
 const EVENTS = 3_000;
 const BATCH = 50;

@@ -22,11 +22,11 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { LAKE, STREAMS } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
-import { PROJECT_ROOT } from '../../local/lambda';
-import { sleep } from '../../shared/lang';
+import { LAKE, STREAMS } from '#shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import type { LakeEventRow } from '#shared/message/types';
+import { PROJECT_ROOT } from '#local/lambda';
+import { sleep } from '#shared/lang';
 
 const EVENTS = Math.max(1_000, Number(process.env.CAIRN_FAULT_EVENTS ?? 8_000) || 8_000);
 const BATCH = 100;

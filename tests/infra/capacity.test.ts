@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { FUNCTIONS, STREAMS, THROTTLE, type FunctionDef } from '../../shared/config/resources';
-import type { CairnStack } from '../../infra/stack';
-import type { FunctionName } from '../../infra/constructs/catalog';
-import { CONTEXT, DEFAULT_EVENTS_PER_SECOND, RESERVED_CONCURRENCY_BUDGET, SHARD_HEADROOM, streamShards } from '../../infra/settings';
+import { FUNCTIONS, STREAMS, THROTTLE, type FunctionDef } from '#shared/config/resources';
+import type { CairnStack } from '#infra/stack';
+import type { FunctionName } from '#infra/constructs/catalog';
+import { CONTEXT, DEFAULT_EVENTS_PER_SECOND, RESERVED_CONCURRENCY_BUDGET, SHARD_HEADROOM, streamShards } from '#infra/settings';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;

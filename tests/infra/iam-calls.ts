@@ -4,8 +4,8 @@
  * mapped to the IAM action and resource ARN they need, and compared with the function role's
  * policies in the synthesised template, both ways.
  */
-import { FUNCTIONS, ENV } from '../../shared/config/resources';
-import type { RecordedCall } from '../../shared/aws/clients';
+import { FUNCTIONS, ENV } from '#shared/config/resources';
+import type { RecordedCall } from '#shared/aws/clients';
 
 /** The synth environment of tests/infra/synth.ts. */
 export const PARTITION = 'aws';

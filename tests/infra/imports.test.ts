@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { FUNCTIONS, IMPORTS } from '../../shared/config/resources';
+import { FUNCTIONS, IMPORTS } from '#shared/config/resources';
 import { synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;

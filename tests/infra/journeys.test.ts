@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { ENV } from '../../shared/config/resources';
+import { ENV } from '#shared/config/resources';
 import { synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;

@@ -4,7 +4,7 @@
  * pass, which reads quarantine/ whole, reads a bounded amount; events/ and profiles/ never expire.
  */
 import { describe, expect, it } from 'vitest';
-import { LAKE } from '../../shared/config/resources';
+import { LAKE } from '#shared/config/resources';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;

@@ -5,9 +5,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { FUNCTIONS, TABLES } from '../../shared/config/resources';
-import { MONITORING } from '../../infra/constructs/monitoring';
-import { METRIC } from '../../shared/metrics';
+import { FUNCTIONS, TABLES } from '#shared/config/resources';
+import { MONITORING } from '#infra/constructs/monitoring';
+import { METRIC } from '#shared/metrics';
 import { synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STREAMS, TABLES } from '../../shared/config/resources';
+import { STREAMS, TABLES } from '#shared/config/resources';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 interface Ack {

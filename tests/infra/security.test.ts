@@ -6,10 +6,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '../../shared/config/resources';
-import { CONTEXT } from '../../infra/settings';
-import { WAF_RATE_RULE } from '../../infra/constructs/waf';
-import { ERASURE_LAKE_PREFIXES } from '../../shared/privacy/lake';
+import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '#shared/config/resources';
+import { CONTEXT } from '#infra/settings';
+import { WAF_RATE_RULE } from '#infra/constructs/waf';
+import { ERASURE_LAKE_PREFIXES } from '#shared/privacy/lake';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;

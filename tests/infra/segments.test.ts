@@ -7,10 +7,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { FUNCTIONS, TABLES } from '../../shared/config/resources';
-import type { CairnStack } from '../../infra/stack';
-import type { FunctionName } from '../../infra/constructs/catalog';
-import { BUS_RULES } from '../../infra/constructs/access';
+import { FUNCTIONS, TABLES } from '#shared/config/resources';
+import type { CairnStack } from '#infra/stack';
+import type { FunctionName } from '#infra/constructs/catalog';
+import { BUS_RULES } from '#infra/constructs/access';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;

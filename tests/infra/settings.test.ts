@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { FUNCTIONS } from '../../shared/config/resources';
-import { CONTEXT, resolveSettings } from '../../infra/settings';
-import { stackId } from '../../infra/build';
+import { FUNCTIONS } from '#shared/config/resources';
+import { CONTEXT, resolveSettings } from '#infra/settings';
+import { stackId } from '#infra/build';
 import { synthCairn } from './synth';
 
 const withContext = (context: Record<string, unknown>) => new Stack(new App({ context }), 'S');

@@ -6,10 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '../../shared/config/resources';
-import { IMPORT_OUTPUT_PATTERNS } from '../../infra/constructs/imports';
-import type { CairnStack } from '../../infra/stack';
-import type { FunctionName } from '../../infra/constructs/catalog';
+import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
+import { IMPORT_OUTPUT_PATTERNS } from '#infra/constructs/imports';
+import type { CairnStack } from '#infra/stack';
+import type { FunctionName } from '#infra/constructs/catalog';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;
@@ -171,7 +171,7 @@ describe('encryption at rest', () => {
   it('every DynamoDB table: key schema/TTL from its definition, on-demand, PITR, the CMK', () => {
     const tables = ofType('AWS::DynamoDB::Table');
     expect(tables).toHaveLength(Object.keys(TABLES).length);
-    for (const def of Object.values(TABLES) as import('../../shared/config/resources').TableDef[]) {
+    for (const def of Object.values(TABLES) as import('#shared/config/resources').TableDef[]) {
       const [, t] = tables.find(([, r]) => r.Properties.TableName === def.name)!;
       const p = t.Properties;
       expect(p.KeySchema).toEqual([

@@ -7,17 +7,17 @@
 import { describe, expect, it } from 'vitest';
 import { Agent, request as httpRequest } from 'node:http';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from '../../shared/aws/clients';
-import { hashWriteKey } from '../../shared/collect/auth';
-import { ROUTES, ADMIN_ROUTE_THROTTLE, TABLES, THROTTLE } from '../../shared/config/resources';
-import { createLocalHttpServer } from '../../local/http';
-import { Router } from '../../local/apigw';
-import { Metrics } from '../../local/metrics';
-import { TokenBucket } from '../../local/throttle';
-import type { LoadedFunction } from '../../local/lambda';
+import { dynamodb } from '#shared/aws/clients';
+import { hashWriteKey } from '#shared/collect/auth';
+import { ROUTES, ADMIN_ROUTE_THROTTLE, TABLES, THROTTLE } from '#shared/config/resources';
+import { createLocalHttpServer } from '#local/http';
+import { Router } from '#local/apigw';
+import { Metrics } from '#local/metrics';
+import { TokenBucket } from '#local/throttle';
+import type { LoadedFunction } from '#local/lambda';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
-import { SOURCE_CACHE_MS, authenticate, clearSourceCache, rotateKey } from '../../shared/collect/sources';
-import { run, type Io } from '../../cli/main';
+import { SOURCE_CACHE_MS, authenticate, clearSourceCache, rotateKey } from '#shared/collect/sources';
+import { run, type Io } from '#cli/main';
 
 const ADMIN = 'admin-auth-test-token-0123456789';
 const WRITE_KEY = 'admin-auth-write-key';

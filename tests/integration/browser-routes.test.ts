@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { lakeEvents } from '../support/lake';
 import { useLocalStack } from '../support/stack';
-import { CORS } from '../../shared/config/resources';
+import { CORS } from '#shared/config/resources';
 
 const WRITE_KEY = 'dev-write-key';
 const admin = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };

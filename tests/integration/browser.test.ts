@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { lakeEvents } from '../support/lake';
 import { useLocalStack } from '../support/stack';
-import type { LakeEventRow } from '../../shared/message/types';
+import type { LakeEventRow } from '#shared/message/types';
 import { launchChromium, rudderstackPage, segmentPage, startShop, type Shop } from '../support/browser-shop';
 
 const WRITE_KEY = 'dev-write-key';

@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo } from '../../cli/demo';
-import { run, type Io } from '../../cli/main';
-import { queryLocalLake } from '../../cli/lake';
-import { simulateHistory } from '../../shared/demo';
+import { runDemo } from '#cli/demo';
+import { run, type Io } from '#cli/main';
+import { queryLocalLake } from '#cli/lake';
+import { simulateHistory } from '#shared/demo';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-demo-'));

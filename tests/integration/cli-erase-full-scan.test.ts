@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { ListSchedulesCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { useLocalStack } from '../support/stack';
 import { clockedScheduler } from '../support/scheduler';
-import { SCHEDULES } from '../../shared/config/resources';
-import { erasePayload } from '../../cli/erase';
-import { run, type Io } from '../../cli/main';
+import { SCHEDULES } from '#shared/config/resources';
+import { erasePayload } from '#cli/erase';
+import { run, type Io } from '#cli/main';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
 let clock = Date.now();

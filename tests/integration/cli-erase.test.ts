@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '../../shared/privacy/erase';
-import { run, type Io } from '../../cli/main';
+import { runErasures } from '#shared/privacy/erase';
+import { run, type Io } from '#cli/main';
 import { DENY_DELETE, denyDelete } from '../support/s3-faults';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-'));

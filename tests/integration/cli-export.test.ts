@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { LAKE } from '../../shared/config/resources';
-import { s3 } from '../../shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { s3 } from '#shared/aws/clients';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { run } from '../../cli/main';
-import { parseCsv } from '../../cli/csv';
+import { run } from '#cli/main';
+import { parseCsv } from '#cli/csv';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-export-'));
 const stack = useLocalStack({ dataDir: join(dir, 'data'), functions: [...PIPELINE_FUNCTIONS, 'recheck'], env: { CAIRN_LOG_LEVEL: 'error' } });
@@ -103,8 +103,8 @@ describe('npx cairn export segment (local stack)', () => {
   });
 
   it('pages through the members (several pages give the same rows)', async () => {
-    const { exportSegment } = await import('../../cli/export');
-    const { parseFields } = await import('../../cli/export');
+    const { exportSegment } = await import('#cli/export');
+    const { parseFields } = await import('#cli/export');
     let out = '';
     const s = await exportSegment(
       { kind: 'local', baseUrl: stack.url, writeKey: 'dev-write-key', adminToken: 'dev-admin-token' },

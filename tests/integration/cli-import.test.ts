@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { queryLocalLake } from '../../cli/lake';
+import { queryLocalLake } from '#cli/lake';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-import-'));

@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { encodeJsonLines, eventObjectKey, profileObjectKey } from '../../shared/lake';
-import { inHoldout } from '../../shared/definitions/journey';
-import type { LakeEventRow } from '../../shared/message/types';
-import { run, type Io } from '../../cli/main';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { encodeJsonLines, eventObjectKey, profileObjectKey } from '#shared/lake';
+import { inHoldout } from '#shared/definitions/journey';
+import type { LakeEventRow } from '#shared/message/types';
+import { run, type Io } from '#cli/main';
 
 let seq = 0;
 interface Ev {

@@ -13,16 +13,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { encodeJsonLines, eventObjectKey, toEventRow } from '../../shared/lake';
-import { writeLakeBatch } from '../../shared/profiles/lake';
-import { identityConfig } from '../../shared/identity/config';
-import { MemoryStore } from '../../shared/identity/memory-store';
-import { processBatch, ResolveCache } from '../../shared/identity/process';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { run, type Io } from '../../cli/main';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake';
+import { writeLakeBatch } from '#shared/profiles/lake';
+import { identityConfig } from '#shared/identity/config';
+import { MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache } from '#shared/identity/process';
+import type { NormalizedMessage } from '#shared/message/types';
+import { run, type Io } from '#cli/main';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 

@@ -7,12 +7,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { encodeJsonLines, eventObjectKey, quarantineObjectKey } from '../../shared/lake';
-import type { LakeEventRow, LakeQuarantineRow } from '../../shared/message/types';
-import { run, type Io } from '../../cli/main';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { encodeJsonLines, eventObjectKey, quarantineObjectKey } from '#shared/lake';
+import type { LakeEventRow, LakeQuarantineRow } from '#shared/message/types';
+import { run, type Io } from '#cli/main';
 
 let seq = 0;
 interface Ev {

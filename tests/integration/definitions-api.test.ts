@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { eventBridge } from '../../shared/aws/clients';
-import { BUS } from '../../shared/config/resources';
+import { eventBridge } from '#shared/aws/clients';
+import { BUS } from '#shared/config/resources';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 // λ journey's ARN as the local stack names it (rules target it).

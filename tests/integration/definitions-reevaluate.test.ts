@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { AdminRouter } from '../../shared/http';
-import { registerDefinitionRoutes } from '../../shared/admin/definitions';
-import { getDefinition } from '../../shared/definitions/store';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { AdminRouter } from '#shared/http';
+import { registerDefinitionRoutes } from '#shared/admin/definitions';
+import { getDefinition } from '#shared/definitions/store';
 
 let emu: Emulators;
 let failures = 0;

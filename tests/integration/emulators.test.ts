@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { dynamodb, kinesis, s3 } from '../../shared/aws/clients';
-import { LAKE, STREAMS, TABLES } from '../../shared/config/resources';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
 
 describe('local emulators', () => {
   let emu: Emulators;

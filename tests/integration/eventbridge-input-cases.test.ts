@@ -21,8 +21,8 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
-import { LOCAL_ACCOUNT } from '../../local/eventbridge/state';
+import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
+import { LOCAL_ACCOUNT } from '#local/eventbridge/state';
 
 interface Case {
   name: string;

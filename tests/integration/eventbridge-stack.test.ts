@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { useLocalStack } from '../support/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
+import type { LocalFunctionDef } from '#local/lambda';
 
 const received: unknown[] = [];
 const sink: LocalFunctionDef = {

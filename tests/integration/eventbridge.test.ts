@@ -20,7 +20,7 @@ import {
   ResourceNotFoundException,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
-import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
+import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
 
 const fnArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 const client = (endpoint: string) =>

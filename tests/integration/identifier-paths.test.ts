@@ -11,8 +11,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { pathParam } from '../../shared/http';
-import { run, type Io } from '../../cli/main';
+import { pathParam } from '#shared/http';
+import { run, type Io } from '#cli/main';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 const dir = mkdtempSync(join(tmpdir(), 'cairn-idpaths-'));

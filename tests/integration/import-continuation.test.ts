@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { kinesis, s3 } from '../../shared/aws/clients';
-import { LAKE, STREAMS } from '../../shared/config/resources';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { importObject, type ImportReport } from '../../shared/import/s3';
-import type { RawEnvelope } from '../../shared/message/types';
+import { kinesis, s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS } from '#shared/config/resources';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { importObject, type ImportReport } from '#shared/import/s3';
+import type { RawEnvelope } from '#shared/message/types';
 
 let emu: Emulators;
 const Bucket = LAKE.localBucket;

@@ -9,9 +9,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LAKE } from '../../shared/config/resources';
-import { queryLocalLake } from '../../cli/lake';
-import type { ImportReport } from '../../shared/import/s3';
+import { LAKE } from '#shared/config/resources';
+import { queryLocalLake } from '#cli/lake';
+import type { ImportReport } from '#shared/import/s3';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 let s3: S3Client;

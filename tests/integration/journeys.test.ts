@@ -12,20 +12,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb, eventBridge } from '../../shared/aws/clients';
-import { TABLES } from '../../shared/config/resources';
-import { loadDefinitions } from '../../shared/definitions/parse';
-import { putDefinition } from '../../shared/definitions/store';
-import type { Definition, JourneyDef } from '../../shared/definitions/types';
-import { ruleName, syncJourneyRules, removeJourneyRules } from '../../shared/journeys/rules';
-import { statsShard } from '../../shared/journeys/store';
-import { signBody } from '../../shared/journeys/actions/webhook';
+import { dynamodb, eventBridge } from '#shared/aws/clients';
+import { TABLES } from '#shared/config/resources';
+import { loadDefinitions } from '#shared/definitions/parse';
+import { putDefinition } from '#shared/definitions/store';
+import type { Definition, JourneyDef } from '#shared/definitions/types';
+import { ruleName, syncJourneyRules, removeJourneyRules } from '#shared/journeys/rules';
+import { statsShard } from '#shared/journeys/store';
+import { signBody } from '#shared/journeys/actions/webhook';
 import { useLocalStack } from '../support/stack';
 import { sleep, until as untilWithin } from '../support/wait';
-import { service as eventsService } from '../../local/eventbridge/service';
-import { services as outboxServices } from '../../local/outbox/service';
+import { service as eventsService } from '#local/eventbridge/service';
+import { services as outboxServices } from '#local/outbox/service';
 import { clockedScheduler } from '../support/scheduler';
-import type { OutboxMessage } from '../../local/outbox/server';
+import type { OutboxMessage } from '#local/outbox/server';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const DAY = 86_400_000;
@@ -210,7 +210,7 @@ describe('new-store-coupon', () => {
       (r) => r.status === 200 && r.body.consent?.email?.granted === true,
     );
     const before = await stats('new-store-coupon');
-    const { handler } = await import('../../functions/journey/index');
+    const { handler } = await import('#functions/journey/index');
     const input = {
       journeyId: 'new-store-coupon',
       kind: 'trigger' as const,

@@ -11,9 +11,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { kinesis } from '../../shared/aws/clients';
-import { STREAMS } from '../../shared/config/resources';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { kinesis } from '#shared/aws/clients';
+import { STREAMS } from '#shared/config/resources';
 
 let emu: Emulators;
 beforeAll(async () => {

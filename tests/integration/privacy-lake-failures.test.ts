@@ -19,12 +19,12 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE, STREAMS, TABLES } from '../../shared/config/resources';
+import { s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '../../shared/privacy/erase';
-import { documentClient as doc } from '../../shared/aws/clients';
-import { encodeJsonLines } from '../../shared/lake/index';
+import { runErasures } from '#shared/privacy/erase';
+import { documentClient as doc } from '#shared/aws/clients';
+import { encodeJsonLines } from '#shared/lake/index';
 import { DENY_DELETE, denyDelete } from '../support/s3-faults';
 
 const admin = { authorization: 'Bearer dev-admin-token' };

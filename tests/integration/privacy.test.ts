@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { requestCounts, resetRequestCounts, s3 } from '../../shared/aws/clients';
-import { LAKE, TABLES } from '../../shared/config/resources';
+import { requestCounts, resetRequestCounts, s3 } from '#shared/aws/clients';
+import { LAKE, TABLES } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '../../shared/privacy/erase';
+import { runErasures } from '#shared/privacy/erase';
 import {
   bucketOf,
   chunkKey,
@@ -25,12 +25,12 @@ import {
   suppress,
   suppressionHash,
   SuppressionView,
-} from '../../shared/suppression';
-import { documentClient as doc } from '../../shared/aws/clients';
-import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
-import type { NormalizedMessage } from '../../shared/message/types';
+} from '#shared/suppression';
+import { documentClient as doc } from '#shared/aws/clients';
+import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
+import type { NormalizedMessage } from '#shared/message/types';
 import { gunzipSync } from 'node:zlib';
-import { run, type Io } from '../../cli/main';
+import { run, type Io } from '#cli/main';
 
 // Pipeline containers refresh their copy of the suppression list this often (default 15 s).
 const stack = useLocalStack({ name: 'privacy', functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error', CAIRN_SUPPRESSION_REFRESH_MS: '500' } });

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
-import { run, type Io } from '../../cli/main';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import type { LakeEventRow } from '#shared/message/types';
+import { run, type Io } from '#cli/main';
 import { useLocalStack } from '../support/stack';
 
 const POISON = 'poison-7f3c';

@@ -8,12 +8,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { kinesis } from '../../shared/aws/clients';
-import { STREAMS } from '../../shared/config/resources';
+import { kinesis } from '#shared/aws/clients';
+import { STREAMS } from '#shared/config/resources';
 import { startTestStack, type TestStack } from '../support/stack';
 import { sleep } from '../support/wait';
-import type { LocalFunctionDef } from '../../local/lambda';
-import type { LocalService, ServiceContext } from '../../local/services';
+import type { LocalFunctionDef } from '#local/lambda';
+import type { LocalService, ServiceContext } from '#local/services';
 
 const stacks: TestStack[] = [];
 afterEach(async () => {

@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LakeEventRow } from '../../shared/message/types';
-import { PROJECT_ROOT } from '../../local/lambda';
+import type { LakeEventRow } from '#shared/message/types';
+import { PROJECT_ROOT } from '#local/lambda';
 import { lakeEvents } from '../support/lake';
 import { basicAuth as basic, startTestStack, type TestStack, type TestStackOptions } from '../support/stack';
 import { until } from '../support/wait';
 import { trackBatch } from '../support/factories';
-import { startEmulators, useEndpoints } from '../../local/emulators';
+import { startEmulators, useEndpoints } from '#local/emulators';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
 

@@ -12,11 +12,11 @@ import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 // The /health test starts the stack itself: it watches the stack while it is still starting, on a fixed port.
-import { startLocalStack } from '../../local/stack';
+import { startLocalStack } from '#local/stack';
 import { startTestStack, useLocalStack } from '../support/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
-import type { LocalRouteDef } from '../../local/apigw';
-import { CORS } from '../../shared/config/resources';
+import type { LocalFunctionDef } from '#local/lambda';
+import type { LocalRouteDef } from '#local/apigw';
+import { CORS } from '#shared/config/resources';
 
 const ADMIN = 'test-admin-token';
 const tmp = () => mkdtempSync(join(tmpdir(), 'cairn-http-'));

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { kinesis, s3 } from '../../shared/aws/clients';
-import { LAKE, STREAMS, type KinesisSourceDef } from '../../shared/config/resources';
+import { kinesis, s3 } from '#shared/aws/clients';
+import { LAKE, STREAMS, type KinesisSourceDef } from '#shared/config/resources';
 import { startTestStack, type TestStack } from '../support/stack';
 import { until as untilWithin } from '../support/wait';
-import type { Handler, LocalFunctionDef } from '../../local/lambda';
+import type { Handler, LocalFunctionDef } from '#local/lambda';
 
 // Function errors are the point of several tests here: keep their warnings out of the output.
 process.env.CAIRN_LOG_LEVEL ??= 'error';

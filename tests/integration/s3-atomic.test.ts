@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { queryLocalLake } from '../../cli/lake';
-import { sleep } from '../../shared/lang';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { queryLocalLake } from '#cli/lake';
+import { sleep } from '#shared/lang';
 
 const Bucket = LAKE.localBucket;
 

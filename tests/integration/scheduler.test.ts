@@ -17,7 +17,7 @@ import {
   ValidationException,
   type CreateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
-import { startScheduler, type LocalScheduler } from '../../local/scheduler/server';
+import { startScheduler, type LocalScheduler } from '#local/scheduler/server';
 
 const fnArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 const ROLE = 'arn:aws:iam::000000000000:role/scheduler';

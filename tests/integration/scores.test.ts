@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
-import { scheduler } from '../../shared/aws/clients';
-import { SCHEDULES } from '../../shared/config/resources';
-import { runScores } from '../../shared/scores/run';
-import { scoresDepsFromEnv } from '../../functions/scores/deps';
+import { scheduler } from '#shared/aws/clients';
+import { SCHEDULES } from '#shared/config/resources';
+import { runScores } from '#shared/scores/run';
+import { scoresDepsFromEnv } from '#functions/scores/deps';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { identify, track } from '../support/factories';
 import { sleep, until } from '../support/wait';

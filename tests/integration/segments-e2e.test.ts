@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
-import { scheduler } from '../../shared/aws/clients';
-import { recheckProfile } from '../../shared/segments/recheck';
-import { recheckDepsFromEnv } from '../../functions/recheck/deps';
-import { DEFINITIONS_TTL_MS } from '../../shared/segments/runtime';
-import { atExpression, profileScheduleName } from '../../shared/segments/schedule';
+import { scheduler } from '#shared/aws/clients';
+import { recheckProfile } from '#shared/segments/recheck';
+import { recheckDepsFromEnv } from '#functions/recheck/deps';
+import { DEFINITIONS_TTL_MS } from '#shared/segments/runtime';
+import { atExpression, profileScheduleName } from '#shared/segments/schedule';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { order as orderAt } from '../support/factories';
 import { sleep, until } from '../support/wait';

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { startTestStack, type TestStack } from '../support/stack';
-import { service as eventsService } from '../../local/eventbridge/service';
+import { service as eventsService } from '#local/eventbridge/service';
 import { clockedScheduler } from '../support/scheduler';
-import { SCHEDULES } from '../../shared/config/resources';
-import { queryLocalLake, rowObjects } from '../../cli/lake';
+import { SCHEDULES } from '#shared/config/resources';
+import { queryLocalLake, rowObjects } from '#cli/lake';
 
 const DAY = 86_400_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-snapshot-stack-'));

@@ -12,16 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { startEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
-import { dynamodb, s3 } from '../../shared/aws/clients';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '../../shared/config/resources';
-import { requireEnv } from '../../shared/aws/env';
-import { decodeJsonLines, encodeJsonLines } from '../../shared/lake';
-import { toKinesisEvent } from '../../shared/message/kinesis-event';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { resolveHandler } from '../../shared/resolve/handler';
-import { resolverDepsFromEnv as depsFromEnv } from '../../functions/resolve/deps';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
+import { dynamodb, s3 } from '#shared/aws/clients';
+import { BUS, ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import { requireEnv } from '#shared/aws/env';
+import { decodeJsonLines, encodeJsonLines } from '#shared/lake';
+import { toKinesisEvent } from '#shared/message/kinesis-event';
+import type { NormalizedMessage } from '#shared/message/types';
+import { resolveHandler } from '#shared/resolve/handler';
+import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import {
   dailySnapshotPrefix,
   parseDailyKey,
@@ -31,9 +31,9 @@ import {
   snapshotProfiles,
   SNAPSHOT_JOB_KEY,
   type SnapshotState,
-} from '../../shared/profiles/snapshot';
-import type { LakeProfileRow } from '../../shared/identity/view';
-import { queryLocalLake, rowObjects } from '../../cli/lake';
+} from '#shared/profiles/snapshot';
+import type { LakeProfileRow } from '#shared/identity/view';
+import { queryLocalLake, rowObjects } from '#cli/lake';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 let emu: Emulators;

@@ -4,7 +4,7 @@
  * (valid against the definitions grammar, tests/unit/support-factories.test.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiProfile } from '../../shared/identity/view';
+import type { ApiProfile } from '#shared/identity/view';
 
 type Fields = Record<string, unknown>;
 

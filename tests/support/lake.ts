@@ -1,9 +1,9 @@
 /** Reading the local lake in tests, through the S3 API as a user's tools would. */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { s3 } from '../../shared/aws/clients';
-import { LAKE } from '../../shared/config/resources';
-import { decodeJsonLines } from '../../shared/lake/index';
-import type { LakeEventRow } from '../../shared/message/types';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
+import { decodeJsonLines } from '#shared/lake/index';
+import type { LakeEventRow } from '#shared/message/types';
 
 /** Every row of the lake's events table. */
 export async function lakeEvents(): Promise<LakeEventRow[]> {

@@ -2,7 +2,7 @@
  * S3 failures injected into the shared client (what λ erase meets on AWS without s3:DeleteObject):
  * DeleteObject of one key answers 403 AccessDenied until `s3().middlewareStack.remove(DENY_DELETE)`.
  */
-import { s3 } from '../../shared/aws/clients';
+import { s3 } from '#shared/aws/clients';
 
 export const DENY_DELETE = 'testDenyDeleteObject';
 

@@ -2,9 +2,9 @@
  * The local scheduler as a stack service whose clock the test controls (EventBridge Scheduler's
  * one-time schedules fire when the test moves time, not when the wall clock gets there).
  */
-import { stackInvoke } from '../../local/eventbridge/service';
-import { startScheduler, type LocalScheduler, type SchedulerServerOptions } from '../../local/scheduler/server';
-import type { LocalService, ServiceContext } from '../../local/services';
+import { stackInvoke } from '#local/eventbridge/service';
+import { startScheduler, type LocalScheduler, type SchedulerServerOptions } from '#local/scheduler/server';
+import type { LocalService, ServiceContext } from '#local/services';
 
 export interface ClockedScheduler {
   service: LocalService;

@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { eventBridge } from '../../shared/aws/clients';
-import { BUS, ENV, FUNCTIONS, ROUTES } from '../../shared/config/resources';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
-import type { LocalFunctionDef } from '../../local/lambda';
-import { run, type Io } from '../../cli/main';
+import { eventBridge } from '#shared/aws/clients';
+import { BUS, ENV, FUNCTIONS, ROUTES } from '#shared/config/resources';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '#local/stack';
+import type { LocalFunctionDef } from '#local/lambda';
+import { run, type Io } from '#cli/main';
 
 export type FunctionName = keyof typeof FUNCTIONS;
 

@@ -1,6 +1,6 @@
 /** Waiting in tests: one sleep, and one poll that fails loudly, naming what it waited for. */
 
-import { sleep } from '../../shared/lang';
+import { sleep } from '#shared/lang';
 
 // The one sleep (shared/lang.ts); tests take it from here with the poll.
 export { sleep };

@@ -14,8 +14,8 @@
  * `%252F` in a `{param}` route is routed) is listed in docs/local.md as uncertain.
  */
 import { describe, expect, it } from 'vitest';
-import { apiGatewayEventFor, apiGatewayPath, splitTarget, type LocalRouteDef } from '../../local/apigw';
-import { openPathParam, pathParam } from '../../shared/http';
+import { apiGatewayEventFor, apiGatewayPath, splitTarget, type LocalRouteDef } from '#local/apigw';
+import { openPathParam, pathParam } from '#shared/http';
 
 /** hotsock/voker ingress-paths.json: `sentPath` → `httpAPIPath`, or `httpAPIRejected`. */
 const RECORDED: { sent: string; rawPath?: string; rejected?: true }[] = [

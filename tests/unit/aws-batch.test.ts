@@ -4,7 +4,7 @@
  * number of rounds is bounded, and what is still unprocessed after the bound comes back to the caller.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffMs, batchGet, batchWrite, countItems, type BatchWriteSend } from '../../shared/aws/batch';
+import { backoffMs, batchGet, batchWrite, countItems, type BatchWriteSend } from '#shared/aws/batch';
 
 type Put = { PutRequest: { Item: { pk: string } } };
 const puts = (n: number, prefix = 'k'): Put[] => Array.from({ length: n }, (_, i) => ({ PutRequest: { Item: { pk: `${prefix}${i}` } } }));

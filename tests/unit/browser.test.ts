@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { analyticsSettings, pixelBody, pixelType, publicOrigin } from '../../shared/collect/browser';
+import { analyticsSettings, pixelBody, pixelType, publicOrigin } from '#shared/collect/browser';
 
 const headers = (h: Record<string, string>) => (n: string) => h[n];
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, type Io } from '../../cli/main';
-import { athenaCell, athenaResult, pickOutput } from '../../cli/aws';
+import { run, type Io } from '#cli/main';
+import { athenaCell, athenaResult, pickOutput } from '#cli/aws';
 
 interface Req {
   headers: IncomingMessage['headers'];

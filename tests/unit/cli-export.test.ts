@@ -1,6 +1,6 @@
 /** `cairn export segment` formatting: field parsing, CSV cells (RFC 4180 quoting), JSON Lines, S3 URLs. */
 import { describe, expect, it } from 'vitest';
-import { csvCell, csvHeader, formatRow, parseFields, parseS3Url, type ApiProfile } from '../../cli/export';
+import { csvCell, csvHeader, formatRow, parseFields, parseS3Url, type ApiProfile } from '#cli/export';
 
 const p: ApiProfile = {
   profileId: 'p-1',

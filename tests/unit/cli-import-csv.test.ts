@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CsvParser, csvLine, detectDelimiter, parseCsv, MAX_RECORD_CHARS } from '../../cli/csv';
+import { CsvParser, csvLine, detectDelimiter, parseCsv, MAX_RECORD_CHARS } from '#cli/csv';
 
 const fields = (text: string, d?: ',' | ';' | '\t') => parseCsv(text, d).records.map((r) => r.fields);
 

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { identityConfig } from '../../shared/identity/config';
-import { importAnonymousId, importMessageId, isCodeName, parseTimestamp, planColumns, rowToMessage, typedValue, type FieldTarget } from '../../cli/import';
-import { parseCsv } from '../../cli/csv';
-import { run, type Io } from '../../cli/main';
+import { identityConfig } from '#shared/identity/config';
+import { importAnonymousId, importMessageId, isCodeName, parseTimestamp, planColumns, rowToMessage, typedValue, type FieldTarget } from '#cli/import';
+import { parseCsv } from '#cli/csv';
+import { run, type Io } from '#cli/main';
 
 const config = identityConfig();
 const msgOf = (header: string[], row: string[], opts: { type: 'identify' | 'track'; event?: string; map?: string[]; onlyMapped?: boolean }) => {

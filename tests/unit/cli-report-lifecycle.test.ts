@@ -1,10 +1,10 @@
 /** SQL text of the lifecycle and journey reports for both dialects, their options, and the HTML page. */
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, journeySql, lifecycleSql, renderHtmlReport, reportSql, svgBarChart, type Dialect } from '../../cli/reports';
-import { reportWindow } from '../../cli/reports/index';
-import { filtersSql } from '../../cli/reports/filters';
-import { parseDefinitions } from '../../shared/definitions/parse';
-import type { JourneyDef } from '../../shared/definitions/types';
+import { escapeHtml, journeySql, lifecycleSql, renderHtmlReport, reportSql, svgBarChart, type Dialect } from '#cli/reports';
+import { reportWindow } from '#cli/reports/index';
+import { filtersSql } from '#cli/reports/filters';
+import { parseDefinitions } from '#shared/definitions/parse';
+import type { JourneyDef } from '#shared/definitions/types';
 
 const journey = (yaml: string) => parseDefinitions(yaml, 'test.yaml')[0] as JourneyDef;
 const COUPON = journey(`
@@ -194,7 +194,7 @@ describe('HTML page', () => {
 describe('journey definitions from the stack', () => {
   it('validates the stored document, builds the SQL from it, and adds the runtime counters lake data cannot show', async () => {
     const { Command } = await import('commander');
-    const { registerReportCommand } = await import('../../cli/reports');
+    const { registerReportCommand } = await import('#cli/reports');
     const source = {
       kind: 'journey',
       id: 'new-store-coupon',

@@ -14,9 +14,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import { run, type Io } from '../../cli/main';
-import { alarmId, awsStatus, cloudWatchClient } from '../../cli/status-aws';
-import { FUNCTIONS } from '../../shared/config/resources';
+import { run, type Io } from '#cli/main';
+import { alarmId, awsStatus, cloudWatchClient } from '#cli/status-aws';
+import { FUNCTIONS } from '#shared/config/resources';
 
 const STACK = 'cairn-prod';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:cairn-prod-AlarmTopic';

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { csvField, formatCsv, formatJson, formatTable } from '../../cli/format';
-import { batchBodies, parseMessages } from '../../cli/send';
-import { run, type Io } from '../../cli/main';
-import type { QueryResult } from '../../cli/lake';
-import { renderProfile, renderStatus } from '../../cli/render';
+import { csvField, formatCsv, formatJson, formatTable } from '#cli/format';
+import { batchBodies, parseMessages } from '#cli/send';
+import { run, type Io } from '#cli/main';
+import type { QueryResult } from '#cli/lake';
+import { renderProfile, renderStatus } from '#cli/render';
 
 function fakeIo(env: Record<string, string> = {}, stdin = ''): Io & { out: string; err: string } {
   const io = {

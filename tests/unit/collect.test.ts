@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { CairnError } from '../../shared/errors';
-import { hashWriteKey, resolveWriteKey, writeKeyFromAuthHeader } from '../../shared/collect/auth';
-import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from '../../shared/collect/parse';
-import { correctSkew, prepareMessages, validateMessage } from '../../shared/collect/validate';
-import { collect, routeOf, targetOf } from '../../shared/collect/handler';
-import { LIMITS } from '../../shared/collect/limits';
-import { chunkRecords, partitionKeyFor } from '../../shared/message/stream';
+import { CairnError } from '#shared/errors';
+import { hashWriteKey, resolveWriteKey, writeKeyFromAuthHeader } from '#shared/collect/auth';
+import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from '#shared/collect/parse';
+import { correctSkew, prepareMessages, validateMessage } from '#shared/collect/validate';
+import { collect, routeOf, targetOf } from '#shared/collect/handler';
+import { LIMITS } from '#shared/collect/limits';
+import { chunkRecords, partitionKeyFor } from '#shared/message/stream';
 
 /** Runs fn and returns the CairnError it throws (fails the test when it does not throw one). */
 function err(fn: () => unknown): CairnError {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { CairnError } from '../../shared/errors';
+import { CairnError } from '#shared/errors';
 import {
   applyComputedTrait,
   bucketSize,
@@ -24,7 +24,7 @@ import {
   type EvalContext,
   type EventQuery,
   type SegmentDef,
-} from '../../shared/definitions';
+} from '#shared/definitions';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { compilePattern, matchesPattern, validatePattern } from '../../shared/eventbridge/pattern';
-import {
-  compileEventPattern,
-  compileTrigger,
-  matchesFilters,
-  parseDefinitions,
-  type JourneyDef,
-  type PropertyFilter,
-  type Test,
-} from '../../shared/definitions';
+import { compilePattern, matchesPattern, validatePattern } from '#shared/eventbridge/pattern';
+import { compileEventPattern, compileTrigger, matchesFilters, parseDefinitions, type JourneyDef, type PropertyFilter, type Test } from '#shared/definitions';
 
 const journeys = parseDefinitions(readFileSync(new URL('../../examples/journeys.yaml', import.meta.url), 'utf8'), 'journeys.yaml') as JourneyDef[];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CairnError } from '../../shared/errors';
+import { CairnError } from '#shared/errors';
 import {
   checkSet,
   compileTrigger,
@@ -16,7 +16,7 @@ import {
   type Definition,
   type JourneyDef,
   type SegmentDef,
-} from '../../shared/definitions';
+} from '#shared/definitions';
 
 const example = (f: string) => readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8');
 const EXAMPLES = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'];

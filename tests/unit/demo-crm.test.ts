@@ -4,8 +4,8 @@
  * once more without recording it twice, and lists deliveries newest first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signBody } from '../../shared/journeys/actions/webhook';
-import { signatureValid, startCrmReceiver, type CrmReceiver } from '../../cli/demo-crm';
+import { signBody } from '#shared/journeys/actions/webhook';
+import { signatureValid, startCrmReceiver, type CrmReceiver } from '#cli/demo-crm';
 
 let crm: CrmReceiver;
 let secret = 'demo-secret';

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoHistory } from '../../shared/demo';
-import { historyRequests } from '../../cli/demo-stack';
-import { validateMessage } from '../../shared/collect/validate';
-import { normalizeEnvelope } from '../../shared/normalize/normalize';
-import { extractIdentifiers, identityKey } from '../../shared/identity/identifiers';
-import { identityConfig } from '../../shared/identity/config';
-import type { JsonObject } from '../../shared/message/types';
+import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoHistory } from '#shared/demo';
+import { historyRequests } from '#cli/demo-stack';
+import { validateMessage } from '#shared/collect/validate';
+import { normalizeEnvelope } from '#shared/normalize/normalize';
+import { extractIdentifiers, identityKey } from '#shared/identity/identifiers';
+import { identityConfig } from '#shared/identity/config';
+import type { JsonObject } from '#shared/message/types';
 
 const DAY = 86_400_000;
 const now = Date.parse('2025-06-01T12:00:00.000Z');

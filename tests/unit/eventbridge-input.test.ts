@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonPath, predefinedEvent, targetInput, templatePlaceholders, transformInput, validateTargetInput } from '../../shared/eventbridge/input';
-import { CairnError } from '../../shared/errors';
+import { parseJsonPath, predefinedEvent, targetInput, templatePlaceholders, transformInput, validateTargetInput } from '#shared/eventbridge/input';
+import { CairnError } from '#shared/errors';
 
 const event = {
   version: '0',

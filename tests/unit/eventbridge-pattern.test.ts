@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { compilePattern, matchesPattern, parsePattern, validatePattern } from '../../shared/eventbridge/pattern';
-import { CairnError } from '../../shared/errors';
+import { compilePattern, matchesPattern, parsePattern, validatePattern } from '#shared/eventbridge/pattern';
+import { CairnError } from '#shared/errors';
 
 interface Case {
   name: string;

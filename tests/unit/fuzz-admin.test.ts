@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { ROUTES } from '../../shared/config/resources';
-import { createAdminRouter } from '../../shared/admin';
-import type { AdminRouter } from '../../shared/http';
-import { identityConfig } from '../../shared/identity/config';
-import { MemoryStore } from '../../shared/identity/memory-store';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { ROUTES } from '#shared/config/resources';
+import { createAdminRouter } from '#shared/admin';
+import type { AdminRouter } from '#shared/http';
+import { identityConfig } from '#shared/identity/config';
+import { MemoryStore } from '#shared/identity/memory-store';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 

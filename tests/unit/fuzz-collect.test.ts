@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '../../local/emulators';
-import { ENV, STREAMS, TABLES } from '../../shared/config/resources';
-import { ensureSource } from '../../shared/collect/sources';
-import { LIMITS } from '../../shared/collect/limits';
-import { handler } from '../../functions/collect/index';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { ENV, STREAMS, TABLES } from '#shared/config/resources';
+import { ensureSource } from '#shared/collect/sources';
+import { LIMITS } from '#shared/collect/limits';
+import { handler } from '#functions/collect/index';
 
 const KEY = 'fuzz-write-key';
 const basic = (user: string) => 'Basic ' + Buffer.from(`${user}:`).toString('base64');

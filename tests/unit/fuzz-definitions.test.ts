@@ -8,8 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { CairnError } from '../../shared/errors';
-import { checkDefinitions, loadDefinitions, parseDefinitions, readDocuments } from '../../shared/definitions';
+import { CairnError } from '#shared/errors';
+import { checkDefinitions, loadDefinitions, parseDefinitions, readDocuments } from '#shared/definitions';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 

@@ -7,15 +7,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { BusEvent, Publisher } from '../../shared/identity/bus';
-import { identityConfig } from '../../shared/identity/config';
-import { InjectedCrash, MemoryStore } from '../../shared/identity/memory-store';
-import { processBatch, ResolveCache, type LakeSink, type ResolverDeps } from '../../shared/identity/process';
-import type { BatchRecord } from '../../shared/identity/resolve';
-import { profileIdFor } from '../../shared/identity/profile';
-import type { ProfileRecord } from '../../shared/identity/types';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { KINDS, messagesOf, NOW, rng, type Ev } from '../../shared/identity/testing/sim';
+import type { BusEvent, Publisher } from '#shared/identity/bus';
+import { identityConfig } from '#shared/identity/config';
+import { InjectedCrash, MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache, type LakeSink, type ResolverDeps } from '#shared/identity/process';
+import type { BatchRecord } from '#shared/identity/resolve';
+import { profileIdFor } from '#shared/identity/profile';
+import type { ProfileRecord } from '#shared/identity/types';
+import type { NormalizedMessage } from '#shared/message/types';
+import { KINDS, messagesOf, NOW, rng, type Ev } from '#shared/identity/testing/sim';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();

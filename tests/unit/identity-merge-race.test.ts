@@ -20,12 +20,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InjectedCrash, MemoryStore } from '../../shared/identity/memory-store';
-import { processBatch, ResolveCache } from '../../shared/identity/process';
-import type { BatchRecord } from '../../shared/identity/resolve';
-import type { IdentityStore, ProfileRecord } from '../../shared/identity/types';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { canonical, config, graphErrors, live, messagesOf, NOW, reference, simulate, type Ev, type SimKnobs } from '../../shared/identity/testing/sim';
+import { InjectedCrash, MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache } from '#shared/identity/process';
+import type { BatchRecord } from '#shared/identity/resolve';
+import type { IdentityStore, ProfileRecord } from '#shared/identity/types';
+import type { NormalizedMessage } from '#shared/message/types';
+import { canonical, config, graphErrors, live, messagesOf, NOW, reference, simulate, type Ev, type SimKnobs } from '#shared/identity/testing/sim';
 
 // The counterexample's history: one person, ten messages (m8 is the alias).
 const history: Ev[] = [

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonical, graphErrors, KINDS, live, messagesOf, reference, simulate, type Ev, type SimKnobs } from '../../shared/identity/testing/sim';
+import { canonical, graphErrors, KINDS, live, messagesOf, reference, simulate, type Ev, type SimKnobs } from '#shared/identity/testing/sim';
 
 const evArb = (people: number): fc.Arbitrary<Ev> =>
   fc.record({

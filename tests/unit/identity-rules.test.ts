@@ -4,13 +4,13 @@
  * and bad input (invalid identifiers, block list, super-node cap).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { identityConfig } from '../../shared/identity/config';
-import { MemoryStore } from '../../shared/identity/memory-store';
-import { processBatch, ResolveCache, type BatchResult } from '../../shared/identity/process';
-import { extractIdentifiers, parseIdentifier } from '../../shared/identity/identifiers';
-import { findProfile, profileEvents } from '../../shared/profiles/read';
-import { toApiProfile } from '../../shared/identity/view';
+import type { NormalizedMessage } from '#shared/message/types';
+import { identityConfig } from '#shared/identity/config';
+import { MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache, type BatchResult } from '#shared/identity/process';
+import { extractIdentifiers, parseIdentifier } from '#shared/identity/identifiers';
+import { findProfile, profileEvents } from '#shared/profiles/read';
+import { toApiProfile } from '#shared/identity/view';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();

@@ -3,7 +3,7 @@
  * (S3 event notifications with URL-encoded keys, and their EventBridge form), and manifests.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyKey, DEFAULT_IMPORT_SOURCE, objectsOfEvent, parseManifest } from '../../shared/import/s3';
+import { classifyKey, DEFAULT_IMPORT_SOURCE, objectsOfEvent, parseManifest } from '#shared/import/s3';
 
 describe('keys under imports/', () => {
   it('data files, manifests and checkpoints name their data file; outputs and other keys are ignored', () => {

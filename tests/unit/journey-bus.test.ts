@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefinitions } from '../../shared/definitions/parse';
-import type { JourneyDef } from '../../shared/definitions/types';
-import type { BusEvent } from '../../shared/identity/bus';
-import type { ProfileRecord } from '../../shared/identity/types';
-import { handleJourney, type JourneyDeps } from '../../shared/journeys/handler';
-import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
+import { loadDefinitions } from '#shared/definitions/parse';
+import type { JourneyDef } from '#shared/definitions/types';
+import type { BusEvent } from '#shared/identity/bus';
+import type { ProfileRecord } from '#shared/identity/types';
+import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 
 const file = join(__dirname, '..', '..', 'examples', 'journeys.yaml');
 const defs = loadDefinitions([

@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadDefinitions, parseDefinitions } from '../../shared/definitions/parse';
-import { inHoldout } from '../../shared/definitions/journey';
-import type { JourneyDef } from '../../shared/definitions/types';
-import { emptyState, nextStepId, onEvent, onResume, onTrigger, type MachineContext, type PersonData } from '../../shared/journeys/machine';
-import { journeyRules, ruleName, targetInput } from '../../shared/journeys/rules';
-import { isPrivateAddress, prepareWebhook, signBody } from '../../shared/journeys/actions/webhook';
-import { matchesPattern } from '../../shared/eventbridge/pattern';
+import { loadDefinitions, parseDefinitions } from '#shared/definitions/parse';
+import { inHoldout } from '#shared/definitions/journey';
+import type { JourneyDef } from '#shared/definitions/types';
+import { emptyState, nextStepId, onEvent, onResume, onTrigger, type MachineContext, type PersonData } from '#shared/journeys/machine';
+import { journeyRules, ruleName, targetInput } from '#shared/journeys/rules';
+import { isPrivateAddress, prepareWebhook, signBody } from '#shared/journeys/actions/webhook';
+import { matchesPattern } from '#shared/eventbridge/pattern';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const examples = loadDefinitions(

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefinitions } from '../../shared/definitions/parse';
-import type { JourneyDef } from '../../shared/definitions/types';
-import type { ProfileRecord } from '../../shared/identity/types';
-import { handleJourney, type JourneyDeps, type JourneyInput } from '../../shared/journeys/handler';
-import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
+import { loadDefinitions } from '#shared/definitions/parse';
+import type { JourneyDef } from '#shared/definitions/types';
+import type { ProfileRecord } from '#shared/identity/types';
+import { handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
+import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 
 const dir = join(__dirname, '..', '..', 'examples');
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') })));

@@ -8,13 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadDefinitions } from '../../shared/definitions/parse';
-import type { JourneyDef } from '../../shared/definitions/types';
-import type { ProfileRecord } from '../../shared/identity/types';
-import { targetInput as eventBridgeTargetInput, validateTargetInput } from '../../shared/eventbridge/input';
-import { handleJourney, type JourneyDeps, type JourneyInput } from '../../shared/journeys/handler';
-import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
-import { RULE_KINDS, ruleName, targetInput } from '../../shared/journeys/rules';
+import { loadDefinitions } from '#shared/definitions/parse';
+import type { JourneyDef } from '#shared/definitions/types';
+import type { ProfileRecord } from '#shared/identity/types';
+import { targetInput as eventBridgeTargetInput, validateTargetInput } from '#shared/eventbridge/input';
+import { handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
+import { MemoryJourneyStore } from '#shared/journeys/memory-store';
+import { RULE_KINDS, ruleName, targetInput } from '#shared/journeys/rules';
 
 const dir = join(__dirname, '..', '..', 'examples');
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') })));

@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, JOURNEYS, journeyStatsShards } from '../../shared/config/resources';
-import { loadDefinitions } from '../../shared/definitions/parse';
-import type { JourneyDef } from '../../shared/definitions/types';
-import type { ProfileRecord } from '../../shared/identity/types';
-import { cachedJourneys, handleJourney, type JourneyDeps } from '../../shared/journeys/handler';
-import { MemoryJourneyStore } from '../../shared/journeys/memory-store';
-import { journeyStats } from '../../shared/journeys/stats';
-import { statsKey, statsShard, stepStat } from '../../shared/journeys/store';
+import { FUNCTIONS, JOURNEYS, journeyStatsShards } from '#shared/config/resources';
+import { loadDefinitions } from '#shared/definitions/parse';
+import type { JourneyDef } from '#shared/definitions/types';
+import type { ProfileRecord } from '#shared/identity/types';
+import { cachedJourneys, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { MemoryJourneyStore } from '#shared/journeys/memory-store';
+import { journeyStats } from '#shared/journeys/stats';
+import { statsKey, statsShard, stepStat } from '#shared/journeys/store';
 
 const dir = join(__dirname, '..', '..', 'examples');
 const defs = loadDefinitions(['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') })));

@@ -1,9 +1,9 @@
 /** The per-person lake index and the timeline expiry (shared/identity/lake-index.ts, dynamo-store.ts). */
 import { describe, expect, it } from 'vitest';
-import { isLakeIndexSk, lakeKeysOf, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED, withLakeKeys } from '../../shared/identity/lake-index';
-import type { TimelineItem } from '../../shared/identity/types';
-import { timelineExpiry } from '../../shared/identity/dynamo-store';
-import { MemoryStore } from '../../shared/identity/memory-store';
+import { isLakeIndexSk, lakeKeysOf, lakeIndexEntries, lakeIndexItem, TIMELINE_SK_BOUND, UNATTACHED, withLakeKeys } from '#shared/identity/lake-index';
+import type { TimelineItem } from '#shared/identity/types';
+import { timelineExpiry } from '#shared/identity/dynamo-store';
+import { MemoryStore } from '#shared/identity/memory-store';
 
 describe('lake index', () => {
   it('one entry per profile with its distinct keys; unattached messages under UNATTACHED; messages without a key skipped', () => {

@@ -1,10 +1,10 @@
 /** shared/lambda: the house middleware set every λ runs in (request logger, metrics flush, HTTP error mapping). */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { errorBody, CairnError } from '../../shared/errors';
-import { httpHandler, lambdaHandler } from '../../shared/lambda';
-import { log } from '../../shared/log';
-import { count } from '../../shared/metrics';
+import { errorBody, CairnError } from '#shared/errors';
+import { httpHandler, lambdaHandler } from '#shared/lambda';
+import { log } from '#shared/log';
+import { count } from '#shared/metrics';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,6 +1,6 @@
 /** shared/lang.ts: the plain-object guard every room uses, and sleep. */
 import { describe, expect, it } from 'vitest';
-import { isPlainObject, sleep } from '../../shared/lang';
+import { isPlainObject, sleep } from '#shared/lang';
 
 describe('isPlainObject', () => {
   it('accepts object literals, parsed JSON objects and null-prototype objects', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { log, redact } from '../../shared/log';
+import { log, redact } from '#shared/log';
 
 describe('redacting logger: no personal data in logs', () => {
   afterEach(() => vi.restoreAllMocks());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc } from '../../shared/message/guard';
-import { toKinesisEvent } from '../../shared/message/kinesis-event';
+import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc } from '#shared/message/guard';
+import { toKinesisEvent } from '#shared/message/kinesis-event';
 
 describe('forbidden keys', () => {
   it('finds __proto__, constructor and prototype at any depth, with the path', () => {

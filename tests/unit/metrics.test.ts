@@ -1,8 +1,8 @@
 /** shared/metrics.ts through the house λ chain (shared/lambda): one EMF line per invocation on Lambda, log lines carry the request and correlation ids. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { count, countBy, emfDocument, setCorrelationId } from '../../shared/metrics';
-import { lambdaHandler } from '../../shared/lambda';
-import { log } from '../../shared/log';
+import { count, countBy, emfDocument, setCorrelationId } from '#shared/metrics';
+import { lambdaHandler } from '#shared/lambda';
+import { log } from '#shared/log';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeEnvelope } from '../../shared/normalize/normalize';
-import { normalizePhone } from '../../shared/normalize/phone';
-import { compareSeq, firstSeqOfKey, markerIsCommitted } from '../../shared/normalize/dedup';
-import { dateOf, decodeJsonLines, encodeJsonLines, eventObjectKey, partitionOf, quarantineObjectKey, toEventRow } from '../../shared/lake/index';
-import type { NormalizedMessage } from '../../shared/message/types';
+import { normalizeEnvelope } from '#shared/normalize/normalize';
+import { normalizePhone } from '#shared/normalize/phone';
+import { compareSeq, firstSeqOfKey, markerIsCommitted } from '#shared/normalize/dedup';
+import { dateOf, decodeJsonLines, encodeJsonLines, eventObjectKey, partitionOf, quarantineObjectKey, toEventRow } from '#shared/lake/index';
+import type { NormalizedMessage } from '#shared/message/types';
 
 const RECEIVED = '2024-05-01T12:00:00.000Z';
 const env = (message: Record<string, unknown>, over: Record<string, unknown> = {}) => ({ message, sourceId: 'src-1', receivedAt: RECEIVED, ...over });

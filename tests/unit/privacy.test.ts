@@ -3,8 +3,8 @@
  * (buckets, truncation, refresh), and which lake rows belong to an erased person.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_IDENTITY_CONFIG } from '../../shared/identity/config';
-import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '../../shared/privacy/lake';
+import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
+import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '#shared/privacy/lake';
 import {
   bucketOf,
   chunkKey,
@@ -19,9 +19,9 @@ import {
   SuppressionView,
   type SuppressionMeta,
   type SuppressionReader,
-} from '../../shared/suppression';
-import { toEventRow } from '../../shared/lake/index';
-import type { NormalizedMessage } from '../../shared/message/types';
+} from '#shared/suppression';
+import { toEventRow } from '#shared/lake/index';
+import type { NormalizedMessage } from '#shared/message/types';
 
 const config = DEFAULT_IDENTITY_CONFIG;
 const msg = (p: Partial<NormalizedMessage>): NormalizedMessage =>

@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createAdminRouter } from '../../shared/admin';
-import { pathParam } from '../../shared/http';
-import { identityConfig } from '../../shared/identity/config';
-import { MemoryStore } from '../../shared/identity/memory-store';
-import { processBatch, ResolveCache } from '../../shared/identity/process';
-import { apiGatewayEventFor } from '../../local/apigw';
-import { ROUTES } from '../../shared/config/resources';
+import { createAdminRouter } from '#shared/admin';
+import { pathParam } from '#shared/http';
+import { identityConfig } from '#shared/identity/config';
+import { MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache } from '#shared/identity/process';
+import { apiGatewayEventFor } from '#local/apigw';
+import { ROUTES } from '#shared/config/resources';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();

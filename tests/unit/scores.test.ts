@@ -4,9 +4,9 @@
  * SQL's, and scoring a population gives the groups the report gives for the same people.
  */
 import { describe, expect, it } from 'vitest';
-import { daysBetween, ntile, RFM_GROUP_SQL, rfmGroup, scoreRfm } from '../../shared/scores/rfm';
-import { lifecycleStage } from '../../shared/scores/lifecycle';
-import { canonical, scoreValues } from '../../shared/scores/values';
+import { daysBetween, ntile, RFM_GROUP_SQL, rfmGroup, scoreRfm } from '#shared/scores/rfm';
+import { lifecycleStage } from '#shared/scores/lifecycle';
+import { canonical, scoreValues } from '#shared/scores/values';
 
 describe('RFM groups', () => {
   it('the report SQL is exactly the CASE it always ran', () => {

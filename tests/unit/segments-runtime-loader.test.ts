@@ -4,9 +4,9 @@
  * that started earlier is still in flight (locally the admin API's profile reads share the loader).
  */
 import { describe, expect, it } from 'vitest';
-import { checkDefinition } from '../../shared/definitions';
-import type { Definition } from '../../shared/definitions/types';
-import { runtimeLoader } from '../../shared/segments/runtime';
+import { checkDefinition } from '#shared/definitions';
+import type { Definition } from '#shared/definitions/types';
+import { runtimeLoader } from '#shared/segments/runtime';
 
 const segment = (id: string): Definition => {
   const { def, issues } = checkDefinition({ kind: 'segment', id, where: { trait: 'firstName', eq: 'Ada' } }, { file: 'test', index: 0 });

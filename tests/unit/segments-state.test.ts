@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyComputedTrait, computedTraitValue, loadDefinitions, type ComputedState, type ComputedTraitDef } from '../../shared/definitions';
-import type { NormalizedMessage } from '../../shared/message/types';
-import { applyMessage, newProfile } from '../../shared/identity/profile';
-import type { ProfileRecord } from '../../shared/identity/types';
-import { compileRuntime } from '../../shared/segments/runtime';
-import { mergeComputedState, profileExtension, settleProfile, statesOf, withSettled } from '../../shared/segments/state';
+import { applyComputedTrait, computedTraitValue, loadDefinitions, type ComputedState, type ComputedTraitDef } from '#shared/definitions';
+import type { NormalizedMessage } from '#shared/message/types';
+import { applyMessage, newProfile } from '#shared/identity/profile';
+import type { ProfileRecord } from '#shared/identity/types';
+import { compileRuntime } from '#shared/segments/runtime';
+import { mergeComputedState, profileExtension, settleProfile, statesOf, withSettled } from '#shared/segments/state';
 
 const DAY = 86_400_000;
 const EXAMPLES = join(__dirname, '..', '..', 'examples');

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { bucketsFor, dailySnapshotKey, parseDailyKey, snapshotBucket, SNAPSHOT_MAX_BUCKETS, SNAPSHOT_PART_ROWS } from '../../shared/profiles/snapshot';
+import { bucketsFor, dailySnapshotKey, parseDailyKey, snapshotBucket, SNAPSHOT_MAX_BUCKETS, SNAPSHOT_PART_ROWS } from '#shared/profiles/snapshot';
 
 describe('snapshot buckets', () => {
   it('a profile id always lands in the same bucket: SHA-256 (first 32 bits) mod the bucket count', () => {

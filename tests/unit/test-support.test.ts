@@ -1,6 +1,6 @@
 /** The shared test support (tests/support): factories give valid, unique data; `until` fails naming what it awaited. */
 import { describe, expect, it } from 'vitest';
-import { validateDefinition } from '../../shared/definitions/index';
+import { validateDefinition } from '#shared/definitions/index';
 import { computedTrait, identify, journey, order, page, segment, track, trackBatch } from '../support/factories';
 import { sleep, until } from '../support/wait';
 

@@ -1,8 +1,8 @@
 /** Definitions may not look back further than the timeline keeps events (docs/errors.md `window_exceeds_timeline`). */
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkTimelineRetention, longestWindowMs, validatePut } from '../../shared/admin/definitions';
-import { CairnError } from '../../shared/errors';
-import { ENV, TIMELINE, timelineDays } from '../../shared/config/resources';
+import { checkTimelineRetention, longestWindowMs, validatePut } from '#shared/admin/definitions';
+import { CairnError } from '#shared/errors';
+import { ENV, TIMELINE, timelineDays } from '#shared/config/resources';
 
 const DAY = 86_400_000;
 afterEach(() => {
