@@ -18,7 +18,7 @@ const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: '
 /** The definition files at `path` (a file, or every matching file under a directory). */
 export function definitionFiles(path: string, cwd: string): { file: string; text: string }[] {
   const abs = resolve(cwd, path);
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(abs);
   } catch {

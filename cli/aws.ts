@@ -77,7 +77,9 @@ export async function signedFetch(
   const { credentials, region } = await credentialsAndRegion(o);
   const u = new URL(url);
   const query: Record<string, string> = {};
-  u.searchParams.forEach((v, k) => (query[k] = v));
+  u.searchParams.forEach((v, k) => {
+    query[k] = v;
+  });
   const signer = new SignatureV4({ service, region, credentials, sha256: NodeSha256 as never });
   const signed = await signer.sign({
     method: init.method ?? 'GET',

@@ -102,6 +102,8 @@ export function rowValues(p: ApiProfile, fields: Field[]): Value[] {
       }
       case 'segments':
         return p.segments ?? [];
+      default:
+        return f satisfies never;
     }
   });
 }

@@ -33,7 +33,7 @@ export function formatJson(result: QueryResult): string {
 /** Display width of a string (code points; good enough for a terminal table). */
 const width = (s: string) => [...s].length;
 
-function fit(s: string, max: number): string {
+function clip(s: string, max: number): string {
   // Control characters would break the grid.
   const flat = s.replace(/\r?\n/g, '\\n').replace(/[\t\r]/g, ' ');
   if (max <= 0 || width(flat) <= max) return flat;
@@ -42,7 +42,7 @@ function fit(s: string, max: number): string {
 
 export function formatTable(result: QueryResult, maxWidth = 60): string {
   const headers = result.columns.map((c) => c.name);
-  const cells = result.rows.map((r) => result.columns.map((_, i) => fit(cellText(r[i]), maxWidth)));
+  const cells = result.rows.map((r) => result.columns.map((_, i) => clip(cellText(r[i]), maxWidth)));
   const rightAlign = result.columns.map((_, i) => result.rows.length > 0 && result.rows.every((r) => r[i] === null || typeof r[i] === 'number'));
   const widths = headers.map((h, i) => Math.max(width(h), ...cells.map((row) => width(row[i]!))));
   const pad = (s: string, i: number) => {

@@ -173,7 +173,7 @@ const toCell: DuckDBValueConverter<Cell> = (value, type, converter) => {
       return s.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 && Number.isFinite(n) ? n : s;
     }
     default:
-      return JsonDuckDBValueConverter(value, type, converter as DuckDBValueConverter<any>) as Cell;
+      return JsonDuckDBValueConverter(value, type, converter as DuckDBValueConverter<Cell>) as Cell;
   }
 };
 
@@ -193,7 +193,7 @@ export async function openLocalLake(dataDir: string): Promise<LocalLake> {
   const defined = new Map<string, string>();
   return {
     async query(sql: string): Promise<QueryResult> {
-      let reader;
+      let reader: Awaited<ReturnType<typeof conn.runAndReadAll>>;
       for (let attempt = 0; ; attempt++) {
         for (const t of Object.keys(LAKE_TABLES) as (keyof typeof LAKE_TABLES)[]) {
           const def = viewSql(lakeDir, t);

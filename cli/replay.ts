@@ -100,7 +100,9 @@ interface Planned {
 
 /** The records of one on-failure object: from its `payload` (the Kinesis event Lambda invoked with). */
 export function recordsOfFailure(body: string, key: string): Planned | { error: string } {
-  let doc: Record<string, any>;
+  /** A Lambda on-failure record: `payload` (object or JSON text) holding the Kinesis event. */
+  type KinesisRecord = { eventSourceARN?: string; kinesis?: { partitionKey?: string; data?: string } };
+  let doc: { payload?: unknown; KinesisBatchInfo?: { streamArn?: string } };
   try {
     doc = JSON.parse(body);
   } catch {
@@ -114,13 +116,13 @@ export function recordsOfFailure(body: string, key: string): Planned | { error: 
       return { error: 'payload is not JSON' };
     }
   }
-  const recs = payload?.Records;
+  const recs = (payload as { Records?: KinesisRecord[] } | null | undefined)?.Records;
   if (!Array.isArray(recs)) return { error: 'no payload (SQS/SNS destinations keep only metadata: re-read the records from the stream)' };
   const stream = streamOfArn(recs[0]?.eventSourceARN) ?? streamOfArn(doc.KinesisBatchInfo?.streamArn);
   if (!stream) return { error: `no stream ARN in ${key}` };
   return {
     stream,
-    records: recs.map((r: any) => ({ partitionKey: String(r.kinesis?.partitionKey ?? 'replay'), data: Buffer.from(String(r.kinesis?.data ?? ''), 'base64') })),
+    records: recs.map((r) => ({ partitionKey: String(r.kinesis?.partitionKey ?? 'replay'), data: Buffer.from(String(r.kinesis?.data ?? ''), 'base64') })),
   };
 }
 

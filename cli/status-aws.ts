@@ -140,14 +140,14 @@ async function metricData(cw: CloudWatchClient, queries: Query[], from: Date, to
   return out;
 }
 
-const total = (s: Series | undefined): number | null => (s && s.values.length ? round(s.values.reduce((a, b) => a + b, 0)) : null);
+const total = (s: Series | undefined): number | null => (s?.values.length ? round(s.values.reduce((a, b) => a + b, 0)) : null);
 const latest = (s: Series | undefined): number | null => {
-  if (!s || !s.values.length) return null;
+  if (!s?.values.length) return null;
   let best = 0;
   for (let i = 1; i < s.values.length; i++) if (s.timestamps[i]! > s.timestamps[best]!) best = i;
   return round(s.values[best]!);
 };
-const max = (s: Series | undefined): number | null => (s && s.values.length ? round(Math.max(...s.values)) : null);
+const max = (s: Series | undefined): number | null => (s?.values.length ? round(Math.max(...s.values)) : null);
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /** Every metric of namespace Cairn with a `function` dimension naming one of `functionNames`. */

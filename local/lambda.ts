@@ -19,6 +19,7 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const region = (): string => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+// biome-ignore lint/suspicious/noExplicitAny: any handler, whatever event type it declares, must be assignable here (parameters are contravariant)
 export type Handler = (event: any, context: Context, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** A function the local runtime runs: the shared definition, optionally with the handler given inline (tests). */

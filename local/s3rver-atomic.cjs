@@ -67,7 +67,7 @@ if (!FilesystemStore.prototype[PATCHED]) {
       const stat = await file.stat();
       const metadata = { ...(await this.getMetadata(bucket, key)), 'content-length': stat.size, 'last-modified': stat.mtime.toUTCString() };
       const lastByte = Math.max(0, stat.size - 1);
-      const range = { start: (options && options.start) || 0, end: Math.min((options && options.end) || Infinity, lastByte) };
+      const range = { start: options?.start || 0, end: Math.min(options?.end || Infinity, lastByte) };
       const ranged = options && (options.start !== undefined || options.end);
       if (range.start < 0 || Math.min(range.end, lastByte) < range.start) {
         await file.close();

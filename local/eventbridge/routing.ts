@@ -65,7 +65,7 @@ export async function openRouter(state: State, opts: RoutingOptions): Promise<Ro
     for (const rule of Object.values(state.rules[bus] ?? {})) {
       if (rule.State === 'DISABLED') continue;
       const m = matcherFor(rule);
-      if (!m || !m(event)) continue;
+      if (!m?.(event)) continue;
       onMatch();
       for (const t of rule.Targets) {
         const fn = lambdaFunctionName(t.Arn);

@@ -53,6 +53,7 @@ export function runAsFunction<T>(fn: string, f: () => T): T {
   return process.env[RECORD_CALLS_VAR] ? currentFunction.run(fn, f) : f();
 }
 const recorded = new Set<string>();
+// biome-ignore lint/suspicious/noExplicitAny: any command's input, read field by field per service below
 function recordCall(file: string, service: Service, operation: string, input: any): void {
   const fn = currentFunction.getStore();
   if (!fn) return;
@@ -72,6 +73,7 @@ function recordCall(file: string, service: Service, operation: string, input: an
  * (plus `iam PassRole <role arn>` for the target's role), SES `identity/<from>`, SNS the topic or
  * `phone`.
  */
+// biome-ignore lint/suspicious/noExplicitAny: any command's input, read field by field per service below
 export function callResources(service: Service, op: string, i: any): [string, string, string][] {
   const one = (resource: string): [string, string, string][] => [[service, op, resource]];
   switch (service) {
@@ -152,16 +154,20 @@ const isNotFound = (e: unknown): boolean => {
   return err?.$metadata?.httpStatusCode === 404 || err?.name === 'NotFound' || err?.name === 'NoSuchKey';
 };
 
+/** DynamoDB's ConsumedCapacity, as much of it as the counter reads. */
+type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number };
+// biome-ignore lint/suspicious/noExplicitAny: each client types its middleware stack by its own commands; these middlewares serve every client
 type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void } };
 const READ_OPS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 function counted<T extends AnyClient>(service: Service, client: T): T {
   client.middlewareStack.add(
+    // biome-ignore lint/suspicious/noExplicitAny: a middleware for every client's commands (see AnyClient)
     (next: any, context: any) => async (args: any) => {
       const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
       countRequest(`${service}.${op}`);
       const file = process.env[RECORD_CALLS_VAR];
       if (file) recordCall(file, service, op, args.input);
-      let out;
+      let out: { output?: { ConsumedCapacity?: Capacity | Capacity[] } };
       try {
         out = await next(args);
       } catch (e) {
@@ -220,6 +226,7 @@ function withFaults<T extends AnyClient>(service: Service, client: T): T {
   const rate = faultPlan(service);
   if (!rate) return client;
   client.middlewareStack.add(
+    // biome-ignore lint/suspicious/noExplicitAny: a middleware for every client's commands (see AnyClient)
     (next: any, context: any) => async (args: any) => {
       const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
       if (CONTROL_PLANE.test(op) || Math.random() >= rate) return next(args);

@@ -6,7 +6,6 @@
  */
 import { CairnError } from '../errors';
 import type { Origin } from './types';
-import { isPlainObject } from '../lang';
 
 export type Path = (string | number)[];
 export interface DefinitionIssue {

@@ -216,7 +216,10 @@ export function stepTemplates(step: Step): [Path, string][] {
   const out: [Path, string][] = [];
   const deep = (v: unknown, path: Path) => {
     if (typeof v === 'string') out.push([path, v]);
-    else if (Array.isArray(v)) v.forEach((e, i) => deep(e, [...path, i]));
+    else if (Array.isArray(v))
+      v.forEach((e, i) => {
+        deep(e, [...path, i]);
+      });
     else if (isPlainObject(v)) for (const [k, e] of Object.entries(v)) deep(e, [...path, k]);
   };
   switch (step.action) {

@@ -15,7 +15,9 @@ function references(c: Condition, path: Path, out: { type: 'segment' | 'computed
   switch (c.type) {
     case 'all':
     case 'any':
-      c.of.forEach((x, i) => references(x, [...path, c.type, i], out));
+      c.of.forEach((x, i) => {
+        references(x, [...path, c.type, i], out);
+      });
       return;
     case 'not':
       references(c.of, [...path, 'not'], out);

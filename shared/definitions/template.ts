@@ -169,7 +169,7 @@ function toText(v: unknown): string {
 }
 
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-function escape(s: string, how: RenderOptions['escape']): string {
+function escapeFor(s: string, how: RenderOptions['escape']): string {
   if (how === 'html') return s.replace(/[&<>"']/g, (c) => HTML[c]!);
   if (how === 'url') return encodeURIComponent(s);
   return s;
@@ -195,7 +195,7 @@ function evalExpr(expr: TemplateExpr, ctx: TemplateContext): unknown {
  */
 export function renderTemplate(template: string, ctx: TemplateContext, opts: RenderOptions = {}): string {
   let out = '';
-  for (const p of compiled(template)) out += typeof p === 'string' ? p : escape(toText(evalExpr(p, ctx)), opts.escape);
+  for (const p of compiled(template)) out += typeof p === 'string' ? p : escapeFor(toText(evalExpr(p, ctx)), opts.escape);
   return out;
 }
 
@@ -211,7 +211,7 @@ export function renderValue(value: Json, ctx: TemplateContext, opts: RenderOptio
       const v = evalExpr(parts[0]!, ctx);
       if (isMissing(v)) return '';
       if (typeof v === 'number' || typeof v === 'boolean') return v;
-      if (typeof v === 'string') return escape(v, opts.escape);
+      if (typeof v === 'string') return escapeFor(v, opts.escape);
       return JSON.parse(JSON.stringify(v)) as Json;
     }
     return renderTemplate(value, ctx, opts);

@@ -34,7 +34,7 @@ export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 function parseYamlBody(text: string): unknown {
   const deep = nestingProblem(text);
   if (deep) throw new CairnError('too_deep', `request body ${deep}`, 400);
-  let doc;
+  let doc: ReturnType<typeof parseDocument>;
   try {
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   } catch (e) {

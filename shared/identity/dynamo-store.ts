@@ -128,6 +128,7 @@ function timelineToItem(t: TimelineItem): Record<string, unknown> {
   const { profileId, sk, lakeKeys, ...rest } = t;
   // Kept for the retention from the later of event time and arrival: the lake partitions by arrival,
   // and the erasure trusts these items' lake keys for every partition younger than the retention.
+  // biome-ignore lint/complexity/useMathMinMax: ISO-8601 strings, ordered as text (Math.max would give NaN)
   const from = t.receivedAt > t.timestamp ? t.receivedAt : t.timestamp;
   return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
 }

@@ -35,7 +35,7 @@ export function normalizeIdentifier(type: string, raw: unknown, config: Identity
     if (!EMAIL.test(v)) return bad('invalid_email', 'is not a valid email address');
   } else if (type === 'phone') {
     const p = parsePhoneNumberFromString(v, config.defaultPhoneCountry as CountryCode);
-    if (!p || !p.isValid()) return bad('invalid_phone', 'is not a valid phone number');
+    if (!p?.isValid()) return bad('invalid_phone', 'is not a valid phone number');
     v = p.number;
   }
   return { type, value: v };

@@ -134,7 +134,7 @@ export function freezeLevels<W extends { rec: ProfileRecord }>(freezes: W[]): W[
   };
   const out: W[][] = [];
   for (const w of freezes) (out[levelOf(w, 0)] ??= []).push(w);
-  return out.filter((x) => x && x.length);
+  return out.filter((x) => x?.length);
 }
 
 export function resolveBatch(input: ResolveInput): Plan {

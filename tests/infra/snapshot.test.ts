@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ENV, SCHEDULES, TABLES } from '#shared/config/resources';
-import type { CairnStack } from '#infra/stack';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;

@@ -4,7 +4,7 @@
  * are added. One synth (bundling skipped) is shared by every test.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
 import { IMPORT_OUTPUT_PATTERNS } from '#infra/constructs/imports';
@@ -26,7 +26,7 @@ const one = (type: string): [string, Json] => {
 const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
 /** Logical IDs a JSON fragment refers to via Ref or Fn::GetAtt. */
 function referencedIds(v: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(v)) v.forEach((x) => referencedIds(x, out));
+  if (Array.isArray(v)) for (const x of v) referencedIds(x, out);
   else if (v && typeof v === 'object') {
     for (const [k, x] of Object.entries(v)) {
       if (k === 'Ref' && typeof x === 'string') out.add(x);

@@ -11,7 +11,6 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { LAKE } from '#shared/config/resources';
 import { s3 } from '#shared/aws/clients';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { run } from '#cli/main';
 import { parseCsv } from '#cli/csv';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-export-'));

@@ -48,7 +48,7 @@ const ruleOf = (i: number) => `input-case-${i}`;
 const targetOf = (i: number) => `target-${i}`;
 const fnOf = (i: number) => `case-${i}`;
 const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The expected value with its placeholders filled: known roles from `known`, the others bound from
@@ -68,11 +68,14 @@ function resolve(exp: unknown, actual: unknown, known: Record<string, string>, b
   let re = '^';
   let last = 0;
   for (const m of open) {
-    re += `${escape(s.slice(last, m.index))}(.+?)`;
+    re += `${escapeRe(s.slice(last, m.index))}(.+?)`;
     last = m.index! + m[0].length;
   }
-  const hit = new RegExp(`${re}${escape(s.slice(last))}$`, 's').exec(actual);
-  if (hit) open.forEach((m, i) => bound.has(m[1]!) || bound.set(m[1]!, hit[i + 1]!));
+  const hit = new RegExp(`${re}${escapeRe(s.slice(last))}$`, 's').exec(actual);
+  if (hit)
+    open.forEach((m, i) => {
+      if (!bound.has(m[1]!)) bound.set(m[1]!, hit[i + 1]!);
+    });
   return fill(s);
 }
 

@@ -183,7 +183,7 @@ describe('normalize handler against the emulators', () => {
     expect(byCode['e2e-3']).toMatchObject({ code: 'invalid_email', stage: 'normalize', source_id: 'src-n' });
     expect(byCode['e2e-3']!.reason).toMatch(/^context\.traits\.email/);
     expect(byCode['e2e-4']).toMatchObject({ code: 'invalid_timestamp' });
-    expect(byCode['invalid_json']).toMatchObject({ message: '{not json', source_id: null });
+    expect(byCode.invalid_json).toMatchObject({ message: '{not json', source_id: null });
     expect(JSON.parse(byCode['e2e-4']!.message).message.messageId).toBe('e2e-4');
 
     const fwd = (await forwarded()).filter((m) => m.messageId.startsWith('e2e-'));

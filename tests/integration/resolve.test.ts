@@ -235,7 +235,7 @@ describe('λ resolve + admin API on DynamoDB', () => {
         kinesisEvent(
           users
             .slice(i, i + 100)
-            .map((u, j) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, plan: 'free' } })),
+            .map((u) => msg({ type: 'identify', userId: u.user, anonymousId: u.anon, traits: { email: `${u.user}@example.com`, plan: 'free' } })),
           `shardId-00000000000${j0(i)}`,
         ),
       );

@@ -16,7 +16,6 @@ import { clockedScheduler } from '../support/scheduler';
 import { SCHEDULES } from '#shared/config/resources';
 import { queryLocalLake, rowObjects } from '#cli/lake';
 
-const DAY = 86_400_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-snapshot-stack-'));
 const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const creds = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -328,7 +328,9 @@ describe('compiled triggers agree with the evaluator on random events (property)
         (fields, tests, values, name) => {
           const where: PropertyFilter[] = fields.map((k, i) => ({ path: `properties.${k}`, tests: tests[i]! }));
           const props: Record<string, unknown> = {};
-          keys.forEach((k, i) => values[i] !== undefined && (props[k] = values[i]));
+          keys.forEach((k, i) => {
+            if (values[i] !== undefined) props[k] = values[i];
+          });
           const ev = busEvent(name, props);
           const expected = name === 'E' && matchesFilters(ev.detail, where);
           expect(compilePattern(compileEventPattern('E', where))(ev)).toBe(expected);

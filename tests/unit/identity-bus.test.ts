@@ -219,7 +219,9 @@ describe('resolve publishes at least once (property)', () => {
         let sq = 0;
         // Shards with their own (stale) caches: writes of one make another's cached reads conflict.
         const shards = Array.from({ length: shardCount }, (_, i) => ({ id: `shardId-${i}`, recs: [] as BatchRecord[], pos: 0, cache: new ResolveCache() }));
-        msgs.forEach((m, i) => shards[((i * 7 + seed) >>> 0) % shardCount]!.recs.push({ message: m, seq: String(49_000_000 + ++sq) }));
+        msgs.forEach((m, i) => {
+          shards[((i * 7 + seed) >>> 0) % shardCount]!.recs.push({ message: m, seq: String(49_000_000 + ++sq) });
+        });
         const crash = () => rand(6) === 0;
         for (let round = 0; shards.some((x) => x.pos < x.recs.length); round++) {
           if (round > 2000) throw new Error('did not converge');

@@ -20,7 +20,9 @@ function slowTable() {
   const pending: (() => void)[] = [];
   return {
     write: (d: Definition) => void (defs = [...defs, d]),
-    release: () => pending.splice(0).forEach((f) => f()),
+    release: () => {
+      for (const f of pending.splice(0)) f();
+    },
     /** Answers the read that started `i`-th among those pending. */
     releaseAt: (i: number) => pending.splice(i, 1)[0]!(),
     reads: () => pending.length,

@@ -21,7 +21,9 @@ describe('test factories', () => {
       journey('welcome', 'Signed Up'),
       journey('vip', { segment: 'big', on: 'entered' }),
     ];
-    docs.forEach((d, index) => expect(validateDefinition(d, { file: 'factories', index }).kind).toBe(d.kind));
+    docs.forEach((d, index) => {
+      expect(validateDefinition(d, { file: 'factories', index }).kind).toBe(d.kind);
+    });
   });
 });
 

@@ -84,6 +84,8 @@ export function messagesOf(evs: Ev[], opts: { sharedAnon?: boolean } = {}): Norm
           event: 'Consent Changed',
           context: { consent: { categoryPreferences: { email: e.value % 2 === 0, sms: e.value > 1 } } },
         };
+      default:
+        return e.kind satisfies never;
     }
   }) as NormalizedMessage[];
 }
