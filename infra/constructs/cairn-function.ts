@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, FUNCTIONS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config/resources';
+import { ENV, FUNCTIONS, requestTimeoutMs, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config/resources';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
 import type { Catalog, CatalogFunction, FunctionName, StreamName, TableName } from './catalog';
@@ -94,7 +94,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
     const access = accessPolicy(this, def.access, catalog);
     for (const st of access.statements) this.role.addToPrincipalPolicy(st);
 
-    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
+    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps', CAIRN_AWS_REQUEST_TIMEOUT_MS: String(requestTimeoutMs(def)) };
     for (const key of def.env) environment[ENV[key]] = envValue(key, catalog);
 
     const reserved = reservedConcurrency(def, s.shards);

@@ -128,7 +128,8 @@ export const CLIENT_POLICY = {
   /** `CAIRN_AWS_MAX_ATTEMPTS` (README) or 8. */
   maxAttempts: () => Number(process.env.CAIRN_AWS_MAX_ATTEMPTS ?? 8),
   connectionTimeoutMs: 3_000,
-  requestTimeoutMs: 30_000,
+  /** `CAIRN_AWS_REQUEST_TIMEOUT_MS` (set on each function by the CDK: a third of its timeout, config/resources.ts `requestTimeoutMs`) or 30 s. */
+  requestTimeoutMs: () => Number(process.env.CAIRN_AWS_REQUEST_TIMEOUT_MS) || 30_000,
   maxSockets: 64,
 } as const;
 
@@ -144,7 +145,7 @@ function baseConfig(service: Service) {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: CLIENT_POLICY.maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: CLIENT_POLICY.maxSockets }),
       connectionTimeout: CLIENT_POLICY.connectionTimeoutMs,
-      requestTimeout: CLIENT_POLICY.requestTimeoutMs,
+      requestTimeout: CLIENT_POLICY.requestTimeoutMs(),
     }),
   };
 }

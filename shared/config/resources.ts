@@ -88,6 +88,13 @@ export interface FunctionDef {
 }
 
 /**
+ * One AWS request's time limit inside a function: a third of its timeout, at most 30 s, so a hung
+ * connection is abandoned and retried while the invocation still has time (collect and admin, 10 s
+ * functions, give each request 3.3 s). Set per function by the CDK as `CAIRN_AWS_REQUEST_TIMEOUT_MS`.
+ */
+export const requestTimeoutMs = (def: Pick<FunctionDef, 'timeoutSeconds'>): number => Math.min(30_000, Math.floor((def.timeoutSeconds * 1000) / 3));
+
+/**
  * Retention 72 h: the mappings give up on a record after `maxRecordAgeSeconds` (24 h) and send it to
  * the failure destination; the stream keeps it a further 48 h, so a day-long outage of the function
  * or of the failure destination (or an SQS destination, which holds only shard/sequence metadata)

@@ -79,6 +79,13 @@ describe('functions', () => {
     else if (def.reservedConcurrency !== undefined) expect(p.ReservedConcurrentExecutions).toBe(def.reservedConcurrency);
   });
 
+  it.each(names)('%s: each AWS request may take at most a third of the function timeout, so a hung one is retried in time', (name) => {
+    const vars = resources[functionId(name)]!.Properties.Environment.Variables as Record<string, string>;
+    const ms = Number(vars.CAIRN_AWS_REQUEST_TIMEOUT_MS);
+    expect(ms).toBeGreaterThanOrEqual(1_000);
+    expect(ms).toBeLessThanOrEqual(Math.min(30_000, (FUNCTIONS[name].timeoutSeconds * 1000) / 3));
+  });
+
   it.each(names)('%s: sets every env var its definition names, to the right resource', (name) => {
     const vars = resources[functionId(name)]!.Properties.Environment.Variables as Json;
     // ENV.<x>Table / ENV.<x>Stream name the table / stream <x>; the lake and bus by name.
@@ -106,7 +113,7 @@ describe('functions', () => {
       Object.keys(vars)
         .filter((k) => k.startsWith('CAIRN_'))
         .sort(),
-    ).toEqual([...names].sort());
+    ).toEqual([...names, 'CAIRN_AWS_REQUEST_TIMEOUT_MS'].sort());
     for (const v of names) expect(vars[v], v).toEqual(expected[v]);
   });
 
