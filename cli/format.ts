@@ -16,7 +16,15 @@ export function cellText(v: Cell | undefined): string {
   return JSON.stringify(v);
 }
 
-export function csvField(s: string): string {
+/**
+ * A text a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with `=`, `@`, a tab
+ * or CR, or with `+`/`-` and is not a plain number (an E.164 phone `+14155550100` or `-12.5` stays as it is).
+ */
+const FORMULA = /^[=@\t\r]|^[+-](?![\d.]+$)/;
+
+/** One CSV field: a formula-like text neutralised with a leading `'`, then quoted per RFC 4180 when needed. */
+export function csvField(text: string): string {
+  const s = FORMULA.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

