@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from './duration';
 import { describe, type Add, type Path } from './issues';
+import { forbiddenSegment } from '../message/guard';
 import { PATH_RE } from './path';
 import type { ComputedTraitDef } from './types';
 
@@ -124,6 +125,11 @@ export const durationSchema = flex(durationOf, `is required (a duration: ${DURAT
 export function pathOf(v: unknown, add: Add, roots: readonly string[] | null, what = 'path'): string | undefined {
   if (typeof v !== 'string' || !PATH_RE.test(v)) {
     add([], `${describe(v)} is not a dotted ${what} (e.g. properties.total)`);
+    return undefined;
+  }
+  const forbidden = forbiddenSegment(v.split('.'));
+  if (forbidden) {
+    add([], `"${v}": ${forbidden} is not allowed as a path segment`);
     return undefined;
   }
   if (roots && !roots.includes(v.split('.')[0]!)) {

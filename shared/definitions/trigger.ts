@@ -14,6 +14,7 @@
  */
 import { CairnError } from '../errors';
 import { validatePattern, type EventPattern } from '../eventbridge/pattern';
+import { forbiddenSegment } from '../message/guard';
 import type { JourneyDef, PropertyFilter, Test } from './types';
 
 export const BUS_SOURCE = 'cairn';
@@ -78,6 +79,9 @@ function detailPattern(where: PropertyFilter[]): Record<string, unknown> {
   for (const f of where) {
     const segs = f.path.split('.');
     if (segs[0] === 'event') fail(['where', f.path], 'filter the event name with event:, not in where');
+    // Checked here too, not only by the schema: this walk writes through the path.
+    const forbidden = forbiddenSegment(segs);
+    if (forbidden) fail(['where', f.path], `${forbidden} is not allowed as a path segment`);
     if (segs.some((s) => /^\d+$/.test(s)))
       fail(['where', f.path], 'array indexes cannot be matched by EventBridge; name the field (arrays match when any element matches)');
     let cur = root;

@@ -9,6 +9,7 @@ import { loadIdentityConfig, type IdentityConfig } from '../identity/config';
 import { isInvalid, normalizeIdentifier } from '../identity/identifiers';
 import { defaultCountry, normalizePhone } from '../normalize/phone';
 import { LIMITS } from '../collect/limits';
+import { forbiddenSegment } from '../message/guard';
 import type { JsonObject } from '../message/types';
 
 export type ImportType = 'identify' | 'track';
@@ -85,6 +86,8 @@ export function parseTargetPath(path: string, type: ImportType, config: Identity
   const root = p.slice(0, dot);
   const rest = p.slice(dot + 1).split('.');
   if (rest.some((s) => s === '')) throw usage(`--map target "${p}" has an empty path segment`);
+  const forbidden = forbiddenSegment(rest);
+  if (forbidden) throw usage(`--map target "${p}": ${forbidden} is not allowed as a path segment`);
   if (root === 'traits') {
     return {
       kind: 'traits',

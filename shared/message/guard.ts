@@ -6,6 +6,14 @@
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
+ * The first segment of a user-given dotted path that is a forbidden key (`__proto__`, `constructor`,
+ * `prototype`), or undefined. Every path that builds or walks an object (trigger filters, import
+ * targets, definition fields) is refused with it: written through, `a.__proto__.x` would set `x` on
+ * every object of a warm Lambda.
+ */
+export const forbiddenSegment = (segments: readonly string[]): string | undefined => segments.find((s) => FORBIDDEN_KEYS.has(s));
+
+/**
  * Path of the first forbidden key in `value` (e.g. `properties.a[2].__proto__`), or undefined.
  * `base` prefixes the path (e.g. `batch[3]`). Iterates own enumerable keys only; depth-limited.
  */
