@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CairnError } from '../errors';
-import { parseIsoTimestamp } from '../message/guard';
+import { parseIsoTimestamp, UNSAFE_NUMBER } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type MessageType } from '../message/types';
 import { LIMITS } from './limits';
 import { isPlainObject } from '../lang';
@@ -38,6 +38,7 @@ function idField(msg: Record<string, unknown>, field: string, prefix: string, in
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) {
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) return fail('invalid_field', 400, prefix, field, UNSAFE_NUMBER, index);
     const s = String(v);
     msg[field] = s;
     return s;

@@ -6,6 +6,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
 import type { Json, JsonObject, NormalizedMessage } from '../message/types';
 import type { IdentityConfig } from './config';
 import { CairnError } from '../errors';
+import { UNSAFE_NUMBER } from '../message/guard';
 
 export interface Identifier {
   type: string;
@@ -15,7 +16,7 @@ export interface InvalidIdentifier {
   /** Where it was found, e.g. `traits.email`. */
   field: string;
   type: string;
-  code: 'identifier_empty' | 'identifier_too_long' | 'invalid_email' | 'invalid_phone' | 'identifier_not_scalar';
+  code: 'identifier_empty' | 'identifier_too_long' | 'invalid_email' | 'invalid_phone' | 'identifier_not_scalar' | 'identifier_unsafe_number';
   reason: string;
 }
 
@@ -27,7 +28,10 @@ const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]{2,}$/;
 export function normalizeIdentifier(type: string, raw: unknown, config: IdentityConfig, field = type): Identifier | InvalidIdentifier {
   const bad = (code: InvalidIdentifier['code'], reason: string): InvalidIdentifier => ({ field, type, code, reason: `${field}: ${reason}` });
   if (typeof raw !== 'string' && typeof raw !== 'number') return bad('identifier_not_scalar', 'must be a string or number');
-  let v = String(raw).trim();
+  // JSON numbers past 2^53 arrive already rounded: 12345678901234567891 would become another person's id.
+  if (typeof raw === 'number' && Number.isInteger(raw) && !Number.isSafeInteger(raw)) return bad('identifier_unsafe_number', UNSAFE_NUMBER);
+  // NFC: "josé" typed with a combining accent is the same person (and the same erased address) as the precomposed one.
+  let v = String(raw).normalize('NFC').trim();
   if (v.length === 0) return bad('identifier_empty', 'is empty');
   if (v.length > config.maxValueLength) return bad('identifier_too_long', `is longer than ${config.maxValueLength} characters`);
   if (type === 'email') {

@@ -2,6 +2,9 @@
  * Checks shared by collect and normalize: prototype-pollution keys and ISO-8601 timestamps.
  */
 
+/** Why a whole number beyond 2^53 is refused as an id (collect, normalize and identity say the same). */
+export const UNSAFE_NUMBER = 'is a whole number beyond 2^53, which JSON rounds into another id: send it as a string';
+
 /** Keys that could pollute prototypes when a consumer merges objects naively. Rejected anywhere. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
-import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc } from '../message/guard';
+import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc, UNSAFE_NUMBER } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageType, type NormalizedMessage } from '../message/types';
 import { defaultCountry, normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
@@ -66,7 +66,12 @@ function issueToReject(issue: z.core.$ZodIssue, base: string, input: Record<stri
   return new Reject(code, `${path}: ${missing ? 'required' : issue.message}`);
 }
 
-const idOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+const idOf = (v: unknown, field: string): string | undefined => {
+  if (typeof v === 'string') return v;
+  if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+  if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new Reject('invalid_field', `${field}: ${UNSAFE_NUMBER}`);
+  return String(v);
+};
 const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.trim() !== '';
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
 
@@ -75,7 +80,7 @@ function normEmail(obj: JsonObject, path: string): JsonObject {
   const v = obj.email;
   if (v === null) return obj;
   if (typeof v !== 'string') throw new Reject('invalid_email', `${path}.email: must be a string`);
-  const e = v.trim().toLowerCase();
+  const e = v.normalize('NFC').trim().toLowerCase();
   if (!EMAIL_RE.test(e)) throw new Reject('invalid_email', `${path}.email: not an email address`);
   return e === v ? obj : { ...obj, email: e };
 }
@@ -119,10 +124,10 @@ function normalizeOrThrow(envelope: unknown, country: CountryCode): NormalizedMe
   const m = parsed.data;
   const type = m.type;
 
-  const userId = idOf(m.userId);
-  const anonymousId = idOf(m.anonymousId);
-  const previousId = idOf(m.previousId);
-  const groupId = idOf(m.groupId);
+  const userId = idOf(m.userId, 'userId');
+  const anonymousId = idOf(m.anonymousId, 'anonymousId');
+  const previousId = idOf(m.previousId, 'previousId');
+  const groupId = idOf(m.groupId, 'groupId');
   if (type === 'alias') {
     if (!nonEmpty(previousId)) throw new Reject('missing_field', 'previousId: required for alias');
     if (!nonEmpty(userId)) throw new Reject('missing_field', 'userId: required for alias');
