@@ -30,7 +30,7 @@ const LAYERS = [
 ];
 
 /** Rooms with an index.ts: callers outside the room import the index, never a file inside. */
-const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'lake', 'lambda', 'scores', 'suppression'];
+const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'lake', 'lambda', 'privacy', 'scores', 'suppression'];
 
 /**
  * Files that may import the AWS SDK (@aws-sdk/*, @smithy/*) besides shared/aws/ and the rooms'
@@ -49,6 +49,7 @@ const ADAPTERS = [
   'shared/message/stream.ts', // Kinesis PutRecords
   'shared/message/kinesis-event.ts', // Kinesis GetRecords into a Lambda event (replay)
   'shared/normalize/dedup.ts', // dedup markers (DynamoDB) and lake object heads (S3)
+  'shared/privacy/schedules.ts', // EventBridge Scheduler (erased people's journey waits)
   'shared/segments/members.ts', // segment members table
   'shared/segments/schedule.ts', // EventBridge Scheduler (recheck)
   'shared/suppression/index.ts', // suppression list in the privacy table
@@ -61,10 +62,6 @@ const ADAPTERS = [
 const SDK_EXCEPTIONS = [
   'shared/journeys/profile.ts', // reads the profile a journey step needs (GetItem)
   'shared/normalize/handler.ts', // writes the batch's lake object (PutObject)
-  'shared/privacy/erase.ts', // erasure run: deletes across tables, schedules and the lake
-  'shared/privacy/export.ts', // reads the person's lake objects
-  'shared/privacy/lake.ts', // rewrites lake objects without the person's rows
-  'shared/privacy/requests.ts', // erasure records in the privacy table
   'shared/profiles/lake.ts', // writes profile change rows to the lake (PutObject)
   'shared/profiles/snapshot.ts', // daily snapshot: scans profiles, writes the lake
   'shared/scores/run.ts', // scores job: scans profiles, writes traits

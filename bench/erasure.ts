@@ -19,8 +19,8 @@ import { LAKE, TABLES } from '#shared/config/resources';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake/index';
 import type { NormalizedMessage } from '#shared/message/types';
-import { runErasures } from '#shared/privacy/erase';
-import { enqueue, putErasureRecord } from '#shared/privacy/requests';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { runErasures } from '#shared/privacy';
 import { suppress, suppressionHash } from '#shared/suppression';
 import type { Result } from './result';
 
@@ -60,11 +60,12 @@ async function buildLake(objects: number, rows: number, people: { user: string; 
 async function erase(id: string, user: string, profileId: string, fullScan: boolean) {
   const now = new Date(Date.now() - 600_000).toISOString();
   const hashes = [suppressionHash(`user_id:${user}`)];
-  await putErasureRecord({ erasureId: id, status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [profileId] });
+  const deps = eraseDepsFromEnv();
+  await deps.records.put({ erasureId: id, status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [profileId] });
   await suppress(hashes, id, now);
-  await enqueue(id);
+  await deps.records.enqueue(id);
   const t = Date.now();
-  const r = await runErasures({ settleSeconds: 0, erasureIds: [id], fullScan });
+  const r = await runErasures(deps, { settleSeconds: 0, erasureIds: [id], fullScan });
   if (!r.erased.includes(id)) throw new Error(`bench: erasure ${id} did not complete`);
   return { objects: r.lakeObjectsScanned, ms: Date.now() - t };
 }

@@ -13,8 +13,8 @@ import { s3 } from '#shared/aws/clients';
 import { LAKE } from '#shared/config/resources';
 import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake/index';
 import type { NormalizedMessage } from '#shared/message/types';
-import { runErasures } from '#shared/privacy/erase';
-import { enqueue, putErasureRecord } from '#shared/privacy/requests';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { runErasures } from '#shared/privacy';
 import { suppress, suppressionHash } from '#shared/suppression';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
@@ -56,10 +56,11 @@ for (let o = 0; o < OBJECTS; o += 25) {
 }
 const now = new Date().toISOString();
 const hashes = [suppressionHash('user_id:user-erased')];
-await putErasureRecord({ erasureId: 'bench', status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [] });
+const deps = eraseDepsFromEnv();
+await deps.records.put({ erasureId: 'bench', status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [] });
 await suppress(hashes, 'bench', now);
-await enqueue('bench');
-const res = await runErasures({ settleSeconds: 0 });
+await deps.records.enqueue('bench');
+const res = await runErasures(deps, { settleSeconds: 0 });
 console.log(
   JSON.stringify({
     objects: OBJECTS,

@@ -23,7 +23,7 @@ import type { Command } from 'commander';
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CairnError } from '#shared/errors';
 import { SCHEDULES } from '#shared/config/resources';
-import { SETTLE_SECONDS } from '#shared/privacy/erase';
+import { SETTLE_SECONDS } from '#shared/privacy';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
 import { pathParam } from '#shared/http';

@@ -7,11 +7,13 @@ import { publicComputed, toApiProfile } from '../identity/view';
 import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
 import { computedValues, statesOf } from '../segments/state';
 import type { AdminRouter } from '../http';
-import { registerPrivacyRoutes } from '../privacy/routes';
+import { registerPrivacyRoutes, type PrivacyDeps } from '../privacy';
 
 export interface ProfileRouteDeps {
   store: IdentityStore;
   config: IdentityConfig;
+  /** Erasure records, the suppression list and what an export reads (shared/privacy). */
+  privacy: PrivacyDeps;
   /** Definitions (computed traits shown at now); default: the definitions table. */
   runtime?: RuntimeLoader;
 }

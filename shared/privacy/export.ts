@@ -9,19 +9,22 @@
  * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
  * `lake.complete` is false and the timeline (which lists every event) stays complete.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { s3 } from '../aws/clients';
-import { ENV, LAKE, TABLES } from '../config/resources';
-import type { IdentityConfig } from '../identity/config';
+import { LAKE } from '../config/resources';
 import type { IdentityStore, ProfileRecord, TimelineItem } from '../identity/types';
 import { dateOf, decodeJsonLines } from '../lake/index';
 import type { LakeEventRow } from '../message/types';
 import { toApiProfile } from '../identity/view';
-import { listDefinitions } from '../definitions/store';
-import { documentClient as doc } from '../aws/clients';
+import type { LakeObjects } from './lake';
+import type { JourneyRuns, ListDefinitions } from './ports';
 
 export const EXPORT_LIMITS = { timeline: 10_000, partitions: 90, objects: 5_000 } as const;
+
+/** Where an export reads what is not on the profile: the lake objects, journey state and the journeys defined. */
+export interface ExportSources {
+  lake: Pick<LakeObjects, 'get'>;
+  journeyRuns: Pick<JourneyRuns, 'get'>;
+  listDefinitions: ListDefinitions;
+}
 
 export interface ProfileExport {
   format: 'cairn.profile-export.v1';
@@ -56,13 +59,12 @@ async function timelineOf(store: IdentityStore, ids: string[]): Promise<{ items:
   return { items: items.slice(0, EXPORT_LIMITS.timeline), complete };
 }
 
-export async function exportProfile(store: IdentityStore, _config: IdentityConfig, p: ProfileRecord, now = new Date()): Promise<ProfileExport> {
+export async function exportProfile(store: IdentityStore, sources: ExportSources, p: ProfileRecord, now = new Date()): Promise<ProfileExport> {
   const ids = [p.profileId, ...p.mergedFrom];
   const tl = await timelineOf(store, ids);
   const messageIds = new Set(tl.items.map((t) => t.messageId));
 
   // Lake: the partitions of the days the person has events on (events/ is partitioned by receivedAt).
-  const bucket = process.env[ENV.lakeBucket] || LAKE.localBucket;
   const days = [...new Set(tl.items.map((t) => dateOf(t.receivedAt)))].sort();
   let complete = tl.complete && days.length <= EXPORT_LIMITS.partitions;
   const partitions = days.slice(-EXPORT_LIMITS.partitions);
@@ -89,21 +91,19 @@ export async function exportProfile(store: IdentityStore, _config: IdentityConfi
         complete = false;
         break;
       }
-      const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      for (const row of decodeJsonLines<LakeEventRow>(await res.Body!.transformToByteArray())) if (messageIds.has(row.message_id)) lakeEvents.push(row);
+      const { body } = await sources.lake.get(key);
+      for (const row of decodeJsonLines<LakeEventRow>(body)) if (messageIds.has(row.message_id)) lakeEvents.push(row);
     }
   }
   lakeEvents.sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1));
 
   // Journey state of every profile of the person.
   const journeys: ProfileExport['journeys'] = [];
-  const defs = (await listDefinitions('journey')).map((d) => d.id);
-  const table = process.env[ENV.journeysTable] || TABLES.journeys.name;
+  const defs = (await sources.listDefinitions('journey')).map((d) => d.id);
   for (const j of defs) {
     for (const pid of ids) {
-      const got = await doc().send(new GetCommand({ TableName: table, Key: { pk: `run#${j}#${pid}` } }));
-      if (!got.Item) continue;
-      const s = JSON.parse(String(got.Item.data ?? '{}')) as { run?: unknown; entries?: unknown[] };
+      const s: { run?: unknown; entries?: unknown[] } | undefined = await sources.journeyRuns.get(j, pid, false);
+      if (!s) continue;
       journeys.push({ journeyId: j, profileId: pid, run: s.run ?? null, entries: s.entries ?? [] });
     }
   }

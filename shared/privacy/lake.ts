@@ -11,9 +11,9 @@
  * An object that cannot be read, decoded, rewritten or deleted makes `rewriteObject` throw a
  * `LakeObjectError`: which step failed, a code, the error's name (never its message, which may quote
  * the object's content) and, when the rows were read, the erasures that had rows in it.
+ *
+ * The objects are read and written through `LakeObjects` (shared/privacy/s3-lake.ts on S3).
  */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from '../aws/clients';
 import { LAKE } from '../config/resources';
 import type { IdentityConfig } from '../identity/config';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
@@ -128,16 +128,25 @@ export const ERASURE_LAKE_PREFIXES = [LAKE.eventsPrefix, LAKE.quarantinePrefix, 
 export const tableOfKey = (key: string): LakeTable | undefined =>
   key.startsWith('events/') ? 'events' : key.startsWith('quarantine/') ? 'quarantine' : key.startsWith('profiles/') ? 'profiles' : undefined;
 
-/** Every object key under `prefix`. */
-export async function listKeys(bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const res = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-    for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
+/** A lake object as read: its body and what a rewrite keeps of it. */
+export interface LakeObject {
+  body: Uint8Array;
+  metadata?: Record<string, string>;
+  contentType?: string;
+  contentEncoding?: string;
+}
+
+/** The lake bucket as erasure and export use it (shared/privacy/s3-lake.ts). Errors are S3's, as thrown. */
+export interface LakeObjects {
+  /** The object with its body read (S3's `NoSuchKey` when it is gone). */
+  get(key: string): Promise<LakeObject>;
+  /** Writes `body` under `key` with the metadata, content type and encoding of `like`. */
+  put(key: string, body: Uint8Array, like: { metadata: Record<string, string>; contentType?: string; contentEncoding?: string }): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Every key under `prefix` after `after` (exclusive), in order, a listing page at a time. */
+  pages(prefix: string, after: string): AsyncGenerator<string[]>;
+  /** The `dt=` partitions under `prefix`. */
+  partitions(prefix: string): Promise<string[]>;
 }
 
 export interface RewriteResult {
@@ -198,14 +207,12 @@ export function s3Failure(key: string, operation: LakeFailure['operation'], e: u
  * deletes it when none is left. Throws a `LakeObjectError` when a step fails (a missing key is not a
  * failure: there is nothing left to erase).
  */
-export async function rewriteObject(bucket: string, key: string, targets: ErasureTarget[], config: IdentityConfig): Promise<RewriteResult> {
+export async function rewriteObject(lake: LakeObjects, key: string, targets: ErasureTarget[], config: IdentityConfig): Promise<RewriteResult> {
   const table = tableOfKey(key);
   if (!table) return { key, removed: new Map(), action: 'none' };
-  let res;
-  let body: Uint8Array;
+  let res: LakeObject;
   try {
-    res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    body = await res.Body!.transformToByteArray();
+    res = await lake.get(key);
   } catch (e) {
     if ((e as Error).name === 'NoSuchKey') return { key, removed: new Map(), action: 'none' };
     throw new LakeObjectError(s3Failure(key, 'read', e));
@@ -213,7 +220,7 @@ export async function rewriteObject(bucket: string, key: string, targets: Erasur
   let rows: unknown[];
   let split: { kept: unknown[]; removed: Map<string, unknown[]> };
   try {
-    rows = decodeJsonLines(body);
+    rows = decodeJsonLines(res.body);
     split = filterRows(table, rows, targets, config);
   } catch (e) {
     throw new LakeObjectError({ key, operation: 'decode', code: 'lake_object_unreadable', error: errorName(e) });
@@ -223,26 +230,21 @@ export async function rewriteObject(bucket: string, key: string, targets: Erasur
   const owners = [...removed.keys()];
   if (!kept.length) {
     try {
-      await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await lake.delete(key);
     } catch (e) {
       throw new LakeObjectError(s3Failure(key, 'delete', e), owners);
     }
     return { key, removed, action: 'deleted' };
   }
-  const metadata = { ...(res.Metadata ?? {}) };
+  const metadata = { ...(res.metadata ?? {}) };
   if (metadata.rows !== undefined) metadata.rows = String(kept.length);
   metadata['erased-rows'] = String(Number(metadata['erased-rows'] ?? 0) + rows.length - kept.length);
   try {
-    await s3().send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: encodeJsonLines(kept),
-        Metadata: metadata,
-        ...(res.ContentType ? { ContentType: res.ContentType } : {}),
-        ...(res.ContentEncoding ? { ContentEncoding: res.ContentEncoding } : {}),
-      }),
-    );
+    await lake.put(key, encodeJsonLines(kept), {
+      metadata,
+      ...(res.contentType ? { contentType: res.contentType } : {}),
+      ...(res.contentEncoding ? { contentEncoding: res.contentEncoding } : {}),
+    });
   } catch (e) {
     throw new LakeObjectError(s3Failure(key, 'write', e), owners);
   }

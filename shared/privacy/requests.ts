@@ -4,17 +4,16 @@
  * once, and records a request `erasure#<id>` that λ erase completes later. The record is also the
  * audit record: erasure id, hashed identifiers, counts and timestamps — never a raw identifier. The
  * ids of the person's profiles are kept only while the request is pending (λ erase needs them).
+ * The records live in the privacy table (`ErasureRecords`, shared/privacy/dynamo-requests.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import { identityKey, parseIdentifier } from '../identity/identifiers';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
 import type { LakeFailure } from './lake';
-import { droppedCount, privacyTable, suppress, suppressionHash } from '../suppression';
-import { documentClient as doc } from '../aws/clients';
+import { suppressionHash } from '../suppression';
 
 export const ERASURE_PREFIX = 'erasure#';
 export const QUEUE_KEY = 'erasure-queue';
@@ -72,41 +71,30 @@ export interface ErasureView extends Omit<ErasureRecord, 'profileIds'> {
   droppedMessages: number;
 }
 
-export async function getErasureRecord(erasureId: string): Promise<ErasureRecord | null> {
-  const res = await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: ERASURE_PREFIX + erasureId }, ConsistentRead: true }));
-  if (!res.Item) return null;
-  const { pk: _pk, ...rec } = res.Item;
-  return rec as ErasureRecord;
+/** The erasure records and the queue of pending ones, kept in the privacy table (shared/privacy/dynamo-requests.ts). */
+export interface ErasureRecords {
+  get(erasureId: string): Promise<ErasureRecord | null>;
+  put(rec: ErasureRecord): Promise<void>;
+  /** The queued erasure ids, sorted. */
+  pending(): Promise<string[]>;
+  enqueue(erasureId: string): Promise<void>;
+  dequeue(erasureId: string): Promise<void>;
 }
 
-export async function putErasureRecord(rec: ErasureRecord): Promise<void> {
-  await doc().send(new PutCommand({ TableName: privacyTable(), Item: { pk: ERASURE_PREFIX + rec.erasureId, ...rec } }));
+/** The suppression list as erasure uses it (shared/suppression; its table is the caller's to give). */
+export interface SuppressionList {
+  /** Puts the hashes on the list for this erasure. */
+  suppress(hashes: Iterable<string>, erasureId: string, at: string): Promise<unknown>;
+  /** Messages for these hashes the pipeline dropped since suppression. */
+  droppedCount(hashes: string[]): Promise<number>;
 }
 
-export async function pendingErasureIds(): Promise<string[]> {
-  const res = await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: QUEUE_KEY }, ConsistentRead: true }));
-  const ids = res.Item?.ids as Set<string> | undefined;
-  return ids ? [...ids].sort() : [];
-}
-export async function enqueue(erasureId: string): Promise<void> {
-  await doc().send(
-    new UpdateCommand({
-      TableName: privacyTable(),
-      Key: { pk: QUEUE_KEY },
-      UpdateExpression: 'ADD ids :i',
-      ExpressionAttributeValues: { ':i': new Set([erasureId]) },
-    }),
-  );
-}
-export async function dequeue(erasureId: string): Promise<void> {
-  await doc().send(
-    new UpdateCommand({
-      TableName: privacyTable(),
-      Key: { pk: QUEUE_KEY },
-      UpdateExpression: 'DELETE ids :i',
-      ExpressionAttributeValues: { ':i': new Set([erasureId]) },
-    }),
-  );
+/** What an erasure request needs: the person (store, config), the records, the suppression list. */
+export interface RequestDeps {
+  store: IdentityStore;
+  config: IdentityConfig;
+  records: ErasureRecords;
+  suppression: SuppressionList;
 }
 
 /**
@@ -114,7 +102,8 @@ export async function dequeue(erasureId: string): Promise<void> {
  * identifier of the live profile and the profiles merged into it). Works for unknown identifiers
  * too (they are suppressed; their lake rows are erased).
  */
-export async function requestErasure(store: IdentityStore, config: IdentityConfig, identifier: string, now = new Date()): Promise<ErasureRecord> {
+export async function requestErasure(deps: RequestDeps, identifier: string, now = new Date()): Promise<ErasureRecord> {
+  const { store, config, records, suppression } = deps;
   const id = parseIdentifier(identifier, config);
   const p = await findProfile(store, config, identifier);
   const keys = new Set<string>();
@@ -134,12 +123,12 @@ export async function requestErasure(store: IdentityStore, config: IdentityConfi
   const requestedAt = now.toISOString();
   const hashes = [...keys].map(suppressionHash).sort();
   const rec: ErasureRecord = { erasureId, status: 'pending', requestedAt, identifierHashes: hashes, profileIds: [...profileIds].sort() };
-  await putErasureRecord(rec);
-  await suppress(hashes, erasureId, requestedAt);
+  await records.put(rec);
+  await suppression.suppress(hashes, erasureId, requestedAt);
   rec.status = 'suppressed';
   rec.suppressedAt = new Date().toISOString();
-  await putErasureRecord(rec);
-  await enqueue(erasureId);
+  await records.put(rec);
+  await records.enqueue(erasureId);
   return rec;
 }
 
@@ -148,8 +137,8 @@ export function erasureView(rec: ErasureRecord, dropped: number): ErasureView {
   return { ...rest, profiles: rec.counts?.profiles ?? profileIds?.length ?? 0, droppedMessages: dropped };
 }
 
-export async function getErasure(erasureId: string): Promise<ErasureView | null> {
-  const rec = await getErasureRecord(erasureId);
+export async function getErasure(deps: Pick<RequestDeps, 'records' | 'suppression'>, erasureId: string): Promise<ErasureView | null> {
+  const rec = await deps.records.get(erasureId);
   if (!rec) return null;
-  return erasureView(rec, await droppedCount(rec.identifierHashes));
+  return erasureView(rec, await deps.suppression.droppedCount(rec.identifierHashes));
 }

@@ -9,25 +9,33 @@ import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
 import { findProfile } from '../profiles/read';
 import type { AdminRouter } from '../http';
-import { exportProfile } from './export';
-import { erasureView, getErasure, requestErasure } from './requests';
+import { exportProfile, type ExportSources } from './export';
+import { erasureView, getErasure, requestErasure, type ErasureRecords, type SuppressionList } from './requests';
 
-export function registerPrivacyRoutes(router: AdminRouter, deps: { store: IdentityStore; config: IdentityConfig }): AdminRouter {
+/** What the privacy routes use besides the identity store (functions/admin/deps.ts builds them). */
+export interface PrivacyDeps {
+  records: ErasureRecords;
+  suppression: SuppressionList;
+  exports: ExportSources;
+}
+
+export function registerPrivacyRoutes(router: AdminRouter, deps: { store: IdentityStore; config: IdentityConfig; privacy: PrivacyDeps }): AdminRouter {
+  const { store, config, privacy } = deps;
   router.add('DELETE', '/v1/profiles/{identifier}', async (req) => {
-    const rec = await requestErasure(deps.store, deps.config, req.params.identifier!);
+    const rec = await requestErasure({ store, config, records: privacy.records, suppression: privacy.suppression }, req.params.identifier!);
     const statusUrl = `/v1/erasures/${rec.erasureId}`;
     return { status: 202, headers: { location: statusUrl }, body: { ...erasureView(rec, 0), statusUrl } };
   });
   router.add('GET', '/v1/erasures/{id}', async (req) => {
-    const v = await getErasure(req.params.id!);
+    const v = await getErasure(privacy, req.params.id!);
     if (!v) throw new CairnError('erasure_not_found', 'no erasure with this id', 404);
     return { status: 200, body: v };
   });
   router.add('GET', '/v1/profiles/{identifier}/export', async (req) => {
     const id = req.params.identifier!;
-    const p = await findProfile(deps.store, deps.config, id);
+    const p = await findProfile(store, config, id);
     if (!p) throw new CairnError('profile_not_found', `no profile for identifier ${id.split(':')[0]}:…`, 404);
-    return { status: 200, body: await exportProfile(deps.store, deps.config, p) };
+    return { status: 200, body: await exportProfile(store, privacy.exports, p) };
   });
   return router;
 }

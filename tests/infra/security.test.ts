@@ -9,7 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '#shared/config/resources';
 import { CONTEXT } from '#infra/settings';
 import { WAF_RATE_RULE } from '#infra/constructs/waf';
-import { ERASURE_LAKE_PREFIXES } from '#shared/privacy/lake';
+import { ERASURE_LAKE_PREFIXES } from '#shared/privacy';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;

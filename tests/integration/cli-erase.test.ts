@@ -19,7 +19,8 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { s3 } from '#shared/aws/clients';
 import { LAKE } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '#shared/privacy/erase';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { runErasures } from '#shared/privacy';
 import { run, type Io } from '#cli/main';
 import { DENY_DELETE, denyDelete } from '../support/s3-faults';
 
@@ -91,7 +92,7 @@ describe('npx cairn erase --wait', () => {
     const denied = denyDelete(doraOnly!);
     const dora = cli('erase', 'email:dora@example.com', '--wait', '--timeout', '120');
     const doraErasure = await announced(dora.io);
-    const run1 = await runErasures({ settleSeconds: 0 });
+    const run1 = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     expect(run1).toMatchObject({ incomplete: [doraErasure], lakeObjectsFailed: 1 });
     expect(denied.calls).toBe(1);
 
@@ -109,7 +110,7 @@ describe('npx cairn erase --wait', () => {
     s3().middlewareStack.remove(DENY_DELETE);
     const emil = cli('erase', 'user_id:user-emil', '--wait', '--timeout', '120');
     const emilErasure = await announced(emil.io);
-    const run2 = await runErasures({ settleSeconds: 0 });
+    const run2 = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     expect([...run2.erased].sort()).toEqual([doraErasure, emilErasure].sort());
     expect(await emil.done).toBe(0);
     expect(JSON.parse(emil.io.out)).toMatchObject({ status: 'erased' });

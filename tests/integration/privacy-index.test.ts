@@ -22,7 +22,8 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '#shared/aws/clients';
 import { LAKE, TABLES } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { PASS_KEY, runErasures } from '#shared/privacy/erase';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { PASS_KEY, runErasures } from '#shared/privacy';
 import { dailySnapshotPrefix, parseDailyKey, snapshotBucket, snapshotProfiles } from '#shared/profiles/snapshot';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { privacyTable } from '#shared/suppression';
@@ -127,7 +128,7 @@ describe('erasure through the lake index', () => {
     const runs: Awaited<ReturnType<typeof runErasures>>[] = [];
     for (let i = 0; i < 20; i++) {
       let checks = 0;
-      const r = await runErasures({ settleSeconds: 0, pageSize: 1, remainingMs: () => (checks++ === 0 ? 900_000 : 1_000) });
+      const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, pageSize: 1, remainingMs: () => (checks++ === 0 ? 900_000 : 1_000) });
       runs.push(r);
       if (!r.continued) break;
       // Between runs the cursor is saved: the keys done so far, in order.
@@ -166,7 +167,7 @@ describe('erasure through the lake index', () => {
     const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-eve')}`);
     gets.length = 0;
     recording = true;
-    const r = await runErasures({ settleSeconds: 0, fullScan: true });
+    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, fullScan: true });
     recording = false;
     expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'full' });
     // events/ and profiles/ objects (quarantine/ is empty here) as listed before the run.
@@ -195,7 +196,7 @@ describe('erasure through the lake index', () => {
     const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-snap-3')}`);
     gets.length = 0;
     recording = true;
-    const r = await runErasures({ settleSeconds: 0 });
+    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     recording = false;
     expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
     const dailyGets = gets.filter((k) => k.startsWith(dailySnapshotPrefix(d)));
@@ -218,7 +219,7 @@ describe('erasure through the lake index', () => {
     const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-fay')}`);
     gets.length = 0;
     recording = true;
-    const r = await runErasures({ settleSeconds: 0 });
+    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     recording = false;
     expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
     expect(gets).toContain(oldKey);

@@ -22,7 +22,8 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '#shared/aws/clients';
 import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '#shared/privacy/erase';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { runErasures } from '#shared/privacy';
 import { documentClient as doc } from '#shared/aws/clients';
 import { encodeJsonLines } from '#shared/lake/index';
 import { DENY_DELETE, denyDelete } from '../support/s3-faults';
@@ -115,7 +116,7 @@ describe('erasure when lake objects fail', () => {
 
     // ---- run 1: the delete of Ann's own object is denied ---------------------------------------
     const denied = denyDelete(annOnly!);
-    const run1 = await runErasures({ settleSeconds: 0 });
+    const run1 = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     expect(denied.calls).toBe(1);
     expect(run1).toMatchObject({ erased: [cidErasure], incomplete: [annErasure], lakeObjectsFailed: 1 });
 
@@ -170,7 +171,7 @@ describe('erasure when lake objects fail', () => {
     const nobody = delNobody.body.erasureId as string;
 
     // The planted object is in no lake index (as data written before the index existed): a full scan reads it.
-    const run2 = await runErasures({ settleSeconds: 0, fullScan: true });
+    const run2 = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, fullScan: true });
     expect(run2).toMatchObject({ erased: [], lakeObjectsFailed: 1 });
     expect(run2.incomplete.sort()).toEqual([annErasure, nobody].sort());
     lake = await events();
@@ -189,7 +190,7 @@ describe('erasure when lake objects fail', () => {
       lakeFailures: [{ key: corrupt, code: 'lake_object_unreadable' }],
     });
     // A later run retries and the failure's first sighting is kept.
-    const again = await runErasures({ settleSeconds: 0, fullScan: true });
+    const again = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, fullScan: true });
     expect(again.incomplete.sort()).toEqual([annErasure, nobody].sort());
     const s2b = (await api('GET', `/v1/erasures/${annErasure}`)).body;
     expect(s2b.runs).toBe(3);
@@ -197,7 +198,7 @@ describe('erasure when lake objects fail', () => {
 
     // ---- the operator replaces the object with its readable rows; the next run completes ----------
     await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: corrupt, Body: gz, ContentType: 'application/gzip' }));
-    const run3 = await runErasures({ settleSeconds: 0, fullScan: true });
+    const run3 = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, fullScan: true });
     expect(run3.erased.sort()).toEqual([annErasure, nobody].sort());
     expect(run3).toMatchObject({ incomplete: [], lakeObjectsFailed: 0 });
 
@@ -224,6 +225,6 @@ describe('erasure when lake objects fail', () => {
     expect(done.lakeObjectsFailed).toBeUndefined();
     expect((await api('GET', `/v1/erasures/${nobody}`)).body).toMatchObject({ status: 'erased' });
     // Nothing is left to do.
-    expect(await runErasures({ settleSeconds: 0 })).toMatchObject({ erased: [], incomplete: [] });
+    expect(await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).toMatchObject({ erased: [], incomplete: [] });
   }, 120_000);
 });

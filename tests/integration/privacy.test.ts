@@ -11,7 +11,8 @@ import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/
 import { requestCounts, resetRequestCounts, s3 } from '#shared/aws/clients';
 import { LAKE, TABLES } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
-import { runErasures } from '#shared/privacy/erase';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
+import { runErasures } from '#shared/privacy';
 import {
   bucketOf,
   chunkKey,
@@ -132,8 +133,8 @@ describe('erasure and export on the local stack', () => {
     expect(lake).toContain('user-ada'); // not erased yet: λ erase has not run
 
     // A run before the settle time leaves it pending; a run after erases it.
-    expect((await runErasures()).waiting).toContain(erasureId);
-    const run = await runErasures({ settleSeconds: 0 });
+    expect((await runErasures(eraseDepsFromEnv())).waiting).toContain(erasureId);
+    const run = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     expect(run.erased).toEqual([erasureId]);
 
     for (const id of ['user_id:user-ada', 'anonymous_id:anon-ada-1', 'email:ada@example.com', 'phone:+14155550123', ...pids.map((p) => `profile_id:${p}`)]) {
@@ -165,7 +166,7 @@ describe('erasure and export on the local stack', () => {
     for (const s of ['user-ada', 'anon-ada-1', 'ada@example.com', '4155550123', ...pids]) expect(audit).not.toContain(s);
 
     // A re-run finds nothing left to do; the identifiers stay suppressed.
-    expect((await runErasures({ settleSeconds: 0 })).erased).toEqual([]);
+    expect((await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).erased).toEqual([]);
     await send([{ type: 'track', event: 'Viewed', userId: 'user-ada', messageId: 'a-7', timestamp: ts() }]);
     expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`)).status).toBe(404);
     expect((await api('GET', `/v1/erasures/${erasureId}`)).body.droppedMessages).toBe(4);
@@ -191,7 +192,7 @@ describe('erasure and export on the local stack', () => {
     const er = await cli('erase', 'email:cli@example.com');
     expect(er.code).toBe(0);
     expect(JSON.parse(er.out)).toMatchObject({ status: 'suppressed', statusUrl: expect.stringMatching(/^\/v1\/erasures\//) });
-    expect(await runErasures({ settleSeconds: 0 })).toMatchObject({ erased: [JSON.parse(er.out).erasureId] });
+    expect(await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).toMatchObject({ erased: [JSON.parse(er.out).erasureId] });
     const gone = await cli('profile', 'export', 'user_id:user-cli');
     expect(gone.code).toBe(1);
     expect(gone.err).toMatch(/no profile/);

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { ROUTES } from '#shared/config/resources';
+import { privacyDepsFromEnv } from '#functions/admin/deps';
 import { createAdminRouter } from '#shared/admin';
 import type { AdminRouter } from '#shared/http';
 import { identityConfig } from '#shared/identity/config';
@@ -131,6 +132,7 @@ beforeAll(async () => {
   router = createAdminRouter({
     store: new MemoryStore(),
     config: identityConfig(),
+    privacy: privacyDepsFromEnv(),
     syncJourneyRules: async () => {},
     removeJourneyRules: async () => {},
     reevaluate: async () => {},

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
-import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '#shared/privacy/lake';
+import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '#shared/privacy';
 import {
   bucketOf,
   chunkKey,

@@ -1,0 +1,44 @@
+/**
+ * λ erase's dependencies from its environment (set by the CDK, or by the local stack). Read on every
+ * run; an unset name falls back to the declared one (the local default).
+ */
+import { ENV, JOURNEYS } from '#shared/config/resources';
+import { listDefinitions } from '#shared/definitions/store';
+import { loadIdentityConfig } from '#shared/identity/config';
+import { DynamoStore } from '#shared/identity/dynamo-store';
+import type { EraseDeps } from '#shared/privacy';
+import { DynamoErasureTables } from '#shared/privacy/dynamo-erase';
+import { DynamoJourneyRuns } from '#shared/privacy/dynamo-journeys';
+import { DynamoPassCursor } from '#shared/privacy/dynamo-pass';
+import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
+import { S3LakeObjects } from '#shared/privacy/s3-lake';
+import { SchedulerWaitSchedules } from '#shared/privacy/schedules';
+import { cancelProfileRecheck } from '#shared/segments/schedule';
+import { suppress } from '#shared/suppression';
+import { lakeBucketFromEnv, tableNameFromEnv } from '../env';
+
+export function eraseDepsFromEnv(): EraseDeps {
+  const identities = tableNameFromEnv('identities', 'identitiesTable');
+  const profiles = tableNameFromEnv('profiles', 'profilesTable');
+  const timeline = tableNameFromEnv('timeline', 'timelineTable');
+  const privacy = tableNameFromEnv('privacy', 'privacyTable');
+  return {
+    records: new DynamoErasureRecords(privacy),
+    cursor: new DynamoPassCursor(privacy),
+    identity: new DynamoStore({ identities, profiles, timeline }),
+    tables: new DynamoErasureTables({
+      identities,
+      profiles,
+      timeline,
+      members: tableNameFromEnv('segmentMembers', 'segmentMembersTable'),
+      dedup: tableNameFromEnv('dedup', 'dedupTable'),
+    }),
+    journeyRuns: new DynamoJourneyRuns(tableNameFromEnv('journeys', 'journeysTable')),
+    waits: new SchedulerWaitSchedules(process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup),
+    lake: new S3LakeObjects(lakeBucketFromEnv()),
+    suppression: { suppress },
+    listDefinitions: (kind) => listDefinitions(kind),
+    cancelRecheck: (profileId) => cancelProfileRecheck(profileId),
+    config: loadIdentityConfig(),
+  };
+}

@@ -1,0 +1,77 @@
+/** The person an erasure is for, as stored when the run starts: their profiles, identifiers, messages and lake objects. */
+import { isLakeIndexSk, lakeKeysOf } from '../identity/lake-index';
+import { identityKey } from '../identity/identifiers';
+import type { IdentityStore, ProfileRecord } from '../identity/types';
+import { suppressionHash } from '../suppression';
+import type { LakeFailure } from './lake';
+import type { ErasureCounts, ErasureRecord } from './requests';
+import type { ErasureTables } from './ports';
+
+export interface Person {
+  rec: ErasureRecord;
+  profiles: ProfileRecord[];
+  profileIds: Set<string>;
+  identityKeys: Set<string>;
+  hashes: Set<string>;
+  messageIds: Set<string>;
+  counts: ErasureCounts;
+  /** Lake objects of this run's pass that failed and may hold the person's rows. */
+  lakeFailures: LakeFailure[];
+  lakeObjectsFailed: number;
+  /** Lake objects the lake index lists for their profiles. */
+  lakeKeys: string[];
+}
+
+/** The person as stored now: their profiles (following merges both ways), identifiers and messages. */
+export async function loadPerson(rec: ErasureRecord, store: IdentityStore, tables: Pick<ErasureTables, 'timeline'>): Promise<Person> {
+  const profileIds = new Set(rec.profileIds ?? []);
+  const profiles = new Map<string, ProfileRecord>();
+  let want = [...profileIds];
+  for (let round = 0; want.length && round < 20; round++) {
+    const r = await store.read({ profiles: want }, true);
+    want = [];
+    for (const p of r.profiles.values()) {
+      profiles.set(p.profileId, p);
+      for (const id of [...p.mergedFrom, ...(p.mergedInto ? [p.mergedInto] : [])]) {
+        if (!profileIds.has(id)) {
+          profileIds.add(id);
+          want.push(id);
+        }
+      }
+    }
+  }
+  const identityKeys = new Set<string>();
+  for (const p of profiles.values()) for (const i of p.identities) identityKeys.add(identityKey(i));
+  const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(suppressionHash)]);
+  const messageIds = new Set<string>();
+  const index: Record<string, unknown>[] = [];
+  for (const pid of profileIds) {
+    for (const item of await tables.timeline(pid)) {
+      index.push(item); // index items (lake#…) and the lake keys (lk) events' items carry
+      if (!isLakeIndexSk(item.sk)) messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+    }
+  }
+  const counts: ErasureCounts = {
+    profiles: 0,
+    identities: 0,
+    timeline: 0,
+    segmentMemberships: 0,
+    journeyStates: 0,
+    schedules: 0,
+    dedupMarkers: 0,
+    lakeRows: 0,
+    lakeObjectsRewritten: 0,
+  };
+  return {
+    rec,
+    profiles: [...profiles.values()],
+    profileIds,
+    identityKeys,
+    hashes,
+    messageIds,
+    counts,
+    lakeFailures: [],
+    lakeObjectsFailed: 0,
+    lakeKeys: lakeKeysOf(index),
+  };
+}
