@@ -183,10 +183,13 @@ export function applyMessage(p: ProfileRecord, m: NormalizedMessage): void {
   }
   if (m.type === 'identify' && isPlainObject<JsonObject>(m.traits)) applyTraits(p, m.traits, k);
   if (isPlainObject<JsonObject>(m.context?.traits)) applyTraits(p, m.context.traits as JsonObject, k);
+  // Consent is ordered by when Cairn received it, not by the sender's clock: a message claiming a
+  // later time cannot outrank a person's opt-out that arrived after it.
+  const ck = lwwKey(m.receivedAt, m.messageId);
   for (const u of consentOf(m)) {
     const cur = p.consent[u.channel];
-    if (cur && cur.k >= k) continue;
-    p.consent[u.channel] = { granted: u.granted, timestamp: ts, source: u.source, k };
+    if (cur && cur.k >= ck) continue;
+    p.consent[u.channel] = { granted: u.granted, timestamp: ts, source: u.source, k: ck };
   }
   if (m.type === 'group' && m.groupId && !p.groups.includes(m.groupId)) p.groups = [...p.groups, m.groupId].sort();
 }

@@ -2,6 +2,13 @@
  * Checks shared by collect and normalize: prototype-pollution keys and ISO-8601 timestamps.
  */
 
+/**
+ * How far past its arrival a message's `timestamp` may lie (device clocks run fast; sentAt corrects
+ * most of it). Beyond, normalize sets `timestamp` to `receivedAt` and keeps the sent value as
+ * `originalTimestamp`: a `9999-12-31` timestamp would otherwise win last-write-wins for ever.
+ */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+
 /** Why a whole number beyond 2^53 is refused as an id (collect, normalize and identity say the same). */
 export const UNSAFE_NUMBER = 'is a whole number beyond 2^53, which JSON rounds into another id: send it as a string';
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
-import { findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc, UNSAFE_NUMBER } from '../message/guard';
+import { FUTURE_SKEW_MS, findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc, UNSAFE_NUMBER } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageType, type NormalizedMessage } from '../message/types';
 import { defaultCountry, normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
@@ -152,13 +152,15 @@ function normalizeOrThrow(envelope: unknown, country: CountryCode): NormalizedMe
   }
 
   const receivedAt = toIsoUtc(env.data.receivedAt)!;
+  const sent = m.timestamp != null ? toIsoUtc(m.timestamp) : undefined;
+  const future = sent !== undefined && Date.parse(sent) > Date.parse(receivedAt) + FUTURE_SKEW_MS;
   const out: NormalizedMessage = {
     messageId: String(m.messageId),
     type,
     properties,
     traits,
     context,
-    timestamp: (m.timestamp != null ? toIsoUtc(m.timestamp) : undefined) ?? receivedAt,
+    timestamp: future ? receivedAt : (sent ?? receivedAt),
     receivedAt,
     sourceId: env.data.sourceId,
   };
@@ -170,6 +172,8 @@ function normalizeOrThrow(envelope: unknown, country: CountryCode): NormalizedMe
   if (groupId !== undefined && groupId !== '') out.groupId = groupId;
   if (previousId !== undefined && previousId !== '') out.previousId = previousId;
   if (m.originalTimestamp != null) out.originalTimestamp = toIsoUtc(m.originalTimestamp)!;
+  // A clamped timestamp: the value the client sent stays visible in the lake.
+  if (future) out.originalTimestamp = sent;
   if (m.sentAt != null) out.sentAt = toIsoUtc(m.sentAt)!;
   return out;
 }

@@ -145,16 +145,26 @@ describe('traits, consent and computed traits', () => {
     expect((await get('user_id:u1'))!.traits).toEqual({ plan: 'new', city: 'Oslo' });
   });
 
-  it('consent per channel from context.consent, categoryPreferences and traits.consent; the latest wins', async () => {
+  it('consent per channel from context.consent, categoryPreferences and traits.consent; the latest received wins', async () => {
     await run([
       msg({ type: 'track', userId: 'u1', event: 'X', context: { consent: { email: true, sms: false } } }, 10),
       msg({ type: 'identify', userId: 'u1', traits: { consent: { sms: true } } }, 20),
+      // Sent "earlier" by its own clock but received last: consent follows receipt, so it wins.
       msg({ type: 'track', userId: 'u1', event: 'Y', context: { consent: { categoryPreferences: { email: false } } } }, 5),
     ]);
     const c = toApiProfile((await get('user_id:u1'))!).consent;
-    expect(c.email).toMatchObject({ granted: true, source: 'context.consent' });
+    expect(c.email).toMatchObject({ granted: false, source: 'context.consent.categoryPreferences' });
     expect(c.sms).toMatchObject({ granted: true, source: 'traits.consent' });
     expect((await get('user_id:u1'))!.traits.consent).toBeUndefined();
+  });
+
+  it('a consent claimed with a far-future timestamp cannot outrank the opt-out received after it (in any order of processing)', async () => {
+    // msg() stamps receivedAt in creation order: each opt-out is received after its pinned claim.
+    const pinned = (u: string) => msg({ type: 'track', userId: u, event: 'X', context: { consent: { email: true } }, timestamp: '9999-12-31T00:00:00.000Z' });
+    const optOut = (u: string) => msg({ type: 'track', userId: u, event: 'Y', context: { consent: { email: false } } });
+    const [p1, o1, p2, o2] = [pinned('u1'), optOut('u1'), pinned('u2'), optOut('u2')];
+    await run([p1, o1, o2, p2]); // u2's records processed out of arrival order (a retry, another shard)
+    for (const u of ['u1', 'u2']) expect(toApiProfile((await get(`user_id:${u}`))!).consent.email, u).toMatchObject({ granted: false });
   });
 
   it('order count and revenue come from Order Completed once per messageId', async () => {

@@ -20,6 +20,18 @@ function bad(e: unknown): { code: string; reason: string; messageId: string | nu
   return r;
 }
 
+describe('normalize: timestamps that would pin last-write-wins', () => {
+  it('a timestamp beyond arrival plus 5 minutes is set to receivedAt, the sent value kept as originalTimestamp', () => {
+    const m = ok(env(track({ timestamp: '9999-12-31T00:00:00Z' })));
+    expect(m.timestamp).toBe(RECEIVED);
+    expect(m.originalTimestamp).toBe('9999-12-31T00:00:00.000Z');
+    // Within the skew (a fast device clock) it stands, as do past timestamps.
+    expect(ok(env(track({ timestamp: '2024-05-01T12:04:59Z' }))).timestamp).toBe('2024-05-01T12:04:59.000Z');
+    expect(ok(env(track({ timestamp: '2024-05-01T12:05:01Z' }))).timestamp).toBe(RECEIVED);
+    expect(ok(env(track({ timestamp: '2020-01-01T00:00:00Z' }))).timestamp).toBe('2020-01-01T00:00:00.000Z');
+  });
+});
+
 describe('normalize: valid messages', () => {
   it('produces a NormalizedMessage with defaults and the envelope fields', () => {
     const m = ok(env({ ...track(), properties: { revenue: 10 }, context: { ip: '1.2.3.4' }, timestamp: '2024-05-01T11:00:00Z' }));
