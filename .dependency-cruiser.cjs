@@ -30,7 +30,7 @@ const LAYERS = [
 ];
 
 /** Rooms with an index.ts: callers outside the room import the index, never a file inside. */
-const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'lake', 'lambda', 'privacy', 'scores', 'suppression'];
+const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'journeys', 'lake', 'lambda', 'privacy', 'scores', 'segments', 'suppression'];
 
 /**
  * Files that may import the AWS SDK (@aws-sdk/*, @smithy/*) besides shared/aws/ and the rooms'
@@ -60,12 +60,9 @@ const ADAPTERS = [
  * logic plus an adapter (docs/architecture.md, "Next steps"); the list may only shrink.
  */
 const SDK_EXCEPTIONS = [
-  'shared/journeys/profile.ts', // reads the profile a journey step needs (GetItem)
   'shared/normalize/handler.ts', // writes the batch's lake object (PutObject)
   'shared/profiles/lake.ts', // writes profile change rows to the lake (PutObject)
   'shared/profiles/snapshot.ts', // daily snapshot: scans profiles, writes the lake
-  'shared/scores/run.ts', // scores job: scans profiles, writes traits
-  'shared/segments/recheck.ts', // scans profiles for a sweep
 ];
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

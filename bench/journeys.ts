@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadDefinitions } from '#shared/definitions';
 import { putDefinition } from '#shared/definitions/store';
 import { syncJourneyRules } from '#shared/journeys/rules';
+import { journeyRuleTargetFromEnv } from '#functions/admin/deps';
 import { startLocalStack } from '#local/stack';
 import type { Result } from './result';
 
@@ -26,7 +27,7 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
     );
     for (const d of defs) {
       await putDefinition(d);
-      if (d.kind === 'journey') await syncJourneyRules(d);
+      if (d.kind === 'journey') await syncJourneyRules(d, journeyRuleTargetFromEnv());
     }
     const auth = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
     const post = async (path: string, body: unknown) => {

@@ -24,13 +24,11 @@ import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message/types';
 import { resolveHandler } from '#shared/resolve/handler';
 import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
-import { identityTablesFromEnv } from '#functions/env';
+import { identityTablesFromEnv, segmentEffectsFromEnv } from '#functions/env';
 import { ResolveCache } from '#shared/identity/process';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { eventBridgePublisher } from '#shared/identity/bus';
-import { segmentHooks } from '#shared/segments/hooks';
-import { compileRuntime, runtimeLoader } from '#shared/segments/runtime';
-import { settleProfile } from '#shared/segments/state';
+import { compileRuntime, runtimeLoader, segmentHooks, settleProfile } from '#shared/segments';
 import type { ProfileRecord } from '#shared/identity/types';
 
 interface Result {
@@ -86,7 +84,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
       const resolve = resolveHandler(() => ({
         ...depsFromEnv(),
         cache: new ResolveCache(),
-        hooks: segmentHooks({ loader: runtimeLoader(async () => definitions, 60_000), publisher }),
+        hooks: segmentHooks({ ...segmentEffectsFromEnv(publisher), loader: runtimeLoader(async () => definitions, 60_000) }),
       }));
       const rnd = makeRng(7);
       const r = (k: number) => Math.floor(rnd() * k);

@@ -12,7 +12,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signBody } from '#shared/journeys/actions/webhook';
+import { signBody } from '#shared/journeys';
 
 export interface CrmDelivery {
   /** `X-Cairn-Delivery`: journey run and step. */

@@ -4,8 +4,10 @@
  * shared/ takes the values as parameters and never reads the environment for them.
  */
 import { requireEnv } from '#shared/aws/env';
-import { ENV, LAKE, TABLES } from '#shared/config/resources';
+import { ENV, LAKE, localEnvDefaults, TABLES } from '#shared/config/resources';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
+import type { Publisher } from '#shared/identity/bus';
+import { definitionsTtlMs, type EffectsDeps, type RecheckTarget } from '#shared/segments';
 
 /** The identity store's three tables (identities, profiles, timeline), all required. */
 export const identityTablesFromEnv = (): DynamoTables => ({
@@ -19,3 +21,24 @@ export const tableNameFromEnv = (table: keyof typeof TABLES, variable: keyof typ
 
 /** The lake bucket from the environment, or the local bucket when unset. */
 export const lakeBucketFromEnv = (): string => process.env[ENV.lakeBucket] || LAKE.localBucket;
+/** How long a container trusts its copy of the definitions (`CAIRN_DEFINITIONS_TTL_MS`, default 5 s). */
+export const definitionsTtlFromEnv = (): number => definitionsTtlMs(process.env.CAIRN_DEFINITIONS_TTL_MS);
+
+/** The journeys table (local name by default). */
+export const journeysTableFromEnv = (): string => process.env[ENV.journeysTable] || TABLES.journeys.name;
+
+/** The segment members table (local name by default). */
+export const segmentMembersTableFromEnv = (): string => process.env[ENV.segmentMembersTable] || TABLES.segmentMembers.name;
+
+/** Where recheck schedules point: λ recheck and the role Scheduler assumes (by default the names the local stack gives them). */
+export function recheckTargetFromEnv(): RecheckTarget {
+  const local = localEnvDefaults(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1');
+  return { arn: process.env[ENV.recheckTargetArn] || local.recheckTargetArn!, roleArn: process.env[ENV.recheckRoleArn] || local.recheckRoleArn! };
+}
+
+/** Segment effects (events on `publisher`, the members index, recheck schedules) as the environment names them. */
+export const segmentEffectsFromEnv = (publisher?: Publisher): EffectsDeps => ({
+  ...(publisher ? { publisher } : {}),
+  membersTable: segmentMembersTableFromEnv(),
+  schedules: recheckTargetFromEnv(),
+});

@@ -1,15 +1,29 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
-import { createAdminRouter } from '#shared/admin';
+import { createAdminRouter, type AdminDeps } from '#shared/admin';
+import { BUS, ENV } from '#shared/config/resources';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
 import { loadIdentityConfig } from '#shared/identity/config';
 import { DynamoStore } from '#shared/identity/dynamo-store';
+import type { RuleTarget } from '#shared/journeys';
+import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
+import { DynamoJourneyStore } from '#shared/journeys/store';
 import type { PrivacyDeps } from '#shared/privacy';
 import { DynamoJourneyRuns } from '#shared/privacy/dynamo-journeys';
 import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
+import { defaultRuntimeLoader } from '#shared/segments';
+import { scheduleSweep } from '#shared/segments/schedule';
 import { droppedCount, suppress } from '#shared/suppression';
-import { identityTablesFromEnv, lakeBucketFromEnv, tableNameFromEnv } from '../env';
+import {
+  definitionsTtlFromEnv,
+  identityTablesFromEnv,
+  journeysTableFromEnv,
+  lakeBucketFromEnv,
+  recheckTargetFromEnv,
+  segmentMembersTableFromEnv,
+  tableNameFromEnv,
+} from '../env';
 
 /** The erasure and export routes' stores; an unset name falls back to the declared one (the local default). */
 export const privacyDepsFromEnv = (): PrivacyDeps => ({
@@ -17,10 +31,27 @@ export const privacyDepsFromEnv = (): PrivacyDeps => ({
   suppression: { suppress, droppedCount },
   exports: {
     lake: new S3LakeObjects(lakeBucketFromEnv()),
-    journeyRuns: new DynamoJourneyRuns(tableNameFromEnv('journeys', 'journeysTable')),
+    journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
     listDefinitions: (kind) => listDefinitions(kind),
   },
 });
 
+/** Where journey rules go: the Cairn bus (its local name by default) and λ journey. */
+export const journeyRuleTargetFromEnv = (): RuleTarget => ({ bus: process.env[ENV.eventBus] || BUS.name, functionArn: process.env[ENV.journeyFunction] });
+
+/** The admin routes' dependencies besides the identity store, its configuration and the privacy stores. */
+export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'privacy'> {
+  const rules = journeyRuleTargetFromEnv();
+  const recheck = recheckTargetFromEnv();
+  return {
+    runtime: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    journeys: new DynamoJourneyStore(journeysTableFromEnv()),
+    membersTable: segmentMembersTableFromEnv(),
+    syncJourneyRules: (def) => syncJourneyRules(def, rules),
+    removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
+    reevaluate: (reason) => scheduleSweep(recheck, reason),
+  };
+}
+
 export const adminRouterFromEnv = (): AdminRouter =>
-  createAdminRouter({ store: new DynamoStore(identityTablesFromEnv()), config: loadIdentityConfig(), privacy: privacyDepsFromEnv() });
+  createAdminRouter({ store: new DynamoStore(identityTablesFromEnv()), config: loadIdentityConfig(), privacy: privacyDepsFromEnv(), ...adminWiringFromEnv() });

@@ -1,19 +1,23 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
-import { ENV } from '#shared/config/resources';
+import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config/resources';
 import { eventBridgePublisher } from '#shared/identity/bus';
-import { defaultSenders } from '#shared/journeys/actions';
-import { cachedJourneys, type JourneyDeps } from '#shared/journeys/handler';
-import { DynamoProfileReader } from '#shared/journeys/profile';
+import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
+import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
+import { definitionsTtlFromEnv, journeysTableFromEnv } from '../env';
 
 export function journeyDepsFromEnv(): JourneyDeps {
   return {
-    store: new DynamoJourneyStore(),
-    profiles: new DynamoProfileReader(),
-    journey: cachedJourneys(),
-    waits: new SchedulerWaits(),
-    senders: defaultSenders,
+    store: new DynamoJourneyStore(journeysTableFromEnv()),
+    profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
+    journey: cachedJourneys(storedJourney, definitionsTtlFromEnv()),
+    waits: new SchedulerWaits({ group: process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup, role: process.env[ENV.journeySchedulerRole] }),
+    senders: actionSenders({
+      emailFrom: process.env[ENV.emailFrom],
+      rawStream: process.env[ENV.rawStream] || STREAMS.raw.name,
+      webhook: { secret: process.env[ENV.webhookSecret], allowPrivate: process.env[ENV.webhookAllowPrivate] === 'true' },
+    }),
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
     now: () => Date.now(),
   };

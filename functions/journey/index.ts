@@ -1,6 +1,6 @@
 /** λ journey: journey rules (trigger, exit, wait, watch) and wait schedules → steps (docs/journeys.md). */
 import type { Context } from 'aws-lambda';
-import { journeyHandler, type JourneyInput } from '#shared/journeys/handler';
+import { journeyHandler, type JourneyInput } from '#shared/journeys';
 import { lambdaHandler } from '#shared/lambda';
 import { journeyDepsFromEnv, journeyFunctionArn } from './deps';
 

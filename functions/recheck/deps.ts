@@ -3,16 +3,18 @@ import { requireEnv } from '#shared/aws/env';
 import { ENV } from '#shared/config/resources';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
-import type { RecheckDeps } from '#shared/segments/recheck';
-import { defaultRuntimeLoader } from '#shared/segments/runtime';
+import { defaultRuntimeLoader, type RecheckDeps } from '#shared/segments';
+import { dynamoProfilePages } from '#shared/segments/dynamo-profiles';
+import { definitionsTtlFromEnv, recheckTargetFromEnv, segmentEffectsFromEnv } from '../env';
 
 export function recheckDepsFromEnv(): RecheckDeps {
   const profilesTable = requireEnv(ENV.profilesTable);
   return {
     // Identities and timeline are optional here: recheck reads profiles and timelines it is given names for.
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
-    loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
-    profilesTable,
+    loader: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
+    profiles: dynamoProfilePages(profilesTable),
+    sweeps: recheckTargetFromEnv(),
   };
 }

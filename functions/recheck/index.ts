@@ -1,8 +1,7 @@
 /** λ recheck: segment re-evaluation when windows slide and after segments are applied (docs/segments.md). */
 import type { Context } from 'aws-lambda';
 import { lambdaHandler } from '#shared/lambda';
-import { recheckHandler } from '#shared/segments/recheck';
-import type { RecheckEvent } from '#shared/segments/schedule';
+import { recheckHandler, type RecheckEvent } from '#shared/segments';
 import { recheckDepsFromEnv } from './deps';
 
 const recheck = recheckHandler(recheckDepsFromEnv);

@@ -7,8 +7,8 @@ import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ResolverDeps } from '#shared/identity/process';
 import { count, METRIC } from '#shared/metrics';
 import { writeLakeBatch } from '#shared/profiles/lake';
-import { segmentHooks } from '#shared/segments/hooks';
-import { identityTablesFromEnv } from '../env';
+import { defaultRuntimeLoader, segmentHooks } from '#shared/segments';
+import { definitionsTtlFromEnv, identityTablesFromEnv, segmentEffectsFromEnv } from '../env';
 
 /** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
 export function resolverDepsFromEnv(): ResolverDeps {
@@ -20,7 +20,7 @@ export function resolverDepsFromEnv(): ResolverDeps {
     publisher,
     lake: (b) => writeLakeBatch(bucket, b),
     // Computed traits and segments (docs/segments.md).
-    hooks: segmentHooks({ publisher }),
+    hooks: segmentHooks({ ...segmentEffectsFromEnv(publisher), loader: defaultRuntimeLoader(definitionsTtlFromEnv()) }),
   };
 }
 

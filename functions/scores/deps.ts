@@ -4,14 +4,16 @@ import { ENV } from '#shared/config/resources';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ScoresDeps } from '#shared/scores';
-import { defaultRuntimeLoader } from '#shared/segments/runtime';
+import { dynamoLiveProfiles } from '#shared/scores/dynamo-profiles';
+import { defaultRuntimeLoader } from '#shared/segments';
+import { definitionsTtlFromEnv, segmentEffectsFromEnv } from '../env';
 
 export function scoresDepsFromEnv(): ScoresDeps {
   const profilesTable = requireEnv(ENV.profilesTable);
   return {
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: requireEnv(ENV.timelineTable) }),
-    loader: defaultRuntimeLoader(),
-    effects: { publisher: eventBridgePublisher(requireEnv(ENV.eventBus)), schedules: true },
-    profilesTable,
+    loader: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
+    profiles: dynamoLiveProfiles(profilesTable),
   };
 }

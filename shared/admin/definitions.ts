@@ -19,7 +19,6 @@ import { checkDefinition, checkSet, definitionError, type DefinitionIssue, type 
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
 import { log } from '../log';
 import { listMembers } from '../segments/members';
-import { scheduleSweep } from '../segments/schedule';
 import type { AdminRouter } from '../http';
 
 export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
@@ -29,8 +28,10 @@ export interface DefinitionRouteDeps {
   /** Creates/updates a journey's EventBridge rules (shared/journeys/rules.ts). */
   syncJourneyRules(def: JourneyDef): Promise<void>;
   removeJourneyRules(journeyId: string): Promise<void>;
-  /** Starts the re-evaluation of every profile (default: a sweep schedule for λ recheck). */
-  reevaluate?(reason: string): Promise<void>;
+  /** Starts the re-evaluation of every profile (functions/admin: a sweep schedule for λ recheck). */
+  reevaluate(reason: string): Promise<void>;
+  /** The segment members table (`GET /v1/segments/{id}/members`). */
+  membersTable: string;
   /** Waits between attempts to start it (default REEVALUATE_BACKOFF_MS). */
   reevaluateBackoffMs?: readonly number[];
 }
@@ -118,7 +119,7 @@ async function running(): Promise<StoredDefinition[]> {
 const sameSource = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRouteDeps): AdminRouter {
-  const reevaluate = deps.reevaluate ?? ((reason: string) => scheduleSweep(reason));
+  const reevaluate = deps.reevaluate;
   const backoff = deps.reevaluateBackoffMs ?? REEVALUATE_BACKOFF_MS;
   /**
    * Starts the sweep, retrying a failure with bounded backoff. If it still fails, `undo` puts the
@@ -224,7 +225,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
     const id = req.params.id!;
     if (!(await getDefinition('segment', id))) throw notFound('segment', id);
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    return { status: 200, body: await listMembers(id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
+    return { status: 200, body: await listMembers(deps.membersTable, id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
   });
   return router;
 }

@@ -3,8 +3,7 @@
  * segments and journeys in definitions.ts) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { removeJourneyRules, syncJourneyRules } from '../journeys/rules';
-import { journeyStatsRoutes } from '../journeys/stats';
+import { journeyStatsRoutes, type JourneyStore } from '../journeys';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
@@ -12,14 +11,16 @@ import { registerKeyRoutes } from './keys';
 
 export { ADMIN_ERRORS } from '../http';
 
-export function createAdminRouter(deps: ProfileRouteDeps & Partial<DefinitionRouteDeps>): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps));
+/** Everything the admin routes use, built by functions/admin from its environment. */
+export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
+  /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
+  journeys: JourneyStore;
+}
+
+export function createAdminRouter(deps: AdminDeps): AdminRouter {
+  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps), deps.journeys);
   registerKeyRoutes(router);
-  return registerDefinitionRoutes(router, {
-    syncJourneyRules: deps.syncJourneyRules ?? syncJourneyRules,
-    removeJourneyRules: deps.removeJourneyRules ?? removeJourneyRules,
-    ...(deps.reevaluate ? { reevaluate: deps.reevaluate } : {}),
-  });
+  return registerDefinitionRoutes(router, deps);
 }
 
 /**

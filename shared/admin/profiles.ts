@@ -4,8 +4,7 @@ import type { IdentityConfig } from '../identity/config';
 import type { IdentityStore } from '../identity/types';
 import { findProfile, profileEvents } from '../profiles/read';
 import { publicComputed, toApiProfile } from '../identity/view';
-import { defaultRuntimeLoader, type RuntimeLoader } from '../segments/runtime';
-import { computedValues, statesOf } from '../segments/state';
+import { computedValues, statesOf, type RuntimeLoader } from '../segments';
 import type { AdminRouter } from '../http';
 import { registerPrivacyRoutes, type PrivacyDeps } from '../privacy';
 
@@ -14,8 +13,8 @@ export interface ProfileRouteDeps {
   config: IdentityConfig;
   /** Erasure records, the suppression list and what an export reads (shared/privacy). */
   privacy: PrivacyDeps;
-  /** Definitions (computed traits shown at now); default: the definitions table. */
-  runtime?: RuntimeLoader;
+  /** Definitions (computed traits shown at now): functions/admin's loader over the definitions table. */
+  runtime: RuntimeLoader;
 }
 
 const notFound = (identifier: string) => new CairnError('profile_not_found', `no profile for identifier ${identifier.split(':')[0]}:…`, 404);
@@ -28,7 +27,7 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
     const body = toApiProfile(p);
     // Defined computed traits, read from their state at now (rolling windows slide between writes).
     if (typeof p.extra?.cstate === 'string') {
-      const rt = await (deps.runtime ?? defaultRuntimeLoader()).get();
+      const rt = await deps.runtime.get();
       Object.assign(body.computed, computedValues(statesOf(p), rt, Date.now()), publicComputed(p));
     }
     return { status: 200, body };

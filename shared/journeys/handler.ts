@@ -25,7 +25,6 @@ import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
 import type { JourneyStore } from './store';
-import { DEFINITIONS_TTL_MS } from '../segments/runtime';
 import { isPlainObject } from '../lang';
 
 export type JourneyInput = RuleInput | ResumeInput;
@@ -41,15 +40,19 @@ export interface JourneyDeps {
   now(): number;
 }
 
+/** A journey as stored in the definitions table, or null. */
+export const storedJourney = async (id: string): Promise<JourneyDef | null> => (await getDefinition('journey', id))?.definition ?? null;
+
 /**
- * Journey definitions as λ journey reads them: one per id, trusted for `ttlMs` (CAIRN_DEFINITIONS_TTL_MS,
- * 5 s, as λ resolve's runtime) from when its read started, so a journey fanned out to many people is
- * not a strongly consistent GetItem of one definitions item per invocation (docs/deploy.md, Known limits).
- * Concurrent callers share a read in flight; a missing journey is not cached (the next call reads again).
+ * Journey definitions as λ journey reads them (`read`: storedJourney): one per id, trusted for `ttlMs`
+ * (CAIRN_DEFINITIONS_TTL_MS, 5 s, as λ resolve's runtime) from when its read started, so a journey
+ * fanned out to many people is not a strongly consistent GetItem of one definitions item per
+ * invocation (docs/deploy.md, Known limits). Concurrent callers share a read in flight; a missing
+ * journey is not cached (the next call reads again).
  */
 export function cachedJourneys(
-  read: (id: string) => Promise<JourneyDef | null> = async (id) => (await getDefinition('journey', id))?.definition ?? null,
-  ttlMs = DEFINITIONS_TTL_MS(),
+  read: (id: string) => Promise<JourneyDef | null>,
+  ttlMs: number,
   now: () => number = Date.now,
 ): (id: string) => Promise<JourneyDef | null> {
   const cache = new Map<string, { at: number; p: Promise<JourneyDef | null> }>();

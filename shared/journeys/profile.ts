@@ -1,12 +1,8 @@
 /**
- * The person as λ journey sees them: the live profile read from the profiles table (the bus
- * snapshot carries no consent), following merges to the survivor.
+ * The person as λ journey sees them: the live profile (read through a ProfileReader: dynamo-profile.ts
+ * over the profiles table), the data conditions and templates read, and how to reach them.
  */
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
 import type { ComputedState } from '../definitions';
-import { profileFromItem } from '../identity/dynamo-store';
 import type { ProfileRecord } from '../identity/types';
 import { toApiProfile } from '../identity/view';
 import type { PersonData } from './machine';
@@ -15,26 +11,6 @@ import { isPlainObject } from '../lang';
 export interface ProfileReader {
   /** The live profile (a merged-away id resolves to its survivor), or null. */
   get(profileId: string): Promise<ProfileRecord | null>;
-}
-
-export class DynamoProfileReader implements ProfileReader {
-  constructor(readonly table: string = process.env[ENV.profilesTable] || TABLES.profiles.name) {}
-
-  private get doc(): DynamoDBDocumentClient {
-    return documentClient();
-  }
-
-  async get(profileId: string): Promise<ProfileRecord | null> {
-    let id = profileId;
-    for (let i = 0; i < 20; i++) {
-      const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `profile#${id}` }, ConsistentRead: true }));
-      if (!res.Item) return null;
-      const p = profileFromItem(res.Item);
-      if (!p.mergedInto || p.mergedInto === id) return p;
-      id = p.mergedInto;
-    }
-    return null;
-  }
 }
 
 /** Conditions and templates read these (the admin API's view of computed traits and segments). */

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../aws/clients';
-import { BUS, ENV, JOURNEYS } from '../config/resources';
+import { ENV, JOURNEYS } from '../config/resources';
 import { CairnError } from '../errors';
 import { compileEventPattern, compileTrigger, BUS_SOURCE, eventConditions, walkSteps, type Condition, type JourneyDef, type Step } from '../definitions';
 import type { EventPattern } from '../eventbridge/pattern';
@@ -101,10 +101,16 @@ export function journeyRules(def: JourneyDef): JourneyRule[] {
   return out;
 }
 
-const busName = () => process.env[ENV.eventBus] || BUS.name;
+/** Where journey rules go (functions/admin reads it from its environment). */
+export interface RuleTarget {
+  /** The Cairn bus (CAIRN_EVENT_BUS). */
+  bus: string;
+  /** λ journey's ARN, the rules' target (CAIRN_JOURNEY_FUNCTION_ARN); unset: rules cannot be synced. */
+  functionArn: string | undefined;
+}
 
-function targetArn(): string {
-  const arn = process.env[ENV.journeyFunction];
+function targetArn(target: RuleTarget): string {
+  const arn = target.functionArn;
   if (!arn) throw new CairnError('journey_target_unset', `${ENV.journeyFunction} is not set: cannot point journey rules at λ journey`, 500);
   return arn;
 }
@@ -122,8 +128,7 @@ export function targetInput(journeyId: string, kind: RuleKind) {
 
 const notFound = (e: unknown) => (e as Error)?.name === 'ResourceNotFoundException';
 
-async function deleteRule(name: string): Promise<void> {
-  const bus = busName();
+async function deleteRule(name: string, bus: string): Promise<void> {
   try {
     await eventBridge().send(new RemoveTargetsCommand({ Rule: name, EventBusName: bus, Ids: [TARGET_ID], Force: false }));
   } catch (e) {
@@ -140,9 +145,9 @@ async function deleteRule(name: string): Promise<void> {
  * Creates or updates the journey's rules on the Cairn bus and removes the ones it no longer needs.
  * Idempotent: calling it twice with the same definition changes nothing.
  */
-export async function syncJourneyRules(def: JourneyDef): Promise<void> {
-  const bus = busName();
-  const arn = targetArn();
+export async function syncJourneyRules(def: JourneyDef, target: RuleTarget): Promise<void> {
+  const bus = target.bus;
+  const arn = targetArn(target);
   const wanted = journeyRules(def);
   for (const r of wanted) {
     await eventBridge().send(
@@ -174,10 +179,10 @@ export async function syncJourneyRules(def: JourneyDef): Promise<void> {
     }
   }
   const keep = new Set(wanted.map((r) => r.kind));
-  for (const kind of RULE_KINDS) if (!keep.has(kind)) await deleteRule(ruleName(def.id, kind));
+  for (const kind of RULE_KINDS) if (!keep.has(kind)) await deleteRule(ruleName(def.id, kind), bus);
 }
 
 /** Removes every rule of the journey (missing ones are fine). */
-export async function removeJourneyRules(journeyId: string): Promise<void> {
-  for (const kind of RULE_KINDS) await deleteRule(ruleName(journeyId, kind));
+export async function removeJourneyRules(journeyId: string, target: RuleTarget): Promise<void> {
+  for (const kind of RULE_KINDS) await deleteRule(ruleName(journeyId, kind), target.bus);
 }

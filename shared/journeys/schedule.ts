@@ -6,7 +6,7 @@
  */
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
-import { ENV, JOURNEYS } from '../config/resources';
+import { ENV } from '../config/resources';
 import { CairnError } from '../errors';
 
 export interface ResumeInput {
@@ -22,7 +22,14 @@ export interface WaitScheduler {
   cancel(name: string): Promise<void>;
 }
 
-const group = () => process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup;
+/** Where waits are scheduled (functions/journey reads it from its environment). */
+export interface WaitSchedules {
+  /** The journeys schedule group (CAIRN_JOURNEY_SCHEDULE_GROUP). */
+  group: string;
+  /** The role Scheduler assumes to invoke λ journey (CAIRN_JOURNEY_SCHEDULER_ROLE_ARN); unset: no wait can be scheduled. */
+  role: string | undefined;
+}
+
 const isName = (e: unknown, name: string) => (e as Error)?.name === name;
 
 /** `at(yyyy-mm-ddThh:mm:ss)` in UTC, rounded up to the next whole second. */
@@ -31,13 +38,15 @@ export function atExpression(ms: number): string {
 }
 
 export class SchedulerWaits implements WaitScheduler {
+  constructor(readonly where: WaitSchedules) {}
+
   async create(name: string, at: number, input: ResumeInput, targetArn: string): Promise<void> {
-    const role = process.env[ENV.journeySchedulerRole];
+    const { group, role } = this.where;
     if (!role) throw new CairnError('journey_scheduler_unset', `${ENV.journeySchedulerRole} is not set: waits cannot be scheduled`, 500);
     const cmd = () =>
       new CreateScheduleCommand({
         Name: name,
-        GroupName: group(),
+        GroupName: group,
         ScheduleExpression: atExpression(at),
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
@@ -53,7 +62,7 @@ export class SchedulerWaits implements WaitScheduler {
         // The group is part of the deployment (CDK on AWS, the local stack at start): the role may not create it.
         throw new CairnError(
           'journey_schedule_group_missing',
-          `schedule group ${group()} does not exist: deploy the stack (or restart the local stack) to create it`,
+          `schedule group ${group} does not exist: deploy the stack (or restart the local stack) to create it`,
           500,
         );
       }
@@ -63,7 +72,7 @@ export class SchedulerWaits implements WaitScheduler {
 
   async cancel(name: string): Promise<void> {
     try {
-      await scheduler().send(new DeleteScheduleCommand({ Name: name, GroupName: group() }));
+      await scheduler().send(new DeleteScheduleCommand({ Name: name, GroupName: this.where.group }));
     } catch (e) {
       if (!isName(e, 'ResourceNotFoundException')) throw e;
     }

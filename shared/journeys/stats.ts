@@ -11,7 +11,7 @@ import { getDefinition } from '../definitions/store';
 import { walkSteps, type JourneyDef } from '../definitions';
 import { CairnError } from '../errors';
 import type { AdminRouter } from '../http';
-import { DynamoJourneyStore, stepStat, type JourneyStore } from './store';
+import { stepStat, type JourneyStore } from './store';
 
 export const JOURNEY_COUNTERS = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'held_out', 'already_active', 'not_in_audience'] as const;
 
@@ -30,7 +30,7 @@ export type JourneyStats = { journeyId: string; steps: Record<string, StepStats>
  */
 export async function journeyStats(
   journeyId: string,
-  store: JourneyStore = new DynamoJourneyStore(),
+  store: JourneyStore,
   definition: (id: string) => Promise<{ definition: JourneyDef } | null> = (id) => getDefinition('journey', id),
 ): Promise<JourneyStats> {
   const stored = await definition(journeyId);
@@ -56,6 +56,6 @@ export async function journeyStats(
 }
 
 /** Registers `GET /v1/journeys/{id}/stats` on the admin router. */
-export function journeyStatsRoutes(router: AdminRouter, store?: JourneyStore): AdminRouter {
+export function journeyStatsRoutes(router: AdminRouter, store: JourneyStore): AdminRouter {
   return router.add('GET', '/v1/journeys/{id}/stats', async (req) => ({ status: 200, body: await journeyStats(req.params.id!, store) }));
 }

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
-import { ENV, JOURNEYS, TABLES } from '../config/resources';
+import { JOURNEYS } from '../config/resources';
 import type { PersonState } from './machine';
 
 export const LEDGER_TTL_DAYS = 90;
@@ -75,7 +75,7 @@ export function sumCounters(out: Record<string, number>, item: Record<string, un
 export const stepStat = (stepId: string, what: 'sent' | 'failed' | 'skipped') => `step#${stepId}#${what}`;
 
 export class DynamoJourneyStore implements JourneyStore {
-  constructor(readonly table: string = process.env[ENV.journeysTable] || TABLES.journeys.name) {}
+  constructor(readonly table: string) {}
 
   /** Follows the current `dynamodb()` client (a process may point its endpoints elsewhere). */
   private get doc(): DynamoDBDocumentClient {

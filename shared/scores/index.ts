@@ -2,4 +2,4 @@
 export * from './rfm';
 export * from './lifecycle';
 export * from './values';
-export { runScores, lastOrderAt, scoresHandler, type ScoresDeps, type ScoresOptions, type ScoresResult } from './run';
+export { runScores, lastOrderAt, scoresHandler, type LiveProfiles, type ScoresDeps, type ScoresOptions, type ScoresResult } from './run';

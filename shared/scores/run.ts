@@ -20,22 +20,23 @@
  * No message goes through the pipeline: a score is not something the person did, so it must not
  * move `last_seen`, `event_count`, `last_channel` or computed traits over every message.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/clients';
-import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
-import { applyEffects, effectsPending, type EffectsDeps } from '../segments/effects';
-import type { RuntimeLoader, SegmentRuntime } from '../segments/runtime';
-import { settleProfile, withSettled } from '../segments/state';
+import { applyEffects, effectsPending, settleProfile, withSettled, type EffectsDeps, type RuntimeLoader, type SegmentRuntime } from '../segments';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';
 import { canonical, SCORES_ATTR, SCORES_ORDERS_ATTR, scoreValues, storedScores, type ScoreValues } from './values';
+
+/**
+ * Every live profile, read by a parallel scan in `segments` segments, eventually consistent, handed to
+ * `each` as it is read (dynamo-profiles.ts: a Scan of the profiles table).
+ */
+export type LiveProfiles = (segments: number, each: (p: ProfileRecord) => void) => Promise<void>;
 
 export interface ScoresDeps {
   store: IdentityStore;
   loader: RuntimeLoader;
   effects: EffectsDeps;
-  profilesTable: string;
+  profiles: LiveProfiles;
 }
 
 export interface ScoresOptions {
@@ -109,30 +110,9 @@ function rowOf(p: ProfileRecord, pending: boolean): Row {
   };
 }
 
-async function scanRows(table: string, totalSegments: number, pending: (p: ProfileRecord) => boolean): Promise<Row[]> {
-  const doc = documentClient();
+async function scanRows(profiles: LiveProfiles, totalSegments: number, pending: (p: ProfileRecord) => boolean): Promise<Row[]> {
   const rows: Row[] = [];
-  await Promise.all(
-    Array.from({ length: totalSegments }, async (_, segment) => {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await doc.send(
-          new ScanCommand({
-            TableName: table,
-            ...(totalSegments > 1 ? { Segment: segment, TotalSegments: totalSegments } : {}),
-            ...LIVE_PROFILES_FILTER,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of out.Items ?? [])
-          if (isLiveProfileItem(item)) {
-            const p = profileFromItem(item);
-            rows.push(rowOf(p, pending(p)));
-          }
-        start = out.LastEvaluatedKey;
-      } while (start);
-    }),
-  );
+  await profiles(totalSegments, (p) => rows.push(rowOf(p, pending(p))));
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
@@ -187,7 +167,7 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
   const asOf = new Date(now).toISOString().slice(0, 10);
   const n = opts.concurrency ?? 16;
   const rt = await deps.loader.get({ fresh: true });
-  const rows = await scanRows(deps.profilesTable, opts.totalSegments ?? 4, (p) => effectsPending(p, now, deps.effects));
+  const rows = await scanRows(deps.profiles, opts.totalSegments ?? 4, (p) => effectsPending(p, now, deps.effects));
   const result: ScoresResult = { asOf, profiles: rows.length, buyers: 0, lookups: 0, written: 0, unchanged: 0, skipped: 0, groups: {}, stages: {} };
 
   const buyers = rows.filter((r) => r.orders > 0);

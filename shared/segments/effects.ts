@@ -11,15 +11,17 @@ import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { busSnapshot } from '../identity/view';
 import { log } from '../log';
 import { writeMemberships, type MembershipChange } from './members';
-import { cancelProfileRecheck, scheduleProfileRecheck } from './schedule';
+import { cancelProfileRecheck, scheduleProfileRecheck, type RecheckTarget } from './schedule';
 import { inheritedOf, publishedOf, storedSegments, type Inherited } from './state';
 
 export { publishedOf, type Published } from './state';
 
 export interface EffectsDeps {
   publisher?: Publisher;
-  /** Create/cancel recheck schedules (off in benchmarks and unit tests). Default true. */
-  schedules?: boolean;
+  /** The segment members index table (members.ts). */
+  membersTable: string;
+  /** Where recheck schedules are created and cancelled, or false: none (benchmarks and unit tests). */
+  schedules: RecheckTarget | false;
 }
 
 /** The compact profile snapshot on segment events: traits and computed traits (built-in and defined). */
@@ -120,13 +122,18 @@ export async function applyEffectsBatch(
       index.push({ segmentId: segment, profileId: p.profileId, member: true, version: p.version });
     }
   }
-  const schedules = deps.schedules !== false ? work.filter(({ t }) => t.schedule !== undefined) : [];
+  const target = deps.schedules;
   await Promise.all([
     events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
-    index.length ? writeMemberships(index, now) : undefined,
-    pmap(schedules, concurrency, ({ p, t }) =>
-      t.schedule === null ? cancelProfileRecheck(p.profileId) : scheduleProfileRecheck(p.profileId, t.schedule!, now.getTime()),
-    ),
+    index.length ? writeMemberships(deps.membersTable, index, now) : undefined,
+    target === false
+      ? undefined
+      : pmap(
+          work.filter(({ t }) => t.schedule !== undefined),
+          concurrency,
+          ({ p, t }) =>
+            t.schedule === null ? cancelProfileRecheck(target, p.profileId) : scheduleProfileRecheck(target, p.profileId, t.schedule!, now.getTime()),
+        ),
   ]);
   const stored: ProfileRecord[] = [];
   const superseded: { p: ProfileRecord; t: Transitions }[] = [];
@@ -176,7 +183,10 @@ async function correct(superseded: { p: ProfileRecord; t: Transitions }[], store
     }
   }
   if (events.length) log('info', 'segments.effects_corrected', { events: events.length });
-  await Promise.all([events.length && deps.publisher ? deps.publisher.publish(events) : undefined, index.length ? writeMemberships(index, now) : undefined]);
+  await Promise.all([
+    events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
+    index.length ? writeMemberships(deps.membersTable, index, now) : undefined,
+  ]);
 }
 
 /** `extra` with the inherited segments set to `inh` (the attribute removed when empty). */
@@ -197,9 +207,10 @@ export async function retireMerged(p: ProfileRecord, deps: EffectsDeps, now: Dat
   const pub = publishedOf(p);
   await Promise.all([
     writeMemberships(
+      deps.membersTable,
       [...new Set([...pub.s, ...storedSegments(p)])].map((segmentId) => ({ segmentId, profileId: p.profileId, member: false, version: p.version })),
       now,
     ),
-    pub.r !== null && pub.r > now.getTime() && deps.schedules !== false ? cancelProfileRecheck(p.profileId) : undefined,
+    pub.r !== null && pub.r > now.getTime() && deps.schedules !== false ? cancelProfileRecheck(deps.schedules, p.profileId) : undefined,
   ]);
 }

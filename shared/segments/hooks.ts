@@ -4,18 +4,15 @@
  * point), membership is evaluated on every profile the batch writes and stored in the same
  * conditional write, and once the batch is written the changes are published and indexed.
  */
-import type { Publisher } from '../identity/bus';
 import type { ResolveHooks } from '../identity/process';
 import { applyEffectsBatch, effectsPending, retireMerged, publishedOf, type EffectsDeps } from './effects';
-import { defaultRuntimeLoader, type RuntimeLoader, type SegmentRuntime } from './runtime';
+import type { RuntimeLoader, SegmentRuntime } from './runtime';
 import { profileExtension, settleProfile, storedSegments, withSettled } from './state';
 import type { ProfileRecord } from '../identity/types';
 
-export interface SegmentHooksOptions {
-  loader?: RuntimeLoader;
-  publisher?: Publisher;
-  /** Create/cancel recheck schedules (default true). */
-  schedules?: boolean;
+export interface SegmentHooksOptions extends EffectsDeps {
+  /** The applied definitions (runtime.ts: defaultRuntimeLoader over the definitions table). */
+  loader: RuntimeLoader;
   concurrency?: number;
 }
 
@@ -38,9 +35,9 @@ const relevant = (rt: SegmentRuntime, p: ProfileRecord) =>
   p.extra?.segInh !== undefined ||
   p.extra?.cstate !== undefined;
 
-export function segmentHooks(opts: SegmentHooksOptions = {}): ResolveHooks {
-  const loader = opts.loader ?? defaultRuntimeLoader();
-  const effects: EffectsDeps = { ...(opts.publisher ? { publisher: opts.publisher } : {}), schedules: opts.schedules ?? true };
+export function segmentHooks(opts: SegmentHooksOptions): ResolveHooks {
+  const loader = opts.loader;
+  const effects: EffectsDeps = { ...(opts.publisher ? { publisher: opts.publisher } : {}), membersTable: opts.membersTable, schedules: opts.schedules };
   const n = opts.concurrency ?? 16;
   let rt: SegmentRuntime | undefined;
   return {

@@ -1,6 +1,6 @@
 /**
- * The segment members index (`TABLES.segmentMembers`: pk `segmentId`, sk `profileId`), read by
- * `GET /v1/segments/{id}/members`. Rows are written (BatchWriteItem, 25 per request) after the
+ * The segment members index (`TABLES.segmentMembers`, the `table` each call names: pk `segmentId`, sk
+ * `profileId`), read by `GET /v1/segments/{id}/members`. Rows are written (BatchWriteItem, 25 per request) after the
  * profile that holds the membership, and only for transitions not yet recorded as published on the
  * profile (`segPub`, effects.ts): a writer computes its transitions after reading the previous
  * writer's record, so index writes of one profile are ordered without conditions.
@@ -8,10 +8,7 @@
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
-
-const table = () => process.env[ENV.segmentMembersTable] || TABLES.segmentMembers.name;
 
 export interface MembershipChange {
   segmentId: string;
@@ -22,7 +19,7 @@ export interface MembershipChange {
 }
 
 /** Writes membership rows: a put for each member, a delete for each one who left. */
-export async function writeMemberships(changes: MembershipChange[], now = new Date()): Promise<void> {
+export async function writeMemberships(table: string, changes: MembershipChange[], now = new Date()): Promise<void> {
   // One request per row key (BatchWriteItem refuses duplicates): the last change wins.
   const last = new Map(changes.map((c) => [`${c.segmentId}\u0000${c.profileId}`, c]));
   const reqs = [...last.values()].map((c) =>
@@ -32,7 +29,7 @@ export async function writeMemberships(changes: MembershipChange[], now = new Da
   );
   const left = await batchWrite<DocWriteRequest>(
     async (RequestItems) => doc().send(new BatchWriteCommand({ RequestItems })),
-    { [table()]: reqs },
+    { [table]: reqs },
     { baseMs: 20, capMs: 1000, maxRounds: 21 },
   );
   if (countItems(left)) throw new CairnError('members_write_failed', 'BatchWriteItem: unprocessed items after 20 attempts', 500);
@@ -57,7 +54,7 @@ function decodeCursor(c: string): string {
 }
 
 /** Current members of a segment in profileId order, `limit` per page. */
-export async function listMembers(segmentId: string, opts: { limit: number; cursor?: string }): Promise<MembersPage> {
+export async function listMembers(table: string, segmentId: string, opts: { limit: number; cursor?: string }): Promise<MembersPage> {
   if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000)
     throw new CairnError('invalid_parameter', 'limit must be an integer from 1 to 1000', 400);
   const members: MembersPage['members'] = [];
@@ -66,7 +63,7 @@ export async function listMembers(segmentId: string, opts: { limit: number; curs
   while (members.length < opts.limit && more) {
     const res = await doc().send(
       new QueryCommand({
-        TableName: table(),
+        TableName: table,
         KeyConditionExpression: 'segmentId = :s',
         ExpressionAttributeValues: { ':s': segmentId },
         ExclusiveStartKey: start,

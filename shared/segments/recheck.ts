@@ -8,22 +8,28 @@
  *   page by page; when the invocation's time budget runs low the rest continues in a new schedule.
  */
 import type { Context } from 'aws-lambda';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/clients';
-import { LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
 import type { IdentityStore, ProfileRecord } from '../identity/types';
 import { log } from '../log';
 import { applyEffects, type EffectsDeps } from './effects';
 import type { RuntimeLoader, SegmentRuntime } from './runtime';
-import { scheduleSweep, type RecheckEvent } from './schedule';
+import { scheduleSweep, type RecheckEvent, type RecheckTarget } from './schedule';
 import { settledDiffers, settleProfile, withSettled } from './state';
+
+/**
+ * One page of a sweep's read of the live profiles, strongly consistent, from after the profile key
+ * `after` (from the start when undefined); `last`: the key to go on from, undefined at the end
+ * (dynamo-profiles.ts: a Scan of the profiles table).
+ */
+export type ProfilePages = (after: string | undefined) => Promise<{ profiles: Iterable<ProfileRecord>; last?: string }>;
 
 export interface RecheckDeps {
   store: IdentityStore;
   loader: RuntimeLoader;
   effects: EffectsDeps;
-  /** Profiles table name (sweeps scan it). */
-  profilesTable: string;
+  /** The live profiles, page by page (sweeps). */
+  profiles: ProfilePages;
+  /** Where a sweep's continuation is scheduled. */
+  sweeps: RecheckTarget;
   now?: () => number;
 }
 
@@ -79,22 +85,12 @@ export async function sweep(
   deadline: number,
 ): Promise<{ profiles: number; changed: number; cursor: string | null }> {
   const rt = await deps.loader.get({ fresh: true });
-  const doc = documentClient();
-  let start: Record<string, unknown> | undefined = ev.cursor ? { pk: decode(ev.cursor) } : undefined;
+  let start: string | undefined = ev.cursor ? decode(ev.cursor) : undefined;
   let profiles = 0;
   let changed = 0;
   do {
-    const res = await doc.send(
-      new ScanCommand({
-        TableName: deps.profilesTable,
-        ExclusiveStartKey: start,
-        Limit: 100,
-        ...LIVE_PROFILES_FILTER,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of res.Items ?? []) {
-      const p = profileFromItem(item);
+    const page = await deps.profiles(start);
+    for (const p of page.profiles) {
       profiles++;
       const r = await settleAndWrite(p, rt, deps, deps.now?.() ?? Date.now());
       if (!r.ok) {
@@ -102,10 +98,10 @@ export async function sweep(
         if ((await recheckProfile(p.profileId, deps, { rt })).changed) changed++;
       } else if (r.changed) changed++;
     }
-    start = res.LastEvaluatedKey;
+    start = page.last;
   } while (start && Date.now() < deadline);
-  const cursor = start ? encode(String(start.pk)) : null;
-  if (cursor) await scheduleSweep(ev.reason, { cursor, started: ev.started });
+  const cursor = start ? encode(start) : null;
+  if (cursor) await scheduleSweep(deps.sweeps, ev.reason, { cursor, started: ev.started });
   log('info', 'recheck.sweep', { reason: ev.reason, profiles, changed, done: cursor === null });
   return { profiles, changed, cursor };
 }

@@ -107,17 +107,19 @@ export interface RuntimeLoader {
   invalidate(): void;
 }
 
-/** How long a container trusts its copy of the definitions (`CAIRN_DEFINITIONS_TTL_MS`, default 5 s). */
-export const DEFINITIONS_TTL_MS = (): number => {
-  const v = Number(process.env.CAIRN_DEFINITIONS_TTL_MS);
+/**
+ * How long a container trusts its copy of the definitions, from `CAIRN_DEFINITIONS_TTL_MS` as the
+ * functions read it: a number of ms ≥ 0, else 5 s.
+ */
+export function definitionsTtlMs(raw: string | undefined): number {
+  const v = Number(raw);
   return Number.isFinite(v) && v >= 0 ? v : 5_000;
-};
+}
 
-export function runtimeLoader(
-  list: () => Promise<Definition[]> = async () => (await listDefinitions()).map((s) => s.definition),
-  ttlMs = DEFINITIONS_TTL_MS(),
-  now: () => number = Date.now,
-): RuntimeLoader {
+/** The applied definitions, read from the definitions table. */
+export const storedDefinitions = async (): Promise<Definition[]> => (await listDefinitions()).map((s) => s.definition);
+
+export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, now: () => number = Date.now): RuntimeLoader {
   // Reads are numbered in the order they start: the cache only ever moves to a newer read's result.
   // A result's age counts from when its read *started* (what it saw can be no newer than that), so a
   // definition written at W is in every runtime handed out from W + TTL on, however slow a read was.
@@ -158,5 +160,5 @@ export function runtimeLoader(
 }
 
 let shared: RuntimeLoader | undefined;
-/** The process-wide loader over the definitions table. */
-export const defaultRuntimeLoader = (): RuntimeLoader => (shared ??= runtimeLoader());
+/** The process-wide loader over the definitions table (every caller in a process passes the same `ttlMs`). */
+export const defaultRuntimeLoader = (ttlMs: number): RuntimeLoader => (shared ??= runtimeLoader(storedDefinitions, ttlMs));

@@ -8,16 +8,16 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { createHash } from 'node:crypto';
 import { scheduler } from '../aws/clients';
-import { ENV } from '../config/resources';
 
 export const RECHECK_PREFIX = 'cairn-recheck-';
-const LOCAL_ACCOUNT = '000000000000';
-const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 
-/** Target of recheck schedules: λ recheck (CDK sets the ARN; the local stack names it `cairn-recheck`). */
-export const recheckTargetArn = (): string => process.env[ENV.recheckTargetArn] || `arn:aws:lambda:${region()}:${LOCAL_ACCOUNT}:function:cairn-recheck`;
-/** Role EventBridge Scheduler assumes to invoke it (any ARN locally). */
-export const recheckRoleArn = (): string => process.env[ENV.recheckRoleArn] || `arn:aws:iam::${LOCAL_ACCOUNT}:role/cairn-recheck-scheduler`;
+/** Where recheck schedules point (the functions read it from their environment). */
+export interface RecheckTarget {
+  /** λ recheck's ARN (CAIRN_RECHECK_TARGET_ARN; the CDK sets it, the local stack names it `cairn-recheck`). */
+  arn: string;
+  /** The role EventBridge Scheduler assumes to invoke it (CAIRN_RECHECK_ROLE_ARN; any ARN locally). */
+  roleArn: string;
+}
 
 /** `at()` in UTC, rounded up to the next whole second. */
 export function atExpression(ms: number): string {
@@ -27,12 +27,13 @@ export function atExpression(ms: number): string {
 export type RecheckEvent = { kind: 'profile'; profileId: string; due: number } | { kind: 'sweep'; reason: string; cursor?: string; started: number };
 
 /** 4 hex characters per target: stacks (stages) sharing an account and region never share schedule names. */
-const stackTag = () => createHash('sha256').update(recheckTargetArn()).digest('hex').slice(0, 4);
+const stackTag = (target: RecheckTarget) => createHash('sha256').update(target.arn).digest('hex').slice(0, 4);
 
 /** `cairn-recheck-<tag>-<profileId>` (at most 64 characters). */
-export const profileScheduleName = (profileId: string) => `${RECHECK_PREFIX}${stackTag()}-${profileId.replace(/[^0-9A-Za-z\-_.]/g, '_')}`.slice(0, 64);
+export const profileScheduleName = (target: RecheckTarget, profileId: string) =>
+  `${RECHECK_PREFIX}${stackTag(target)}-${profileId.replace(/[^0-9A-Za-z\-_.]/g, '_')}`.slice(0, 64);
 
-async function upsert(name: string, atMs: number, input: RecheckEvent): Promise<void> {
+async function upsert(target: RecheckTarget, name: string, atMs: number, input: RecheckEvent): Promise<void> {
   const params = {
     Name: name,
     GroupName: 'default',
@@ -41,8 +42,8 @@ async function upsert(name: string, atMs: number, input: RecheckEvent): Promise<
     FlexibleTimeWindow: { Mode: 'OFF' as const },
     ActionAfterCompletion: 'DELETE' as const,
     Target: {
-      Arn: recheckTargetArn(),
-      RoleArn: recheckRoleArn(),
+      Arn: target.arn,
+      RoleArn: target.roleArn,
       Input: JSON.stringify(input),
       RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 },
     },
@@ -56,26 +57,26 @@ async function upsert(name: string, atMs: number, input: RecheckEvent): Promise<
 }
 
 /** Schedules (or moves) the profile's re-evaluation at `atMs`, at least one second from `now`. */
-export function scheduleProfileRecheck(profileId: string, atMs: number, now = Date.now()): Promise<void> {
+export function scheduleProfileRecheck(target: RecheckTarget, profileId: string, atMs: number, now = Date.now()): Promise<void> {
   const at = Math.max(atMs, now + 1000);
-  return upsert(profileScheduleName(profileId), at, { kind: 'profile', profileId, due: atMs });
+  return upsert(target, profileScheduleName(target, profileId), at, { kind: 'profile', profileId, due: atMs });
 }
 
-export async function cancelProfileRecheck(profileId: string): Promise<void> {
+export async function cancelProfileRecheck(target: RecheckTarget, profileId: string): Promise<void> {
   try {
-    await scheduler().send(new DeleteScheduleCommand({ Name: profileScheduleName(profileId), GroupName: 'default' }));
+    await scheduler().send(new DeleteScheduleCommand({ Name: profileScheduleName(target, profileId), GroupName: 'default' }));
   } catch (e) {
     if (!(e instanceof ResourceNotFoundException || (e as Error).name === 'ResourceNotFoundException')) throw e;
   }
 }
 
 /** A sweep over every profile (or its continuation from `cursor`), starting about now. */
-export function scheduleSweep(reason: string, opts: { cursor?: string; started?: number; now?: number } = {}): Promise<void> {
+export function scheduleSweep(target: RecheckTarget, reason: string, opts: { cursor?: string; started?: number; now?: number } = {}): Promise<void> {
   const now = opts.now ?? Date.now();
   const started = opts.started ?? now;
-  const name = `${RECHECK_PREFIX}${stackTag()}-sweep-${createHash('sha256')
+  const name = `${RECHECK_PREFIX}${stackTag(target)}-sweep-${createHash('sha256')
     .update(`${reason}|${started}|${opts.cursor ?? ''}`)
     .digest('hex')
     .slice(0, 24)}`;
-  return upsert(name, now + 1000, { kind: 'sweep', reason, started, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  return upsert(target, name, now + 1000, { kind: 'sweep', reason, started, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
 }

@@ -25,6 +25,7 @@ import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-s
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#shared/aws/clients';
 import { FUNCTIONS, JOURNEYS, LAKE, STREAMS } from '#shared/config/resources';
+import { journeysTableFromEnv } from '#functions/env';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import type { LocalFunctionDef } from '#local/lambda';
 import { parse as parseYaml } from 'yaml';
@@ -380,7 +381,7 @@ beforeAll(async () => {
     (n) => n > 0,
   );
   // Erin redeems her coupon while her run waits: the exit event cancels the wait (λ journey deletes its schedule).
-  const journeys = new DynamoJourneyStore();
+  const journeys = new DynamoJourneyStore(journeysTableFromEnv());
   pid.erin = (await until(
     "erin's profile",
     () => person('erin'),

@@ -10,6 +10,7 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '#
 import { AdminRouter } from '#shared/http';
 import { registerDefinitionRoutes } from '#shared/admin/definitions';
 import { getDefinition } from '#shared/definitions/store';
+import { segmentMembersTableFromEnv } from '#functions/env';
 
 let emu: Emulators;
 let failures = 0;
@@ -31,6 +32,7 @@ beforeAll(async () => {
       started.push(reason);
     },
     reevaluateBackoffMs: [1, 1, 1],
+    membersTable: segmentMembersTableFromEnv(),
   });
 }, 60_000);
 afterAll(async () => emu?.close());

@@ -18,6 +18,7 @@ import { loadDefinitions } from '#shared/definitions/parse';
 import { putDefinition } from '#shared/definitions/store';
 import type { Definition, JourneyDef } from '#shared/definitions/types';
 import { ruleName, syncJourneyRules, removeJourneyRules } from '#shared/journeys/rules';
+import { journeyRuleTargetFromEnv } from '#functions/admin/deps';
 import { statsShard } from '#shared/journeys/store';
 import { signBody } from '#shared/journeys/actions/webhook';
 import { useLocalStack } from '../support/stack';
@@ -93,7 +94,7 @@ const stack = useLocalStack({
     const defs: Definition[] = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: hookUrl } });
     for (const def of defs) {
       await putDefinition(def);
-      if (def.kind === 'journey') await syncJourneyRules(def);
+      if (def.kind === 'journey') await syncJourneyRules(def, journeyRuleTargetFromEnv());
     }
   },
 });
@@ -122,13 +123,13 @@ describe('journey rules on the bus', () => {
         text: `kind: journey\nid: tmp-${run}\nenabled: false\nconsent: none\ntrigger: { event: X }\nexit: { event: Y }\nsteps:\n  - action: event\n    name: Z\n`,
       },
     ]);
-    await syncJourneyRules(doc as JourneyDef);
+    await syncJourneyRules(doc as JourneyDef, journeyRuleTargetFromEnv());
     const r = await eventBridge().send(new DescribeRuleCommand({ Name: ruleName(`tmp-${run}`, 'trigger'), EventBusName: 'cairn' }));
     expect(r.State).toBe('DISABLED');
     // Dropping the exit removes the stale exit rule.
-    await syncJourneyRules({ ...(doc as JourneyDef), exit: undefined } as JourneyDef);
+    await syncJourneyRules({ ...(doc as JourneyDef), exit: undefined } as JourneyDef, journeyRuleTargetFromEnv());
     await expect(eventBridge().send(new DescribeRuleCommand({ Name: ruleName(`tmp-${run}`, 'exit'), EventBusName: 'cairn' }))).rejects.toThrow();
-    await removeJourneyRules(`tmp-${run}`);
+    await removeJourneyRules(`tmp-${run}`, journeyRuleTargetFromEnv());
     await expect(eventBridge().send(new DescribeRuleCommand({ Name: ruleName(`tmp-${run}`, 'trigger'), EventBusName: 'cairn' }))).rejects.toThrow();
   });
 });

@@ -11,7 +11,7 @@ import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '#shared/aws/clients';
 import { recheckProfile } from '#shared/segments/recheck';
 import { recheckDepsFromEnv } from '#functions/recheck/deps';
-import { DEFINITIONS_TTL_MS } from '#shared/segments/runtime';
+import { definitionsTtlFromEnv, recheckTargetFromEnv } from '#functions/env';
 import { atExpression, profileScheduleName } from '#shared/segments/schedule';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { order as orderAt } from '../support/factories';
@@ -78,7 +78,7 @@ describe('segments on the local stack', () => {
       "ada's recheck schedule",
       () =>
         scheduler()
-          .send(new GetScheduleCommand({ Name: profileScheduleName(p.json.profileId) }))
+          .send(new GetScheduleCommand({ Name: profileScheduleName(recheckTargetFromEnv(), p.json.profileId) }))
           .catch((e: Error) => ({ missing: e.name }) as { missing: string; ScheduleExpression?: undefined }),
       (r) => !('missing' in r),
     );
@@ -182,7 +182,7 @@ describe('segments on the local stack', () => {
     });
     expect(put.status).toBe(201);
     // λ resolve sees a definition within its cache TTL of the write, counted from when its read began.
-    await sleep(DEFINITIONS_TTL_MS() + 100);
+    await sleep(definitionsTtlFromEnv() + 100);
     const t0 = Date.now();
     await collect([
       { type: 'track', event: 'Ping', userId: 'cy', timestamp: new Date().toISOString() },

@@ -21,6 +21,7 @@ import type { BatchRecord } from '#shared/identity/resolve';
 import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
 import { listMembers } from '#shared/segments/members';
+import { segmentMembersTableFromEnv } from '#functions/env';
 import { compileRuntime } from '#shared/segments/runtime';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
@@ -76,13 +77,13 @@ function deps(store: MemoryStore, bus: BusEvent[], extra: Partial<ResolverDeps> 
     store,
     config: identityConfig(),
     cache: new ResolveCache(),
-    hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher, schedules: false }),
+    hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher, membersTable: segmentMembersTableFromEnv(), schedules: false }),
     ...extra,
   };
 }
 const profileOf = (store: MemoryStore, userId: string) =>
   [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
-const members = async () => (await listMembers('high-value', { limit: 1000 })).members.map((m) => m.profileId);
+const members = async () => (await listMembers(segmentMembersTableFromEnv(), 'high-value', { limit: 1000 })).members.map((m) => m.profileId);
 const entered = (bus: BusEvent[], profileId: string) =>
   bus.filter((e) => e.detailType === 'segment.entered' && (e.detail as { profileId: string }).profileId === profileId).length;
 

@@ -22,7 +22,8 @@ import { segmentHooks } from '#shared/segments/hooks';
 import { listMembers } from '#shared/segments/members';
 import { compileRuntime } from '#shared/segments/runtime';
 import { inheritedOf } from '#shared/segments/state';
-import { applyEffectsBatch } from '#shared/segments/effects';
+import { applyEffectsBatch, type EffectsDeps } from '#shared/segments/effects';
+import { segmentMembersTableFromEnv } from '#functions/env';
 import { newProfile } from '#shared/identity/profile';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
@@ -79,6 +80,7 @@ function deps(store: MemoryStore, bus: BusEvent[], publisher?: Publisher): Resol
     hooks: segmentHooks({
       loader: { get: async () => rt, invalidate() {} },
       publisher: publisher ?? { publish: async (e) => void bus.push(...e) },
+      membersTable: segmentMembersTableFromEnv(),
       schedules: false,
     }),
   };
@@ -86,7 +88,7 @@ function deps(store: MemoryStore, bus: BusEvent[], publisher?: Publisher): Resol
 const live = (store: MemoryStore, type: string, value: string) =>
   [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === type && i.value === value))!;
 const members = async (ids: string[]) =>
-  (await listMembers('high-value', { limit: 1000 })).members
+  (await listMembers(segmentMembersTableFromEnv(), 'high-value', { limit: 1000 })).members
     .map((m) => m.profileId)
     .filter((m) => ids.includes(m))
     .sort();
@@ -189,7 +191,11 @@ describe('two writers applying the effects of one profile', () => {
   it('the writer that lost the race publishes only corrections of its own transitions; the newer writer publishes the rest, once', async () => {
     const store = new MemoryStore();
     const bus: BusEvent[] = [];
-    const effects = { publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) }, schedules: false };
+    const effects: EffectsDeps = {
+      publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) },
+      membersTable: segmentMembersTableFromEnv(),
+      schedules: false,
+    };
     // W1 wrote v1 (churn-risk), then W2 (another shard) wrote v2 from it (churn-risk, high-value)
     // before W1 recorded its effects: W1's record is superseded.
     const w1 = at('race-1', 1, ['churn-risk']);
@@ -207,7 +213,11 @@ describe('two writers applying the effects of one profile', () => {
   it('an entered the newer record contradicts is followed by exited', async () => {
     const store = new MemoryStore();
     const bus: BusEvent[] = [];
-    const effects = { publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) }, schedules: false };
+    const effects: EffectsDeps = {
+      publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) },
+      membersTable: segmentMembersTableFromEnv(),
+      schedules: false,
+    };
     const w1 = at('race-2', 1, ['high-value']);
     const w2 = at('race-2', 2, []);
     await store.putProfile(w1, null);

@@ -10,8 +10,8 @@ import fc from 'fast-check';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { ROUTES } from '#shared/config/resources';
-import { privacyDepsFromEnv } from '#functions/admin/deps';
 import { createAdminRouter } from '#shared/admin';
+import { adminWiringFromEnv, privacyDepsFromEnv } from '#functions/admin/deps';
 import type { AdminRouter } from '#shared/http';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
@@ -133,6 +133,7 @@ beforeAll(async () => {
     store: new MemoryStore(),
     config: identityConfig(),
     privacy: privacyDepsFromEnv(),
+    ...adminWiringFromEnv(),
     syncJourneyRules: async () => {},
     removeJourneyRules: async () => {},
     reevaluate: async () => {},

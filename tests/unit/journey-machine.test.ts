@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadDefinitions, parseDefinitions } from '#shared/definitions/parse';
 import { inHoldout } from '#shared/definitions/journey';
 import type { JourneyDef } from '#shared/definitions/types';
@@ -275,10 +275,6 @@ steps:
 });
 
 describe('webhook guard', () => {
-  afterEach(() => {
-    delete process.env.CAIRN_WEBHOOK_ALLOW_PRIVATE;
-  });
-
   it('refuses private, loopback, link-local and unique-local addresses, in every spelling', () => {
     for (const ip of [
       '10.1.2.3',
@@ -303,7 +299,7 @@ describe('webhook guard', () => {
   });
 
   it('prepares a signed request; refuses http and private literal hosts unless private is allowed', () => {
-    process.env.CAIRN_WEBHOOK_SECRET = 'k';
+    const settings = { secret: 'k', allowPrivate: false };
     const step = (url: string) => ({ ...vip.steps[2]!, url }) as never;
     const input = (url: string) => ({
       journey: vip,
@@ -313,15 +309,14 @@ describe('webhook guard', () => {
       template: { traits: { email: 'a@b.co' } },
       now: T0,
     });
-    const p = prepareWebhook(input('https://crm.example.com/hooks/vip'));
+    const p = prepareWebhook(input('https://crm.example.com/hooks/vip'), settings);
     expect(p.body).toBe('{"email":"a@b.co","tier":"vip"}');
     expect(p.headers['x-cairn-signature']).toBe(signBody(p.body!, 'k'));
     expect(p.headers['x-cairn-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(p.headers['x-cairn-timestamp']).toBe(new Date(T0).toISOString());
-    expect(() => prepareWebhook(input('http://crm.example.com/x'))).toThrow(/https/);
-    expect(() => prepareWebhook(input('https://169.254.169.254/latest'))).toThrow(/private/);
-    expect(() => prepareWebhook(input('https://[::1]/x'))).toThrow(/private/);
-    process.env.CAIRN_WEBHOOK_ALLOW_PRIVATE = 'true';
-    expect(prepareWebhook(input('http://127.0.0.1:9/x')).url.hostname).toBe('127.0.0.1');
+    expect(() => prepareWebhook(input('http://crm.example.com/x'), settings)).toThrow(/https/);
+    expect(() => prepareWebhook(input('https://169.254.169.254/latest'), settings)).toThrow(/private/);
+    expect(() => prepareWebhook(input('https://[::1]/x'), settings)).toThrow(/private/);
+    expect(prepareWebhook(input('http://127.0.0.1:9/x'), { ...settings, allowPrivate: true }).url.hostname).toBe('127.0.0.1');
   });
 });

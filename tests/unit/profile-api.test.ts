@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { privacyDepsFromEnv } from '#functions/admin/deps';
 import { createAdminRouter } from '#shared/admin';
+import { adminWiringFromEnv, privacyDepsFromEnv } from '#functions/admin/deps';
 import { pathParam } from '#shared/http';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
@@ -55,7 +55,7 @@ describe('admin router: profiles', async () => {
     ...HARD.filter((id) => id.startsWith('user_id:')).map((id, i) => msg(i + 1, id.slice('user_id:'.length))),
     msg(99, 'plus-owner', { email: 'a+b@x.com' }),
   ]);
-  const router = createAdminRouter({ store, config, privacy: privacyDepsFromEnv() });
+  const router = createAdminRouter({ store, config, privacy: privacyDepsFromEnv(), ...adminWiringFromEnv() });
   const call = async (e: APIGatewayProxyEventV2) => {
     const r = await router.handle(e);
     return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };

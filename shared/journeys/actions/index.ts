@@ -19,12 +19,32 @@ import { sendEmail } from './email';
 import { sendToPipeline } from './pipeline';
 import { sendSms } from './sms';
 import type { ActionInput, ActionResult, ActionSender } from './types';
-import { sendWebhook } from './webhook';
+import { sendWebhook, type WebhookSettings } from './webhook';
 
 export type { ActionInput, ActionResult, ActionSender } from './types';
 
 export type Senders = Record<'email' | 'sms' | 'webhook' | 'traits' | 'event', ActionSender>;
-export const defaultSenders: Senders = { email: sendEmail, sms: sendSms, webhook: sendWebhook, traits: sendToPipeline, event: sendToPipeline };
+
+/** What the senders take from the deployment (functions/journey reads it from its environment). */
+export interface ActionSettings {
+  /** Sender of an email whose step names none (CAIRN_EMAIL_FROM); unset: such an email fails `no_sender`. */
+  emailFrom: string | undefined;
+  /** The raw stream trait and event actions go on. */
+  rawStream: string;
+  webhook: WebhookSettings;
+}
+
+/** SES email, SNS SMS, signed webhooks, and traits and events through the pipeline. */
+export function actionSenders(settings: ActionSettings): Senders {
+  const pipeline: ActionSender = (input) => sendToPipeline(input, settings.rawStream);
+  return {
+    email: (input) => sendEmail(input, settings.emailFrom),
+    sms: sendSms,
+    webhook: (input) => sendWebhook(input, settings.webhook),
+    traits: pipeline,
+    event: pipeline,
+  };
+}
 
 const RESEND_SAFE = new Set(['traits', 'event']);
 

@@ -6,7 +6,6 @@
  * message, and normalize drops the duplicate.
  */
 import { createHash } from 'node:crypto';
-import { ENV, STREAMS } from '../../config/resources';
 import { renderValue, type Json, type JsonObject } from '../../definitions';
 import { partitionKeyFor, putAllRecords } from '../../message/stream';
 import type { RawEnvelope } from '../../message/types';
@@ -42,11 +41,12 @@ export function pipelineMessage(input: ActionInput): JsonObject | null {
   throw new Error(`not a pipeline action: ${step.action}`);
 }
 
-export async function sendToPipeline(input: ActionInput): Promise<ActionResult> {
+/** Puts the action's message on `rawStream` (the raw stream of the deployment). */
+export async function sendToPipeline(input: ActionInput, rawStream: string): Promise<ActionResult> {
   const message = pipelineMessage(input);
   if (!message) return { status: 'failed', reason: 'no_identifier' };
   const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, receivedAt: new Date(input.now).toISOString() };
   const key = String(message.userId ?? message.anonymousId);
-  await putAllRecords(process.env[ENV.rawStream] || STREAMS.raw.name, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }]);
+  await putAllRecords(rawStream, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }]);
   return { status: 'sent', result: String(message.messageId) };
 }

@@ -10,8 +10,8 @@
  * unique-local and unspecified addresses are refused (10/8, 172.16/12, 192.168/16, 127/8,
  * 169.254/16, 0/8, 100.64/10, ::1, ::, fc00::/7, fe80::/10, and IPv4-mapped forms of those). The
  * check runs in the socket's own DNS lookup, so the address checked is the address connected to
- * (no rebinding window). `CAIRN_WEBHOOK_ALLOW_PRIVATE=true` (set by the local stack only) lifts the
- * guard and allows plain http, for local development.
+ * (no rebinding window). `allowPrivate` (`CAIRN_WEBHOOK_ALLOW_PRIVATE=true`, set by the local stack
+ * only) lifts the guard and allows plain http, for local development.
  */
 import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
@@ -30,6 +30,14 @@ export interface WebhookOptions {
   backoffMs: number;
 }
 export const WEBHOOK_DEFAULTS: WebhookOptions = { attempts: 4, timeoutMs: 5_000, backoffMs: 250 };
+
+/** The deployment's webhook settings (functions/journey reads them from its environment). */
+export interface WebhookSettings {
+  /** HMAC key of `X-Cairn-Signature` (CAIRN_WEBHOOK_SECRET); unset or empty: nothing is sent unsigned, the action fails. */
+  secret: string | undefined;
+  /** Private and loopback addresses and plain http allowed (CAIRN_WEBHOOK_ALLOW_PRIVATE=true: the local stack only). */
+  allowPrivate: boolean;
+}
 
 const blocked = new BlockList();
 for (const [net, bits] of [
@@ -69,20 +77,20 @@ export function isPrivateAddress(ip: string): boolean {
   return true; // not an address: refuse
 }
 
-const allowPrivate = () => process.env[ENV.webhookAllowPrivate] === 'true';
-
 const refused = (host: string) => new CairnError('webhook_address_refused', `webhook host ${host} resolves to a private, loopback or link-local address`, 400);
 
 /** dns.lookup that fails when any resolved address is private (unless allowed). */
-function guardedLookup(hostname: string, options: { all?: boolean; family?: number }, cb: (...args: any[]) => void): void {
-  dnsLookup(hostname, { ...options, all: true }, (err, addrs: LookupAddress[]) => {
-    if (err) return cb(err);
-    if (!addrs.length) return cb(new Error(`no address for ${hostname}`));
-    if (!allowPrivate() && addrs.some((a) => isPrivateAddress(a.address))) return cb(refused(hostname));
-    if (options.all) cb(null, addrs);
-    else cb(null, addrs[0]!.address, addrs[0]!.family);
-  });
-}
+const guardedLookup =
+  (allowPrivate: boolean) =>
+  (hostname: string, options: { all?: boolean; family?: number }, cb: (...args: any[]) => void): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addrs: LookupAddress[]) => {
+      if (err) return cb(err);
+      if (!addrs.length) return cb(new Error(`no address for ${hostname}`));
+      if (!allowPrivate && addrs.some((a) => isPrivateAddress(a.address))) return cb(refused(hostname));
+      if (options.all) cb(null, addrs);
+      else cb(null, addrs[0]!.address, addrs[0]!.family);
+    });
+  };
 
 export function signBody(body: string | Buffer, secret: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
@@ -96,16 +104,17 @@ interface Prepared {
 }
 
 /** Renders URL, headers and body, and signs the body. Throws CairnError for a refused URL. */
-export function prepareWebhook(input: ActionInput, now = new Date(input.now)): Prepared {
+export function prepareWebhook(input: ActionInput, settings: WebhookSettings, now = new Date(input.now)): Prepared {
+  const { allowPrivate } = settings;
   const step = input.step;
   if (step.action !== 'webhook') throw new Error('not a webhook step');
   const url = new URL(renderTemplate(step.url, input.template, { escape: 'url' }));
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowPrivate())) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowPrivate)) {
     throw new CairnError('webhook_scheme_refused', `webhooks use https (got ${url.protocol.replace(':', '')})`, 400);
   }
   if (url.username || url.password) throw new CairnError('webhook_url_refused', 'webhook URLs may not carry credentials', 400);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !allowPrivate() && isPrivateAddress(host)) throw refused(host);
+  if (isIP(host) && !allowPrivate && isPrivateAddress(host)) throw refused(host);
   const hasBody = step.method !== 'GET' && step.method !== 'DELETE';
   const payload =
     step.body !== undefined
@@ -114,7 +123,7 @@ export function prepareWebhook(input: ActionInput, now = new Date(input.now)): P
   const body = hasBody ? JSON.stringify(payload) : undefined;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.headers ?? {})) headers[k.toLowerCase()] = renderTemplate(v, input.template).replace(/[\r\n]/g, ' ');
-  const secret = process.env[ENV.webhookSecret];
+  const secret = settings.secret;
   if (!secret) throw new CairnError('webhook_secret_unset', `${ENV.webhookSecret} is not set: webhooks are never sent unsigned`, 500);
   Object.assign(headers, {
     'user-agent': 'Cairn-Journeys/1',
@@ -127,9 +136,13 @@ export function prepareWebhook(input: ActionInput, now = new Date(input.now)): P
 }
 
 /** One attempt: resolves with the HTTP status; rejects on network errors, refusals and timeouts. */
-function attempt(p: Prepared, timeoutMs: number): Promise<number> {
+function attempt(p: Prepared, timeoutMs: number, allowPrivate: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = (p.url.protocol === 'https:' ? httpsRequest : httpRequest)(p.url, { method: p.method, headers: p.headers, lookup: guardedLookup as never });
+    const req = (p.url.protocol === 'https:' ? httpsRequest : httpRequest)(p.url, {
+      method: p.method,
+      headers: p.headers,
+      lookup: guardedLookup(allowPrivate) as never,
+    });
     const timer = setTimeout(() => req.destroy(new CairnError('webhook_timeout', `no answer within ${timeoutMs} ms`, 504)), timeoutMs);
     req.on('response', (res) => {
       res.resume(); // the body is not used; drain it
@@ -150,10 +163,10 @@ function attempt(p: Prepared, timeoutMs: number): Promise<number> {
   });
 }
 
-export async function sendWebhook(input: ActionInput, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
+export async function sendWebhook(input: ActionInput, settings: WebhookSettings, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
   let prepared: Prepared;
   try {
-    prepared = prepareWebhook(input);
+    prepared = prepareWebhook(input, settings);
   } catch (e) {
     if (e instanceof CairnError) return { status: 'failed', reason: e.code };
     return { status: 'failed', reason: 'invalid_url' };
@@ -162,7 +175,7 @@ export async function sendWebhook(input: ActionInput, opts: WebhookOptions = WEB
   for (let i = 0; i < opts.attempts; i++) {
     if (i > 0) await sleep(opts.backoffMs * 2 ** (i - 1) * (0.5 + Math.random() / 2));
     try {
-      const status = await attempt(prepared, opts.timeoutMs);
+      const status = await attempt(prepared, opts.timeoutMs, settings.allowPrivate);
       if (status >= 200 && status < 300) return { status: 'sent', result: String(status), attempts: i + 1 };
       reason = `http_${status}`;
       if (status !== 429 && status < 500) return { status: 'failed', reason, attempts: i + 1 };

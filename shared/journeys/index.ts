@@ -1,0 +1,35 @@
+/**
+ * Journeys (docs/journeys.md): λ journey's handler around the pure step machine, the actions, the
+ * stats route. The adapters that build λ journey and the admin API are imported by their own paths:
+ * store.ts (journeys table), dynamo-profile.ts (profiles table), schedule.ts (waits on EventBridge
+ * Scheduler), rules.ts (journey rules on the bus).
+ */
+export {
+  cachedJourneys,
+  handleJourney,
+  journeyActionEvent,
+  journeyHandler,
+  storedJourney,
+  type JourneyDeps,
+  type JourneyInput,
+  type JourneyResult,
+} from './handler';
+export {
+  emptyState,
+  onEvent,
+  onResume,
+  onTrigger,
+  scheduleName,
+  type MachineContext,
+  type PersonData,
+  type PersonState,
+  type Run,
+  type Transition,
+} from './machine';
+export { contactOf, messageIdentity, personData, type ProfileReader } from './profile';
+export { actionSenders, performAction, type ActionInput, type ActionResult, type ActionSender, type ActionSettings, type Senders } from './actions';
+export { isPrivateAddress, signBody, type WebhookSettings } from './actions/webhook';
+export { JOURNEY_COUNTERS, journeyStats, journeyStatsRoutes, type JourneyStats } from './stats';
+export type { JourneyStore, LedgerItem } from './store';
+export type { ResumeInput, WaitScheduler, WaitSchedules } from './schedule';
+export type { RuleInput, RuleTarget } from './rules';

@@ -1,0 +1,39 @@
+/**
+ * Computed traits and segments (docs/segments.md): the runtime compiled from the applied definitions,
+ * the state they keep on a profile, membership and its effects, λ resolve's hooks and λ recheck. The
+ * adapters are imported by their own paths: members.ts (the members index), schedule.ts (recheck
+ * schedules), dynamo-profiles.ts (a sweep's scan of the profiles table).
+ */
+export {
+  compileRuntime,
+  defaultRuntimeLoader,
+  definitionsTtlMs,
+  EMPTY_RUNTIME,
+  runtimeLoader,
+  storedDefinitions,
+  traitKey,
+  type Accumulator,
+  type RuntimeLoader,
+  type SegmentRuntime,
+} from './runtime';
+export {
+  computedValues,
+  inheritedOf,
+  mergeComputedState,
+  profileExtension,
+  publishedOf,
+  settledDiffers,
+  settleProfile,
+  statesOf,
+  storedSegments,
+  withSettled,
+  type Inherited,
+  type Published,
+  type Settled,
+  type States,
+} from './state';
+export { applyEffects, applyEffectsBatch, effectsPending, retireMerged, segmentSnapshot, transitions, type EffectsDeps, type Transitions } from './effects';
+export { segmentHooks, type SegmentHooksOptions } from './hooks';
+export { recheckHandler, recheckProfile, sweep, type ProfilePages, type RecheckDeps } from './recheck';
+export type { RecheckEvent, RecheckTarget } from './schedule';
+export type { MembersPage, MembershipChange } from './members';
