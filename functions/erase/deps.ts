@@ -15,13 +15,14 @@ import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { SchedulerWaitSchedules } from '#shared/privacy/schedules';
 import { cancelProfileRecheck } from '#shared/segments/schedule';
 import { suppress } from '#shared/suppression';
-import { lakeBucketFromEnv, tableNameFromEnv } from '../env';
+import { lakeBucketFromEnv, recheckTargetFromEnv, tableNameFromEnv } from '../env';
 
 export function eraseDepsFromEnv(): EraseDeps {
   const identities = tableNameFromEnv('identities', 'identitiesTable');
   const profiles = tableNameFromEnv('profiles', 'profilesTable');
   const timeline = tableNameFromEnv('timeline', 'timelineTable');
   const privacy = tableNameFromEnv('privacy', 'privacyTable');
+  const recheck = recheckTargetFromEnv();
   return {
     records: new DynamoErasureRecords(privacy),
     cursor: new DynamoPassCursor(privacy),
@@ -38,7 +39,7 @@ export function eraseDepsFromEnv(): EraseDeps {
     lake: new S3LakeObjects(lakeBucketFromEnv()),
     suppression: { suppress },
     listDefinitions: (kind) => listDefinitions(kind),
-    cancelRecheck: (profileId) => cancelProfileRecheck(profileId),
+    cancelRecheck: (profileId) => cancelProfileRecheck(recheck, profileId),
     config: loadIdentityConfig(),
   };
 }

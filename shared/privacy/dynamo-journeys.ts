@@ -1,7 +1,7 @@
 /** A person's journey state in the journeys table: run items and the action ledger (the `JourneyRuns` of shared/privacy/ports.ts). */
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient as doc } from '../aws/clients';
-import type { PersonState } from '../journeys/machine';
+import type { PersonState } from '../journeys';
 import { batchDelete } from './dynamo-erase';
 import type { JourneyRuns } from './ports';
 

@@ -3,7 +3,7 @@
  * and waits, recheck schedules, segment membership, then the identity graph and the profiles.
  */
 import { identityKey } from '../identity/identifiers';
-import { scheduleName } from '../journeys/machine';
+import { scheduleName } from '../journeys';
 import { suppressionHash } from '../suppression';
 import type { Person } from './person';
 import type { ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
