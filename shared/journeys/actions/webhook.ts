@@ -6,10 +6,9 @@
  * and 5xx are retried with exponential backoff and jitter; then the action is dead-lettered
  * (recorded `failed` in the ledger with the reason, counted `failed`).
  *
- * SSRF guard: the host is resolved and EVERY address checked; private, loopback, link-local,
- * unique-local and unspecified addresses are refused (10/8, 172.16/12, 192.168/16, 127/8,
- * 169.254/16, 0/8, 100.64/10, ::1, ::, fc00::/7, fe80::/10, and IPv4-mapped forms of those). The
- * check runs in the socket's own DNS lookup, so the address checked is the address connected to
+ * SSRF guard: the host is resolved and EVERY address checked against address.ts (private,
+ * loopback, link-local, multicast, reserved, documentation and benchmark ranges, and IPv4 carried
+ * inside IPv6: mapped, compatible, NAT64, 6to4). The check runs in the socket's own DNS lookup, so the address checked is the address connected to
  * (no rebinding window). `allowPrivate` (`CAIRN_WEBHOOK_ALLOW_PRIVATE=true`, set by the local stack
  * only) lifts the guard and allows plain http, for local development.
  */
@@ -17,7 +16,8 @@ import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { isPrivateAddress } from './address';
 import { ENV } from '../../config/resources';
 import { CairnError } from '../../errors';
 import { renderTemplate, renderValue } from '../../definitions';
@@ -39,43 +39,7 @@ export interface WebhookSettings {
   allowPrivate: boolean;
 }
 
-const blocked = new BlockList();
-for (const [net, bits] of [
-  ['10.0.0.0', 8],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['0.0.0.0', 8],
-  ['100.64.0.0', 10],
-] as const) {
-  blocked.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::1', 128],
-  ['::', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-] as const)
-  blocked.addSubnet(net, bits, 'ipv6');
-
-/** True for addresses a webhook may not reach (see the file comment). */
-export function isPrivateAddress(ip: string): boolean {
-  const bare = ip.replace(/^\[|\]$/g, '').split('%')[0]!;
-  const v = isIP(bare);
-  if (v === 4) return blocked.check(bare, 'ipv4');
-  if (v === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-    if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-    const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(bare);
-    if (hexMapped) {
-      const n = (parseInt(hexMapped[1]!, 16) << 16) | parseInt(hexMapped[2]!, 16);
-      return blocked.check([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'), 'ipv4');
-    }
-    return blocked.check(bare, 'ipv6');
-  }
-  return true; // not an address: refuse
-}
+export { isPrivateAddress } from './address';
 
 const refused = (host: string) => new CairnError('webhook_address_refused', `webhook host ${host} resolves to a private, loopback or link-local address`, 400);
 
