@@ -2,17 +2,17 @@
  * The demo's local CRM (docs/demo.md): a small HTTP server on 127.0.0.1, on a free port, that
  * receives the example journeys' webhooks (`vip-welcome` posts each new VIP to the CRM) the way a
  * real receiver should:
- * - it checks `X-Cairn-Signature` (`sha256=` HMAC-SHA256 of the exact body with the stack's webhook
- *   secret; shared/journeys/actions/webhook.ts) in constant time, and answers `401` when it does not
- *   verify — the journey then counts the step `failed` (`http_401`), as with any real failure;
+ * - it checks `X-Cairn-Signature` (HMAC-SHA256 over timestamp, method, URL and exact body with the
+ *   stack's webhook secret; shared/journeys/actions/signature.ts) in constant time, and a timestamp
+ *   within 5 minutes, and answers `401` when either fails — the journey then counts the step `failed`
+ *   (`http_401`), as with any real failure;
  * - it answers a repeated `X-Cairn-Delivery` `200` again without recording it twice.
  * Deliveries are kept in memory (the latest 1,000) and listed newest first by
  * `GET /deliveries?limit=` (1–1000, default 50), like the stack's outbox (`GET /v1/outbox`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signBody } from '#shared/journeys';
+import { verifyDelivery, type Verdict } from '#shared/journeys';
 
 export interface CrmDelivery {
   /** `X-Cairn-Delivery`: journey run and step. */
@@ -64,13 +64,15 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-/** True when `header` is the signature of `body` with `secret` (constant time). */
-export function signatureValid(body: Buffer, header: string | string[] | undefined, secret: string): boolean {
-  if (typeof header !== 'string') return false;
-  const want = Buffer.from(signBody(body, secret));
-  const got = Buffer.from(header.trim());
-  return got.length === want.length && timingSafeEqual(got, want);
-}
+const one = (h: string | string[] | undefined) => (typeof h === 'string' ? h : undefined);
+
+/** A request's verdict: signed by `secret` over its timestamp, method, `url` and body, and recent. */
+export const deliveryVerdict = (req: IncomingMessage, url: string, body: Buffer, secret: string, now = Date.now()): Verdict =>
+  verifyDelivery(
+    { timestamp: one(req.headers['x-cairn-timestamp']), signature: one(req.headers['x-cairn-signature']), method: req.method ?? '', url, body },
+    secret,
+    now,
+  );
 
 /** Starts the receiver. `secret()` is read per request (the stack may set it after the receiver starts). */
 export async function startCrmReceiver(o: { secret: () => string }): Promise<CrmReceiver> {
@@ -83,6 +85,7 @@ export async function startCrmReceiver(o: { secret: () => string }): Promise<Crm
   };
   const list = (limit = 50) => kept.slice(-Math.max(1, Math.min(1000, limit))).reverse();
 
+  let baseUrl = '';
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -93,9 +96,13 @@ export async function startCrmReceiver(o: { secret: () => string }): Promise<Crm
       if (!url.pathname.startsWith('/hooks/')) return send(res, 404, { error: 'not found' });
       const body = await readBody(req);
       if (!body) return send(res, 413, { error: 'body too large' });
-      if (!signatureValid(body, req.headers['x-cairn-signature'], o.secret())) {
+      // The URL Cairn requested: this receiver's own address (the example journey posts to it as is).
+      const verdict = deliveryVerdict(req, `${baseUrl}${req.url ?? '/'}`, body, o.secret());
+      if (!verdict.ok) {
         counts.rejected++;
-        return send(res, 401, { error: 'X-Cairn-Signature does not verify with the webhook secret' });
+        return send(res, 401, {
+          error: `X-Cairn-Signature ${verdict.reason === 'stale' ? 'is older than 5 minutes (or from the future)' : verdict.reason === 'missing' ? 'or X-Cairn-Timestamp is missing' : 'does not verify with the webhook secret'}`,
+        });
       }
       const id = String(req.headers['x-cairn-delivery'] ?? '');
       if (id && seen.has(id)) {
@@ -129,7 +136,7 @@ export async function startCrmReceiver(o: { secret: () => string }): Promise<Crm
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
     hookUrl: `${baseUrl}/hooks/vip`,

@@ -28,7 +28,8 @@ export {
 } from './machine';
 export { contactOf, messageIdentity, personData, type ProfileReader } from './profile';
 export { actionSenders, performAction, type ActionInput, type ActionResult, type ActionSender, type ActionSettings, type Senders } from './actions';
-export { isPrivateAddress, signBody, type WebhookSettings } from './actions/webhook';
+export { isPrivateAddress, type WebhookSettings } from './actions/webhook';
+export { SIGNATURE_TOLERANCE_MS, signDelivery, verifyDelivery, type SignedParts, type Verdict } from './actions/signature';
 export { JOURNEY_COUNTERS, journeyStats, journeyStatsRoutes, type JourneyStats } from './stats';
 export type { JourneyStore, LedgerItem } from './store';
 export type { ResumeInput, WaitScheduler, WaitSchedules } from './schedule';

@@ -20,7 +20,7 @@ import type { Definition, JourneyDef } from '#shared/definitions/types';
 import { ruleName, syncJourneyRules, removeJourneyRules } from '#shared/journeys/rules';
 import { journeyRuleTargetFromEnv } from '#functions/admin/deps';
 import { statsShard } from '#shared/journeys/store';
-import { signBody } from '#shared/journeys/actions/webhook';
+import { verifyDelivery } from '#shared/journeys/actions/signature';
 import { useLocalStack } from '../support/stack';
 import { sleep, until as untilWithin } from '../support/wait';
 import { service as eventsService } from '#local/eventbridge/service';
@@ -34,7 +34,7 @@ const DAY = 86_400_000;
 let clockOffset = 0;
 let hook: Server;
 let hookUrl = '';
-const hooks: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+const hooks: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string }[] = [];
 const run = Date.now().toString(36);
 
 /** The scheduler with an advanceable clock, as a local service. */
@@ -72,7 +72,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      hooks.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      hooks.push({ method: req.method ?? '', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}${req.url}`, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       res.writeHead(204).end();
     });
   });
@@ -323,8 +323,10 @@ describe('vip-welcome', () => {
     expect(got).toHaveLength(1);
     const h = got[0]!;
     expect(JSON.parse(h.body)).toEqual({ email: 'dave@example.com', tier: 'vip' });
-    expect(h.headers['x-cairn-signature']).toBe(signBody(h.body, 'dev-webhook-secret'));
-    expect(h.headers['x-cairn-signature']).not.toBe(signBody(h.body + ' ', 'dev-webhook-secret'));
+    // What a receiver checks (docs/journeys.md): signed over timestamp, method, URL and body, and recent.
+    const delivery = { timestamp: String(h.headers['x-cairn-timestamp']), signature: String(h.headers['x-cairn-signature']), method: h.method, url: h.url, body: h.body };
+    expect(verifyDelivery(delivery, 'dev-webhook-secret')).toEqual({ ok: true });
+    expect(verifyDelivery({ ...delivery, body: h.body + ' ' }, 'dev-webhook-secret')).toEqual({ ok: false, reason: 'mismatch' });
     expect(Date.parse(String(h.headers['x-cairn-timestamp']))).toBeGreaterThan(Date.now() - 60_000);
     expect(h.headers['x-cairn-delivery']).toMatch(/^[0-9a-f]{24}\.step-3$/);
     const vip = await until(

@@ -10,7 +10,8 @@ import { inHoldout } from '#shared/definitions/journey';
 import type { JourneyDef } from '#shared/definitions/types';
 import { emptyState, nextStepId, onEvent, onResume, onTrigger, type MachineContext, type PersonData } from '#shared/journeys/machine';
 import { journeyRules, ruleName, targetInput } from '#shared/journeys/rules';
-import { isPrivateAddress, prepareWebhook, signBody } from '#shared/journeys/actions/webhook';
+import { isPrivateAddress, prepareWebhook } from '#shared/journeys/actions/webhook';
+import { signDelivery } from '#shared/journeys/actions/signature';
 import { matchesPattern } from '#shared/eventbridge/pattern';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -311,7 +312,7 @@ describe('webhook guard', () => {
     });
     const p = prepareWebhook(input('https://crm.example.com/hooks/vip'), settings);
     expect(p.body).toBe('{"email":"a@b.co","tier":"vip"}');
-    expect(p.headers['x-cairn-signature']).toBe(signBody(p.body!, 'k'));
+    expect(p.headers['x-cairn-signature']).toBe(signDelivery({ timestamp: new Date(T0).toISOString(), method: 'POST', url: 'https://crm.example.com/hooks/vip', body: p.body! }, 'k'));
     expect(p.headers['x-cairn-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(p.headers['x-cairn-timestamp']).toBe(new Date(T0).toISOString());
     expect(() => prepareWebhook(input('http://crm.example.com/x'), settings)).toThrow(/https/);

@@ -1,7 +1,7 @@
 /**
- * Webhooks: an HTTPS request with the rendered body, signed
- * `X-Cairn-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes, key CAIRN_WEBHOOK_SECRET>`,
- * with `X-Cairn-Timestamp` (ISO-8601 send time) and `X-Cairn-Delivery` (stable per run and step,
+ * Webhooks: an HTTPS request with the rendered body, signed over timestamp, method, URL and body
+ * (`X-Cairn-Signature`, signature.ts; key CAIRN_WEBHOOK_SECRET), with `X-Cairn-Timestamp`
+ * (ISO-8601 send time) and `X-Cairn-Delivery` (stable per run and step,
  * the same on every retry: receivers dedupe on it). Each attempt times out; network errors, 429
  * and 5xx are retried with exponential backoff and jitter; then the action is dead-lettered
  * (recorded `failed` in the ledger with the reason, counted `failed`).
@@ -12,12 +12,12 @@
  * (no rebinding window). `allowPrivate` (`CAIRN_WEBHOOK_ALLOW_PRIVATE=true`, set by the local stack
  * only) lifts the guard and allows plain http, for local development.
  */
-import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isPrivateAddress } from './address';
+import { signDelivery } from './signature';
 import { ENV } from '../../config/resources';
 import { CairnError } from '../../errors';
 import { renderTemplate, renderValue } from '../../definitions';
@@ -56,10 +56,6 @@ const guardedLookup =
     });
   };
 
-export function signBody(body: string | Buffer, secret: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
-
 interface Prepared {
   url: URL;
   method: string;
@@ -89,11 +85,12 @@ export function prepareWebhook(input: ActionInput, settings: WebhookSettings, no
   for (const [k, v] of Object.entries(step.headers ?? {})) headers[k.toLowerCase()] = renderTemplate(v, input.template).replace(/[\r\n]/g, ' ');
   const secret = settings.secret;
   if (!secret) throw new CairnError('webhook_secret_unset', `${ENV.webhookSecret} is not set: webhooks are never sent unsigned`, 500);
+  const timestamp = now.toISOString();
   Object.assign(headers, {
     'user-agent': 'Cairn-Journeys/1',
-    'x-cairn-timestamp': now.toISOString(),
+    'x-cairn-timestamp': timestamp,
     'x-cairn-delivery': `${input.runId}.${step.id}`,
-    'x-cairn-signature': signBody(body ?? '', secret),
+    'x-cairn-signature': signDelivery({ timestamp, method: step.method, url: url.href, body: body ?? '' }, secret),
     ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
   });
   return { url, method: step.method, headers, ...(body !== undefined ? { body } : {}) };
