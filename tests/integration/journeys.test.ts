@@ -72,7 +72,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      hooks.push({ method: req.method ?? '', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}${req.url}`, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      hooks.push({
+        method: req.method ?? '',
+        url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}${req.url}`,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(204).end();
     });
   });
@@ -324,7 +329,13 @@ describe('vip-welcome', () => {
     const h = got[0]!;
     expect(JSON.parse(h.body)).toEqual({ email: 'dave@example.com', tier: 'vip' });
     // What a receiver checks (docs/journeys.md): signed over timestamp, method, URL and body, and recent.
-    const delivery = { timestamp: String(h.headers['x-cairn-timestamp']), signature: String(h.headers['x-cairn-signature']), method: h.method, url: h.url, body: h.body };
+    const delivery = {
+      timestamp: String(h.headers['x-cairn-timestamp']),
+      signature: String(h.headers['x-cairn-signature']),
+      method: h.method,
+      url: h.url,
+      body: h.body,
+    };
     expect(verifyDelivery(delivery, 'dev-webhook-secret')).toEqual({ ok: true });
     expect(verifyDelivery({ ...delivery, body: h.body + ' ' }, 'dev-webhook-secret')).toEqual({ ok: false, reason: 'mismatch' });
     expect(Date.parse(String(h.headers['x-cairn-timestamp']))).toBeGreaterThan(Date.now() - 60_000);

@@ -312,7 +312,9 @@ describe('webhook guard', () => {
     });
     const p = prepareWebhook(input('https://crm.example.com/hooks/vip'), settings);
     expect(p.body).toBe('{"email":"a@b.co","tier":"vip"}');
-    expect(p.headers['x-cairn-signature']).toBe(signDelivery({ timestamp: new Date(T0).toISOString(), method: 'POST', url: 'https://crm.example.com/hooks/vip', body: p.body! }, 'k'));
+    expect(p.headers['x-cairn-signature']).toBe(
+      signDelivery({ timestamp: new Date(T0).toISOString(), method: 'POST', url: 'https://crm.example.com/hooks/vip', body: p.body! }, 'k'),
+    );
     expect(p.headers['x-cairn-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(p.headers['x-cairn-timestamp']).toBe(new Date(T0).toISOString());
     expect(() => prepareWebhook(input('http://crm.example.com/x'), settings)).toThrow(/https/);
