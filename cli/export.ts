@@ -300,7 +300,8 @@ export function registerExportCommand(program: Command, deps: ExportDeps): Comma
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(', ')}`, 'csv')
     .option('--out <file>', 'write to this file (default: stdout)')
     .option('--s3 <url>', 'write to s3://bucket/key (local stack: its S3 emulator; --stack: AWS)')
-    .option('--consent <channel>', 'only members who granted consent on this channel (e.g. ads, email); the others are counted')
+    .option('--consent <channel>', 'only members who granted consent on this channel (e.g. ads, email); the others are counted. Required, or --no-consent')
+    .option('--no-consent', 'export every member whatever their consent (a non-marketing use, e.g. service messages or an audit)')
     .option(
       '--fields <list>',
       `columns, comma-separated, repeatable: profile_id, identifier types (email, phone, user_id, crm_id, …), traits.<path>, computed.<id>, consent.<channel>, segments (default: ${DEFAULT_FIELDS.join(',')})`,
@@ -308,26 +309,36 @@ export function registerExportCommand(program: Command, deps: ExportDeps): Comma
       [] as string[],
     )
     .option('--summary <format>', 'summary on stderr: text, json', 'text')
-    .action(async (id: string, o: { format: string; out?: string; s3?: string; consent?: string; fields: string[]; summary: string }, cmd: Command) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(o.format))
-        throw usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
-      if (o.summary !== 'text' && o.summary !== 'json') throw usage(`--summary must be text or json, got ${JSON.stringify(o.summary)}`);
-      if (o.out && o.s3) throw usage('give --out or --s3, not both');
-      if (o.consent !== undefined && !NAME_RE.test(o.consent))
-        throw usage(`--consent must be a channel name (e.g. ads, email), got ${JSON.stringify(o.consent)}`);
-      if (o.s3) parseS3Url(o.s3);
-      const fields = parseFields(o.fields);
-      const format = o.format as ExportFormat;
-      const t = await deps.target(cmd);
-      const sink: Sink = o.s3
-        ? s3Sink(await s3For(t), o.s3, format)
-        : o.out
-          ? fileSink(o.out, deps.cwd)
-          : { destination: 'stdout', write: (c) => deps.stdout(c), close: async () => {} };
-      const counts = await exportSegment(t, { segment: id, format, fields, ...(o.consent ? { consent: o.consent } : {}) }, (c) => sink.write(c));
-      await sink.close();
-      const summary: ExportSummary = { ...counts, destination: sink.destination };
-      deps.stderr(o.summary === 'json' ? JSON.stringify(summary) + '\n' : renderExportSummary(summary));
-    });
+    .action(
+      async (id: string, o: { format: string; out?: string; s3?: string; consent?: string | boolean; fields: string[]; summary: string }, cmd: Command) => {
+        // Consent filtering is on unless turned off by name: an audience exported for marketing must not
+        // carry the people who said no because someone forgot a flag.
+        if (o.consent === undefined || o.consent === true)
+          throw usage(
+            'name the consent channel this audience is for (--consent email, --consent ads, …), or pass --no-consent for a use that needs no consent',
+          );
+        if (!(EXPORT_FORMATS as readonly string[]).includes(o.format))
+          throw usage(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+        if (o.summary !== 'text' && o.summary !== 'json') throw usage(`--summary must be text or json, got ${JSON.stringify(o.summary)}`);
+        if (o.out && o.s3) throw usage('give --out or --s3, not both');
+        if (typeof o.consent === 'string' && !NAME_RE.test(o.consent))
+          throw usage(`--consent must be a channel name (e.g. ads, email), got ${JSON.stringify(o.consent)}`);
+        if (o.s3) parseS3Url(o.s3);
+        const fields = parseFields(o.fields);
+        const format = o.format as ExportFormat;
+        const t = await deps.target(cmd);
+        const sink: Sink = o.s3
+          ? s3Sink(await s3For(t), o.s3, format)
+          : o.out
+            ? fileSink(o.out, deps.cwd)
+            : { destination: 'stdout', write: (c) => deps.stdout(c), close: async () => {} };
+        const counts = await exportSegment(t, { segment: id, format, fields, ...(typeof o.consent === 'string' ? { consent: o.consent } : {}) }, (c) =>
+          sink.write(c),
+        );
+        await sink.close();
+        const summary: ExportSummary = { ...counts, destination: sink.destination };
+        deps.stderr(o.summary === 'json' ? JSON.stringify(summary) + '\n' : renderExportSummary(summary));
+      },
+    );
   return exp;
 }

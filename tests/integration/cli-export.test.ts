@@ -4,7 +4,7 @@
  * JSON Lines, S3 (the stack's s3rver, read back with the SDK), and the failures a user hits.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -42,8 +42,15 @@ describe('npx cairn export segment (local stack)', () => {
     for (const p of people) ids[p.userId] = (await admin('GET', `/v1/profiles/user_id:${p.userId}`)).json.profileId;
   }, 120_000);
 
-  it('CSV with the default columns: every member, identifiers normalised, header first', async () => {
-    const r = await cli('export', 'segment', 'pros', '--out', 'pros.csv');
+  it('consent filtering is on unless turned off by name: no --consent and no --no-consent is a usage error', async () => {
+    const r = await cli('export', 'segment', 'pros', '--out', 'forgot.csv');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/name the consent channel .*--consent .*--no-consent/);
+    expect(existsSync(join(dir, 'forgot.csv'))).toBe(false);
+  });
+
+  it('CSV with the default columns (--no-consent): every member, identifiers normalised, header first', async () => {
+    const r = await cli('export', 'segment', 'pros', '--no-consent', '--out', 'pros.csv');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe('');
     const { records } = parseCsv(readFileSync(join(dir, 'pros.csv'), 'utf8'));
@@ -79,6 +86,7 @@ describe('npx cairn export segment (local stack)', () => {
       'pros',
       '--format',
       'jsonl',
+      '--no-consent',
       '--fields',
       'profile_id,email,traits.name,consent.ads',
       '--s3',
@@ -115,12 +123,12 @@ describe('npx cairn export segment (local stack)', () => {
   });
 
   it('fails with a one-line reason: unknown segment, bad format, bad S3 URL', async () => {
-    const a = await cli('export', 'segment', 'nope');
+    const a = await cli('export', 'segment', 'nope', '--no-consent');
     expect(a.code).toBe(1);
     expect(a.err).toBe('error: no segment "nope"\n');
-    const b = await cli('export', 'segment', 'pros', '--format', 'xml');
+    const b = await cli('export', 'segment', 'pros', '--no-consent', '--format', 'xml');
     expect(b.code).toBe(2);
-    const c = await cli('export', 'segment', 'pros', '--s3', 'https://bucket/key');
+    const c = await cli('export', 'segment', 'pros', '--no-consent', '--s3', 'https://bucket/key');
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/--s3 must be s3:\/\/<bucket>\/<key>/);
   });
