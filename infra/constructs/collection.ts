@@ -69,13 +69,15 @@ export class Collection extends Construct {
       throttle: { rateLimit: THROTTLE.rateLimit, burstLimit: THROTTLE.burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
-        // No source IP or user agent: access logs hold no personal data.
+        // No source IP, user agent or path: access logs hold no personal data. The route key
+        // (`GET /v1/profiles/{identifier}`) names the route without the identifier the path carries;
+        // the caller is the IAM principal on admin routes (write-key routes have none).
         format: apigw.AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
             time: '$context.requestTime',
-            method: '$context.httpMethod',
-            path: '$context.path',
+            routeKey: '$context.routeKey',
+            caller: '$context.identity.userArn',
             status: '$context.status',
             responseLength: '$context.responseLength',
             latencyMs: '$context.responseLatency',

@@ -269,8 +269,11 @@ describe('collection API', () => {
     expect(resources[dest]!.Properties.KmsKeyId).toEqual(getAtt(keyId()));
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
     expect(format.requestId).toBe('$context.requestId');
-    // No personal data in access logs.
-    expect(Object.values(format).join(' ')).not.toMatch(/sourceIp|userAgent/);
+    // Who called which route, never with the identifier in the path (GET /v1/profiles/email:…).
+    expect(format.routeKey).toBe('$context.routeKey');
+    expect(format.caller).toBe('$context.identity.userArn');
+    // No personal data in access logs: no source IP, user agent, path or query.
+    expect(Object.values(format).join(' ')).not.toMatch(/sourceIp|userAgent|context\.path|rawPath|querystring/i);
   });
 
   it('answers CORS preflight for browser SDKs on other origins, from the CORS declaration the local server uses', () => {
