@@ -22,6 +22,7 @@ import type { NormalizedMessage } from '#shared/message/types';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
 import { suppress, suppressionHash } from '#shared/suppression';
+import { privacyTableFromEnv } from '#functions/env';
 import type { Result } from './result';
 
 async function buildLake(objects: number, rows: number, people: { user: string; profileId: string; every: number }[]): Promise<void> {
@@ -62,7 +63,7 @@ async function erase(id: string, user: string, profileId: string, fullScan: bool
   const hashes = [suppressionHash(`user_id:${user}`)];
   const deps = eraseDepsFromEnv();
   await deps.records.put({ erasureId: id, status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [profileId] });
-  await suppress(hashes, id, now);
+  await suppress(privacyTableFromEnv(), hashes, id, now);
   await deps.records.enqueue(id);
   const t = Date.now();
   const r = await runErasures(deps, { settleSeconds: 0, erasureIds: [id], fullScan });

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDefinitions } from '#shared/definitions';
 import { putDefinition } from '#shared/definitions/store';
+import { definitionsTableFromEnv } from '#functions/env';
 import { syncJourneyRules } from '#shared/journeys/rules';
 import { journeyRuleTargetFromEnv } from '#functions/admin/deps';
 import { startLocalStack } from '#local/stack';
@@ -26,7 +27,7 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
       ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') })),
     );
     for (const d of defs) {
-      await putDefinition(d);
+      await putDefinition(definitionsTableFromEnv(), d);
       if (d.kind === 'journey') await syncJourneyRules(d, journeyRuleTargetFromEnv());
     }
     const auth = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };

@@ -5,12 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { normalizeEnvelope } from '#shared/normalize/normalize';
+import { defaultCountryFromEnv } from '#functions/env';
 import { encodeJsonLines, toEventRow } from '#shared/lake/index';
 import { syntheticMessages } from './events';
 import type { Result } from './result';
 
 export async function benchNormalize(n: number): Promise<Result[]> {
   const receivedAt = new Date().toISOString();
+  const country = defaultCountryFromEnv();
   const records = syntheticMessages(n).map((m) =>
     Buffer.from(JSON.stringify({ message: { ...m, messageId: randomUUID(), receivedAt }, sourceId: 'bench', receivedAt })).toString('base64'),
   );
@@ -19,7 +21,7 @@ export async function benchNormalize(n: number): Promise<Result[]> {
     for (let i = 0; i < records.length; i += 500) {
       const rows = [];
       for (const data of records.slice(i, i + 500)) {
-        const res = normalizeEnvelope(JSON.parse(Buffer.from(data, 'base64').toString('utf8')));
+        const res = normalizeEnvelope(JSON.parse(Buffer.from(data, 'base64').toString('utf8')), country);
         if (res.ok) {
           rows.push(toEventRow(res.message));
           ok++;

@@ -16,6 +16,7 @@ import type { NormalizedMessage } from '#shared/message/types';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
 import { suppress, suppressionHash } from '#shared/suppression';
+import { privacyTableFromEnv } from '#functions/env';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 const OBJECTS = Number(process.argv[2] ?? 500);
@@ -58,7 +59,7 @@ const now = new Date().toISOString();
 const hashes = [suppressionHash('user_id:user-erased')];
 const deps = eraseDepsFromEnv();
 await deps.records.put({ erasureId: 'bench', status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [] });
-await suppress(hashes, 'bench', now);
+await suppress(privacyTableFromEnv(), hashes, 'bench', now);
 await deps.records.enqueue('bench');
 const res = await runErasures(deps, { settleSeconds: 0 });
 console.log(

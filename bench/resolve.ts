@@ -48,6 +48,7 @@ export async function benchResolve(batches: number, population = 5_000): Promise
         msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
         STREAMS.normalized.name,
         shard,
+        process.env.AWS_REGION,
       );
       const res = await resolve(ev);
       if (res.batchItemFailures.length) throw new Error(`resolve bench: batch failed at ${res.batchItemFailures[0]!.itemIdentifier}`);

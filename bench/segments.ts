@@ -98,6 +98,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
           msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? 'x', sequenceNumber: String(++seq) })),
           STREAMS.normalized.name,
           shard,
+          process.env.AWS_REGION,
         );
         const res = await resolve(ev);
         if (res.batchItemFailures.length) throw new Error('segments bench: batch failed');

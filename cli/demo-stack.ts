@@ -3,6 +3,7 @@
  * sources, cutting the history into collector requests and posting them, reading `/v1/status` to
  * wait for the pipeline to drain, counting segment members, looking a person up by each identifier.
  */
+import { ENV, TABLES } from '#shared/config/resources';
 import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from '#shared/demo';
 import { pathParam } from '#shared/http';
 import { adminGet, answerError, collectPost, type Target } from './http';
@@ -30,7 +31,8 @@ export async function seedSources(t: Target, inProcess: boolean): Promise<boolea
       process.env.AWS_REGION ??= 'us-east-1';
     }
     const { ensureSource } = await import('#shared/collect/sources');
-    for (const s of Object.values(DEMO_SOURCES)) await ensureSource(s.writeKey, s.sourceId, s.name);
+    const table = process.env[ENV.sourcesTable] || TABLES.sources.name;
+    for (const s of Object.values(DEMO_SOURCES)) await ensureSource(table, s.writeKey, s.sourceId, s.name);
     return true;
   } catch {
     return false;

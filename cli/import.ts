@@ -13,7 +13,8 @@
 import { createReadStream, createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { CairnError } from '#shared/errors';
-import { loadIdentityConfig } from '#shared/identity/config';
+import { identityConfig } from '#shared/identity/config';
+import { defaultCountry } from '#shared/normalize/phone';
 import type { JsonObject } from '#shared/message/types';
 import { DELIMITERS, type Delimiter } from '#shared/import';
 import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '#shared/import';
@@ -264,7 +265,9 @@ export async function importFile(target: Target, opts: ImportOptions): Promise<I
     throw usage(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   const format = isJsonLines(path) ? 'jsonl' : 'csv';
-  const config = loadIdentityConfig();
+  // The same settings λ import reads (docs/cli.md): CAIRN_IDENTITY_CONFIG, CAIRN_DEFAULT_COUNTRY.
+  const config = identityConfig(process.env.CAIRN_IDENTITY_CONFIG || undefined);
+  const country = defaultCountry(process.env.CAIRN_DEFAULT_COUNTRY);
   const rejectsPath = opts.rejects !== undefined ? resolve(cwd, opts.rejects) : defaultRejectsPath(path);
   if (rejectsPath === path) throw usage('--rejects must not be the input file');
   const stderr = opts.stderr ?? (() => {});
@@ -326,7 +329,7 @@ export async function importFile(target: Target, opts: ImportOptions): Promise<I
       rowsRead++;
       if (row.error || !row.values) reject(row, row.error ?? 'unreadable line');
       else {
-        const r = rowToMessage(header, plan, row.values, opts, config);
+        const r = rowToMessage(header, plan, row.values, opts, config, country);
         if (!r.ok) reject(row, r.reason);
         else {
           const id = r.message.messageId as string;

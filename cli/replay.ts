@@ -196,7 +196,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
         planned = [f];
       }
       for (const p of planned) {
-        if (!o.dryRun && p.records.length) await putAllRecords(p.stream, p.records);
+        if (!o.dryRun && p.records.length) await putAllRecords(p.stream, p.records, { backoffMs: Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50) });
         summary.records[p.stream] = (summary.records[p.stream] ?? 0) + p.records.length;
       }
       if (!o.dryRun) {

@@ -1,13 +1,18 @@
 /**
  * What several λ read from their environment alike (the CDK sets these variables; so does the local
  * stack). Each functions/<fn>/ builds its dependencies from these and its own variables;
- * shared/ takes the values as parameters and never reads the environment for them.
+ * shared/ takes the values as parameters and never reads the environment for them. The CLI, the
+ * local twin and the benchmarks run the same code in their own process and may read it here too.
  */
 import { requireEnv } from '#shared/aws/env';
-import { ENV, LAKE, localEnvDefaults, TABLES } from '#shared/config/resources';
+import { ENV, LAKE, localEnvDefaults, STREAMS, TABLES } from '#shared/config/resources';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
 import type { Publisher } from '#shared/identity/bus';
+import { identityConfig, type IdentityConfig } from '#shared/identity/config';
+import { defaultCountry } from '#shared/normalize/phone';
 import { definitionsTtlMs, type EffectsDeps, type RecheckTarget } from '#shared/segments';
+import { refreshMs } from '#shared/suppression';
+import type { CountryCode } from 'libphonenumber-js';
 
 /** The identity store's three tables (identities, profiles, timeline), all required. */
 export const identityTablesFromEnv = (): DynamoTables => ({
@@ -42,3 +47,24 @@ export const segmentEffectsFromEnv = (publisher?: Publisher): EffectsDeps => ({
   membersTable: segmentMembersTableFromEnv(),
   schedules: recheckTargetFromEnv(),
 });
+
+/** The raw stream (local name by default). */
+export const rawStreamFromEnv = (): string => process.env[ENV.rawStream] || STREAMS.raw.name;
+/** The sources table (local name by default). */
+export const sourcesTableFromEnv = (): string => tableNameFromEnv('sources', 'sourcesTable');
+/** The definitions table (local name by default). */
+export const definitionsTableFromEnv = (): string => tableNameFromEnv('definitions', 'definitionsTable');
+/** The privacy table: the suppression list, erasure records, job cursors (local name by default). */
+export const privacyTableFromEnv = (): string => tableNameFromEnv('privacy', 'privacyTable');
+
+/** Identity resolution settings: the defaults, or `CAIRN_IDENTITY_CONFIG` (JSON) merged over them. */
+export const identityConfigFromEnv = (): IdentityConfig => identityConfig(process.env.CAIRN_IDENTITY_CONFIG || undefined);
+
+/** Country of phone numbers written without `+`: `CAIRN_DEFAULT_COUNTRY`, else `US`. */
+export const defaultCountryFromEnv = (): CountryCode => defaultCountry(process.env.CAIRN_DEFAULT_COUNTRY);
+
+/** How often a container refreshes its copy of the suppression list: `CAIRN_SUPPRESSION_REFRESH_MS`, capped. */
+export const suppressionRefreshMsFromEnv = (): number => refreshMs(process.env.CAIRN_SUPPRESSION_REFRESH_MS);
+
+/** Base backoff of Kinesis PutRecords retries: `CAIRN_KINESIS_BACKOFF_MS` (tests shorten it), else 50 ms. */
+export const kinesisBackoffMsFromEnv = (): number => Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50);

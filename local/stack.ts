@@ -36,6 +36,7 @@ import {
 import { requestCounts, scheduler } from '#shared/aws/clients';
 import { emulatorConfig } from '#shared/aws/emulators';
 import { ensureSource } from '#shared/collect/sources';
+import { sourcesTableFromEnv } from '#functions/env';
 import { CairnError } from '#shared/errors';
 import { log } from '#shared/log';
 import { Router, type LocalRouteDef } from './apigw';
@@ -342,7 +343,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     process.env.AWS_REGION ??= 'us-east-1';
     Object.assign(process.env, localEnv());
     await createResources();
-    await ensureSource(writeKey, 'default', 'Default source');
+    await ensureSource(sourcesTableFromEnv(), writeKey, 'default', 'Default source');
 
     for (const svc of opts.services ?? (await discoverServices())) {
       const started = await svc.start({

@@ -3,7 +3,6 @@ import { createAdminRouter, type AdminDeps } from '#shared/admin';
 import { BUS, ENV } from '#shared/config/resources';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
-import { loadIdentityConfig } from '#shared/identity/config';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { RuleTarget } from '#shared/journeys';
 import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
@@ -16,25 +15,35 @@ import { defaultRuntimeLoader } from '#shared/segments';
 import { scheduleSweep } from '#shared/segments/schedule';
 import { droppedCount, suppress } from '#shared/suppression';
 import {
+  definitionsTableFromEnv,
   definitionsTtlFromEnv,
+  identityConfigFromEnv,
   identityTablesFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
   recheckTargetFromEnv,
+  privacyTableFromEnv,
   segmentMembersTableFromEnv,
-  tableNameFromEnv,
+  sourcesTableFromEnv,
 } from '../env';
 
 /** The erasure and export routes' stores; an unset name falls back to the declared one (the local default). */
-export const privacyDepsFromEnv = (): PrivacyDeps => ({
-  records: new DynamoErasureRecords(tableNameFromEnv('privacy', 'privacyTable')),
-  suppression: { suppress, droppedCount },
-  exports: {
-    lake: new S3LakeObjects(lakeBucketFromEnv()),
-    journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
-    listDefinitions: (kind) => listDefinitions(kind),
-  },
-});
+export function privacyDepsFromEnv(): PrivacyDeps {
+  const privacy = privacyTableFromEnv();
+  const definitions = definitionsTableFromEnv();
+  return {
+    records: new DynamoErasureRecords(privacy),
+    suppression: {
+      suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at),
+      droppedCount: (hashes) => droppedCount(privacy, hashes),
+    },
+    exports: {
+      lake: new S3LakeObjects(lakeBucketFromEnv()),
+      journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
+      listDefinitions: (kind) => listDefinitions(definitions, kind),
+    },
+  };
+}
 
 /** Where journey rules go: the Cairn bus (its local name by default) and λ journey. */
 export const journeyRuleTargetFromEnv = (): RuleTarget => ({ bus: process.env[ENV.eventBus] || BUS.name, functionArn: process.env[ENV.journeyFunction] });
@@ -44,7 +53,9 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
   const rules = journeyRuleTargetFromEnv();
   const recheck = recheckTargetFromEnv();
   return {
-    runtime: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    definitionsTable: definitionsTableFromEnv(),
+    sourcesTable: sourcesTableFromEnv(),
+    runtime: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
     syncJourneyRules: (def) => syncJourneyRules(def, rules),
@@ -54,4 +65,9 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
 }
 
 export const adminRouterFromEnv = (): AdminRouter =>
-  createAdminRouter({ store: new DynamoStore(identityTablesFromEnv()), config: loadIdentityConfig(), privacy: privacyDepsFromEnv(), ...adminWiringFromEnv() });
+  createAdminRouter({
+    store: new DynamoStore(identityTablesFromEnv()),
+    config: identityConfigFromEnv(),
+    privacy: privacyDepsFromEnv(),
+    ...adminWiringFromEnv(),
+  });

@@ -4,7 +4,6 @@
  */
 import { ENV, JOURNEYS } from '#shared/config/resources';
 import { listDefinitions } from '#shared/definitions/store';
-import { loadIdentityConfig } from '#shared/identity/config';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { EraseDeps } from '#shared/privacy';
 import { DynamoErasureTables } from '#shared/privacy/dynamo-erase';
@@ -15,13 +14,14 @@ import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { SchedulerWaitSchedules } from '#shared/privacy/schedules';
 import { cancelProfileRecheck } from '#shared/segments/schedule';
 import { suppress } from '#shared/suppression';
-import { lakeBucketFromEnv, recheckTargetFromEnv, tableNameFromEnv } from '../env';
+import { definitionsTableFromEnv, identityConfigFromEnv, lakeBucketFromEnv, privacyTableFromEnv, recheckTargetFromEnv, tableNameFromEnv } from '../env';
 
 export function eraseDepsFromEnv(): EraseDeps {
   const identities = tableNameFromEnv('identities', 'identitiesTable');
   const profiles = tableNameFromEnv('profiles', 'profilesTable');
   const timeline = tableNameFromEnv('timeline', 'timelineTable');
-  const privacy = tableNameFromEnv('privacy', 'privacyTable');
+  const privacy = privacyTableFromEnv();
+  const definitions = definitionsTableFromEnv();
   const recheck = recheckTargetFromEnv();
   return {
     records: new DynamoErasureRecords(privacy),
@@ -37,9 +37,9 @@ export function eraseDepsFromEnv(): EraseDeps {
     journeyRuns: new DynamoJourneyRuns(tableNameFromEnv('journeys', 'journeysTable')),
     waits: new SchedulerWaitSchedules(process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup),
     lake: new S3LakeObjects(lakeBucketFromEnv()),
-    suppression: { suppress },
-    listDefinitions: (kind) => listDefinitions(kind),
+    suppression: { suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at) },
+    listDefinitions: (kind) => listDefinitions(definitions, kind),
     cancelRecheck: (profileId) => cancelProfileRecheck(recheck, profileId),
-    config: loadIdentityConfig(),
+    config: identityConfigFromEnv(),
   };
 }

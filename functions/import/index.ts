@@ -6,8 +6,10 @@
 import type { Context, S3Event } from 'aws-lambda';
 import { handleImportEvent } from '#shared/import/s3';
 import { lambdaHandler } from '#shared/lambda';
+import { importDepsFromEnv } from './deps';
 
 export const handler = lambdaHandler('import', async (event: S3Event | Record<string, unknown>, context: Context): Promise<void> => {
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
-  await handleImportEvent(event, { remainingMs: remaining });
+  // The environment is read per invocation, as it always was.
+  await handleImportEvent(event, importDepsFromEnv(), { remainingMs: remaining });
 });

@@ -5,17 +5,18 @@ import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import { definitionsTtlFromEnv, journeysTableFromEnv } from '../env';
+import { definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv } from '../env';
 
 export function journeyDepsFromEnv(): JourneyDeps {
   return {
     store: new DynamoJourneyStore(journeysTableFromEnv()),
     profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
-    journey: cachedJourneys(storedJourney, definitionsTtlFromEnv()),
+    journey: cachedJourneys(storedJourney(definitionsTableFromEnv()), definitionsTtlFromEnv()),
     waits: new SchedulerWaits({ group: process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup, role: process.env[ENV.journeySchedulerRole] }),
     senders: actionSenders({
       emailFrom: process.env[ENV.emailFrom],
       rawStream: process.env[ENV.rawStream] || STREAMS.raw.name,
+      kinesisBackoffMs: kinesisBackoffMsFromEnv(),
       webhook: { secret: process.env[ENV.webhookSecret], allowPrivate: process.env[ENV.webhookAllowPrivate] === 'true' },
     }),
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),

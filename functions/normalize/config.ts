@@ -1,13 +1,28 @@
 /** λ normalize's configuration from its environment (set by the CDK, or by the local stack; local names otherwise). */
 import { ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import type { IdentityConfig } from '#shared/identity/config';
+import { putAllRecords } from '#shared/message/stream';
+import { getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
 import type { NormalizeConfig } from '#shared/normalize/handler';
-import { defaultCountry } from '#shared/normalize/phone';
+import { putLakeObject } from '#shared/normalize/s3-lake';
+import { suppressionFilter } from '#shared/suppression';
+import { defaultCountryFromEnv, identityConfigFromEnv, kinesisBackoffMsFromEnv, privacyTableFromEnv, suppressionRefreshMsFromEnv } from '../env';
+
+// Read once per container, when the first batch needs it (a bad CAIRN_IDENTITY_CONFIG fails each batch until fixed).
+let identity: IdentityConfig | undefined;
 
 export function normalizeConfigFromEnv(): NormalizeConfig {
+  const bucket = process.env[ENV.lakeBucket] || LAKE.localBucket;
+  const dedupTable = process.env[ENV.dedupTable] || TABLES.dedup.name;
+  const normalizedStream = process.env[ENV.normalizedStream] || STREAMS.normalized.name;
   return {
-    bucket: process.env[ENV.lakeBucket] || LAKE.localBucket,
-    dedupTable: process.env[ENV.dedupTable] || TABLES.dedup.name,
-    normalizedStream: process.env[ENV.normalizedStream] || STREAMS.normalized.name,
-    country: defaultCountry(),
+    country: defaultCountryFromEnv(),
+    identityConfig: () => (identity ??= identityConfigFromEnv()),
+    getMarkers: (messageIds) => getMarkers(dedupTable, messageIds),
+    putMarkers: (markers) => putMarkers(dedupTable, markers),
+    headObjects: (keys) => headObjects(bucket, keys),
+    putObject: (key, body, metadata) => putLakeObject(bucket, key, body, metadata),
+    forward: (records) => putAllRecords(normalizedStream, records, { backoffMs: kinesisBackoffMsFromEnv() }),
+    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv),
   };
 }

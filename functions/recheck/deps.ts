@@ -5,14 +5,14 @@ import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { defaultRuntimeLoader, type RecheckDeps } from '#shared/segments';
 import { dynamoProfilePages } from '#shared/segments/dynamo-profiles';
-import { definitionsTtlFromEnv, recheckTargetFromEnv, segmentEffectsFromEnv } from '../env';
+import { definitionsTableFromEnv, definitionsTtlFromEnv, recheckTargetFromEnv, segmentEffectsFromEnv } from '../env';
 
 export function recheckDepsFromEnv(): RecheckDeps {
   const profilesTable = requireEnv(ENV.profilesTable);
   return {
     // Identities and timeline are optional here: recheck reads profiles and timelines it is given names for.
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
-    loader: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
     effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
     profiles: dynamoProfilePages(profilesTable),
     sweeps: recheckTargetFromEnv(),

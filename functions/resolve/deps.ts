@@ -2,25 +2,35 @@
 import { requireEnv } from '#shared/aws/env';
 import { ENV } from '#shared/config/resources';
 import { eventBridgePublisher } from '#shared/identity/bus';
-import { loadIdentityConfig } from '#shared/identity/config';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ResolverDeps } from '#shared/identity/process';
+import type { ResolveDeps } from '#shared/resolve/handler';
 import { count, METRIC } from '#shared/metrics';
-import { writeLakeBatch } from '#shared/profiles/lake';
+import { writeLakeBatch } from '#shared/profiles/s3-lake';
 import { defaultRuntimeLoader, segmentHooks } from '#shared/segments';
-import { definitionsTtlFromEnv, identityTablesFromEnv, segmentEffectsFromEnv } from '../env';
+import { suppressionFilter } from '#shared/suppression';
+import {
+  definitionsTableFromEnv,
+  definitionsTtlFromEnv,
+  identityConfigFromEnv,
+  identityTablesFromEnv,
+  privacyTableFromEnv,
+  segmentEffectsFromEnv,
+  suppressionRefreshMsFromEnv,
+} from '../env';
 
-/** Production wiring: DynamoDB tables, lake bucket and bus from the environment. */
-export function resolverDepsFromEnv(): ResolverDeps {
+/** Production wiring: DynamoDB tables, lake bucket, bus and suppression list from the environment. */
+export function resolverDepsFromEnv(): ResolveDeps {
   const bucket = requireEnv(ENV.lakeBucket);
   const publisher = eventBridgePublisher(requireEnv(ENV.eventBus));
   return {
     store: new DynamoStore(identityTablesFromEnv()),
-    config: loadIdentityConfig(),
+    config: identityConfigFromEnv(),
     publisher,
     lake: (b) => writeLakeBatch(bucket, b),
     // Computed traits and segments (docs/segments.md).
-    hooks: segmentHooks({ ...segmentEffectsFromEnv(publisher), loader: defaultRuntimeLoader(definitionsTtlFromEnv()) }),
+    hooks: segmentHooks({ ...segmentEffectsFromEnv(publisher), loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()) }),
+    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv),
   };
 }
 
@@ -29,7 +39,7 @@ export function resolverDepsFromEnv(): ResolverDeps {
  * (created when `createdAt` equals `updatedAt`, else updated), merges published on the bus, and
  * malformed records quarantined. A batch retried inside one invocation counts each attempt's output.
  */
-export function countedDeps(deps: ResolverDeps): ResolverDeps {
+export function countedDeps<D extends ResolverDeps>(deps: D): D {
   const { lake, publisher } = deps;
   return {
     ...deps,

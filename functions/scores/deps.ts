@@ -6,13 +6,13 @@ import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ScoresDeps } from '#shared/scores';
 import { dynamoLiveProfiles } from '#shared/scores/dynamo-profiles';
 import { defaultRuntimeLoader } from '#shared/segments';
-import { definitionsTtlFromEnv, segmentEffectsFromEnv } from '../env';
+import { definitionsTableFromEnv, definitionsTtlFromEnv, segmentEffectsFromEnv } from '../env';
 
 export function scoresDepsFromEnv(): ScoresDeps {
   const profilesTable = requireEnv(ENV.profilesTable);
   return {
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: requireEnv(ENV.timelineTable) }),
-    loader: defaultRuntimeLoader(definitionsTtlFromEnv()),
+    loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
     effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
     profiles: dynamoLiveProfiles(profilesTable),
   };

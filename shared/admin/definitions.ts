@@ -25,6 +25,8 @@ export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', 
 export type Area = keyof typeof AREAS;
 
 export interface DefinitionRouteDeps {
+  /** The definitions table (CAIRN_DEFINITIONS_TABLE). */
+  definitionsTable: string;
   /** Creates/updates a journey's EventBridge rules (shared/journeys/rules.ts). */
   syncJourneyRules(def: JourneyDef): Promise<void>;
   removeJourneyRules(journeyId: string): Promise<void>;
@@ -112,15 +114,13 @@ export function checkTimelineRetention(def: Definition, days = timelineDays()): 
   );
 }
 
-async function running(): Promise<StoredDefinition[]> {
-  return listDefinitions();
-}
-
 const sameSource = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRouteDeps): AdminRouter {
   const reevaluate = deps.reevaluate;
   const backoff = deps.reevaluateBackoffMs ?? REEVALUATE_BACKOFF_MS;
+  const table = deps.definitionsTable;
+  const running = (): Promise<StoredDefinition[]> => listDefinitions(table);
   /**
    * Starts the sweep, retrying a failure with bounded backoff. If it still fails, `undo` puts the
    * previous definition back (so a retried PUT is a change again and starts the sweep) and the
@@ -153,12 +153,12 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
 
   for (const [area, kind] of Object.entries(AREAS) as [Area, DefinitionKind][]) {
     router.add('GET', `/v1/${area}`, async () => {
-      const items = (await listDefinitions(kind)).map(view);
+      const items = (await listDefinitions(table, kind)).map(view);
       return { status: 200, body: { items } };
     });
 
     router.add('GET', `/v1/${area}/{id}`, async (req) => {
-      const s = await getDefinition(kind, req.params.id!);
+      const s = await getDefinition(table, kind, req.params.id!);
       if (!s) throw notFound(kind, req.params.id!);
       return { status: 200, body: view(s) };
     });
@@ -183,7 +183,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         const now = new Date();
         let version: number;
         try {
-          version = await putDefinition(def, now);
+          version = await putDefinition(table, def, now);
         } catch (e) {
           if ((e as Error).name === 'ConditionalCheckFailedException') {
             throw new CairnError('definition_conflict', `${kind} "${id}" was changed by another request at the same time; retry`, 409);
@@ -196,7 +196,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       // Rules are synced on every PUT (idempotent), so a PUT retried after a failed sync repairs them.
       if (def.kind === 'journey') await deps.syncJourneyRules(def);
       if (result !== 'unchanged' && kind !== 'journey') {
-        await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(current.definition) : deleteDefinition(kind, id)));
+        await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(table, current.definition) : deleteDefinition(table, kind, id)));
       }
       return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
     });
@@ -215,15 +215,15 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         });
       }
       if (kind === 'journey') await deps.removeJourneyRules(id);
-      await deleteDefinition(kind, id);
-      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(current.definition));
+      await deleteDefinition(table, kind, id);
+      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
       return { status: 200, body: { kind, id, deleted: true } };
     });
   }
 
   router.add('GET', '/v1/segments/{id}/members', async (req) => {
     const id = req.params.id!;
-    if (!(await getDefinition('segment', id))) throw notFound('segment', id);
+    if (!(await getDefinition(table, 'segment', id))) throw notFound('segment', id);
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
     return { status: 200, body: await listMembers(deps.membersTable, id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
   });

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { journeyStatsRoutes, type JourneyStore } from '../journeys';
+import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
@@ -15,11 +16,13 @@ export { ADMIN_ERRORS } from '../http';
 export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
   /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
   journeys: JourneyStore;
+  /** The sources table: write keys (`/v1/sources`). */
+  sourcesTable: string;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps), deps.journeys);
-  registerKeyRoutes(router);
+  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps), deps.journeys, (id) => getDefinition(deps.definitionsTable, 'journey', id));
+  registerKeyRoutes(router, deps.sourcesTable);
   return registerDefinitionRoutes(router, deps);
 }
 

@@ -33,16 +33,17 @@ function rotateBody(body: unknown): { overlap?: unknown; create?: boolean; name?
   return { overlap: b.overlap, create: b.create as boolean | undefined, name: b.name as string | undefined };
 }
 
-export function registerKeyRoutes(router: AdminRouter): AdminRouter {
-  router.add('GET', '/v1/sources', async () => ({ status: 200, body: { sources: await listSources() } }));
+/** The routes, over the sources table `table` (CAIRN_SOURCES_TABLE). */
+export function registerKeyRoutes(router: AdminRouter, table: string): AdminRouter {
+  router.add('GET', '/v1/sources', async () => ({ status: 200, body: { sources: await listSources(table) } }));
   router.add('POST', '/v1/sources/{id}/keys', async (req) => {
     const b = rotateBody(req.body);
-    const r = await rotateKey(req.params.id!, { overlapMs: parseOverlap(b.overlap), create: b.create, name: b.name });
+    const r = await rotateKey(table, req.params.id!, { overlapMs: parseOverlap(b.overlap), create: b.create, name: b.name });
     // The key is in this answer only: never cache it anywhere on the way.
     return { status: 201, body: r, headers: { 'cache-control': 'no-store' } };
   });
   router.add('DELETE', '/v1/sources/{id}/keys/{keyId}', async (req) => {
-    const key = await revokeKey(req.params.id!, req.params.keyId!);
+    const key = await revokeKey(table, req.params.id!, req.params.keyId!);
     return { status: 200, body: { sourceId: req.params.id, ...key, effectiveWithinSeconds: SOURCE_CACHE_MS.positive / 1000 } };
   });
   return router;

@@ -3,21 +3,29 @@
  * Same code on Lambda and locally; the local HTTP server builds the same event shape.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BROWSER_COLLECT_PATHS, ENV, STREAMS } from '../config/resources';
+import { BROWSER_COLLECT_PATHS } from '../config/resources';
 import { CairnError, isCairnError } from '../errors';
 import { errorResponse, type HttpErrorOptions } from '../lambda';
 import { log } from '../log';
 import { count, countBy, METRIC, setCorrelationId } from '../metrics';
 import type { RawEnvelope } from '../message/types';
-import { partitionKeyFor, putAllRecords } from '../message/stream';
+import { partitionKeyFor, type StreamRecord } from '../message/stream';
 import { resolveWriteKey, writeKeyFromAuthHeader } from './auth';
 import { analyticsSettings, PIXEL_GIF, pixelBody, pixelType, publicOrigin, rudderSourceConfig } from './browser';
 import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from './parse';
-import { authenticate, type Source } from './sources';
+import type { Source } from './sources';
 import { prepareMessages, type CollectRoute } from './validate';
 
 const ROUTES: ReadonlySet<string> = new Set(['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch', 'import']);
 const SHORT: Readonly<Record<string, CollectRoute>> = BROWSER_COLLECT_PATHS;
+
+/** What the collector reads and writes (functions/collect/deps.ts builds them from the environment). */
+export interface CollectDeps {
+  /** The enabled source of a write key, else `invalid_write_key` (401): the sources table (shared/collect/sources.ts). */
+  authenticate(writeKey: string): Promise<Source>;
+  /** Puts records on the raw stream; resolves when all are in (shared/message/stream.ts). */
+  putRaw(records: readonly StreamRecord[]): Promise<void>;
+}
 
 /** What a request to the collector asks for, from its path. */
 export type CollectTarget =
@@ -97,16 +105,16 @@ export const COLLECT_ERRORS: HttpErrorOptions = {
 };
 
 /** Handles one collection request. Never throws: every failure is an error response. */
-export async function collect(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function collect(event: APIGatewayProxyEventV2, deps: CollectDeps): Promise<APIGatewayProxyStructuredResultV2> {
   try {
-    return await collectRequest(event);
+    return await collectRequest(event, deps);
   } catch (e) {
     return errorResponse(e, event, COLLECT_ERRORS);
   }
 }
 
 /** Handles one collection request; a failure is thrown (COLLECT_ERRORS turns it into the answer). */
-export async function collectRequest(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function collectRequest(event: APIGatewayProxyEventV2, deps: CollectDeps): Promise<APIGatewayProxyStructuredResultV2> {
   const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
   // API Gateway answers CORS preflights itself; a bare OPTIONS that reaches us gets an empty 204.
   if (method === 'OPTIONS') return { statusCode: 204, body: '' };
@@ -117,13 +125,13 @@ export async function collectRequest(event: APIGatewayProxyEventV2): Promise<API
   if (method !== target.method) throw new CairnError('method_not_allowed', `${method} is not allowed: use ${target.method}`, 405);
   switch (target.kind) {
     case 'settings':
-      return await settingsResponse(event, target.writeKey);
+      return await settingsResponse(event, target.writeKey, deps);
     case 'sourceConfig':
-      return await sourceConfigResponse(event);
+      return await sourceConfigResponse(event, deps);
     case 'pixel': {
       const type = pixelType(target.type);
       const body = parseJsonBody(pixelBody(event.queryStringParameters ?? {}));
-      await accept(body, type, await authenticate(resolveWriteKey(undefined, body)), correlationId);
+      await accept(body, type, await deps.authenticate(resolveWriteKey(undefined, body)), correlationId, deps);
       return {
         statusCode: 200,
         headers: { 'content-type': 'image/gif', 'cache-control': 'no-store' },
@@ -138,21 +146,19 @@ export async function collectRequest(event: APIGatewayProxyEventV2): Promise<API
       const body = parseJsonBody(decodeUtf8(bytes));
       // sendBeacon cannot set headers: the beacon names its write key in the query string.
       const queryKey = target.kind === 'beacon' ? event.queryStringParameters?.writeKey : undefined;
-      const source = await authenticate(queryKey && !header(event, 'authorization') ? queryKey : resolveWriteKey(header(event, 'authorization'), body));
-      await accept(body, target.kind === 'beacon' ? 'batch' : target.route, source, correlationId);
+      const source = await deps.authenticate(queryKey && !header(event, 'authorization') ? queryKey : resolveWriteKey(header(event, 'authorization'), body));
+      await accept(body, target.kind === 'beacon' ? 'batch' : target.route, source, correlationId, deps);
       return json(200, { success: true });
     }
   }
 }
 
 /** Validates the messages of a request and puts them on the raw stream; resolves when all are there. */
-async function accept(body: Record<string, unknown>, route: CollectRoute, source: Source, correlationId: string | undefined): Promise<void> {
+async function accept(body: Record<string, unknown>, route: CollectRoute, source: Source, correlationId: string | undefined, deps: CollectDeps): Promise<void> {
   const receivedAt = new Date();
   const prepared = prepareMessages(body, route, receivedAt);
   if (prepared.length > 0) {
-    const stream = process.env[ENV.rawStream] || STREAMS.raw.name;
-    await putAllRecords(
-      stream,
+    await deps.putRaw(
       prepared.map((p) => {
         const envelope: RawEnvelope & { correlationId?: string } = {
           message: p.message,
@@ -173,10 +179,10 @@ async function accept(body: Record<string, unknown>, route: CollectRoute, source
  */
 const noSuchKey = () => new CairnError('write_key_not_found', 'no active source has this write key', 404);
 
-async function activeSource(writeKey: string | undefined): Promise<Source> {
+async function activeSource(writeKey: string | undefined, deps: CollectDeps): Promise<Source> {
   if (!writeKey) throw noSuchKey();
   try {
-    return await authenticate(writeKey);
+    return await deps.authenticate(writeKey);
   } catch (e) {
     if (isCairnError(e) && e.code === 'invalid_write_key') throw noSuchKey();
     throw e;
@@ -192,13 +198,13 @@ function originOf(event: APIGatewayProxyEventV2) {
 /** Settings are public and change only when a key is revoked: browsers may keep them a minute. */
 const SETTINGS_CACHE = 'public, max-age=60';
 
-async function settingsResponse(event: APIGatewayProxyEventV2, rawKey: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function settingsResponse(event: APIGatewayProxyEventV2, rawKey: string, deps: CollectDeps): Promise<APIGatewayProxyStructuredResultV2> {
   const writeKey = event.pathParameters?.writeKey ?? safeDecode(rawKey);
-  await activeSource(writeKey);
+  await activeSource(writeKey, deps);
   return json(200, analyticsSettings(writeKey!, originOf(event)), { 'cache-control': SETTINGS_CACHE });
 }
 
-async function sourceConfigResponse(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+async function sourceConfigResponse(event: APIGatewayProxyEventV2, deps: CollectDeps): Promise<APIGatewayProxyStructuredResultV2> {
   let writeKey: string | undefined;
   try {
     writeKey = writeKeyFromAuthHeader(header(event, 'authorization'));
@@ -206,7 +212,7 @@ async function sourceConfigResponse(event: APIGatewayProxyEventV2): Promise<APIG
     writeKey = undefined;
   }
   writeKey ??= event.queryStringParameters?.writeKey;
-  const source = await activeSource(writeKey);
+  const source = await activeSource(writeKey, deps);
   return json(200, rudderSourceConfig(writeKey!, source), { 'cache-control': SETTINGS_CACHE });
 }
 

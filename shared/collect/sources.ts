@@ -13,11 +13,13 @@
  * expiry), an unknown key for 5 s. So an expiry stored with the key is honoured to the
  * millisecond, and a change made after a lookup (revocation, overlap cut short, source disabled)
  * reaches every warm collector within SOURCE_CACHE_MS.positive (60 s).
+ *
+ * Every call names the sources table (`table`: CAIRN_SOURCES_TABLE, read in functions/ and by the CLI
+ * and local twin); the cache is the process's, as there is one sources table per stack.
  */
 import { randomBytes } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
 import { hashWriteKey } from './auth';
 
@@ -39,7 +41,6 @@ export const MAX_OVERLAP_MS = 30 * 86_400_000;
 export const DEFAULT_OVERLAP_MS = 24 * 3_600_000;
 
 const SOURCE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const tableName = () => process.env[ENV.sourcesTable] || TABLES.sources.name;
 const cache = new Map<string, { source: Source | null; expires: number }>();
 
 /** Forgets cached lookups (tests; after changing a source). */
@@ -57,10 +58,13 @@ export function checkSourceId(sourceId: string): void {
 }
 
 /** Writes a new key item (only the hash of the key); fails with ConditionalCheckFailedException if that hash exists. */
-async function putNewKey(k: { keyHash: string; sourceId: string; name: string; enabled: boolean; keyId: string; createdAt: string }): Promise<void> {
+async function putNewKey(
+  table: string,
+  k: { keyHash: string; sourceId: string; name: string; enabled: boolean; keyId: string; createdAt: string },
+): Promise<void> {
   await dynamodb().send(
     new PutItemCommand({
-      TableName: tableName(),
+      TableName: table,
       Item: {
         keyHash: { S: k.keyHash },
         sourceId: { S: k.sourceId },
@@ -79,11 +83,11 @@ async function putNewKey(k: { keyHash: string; sourceId: string; name: string; e
  * and the CLI seed the default source (`dev-write-key`) with it; a key that was rotated out or
  * revoked stays so (a restart never revives it).
  */
-export async function ensureSource(writeKey: string, sourceId: string, name?: string): Promise<void> {
+export async function ensureSource(table: string, writeKey: string, sourceId: string, name?: string): Promise<void> {
   if (!writeKey) throw new CairnError('invalid_write_key', 'write key must be a non-empty string', 400);
   const keyHash = hashWriteKey(writeKey);
   try {
-    await putNewKey({ keyHash, sourceId, name: name ?? sourceId, enabled: true, keyId: derivedKeyId(keyHash), createdAt: new Date().toISOString() });
+    await putNewKey(table, { keyHash, sourceId, name: name ?? sourceId, enabled: true, keyId: derivedKeyId(keyHash), createdAt: new Date().toISOString() });
   } catch (e) {
     if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
   }
@@ -106,11 +110,11 @@ function toSource(item: Record<string, AttributeValue> | undefined): Source | nu
  * The source for a write key, or null when unknown. Cached (SOURCE_CACHE_MS), never past the key's
  * own expiry; DynamoDB errors propagate.
  */
-export async function lookupSource(writeKey: string, now = Date.now()): Promise<Source | null> {
+export async function lookupSource(table: string, writeKey: string, now = Date.now()): Promise<Source | null> {
   const keyHash = hashWriteKey(writeKey);
   const hit = cache.get(keyHash);
   if (hit && hit.expires > now) return hit.source;
-  const out = await dynamodb().send(new GetItemCommand({ TableName: tableName(), Key: { keyHash: { S: keyHash } }, ReturnConsumedCapacity: 'TOTAL' }));
+  const out = await dynamodb().send(new GetItemCommand({ TableName: table, Key: { keyHash: { S: keyHash } }, ReturnConsumedCapacity: 'TOTAL' }));
   const source = toSource(out.Item);
   if (cache.size > 10_000) cache.clear();
   let expires = now + (source ? SOURCE_CACHE_MS.positive : SOURCE_CACHE_MS.negative);
@@ -120,8 +124,8 @@ export async function lookupSource(writeKey: string, now = Date.now()): Promise<
 }
 
 /** Resolves a write key to an enabled source or throws `invalid_write_key` (401). */
-export async function authenticate(writeKey: string, now = Date.now()): Promise<Source> {
-  const source = await lookupSource(writeKey, now);
+export async function authenticate(table: string, writeKey: string, now = Date.now()): Promise<Source> {
+  const source = await lookupSource(table, writeKey, now);
   if (!source) throw new CairnError('invalid_write_key', 'unknown write key', 401);
   if (source.expiresAt !== undefined && source.expiresAt <= now) throw new CairnError('invalid_write_key', 'this write key has expired or was revoked', 401);
   if (!source.enabled) throw new CairnError('invalid_write_key', 'the source for this write key is disabled', 401);
@@ -172,13 +176,13 @@ function toKeyItem(item: Record<string, AttributeValue>): KeyItem | undefined {
 }
 
 /** Every key item, or those of one source. The sources table holds a few items per source: a Scan. */
-async function scanKeys(sourceId?: string): Promise<KeyItem[]> {
+async function scanKeys(table: string, sourceId?: string): Promise<KeyItem[]> {
   const out: KeyItem[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamodb().send(
       new ScanCommand({
-        TableName: tableName(),
+        TableName: table,
         ...(sourceId ? { FilterExpression: 'sourceId = :s', ExpressionAttributeValues: { ':s': { S: sourceId } } } : {}),
         ...(start ? { ExclusiveStartKey: start } : {}),
         ConsistentRead: true,
@@ -205,9 +209,9 @@ function keyInfo(k: KeyItem, now: number): KeyInfo {
 }
 
 /** Sources and their keys, without secrets or hashes, sorted by source id then key creation. */
-export async function listSources(now = Date.now()): Promise<SourceInfo[]> {
+export async function listSources(table: string, now = Date.now()): Promise<SourceInfo[]> {
   const bySource = new Map<string, SourceInfo>();
-  for (const k of await scanKeys()) {
+  for (const k of await scanKeys(table)) {
     let s = bySource.get(k.sourceId);
     if (!s) bySource.set(k.sourceId, (s = { sourceId: k.sourceId, name: k.name, enabled: k.enabled, keys: [] }));
     s.keys.push(keyInfo(k, now));
@@ -235,13 +239,18 @@ export const newWriteKey = () => `cwk_${randomBytes(32).toString('base64url')}`;
  * Adds a new write key to `sourceId` and gives its other unexpired keys an expiry of
  * `now + overlapMs` (sooner expiries are kept). `create` makes a new source instead (409 when it exists).
  */
-export async function rotateKey(sourceId: string, opts: { overlapMs?: number; create?: boolean; name?: string } = {}, now = Date.now()): Promise<RotateResult> {
+export async function rotateKey(
+  table: string,
+  sourceId: string,
+  opts: { overlapMs?: number; create?: boolean; name?: string } = {},
+  now = Date.now(),
+): Promise<RotateResult> {
   checkSourceId(sourceId);
   const overlapMs = opts.overlapMs ?? DEFAULT_OVERLAP_MS;
   if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
     throw new CairnError('invalid_overlap', `overlap must be between 0 and ${MAX_OVERLAP_MS / 86_400_000}d`, 400);
   }
-  const existing = await scanKeys(sourceId);
+  const existing = await scanKeys(table, sourceId);
   if (existing.length === 0 && !opts.create) {
     throw new CairnError('source_not_found', `no source ${sourceId} (create it with "cairn keys create ${sourceId}")`, 404);
   }
@@ -253,22 +262,22 @@ export async function rotateKey(sourceId: string, opts: { overlapMs?: number; cr
   const keyHash = hashWriteKey(writeKey);
   const keyId = `key_${randomBytes(8).toString('hex')}`;
   const createdAt = new Date(now).toISOString();
-  await putNewKey({ keyHash, sourceId, name: first?.name ?? opts.name ?? sourceId, enabled: first?.enabled ?? true, keyId, createdAt });
+  await putNewKey(table, { keyHash, sourceId, name: first?.name ?? opts.name ?? sourceId, enabled: first?.enabled ?? true, keyId, createdAt });
   const until = now + overlapMs;
   const previous: RotateResult['previous'] = [];
   for (const k of existing) {
     if (k.expiresAt !== undefined && k.expiresAt <= until) continue; // already gone, or going sooner
-    await setExpiry(k, until);
+    await setExpiry(table, k, until);
     previous.push({ keyId: k.keyId, expiresAt: new Date(until).toISOString() });
     cache.delete(k.keyHash);
   }
   return { sourceId, created: existing.length === 0, keyId, writeKey, createdAt, previous };
 }
 
-async function setExpiry(k: KeyItem, at: number, revokedAt?: string): Promise<void> {
+async function setExpiry(table: string, k: KeyItem, at: number, revokedAt?: string): Promise<void> {
   await dynamodb().send(
     new UpdateItemCommand({
-      TableName: tableName(),
+      TableName: table,
       Key: { keyHash: { S: k.keyHash } },
       UpdateExpression: revokedAt ? 'SET expiresAt = :e, revokedAt = :r' : 'SET expiresAt = :e',
       ConditionExpression: 'sourceId = :s',
@@ -281,14 +290,14 @@ async function setExpiry(k: KeyItem, at: number, revokedAt?: string): Promise<vo
  * Revokes one key of a source now (idempotent: revoking again answers the first revocation).
  * Warm collectors that looked the key up before stop accepting it within SOURCE_CACHE_MS.positive.
  */
-export async function revokeKey(sourceId: string, keyId: string, now = Date.now()): Promise<KeyInfo> {
+export async function revokeKey(table: string, sourceId: string, keyId: string, now = Date.now()): Promise<KeyInfo> {
   checkSourceId(sourceId);
-  const k = (await scanKeys(sourceId)).find((x) => x.keyId === keyId);
+  const k = (await scanKeys(table, sourceId)).find((x) => x.keyId === keyId);
   if (!k) throw new CairnError('key_not_found', `source ${sourceId} has no key ${keyId.slice(0, 64)}`, 404);
   if (k.revokedAt) return keyInfo(k, now);
   const revokedAt = new Date(now).toISOString();
   const at = k.expiresAt !== undefined ? Math.min(k.expiresAt, now) : now;
-  await setExpiry(k, at, revokedAt);
+  await setExpiry(table, k, at, revokedAt);
   cache.delete(k.keyHash);
   return keyInfo({ ...k, expiresAt: at, revokedAt }, now);
 }

@@ -1,11 +1,11 @@
 /**
  * Applied definitions, kept in DynamoDB (`TABLES.definitions`, pk `<kind>#<id>`). The document is
  * stored as written (`source`) and validated again when read, so a stored definition is always a
- * parsed `Definition`. Writes are versioned: `version` increments on every put.
+ * parsed `Definition`. Writes are versioned: `version` increments on every put. Every call names the
+ * table (`table`: CAIRN_DEFINITIONS_TABLE, read in functions/ and by the CLI and local twin).
  */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
 import { validateDefinition } from './schema';
 import type { Definition, DefinitionKind } from './types';
 
@@ -17,7 +17,6 @@ export interface StoredDefinition<D extends Definition = Definition> {
   updatedAt: string;
 }
 
-const table = () => process.env[ENV.definitionsTable] || TABLES.definitions.name;
 const pk = (kind: DefinitionKind, id: string) => `${kind}#${id}`;
 
 function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
@@ -27,21 +26,25 @@ function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
   return { kind, id, definition, version: Number(item.version?.N ?? 1), updatedAt: item.updatedAt?.S ?? '' };
 }
 
-export async function getDefinition<K extends DefinitionKind>(kind: K, id: string): Promise<StoredDefinition<Extract<Definition, { kind: K }>> | null> {
+export async function getDefinition<K extends DefinitionKind>(
+  table: string,
+  kind: K,
+  id: string,
+): Promise<StoredDefinition<Extract<Definition, { kind: K }>> | null> {
   const res = await dynamodb().send(
-    new GetItemCommand({ TableName: table(), Key: { pk: { S: pk(kind, id) } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    new GetItemCommand({ TableName: table, Key: { pk: { S: pk(kind, id) } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
   );
   return res.Item ? (fromItem(res.Item) as StoredDefinition<Extract<Definition, { kind: K }>>) : null;
 }
 
 /** Every stored definition, optionally of one kind, ordered by kind then id. */
-export async function listDefinitions(kind?: DefinitionKind): Promise<StoredDefinition[]> {
+export async function listDefinitions(table: string, kind?: DefinitionKind): Promise<StoredDefinition[]> {
   const out: StoredDefinition[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const res = await dynamodb().send(
       new ScanCommand({
-        TableName: table(),
+        TableName: table,
         ExclusiveStartKey: start,
         ConsistentRead: true,
         ReturnConsumedCapacity: 'TOTAL',
@@ -55,12 +58,12 @@ export async function listDefinitions(kind?: DefinitionKind): Promise<StoredDefi
 }
 
 /** Stores a validated definition; returns its new version. */
-export async function putDefinition(def: Definition, now = new Date()): Promise<number> {
-  const current = await getDefinition(def.kind, def.id);
+export async function putDefinition(table: string, def: Definition, now = new Date()): Promise<number> {
+  const current = await getDefinition(table, def.kind, def.id);
   const version = (current?.version ?? 0) + 1;
   await dynamodb().send(
     new PutItemCommand({
-      TableName: table(),
+      TableName: table,
       Item: {
         pk: { S: pk(def.kind, def.id) },
         kind: { S: def.kind },
@@ -78,9 +81,9 @@ export async function putDefinition(def: Definition, now = new Date()): Promise<
   return version;
 }
 
-export async function deleteDefinition(kind: DefinitionKind, id: string): Promise<boolean> {
+export async function deleteDefinition(table: string, kind: DefinitionKind, id: string): Promise<boolean> {
   const res = await dynamodb().send(
-    new DeleteItemCommand({ TableName: table(), Key: { pk: { S: pk(kind, id) } }, ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'TOTAL' }),
+    new DeleteItemCommand({ TableName: table, Key: { pk: { S: pk(kind, id) } }, ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'TOTAL' }),
   );
   return res.Attributes !== undefined;
 }

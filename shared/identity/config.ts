@@ -1,7 +1,8 @@
 /**
  * Identity resolution settings: which identifier types exist, how they rank, how many values of
  * each a profile may hold, which values are never merged on, and the automatic super-node cap.
- * Defaults follow Segment Unify's; `CAIRN_IDENTITY_CONFIG` (JSON, optional) overrides them.
+ * Defaults follow Segment Unify's; `CAIRN_IDENTITY_CONFIG` (JSON, optional) overrides them
+ * (functions/env.ts reads it; the handlers take the result).
  */
 import { CairnError } from '../errors';
 
@@ -96,9 +97,4 @@ export function identityConfig(override?: Partial<IdentityConfig> | string): Ide
     types,
     blockList: o.blockList ?? DEFAULT_IDENTITY_CONFIG.blockList,
   };
-}
-
-/** The configuration the resolve and admin handlers use (defaults unless `CAIRN_IDENTITY_CONFIG` is set). */
-export function loadIdentityConfig(): IdentityConfig {
-  return identityConfig(process.env.CAIRN_IDENTITY_CONFIG || undefined);
 }

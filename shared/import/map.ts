@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { CairnError } from '../errors';
-import { loadIdentityConfig, type IdentityConfig } from '../identity/config';
+import type { CountryCode } from 'libphonenumber-js';
+import type { IdentityConfig } from '../identity/config';
 import { isInvalid, normalizeIdentifier } from '../identity/identifiers';
-import { defaultCountry, normalizePhone } from '../normalize/phone';
+import { normalizePhone } from '../normalize/phone';
 import { LIMITS } from '../collect/limits';
 import { forbiddenSegment } from '../message/guard';
 import type { JsonObject } from '../message/types';
@@ -58,7 +59,7 @@ function identifierColumn(col: string, config: IdentityConfig): { type: string; 
 }
 
 /** Parses the right-hand side of `--map Col=path`. */
-export function parseTargetPath(path: string, type: ImportType, config: IdentityConfig = loadIdentityConfig()): FieldTarget {
+export function parseTargetPath(path: string, type: ImportType, config: IdentityConfig): FieldTarget {
   const p = path.trim();
   if (p === '-' || p === '') return { kind: 'ignore' };
   if ((TOP as readonly string[]).includes(p)) {
@@ -115,7 +116,7 @@ export const BOOKKEEPING = new Set(['_line', '_reason']);
 export function planColumns(
   header: readonly string[],
   opts: Pick<MappingOptions, 'type' | 'map' | 'onlyMapped'>,
-  config: IdentityConfig = loadIdentityConfig(),
+  config: IdentityConfig,
   hint = '',
 ): FieldTarget[] {
   const mapped = new Map<string, FieldTarget>();
@@ -294,14 +295,15 @@ export function rowToMessage(
   plan: readonly FieldTarget[],
   values: readonly unknown[],
   opts: Pick<MappingOptions, 'type' | 'event'>,
-  config: IdentityConfig = loadIdentityConfig(),
+  config: IdentityConfig,
+  /** Country of phone numbers written without `+` (CAIRN_DEFAULT_COUNTRY, read by the caller). */
+  country: CountryCode,
 ): RowResult {
   const msg: JsonObject = { type: opts.type };
   if (opts.type === 'track' && opts.event) msg.event = opts.event;
   const traits: JsonObject = {};
   const properties: JsonObject = {};
   const context: JsonObject = {};
-  const country = defaultCountry();
   for (let i = 0; i < header.length; i++) {
     const t = plan[i]!;
     if (t.kind === 'ignore') continue;

@@ -19,10 +19,11 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
-import { ENV, STREAMS, IMPORTS } from '../config/resources';
+import type { CountryCode } from 'libphonenumber-js';
+import { STREAMS, IMPORTS } from '../config/resources';
 import { prepareMessages } from '../collect/validate';
 import { CairnError, isCairnError } from '../errors';
-import { loadIdentityConfig } from '../identity/config';
+import type { IdentityConfig } from '../identity/config';
 import { log } from '../log';
 import type { JsonObject, RawEnvelope } from '../message/types';
 import { partitionKeyFor, putAllRecords, type StreamRecord } from '../message/stream';
@@ -48,7 +49,8 @@ export const DEFAULT_IMPORT_SOURCE = 'default';
 
 /**
  * Records per second λ import puts on the raw stream: half its write capacity (1,000 records/s per
- * shard), so live collection keeps the other half. `CAIRN_IMPORT_RATE` overrides it (0: unpaced).
+ * shard), so live collection keeps the other half. `CAIRN_IMPORT_RATE` overrides it (0: unpaced;
+ * read in functions/import/deps.ts).
  */
 export const IMPORT_RATE = STREAMS.raw.shards * 500;
 /** Time kept in hand before the Lambda timeout: below it, checkpoint and continue in a new invocation. */
@@ -233,11 +235,21 @@ async function findManifest(bucket: string, file: string): Promise<{ key: string
   return shared !== undefined ? { key: folder, text: shared } : undefined;
 }
 
+/** What an import needs from its deployment (functions/import/deps.ts reads them from the environment). */
+export interface ImportDeps {
+  /** The raw stream the rows are put on. */
+  rawStream: string;
+  /** Records per second on the raw stream (IMPORT_RATE unless CAIRN_IMPORT_RATE); 0 unpaced. */
+  rate: number;
+  /** Identity settings (identifier columns, block list), read for each file. */
+  identityConfig(): IdentityConfig;
+  /** Country of phone numbers written without `+`. */
+  country: CountryCode;
+}
+
 export interface ImportObjectOptions {
   /** Milliseconds left in this invocation (Lambda context); default: no limit. */
   remainingMs?: () => number;
-  /** Records per second on the raw stream; default CAIRN_IMPORT_RATE or IMPORT_RATE; 0 unpaced. */
-  rate?: number;
 }
 
 export type ImportOutcome =
@@ -247,7 +259,7 @@ export type ImportOutcome =
 const hashOf = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
 
 /** Handles one created object under `imports/`. Never throws for a bad file or manifest: the report says. */
-export async function importObject(bucket: string, key: string, opts: ImportObjectOptions = {}): Promise<ImportOutcome> {
+export async function importObject(bucket: string, key: string, deps: ImportDeps, opts: ImportObjectOptions = {}): Promise<ImportOutcome> {
   const { kind, file } = classifyKey(key);
   if (!file || (kind !== 'data' && kind !== 'manifest' && kind !== 'checkpoint')) return { status: 'ignored', reason: `not an import file (${kind})` };
   const reportKey = `${file}${SUFFIX.report}`;
@@ -341,10 +353,9 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
     return finish('failed', new CairnError('import_too_long', `stopped after ${MAX_CONTINUATIONS} invocations; split the file`, 413));
   }
 
-  const rate = opts.rate ?? (process.env.CAIRN_IMPORT_RATE !== undefined ? Number(process.env.CAIRN_IMPORT_RATE) : IMPORT_RATE);
+  const { rate, rawStream: stream, country } = deps;
   const remaining = opts.remainingMs ?? (() => Number.POSITIVE_INFINITY);
-  const stream = process.env[ENV.rawStream] || STREAMS.raw.name;
-  const config = loadIdentityConfig();
+  const config = deps.identityConfig();
   const resumeAfter = checkpoint?.line ?? 0;
   const seen = new Set<string>(checkpoint?.seen ?? []);
   let rejectsText = checkpoint?.rejects ?? '';
@@ -407,7 +418,7 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
       lastLine = row.line;
       if (row.error || !row.values) reject(row, row.error ?? 'unreadable line');
       else {
-        const r = rowToMessage(header, plan, row.values, m, config);
+        const r = rowToMessage(header, plan, row.values, m, config, country);
         if (!r.ok) reject(row, r.reason);
         else if (seen.has(r.message.messageId as string)) report.duplicates++;
         else {
@@ -474,10 +485,10 @@ export async function importObject(bucket: string, key: string, opts: ImportObje
 }
 
 /** Every object of an S3 (or EventBridge S3) event, one after the other. */
-export async function handleImportEvent(event: unknown, opts: ImportObjectOptions = {}): Promise<ImportOutcome[]> {
+export async function handleImportEvent(event: unknown, deps: ImportDeps, opts: ImportObjectOptions = {}): Promise<ImportOutcome[]> {
   const out: ImportOutcome[] = [];
   for (const o of objectsOfEvent(event)) {
-    const r = await importObject(o.bucket, o.key, opts);
+    const r = await importObject(o.bucket, o.key, deps, opts);
     if (r.status === 'waiting' || r.status === 'skipped' || r.status === 'busy')
       log('info', 'import not run', { file: r.file, status: r.status, reason: r.reason });
     out.push(r);

@@ -40,11 +40,14 @@ export interface JourneyDeps {
   now(): number;
 }
 
-/** A journey as stored in the definitions table, or null. */
-export const storedJourney = async (id: string): Promise<JourneyDef | null> => (await getDefinition('journey', id))?.definition ?? null;
+/** A journey as stored in the definitions table `table`, or null. */
+export const storedJourney =
+  (table: string) =>
+  async (id: string): Promise<JourneyDef | null> =>
+    (await getDefinition(table, 'journey', id))?.definition ?? null;
 
 /**
- * Journey definitions as λ journey reads them (`read`: storedJourney): one per id, trusted for `ttlMs`
+ * Journey definitions as λ journey reads them (`read`: storedJourney(table)): one per id, trusted for `ttlMs`
  * (CAIRN_DEFINITIONS_TTL_MS, 5 s, as λ resolve's runtime) from when its read started, so a journey
  * fanned out to many people is not a strongly consistent GetItem of one definitions item per
  * invocation (docs/deploy.md, Known limits). Concurrent callers share a read in flight; a missing

@@ -7,7 +7,6 @@
  *   "steps": { "coupon": { "action": "email", "sent": 3, "failed": 0, "skipped": 0 }, … } }
  * ```
  */
-import { getDefinition } from '../definitions/store';
 import { walkSteps, type JourneyDef } from '../definitions';
 import { CairnError } from '../errors';
 import type { AdminRouter } from '../http';
@@ -31,7 +30,7 @@ export type JourneyStats = { journeyId: string; steps: Record<string, StepStats>
 export async function journeyStats(
   journeyId: string,
   store: JourneyStore,
-  definition: (id: string) => Promise<{ definition: JourneyDef } | null> = (id) => getDefinition('journey', id),
+  definition: (id: string) => Promise<{ definition: JourneyDef } | null>,
 ): Promise<JourneyStats> {
   const stored = await definition(journeyId);
   const raw = await store.getStats(journeyId);
@@ -55,7 +54,11 @@ export async function journeyStats(
   return out;
 }
 
-/** Registers `GET /v1/journeys/{id}/stats` on the admin router. */
-export function journeyStatsRoutes(router: AdminRouter, store: JourneyStore): AdminRouter {
-  return router.add('GET', '/v1/journeys/{id}/stats', async (req) => ({ status: 200, body: await journeyStats(req.params.id!, store) }));
+/** Registers `GET /v1/journeys/{id}/stats` on the admin router; `definition` reads the stored journey. */
+export function journeyStatsRoutes(
+  router: AdminRouter,
+  store: JourneyStore,
+  definition: (id: string) => Promise<{ definition: JourneyDef } | null>,
+): AdminRouter {
+  return router.add('GET', '/v1/journeys/{id}/stats', async (req) => ({ status: 200, body: await journeyStats(req.params.id!, store, definition) }));
 }

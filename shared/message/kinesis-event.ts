@@ -14,14 +14,8 @@ export interface StreamRecordIn {
   approximateArrival?: Date;
 }
 
-/** One Kinesis record in Lambda's event shape. */
-export function toKinesisRecord(
-  r: StreamRecordIn,
-  streamName: string,
-  shardId: string,
-  region = process.env.AWS_REGION ?? 'us-east-1',
-  account = '000000000000',
-): KinesisStreamRecord {
+/** One Kinesis record in Lambda's event shape (`region`: the caller's `AWS_REGION`, which it reads). */
+export function toKinesisRecord(r: StreamRecordIn, streamName: string, shardId: string, region = 'us-east-1', account = '000000000000'): KinesisStreamRecord {
   const data = typeof r.data === 'string' ? Buffer.from(r.data, 'utf8') : Buffer.from(r.data);
   return {
     kinesis: {
@@ -41,8 +35,8 @@ export function toKinesisRecord(
   };
 }
 
-export function toKinesisEvent(records: readonly StreamRecordIn[], streamName: string, shardId: string): KinesisStreamEvent {
-  return { Records: records.map((r) => toKinesisRecord(r, streamName, shardId)) };
+export function toKinesisEvent(records: readonly StreamRecordIn[], streamName: string, shardId: string, region?: string): KinesisStreamEvent {
+  return { Records: records.map((r) => toKinesisRecord(r, streamName, shardId, region)) };
 }
 
 export interface ReadRecord extends StreamRecordIn {

@@ -2,54 +2,21 @@
  * Writing messages to a Kinesis stream: PutRecords in chunks of at most 500 records and 5 MB,
  * retrying only the records Kinesis rejected (FailedRecordCount) with jittered exponential backoff.
  */
-import { createHash } from 'node:crypto';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { kinesis } from '../aws/clients';
 import { CairnError } from '../errors';
 import { sleep } from '../lang';
+import { chunkRecords, type StreamRecord } from './records';
 
-export interface StreamRecord {
-  partitionKey: string;
-  data: Uint8Array;
-}
-
-export const PUT_RECORDS_MAX_COUNT = 500;
-export const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
+// Records and chunking (pure), beside the write that uses them.
+export * from './records';
 
 export interface PutRecordsOptions {
   /** Total attempts per record (first try included). Default 5. */
   attempts?: number;
-  /** Base backoff in ms; the n-th retry waits a random time in [0, base * 2^n]. Default env CAIRN_KINESIS_BACKOFF_MS or 50. */
+  /** Base backoff in ms; the n-th retry waits a random time in [0, base * 2^n]. Default 50 (λ: CAIRN_KINESIS_BACKOFF_MS, read in functions/). */
   backoffMs?: number;
   client?: KinesisClient;
-}
-
-/**
- * Kinesis partition keys are at most 256 Unicode characters. Longer keys (e.g. a very long userId)
- * are replaced by their SHA-256 hex digest, which keeps them stable and well distributed.
- */
-export function partitionKeyFor(id: string): string {
-  if (id.length > 0 && id.length <= 256) return id;
-  return createHash('sha256').update(id).digest('hex');
-}
-
-/** Splits records into PutRecords-sized chunks (≤500 records, ≤5 MB counting data and partition key). */
-export function chunkRecords<T extends StreamRecord>(records: readonly T[]): T[][] {
-  const chunks: T[][] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = r.data.byteLength + Buffer.byteLength(r.partitionKey);
-    if (cur.length > 0 && (cur.length >= PUT_RECORDS_MAX_COUNT || bytes + size > PUT_RECORDS_MAX_BYTES)) {
-      chunks.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += size;
-  }
-  if (cur.length) chunks.push(cur);
-  return chunks;
 }
 
 /**
@@ -59,7 +26,7 @@ export function chunkRecords<T extends StreamRecord>(records: readonly T[]): T[]
  */
 export async function putAllRecords(streamName: string, records: readonly StreamRecord[], opts: PutRecordsOptions = {}): Promise<void> {
   const attempts = opts.attempts ?? 5;
-  const base = opts.backoffMs ?? Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50);
+  const base = opts.backoffMs ?? 50;
   const client = opts.client ?? kinesis();
   await Promise.all(
     chunkRecords(records).map(async (chunk) => {

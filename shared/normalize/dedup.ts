@@ -8,16 +8,11 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
 import { DEDUP_WINDOW_SECONDS } from '../config/resources';
+import { markerKey, type LakeObjectInfo, type Marker } from './markers';
 
-export interface Marker {
-  messageId: string;
-  lakeKey: string;
-  /** Sequence number of the raw-stream record the message was written from. */
-  seq?: string;
-  expiresAt: number;
-}
+// What a marker is and when it counts (pure), beside the reads and writes of markers.
+export * from './markers';
 
-export const markerKey = (messageId: string) => `msg#${messageId}`;
 const MAX_ROUNDS = 8;
 
 /** Reads the live markers of `messageIds` (consistent reads, chunks of 100, UnprocessedKeys retried). */
@@ -66,12 +61,6 @@ export async function putMarkers(table: string, markers: readonly Omit<Marker, '
   if (n) throw new Error(`dedup: ${n} markers still unprocessed after ${MAX_ROUNDS} rounds`);
 }
 
-export interface LakeObjectInfo {
-  exists: boolean;
-  /** `last-sequence-number` metadata: the last raw-stream record of the batch that wrote it. */
-  lastSeq?: string;
-}
-
 /** HeadObject once per distinct key. A 404 means absent; other errors propagate. */
 export async function headObjects(bucket: string, keys: Iterable<string>): Promise<Map<string, LakeObjectInfo>> {
   const out = new Map<string, LakeObjectInfo>();
@@ -89,31 +78,4 @@ export async function headObjects(bucket: string, keys: Iterable<string>): Promi
     }),
   );
   return out;
-}
-
-/** Compares two Kinesis sequence numbers (decimal strings of up to 128 bits). */
-export function compareSeq(a: string, b: string): number {
-  const x = a.replace(/^0+/, ''),
-    y = b.replace(/^0+/, '');
-  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** First sequence number encoded in a lake key `.../<shardId>-<firstSeq>.json.gz`. */
-export function firstSeqOfKey(key: string): string | undefined {
-  return /-(\d+)\.json\.gz$/.exec(key)?.[1];
-}
-
-/**
- * Is the message behind `marker` really in its lake object? The object must exist and, when both
- * are known, the batch that wrote it must cover the marker's record. (A retried batch may be split
- * by Lambda: the first half rewrites the object under the same key, and the markers of the second
- * half, left by the failed attempt, point to an object that does not hold them.)
- */
-export function markerIsCommitted(marker: Marker, info: LakeObjectInfo | undefined): boolean {
-  if (!info?.exists) return false;
-  if (!marker.seq || !info.lastSeq) return true;
-  const first = firstSeqOfKey(marker.lakeKey);
-  if (first && compareSeq(marker.seq, first) < 0) return false;
-  return compareSeq(marker.seq, info.lastSeq) <= 0;
 }

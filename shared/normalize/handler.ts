@@ -18,25 +18,42 @@
  * reported only once the others have finished (`settled`): a write of this attempt still in flight
  * could otherwise land after the retry has read the markers and the lake, and the retry would write
  * the message a second time (the lake object it looked for was not there yet).
+ *
+ * The stores come in as ports (NormalizeStores): functions/normalize/config.ts builds them over the
+ * dedup table (dedup.ts), the lake (s3-lake.ts), the normalized stream and the suppression list.
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CountryCode } from 'libphonenumber-js';
-import { s3 } from '../aws/clients';
+import type { IdentityConfig } from '../identity/config';
 import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
 import { log } from '../log';
 import { count, countBy, METRIC } from '../metrics';
-import { partitionKeyFor, putAllRecords } from '../message/stream';
+import { partitionKeyFor, type StreamRecord } from '../message/records';
 import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
-import { getMarkers, headObjects, markerIsCommitted, putMarkers } from './dedup';
-import { dropSuppressed, pipelineIdentityConfig } from '../suppression';
+import type { DropSuppressed } from '../suppression';
+import { markerIsCommitted, type LakeObjectInfo, type Marker } from './markers';
 import { normalizeEnvelope, quarantineRow } from './normalize';
 
-export interface NormalizeConfig {
-  bucket: string;
-  dedupTable: string;
-  normalizedStream: string;
+/** What a batch reads and writes: the dedup table, the lake, the normalized stream, the suppression list. */
+export interface NormalizeStores {
+  /** The live dedup markers of these messageIds. */
+  getMarkers(messageIds: readonly string[]): Promise<Map<string, Marker>>;
+  putMarkers(markers: readonly Omit<Marker, 'expiresAt'>[]): Promise<void>;
+  /** Heads of these lake objects (absent ones: `exists: false`). */
+  headObjects(keys: Iterable<string>): Promise<Map<string, LakeObjectInfo>>;
+  /** Writes one lake object. */
+  putObject(key: string, body: Buffer, metadata: Record<string, string>): Promise<void>;
+  /** Puts records on the normalized stream; resolves when all are in. */
+  forward(records: readonly StreamRecord[]): Promise<void>;
+  /** Drops (and counts) the messages carrying an erased person's identifier. */
+  dropSuppressed: DropSuppressed;
+}
+
+export interface NormalizeConfig extends NormalizeStores {
+  /** Country of phone numbers written without `+`. */
   country: CountryCode;
+  /** The identity settings, asked for once per batch (the suppression hashes follow them). */
+  identityConfig(): IdentityConfig;
 }
 
 export interface BatchStats {
@@ -134,21 +151,13 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   for (const q of quarantine) stats.quarantineReasons[q.row.code] = (stats.quarantineReasons[q.row.code] ?? 0) + 1;
 
   // Erased people (docs/privacy.md): a message carrying a suppressed identifier is dropped and counted, never written.
-  valid.splice(0, valid.length, ...(await dropSuppressed(valid, (v) => v.message, pipelineIdentityConfig(), 'normalize')).kept);
+  valid.splice(0, valid.length, ...(await cfg.dropSuppressed(valid, (v) => v.message, cfg.identityConfig(), 'normalize')).kept);
 
   // 2–3. drop messages already committed to the lake
   let fresh = valid;
   if (valid.length > 0) {
-    const markers = await getMarkers(
-      cfg.dedupTable,
-      valid.map((v) => v.message.messageId),
-    );
-    const heads = markers.size
-      ? await headObjects(
-          cfg.bucket,
-          [...markers.values()].map((m) => m.lakeKey),
-        )
-      : new Map();
+    const markers = await cfg.getMarkers(valid.map((v) => v.message.messageId));
+    const heads = markers.size ? await cfg.headObjects([...markers.values()].map((m) => m.lakeKey)) : new Map<string, LakeObjectInfo>();
     fresh = valid.filter((v) => {
       const marker = markers.get(v.message.messageId);
       return !(marker && markerIsCommitted(marker, heads.get(marker.lakeKey)));
@@ -172,9 +181,8 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     // 5. forward, concurrently with the markers: both must succeed before the lake objects are
     // written (a marker only counts once its object exists), and downstream dedups by messageId.
     await settled([
-      putMarkers(cfg.dedupTable, markers),
-      putAllRecords(
-        cfg.normalizedStream,
+      cfg.putMarkers(markers),
+      cfg.forward(
         fresh.map((v) => ({
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
           // Beside the message: the collector's request id and the lake object it goes to (resolve
@@ -191,7 +199,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   const meta = { 'first-sequence-number': records[0]!.kinesis.sequenceNumber, 'last-sequence-number': lastSeq, 'shard-id': shardId };
   const puts: Promise<unknown>[] = [];
   for (const [key, messages] of byKey) {
-    puts.push(putObject(cfg.bucket, key, encodeJsonLines(messages.map(toEventRow)), { ...meta, rows: String(messages.length) }));
+    puts.push(cfg.putObject(key, encodeJsonLines(messages.map(toEventRow)), { ...meta, rows: String(messages.length) }));
     stats.objects.push(key);
   }
   const qByDate = new Map<string, (typeof quarantine)[number][]>();
@@ -203,7 +211,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   }
   for (const [date, list] of qByDate) {
     const key = quarantineObjectKey(date, shardId, list[0]!.seq, list[list.length - 1]!.seq);
-    puts.push(putObject(cfg.bucket, key, encodeJsonLines(list.map((q) => q.row)), { ...meta, rows: String(list.length) }));
+    puts.push(cfg.putObject(key, encodeJsonLines(list.map((q) => q.row)), { ...meta, rows: String(list.length) }));
     stats.objects.push(key);
   }
   await settled(puts);
@@ -215,10 +223,6 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
 async function settled(promises: readonly Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-function putObject(bucket: string, key: string, body: Buffer, metadata: Record<string, string>) {
-  return s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/gzip', Metadata: metadata }));
 }
 
 /** The Lambda entry: one Kinesis batch → partial-batch response (whole batch retried on failure). */

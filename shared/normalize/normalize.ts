@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
 import { FUTURE_SKEW_MS, findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc, UNSAFE_NUMBER } from '../message/guard';
 import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageType, type NormalizedMessage } from '../message/types';
-import { defaultCountry, normalizePhone } from './phone';
+import { normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
 
 export type NormalizeResult = { ok: true; message: NormalizedMessage } | { ok: false; code: string; reason: string; messageId: string | null };
@@ -98,7 +98,7 @@ function normPhone(obj: JsonObject, path: string, country: CountryCode): JsonObj
  * Validates and normalises one decoded raw-stream value. Never throws for bad input: the result
  * says why (stable `code`, `reason` naming the field). Does not mutate `envelope`.
  */
-export function normalizeEnvelope(envelope: unknown, country: CountryCode = defaultCountry()): NormalizeResult {
+export function normalizeEnvelope(envelope: unknown, country: CountryCode): NormalizeResult {
   const rawId = isPlainObject(envelope) && isPlainObject(envelope.message) ? envelope.message.messageId : undefined;
   const messageId = typeof rawId === 'string' && rawId !== '' ? rawId : typeof rawId === 'number' ? String(rawId) : null;
   try {

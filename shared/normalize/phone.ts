@@ -7,9 +7,9 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
 const cache = new Map<string, string>();
 const MAX_CACHE = 50_000;
 
-/** The default country for numbers without a `+` prefix: env `CAIRN_DEFAULT_COUNTRY`, else `US`. */
-export function defaultCountry(): CountryCode {
-  const c = (process.env.CAIRN_DEFAULT_COUNTRY || 'US').trim().toUpperCase();
+/** The default country for numbers without a `+` prefix: `setting` (`CAIRN_DEFAULT_COUNTRY`) when it is a country code, else `US`. */
+export function defaultCountry(setting: string | undefined): CountryCode {
+  const c = (setting || 'US').trim().toUpperCase();
   return (/^[A-Z]{2}$/.test(c) ? c : 'US') as CountryCode;
 }
 
@@ -17,7 +17,7 @@ export function defaultCountry(): CountryCode {
  * `raw` as E.164 (`+14155552671`) when it is a possible number for its country (or `country` when it
  * has no `+` prefix); otherwise `raw` trimmed and otherwise unchanged (identity resolution decides).
  */
-export function normalizePhone(raw: string, country: CountryCode = defaultCountry()): string {
+export function normalizePhone(raw: string, country: CountryCode): string {
   const trimmed = raw.trim();
   if (trimmed === '') return trimmed;
   const key = country + '|' + trimmed;

@@ -2,9 +2,8 @@
  * `profiles` lake snapshots: every profile a resolve batch changed, as gzip JSON Lines under
  * `profiles/dt=<snapshot date>/<shardId>-<firstSequenceNumber>.json.gz` (a replayed batch overwrites
  * its own object). Quarantine rows of the resolve stage go next to normalize's, under `resolve-<shardId>`.
+ * The write is s3-lake.ts (`writeLakeBatch`).
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from '../aws/clients';
 import { dateOf, encodeJsonLines, profileObjectKey, quarantineObjectKey } from '../lake';
 import type { LakeQuarantineRow } from '../message/types';
 import type { ProfileRecord } from '../identity/types';
@@ -26,13 +25,4 @@ export function lakeObjects(b: LakeBatch): { key: string; body: Buffer }[] {
   if (b.changed.length) out.push({ key: profileObjectKey(date, b.shardId, b.batchFirst), body: encodeJsonLines(b.changed.map((p) => toProfileRow(p, b.now))) });
   if (b.quarantine.length) out.push({ key: quarantineObjectKey(date, `resolve-${b.shardId}`, b.batchFirst, b.batchLast), body: encodeJsonLines(b.quarantine) });
   return out;
-}
-
-/** Writes a batch's lake objects to the bucket. */
-export async function writeLakeBatch(bucket: string, b: LakeBatch): Promise<void> {
-  await Promise.all(
-    lakeObjects(b).map((o) =>
-      s3().send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body, ContentType: 'application/x-ndjson', ContentEncoding: 'gzip' })),
-    ),
-  );
 }

@@ -19,18 +19,17 @@
  * objects numbered from it (a crashed step's writes): a crash repeats that step only.
  * When the scan is through, every daily object of the date not written by this run (an earlier run of
  * the day, or the older `<segment>-<part>` layout) is blanked, so the day never holds a profile twice.
+ *
+ * The run reads and writes through ports (SnapshotStores): the profiles table's scan and the job's
+ * cursor in dynamo-snapshot.ts, the lake objects in s3-lake.ts (functions/snapshot/deps.ts wires them).
  */
 import { createHash } from 'node:crypto';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, s3 } from '../aws/clients';
-import { ENV, LAKE, TABLES } from '../config/resources';
-import { requireEnv } from '../aws/env';
+import { LAKE } from '../config/resources';
 import { CairnError } from '../errors';
 import { dateOf } from '../lake';
 import { log } from '../log';
-import { isLiveProfileItem, LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
+import type { ProfileRecord } from '../identity/types';
 import { toProfileRow } from '../identity/view';
 
 /** Rows per lake object at most (≈ 7.5 MB gzip; what λ erase rewrites in memory). */
@@ -48,13 +47,41 @@ export const SNAPSHOT_STOP_MARGIN_MS = 120_000;
 /** The privacy-table item holding the snapshot run's cursor. */
 export const SNAPSHOT_JOB_KEY = 'job#snapshot';
 
-export interface SnapshotOptions {
-  /** Lake bucket. */
-  bucket: string;
+/** The daily snapshot objects in the lake bucket. */
+export interface SnapshotLake {
+  /** Writes an object of `rows` rows (gzip JSON Lines). */
+  put(key: string, body: Buffer, rows: number): Promise<void>;
+  /** Every object under `prefix`, with its size. */
+  list(prefix: string): Promise<{ key: string; size: number }[]>;
+}
+
+/** A page of a (parallel) scan of the profiles table: its live profiles, and what the page cost. */
+export interface ProfilePage {
+  profiles: ProfileRecord[];
+  /** Items read (profiles, merged-away profiles, groups, shard markers). */
+  scanned: number;
+  /** Read capacity units consumed. */
+  rcu: number;
+  /** Where the segment's next page starts; null when the segment is through. */
+  next: Record<string, unknown> | null;
+}
+
+/** Scans the profiles table, eventually consistent (half the read units), a page at a time. */
+export interface ProfileScan {
+  page(req: { segment: number; totalSegments: number; start: Record<string, unknown> | null; limit?: number }): Promise<ProfilePage>;
+}
+
+/** What a run reads and writes: the profiles, the lake, the run's cursor. */
+export interface SnapshotStores {
+  lake: SnapshotLake;
+  profiles: ProfileScan;
+  /** Where the cursor is kept (the privacy table item SNAPSHOT_JOB_KEY). */
+  state: JobStateStore<SnapshotState>;
+}
+
+export interface SnapshotOptions extends SnapshotStores {
   /** Partition date `YYYY-MM-DD` of a new run (the scheduled run uses today, UTC); an unfinished run of that date is continued. */
   date: string;
-  /** Profiles table; default `CAIRN_PROFILES_TABLE`. */
-  table?: string;
   /** Parallel-scan segments of a new run; default 1. */
   totalSegments?: number;
   /** Hash buckets of a new run; default sized from the previous run's profile count (SNAPSHOT_MAX_BUCKETS at most). */
@@ -71,8 +98,6 @@ export interface SnapshotOptions {
   remainingMs?: () => number;
   /** Stop when fewer ms than this are left; default SNAPSHOT_STOP_MARGIN_MS. */
   stopMarginMs?: number;
-  /** Where the cursor is kept; default the privacy table item SNAPSHOT_JOB_KEY. */
-  state?: JobStateStore<SnapshotState>;
 }
 
 /** A run in progress or done (no personal data: keys of the profiles table are `profile#<hash>`). */
@@ -164,45 +189,6 @@ export function parseDailyKey(key: string): DailyKey | undefined {
 }
 
 const EMPTY = gzipSync(Buffer.alloc(0));
-async function put(bucket: string, key: string, body: Buffer, rows: number): Promise<void> {
-  await s3().send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ContentType: 'application/x-ndjson',
-      ContentEncoding: 'gzip',
-      Metadata: { rows: String(rows), 'snapshot-kind': 'daily' },
-    }),
-  );
-}
-
-async function listKeys(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
-  const keys: { key: string; size: number }[] = [];
-  let token: string | undefined;
-  do {
-    const out = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) if (o.Key) keys.push({ key: o.Key, size: o.Size ?? 0 });
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
-}
-
-/** A job cursor kept as JSON in the privacy table (`pk` = key, `data`). */
-export function privacyJobState<T>(key: string): JobStateStore<T> {
-  const table = () => process.env[ENV.privacyTable] || TABLES.privacy.name;
-  const doc = () => documentClient();
-  return {
-    async load() {
-      const res = await doc().send(new GetCommand({ TableName: table(), Key: { pk: key }, ConsistentRead: true }));
-      return typeof res.Item?.data === 'string' ? (JSON.parse(res.Item.data) as T) : undefined;
-    },
-    async save(s) {
-      await doc().send(new PutCommand({ TableName: table(), Item: { pk: key, data: JSON.stringify(s) } }));
-    },
-  };
-}
-
 /** One bucket's rows of a step, gzip-compressed as they come. */
 class BucketBuffer {
   private cur: { gz: Gzip; chunks: Buffer[]; rows: number } | undefined;
@@ -239,7 +225,7 @@ class BucketBuffer {
  * starts a new run of `date`; goes until the scan is through or the invocation nears its deadline.
  */
 export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotResult> {
-  const { bucket, date } = opts;
+  const { lake, date } = opts;
   if (typeof date !== 'string' || !DATE_RE.test(date) || dateOf(`${date}T00:00:00.000Z`) !== date) {
     throw new CairnError('invalid_snapshot_date', `date must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
   }
@@ -250,7 +236,7 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   if (opts.buckets !== undefined && !(Number.isInteger(opts.buckets) && opts.buckets >= 1 && opts.buckets <= 999)) {
     throw new CairnError('invalid_snapshot_segment', `buckets must be an integer from 1 to 999, got ${opts.buckets}`);
   }
-  const store = opts.state ?? privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+  const store = opts.state;
   const before = await store.load();
   const maxRows = opts.maxRowsPerPart ?? SNAPSHOT_PART_ROWS;
   let state: SnapshotState;
@@ -268,10 +254,10 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
     state = before;
     // Objects a step wrote after the last saved cursor (an invocation that crashed mid-step) hold rows
     // the next step scans again: blank them first.
-    for (const o of await listKeys(bucket, dailySnapshotPrefix(date))) {
+    for (const o of await lake.list(dailySnapshotPrefix(date))) {
       const k = parseDailyKey(o.key);
       if (k?.run !== state.run || k.seq! < state.seq || o.size === EMPTY.length) continue;
-      await put(bucket, o.key, EMPTY, 0);
+      await lake.put(o.key, EMPTY, 0);
       result.cleared.push(o.key);
     }
   } else {
@@ -298,15 +284,13 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
   const B = state.buckets;
   const stepRows = opts.stepRows ?? B * maxRows;
   const margin = opts.stopMarginMs ?? SNAPSHOT_STOP_MARGIN_MS;
-  const table = opts.table ?? requireEnv(ENV.profilesTable);
-  const doc = documentClient();
   const buffers = Array.from({ length: B }, () => new BucketBuffer());
   let seq = state.seq;
   const writeBucket = async (b: number) => {
     const { body, rows } = await buffers[b]!.take();
     if (!rows) return;
     const key = dailySnapshotKey(state.date, b, B, state.run, seq++);
-    await put(bucket, key, body, rows);
+    await lake.put(key, body, rows);
     result.objects.push(key);
   };
   const timeLeft = () => !opts.remainingMs || opts.remainingMs() >= margin;
@@ -326,30 +310,24 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
       await Promise.all(
         cursors.map(async (c, segment) => {
           if (c.done) return;
-          const out = await doc.send(
-            new ScanCommand({
-              TableName: table,
-              ...(state.totalSegments > 1 ? { Segment: segment, TotalSegments: state.totalSegments } : {}),
-              // Eventually consistent (half the read units); the filter only trims the transfer, units count every item read.
-              ...LIVE_PROFILES_FILTER,
-              ReturnConsumedCapacity: 'TOTAL',
-              ...(opts.pageLimit ? { Limit: opts.pageLimit } : {}),
-              ...(c.start ? { ExclusiveStartKey: c.start } : {}),
-            }),
-          );
+          const out = await opts.profiles.page({
+            segment,
+            totalSegments: state.totalSegments,
+            start: c.start,
+            ...(opts.pageLimit ? { limit: opts.pageLimit } : {}),
+          });
           pages++;
-          scanned += out.ScannedCount ?? 0;
-          rcu += out.ConsumedCapacity?.CapacityUnits ?? out.ConsumedCapacity?.ReadCapacityUnits ?? 0;
-          for (const item of out.Items ?? []) {
-            if (!isLiveProfileItem(item)) continue;
-            const row = toProfileRow(profileFromItem(item), state.snapshotAt, 'daily');
+          scanned += out.scanned;
+          rcu += out.rcu;
+          for (const profile of out.profiles) {
+            const row = toProfileRow(profile, state.snapshotAt, 'daily');
             const b = snapshotBucket(row.profile_id, B);
             await buffers[b]!.add(JSON.stringify(row) + '\n');
             stepProfiles++;
             if (buffers[b]!.rows >= maxRows) await writeBucket(b);
           }
-          c.start = (out.LastEvaluatedKey as Record<string, unknown> | undefined) ?? null;
-          c.done = !out.LastEvaluatedKey;
+          c.start = out.next;
+          c.done = !out.next;
         }),
       );
     } while (cursors.some((c) => !c.done) && stepProfiles < stepRows && timeLeft());
@@ -370,10 +348,10 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
 
   if (!result.continued) {
     // Blank what an earlier run of the day (or the older layout) wrote, so no profile has two daily rows for the date.
-    for (const o of await listKeys(bucket, dailySnapshotPrefix(state.date))) {
+    for (const o of await lake.list(dailySnapshotPrefix(state.date))) {
       const k = parseDailyKey(o.key);
       if (!k || k.run === state.run || o.size === EMPTY.length) continue;
-      await put(bucket, o.key, EMPTY, 0);
+      await lake.put(o.key, EMPTY, 0);
       result.cleared.push(o.key);
     }
     state.done = true;
@@ -404,15 +382,16 @@ export async function snapshotProfiles(opts: SnapshotOptions): Promise<SnapshotR
  * λ snapshot, run by SCHEDULES.dailyProfileSnapshot every few minutes: continues the unfinished run
  * (whatever its date), else starts today's (UTC) unless today's is done; otherwise does nothing.
  */
-export function snapshotHandler(opts: { bucket: string; totalSegments?: number; state?: JobStateStore<SnapshotState> }) {
+export function snapshotHandler(opts: SnapshotStores & { totalSegments?: number }) {
   return async (_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<SnapshotResult | { skipped: 'done'; date: string }> => {
-    const store = opts.state ?? privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+    const store = opts.state;
     const now = new Date().toISOString();
     const s = await store.load();
     if (s?.done && s.date === dateOf(now)) return { skipped: 'done', date: s.date };
     const date = s && !s.done ? s.date : dateOf(now);
     return snapshotProfiles({
-      bucket: opts.bucket,
+      lake: opts.lake,
+      profiles: opts.profiles,
       date,
       snapshotAt: now,
       totalSegments: opts.totalSegments ?? DAILY_SNAPSHOT_SEGMENTS,

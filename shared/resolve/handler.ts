@@ -8,7 +8,7 @@ import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
 import { MESSAGE_TYPES } from '../message/types';
 import { processBatch, type ResolverDeps } from '../identity/process';
 import type { BatchRecord } from '../identity/resolve';
-import { dropSuppressed } from '../suppression';
+import type { DropSuppressed } from '../suppression';
 import { lakeIndexEntries } from '../identity/lake-index';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
@@ -32,8 +32,11 @@ function decode(r: KinesisStreamRecord): { message: NormalizedMessage; lakeKey?:
   return typeof lakeKey === 'string' && lakeKey ? { message, lakeKey } : { message };
 }
 
-export function resolveHandler(makeDeps: () => ResolverDeps) {
-  let deps: ResolverDeps | undefined;
+/** The resolver's dependencies, and the suppression list its batches are checked against. */
+export type ResolveDeps = ResolverDeps & { dropSuppressed: DropSuppressed };
+
+export function resolveHandler(makeDeps: () => ResolveDeps) {
+  let deps: ResolveDeps | undefined;
   return async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
     deps ??= makeDeps();
     const byShard = new Map<string, { records: BatchRecord[]; bad: LakeQuarantineRow[]; first: string; last: string }>();
@@ -67,7 +70,7 @@ export function resolveHandler(makeDeps: () => ResolverDeps) {
           quarantine: b.bad,
         });
       // Erased people (docs/privacy.md): messages with a suppressed identifier are dropped (and counted) here too.
-      const { kept } = await dropSuppressed(b.records, (r) => r.message, deps.config, 'resolve');
+      const { kept } = await deps.dropSuppressed(b.records, (r) => r.message, deps.config, 'resolve');
       // A dropped message normalize already wrote to the lake (its copy of the list was older) has no
       // profile to be indexed under: index its object as unattached, which every erasure reads.
       if (kept.length < b.records.length) {

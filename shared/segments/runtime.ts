@@ -116,8 +116,8 @@ export function definitionsTtlMs(raw: string | undefined): number {
   return Number.isFinite(v) && v >= 0 ? v : 5_000;
 }
 
-/** The applied definitions, read from the definitions table. */
-export const storedDefinitions = async (): Promise<Definition[]> => (await listDefinitions()).map((s) => s.definition);
+/** The applied definitions, read from the definitions table `table`. */
+export const storedDefinitions = (table: string) => async (): Promise<Definition[]> => (await listDefinitions(table)).map((s) => s.definition);
 
 export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, now: () => number = Date.now): RuntimeLoader {
   // Reads are numbered in the order they start: the cache only ever moves to a newer read's result.
@@ -160,5 +160,5 @@ export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, 
 }
 
 let shared: RuntimeLoader | undefined;
-/** The process-wide loader over the definitions table (every caller in a process passes the same `ttlMs`). */
-export const defaultRuntimeLoader = (ttlMs: number): RuntimeLoader => (shared ??= runtimeLoader(storedDefinitions, ttlMs));
+/** The process-wide loader over the definitions table `table` (every caller in a process passes the same `table` and `ttlMs`). */
+export const defaultRuntimeLoader = (table: string, ttlMs: number): RuntimeLoader => (shared ??= runtimeLoader(storedDefinitions(table), ttlMs));

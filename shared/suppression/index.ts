@@ -14,15 +14,16 @@
  * normalize and resolve call `dropSuppressed` once per batch: an in-memory lookup per identifier, no
  * read per identifier. A hit is confirmed by the conditional write that counts the drop on its
  * `sup#` item (a truncated-hash collision, or an item deleted by hand, keeps the message).
- * Its own room, below normalize and resolve (which read it) and privacy (which writes it).
+ * Its own room, below normalize and resolve (which read it) and privacy (which writes it). Every
+ * call names the privacy table (`table`: CAIRN_PRIVACY_TABLE) and the refresh interval comes from the
+ * caller (CAIRN_SUPPRESSION_REFRESH_MS): both are read in functions/.
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, countItems } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
-import { ENV, TABLES } from '../config/resources';
 import { CairnError } from '../errors';
-import { loadIdentityConfig, type IdentityConfig } from '../identity/config';
+import type { IdentityConfig } from '../identity/config';
 import { extractIdentifiers, identityKey } from '../identity/identifiers';
 import type { NormalizedMessage } from '../message/types';
 import { log } from '../log';
@@ -32,7 +33,6 @@ export const SUPPRESSION_PREFIX = 'sup#';
 export const SET_PREFIX = 'supset#';
 /** The item holding a change counter and a chunk count per bucket. */
 export const META_KEY = 'supmeta';
-export const privacyTable = (): string => process.env[ENV.privacyTable] || TABLES.privacy.name;
 
 /** Hash of a normalised identifier key (`email:a@b.com`) as kept on the suppression list. */
 export const suppressionHash = (key: string): string => createHash('sha256').update(`cairn-suppression:v1:${key}`).digest('hex');
@@ -55,9 +55,9 @@ export const DEFAULT_REFRESH_MS = 15_000;
  * which must exceed this plus the longest pipeline timeout (resolve, 120 s).
  */
 export const MAX_REFRESH_MS = 30_000;
-/** Refresh interval: `CAIRN_SUPPRESSION_REFRESH_MS` (ms, ≤ MAX_REFRESH_MS) or DEFAULT_REFRESH_MS. */
-export function refreshMs(): number {
-  const v = Number(process.env.CAIRN_SUPPRESSION_REFRESH_MS);
+/** Refresh interval from its setting (`CAIRN_SUPPRESSION_REFRESH_MS`): ms, ≤ MAX_REFRESH_MS, else DEFAULT_REFRESH_MS. */
+export function refreshMs(setting: string | undefined): number {
+  const v = Number(setting);
   return Number.isFinite(v) && v > 0 ? Math.min(v, MAX_REFRESH_MS) : DEFAULT_REFRESH_MS;
 }
 
@@ -84,14 +84,13 @@ export function parseMeta(item: Record<string, unknown> | undefined): Suppressio
   return out;
 }
 
-/** Reads the list from the privacy table. */
-export const dynamoReader: SuppressionReader = {
+/** Reads the list from the privacy table `table`. */
+export const dynamoReader = (table: string): SuppressionReader => ({
   async meta() {
-    const res = await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }));
+    const res = await doc().send(new GetCommand({ TableName: table, Key: { pk: META_KEY }, ConsistentRead: true }));
     return parseMeta(res.Item);
   },
   async chunks(keys) {
-    const table = privacyTable();
     const out = new Map<string, Iterable<string>>();
     const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
       async (RequestItems) => doc().send(new BatchGetCommand({ RequestItems })),
@@ -102,7 +101,7 @@ export const dynamoReader: SuppressionReader = {
     for (const item of items[table] ?? []) out.set(String(item.pk), (item.h as Set<string> | undefined) ?? []);
     return out;
   },
-};
+});
 
 /**
  * A container's copy of the suppression list. `fresh()` re-reads `supmeta` when the copy is older
@@ -118,7 +117,7 @@ export class SuppressionView {
   constructor(
     private readonly reader: SuppressionReader,
     private readonly clock: () => number = Date.now,
-    private readonly interval: () => number = refreshMs,
+    private readonly interval: () => number = () => DEFAULT_REFRESH_MS,
   ) {}
 
   /** Makes the copy no older than the refresh interval (as of the start of its last meta read). */
@@ -169,17 +168,37 @@ export class SuppressionView {
   }
 }
 
-let sharedView: SuppressionView | undefined;
-/** This container's copy of the list. */
-export const suppressionView = (): SuppressionView => (sharedView ??= new SuppressionView(dynamoReader));
+const sharedViews = new Map<string, SuppressionView>();
+/** This container's copy of the list in `table`, refreshed every `intervalMs()` (made on the first call). */
+export function suppressionView(table: string, intervalMs: () => number): SuppressionView {
+  let view = sharedViews.get(table);
+  if (!view) sharedViews.set(table, (view = new SuppressionView(dynamoReader(table), Date.now, intervalMs)));
+  return view;
+}
 /** For tests: forget the container's copy (the next check reads the whole list again). */
 export function resetSuppressionCache(): void {
-  sharedView = undefined;
+  sharedViews.clear();
 }
 
-let cachedConfig: IdentityConfig | undefined;
-/** The identity configuration (CAIRN_IDENTITY_CONFIG), read once per container. */
-export const pipelineIdentityConfig = (): IdentityConfig => (cachedConfig ??= loadIdentityConfig());
+/** The list a batch is checked against: its privacy table and the container's copy of it. */
+export interface SuppressionList {
+  table: string;
+  view: SuppressionView;
+}
+
+/** What normalize and resolve take to drop the messages of erased people (`dropSuppressed` over one list). */
+export type DropSuppressed = <T>(
+  items: T[],
+  messageOf: (t: T) => NormalizedMessage,
+  config: IdentityConfig,
+  stage: 'normalize' | 'resolve',
+) => Promise<{ kept: T[]; dropped: number }>;
+
+/** `dropSuppressed` over the container's copy of the list in `table` (functions/ build it from the environment). */
+export const suppressionFilter =
+  (table: string, intervalMs: () => number): DropSuppressed =>
+  (items, messageOf, config, stage) =>
+    dropSuppressed(items, messageOf, config, stage, { table, view: suppressionView(table, intervalMs) });
 
 /** Suppression hashes of every identifier a message carries (alias: `previousId` as a user_id too). */
 export function messageHashes(m: NormalizedMessage, config: IdentityConfig): string[] {
@@ -200,8 +219,9 @@ export async function dropSuppressed<T>(
   messageOf: (t: T) => NormalizedMessage,
   config: IdentityConfig,
   stage: 'normalize' | 'resolve',
-  view: SuppressionView = suppressionView(),
+  list: SuppressionList,
 ): Promise<{ kept: T[]; dropped: number }> {
+  const { view } = list;
   if (!items.length) return { kept: items, dropped: 0 };
   await view.fresh();
   // Candidate hits per message, in the order messageHashes gives (a retry picks the same hash).
@@ -226,7 +246,7 @@ export async function dropSuppressed<T>(
       d.items.push(i);
     }
     if (!drops.size) break;
-    const confirmed = await recordDrops(new Map([...drops].map(([h, d]) => [h, d.ids])));
+    const confirmed = await recordDrops(list.table, new Map([...drops].map(([h, d]) => [h, d.ids])));
     pending = [];
     for (const [h, d] of drops) {
       if (confirmed.has(h)) for (const i of d.items) dropped.add(i);
@@ -243,7 +263,7 @@ export async function dropSuppressed<T>(
  * Adds message-id hashes to the drop sets of suppression items (set union: a retry adds nothing).
  * Returns the hashes whose `sup#` item exists (the others are not suppressed: nothing recorded).
  */
-export async function recordDrops(drops: Map<string, Set<string>>): Promise<Set<string>> {
+export async function recordDrops(table: string, drops: Map<string, Set<string>>): Promise<Set<string>> {
   const confirmed = new Set<string>();
   await Promise.all(
     [...drops].map(async ([hash, ids]) => {
@@ -251,7 +271,7 @@ export async function recordDrops(drops: Map<string, Set<string>>): Promise<Set<
       try {
         await doc().send(
           new UpdateCommand({
-            TableName: privacyTable(),
+            TableName: table,
             Key,
             UpdateExpression: 'ADD d :ids',
             ConditionExpression: 'attribute_exists(pk)',
@@ -266,7 +286,7 @@ export async function recordDrops(drops: Map<string, Set<string>>): Promise<Set<
         // Item too large (a very busy erased identifier): count without identities from here on.
         await doc().send(
           new UpdateCommand({
-            TableName: privacyTable(),
+            TableName: table,
             Key,
             UpdateExpression: 'ADD overflow :n',
             ConditionExpression: 'attribute_exists(pk)',
@@ -288,10 +308,9 @@ const isItemTooLarge = (e: unknown): boolean => (e as Error).name === 'Validatio
  * a container that sees a counter move reads a bucket holding the hash, whose item exists. Every
  * step is idempotent; a retry repairs a call interrupted half-way. Returns how many were new.
  */
-export async function suppress(hashes: Iterable<string>, erasureId: string, at: string): Promise<number> {
+export async function suppress(table: string, hashes: Iterable<string>, erasureId: string, at: string): Promise<number> {
   const all = [...new Set(hashes)];
   if (!all.length) return 0;
-  const table = privacyTable();
   let added = 0;
   await Promise.all(
     all.map(async (h) => {
@@ -312,7 +331,7 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
     if (!s) byBucket.set(bucketOf(h), (s = new Set()));
     s.add(entryOf(h));
   }
-  const meta = await dynamoReader.meta();
+  const meta = await dynamoReader(table).meta();
   await Promise.all(
     [...byBucket].map(async ([b, entries]) => {
       const start = meta.get(b)?.chunks ?? 1;
@@ -360,14 +379,13 @@ export async function suppress(hashes: Iterable<string>, erasureId: string, at: 
       ExpressionAttributeValues: { ':one': 1 },
     }),
   );
-  sharedView?.add(all);
+  sharedViews.get(table)?.add(all);
   return added;
 }
 
 /** Messages dropped for these suppressed hashes so far (distinct messages, plus any overflow count). */
-export async function droppedCount(hashes: string[]): Promise<number> {
+export async function droppedCount(table: string, hashes: string[]): Promise<number> {
   let n = 0;
-  const table = privacyTable();
   // Keys still unprocessed after 10 rounds are left out of the count (it is a report, not a decision).
   const { items } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
     async (RequestItems) => doc().send(new BatchGetCommand({ RequestItems })),

@@ -197,8 +197,8 @@ describe('write keys: create, rotate with overlap, revoke', () => {
   it('a warm cache refuses a key revoked elsewhere within SOURCE_CACHE_MS.positive, and an expiry to the millisecond', async () => {
     clearSourceCache();
     const t0 = Date.now();
-    const a = await rotateKey('cache-src', { create: true }, t0);
-    expect((await authenticate(a.writeKey, t0)).sourceId).toBe('cache-src'); // now cached
+    const a = await rotateKey(TABLES.sources.name, 'cache-src', { create: true }, t0);
+    expect((await authenticate(TABLES.sources.name, a.writeKey, t0)).sourceId).toBe('cache-src'); // now cached
     // Revoked by another process (another collector's cache is not told): what revokeKey writes.
     await dynamodb().send(
       new UpdateItemCommand({
@@ -208,16 +208,19 @@ describe('write keys: create, rotate with overlap, revoke', () => {
         ExpressionAttributeValues: { ':e': { N: String(t0 + 1) }, ':r': { S: new Date(t0 + 1).toISOString() } },
       }),
     );
-    expect((await authenticate(a.writeKey, t0 + SOURCE_CACHE_MS.positive - 1000)).sourceId).toBe('cache-src');
-    await expect(authenticate(a.writeKey, t0 + SOURCE_CACHE_MS.positive + 1)).rejects.toMatchObject({ code: 'invalid_write_key', status: 401 });
+    expect((await authenticate(TABLES.sources.name, a.writeKey, t0 + SOURCE_CACHE_MS.positive - 1000)).sourceId).toBe('cache-src');
+    await expect(authenticate(TABLES.sources.name, a.writeKey, t0 + SOURCE_CACHE_MS.positive + 1)).rejects.toMatchObject({
+      code: 'invalid_write_key',
+      status: 401,
+    });
 
     // An expiry known to the cache is exact, however long the cache would otherwise keep the key.
-    const b = await rotateKey('cache-src', { overlapMs: 10_000 }, t0);
-    const c = await rotateKey('cache-src', { overlapMs: 5_000 }, t0);
+    const b = await rotateKey(TABLES.sources.name, 'cache-src', { overlapMs: 10_000 }, t0);
+    const c = await rotateKey(TABLES.sources.name, 'cache-src', { overlapMs: 5_000 }, t0);
     expect(c.previous.map((p) => p.keyId)).toEqual([b.keyId]);
-    expect((await authenticate(b.writeKey, t0 + 4_999)).sourceId).toBe('cache-src');
-    await expect(authenticate(b.writeKey, t0 + 5_000)).rejects.toMatchObject({ code: 'invalid_write_key' });
-    expect((await authenticate(c.writeKey, t0 + 5_000)).sourceId).toBe('cache-src');
+    expect((await authenticate(TABLES.sources.name, b.writeKey, t0 + 4_999)).sourceId).toBe('cache-src');
+    await expect(authenticate(TABLES.sources.name, b.writeKey, t0 + 5_000)).rejects.toMatchObject({ code: 'invalid_write_key' });
+    expect((await authenticate(TABLES.sources.name, c.writeKey, t0 + 5_000)).sourceId).toBe('cache-src');
   });
 
   it('npx cairn keys list / rotate / revoke against the local stack', async () => {

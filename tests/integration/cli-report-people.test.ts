@@ -17,7 +17,7 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '#
 import { s3 } from '#shared/aws/clients';
 import { LAKE } from '#shared/config/resources';
 import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake';
-import { writeLakeBatch } from '#shared/profiles/lake';
+import { writeLakeBatch } from '#shared/profiles/s3-lake';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache } from '#shared/identity/process';

@@ -65,8 +65,8 @@ describe('collect handler against the emulators', () => {
     process.env[ENV.rawStream] = STREAMS.raw.name;
     process.env[ENV.sourcesTable] = TABLES.sources.name;
     await createResources();
-    await ensureSource(WRITE_KEY, 'src-it', 'Integration');
-    await ensureSource(WRITE_KEY, 'src-it', 'Integration'); // idempotent
+    await ensureSource(TABLES.sources.name, WRITE_KEY, 'src-it', 'Integration');
+    await ensureSource(TABLES.sources.name, WRITE_KEY, 'src-it', 'Integration'); // idempotent
   });
   afterAll(async () => emu?.close());
   beforeEach(() => {
@@ -126,7 +126,7 @@ describe('collect handler against the emulators', () => {
     expect([r.statusCode, JSON.parse(r.body!).error.code]).toEqual([401, 'missing_write_key']);
     r = await post('/v1/track', { userId: 'u', event: 'E', messageId: 'late-key' }, { authorization: basic('late-key') });
     expect([r.statusCode, JSON.parse(r.body!).error.code]).toEqual([401, 'invalid_write_key']);
-    await ensureSource('late-key', 'src-late');
+    await ensureSource(TABLES.sources.name, 'late-key', 'src-late');
     r = await post('/v1/track', { userId: 'u', event: 'E', messageId: 'late-key' }, { authorization: basic('late-key') });
     expect(r.statusCode).toBe(200);
     expect((await byMessageId('late-key'))[0]!.sourceId).toBe('src-late');
@@ -246,8 +246,8 @@ describe('collect handler against the emulators', () => {
 
   it('caches lookups: 60 s for a known key, 5 s for an unknown one', async () => {
     const t0 = Date.now();
-    await ensureSource('cache-key', 'src-cache');
-    expect((await lookupSource('cache-key', t0))?.enabled).toBe(true);
+    await ensureSource(TABLES.sources.name, 'cache-key', 'src-cache');
+    expect((await lookupSource(TABLES.sources.name, 'cache-key', t0))?.enabled).toBe(true);
     // Disable it behind the cache's back.
     await dynamodb().send(
       new PutItemCommand({
@@ -255,20 +255,20 @@ describe('collect handler against the emulators', () => {
         Item: { keyHash: { S: hashWriteKey('cache-key') }, sourceId: { S: 'src-cache' }, name: { S: 'c' }, enabled: { BOOL: false } },
       }),
     );
-    expect((await lookupSource('cache-key', t0 + 59_000))?.enabled).toBe(true);
-    expect((await lookupSource('cache-key', t0 + 61_000))?.enabled).toBe(false);
+    expect((await lookupSource(TABLES.sources.name, 'cache-key', t0 + 59_000))?.enabled).toBe(true);
+    expect((await lookupSource(TABLES.sources.name, 'cache-key', t0 + 61_000))?.enabled).toBe(false);
     clearSourceCache();
     const r = await post('/v1/identify', { userId: 'u' }, { authorization: basic('cache-key') });
     expect([r.statusCode, JSON.parse(r.body!).error.code]).toEqual([401, 'invalid_write_key']);
     // Unknown keys are cached for 5 s only.
-    expect(await lookupSource('new-key', t0)).toBeNull();
+    expect(await lookupSource(TABLES.sources.name, 'new-key', t0)).toBeNull();
     await dynamodb().send(
       new PutItemCommand({
         TableName: TABLES.sources.name,
         Item: { keyHash: { S: hashWriteKey('new-key') }, sourceId: { S: 'src-new' }, enabled: { BOOL: true } },
       }),
     );
-    expect(await lookupSource('new-key', t0 + 4_000)).toBeNull();
-    expect((await lookupSource('new-key', t0 + 6_000))?.sourceId).toBe('src-new');
+    expect(await lookupSource(TABLES.sources.name, 'new-key', t0 + 4_000)).toBeNull();
+    expect((await lookupSource(TABLES.sources.name, 'new-key', t0 + 6_000))?.sourceId).toBe('src-new');
   });
 });

@@ -11,6 +11,7 @@ import { AdminRouter } from '#shared/http';
 import { registerDefinitionRoutes } from '#shared/admin/definitions';
 import { getDefinition } from '#shared/definitions/store';
 import { segmentMembersTableFromEnv } from '#functions/env';
+import { TABLES } from '#shared/config/resources';
 
 let emu: Emulators;
 let failures = 0;
@@ -22,6 +23,7 @@ beforeAll(async () => {
   useEndpoints(emu.endpoints);
   await createResources();
   router = registerDefinitionRoutes(new AdminRouter(), {
+    definitionsTable: TABLES.definitions.name,
     syncJourneyRules: async () => {},
     removeJourneyRules: async () => {},
     reevaluate: async (reason) => {
@@ -68,7 +70,7 @@ describe('definition changes start the sweep, or fail retryably', () => {
     const r = await call('PUT', '/v1/segments/named', seg('Grace'));
     expect(r.status).toBe(503);
     expect(r.json).toMatchObject({ success: false, error: { code: 'reevaluation_unavailable' } });
-    expect((await getDefinition('segment', 'named'))!.definition.source).toMatchObject({ where: { eq: 'Ada' } });
+    expect((await getDefinition(TABLES.definitions.name, 'segment', 'named'))!.definition.source).toMatchObject({ where: { eq: 'Ada' } });
     expect(started).toEqual([]);
     const again = await call('PUT', '/v1/segments/named', seg('Grace'));
     expect(again.status).toBe(200);
@@ -83,7 +85,7 @@ describe('definition changes start the sweep, or fail retryably', () => {
     started.length = 0;
     const c = await call('PUT', '/v1/segments/other', { kind: 'segment', id: 'other', where: { trait: 'plan', eq: 'pro' } });
     expect(c.status).toBe(503);
-    expect(await getDefinition('segment', 'other')).toBeNull();
+    expect(await getDefinition(TABLES.definitions.name, 'segment', 'other')).toBeNull();
     expect((await call('PUT', '/v1/segments/other', { kind: 'segment', id: 'other', where: { trait: 'plan', eq: 'pro' } })).status).toBe(201);
     expect(started).toEqual(['segment:other']);
 
@@ -91,7 +93,7 @@ describe('definition changes start the sweep, or fail retryably', () => {
     failures = 4;
     started.length = 0;
     expect((await call('DELETE', '/v1/segments/other')).status).toBe(503);
-    expect(await getDefinition('segment', 'other')).not.toBeNull();
+    expect(await getDefinition(TABLES.definitions.name, 'segment', 'other')).not.toBeNull();
     expect((await call('DELETE', '/v1/segments/other')).status).toBe(200);
     expect(started).toEqual(['segment:other:deleted']);
   });

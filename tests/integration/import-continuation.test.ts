@@ -11,6 +11,7 @@ import { kinesis, s3 } from '#shared/aws/clients';
 import { LAKE, STREAMS } from '#shared/config/resources';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { importObject, type ImportReport } from '#shared/import/s3';
+import { importDepsFromEnv } from '#functions/import/deps';
 import type { RawEnvelope } from '#shared/message/types';
 
 let emu: Emulators;
@@ -55,12 +56,13 @@ describe('an import longer than one invocation', () => {
     await put(file, rows.join('\n') + '\n');
 
     // Always "out of time": each invocation does one chunk (500 messages), then hands over.
-    const opts = { remainingMs: () => 0, rate: 0 };
-    const first = await importObject(Bucket, file, opts);
+    const deps = { ...importDepsFromEnv(), rate: 0 };
+    const opts = { remainingMs: () => 0 };
+    const first = await importObject(Bucket, file, deps, opts);
     expect(first.status).toBe('continuing');
     const cp = `${file}.checkpoint.json`;
     const outcomes = [first.status];
-    for (let i = 0; i < 5 && outcomes.at(-1) === 'continuing'; i++) outcomes.push((await importObject(Bucket, cp, opts)).status);
+    for (let i = 0; i < 5 && outcomes.at(-1) === 'continuing'; i++) outcomes.push((await importObject(Bucket, cp, deps, opts)).status);
     expect(outcomes).toEqual(['continuing', 'continuing', 'completed']);
 
     const r = await reportOf(file);
@@ -73,9 +75,9 @@ describe('an import longer than one invocation', () => {
     expect(raw.every((e) => e.sourceId === 'backfill' && typeof e.message.receivedAt === 'string')).toBe(true);
 
     // The checkpoint's event delivered again, and the same file dropped again: nothing more is sent.
-    expect((await importObject(Bucket, cp, opts)).status).toBe('ignored');
+    expect((await importObject(Bucket, cp, deps, opts)).status).toBe('ignored');
     await put(file, rows.join('\n') + '\n');
-    expect((await importObject(Bucket, file, opts)).status).toBe('skipped');
+    expect((await importObject(Bucket, file, deps, opts)).status).toBe('skipped');
     expect(await rawStream()).toHaveLength(1_200);
   }, 60_000);
 });

@@ -98,7 +98,7 @@ const stack = useLocalStack({
     const files = ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }));
     const defs: Definition[] = loadDefinitions(files, { vars: { CAIRN_CRM_WEBHOOK_URL: hookUrl } });
     for (const def of defs) {
-      await putDefinition(def);
+      await putDefinition(TABLES.definitions.name, def);
       if (def.kind === 'journey') await syncJourneyRules(def, journeyRuleTargetFromEnv());
     }
   },

@@ -76,7 +76,7 @@ describe('normalize handler against the emulators', () => {
     process.env.CAIRN_KINESIS_BACKOFF_MS = '2';
     process.env.CAIRN_LOG_LEVEL = 'error';
     await createResources();
-    await ensureSource('norm-key', 'src-n');
+    await ensureSource(TABLES.sources.name, 'norm-key', 'src-n');
     // Fault injection: a real client call that fails as the service would fail it.
     const fail = (name: string) => Object.assign(new Error(`injected ${name} failure`), { name: 'ServiceUnavailable' });
     dynamodb().middlewareStack.add(

@@ -26,7 +26,8 @@ import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { PASS_KEY, runErasures } from '#shared/privacy';
 import { dailySnapshotPrefix, parseDailyKey, snapshotBucket, snapshotProfiles } from '#shared/profiles/snapshot';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { privacyTable } from '#shared/suppression';
+import { privacyTableFromEnv as privacyTable } from '#functions/env';
+import { snapshotStores } from '#functions/snapshot/deps';
 import { documentClient as doc } from '#shared/aws/clients';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
@@ -177,7 +178,11 @@ describe('erasure through the lake index', () => {
   it("of the daily snapshots, an erasure reads only the objects of its profiles' hash buckets (and the older layout whole)", async () => {
     for (let i = 0; i < 12; i++) await send([{ type: 'identify', userId: `user-snap-${i}`, messageId: `x-s${i}`, timestamp: ts(), traits: { plan: 'p' } }]);
     const d = new Date().toISOString().slice(0, 10);
-    const snap = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, table: TABLES.profiles.name, buckets: 8 });
+    const snap = await snapshotProfiles({
+      ...snapshotStores({ bucket: LAKE.localBucket, profilesTable: TABLES.profiles.name, privacyTable: privacyTable() }),
+      date: d,
+      buckets: 8,
+    });
     expect(snap.continued).toBe(false);
     expect(snap.objects.length).toBeGreaterThan(2);
     // A day written before the buckets: one object of the older layout, read whole by every erasure.

@@ -20,13 +20,13 @@ import {
   dropSuppressed,
   dynamoReader,
   META_KEY,
-  privacyTable,
-  refreshMs,
   resetSuppressionCache,
   suppress,
   suppressionHash,
   SuppressionView,
+  suppressionView,
 } from '#shared/suppression';
+import { privacyTableFromEnv as privacyTable, suppressionRefreshMsFromEnv as refreshMs } from '#functions/env';
 import { documentClient as doc } from '#shared/aws/clients';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
 import type { NormalizedMessage } from '#shared/message/types';
@@ -36,6 +36,8 @@ import { run, type Io } from '#cli/main';
 // Pipeline containers refresh their copy of the suppression list this often (default 15 s).
 const stack = useLocalStack({ name: 'privacy', functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error', CAIRN_SUPPRESSION_REFRESH_MS: '500' } });
 const admin = { authorization: 'Bearer dev-admin-token' };
+/** The container's copy of the list, as λ normalize and resolve hold it. */
+const pipelineList = () => ({ table: privacyTable(), view: suppressionView(privacyTable(), refreshMs) });
 
 const t0 = Date.now() - 3_600_000;
 let n = 0;
@@ -216,15 +218,15 @@ describe('erasure and export on the local stack', () => {
       }) as unknown as NormalizedMessage;
     const batch = Array.from({ length: 500 }, (_, i) => msg(i)); // 1,000 distinct identifiers nobody erased
     resetSuppressionCache();
-    await dropSuppressed(batch.slice(0, 1), (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve'); // cold start: the whole list
+    await dropSuppressed(batch.slice(0, 1), (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', pipelineList()); // cold start: the whole list
     await new Promise((r) => setTimeout(r, refreshMs() + 50));
     const dynamoRequests = () => [...requestCounts].filter(([k]) => k.startsWith('dynamodb.') && !/\.(rcu|wcu)$/.test(k));
     resetRequestCounts();
-    const out = await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve');
+    const out = await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', pipelineList());
     expect(out).toMatchObject({ dropped: 0, kept: batch });
     expect(dynamoRequests()).toEqual([['dynamodb.GetItem', 1]]); // supmeta; nothing changed, so no bucket read
     resetRequestCounts();
-    await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve'); // within the interval
+    await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', pipelineList()); // within the interval
     expect(dynamoRequests()).toEqual([]);
   });
 
@@ -252,7 +254,7 @@ describe('erasure and export on the local stack', () => {
         break;
       }
     }
-    await suppress([h], 'erasure-spill', new Date().toISOString());
+    await suppress(privacyTable(), [h], 'erasure-spill', new Date().toISOString());
     const meta = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }))).Item!;
     expect(meta[`n${b}`]).toBe(2);
     const spilled = (await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: chunkKey(b, 1) } }))).Item!;
@@ -270,16 +272,17 @@ describe('erasure and export on the local stack', () => {
       receivedAt: ts(),
       sourceId: 's',
     } as unknown as NormalizedMessage;
-    const view = new SuppressionView(dynamoReader);
-    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', view)).toMatchObject({ dropped: 1, kept: [] });
-    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', view)).toMatchObject({ dropped: 1 });
-    expect(await droppedCount([h])).toBe(1); // the same message twice counts once
+    const view = new SuppressionView(dynamoReader(privacyTable()), Date.now, refreshMs);
+    const list = { table: privacyTable(), view };
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', list)).toMatchObject({ dropped: 1, kept: [] });
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', list)).toMatchObject({ dropped: 1 });
+    expect(await droppedCount(privacyTable(), [h])).toBe(1); // the same message twice counts once
     // Idempotent: suppressing again adds no chunk.
-    await suppress([h], 'erasure-spill-2', new Date().toISOString());
+    await suppress(privacyTable(), [h], 'erasure-spill-2', new Date().toISOString());
     expect((await doc().send(new GetCommand({ TableName: privacyTable(), Key: { pk: META_KEY }, ConsistentRead: true }))).Item![`n${b}`]).toBe(2);
 
     await doc().send(new DeleteCommand({ TableName: privacyTable(), Key: { pk: `sup#${h}` } }));
-    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', view)).toMatchObject({ dropped: 0, kept: [message] });
+    expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', list)).toMatchObject({ dropped: 0, kept: [message] });
   }, 60_000);
 
   it('answers 404 for an unknown erasure and 400 for a malformed identifier', async () => {

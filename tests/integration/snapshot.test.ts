@@ -16,7 +16,6 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '#
 import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
 import { dynamodb, s3 } from '#shared/aws/clients';
 import { BUS, ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
-import { requireEnv } from '#shared/aws/env';
 import { decodeJsonLines, encodeJsonLines } from '#shared/lake';
 import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message/types';
@@ -25,7 +24,6 @@ import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import {
   dailySnapshotPrefix,
   parseDailyKey,
-  privacyJobState,
   snapshotBucket,
   snapshotHandler,
   snapshotProfiles,
@@ -33,6 +31,8 @@ import {
   type SnapshotState,
 } from '#shared/profiles/snapshot';
 import type { LakeProfileRow } from '#shared/identity/view';
+import { privacyJobState } from '#shared/profiles/dynamo-snapshot';
+import { snapshotStores, snapshotStoresFromEnv } from '#functions/snapshot/deps';
 import { queryLocalLake, rowObjects } from '#cli/lake';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
@@ -96,6 +96,8 @@ async function lakeObjects(prefix: string): Promise<{ key: string; rows: LakePro
   } while (token);
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
+/** The snapshot's stores on the local tables and bucket. */
+const stores = () => snapshotStores({ bucket: LAKE.localBucket, profilesTable: TABLES.profiles.name, privacyTable: TABLES.privacy.name });
 const idsOf = (objs: { rows: LakeProfileRow[] }[]) => objs.flatMap((o) => o.rows.map((r) => r.profile_id)).sort();
 
 beforeAll(async () => {
@@ -141,7 +143,7 @@ describe('daily profile snapshot', () => {
     expect(state.merged).toHaveLength(1); // one of ana's anonymous profiles
     expect(state.other).toBeGreaterThanOrEqual(2); // group#acme, shard markers
 
-    const res = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2, buckets: 4 });
+    const res = await snapshotProfiles({ ...stores(), date, snapshotAt: at, totalSegments: 2, buckets: 4 });
     expect(res).toMatchObject({ date, snapshotAt: at, totalSegments: 2, buckets: 4, profiles: 3, runProfiles: 3, continued: false, cleared: [] });
     expect(res.scanned).toBe(state.live.length + state.merged.length + state.other);
     expect(res.rcu).toBeGreaterThan(0);
@@ -169,8 +171,8 @@ describe('daily profile snapshot', () => {
   });
 
   it("a rerun on the same day blanks the earlier run's objects and never duplicates a profile", async () => {
-    const first = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: at, totalSegments: 2, buckets: 4 });
-    const second = await snapshotProfiles({ bucket: LAKE.localBucket, date, snapshotAt: '2024-03-05T09:00:00.000Z', totalSegments: 2, buckets: 2 });
+    const first = await snapshotProfiles({ ...stores(), date, snapshotAt: at, totalSegments: 2, buckets: 4 });
+    const second = await snapshotProfiles({ ...stores(), date, snapshotAt: '2024-03-05T09:00:00.000Z', totalSegments: 2, buckets: 2 });
     expect(second.cleared).toEqual(expect.arrayContaining(first.objects));
     const objs = (await lakeObjects(dailySnapshotPrefix(date))).filter((o) => o.rows.length);
     expect(objs.map((o) => o.key)).toEqual(second.objects);
@@ -183,7 +185,7 @@ describe('daily profile snapshot', () => {
     const old = `${dailySnapshotPrefix(d)}0-0.json.gz`;
     const anyRow = (await lakeObjects(dailySnapshotPrefix(date))).flatMap((o) => o.rows)[0]!;
     await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: old, Body: encodeJsonLines([anyRow]) }));
-    const many = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 3, buckets: 2, maxRowsPerPart: 1, pageLimit: 1 });
+    const many = await snapshotProfiles({ ...stores(), date: d, totalSegments: 3, buckets: 2, maxRowsPerPart: 1, pageLimit: 1 });
     expect(many.objects).toHaveLength(3);
     expect(many.pages).toBeGreaterThan(3); // every segment paged through LastEvaluatedKey
     expect(many.cleared).toEqual([old]);
@@ -196,7 +198,7 @@ describe('daily profile snapshot', () => {
     const d = '2024-03-07';
     let calls = 0;
     const first = await snapshotProfiles({
-      bucket: LAKE.localBucket,
+      ...stores(),
       date: d,
       totalSegments: 2,
       buckets: 2,
@@ -207,22 +209,22 @@ describe('daily profile snapshot', () => {
     });
     expect(first).toMatchObject({ continued: true, steps: 1 });
     expect(first.profiles).toBeLessThan(3);
-    const saved = await privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY).load();
+    const saved = await privacyJobState<SnapshotState>(TABLES.privacy.name, SNAPSHOT_JOB_KEY).load();
     expect(saved).toMatchObject({ date: d, done: false, buckets: 2, totalSegments: 2, profiles: first.profiles });
     expect(saved!.cursors.some((c) => !c.done && c.start)).toBe(true);
     // The next invocation (any other date asked for: the handler continues the unfinished run's).
-    const rest = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, totalSegments: 2, pageLimit: 1 });
+    const rest = await snapshotProfiles({ ...stores(), date: d, totalSegments: 2, pageLimit: 1 });
     expect(rest).toMatchObject({ continued: false, cleared: [], runProfiles: 3 });
     expect(first.profiles + rest.profiles).toBe(3);
     const objs = await lakeObjects(dailySnapshotPrefix(d));
     expect(objs.map((o) => o.key).sort()).toEqual([...first.objects, ...rest.objects].sort());
     expect(idsOf(objs)).toEqual((await tableState()).live);
-    expect((await privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY).load())!.done).toBe(true);
+    expect((await privacyJobState<SnapshotState>(TABLES.privacy.name, SNAPSHOT_JOB_KEY).load())!.done).toBe(true);
   });
 
   it('a crash mid-step repeats that step only: its objects are blanked and written again, no profile twice', async () => {
     const d = '2024-03-08';
-    const real = privacyJobState<SnapshotState>(SNAPSHOT_JOB_KEY);
+    const real = privacyJobState<SnapshotState>(TABLES.privacy.name, SNAPSHOT_JOB_KEY);
     let saves = 0;
     const crashing = {
       load: () => real.load(),
@@ -231,12 +233,12 @@ describe('daily profile snapshot', () => {
         await real.save(s);
       },
     };
-    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: d, buckets: 1, pageLimit: 1, stepRows: 1, state: crashing })).rejects.toThrow(/crash/);
+    await expect(snapshotProfiles({ ...stores(), date: d, buckets: 1, pageLimit: 1, stepRows: 1, state: crashing })).rejects.toThrow(/crash/);
     const after = await real.load();
     expect(after).toMatchObject({ date: d, done: false, seq: 1 });
     const written = (await lakeObjects(dailySnapshotPrefix(d))).filter((o) => o.rows.length);
     expect(written.length).toBe(2); // step 1 (saved) and step 2 (not saved)
-    const resumed = await snapshotProfiles({ bucket: LAKE.localBucket, date: d, pageLimit: 1, stepRows: 1 });
+    const resumed = await snapshotProfiles({ ...stores(), date: d, pageLimit: 1, stepRows: 1 });
     expect(resumed.cleared).toEqual([written[1]!.key]);
     const objs = await lakeObjects(dailySnapshotPrefix(d));
     expect(idsOf(objs)).toEqual((await tableState()).live);
@@ -244,7 +246,7 @@ describe('daily profile snapshot', () => {
 
   it("the handler continues an unfinished run, then does nothing once today's is done", async () => {
     const today = new Date().toISOString().slice(0, 10);
-    const handler = snapshotHandler({ bucket: requireEnv(ENV.lakeBucket), totalSegments: 2 });
+    const handler = snapshotHandler({ ...snapshotStoresFromEnv(), totalSegments: 2 });
     const r1 = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
     expect(r1).toMatchObject({ date: today, continued: false, runProfiles: 3 });
     expect(await handler({}, { getRemainingTimeInMillis: () => 600_000 })).toEqual({ skipped: 'done', date: today });
@@ -252,9 +254,9 @@ describe('daily profile snapshot', () => {
   });
 
   it('refuses a malformed date or segment with a typed error', async () => {
-    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: '2024-3-5' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
-    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date: '2024-02-30' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
-    await expect(snapshotProfiles({ bucket: LAKE.localBucket, date, totalSegments: 0 })).rejects.toMatchObject({ code: 'invalid_snapshot_segment' });
+    await expect(snapshotProfiles({ ...stores(), date: '2024-3-5' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
+    await expect(snapshotProfiles({ ...stores(), date: '2024-02-30' })).rejects.toMatchObject({ code: 'invalid_snapshot_date' });
+    await expect(snapshotProfiles({ ...stores(), date, totalSegments: 0 })).rejects.toMatchObject({ code: 'invalid_snapshot_segment' });
   });
 
   it('SQL: daily rows by snapshot_kind, and the current state (latest row per profile) has only live profiles', async () => {

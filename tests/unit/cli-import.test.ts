@@ -17,7 +17,7 @@ import { run, type Io } from '#cli/main';
 const config = identityConfig();
 const msgOf = (header: string[], row: string[], opts: { type: 'identify' | 'track'; event?: string; map?: string[]; onlyMapped?: boolean }) => {
   const plan = planColumns(header, opts, config);
-  return rowToMessage(header, plan, row, opts, config);
+  return rowToMessage(header, plan, row, opts, config, 'US');
 };
 
 describe('mapping columns to message fields', () => {

@@ -5,7 +5,7 @@ import { CairnError } from '#shared/errors';
 import { hashWriteKey, resolveWriteKey, writeKeyFromAuthHeader } from '#shared/collect/auth';
 import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from '#shared/collect/parse';
 import { correctSkew, prepareMessages, validateMessage } from '#shared/collect/validate';
-import { collect, routeOf, targetOf } from '#shared/collect/handler';
+import { collect, routeOf, targetOf, type CollectDeps } from '#shared/collect/handler';
 import { LIMITS } from '#shared/collect/limits';
 import { chunkRecords, partitionKeyFor } from '#shared/message/stream';
 
@@ -19,6 +19,11 @@ function err(fn: () => unknown): CairnError {
   }
   throw new Error('expected a CairnError');
 }
+/** These requests fail before their key is looked up or anything is written. */
+const unreached = async (): Promise<never> => {
+  throw new Error('not reached');
+};
+const noStores: CollectDeps = { authenticate: unreached, putRaw: unreached };
 const basic = (user: string, pass = '') => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 const RECEIVED = new Date('2024-05-01T12:00:00.000Z');
 const ids = () => {
@@ -346,9 +351,9 @@ describe('collect handler (paths that answer before any AWS call)', () => {
     expect(targetOf('/beacon/v1/batch')).toEqual({ kind: 'beacon', method: 'POST' });
   });
   it('leaves CORS to API Gateway: no CORS headers from the function, a bare OPTIONS gets 204', async () => {
-    const r = await collect(ev({ method: 'OPTIONS' }));
+    const r = await collect(ev({ method: 'OPTIONS' }), noStores);
     expect(r.statusCode).toBe(204);
-    const bad = await collect(ev({ body: '{', headers: { 'content-type': 'text/plain' } }));
+    const bad = await collect(ev({ body: '{', headers: { 'content-type': 'text/plain' } }), noStores);
     expect(bad.statusCode).toBe(400);
     expect(Object.keys(bad.headers ?? {}).filter((h) => h.startsWith('access-control-'))).toEqual([]);
   });
@@ -364,7 +369,7 @@ describe('collect handler (paths that answer before any AWS call)', () => {
       [{ method: 'GET' }, 405, 'method_not_allowed'],
     ];
     for (const [e, status, code] of cases) {
-      const r = await collect(ev(e));
+      const r = await collect(ev(e), noStores);
       expect(r.statusCode, code).toBe(status);
       const b = bodyOf(r);
       expect(b.success).toBe(false);

@@ -52,7 +52,7 @@ describe('demo simulator', () => {
     h.messages.forEach(({ message }, i) => {
       const m = structuredClone(message);
       expect(() => validateMessage(m, undefined, i)).not.toThrow();
-      const n = normalizeEnvelope({ message: m, sourceId: 'demo', receivedAt: new Date(now).toISOString() });
+      const n = normalizeEnvelope({ message: m, sourceId: 'demo', receivedAt: new Date(now).toISOString() }, 'US');
       expect(n.ok ? 'ok' : `${n.code}: ${n.reason}`).toBe('ok');
     });
   });
@@ -69,7 +69,7 @@ describe('demo simulator', () => {
     const add = (x: string) => void (parent.has(x) || parent.set(x, x));
     const owner = new Map<string, number>();
     for (const { message } of h.messages) {
-      const n = normalizeEnvelope({ message: structuredClone(message), sourceId: 'demo', receivedAt: new Date(now).toISOString() });
+      const n = normalizeEnvelope({ message: structuredClone(message), sourceId: 'demo', receivedAt: new Date(now).toISOString() }, 'US');
       if (!n.ok) throw new Error(n.reason);
       const { ids, invalid } = extractIdentifiers(n.message, config);
       expect(invalid).toEqual([]);

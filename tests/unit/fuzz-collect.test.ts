@@ -175,7 +175,7 @@ beforeAll(async () => {
   process.env[ENV.rawStream] = STREAMS.raw.name;
   process.env[ENV.sourcesTable] = TABLES.sources.name;
   await createResources();
-  await ensureSource(KEY, 'fuzz');
+  await ensureSource(TABLES.sources.name, KEY, 'fuzz');
 }, 60_000);
 afterAll(async () => emu?.close());
 

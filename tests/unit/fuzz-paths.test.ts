@@ -12,6 +12,7 @@ import { parseDefinitions } from '#shared/definitions';
 import { compileTrigger } from '#shared/definitions/trigger';
 import type { JourneyDef } from '#shared/definitions/types';
 import { CairnError } from '#shared/errors';
+import { identityConfig } from '#shared/identity/config';
 import { parseTargetPath } from '#shared/import/map';
 import { journey, segment } from '#tests/support/factories';
 
@@ -63,7 +64,7 @@ describe('paths cannot reach a prototype', () => {
 
   it.each(FORBIDDEN)('an import --map target through %s is refused as a usage error', (seg) => {
     for (const target of [`traits.${seg}.polluted`, `properties.a.${seg}`, `context.${seg}.polluted`, `context.traits.${seg}.x`]) {
-      const e = refusal(() => parseTargetPath(target, 'track'));
+      const e = refusal(() => parseTargetPath(target, 'track', identityConfig()));
       expect(e.message).toContain(`${seg} is not allowed as a path segment`);
     }
     unpolluted();
@@ -91,7 +92,7 @@ describe('paths cannot reach a prototype', () => {
           ],
           ['journey', () => parseDefinitions(stringify([journey('j', { event: 'E', where: { [p.replace(/^traits\./, 'properties.')]: value } })]), 'f.yaml')],
           ['segment', () => parseDefinitions(stringify([segment('s', { trait: p.split('.').slice(1).join('.'), eq: value })]), 'f.yaml')],
-          ['import', () => parseTargetPath(p, 'track')],
+          ['import', () => parseTargetPath(p, 'track', identityConfig())],
         ];
         for (const [what, run] of inputs) {
           let refused: CairnError | undefined;

@@ -14,12 +14,13 @@ import {
   MAX_REFRESH_MS,
   messageHashes,
   parseMeta,
-  refreshMs,
   suppressionHash,
   SuppressionView,
   type SuppressionMeta,
   type SuppressionReader,
 } from '#shared/suppression';
+import { suppressionRefreshMsFromEnv } from '#functions/env';
+import { TABLES } from '#shared/config/resources';
 import { toEventRow } from '#shared/lake/index';
 import type { NormalizedMessage } from '#shared/message/types';
 
@@ -113,13 +114,13 @@ describe('the container copy of the suppression list', () => {
   });
 
   it('refresh interval: CAIRN_SUPPRESSION_REFRESH_MS, capped so that λ erase settles after it', () => {
-    expect(refreshMs()).toBe(DEFAULT_REFRESH_MS);
+    expect(suppressionRefreshMsFromEnv()).toBe(DEFAULT_REFRESH_MS);
     process.env.CAIRN_SUPPRESSION_REFRESH_MS = '500';
-    expect(refreshMs()).toBe(500);
+    expect(suppressionRefreshMsFromEnv()).toBe(500);
     process.env.CAIRN_SUPPRESSION_REFRESH_MS = '600000';
-    expect(refreshMs()).toBe(MAX_REFRESH_MS);
+    expect(suppressionRefreshMsFromEnv()).toBe(MAX_REFRESH_MS);
     process.env.CAIRN_SUPPRESSION_REFRESH_MS = 'nope';
-    expect(refreshMs()).toBe(DEFAULT_REFRESH_MS);
+    expect(suppressionRefreshMsFromEnv()).toBe(DEFAULT_REFRESH_MS);
     // SETTLE_SECONDS (180 s) > longest refresh + resolve's timeout (120 s).
     expect(MAX_REFRESH_MS / 1000 + 120).toBeLessThan(180);
   });
@@ -198,12 +199,12 @@ describe('the container copy of the suppression list', () => {
     const before = { ...list.calls };
     const batch = Array.from({ length: 500 }, (_, i) => msg({ messageId: `m${i}`, userId: `new-user-${i}`, anonymousId: `new-anon-${i}` }));
     now += 15_000;
-    const { kept, dropped } = await dropSuppressed(batch, (m) => m, config, 'resolve', view);
+    const { kept, dropped } = await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view });
     expect(dropped).toBe(0);
     expect(kept).toHaveLength(500);
     expect(list.calls.meta - before.meta).toBe(1);
     expect(list.calls.chunks - before.chunks).toBe(0);
-    await dropSuppressed(batch, (m) => m, config, 'resolve', view); // within the interval: nothing at all
+    await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view }); // within the interval: nothing at all
     expect(list.calls.meta - before.meta).toBe(1);
   });
 });

@@ -31,12 +31,14 @@ export interface ActionSettings {
   emailFrom: string | undefined;
   /** The raw stream trait and event actions go on. */
   rawStream: string;
+  /** Base backoff of its PutRecords retries (CAIRN_KINESIS_BACKOFF_MS, 50 ms). */
+  kinesisBackoffMs: number;
   webhook: WebhookSettings;
 }
 
 /** SES email, SNS SMS, signed webhooks, and traits and events through the pipeline. */
 export function actionSenders(settings: ActionSettings): Senders {
-  const pipeline: ActionSender = (input) => sendToPipeline(input, settings.rawStream);
+  const pipeline: ActionSender = (input) => sendToPipeline(input, settings.rawStream, settings.kinesisBackoffMs);
   return {
     email: (input) => sendEmail(input, settings.emailFrom),
     sms: sendSms,
