@@ -21,14 +21,14 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { s3 } from '../aws/clients';
 import type { CountryCode } from 'libphonenumber-js';
 import { STREAMS, IMPORTS } from '../config/resources';
-import { prepareMessages } from '../collect/validate';
+import { prepareMessages, type PreparedMessage } from '../collect/validate';
 import { CairnError, isCairnError } from '../errors';
 import type { IdentityConfig } from '../identity/config';
 import { log } from '../log';
 import type { JsonObject, RawEnvelope } from '../message/types';
 import { partitionKeyFor, putAllRecords, type StreamRecord } from '../message/stream';
 import type { Delimiter } from './csv';
-import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType, type MappingOptions } from './map';
+import { planColumns, rowToMessage, type FieldTarget, type ImportType, type MappingOptions } from './map';
 import { isJsonLines, planHeader, readRows, RejectsEncoder, type ImportFormat, type Row } from './rows';
 import { sleep } from '../lang';
 
@@ -424,7 +424,7 @@ export async function importObject(bucket: string, key: string, deps: ImportDeps
         else {
           seen.add(r.message.messageId as string);
           // The collector's own checks and additions (receivedAt, timestamp), message by message.
-          let prepared;
+          let prepared: PreparedMessage;
           try {
             prepared = prepareMessages(r.message as Record<string, unknown>, m.type, receivedAt)[0]!;
           } catch (e) {

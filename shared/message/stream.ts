@@ -2,7 +2,7 @@
  * Writing messages to a Kinesis stream: PutRecords in chunks of at most 500 records and 5 MB,
  * retrying only the records Kinesis rejected (FailedRecordCount) with jittered exponential backoff.
  */
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type KinesisClient, type PutRecordsCommandOutput, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { kinesis } from '../aws/clients';
 import { CairnError } from '../errors';
 import { sleep } from '../lang';
@@ -34,7 +34,7 @@ export async function putAllRecords(streamName: string, records: readonly Stream
       let lastReason = '';
       for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.random() * base * 2 ** attempt);
-        let out;
+        let out: PutRecordsCommandOutput;
         try {
           out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: pending }));
         } catch (e) {

@@ -26,7 +26,7 @@ export function normalizePhone(raw: string, country: CountryCode): string {
   let out = trimmed;
   try {
     const p = parsePhoneNumberFromString(trimmed, { defaultCountry: country });
-    if (p && p.isPossible()) out = p.number;
+    if (p?.isPossible()) out = p.number;
   } catch {
     // unparseable: keep trimmed
   }
