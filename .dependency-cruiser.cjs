@@ -30,7 +30,26 @@ const LAYERS = [
 ];
 
 /** Rooms with an index.ts: callers outside the room import the index, never a file inside. */
-const INDEXED = ['admin', 'definitions', 'demo', 'http', 'import', 'journeys', 'lake', 'lambda', 'privacy', 'scores', 'segments', 'suppression'];
+const INDEXED = [
+  'admin',
+  'collect',
+  'config',
+  'definitions',
+  'demo',
+  'http',
+  'identity',
+  'import',
+  'journeys',
+  'lake',
+  'lambda',
+  'message',
+  'normalize',
+  'privacy',
+  'profiles',
+  'scores',
+  'segments',
+  'suppression',
+];
 
 /**
  * Files that may import the AWS SDK (@aws-sdk/*, @smithy/*) besides shared/aws/ and the rooms'

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startLocalStack } from '#local/stack';
 import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 import { decodeJsonLines } from '#shared/lake/index';
-import type { LakeEventRow } from '#shared/message/types';
+import type { LakeEventRow } from '#shared/message';
 import { launchChromium, segmentPage, startShop } from '#tests/support/browser-shop';
 import type { Result } from './result';
 

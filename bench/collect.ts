@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints } from '#local/emulators';
-import { ENV, STREAMS, TABLES } from '#shared/config/resources';
+import { ENV, STREAMS, TABLES } from '#shared/config';
 import { ensureSource } from '#shared/collect/sources';
 import { requestCounts, resetRequestCounts } from '#shared/aws/clients';
 import { syntheticMessages } from './events';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Analytics } from '@segment/analytics-node';
 import { decodeJsonLines } from '#shared/lake/index';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 import { syntheticMessages, percentile } from './events';
 import type { Result } from './result';
 import { sleep } from '#shared/lang';

@@ -4,7 +4,7 @@
  * batch's JSON Lines — without the I/O, which the end-to-end figure covers.
  */
 import { randomUUID } from 'node:crypto';
-import { normalizeEnvelope } from '#shared/normalize/normalize';
+import { normalizeEnvelope } from '#shared/normalize';
 import { defaultCountryFromEnv } from '#functions/env';
 import { encodeJsonLines, toEventRow } from '#shared/lake/index';
 import { syntheticMessages } from './events';

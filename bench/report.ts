@@ -23,9 +23,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { localLakeDir, queryLocalLake } from '#cli/lake';
 import { rfmSql } from '#cli/reports';
-import { LAKE } from '#shared/config/resources';
-import type { LakeEventRow } from '#shared/message/types';
-import type { LakeProfileRow } from '#shared/identity/view';
+import { LAKE } from '#shared/config';
+import type { LakeEventRow } from '#shared/message';
+import type { LakeProfileRow } from '#shared/identity';
 import type { Result } from './result';
 
 const LAYOUT = 1;

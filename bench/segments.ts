@@ -18,18 +18,17 @@ import { localEnv } from '#local/stack';
 import { requestCounts } from '#shared/aws/clients';
 import { startEventBridge } from '#local/eventbridge/server';
 import { startScheduler } from '#local/scheduler/server';
-import { BUS, STREAMS } from '#shared/config/resources';
+import { BUS, STREAMS } from '#shared/config';
 import { validateDefinition, type Definition } from '#shared/definitions';
 import { toKinesisEvent } from '#shared/message/kinesis-event';
-import type { NormalizedMessage } from '#shared/message/types';
+import type { NormalizedMessage } from '#shared/message';
 import { resolveHandler } from '#shared/resolve/handler';
 import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import { identityTablesFromEnv, segmentEffectsFromEnv } from '#functions/env';
-import { ResolveCache } from '#shared/identity/process';
+import { ResolveCache, type ProfileRecord } from '#shared/identity';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { compileRuntime, runtimeLoader, segmentHooks, settleProfile } from '#shared/segments';
-import type { ProfileRecord } from '#shared/identity/types';
 
 interface Result {
   name: string;

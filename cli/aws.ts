@@ -17,7 +17,7 @@ import {
   type ColumnInfo,
 } from '@aws-sdk/client-athena';
 import { CairnError } from '#shared/errors';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 import type { Cell, Column, QueryResult } from './lake';
 
 export interface AwsOptions {

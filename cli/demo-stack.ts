@@ -3,7 +3,7 @@
  * sources, cutting the history into collector requests and posting them, reading `/v1/status` to
  * wait for the pipeline to drain, counting segment members, looking a person up by each identifier.
  */
-import { ENV, TABLES } from '#shared/config/resources';
+import { ENV, TABLES } from '#shared/config';
 import { DEMO_SOURCES, type DemoMessage, type DemoSourceKey, type Persona } from '#shared/demo';
 import { pathParam } from '#shared/http';
 import { adminGet, answerError, collectPost, type Target } from './http';

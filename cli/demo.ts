@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ENV, localEnvDefaults } from '#shared/config/resources';
+import { ENV, localEnvDefaults } from '#shared/config';
 import type { Variables } from '#shared/definitions';
 import { CairnError } from '#shared/errors';
 import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey } from '#shared/demo';

@@ -22,7 +22,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CairnError } from '#shared/errors';
-import { SCHEDULES } from '#shared/config/resources';
+import { SCHEDULES } from '#shared/config';
 import { SETTLE_SECONDS } from '#shared/privacy';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';

@@ -13,12 +13,23 @@
 import { createReadStream, createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { CairnError } from '#shared/errors';
-import { identityConfig } from '#shared/identity/config';
-import { defaultCountry } from '#shared/normalize/phone';
-import type { JsonObject } from '#shared/message/types';
-import { DELIMITERS, type Delimiter } from '#shared/import';
-import { planColumns, rowToMessage, usage, type FieldTarget, type ImportType } from '#shared/import';
-import { isJsonLines, planHeader, readRows as readRowStream, RejectsEncoder, type Row } from '#shared/import';
+import { identityConfig } from '#shared/identity';
+import { defaultCountry } from '#shared/normalize';
+import type { JsonObject } from '#shared/message';
+import {
+  DELIMITERS,
+  type Delimiter,
+  planColumns,
+  rowToMessage,
+  usage,
+  type FieldTarget,
+  type ImportType,
+  isJsonLines,
+  planHeader,
+  readRows as readRowStream,
+  RejectsEncoder,
+  type Row,
+} from '#shared/import';
 import { collectPost, type Answer, type Target } from './http';
 import { batchBodies, MAX_BATCH_MESSAGES } from './send';
 import { sleep } from '#shared/lang';

@@ -21,7 +21,7 @@ import {
   type DuckDBValueConverter,
 } from '@duckdb/node-api';
 import { CairnError } from '#shared/errors';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 
 /** A JSON-safe cell: BIGINTs become numbers when safe (else strings), timestamps ISO-8601 strings. */
 export type Cell = string | number | boolean | null | Cell[] | { [k: string]: Cell };

@@ -12,7 +12,7 @@ import { CairnError } from '#shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
 import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
 import { awsStatus } from './status-aws';
-import { LAKE, STREAMS } from '#shared/config/resources';
+import { LAKE, STREAMS } from '#shared/config';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';

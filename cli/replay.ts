@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type _Object } from '@aws-sdk/client-s3';
 import { s3 } from '#shared/aws/clients';
-import { LAKE, STREAMS } from '#shared/config/resources';
+import { LAKE, STREAMS } from '#shared/config';
 import { CairnError } from '#shared/errors';
 import { partitionKeyFor, putAllRecords, type StreamRecord } from '#shared/message/stream';
 

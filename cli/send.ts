@@ -5,7 +5,7 @@
  * the first rejected request stops the run.
  */
 import { CairnError } from '#shared/errors';
-import type { JsonObject } from '#shared/message/types';
+import type { JsonObject } from '#shared/message';
 import { answerError, collectPost, type Target } from './http';
 import { isPlainObject } from '#shared/lang';
 

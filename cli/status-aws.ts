@@ -18,7 +18,7 @@ import {
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
 import { CairnError } from '#shared/errors';
-import { FUNCTIONS, STREAMS } from '#shared/config/resources';
+import { FUNCTIONS, STREAMS } from '#shared/config';
 import { METRICS_DIMENSION, METRICS_NAMESPACE } from '#shared/metrics';
 import { describeStackOutputs, type AwsOptions } from './aws';
 

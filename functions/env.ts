@@ -5,11 +5,11 @@
  * local twin and the benchmarks run the same code in their own process and may read it here too.
  */
 import { requireEnv } from '#shared/aws/env';
-import { ENV, LAKE, localEnvDefaults, STREAMS, TABLES } from '#shared/config/resources';
+import { ENV, LAKE, localEnvDefaults, STREAMS, TABLES } from '#shared/config';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
 import type { Publisher } from '#shared/identity/bus';
-import { identityConfig, type IdentityConfig } from '#shared/identity/config';
-import { defaultCountry } from '#shared/normalize/phone';
+import { identityConfig, type IdentityConfig } from '#shared/identity';
+import { defaultCountry } from '#shared/normalize';
 import { definitionsTtlMs, type EffectsDeps, type RecheckTarget } from '#shared/segments';
 import { refreshMs } from '#shared/suppression';
 import type { CountryCode } from 'libphonenumber-js';

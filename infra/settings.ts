@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAKE, STREAMS, TIMELINE } from '#shared/config/resources';
+import { LAKE, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 

@@ -13,7 +13,7 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ROUTES, TABLES } from '#shared/config/resources';
+import { ROUTES, TABLES } from '#shared/config';
 import { Catalog, type TableName } from './constructs/catalog';
 import { Admin } from './constructs/admin';
 import { Collection } from './constructs/collection';

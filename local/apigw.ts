@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ROUTES, type RouteDef } from '#shared/config/resources';
+import { ROUTES, type RouteDef } from '#shared/config';
 import { LOCAL_ACCOUNT } from './lambda';
 
 /** A route of the local server: a `RouteDef` whose function may also be a test function. */

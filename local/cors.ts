@@ -7,7 +7,7 @@
  * shared/config/resources.ts, origins `*` locally (`cairn:allowedOrigins` on AWS).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { CORS } from '#shared/config/resources';
+import { CORS } from '#shared/config';
 import type { HttpResponse } from './apigw';
 
 export interface CorsConfig {

@@ -14,7 +14,7 @@ import { CreateTableCommand, DescribeTableCommand, type KeySchemaElement, type A
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
-import { LAKE, STREAMS, TABLES, type TableDef } from '#shared/config/resources';
+import { LAKE, STREAMS, TABLES, type TableDef } from '#shared/config';
 import { log } from '#shared/log';
 
 const require = createRequire(import.meta.url);

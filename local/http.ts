@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { bearerOk } from '#shared/http';
-import { ADMIN_ROUTE_THROTTLE } from '#shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE } from '#shared/config';
 import { CairnError, errorBody } from '#shared/errors';
 import { log } from '#shared/log';
 import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';

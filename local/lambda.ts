@@ -12,7 +12,7 @@ import { Worker, SHARE_ENV } from 'node:worker_threads';
 import { countRequest, runAsFunction } from '#shared/aws/clients';
 import { CairnError } from '#shared/errors';
 import { log } from '#shared/log';
-import type { FunctionDef } from '#shared/config/resources';
+import type { FunctionDef } from '#shared/config';
 
 /** Local account id (the emulators use the same one in their ARNs). */
 export const LOCAL_ACCOUNT = '000000000000';

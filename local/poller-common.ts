@@ -6,7 +6,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { KinesisSourceDef } from '#shared/config/resources';
+import type { KinesisSourceDef } from '#shared/config';
 import type { CheckpointStore, ShardCheckpoint } from './checkpoints';
 import type { LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 import { log } from '#shared/log';
 import { functionError, LambdaTimeoutError, LOCAL_ACCOUNT, region } from './lambda';
 import { nextMark, type ReadAhead, type Rec, type ShardContext } from './poller-common';

@@ -11,21 +11,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join, resolve } from 'node:path';
-import {
-  BUS,
-  ENV,
-  FUNCTIONS,
-  IMPORTS,
-  JOURNEYS,
-  LAKE,
-  ROUTES,
-  STREAMS,
-  TABLES,
-  THROTTLE,
-  SCHEDULES,
-  localEnvDefaults,
-  type ScheduleDef,
-} from '#shared/config/resources';
+import { BUS, ENV, FUNCTIONS, IMPORTS, JOURNEYS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, SCHEDULES, localEnvDefaults, type ScheduleDef } from '#shared/config';
 import {
   CreateScheduleCommand,
   CreateScheduleGroupCommand,

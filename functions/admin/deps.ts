@@ -1,6 +1,6 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
 import { createAdminRouter, type AdminDeps } from '#shared/admin';
-import { BUS, ENV } from '#shared/config/resources';
+import { BUS, ENV } from '#shared/config';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
 import { DynamoStore } from '#shared/identity/dynamo-store';

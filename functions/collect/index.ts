@@ -1,5 +1,5 @@
 /** λ collect: API Gateway HTTP API (payload v2) → raw Kinesis stream. Logic in shared/collect. */
-import { COLLECT_ERRORS, collectRequest } from '#shared/collect/handler';
+import { COLLECT_ERRORS, collectRequest } from '#shared/collect';
 import { httpHandler } from '#shared/lambda';
 import { collectDepsFromEnv } from './deps';
 

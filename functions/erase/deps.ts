@@ -2,7 +2,7 @@
  * λ erase's dependencies from its environment (set by the CDK, or by the local stack). Read on every
  * run; an unset name falls back to the declared one (the local default).
  */
-import { ENV, JOURNEYS } from '#shared/config/resources';
+import { ENV, JOURNEYS } from '#shared/config';
 import { listDefinitions } from '#shared/definitions/store';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { EraseDeps } from '#shared/privacy';

@@ -1,5 +1,5 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
-import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config/resources';
+import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';

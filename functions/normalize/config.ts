@@ -1,9 +1,9 @@
 /** λ normalize's configuration from its environment (set by the CDK, or by the local stack; local names otherwise). */
-import { ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
-import type { IdentityConfig } from '#shared/identity/config';
+import { ENV, LAKE, STREAMS, TABLES } from '#shared/config';
+import type { IdentityConfig } from '#shared/identity';
 import { putAllRecords } from '#shared/message/stream';
 import { getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
-import type { NormalizeConfig } from '#shared/normalize/handler';
+import type { NormalizeConfig } from '#shared/normalize';
 import { putLakeObject } from '#shared/normalize/s3-lake';
 import { suppressionFilter } from '#shared/suppression';
 import { defaultCountryFromEnv, identityConfigFromEnv, kinesisBackoffMsFromEnv, privacyTableFromEnv, suppressionRefreshMsFromEnv } from '../env';

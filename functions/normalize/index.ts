@@ -1,7 +1,7 @@
 /** λ normalize: raw Kinesis stream → lake (S3) + normalized stream. Logic in shared/normalize. */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { lambdaHandler } from '#shared/lambda';
-import { normalizeBatch } from '#shared/normalize/handler';
+import { normalizeBatch } from '#shared/normalize';
 import { normalizeConfigFromEnv } from './config';
 
 /**

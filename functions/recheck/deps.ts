@@ -1,6 +1,6 @@
 /** λ recheck's dependencies from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
-import { ENV } from '#shared/config/resources';
+import { ENV } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { defaultRuntimeLoader, type RecheckDeps } from '#shared/segments';

@@ -1,9 +1,9 @@
 /** λ resolve's dependencies from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
-import { ENV } from '#shared/config/resources';
+import { ENV } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
-import type { ResolverDeps } from '#shared/identity/process';
+import type { ResolverDeps } from '#shared/identity';
 import type { ResolveDeps } from '#shared/resolve/handler';
 import { count, METRIC } from '#shared/metrics';
 import { writeLakeBatch } from '#shared/profiles/s3-lake';

@@ -1,9 +1,9 @@
 /** λ snapshot's stores from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
-import { ENV } from '#shared/config/resources';
+import { ENV } from '#shared/config';
 import { privacyJobState, profileScan } from '#shared/profiles/dynamo-snapshot';
 import { snapshotLake } from '#shared/profiles/s3-lake';
-import { SNAPSHOT_JOB_KEY, type SnapshotState, type SnapshotStores } from '#shared/profiles/snapshot';
+import { SNAPSHOT_JOB_KEY, type SnapshotState, type SnapshotStores } from '#shared/profiles';
 import { privacyTableFromEnv } from '../env';
 
 /** The snapshot's stores over the named lake bucket, profiles table and privacy table (its cursor). */

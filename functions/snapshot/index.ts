@@ -1,7 +1,7 @@
 /** λ snapshot: invoked daily by SCHEDULES.dailyProfileSnapshot; writes today's full `profiles` snapshot to the lake (docs/lake.md). */
 import type { Context } from 'aws-lambda';
 import { lambdaHandler } from '#shared/lambda';
-import { snapshotHandler } from '#shared/profiles/snapshot';
+import { snapshotHandler } from '#shared/profiles';
 import { snapshotStoresFromEnv } from './deps';
 
 let snapshot: ReturnType<typeof snapshotHandler> | undefined;

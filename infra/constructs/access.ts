@@ -7,7 +7,7 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { JOURNEYS, TABLES, type FunctionAccess, type TableAction, type TableDef } from '#shared/config/resources';
+import { JOURNEYS, TABLES, type FunctionAccess, type TableAction, type TableDef } from '#shared/config';
 import type { Catalog, StreamName, TableName } from './catalog';
 
 /** DynamoDB item actions that read (the rest of TableAction writes: KMS Encrypt/GenerateDataKey too). */

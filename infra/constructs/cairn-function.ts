@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, FUNCTIONS, requestTimeoutMs, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config/resources';
+import { ENV, FUNCTIONS, requestTimeoutMs, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
 import type { Catalog, CatalogFunction, FunctionName, StreamName, TableName } from './catalog';

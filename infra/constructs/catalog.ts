@@ -10,7 +10,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { FUNCTIONS, STREAMS, TABLES } from '#shared/config/resources';
+import { FUNCTIONS, STREAMS, TABLES } from '#shared/config';
 import type { CairnSettings } from '../settings';
 
 export type TableName = keyof typeof TABLES;

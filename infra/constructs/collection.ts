@@ -13,7 +13,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ADMIN_ROUTE_THROTTLE, CORS, THROTTLE, type RouteDef } from '#shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE, CORS, THROTTLE, type RouteDef } from '#shared/config';
 import { CairnFunction } from './cairn-function';
 import type { Catalog, FunctionName } from './catalog';
 import { acknowledge } from './nag';

@@ -4,7 +4,7 @@
  */
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import { BUS } from '#shared/config/resources';
+import { BUS } from '#shared/config';
 import type { Catalog } from './catalog';
 
 export class Events extends Construct {

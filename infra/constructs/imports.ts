@@ -19,7 +19,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { IMPORTS } from '#shared/config/resources';
+import { IMPORTS } from '#shared/config';
 import { SUFFIX } from '#shared/import/s3';
 import { KmsUse, nagToken, OBJECT_WRITE } from './access';
 import { CairnFunction } from './cairn-function';

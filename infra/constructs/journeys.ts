@@ -24,7 +24,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { JOURNEYS } from '#shared/config/resources';
+import { JOURNEYS } from '#shared/config';
 import { KmsUse } from './access';
 import { CairnFunction } from './cairn-function';
 import type { Catalog } from './catalog';

@@ -4,8 +4,8 @@
  * Nested objects (properties, traits, context, …) are stored as JSON text in string columns;
  * timestamps are ISO-8601 strings (`from_iso8601_timestamp(timestamp)` in Athena).
  */
-import type { LakeEventRow, LakeQuarantineRow } from '#shared/message/types';
-import type { LakeProfileRow } from '#shared/identity/view';
+import type { LakeEventRow, LakeQuarantineRow } from '#shared/message';
+import type { LakeProfileRow } from '#shared/identity';
 
 export interface LakeTableDef {
   name: string;

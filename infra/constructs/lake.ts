@@ -9,7 +9,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LAKE } from '#shared/config/resources';
+import { LAKE } from '#shared/config';
 import type { Catalog } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
 import { LAKE_TABLES, PARTITION_COLUMN } from './lake-schema';

@@ -30,7 +30,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FUNCTIONS, TABLES } from '#shared/config/resources';
+import { FUNCTIONS, TABLES } from '#shared/config';
 import { METRIC, METRICS_DIMENSION, METRICS_NAMESPACE } from '#shared/metrics';
 import type { Catalog, FunctionName, TableName } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';

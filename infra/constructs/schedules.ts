@@ -7,7 +7,7 @@ import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { SCHEDULES, type ScheduleDef } from '#shared/config/resources';
+import { SCHEDULES, type ScheduleDef } from '#shared/config';
 import type { Catalog } from './catalog';
 
 export class Schedules extends Construct {

@@ -6,7 +6,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type { Construct } from 'constructs';
-import { STREAMS, TABLES, type StreamDef, type TableDef } from '#shared/config/resources';
+import { STREAMS, TABLES, type StreamDef, type TableDef } from '#shared/config';
 import type { Catalog, StreamName, TableName } from './catalog';
 import { acknowledge } from './nag';
 

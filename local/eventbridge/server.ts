@@ -13,7 +13,7 @@
  */
 import { createServer } from 'node:http';
 import { log } from '#shared/log';
-import { BUS } from '#shared/config/resources';
+import { BUS } from '#shared/config';
 import { operations, protocolHandler } from './api';
 import type { DeliveryStats, Invoke } from './delivery';
 import { closeServer, listen } from './http';

@@ -14,7 +14,7 @@
  * (docs/segments.md, "Applying a definition").
  */
 import { CairnError } from '../errors';
-import { timelineDays } from '../config/resources';
+import { timelineDays } from '../config';
 import { checkDefinition, checkSet, definitionError, type DefinitionIssue, type Definition, type DefinitionKind, type JourneyDef } from '../definitions';
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
 import { log } from '../log';

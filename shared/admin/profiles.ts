@@ -1,9 +1,7 @@
 /** Profile routes of the admin API (docs/api.md#admin-api): get a profile, list its events; erase and export (shared/privacy). */
 import { CairnError } from '../errors';
-import type { IdentityConfig } from '../identity/config';
-import type { IdentityStore } from '../identity/types';
-import { findProfile, profileEvents } from '../profiles/read';
-import { publicComputed, toApiProfile } from '../identity/view';
+import { type IdentityConfig, type IdentityStore, publicComputed, toApiProfile } from '../identity';
+import { findProfile, profileEvents } from '../profiles';
 import { computedValues, statesOf, type RuntimeLoader } from '../segments';
 import type { AdminRouter } from '../http';
 import { registerPrivacyRoutes, type PrivacyDeps } from '../privacy';

@@ -5,8 +5,8 @@
  * Pure functions; the collect handler does the I/O.
  */
 import { CairnError } from '../errors';
-import { FORBIDDEN_KEYS } from '../message/guard';
-import { PIXEL_TYPES } from '../config/resources';
+import { FORBIDDEN_KEYS } from '../message';
+import { PIXEL_TYPES } from '../config';
 
 /** Where this deployment's collector answers, as a browser should reach it. */
 export interface PublicOrigin {

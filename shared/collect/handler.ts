@@ -3,13 +3,12 @@
  * Same code on Lambda and locally; the local HTTP server builds the same event shape.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BROWSER_COLLECT_PATHS } from '../config/resources';
+import { BROWSER_COLLECT_PATHS } from '../config';
 import { CairnError, isCairnError } from '../errors';
 import { errorResponse, type HttpErrorOptions } from '../lambda';
 import { log } from '../log';
 import { count, countBy, METRIC, setCorrelationId } from '../metrics';
-import type { RawEnvelope } from '../message/types';
-import { partitionKeyFor, type StreamRecord } from '../message/stream';
+import { partitionKeyFor, type RawEnvelope, type StreamRecord } from '../message';
 import { resolveWriteKey, writeKeyFromAuthHeader } from './auth';
 import { analyticsSettings, PIXEL_GIF, pixelBody, pixelType, publicOrigin, rudderSourceConfig } from './browser';
 import { checkContentType, decodeBody, decodeUtf8, parseJsonBody } from './parse';

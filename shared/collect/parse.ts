@@ -5,7 +5,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { TextDecoder } from 'node:util';
 import { CairnError } from '../errors';
-import { findForbiddenKey } from '../message/guard';
+import { findForbiddenKey } from '../message';
 import { LIMITS } from './limits';
 
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);

@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CairnError } from '../errors';
-import { parseIsoTimestamp, UNSAFE_NUMBER } from '../message/guard';
-import { MESSAGE_TYPES, type JsonObject, type MessageType } from '../message/types';
+import { parseIsoTimestamp, UNSAFE_NUMBER, MESSAGE_TYPES, type JsonObject, type MessageType } from '../message';
 import { LIMITS } from './limits';
 import { isPlainObject } from '../lang';
 

@@ -5,7 +5,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { CairnError } from '../errors';
-import { checkJsonDepth } from '../collect/parse';
+import { checkJsonDepth } from '../collect';
 import { definitionError, documentLabel, formatPath, type DefinitionIssue } from './issues';
 import { checkDefinition } from './schema';
 import { checkSet } from './set';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration } from './duration';
 import { describe, type Add, type Path } from './issues';
-import { forbiddenSegment } from '../message/guard';
+import { forbiddenSegment } from '../message';
 import { PATH_RE } from './path';
 import type { ComputedTraitDef } from './types';
 

@@ -14,7 +14,7 @@
  */
 import { CairnError } from '../errors';
 import { validatePattern, type EventPattern } from '../eventbridge/pattern';
-import { forbiddenSegment } from '../message/guard';
+import { forbiddenSegment } from '../message';
 import type { JourneyDef, PropertyFilter, Test } from './types';
 
 export const BUS_SOURCE = 'cairn';

@@ -5,7 +5,7 @@
  * phone), and the Writer that stamps them with deterministic message ids. Used by the history
  * (simulate.ts) and by live traffic (live.ts).
  */
-import type { JsonObject } from '../message/types';
+import type { JsonObject } from '../message';
 import { DAY, int, pad, pick, PRODUCTS, rewritePhone, round2, type DemoSourceKey, type Persona, type Product, type Rand } from './world';
 
 export interface DemoMessage {

@@ -2,7 +2,7 @@
  * The demo's live traffic, after the history: short bursts of activity at `now` from the simulated
  * people and new visitors (see LiveTraffic). Pure: the CLI (cli/demo.ts) sends what it returns.
  */
-import type { JsonObject } from '../message/types';
+import type { JsonObject } from '../message';
 import { onlineSession, POS_CONTEXT, storeVisit, tillIds, WEB_CONTEXT, Writer, type DemoMessage } from './events';
 import { int, makePersona, pad, pick, rng, type Persona, type Rand } from './world';
 

@@ -18,7 +18,7 @@
  * (sources, stores, products, personas, seeded helpers), events.ts (the messages of a session, a
  * till purchase), live.ts (live traffic after the history). index.ts is what callers import.
  */
-import type { JsonObject } from '../message/types';
+import type { JsonObject } from '../message';
 import { APP_CONTEXT, onlineSession, orderTotal, POS_CONTEXT, storeVisit, tillIds, WEB_CONTEXT, Writer, type DemoMessage } from './events';
 import {
   DAY,

@@ -17,7 +17,7 @@ import { CairnError, isCairnError } from '../errors';
 import { errorResponse, type HttpErrorOptions } from '../lambda';
 import { log } from '../log';
 import { parseDocument } from 'yaml';
-import { checkJsonDepth } from '../collect/parse';
+import { checkJsonDepth } from '../collect';
 import { nestingProblem } from '../definitions';
 import { openPathParam } from './path';
 

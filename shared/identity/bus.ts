@@ -1,41 +1,15 @@
 /**
- * Publishing a batch's outcomes to the Cairn EventBridge bus (docs/api.md#events-on-the-bus): each applied message
- * with detail-type = its type (the normalised message plus a compact profile snapshot), and
- * `profile.merged` per merge. PutEvents takes at most 10 entries and 256 KB per call.
+ * Publishing a batch's outcomes (events.ts) to the Cairn EventBridge bus (docs/api.md#events-on-the-bus).
+ * PutEvents takes at most 10 entries and 256 KB per call.
  */
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../aws/clients';
-import { BUS } from '../config/resources';
+import { BUS } from '../config';
 import { CairnError } from '../errors';
-import type { Plan } from './resolve';
-import type { ProfileRecord } from './types';
-import { busSnapshot } from './view';
+import type { Publisher } from './events';
 
-export interface BusEvent {
-  detailType: string;
-  detail: Record<string, unknown>;
-  /** Event time (the message's timestamp). */
-  time?: string;
-}
-
-export interface Publisher {
-  publish(events: BusEvent[]): Promise<void>;
-}
-
-export function busEvents(plan: Pick<Plan, 'outcomes' | 'merges'>, profiles: Map<string, ProfileRecord>): BusEvent[] {
-  const out: BusEvent[] = [];
-  for (const o of plan.outcomes) {
-    if (!o.profileId) continue;
-    const p = profiles.get(o.profileId);
-    out.push({
-      detailType: o.message.type,
-      detail: { ...o.message, profile: p ? busSnapshot(p) : { profileId: o.profileId } },
-      time: o.message.timestamp,
-    });
-  }
-  for (const m of plan.merges) out.push({ detailType: 'profile.merged', detail: { survivor: m.survivor, merged: m.merged, messageId: m.messageId } });
-  return out;
-}
+// The events and the port (pure), beside the publisher that puts them on the bus.
+export * from './events';
 
 const MAX_ENTRIES = 10;
 const MAX_BYTES = 250 * 1024;

@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
-import { timelineDays } from '../config/resources';
+import { timelineDays } from '../config';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
 

@@ -3,10 +3,9 @@
  * normalised value (emails lower-cased, phones in E.164). Invalid values are reported, never used.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
-import type { Json, JsonObject, NormalizedMessage } from '../message/types';
+import { type Json, type JsonObject, type NormalizedMessage, UNSAFE_NUMBER } from '../message';
 import type { IdentityConfig } from './config';
 import { CairnError } from '../errors';
-import { UNSAFE_NUMBER } from '../message/guard';
 
 export interface Identifier {
   type: string;

@@ -4,12 +4,12 @@
  * core, apply its plan with conditional writes, and on a conflict re-read (consistently) and re-run,
  * a bounded number of times. Then the timeline, the lake snapshot and the bus.
  */
-import type { LakeQuarantineRow } from '../message/types';
+import type { LakeQuarantineRow } from '../message';
 import { log } from '../log';
 import type { IdentityConfig } from './config';
 import { firstRoundKeys, freezeLevels, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
 import { cmpSeq, idHash } from './profile';
-import { busEvents, type Publisher } from './bus';
+import { busEvents, type Publisher } from './events';
 import { withLakeKeys } from './lake-index';
 import { dateOf, profileObjectKey } from '../lake';
 import type { IdentityItem, IdentityStore, ProfileExtension, ProfileRecord, ReadResult } from './types';

@@ -3,9 +3,8 @@
  * consent), absorbing a merged-away profile, and the exactly-once bookkeeping. No I/O.
  */
 import { createHash } from 'node:crypto';
-import type { Json, JsonObject, NormalizedMessage } from '../message/types';
-import type { Identifier } from './identifiers';
-import { identityKey } from './identifiers';
+import type { Json, JsonObject, NormalizedMessage } from '../message';
+import { type Identifier, identityKey } from './identifiers';
 import type { Computed, ConsentState, Dedupe, GroupRecord, ProfileRecord } from './types';
 import { isPlainObject } from '../lang';
 

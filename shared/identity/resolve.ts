@@ -4,7 +4,7 @@
  * and profile updates, as a plan of conditional writes. No I/O: the shell (process.ts) reads, calls
  * this, applies the plan, and re-runs it on a conflict. See docs/identity.md.
  */
-import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import type { LakeQuarantineRow, NormalizedMessage } from '../message';
 import type { IdentityConfig } from './config';
 import { blockListSet, extractIdentifiers, identityKey, isBlocked, type Identifier } from './identifiers';
 import {

@@ -2,7 +2,7 @@
  * Records of the identity graph and profiles, and the store interface both the DynamoDB adapter and
  * the in-memory store implement (so the resolution shell and its tests run against either).
  */
-import type { Json, JsonObject, MessageType } from '../message/types';
+import type { Json, JsonObject, MessageType } from '../message';
 import type { Identifier } from './identifiers';
 
 /** `id#<type>:<value>` → profile. `cnt` counts links this identifier made (super-node cap). */
@@ -167,7 +167,7 @@ export interface IdentityStore {
  * survivor absorbs a merged-away profile (after `absorb` in profile.ts returned true).
  */
 export interface ProfileExtension {
-  apply(p: ProfileRecord, m: import('../message/types').NormalizedMessage): void;
+  apply(p: ProfileRecord, m: import('../message').NormalizedMessage): void;
   absorb(survivor: ProfileRecord, merged: ProfileRecord): void;
 }
 

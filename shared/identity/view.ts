@@ -2,7 +2,7 @@
  * The outside shapes of a profile: the admin API's (docs/api.md#admin-api, camelCase), the bus snapshot's
  * (compact) and the `profiles` lake table's (snake_case, nested objects as JSON text).
  */
-import type { Json, JsonObject } from '../message/types';
+import type { Json, JsonObject } from '../message';
 import type { ProfileRecord } from './types';
 
 export interface PublicComputed {

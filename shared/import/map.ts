@@ -6,12 +6,10 @@
 import { createHash } from 'node:crypto';
 import { CairnError } from '../errors';
 import type { CountryCode } from 'libphonenumber-js';
-import type { IdentityConfig } from '../identity/config';
-import { isInvalid, normalizeIdentifier } from '../identity/identifiers';
-import { normalizePhone } from '../normalize/phone';
-import { LIMITS } from '../collect/limits';
-import { forbiddenSegment } from '../message/guard';
-import type { JsonObject } from '../message/types';
+import { type IdentityConfig, isInvalid, normalizeIdentifier } from '../identity';
+import { normalizePhone } from '../normalize';
+import { LIMITS } from '../collect';
+import { forbiddenSegment, type JsonObject } from '../message';
 
 export type ImportType = 'identify' | 'track';
 

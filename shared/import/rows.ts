@@ -5,8 +5,8 @@
  */
 import { basename, extname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { IdentityConfig } from '../identity/config';
-import type { JsonObject } from '../message/types';
+import type { IdentityConfig } from '../identity';
+import type { JsonObject } from '../message';
 import { CsvParser, csvLine, DELIMITERS, type Delimiter } from './csv';
 import { BOOKKEEPING, planColumns, usage, type FieldTarget, type MappingOptions } from './map';
 

@@ -5,7 +5,7 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
 import { profileFromItem } from '../identity/dynamo-store';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import type { ProfileReader } from './profile';
 
 export class DynamoProfileReader implements ProfileReader {

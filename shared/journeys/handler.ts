@@ -16,7 +16,7 @@ import type { Context } from 'aws-lambda';
 import type { BusEvent, Publisher } from '../identity/bus';
 import { getDefinition } from '../definitions/store';
 import { findStep, type TemplateContext, type ActionStep, type JourneyDef } from '../definitions';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import { log } from '../log';
 import { count, METRIC, setCorrelationId } from '../metrics';
 import { performAction, type Senders } from './actions';

@@ -3,8 +3,7 @@
  * over the profiles table), the data conditions and templates read, and how to reach them.
  */
 import type { ComputedState } from '../definitions';
-import type { ProfileRecord } from '../identity/types';
-import { toApiProfile } from '../identity/view';
+import { type ProfileRecord, toApiProfile } from '../identity';
 import type { PersonData } from './machine';
 import { isPlainObject } from '../lang';
 

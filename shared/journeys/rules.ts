@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../aws/clients';
-import { ENV, JOURNEYS } from '../config/resources';
+import { ENV, JOURNEYS } from '../config';
 import { CairnError } from '../errors';
 import { compileEventPattern, compileTrigger, BUS_SOURCE, eventConditions, walkSteps, type Condition, type JourneyDef, type Step } from '../definitions';
 import type { EventPattern } from '../eventbridge/pattern';

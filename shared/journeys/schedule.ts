@@ -6,7 +6,7 @@
  */
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { scheduler } from '../aws/clients';
-import { ENV } from '../config/resources';
+import { ENV } from '../config';
 import { CairnError } from '../errors';
 
 export interface ResumeInput {

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
-import { JOURNEYS } from '../config/resources';
+import { JOURNEYS } from '../config';
 import type { PersonState } from './machine';
 
 export const LEDGER_TTL_DAYS = 90;

@@ -7,8 +7,8 @@
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { LAKE } from '../config/resources';
-import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import { LAKE } from '../config';
+import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message';
 
 /** `YYYY-MM-DD` (UTC) of an ISO timestamp; `1970-01-01` when it does not parse. */
 export function dateOf(iso: string): string {

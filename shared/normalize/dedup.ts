@@ -7,7 +7,7 @@ import { BatchGetItemCommand, BatchWriteItemCommand, type AttributeValue, type W
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
-import { DEDUP_WINDOW_SECONDS } from '../config/resources';
+import { DEDUP_WINDOW_SECONDS } from '../config';
 import { markerKey, type LakeObjectInfo, type Marker } from './markers';
 
 // What a marker is and when it counts (pure), beside the reads and writes of markers.

@@ -24,12 +24,11 @@
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { CountryCode } from 'libphonenumber-js';
-import type { IdentityConfig } from '../identity/config';
+import type { IdentityConfig } from '../identity';
 import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
 import { log } from '../log';
 import { count, countBy, METRIC } from '../metrics';
-import { partitionKeyFor, type StreamRecord } from '../message/records';
-import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
+import { partitionKeyFor, type StreamRecord, type LakeQuarantineRow, type NormalizedMessage } from '../message';
 import type { DropSuppressed } from '../suppression';
 import { markerIsCommitted, type LakeObjectInfo, type Marker } from './markers';
 import { normalizeEnvelope, quarantineRow } from './normalize';

@@ -6,8 +6,19 @@
  */
 import { z } from 'zod';
 import type { CountryCode } from 'libphonenumber-js';
-import { FUTURE_SKEW_MS, findForbiddenKey, formatPath, parseIsoTimestamp, toIsoUtc, UNSAFE_NUMBER } from '../message/guard';
-import { MESSAGE_TYPES, type JsonObject, type LakeQuarantineRow, type MessageType, type NormalizedMessage } from '../message/types';
+import {
+  FUTURE_SKEW_MS,
+  findForbiddenKey,
+  formatPath,
+  parseIsoTimestamp,
+  toIsoUtc,
+  UNSAFE_NUMBER,
+  MESSAGE_TYPES,
+  type JsonObject,
+  type LakeQuarantineRow,
+  type MessageType,
+  type NormalizedMessage,
+} from '../message';
 import { normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
 

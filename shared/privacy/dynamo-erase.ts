@@ -7,7 +7,7 @@ import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand } from '@aws
 import { documentClient as doc } from '../aws/clients';
 import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { profileFromItem } from '../identity/dynamo-store';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import { markerKey } from '../normalize/dedup';
 import type { ErasureTables } from './ports';
 

@@ -32,9 +32,7 @@
  * The person is loaded in person.ts, the lake pass is pass.ts (its cursor: cursor.ts), the other
  * stores are erased in stores.ts; every store is a port the caller builds (functions/erase/deps.ts).
  */
-import type { IdentityConfig } from '../identity/config';
-import type { IdentityStore } from '../identity/types';
-import { isLakeIndexSk } from '../identity/lake-index';
+import { type IdentityConfig, type IdentityStore, isLakeIndexSk } from '../identity';
 import { log } from '../log';
 import { count, METRIC } from '../metrics';
 import type { PassCursor } from './cursor';

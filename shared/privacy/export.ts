@@ -9,11 +9,10 @@
  * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
  * `lake.complete` is false and the timeline (which lists every event) stays complete.
  */
-import { LAKE } from '../config/resources';
-import type { IdentityStore, ProfileRecord, TimelineItem } from '../identity/types';
+import { LAKE } from '../config';
+import { type IdentityStore, type ProfileRecord, type TimelineItem, toApiProfile } from '../identity';
 import { dateOf, decodeJsonLines } from '../lake/index';
-import type { LakeEventRow } from '../message/types';
-import { toApiProfile } from '../identity/view';
+import type { LakeEventRow } from '../message';
 import type { LakeObjects } from './lake';
 import type { JourneyRuns, ListDefinitions } from './ports';
 

@@ -14,13 +14,11 @@
  *
  * The objects are read and written through `LakeObjects` (shared/privacy/s3-lake.ts on S3).
  */
-import { LAKE } from '../config/resources';
-import type { IdentityConfig } from '../identity/config';
+import { LAKE } from '../config';
+import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identity';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
-import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message/types';
-import type { LakeProfileRow } from '../identity/view';
+import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message';
 import { messageHashes, suppressionHash } from '../suppression';
-import { identityKey } from '../identity/identifiers';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
 export interface ErasureTarget {

@@ -4,13 +4,12 @@
  * keeps its cursor (shared/privacy/cursor.ts) after every step, stops before the invocation's
  * deadline and is continued by the next run.
  */
-import { LAKE, timelineDays } from '../config/resources';
-import type { IdentityConfig } from '../identity/config';
-import { lakeKeysOf, UNATTACHED } from '../identity/lake-index';
+import { LAKE, timelineDays } from '../config';
+import { type IdentityConfig, lakeKeysOf, UNATTACHED } from '../identity';
 import { partitionOf } from '../lake';
 import { log } from '../log';
 import { count, METRIC } from '../metrics';
-import { parseDailyKey, snapshotBucket } from '../profiles/snapshot';
+import { parseDailyKey, snapshotBucket } from '../profiles';
 import type { PassCursor, PassShare, PassState } from './cursor';
 import { ERASURE_LAKE_PREFIXES, LakeObjectError, rewriteObject, tableOfKey, type ErasureTarget, type LakeFailure, type LakeObjects } from './lake';
 import type { Person } from './person';

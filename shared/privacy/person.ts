@@ -1,7 +1,5 @@
 /** The person an erasure is for, as stored when the run starts: their profiles, identifiers, messages and lake objects. */
-import { isLakeIndexSk, lakeKeysOf } from '../identity/lake-index';
-import { identityKey } from '../identity/identifiers';
-import type { IdentityStore, ProfileRecord } from '../identity/types';
+import { isLakeIndexSk, lakeKeysOf, identityKey, type IdentityStore, type ProfileRecord } from '../identity';
 import { suppressionHash } from '../suppression';
 import type { LakeFailure } from './lake';
 import type { ErasureCounts, ErasureRecord } from './requests';

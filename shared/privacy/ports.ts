@@ -1,6 +1,6 @@
 /** The stores erasure and export read and delete from, as ports their callers build (functions/erase, functions/admin). */
 import type { DefinitionKind } from '../definitions';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import type { PersonState } from '../journeys';
 
 /** A person's journey state as the journeys table keeps it: run items and the action ledger (shared/privacy/dynamo-journeys.ts). */

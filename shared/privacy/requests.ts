@@ -8,10 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CairnError } from '../errors';
-import type { IdentityConfig } from '../identity/config';
-import { identityKey, parseIdentifier } from '../identity/identifiers';
-import type { IdentityStore } from '../identity/types';
-import { findProfile } from '../profiles/read';
+import { type IdentityConfig, identityKey, parseIdentifier, type IdentityStore } from '../identity';
+import { findProfile } from '../profiles';
 import type { LakeFailure } from './lake';
 import { suppressionHash } from '../suppression';
 

@@ -5,9 +5,8 @@
  *   GET    /v1/profiles/{identifier}/export  → everything held on the person (shared/privacy/export.ts)
  */
 import { CairnError } from '../errors';
-import type { IdentityConfig } from '../identity/config';
-import type { IdentityStore } from '../identity/types';
-import { findProfile } from '../profiles/read';
+import type { IdentityConfig, IdentityStore } from '../identity';
+import { findProfile } from '../profiles';
 import type { AdminRouter } from '../http';
 import { exportProfile, type ExportSources } from './export';
 import { erasureView, getErasure, requestErasure, type ErasureRecords, type SuppressionList } from './requests';

@@ -2,7 +2,7 @@
  * Erasure from the stores besides the lake (steps 4 and 5 of shared/privacy/erase.ts): journey state
  * and waits, recheck schedules, segment membership, then the identity graph and the profiles.
  */
-import { identityKey } from '../identity/identifiers';
+import { identityKey } from '../identity';
 import { scheduleName } from '../journeys';
 import { suppressionHash } from '../suppression';
 import type { Person } from './person';

@@ -5,9 +5,8 @@
  * The write is s3-lake.ts (`writeLakeBatch`).
  */
 import { dateOf, encodeJsonLines, profileObjectKey, quarantineObjectKey } from '../lake';
-import type { LakeQuarantineRow } from '../message/types';
-import type { ProfileRecord } from '../identity/types';
-import { toProfileRow } from '../identity/view';
+import type { LakeQuarantineRow } from '../message';
+import { type ProfileRecord, toProfileRow } from '../identity';
 
 export interface LakeBatch {
   shardId: string;

@@ -3,10 +3,7 @@
  * merged-away `profile_id` follows `mergedInto`), and a profile's timeline across merged profiles.
  */
 import { CairnError } from '../errors';
-import type { IdentityConfig } from '../identity/config';
-import { identityKey, isBlocked, parseIdentifier } from '../identity/identifiers';
-import { absorb } from '../identity/profile';
-import type { IdentityStore, ProfileRecord, TimelineItem } from '../identity/types';
+import { type IdentityConfig, identityKey, isBlocked, parseIdentifier, absorb, type IdentityStore, type ProfileRecord, type TimelineItem } from '../identity';
 
 /** The live profile an identifier resolves to, or null (unknown, blocked or a super-node). */
 export async function findProfile(store: IdentityStore, config: IdentityConfig, identifier: string): Promise<ProfileRecord | null> {

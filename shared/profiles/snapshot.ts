@@ -25,12 +25,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
-import { LAKE } from '../config/resources';
+import { LAKE } from '../config';
 import { CairnError } from '../errors';
 import { dateOf } from '../lake';
 import { log } from '../log';
-import type { ProfileRecord } from '../identity/types';
-import { toProfileRow } from '../identity/view';
+import { type ProfileRecord, toProfileRow } from '../identity';
 
 /** Rows per lake object at most (≈ 7.5 MB gzip; what λ erase rewrites in memory). */
 export const SNAPSHOT_PART_ROWS = 50_000;

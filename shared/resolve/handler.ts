@@ -4,12 +4,9 @@
  * Above identity, profiles, segments and the suppression list: it puts them together (docs/architecture.md).
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { LakeQuarantineRow, NormalizedMessage } from '../message/types';
-import { MESSAGE_TYPES } from '../message/types';
-import { processBatch, type ResolverDeps } from '../identity/process';
-import type { BatchRecord } from '../identity/resolve';
+import { type LakeQuarantineRow, type NormalizedMessage, MESSAGE_TYPES } from '../message';
+import { processBatch, type ResolverDeps, type BatchRecord, lakeIndexEntries } from '../identity';
 import type { DropSuppressed } from '../suppression';
-import { lakeIndexEntries } from '../identity/lake-index';
 
 /** `shardId-000000000001:4959…` → `shardId-000000000001`. */
 export const shardOf = (r: KinesisStreamRecord): string => r.eventID?.split(':')[0] || 'shardId-unknown';

@@ -20,7 +20,7 @@
  * No message goes through the pipeline: a score is not something the person did, so it must not
  * move `last_seen`, `event_count`, `last_channel` or computed traits over every message.
  */
-import type { IdentityStore, ProfileRecord } from '../identity/types';
+import type { IdentityStore, ProfileRecord } from '../identity';
 import { log } from '../log';
 import { applyEffects, effectsPending, settleProfile, withSettled, type EffectsDeps, type RuntimeLoader, type SegmentRuntime } from '../segments';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';

@@ -2,7 +2,7 @@
  * The score values λ scores keeps on a profile (the profile item's `scores` attribute), shown in the
  * profile's `computed` map and usable in conditions as `computed: rfm_group` etc. Pure.
  */
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import { lifecycleStage, type LifecycleStage } from './lifecycle';
 import { daysBetween, type RfmScore } from './rfm';
 

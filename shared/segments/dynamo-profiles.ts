@@ -2,7 +2,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
 import { LIVE_PROFILES_FILTER, profileFromItem } from '../identity/dynamo-store';
-import type { ProfileRecord } from '../identity/types';
+import type { ProfileRecord } from '../identity';
 import type { ProfilePages } from './recheck';
 
 export const dynamoProfilePages =

@@ -5,10 +5,9 @@
  * recheck time) by a second conditional write, so a crash or a failed call between the profile write
  * and these effects is repaired by the next writer of the profile (at least once, never lost).
  */
-import type { Json, JsonObject } from '../message/types';
+import type { Json, JsonObject } from '../message';
 import type { Publisher, BusEvent } from '../identity/bus';
-import type { IdentityStore, ProfileRecord } from '../identity/types';
-import { busSnapshot } from '../identity/view';
+import { type IdentityStore, type ProfileRecord, busSnapshot } from '../identity';
 import { log } from '../log';
 import { writeMemberships, type MembershipChange } from './members';
 import { cancelProfileRecheck, scheduleProfileRecheck, type RecheckTarget } from './schedule';

@@ -4,11 +4,10 @@
  * point), membership is evaluated on every profile the batch writes and stored in the same
  * conditional write, and once the batch is written the changes are published and indexed.
  */
-import type { ResolveHooks } from '../identity/process';
+import type { ResolveHooks, ProfileRecord } from '../identity';
 import { applyEffectsBatch, effectsPending, retireMerged, publishedOf, type EffectsDeps } from './effects';
 import type { RuntimeLoader, SegmentRuntime } from './runtime';
 import { profileExtension, settleProfile, storedSegments, withSettled } from './state';
-import type { ProfileRecord } from '../identity/types';
 
 export interface SegmentHooksOptions extends EffectsDeps {
   /** The applied definitions (runtime.ts: defaultRuntimeLoader over the definitions table). */

@@ -8,7 +8,7 @@
  *   page by page; when the invocation's time budget runs low the rest continues in a new schedule.
  */
 import type { Context } from 'aws-lambda';
-import type { IdentityStore, ProfileRecord } from '../identity/types';
+import type { IdentityStore, ProfileRecord } from '../identity';
 import { log } from '../log';
 import { applyEffects, type EffectsDeps } from './effects';
 import type { RuntimeLoader, SegmentRuntime } from './runtime';

@@ -23,9 +23,8 @@ import {
   type EvalContext,
   type Json,
 } from '../definitions';
-import type { NormalizedMessage } from '../message/types';
-import type { ProfileExtension, ProfileRecord } from '../identity/types';
-import { publicComputed, scoresOf } from '../identity/view';
+import type { NormalizedMessage } from '../message';
+import { type ProfileExtension, type ProfileRecord, publicComputed, scoresOf } from '../identity';
 import type { SegmentRuntime } from './runtime';
 
 export interface StoredState extends ComputedState {

@@ -23,9 +23,8 @@ import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk
 import { batchGet, countItems } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { CairnError } from '../errors';
-import type { IdentityConfig } from '../identity/config';
-import { extractIdentifiers, identityKey } from '../identity/identifiers';
-import type { NormalizedMessage } from '../message/types';
+import { type IdentityConfig, extractIdentifiers, identityKey } from '../identity';
+import type { NormalizedMessage } from '../message';
 import { log } from '../log';
 
 export const SUPPRESSION_PREFIX = 'sup#';

@@ -9,7 +9,7 @@ import { MemoryStore, InjectedCrash } from '../../identity/memory-store';
 import { processBatch, ResolveCache } from '../../identity/process';
 import type { BatchRecord } from '../../identity/resolve';
 import type { ProfileRecord } from '../../identity/types';
-import type { JsonObject, NormalizedMessage } from '../../message/types';
+import type { JsonObject, NormalizedMessage } from '../../message';
 import { publicComputed } from '../view';
 
 export const config = identityConfig();

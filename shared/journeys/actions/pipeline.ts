@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { renderValue, type Json, type JsonObject } from '../../definitions';
 import { partitionKeyFor, putAllRecords } from '../../message/stream';
-import type { RawEnvelope } from '../../message/types';
+import type { RawEnvelope } from '../../message';
 import { messageIdentity } from '../profile';
 import type { ActionInput, ActionResult } from './types';
 

@@ -1,5 +1,5 @@
 import type { TemplateContext, ActionStep, JourneyDef } from '../../definitions';
-import type { ProfileRecord } from '../../identity/types';
+import type { ProfileRecord } from '../../identity';
 
 /** Everything an action needs to render and send for one person. */
 export interface ActionInput {

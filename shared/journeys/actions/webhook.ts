@@ -18,7 +18,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isPrivateAddress } from './address';
 import { signDelivery } from './signature';
-import { ENV } from '../../config/resources';
+import { ENV } from '../../config';
 import { CairnError } from '../../errors';
 import { renderTemplate, renderValue } from '../../definitions';
 import type { ActionInput, ActionResult } from './types';
