@@ -50,7 +50,16 @@ describe('λ scores (AWS)', () => {
       .filter((k) => k.startsWith('CAIRN_'))
       .sort();
     expect(vars).toEqual(
-      [ENV.profilesTable, ENV.timelineTable, ENV.definitionsTable, ENV.segmentMembersTable, ENV.eventBus, ENV.recheckTargetArn, ENV.recheckRoleArn].sort(),
+      [
+        ENV.profilesTable,
+        ENV.timelineTable,
+        ENV.definitionsTable,
+        ENV.segmentMembersTable,
+        ENV.eventBus,
+        ENV.recheckTargetArn,
+        ENV.recheckRoleArn,
+        'CAIRN_AWS_REQUEST_TIMEOUT_MS',
+      ].sort(),
     );
     expect(p.Timeout).toBe(900);
   });

@@ -65,7 +65,8 @@ describe('daily profile snapshot (AWS)', () => {
     const vars = Object.keys(p.Environment.Variables as Json)
       .filter((k) => k.startsWith('CAIRN_'))
       .sort();
-    expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable, ENV.privacyTable].sort());
+    // And the AWS request time limit every function gets (a third of its timeout).
+    expect(vars).toEqual([ENV.lakeBucket, ENV.profilesTable, ENV.privacyTable, 'CAIRN_AWS_REQUEST_TIMEOUT_MS'].sort());
     expect(p.Timeout).toBe(900);
   });
 
