@@ -4,7 +4,7 @@
  * Locally the lake is the S3 bucket `cairn-lake` served by s3rver, which keeps every object on disk
  * as `<dataDir>/s3/cairn-lake/<key>._S3rver_object` (metadata beside it). Lake objects are gzip
  * JSON Lines under Hive-style partitions (`events/dt=YYYY-MM-DD/<shard>-<seq>.json.gz`), so DuckDB
- * reads those files directly and exposes the views `events`, `quarantine` and `profiles`, with the
+ * reads those files directly and exposes the views `events`, `quarantine`, `profiles` and `audit`, with the
  * columns of shared/message/types.ts (`LakeEventRow`, `LakeQuarantineRow`) plus the partition column
  * `dt`. Nested objects are DuckDB `JSON`, so `properties->>'total'` works whether the writer stored
  * them as objects or as JSON text. An empty lake answers with zero rows.
@@ -35,14 +35,14 @@ export interface QueryResult {
   rows: Cell[][];
 }
 
-type ColType = 'VARCHAR' | 'JSON' | 'TIMESTAMPTZ';
+type ColType = 'VARCHAR' | 'JSON' | 'TIMESTAMPTZ' | 'INTEGER';
 interface TableSpec {
   prefix: string;
   columns: [string, ColType][];
 }
 
 /** The lake tables and their columns (order as shown by `select *`); `dt` is appended. */
-export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles', TableSpec> = {
+export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles' | 'audit', TableSpec> = {
   events: {
     prefix: LAKE.eventsPrefix,
     columns: [
@@ -92,6 +92,19 @@ export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles', TableSpec
       ['updated_at', 'TIMESTAMPTZ'],
       ['snapshot_at', 'TIMESTAMPTZ'],
       ['snapshot_kind', 'VARCHAR'],
+    ],
+  },
+  /** Audited admin requests (shared/admin/audit.ts `LakeAuditRow`, docs/security.md#audit-log). */
+  audit: {
+    prefix: LAKE.auditPrefix,
+    columns: [
+      ['at', 'TIMESTAMPTZ'],
+      ['request_id', 'VARCHAR'],
+      ['actor', 'VARCHAR'],
+      ['action', 'VARCHAR'],
+      ['target', 'VARCHAR'],
+      ['status', 'INTEGER'],
+      ['code', 'VARCHAR'],
     ],
   },
 };

@@ -127,7 +127,15 @@ export interface RequestInfo {
   body: Buffer;
   requestId: string;
   now: Date;
+  /**
+   * The IAM caller of an authenticated admin request (LOCAL_ADMIN_ARN once the bearer token is
+   * checked), delivered as API Gateway's IAM authorizer does: `requestContext.authorizer.iam`.
+   */
+  callerArn?: string;
 }
+
+/** The IAM identity the local server gives the holder of the admin token (the audit log's actor). */
+export const LOCAL_ADMIN_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:user/cairn-local-admin`;
 
 /**
  * The path API Gateway (HTTP API) hands to the integration for a request target's path, as recorded
@@ -225,6 +233,7 @@ export function toApiGatewayEvent(req: RequestInfo, match: RouteMatch): APIGatew
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: req.requestId,
+      ...(req.callerArn ? { authorizer: iamAuthorizer(req.callerArn) } : {}),
       routeKey: match.routeKey,
       stage: '$default',
       time: clfTime(req.now),
@@ -235,6 +244,22 @@ export function toApiGatewayEvent(req: RequestInfo, match: RouteMatch): APIGatew
     isBase64Encoded: req.body.length > 0 && !text,
   };
   return event;
+}
+
+/** API Gateway's `authorizer.iam` of an IAM-authenticated request (payload 2.0), for an IAM user. */
+function iamAuthorizer(userArn: string) {
+  const userId = 'AIDACAIRNLOCALADMIN00';
+  return {
+    iam: {
+      accessKey: 'AKIACAIRNLOCALADMIN0',
+      accountId: LOCAL_ACCOUNT,
+      callerId: userId,
+      cognitoIdentity: null,
+      principalOrgId: null,
+      userArn,
+      userId,
+    },
+  };
 }
 
 const routers = new WeakMap<readonly LocalRouteDef[], Router>();

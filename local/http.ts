@@ -12,7 +12,7 @@ import { bearerOk } from '#shared/http';
 import { ADMIN_ROUTE_THROTTLE } from '#shared/config';
 import { CairnError, errorBody } from '#shared/errors';
 import { log } from '#shared/log';
-import { apiRequestId, fromLambdaResult, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
+import { apiRequestId, fromLambdaResult, LOCAL_ADMIN_ARN, splitTarget, toApiGatewayEvent, type HttpResponse, type Router } from './apigw';
 import { functionError, LambdaTimeoutError, type LoadedFunction } from './lambda';
 import type { Metrics } from './metrics';
 import { isPreflight, LOCAL_CORS, preflightResponse, withCors, type CorsConfig } from './cors';
@@ -203,6 +203,8 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
         body,
         requestId,
         now: new Date(startedAt),
+        // The token was checked above: the request is the local admin's, as IAM would name the caller.
+        ...(match.route.auth === 'admin' ? { callerArn: LOCAL_ADMIN_ARN } : {}),
       },
       match,
     );

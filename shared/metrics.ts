@@ -38,6 +38,8 @@ export const METRIC = {
   /** λ erase: lake objects its pass could not finish (and `.<code>`), erasures left pending because of them. */
   erasureLakeFailures: 'lake.failures',
   erasuresIncomplete: 'erasures.incomplete',
+  /** λ admin: audit rows that could not be written (the request was answered anyway, docs/security.md#audit-log). */
+  auditWriteFailures: 'audit.failures',
 } as const;
 
 export interface InvocationScope {

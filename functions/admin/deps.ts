@@ -1,5 +1,6 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
 import { createAdminRouter, type AdminDeps } from '#shared/admin';
+import { S3AuditLog } from '#shared/admin/s3-audit';
 import { BUS, ENV } from '#shared/config';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
@@ -64,10 +65,14 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
   };
 }
 
+/** The audited requests' rows go to the lake bucket (docs/security.md#audit-log). */
+export const auditLogFromEnv = (): S3AuditLog => new S3AuditLog(lakeBucketFromEnv());
+
 export const adminRouterFromEnv = (): AdminRouter =>
   createAdminRouter({
     store: new DynamoStore(identityTablesFromEnv()),
     config: identityConfigFromEnv(),
     privacy: privacyDepsFromEnv(),
+    audit: auditLogFromEnv(),
     ...adminWiringFromEnv(),
   });

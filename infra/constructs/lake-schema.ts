@@ -6,6 +6,7 @@
  */
 import type { LakeEventRow, LakeQuarantineRow } from '#shared/message';
 import type { LakeProfileRow } from '#shared/identity';
+import type { LakeAuditRow } from '#shared/admin';
 
 export interface LakeTableDef {
   name: string;
@@ -60,7 +61,18 @@ const PROFILE_COLUMNS: Record<keyof LakeProfileRow, string> = {
   snapshot_kind: 'string',
 };
 
-export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string }): LakeTableDef[] => [
+/** Audited admin requests (shared/admin/audit.ts, docs/security.md#audit-log): no person's identifier. */
+const AUDIT_COLUMNS: Record<keyof LakeAuditRow, string> = {
+  at: 'string',
+  request_id: 'string',
+  actor: 'string',
+  action: 'string',
+  target: 'string',
+  status: 'int',
+  code: 'string',
+};
+
+export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string; audit: string }): LakeTableDef[] => [
   { name: 'events', prefix: prefixes.events, description: 'One row per accepted message', columns: Object.entries(EVENT_COLUMNS) },
   {
     name: 'quarantine',
@@ -69,6 +81,12 @@ export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; prof
     columns: Object.entries(QUARANTINE_COLUMNS),
   },
   { name: 'profiles', prefix: prefixes.profiles, description: 'Profile snapshots', columns: Object.entries(PROFILE_COLUMNS) },
+  {
+    name: 'audit',
+    prefix: prefixes.audit,
+    description: 'Audited admin requests: who exported, erased, unmerged, changed a definition or a key',
+    columns: Object.entries(AUDIT_COLUMNS),
+  },
 ];
 
 /** The Hive-style partition column every lake table is partitioned by (`dt=YYYY-MM-DD/`). */

@@ -64,10 +64,10 @@ export class Lake extends Construct {
     this.databaseName = s.glueName(LAKE.glueDatabase);
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles' },
+      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit' },
     });
 
-    const tables = LAKE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix });
+    const tables = LAKE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix, audit: LAKE.auditPrefix });
     for (const t of tables) {
       const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
       const table = new glue.CfnTable(this, `Table${t.name[0]!.toUpperCase()}${t.name.slice(1)}`, {

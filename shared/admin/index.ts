@@ -9,8 +9,11 @@ import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
+import { auditObserver, type AuditLog } from './audit-log';
 
 export { ADMIN_ERRORS } from '../http';
+export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
+export { auditObserver, type AuditLog } from './audit-log';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
 export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
@@ -18,10 +21,12 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
   journeys: JourneyStore;
   /** The sources table: write keys (`/v1/sources`). */
   sourcesTable: string;
+  /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
+  audit?: AuditLog;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(), deps), deps.journeys, (id) => getDefinition(deps.definitionsTable, 'journey', id));
+  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps), deps.journeys, (id) => getDefinition(deps.definitionsTable, 'journey', id));
   registerKeyRoutes(router, deps.sourcesTable);
   return registerDefinitionRoutes(router, deps);
 }

@@ -153,6 +153,8 @@ export const LAKE = {
    */
   quarantineExpiryDays: 30,
   profilesPrefix: 'profiles/',
+  /** One object per audited admin request (shared/admin/audit.ts, docs/security.md#audit-log). */
+  auditPrefix: 'audit/',
   failedPrefix: 'failed/',
   /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
   importsPrefix: 'imports/',
@@ -282,8 +284,9 @@ export const FUNCTIONS = {
         privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
         sources: ['Scan', 'PutItem', 'UpdateItem'],
       },
-      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names.
-      lake: { read: ['events/'] },
+      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
+      // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
+      lake: { read: ['events/'], write: ['audit/'] },
       busRules: true,
       // Sweeps after a segment PUT/DELETE: each name carries its start time, so it is only ever created.
       recheckSchedules: ['CreateSchedule'],

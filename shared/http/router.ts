@@ -82,8 +82,26 @@ export const ADMIN_ERRORS: HttpErrorOptions = {
   },
 };
 
+/**
+ * How one routed admin request ended: its route key (`DELETE /v1/profiles/{identifier}`), the
+ * event, the opened path parameters, and the answer's status with its body, or the error's code.
+ * Requests that match no route have no outcome.
+ */
+export interface AdminOutcome {
+  routeKey: string;
+  event: APIGatewayProxyEventV2;
+  params: Readonly<Record<string, string>>;
+  status: number;
+  body?: unknown;
+  code?: string;
+}
+/** Called once per routed request, before its answer is returned (the admin room's audit log). */
+export type AdminObserver = (outcome: AdminOutcome) => Promise<void>;
+
 export class AdminRouter {
   private readonly routes: Route[] = [];
+
+  constructor(private readonly observer?: AdminObserver) {}
 
   add(method: string, pattern: string, handler: RouteHandler): this {
     this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').filter(Boolean), handler });
@@ -148,8 +166,29 @@ export class AdminRouter {
     const m = keyed ? { route: keyed, params: pathParams(event, keyed) } : this.match(method, rawPath);
     if (!m) throw new CairnError('not_found', `no route for ${method} ${rawPath}`, 404);
     if ('allowed' in m) throw new CairnError('method_not_allowed', `${method} is not allowed on ${rawPath}`, 405);
+    const routeKey = `${m.route.method} /${m.route.segments.join('/')}`;
     const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.params)) params[k] = openPathParam(k, v);
+    let res: AdminResponse;
+    try {
+      res = await this.answer(m.route, m.params, params, event, method, rawPath);
+    } catch (e) {
+      await this.observe({ routeKey, event, params, status: isCairnError(e) ? e.status : 500, code: isCairnError(e) ? e.code : 'internal_error' });
+      throw e;
+    }
+    await this.observe({ routeKey, event, params, status: res.status, body: res.body });
+    return json(res.status, res.body, res.headers);
+  }
+
+  /** Opens the parameters (into `params`, so a failure's outcome has those already opened), parses the body, calls the handler. */
+  private async answer(
+    route: Route,
+    raw: Record<string, string>,
+    params: Record<string, string>,
+    event: APIGatewayProxyEventV2,
+    method: string,
+    rawPath: string,
+  ): Promise<AdminResponse> {
+    for (const [k, v] of Object.entries(raw)) params[k] = openPathParam(k, v);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
     let body: unknown;
@@ -170,8 +209,20 @@ export class AdminRouter {
     }
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-    const res = await m.route.handler({ method, path: rawPath, params, query, body, headers });
-    return json(res.status, res.body, res.headers);
+    return route.handler({ method, path: rawPath, params, query, body, headers });
+  }
+
+  /**
+   * Hands the outcome to the observer before the answer leaves. An observer failure never changes
+   * the answer: it is logged (the route key only, no parameter) and the request is answered.
+   */
+  private async observe(outcome: AdminOutcome): Promise<void> {
+    if (!this.observer) return;
+    try {
+      await this.observer(outcome);
+    } catch (e) {
+      log('error', 'admin.observer_failed', { error: (e as Error).message, route: outcome.routeKey });
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  *   events/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz       one LakeEventRow per line
  *   quarantine/dt=YYYY-MM-DD/<shardId>-<first>-<lastSequenceNumber>.json.gz  one LakeQuarantineRow per line
  *   profiles/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz     one LakeProfileRow per line
+ *   audit/dt=YYYY-MM-DD/<requestId>.json.gz                            one LakeAuditRow (shared/admin/audit.ts)
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
@@ -34,6 +35,11 @@ export function quarantineObjectKey(date: string, shardId: string, firstSequence
 /** `profiles/dt=<date>/<shardId>-<firstSequenceNumber>.json.gz`: the profiles a resolve batch changed. */
 export function profileObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
   return `${LAKE.profilesPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
+}
+
+/** `audit/dt=<date>/<requestId>.json.gz`: the audit row of one admin request (a retry overwrites it). */
+export function auditObjectKey(date: string, requestId: string): string {
+  return `${LAKE.auditPrefix}dt=${date}/${safe(requestId)}.json.gz`;
 }
 
 /** The `dt` partition value of a lake key, e.g. `events/dt=2024-05-01/x.json.gz` → `2024-05-01`. */

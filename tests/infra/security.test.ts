@@ -2,11 +2,12 @@
  * Security settings of the template (docs/security.md): IAM on every admin route and none on the
  * collector routes, per-route admin throttling, the optional CloudFront + WAF edge (off by default;
  * a rate-based rule when on), the DynamoDB on-demand throughput cost guard, and who may delete lake
- * objects (λ erase only, on the prefixes it rewrites: docs/privacy.md).
+ * objects (λ erase only, on the prefixes it rewrites: docs/privacy.md), and λ admin's lake access
+ * (the export's reads and the audit log's writes: docs/security.md#audit-log).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, ROUTES, TABLES } from '#shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, LAKE, ROUTES, TABLES } from '#shared/config/resources';
 import { CONTEXT } from '#infra/settings';
 import { WAF_RATE_RULE } from '#infra/constructs/waf';
 import { ERASURE_LAKE_PREFIXES } from '#shared/privacy';
@@ -179,5 +180,24 @@ describe('lake object deletion (docs/privacy.md)', () => {
       const st = (bp.Properties.PolicyDocument.Statement as Json[]).filter((x) => x.Effect === 'Allow' && asArray(x.Action as string | string[]).some(deletes));
       expect(st, id).toEqual([]);
     }
+  });
+
+  it('λ admin writes the audit log and nothing else in the lake: PutObject on audit/ only, GetObject on events/ (the export), no listing', () => {
+    const resources = base.template.toJSON().Resources as Record<string, Json>;
+    const adminFn = base.stack.getLogicalId(base.stack.catalog.fn('admin').function.node.defaultChild as never);
+    const adminRole = resources[adminFn]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const lake = base.stack.getLogicalId(base.stack.lake.bucket.node.defaultChild as never);
+    const onLake = allows(base).filter(
+      (st) => st.roles.includes(adminRole) && st.actions.some((a) => a.startsWith('s3:')) && JSON.stringify(st.resources).includes(lake),
+    );
+    const prefixed = (p: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] });
+    expect(onLake.map((st) => ({ actions: st.actions, resources: st.resources }))).toEqual(
+      expect.arrayContaining([
+        { actions: ['s3:GetObject'], resources: [prefixed(LAKE.eventsPrefix)] },
+        { actions: ['s3:PutObject'], resources: [prefixed(LAKE.auditPrefix)] },
+      ]),
+    );
+    expect(onLake).toHaveLength(2);
+    expect(FUNCTIONS.admin.access.lake).toEqual({ read: [LAKE.eventsPrefix], write: [LAKE.auditPrefix] });
   });
 });

@@ -323,6 +323,7 @@ describe('lake catalog and Athena', () => {
       prefix: LAKE.profilesPrefix,
       required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'],
     },
+    { name: 'audit', prefix: LAKE.auditPrefix, required: ['at', 'request_id', 'actor', 'action', 'target', 'status', 'code'] },
   ];
 
   it('a Glue database and no crawler', () => {
