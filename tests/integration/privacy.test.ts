@@ -156,7 +156,19 @@ describe('erasure and export on the local stack', () => {
     // The lake holds no row of A (objects rewritten, not hidden), B's rows are intact.
     const texts = await lakeTexts();
     lake = [...texts.values()].join('\n');
-    for (const s of ['user-ada', 'anon-ada-1', 'ada@example.com', 'Ada@Example.com', '4155550123', ...pids]) expect(lake).not.toContain(s);
+    for (const s of ['user-ada', 'anon-ada-1', 'ada@example.com', 'Ada@Example.com', '4155550123']) expect(lake).not.toContain(s);
+    // The audit table keeps who exported and erased (docs/security.md#audit-log): the export's row names
+    // the profile id it exported, and nothing else of A; every other table holds no profile id of A.
+    const [auditTexts, dataTexts] = [[...texts].filter(([k]) => k.startsWith(LAKE.auditPrefix)), [...texts].filter(([k]) => !k.startsWith(LAKE.auditPrefix))];
+    for (const p of pids) expect(dataTexts.map(([, t]) => t).join('\n')).not.toContain(p);
+    const auditRows = auditTexts.flatMap(([, t]) =>
+      t
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
+    expect(auditRows.map((r) => r.action).sort()).toEqual(['erasure.requested', 'profile.exported']);
+    for (const r of auditRows) for (const p of pids) if (JSON.stringify(r).includes(p)) expect(r).toMatchObject({ action: 'profile.exported', target: p });
     for (const id of ['b-1', 'b-2', 'b-3']) expect(lake).toContain(`"${id}"`);
     expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-bob')}`)).status).toBe(200);
 
