@@ -26,7 +26,9 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps), deps.journeys, (id) => getDefinition(deps.definitionsTable, 'journey', id));
+  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps), deps.journeys, (id) =>
+    getDefinition(deps.definitionsTable, 'journey', id),
+  );
   registerKeyRoutes(router, deps.sourcesTable);
   return registerDefinitionRoutes(router, deps);
 }
