@@ -112,6 +112,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
 }
 
 /** The audit row of one admin request, or undefined when its route is not audited. */
+/** A failed request's error code, as the answer carried it (an unnamed failure is internal_error). */
+const failureCode = (input: { status: number; code?: string | undefined }): string | null => (input.status >= 400 ? (input.code ?? 'internal_error') : null);
+
 export function auditRow(input: AuditInput): LakeAuditRow | undefined {
   const action = auditAction(input.routeKey);
   if (!action) return undefined;
@@ -122,6 +125,6 @@ export function auditRow(input: AuditInput): LakeAuditRow | undefined {
     action,
     target: targetOf(action, input),
     status: input.status,
-    code: input.status >= 400 ? (input.code ?? 'internal_error') : null,
+    code: failureCode(input),
   };
 }
