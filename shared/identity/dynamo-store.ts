@@ -216,7 +216,12 @@ export class DynamoStore implements IdentityStore {
         const pk = String(item.pk);
         if (pk.startsWith(ID)) {
           const key = pk.slice(ID.length);
-          out.identities.set(key, { key, profileId: String(item.profileId), cnt: Number(item.cnt ?? 0) } satisfies IdentityItem);
+          out.identities.set(key, {
+            key,
+            profileId: String(item.profileId),
+            cnt: Number(item.cnt ?? 0),
+            ...(item.blocked === true ? { blocked: true } : {}),
+          } satisfies IdentityItem);
         } else if (pk.startsWith(PROFILE)) out.profiles.set(String(item.profileId), profileFromItem(item));
         else if (pk.startsWith(GROUP)) out.groups.set(String(item.groupId), groupFromItem(item));
         else if (pk.startsWith(SHARD)) {
@@ -320,6 +325,39 @@ export class DynamoStore implements IdentityStore {
         return res;
       },
       { [this.tables.timeline]: [...uniq.values()].map((Item) => ({ PutRequest: { Item } })) },
+      { ...STORE_RETRY, maxRounds: 21 },
+    );
+    if (countItems(left)) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');
+  }
+
+  async blockIdentity(key: string): Promise<boolean> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.identities,
+          Key: { pk: ID + key },
+          UpdateExpression: 'SET blocked = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':t': true },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      account('w', res.ConsumedCapacity, 'UpdateItem:block');
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async deleteTimeline(items: { profileId: string; sk: string }[]): Promise<void> {
+    const left = await batchWrite<DocWriteRequest>(
+      async (RequestItems) => {
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' }));
+        account('w', res.ConsumedCapacity, 'BatchWriteItem:timeline');
+        return res;
+      },
+      { [this.tables.timeline]: items.map((t) => ({ DeleteRequest: { Key: { profileId: t.profileId, sk: t.sk } } })) },
       { ...STORE_RETRY, maxRounds: 21 },
     );
     if (countItems(left)) throw new Error('BatchWriteItem: unprocessed items after 20 attempts');

@@ -77,7 +77,7 @@ export class MemoryStore implements IdentityStore {
       this.ops.conflicts++;
       return false;
     }
-    this.identities.set(key, { key, profileId: to, cnt: cur?.cnt ?? 0 });
+    this.identities.set(key, { key, profileId: to, cnt: cur?.cnt ?? 0, ...(cur?.blocked ? { blocked: true } : {}) });
     return true;
   }
 
@@ -122,6 +122,19 @@ export class MemoryStore implements IdentityStore {
       if (!m) this.lakeIndex.set(it.profileId, (m = new Map()));
       m.set(it.sk, it.k);
     }
+  }
+
+  async blockIdentity(key: string): Promise<boolean> {
+    await this.write();
+    const cur = this.identities.get(key);
+    if (!cur) return false;
+    this.identities.set(key, { ...cur, blocked: true });
+    return true;
+  }
+
+  async deleteTimeline(items: { profileId: string; sk: string }[]): Promise<void> {
+    await this.write();
+    for (const it of items) this.timeline.get(it.profileId)?.delete(it.sk);
   }
 
   async putMarker(m: ShardMarker): Promise<void> {

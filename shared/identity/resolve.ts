@@ -155,6 +155,8 @@ class Resolution {
   private readonly dirtyGroups = new Set<string>();
   private readonly newClaims = new Set<string>();
   private readonly counts = new Map<string, number>();
+  /** messageId → identity keys its profile holds (the timeline item's `ids`). */
+  private readonly carried = new Map<string, string[]>();
   private readonly nowSec: number;
   private readonly plan: Plan = {
     claims: [],
@@ -230,6 +232,7 @@ class Resolution {
       // undone (the frozen profile lives again) rather than completed into an over-merge.
       if (!l.forcedMerge && this.conflict(this.valuesByType(end.identities), this.valuesByType(l.identities))) {
         delete l.mergedInto;
+        delete l.mergedBy;
         this.dirty.add(l.profileId);
         this.reason('merge_undone');
         return this.root(id, createdAt);
@@ -245,9 +248,9 @@ class Resolution {
   }
 
   private blocked(id: Identifier): string | undefined {
-    if (isBlocked(id, this.cfg, this.blockSet)) return 'blocked';
-    const cap = this.cfg.types[id.type]?.superNodeCap;
     const it = this.ids.get(identityKey(id));
+    if (isBlocked(id, this.cfg, this.blockSet) || it?.blocked) return 'blocked';
+    const cap = this.cfg.types[id.type]?.superNodeCap;
     if (cap != null && it && it.cnt + (this.counts.get(identityKey(id)) ?? 0) >= cap) return 'super_node';
     return undefined;
   }
@@ -392,11 +395,17 @@ class Resolution {
       const ps = roots.map((r) => this.profiles.get(r)!);
       target = survivorOf(ps);
       const merged: string[] = [];
+      // The merge ledger entry rides on the frozen record the merge writes anyway (no extra item).
+      const via = entries
+        .filter((e) => !e.pseudo && e.root !== undefined && roots.includes(e.root))
+        .map((e) => e.key)
+        .sort();
       for (const l of ps) {
         if (l === target) continue;
         this.absorb(target, l);
         this.dirty.add(target.profileId);
         l.mergedInto = target.profileId;
+        l.mergedBy = { messageId: m.messageId, sourceId: m.sourceId ?? null, timestamp: m.timestamp, at: this.input.now, via };
         if (forced) l.forcedMerge = true;
         this.dirty.add(l.profileId);
         merged.push(l.profileId);
@@ -429,6 +438,8 @@ class Resolution {
         }
       }
 
+    const used = entries.filter((e) => !e.pseudo && e.root !== undefined && roots.includes(e.root)).map((e) => e.key);
+    this.carried.set(m.messageId, [...new Set([...used, ...newIds.map(identityKey)])].sort());
     const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
     if (!dup) {
       applyMessage(target, m);
@@ -497,15 +508,18 @@ class Resolution {
       const expected = g.version === 0 ? null : g.version;
       plan.groups.push({ rec: { ...g, version: (expected ?? 0) + 1, updatedAt: this.input.now }, expected });
     }
-    for (const o of plan.outcomes) if (o.profileId) plan.timeline.push(timelineItem(o.profileId, o.message));
+    for (const o of plan.outcomes) if (o.profileId) plan.timeline.push(timelineItem(o.profileId, o.message, this.carried.get(o.message.messageId)));
     return plan;
   }
 }
 
 const MAX_TIMELINE_JSON = 700;
 
-/** The compact timeline entry of a message (properties/traits dropped when the item would pass 1 KB). */
-export function timelineItem(profileId: string, m: NormalizedMessage): TimelineItem {
+/**
+ * The compact timeline entry of a message (properties/traits dropped when the item would pass 1 KB).
+ * `ids`: the identity keys the message carried that its profile holds (they share the size budget).
+ */
+export function timelineItem(profileId: string, m: NormalizedMessage, ids?: string[]): TimelineItem {
   const it: TimelineItem = {
     profileId,
     sk: `${m.timestamp}#${m.messageId}`,
@@ -517,9 +531,10 @@ export function timelineItem(profileId: string, m: NormalizedMessage): TimelineI
   if (m.event) it.event = m.event;
   if (m.name) it.name = m.name;
   if (m.groupId) it.groupId = m.groupId;
+  if (ids?.length) it.ids = ids;
   const props = m.properties && Object.keys(m.properties).length ? m.properties : undefined;
   const traits = m.type === 'identify' || m.type === 'group' ? (m.traits && Object.keys(m.traits).length ? m.traits : undefined) : undefined;
-  const size = (props ? JSON.stringify(props).length : 0) + (traits ? JSON.stringify(traits).length : 0);
+  const size = (props ? JSON.stringify(props).length : 0) + (traits ? JSON.stringify(traits).length : 0) + (ids?.length ? JSON.stringify(ids).length : 0);
   if (size > MAX_TIMELINE_JSON) it.truncated = true;
   else {
     if (props) it.properties = props;

@@ -11,6 +11,37 @@ export interface IdentityItem {
   key: string;
   profileId: string;
   cnt: number;
+  /** Blocked by an unmerge (shared/identity/unmerge.ts): never used by resolution again, like a block-list entry. */
+  blocked?: boolean;
+}
+
+/**
+ * The merge ledger entry, kept on the merged-away (frozen) record the merge writes anyway: which
+ * message linked the two profiles, from which source, through which identifiers, and when. An
+ * unmerge (shared/identity/unmerge.ts) splits a profile along one of these.
+ */
+export interface MergeEntry {
+  messageId: string;
+  sourceId: string | null;
+  /** The message's event time, and when resolve made the merge. */
+  timestamp: string;
+  at: string;
+  /** Identity keys (`type:value`) the message carried that joined the two profiles. */
+  via: string[];
+}
+
+/** An unmerge in progress, kept on the survivor until its last step (re-running it finishes it). */
+export interface PendingUnmerge {
+  /** The profile being split off (revived). */
+  profileId: string;
+  /** Identity keys that go with it. */
+  ids: string[];
+  at: string;
+  blocked: string[];
+  /** The ledger entry of the merge being undone. */
+  merge: MergeEntry | null;
+  /** What the revived profile takes from the survivor's record (split.ts Given), kept for a re-run. */
+  given: { traits: JsonObject; traitK: Record<string, string>; consent: Record<string, ConsentState> };
 }
 
 export interface ConsentState {
@@ -53,6 +84,12 @@ export interface ProfileRecord {
   mergedInto?: string;
   /** The merge was explicit (alias): it is completed even if it breaks identifier limits. */
   forcedMerge?: boolean;
+  /** On a merged-away record: the merge ledger entry of the merge that froze it. */
+  mergedBy?: MergeEntry;
+  /** On a profile an unmerge revived: the survivor it was split from (a re-run of that unmerge finds it from here). */
+  splitFrom?: string;
+  /** On a survivor: an unmerge that has not finished all its steps. */
+  unmerge?: PendingUnmerge;
   identities: Identifier[];
   traits: JsonObject;
   /** Per trait: last-write-wins key of the value held. */
@@ -90,6 +127,11 @@ export interface TimelineItem {
   receivedAt: string;
   properties?: JsonObject;
   traits?: JsonObject;
+  /**
+   * Identity keys (`type:value`) the message carried that its profile holds: an unmerge reassigns
+   * events by them (shared/identity/split.ts). Counted in the item's size budget.
+   */
+  ids?: string[];
   /** True when properties/traits were dropped to keep the item under 1 KB (see the lake). */
   truncated?: boolean;
   /**
@@ -156,6 +198,10 @@ export interface IdentityStore {
   /** Timeline items and, in the same writes, the batch's lake index entries (shared/identity/lake-index.ts). */
   putTimeline(items: TimelineItem[], index?: LakeIndexEntry[]): Promise<void>;
   putMarker(m: ShardMarker): Promise<void>;
+  /** Marks an existing identity item blocked (unmerge); false when there is no such item. */
+  blockIdentity(key: string): Promise<boolean>;
+  /** Removes timeline events (an unmerge moves them to the profile they belong to). */
+  deleteTimeline(items: { profileId: string; sk: string }[]): Promise<void>;
   /** Events only (never lake index items), newest first; `before` is an exclusive `sk` bound. */
   queryTimeline(profileId: string, opts: { limit: number; before?: string }): Promise<TimelineItem[]>;
 }

@@ -1,0 +1,188 @@
+/**
+ * Undoing a merge (docs/identity.md, Undoing a merge): a wrong link (an alias joining two people)
+ * merges their profiles; an unmerge along the recorded merge gives both people back their
+ * identifiers, traits, counters and events, whatever the message order, batch boundaries, replays
+ * and crashes (resolution's and the unmerge's own: it is re-run until it finishes), and a blocked
+ * identifier keeps the same link from being made again.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CairnError } from '#shared/errors';
+import { InjectedCrash, MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache } from '#shared/identity/process';
+import type { ProfileRecord } from '#shared/identity/types';
+import { unmergeProfile } from '#shared/identity/unmerge';
+import type { BusEvent } from '#shared/identity/bus';
+import type { NormalizedMessage } from '#shared/message/types';
+import { config, graphErrors, live, messagesOf, NOW, reference, rng, type Ev, type Kind } from '#shared/identity/testing/sim';
+
+const link = (i: number): NormalizedMessage =>
+  ({
+    messageId: `link-${i}`,
+    type: 'alias',
+    userId: 'u1',
+    previousId: 'a0-0',
+    properties: {},
+    traits: {},
+    context: {},
+    timestamp: new Date(Date.UTC(2024, 4, 1, 0, 3)).toISOString(),
+    receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000 + 500).toISOString(),
+    sourceId: 'src',
+  }) as NormalizedMessage;
+
+/** Sequential batches of random sizes, cut before the link; some replayed, some crashed and retried. */
+async function run(store: MemoryStore, msgs: NormalizedMessage[], seed: number, cut: number) {
+  const rand = rng(seed);
+  let cache = new ResolveCache();
+  let seq = 0;
+  const recs = msgs.map((message) => ({ message, seq: String(49_000_000_000 + ++seq) }));
+  for (let pos = 0; pos < recs.length; ) {
+    const end = Math.min(recs.length, pos + 1 + rand(5), pos < cut ? cut : recs.length);
+    const batch = recs.slice(pos, end);
+    if (rand(6) === 0) store.crashAfter = rand(6);
+    try {
+      const res = await processBatch({ store, config, cache, now: NOW }, 'shardId-0', batch);
+      if (res.ok && rand(6) !== 0) pos = end;
+    } catch (e) {
+      if (!(e instanceof InjectedCrash)) throw e;
+      if (rand(2) === 0) cache = new ResolveCache();
+    }
+  }
+  store.crashAfter = undefined;
+}
+
+/** The unmerge, re-run after every injected crash until it finishes. */
+async function unmergeUntilDone(store: MemoryStore, identifier: string, req: { block?: string[]; merged?: string }, crashes: number[]) {
+  const published: BusEvent[] = [];
+  for (let i = 0; ; i++) {
+    store.crashAfter = crashes[i];
+    try {
+      const r = await unmergeProfile({ store, config, now: NOW, publisher: { publish: async (evs) => void published.push(...evs) } }, identifier, req);
+      store.crashAfter = undefined;
+      return { r, published };
+    } catch (e) {
+      if (!(e instanceof InjectedCrash)) throw e;
+    }
+  }
+}
+
+const holder = (store: MemoryStore, key: string): ProfileRecord | undefined =>
+  live(store).find((p) => p.identities.some((i) => `${i.type}:${i.value}` === key));
+const messagesOn = (store: MemoryStore, p: ProfileRecord) =>
+  [p.profileId, ...p.mergedFrom].flatMap((id) => [...(store.timeline.get(id)?.values() ?? [])].map((t) => t.messageId)).sort();
+
+const KINDS: Kind[] = ['anon', 'login', 'email', 'order', 'group', 'phone', 'alias'];
+const evArb: fc.Arbitrary<Ev> = fc.record({
+  person: fc.integer({ min: 0, max: 1 }),
+  kind: fc.constantFrom(...KINDS),
+  anon: fc.integer({ min: 0, max: 2 }),
+  email: fc.integer({ min: 0, max: 1 }),
+  ts: fc.integer({ min: 0, max: 500 }),
+  trait: fc.constantFrom('plan', 'name', 'city'),
+  value: fc.integer({ min: 0, max: 3 }),
+  rev: fc.integer({ min: 1, max: 99999 }),
+});
+const login = (person: number, ts: number): Ev => ({ person, kind: 'login', anon: 0, email: 0, ts, trait: 'name', value: person, rev: 1 });
+
+describe('unmerge (property)', () => {
+  it('merge then unmerge restores both people, under any message order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(evArb, { maxLength: 25 }),
+        fc.nat(),
+        fc.integer(),
+        fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 3 }),
+        async (zeroFirst, rest, at, seed, crashes) => {
+          const evs = [...(zeroFirst ? [login(0, 10), login(1, 20)] : [login(1, 20), login(0, 10)]), ...rest];
+          const msgs = messagesOf(evs);
+          const cut = 2 + (at % (rest.length + 1));
+          const all = [...msgs.slice(0, cut), link(cut), ...msgs.slice(cut)];
+          const store = new MemoryStore();
+          await run(store, all, seed, cut);
+          const merged = holder(store, 'user_id:u0');
+          expect(merged && holder(store, 'user_id:u1')?.profileId).toBe(merged?.profileId);
+          const survivorPerson = merged!.identities.some((i) => i.value === (zeroFirst ? 'u0' : 'u1')) && (zeroFirst ? 0 : 1);
+
+          const wrong = [...store.profiles.values()].find((p) => p.mergedBy?.messageId === `link-${cut}`);
+          const { r, published } = await unmergeUntilDone(store, 'user_id:u1', { merged: wrong!.profileId }, crashes);
+          expect(graphErrors(store)).toEqual([]);
+          expect(published.filter((e) => e.detailType === 'profile.unmerged')).not.toHaveLength(0);
+          expect(r.merge?.messageId).toBe(`link-${cut}`);
+          for (const person of [0, 1]) {
+            const mine = msgs.filter((_, i) => evs[i]!.person === person);
+            const refStore = await reference(mine);
+            const ref = holder(refStore, `user_id:u${person}`)!;
+            const p = holder(store, `user_id:u${person}`)!;
+            const isSurvivor = person === survivorPerson;
+            expect(p.identities).toEqual(ref.identities);
+            expect(p.traits).toEqual(ref.traits);
+            expect(p.groups).toEqual(ref.groups);
+            expect(p.computed.order_count).toBe(ref.computed.order_count);
+            expect(p.computed.revenue_e4).toBe(ref.computed.revenue_e4);
+            expect(p.computed.event_count).toBe(ref.computed.event_count + (isSurvivor ? 1 : 0));
+            expect(messagesOn(store, p)).toEqual([...messagesOn(refStore, ref), ...(isSurvivor ? [`link-${cut}`] : [])].sort());
+          }
+        },
+      ),
+      { numRuns: Number(process.env.CAIRN_PROP_RUNS ?? 100) },
+    );
+  });
+});
+
+describe('unmerge', () => {
+  const msg = (i: number, m: Partial<NormalizedMessage>): NormalizedMessage =>
+    ({
+      messageId: `x${i}`,
+      properties: {},
+      traits: {},
+      context: {},
+      timestamp: new Date(Date.UTC(2024, 4, 1, 0, i)).toISOString(),
+      receivedAt: new Date(Date.UTC(2024, 4, 2, 0, i)).toISOString(),
+      sourceId: 'web',
+      ...m,
+    }) as NormalizedMessage;
+  const send = async (store: MemoryStore, ms: NormalizedMessage[]) => {
+    for (const m of ms)
+      expect(
+        (await processBatch({ store, config, now: NOW, cache: new ResolveCache() }, 's', [{ message: m, seq: m.messageId.slice(1).padStart(4, '0') }])).ok,
+      ).toBe(true);
+  };
+
+  it('records the merge in the ledger, splits along it and blocks the link', async () => {
+    const store = new MemoryStore();
+    await send(store, [
+      msg(1, { type: 'identify', userId: 'ada', anonymousId: 'kiosk', traits: { name: 'Ada' } }),
+      msg(2, { type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org', name: 'Bob' } }),
+      // The wrong link: the kiosk's anonymous id on Bob's identify.
+      msg(3, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } }),
+    ]);
+    const frozen = [...store.profiles.values()].find((p) => p.mergedInto)!;
+    expect(frozen.mergedBy).toMatchObject({ messageId: 'x3', sourceId: 'web', via: ['anonymous_id:kiosk', 'email:bob@example.org'] });
+    await send(store, [
+      msg(4, { type: 'track', event: 'Order Completed', anonymousId: 'bob-phone', properties: { revenue: 12 } }),
+      msg(5, { type: 'identify', userId: 'ada', traits: { name: 'Ada L.' } }),
+    ]);
+    const { r } = await unmergeUntilDone(store, 'email:bob@example.org', { block: ['anonymous_id:kiosk'] }, []);
+    expect(r.merged.identities).toEqual(['anonymous_id:bob-phone', 'email:bob@example.org']);
+    const ada = holder(store, 'user_id:ada')!;
+    const bob = holder(store, 'email:bob@example.org')!;
+    expect(ada.profileId).not.toBe(bob.profileId);
+    expect(bob.traits.name).toBe('Bob');
+    expect(ada.traits.name).toBe('Ada L.');
+    expect(bob.computed).toMatchObject({ event_count: 2, order_count: 1, revenue_e4: 120000 });
+    expect(ada.computed).toMatchObject({ event_count: 3, order_count: 0 });
+    expect(messagesOn(store, bob)).toEqual(['x2', 'x4']);
+    expect(graphErrors(store)).toEqual([]);
+    // The same link again: the kiosk id is blocked, Bob stays Bob.
+    await send(store, [msg(6, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } })]);
+    expect(holder(store, 'user_id:ada')!.profileId).not.toBe(holder(store, 'email:bob@example.org')!.profileId);
+    expect(store.identities.get('anonymous_id:kiosk')?.blocked).toBe(true);
+  });
+
+  it('answers merge_not_found for a profile without a recorded merge', async () => {
+    const store = new MemoryStore();
+    await send(store, [msg(1, { type: 'identify', userId: 'ada' })]);
+    await expect(unmergeProfile({ store, config }, 'user_id:ada')).rejects.toMatchObject({ code: 'merge_not_found' } satisfies Partial<CairnError>);
+  });
+});
