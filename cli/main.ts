@@ -14,7 +14,7 @@ import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from
 import { awsStatus } from './status-aws';
 import { LAKE, STREAMS } from '#shared/config';
 import { FORMATS, formatResult, type Format } from './format';
-import { adminGet, answerError, type Target } from './http';
+import { adminGet, adminSend, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
 import { applyPath } from './apply';
 import { renderProfile, renderStatus } from './render';
@@ -336,6 +336,40 @@ export function buildProgram(io: Io): Command {
         throw new CairnError('unauthorized', `${a.status}: admin credentials rejected (check --admin-token / CAIRN_ADMIN_TOKEN)`, a.status);
       if (a.status !== 200) throw answerError(a, 'profile request failed');
       io.stdout(format === 'json' ? JSON.stringify(a.json, null, 2) + '\n' : renderProfile(a.json));
+    });
+  profile
+    .command('unmerge')
+    .description('split a profile along a recorded merge (docs/identity.md#undoing-a-merge)')
+    .argument('<identifier>', 'type:value of the profile (of the side to split off, to pick its merge)')
+    .option('--merged <profileId>', 'the merged-away profile to split off, when the profile has several recorded merges')
+    .option('--block <identifier...>', 'identifiers (type:value) to block so the same wrong link is not made again')
+    .option('--format <format>', 'output format: table, json', 'table')
+    .action(async (identifier: string, o: { merged?: string; block?: string[]; format: string }, cmd: Command) => {
+      const format = parseFormat(o.format, ['table', 'json']);
+      const i = identifier.indexOf(':');
+      if (i <= 0 || i === identifier.length - 1) throw usage(`identifier must be type:value (e.g. email:ada@example.com), got ${JSON.stringify(identifier)}`);
+      const t = await target(globals(cmd), env);
+      const a = await adminSend(t, 'POST', `/v1/profiles/${pathParam(identifier)}/unmerge`, {
+        ...(o.merged ? { merged: o.merged } : {}),
+        ...(o.block?.length ? { block: o.block } : {}),
+      });
+      if (a.status !== 200) throw answerError(a, 'unmerge request failed');
+      const r = a.json as {
+        survivor: { profileId: string; identities: string[] };
+        merged: { profileId: string; identities: string[] };
+        blocked: string[];
+        movedEvents: number;
+      };
+      io.stdout(
+        format === 'json'
+          ? JSON.stringify(r, null, 2) + '\n'
+          : [
+              `survivor  ${r.survivor.profileId}  ${r.survivor.identities.join(' ')}`,
+              `split off ${r.merged.profileId}  ${r.merged.identities.join(' ')}`,
+              `moved events ${r.movedEvents}${r.blocked.length ? `, blocked ${r.blocked.join(' ')}` : ''}`,
+              '',
+            ].join('\n'),
+      );
     });
   registerPrivacyCommands(program, profile, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 

@@ -4,6 +4,7 @@ import { S3AuditLog } from '#shared/admin/s3-audit';
 import { BUS, ENV } from '#shared/config';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
+import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { RuleTarget } from '#shared/journeys';
 import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
@@ -62,6 +63,7 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     syncJourneyRules: (def) => syncJourneyRules(def, rules),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),
+    publisher: eventBridgePublisher(process.env[ENV.eventBus] || BUS.name),
   };
 }
 

@@ -274,10 +274,11 @@ export const FUNCTIONS = {
     ],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
+      // identities UpdateItem, profiles PutItem, timeline BatchWriteItem: unmerge (POST /v1/profiles/{identifier}/unmerge).
       tables: {
-        identities: ['BatchGetItem'],
-        profiles: ['BatchGetItem'],
-        timeline: ['Query'],
+        identities: ['BatchGetItem', 'UpdateItem'],
+        profiles: ['BatchGetItem', 'PutItem'],
+        timeline: ['Query', 'BatchWriteItem'],
         definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
         segmentMembers: ['Query'],
         journeys: ['GetItem'],
@@ -287,6 +288,8 @@ export const FUNCTIONS = {
       // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
       // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
       lake: { read: ['events/'], write: ['audit/'] },
+      // profile.unmerged
+      bus: true,
       busRules: true,
       // Sweeps after a segment PUT/DELETE: each name carries its start time, so it is only ever created.
       recheckSchedules: ['CreateSchedule'],
@@ -502,6 +505,7 @@ export const ROUTES: RouteDef[] = [
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/export', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/profiles/{identifier}/unmerge', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/erasures/{id}', fn: 'admin', auth: 'admin' },
   ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [

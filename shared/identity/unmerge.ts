@@ -25,8 +25,6 @@ export interface UnmergeDeps {
   config: IdentityConfig;
   publisher?: Publisher;
   now?: () => Date;
-  /** Settles state other stages keep on a profile after its split (segments: membership, computed traits). */
-  settle?: (profileId: string) => Promise<void>;
 }
 
 export interface UnmergeRequest {
@@ -215,8 +213,6 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
     if (await store.putProfile(next, cur.version)) final = next;
   }
 
-  await deps.settle?.(final.profileId);
-  await deps.settle?.(lid);
   const result: UnmergeResult = {
     survivor: { profileId: final.profileId, identities: final.identities.map(identityKey) },
     merged: { profileId: lid, identities: l.identities.map(identityKey) },
