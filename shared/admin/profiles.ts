@@ -6,7 +6,7 @@ import { computedValues, statesOf, type RuntimeLoader } from '../segments';
 import type { AdminRouter } from '../http';
 import { registerPrivacyRoutes, type PrivacyDeps } from '../privacy';
 import type { Publisher } from '../identity/bus';
-import { unmergeProfile } from '../identity/unmerge';
+import { unmergeProfile } from '../identity';
 
 export interface ProfileRouteDeps {
   store: IdentityStore;

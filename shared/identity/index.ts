@@ -13,3 +13,4 @@ export * from './profile';
 export * from './resolve';
 export * from './types';
 export * from './view';
+export * from './unmerge';

@@ -4,7 +4,7 @@
  * identifiers, events, traits and counters go back to the revived profile and what the survivor
  * keeps. No I/O: shared/identity/unmerge.ts reads, calls these and writes, step by re-runnable step.
  */
-import type { JsonObject } from '../message/types';
+import type { JsonObject } from '../message';
 import { identityKey, type Identifier } from './identifiers';
 import { cmpIdentity, lwwKey, revenueE4 } from './profile';
 import type { Computed, ConsentState, Dedupe, ProfileRecord, TimelineItem } from './types';

@@ -15,7 +15,8 @@ export async function findProfile(store: IdentityStore, config: IdentityConfig, 
     const key = identityKey(id);
     const r = await store.read({ identities: [key] }, false);
     const it = r.identities.get(key);
-    if (!it) return null;
+    // Blocked by an unmerge (docs/identity.md): the identifier names nobody any more.
+    if (!it || it.blocked) return null;
     const cap = config.types[id.type]?.superNodeCap;
     if (cap != null && it.cnt >= cap) return null;
     profileId = it.profileId;

@@ -424,6 +424,20 @@ beforeAll(async () => {
   ]) {
     expect((await api('GET', path)).status, path).toBe(200);
   }
+  // A wrong merge undone (λ admin: the identity, profile and timeline writes of an unmerge, and
+  // profile.unmerged on the bus): a kiosk's anonymous id links two people across batches.
+  const kiosk = (messageId: string, m: Record<string, unknown>) => collect([{ type: 'identify', messageId, timestamp: new Date().toISOString(), ...m }]);
+  await kiosk('k-kim', { userId: 'kim', anonymousId: 'kiosk-9', traits: { name: 'Kim' } });
+  expect(await stack.drain(30_000)).toBe(true);
+  await kiosk('k-lee', { anonymousId: 'lee-phone', traits: { email: 'lee@example.org' } });
+  expect(await stack.drain(30_000)).toBe(true);
+  await kiosk('k-link', { anonymousId: 'kiosk-9', traits: { email: 'lee@example.org' } });
+  expect(await stack.drain(30_000)).toBe(true);
+  // Lee's next event lands on the merged profile: the unmerge moves it back to Lee's timeline.
+  await collect([{ type: 'track', messageId: 'k-lee-2', anonymousId: 'lee-phone', event: 'Viewed', timestamp: new Date().toISOString() }]);
+  expect(await stack.drain(30_000)).toBe(true);
+  const unmerged = await api('POST', `/v1/profiles/${encodeURIComponent('email:lee@example.org')}/unmerge`, { block: ['anonymous_id:kiosk-9'] });
+  expect(unmerged.status, JSON.stringify(unmerged.json)).toBe(200);
   const created = await api('POST', '/v1/sources/web/keys', { create: true, name: 'Web' });
   expect(created.status).toBe(201);
   const rotated = await api('POST', '/v1/sources/web/keys', { overlap: '1h' });

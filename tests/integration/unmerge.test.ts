@@ -127,6 +127,8 @@ describe('unmerge through the admin API', () => {
     expect((await get(`/v1/profiles/${enc('user_id:ada')}`)).body.profileId).toBe(ada.body.profileId);
     expect((await get(`/v1/profiles/${enc('email:bob@example.org')}`)).body.profileId).toBe(bob.body.profileId);
     expect((await get(`/v1/profiles/${enc('user_id:ada')}`)).body.identities.map((i: { value: string }) => i.value)).not.toContain('bob@example.org');
+    // The blocked kiosk id names nobody now: a lookup by it answers 404.
+    expect((await get(`/v1/profiles/${enc('anonymous_id:kiosk-1')}`)).status).toBe(404);
 
     await expect.poll(() => received.filter((e) => e['detail-type'] === 'profile.unmerged').length, { timeout: 5000 }).toBe(1);
     const ev = received.find((e) => e['detail-type'] === 'profile.unmerged')!;
