@@ -104,7 +104,7 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
     if (e.type === 'action') {
       const step = findStep(def, e.stepId);
       const run = state.run;
-      if (!step || step.type !== 'action' || !run || run.runId !== e.runId) continue;
+      if (step?.type !== 'action' || !run || run.runId !== e.runId) continue;
       const out = await performAction(
         deps.store,
         { journey: def, step: step as ActionStep, runId: e.runId, profile, template: templateContext(def, run, profile, step.id, computed), now: deps.now() },

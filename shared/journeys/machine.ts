@@ -344,7 +344,7 @@ export function onTrigger(def: JourneyDef, state: PersonState, input: TriggerInp
 export function onResume(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string }, ctx: MachineContext): Transition {
   const run = state.run;
   const w = run?.waiting;
-  if (!run || run.status !== 'active' || run.runId !== input.runId || !w || w.stepId !== input.stepId) {
+  if (run?.status !== 'active' || run.runId !== input.runId || !w || w.stepId !== input.stepId) {
     return { state, effects: [], stats: {}, changed: false };
   }
   const step = index(def).get(w.stepId)?.step;
@@ -363,7 +363,7 @@ export function onResume(def: JourneyDef, state: PersonState, input: { runId: st
 export function onEvent(def: JourneyDef, state: PersonState, detail: Record<string, unknown>, ctx: MachineContext): Transition {
   const run = state.run;
   const messageId = typeof detail.messageId === 'string' ? detail.messageId : undefined;
-  if (!run || run.status !== 'active' || !messageId || run.seen.includes(messageId)) return { state, effects: [], stats: {}, changed: false };
+  if (run?.status !== 'active' || !messageId || run.seen.includes(messageId)) return { state, effects: [], stats: {}, changed: false };
   const ts = Date.parse(String(detail.timestamp ?? ''));
   if (!Number.isFinite(ts) || ts < run.startedAt) {
     // Happened before the person entered (a late delivery): not part of this run.

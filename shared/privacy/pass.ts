@@ -11,7 +11,16 @@ import { log } from '../log';
 import { count, METRIC } from '../metrics';
 import { parseDailyKey, snapshotBucket } from '../profiles';
 import type { PassCursor, PassShare, PassState } from './cursor';
-import { ERASURE_LAKE_PREFIXES, LakeObjectError, rewriteObject, tableOfKey, type ErasureTarget, type LakeFailure, type LakeObjects } from './lake';
+import {
+  ERASURE_LAKE_PREFIXES,
+  LakeObjectError,
+  rewriteObject,
+  tableOfKey,
+  type ErasureTarget,
+  type LakeFailure,
+  type LakeObjects,
+  type RewriteResult,
+} from './lake';
 import type { Person } from './person';
 import { MAX_LAKE_FAILURES } from './requests';
 import type { ErasureTables } from './ports';
@@ -145,7 +154,7 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
       return { scanned, done: false };
     }
     await pmap(page, concurrency, async (key) => {
-      let r;
+      let r: RewriteResult;
       try {
         r = await rewriteObject(deps.lake, key, targets, deps.config);
       } catch (e) {

@@ -82,8 +82,8 @@ function mergeBucket(a: Bucket, b: Bucket): Bucket {
  * message of both histories to one state (tests/unit/segments-state.test.ts).
  */
 export function mergeComputedState(a: ComputedState | undefined, b: ComputedState | undefined, windowMs?: number): ComputedState {
-  if (!a || !a.b.length) return b ? { b: b.b.map((x) => ({ ...x })) } : { b: [] };
-  if (!b || !b.b.length) return { b: a.b.map((x) => ({ ...x })) };
+  if (!a?.b.length) return b ? { b: b.b.map((x) => ({ ...x })) } : { b: [] };
+  if (!b?.b.length) return { b: a.b.map((x) => ({ ...x })) };
   const byI = new Map<number, Bucket>();
   for (const x of [...a.b, ...b.b]) {
     const cur = byI.get(x.i);

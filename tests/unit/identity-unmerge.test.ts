@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CairnError } from '#shared/errors';
+import type { CairnError } from '#shared/errors';
 import { InjectedCrash, MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache } from '#shared/identity/process';
 import type { ProfileRecord } from '#shared/identity/types';

@@ -46,7 +46,11 @@ const refused = (host: string) => new CairnError('webhook_address_refused', `web
 /** dns.lookup that fails when any resolved address is private (unless allowed). */
 const guardedLookup =
   (allowPrivate: boolean) =>
-  (hostname: string, options: { all?: boolean; family?: number }, cb: (...args: any[]) => void): void => {
+  (
+    hostname: string,
+    options: { all?: boolean; family?: number },
+    cb: (err: Error | null, address?: string | LookupAddress[], family?: number) => void,
+  ): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addrs: LookupAddress[]) => {
       if (err) return cb(err);
       if (!addrs.length) return cb(new Error(`no address for ${hostname}`));
