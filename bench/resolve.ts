@@ -15,7 +15,7 @@ import { startEventBridge } from '#local/eventbridge/server';
 import { BUS, STREAMS } from '#shared/config';
 import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message';
-import { resolveHandler } from '#shared/resolve/handler';
+import { resolveHandler } from '#shared/resolve';
 import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import { adminRouterFromEnv } from '#functions/admin/deps';
 import { capacity, resetCapacity } from '#shared/identity/dynamo-store';

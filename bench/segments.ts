@@ -22,7 +22,7 @@ import { BUS, STREAMS } from '#shared/config';
 import { validateDefinition, type Definition } from '#shared/definitions';
 import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message';
-import { resolveHandler } from '#shared/resolve/handler';
+import { resolveHandler } from '#shared/resolve';
 import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import { identityTablesFromEnv, segmentEffectsFromEnv } from '#functions/env';
 import { ResolveCache, type ProfileRecord } from '#shared/identity';

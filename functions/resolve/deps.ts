@@ -4,7 +4,7 @@ import { ENV } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ResolverDeps } from '#shared/identity';
-import type { ResolveDeps } from '#shared/resolve/handler';
+import type { ResolveDeps } from '#shared/resolve';
 import { count, METRIC } from '#shared/metrics';
 import { writeLakeBatch } from '#shared/profiles/s3-lake';
 import { defaultRuntimeLoader, segmentHooks } from '#shared/segments';

@@ -1,6 +1,6 @@
 /** λ resolve: normalized stream → identity graph, profiles, timeline, lake snapshots, bus (docs/identity.md). */
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { resolveHandler } from '#shared/resolve/handler';
+import { resolveHandler } from '#shared/resolve';
 import { lambdaHandler } from '#shared/lambda';
 import { count, METRIC } from '#shared/metrics';
 import { countedDeps, resolverDepsFromEnv } from './deps';

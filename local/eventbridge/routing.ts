@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { compilePattern, type EventMatcher } from '#shared/eventbridge/pattern';
-import { targetInput } from '#shared/eventbridge/input';
+import { compilePattern, type EventMatcher } from '#shared/eventbridge';
+import { targetInput } from '#shared/eventbridge';
 import { DeliveryQueue, type DeliveryItem, type Invoke } from './delivery';
 import { lambdaFunctionName, type RuleState, type State } from './state';
 

@@ -4,7 +4,7 @@
  * `<dataDir>/eventbridge/state.json`. Also the account and ARNs the local bus answers with.
  */
 import { join } from 'node:path';
-import type { InputTransformer } from '#shared/eventbridge/input';
+import type { InputTransformer } from '#shared/eventbridge';
 import { readJson, writeJsonAtomicSync } from './store';
 
 export const LOCAL_ACCOUNT = '000000000000';

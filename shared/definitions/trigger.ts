@@ -13,7 +13,7 @@
  * does not match `gte: 500`.
  */
 import { CairnError } from '../errors';
-import { validatePattern, type EventPattern } from '../eventbridge/pattern';
+import { validatePattern, type EventPattern } from '../eventbridge';
 import { forbiddenSegment } from '../message';
 import type { JourneyDef, PropertyFilter, Test } from './types';
 

@@ -20,7 +20,7 @@ import { eventBridge } from '../aws/clients';
 import { ENV, JOURNEYS } from '../config';
 import { CairnError } from '../errors';
 import { compileEventPattern, compileTrigger, BUS_SOURCE, eventConditions, walkSteps, type Condition, type JourneyDef, type Step } from '../definitions';
-import type { EventPattern } from '../eventbridge/pattern';
+import type { EventPattern } from '../eventbridge';
 
 export const RULE_KINDS = ['trigger', 'exit', 'wait', 'watch'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
