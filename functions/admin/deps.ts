@@ -15,7 +15,7 @@ import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { defaultRuntimeLoader } from '#shared/segments';
 import { scheduleSweep } from '#shared/segments/schedule';
-import { droppedCount, suppress } from '#shared/suppression';
+import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import {
   definitionsTableFromEnv,
   definitionsTtlFromEnv,
@@ -38,6 +38,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
     suppression: {
       suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at),
       droppedCount: (hashes) => droppedCount(privacy, hashes),
+      erasureOf: (hashes) => erasureOf(privacy, hashes),
     },
     exports: {
       lake: new S3LakeObjects(lakeBucketFromEnv()),

@@ -4,7 +4,7 @@ import { type IdentityConfig, type IdentityStore, publicComputed, toApiProfile }
 import { findProfile, profileEvents } from '../profiles';
 import { computedValues, statesOf, type RuntimeLoader } from '../segments';
 import type { AdminRouter } from '../http';
-import { registerPrivacyRoutes, type PrivacyDeps } from '../privacy';
+import { refuseErased, registerPrivacyRoutes, type PrivacyDeps } from '../privacy';
 import type { Publisher } from '../identity/bus';
 import { unmergeProfile } from '../identity';
 
@@ -38,6 +38,7 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
   router.add('GET', '/v1/profiles/{identifier}', async (req) => {
     const id = req.params.identifier!;
     const p = await findProfile(deps.store, deps.config, id);
+    await refuseErased(deps.privacy.suppression, deps.config, id, p?.identities);
     if (!p) throw notFound(id);
     const body = toApiProfile(p);
     // Defined computed traits, read from their state at now (rolling windows slide between writes).
@@ -51,6 +52,7 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
     const id = req.params.identifier!;
     const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
     const p = await findProfile(deps.store, deps.config, id);
+    await refuseErased(deps.privacy.suppression, deps.config, id, p?.identities);
     if (!p) throw notFound(id);
     return { status: 200, body: await profileEvents(deps.store, p, { limit, ...(req.query.before ? { before: req.query.before } : {}) }) };
   });

@@ -22,6 +22,7 @@ export {
   type ErasureView,
   type RequestDeps,
   type SuppressionList,
+  refuseErased,
 } from './requests';
 export {
   ERASURE_LAKE_PREFIXES,

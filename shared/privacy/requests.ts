@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CairnError } from '../errors';
-import { type IdentityConfig, identityKey, parseIdentifier, type IdentityStore } from '../identity';
+import { type Identifier, type IdentityConfig, identityKey, parseIdentifier, type IdentityStore } from '../identity';
 import { findProfile } from '../profiles';
 import type { LakeFailure } from './lake';
 import { suppressionHash } from '../suppression';
@@ -85,6 +85,8 @@ export interface SuppressionList {
   suppress(hashes: Iterable<string>, erasureId: string, at: string): Promise<unknown>;
   /** Messages for these hashes the pipeline dropped since suppression. */
   droppedCount(hashes: string[]): Promise<number>;
+  /** The erasure that suppressed any of these hashes, if one did (the profile API answers 410). */
+  erasureOf(hashes: string[]): Promise<string | undefined>;
 }
 
 /** What an erasure request needs: the person (store, config), the records, the suppression list. */
@@ -128,6 +130,26 @@ export async function requestErasure(deps: RequestDeps, identifier: string, now 
   await records.put(rec);
   await records.enqueue(erasureId);
   return rec;
+}
+
+/**
+ * Throws `profile_erased` (410, with the erasure id) when the requested identifier, or any identifier
+ * of the profile found for it, is on the suppression list: the profile API stops serving a person the
+ * moment their erasure is accepted, not once λ erase has run (docs/privacy.md).
+ */
+export async function refuseErased(
+  suppression: Pick<SuppressionList, 'erasureOf'>,
+  config: IdentityConfig,
+  identifier: string,
+  identities: readonly Identifier[] = [],
+): Promise<void> {
+  const id = parseIdentifier(identifier, config);
+  const keys = identities.map(identityKey);
+  if (id.type !== 'profile_id') keys.unshift(identityKey(id));
+  const erasureId = await suppression.erasureOf([...new Set(keys)].map(suppressionHash));
+  if (erasureId !== undefined) {
+    throw new CairnError('profile_erased', `the person holding identifier ${id.type}:… is erased or being erased (erasure ${erasureId})`, 410, { erasureId });
+  }
 }
 
 export function erasureView(rec: ErasureRecord, dropped: number): ErasureView {

@@ -9,7 +9,7 @@ import type { IdentityConfig, IdentityStore } from '../identity';
 import { findProfile } from '../profiles';
 import type { AdminRouter } from '../http';
 import { exportProfile, type ExportSources } from './export';
-import { erasureView, getErasure, requestErasure, type ErasureRecords, type SuppressionList } from './requests';
+import { erasureView, getErasure, refuseErased, requestErasure, type ErasureRecords, type SuppressionList } from './requests';
 
 /** What the privacy routes use besides the identity store (functions/admin/deps.ts builds them). */
 export interface PrivacyDeps {
@@ -33,6 +33,7 @@ export function registerPrivacyRoutes(router: AdminRouter, deps: { store: Identi
   router.add('GET', '/v1/profiles/{identifier}/export', async (req) => {
     const id = req.params.identifier!;
     const p = await findProfile(store, config, id);
+    await refuseErased(privacy.suppression, config, id, p?.identities);
     if (!p) throw new CairnError('profile_not_found', `no profile for identifier ${id.split(':')[0]}:…`, 404);
     return { status: 200, body: await exportProfile(store, privacy.exports, p) };
   });

@@ -382,6 +382,25 @@ export async function suppress(table: string, hashes: Iterable<string>, erasureI
   return added;
 }
 
+/**
+ * The erasure that suppressed any of these hashes (the first in the order given), or undefined:
+ * one strongly consistent BatchGetItem on the `sup#` items (the API stops serving a person the
+ * moment their erasure is accepted, docs/privacy.md).
+ */
+export async function erasureOf(table: string, hashes: string[]): Promise<string | undefined> {
+  const keys = [...new Set(hashes)];
+  if (!keys.length) return undefined;
+  const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
+    async (RequestItems) => doc().send(new BatchGetCommand({ RequestItems })),
+    { [table]: { Keys: keys.map((h) => ({ pk: SUPPRESSION_PREFIX + h })), ConsistentRead: true, ProjectionExpression: 'pk, erasureId' } },
+    { maxRounds: 11, concurrency: 1 },
+  );
+  // Failing closed: an unanswered key may be a suppressed one.
+  if (countItems(unprocessed)) throw new Error('suppression: BatchGetItem left keys unprocessed after 10 rounds');
+  const found = new Map((items[table] ?? []).map((i) => [String(i.pk).slice(SUPPRESSION_PREFIX.length), String(i.erasureId)]));
+  return keys.map((h) => found.get(h)).find((e) => e !== undefined);
+}
+
 /** Messages dropped for these suppressed hashes so far (distinct messages, plus any overflow count). */
 export async function droppedCount(table: string, hashes: string[]): Promise<number> {
   let n = 0;

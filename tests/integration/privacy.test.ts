@@ -116,6 +116,18 @@ describe('erasure and export on the local stack', () => {
     const { erasureId } = del.body;
     expect(del.headers.get('location')).toBe(`/v1/erasures/${erasureId}`);
     expect(del.body.status).toBe('suppressed');
+    // The API stops serving A at once, by any of their identifiers, though λ erase has not run.
+    for (const id of ['user_id:user-ada', 'email:ada@example.com', `profile_id:${before.body.profileId}`]) {
+      // (`/export` answers the same, tests/unit/profile-api.test.ts; an export here would add audit rows checked below.)
+      for (const tail of ['', '/events']) {
+        const r = await api('GET', `/v1/profiles/${encodeURIComponent(id)}${tail}`);
+        expect({ status: r.status, body: r.body }, `${id}${tail}`).toMatchObject({
+          status: 410,
+          body: { success: false, error: { code: 'profile_erased', erasureId } },
+        });
+      }
+    }
+    expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-bob')}`)).status).toBe(200);
     // Pipeline containers refresh their copy of the list every refreshMs(): suppression holds from then on.
     await new Promise((r) => setTimeout(r, refreshMs() + 200));
 
@@ -139,9 +151,11 @@ describe('erasure and export on the local stack', () => {
     const run = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
     expect(run.erased).toEqual([erasureId]);
 
-    for (const id of ['user_id:user-ada', 'anonymous_id:anon-ada-1', 'email:ada@example.com', 'phone:+14155550123', ...pids.map((p) => `profile_id:${p}`)]) {
-      expect((await api('GET', `/v1/profiles/${encodeURIComponent(id)}`)).status, id).toBe(404);
+    // Erased: the suppressed identifiers answer 410 (with the erasure id), the gone profile ids 404.
+    for (const id of ['user_id:user-ada', 'anonymous_id:anon-ada-1', 'email:ada@example.com', 'phone:+14155550123']) {
+      expect((await api('GET', `/v1/profiles/${encodeURIComponent(id)}`)).body?.error, id).toMatchObject({ code: 'profile_erased', erasureId });
     }
+    for (const id of pids.map((p) => `profile_id:${p}`)) expect((await api('GET', `/v1/profiles/${encodeURIComponent(id)}`)).status, id).toBe(404);
     const identities = (await scan(TABLES.identities.name)).map((i) => String(i.pk));
     expect(identities.filter((k) => /ada|anon-ada|14155550123/.test(k))).toEqual([]);
     expect(identities).toContain('id#email:bob@example.com');
@@ -182,7 +196,7 @@ describe('erasure and export on the local stack', () => {
     // A re-run finds nothing left to do; the identifiers stay suppressed.
     expect((await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).erased).toEqual([]);
     await send([{ type: 'track', event: 'Viewed', userId: 'user-ada', messageId: 'a-7', timestamp: ts() }]);
-    expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`)).status).toBe(404);
+    expect((await api('GET', `/v1/profiles/${encodeURIComponent('user_id:user-ada')}`)).status).toBe(410);
     expect((await api('GET', `/v1/erasures/${erasureId}`)).body.droppedMessages).toBe(4);
   }, 120_000);
 
@@ -209,7 +223,7 @@ describe('erasure and export on the local stack', () => {
     expect(await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).toMatchObject({ erased: [JSON.parse(er.out).erasureId] });
     const gone = await cli('profile', 'export', 'user_id:user-cli');
     expect(gone.code).toBe(1);
-    expect(gone.err).toMatch(/no profile/);
+    expect(gone.err).toMatch(/410 profile_erased: .*erasure [0-9a-f-]{36}/);
     expect((await cli('erase', 'nocolon')).code).toBe(2);
   }, 60_000);
 

@@ -11,6 +11,8 @@ import { pathParam } from '#shared/http';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache } from '#shared/identity/process';
+import type { ErasureRecord, PrivacyDeps } from '#shared/privacy';
+import { suppressionHash } from '#shared/suppression';
 import { apiGatewayEventFor } from '#local/apigw';
 import { ROUTES } from '#shared/config/resources';
 
@@ -55,7 +57,10 @@ describe('admin router: profiles', async () => {
     ...HARD.filter((id) => id.startsWith('user_id:')).map((id, i) => msg(i + 1, id.slice('user_id:'.length))),
     msg(99, 'plus-owner', { email: 'a+b@x.com' }),
   ]);
-  const router = createAdminRouter({ store, config, privacy: privacyDepsFromEnv(), ...adminWiringFromEnv() });
+  // Nobody is erased here (the erasure routes are tested below with a fake list and in the privacy integration test).
+  const env = privacyDepsFromEnv();
+  const privacy = { ...env, suppression: { ...env.suppression, erasureOf: async () => undefined } };
+  const router = createAdminRouter({ store, config, privacy, ...adminWiringFromEnv() });
   const call = async (e: APIGatewayProxyEventV2) => {
     const r = await router.handle(e);
     return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
@@ -147,5 +152,74 @@ describe('admin router: profiles', async () => {
       expect(ev(r.method, r.path.replace(/\{[^}]+\}/g, 'x')).routeKey, r.path).toBe(`${r.method} ${r.path}`);
       expect(keys, `${r.method} ${r.path}`).toContain(`${r.method} ${r.path}`);
     }
+  });
+});
+
+describe('admin router: a profile whose erasure is accepted', async () => {
+  const store = new MemoryStore();
+  const message = (messageId: string, extra: Record<string, unknown>) => ({
+    messageId,
+    type: 'identify' as const,
+    traits: {},
+    properties: {},
+    context: {},
+    timestamp: '2024-01-01T00:00:00.000Z',
+    receivedAt: '2024-01-01T00:00:00.000Z',
+    sourceId: 's',
+    ...extra,
+  });
+  await processBatch({ store, config, cache: new ResolveCache() }, 's', [
+    { seq: '1', message: message('e1', { userId: 'gone', anonymousId: 'anon-gone', traits: { email: 'gone@x.com' } }) },
+    { seq: '2', message: message('e2', { userId: 'kept' }) },
+  ]);
+  // The suppression list and the erasure records in memory: what λ erase would later act on is never run.
+  const suppressed = new Map<string, string>();
+  const records = new Map<string, ErasureRecord>();
+  const env = privacyDepsFromEnv();
+  const privacy: PrivacyDeps = {
+    ...env,
+    records: {
+      get: async (id) => records.get(id) ?? null,
+      put: async (rec) => void records.set(rec.erasureId, structuredClone(rec)),
+      pending: async () => [...records.keys()].sort(),
+      enqueue: async () => {},
+      dequeue: async () => {},
+    },
+    suppression: {
+      suppress: async (hashes, erasureId) => {
+        for (const h of hashes) if (!suppressed.has(h)) suppressed.set(h, erasureId);
+      },
+      droppedCount: async () => 0,
+      erasureOf: async (hashes) => hashes.map((h) => suppressed.get(h)).find((e) => e !== undefined),
+    },
+  };
+  const router = createAdminRouter({ store, config, privacy, ...adminWiringFromEnv() });
+  const call = async (method: string, id: string, tail = '') => {
+    const r = await router.handle(ev(method, `/v1/profiles/${pathParam(id)}${tail}`));
+    return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+  };
+
+  it('answers 410 profile_erased with the erasure id for every identifier of the person, at once; others still 200', async () => {
+    const pid = (await call('GET', 'user_id:gone')).body.profileId as string;
+    expect((await call('GET', 'email:gone@x.com')).status).toBe(200);
+    const del = await call('DELETE', 'email:gone@x.com');
+    expect(del.status).toBe(202);
+    const { erasureId } = del.body;
+    expect(suppressed.get(suppressionHash('user_id:gone'))).toBe(erasureId);
+    // The profile is still in the store (λ erase has not run), yet no route serves it.
+    expect((await store.read({ profiles: [pid] })).profiles.has(pid)).toBe(true);
+    for (const id of ['user_id:gone', 'anonymous_id:anon-gone', 'email:GONE@x.com', `profile_id:${pid}`]) {
+      for (const tail of ['', '/events', '/export']) {
+        expect(await call('GET', id, tail), `${id}${tail}`).toMatchObject({
+          status: 410,
+          body: { success: false, error: { code: 'profile_erased', erasureId } },
+        });
+      }
+    }
+    // An identifier suppressed on its own (no profile held it) answers 410 too, not 404.
+    expect((await call('DELETE', 'user_id:never-seen')).status).toBe(202);
+    expect(await call('GET', 'user_id:never-seen')).toMatchObject({ status: 410, body: { error: { code: 'profile_erased' } } });
+    expect((await call('GET', 'user_id:kept')).status).toBe(200);
+    expect((await call('GET', 'user_id:nobody')).status).toBe(404);
   });
 });
