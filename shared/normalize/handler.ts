@@ -96,7 +96,8 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
 
   // 1. decode and validate
   const valid: (Decoded & { message: NormalizedMessage; correlationId?: string })[] = [];
-  const quarantine: (Decoded & { row: LakeQuarantineRow })[] = [];
+  // `raw`: the parsed JSON of a message that failed validation (read for identifiers of erased people).
+  const quarantine: (Decoded & { row: LakeQuarantineRow; raw?: unknown })[] = [];
   const seen = new Set<string>();
   for (const record of records) {
     const seq = record.kinesis.sequenceNumber;
@@ -129,7 +130,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       const receivedAt =
         typeof env.receivedAt === 'string' && !Number.isNaN(Date.parse(env.receivedAt)) ? new Date(env.receivedAt).toISOString() : arrival(record);
       const sourceId = typeof env.sourceId === 'string' ? env.sourceId : null;
-      quarantine.push({ record, seq, row: quarantineRow(text, res.code, res.reason, res.messageId, receivedAt, sourceId) });
+      quarantine.push({ record, seq, raw: value, row: quarantineRow(text, res.code, res.reason, res.messageId, receivedAt, sourceId) });
       log('info', 'message quarantined', {
         messageId: res.messageId,
         correlationId: typeof env.correlationId === 'string' ? env.correlationId : undefined,
@@ -145,6 +146,12 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     // The collector's request id travels beside the message (not in it): see docs/operations.md.
     const cid = (value as { correlationId?: unknown }).correlationId;
     valid.push({ record, seq, message: res.message, ...(typeof cid === 'string' && cid ? { correlationId: cid.slice(0, 128) } : {}) });
+  }
+  // Erased people (docs/privacy.md): an invalid message is read best effort for identifiers, so a
+  // suppressed person's does not land in quarantine/ (from where `cairn replay` would send it back).
+  if (quarantine.length) {
+    const rawOf = (q: (typeof quarantine)[number]) => ({ raw: q.raw, dropKey: q.row.message_id ?? `seq:${q.seq}` });
+    quarantine.splice(0, quarantine.length, ...(await cfg.dropSuppressed(quarantine, rawOf, cfg.identityConfig(), 'normalize')).kept);
   }
   stats.quarantined = quarantine.length;
   for (const q of quarantine) stats.quarantineReasons[q.row.code] = (stats.quarantineReasons[q.row.code] ?? 0) + 1;

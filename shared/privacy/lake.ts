@@ -18,7 +18,7 @@ import { LAKE } from '../config';
 import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identity';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message';
-import { messageHashes, suppressionHash } from '../suppression';
+import { messageHashes, rawMessageHashes, suppressionHash } from '../suppression';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
 export interface ErasureTarget {
@@ -96,10 +96,8 @@ export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[
   } else {
     const q = r as unknown as LakeQuarantineRow;
     messageId = q.message_id ?? undefined;
-    const payload = obj(parse(q.message));
-    // Normalize quarantines the collector's envelope ({message, …}); resolve the normalised message.
-    const m = payload && obj(payload.message) ? obj(payload.message)! : payload;
-    hashes = m ? hashesOfLoose(m, config) : [];
+    // The same reading normalize drops a suppressed person's invalid messages by (before quarantining).
+    hashes = rawMessageHashes(parse(q.message), config);
   }
   return targets.find((t) => (messageId !== undefined && t.messageIds.has(messageId)) || hashes.some((h) => t.hashes.has(h)));
 }

@@ -24,7 +24,7 @@ import { batchGet, countItems } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { CairnError } from '../errors';
 import { type IdentityConfig, extractIdentifiers, identityKey } from '../identity';
-import type { NormalizedMessage } from '../message';
+import type { JsonObject, NormalizedMessage } from '../message';
 import { log } from '../log';
 
 export const SUPPRESSION_PREFIX = 'sup#';
@@ -183,12 +183,14 @@ export function resetSuppressionCache(): void {
 export interface SuppressionList {
   table: string;
   view: SuppressionView;
+  /** Records drops and confirms hits (default: `recordDrops` on `table`; a fake in unit tests). */
+  record?: (drops: Map<string, Set<string>>) => Promise<Set<string>>;
 }
 
 /** What normalize and resolve take to drop the messages of erased people (`dropSuppressed` over one list). */
 export type DropSuppressed = <T>(
   items: T[],
-  messageOf: (t: T) => NormalizedMessage,
+  messageOf: (t: T) => NormalizedMessage | RawMessage,
   config: IdentityConfig,
   stage: 'normalize' | 'resolve',
 ) => Promise<{ kept: T[]; dropped: number }>;
@@ -208,6 +210,56 @@ export function messageHashes(m: NormalizedMessage, config: IdentityConfig): str
 }
 
 /**
+ * A message that failed validation, as normalize quarantines it: its parsed JSON (the collector's
+ * envelope `{message, …}` or a bare message; undefined when it did not parse) and a key stable across
+ * retries to count its drop by (its messageId when it has one, else the record's sequence number).
+ */
+export interface RawMessage {
+  raw: unknown;
+  dropKey: string;
+}
+const isRaw = (m: NormalizedMessage | RawMessage): m is RawMessage => 'dropKey' in m && 'raw' in m;
+
+const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+
+/**
+ * Suppression hashes of a raw message, best effort (it may have failed validation for any reason):
+ * `userId`, `anonymousId`, `previousId` (as a user_id), `traits` and `context.traits` (whatever the
+ * message's type: an invalid type must not hide an email), `context.externalIds` — normalised as
+ * `messageHashes` does. The lake pass reads quarantined payloads the same way (shared/privacy/lake.ts).
+ */
+export function rawMessageHashes(raw: unknown, config: IdentityConfig): string[] {
+  const payload = obj(raw);
+  if (!payload) return [];
+  // Normalize quarantines the collector's envelope ({message, …}); resolve the normalised message.
+  const o = obj(payload.message) ?? payload;
+  const loose = (type: NormalizedMessage['type']) =>
+    ({
+      type,
+      messageId: str(o.messageId) ?? '',
+      ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
+      ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
+      ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
+      traits: obj(o.traits) ?? {},
+      context: obj(o.context) ?? {},
+      properties: {},
+      timestamp: '',
+      receivedAt: '',
+      sourceId: '',
+    }) as NormalizedMessage;
+  const out = new Set<string>();
+  for (const type of ['identify', 'alias'] as const) {
+    try {
+      for (const h of messageHashes(loose(type), config)) out.add(h);
+    } catch {
+      // A value the extraction cannot read carries no identifier.
+    }
+  }
+  return [...out];
+}
+
+/**
  * Splits `items` into those to keep and those carrying a suppressed identifier, and records the
  * drops (idempotently) on the suppression items. No DynamoDB request unless the container's copy is
  * due for a refresh (one GetItem) or a message hits the list (one conditional UpdateItem per hit
@@ -215,7 +267,7 @@ export function messageHashes(m: NormalizedMessage, config: IdentityConfig): str
  */
 export async function dropSuppressed<T>(
   items: T[],
-  messageOf: (t: T) => NormalizedMessage,
+  messageOf: (t: T) => NormalizedMessage | RawMessage,
   config: IdentityConfig,
   stage: 'normalize' | 'resolve',
   list: SuppressionList,
@@ -226,7 +278,8 @@ export async function dropSuppressed<T>(
   // Candidate hits per message, in the order messageHashes gives (a retry picks the same hash).
   const candidates = new Map<number, string[]>();
   items.forEach((t, i) => {
-    const hits = messageHashes(messageOf(t), config).filter((h) => view.has(h));
+    const m = messageOf(t);
+    const hits = (isRaw(m) ? rawMessageHashes(m.raw, config) : messageHashes(m, config)).filter((h) => view.has(h));
     if (hits.length) candidates.set(i, hits);
   });
   if (!candidates.size) return { kept: items, dropped: 0 };
@@ -241,11 +294,13 @@ export async function dropSuppressed<T>(
       if (h === undefined) continue; // every candidate refuted: kept
       let d = drops.get(h);
       if (!d) drops.set(h, (d = { ids: new Set(), items: [] }));
-      d.ids.add(dropId(messageOf(items[i]!).messageId));
+      const m = messageOf(items[i]!);
+      d.ids.add(dropId(isRaw(m) ? m.dropKey : m.messageId));
       d.items.push(i);
     }
     if (!drops.size) break;
-    const confirmed = await recordDrops(list.table, new Map([...drops].map(([h, d]) => [h, d.ids])));
+    const record = list.record ?? ((d: Map<string, Set<string>>) => recordDrops(list.table, d));
+    const confirmed = await record(new Map([...drops].map(([h, d]) => [h, d.ids])));
     pending = [];
     for (const [h, d] of drops) {
       if (confirmed.has(h)) for (const i of d.items) dropped.add(i);

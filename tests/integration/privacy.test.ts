@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { requestCounts, resetRequestCounts, s3 } from '#shared/aws/clients';
-import { LAKE, TABLES } from '#shared/config/resources';
+import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { kinesis } from '#shared/aws/clients';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
@@ -315,4 +317,29 @@ describe('erasure and export on the local stack', () => {
     expect((await api('GET', '/v1/erasures/nope')).body.error.code).toBe('erasure_not_found');
     expect((await api('DELETE', '/v1/profiles/nocolon')).status).toBe(400);
   });
+
+  it('an invalid message of an erased person is dropped before quarantine, not written to quarantine/', async () => {
+    await send([{ type: 'identify', userId: 'user-quinn', messageId: 'q-1', timestamp: ts(), traits: { email: 'quinn@example.com' } }]);
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-quinn')}`);
+    expect(del.status).toBe(202);
+    await new Promise((r) => setTimeout(r, refreshMs() + 200));
+    // Records the collector would refuse reach the raw stream anyway (another producer, a replay):
+    // no userId or anonymousId, so normalize refuses them — one carries Quinn's email, one someone else's.
+    const raw = (message: Record<string, unknown>) =>
+      kinesis().send(
+        new PutRecordCommand({
+          StreamName: STREAMS.raw.name,
+          PartitionKey: String(message.messageId),
+          Data: Buffer.from(JSON.stringify({ message, receivedAt: new Date().toISOString(), sourceId: 'default' })),
+        }),
+      );
+    await raw({ type: 'identify', messageId: 'q-2', timestamp: ts(), traits: { email: 'QUINN@example.com' } });
+    await raw({ type: 'identify', messageId: 'q-3', timestamp: ts(), traits: { email: 'control-q@example.com' } });
+    expect(await stack.drain(20_000)).toBe(true);
+    const quarantine = [...(await lakeTexts())].filter(([k]) => k.startsWith(LAKE.quarantinePrefix)).map(([, t]) => t.toLowerCase());
+    expect(quarantine.join('\n')).toContain('control-q@example.com');
+    expect(quarantine.join('\n')).not.toContain('quinn@example.com');
+    // Counted like any other drop of the person's messages.
+    expect((await api('GET', `/v1/erasures/${del.body.erasureId}`)).body.droppedMessages).toBe(1);
+  }, 60_000);
 });

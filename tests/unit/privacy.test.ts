@@ -14,6 +14,7 @@ import {
   MAX_REFRESH_MS,
   messageHashes,
   parseMeta,
+  rawMessageHashes,
   suppressionHash,
   SuppressionView,
   type SuppressionMeta,
@@ -23,6 +24,9 @@ import { suppressionRefreshMsFromEnv } from '#functions/env';
 import { TABLES } from '#shared/config/resources';
 import { toEventRow } from '#shared/lake/index';
 import type { NormalizedMessage } from '#shared/message/types';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { gunzipSync } from 'node:zlib';
+import { processRecords } from '#shared/normalize/handler';
 
 const config = DEFAULT_IDENTITY_CONFIG;
 const msg = (p: Partial<NormalizedMessage>): NormalizedMessage =>
@@ -279,5 +283,62 @@ describe('failed lake objects (what an erasure record says)', () => {
     const f = s3Failure('k', 'read', s3Error('Unexpected "ada@example.com"', 400, 'ada@example.com'));
     expect(f.error).toBe('Error');
     expect(JSON.stringify(f)).not.toContain('ada');
+  });
+});
+
+describe('invalid messages of an erased person (normalize, before quarantine)', () => {
+  it('reads identifiers from a raw message best effort, normalised as the pipeline does', () => {
+    const has = (raw: unknown, key: string) => rawMessageHashes(raw, config).includes(suppressionHash(key));
+    // The collector's envelope or a bare message; any type (an invalid one must not hide the email).
+    expect(has({ message: { type: 'nonsense', traits: { email: ' ADA@example.com ' } } }, 'email:ada@example.com')).toBe(true);
+    expect(has({ type: 'track', traits: { email: 'ada@example.com' } }, 'email:ada@example.com')).toBe(true);
+    expect(has({ message: { context: { traits: { phone: '+1 (415) 555-0123' } } } }, 'phone:+14155550123')).toBe(true);
+    expect(has({ message: { userId: 42 } }, 'user_id:42')).toBe(true);
+    expect(has({ message: { anonymousId: 'a1', timestamp: 'not a date' } }, 'anonymous_id:a1')).toBe(true);
+    expect(has({ message: { type: 'track', previousId: 'old' } }, 'user_id:old')).toBe(true);
+    for (const raw of [undefined, null, 'text', 42, [], { message: { properties: { email: 'ada@example.com' } } }])
+      expect(rawMessageHashes(raw, config)).toEqual([]);
+  });
+
+  it("drops (and counts) a suppressed person's invalid message instead of quarantining it; others are quarantined", async () => {
+    const list = fakeList();
+    list.suppress('email:ada@example.com');
+    const view = new SuppressionView(list.reader);
+    const counted = new Map<string, Set<string>>();
+    const record = async (drops: Map<string, Set<string>>) => {
+      for (const [h, ids] of drops) counted.set(h, new Set([...(counted.get(h) ?? []), ...ids]));
+      return new Set(drops.keys());
+    };
+    const written = new Map<string, string>();
+    const rec = (seq: number, body: unknown): KinesisStreamRecord =>
+      ({
+        eventID: `shardId-000:${seq}`,
+        kinesis: { data: Buffer.from(JSON.stringify(body)).toString('base64'), sequenceNumber: String(seq), approximateArrivalTimestamp: 1_700_000_000 },
+      }) as unknown as KinesisStreamRecord;
+    const envelope = (message: Record<string, unknown>) => ({ message, receivedAt: '2024-01-01T00:00:00.000Z', sourceId: 's' });
+    const stats = await processRecords(
+      [
+        // No userId or anonymousId: refused by validation, yet it carries the erased email.
+        rec(1, envelope({ type: 'identify', messageId: 'q-ada', traits: { email: 'Ada@Example.com' } })),
+        rec(2, envelope({ type: 'bogus', context: { traits: { email: 'ada@example.com' } } })),
+        rec(3, envelope({ type: 'identify', messageId: 'q-bob', traits: { email: 'bob@example.com' } })),
+      ],
+      {
+        country: 'US',
+        identityConfig: () => config,
+        getMarkers: async () => new Map(),
+        putMarkers: async () => {},
+        headObjects: async (keys) => new Map([...keys].map((k) => [k, { exists: false }])) as never,
+        putObject: async (key, body) => void written.set(key, gunzipSync(body).toString('utf8')),
+        forward: async () => {},
+        dropSuppressed: (items, messageOf, cfg, stage) => dropSuppressed(items, messageOf, cfg, stage, { table: TABLES.privacy.name, view, record }),
+      },
+    );
+    const lake = [...written.values()].join('\n');
+    expect(stats.quarantined).toBe(1);
+    expect(lake).toContain('bob@example.com');
+    expect(lake.toLowerCase()).not.toContain('ada@example.com');
+    // Counted on the person's suppression item like any other drop: by messageId, else by sequence number.
+    expect(counted.get(suppressionHash('email:ada@example.com'))?.size).toBe(2);
   });
 });
