@@ -12,7 +12,8 @@ import { CairnError } from '#shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
 import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
 import { awsStatus } from './status-aws';
-import { LAKE, STREAMS } from '#shared/config';
+import { LAKE, STREAMS, TABLES } from '#shared/config';
+import { identityConfig } from '#shared/identity';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { parseMessages, sendMessages } from './send';
@@ -290,6 +291,7 @@ export function buildProgram(io: Io): Command {
   registerDemoCommand(program, { stdout: io.stdout, stderr: io.stderr, env, cwd: io.cwd });
 
   registerReplayCommand(program, {
+    identityConfig: () => identityConfig(env.CAIRN_IDENTITY_CONFIG || undefined),
     stdout: io.stdout,
     stderr: io.stderr,
     locate: async (cmd) => {
@@ -301,19 +303,26 @@ export function buildProgram(io: Io): Command {
         return {
           bucket: outputs.LakeBucket,
           streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name },
+          ...(outputs[`${TABLES.privacy.id}Name`] ? { privacyTable: outputs[`${TABLES.privacy.id}Name`] } : {}),
         };
       }
       const a = await adminGet(localTarget(g), '/_aws/endpoints');
       if (a.status !== 200) throw answerError(a, 'cannot reach the local stack (is npm start running?)');
-      const ep = a.json as { s3?: string; kinesis?: string };
+      const ep = a.json as { s3?: string; kinesis?: string; dynamodb?: string };
       // The CLI's AWS clients talk to the stack's emulators (set before their first use).
       if (ep.s3) env.CAIRN_ENDPOINT_S3 ??= ep.s3;
       if (ep.kinesis) env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
+      if (ep.dynamodb) env.CAIRN_ENDPOINT_DYNAMODB ??= ep.dynamodb;
       if (env !== process.env) {
         process.env.CAIRN_ENDPOINT_S3 ??= ep.s3;
         process.env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
+        process.env.CAIRN_ENDPOINT_DYNAMODB ??= ep.dynamodb;
       }
-      return { bucket: LAKE.localBucket, streams: { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name } };
+      return {
+        bucket: LAKE.localBucket,
+        streams: { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name },
+        ...(ep.dynamodb ? { privacyTable: TABLES.privacy.name } : {}),
+      };
     },
   });
 

@@ -15,6 +15,8 @@
  * resolver's messageId dedup) make a replay count once: a message that was accepted meanwhile is
  * dropped as a duplicate, a fixed one is accepted once. Each source object replayed is recorded in a
  * ledger object `replay/<source key>`, so a second replay skips it. `--dry-run` only counts.
+ * A record carrying an identifier on the suppression list (an erased person's: docs/privacy.md) is
+ * not replayed (`suppressed`), read as normalize and the lake pass read a raw message.
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -22,7 +24,9 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { s3 } from '#shared/aws/clients';
 import { LAKE, STREAMS } from '#shared/config';
 import { CairnError } from '#shared/errors';
+import type { IdentityConfig } from '#shared/identity';
 import { partitionKeyFor, putAllRecords, type StreamRecord } from '#shared/message/stream';
+import { dynamoReader, rawMessageHashes, SuppressionView } from '#shared/suppression';
 
 export const REPLAY_LEDGER_PREFIX = 'replay/';
 /** Key prefix of Lambda's S3 on-failure records (infra/constructs/failure-destination.ts). */
@@ -40,7 +44,12 @@ export interface ReplayOptions {
   streams?: { raw: string; normalized: string };
   /** Progress lines. */
   progress?: (line: string) => void;
+  /** The suppression list (the pipeline's reader of the privacy table) and the identity settings. */
+  suppression?: { view: SuppressionView; config: IdentityConfig };
 }
+
+/** Whether a record's data (JSON text) carries a suppressed identifier. */
+export type IsSuppressed = (data: Buffer) => boolean;
 
 export interface ReplaySummary {
   dryRun: boolean;
@@ -50,6 +59,8 @@ export interface ReplaySummary {
   alreadyReplayed: number;
   /** Records re-put, per stream. */
   records: Record<string, number>;
+  /** Records not replayed because they carry an erased person's identifier. */
+  suppressed: number;
   /** Records that could not be replayed (no payload, unreadable row), with the reason. */
   unreplayable: { key: string; reason: string }[];
 }
@@ -99,7 +110,7 @@ interface Planned {
 }
 
 /** The records of one on-failure object: from its `payload` (the Kinesis event Lambda invoked with). */
-export function recordsOfFailure(body: string, key: string): Planned | { error: string } {
+export function recordsOfFailure(body: string, key: string, isSuppressed: IsSuppressed = () => false): (Planned & { suppressed: number }) | { error: string } {
   /** A Lambda on-failure record: `payload` (object or JSON text) holding the Kinesis event. */
   type KinesisRecord = { eventSourceARN?: string; kinesis?: { partitionKey?: string; data?: string } };
   let doc: { payload?: unknown; KinesisBatchInfo?: { streamArn?: string } };
@@ -120,17 +131,21 @@ export function recordsOfFailure(body: string, key: string): Planned | { error: 
   if (!Array.isArray(recs)) return { error: 'no payload (SQS/SNS destinations keep only metadata: re-read the records from the stream)' };
   const stream = streamOfArn(recs[0]?.eventSourceARN) ?? streamOfArn(doc.KinesisBatchInfo?.streamArn);
   if (!stream) return { error: `no stream ARN in ${key}` };
-  return {
-    stream,
-    records: recs.map((r) => ({ partitionKey: String(r.kinesis?.partitionKey ?? 'replay'), data: Buffer.from(String(r.kinesis?.data ?? ''), 'base64') })),
-  };
+  const all = recs.map((r) => ({ partitionKey: String(r.kinesis?.partitionKey ?? 'replay'), data: Buffer.from(String(r.kinesis?.data ?? ''), 'base64') }));
+  const records = all.filter((r) => !isSuppressed(r.data));
+  return { stream, records, suppressed: all.length - records.length };
 }
 
 /** The records of one quarantine object (gzipped JSON Lines of quarantine rows), by target stream. */
-export function recordsOfQuarantine(body: Buffer, streams: { raw: string; normalized: string }): { planned: Planned[]; errors: string[] } {
+export function recordsOfQuarantine(
+  body: Buffer,
+  streams: { raw: string; normalized: string },
+  isSuppressed: IsSuppressed = () => false,
+): { planned: Planned[]; errors: string[]; suppressed: number } {
   const text = (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString('utf8');
   const byStream = new Map<string, StreamRecord[]>();
   const errors: string[] = [];
+  let suppressed = 0;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     let row: { message?: unknown; code?: string; stage?: string; message_id?: string | null };
@@ -145,6 +160,10 @@ export function recordsOfQuarantine(body: Buffer, streams: { raw: string; normal
       continue;
     }
     const data = row.code === 'invalid_utf8' ? Buffer.from(row.message, 'base64') : Buffer.from(row.message, 'utf8');
+    if (row.code !== 'invalid_utf8' && isSuppressed(data)) {
+      suppressed++;
+      continue;
+    }
     const stream = row.stage === 'resolve' ? streams.normalized : streams.raw;
     let key = row.message_id ?? undefined;
     if (!key) {
@@ -160,12 +179,24 @@ export function recordsOfQuarantine(body: Buffer, streams: { raw: string; normal
     list.push({ partitionKey: partitionKeyFor(key ?? createHash('sha256').update(data).digest('hex')), data });
     byStream.set(stream, list);
   }
-  return { planned: [...byStream].map(([stream, records]) => ({ stream, records })), errors };
+  return { planned: [...byStream].map(([stream, records]) => ({ stream, records })), errors, suppressed };
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const streams = o.streams ?? { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name };
-  const summary: ReplaySummary = { dryRun: !!o.dryRun, objects: 0, replayedObjects: 0, alreadyReplayed: 0, records: {}, unreplayable: [] };
+  const summary: ReplaySummary = { dryRun: !!o.dryRun, objects: 0, replayedObjects: 0, alreadyReplayed: 0, records: {}, suppressed: 0, unreplayable: [] };
+  const sup = o.suppression;
+  if (sup) await sup.view.fresh();
+  const isSuppressed: IsSuppressed = (data) => {
+    if (!sup) return false;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch {
+      return false; // not JSON: it carries no identifier normalize could read either
+    }
+    return rawMessageHashes(raw, sup.config).some((h) => sup.view.has(h));
+  };
   const prefixes = [
     ...(o.from.includes('failed') ? [LAKE.failedPrefix, AWS_FAILURE_PREFIX] : []),
     ...(o.from.includes('quarantine') ? [LAKE.quarantinePrefix] : []),
@@ -184,16 +215,18 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       const body = await getBytes(o.bucket, key);
       let planned: Planned[];
       if (prefix === LAKE.quarantinePrefix) {
-        const q = recordsOfQuarantine(body, streams);
+        const q = recordsOfQuarantine(body, streams, isSuppressed);
         for (const e of q.errors) summary.unreplayable.push({ key, reason: e });
+        summary.suppressed += q.suppressed;
         planned = q.planned;
       } else {
-        const f = recordsOfFailure(body.toString('utf8'), key);
+        const f = recordsOfFailure(body.toString('utf8'), key, isSuppressed);
         if ('error' in f) {
           summary.unreplayable.push({ key, reason: f.error });
           continue;
         }
-        planned = [f];
+        summary.suppressed += f.suppressed;
+        planned = [{ stream: f.stream, records: f.records }];
       }
       for (const p of planned) {
         if (!o.dryRun && p.records.length) await putAllRecords(p.stream, p.records, { backoffMs: Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50) });
@@ -221,7 +254,8 @@ export function renderReplaySummary(s: ReplaySummary): string {
   const total = Object.values(s.records).reduce((a, b) => a + b, 0);
   const lines = [
     `${s.dryRun ? 'dry run: would replay' : 'replayed'} ${total} record(s) from ${s.dryRun ? s.objects - s.alreadyReplayed : s.replayedObjects} object(s)` +
-      (s.alreadyReplayed ? `; ${s.alreadyReplayed} object(s) already replayed, skipped` : ''),
+      (s.alreadyReplayed ? `; ${s.alreadyReplayed} object(s) already replayed, skipped` : '') +
+      (s.suppressed ? `; ${s.suppressed} record(s) of erased people not replayed` : ''),
     ...Object.entries(s.records).map(([stream, n]) => `  ${stream}: ${n}`),
     ...s.unreplayable.map((u) => `  not replayable: ${u.key}: ${u.reason}`),
   ];
@@ -235,7 +269,9 @@ export interface ReplayCommandDeps {
    * Where the lake and streams are: locally the stack's emulators (`/_aws/endpoints`), on a
    * deployed stack its outputs (`LakeBucket`) and the stream names.
    */
-  locate(cmd: import('commander').Command): Promise<{ bucket: string; streams: { raw: string; normalized: string } }>;
+  locate(cmd: import('commander').Command): Promise<{ bucket: string; streams: { raw: string; normalized: string }; privacyTable?: string }>;
+  /** The identity settings suppression hashes follow (the stack's CAIRN_IDENTITY_CONFIG). */
+  identityConfig(): IdentityConfig;
 }
 
 export function registerReplayCommand(program: import('commander').Command, deps: ReplayCommandDeps): void {
@@ -252,7 +288,10 @@ export function registerReplayCommand(program: import('commander').Command, deps
       if (o.format !== 'table' && o.format !== 'json') throw new CairnError('usage', `--format must be table or json, got ${JSON.stringify(o.format)}`, 400);
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const where = await deps.locate(cmd);
+      // Records of erased people are not replayed: checked against the privacy table's suppression list.
+      const suppression = where.privacyTable ? { view: new SuppressionView(dynamoReader(where.privacyTable)), config: deps.identityConfig() } : undefined;
       const summary = await replay({
+        ...(suppression ? { suppression } : {}),
         bucket: where.bucket,
         streams: where.streams,
         from: o.from === 'all' ? ['failed', 'quarantine'] : [o.from as ReplaySource],

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config/resources';
+import { LAKE, TABLES } from '#shared/config/resources';
+import { suppress, suppressionHash } from '#shared/suppression';
 import { decodeJsonLines } from '#shared/lake/index';
 import type { LakeEventRow } from '#shared/message/types';
 import { run, type Io } from '#cli/main';
@@ -201,4 +202,52 @@ describe('poison record → failed/ → cairn replay, exactly once', () => {
     expect(st.metrics).toContainEqual({ function: 'collect', metric: 'accepted', value: SENT });
     expect(st.metrics.find((m) => m.function === 'normalize' && m.metric === 'normalized')?.value).toBe(SENT + 1);
   }, 30_000);
+
+  it('records of an erased person are not replayed from quarantine/ or failed/', async () => {
+    await suppress(TABLES.privacy.name, [suppressionHash('email:erased-r@example.com')], 'erasure-replay-test', new Date().toISOString());
+    const now = new Date().toISOString();
+    const envelope = (messageId: string, email: string) =>
+      JSON.stringify({
+        message: { type: 'identify', messageId, userId: `u-${messageId}`, traits: { email }, timestamp: now, receivedAt: now },
+        sourceId: 'default',
+        receivedAt: now,
+      });
+    const row = (messageId: string, email: string) => ({
+      message_id: messageId,
+      code: 'old_rule',
+      reason: 'a rule since fixed',
+      message: envelope(messageId, email),
+      received_at: now,
+      source_id: 'default',
+      stage: 'normalize',
+    });
+    const day = now.slice(0, 10);
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: LAKE.localBucket,
+        Key: `${LAKE.quarantinePrefix}dt=${day}/test-erased.json.gz`,
+        Body: gzipSync([row('m-erased-q', 'Erased-R@example.com'), row('m-kept-q', 'kept-r@example.com')].map((x) => JSON.stringify(x)).join('\n') + '\n'),
+      }),
+    );
+    // An on-failure record as Lambda's S3 destination writes it: the Kinesis event as `payload`.
+    const kin = (messageId: string, email: string) => ({
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/cairn-raw',
+      kinesis: { partitionKey: messageId, data: Buffer.from(envelope(messageId, email)).toString('base64') },
+    });
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: LAKE.localBucket,
+        Key: `${LAKE.failedPrefix}test-erased.json`,
+        Body: JSON.stringify({ payload: { Records: [kin('m-erased-f', 'erased-r@example.com'), kin('m-kept-f', 'kept-r@example.com')] } }),
+      }),
+    );
+    const r = await cli(['replay', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ suppressed: 2, records: { 'cairn-raw': 2 } });
+    expect(await stack.drain(30_000)).toBe(true);
+    const ids = (await lakeEvents()).map((x) => x.message_id);
+    expect(ids).toEqual(expect.arrayContaining(['m-kept-q', 'm-kept-f']));
+    expect(ids).not.toContain('m-erased-q');
+    expect(ids).not.toContain('m-erased-f');
+  }, 60_000);
 });
