@@ -59,6 +59,12 @@ export interface Outcome {
   /** Profile the message ended on (after every merge of the batch); null when it was not applied. */
   profileId: string | null;
   duplicate: boolean;
+  /**
+   * A duplicate's partition: the profile it was applied to (found a duplicate on, or one merged into
+   * that which the shard's marker remembers). While that profile is in `profileId`'s tree, the
+   * timeline item is written there again (an overwrite), not as a second copy under the survivor.
+   */
+  appliedTo?: string;
 }
 export interface Plan {
   /** Claims of identifiers nobody held when read: conditional on still being unclaimed. A failure is a conflict. */
@@ -455,7 +461,15 @@ class Resolution {
       }
       if (applyTraits(g, m.traits ?? {}, lwwKey(m.timestamp, m.messageId)) || g.version === 0) this.dirtyGroups.add(m.groupId);
     }
-    this.plan.outcomes.push({ message: m, seq, profileId: target.profileId, duplicate: dup });
+    // A duplicate's item is already on the partition it was applied to (the target, or a profile
+    // merged into it that this shard remembers): written there again, even if the target is merged later in the batch.
+    const appliedTo = dup
+      ? (this.input.intent
+          ?.get(h)
+          ?.find((c) => c !== target.profileId && this.stored.get(c) != null && this.profiles.has(c) && hasSeen(this.profiles.get(c)!.dd, h)) ??
+        (this.stored.get(target.profileId) != null ? target.profileId : undefined))
+      : undefined;
+    this.plan.outcomes.push({ message: m, seq, profileId: target.profileId, duplicate: dup, ...(appliedTo ? { appliedTo } : {}) });
   }
 
   private finish(): Plan {
@@ -508,7 +522,12 @@ class Resolution {
       const expected = g.version === 0 ? null : g.version;
       plan.groups.push({ rec: { ...g, version: (expected ?? 0) + 1, updatedAt: this.input.now }, expected });
     }
-    for (const o of plan.outcomes) if (o.profileId) plan.timeline.push(timelineItem(o.profileId, o.message, this.carried.get(o.message.messageId)));
+    for (const o of plan.outcomes) {
+      if (!o.profileId) continue;
+      // A replayed message stays on the partition it was applied to, if that is still in its profile's tree.
+      const on = o.appliedTo && finalOf(o.appliedTo) === o.profileId ? o.appliedTo : o.profileId;
+      plan.timeline.push(timelineItem(on, o.message, this.carried.get(o.message.messageId)));
+    }
     return plan;
   }
 }

@@ -180,6 +180,40 @@ describe('unmerge', () => {
     expect(store.identities.get('anonymous_id:kiosk')?.blocked).toBe(true);
   });
 
+  it('lists each message once on both sides when batches were replayed across a later merge', async () => {
+    // The batch holding m3 (a new anonymous profile) and m4 (which merges it into person 1) is
+    // replayed: m3 is a duplicate there, and its item must stay on the merged-away partition it
+    // was applied to, not be written again under the survivor (a second copy in one tree).
+    const b = { email: 0, ts: 0, trait: 'name', value: 0, rev: 1 } as const;
+    const evs = [
+      login(1, 20),
+      login(0, 10),
+      { ...b, person: 1, kind: 'phone', anon: 0 },
+      { ...b, person: 1, kind: 'anon', anon: 2 },
+      { ...b, person: 1, kind: 'phone', anon: 2 },
+    ] as Ev[];
+    const msgs = messagesOf(evs);
+    const store = new MemoryStore();
+    await run(store, [...msgs.slice(0, 2), link(2), ...msgs.slice(2)], 1823946580, 2);
+    const wrong = [...store.profiles.values()].find((p) => p.mergedBy?.messageId === 'link-2')!;
+    await unmergeUntilDone(store, 'user_id:u1', { merged: wrong.profileId }, []);
+    expect(messagesOn(store, holder(store, 'user_id:u1')!)).toEqual(['link-2', 'm0', 'm2', 'm3', 'm4']);
+    expect(messagesOn(store, holder(store, 'user_id:u0')!)).toEqual(['m1']);
+  });
+
+  it('lists each message once on the revived side when its own tree was replayed across a merge', async () => {
+    // m2 makes a phone profile, m3 merges it into person 1 before the wrong link; replays of m2 then resolve to person 1.
+    const b = { email: 0, ts: 0, trait: 'plan', value: 0, rev: 1 } as const;
+    const evs = [login(0, 10), login(1, 20), { ...b, person: 1, kind: 'phone', anon: 1 }, { ...b, person: 1, kind: 'phone', anon: 0 }] as Ev[];
+    const msgs = messagesOf(evs);
+    const store = new MemoryStore();
+    await run(store, [...msgs, link(4)], -1982079439, 4);
+    const wrong = [...store.profiles.values()].find((p) => p.mergedBy?.messageId === 'link-4')!;
+    await unmergeUntilDone(store, 'user_id:u1', { merged: wrong.profileId }, []);
+    expect(messagesOn(store, holder(store, 'user_id:u1')!)).toEqual(['m1', 'm2', 'm3']);
+    expect(messagesOn(store, holder(store, 'user_id:u0')!)).toEqual(['link-4', 'm0']);
+  });
+
   it('answers merge_not_found for a profile without a recorded merge', async () => {
     const store = new MemoryStore();
     await send(store, [msg(1, { type: 'identify', userId: 'ada' })]);
