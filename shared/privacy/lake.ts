@@ -17,8 +17,8 @@
 import { LAKE } from '../config';
 import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identity';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
-import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message';
-import { messageHashes, rawMessageHashes, suppressionHash } from '../suppression';
+import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow } from '../message';
+import { looseMessage, messageHashes, rawMessageHashes, suppressionHash } from '../suppression';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
 export interface ErasureTarget {
@@ -37,24 +37,6 @@ const parse = (s: unknown): Json | undefined => {
   }
 };
 const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
-const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-
-/** A loose message (a lake row or a quarantined payload) as the identifier extraction reads it. */
-function looseMessage(o: JsonObject): NormalizedMessage {
-  return {
-    type: (str(o.type) ?? 'track') as NormalizedMessage['type'],
-    messageId: str(o.messageId) ?? '',
-    ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
-    ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
-    ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
-    traits: obj(o.traits) ?? {},
-    context: obj(o.context) ?? {},
-    properties: {},
-    timestamp: '',
-    receivedAt: '',
-    sourceId: '',
-  } as NormalizedMessage;
-}
 
 const hashesOfLoose = (o: JsonObject, config: IdentityConfig): string[] => {
   try {

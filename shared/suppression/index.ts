@@ -224,6 +224,26 @@ const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' 
 const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
 
 /**
+ * A loose message (a lake row, a quarantined or raw payload) as the identifier extraction reads it:
+ * its ids and traits, nothing validated. `type` defaults to the row's own (`track` when it has none).
+ */
+export function looseMessage(o: JsonObject, type: NormalizedMessage['type'] = (str(o.type) ?? 'track') as NormalizedMessage['type']): NormalizedMessage {
+  return {
+    type,
+    messageId: str(o.messageId) ?? '',
+    ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
+    ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
+    ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
+    traits: obj(o.traits) ?? {},
+    context: obj(o.context) ?? {},
+    properties: {},
+    timestamp: '',
+    receivedAt: '',
+    sourceId: '',
+  } as NormalizedMessage;
+}
+
+/**
  * Suppression hashes of a raw message, best effort (it may have failed validation for any reason):
  * `userId`, `anonymousId`, `previousId` (as a user_id), `traits` and `context.traits` (whatever the
  * message's type: an invalid type must not hide an email), `context.externalIds` — normalised as
@@ -234,24 +254,10 @@ export function rawMessageHashes(raw: unknown, config: IdentityConfig): string[]
   if (!payload) return [];
   // Normalize quarantines the collector's envelope ({message, …}); resolve the normalised message.
   const o = obj(payload.message) ?? payload;
-  const loose = (type: NormalizedMessage['type']) =>
-    ({
-      type,
-      messageId: str(o.messageId) ?? '',
-      ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
-      ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
-      ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
-      traits: obj(o.traits) ?? {},
-      context: obj(o.context) ?? {},
-      properties: {},
-      timestamp: '',
-      receivedAt: '',
-      sourceId: '',
-    }) as NormalizedMessage;
   const out = new Set<string>();
   for (const type of ['identify', 'alias'] as const) {
     try {
-      for (const h of messageHashes(loose(type), config)) out.add(h);
+      for (const h of messageHashes(looseMessage(o, type), config)) out.add(h);
     } catch {
       // A value the extraction cannot read carries no identifier.
     }
