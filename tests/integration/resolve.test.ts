@@ -3,113 +3,42 @@
  * the customer story end to end, replays and concurrent shards on DynamoDB, the lake snapshot, the
  * bus events, and the DynamoDB capacity units per event on a realistic mix.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useResolveWorld } from '../support/resolve-world';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
-import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
-import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
-import { eventBridge, s3 } from '#shared/aws/clients';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import { s3 } from '#shared/aws/clients';
+import { LAKE } from '#shared/config/resources';
 import { decodeJsonLines } from '#shared/lake';
-import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message/types';
 import { resolveHandler } from '#shared/resolve/handler';
 import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
-import { adminRouterFromEnv } from '#functions/admin/deps';
 import { capacity, resetCapacity } from '#shared/identity/dynamo-store';
 import { ResolveCache } from '#shared/identity/process';
-import { adminHandler } from '#shared/admin';
 import type { LakeProfileRow } from '#shared/identity/view';
-import { apiGatewayEventFor } from '#local/apigw';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-let emu: Emulators;
-let eb: LocalEventBridge;
-const received: { 'detail-type': string; detail: Record<string, any> }[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-resolve-'));
-let seq = 1_000_000;
-let n = 0;
-
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `it-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  timestamp: new Date(Date.UTC(2024, 2, 1) + n * 1000).toISOString(),
-  receivedAt: new Date(Date.UTC(2024, 2, 1) + n * 1000 + 50).toISOString(),
-  sourceId: 'src',
-  ...p,
-});
-const kinesisEvent = (msgs: NormalizedMessage[], shard = 'shardId-000000000000') =>
-  toKinesisEvent(
-    msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
-    STREAMS.normalized.name,
-    shard,
-  );
-let resolve: ReturnType<typeof resolveHandler>;
-const admin = adminHandler(adminRouterFromEnv);
-/** GET `path` (as a client sends it) with the event API Gateway builds for it (local/apigw.ts). */
-const get = async (path: string) => {
-  const res = await admin(apiGatewayEventFor('GET', path));
-  return { status: res.statusCode, body: JSON.parse(res.body ?? 'null') };
-};
+const world = useResolveWorld('it');
+const { received, msg, kinesisEvent, get } = world;
 const enc = encodeURIComponent;
-
-beforeAll(async () => {
-  emu = await startEmulators(join(dataDir, 'emu'));
-  eb = await startEventBridge({
-    dataDir,
-    buses: [BUS.name],
-    invoke: async (_fn, event) => {
-      received.push(event as (typeof received)[number]);
-    },
-  });
-  useEndpoints({ ...emu.endpoints, events: eb.endpoint });
-  await createResources();
-  Object.assign(process.env, {
-    [ENV.identitiesTable]: TABLES.identities.name,
-    [ENV.profilesTable]: TABLES.profiles.name,
-    [ENV.timelineTable]: TABLES.timeline.name,
-    [ENV.lakeBucket]: LAKE.localBucket,
-    [ENV.eventBus]: BUS.name,
-  });
-  await eventBridge().send(new PutRuleCommand({ Name: 'all-cairn', EventBusName: BUS.name, EventPattern: JSON.stringify({ source: ['cairn'] }) }));
-  await eventBridge().send(
-    new PutTargetsCommand({
-      Rule: 'all-cairn',
-      EventBusName: BUS.name,
-      Targets: [{ Id: 'rec', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:recorder' }],
-    }),
-  );
-  resolve = resolveHandler(depsFromEnv);
-});
-afterAll(async () => {
-  await eb?.close();
-  await emu?.close();
-});
 
 describe('λ resolve + admin API on DynamoDB', () => {
   it('one customer across web, app, store and CRM: one profile by any identifier, timeline, lake, bus', async () => {
     expect(
-      await resolve(
+      await world.resolve(
         kinesisEvent([
           msg({ type: 'page', anonymousId: 'web-9', name: 'Home', context: { page: { path: '/' } } }),
           msg({ type: 'identify', anonymousId: 'web-9', traits: { email: 'Mia@Example.com', first_name: 'Mia' } }),
         ]),
       ),
     ).toEqual({ batchItemFailures: [] });
-    await resolve(
+    await world.resolve(
       kinesisEvent([msg({ type: 'identify', userId: 'mia', anonymousId: 'app-9', traits: { phone: '+1 (415) 555-0199' } })], 'shardId-000000000001'),
     );
-    await resolve(
+    await world.resolve(
       kinesisEvent([
         msg({ type: 'track', anonymousId: 'pos-9', event: 'Order Completed', properties: { revenue: 19.99 }, context: { traits: { phone: '4155550199' } } }),
       ]),
     );
-    await resolve(
+    await world.resolve(
       kinesisEvent(
         [msg({ type: 'identify', userId: 'mia', traits: { email: 'mia@example.com', crm_id: 'CRM-9' }, context: { consent: { email: true } } })],
         'shardId-000000000001',
@@ -174,7 +103,7 @@ describe('λ resolve + admin API on DynamoDB', () => {
     expect(rows.some((r) => r.merged_into === p.profileId)).toBe(true);
 
     // bus: every message with a profile snapshot, and the merges
-    expect(await eb.drain(5000)).toBe(true);
+    expect(await world.bus().drain(5000)).toBe(true);
     const mine = received.filter((e) => e['detail-type'] !== 'profile.merged' && String(e.detail.messageId).startsWith('it-'));
     expect(mine.map((e) => e['detail-type'])).toEqual(['page', 'identify', 'identify', 'track', 'identify']);
     expect(mine.at(-1)!.detail.profile).toMatchObject({ profileId: p.profileId, computed: { event_count: 5 } });
@@ -193,9 +122,9 @@ describe('λ resolve + admin API on DynamoDB', () => {
     const eb2 = kinesisEvent(b, 'shardId-000000000001');
     // two containers (separate caches) on two shards, concurrently, each batch delivered twice
     const other = resolveHandler(() => ({ ...depsFromEnv(), cache: new ResolveCache() }));
-    const results = await Promise.all([resolve(ea), other(eb2), resolve(ea), other(eb2)]);
+    const results = await Promise.all([world.resolve(ea), other(eb2), world.resolve(ea), other(eb2)]);
     for (const r of results) expect(r.batchItemFailures).toEqual([]);
-    await resolve(ea);
+    await world.resolve(ea);
     const p = (await get(`/v1/profiles/${enc('user_id:zoe')}`)).body;
     expect(p.identities.map((i: { value: string }) => i.value).sort()).toEqual(['dev-1', 'dev-2', 'zoe', 'zoe@example.com']);
     expect(p.computed.event_count).toBe(4);
@@ -210,9 +139,9 @@ describe('λ resolve + admin API on DynamoDB', () => {
     ]);
     ev.Records.push({
       ...ev.Records[0]!,
-      kinesis: { ...ev.Records[0]!.kinesis, data: Buffer.from('{not json').toString('base64'), sequenceNumber: String(++seq) },
+      kinesis: { ...ev.Records[0]!.kinesis, data: Buffer.from('{not json').toString('base64'), sequenceNumber: world.nextSequence() },
     });
-    expect(await resolve(ev)).toEqual({ batchItemFailures: [] });
+    expect(await world.resolve(ev)).toEqual({ batchItemFailures: [] });
     expect((await get(`/v1/profiles/${enc('anonymous_id:q-1')}`)).body.profileId).not.toBe(
       (await get(`/v1/profiles/${enc('anonymous_id:q-2')}`)).body.profileId,
     );
@@ -231,7 +160,7 @@ describe('λ resolve + admin API on DynamoDB', () => {
     const users = Array.from({ length: 300 }, (_, i) => ({ user: `cu-${i}`, anon: `ca-${i}` }));
     // the known population: each user signed up before (identify with email)
     for (let i = 0; i < users.length; i += 100) {
-      await resolve(
+      await world.resolve(
         kinesisEvent(
           users
             .slice(i, i + 100)
@@ -272,7 +201,7 @@ describe('λ resolve + admin API on DynamoDB', () => {
           );
       }
       events += batch.length;
-      expect((await resolve(kinesisEvent(batch, `shardId-00000000000${b % 2}`))).batchItemFailures).toEqual([]);
+      expect((await world.resolve(kinesisEvent(batch, `shardId-00000000000${b % 2}`))).batchItemFailures).toEqual([]);
     }
     const ms = Date.now() - t0;
     const wcu = capacity.wcu / events;

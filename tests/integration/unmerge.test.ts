@@ -4,100 +4,20 @@
  * splits them and blocks the kiosk id; both profiles and timelines are each person's again, a later
  * message with the same link no longer merges them, and `profile.unmerged` reaches the bus.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
-import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
-import { eventBridge } from '#shared/aws/clients';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
-import { toKinesisEvent } from '#shared/message/kinesis-event';
-import type { NormalizedMessage } from '#shared/message/types';
-import { resolveHandler } from '#shared/resolve/handler';
-import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
-import { adminRouterFromEnv } from '#functions/admin/deps';
-import { adminHandler } from '#shared/admin';
-import { apiGatewayEventFor } from '#local/apigw';
+import { describe, expect, it } from 'vitest';
+import { useResolveWorld } from '../support/resolve-world';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-let emu: Emulators;
-let eb: LocalEventBridge;
-const received: { 'detail-type': string; detail: Record<string, any> }[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-unmerge-'));
-let seq = 1_000_000;
-let n = 0;
-
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `um-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  timestamp: new Date(Date.UTC(2024, 2, 1) + n * 1000).toISOString(),
-  receivedAt: new Date(Date.UTC(2024, 2, 1) + n * 1000 + 50).toISOString(),
-  sourceId: 'src',
-  ...p,
-});
-const kinesisEvent = (msgs: NormalizedMessage[], shard = 'shardId-000000000000') =>
-  toKinesisEvent(
-    msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
-    STREAMS.normalized.name,
-    shard,
-  );
-let resolve: ReturnType<typeof resolveHandler>;
-const admin = adminHandler(adminRouterFromEnv);
-/** GET `path` (as a client sends it) with the event API Gateway builds for it (local/apigw.ts). */
-const get = async (path: string) => {
-  const res = await admin(apiGatewayEventFor('GET', path));
-  return { status: res.statusCode, body: JSON.parse(res.body ?? 'null') };
-};
+const world = useResolveWorld('um');
+const { received, msg, kinesisEvent, get, post } = world;
 const enc = encodeURIComponent;
-const post = async (path: string, body: unknown) => {
-  const res = await admin(apiGatewayEventFor('POST', path, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
-  return { status: res.statusCode, body: JSON.parse(res.body ?? 'null') };
-};
-
-beforeAll(async () => {
-  emu = await startEmulators(join(dataDir, 'emu'));
-  eb = await startEventBridge({
-    dataDir,
-    buses: [BUS.name],
-    invoke: async (_fn, event) => {
-      received.push(event as (typeof received)[number]);
-    },
-  });
-  useEndpoints({ ...emu.endpoints, events: eb.endpoint });
-  await createResources();
-  Object.assign(process.env, {
-    [ENV.identitiesTable]: TABLES.identities.name,
-    [ENV.profilesTable]: TABLES.profiles.name,
-    [ENV.timelineTable]: TABLES.timeline.name,
-    [ENV.lakeBucket]: LAKE.localBucket,
-    [ENV.eventBus]: BUS.name,
-  });
-  await eventBridge().send(new PutRuleCommand({ Name: 'all-cairn', EventBusName: BUS.name, EventPattern: JSON.stringify({ source: ['cairn'] }) }));
-  await eventBridge().send(
-    new PutTargetsCommand({
-      Rule: 'all-cairn',
-      EventBusName: BUS.name,
-      Targets: [{ Id: 'rec', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:recorder' }],
-    }),
-  );
-  resolve = resolveHandler(depsFromEnv);
-});
-afterAll(async () => {
-  await eb?.close();
-  await emu?.close();
-});
 
 describe('unmerge through the admin API', () => {
   it('splits two people a shared kiosk merged, blocks the link, and tells the bus', async () => {
-    await resolve(kinesisEvent([msg({ type: 'identify', userId: 'ada', anonymousId: 'kiosk-1', traits: { name: 'Ada' } })]));
-    await resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org', name: 'Bob' } })]));
+    await world.resolve(kinesisEvent([msg({ type: 'identify', userId: 'ada', anonymousId: 'kiosk-1', traits: { name: 'Ada' } })]));
+    await world.resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org', name: 'Bob' } })]));
     // Bob signs up for the newsletter on the kiosk Ada used: the kiosk's anonymous id links them.
-    await resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'kiosk-1', traits: { email: 'bob@example.org' } })]));
-    await resolve(kinesisEvent([msg({ type: 'track', anonymousId: 'bob-phone', event: 'Order Completed', properties: { revenue: 30 } })]));
+    await world.resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'kiosk-1', traits: { email: 'bob@example.org' } })]));
+    await world.resolve(kinesisEvent([msg({ type: 'track', anonymousId: 'bob-phone', event: 'Order Completed', properties: { revenue: 30 } })]));
     const before = await get(`/v1/profiles/${enc('user_id:ada')}`);
     expect(before.body.identities.map((i: { value: string }) => i.value)).toContain('bob@example.org');
 
@@ -123,7 +43,7 @@ describe('unmerge through the admin API', () => {
     expect(adaEvents.body.events).toHaveLength(2); // her identify, and the linking message (it carried her kiosk id)
 
     // The same wrong link again: the kiosk id is blocked, the two stay apart.
-    await resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'kiosk-1', traits: { email: 'bob@example.org' } })]));
+    await world.resolve(kinesisEvent([msg({ type: 'identify', anonymousId: 'kiosk-1', traits: { email: 'bob@example.org' } })]));
     expect((await get(`/v1/profiles/${enc('user_id:ada')}`)).body.profileId).toBe(ada.body.profileId);
     expect((await get(`/v1/profiles/${enc('email:bob@example.org')}`)).body.profileId).toBe(bob.body.profileId);
     expect((await get(`/v1/profiles/${enc('user_id:ada')}`)).body.identities.map((i: { value: string }) => i.value)).not.toContain('bob@example.org');
@@ -140,7 +60,7 @@ describe('unmerge through the admin API', () => {
   });
 
   it('answers merge_not_found for a profile nothing was merged into', async () => {
-    await resolve(kinesisEvent([msg({ type: 'identify', userId: 'cy' })]));
+    await world.resolve(kinesisEvent([msg({ type: 'identify', userId: 'cy' })]));
     const r = await post(`/v1/profiles/${enc('user_id:cy')}/unmerge`, {});
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('merge_not_found');
