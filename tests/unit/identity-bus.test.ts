@@ -15,7 +15,8 @@ import type { BatchRecord } from '#shared/identity/resolve';
 import { profileIdFor } from '#shared/identity/profile';
 import type { ProfileRecord } from '#shared/identity/types';
 import type { NormalizedMessage } from '#shared/message/types';
-import { KINDS, messagesOf, NOW, rng, type Ev } from '#shared/identity/testing/sim';
+import { messagesOf, NOW, rng } from '#shared/identity/testing/sim';
+import { evArbitrary } from '../support/identity-arbitraries';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();
@@ -196,17 +197,8 @@ describe('resolve publishes at least once across attempts', () => {
 });
 
 describe('resolve publishes at least once (property)', () => {
-  const evArb = (people: number): fc.Arbitrary<Ev> =>
-    fc.record({
-      person: fc.integer({ min: 0, max: people - 1 }),
-      kind: fc.constantFrom(...KINDS),
-      anon: fc.integer({ min: 0, max: 2 }),
-      email: fc.integer({ min: 0, max: 1 }),
-      ts: fc.integer({ min: 0, max: 500 }),
-      trait: fc.constantFrom('plan', 'name', 'city'),
-      value: fc.integer({ min: 0, max: 3 }),
-      rev: fc.integer({ min: 1, max: 99999 }),
-    });
+  const evArb = (people: number) => evArbitrary(people);
+
   const historyArb = fc.integer({ min: 1, max: 4 }).chain((people) => fc.array(evArb(people), { minLength: 1, maxLength: 30 }));
 
   it('conflicts, crashes, failed publishes and re-deliveries: every message and merge is published, every profile snapshotted', async () => {

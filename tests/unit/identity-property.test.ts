@@ -7,19 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonical, graphErrors, KINDS, live, messagesOf, reference, simulate, type Ev, type SimKnobs } from '#shared/identity/testing/sim';
+import { canonical, graphErrors, live, messagesOf, reference, simulate, type SimKnobs } from '#shared/identity/testing/sim';
+import { evArbitrary } from '../support/identity-arbitraries';
 
-const evArb = (people: number): fc.Arbitrary<Ev> =>
-  fc.record({
-    person: fc.integer({ min: 0, max: people - 1 }),
-    kind: fc.constantFrom(...KINDS),
-    anon: fc.integer({ min: 0, max: 2 }),
-    email: fc.integer({ min: 0, max: 1 }),
-    ts: fc.integer({ min: 0, max: 500 }),
-    trait: fc.constantFrom('plan', 'name', 'city'),
-    value: fc.integer({ min: 0, max: 3 }),
-    rev: fc.integer({ min: 1, max: 99999 }),
-  });
+const evArb = (people: number) => evArbitrary(people);
 
 const historyArb = fc.integer({ min: 1, max: 4 }).chain((people) => fc.array(evArb(people), { minLength: 1, maxLength: 35 }));
 const knobsArb = (n: number, concurrent: boolean): fc.Arbitrary<SimKnobs> =>

@@ -6,6 +6,7 @@
  * identifier keeps the same link from being made again.
  */
 import { describe, expect, it } from 'vitest';
+import { evArbitrary } from '../support/identity-arbitraries';
 import fc from 'fast-check';
 import type { CairnError } from '#shared/errors';
 import { InjectedCrash, MemoryStore } from '#shared/identity/memory-store';
@@ -72,16 +73,7 @@ const messagesOn = (store: MemoryStore, p: ProfileRecord) =>
   [p.profileId, ...p.mergedFrom].flatMap((id) => [...(store.timeline.get(id)?.values() ?? [])].map((t) => t.messageId)).sort();
 
 const KINDS: Kind[] = ['anon', 'login', 'email', 'order', 'group', 'phone', 'alias'];
-const evArb: fc.Arbitrary<Ev> = fc.record({
-  person: fc.integer({ min: 0, max: 1 }),
-  kind: fc.constantFrom(...KINDS),
-  anon: fc.integer({ min: 0, max: 2 }),
-  email: fc.integer({ min: 0, max: 1 }),
-  ts: fc.integer({ min: 0, max: 500 }),
-  trait: fc.constantFrom('plan', 'name', 'city'),
-  value: fc.integer({ min: 0, max: 3 }),
-  rev: fc.integer({ min: 1, max: 99999 }),
-});
+const evArb = evArbitrary(2, KINDS);
 const login = (person: number, ts: number): Ev => ({ person, kind: 'login', anon: 0, email: 0, ts, trait: 'name', value: person, rev: 1 });
 
 describe('unmerge (property)', () => {
