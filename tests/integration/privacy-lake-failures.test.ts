@@ -145,7 +145,8 @@ describe('erasure when lake objects fail', () => {
     expect((await api('GET', `/v1/erasures/${cidErasure}`)).body.lakeFailures).toBeUndefined();
 
     // Ann's other stores are erased all the same; her timeline is kept (it names her messages) until the lake is done.
-    expect((await api('GET', `/v1/profiles/${encodeURIComponent(`user_id:${ann}`)}`)).status).toBe(404);
+    // The API refuses her from the request on (410 profile_erased, docs/privacy.md); the tables below are the proof.
+    expect((await api('GET', `/v1/profiles/${encodeURIComponent(`user_id:${ann}`)}`)).status).toBe(410);
     const identities = ((await doc().send(new ScanCommand({ TableName: TABLES.identities.name }))).Items ?? []).map((i) => String(i.pk));
     expect(identities.filter((k) => k.includes('ann'))).toEqual([]);
     expect(identities).toContain(`id#user_id:${ben}`);
