@@ -263,20 +263,27 @@ export class DynamoStore implements IdentityStore {
   }
 
   async addIdentityCount(key: string, n: number): Promise<void> {
+    await this.updateExistingIdentity(key, 'ADD cnt :v', n, 'UpdateItem:count');
+  }
+
+  /** One update of an identity item that exists (false when it does not: nothing is created). */
+  private async updateExistingIdentity(key: string, update: string, value: unknown, label: string): Promise<boolean> {
     try {
       const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.tables.identities,
           Key: { pk: ID + key },
-          UpdateExpression: 'ADD cnt :n',
+          UpdateExpression: update,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':n': n },
+          ExpressionAttributeValues: { ':v': value },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      account('w', res.ConsumedCapacity, 'UpdateItem:count');
+      account('w', res.ConsumedCapacity, label);
+      return true;
     } catch (e) {
-      if (!isConditionFailure(e)) throw e;
+      if (isConditionFailure(e)) return false;
+      throw e;
     }
   }
 
@@ -331,23 +338,7 @@ export class DynamoStore implements IdentityStore {
   }
 
   async blockIdentity(key: string): Promise<boolean> {
-    try {
-      const res = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.identities,
-          Key: { pk: ID + key },
-          UpdateExpression: 'SET blocked = :t',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':t': true },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      account('w', res.ConsumedCapacity, 'UpdateItem:block');
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return this.updateExistingIdentity(key, 'SET blocked = :v', true, 'UpdateItem:block');
   }
 
   async deleteTimeline(items: { profileId: string; sk: string }[]): Promise<void> {
