@@ -22,6 +22,7 @@ const LAYERS = [
   ['profiles'],
   ['segments'],
   ['resolve'],
+  ['coupons'], // coupon pools: issued by journeys' coupon steps, loaded through the admin API
   ['journeys'],
   ['scores'],
   ['privacy'],
@@ -34,6 +35,7 @@ const INDEXED = [
   'admin',
   'collect',
   'config',
+  'coupons',
   'definitions',
   'demo',
   'eventbridge',

@@ -23,6 +23,7 @@ import { registerReportCommand } from './reports';
 import { registerExportCommand } from './export';
 import { registerDemoCommand } from './demo';
 import { registerKeysCommand } from './keys';
+import { registerCouponsCommand } from './coupons';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
@@ -287,6 +288,8 @@ export function buildProgram(io: Io): Command {
   });
 
   registerKeysCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
+
+  registerCouponsCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 
   registerDemoCommand(program, { stdout: io.stdout, stderr: io.stderr, env, cwd: io.cwd });
 

@@ -32,6 +32,9 @@ export const definitionsTtlFromEnv = (): number => definitionsTtlMs(process.env.
 /** The journeys table (local name by default). */
 export const journeysTableFromEnv = (): string => process.env[ENV.journeysTable] || TABLES.journeys.name;
 
+/** The coupons table (local name by default). */
+export const couponsTableFromEnv = (): string => tableNameFromEnv('coupons', 'couponsTable');
+
 /** The segment members table (local name by default). */
 export const segmentMembersTableFromEnv = (): string => process.env[ENV.segmentMembersTable] || TABLES.segmentMembers.name;
 

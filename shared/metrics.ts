@@ -35,6 +35,9 @@ export const METRIC = {
   actionsSent: 'actions.sent',
   actionsFailed: 'actions.failed',
   actionsSkipped: 'actions.skipped',
+  /** λ journey: a coupon issued from a pool at or under its low mark (and `.<pool>`); a code redeemed again. */
+  couponsLow: 'coupons.low',
+  couponsRedeemedAgain: 'coupons.redeemed_again',
   /** λ erase: lake objects its pass could not finish (and `.<code>`), erasures left pending because of them. */
   erasureLakeFailures: 'lake.failures',
   erasuresIncomplete: 'erasures.incomplete',

@@ -17,6 +17,7 @@ import { retentionSql } from './retention';
 import { qualitySql } from './quality';
 import { lifecycleSql } from './lifecycle';
 import { conversionEventOf, journeySql, withRuntimeStats, type JourneyStatsLike } from './journey';
+import { withLiftInterval } from './lift';
 import { PERSON_BY, parsePersonBy } from './people';
 import { renderHtmlReport, type ChartSpec } from './html';
 
@@ -25,7 +26,8 @@ export { rfmSql, RFM_GROUPS, type RfmOptions } from './rfm';
 export { retentionSql, type RetentionOptions } from './retention';
 export { qualitySql, type QualityOptions } from './quality';
 export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecycle';
-export { journeySql, conversionEventOf, withRuntimeStats, type JourneyReportOptions } from './journey';
+export { journeySql, conversionEventOf, couponSteps, withRuntimeStats, type JourneyReportOptions } from './journey';
+export { newcombe, wilson, withLiftInterval } from './lift';
 export { renderHtmlReport, escapeHtml, svgBarChart } from './html';
 export type { Dialect } from './dialect';
 export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';
@@ -200,7 +202,7 @@ export function reportPage(
         params,
         chart: { label: ['section', 'item'], series: ['people', 'converted'], title: 'People and conversions' },
         notes: [
-          'triggered: people with a matching trigger event in the window; treated/holdout: the journey’s holdout assignment (intent to treat); converted: the conversion event at or after entry.',
+          'triggered: people with a matching trigger event in the window; treated/holdout: the journey’s holdout assignment (intent to treat); converted: the conversion event at or after entry (after it, when it is the trigger event); lift: treated − holdout conversion, with its 95% interval (Newcombe); coupon: codes issued, redeemed, median hours to redeem.',
         ],
       };
     default:
@@ -308,6 +310,7 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
           return;
         }
         let result = await deps.runSql(cmd, sql);
+        if (journey) result = withLiftInterval(result);
         if (journey?.stats) result = withRuntimeStats(result, journey.def, journey.stats);
         if (o.html) {
           const page = reportPage(name, o, journey?.def);

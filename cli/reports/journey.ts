@@ -16,11 +16,17 @@
  * - steps: people and messages per `traits`/`event` step, from the messages those steps put through
  *   the pipeline (`context.cairn.journeyId`/`stepId`). Email, SMS and webhook steps leave nothing in
  *   the lake: their counts come from the journey's stats (admin API), when available.
+ * - coupons: per coupon step, the codes it issued in the window (the `identify` each issue puts
+ *   through the pipeline, `context.cairn.coupon.code`), those a `Coupon Redeemed` event names at or
+ *   after the issue (`properties.code`, else `properties.coupon`, compared in canonical form), the
+ *   median time from issue to first redemption, and the codes redeemed by more than one event.
+ * - the lift's confidence interval is added to the result by lift.ts (it is arithmetic on the rows).
  */
+import { COUPONS } from '#shared/config';
 import { CairnError } from '#shared/errors';
-import { walkSteps, type JourneyDef } from '#shared/definitions';
+import { walkSteps, type JourneyDef, type Step } from '#shared/definitions';
 import type { QueryResult } from '../lake';
-import { dayStart, epochSeconds, jsonText, lit, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
+import { dayStart, epochSeconds, jsonText, lit, median, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';
 import { filtersSql } from './filters';
 
@@ -38,11 +44,36 @@ export interface JourneyReportOptions {
 
 export const DEFAULT_CONVERSION = 'Order Completed';
 
-/** The conversion event the report uses for this journey. */
+/** The journey's coupon steps. */
+export const couponSteps = (j: Pick<JourneyDef, 'steps'>): Step[] =>
+  walkSteps(j.steps)
+    .map((s) => s.step)
+    .filter((s) => s.type === 'action' && s.action === 'coupon');
+
+/**
+ * The conversion event the report uses for this journey: `--conversion-event`, else the exit event,
+ * else `Order Completed`. A journey that issues coupons is not compared on their redemption (the
+ * holdout gets no code, so it cannot redeem one: that "lift" would be the redemption rate itself),
+ * so its `Coupon Redeemed` exit is passed over for `Order Completed`: did the coupon bring purchases.
+ */
 export function conversionEventOf(j: JourneyDef, given?: string): string {
   if (given) return given;
-  if (j.exit?.type === 'event') return j.exit.event;
+  if (j.exit?.type === 'event' && !(j.exit.event === COUPONS.redeemEvent && couponSteps(j).length)) return j.exit.event;
   return DEFAULT_CONVERSION;
+}
+
+/** A coupon code in canonical form in SQL (shared/coupons canonicalCode: upper case, no spaces or -, O → 0, I/L → 1). */
+function canonicalSql(expr: string): string {
+  let e = `upper(trim(${expr}))`;
+  for (const [from, to] of [
+    [' ', ''],
+    ['-', ''],
+    ['O', '0'],
+    ['I', '1'],
+    ['L', '1'],
+  ])
+    e = `replace(${e}, ${lit(from!)}, ${lit(to!)})`;
+  return e;
 }
 
 export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): string {
@@ -60,7 +91,8 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
   const trigWhere = [`type = 'track'`, `event = ${lit(j.trigger.event)}`, `${RAW_PERSON} IS NOT NULL`, ...window, ...filtersSql(j.trigger.where, d)];
   const conversion = conversionEventOf(j, o.conversionEvent);
   const convWhere = [`type = 'track'`, `event = ${lit(conversion)}`, `${RAW_PERSON} IS NOT NULL`, ...window];
-  const convJoin = [`c.person = g.person`, `c.t >= g.t0`];
+  // The trigger's own event as the conversion (an order after an order): a later one, never the trigger itself.
+  const convJoin = [`c.person = g.person`, conversion === j.trigger.event ? `c.t > g.t0` : `c.t >= g.t0`];
   if (o.withinSeconds !== undefined) convJoin.push(`${epochSeconds('c.t', d)} - ${epochSeconds('g.t0', d)} <= ${o.withinSeconds}`);
   const holdout = j.holdout ?? 0;
   // raw: the holdout's profile is the one holding the person's user_id (else anonymous_id) identity;
@@ -116,6 +148,26 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
       );
     });
   }
+  const coupons = couponSteps(j);
+  if (coupons.length) {
+    const jid = jsonText('context', 'cairn.journeyId', d);
+    const sid = jsonText('context', 'cairn.stepId', d);
+    const issuedCode = canonicalSql(jsonText('context', 'cairn.coupon.code', d));
+    const redeemedCode = canonicalSql(`coalesce(${jsonText('properties', 'code', d)}, ${jsonText('properties', 'coupon', d)})`);
+    ctes.push(
+      `issued AS (SELECT ${sid} AS step_id, ${issuedCode} AS code, min(${t}) AS t_issued FROM events WHERE ${[`type = 'identify'`, ...window, `${jid} = ${lit(j.id)}`, `${issuedCode} IS NOT NULL`].join(' AND ')} GROUP BY ${sid}, ${issuedCode})`,
+      `redeemed AS (SELECT ${redeemedCode} AS code, ${t} AS t, message_id FROM events WHERE ${[`type = 'track'`, `event = ${lit(COUPONS.redeemEvent)}`, ...window].join(' AND ')})`,
+      `coupon AS (SELECT i.step_id, i.code, i.t_issued, min(r.t) AS t_redeemed, count(DISTINCT r.message_id) AS redemptions FROM issued i LEFT JOIN redeemed r ON r.code = i.code AND r.t >= i.t_issued GROUP BY i.step_id, i.code, i.t_issued)`,
+    );
+    coupons.forEach((s, i) => {
+      const of = `FROM coupon WHERE step_id = ${lit(s.id)}`;
+      rows.push(
+        `SELECT ${50 + 3 * i}, 'coupon', ${lit(`${s.id} (coupon)`)}, count(*), count(t_redeemed), ${pct('count(t_redeemed)', 'count(*)')} ${of}`,
+        `SELECT ${51 + 3 * i}, 'coupon', ${lit(`${s.id} median_hours_to_redeem`)}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), round(${median(`${epochSeconds('t_redeemed', d)} - ${epochSeconds('t_issued', d)}`, d)} / 3600, 1) ${of}`,
+        `SELECT ${52 + 3 * i}, 'coupon', ${lit(`${s.id} redeemed_more_than_once`)}, count_if(redemptions > 1), CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE) ${of}`,
+      );
+    });
+  }
   return [
     `WITH ${ctes.join(',\n')}`,
     `SELECT section, item, people, converted, conversion_pct FROM (`,
@@ -128,7 +180,7 @@ export function journeySql(j: JourneyDef, o: JourneyReportOptions, d: Dialect): 
 export interface JourneyStatsLike {
   entered?: number;
   held_out?: number;
-  steps?: Record<string, { type?: string; sent?: number; failed?: number; skipped?: number }>;
+  steps?: Record<string, { type?: string; sent?: number; failed?: number; skipped?: number; redeemed?: number; redeemed_again?: number }>;
 }
 
 /**
@@ -142,7 +194,16 @@ export function withRuntimeStats(result: QueryResult, j: JourneyDef, stats: Jour
   for (const { step } of walkSteps(j.steps)) {
     if (step.type !== 'action' || step.action === 'traits' || step.action === 'event') continue;
     const s = stats.steps?.[step.id];
-    rows.push(['runtime', `${step.id} (${step.action}) sent`, n(s?.sent), null, null]);
+    if (step.action === 'coupon') {
+      // Issued and redeemed as the runtime counted them (all time, not the window); pct: the redemption rate.
+      const issued = n(s?.sent);
+      const redeemed = n(s?.redeemed);
+      rows.push(
+        ['runtime', `${step.id} (coupon) issued`, issued, redeemed, issued ? Math.round((1000 * redeemed) / issued) / 10 : null],
+        ['runtime', `${step.id} (coupon) no_coupon`, n(s?.skipped), null, null],
+        ['runtime', `${step.id} (coupon) redeemed_again`, n(s?.redeemed_again), null, null],
+      );
+    } else rows.push(['runtime', `${step.id} (${step.action}) sent`, n(s?.sent), null, null]);
   }
   return { columns: result.columns, rows };
 }

@@ -2,6 +2,7 @@
 import { createAdminRouter, type AdminDeps } from '#shared/admin';
 import { S3AuditLog } from '#shared/admin/s3-audit';
 import { BUS, ENV } from '#shared/config';
+import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
 import { eventBridgePublisher } from '#shared/identity/bus';
@@ -17,6 +18,7 @@ import { defaultRuntimeLoader } from '#shared/segments';
 import { scheduleSweep } from '#shared/segments/schedule';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import {
+  couponsTableFromEnv,
   definitionsTableFromEnv,
   definitionsTtlFromEnv,
   identityConfigFromEnv,
@@ -60,6 +62,7 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     sourcesTable: sourcesTableFromEnv(),
     runtime: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
+    coupons: new DynamoCouponStore(couponsTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
     syncJourneyRules: (def) => syncJourneyRules(def, rules),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),

@@ -2,12 +2,14 @@
 import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
+import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import { definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv } from '../env';
+import { couponsTableFromEnv, definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv } from '../env';
 
 export function journeyDepsFromEnv(): JourneyDeps {
+  const coupons = new DynamoCouponStore(couponsTableFromEnv());
   return {
     store: new DynamoJourneyStore(journeysTableFromEnv()),
     profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
@@ -18,7 +20,9 @@ export function journeyDepsFromEnv(): JourneyDeps {
       rawStream: process.env[ENV.rawStream] || STREAMS.raw.name,
       kinesisBackoffMs: kinesisBackoffMsFromEnv(),
       webhook: { secret: process.env[ENV.webhookSecret], allowPrivate: process.env[ENV.webhookAllowPrivate] === 'true' },
+      coupons,
     }),
+    coupons,
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
     now: () => Date.now(),
   };

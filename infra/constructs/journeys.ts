@@ -1,6 +1,6 @@
 /**
- * Journeys (docs/journeys.md): the journey state table, λ journey, the schedule group and role of
- * its waits, and what lets the bus and the scheduler invoke it.
+ * Journeys (docs/journeys.md): the journey state table, the coupons table, λ journey, the schedule
+ * group and role of its waits, and what lets the bus and the scheduler invoke it.
  *
  * - λ journey has a fixed name (`cairn-journey[-stage]`), so its ARN is known before it exists
  *   (λ admin points journey rules at it; its schedules target it).
@@ -52,6 +52,8 @@ class QueueOnFailure implements lambda.IDestination {
 
 export class Journeys extends Construct {
   readonly table: dynamodb.Table;
+  /** Coupon pools, codes, issues and redemptions (docs/journeys.md#coupons): λ journey and λ admin use it. */
+  readonly couponsTable: dynamodb.Table;
   readonly journey: CairnFunction;
   readonly functionName: string;
   readonly functionArn: string;
@@ -64,6 +66,7 @@ export class Journeys extends Construct {
     super(scope, id);
     const s = catalog.settings;
     this.table = cairnTable(this, catalog, 'journeys');
+    this.couponsTable = cairnTable(this, catalog, 'coupons');
     this.functionName = s.name('cairn-journey');
     this.functionArn = `arn:${Aws.PARTITION}:lambda:${Aws.REGION}:${Aws.ACCOUNT_ID}:function:${this.functionName}`;
     const groupName = s.name(JOURNEYS.scheduleGroup);

@@ -11,8 +11,8 @@
  * - per function: errors and throttles;
  * - per table: read + write throttle events;
  * - HTTP API: any 5xx, and a 4xx rate above a threshold (once there is traffic);
- * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts), journey action failures, and
- *   lake objects λ erase could not finish (erasures held back).
+ * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts), journey action failures,
+ *   coupon pools running low or empty, and lake objects λ erase could not finish (erasures held back).
  *
  * Every alarm is named `<stack name>-<id>` (`cairn-prod-normalizeIteratorAge`): `npx cairn --stack
  * <name> status` finds them by that prefix (cli/status-aws.ts). `statusPolicy` is the managed policy
@@ -207,6 +207,19 @@ export class Monitoring extends Construct {
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
     this.alarm('JourneyActionFailures', 'journey actions failed (email/SMS/webhook gave up)', custom('journey', METRIC.actionsFailed), 1);
+    // A pool's low mark is its own setting (`npx cairn coupons load|generate --low-at`, default COUPONS.lowPercent of its codes).
+    this.alarm(
+      'CouponPoolLow',
+      'a coupon pool is at or under its low mark: load or generate more codes (npx cairn coupons status <pool>; the log names the pool)',
+      custom('journey', METRIC.couponsLow),
+      1,
+    );
+    this.alarm(
+      'CouponPoolEmpty',
+      'coupon steps found their pool empty and were skipped (no_coupon): load or generate codes',
+      custom('journey', `${METRIC.actionsSkipped}_no_coupon`),
+      1,
+    );
     // λ erase runs every 10 minutes (up to 15 long): a 30-minute period holds a run, so a failure that persists keeps the alarm on.
     this.alarm(
       'ErasureLakeFailures',
@@ -262,6 +275,8 @@ export class Monitoring extends Construct {
         custom('journey', METRIC.actionsSent),
         custom('journey', METRIC.actionsFailed),
         custom('journey', `${METRIC.actionsSkipped}_no_consent`),
+        custom('journey', METRIC.couponsLow),
+        custom('journey', `${METRIC.actionsSkipped}_no_coupon`),
       ]),
       graph(
         'Iterator age (ms, max)',

@@ -1,8 +1,9 @@
 /**
  * The admin API handler: one router, each area registers its routes (profiles; computed traits,
- * segments and journeys in definitions.ts) with `router.add`.
+ * segments and journeys in definitions.ts; coupon pools in shared/coupons) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { registerCouponRoutes, type CouponStore } from '../coupons';
 import { journeyStatsRoutes, type JourneyStore } from '../journeys';
 import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
@@ -19,6 +20,8 @@ export { auditObserver, type AuditLog } from './audit-log';
 export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
   /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
   journeys: JourneyStore;
+  /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
+  coupons: CouponStore;
   /** The sources table: write keys (`/v1/sources`). */
   sourcesTable: string;
   /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
@@ -30,6 +33,7 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
     getDefinition(deps.definitionsTable, 'journey', id),
   );
   registerKeyRoutes(router, deps.sourcesTable);
+  registerCouponRoutes(router, deps.coupons);
   return registerDefinitionRoutes(router, deps);
 }
 

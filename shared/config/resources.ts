@@ -138,6 +138,14 @@ export const TABLES = {
    * `erasure#<id>` (an erasure request and its audit record), `erasure-queue` (ids of pending erasures).
    */
   privacy: { id: 'PrivacyTable', name: 'cairn-privacy', partitionKey: 'pk' },
+  /**
+   * Coupon pools (docs/journeys.md#coupons, shared/coupons/): pk `pool#<pool>` (the pool's cursor and
+   * size), `slot#<pool>#<position>` (the code at a position), `code#<code>` (one code: its pool and
+   * position, whom it was issued to, its redemption), `issue#<runId>#<stepId>` (what a journey's coupon
+   * step issued to a run), `pool-stats#<pool>` (redemption counters). Never expires: codes are the
+   * shop's data, and a redemption may come months after the issue.
+   */
+  coupons: { id: 'CouponsTable', name: 'cairn-coupons', partitionKey: 'pk' },
 } as const satisfies Record<string, TableDef>;
 
 export const LAKE = {
@@ -271,6 +279,7 @@ export const FUNCTIONS = {
       'lakeBucket',
       'sourcesTable',
       'timelineDays',
+      'couponsTable',
     ],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
@@ -284,6 +293,8 @@ export const FUNCTIONS = {
         journeys: ['GetItem'],
         privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
         sources: ['Scan', 'PutItem', 'UpdateItem'],
+        // coupons: loading and generating codes (a lease on the pool, its codes and slots, the new size) and the pool's status.
+        coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
       // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
       // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
@@ -359,13 +370,21 @@ export const FUNCTIONS = {
       'journeyScheduleGroup',
       'emailFrom',
       'webhookSecret',
+      'couponsTable',
     ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
     // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
     reservedConcurrency: 50,
     access: {
-      tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], definitions: ['GetItem'] },
+      // coupons: a coupon step takes a position (UpdateItem on the pool's cursor), reads its slot, records the
+      // issue and marks the code (PutItem/UpdateItem, conditional); a redemption marks the code (shared/coupons).
+      tables: {
+        journeys: ['GetItem', 'PutItem', 'UpdateItem'],
+        profiles: ['GetItem'],
+        definitions: ['GetItem'],
+        coupons: ['GetItem', 'PutItem', 'UpdateItem'],
+      },
       streams: { raw: 'write' },
       bus: true,
     },
@@ -516,6 +535,10 @@ export const ROUTES: RouteDef[] = [
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
+  // Coupon pools (docs/journeys.md#coupons): status, codes loaded from a file, generated codes.
+  { method: 'GET', path: '/v1/coupons/{pool}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/coupons/{pool}/codes', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/coupons/{pool}/generate', fn: 'admin', auth: 'admin' },
   // Sources and write keys (docs/security.md): list, rotate with an overlap window, revoke.
   { method: 'GET', path: '/v1/sources', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
@@ -598,6 +621,8 @@ export const ENV = {
   recheckRoleArn: 'CAIRN_RECHECK_ROLE_ARN',
   /** Days a timeline item is kept after its event time (CDK context `cairn:timelineDays`; TIMELINE.defaultDays). */
   timelineDays: 'CAIRN_TIMELINE_DAYS',
+  /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
+  couponsTable: 'CAIRN_COUPONS_TABLE',
 } as const;
 
 /**
@@ -635,6 +660,18 @@ export const JOURNEYS = {
   scheduleGroup: 'cairn-journeys',
   /** Counter items per journey: `journeyStatsShards()` (8 at the cap of 50). */
   statsShards: journeyStatsShards(),
+} as const;
+
+/** Coupons (docs/journeys.md#coupons). */
+export const COUPONS = {
+  /** The track event that redeems a code (`properties.code`, else `properties.coupon`). */
+  redeemEvent: 'Coupon Redeemed',
+  /** Codes per load or generate request: one request stays well inside λ admin's 10 s and its 256 KB body. */
+  maxCodesPerRequest: 1000,
+  /** A pool is low when at most this share of its codes remains, unless the pool sets `lowAt`. */
+  lowPercent: 10,
+  /** How long a load holds its pool (a crashed load's lease runs out; λ admin's timeout is far shorter). */
+  loadLeaseMs: 60_000,
 } as const;
 
 /**

@@ -65,6 +65,7 @@ export const journeySchema = strict(
 function checkJourney(j: JourneyDef, add: Add): void {
   const seen = new Map<string, Path>();
   let messaging = false;
+  const coupons = walkSteps(j.steps).some(({ step }) => step.type === 'action' && step.action === 'coupon');
   for (const { step, path } of walkSteps(j.steps)) {
     const prev = seen.get(step.id);
     if (prev) add([...path, 'id'], `duplicate step id "${step.id}" (also ${formatPath(prev)})`);
@@ -72,6 +73,10 @@ function checkJourney(j: JourneyDef, add: Add): void {
     if (step.type === 'action' && (step.action === 'email' || step.action === 'sms') && !step.consent) messaging = true;
     for (const [field, t] of stepTemplates(step)) {
       const { parts } = parseTemplate(t);
+      if (!coupons)
+        for (const p of parts)
+          if (typeof p !== 'string' && p.root === 'coupon')
+            add([...path, ...field], `in step ${step.id}: {{ ${p.path} }} needs a coupon step in this journey (action: coupon, pool: <pool>)`);
       if (j.trigger.type === 'segment')
         for (const p of parts)
           if (typeof p !== 'string' && p.root === 'event')

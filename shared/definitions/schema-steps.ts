@@ -57,6 +57,19 @@ const ACTION_SCHEMAS = {
     { id: optId, action: z.literal('event'), name: text.optional(), event: text.optional(), properties: z.record(z.string(), json).optional() },
     'an event step',
   ),
+  coupon: strict(
+    {
+      id: optId,
+      action: z.literal('coupon'),
+      // A pool id is spelled like a journey id (shared/coupons POOL_ID_RE).
+      pool: idSchema,
+      trait: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { error: (i) => `${describe(i.input)} is not a trait name (letters, digits, _ and -, at most 64)` })
+        .optional(),
+    },
+    'a coupon step',
+  ),
 } as const;
 
 const STEP_KINDS = ['action', 'wait', 'if', 'exit'] as const;
@@ -134,6 +147,7 @@ function stepOf(v: unknown, add: Add, derivedId: string, depth: number): Step | 
           return undefined;
         }
       }
+      if (a === 'coupon') return { ...base, type: 'action', ...(fields as object), trait: (fields.trait as string) ?? `coupon_${fields.pool}` } as ActionStep;
       if (a === 'event') {
         if ((fields.name === undefined) === (fields.event === undefined)) {
           add([], 'an event step needs the event name in name (or event), once');
@@ -239,6 +253,8 @@ export function stepTemplates(step: Step): [Path, string][] {
       break;
     case 'event':
       deep(step.properties, ['properties']);
+      break;
+    case 'coupon':
       break;
   }
   return out;

@@ -1,11 +1,11 @@
 /**
  * `{{ }}` templates in journey actions: `{{ traits.firstName }}`, `{{ computed.lifetime_revenue }}`,
- * `{{ event.properties.order_id }}`, `{{ journey.name }}`, `{{ profile.id }}`, with filters
+ * `{{ event.properties.order_id }}`, `{{ journey.name }}`, `{{ profile.id }}`, `{{ coupon.code }}`, with filters
  * `| default: "there"`, `| upcase`, `| downcase`, `| capitalize`. A missing value (absent, null or
  * empty) renders the default or the empty string; the raw `{{ }}` is never rendered.
  */
 import { getPath } from './path';
-import { JOURNEY_TEMPLATE_FIELDS, MESSAGE_ROOTS, PROFILE_TEMPLATE_FIELDS, TEMPLATE_ROOTS, type Json } from './types';
+import { COUPON_TEMPLATE_FIELDS, JOURNEY_TEMPLATE_FIELDS, MESSAGE_ROOTS, PROFILE_TEMPLATE_FIELDS, TEMPLATE_ROOTS, type Json } from './types';
 
 export const FILTERS = ['default', 'upcase', 'downcase', 'capitalize'] as const;
 type Filter = { name: 'default'; arg: string | number } | { name: 'upcase' | 'downcase' | 'capitalize' };
@@ -26,6 +26,8 @@ export interface TemplateContext {
   event?: Record<string, unknown>;
   journey?: { id?: string; name?: string; start?: string; step?: string };
   profile?: { id?: string };
+  /** The code the run's coupon step issued (docs/journeys.md#coupons). */
+  coupon?: { code?: string; pool?: string };
 }
 
 export interface RenderOptions {
@@ -69,6 +71,10 @@ export function checkTemplatePath(root: string, segments: string[]): string | nu
     case 'profile':
       if (segments.length !== 1 || !(PROFILE_TEMPLATE_FIELDS as readonly string[]).includes(segments[0]!))
         return `profile has the fields ${PROFILE_TEMPLATE_FIELDS.join(', ')}, not "${segments.join('.')}"`;
+      return null;
+    case 'coupon':
+      if (segments.length !== 1 || !(COUPON_TEMPLATE_FIELDS as readonly string[]).includes(segments[0]!))
+        return `coupon has the fields ${COUPON_TEMPLATE_FIELDS.join(', ')}, not "${segments.join('.')}"`;
       return null;
     case 'event':
       if (!(MESSAGE_ROOTS as readonly string[]).includes(segments[0]!)) return `the event has no field "${segments[0]}" (use ${MESSAGE_ROOTS.join(', ')})`;

@@ -123,10 +123,12 @@ export type ActionStep =
       headers?: Record<string, string>;
     })
   | (StepBase & { type: 'action'; action: 'traits'; set?: JsonObject; unset?: string[] })
-  | (StepBase & { type: 'action'; action: 'event'; name: string; properties?: JsonObject });
+  | (StepBase & { type: 'action'; action: 'event'; name: string; properties?: JsonObject })
+  /** Issues the run a code of the pool (docs/journeys.md#coupons), written on the profile as trait `trait`. */
+  | (StepBase & { type: 'action'; action: 'coupon'; pool: string; trait: string });
 
 export type ActionKind = ActionStep['action'];
-export const ACTIONS = ['email', 'sms', 'webhook', 'traits', 'event'] as const satisfies readonly ActionKind[];
+export const ACTIONS = ['email', 'sms', 'webhook', 'traits', 'event', 'coupon'] as const satisfies readonly ActionKind[];
 
 export type Step =
   | ActionStep
@@ -186,8 +188,10 @@ export const BUILTIN_COMPUTED = [
 export const JOURNEY_TEMPLATE_FIELDS = ['id', 'name', 'start', 'step'] as const;
 /** `{{ profile.<field> }}` fields. */
 export const PROFILE_TEMPLATE_FIELDS = ['id'] as const;
+/** `{{ coupon.<field> }}` fields: the code the run's coupon step issued, and its pool. */
+export const COUPON_TEMPLATE_FIELDS = ['code', 'pool'] as const;
 /** Template roots. */
-export const TEMPLATE_ROOTS = ['traits', 'computed', 'event', 'journey', 'profile'] as const;
+export const TEMPLATE_ROOTS = ['traits', 'computed', 'event', 'journey', 'profile', 'coupon'] as const;
 
 /**
  * First segments a path into a message may start with (`where` filters, computed `property`,

@@ -2,6 +2,7 @@
  * λ journey's shell around the pure step machine (machine.ts). One invocation handles one input:
  *
  * - `{journeyId, kind: 'trigger'|'exit'|'wait'|'watch', event}` from a journey rule (rules.ts);
+ * - `{journeyId, kind: 'coupon', event}`: a `Coupon Redeemed` event (redeem.ts, docs/journeys.md#coupons);
  * - `{journeyId, profileId, runId, stepId, kind: 'resume'}` from a wait's schedule (schedule.ts).
  *
  * Per person and journey: read the state, compute the transition, write it with a condition on the
@@ -20,6 +21,9 @@ import type { ProfileRecord } from '../identity';
 import { log } from '../log';
 import { count, METRIC, setCorrelationId } from '../metrics';
 import { performAction, type Senders } from './actions';
+import { couponTemplate } from './actions/coupon';
+import type { CouponStore } from '../coupons';
+import { redeemForJourney } from './redeem';
 import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
@@ -35,6 +39,8 @@ export interface JourneyDeps {
   journey(id: string): Promise<JourneyDef | null>;
   waits: WaitScheduler;
   senders: Senders;
+  /** Coupon pools: the codes `{{ coupon.* }}` shows, and redemptions (docs/journeys.md#coupons); absent in tests without coupons. */
+  coupons?: CouponStore;
   /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
   publisher?: Publisher;
   now(): number;
@@ -105,11 +111,13 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
       const step = findStep(def, e.stepId);
       const run = state.run;
       if (step?.type !== 'action' || !run || run.runId !== e.runId) continue;
+      const c = await couponTemplate(deps.coupons, deps.store, def, step, e.runId);
+      const template = { ...templateContext(def, run, profile, step.id, computed), ...(c.coupon ? { coupon: c.coupon } : {}) };
       const out = await performAction(
         deps.store,
-        { journey: def, step: step as ActionStep, runId: e.runId, profile, template: templateContext(def, run, profile, step.id, computed), now: deps.now() },
+        { journey: def, step: step as ActionStep, runId: e.runId, profile, template, now: deps.now() },
         deps.senders,
-        e.skip,
+        e.skip ?? c.skip,
       );
       for (const [k, n] of Object.entries(out.stats)) stats[k] = (stats[k] ?? 0) + n;
       // Only the invocation that settled the ledger announces it, so a retry does not announce twice.
@@ -183,6 +191,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   }
   const detail = input.kind === 'resume' ? undefined : (input.event.detail as Record<string, unknown>);
   if (typeof detail?.correlationId === 'string') setCorrelationId(detail.correlationId);
+  if (input.kind === 'coupon') return { journeyId, outcome: await redeemForJourney(journeyId, detail!, profileIdOf(detail), deps) };
   const eventProfileId = input.kind === 'resume' ? input.profileId : profileIdOf(detail);
   if (!eventProfileId) return { journeyId, outcome: 'no_profile' };
   const profile = await deps.profiles.get(eventProfileId);

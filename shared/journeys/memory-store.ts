@@ -34,7 +34,11 @@ export class MemoryJourneyStore implements JourneyStore {
     return this.ledger.get(`${runId}#${stepId}`) ?? null;
   }
 
-  async settle(runId: string, stepId: string, outcome: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean> {
+  async settle(
+    runId: string,
+    stepId: string,
+    outcome: { status: 'sent' | 'failed' | 'skipped'; reason?: string; attempts?: number; result?: string },
+  ): Promise<boolean> {
     const key = `${runId}#${stepId}`;
     const cur = this.ledger.get(key);
     if (cur?.status !== 'sending') return false;

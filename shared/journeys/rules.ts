@@ -9,6 +9,8 @@
  * - `cairn-journey-<id>-wait`: the events of `wait: {until: …}` steps.
  * - `cairn-journey-<id>-watch`: events counted by `since: journey.start` conditions (branches,
  *   exit conditions), so the runtime can keep per-run counters.
+ * - `cairn-journey-<id>-coupon`: `Coupon Redeemed` events (COUPONS.redeemEvent), when the journey
+ *   has a coupon step: its redemptions are marked and counted (redeem.ts, docs/journeys.md#coupons).
  *
  * Update = PutRule + PutTargets per needed rule (both idempotent), then RemoveTargets + DeleteRule
  * for the kinds the journey no longer needs. Names longer than EventBridge's 64 characters keep the
@@ -17,12 +19,12 @@
 import { createHash } from 'node:crypto';
 import { DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { eventBridge } from '../aws/clients';
-import { ENV, JOURNEYS } from '../config';
+import { COUPONS, ENV, JOURNEYS } from '../config';
 import { CairnError } from '../errors';
 import { compileEventPattern, compileTrigger, BUS_SOURCE, eventConditions, walkSteps, type Condition, type JourneyDef, type Step } from '../definitions';
 import type { EventPattern } from '../eventbridge';
 
-export const RULE_KINDS = ['trigger', 'exit', 'wait', 'watch'] as const;
+export const RULE_KINDS = ['trigger', 'exit', 'wait', 'watch', 'coupon'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 /** Id of the one target on every journey rule. */
 export const TARGET_ID = 'journey';
@@ -95,6 +97,15 @@ export function journeyRules(def: JourneyDef): JourneyRule[] {
       name: ruleName(def.id, 'watch'),
       kind: 'watch',
       pattern: { source: [BUS_SOURCE], 'detail-type': ['track'], detail: { event: watched } },
+      state: 'ENABLED',
+    });
+  }
+  if (walkSteps(def.steps).some(({ step }) => step.type === 'action' && step.action === 'coupon')) {
+    // Enabled even while the journey is: codes it issued are redeemed whether or not it admits anyone.
+    out.push({
+      name: ruleName(def.id, 'coupon'),
+      kind: 'coupon',
+      pattern: { source: [BUS_SOURCE], 'detail-type': ['track'], detail: { event: [COUPONS.redeemEvent] } },
       state: 'ENABLED',
     });
   }

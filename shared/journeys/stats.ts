@@ -10,6 +10,7 @@
 import { walkSteps, type JourneyDef } from '../definitions';
 import { CairnError } from '../errors';
 import type { AdminRouter } from '../http';
+import { couponStat } from './redeem';
 import { stepStat, type JourneyStore } from './store';
 
 export const JOURNEY_COUNTERS = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'held_out', 'already_active', 'not_in_audience'] as const;
@@ -20,6 +21,9 @@ export interface StepStats {
   sent: number;
   failed: number;
   skipped: number;
+  /** Coupon steps: codes it issued that were redeemed, and redemptions of an already redeemed code (flagged). */
+  redeemed?: number;
+  redeemed_again?: number;
 }
 export type JourneyStats = { journeyId: string; steps: Record<string, StepStats> } & Record<(typeof JOURNEY_COUNTERS)[number], number>;
 
@@ -44,6 +48,9 @@ export async function journeyStats(
       sent: n(step.id, 'sent'),
       failed: n(step.id, 'failed'),
       skipped: n(step.id, 'skipped'),
+      ...(step.type === 'action' && step.action === 'coupon'
+        ? { redeemed: raw[couponStat(step.id, 'redeemed')] ?? 0, redeemed_again: raw[couponStat(step.id, 'redeemed_again')] ?? 0 }
+        : {}),
     };
   }
   // Steps counted under an earlier version of the document keep their counts.

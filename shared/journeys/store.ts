@@ -45,7 +45,11 @@ export interface JourneyStore {
   claim(item: LedgerItem): Promise<boolean>;
   getLedger(runId: string, stepId: string): Promise<LedgerItem | null>;
   /** Moves a claimed action from `sending` to its outcome; false when it was not `sending`. */
-  settle(runId: string, stepId: string, outcome: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean>;
+  settle(
+    runId: string,
+    stepId: string,
+    outcome: { status: 'sent' | 'failed' | 'skipped'; reason?: string; attempts?: number; result?: string },
+  ): Promise<boolean>;
   /** Adds `counters` to the journey's stats shard of `shardKey` (the person's profile id). */
   addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void>;
   /** The journey's counters: every shard and the unsharded item of older versions, summed. */
@@ -137,7 +141,11 @@ export class DynamoJourneyStore implements JourneyStore {
     return rest as LedgerItem;
   }
 
-  async settle(runId: string, stepId: string, o: { status: 'sent' | 'failed'; reason?: string; attempts?: number; result?: string }): Promise<boolean> {
+  async settle(
+    runId: string,
+    stepId: string,
+    o: { status: 'sent' | 'failed' | 'skipped'; reason?: string; attempts?: number; result?: string },
+  ): Promise<boolean> {
     const sets = ['#s = :s', 'doneAt = :d'];
     const values: Record<string, unknown> = { ':s': o.status, ':d': new Date().toISOString(), ':sending': 'sending' };
     if (o.reason !== undefined) sets.push('reason = :r'), (values[':r'] = o.reason);

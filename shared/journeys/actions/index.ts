@@ -8,22 +8,27 @@
  *   a claim stays `sending` in the ledger, visible, and is not counted.
  * - traits, event: at least once, deduplicated downstream. Their message has a messageId derived
  *   from run and step, so a retry that finds `sending` sends again and normalize drops the copy.
+ * - coupon: the same, and the code is the run's own (shared/coupons issueCoupon finds the issue an
+ *   earlier attempt recorded), so a retry writes the same code again.
  *
  * Counters (`step#<id>#sent|failed|skipped`) are added only by the invocation whose ledger
  * transition succeeded, so retries never count twice.
  */
+import type { CouponStore } from '../../coupons';
 import { log } from '../../log';
 import type { JourneyStore } from '../store';
+import { couponSender } from './coupon';
 import { stepStat } from '../store';
 import { sendEmail } from './email';
-import { sendToPipeline } from './pipeline';
+import { putOnRawStream, sendToPipeline } from './pipeline';
 import { sendSms } from './sms';
 import type { ActionInput, ActionResult, ActionSender } from './types';
 import { sendWebhook, type WebhookSettings } from './webhook';
 
 export type { ActionInput, ActionResult, ActionSender } from './types';
 
-export type Senders = Record<'email' | 'sms' | 'webhook' | 'traits' | 'event', ActionSender>;
+/** One sender per action; `coupon` only where coupon pools are wired (a coupon step fails `no_coupon_store` elsewhere). */
+export type Senders = Record<'email' | 'sms' | 'webhook' | 'traits' | 'event', ActionSender> & { coupon?: ActionSender };
 
 /** What the senders take from the deployment (functions/journey reads it from its environment). */
 export interface ActionSettings {
@@ -34,6 +39,8 @@ export interface ActionSettings {
   /** Base backoff of its PutRecords retries (CAIRN_KINESIS_BACKOFF_MS, 50 ms). */
   kinesisBackoffMs: number;
   webhook: WebhookSettings;
+  /** Coupon pools (the coupons table): where coupon steps take their codes. */
+  coupons: CouponStore;
 }
 
 /** SES email, SNS SMS, signed webhooks, and traits and events through the pipeline. */
@@ -45,10 +52,11 @@ export function actionSenders(settings: ActionSettings): Senders {
     webhook: (input) => sendWebhook(input, settings.webhook),
     traits: pipeline,
     event: pipeline,
+    coupon: couponSender(settings.coupons, (message, now) => putOnRawStream(message, now, settings.rawStream, settings.kinesisBackoffMs)),
   };
 }
 
-const RESEND_SAFE = new Set(['traits', 'event']);
+const RESEND_SAFE = new Set(['traits', 'event', 'coupon']);
 
 export interface ActionOutcome {
   /** What happened in this invocation: `duplicate` when an earlier invocation owns the action. */
@@ -72,7 +80,8 @@ export async function performAction(store: JourneyStore, input: ActionInput, sen
   }
   let result: ActionResult;
   try {
-    result = await senders[step.action](input);
+    const send = senders[step.action];
+    result = send ? await send(input) : { status: 'failed', reason: 'no_coupon_store' };
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number } };
     log('warn', 'journey action failed', {
@@ -102,6 +111,6 @@ export async function performAction(store: JourneyStore, input: ActionInput, sen
   return {
     status: result.status,
     ...(result.reason ? { reason: result.reason } : {}),
-    stats: { [stepStat(step.id, result.status === 'sent' ? 'sent' : 'failed')]: 1 },
+    stats: { [stepStat(step.id, result.status)]: 1 },
   };
 }

@@ -41,12 +41,17 @@ export function pipelineMessage(input: ActionInput): JsonObject | null {
   throw new Error(`not a pipeline action: ${step.action}`);
 }
 
+/** Puts `message` (a message for the person, with its identity) on `rawStream`, retrying from `backoffMs`. */
+export async function putOnRawStream(message: JsonObject, now: number, rawStream: string, backoffMs: number): Promise<void> {
+  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, receivedAt: new Date(now).toISOString() };
+  const key = String(message.userId ?? message.anonymousId);
+  await putAllRecords(rawStream, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }], { backoffMs });
+}
+
 /** Puts the action's message on `rawStream` (the raw stream of the deployment), retrying from `backoffMs`. */
 export async function sendToPipeline(input: ActionInput, rawStream: string, backoffMs: number): Promise<ActionResult> {
   const message = pipelineMessage(input);
   if (!message) return { status: 'failed', reason: 'no_identifier' };
-  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, receivedAt: new Date(input.now).toISOString() };
-  const key = String(message.userId ?? message.anonymousId);
-  await putAllRecords(rawStream, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }], { backoffMs });
+  await putOnRawStream(message, input.now, rawStream, backoffMs);
   return { status: 'sent', result: String(message.messageId) };
 }

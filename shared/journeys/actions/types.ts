@@ -12,9 +12,12 @@ export interface ActionInput {
   now: number;
 }
 
-/** The outcome of one action. `failed` carries a stable reason (`no_address`, `http_500`, …). */
+/**
+ * The outcome of one action. `failed` carries a stable reason (`no_address`, `http_500`, …); `skipped`
+ * too (`no_coupon`: the coupon step's pool is empty), counted as a skip, not a failure.
+ */
 export interface ActionResult {
-  status: 'sent' | 'failed';
+  status: 'sent' | 'failed' | 'skipped';
   reason?: string;
   /** Provider message id or HTTP status. */
   result?: string;
