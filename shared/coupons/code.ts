@@ -24,8 +24,8 @@ export const MAX_CODE_LENGTH = 64;
 const LOADED_RE = /^[A-Za-z0-9_.](?:[A-Za-z0-9_. -]*[A-Za-z0-9_.])?$/;
 
 /** The form codes are stored and compared in (see the file comment). */
-export function canonicalCode(code: string): string {
-  return code
+export function canonicalCode(text: string): string {
+  return text
     .trim()
     .toUpperCase()
     .replace(/[\s-]+/g, '')
@@ -34,9 +34,9 @@ export function canonicalCode(code: string): string {
 }
 
 /** Why `code` cannot be a coupon code, or null when it can. */
-export function codeProblem(code: unknown): string | null {
-  if (typeof code !== 'string') return 'a code is text';
-  const t = code.trim();
+export function codeProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'a code is text';
+  const t = value.trim();
   if (!t) return 'empty code';
   if (t.length > MAX_CODE_LENGTH) return `longer than ${MAX_CODE_LENGTH} characters`;
   if (!LOADED_RE.test(t)) return 'only letters, digits, -, _ and . (spaces between groups) are allowed';

@@ -21,7 +21,7 @@ export type RedeemOutcome =
   | { status: 'unknown'; mistyped: boolean }
   | { status: 'other_journey' }
   | { status: 'duplicate' }
-  | { status: 'redeemed' | 'redeemed_again'; code: CodeItem };
+  | { status: 'redeemed' | 'redeemed_again'; coupon: CodeItem };
 
 /** The code a redemption event names: `properties.code`, else `properties.coupon`. */
 export function redeemedCode(detail: Record<string, unknown>): string | undefined {
@@ -30,20 +30,20 @@ export function redeemedCode(detail: Record<string, unknown>): string | undefine
   return typeof v === 'string' && v.trim() ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-export async function redeemCoupon(store: CouponStore, code: string | undefined, journeyId: string, r: Redemption): Promise<RedeemOutcome> {
-  if (code === undefined) return { status: 'no_code' };
-  const canonical = canonicalCode(code);
+export async function redeemCoupon(store: CouponStore, named: string | undefined, journeyId: string, r: Redemption): Promise<RedeemOutcome> {
+  if (named === undefined) return { status: 'no_code' };
+  const canonical = canonicalCode(named);
   const c = await store.getCode(canonical);
   if (!c) return { status: 'unknown', mistyped: looksGenerated(canonical) && !checkSymbolOk(canonical) };
   if (c.journeyId !== undefined && c.journeyId !== journeyId) return { status: 'other_journey' };
   if (await store.markRedeemed(canonical, journeyId, r)) {
     await store.addPoolStats(c.pool, c.issuedAt ? { redeemed: 1 } : { redeemed: 1, redeemed_unissued: 1 });
-    return { status: 'redeemed', code: { ...c, redeemedAt: r.at, redeemMessageId: r.messageId, redeemProfileId: r.profileId } };
+    return { status: 'redeemed', coupon: { ...c, redeemedAt: r.at, redeemMessageId: r.messageId, redeemProfileId: r.profileId } };
   }
   const now = await store.getCode(canonical);
   if (!now || now.redeemMessageId === r.messageId) return { status: 'duplicate' };
   if (now.journeyId !== undefined && now.journeyId !== journeyId) return { status: 'other_journey' };
   if (!(await store.markRedeemedAgain(canonical, r))) return { status: 'duplicate' };
   await store.addPoolStats(c.pool, { redeemed_again: 1 });
-  return { status: 'redeemed_again', code: now };
+  return { status: 'redeemed_again', coupon: now };
 }

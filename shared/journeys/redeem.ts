@@ -39,7 +39,7 @@ export async function redeemForJourney(
     return r.mistyped ? 'mistyped_code' : 'unknown_code';
   }
   if (r.status !== 'redeemed' && r.status !== 'redeemed_again') return r.status;
-  const c = r.code;
+  const c = r.coupon;
   // A code the shop handed out itself (no journey issued it) counts for its pool only.
   if (c.journeyId !== journeyId || !c.stepId) return `${r.status}_unissued`;
   await deps.store.addStats(journeyId, { [couponStat(c.stepId, r.status)]: 1 }, c.profileId ?? profileId ?? '');

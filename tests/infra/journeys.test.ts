@@ -96,6 +96,29 @@ describe.each([
     expect(star.flatMap((st) => asArray(st.Action)).filter((a: string) => !a.startsWith('xray:'))).toEqual(['sns:Publish']);
   });
 
+  it('the coupons table: pk only, on-demand, PITR, the Cairn key; only λ journey and λ admin reach it, with GetItem/PutItem/UpdateItem', () => {
+    const tableId = t.id(s.stack.journeys.couponsTable);
+    const table = t.resources[tableId]!.Properties;
+    expect(table.TableName).toBe(`cairn-coupons${suffix}`);
+    expect(table.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(table.TimeToLiveSpecification).toBeUndefined();
+    const roles = Object.entries(t.resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    const reach: Record<string, string[]> = {};
+    for (const [roleId] of roles)
+      for (const st of t.statements(roleId))
+        if (JSON.stringify(st.Resource).includes(`"${tableId}"`)) reach[roleId] = [...(reach[roleId] ?? []), ...asArray(st.Action as string)];
+    const roleOf = (fn: 'journey' | 'admin') =>
+      t.resources[s.stack.getLogicalId(s.stack.catalog.fn(fn).function.node.defaultChild as CfnFunction)]!.Properties.Role['Fn::GetAtt'][0] as string;
+    expect(Object.keys(reach).sort()).toEqual([roleOf('journey'), roleOf('admin')].sort());
+    for (const actions of Object.values(reach)) expect([...new Set(actions)].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const fnEnv = (fn: 'journey' | 'admin') =>
+      t.resources[s.stack.getLogicalId(s.stack.catalog.fn(fn).function.node.defaultChild as CfnFunction)]!.Properties.Environment.Variables;
+    for (const fn of ['journey', 'admin'] as const) expect(fnEnv(fn)[ENV.couponsTable]).toEqual({ Ref: tableId });
+  });
+
   it('webhook secret is generated, encrypted with the Cairn key, and resolved into the environment, never in the template', () => {
     const secretId = t.id(s.stack.journeys.webhookSecret);
     const secret = t.resources[secretId]!.Properties;

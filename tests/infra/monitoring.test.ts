@@ -112,6 +112,15 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     expect(actions[0]!.Dimensions).toEqual([{ Name: 'function', Value: { Ref: t.fnId('journey') } }]);
   });
 
+  it('coupon pools: an alarm when an issue leaves a pool at or under its low mark, and one when coupon steps find it empty', () => {
+    for (const metric of [METRIC.couponsLow, `${METRIC.actionsSkipped}_no_coupon`]) {
+      const a = t.alarms.filter((x) => x.Namespace === 'Cairn' && x.MetricName === metric);
+      expect(a, metric).toHaveLength(1);
+      expect(a[0]).toMatchObject({ Dimensions: [{ Name: 'function', Value: { Ref: t.fnId('journey') } }], Statistic: 'Sum', Threshold: 1 });
+      expect(a[0]!.AlarmDescription).toMatch(/coupon/);
+    }
+  });
+
   it('lake objects λ erase could not finish alarm over a period that always holds an erasure run', () => {
     const lake = t.alarms.filter((a) => a.Namespace === 'Cairn' && a.MetricName === METRIC.erasureLakeFailures);
     expect(lake).toHaveLength(1);

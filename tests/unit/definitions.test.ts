@@ -321,7 +321,7 @@ describe('invalid documents are rejected with the file, document and field', () 
       /steps\[0\]\.subjet: unknown field \(an email step takes: id, action, subject, body, to, from, consent\)/,
     ],
     ['missing required step field', journey('', '  - action: sms\n'), /steps\[0\]\.text: is required/],
-    ['unknown action', journey('', '  - action: fax\n'), /steps\[0\]\.action: must be one of email, sms, webhook, traits, event, not "fax"/],
+    ['unknown action', journey('', '  - action: fax\n'), /steps\[0\]\.action: must be one of email, sms, webhook, traits, event, coupon, not "fax"/],
     ['step without a kind', journey('', '  - subject: x\n'), /steps\[0\]: a step needs one of action, wait, if, exit/],
     [
       'two kinds in one step',
@@ -385,7 +385,7 @@ describe('invalid documents are rejected with the file, document and field', () 
     [
       'template with an unknown root',
       journey('', '  - action: email\n    subject: "Hi {{ trait.firstName }}"\n    body: x\n'),
-      /steps\[0\]\.subject: in step step-1: \{\{ trait\.firstName \}\}: unknown root "trait" \(use traits\., computed\., event\., journey\., profile\.\)/,
+      /steps\[0\]\.subject: in step step-1: \{\{ trait\.firstName \}\}: unknown root "trait" \(use traits\., computed\., event\., journey\., profile\., coupon\.\)/,
     ],
     [
       'template with an unknown journey field',
