@@ -59,13 +59,14 @@ describe('cairn apply', () => {
       ['created', 'segment', 'high-value'],
       ['created', 'segment', 'store-sh001-regulars'],
       ['created', 'segment', 'churn-risk'],
+      ['created', 'journey', 'welcome-coupon'],
       ['created', 'journey', 'new-store-coupon'],
       ['created', 'journey', 'vip-welcome'],
       ['created', 'journey', 'regulars-thanks'],
     ]);
     const again = await apply(EXAMPLES);
     expect(again.code).toBe(0);
-    expect(again.lines.map((l) => l[0])).toEqual(Array(9).fill('unchanged'));
+    expect(again.lines.map((l) => l[0])).toEqual(Array(10).fill('unchanged'));
     expect((await list('segments')).map((s) => s.version)).toEqual([1, 1, 1]);
   });
 

@@ -229,6 +229,9 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
       { section: 'audience', item: 'holdout', people: 3, converted: 1, conversion_pct: 33.3 },
       { section: 'audience', item: 'unassigned', people: 1, converted: 1, conversion_pct: 100 },
       { section: 'lift', item: 'treated_minus_holdout_pct_points', people: null, converted: null, conversion_pct: 16.7 },
+      // Newcombe's interval of 1/2 − 1/3 (cli/reports/lift.ts): wide, as two and three people give.
+      { section: 'lift', item: 'ci95_low_pct_points', people: null, converted: null, conversion_pct: -44.6 },
+      { section: 'lift', item: 'ci95_high_pct_points', people: null, converted: null, conversion_pct: 65.5 },
       { section: 'step', item: 'tag (traits)', people: 2, converted: null, conversion_pct: null },
     ]);
     // Within 1 day of entry: j1 redeemed after 2 days, j3 after 3: only anon-u1 (+23 h) converts.
@@ -259,7 +262,7 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     );
     expect(c.err).toBe('');
     expect(code).toBe(0);
-    expect(c.out).toContain('(6 rows)');
+    expect(c.out).toContain('(8 rows)');
     const html = readFileSync(file, 'utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('<title>Journey coupon-test</title>');
@@ -273,10 +276,10 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     const svg = /<svg [^>]*>([\s\S]*?)<\/svg>/.exec(html);
     expect(svg).not.toBeNull();
     // One bar per series (people, converted) per row; the largest value spans the plot.
-    expect(svg![1]!.match(/<rect class="bar"/g)).toHaveLength(12);
+    expect(svg![1]!.match(/<rect class="bar"/g)).toHaveLength(16);
     const rows = [...html.matchAll(/<tr><td>([^<]*)<\/td><td>([^<]*)<\/td><td class="num">([^<]*)<\/td>/g)].map((m) => [m[1], m[2], m[3]]);
     expect(rows[0]).toEqual(['audience', 'triggered', '5']);
-    expect(rows).toHaveLength(6);
+    expect(rows).toHaveLength(8);
 
     const lc = join(dataDir, 'lifecycle.html');
     expect(
