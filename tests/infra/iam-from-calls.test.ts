@@ -186,13 +186,25 @@ beforeAll(async () => {
 
   // Definitions through the admin API (λ admin: definitions, journey rules, segment sweeps).
   const area = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;
-  for (const f of ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml']) {
-    const text = readFileSync(join(EXAMPLES, f), 'utf8').replace(/\$\{CAIRN_CRM_WEBHOOK_URL:-[^}]*\}/g, hookUrl);
+  // welcome-coupon without its holdout, so alice surely gets her code.
+  for (const f of ['computed-traits.yaml', 'segments.yaml', 'journeys.yaml', 'coupons.yaml']) {
+    const text = readFileSync(join(EXAMPLES, f), 'utf8')
+      .replace(/\$\{CAIRN_CRM_WEBHOOK_URL:-[^}]*\}/g, hookUrl)
+      .replace('holdout: 10%', 'holdout: 0%');
     for (const def of parseYaml(text) as { kind: keyof typeof area; id: string }[]) {
       const r = await api('PUT', `/v1/${area[def.kind]}/${def.id}`, def);
       expect(r.status, JSON.stringify(r.json)).toBeLessThan(300);
     }
   }
+  // Coupon pools through the admin API (λ admin: a load's lease, code items and slots, its commit; the status).
+  const codes = readFileSync(join(EXAMPLES, 'coupon-codes.csv'), 'utf8')
+    .split(/\r?\n/)
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.split(',')[0]);
+  expect((await api('POST', '/v1/coupons/welcome/codes', { codes })).json).toMatchObject({ loaded: codes.length, refused: [] });
+  expect((await api('POST', '/v1/coupons/welcome/generate', { count: 2 })).json.codes).toHaveLength(2);
+  expect((await api('GET', '/v1/coupons/welcome')).json).toMatchObject({ codes: codes.length + 2, issued: 0 });
   // Segments whose membership changes on the paths below (each names who drives it and why).
   const iamSegments = {
     // λ recheck's per-profile run: jack's Wave leaves the window 45 s later (real time: functions run on
@@ -302,6 +314,15 @@ beforeAll(async () => {
       messageId: 'o-d2',
       timestamp: at(10_000),
     }, // duplicate
+    // Alice's first order: welcome-coupon issues her a code of the pool (λ journey: the cursor, the issue, the code).
+    {
+      type: 'track',
+      userId: 'alice',
+      event: 'Order Completed',
+      properties: { first_order: true, total: 40, order_id: 'A-0' },
+      messageId: 'o-a0',
+      timestamp: at(35_000),
+    },
     // Erin's first order (now: her run starts when λ journey takes it; the exit below must come after).
     {
       type: 'track',
@@ -379,6 +400,22 @@ beforeAll(async () => {
     'a webhook delivered',
     async () => hooks,
     (n) => n > 0,
+  );
+  // Alice redeems her welcome code (λ journey, through welcome-coupon's coupon rule: the code marked, the pool's counters).
+  const welcome = await until(
+    "alice's welcome email",
+    async () => (await api('GET', '/v1/outbox?limit=1000')).json.messages as { to: string[]; text: string; tags?: Record<string, string> }[],
+    (m) => m.some((x) => x.tags?.cairn_journey === 'welcome-coupon'),
+  );
+  const aliceCode = /Use code (\S+) for/.exec(welcome.find((x) => x.tags?.cairn_journey === 'welcome-coupon')!.text)![1]!;
+  await collect([
+    { type: 'track', userId: 'alice', event: 'Coupon Redeemed', properties: { code: aliceCode }, messageId: 'cr-alice', timestamp: new Date().toISOString() },
+  ]);
+  expect(await stack.drain(30_000)).toBe(true);
+  await until(
+    "alice's code redeemed",
+    async () => (await api('GET', '/v1/coupons/welcome')).json,
+    (x) => x.redeemed === 1 && x.issued === 1,
   );
   // Erin redeems her coupon while her run waits: the exit event cancels the wait (λ journey deletes its schedule).
   const journeys = new DynamoJourneyStore(journeysTableFromEnv());
