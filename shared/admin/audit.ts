@@ -1,6 +1,6 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition or a key, and when — one row per audited admin request, successes and failures,
+ * definition or a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
  * written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
@@ -19,7 +19,9 @@ export type AuditAction =
   | 'definition.put'
   | 'definition.deleted'
   | 'key.created'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'coupons.loaded'
+  | 'coupons.generated';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -51,6 +53,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   ),
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
+  // Codes are the shop's money: who put which into a pool (docs/journeys.md#coupons).
+  'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
+  'POST /v1/coupons/{pool}/generate': 'coupons.generated',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -108,6 +113,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     }
     case 'key.revoked':
       return params.id && params.keyId ? `${params.id}/${params.keyId}` : null;
+    case 'coupons.loaded':
+    case 'coupons.generated':
+      return params.pool ?? null;
   }
 }
 

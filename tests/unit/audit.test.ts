@@ -43,6 +43,8 @@ describe('audited routes', () => {
       'DELETE /v1/journeys/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
+      'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
+      'POST /v1/coupons/{pool}/generate': 'coupons.generated',
     };
     expect(AUDITED_ROUTES).toEqual(expected);
     for (const [k, a] of Object.entries(expected)) expect(auditAction(k)).toBe(a);
@@ -98,6 +100,15 @@ describe('audit rows', () => {
       target: 'web/key_1',
     });
     expect(auditRow(input('GET /v1/segments/{id}/members', { params: { id: 'vip' } }))).toMatchObject({ action: 'segment.members_listed', target: 'vip' });
+  });
+
+  it('coupon codes put into a pool by the pool id, never the codes', () => {
+    const codes = ['WELCOME-7KQ2-M4TX'];
+    const loaded = auditRow(input('POST /v1/coupons/{pool}/codes', { params: { pool: 'welcome' }, body: { loaded: 1, refused: [], codes } }));
+    expect(loaded).toMatchObject({ action: 'coupons.loaded', target: 'welcome', status: 200 });
+    const generated = auditRow(input('POST /v1/coupons/{pool}/generate', { params: { pool: 'welcome' }, body: { codes } }));
+    expect(generated).toMatchObject({ action: 'coupons.generated', target: 'welcome' });
+    expect(JSON.stringify([loaded, generated])).not.toContain(codes[0]);
   });
 
   it('a failure is recorded with its status and code, and a target only when it names no person', () => {
