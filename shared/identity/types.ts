@@ -218,3 +218,31 @@ export interface ProfileExtension {
 }
 
 export type { Json };
+
+/**
+ * State other stages keep on profiles (computed traits, event counters, segment membership:
+ * shared/segments), split by an unmerge (shared/identity/unmerge.ts) along with the rest of the
+ * profile, and what follows from the two profiles' new state.
+ */
+export interface UnmergeHooks {
+  /** Once per unmerge run, before its writes: how the stages' state of the two records is split. */
+  prepare(now: Date): Promise<UnmergeExtension | undefined>;
+  /**
+   * Once both sides are written (`profiles`: as the unmerge wrote or last read them) and before the
+   * unmerge is marked done, so a re-run after any failure does it again (at least once): e.g. segment
+   * events. `key` is the same on every run of one unmerge.
+   */
+  afterSplit(profiles: ProfileRecord[], key: string): Promise<void>;
+}
+
+/** Called on the records the unmerge is about to write (it sets their `extra`); pure. */
+export interface UnmergeExtension {
+  /**
+   * The survivor without what the other side contributed: `merged` is that side's frozen record (its
+   * state as at the merge), `moved` its events applied to the survivor since, `mergedEvents` every
+   * event of that side, `own` the survivor's own events.
+   */
+  survivor(s: ProfileRecord, merged: ProfileRecord, events: { moved: TimelineItem[]; mergedEvents: TimelineItem[]; own: TimelineItem[] }): void;
+  /** The revived side (its frozen record brought back to life) with its moved events. */
+  revived(l: ProfileRecord, moved: TimelineItem[]): void;
+}
