@@ -9,7 +9,7 @@ import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { RuleTarget } from '#shared/journeys';
 import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import type { PrivacyDeps } from '#shared/privacy';
+import { type PrivacyDeps, retentionOf } from '#shared/privacy';
 import { DynamoJourneyRuns } from '#shared/privacy/dynamo-journeys';
 import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
@@ -21,6 +21,7 @@ import {
   definitionsTtlFromEnv,
   identityConfigFromEnv,
   identityTablesFromEnv,
+  importDaysFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
   recheckTargetFromEnv,
@@ -45,6 +46,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
       journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
       listDefinitions: (kind) => listDefinitions(definitions, kind),
     },
+    retention: retentionOf(importDaysFromEnv()),
   };
 }
 

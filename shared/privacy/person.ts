@@ -59,6 +59,10 @@ export async function loadPerson(rec: ErasureRecord, store: IdentityStore, table
     dedupMarkers: 0,
     lakeRows: 0,
     lakeObjectsRewritten: 0,
+    failedBatchRecords: 0,
+    failedBatchObjects: 0,
+    lakeVersionsDeleted: 0,
+    lakeVersionsFailed: 0,
   };
   return {
     rec,
