@@ -240,7 +240,7 @@ const MAX_TAGS = 10;
  * expires it, docs/privacy.md), keeping the tags it has. A key gone meanwhile needs none. An object
  * that already has 10 tags of its own cannot take it: logged, and it stays.
  */
-export async function tagForExpiry(bucket: string, key: string): Promise<'tagged' | 'already' | 'gone' | 'full'> {
+async function tagForExpiry(bucket: string, key: string): Promise<'tagged' | 'already' | 'gone' | 'full'> {
   const { key: k, value: v } = IMPORTS.expiryTag;
   let tags: { Key?: string; Value?: string }[];
   try {

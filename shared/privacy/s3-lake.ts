@@ -51,7 +51,7 @@ export class S3LakeObjects implements LakeObjects {
       );
       for (const v of res.Versions ?? []) if (v.Key === key && !v.IsLatest && v.VersionId) out.push(v.VersionId);
       // Keys are listed in order: past this key, nothing more of it.
-      if (!res.IsTruncated || (res.NextKeyMarker !== undefined && res.NextKeyMarker > key)) return out;
+      if (!res.IsTruncated || res.NextKeyMarker === undefined || res.NextKeyMarker > key) return out;
       keyMarker = res.NextKeyMarker;
       versionMarker = res.NextVersionIdMarker;
     }
