@@ -19,7 +19,8 @@ export type AuditAction =
   | 'definition.put'
   | 'definition.deleted'
   | 'key.created'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'source.trust_set';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -51,6 +52,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   ),
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
+  'PUT /v1/sources/{id}/trust': 'source.trust_set',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -108,6 +110,11 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     }
     case 'key.revoked':
       return params.id && params.keyId ? `${params.id}/${params.keyId}` : null;
+    case 'source.trust_set': {
+      // The level it was set to travels in the target: `web/browser`.
+      const trust = field(body, 'trust');
+      return params.id ? (trust ? `${params.id}/${trust}` : params.id) : null;
+    }
   }
 }
 

@@ -574,9 +574,10 @@ export const ROUTES: RouteDef[] = [
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
-  // Sources and write keys (docs/security.md): list, rotate with an overlap window, revoke.
+  // Sources and write keys (docs/security.md): list, rotate with an overlap window, trust level, revoke.
   { method: 'GET', path: '/v1/sources', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
+  { method: 'PUT', path: '/v1/sources/{id}/trust', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
 ];
 

@@ -473,7 +473,8 @@ export async function importObject(bucket: string, key: string, deps: ImportDeps
             reject(row, `refused by the collector: ${e.code}: ${e.message}`);
             continue;
           }
-          const envelope: RawEnvelope = { message: prepared.message as JsonObject, sourceId: m.source, receivedAt: receivedAt.toISOString() };
+          // Files are dropped into the lake by whoever may write there: the operator, a server source.
+          const envelope: RawEnvelope = { message: prepared.message as JsonObject, sourceId: m.source, trust: 'server', receivedAt: receivedAt.toISOString() };
           chunk.push({ partitionKey: partitionKeyFor(prepared.partitionKey), data: Buffer.from(JSON.stringify(envelope)) });
           if (chunk.length >= CHUNK) {
             await flush();

@@ -446,7 +446,7 @@ beforeAll(async () => {
   expect(await stack.drain(30_000)).toBe(true);
   const unmerged = await api('POST', `/v1/profiles/${encodeURIComponent('email:lee@example.org')}/unmerge`, { block: ['anonymous_id:kiosk-9'] });
   expect(unmerged.status, JSON.stringify(unmerged.json)).toBe(200);
-  const created = await api('POST', '/v1/sources/web/keys', { create: true, name: 'Web' });
+  const created = await api('POST', '/v1/sources/web/keys', { create: true, name: 'Web', trust: 'browser' });
   expect(created.status).toBe(201);
   const rotated = await api('POST', '/v1/sources/web/keys', { overlap: '1h' });
   expect((await api('DELETE', `/v1/sources/web/keys/${rotated.json.keyId}`)).status).toBe(200);

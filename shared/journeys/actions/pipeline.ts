@@ -45,7 +45,8 @@ export function pipelineMessage(input: ActionInput): JsonObject | null {
 export async function sendToPipeline(input: ActionInput, rawStream: string, backoffMs: number): Promise<ActionResult> {
   const message = pipelineMessage(input);
   if (!message) return { status: 'failed', reason: 'no_identifier' };
-  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, receivedAt: new Date(input.now).toISOString() };
+  // Cairn's own journeys write as the operator: a server source.
+  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, trust: 'server', receivedAt: new Date(input.now).toISOString() };
   const key = String(message.userId ?? message.anonymousId);
   await putAllRecords(rawStream, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }], { backoffMs });
   return { status: 'sent', result: String(message.messageId) };
