@@ -204,7 +204,7 @@ export async function runErasures(deps: EraseDeps, opts: EraseOptions = {}): Pro
       // ids), and with it the dedup markers of the messages it lists; those of rows removed went.
       continue;
     }
-    await tables.deleteDedupMarkers([...p.messageIds]);
+    await tables.deleteDedupMarkers(p.messages);
     p.counts.dedupMarkers += p.messageIds.size;
     // Timeline items and the person's lake index items (the same partitions).
     const timelineKeys: { profileId: unknown; sk: unknown }[] = [];

@@ -194,10 +194,18 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
         sh.versionsFailed = (sh.versionsFailed ?? 0) + (r.versionsFailed ?? 0);
         if (key.startsWith(LAKE.eventsPrefix)) {
           // Dedup markers of removed rows go now (those of timeline messages go with the timeline: erase.ts).
+          // Each row names its source, part of its marker's key (shared/normalize/markers.ts).
           const p = byId.get(eid)!;
-          const extra = [...new Set(rows.map((row) => String((row as { message_id: string }).message_id)))].filter((m) => !p.messageIds.has(m));
-          await deps.tables.deleteDedupMarkers(extra);
-          sh.extraMarkers += extra.length;
+          const onTimeline = new Set(p.messages.map((m) => `${m.sourceId ?? ''}\u0000${m.messageId}`));
+          const extra = new Map<string, { messageId: string; sourceId: string | null }>();
+          for (const row of rows as { message_id: string; source_id?: string | null }[]) {
+            const messageId = String(row.message_id);
+            const sourceId = row.source_id ?? null;
+            if (onTimeline.has(`${sourceId ?? ''}\u0000${messageId}`) || onTimeline.has(`\u0000${messageId}`)) continue;
+            extra.set(`${sourceId ?? ''}\u0000${messageId}`, { messageId, sourceId });
+          }
+          await deps.tables.deleteDedupMarkers([...extra.values()]);
+          sh.extraMarkers += extra.size;
         }
       }
     });
