@@ -97,7 +97,7 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
 
   keys
     .command('list')
-    .description('list sources and their keys (no secrets)')
+    .description('list sources, their trust levels and keys (no secrets)')
     .option('--format <format>', 'output format: table, json', 'table')
     .action(async (o: { format: string }, cmd: Command) => {
       const format = formatOf(o.format);
