@@ -262,6 +262,8 @@ export class Monitoring extends Construct {
         custom('journey', METRIC.actionsSent),
         custom('journey', METRIC.actionsFailed),
         custom('journey', `${METRIC.actionsSkipped}_no_consent`),
+        // No email/phone: a skip on the graph, never the JourneyActionFailures alarm.
+        custom('journey', `${METRIC.actionsSkipped}_no_address`),
       ]),
       graph(
         'Iterator age (ms, max)',
