@@ -406,6 +406,7 @@ export const FUNCTIONS = {
     env: [
       'journeysTable',
       'profilesTable',
+      'timelineTable',
       'definitionsTable',
       'rawStream',
       'eventBus',
@@ -419,7 +420,8 @@ export const FUNCTIONS = {
     // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
     reservedConcurrency: 50,
     access: {
-      tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], definitions: ['GetItem'] },
+      // timeline Query: the events since a run's start (docs/journeys.md#out-of-order-events).
+      tables: { journeys: ['GetItem', 'PutItem', 'UpdateItem'], profiles: ['GetItem'], timeline: ['Query'], definitions: ['GetItem'] },
       streams: { raw: 'write' },
       bus: true,
     },

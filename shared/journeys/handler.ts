@@ -20,12 +20,13 @@ import type { ProfileRecord } from '../identity';
 import { log } from '../log';
 import { count, METRIC, setCorrelationId } from '../metrics';
 import { performAction, type Senders } from './actions';
-import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
+import { emptyState, onEvent, onResume, onTrigger, storeEffects, triggerTime, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
 import type { JourneyStore } from './store';
 import { isPlainObject } from '../lang';
+import { followsEvents, TIMELINE_MAX_PROFILES, TIMELINE_READ_LIMIT, type TimelineEvent, type TimelineReader } from './timeline';
 
 export type JourneyInput = RuleInput | ResumeInput;
 
@@ -35,6 +36,11 @@ export interface JourneyDeps {
   journey(id: string): Promise<JourneyDef | null>;
   waits: WaitScheduler;
   senders: Senders;
+  /**
+   * The person's timeline (docs/journeys.md#out-of-order-events): read at entry and before a resume
+   * when the journey follows events. Absent: runs see only the events delivered to them.
+   */
+  timeline?: TimelineReader;
   /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
   publisher?: Publisher;
   now(): number;
@@ -171,6 +177,19 @@ function asPerson(state: PersonState, absorbed: PersonState[]): PersonState {
   };
 }
 
+/**
+ * The followed events since `sinceMs` of the run's profile, the live one and (the first few of) the
+ * ones it absorbed, read once per invocation: null when the journey follows no event.
+ */
+function timelineOnce(def: JourneyDef, deps: JourneyDeps, runProfileId: string, profile: ProfileRecord) {
+  let read: Promise<TimelineEvent[]> | undefined;
+  return (sinceMs: number): Promise<TimelineEvent[]> | null => {
+    if (!deps.timeline || !followsEvents(def)) return null;
+    const ids = [...new Set([runProfileId, profile.profileId, ...profile.mergedFrom])].slice(0, TIMELINE_MAX_PROFILES);
+    return (read ??= deps.timeline.since(ids, sinceMs, TIMELINE_READ_LIMIT));
+  };
+}
+
 export async function handleJourney(input: JourneyInput, deps: JourneyDeps, selfArn: string): Promise<JourneyResult> {
   const journeyId = input.journeyId;
   const def = await deps.journey(journeyId);
@@ -192,6 +211,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   const person = personData(profile);
   // One person: runs and entries recorded under profiles the survivor absorbed count for its entry checks.
   const absorbed = input.kind === 'trigger' ? await absorbedStates(deps.store, journeyId, profile) : [];
+  const timeline = timelineOnce(def, deps, key, profile);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const state = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
@@ -214,10 +234,16 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
         if (seen.outcome !== r.outcome)
           r = { ...seen, state: { ...state, triggers: seen.state.triggers.filter((x) => x === triggerId || state.triggers.includes(x)) }, effects: [] };
       }
+      // Entering: the events since the trigger that reached λ journey before the run existed count too.
+      const since = r.outcome === 'entered' ? timeline(triggerTime(message, ctx.now)) : null;
+      if (since) r = onTrigger(def, state, trigger, { ...ctx, timeline: await since });
       t = r;
       outcome = r.outcome;
     } else if (input.kind === 'resume') {
-      t = onResume(def, state, { runId: input.runId, stepId: input.stepId }, ctx);
+      const run = state.run;
+      const due = run?.status === 'active' && run.runId === input.runId && run.waiting?.stepId === input.stepId;
+      const since = due ? timeline(run.startedAt) : null;
+      t = onResume(def, state, { runId: input.runId, stepId: input.stepId }, since ? { ...ctx, timeline: await since } : ctx);
       outcome = t.changed ? 'resumed' : 'stale';
     } else {
       t = onEvent(def, state, detail!, ctx);

@@ -310,7 +310,7 @@ beforeAll(async () => {
       messageId: 'o-d2',
       timestamp: at(10_000),
     }, // duplicate
-    // Erin's first order (now: her run starts when λ journey takes it; the exit below must come after).
+    // Erin's first order (now: her run starts at its timestamp; the exit below must come after).
     {
       type: 'track',
       userId: 'erin',
