@@ -48,7 +48,7 @@ export async function benchCollect(n: number): Promise<Result[]> {
     process.env[ENV.rawStream] = STREAMS.raw.name;
     process.env[ENV.sourcesTable] = TABLES.sources.name;
     await createResources();
-    await ensureSource(TABLES.sources.name, 'bench-key', 'bench');
+    await ensureSource(TABLES.sources.name, 'bench-key', 'bench', 'bench', 'server');
     const { handler } = await import('#functions/collect/index');
     const messages = syntheticMessages(n);
     const batches: unknown[][] = [];

@@ -4,6 +4,8 @@
  * `Order Completed` to the coupon email of the example journey `new-store-coupon` being in the outbox.
  * Each customer is identified (with email consent) first, then orders once; orders are sent a few
  * at a time so the pollers' batching windows are part of what is measured, as a user would see.
+ * `journey.timeline_rcu_per_trigger`: the read units of the timeline reads a run makes at entry
+ * (the coupon journey follows its exit event), per trigger.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { loadDefinitions } from '#shared/definitions';
 import { putDefinition } from '#shared/definitions/store';
 import { definitionsTableFromEnv } from '#functions/env';
 import { syncJourneyRules } from '#shared/journeys/rules';
+import { TIMELINE_RCU } from '#shared/journeys/dynamo-timeline';
 import { journeyRuleTargetFromEnv } from '#functions/admin/deps';
 import { startLocalStack } from '#local/stack';
 import type { Result } from './result';
@@ -49,6 +52,9 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
       const now = Date.now();
       for (const m of messages) for (const to of m.to) if (!seen.has(to)) seen.set(to, now);
     };
+    // Read units of the runs' timeline reads (docs/journeys.md#out-of-order-events): the coupon journey follows an exit event.
+    const timelineRcu = async () => (await stack.status()).aws[TIMELINE_RCU] ?? 0;
+    const rcuBefore = await timelineRcu();
     const latencies: number[] = [];
     for (let i = 0; i < users.length; i += concurrency) {
       const group = users.slice(i, i + concurrency);
@@ -67,7 +73,11 @@ export async function benchJourneys(customers = Number(process.env.CAIRN_BENCH_J
     }
     latencies.sort((a, b) => a - b);
     const p95 = latencies[Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.95) - 1)]!;
-    return [{ name: 'journey.trigger_to_action_p95_ms', value: p95, unit: 'ms' }];
+    const rcu = ((await timelineRcu()) - rcuBefore) / users.length;
+    return [
+      { name: 'journey.trigger_to_action_p95_ms', value: p95, unit: 'ms' },
+      { name: 'journey.timeline_rcu_per_trigger', value: +rcu.toFixed(3), unit: 'RCU/trigger' },
+    ];
   } finally {
     await stack.close();
     rmSync(dataDir, { recursive: true, force: true });

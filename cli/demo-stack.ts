@@ -32,7 +32,7 @@ export async function seedSources(t: Target, inProcess: boolean): Promise<boolea
     }
     const { ensureSource } = await import('#shared/collect/sources');
     const table = process.env[ENV.sourcesTable] || TABLES.sources.name;
-    for (const s of Object.values(DEMO_SOURCES)) await ensureSource(table, s.writeKey, s.sourceId, s.name);
+    for (const s of Object.values(DEMO_SOURCES)) await ensureSource(table, s.writeKey, s.sourceId, s.name, s.trust);
     return true;
   } catch {
     return false;

@@ -23,7 +23,7 @@ import type { Command } from 'commander';
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { CairnError } from '#shared/errors';
 import { SCHEDULES } from '#shared/config';
-import { SETTLE_SECONDS } from '#shared/privacy';
+import { SETTLE_SECONDS, type ErasureStoreReport } from '#shared/privacy';
 import { adminGet, adminSend, answerError, type Target } from './http';
 import { describeStackOutputs, invokeAsync } from './aws';
 import { pathParam } from '#shared/http';
@@ -59,6 +59,26 @@ interface ErasureStatusView {
   lakeFailures?: LakeFailureView[];
   /** Every failed object, when more than the `lakeFailures` listed. */
   lakeObjectsFailed?: number;
+  /** Where the person's data can rest and what was done there (docs/privacy.md). */
+  stores?: ErasureStoreReport[];
+}
+
+/** One line per store of the status: what was removed there, when it expires, or that it holds no identifier. */
+export function formatStores(v: ErasureStatusView): string {
+  const width = Math.max(0, ...(v.stores ?? []).map((s) => s.store.length));
+  return (v.stores ?? [])
+    .map((s) => {
+      const what =
+        s.outcome === 'erased'
+          ? `erased: ${s.removed} ${s.unit}${s.objects !== undefined ? ` in ${s.objects} object(s)` : ''}${s.expiresBy ? `; the rest expires by ${s.expiresBy}` : ''}`
+          : s.outcome === 'expires'
+            ? `expires by ${s.expiresBy}`
+            : s.outcome === 'no_identifiers'
+              ? 'holds no identifiers'
+              : `pending${s.removed !== undefined ? ` (${s.removed} ${s.unit} so far)` : ''}`;
+      return `  ${s.store.padEnd(width)}  ${what}\n`;
+    })
+    .join('');
 }
 
 /** One line per failed object: code, step, key, and S3's error name and status when there was one. */
@@ -176,6 +196,7 @@ export function registerPrivacyCommands(program: Command, profile: Command, deps
         const v = s.json as ErasureStatusView;
         if (v.status === 'erased') {
           deps.stdout(JSON.stringify(v, null, 2) + '\n');
+          if (v.stores?.length) deps.stderr(`erasure ${rec.erasureId} erased; where their data could rest:\n${formatStores(v)}`);
           return;
         }
         const failed = v.lakeFailures?.length ? (v.lakeObjectsFailed ?? v.lakeFailures.length) : 0;

@@ -1,10 +1,11 @@
 /**
  * `npx cairn keys ...`: sources and their write keys through the admin API (docs/security.md).
  *
- *   keys list                              sources and keys (ids, status, expiry; never a secret)
- *   keys create <source> [--name <name>]   a new source and its first write key (shown once)
- *   keys rotate <source> [--overlap 24h]   a new key; the old ones keep working until now+overlap
- *   keys revoke <source> <keyId>           refuse a key from now on (warm collectors within 60 s)
+ *   keys list                                        sources, trust levels and keys (never a secret)
+ *   keys create <source> --trust <level> [--name n]  a new source and its first write key (shown once)
+ *   keys trust <source> <server|browser>             what the source's messages may assert
+ *   keys rotate <source> [--overlap 24h]             a new key; the old ones keep working until now+overlap
+ *   keys revoke <source> <keyId>                     refuse a key from now on (warm collectors within 60 s)
  *
  * On a deployed stack (`--stack`) the requests are SigV4-signed (IAM); locally they carry the token.
  */
@@ -30,10 +31,12 @@ interface SourceInfo {
   sourceId: string;
   name: string;
   enabled: boolean;
+  trust: string;
   keys: KeyInfo[];
 }
 interface RotateAnswer {
   sourceId: string;
+  trust?: string;
   keyId: string;
   writeKey: string;
   createdAt: string;
@@ -58,6 +61,13 @@ function formatOf(f: string): 'table' | 'json' {
   return f;
 }
 
+function trustOf(t: string | undefined): 'server' | 'browser' {
+  if (t === 'server' || t === 'browser') return t;
+  throw usage(
+    `${t === undefined ? 'say' : `trust must be server or browser, got ${JSON.stringify(t)}: say`} what the source may assert: --trust server (a secret key your servers hold) or --trust browser (a key shipped in pages or apps)`,
+  );
+}
+
 export function renderSources(sources: SourceInfo[]): string {
   if (sources.length === 0) return 'no sources\n';
   const rows = sources.flatMap((s) =>
@@ -65,18 +75,19 @@ export function renderSources(sources: SourceInfo[]): string {
       s.sourceId,
       s.name,
       s.enabled,
+      s.trust,
       k?.keyId ?? null,
       k?.status ?? null,
       k?.createdAt ?? null,
       k?.expiresAt ?? null,
     ]),
   );
-  const names = ['source', 'name', 'enabled', 'key_id', 'status', 'created_at', 'expires_at'];
+  const names = ['source', 'name', 'enabled', 'trust', 'key_id', 'status', 'created_at', 'expires_at'];
   return formatTable({ columns: names.map((name) => ({ name, type: '' })), rows }, 60);
 }
 
 function renderRotation(r: RotateAnswer, verb: string): string {
-  const lines = [`${verb} write key ${r.keyId} for source ${r.sourceId} (shown once, store it now):`, r.writeKey];
+  const lines = [`${verb} write key ${r.keyId} for source ${r.sourceId}${r.trust ? ` (trust: ${r.trust})` : ''} (shown once, store it now):`, r.writeKey];
   for (const p of r.previous) lines.push(`previous key ${p.keyId} stays valid until ${p.expiresAt}`);
   return lines.join('\n') + '\n';
 }
@@ -86,7 +97,7 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
 
   keys
     .command('list')
-    .description('list sources and their keys (no secrets)')
+    .description('list sources, their trust levels and keys (no secrets)')
     .option('--format <format>', 'output format: table, json', 'table')
     .action(async (o: { format: string }, cmd: Command) => {
       const format = formatOf(o.format);
@@ -100,12 +111,15 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
     .command('create')
     .description('create a source with its first write key (printed once)')
     .argument('<source>', 'source id (letters, digits, . _ -)')
+    .option('--trust <level>', 'required: server (a secret key your servers hold) or browser (a key shipped in pages or apps)')
     .option('--name <name>', 'display name (default: the id)')
     .option('--format <format>', 'output format: table, json', 'table')
-    .action(async (source: string, o: { name?: string; format: string }, cmd: Command) => {
+    .action(async (source: string, o: { name?: string; format: string; trust?: string }, cmd: Command) => {
       const format = formatOf(o.format);
+      const trust = trustOf(o.trust);
       const a = await adminSend(await deps.target(cmd), 'POST', `/v1/sources/${encodeURIComponent(source)}/keys`, {
         create: true,
+        trust,
         ...(o.name ? { name: o.name } : {}),
       });
       check(a, 201, 'creating the source');
@@ -126,6 +140,21 @@ export function registerKeysCommand(program: Command, deps: KeysDeps): void {
       check(a, 201, 'rotating the key');
       const r = a.json as RotateAnswer;
       deps.stdout(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderRotation(r, 'new'));
+    });
+
+  keys
+    .command('trust')
+    .description("set what a source's messages may assert: server (believed) or browser (limited; docs/security.md#source-trust)")
+    .argument('<source>', 'source id')
+    .argument('<level>', 'server or browser')
+    .action(async (source: string, level: string, _o: unknown, cmd: Command) => {
+      const trust = trustOf(level);
+      const a = await adminSend(await deps.target(cmd), 'PUT', `/v1/sources/${encodeURIComponent(source)}/trust`, { trust });
+      if (a.status === 404) throw new CairnError('source_not_found', `no source ${source} (create it with: cairn keys create ${source} --trust ${trust})`, 404);
+      check(a, 200, 'setting the trust level');
+      const r = a.json as { trust: string; effectiveWithinSeconds?: number };
+      deps.stdout(`source ${source} is now trusted as ${r.trust}\n`);
+      deps.stderr(`note: collectors that looked its keys up recently apply it within ${r.effectiveWithinSeconds ?? 60} s\n`);
     });
 
   keys

@@ -30,7 +30,7 @@ import { dynamoReader, rawMessageHashes, SuppressionView } from '#shared/suppres
 
 export const REPLAY_LEDGER_PREFIX = 'replay/';
 /** Key prefix of Lambda's S3 on-failure records (infra/constructs/failure-destination.ts). */
-export const AWS_FAILURE_PREFIX = 'aws/lambda/';
+export const AWS_FAILURE_PREFIX = LAKE.lambdaFailurePrefix;
 
 export type ReplaySource = 'failed' | 'quarantine';
 

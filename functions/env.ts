@@ -5,7 +5,7 @@
  * local twin and the benchmarks run the same code in their own process and may read it here too.
  */
 import { requireEnv } from '#shared/aws/env';
-import { ENV, LAKE, localEnvDefaults, STREAMS, TABLES } from '#shared/config';
+import { ENV, LAKE, localEnvDefaults, RETENTION, STREAMS, TABLES } from '#shared/config';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
 import type { Publisher } from '#shared/identity/bus';
 import { identityConfig, type IdentityConfig } from '#shared/identity';
@@ -71,3 +71,9 @@ export const suppressionRefreshMsFromEnv = (): number => refreshMs(process.env.C
 
 /** Base backoff of Kinesis PutRecords retries: `CAIRN_KINESIS_BACKOFF_MS` (tests shorten it), else 50 ms. */
 export const kinesisBackoffMsFromEnv = (): number => Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50);
+
+/** Days tagged imports/ files are kept (`cairn:importDays`; RETENTION.importDays, the local default): an erasure's "expires by". */
+export function importDaysFromEnv(): number {
+  const n = Number(process.env[ENV.importDays] || RETENTION.importDays);
+  return Number.isInteger(n) && n >= 1 ? n : RETENTION.importDays;
+}

@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAKE, STREAMS, TIMELINE } from '#shared/config';
+import { LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -54,6 +54,8 @@ export interface CairnSettingsProps {
   timelineDays?: number;
   /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
   quarantineDays?: number;
+  /** Days a file λ import tagged under imports/ is kept after it was written (RETENTION.importDays). */
+  importDays?: number;
 }
 
 /** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
@@ -99,6 +101,8 @@ export interface CairnSettings {
   timelineDays: number;
   /** Days quarantine/ objects are kept (`cairn:quarantineDays`): the lake's `expire-quarantine` lifecycle rule. */
   quarantineDays: number;
+  /** Days tagged imports/ objects are kept (`cairn:importDays`): the lake's `expire-imports` rule, CAIRN_IMPORT_DAYS of λ erase. */
+  importDays: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
@@ -126,6 +130,7 @@ export const CONTEXT = {
   eventsPerSecond: 'cairn:eventsPerSecond',
   timelineDays: 'cairn:timelineDays',
   quarantineDays: 'cairn:quarantineDays',
+  importDays: 'cairn:importDays',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -201,10 +206,15 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(quarantineDays) || quarantineDays < 1) {
     throw new Error(`context ${CONTEXT.quarantineDays} must be a whole number of days (at least 1), got ${quarantineDays}`);
   }
+  const importDays = props.importDays ?? num(ctx(CONTEXT.importDays), CONTEXT.importDays) ?? RETENTION.importDays;
+  if (!Number.isInteger(importDays) || importDays < 1) {
+    throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
+  }
   return {
     eventsPerSecond,
     timelineDays,
     quarantineDays,
+    importDays,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,

@@ -47,6 +47,7 @@ async function start() {
       closers.push(() => closeServer(server));
     } else if (name === 's3') {
       require('./s3rver-atomic.cjs'); // PUTs atomic, as on S3 (see that file)
+      require('./s3rver-tagging.cjs'); // a PUT's tags kept, as on S3 (see that file)
       const S3rver = require('s3rver');
       const s3 = new S3rver(options.s3);
       // Object events (S3 event notification form) under a key prefix, for the local runtime (λ import).

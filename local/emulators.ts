@@ -26,6 +26,8 @@ const kinesalite = require('kinesalite') as (o: object) => Server;
 const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
 // s3rver's PUT made atomic, as S3's is (a partial object is never served): see s3rver-atomic.cjs.
 require('./s3rver-atomic.cjs');
+// The tags of a PUT (x-amz-tagging) kept as S3 keeps them: see s3rver-tagging.cjs.
+require('./s3rver-tagging.cjs');
 
 export interface Emulators {
   endpoints: { dynamodb: string; kinesis: string; s3: string };

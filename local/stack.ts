@@ -329,7 +329,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     process.env.AWS_REGION ??= 'us-east-1';
     Object.assign(process.env, localEnv());
     await createResources();
-    await ensureSource(sourcesTableFromEnv(), writeKey, 'default', 'Default source');
+    // The local development key stands in for every sender, servers included: `server` (docs/local.md).
+    await ensureSource(sourcesTableFromEnv(), writeKey, 'default', 'Default source', 'server');
 
     for (const svc of opts.services ?? (await discoverServices())) {
       const started = await svc.start({

@@ -32,6 +32,8 @@ export const METRIC = {
   profilesUpdated: 'profiles.updated',
   profilesMerged: 'profiles.merged',
   resolveQuarantined: 'quarantined',
+  /** λ resolve: what browser sources asserted that was not applied, `.consent`, `.trait`, `.identifier`, `.merge` (docs/security.md#source-trust). */
+  refused: 'refused',
   actionsSent: 'actions.sent',
   actionsFailed: 'actions.failed',
   actionsSkipped: 'actions.skipped',

@@ -10,12 +10,12 @@ import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { RuleTarget } from '#shared/journeys';
 import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import type { PrivacyDeps } from '#shared/privacy';
+import { type PrivacyDeps, retentionOf } from '#shared/privacy';
 import { DynamoJourneyRuns } from '#shared/privacy/dynamo-journeys';
 import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
-import { defaultRuntimeLoader } from '#shared/segments';
-import { scheduleSweep } from '#shared/segments/schedule';
+import { defaultRuntimeLoader, segmentUnmergeHooks } from '#shared/segments';
+import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import {
   couponsTableFromEnv,
@@ -23,6 +23,7 @@ import {
   definitionsTtlFromEnv,
   identityConfigFromEnv,
   identityTablesFromEnv,
+  importDaysFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
   recheckTargetFromEnv,
@@ -47,6 +48,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
       journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
       listDefinitions: (kind) => listDefinitions(definitions, kind),
     },
+    retention: retentionOf(importDaysFromEnv()),
   };
 }
 
@@ -57,16 +59,23 @@ export const journeyRuleTargetFromEnv = (): RuleTarget => ({ bus: process.env[EN
 export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'privacy'> {
   const rules = journeyRuleTargetFromEnv();
   const recheck = recheckTargetFromEnv();
+  const runtime = defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv());
   return {
     definitionsTable: definitionsTableFromEnv(),
     sourcesTable: sourcesTableFromEnv(),
-    runtime: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
+    runtime,
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
     coupons: new DynamoCouponStore(couponsTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
     syncJourneyRules: (def) => syncJourneyRules(def, rules),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),
+    // An unmerge's two profiles: split and settled in its writes, their segment effects applied by λ recheck.
+    unmergeHooks: segmentUnmergeHooks({
+      loader: runtime,
+      schedules: recheck,
+      recheck: async (profileIds, key) => void (await Promise.all(profileIds.map((id) => requestProfileRecheck(recheck, id, key)))),
+    }),
     publisher: eventBridgePublisher(process.env[ENV.eventBus] || BUS.name),
   };
 }

@@ -4,15 +4,17 @@ import { eventBridgePublisher } from '#shared/identity/bus';
 import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
+import { DynamoTimelineReader } from '#shared/journeys/dynamo-timeline';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import { couponsTableFromEnv, definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv } from '../env';
+import { couponsTableFromEnv, definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv, tableNameFromEnv } from '../env';
 
 export function journeyDepsFromEnv(): JourneyDeps {
   const coupons = new DynamoCouponStore(couponsTableFromEnv());
   return {
     store: new DynamoJourneyStore(journeysTableFromEnv()),
     profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
+    timeline: new DynamoTimelineReader(tableNameFromEnv('timeline', 'timelineTable')),
     journey: cachedJourneys(storedJourney(definitionsTableFromEnv()), definitionsTtlFromEnv()),
     waits: new SchedulerWaits({ group: process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup, role: process.env[ENV.journeySchedulerRole] }),
     senders: actionSenders({

@@ -32,10 +32,20 @@ export const OBJECT_READ = ['s3:GetObject'];
 export const OBJECT_WRITE = ['s3:PutObject'];
 /**
  * `lake.delete` (λ erase only). On the versioned lake bucket a DeleteObject without a version id
- * adds a delete marker; the noncurrent version expires by lifecycle rule (infra/constructs/lake.ts).
- * No s3:DeleteObjectVersion: no function can remove a version.
+ * adds a delete marker; the version with the rows becomes noncurrent.
  */
 export const OBJECT_DELETE = ['s3:DeleteObject'];
+/**
+ * `lake.deleteVersions` (λ erase only): the noncurrent versions of an object its pass rewrote or
+ * deleted, which hold the erased rows (shared/privacy/lake.ts; never the current version). Others
+ * expire by lifecycle rule (infra/constructs/lake.ts, `expire-old-versions`).
+ */
+export const VERSION_DELETE = ['s3:DeleteObjectVersion'];
+/**
+ * `lake.tag`: λ import's expiry tag (IMPORTS.expiryTag): read an object's tags, set them
+ * (PutObjectTagging), and write an object with tags (PutObject with `Tagging` needs s3:PutObjectTagging).
+ */
+export const OBJECT_TAG = ['s3:GetObjectTagging', 's3:PutObjectTagging'];
 /** What shared/journeys/rules.ts calls: create/update a rule and its target, remove both. */
 export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteRule', 'events:RemoveTargets'];
 /** Name prefix of recheck schedules (shared/segments/schedule.ts), in the default schedule group. */
@@ -110,12 +120,14 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
 
   if (access.lake) {
     const bucket = catalog.lake();
-    const { read = [], write = [], delete: del = [], list } = access.lake;
+    const { read = [], write = [], delete: del = [], deleteVersions = [], tag = [], list, listVersions } = access.lake;
     const byPrefix = new Map<string, string[]>();
     for (const [prefixes, actions] of [
       [read, OBJECT_READ],
       [write, OBJECT_WRITE],
       [del, OBJECT_DELETE],
+      [deleteVersions, VERSION_DELETE],
+      [tag, OBJECT_TAG],
     ] as const) {
       for (const p of prefixes) byPrefix.set(p, [...(byPrefix.get(p) ?? []), ...actions]);
     }
@@ -132,6 +144,8 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
       // It reveals key names (dates, shard ids, sequence numbers), never object contents.
       statements.push(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
     }
+    // ListObjectVersions of the keys it rewrote (λ erase): version ids and keys, never contents.
+    if (listVersions) statements.push(new iam.PolicyStatement({ actions: ['s3:ListBucketVersions'], resources: [bucket.bucketArn] }));
     if (read.length) kms.add('s3', 'kms:Decrypt');
     // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
     if (write.length) kms.add('s3', 'kms:GenerateDataKey', 'kms:Decrypt');

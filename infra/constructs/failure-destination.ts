@@ -19,11 +19,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { LAKE } from '#shared/config';
 import { KmsUse, nagToken } from './access';
 import { acknowledge } from './nag';
 
 /** Key prefix Lambda uses for S3 on-failure records (documented, not configurable). */
-export const LAMBDA_FAILURE_PREFIX = 'aws/lambda/';
+export const LAMBDA_FAILURE_PREFIX = LAKE.lambdaFailurePrefix;
 
 export class BucketFailureDestination implements lambda.IEventSourceDlq {
   constructor(

@@ -11,7 +11,9 @@
  *
  * Grants: what FUNCTIONS.import.access declares (GetObject on `imports/*`, PutRecords on the raw
  * stream), plus PutObject on the outputs only: `imports/*.report.json`, `*.rejects.csv`,
- * `*.rejects.jsonl`, `*.checkpoint.json`; it can never overwrite or delete a dropped file.
+ * `*.rejects.jsonl`, `*.checkpoint.json`; it can never overwrite or delete a dropped file. It may read
+ * and set the tags of objects under `imports/` (FUNCTIONS.import.access `lake.tag`): the expiry tag
+ * the lake's `expire-imports` rule acts on (infra/constructs/lake.ts).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';

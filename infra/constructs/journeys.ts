@@ -24,7 +24,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { JOURNEYS } from '#shared/config';
+import { JOURNEYS, RETENTION } from '#shared/config';
 import { KmsUse } from './access';
 import { CairnFunction } from './cairn-function';
 import type { Catalog } from './catalog';
@@ -160,7 +160,9 @@ export class Journeys extends Construct {
       encryptionMasterKey: catalog.key,
       dataKeyReuse: Duration.hours(1),
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      // Its messages are events about people (their profiles): kept RETENTION.journeyFailureQueueDays, the
+      // "expires by" an erasure reports for this queue (docs/privacy.md).
+      retentionPeriod: Duration.days(RETENTION.journeyFailureQueueDays),
       removalPolicy: s.dataRemovalPolicy,
     });
     acknowledge(

@@ -9,7 +9,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { LAKE } from '#shared/config';
+import { IMPORTS, LAKE, RETENTION } from '#shared/config';
 import type { Catalog } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
 import { LAKE_TABLES, PARTITION_COLUMN } from './lake-schema';
@@ -51,11 +51,19 @@ export class Lake extends Construct {
       serverAccessLogsPrefix: 'lake/',
       lifecycleRules: [
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
-        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) },
-        { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(30) },
-        { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(90) },
+        // The retention of what erasure does not rewrite (RETENTION, docs/privacy.md "Where a person's data can rest").
+        { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(RETENTION.noncurrentVersionDays) },
+        { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RETENTION.athenaResultsDays) },
+        { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(RETENTION.failedBatchDays) },
         // Quarantined messages are read whole by every erasure pass: kept cairn:quarantineDays (LAKE.quarantineExpiryDays).
         { id: 'expire-quarantine', prefix: LAKE.quarantinePrefix, expiration: Duration.days(s.quarantineDays) },
+        // Files dropped for import, their rejects, reports and checkpoints: λ import tags them (manifests stay).
+        {
+          id: 'expire-imports',
+          prefix: IMPORTS.prefix,
+          tagFilters: { [IMPORTS.expiryTag.key]: IMPORTS.expiryTag.value },
+          expiration: Duration.days(s.importDays),
+        },
       ],
       removalPolicy: s.dataRemovalPolicy,
     });

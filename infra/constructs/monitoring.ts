@@ -275,6 +275,8 @@ export class Monitoring extends Construct {
         custom('journey', METRIC.actionsSent),
         custom('journey', METRIC.actionsFailed),
         custom('journey', `${METRIC.actionsSkipped}_no_consent`),
+        // No email/phone: a skip on the graph, never the JourneyActionFailures alarm.
+        custom('journey', `${METRIC.actionsSkipped}_no_address`),
         custom('journey', METRIC.couponsLow),
         custom('journey', `${METRIC.actionsSkipped}_no_coupon`),
       ]),

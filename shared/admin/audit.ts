@@ -20,6 +20,7 @@ export type AuditAction =
   | 'definition.deleted'
   | 'key.created'
   | 'key.revoked'
+  | 'source.trust_set'
   | 'coupons.loaded'
   | 'coupons.generated';
 
@@ -53,6 +54,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   ),
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
+  'PUT /v1/sources/{id}/trust': 'source.trust_set',
   // Codes are the shop's money: who put which into a pool (docs/journeys.md#coupons).
   'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
   'POST /v1/coupons/{pool}/generate': 'coupons.generated',
@@ -113,6 +115,11 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     }
     case 'key.revoked':
       return params.id && params.keyId ? `${params.id}/${params.keyId}` : null;
+    case 'source.trust_set': {
+      // The level it was set to travels in the target: `web/browser`.
+      const trust = field(body, 'trust');
+      return params.id ? (trust ? `${params.id}/${trust}` : params.id) : null;
+    }
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;

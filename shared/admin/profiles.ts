@@ -1,6 +1,6 @@
 /** Profile routes of the admin API (docs/api.md#admin-api): get a profile, list its events; erase and export (shared/privacy). */
 import { CairnError } from '../errors';
-import { type IdentityConfig, type IdentityStore, publicComputed, toApiProfile } from '../identity';
+import { type IdentityConfig, type IdentityStore, publicComputed, toApiProfile, type UnmergeHooks } from '../identity';
 import { findProfile, profileEvents } from '../profiles';
 import { computedValues, statesOf, type RuntimeLoader } from '../segments';
 import type { AdminRouter } from '../http';
@@ -17,6 +17,8 @@ export interface ProfileRouteDeps {
   runtime: RuntimeLoader;
   /** The bus `profile.unmerged` goes to (none: not published). */
   publisher?: Publisher;
+  /** Computed traits and segment membership of both sides of an unmerge (functions/admin: segmentUnmergeHooks). */
+  unmergeHooks?: UnmergeHooks;
 }
 
 /** `{merged?: profileId, block?: ["type:value", …]}` (docs/api.md#admin-api). */
@@ -60,7 +62,12 @@ export function registerProfileRoutes(router: AdminRouter, deps: ProfileRouteDep
   router.add('POST', '/v1/profiles/{identifier}/unmerge', async (req) => {
     const body = unmergeBody(req.body);
     const r = await unmergeProfile(
-      { store: deps.store, config: deps.config, ...(deps.publisher ? { publisher: deps.publisher } : {}) },
+      {
+        store: deps.store,
+        config: deps.config,
+        ...(deps.publisher ? { publisher: deps.publisher } : {}),
+        ...(deps.unmergeHooks ? { hooks: deps.unmergeHooks } : {}),
+      },
       req.params.identifier!,
       body,
     );

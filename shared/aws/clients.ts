@@ -90,9 +90,11 @@ export function callResources(service: Service, op: string, i: any): [string, st
       return one(i.StreamName ? `stream/${i.StreamName}` : String(i.StreamARN ?? '').replace(/^arn:[^:]*:kinesis:[^:]*:[^:]*:/, ''));
     case 's3': {
       if (i.Key === undefined && !i.Delete) return one(`${i.Bucket}${i.Prefix !== undefined ? `?prefix=${i.Prefix}` : ''}`);
+      // A version's delete is its own IAM action (s3:DeleteObjectVersion); a PUT with tags needs s3:PutObjectTagging too.
       const out: [string, string, string][] = i.Delete
         ? (i.Delete.Objects ?? []).map((o: { Key: string }) => [service, op, `${i.Bucket}/${o.Key}`])
-        : [[service, op, `${i.Bucket}/${i.Key}`]];
+        : [[service, op === 'DeleteObject' && i.VersionId ? 'DeleteObject.version' : op, `${i.Bucket}/${i.Key}`]];
+      if (op === 'PutObject' && i.Tagging) out.push([service, 'PutObject.tagging', `${i.Bucket}/${i.Key}`]);
       if (op === 'CopyObject' && typeof i.CopySource === 'string')
         out.push([service, 'CopyObject.source', decodeURIComponent(i.CopySource.split('?')[0]!.replace(/^\//, ''))]);
       return out;

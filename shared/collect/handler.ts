@@ -162,6 +162,7 @@ async function accept(body: Record<string, unknown>, route: CollectRoute, source
         const envelope: RawEnvelope & { correlationId?: string } = {
           message: p.message,
           sourceId: source.sourceId,
+          trust: source.trust,
           receivedAt: receivedAt.toISOString(),
           ...(correlationId ? { correlationId } : {}),
         };

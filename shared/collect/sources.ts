@@ -3,7 +3,12 @@
  * keyed by the SHA-256 hash of the key (the key itself is never stored):
  *
  *   keyHash (pk), sourceId, name, enabled, keyId (public id of the key), createdAt (ISO),
- *   expiresAt (epoch ms, optional: the key is refused from then on), revokedAt (ISO, optional)
+ *   expiresAt (epoch ms, optional: the key is refused from then on), revokedAt (ISO, optional),
+ *   trust (`server` | `browser`: what messages of the source may assert, docs/security.md#source-trust)
+ *
+ * The trust level is the source's: every key item of a source carries it (a rotation copies it, a
+ * change rewrites them all). An item without it — written before trust levels existed — is
+ * `browser`: an unclassified key is treated as one anyone may hold until an operator says otherwise.
  *
  * A source may hold several keys at once: rotation adds a new key and gives the old ones an
  * expiry (`now + overlap`), so senders can switch over without losing events; revocation expires a
@@ -21,12 +26,15 @@ import { randomBytes } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { CairnError } from '../errors';
+import { isSourceTrust, type SourceTrust } from '../message';
 import { hashWriteKey } from './auth';
 
 export interface Source {
   sourceId: string;
   name: string;
   enabled: boolean;
+  /** What its messages may assert (an item without it: `browser`). */
+  trust: SourceTrust;
   /** Public id of the write key used (never the key). */
   keyId?: string;
   /** Epoch ms from which the key is refused. */
@@ -57,10 +65,16 @@ export function checkSourceId(sourceId: string): void {
   }
 }
 
+/** A trust level from an admin request or the CLI, or `invalid_trust` (400). */
+export function checkTrust(v: unknown): SourceTrust {
+  if (isSourceTrust(v)) return v;
+  throw new CairnError('invalid_trust', 'trust must be "server" (a secret key held by your servers) or "browser" (a key shipped in pages or apps)', 400);
+}
+
 /** Writes a new key item (only the hash of the key); fails with ConditionalCheckFailedException if that hash exists. */
 async function putNewKey(
   table: string,
-  k: { keyHash: string; sourceId: string; name: string; enabled: boolean; keyId: string; createdAt: string },
+  k: { keyHash: string; sourceId: string; name: string; enabled: boolean; keyId: string; createdAt: string; trust: SourceTrust },
 ): Promise<void> {
   await dynamodb().send(
     new PutItemCommand({
@@ -72,6 +86,7 @@ async function putNewKey(
         enabled: { BOOL: k.enabled },
         keyId: { S: k.keyId },
         createdAt: { S: k.createdAt },
+        trust: { S: k.trust },
       },
       ConditionExpression: 'attribute_not_exists(keyHash)',
     }),
@@ -80,14 +95,22 @@ async function putNewKey(
 
 /**
  * Creates the source for `writeKey` unless the key is already known (idempotent). The local runtime
- * and the CLI seed the default source (`dev-write-key`) with it; a key that was rotated out or
- * revoked stays so (a restart never revives it).
+ * and the CLI seed the default source (`dev-write-key`, `server`) with it; a key that was rotated out or
+ * revoked stays so (a restart never revives it), and a known key keeps the trust it has.
  */
-export async function ensureSource(table: string, writeKey: string, sourceId: string, name?: string): Promise<void> {
+export async function ensureSource(table: string, writeKey: string, sourceId: string, name?: string, trust: SourceTrust = 'browser'): Promise<void> {
   if (!writeKey) throw new CairnError('invalid_write_key', 'write key must be a non-empty string', 400);
   const keyHash = hashWriteKey(writeKey);
   try {
-    await putNewKey(table, { keyHash, sourceId, name: name ?? sourceId, enabled: true, keyId: derivedKeyId(keyHash), createdAt: new Date().toISOString() });
+    await putNewKey(table, {
+      keyHash,
+      sourceId,
+      name: name ?? sourceId,
+      enabled: true,
+      keyId: derivedKeyId(keyHash),
+      createdAt: new Date().toISOString(),
+      trust,
+    });
   } catch (e) {
     if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
   }
@@ -101,6 +124,7 @@ function toSource(item: Record<string, AttributeValue> | undefined): Source | nu
     sourceId: item.sourceId.S,
     name: item.name?.S ?? item.sourceId.S,
     enabled: item.enabled?.BOOL !== false,
+    trust: item.trust?.S === 'server' ? 'server' : 'browser',
     keyId: item.keyId?.S ?? (item.keyHash?.S ? derivedKeyId(item.keyHash.S) : undefined),
     ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { expiresAt } : {}),
   };
@@ -146,6 +170,7 @@ export interface SourceInfo {
   sourceId: string;
   name: string;
   enabled: boolean;
+  trust: SourceTrust;
   keys: KeyInfo[];
 }
 
@@ -154,6 +179,7 @@ interface KeyItem {
   sourceId: string;
   name: string;
   enabled: boolean;
+  trust: SourceTrust;
   keyId: string;
   createdAt?: string;
   expiresAt?: number;
@@ -168,6 +194,7 @@ function toKeyItem(item: Record<string, AttributeValue>): KeyItem | undefined {
     sourceId: s.sourceId,
     name: s.name,
     enabled: s.enabled,
+    trust: s.trust,
     keyId: s.keyId!,
     ...(item.createdAt?.S ? { createdAt: item.createdAt.S } : {}),
     ...(s.expiresAt !== undefined ? { expiresAt: s.expiresAt } : {}),
@@ -213,7 +240,9 @@ export async function listSources(table: string, now = Date.now()): Promise<Sour
   const bySource = new Map<string, SourceInfo>();
   for (const k of await scanKeys(table)) {
     let s = bySource.get(k.sourceId);
-    if (!s) bySource.set(k.sourceId, (s = { sourceId: k.sourceId, name: k.name, enabled: k.enabled, keys: [] }));
+    if (!s) bySource.set(k.sourceId, (s = { sourceId: k.sourceId, name: k.name, enabled: k.enabled, trust: k.trust, keys: [] }));
+    // Keys of one source agree unless a change was cut short: show the more restricted level.
+    if (k.trust === 'browser') s.trust = 'browser';
     s.keys.push(keyInfo(k, now));
   }
   const sources = [...bySource.values()].sort((a, b) => (a.sourceId < b.sourceId ? -1 : 1));
@@ -224,6 +253,7 @@ export async function listSources(table: string, now = Date.now()): Promise<Sour
 export interface RotateResult {
   sourceId: string;
   created: boolean;
+  trust: SourceTrust;
   keyId: string;
   /** The new write key: shown once, never stored. */
   writeKey: string;
@@ -237,12 +267,14 @@ export const newWriteKey = () => `cwk_${randomBytes(32).toString('base64url')}`;
 
 /**
  * Adds a new write key to `sourceId` and gives its other unexpired keys an expiry of
- * `now + overlapMs` (sooner expiries are kept). `create` makes a new source instead (409 when it exists).
+ * `now + overlapMs` (sooner expiries are kept); the new key has the source's trust level. `create`
+ * makes a new source instead (409 when it exists), whose `trust` must be stated (`trust_required`):
+ * which one is right depends on where the key will live, which only the operator knows.
  */
 export async function rotateKey(
   table: string,
   sourceId: string,
-  opts: { overlapMs?: number; create?: boolean; name?: string } = {},
+  opts: { overlapMs?: number; create?: boolean; name?: string; trust?: SourceTrust } = {},
   now = Date.now(),
 ): Promise<RotateResult> {
   checkSourceId(sourceId);
@@ -257,12 +289,21 @@ export async function rotateKey(
   if (existing.length > 0 && opts.create) {
     throw new CairnError('source_exists', `source ${sourceId} exists (rotate its key with "cairn keys rotate ${sourceId}")`, 409);
   }
+  if (existing.length === 0 && !opts.trust) {
+    throw new CairnError(
+      'trust_required',
+      `say what source ${sourceId} may assert: "server" for a secret key held by your servers, "browser" for a key shipped in pages or apps (docs/security.md#source-trust)`,
+      400,
+    );
+  }
   const first = existing[0];
+  // A rotation keeps the source's level (the most restricted one of its keys, as listSources shows).
+  const trust: SourceTrust = first ? (existing.some((k) => k.trust === 'browser') ? 'browser' : 'server') : opts.trust!;
   const writeKey = newWriteKey();
   const keyHash = hashWriteKey(writeKey);
   const keyId = `key_${randomBytes(8).toString('hex')}`;
   const createdAt = new Date(now).toISOString();
-  await putNewKey(table, { keyHash, sourceId, name: first?.name ?? opts.name ?? sourceId, enabled: first?.enabled ?? true, keyId, createdAt });
+  await putNewKey(table, { keyHash, sourceId, name: first?.name ?? opts.name ?? sourceId, enabled: first?.enabled ?? true, keyId, createdAt, trust });
   const until = now + overlapMs;
   const previous: RotateResult['previous'] = [];
   for (const k of existing) {
@@ -271,7 +312,30 @@ export async function rotateKey(
     previous.push({ keyId: k.keyId, expiresAt: new Date(until).toISOString() });
     cache.delete(k.keyHash);
   }
-  return { sourceId, created: existing.length === 0, keyId, writeKey, createdAt, previous };
+  return { sourceId, created: existing.length === 0, trust, keyId, writeKey, createdAt, previous };
+}
+
+/**
+ * Sets the trust level of every key of `sourceId` (404 when there is none). Warm collectors apply it
+ * within SOURCE_CACHE_MS.positive; messages already on the raw stream keep the level they came with.
+ */
+export async function setSourceTrust(table: string, sourceId: string, trust: SourceTrust, now = Date.now()): Promise<SourceInfo> {
+  checkSourceId(sourceId);
+  const keys = await scanKeys(table, sourceId);
+  if (keys.length === 0) throw new CairnError('source_not_found', `no source ${sourceId}`, 404);
+  for (const k of keys) {
+    await dynamodb().send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { keyHash: { S: k.keyHash } },
+        UpdateExpression: 'SET trust = :t',
+        ConditionExpression: 'sourceId = :s',
+        ExpressionAttributeValues: { ':t': { S: trust }, ':s': { S: k.sourceId } },
+      }),
+    );
+    cache.delete(k.keyHash);
+  }
+  return (await listSources(table, now)).find((s) => s.sourceId === sourceId)!;
 }
 
 async function setExpiry(table: string, k: KeyItem, at: number, revokedAt?: string): Promise<void> {

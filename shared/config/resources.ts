@@ -56,9 +56,19 @@ export interface FunctionAccess {
    * Lake objects by key prefix: `read` s3:GetObject (GetObject, HeadObject), `write` s3:PutObject,
    * `delete` s3:DeleteObject (only λ erase, which deletes objects left without rows:
    * shared/privacy/lake.ts); `list` s3:ListBucket on the bucket (listings, and a 404 rather than a
-   * 403 for a missing key).
+   * 403 for a missing key); `deleteVersions` s3:DeleteObjectVersion and `listVersions`
+   * s3:ListBucketVersions (only λ erase, which removes the noncurrent versions of an object it
+   * rewrote: they hold the erased rows); `tag` s3:PutObjectTagging (λ import's expiry tag).
    */
-  lake?: { read?: readonly string[]; write?: readonly string[]; delete?: readonly string[]; list?: boolean };
+  lake?: {
+    read?: readonly string[];
+    write?: readonly string[];
+    delete?: readonly string[];
+    deleteVersions?: readonly string[];
+    tag?: readonly string[];
+    list?: boolean;
+    listVersions?: boolean;
+  };
   /** PutEvents on the Cairn bus. */
   bus?: boolean;
   /**
@@ -163,10 +173,43 @@ export const LAKE = {
   profilesPrefix: 'profiles/',
   /** One object per audited admin request (shared/admin/audit.ts, docs/security.md#audit-log). */
   auditPrefix: 'audit/',
+  /** Batches the local runtime's event-source mappings gave up on (local/poller-dispatch.ts); erased by λ erase. */
   failedPrefix: 'failed/',
+  /**
+   * Batches AWS Lambda's S3 on-failure destination wrote (the key layout is Lambda's:
+   * `aws/lambda/<mapping-uuid>/…`, infra/constructs/failure-destination.ts); erased by λ erase.
+   */
+  lambdaFailurePrefix: 'aws/lambda/',
   /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
   importsPrefix: 'imports/',
   glueDatabase: 'cairn',
+} as const;
+
+/**
+ * How long the stack keeps what erasure does not rewrite (docs/privacy.md "Where a person's data can
+ * rest"): the lake's lifecycle rules (infra/constructs/lake.ts), the journey failure queue's retention
+ * (infra/constructs/journeys.ts), and what λ erase reports as "expires by" (shared/privacy/reach.ts).
+ * tests/infra/lake-lifecycle.test.ts checks the stack sets each.
+ */
+export const RETENTION = {
+  /** `expire-old-versions`: a noncurrent version of a lake object, days after it became noncurrent. */
+  noncurrentVersionDays: 30,
+  /** `expire-athena-results`: query results, days after they were written. */
+  athenaResultsDays: 30,
+  /** `expire-failed-batches`: Lambda's on-failure records under `aws/lambda/`, days after they were written. */
+  failedBatchDays: 90,
+  /** `expire-imports`: files λ import tagged (IMPORTS.expiryTag), days after they were written; `cairn:importDays` sets it. */
+  importDays: 30,
+  /** Messages of the journey function's on-failure queue (SQS retention; 14 days is SQS's maximum). */
+  journeyFailureQueueDays: 14,
+  /**
+   * Longest an event about a person can take to reach the journey failure queue after it was put on
+   * the bus: the journey rules' EventBridge retry (MaximumEventAgeInSeconds, 24 h,
+   * shared/journeys/rules.ts) plus λ journey's asynchronous invocation age (6 h).
+   */
+  journeyFailureLagHours: 30,
+  /** DynamoDB point-in-time recovery window (every table: infra/constructs/storage.ts). */
+  tableBackupDays: 35,
 } as const;
 
 export const BUS = { name: 'cairn', source: 'cairn' } as const;
@@ -177,7 +220,17 @@ export const BUS = { name: 'cairn', source: 'cairn' } as const;
  * bus invokes the function (infra/constructs/imports.ts); locally s3rver's object events do
  * (local/stack.ts). Same handler, same filter.
  */
-export const IMPORTS = { prefix: 'imports/', fn: 'import' } as const;
+export const IMPORTS = {
+  prefix: 'imports/',
+  fn: 'import',
+  /**
+   * The tag λ import puts on every object it reads or writes under `imports/` except manifests: the
+   * lake's `expire-imports` lifecycle rule expires objects carrying it (RETENTION.importDays), so
+   * dropped files, rejects, reports and checkpoints expire while manifests, which hold no personal
+   * data and serve every later drop, stay (docs/import.md, docs/privacy.md).
+   */
+  expiryTag: { key: 'cairn-expiry', value: 'import' },
+} as const;
 
 /**
  * Duplicate messageIds are dropped for at least this long (docs/api.md#collection-api: at least 24 h).
@@ -279,6 +332,7 @@ export const FUNCTIONS = {
       'lakeBucket',
       'sourcesTable',
       'timelineDays',
+      'importDays',
       'couponsTable',
     ],
     access: {
@@ -363,6 +417,7 @@ export const FUNCTIONS = {
     env: [
       'journeysTable',
       'profilesTable',
+      'timelineTable',
       'definitionsTable',
       'rawStream',
       'eventBus',
@@ -377,11 +432,13 @@ export const FUNCTIONS = {
     // out instead of taking the account's concurrency from collect and the pipeline (docs/deploy.md#sizing).
     reservedConcurrency: 50,
     access: {
+      // timeline Query: the events since a run's start (docs/journeys.md#out-of-order-events).
       // coupons: a coupon step takes a position (UpdateItem on the pool's cursor), reads its slot, records the
       // issue and marks the code (PutItem/UpdateItem, conditional); a redemption marks the code (shared/coupons).
       tables: {
         journeys: ['GetItem', 'PutItem', 'UpdateItem'],
         profiles: ['GetItem'],
+        timeline: ['Query'],
         definitions: ['GetItem'],
         coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
@@ -428,12 +485,15 @@ export const FUNCTIONS = {
         journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
         dedup: ['BatchWriteItem'],
       },
-      // Lists and rewrites objects holding the person's rows, and deletes those left with none.
+      // Lists and rewrites objects holding the person's rows (lake tables and failed batches), deletes
+      // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/'],
-        write: ['events/', 'quarantine/', 'profiles/'],
-        delete: ['events/', 'quarantine/', 'profiles/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
         list: true,
+        listVersions: true,
       },
       // Cancels the person's recheck schedule (never creates one).
       recheckSchedules: ['DeleteSchedule'],
@@ -452,7 +512,8 @@ export const FUNCTIONS = {
     timeoutSeconds: 900,
     env: ['rawStream', 'lakeBucket'],
     // list: a dropped file or manifest not there yet must be a 404 (the import waits for it), not a 403.
-    access: { streams: { raw: 'write' }, lake: { read: ['imports/'], list: true } },
+    // tag: the expiry tag on the files it reads and the outputs it writes (IMPORTS.expiryTag).
+    access: { streams: { raw: 'write' }, lake: { read: ['imports/'], tag: ['imports/'], list: true } },
   },
 } as const satisfies Record<string, FunctionDef>;
 
@@ -539,9 +600,10 @@ export const ROUTES: RouteDef[] = [
   { method: 'GET', path: '/v1/coupons/{pool}', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/coupons/{pool}/codes', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/coupons/{pool}/generate', fn: 'admin', auth: 'admin' },
-  // Sources and write keys (docs/security.md): list, rotate with an overlap window, revoke.
+  // Sources and write keys (docs/security.md): list, rotate with an overlap window, trust level, revoke.
   { method: 'GET', path: '/v1/sources', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
+  { method: 'PUT', path: '/v1/sources/{id}/trust', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
 ];
 
@@ -621,6 +683,8 @@ export const ENV = {
   recheckRoleArn: 'CAIRN_RECHECK_ROLE_ARN',
   /** Days a timeline item is kept after its event time (CDK context `cairn:timelineDays`; TIMELINE.defaultDays). */
   timelineDays: 'CAIRN_TIMELINE_DAYS',
+  /** Days tagged files under `imports/` are kept (CDK context `cairn:importDays`; RETENTION.importDays): the "expires by" of an erasure's status (λ admin). */
+  importDays: 'CAIRN_IMPORT_DAYS',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
   couponsTable: 'CAIRN_COUPONS_TABLE',
 } as const;
@@ -689,5 +753,6 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     recheckTargetArn: `arn:aws:lambda:${region}:000000000000:function:cairn-recheck`,
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
+    importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
   };
 }

@@ -9,12 +9,16 @@ import { mulberry32 } from '../random';
 
 export type DemoSourceKey = 'web' | 'app' | 'pos' | 'crm';
 
-/** The demo's sources: their ids in the lake (`source_id`) and write keys. */
-export const DEMO_SOURCES: Record<DemoSourceKey, { sourceId: string; name: string; writeKey: string }> = {
-  web: { sourceId: 'demo-web', name: 'Demo: website (analytics.js)', writeKey: 'demo-web-write-key' },
-  app: { sourceId: 'demo-app', name: 'Demo: mobile app', writeKey: 'demo-app-write-key' },
-  pos: { sourceId: 'demo-pos', name: 'Demo: store tills (POS)', writeKey: 'demo-pos-write-key' },
-  crm: { sourceId: 'demo-crm', name: 'Demo: CRM / loyalty', writeKey: 'demo-crm-write-key' },
+/**
+ * The demo's sources: their ids in the lake (`source_id`), write keys and trust levels (the web
+ * page's and the app's keys ship to every visitor: `browser`; the tills and the CRM are the
+ * retailer's own systems: `server`; docs/security.md#source-trust).
+ */
+export const DEMO_SOURCES: Record<DemoSourceKey, { sourceId: string; name: string; writeKey: string; trust: 'server' | 'browser' }> = {
+  web: { sourceId: 'demo-web', name: 'Demo: website (analytics.js)', writeKey: 'demo-web-write-key', trust: 'browser' },
+  app: { sourceId: 'demo-app', name: 'Demo: mobile app', writeKey: 'demo-app-write-key', trust: 'browser' },
+  pos: { sourceId: 'demo-pos', name: 'Demo: store tills (POS)', writeKey: 'demo-pos-write-key', trust: 'server' },
+  crm: { sourceId: 'demo-crm', name: 'Demo: CRM / loyalty', writeKey: 'demo-crm-write-key', trust: 'server' },
 };
 
 export const DEMO_STORES = [

@@ -132,7 +132,7 @@ function timelineToItem(t: TimelineItem): Record<string, unknown> {
   const from = t.receivedAt > t.timestamp ? t.receivedAt : t.timestamp;
   return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
 }
-function timelineFromItem(item: Record<string, unknown>): TimelineItem {
+export function timelineFromItem(item: Record<string, unknown>): TimelineItem {
   const lk = item.lk instanceof Set ? [...item.lk] : item.lk;
   return {
     ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>),

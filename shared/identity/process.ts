@@ -6,9 +6,10 @@
  */
 import type { LakeQuarantineRow } from '../message';
 import { log } from '../log';
+import { countBy, METRIC } from '../metrics';
 import type { IdentityConfig } from './config';
 import { firstRoundKeys, freezeLevels, missingProfiles, resolveBatch, type BatchRecord, type Plan } from './resolve';
-import { cmpSeq, idHash } from './profile';
+import { anchorHash, cmpSeq, idHash } from './profile';
 import { busEvents, type Publisher } from './events';
 import { withLakeKeys } from './lake-index';
 import { dateOf, profileObjectKey } from '../lake';
@@ -173,10 +174,10 @@ function published(plan: Plan, finals: Map<string, ProfileRecord>, intent: Map<s
   const covered = new Set(plan.merges.flatMap((m) => m.merged));
   const seen = new Set<string>();
   for (const o of plan.outcomes) {
-    if (!o.profileId || seen.has(o.message.messageId)) continue;
-    const h = idHash(o.message.messageId);
+    const h = anchorHash(o.message);
+    if (!o.profileId || seen.has(h)) continue;
     if (o.duplicate && !republish.has(h)) continue;
-    seen.add(o.message.messageId);
+    seen.add(h);
     outcomes.push(o);
     const live = finals.get(o.profileId);
     const done = (intent.get(mergedKey(h)) ?? []).filter((p) => !covered.has(p) && live?.mergedFrom.includes(p));
@@ -284,7 +285,7 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
       recent = marker?.recent ?? [];
       // A copy of a message the shard applied recently (re-put with a new sequence number): anchor it
       // on the profile it was applied to, which finds it a duplicate, wherever its identifiers lead now.
-      const hashes = new Set(records.map((r) => idHash(r.message.messageId)));
+      const hashes = new Set(records.map((r) => anchorHash(r.message)));
       const again = recent.filter(([h]) => hashes.has(h));
       for (const [h, p] of again) addIntent(h, p);
       if (again.length && !(marker && cmpSeq(marker.last, batchFirst) >= 0)) {
@@ -311,16 +312,16 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     deps.hooks?.beforeWrite?.(plan, state, new Date(now));
     const writes = plan.freezes.length + plan.profiles.length + plan.groups.length + plan.claims.length;
     if (writes) {
-      for (const o of plan.outcomes) if (o.profileId) addIntent(idHash(o.message.messageId), o.profileId);
-      for (const mg of plan.merges) for (const p of mg.merged) addIntent(mergedKey(idHash(mg.messageId)), p);
+      for (const o of plan.outcomes) if (o.profileId) addIntent(anchorHash(o.message), o.profileId);
+      for (const mg of plan.merges) for (const p of mg.merged) addIntent(mergedKey(mg.anchor ?? idHash(mg.messageId)), p);
       for (const w of [...plan.freezes, ...plan.profiles]) planned.add(w.rec.profileId);
       const mine = new Map<string, string>();
-      for (const o of plan.outcomes) if (o.profileId) mine.set(idHash(o.message.messageId), o.profileId);
+      for (const o of plan.outcomes) if (o.profileId) mine.set(anchorHash(o.message), o.profileId);
       const window = [...recent.filter(([h]) => !mine.has(h)), ...mine].slice(-RECENT_PER_SHARD);
       await deps.store.putMarker({ shardId, f: batchFirst, last: markLast, intent: { ...Object.fromEntries(intent), [WRITES]: [...planned] }, recent: window });
     }
     if (await apply(deps, cache, plan, written)) break;
-    for (const o of plan.outcomes) if (o.profileId && !o.duplicate) republish.add(idHash(o.message.messageId));
+    for (const o of plan.outcomes) if (o.profileId && !o.duplicate) republish.add(anchorHash(o.message));
     plan = undefined;
   }
   if (!plan || !state) {
@@ -356,6 +357,7 @@ export async function processBatch(deps: ResolverDeps, shardId: string, records:
     await deps.hooks.afterWrite({ ...plan, profiles, freezes }, { store: deps.store, cache, now: new Date(now), state });
   }
   const applied = plan.outcomes.filter((o) => o.profileId && !o.duplicate).length;
+  for (const [r, n] of Object.entries(plan.reasons)) if (r.startsWith('refused:')) countBy(METRIC.refused, r.slice('refused:'.length), n);
   log('info', 'resolve.batch', {
     shardId,
     records: records.length,

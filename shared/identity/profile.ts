@@ -7,6 +7,7 @@ import type { Json, JsonObject, NormalizedMessage } from '../message';
 import { type Identifier, identityKey } from './identifiers';
 import type { Computed, ConsentState, Dedupe, GroupRecord, ProfileRecord } from './types';
 import { isPlainObject } from '../lang';
+import { guardedConsent, MAX_SESSIONS } from './trust';
 
 /** Deterministic profile id (UUID v5 layout) from the message that created the profile. */
 export function profileIdFor(messageId: string): string {
@@ -19,6 +20,17 @@ export function profileIdFor(messageId: string): string {
 
 /** 48-bit messageId hash (8 chars) for the dedupe lists and last-write-wins tie-breaks. */
 export const idHash = (messageId: string): string => createHash('sha256').update(messageId).digest('base64url').slice(0, 8);
+
+/**
+ * What a batch's bookkeeping knows a message by (the id of the profile it creates, the shard
+ * marker's intent and recent window): a browser message's id within its source, so another
+ * source's messageId posted first with a public key claims nothing (docs/security.md#source-trust).
+ * Other messages keep the id alone, as before.
+ */
+export const messageRef = (m: Pick<NormalizedMessage, 'messageId' | 'sourceId' | 'trust'>): string =>
+  m.trust === 'browser' ? `${m.sourceId}\u0000${m.messageId}` : m.messageId;
+/** The hash of messageRef: intent and recent-window keys. (Per-profile dedupe lists keep idHash(messageId).) */
+export const anchorHash = (m: Pick<NormalizedMessage, 'messageId' | 'sourceId' | 'trust'>): string => idHash(messageRef(m));
 
 /** Last-write-wins key: event time (ms, base36, fixed width), then the messageId hash. Compares as a string. */
 export function lwwKey(timestamp: string, messageId: string): string {
@@ -206,11 +218,19 @@ export function survivorOf(ps: ProfileRecord[]): ProfileRecord {
   return [...ps].sort((a, b) => (a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? -1 : 1) : a.profileId < b.profileId ? -1 : 1))[0]!;
 }
 
-/** Survivor `s` takes in everything `l` holds (l's content is final: it is frozen). Idempotent via mergedFrom. */
+/**
+ * Survivor `s` takes in everything `l` holds (l's content is final: it is frozen). Idempotent via
+ * mergedFrom. A guarded merge (`l.mergedBy.guard`, shared/identity/trust.ts) keeps the browser
+ * session's side from speaking for the person: its consent grants, identifying traits and sessions
+ * stay behind, whichever side survives.
+ */
 export function absorb(s: ProfileRecord, l: ProfileRecord): boolean {
   if (s.mergedFrom.includes(l.profileId) || s.profileId === l.profileId) return false;
+  const guard = l.mergedBy?.guard;
+  const withheld = new Set(guard?.traits ?? []);
   for (const id of l.identities) addIdentity(s, id);
   for (const [name, value] of Object.entries(l.traits)) {
+    if (guard?.session === 'merged' && withheld.has(name)) continue;
     const k = l.traitK[name] ?? '';
     const cur = s.traitK[name];
     if (cur === undefined || k > cur) {
@@ -218,6 +238,16 @@ export function absorb(s: ProfileRecord, l: ProfileRecord): boolean {
       s.traitK[name] = k;
     }
   }
+  if (guard?.session === 'survivor')
+    for (const name of withheld) {
+      if (Object.hasOwn(l.traits, name)) {
+        s.traits[name] = l.traits[name]!;
+        s.traitK[name] = l.traitK[name] ?? '';
+      } else {
+        delete s.traits[name];
+        delete s.traitK[name];
+      }
+    }
   const a = s.computed;
   const b = l.computed;
   if (b.first_seen !== null && (a.first_seen === null || b.first_seen < a.first_seen)) a.first_seen = b.first_seen;
@@ -229,10 +259,17 @@ export function absorb(s: ProfileRecord, l: ProfileRecord): boolean {
     a.last_channel = b.last_channel;
     a.last_channel_k = b.last_channel_k;
   }
-  for (const [ch, v] of Object.entries(l.consent)) {
-    const cur = s.consent[ch];
-    if (!cur || v.k > cur.k) s.consent[ch] = { ...v };
-  }
+  if (guard) {
+    s.consent = guard.session === 'survivor' ? guardedConsent(l.consent, s.consent) : guardedConsent(s.consent, l.consent);
+  } else
+    for (const [ch, v] of Object.entries(l.consent)) {
+      const cur = s.consent[ch];
+      if (!cur || v.k > cur.k) s.consent[ch] = { ...v };
+    }
+  const sessions =
+    guard?.session === 'survivor' ? (l.sessions ?? []) : guard ? (s.sessions ?? []) : [...new Set([...(s.sessions ?? []), ...(l.sessions ?? [])])];
+  if (sessions.length) s.sessions = [...sessions].sort().slice(0, MAX_SESSIONS);
+  else delete s.sessions;
   s.groups = [...new Set([...s.groups, ...l.groups])].sort();
   s.mergedFrom = [...new Set([...s.mergedFrom, l.profileId, ...l.mergedFrom])].sort();
   s.dd = mergeDedupe(s.dd, l.dd);

@@ -13,8 +13,10 @@ import {
   applyMessage,
   applyTraits,
   hasSeen,
+  anchorHash,
   idHash,
   isDuplicate,
+  messageRef,
   lwwKey,
   newGroup,
   newProfile,
@@ -23,6 +25,7 @@ import {
   touch,
 } from './profile';
 import type { GroupRecord, IdentityItem, ProfileExtension, ProfileRecord, ReadRequest, ReadResult, TimelineItem } from './types';
+import { addSession, mergeGuard, screenAssertions, screenEntries, sessionOf, type TrustEntry } from './trust';
 
 export interface BatchRecord {
   message: NormalizedMessage;
@@ -65,6 +68,8 @@ export interface Outcome {
    * timeline item is written there again (an overwrite), not as a second copy under the survivor.
    */
   appliedTo?: string;
+  /** What a browser source asserted that was not applied (trust.ts); `message` is without it. */
+  refused?: string[];
 }
 export interface Plan {
   /** Claims of identifiers nobody held when read: conditional on still being unclaimed. A failure is a conflict. */
@@ -80,7 +85,13 @@ export interface Plan {
   timeline: TimelineItem[];
   quarantine: LakeQuarantineRow[];
   outcomes: Outcome[];
-  merges: { survivor: string; merged: string[]; messageId: string }[];
+  merges: {
+    survivor: string;
+    merged: string[];
+    messageId: string;
+    /** anchorHash of the message (profile.ts): its key in the shard marker's intent. */
+    anchor?: string;
+  }[];
   /** Why identifiers were not used (counted): `blocked`, `super_node`, `limit:<type>`, `invalid:<code>`. */
   reasons: Record<string, number>;
   /** Final state of every profile written (survivors and frozen ones). */
@@ -301,7 +312,9 @@ class Resolution {
     });
   }
 
-  private one({ message: m, seq }: BatchRecord) {
+  private one({ message, seq }: BatchRecord) {
+    // What is applied: the message, less what a browser source may not assert where it lands (trust.ts).
+    let m = message;
     const ext = extractIdentifiers(m, this.cfg);
     for (const bad of ext.invalid) {
       this.quarantine(m, bad.code, `${bad.reason}; identifier ignored, the message was applied with its other identifiers`);
@@ -325,7 +338,7 @@ class Resolution {
       this.plan.outcomes.push({ message: m, seq, profileId: null, duplicate: false });
       return;
     }
-    const entries: { id: Identifier; key: string; root: string | undefined; pseudo?: boolean }[] = ids
+    let entries: TrustEntry[] = ids
       .map((id) => ({ id, key: identityKey(id), root: this.rootOfKey(identityKey(id), m.receivedAt) }))
       .sort((a, b) => {
         const pa = this.cfg.types[a.id.type]?.priority ?? 99;
@@ -335,12 +348,24 @@ class Resolution {
     // On a re-run, a profile an earlier attempt applied this very message to (its identity claims may
     // then have been lost to a concurrent writer) anchors it: the message already counts there.
     const h = idHash(m.messageId);
-    for (const c of this.input.intent?.get(h) ?? []) {
+    const anchor = anchorHash(m);
+    for (const c of this.input.intent?.get(anchor) ?? []) {
       if (!this.profiles.has(c) || this.stored.get(c) == null) continue;
       const root = this.root(c, m.receivedAt);
       if (!hasSeen(this.profiles.get(root)!.dd, h)) continue;
       entries.unshift({ id: { type: 'profile_id', value: root }, key: `profile_id:${root}`, root, pseudo: true });
       break;
+    }
+    const session = m.trust !== undefined ? sessionOf(m, this.cfg) : undefined;
+    const screened = m.trust === 'browser' ? screenEntries(entries, session, (r) => this.profiles.get(r)!) : undefined;
+    if (screened) {
+      entries = screened.kept;
+      if (entries.length === 0) {
+        this.quarantine(m, 'no_usable_identifier', 'a browser source named only identifiers of profiles it does not speak for (docs/security.md#source-trust)');
+        this.reason('refused:identifier');
+        this.plan.outcomes.push({ message: m, seq, profileId: null, duplicate: false });
+        return;
+      }
     }
     const roots: string[] = [];
     const held = new Map<string, Set<string>>();
@@ -389,7 +414,9 @@ class Resolution {
 
     let target: ProfileRecord;
     if (roots.length === 0) {
-      const id = profileIdFor(m.messageId);
+      // A browser message's new profile is named within its source: another source's messageId (a
+      // server's `signup-124`, posted first with a public key) cannot pre-claim the profile it creates.
+      const id = profileIdFor(messageRef(m));
       const existing = this.profiles.get(id);
       if (existing)
         target = this.profiles.get(this.root(id, m.receivedAt))!; // a retry of the batch that created it
@@ -408,15 +435,17 @@ class Resolution {
         .sort();
       for (const l of ps) {
         if (l === target) continue;
+        // The ledger entry first: a guarded merge's absorb reads its guard (and so does any later completion).
+        const guard = mergeGuard(target.profileId, l.profileId, screened?.session, this.cfg);
+        l.mergedInto = target.profileId;
+        l.mergedBy = { messageId: m.messageId, sourceId: m.sourceId ?? null, timestamp: m.timestamp, at: this.input.now, via, ...(guard ? { guard } : {}) };
         this.absorb(target, l);
         this.dirty.add(target.profileId);
-        l.mergedInto = target.profileId;
-        l.mergedBy = { messageId: m.messageId, sourceId: m.sourceId ?? null, timestamp: m.timestamp, at: this.input.now, via };
         if (forced) l.forcedMerge = true;
         this.dirty.add(l.profileId);
         merged.push(l.profileId);
       }
-      if (merged.length) this.plan.merges.push({ survivor: target.profileId, merged, messageId: m.messageId });
+      if (merged.length) this.plan.merges.push({ survivor: target.profileId, merged, messageId: m.messageId, anchor });
     }
     for (const id of newIds) {
       const key = identityKey(id);
@@ -446,7 +475,19 @@ class Resolution {
 
     const used = entries.filter((e) => !e.pseudo && e.root !== undefined && roots.includes(e.root)).map((e) => e.key);
     this.carried.set(m.messageId, [...new Set([...used, ...newIds.map(identityKey)])].sort());
+    // Browser sessions: the anonymous id that first identified a user id speaks for it, and one a
+    // server source links to it (trust.ts). Messages of unknown trust (built outside normalize) leave them be.
+    if (
+      session !== undefined &&
+      target.identities.some((i) => i.type === 'user_id') &&
+      (m.trust === 'server' || newIds.some((i) => i.type === 'user_id')) &&
+      addSession(target, session)
+    )
+      this.dirty.add(target.profileId);
+    let notes: string[] = [];
+    if (screened) ({ message: m, notes } = screenAssertions(m, screened, !(screened.foreign && roots.includes(screened.foreign)), target, this.cfg));
     const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
+    if (!dup) for (const n of notes) this.reason(`refused:${n.split(':')[0]}`);
     if (!dup) {
       applyMessage(target, m);
       this.input.extension?.apply(target, m);
@@ -465,11 +506,18 @@ class Resolution {
     // merged into it that this shard remembers): written there again, even if the target is merged later in the batch.
     const appliedTo = dup
       ? (this.input.intent
-          ?.get(h)
+          ?.get(anchor)
           ?.find((c) => c !== target.profileId && this.stored.get(c) != null && this.profiles.has(c) && hasSeen(this.profiles.get(c)!.dd, h)) ??
         (this.stored.get(target.profileId) != null ? target.profileId : undefined))
       : undefined;
-    this.plan.outcomes.push({ message: m, seq, profileId: target.profileId, duplicate: dup, ...(appliedTo ? { appliedTo } : {}) });
+    this.plan.outcomes.push({
+      message: m,
+      seq,
+      profileId: target.profileId,
+      duplicate: dup,
+      ...(appliedTo ? { appliedTo } : {}),
+      ...(notes.length ? { refused: notes } : {}),
+    });
   }
 
   private finish(): Plan {
@@ -526,7 +574,7 @@ class Resolution {
       if (!o.profileId) continue;
       // A replayed message stays on the partition it was applied to, if that is still in its profile's tree.
       const on = o.appliedTo && finalOf(o.appliedTo) === o.profileId ? o.appliedTo : o.profileId;
-      plan.timeline.push(timelineItem(on, o.message, this.carried.get(o.message.messageId)));
+      plan.timeline.push(timelineItem(on, o.message, this.carried.get(o.message.messageId), o.refused));
     }
     return plan;
   }
@@ -538,7 +586,7 @@ const MAX_TIMELINE_JSON = 700;
  * The compact timeline entry of a message (properties/traits dropped when the item would pass 1 KB).
  * `ids`: the identity keys the message carried that its profile holds (they share the size budget).
  */
-export function timelineItem(profileId: string, m: NormalizedMessage, ids?: string[]): TimelineItem {
+export function timelineItem(profileId: string, m: NormalizedMessage, ids?: string[], refused?: string[]): TimelineItem {
   const it: TimelineItem = {
     profileId,
     sk: `${m.timestamp}#${m.messageId}`,
@@ -550,6 +598,8 @@ export function timelineItem(profileId: string, m: NormalizedMessage, ids?: stri
   if (m.event) it.event = m.event;
   if (m.name) it.name = m.name;
   if (m.groupId) it.groupId = m.groupId;
+  if (m.sourceId) it.sourceId = m.sourceId;
+  if (refused?.length) it.refused = refused;
   if (ids?.length) it.ids = ids;
   const props = m.properties && Object.keys(m.properties).length ? m.properties : undefined;
   const traits = m.type === 'identify' || m.type === 'group' ? (m.traits && Object.keys(m.traits).length ? m.traits : undefined) : undefined;

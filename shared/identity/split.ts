@@ -89,6 +89,8 @@ export interface Split {
   keys: string[];
   /** Events under the survivor's partitions that belong to `merged` (moved there). */
   moves: TimelineItem[];
+  /** Every event of each side (a message once): what other stages split their state by (UnmergeExtension). */
+  sides: { merged: TimelineItem[]; survivor: TimelineItem[] };
   given: Given;
 }
 
@@ -226,7 +228,7 @@ export function splitProfile(input: SplitInput): Split {
   const ownGroups = new Set(theirs.filter((e) => e.type === 'group' && e.groupId).map((e) => e.groupId!));
   s.groups = s0.groups.filter((g) => !l.groups.includes(g) || ownGroups.has(g));
   s.updatedAt = now;
-  return { survivor: s, merged: l, keys, moves, given };
+  return { survivor: s, merged: l, keys, moves, sides: { merged: ours, survivor: theirs }, given };
 }
 
 function addContribution(c: Computed, a: Contribution, sign: 1 | -1): void {

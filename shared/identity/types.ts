@@ -28,6 +28,19 @@ export interface MergeEntry {
   at: string;
   /** Identity keys (`type:value`) the message carried that joined the two profiles. */
   via: string[];
+  /**
+   * Set when a browser message joined a profile it did not speak for to its own session's
+   * (shared/identity/trust.ts): which side was the session's, whose consent grants, identifying
+   * traits (`traits`) and browser sessions do not carry over (absorb in profile.ts).
+   */
+  guard?: MergeGuard;
+}
+
+/** What a guarded merge withholds from the browser session's side (shared/identity/trust.ts). */
+export interface MergeGuard {
+  session: 'survivor' | 'merged';
+  /** Trait names that carry identifiers (`email`, `phone`, …): the person's side's values only. */
+  traits: string[];
 }
 
 /** An unmerge in progress, kept on the survivor until its last step (re-running it finishes it). */
@@ -96,6 +109,11 @@ export interface ProfileRecord {
   traitK: Record<string, string>;
   computed: Computed;
   consent: Record<string, ConsentState>;
+  /**
+   * Browser sessions that speak for this person (shared/identity/trust.ts): hashes of the anonymous
+   * ids that first identified one of its user ids, or that a server source linked to it. Sorted.
+   */
+  sessions?: string[];
   groups: string[];
   /** Every profile merged into this one, transitively. */
   mergedFrom: string[];
@@ -134,6 +152,13 @@ export interface TimelineItem {
   ids?: string[];
   /** True when properties/traits were dropped to keep the item under 1 KB (see the lake). */
   truncated?: boolean;
+  /** The source the message came in on (the key of its dedup marker, which erasure deletes). */
+  sourceId?: string;
+  /**
+   * What a browser source asserted that was not applied (shared/identity/trust.ts), e.g.
+   * `consent:email`, `trait:email`, `identifier:email`, `merge`; the traits kept here are those applied.
+   */
+  refused?: string[];
   /**
    * The lake objects holding this message's row (and, on one item per changed profile per batch, the
    * `profiles/` object its snapshot row went to): the erasure's per-person index, carried by the item
@@ -218,3 +243,31 @@ export interface ProfileExtension {
 }
 
 export type { Json };
+
+/**
+ * State other stages keep on profiles (computed traits, event counters, segment membership:
+ * shared/segments), split by an unmerge (shared/identity/unmerge.ts) along with the rest of the
+ * profile, and what follows from the two profiles' new state.
+ */
+export interface UnmergeHooks {
+  /** Once per unmerge run, before its writes: how the stages' state of the two records is split. */
+  prepare(now: Date): Promise<UnmergeExtension | undefined>;
+  /**
+   * Once both sides are written (`profiles`: as the unmerge wrote or last read them) and before the
+   * unmerge is marked done, so a re-run after any failure does it again (at least once): e.g. segment
+   * events. `key` is the same on every run of one unmerge.
+   */
+  afterSplit(profiles: ProfileRecord[], key: string): Promise<void>;
+}
+
+/** Called on the records the unmerge is about to write (it sets their `extra`); pure. */
+export interface UnmergeExtension {
+  /**
+   * The survivor without what the other side contributed: `merged` is that side's frozen record (its
+   * state as at the merge), `moved` its events applied to the survivor since, `mergedEvents` every
+   * event of that side, `own` the survivor's own events.
+   */
+  survivor(s: ProfileRecord, merged: ProfileRecord, events: { moved: TimelineItem[]; mergedEvents: TimelineItem[]; own: TimelineItem[] }): void;
+  /** The revived side (its frozen record brought back to life) with its moved events. */
+  revived(l: ProfileRecord, moved: TimelineItem[]): void;
+}

@@ -10,20 +10,27 @@
  *   2. the merged-away profile alive again (conditional on its frozen version);
  *   3. its identifiers pointed back at it (conditional on where they point);
  *   4. its events under the survivor copied to it, then deleted from the survivor;
- *   5. the survivor's last write: mergedFrom and `unmerge` cleared (re-read on a conflict);
- *   6. `profile.unmerged` on the bus (at least once: a re-run publishes again).
+ *   5. what follows from both sides' new state (`hooks.afterSplit`: segment membership settled and
+ *      its events, through λ recheck), before the unmerge is marked done so a re-run repeats it;
+ *   6. the survivor's last write: mergedFrom and `unmerge` cleared (re-read on a conflict);
+ *   7. `profile.unmerged` on the bus (at least once: a re-run publishes again).
+ *
+ * The state other stages keep on the records (computed traits, segment membership) is split in the
+ * writes of steps 1 and 2 by the hooks' extension (shared/segments/unmerge.ts).
  */
 import { CairnError } from '../errors';
 import type { IdentityConfig } from './config';
 import { identityKey, isBlocked, parseIdentifier } from './identifiers';
 import type { BusEvent, Publisher } from './bus';
 import { mergedPartitions, reviveMerged, sideEvents, splitProfile } from './split';
-import type { IdentityStore, ProfileRecord, TimelineItem } from './types';
+import type { IdentityStore, ProfileRecord, TimelineItem, UnmergeExtension, UnmergeHooks } from './types';
 
 export interface UnmergeDeps {
   store: IdentityStore;
   config: IdentityConfig;
   publisher?: Publisher;
+  /** Computed traits and segment membership recomputed for both sides (shared/segments/unmerge.ts); none: left as they are. */
+  hooks?: UnmergeHooks;
   now?: () => Date;
 }
 
@@ -111,6 +118,9 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
     if (id.type === 'profile_id') throw new CairnError('invalid_identifier', 'a profile_id cannot be blocked', 400);
     return identityKey(id);
   });
+  // Prepared once there is a merge to split (a request answered 404 reads no definitions).
+  let prepared: Promise<UnmergeExtension | undefined> | undefined;
+  const extension = () => (prepared ??= deps.hooks ? deps.hooks.prepare(new Date(now())) : Promise.resolve(undefined));
 
   // Step 1 (or find the unmerge a previous run started).
   let s: ProfileRecord | undefined;
@@ -139,6 +149,7 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
       version: p.version + 1,
       unmerge: { profileId: l.profileId, ids: split.keys, at: now(), blocked: blockKeys, given: split.given, merge: l.mergedBy ?? null },
     };
+    (await extension())?.survivor(next, l, { moved: dedupeByMessage(split.moves), mergedEvents: split.sides.merged, own: split.sides.survivor });
     if (await store.putProfile(next, p.version)) s = next;
   }
   const pending = s.unmerge!;
@@ -152,16 +163,10 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
   const asSplit = { ...s, identities: s.identities.filter((i) => survivorKeys.has(identityKey(i))) };
   if (l.mergedInto === s.profileId) {
     const { moves } = sideEvents(asSplit, l, await allEvents(store, [s.profileId, ...s.mergedFrom]), pending.ids);
-    const moved = new Set(moves.map((e) => e.messageId));
-    const revived = reviveMerged(
-      l,
-      dedupeByMessage(moves).filter((e) => moved.has(e.messageId)),
-      pending.given,
-      pending.ids,
-      s.dd,
-      now(),
-    );
+    const moved = dedupeByMessage(moves);
+    const revived = reviveMerged(l, moved, pending.given, pending.ids, s.dd, now());
     const next: ProfileRecord = { ...revived, version: l.version + 1, splitFrom: s.profileId };
+    (await extension())?.revived(next, moved);
     if (!(await store.putProfile(next, l.version)))
       throw new CairnError('unmerge_conflict', 'the merged-away profile changed during the unmerge; run it again', 409);
     l = next;
@@ -189,7 +194,10 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
     await store.deleteTimeline(moves.map((e) => ({ profileId: e.profileId, sk: e.sk })));
   }
 
-  // Step 5: the survivor's last write.
+  // Step 5: what follows from both sides' new state (repeated by a re-run until step 6 is written).
+  await deps.hooks?.afterSplit([s, l], `${s.profileId}|${pending.at}`);
+
+  // Step 6: the survivor's last write.
   const drop = mergedPartitions(l);
   const side = new Set(pending.ids);
   let final: ProfileRecord | undefined;

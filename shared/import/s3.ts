@@ -15,9 +15,13 @@
  * - Long files: when less than IMPORT_CHECKPOINT_MARGIN_MS of the invocation is left, the progress is
  *   written to `<file>.checkpoint.json`; that object's own creation event starts the next invocation,
  *   which skips the rows already done and carries on.
+ * - Expiry: every object dropped under `imports/` but a manifest is tagged IMPORTS.expiryTag when its
+ *   event arrives, and the report, rejects and checkpoint are written with it: the lake's
+ *   `expire-imports` rule removes them RETENTION.importDays after they were written (`cairn:importDays`;
+ *   docs/privacy.md), so a person's rows in a dropped file outlive their erasure by a known time.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
 import type { CountryCode } from 'libphonenumber-js';
 import { STREAMS, IMPORTS } from '../config';
@@ -222,8 +226,43 @@ async function head(bucket: string, key: string): Promise<{ etag: string; size: 
   }
 }
 
+/** The expiry tag (IMPORTS.expiryTag) as PutObject's `Tagging`: every output expires with the file it reports on. */
+const EXPIRY_TAGGING = new URLSearchParams([[IMPORTS.expiryTag.key, IMPORTS.expiryTag.value]]).toString();
+
 const put = (bucket: string, key: string, body: string, contentType: string) =>
-  s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Tagging: EXPIRY_TAGGING }));
+
+/** S3 keeps at most 10 tags per object. */
+const MAX_TAGS = 10;
+
+/**
+ * Puts the expiry tag on a dropped object (IMPORTS.expiryTag: the lake's `expire-imports` rule then
+ * expires it, docs/privacy.md), keeping the tags it has. A key gone meanwhile needs none. An object
+ * that already has 10 tags of its own cannot take it: logged, and it stays.
+ */
+async function tagForExpiry(bucket: string, key: string): Promise<'tagged' | 'already' | 'gone' | 'full'> {
+  const { key: k, value: v } = IMPORTS.expiryTag;
+  let tags: { Key?: string; Value?: string }[];
+  try {
+    tags = (await s3().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet ?? [];
+  } catch (e) {
+    if (isMissing(e)) return 'gone';
+    throw e;
+  }
+  if (tags.some((t) => t.Key === k && t.Value === v)) return 'already';
+  const others = tags.filter((t) => t.Key !== k).map((t) => ({ Key: t.Key!, Value: t.Value ?? '' }));
+  if (others.length >= MAX_TAGS) {
+    log('warn', 'import.expiry_tag_skipped', { file: key, reason: `the object has ${others.length} tags of its own (S3 allows ${MAX_TAGS})` });
+    return 'full';
+  }
+  try {
+    await s3().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: [...others, { Key: k, Value: v }] } }));
+  } catch (e) {
+    if (isMissing(e)) return 'gone';
+    throw e;
+  }
+  return 'tagged';
+}
 
 /** The manifest of a data file: `<file>.import.json`, else `_import.json` in its folder. */
 async function findManifest(bucket: string, file: string): Promise<{ key: string; text: string } | undefined> {
@@ -261,6 +300,8 @@ const hashOf = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).di
 /** Handles one created object under `imports/`. Never throws for a bad file or manifest: the report says. */
 export async function importObject(bucket: string, key: string, deps: ImportDeps, opts: ImportObjectOptions = {}): Promise<ImportOutcome> {
   const { kind, file } = classifyKey(key);
+  // Every dropped object but a manifest expires (λ import's own outputs carry the tag from their PUT).
+  if ((kind === 'data' || kind === 'other') && key.startsWith(IMPORTS.prefix) && !key.endsWith('/')) await tagForExpiry(bucket, key);
   if (!file || (kind !== 'data' && kind !== 'manifest' && kind !== 'checkpoint')) return { status: 'ignored', reason: `not an import file (${kind})` };
   const reportKey = `${file}${SUFFIX.report}`;
   const checkpointKey = `${file}${SUFFIX.checkpoint}`;
@@ -432,7 +473,8 @@ export async function importObject(bucket: string, key: string, deps: ImportDeps
             reject(row, `refused by the collector: ${e.code}: ${e.message}`);
             continue;
           }
-          const envelope: RawEnvelope = { message: prepared.message as JsonObject, sourceId: m.source, receivedAt: receivedAt.toISOString() };
+          // Files are dropped into the lake by whoever may write there: the operator, a server source.
+          const envelope: RawEnvelope = { message: prepared.message as JsonObject, sourceId: m.source, trust: 'server', receivedAt: receivedAt.toISOString() };
           chunk.push({ partitionKey: partitionKeyFor(prepared.partitionKey), data: Buffer.from(JSON.stringify(envelope)) });
           if (chunk.length >= CHUNK) {
             await flush();

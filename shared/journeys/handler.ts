@@ -24,12 +24,13 @@ import { performAction, type Senders } from './actions';
 import { couponTemplate } from './actions/coupon';
 import type { CouponStore } from '../coupons';
 import { redeemForJourney } from './redeem';
-import { emptyState, onEvent, onResume, onTrigger, storeEffects, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
+import { emptyState, onEvent, onResume, onTrigger, storeEffects, triggerTime, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
 import type { JourneyStore } from './store';
 import { isPlainObject } from '../lang';
+import { followsEvents, TIMELINE_MAX_PROFILES, TIMELINE_READ_LIMIT, type TimelineEvent, type TimelineReader } from './timeline';
 
 export type JourneyInput = RuleInput | ResumeInput;
 
@@ -39,6 +40,11 @@ export interface JourneyDeps {
   journey(id: string): Promise<JourneyDef | null>;
   waits: WaitScheduler;
   senders: Senders;
+  /**
+   * The person's timeline (docs/journeys.md#out-of-order-events): read at entry and before a resume
+   * when the journey follows events. Absent: runs see only the events delivered to them.
+   */
+  timeline?: TimelineReader;
   /** Coupon pools: the codes `{{ coupon.* }}` shows, and redemptions (docs/journeys.md#coupons); absent in tests without coupons. */
   coupons?: CouponStore;
   /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
@@ -179,6 +185,19 @@ function asPerson(state: PersonState, absorbed: PersonState[]): PersonState {
   };
 }
 
+/**
+ * The followed events since `sinceMs` of the run's profile, the live one and (the first few of) the
+ * ones it absorbed, read once per invocation: null when the journey follows no event.
+ */
+function timelineOnce(def: JourneyDef, deps: JourneyDeps, runProfileId: string, profile: ProfileRecord) {
+  let read: Promise<TimelineEvent[]> | undefined;
+  return (sinceMs: number): Promise<TimelineEvent[]> | null => {
+    if (!deps.timeline || !followsEvents(def)) return null;
+    const ids = [...new Set([runProfileId, profile.profileId, ...profile.mergedFrom])].slice(0, TIMELINE_MAX_PROFILES);
+    return (read ??= deps.timeline.since(ids, sinceMs, TIMELINE_READ_LIMIT));
+  };
+}
+
 export async function handleJourney(input: JourneyInput, deps: JourneyDeps, selfArn: string): Promise<JourneyResult> {
   const journeyId = input.journeyId;
   const def = await deps.journey(journeyId);
@@ -201,6 +220,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   const person = personData(profile);
   // One person: runs and entries recorded under profiles the survivor absorbed count for its entry checks.
   const absorbed = input.kind === 'trigger' ? await absorbedStates(deps.store, journeyId, profile) : [];
+  const timeline = timelineOnce(def, deps, key, profile);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const state = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
@@ -223,10 +243,16 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
         if (seen.outcome !== r.outcome)
           r = { ...seen, state: { ...state, triggers: seen.state.triggers.filter((x) => x === triggerId || state.triggers.includes(x)) }, effects: [] };
       }
+      // Entering: the events since the trigger that reached λ journey before the run existed count too.
+      const since = r.outcome === 'entered' ? timeline(triggerTime(message, ctx.now)) : null;
+      if (since) r = onTrigger(def, state, trigger, { ...ctx, timeline: await since });
       t = r;
       outcome = r.outcome;
     } else if (input.kind === 'resume') {
-      t = onResume(def, state, { runId: input.runId, stepId: input.stepId }, ctx);
+      const run = state.run;
+      const due = run?.status === 'active' && run.runId === input.runId && run.waiting?.stepId === input.stepId;
+      const since = due ? timeline(run.startedAt) : null;
+      t = onResume(def, state, { runId: input.runId, stepId: input.stepId }, since ? { ...ctx, timeline: await since } : ctx);
       outcome = t.changed ? 'resumed' : 'stale';
     } else {
       t = onEvent(def, state, detail!, ctx);

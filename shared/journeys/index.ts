@@ -1,8 +1,9 @@
 /**
  * Journeys (docs/journeys.md): λ journey's handler around the pure step machine, the actions, the
  * stats route. The adapters that build λ journey and the admin API are imported by their own paths:
- * store.ts (journeys table), dynamo-profile.ts (profiles table), schedule.ts (waits on EventBridge
- * Scheduler), rules.ts (journey rules on the bus).
+ * store.ts (journeys table), dynamo-profile.ts (profiles table), dynamo-timeline.ts (the person's
+ * timeline, out-of-order events), schedule.ts (waits on EventBridge Scheduler), rules.ts (journey
+ * rules on the bus).
  */
 export {
   cachedJourneys,
@@ -34,3 +35,4 @@ export { JOURNEY_COUNTERS, journeyStats, journeyStatsRoutes, type JourneyStats }
 export type { JourneyStore, LedgerItem } from './store';
 export type { ResumeInput, WaitScheduler, WaitSchedules } from './schedule';
 export type { RuleInput, RuleTarget } from './rules';
+export { followsEvents, type TimelineEvent, type TimelineReader } from './timeline';

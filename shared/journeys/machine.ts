@@ -26,6 +26,7 @@ import {
   type JourneyDef,
   type Step,
 } from '../definitions';
+import { inTimeOrder, recoverable, type TimelineEvent } from './timeline';
 
 export type RunStatus = 'active' | 'completed' | 'exited';
 
@@ -104,6 +105,11 @@ export interface PersonData {
 export interface MachineContext {
   now: number;
   person: PersonData;
+  /**
+   * The person's followed events since the run's start, as the shell read them from the timeline
+   * (at entry and before a resume). Absent: none read. Applied once per messageId, like deliveries.
+   */
+  timeline?: TimelineEvent[];
 }
 
 export type Effect =
@@ -125,6 +131,12 @@ export interface Transition {
 const MAX_TRIGGERS = 50;
 const MAX_SEEN = 100;
 const MAX_STEPS_PER_RUN = 1000;
+/**
+ * How far back a run may start: a trigger's own time counts as `journey.start` unless it is older
+ * than this before λ journey handles it (an imported or replayed event), then the run starts this
+ * long ago. The journey rules' bus retries give up after 24 h (rules.ts): a live trigger is hardly ever older.
+ */
+export const MAX_TRIGGER_AGE_MS = 86_400_000;
 
 export function emptyState(journeyId: string, profileId: string): PersonState {
   return { journeyId, profileId, version: 0, entries: [], triggers: [] };
@@ -335,13 +347,26 @@ export function onTrigger(def: JourneyDef, state: PersonState, input: TriggerInp
   const runId = runIdFor(def.id, state.profileId, input.triggerId);
   const entries = [...state.entries.filter((e) => e.at > ctx.now - keepFor), { runId, at: ctx.now }].slice(-1000);
   if (outcome === 'held_out') return { state: { ...base, entries }, effects: [], stats: { held_out: 1 }, changed: true, outcome };
-  const run: Run = { runId, status: 'active', startedAt: ctx.now, counters: {}, seen: [], event: input.event };
+  // The trigger itself is not one of the events "since journey.start" (its watch delivery is a duplicate).
+  const run: Run = { runId, status: 'active', startedAt: triggerTime(input.event, ctx.now), counters: {}, seen: [input.triggerId], event: input.event };
   const r = runFrom(def, run, def.steps[0]?.id ?? null, ctx);
-  return { state: { ...base, entries, run: r.run }, effects: r.effects, stats: { entered: 1, ...r.stats }, changed: true, outcome };
+  const t: Transition = { state: { ...base, entries, run: r.run }, effects: r.effects, stats: { entered: 1, ...r.stats }, changed: true };
+  return { ...chain(t, catchUp(def, t.state, ctx)), outcome };
 }
 
-/** A scheduled resume (a wait is over or a wait-until timed out). Stale resumes change nothing. */
+/**
+ * A scheduled resume (a wait is over or a wait-until timed out), after the timeline's events the run
+ * has not seen yet (an exit, the awaited event, counted events). Stale resumes change nothing.
+ */
 export function onResume(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string }, ctx: MachineContext): Transition {
+  const caught = catchUp(def, state, ctx);
+  // The schedule resuming now has fired: an exit found on the timeline need not cancel it.
+  const firing = state.run?.runId === input.runId && state.run.waiting?.stepId === input.stepId ? state.run.waiting.schedule : undefined;
+  const effects = caught.effects.filter((e) => !(e.type === 'cancel' && e.name === firing));
+  return chain({ ...caught, effects }, resumeStep(def, caught.state, input, ctx));
+}
+
+function resumeStep(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string }, ctx: MachineContext): Transition {
   const run = state.run;
   const w = run?.waiting;
   if (run?.status !== 'active' || run.runId !== input.runId || !w || w.stepId !== input.stepId) {
@@ -387,4 +412,54 @@ export function onEvent(def: JourneyDef, state: PersonState, detail: Record<stri
     return { state: { ...state, run: r.run }, effects: [{ type: 'cancel', name: w.schedule }, ...r.effects], stats: r.stats, changed: true };
   }
   return { state: { ...state, run: cur }, effects: [], stats: {}, changed: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Out-of-order events (docs/journeys.md#out-of-order-events)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `journey.start`: the trigger event's own time (its `timestamp`), not when λ journey handled it, so
+ * an exit or counted event that happened after the trigger counts whatever order they arrive in.
+ * Never later than `now` (a client clock ahead: normalize allows 5 min) nor earlier than
+ * MAX_TRIGGER_AGE_MS before it; `now` when the trigger has no timestamp (`segment.entered`).
+ */
+export function triggerTime(event: Record<string, unknown>, now: number): number {
+  const ts = Date.parse(String(event.timestamp ?? ''));
+  if (!Number.isFinite(ts)) return now;
+  return Math.min(now, Math.max(ts, now - MAX_TRIGGER_AGE_MS));
+}
+
+/**
+ * Applies the timeline's events (ctx.timeline) the run has not seen, oldest first, exactly as if their
+ * bus deliveries arrived now: through onEvent, so its messageId dedup makes an event seen both ways
+ * count once. Events the journey does not follow, or cannot judge from the timeline, are left out.
+ */
+export function catchUp(def: JourneyDef, state: PersonState, ctx: MachineContext): Transition {
+  let t: Transition = { state, effects: [], stats: {}, changed: false };
+  if (!ctx.timeline?.length) return t;
+  for (const e of inTimeOrder(ctx.timeline.filter((x) => recoverable(def, x)))) {
+    if (t.state.run?.status !== 'active') break;
+    t = chain(t, onEvent(def, t.state, e, ctx));
+  }
+  return t;
+}
+
+/**
+ * Two transitions in a row as one: effects in order (a schedule created and cancelled within it is
+ * dropped, both effects), counters summed.
+ */
+export function chain(a: Transition, b: Transition): Transition {
+  if (!b.changed) return a;
+  const effects = [...a.effects, ...b.effects];
+  const cancelled = new Set(b.effects.flatMap((e) => (e.type === 'cancel' ? [e.name] : [])));
+  const created = new Set(a.effects.flatMap((e) => (e.type === 'schedule' && cancelled.has(e.name) ? [e.name] : [])));
+  const stats = { ...a.stats };
+  for (const [k, n] of Object.entries(b.stats)) stats[k] = (stats[k] ?? 0) + n;
+  return {
+    state: b.state,
+    effects: effects.filter((e) => !((e.type === 'schedule' || e.type === 'cancel') && created.has(e.name))),
+    stats,
+    changed: true,
+  };
 }

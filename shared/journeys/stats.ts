@@ -13,7 +13,17 @@ import type { AdminRouter } from '../http';
 import { couponStat } from './redeem';
 import { stepStat, type JourneyStore } from './store';
 
-export const JOURNEY_COUNTERS = ['entered', 'completed', 'exited', 'capped', 'no_consent', 'held_out', 'already_active', 'not_in_audience'] as const;
+export const JOURNEY_COUNTERS = [
+  'entered',
+  'completed',
+  'exited',
+  'capped',
+  'no_consent',
+  'held_out',
+  'already_active',
+  'not_in_audience',
+  'no_address',
+] as const;
 
 export interface StepStats {
   /** `email`, `sms`, … or `wait`, `waitUntil`, `branch`, `exit`. */

@@ -10,12 +10,26 @@ export const MESSAGE_TYPES: readonly MessageType[] = ['identify', 'track', 'page
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
 
+/**
+ * What a source may assert (docs/security.md#source-trust): `server` keys are secrets held by the
+ * operator's systems and are believed; `browser` keys ship in pages and apps, so anyone can post with
+ * them, and what such a message says about an existing person is limited (shared/identity/trust.ts).
+ */
+export type SourceTrust = 'server' | 'browser';
+export const SOURCE_TRUSTS: readonly SourceTrust[] = ['server', 'browser'];
+export const isSourceTrust = (v: unknown): v is SourceTrust => v === 'server' || v === 'browser';
+
 /** What collect writes to the raw stream, one Kinesis record per message. */
 export interface RawEnvelope {
   /** The message as sent, with `messageId`, `receivedAt` and skew-corrected `timestamp` set by collect. */
   message: JsonObject;
   /** The source (write key owner) the message came in on. */
   sourceId: string;
+  /**
+   * The source's trust level when the message came in (collect: the key's; import and journeys:
+   * `server`). An envelope without it (written before trust levels existed) is read as `browser`.
+   */
+  trust: SourceTrust;
   /** ISO-8601 UTC, server time when collect received the request. */
   receivedAt: string;
 }
@@ -45,6 +59,12 @@ export interface NormalizedMessage {
   sentAt?: string;
   receivedAt: string;
   sourceId: string;
+  /**
+   * The trust level of the source (normalize always sets it). Absent only on messages built
+   * elsewhere (tests, benchmarks, stream records written before trust levels existed): `server`,
+   * today's rules.
+   */
+  trust?: SourceTrust;
 }
 
 /** One row of the `events` lake table (Segment warehouse conventions, snake_case; nested objects as JSON text). */

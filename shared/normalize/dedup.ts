@@ -1,5 +1,5 @@
 /**
- * The dedup table: `msg#<messageId>` → the lake object the message went to (`lakeKey`), the
+ * The dedup table: `src#<sourceId>#msg#<messageId>` (markers.ts) → the lake object the message went to (`lakeKey`), the
  * sequence number of the record it came from (`seq`) and `expiresAt` (epoch seconds). DynamoDB TTL
  * deletes expired items eventually (dynalite never does), so an expired item is treated as absent.
  */
@@ -8,19 +8,20 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
 import { DEDUP_WINDOW_SECONDS } from '../config';
-import { markerKey, type LakeObjectInfo, type Marker } from './markers';
+import { markerKey, type LakeObjectInfo, type Marker, type MessageRef } from './markers';
 
 // What a marker is and when it counts (pure), beside the reads and writes of markers.
 export * from './markers';
 
 const MAX_ROUNDS = 8;
 
-/** Reads the live markers of `messageIds` (consistent reads, chunks of 100, UnprocessedKeys retried). */
-export async function getMarkers(table: string, messageIds: readonly string[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<Map<string, Marker>> {
+/** Reads the live markers of these messages, by markerKey (consistent reads, chunks of 100, UnprocessedKeys retried). */
+export async function getMarkers(table: string, messages: readonly MessageRef[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<Map<string, Marker>> {
   const found = new Map<string, Marker>();
+  const refs = new Map(messages.map((m) => [markerKey(m), m]));
   const { items, unprocessed } = await batchGet<Record<string, AttributeValue>, Record<string, AttributeValue>>(
     async (RequestItems) => dynamodb().send(new BatchGetItemCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })),
-    { [table]: { Keys: messageIds.map((id) => ({ pk: { S: markerKey(id) } })), ConsistentRead: true, ProjectionExpression: 'pk, lakeKey, expiresAt, seq' } },
+    { [table]: { Keys: [...refs.keys()].map((pk) => ({ pk: { S: pk } })), ConsistentRead: true, ProjectionExpression: 'pk, lakeKey, expiresAt, seq' } },
     { maxRounds: MAX_ROUNDS },
   );
   const left = countItems(unprocessed);
@@ -30,9 +31,9 @@ export async function getMarkers(table: string, messageIds: readonly string[], n
     const lakeKey = item.lakeKey?.S;
     if (!pk || !lakeKey) continue;
     const expiresAt = Number(item.expiresAt?.N ?? 0);
-    if (expiresAt && expiresAt <= nowSeconds) continue;
-    const messageId = pk.slice(4);
-    found.set(messageId, { messageId, lakeKey, expiresAt, ...(item.seq?.S ? { seq: item.seq.S } : {}) });
+    const ref = refs.get(pk);
+    if ((expiresAt && expiresAt <= nowSeconds) || !ref) continue;
+    found.set(pk, { ...ref, lakeKey, expiresAt, ...(item.seq?.S ? { seq: item.seq.S } : {}) });
   }
   return found;
 }
@@ -47,7 +48,7 @@ export async function putMarkers(table: string, markers: readonly Omit<Marker, '
       [table]: markers.map((m) => ({
         PutRequest: {
           Item: {
-            pk: { S: markerKey(m.messageId) },
+            pk: { S: markerKey(m) },
             lakeKey: { S: m.lakeKey },
             expiresAt: { N: expiresAt },
             ...(m.seq ? { seq: { S: m.seq } } : {}),

@@ -3,7 +3,7 @@
  * duplicates (dedup table + lake), forward new messages to the normalized stream, write them to the
  * lake, and quarantine what fails. Exactly-once into the lake under at-least-once delivery:
  *
- *  1. decode/validate every record; drop in-batch duplicate messageIds (first wins);
+ *  1. decode/validate every record; drop in-batch duplicates (same source and messageId; first wins);
  *  2. read the dedup markers of the valid messages;
  *  3. a message whose marker points to a lake object that exists and was written by a batch covering
  *     the marker's record is a duplicate;
@@ -30,13 +30,13 @@ import { log } from '../log';
 import { count, countBy, METRIC } from '../metrics';
 import { partitionKeyFor, type StreamRecord, type LakeQuarantineRow, type NormalizedMessage } from '../message';
 import type { DropSuppressed } from '../suppression';
-import { markerIsCommitted, type LakeObjectInfo, type Marker } from './markers';
+import { markerIsCommitted, markerKey, type LakeObjectInfo, type Marker, type MessageRef } from './markers';
 import { normalizeEnvelope, quarantineRow } from './normalize';
 
 /** What a batch reads and writes: the dedup table, the lake, the normalized stream, the suppression list. */
 export interface NormalizeStores {
-  /** The live dedup markers of these messageIds. */
-  getMarkers(messageIds: readonly string[]): Promise<Map<string, Marker>>;
+  /** The live dedup markers of these messages (each its source's), by markerKey. */
+  getMarkers(messages: readonly MessageRef[]): Promise<Map<string, Marker>>;
   putMarkers(markers: readonly Omit<Marker, 'expiresAt'>[]): Promise<void>;
   /** Heads of these lake objects (absent ones: `exists: false`). */
   headObjects(keys: Iterable<string>): Promise<Map<string, LakeObjectInfo>>;
@@ -138,11 +138,13 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       });
       continue;
     }
-    if (seen.has(res.message.messageId)) {
+    // A messageId is unique within its source only (markers.ts): another source may use the same one.
+    const dedupKey = markerKey(res.message);
+    if (seen.has(dedupKey)) {
       stats.duplicates++;
       continue;
     }
-    seen.add(res.message.messageId);
+    seen.add(dedupKey);
     // The collector's request id travels beside the message (not in it): see docs/operations.md.
     const cid = (value as { correlationId?: unknown }).correlationId;
     valid.push({ record, seq, message: res.message, ...(typeof cid === 'string' && cid ? { correlationId: cid.slice(0, 128) } : {}) });
@@ -162,10 +164,10 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   // 2–3. drop messages already committed to the lake
   let fresh = valid;
   if (valid.length > 0) {
-    const markers = await cfg.getMarkers(valid.map((v) => v.message.messageId));
+    const markers = await cfg.getMarkers(valid.map((v) => v.message));
     const heads = markers.size ? await cfg.headObjects([...markers.values()].map((m) => m.lakeKey)) : new Map<string, LakeObjectInfo>();
     fresh = valid.filter((v) => {
-      const marker = markers.get(v.message.messageId);
+      const marker = markers.get(markerKey(v.message));
       return !(marker && markerIsCommitted(marker, heads.get(marker.lakeKey)));
     });
     stats.duplicates += valid.length - fresh.length;
@@ -181,8 +183,8 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
       list.push(v.message);
-      keyOf.set(v.message.messageId, key);
-      return { messageId: v.message.messageId, lakeKey: key, seq: v.seq };
+      keyOf.set(markerKey(v.message), key);
+      return { sourceId: v.message.sourceId, messageId: v.message.messageId, lakeKey: key, seq: v.seq };
     });
     // 5. forward, concurrently with the markers: both must succeed before the lake objects are
     // written (a marker only counts once its object exists), and downstream dedups by messageId.
@@ -194,7 +196,7 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
           // Beside the message: the collector's request id and the lake object it goes to (resolve
           // records the latter in the per-person lake index, docs/privacy.md).
           data: Buffer.from(
-            JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(v.message.messageId) }),
+            JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(markerKey(v.message)) }),
           ),
         })),
       ),

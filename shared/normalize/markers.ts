@@ -1,17 +1,31 @@
 /**
- * Dedup markers and what makes one count: a marker (`msg#<messageId>` in the dedup table) names the
- * lake object its message went to; it counts only once that object holds the message. The reads and
- * writes are in dedup.ts (DynamoDB, S3).
+ * Dedup markers and what makes one count: a marker (`src#<sourceId>#msg#<messageId>` in the dedup
+ * table) names the lake object its message went to; it counts only once that object holds the
+ * message. The reads and writes are in dedup.ts (DynamoDB, S3).
+ *
+ * A marker is its source's: a messageId is the sender's choice, so a source that posted another's
+ * ids first (any browser key can) would otherwise have that source's messages dropped as
+ * duplicates. Markers written before they were scoped (`msg#<messageId>`) are not read: they
+ * expire with the dedup window, and a message re-sent across the upgrade within that window is
+ * written to the lake a second time (docs/security.md#dedup-markers-per-source).
  */
-export interface Marker {
+/** A message as the dedup table knows it: which source sent which id. */
+export interface MessageRef {
+  sourceId: string;
   messageId: string;
+}
+
+export interface Marker extends MessageRef {
   lakeKey: string;
   /** Sequence number of the raw-stream record the message was written from. */
   seq?: string;
   expiresAt: number;
 }
 
-export const markerKey = (messageId: string) => `msg#${messageId}`;
+/** The marker's key. The source id is escaped, so no pair of ids spells another pair's key. */
+export const markerKey = (m: MessageRef): string => `src#${encodeURIComponent(m.sourceId)}#msg#${m.messageId}`;
+/** The key markers had before they were scoped per source (erasure still deletes it, within the window). */
+export const unscopedMarkerKey = (messageId: string): string => `msg#${messageId}`;
 
 export interface LakeObjectInfo {
   exists: boolean;
@@ -38,7 +52,7 @@ export function firstSeqOfKey(key: string): string | undefined {
  * by Lambda: the first half rewrites the object under the same key, and the markers of the second
  * half, left by the failed attempt, point to an object that does not hold them.)
  */
-export function markerIsCommitted(marker: Marker, info: LakeObjectInfo | undefined): boolean {
+export function markerIsCommitted(marker: Pick<Marker, 'lakeKey' | 'seq'>, info: LakeObjectInfo | undefined): boolean {
   if (!info?.exists) return false;
   if (!marker.seq || !info.lastSeq) return true;
   const first = firstSeqOfKey(marker.lakeKey);

@@ -18,6 +18,8 @@ import {
   type LakeQuarantineRow,
   type MessageType,
   type NormalizedMessage,
+  SOURCE_TRUSTS,
+  type SourceTrust,
 } from '../message';
 import { normalizePhone } from './phone';
 import { isPlainObject } from '../lang';
@@ -32,6 +34,7 @@ const object = z.custom<JsonObject>(isPlainObject, { message: 'must be an object
 const envelopeSchema = z.object({
   message: z.custom<JsonObject>(isPlainObject, { message: 'must be an object' }),
   sourceId: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }),
+  trust: z.enum(SOURCE_TRUSTS as [SourceTrust, ...SourceTrust[]], { message: `must be one of ${SOURCE_TRUSTS.join(', ')}` }).optional(),
   receivedAt: isoTimestamp,
 });
 
@@ -174,6 +177,8 @@ function normalizeOrThrow(envelope: unknown, country: CountryCode): NormalizedMe
     timestamp: future ? receivedAt : (sent ?? receivedAt),
     receivedAt,
     sourceId: env.data.sourceId,
+    // An envelope from before trust levels (a replayed batch) is held to the browser rules: the safe reading.
+    trust: env.data.trust ?? 'browser',
   };
   if (userId !== undefined && userId !== '') out.userId = userId;
   if (anonymousId !== undefined && anonymousId !== '') out.anonymousId = anonymousId;

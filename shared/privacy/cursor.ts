@@ -9,8 +9,15 @@ export const PASS_KEY = 'erasure-pass';
 
 /** What a pass has done so far for one erasure (summed over the runs of the pass). */
 export interface PassShare {
+  /** Rows removed from events/, quarantine/ and profiles/, and the objects rewritten or deleted for them. */
   lakeRows: number;
   lakeObjectsRewritten: number;
+  /** Records removed from failed batches (failed/, aws/lambda/), and the objects rewritten or deleted for them (absent in passes saved before). */
+  batchRecords?: number;
+  batchObjects?: number;
+  /** Noncurrent versions removed of the objects rewritten or deleted for the person; those that could not be (they expire). */
+  versionsDeleted?: number;
+  versionsFailed?: number;
   /** Dedup markers deleted for removed rows whose message is not on the timeline. */
   extraMarkers: number;
   /** Failed objects that may hold the person's rows (the first MAX_LAKE_FAILURES by time; `failedObjects` counts all). */

@@ -8,7 +8,7 @@ import { documentClient as doc } from '../aws/clients';
 import { batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { profileFromItem } from '../identity/dynamo-store';
 import type { ProfileRecord } from '../identity';
-import { markerKey } from '../normalize/dedup';
+import { markerKey, unscopedMarkerKey } from '../normalize/dedup';
 import type { ErasureTables } from './ports';
 
 /** The tables erasure deletes from, by name. */
@@ -59,10 +59,16 @@ export class DynamoErasureTables implements ErasureTables {
     return batchDelete(this.t.timeline, keys);
   }
 
-  deleteDedupMarkers(messageIds: string[]): Promise<void> {
+  deleteDedupMarkers(messages: { messageId: string; sourceId?: string | null }[]): Promise<void> {
+    // The unscoped key too: markers written before they were scoped live out the dedup window.
+    const pks = new Set<string>();
+    for (const m of messages) {
+      pks.add(unscopedMarkerKey(m.messageId));
+      if (m.sourceId) pks.add(markerKey({ sourceId: m.sourceId, messageId: m.messageId }));
+    }
     return batchDelete(
       this.t.dedup,
-      messageIds.map((m) => ({ pk: markerKey(m) })),
+      [...pks].map((pk) => ({ pk })),
     );
   }
 

@@ -6,10 +6,11 @@
  *
  *   1. suppress identifiers the person gained since the request; read their timeline (message ids);
  *   2. the lake: one pass for all requests together over the objects that may hold their rows,
- *      rewriting each object that does: by default the objects the per-person lake index lists
- *      (shared/identity/lake-index.ts) plus every quarantine/ object and, per day, the daily profile
+ *      rewriting each object that does (and removing the noncurrent versions it leaves): by default
+ *      the objects the per-person lake index lists (shared/identity/lake-index.ts) plus every
+ *      quarantine/ object, every failed batch (failed/, aws/lambda/) and, per day, the daily profile
  *      snapshot objects of their profiles' hash buckets (every object of the older layout); with
- *      `fullScan`, every object of events/, quarantine/ and profiles/ (data written
+ *      `fullScan`, every object of events/, quarantine/, profiles/ and the failed batches (data written
  *      before the index existed). The pass goes through its keys in order and keeps a cursor (the
  *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
  *      run continues where it stopped; steps 3–6 run once the pass is through;
@@ -193,13 +194,17 @@ export async function runErasures(deps: EraseDeps, opts: EraseOptions = {}): Pro
     p.lakeObjectsFailed = sh?.failedObjects ?? 0;
     p.counts.lakeRows = sh?.lakeRows ?? 0;
     p.counts.lakeObjectsRewritten = sh?.lakeObjectsRewritten ?? 0;
+    p.counts.failedBatchRecords = sh?.batchRecords ?? 0;
+    p.counts.failedBatchObjects = sh?.batchObjects ?? 0;
+    p.counts.lakeVersionsDeleted = sh?.versionsDeleted ?? 0;
+    p.counts.lakeVersionsFailed = sh?.versionsFailed ?? 0;
     p.counts.dedupMarkers = sh?.extraMarkers ?? 0;
     if (p.lakeFailures.length) {
       // The timeline stays until the lake is done (later runs find the person's rows by its message
       // ids), and with it the dedup markers of the messages it lists; those of rows removed went.
       continue;
     }
-    await tables.deleteDedupMarkers([...p.messageIds]);
+    await tables.deleteDedupMarkers(p.messages);
     p.counts.dedupMarkers += p.messageIds.size;
     // Timeline items and the person's lake index items (the same partitions).
     const timelineKeys: { profileId: unknown; sk: unknown }[] = [];

@@ -26,6 +26,7 @@ export {
 } from './requests';
 export {
   ERASURE_LAKE_PREFIXES,
+  FAILED_BATCH_PREFIXES,
   LakeObjectError,
   filterRows,
   rewriteObject,
@@ -40,5 +41,16 @@ export {
   type LakeTable,
   type RewriteResult,
 } from './lake';
+export {
+  ERASURE_STORES,
+  erasureStores,
+  lifecycleDate,
+  retentionOf,
+  type ErasureStore,
+  type ErasureStoreReport,
+  type RemovedUnit,
+  type Retention,
+} from './reach';
+export { decodeFailedBatch, failedRecordOwner } from './failed-batches';
 export { EXPORT_LIMITS, exportProfile, type ExportSources, type ProfileExport } from './export';
 export { registerPrivacyRoutes, type PrivacyDeps } from './routes';

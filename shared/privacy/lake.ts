@@ -1,8 +1,10 @@
 /**
- * Erasure in the lake (docs/privacy.md): which rows of `events`, `quarantine` and `profiles` belong
- * to an erased person (pure), and rewriting an object without them (the object is rewritten in
- * place with the same key and metadata — or deleted when no row is left — so the rows are gone, not
- * hidden; a re-run finds nothing more to remove).
+ * Erasure in the lake (docs/privacy.md): which rows of `events`, `quarantine` and `profiles` — and
+ * which records of failed batches (shared/privacy/failed-batches.ts) — belong to an erased person
+ * (pure), and rewriting an object without them (the object is rewritten in place with the same key
+ * and metadata — or deleted when no row is left — so the rows are gone, not hidden; a re-run finds
+ * nothing more to remove). In a versioned bucket the versions the rewrite left behind (noncurrent,
+ * holding the rows) are removed too.
  *
  * A row belongs to the person when it carries one of their suppressed identifiers (matched by hash:
  * the erasure never needs the raw values), one of their message ids (from the timeline), or one of
@@ -17,8 +19,10 @@
 import { LAKE } from '../config';
 import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identity';
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
+import { log } from '../log';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow } from '../message';
 import { looseMessage, messageHashes, rawMessageHashes, suppressionHash } from '../suppression';
+import { decodeFailedBatch, failedRecordOwner } from './failed-batches';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
 export interface ErasureTarget {
@@ -46,11 +50,13 @@ const hashesOfLoose = (o: JsonObject, config: IdentityConfig): string[] => {
   }
 };
 
-export type LakeTable = 'events' | 'quarantine' | 'profiles';
+/** The lake tables, and `failed`: the batches on-failure destinations wrote (rows are their Kinesis records). */
+export type LakeTable = 'events' | 'quarantine' | 'profiles' | 'failed';
 
 /** The erasure a lake row belongs to, or undefined. */
 export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig): ErasureTarget | undefined {
   if (!targets.length) return undefined;
+  if (table === 'failed') return failedRecordOwner(row, targets, config);
   const r = obj(row) ?? {};
   if (table === 'profiles') {
     const p = r as unknown as LakeProfileRow;
@@ -100,11 +106,22 @@ export function filterRows<T>(table: LakeTable, rows: T[], targets: ErasureTarge
   return { kept, removed };
 }
 
+/** Where failed batches are written: Lambda's S3 on-failure destination on AWS, the local runtime's locally. */
+export const FAILED_BATCH_PREFIXES = [LAKE.lambdaFailurePrefix, LAKE.failedPrefix] as const;
+
 /** The prefixes the erasure pass rewrites (and λ erase's `lake.prefixes`, tests/infra/security.test.ts). */
-export const ERASURE_LAKE_PREFIXES = [LAKE.eventsPrefix, LAKE.quarantinePrefix, LAKE.profilesPrefix] as const;
+export const ERASURE_LAKE_PREFIXES = [LAKE.eventsPrefix, LAKE.quarantinePrefix, LAKE.profilesPrefix, ...FAILED_BATCH_PREFIXES] as const;
 
 export const tableOfKey = (key: string): LakeTable | undefined =>
-  key.startsWith('events/') ? 'events' : key.startsWith('quarantine/') ? 'quarantine' : key.startsWith('profiles/') ? 'profiles' : undefined;
+  key.startsWith(LAKE.eventsPrefix)
+    ? 'events'
+    : key.startsWith(LAKE.quarantinePrefix)
+      ? 'quarantine'
+      : key.startsWith(LAKE.profilesPrefix)
+        ? 'profiles'
+        : FAILED_BATCH_PREFIXES.some((p) => key.startsWith(p))
+          ? 'failed'
+          : undefined;
 
 /** A lake object as read: its body and what a rewrite keeps of it. */
 export interface LakeObject {
@@ -112,6 +129,8 @@ export interface LakeObject {
   metadata?: Record<string, string>;
   contentType?: string;
   contentEncoding?: string;
+  /** The version read, when the bucket is versioned (S3 answers no version id otherwise). */
+  versionId?: string;
 }
 
 /** The lake bucket as erasure and export use it (shared/privacy/s3-lake.ts). Errors are S3's, as thrown. */
@@ -121,6 +140,10 @@ export interface LakeObjects {
   /** Writes `body` under `key` with the metadata, content type and encoding of `like`. */
   put(key: string, body: Uint8Array, like: { metadata: Record<string, string>; contentType?: string; contentEncoding?: string }): Promise<void>;
   delete(key: string): Promise<void>;
+  /** The version ids of the noncurrent versions of exactly `key` (object versions: not delete markers). */
+  noncurrentVersions(key: string): Promise<string[]>;
+  /** Removes one version of `key` for good. */
+  deleteVersion(key: string, versionId: string): Promise<void>;
   /** Every key under `prefix` after `after` (exclusive), in order, a listing page at a time. */
   pages(prefix: string, after: string): AsyncGenerator<string[]>;
   /** The `dt=` partitions under `prefix`. */
@@ -132,6 +155,10 @@ export interface RewriteResult {
   /** Rows removed per erasure id. */
   removed: Map<string, unknown[]>;
   action: 'none' | 'rewritten' | 'deleted';
+  /** Noncurrent versions of the object removed after the rewrite (versioned bucket). */
+  versionsDeleted?: number;
+  /** Noncurrent versions that could not be removed: they expire by lifecycle rule (RETENTION.noncurrentVersionDays). */
+  versionsFailed?: number;
 }
 
 /**
@@ -196,9 +223,11 @@ export async function rewriteObject(lake: LakeObjects, key: string, targets: Era
     throw new LakeObjectError(s3Failure(key, 'read', e));
   }
   let rows: unknown[];
+  let encode: (kept: unknown[]) => Uint8Array;
   let split: { kept: unknown[]; removed: Map<string, unknown[]> };
   try {
-    rows = decodeJsonLines(res.body);
+    if (table === 'failed') ({ rows, encode } = decodeFailedBatch(res.body));
+    else (rows = decodeJsonLines(res.body)), (encode = encodeJsonLines);
     split = filterRows(table, rows, targets, config);
   } catch (e) {
     throw new LakeObjectError({ key, operation: 'decode', code: 'lake_object_unreadable', error: errorName(e) });
@@ -212,13 +241,13 @@ export async function rewriteObject(lake: LakeObjects, key: string, targets: Era
     } catch (e) {
       throw new LakeObjectError(s3Failure(key, 'delete', e), owners);
     }
-    return { key, removed, action: 'deleted' };
+    return { key, removed, action: 'deleted', ...(await removeOldVersions(lake, key, res.versionId)) };
   }
   const metadata = { ...(res.metadata ?? {}) };
   if (metadata.rows !== undefined) metadata.rows = String(kept.length);
   metadata['erased-rows'] = String(Number(metadata['erased-rows'] ?? 0) + rows.length - kept.length);
   try {
-    await lake.put(key, encodeJsonLines(kept), {
+    await lake.put(key, encode(kept), {
       metadata,
       ...(res.contentType ? { contentType: res.contentType } : {}),
       ...(res.contentEncoding ? { contentEncoding: res.contentEncoding } : {}),
@@ -226,5 +255,40 @@ export async function rewriteObject(lake: LakeObjects, key: string, targets: Era
   } catch (e) {
     throw new LakeObjectError(s3Failure(key, 'write', e), owners);
   }
-  return { key, removed, action: 'rewritten' };
+  return { key, removed, action: 'rewritten', ...(await removeOldVersions(lake, key, res.versionId)) };
+}
+
+/**
+ * After a rewrite or delete in a versioned bucket (the read answered a version id), the version read
+ * — now noncurrent — still holds the erased rows, and older noncurrent versions of the key (a replayed
+ * batch or a snapshot run rewrote it before) may too: remove every noncurrent version of the key. The
+ * current version is never touched. A failure here does not hold the erasure back: the rows are gone
+ * from the current version, and what is left expires by the lifecycle rule `expire-old-versions`; it is
+ * counted (`versionsFailed`) and logged.
+ */
+async function removeOldVersions(
+  lake: LakeObjects,
+  key: string,
+  versionRead: string | undefined,
+): Promise<{ versionsDeleted: number; versionsFailed: number }> {
+  if (versionRead === undefined || versionRead === 'null') return { versionsDeleted: 0, versionsFailed: 0 };
+  let versions: string[];
+  try {
+    versions = await lake.noncurrentVersions(key);
+  } catch (e) {
+    log('warn', 'privacy.lake_versions_failed', { key, operation: 'list', error: errorName(e) });
+    return { versionsDeleted: 0, versionsFailed: 1 };
+  }
+  let deleted = 0;
+  let failed = 0;
+  for (const v of versions) {
+    try {
+      await lake.deleteVersion(key, v);
+      deleted++;
+    } catch (e) {
+      failed++;
+      log('warn', 'privacy.lake_versions_failed', { key, operation: 'delete', error: errorName(e) });
+    }
+  }
+  return { versionsDeleted: deleted, versionsFailed: failed };
 }

@@ -13,6 +13,7 @@ import { parseDailyKey, snapshotBucket } from '../profiles';
 import type { PassCursor, PassShare, PassState } from './cursor';
 import {
   ERASURE_LAKE_PREFIXES,
+  FAILED_BATCH_PREFIXES,
   LakeObjectError,
   rewriteObject,
   tableOfKey,
@@ -51,7 +52,7 @@ export interface PassOptions {
  * The objects an index-mode pass visits, each with the erasures that may have rows in it (`all`:
  * anyone of the pass): the objects the lake index lists for the people's profiles; those of
  * unattached messages; every quarantine/ object (normalize quarantines before any profile exists,
- * and the quarantine expires: LAKE.quarantineExpiryDays); of the daily profile snapshots
+ * and the quarantine expires: LAKE.quarantineExpiryDays) and every failed batch; of the daily profile snapshots
  * (`profiles/dt=*\/daily-*`, one listing per day) the objects of the hash buckets of the people's
  * profile ids, and every object of the older, unbucketed layout.
  */
@@ -76,6 +77,9 @@ async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 't
     }
   }
   for await (const page of deps.lake.pages(LAKE.quarantinePrefix, '')) all.push(...page);
+  // Failed batches are read whole too: nothing indexes them, and they are few (each one raised the
+  // FailedBatches alarm) and expire (RETENTION.failedBatchDays).
+  for (const prefix of FAILED_BATCH_PREFIXES) for await (const page of deps.lake.pages(prefix, '')) all.push(...page);
   // Daily snapshots: one listing per day; of the bucketed layout only the objects of the people's
   // profiles' buckets (shared/profiles/snapshot.ts), of the older layout every object.
   const bucketsOf = new Map<number, Map<number, Set<string>>>();
@@ -175,16 +179,33 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
         log('warn', 'privacy.lake_object_failed', { ...failure, erasures: ids.join(',') });
         return;
       }
+      const batch = tableOfKey(key) === 'failed';
       for (const [eid, rows] of r.removed) {
         const sh = share(eid);
-        sh.lakeRows += rows.length;
-        sh.lakeObjectsRewritten++;
+        if (batch) {
+          sh.batchRecords = (sh.batchRecords ?? 0) + rows.length;
+          sh.batchObjects = (sh.batchObjects ?? 0) + 1;
+        } else {
+          sh.lakeRows += rows.length;
+          sh.lakeObjectsRewritten++;
+        }
+        // The versions go with the object: counted for each erasure that had rows in it.
+        sh.versionsDeleted = (sh.versionsDeleted ?? 0) + (r.versionsDeleted ?? 0);
+        sh.versionsFailed = (sh.versionsFailed ?? 0) + (r.versionsFailed ?? 0);
         if (key.startsWith(LAKE.eventsPrefix)) {
           // Dedup markers of removed rows go now (those of timeline messages go with the timeline: erase.ts).
+          // Each row names its source, part of its marker's key (shared/normalize/markers.ts).
           const p = byId.get(eid)!;
-          const extra = [...new Set(rows.map((row) => String((row as { message_id: string }).message_id)))].filter((m) => !p.messageIds.has(m));
-          await deps.tables.deleteDedupMarkers(extra);
-          sh.extraMarkers += extra.length;
+          const onTimeline = new Set(p.messages.map((m) => `${m.sourceId ?? ''}\u0000${m.messageId}`));
+          const extra = new Map<string, { messageId: string; sourceId: string | null }>();
+          for (const row of rows as { message_id: string; source_id?: string | null }[]) {
+            const messageId = String(row.message_id);
+            const sourceId = row.source_id ?? null;
+            if (onTimeline.has(`${sourceId ?? ''}\u0000${messageId}`) || onTimeline.has(`\u0000${messageId}`)) continue;
+            extra.set(`${sourceId ?? ''}\u0000${messageId}`, { messageId, sourceId });
+          }
+          await deps.tables.deleteDedupMarkers([...extra.values()]);
+          sh.extraMarkers += extra.size;
         }
       }
     });

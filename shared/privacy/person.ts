@@ -12,6 +12,8 @@ export interface Person {
   identityKeys: Set<string>;
   hashes: Set<string>;
   messageIds: Set<string>;
+  /** The same messages with their source (timeline items carry it; older ones do not): their dedup markers' keys. */
+  messages: { messageId: string; sourceId?: string }[];
   counts: ErasureCounts;
   /** Lake objects of this run's pass that failed and may hold the person's rows. */
   lakeFailures: LakeFailure[];
@@ -42,11 +44,17 @@ export async function loadPerson(rec: ErasureRecord, store: IdentityStore, table
   for (const p of profiles.values()) for (const i of p.identities) identityKeys.add(identityKey(i));
   const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(suppressionHash)]);
   const messageIds = new Set<string>();
+  const messages = new Map<string, { messageId: string; sourceId?: string }>();
   const index: Record<string, unknown>[] = [];
   for (const pid of profileIds) {
     for (const item of await tables.timeline(pid)) {
       index.push(item); // index items (lake#…) and the lake keys (lk) events' items carry
-      if (!isLakeIndexSk(item.sk)) messageIds.add(String(JSON.parse(String(item.data ?? '{}')).messageId ?? String(item.sk).split('#').slice(1).join('#')));
+      if (isLakeIndexSk(item.sk)) continue;
+      const data = JSON.parse(String(item.data ?? '{}')) as { messageId?: unknown; sourceId?: unknown };
+      const messageId = String(data.messageId ?? String(item.sk).split('#').slice(1).join('#'));
+      const sourceId = typeof data.sourceId === 'string' && data.sourceId ? data.sourceId : undefined;
+      messageIds.add(messageId);
+      messages.set(`${sourceId ?? ''}\u0000${messageId}`, { messageId, ...(sourceId ? { sourceId } : {}) });
     }
   }
   const counts: ErasureCounts = {
@@ -59,6 +67,10 @@ export async function loadPerson(rec: ErasureRecord, store: IdentityStore, table
     dedupMarkers: 0,
     lakeRows: 0,
     lakeObjectsRewritten: 0,
+    failedBatchRecords: 0,
+    failedBatchObjects: 0,
+    lakeVersionsDeleted: 0,
+    lakeVersionsFailed: 0,
   };
   return {
     rec,
@@ -67,6 +79,7 @@ export async function loadPerson(rec: ErasureRecord, store: IdentityStore, table
     identityKeys,
     hashes,
     messageIds,
+    messages: [...messages.values()],
     counts,
     lakeFailures: [],
     lakeObjectsFailed: 0,

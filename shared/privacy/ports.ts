@@ -20,7 +20,8 @@ export interface ErasureTables {
   /** Every timeline item of the profile (events and lake index items), read consistently. */
   timeline(profileId: string): Promise<Record<string, unknown>[]>;
   deleteTimeline(keys: { profileId: unknown; sk: unknown }[]): Promise<void>;
-  deleteDedupMarkers(messageIds: string[]): Promise<void>;
+  /** Deletes the messages' dedup markers: their source's, and the unscoped key of before (an unknown source: that one only). */
+  deleteDedupMarkers(messages: { messageId: string; sourceId?: string | null }[]): Promise<void>;
   /** Deletes the profile's membership of the segment; false when there was none. */
   deleteMembership(segmentId: string, profileId: string): Promise<boolean>;
   /** Deletes the identity item of `key` if it points at one of `profileIds`; false when it does not (or no longer does). */

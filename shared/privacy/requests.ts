@@ -12,6 +12,7 @@ import { type Identifier, type IdentityConfig, identityKey, parseIdentifier, typ
 import { findProfile } from '../profiles';
 import type { LakeFailure } from './lake';
 import { suppressionHash } from '../suppression';
+import { erasureStores, type ErasureStoreReport, type Retention } from './reach';
 
 export const ERASURE_PREFIX = 'erasure#';
 export const QUEUE_KEY = 'erasure-queue';
@@ -28,6 +29,13 @@ export interface ErasureCounts {
   dedupMarkers: number;
   lakeRows: number;
   lakeObjectsRewritten: number;
+  /** Records removed from failed batches (`failed/`, `aws/lambda/`), and the objects rewritten or deleted for them. */
+  failedBatchRecords: number;
+  failedBatchObjects: number;
+  /** Noncurrent versions removed of the lake objects rewritten or deleted for the person (versioned bucket). */
+  lakeVersionsDeleted: number;
+  /** Those that could not be removed: they expire by lifecycle rule (`expire-old-versions`). */
+  lakeVersionsFailed: number;
 }
 
 export interface ErasureRecord {
@@ -67,6 +75,8 @@ export interface ErasureView extends Omit<ErasureRecord, 'profileIds'> {
   profiles: number;
   /** Messages for these identifiers dropped by the pipeline since suppression. */
   droppedMessages: number;
+  /** Every place the person's data can rest and what was done there (shared/privacy/reach.ts). */
+  stores: ErasureStoreReport[];
 }
 
 /** The erasure records and the queue of pending ones, kept in the privacy table (shared/privacy/dynamo-requests.ts). */
@@ -152,13 +162,16 @@ export async function refuseErased(
   }
 }
 
-export function erasureView(rec: ErasureRecord, dropped: number): ErasureView {
+export function erasureView(rec: ErasureRecord, dropped: number, retention?: Retention): ErasureView {
   const { profileIds, ...rest } = rec;
-  return { ...rest, profiles: rec.counts?.profiles ?? profileIds?.length ?? 0, droppedMessages: dropped };
+  return { ...rest, profiles: rec.counts?.profiles ?? profileIds?.length ?? 0, droppedMessages: dropped, stores: erasureStores(rec, retention) };
 }
 
-export async function getErasure(deps: Pick<RequestDeps, 'records' | 'suppression'>, erasureId: string): Promise<ErasureView | null> {
+export async function getErasure(
+  deps: Pick<RequestDeps, 'records' | 'suppression'> & { retention?: Retention },
+  erasureId: string,
+): Promise<ErasureView | null> {
   const rec = await deps.records.get(erasureId);
   if (!rec) return null;
-  return erasureView(rec, await deps.suppression.droppedCount(rec.identifierHashes));
+  return erasureView(rec, await deps.suppression.droppedCount(rec.identifierHashes), deps.retention);
 }

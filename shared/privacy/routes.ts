@@ -9,6 +9,7 @@ import type { IdentityConfig, IdentityStore } from '../identity';
 import { findProfile } from '../profiles';
 import type { AdminRouter } from '../http';
 import { exportProfile, type ExportSources } from './export';
+import type { Retention } from './reach';
 import { erasureView, getErasure, refuseErased, requestErasure, type ErasureRecords, type SuppressionList } from './requests';
 
 /** What the privacy routes use besides the identity store (functions/admin/deps.ts builds them). */
@@ -16,6 +17,8 @@ export interface PrivacyDeps {
   records: ErasureRecords;
   suppression: SuppressionList;
   exports: ExportSources;
+  /** The stack's retention, for the "expires by" of an erasure's stores (default: RETENTION's). */
+  retention?: Retention;
 }
 
 export function registerPrivacyRoutes(router: AdminRouter, deps: { store: IdentityStore; config: IdentityConfig; privacy: PrivacyDeps }): AdminRouter {
@@ -23,7 +26,7 @@ export function registerPrivacyRoutes(router: AdminRouter, deps: { store: Identi
   router.add('DELETE', '/v1/profiles/{identifier}', async (req) => {
     const rec = await requestErasure({ store, config, records: privacy.records, suppression: privacy.suppression }, req.params.identifier!);
     const statusUrl = `/v1/erasures/${rec.erasureId}`;
-    return { status: 202, headers: { location: statusUrl }, body: { ...erasureView(rec, 0), statusUrl } };
+    return { status: 202, headers: { location: statusUrl }, body: { ...erasureView(rec, 0, privacy.retention), statusUrl } };
   });
   router.add('GET', '/v1/erasures/{id}', async (req) => {
     const v = await getErasure(privacy, req.params.id!);

@@ -1,5 +1,5 @@
 /** The lake bucket as erasure and export read and rewrite it (the `LakeObjects` of shared/privacy/lake.ts). */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
 import type { LakeObject, LakeObjects } from './lake';
 
@@ -14,6 +14,7 @@ export class S3LakeObjects implements LakeObjects {
       ...(res.Metadata ? { metadata: res.Metadata } : {}),
       ...(res.ContentType ? { contentType: res.ContentType } : {}),
       ...(res.ContentEncoding ? { contentEncoding: res.ContentEncoding } : {}),
+      ...(res.VersionId ? { versionId: res.VersionId } : {}),
     };
   }
 
@@ -32,6 +33,32 @@ export class S3LakeObjects implements LakeObjects {
 
   async delete(key: string): Promise<void> {
     await s3().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** ListObjectVersions under the key as prefix, keeping that key's versions that are not the latest (delete markers are listed apart). */
+  async noncurrentVersions(key: string): Promise<string[]> {
+    const out: string[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      const res = await s3().send(
+        new ListObjectVersionsCommand({
+          Bucket: this.bucket,
+          Prefix: key,
+          ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+          ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
+        }),
+      );
+      for (const v of res.Versions ?? []) if (v.Key === key && !v.IsLatest && v.VersionId) out.push(v.VersionId);
+      // Keys are listed in order: past this key, nothing more of it.
+      if (!res.IsTruncated || res.NextKeyMarker === undefined || res.NextKeyMarker > key) return out;
+      keyMarker = res.NextKeyMarker;
+      versionMarker = res.NextVersionIdMarker;
+    }
+  }
+
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    await s3().send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
   }
 
   async *pages(prefix: string, after: string): AsyncGenerator<string[]> {

@@ -69,7 +69,7 @@ const hasWork = (t: Transitions) => t.entered.length > 0 || t.joined.length > 0 
  * applied: its writer stopped between the profile write and applyEffectsBatch (a crash, a failed
  * call, a batch re-run that did not rewrite it). A recheck already due is left to λ recheck.
  */
-export function effectsPending(p: ProfileRecord, now: number, deps: EffectsDeps): boolean {
+export function effectsPending(p: ProfileRecord, now: number, deps: Pick<EffectsDeps, 'schedules'>): boolean {
   if (p.mergedInto) return false;
   const t = transitions(p, now);
   return hasWork(t) || (deps.schedules !== false && t.schedule !== undefined && (t.schedule === null || t.schedule > now));

@@ -1,6 +1,6 @@
 /**
  * Computed traits and segments (docs/segments.md): the runtime compiled from the applied definitions,
- * the state they keep on a profile, membership and its effects, λ resolve's hooks and λ recheck. The
+ * the state they keep on a profile, membership and its effects, λ resolve's and an unmerge's hooks and λ recheck. The
  * adapters are imported by their own paths: members.ts (the members index), schedule.ts (recheck
  * schedules), dynamo-profiles.ts (a sweep's scan of the profiles table).
  */
@@ -34,6 +34,7 @@ export {
 } from './state';
 export { applyEffects, applyEffectsBatch, effectsPending, retireMerged, segmentSnapshot, transitions, type EffectsDeps, type Transitions } from './effects';
 export { segmentHooks, type SegmentHooksOptions } from './hooks';
+export { segmentUnmergeHooks, type SegmentUnmergeOptions } from './unmerge';
 export { recheckHandler, recheckProfile, sweep, type ProfilePages, type RecheckDeps } from './recheck';
 export type { RecheckEvent, RecheckTarget } from './schedule';
 export type { MembersPage, MembershipChange } from './members';

@@ -2,8 +2,8 @@
  * Re-evaluation without a new event (docs/segments.md): one-time EventBridge Scheduler schedules
  * `cairn-recheck-<profileId>` (default group, deleted after they fire) that invoke λ recheck at the
  * time a profile's membership can next change by itself, and `cairn-recheck-sweep-…` schedules that
- * run a re-evaluation of every profile (after a segment is applied or deleted) in bounded pages.
- * Locally the same calls go to the local scheduler.
+ * run a re-evaluation of every profile (after a segment is applied or deleted) in bounded pages;
+ * `cairn-recheck-now-…` ones re-evaluate a profile about now (after an unmerge). Locally the same calls go to the local scheduler.
  */
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { createHash } from 'node:crypto';
@@ -33,8 +33,8 @@ const stackTag = (target: RecheckTarget) => createHash('sha256').update(target.a
 export const profileScheduleName = (target: RecheckTarget, profileId: string) =>
   `${RECHECK_PREFIX}${stackTag(target)}-${profileId.replace(/[^0-9A-Za-z\-_.]/g, '_')}`.slice(0, 64);
 
-async function upsert(target: RecheckTarget, name: string, atMs: number, input: RecheckEvent): Promise<void> {
-  const params = {
+function scheduleParams(target: RecheckTarget, name: string, atMs: number, input: RecheckEvent) {
+  return {
     Name: name,
     GroupName: 'default',
     ScheduleExpression: atExpression(atMs),
@@ -48,11 +48,17 @@ async function upsert(target: RecheckTarget, name: string, atMs: number, input: 
       RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 },
     },
   };
+}
+
+const create = (target: RecheckTarget, name: string, atMs: number, input: RecheckEvent) =>
+  scheduler().send(new CreateScheduleCommand(scheduleParams(target, name, atMs, input)));
+
+async function upsert(target: RecheckTarget, name: string, atMs: number, input: RecheckEvent): Promise<void> {
   try {
-    await scheduler().send(new CreateScheduleCommand(params));
+    await create(target, name, atMs, input);
   } catch (e) {
     if (!(e instanceof ConflictException || (e as Error).name === 'ConflictException')) throw e;
-    await scheduler().send(new UpdateScheduleCommand(params));
+    await scheduler().send(new UpdateScheduleCommand(scheduleParams(target, name, atMs, input)));
   }
 }
 
@@ -67,6 +73,21 @@ export async function cancelProfileRecheck(target: RecheckTarget, profileId: str
     await scheduler().send(new DeleteScheduleCommand({ Name: profileScheduleName(target, profileId), GroupName: 'default' }));
   } catch (e) {
     if (!(e instanceof ResourceNotFoundException || (e as Error).name === 'ResourceNotFoundException')) throw e;
+  }
+}
+
+/**
+ * λ recheck of a profile about now, asked once per `key` (an unmerge: its survivor and start time):
+ * `cairn-recheck-<tag>-now-<hash>`, only ever created — a second request with the same key finds it
+ * there (or already run: then it runs again, which settles nothing new). The profile's own schedule
+ * (its next window change) is left as it is.
+ */
+export async function requestProfileRecheck(target: RecheckTarget, profileId: string, key: string, now = Date.now()): Promise<void> {
+  const name = `${RECHECK_PREFIX}${stackTag(target)}-now-${createHash('sha256').update(`${profileId}|${key}`).digest('hex').slice(0, 24)}`;
+  try {
+    await create(target, name, now + 1000, { kind: 'profile', profileId, due: now });
+  } catch (e) {
+    if (!(e instanceof ConflictException || (e as Error).name === 'ConflictException')) throw e;
   }
 }
 

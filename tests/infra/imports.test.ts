@@ -67,12 +67,15 @@ describe('Imports', () => {
     expect(JSON.stringify(perms[0]!.Properties.SourceArn)).toContain(s.stack.getLogicalId(s.stack.imports.rule.node.defaultChild as never));
   });
 
-  it('reads imports/* and writes only its report, rejects and checkpoint beside a file', () => {
+  it('reads imports/* (and sets the expiry tag there) and writes only its report, rejects and checkpoint beside a file', () => {
     const s3 = statements.filter((st) => asArray(st.Action).some((a: string) => a.startsWith('s3:') && a !== 's3:ListBucket'));
     const reads = s3.filter((st) => asArray(st.Action).includes('s3:GetObject'));
     const writes = s3.filter((st) => asArray(st.Action).includes('s3:PutObject'));
     expect(reads.flatMap(keyPatterns)).toEqual(['/imports/*']);
-    expect(asArray(reads[0]!.Action)).toEqual(['s3:GetObject']);
+    // Tags only (the expiry tag, IMPORTS.expiryTag): no content of a dropped file is ever written.
+    expect(asArray(reads[0]!.Action)).toEqual(['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging']);
+    const tagging = s3.filter((st) => asArray(st.Action).some((a: string) => /Tagging/.test(a)));
+    expect(tagging.flatMap(keyPatterns)).toEqual(['/imports/*']);
     expect(writes.flatMap(keyPatterns).sort()).toEqual([
       '/imports/*.checkpoint.json',
       '/imports/*.rejects.csv',

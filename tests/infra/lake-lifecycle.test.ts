@@ -2,9 +2,12 @@
  * The lake's lifecycle rules for erasure at scale (docs/privacy.md): quarantine/ expires
  * LAKE.quarantineExpiryDays after an object is written (`cairn:quarantineDays`), so every erasure
  * pass, which reads quarantine/ whole, reads a bounded amount; events/ and profiles/ never expire.
+ * And the retention behind every "expires by" of an erasure's status (RETENTION, shared/privacy/reach.ts):
+ * the stack must set each one it reports.
  */
 import { describe, expect, it } from 'vitest';
-import { LAKE } from '#shared/config/resources';
+import { ENV, IMPORTS, LAKE, RETENTION } from '#shared/config/resources';
+import { ATHENA_RESULTS_PREFIX } from '#infra/constructs/lake';
 import { synthCairn } from './synth';
 
 type Json = Record<string, any>;
@@ -30,5 +33,35 @@ describe('lake lifecycle', () => {
   it('cairn:quarantineDays sets it; a bad value fails the synth', () => {
     expect(rules({ 'cairn:quarantineDays': '7' })).toContainEqual(expect.objectContaining({ Id: 'expire-quarantine', ExpirationInDays: 7 }));
     expect(() => rules({ 'cairn:quarantineDays': '0' })).toThrow(/cairn:quarantineDays/);
+  });
+
+  it('sets the retention an erasure reports as "expires by": noncurrent versions, athena-results/, aws/lambda/, tagged imports/', () => {
+    const r = rules();
+    expect(r).toContainEqual({
+      Id: 'expire-old-versions',
+      NoncurrentVersionExpiration: { NoncurrentDays: RETENTION.noncurrentVersionDays },
+      Status: 'Enabled',
+    });
+    expect(r).toContainEqual({ Id: 'expire-athena-results', Prefix: ATHENA_RESULTS_PREFIX, ExpirationInDays: RETENTION.athenaResultsDays, Status: 'Enabled' });
+    expect(r).toContainEqual({ Id: 'expire-failed-batches', Prefix: LAKE.lambdaFailurePrefix, ExpirationInDays: RETENTION.failedBatchDays, Status: 'Enabled' });
+    // imports/: only what λ import tagged (dropped files, rejects, reports, checkpoints), so manifests stay.
+    expect(r).toContainEqual({
+      Id: 'expire-imports',
+      Prefix: IMPORTS.prefix,
+      TagFilters: [{ Key: IMPORTS.expiryTag.key, Value: IMPORTS.expiryTag.value }],
+      ExpirationInDays: RETENTION.importDays,
+      Status: 'Enabled',
+    });
+    expect(rules({ 'cairn:importDays': '7' })).toContainEqual(expect.objectContaining({ Id: 'expire-imports', ExpirationInDays: 7 }));
+    expect(() => rules({ 'cairn:importDays': '0' })).toThrow(/cairn:importDays/);
+  });
+
+  it('the journey failure queue keeps its messages RETENTION.journeyFailureQueueDays, and λ admin reports the import expiry the stack sets', () => {
+    const { stack, template } = synthCairn({}, { 'cairn:importDays': '9' });
+    const resources = template.toJSON().Resources as Record<string, Json>;
+    const queue = resources[stack.getLogicalId(stack.journeys.failureQueue.node.defaultChild as never)]!;
+    expect(queue.Properties.MessageRetentionPeriod).toBe(RETENTION.journeyFailureQueueDays * 86_400);
+    const admin = resources[stack.getLogicalId(stack.catalog.fn('admin').function.node.defaultChild as never)]!;
+    expect(admin.Properties.Environment.Variables[ENV.importDays]).toBe('9');
   });
 });

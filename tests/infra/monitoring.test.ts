@@ -110,6 +110,8 @@ describe('Monitoring (default settings: S3 failure destination)', () => {
     const actions = t.alarms.filter((a) => a.Namespace === 'Cairn' && a.MetricName === 'actions.failed');
     expect(actions).toHaveLength(1);
     expect(actions[0]!.Dimensions).toEqual([{ Name: 'function', Value: { Ref: t.fnId('journey') } }]);
+    // A skipped action (no consent, no email or phone: issue 14) is counted and graphed, never alarmed.
+    expect(t.alarms.filter((a) => String(a.MetricName ?? '').startsWith(METRIC.actionsSkipped))).toEqual([]);
   });
 
   it('coupon pools: an alarm when an issue leaves a pool at or under its low mark, and one when coupon steps find it empty', () => {

@@ -153,34 +153,47 @@ describe('lake object deletion (docs/privacy.md)', () => {
       'stage dev, SQS failure destination, retain=false',
       () => synthCairn({}, { 'cairn:stage': 'dev', 'cairn:failureDestination': 'sqs', 'cairn:retain': 'false' }),
     ],
-  ])('%s: only λ erase may delete lake objects, with s3:DeleteObject on exactly the prefixes its pass rewrites', (_label, make) => {
-    const s = make();
-    const resources = s.template.toJSON().Resources as Record<string, Json>;
-    const eraseFn = s.stack.getLogicalId(s.stack.catalog.fn('erase').function.node.defaultChild as never);
-    const eraseRole = resources[eraseFn]!.Properties.Role['Fn::GetAtt'][0] as string;
-    const lake = s.stack.getLogicalId(s.stack.lake.bucket.node.defaultChild as never);
+  ])(
+    '%s: only λ erase may delete lake objects and their versions, with s3:DeleteObject and s3:DeleteObjectVersion on exactly the prefixes its pass rewrites',
+    (_label, make) => {
+      const s = make();
+      const resources = s.template.toJSON().Resources as Record<string, Json>;
+      const eraseFn = s.stack.getLogicalId(s.stack.catalog.fn('erase').function.node.defaultChild as never);
+      const eraseRole = resources[eraseFn]!.Properties.Role['Fn::GetAtt'][0] as string;
+      const lake = s.stack.getLogicalId(s.stack.lake.bucket.node.defaultChild as never);
 
-    const deleting = allows(s).filter((st) => st.actions.some(deletes));
-    expect(deleting.length).toBeGreaterThan(0);
-    // No other role (function, scheduler, custom resource) may delete an object or a version.
-    for (const st of deleting) expect(st.roles, `${st.policy}: ${st.actions.join()}`).toEqual([eraseRole]);
-    expect(deleting.flatMap((st) => st.actions.filter(deletes))).toEqual(['s3:DeleteObject']);
-    expect(deleting).toHaveLength(1);
-    const prefixes = [...ERASURE_LAKE_PREFIXES].sort();
-    expect(deleting[0]!.resources).toHaveLength(prefixes.length);
-    expect(deleting[0]!.resources).toEqual(expect.arrayContaining(prefixes.map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] }))));
-    // The pass lists exactly these prefixes, and λ erase's declared access names them.
-    expect([...FUNCTIONS.erase.access.lake.delete].sort()).toEqual(prefixes);
-    for (const [name, def] of Object.entries(FUNCTIONS)) {
-      const lakeAccess = (def.access as { lake?: { delete?: boolean } }).lake;
-      expect(!!lakeAccess?.delete, name).toBe(name === 'erase');
-    }
-    // No bucket policy grants deletion to anyone either (the lake's only allows are none: it denies non-TLS).
-    for (const [id, bp] of ofType(s, 'AWS::S3::BucketPolicy')) {
-      const st = (bp.Properties.PolicyDocument.Statement as Json[]).filter((x) => x.Effect === 'Allow' && asArray(x.Action as string | string[]).some(deletes));
-      expect(st, id).toEqual([]);
-    }
-  });
+      const deleting = allows(s).filter((st) => st.actions.some(deletes));
+      expect(deleting.length).toBeGreaterThan(0);
+      // No other role (function, scheduler, custom resource) may delete an object or a version.
+      for (const st of deleting) expect(st.roles, `${st.policy}: ${st.actions.join()}`).toEqual([eraseRole]);
+      // Versions: the noncurrent ones of an object it rewrote (shared/privacy/lake.ts), which hold the erased rows.
+      expect(deleting.flatMap((st) => st.actions.filter(deletes))).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion']);
+      // Listing versions (keys and version ids, no content): λ erase only, on the lake bucket.
+      const versionListers = allows(s).filter((st) => st.actions.some((a) => /^s3:(\*|ListBucketVersions)$/.test(a)));
+      expect(versionListers.flatMap((st) => st.roles)).toEqual([eraseRole]);
+      expect(versionListers.flatMap((st) => st.resources)).toEqual([{ 'Fn::GetAtt': [lake, 'Arn'] }]);
+      expect(deleting).toHaveLength(1);
+      const prefixes = [...ERASURE_LAKE_PREFIXES].sort();
+      expect(deleting[0]!.resources).toHaveLength(prefixes.length);
+      expect(deleting[0]!.resources).toEqual(expect.arrayContaining(prefixes.map((p) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] }))));
+      // The pass lists exactly these prefixes, and λ erase's declared access names them.
+      expect([...FUNCTIONS.erase.access.lake.delete].sort()).toEqual(prefixes);
+      expect([...FUNCTIONS.erase.access.lake.deleteVersions].sort()).toEqual(prefixes);
+      for (const [name, def] of Object.entries(FUNCTIONS)) {
+        const lakeAccess = (def.access as { lake?: { delete?: boolean; deleteVersions?: boolean; listVersions?: boolean } }).lake;
+        expect(!!lakeAccess?.delete, name).toBe(name === 'erase');
+        expect(!!lakeAccess?.deleteVersions, name).toBe(name === 'erase');
+        expect(!!lakeAccess?.listVersions, name).toBe(name === 'erase');
+      }
+      // No bucket policy grants deletion to anyone either (the lake's only allows are none: it denies non-TLS).
+      for (const [id, bp] of ofType(s, 'AWS::S3::BucketPolicy')) {
+        const st = (bp.Properties.PolicyDocument.Statement as Json[]).filter(
+          (x) => x.Effect === 'Allow' && asArray(x.Action as string | string[]).some(deletes),
+        );
+        expect(st, id).toEqual([]);
+      }
+    },
+  );
 
   it('λ admin writes the audit log and nothing else in the lake: PutObject on audit/ only, GetObject on events/ (the export), no listing', () => {
     const resources = base.template.toJSON().Resources as Record<string, Json>;

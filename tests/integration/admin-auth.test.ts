@@ -151,13 +151,18 @@ describe('write keys: create, rotate with overlap, revoke', () => {
     const text = JSON.stringify(res.json);
     expect(text).not.toContain(WRITE_KEY);
     expect(text).not.toMatch(/[0-9a-f]{64}/);
-    expect(res.json.sources[0]).toMatchObject({ sourceId: 'default', enabled: true, keys: [{ status: 'active', expiresAt: null }] });
+    expect(res.json.sources[0]).toMatchObject({ sourceId: 'default', enabled: true, trust: 'server', keys: [{ status: 'active', expiresAt: null }] });
   });
 
   it('create → rotate (overlap) → old key refused after the overlap → revoke', async () => {
     expect((await call('POST', '/v1/sources/web/keys', admin, {})).json.error.code).toBe('source_not_found');
-    const created = await call('POST', '/v1/sources/web/keys', admin, { create: true, name: 'Web' });
+    // A new source states what its key may assert (docs/security.md#source-trust).
+    const unstated = await call('POST', '/v1/sources/web/keys', admin, { create: true, name: 'Web' });
+    expect([unstated.status, unstated.json.error.code]).toEqual([400, 'trust_required']);
+    expect((await call('POST', '/v1/sources/web/keys', admin, { create: true, trust: 'admin' })).json.error.code).toBe('invalid_trust');
+    const created = await call('POST', '/v1/sources/web/keys', admin, { create: true, name: 'Web', trust: 'browser' });
     expect(created.status).toBe(201);
+    expect(created.json.trust).toBe('browser');
     expect(created.headers.get('cache-control')).toBe('no-store');
     const key1 = created.json.writeKey as string;
     expect(key1).toMatch(/^cwk_[A-Za-z0-9_-]{43}$/);
@@ -166,6 +171,7 @@ describe('write keys: create, rotate with overlap, revoke', () => {
     // Rotate before key1 is ever used (no warm cache): key1 keeps working for the overlap, then 401.
     const rotated = await call('POST', '/v1/sources/web/keys', admin, { overlap: '2s' });
     expect(rotated.status).toBe(201);
+    expect(rotated.json.trust).toBe('browser'); // a rotation keeps the source's level
     const key2 = rotated.json.writeKey as string;
     expect(rotated.json.previous).toEqual([{ keyId: created.json.keyId, expiresAt: expect.any(String) }]);
     expect((await track(key1)).status).toBe(200);
@@ -197,7 +203,7 @@ describe('write keys: create, rotate with overlap, revoke', () => {
   it('a warm cache refuses a key revoked elsewhere within SOURCE_CACHE_MS.positive, and an expiry to the millisecond', async () => {
     clearSourceCache();
     const t0 = Date.now();
-    const a = await rotateKey(TABLES.sources.name, 'cache-src', { create: true }, t0);
+    const a = await rotateKey(TABLES.sources.name, 'cache-src', { create: true, trust: 'browser' }, t0);
     expect((await authenticate(TABLES.sources.name, a.writeKey, t0)).sourceId).toBe('cache-src'); // now cached
     // Revoked by another process (another collector's cache is not told): what revokeKey writes.
     await dynamodb().send(
@@ -228,7 +234,7 @@ describe('write keys: create, rotate with overlap, revoke', () => {
     const err: string[] = [];
     const io: Io = { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), readStdin: async () => '', env: {}, cwd: process.cwd() };
     const g = ['--port', String(stack.port), '--admin-token', ADMIN];
-    expect(await run([...g, 'keys', 'create', 'cli-src', '--format', 'json'], io)).toBe(0);
+    expect(await run([...g, 'keys', 'create', 'cli-src', '--trust', 'server', '--format', 'json'], io)).toBe(0);
     const first = JSON.parse(out.pop()!);
     expect(await run([...g, 'keys', 'rotate', 'cli-src', '--overlap', '1h'], io)).toBe(0);
     expect(out.pop()).toMatch(new RegExp(`new write key key_[0-9a-f]+ for source cli-src[^]*\\ncwk_[^]*previous key ${first.keyId} stays valid until `));
@@ -243,5 +249,51 @@ describe('write keys: create, rotate with overlap, revoke', () => {
     expect(err.pop()).toMatch(/no source nope/);
     expect(await run(['--port', String(stack.port), '--admin-token', 'wrong', 'keys', 'list'], io)).toBe(1);
     expect(err.pop()).toMatch(/401: admin credentials rejected/);
+  });
+
+  it('trust levels: shown, stated for every new source, changed by PUT …/trust and npx cairn keys trust (docs/security.md#source-trust)', async () => {
+    const list = async () => (await call('GET', '/v1/sources', admin)).json.sources as { sourceId: string; trust: string }[];
+    const trustOf = async (id: string) => (await list()).find((s) => s.sourceId === id)?.trust;
+    expect(await trustOf('default')).toBe('server'); // the local development key
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), readStdin: async () => '', env: {}, cwd: process.cwd() };
+    const g = ['--port', String(stack.port), '--admin-token', ADMIN];
+    expect(await run([...g, 'keys', 'create', 'trust-src'], io)).toBe(2); // a usage error
+    expect(err.pop()).toMatch(/--trust server .*--trust browser/);
+    expect(await trustOf('trust-src')).toBeUndefined();
+    expect(await run([...g, 'keys', 'create', 'trust-src', '--trust', 'browser'], io)).toBe(0);
+    const key = out.pop()!.split('\n')[1]!;
+    expect(await trustOf('trust-src')).toBe('browser');
+    expect(await run([...g, 'keys', 'list'], io)).toBe(0);
+    expect(out.pop()).toMatch(/trust-src +\| trust-src +\| true +\| browser +\| key_/);
+
+    const put = await call('PUT', '/v1/sources/trust-src/trust', admin, { trust: 'server' });
+    expect(put.status).toBe(200);
+    expect(put.json).toMatchObject({ sourceId: 'trust-src', trust: 'server', effectiveWithinSeconds: SOURCE_CACHE_MS.positive / 1000 });
+    expect(await trustOf('trust-src')).toBe('server');
+    clearSourceCache();
+    expect((await authenticate(TABLES.sources.name, key)).trust).toBe('server');
+    // A rotation keeps the level; it is not changed on the way.
+    expect((await call('POST', '/v1/sources/trust-src/keys', admin, { overlap: '1h' })).json.trust).toBe('server');
+    expect((await call('POST', '/v1/sources/trust-src/keys', admin, { trust: 'browser' })).json.error.code).toBe('invalid_body');
+
+    expect(await run([...g, 'keys', 'trust', 'trust-src', 'browser'], io)).toBe(0);
+    expect(out.pop()).toBe('source trust-src is now trusted as browser\n');
+    expect(await trustOf('trust-src')).toBe('browser');
+    expect(await run([...g, 'keys', 'trust', 'trust-src', 'admin'], io)).toBe(2);
+    expect(err.pop()).toMatch(/trust must be server or browser/);
+    expect(await run([...g, 'keys', 'trust', 'nope', 'server'], io)).toBe(1);
+    expect(err.pop()).toMatch(/no source nope/);
+
+    for (const [body, code] of [
+      [{ trust: 'root' }, 'invalid_trust'],
+      [{}, 'invalid_trust'],
+      [{ trust: 'server', name: 'x' }, 'invalid_body'],
+      [[], 'invalid_body'],
+    ] as const)
+      expect((await call('PUT', '/v1/sources/trust-src/trust', admin, body)).json.error.code, JSON.stringify(body)).toBe(code);
+    const missing = await call('PUT', '/v1/sources/nope/trust', admin, { trust: 'server' });
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'source_not_found']);
   });
 });

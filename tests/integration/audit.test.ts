@@ -38,7 +38,7 @@ describe('audit log (local stack)', () => {
     const profileId = exp.json.profile.profileId as string;
     const put = await stack.admin('PUT', '/v1/segments/audit-vip', { kind: 'segment', id: 'audit-vip', where: { trait: 'plan', eq: 'pro' } });
     expect(put.status).toBe(201);
-    const key = await stack.admin('POST', '/v1/sources/audit-web/keys', { create: true, name: 'Audit web' });
+    const key = await stack.admin('POST', '/v1/sources/audit-web/keys', { create: true, name: 'Audit web', trust: 'browser' });
     expect(key.status).toBe(201);
     const missing = await stack.admin('GET', `/v1/profiles/user_id:${USER_ID}-nobody/export`);
     expect(missing.status).toBe(404);

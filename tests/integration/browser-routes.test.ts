@@ -33,7 +33,11 @@ describe('browser routes on the local stack', () => {
   });
 
   it('answers one 404 for an unknown and a revoked key, naming neither', async () => {
-    const created = await call('/v1/sources/web/keys', { method: 'POST', headers: admin, body: JSON.stringify({ create: true, name: 'Web' }) });
+    const created = await call('/v1/sources/web/keys', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ create: true, name: 'Web', trust: 'browser' }),
+    });
     expect(created.status).toBe(201);
     const { writeKey, keyId } = (await created.json()) as { writeKey: string; keyId: string };
     expect((await call(`/v1/sources/web/keys/${keyId}`, { method: 'DELETE', headers: admin })).status).toBe(200);

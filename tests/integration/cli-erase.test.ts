@@ -116,6 +116,12 @@ describe('npx cairn erase --wait', () => {
     expect(JSON.parse(emil.io.out)).toMatchObject({ status: 'erased' });
     expect(JSON.parse(emil.io.out).lakeFailures).toBeUndefined();
     expect(emil.io.err).not.toContain('incomplete');
+    // Every store, with what was done there (docs/privacy.md "Where a person's data can rest").
+    expect(emil.io.err).toContain(`erasure ${emilErasure} erased; where their data could rest:`);
+    expect(emil.io.err).toMatch(/\n {2}profiles +erased: 1 items\n/);
+    expect(emil.io.err).toMatch(/\n {2}imports +expires by \d{4}-\d\d-\d\dT00:00:00\.000Z\n/);
+    expect(emil.io.err).toMatch(/\n {2}api_access_logs +holds no identifiers\n/);
+    expect(JSON.parse(emil.io.out).stores.map((x: { store: string }) => x.store)).toContain('failed_batches');
     expect(await keysHolding('"d-1"')).toEqual([]);
   }, 120_000);
 });

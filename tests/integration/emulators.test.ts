@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
-import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
 import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
@@ -30,5 +30,23 @@ describe('local emulators', () => {
     expect(await got.Body!.transformToString()).toBe('hello');
     const put = await kinesis().send(new PutRecordCommand({ StreamName: STREAMS.raw.name, PartitionKey: 'p', Data: Buffer.from('x') }));
     expect(put.SequenceNumber).toBeTruthy();
+  });
+
+  it("keeps a PUT's tags as S3 does (local/s3rver-tagging.cjs): set by the x-amz-tagging header, replaced by the next PUT, never served as metadata", async () => {
+    const Bucket = LAKE.localBucket;
+    const Key = 'probe/tagged.json';
+    const tags = async () => (await s3().send(new GetObjectTaggingCommand({ Bucket, Key }))).TagSet;
+    await s3().send(new PutObjectCommand({ Bucket, Key, Body: '{}', Tagging: 'cairn-expiry=import&team=a%20b' }));
+    expect(await tags()).toEqual([
+      { Key: 'cairn-expiry', Value: 'import' },
+      { Key: 'team', Value: 'a b' },
+    ]);
+    expect((await s3().send(new HeadObjectCommand({ Bucket, Key }))).Metadata).toEqual({});
+    // A PUT without tags leaves the new object untagged (S3 does not carry tags over).
+    await s3().send(new PutObjectCommand({ Bucket, Key, Body: '{}' }));
+    expect(await tags()).toEqual([]);
+    // PutObjectTagging still works as s3rver had it.
+    await s3().send(new PutObjectTaggingCommand({ Bucket, Key, Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }));
+    expect(await tags()).toEqual([{ Key: 'k', Value: 'v' }]);
   });
 });

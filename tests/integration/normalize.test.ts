@@ -17,6 +17,7 @@ import { createResources, startEmulators, useEndpoints, type Emulators } from '#
 import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
 import { ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
 import { ensureSource } from '#shared/collect/sources';
+import { markerKey } from '#shared/normalize/dedup';
 import { decodeJsonLines } from '#shared/lake/index';
 import { readAllRecords, toKinesisEvent, toKinesisRecord, type StreamRecordIn } from '#shared/message/kinesis-event';
 import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '#shared/message/types';
@@ -58,8 +59,8 @@ const count = <T>(xs: T[], key: (x: T) => string) => {
 const invokeNormalize = (records: KinesisStreamRecord[]) => handler({ Records: records });
 
 /** A synthetic raw-stream record holding a RawEnvelope. */
-function envelopeRecord(seq: bigint, message: Record<string, unknown>, receivedAt: string, shardId: string): KinesisStreamRecord {
-  const data = JSON.stringify({ message: { receivedAt, ...message }, sourceId: 'src-n', receivedAt });
+function envelopeRecord(seq: bigint, message: Record<string, unknown>, receivedAt: string, shardId: string, sourceId = 'src-n'): KinesisStreamRecord {
+  const data = JSON.stringify({ message: { receivedAt, ...message }, sourceId, receivedAt });
   return toKinesisRecord({ data, partitionKey: String(message.userId ?? 'p'), sequenceNumber: seq.toString() }, STREAMS.raw.name, shardId);
 }
 
@@ -224,11 +225,53 @@ describe('normalize handler against the emulators', () => {
     await dynamodb().send(
       new PutItemCommand({
         TableName: TABLES.dedup.name,
-        Item: { pk: { S: 'msg#dup-old' }, lakeKey: { S: expiredKey }, expiresAt: { N: String(Math.floor(Date.now() / 1000) - 10) } },
+        Item: {
+          pk: { S: markerKey({ sourceId: 'src-n', messageId: 'dup-old' }) },
+          lakeKey: { S: expiredKey },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) - 10) },
+        },
       }),
     );
     await invokeNormalize([envelopeRecord(2000n, track('dup-old'), `${d1}T11:00:00.000Z`, shard)]);
     expect((await rowsUnder<LakeEventRow>(`events/dt=${d1}/`)).map((r) => r.message_id).sort()).toEqual(['dup-a', 'dup-old']);
+  });
+
+  it('scopes dedup markers per source: another source cannot pre-claim a messageId, a true retry is still dropped', async () => {
+    const shard = 'shardId-000000000104';
+    const d = day(60);
+    // An attacker's browser key posts the id a server source is going to use (ids such as `order-1001` are guessable).
+    expect((await invokeNormalize([envelopeRecord(3000n, track('order-1001', 'mallory'), `${d}T09:00:00.000Z`, shard, 'src-web')])).batchItemFailures).toEqual(
+      [],
+    );
+    // The server's message with the same id, in a later batch and, once more, beside a copy of the attacker's in one batch.
+    expect((await invokeNormalize([envelopeRecord(3001n, track('order-1001', 'ann'), `${d}T09:00:01.000Z`, shard, 'src-crm')])).batchItemFailures).toEqual([]);
+    expect(
+      (
+        await invokeNormalize([
+          envelopeRecord(3002n, track('order-1002', 'mallory'), `${d}T09:00:02.000Z`, shard, 'src-web'),
+          envelopeRecord(3003n, track('order-1002', 'bob'), `${d}T09:00:03.000Z`, shard, 'src-crm'),
+        ])
+      ).batchItemFailures,
+    ).toEqual([]);
+    // True retries of each source's own messages (the SDK resending): dropped.
+    expect(
+      (
+        await invokeNormalize([
+          envelopeRecord(3004n, track('order-1001', 'ann'), `${d}T09:00:04.000Z`, shard, 'src-crm'),
+          envelopeRecord(3005n, track('order-1001', 'mallory'), `${d}T09:00:05.000Z`, shard, 'src-web'),
+          envelopeRecord(3006n, track('order-1002', 'bob'), `${d}T09:00:06.000Z`, shard, 'src-crm'),
+        ])
+      ).batchItemFailures,
+    ).toEqual([]);
+    const rows = await rowsUnder<LakeEventRow>(`events/dt=${d}/`);
+    expect(rows.map((r) => `${r.source_id}/${r.message_id}/${r.user_id}`).sort()).toEqual([
+      'src-crm/order-1001/ann',
+      'src-crm/order-1002/bob',
+      'src-web/order-1001/mallory',
+      'src-web/order-1002/mallory',
+    ]);
+    const fwd = (await forwarded()).filter((m) => m.messageId.startsWith('order-100'));
+    expect(fwd.map((m) => `${m.sourceId}/${m.messageId}/${m.userId}`).sort()).toEqual(rows.map((r) => `${r.source_id}/${r.message_id}/${r.user_id}`).sort());
   });
 
   it('retries the normalized-stream records Kinesis rejected, forwarding each exactly once', async () => {

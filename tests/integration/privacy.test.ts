@@ -34,6 +34,7 @@ import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
 import type { NormalizedMessage } from '#shared/message/types';
 import { gunzipSync } from 'node:zlib';
 import { run, type Io } from '#cli/main';
+import { markerKey } from '#shared/normalize/dedup';
 
 // Pipeline containers refresh their copy of the suppression list this often (default 15 s).
 const stack = useLocalStack({ name: 'privacy', functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error', CAIRN_SUPPRESSION_REFRESH_MS: '500' } });
@@ -166,8 +167,9 @@ describe('erasure and export on the local stack', () => {
     const profiles = (await scan(TABLES.profiles.name)).map((i) => String(i.pk));
     for (const p of pids) expect(profiles).not.toContain(`profile#${p}`);
     const dedup = (await scan(TABLES.dedup.name)).map((i) => String(i.pk));
-    expect(dedup.filter((k) => /^msg#a-/.test(k))).toEqual([]);
-    expect(dedup).toContain('msg#b-1');
+    // Markers are their source's (markers.ts): none of the erased person's messages keeps one, scoped or not.
+    expect(dedup.filter((k) => /(^|#)msg#a-/.test(k))).toEqual([]);
+    expect(dedup).toContain(markerKey({ sourceId: 'default', messageId: 'b-1' }));
 
     // The lake holds no row of A (objects rewritten, not hidden), B's rows are intact.
     const texts = await lakeTexts();

@@ -1,26 +1,18 @@
 /**
- * The daily full profile snapshot against the real emulators (dynalite, s3rver): profiles made by
+ * The daily full profile snapshot against the real emulators (dynalite, s3rver; tests/support/resolve-world.ts): profiles made by
  * λ resolve, then snapshotProfiles → gzip JSON Lines in the lake with exactly the live profiles
  * (merged-away ones, groups and shard markers left out), each in its hash bucket's object, reruns on
  * the same day that blank the earlier run instead of duplicating, parallel-scan segments and paging,
  * a run continued from its cursor over invocations and a crashed step repeated, and SQL over the result
  * (the "current state" query of docs/lake.md) through the local DuckDB lake.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
-import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
 import { dynamodb, s3 } from '#shared/aws/clients';
-import { BUS, ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import { LAKE, TABLES } from '#shared/config/resources';
 import { decodeJsonLines, encodeJsonLines } from '#shared/lake';
-import { toKinesisEvent } from '#shared/message/kinesis-event';
 import type { NormalizedMessage } from '#shared/message/types';
-import { resolveHandler } from '#shared/resolve/handler';
-import { resolverDepsFromEnv as depsFromEnv } from '#functions/resolve/deps';
 import {
   dailySnapshotPrefix,
   parseDailyKey,
@@ -34,35 +26,12 @@ import type { LakeProfileRow } from '#shared/identity/view';
 import { privacyJobState } from '#shared/profiles/dynamo-snapshot';
 import { snapshotStores, snapshotStoresFromEnv } from '#functions/snapshot/deps';
 import { queryLocalLake, rowObjects } from '#cli/lake';
+import { useResolveWorld } from '../support/resolve-world';
 
-process.env.CAIRN_LOG_LEVEL = 'error';
-let emu: Emulators;
-let eb: LocalEventBridge;
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-snapshot-'));
-let seq = 2_000_000;
-let n = 0;
-let resolve: ReturnType<typeof resolveHandler>;
-
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `snap-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  timestamp: new Date(Date.UTC(2024, 2, 1) + n * 1000).toISOString(),
-  receivedAt: new Date(Date.UTC(2024, 2, 1) + n * 1000 + 50).toISOString(),
-  sourceId: 'src',
-  ...p,
-});
-const batch = async (msgs: NormalizedMessage[], shard = 'shardId-000000000000') => {
-  const res = await resolve(
-    toKinesisEvent(
-      msgs.map((m) => ({ data: JSON.stringify(m), partitionKey: m.userId ?? m.anonymousId ?? 'x', sequenceNumber: String(++seq) })),
-      STREAMS.normalized.name,
-      shard,
-    ),
-  );
-  expect(res).toEqual({ batchItemFailures: [] });
-};
+const world = useResolveWorld('snap');
+const { msg } = world;
+const batch = async (msgs: NormalizedMessage[], shard?: string) =>
+  expect(await world.resolve(world.kinesisEvent(msgs, shard))).toEqual({ batchItemFailures: [] });
 
 /** The profiles table as stored: live profile ids and merged-away ones (read with a plain full scan). */
 async function tableState(): Promise<{ live: string[]; merged: string[]; other: number }> {
@@ -101,19 +70,6 @@ const stores = () => snapshotStores({ bucket: LAKE.localBucket, profilesTable: T
 const idsOf = (objs: { rows: LakeProfileRow[] }[]) => objs.flatMap((o) => o.rows.map((r) => r.profile_id)).sort();
 
 beforeAll(async () => {
-  emu = await startEmulators(dataDir);
-  eb = await startEventBridge({ dataDir, buses: [BUS.name], invoke: async () => undefined });
-  useEndpoints({ ...emu.endpoints, events: eb.endpoint });
-  await createResources();
-  Object.assign(process.env, {
-    [ENV.identitiesTable]: TABLES.identities.name,
-    [ENV.profilesTable]: TABLES.profiles.name,
-    [ENV.timelineTable]: TABLES.timeline.name,
-    [ENV.lakeBucket]: LAKE.localBucket,
-    [ENV.eventBus]: BUS.name,
-  });
-  resolve = resolveHandler(depsFromEnv);
-
   // Ana browses on two devices, then logs in on both: the two anonymous profiles merge into one.
   await batch([
     msg({ type: 'page', anonymousId: 'ana-web', name: 'Home' }),
@@ -127,10 +83,6 @@ beforeAll(async () => {
     msg({ type: 'group', userId: 'ben', groupId: 'acme', traits: { name: 'Acme' } }),
     msg({ type: 'page', anonymousId: 'cleo-web', name: 'Pricing' }),
   ]);
-});
-afterAll(async () => {
-  await eb?.close();
-  await emu?.close();
 });
 
 describe('daily profile snapshot', () => {
@@ -261,12 +213,15 @@ describe('daily profile snapshot', () => {
 
   it('SQL: daily rows by snapshot_kind, and the current state (latest row per profile) has only live profiles', async () => {
     const count = rowObjects(
-      await queryLocalLake(dataDir, `select count(*) as n, count(distinct profile_id) as d from profiles where snapshot_kind = 'daily' and dt = '${date}'`),
+      await queryLocalLake(
+        world.dataDir,
+        `select count(*) as n, count(distinct profile_id) as d from profiles where snapshot_kind = 'daily' and dt = '${date}'`,
+      ),
     );
     expect(count).toEqual([{ n: 3, d: 3 }]);
     // resolve's on-change rows have no snapshot_kind; they read as 'change'.
     const kinds = rowObjects(
-      await queryLocalLake(dataDir, `select coalesce(snapshot_kind, 'change') as k, count(*) > 0 as some from profiles group by 1 order by 1`),
+      await queryLocalLake(world.dataDir, `select coalesce(snapshot_kind, 'change') as k, count(*) > 0 as some from profiles group by 1 order by 1`),
     );
     expect(kinds).toEqual([
       { k: 'change', some: true },
@@ -276,7 +231,7 @@ describe('daily profile snapshot', () => {
     // docs/lake.md, verbatim but for the date
     const current = rowObjects(
       await queryLocalLake(
-        dataDir,
+        world.dataDir,
         `
       SELECT * FROM (
         SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY updated_at DESC, snapshot_at DESC) AS rn

@@ -42,6 +42,8 @@ export interface ResolveWorld {
   bus(): LocalEventBridge;
   /** The next Kinesis sequence number, for records a test builds itself. */
   nextSequence(): string;
+  /** The emulators' data directory (the local lake DuckDB reads is under it: cli/lake.ts). */
+  readonly dataDir: string;
 }
 
 type Answer = { status: number | undefined; body: any };
@@ -80,6 +82,7 @@ export function useResolveWorld(tag: string): ResolveWorld {
       return eb;
     },
     nextSequence: () => String(++seq),
+    dataDir: join(dataDir, 'emu'),
     get: async (path) => answer(await admin(apiGatewayEventFor('GET', path))),
     post: async (path, body) =>
       answer(await admin(apiGatewayEventFor('POST', path, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }))),

@@ -43,6 +43,7 @@ describe('audited routes', () => {
       'DELETE /v1/journeys/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
+      'PUT /v1/sources/{id}/trust': 'source.trust_set',
       'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
       'POST /v1/coupons/{pool}/generate': 'coupons.generated',
     };
@@ -100,6 +101,15 @@ describe('audit rows', () => {
       target: 'web/key_1',
     });
     expect(auditRow(input('GET /v1/segments/{id}/members', { params: { id: 'vip' } }))).toMatchObject({ action: 'segment.members_listed', target: 'vip' });
+    // A source's trust level changing is a change to what its key may assert: the row names the new level.
+    expect(auditRow(input('PUT /v1/sources/{id}/trust', { params: { id: 'web' }, body: { sourceId: 'web', trust: 'browser' } }))).toMatchObject({
+      action: 'source.trust_set',
+      target: 'web/browser',
+    });
+    expect(auditRow(input('PUT /v1/sources/{id}/trust', { params: { id: 'web' }, status: 400, code: 'invalid_trust' }))).toMatchObject({
+      target: 'web',
+      code: 'invalid_trust',
+    });
   });
 
   it('coupon codes put into a pool by the pool id, never the codes', () => {

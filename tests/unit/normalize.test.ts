@@ -46,7 +46,16 @@ describe('normalize: valid messages', () => {
       timestamp: '2024-05-01T11:00:00.000Z',
       receivedAt: RECEIVED,
       sourceId: 'src-1',
+      trust: 'browser',
     });
+  });
+  it("carries the source's trust level; an envelope without one (written before trust levels) is held to the browser rules", () => {
+    expect(ok(env(track(), { trust: 'server' })).trust).toBe('server');
+    expect(ok(env(track(), { trust: 'browser' })).trust).toBe('browser');
+    expect(ok(env(track())).trust).toBe('browser');
+    const bad = normalizeEnvelope(env(track(), { trust: 'admin' }), 'US');
+    expect(bad).toMatchObject({ ok: false, code: 'invalid_envelope' });
+    expect(bad.ok ? '' : bad.reason).toMatch(/envelope\.trust/);
   });
   it('handles every message type with its fields', () => {
     expect(ok(env({ type: 'identify', messageId: 'a', anonymousId: 'an', traits: { plan: 'pro' } }))).toMatchObject({

@@ -22,6 +22,12 @@ export function renderEmail(input: ActionInput, defaultFrom?: string): { to?: st
   return { ...(to ? { to } : {}), ...(from ? { from } : {}), subject, text, html };
 }
 
+/** The address the email would go to, when it is one (else the step is skipped `no_address`). */
+export function emailRecipient(input: ActionInput): string | undefined {
+  const to = renderEmail(input).to;
+  return to && EMAIL_RE.test(to) ? to : undefined;
+}
+
 export async function sendEmail(input: ActionInput, defaultFrom?: string): Promise<ActionResult> {
   const m = renderEmail(input, defaultFrom);
   if (!m.to || !EMAIL_RE.test(m.to)) return { status: 'failed', reason: 'no_address' };

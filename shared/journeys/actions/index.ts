@@ -8,8 +8,11 @@
  *   a claim stays `sending` in the ledger, visible, and is not counted.
  * - traits, event: at least once, deduplicated downstream. Their message has a messageId derived
  *   from run and step, so a retry that finds `sending` sends again and normalize drops the copy.
- * - coupon: the same, and the code is the run's own (shared/coupons issueCoupon finds the issue an
- *   earlier attempt recorded), so a retry writes the same code again.
+ * - coupon: like traits and event, and the code is the run's own (shared/coupons issueCoupon finds
+ *   the issue an earlier attempt recorded), so a retry writes the same code again.
+ * - skipped: no consent (decided by the machine), or no address for an email/SMS (`no_address`,
+ *   decided here before any claim), or no coupon (an empty pool, or a message needing a code the run
+ *   lacks): recorded `skipped` directly, counted, never a failure.
  *
  * Counters (`step#<id>#sent|failed|skipped`) are added only by the invocation whose ledger
  * transition succeeded, so retries never count twice.
@@ -19,9 +22,9 @@ import { log } from '../../log';
 import type { JourneyStore } from '../store';
 import { couponSender } from './coupon';
 import { stepStat } from '../store';
-import { sendEmail } from './email';
+import { emailRecipient, sendEmail } from './email';
 import { putOnRawStream, sendToPipeline } from './pipeline';
-import { sendSms } from './sms';
+import { sendSms, smsRecipient } from './sms';
 import type { ActionInput, ActionResult, ActionSender } from './types';
 import { sendWebhook, type WebhookSettings } from './webhook';
 
@@ -58,6 +61,16 @@ export function actionSenders(settings: ActionSettings): Senders {
 
 const RESEND_SAFE = new Set(['traits', 'event', 'coupon']);
 
+/** Where an email/SMS would go: none usable (no email/phone, not a valid one) is a skip, not a failure. */
+const RECIPIENT: Partial<Record<string, (input: ActionInput) => string | undefined>> = { email: emailRecipient, sms: smsRecipient };
+
+/** Why the action is skipped before anything is claimed or sent: no consent (from the machine), or no address. */
+function skipReason(input: ActionInput, skip: string | undefined): string | undefined {
+  if (skip) return skip;
+  const recipient = RECIPIENT[input.step.action];
+  return recipient && !recipient(input) ? 'no_address' : undefined;
+}
+
 export interface ActionOutcome {
   /** What happened in this invocation: `duplicate` when an earlier invocation owns the action. */
   status: 'sent' | 'failed' | 'skipped' | 'duplicate';
@@ -68,9 +81,12 @@ export interface ActionOutcome {
 export async function performAction(store: JourneyStore, input: ActionInput, senders: Senders, skip?: string): Promise<ActionOutcome> {
   const { step, runId } = input;
   const claimedAt = new Date(input.now).toISOString();
-  if (skip) {
-    const ok = await store.claim({ runId, stepId: step.id, action: step.action, status: 'skipped', claimedAt, reason: skip });
-    return ok ? { status: 'skipped', reason: skip, stats: { [stepStat(step.id, 'skipped')]: 1 } } : { status: 'duplicate', stats: {} };
+  const why = skipReason(input, skip);
+  if (why) {
+    const ok = await store.claim({ runId, stepId: step.id, action: step.action, status: 'skipped', claimedAt, reason: why });
+    // A missing address is also counted journey-wide (`no_address` in the stats), like `no_consent` entries.
+    const stats = { [stepStat(step.id, 'skipped')]: 1, ...(why === 'no_address' ? { no_address: 1 } : {}) };
+    return ok ? { status: 'skipped', reason: why, stats } : { status: 'duplicate', stats: {} };
   }
   let mine = await store.claim({ runId, stepId: step.id, action: step.action, status: 'sending', claimedAt });
   if (!mine) {

@@ -43,7 +43,8 @@ export function pipelineMessage(input: ActionInput): JsonObject | null {
 
 /** Puts `message` (a message for the person, with its identity) on `rawStream`, retrying from `backoffMs`. */
 export async function putOnRawStream(message: JsonObject, now: number, rawStream: string, backoffMs: number): Promise<void> {
-  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, receivedAt: new Date(now).toISOString() };
+  // Cairn's own journeys write as the operator: a server source.
+  const envelope: RawEnvelope = { message, sourceId: JOURNEY_SOURCE_ID, trust: 'server', receivedAt: new Date(now).toISOString() };
   const key = String(message.userId ?? message.anonymousId);
   await putAllRecords(rawStream, [{ partitionKey: partitionKeyFor(key), data: Buffer.from(JSON.stringify(envelope)) }], { backoffMs });
 }

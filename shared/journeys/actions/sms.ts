@@ -14,9 +14,15 @@ export function renderSms(input: ActionInput): { to?: string; text: string } {
   return { ...(to ? { to } : {}), text: renderTemplate(step.text, input.template) };
 }
 
+/** The E.164 number the SMS would go to, when it is one (else the step is skipped `no_address`). */
+export function smsRecipient(input: ActionInput): string | undefined {
+  const to = renderSms(input).to;
+  return to && E164.test(to) ? to : undefined;
+}
+
 export async function sendSms(input: ActionInput): Promise<ActionResult> {
   const m = renderSms(input);
-  if (!m.to || !E164.test(m.to)) return { status: 'failed', reason: 'no_phone' };
+  if (!m.to || !E164.test(m.to)) return { status: 'failed', reason: 'no_address' };
   if (!m.text.trim()) return { status: 'failed', reason: 'empty_message' };
   const res = await sns().send(
     new PublishCommand({
