@@ -12,7 +12,7 @@
  * - per table: read + write throttle events;
  * - HTTP API: any 5xx, and a 4xx rate above a threshold (once there is traffic);
  * - the quarantine rate (normalize's EMF metrics, shared/metrics.ts), journey action failures,
- *   coupon pools running low or empty, and lake objects λ erase could not finish (erasures held back).
+ *   coupon pools running low (or dry), and lake objects λ erase could not finish (erasures held back).
  *
  * Every alarm is named `<stack name>-<id>` (`cairn-prod-normalizeIteratorAge`): `npx cairn --stack
  * <name> status` finds them by that prefix (cli/status-aws.ts). `statusPolicy` is the managed policy
@@ -207,17 +207,13 @@ export class Monitoring extends Construct {
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
     this.alarm('JourneyActionFailures', 'journey actions failed (email/SMS/webhook gave up)', custom('journey', METRIC.actionsFailed), 1);
-    // A pool's low mark is its own setting (`npx cairn coupons load|generate --low-at`, default COUPONS.lowPercent of its codes).
+    // A pool's low mark is its own setting (`npx cairn coupons load|generate --low-at`, default COUPONS.lowPercent of its
+    // codes). A step that finds its pool empty counts it too, so the alarm stays on while the pool is dry (the skips
+    // themselves, actions.skipped_no_coupon, are graphed, never alarmed, like every skip).
     this.alarm(
       'CouponPoolLow',
-      'a coupon pool is at or under its low mark: load or generate more codes (npx cairn coupons status <pool>; the log names the pool)',
+      'a coupon pool is at or under its low mark, or empty: load or generate more codes (npx cairn coupons status <pool>; the log names the pool)',
       custom('journey', METRIC.couponsLow),
-      1,
-    );
-    this.alarm(
-      'CouponPoolEmpty',
-      'coupon steps found their pool empty and were skipped (no_coupon): load or generate codes',
-      custom('journey', `${METRIC.actionsSkipped}_no_coupon`),
       1,
     );
     // λ erase runs every 10 minutes (up to 15 long): a 30-minute period holds a run, so a failure that persists keeps the alarm on.

@@ -35,6 +35,8 @@ export function couponSender(coupons: CouponStore, put: (message: JsonObject, no
     );
     if (out.status !== 'issued') {
       if (out.status === 'no_pool') return { status: 'failed', reason: 'no_pool' };
+      // Empty is as low as a pool gets: the low-pool alarm stays on while steps find it dry.
+      countBy(METRIC.couponsLow, out.pool);
       log('warn', 'coupon pool empty: coupon step skipped', { journeyId: input.journey.id, stepId: step.id, pool: step.pool });
       return { status: 'skipped', reason: 'no_coupon' };
     }
