@@ -33,6 +33,7 @@ import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lamb
 import { Metrics } from './metrics';
 import { EventSourceMapping, type MappingStatus } from './poller';
 import { nextMark, type PollerTuning } from './poller-common';
+import { ensureLocalSecrets } from './secretsmanager/secrets';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
 import { sleep } from '#shared/lang';
@@ -355,11 +356,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
     // The local stack never talks to real AWS: a service nobody provides gets an endpoint where
     // nothing listens, so a handler calling it fails fast instead of using the user's credentials.
-    for (const name of ['events', 'scheduler'] as const) {
+    for (const name of ['events', 'scheduler', 'secretsmanager'] as const) {
       if (endpoints[name]) continue;
       process.env[`CAIRN_ENDPOINT_${name.toUpperCase()}`] = 'http://127.0.0.1:9';
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
     }
+    // The secrets exist before any function runs (they read them on their first invocation).
+    if (endpoints.secretsmanager) await ensureLocalSecrets();
 
     // Stream consumers and λ import run in worker threads of their own (like Lambda execution environments);
     // those downstream of the lake (not reading the raw stream) at a lower CPU priority, so that on

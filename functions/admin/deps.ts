@@ -28,6 +28,7 @@ import {
   privacyTableFromEnv,
   segmentMembersTableFromEnv,
   sourcesTableFromEnv,
+  suppressionHasherFromEnv,
 } from '../env';
 
 /** The erasure and export routes' stores; an unset name falls back to the declared one (the local default). */
@@ -37,6 +38,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
   return {
     records: new DynamoErasureRecords(privacy),
     suppression: {
+      hasher: suppressionHasherFromEnv('admin'),
       suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at),
       droppedCount: (hashes) => droppedCount(privacy, hashes),
       erasureOf: (hashes) => erasureOf(privacy, hashes),
