@@ -56,7 +56,7 @@ export type LakeTable = 'events' | 'quarantine' | 'profiles' | 'failed';
 /** The erasure a lake row belongs to, or undefined (`hash`: the deployment's suppression hasher, as the targets' hashes were made). */
 export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig, hash: SuppressionHasher): ErasureTarget | undefined {
   if (!targets.length) return undefined;
-  if (table === 'failed') return failedRecordOwner(row, targets, config);
+  if (table === 'failed') return failedRecordOwner(row, targets, config, hash);
   const r = obj(row) ?? {};
   if (table === 'profiles') {
     const p = r as unknown as LakeProfileRow;
