@@ -21,7 +21,7 @@ import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake/index'
 import type { NormalizedMessage } from '#shared/message';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
-import { suppress, suppressionHash } from '#shared/suppression';
+import { SUPPRESSION_HASH_VERSION, suppress } from '#shared/suppression';
 import { privacyTableFromEnv } from '#functions/env';
 import type { Result } from './result';
 
@@ -60,9 +60,18 @@ async function buildLake(objects: number, rows: number, people: { user: string; 
 
 async function erase(id: string, user: string, profileId: string, fullScan: boolean) {
   const now = new Date(Date.now() - 600_000).toISOString();
-  const hashes = [suppressionHash(`user_id:${user}`)];
   const deps = eraseDepsFromEnv();
-  await deps.records.put({ erasureId: id, status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [profileId] });
+  // Hashed with the stack's suppression key (its local Secrets Manager), as an erasure request hashes.
+  const hashes = [(await deps.suppression.hasher())(`user_id:${user}`)];
+  await deps.records.put({
+    erasureId: id,
+    status: 'suppressed',
+    requestedAt: now,
+    suppressedAt: now,
+    identifierHashes: hashes,
+    hashVersion: SUPPRESSION_HASH_VERSION,
+    profileIds: [profileId],
+  });
   await suppress(privacyTableFromEnv(), hashes, id, now);
   await deps.records.enqueue(id);
   const t = Date.now();
@@ -72,7 +81,7 @@ async function erase(id: string, user: string, profileId: string, fullScan: bool
 }
 
 export async function benchErasure(objects = 1000, rows = 200, personObjects = 10): Promise<Result[]> {
-  // The local stack (emulators, tables, bucket, scheduler), without functions: λ erase is called directly.
+  // The local stack (emulators, tables, bucket, scheduler, secrets), without functions: λ erase is called directly.
   const stack = await startLocalStack({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cairn-bench-erasure-')), functions: {}, routes: [] });
   try {
     const every = Math.max(1, Math.floor(objects / personObjects));

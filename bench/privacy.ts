@@ -9,22 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
 import { s3 } from '#shared/aws/clients';
 import { LAKE } from '#shared/config';
 import { encodeJsonLines, eventObjectKey, toEventRow } from '#shared/lake/index';
 import type { NormalizedMessage } from '#shared/message';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
-import { suppress, suppressionHash } from '#shared/suppression';
+import { SUPPRESSION_HASH_VERSION, suppress } from '#shared/suppression';
 import { privacyTableFromEnv } from '#functions/env';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 const OBJECTS = Number(process.argv[2] ?? 500);
 const ROWS = Number(process.argv[3] ?? 500);
 
-const emu = await startEmulators(mkdtempSync(join(tmpdir(), 'cairn-bench-privacy-')));
+const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-privacy-'));
+const emu = await startEmulators(dataDir);
 useEndpoints(emu.endpoints);
 await createResources();
+const secrets = await startLocalSecretsManager(dataDir);
 let person = 0;
 for (let o = 0; o < OBJECTS; o += 25) {
   await Promise.all(
@@ -56,9 +59,17 @@ for (let o = 0; o < OBJECTS; o += 25) {
   );
 }
 const now = new Date().toISOString();
-const hashes = [suppressionHash('user_id:user-erased')];
 const deps = eraseDepsFromEnv();
-await deps.records.put({ erasureId: 'bench', status: 'suppressed', requestedAt: now, suppressedAt: now, identifierHashes: hashes, profileIds: [] });
+const hashes = [(await deps.suppression.hasher())('user_id:user-erased')];
+await deps.records.put({
+  erasureId: 'bench',
+  status: 'suppressed',
+  requestedAt: now,
+  suppressedAt: now,
+  identifierHashes: hashes,
+  hashVersion: SUPPRESSION_HASH_VERSION,
+  profileIds: [],
+});
 await suppress(privacyTableFromEnv(), hashes, 'bench', now);
 await deps.records.enqueue('bench');
 const res = await runErasures(deps, { settleSeconds: 0 });
@@ -73,4 +84,5 @@ console.log(
     ms: res.ms,
   }),
 );
+await secrets.close();
 await emu.close();

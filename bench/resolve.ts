@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
 import { localEnv } from '#local/stack';
 import { startEventBridge } from '#local/eventbridge/server';
 import { BUS, STREAMS } from '#shared/config';
@@ -27,6 +28,7 @@ export async function benchResolve(batches: number, population = 5_000): Promise
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-resolve-'));
   const emu = await startEmulators(join(dir, 'emu'));
   const eb = await startEventBridge({ dataDir: dir, buses: [BUS.name], invoke: async () => {} });
+  const secrets = await startLocalSecretsManager(dir);
   try {
     useEndpoints({ ...emu.endpoints, events: eb.endpoint });
     await createResources();
@@ -138,6 +140,7 @@ export async function benchResolve(batches: number, population = 5_000): Promise
       { name: 'profile.get_p50_ms', value: +percentile(times, 50).toFixed(1), unit: 'ms' },
     ];
   } finally {
+    await secrets.close();
     await eb.close();
     await emu.close();
     rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createResources, startEmulators, useEndpoints } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
 import { localEnv } from '#local/stack';
 import { requestCounts } from '#shared/aws/clients';
 import { startEventBridge } from '#local/eventbridge/server';
@@ -68,6 +69,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
   const emu = await startEmulators(join(dir, 'emu'));
   const eb = await startEventBridge({ dataDir: dir, buses: [BUS.name], invoke: async () => {} });
   const sch = await startScheduler({ dataDir: dir, invoke: async () => {}, tickMs: 0 });
+  const secrets = await startLocalSecretsManager(dir);
   try {
     useEndpoints({ ...emu.endpoints, events: eb.endpoint, scheduler: sch.endpoint });
     await createResources();
@@ -175,6 +177,7 @@ export async function benchSegments(batches = Number(process.env.CAIRN_BENCH_SEG
       { name: 'resolve.wcu_per_event_0_segments', value: +base.wcuPerEvent.toFixed(3), unit: 'WCU/event' },
     ];
   } finally {
+    await secrets.close();
     await sch.close();
     await eb.close();
     await emu.close();

@@ -53,7 +53,7 @@ export function renderSummary(
   if (s.crm?.counts) {
     const c = s.crm.counts;
     const got = c.rejected
-      ? `${num(c.verified)} received with a valid signature, ${num(c.rejected)} refused (signature did not verify: the stack's CAIRN_WEBHOOK_SECRET is not this process's)`
+      ? `${num(c.verified)} received with a valid signature, ${num(c.rejected)} refused (signature did not verify: the stack's webhook secret is not the key the CRM checks with, CAIRN_WEBHOOK_SECRET)`
       : `${num(c.verified)} received, every signature verified`;
     L.push(`  CRM webhooks (the demo's local CRM, ${s.crm.url}): ${got} — GET ${s.crm.deliveriesUrl}`);
   } else if (s.crm) L.push(`  CRM webhooks go to CAIRN_CRM_WEBHOOK_URL (${s.crm.url}): see the webhook step above`);

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ENV, localEnvDefaults } from '#shared/config';
+import { SECRETS } from '#shared/config';
 import type { Variables } from '#shared/definitions';
 import { CairnError } from '#shared/errors';
 import { DEMO_SOURCES, LiveTraffic, interestingPeople, simulateHistory, type DemoMessage, type DemoSourceKey } from '#shared/demo';
@@ -68,8 +68,12 @@ export function defaultExamplesDir(): string {
 const EXAMPLE_SEGMENTS = ['high-value', 'store-sh001-regulars', 'churn-risk'];
 const EXAMPLE_JOURNEYS = ['new-store-coupon', 'vip-welcome', 'regulars-thanks'];
 
-/** The webhook secret of the local stack (what it signs with: its environment, else the local default). */
-const localWebhookSecret = () => process.env[ENV.webhookSecret] || localEnvDefaults(process.env.AWS_REGION ?? 'us-east-1').webhookSecret || '';
+/**
+ * The key the demo's CRM verifies with: the local stack signs with SECRETS.webhook's local value (its
+ * Secrets Manager holds it); `CAIRN_WEBHOOK_SECRET` in the demo's environment gives the CRM another
+ * (to see refusals, docs/demo.md).
+ */
+const localWebhookSecret = () => process.env.CAIRN_WEBHOOK_SECRET || SECRETS.webhook.localValue;
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const out = o.stdout;

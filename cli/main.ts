@@ -12,7 +12,7 @@ import { CairnError } from '#shared/errors';
 import { queryLocalLake, type QueryResult } from './lake';
 import { describeStackOutputs, queryAthena, resolveStack, type AwsOptions } from './aws';
 import { awsStatus } from './status-aws';
-import { LAKE, STREAMS, TABLES } from '#shared/config';
+import { LAKE, SECRETS, STREAMS, TABLES } from '#shared/config';
 import { identityConfig } from '#shared/identity';
 import { FORMATS, formatResult, type Format } from './format';
 import { adminGet, adminSend, answerError, type Target } from './http';
@@ -27,6 +27,7 @@ import { registerCouponsCommand } from './coupons';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
+import { registerSuppressionCommands } from './suppression';
 import { pathParam } from '#shared/http';
 
 export interface Io {
@@ -103,6 +104,56 @@ async function runSql(g: GlobalOptions, io: Io, sql: string): Promise<QueryResul
   } finally {
     process.off('SIGINT', stop);
   }
+}
+
+/** Where the lake, the streams, the privacy table and the suppression key are (replay, suppression rekey). */
+interface Stores {
+  bucket: string;
+  streams: { raw: string; normalized: string };
+  privacyTable?: string;
+  /** The suppression key's secret: its ARN (stack output) or, locally, its name. */
+  suppressionKeyId?: string;
+}
+
+/**
+ * Locally the stack's emulators (`/_aws/endpoints`: the CLI's AWS clients talk to them, set before
+ * their first use); on a deployed stack its outputs (`LakeBucket`, the stream and table names, the
+ * suppression key's ARN).
+ */
+async function locateStores(g: GlobalOptions, env: NodeJS.ProcessEnv): Promise<Stores> {
+  if (g.stack) {
+    const outputs = await describeStackOutputs(g.stack, awsOptions(g, env));
+    if (!outputs.LakeBucket) throw new CairnError('stack_output_missing', `stack ${g.stack} has no LakeBucket output`, 404);
+    // Streams: the stack's outputs (infra/stack.ts); failed batches name their stream themselves.
+    const privacyTable = outputs[`${TABLES.privacy.id}Name`];
+    const suppressionKeyId = outputs[`${SECRETS.suppressionKey.id}Arn`];
+    return {
+      bucket: outputs.LakeBucket,
+      streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name },
+      ...(privacyTable ? { privacyTable } : {}),
+      ...(suppressionKeyId ? { suppressionKeyId } : {}),
+    };
+  }
+  const a = await adminGet(localTarget(g), '/_aws/endpoints');
+  if (a.status !== 200) throw answerError(a, 'cannot reach the local stack (is npm start running?)');
+  const ep = a.json as { s3?: string; kinesis?: string; dynamodb?: string; secretsmanager?: string };
+  const vars = {
+    CAIRN_ENDPOINT_S3: ep.s3,
+    CAIRN_ENDPOINT_KINESIS: ep.kinesis,
+    CAIRN_ENDPOINT_DYNAMODB: ep.dynamodb,
+    CAIRN_ENDPOINT_SECRETSMANAGER: ep.secretsmanager,
+  };
+  for (const [k, v] of Object.entries(vars)) {
+    if (!v) continue;
+    env[k] ??= v;
+    if (env !== process.env) process.env[k] ??= v;
+  }
+  return {
+    bucket: LAKE.localBucket,
+    streams: { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name },
+    ...(ep.dynamodb ? { privacyTable: TABLES.privacy.name } : {}),
+    ...(ep.secretsmanager ? { suppressionKeyId: SECRETS.suppressionKey.name } : {}),
+  };
 }
 
 function parseFormat(f: string, allowed: readonly string[] = FORMATS): Format {
@@ -297,35 +348,17 @@ export function buildProgram(io: Io): Command {
     identityConfig: () => identityConfig(env.CAIRN_IDENTITY_CONFIG || undefined),
     stdout: io.stdout,
     stderr: io.stderr,
+    locate: (cmd) => locateStores(globals(cmd), env),
+  });
+
+  registerSuppressionCommands(program, {
+    stdout: io.stdout,
+    stderr: io.stderr,
     locate: async (cmd) => {
-      const g = globals(cmd);
-      if (g.stack) {
-        const outputs = await describeStackOutputs(g.stack, awsOptions(g, env));
-        if (!outputs.LakeBucket) throw new CairnError('stack_output_missing', `stack ${g.stack} has no LakeBucket output`, 404);
-        // Streams: the stack's outputs (infra/stack.ts); failed batches name their stream themselves.
-        return {
-          bucket: outputs.LakeBucket,
-          streams: { raw: outputs.RawStreamName ?? STREAMS.raw.name, normalized: outputs.NormalizedStreamName ?? STREAMS.normalized.name },
-          ...(outputs[`${TABLES.privacy.id}Name`] ? { privacyTable: outputs[`${TABLES.privacy.id}Name`] } : {}),
-        };
-      }
-      const a = await adminGet(localTarget(g), '/_aws/endpoints');
-      if (a.status !== 200) throw answerError(a, 'cannot reach the local stack (is npm start running?)');
-      const ep = a.json as { s3?: string; kinesis?: string; dynamodb?: string };
-      // The CLI's AWS clients talk to the stack's emulators (set before their first use).
-      if (ep.s3) env.CAIRN_ENDPOINT_S3 ??= ep.s3;
-      if (ep.kinesis) env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
-      if (ep.dynamodb) env.CAIRN_ENDPOINT_DYNAMODB ??= ep.dynamodb;
-      if (env !== process.env) {
-        process.env.CAIRN_ENDPOINT_S3 ??= ep.s3;
-        process.env.CAIRN_ENDPOINT_KINESIS ??= ep.kinesis;
-        process.env.CAIRN_ENDPOINT_DYNAMODB ??= ep.dynamodb;
-      }
-      return {
-        bucket: LAKE.localBucket,
-        streams: { raw: STREAMS.raw.name, normalized: STREAMS.normalized.name },
-        ...(ep.dynamodb ? { privacyTable: TABLES.privacy.name } : {}),
-      };
+      const where = await locateStores(globals(cmd), env);
+      if (!where.privacyTable || !where.suppressionKeyId)
+        throw new CairnError('stack_output_missing', 'the stack names no privacy table or suppression key (deploy the current stack)', 404);
+      return { privacyTable: where.privacyTable, suppressionKeyId: where.suppressionKeyId };
     },
   });
 

@@ -16,7 +16,8 @@
  * dropped as a duplicate, a fixed one is accepted once. Each source object replayed is recorded in a
  * ledger object `replay/<source key>`, so a second replay skips it. `--dry-run` only counts.
  * A record carrying an identifier on the suppression list (an erased person's: docs/privacy.md) is
- * not replayed (`suppressed`), read as normalize and the lake pass read a raw message.
+ * not replayed (`suppressed`), read as normalize and the lake pass read a raw message, with the
+ * stack's suppression key (its secret, read once: the CLI hashes as the pipeline does).
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -26,7 +27,8 @@ import { LAKE, STREAMS } from '#shared/config';
 import { CairnError } from '#shared/errors';
 import type { IdentityConfig } from '#shared/identity';
 import { partitionKeyFor, putAllRecords, type StreamRecord } from '#shared/message/stream';
-import { dynamoReader, rawMessageHashes, SuppressionView } from '#shared/suppression';
+import { cachedSecret } from '#shared/aws/secrets';
+import { dynamoReader, hasherOf, listedHashes, rawMessageKeys, type SuppressionHasher, SuppressionView } from '#shared/suppression';
 
 export const REPLAY_LEDGER_PREFIX = 'replay/';
 /** Key prefix of Lambda's S3 on-failure records (infra/constructs/failure-destination.ts). */
@@ -44,8 +46,8 @@ export interface ReplayOptions {
   streams?: { raw: string; normalized: string };
   /** Progress lines. */
   progress?: (line: string) => void;
-  /** The suppression list (the pipeline's reader of the privacy table) and the identity settings. */
-  suppression?: { view: SuppressionView; config: IdentityConfig };
+  /** The suppression list (the pipeline's reader of the privacy table), its hasher and the identity settings. */
+  suppression?: { view: SuppressionView; hash: SuppressionHasher; config: IdentityConfig };
 }
 
 /** Whether a record's data (JSON text) carries a suppressed identifier. */
@@ -195,7 +197,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     } catch {
       return false; // not JSON: it carries no identifier normalize could read either
     }
-    return rawMessageHashes(raw, sup.config).some((h) => sup.view.has(h));
+    return listedHashes(sup.view, sup.hash, rawMessageKeys(raw, sup.config)).length > 0;
   };
   const prefixes = [
     ...(o.from.includes('failed') ? [LAKE.failedPrefix, AWS_FAILURE_PREFIX] : []),
@@ -269,7 +271,9 @@ export interface ReplayCommandDeps {
    * Where the lake and streams are: locally the stack's emulators (`/_aws/endpoints`), on a
    * deployed stack its outputs (`LakeBucket`) and the stream names.
    */
-  locate(cmd: import('commander').Command): Promise<{ bucket: string; streams: { raw: string; normalized: string }; privacyTable?: string }>;
+  locate(
+    cmd: import('commander').Command,
+  ): Promise<{ bucket: string; streams: { raw: string; normalized: string }; privacyTable?: string; suppressionKeyId?: string }>;
   /** The identity settings suppression hashes follow (the stack's CAIRN_IDENTITY_CONFIG). */
   identityConfig(): IdentityConfig;
 }
@@ -288,8 +292,14 @@ export function registerReplayCommand(program: import('commander').Command, deps
       if (o.format !== 'table' && o.format !== 'json') throw new CairnError('usage', `--format must be table or json, got ${JSON.stringify(o.format)}`, 400);
       const since = o.since === undefined ? undefined : parseSince(o.since);
       const where = await deps.locate(cmd);
-      // Records of erased people are not replayed: checked against the privacy table's suppression list.
-      const suppression = where.privacyTable ? { view: new SuppressionView(dynamoReader(where.privacyTable)), config: deps.identityConfig() } : undefined;
+      // Records of erased people are not replayed: checked against the privacy table's suppression list,
+      // with the stack's suppression key (without it nothing can be checked: the replay is refused).
+      let suppression: ReplayOptions['suppression'];
+      if (where.privacyTable) {
+        if (!where.suppressionKeyId) throw new CairnError('stack_output_missing', 'the stack names no suppression key (deploy the current stack)', 404);
+        const hash = hasherOf(await cachedSecret(where.suppressionKeyId, { scope: 'cli' })());
+        suppression = { view: new SuppressionView(dynamoReader(where.privacyTable)), hash, config: deps.identityConfig() };
+      }
       const summary = await replay({
         ...(suppression ? { suppression } : {}),
         bucket: where.bucket,

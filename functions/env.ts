@@ -5,13 +5,14 @@
  * local twin and the benchmarks run the same code in their own process and may read it here too.
  */
 import { requireEnv } from '#shared/aws/env';
-import { ENV, LAKE, localEnvDefaults, RETENTION, STREAMS, TABLES } from '#shared/config';
+import { cachedSecret } from '#shared/aws/secrets';
+import { ENV, LAKE, localEnvDefaults, RETENTION, SECRETS, STREAMS, TABLES } from '#shared/config';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
 import type { Publisher } from '#shared/identity/bus';
 import { identityConfig, type IdentityConfig } from '#shared/identity';
 import { defaultCountry } from '#shared/normalize';
 import { definitionsTtlMs, type EffectsDeps, type RecheckTarget } from '#shared/segments';
-import { refreshMs } from '#shared/suppression';
+import { hasherOf, refreshMs, type SuppressionHasher } from '#shared/suppression';
 import type { CountryCode } from 'libphonenumber-js';
 
 /** The identity store's three tables (identities, profiles, timeline), all required. */
@@ -65,6 +66,22 @@ export const identityConfigFromEnv = (): IdentityConfig => identityConfig(proces
 
 /** Country of phone numbers written without `+`: `CAIRN_DEFAULT_COUNTRY`, else `US`. */
 export const defaultCountryFromEnv = (): CountryCode => defaultCountry(process.env.CAIRN_DEFAULT_COUNTRY);
+
+/**
+ * A secret's reader (cached, shared/aws/secrets.ts): its ARN from the environment, or its local name
+ * when unset. `scope`: the function reading it (its own cache, as its own container has on AWS).
+ */
+export const secretFromEnv = (name: keyof typeof SECRETS, scope: string): (() => Promise<string>) =>
+  cachedSecret(process.env[ENV[SECRETS[name].env]] || SECRETS[name].name, { scope });
+
+/**
+ * The deployment's suppression hasher: the key read from Secrets Manager (CAIRN_SUPPRESSION_KEY_ID)
+ * on first use and cached; rejects with `secret_unavailable` when it cannot be read.
+ */
+export const suppressionHasherFromEnv = (scope: string): (() => Promise<SuppressionHasher>) => {
+  const key = secretFromEnv('suppressionKey', scope);
+  return async () => hasherOf(await key());
+};
 
 /** How often a container refreshes its copy of the suppression list: `CAIRN_SUPPRESSION_REFRESH_MS`, capped. */
 export const suppressionRefreshMsFromEnv = (): number => refreshMs(process.env.CAIRN_SUPPRESSION_REFRESH_MS);

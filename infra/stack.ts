@@ -7,14 +7,14 @@
  *              → Imports (λ import: files dropped under imports/ in the lake → raw stream)
  *              → Segments (members table, recheck scheduler role) → Identity (resolve, snapshot,
  *                identities/profiles/timeline) → λ recheck → Journeys (state, λ journey, waits) → Admin (admin API function)
- *              → Privacy (privacy table early; λ erase after Journeys)
+ *              → Privacy (privacy table and suppression key early; λ erase after Journeys)
  *              → Schedules (SCHEDULES: the daily profile snapshot, erasure)
  *              → routes (collection + admin, one HTTP API) → outputs
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ROUTES, TABLES } from '#shared/config';
-import { Catalog, type TableName } from './constructs/catalog';
+import { ROUTES, SECRETS, TABLES } from '#shared/config';
+import { Catalog, type SecretName, type TableName } from './constructs/catalog';
 import { Admin } from './constructs/admin';
 import { Collection } from './constructs/collection';
 import { Encryption } from './constructs/encryption';
@@ -111,6 +111,10 @@ export class CairnStack extends Stack {
     );
     for (const name of Object.keys(TABLES) as TableName[]) {
       out(`${TABLES[name].id}Name`, this.catalog.table(name).tableName, `DynamoDB table ${name}`);
+    }
+    // ARNs, never values (npx cairn replay and suppression rekey read the suppression key with the caller's credentials).
+    for (const name of Object.keys(SECRETS) as SecretName[]) {
+      out(`${SECRETS[name].id}Arn`, this.catalog.secret(name).secretArn, `Secrets Manager secret ${name}: ${SECRETS[name].description}`);
     }
     out(
       'FailedBatchesDestination',

@@ -1,6 +1,6 @@
 /**
  * Extra local services the stack runs next to the AWS emulators, e.g. the EventBridge bus
- * (`events`) and the scheduler (`scheduler`). A service is plugged in without touching stack.ts:
+ * (`events`), the scheduler (`scheduler`) and Secrets Manager (`secretsmanager`). A service is plugged in without touching stack.ts:
  *
  * - pass it in `startLocalStack({ services: [...] })`, or
  * - export it as `service` (or the default export) from `local/eventbridge/service.ts` or
@@ -58,7 +58,7 @@ export interface LocalService {
 }
 
 /** Modules the stack looks for, relative to the project root. */
-export const SERVICE_MODULES = ['local/eventbridge/service.ts', 'local/scheduler/service.ts', 'local/outbox/service.ts'];
+export const SERVICE_MODULES = ['local/eventbridge/service.ts', 'local/scheduler/service.ts', 'local/outbox/service.ts', 'local/secretsmanager/service.ts'];
 
 const isService = (v: unknown): v is LocalService =>
   !!v && typeof v === 'object' && typeof (v as LocalService).name === 'string' && typeof (v as LocalService).start === 'function';

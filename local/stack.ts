@@ -33,6 +33,8 @@ import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lamb
 import { Metrics } from './metrics';
 import { EventSourceMapping, type MappingStatus } from './poller';
 import { nextMark, type PollerTuning } from './poller-common';
+import { ensureLocalSecrets } from './secretsmanager/secrets';
+import { service as secretsManagerService } from './secretsmanager/service';
 import { discoverServices, type LocalService, type StartedService } from './services';
 import { TokenBucket } from './throttle';
 import { sleep } from '#shared/lang';
@@ -54,7 +56,7 @@ export interface LocalStackOptions {
   routes?: LocalRouteDef[];
   /** Stage throttle (default THROTTLE). */
   throttle?: { rateLimit: number; burstLimit: number };
-  /** Extra services; default: those discovered in local/eventbridge and local/scheduler. */
+  /** Extra services; default: those discovered under local/ (services.ts). Secrets Manager is always started. */
   services?: LocalService[];
   /** Poller timings (idle backoff, retry delays). */
   tuning?: PollerTuning;
@@ -332,7 +334,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     // The local development key stands in for every sender, servers included: `server` (docs/local.md).
     await ensureSource(sourcesTableFromEnv(), writeKey, 'default', 'Default source', 'server');
 
-    for (const svc of opts.services ?? (await discoverServices())) {
+    // Secrets Manager is part of the stack, not an extra: every function that hashes identifiers
+    // reads the suppression key at its first invocation, so a `services` list that leaves it out
+    // still gets it (as a stack on AWS always has its secrets).
+    const extras = opts.services ?? (await discoverServices());
+    const withSecrets = extras.some((s) => s.name === secretsManagerService.name) ? extras : [secretsManagerService, ...extras];
+    for (const svc of withSecrets) {
       const started = await svc.start({
         dataDir,
         endpoints: Object.fromEntries(Object.entries(endpoints).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')),
@@ -360,6 +367,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       process.env[`CAIRN_ENDPOINT_${name.toUpperCase()}`] = 'http://127.0.0.1:9';
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });
     }
+    // The secrets exist before any function runs (they read them on their first invocation).
+    await ensureLocalSecrets();
 
     // Stream consumers and λ import run in worker threads of their own (like Lambda execution environments);
     // those downstream of the lake (not reading the raw stream) at a lower CPU priority, so that on

@@ -7,6 +7,7 @@ import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
 import { eventBridgePublisher } from '#shared/identity/bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
+import { composeUnmergeHooks } from '#shared/identity';
 import type { RuleTarget } from '#shared/journeys';
 import { removeJourneyRules, syncJourneyRules } from '#shared/journeys/rules';
 import { DynamoJourneyStore } from '#shared/journeys/store';
@@ -16,6 +17,7 @@ import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { defaultRuntimeLoader, segmentUnmergeHooks } from '#shared/segments';
 import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule';
+import { scoresUnmergeHooks } from '#shared/scores';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import {
   couponsTableFromEnv,
@@ -30,6 +32,7 @@ import {
   privacyTableFromEnv,
   segmentMembersTableFromEnv,
   sourcesTableFromEnv,
+  suppressionHasherFromEnv,
 } from '../env';
 
 /** The erasure and export routes' stores; an unset name falls back to the declared one (the local default). */
@@ -39,6 +42,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
   return {
     records: new DynamoErasureRecords(privacy),
     suppression: {
+      hasher: suppressionHasherFromEnv('admin'),
       suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at),
       droppedCount: (hashes) => droppedCount(privacy, hashes),
       erasureOf: (hashes) => erasureOf(privacy, hashes),
@@ -70,12 +74,16 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     syncJourneyRules: (def) => syncJourneyRules(def, rules),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),
-    // An unmerge's two profiles: split and settled in its writes, their segment effects applied by λ recheck.
-    unmergeHooks: segmentUnmergeHooks({
-      loader: runtime,
-      schedules: recheck,
-      recheck: async (profileIds, key) => void (await Promise.all(profileIds.map((id) => requestProfileRecheck(recheck, id, key)))),
-    }),
+    // An unmerge's two profiles: split and settled in its writes, their segment effects applied by λ
+    // recheck; λ scores' cached last-order dates forgotten on both (the next daily run looks them up).
+    unmergeHooks: composeUnmergeHooks(
+      segmentUnmergeHooks({
+        loader: runtime,
+        schedules: recheck,
+        recheck: async (profileIds, key) => void (await Promise.all(profileIds.map((id) => requestProfileRecheck(recheck, id, key)))),
+      }),
+      scoresUnmergeHooks(),
+    ),
     publisher: eventBridgePublisher(process.env[ENV.eventBus] || BUS.name),
   };
 }

@@ -14,7 +14,15 @@ import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { SchedulerWaitSchedules } from '#shared/privacy/schedules';
 import { cancelProfileRecheck } from '#shared/segments/schedule';
 import { suppress } from '#shared/suppression';
-import { definitionsTableFromEnv, identityConfigFromEnv, lakeBucketFromEnv, privacyTableFromEnv, recheckTargetFromEnv, tableNameFromEnv } from '../env';
+import {
+  definitionsTableFromEnv,
+  identityConfigFromEnv,
+  lakeBucketFromEnv,
+  privacyTableFromEnv,
+  recheckTargetFromEnv,
+  suppressionHasherFromEnv,
+  tableNameFromEnv,
+} from '../env';
 
 export function eraseDepsFromEnv(): EraseDeps {
   const identities = tableNameFromEnv('identities', 'identitiesTable');
@@ -37,7 +45,7 @@ export function eraseDepsFromEnv(): EraseDeps {
     journeyRuns: new DynamoJourneyRuns(tableNameFromEnv('journeys', 'journeysTable')),
     waits: new SchedulerWaitSchedules(process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup),
     lake: new S3LakeObjects(lakeBucketFromEnv()),
-    suppression: { suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at) },
+    suppression: { suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at), hasher: suppressionHasherFromEnv('erase') },
     listDefinitions: (kind) => listDefinitions(definitions, kind),
     cancelRecheck: (profileId) => cancelProfileRecheck(recheck, profileId),
     config: identityConfigFromEnv(),

@@ -7,7 +7,15 @@ import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { DynamoTimelineReader } from '#shared/journeys/dynamo-timeline';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
-import { couponsTableFromEnv, definitionsTableFromEnv, definitionsTtlFromEnv, journeysTableFromEnv, kinesisBackoffMsFromEnv, tableNameFromEnv } from '../env';
+import {
+  couponsTableFromEnv,
+  definitionsTableFromEnv,
+  definitionsTtlFromEnv,
+  journeysTableFromEnv,
+  kinesisBackoffMsFromEnv,
+  secretFromEnv,
+  tableNameFromEnv,
+} from '../env';
 
 export function journeyDepsFromEnv(): JourneyDeps {
   const coupons = new DynamoCouponStore(couponsTableFromEnv());
@@ -21,7 +29,8 @@ export function journeyDepsFromEnv(): JourneyDeps {
       emailFrom: process.env[ENV.emailFrom],
       rawStream: process.env[ENV.rawStream] || STREAMS.raw.name,
       kinesisBackoffMs: kinesisBackoffMsFromEnv(),
-      webhook: { secret: process.env[ENV.webhookSecret], allowPrivate: process.env[ENV.webhookAllowPrivate] === 'true' },
+      // The signing key is read from Secrets Manager when a webhook is sent (cached), never from the environment.
+      webhook: { secret: secretFromEnv('webhook', 'journey'), allowPrivate: process.env[ENV.webhookAllowPrivate] === 'true' },
       coupons,
     }),
     coupons,

@@ -6,7 +6,14 @@ import { getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
 import type { NormalizeConfig } from '#shared/normalize';
 import { putLakeObject } from '#shared/normalize/s3-lake';
 import { suppressionFilter } from '#shared/suppression';
-import { defaultCountryFromEnv, identityConfigFromEnv, kinesisBackoffMsFromEnv, privacyTableFromEnv, suppressionRefreshMsFromEnv } from '../env';
+import {
+  defaultCountryFromEnv,
+  identityConfigFromEnv,
+  kinesisBackoffMsFromEnv,
+  privacyTableFromEnv,
+  suppressionHasherFromEnv,
+  suppressionRefreshMsFromEnv,
+} from '../env';
 
 // Read once per container, when the first batch needs it (a bad CAIRN_IDENTITY_CONFIG fails each batch until fixed).
 let identity: IdentityConfig | undefined;
@@ -23,6 +30,6 @@ export function normalizeConfigFromEnv(): NormalizeConfig {
     headObjects: (keys) => headObjects(bucket, keys),
     putObject: (key, body, metadata) => putLakeObject(bucket, key, body, metadata),
     forward: (records) => putAllRecords(normalizedStream, records, { backoffMs: kinesisBackoffMsFromEnv() }),
-    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv),
+    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv, suppressionHasherFromEnv('normalize')),
   };
 }

@@ -16,6 +16,7 @@ import {
   identityTablesFromEnv,
   privacyTableFromEnv,
   segmentEffectsFromEnv,
+  suppressionHasherFromEnv,
   suppressionRefreshMsFromEnv,
 } from '../env';
 
@@ -30,7 +31,7 @@ export function resolverDepsFromEnv(): ResolveDeps {
     lake: (b) => writeLakeBatch(bucket, b),
     // Computed traits and segments (docs/segments.md).
     hooks: segmentHooks({ ...segmentEffectsFromEnv(publisher), loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()) }),
-    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv),
+    dropSuppressed: suppressionFilter(privacyTableFromEnv(), suppressionRefreshMsFromEnv, suppressionHasherFromEnv('resolve')),
   };
 }
 

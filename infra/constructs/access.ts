@@ -51,7 +51,7 @@ export const BUS_RULES = ['events:PutRule', 'events:PutTargets', 'events:DeleteR
 /** Name prefix of recheck schedules (shared/segments/schedule.ts), in the default schedule group. */
 export const RECHECK_SCHEDULE_PREFIX = 'cairn-recheck-';
 
-type KmsService = 'dynamodb' | 'kinesis' | 's3' | 'sqs';
+type KmsService = 'dynamodb' | 'kinesis' | 's3' | 'sqs' | 'secretsmanager';
 
 export interface AccessPolicy {
   statements: iam.PolicyStatement[];
@@ -188,6 +188,13 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
       findings: [`Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${RECHECK_SCHEDULE_PREFIX}*`],
       reason: `One-time segment re-evaluation schedules are named per profile at run time; the grant is limited to schedules named ${RECHECK_SCHEDULE_PREFIX}* in the default group.`,
     });
+  }
+
+  // Secrets read at run time: GetSecretValue on each (not DescribeSecret, not the CDK grantRead's
+  // wildcard), and Decrypt of the Cairn key through Secrets Manager, which encrypts them with it.
+  if (access.secrets?.length) {
+    statements.push(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: access.secrets.map((n) => catalog.secret(n).secretArn) }));
+    kms.add('secretsmanager', 'kms:Decrypt');
   }
 
   statements.push(...kms.statements(catalog.key.keyArn));

@@ -13,10 +13,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, FUNCTIONS, requestTimeoutMs, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
-import type { Catalog, CatalogFunction, FunctionName, StreamName, TableName } from './catalog';
+import type { Catalog, CatalogFunction, FunctionName, SecretName, StreamName, TableName } from './catalog';
 
 /** Project root (where package-lock.json is), two levels above this file. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,7 +24,10 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 export const LAMBDA_ARCHITECTURE = lambda.Architecture.ARM_64;
 
-/** The value of an ENV variable on AWS: `<name>Stream` / `<name>Table` by suffix, the lake, the bus. */
+/**
+ * The value of an ENV variable on AWS: `<name>Stream` / `<name>Table` by suffix, the lake, the bus,
+ * a secret's ARN (never its value: functions read it at run time, docs/security.md#secrets).
+ */
 export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (key === 'lakeBucket') return catalog.lake().bucketName;
   if (key === 'eventBus') return catalog.eventBus().eventBusName;
@@ -34,7 +37,8 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (key === 'journeySchedulerRole') return catalog.journeys().schedulerRoleArn;
   if (key === 'journeyScheduleGroup') return catalog.journeys().scheduleGroup;
   if (key === 'emailFrom') return catalog.journeys().emailFrom;
-  if (key === 'webhookSecret') return catalog.journeys().webhookSecret;
+  const secret = (Object.keys(SECRETS) as SecretName[]).find((n) => SECRETS[n].env === key);
+  if (secret) return catalog.secret(secret).secretArn;
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);
   if (key === 'importDays') return String(catalog.settings.importDays);
   const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;

@@ -10,12 +10,14 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { FUNCTIONS, STREAMS, TABLES } from '#shared/config';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { FUNCTIONS, SECRETS, STREAMS, TABLES } from '#shared/config';
 import type { CairnSettings } from '../settings';
 
 export type TableName = keyof typeof TABLES;
 export type StreamName = keyof typeof STREAMS;
 export type FunctionName = keyof typeof FUNCTIONS;
+export type SecretName = keyof typeof SECRETS;
 
 /** A function as other constructs see it (avoids an import cycle with CairnFunction). */
 export interface CatalogFunction {
@@ -27,6 +29,7 @@ export class Catalog {
   readonly tables: Partial<Record<TableName, dynamodb.ITable>> = {};
   readonly streams: Partial<Record<StreamName, kinesis.IStream>> = {};
   readonly functions: Partial<Record<FunctionName, CatalogFunction>> = {};
+  readonly secrets: Partial<Record<SecretName, secretsmanager.ISecret>> = {};
   lakeBucket?: s3.IBucket;
   bus?: events.IEventBus;
   /** On-failure destination of every Kinesis event-source mapping. */
@@ -34,7 +37,7 @@ export class Catalog {
   /** λ recheck as a Scheduler target (infra/constructs/segments.ts): its ARN and the role schedules assume. */
   recheckScheduler?: { targetArn: string; roleArn: string };
   /** λ journey's runtime settings (infra/constructs/journeys.ts), for the ENV values that name them. */
-  journeyRuntime?: { functionArn: string; schedulerRoleArn: string; scheduleGroup: string; emailFrom: string; webhookSecret: string };
+  journeyRuntime?: { functionArn: string; schedulerRoleArn: string; scheduleGroup: string; emailFrom: string };
 
   constructor(
     readonly key: kms.IKey,
@@ -43,6 +46,9 @@ export class Catalog {
 
   table(name: TableName): dynamodb.ITable {
     return this.need(this.tables[name], `table ${name}`);
+  }
+  secret(name: SecretName): secretsmanager.ISecret {
+    return this.need(this.secrets[name], `secret ${name}`);
   }
   stream(name: StreamName): kinesis.IStream {
     return this.need(this.streams[name], `stream ${name}`);
@@ -78,6 +84,9 @@ export class Catalog {
       ...Object.keys(FUNCTIONS)
         .filter((k) => !this.functions[k as FunctionName])
         .map((k) => `FUNCTIONS.${k}`),
+      ...Object.keys(SECRETS)
+        .filter((k) => !this.secrets[k as SecretName])
+        .map((k) => `SECRETS.${k}`),
     ];
     if (missing.length) {
       throw new Error(`defined in shared/config/resources.ts but created by no stage construct in infra/: ${missing.join(', ')}`);

@@ -11,17 +11,18 @@
  * - Actions: SES SendEmail from the configured sender's identity (context `cairn:emailFrom`), SNS
  *   Publish for SMS (to phone numbers: SNS has no resource to scope that to, hence `*`), the raw
  *   stream for traits/events (from its FunctionDef). Webhooks are signed with a generated secret
- *   (Secrets Manager), resolved into the function's environment at deployment.
+ *   (SECRETS.webhook, Secrets Manager) that λ journey reads at run time: its environment holds the
+ *   secret's ARN, its role GetSecretValue on that secret only (from its FunctionDef's access).
  * - Invocations are asynchronous (rules and schedules): Lambda retries twice, then the event goes
  *   to an encrypted SQS on-failure queue.
  */
-import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { JOURNEYS, RETENTION } from '#shared/config';
@@ -29,6 +30,7 @@ import { KmsUse } from './access';
 import { CairnFunction } from './cairn-function';
 import type { Catalog } from './catalog';
 import { acknowledge } from './nag';
+import { cairnSecret } from './secrets';
 import { cairnTable } from './storage';
 
 /** CDK context keys of journey settings. */
@@ -83,25 +85,10 @@ export class Journeys extends Construct {
     const domain = emailFrom.split('@')[1];
     if (!domain) throw new Error(`context ${JOURNEY_CONTEXT.emailFrom} must be an email address, got ${JSON.stringify(emailFrom)}`);
 
-    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
-      description: 'Cairn journey webhooks: HMAC-SHA256 key of X-Cairn-Signature',
-      encryptionKey: catalog.key,
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: s.dataRemovalPolicy as RemovalPolicy,
-    });
-    acknowledge(
-      this.webhookSecret,
-      'AwsSolutions-SMG4',
-      'The webhook signing key is shared with the receivers that verify X-Cairn-Signature; rotating it is a coordinated change with them, so it is rotated by hand, not on a schedule.',
-    );
+    // Same construct id as before SECRETS: an upgraded stack keeps its secret (and its receivers their key).
+    this.webhookSecret = cairnSecret(this, catalog, 'webhook');
 
-    catalog.journeyRuntime = {
-      functionArn: this.functionArn,
-      schedulerRoleArn: this.schedulerRole.roleArn,
-      scheduleGroup: groupName,
-      emailFrom,
-      webhookSecret: this.webhookSecret.secretValue.unsafeUnwrap(),
-    };
+    catalog.journeyRuntime = { functionArn: this.functionArn, schedulerRoleArn: this.schedulerRole.roleArn, scheduleGroup: groupName, emailFrom };
 
     this.journey = new CairnFunction(this, 'Journey', { name: 'journey', catalog });
     const fn = this.journey.function;

@@ -17,7 +17,7 @@ export interface ProfileRouteDeps {
   runtime: RuntimeLoader;
   /** The bus `profile.unmerged` goes to (none: not published). */
   publisher?: Publisher;
-  /** Computed traits and segment membership of both sides of an unmerge (functions/admin: segmentUnmergeHooks). */
+  /** Both sides' computed traits, segment membership and λ scores' cached last-order date in an unmerge (functions/admin: segmentUnmergeHooks and scoresUnmergeHooks, composed). */
   unmergeHooks?: UnmergeHooks;
 }
 

@@ -18,6 +18,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 import type { Service } from './emulators';
 
@@ -71,7 +72,7 @@ function recordCall(file: string, service: Service, operation: string, input: an
  * `<bucket>/<key>` or `<bucket>` (listing, with the prefix after `?prefix=`; a copy also reads its
  * source), EventBridge `event-bus/<bus>` or `rule/<bus>/<name>`, Scheduler `schedule/<group>/<name>`
  * (plus `iam PassRole <role arn>` for the target's role), SES `identity/<from>`, SNS the topic or
- * `phone`.
+ * `phone`, Secrets Manager the secret as the call names it (its ARN on AWS, its name locally).
  */
 // biome-ignore lint/suspicious/noExplicitAny: any command's input, read field by field per service below
 export function callResources(service: Service, op: string, i: any): [string, string, string][] {
@@ -116,6 +117,8 @@ export function callResources(service: Service, op: string, i: any): [string, st
       return one(`identity/${i.FromEmailAddress ?? '?'}`);
     case 'sns':
       return one(i.TopicArn ?? i.TargetArn ?? (i.PhoneNumber ? 'phone' : '?'));
+    case 'secretsmanager':
+      return one(String(i.SecretId ?? i.Name ?? '?'));
   }
 }
 
@@ -268,6 +271,8 @@ export const scheduler = () => once('scheduler', () => counted('scheduler', new 
 export const ses = () => once('ses', () => counted('ses', new SESv2Client(baseConfig('ses'))));
 /** SNS (journey SMS); locally the outbox (local/outbox). */
 export const sns = () => once('sns', () => counted('sns', new SNSClient(baseConfig('sns'))));
+/** Secrets Manager (the webhook key, the suppression key: read through secrets.ts); locally local/secretsmanager. */
+export const secretsManager = () => once('secretsmanager', () => counted('secretsmanager', new SecretsManagerClient(baseConfig('secretsmanager'))));
 
 /** How every document client marshalls: attributes whose value is `undefined` are left out. */
 export const MARSHALL: TranslateConfig = { marshallOptions: { removeUndefinedValues: true } };

@@ -82,6 +82,12 @@ export interface FunctionAccess {
    * iam:PassRole of the scheduler's role when it creates or updates them.
    */
   recheckSchedules?: readonly ('CreateSchedule' | 'UpdateSchedule' | 'DeleteSchedule')[];
+  /**
+   * Secrets (SECRETS) the function reads at run time: secretsmanager:GetSecretValue on each (and
+   * kms:Decrypt through Secrets Manager, as they are encrypted with the Cairn key). Its environment
+   * carries the secret's ARN (`SECRETS.<name>.env`), never its value.
+   */
+  secrets?: readonly (keyof typeof SECRETS)[];
 }
 export interface FunctionDef {
   id: string;
@@ -144,7 +150,8 @@ export const TABLES = {
   /** Segment members index: pk `segmentId`, sk `profileId` (docs/segments.md). */
   segmentMembers: { id: 'SegmentMembersTable', name: 'cairn-segment-members', partitionKey: 'segmentId', sortKey: 'profileId' },
   /**
-   * Privacy (docs/privacy.md): pk `sup#<sha256>` (a suppressed identifier, hashed: the list holds no PII),
+   * Privacy (docs/privacy.md): pk `sup#<hmac>` (a suppressed identifier, hashed with the deployment's
+   * suppression key, SECRETS.suppressionKey: the list holds no PII and no hash an outsider can recompute),
    * `erasure#<id>` (an erasure request and its audit record), `erasure-queue` (ids of pending erasures).
    */
   privacy: { id: 'PrivacyTable', name: 'cairn-privacy', partitionKey: 'pk' },
@@ -157,6 +164,58 @@ export const TABLES = {
    */
   coupons: { id: 'CouponsTable', name: 'cairn-coupons', partitionKey: 'pk' },
 } as const satisfies Record<string, TableDef>;
+
+/**
+ * Secrets (docs/security.md#secrets): generated values kept in Secrets Manager, read at run time by
+ * the functions whose `access.secrets` names them, through one cached reader (shared/aws/secrets.ts).
+ * A function's environment holds the secret's ARN on AWS, or its name locally (`env`), never the
+ * value. The CDK generates them (infra/constructs/secrets.ts); the local stack creates them in its
+ * Secrets Manager (local/secretsmanager) from `localValue`, or from random bytes once per data
+ * directory when it has none.
+ */
+export interface SecretDef {
+  /** CDK construct id; the stack output `<id>Arn` names the secret. */
+  id: string;
+  /** Name in the local Secrets Manager (on AWS CloudFormation names it). */
+  name: string;
+  description: string;
+  /** The ENV variable holding its ARN (AWS) or name (local). */
+  env: keyof typeof ENV;
+  /** Characters of the generated value (letters and digits). */
+  length: number;
+  /** Local value; unset: generated once per local data directory and kept there. */
+  localValue?: string;
+  /** Why it has no rotation schedule (cdk-nag AwsSolutions-SMG4); docs/deploy.md#secrets says how to rotate it by hand, if ever. */
+  noRotation: string;
+}
+export const SECRETS = {
+  /** HMAC-SHA256 key of journey webhook signatures (X-Cairn-Signature, docs/journeys.md#webhooks). */
+  webhook: {
+    id: 'WebhookSecret',
+    name: 'cairn-webhook-secret',
+    description: 'Cairn journey webhooks: HMAC-SHA256 key of X-Cairn-Signature',
+    env: 'webhookSecretId',
+    length: 48,
+    // The demo's local CRM (cli/demo.ts) and the docs verify with this one.
+    localValue: 'dev-webhook-secret',
+    noRotation:
+      'The webhook signing key is shared with the receivers that verify X-Cairn-Signature; rotating it is a coordinated change with them, so it is rotated by hand, not on a schedule.',
+  },
+  /**
+   * Key of the suppression hashes (HMAC-SHA256, docs/privacy.md#the-suppression-list): without it a
+   * hash on the list cannot be tested against guessed phone numbers or emails. Never rotated: a new key
+   * would stop matching every identifier already on the list, and erased people would come back.
+   */
+  suppressionKey: {
+    id: 'SuppressionKey',
+    name: 'cairn-suppression-key',
+    description: "Cairn suppression list: HMAC-SHA256 key of the erased identifiers' hashes (never rotate: docs/deploy.md#secrets)",
+    env: 'suppressionKeyId',
+    length: 64,
+    noRotation:
+      'The suppression list holds identifiers only as HMACs under this key: a rotated key would no longer match any of them, un-suppressing every erased person, so it must never be rotated (docs/deploy.md#secrets).',
+  },
+} as const satisfies Record<string, SecretDef>;
 
 export const LAKE = {
   bucketPrefix: 'cairn-lake',
@@ -267,13 +326,15 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 60,
     kinesis: streamSource('raw'),
-    env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable'],
+    env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable', 'suppressionKeyId'],
     access: {
       // dedup: markers read and written in batches; privacy: the suppression list read, drops counted.
       tables: { dedup: ['BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       streams: { raw: 'read', normalized: 'write' },
       // A duplicate's marker names the events object that holds it (HeadObject); a missing one must be a 404.
       lake: { read: ['events/'], write: ['events/', 'quarantine/'], list: true },
+      // The suppression hashes' key (every function that hashes identifiers reads it).
+      secrets: ['suppressionKey'],
     },
   },
   resolve: {
@@ -296,6 +357,7 @@ export const FUNCTIONS = {
       'recheckRoleArn',
       'privacyTable',
       'timelineDays',
+      'suppressionKeyId',
     ],
     access: {
       tables: {
@@ -310,6 +372,7 @@ export const FUNCTIONS = {
       lake: { write: ['profiles/', 'quarantine/'] },
       bus: true,
       recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
+      secrets: ['suppressionKey'],
     },
   },
   admin: {
@@ -334,6 +397,7 @@ export const FUNCTIONS = {
       'timelineDays',
       'importDays',
       'couponsTable',
+      'suppressionKeyId',
     ],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
@@ -358,6 +422,8 @@ export const FUNCTIONS = {
       busRules: true,
       // Sweeps after a segment PUT/DELETE: each name carries its start time, so it is only ever created.
       recheckSchedules: ['CreateSchedule'],
+      // Erasure requests and the 410 of an erased person's profile hash their identifiers.
+      secrets: ['suppressionKey'],
     },
   },
   /** Segment re-evaluation without a new event: per-profile schedules (windows sliding) and sweeps after a segment PUT. */
@@ -424,7 +490,7 @@ export const FUNCTIONS = {
       'journeySchedulerRole',
       'journeyScheduleGroup',
       'emailFrom',
-      'webhookSecret',
+      'webhookSecretId',
       'couponsTable',
     ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
@@ -444,6 +510,7 @@ export const FUNCTIONS = {
       },
       streams: { raw: 'write' },
       bus: true,
+      secrets: ['webhook'],
     },
   },
   /**
@@ -471,6 +538,7 @@ export const FUNCTIONS = {
       'recheckTargetArn',
       'recheckRoleArn',
       'journeyScheduleGroup',
+      'suppressionKeyId',
     ],
     access: {
       tables: {
@@ -497,6 +565,8 @@ export const FUNCTIONS = {
       },
       // Cancels the person's recheck schedule (never creates one).
       recheckSchedules: ['DeleteSchedule'],
+      // The person's identifiers are matched by their suppression hashes (lake rows, identifiers added since the request).
+      secrets: ['suppressionKey'],
     },
   },
   /**
@@ -670,8 +740,10 @@ export const ENV = {
   journeyScheduleGroup: 'CAIRN_JOURNEY_SCHEDULE_GROUP',
   /** Default sender of journey emails (SES verified identity). */
   emailFrom: 'CAIRN_EMAIL_FROM',
-  /** HMAC-SHA256 key of journey webhook signatures (X-Cairn-Signature). */
-  webhookSecret: 'CAIRN_WEBHOOK_SECRET',
+  /** ARN (AWS) or name (local) of the secret holding the HMAC-SHA256 key of journey webhook signatures (SECRETS.webhook). */
+  webhookSecretId: 'CAIRN_WEBHOOK_SECRET_ID',
+  /** ARN (AWS) or name (local) of the secret holding the suppression hashes' key (SECRETS.suppressionKey). */
+  suppressionKeyId: 'CAIRN_SUPPRESSION_KEY_ID',
   /** `true` lets journey webhooks reach private/loopback addresses: set by the local stack only, never on AWS. */
   webhookAllowPrivate: 'CAIRN_WEBHOOK_ALLOW_PRIVATE',
   segmentMembersTable: 'CAIRN_SEGMENT_MEMBERS_TABLE',
@@ -748,7 +820,8 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     journeySchedulerRole: 'arn:aws:iam::000000000000:role/cairn-journey-scheduler',
     journeyScheduleGroup: JOURNEYS.scheduleGroup,
     emailFrom: 'cairn@localhost',
-    webhookSecret: 'dev-webhook-secret',
+    webhookSecretId: SECRETS.webhook.name,
+    suppressionKeyId: SECRETS.suppressionKey.name,
     webhookAllowPrivate: 'true',
     recheckTargetArn: `arn:aws:lambda:${region}:000000000000:function:cairn-recheck`,
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',

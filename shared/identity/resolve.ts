@@ -475,9 +475,12 @@ class Resolution {
 
     const used = entries.filter((e) => !e.pseudo && e.root !== undefined && roots.includes(e.root)).map((e) => e.key);
     this.carried.set(m.messageId, [...new Set([...used, ...newIds.map(identityKey)])].sort());
+    const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
     // Browser sessions: the anonymous id that first identified a user id speaks for it, and one a
-    // server source links to it (trust.ts). Messages of unknown trust (built outside normalize) leave them be.
+    // server source links to it (trust.ts). Messages of unknown trust (built outside normalize) leave
+    // them be, and so does a duplicate: a replay after a merge would link what the message did not.
     if (
+      !dup &&
       session !== undefined &&
       target.identities.some((i) => i.type === 'user_id') &&
       (m.trust === 'server' || newIds.some((i) => i.type === 'user_id')) &&
@@ -486,7 +489,6 @@ class Resolution {
       this.dirty.add(target.profileId);
     let notes: string[] = [];
     if (screened) ({ message: m, notes } = screenAssertions(m, screened, !(screened.foreign && roots.includes(screened.foreign)), target, this.cfg));
-    const dup = isDuplicate(target.dd, this.input.shardId, seq, h);
     if (!dup) for (const n of notes) this.reason(`refused:${n.split(':')[0]}`);
     if (!dup) {
       applyMessage(target, m);

@@ -7,6 +7,7 @@
 import type { JsonObject } from '../message';
 import { identityKey, type Identifier } from './identifiers';
 import { cmpIdentity, lwwKey, revenueE4 } from './profile';
+import { MAX_SESSIONS, sessionHash } from './trust';
 import type { Computed, ConsentState, Dedupe, ProfileRecord, TimelineItem } from './types';
 
 /** The messageId hash a last-write-wins key ends with (profile.ts lwwKey). */
@@ -73,11 +74,15 @@ export interface SplitInput {
   now: string;
 }
 
-/** What the revived side takes from the survivor's record: values its moved messages won there that the timeline does not hold (context.traits, consent). */
+/**
+ * What the revived side takes from the survivor's record: values its moved messages won there that
+ * the timeline does not hold (context.traits, consent), and its browser sessions (sessionsOf).
+ */
 export interface Given {
   traits: JsonObject;
   traitK: Record<string, string>;
   consent: Record<string, ConsentState>;
+  sessions?: string[];
 }
 
 export interface Split {
@@ -146,11 +151,40 @@ export function sideEvents(survivor: ProfileRecord, merged: ProfileRecord, event
   return { ours, theirs, moves, mine };
 }
 
+/** Session hashes (trust.ts) of the anonymous ids among identity keys. */
+const sessionHashes = (keys: Iterable<string>): Set<string> => {
+  const out = new Set<string>();
+  for (const k of keys) if (k.startsWith('anonymous_id:')) out.add(sessionHash(k.slice('anonymous_id:'.length)));
+  return out;
+};
+
+/**
+ * The survivor's browser sessions (trust.ts) that go with the revived side: a session follows its
+ * anonymous id to the side that gets it; one whose anonymous id neither side holds goes back if the
+ * other side brought it (it held it at the merge: after a guarded merge the survivor won as the
+ * browser's side, every session it has is the person's). A browser that stays with one person no
+ * longer speaks for the other.
+ */
+export function sessionsOf(survivor: ProfileRecord, merged: ProfileRecord, keys: string[]): string[] {
+  const side = new Set(keys);
+  const goes = sessionHashes(keys);
+  const stays = sessionHashes(keysOf(survivor).filter((k) => !side.has(k)));
+  const brought = new Set(merged.sessions ?? []);
+  return (survivor.sessions ?? []).filter((h) => !stays.has(h) && (goes.has(h) || brought.has(h)));
+}
+
+const withSessions = (p: ProfileRecord, sessions: Iterable<string>): void => {
+  const next = [...new Set(sessions)].sort().slice(0, MAX_SESSIONS);
+  if (next.length) p.sessions = next;
+  else delete p.sessions;
+};
+
 const identifierOf = (key: string): Identifier => ({ type: key.slice(0, key.indexOf(':')), value: key.slice(key.indexOf(':') + 1) });
 
 /**
  * The revived profile: its frozen record as at the merge, plus what its moved messages did on the
- * survivor since (counters, first/last seen, identify traits, groups, and the values in `given`).
+ * survivor since (counters, first/last seen, identify traits, groups, and the values in `given`),
+ * and the browser sessions `given` names.
  * `dd`: the survivor's dedupe state (a replayed message counts on neither side).
  */
 export function reviveMerged(l0: ProfileRecord, moved: TimelineItem[], given: Given, keys: string[], dd: Dedupe, now: string): ProfileRecord {
@@ -168,6 +202,7 @@ export function reviveMerged(l0: ProfileRecord, moved: TimelineItem[], given: Gi
   addContribution(l.computed, contribution(moved), 1);
   for (const [ch, v] of Object.entries(given.consent)) if (!l.consent[ch] || v.k > l.consent[ch]!.k) l.consent[ch] = { ...v };
   l.groups = [...new Set([...l.groups, ...moved.filter((e) => e.type === 'group' && e.groupId).map((e) => e.groupId!)])].sort();
+  withSessions(l, [...(l.sessions ?? []), ...(given.sessions ?? [])]);
   l.dd = structuredClone(dd);
   l.updatedAt = now;
   return l;
@@ -200,6 +235,8 @@ export function splitProfile(input: SplitInput): Split {
       given.traitK[name] = k;
     }
   for (const [ch, v] of Object.entries(s0.consent)) if (movedHashes.has(hashOfK(v.k) ?? '')) given.consent[ch] = { ...v };
+  const sessions = sessionsOf(s0, l0, keys);
+  if (sessions.length) given.sessions = sessions;
   const l = reviveMerged(l0, movedEvents, given, keys, s0.dd, now);
 
   // The survivor without it.
@@ -212,6 +249,10 @@ export function splitProfile(input: SplitInput): Split {
     delete s.traitK[name];
     lost.add(name);
   }
+  // A guarded merge the survivor won as the browser's side replaced its identifying traits with the
+  // person's, or removed them (profile.ts absorb): its own come back from its identify events.
+  const guard = l0.mergedBy?.guard;
+  if (guard?.session === 'survivor') for (const name of guard.traits) if (!Object.hasOwn(s0.traitK, name)) lost.add(name);
   replayTraits(s, theirs, lost);
   const add = contribution(movedEvents);
   addContribution(s.computed, add, -1);
@@ -227,6 +268,10 @@ export function splitProfile(input: SplitInput): Split {
   for (const [ch, v] of Object.entries(s0.consent)) if (fromOurs(v.k, l0.consent[ch]?.k) && v.granted) delete s.consent[ch];
   const ownGroups = new Set(theirs.filter((e) => e.type === 'group' && e.groupId).map((e) => e.groupId!));
   s.groups = s0.groups.filter((g) => !l.groups.includes(g) || ownGroups.has(g));
+  withSessions(
+    s,
+    (s0.sessions ?? []).filter((h) => !sessions.includes(h)),
+  );
   s.updatedAt = now;
   return { survivor: s, merged: l, keys, moves, sides: { merged: ours, survivor: theirs }, given };
 }

@@ -54,7 +54,7 @@ export interface PendingUnmerge {
   /** The ledger entry of the merge being undone. */
   merge: MergeEntry | null;
   /** What the revived profile takes from the survivor's record (split.ts Given), kept for a re-run. */
-  given: { traits: JsonObject; traitK: Record<string, string>; consent: Record<string, ConsentState> };
+  given: { traits: JsonObject; traitK: Record<string, string>; consent: Record<string, ConsentState>; sessions?: string[] };
 }
 
 export interface ConsentState {
@@ -246,7 +246,7 @@ export type { Json };
 
 /**
  * State other stages keep on profiles (computed traits, event counters, segment membership:
- * shared/segments), split by an unmerge (shared/identity/unmerge.ts) along with the rest of the
+ * shared/segments; λ scores' cache: shared/scores), split by an unmerge (shared/identity/unmerge.ts) along with the rest of the
  * profile, and what follows from the two profiles' new state.
  */
 export interface UnmergeHooks {

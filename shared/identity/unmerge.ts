@@ -15,8 +15,9 @@
  *   6. the survivor's last write: mergedFrom and `unmerge` cleared (re-read on a conflict);
  *   7. `profile.unmerged` on the bus (at least once: a re-run publishes again).
  *
- * The state other stages keep on the records (computed traits, segment membership) is split in the
- * writes of steps 1 and 2 by the hooks' extension (shared/segments/unmerge.ts).
+ * The state other stages keep on the records (computed traits, segment membership, λ scores' cached
+ * last-order date) is split in the writes of steps 1 and 2 by the hooks' extensions
+ * (shared/segments/unmerge.ts, shared/scores/unmerge.ts; composeUnmergeHooks joins them).
  */
 import { CairnError } from '../errors';
 import type { IdentityConfig } from './config';
@@ -231,6 +232,31 @@ export async function unmergeProfile(deps: UnmergeDeps, identifier: string, req:
   const ev: BusEvent = { detailType: 'profile.unmerged', detail: { ...result, messageId: merge?.messageId ?? null }, time: now() };
   await deps.publisher?.publish([ev]);
   return result;
+}
+
+/**
+ * Several stages' hooks as one (functions/admin: segments, then λ scores' cache): each prepares its
+ * extension, the extensions run in the order given on each record, and each stage's `afterSplit` runs
+ * in turn.
+ */
+export function composeUnmergeHooks(...hooks: UnmergeHooks[]): UnmergeHooks {
+  return {
+    async prepare(now) {
+      const exts = (await Promise.all(hooks.map((h) => h.prepare(now)))).filter((e): e is UnmergeExtension => e !== undefined);
+      if (!exts.length) return undefined;
+      return {
+        survivor: (s, merged, events) => {
+          for (const e of exts) e.survivor(s, merged, events);
+        },
+        revived: (l, moved) => {
+          for (const e of exts) e.revived(l, moved);
+        },
+      };
+    },
+    async afterSplit(profiles, key) {
+      for (const h of hooks) await h.afterSplit(profiles, key);
+    },
+  };
 }
 
 /** One item per message (a move interrupted between its copy and its delete lists it twice). */

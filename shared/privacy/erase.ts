@@ -101,7 +101,7 @@ export interface EraseDeps {
   journeyRuns: JourneyRuns;
   waits: WaitSchedules;
   lake: LakeObjects;
-  suppression: Pick<SuppressionList, 'suppress'>;
+  suppression: Pick<SuppressionList, 'suppress' | 'hasher'>;
   listDefinitions: ListDefinitions;
   /** Cancels the profile's segment recheck schedule. */
   cancelRecheck(profileId: string): Promise<void>;
@@ -160,13 +160,14 @@ export async function runErasures(deps: EraseDeps, opts: EraseOptions = {}): Pro
   pass ??= { ids: people.map((r) => r.erasureId).sort(), mode, after: '', scanned: 0, failed: 0, runs: 0, shares: {} };
   pass.runs++;
 
+  const hash = await deps.suppression.hasher();
   const persons: Person[] = [];
   for (const rec of people) {
-    const p = await loadPerson(rec, deps.identity, tables);
+    const p = await loadPerson(rec, deps.identity, tables, hash);
     await deps.suppression.suppress(p.hashes, rec.erasureId, now().toISOString());
     persons.push(p);
   }
-  const lake = await eraseLake(persons, pass, deps, opts);
+  const lake = await eraseLake(persons, pass, { ...deps, hash }, opts);
   if (!lake.done) {
     const ms = Date.now() - started;
     log('info', 'privacy.run', {
@@ -220,7 +221,7 @@ export async function runErasures(deps: EraseDeps, opts: EraseOptions = {}): Pro
   const erased: string[] = [];
   const incomplete: string[] = [];
   for (const p of persons) {
-    await eraseGraph(p, deps);
+    await eraseGraph(p, { ...deps, hash });
     const { profileIds: _drop, lakeFailures: _failures, lakeObjectsFailed: _failed, ...rest } = p.rec;
     const at = now().toISOString();
     const counts = addCounts(p.rec.counts, p.counts);

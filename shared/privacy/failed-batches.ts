@@ -12,7 +12,7 @@
  * or deleted when none is left.
  */
 import type { IdentityConfig } from '../identity';
-import { rawMessageHashes } from '../suppression';
+import { rawMessageHashes, type SuppressionHasher } from '../suppression';
 
 /** Who a record may belong to (an ErasureTarget of shared/privacy/lake.ts). */
 interface Owner {
@@ -63,12 +63,12 @@ function messageOf(record: unknown): unknown {
 }
 
 /** The erasure a failed batch's record belongs to, or undefined. */
-export function failedRecordOwner<T extends Owner>(record: unknown, targets: T[], config: IdentityConfig): T | undefined {
+export function failedRecordOwner<T extends Owner>(record: unknown, targets: T[], config: IdentityConfig, hash: SuppressionHasher): T | undefined {
   const m = messageOf(record);
   if (m === undefined) return undefined;
   const o = obj(m);
   const inner = obj(o?.message) ?? o;
   const messageId = typeof inner?.messageId === 'string' ? inner.messageId : undefined;
-  const hashes = rawMessageHashes(m, config);
+  const hashes = rawMessageHashes(m, config, hash);
   return targets.find((t) => (messageId !== undefined && t.messageIds.has(messageId)) || hashes.some((h) => t.hashes.has(h)));
 }

@@ -21,7 +21,7 @@ import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identi
 import { decodeJsonLines, encodeJsonLines } from '../lake/index';
 import { log } from '../log';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow } from '../message';
-import { looseMessage, messageHashes, rawMessageHashes, suppressionHash } from '../suppression';
+import { looseMessage, messageHashes, rawMessageHashes, type SuppressionHasher } from '../suppression';
 import { decodeFailedBatch, failedRecordOwner } from './failed-batches';
 
 /** What identifies the people being erased (one entry per erasure, so rows are counted per erasure). */
@@ -42,9 +42,9 @@ const parse = (s: unknown): Json | undefined => {
 };
 const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
 
-const hashesOfLoose = (o: JsonObject, config: IdentityConfig): string[] => {
+const hashesOfLoose = (o: JsonObject, config: IdentityConfig, hash: SuppressionHasher): string[] => {
   try {
-    return messageHashes(looseMessage(o), config);
+    return messageHashes(looseMessage(o), config, hash);
   } catch {
     return [];
   }
@@ -53,15 +53,15 @@ const hashesOfLoose = (o: JsonObject, config: IdentityConfig): string[] => {
 /** The lake tables, and `failed`: the batches on-failure destinations wrote (rows are their Kinesis records). */
 export type LakeTable = 'events' | 'quarantine' | 'profiles' | 'failed';
 
-/** The erasure a lake row belongs to, or undefined. */
-export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig): ErasureTarget | undefined {
+/** The erasure a lake row belongs to, or undefined (`hash`: the deployment's suppression hasher, as the targets' hashes were made). */
+export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig, hash: SuppressionHasher): ErasureTarget | undefined {
   if (!targets.length) return undefined;
-  if (table === 'failed') return failedRecordOwner(row, targets, config);
+  if (table === 'failed') return failedRecordOwner(row, targets, config, hash);
   const r = obj(row) ?? {};
   if (table === 'profiles') {
     const p = r as unknown as LakeProfileRow;
     const ids = [p.profile_id, p.merged_into, ...((parse(p.merged_from) as string[] | undefined) ?? [])].filter((x): x is string => typeof x === 'string');
-    const hashes = ((parse(p.identities) as { type: string; value: string }[] | undefined) ?? []).map((i) => suppressionHash(identityKey(i)));
+    const hashes = ((parse(p.identities) as { type: string; value: string }[] | undefined) ?? []).map((i) => hash(identityKey(i)));
     return targets.find((t) => ids.some((i) => t.profileIds.has(i)) || hashes.some((h) => t.hashes.has(h)));
   }
   let messageId: string | undefined;
@@ -80,22 +80,29 @@ export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[
         context: parse(e.context) ?? null,
       } as JsonObject,
       config,
+      hash,
     );
   } else {
     const q = r as unknown as LakeQuarantineRow;
     messageId = q.message_id ?? undefined;
     // The same reading normalize drops a suppressed person's invalid messages by (before quarantining).
-    hashes = rawMessageHashes(parse(q.message), config);
+    hashes = rawMessageHashes(parse(q.message), config, hash);
   }
   return targets.find((t) => (messageId !== undefined && t.messageIds.has(messageId)) || hashes.some((h) => t.hashes.has(h)));
 }
 
 /** Splits rows into those kept and those removed (per erasure id). */
-export function filterRows<T>(table: LakeTable, rows: T[], targets: ErasureTarget[], config: IdentityConfig): { kept: T[]; removed: Map<string, T[]> } {
+export function filterRows<T>(
+  table: LakeTable,
+  rows: T[],
+  targets: ErasureTarget[],
+  config: IdentityConfig,
+  hash: SuppressionHasher,
+): { kept: T[]; removed: Map<string, T[]> } {
   const kept: T[] = [];
   const removed = new Map<string, T[]>();
   for (const row of rows) {
-    const t = rowOwner(table, row, targets, config);
+    const t = rowOwner(table, row, targets, config, hash);
     if (!t) kept.push(row);
     else {
       let l = removed.get(t.erasureId);
@@ -212,7 +219,13 @@ export function s3Failure(key: string, operation: LakeFailure['operation'], e: u
  * deletes it when none is left. Throws a `LakeObjectError` when a step fails (a missing key is not a
  * failure: there is nothing left to erase).
  */
-export async function rewriteObject(lake: LakeObjects, key: string, targets: ErasureTarget[], config: IdentityConfig): Promise<RewriteResult> {
+export async function rewriteObject(
+  lake: LakeObjects,
+  key: string,
+  targets: ErasureTarget[],
+  config: IdentityConfig,
+  hash: SuppressionHasher,
+): Promise<RewriteResult> {
   const table = tableOfKey(key);
   if (!table) return { key, removed: new Map(), action: 'none' };
   let res: LakeObject;
@@ -228,7 +241,7 @@ export async function rewriteObject(lake: LakeObjects, key: string, targets: Era
   try {
     if (table === 'failed') ({ rows, encode } = decodeFailedBatch(res.body));
     else (rows = decodeJsonLines(res.body)), (encode = encodeJsonLines);
-    split = filterRows(table, rows, targets, config);
+    split = filterRows(table, rows, targets, config, hash);
   } catch (e) {
     throw new LakeObjectError({ key, operation: 'decode', code: 'lake_object_unreadable', error: errorName(e) });
   }

@@ -7,6 +7,7 @@
 import { LAKE, timelineDays } from '../config';
 import { type IdentityConfig, lakeKeysOf, UNATTACHED } from '../identity';
 import { partitionOf } from '../lake';
+import type { SuppressionHasher } from '../suppression';
 import { log } from '../log';
 import { count, METRIC } from '../metrics';
 import { parseDailyKey, snapshotBucket } from '../profiles';
@@ -38,6 +39,8 @@ export interface PassDeps {
   cursor: PassCursor;
   tables: ErasureTables;
   config: IdentityConfig;
+  /** The deployment's suppression hasher, as the people's hashes were made. */
+  hash: SuppressionHasher;
 }
 
 /** How a run goes through the pass (the run's options, shared/privacy/erase.ts). */
@@ -160,7 +163,7 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
     await pmap(page, concurrency, async (key) => {
       let r: RewriteResult;
       try {
-        r = await rewriteObject(deps.lake, key, targets, deps.config);
+        r = await rewriteObject(deps.lake, key, targets, deps.config, deps.hash);
       } catch (e) {
         const failure: LakeFailure =
           e instanceof LakeObjectError

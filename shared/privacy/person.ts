@@ -1,15 +1,17 @@
 /** The person an erasure is for, as stored when the run starts: their profiles, identifiers, messages and lake objects. */
 import { isLakeIndexSk, lakeKeysOf, identityKey, type IdentityStore, type ProfileRecord } from '../identity';
-import { suppressionHash } from '../suppression';
+import { SUPPRESSION_HASH_VERSION, type SuppressionHasher } from '../suppression';
 import type { LakeFailure } from './lake';
-import type { ErasureCounts, ErasureRecord } from './requests';
+import { keyedHashes, type ErasureCounts, type ErasureRecord } from './requests';
 import type { ErasureTables } from './ports';
 
 export interface Person {
+  /** The record, its identifier hashes as v2 (a run writes it back so: a v1 record is re-keyed by its next run). */
   rec: ErasureRecord;
   profiles: ProfileRecord[];
   profileIds: Set<string>;
   identityKeys: Set<string>;
+  /** Suppression hashes (v2, keyed) of every identifier of the person. */
   hashes: Set<string>;
   messageIds: Set<string>;
   /** The same messages with their source (timeline items carry it; older ones do not): their dedup markers' keys. */
@@ -23,7 +25,13 @@ export interface Person {
 }
 
 /** The person as stored now: their profiles (following merges both ways), identifiers and messages. */
-export async function loadPerson(rec: ErasureRecord, store: IdentityStore, tables: Pick<ErasureTables, 'timeline'>): Promise<Person> {
+export async function loadPerson(
+  stored: ErasureRecord,
+  store: IdentityStore,
+  tables: Pick<ErasureTables, 'timeline'>,
+  hash: SuppressionHasher,
+): Promise<Person> {
+  const rec: ErasureRecord = { ...stored, identifierHashes: keyedHashes(stored, hash), hashVersion: SUPPRESSION_HASH_VERSION };
   const profileIds = new Set(rec.profileIds ?? []);
   const profiles = new Map<string, ProfileRecord>();
   let want = [...profileIds];
@@ -42,7 +50,7 @@ export async function loadPerson(rec: ErasureRecord, store: IdentityStore, table
   }
   const identityKeys = new Set<string>();
   for (const p of profiles.values()) for (const i of p.identities) identityKeys.add(identityKey(i));
-  const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(suppressionHash)]);
+  const hashes = new Set([...rec.identifierHashes, ...[...identityKeys].map(hash)]);
   const messageIds = new Set<string>();
   const messages = new Map<string, { messageId: string; sourceId?: string }>();
   const index: Record<string, unknown>[] = [];

@@ -2,8 +2,9 @@
  * Erasure requests (docs/privacy.md). `DELETE /v1/profiles/{identifier}` finds the person (the live
  * profile and every profile merged into it), puts all their identifiers on the suppression list at
  * once, and records a request `erasure#<id>` that λ erase completes later. The record is also the
- * audit record: erasure id, hashed identifiers, counts and timestamps — never a raw identifier. The
- * ids of the person's profiles are kept only while the request is pending (λ erase needs them).
+ * audit record: erasure id, hashed identifiers (keyed hashes: shared/suppression/hash.ts), counts and
+ * timestamps — never a raw identifier. The ids of the person's profiles are kept only while the
+ * request is pending (λ erase needs them). The status route answers the record without its hashes.
  * The records live in the privacy table (`ErasureRecords`, shared/privacy/dynamo-requests.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,7 @@ import { CairnError } from '../errors';
 import { type Identifier, type IdentityConfig, identityKey, parseIdentifier, type IdentityStore } from '../identity';
 import { findProfile } from '../profiles';
 import type { LakeFailure } from './lake';
-import { suppressionHash } from '../suppression';
+import { lookupHashes, SUPPRESSION_HASH_VERSION, type SuppressionHasher } from '../suppression';
 import { erasureStores, type ErasureStoreReport, type Retention } from './reach';
 
 export const ERASURE_PREFIX = 'erasure#';
@@ -44,8 +45,13 @@ export interface ErasureRecord {
   requestedAt: string;
   suppressedAt?: string;
   erasedAt?: string;
-  /** SHA-256 hashes of every identifier suppressed for this person (no raw identifier). */
+  /**
+   * Suppression hashes of every identifier suppressed for this person (no raw identifier), of
+   * version `hashVersion`; never in the status route's answer.
+   */
   identifierHashes: string[];
+  /** SUPPRESSION_HASH_VERSION (2, keyed) of `identifierHashes`; absent: v1, written before the key (until `cairn suppression rekey`). */
+  hashVersion?: number;
   /** Profiles to erase (live + merged-away); removed once erased. */
   profileIds?: string[];
   /** What the runs removed, summed over the runs that worked on it. */
@@ -70,8 +76,12 @@ export interface ErasureLakeFailure extends LakeFailure {
 /** Failed lake objects kept in an erasure record (the item stays far below DynamoDB's 400 KB). */
 export const MAX_LAKE_FAILURES = 100;
 
-/** What the status route answers (the audit record plus the drops counted so far). */
-export interface ErasureView extends Omit<ErasureRecord, 'profileIds'> {
+/**
+ * What the status route answers: the audit record without the profile ids and without the identifier
+ * hashes (an answer that leaves the table carries nothing to test guessed identifiers against), plus
+ * the drops counted so far.
+ */
+export interface ErasureView extends Omit<ErasureRecord, 'profileIds' | 'identifierHashes' | 'hashVersion'> {
   profiles: number;
   /** Messages for these identifiers dropped by the pipeline since suppression. */
   droppedMessages: number;
@@ -89,8 +99,10 @@ export interface ErasureRecords {
   dequeue(erasureId: string): Promise<void>;
 }
 
-/** The suppression list as erasure uses it (shared/suppression; its table is the caller's to give). */
+/** The suppression list as erasure uses it (shared/suppression; its table and key are the caller's to give). */
 export interface SuppressionList {
+  /** The deployment's suppression hasher (its key read from Secrets Manager by the caller, cached). */
+  hasher(): Promise<SuppressionHasher>;
   /** Puts the hashes on the list for this erasure. */
   suppress(hashes: Iterable<string>, erasureId: string, at: string): Promise<unknown>;
   /** Messages for these hashes the pipeline dropped since suppression. */
@@ -131,8 +143,16 @@ export async function requestErasure(deps: RequestDeps, identifier: string, now 
   }
   const erasureId = randomUUID();
   const requestedAt = now.toISOString();
-  const hashes = [...keys].map(suppressionHash).sort();
-  const rec: ErasureRecord = { erasureId, status: 'pending', requestedAt, identifierHashes: hashes, profileIds: [...profileIds].sort() };
+  const hash = await suppression.hasher();
+  const hashes = [...keys].map(hash).sort();
+  const rec: ErasureRecord = {
+    erasureId,
+    status: 'pending',
+    requestedAt,
+    identifierHashes: hashes,
+    hashVersion: SUPPRESSION_HASH_VERSION,
+    profileIds: [...profileIds].sort(),
+  };
   await records.put(rec);
   await suppression.suppress(hashes, erasureId, requestedAt);
   rec.status = 'suppressed';
@@ -148,7 +168,7 @@ export async function requestErasure(deps: RequestDeps, identifier: string, now 
  * moment their erasure is accepted, not once λ erase has run (docs/privacy.md).
  */
 export async function refuseErased(
-  suppression: Pick<SuppressionList, 'erasureOf'>,
+  suppression: Pick<SuppressionList, 'erasureOf' | 'hasher'>,
   config: IdentityConfig,
   identifier: string,
   identities: readonly Identifier[] = [],
@@ -156,16 +176,22 @@ export async function refuseErased(
   const id = parseIdentifier(identifier, config);
   const keys = identities.map(identityKey);
   if (id.type !== 'profile_id') keys.unshift(identityKey(id));
-  const erasureId = await suppression.erasureOf([...new Set(keys)].map(suppressionHash));
+  const hash = await suppression.hasher();
+  // v2 and v1 forms: a person erased before the suppression key existed is refused too.
+  const erasureId = await suppression.erasureOf([...new Set(keys)].flatMap((k) => lookupHashes(hash, k)));
   if (erasureId !== undefined) {
     throw new CairnError('profile_erased', `the person holding identifier ${id.type}:… is erased or being erased (erasure ${erasureId})`, 410, { erasureId });
   }
 }
 
 export function erasureView(rec: ErasureRecord, dropped: number, retention?: Retention): ErasureView {
-  const { profileIds, ...rest } = rec;
+  const { profileIds, identifierHashes: _hashes, hashVersion: _version, ...rest } = rec;
   return { ...rest, profiles: rec.counts?.profiles ?? profileIds?.length ?? 0, droppedMessages: dropped, stores: erasureStores(rec, retention) };
 }
+
+/** A record's identifier hashes as v2 (keyed) hashes: a v1 record's are re-keyed (`hash.fromV1`). */
+export const keyedHashes = (rec: Pick<ErasureRecord, 'identifierHashes' | 'hashVersion'>, hash: SuppressionHasher): string[] =>
+  rec.hashVersion === SUPPRESSION_HASH_VERSION ? rec.identifierHashes : rec.identifierHashes.map((h) => hash.fromV1(h));
 
 export async function getErasure(
   deps: Pick<RequestDeps, 'records' | 'suppression'> & { retention?: Retention },
@@ -173,5 +199,8 @@ export async function getErasure(
 ): Promise<ErasureView | null> {
   const rec = await deps.records.get(erasureId);
   if (!rec) return null;
-  return erasureView(rec, await deps.suppression.droppedCount(rec.identifierHashes), deps.retention);
+  // A v1 record's drops were counted on v1 items until the list was re-keyed, on v2 items since.
+  const hashes =
+    rec.hashVersion === SUPPRESSION_HASH_VERSION ? rec.identifierHashes : [...rec.identifierHashes, ...keyedHashes(rec, await deps.suppression.hasher())];
+  return erasureView(rec, await deps.suppression.droppedCount(hashes), deps.retention);
 }

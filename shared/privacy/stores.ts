@@ -4,7 +4,7 @@
  */
 import { identityKey } from '../identity';
 import { scheduleName } from '../journeys';
-import { suppressionHash } from '../suppression';
+import type { SuppressionHasher } from '../suppression';
 import type { Person } from './person';
 import type { ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
 import type { SuppressionList } from './requests';
@@ -75,7 +75,7 @@ export async function eraseRuntime(people: Person[], deps: StoreDeps): Promise<v
 }
 
 /** Identity items pointing at the person's profiles, then the profiles. */
-export async function eraseGraph(person: Person, deps: Pick<StoreDeps, 'tables' | 'suppression'>): Promise<void> {
+export async function eraseGraph(person: Person, deps: Pick<StoreDeps, 'tables' | 'suppression'> & { hash: SuppressionHasher }): Promise<void> {
   const { tables } = deps;
   const ids = [...person.profileIds];
   await pmap([...person.identityKeys], 8, async (key) => {
@@ -89,8 +89,8 @@ export async function eraseGraph(person: Person, deps: Pick<StoreDeps, 'tables' 
       const k = identityKey(i);
       if (!person.identityKeys.has(k)) {
         person.identityKeys.add(k);
-        person.hashes.add(suppressionHash(k));
-        await deps.suppression.suppress([suppressionHash(k)], person.rec.erasureId, new Date().toISOString());
+        person.hashes.add(deps.hash(k));
+        await deps.suppression.suppress([deps.hash(k)], person.rec.erasureId, new Date().toISOString());
         await tables.unlinkIdentityOf(k, pid);
       }
     }

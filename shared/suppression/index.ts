@@ -1,10 +1,11 @@
 /**
  * The suppression list (docs/privacy.md). Two shapes of the same list, in the privacy table:
  *
- * - `sup#<hash>`, one item per identifier of an erased person, `hash` = SHA-256 of the normalised
- *   `type:value` (the list holds no raw identifier): the erasure id, the time and the drop set — the
- *   source of truth, and where drops are counted (a set of message-id hashes: a retried batch counts
- *   nothing twice).
+ * - `sup#<hash>`, one item per identifier of an erased person, `hash` = the deployment's keyed hash
+ *   of the normalised `type:value` (hash.ts: HMAC-SHA256 with the suppression key; the list holds no
+ *   raw identifier and no hash an outsider can recompute): the erasure id, the time, the hash version
+ *   (`kv`, absent on v1 items written before the key) and the drop set — the source of truth, and
+ *   where drops are counted (a set of message-id hashes: a retried batch counts nothing twice).
  * - a compact copy that every pipeline container holds in memory: 256 bucket items `supset#<xx>`
  *   (`xx` = the hash's first two hex digits; spilled into `supset#<xx>#<n>` past DynamoDB's 400 KB)
  *   holding a string set of 16 hex digits of the hash each, and one `supmeta` item with a change
@@ -15,17 +16,31 @@
  * read per identifier. A hit is confirmed by the conditional write that counts the drop on its
  * `sup#` item (a truncated-hash collision, or an item deleted by hand, keeps the message).
  * Its own room, below normalize and resolve (which read it) and privacy (which writes it). Every
- * call names the privacy table (`table`: CAIRN_PRIVACY_TABLE) and the refresh interval comes from the
- * caller (CAIRN_SUPPRESSION_REFRESH_MS): both are read in functions/.
+ * call names the privacy table (`table`: CAIRN_PRIVACY_TABLE); the refresh interval
+ * (CAIRN_SUPPRESSION_REFRESH_MS) and the hasher (the key from CAIRN_SUPPRESSION_KEY_ID's secret) come
+ * from the caller: functions/ read them.
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, countItems } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { CairnError } from '../errors';
-import { type IdentityConfig, extractIdentifiers, identityKey } from '../identity';
-import type { JsonObject, NormalizedMessage } from '../message';
+import type { IdentityConfig } from '../identity';
+import type { NormalizedMessage } from '../message';
 import { log } from '../log';
+import { SUPPRESSION_HASH_VERSION, type SuppressionHasher } from './hash';
+import { isRaw, listedHashes, messageKeys, type RawMessage, rawMessageKeys } from './keys';
+
+export {
+  hasherOf,
+  lookupHashes,
+  MIN_KEY_LENGTH,
+  SUPPRESSION_HASH_VERSION,
+  suppressionHasher,
+  unkeyedSuppressionHash,
+  type SuppressionHasher,
+} from './hash';
+export { listedHashes, looseMessage, messageHashes, messageKeys, rawMessageHashes, rawMessageKeys, type RawMessage } from './keys';
 
 export const SUPPRESSION_PREFIX = 'sup#';
 /** Bucket items of the in-memory copy: `supset#<xx>`, spilled into `supset#<xx>#<n>`. */
@@ -33,8 +48,6 @@ export const SET_PREFIX = 'supset#';
 /** The item holding a change counter and a chunk count per bucket. */
 export const META_KEY = 'supmeta';
 
-/** Hash of a normalised identifier key (`email:a@b.com`) as kept on the suppression list. */
-export const suppressionHash = (key: string): string => createHash('sha256').update(`cairn-suppression:v1:${key}`).digest('hex');
 /** Short hash of a messageId, as counted in a suppression item's drop set. */
 export const dropId = (messageId: string): string => createHash('sha256').update(messageId).digest('hex').slice(0, 16);
 
@@ -179,10 +192,12 @@ export function resetSuppressionCache(): void {
   sharedViews.clear();
 }
 
-/** The list a batch is checked against: its privacy table and the container's copy of it. */
+/** The list a batch is checked against: its privacy table, the container's copy of it, and its key. */
 export interface SuppressionList {
   table: string;
   view: SuppressionView;
+  /** The deployment's hasher (its key read once per container; rejects with `secret_unavailable`). */
+  hasher: () => Promise<SuppressionHasher>;
   /** Records drops and confirms hits (default: `recordDrops` on `table`; a fake in unit tests). */
   record?: (drops: Map<string, Set<string>>) => Promise<Set<string>>;
 }
@@ -197,73 +212,9 @@ export type DropSuppressed = <T>(
 
 /** `dropSuppressed` over the container's copy of the list in `table` (functions/ build it from the environment). */
 export const suppressionFilter =
-  (table: string, intervalMs: () => number): DropSuppressed =>
+  (table: string, intervalMs: () => number, hasher: () => Promise<SuppressionHasher>): DropSuppressed =>
   (items, messageOf, config, stage) =>
-    dropSuppressed(items, messageOf, config, stage, { table, view: suppressionView(table, intervalMs) });
-
-/** Suppression hashes of every identifier a message carries (alias: `previousId` as a user_id too). */
-export function messageHashes(m: NormalizedMessage, config: IdentityConfig): string[] {
-  const { ids, previousId } = extractIdentifiers(m, config);
-  const keys = ids.map(identityKey);
-  if (previousId !== undefined) keys.push(`user_id:${previousId}`);
-  return [...new Set(keys.map(suppressionHash))];
-}
-
-/**
- * A message that failed validation, as normalize quarantines it: its parsed JSON (the collector's
- * envelope `{message, …}` or a bare message; undefined when it did not parse) and a key stable across
- * retries to count its drop by (its messageId when it has one, else the record's sequence number).
- */
-export interface RawMessage {
-  raw: unknown;
-  dropKey: string;
-}
-const isRaw = (m: NormalizedMessage | RawMessage): m is RawMessage => 'dropKey' in m && 'raw' in m;
-
-const obj = (j: unknown): JsonObject | undefined => (j && typeof j === 'object' && !Array.isArray(j) ? (j as JsonObject) : undefined);
-const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-
-/**
- * A loose message (a lake row, a quarantined or raw payload) as the identifier extraction reads it:
- * its ids and traits, nothing validated. `type` defaults to the row's own (`track` when it has none).
- */
-export function looseMessage(o: JsonObject, type: NormalizedMessage['type'] = (str(o.type) ?? 'track') as NormalizedMessage['type']): NormalizedMessage {
-  return {
-    type,
-    messageId: str(o.messageId) ?? '',
-    ...(str(o.userId) !== undefined ? { userId: str(o.userId)! } : {}),
-    ...(str(o.anonymousId) !== undefined ? { anonymousId: str(o.anonymousId)! } : {}),
-    ...(str(o.previousId) !== undefined ? { previousId: str(o.previousId)! } : {}),
-    traits: obj(o.traits) ?? {},
-    context: obj(o.context) ?? {},
-    properties: {},
-    timestamp: '',
-    receivedAt: '',
-    sourceId: '',
-  } as NormalizedMessage;
-}
-
-/**
- * Suppression hashes of a raw message, best effort (it may have failed validation for any reason):
- * `userId`, `anonymousId`, `previousId` (as a user_id), `traits` and `context.traits` (whatever the
- * message's type: an invalid type must not hide an email), `context.externalIds` — normalised as
- * `messageHashes` does. The lake pass reads quarantined payloads the same way (shared/privacy/lake.ts).
- */
-export function rawMessageHashes(raw: unknown, config: IdentityConfig): string[] {
-  const payload = obj(raw);
-  if (!payload) return [];
-  // Normalize quarantines the collector's envelope ({message, …}); resolve the normalised message.
-  const o = obj(payload.message) ?? payload;
-  const out = new Set<string>();
-  for (const type of ['identify', 'alias'] as const) {
-    try {
-      for (const h of messageHashes(looseMessage(o, type), config)) out.add(h);
-    } catch {
-      // A value the extraction cannot read carries no identifier.
-    }
-  }
-  return [...out];
-}
+    dropSuppressed(items, messageOf, config, stage, { table, view: suppressionView(table, intervalMs), hasher });
 
 /**
  * Splits `items` into those to keep and those carrying a suppressed identifier, and records the
@@ -280,12 +231,14 @@ export async function dropSuppressed<T>(
 ): Promise<{ kept: T[]; dropped: number }> {
   const { view } = list;
   if (!items.length) return { kept: items, dropped: 0 };
+  // The key first: without it nothing can be checked, and the batch fails rather than pass unchecked.
+  const hash = await list.hasher();
   await view.fresh();
-  // Candidate hits per message, in the order messageHashes gives (a retry picks the same hash).
+  // Candidate hits per message, in the order messageKeys gives (a retry picks the same hash).
   const candidates = new Map<number, string[]>();
   items.forEach((t, i) => {
     const m = messageOf(t);
-    const hits = (isRaw(m) ? rawMessageHashes(m.raw, config) : messageHashes(m, config)).filter((h) => view.has(h));
+    const hits = listedHashes(view, hash, isRaw(m) ? rawMessageKeys(m.raw, config) : messageKeys(m, config));
     if (hits.length) candidates.set(i, hits);
   });
   if (!candidates.size) return { kept: items, dropped: 0 };
@@ -363,7 +316,7 @@ export async function recordDrops(table: string, drops: Map<string, Set<string>>
 const isItemTooLarge = (e: unknown): boolean => (e as Error).name === 'ValidationException' && /size/i.test((e as Error).message);
 
 /**
- * Puts identifiers on the suppression list (a hash already there keeps its first erasure id):
+ * Puts identifiers on the suppression list, as v2 (keyed) hashes (a hash already there keeps its first erasure id):
  * the `sup#` items, then the bucket sets, then the bucket counters of `supmeta` — in that order, so
  * a container that sees a counter move reads a bucket holding the hash, whose item exists. Every
  * step is idempotent; a retry repairs a call interrupted half-way. Returns how many were new.
@@ -376,7 +329,11 @@ export async function suppress(table: string, hashes: Iterable<string>, erasureI
     all.map(async (h) => {
       try {
         await doc().send(
-          new PutCommand({ TableName: table, Item: { pk: SUPPRESSION_PREFIX + h, erasureId, at }, ConditionExpression: 'attribute_not_exists(pk)' }),
+          new PutCommand({
+            TableName: table,
+            Item: { pk: SUPPRESSION_PREFIX + h, erasureId, at, kv: SUPPRESSION_HASH_VERSION },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
         );
         added++;
       } catch (e) {

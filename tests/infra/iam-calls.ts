@@ -221,6 +221,9 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
     }
     case 'sns':
       return [need('sns:Publish', c.resource === 'phone' ? '*' : c.resource)];
+    case 'secretsmanager':
+      // The call names the secret as the function's environment does (the template's Ref resolves to the same local name).
+      return [need(`secretsmanager:${c.operation}`, c.resource)];
   }
   throw new Error(`unmapped service ${c.service}`);
 }
@@ -234,6 +237,7 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
  * - S3 (SSE-KMS): GetObject → kms:Decrypt; PutObject → kms:GenerateDataKey and kms:Decrypt
  *   (multipart uploads of SSE-KMS objects need both). ListBucket, DeleteObject: none.
  * - SQS (encrypted queue): SendMessage → kms:GenerateDataKey, kms:Decrypt.
+ * - Secrets Manager (secrets encrypted with the Cairn key): GetSecretValue → kms:Decrypt.
  */
 export function kmsNeeds(n: Need): Need[] {
   const [svc, op] = n.action.split(':') as [string, string];
@@ -246,6 +250,7 @@ export function kmsNeeds(n: Need): Need[] {
   if (svc === 'kinesis') return /^PutRecords?$/.test(op) ? k('kms:GenerateDataKey') : op === 'GetRecords' ? k('kms:Decrypt') : [];
   if (svc === 's3') return op === 'GetObject' ? k('kms:Decrypt') : op === 'PutObject' ? k('kms:GenerateDataKey', 'kms:Decrypt') : [];
   if (svc === 'sqs') return op === 'SendMessage' ? k('kms:GenerateDataKey', 'kms:Decrypt') : [];
+  if (svc === 'secretsmanager') return op === 'GetSecretValue' ? k('kms:Decrypt') : [];
   return [];
 }
 

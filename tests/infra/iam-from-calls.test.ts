@@ -32,6 +32,7 @@ import { parse as parseYaml } from 'yaml';
 import { startLocalStack, localEnv, type LocalStack } from '#local/stack';
 import { service as eventsService } from '#local/eventbridge/service';
 import { services as outboxServices } from '#local/outbox/service';
+import { service as secretsService } from '#local/secretsmanager/service';
 import { clockedScheduler } from '../support/scheduler';
 import { synthCairn } from './synth';
 import { actionMatch, allowedBy, grantsOf, iamMatch, kmsNeeds, needsOf, TemplateNames, type Grant, type Need } from './iam-calls';
@@ -189,7 +190,7 @@ beforeAll(async () => {
     port: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'cairn-iam-')),
     functions,
-    services: [eventsService, schedulerService, ...outboxServices],
+    services: [eventsService, schedulerService, ...outboxServices, secretsService],
   });
 
   // Definitions through the admin API (λ admin: definitions, journey rules, segment sweeps).

@@ -119,14 +119,21 @@ describe.each([
     for (const fn of ['journey', 'admin'] as const) expect(fnEnv(fn)[ENV.couponsTable]).toEqual({ Ref: tableId });
   });
 
-  it('webhook secret is generated, encrypted with the Cairn key, and resolved into the environment, never in the template', () => {
+  it('webhook secret is generated, encrypted with the Cairn key, and read at run time: the environment holds its ARN, never its value', () => {
     const secretId = t.id(s.stack.journeys.webhookSecret);
     const secret = t.resources[secretId]!.Properties;
     expect(secret.GenerateSecretString).toBeDefined();
     expect(secret.KmsKeyId).toBeDefined();
-    const v = JSON.stringify(t.resources[t.fnId]!.Properties.Environment.Variables[ENV.webhookSecret]);
-    expect(v).toContain('{{resolve:secretsmanager:');
-    expect(v).toContain(secretId);
+    const vars = t.resources[t.fnId]!.Properties.Environment.Variables;
+    expect(vars[ENV.webhookSecretId]).toEqual({ Ref: secretId });
+    expect(JSON.stringify(vars)).not.toContain('{{resolve:secretsmanager:');
+    expect(Object.keys(vars)).not.toContain('CAIRN_WEBHOOK_SECRET');
+    // GetSecretValue on this secret only (no DescribeSecret, no wildcard), Decrypt through Secrets Manager.
+    const reads = t.statements(t.roleId).filter((st) => asArray(st.Action).some((a: string) => a.startsWith('secretsmanager:')));
+    expect(reads).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } })]);
+    const decrypt = t.statements(t.roleId).filter((st) => JSON.stringify(st.Condition ?? {}).includes('secretsmanager.'));
+    expect(decrypt).toHaveLength(1);
+    expect(decrypt[0]!.Action).toBe('kms:Decrypt');
   });
 
   it('async invocations: 2 retries, then an encrypted SQS on-failure queue it can only send to', () => {

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
+import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, SECRETS, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
 import { IMPORT_OUTPUT_PATTERNS } from '#infra/constructs/imports';
 import type { CairnStack } from '#infra/stack';
 import type { FunctionName } from '#infra/constructs/catalog';
@@ -99,8 +99,9 @@ describe('functions', () => {
       [ENV.journeySchedulerRole]: getAtt(stack.getLogicalId(j.schedulerRole.node.defaultChild as never)),
       [ENV.journeyScheduleGroup]: j.scheduleGroup.name,
       [ENV.emailFrom]: stack.resolve(stack.catalog.journeys().emailFrom),
-      [ENV.webhookSecret]: stack.resolve(j.webhookSecret.secretValue.unsafeUnwrap()),
     });
+    // Secrets by ARN (a Ref), never by value (docs/security.md#secrets).
+    for (const n of Object.keys(SECRETS) as (keyof typeof SECRETS)[]) expected[ENV[SECRETS[n].env]] = stack.resolve(stack.catalog.secret(n).secretArn);
     // λ recheck as a Scheduler target (infra/constructs/segments.ts).
     Object.assign(expected, {
       [ENV.recheckTargetArn]: stack.resolve(stack.catalog.recheck().targetArn),
@@ -397,6 +398,8 @@ describe('least privilege', () => {
     if (def.access.lake || def.kinesis) expected.add(lakeBucketId()); // kinesis: failed batches go to the lake
     if (def.access.bus || def.access.busRules) expected.add(busId());
     if (expected.size > 1) expected.add(keyId());
+    // Secrets it reads at run time (GetSecretValue; tests/infra/secrets.test.ts).
+    for (const n of def.access.secrets ?? []) expected.add(stack.getLogicalId(stack.catalog.secret(n).node.defaultChild as never));
     // iam:PassRole of the recheck scheduler role (infra/constructs/segments.ts).
     // (only when it creates or updates schedules: deleting one passes no role).
     if (def.access.recheckSchedules?.some((a) => a !== 'DeleteSchedule'))

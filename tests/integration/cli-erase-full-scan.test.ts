@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ListSchedulesCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { useLocalStack } from '../support/stack';
 import { clockedScheduler } from '../support/scheduler';
+import { service as secretsService } from '#local/secretsmanager/service';
 import { SCHEDULES } from '#shared/config/resources';
 import { erasePayload } from '#cli/erase';
 import { run, type Io } from '#cli/main';
@@ -20,7 +21,13 @@ const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
 let clock = Date.now();
 const clocked = clockedScheduler(() => clock, { drainOnClose: true });
 const schedulerService = clocked.service;
-const stack = useLocalStack({ dataDir, functions: ['admin', 'erase'], services: [schedulerService], env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
+const stack = useLocalStack({
+  dataDir,
+  functions: ['admin', 'erase'],
+  services: [schedulerService, secretsService],
+  env: { CAIRN_LOG_LEVEL: 'error' },
+  removeDataDir: true,
+});
 
 const cli = async (args: string[]) => {
   const io = {

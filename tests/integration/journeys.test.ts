@@ -25,6 +25,7 @@ import { useLocalStack } from '../support/stack';
 import { sleep, until as untilWithin } from '../support/wait';
 import { service as eventsService } from '#local/eventbridge/service';
 import { services as outboxServices } from '#local/outbox/service';
+import { service as secretsService } from '#local/secretsmanager/service';
 import { clockedScheduler } from '../support/scheduler';
 import type { OutboxMessage } from '#local/outbox/server';
 
@@ -91,7 +92,7 @@ afterAll(async () => {
 
 const stack = useLocalStack({
   name: 'journeys',
-  services: [eventsService, schedulerService, ...outboxServices],
+  services: [eventsService, schedulerService, ...outboxServices, secretsService],
   setup: async () => {
     // The examples verbatim, with the CRM a local test server through the example's variable
     // (private addresses are allowed locally).

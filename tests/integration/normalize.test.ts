@@ -14,6 +14,8 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
+import type { LocalSecretsManager } from '#local/secretsmanager/server';
 import { dynamodb, kinesis, s3 } from '#shared/aws/clients';
 import { ENV, LAKE, STREAMS, TABLES } from '#shared/config/resources';
 import { ensureSource } from '#shared/collect/sources';
@@ -66,9 +68,13 @@ function envelopeRecord(seq: bigint, message: Record<string, unknown>, receivedA
 
 describe('normalize handler against the emulators', () => {
   let emu: Emulators;
+  let secrets: LocalSecretsManager;
   beforeAll(async () => {
-    emu = await startEmulators(mkdtempSync(join(tmpdir(), 'cairn-normalize-')));
+    const dataDir = mkdtempSync(join(tmpdir(), 'cairn-normalize-'));
+    emu = await startEmulators(dataDir);
     useEndpoints(emu.endpoints);
+    // The suppression key λ normalize hashes with (the stack creates it; here, as the stack does).
+    secrets = await startLocalSecretsManager(dataDir);
     process.env[ENV.rawStream] = STREAMS.raw.name;
     process.env[ENV.normalizedStream] = STREAMS.normalized.name;
     process.env[ENV.lakeBucket] = LAKE.localBucket;
@@ -125,7 +131,10 @@ describe('normalize handler against the emulators', () => {
       { step: 'initialize', name: 'faults' },
     );
   });
-  afterAll(async () => emu?.close());
+  afterAll(async () => {
+    await secrets?.close();
+    await emu?.close();
+  });
   beforeEach(() => {
     faults.clear();
     rejectForwardOnce = 0;

@@ -24,11 +24,10 @@ import {
   META_KEY,
   resetSuppressionCache,
   suppress,
-  suppressionHash,
   SuppressionView,
   suppressionView,
 } from '#shared/suppression';
-import { privacyTableFromEnv as privacyTable, suppressionRefreshMsFromEnv as refreshMs } from '#functions/env';
+import { privacyTableFromEnv as privacyTable, suppressionHasherFromEnv, suppressionRefreshMsFromEnv as refreshMs } from '#functions/env';
 import { documentClient as doc } from '#shared/aws/clients';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
 import type { NormalizedMessage } from '#shared/message/types';
@@ -39,8 +38,10 @@ import { markerKey } from '#shared/normalize/dedup';
 // Pipeline containers refresh their copy of the suppression list this often (default 15 s).
 const stack = useLocalStack({ name: 'privacy', functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error', CAIRN_SUPPRESSION_REFRESH_MS: '500' } });
 const admin = { authorization: 'Bearer dev-admin-token' };
+/** The stack's suppression hasher (its key from the stack's Secrets Manager), as the functions read it. */
+const hasher = suppressionHasherFromEnv('test');
 /** The container's copy of the list, as λ normalize and resolve hold it. */
-const pipelineList = () => ({ table: privacyTable(), view: suppressionView(privacyTable(), refreshMs) });
+const pipelineList = () => ({ table: privacyTable(), view: suppressionView(privacyTable(), refreshMs), hasher });
 
 const t0 = Date.now() - 3_600_000;
 let n = 0;
@@ -258,11 +259,13 @@ describe('erasure and export on the local stack', () => {
     resetRequestCounts();
     await dropSuppressed(batch, (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', pipelineList()); // within the interval
     expect(dynamoRequests()).toEqual([]);
+    // The suppression key was read on the container's first batch; warm batches never read it (not per event).
+    expect([...requestCounts].filter(([k]) => k.startsWith('secretsmanager.'))).toEqual([]);
   });
 
   it('spills a full bucket into a second chunk item and still drops; a sup# item deleted by hand lets the person back in', async () => {
     const key = 'user_id:spill-person';
-    const h = suppressionHash(key);
+    const h = (await hasher())(key);
     const b = bucketOf(h);
     // Fill the bucket item up to DynamoDB's 400 KB with other (random) entries.
     const fill = async (n: number) =>
@@ -303,7 +306,7 @@ describe('erasure and export on the local stack', () => {
       sourceId: 's',
     } as unknown as NormalizedMessage;
     const view = new SuppressionView(dynamoReader(privacyTable()), Date.now, refreshMs);
-    const list = { table: privacyTable(), view };
+    const list = { table: privacyTable(), view, hasher };
     expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'normalize', list)).toMatchObject({ dropped: 1, kept: [] });
     expect(await dropSuppressed([message], (m) => m, DEFAULT_IDENTITY_CONFIG, 'resolve', list)).toMatchObject({ dropped: 1 });
     expect(await droppedCount(privacyTable(), [h])).toBe(1); // the same message twice counts once

@@ -242,8 +242,8 @@ describe('local API Gateway', () => {
     expect(h.status).toBe(200);
     expect(await h.json()).toEqual({ status: 'ok' });
     const ep = (await (await call('/_aws/endpoints')).json()) as Record<string, string | null>;
-    expect(Object.keys(ep).sort()).toEqual(['dynamodb', 'events', 'kinesis', 's3', 'scheduler']);
-    for (const k of ['dynamodb', 'kinesis', 's3']) expect(ep[k]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(Object.keys(ep).sort()).toEqual(['dynamodb', 'events', 'kinesis', 's3', 'scheduler', 'secretsmanager']);
+    for (const k of ['dynamodb', 'kinesis', 's3', 'secretsmanager']) expect(ep[k]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ep.events).toBe('http://127.0.0.1:1/fake-events');
     expect(eventsEndpointSeen).toBe('http://127.0.0.1:1/fake-events');
     // The DynamoDB endpoint really is DynamoDB (what `aws dynamodb ... --endpoint-url` would reach).

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { startTestStack, type TestStack } from '../support/stack';
 import { service as eventsService } from '#local/eventbridge/service';
+import { service as secretsService } from '#local/secretsmanager/service';
 import { clockedScheduler } from '../support/scheduler';
 import { SCHEDULES } from '#shared/config/resources';
 import { queryLocalLake, rowObjects } from '#cli/lake';
@@ -29,7 +30,7 @@ const start = () =>
   startTestStack({
     dataDir,
     functions: ['collect', 'normalize', 'resolve', 'snapshot'],
-    services: [eventsService, schedulerService],
+    services: [eventsService, schedulerService, secretsService],
     env: { CAIRN_LOG_LEVEL: 'error' },
   });
 

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
+import type { LocalSecretsManager } from '#local/secretsmanager/server';
 import { startEventBridge, type LocalEventBridge } from '#local/eventbridge/server';
 import { apiGatewayEventFor } from '#local/apigw';
 import { eventBridge } from '#shared/aws/clients';
@@ -51,6 +53,7 @@ type Answer = { status: number | undefined; body: any };
 export function useResolveWorld(tag: string): ResolveWorld {
   let emu: Emulators | undefined;
   let eb: LocalEventBridge | undefined;
+  let secrets: LocalSecretsManager | undefined;
   const dataDir = mkdtempSync(join(tmpdir(), `cairn-${tag}-`));
   let seq = 1_000_000;
   let n = 0;
@@ -100,6 +103,8 @@ export function useResolveWorld(tag: string): ResolveWorld {
     });
     useEndpoints({ ...emu.endpoints, events: eb.endpoint });
     await createResources();
+    // The suppression key λ resolve hashes with (the stack creates it; here, as the stack does).
+    secrets = await startLocalSecretsManager(dataDir);
     Object.assign(process.env, {
       [ENV.identitiesTable]: TABLES.identities.name,
       [ENV.profilesTable]: TABLES.profiles.name,
@@ -118,6 +123,7 @@ export function useResolveWorld(tag: string): ResolveWorld {
     world.resolve = resolveHandler(resolverDepsFromEnv);
   });
   afterAll(async () => {
+    await secrets?.close();
     await eb?.close();
     await emu?.close();
   });

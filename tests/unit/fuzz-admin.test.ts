@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { startLocalSecretsManager } from '#local/secretsmanager/service';
+import type { LocalSecretsManager } from '#local/secretsmanager/server';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ROUTES } from '#shared/config/resources';
 import { createAdminRouter } from '#shared/admin';
 import { adminWiringFromEnv, privacyDepsFromEnv } from '#functions/admin/deps';
@@ -124,11 +129,14 @@ const body = fc.oneof(
 const contentType = fc.constantFrom(undefined, 'application/json', 'application/yaml', 'text/yaml', 'application/x-yaml', 'text/plain', 'multipart/form-data');
 
 let emu: Emulators;
+let secrets: LocalSecretsManager;
 let router: AdminRouter;
 beforeAll(async () => {
   emu = await startEmulators();
   useEndpoints(emu.endpoints);
   await createResources();
+  // The suppression key the profile and erasure routes hash with (the stack creates it; here, as the stack does).
+  secrets = await startLocalSecretsManager(mkdtempSync(join(tmpdir(), 'cairn-fuzz-admin-')));
   router = createAdminRouter({
     store: new MemoryStore(),
     config: identityConfig(),
@@ -139,7 +147,10 @@ beforeAll(async () => {
     reevaluate: async () => {},
   });
 }, 60_000);
-afterAll(async () => emu?.close());
+afterAll(async () => {
+  await secrets?.close();
+  await emu?.close();
+});
 
 describe('admin router fuzz', () => {
   it('random paths, methods, identifiers, queries and bodies: a documented answer, never a 500', async () => {

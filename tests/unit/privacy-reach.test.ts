@@ -20,7 +20,9 @@ import {
   type ErasureTarget,
   type LakeObjects,
 } from '#shared/privacy';
-import { suppressionHash } from '#shared/suppression';
+import { suppressionHasher } from '#shared/suppression';
+
+const suppressionHash = suppressionHasher('unit-test-suppression-key-0123456789abcdef');
 
 const config = DEFAULT_IDENTITY_CONFIG;
 const DAY = 86_400_000;
@@ -114,7 +116,7 @@ describe('failed batches', () => {
   ];
 
   it('the records that are the person’s are found by identifier and by message id, in raw and normalised messages', () => {
-    const { kept, removed } = filterRows('failed', records, [ada], config);
+    const { kept, removed } = filterRows('failed', records, [ada], config, suppressionHash);
     expect(removed.get('e-ada')).toHaveLength(2);
     expect(kept).toEqual([records[1], records[3]]);
   });
@@ -141,16 +143,16 @@ describe('failed batches', () => {
       'failed/normalize/shardId-000000000000/2024/05/01/c.json',
       Buffer.from(JSON.stringify({ ...doc, payload: JSON.stringify({ Records: [records[0]] }) })),
     );
-    const a = await rewriteObject(lake, 'aws/lambda/uuid/shardId-000000000000/2024/05/01/a.json', [ada], config);
+    const a = await rewriteObject(lake, 'aws/lambda/uuid/shardId-000000000000/2024/05/01/a.json', [ada], config, suppressionHash);
     expect(a).toMatchObject({ action: 'rewritten' });
     const after = JSON.parse(Buffer.from(store.get('aws/lambda/uuid/shardId-000000000000/2024/05/01/a.json')!).toString('utf8'));
     expect(after).toMatchObject(doc);
     expect(typeof after.payload).toBe('string');
     expect(JSON.parse(after.payload).Records).toEqual([records[1], records[3]]);
-    const b = await rewriteObject(lake, 'failed/normalize/shardId-000000000000/2024/05/01/b.json', [ada], config);
+    const b = await rewriteObject(lake, 'failed/normalize/shardId-000000000000/2024/05/01/b.json', [ada], config, suppressionHash);
     expect(b.action).toBe('rewritten');
     expect(decodeFailedBatch(store.get('failed/normalize/shardId-000000000000/2024/05/01/b.json')!).rows).toEqual([records[1], records[3]]);
-    const c = await rewriteObject(lake, 'failed/normalize/shardId-000000000000/2024/05/01/c.json', [ada], config);
+    const c = await rewriteObject(lake, 'failed/normalize/shardId-000000000000/2024/05/01/c.json', [ada], config, suppressionHash);
     expect(c.action).toBe('deleted');
     expect(store.has('failed/normalize/shardId-000000000000/2024/05/01/c.json')).toBe(false);
     // Nothing left anywhere that names her.
@@ -163,7 +165,7 @@ describe('failed batches', () => {
 
   it('an object that is not JSON cannot be read for records: the pass reports it unreadable (it may hold anyone’s)', async () => {
     const lake = { get: async () => ({ body: Buffer.from('{"payload": trunc') }) } as unknown as LakeObjects;
-    await expect(rewriteObject(lake, 'aws/lambda/x/y.json', [ada], config)).rejects.toMatchObject({
+    await expect(rewriteObject(lake, 'aws/lambda/x/y.json', [ada], config, suppressionHash)).rejects.toMatchObject({
       failure: { code: 'lake_object_unreadable', operation: 'decode' },
     });
   });

@@ -15,7 +15,9 @@ import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
 import { decodeJsonLines, encodeJsonLines } from '#shared/lake/index';
 import { rewriteObject, type ErasureTarget } from '#shared/privacy';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
-import { suppressionHash } from '#shared/suppression';
+import { suppressionHasher } from '#shared/suppression';
+
+const suppressionHash = suppressionHasher('unit-test-suppression-key-0123456789abcdef');
 import { VersionedBucket } from '../support/versioned-s3';
 
 const config = DEFAULT_IDENTITY_CONFIG;
@@ -48,7 +50,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     b.put(`${key}.bak`, rows(row('ada', 'm9')));
     b.put(`${key}.bak`, rows(row('ada', 'm9')));
 
-    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config);
+    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash);
     expect(r).toMatchObject({ action: 'rewritten', versionsDeleted: 3, versionsFailed: 0 });
     expect(b.keys.get(key)).toHaveLength(1);
     expect(text(b.latest(key)!.body)).not.toContain('ada');
@@ -63,7 +65,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     const b = bucket();
     const key = 'events/dt=2024-05-01/shardId-000000000000-7.json.gz';
     b.put(key, rows(row('ada', 'q1')));
-    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config);
+    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash);
     expect(r).toMatchObject({ action: 'deleted', versionsDeleted: 1 });
     expect(b.keys.get(key)).toEqual([expect.objectContaining({ deleteMarker: true })]);
     expect(b.calls.filter((c) => c === 'DeleteObjectCommand.version')).toHaveLength(1);
@@ -73,7 +75,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     const b = bucket({ maxKeys: 2 });
     const key = 'events/dt=2024-05-01/shardId-000000000001-1.json.gz';
     for (let i = 0; i < 6; i++) b.put(key, rows(row('ada', `e${i}`), row('bob', `f${i}`)));
-    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config);
+    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash);
     expect(r).toMatchObject({ action: 'rewritten', versionsDeleted: 6 });
     expect(b.noncurrent(key)).toEqual([]);
     expect(b.calls.filter((c) => c === 'ListObjectVersionsCommand').length).toBeGreaterThan(1);
@@ -84,7 +86,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     const key = 'events/dt=2024-05-01/shardId-000000000000-2.json.gz';
     b.put(key, rows(row('bob', 'm1')));
     b.put(key, rows(row('bob', 'm1')));
-    expect(await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config)).toMatchObject({ action: 'none' });
+    expect(await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash)).toMatchObject({ action: 'none' });
     expect(b.calls).not.toContain('ListObjectVersionsCommand');
     expect(b.keys.get(key)).toHaveLength(2);
   });
@@ -94,7 +96,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     const key = 'events/dt=2024-05-01/shardId-000000000000-3.json.gz';
     b.put(key, rows(row('ada', 'm1'), row('bob', 'm2')));
     b.failVersionDeletes.add(key);
-    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config);
+    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash);
     expect(r).toMatchObject({ action: 'rewritten', versionsDeleted: 0, versionsFailed: 1 });
     expect(text(b.latest(key)!.body)).not.toContain('ada');
   });
@@ -103,7 +105,7 @@ describe('noncurrent versions of rewritten lake objects (versioned bucket)', () 
     const b = bucket({ versioned: false });
     const key = 'events/dt=2024-05-01/shardId-000000000000-4.json.gz';
     b.put(key, rows(row('ada', 'm1'), row('bob', 'm2')));
-    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config);
+    const r = await rewriteObject(new S3LakeObjects(BUCKET), key, [ada], config, suppressionHash);
     expect(r).toMatchObject({ action: 'rewritten', versionsDeleted: 0, versionsFailed: 0 });
     expect(b.calls).not.toContain('ListObjectVersionsCommand');
     expect(text(b.latest(key)!.body)).not.toContain('ada');

@@ -15,7 +15,7 @@ import {
   messageHashes,
   parseMeta,
   rawMessageHashes,
-  suppressionHash,
+  suppressionHasher,
   SuppressionView,
   type SuppressionMeta,
   type SuppressionReader,
@@ -29,6 +29,9 @@ import { gunzipSync } from 'node:zlib';
 import { processRecords } from '#shared/normalize/handler';
 
 const config = DEFAULT_IDENTITY_CONFIG;
+/** The deployment's hasher, with a test key (tests/unit/suppression-hash.test.ts covers the keying itself). */
+const suppressionHash = suppressionHasher('unit-test-suppression-key-0123456789abcdef');
+const hasher = async () => suppressionHash;
 const msg = (p: Partial<NormalizedMessage>): NormalizedMessage =>
   ({
     type: 'track',
@@ -56,12 +59,12 @@ describe('suppression hashes', () => {
     expect(h).toMatch(/^[0-9a-f]{64}$/);
     expect(h).not.toBe(suppressionHash('user_id:ada@example.com'));
     // The same person written differently in a message hashes the same (emails lower-cased, phones E.164).
-    expect(messageHashes(msg({ type: 'identify', userId: 'u', traits: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0123' } }), config)).toEqual(
-      expect.arrayContaining([suppressionHash('email:ada@example.com'), suppressionHash('phone:+14155550123'), suppressionHash('user_id:u')]),
-    );
+    expect(
+      messageHashes(msg({ type: 'identify', userId: 'u', traits: { email: ' Ada@Example.COM ', phone: '+1 (415) 555-0123' } }), config, suppressionHash),
+    ).toEqual(expect.arrayContaining([suppressionHash('email:ada@example.com'), suppressionHash('phone:+14155550123'), suppressionHash('user_id:u')]));
   });
   it('alias previousId counts as a user_id', () => {
-    expect(messageHashes(msg({ type: 'alias', userId: 'new', previousId: 'old' }), config)).toContain(suppressionHash('user_id:old'));
+    expect(messageHashes(msg({ type: 'alias', userId: 'new', previousId: 'old' }), config, suppressionHash)).toContain(suppressionHash('user_id:old'));
   });
 });
 
@@ -203,12 +206,12 @@ describe('the container copy of the suppression list', () => {
     const before = { ...list.calls };
     const batch = Array.from({ length: 500 }, (_, i) => msg({ messageId: `m${i}`, userId: `new-user-${i}`, anonymousId: `new-anon-${i}` }));
     now += 15_000;
-    const { kept, dropped } = await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view });
+    const { kept, dropped } = await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view, hasher });
     expect(dropped).toBe(0);
     expect(kept).toHaveLength(500);
     expect(list.calls.meta - before.meta).toBe(1);
     expect(list.calls.chunks - before.chunks).toBe(0);
-    await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view }); // within the interval: nothing at all
+    await dropSuppressed(batch, (m) => m, config, 'resolve', { table: TABLES.privacy.name, view, hasher }); // within the interval: nothing at all
     expect(list.calls.meta - before.meta).toBe(1);
   });
 });
@@ -216,28 +219,34 @@ describe('the container copy of the suppression list', () => {
 describe('lake rows of an erased person', () => {
   const t = target(['email:ada@example.com', 'anonymous_id:a1']);
   it('events: by identifier anywhere the pipeline reads one (userId, anonymousId, traits, context.traits)', () => {
-    expect(rowOwner('events', toEventRow(msg({ anonymousId: 'a1' })), [t], config)?.erasureId).toBe('e1');
-    expect(rowOwner('events', toEventRow(msg({ userId: 'x', context: { traits: { email: 'ADA@example.com' } } })), [t], config)).toBeDefined();
-    expect(rowOwner('events', toEventRow(msg({ type: 'identify', userId: 'x', traits: { email: 'ada@example.com' } })), [t], config)).toBeDefined();
-    expect(rowOwner('events', toEventRow(msg({ userId: 'someone-else', properties: { note: 'ada@example.com' } })), [t], config)).toBeUndefined();
+    expect(rowOwner('events', toEventRow(msg({ anonymousId: 'a1' })), [t], config, suppressionHash)?.erasureId).toBe('e1');
+    expect(rowOwner('events', toEventRow(msg({ userId: 'x', context: { traits: { email: 'ADA@example.com' } } })), [t], config, suppressionHash)).toBeDefined();
+    expect(
+      rowOwner('events', toEventRow(msg({ type: 'identify', userId: 'x', traits: { email: 'ada@example.com' } })), [t], config, suppressionHash),
+    ).toBeDefined();
+    expect(
+      rowOwner('events', toEventRow(msg({ userId: 'someone-else', properties: { note: 'ada@example.com' } })), [t], config, suppressionHash),
+    ).toBeUndefined();
   });
   it('events: by message id (messages resolved to the person through the graph)', () => {
     const byMsg = target([], { messageIds: new Set(['m-9']) });
-    expect(rowOwner('events', toEventRow(msg({ userId: 'other', messageId: 'm-9' })), [byMsg], config)).toBeDefined();
+    expect(rowOwner('events', toEventRow(msg({ userId: 'other', messageId: 'm-9' })), [byMsg], config, suppressionHash)).toBeDefined();
   });
   it('quarantine: the envelope normalize quarantined, or the message resolve did', () => {
     const row = (message: unknown) => ({ message_id: null, code: 'x', reason: 'x', message: JSON.stringify(message), received_at: '', source_id: null });
-    expect(rowOwner('quarantine', row({ message: { type: 'track', anonymousId: 'a1' } }), [t], config)).toBeDefined();
-    expect(rowOwner('quarantine', row({ type: 'identify', userId: 'u', traits: { email: 'ada@example.com' } }), [t], config)).toBeDefined();
-    expect(rowOwner('quarantine', { ...row({}), message: 'not json a1' }, [t], config)).toBeUndefined();
+    expect(rowOwner('quarantine', row({ message: { type: 'track', anonymousId: 'a1' } }), [t], config, suppressionHash)).toBeDefined();
+    expect(rowOwner('quarantine', row({ type: 'identify', userId: 'u', traits: { email: 'ada@example.com' } }), [t], config, suppressionHash)).toBeDefined();
+    expect(rowOwner('quarantine', { ...row({}), message: 'not json a1' }, [t], config, suppressionHash)).toBeUndefined();
   });
   it('profiles: by profile id (live, merged-away, merged into) or identity', () => {
     const p = target([], { profileIds: new Set(['p1']) });
     const row = (o: Record<string, unknown>) => ({ profile_id: 'px', identities: '[]', merged_from: '[]', merged_into: null, ...o });
-    expect(rowOwner('profiles', row({ profile_id: 'p1' }), [p], config)).toBeDefined();
-    expect(rowOwner('profiles', row({ merged_into: 'p1' }), [p], config)).toBeDefined();
-    expect(rowOwner('profiles', row({ identities: JSON.stringify([{ type: 'email', value: 'ada@example.com' }]) }), [t], config)).toBeDefined();
-    expect(rowOwner('profiles', row({}), [p, t], config)).toBeUndefined();
+    expect(rowOwner('profiles', row({ profile_id: 'p1' }), [p], config, suppressionHash)).toBeDefined();
+    expect(rowOwner('profiles', row({ merged_into: 'p1' }), [p], config, suppressionHash)).toBeDefined();
+    expect(
+      rowOwner('profiles', row({ identities: JSON.stringify([{ type: 'email', value: 'ada@example.com' }]) }), [t], config, suppressionHash),
+    ).toBeDefined();
+    expect(rowOwner('profiles', row({}), [p, t], config, suppressionHash)).toBeUndefined();
   });
   it('filterRows keeps everyone else in order and groups removals per erasure', () => {
     const t2 = { ...target(['user_id:bob']), erasureId: 'e2' };
@@ -247,7 +256,7 @@ describe('lake rows of an erased person', () => {
       msg({ userId: 'bob', messageId: '3' }),
       msg({ userId: 'y', messageId: '4' }),
     ].map(toEventRow);
-    const { kept, removed } = filterRows('events', rows, [t, t2], config);
+    const { kept, removed } = filterRows('events', rows, [t, t2], config, suppressionHash);
     expect(kept.map((r) => r.message_id)).toEqual(['1', '4']);
     expect(removed.get('e1')!.map((r) => r.message_id)).toEqual(['2']);
     expect(removed.get('e2')!.map((r) => r.message_id)).toEqual(['3']);
@@ -288,7 +297,7 @@ describe('failed lake objects (what an erasure record says)', () => {
 
 describe('invalid messages of an erased person (normalize, before quarantine)', () => {
   it('reads identifiers from a raw message best effort, normalised as the pipeline does', () => {
-    const has = (raw: unknown, key: string) => rawMessageHashes(raw, config).includes(suppressionHash(key));
+    const has = (raw: unknown, key: string) => rawMessageHashes(raw, config, suppressionHash).includes(suppressionHash(key));
     // The collector's envelope or a bare message; any type (an invalid one must not hide the email).
     expect(has({ message: { type: 'nonsense', traits: { email: ' ADA@example.com ' } } }, 'email:ada@example.com')).toBe(true);
     expect(has({ type: 'track', traits: { email: 'ada@example.com' } }, 'email:ada@example.com')).toBe(true);
@@ -297,7 +306,7 @@ describe('invalid messages of an erased person (normalize, before quarantine)', 
     expect(has({ message: { anonymousId: 'a1', timestamp: 'not a date' } }, 'anonymous_id:a1')).toBe(true);
     expect(has({ message: { type: 'track', previousId: 'old' } }, 'user_id:old')).toBe(true);
     for (const raw of [undefined, null, 'text', 42, [], { message: { properties: { email: 'ada@example.com' } } }])
-      expect(rawMessageHashes(raw, config)).toEqual([]);
+      expect(rawMessageHashes(raw, config, suppressionHash)).toEqual([]);
   });
 
   it("drops (and counts) a suppressed person's invalid message instead of quarantining it; others are quarantined", async () => {
@@ -331,7 +340,7 @@ describe('invalid messages of an erased person (normalize, before quarantine)', 
         headObjects: async (keys) => new Map([...keys].map((k) => [k, { exists: false }])) as never,
         putObject: async (key, body) => void written.set(key, gunzipSync(body).toString('utf8')),
         forward: async () => {},
-        dropSuppressed: (items, messageOf, cfg, stage) => dropSuppressed(items, messageOf, cfg, stage, { table: TABLES.privacy.name, view, record }),
+        dropSuppressed: (items, messageOf, cfg, stage) => dropSuppressed(items, messageOf, cfg, stage, { table: TABLES.privacy.name, view, hasher, record }),
       },
     );
     const lake = [...written.values()].join('\n');

@@ -12,7 +12,11 @@ import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache } from '#shared/identity/process';
 import type { ErasureRecord, PrivacyDeps } from '#shared/privacy';
-import { suppressionHash } from '#shared/suppression';
+import { suppressionHasher } from '#shared/suppression';
+
+/** The suppression list is faked in memory here: hashed with a test key (the stack's key is read from Secrets Manager). */
+const suppressionHash = suppressionHasher('unit-test-suppression-key-0123456789abcdef');
+const hasher = async () => suppressionHash;
 import { apiGatewayEventFor } from '#local/apigw';
 import { ROUTES } from '#shared/config/resources';
 
@@ -59,7 +63,7 @@ describe('admin router: profiles', async () => {
   ]);
   // Nobody is erased here (the erasure routes are tested below with a fake list and in the privacy integration test).
   const env = privacyDepsFromEnv();
-  const privacy = { ...env, suppression: { ...env.suppression, erasureOf: async () => undefined } };
+  const privacy = { ...env, suppression: { ...env.suppression, hasher, erasureOf: async () => undefined } };
   const router = createAdminRouter({ store, config, privacy, ...adminWiringFromEnv() });
   const call = async (e: APIGatewayProxyEventV2) => {
     const r = await router.handle(e);
@@ -186,6 +190,7 @@ describe('admin router: a profile whose erasure is accepted', async () => {
       dequeue: async () => {},
     },
     suppression: {
+      hasher,
       suppress: async (hashes, erasureId) => {
         for (const h of hashes) if (!suppressed.has(h)) suppressed.set(h, erasureId);
       },

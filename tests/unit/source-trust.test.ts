@@ -244,6 +244,20 @@ describe('what keeps working', () => {
     expect((await get('user_id:cy'))!.consent.email?.granted).toBe(true);
   });
 
+  it('a re-delivered server message vouches for nothing: a replay after a merge does not make its device speak for the person', async () => {
+    await run([server({ type: 'identify', userId: 'dee', traits: { email: 'dee@example.com' } })]);
+    const page = server({ type: 'page', name: 'Home', anonymousId: 'dee-laptop' });
+    await run([page]);
+    // The alias joins the laptop's anonymous profile to Dee's (an alias names no anonymousId: no session).
+    await run([server({ type: 'alias', userId: 'dee', previousId: 'dee-laptop' })]);
+    await run([page]); // at least once: the page again, with a new sequence number, now landing on Dee's profile
+    const p = (await get('user_id:dee'))!;
+    expect(p.computed.event_count).toBe(3);
+    expect(p.sessions).toBeUndefined();
+    await run([browser({ type: 'track', event: 'X', userId: 'dee', anonymousId: 'dee-laptop', context: { consent: { email: true } } })]);
+    expect((await get('user_id:dee'))!.consent.email).toBeUndefined();
+  });
+
   it('messages of unknown trust (built outside normalize) follow the rules of before', async () => {
     await annSignedUpAndOptedOut();
     const legacy = {

@@ -9,14 +9,15 @@ import { MemoryStore, InjectedCrash } from '../../identity/memory-store';
 import { processBatch, ResolveCache } from '../../identity/process';
 import type { BatchRecord } from '../../identity/resolve';
 import type { ProfileRecord } from '../../identity/types';
-import type { JsonObject, NormalizedMessage } from '../../message';
+import type { JsonObject, NormalizedMessage, SourceTrust } from '../../message';
 import { publicComputed } from '../view';
 
 export const config = identityConfig();
 const quiet = process.env.CAIRN_LOG_LEVEL;
 if (!quiet) process.env.CAIRN_LOG_LEVEL = 'error';
 
-export type Kind = 'anon' | 'login' | 'user' | 'email' | 'alias' | 'order' | 'group' | 'consent' | 'phone';
+/** `kiosk`: a browser that never signs in (anonymous id `kiosk`): a page, an identify with one trait, or an order. */
+export type Kind = 'anon' | 'login' | 'user' | 'email' | 'alias' | 'order' | 'group' | 'consent' | 'phone' | 'kiosk';
 export interface Ev {
   person: number;
   kind: Kind;
@@ -26,6 +27,8 @@ export interface Ev {
   trait: string;
   value: number;
   rev: number;
+  /** The source's trust level (docs/security.md#source-trust): a browser message comes in on source `web`. Absent: today's rules. */
+  trust?: SourceTrust;
 }
 
 export const KINDS: Kind[] = ['anon', 'anon', 'login', 'user', 'email', 'alias', 'order', 'group', 'consent', 'phone'];
@@ -47,7 +50,8 @@ export function messagesOf(evs: Ev[], opts: { sharedAnon?: boolean } = {}): Norm
       context: {} as JsonObject,
       timestamp: ts,
       receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000).toISOString(),
-      sourceId: 'src',
+      sourceId: e.trust === 'browser' ? 'web' : 'src',
+      ...(e.trust ? { trust: e.trust } : {}),
     };
     const traits: JsonObject = { [e.trait]: `${e.trait}-${e.value}` };
     switch (e.kind) {
@@ -84,6 +88,12 @@ export function messagesOf(evs: Ev[], opts: { sharedAnon?: boolean } = {}): Norm
           event: 'Consent Changed',
           context: { consent: { categoryPreferences: { email: e.value % 2 === 0, sms: e.value > 1 } } },
         };
+      case 'kiosk':
+        return e.value % 3 === 0
+          ? { ...base, type: 'page', anonymousId: 'kiosk', name: 'Home', context: { page: { path: '/' } } }
+          : e.value % 3 === 1
+            ? { ...base, type: 'identify', anonymousId: 'kiosk', traits }
+            : { ...base, type: 'track', anonymousId: 'kiosk', event: 'Order Completed', properties: { revenue: e.rev / 100 } };
       default:
         return e.kind satisfies never;
     }

@@ -1,6 +1,7 @@
 /**
  * Webhooks: an HTTPS request with the rendered body, signed over timestamp, method, URL and body
- * (`X-Cairn-Signature`, signature.ts; key CAIRN_WEBHOOK_SECRET), with `X-Cairn-Timestamp`
+ * (`X-Cairn-Signature`, signature.ts; key: the webhook secret, read from Secrets Manager at run
+ * time and cached, never in the environment: SECRETS.webhook), with `X-Cairn-Timestamp`
  * (ISO-8601 send time) and `X-Cairn-Delivery` (stable per run and step,
  * the same on every retry: receivers dedupe on it). Each attempt times out; network errors, 429
  * and 5xx are retried with exponential backoff and jitter; then the action is dead-lettered
@@ -18,7 +19,6 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { isPrivateAddress } from './address';
 import { signDelivery } from './signature';
-import { ENV } from '../../config';
 import { CairnError } from '../../errors';
 import { renderTemplate, renderValue } from '../../definitions';
 import type { ActionInput, ActionResult } from './types';
@@ -31,11 +31,20 @@ export interface WebhookOptions {
 }
 export const WEBHOOK_DEFAULTS: WebhookOptions = { attempts: 4, timeoutMs: 5_000, backoffMs: 250 };
 
-/** The deployment's webhook settings (functions/journey reads them from its environment). */
+/** The deployment's webhook settings (functions/journey builds them from its environment). */
 export interface WebhookSettings {
-  /** HMAC key of `X-Cairn-Signature` (CAIRN_WEBHOOK_SECRET); unset or empty: nothing is sent unsigned, the action fails. */
-  secret: string | undefined;
+  /**
+   * HMAC key of `X-Cairn-Signature`: the reader of the webhook secret (CAIRN_WEBHOOK_SECRET_ID,
+   * shared/aws/secrets.ts). A failed read or an empty key fails the action: nothing is sent unsigned.
+   */
+  secret: () => Promise<string>;
   /** Private and loopback addresses and plain http allowed (CAIRN_WEBHOOK_ALLOW_PRIVATE=true: the local stack only). */
+  allowPrivate: boolean;
+}
+
+/** What preparing one delivery takes: the key as read, and the address rule. */
+export interface SigningSettings {
+  secret: string | undefined;
   allowPrivate: boolean;
 }
 
@@ -68,7 +77,7 @@ interface Prepared {
 }
 
 /** Renders URL, headers and body, and signs the body. Throws CairnError for a refused URL. */
-export function prepareWebhook(input: ActionInput, settings: WebhookSettings, now = new Date(input.now)): Prepared {
+export function prepareWebhook(input: ActionInput, settings: SigningSettings, now = new Date(input.now)): Prepared {
   const { allowPrivate } = settings;
   const step = input.step;
   if (step.action !== 'webhook') throw new Error('not a webhook step');
@@ -88,7 +97,7 @@ export function prepareWebhook(input: ActionInput, settings: WebhookSettings, no
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.headers ?? {})) headers[k.toLowerCase()] = renderTemplate(v, input.template).replace(/[\r\n]/g, ' ');
   const secret = settings.secret;
-  if (!secret) throw new CairnError('webhook_secret_unset', `${ENV.webhookSecret} is not set: webhooks are never sent unsigned`, 500);
+  if (!secret) throw new CairnError('webhook_secret_unset', 'the webhook secret is empty: webhooks are never sent unsigned', 500);
   const timestamp = now.toISOString();
   Object.assign(headers, {
     'user-agent': 'Cairn-Journeys/1',
@@ -131,7 +140,8 @@ function attempt(p: Prepared, timeoutMs: number, allowPrivate: boolean): Promise
 export async function sendWebhook(input: ActionInput, settings: WebhookSettings, opts: WebhookOptions = WEBHOOK_DEFAULTS): Promise<ActionResult> {
   let prepared: Prepared;
   try {
-    prepared = prepareWebhook(input, settings);
+    // A key that cannot be read fails the action (`secret_unavailable`), like an unsigned one would.
+    prepared = prepareWebhook(input, { secret: await settings.secret(), allowPrivate: settings.allowPrivate });
   } catch (e) {
     if (e instanceof CairnError) return { status: 'failed', reason: e.code };
     return { status: 'failed', reason: 'invalid_url' };
