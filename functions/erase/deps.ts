@@ -3,6 +3,8 @@
  * run; an unset name falls back to the declared one (the local default).
  */
 import { ENV, JOURNEYS } from '#shared/config';
+import { eraseCouponHolder } from '#shared/coupons';
+import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { EraseDeps } from '#shared/privacy';
@@ -15,6 +17,7 @@ import { SchedulerWaitSchedules } from '#shared/privacy/schedules';
 import { cancelProfileRecheck } from '#shared/segments/schedule';
 import { suppress } from '#shared/suppression';
 import {
+  couponsTableFromEnv,
   definitionsTableFromEnv,
   identityConfigFromEnv,
   lakeBucketFromEnv,
@@ -31,6 +34,7 @@ export function eraseDepsFromEnv(): EraseDeps {
   const privacy = privacyTableFromEnv();
   const definitions = definitionsTableFromEnv();
   const recheck = recheckTargetFromEnv();
+  const coupons = new DynamoCouponStore(couponsTableFromEnv());
   return {
     records: new DynamoErasureRecords(privacy),
     cursor: new DynamoPassCursor(privacy),
@@ -44,6 +48,7 @@ export function eraseDepsFromEnv(): EraseDeps {
     }),
     journeyRuns: new DynamoJourneyRuns(tableNameFromEnv('journeys', 'journeysTable')),
     waits: new SchedulerWaitSchedules(process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup),
+    coupons: { forget: (profileId) => eraseCouponHolder(coupons, profileId) },
     lake: new S3LakeObjects(lakeBucketFromEnv()),
     suppression: { suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at), hasher: suppressionHasherFromEnv('erase') },
     listDefinitions: (kind) => listDefinitions(definitions, kind),

@@ -159,7 +159,8 @@ export const TABLES = {
    * Coupon pools (docs/journeys.md#coupons, shared/coupons/): pk `pool#<pool>` (the pool's cursor and
    * size), `slot#<pool>#<position>` (the code at a position), `code#<code>` (one code: its pool and
    * position, whom it was issued to, its redemption), `issue#<runId>#<stepId>` (what a journey's coupon
-   * step issued to a run), `pool-stats#<pool>` (redemption counters). Never expires: codes are the
+   * step issued to a run), `pool-stats#<pool>` (redemption counters), `holder#<profileId>` (the items
+   * naming a profile: how λ erase finds them). Never expires: codes are the
    * shop's data, and a redemption may come months after the issue.
    */
   coupons: { id: 'CouponsTable', name: 'cairn-coupons', partitionKey: 'pk' },
@@ -515,7 +516,7 @@ export const FUNCTIONS = {
   },
   /**
    * Erasure (docs/privacy.md): every SCHEDULES.erasure run erases the pending requests (graph, profiles
-   * incl. merged-away, timeline, segment membership, journey state and waits, recheck schedules, dedup
+   * incl. merged-away, timeline, segment membership, journey state and waits, coupon links, recheck schedules, dedup
    * markers, lake rows). Its journey-wait schedule grant comes from infra/constructs/privacy.ts.
    */
   erase: {
@@ -539,6 +540,7 @@ export const FUNCTIONS = {
       'recheckRoleArn',
       'journeyScheduleGroup',
       'suppressionKeyId',
+      'couponsTable',
     ],
     access: {
       tables: {
@@ -552,6 +554,9 @@ export const FUNCTIONS = {
         segmentMembers: ['GetItem', 'DeleteItem'],
         journeys: ['GetItem', 'DeleteItem', 'BatchWriteItem'],
         dedup: ['BatchWriteItem'],
+        // coupons: the person's holder item (read, deleted), their issues (read, deleted iff theirs), their
+        // codes (profile id removed iff theirs: UpdateItem); never a scan.
+        coupons: ['GetItem', 'UpdateItem', 'DeleteItem'],
       },
       // Lists and rewrites objects holding the person's rows (lake tables and failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.

@@ -3,9 +3,9 @@
  * PutItem or UpdateItem of one item (store.ts has the items and why).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/clients';
-import type { CodeItem, CouponStore, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';
+import type { CodeItem, CouponStore, Holder, HolderRef, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
@@ -14,6 +14,7 @@ const slotKey = (pool: string, position: number) => `slot#${pool}#${position}`;
 const codeKey = (canonical: string) => `code#${canonical}`;
 const issueKey = (runId: string, stepId: string) => `issue#${runId}#${stepId}`;
 const statsKey = (pool: string) => `pool-stats#${pool}`;
+const holderKey = (profileId: string) => `holder#${profileId}`;
 
 /** The item without its key. */
 function body<T>(item: Record<string, unknown> | undefined): T | null {
@@ -36,7 +37,7 @@ export class DynamoCouponStore implements CouponStore {
   }
 
   /** Runs a conditional write: false when its condition failed. */
-  private async conditional(write: PutCommand | UpdateCommand): Promise<boolean> {
+  private async conditional(write: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
     try {
       await this.doc.send(write as PutCommand);
       return true;
@@ -249,5 +250,65 @@ export class DynamoCouponStore implements CouponStore {
         ExpressionAttributeValues: { ':id': loadId },
       }),
     );
+  }
+
+  async addHolder(profileId: string, ref: HolderRef): Promise<void> {
+    // String sets: an issue as the JSON pair (run and step ids may hold any character), a code as its canonical form.
+    const [attr, value] = 'issue' in ref ? ['issues', JSON.stringify([ref.issue.runId, ref.issue.stepId])] : ['redeemed', ref.redeemed];
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: holderKey(profileId) },
+        UpdateExpression: 'ADD #refs :ref',
+        ExpressionAttributeNames: { '#refs': attr },
+        ExpressionAttributeValues: { ':ref': new Set([value]) },
+      }),
+    );
+  }
+
+  async getHolder(profileId: string): Promise<Holder | null> {
+    const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: holderKey(profileId) }, ConsistentRead: true }))).Item;
+    if (!item) return null;
+    const list = (v: unknown) => (v instanceof Set ? [...(v as Set<string>)] : []);
+    return {
+      issues: list(item.issues).map((s) => {
+        const [runId, stepId] = JSON.parse(s) as [string, string];
+        return { runId, stepId };
+      }),
+      redeemed: list(item.redeemed),
+    };
+  }
+
+  async deleteHolder(profileId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: holderKey(profileId) } }));
+  }
+
+  deleteIssue(runId: string, stepId: string, profileId: string) {
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: issueKey(runId, stepId) },
+        ConditionExpression: 'profileId = :p',
+        ExpressionAttributeValues: { ':p': profileId },
+      }),
+    );
+  }
+
+  async forgetProfile(canonical: string, profileId: string): Promise<number> {
+    let n = 0;
+    for (const attr of ['profileId', 'redeemProfileId']) {
+      const removed = await this.conditional(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: codeKey(canonical) },
+          UpdateExpression: 'REMOVE #a',
+          ConditionExpression: '#a = :p',
+          ExpressionAttributeNames: { '#a': attr },
+          ExpressionAttributeValues: { ':p': profileId },
+        }),
+      );
+      if (removed) n++;
+    }
+    return n;
   }
 }

@@ -4,8 +4,9 @@
  * path (dynamo-store.ts); the in-memory store (memory-store.ts) is for tests.
  */
 export { canonicalCode, checkSymbol, checkSymbolOk, codeProblem, generateCodes, looksGenerated, CODE_ALPHABET, MAX_CODE_LENGTH } from './code';
+export { eraseCouponHolder } from './erase';
 export { issueCoupon, lowMark, type IssueOutcome } from './issue';
 export { checkPoolId, generateInto, loadCodes, POOL_ID_RE, type LoadOptions, type LoadResult, type Refusal } from './load';
 export { redeemCoupon, redeemedCode, type RedeemOutcome } from './redeem';
 export { poolStatus, registerCouponRoutes, type PoolStatus } from './routes';
-export type { CodeItem, CouponStore, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';
+export type { CodeItem, CouponStore, Holder, HolderRef, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';

@@ -15,6 +15,9 @@
  * An empty pool is recorded as the run's issue too (position -1), so every attempt of the step gives
  * the same answer: one that raced a successful attempt cannot say "empty" while the other issued.
  *
+ * Before 1, the run's issue is added to the profile's holder item (one idempotent write), which is how
+ * erasure finds the items naming the profile (erase.ts).
+ *
  * A crash between 2 and 3 is finished by the retry (1 then 3). The cursor is one item per pool:
  * DynamoDB serves ~1,000 conditional increments/s on it, which is λ journey's own ceiling at its
  * reserved concurrency (docs/deploy.md#known-limits-single-hot-items).
@@ -63,6 +66,8 @@ async function nextCode(
 export async function issueCoupon(store: CouponStore, pool: string, to: Omit<Issued, 'issuedAt'>, now: number): Promise<IssueOutcome> {
   const issuedAt = new Date(now).toISOString();
   let fresh: { remaining: number; low: boolean } | undefined;
+  // Before any item names the profile: erasure finds them through it (store.ts, erase.ts).
+  await store.addHolder(to.profileId, { issue: { runId: to.runId, stepId: to.stepId } });
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     let issue = await store.getIssue(to.runId, to.stepId);
     if (issue?.position === EMPTY) return { status: 'empty', pool: issue.pool };

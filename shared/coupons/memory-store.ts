@@ -3,7 +3,7 @@
  * property tests (tests/unit/coupons-property.test.ts interleaves its operations at will), as
  * shared/journeys/memory-store.ts is for the journey state.
  */
-import type { CodeItem, CouponStore, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';
+import type { CodeItem, CouponStore, Holder, HolderRef, Issued, IssueItem, PoolItem, PoolStat, Redemption, SlotItem } from './store';
 
 const copy = <T>(v: T | undefined): T | null => (v === undefined ? null : structuredClone(v));
 
@@ -13,6 +13,7 @@ export class MemoryCouponStore implements CouponStore {
   readonly codes = new Map<string, CodeItem>();
   readonly issues = new Map<string, IssueItem>();
   readonly stats = new Map<string, Partial<Record<PoolStat, number>>>();
+  readonly holders = new Map<string, { issues: Set<string>; redeemed: Set<string> }>();
 
   async getPool(pool: string) {
     return copy(this.pools.get(pool));
@@ -120,5 +121,49 @@ export class MemoryCouponStore implements CouponStore {
     if (p?.loadId !== loadId) return;
     delete p.loadId;
     delete p.loadUntil;
+  }
+
+  async addHolder(profileId: string, ref: HolderRef) {
+    const h = this.holders.get(profileId) ?? { issues: new Set<string>(), redeemed: new Set<string>() };
+    if ('issue' in ref) h.issues.add(JSON.stringify([ref.issue.runId, ref.issue.stepId]));
+    else h.redeemed.add(ref.redeemed);
+    this.holders.set(profileId, h);
+  }
+
+  async getHolder(profileId: string): Promise<Holder | null> {
+    const h = this.holders.get(profileId);
+    if (!h) return null;
+    return {
+      issues: [...h.issues].map((s) => {
+        const [runId, stepId] = JSON.parse(s) as [string, string];
+        return { runId, stepId };
+      }),
+      redeemed: [...h.redeemed],
+    };
+  }
+
+  async deleteHolder(profileId: string) {
+    this.holders.delete(profileId);
+  }
+
+  async deleteIssue(runId: string, stepId: string, profileId: string) {
+    const k = `${runId}#${stepId}`;
+    if (this.issues.get(k)?.profileId !== profileId) return false;
+    this.issues.delete(k);
+    return true;
+  }
+
+  async forgetProfile(canonical: string, profileId: string) {
+    const c = this.codes.get(canonical);
+    let n = 0;
+    if (c?.profileId === profileId) {
+      delete c.profileId;
+      n++;
+    }
+    if (c?.redeemProfileId === profileId) {
+      delete c.redeemProfileId;
+      n++;
+    }
+    return n;
   }
 }

@@ -15,6 +15,9 @@
  * - `issue#<runId>#<stepId>` (IssueItem): what a coupon step issued to a run (set once, moved only
  *   before its code is marked): retries of the step find it and issue the same code.
  * - `pool-stats#<pool>`: redemption counters, apart from the cursor so redemptions do not slow issues.
+ * - `holder#<profileId>` (Holder): the issues and redeemed codes that name the profile, added (one
+ *   idempotent set ADD) BEFORE the write that names it, so erasure finds every item holding the
+ *   profile id by key, without a scan (erase.ts): a superset, checked item by item.
  */
 
 export interface PoolItem {
@@ -80,6 +83,14 @@ export interface Redemption {
   profileId: string;
 }
 
+/** Where a profile id is written in the table (the `holder#<profileId>` item). */
+export interface Holder {
+  issues: { runId: string; stepId: string }[];
+  /** Canonical codes the profile redeemed (first redemptions record `redeemProfileId`). */
+  redeemed: string[];
+}
+export type HolderRef = { issue: { runId: string; stepId: string } } | { redeemed: string };
+
 export const POOL_STATS = ['redeemed', 'redeemed_again', 'redeemed_unissued'] as const;
 export type PoolStat = (typeof POOL_STATS)[number];
 
@@ -121,4 +132,16 @@ export interface CouponStore {
   commit(pool: string, loadId: string, from: number, to: number, generated: number, at: string): Promise<boolean>;
   /** Lets go of the lease iff still held by `loadId` (a failed load). */
   release(pool: string, loadId: string): Promise<void>;
+  /** Adds a reference to the profile's holder item (idempotent). */
+  addHolder(profileId: string, ref: HolderRef): Promise<void>;
+  getHolder(profileId: string): Promise<Holder | null>;
+  deleteHolder(profileId: string): Promise<void>;
+  /** Deletes the run's issue iff it names `profileId`; false otherwise (gone already). */
+  deleteIssue(runId: string, stepId: string, profileId: string): Promise<boolean>;
+  /**
+   * Removes `profileId` from a code (as `profileId` and as `redeemProfileId`, each iff it is that
+   * one), keeping `issuedAt`/`redeemedAt`: the code is never issued again and still counted. How
+   * many of the two it removed.
+   */
+  forgetProfile(canonical: string, profileId: string): Promise<number>;
 }

@@ -15,8 +15,8 @@
  *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
  *      run continues where it stopped; steps 3–6 run once the pass is through;
  *   3. dedup markers of their messages; timeline items;
- *   4. journey state (run items, action ledger) and pending journey waits; recheck schedules;
- *      segment membership;
+ *   4. journey state (run items, action ledger) and pending journey waits; their coupon links (the
+ *      profile id off the codes, issue items deleted); recheck schedules; segment membership;
  *   5. identity graph items that point at their profiles; the profiles (live and merged-away);
  *   6. the audit record: status `erased`, counts, time; profile ids dropped from it; dequeued.
  *
@@ -39,7 +39,7 @@ import { count, METRIC } from '../metrics';
 import type { PassCursor } from './cursor';
 import { eraseLake } from './pass';
 import { loadPerson, type Person } from './person';
-import type { ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
+import type { CouponHolders, ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
 import { MAX_LAKE_FAILURES, type ErasureCounts, type ErasureLakeFailure, type ErasureRecord, type ErasureRecords, type SuppressionList } from './requests';
 import { eraseGraph, eraseRuntime } from './stores';
 import type { LakeObjects } from './lake';
@@ -100,6 +100,8 @@ export interface EraseDeps {
   tables: ErasureTables;
   journeyRuns: JourneyRuns;
   waits: WaitSchedules;
+  /** The coupons table: codes issued to or redeemed by them, and their issue items. */
+  coupons: CouponHolders;
   lake: LakeObjects;
   suppression: Pick<SuppressionList, 'suppress' | 'hasher'>;
   listDefinitions: ListDefinitions;

@@ -72,6 +72,7 @@ export async function loadPerson(
     segmentMemberships: 0,
     journeyStates: 0,
     schedules: 0,
+    coupons: 0,
     dedupMarkers: 0,
     lakeRows: 0,
     lakeObjectsRewritten: 0,

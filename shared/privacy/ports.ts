@@ -33,6 +33,12 @@ export interface ErasureTables {
   deleteProfile(profileId: string): Promise<void>;
 }
 
+/** The coupons table's items naming a profile (shared/coupons/erase.ts). */
+export interface CouponHolders {
+  /** Removes the profile id from codes (their status kept) and deletes its issue items; how many items. Idempotent. */
+  forget(profileId: string): Promise<number>;
+}
+
 /** Journey wait schedules by name (shared/privacy/schedules.ts: EventBridge Scheduler, the journeys' group). */
 export interface WaitSchedules {
   /** false: there was no such schedule. */

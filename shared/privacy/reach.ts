@@ -26,6 +26,7 @@ type ReachCount =
   | 'segmentMemberships'
   | 'journeyStates'
   | 'schedules'
+  | 'coupons'
   | 'lakeRows'
   | 'lakeObjectsRewritten'
   | 'lakeVersionsDeleted'
@@ -41,6 +42,7 @@ export const ERASURE_STORES = [
   'segment_memberships',
   'journey_state',
   'journey_waits',
+  'coupons',
   'lake',
   'lake_versions',
   'failed_batches',
@@ -120,6 +122,7 @@ const HOW: Record<ErasureStore, (r: Retention) => string> = {
   segment_memberships: () => 'segment members table: their memberships, deleted',
   journey_state: () => 'journeys table: run items and action ledger, deleted',
   journey_waits: () => 'EventBridge Scheduler: pending journey waits, deleted',
+  coupons: () => 'coupons table: issue items deleted; codes issued to or redeemed by them keep their status without the profile id',
   lake: () => 'lake events/, quarantine/, profiles/: objects rewritten without their rows, or deleted when none is left',
   lake_versions: (r) =>
     `noncurrent versions of the objects rewritten or deleted for them, removed; any other noncurrent version expires ${r.noncurrentVersionDays} days after it became noncurrent (lifecycle rule expire-old-versions)`,
@@ -162,6 +165,7 @@ export function erasureStores(rec: ReachRecord, r: Retention = retentionOf()): E
     segmentMemberships: n('segmentMemberships'),
     journeyStates: n('journeyStates'),
     schedules: n('schedules'),
+    coupons: n('coupons'),
     lakeRows: n('lakeRows'),
     lakeObjectsRewritten: n('lakeObjectsRewritten'),
     lakeVersionsDeleted: n('lakeVersionsDeleted'),
@@ -192,6 +196,7 @@ export function erasureStores(rec: ReachRecord, r: Retention = retentionOf()): E
     done('segment_memberships', c.segmentMemberships, 'items'),
     done('journey_state', c.journeyStates, 'items'),
     done('journey_waits', c.schedules, 'schedules'),
+    done('coupons', c.coupons, 'items'),
     lakeStep('lake', c.lakeRows, 'rows', { objects: c.lakeObjectsRewritten }),
     // Versions the pass could not reach (an object rewritten before without their rows, e.g. by a
     // replay; a failed version delete) were noncurrent when the erasure completed.

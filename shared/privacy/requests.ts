@@ -27,6 +27,8 @@ export interface ErasureCounts {
   segmentMemberships: number;
   journeyStates: number;
   schedules: number;
+  /** Coupons table items that named them: issue items deleted, codes with the profile id removed. */
+  coupons: number;
   dedupMarkers: number;
   lakeRows: number;
   lakeObjectsRewritten: number;

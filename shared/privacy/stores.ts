@@ -1,12 +1,13 @@
 /**
  * Erasure from the stores besides the lake (steps 4 and 5 of shared/privacy/erase.ts): journey state
- * and waits, recheck schedules, segment membership, then the identity graph and the profiles.
+ * and waits, coupon issues and redemptions, recheck schedules, segment membership, then the identity
+ * graph and the profiles.
  */
 import { identityKey } from '../identity';
 import { scheduleName } from '../journeys';
 import type { SuppressionHasher } from '../suppression';
 import type { Person } from './person';
-import type { ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
+import type { CouponHolders, ErasureTables, JourneyRuns, ListDefinitions, WaitSchedules } from './ports';
 import type { SuppressionList } from './requests';
 
 /** What erasing the stores needs. */
@@ -14,6 +15,7 @@ export interface StoreDeps {
   tables: ErasureTables;
   journeyRuns: JourneyRuns;
   waits: WaitSchedules;
+  coupons: CouponHolders;
   listDefinitions: ListDefinitions;
   /** Cancels the profile's segment recheck schedule (shared/segments/schedule.ts). */
   cancelRecheck(profileId: string): Promise<void>;
@@ -44,7 +46,7 @@ const stepIds = (steps: unknown): string[] => {
   return out;
 };
 
-/** Journey run items, action ledger and waits; segment membership; recheck schedules. */
+/** Journey run items, action ledger and waits; coupon links; segment membership; recheck schedules. */
 export async function eraseRuntime(people: Person[], deps: StoreDeps): Promise<void> {
   const defs = await deps.listDefinitions();
   const journeys = defs.filter((d) => d.kind === 'journey');
@@ -66,6 +68,10 @@ export async function eraseRuntime(people: Person[], deps: StoreDeps): Promise<v
         await deps.journeyRuns.deleteRun(j.id, pid);
         person.counts.journeyStates++;
       }
+      // After the waits: no resumed run of theirs can issue them a code any more. Found by profile id
+      // (the holder item), not by run: the journey state keeps only recent entries and a deleted
+      // journey has none.
+      person.counts.coupons += await deps.coupons.forget(pid);
       await deps.cancelRecheck(pid);
       const stored = person.profiles.find((p) => p.profileId === pid)?.extra?.segments;
       const segs = new Set([...segments, ...(Array.isArray(stored) ? stored.map(String) : [])]);

@@ -430,6 +430,17 @@ beforeAll(async () => {
     async () => (await api('GET', '/v1/coupons/welcome')).json,
     (x) => x.redeemed === 1 && x.issued === 1,
   );
+  // dave redeems a code the shop handed out itself (never issued): the code names him, his holder item
+  // lists it, and λ erase removes him from both (GetItem, UpdateItem, DeleteItem on the coupons table).
+  await collect([
+    { type: 'track', userId: 'dave', event: 'Coupon Redeemed', properties: { code: codes.at(-1) }, messageId: 'cr-dave', timestamp: new Date().toISOString() },
+  ]);
+  expect(await stack.drain(30_000)).toBe(true);
+  await until(
+    "dave's code redeemed",
+    async () => (await api('GET', '/v1/coupons/welcome')).json,
+    (x) => x.redeemed === 2,
+  );
   // Erin redeems her coupon while her run waits: the exit event cancels the wait (λ journey deletes its schedule).
   const journeys = new DynamoJourneyStore(journeysTableFromEnv());
   pid.erin = (await until(

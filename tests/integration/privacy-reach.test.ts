@@ -10,6 +10,8 @@
  *   - the import file and its rejects still hold her rows — they are not rewritten — and carry the
  *     expiry tag the lake's `expire-imports` rule acts on (the rule: tests/infra/lake-lifecycle.test.ts);
  *     the manifest does not (it stays for later drops);
+ *   - the coupons table: a code issued to her and one she redeemed keep their status (never issued
+ *     again, still counted) without her profile id, her issue item is gone, Finn's are untouched;
  *   - the erasure's status lists every store with what was done there: counts where λ erase removed
  *     her data, the date the stack's retention removes it where it expires, "no identifiers" for the
  *     API access logs and the audit log.
@@ -20,7 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from '#shared/aws/clients';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, s3 } from '#shared/aws/clients';
+import { canonicalCode, issueCoupon, loadCodes, redeemCoupon } from '#shared/coupons';
+import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
+import { couponsTableFromEnv } from '#functions/env';
 import { IMPORTS, LAKE, RETENTION, STREAMS } from '#shared/config/resources';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { decodeFailedBatch, ERASURE_STORES, lifecycleDate, runErasures, type ErasureStoreReport } from '#shared/privacy';
@@ -135,6 +141,22 @@ describe("erasure reaches every place a person's data can rest, or says when it 
     );
     await s3().send(new PutObjectCommand({ Bucket, Key: eveOnly, ContentType: 'application/json', Body: failedBatch([eve('eve-fb-2')]) }));
 
+    // Coupons: a code issued to her by a coupon step, one she redeemed at the till (never issued), one issued to Finn.
+    const coupons = new DynamoCouponStore(couponsTableFromEnv());
+    const pidOf = async (id: string) => (await api('GET', `/v1/profiles/${encodeURIComponent(id)}`)).body.profileId as string;
+    const [evePid, finnPid] = [await pidOf('email:eve@example.com'), await pidOf('email:finn@example.com')];
+    expect(evePid && finnPid).toBeTruthy();
+    await loadCodes(coupons, 'reach', ['REACH-0001', 'REACH-0002', 'REACH-0003', 'REACH-0004'], { now: Date.now() });
+    const gift = (profileId: string, runId: string) =>
+      issueCoupon(coupons, 'reach', { journeyId: 'welcome-coupon', stepId: 'gift', runId, profileId }, Date.now());
+    const eveGift = await gift(evePid, 'run-eve');
+    const finnGift = await gift(finnPid, 'run-finn');
+    if (eveGift.status !== 'issued' || finnGift.status !== 'issued') throw new Error('no code issued');
+    const till = { at: new Date().toISOString(), messageId: 'eve-till', profileId: evePid };
+    expect(await redeemCoupon(coupons, 'REACH-0004', 'welcome-coupon', till)).toMatchObject({ status: 'redeemed' });
+    const couponItems = async () => (await documentClient().send(new ScanCommand({ TableName: couponsTableFromEnv(), ConsistentRead: true }))).Items ?? [];
+    expect(JSON.stringify(await couponItems())).toContain(evePid);
+
     const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('email:eve@example.com')}`);
     expect(del.status).toBe(202);
     const erasureId = del.body.erasureId as string;
@@ -161,6 +183,24 @@ describe("erasure reaches every place a person's data can rest, or says when it 
     // The lake tables: nothing of hers.
     for (const k of await keys(LAKE.eventsPrefix)) expect(await text(k)).not.toContain('user-eve');
 
+    // Coupons: no item names her; her codes keep their status (never issued again, still counted); Finn's as they were.
+    expect(JSON.stringify(await couponItems())).not.toContain(evePid);
+    expect(await coupons.getIssue('run-eve', 'gift')).toBeNull();
+    const eveCode = (await coupons.getCode(canonicalCode(eveGift.code)))!;
+    expect(eveCode).toMatchObject({ issuedAt: expect.any(String), runId: 'run-eve' });
+    expect(await coupons.getCode(canonicalCode('REACH-0004'))).toMatchObject({ redeemedAt: expect.any(String), redeemMessageId: 'eve-till' });
+    expect(
+      await coupons.markIssued(eveCode.canonical, eveCode.pool, eveCode.position, {
+        journeyId: 'j',
+        stepId: 'gift',
+        runId: 'run-x',
+        profileId: 'p-x',
+        issuedAt: 'x',
+      }),
+    ).toBe(false);
+    expect(await coupons.getCode(canonicalCode(finnGift.code))).toMatchObject({ profileId: finnPid });
+    expect(await coupons.getIssue('run-finn', 'gift')).toMatchObject({ profileId: finnPid });
+
     // imports/: not rewritten, tagged for the lake's expire-imports rule (data file, rejects, report); the manifest is not.
     expect(await text(file)).toContain('eve@example.com');
     const expiry = { Key: IMPORTS.expiryTag.key, Value: IMPORTS.expiryTag.value };
@@ -178,6 +218,8 @@ describe("erasure reaches every place a person's data can rest, or says when it 
     expect(by.lake).toMatchObject({ outcome: 'erased', unit: 'rows' });
     expect((by.lake as { removed: number }).removed).toBeGreaterThan(0);
     expect(by.profiles).toMatchObject({ outcome: 'erased', removed: 1 });
+    // Her issued code, the code she redeemed, her issue item.
+    expect(by.coupons).toMatchObject({ outcome: 'erased', removed: 3, unit: 'items' });
     // The local S3 has no versioning: no version to remove; on AWS any left expires by the rule's date.
     const erasedAt = Date.parse(v.erasedAt);
     expect(by.lake_versions).toMatchObject({

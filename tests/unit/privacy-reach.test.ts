@@ -40,6 +40,7 @@ const counts = {
   failedBatchObjects: 1,
   lakeVersionsDeleted: 4,
   lakeVersionsFailed: 0,
+  coupons: 3,
 };
 const rec = (over: Partial<ErasureRecord> = {}): ErasureRecord => ({
   erasureId: 'e1',
@@ -64,6 +65,7 @@ describe("an erasure's stores", () => {
     expect(stores.map((s) => s.store)).toEqual([...ERASURE_STORES]);
     const by = Object.fromEntries(stores.map((s) => [s.store, s])) as Record<string, ErasureStoreReport & { expiresBy?: string }>;
     expect(by.profiles).toMatchObject({ outcome: 'erased', removed: 2, unit: 'items' });
+    expect(by.coupons).toMatchObject({ outcome: 'erased', removed: 3, unit: 'items' });
     expect(by.lake).toMatchObject({ outcome: 'erased', removed: 5, unit: 'rows', objects: 4 });
     expect(by.failed_batches).toMatchObject({ outcome: 'erased', removed: 2, unit: 'records', objects: 1 });
     // Noncurrent versions: those of the rewritten objects removed, any other gone by the rule's date.
@@ -89,10 +91,11 @@ describe("an erasure's stores", () => {
   });
 
   it('the status view carries the list (older records without the new counts read as zero)', () => {
-    const { failedBatchRecords: _f, lakeVersionsDeleted: _v, ...old } = counts;
+    const { failedBatchRecords: _f, lakeVersionsDeleted: _v, coupons: _c, ...old } = counts;
     const v = erasureView(rec({ counts: old as typeof counts }), 0);
     expect(v.stores.find((s) => s.store === 'failed_batches')).toMatchObject({ outcome: 'erased', removed: 0 });
     expect(v.stores.find((s) => s.store === 'lake_versions')).toMatchObject({ outcome: 'erased', removed: 0 });
+    expect(v.stores.find((s) => s.store === 'coupons')).toMatchObject({ outcome: 'erased', removed: 0 });
   });
 });
 
