@@ -37,7 +37,7 @@ export async function redeemCoupon(store: CouponStore, named: string | undefined
   if (!c) return { status: 'unknown', mistyped: looksGenerated(canonical) && !checkSymbolOk(canonical) };
   if (c.journeyId !== undefined && c.journeyId !== journeyId) return { status: 'other_journey' };
   // Before the code names the redeemer (only a first redemption does): erasure finds it through the holder item (erase.ts).
-  if (c.redeemedAt === undefined) await store.addHolder(r.profileId, { redeemed: canonical });
+  if (c.redeemedAt === undefined && r.profileId) await store.addHolder(r.profileId, { redeemed: canonical });
   if (await store.markRedeemed(canonical, journeyId, r)) {
     await store.addPoolStats(c.pool, c.issuedAt ? { redeemed: 1 } : { redeemed: 1, redeemed_unissued: 1 });
     return { status: 'redeemed', coupon: { ...c, redeemedAt: r.at, redeemMessageId: r.messageId, redeemProfileId: r.profileId } };

@@ -96,7 +96,7 @@ describe.each([
     expect(star.flatMap((st) => asArray(st.Action)).filter((a: string) => !a.startsWith('xray:'))).toEqual(['sns:Publish']);
   });
 
-  it('the coupons table: pk only, on-demand, PITR, the Cairn key; only λ journey and λ admin reach it, with GetItem/PutItem/UpdateItem', () => {
+  it('the coupons table: pk only, on-demand, PITR, the Cairn key; λ journey and λ admin reach it with GetItem/PutItem/UpdateItem, λ erase with GetItem/UpdateItem/DeleteItem', () => {
     const tableId = t.id(s.stack.journeys.couponsTable);
     const table = t.resources[tableId]!.Properties;
     expect(table.TableName).toBe(`cairn-coupons${suffix}`);
@@ -110,10 +110,13 @@ describe.each([
     for (const [roleId] of roles)
       for (const st of t.statements(roleId))
         if (JSON.stringify(st.Resource).includes(`"${tableId}"`)) reach[roleId] = [...(reach[roleId] ?? []), ...asArray(st.Action as string)];
-    const roleOf = (fn: 'journey' | 'admin') =>
+    const roleOf = (fn: 'journey' | 'admin' | 'erase') =>
       t.resources[s.stack.getLogicalId(s.stack.catalog.fn(fn).function.node.defaultChild as CfnFunction)]!.Properties.Role['Fn::GetAtt'][0] as string;
-    expect(Object.keys(reach).sort()).toEqual([roleOf('journey'), roleOf('admin')].sort());
-    for (const actions of Object.values(reach)) expect([...new Set(actions)].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(Object.keys(reach).sort()).toEqual([roleOf('journey'), roleOf('admin'), roleOf('erase')].sort());
+    for (const fn of ['journey', 'admin'] as const)
+      expect([...new Set(reach[roleOf(fn)])].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    // λ erase: the person's holder item and issue items read and deleted, their codes updated; no PutItem, no Scan.
+    expect([...new Set(reach[roleOf('erase')])].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const fnEnv = (fn: 'journey' | 'admin') =>
       t.resources[s.stack.getLogicalId(s.stack.catalog.fn(fn).function.node.defaultChild as CfnFunction)]!.Properties.Environment.Variables;
     for (const fn of ['journey', 'admin'] as const) expect(fnEnv(fn)[ENV.couponsTable]).toEqual({ Ref: tableId });
