@@ -10,62 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
-import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config/resources';
-import { encodeJsonLines, eventObjectKey, profileObjectKey } from '#shared/lake';
+import { eventObjectKey, profileObjectKey } from '#shared/lake';
 import { inHoldout } from '#shared/definitions/journey';
-import type { LakeEventRow } from '#shared/message/types';
 import { run, type Io } from '#cli/main';
-
-let seq = 0;
-interface Ev {
-  user?: string;
-  anon?: string;
-  type?: LakeEventRow['type'];
-  event?: string;
-  at: string;
-  props?: Record<string, unknown>;
-  context?: Record<string, unknown>;
-}
-const row = (e: Ev): LakeEventRow => ({
-  message_id: `m-${++seq}`,
-  type: e.type ?? (e.event ? 'track' : 'page'),
-  event: e.event ?? null,
-  name: null,
-  category: null,
-  user_id: e.user ?? null,
-  anonymous_id: e.anon ?? null,
-  group_id: null,
-  previous_id: null,
-  timestamp: e.at,
-  original_timestamp: null,
-  sent_at: null,
-  received_at: e.at,
-  properties: JSON.stringify(e.props ?? {}),
-  traits: '{}',
-  context: JSON.stringify(e.context ?? {}),
-  source_id: 'default',
-});
-const profile = (id: string, userId: string, at: string, mergedInto: string | null = null) => ({
-  profile_id: id,
-  identities: JSON.stringify([
-    { type: 'user_id', value: userId },
-    { type: 'email', value: `${userId}@example.com` },
-  ]),
-  traits: '{}',
-  computed: '{}',
-  segments: '[]',
-  consent: '{}',
-  merged_from: '[]',
-  merged_into: mergedInto,
-  created_at: at,
-  updated_at: at,
-  snapshot_at: at,
-});
-
-const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
+import { lakeProfile, lakeRow, putLakeObject } from '#tests/support/lake';
 
 function io(): Io & { out: string; err: string } {
   const o = {
@@ -116,10 +65,10 @@ describe('cairn report journey with a coupon step (local lake, DuckDB)', () => {
     const [t1, t2, t3] = profileIds(false, 3);
     const [h1, h2] = profileIds(true, 2);
     const issued = (user: string, code: string, at: string, journeyId = 'gift-test') =>
-      row({ user, type: 'identify', at, context: { cairn: { journeyId, stepId: 'gift', runId: `r-${user}`, coupon: { pool: 'welcome', code } } } });
+      lakeRow({ user, type: 'identify', at, context: { cairn: { journeyId, stepId: 'gift', runId: `r-${user}`, coupon: { pool: 'welcome', code } } } });
     const order = (user: string, at: string, first = false) =>
-      row({ user, event: 'Order Completed', at, props: first ? { first_order: true, total: 40 } : { total: 60 } });
-    const redeem = (user: string, at: string, props: Record<string, unknown>) => row({ user, event: 'Coupon Redeemed', at, props });
+      lakeRow({ user, event: 'Order Completed', at, props: first ? { first_order: true, total: 40 } : { total: 60 } });
+    const redeem = (user: string, at: string, props: Record<string, unknown>) => lakeRow({ user, event: 'Coupon Redeemed', at, props });
     const events = [
       ...['t1', 't2', 't3', 'h1', 'h2'].map((u) => order(u, '2024-10-02T10:00:00.000Z', true)),
       issued('t1', 'WELCOME-AAAA-0001', '2024-10-02T10:00:01.000Z'),
@@ -134,13 +83,13 @@ describe('cairn report journey with a coupon step (local lake, DuckDB)', () => {
       order('t1', '2024-10-05T10:00:00.000Z'), // treated, converts (a later order)
       order('h1', '2024-10-06T10:00:00.000Z'), // holdout, converts
     ];
-    await put(eventObjectKey('2024-10-02', 'shardId-000000000000', '1'), events);
-    await put(profileObjectKey('2024-10-01', 'shardId-000000000000', '2'), [
-      profile(t1!, 't1', '2024-10-01T00:00:00.000Z'),
-      profile(t2!, 't2', '2024-10-01T00:00:00.000Z'),
-      profile(t3!, 't3', '2024-10-01T00:00:00.000Z'),
-      profile(h1!, 'h1', '2024-10-01T00:00:00.000Z'),
-      profile(h2!, 'h2', '2024-10-01T00:00:00.000Z'),
+    await putLakeObject(eventObjectKey('2024-10-02', 'shardId-000000000000', '1'), events);
+    await putLakeObject(profileObjectKey('2024-10-01', 'shardId-000000000000', '2'), [
+      lakeProfile(t1!, 't1', '2024-10-01T00:00:00.000Z'),
+      lakeProfile(t2!, 't2', '2024-10-01T00:00:00.000Z'),
+      lakeProfile(t3!, 't3', '2024-10-01T00:00:00.000Z'),
+      lakeProfile(h1!, 'h1', '2024-10-01T00:00:00.000Z'),
+      lakeProfile(h2!, 'h2', '2024-10-01T00:00:00.000Z'),
     ]);
   });
   afterAll(async () => emu?.close());

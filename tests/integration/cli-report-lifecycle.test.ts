@@ -6,62 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
-import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config/resources';
-import { encodeJsonLines, eventObjectKey, profileObjectKey } from '#shared/lake';
+import { eventObjectKey, profileObjectKey } from '#shared/lake';
 import { inHoldout } from '#shared/definitions/journey';
-import type { LakeEventRow } from '#shared/message/types';
 import { run, type Io } from '#cli/main';
-
-let seq = 0;
-interface Ev {
-  user?: string;
-  anon?: string;
-  type?: LakeEventRow['type'];
-  event?: string;
-  at: string;
-  props?: Record<string, unknown>;
-  context?: Record<string, unknown>;
-}
-const row = (e: Ev): LakeEventRow => ({
-  message_id: `m-${++seq}`,
-  type: e.type ?? (e.event ? 'track' : 'page'),
-  event: e.event ?? null,
-  name: null,
-  category: null,
-  user_id: e.user ?? null,
-  anonymous_id: e.anon ?? null,
-  group_id: null,
-  previous_id: null,
-  timestamp: e.at,
-  original_timestamp: null,
-  sent_at: null,
-  received_at: e.at,
-  properties: JSON.stringify(e.props ?? {}),
-  traits: '{}',
-  context: JSON.stringify(e.context ?? {}),
-  source_id: 'default',
-});
-const profile = (id: string, userId: string, at: string, mergedInto: string | null = null) => ({
-  profile_id: id,
-  identities: JSON.stringify([
-    { type: 'user_id', value: userId },
-    { type: 'email', value: `${userId}@example.com` },
-  ]),
-  traits: '{}',
-  computed: '{}',
-  segments: '[]',
-  consent: '{}',
-  merged_from: '[]',
-  merged_into: mergedInto,
-  created_at: at,
-  updated_at: at,
-  snapshot_at: at,
-});
-
-const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
+import { lakeProfile, lakeRow, putLakeObject } from '#tests/support/lake';
 
 function io(): Io & { out: string; err: string } {
   const o = {
@@ -140,30 +89,30 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
   it('seeds the lake', async () => {
     // Window Aug 5 (Mon) – Aug 18 (Sun) 2024: ISO weeks Aug 5–11 and Aug 12–18.
     const lifecycle = [
-      row({ user: 'gone', at: '2024-07-01T10:00:00.000Z' }), // before the window only: not active
-      row({ user: 'old1', at: '2024-07-20T10:00:00.000Z' }), // seen before: not new
-      row({ user: 'old1', event: 'Order Completed', at: '2024-08-06T10:00:00.000Z', props: { total: 30 } }),
-      row({ user: 'old1', at: '2024-08-13T10:00:00.000Z' }), // 2nd week: retained
-      row({ user: 'n1', at: '2024-08-05T00:00:00.000Z' }), // new at the first instant of the window
-      row({ user: 'n1', event: 'Signed Up', at: '2024-08-06T10:00:00.000Z' }),
-      row({ user: 'n1', event: 'Order Completed', at: '2024-08-07T10:00:00.000Z', props: { revenue: 10 } }),
-      row({ user: 'n1', event: 'Referral Sent', at: '2024-08-08T10:00:00.000Z' }),
-      row({ user: 'n1', at: '2024-08-14T10:00:00.000Z' }),
-      row({ anon: 'a-n2', at: '2024-08-10T10:00:00.000Z', props: { referrer_id: 'old1' } }), // names old1 as referrer
-      row({ user: 'n3', event: 'Order Completed', at: '2024-08-16T10:00:00.000Z', props: { total: 0 } }), // activated, no revenue
-      row({ user: 'n4', type: 'identify', at: '2024-08-12T10:00:00.000Z' }),
-      row({ user: 'n4', at: '2024-08-18T23:59:59.000Z' }), // same ISO week: not retained
-      row({ user: 'late', event: 'Order Completed', at: '2024-08-19T00:00:00.000Z', props: { total: 99 } }), // after the window
+      lakeRow({ user: 'gone', at: '2024-07-01T10:00:00.000Z' }), // before the window only: not active
+      lakeRow({ user: 'old1', at: '2024-07-20T10:00:00.000Z' }), // seen before: not new
+      lakeRow({ user: 'old1', event: 'Order Completed', at: '2024-08-06T10:00:00.000Z', props: { total: 30 } }),
+      lakeRow({ user: 'old1', at: '2024-08-13T10:00:00.000Z' }), // 2nd week: retained
+      lakeRow({ user: 'n1', at: '2024-08-05T00:00:00.000Z' }), // new at the first instant of the window
+      lakeRow({ user: 'n1', event: 'Signed Up', at: '2024-08-06T10:00:00.000Z' }),
+      lakeRow({ user: 'n1', event: 'Order Completed', at: '2024-08-07T10:00:00.000Z', props: { revenue: 10 } }),
+      lakeRow({ user: 'n1', event: 'Referral Sent', at: '2024-08-08T10:00:00.000Z' }),
+      lakeRow({ user: 'n1', at: '2024-08-14T10:00:00.000Z' }),
+      lakeRow({ anon: 'a-n2', at: '2024-08-10T10:00:00.000Z', props: { referrer_id: 'old1' } }), // names old1 as referrer
+      lakeRow({ user: 'n3', event: 'Order Completed', at: '2024-08-16T10:00:00.000Z', props: { total: 0 } }), // activated, no revenue
+      lakeRow({ user: 'n4', type: 'identify', at: '2024-08-12T10:00:00.000Z' }),
+      lakeRow({ user: 'n4', at: '2024-08-18T23:59:59.000Z' }), // same ISO week: not retained
+      lakeRow({ user: 'late', event: 'Order Completed', at: '2024-08-19T00:00:00.000Z', props: { total: 99 } }), // after the window
     ];
-    await put(eventObjectKey('2024-07-01', 'shardId-000000000000', '1'), lifecycle.slice(0, 2));
-    await put(eventObjectKey('2024-08-05', 'shardId-000000000000', '2'), lifecycle.slice(2));
+    await putLakeObject(eventObjectKey('2024-07-01', 'shardId-000000000000', '1'), lifecycle.slice(0, 2));
+    await putLakeObject(eventObjectKey('2024-08-05', 'shardId-000000000000', '2'), lifecycle.slice(2));
 
     // Journey coupon-test (holdout 50%), window Sep 2–15. Conversion = its exit event, Coupon Redeemed.
     const [t1, t2] = profileIds(false, 2);
     const [h1, h2, h3] = profileIds(true, 3);
     const trig = (user: string | undefined, at: string, props: Record<string, unknown>, anon?: string) =>
-      row({ user, anon, event: 'Order Completed', at, props });
-    const redeem = (user: string | undefined, at: string, anon?: string) => row({ user, anon, event: 'Coupon Redeemed', at });
+      lakeRow({ user, anon, event: 'Order Completed', at, props });
+    const redeem = (user: string | undefined, at: string, anon?: string) => lakeRow({ user, anon, event: 'Coupon Redeemed', at });
     const ok = { store_id: 'SH-001', total: 600 };
     const journey = [
       trig('j1', '2024-09-02T10:00:00.000Z', ok), // treated, converts
@@ -180,21 +129,21 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
       trig('x2', '2024-09-02T10:00:00.000Z', { store_id: 'SH-002', total: 900 }), // other store
       trig('x3', '2024-09-02T10:00:00.000Z', { store_id: 'SH-001', total: 499.99 }),
       // What the `tag` step put through the pipeline: j1 twice (two runs), j2 once; another journey's is ignored.
-      row({ user: 'j1', type: 'identify', at: '2024-09-02T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r1' } } }),
-      row({ user: 'j1', type: 'identify', at: '2024-09-06T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r2' } } }),
-      row({ user: 'j2', type: 'identify', at: '2024-09-03T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r3' } } }),
-      row({ user: 'j3', type: 'identify', at: '2024-09-03T10:00:01.000Z', context: { cairn: { journeyId: 'other', stepId: 'tag', runId: 'r4' } } }),
+      lakeRow({ user: 'j1', type: 'identify', at: '2024-09-02T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r1' } } }),
+      lakeRow({ user: 'j1', type: 'identify', at: '2024-09-06T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r2' } } }),
+      lakeRow({ user: 'j2', type: 'identify', at: '2024-09-03T10:00:01.000Z', context: { cairn: { journeyId: 'coupon-test', stepId: 'tag', runId: 'r3' } } }),
+      lakeRow({ user: 'j3', type: 'identify', at: '2024-09-03T10:00:01.000Z', context: { cairn: { journeyId: 'other', stepId: 'tag', runId: 'r4' } } }),
     ];
-    await put(eventObjectKey('2024-09-02', 'shardId-000000000001', '3'), journey);
-    await put(profileObjectKey('2024-09-01', 'shardId-000000000001', '4'), [
-      profile('p-stale', 'j3', '2024-09-01T00:00:00.000Z', t1!), // merged away: ignored although it names j3
-      profile(t1!, 'j1', '2024-09-01T00:00:00.000Z'),
-      profile(t2!, 'x', '2024-09-01T00:00:00.000Z'), // j2's identity arrives in a later snapshot
-      profile(h1!, 'j3', '2024-09-01T00:00:00.000Z'),
-      profile(h2!, 'j4', '2024-09-01T00:00:00.000Z'),
-      profile(h3!, 'j5', '2024-09-01T00:00:00.000Z'),
+    await putLakeObject(eventObjectKey('2024-09-02', 'shardId-000000000001', '3'), journey);
+    await putLakeObject(profileObjectKey('2024-09-01', 'shardId-000000000001', '4'), [
+      lakeProfile('p-stale', 'j3', '2024-09-01T00:00:00.000Z', t1!), // merged away: ignored although it names j3
+      lakeProfile(t1!, 'j1', '2024-09-01T00:00:00.000Z'),
+      lakeProfile(t2!, 'x', '2024-09-01T00:00:00.000Z'), // j2's identity arrives in a later snapshot
+      lakeProfile(h1!, 'j3', '2024-09-01T00:00:00.000Z'),
+      lakeProfile(h2!, 'j4', '2024-09-01T00:00:00.000Z'),
+      lakeProfile(h3!, 'j5', '2024-09-01T00:00:00.000Z'),
     ]);
-    await put(profileObjectKey('2024-09-03', 'shardId-000000000001', '5'), [profile(t2!, 'j2', '2024-09-03T00:00:00.000Z')]);
+    await putLakeObject(profileObjectKey('2024-09-03', 'shardId-000000000001', '5'), [lakeProfile(t2!, 'j2', '2024-09-03T00:00:00.000Z')]);
   });
 
   it('lifecycle: AARRR stages for the new cohort and for everyone active', async () => {
