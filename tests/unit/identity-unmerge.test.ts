@@ -17,42 +17,8 @@ import { unmergeProfile } from '#shared/identity/unmerge';
 import { sessionHash } from '#shared/identity/trust';
 import type { BusEvent } from '#shared/identity/bus';
 import type { NormalizedMessage, SourceTrust } from '#shared/message/types';
-import { config, graphErrors, live, messagesOf, NOW, reference, rng, type Ev, type Kind } from '#shared/identity/testing/sim';
-
-const link = (i: number): NormalizedMessage =>
-  ({
-    messageId: `link-${i}`,
-    type: 'alias',
-    userId: 'u1',
-    previousId: 'a0-0',
-    properties: {},
-    traits: {},
-    context: {},
-    timestamp: new Date(Date.UTC(2024, 4, 1, 0, 3)).toISOString(),
-    receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000 + 500).toISOString(),
-    sourceId: 'src',
-  }) as NormalizedMessage;
-
-/** Sequential batches of random sizes, cut before the link; some replayed, some crashed and retried. */
-async function run(store: MemoryStore, msgs: NormalizedMessage[], seed: number, cut: number) {
-  const rand = rng(seed);
-  let cache = new ResolveCache();
-  let seq = 0;
-  const recs = msgs.map((message) => ({ message, seq: String(49_000_000_000 + ++seq) }));
-  for (let pos = 0; pos < recs.length; ) {
-    const end = Math.min(recs.length, pos + 1 + rand(5), pos < cut ? cut : recs.length);
-    const batch = recs.slice(pos, end);
-    if (rand(6) === 0) store.crashAfter = rand(6);
-    try {
-      const res = await processBatch({ store, config, cache, now: NOW }, 'shardId-0', batch);
-      if (res.ok && rand(6) !== 0) pos = end;
-    } catch (e) {
-      if (!(e instanceof InjectedCrash)) throw e;
-      if (rand(2) === 0) cache = new ResolveCache();
-    }
-  }
-  store.crashAfter = undefined;
-}
+import { link, run } from '#tests/support/unmerge-history';
+import { config, graphErrors, live, messagesOf, NOW, reference, type Ev, type Kind } from '#shared/identity/testing/sim';
 
 /** The unmerge, re-run after every injected crash until it finishes. */
 async function unmergeUntilDone(store: MemoryStore, identifier: string, req: { block?: string[]; merged?: string }, crashes: number[]) {

@@ -14,7 +14,8 @@ import { processBatch, ResolveCache, type ResolveHooks } from '#shared/identity/
 import type { ProfileRecord } from '#shared/identity/types';
 import { unmergeProfile } from '#shared/identity/unmerge';
 import type { NormalizedMessage } from '#shared/message/types';
-import { config, live, messagesOf, NOW, rng, type Ev, type Kind } from '#shared/identity/testing/sim';
+import { link, run } from '#tests/support/unmerge-history';
+import { config, live, messagesOf, NOW, type Ev, type Kind } from '#shared/identity/testing/sim';
 import { segmentHooks } from '#shared/segments/hooks';
 import { compileRuntime, type RuntimeLoader } from '#shared/segments/runtime';
 import { computedValues, statesOf, storedSegments } from '#shared/segments/state';
@@ -47,41 +48,6 @@ const loader: RuntimeLoader = { get: async () => rt, invalidate() {} };
 // λ resolve's segment hooks without their effects (the members index and the bus are not here).
 const { prepare, beforeWrite } = segmentHooks({ loader, membersTable: 'none', schedules: false });
 const hooks: ResolveHooks = { prepare: prepare!, beforeWrite: beforeWrite! };
-
-const link = (i: number): NormalizedMessage =>
-  ({
-    messageId: `link-${i}`,
-    type: 'alias',
-    userId: 'u1',
-    previousId: 'a0-0',
-    properties: {},
-    traits: {},
-    context: {},
-    timestamp: new Date(Date.UTC(2024, 4, 1, 0, 3)).toISOString(),
-    receivedAt: new Date(Date.UTC(2024, 4, 2) + i * 1000 + 500).toISOString(),
-    sourceId: 'src',
-  }) as NormalizedMessage;
-
-/** Sequential batches of random sizes, cut before the link; some replayed, some crashed and retried. */
-async function run(store: MemoryStore, msgs: NormalizedMessage[], seed: number, cut: number) {
-  const rand = rng(seed);
-  let cache = new ResolveCache();
-  let seq = 0;
-  const recs = msgs.map((message) => ({ message, seq: String(49_000_000_000 + ++seq) }));
-  for (let pos = 0; pos < recs.length; ) {
-    const end = Math.min(recs.length, pos + 1 + rand(5), pos < cut ? cut : recs.length);
-    const batch = recs.slice(pos, end);
-    if (rand(6) === 0) store.crashAfter = rand(6);
-    try {
-      const res = await processBatch({ store, config, cache, now: NOW, hooks }, 'shardId-0', batch);
-      if (res.ok && rand(6) !== 0) pos = end;
-    } catch (e) {
-      if (!(e instanceof InjectedCrash)) throw e;
-      if (rand(2) === 0) cache = new ResolveCache();
-    }
-  }
-  store.crashAfter = undefined;
-}
 
 /** One person's messages alone, in one ordered pass, with the same hooks. */
 async function alone(msgs: NormalizedMessage[]): Promise<MemoryStore> {
@@ -133,7 +99,7 @@ describe('computed traits and segments after an unmerge (property)', () => {
           const msgs = messagesOf(evs);
           const cut = 2 + (at % (rest.length + 1));
           const store = new MemoryStore();
-          await run(store, [...msgs.slice(0, cut), link(cut), ...msgs.slice(cut)], seed, cut);
+          await run(store, [...msgs.slice(0, cut), link(cut), ...msgs.slice(cut)], seed, cut, hooks);
           const wrong = [...store.profiles.values()].find((p) => p.mergedBy?.messageId === `link-${cut}`)!;
           const { asked } = await unmergeUntilDone(store, 'user_id:u1', { merged: wrong.profileId }, crashes);
           for (const person of [0, 1]) {
