@@ -17,8 +17,12 @@
  *
  *  - It may land on a profile it does not speak for only through its userId (or its own
  *    anonymousId): the event counts there, as an event with that userId always could. An email,
- *    phone or other identifier that leads to another profile never links it, and at most one such
- *    profile is joined.
+ *    phone or other identifier that leads to another account (a profile with a user id) never links
+ *    it, and at most one such profile is joined.
+ *  - Where it lands on its own session's profile (or a new one), an identifier leading to a profile
+ *    no account holds (a server-made CRM or till record) links it: had the browser message come
+ *    first, the server's would have linked through the browser's identifier, and resolution must
+ *    not depend on which shard delivers first.
  *  - Its own session's profile is merged into that one only when it holds nothing but anonymous
  *    ids, and the merge is guarded: the session's consent grants, identifying traits and sessions
  *    stay behind (absorb), so an anonymous profile primed with `consent: true` or an email cannot
@@ -57,10 +61,12 @@ export function identifierTraitKeys(config: IdentityConfig): Map<string, string>
   return out;
 }
 
+const hasUserId = (p: ProfileRecord): boolean => p.identities.some((i) => i.type === 'user_id');
+
 /** Whether the browser holding `anonymousId` speaks for profile `p` (see above). */
 export function speaksFor(p: ProfileRecord, anonymousId: string | undefined): boolean {
   if (anonymousId === undefined) return false;
-  if (p.identities.some((i) => i.type === 'user_id')) return (p.sessions ?? []).includes(sessionHash(anonymousId));
+  if (hasUserId(p)) return (p.sessions ?? []).includes(sessionHash(anonymousId));
   return p.identities.some((i) => i.type === 'anonymous_id' && i.value === anonymousId);
 }
 
@@ -133,7 +139,13 @@ export function screenEntries<E extends TrustEntry>(entries: E[], anonymousId: s
       continue;
     }
     if (!owned(e.root)) {
-      // A claim (an email, a phone, a second user id) leading to another person's profile.
+      // A claim (an email, a phone) leading to a profile nobody's account holds: linked, as the server
+      // message that put it there would have linked it had this message come first (order-independent).
+      if (foreign === undefined && e.id.type !== 'user_id' && !hasUserId(profile(e.root))) {
+        kept.push(e);
+        continue;
+      }
+      // A claim (an email, a phone, a second user id) leading to another person's account.
       refused.push({ entry: e, kind: 'identifier' });
       continue;
     }
