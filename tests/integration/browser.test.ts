@@ -102,9 +102,12 @@ describe('analytics.js 2.0 in Chromium, on another origin', () => {
     });
     const anonymousId = await page.evaluate(async () => {
       const analytics = (globalThis as unknown as { analytics: any }).analytics;
-      // 50 events fill a batch (size 50): sent at once; 5 more wait (60 s timeout).
+      // 50 events fill a batch (size 50): sent at once; 5 more wait (60 s timeout). A track resolves
+      // once its event is in the batch buffer (analytics.js's batched dispatcher), and only what is
+      // there is flushed on unload: leaving before the 5 have gone through its queue (timers, so late
+      // on a loaded machine) would lose them in any browser, so the page waits for them as an app must.
       await Promise.all(Array.from({ length: 50 }, (_, i) => analytics.track('Product Viewed', { i })));
-      for (let i = 50; i < 55; i++) void analytics.track('Product Viewed', { i });
+      await Promise.all(Array.from({ length: 5 }, (_, k) => analytics.track('Product Viewed', { i: 50 + k })));
       const [a] = await analytics;
       return a.user().anonymousId() as string;
     });
