@@ -113,10 +113,15 @@ export async function applyPath(t: Target, path: string, cwd: string, line: (s: 
         e.status,
       );
     }
-    const body = a.json as { result?: Applied['result']; version?: number };
+    const body = a.json as { result?: Applied['result']; version?: number; sameAs?: number[]; migrated?: { from: number; to: number } };
     const r: Applied = { kind: d.kind, id: d.id, result: body.result ?? (a.status === 201 ? 'created' : 'updated'), version: body.version ?? 0 };
     out.push(r);
-    line(`${r.result.padEnd(9)} ${d.kind.padEnd(13)} ${d.id} (version ${r.version})\n`);
+    // Journeys: a rollback (the document of an earlier version) and a migration are worth a word.
+    const notes = [
+      ...(body.sameAs?.length ? [`same content as version ${body.sameAs.join(', ')}`] : []),
+      ...(body.migrated ? [`waiting runs of version ${body.migrated.from} move to it`] : []),
+    ];
+    line(`${r.result.padEnd(9)} ${d.kind.padEnd(13)} ${d.id} (version ${r.version}${notes.map((n) => `; ${n}`).join('')})\n`);
   }
   return out;
 }

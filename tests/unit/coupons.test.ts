@@ -25,7 +25,7 @@ import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { BusEvent } from '#shared/identity/bus';
 import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { currentOnly, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
 import { couponSender } from '#shared/journeys/actions/coupon';
 import type { ActionInput } from '#shared/journeys/actions/types';
 import { renderEmail } from '#shared/journeys/actions/email';
@@ -274,7 +274,7 @@ function world(def: JourneyDef) {
     store,
     coupons,
     profiles: { get: async (id) => profile(id) },
-    journey: async () => def,
+    journey: async () => currentOnly(def),
     waits: { create: async () => {}, cancel: async () => {} },
     senders: {
       email,
