@@ -1,6 +1,7 @@
 /**
  * `npx cairn apply <file|dir>` (docs/definitions.md#admin-api-applying-definitions): every
- * .yaml/.yml/.json file (a directory is read recursively, in path order) is parsed (apply-time
+ * .yaml/.yml/.json file (a directory is read recursively, in path order, skipping folders whose name
+ * starts with `.` or `_`) is parsed (apply-time
  * variables from the environment) and validated, then checked as a set together with what the
  * stack already runs; any problem → nothing is applied, each error names its file, document and
  * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the
@@ -29,8 +30,10 @@ export function definitionFiles(path: string, cwd: string): { file: string; text
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (EXT.test(e.name)) files.push(p);
+      // `_name/` folders hold what is applied on its own, file by file (drafts, the versions walkthrough of examples/_versions).
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('_')) walk(p);
+      } else if (EXT.test(e.name)) files.push(p);
     }
   };
   if (st.isDirectory()) walk(abs);
