@@ -212,6 +212,9 @@ describe('versioned journeys on the local stack', () => {
     expect(version(s, 3)).toMatchObject({ archived: 1, active: 0 });
     await settle();
     expect(await tips('frank')).toEqual([]);
+    const st = await cli('journey', 'stats', ID, '--version', '3', '--format', 'json');
+    expect(st.code, st.err).toBe(0);
+    expect(JSON.parse(st.out)).toMatchObject({ version: 3, entered: 2, migrated_in: 1, completed: 2, archived: 1, held: 1, released: 1, active: 0 });
     const again = await stack.admin('POST', `/v1/journeys/${ID}/resume`);
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('journey_archived');
