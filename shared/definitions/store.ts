@@ -87,7 +87,11 @@ export async function listDefinitions(table: string, kind?: DefinitionKind, opts
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
 }
 
-/** Stores a validated definition; returns its new version. */
+/**
+ * Stores a validated definition; returns its new version. Journeys are applied through
+ * dynamo-versions.ts `putJourneyVersion` (the admin API), which keeps their versions and status; this
+ * writes the item alone (tests and benchmarks that set a journey up once).
+ */
 export async function putDefinition(table: string, def: Definition, now = new Date()): Promise<number> {
   const current = await getDefinition(table, def.kind, def.id);
   const version = (current?.version ?? 0) + 1;

@@ -11,7 +11,7 @@ import { activeLifecycle, type JourneyLifecycle } from '#shared/definitions/vers
 import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { cachedVersions, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
 import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 import type { ResumeInput } from '#shared/journeys/schedule';
 import type { LakeJourneyStepRow } from '#shared/journeys/steps';
@@ -258,5 +258,30 @@ describe('pause and resume, in any order (property)', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("λ journey's versions cache", () => {
+  it('reads a version once per container (versions never change), keeps the most recent, and does not keep a miss or a failure', async () => {
+    const reads: string[] = [];
+    let fail = false;
+    const get = cachedVersions(async (id, n) => {
+      reads.push(`${id}#${n}`);
+      if (fail) throw new Error('throttled');
+      return n <= 2 ? v1 : null;
+    }, 2);
+    expect(await Promise.all([get('welcome', 1), get('welcome', 1)])).toEqual([v1, v1]);
+    expect(reads).toEqual(['welcome#1']);
+    expect(await get('welcome', 3)).toBeNull();
+    expect(await get('welcome', 3)).toBeNull();
+    expect(reads.filter((r) => r === 'welcome#3')).toHaveLength(2);
+    await get('welcome', 2);
+    await get('other', 1); // the third entry: welcome#1 is the least recently used
+    await get('welcome', 1);
+    expect(reads.filter((r) => r === 'welcome#1')).toHaveLength(2);
+    fail = true;
+    await expect(get('welcome', 9)).rejects.toThrow('throttled');
+    fail = false;
+    expect(await get('welcome', 2)).toBe(v1);
   });
 });
