@@ -235,6 +235,8 @@ describe('the coupon step in the grammar', () => {
       'j.yaml',
     ) as JourneyDef[];
     expect(journeyRules(plain!).some((r) => r.kind === 'coupon')).toBe(false);
+    // A version without the coupon step keeps the rule while an earlier live version's runs may hold its codes.
+    expect(journeyRules(plain!, { during: [j!] }).find((r) => r.kind === 'coupon')).toEqual(rule);
   });
 });
 
@@ -395,6 +397,18 @@ describe('λ journey: the coupon step', () => {
       },
     ]);
     expect(await poolStatus(w.coupons, 'spring', NOW)).toMatchObject({ redeemed: 2, redeemedAgain: 1, redeemedUnissued: 1 });
+  });
+
+  it('a redemption counts on the journey version whose step issued the code (docs/journeys.md#versions)', async () => {
+    const w = world(def!);
+    w.deps.journey = async () => currentOnly(def!, 3);
+    await loadCodes(w.coupons, 'spring', ['SPRING-0001'], { now: NOW });
+    await handleJourney(trigger(def!.id, 'ada'), w.deps, 'arn:self');
+    expect(await w.coupons.getCode(canonicalCode('SPRING-0001'))).toMatchObject({ runId: expect.any(String), version: 3 });
+    expect((await handleJourney(redemption(def!.id, 'ada', 'SPRING-0001', 'red-1'), w.deps, 'arn:self')).outcome).toBe('redeemed');
+    const raw = await w.store.getStats(def!.id, [3]);
+    expect(raw.get(3)).toMatchObject({ 'step#gift#sent': 1, 'step#gift#redeemed': 1 });
+    expect(raw.get(0)?.['step#gift#redeemed']).toBeUndefined();
   });
 });
 
