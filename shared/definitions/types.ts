@@ -158,6 +158,18 @@ export interface JourneyDef extends Base {
   /** Percentage (0 ≤ p < 100) of entrants held out (no actions), for reporting. */
   holdout: number;
   steps: Step[];
+  /**
+   * `migrate: {from, map}`: applying this document moves the waiting runs of version `from` onto the new
+   * version, each at its wait step's image under `map` (a step id absent from `map` keeps its id).
+   * Checked against the stored versions when applied (docs/journeys.md#versions).
+   */
+  migrate?: JourneyMigrate;
+}
+
+export interface JourneyMigrate {
+  from: number;
+  /** Wait step of version `from` → wait step of this document. */
+  map: Record<string, string>;
 }
 
 export type Definition = ComputedTraitDef | SegmentDef | JourneyDef;

@@ -123,7 +123,7 @@ const HOW: Record<ErasureStore, (r: Retention) => string> = {
   journey_state: () => 'journeys table: run items and action ledger, deleted',
   journey_waits: () => 'EventBridge Scheduler: pending journey waits, deleted',
   coupons: () => 'coupons table: issue items deleted; codes issued to or redeemed by them keep their status without the profile id',
-  lake: () => 'lake events/, quarantine/, profiles/: objects rewritten without their rows, or deleted when none is left',
+  lake: () => 'lake events/, quarantine/, profiles/, journey_steps/: objects rewritten without their rows, or deleted when none is left',
   lake_versions: (r) =>
     `noncurrent versions of the objects rewritten or deleted for them, removed; any other noncurrent version expires ${r.noncurrentVersionDays} days after it became noncurrent (lifecycle rule expire-old-versions)`,
   failed_batches: () => 'failed batches (aws/lambda/, failed/): objects rewritten without their records, or deleted when none is left',
