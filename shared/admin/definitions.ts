@@ -1,5 +1,6 @@
 /**
- * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments and journeys.
+ * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments, journeys
+ * and the policy across journeys (`/v1/policies/default`, docs/journeys.md#governance).
  *
  * - `GET /v1/<area>` lists, `GET /v1/<area>/{id}` shows `{kind, id, version, updatedAt, definition}`
  *   (`definition`: the document as written).
@@ -21,7 +22,12 @@ import { log } from '../log';
 import { listMembers } from '../segments/members';
 import type { AdminRouter } from '../http';
 
-export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
+export const AREAS = {
+  'computed-traits': 'computedTrait',
+  segments: 'segment',
+  journeys: 'journey',
+  policies: 'policy',
+} as const satisfies Record<string, DefinitionKind>;
 export type Area = keyof typeof AREAS;
 
 export interface DefinitionRouteDeps {
@@ -195,7 +201,8 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       }
       // Rules are synced on every PUT (idempotent), so a PUT retried after a failed sync repairs them.
       if (def.kind === 'journey') await deps.syncJourneyRules(def);
-      if (result !== 'unchanged' && kind !== 'journey') {
+      // Journeys and the policy act on what happens next; nothing stored about profiles depends on them.
+      if (result !== 'unchanged' && kind !== 'journey' && kind !== 'policy') {
         await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(table, current.definition) : deleteDefinition(table, kind, id)));
       }
       return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
@@ -216,7 +223,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
       }
       if (kind === 'journey') await deps.removeJourneyRules(id);
       await deleteDefinition(table, kind, id);
-      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
+      if (kind !== 'journey' && kind !== 'policy') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
       return { status: 200, body: { kind, id, deleted: true } };
     });
   }

@@ -30,3 +30,5 @@ export {
 export { evaluateCondition, evaluateSegments, nextChangeAt, countFor, type EvalContext, type EventQuery, type CountEvents } from './evaluate';
 export { compileTrigger, compileEventPattern, BUS_SOURCE } from './trigger';
 export { findStep, stepIds, inHoldout } from './journey';
+export { POLICY_ID, MAX_CAP_WINDOW_MS } from './schema-policy';
+export { isTimeZone, localTime, offsetAt, instantsAt, firstInstantAt, type LocalTime } from './zone';

@@ -25,6 +25,8 @@ import { couponTemplate } from './actions/coupon';
 import type { CouponStore } from '../coupons';
 import { redeemForJourney } from './redeem';
 import { emptyState, onEvent, onResume, onTrigger, storeEffects, triggerTime, type PersonState, type Run, type StoredEffect, type Transition } from './machine';
+import { capGate, CAPPED_GLOBAL, type Governance } from './policy/gate';
+import { contextZone } from './policy/window';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
@@ -49,6 +51,8 @@ export interface JourneyDeps {
   coupons?: CouponStore;
   /** Where `journey.action` events go (docs/journeys.md#journeyaction-on-the-bus); absent in tests that don't look at the bus. */
   publisher?: Publisher;
+  /** The policy across journeys and the send log its caps count in (docs/journeys.md#governance); absent: no governance. */
+  governance?: Governance;
   now(): number;
 }
 
@@ -119,12 +123,17 @@ async function flush(state: PersonState, def: JourneyDef, profile: ProfileRecord
       if (step?.type !== 'action' || !run || run.runId !== e.runId) continue;
       const c = await couponTemplate(deps.coupons, deps.store, def, step, e.runId);
       const template = { ...templateContext(def, run, profile, step.id, computed), ...(c.coupon ? { coupon: c.coupon } : {}) };
+      // Governance before the claim: a slot of the person's cap on the channel, across journeys (policy/gate.ts).
+      const gate =
+        (e.skip ?? c.skip) ? undefined : await capGate(deps.governance, { journey: def, step, runId: e.runId, profileId: profile.profileId, now: deps.now() });
       const out = await performAction(
         deps.store,
         { journey: def, step: step as ActionStep, runId: e.runId, profile, template, now: deps.now() },
         deps.senders,
-        e.skip ?? c.skip,
+        e.skip ?? c.skip ?? gate?.skip,
       );
+      await gate?.done(out.status);
+      if (gate?.skip && out.status === 'skipped') stats[CAPPED_GLOBAL] = (stats[CAPPED_GLOBAL] ?? 0) + 1;
       for (const [k, n] of Object.entries(out.stats)) stats[k] = (stats[k] ?? 0) + n;
       // Only the invocation that settled the ledger announces it, so a retry does not announce twice.
       if (out.status !== 'duplicate') actions.push(journeyActionEvent(def, state.profileId, e.runId, step as ActionStep, out.status, out.reason, deps.now()));
@@ -221,6 +230,8 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   // One person: runs and entries recorded under profiles the survivor absorbed count for its entry checks.
   const absorbed = input.kind === 'trigger' ? await absorbedStates(deps.store, journeyId, profile) : [];
   const timeline = timelineOnce(def, deps, key, profile);
+  const policy = deps.governance ? await deps.governance.policy() : null;
+  const governance = policy ? { policy, eventZone: contextZone(detail) } : undefined;
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const state = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
@@ -228,7 +239,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
       await flush(state, def, profile, deps, selfArn);
       continue;
     }
-    const ctx = { now: deps.now(), person };
+    const ctx = { now: deps.now(), person, ...(governance ? { governance } : {}) };
     let t: Transition;
     let outcome: string;
     if (input.kind === 'trigger') {

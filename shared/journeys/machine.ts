@@ -24,15 +24,18 @@ import {
   type Condition,
   type EventCondition,
   type JourneyDef,
+  type PolicyDef,
   type Step,
 } from '../definitions';
 import { inTimeOrder, recoverable, type TimelineEvent } from './timeline';
+import { deferUntil } from './policy/window';
 
 export type RunStatus = 'active' | 'completed' | 'exited';
 
 export interface Waiting {
   stepId: string;
-  kind: 'wait' | 'waitUntil';
+  /** `quiet`: a message step held until its send window opens (docs/journeys.md#governance). */
+  kind: 'wait' | 'waitUntil' | 'quiet';
   /** When the wait ends (or times out), ms. */
   until: number;
   /** Scheduler schedule that resumes the run. */
@@ -110,6 +113,12 @@ export interface MachineContext {
    * (at entry and before a resume). Absent: none read. Applied once per messageId, like deliveries.
    */
   timeline?: TimelineEvent[];
+  /** The deployment's policy, when one is applied: its quiet hours and send days hold messages (docs/journeys.md#governance). */
+  governance?: {
+    policy: PolicyDef;
+    /** `context.timezone` of the event being handled, if any (the person's latest known zone). */
+    eventZone?: unknown;
+  };
 }
 
 export type Effect =
@@ -256,9 +265,17 @@ function finish(run: Run, status: 'completed' | 'exited', now: number, reason?: 
 
 /**
  * Executes steps from `from` (null: the journey is over) until a wait, an exit or the end.
- * The exit condition is checked before every step.
+ * The exit condition is checked before every step. A message step due outside its send window holds
+ * the run there (`quiet`) until the window opens, counted `deferred`; `released` names the step whose
+ * window has just opened (its schedule fired), which then goes out without being held again.
  */
-export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: MachineContext): { run: Run; effects: Effect[]; stats: Record<string, number> } {
+export function runFrom(
+  def: JourneyDef,
+  run: Run,
+  from: string | null,
+  ctx: MachineContext,
+  released?: string,
+): { run: Run; effects: Effect[]; stats: Record<string, number> } {
   const effects: Effect[] = [];
   const stats: Record<string, number> = {};
   let cur: Run = { ...run };
@@ -281,7 +298,21 @@ export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: Mac
     switch (step.type) {
       case 'action': {
         const channel = stepChannel(def, step);
-        effects.push({ type: 'action', step, ...(channel && !granted(ctx.person.consent, channel) ? { skip: 'no_consent' as const } : {}) });
+        const noConsent = channel !== null && !granted(ctx.person.consent, channel);
+        const g = ctx.governance;
+        const until =
+          g && !noConsent && step.id !== released
+            ? deferUntil(g.policy, step, ctx.now, { eventZone: g.eventZone, runEvent: cur.event, traits: ctx.person.traits })
+            : undefined;
+        if (until !== undefined) {
+          // One schedule per run and step: a step is held at most once per run (released when it fires).
+          const name = scheduleName(cur.runId, step.id);
+          cur = { ...cur, waiting: { stepId: step.id, kind: 'quiet', until, schedule: name } };
+          effects.push({ type: 'schedule', name, stepId: step.id, at: until });
+          stats.deferred = 1;
+          return { run: cur, effects, stats };
+        }
+        effects.push({ type: 'action', step, ...(noConsent ? { skip: 'no_consent' as const } : {}) });
         at = nextStepId(def, step.id);
         break;
       }
@@ -375,6 +406,12 @@ function resumeStep(def: JourneyDef, state: PersonState, input: { runId: string;
   const step = index(def).get(w.stepId)?.step;
   if (step?.type === 'waitUntil' && step.onTimeout === 'exit') {
     return { state: { ...state, run: finish(run, 'exited', ctx.now, 'timeout') }, effects: [], stats: { exited: 1 }, changed: true };
+  }
+  // A held message's window opened: that step runs again (exit condition and consent checked anew),
+  // not held again, even if this invocation's clock disagrees with the scheduler's.
+  if (w.kind === 'quiet') {
+    const r = runFrom(def, run, w.stepId, ctx, w.stepId);
+    return { state: { ...state, run: r.run }, effects: r.effects, stats: r.stats, changed: true };
   }
   const r = runFrom(def, run, step ? nextStepId(def, step.id) : null, ctx);
   return { state: { ...state, run: r.run }, effects: r.effects, stats: r.stats, changed: true };

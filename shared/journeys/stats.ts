@@ -23,6 +23,9 @@ export const JOURNEY_COUNTERS = [
   'already_active',
   'not_in_audience',
   'no_address',
+  // The policy across journeys (docs/journeys.md#governance): messages held for their send window, and not sent over a global cap.
+  'deferred',
+  'capped_global',
 ] as const;
 
 export interface StepStats {

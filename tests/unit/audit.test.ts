@@ -41,6 +41,8 @@ describe('audited routes', () => {
       'DELETE /v1/segments/{id}': 'definition.deleted',
       'PUT /v1/journeys/{id}': 'definition.put',
       'DELETE /v1/journeys/{id}': 'definition.deleted',
+      'PUT /v1/policies/{id}': 'definition.put',
+      'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
       'PUT /v1/sources/{id}/trust': 'source.trust_set',
