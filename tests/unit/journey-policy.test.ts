@@ -368,7 +368,7 @@ describe('quiet hours', () => {
     // The email had no quiet hours: sent; the SMS is held.
     expect(w.sent.map((s) => s.step)).toEqual(['offer']);
     expect(await stats(w, 'promo')).toMatchObject({ entered: 1, deferred: 1 });
-    const [[name, s]] = [...w.schedules];
+    const [name, s] = [...w.schedules][0]!;
     expect(s).toMatchObject({ at: paris8, input: { journeyId: 'promo', stepId: 'nudge', kind: 'resume' } });
     expect((await w.store.getState('promo', 'p-1'))!.run).toMatchObject({
       status: 'active',
@@ -402,7 +402,7 @@ describe('quiet hours', () => {
     const exited = world();
     exited.clock.now = night;
     await handleJourney(trigger('promo', 'Product Viewed'), exited.deps, 'arn');
-    const [[name]] = [...exited.schedules];
+    const [name] = [...exited.schedules][0]!;
     await handleJourney(
       {
         journeyId: 'promo',
