@@ -85,7 +85,7 @@ export function policyDef(p: z.output<typeof policySchema>, base: DefinitionBase
         add(['channels', c, 'quietHours'], 'from and to are the same time: quiet hours need a start and a different end');
       out.quietHours = { from: ch.quietHours.from, to: ch.quietHours.to };
     }
-    if (ch.days) out.days = [...new Set(ch.days.map((d) => WEEKDAYS.indexOf(d)))].sort();
+    if (ch.days) out.days = [...new Set(ch.days.map((d) => WEEKDAYS.indexOf(d)))].sort((a, b) => a - b);
     channels[c] = out;
   }
   return { ...base, kind: 'policy', timezone: p.timezone ?? 'UTC', channels };

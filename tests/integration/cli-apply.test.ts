@@ -53,6 +53,7 @@ describe('cairn apply', () => {
     const r = await apply(EXAMPLES);
     expect(r.code, r.err).toBe(0);
     expect(r.lines).toEqual([
+      ['created', 'policy', 'default'],
       ['created', 'computedTrait', 'lifetime_revenue'],
       ['created', 'computedTrait', 'orders_90d'],
       ['created', 'computedTrait', 'last_store'],
