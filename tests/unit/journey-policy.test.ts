@@ -326,6 +326,13 @@ describe('a global cap across journeys', () => {
     await handleJourney(trigger('welcome', 'Signed Up'), f.deps, 'arn');
     expect(await stats(f, 'welcome')).toMatchObject({ 'step#hello#failed': 1 });
     expect((await f.sends.get('p-1', 'email'))!.sends).toEqual([]);
+
+    // No address: skipped `no_address`, and the slot goes back too.
+    const none = world();
+    none.person.p = { ...profile(), identities: [], traits: { firstName: 'Ada' } } as ProfileRecord;
+    await handleJourney(trigger('welcome', 'Signed Up'), none.deps, 'arn');
+    expect(await stats(none, 'welcome')).toMatchObject({ no_address: 1, 'step#hello#skipped': 1 });
+    expect((await none.sends.get('p-1', 'email'))!.sends).toEqual([]);
   });
 
   it('priorities: the slot reserved for high is used by the VIP journey, not by a normal one', async () => {
