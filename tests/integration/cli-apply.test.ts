@@ -67,7 +67,7 @@ describe('cairn apply', () => {
     ]);
     const again = await apply(EXAMPLES);
     expect(again.code).toBe(0);
-    expect(again.lines.map((l) => l[0])).toEqual(Array(10).fill('unchanged'));
+    expect(again.lines.map((l) => l[0])).toEqual(Array(11).fill('unchanged'));
     expect((await list('segments')).map((s) => s.version)).toEqual([1, 1, 1]);
   });
 
