@@ -8,6 +8,10 @@
  * Positions are step ids (stable while the document is unchanged). After a step, execution goes to
  * the next step of the same list, or, at the end of a branch's `then`/`else`, to the step after the
  * branch; past the last top-level step the run is completed.
+ *
+ * With a policy in the context (docs/journeys.md#governance), an email/SMS step due outside its
+ * send window holds the run at that step (`quiet`, like a wait: policy/window.ts, pure too) until
+ * the window opens; caps need the person's send log, so the shell applies them (policy/gate.ts).
  */
 import { createHash } from 'node:crypto';
 import {

@@ -139,4 +139,11 @@ describe('governance across journeys', () => {
       ),
     ).toMatchObject({ deferred: 1, steps: { 'nudge-sms': { sent: 2 } } });
   }, 90_000);
+
+  it('deleting the policy turns governance off; the journeys stay', async () => {
+    expect((await stack.admin('DELETE', '/v1/policies/default')).json).toEqual({ kind: 'policy', id: 'default', deleted: true });
+    expect((await stack.admin('GET', '/v1/policies')).json.items).toEqual([]);
+    expect((await stack.admin('GET', '/v1/policies/default')).status).toBe(404);
+    expect((await stack.admin('GET', '/v1/journeys/nudge')).status).toBe(200);
+  });
 });
