@@ -4,9 +4,15 @@
  * route. A cap of 1 email a day lets one of two journeys triggered by the same event send (the other
  * counts `capped_global`), a transactional email passes the cap, and an SMS due in the person's
  * quiet hours (their `timezone` trait) is held, counted `deferred`, and arrives when the local
- * scheduler reaches the window's start; someone in another zone gets it at once.
+ * scheduler reaches the window's start; someone in another zone gets it at once. A person's send log
+ * is in their export and goes with their erasure.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '#shared/aws/clients';
+import { TABLES } from '#shared/config/resources';
+import { runErasures } from '#shared/privacy';
+import { eraseDepsFromEnv } from '#functions/erase/deps';
 import type { OutboxMessage } from '#local/outbox/server';
 import { service as eventsService } from '#local/eventbridge/service';
 import { services as outboxServices } from '#local/outbox/service';
@@ -139,6 +145,18 @@ describe('governance across journeys', () => {
       ),
     ).toMatchObject({ deferred: 1, steps: { 'nudge-sms': { sent: 2 } } });
   }, 90_000);
+
+  it('the send log is in the person’s export, and their erasure deletes it', async () => {
+    const { profileId } = (await stack.profile('user_id:ada')).json;
+    const ex = await stack.admin('GET', '/v1/profiles/user_id:ada/export');
+    expect(ex.json.messages).toEqual([expect.objectContaining({ profileId, channel: 'email', priority: 'normal' })]);
+    const log = () => documentClient().send(new GetCommand({ TableName: TABLES.journeys.name, Key: { pk: `sends#${profileId}#email` }, ConsistentRead: true }));
+    expect((await log()).Item).toBeDefined();
+    const del = await stack.admin('DELETE', '/v1/profiles/user_id:ada');
+    expect(del.status).toBe(202);
+    expect((await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 })).erased).toEqual([del.json.erasureId]);
+    expect((await log()).Item).toBeUndefined();
+  });
 
   it('deleting the policy turns governance off; the journeys stay', async () => {
     expect((await stack.admin('DELETE', '/v1/policies/default')).json).toEqual({ kind: 'policy', id: 'default', deleted: true });
