@@ -4,7 +4,7 @@
  * starts with `.` or `_`) is parsed (apply-time
  * variables from the environment) and validated, then checked as a set together with what the
  * stack already runs; any problem → nothing is applied, each error names its file, document and
- * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the
+ * field. Then the policy, computed traits, segments (each after those it refers to) and journeys are PUT to the
  * admin API, one line per definition: created, updated or unchanged.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;
-const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;
+const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys', policy: 'policies' } as const;
 
 /** The definition files at `path` (a file, or every matching file under a directory). */
 export function definitionFiles(path: string, cwd: string): { file: string; text: string }[] {
@@ -80,9 +80,13 @@ export function validateForApply(files: { file: string; text: string }[], runnin
   return defs;
 }
 
-/** Dependency order: computed traits, segments after the segments they use, journeys. */
+/**
+ * Dependency order: the policy (so that journeys applied with it are governed from their first
+ * message), computed traits, segments after the segments they use, journeys.
+ */
 export function applyOrder(defs: Definition[]): Definition[] {
   return [
+    ...defs.filter((d) => d.kind === 'policy'),
     ...defs.filter((d) => d.kind === 'computedTrait'),
     ...segmentOrder(defs.filter((d): d is SegmentDef => d.kind === 'segment')),
     ...defs.filter((d) => d.kind === 'journey'),

@@ -1,10 +1,11 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
 import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
-import { actionSenders, cachedJourneys, cachedVersions, storedJourney, storedVersion, type JourneyDeps } from '#shared/journeys';
+import { actionSenders, cachedJourneys, cachedPolicy, cachedVersions, storedJourney, storedPolicy, storedVersion, type JourneyDeps } from '#shared/journeys';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { DynamoTimelineReader } from '#shared/journeys/dynamo-timeline';
+import { DynamoSendLog } from '#shared/journeys/policy/dynamo-sends';
 import { S3JourneyStepLog } from '#shared/journeys/s3-steps';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
@@ -39,6 +40,11 @@ export function journeyDepsFromEnv(): JourneyDeps {
     coupons,
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
     steps: new S3JourneyStepLog(lakeBucketFromEnv()),
+    // The policy is read like journeys (cached for CAIRN_DEFINITIONS_TTL_MS); its caps count in the journeys table.
+    governance: {
+      policy: cachedPolicy(storedPolicy(definitionsTableFromEnv()), definitionsTtlFromEnv()),
+      sends: new DynamoSendLog(journeysTableFromEnv()),
+    },
     now: () => Date.now(),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments and journeys.
+ * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments, journeys
+ * and the policy across journeys (`/v1/policies/default`, docs/journeys.md#governance).
  *
  * - `GET /v1/<area>` lists, `GET /v1/<area>/{id}` shows `{kind, id, version, updatedAt, definition}`
  *   (`definition`: the document as written).
@@ -26,7 +27,12 @@ import type { AdminRouter } from '../http';
 import type { JourneyRuleOptions } from '../journeys/rules';
 import { applyJourney, endJourney, journeyView } from './journeys';
 
-export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
+export const AREAS = {
+  'computed-traits': 'computedTrait',
+  segments: 'segment',
+  journeys: 'journey',
+  policies: 'policy',
+} as const satisfies Record<string, DefinitionKind>;
 export type Area = keyof typeof AREAS;
 
 export interface DefinitionRouteDeps {
@@ -219,7 +225,8 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         result = current ? 'updated' : 'created';
         out = { kind, id, definition: def, version, updatedAt: now.toISOString() };
       }
-      if (result !== 'unchanged') {
+      // Journeys and the policy act on what happens next; nothing stored about profiles depends on them.
+      if (result !== 'unchanged' && kind !== 'policy') {
         await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(table, current.definition) : deleteDefinition(table, kind, id)));
       }
       return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
@@ -246,7 +253,7 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         return { status: 200, body: { kind, id, deleted: true, version: ended.version } };
       }
       await deleteDefinition(table, kind, id);
-      await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
+      if (kind !== 'policy') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
       return { status: 200, body: { kind, id, deleted: true } };
     });
   }

@@ -670,7 +670,8 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/profiles/{identifier}/unmerge', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/erasures/{id}', fn: 'admin', auth: 'admin' },
-  ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [
+  // Definitions; `policies` holds the one policy across journeys (docs/journeys.md#governance).
+  ...(['computed-traits', 'segments', 'journeys', 'policies'] as const).flatMap((area): RouteDef[] => [
     { method: 'GET', path: `/v1/${area}`, fn: 'admin', auth: 'admin' },
     { method: 'GET', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
     { method: 'PUT', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },

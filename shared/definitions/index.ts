@@ -42,3 +42,5 @@ export {
   type JourneyStatus,
   type VersionTimes,
 } from './versions';
+export { POLICY_ID, MAX_CAP_WINDOW_MS } from './schema-policy';
+export { isTimeZone, localTime, offsetAt, instantsAt, firstInstantAt, type LocalTime } from './zone';

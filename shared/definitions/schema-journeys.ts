@@ -1,5 +1,5 @@
 /**
- * Schema of a journey (trigger, audience, consent, frequency, exit, holdout, steps) and the
+ * Schema of a journey (trigger, audience, consent, frequency, exit, holdout, steps, priority) and the
  * journey-wide checks: unique step ids, a consent channel for messaging, templates that refer to
  * what the trigger provides. Steps themselves are in schema-steps.ts.
  */
@@ -10,7 +10,7 @@ import { conditionOf, conditionSchema, whereSchema } from './schema-conditions';
 import { channelSchema, common, durationSchema, flex, idSchema, strict, sub, text, type DefinitionBase } from './schema-fields';
 import { checkPattern, stepsOf, stepTemplates, walkSteps } from './schema-steps';
 import { parseTemplate } from './template';
-import { MESSAGE_ROOTS, type JourneyDef, type JourneyExit, type JourneyMigrate, type Trigger } from './types';
+import { MESSAGE_ROOTS, PRIORITIES, type JourneyDef, type JourneyExit, type JourneyMigrate, type Trigger } from './types';
 
 const JOURNEY_ROOTS = [...MESSAGE_ROOTS, 'profile'] as const;
 
@@ -90,6 +90,7 @@ export const journeySchema = strict(
     holdout: flex(holdoutOf).optional(),
     steps: flex((v, add) => stepsOf(v, add, { prefix: 'step-' }, 0)),
     migrate: flex(migrateOf).optional(),
+    priority: z.enum(PRIORITIES).optional(),
   },
   'a journey',
 );
@@ -141,6 +142,7 @@ export function journeyDef(p: z.output<typeof journeySchema>, base: DefinitionBa
     holdout: p.holdout ?? 0,
     steps: p.steps,
     ...(p.migrate ? { migrate: p.migrate } : {}),
+    ...(p.priority ? { priority: p.priority } : {}),
   } satisfies JourneyDef;
   checkJourney(def, add);
   return def;

@@ -58,12 +58,25 @@ export function contentHash(source: JsonObject): string {
 }
 
 /**
+ * The longest a message step can wait for the policy's send window (docs/journeys.md#governance):
+ * the window search of journeys/policy/window.ts looks at most 8 days ahead (a week, and a day whose
+ * window a clock change swallowed).
+ */
+export const WINDOW_WAIT_MS = 9 * 86_400_000;
+
+/**
  * The longest a run of this document can take without a pause: every wait and wait-until timeout
- * added up (steps form a tree, never a loop, so no run waits more than all of them together).
+ * added up (steps form a tree, never a loop, so no run waits more than all of them together), and
+ * for each email/SMS step not marked transactional, the longest wait for a send window (whichever
+ * policy is applied now or later: the horizon does not depend on it).
  */
 export function journeyHorizonMs(def: Pick<JourneyDef, 'steps'>): number {
   let ms = 0;
-  for (const { step } of walkSteps(def.steps)) ms += step.type === 'wait' ? step.ms : step.type === 'waitUntil' ? step.timeoutMs : 0;
+  for (const { step } of walkSteps(def.steps)) {
+    if (step.type === 'wait') ms += step.ms;
+    else if (step.type === 'waitUntil') ms += step.timeoutMs;
+    else if (step.type === 'action' && (step.action === 'email' || step.action === 'sms') && !step.transactional) ms += WINDOW_WAIT_MS;
+  }
   return ms;
 }
 

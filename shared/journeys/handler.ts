@@ -45,6 +45,8 @@ import {
   type Transition,
 } from './machine';
 import { migrateRun } from './migrate';
+import { capGate, CAPPED_GLOBAL, type Governance } from './policy/gate';
+import { contextZone } from './policy/window';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
@@ -84,6 +86,8 @@ export interface JourneyDeps {
   publisher?: Publisher;
   /** Where step outcomes go (the lake's `journey_steps`, steps.ts); absent in tests that don't look at the lake. */
   steps?: JourneyStepLog;
+  /** The policy across journeys and the send log its caps count in (docs/journeys.md#governance); absent: no governance. */
+  governance?: Governance;
   now(): number;
 }
 
@@ -223,12 +227,17 @@ async function flush(
       if (step?.type !== 'action' || !run || run.runId !== e.runId) continue;
       const c = await couponTemplate(deps.coupons, deps.store, def, step, e.runId);
       const template = { ...templateContext(def, run, profile, step.id, computed), ...(c.coupon ? { coupon: c.coupon } : {}) };
+      // Governance before the claim: a slot of the person's cap on the channel, across journeys (policy/gate.ts).
+      const gate =
+        (e.skip ?? c.skip) ? undefined : await capGate(deps.governance, { journey: def, step, runId: e.runId, profileId: profile.profileId, now: deps.now() });
       const out = await performAction(
         deps.store,
         { journey: def, step: step as ActionStep, runId: e.runId, profile, template, now: deps.now(), version },
         deps.senders,
-        e.skip ?? c.skip,
+        e.skip ?? c.skip ?? gate?.skip,
       );
+      await gate?.done(out.status);
+      if (gate?.skip && out.status === 'skipped') addTo(stats, e.version, { [CAPPED_GLOBAL]: 1 });
       addTo(stats, e.version, out.stats);
       let status: string = out.status;
       let reason = out.reason;
@@ -424,6 +433,8 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
   // One person: runs and entries recorded under profiles the survivor absorbed count for its entry checks.
   const absorbed = input.kind === 'trigger' ? await absorbedStates(deps.store, journeyId, profile) : [];
   const timeline = timelineOnce(deps, key, profile);
+  const policy = deps.governance ? await deps.governance.policy() : null;
+  const governance = policy ? { policy, eventZone: contextZone(detail) } : undefined;
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = (await deps.store.getState(journeyId, key)) ?? emptyState(journeyId, key);
@@ -432,7 +443,7 @@ export async function handleJourney(input: JourneyInput, deps: JourneyDeps, self
       continue;
     }
     const now = deps.now();
-    const ctx = { now, person, ...(l.status === 'paused' ? { paused: true } : {}) };
+    const ctx = { now, person, ...(l.status === 'paused' ? { paused: true } : {}), ...(governance ? { governance } : {}) };
     const pre = await upToDate(stored, l, versions, now);
     const state = pre.state;
     let t: Transition;

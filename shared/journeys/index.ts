@@ -4,7 +4,7 @@
  * λ journey and the admin API are imported by their own paths: store.ts (journeys table),
  * dynamo-profile.ts (profiles table), dynamo-timeline.ts (the person's timeline, out-of-order events),
  * schedule.ts (waits on EventBridge Scheduler), rules.ts (journey rules on the bus), s3-steps.ts
- * (journey_steps in the lake).
+ * (journey_steps in the lake), policy/dynamo-sends.ts (the send log of the policy's caps).
  */
 export {
   cachedJourneys,
@@ -43,6 +43,20 @@ export { isPrivateAddress, type WebhookSettings } from './actions/webhook';
 export { SIGNATURE_TOLERANCE_MS, signDelivery, verifyDelivery, type SignedParts, type Verdict } from './actions/signature';
 export { JOURNEY_COUNTERS, journeyStats, journeyStatsRoutes, type JourneyStats, type StoredJourneyView, type VersionStats, type VersionView } from './stats';
 export type { JourneyStore, LedgerItem } from './store';
+export {
+  CAPPED_GLOBAL,
+  cachedPolicy,
+  capGate,
+  decideCap,
+  deferUntil,
+  nextSendTime,
+  personZone,
+  sendsKey,
+  storedPolicy,
+  type Governance,
+  type Send,
+  type SendLog,
+} from './policy';
 export type { ResumeInput, WaitScheduler, WaitSchedules } from './schedule';
 export type { RuleInput, RuleTarget } from './rules';
 export { followsEvents, type TimelineEvent, type TimelineReader } from './timeline';

@@ -16,6 +16,10 @@
  * dropped) until the journey resumes; `onArchived` ends a run of an archived or deleted journey.
  * Besides effects, every transition lists its step outcomes (`outcomes`): the rows of the lake's
  * `journey_steps` table (steps.ts), actions' rows being added by the shell once performed.
+ *
+ * With a policy in the context (docs/journeys.md#governance), an email/SMS step due outside its
+ * send window holds the run at that step (`quiet`, like a wait: policy/window.ts, pure too) until
+ * the window opens; caps need the person's send log, so the shell applies them (policy/gate.ts).
  */
 import { createHash } from 'node:crypto';
 import { JOURNEYS } from '../config';
@@ -33,21 +37,29 @@ import {
   type Condition,
   type EventCondition,
   type JourneyDef,
+  type PolicyDef,
   type Step,
 } from '../definitions';
 import { inTimeOrder, recoverable, type TimelineEvent } from './timeline';
+import { deferUntil } from './policy/window';
 
 export type RunStatus = 'active' | 'completed' | 'exited' | 'archived';
 
 export interface Waiting {
   stepId: string;
-  kind: 'wait' | 'waitUntil';
-  /** When the wait ends (or times out), ms; while held, when the hold is next re-checked. */
+  /** `quiet`: a message step held until its send window opens (docs/journeys.md#governance). */
+  kind: 'wait' | 'waitUntil' | 'quiet';
+  /** When the wait ends (or times out, or the window opens), ms; while held, when the hold is next re-checked. */
   until: number;
   /** Scheduler schedule that resumes the run (the one expected: a resume from any other is stale). */
   schedule: string;
   /** The wait is over but the journey is paused: the run is held here until it resumes. */
   held?: Hold;
+  /**
+   * Hold re-check numbers already used at this step (a message held for its window, then for a pause,
+   * then deferred again can be held twice there): the next hold counts on from it, so no schedule name repeats.
+   */
+  holds?: number;
 }
 
 export interface Hold {
@@ -162,6 +174,12 @@ export interface MachineContext {
    * (at entry and before a due resume). Absent: none read. Applied once per messageId, like deliveries.
    */
   timeline?: TimelineEvent[];
+  /** The deployment's policy, when one is applied: its quiet hours and send days hold messages (docs/journeys.md#governance). */
+  governance?: {
+    policy: PolicyDef;
+    /** `context.timezone` of the event being handled, if any (the person's latest known zone). */
+    eventZone?: unknown;
+  };
 }
 
 export type Effect =
@@ -334,9 +352,11 @@ export interface RunResult {
 
 /**
  * Executes steps from `from` (null: the journey is over) until a wait, an exit or the end.
- * The exit condition is checked before every step.
+ * The exit condition is checked before every step. A message step due outside its send window holds
+ * the run there (`quiet`) until the window opens, counted `deferred`; `released` names the step whose
+ * window has just opened (its schedule fired), which then goes out without being held again.
  */
-export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: MachineContext): RunResult {
+export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: MachineContext, released?: string): RunResult {
   const effects: Effect[] = [];
   const stats: Record<string, number> = {};
   const outcomes: StepOutcome[] = [];
@@ -357,7 +377,22 @@ export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: Mac
     switch (step.type) {
       case 'action': {
         const channel = stepChannel(def, step);
-        effects.push({ type: 'action', step, ...(channel && !granted(ctx.person.consent, channel) ? { skip: 'no_consent' as const } : {}) });
+        const noConsent = channel !== null && !granted(ctx.person.consent, channel);
+        const g = ctx.governance;
+        const until =
+          g && !noConsent && step.id !== released
+            ? deferUntil(g.policy, step, ctx.now, { eventZone: g.eventZone, runEvent: cur.event, traits: ctx.person.traits })
+            : undefined;
+        if (until !== undefined) {
+          // One schedule per run and step: a step is held at most once per run (released when it fires).
+          const name = scheduleName(cur.runId, step.id);
+          cur = { ...cur, waiting: { stepId: step.id, kind: 'quiet', until, schedule: name } };
+          effects.push({ type: 'schedule', name, stepId: step.id, at: until });
+          stats.deferred = 1;
+          outcomes.push({ stepId: step.id, action: step.action, outcome: 'deferred' });
+          return { run: cur, effects, stats, outcomes };
+        }
+        effects.push({ type: 'action', step, ...(noConsent ? { skip: 'no_consent' as const } : {}) });
         at = nextStepId(def, step.id);
         break;
       }
@@ -462,7 +497,7 @@ export const resumeScheduleName = (input: { runId: string; stepId: string; hold?
 
 /** Holds a run whose wait is over while the journey is paused (or re-schedules the re-check of a held one). */
 function hold(state: PersonState, run: Run, w: Waiting, by: Hold['by'], ctx: MachineContext, cancel: Effect[] = []): Transition {
-  const checks = w.held ? w.held.checks + 1 : 0;
+  const checks = w.held ? w.held.checks + 1 : (w.holds ?? 0);
   const held: Hold = w.held ? { ...w.held, checks } : { since: ctx.now, checks, by };
   const until = ctx.now + holdDelayMs(checks);
   const name = holdScheduleName(run.runId, w.stepId, checks);
@@ -477,6 +512,7 @@ function hold(state: PersonState, run: Run, w: Waiting, by: Hold['by'], ctx: Mac
 
 /** What follows the end of the wait the run is at: continue after it, or leave on a wait-until's timeout. */
 function afterWait(def: JourneyDef, state: PersonState, run: Run, w: Waiting, by: Hold['by'], ctx: MachineContext, first: StepOutcome[]): Transition {
+  if (w.kind === 'quiet') return afterQuiet(def, state, run, w, ctx, first);
   const step = index(def).get(w.stepId)?.step;
   const outcomes = [
     ...first,
@@ -493,6 +529,30 @@ function afterWait(def: JourneyDef, state: PersonState, run: Run, w: Waiting, by
   }
   const r = runFrom(def, run, step ? nextStepId(def, step.id) : null, ctx);
   return { state: { ...state, run: r.run }, effects: r.effects, stats: r.stats, changed: true, outcomes: [...outcomes, ...r.outcomes] };
+}
+
+/**
+ * A message held for its send window goes on at that step (exit condition and consent checked anew).
+ * When its schedule fired it is not held again, even if this invocation's clock disagrees with the
+ * scheduler's; released from a pause's hold, its window is checked again (a journey resumed at night
+ * holds the message till morning), under a schedule named after the hold's checks (the first one fired).
+ */
+function afterQuiet(def: JourneyDef, state: PersonState, run: Run, w: Waiting, ctx: MachineContext, first: StepOutcome[]): Transition {
+  const r = runFrom(def, run, w.stepId, ctx, w.held ? undefined : w.stepId);
+  let next = r.run;
+  let effects = r.effects;
+  let stats = r.stats;
+  const again = next.waiting;
+  if (w.held && again?.kind === 'quiet' && again.stepId === w.stepId) {
+    const n = w.held.checks + 1;
+    const name = holdScheduleName(run.runId, w.stepId, n);
+    next = { ...next, waiting: { ...again, schedule: name, holds: n + 1 } };
+    effects = effects.map((e) => (e.type === 'schedule' && e.name === again.schedule ? { ...e, name, hold: n } : e));
+    // The same message, already counted deferred once.
+    const { deferred: _d, ...rest } = stats;
+    stats = rest;
+  }
+  return { state: { ...state, run: next }, effects, stats, changed: true, outcomes: [...first, ...r.outcomes] };
 }
 
 /**

@@ -7,7 +7,8 @@
  * its wake-up time (its schedule is not touched) and, when it wakes, goes on after that step of the
  * new version; a wait-until there waits for the new step's event. Nothing is guessed: when applied,
  * every wait step of version k must have an image that is a wait step of the new version
- * (`checkMigration`), else the apply is refused with `invalid_migration`.
+ * (`checkMigration`), else the apply is refused with `invalid_migration`. A run held at a message step
+ * for the policy's send window is not moved until it reaches its next wait.
  *
  * The shell migrates lazily: a run of version k is moved the next time λ journey touches it (its
  * wake-up or one of its events), before anything else happens to it, which is the same as moving every
@@ -88,6 +89,9 @@ export function migrateRun(run: Run, to: Pick<JourneyDef, 'steps'>, map: Record<
   const w = run.waiting;
   const outcome = (stepId: string | null): StepOutcome => ({ stepId, action: 'run', outcome: 'migrated', reason: `to_version_${toVersion}` });
   if (!w) return { run: { ...run, journeyVersion: toVersion }, outcome: outcome(null) };
+  // Held for its send window (docs/journeys.md#governance): at a message step of its own version, which
+  // it sends there; it moves at its next wait.
+  if (w.kind === 'quiet') return null;
   const target = Object.hasOwn(map, w.stepId) ? map[w.stepId]! : w.stepId;
   const step = stepsById(to).get(target);
   if (!isWait(step)) return null;

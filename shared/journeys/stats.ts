@@ -32,6 +32,9 @@ export const JOURNEY_COUNTERS = [
   'archived',
   'migrated_in',
   'migrated_out',
+  // The policy across journeys (docs/journeys.md#governance): messages held for their send window, and not sent over a global cap.
+  'deferred',
+  'capped_global',
 ] as const;
 type Counter = (typeof JOURNEY_COUNTERS)[number];
 

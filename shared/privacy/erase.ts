@@ -16,7 +16,7 @@
  *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
  *      run continues where it stopped; steps 3–6 run once the pass is through;
  *   3. dedup markers of their messages; timeline items;
- *   4. journey state (run items, action ledger) and pending journey waits; their coupon links (the
+ *   4. journey state (run items, action ledger, send logs) and pending journey waits; their coupon links (the
  *      profile id off the codes, issue items deleted); recheck schedules; segment membership;
  *   5. identity graph items that point at their profiles; the profiles (live and merged-away);
  *   6. the audit record: status `erased`, counts, time; profile ids dropped from it; dequeued.

@@ -44,6 +44,8 @@ describe('audited routes', () => {
       'POST /v1/journeys/{id}/pause': 'journey.paused',
       'POST /v1/journeys/{id}/resume': 'journey.resumed',
       'POST /v1/journeys/{id}/archive': 'journey.archived',
+      'PUT /v1/policies/{id}': 'definition.put',
+      'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
       'PUT /v1/sources/{id}/trust': 'source.trust_set',
