@@ -4,7 +4,7 @@
  * Locally the lake is the S3 bucket `cairn-lake` served by s3rver, which keeps every object on disk
  * as `<dataDir>/s3/cairn-lake/<key>._S3rver_object` (metadata beside it). Lake objects are gzip
  * JSON Lines under Hive-style partitions (`events/dt=YYYY-MM-DD/<shard>-<seq>.json.gz`), so DuckDB
- * reads those files directly and exposes the views `events`, `quarantine`, `profiles` and `audit`, with the
+ * reads those files directly and exposes the views `events`, `quarantine`, `profiles`, `audit` and `journey_steps`, with the
  * columns of shared/message/types.ts (`LakeEventRow`, `LakeQuarantineRow`) plus the partition column
  * `dt`. Nested objects are DuckDB `JSON`, so `properties->>'total'` works whether the writer stored
  * them as objects or as JSON text. An empty lake answers with zero rows.
@@ -42,7 +42,7 @@ interface TableSpec {
 }
 
 /** The lake tables and their columns (order as shown by `select *`); `dt` is appended. */
-export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles' | 'audit', TableSpec> = {
+export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles' | 'audit' | 'journey_steps', TableSpec> = {
   events: {
     prefix: LAKE.eventsPrefix,
     columns: [
@@ -105,6 +105,21 @@ export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles' | 'audit',
       ['target', 'VARCHAR'],
       ['status', 'INTEGER'],
       ['code', 'VARCHAR'],
+    ],
+  },
+  /** Journey step outcomes per run and version (shared/journeys/steps.ts `LakeJourneyStepRow`, docs/journeys.md#the-lake). */
+  journey_steps: {
+    prefix: LAKE.journeyStepsPrefix,
+    columns: [
+      ['at', 'TIMESTAMPTZ'],
+      ['journey_id', 'VARCHAR'],
+      ['version', 'INTEGER'],
+      ['run_id', 'VARCHAR'],
+      ['profile_id', 'VARCHAR'],
+      ['step_id', 'VARCHAR'],
+      ['action', 'VARCHAR'],
+      ['outcome', 'VARCHAR'],
+      ['reason', 'VARCHAR'],
     ],
   },
 };

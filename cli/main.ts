@@ -24,6 +24,7 @@ import { registerExportCommand } from './export';
 import { registerDemoCommand } from './demo';
 import { registerKeysCommand } from './keys';
 import { registerCouponsCommand } from './coupons';
+import { registerJourneyCommands } from './journeys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerPrivacyCommands } from './erase';
@@ -339,6 +340,7 @@ export function buildProgram(io: Io): Command {
   });
 
   registerKeysCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
+  registerJourneyCommands(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
 
   registerCouponsCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 

@@ -50,7 +50,8 @@ export function privacyDepsFromEnv(): PrivacyDeps {
     exports: {
       lake: new S3LakeObjects(lakeBucketFromEnv()),
       journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
-      listDefinitions: (kind) => listDefinitions(definitions, kind),
+      // Deleted journeys too: their runs are the person's (docs/journeys.md#versions).
+      listDefinitions: (kind) => listDefinitions(definitions, kind, { includeDeleted: true }),
     },
     retention: retentionOf(importDaysFromEnv()),
   };
@@ -71,7 +72,7 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
     coupons: new DynamoCouponStore(couponsTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
-    syncJourneyRules: (def) => syncJourneyRules(def, rules),
+    syncJourneyRules: (def, opts) => syncJourneyRules(def, rules, opts),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),
     // An unmerge's two profiles: split and settled in its writes, their segment effects applied by λ

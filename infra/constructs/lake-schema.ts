@@ -7,6 +7,7 @@
 import type { LakeEventRow, LakeQuarantineRow } from '#shared/message';
 import type { LakeProfileRow } from '#shared/identity';
 import type { LakeAuditRow } from '#shared/admin';
+import type { LakeJourneyStepRow } from '#shared/journeys';
 
 export interface LakeTableDef {
   name: string;
@@ -72,7 +73,20 @@ const AUDIT_COLUMNS: Record<keyof LakeAuditRow, string> = {
   code: 'string',
 };
 
-export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string; audit: string }): LakeTableDef[] => [
+/** Journey step outcomes per run and version (shared/journeys/steps.ts, docs/journeys.md#the-lake): the profile id is the one personal datum. */
+const JOURNEY_STEP_COLUMNS: Record<keyof LakeJourneyStepRow, string> = {
+  at: 'string',
+  journey_id: 'string',
+  version: 'int',
+  run_id: 'string',
+  profile_id: 'string',
+  step_id: 'string',
+  action: 'string',
+  outcome: 'string',
+  reason: 'string',
+};
+
+export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string; audit: string; journeySteps: string }): LakeTableDef[] => [
   { name: 'events', prefix: prefixes.events, description: 'One row per accepted message', columns: Object.entries(EVENT_COLUMNS) },
   {
     name: 'quarantine',
@@ -86,6 +100,12 @@ export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; prof
     prefix: prefixes.audit,
     description: 'Audited admin requests: who exported, erased, unmerged, changed a definition or a key',
     columns: Object.entries(AUDIT_COLUMNS),
+  },
+  {
+    name: 'journey_steps',
+    prefix: prefixes.journeySteps,
+    description: 'Journey step outcomes: one row per run and step outcome, with the journey version',
+    columns: Object.entries(JOURNEY_STEP_COLUMNS),
   },
 ];
 

@@ -72,10 +72,16 @@ export class Lake extends Construct {
     this.databaseName = s.glueName(LAKE.glueDatabase);
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit' },
+      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit, journey_steps' },
     });
 
-    const tables = LAKE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix, audit: LAKE.auditPrefix });
+    const tables = LAKE_TABLES({
+      events: LAKE.eventsPrefix,
+      quarantine: LAKE.quarantinePrefix,
+      profiles: LAKE.profilesPrefix,
+      audit: LAKE.auditPrefix,
+      journeySteps: LAKE.journeyStepsPrefix,
+    });
     for (const t of tables) {
       const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
       const table = new glue.CfnTable(this, `Table${t.name[0]!.toUpperCase()}${t.name.slice(1)}`, {

@@ -1,6 +1,6 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition or a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
+ * definition, paused, resumed or archived a journey, changed a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
  * written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
@@ -18,6 +18,9 @@ export type AuditAction =
   | 'segment.members_listed'
   | 'definition.put'
   | 'definition.deleted'
+  | 'journey.paused'
+  | 'journey.resumed'
+  | 'journey.archived'
   | 'key.created'
   | 'key.revoked'
   | 'source.trust_set'
@@ -52,6 +55,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
       [`DELETE /v1/${area}/{id}`, 'definition.deleted'],
     ]),
   ),
+  'POST /v1/journeys/{id}/pause': 'journey.paused',
+  'POST /v1/journeys/{id}/resume': 'journey.resumed',
+  'POST /v1/journeys/{id}/archive': 'journey.archived',
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
   'PUT /v1/sources/{id}/trust': 'source.trust_set',
@@ -105,6 +111,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'profile.unmerged':
       return field(body, 'profileId') ?? field(body, 'profile', 'profileId');
     case 'segment.members_listed':
+    case 'journey.paused':
+    case 'journey.resumed':
+    case 'journey.archived':
       return params.id ?? null;
     case 'definition.put':
     case 'definition.deleted':

@@ -5,9 +5,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
 import { journeyStatsRoutes, type JourneyStore } from '../journeys';
-import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
+import { journeyStatsView, registerJourneyRoutes } from './journeys';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
 import { auditObserver, type AuditLog } from './audit-log';
@@ -18,7 +18,7 @@ export { auditObserver, type AuditLog } from './audit-log';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
 export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
-  /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
+  /** Where journey counters are read (`GET /v1/journeys/{id}/stats`, the runs an archive ends). */
   journeys: JourneyStore;
   /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
   coupons: CouponStore;
@@ -29,11 +29,14 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps), deps.journeys, (id) =>
-    getDefinition(deps.definitionsTable, 'journey', id),
+  const router = journeyStatsRoutes(
+    registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps),
+    deps.journeys,
+    journeyStatsView(deps.definitionsTable),
   );
   registerKeyRoutes(router, deps.sourcesTable);
   registerCouponRoutes(router, deps.coupons);
+  registerJourneyRoutes(router, deps);
   return registerDefinitionRoutes(router, deps);
 }
 

@@ -233,6 +233,8 @@ export const LAKE = {
   profilesPrefix: 'profiles/',
   /** One object per audited admin request (shared/admin/audit.ts, docs/security.md#audit-log). */
   auditPrefix: 'audit/',
+  /** Journey step outcomes, one object per person and transition of λ journey (shared/journeys/steps.ts, docs/journeys.md#the-lake). */
+  journeyStepsPrefix: 'journey_steps/',
   /** Batches the local runtime's event-source mappings gave up on (local/poller-dispatch.ts); erased by λ erase. */
   failedPrefix: 'failed/',
   /**
@@ -407,9 +409,11 @@ export const FUNCTIONS = {
         identities: ['BatchGetItem', 'UpdateItem'],
         profiles: ['BatchGetItem', 'PutItem'],
         timeline: ['Query', 'BatchWriteItem'],
-        definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
+        // definitions BatchGetItem, UpdateItem: journey versions and pause/resume/archive (shared/definitions/dynamo-versions.ts).
+        definitions: ['GetItem', 'BatchGetItem', 'Scan', 'PutItem', 'UpdateItem', 'DeleteItem'],
         segmentMembers: ['Query'],
-        journeys: ['GetItem'],
+        // journeys BatchGetItem: the counters of every version (shared/journeys/store.ts getStats).
+        journeys: ['GetItem', 'BatchGetItem'],
         privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
         sources: ['Scan', 'PutItem', 'UpdateItem'],
         // coupons: loading and generating codes (a lease on the pool, its codes and slots, the new size) and the pool's status.
@@ -493,6 +497,7 @@ export const FUNCTIONS = {
       'emailFrom',
       'webhookSecretId',
       'couponsTable',
+      'lakeBucket',
     ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
@@ -512,6 +517,8 @@ export const FUNCTIONS = {
       streams: { raw: 'write' },
       bus: true,
       secrets: ['webhook'],
+      // The lake's journey_steps table: one object per person and transition (shared/journeys/s3-steps.ts).
+      lake: { write: ['journey_steps/'] },
     },
   },
   /**
@@ -561,10 +568,10 @@ export const FUNCTIONS = {
       // Lists and rewrites objects holding the person's rows (lake tables and failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
         list: true,
         listVersions: true,
       },
@@ -663,7 +670,8 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/profiles/{identifier}/unmerge', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/erasures/{id}', fn: 'admin', auth: 'admin' },
-  ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [
+  // Definitions; `policies` holds the one policy across journeys (docs/journeys.md#governance).
+  ...(['computed-traits', 'segments', 'journeys', 'policies'] as const).flatMap((area): RouteDef[] => [
     { method: 'GET', path: `/v1/${area}`, fn: 'admin', auth: 'admin' },
     { method: 'GET', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
     { method: 'PUT', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
@@ -671,6 +679,12 @@ export const ROUTES: RouteDef[] = [
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
+  // Journey versions and lifecycle (docs/journeys.md#versions).
+  { method: 'GET', path: '/v1/journeys/{id}/versions', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/journeys/{id}/versions/{version}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/pause', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/resume', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/archive', fn: 'admin', auth: 'admin' },
   // Coupon pools (docs/journeys.md#coupons): status, codes loaded from a file, generated codes.
   { method: 'GET', path: '/v1/coupons/{pool}', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/coupons/{pool}/codes', fn: 'admin', auth: 'admin' },
@@ -801,6 +815,13 @@ export const JOURNEYS = {
   scheduleGroup: 'cairn-journeys',
   /** Counter items per journey: `journeyStatsShards()` (8 at the cap of 50). */
   statsShards: journeyStatsShards(),
+  /**
+   * A run whose wait ends while its journey is paused is held and re-checked after 1 minute, then
+   * after twice as long each time up to 15 minutes (docs/journeys.md#pause-resume-archive): after a
+   * resume, held runs go on within 15 minutes, and a long pause costs a held run ≤ 4 invocations an hour.
+   */
+  holdRecheckMs: 60_000,
+  holdRecheckMaxMs: 15 * 60_000,
 } as const;
 
 /** Coupons (docs/journeys.md#coupons). */

@@ -327,6 +327,11 @@ describe('lake catalog and Athena', () => {
       required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'],
     },
     { name: 'audit', prefix: LAKE.auditPrefix, required: ['at', 'request_id', 'actor', 'action', 'target', 'status', 'code'] },
+    {
+      name: 'journey_steps',
+      prefix: LAKE.journeyStepsPrefix,
+      required: ['at', 'journey_id', 'version', 'run_id', 'profile_id', 'step_id', 'action', 'outcome', 'reason'],
+    },
   ];
 
   it('a Glue database and no crawler', () => {

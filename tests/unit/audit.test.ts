@@ -41,6 +41,11 @@ describe('audited routes', () => {
       'DELETE /v1/segments/{id}': 'definition.deleted',
       'PUT /v1/journeys/{id}': 'definition.put',
       'DELETE /v1/journeys/{id}': 'definition.deleted',
+      'POST /v1/journeys/{id}/pause': 'journey.paused',
+      'POST /v1/journeys/{id}/resume': 'journey.resumed',
+      'POST /v1/journeys/{id}/archive': 'journey.archived',
+      'PUT /v1/policies/{id}': 'definition.put',
+      'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
       'PUT /v1/sources/{id}/trust': 'source.trust_set',
@@ -49,6 +54,11 @@ describe('audited routes', () => {
     };
     expect(AUDITED_ROUTES).toEqual(expected);
     for (const [k, a] of Object.entries(expected)) expect(auditAction(k)).toBe(a);
+  });
+
+  it('a pause, resume or archive is recorded by the journey id', () => {
+    for (const verb of ['pause', 'resume', 'archive'])
+      expect(auditRow(input(`POST /v1/journeys/{id}/${verb}`, { params: { id: 'welcome' } }))).toMatchObject({ target: 'welcome', code: null });
   });
 
   it('every audited route but unmerge (added separately) is an admin route of ROUTES; reads are not audited', () => {
@@ -271,7 +281,13 @@ describe('the router observer', () => {
 
 describe('the audit table', () => {
   it('has the same columns locally (DuckDB) and on AWS (Glue), as LakeAuditRow', () => {
-    const glue = GLUE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix, audit: LAKE.auditPrefix });
+    const glue = GLUE_TABLES({
+      events: LAKE.eventsPrefix,
+      quarantine: LAKE.quarantinePrefix,
+      profiles: LAKE.profilesPrefix,
+      audit: LAKE.auditPrefix,
+      journeySteps: LAKE.journeyStepsPrefix,
+    });
     expect(glue.map((t) => t.name).sort()).toEqual(Object.keys(LOCAL_TABLES).sort());
     const glueType = { VARCHAR: 'string', JSON: 'string', TIMESTAMPTZ: 'string', INTEGER: 'int' } as const;
     for (const t of glue) {
