@@ -1,7 +1,8 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition, paused, resumed or archived a journey, changed a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
- * written to the lake's `audit` table (shared/admin/s3-audit.ts).
+ * definition, paused, resumed or archived a journey, changed a key, put codes into a coupon pool, and when — one row per
+ * audited admin request, successes and failures, and one per request a console user's role refused (`access.refused`,
+ * on any route) — written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
  * are recorded by what the answer names instead (the erasure id, the profile id), and an error
@@ -25,7 +26,9 @@ export type AuditAction =
   | 'key.revoked'
   | 'source.trust_set'
   | 'coupons.loaded'
-  | 'coupons.generated';
+  | 'coupons.generated'
+  /** A console user's role does not allow the route (`403 forbidden_role`, shared/admin/roles.ts): on any route. */
+  | 'access.refused';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -33,7 +36,10 @@ export interface LakeAuditRow {
   at: string;
   /** API Gateway's request id (`apigw-requestid`), also the row's object name. */
   request_id: string;
-  /** The IAM caller (`requestContext.authorizer.iam.userArn`); null when the event carries none. */
+  /**
+   * The IAM caller (`requestContext.authorizer.iam.userArn`), or a console user as `cognito:<sub>`
+   * (the user's id in the pool, never their email); null when the event carries neither.
+   */
   actor: string | null;
   action: AuditAction;
   /** What was acted on, never a person's identifier; null when a failed request names nothing safe. */
@@ -84,11 +90,17 @@ export interface AuditInput {
   at: Date;
 }
 
-/** The IAM caller of an API Gateway HTTP API (payload 2.0, IAM auth) event; the local server fills the same field. */
+/**
+ * The caller of an API Gateway HTTP API (payload 2.0) event: the IAM caller's ARN (IAM auth; the
+ * local server fills the same field for the admin token), or `cognito:<sub>` for a console user (JWT
+ * auth: the `sub` claim, the user's id in the pool).
+ */
 export function actorOf(event: APIGatewayProxyEventV2): string | null {
-  const rc = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } } | undefined;
+  const rc = event.requestContext as { authorizer?: { iam?: { userArn?: unknown }; jwt?: { claims?: { sub?: unknown } } } } | undefined;
   const arn = rc?.authorizer?.iam?.userArn;
-  return typeof arn === 'string' && arn ? arn : null;
+  if (typeof arn === 'string' && arn) return arn;
+  const sub = rc?.authorizer?.jwt?.claims?.sub;
+  return typeof sub === 'string' && sub ? `cognito:${sub}` : null;
 }
 
 const field = (body: unknown, ...path: string[]): string | null => {
@@ -132,6 +144,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;
+    case 'access.refused':
+      // The route, never its parameters: which kind of call was refused.
+      return input.routeKey;
   }
 }
 
@@ -140,7 +155,8 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
 const failureCode = (input: { status: number; code?: string | undefined }): string | null => (input.status >= 400 ? (input.code ?? 'internal_error') : null);
 
 export function auditRow(input: AuditInput): LakeAuditRow | undefined {
-  const action = auditAction(input.routeKey);
+  // A refusal is recorded on every route, audited or not (docs/security.md#console-roles).
+  const action = input.code === 'forbidden_role' ? 'access.refused' : auditAction(input.routeKey);
   if (!action) return undefined;
   return {
     at: input.at.toISOString(),

@@ -11,10 +11,22 @@ import { journeyStatsView, registerJourneyRoutes } from './journeys';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
 import { auditObserver, type AuditLog } from './audit-log';
+import { checkRole } from './roles';
 
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
 export { auditObserver, type AuditLog } from './audit-log';
+export {
+  ROLE_ACCESS,
+  ROUTE_ACCESS,
+  callerOf,
+  checkRole,
+  mayCall,
+  rolesOf,
+  routeAccess,
+  type AdminCaller,
+  type RouteAccess,
+} from './roles';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
 export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
@@ -29,8 +41,9 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
+  // Console users are held to their roles before a route reads anything (shared/admin/roles.ts).
   const router = journeyStatsRoutes(
-    registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps),
+    registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit), checkRole), deps),
     deps.journeys,
     journeyStatsView(deps.definitionsTable),
   );

@@ -738,6 +738,85 @@ export const THROTTLE = { rateLimit: 4000, burstLimit: 5000 } as const;
  */
 export const ADMIN_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
+/**
+ * Console roles (docs/security.md#console-roles): one Cognito group each on AWS, and what each may
+ * call is decided per admin route in shared/admin/roles.ts. Locally the admin token holder is `admin`.
+ */
+export const CONSOLE_ROLES = ['admin', 'marketer', 'viewer'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+
+/**
+ * The console on AWS (docs/deploy.md#console-on-aws, infra/constructs/console-site.ts): the built
+ * single-page app in a private bucket behind CloudFront, sign-in through the stack's Cognito user
+ * pool, and the admin routes on a second HTTP API whose JWT authorizer takes the pool's access
+ * tokens. CloudFront sends `/v1/*` to that API, so the app calls the admin API on its own origin,
+ * as it does locally where `npm start` serves both on one port.
+ */
+export const CONSOLE = {
+  /** The built app, relative to the project root. Without an index.html there, synth deploys a placeholder page. */
+  distDir: 'console/dist',
+  /** Hashed build output (Vite's `assetsDir`): cached for a year; every other file is revalidated on each load. */
+  assetsPrefix: 'assets/',
+  /** The app's runtime settings (ConsoleRuntimeConfig), written beside index.html at deploy time. */
+  configFile: 'config.json',
+  /** Paths CloudFront sends to the console API instead of the bucket: every admin route is under it. */
+  apiPathPattern: '/v1/*',
+  /** One Cognito group per role. */
+  groups: {
+    admin: 'Everything: definitions, profiles and unmerge, reports, sources and write keys, erasure and export',
+    marketer: 'Definitions (computed traits, segments, journeys, coupon codes), profiles and reports: no keys, no erasure or export',
+    viewer: 'Read-only: profiles, definitions, segment members, journey stats, coupon pools',
+  } satisfies Record<ConsoleRole, string>,
+  /** OAuth resource server and scope every console route requires: only access tokens carry it (an ID token is refused). */
+  resourceServer: 'cairn-admin-api',
+  scope: 'console',
+  /** An access token is good for an hour; a sign-in for a working day (the refresh token). */
+  accessTokenMinutes: 60,
+  refreshTokenHours: 12,
+  passwordMinLength: 14,
+  temporaryPasswordDays: 7,
+} as const;
+
+/**
+ * What the console reads from `/config.json` on AWS (written by the stack at deploy time). Locally
+ * there is none: the console signs in with the admin token.
+ */
+export interface ConsoleRuntimeConfig {
+  auth: 'cognito';
+  region: string;
+  userPoolId: string;
+  clientId: string;
+  /** The hosted sign-in pages: `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  authDomain: string;
+  /** Where Cognito sends the user back after signing in and out: the console's own URL. */
+  redirectUri: string;
+  /** Scopes to ask for: `openid`, `email` and the console scope the admin routes require. */
+  scopes: string[];
+}
+
+/**
+ * The console's Content-Security-Policy (CloudFront's response headers policy on AWS). Scripts,
+ * fonts, images and API calls from the console's own origin only, plus `authOrigin` (the Cognito
+ * domain's token endpoint) on AWS; no inline script and no eval. Inline styles are allowed: chart and
+ * code-editor libraries set them at run time. Never framed (`frame-ancestors 'none'`).
+ */
+export function consoleCsp(authOrigin?: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    `connect-src 'self'${authOrigin ? ` ${authOrigin}` : ''}`,
+    "worker-src 'self' blob:",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 /** Environment variable names the handlers read. Set by CDK on AWS and by the local runtime. */
 export const ENV = {
   rawStream: 'CAIRN_RAW_STREAM',
