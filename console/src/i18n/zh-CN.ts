@@ -1,0 +1,51 @@
+/** 简体中文. Every key of en.ts (the compiler checks the shape). */
+import type { Messages } from './en';
+
+export const zhCN: Messages = {
+  app: {
+    name: 'Cairn 控制台',
+    skip: '跳到正文',
+    signOut: '退出登录',
+    language: '语言',
+    loading: '加载中…',
+    error: '出错了：{{message}}',
+    retry: '重试',
+    notFound: '此页面不存在。',
+    home: '返回首页',
+    comingTitle: '{{page}}',
+    coming: '此页面即将推出：它将显示的内容已可通过管理 API 和命令行获取（docs/console.md）。',
+  },
+  nav: {
+    label: '主导航',
+    overview: '概览',
+    customers: '客户',
+    profiles: '用户档案',
+    audiences: '受众',
+    segments: '细分人群',
+    journeys: '旅程',
+    reports: '报表',
+    data: '数据',
+    sources: '数据源与密钥',
+    catalogue: '事件目录',
+    quarantine: '隔离区',
+    health: '管道健康',
+    privacy: '隐私请求',
+  },
+  signIn: {
+    title: '登录',
+    intro: '使用此 Cairn 栈的管理令牌登录（本地为 CAIRN_ADMIN_TOKEN，未设置时为 dev-admin-token）。',
+    token: '管理令牌',
+    submit: '登录',
+    checking: '验证中…',
+    invalid: '令牌被拒绝。请检查 CAIRN_ADMIN_TOKEN。',
+    unreachable: '管理 API 没有响应：{{message}}',
+    kept: '令牌仅保存在此浏览器标签页中，直到您退出登录或关闭标签页。',
+  },
+  overview: {
+    title: '概览',
+    intro: '查找客户、构建受众，或管理数据。',
+    segments: '细分人群',
+    journeys: '旅程',
+    computedTraits: '计算特征',
+  },
+};
