@@ -28,6 +28,17 @@ export default defineConfig({
     chunkSizeWarningLimit: 800,
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    rolldownOptions: {
+      // shared/ modules act only through what they export (no import is made for its side effects),
+      // so the room indexes the console imports bring only what it uses: the definitions validator,
+      // never the collector, the λ middleware or the metrics behind them.
+      treeshake: { moduleSideEffects: (id: string) => !id.startsWith(here('../shared/')) },
+      // The Node built-ins of the shared/ modules left out above are named while the graph is read; none is bundled.
+      onLog(level, log, handler) {
+        if (level === 'warn' && /externalized for browser compatibility/.test(log.message)) return;
+        handler(level, log);
+      },
+    },
   },
   logLevel: 'warn',
 });

@@ -10,7 +10,8 @@
  *   does not exist, which is a 404.
  * - `npm start` builds the console first when the build is missing or older than its sources.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,4 +143,32 @@ export async function ensureConsoleBuilt(root = CONSOLE_ROOT): Promise<boolean> 
   const { build } = await import('vite');
   await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
   return true;
+}
+
+/** The console's bundle budget (issue 15): the JavaScript a first visit loads, gzipped. */
+export const INITIAL_JS_BUDGET_BYTES = 250 * 1024;
+
+export interface BundleSize {
+  /** The scripts `index.html` loads at once (its module entry and what it preloads). */
+  initial: { file: string; bytes: number; gzipBytes: number }[];
+  initialGzipBytes: number;
+  /** Every script of the build (pages and their libraries are loaded on demand). */
+  allJsGzipBytes: number;
+}
+
+/** What a first visit downloads: the scripts `index.html` names, each gzipped (-9, as a CDN would serve it). */
+export function consoleBundleSize(dist = CONSOLE_DIST): BundleSize {
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const named = [...html.matchAll(/<script[^>]*\ssrc="\/([^"]+\.js)"|<link[^>]*rel="modulepreload"[^>]*href="\/([^"]+\.js)"/g)].map((m) => (m[1] ?? m[2])!);
+  const gz = (file: string) => {
+    const body = readFileSync(join(dist, file));
+    return { file, bytes: body.length, gzipBytes: gzipSync(body, { level: 9 }).length };
+  };
+  const initial = [...new Set(named)].map(gz);
+  const all = readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.js'));
+  return {
+    initial,
+    initialGzipBytes: initial.reduce((n, f) => n + f.gzipBytes, 0),
+    allJsGzipBytes: all.reduce((n, f) => n + gz(`assets/${f}`).gzipBytes, 0),
+  };
 }

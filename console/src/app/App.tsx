@@ -14,6 +14,11 @@ import { Shell } from './Shell';
 
 const Overview = lazy(() => import('../pages/Overview'));
 const Coming = lazy(() => import('../pages/Coming'));
+const Profiles = lazy(() => import('../pages/Profiles'));
+const Profile = lazy(() => import('../pages/Profile'));
+const Segments = lazy(() => import('../pages/Segments'));
+const Segment = lazy(() => import('../pages/Segment'));
+const SegmentBuilder = lazy(() => import('../pages/SegmentBuilder'));
 const NotFound = lazy(() => import('../pages/NotFound'));
 
 export const queryClient = new QueryClient({
@@ -52,6 +57,12 @@ export function App() {
         <Suspense fallback={<Loading />}>
           <Switch>
             <Route path="/" component={Overview} />
+            <Route path="/profiles" component={Profiles} />
+            <Route path="/profiles/:id" component={Profile} />
+            <Route path="/segments" component={Segments} />
+            <Route path="/segments/new" component={SegmentBuilder} />
+            <Route path="/segments/:id/edit" component={SegmentBuilder} />
+            <Route path="/segments/:id" component={Segment} />
             <Route path="/journeys">{() => <Coming label="journeys" />}</Route>
             <Route path="/reports">{() => <Coming label="reports" />}</Route>
             <Route path="/data/sources">{() => <Coming label="sources" />}</Route>
