@@ -15,7 +15,7 @@ import { runDemo } from '#cli/demo';
 import { ensureConsoleBuilt } from '#local/console';
 import { simulateHistory } from '#shared/demo';
 import { launchChromium } from '../support/browser-shop';
-import { critical, openConsole, type ConsolePage } from '../support/console';
+import { critical, openConsole, savePageOnFailure, type ConsolePage } from '../support/console';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { until } from '../support/wait';
 
@@ -33,6 +33,7 @@ describe('the console in a browser, on the demo data', () => {
   let browser: Browser;
   let app: ConsolePage;
   let page: Page;
+  savePageOnFailure(() => page);
 
   beforeAll(async () => {
     // npm test builds it first (npm run build:console); a run of this file alone builds it here when stale.
@@ -61,7 +62,12 @@ describe('the console in a browser, on the demo data', () => {
     await browser?.close();
   });
 
-  const noCritical = async (where: string) => expect(critical(await app.axe()), where).toEqual([]);
+  const noCritical = async (where: string) => {
+    const found = await app.axe();
+    // CONSOLE_AXE=1 prints the lesser findings too, to read.
+    if (process.env.CONSOLE_AXE === '1') for (const v of found) process.stderr.write(`axe ${where}: ${v.impact} ${v.id}: ${v.help} ${v.targets.join(' | ')}\n`);
+    expect(critical(found), where).toEqual([]);
+  };
 
   it('signs in with the admin token (refusing a wrong one), keeps it in this tab only, and signs out', async () => {
     app = await openConsole(browser, `${stack.url}/`);
@@ -190,7 +196,7 @@ describe('the console in a browser, on the demo data', () => {
     );
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Segments' }).click();
     const row = page.locator('tr[data-segment="big-spenders-30d"]');
-    await expect.poll(() => row.locator('.segment-size').textContent(), { timeout: 10_000 }).toBe(estimated.toLocaleString('en-US'));
+    await expect.poll(() => row.locator('.segment-size').textContent(), { timeout: 20_000 }).toBe(estimated.toLocaleString('en-US'));
     await noCritical('segments list');
     await app.shot('06-segments');
   });

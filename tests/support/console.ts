@@ -3,12 +3,12 @@
  * errors, screenshots to look at (console/shots, gitignored), the page's HTML saved when a test
  * fails, and axe-core's accessibility check run inside the page.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { onTestFailed } from 'vitest';
+import { beforeEach, onTestFailed } from 'vitest';
 
 /** Screenshots of every step the console tests take, and the HTML of a page whose test failed. */
 export const SHOTS = fileURLToPath(new URL('../../console/shots/', import.meta.url));
@@ -33,6 +33,21 @@ export interface AxeViolation {
   targets: string[];
 }
 
+/** In the enclosing suite: each failing test leaves the page it saw (`FAILED-<test>.png/.html`); the last run's are removed first. */
+export function savePageOnFailure(current: () => Page | undefined): void {
+  mkdirSync(SHOTS, { recursive: true });
+  for (const f of readdirSync(SHOTS)) if (f.startsWith('FAILED-')) rmSync(join(SHOTS, f));
+  beforeEach(() => {
+    onTestFailed(async ({ task }) => {
+      const page = current();
+      if (!page) return;
+      const name = task.name.replace(/[^\w-]+/g, '-').slice(0, 80);
+      await page.screenshot({ path: join(SHOTS, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
+      writeFileSync(join(SHOTS, `FAILED-${name}.html`), await page.content().catch(() => ''));
+    });
+  });
+}
+
 export async function openConsole(browser: Browser, url: string, opts: { locale?: string } = {}): Promise<ConsolePage> {
   mkdirSync(SHOTS, { recursive: true });
   const context = await browser.newContext({ locale: opts.locale ?? 'en-US', viewport: { width: 1280, height: 860 } });
@@ -41,12 +56,6 @@ export async function openConsole(browser: Browser, url: string, opts: { locale?
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
-  });
-  // A failing test leaves the page it saw, to read.
-  onTestFailed(async ({ task }) => {
-    const name = task.name.replace(/[^\w-]+/g, '-').slice(0, 80);
-    await page.screenshot({ path: join(SHOTS, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
-    writeFileSync(join(SHOTS, `FAILED-${name}.html`), await page.content().catch(() => ''));
   });
   await page.goto(url);
   return {

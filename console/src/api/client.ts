@@ -27,17 +27,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** An identifier or id as a path segment: plain values percent-encoded; the rest as `~base64url` (shared/http/path.ts). */
-export function pathParam(value: string): string {
-  // API Gateway decodes the path before the function sees it; these cannot survive that (docs/api.md#path-parameters).
-  if (/[%/?#+\\\u0000-\u001f\u007f]/.test(value) || value.startsWith('~') || value === '.' || value === '..') {
-    const bytes = new TextEncoder().encode(value);
-    let bin = '';
-    for (const b of bytes) bin += String.fromCharCode(b);
-    return '~' + btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  }
-  return encodeURIComponent(value);
-}
+/** An identifier or id as a path segment, as the CLI writes it (shared/http/path.ts: percent-encoded, or `~base64url`). */
+export { pathParam } from '#shared/http';
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const token = opts.token ?? getSession()?.token;

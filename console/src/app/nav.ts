@@ -4,16 +4,21 @@ export interface NavItem {
   label: 'overview' | 'profiles' | 'segments' | 'journeys' | 'reports' | 'sources' | 'catalogue' | 'quarantine' | 'health' | 'privacy';
 }
 export interface NavGroup {
-  label: 'customers' | 'audiences' | 'journeys' | 'reports' | 'data' | null;
+  label: 'customers' | 'audiences' | 'data' | null;
   items: NavItem[];
 }
 
 export const NAV: NavGroup[] = [
   { label: null, items: [{ path: '/', label: 'overview' }] },
   { label: 'customers', items: [{ path: '/profiles', label: 'profiles' }] },
-  { label: 'audiences', items: [{ path: '/segments', label: 'segments' }] },
-  { label: 'journeys', items: [{ path: '/journeys', label: 'journeys' }] },
-  { label: 'reports', items: [{ path: '/reports', label: 'reports' }] },
+  {
+    label: 'audiences',
+    items: [
+      { path: '/segments', label: 'segments' },
+      { path: '/journeys', label: 'journeys' },
+    ],
+  },
+  { label: null, items: [{ path: '/reports', label: 'reports' }] },
   {
     label: 'data',
     items: [

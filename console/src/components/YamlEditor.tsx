@@ -51,6 +51,8 @@ export default function YamlEditor({ value, onChange, problems, label }: YamlEdi
           lint,
           keymap.of([...defaultKeymap, ...historyKeymap]),
           EditorView.contentAttributes.of({ 'aria-label': label }),
+          // Lines wrap and the editor grows with its text: no inner scrolling region (one a keyboard could not reach).
+          EditorView.lineWrapping,
           EditorView.updateListener.of((u) => {
             if (u.docChanged) latest.current.onChange(u.state.doc.toString());
           }),
