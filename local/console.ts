@@ -10,7 +10,7 @@
  *   does not exist, which is a 404.
  * - `npm start` builds the console first when the build is missing or older than its sources.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -136,13 +136,34 @@ export function consoleBuildStale(root = CONSOLE_ROOT): boolean {
   return sources.some((s) => existsSync(s) && (statSync(s).isDirectory() ? newest(s) : statSync(s).mtimeMs) > built);
 }
 
-/** Builds the console with Vite (console/vite.config.ts) when it is missing or stale; true when it built. */
+/**
+ * Builds the console with Vite (console/vite.config.ts) when it is missing or stale; true when it
+ * built. One build at a time across processes (two test files, a test and `npm start`): a lock
+ * directory beside the build, taken over when a crashed holder left it for 5 minutes.
+ */
 export async function ensureConsoleBuilt(root = CONSOLE_ROOT): Promise<boolean> {
   if (!consoleBuildStale(root)) return false;
-  // Vite is loaded only to build: a stack whose console is built never loads it.
-  const { build } = await import('vite');
-  await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
-  return true;
+  const lock = join(root, '.build-lock');
+  for (const started = Date.now(); ; ) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - started > 300_000) throw new Error(`the console build lock ${lock} is held; remove it if no build is running`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    // Another process may have built it while this one waited.
+    if (!consoleBuildStale(root)) return false;
+    // Vite is loaded only to build: a stack whose console is built never loads it.
+    const { build } = await import('vite');
+    await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+    return true;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** The console's bundle budget (issue 15): the JavaScript a first visit loads, gzipped. */
