@@ -1,5 +1,5 @@
 /** Segments: every applied segment with its size now, and the way to build a new one. */
-import { useQueries, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { api, pathParam } from '../api/client';
@@ -17,12 +17,6 @@ export default function SegmentsPage() {
   const { t } = useTranslation();
   const f = useFormat();
   const list = useQuery({ queryKey: ['segments'], queryFn: () => api<{ items: DefinitionView<{ name?: string; description?: string }>[] }>('/v1/segments') });
-  const sizes = useQueries({
-    queries: (list.data?.items ?? []).map((s) => ({
-      queryKey: ['segments', s.id, 'size'],
-      queryFn: () => api<SizeAnswer>(`/v1/segments/${pathParam(s.id)}/size`),
-    })),
-  });
   return (
     <>
       <div className="spread">
@@ -47,13 +41,13 @@ export default function SegmentsPage() {
             </tr>
           </thead>
           <tbody>
-            {list.data.items.map((s, i) => (
+            {list.data.items.map((s) => (
               <tr key={s.id} data-segment={s.id}>
                 <td>
                   <Link href={`/segments/${pathParam(s.id)}`}>{s.definition.name ?? s.id}</Link>
                   <div className="muted small mono">{s.id}</div>
                 </td>
-                <td className="num segment-size">{sizes[i]?.data ? f.number(sizes[i].data.size) : '…'}</td>
+                <SizeCell id={s.id} />
                 <td>{s.version}</td>
                 <td>{f.dateTime(s.updatedAt)}</td>
               </tr>
@@ -63,4 +57,19 @@ export default function SegmentsPage() {
       )}
     </>
   );
+}
+
+/**
+ * A segment's size now, in its row. Sizes change by themselves (profiles change, windows slide, the
+ * sweep after a save): read afresh when the list is shown and every few seconds while it is.
+ */
+function SizeCell({ id }: { id: string }) {
+  const f = useFormat();
+  const size = useQuery({
+    queryKey: ['segments', id, 'size'],
+    queryFn: () => api<SizeAnswer>(`/v1/segments/${pathParam(id)}/size`),
+    staleTime: 0,
+    refetchInterval: 5_000,
+  });
+  return <td className="num segment-size">{size.data ? f.number(size.data.size) : '…'}</td>;
 }
