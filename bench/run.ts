@@ -14,6 +14,7 @@ const only = process.env.BENCH_ONLY?.split(',');
 const want = (name: string) => !only || only.includes(name);
 
 const benches: [string, () => Promise<Result[]>][] = [
+  ['console', async () => (await import('./console')).benchConsole()],
   ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
   ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],

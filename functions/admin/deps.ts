@@ -17,6 +17,7 @@ import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { defaultRuntimeLoader, segmentUnmergeHooks } from '#shared/segments';
 import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule';
+import { dynamoProfilePages } from '#shared/segments/dynamo-profiles';
 import { scoresUnmergeHooks } from '#shared/scores';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import {
@@ -72,6 +73,8 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
     coupons: new DynamoCouponStore(couponsTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
+    // A segment's preview reads the live profiles as a sweep does (POST /v1/segments/preview).
+    profilePages: (after) => dynamoProfilePages(identityTablesFromEnv().profiles)(after),
     syncJourneyRules: (def, opts) => syncJourneyRules(def, rules, opts),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),

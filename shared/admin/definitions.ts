@@ -11,7 +11,7 @@
  *   synced on every PUT (journeys.ts).
  * - `DELETE /v1/<area>/{id}` → 409 `definition_in_use` while something refers to it. A journey is
  *   archived and hidden, never removed (journeys.ts).
- * - `GET /v1/segments/{id}/members?limit=&cursor=` → current members, paged.
+ * - `GET /v1/segments/{id}/members?limit=&cursor=` → current members, paged; `GET /v1/segments/{id}/size` → how many.
  *
  * Applying or deleting a segment or computed trait starts a re-evaluation of every profile
  * (docs/segments.md, "Applying a definition").
@@ -22,7 +22,7 @@ import { checkDefinition, checkSet, definitionError, type DefinitionIssue, type 
 import { getJourneyHead } from '../definitions/dynamo-versions';
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
 import { log } from '../log';
-import { listMembers } from '../segments/members';
+import { countMembers, listMembers } from '../segments/members';
 import type { AdminRouter } from '../http';
 import type { JourneyRuleOptions } from '../journeys/rules';
 import { applyJourney, endJourney, journeyView } from './journeys';
@@ -263,6 +263,13 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
     if (!(await getDefinition(table, 'segment', id))) throw notFound('segment', id);
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
     return { status: 200, body: await listMembers(deps.membersTable, id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
+  });
+  // How many members now (the console's segment list): a count of the members index, no member named.
+  router.add('GET', '/v1/segments/{id}/size', async (req) => {
+    const id = req.params.id!;
+    if (!(await getDefinition(table, 'segment', id))) throw notFound('segment', id);
+    const at = new Date().toISOString();
+    return { status: 200, body: { segment: id, size: await countMembers(deps.membersTable, id), at } };
   });
   return router;
 }

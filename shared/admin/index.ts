@@ -1,6 +1,7 @@
 /**
- * The admin API handler: one router, each area registers its routes (profiles; computed traits,
- * segments and journeys in definitions.ts; coupon pools in shared/coupons) with `router.add`.
+ * The admin API handler: one router, each area registers its routes (profiles; the profile search;
+ * computed traits, segments and journeys in definitions.ts, a segment's preview; coupon pools in
+ * shared/coupons) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
@@ -10,6 +11,8 @@ import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definition
 import { journeyStatsView, registerJourneyRoutes } from './journeys';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
+import { registerPreviewRoutes, type PreviewRouteDeps } from './preview';
+import { registerSearchRoutes } from './search';
 import { auditObserver, type AuditLog } from './audit-log';
 import { checkRole } from './roles';
 
@@ -29,7 +32,7 @@ export {
 } from './roles';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
-export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
+export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, PreviewRouteDeps {
   /** Where journey counters are read (`GET /v1/journeys/{id}/stats`, the runs an archive ends). */
   journeys: JourneyStore;
   /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
@@ -47,6 +50,8 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
     deps.journeys,
     journeyStatsView(deps.definitionsTable),
   );
+  registerSearchRoutes(router, deps);
+  registerPreviewRoutes(router, deps);
   registerKeyRoutes(router, deps.sourcesTable);
   registerCouponRoutes(router, deps.coupons);
   registerJourneyRoutes(router, deps);

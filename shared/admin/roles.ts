@@ -34,6 +34,10 @@ export const ROLE_ACCESS: Readonly<Record<ConsoleRole, readonly RouteAccess[]>> 
 export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /v1/profiles/{identifier}': 'read',
   'GET /v1/profiles/{identifier}/events': 'read',
+  // The console's search box, a person's merge ledger and journey runs: reads.
+  'GET /v1/profiles': 'read',
+  'GET /v1/profiles/{identifier}/merges': 'read',
+  'GET /v1/profiles/{identifier}/journeys': 'read',
   // A person's whole record, the answer to an access request: privacy, admins only.
   'GET /v1/profiles/{identifier}/export': 'admin',
   // Splits what identity resolution joined: admins only (issue 15: "unmerge for admins").
@@ -50,6 +54,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
     ]),
   ),
   'GET /v1/segments/{id}/members': 'read',
+  'GET /v1/segments/{id}/size': 'read',
+  // An estimate reads every live profile (a scan): for those who build segments, not viewers.
+  'POST /v1/segments/preview': 'definitions',
   'GET /v1/journeys/{id}/stats': 'read',
   'GET /v1/journeys/{id}/versions': 'read',
   'GET /v1/journeys/{id}/versions/{version}': 'read',

@@ -405,9 +405,10 @@ export const FUNCTIONS = {
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
       // identities UpdateItem, profiles PutItem, timeline BatchWriteItem: unmerge (POST /v1/profiles/{identifier}/unmerge).
+      // profiles Scan: a segment's size before it is saved (POST /v1/segments/preview), read as a sweep reads it.
       tables: {
         identities: ['BatchGetItem', 'UpdateItem'],
-        profiles: ['BatchGetItem', 'PutItem'],
+        profiles: ['BatchGetItem', 'PutItem', 'Scan'],
         timeline: ['Query', 'BatchWriteItem'],
         // definitions BatchGetItem, UpdateItem: journey versions and pause/resume/archive (shared/definitions/dynamo-versions.ts).
         definitions: ['GetItem', 'BatchGetItem', 'Scan', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -664,8 +665,12 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/beacon/v1/batch', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/v1/pixel/{type}', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/pixel/v1/{type}', fn: 'collect', auth: 'writeKey' },
+  // The console's search box: any identifier as typed (GET /v1/profiles?q=).
+  { method: 'GET', path: '/v1/profiles', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/merges', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/journeys', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/export', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/profiles/{identifier}/unmerge', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
@@ -678,6 +683,9 @@ export const ROUTES: RouteDef[] = [
     { method: 'DELETE', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/segments/{id}/size', fn: 'admin', auth: 'admin' },
+  // A segment's size before it is saved (the console's estimate).
+  { method: 'POST', path: '/v1/segments/preview', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
   // Journey versions and lifecycle (docs/journeys.md#versions).
   { method: 'GET', path: '/v1/journeys/{id}/versions', fn: 'admin', auth: 'admin' },

@@ -485,6 +485,11 @@ beforeAll(async () => {
     '/v1/segments',
     '/v1/segments/high-value',
     '/v1/segments/high-value/members',
+    '/v1/segments/high-value/size',
+    // The console's reads: the search box, a profile's merge ledger and journeys.
+    '/v1/profiles?q=alice',
+    '/v1/profiles/user_id:alice/merges',
+    '/v1/profiles/user_id:alice/journeys',
     '/v1/computed-traits',
     '/v1/journeys',
     '/v1/journeys/vip-welcome',
@@ -493,6 +498,8 @@ beforeAll(async () => {
   ]) {
     expect((await api('GET', path)).status, path).toBe(200);
   }
+  // A segment's size before it is saved: the profiles table scanned as a sweep scans it.
+  expect((await api('POST', '/v1/segments/preview', { where: { consent: 'email' } })).status).toBe(200);
   // A wrong merge undone (λ admin: the identity, profile and timeline writes of an unmerge, and
   // profile.unmerged on the bus): a kiosk's anonymous id links two people across batches.
   const kiosk = (messageId: string, m: Record<string, unknown>) => collect([{ type: 'identify', messageId, timestamp: new Date().toISOString(), ...m }]);

@@ -29,6 +29,11 @@ const ALL = ['admin', 'marketer', 'viewer'] as const;
 const EXPECTED: Record<string, readonly ConsoleRole[]> = {
   'GET /v1/profiles/{identifier}': ALL,
   'GET /v1/profiles/{identifier}/events': ALL,
+  'GET /v1/profiles': ALL,
+  'GET /v1/profiles/{identifier}/merges': ALL,
+  'GET /v1/profiles/{identifier}/journeys': ALL,
+  'GET /v1/segments/{id}/size': ALL,
+  'POST /v1/segments/preview': AM,
   'GET /v1/profiles/{identifier}/export': A,
   'POST /v1/profiles/{identifier}/unmerge': A,
   'DELETE /v1/profiles/{identifier}': A,
