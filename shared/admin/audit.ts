@@ -1,6 +1,6 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition, paused, resumed or archived a journey, changed a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
+ * definition, paused, resumed, archived or simulated a journey, changed a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
  * written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
@@ -21,6 +21,7 @@ export type AuditAction =
   | 'journey.paused'
   | 'journey.resumed'
   | 'journey.archived'
+  | 'journey.simulated'
   | 'key.created'
   | 'key.revoked'
   | 'source.trust_set'
@@ -58,6 +59,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   'POST /v1/journeys/{id}/pause': 'journey.paused',
   'POST /v1/journeys/{id}/resume': 'journey.resumed',
   'POST /v1/journeys/{id}/archive': 'journey.archived',
+  // A simulation renders messages with people's data (docs/journeys.md#simulation).
+  'POST /v1/journeys/simulate': 'journey.simulated',
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
   'PUT /v1/sources/{id}/trust': 'source.trust_set',
@@ -132,6 +135,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;
+    case 'journey.simulated':
+      // The journey its answer names (an applied one's id, or a draft document's).
+      return field(body, 'journeyId');
   }
 }
 

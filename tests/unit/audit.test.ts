@@ -44,6 +44,7 @@ describe('audited routes', () => {
       'POST /v1/journeys/{id}/pause': 'journey.paused',
       'POST /v1/journeys/{id}/resume': 'journey.resumed',
       'POST /v1/journeys/{id}/archive': 'journey.archived',
+      'POST /v1/journeys/simulate': 'journey.simulated',
       'PUT /v1/policies/{id}': 'definition.put',
       'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
