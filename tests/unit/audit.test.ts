@@ -62,6 +62,12 @@ describe('audited routes', () => {
       expect(auditRow(input(`POST /v1/journeys/{id}/${verb}`, { params: { id: 'welcome' } }))).toMatchObject({ target: 'welcome', code: null });
   });
 
+  it('a simulation is recorded by the journey its answer names (a draft has no path id), never by a person', () => {
+    const body = { journeyId: 'browse-draft', samples: [{ profileId: 'p-1', message: { to: 'ann@example.com' } }] };
+    expect(auditRow(input('POST /v1/journeys/simulate', { body }))).toMatchObject({ action: 'journey.simulated', target: 'browse-draft', code: null });
+    expect(auditRow(input('POST /v1/journeys/simulate', { status: 503, code: 'lake_unavailable' }))).toMatchObject({ target: null, code: 'lake_unavailable' });
+  });
+
   it('every audited route but unmerge (added separately) is an admin route of ROUTES; reads are not audited', () => {
     const admin = new Set(ROUTES.filter((r) => r.auth === 'admin').map((r) => `${r.method} ${r.path}`));
     for (const k of Object.keys(AUDITED_ROUTES)) if (!k.includes('/unmerge')) expect(admin.has(k), k).toBe(true);
