@@ -20,6 +20,7 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
   ['segments', async () => (await import('./segments')).benchSegments()],
   ['journeys', async () => (await import('./journeys')).benchJourneys(Math.max(10, Math.round(40 * scale)))],
+  ['journey-simulate', async () => (await import('./simulate')).benchSimulate(Math.round(10_000 * scale))],
   ['browser', async () => (await import('./browser')).benchBrowser(Math.round(1_000 * scale))],
   ['import', async () => (await import('./import')).benchImport(Math.round(5_000 * scale))],
   ['report', async () => (await import('./report')).benchReport(Math.round(1_000_000 * scale))],

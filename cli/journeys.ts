@@ -6,6 +6,7 @@
  *   journey pause <id>                    admit no one; hold runs whose wait ends
  *   journey resume <id>                   admit again; held runs go on (within 15 minutes)
  *   journey archive <id>                  admit no one; every run ends `archived` at its next step
+ *   journey simulate <file|id>            dry run over the lake's history (simulate.ts)
  *
  * Applying is `cairn apply`; a rollback is applying the old document again (`journey versions` shows
  * which versions share a content hash). On a deployed stack (`--stack`) requests are SigV4-signed.
@@ -13,13 +14,10 @@
 import type { Command } from 'commander';
 import { CairnError } from '#shared/errors';
 import { formatTable } from './format';
-import { adminGet, adminSend, answerError, type Answer, type Target } from './http';
+import { adminGet, adminSend, answerError, type Answer } from './http';
+import { registerSimulateCommand, type SimulateCommandDeps } from './simulate';
 
-export interface JourneyCommandDeps {
-  target(cmd: Command): Promise<Target>;
-  stdout(s: string): void;
-  stderr(s: string): void;
-}
+export type JourneyCommandDeps = SimulateCommandDeps;
 
 interface VersionSummary {
   version: number;
@@ -96,7 +94,7 @@ export function renderVersionStats(versions: VersionStats[]): string {
 }
 
 export function registerJourneyCommands(program: Command, deps: JourneyCommandDeps): Command {
-  const journey = program.command('journey').description('journey versions and lifecycle: versions, stats, pause, resume, archive');
+  const journey = program.command('journey').description('journey versions and lifecycle: versions, stats, pause, resume, archive; simulate');
 
   journey
     .command('versions')
@@ -147,5 +145,6 @@ export function registerJourneyCommands(program: Command, deps: JourneyCommandDe
   lifecycle('archive', 'stop the journey: no entries, every run ends at its next step (counted archived)', (r) =>
     r.activeRuns ? `${r.activeRuns} run(s) end archived at their next step (no message is sent)` : undefined,
   );
+  registerSimulateCommand(journey, deps);
   return journey;
 }

@@ -340,7 +340,14 @@ export function buildProgram(io: Io): Command {
   });
 
   registerKeysCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
-  registerJourneyCommands(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
+  registerJourneyCommands(program, {
+    target: (cmd) => target(globals(cmd), env),
+    runSql: (cmd, sql) => runSql(globals(cmd), io, sql),
+    stdout: io.stdout,
+    stderr: io.stderr,
+    cwd: io.cwd,
+    vars: env,
+  });
 
   registerCouponsCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 

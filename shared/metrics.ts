@@ -57,6 +57,11 @@ export interface InvocationScope {
   /** Id of the request that brought the message in (x-request-id / API Gateway request id). */
   correlationId?: string;
   counters: Map<string, number>;
+  /**
+   * A dry run inside the invocation (a journey simulation): its counters are never flushed and its
+   * log lines below `error` are dropped, so what it pretends to do neither moves metrics nor fills logs.
+   */
+  dryRun?: boolean;
 }
 
 const storage = new AsyncLocalStorage<InvocationScope>();
@@ -135,4 +140,14 @@ export function flush(scope: InvocationScope): void {
  */
 export function inInvocation<R>(service: string, fn: () => Promise<R>): Promise<R> {
   return storage.run({ service, counters: new Map() }, fn);
+}
+
+/**
+ * Runs `fn` as a dry run (shared/journeys/simulate): in a scope of its own whose counters are thrown
+ * away — a simulated send must not count as `actions.sent`, nor an empty simulated pool raise the
+ * coupons alarm — and whose lines below `error` are not logged. The caller's scope is untouched.
+ */
+export function dryRun<R>(fn: () => Promise<R>): Promise<R> {
+  const outer = storage.getStore();
+  return storage.run({ service: outer?.service ?? 'dry-run', counters: new Map(), dryRun: true }, fn);
 }

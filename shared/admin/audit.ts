@@ -1,8 +1,8 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition, paused, resumed or archived a journey, changed a key, put codes into a coupon pool, and when — one row per
- * audited admin request, successes and failures, and one per request a console user's role refused (`access.refused`,
- * on any route) — written to the lake's `audit` table (shared/admin/s3-audit.ts).
+ * definition, paused, resumed, archived or simulated a journey, changed a key, put codes into a coupon pool, and when —
+ * one row per audited admin request, successes and failures, and one per request a console user's role refused
+ * (`access.refused`, on any route) — written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
  * are recorded by what the answer names instead (the erasure id, the profile id), and an error
@@ -22,6 +22,7 @@ export type AuditAction =
   | 'journey.paused'
   | 'journey.resumed'
   | 'journey.archived'
+  | 'journey.simulated'
   | 'key.created'
   | 'key.revoked'
   | 'source.trust_set'
@@ -64,6 +65,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   'POST /v1/journeys/{id}/pause': 'journey.paused',
   'POST /v1/journeys/{id}/resume': 'journey.resumed',
   'POST /v1/journeys/{id}/archive': 'journey.archived',
+  // A simulation renders messages with people's data (docs/journeys.md#simulation).
+  'POST /v1/journeys/simulate': 'journey.simulated',
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
   'PUT /v1/sources/{id}/trust': 'source.trust_set',
@@ -147,6 +150,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'access.refused':
       // The route, never its parameters: which kind of call was refused.
       return input.routeKey;
+    case 'journey.simulated':
+      // The journey its answer names (an applied one's id, or a draft document's).
+      return field(body, 'journeyId');
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
-import { journeyStatsRoutes, type JourneyStore } from '../journeys';
+import { journeyStatsRoutes, type JourneyStore, type LakeEngineLike } from '../journeys';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { journeyStatsView, registerJourneyRoutes } from './journeys';
@@ -13,6 +13,7 @@ import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
 import { registerPreviewRoutes, type PreviewRouteDeps } from './preview';
 import { registerSearchRoutes } from './search';
+import { registerSimulateRoute } from './simulate';
 import { auditObserver, type AuditLog } from './audit-log';
 import { checkRole } from './roles';
 
@@ -41,6 +42,11 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, Previe
   sourcesTable: string;
   /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
   audit?: AuditLog;
+  /**
+   * The lake's query engine (Athena on AWS, the same API over DuckDB locally): journey simulations
+   * read the lake through it (`POST /v1/journeys/simulate`); absent, that route answers 503.
+   */
+  lake?: LakeEngineLike | null;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
@@ -55,6 +61,7 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
   registerKeyRoutes(router, deps.sourcesTable);
   registerCouponRoutes(router, deps.coupons);
   registerJourneyRoutes(router, deps);
+  registerSimulateRoute(router, deps);
   return registerDefinitionRoutes(router, deps);
 }
 

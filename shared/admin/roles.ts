@@ -64,6 +64,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/journeys/{id}/pause': 'definitions',
   'POST /v1/journeys/{id}/resume': 'definitions',
   'POST /v1/journeys/{id}/archive': 'definitions',
+  // A dry run reads the lake's history and sends nothing: for those who build journeys.
+  'POST /v1/journeys/simulate': 'definitions',
   'GET /v1/coupons/{pool}': 'read',
   // Coupon codes feed the marketers' journeys (coupon steps).
   'POST /v1/coupons/{pool}/codes': 'definitions',

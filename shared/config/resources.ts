@@ -693,6 +693,8 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/journeys/{id}/pause', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/journeys/{id}/resume', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/journeys/{id}/archive', fn: 'admin', auth: 'admin' },
+  // A dry run over the lake's history (docs/journeys.md#simulation).
+  { method: 'POST', path: '/v1/journeys/simulate', fn: 'admin', auth: 'admin' },
   // Coupon pools (docs/journeys.md#coupons): status, codes loaded from a file, generated codes.
   { method: 'GET', path: '/v1/coupons/{pool}', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/coupons/{pool}/codes', fn: 'admin', auth: 'admin' },

@@ -4,7 +4,8 @@
  * λ journey and the admin API are imported by their own paths: store.ts (journeys table),
  * dynamo-profile.ts (profiles table), dynamo-timeline.ts (the person's timeline, out-of-order events),
  * schedule.ts (waits on EventBridge Scheduler), rules.ts (journey rules on the bus), s3-steps.ts
- * (journey_steps in the lake), policy/dynamo-sends.ts (the send log of the policy's caps).
+ * (journey_steps in the lake), policy/dynamo-sends.ts (the send log of the policy's caps). A
+ * simulation (simulate/) replays the lake's history through the same shell and machine.
  */
 export {
   cachedJourneys,
@@ -60,3 +61,18 @@ export {
 export type { ResumeInput, WaitScheduler, WaitSchedules } from './schedule';
 export type { RuleInput, RuleTarget } from './rules';
 export { followsEvents, type TimelineEvent, type TimelineReader } from './timeline';
+export {
+  asApplied,
+  lakeEngineQuery,
+  readHistory,
+  simulateFromLake,
+  simulateJourney,
+  transactionalSteps,
+  HISTORY_LIMITS,
+  SIMULATION_DEFAULTS,
+  type LakeEngineLike,
+  type LakeQuery,
+  type LakeRows,
+  type SimulationReport,
+  type StepReport,
+} from './simulate';

@@ -44,6 +44,7 @@ describe('audited routes', () => {
       'POST /v1/journeys/{id}/pause': 'journey.paused',
       'POST /v1/journeys/{id}/resume': 'journey.resumed',
       'POST /v1/journeys/{id}/archive': 'journey.archived',
+      'POST /v1/journeys/simulate': 'journey.simulated',
       'PUT /v1/policies/{id}': 'definition.put',
       'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
@@ -59,6 +60,12 @@ describe('audited routes', () => {
   it('a pause, resume or archive is recorded by the journey id', () => {
     for (const verb of ['pause', 'resume', 'archive'])
       expect(auditRow(input(`POST /v1/journeys/{id}/${verb}`, { params: { id: 'welcome' } }))).toMatchObject({ target: 'welcome', code: null });
+  });
+
+  it('a simulation is recorded by the journey its answer names (a draft has no path id), never by a person', () => {
+    const body = { journeyId: 'browse-draft', samples: [{ profileId: 'p-1', message: { to: 'ann@example.com' } }] };
+    expect(auditRow(input('POST /v1/journeys/simulate', { body }))).toMatchObject({ action: 'journey.simulated', target: 'browse-draft', code: null });
+    expect(auditRow(input('POST /v1/journeys/simulate', { status: 503, code: 'lake_unavailable' }))).toMatchObject({ target: null, code: 'lake_unavailable' });
   });
 
   it('every audited route but unmerge (added separately) is an admin route of ROUTES; reads are not audited', () => {

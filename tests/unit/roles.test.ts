@@ -57,6 +57,7 @@ const EXPECTED: Record<string, readonly ConsoleRole[]> = {
   'POST /v1/journeys/{id}/pause': AM,
   'POST /v1/journeys/{id}/resume': AM,
   'POST /v1/journeys/{id}/archive': AM,
+  'POST /v1/journeys/simulate': AM,
   'GET /v1/policies': ALL,
   'GET /v1/policies/{id}': ALL,
   'PUT /v1/policies/{id}': AM,
