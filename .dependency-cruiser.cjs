@@ -27,7 +27,7 @@ const LAYERS = [
   ['journeys'],
   ['scores'],
   ['privacy'],
-  ['import'],
+  ['import', 'reports'], // reports: the lake reports and queries the CLI and the admin API run
   ['admin'],
 ];
 
@@ -50,6 +50,7 @@ const INDEXED = [
   'normalize',
   'privacy',
   'profiles',
+  'reports',
   'resolve',
   'scores',
   'segments',

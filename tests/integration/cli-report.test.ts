@@ -204,6 +204,26 @@ describe('cairn report over the local lake (DuckDB)', () => {
     ]);
   });
 
+  it('retention: a week that has not happened by --until (or today) is blank, never 0%', async () => {
+    // --until July 17 (a Wednesday): the week of July 15 has happened in part, the week of July 22 not yet.
+    const r = await report('retention', '--since', '2024-07-01', '--until', '2024-07-17', '--weeks', '3');
+    expect(r.map((x) => [x.cohort_week, x.cohort_size, x.week_number, x.active, x.retained_pct])).toEqual([
+      ['2024-07-01', 2, 0, 2, 100],
+      ['2024-07-01', 2, 1, 1, 50],
+      ['2024-07-01', 2, 2, 0, 0],
+      ['2024-07-01', 2, 3, null, null],
+      ['2024-07-08', 1, 0, 1, 100],
+      ['2024-07-08', 1, 1, 1, 100],
+      ['2024-07-08', 1, 2, null, null],
+      ['2024-07-08', 1, 3, null, null],
+    ]);
+    // The table leaves those cells empty.
+    const c = io();
+    expect(await run(['--data-dir', dataDir, 'report', 'retention', '--since', '2024-07-01', '--until', '2024-07-17', '--weeks', '3'], c)).toBe(0);
+    const lastRow = c.out.split('\n').find((l) => l.startsWith('2024-07-08') && /\|\s*3\s*\|/.test(l))!;
+    expect(lastRow.split('|').map((x) => x.trim())).toEqual(['2024-07-08', '1', '3', '', '']);
+  });
+
   it('quality: quarantine reasons, duplicate rate and identifier coverage', async () => {
     // 7 funnel + 15 order + 7 retention rows + 1 duplicate = 30 rows; 28 with user_id (not a2's 2),
     // 5 with anonymous_id (a2's 2, r1's 3), 2 with an email (traits / context.traits).

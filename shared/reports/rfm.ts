@@ -18,7 +18,7 @@
  */
 import { jsonText, lit, timeRange, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';
-import { RFM_GROUPS, RFM_GROUP_SQL } from '#shared/scores';
+import { RFM_GROUPS, RFM_GROUP_SQL } from '../scores';
 
 export interface RfmOptions {
   /** YYYY-MM-DD the recency is measured to (default: the current date). */

@@ -1,0 +1,16 @@
+/**
+ * Reports over the lake (docs/reports.md): each is SQL built for a dialect (DuckDB for the local
+ * lake, Athena on AWS) and the arithmetic done on its rows; `npx cairn report` prints them and the
+ * admin API's lake queries run them (queries.ts, routes.ts). The Athena adapter is athena.ts.
+ */
+export * from './result';
+export { REPORTS, DEFAULT_WINDOW_DAYS, reportSql, reportWindow, type ReportName, type ReportCliOptions } from './build';
+export { addDays, checkDate, parseDuration, today, lit, type Dialect } from './dialect';
+export { funnelSql, parseSteps, type FunnelOptions } from './funnel';
+export { rfmSql, RFM_GROUPS, type RfmOptions } from './rfm';
+export { retentionSql, mondayOf, type RetentionOptions } from './retention';
+export { qualitySql, type QualityOptions } from './quality';
+export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecycle';
+export { journeySql, conversionEventOf, couponSteps, withRuntimeStats, type JourneyReportOptions, type JourneyStatsLike } from './journey';
+export { newcombe, wilson, withLiftInterval } from './lift';
+export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';
