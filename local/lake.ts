@@ -184,9 +184,12 @@ const toCell: DuckDBValueConverter<Cell> = (value, type, converter) => {
 
 const TRANSIENT = /gzip|decompress|no files found|could not open|no such file|unexpected end|truncat/i;
 
-/** An open lake: reuse it for many queries (views follow files that appear later). */
+/** An open lake: reuse it for many queries, one at a time (views follow files that appear later). */
 export interface LocalLake {
-  query(sql: string): Promise<QueryResult>;
+  /** Runs `sql`; an aborted `signal` interrupts it (`sql_cancelled`). */
+  query(sql: string, opts?: { signal?: AbortSignal }): Promise<QueryResult>;
+  /** DuckDB's estimate of how much of the running query is done, 0 to 1 (undefined when it has none). */
+  progress(): number | undefined;
   close(): void;
 }
 
@@ -195,42 +198,61 @@ export async function openLocalLake(dataDir: string): Promise<LocalLake> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn: DuckDBConnection = await instance.connect();
   await conn.run(`SET TimeZone = 'UTC'`);
+  // Progress is measured (for the local Athena's progress), never printed.
+  await conn.run('SET enable_progress_bar = true');
+  await conn.run('SET enable_progress_bar_print = false');
   const defined = new Map<string, string>();
   return {
-    async query(sql: string): Promise<QueryResult> {
-      let reader: Awaited<ReturnType<typeof conn.runAndReadAll>>;
-      for (let attempt = 0; ; attempt++) {
-        for (const t of Object.keys(LAKE_TABLES) as (keyof typeof LAKE_TABLES)[]) {
-          const def = viewSql(lakeDir, t);
-          if (defined.get(t) !== def) {
-            await conn.run(`CREATE OR REPLACE VIEW ${t} AS ${def}`);
-            defined.set(t, def);
-          }
-        }
-        try {
-          reader = await conn.runAndReadAll(sql);
-          break;
-        } catch (e) {
-          const msg = (e as Error).message;
-          // The running stack may be writing (s3rver writes in place) or replacing an object right now.
-          if (attempt < 2 && TRANSIENT.test(msg)) {
-            await new Promise((r) => setTimeout(r, 150));
-            continue;
-          }
-          throw new CairnError('sql_error', firstLine(msg), 400);
-        }
+    progress() {
+      const p = conn.progress.percentage;
+      return p >= 0 ? Math.min(1, p / 100) : undefined;
+    },
+    async query(sql: string, opts: { signal?: AbortSignal } = {}): Promise<QueryResult> {
+      const interrupt = () => conn.interrupt();
+      opts.signal?.addEventListener('abort', interrupt, { once: true });
+      try {
+        return await run(sql, opts.signal);
+      } finally {
+        opts.signal?.removeEventListener('abort', interrupt);
       }
-      const columns: Column[] = reader.columnNames().map((name, i) => ({
-        name,
-        type: reader.columnLogicalType(i).alias ?? reader.columnType(i).toString(),
-      }));
-      return { columns, rows: reader.convertRows(toCell) as Cell[][] };
     },
     close() {
       conn.closeSync();
       instance.closeSync();
     },
   };
+
+  async function run(sql: string, signal: AbortSignal | undefined): Promise<QueryResult> {
+    let reader: Awaited<ReturnType<typeof conn.runAndReadAll>>;
+    for (let attempt = 0; ; attempt++) {
+      for (const t of Object.keys(LAKE_TABLES) as (keyof typeof LAKE_TABLES)[]) {
+        const def = viewSql(lakeDir, t);
+        if (defined.get(t) !== def) {
+          await conn.run(`CREATE OR REPLACE VIEW ${t} AS ${def}`);
+          defined.set(t, def);
+        }
+      }
+      try {
+        if (signal?.aborted) throw new CairnError('sql_cancelled', 'query cancelled', 408);
+        reader = await conn.runAndReadAll(sql);
+        break;
+      } catch (e) {
+        if (signal?.aborted) throw new CairnError('sql_cancelled', 'query cancelled', 408);
+        const msg = (e as Error).message;
+        // The running stack may be writing (s3rver writes in place) or replacing an object right now.
+        if (attempt < 2 && TRANSIENT.test(msg)) {
+          await new Promise((r) => setTimeout(r, 150));
+          continue;
+        }
+        throw new CairnError('sql_error', firstLine(msg), 400);
+      }
+    }
+    const columns: Column[] = reader.columnNames().map((name, i) => ({
+      name,
+      type: reader.columnLogicalType(i).alias ?? reader.columnType(i).toString(),
+    }));
+    return { columns, rows: reader.convertRows(toCell) as Cell[][] };
+  }
 }
 
 /** Runs one SQL statement over the local lake under `dataDir` (the stack's CAIRN_DATA_DIR). */

@@ -1,7 +1,7 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
 import { createAdminRouter, type AdminDeps } from '#shared/admin';
 import { S3AuditLog } from '#shared/admin/s3-audit';
-import { BUS, ENV } from '#shared/config';
+import { BUS, ENV, LAKE } from '#shared/config';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
@@ -19,6 +19,7 @@ import { defaultRuntimeLoader, segmentUnmergeHooks } from '#shared/segments';
 import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule';
 import { scoresUnmergeHooks } from '#shared/scores';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
+import { AthenaLakeEngine } from '#shared/reports/athena';
 import {
   couponsTableFromEnv,
   definitionsTableFromEnv,
@@ -88,6 +89,17 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
   };
 }
 
+/**
+ * The lake's query engine: Athena through the stack's workgroup; locally the twin's Athena over DuckDB
+ * (CAIRN_LAKE_DIALECT=duckdb). No workgroup: none (the lake query routes answer 503 lake_unavailable).
+ */
+export function lakeEngineFromEnv(): AthenaLakeEngine | null {
+  const workgroup = process.env[ENV.athenaWorkgroup];
+  if (!workgroup) return null;
+  const dialect = process.env[ENV.lakeDialect] === 'duckdb' ? 'duckdb' : 'athena';
+  return new AthenaLakeEngine({ workgroup, database: process.env[ENV.lakeDatabase] || LAKE.glueDatabase, dialect });
+}
+
 /** The audited requests' rows go to the lake bucket (docs/security.md#audit-log). */
 export const auditLogFromEnv = (): S3AuditLog => new S3AuditLog(lakeBucketFromEnv());
 
@@ -97,5 +109,6 @@ export const adminRouterFromEnv = (): AdminRouter =>
     config: identityConfigFromEnv(),
     privacy: privacyDepsFromEnv(),
     audit: auditLogFromEnv(),
+    lake: lakeEngineFromEnv(),
     ...adminWiringFromEnv(),
   });

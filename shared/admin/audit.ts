@@ -22,7 +22,8 @@ export type AuditAction =
   | 'key.revoked'
   | 'source.trust_set'
   | 'coupons.loaded'
-  | 'coupons.generated';
+  | 'coupons.generated'
+  | 'lake.queried';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -58,6 +59,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   // Codes are the shop's money: who put which into a pool (docs/journeys.md#coupons).
   'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
   'POST /v1/coupons/{pool}/generate': 'coupons.generated',
+  // A lake query can read quarantined messages as received, people's events: who asked for which.
+  'POST /v1/lake/queries': 'lake.queried',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -123,6 +126,13 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;
+    case 'lake.queried': {
+      // `<query>/<queryId>`, the journey report `journey:<journeyId>/<queryId>`.
+      const query = field(body, 'query');
+      const journey = field(body, 'journey');
+      const id = field(body, 'id');
+      return query && id ? `${query}${journey ? `:${journey}` : ''}/${id}` : null;
+    }
   }
 }
 

@@ -4,13 +4,15 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
-import { journeyStatsRoutes, type JourneyStore } from '../journeys';
+import { journeyStats, journeyStatsRoutes, type JourneyStore } from '../journeys';
 import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
 import { auditObserver, type AuditLog } from './audit-log';
+import { registerLakeQueryRoutes, type LakeEngine } from '../reports';
+import type { JourneyDef } from '../definitions';
 
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
@@ -26,6 +28,8 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
   sourcesTable: string;
   /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
   audit?: AuditLog;
+  /** The lake's query engine (`/v1/lake/queries`, docs/api.md#lake-queries); absent or null: those routes answer 503. */
+  lake?: LakeEngine | null;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
@@ -34,6 +38,12 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
   );
   registerKeyRoutes(router, deps.sourcesTable);
   registerCouponRoutes(router, deps.coupons);
+  const journey = async (id: string) => ((await getDefinition(deps.definitionsTable, 'journey', id))?.definition as JourneyDef | undefined) ?? null;
+  registerLakeQueryRoutes(router, {
+    engine: deps.lake ?? null,
+    journey,
+    journeyStats: (id) => journeyStats(id, deps.journeys, (j) => getDefinition(deps.definitionsTable, 'journey', j)),
+  });
   return registerDefinitionRoutes(router, deps);
 }
 

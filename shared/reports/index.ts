@@ -14,3 +14,33 @@ export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecyc
 export { journeySql, conversionEventOf, couponSteps, withRuntimeStats, type JourneyReportOptions, type JourneyStatsLike } from './journey';
 export { newcombe, wilson, withLiftInterval } from './lift';
 export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';
+export {
+  LAKE_QUERIES,
+  lakeQuerySql,
+  catalogueSql,
+  quarantineSql,
+  quarantineRowsSql,
+  privacyRequestsSql,
+  throughputSql,
+  isoText,
+  type LakeQueryName,
+  type LakeQueryOptions,
+} from './lake-queries';
+export {
+  QUERY_NAMES,
+  MAX_RESULT_ROWS,
+  parseQueryRequest,
+  startLakeQuery,
+  lakeQueryStatus,
+  cancelLakeQuery,
+  withHeader,
+  headerOf,
+  type QueryName,
+  type QueryHeader,
+  type LakeEngine,
+  type LakeExecution,
+  type LakeQueryState,
+  type LakeQueryDeps,
+  type LakeQueryView,
+} from './queries';
+export { registerLakeQueryRoutes, type LakeQueryRouteDeps } from './routes';
