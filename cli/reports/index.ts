@@ -98,6 +98,13 @@ export function reportPage(
       };
     case 'rfm':
       add('as of', o.asOf ?? 'today');
+      if (o.grid)
+        return {
+          title: 'RFM grid',
+          params,
+          chart: { label: ['r', 'f'], series: ['people'], title: 'People per recency and frequency score' },
+          notes: ['r: recency score, f: frequency score, quintiles 1–5 (5 best) over Order Completed events.'],
+        };
       return o.people
         ? {
             title: 'RFM by person',
@@ -214,6 +221,7 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .option('--weeks <n>', 'retention: weeks after the cohort week', '8')
     .option('--as-of <date>', 'rfm: date recency is measured to (default: today)')
     .option('--people', 'rfm: one row per person instead of per group')
+    .option('--grid', 'rfm: one row per recency and frequency score, 1–5 each (the RFM grid)')
     .option('--activation-event <events>', 'lifecycle: comma-separated activation events (default: Order Completed)')
     .option('--referral-event <events>', 'lifecycle: comma-separated referral events (default: Referral Sent)')
     .option('--conversion-event <event>', 'journey: conversion event (default: the exit event, else Order Completed)')

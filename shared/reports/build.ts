@@ -26,6 +26,8 @@ export interface ReportCliOptions {
   weeks?: string;
   asOf?: string;
   people?: boolean;
+  /** rfm: one row per recency and frequency score (the grid). */
+  grid?: boolean;
   activationEvent?: string;
   referralEvent?: string;
   conversionEvent?: string;
@@ -75,7 +77,8 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
       );
     }
     case 'rfm':
-      return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, by, profilesSince, ...range }, dialect);
+      if (o.people && o.grid) throw usage('rfm takes --people or --grid, not both');
+      return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, grid: !!o.grid, by, profilesSince, ...range }, dialect);
     case 'retention': {
       const weeks = Number(o.weeks ?? '8');
       if (!Number.isInteger(weeks) || weeks < 1 || weeks > 104) throw usage(`--weeks must be a whole number from 1 to 104, got ${JSON.stringify(o.weeks)}`);

@@ -100,6 +100,7 @@ const REPORT_OPTIONS: Record<string, 'string' | 'boolean'> = {
   weeks: 'string',
   asOf: 'string',
   people: 'boolean',
+  grid: 'boolean',
   activationEvent: 'string',
   referralEvent: 'string',
   conversionEvent: 'string',

@@ -188,6 +188,15 @@ describe('cairn report over the local lake (DuckDB)', () => {
       ['at_risk', 1, 300, 20],
       ['lost', 1, 1000, 20],
     ]);
+    // The grid: one row per (recency, frequency) score that has buyers.
+    const grid = await report('rfm', '--as-of', '2024-06-30', '--since', '2024-05-15', '--until', '2024-06-30', '--grid');
+    expect(grid.map((g) => [g.r, g.f, g.people, g.monetary])).toEqual([
+      [1, 2, 1, 1000],
+      [2, 3, 1, 300],
+      [3, 4, 1, 400],
+      [4, 1, 1, 50],
+      [5, 5, 1, 500],
+    ]);
   });
 
   it('retention: weekly cohorts by first week, share active in each following week', async () => {
