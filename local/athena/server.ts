@@ -29,7 +29,7 @@ import { isPlainObject } from '#shared/lang';
 import { log } from '#shared/log';
 import type { Cell, QueryResult } from '#shared/reports';
 import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
-import { localLakeDir, openLocalLake } from '../lake';
+import { localLakeDir, openLocalLake, type LocalLake } from '../lake';
 
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -109,6 +109,14 @@ function lakeBytes(dir: string): number {
 export async function startAthena(opts: { dataDir: string; workgroups: string[]; port?: number }): Promise<LocalAthena> {
   const executions = new Map<string, Execution>();
   const lakeDir = localLakeDir(opts.dataDir);
+  // Open lakes kept between queries (one runs one query at a time): opening DuckDB costs more than a small query.
+  const idleLakes: LocalLake[] = [];
+  let closed = false;
+  const acquire = async () => idleLakes.pop() ?? openLocalLake(opts.dataDir);
+  const release = (lake: LocalLake) => {
+    if (!closed && idleLakes.length < 4) idleLakes.push(lake);
+    else lake.close();
+  };
 
   const find = (body: Record<string, unknown>): Execution => {
     const id = typeof body.QueryExecutionId === 'string' ? body.QueryExecutionId : '';
@@ -118,7 +126,7 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
   };
 
   const run = async (x: Execution) => {
-    const lake = await openLocalLake(opts.dataDir);
+    const lake = await acquire();
     const size = lakeBytes(lakeDir);
     x.scanned = () => Math.round((lake.progress() ?? 0) * size);
     try {
@@ -138,7 +146,7 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
       x.completed ??= Date.now();
       const at = x.scanned();
       x.scanned = () => at;
-      lake.close();
+      release(lake);
     }
   };
 
@@ -286,11 +294,13 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
       return out;
     },
     async close() {
+      closed = true;
       for (const x of active()) {
         x.state = 'CANCELLED';
         x.abort.abort();
       }
       await closeServer(server);
+      for (const lake of idleLakes.splice(0)) lake.close();
     },
   };
 }

@@ -3,7 +3,7 @@
  *
  * - `catalogue`: every event name seen (a track's `event`, else the message type) and every property
  *   seen on it (the keys of `properties`; of `traits` for identify and group), with volumes and
- *   first/last receive time — the schema a tracking plan starts from.
+ *   first/last event time — the schema a tracking plan starts from.
  * - `quarantine`: quarantined rows per code and stage, with counts, first/last seen and one reason.
  * - `quarantine-rows`: the newest quarantined rows (reason, stage, source, the message as received).
  * - `privacy-requests`: erasure requests and exports from the audit log, newest first.
@@ -13,7 +13,7 @@
  * few differences, here JSON object keys and ISO-8601 text of a timestamp.
  */
 import { CairnError } from '../errors';
-import { checkDate, dayStart, lit, nextDay, ts, type Dialect } from './dialect';
+import { checkDate, dayStart, lit, nextDay, timeRange, ts, type Dialect } from './dialect';
 
 export const LAKE_QUERIES = ['catalogue', 'quarantine', 'quarantine-rows', 'privacy-requests', 'throughput'] as const;
 export type LakeQueryName = (typeof LAKE_QUERIES)[number];
@@ -58,8 +58,9 @@ function limitOf(v: string | undefined): number {
 export function catalogueSql(o: LakeQueryOptions, d: Dialect): string {
   const name = `CASE WHEN type = 'track' THEN event ELSE type END`;
   const props = `CASE WHEN type IN ('identify', 'group') THEN traits ELSE properties END`;
-  const at = ts('received_at', d);
-  const ev = `ev AS (SELECT ${name} AS name, type, ${at} AS seen_at, ${props} AS props FROM events${where([`${name} IS NOT NULL`, ...received('received_at', o, d)])})`;
+  // Seen when it happened (the event's time, as reports read it), not when a backfill delivered it.
+  const at = ts('"timestamp"', d);
+  const ev = `ev AS (SELECT ${name} AS name, type, ${at} AS seen_at, ${props} AS props FROM events${where([`${name} IS NOT NULL`, `"timestamp" IS NOT NULL`, ...timeRange(o, d)])})`;
   // The keys of a JSON object (a property of another type, or none, adds no row).
   const keys =
     d === 'athena'
