@@ -60,13 +60,14 @@ export default function JourneyEffectReport() {
     () => ({
       tooltip: { trigger: 'axis' },
       grid: { left: 60, right: 20, top: 20, bottom: 30 },
-      xAxis: { type: 'category', data: [t('reports.journey.treated'), t('reports.journey.holdout')] },
+      // No holdout, no holdout bar (an empty place would read as 0%).
+      xAxis: { type: 'category', data: [t('reports.journey.treated'), ...(e.holdout ? [t('reports.journey.holdout')] : [])] },
       yAxis: { type: 'value', name: '%', max: 100 },
       series: [
         {
           type: 'bar',
           barWidth: '40%',
-          data: [e.treated?.pct ?? null, e.holdout?.pct ?? null],
+          data: [e.treated?.pct ?? null, ...(e.holdout ? [e.holdout.pct] : [])],
           itemStyle: { color: '#1f5fbf' },
           label: { show: true, position: 'top', formatter: (p: { value: number | null }) => (p.value === null ? '' : `${f.number(p.value)}%`) },
         },

@@ -54,7 +54,6 @@ export default function RetentionReport() {
         left: 'center',
         bottom: 0,
         inRange: { color: ['#eef4fc', '#1f5fbf'] },
-        text: ['100%', '0%'],
       },
       series: [
         {
