@@ -106,7 +106,7 @@ export function checkJourneyYaml(text: string, id: string, running: Definition[]
   const pre: Problem[] = [];
   if (d.kind !== 'journey') pre.push(problem({ path: ['kind'], message: `must be "journey" on this route, not ${JSON.stringify(d.kind)}` }));
   if (typeof d.id === 'string' && d.id !== id)
-    pre.push(problem({ path: ['id'], message: `${JSON.stringify(d.id)} does not match this journey (${JSON.stringify(id)})` }));
+    pre.push(problem({ path: ['id'], message: `${JSON.stringify(d.id)} does not match the id in the URL (${JSON.stringify(id)})` }));
   if (pre.length) return { problems: pre };
   const { def, issues } = checkDefinition(d, { file: FILE, index: 0 });
   if (!def) return { problems: issues.map(problem) };
