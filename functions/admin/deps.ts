@@ -1,5 +1,5 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
-import { createAdminRouter, type AdminDeps } from '#shared/admin';
+import { createAdminRouter, type AdminDeps, type QuarantineReplayRequest } from '#shared/admin';
 import { S3AuditLog } from '#shared/admin/s3-audit';
 import { BUS, ENV, LAKE } from '#shared/config';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
@@ -20,6 +20,9 @@ import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule'
 import { scoresUnmergeHooks } from '#shared/scores';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
 import { AthenaLakeEngine } from '#shared/reports/athena';
+import { replay } from '#shared/normalize/s3-replay';
+import type { ReplaySummary } from '#shared/normalize/s3-replay';
+import { dynamoReader, SuppressionView } from '#shared/suppression';
 import {
   couponsTableFromEnv,
   definitionsTableFromEnv,
@@ -27,6 +30,7 @@ import {
   identityConfigFromEnv,
   identityTablesFromEnv,
   importDaysFromEnv,
+  kinesisBackoffMsFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
   recheckTargetFromEnv,
@@ -100,6 +104,31 @@ export function lakeEngineFromEnv(): AthenaLakeEngine | null {
   return new AthenaLakeEngine({ workgroup, database: process.env[ENV.lakeDatabase] || LAKE.glueDatabase, dialect });
 }
 
+/**
+ * Quarantine replay (`POST /v1/quarantine/replay`): onto the streams the function is given (raw for
+ * rows normalize set aside, normalized for resolve's), never an erased person's records (the
+ * suppression list in the privacy table, hashed with the stack's key). No streams in the environment:
+ * none (the route answers 503 replay_unavailable).
+ */
+export function quarantineReplayFromEnv(): ((o: QuarantineReplayRequest) => Promise<ReplaySummary>) | null {
+  const raw = process.env[ENV.rawStream];
+  const normalized = process.env[ENV.normalizedStream];
+  if (!raw || !normalized) return null;
+  const hasher = suppressionHasherFromEnv('admin');
+  const privacy = privacyTableFromEnv();
+  return async (o) =>
+    replay({
+      bucket: lakeBucketFromEnv(),
+      streams: { raw, normalized },
+      from: ['quarantine'],
+      ...(o.since ? { since: o.since } : {}),
+      dryRun: o.dryRun,
+      limit: o.limit,
+      backoffMs: kinesisBackoffMsFromEnv(),
+      suppression: { view: new SuppressionView(dynamoReader(privacy)), hash: await hasher(), config: identityConfigFromEnv() },
+    });
+}
+
 /** The audited requests' rows go to the lake bucket (docs/security.md#audit-log). */
 export const auditLogFromEnv = (): S3AuditLog => new S3AuditLog(lakeBucketFromEnv());
 
@@ -110,5 +139,6 @@ export const adminRouterFromEnv = (): AdminRouter =>
     privacy: privacyDepsFromEnv(),
     audit: auditLogFromEnv(),
     lake: lakeEngineFromEnv(),
+    replayQuarantine: quarantineReplayFromEnv(),
     ...adminWiringFromEnv(),
   });

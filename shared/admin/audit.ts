@@ -23,7 +23,8 @@ export type AuditAction =
   | 'source.trust_set'
   | 'coupons.loaded'
   | 'coupons.generated'
-  | 'lake.queried';
+  | 'lake.queried'
+  | 'quarantine.replayed';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -61,6 +62,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   'POST /v1/coupons/{pool}/generate': 'coupons.generated',
   // A lake query can read quarantined messages as received, people's events: who asked for which.
   'POST /v1/lake/queries': 'lake.queried',
+  // Messages sent through the pipeline again: who did, when, and whether it was only a count.
+  'POST /v1/quarantine/replay': 'quarantine.replayed',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -126,6 +129,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;
+    case 'quarantine.replayed':
+      // `quarantine` (`quarantine (dry run)`): the rows' own identifiers never.
+      return body && typeof body === 'object' && (body as { dryRun?: unknown }).dryRun === true ? 'quarantine (dry run)' : 'quarantine';
     case 'lake.queried': {
       // `<query>/<queryId>`, the journey report `journey:<journeyId>/<queryId>`.
       const query = field(body, 'query');

@@ -12,14 +12,16 @@ import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
 import { auditObserver, type AuditLog } from './audit-log';
 import { registerLakeQueryRoutes, type LakeEngine } from '../reports';
+import { registerQuarantineRoutes, type QuarantineRouteDeps } from './quarantine';
 import type { JourneyDef } from '../definitions';
 
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
 export { auditObserver, type AuditLog } from './audit-log';
+export { registerQuarantineRoutes, replayRequest, REPLAY_OBJECTS, type QuarantineReplayRequest, type QuarantineRouteDeps } from './quarantine';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
-export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
+export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, Partial<QuarantineRouteDeps> {
   /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
   journeys: JourneyStore;
   /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
@@ -44,6 +46,7 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
     journey,
     journeyStats: (id) => journeyStats(id, deps.journeys, (j) => getDefinition(deps.definitionsTable, 'journey', j)),
   });
+  registerQuarantineRoutes(router, { replayQuarantine: deps.replayQuarantine ?? null });
   return registerDefinitionRoutes(router, deps);
 }
 

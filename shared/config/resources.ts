@@ -687,6 +687,7 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/lake/queries', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/quarantine/replay', fn: 'admin', auth: 'admin' },
 ];
 
 /**

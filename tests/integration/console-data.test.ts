@@ -202,6 +202,18 @@ describe('the console for marketers: journeys, reports and the data, on the demo
     expect(await sample.locator('tbody tr').count()).toBe(2);
     await sample.getByText('console-q1', { exact: true }).click();
     await sample.locator('pre', { hasText: 'not-an-email' }).waitFor();
+    // Replay: a count first, then the replay itself (the same as npx cairn replay --from quarantine).
+    await page.getByRole('button', { name: 'Count what would be replayed' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Would replay 2 messages/ })
+      .waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Replayed 2 messages/ })
+      .waitFor();
     expect(critical(await app.axe())).toEqual([]);
     await app.shot('14-quarantine');
   });

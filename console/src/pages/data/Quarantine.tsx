@@ -1,11 +1,16 @@
 /**
  * Quarantine (lake queries `quarantine`, `quarantine-rows`): why messages were set aside, how many and
- * since when, and sample rows of a reason with the message as received. Replay is `npx cairn replay`
- * (it re-puts the raw records on the streams; the admin API has no replay route yet): the page gives
- * the command for the reason and window shown.
+ * since when, and sample rows of a reason with the message as received. Replay (an admin's): a count
+ * first, then the replay, through `POST /v1/quarantine/replay` — the replay of `npx cairn replay`,
+ * sent again while it says there is more; where the stack has no replay route for the admin API
+ * (`503 replay_unavailable`), the page gives the command.
  */
+import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ApiError, api } from '../../api/client';
+import { useSession } from '../../api/session';
+import { ErrorNote } from '../../components/Status';
 import { num, rowsOf, useLakeQuery } from '../../api/lake';
 import { DataTable } from '../../components/DataTable';
 import { LakeStatus } from '../../components/LakeStatus';
@@ -13,9 +18,40 @@ import { useFormat } from '../../i18n/format';
 import { Options } from '../../reports/Options';
 import '../../features.css';
 
+interface ReplaySummary {
+  dryRun: boolean;
+  objects: number;
+  replayedObjects: number;
+  alreadyReplayed: number;
+  records: Record<string, number>;
+  suppressed: number;
+  unreplayable: { key: string; reason: string }[];
+  more?: boolean;
+}
+
+/** Sends the replay until it says there is no more (each request replays a bounded number of objects). */
+async function replayAll(dryRun: boolean): Promise<ReplaySummary> {
+  const total: ReplaySummary = { dryRun, objects: 0, replayedObjects: 0, alreadyReplayed: 0, records: {}, suppressed: 0, unreplayable: [] };
+  for (let i = 0; i < 40; i++) {
+    const r = await api<ReplaySummary>('/v1/quarantine/replay', { method: 'POST', body: { dryRun, maxObjects: dryRun ? 100 : 25 } });
+    total.objects = dryRun ? r.objects : total.objects + r.replayedObjects;
+    total.replayedObjects += r.replayedObjects;
+    total.alreadyReplayed = r.alreadyReplayed;
+    for (const [k, n] of Object.entries(r.records)) total.records[k] = (total.records[k] ?? 0) + n;
+    total.suppressed += r.suppressed;
+    total.unreplayable.push(...r.unreplayable);
+    // A dry run counts the first batch only: replaying it is what moves to the next.
+    if (dryRun || !r.more) return { ...total, ...(dryRun && r.more ? { more: true } : {}) };
+  }
+  return { ...total, more: true };
+}
+
 export default function QuarantinePage() {
   const { t } = useTranslation();
   const f = useFormat();
+  const admin = useSession()?.role === 'admin';
+  const replay = useMutation({ mutationFn: replayAll, onSuccess: (r) => !r.dryRun && summary.rerun() });
+  const replayGone = replay.error instanceof ApiError && replay.error.code === 'replay_unavailable';
   const [o, setO] = useState<Record<string, string>>({ since: '', until: '' });
   const [code, setCode] = useState<string | null>(null);
   const summary = useLakeQuery({ query: 'quarantine', options: o });
@@ -92,6 +128,41 @@ export default function QuarantinePage() {
       <section aria-labelledby="quarantine-replay">
         <h2 id="quarantine-replay">{t('quarantine.replay')}</h2>
         <p>{t('quarantine.replayIntro')}</p>
+        {admin ? (
+          <div className="row">
+            <button type="button" className="button secondary" disabled={replay.isPending} onClick={() => replay.mutate(true)}>
+              {t('quarantine.replayCount')}
+            </button>
+            <button
+              type="button"
+              className="button"
+              disabled={replay.isPending}
+              onClick={() => window.confirm(t('quarantine.replayConfirm')) && replay.mutate(false)}
+            >
+              {replay.isPending ? t('quarantine.replaying') : t('quarantine.replayNow')}
+            </button>
+          </div>
+        ) : (
+          <p className="muted small">{t('quarantine.replayAdmin')}</p>
+        )}
+        {replay.data && (
+          <p className="ok" role="status">
+            {t(replay.data.dryRun ? 'quarantine.replayWould' : 'quarantine.replayDone', {
+              records: f.number(Object.values(replay.data.records).reduce((a, b) => a + b, 0)),
+              objects: f.number(replay.data.dryRun ? replay.data.objects - replay.data.alreadyReplayed : replay.data.replayedObjects),
+              already: f.number(replay.data.alreadyReplayed),
+              suppressed: f.number(replay.data.suppressed),
+            })}
+            {replay.data.more ? ` ${t('quarantine.replayMore')}` : ''}
+          </p>
+        )}
+        {replay.data?.unreplayable.map((u) => (
+          <p key={`${u.key}-${u.reason}`} className="error small">
+            {u.key}: {u.reason}
+          </p>
+        ))}
+        {replay.error && !replayGone && <ErrorNote error={replay.error} />}
+        {replayGone && <p className="muted">{t('quarantine.replayUnavailable')}</p>}
         <pre className="card small">
           {`npx cairn replay --from quarantine${first ? ` --since ${first.slice(0, 10)}` : ''} --dry-run\nnpx cairn replay --from quarantine${first ? ` --since ${first.slice(0, 10)}` : ''}`}
         </pre>
