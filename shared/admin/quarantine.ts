@@ -1,5 +1,5 @@
 /**
- * Quarantine replay on the admin API (docs/api.md#quarantine-replay):
+ * Quarantine replay on the admin API (docs/api.md#admin-api):
  *
  *   POST /v1/quarantine/replay   {since?, dryRun?, maxObjects?} → the replay's summary
  *
