@@ -7,13 +7,14 @@
  * with no critical violation and is usable (its figures shown) in time; each step saves a screenshot
  * under console/shots, a failing test saves the page.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { runDemo } from '#cli/demo';
-import { ensureConsoleBuilt } from '#local/console';
+import { CONSOLE_DIST, ensureConsoleBuilt } from '#local/console';
 import { launchChromium } from '../support/browser-shop';
 import { critical, openConsole, SHOTS, type ConsolePage } from '../support/console';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
@@ -90,6 +91,18 @@ describe('the console for marketers: journeys, reports and the data, on the demo
   afterAll(async () => {
     console.log(`console pages, ms from the click to [usable, figures]: ${JSON.stringify(timings)}`);
     await browser?.close();
+  });
+
+  it('keeps the initial JavaScript within 250 KB gzipped: the flow, editor, grammar and chart libraries load with their pages', () => {
+    const html = readFileSync(join(CONSOLE_DIST, 'index.html'), 'utf8');
+    const initial = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+    expect(initial.length).toBeGreaterThan(0);
+    const code = initial.map((f) => readFileSync(join(CONSOLE_DIST, f)));
+    const gzipped = code.reduce((n, c) => n + gzipSync(c).length, 0);
+    console.log(`initial JavaScript: ${initial.join(', ')}, ${Math.round(gzipped / 1024)} KB gzipped`);
+    expect(gzipped).toBeLessThanOrEqual(250 * 1024);
+    const text = code.map(String).join('\n');
+    for (const lib of ['zrender', 'react-flow__', 'cm-editor', 'ZodError', 'lineCounter']) expect(text.includes(lib), lib).toBe(false);
   });
 
   it('opens the coupon journey: its drawing shows each step with the counts of its stats', async () => {
