@@ -27,7 +27,7 @@ const LAYERS = [
   ['journeys'],
   ['scores'],
   ['privacy'],
-  ['import'],
+  ['import', 'reports'], // reports: the lake reports and queries the CLI and the admin API run
   ['admin'],
 ];
 
@@ -50,6 +50,7 @@ const INDEXED = [
   'normalize',
   'privacy',
   'profiles',
+  'reports',
   'resolve',
   'scores',
   'segments',
@@ -74,6 +75,7 @@ const ADAPTERS = [
   'shared/message/kinesis-event.ts', // Kinesis GetRecords into a Lambda event (replay)
   'shared/normalize/dedup.ts', // dedup markers (DynamoDB) and lake object heads (S3)
   'shared/privacy/schedules.ts', // EventBridge Scheduler (erased people's journey waits)
+  'shared/reports/athena.ts', // Athena (the admin API's lake queries)
   'shared/segments/members.ts', // segment members table
   'shared/segments/schedule.ts', // EventBridge Scheduler (recheck)
   'shared/suppression/index.ts', // suppression list in the privacy table

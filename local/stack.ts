@@ -366,7 +366,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
     // The local stack never talks to real AWS: a service nobody provides gets an endpoint where
     // nothing listens, so a handler calling it fails fast instead of using the user's credentials.
-    for (const name of ['events', 'scheduler'] as const) {
+    for (const name of ['events', 'scheduler', 'athena'] as const) {
       if (endpoints[name]) continue;
       process.env[`CAIRN_ENDPOINT_${name.toUpperCase()}`] = 'http://127.0.0.1:9';
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });

@@ -64,7 +64,8 @@ export interface InvocationScope {
   dryRun?: boolean;
 }
 
-const storage = new AsyncLocalStorage<InvocationScope>();
+// Pure: a bundle that counts nothing (the console, importing the grammar) leaves it out.
+const storage = /* @__PURE__ */ new AsyncLocalStorage<InvocationScope>();
 
 /** The current invocation, when running inside `inInvocation`. */
 export function currentInvocation(): InvocationScope | undefined {

@@ -28,6 +28,8 @@ export type AuditAction =
   | 'source.trust_set'
   | 'coupons.loaded'
   | 'coupons.generated'
+  | 'lake.queried'
+  | 'quarantine.replayed'
   /** A console user's role does not allow the route (`403 forbidden_role`, shared/admin/roles.ts): on any route. */
   | 'access.refused';
 
@@ -73,6 +75,10 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
   // Codes are the shop's money: who put which into a pool (docs/journeys.md#coupons).
   'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
   'POST /v1/coupons/{pool}/generate': 'coupons.generated',
+  // A lake query can read quarantined messages as received, people's events: who asked for which.
+  'POST /v1/lake/queries': 'lake.queried',
+  // Messages sent through the pipeline again: who did, when, and whether it was only a count.
+  'POST /v1/quarantine/replay': 'quarantine.replayed',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -153,6 +159,16 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'journey.simulated':
       // The journey its answer names (an applied one's id, or a draft document's).
       return field(body, 'journeyId');
+    case 'quarantine.replayed':
+      // `quarantine` (`quarantine (dry run)`): the rows' own identifiers never.
+      return body && typeof body === 'object' && (body as { dryRun?: unknown }).dryRun === true ? 'quarantine (dry run)' : 'quarantine';
+    case 'lake.queried': {
+      // `<query>/<queryId>`, the journey report `journey:<journeyId>/<queryId>`.
+      const query = field(body, 'query');
+      const journey = field(body, 'journey');
+      const id = field(body, 'id');
+      return query && id ? `${query}${journey ? `:${journey}` : ''}/${id}` : null;
+    }
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
-import { journeyStatsRoutes, type JourneyStore, type LakeEngineLike } from '../journeys';
+import { journeyStats, journeyStatsRoutes, type JourneyStore } from '../journeys';
+import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
 import { journeyStatsView, registerJourneyRoutes } from './journeys';
@@ -16,6 +17,9 @@ import { registerSearchRoutes } from './search';
 import { registerSimulateRoute } from './simulate';
 import { auditObserver, type AuditLog } from './audit-log';
 import { checkRole } from './roles';
+import { registerLakeQueryRoutes, type LakeEngine } from '../reports';
+import { registerQuarantineRoutes, type QuarantineRouteDeps } from './quarantine';
+import type { JourneyDef } from '../definitions';
 
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
@@ -31,9 +35,10 @@ export {
   type AdminCaller,
   type RouteAccess,
 } from './roles';
+export { registerQuarantineRoutes, replayRequest, REPLAY_OBJECTS, type QuarantineReplayRequest, type QuarantineRouteDeps } from './quarantine';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
-export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, PreviewRouteDeps {
+export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, PreviewRouteDeps, Partial<QuarantineRouteDeps> {
   /** Where journey counters are read (`GET /v1/journeys/{id}/stats`, the runs an archive ends). */
   journeys: JourneyStore;
   /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
@@ -43,10 +48,11 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, Previe
   /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
   audit?: AuditLog;
   /**
-   * The lake's query engine (Athena on AWS, the same API over DuckDB locally): journey simulations
-   * read the lake through it (`POST /v1/journeys/simulate`); absent, that route answers 503.
+   * The lake's query engine (Athena on AWS, the same API over DuckDB locally): the lake queries
+   * (`/v1/lake/queries`, docs/api.md#lake-queries) and journey simulations (`POST /v1/journeys/simulate`)
+   * read the lake through it; absent or null, those routes answer 503.
    */
-  lake?: LakeEngineLike | null;
+  lake?: LakeEngine | null;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
@@ -62,6 +68,13 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
   registerCouponRoutes(router, deps.coupons);
   registerJourneyRoutes(router, deps);
   registerSimulateRoute(router, deps);
+  const journey = async (id: string) => ((await getDefinition(deps.definitionsTable, 'journey', id))?.definition as JourneyDef | undefined) ?? null;
+  registerLakeQueryRoutes(router, {
+    engine: deps.lake ?? null,
+    journey,
+    journeyStats: (id) => journeyStats(id, deps.journeys, (j) => getDefinition(deps.definitionsTable, 'journey', j)),
+  });
+  registerQuarantineRoutes(router, { replayQuarantine: deps.replayQuarantine ?? null });
   return registerDefinitionRoutes(router, deps);
 }
 

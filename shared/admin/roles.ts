@@ -70,6 +70,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Coupon codes feed the marketers' journeys (coupon steps).
   'POST /v1/coupons/{pool}/codes': 'definitions',
   'POST /v1/coupons/{pool}/generate': 'definitions',
+  // Reports and the data pages' lake queries (a viewer reads profiles too, so the quarantine's rows are no wider).
+  'POST /v1/lake/queries': 'read',
+  'GET /v1/lake/queries/{id}': 'read',
+  'DELETE /v1/lake/queries/{id}': 'read',
+  // Replaying set-aside messages puts them back on the stream: admins.
+  'POST /v1/quarantine/replay': 'admin',
   // Sources and write keys: what may write into the CDP.
   'GET /v1/sources': 'admin',
   'POST /v1/sources/{id}/keys': 'admin',

@@ -218,6 +218,9 @@ export const SECRETS = {
   },
 } as const satisfies Record<string, SecretDef>;
 
+/** The local twin's Athena (local/athena/): one workgroup, DuckDB over the local lake. */
+export const LOCAL_ATHENA = { workgroup: 'cairn-local' } as const;
+
 export const LAKE = {
   bucketPrefix: 'cairn-lake',
   /** Local bucket name; on AWS the bucket name is generated and passed in LAKE_BUCKET. */
@@ -704,6 +707,11 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
   { method: 'PUT', path: '/v1/sources/{id}/trust', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
+  // Lake queries: reports, the event catalogue, quarantine, privacy requests, throughput (shared/reports/routes.ts).
+  { method: 'POST', path: '/v1/lake/queries', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/quarantine/replay', fn: 'admin', auth: 'admin' },
 ];
 
 /**
@@ -867,6 +875,12 @@ export const ENV = {
   importDays: 'CAIRN_IMPORT_DAYS',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
   couponsTable: 'CAIRN_COUPONS_TABLE',
+  /** Athena workgroup of the admin API's lake queries (docs/api.md#lake-queries); unset: they answer 503 lake_unavailable. */
+  athenaWorkgroup: 'CAIRN_ATHENA_WORKGROUP',
+  /** Glue database of the lake tables (LAKE.glueDatabase, or the stack's name for it). */
+  lakeDatabase: 'CAIRN_LAKE_DATABASE',
+  /** The SQL the lake's engine speaks: `athena` (default) or `duckdb` (the local twin's Athena, local/athena/). */
+  lakeDialect: 'CAIRN_LAKE_DIALECT',
 } as const;
 
 /**
@@ -942,5 +956,9 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
+    // The local twin's Athena (local/athena/) answers in DuckDB's SQL over the local lake.
+    athenaWorkgroup: LOCAL_ATHENA.workgroup,
+    lakeDatabase: LAKE.glueDatabase,
+    lakeDialect: 'duckdb',
   };
 }

@@ -52,6 +52,8 @@ describe('audited routes', () => {
       'PUT /v1/sources/{id}/trust': 'source.trust_set',
       'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
       'POST /v1/coupons/{pool}/generate': 'coupons.generated',
+      'POST /v1/lake/queries': 'lake.queried',
+      'POST /v1/quarantine/replay': 'quarantine.replayed',
     };
     expect(AUDITED_ROUTES).toEqual(expected);
     for (const [k, a] of Object.entries(expected)) expect(auditAction(k)).toBe(a);
@@ -79,6 +81,19 @@ describe('audited routes', () => {
 });
 
 describe('audit rows', () => {
+  it('a lake query is recorded by its name (and journey) and its query id', () => {
+    const started = (body: unknown) => auditRow(input('POST /v1/lake/queries', { status: 202, body }))?.target;
+    expect(started({ id: 'q-1', query: 'quarantine-rows', state: 'queued' })).toBe('quarantine-rows/q-1');
+    expect(started({ id: 'q-2', query: 'journey', journey: 'welcome', state: 'queued' })).toBe('journey:welcome/q-2');
+    expect(auditRow(input('POST /v1/lake/queries', { status: 400, code: 'invalid_lake_query' }))).toMatchObject({ target: null, code: 'invalid_lake_query' });
+  });
+
+  it('a quarantine replay is recorded as one, saying when it only counted', () => {
+    const replayed = (body: unknown) => auditRow(input('POST /v1/quarantine/replay', { status: 200, body }))?.target;
+    expect(replayed({ dryRun: false, replayedObjects: 2 })).toBe('quarantine');
+    expect(replayed({ dryRun: true, replayedObjects: 0 })).toBe('quarantine (dry run)');
+  });
+
   it('an erasure is recorded by its erasure id', () => {
     const row = auditRow(
       input('DELETE /v1/profiles/{identifier}', {

@@ -13,13 +13,20 @@ import { SignInPage } from '../pages/SignIn';
 import { Shell } from './Shell';
 
 const Overview = lazy(() => import('../pages/Overview'));
-const Coming = lazy(() => import('../pages/Coming'));
 const Profiles = lazy(() => import('../pages/Profiles'));
 const Profile = lazy(() => import('../pages/Profile'));
 const Segments = lazy(() => import('../pages/Segments'));
 const Segment = lazy(() => import('../pages/Segment'));
 const SegmentBuilder = lazy(() => import('../pages/SegmentBuilder'));
 const NotFound = lazy(() => import('../pages/NotFound'));
+const Journeys = lazy(() => import('../pages/Journeys'));
+const Journey = lazy(() => import('../pages/Journey'));
+const Reports = lazy(() => import('../pages/Reports'));
+const Sources = lazy(() => import('../pages/data/Sources'));
+const Catalogue = lazy(() => import('../pages/data/Catalogue'));
+const Quarantine = lazy(() => import('../pages/data/Quarantine'));
+const Health = lazy(() => import('../pages/data/Health'));
+const Privacy = lazy(() => import('../pages/data/Privacy'));
 
 export const queryClient = new QueryClient({
   defaultOptions: {
@@ -63,13 +70,15 @@ export function App() {
             <Route path="/segments/new" component={SegmentBuilder} />
             <Route path="/segments/:id/edit" component={SegmentBuilder} />
             <Route path="/segments/:id" component={Segment} />
-            <Route path="/journeys">{() => <Coming label="journeys" />}</Route>
-            <Route path="/reports">{() => <Coming label="reports" />}</Route>
-            <Route path="/data/sources">{() => <Coming label="sources" />}</Route>
-            <Route path="/data/events">{() => <Coming label="catalogue" />}</Route>
-            <Route path="/data/quarantine">{() => <Coming label="quarantine" />}</Route>
-            <Route path="/data/health">{() => <Coming label="health" />}</Route>
-            <Route path="/data/privacy">{() => <Coming label="privacy" />}</Route>
+            <Route path="/journeys" component={Journeys} />
+            <Route path="/journeys/:id">{(p: { id: string }) => <Journey id={decodeURIComponent(p.id)} />}</Route>
+            <Route path="/reports">{() => <Reports />}</Route>
+            <Route path="/reports/:name">{(p: { name: string }) => <Reports name={p.name} />}</Route>
+            <Route path="/data/sources" component={Sources} />
+            <Route path="/data/events" component={Catalogue} />
+            <Route path="/data/quarantine" component={Quarantine} />
+            <Route path="/data/health" component={Health} />
+            <Route path="/data/privacy" component={Privacy} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

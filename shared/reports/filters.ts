@@ -7,8 +7,8 @@
  * with numbers and strings with strings, as in the matcher ("500" is not `gte: 500`). Unlike the
  * matcher, a field holding a list is not searched element by element (it never matches a value test).
  */
-import { CairnError } from '#shared/errors';
-import type { PropertyFilter, Scalar, Test } from '#shared/definitions';
+import { CairnError } from '../errors';
+import type { PropertyFilter, Scalar, Test } from '../definitions';
 import { jsonRaw, jsonText, lit, type Dialect } from './dialect';
 
 const TOP: Record<string, string> = {

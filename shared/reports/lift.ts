@@ -14,7 +14,7 @@
  * the usual case for a holdout of a few percent. An interval that contains 0 says the data do not
  * show the journey changed the conversion rate either way.
  */
-import type { QueryResult } from '../lake';
+import type { QueryResult } from './result';
 
 export const Z95 = 1.959963984540054;
 

@@ -18,7 +18,7 @@
  */
 import { jsonText, lit, timeRange, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';
-import { RFM_GROUPS, RFM_GROUP_SQL } from '#shared/scores';
+import { RFM_GROUPS, RFM_GROUP_SQL } from '../scores';
 
 export interface RfmOptions {
   /** YYYY-MM-DD the recency is measured to (default: the current date). */
@@ -27,6 +27,8 @@ export interface RfmOptions {
   until?: string;
   /** One row per person instead of one per group. */
   people?: boolean;
+  /** One row per recency and frequency score (5 × 5, people and monetary): the RFM grid. */
+  grid?: boolean;
   /** Who a person is (default `profile`: resolved through the profile snapshots; see people.ts). */
   by?: PersonBy;
   /** Read profile snapshots from this UTC date on only (`--profiles-since`; default all). */
@@ -56,6 +58,13 @@ export function rfmSql(o: RfmOptions, d: Dialect): string {
       ...scored,
       `SELECT person, recency_days, frequency, round(monetary, 2) AS monetary, r, f, m, rfm_group FROM grouped`,
       `ORDER BY r + f + m DESC, monetary DESC, person`,
+    ].join('\n');
+  }
+  if (o.grid) {
+    return [
+      ...scored,
+      `SELECT r, f, count(*) AS people, round(sum(monetary), 2) AS monetary, round(avg(CAST(m AS DOUBLE)), 2) AS avg_m FROM grouped`,
+      `GROUP BY r, f ORDER BY r, f`,
     ].join('\n');
   }
   return [

@@ -27,7 +27,7 @@
  *
  * `raw`: the previous definition, `coalesce(user_id, anonymous_id)`, no profiles read.
  */
-import { CairnError } from '#shared/errors';
+import { CairnError } from '../errors';
 import { jsonText, lit, ts, type Dialect } from './dialect';
 
 export const PERSON_BY = ['profile', 'raw'] as const;

@@ -7,7 +7,7 @@
  * people who reached it, conversion from step 1 and from the previous step (percent, 1 decimal),
  * the drop-off from the previous step, and the median seconds from the previous step.
  */
-import { CairnError } from '#shared/errors';
+import { CairnError } from '../errors';
 import { epochSeconds, lit, median, pct, timeRange, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';
 

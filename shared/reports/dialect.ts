@@ -5,7 +5,7 @@
  * Column types differ: locally `timestamp` is already a TIMESTAMPTZ and JSON columns are DuckDB JSON;
  * on Athena every column is a string (ISO-8601 timestamps, JSON text).
  */
-import { CairnError } from '#shared/errors';
+import { CairnError } from '../errors';
 
 export type Dialect = 'duckdb' | 'athena';
 

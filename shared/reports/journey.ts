@@ -22,10 +22,10 @@
  *   median time from issue to first redemption, and the codes redeemed by more than one event.
  * - the lift's confidence interval is added to the result by lift.ts (it is arithmetic on the rows).
  */
-import { COUPONS } from '#shared/config';
-import { CairnError } from '#shared/errors';
-import { walkSteps, type JourneyDef, type Step } from '#shared/definitions';
-import type { QueryResult } from '../lake';
+import { COUPONS } from '../config';
+import { CairnError } from '../errors';
+import { walkSteps, type JourneyDef, type Step } from '../definitions';
+import type { QueryResult } from './result';
 import { dayStart, epochSeconds, jsonText, lit, median, nextDay, pct, profileIdentitiesSql, sha256Prefix32, ts, type Dialect } from './dialect';
 import { RAW_PERSON, people, type PersonBy } from './people';
 import { filtersSql } from './filters';
