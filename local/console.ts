@@ -159,14 +159,16 @@ export async function ensureConsoleBuilt(root = CONSOLE_ROOT): Promise<boolean> 
     if (!consoleBuildStale(root)) return false;
     // Vite is loaded only to build: a stack whose console is built never loads it.
     const { build } = await import('vite');
-    // A production build whatever NODE_ENV the calling process has (vitest sets `test`, which would
-    // otherwise bundle React's development build: three times the size).
-    await build({
-      configFile: join(root, 'vite.config.ts'),
-      logLevel: 'warn',
-      mode: 'production',
-      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    });
+    // A production build whatever NODE_ENV the calling process has: vitest sets `test`, under which
+    // Vite and its React plugin build React's development runtime (three times the size).
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', mode: 'production' });
+    } finally {
+      if (nodeEnv === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = nodeEnv;
+    }
     return true;
   } finally {
     rmSync(lock, { recursive: true, force: true });
