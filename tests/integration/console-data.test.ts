@@ -133,8 +133,8 @@ describe('the console for marketers: journeys, reports and the data, on the demo
       .filter({ hasText: `sent ${stats.steps.coupon.sent}` })
       .first()
       .waitFor();
-    // Versions and dry runs come with other parts of the API: plainly not available here.
-    await page.getByText('Versions are not available on this stack').waitFor();
+    // The journey's versions, side by side (the versions API answers on this stack).
+    await page.getByLabel('Compare', { exact: true }).waitFor();
     await page.getByText('Valid: the API would accept it.').waitFor();
     expect(critical(await app.axe())).toEqual([]);
     await app.shot('10-journey-flow');
