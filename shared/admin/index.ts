@@ -24,6 +24,7 @@ import type { JourneyDef } from '../definitions';
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
 export { auditObserver, type AuditLog } from './audit-log';
+export type { JourneyRunView, MergeView } from './profiles';
 export {
   ROLE_ACCESS,
   ROUTE_ACCESS,

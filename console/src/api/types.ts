@@ -31,25 +31,8 @@ export interface ApiProfile {
   updatedAt: string;
 }
 
-export interface MergeView {
-  profileId: string;
-  direct: boolean;
-  mergedInto: string | null;
-  identities: Identifier[];
-  merge: MergeEntry | null;
-}
-
-export interface JourneyRunView {
-  journeyId: string;
-  profileId: string;
-  status: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  reason: string | null;
-  waitingAt: string | null;
-  nextActionAt: string | null;
-  entries: number;
-}
+// The profile page's ledger and journey runs: the API's own types (shared/admin/profiles.ts).
+export type { JourneyRunView, MergeView } from '#shared/admin';
 
 export interface TimelineEvent {
   messageId: string;
