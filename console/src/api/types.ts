@@ -1,5 +1,5 @@
 /** What the admin API answers (docs/api.md#admin-api), as the console reads it. */
-import type { Identifier, MergeEntry } from '#shared/identity';
+import type { Identifier } from '#shared/identity';
 
 export type { Identifier };
 
