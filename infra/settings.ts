@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
+import { COMPACTION, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -56,6 +56,10 @@ export interface CairnSettingsProps {
   quarantineDays?: number;
   /** Days a file λ import tagged under imports/ is kept after it was written (RETENTION.importDays). */
   importDays?: number;
+  /** Days the JSON Lines objects of compacted days are kept under raw/events/ (RETENTION.rawEventsDays). */
+  rawEventsDays?: number;
+  /** Gzip JSON input per Parquet part of λ compact, in MB (COMPACTION.targetMb). */
+  compactionTargetMb?: number;
 }
 
 /** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
@@ -103,6 +107,10 @@ export interface CairnSettings {
   quarantineDays: number;
   /** Days tagged imports/ objects are kept (`cairn:importDays`): the lake's `expire-imports` rule, CAIRN_IMPORT_DAYS of λ erase. */
   importDays: number;
+  /** Days raw/events/ objects are kept (`cairn:rawEventsDays`): the lake's `expire-raw-events` lifecycle rule. */
+  rawEventsDays: number;
+  /** λ compact's part size in MB (`cairn:compactionTargetMb`, CAIRN_COMPACTION_TARGET_MB). */
+  compactionTargetMb: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
@@ -131,6 +139,8 @@ export const CONTEXT = {
   timelineDays: 'cairn:timelineDays',
   quarantineDays: 'cairn:quarantineDays',
   importDays: 'cairn:importDays',
+  rawEventsDays: 'cairn:rawEventsDays',
+  compactionTargetMb: 'cairn:compactionTargetMb',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -210,11 +220,21 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(importDays) || importDays < 1) {
     throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
   }
+  const rawEventsDays = props.rawEventsDays ?? num(ctx(CONTEXT.rawEventsDays), CONTEXT.rawEventsDays) ?? RETENTION.rawEventsDays;
+  if (!Number.isInteger(rawEventsDays) || rawEventsDays < 1) {
+    throw new Error(`context ${CONTEXT.rawEventsDays} must be a whole number of days (at least 1), got ${rawEventsDays}`);
+  }
+  const compactionTargetMb = props.compactionTargetMb ?? num(ctx(CONTEXT.compactionTargetMb), CONTEXT.compactionTargetMb) ?? COMPACTION.targetMb;
+  if (!Number.isInteger(compactionTargetMb) || compactionTargetMb < 1 || compactionTargetMb > 1024) {
+    throw new Error(`context ${CONTEXT.compactionTargetMb} must be a whole number of MB from 1 to 1024, got ${compactionTargetMb}`);
+  }
   return {
     eventsPerSecond,
     timelineDays,
     quarantineDays,
     importDays,
+    rawEventsDays,
+    compactionTargetMb,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,

@@ -1,8 +1,8 @@
 /**
  * The lake: an encrypted, versioned S3 bucket holding gzip JSON Lines under Hive-style date
- * partitions (`events/dt=YYYY-MM-DD/…`), a Glue database whose tables find partitions by
- * projection (no crawler, no MSCK REPAIR), and an Athena workgroup with enforced, encrypted
- * results.
+ * partitions (`events/dt=YYYY-MM-DD/…`) and the Parquet parts λ compact makes of them, a Glue
+ * database whose tables find partitions by projection (no crawler, no MSCK REPAIR) with the
+ * `events` view over both formats, and an Athena workgroup with enforced, encrypted results.
  */
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { IMPORTS, LAKE, RETENTION } from '#shared/config';
 import type { Catalog } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
-import { LAKE_TABLES, PARTITION_COLUMN } from './lake-schema';
+import { EVENTS_VIEW_COLUMNS, eventsViewSql, LAKE_TABLES, PARTITION_COLUMN, prestoViewText } from './lake-schema';
 
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
@@ -55,6 +55,8 @@ export class Lake extends Construct {
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(RETENTION.noncurrentVersionDays) },
         { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RETENTION.athenaResultsDays) },
         { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(RETENTION.failedBatchDays) },
+        // The JSON Lines objects of compacted days (their rows are in the Parquet parts): kept cairn:rawEventsDays.
+        { id: 'expire-raw-events', prefix: LAKE.rawEventsPrefix, expiration: Duration.days(s.rawEventsDays) },
         // Quarantined messages are read whole by every erasure pass: kept cairn:quarantineDays (LAKE.quarantineExpiryDays).
         { id: 'expire-quarantine', prefix: LAKE.quarantinePrefix, expiration: Duration.days(s.quarantineDays) },
         // Files dropped for import, their rejects, reports and checkpoints: λ import tags them (manifests stay).
@@ -75,10 +77,19 @@ export class Lake extends Construct {
       databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit' },
     });
 
-    const tables = LAKE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix, audit: LAKE.auditPrefix });
+    const tables = LAKE_TABLES({
+      events: LAKE.eventsPrefix,
+      quarantine: LAKE.quarantinePrefix,
+      profiles: LAKE.profilesPrefix,
+      audit: LAKE.auditPrefix,
+      parquetEvents: LAKE.parquetEventsPrefix,
+      compactionManifests: LAKE.compactionManifestsPrefix,
+    });
+    const logicalId = (name: string) => `Table${name.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())}`;
     for (const t of tables) {
       const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
-      const table = new glue.CfnTable(this, `Table${t.name[0]!.toUpperCase()}${t.name.slice(1)}`, {
+      const parquet = t.format === 'parquet';
+      const table = new glue.CfnTable(this, logicalId(t.name), {
         catalogId: Aws.ACCOUNT_ID,
         databaseName: this.databaseName,
         tableInput: {
@@ -86,8 +97,7 @@ export class Lake extends Construct {
           description: t.description,
           tableType: 'EXTERNAL_TABLE',
           parameters: {
-            classification: 'json',
-            compressionType: 'gzip',
+            ...(parquet ? { classification: 'parquet' } : { classification: 'json', compressionType: 'gzip' }),
             'projection.enabled': 'true',
             [`projection.${PARTITION_COLUMN}.type`]: 'date',
             [`projection.${PARTITION_COLUMN}.format`]: 'yyyy-MM-dd',
@@ -100,15 +110,42 @@ export class Lake extends Construct {
           storageDescriptor: {
             location,
             columns: t.columns.map(([name, type]) => ({ name, type })),
-            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-            serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+            ...(parquet
+              ? {
+                  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+                  outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+                  serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+                }
+              : {
+                  inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+                  outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+                  serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+                }),
           },
         },
       });
       table.addResourceDependency(this.database);
       this.tables.push(table);
     }
+
+    // `events`, the table every query and report reads, is a view over the three above (docs/lake.md#compaction).
+    // It keeps the logical id the JSON table had when it was `events`, so an upgrade updates it in place.
+    const view = new glue.CfnTable(this, 'TableEvents', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: 'events',
+        description: 'One row per accepted message: compacted days from Parquet, the rest from JSON Lines (docs/lake.md)',
+        tableType: 'VIRTUAL_VIEW',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        viewOriginalText: prestoViewText(eventsViewSql(), this.databaseName, EVENTS_VIEW_COLUMNS),
+        viewExpandedText: '/* Presto View */',
+        storageDescriptor: { columns: EVENTS_VIEW_COLUMNS.map(([name, type]) => ({ name, type })), serdeInfo: {} },
+      },
+    });
+    view.addResourceDependency(this.database);
+    for (const t of this.tables) view.addDependency(t);
+    this.tables.push(view);
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: s.name('cairn'),

@@ -242,6 +242,14 @@ export const LAKE = {
   lambdaFailurePrefix: 'aws/lambda/',
   /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
   importsPrefix: 'imports/',
+  /** Compacted `events` (docs/lake.md#compaction): Parquet parts, `parquet/events/dt=YYYY-MM-DD/part-<hash>.parquet`. */
+  parquetEventsPrefix: 'parquet/events/',
+  /** The day's manifest of compacted events: which parts are published and which JSON objects they replace. */
+  compactionManifestsPrefix: 'parquet/_manifests/events/',
+  /** A day's parts written but not published yet (published one grace period later: COMPACTION.graceMinutes). */
+  compactionPendingPrefix: 'parquet/_pending/events/',
+  /** JSON Lines objects of compacted days, moved out of `events/` and kept RETENTION.rawEventsDays. */
+  rawEventsPrefix: 'raw/events/',
   glueDatabase: 'cairn',
 } as const;
 
@@ -270,6 +278,11 @@ export const RETENTION = {
   journeyFailureLagHours: 30,
   /** DynamoDB point-in-time recovery window (every table: infra/constructs/storage.ts). */
   tableBackupDays: 35,
+  /**
+   * `expire-raw-events`: the JSON Lines objects of compacted days under LAKE.rawEventsPrefix, days after
+   * they were moved there (CDK context `cairn:rawEventsDays`); the Parquet parts hold the same rows.
+   */
+  rawEventsDays: 30,
 } as const;
 
 export const BUS = { name: 'cairn', source: 'cairn' } as const;
@@ -298,6 +311,25 @@ export const IMPORTS = {
  * re-reads nothing the dedup table has forgotten.
  */
 export const DEDUP_WINDOW_SECONDS = STREAMS.raw.retentionHours * 3600;
+
+/**
+ * Compaction of the lake's `events` into Parquet (λ compact, `npx cairn lake compact`, docs/lake.md#compaction).
+ */
+export const COMPACTION = {
+  /**
+   * Hours after a day ends before its objects are compacted: the dedup window (normalize heads the
+   * object a dedup marker names for that long, so it must still be under events/) and an hour.
+   */
+  settleHours: DEDUP_WINDOW_SECONDS / 3600 + 1,
+  /**
+   * Minutes between writing a day's parts and publishing them in its manifest, and between publishing
+   * and removing what they replace: longer than any query runs (Athena's default DML timeout is 30
+   * minutes), so a query never reads the manifest and the files at moments that disagree.
+   */
+  graceMinutes: 45,
+  /** Gzip JSON Lines bytes per Parquet part (about the part's size; CDK context `cairn:compactionTargetMb`). */
+  targetMb: 128,
+} as const;
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
@@ -575,6 +607,34 @@ export const FUNCTIONS = {
     },
   },
   /**
+   * Compaction of the lake's `events` into Parquet (SCHEDULES.lakeCompaction, shared/lake/compact.ts,
+   * docs/lake.md#compaction): reads a due day's JSON Lines objects, writes sorted Parquet parts and the
+   * day's manifest, then moves the objects to raw/events/. A part's rows are held in memory while it is
+   * written (COMPACTION.targetMb of gzip JSON ≈ 1 GB of rows).
+   */
+  compact: {
+    id: 'Compact',
+    entry: 'functions/compact/index.ts',
+    memoryMb: 3008,
+    timeoutSeconds: 900,
+    // Runs must not overlap (two would write and publish the same day's manifest): one at a time.
+    reservedConcurrency: 1,
+    env: ['lakeBucket', 'compactionTargetMb'],
+    access: {
+      // read: events/ objects (and the source of their copy to raw/), manifests; write: parts, manifests,
+      // the copies under raw/events/; delete/deleteVersions: an archived object and an unnamed part go
+      // with every version (a noncurrent version would still hold the rows); list: days, objects, versions.
+      lake: {
+        read: ['events/', 'parquet/'],
+        write: ['parquet/', 'raw/events/'],
+        delete: ['events/', 'parquet/'],
+        deleteVersions: ['events/', 'parquet/'],
+        list: true,
+        listVersions: true,
+      },
+    },
+  },
+  /**
    * Bulk import of a file dropped under `imports/` in the lake (docs/import.md): the rows enter the
    * pipeline where the collector puts them, on the raw stream. Reads `imports/*`; writes only its
    * report, rejects and checkpoint beside the file (that grant, on those suffixes, comes from
@@ -618,6 +678,14 @@ export const SCHEDULES = {
     expression: 'rate(1 day)',
     fn: 'scores',
     description: 'Daily RFM scores and lifecycle stage written back to profiles as computed traits (rfm_group, lifecycle_stage)',
+  },
+  lakeCompaction: {
+    id: 'LakeCompaction',
+    name: 'cairn-lake-compaction',
+    // Hourly: a day needs three runs a grace period apart (compact, publish, archive; docs/lake.md#compaction).
+    expression: 'rate(1 hour)',
+    fn: 'compact',
+    description: "Compacts the lake's events into Parquet, day by day, once a day is past the dedup window",
   },
   erasure: {
     id: 'Erasure',
@@ -729,6 +797,8 @@ export const ENV = {
   rawStream: 'CAIRN_RAW_STREAM',
   normalizedStream: 'CAIRN_NORMALIZED_STREAM',
   lakeBucket: 'CAIRN_LAKE_BUCKET',
+  /** λ compact's part size in MB of gzip JSON input (COMPACTION.targetMb). */
+  compactionTargetMb: 'CAIRN_COMPACTION_TARGET_MB',
   sourcesTable: 'CAIRN_SOURCES_TABLE',
   dedupTable: 'CAIRN_DEDUP_TABLE',
   eventBus: 'CAIRN_EVENT_BUS',
@@ -832,5 +902,6 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
+    compactionTargetMb: process.env[ENV.compactionTargetMb] || String(COMPACTION.targetMb),
   };
 }

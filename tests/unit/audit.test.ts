@@ -271,7 +271,14 @@ describe('the router observer', () => {
 
 describe('the audit table', () => {
   it('has the same columns locally (DuckDB) and on AWS (Glue), as LakeAuditRow', () => {
-    const glue = GLUE_TABLES({ events: LAKE.eventsPrefix, quarantine: LAKE.quarantinePrefix, profiles: LAKE.profilesPrefix, audit: LAKE.auditPrefix });
+    const glue = GLUE_TABLES({
+      events: LAKE.eventsPrefix,
+      quarantine: LAKE.quarantinePrefix,
+      profiles: LAKE.profilesPrefix,
+      audit: LAKE.auditPrefix,
+      parquetEvents: LAKE.parquetEventsPrefix,
+      compactionManifests: LAKE.compactionManifestsPrefix,
+    });
     expect(glue.map((t) => t.name).sort()).toEqual(Object.keys(LOCAL_TABLES).sort());
     const glueType = { VARCHAR: 'string', JSON: 'string', TIMESTAMPTZ: 'string', INTEGER: 'int' } as const;
     for (const t of glue) {
