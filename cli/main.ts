@@ -26,6 +26,7 @@ import { registerKeysCommand } from './keys';
 import { registerCouponsCommand } from './coupons';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
+import { registerLakeCommand } from './compact';
 import { registerPrivacyCommands } from './erase';
 import { registerSuppressionCommands } from './suppression';
 import { pathParam } from '#shared/http';
@@ -350,6 +351,8 @@ export function buildProgram(io: Io): Command {
     stderr: io.stderr,
     locate: (cmd) => locateStores(globals(cmd), env),
   });
+
+  registerLakeCommand(program, { stdout: io.stdout, locate: (cmd) => locateStores(globals(cmd), env) });
 
   registerSuppressionCommands(program, {
     stdout: io.stdout,

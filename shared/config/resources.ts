@@ -447,9 +447,10 @@ export const FUNCTIONS = {
         // coupons: loading and generating codes (a lease on the pool, its codes and slots, the new size) and the pool's status.
         coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
-      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
+      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names
+      // (or their copies under raw/events/ once their day is compacted);
       // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
-      lake: { read: ['events/'], write: ['audit/'] },
+      lake: { read: ['events/', 'raw/events/'], write: ['audit/'] },
       // profile.unmerged
       bus: true,
       busRules: true,
@@ -554,7 +555,8 @@ export const FUNCTIONS = {
   erase: {
     id: 'Erase',
     entry: 'functions/erase/index.ts',
-    memoryMb: 1024,
+    // A compacted day's Parquet part is rewritten in memory (up to COMPACTION.targetMb of gzip JSON ≈ 1 GB of rows).
+    memoryMb: 3008,
     timeoutSeconds: 900,
     // One run at a time: a run continues the lake pass the previous one left (its cursor, docs/privacy.md).
     reservedConcurrency: 1,
@@ -590,13 +592,14 @@ export const FUNCTIONS = {
         // codes (profile id removed iff theirs: UpdateItem); never a scan.
         coupons: ['GetItem', 'UpdateItem', 'DeleteItem'],
       },
-      // Lists and rewrites objects holding the person's rows (lake tables and failed batches), deletes
+      // Lists and rewrites objects holding the person's rows (lake tables, the compacted copies of events
+      // — Parquet parts and raw/events/ — and failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
-        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
         list: true,
         listVersions: true,
       },

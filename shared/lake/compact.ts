@@ -9,7 +9,17 @@ import { createHash } from 'node:crypto';
 import { LAKE } from '../config';
 import { log } from '../log';
 import type { LakeEventRow } from '../message';
-import { chunkSources, compactionKeys, decodeManifest, encodeManifest, planDay, type CompactionTiming, type DayManifest, type DayState, type ObjectInfo } from './compaction';
+import {
+  chunkSources,
+  compactionKeys,
+  decodeManifest,
+  encodeManifest,
+  planDay,
+  type CompactionTiming,
+  type DayManifest,
+  type DayState,
+  type ObjectInfo,
+} from './compaction';
 import { decodeJsonLines } from './json-lines';
 import { compareEventRows, encodeEventsParquet } from './parquet';
 
@@ -77,7 +87,12 @@ async function dayState(store: CompactionStore, dt: string): Promise<DayState> {
 }
 
 /** Reads a part's objects, sorts their rows and writes the part. */
-async function writePart(store: CompactionStore, dt: string, chunk: ObjectInfo[], r: DayReport): Promise<{ part: { key: string; rows: number }; sources: DayManifest['sources'] } | undefined> {
+async function writePart(
+  store: CompactionStore,
+  dt: string,
+  chunk: ObjectInfo[],
+  r: DayReport,
+): Promise<{ part: { key: string; rows: number }; sources: DayManifest['sources'] } | undefined> {
   const rows: LakeEventRow[] = [];
   const sources: DayManifest['sources'] = [];
   for (const s of chunk) {

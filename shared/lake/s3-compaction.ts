@@ -40,7 +40,9 @@ export function s3CompactionStore(bucket: string): CompactionStore {
       const out: string[] = [];
       let token: string | undefined;
       do {
-        const res = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+        const res = await s3().send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
+        );
         for (const p of res.CommonPrefixes ?? []) {
           const d = /dt=(\d{4}-\d{2}-\d{2})\/$/.exec(p.Prefix ?? '')?.[1];
           if (d) out.push(d);
@@ -60,7 +62,13 @@ export function s3CompactionStore(bucket: string): CompactionStore {
     },
     async put(key, body, contentType, contentEncoding) {
       await s3().send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(contentEncoding ? { ContentEncoding: contentEncoding } : {}) }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(contentEncoding ? { ContentEncoding: contentEncoding } : {}),
+        }),
       );
     },
     async copy(from, to) {
