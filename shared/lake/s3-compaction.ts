@@ -72,8 +72,9 @@ export function s3CompactionStore(bucket: string): CompactionStore {
       );
     },
     async copy(from, to) {
-      // Same bucket, so the copy is encrypted with the bucket's key like the original.
-      await s3().send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}` }));
+      // Same bucket, so the copy is encrypted with the bucket's key like the original. URL-encoded as S3
+      // asks; lake keys hold only [A-Za-z0-9._=/-], which encodeURI keeps (s3rver decodes with decodeURI).
+      await s3().send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: encodeURI(`${bucket}/${from}`) }));
     },
     async purge(key) {
       // Every version and delete marker of exactly this key (a versioned bucket keeps the old ones otherwise).

@@ -95,6 +95,7 @@ export class VersionedBucket {
           Body: { transformToByteArray: async () => bytes, transformToString: async () => Buffer.from(bytes).toString('utf8') },
           Metadata: v.metadata,
           ContentType: v.contentType,
+          ETag: `"${v.versionId}"`,
           ...this.vid(v.versionId),
         };
       }
@@ -137,7 +138,18 @@ export class VersionedBucket {
         const keys = [...this.keys.keys()]
           .filter((k) => k.startsWith(i.Prefix ?? '') && !this.latest(k)!.deleteMarker && (!i.StartAfter || k > i.StartAfter))
           .sort();
-        return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
+        return {
+          Contents: keys.map((Key) => ({ Key, Size: this.latest(Key)!.body!.byteLength, ETag: `"${this.latest(Key)!.versionId}"` })),
+          IsTruncated: false,
+        };
+      }
+      case 'CopyObjectCommand': {
+        // CopySource: `<bucket>/<key>` (URL-encoded), the source's current version.
+        const from = decodeURIComponent(String(i.CopySource).slice(this.bucket.length + 1));
+        const src = this.latest(from);
+        if (!src || src.deleteMarker) throw notFound(from);
+        const versionId = this.add(i.Key, { body: src.body, metadata: src.metadata, contentType: src.contentType, deleteMarker: false });
+        return { ...this.vid(versionId) };
       }
     }
     throw new Error(`versioned-s3: ${command} is not modelled`);
