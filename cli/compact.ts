@@ -26,9 +26,7 @@ function number(name: string, v: string, min: number, max: number): number {
 
 export function renderCompaction(r: CompactionReport): string {
   const lines = r.days.map(
-    (d) =>
-      `${d.dt}  ${d.state.padEnd(8)} steps ${d.steps.join(',') || '-'}  parts +${d.partsWritten}  rows ${d.rowsCompacted}  ` +
-      `archived ${d.sourcesArchived}  removed parts ${d.partsRemoved}`,
+    (d) => `${d.dt}  ${d.state.padEnd(8)} steps ${d.steps.join(',') || '-'}  parts +${d.partsWritten}  rows ${d.rowsCompacted}  ` + `tagged ${d.sourcesTagged}`,
   );
   return `${lines.join('\n')}${lines.length ? '\n' : ''}${r.days.length} day(s)${r.complete ? '' : ' (stopped: run again to continue)'}\n`;
 }
@@ -37,10 +35,10 @@ export function registerLakeCommand(program: Command, deps: LakeCommandDeps): vo
   const lake = program.command('lake').description('the lake: compaction of events into Parquet');
   lake
     .command('compact')
-    .description("compact due days of the lake's events into Parquet parts and archive their JSON objects (what λ compact runs hourly)")
+    .description("compact due days of the lake's events into Parquet parts and tag their JSON objects for expiry (what λ compact runs hourly)")
     .option('--date <YYYY-MM-DD...>', 'only these days')
     .option('--settle-hours <h>', "hours after a day's end before it is compacted", String(COMPACTION.settleHours))
-    .option('--grace-minutes <m>', 'minutes between writing, publishing and archiving (longer than any query runs)', String(COMPACTION.graceMinutes))
+    .option('--grace-minutes <m>', 'minutes between writing parts and publishing them (longer than any query runs)', String(COMPACTION.graceMinutes))
     .option('--target-mb <mb>', 'gzip JSON input per Parquet part, in MB', String(COMPACTION.targetMb))
     .option('--format <format>', 'summary format: table, json', 'table')
     .action(async (o: { date?: string[]; settleHours: string; graceMinutes: string; targetMb: string; format: string }, cmd: Command) => {

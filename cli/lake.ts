@@ -82,6 +82,7 @@ export const LAKE_TABLES: Record<'events_json' | 'events_parquet' | 'events_comp
       ['rows', 'INTEGER'],
       ['etag', 'VARCHAR'],
       ['written_at', 'VARCHAR'],
+      ['tagged_at', 'VARCHAR'],
     ],
   },
   quarantine: {

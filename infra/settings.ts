@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { COMPACTION, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
+import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -56,8 +56,8 @@ export interface CairnSettingsProps {
   quarantineDays?: number;
   /** Days a file λ import tagged under imports/ is kept after it was written (RETENTION.importDays). */
   importDays?: number;
-  /** Days the JSON Lines objects of compacted days are kept under raw/events/ (RETENTION.rawEventsDays). */
-  rawEventsDays?: number;
+  /** Days an events/ object whose day is compacted is kept after it was written (RETENTION.compactedEventsDays). */
+  compactedEventsDays?: number;
   /** Gzip JSON input per Parquet part of λ compact, in MB (COMPACTION.targetMb). */
   compactionTargetMb?: number;
 }
@@ -107,8 +107,8 @@ export interface CairnSettings {
   quarantineDays: number;
   /** Days tagged imports/ objects are kept (`cairn:importDays`): the lake's `expire-imports` rule, CAIRN_IMPORT_DAYS of λ erase. */
   importDays: number;
-  /** Days raw/events/ objects are kept (`cairn:rawEventsDays`): the lake's `expire-raw-events` lifecycle rule. */
-  rawEventsDays: number;
+  /** Days compacted events/ objects are kept (`cairn:compactedEventsDays`): the lake's `expire-compacted-events` lifecycle rule. */
+  compactedEventsDays: number;
   /** λ compact's part size in MB (`cairn:compactionTargetMb`, CAIRN_COMPACTION_TARGET_MB). */
   compactionTargetMb: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
@@ -139,7 +139,7 @@ export const CONTEXT = {
   timelineDays: 'cairn:timelineDays',
   quarantineDays: 'cairn:quarantineDays',
   importDays: 'cairn:importDays',
-  rawEventsDays: 'cairn:rawEventsDays',
+  compactedEventsDays: 'cairn:compactedEventsDays',
   compactionTargetMb: 'cairn:compactionTargetMb',
 } as const;
 
@@ -220,9 +220,12 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(importDays) || importDays < 1) {
     throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
   }
-  const rawEventsDays = props.rawEventsDays ?? num(ctx(CONTEXT.rawEventsDays), CONTEXT.rawEventsDays) ?? RETENTION.rawEventsDays;
-  if (!Number.isInteger(rawEventsDays) || rawEventsDays < 1) {
-    throw new Error(`context ${CONTEXT.rawEventsDays} must be a whole number of days (at least 1), got ${rawEventsDays}`);
+  const compactedEventsDays = props.compactedEventsDays ?? num(ctx(CONTEXT.compactedEventsDays), CONTEXT.compactedEventsDays) ?? RETENTION.compactedEventsDays;
+  // Normalize heads the objects its dedup markers name for the dedup window: they must outlive it.
+  if (!Number.isInteger(compactedEventsDays) || compactedEventsDays < COMPACTED_EVENTS_MIN_DAYS) {
+    throw new Error(
+      `context ${CONTEXT.compactedEventsDays} must be a whole number of days (at least ${COMPACTED_EVENTS_MIN_DAYS}: the dedup window and the settle time), got ${compactedEventsDays}`,
+    );
   }
   const compactionTargetMb = props.compactionTargetMb ?? num(ctx(CONTEXT.compactionTargetMb), CONTEXT.compactionTargetMb) ?? COMPACTION.targetMb;
   if (!Number.isInteger(compactionTargetMb) || compactionTargetMb < 1 || compactionTargetMb > 1024) {
@@ -233,7 +236,7 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     timelineDays,
     quarantineDays,
     importDays,
-    rawEventsDays,
+    compactedEventsDays,
     compactionTargetMb,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,

@@ -1,6 +1,6 @@
 /**
  * λ compact: invoked by SCHEDULES.lakeCompaction; compacts the lake's `events` into Parquet, day by
- * day, and moves the compacted JSON Lines objects to raw/ (docs/lake.md#compaction). The same run as
+ * day, and tags the compacted JSON Lines objects for expiry (docs/lake.md#compaction). The same run as
  * `npx cairn lake compact` locally.
  */
 import type { Context } from 'aws-lambda';
@@ -16,10 +16,22 @@ export function targetBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return (Number.isFinite(mb) && mb > 0 ? mb : COMPACTION.targetMb) * 1024 * 1024;
 }
 
-export const handler = lambdaHandler('compact', async (_event: unknown, context: Context) => {
+/**
+ * What an invocation may ask (a hand-run catch-up, the IAM scenario): other settle and grace times.
+ * `settleHours` down to -24 compacts today's objects too. The schedule sends `{}`: the defaults.
+ */
+export interface CompactEvent {
+  settleHours?: number;
+  graceMinutes?: number;
+}
+
+const within = (v: unknown, min: number, max: number, fallback: number): number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v : fallback;
+
+export const handler = lambdaHandler('compact', async (event: CompactEvent | undefined, context: Context) => {
   const report = await compactLake(s3CompactionStore(requireEnv(ENV.lakeBucket)), {
-    settleHours: COMPACTION.settleHours,
-    graceMinutes: COMPACTION.graceMinutes,
+    settleHours: within(event?.settleHours, -24, 24 * 365, COMPACTION.settleHours),
+    graceMinutes: within(event?.graceMinutes, 0, 24 * 60, COMPACTION.graceMinutes),
     targetBytes: targetBytesFromEnv(),
     remainingMs: () => context.getRemainingTimeInMillis(),
   });
@@ -28,6 +40,6 @@ export const handler = lambdaHandler('compact', async (_event: unknown, context:
     days: report.days.length,
     partsWritten: report.days.reduce((n, d) => n + d.partsWritten, 0),
     rowsCompacted: report.days.reduce((n, d) => n + d.rowsCompacted, 0),
-    sourcesArchived: report.days.reduce((n, d) => n + d.sourcesArchived, 0),
+    sourcesTagged: report.days.reduce((n, d) => n + d.sourcesTagged, 0),
   };
 });

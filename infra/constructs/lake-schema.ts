@@ -82,6 +82,7 @@ const COMPACTION_COLUMNS: Record<keyof ManifestRow, string> = {
   rows: 'int',
   etag: 'string',
   written_at: 'string',
+  tagged_at: 'string',
 };
 
 /**

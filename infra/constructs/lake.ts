@@ -9,7 +9,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { IMPORTS, LAKE, RETENTION } from '#shared/config';
+import { COMPACTION, IMPORTS, LAKE, RETENTION } from '#shared/config';
 import type { Catalog } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
 import { EVENTS_VIEW_COLUMNS, eventsViewSql, LAKE_TABLES, PARTITION_COLUMN, prestoViewText } from './lake-schema';
@@ -55,8 +55,13 @@ export class Lake extends Construct {
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(RETENTION.noncurrentVersionDays) },
         { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RETENTION.athenaResultsDays) },
         { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(RETENTION.failedBatchDays) },
-        // The JSON Lines objects of compacted days (their rows are in the Parquet parts): kept cairn:rawEventsDays.
-        { id: 'expire-raw-events', prefix: LAKE.rawEventsPrefix, expiration: Duration.days(s.rawEventsDays) },
+        // events/ objects whose rows published Parquet parts hold (λ compact tags them): kept cairn:compactedEventsDays.
+        {
+          id: 'expire-compacted-events',
+          prefix: LAKE.eventsPrefix,
+          tagFilters: { [COMPACTION.expiryTag.key]: COMPACTION.expiryTag.value },
+          expiration: Duration.days(s.compactedEventsDays),
+        },
         // Quarantined messages are read whole by every erasure pass: kept cairn:quarantineDays (LAKE.quarantineExpiryDays).
         { id: 'expire-quarantine', prefix: LAKE.quarantinePrefix, expiration: Duration.days(s.quarantineDays) },
         // Files dropped for import, their rejects, reports and checkpoints: λ import tags them (manifests stay).

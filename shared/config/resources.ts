@@ -248,8 +248,6 @@ export const LAKE = {
   compactionManifestsPrefix: 'parquet/_manifests/events/',
   /** A day's parts written but not published yet (published one grace period later: COMPACTION.graceMinutes). */
   compactionPendingPrefix: 'parquet/_pending/events/',
-  /** JSON Lines objects of compacted days, moved out of `events/` and kept RETENTION.rawEventsDays. */
-  rawEventsPrefix: 'raw/events/',
   glueDatabase: 'cairn',
 } as const;
 
@@ -279,10 +277,11 @@ export const RETENTION = {
   /** DynamoDB point-in-time recovery window (every table: infra/constructs/storage.ts). */
   tableBackupDays: 35,
   /**
-   * `expire-raw-events`: the JSON Lines objects of compacted days under LAKE.rawEventsPrefix, days after
-   * they were moved there (CDK context `cairn:rawEventsDays`); the Parquet parts hold the same rows.
+   * `expire-compacted-events`: an events/ object whose rows a published Parquet part holds (tagged
+   * COMPACTION.expiryTag by λ compact), days after it was written (CDK context `cairn:compactedEventsDays`).
+   * At least COMPACTED_EVENTS_MIN_DAYS: normalize heads the object a dedup marker names for the dedup window.
    */
-  rawEventsDays: 30,
+  compactedEventsDays: 7,
 } as const;
 
 export const BUS = { name: 'cairn', source: 'cairn' } as const;
@@ -317,19 +316,28 @@ export const DEDUP_WINDOW_SECONDS = STREAMS.raw.retentionHours * 3600;
  */
 export const COMPACTION = {
   /**
-   * Hours after a day ends before its objects are compacted: the dedup window (normalize heads the
-   * object a dedup marker names for that long, so it must still be under events/) and an hour.
+   * Hours after a day ends before its objects are compacted: past the mappings' maxRecordAgeSeconds
+   * (24 h) normalize writes no more to that day but for a replay, which compaction folds in later.
    */
-  settleHours: DEDUP_WINDOW_SECONDS / 3600 + 1,
+  settleHours: 25,
   /**
-   * Minutes between writing a day's parts and publishing them in its manifest, and between publishing
-   * and removing what they replace: longer than any query runs (Athena's default DML timeout is 30
-   * minutes), so a query never reads the manifest and the files at moments that disagree.
+   * Minutes between writing a day's parts and publishing them in its manifest: longer than any query
+   * runs (Athena's default DML timeout is 30 minutes), so a query never reads the manifest and the
+   * files at moments that disagree (tests/unit/lake-compaction.property.test.ts).
    */
   graceMinutes: 45,
   /** Gzip JSON Lines bytes per Parquet part (about the part's size; CDK context `cairn:compactionTargetMb`). */
   targetMb: 128,
+  /**
+   * The tag λ compact puts on an events/ object once a published manifest names it: the lake's
+   * `expire-compacted-events` lifecycle rule expires it RETENTION.compactedEventsDays after it was
+   * written. Nothing but that rule removes it (λ compact may not delete: docs/security.md).
+   */
+  expiryTag: { key: 'cairn-expiry', value: 'compacted' },
 } as const;
+
+/** The shortest `cairn:compactedEventsDays`: the dedup window (normalize heads the objects its markers name) and the settle time, in whole days. */
+export const COMPACTED_EVENTS_MIN_DAYS = Math.ceil((DEDUP_WINDOW_SECONDS / 3600 + COMPACTION.settleHours) / 24) + 1;
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
@@ -447,10 +455,9 @@ export const FUNCTIONS = {
         // coupons: loading and generating codes (a lease on the pool, its codes and slots, the new size) and the pool's status.
         coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
-      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names
-      // (or their copies under raw/events/ once their day is compacted);
+      // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
       // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
-      lake: { read: ['events/', 'raw/events/'], write: ['audit/'] },
+      lake: { read: ['events/'], write: ['audit/'] },
       // profile.unmerged
       bus: true,
       busRules: true,
@@ -592,14 +599,14 @@ export const FUNCTIONS = {
         // codes (profile id removed iff theirs: UpdateItem); never a scan.
         coupons: ['GetItem', 'UpdateItem', 'DeleteItem'],
       },
-      // Lists and rewrites objects holding the person's rows (lake tables, the compacted copies of events
-      // — Parquet parts and raw/events/ — and failed batches), deletes
+      // Lists and rewrites objects holding the person's rows (lake tables, the Parquet parts of compacted
+      // events, failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
-        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
-        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
-        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/', 'raw/events/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
         list: true,
         listVersions: true,
       },
@@ -612,7 +619,7 @@ export const FUNCTIONS = {
   /**
    * Compaction of the lake's `events` into Parquet (SCHEDULES.lakeCompaction, shared/lake/compact.ts,
    * docs/lake.md#compaction): reads a due day's JSON Lines objects, writes sorted Parquet parts and the
-   * day's manifest, then moves the objects to raw/events/. A part's rows are held in memory while it is
+   * day's manifest, then tags the objects for expiry. A part's rows are held in memory while it is
    * written (COMPACTION.targetMb of gzip JSON ≈ 1 GB of rows).
    */
   compact: {
@@ -624,17 +631,9 @@ export const FUNCTIONS = {
     reservedConcurrency: 1,
     env: ['lakeBucket', 'compactionTargetMb'],
     access: {
-      // read: events/ objects (and the source of their copy to raw/), manifests; write: parts, manifests,
-      // the copies under raw/events/; delete/deleteVersions: an archived object and an unnamed part go
-      // with every version (a noncurrent version would still hold the rows); list: days, objects, versions.
-      lake: {
-        read: ['events/', 'parquet/'],
-        write: ['parquet/', 'raw/events/'],
-        delete: ['events/', 'parquet/'],
-        deleteVersions: ['events/', 'parquet/'],
-        list: true,
-        listVersions: true,
-      },
+      // read: events/ objects, manifests; write: parts and manifests; tag: the expiry tag on compacted
+      // events/ objects (the lifecycle rule removes them: λ compact deletes nothing); list: days, objects.
+      lake: { read: ['events/', 'parquet/'], write: ['parquet/'], tag: ['events/'], list: true },
     },
   },
   /**
@@ -685,7 +684,7 @@ export const SCHEDULES = {
   lakeCompaction: {
     id: 'LakeCompaction',
     name: 'cairn-lake-compaction',
-    // Hourly: a day needs three runs a grace period apart (compact, publish, archive; docs/lake.md#compaction).
+    // Hourly: a day needs two runs a grace period apart (compact, then publish; docs/lake.md#compaction).
     expression: 'rate(1 hour)',
     fn: 'compact',
     description: "Compacts the lake's events into Parquet, day by day, once a day is past the dedup window",

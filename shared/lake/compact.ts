@@ -2,8 +2,10 @@
  * The compaction run (docs/lake.md#compaction): for each day of `events`, the steps planDay
  * (compaction.ts) gives, over a `CompactionStore` (shared/lake/s3-compaction.ts on S3 — the same in
  * λ compact and `npx cairn lake compact`). Every step is idempotent and a crash anywhere leaves a
- * state the next run continues from: parts are named by content, manifests are single PUTs, and an
- * object is removed from events/ only after its copy under raw/ is written.
+ * state the next run continues from: parts are named by content, a manifest is one PUT written after
+ * the parts it names, and an object is tagged for expiry only once a published manifest names it.
+ * Nothing is deleted: parts a dropped compaction left are named by no manifest (so never read) and
+ * stay; the lifecycle rule removes tagged objects.
  */
 import { createHash } from 'node:crypto';
 import { LAKE } from '../config';
@@ -15,6 +17,7 @@ import {
   decodeManifest,
   encodeManifest,
   planDay,
+  taggedAtFor,
   type CompactionTiming,
   type DayManifest,
   type DayState,
@@ -32,10 +35,8 @@ export interface CompactionStore {
   /** The object and the ETag of what was read; undefined when there is none. */
   get(key: string): Promise<{ body: Uint8Array; etag: string } | undefined>;
   put(key: string, body: Uint8Array, contentType: string, contentEncoding?: string): Promise<void>;
-  /** Copies the current version of `from` to `to` (same content type and encoding). */
-  copy(from: string, to: string): Promise<void>;
-  /** Removes `key` with every version of it, so no copy of its rows is left behind under that key. */
-  purge(key: string): Promise<void>;
+  /** Sets COMPACTION.expiryTag on the object (the lake's lifecycle rule expires it); nothing when it is gone. */
+  tagForExpiry(key: string): Promise<void>;
 }
 
 export interface CompactionOptions extends CompactionTiming {
@@ -56,8 +57,7 @@ export interface DayReport {
   rowsCompacted: number;
   bytesRead: number;
   bytesWritten: number;
-  sourcesArchived: number;
-  partsRemoved: number;
+  sourcesTagged: number;
   /** The last step's state: `done`, `waiting` (a grace period or the settle time runs) or `stopped`. */
   state: 'done' | 'waiting' | 'stopped';
 }
@@ -117,8 +117,8 @@ async function writePart(
 /** Runs one day's steps until it is done, waits for a grace period, or time runs short. */
 async function compactDay(store: CompactionStore, dt: string, o: CompactionOptions, stop: () => boolean): Promise<DayReport> {
   const now = o.now ?? Date.now;
-  const r: DayReport = { dt, steps: [], partsWritten: 0, rowsCompacted: 0, bytesRead: 0, bytesWritten: 0, sourcesArchived: 0, partsRemoved: 0, state: 'done' };
-  // Each pass of the loop does one step; a day needs at most compact, publish, archive (and a discard) in one run.
+  const r: DayReport = { dt, steps: [], partsWritten: 0, rowsCompacted: 0, bytesRead: 0, bytesWritten: 0, sourcesTagged: 0, state: 'done' };
+  // Each pass of the loop does one step; a day needs at most compact, publish and tag in one run.
   for (let i = 0; i < 8; i++) {
     if (stop()) return { ...r, state: 'stopped' };
     const state = await dayState(store, dt);
@@ -129,9 +129,6 @@ async function compactDay(store: CompactionStore, dt: string, o: CompactionOptio
         return r;
       case 'wait':
         return { ...r, state: 'waiting' };
-      case 'discard':
-        await store.purge(compactionKeys.pending(dt));
-        break;
       case 'compact': {
         const pending: DayManifest = { dt, writtenAt: '', parts: [...(state.manifest?.parts ?? [])], sources: [...(state.manifest?.sources ?? [])] };
         for (const chunk of chunkSources(step.sources, o.targetBytes)) {
@@ -147,37 +144,36 @@ async function compactDay(store: CompactionStore, dt: string, o: CompactionOptio
         break;
       }
       case 'publish': {
-        const manifest: DayManifest = { ...step.manifest, writtenAt: new Date(now()).toISOString() };
-        await store.put(compactionKeys.manifest(dt), encodeManifest(manifest), 'application/x-ndjson', 'gzip');
-        await store.purge(compactionKeys.pending(dt));
+        // No taggedAt: every object it names is tagged (again), those it adds included.
+        const { taggedAt: _t, ...pending } = step.manifest;
+        await store.put(compactionKeys.manifest(dt), encodeManifest({ ...pending, writtenAt: new Date(now()).toISOString() }), 'application/x-ndjson', 'gzip');
+        // The pending manifest stays: the published one holds all it names, so it is done (planDay).
         break;
       }
-      case 'archive':
-        // Parts first: a part no manifest names holds rows of objects that are still the truth.
-        for (const p of step.orphans) {
-          await store.purge(p.key);
-          r.partsRemoved++;
-        }
-        for (const s of step.sources) {
+      case 'tag': {
+        for (const o of step.sources) {
           if (stop()) return { ...r, state: 'stopped' };
-          await store.copy(s.key, compactionKeys.raw(s.key));
-          await store.purge(s.key);
-          r.sourcesArchived++;
+          await store.tagForExpiry(o.key);
+          r.sourcesTagged++;
         }
-        break;
+        const manifest = state.manifest!;
+        await store.put(compactionKeys.manifest(dt), encodeManifest({ ...manifest, taggedAt: taggedAtFor(now()) }), 'application/x-ndjson', 'gzip');
+        // An object written in this second is tagged again by the next run (taggedAtFor), not by this one.
+        return r;
+      }
     }
   }
   return { ...r, state: 'waiting' };
 }
 
 /**
- * The days that may have work: those with objects under events/ or a pending manifest. A finished day
- * has neither, so a run costs two listings plus the days in progress (a part left unnamed by a
- * dropped compaction is on a day that still has objects, and is removed when it is archived).
+ * The days that may have work: those with objects under events/ (a pending manifest whose objects all
+ * went has nothing left to publish). A day whose objects expired is not read again, so a run costs a
+ * listing plus a listing and two manifest reads for each day still holding objects
+ * (RETENTION.compactedEventsDays and the days not compacted yet).
  */
 async function candidateDates(store: CompactionStore): Promise<string[]> {
-  const lists = await Promise.all([LAKE.eventsPrefix, LAKE.compactionPendingPrefix].map((p) => store.dates(p)));
-  return [...new Set(lists.flat())].sort();
+  return (await store.dates(LAKE.eventsPrefix)).sort();
 }
 
 /** Compacts every day that is due, oldest first (docs/lake.md#compaction). */

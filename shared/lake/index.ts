@@ -78,6 +78,7 @@ export {
   dueAt,
   encodeManifest,
   planDay,
+  taggedAtFor,
   visibleKeys,
   type CompactionTiming,
   type DayManifest,

@@ -1,25 +1,13 @@
 /** The lake bucket as compaction reads and writes it (the `CompactionStore` of shared/lake/compact.ts). */
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { s3 } from '../aws/clients';
+import { COMPACTION } from '../config';
 import type { CompactionStore } from './compact';
 import type { ObjectInfo } from './compaction';
 
 const isMissing = (e: unknown) => {
   const n = (e as { name?: string })?.name;
   return n === 'NoSuchKey' || n === 'NotFound' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
-};
-
-/** The bucket does not keep versions (s3rver answers `?versions` with 405: the local stack). */
-const notVersioned = (e: unknown) => {
-  const x = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return x?.$metadata?.httpStatusCode === 405 || x?.$metadata?.httpStatusCode === 501 || x?.name === 'MethodNotAllowed' || x?.name === 'NotImplemented';
 };
 
 export function s3CompactionStore(bucket: string): CompactionStore {
@@ -71,40 +59,18 @@ export function s3CompactionStore(bucket: string): CompactionStore {
         }),
       );
     },
-    async copy(from, to) {
-      // Same bucket, so the copy is encrypted with the bucket's key like the original. URL-encoded as S3
-      // asks; lake keys hold only [A-Za-z0-9._=/-], which encodeURI keeps (s3rver decodes with decodeURI).
-      await s3().send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: encodeURI(`${bucket}/${from}`) }));
-    },
-    async purge(key) {
-      // Every version and delete marker of exactly this key (a versioned bucket keeps the old ones otherwise).
-      let versions: { VersionId?: string }[] | undefined = [];
-      let keyMarker: string | undefined;
-      let versionMarker: string | undefined;
+    async tagForExpiry(key) {
+      const { key: k, value: v } = COMPACTION.expiryTag;
       try {
-        for (;;) {
-          const res = await s3().send(
-            new ListObjectVersionsCommand({
-              Bucket: bucket,
-              Prefix: key,
-              ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
-              ...(versionMarker !== undefined ? { VersionIdMarker: versionMarker } : {}),
-            }),
-          );
-          for (const v of [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])]) if (v.Key === key && v.VersionId) versions.push(v);
-          if (!res.IsTruncated || res.NextKeyMarker === undefined || res.NextKeyMarker > key) break;
-          keyMarker = res.NextKeyMarker;
-          versionMarker = res.NextVersionIdMarker;
-        }
+        // Other tags (an operator's) are kept: PutObjectTagging replaces the whole set.
+        const current = (await s3().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet ?? [];
+        if (current.some((t) => t.Key === k && t.Value === v)) return;
+        const others = current.filter((t) => t.Key !== k);
+        await s3().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: [...others, { Key: k, Value: v }] } }));
       } catch (e) {
-        if (!notVersioned(e)) throw e;
-        versions = undefined;
+        // Gone since the listing (an erasure deleted it, or it expired): nothing to tag.
+        if (!isMissing(e)) throw e;
       }
-      if (!versions) {
-        await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-        return;
-      }
-      for (const v of versions) await s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: v.VersionId }));
     },
   };
 }

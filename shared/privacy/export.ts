@@ -9,14 +9,14 @@
  * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
  * `lake.complete` is false and the timeline (which lists every event) stays complete.
  *
- * Compacted days (docs/lake.md#compaction): an object moved out of events/ is read from its copy
- * under raw/events/ while that is kept (RETENTION.rawEventsDays); after that its rows are only in the
- * day's Parquet parts, which are too large for the admin function to read, and `lake.complete` is
- * false (the timeline still lists the events).
+ * Compacted days (docs/lake.md#compaction): once an events/ object has expired
+ * (RETENTION.compactedEventsDays) its rows are only in the day's Parquet parts, which are too large
+ * for the admin function to read: it is skipped and `lake.complete` is false (the timeline still
+ * lists the events).
  */
 import { LAKE } from '../config';
 import { type IdentityStore, type ProfileRecord, type TimelineItem, toApiProfile } from '../identity';
-import { compactionKeys, dateOf, decodeJsonLines } from '../lake/index';
+import { dateOf, decodeJsonLines } from '../lake/index';
 import type { LakeEventRow } from '../message';
 import type { LakeObjects } from './lake';
 import type { JourneyRuns, ListDefinitions } from './ports';
@@ -65,16 +65,14 @@ async function timelineOf(store: IdentityStore, ids: string[]): Promise<{ items:
 
 const isMissing = (e: unknown) => (e as Error)?.name === 'NoSuchKey';
 
-/** An events/ object's body, else its copy under raw/events/ (a compacted day), else undefined. */
+/** An events/ object's body; undefined when it is gone (a compacted day's object expired). */
 async function readEventsObject(lake: Pick<LakeObjects, 'get'>, key: string): Promise<Uint8Array | undefined> {
-  for (const k of [key, compactionKeys.raw(key)]) {
-    try {
-      return (await lake.get(k)).body;
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
+  try {
+    return (await lake.get(key)).body;
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
   }
-  return undefined;
 }
 
 export async function exportProfile(store: IdentityStore, sources: ExportSources, p: ProfileRecord, now = new Date()): Promise<ProfileExport> {

@@ -118,8 +118,7 @@ export const FAILED_BATCH_PREFIXES = [LAKE.lambdaFailurePrefix, LAKE.failedPrefi
 
 /**
  * The prefixes the erasure pass rewrites (and λ erase's `lake.prefixes`, tests/infra/security.test.ts):
- * with the tables', the copies compaction keeps of `events` (docs/lake.md#compaction) — its Parquet
- * parts and the JSON objects it moved to raw/events/.
+ * with the tables', the Parquet parts compaction makes of `events` (docs/lake.md#compaction).
  */
 export const ERASURE_LAKE_PREFIXES = [
   LAKE.eventsPrefix,
@@ -127,11 +126,10 @@ export const ERASURE_LAKE_PREFIXES = [
   LAKE.profilesPrefix,
   ...FAILED_BATCH_PREFIXES,
   LAKE.parquetEventsPrefix,
-  LAKE.rawEventsPrefix,
 ] as const;
 
 export const tableOfKey = (key: string): LakeTable | undefined =>
-  key.startsWith(LAKE.eventsPrefix) || key.startsWith(LAKE.parquetEventsPrefix) || key.startsWith(LAKE.rawEventsPrefix)
+  key.startsWith(LAKE.eventsPrefix) || key.startsWith(LAKE.parquetEventsPrefix)
     ? 'events'
     : key.startsWith(LAKE.quarantinePrefix)
       ? 'quarantine'

@@ -118,28 +118,23 @@ async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 't
     }
   }
   for (const k of all) owners.set(k, 'all');
-  // Compacted days (docs/lake.md#compaction): an events/ object's rows may now be in its day's Parquet
-  // parts and its JSON moved to raw/events/. Both are visited with the object's owners; the parts of a
-  // day are listed (their names say nothing about whose rows they hold). In key order the events/
-  // objects come before the parts, so a compaction that read an object before it was rewritten here
-  // finds it changed and does not publish (shared/lake/compaction.ts planDay).
+  // Compacted days (docs/lake.md#compaction): an events/ object's rows may also be in its day's
+  // Parquet parts (and stay there once the object expires). The parts of the days of the people's
+  // objects are visited with those objects' owners: listed, as their names say nothing about whose
+  // rows they hold. In key order the events/ objects come before the parts, so a compaction that read
+  // an object before it was rewritten here finds it changed and does not publish (planDay).
   const partsOfDay = new Map<string, Set<string> | 'all'>();
-  for (const [k, o] of [...owners]) {
-    if (!k.startsWith(LAKE.eventsPrefix)) continue;
-    const raw = compactionKeys.raw(k);
-    owners.set(raw, mergeOwners(owners.get(raw), o));
-    const d = partitionOf(k);
+  for (const [k, o] of owners) {
+    const d = k.startsWith(LAKE.eventsPrefix) ? partitionOf(k) : undefined;
     if (d) partsOfDay.set(d, mergeOwners(partsOfDay.get(d), o));
   }
   for (const [d, o] of partsOfDay) {
     for await (const page of deps.lake.pages(compactionKeys.partsOf(d), '')) for (const k of page) owners.set(k, mergeOwners(owners.get(k), o));
   }
-  // A day older than the index reaches is read whole: its parts and raw objects too.
-  for (const prefix of [LAKE.parquetEventsPrefix, LAKE.rawEventsPrefix]) {
-    for (const dt of await deps.lake.partitions(prefix)) {
-      const d = partitionOf(dt);
-      if (d && d < horizon) for await (const page of deps.lake.pages(dt, '')) for (const k of page) owners.set(k, 'all');
-    }
+  // A day older than the index reaches is read whole: its parts too.
+  for (const dt of await deps.lake.partitions(LAKE.parquetEventsPrefix)) {
+    const d = partitionOf(dt);
+    if (d && d < horizon) for await (const page of deps.lake.pages(dt, '')) for (const k of page) owners.set(k, 'all');
   }
   return owners;
 }

@@ -1,18 +1,19 @@
 /**
  * Compaction against the local twin's S3 (s3rver) and the DuckDB views of `npx cairn sql` (docs/lake.md#compaction):
- * the same counts and the same report before, during and after a day is compacted; a late object in
- * a compacted day (a replay) counted once before and after it is compacted in turn; a replay that
- * rewrites an archived object not counted twice; erasure of a person whose rows are in Parquet.
+ * the same counts and the same report before, during and after a day is compacted and once its
+ * objects expired; a late object in a compacted day (a replay) counted once before and after it is
+ * compacted in turn; a replay that rewrites a compacted object not counted twice; erasure of a person
+ * whose rows are in Parquet. The expiry tag is read back from s3rver (GetObjectTagging).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config';
-import { compactionKeys, compactLake, decodeJsonLines, decodeParquetRows, encodeJsonLines, isParquet, type LakeEventRow } from '#shared/lake';
+import { COMPACTION, LAKE } from '#shared/config';
+import { compactLake, decodeJsonLines, decodeParquetRows, encodeJsonLines, isParquet, type LakeEventRow } from '#shared/lake';
 import { s3CompactionStore } from '#shared/lake/s3-compaction';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
 import { ERASURE_LAKE_PREFIXES, rewriteObject, type ErasureTarget } from '#shared/privacy';
@@ -68,6 +69,7 @@ describe('compaction over the local lake', () => {
   const count = async (sql = 'select count(*) as n, count(distinct message_id) as d from events') => rowObjects(await lake.query(sql))[0];
   const report = async () => (await lake.query(reportSql('funnel', { steps: 'Product Viewed,Order Completed' }, 'duckdb'))).rows;
   const written: string[] = [];
+  let replayed: Uint8Array;
 
   beforeAll(async () => {
     emu = await startEmulators(dataDir);
@@ -81,7 +83,9 @@ describe('compaction over the local lake', () => {
           ...(u !== 'cy' ? [row(u, 'Order Completed', dt, 12 + j, 20 + b)] : []),
         ]);
         written.push(...rows.map((r) => r.message_id));
-        await put(keyOf(dt, i++), encodeJsonLines(rows));
+        const encoded = encodeJsonLines(rows);
+        if (i === 0) replayed = encoded;
+        await put(keyOf(dt, i++), encoded);
       }
     }
     lake = await openLocalLake(dataDir);
@@ -95,23 +99,23 @@ describe('compaction over the local lake', () => {
     const before = { all: await count(), report: await report() };
     expect(before.all).toEqual({ n: written.length, d: written.length });
     // Parts written, not yet published (a grace period runs): the JSON objects still count.
-    const t = Date.now();
+    const t = Date.now() - 2 * 3_600_000;
     let r = await compact({ graceMinutes: 45, now: t });
     expect(r.days.map((d) => d.steps.join(','))).toEqual(['compact,wait', 'compact,wait', 'compact,wait']);
     expect((await keys(LAKE.parquetEventsPrefix)).length).toBeGreaterThanOrEqual(DAYS.length);
     expect(await count()).toEqual(before.all);
-    // Published: the parts count and the JSON objects, still under events/, do not.
+    // Published: the parts count and the JSON objects, still under events/, do not; they are tagged for expiry.
     r = await compact({ graceMinutes: 45, now: t + 45 * 60_000 });
-    expect(r.days.map((d) => d.steps.join(','))).toEqual(['publish,wait', 'publish,wait', 'publish,wait']);
+    expect(r.days.map((d) => d.steps.join(','))).toEqual(['publish,tag', 'publish,tag', 'publish,tag']);
+    expect(r.days.every((d) => d.state === 'done' && d.sourcesTagged === 4)).toBe(true);
     expect(await count()).toEqual(before.all);
     expect(await count('select count(*) as n from events_json')).toEqual({ n: written.length });
-    // Archived: events/ is empty, the rows are read from Parquet only.
-    r = await compact({ graceMinutes: 45, now: t + 90 * 60_000 });
-    expect(r.days.every((d) => d.state === 'done' && d.sourcesArchived === 4)).toBe(true);
-    expect(await keys(LAKE.eventsPrefix)).toEqual([]);
-    expect(await keys(LAKE.rawEventsPrefix)).toHaveLength(12);
-    expect(await count()).toEqual(before.all);
     expect(await count('select count(*) as n from events_parquet')).toEqual({ n: written.length });
+    const tags = await s3().send(new GetObjectTaggingCommand({ Bucket: LAKE.localBucket, Key: keyOf(DAYS[0]!, 0) }));
+    expect(tags.TagSet).toEqual([{ Key: COMPACTION.expiryTag.key, Value: COMPACTION.expiryTag.value }]);
+    // The lifecycle rule removes them (on AWS; here by hand): the rows are read from Parquet only.
+    for (const k of await keys(LAKE.eventsPrefix)) await s3().send(new DeleteObjectCommand({ Bucket: LAKE.localBucket, Key: k }));
+    expect(await count()).toEqual(before.all);
     expect(await report()).toEqual(before.report);
     // Column types as before: timestamps and JSON columns.
     const one = rowObjects(
@@ -121,32 +125,31 @@ describe('compaction over the local lake', () => {
     expect(Number(one!.total)).toBeGreaterThanOrEqual(20);
   });
 
-  it('a late object in a compacted day counts once, before and after it is compacted; a replayed archived object not twice', async () => {
+  it('a late object in a compacted day counts once, before and after it is compacted; a replayed compacted object not twice', async () => {
     const total = written.length;
     const late = [row('dee', 'Order Completed', DAYS[1]!, 20)];
     await put(keyOf(DAYS[1]!, 99), encodeJsonLines(late));
     expect(await count()).toEqual({ n: total + 1, d: total + 1 });
     // Normalize re-processing a batch writes its object again, with the same rows, under the same key.
-    await put(keyOf(DAYS[0]!, 0), await body(compactionKeys.raw(keyOf(DAYS[0]!, 0))));
+    await put(keyOf(DAYS[0]!, 0), replayed);
     expect(await count()).toEqual({ n: total + 1, d: total + 1 });
     const r = await compact();
-    expect(r.days.find((d) => d.dt === DAYS[1])).toMatchObject({ steps: ['compact', 'publish', 'archive', 'done'], rowsCompacted: 1 });
-    expect(r.days.find((d) => d.dt === DAYS[0])).toMatchObject({ steps: ['archive', 'done'], sourcesArchived: 1 });
-    expect(await keys(LAKE.eventsPrefix)).toEqual([]);
+    expect(r.days.find((d) => d.dt === DAYS[1])).toMatchObject({ steps: ['compact', 'publish', 'tag'], rowsCompacted: 1, sourcesTagged: 1 });
+    expect(r.days.find((d) => d.dt === DAYS[0])).toMatchObject({ steps: ['tag'], sourcesTagged: 1 });
     expect(await count()).toEqual({ n: total + 1, d: total + 1 });
     written.push(late[0]!.message_id);
   });
 
-  it('npx cairn sql reads the view; erasure leaves none of a person’s rows in any part, raw copy or object', async () => {
+  it('npx cairn sql reads the view; erasure leaves none of a person’s rows in any part or object', async () => {
     const ada: ErasureTarget = { erasureId: 'e-ada', hashes: new Set([hash('user_id:ada')]), messageIds: new Set(), profileIds: new Set() };
     const objects = new S3LakeObjects(LAKE.localBucket);
     let removed = 0;
     for (const prefix of ERASURE_LAKE_PREFIXES)
       for await (const page of objects.pages(prefix, ''))
         for (const k of page) removed += (await rewriteObject(objects, k, [ada], DEFAULT_IDENTITY_CONFIG, hash)).removed.get('e-ada')?.length ?? 0;
-    // Each of Ada's rows is in a part and in a raw copy.
-    expect(removed).toBe(2 * 2 * 4 * DAYS.length);
-    for (const prefix of [LAKE.eventsPrefix, LAKE.parquetEventsPrefix, LAKE.rawEventsPrefix]) {
+    // Each of Ada's rows is in a part (the objects expired), the replayed object's in it too.
+    expect(removed).toBe(2 * 4 * DAYS.length + 2);
+    for (const prefix of [LAKE.eventsPrefix, LAKE.parquetEventsPrefix]) {
       for (const k of await keys(prefix)) {
         const b = await body(k);
         const rows = isParquet(b) ? await decodeParquetRows<LakeEventRow>(b) : decodeJsonLines<LakeEventRow>(b);

@@ -16,6 +16,8 @@ export class Crash extends Error {}
 
 export class MemoryLake implements CompactionStore {
   readonly objects = new Map<string, Stored>();
+  /** Objects tagged for expiry, with when (a PUT over the key drops the tag, as on S3). */
+  readonly tagged = new Map<string, number>();
   /** Every change, in order: the object after it (undefined: deleted). */
   readonly history: { at: number; key: string; value: Stored | undefined }[] = [];
   now = 0;
@@ -28,6 +30,7 @@ export class MemoryLake implements CompactionStore {
     if (this.crashAfter !== undefined && this.writes++ >= this.crashAfter) throw new Crash(`crash before changing ${key}`);
     if (value) this.objects.set(key, value);
     else this.objects.delete(key);
+    this.tagged.delete(key);
     this.history.push({ at: this.now, key, value });
   }
 
@@ -35,7 +38,19 @@ export class MemoryLake implements CompactionStore {
   write(key: string, body: Uint8Array): void {
     const value = { body, etag: `"${createHash('md5').update(body).digest('hex')}-${this.history.length}"`, lastModified: this.now };
     this.objects.set(key, value);
+    this.tagged.delete(key);
     this.history.push({ at: this.now, key, value });
+  }
+
+  /** The lifecycle rule: removes the objects tagged at or before `before`. */
+  expire(before: number): string[] {
+    const gone = [...this.tagged].filter(([, at]) => at <= before).map(([k]) => k);
+    for (const key of gone) {
+      this.objects.delete(key);
+      this.tagged.delete(key);
+      this.history.push({ at: this.now, key, value: undefined });
+    }
+    return gone;
   }
 
   /** The bucket's objects as they were at `t` (every change at or before it applied). */
@@ -72,14 +87,10 @@ export class MemoryLake implements CompactionStore {
     this.calls.push(`put ${key}`);
     this.change(key, { body, etag: `"${createHash('md5').update(body).digest('hex')}"`, lastModified: this.now });
   }
-  async copy(from: string, to: string): Promise<void> {
-    const o = this.objects.get(from);
-    if (!o) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
-    this.calls.push(`copy ${from}`);
-    this.change(to, { ...o, lastModified: this.now });
-  }
-  async purge(key: string): Promise<void> {
-    this.calls.push(`purge ${key}`);
-    if (this.objects.has(key)) this.change(key, undefined);
+  async tagForExpiry(key: string): Promise<void> {
+    if (!this.objects.has(key)) return;
+    this.calls.push(`tag ${key}`);
+    if (this.crashAfter !== undefined && this.writes++ >= this.crashAfter) throw new Crash(`crash before tagging ${key}`);
+    this.tagged.set(key, this.now);
   }
 }

@@ -1,17 +1,17 @@
 /**
- * No copy of an erased person's rows is left behind by compaction (docs/privacy.md, docs/lake.md#compaction),
- * noncurrent versions included: the lake bucket is versioned on AWS, so this runs the S3 adapters
- * (shared/lake/s3-compaction.ts, shared/privacy/s3-lake.ts: the real SDK commands) against the model
- * of a versioned bucket (tests/support/versioned-s3.ts), as tests/unit/privacy-versions.test.ts does
- * for the JSON objects.
+ * No copy of an erased person's rows is left behind in the lake once a day is compacted (docs/privacy.md,
+ * docs/lake.md#compaction), noncurrent versions included: the lake bucket is versioned on AWS, so this
+ * runs the S3 adapters (shared/lake/s3-compaction.ts, shared/privacy/s3-lake.ts: the real SDK commands)
+ * against the model of a versioned bucket (tests/support/versioned-s3.ts), as
+ * tests/unit/privacy-versions.test.ts does for the JSON objects.
  *
- * - Archiving an object removes every version of it from events/ (its copy under raw/ is the one left).
- * - Erasure rewrites a Parquet part (as Parquet) and a raw/ copy, and removes their noncurrent versions.
+ * Compaction deletes nothing (the events/ objects are tagged for the lifecycle rule); erasure rewrites
+ * a Parquet part as Parquet, the events/ objects as before, and removes the noncurrent versions of both.
  */
 import { afterEach, expect, it } from 'vitest';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
-import { LAKE } from '#shared/config';
-import { compactionKeys, compactLake, decodeJsonLines, decodeParquetRows, encodeJsonLines, isParquet, type LakeEventRow } from '#shared/lake';
+import { COMPACTION, LAKE } from '#shared/config';
+import { compactLake, decodeJsonLines, decodeParquetRows, encodeJsonLines, isParquet, type LakeEventRow } from '#shared/lake';
 import { s3CompactionStore } from '#shared/lake/s3-compaction';
 import { ERASURE_LAKE_PREFIXES, rewriteObject, type ErasureTarget } from '#shared/privacy';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
@@ -55,7 +55,7 @@ async function usersInEveryVersion(b: VersionedBucket): Promise<Map<string, Set<
   for (const [k, versions] of b.keys) {
     for (const v of versions) {
       if (v.deleteMarker || !v.body) continue;
-      if (!k.startsWith(LAKE.eventsPrefix) && !k.startsWith(LAKE.parquetEventsPrefix) && !k.startsWith(LAKE.rawEventsPrefix)) continue;
+      if (!k.startsWith(LAKE.eventsPrefix) && !k.startsWith(LAKE.parquetEventsPrefix)) continue;
       const rows = isParquet(v.body) ? await decodeParquetRows<LakeEventRow>(v.body) : decodeJsonLines<LakeEventRow>(v.body);
       for (const r of rows) {
         if (!out.has(r.user_id!)) out.set(r.user_id!, new Set());
@@ -66,7 +66,7 @@ async function usersInEveryVersion(b: VersionedBucket): Promise<Map<string, Set<
   return out;
 }
 
-it('archiving removes every version of an events/ object; erasure leaves no version of a part or raw copy with the rows', async () => {
+it('compaction tags and deletes nothing; erasure leaves no version of a part or an object with the rows', async () => {
   const b = new VersionedBucket(BUCKET);
   uninstall = b.install();
   // A replayed batch wrote key 1 twice: two versions, both with Ada's row.
@@ -78,34 +78,40 @@ it('archiving removes every version of an events/ object; erasure leaves no vers
     settleHours: 0,
     graceMinutes: 0,
     targetBytes: 1024 ** 2,
-    dates: [DAY],
     now: () => Date.parse('2024-06-01T00:00:00Z'),
   });
-  expect(r.days[0]).toMatchObject({ state: 'done', sourcesArchived: 2, rowsCompacted: 4 });
-  // Gone from events/ with every version and no delete marker left; copied to raw/.
-  expect([...b.keys.keys()].filter((k) => k.startsWith(LAKE.eventsPrefix))).toEqual([]);
-  expect(b.keys.get(compactionKeys.raw(key(1)))).toHaveLength(1);
+  expect(r.days[0]).toMatchObject({ state: 'done', sourcesTagged: 2, rowsCompacted: 4 });
+  expect(b.calls.filter((c) => c.startsWith('DeleteObject'))).toEqual([]);
+  expect(b.tags.get(key(1))).toEqual({ [COMPACTION.expiryTag.key]: COMPACTION.expiryTag.value });
   const parts = [...b.keys.keys()].filter((k) => k.startsWith(LAKE.parquetEventsPrefix));
   expect(parts).toHaveLength(1);
+  // A second compaction of the same objects (a dropped pending one, say) rewrote the part: a noncurrent version.
+  b.put(parts[0]!, b.latest(parts[0]!)!.body!);
 
   // The erasure pass over the prefixes it rewrites (full mode): the part is rewritten as Parquet.
   const lake = new S3LakeObjects(BUCKET);
   const removed: Record<string, number> = {};
   for (const prefix of ERASURE_LAKE_PREFIXES) {
     for await (const page of lake.pages(prefix, '')) {
-      for (const k of page) {
-        const res = await rewriteObject(lake, k, [ada], DEFAULT_IDENTITY_CONFIG, hash);
-        removed[k] = res.removed.get('e-ada')?.length ?? 0;
-      }
+      for (const k of page) removed[k] = (await rewriteObject(lake, k, [ada], DEFAULT_IDENTITY_CONFIG, hash)).removed.get('e-ada')?.length ?? 0;
     }
   }
-  expect(removed[parts[0]!]).toBe(2);
-  expect(removed[compactionKeys.raw(key(1))]).toBe(1);
-  expect(removed[compactionKeys.raw(key(2))]).toBe(1);
+  expect(removed).toEqual({ [key(1)]: 1, [key(2)]: 1, [parts[0]!]: 2 });
   expect(isParquet(b.latest(parts[0]!)!.body!)).toBe(true);
   expect((await decodeParquetRows<LakeEventRow>(b.latest(parts[0]!)!.body!)).map((x) => x.message_id)).toEqual(['m2', 'm3']);
+  expect(b.noncurrent(parts[0]!)).toEqual([]);
 
   const users = await usersInEveryVersion(b);
   expect(users.has('ada')).toBe(false);
-  expect([...users.get('bob')!].sort()).toEqual([compactionKeys.raw(key(1)), compactionKeys.raw(key(2)), parts[0]].sort());
+  expect([...users.get('bob')!].sort()).toEqual([key(1), key(2), parts[0]].sort());
+  // The rewrite dropped the expiry tag (a PUT does): the next compaction run tags the objects again.
+  expect(b.tags.has(key(1))).toBe(false);
+  const again = await compactLake(s3CompactionStore(BUCKET), {
+    settleHours: 0,
+    graceMinutes: 0,
+    targetBytes: 1024 ** 2,
+    now: () => Date.parse('2024-06-02T00:00:00Z'),
+  });
+  expect(again.days[0]).toMatchObject({ steps: ['tag'], sourcesTagged: 2 });
+  expect(b.tags.has(key(1))).toBe(true);
 });

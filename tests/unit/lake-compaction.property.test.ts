@@ -1,7 +1,8 @@
 /**
  * The `events` view is exact across compaction (docs/lake.md#compaction): whatever the timing of
- * compaction runs (crashing anywhere), of late writes into a compacted day and of replays that
- * rewrite an object already compacted, a query sees every event written before it started exactly
+ * compaction runs (crashing anywhere), of late writes into a compacted day, of replays that rewrite
+ * an object already compacted and of the lifecycle rule expiring the objects compaction tagged, a
+ * query sees every event written before it started exactly
  * once — also a query that reads the manifests, lists the parts and lists the JSON objects at three
  * different moments, as Athena may, as long as it runs for less than the grace period.
  *
@@ -53,7 +54,9 @@ const row = (id: string, dt: string): LakeEventRow => ({
 type Step =
   | { kind: 'run'; after: number; crashAfter: number | null; target: number }
   | { kind: 'write'; after: number; day: number; rows: number }
-  | { kind: 'replay'; after: number; pick: number };
+  | { kind: 'replay'; after: number; pick: number }
+  /** The lifecycle rule: objects tagged for expiry at least a grace period ago go (on AWS: days later). */
+  | { kind: 'expire'; after: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -75,6 +78,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), after: fc.integer({ min: 0, max: 90 }), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), after: fc.integer({ min: 0, max: 90 }) }) },
 );
 /** A query: when it starts (minutes into the scenario) and when, within the grace period, it reads each of the three. */
 const query = fc.record({ start: fc.nat({ max: 2000 }), manifests: fc.nat({ max: 44 }), parts: fc.nat({ max: 44 }), json: fc.nat({ max: 44 }) });
@@ -105,6 +109,7 @@ it('every event written before a query starts is seen exactly once, whatever the
         if (s.kind === 'write') write(s.day, s.rows);
         // Normalize re-processing a batch rewrites the object under the same key with the same rows.
         else if (s.kind === 'replay') lake.write(writes[s.pick % writes.length]!.key, writes[s.pick % writes.length]!.body);
+        else if (s.kind === 'expire') lake.expire(lake.now - timing.graceMinutes * MIN);
         else {
           lake.crashAfter = s.crashAfter ?? undefined;
           await compactLake(lake, { ...timing, targetBytes: s.target, now: () => lake.now }).catch((e) => {

@@ -17,6 +17,7 @@ import {
   encodeJsonLines,
   isParquet,
   planDay,
+  taggedAtFor,
   type DayManifest,
   type LakeEventRow,
   type ObjectInfo,
@@ -85,21 +86,32 @@ describe('planDay', () => {
     expect(planDay(day, due, timing)).toEqual({ kind: 'compact', sources: [info(key(1)), info(key(2))] });
   });
 
-  it('publishes a pending manifest a grace period after it was written, and drops it when an object it compacted changed', () => {
+  it('publishes a pending manifest a grace period after it was written; compacts again when an object it compacted changed', () => {
     const pending = manifest([key(1)], [part], T0);
     const day = { dt: DAY, sources: [info(key(1))], parts: [info(part)], pending };
     expect(planDay(day, T0 + 44 * MIN, timing)).toEqual({ kind: 'wait', until: T0 + 45 * MIN });
     expect(planDay(day, T0 + 45 * MIN, timing)).toEqual({ kind: 'publish', manifest: pending });
-    expect(planDay({ ...day, sources: [info(key(1), 10, 'other')] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'discard' });
-    expect(planDay({ ...day, sources: [] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'discard' });
+    const changed = info(key(1), 10, 'other');
+    expect(planDay({ ...day, sources: [changed] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'compact', sources: [changed] });
+    expect(planDay({ ...day, sources: [] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'done' });
+    // An object that came after the pending manifest waits for the next compaction; the pending one is published.
+    expect(planDay({ ...day, sources: [info(key(1)), info(key(2))] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'publish', manifest: pending });
   });
 
-  it('archives the published objects and removes unnamed parts a grace period after publishing', () => {
-    const orphan = info(compactionKeys.part(DAY, 'old'), 10, 'e', T0 - 60 * MIN);
-    const day = { dt: DAY, sources: [info(key(1))], parts: [info(part), orphan], manifest: manifest([key(1)], [part], T0) };
-    expect(planDay(day, T0 + 10 * MIN, timing)).toEqual({ kind: 'wait', until: T0 + 45 * MIN });
-    expect(planDay(day, T0 + 45 * MIN, timing)).toEqual({ kind: 'archive', sources: [info(key(1))], orphans: [orphan] });
-    expect(planDay({ ...day, sources: [], parts: [info(part)] }, T0 + 45 * MIN, timing)).toEqual({ kind: 'done' });
+  it('tags the published objects, and again those written since (a replay, an erasure rewrite drop the tag)', () => {
+    const m = manifest([key(1), key(2)], [part], T0);
+    const day = { dt: DAY, sources: [info(key(1), 10, 'e', T0 - 60 * MIN), info(key(2), 10, 'e', T0 - 60 * MIN)], parts: [info(part)], manifest: m };
+    expect(planDay(day, T0, timing)).toEqual({ kind: 'tag', sources: day.sources });
+    const tagged = { ...m, taggedAt: taggedAtFor(T0) };
+    expect(planDay({ ...day, manifest: tagged }, T0, timing)).toEqual({ kind: 'done' });
+    const rewritten = info(key(2), 10, 'e2', T0 + 5 * MIN);
+    expect(planDay({ ...day, sources: [day.sources[0]!, rewritten], manifest: tagged }, T0 + 6 * MIN, timing)).toEqual({ kind: 'tag', sources: [rewritten] });
+    // Written in the second of the tagging: tagged again.
+    expect(planDay({ ...day, sources: [info(key(1), 10, 'e', Math.floor(T0 / 1000) * 1000 - 500)], manifest: tagged }, T0, timing)).toMatchObject({
+      kind: 'tag',
+    });
+    // A pending manifest the published one holds is done.
+    expect(planDay({ ...day, manifest: tagged, pending: m }, T0, timing)).toEqual({ kind: 'done' });
   });
 
   it('compacts an object that arrived after the day was published (a replay) into a new part', () => {
@@ -133,25 +145,26 @@ const rowsOfParts = async (lake: MemoryLake) => {
 };
 
 describe('compactLake', () => {
-  it('takes a day through compact, publish and archive, a grace period apart', async () => {
+  it('takes a day through compact and, a grace period later, publish and tag; deletes nothing', async () => {
     const lake = lakeWith(4);
     let r = await run(lake, due, 2 * 1024);
     expect(r.days[0]).toMatchObject({ dt: DAY, steps: ['compact', 'wait'], state: 'waiting', rowsCompacted: 12 });
     expect(lake.objects.has(compactionKeys.pending(DAY))).toBe(true);
     expect(lake.objects.has(compactionKeys.manifest(DAY))).toBe(false);
     r = await run(lake, due + 45 * MIN);
-    expect(r.days[0]).toMatchObject({ steps: ['publish', 'wait'] });
-    r = await run(lake, due + 90 * MIN);
-    expect(r.days[0]).toMatchObject({ steps: ['archive', 'done'], sourcesArchived: 4, state: 'done' });
-    expect([...lake.objects.keys()].filter((k) => k.startsWith(LAKE.eventsPrefix))).toEqual([]);
-    for (let i = 0; i < 4; i++) expect(lake.objects.has(compactionKeys.raw(key(i)))).toBe(true);
+    expect(r.days[0]).toMatchObject({ steps: ['publish', 'tag'], sourcesTagged: 4, state: 'done' });
+    expect([...lake.tagged.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => key(i)));
     expect(await rowsOfParts(lake)).toHaveLength(12);
     const m = decodeManifest(DAY, lake.objects.get(compactionKeys.manifest(DAY))!.body);
     expect(m.sources.map((s) => s.key)).toEqual([0, 1, 2, 3].map((i) => key(i)));
     expect(m.parts.reduce((n, p) => n + p.rows, 0)).toBe(12);
-    // A finished day costs a run two listings and nothing else.
-    lake.calls = [];
-    expect((await run(lake, due + 200 * MIN)).days).toEqual([]);
+    expect(m.taggedAt).toBe(taggedAtFor(due + 45 * MIN));
+    // Nothing is ever deleted by compaction.
+    expect(lake.history.filter((h) => !h.value)).toEqual([]);
+    // Until the lifecycle rule removes the objects, a run reads the day and finds nothing to do.
+    expect((await run(lake, due + 200 * MIN)).days[0]).toMatchObject({ steps: ['done'] });
+    lake.expire(Infinity);
+    expect((await run(lake, due + 300 * MIN)).days).toEqual([]);
   });
 
   it('with no grace period a run goes all the way; the parts are sized by the target', async () => {
@@ -167,7 +180,7 @@ describe('compactLake', () => {
   it('a re-run of a day writes the same files (parts are named by their content)', async () => {
     const a = lakeWith(5);
     const b = lakeWith(5);
-    for (const lake of [a, b]) for (const t of [0, 45, 90]) await run(lake, due + t * MIN, 300);
+    for (const lake of [a, b]) for (const t of [0, 45]) await run(lake, due + t * MIN, 300);
     const files = (l: MemoryLake) =>
       [...l.objects].filter(([k]) => k.startsWith(LAKE.parquetEventsPrefix)).map(([k, o]) => [k, Buffer.from(o.body).toString('hex')]);
     expect(files(a)).toEqual(files(b));
@@ -188,8 +201,12 @@ describe('compactLake', () => {
         }
         lake.crashAfter = undefined;
         for (let i = 0; i < 4; i++, t += 50 * MIN) await run(lake, t, 200);
-        expect(await rowsOfParts(lake)).toEqual(Array.from({ length: 8 }, (_, n) => `m${Math.floor(n / 2)}-${n % 2}`).sort());
-        expect([...lake.objects.keys()].filter((k) => k.startsWith(LAKE.eventsPrefix) || k.startsWith(LAKE.compactionPendingPrefix))).toEqual([]);
+        // Every object tagged for expiry, every row in a published part.
+        expect([...lake.tagged.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => key(i)));
+        const named = decodeManifest(DAY, lake.objects.get(compactionKeys.manifest(DAY))!.body).parts.map((p) => p.key);
+        const ids: string[] = [];
+        for (const k of named) ids.push(...(await decodeParquetRows<LakeEventRow>(lake.objects.get(k)!.body)).map((x) => x.message_id));
+        expect(ids.sort()).toEqual(Array.from({ length: 8 }, (_, n) => `m${Math.floor(n / 2)}-${n % 2}`).sort());
       }),
       { numRuns: 40 },
     );
@@ -201,5 +218,6 @@ describe('compactLake', () => {
     const r = await compactLake(lake, { ...timing, targetBytes: 1, now: () => lake.now, remainingMs: () => 1000 });
     expect(r).toEqual({ complete: false, days: [expect.objectContaining({ state: 'stopped', steps: [] })] });
     expect(lake.history).toHaveLength(3);
+    expect(lake.calls).toEqual([]);
   });
 });
