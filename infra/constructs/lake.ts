@@ -149,7 +149,7 @@ export class Lake extends Construct {
       },
     });
     view.addResourceDependency(this.database);
-    for (const t of this.tables) view.addDependency(t);
+    for (const t of this.tables) view.addResourceDependency(t);
     this.tables.push(view);
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
