@@ -165,6 +165,11 @@ export class VersionedBucket {
           IsTruncated: false,
         };
       }
+      case 'GetObjectTaggingCommand': {
+        const v = this.latest(i.Key);
+        if (!v || v.deleteMarker) throw notFound(i.Key);
+        return { TagSet: Object.entries(this.tags.get(i.Key) ?? {}).map(([Key, Value]) => ({ Key, Value })) };
+      }
       case 'PutObjectTaggingCommand': {
         const v = this.latest(i.Key);
         if (!v || v.deleteMarker) throw notFound(i.Key);
