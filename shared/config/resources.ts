@@ -245,9 +245,9 @@ export const LAKE = {
   /** Compacted `events` (docs/lake.md#compaction): Parquet parts, `parquet/events/dt=YYYY-MM-DD/part-<hash>.parquet`. */
   parquetEventsPrefix: 'parquet/events/',
   /** The day's manifest of compacted events: which parts are published and which JSON objects they replace. */
-  compactionManifestsPrefix: 'parquet/_manifests/events/',
+  compactionManifestsPrefix: 'compaction/manifests/events/',
   /** A day's parts written but not published yet (published one grace period later: COMPACTION.graceMinutes). */
-  compactionPendingPrefix: 'parquet/_pending/events/',
+  compactionPendingPrefix: 'compaction/pending/events/',
   glueDatabase: 'cairn',
 } as const;
 
@@ -633,7 +633,8 @@ export const FUNCTIONS = {
     access: {
       // read: events/ objects, manifests; write: parts and manifests; tag: the expiry tag on compacted
       // events/ objects (the lifecycle rule removes them: λ compact deletes nothing); list: days, objects.
-      lake: { read: ['events/', 'parquet/'], write: ['parquet/'], tag: ['events/'], list: true },
+      // Manifests live under compaction/, not a `_`-prefixed folder of parquet/: Hive readers may take those for hidden.
+      lake: { read: ['events/', 'compaction/'], write: ['parquet/events/', 'compaction/'], tag: ['events/'], list: true },
     },
   },
   /**
