@@ -4,7 +4,8 @@
  *
  * Rooms of shared/, bottom first: a room imports only rooms in layers below its own (its own files
  * it imports freely). Rooms side by side in one layer do not import each other. Above shared/ sit
- * functions/ (the λ entry points), then local/ (the local twin), cli/, infra/ (the CDK app), bench/.
+ * functions/ (the λ entry points), then local/ (the local twin), cli/, infra/ (the CDK app), bench/;
+ * console/ (the browser app) sits on shared/ alone.
  */
 const LAYERS = [
   ['(root)'], // shared/*.ts: errors, log, metrics, random, lang — no room of their own
@@ -26,7 +27,7 @@ const LAYERS = [
   ['journeys'],
   ['scores'],
   ['privacy'],
-  ['import'],
+  ['import', 'reports'], // reports: the lake reports and queries the CLI and the admin API run
   ['admin'],
 ];
 
@@ -49,6 +50,7 @@ const INDEXED = [
   'normalize',
   'privacy',
   'profiles',
+  'reports',
   'resolve',
   'scores',
   'segments',
@@ -73,6 +75,7 @@ const ADAPTERS = [
   'shared/message/kinesis-event.ts', // Kinesis GetRecords into a Lambda event (replay)
   'shared/normalize/dedup.ts', // dedup markers (DynamoDB) and lake object heads (S3)
   'shared/privacy/schedules.ts', // EventBridge Scheduler (erased people's journey waits)
+  'shared/reports/athena.ts', // Athena (the admin API's lake queries)
   'shared/segments/members.ts', // segment members table
   'shared/segments/schedule.ts', // EventBridge Scheduler (recheck)
   'shared/suppression/index.ts', // suppression list in the privacy table
@@ -121,7 +124,15 @@ module.exports = {
       comment: 'shared/ is the domain: it never imports the entry points, the local twin, the CLI, the CDK app, benchmarks or tests.',
       severity: 'error',
       from: { path: '^shared/' },
-      to: { path: '^(functions|local|cli|infra|bench|tests|bin)/' },
+      to: { path: '^(functions|local|cli|infra|bench|tests|bin|console)/' },
+    },
+    {
+      name: 'console-over-shared-only',
+      comment:
+        'The console runs in a browser: it shares the grammar and types of shared/ and talks to the admin API, never to the entry points, the local twin, the CLI or the SDK.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: '^(functions|local|cli|infra|bench|tests|bin)/|(^|/)node_modules/@(aws-sdk|smithy)/|^@(aws-sdk|smithy)/' },
     },
     {
       name: 'functions-over-shared-only',
@@ -166,21 +177,21 @@ module.exports = {
       name: `index-${room}`,
       comment: `Outside shared/${room}, import its index (shared/${room}/index.ts), not a file inside.`,
       severity: 'error',
-      from: { path: '^(shared|functions|local|cli|infra|bench|bin)/', pathNot: `^shared/${room}/` },
+      from: { path: '^(shared|functions|local|cli|infra|bench|bin|console)/', pathNot: `^shared/${room}/` },
       // A room's adapter is its second door: through the index every caller of the pure core would load the SDK.
       to: { path: `^shared/${room}/`, pathNot: anyOf([`^shared/${room}/index\\.ts$`, ...ADAPTER_PATHS]) },
     })),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|cdk\\.out|\\.cairn|tests/fixtures)/' },
+    exclude: { path: '^(node_modules|cdk\\.out|\\.cairn|tests/fixtures|console/dist)/' },
     // Type-only imports are real arrows between rooms (bench/run.ts and its benchmarks were a cycle of types).
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.json'],
     },
     moduleSystems: ['es6', 'cjs'],
   },

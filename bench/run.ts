@@ -14,11 +14,13 @@ const only = process.env.BENCH_ONLY?.split(',');
 const want = (name: string) => !only || only.includes(name);
 
 const benches: [string, () => Promise<Result[]>][] = [
+  ['console', async () => (await import('./console')).benchConsole()],
   ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
   ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
   ['segments', async () => (await import('./segments')).benchSegments()],
   ['journeys', async () => (await import('./journeys')).benchJourneys(Math.max(10, Math.round(40 * scale)))],
+  ['journey-simulate', async () => (await import('./simulate')).benchSimulate(Math.round(10_000 * scale))],
   ['browser', async () => (await import('./browser')).benchBrowser(Math.round(1_000 * scale))],
   ['import', async () => (await import('./import')).benchImport(Math.round(5_000 * scale))],
   ['report', async () => (await import('./report')).benchReport(Math.round(1_000_000 * scale))],

@@ -1,9 +1,10 @@
 /**
  * `npx cairn apply <file|dir>` (docs/definitions.md#admin-api-applying-definitions): every
- * .yaml/.yml/.json file (a directory is read recursively, in path order) is parsed (apply-time
+ * .yaml/.yml/.json file (a directory is read recursively, in path order, skipping folders whose name
+ * starts with `.` or `_`) is parsed (apply-time
  * variables from the environment) and validated, then checked as a set together with what the
  * stack already runs; any problem → nothing is applied, each error names its file, document and
- * field. Then computed traits, segments (each after those it refers to) and journeys are PUT to the
+ * field. Then the policy, computed traits, segments (each after those it refers to) and journeys are PUT to the
  * admin API, one line per definition: created, updated or unchanged.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { checkFiles, checkSet, definitionError, segmentOrder, validateDefinition
 import { adminGet, adminSend, answerError, type Target } from './http';
 
 const EXT = /\.(ya?ml|json)$/i;
-const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;
+const AREA = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys', policy: 'policies' } as const;
 
 /** The definition files at `path` (a file, or every matching file under a directory). */
 export function definitionFiles(path: string, cwd: string): { file: string; text: string }[] {
@@ -29,8 +30,10 @@ export function definitionFiles(path: string, cwd: string): { file: string; text
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (EXT.test(e.name)) files.push(p);
+      // `_name/` folders hold what is applied on its own, file by file (drafts, the versions walkthrough of examples/_versions).
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('_')) walk(p);
+      } else if (EXT.test(e.name)) files.push(p);
     }
   };
   if (st.isDirectory()) walk(abs);
@@ -77,9 +80,13 @@ export function validateForApply(files: { file: string; text: string }[], runnin
   return defs;
 }
 
-/** Dependency order: computed traits, segments after the segments they use, journeys. */
+/**
+ * Dependency order: the policy (so that journeys applied with it are governed from their first
+ * message), computed traits, segments after the segments they use, journeys.
+ */
 export function applyOrder(defs: Definition[]): Definition[] {
   return [
+    ...defs.filter((d) => d.kind === 'policy'),
     ...defs.filter((d) => d.kind === 'computedTrait'),
     ...segmentOrder(defs.filter((d): d is SegmentDef => d.kind === 'segment')),
     ...defs.filter((d) => d.kind === 'journey'),
@@ -113,10 +120,15 @@ export async function applyPath(t: Target, path: string, cwd: string, line: (s: 
         e.status,
       );
     }
-    const body = a.json as { result?: Applied['result']; version?: number };
+    const body = a.json as { result?: Applied['result']; version?: number; sameAs?: number[]; migrated?: { from: number; to: number } };
     const r: Applied = { kind: d.kind, id: d.id, result: body.result ?? (a.status === 201 ? 'created' : 'updated'), version: body.version ?? 0 };
     out.push(r);
-    line(`${r.result.padEnd(9)} ${d.kind.padEnd(13)} ${d.id} (version ${r.version})\n`);
+    // Journeys: a rollback (the document of an earlier version) and a migration are worth a word.
+    const notes = [
+      ...(body.sameAs?.length ? [`same content as version ${body.sameAs.join(', ')}`] : []),
+      ...(body.migrated ? [`waiting runs of version ${body.migrated.from} move to it`] : []),
+    ];
+    line(`${r.result.padEnd(9)} ${d.kind.padEnd(13)} ${d.id} (version ${r.version}${notes.map((n) => `; ${n}`).join('')})\n`);
   }
   return out;
 }

@@ -18,7 +18,8 @@ import {
 } from '@aws-sdk/client-athena';
 import { CairnError } from '#shared/errors';
 import { LAKE } from '#shared/config';
-import type { Cell, Column, QueryResult } from './lake';
+import { athenaResult } from '#shared/reports/athena';
+import type { QueryResult } from './lake';
 
 export interface AwsOptions {
   region?: string;
@@ -209,38 +210,8 @@ export async function resolveStack(
   return t;
 }
 
-/** Athena result values are text: give numbers and booleans their type back. */
-export function athenaCell(value: string | undefined, type: string | undefined): Cell {
-  if (value === undefined) return null;
-  const t = (type ?? 'varchar').toLowerCase();
-  if (/^(tinyint|smallint|integer|int|bigint)$/.test(t)) {
-    const n = Number(value);
-    return Number.isSafeInteger(n) ? n : value;
-  }
-  if (/^(double|float|real)$/.test(t)) {
-    const n = Number(value);
-    return Number.isNaN(n) && value !== 'NaN' ? value : n;
-  }
-  if (t.startsWith('decimal')) {
-    const n = Number(value);
-    return value.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 && Number.isFinite(n) ? n : value;
-  }
-  if (t === 'boolean') return value === 'true';
-  return value;
-}
-
-/** Maps GetQueryResults pages to a QueryResult; Athena repeats the column labels as the first row of a SELECT. */
-export function athenaResult(columnInfo: ColumnInfo[], pages: { Data?: { VarCharValue?: string }[] }[][]): QueryResult {
-  const columns: Column[] = columnInfo.map((c) => ({
-    name: c.Label ?? c.Name ?? '',
-    type: (c.Type ?? 'varchar').toLowerCase() === 'json' ? 'JSON' : (c.Type ?? 'varchar'),
-  }));
-  const all = pages.flat();
-  const first = all[0];
-  if (first && columns.length > 0 && first.Data?.length === columns.length && first.Data.every((d, i) => d.VarCharValue === columns[i]!.name)) all.shift();
-  const rows = all.map((r) => columns.map((c, i) => athenaCell(r.Data?.[i]?.VarCharValue, c.type)));
-  return { columns, rows };
-}
+// Athena's text cells typed back, shared with the admin API's lake queries.
+export { athenaCell, athenaResult } from '#shared/reports/athena';
 
 export interface AthenaQueryOptions extends AwsOptions {
   workgroup: string;

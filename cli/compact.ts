@@ -8,7 +8,7 @@ import { COMPACTION } from '#shared/config';
 import { CairnError } from '#shared/errors';
 import { compactLake, type CompactionReport } from '#shared/lake';
 import { s3CompactionStore } from '#shared/lake/s3-compaction';
-import { checkDate } from './reports/dialect';
+import { checkDate } from '#shared/reports';
 
 export interface LakeCommandDeps {
   stdout(s: string): void;

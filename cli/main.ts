@@ -24,6 +24,7 @@ import { registerExportCommand } from './export';
 import { registerDemoCommand } from './demo';
 import { registerKeysCommand } from './keys';
 import { registerCouponsCommand } from './coupons';
+import { registerJourneyCommands } from './journeys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
 import { registerLakeCommand } from './compact';
@@ -340,6 +341,14 @@ export function buildProgram(io: Io): Command {
   });
 
   registerKeysCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr });
+  registerJourneyCommands(program, {
+    target: (cmd) => target(globals(cmd), env),
+    runSql: (cmd, sql) => runSql(globals(cmd), io, sql),
+    stdout: io.stdout,
+    stderr: io.stderr,
+    cwd: io.cwd,
+    vars: env,
+  });
 
   registerCouponsCommand(program, { target: (cmd) => target(globals(cmd), env), stdout: io.stdout, stderr: io.stderr, cwd: io.cwd });
 

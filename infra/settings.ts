@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
+import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, CONSOLE, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -60,6 +60,17 @@ export interface CairnSettingsProps {
   compactedEventsDays?: number;
   /** Gzip JSON input per Parquet part of λ compact, in MB (COMPACTION.targetMb). */
   compactionTargetMb?: number;
+  /**
+   * Deploy the console (infra/constructs/console-site.ts): static site behind CloudFront, a Cognito
+   * user pool, the admin routes behind a JWT authorizer. Default true; false leaves all of it out.
+   */
+  console?: boolean;
+  /** E-mail address invited into the user pool's `admin` group when the stack deploys. Default none. */
+  consoleAdminEmail?: string;
+  /** Prefix of the hosted sign-in domain (`<prefix>.auth.<region>.amazoncognito.com`). Default `cairn[-<stage>]-<account>`. */
+  consoleDomainPrefix?: string;
+  /** The built console to deploy, relative to the project root (or absolute). Default CONSOLE.distDir. */
+  consoleDist?: string;
 }
 
 /** 1 billion events a month ≈ 386 events/s mean (1e9 / (30 × 86,400)); peaks of 5× the mean: 1,930 events/s. */
@@ -111,6 +122,14 @@ export interface CairnSettings {
   compactedEventsDays: number;
   /** λ compact's part size in MB (`cairn:compactionTargetMb`, CAIRN_COMPACTION_TARGET_MB). */
   compactionTargetMb: number;
+  /** The console's site, sign-in and JWT-authorised admin API (`cairn:console`). */
+  console: boolean;
+  /** Invited into the `admin` group at deploy (`cairn:consoleAdminEmail`). */
+  consoleAdminEmail: string | undefined;
+  /** Hosted sign-in domain prefix (`cairn:consoleDomainPrefix`); undefined: derived from stage and account. */
+  consoleDomainPrefix: string | undefined;
+  /** Directory of the built console (`cairn:consoleDist`). */
+  consoleDist: string;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
   /** Removal policy for data-holding resources. */
@@ -141,6 +160,10 @@ export const CONTEXT = {
   importDays: 'cairn:importDays',
   compactedEventsDays: 'cairn:compactedEventsDays',
   compactionTargetMb: 'cairn:compactionTargetMb',
+  console: 'cairn:console',
+  consoleAdminEmail: 'cairn:consoleAdminEmail',
+  consoleDomainPrefix: 'cairn:consoleDomainPrefix',
+  consoleDist: 'cairn:consoleDist',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -231,7 +254,18 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(compactionTargetMb) || compactionTargetMb < 1 || compactionTargetMb > 1024) {
     throw new Error(`context ${CONTEXT.compactionTargetMb} must be a whole number of MB from 1 to 1024, got ${compactionTargetMb}`);
   }
+  const domainPrefix = props.consoleDomainPrefix ?? (ctx(CONTEXT.consoleDomainPrefix) as string | undefined);
+  // Cognito's rule for a domain prefix: lower-case letters, digits and hyphens, not starting or ending with a hyphen, no "aws", "amazon" or "cognito".
+  if (domainPrefix && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
+    throw new Error(
+      `context ${CONTEXT.consoleDomainPrefix} must be 1-63 lower-case letters, digits and hyphens (not at either end) without "aws", "amazon" or "cognito", got ${JSON.stringify(domainPrefix)}`,
+    );
+  }
   return {
+    console: props.console ?? bool(ctx(CONTEXT.console), CONTEXT.console) ?? true,
+    consoleAdminEmail: emailOf(props.consoleAdminEmail ?? (ctx(CONTEXT.consoleAdminEmail) as string | undefined), CONTEXT.consoleAdminEmail),
+    consoleDomainPrefix: domainPrefix || undefined,
+    consoleDist: props.consoleDist ?? ((ctx(CONTEXT.consoleDist) as string | undefined) || CONSOLE.distDir),
     eventsPerSecond,
     timelineDays,
     quarantineDays,
@@ -251,15 +285,15 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     allowedOrigins: props.allowedOrigins ?? list(ctx(CONTEXT.allowedOrigins)) ?? ['*'],
     failureDestination: failure,
     athenaScanCutoffGb: props.athenaScanCutoffGb ?? num(ctx(CONTEXT.athenaScanCutoffGb), CONTEXT.athenaScanCutoffGb) ?? 10,
-    alarmEmail: alarmEmailOf(props.alarmEmail ?? (ctx(CONTEXT.alarmEmail) as string | undefined)),
+    alarmEmail: emailOf(props.alarmEmail ?? (ctx(CONTEXT.alarmEmail) as string | undefined), CONTEXT.alarmEmail),
     dataRemovalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     name: (base) => (stage ? `${base}-${stage}` : base),
     glueName: (base) => (stage ? `${base}_${stage}` : base).replace(/-/g, '_'),
   };
 }
 
-function alarmEmailOf(v: string | undefined): string | undefined {
+function emailOf(v: string | undefined, key: string): string | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) throw new Error(`context ${CONTEXT.alarmEmail} must be an e-mail address, got ${JSON.stringify(v)}`);
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) throw new Error(`context ${key} must be an e-mail address, got ${JSON.stringify(v)}`);
   return v;
 }

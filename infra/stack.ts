@@ -9,7 +9,8 @@
  *                identities/profiles/timeline) → λ recheck → Journeys (state, λ journey, waits) → Admin (admin API function)
  *              → Privacy (privacy table and suppression key early; λ erase after Journeys)
  *              → Schedules (SCHEDULES: the daily profile snapshot, erasure)
- *              → routes (collection + admin, one HTTP API) → outputs
+ *              → routes (collection + admin, one HTTP API)
+ *              → Console (static site, Cognito sign-in, the admin routes behind a JWT authorizer) → outputs
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -29,6 +30,7 @@ import { Normalization } from './constructs/normalization';
 import { Schedules } from './constructs/schedules';
 import { Segments } from './constructs/segments';
 import { Privacy } from './constructs/privacy';
+import { ConsoleSite } from './constructs/console-site';
 import { resolveSettings, type CairnSettings, type CairnSettingsProps } from './settings';
 
 export interface CairnStackProps extends StackProps, CairnSettingsProps {}
@@ -52,6 +54,8 @@ export class CairnStack extends Stack {
   readonly schedules: Schedules;
   readonly privacy: Privacy;
   readonly monitoring: Monitoring;
+  /** The console on AWS (docs/deploy.md#console-on-aws); absent with `cairn:console=false`. */
+  readonly console?: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: CairnStackProps = {}) {
     super(scope, id, {
@@ -80,6 +84,14 @@ export class CairnStack extends Stack {
     this.schedules = new Schedules(this, 'Schedules', this.catalog);
 
     this.collection.addRoutes(ROUTES);
+    if (this.settings.console) {
+      const webAclArn = this.collection.edge?.webAcl?.attrArn ?? this.settings.webAclArn;
+      this.console = new ConsoleSite(this, 'Console', {
+        catalog: this.catalog,
+        accessLogsBucket: this.lake.accessLogsBucket,
+        ...(webAclArn ? { webAclArn } : {}),
+      });
+    }
     this.catalog.assertComplete();
     // Dashboard and alarms over everything above (docs/operations.md).
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -119,6 +131,13 @@ export class CairnStack extends Stack {
     // ARNs, never values (npx cairn replay and suppression rekey read the suppression key with the caller's credentials).
     for (const name of Object.keys(SECRETS) as SecretName[]) {
       out(`${SECRETS[name].id}Arn`, this.catalog.secret(name).secretArn, `Secrets Manager secret ${name}: ${SECRETS[name].description}`);
+    }
+    if (this.console) {
+      const c = this.console;
+      out('ConsoleUrl', c.url, 'The console (sign in with the user pool; docs/deploy.md#console-on-aws)');
+      out('ConsoleUserPoolId', c.users.userPool.userPoolId, 'Cognito user pool of console users: invite users and set their group (admin, marketer, viewer)');
+      out('ConsoleUserPoolClientId', c.client.userPoolClientId, "The console's app client (authorization code with PKCE, no secret)");
+      out('ConsoleSignInDomain', c.users.authOrigin, 'Hosted sign-in pages of the console user pool');
     }
     out(
       'FailedBatchesDestination',

@@ -4,7 +4,7 @@
  * (IAM on AWS); the stage throttle and the 10 MB payload limit apply as on API Gateway.
  *
  * Runtime routes (local extensions, not Lambda functions): `GET /health`, `GET /_aws/endpoints`,
- * `GET /v1/status` (admin).
+ * `GET /v1/status` (admin), and the console's files for every other GET no route takes (local/console.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -18,6 +18,7 @@ import type { Metrics } from './metrics';
 import { isPreflight, LOCAL_CORS, preflightResponse, withCors, type CorsConfig } from './cors';
 import type { ServiceRoute } from './services';
 import { TokenBucket } from './throttle';
+import type { ConsoleFiles } from './console';
 
 /** API Gateway's maximum request payload. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -40,6 +41,8 @@ export interface HttpDeps {
   cors?: CorsConfig;
   /** Runtime routes services add (local/services.ts `routes`), by `<METHOD> <path>`. */
   serviceRoute?: (key: string) => ServiceRoute | undefined;
+  /** The console's built files (local/console.ts), answered for GETs no API route takes. */
+  console?: ConsoleFiles;
 }
 
 export interface LocalHttpServer {
@@ -129,6 +132,14 @@ export function createLocalHttpServer(deps: HttpDeps): LocalHttpServer {
       return reply(s === 'ready' ? json(200, { status: 'ok' }) : json(503, { status: s }), 'GET /health');
     }
     if (path === '/_aws/endpoints' && method === 'GET') return reply(json(200, deps.endpoints()), 'GET /_aws/endpoints');
+    // The console's files, as CloudFront serves them on AWS: outside API Gateway, so outside its throttle and CORS.
+    if (deps.console && (method === 'GET' || method === 'HEAD') && !deps.router.match(method, path)) {
+      const page = await deps.console.answer(method, path);
+      if (page) {
+        req.resume();
+        return send(res, page, requestId, startedAt, `${method} (console)`);
+      }
+    }
 
     if (!deps.throttle.take()) {
       req.resume();

@@ -58,7 +58,13 @@ export interface LocalService {
 }
 
 /** Modules the stack looks for, relative to the project root. */
-export const SERVICE_MODULES = ['local/eventbridge/service.ts', 'local/scheduler/service.ts', 'local/outbox/service.ts', 'local/secretsmanager/service.ts'];
+export const SERVICE_MODULES = [
+  'local/eventbridge/service.ts',
+  'local/scheduler/service.ts',
+  'local/outbox/service.ts',
+  'local/secretsmanager/service.ts',
+  'local/athena/service.ts',
+];
 
 const isService = (v: unknown): v is LocalService =>
   !!v && typeof v === 'object' && typeof (v as LocalService).name === 'string' && typeof (v as LocalService).start === 'function';

@@ -28,6 +28,7 @@ import { log } from '#shared/log';
 import { Router, type LocalRouteDef } from './apigw';
 import { CheckpointStore } from './checkpoints';
 import { createResources, startEmulators, useEndpoints, type Emulators, type S3NotificationEvent } from './emulators';
+import { consoleFiles, type ConsoleFiles } from './console';
 import { createLocalHttpServer, type LocalHttpServer, type StackState } from './http';
 import { loadFunction, type LoadedFunction, type LocalFunctionDef } from './lambda';
 import { Metrics } from './metrics';
@@ -64,6 +65,8 @@ export interface LocalStackOptions {
   emulatorThreads?: boolean;
   /** Run each stream-consuming function in its own worker thread (default true; `CAIRN_FUNCTION_THREADS=0` turns it off). */
   functionThreads?: boolean;
+  /** The console's files (default: console/dist when built; `false`: none). */
+  console?: ConsoleFiles | false;
 }
 
 export interface LocalEndpoints {
@@ -220,6 +223,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       nudge();
     },
     serviceRoute: (key) => services.find((s) => s.started.routes?.[key])?.started.routes?.[key],
+    ...(opts.console === false ? {} : { console: opts.console ?? consoleFiles() }),
   });
   const port = await http.listen(opts.port ?? 4000);
   const url = `http://127.0.0.1:${port}`;
@@ -362,7 +366,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
     // The local stack never talks to real AWS: a service nobody provides gets an endpoint where
     // nothing listens, so a handler calling it fails fast instead of using the user's credentials.
-    for (const name of ['events', 'scheduler'] as const) {
+    for (const name of ['events', 'scheduler', 'athena'] as const) {
       if (endpoints[name]) continue;
       process.env[`CAIRN_ENDPOINT_${name.toUpperCase()}`] = 'http://127.0.0.1:9';
       log('warn', 'no local service provides this AWS API; calls to it will fail', { service: name });

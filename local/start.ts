@@ -8,6 +8,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { log } from '#shared/log';
 import { startLocalStack } from './stack';
+import { ensureConsoleBuilt } from './console';
 
 const port = Number(process.env.PORT ?? 4000);
 const dataDir = process.env.CAIRN_DATA_DIR || '.cairn';
@@ -17,6 +18,14 @@ const adminToken = process.env.CAIRN_ADMIN_TOKEN || 'dev-admin-token';
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`cairn: PORT must be a port number, got ${process.env.PORT}\n`);
   process.exit(1);
+}
+
+// The console (docs/console.md) is built on first start, and again when its sources changed.
+try {
+  if (await ensureConsoleBuilt()) process.stdout.write('  built the console (console/dist)\n');
+} catch (e) {
+  // The API works without it: say why the console is missing and carry on.
+  process.stderr.write(`cairn: the console could not be built (npm run build:console shows why): ${(e as Error).message.split('\n')[0]}\n`);
 }
 
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
@@ -34,6 +43,7 @@ process.stdout.write(
   [
     '',
     `  Cairn is running at ${stack.url}`,
+    `  console      ${stack.url}/   (sign in with the admin token)`,
     '',
     `  write key    ${writeKey}   (HTTP Basic user name, empty password)`,
     `  admin token  ${adminToken}   (Authorization: Bearer ...)`,

@@ -31,8 +31,8 @@ const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 
 const threshold = (): number => order[(process.env.CAIRN_LOG_LEVEL as Level) ?? 'info'] ?? 20;
 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (order[level] < threshold()) return;
   const inv = currentInvocation();
+  if (order[level] < Math.max(threshold(), inv?.dryRun ? order.error : 0)) return;
   const ctx = inv
     ? { function: inv.service, ...(inv.requestId ? { requestId: inv.requestId } : {}), ...(inv.correlationId ? { correlationId: inv.correlationId } : {}) }
     : undefined;

@@ -40,6 +40,8 @@ export const METRIC = {
   /** λ journey: a coupon issued from a pool at or under its low mark (and `.<pool>`); a code redeemed again. */
   couponsLow: 'coupons.low',
   couponsRedeemedAgain: 'coupons.redeemed_again',
+  /** λ journey: journey_steps lake objects that could not be written (the run went on, docs/journeys.md#the-lake). */
+  journeyStepsWriteFailures: 'journey_steps.failures',
   /** λ erase: lake objects its pass could not finish (and `.<code>`), erasures left pending because of them. */
   erasureLakeFailures: 'lake.failures',
   erasuresIncomplete: 'erasures.incomplete',
@@ -55,9 +57,15 @@ export interface InvocationScope {
   /** Id of the request that brought the message in (x-request-id / API Gateway request id). */
   correlationId?: string;
   counters: Map<string, number>;
+  /**
+   * A dry run inside the invocation (a journey simulation): its counters are never flushed and its
+   * log lines below `error` are dropped, so what it pretends to do neither moves metrics nor fills logs.
+   */
+  dryRun?: boolean;
 }
 
-const storage = new AsyncLocalStorage<InvocationScope>();
+// Pure: a bundle that counts nothing (the console, importing the grammar) leaves it out.
+const storage = /* @__PURE__ */ new AsyncLocalStorage<InvocationScope>();
 
 /** The current invocation, when running inside `inInvocation`. */
 export function currentInvocation(): InvocationScope | undefined {
@@ -133,4 +141,14 @@ export function flush(scope: InvocationScope): void {
  */
 export function inInvocation<R>(service: string, fn: () => Promise<R>): Promise<R> {
   return storage.run({ service, counters: new Map() }, fn);
+}
+
+/**
+ * Runs `fn` as a dry run (shared/journeys/simulate): in a scope of its own whose counters are thrown
+ * away — a simulated send must not count as `actions.sent`, nor an empty simulated pool raise the
+ * coupons alarm — and whose lines below `error` are not logged. The caller's scope is untouched.
+ */
+export function dryRun<R>(fn: () => Promise<R>): Promise<R> {
+  const outer = storage.getStore();
+  return storage.run({ service: outer?.service ?? 'dry-run', counters: new Map(), dryRun: true }, fn);
 }

@@ -3,7 +3,7 @@
  * chart as inline SVG and the full table. No scripts, no external style sheets, fonts or images, so
  * it opens offline and can be mailed. Every value from the lake is escaped (text and attributes).
  */
-import type { Cell, QueryResult } from '../lake';
+import type { Cell, QueryResult } from '#shared/reports';
 import { cellText } from '../format';
 
 /** Escapes text for HTML element content and double-quoted attribute values. */

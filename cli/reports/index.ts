@@ -10,123 +10,63 @@ import { CairnError } from '#shared/errors';
 import { parseDefinitions, validateDefinition, type JourneyDef } from '#shared/definitions';
 import type { QueryResult } from '../lake';
 import { FORMATS, formatResult, type Format } from '../format';
-import { addDays, checkDate, parseDuration, today, type Dialect } from './dialect';
-import { funnelSql, parseSteps } from './funnel';
-import { rfmSql } from './rfm';
-import { retentionSql } from './retention';
-import { qualitySql } from './quality';
-import { lifecycleSql } from './lifecycle';
-import { conversionEventOf, journeySql, withRuntimeStats, type JourneyStatsLike } from './journey';
-import { withLiftInterval } from './lift';
-import { PERSON_BY, parsePersonBy } from './people';
+import {
+  checkDate,
+  conversionEventOf,
+  parsePersonBy,
+  PERSON_BY,
+  REPORTS,
+  reportSql,
+  reportWindow,
+  withLiftInterval,
+  withRuntimeStats,
+  type Dialect,
+  type JourneyStatsLike,
+  type ReportCliOptions,
+} from '#shared/reports';
 import { renderHtmlReport, type ChartSpec } from './html';
-
-export { funnelSql, parseSteps, type FunnelOptions } from './funnel';
-export { rfmSql, RFM_GROUPS, type RfmOptions } from './rfm';
-export { retentionSql, type RetentionOptions } from './retention';
-export { qualitySql, type QualityOptions } from './quality';
-export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecycle';
-export { journeySql, conversionEventOf, couponSteps, withRuntimeStats, type JourneyReportOptions } from './journey';
-export { newcombe, wilson, withLiftInterval } from './lift';
-export { renderHtmlReport, escapeHtml, svgBarChart } from './html';
-export type { Dialect } from './dialect';
-export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';
-
-export const REPORTS = ['funnel', 'rfm', 'retention', 'quality', 'lifecycle', 'journey'] as const;
-export type ReportName = (typeof REPORTS)[number];
-
-/** Raw command-line options of `cairn report` (strings as commander gives them). */
-export interface ReportCliOptions {
-  steps?: string;
-  within?: string;
-  since?: string;
-  until?: string;
-  weeks?: string;
-  asOf?: string;
-  people?: boolean;
-  activationEvent?: string;
-  referralEvent?: string;
-  conversionEvent?: string;
-  /** Who a person is: `profile` (default, identity-resolved) or `raw` (user_id, else anonymous_id). */
-  by?: string;
-  /** Read profile snapshots from this date on only (YYYY-MM-DD). */
-  profilesSince?: string;
-}
 
 const usage = (msg: string) => new CairnError('usage', msg, 400);
 
-/** Default window length of lifecycle and journey reports, in days (ending --until, default today). */
-export const DEFAULT_WINDOW_DAYS = 30;
-
-const events = (v: string | undefined, fallback: string, name: string): string[] => {
-  const list = (v ?? fallback)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!list.length) throw usage(`--${name} needs at least one event name`);
-  return list;
-};
-
-/** The [since, until] window of a report that needs one: --until defaults to today, --since to 30 days before it. */
-export function reportWindow(o: Pick<ReportCliOptions, 'since' | 'until'>, now: () => string = today): { since: string; until: string } {
-  const until = checkDate('until', o.until) ?? now();
-  const since = checkDate('since', o.since) ?? addDays(until, -(DEFAULT_WINDOW_DAYS - 1));
-  if (since > until) throw usage(`--since ${since} is after --until ${until}`);
-  return { since, until };
-}
-
-/** Validates the options for `name` and builds its SQL for `dialect` (`journey` needs its definition). */
-export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, journey?: JourneyDef): string {
-  const range = { since: checkDate('since', o.since), until: checkDate('until', o.until) };
-  if (range.since && range.until && range.since > range.until) throw usage(`--since ${range.since} is after --until ${range.until}`);
-  const by = parsePersonBy(o.by);
-  const profilesSince = checkDate('profiles-since', o.profilesSince);
-  switch (name) {
-    case 'funnel': {
-      if (!o.steps) throw usage('funnel needs --steps "Event A,Event B,..."');
-      return funnelSql(
-        { steps: parseSteps(o.steps), withinSeconds: o.within === undefined ? undefined : parseDuration(o.within), by, profilesSince, ...range },
-        dialect,
-      );
-    }
-    case 'rfm':
-      return rfmSql({ asOf: checkDate('as-of', o.asOf), people: !!o.people, by, profilesSince, ...range }, dialect);
-    case 'retention': {
-      const weeks = Number(o.weeks ?? '8');
-      if (!Number.isInteger(weeks) || weeks < 1 || weeks > 104) throw usage(`--weeks must be a whole number from 1 to 104, got ${JSON.stringify(o.weeks)}`);
-      return retentionSql({ weeks, by, profilesSince, ...range }, dialect);
-    }
-    case 'quality':
-      return qualitySql(range, dialect);
-    case 'lifecycle':
-      return lifecycleSql(
-        {
-          ...reportWindow(o),
-          activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'),
-          referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event'),
-          by,
-          profilesSince,
-        },
-        dialect,
-      );
-    case 'journey': {
-      if (!journey) throw usage('journey needs a journey id: cairn report journey <id>');
-      return journeySql(
-        journey,
-        {
-          ...reportWindow(o),
-          conversionEvent: o.conversionEvent?.trim() || undefined,
-          withinSeconds: o.within === undefined ? undefined : parseDuration(o.within),
-          by,
-          profilesSince,
-        },
-        dialect,
-      );
-    }
-    default:
-      throw usage(`unknown report ${JSON.stringify(name)}; reports: ${REPORTS.join(', ')}`);
-  }
-}
+// The report builders are shared/reports' (the admin API runs them too); the CLI prints them.
+export {
+  funnelSql,
+  parseSteps,
+  rfmSql,
+  RFM_GROUPS,
+  retentionSql,
+  qualitySql,
+  lifecycleSql,
+  LIFECYCLE_STAGES,
+  journeySql,
+  conversionEventOf,
+  couponSteps,
+  withRuntimeStats,
+  newcombe,
+  wilson,
+  withLiftInterval,
+  people,
+  identityMapCtes,
+  parsePersonBy,
+  PERSON_BY,
+  RAW_PERSON,
+  REPORTS,
+  DEFAULT_WINDOW_DAYS,
+  reportSql,
+  reportWindow,
+  type FunnelOptions,
+  type RfmOptions,
+  type RetentionOptions,
+  type QualityOptions,
+  type LifecycleOptions,
+  type JourneyReportOptions,
+  type Dialect,
+  type PersonBy,
+  type People,
+  type ReportName,
+  type ReportCliOptions,
+} from '#shared/reports';
+export { renderHtmlReport, escapeHtml, svgBarChart } from './html';
 
 /** Title, parameters, chart and notes of a report's HTML page. */
 export function reportPage(
@@ -158,6 +98,13 @@ export function reportPage(
       };
     case 'rfm':
       add('as of', o.asOf ?? 'today');
+      if (o.grid)
+        return {
+          title: 'RFM grid',
+          params,
+          chart: { label: ['r', 'f'], series: ['people'], title: 'People per recency and frequency score' },
+          notes: ['r: recency score, f: frequency score, quintiles 1–5 (5 best) over Order Completed events.'],
+        };
       return o.people
         ? {
             title: 'RFM by person',
@@ -274,6 +221,7 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .option('--weeks <n>', 'retention: weeks after the cohort week', '8')
     .option('--as-of <date>', 'rfm: date recency is measured to (default: today)')
     .option('--people', 'rfm: one row per person instead of per group')
+    .option('--grid', 'rfm: one row per recency and frequency score, 1–5 each (the RFM grid)')
     .option('--activation-event <events>', 'lifecycle: comma-separated activation events (default: Order Completed)')
     .option('--referral-event <events>', 'lifecycle: comma-separated referral events (default: Referral Sent)')
     .option('--conversion-event <event>', 'journey: conversion event (default: the exit event, else Order Completed)')

@@ -1,7 +1,7 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
-import { createAdminRouter, type AdminDeps } from '#shared/admin';
+import { createAdminRouter, type AdminDeps, type QuarantineReplayRequest } from '#shared/admin';
 import { S3AuditLog } from '#shared/admin/s3-audit';
-import { BUS, ENV } from '#shared/config';
+import { BUS, ENV, LAKE } from '#shared/config';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
@@ -17,8 +17,13 @@ import { DynamoErasureRecords } from '#shared/privacy/dynamo-requests';
 import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { defaultRuntimeLoader, segmentUnmergeHooks } from '#shared/segments';
 import { requestProfileRecheck, scheduleSweep } from '#shared/segments/schedule';
+import { dynamoProfilePages } from '#shared/segments/dynamo-profiles';
 import { scoresUnmergeHooks } from '#shared/scores';
 import { droppedCount, erasureOf, suppress } from '#shared/suppression';
+import { AthenaLakeEngine } from '#shared/reports/athena';
+import { replay } from '#shared/normalize/s3-replay';
+import type { ReplaySummary } from '#shared/normalize/s3-replay';
+import { dynamoReader, SuppressionView } from '#shared/suppression';
 import {
   couponsTableFromEnv,
   definitionsTableFromEnv,
@@ -26,6 +31,7 @@ import {
   identityConfigFromEnv,
   identityTablesFromEnv,
   importDaysFromEnv,
+  kinesisBackoffMsFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
   recheckTargetFromEnv,
@@ -50,7 +56,8 @@ export function privacyDepsFromEnv(): PrivacyDeps {
     exports: {
       lake: new S3LakeObjects(lakeBucketFromEnv()),
       journeyRuns: new DynamoJourneyRuns(journeysTableFromEnv()),
-      listDefinitions: (kind) => listDefinitions(definitions, kind),
+      // Deleted journeys too: their runs are the person's (docs/journeys.md#versions).
+      listDefinitions: (kind) => listDefinitions(definitions, kind, { includeDeleted: true }),
     },
     retention: retentionOf(importDaysFromEnv()),
   };
@@ -71,7 +78,9 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
     journeys: new DynamoJourneyStore(journeysTableFromEnv()),
     coupons: new DynamoCouponStore(couponsTableFromEnv()),
     membersTable: segmentMembersTableFromEnv(),
-    syncJourneyRules: (def) => syncJourneyRules(def, rules),
+    // A segment's preview reads the live profiles as a sweep does (POST /v1/segments/preview).
+    profilePages: (after) => dynamoProfilePages(identityTablesFromEnv().profiles)(after),
+    syncJourneyRules: (def, opts) => syncJourneyRules(def, rules, opts),
     removeJourneyRules: (journeyId) => removeJourneyRules(journeyId, rules),
     reevaluate: (reason) => scheduleSweep(recheck, reason),
     // An unmerge's two profiles: split and settled in its writes, their segment effects applied by λ
@@ -88,6 +97,42 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
   };
 }
 
+/**
+ * The lake's query engine: Athena through the stack's workgroup; locally the twin's Athena over DuckDB
+ * (CAIRN_LAKE_DIALECT=duckdb). No workgroup: none (the lake query routes answer 503 lake_unavailable).
+ */
+export function lakeEngineFromEnv(): AthenaLakeEngine | null {
+  const workgroup = process.env[ENV.athenaWorkgroup];
+  if (!workgroup) return null;
+  const dialect = process.env[ENV.lakeDialect] === 'duckdb' ? 'duckdb' : 'athena';
+  return new AthenaLakeEngine({ workgroup, database: process.env[ENV.lakeDatabase] || LAKE.glueDatabase, dialect });
+}
+
+/**
+ * Quarantine replay (`POST /v1/quarantine/replay`): onto the streams the function is given (raw for
+ * rows normalize set aside, normalized for resolve's), never an erased person's records (the
+ * suppression list in the privacy table, hashed with the stack's key). No streams in the environment:
+ * none (the route answers 503 replay_unavailable).
+ */
+export function quarantineReplayFromEnv(): ((o: QuarantineReplayRequest) => Promise<ReplaySummary>) | null {
+  const raw = process.env[ENV.rawStream];
+  const normalized = process.env[ENV.normalizedStream];
+  if (!raw || !normalized) return null;
+  const hasher = suppressionHasherFromEnv('admin');
+  const privacy = privacyTableFromEnv();
+  return async (o) =>
+    replay({
+      bucket: lakeBucketFromEnv(),
+      streams: { raw, normalized },
+      from: ['quarantine'],
+      ...(o.since ? { since: o.since } : {}),
+      dryRun: o.dryRun,
+      limit: o.limit,
+      backoffMs: kinesisBackoffMsFromEnv(),
+      suppression: { view: new SuppressionView(dynamoReader(privacy)), hash: await hasher(), config: identityConfigFromEnv() },
+    });
+}
+
 /** The audited requests' rows go to the lake bucket (docs/security.md#audit-log). */
 export const auditLogFromEnv = (): S3AuditLog => new S3AuditLog(lakeBucketFromEnv());
 
@@ -97,5 +142,7 @@ export const adminRouterFromEnv = (): AdminRouter =>
     config: identityConfigFromEnv(),
     privacy: privacyDepsFromEnv(),
     audit: auditLogFromEnv(),
+    lake: lakeEngineFromEnv(),
+    replayQuarantine: quarantineReplayFromEnv(),
     ...adminWiringFromEnv(),
   });

@@ -51,7 +51,8 @@ export function eraseDepsFromEnv(): EraseDeps {
     coupons: { forget: (profileId) => eraseCouponHolder(coupons, profileId) },
     lake: new S3LakeObjects(lakeBucketFromEnv()),
     suppression: { suppress: (hashes, erasureId, at) => suppress(privacy, hashes, erasureId, at), hasher: suppressionHasherFromEnv('erase') },
-    listDefinitions: (kind) => listDefinitions(definitions, kind),
+    // Deleted journeys too: their runs are the person's (docs/journeys.md#versions).
+    listDefinitions: (kind) => listDefinitions(definitions, kind, { includeDeleted: true }),
     cancelRecheck: (profileId) => cancelProfileRecheck(recheck, profileId),
     config: identityConfigFromEnv(),
   };

@@ -1,10 +1,12 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
 import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { eventBridgePublisher } from '#shared/identity/bus';
-import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
+import { actionSenders, cachedJourneys, cachedPolicy, cachedVersions, storedJourney, storedPolicy, storedVersion, type JourneyDeps } from '#shared/journeys';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { DynamoTimelineReader } from '#shared/journeys/dynamo-timeline';
+import { DynamoSendLog } from '#shared/journeys/policy/dynamo-sends';
+import { S3JourneyStepLog } from '#shared/journeys/s3-steps';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import {
@@ -13,6 +15,7 @@ import {
   definitionsTtlFromEnv,
   journeysTableFromEnv,
   kinesisBackoffMsFromEnv,
+  lakeBucketFromEnv,
   secretFromEnv,
   tableNameFromEnv,
 } from '../env';
@@ -24,6 +27,7 @@ export function journeyDepsFromEnv(): JourneyDeps {
     profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
     timeline: new DynamoTimelineReader(tableNameFromEnv('timeline', 'timelineTable')),
     journey: cachedJourneys(storedJourney(definitionsTableFromEnv()), definitionsTtlFromEnv()),
+    version: cachedVersions(storedVersion(definitionsTableFromEnv())),
     waits: new SchedulerWaits({ group: process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup, role: process.env[ENV.journeySchedulerRole] }),
     senders: actionSenders({
       emailFrom: process.env[ENV.emailFrom],
@@ -35,6 +39,12 @@ export function journeyDepsFromEnv(): JourneyDeps {
     }),
     coupons,
     publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
+    steps: new S3JourneyStepLog(lakeBucketFromEnv()),
+    // The policy is read like journeys (cached for CAIRN_DEFINITIONS_TTL_MS); its caps count in the journeys table.
+    governance: {
+      policy: cachedPolicy(storedPolicy(definitionsTableFromEnv()), definitionsTtlFromEnv()),
+      sends: new DynamoSendLog(journeysTableFromEnv()),
+    },
     now: () => Date.now(),
   };
 }

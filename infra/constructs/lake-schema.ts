@@ -8,6 +8,7 @@ import type { LakeEventRow, LakeQuarantineRow } from '#shared/message';
 import type { LakeProfileRow } from '#shared/identity';
 import type { LakeAuditRow } from '#shared/admin';
 import type { ManifestRow } from '#shared/lake';
+import type { LakeJourneyStepRow } from '#shared/journeys';
 
 export interface LakeTableDef {
   name: string;
@@ -75,6 +76,19 @@ const AUDIT_COLUMNS: Record<keyof LakeAuditRow, string> = {
   code: 'string',
 };
 
+/** Journey step outcomes per run and version (shared/journeys/steps.ts, docs/journeys.md#the-lake): the profile id is the one personal datum. */
+const JOURNEY_STEP_COLUMNS: Record<keyof LakeJourneyStepRow, string> = {
+  at: 'string',
+  journey_id: 'string',
+  version: 'int',
+  run_id: 'string',
+  profile_id: 'string',
+  step_id: 'string',
+  action: 'string',
+  outcome: 'string',
+  reason: 'string',
+};
+
 /** A compacted day's manifest (shared/lake/compaction.ts): its published parts and the events/ objects they replace. */
 const COMPACTION_COLUMNS: Record<keyof ManifestRow, string> = {
   role: 'string',
@@ -95,6 +109,7 @@ export const LAKE_TABLES = (prefixes: {
   quarantine: string;
   profiles: string;
   audit: string;
+  journeySteps: string;
   parquetEvents: string;
   compactionManifests: string;
 }): LakeTableDef[] => [
@@ -130,6 +145,12 @@ export const LAKE_TABLES = (prefixes: {
     description: 'Audited admin requests: who exported, erased, unmerged, changed a definition or a key',
     columns: Object.entries(AUDIT_COLUMNS),
   },
+  {
+    name: 'journey_steps',
+    prefix: prefixes.journeySteps,
+    description: 'Journey step outcomes: one row per run and step outcome, with the journey version',
+    columns: Object.entries(JOURNEY_STEP_COLUMNS),
+  },
 ];
 
 /** The Hive-style partition column every lake table is partitioned by (`dt=YYYY-MM-DD/`). */
@@ -144,7 +165,7 @@ const keyOfPath = (alias: string) => `regexp_replace(${alias}."$path", '^s3://[^
 /**
  * The `events` view (Athena SQL): the rows of the parts a manifest publishes, and the rows of the
  * events/ objects no manifest names — each row once, whichever side of a compaction a day is on
- * (docs/lake.md#compaction; the local twin's view in cli/lake.ts is the same in DuckDB's dialect).
+ * (docs/lake.md#compaction; the local twin's view in local/lake.ts is the same in DuckDB's dialect).
  * The manifest lookups join on `dt`, so a query's date filter also limits the manifests read.
  */
 export function eventsViewSql(): string {

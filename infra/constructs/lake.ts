@@ -79,7 +79,7 @@ export class Lake extends Construct {
     this.databaseName = s.glueName(LAKE.glueDatabase);
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit' },
+      databaseInput: { name: this.databaseName, description: 'Cairn lake: events, quarantine, profiles, audit, journey_steps' },
     });
 
     const tables = LAKE_TABLES({
@@ -87,10 +87,11 @@ export class Lake extends Construct {
       quarantine: LAKE.quarantinePrefix,
       profiles: LAKE.profilesPrefix,
       audit: LAKE.auditPrefix,
+      journeySteps: LAKE.journeyStepsPrefix,
       parquetEvents: LAKE.parquetEventsPrefix,
       compactionManifests: LAKE.compactionManifestsPrefix,
     });
-    const logicalId = (name: string) => `Table${name.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())}`;
+    const logicalId = (name: string) => `Table${name[0]!.toUpperCase()}${name.slice(1)}`;
     for (const t of tables) {
       const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
       const parquet = t.format === 'parquet';

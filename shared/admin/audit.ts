@@ -1,7 +1,8 @@
 /**
  * The admin audit log (docs/security.md#audit-log): who exported, erased, unmerged, changed a
- * definition or a key, put codes into a coupon pool, and when — one row per audited admin request, successes and failures,
- * written to the lake's `audit` table (shared/admin/s3-audit.ts).
+ * definition, paused, resumed, archived or simulated a journey, changed a key, put codes into a coupon pool, and when —
+ * one row per audited admin request, successes and failures, and one per request a console user's role refused
+ * (`access.refused`, on any route) — written to the lake's `audit` table (shared/admin/s3-audit.ts).
  *
  * A row never holds a person's identifier: routes addressed by one (`/v1/profiles/{identifier}`)
  * are recorded by what the answer names instead (the erasure id, the profile id), and an error
@@ -18,11 +19,19 @@ export type AuditAction =
   | 'segment.members_listed'
   | 'definition.put'
   | 'definition.deleted'
+  | 'journey.paused'
+  | 'journey.resumed'
+  | 'journey.archived'
+  | 'journey.simulated'
   | 'key.created'
   | 'key.revoked'
   | 'source.trust_set'
   | 'coupons.loaded'
-  | 'coupons.generated';
+  | 'coupons.generated'
+  | 'lake.queried'
+  | 'quarantine.replayed'
+  /** A console user's role does not allow the route (`403 forbidden_role`, shared/admin/roles.ts): on any route. */
+  | 'access.refused';
 
 /** A row of the lake's `audit` table (snake_case like the other lake tables). */
 export interface LakeAuditRow {
@@ -30,7 +39,10 @@ export interface LakeAuditRow {
   at: string;
   /** API Gateway's request id (`apigw-requestid`), also the row's object name. */
   request_id: string;
-  /** The IAM caller (`requestContext.authorizer.iam.userArn`); null when the event carries none. */
+  /**
+   * The IAM caller (`requestContext.authorizer.iam.userArn`), or a console user as `cognito:<sub>`
+   * (the user's id in the pool, never their email); null when the event carries neither.
+   */
   actor: string | null;
   action: AuditAction;
   /** What was acted on, never a person's identifier; null when a failed request names nothing safe. */
@@ -52,12 +64,21 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditAction>> = {
       [`DELETE /v1/${area}/{id}`, 'definition.deleted'],
     ]),
   ),
+  'POST /v1/journeys/{id}/pause': 'journey.paused',
+  'POST /v1/journeys/{id}/resume': 'journey.resumed',
+  'POST /v1/journeys/{id}/archive': 'journey.archived',
+  // A simulation renders messages with people's data (docs/journeys.md#simulation).
+  'POST /v1/journeys/simulate': 'journey.simulated',
   'POST /v1/sources/{id}/keys': 'key.created',
   'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
   'PUT /v1/sources/{id}/trust': 'source.trust_set',
   // Codes are the shop's money: who put which into a pool (docs/journeys.md#coupons).
   'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
   'POST /v1/coupons/{pool}/generate': 'coupons.generated',
+  // A lake query can read quarantined messages as received, people's events: who asked for which.
+  'POST /v1/lake/queries': 'lake.queried',
+  // Messages sent through the pipeline again: who did, when, and whether it was only a count.
+  'POST /v1/quarantine/replay': 'quarantine.replayed',
 };
 
 /** The action of a route key, or undefined when the route is not audited. */
@@ -78,11 +99,17 @@ export interface AuditInput {
   at: Date;
 }
 
-/** The IAM caller of an API Gateway HTTP API (payload 2.0, IAM auth) event; the local server fills the same field. */
+/**
+ * The caller of an API Gateway HTTP API (payload 2.0) event: the IAM caller's ARN (IAM auth; the
+ * local server fills the same field for the admin token), or `cognito:<sub>` for a console user (JWT
+ * auth: the `sub` claim, the user's id in the pool).
+ */
 export function actorOf(event: APIGatewayProxyEventV2): string | null {
-  const rc = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } } | undefined;
+  const rc = event.requestContext as { authorizer?: { iam?: { userArn?: unknown }; jwt?: { claims?: { sub?: unknown } } } } | undefined;
   const arn = rc?.authorizer?.iam?.userArn;
-  return typeof arn === 'string' && arn ? arn : null;
+  if (typeof arn === 'string' && arn) return arn;
+  const sub = rc?.authorizer?.jwt?.claims?.sub;
+  return typeof sub === 'string' && sub ? `cognito:${sub}` : null;
 }
 
 const field = (body: unknown, ...path: string[]): string | null => {
@@ -105,6 +132,9 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'profile.unmerged':
       return field(body, 'profileId') ?? field(body, 'profile', 'profileId');
     case 'segment.members_listed':
+    case 'journey.paused':
+    case 'journey.resumed':
+    case 'journey.archived':
       return params.id ?? null;
     case 'definition.put':
     case 'definition.deleted':
@@ -123,6 +153,22 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
     case 'coupons.loaded':
     case 'coupons.generated':
       return params.pool ?? null;
+    case 'access.refused':
+      // The route, never its parameters: which kind of call was refused.
+      return input.routeKey;
+    case 'journey.simulated':
+      // The journey its answer names (an applied one's id, or a draft document's).
+      return field(body, 'journeyId');
+    case 'quarantine.replayed':
+      // `quarantine` (`quarantine (dry run)`): the rows' own identifiers never.
+      return body && typeof body === 'object' && (body as { dryRun?: unknown }).dryRun === true ? 'quarantine (dry run)' : 'quarantine';
+    case 'lake.queried': {
+      // `<query>/<queryId>`, the journey report `journey:<journeyId>/<queryId>`.
+      const query = field(body, 'query');
+      const journey = field(body, 'journey');
+      const id = field(body, 'id');
+      return query && id ? `${query}${journey ? `:${journey}` : ''}/${id}` : null;
+    }
   }
 }
 
@@ -131,7 +177,8 @@ function targetOf(action: AuditAction, input: AuditInput): string | null {
 const failureCode = (input: { status: number; code?: string | undefined }): string | null => (input.status >= 400 ? (input.code ?? 'internal_error') : null);
 
 export function auditRow(input: AuditInput): LakeAuditRow | undefined {
-  const action = auditAction(input.routeKey);
+  // A refusal is recorded on every route, audited or not (docs/security.md#console-roles).
+  const action = input.code === 'forbidden_role' ? 'access.refused' : auditAction(input.routeKey);
   if (!action) return undefined;
   return {
     at: input.at.toISOString(),

@@ -1,14 +1,17 @@
 /**
- * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments and journeys.
+ * Definition routes of the admin API (docs/api.md#admin-api, docs/definitions.md): computed traits, segments, journeys
+ * and the policy across journeys (`/v1/policies/default`, docs/journeys.md#governance).
  *
  * - `GET /v1/<area>` lists, `GET /v1/<area>/{id}` shows `{kind, id, version, updatedAt, definition}`
  *   (`definition`: the document as written).
  * - `PUT /v1/<area>/{id}` takes the document (JSON, or YAML with `content-type: application/yaml`).
  *   It is validated alone and with the running set it would make (stored set + this one); any problem
  *   → 400 `invalid_definition` naming the field, and nothing changes. `201` created, `200` updated
- *   or unchanged (`result`). Journeys: their EventBridge rules are synced on every PUT.
- * - `DELETE /v1/<area>/{id}` → 409 `definition_in_use` while something refers to it.
- * - `GET /v1/segments/{id}/members?limit=&cursor=` → current members, paged.
+ *   or unchanged (`result`). Journeys: every change is a new version and their EventBridge rules are
+ *   synced on every PUT (journeys.ts).
+ * - `DELETE /v1/<area>/{id}` → 409 `definition_in_use` while something refers to it. A journey is
+ *   archived and hidden, never removed (journeys.ts).
+ * - `GET /v1/segments/{id}/members?limit=&cursor=` → current members, paged; `GET /v1/segments/{id}/size` → how many.
  *
  * Applying or deleting a segment or computed trait starts a re-evaluation of every profile
  * (docs/segments.md, "Applying a definition").
@@ -16,19 +19,27 @@
 import { CairnError } from '../errors';
 import { timelineDays } from '../config';
 import { checkDefinition, checkSet, definitionError, type DefinitionIssue, type Definition, type DefinitionKind, type JourneyDef } from '../definitions';
+import { getJourneyHead } from '../definitions/dynamo-versions';
 import { deleteDefinition, getDefinition, listDefinitions, putDefinition, type StoredDefinition } from '../definitions/store';
 import { log } from '../log';
-import { listMembers } from '../segments/members';
+import { countMembers, listMembers } from '../segments/members';
 import type { AdminRouter } from '../http';
+import type { JourneyRuleOptions } from '../journeys/rules';
+import { applyJourney, endJourney, journeyView } from './journeys';
 
-export const AREAS = { 'computed-traits': 'computedTrait', segments: 'segment', journeys: 'journey' } as const satisfies Record<string, DefinitionKind>;
+export const AREAS = {
+  'computed-traits': 'computedTrait',
+  segments: 'segment',
+  journeys: 'journey',
+  policies: 'policy',
+} as const satisfies Record<string, DefinitionKind>;
 export type Area = keyof typeof AREAS;
 
 export interface DefinitionRouteDeps {
   /** The definitions table (CAIRN_DEFINITIONS_TABLE). */
   definitionsTable: string;
   /** Creates/updates a journey's EventBridge rules (shared/journeys/rules.ts). */
-  syncJourneyRules(def: JourneyDef): Promise<void>;
+  syncJourneyRules(def: JourneyDef, opts?: JourneyRuleOptions): Promise<void>;
   removeJourneyRules(journeyId: string): Promise<void>;
   /** Starts the re-evaluation of every profile (functions/admin: a sweep schedule for λ recheck). */
   reevaluate(reason: string): Promise<void>;
@@ -46,10 +57,19 @@ export interface DefinitionView {
   id: string;
   version: number;
   updatedAt: string;
+  /** Journeys: `active`, `paused` or `archived` (docs/journeys.md#versions). */
+  status?: string;
   definition: unknown;
 }
 
-const view = (s: StoredDefinition): DefinitionView => ({ kind: s.kind, id: s.id, version: s.version, updatedAt: s.updatedAt, definition: s.definition.source });
+const view = (s: StoredDefinition): DefinitionView => ({
+  kind: s.kind,
+  id: s.id,
+  version: s.version,
+  updatedAt: s.updatedAt,
+  ...(s.status ? { status: s.status } : {}),
+  definition: s.definition.source,
+});
 
 const notFound = (kind: DefinitionKind, id: string) => new CairnError('definition_not_found', `no ${kind} "${id}"`, 404);
 
@@ -158,6 +178,11 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
     });
 
     router.add('GET', `/v1/${area}/{id}`, async (req) => {
+      if (kind === 'journey') {
+        const h = await getJourneyHead(table, req.params.id!);
+        if (!h || h.status === 'deleted') throw notFound(kind, req.params.id!);
+        return { status: 200, body: journeyView(h) };
+      }
       const s = await getDefinition(table, kind, req.params.id!);
       if (!s) throw notFound(kind, req.params.id!);
       return { status: 200, body: view(s) };
@@ -173,6 +198,13 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         stored.map((s) => s.definition),
         `PUT /v1/${area}/${id}`,
       );
+      if (def.kind === 'journey') {
+        const a = await applyJourney(deps, def, `PUT /v1/${area}/${id}`);
+        return {
+          status: a.result === 'created' ? 201 : 200,
+          body: { ...journeyView(a.head), result: a.result, ...(a.sameAs.length ? { sameAs: a.sameAs } : {}), ...(a.migrated ? { migrated: a.migrated } : {}) },
+        };
+      }
       const current = stored.find((s) => s.kind === kind && s.id === id);
       let result: 'created' | 'updated' | 'unchanged';
       let out: StoredDefinition;
@@ -193,9 +225,8 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
         result = current ? 'updated' : 'created';
         out = { kind, id, definition: def, version, updatedAt: now.toISOString() };
       }
-      // Rules are synced on every PUT (idempotent), so a PUT retried after a failed sync repairs them.
-      if (def.kind === 'journey') await deps.syncJourneyRules(def);
-      if (result !== 'unchanged' && kind !== 'journey') {
+      // Journeys and the policy act on what happens next; nothing stored about profiles depends on them.
+      if (result !== 'unchanged' && kind !== 'policy') {
         await startReevaluation(`${kind}:${id}`, () => (current ? putDefinition(table, current.definition) : deleteDefinition(table, kind, id)));
       }
       return { status: result === 'created' ? 201 : 200, body: { ...view(out), result } };
@@ -214,9 +245,15 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
           usedBy: issues.map((i) => ({ kind: i.kind, id: i.id, message: i.message })),
         });
       }
-      if (kind === 'journey') await deps.removeJourneyRules(id);
+      if (kind === 'journey') {
+        // Archived and hidden, never removed: its versions stay and its runs end `archived` (journeys.ts).
+        const head = await getJourneyHead(table, id);
+        if (!head || head.status === 'deleted') throw notFound(kind, id);
+        const ended = await endJourney(deps, head, 'deleted');
+        return { status: 200, body: { kind, id, deleted: true, version: ended.version } };
+      }
       await deleteDefinition(table, kind, id);
-      if (kind !== 'journey') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
+      if (kind !== 'policy') await startReevaluation(`${kind}:${id}:deleted`, () => putDefinition(table, current.definition));
       return { status: 200, body: { kind, id, deleted: true } };
     });
   }
@@ -226,6 +263,13 @@ export function registerDefinitionRoutes(router: AdminRouter, deps: DefinitionRo
     if (!(await getDefinition(table, 'segment', id))) throw notFound('segment', id);
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
     return { status: 200, body: await listMembers(deps.membersTable, id, { limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) }) };
+  });
+  // How many members now (the console's segment list): a count of the members index, no member named.
+  router.add('GET', '/v1/segments/{id}/size', async (req) => {
+    const id = req.params.id!;
+    if (!(await getDefinition(table, 'segment', id))) throw notFound('segment', id);
+    const at = new Date().toISOString();
+    return { status: 200, body: { segment: id, size: await countMembers(deps.membersTable, id), at } };
   });
   return router;
 }

@@ -1,24 +1,45 @@
 /**
- * The admin API handler: one router, each area registers its routes (profiles; computed traits,
- * segments and journeys in definitions.ts; coupon pools in shared/coupons) with `router.add`.
+ * The admin API handler: one router, each area registers its routes (profiles; the profile search;
+ * computed traits, segments and journeys in definitions.ts, a segment's preview; coupon pools in
+ * shared/coupons) with `router.add`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerCouponRoutes, type CouponStore } from '../coupons';
-import { journeyStatsRoutes, type JourneyStore } from '../journeys';
+import { journeyStats, journeyStatsRoutes, type JourneyStore } from '../journeys';
 import { getDefinition } from '../definitions/store';
 import { AdminRouter } from '../http';
 import { registerDefinitionRoutes, type DefinitionRouteDeps } from './definitions';
+import { journeyStatsView, registerJourneyRoutes } from './journeys';
 import { registerProfileRoutes, type ProfileRouteDeps } from './profiles';
 import { registerKeyRoutes } from './keys';
+import { registerPreviewRoutes, type PreviewRouteDeps } from './preview';
+import { registerSearchRoutes } from './search';
+import { registerSimulateRoute } from './simulate';
 import { auditObserver, type AuditLog } from './audit-log';
+import { checkRole } from './roles';
+import { registerLakeQueryRoutes, type LakeEngine } from '../reports';
+import { registerQuarantineRoutes, type QuarantineRouteDeps } from './quarantine';
+import type { JourneyDef } from '../definitions';
 
 export { ADMIN_ERRORS } from '../http';
 export { AUDITED_ROUTES, actorOf, auditAction, auditRow, type AuditAction, type AuditInput, type LakeAuditRow } from './audit';
 export { auditObserver, type AuditLog } from './audit-log';
+export {
+  ROLE_ACCESS,
+  ROUTE_ACCESS,
+  callerOf,
+  checkRole,
+  mayCall,
+  rolesOf,
+  routeAccess,
+  type AdminCaller,
+  type RouteAccess,
+} from './roles';
+export { registerQuarantineRoutes, replayRequest, REPLAY_OBJECTS, type QuarantineReplayRequest, type QuarantineRouteDeps } from './quarantine';
 
 /** Everything the admin routes use, built by functions/admin from its environment. */
-export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
-  /** Where journey counters are read (`GET /v1/journeys/{id}/stats`). */
+export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, PreviewRouteDeps, Partial<QuarantineRouteDeps> {
+  /** Where journey counters are read (`GET /v1/journeys/{id}/stats`, the runs an archive ends). */
   journeys: JourneyStore;
   /** Coupon pools (`/v1/coupons/{pool}`, docs/journeys.md#coupons). */
   coupons: CouponStore;
@@ -26,14 +47,34 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps {
   sourcesTable: string;
   /** Where the audited requests are recorded (docs/security.md#audit-log); none in tests that do not look. */
   audit?: AuditLog;
+  /**
+   * The lake's query engine (Athena on AWS, the same API over DuckDB locally): the lake queries
+   * (`/v1/lake/queries`, docs/api.md#lake-queries) and journey simulations (`POST /v1/journeys/simulate`)
+   * read the lake through it; absent or null, those routes answer 503.
+   */
+  lake?: LakeEngine | null;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {
-  const router = journeyStatsRoutes(registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit)), deps), deps.journeys, (id) =>
-    getDefinition(deps.definitionsTable, 'journey', id),
+  // Console users are held to their roles before a route reads anything (shared/admin/roles.ts).
+  const router = journeyStatsRoutes(
+    registerProfileRoutes(new AdminRouter(deps.audit && auditObserver(deps.audit), checkRole), deps),
+    deps.journeys,
+    journeyStatsView(deps.definitionsTable),
   );
+  registerSearchRoutes(router, deps);
+  registerPreviewRoutes(router, deps);
   registerKeyRoutes(router, deps.sourcesTable);
   registerCouponRoutes(router, deps.coupons);
+  registerJourneyRoutes(router, deps);
+  registerSimulateRoute(router, deps);
+  const journey = async (id: string) => ((await getDefinition(deps.definitionsTable, 'journey', id))?.definition as JourneyDef | undefined) ?? null;
+  registerLakeQueryRoutes(router, {
+    engine: deps.lake ?? null,
+    journey,
+    journeyStats: (id) => journeyStats(id, deps.journeys, (j) => getDefinition(deps.definitionsTable, 'journey', j)),
+  });
+  registerQuarantineRoutes(router, { replayQuarantine: deps.replayQuarantine ?? null });
   return registerDefinitionRoutes(router, deps);
 }
 

@@ -19,6 +19,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AthenaClient } from '@aws-sdk/client-athena';
 
 import type { Service } from './emulators';
 
@@ -119,6 +120,9 @@ export function callResources(service: Service, op: string, i: any): [string, st
       return one(i.TopicArn ?? i.TargetArn ?? (i.PhoneNumber ? 'phone' : '?'));
     case 'secretsmanager':
       return one(String(i.SecretId ?? i.Name ?? '?'));
+    case 'athena':
+      // Start names its workgroup; the others name an execution, which lives in one.
+      return one(i.WorkGroup !== undefined ? `workgroup/${i.WorkGroup}` : `query-execution/${i.QueryExecutionId ?? '?'}`);
   }
 }
 
@@ -273,6 +277,8 @@ export const ses = () => once('ses', () => counted('ses', new SESv2Client(baseCo
 export const sns = () => once('sns', () => counted('sns', new SNSClient(baseConfig('sns'))));
 /** Secrets Manager (the webhook key, the suppression key: read through secrets.ts); locally local/secretsmanager. */
 export const secretsManager = () => once('secretsmanager', () => counted('secretsmanager', new SecretsManagerClient(baseConfig('secretsmanager'))));
+/** Lake queries of the admin API (shared/reports/athena.ts); locally the twin's Athena over DuckDB (local/athena/). */
+export const athena = () => once('athena', () => counted('athena', new AthenaClient(baseConfig('athena'))));
 
 /** How every document client marshalls: attributes whose value is `undefined` are left out. */
 export const MARSHALL: TranslateConfig = { marshallOptions: { removeUndefinedValues: true } };

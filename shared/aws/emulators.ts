@@ -1,10 +1,10 @@
 /**
  * How a client talks to a local emulator (dynalite, kinesalite, s3rver, the local EventBridge,
- * Scheduler, outbox and Secrets Manager): its endpoint, a region, credentials the emulator accepts, and path-style
+ * Scheduler, outbox, Secrets Manager and Athena): its endpoint, a region, credentials the emulator accepts, and path-style
  * S3 addressing. The handlers' clients (clients.ts), the local stack's own clients, the CLI and the
  * tests all build emulator clients from this. No SDK import here, so importing it costs nothing.
  */
-export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler' | 'ses' | 'sns' | 'secretsmanager';
+export type Service = 'dynamodb' | 'kinesis' | 's3' | 'events' | 'scheduler' | 'ses' | 'sns' | 'secretsmanager' | 'athena';
 
 export function emulatorConfig(service: Service, endpoint: string | undefined, region = process.env.AWS_REGION ?? 'us-east-1') {
   return {

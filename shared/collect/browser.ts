@@ -119,7 +119,8 @@ export function pixelBody(query: Record<string, string | undefined>): string {
 }
 
 /** A transparent 1×1 GIF: the pixel's answer. */
-export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+// Pure: a bundle that never sends the pixel (the console, importing the grammar) leaves it out, and needs no Buffer.
+export const PIXEL_GIF = /* @__PURE__ */ Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
 /**
  * The source configuration RudderStack's JavaScript SDK fetches from `{configUrl}/sourceConfig`

@@ -3,7 +3,6 @@
  * JSON syntax and prototype-pollution keys. Pure functions; every failure is a CairnError.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { TextDecoder } from 'node:util';
 import { CairnError } from '../errors';
 import { findForbiddenKey } from '../message';
 import { LIMITS } from './limits';
@@ -66,6 +65,7 @@ export function decodeBody(body: string | undefined | null, isBase64Encoded: boo
   return bytes;
 }
 
+// The global TextDecoder (Node's and a browser's alike): the console loads this room with the grammar.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Decodes UTF-8 strictly. Throws `invalid_utf8` (400) on any invalid byte sequence. */

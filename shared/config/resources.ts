@@ -218,6 +218,9 @@ export const SECRETS = {
   },
 } as const satisfies Record<string, SecretDef>;
 
+/** The local twin's Athena (local/athena/): one workgroup, DuckDB over the local lake. */
+export const LOCAL_ATHENA = { workgroup: 'cairn-local' } as const;
+
 export const LAKE = {
   bucketPrefix: 'cairn-lake',
   /** Local bucket name; on AWS the bucket name is generated and passed in LAKE_BUCKET. */
@@ -233,6 +236,8 @@ export const LAKE = {
   profilesPrefix: 'profiles/',
   /** One object per audited admin request (shared/admin/audit.ts, docs/security.md#audit-log). */
   auditPrefix: 'audit/',
+  /** Journey step outcomes, one object per person and transition of λ journey (shared/journeys/steps.ts, docs/journeys.md#the-lake). */
+  journeyStepsPrefix: 'journey_steps/',
   /** Batches the local runtime's event-source mappings gave up on (local/poller-dispatch.ts); erased by λ erase. */
   failedPrefix: 'failed/',
   /**
@@ -443,13 +448,16 @@ export const FUNCTIONS = {
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
       // identities UpdateItem, profiles PutItem, timeline BatchWriteItem: unmerge (POST /v1/profiles/{identifier}/unmerge).
+      // profiles Scan: a segment's size before it is saved (POST /v1/segments/preview), read as a sweep reads it.
       tables: {
         identities: ['BatchGetItem', 'UpdateItem'],
-        profiles: ['BatchGetItem', 'PutItem'],
+        profiles: ['BatchGetItem', 'PutItem', 'Scan'],
         timeline: ['Query', 'BatchWriteItem'],
-        definitions: ['GetItem', 'Scan', 'PutItem', 'DeleteItem'],
+        // definitions BatchGetItem, UpdateItem: journey versions and pause/resume/archive (shared/definitions/dynamo-versions.ts).
+        definitions: ['GetItem', 'BatchGetItem', 'Scan', 'PutItem', 'UpdateItem', 'DeleteItem'],
         segmentMembers: ['Query'],
-        journeys: ['GetItem'],
+        // journeys BatchGetItem: the counters of every version (shared/journeys/store.ts getStats).
+        journeys: ['GetItem', 'BatchGetItem'],
         privacy: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
         sources: ['Scan', 'PutItem', 'UpdateItem'],
         // coupons: loading and generating codes (a lease on the pool, its codes and slots, the new size) and the pool's status.
@@ -533,6 +541,7 @@ export const FUNCTIONS = {
       'emailFrom',
       'webhookSecretId',
       'couponsTable',
+      'lakeBucket',
     ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
@@ -552,6 +561,8 @@ export const FUNCTIONS = {
       streams: { raw: 'write' },
       bus: true,
       secrets: ['webhook'],
+      // The lake's journey_steps table: one object per person and transition (shared/journeys/s3-steps.ts).
+      lake: { write: ['journey_steps/'] },
     },
   },
   /**
@@ -603,10 +614,10 @@ export const FUNCTIONS = {
       // events, failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
-        write: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
-        delete: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
-        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
         list: true,
         listVersions: true,
       },
@@ -728,20 +739,36 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/beacon/v1/batch', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/v1/pixel/{type}', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/pixel/v1/{type}', fn: 'collect', auth: 'writeKey' },
+  // The console's search box: any identifier as typed (GET /v1/profiles?q=).
+  { method: 'GET', path: '/v1/profiles', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/events', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/merges', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{identifier}/journeys', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{identifier}/export', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/profiles/{identifier}/unmerge', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{identifier}', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/erasures/{id}', fn: 'admin', auth: 'admin' },
-  ...(['computed-traits', 'segments', 'journeys'] as const).flatMap((area): RouteDef[] => [
+  // Definitions; `policies` holds the one policy across journeys (docs/journeys.md#governance).
+  ...(['computed-traits', 'segments', 'journeys', 'policies'] as const).flatMap((area): RouteDef[] => [
     { method: 'GET', path: `/v1/${area}`, fn: 'admin', auth: 'admin' },
     { method: 'GET', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
     { method: 'PUT', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
     { method: 'DELETE', path: `/v1/${area}/{id}`, fn: 'admin', auth: 'admin' },
   ]),
   { method: 'GET', path: '/v1/segments/{id}/members', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/segments/{id}/size', fn: 'admin', auth: 'admin' },
+  // A segment's size before it is saved (the console's estimate).
+  { method: 'POST', path: '/v1/segments/preview', fn: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/journeys/{id}/stats', fn: 'admin', auth: 'admin' },
+  // Journey versions and lifecycle (docs/journeys.md#versions).
+  { method: 'GET', path: '/v1/journeys/{id}/versions', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/journeys/{id}/versions/{version}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/pause', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/resume', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/journeys/{id}/archive', fn: 'admin', auth: 'admin' },
+  // A dry run over the lake's history (docs/journeys.md#simulation).
+  { method: 'POST', path: '/v1/journeys/simulate', fn: 'admin', auth: 'admin' },
   // Coupon pools (docs/journeys.md#coupons): status, codes loaded from a file, generated codes.
   { method: 'GET', path: '/v1/coupons/{pool}', fn: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/coupons/{pool}/codes', fn: 'admin', auth: 'admin' },
@@ -751,6 +778,11 @@ export const ROUTES: RouteDef[] = [
   { method: 'POST', path: '/v1/sources/{id}/keys', fn: 'admin', auth: 'admin' },
   { method: 'PUT', path: '/v1/sources/{id}/trust', fn: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/v1/sources/{id}/keys/{keyId}', fn: 'admin', auth: 'admin' },
+  // Lake queries: reports, the event catalogue, quarantine, privacy requests, throughput (shared/reports/routes.ts).
+  { method: 'POST', path: '/v1/lake/queries', fn: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/lake/queries/{id}', fn: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/quarantine/replay', fn: 'admin', auth: 'admin' },
 ];
 
 /**
@@ -795,6 +827,85 @@ export const THROTTLE = { rateLimit: 4000, burstLimit: 5000 } as const;
  */
 export const ADMIN_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
+/**
+ * Console roles (docs/security.md#console-roles): one Cognito group each on AWS, and what each may
+ * call is decided per admin route in shared/admin/roles.ts. Locally the admin token holder is `admin`.
+ */
+export const CONSOLE_ROLES = ['admin', 'marketer', 'viewer'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+
+/**
+ * The console on AWS (docs/deploy.md#console-on-aws, infra/constructs/console-site.ts): the built
+ * single-page app in a private bucket behind CloudFront, sign-in through the stack's Cognito user
+ * pool, and the admin routes on a second HTTP API whose JWT authorizer takes the pool's access
+ * tokens. CloudFront sends `/v1/*` to that API, so the app calls the admin API on its own origin,
+ * as it does locally where `npm start` serves both on one port.
+ */
+export const CONSOLE = {
+  /** The built app, relative to the project root. Without an index.html there, synth deploys a placeholder page. */
+  distDir: 'console/dist',
+  /** Hashed build output (Vite's `assetsDir`): cached for a year; every other file is revalidated on each load. */
+  assetsPrefix: 'assets/',
+  /** The app's runtime settings (ConsoleRuntimeConfig), written beside index.html at deploy time. */
+  configFile: 'config.json',
+  /** Paths CloudFront sends to the console API instead of the bucket: every admin route is under it. */
+  apiPathPattern: '/v1/*',
+  /** One Cognito group per role. */
+  groups: {
+    admin: 'Everything: definitions, profiles and unmerge, reports, sources and write keys, erasure and export',
+    marketer: 'Definitions (computed traits, segments, journeys, coupon codes), profiles and reports: no keys, no erasure or export',
+    viewer: 'Read-only: profiles, definitions, segment members, journey stats, coupon pools',
+  } satisfies Record<ConsoleRole, string>,
+  /** OAuth resource server and scope every console route requires: only access tokens carry it (an ID token is refused). */
+  resourceServer: 'cairn-admin-api',
+  scope: 'console',
+  /** An access token is good for an hour; a sign-in for a working day (the refresh token). */
+  accessTokenMinutes: 60,
+  refreshTokenHours: 12,
+  passwordMinLength: 14,
+  temporaryPasswordDays: 7,
+} as const;
+
+/**
+ * What the console reads from `/config.json` on AWS (written by the stack at deploy time). Locally
+ * there is none: the console signs in with the admin token.
+ */
+export interface ConsoleRuntimeConfig {
+  auth: 'cognito';
+  region: string;
+  userPoolId: string;
+  clientId: string;
+  /** The hosted sign-in pages: `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  authDomain: string;
+  /** Where Cognito sends the user back after signing in and out: the console's own URL. */
+  redirectUri: string;
+  /** Scopes to ask for: `openid`, `email` and the console scope the admin routes require. */
+  scopes: string[];
+}
+
+/**
+ * The console's Content-Security-Policy (CloudFront's response headers policy on AWS). Scripts,
+ * fonts, images and API calls from the console's own origin only, plus `authOrigin` (the Cognito
+ * domain's token endpoint) on AWS; no inline script and no eval. Inline styles are allowed: chart and
+ * code-editor libraries set them at run time. Never framed (`frame-ancestors 'none'`).
+ */
+export function consoleCsp(authOrigin?: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    `connect-src 'self'${authOrigin ? ` ${authOrigin}` : ''}`,
+    "worker-src 'self' blob:",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 /** Environment variable names the handlers read. Set by CDK on AWS and by the local runtime. */
 export const ENV = {
   rawStream: 'CAIRN_RAW_STREAM',
@@ -837,6 +948,12 @@ export const ENV = {
   importDays: 'CAIRN_IMPORT_DAYS',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
   couponsTable: 'CAIRN_COUPONS_TABLE',
+  /** Athena workgroup of the admin API's lake queries (docs/api.md#lake-queries); unset: they answer 503 lake_unavailable. */
+  athenaWorkgroup: 'CAIRN_ATHENA_WORKGROUP',
+  /** Glue database of the lake tables (LAKE.glueDatabase, or the stack's name for it). */
+  lakeDatabase: 'CAIRN_LAKE_DATABASE',
+  /** The SQL the lake's engine speaks: `athena` (default) or `duckdb` (the local twin's Athena, local/athena/). */
+  lakeDialect: 'CAIRN_LAKE_DIALECT',
 } as const;
 
 /**
@@ -874,6 +991,13 @@ export const JOURNEYS = {
   scheduleGroup: 'cairn-journeys',
   /** Counter items per journey: `journeyStatsShards()` (8 at the cap of 50). */
   statsShards: journeyStatsShards(),
+  /**
+   * A run whose wait ends while its journey is paused is held and re-checked after 1 minute, then
+   * after twice as long each time up to 15 minutes (docs/journeys.md#pause-resume-archive): after a
+   * resume, held runs go on within 15 minutes, and a long pause costs a held run ≤ 4 invocations an hour.
+   */
+  holdRecheckMs: 60_000,
+  holdRecheckMaxMs: 15 * 60_000,
 } as const;
 
 /** Coupons (docs/journeys.md#coupons). */
@@ -906,5 +1030,9 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
     compactionTargetMb: process.env[ENV.compactionTargetMb] || String(COMPACTION.targetMb),
+    // The local twin's Athena (local/athena/) answers in DuckDB's SQL over the local lake.
+    athenaWorkgroup: LOCAL_ATHENA.workgroup,
+    lakeDatabase: LAKE.glueDatabase,
+    lakeDialect: 'duckdb',
   };
 }

@@ -127,7 +127,7 @@ export class DynamoCouponStore implements CouponStore {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: codeKey(canonical) },
-        UpdateExpression: 'SET journeyId = :j, stepId = :s, runId = :r, profileId = :p, issuedAt = :at',
+        UpdateExpression: `SET journeyId = :j, stepId = :s, runId = :r, profileId = :p, issuedAt = :at${to.version !== undefined ? ', version = :v' : ''}`,
         ConditionExpression:
           '#pool = :pool AND #position = :position AND attribute_not_exists(redeemedAt) AND (attribute_not_exists(issuedAt) OR (runId = :r AND stepId = :s))',
         ExpressionAttributeNames: { '#pool': 'pool', '#position': 'position' },
@@ -139,6 +139,7 @@ export class DynamoCouponStore implements CouponStore {
           ':r': to.runId,
           ':p': to.profileId,
           ':at': to.issuedAt,
+          ...(to.version !== undefined ? { ':v': to.version } : {}),
         },
       }),
     );

@@ -92,6 +92,7 @@ export async function issueCoupon(store: CouponStore, pool: string, to: Omit<Iss
       stepId: issue.stepId,
       runId: issue.runId,
       profileId: issue.profileId,
+      ...(issue.version !== undefined ? { version: issue.version } : {}),
       issuedAt: issue.issuedAt,
     });
     if (marked) return { status: 'issued', pool: at, code: issue.code, fresh: fresh !== undefined, ...(fresh ?? {}) };

@@ -51,6 +51,8 @@ export interface Issued {
   stepId: string;
   runId: string;
   profileId: string;
+  /** The journey version whose step issued it (docs/journeys.md#versions: its redemptions count there); absent before versions. */
+  version?: number;
   /** ISO-8601. */
   issuedAt: string;
 }

@@ -30,3 +30,17 @@ export {
 export { evaluateCondition, evaluateSegments, nextChangeAt, countFor, type EvalContext, type EventQuery, type CountEvents } from './evaluate';
 export { compileTrigger, compileEventPattern, BUS_SOURCE } from './trigger';
 export { findStep, stepIds, inHoldout } from './journey';
+export {
+  activeLifecycle,
+  contentHash,
+  journeyHorizonMs,
+  liveVersions,
+  pausedUntil,
+  HORIZON_MARGIN_MS,
+  JOURNEY_STATUSES,
+  type JourneyLifecycle,
+  type JourneyStatus,
+  type VersionTimes,
+} from './versions';
+export { POLICY_ID, MAX_CAP_WINDOW_MS } from './schema-policy';
+export { isTimeZone, localTime, offsetAt, instantsAt, firstInstantAt, type LocalTime } from './zone';

@@ -1,5 +1,5 @@
 /**
- * Schema of a journey (trigger, audience, consent, frequency, exit, holdout, steps) and the
+ * Schema of a journey (trigger, audience, consent, frequency, exit, holdout, steps, priority) and the
  * journey-wide checks: unique step ids, a consent channel for messaging, templates that refer to
  * what the trigger provides. Steps themselves are in schema-steps.ts.
  */
@@ -10,7 +10,7 @@ import { conditionOf, conditionSchema, whereSchema } from './schema-conditions';
 import { channelSchema, common, durationSchema, flex, idSchema, strict, sub, text, type DefinitionBase } from './schema-fields';
 import { checkPattern, stepsOf, stepTemplates, walkSteps } from './schema-steps';
 import { parseTemplate } from './template';
-import { MESSAGE_ROOTS, type JourneyDef, type JourneyExit, type Trigger } from './types';
+import { MESSAGE_ROOTS, PRIORITIES, type JourneyDef, type JourneyExit, type JourneyMigrate, type Trigger } from './types';
 
 const JOURNEY_ROOTS = [...MESSAGE_ROOTS, 'profile'] as const;
 
@@ -36,6 +36,37 @@ function exitOf(v: unknown, add: Add): JourneyExit | undefined {
   return c && { type: 'condition', condition: c };
 }
 
+/** Step ids as the map names them: declared (`pause`) or derived (`remind.then-1`). */
+const STEP_REF_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/;
+
+function migrateOf(v: unknown, add: Add): JourneyMigrate | undefined {
+  const m = sub(
+    strict(
+      {
+        from: z.number().int().min(1),
+        map: z.record(z.string(), z.unknown()).optional(),
+      },
+      'migrate',
+    ),
+    v,
+    [],
+    add,
+  );
+  if (!m) return undefined;
+  const map: Record<string, string> = {};
+  let ok = true;
+  for (const [from, to] of Object.entries(m.map ?? {})) {
+    if (!STEP_REF_RE.test(from)) {
+      add(['map', from], `${describe(from)} is not a step id`);
+      ok = false;
+    } else if (typeof to !== 'string' || !STEP_REF_RE.test(to)) {
+      add(['map', from], `must be the id of a step of this journey, not ${describe(to)}`);
+      ok = false;
+    } else map[from] = to;
+  }
+  return ok ? { from: m.from, map } : undefined;
+}
+
 function holdoutOf(v: unknown, add: Add): number | undefined {
   const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*%$/.exec(v.trim()) : null;
   const p = m ? Number(m[1]) : NaN;
@@ -58,6 +89,8 @@ export const journeySchema = strict(
     exit: flex(exitOf).optional(),
     holdout: flex(holdoutOf).optional(),
     steps: flex((v, add) => stepsOf(v, add, { prefix: 'step-' }, 0)),
+    migrate: flex(migrateOf).optional(),
+    priority: z.enum(PRIORITIES).optional(),
   },
   'a journey',
 );
@@ -83,6 +116,14 @@ function checkJourney(j: JourneyDef, add: Add): void {
             add([...path, ...field], `in step ${step.id}: {{ ${p.path} }} refers to nothing: the journey is triggered by a segment, not an event`);
     }
   }
+  // The other side of the map (version `from`'s steps) is checked against the stored version when applied.
+  for (const [from, to] of Object.entries(j.migrate?.map ?? {})) {
+    const at = seen.get(to);
+    const step = at && walkSteps(j.steps).find((s) => s.step.id === to)?.step;
+    if (!step) add(['migrate', 'map', from], `"${to}" is not a step of this journey`);
+    else if (step.type !== 'wait' && step.type !== 'waitUntil')
+      add(['migrate', 'map', from], `"${to}" is not a wait step: a waiting run can only move to a wait (wait: or wait: {until})`);
+  }
   if (messaging && j.source.consent === undefined)
     add(['consent'], 'this journey sends email or SMS: name the consent channel it needs (e.g. consent: email), or consent: none');
 }
@@ -100,6 +141,8 @@ export function journeyDef(p: z.output<typeof journeySchema>, base: DefinitionBa
     ...(p.exit ? { exit: p.exit } : {}),
     holdout: p.holdout ?? 0,
     steps: p.steps,
+    ...(p.migrate ? { migrate: p.migrate } : {}),
+    ...(p.priority ? { priority: p.priority } : {}),
   } satisfies JourneyDef;
   checkJourney(def, add);
   return def;

@@ -29,10 +29,14 @@ const ACTION_SCHEMAS = {
       to: templateText.optional(),
       from: templateText.optional(),
       consent: stepConsent,
+      transactional: z.boolean().optional(),
     },
     'an email step',
   ),
-  sms: strict({ id: optId, action: z.literal('sms'), text: templateText, to: templateText.optional(), consent: stepConsent }, 'an sms step'),
+  sms: strict(
+    { id: optId, action: z.literal('sms'), text: templateText, to: templateText.optional(), consent: stepConsent, transactional: z.boolean().optional() },
+    'an sms step',
+  ),
   webhook: strict(
     {
       id: optId,
@@ -134,7 +138,9 @@ function stepOf(v: unknown, add: Add, derivedId: string, depth: number): Step | 
           add(field, `in step ${id}: ${e}`);
         }
       if (!templatesOk) return undefined;
-      const { id: _id, ...fields } = r;
+      const { id: _id, transactional, ...fields } = r;
+      // Only `true` is kept: `transactional: false` is the default, the step as if it were not written.
+      if (transactional === true) fields.transactional = true;
       if (a === 'webhook') return { ...base, type: 'action', ...(fields as object), method: (fields.method as 'POST') ?? 'POST' } as ActionStep;
       if (a === 'traits') {
         if (!fields.set && !fields.unset) {

@@ -7,7 +7,8 @@
  *
  * This is the entry: it picks the kind's schema and builds the Definition. The pieces: issues.ts
  * (issue lines), schema-fields.ts (zod plumbing, ids, durations, paths), schema-conditions.ts
- * (where filters, conditions, segments), schema-computed.ts, schema-steps.ts and schema-journeys.ts.
+ * (where filters, conditions, segments), schema-computed.ts, schema-steps.ts, schema-journeys.ts and
+ * schema-policy.ts.
  */
 import type { z } from 'zod';
 import { describe, definitionError, issueText, type Add, type DefinitionIssue } from './issues';
@@ -16,6 +17,7 @@ import { computedTraitDef, computedTraitSchema } from './schema-computed';
 import { segmentDef, segmentSchema } from './schema-conditions';
 import { sub } from './schema-fields';
 import { journeyDef, journeySchema } from './schema-journeys';
+import { policyDef, policySchema } from './schema-policy';
 import { KINDS, type Definition, type JsonObject, type Origin } from './types';
 
 /** The issues of one document; [] when it is valid. */
@@ -32,7 +34,7 @@ export function checkDefinition(doc: unknown, where: Origin): { def?: Definition
     add(['kind'], `must be one of ${KINDS.join(', ')}, not ${describe(doc.kind)}`);
     return { issues };
   }
-  const schema = kind === 'computedTrait' ? computedTraitSchema : kind === 'segment' ? segmentSchema : journeySchema;
+  const schema = kind === 'computedTrait' ? computedTraitSchema : kind === 'segment' ? segmentSchema : kind === 'policy' ? policySchema : journeySchema;
   const parsed = sub(schema as z.ZodType, doc, [], add) as Record<string, unknown> | undefined;
   if (!parsed || issues.length) return { issues };
   const source = JSON.parse(JSON.stringify(doc)) as JsonObject;
@@ -46,6 +48,7 @@ export function checkDefinition(doc: unknown, where: Origin): { def?: Definition
   let def: Definition;
   if (kind === 'computedTrait') def = computedTraitDef(parsed as z.output<typeof computedTraitSchema>, base, add);
   else if (kind === 'segment') def = segmentDef(parsed as z.output<typeof segmentSchema>, base);
+  else if (kind === 'policy') def = policyDef(parsed as z.output<typeof policySchema>, base, add);
   else def = journeyDef(parsed as z.output<typeof journeySchema>, base, add);
   return issues.length ? { issues } : { def, issues };
 }

@@ -65,7 +65,12 @@ export function checkSet(defs: Definition[]): DefinitionIssue[] {
       text: `${documentLabel(d.origin, d.id)}: ${formatPath(path)}: ${message}`,
     });
 
-  const byKind = { computedTrait: new Map<string, Definition>(), segment: new Map<string, Definition>(), journey: new Map<string, Definition>() };
+  const byKind = {
+    computedTrait: new Map<string, Definition>(),
+    segment: new Map<string, Definition>(),
+    journey: new Map<string, Definition>(),
+    policy: new Map<string, Definition>(),
+  };
   for (const d of defs) {
     const seen = byKind[d.kind].get(d.id);
     if (seen) add(d, ['id'], `duplicate ${d.kind} id "${d.id}" (also ${documentLabel(seen.origin)})`);

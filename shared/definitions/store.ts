@@ -3,11 +3,17 @@
  * stored as written (`source`) and validated again when read, so a stored definition is always a
  * parsed `Definition`. Writes are versioned: `version` increments on every put. Every call names the
  * table (`table`: CAIRN_DEFINITIONS_TABLE, read in functions/ and by the CLI and local twin).
+ *
+ * Journeys also keep one immutable item per version (`journey#<id>#v<n>`, marked `versionOf`) and a
+ * runtime status on their item (dynamo-versions.ts); a deleted journey's item stays, `status: deleted`,
+ * so its versions and runs are never orphaned. Listings and reads skip version items and deleted
+ * journeys unless asked (`includeDeleted`: erasure and export must still reach their runs).
  */
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { validateDefinition } from './schema';
 import type { Definition, DefinitionKind } from './types';
+import type { JourneyStatus } from './versions';
 
 export interface StoredDefinition<D extends Definition = Definition> {
   kind: D['kind'];
@@ -15,32 +21,54 @@ export interface StoredDefinition<D extends Definition = Definition> {
   definition: D;
   version: number;
   updatedAt: string;
+  /** Journeys: the runtime status (`active` when never set); `deleted` only with `includeDeleted`. */
+  status?: JourneyStatus | 'deleted';
 }
 
-const pk = (kind: DefinitionKind, id: string) => `${kind}#${id}`;
+export const definitionKey = (kind: DefinitionKind, id: string) => `${kind}#${id}`;
+const pk = definitionKey;
 
-function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
+export function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
   const kind = item.kind!.S as DefinitionKind;
   const id = item.id!.S!;
   const definition = validateDefinition(JSON.parse(item.source!.S!), { file: `stored ${kind}`, index: 0 });
-  return { kind, id, definition, version: Number(item.version?.N ?? 1), updatedAt: item.updatedAt?.S ?? '' };
+  return {
+    kind,
+    id,
+    definition,
+    version: Number(item.version?.N ?? 1),
+    updatedAt: item.updatedAt?.S ?? '',
+    ...(kind === 'journey' ? { status: (item.status?.S as StoredDefinition['status'] | undefined) ?? 'active' } : {}),
+  };
+}
+
+export interface ReadOptions {
+  /** Deleted journeys too (their item stays: erasure, export and λ journey still reach their runs). */
+  includeDeleted?: boolean;
 }
 
 export async function getDefinition<K extends DefinitionKind>(
   table: string,
   kind: K,
   id: string,
+  opts: ReadOptions = {},
 ): Promise<StoredDefinition<Extract<Definition, { kind: K }>> | null> {
   const res = await dynamodb().send(
     new GetItemCommand({ TableName: table, Key: { pk: { S: pk(kind, id) } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
   );
-  return res.Item ? (fromItem(res.Item) as StoredDefinition<Extract<Definition, { kind: K }>>) : null;
+  if (!res.Item || (res.Item.status?.S === 'deleted' && !opts.includeDeleted)) return null;
+  return fromItem(res.Item) as StoredDefinition<Extract<Definition, { kind: K }>>;
 }
 
-/** Every stored definition, optionally of one kind, ordered by kind then id. */
-export async function listDefinitions(table: string, kind?: DefinitionKind): Promise<StoredDefinition[]> {
+/** Every stored definition, optionally of one kind, ordered by kind then id (never a journey's version items). */
+export async function listDefinitions(table: string, kind?: DefinitionKind, opts: ReadOptions = {}): Promise<StoredDefinition[]> {
   const out: StoredDefinition[] = [];
   let start: Record<string, AttributeValue> | undefined;
+  const filters = ['attribute_not_exists(versionOf)'];
+  const names: Record<string, string> = {};
+  const values: Record<string, AttributeValue> = {};
+  if (kind) filters.push('#k = :k'), (names['#k'] = 'kind'), (values[':k'] = { S: kind });
+  if (!opts.includeDeleted) filters.push('(attribute_not_exists(#st) OR #st <> :deleted)'), (names['#st'] = 'status'), (values[':deleted'] = { S: 'deleted' });
   do {
     const res = await dynamodb().send(
       new ScanCommand({
@@ -48,7 +76,9 @@ export async function listDefinitions(table: string, kind?: DefinitionKind): Pro
         ExclusiveStartKey: start,
         ConsistentRead: true,
         ReturnConsumedCapacity: 'TOTAL',
-        ...(kind ? { FilterExpression: '#k = :k', ExpressionAttributeNames: { '#k': 'kind' }, ExpressionAttributeValues: { ':k': { S: kind } } } : {}),
+        FilterExpression: filters.join(' AND '),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
       }),
     );
     for (const item of res.Items ?? []) out.push(fromItem(item));
@@ -57,7 +87,11 @@ export async function listDefinitions(table: string, kind?: DefinitionKind): Pro
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
 }
 
-/** Stores a validated definition; returns its new version. */
+/**
+ * Stores a validated definition; returns its new version. Journeys are applied through
+ * dynamo-versions.ts `putJourneyVersion` (the admin API), which keeps their versions and status; this
+ * writes the item alone (tests and benchmarks that set a journey up once).
+ */
 export async function putDefinition(table: string, def: Definition, now = new Date()): Promise<number> {
   const current = await getDefinition(table, def.kind, def.id);
   const version = (current?.version ?? 0) + 1;

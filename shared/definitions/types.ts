@@ -1,5 +1,5 @@
 /**
- * Definitions (docs/definitions.md): computed traits, segments and journeys, in the normalised form that
+ * Definitions (docs/definitions.md): computed traits, segments, journeys and the policy, in the normalised form that
  * `validateDefinition` produces from a marketer's YAML/JSON document. The grammar is documented in
  * docs/definitions.md; every rule there is enforced in schema.ts.
  *
@@ -111,9 +111,13 @@ interface StepBase {
   declaredId: boolean;
 }
 
+/**
+ * `transactional: true` on an email or SMS step: a message the person expects (an order confirmation),
+ * exempt from the policy's caps and quiet hours (never its consent rules), and not counted in the caps.
+ */
 export type ActionStep =
-  | (StepBase & { type: 'action'; action: 'email'; subject: string; body: string; to?: string; from?: string; consent?: string })
-  | (StepBase & { type: 'action'; action: 'sms'; text: string; to?: string; consent?: string })
+  | (StepBase & { type: 'action'; action: 'email'; subject: string; body: string; to?: string; from?: string; consent?: string; transactional?: true })
+  | (StepBase & { type: 'action'; action: 'sms'; text: string; to?: string; consent?: string; transactional?: true })
   | (StepBase & {
       type: 'action';
       action: 'webhook';
@@ -158,11 +162,68 @@ export interface JourneyDef extends Base {
   /** Percentage (0 ≤ p < 100) of entrants held out (no actions), for reporting. */
   holdout: number;
   steps: Step[];
+  /** Its messages' priority under the policy's caps (docs/journeys.md#governance); absent: `normal`. */
+  priority?: Priority;
+  /**
+   * `migrate: {from, map}`: applying this document moves the waiting runs of version `from` onto the new
+   * version, each at its wait step's image under `map` (a step id absent from `map` keeps its id).
+   * Checked against the stored versions when applied (docs/journeys.md#versions).
+   */
+  migrate?: JourneyMigrate;
 }
 
-export type Definition = ComputedTraitDef | SegmentDef | JourneyDef;
+export interface JourneyMigrate {
+  from: number;
+  /** Wait step of version `from` → wait step of this document. */
+  map: Record<string, string>;
+}
+
+/** Journey priorities, lowest first. */
+export const PRIORITIES = ['low', 'normal', 'high'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** The channels a policy governs: the messages that reach a person (webhooks, traits and events do not). */
+export const GOVERNED_CHANNELS = ['email', 'sms'] as const;
+export type GovernedChannel = (typeof GOVERNED_CHANNELS)[number];
+
+/** Days of the week as documents write them; index = JavaScript's `getUTCDay()` (0 = Sunday). */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** `cap: { max, per, reserve? }`: at most `max` messages per person in any rolling `per`, across every journey. */
+export interface ChannelCap {
+  max: number;
+  per: string;
+  perMs: number;
+  /** Slots only journeys of at least this priority may use: `high: 1` keeps the last slot for `high`. */
+  reserve: { normal: number; high: number };
+}
+
+/** Local times of day as minutes since midnight; `from` ≠ `to`, and the hours may cross midnight. */
+export interface QuietHours {
+  from: number;
+  to: number;
+}
+
+export interface ChannelPolicy {
+  cap?: ChannelCap;
+  /** No message goes out from `from` to `to`, the person's local time: it waits for `to`. */
+  quietHours?: QuietHours;
+  /** Days a message may go out (0 = Sunday); absent: every day. */
+  days?: number[];
+}
+
+/** The deployment's policy across journeys (docs/journeys.md#governance): one document, id `default`. */
+export interface PolicyDef extends Base {
+  kind: 'policy';
+  /** IANA time zone of people whose own is unknown. */
+  timezone: string;
+  channels: Partial<Record<GovernedChannel, ChannelPolicy>>;
+}
+
+export type Definition = ComputedTraitDef | SegmentDef | JourneyDef | PolicyDef;
 export type DefinitionKind = Definition['kind'];
-export const KINDS = ['computedTrait', 'segment', 'journey'] as const satisfies readonly DefinitionKind[];
+export const KINDS = ['computedTrait', 'segment', 'journey', 'policy'] as const satisfies readonly DefinitionKind[];
 
 /**
  * Computed traits every profile has without a definition (shared/identity/view.ts `PublicComputed`);

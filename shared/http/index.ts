@@ -6,6 +6,7 @@ export {
   ADMIN_ERRORS,
   AdminRouter,
   MAX_ADMIN_BODY_BYTES,
+  type AdminGuard,
   type AdminObserver,
   type AdminOutcome,
   type AdminRequest,

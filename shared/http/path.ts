@@ -37,10 +37,16 @@ export function needsEnvelope(value: string): boolean {
 
 const hasLoneSurrogate = (s: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
-/** One path segment for `value`: percent-encoded, or the envelope when percent-encoding cannot carry it. */
+/**
+ * One path segment for `value`: percent-encoded, or the envelope when percent-encoding cannot carry
+ * it. Written with the web platform's TextEncoder and btoa (Node has both) so the console sends
+ * what the CLI sends, from the same code.
+ */
 export function pathParam(value: string): string {
   if (!needsEnvelope(value)) return encodeURIComponent(value);
-  return PARAM_ENVELOPE + Buffer.from(value, 'utf8').toString('base64url');
+  let binary = '';
+  for (const b of new TextEncoder().encode(value)) binary += String.fromCharCode(b);
+  return PARAM_ENVELOPE + btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,8 +1,9 @@
 /**
  * A small router for the admin API (API Gateway HTTP API payload v2). Routes are registered with
  * the same path patterns as shared/config/resources.ts ROUTES (`/v1/profiles/{identifier}`).
- * Errors become the error body (docs/errors.md). Auth is done before the handler (IAM on AWS, the
- * bearer token in the local runtime).
+ * Errors become the error body (docs/errors.md). Authentication is done before the handler (IAM or
+ * the console's JWT on AWS, the bearer token in the local runtime); a guard may refuse a caller
+ * its route (the console roles, shared/admin/roles.ts).
  *
  * Path parameters are decoded exactly once, by API Gateway (or the local server playing it,
  * local/apigw.ts): the event's `routeKey` names the route (`GET /v1/profiles/{identifier}`) and
@@ -97,11 +98,19 @@ export interface AdminOutcome {
 }
 /** Called once per routed request, before its answer is returned (the admin room's audit log). */
 export type AdminObserver = (outcome: AdminOutcome) => Promise<void>;
+/**
+ * Called once per routed request before anything else is read (the admin room's role check): it
+ * throws the CairnError that refuses the request, which the observer then sees as the outcome.
+ */
+export type AdminGuard = (routeKey: string, event: APIGatewayProxyEventV2) => void;
 
 export class AdminRouter {
   private readonly routes: Route[] = [];
 
-  constructor(private readonly observer?: AdminObserver) {}
+  constructor(
+    private readonly observer?: AdminObserver,
+    private readonly guard?: AdminGuard,
+  ) {}
 
   add(method: string, pattern: string, handler: RouteHandler): this {
     this.routes.push({ method: method.toUpperCase(), segments: pattern.split('/').filter(Boolean), handler });
@@ -170,6 +179,7 @@ export class AdminRouter {
     const params: Record<string, string> = {};
     let res: AdminResponse;
     try {
+      this.guard?.(routeKey, event);
       res = await this.answer(m.route, m.params, params, event, method, rawPath);
     } catch (e) {
       await this.observe({ routeKey, event, params, status: isCairnError(e) ? e.status : 500, code: isCairnError(e) ? e.code : 'internal_error' });

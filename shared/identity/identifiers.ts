@@ -127,3 +127,36 @@ export function extractIdentifiers(m: NormalizedMessage, config: IdentityConfig)
   }
   return { ids, invalid, previousId };
 }
+
+/**
+ * The identifiers a free-text search may mean (the console's one search box, `GET /v1/profiles?q=`):
+ * `type:value` as written when the type is known (or `profile_id:`), else the text read as every
+ * identifier type whose normalisation accepts it — an email lower-cased, a phone in any local format
+ * read with the default country (E.164), a user id, a CRM id, … — exactly as resolution normalises
+ * them, so a search finds what a message carrying the same text would have joined. Blocked values
+ * name nobody and are left out.
+ */
+export function searchIdentifiers(text: string, config: IdentityConfig): Identifier[] {
+  const q = text.normalize('NFC').trim();
+  if (!q || q.length > config.maxValueLength + 40) return [];
+  const out = new Map<string, Identifier>();
+  const add = (id: Identifier) => {
+    if (id.type === 'profile_id' || !isBlocked(id, config)) out.set(identityKey(id), id);
+  };
+  const colon = q.indexOf(':');
+  const typed = colon > 0 ? q.slice(0, colon) : '';
+  if (typed === 'profile_id' || (typed && config.types[typed])) {
+    try {
+      add(parseIdentifier(q, config));
+    } catch {
+      // Not a valid value of that type: read the whole text as a value below.
+    }
+  }
+  for (const type of Object.keys(config.types)) {
+    const n = normalizeIdentifier(type, q, config);
+    if (!isInvalid(n)) add(n);
+  }
+  // Profile ids are uuids: only text that looks like one is worth a read.
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(q)) add({ type: 'profile_id', value: q.toLowerCase() });
+  return [...out.values()];
+}

@@ -5,11 +5,24 @@
  * the person's data come in the context. The shell (handler.ts) persists the state with a
  * conditional write and performs the effects idempotently.
  *
- * Positions are step ids (stable while the document is unchanged). After a step, execution goes to
- * the next step of the same list, or, at the end of a branch's `then`/`else`, to the step after the
- * branch; past the last top-level step the run is completed.
+ * Positions are step ids of the run's own journey version (`Run.journeyVersion`: a run finishes on
+ * the version it started on, docs/journeys.md#versions; migrate.ts moves it to another version when a
+ * document says so). After a step, execution goes to the next step of the same list, or, at the end
+ * of a branch's `then`/`else`, to the step after the branch; past the last top-level step the run is
+ * completed.
+ *
+ * The journey's runtime status comes in the context: while it is paused (`ctx.paused`) no one enters
+ * and a run whose wait is over is **held** at its wait (re-checked on a backoff schedule, never
+ * dropped) until the journey resumes; `onArchived` ends a run of an archived or deleted journey.
+ * Besides effects, every transition lists its step outcomes (`outcomes`): the rows of the lake's
+ * `journey_steps` table (steps.ts), actions' rows being added by the shell once performed.
+ *
+ * With a policy in the context (docs/journeys.md#governance), an email/SMS step due outside its
+ * send window holds the run at that step (`quiet`, like a wait: policy/window.ts, pure too) until
+ * the window opens; caps need the person's send log, so the shell applies them (policy/gate.ts).
  */
 import { createHash } from 'node:crypto';
+import { JOURNEYS } from '../config';
 import {
   applyComputedTrait,
   computedTraitValue,
@@ -24,28 +37,55 @@ import {
   type Condition,
   type EventCondition,
   type JourneyDef,
+  type PolicyDef,
   type Step,
 } from '../definitions';
 import { inTimeOrder, recoverable, type TimelineEvent } from './timeline';
+import { deferUntil } from './policy/window';
 
-export type RunStatus = 'active' | 'completed' | 'exited';
+export type RunStatus = 'active' | 'completed' | 'exited' | 'archived';
 
 export interface Waiting {
   stepId: string;
-  kind: 'wait' | 'waitUntil';
-  /** When the wait ends (or times out), ms. */
+  /** `quiet`: a message step held until its send window opens (docs/journeys.md#governance). */
+  kind: 'wait' | 'waitUntil' | 'quiet';
+  /** When the wait ends (or times out, or the window opens), ms; while held, when the hold is next re-checked. */
   until: number;
-  /** Scheduler schedule that resumes the run. */
+  /** Scheduler schedule that resumes the run (the one expected: a resume from any other is stale). */
   schedule: string;
+  /** The wait is over but the journey is paused: the run is held here until it resumes. */
+  held?: Hold;
+  /**
+   * Hold re-check numbers already used at this step (a message held for its window, then for a pause,
+   * then deferred again can be held twice there): the next hold counts on from it, so no schedule name repeats.
+   */
+  holds?: number;
+}
+
+export interface Hold {
+  /** When the hold began, ms. */
+  since: number;
+  /** Re-checks so far (the next one is `holdDelayMs(checks)` later). */
+  checks: number;
+  /** What ended the wait: its schedule (time up, or a wait-until's timeout) or the awaited event. */
+  by: 'schedule' | 'event';
 }
 
 export interface Run {
   runId: string;
   status: RunStatus;
+  /**
+   * The journey version the run follows (docs/journeys.md#versions); absent on runs started before
+   * versions, which the shell pins to the current version at their next step.
+   */
+  journeyVersion?: number;
   /** When the person entered, ms. */
   startedAt: number;
   endedAt?: number;
-  /** Why the run exited (`exit_event`, `exit_condition`, `exit_step`, `timeout`, `definition_changed`). */
+  /**
+   * Why the run ended (`exit_event`, `exit_condition`, `exit_step`, `timeout`, `too_many_steps`,
+   * `archived`; `definition_changed` only for a run started before versions whose step is gone).
+   */
   reason?: string;
   waiting?: Waiting;
   /** Per-run counters of `since: journey.start` event conditions, by counterKey. */
@@ -75,20 +115,42 @@ export interface PersonState {
   pending?: StoredEffect[];
 }
 
-/** An effect as kept in `pending` (steps by id). */
+/**
+ * An effect as kept in `pending` (steps by id), with the journey version whose steps it names
+ * (absent on effects written before versions: the current version). `outcome`s are the transition's
+ * step outcomes, written to the lake once the effects are performed.
+ */
 export type StoredEffect =
-  | { type: 'action'; runId: string; stepId: string; skip?: 'no_consent' }
-  | { type: 'schedule'; runId: string; name: string; stepId: string; at: number }
-  | { type: 'cancel'; name: string };
+  | { type: 'action'; runId: string; stepId: string; skip?: 'no_consent'; version?: number }
+  | { type: 'schedule'; runId: string; name: string; stepId: string; at: number; hold?: number; version?: number }
+  | { type: 'cancel'; name: string }
+  | ({ type: 'outcome'; runId: string; version?: number; at: number } & StepOutcome);
 
-export function storeEffects(runId: string, effects: Effect[]): StoredEffect[] {
-  return effects.map((e) =>
-    e.type === 'action'
-      ? { type: 'action', runId, stepId: e.step.id, ...(e.skip ? { skip: e.skip } : {}) }
-      : e.type === 'schedule'
-        ? { type: 'schedule', runId, name: e.name, stepId: e.stepId, at: e.at }
-        : e,
-  );
+export function storeEffects(runId: string, effects: Effect[], version?: number, outcomes: StepOutcome[] = [], at = 0): StoredEffect[] {
+  const v = version === undefined ? {} : { version };
+  return [
+    ...effects.map(
+      (e): StoredEffect =>
+        e.type === 'action'
+          ? { type: 'action', runId, stepId: e.step.id, ...(e.skip ? { skip: e.skip } : {}), ...v }
+          : e.type === 'schedule'
+            ? { type: 'schedule', runId, name: e.name, stepId: e.stepId, at: e.at, ...(e.hold !== undefined ? { hold: e.hold } : {}), ...v }
+            : e,
+    ),
+    ...outcomes.map((o): StoredEffect => ({ type: 'outcome', runId, ...v, at, ...o })),
+  ];
+}
+
+/**
+ * One outcome of a run at a step (a row of the lake's `journey_steps` table, steps.ts): `action` is
+ * the step's action or type (`wait`, `waitUntil`, `branch`, `exit`), or `run` for what happens to the
+ * run itself (`entered`, `held_out`, `completed`, `exited`, `archived`, `held`, `released`, `migrated`).
+ */
+export interface StepOutcome {
+  stepId: string | null;
+  action: string;
+  outcome: string;
+  reason?: string;
 }
 
 /** The person's data conditions and templates read. */
@@ -105,19 +167,28 @@ export interface PersonData {
 export interface MachineContext {
   now: number;
   person: PersonData;
+  /** The journey is paused: no entries, and runs whose wait is over are held (docs/journeys.md#pause-resume-archive). */
+  paused?: boolean;
   /**
    * The person's followed events since the run's start, as the shell read them from the timeline
-   * (at entry and before a resume). Absent: none read. Applied once per messageId, like deliveries.
+   * (at entry and before a due resume). Absent: none read. Applied once per messageId, like deliveries.
    */
   timeline?: TimelineEvent[];
+  /** The deployment's policy, when one is applied: its quiet hours and send days hold messages (docs/journeys.md#governance). */
+  governance?: {
+    policy: PolicyDef;
+    /** `context.timezone` of the event being handled, if any (the person's latest known zone). */
+    eventZone?: unknown;
+  };
 }
 
 export type Effect =
   | { type: 'action'; step: ActionStep; skip?: 'no_consent' }
-  | { type: 'schedule'; name: string; stepId: string; at: number }
+  /** `hold`: a hold's re-check number (the schedule's name and resume input carry it). */
+  | { type: 'schedule'; name: string; stepId: string; at: number; hold?: number }
   | { type: 'cancel'; name: string };
 
-export type EntryOutcome = 'duplicate' | 'not_in_audience' | 'capped' | 'already_active' | 'no_consent' | 'held_out' | 'entered';
+export type EntryOutcome = 'duplicate' | 'not_in_audience' | 'capped' | 'already_active' | 'no_consent' | 'held_out' | 'entered' | 'paused';
 
 export interface Transition {
   state: PersonState;
@@ -126,6 +197,8 @@ export interface Transition {
   stats: Record<string, number>;
   /** False when nothing changed (nothing to write). */
   changed: boolean;
+  /** Step outcomes for the lake (actions' own rows come from the shell, once performed). */
+  outcomes?: StepOutcome[];
 }
 
 const MAX_TRIGGERS = 50;
@@ -149,6 +222,15 @@ export const runIdFor = (journeyId: string, profileId: string, triggerId: string
 
 /** Scheduler schedule name of a wait (≤ 64 characters, [0-9a-zA-Z-_.]). */
 export const scheduleName = (runId: string, stepId: string) => `cj-${hash(runId, stepId).slice(0, 40)}`;
+
+/**
+ * Schedule name of a held run's re-check number `check` (a fresh name each time: a schedule that just
+ * fired may not be deleted yet, and creating one under its name would be taken for a retry).
+ */
+export const holdScheduleName = (runId: string, stepId: string, check: number) => `cj-${hash(runId, stepId, 'hold', String(check)).slice(0, 40)}`;
+
+/** Delay before a held run's re-check number `checks`: doubling from JOURNEYS.holdRecheckMs up to holdRecheckMaxMs. */
+export const holdDelayMs = (checks: number) => Math.min(JOURNEYS.holdRecheckMs * 2 ** Math.min(checks, 20), JOURNEYS.holdRecheckMaxMs);
 
 // ---------------------------------------------------------------------------------------------
 // Navigation
@@ -249,39 +331,68 @@ export function journeyCounters(def: Pick<JourneyDef, 'steps' | 'exit'>): EventC
 // Running steps
 // ---------------------------------------------------------------------------------------------
 
-function finish(run: Run, status: 'completed' | 'exited', now: number, reason?: string): Run {
+function finish(run: Run, status: 'completed' | 'exited' | 'archived', now: number, reason?: string): Run {
   const { waiting: _w, ...rest } = run;
   return { ...rest, status, endedAt: now, ...(reason ? { reason } : {}) };
 }
 
+const ended = (status: 'completed' | 'exited' | 'archived', reason?: string, stepId: string | null = null): StepOutcome => ({
+  stepId,
+  action: 'run',
+  outcome: status,
+  ...(reason ? { reason } : {}),
+});
+
+export interface RunResult {
+  run: Run;
+  effects: Effect[];
+  stats: Record<string, number>;
+  outcomes: StepOutcome[];
+}
+
 /**
  * Executes steps from `from` (null: the journey is over) until a wait, an exit or the end.
- * The exit condition is checked before every step.
+ * The exit condition is checked before every step. A message step due outside its send window holds
+ * the run there (`quiet`) until the window opens, counted `deferred`; `released` names the step whose
+ * window has just opened (its schedule fired), which then goes out without being held again.
  */
-export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: MachineContext): { run: Run; effects: Effect[]; stats: Record<string, number> } {
+export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: MachineContext, released?: string): RunResult {
   const effects: Effect[] = [];
   const stats: Record<string, number> = {};
+  const outcomes: StepOutcome[] = [];
   let cur: Run = { ...run };
   delete cur.waiting;
   let at = from;
+  const end = (status: 'completed' | 'exited', reason?: string, stepId: string | null = null): RunResult => {
+    stats[status] = 1;
+    outcomes.push(ended(status, reason, stepId));
+    return { run: finish(cur, status, ctx.now, reason), effects, stats, outcomes };
+  };
   for (let n = 0; n < MAX_STEPS_PER_RUN; n++) {
-    if (at === null) {
-      stats.completed = 1;
-      return { run: finish(cur, 'completed', ctx.now), effects, stats };
-    }
-    if (def.exit?.type === 'condition' && evaluateCondition(def.exit.condition, evalContext(ctx, cur))) {
-      stats.exited = 1;
-      return { run: finish(cur, 'exited', ctx.now, 'exit_condition'), effects, stats };
-    }
+    if (at === null) return end('completed');
+    if (def.exit?.type === 'condition' && evaluateCondition(def.exit.condition, evalContext(ctx, cur))) return end('exited', 'exit_condition', at);
     const step = index(def).get(at)?.step;
-    if (!step) {
-      stats.exited = 1;
-      return { run: finish(cur, 'exited', ctx.now, 'definition_changed'), effects, stats };
-    }
+    // Unreachable for a run on its own version; a run started before versions may be at a step since removed.
+    if (!step) return end('exited', 'definition_changed', at);
     switch (step.type) {
       case 'action': {
         const channel = stepChannel(def, step);
-        effects.push({ type: 'action', step, ...(channel && !granted(ctx.person.consent, channel) ? { skip: 'no_consent' as const } : {}) });
+        const noConsent = channel !== null && !granted(ctx.person.consent, channel);
+        const g = ctx.governance;
+        const until =
+          g && !noConsent && step.id !== released
+            ? deferUntil(g.policy, step, ctx.now, { eventZone: g.eventZone, runEvent: cur.event, traits: ctx.person.traits })
+            : undefined;
+        if (until !== undefined) {
+          // One schedule per run and step: a step is held at most once per run (released when it fires).
+          const name = scheduleName(cur.runId, step.id);
+          cur = { ...cur, waiting: { stepId: step.id, kind: 'quiet', until, schedule: name } };
+          effects.push({ type: 'schedule', name, stepId: step.id, at: until });
+          stats.deferred = 1;
+          outcomes.push({ stepId: step.id, action: step.action, outcome: 'deferred' });
+          return { run: cur, effects, stats, outcomes };
+        }
+        effects.push({ type: 'action', step, ...(noConsent ? { skip: 'no_consent' as const } : {}) });
         at = nextStepId(def, step.id);
         break;
       }
@@ -291,21 +402,21 @@ export function runFrom(def: JourneyDef, run: Run, from: string | null, ctx: Mac
         const name = scheduleName(cur.runId, step.id);
         cur = { ...cur, waiting: { stepId: step.id, kind: step.type, until, schedule: name } };
         effects.push({ type: 'schedule', name, stepId: step.id, at: until });
-        return { run: cur, effects, stats };
+        outcomes.push({ stepId: step.id, action: step.type, outcome: 'waiting' });
+        return { run: cur, effects, stats, outcomes };
       }
       case 'branch': {
         const yes = evaluateCondition(step.if, evalContext(ctx, cur));
+        outcomes.push({ stepId: step.id, action: 'branch', outcome: yes ? 'then' : 'else' });
         const list = yes ? step.then : step.else;
         at = list[0]?.id ?? nextStepId(def, step.id);
         break;
       }
       case 'exit':
-        stats.exited = 1;
-        return { run: finish(cur, 'exited', ctx.now, 'exit_step'), effects, stats };
+        return end('exited', 'exit_step', step.id);
     }
   }
-  stats.exited = 1;
-  return { run: finish(cur, 'exited', ctx.now, 'too_many_steps'), effects, stats };
+  return end('exited', 'too_many_steps', at);
 }
 
 /** What the trigger carries. */
@@ -314,6 +425,8 @@ export interface TriggerInput {
   triggerId: string;
   /** The bus event's detail without the profile snapshot. */
   event: Record<string, unknown>;
+  /** The journey's current version: a run that starts is pinned to it. */
+  journeyVersion?: number;
 }
 
 /** Entry checks in order: duplicate, audience, frequency cap, already active, consent, holdout. */
@@ -323,6 +436,7 @@ export function decideEntry(def: JourneyDef, state: PersonState, ctx: MachineCon
 
 function entryOutcome(def: JourneyDef, state: PersonState, ctx: MachineContext, triggerId: string | undefined): EntryOutcome {
   if (triggerId !== undefined && state.triggers.includes(triggerId)) return 'duplicate';
+  if (ctx.paused) return 'paused';
   if (def.audience && !evaluateCondition(def.audience, evalContext(ctx))) return 'not_in_audience';
   if (def.frequency) {
     const since = ctx.now - def.frequency.perMs;
@@ -346,38 +460,143 @@ export function onTrigger(def: JourneyDef, state: PersonState, input: TriggerInp
   }
   const runId = runIdFor(def.id, state.profileId, input.triggerId);
   const entries = [...state.entries.filter((e) => e.at > ctx.now - keepFor), { runId, at: ctx.now }].slice(-1000);
-  if (outcome === 'held_out') return { state: { ...base, entries }, effects: [], stats: { held_out: 1 }, changed: true, outcome };
-  // The trigger itself is not one of the events "since journey.start" (its watch delivery is a duplicate).
-  const run: Run = { runId, status: 'active', startedAt: triggerTime(input.event, ctx.now), counters: {}, seen: [input.triggerId], event: input.event };
+  if (outcome === 'held_out') {
+    return {
+      state: { ...base, entries },
+      effects: [],
+      stats: { held_out: 1 },
+      changed: true,
+      outcome,
+      outcomes: [{ stepId: null, action: 'run', outcome: 'held_out' }],
+    };
+  }
+  const run: Run = {
+    runId,
+    status: 'active',
+    ...(input.journeyVersion !== undefined ? { journeyVersion: input.journeyVersion } : {}),
+    startedAt: triggerTime(input.event, ctx.now),
+    counters: {},
+    // The trigger itself is not one of the events "since journey.start" (its watch delivery is a duplicate).
+    seen: [input.triggerId],
+    event: input.event,
+  };
   const r = runFrom(def, run, def.steps[0]?.id ?? null, ctx);
-  const t: Transition = { state: { ...base, entries, run: r.run }, effects: r.effects, stats: { entered: 1, ...r.stats }, changed: true };
+  const t: Transition = {
+    state: { ...base, entries, run: r.run },
+    effects: r.effects,
+    stats: { entered: 1, ...r.stats },
+    changed: true,
+    outcomes: [{ stepId: null, action: 'run', outcome: 'entered' }, ...r.outcomes],
+  };
   return { ...chain(t, catchUp(def, t.state, ctx)), outcome };
 }
 
+/** The schedule a resume input comes from (a hold's re-check carries its number). */
+export const resumeScheduleName = (input: { runId: string; stepId: string; hold?: number }) =>
+  input.hold === undefined ? scheduleName(input.runId, input.stepId) : holdScheduleName(input.runId, input.stepId, input.hold);
+
+/** Holds a run whose wait is over while the journey is paused (or re-schedules the re-check of a held one). */
+function hold(state: PersonState, run: Run, w: Waiting, by: Hold['by'], ctx: MachineContext, cancel: Effect[] = []): Transition {
+  const checks = w.held ? w.held.checks + 1 : (w.holds ?? 0);
+  const held: Hold = w.held ? { ...w.held, checks } : { since: ctx.now, checks, by };
+  const until = ctx.now + holdDelayMs(checks);
+  const name = holdScheduleName(run.runId, w.stepId, checks);
+  return {
+    state: { ...state, run: { ...run, waiting: { ...w, until, schedule: name, held } } },
+    effects: [...cancel, { type: 'schedule', name, stepId: w.stepId, at: until, hold: checks }],
+    stats: w.held ? {} : { held: 1 },
+    changed: true,
+    outcomes: w.held ? [] : [{ stepId: w.stepId, action: 'run', outcome: 'held', ...(by === 'event' ? { reason: 'event' } : {}) }],
+  };
+}
+
+/** What follows the end of the wait the run is at: continue after it, or leave on a wait-until's timeout. */
+function afterWait(def: JourneyDef, state: PersonState, run: Run, w: Waiting, by: Hold['by'], ctx: MachineContext, first: StepOutcome[]): Transition {
+  if (w.kind === 'quiet') return afterQuiet(def, state, run, w, ctx, first);
+  const step = index(def).get(w.stepId)?.step;
+  const outcomes = [
+    ...first,
+    ...(step ? [{ stepId: step.id, action: step.type, outcome: step.type === 'wait' ? 'elapsed' : by === 'event' ? 'event' : 'timeout' }] : []),
+  ];
+  if (by === 'schedule' && step?.type === 'waitUntil' && step.onTimeout === 'exit') {
+    return {
+      state: { ...state, run: finish(run, 'exited', ctx.now, 'timeout') },
+      effects: [],
+      stats: { exited: 1 },
+      changed: true,
+      outcomes: [...outcomes, ended('exited', 'timeout', step.id)],
+    };
+  }
+  const r = runFrom(def, run, step ? nextStepId(def, step.id) : null, ctx);
+  return { state: { ...state, run: r.run }, effects: r.effects, stats: r.stats, changed: true, outcomes: [...outcomes, ...r.outcomes] };
+}
+
 /**
- * A scheduled resume (a wait is over or a wait-until timed out), after the timeline's events the run
- * has not seen yet (an exit, the awaited event, counted events). Stale resumes change nothing.
+ * A message held for its send window goes on at that step (exit condition and consent checked anew).
+ * When its schedule fired it is not held again, even if this invocation's clock disagrees with the
+ * scheduler's; released from a pause's hold, its window is checked again (a journey resumed at night
+ * holds the message till morning), under a schedule named after the hold's checks (the first one fired).
  */
-export function onResume(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string }, ctx: MachineContext): Transition {
+function afterQuiet(def: JourneyDef, state: PersonState, run: Run, w: Waiting, ctx: MachineContext, first: StepOutcome[]): Transition {
+  const r = runFrom(def, run, w.stepId, ctx, w.held ? undefined : w.stepId);
+  let next = r.run;
+  let effects = r.effects;
+  let stats = r.stats;
+  const again = next.waiting;
+  if (w.held && again?.kind === 'quiet' && again.stepId === w.stepId) {
+    const n = w.held.checks + 1;
+    const name = holdScheduleName(run.runId, w.stepId, n);
+    next = { ...next, waiting: { ...again, schedule: name, holds: n + 1 } };
+    effects = effects.map((e) => (e.type === 'schedule' && e.name === again.schedule ? { ...e, name, hold: n } : e));
+    // The same message, already counted deferred once.
+    const { deferred: _d, ...rest } = stats;
+    stats = rest;
+  }
+  return { state: { ...state, run: next }, effects, stats, changed: true, outcomes: [...first, ...r.outcomes] };
+}
+
+/**
+ * A scheduled resume: a wait is over, a wait-until timed out, or a held run's re-check; first the
+ * timeline's events the run has not seen yet (an exit, the awaited event, counted events: catchUp),
+ * then the resume itself. Resumes from any schedule but the one the run expects are stale and change
+ * nothing. While the journey is paused the run is held (its re-check scheduled), though the events
+ * caught up still count and an exit still ends it; once it is not, a held run goes on as its wait's
+ * end would have made it.
+ */
+export function onResume(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string; hold?: number }, ctx: MachineContext): Transition {
   const caught = catchUp(def, state, ctx);
-  // The schedule resuming now has fired: an exit found on the timeline need not cancel it.
-  const firing = state.run?.runId === input.runId && state.run.waiting?.stepId === input.stepId ? state.run.waiting.schedule : undefined;
+  // The schedule resuming now has fired: an exit or the awaited event found on the timeline need not cancel it.
+  const w = state.run?.runId === input.runId ? state.run.waiting : undefined;
+  const firing = w?.schedule === resumeScheduleName(input) ? w.schedule : undefined;
   const effects = caught.effects.filter((e) => !(e.type === 'cancel' && e.name === firing));
   return chain({ ...caught, effects }, resumeStep(def, caught.state, input, ctx));
 }
 
-function resumeStep(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string }, ctx: MachineContext): Transition {
+function resumeStep(def: JourneyDef, state: PersonState, input: { runId: string; stepId: string; hold?: number }, ctx: MachineContext): Transition {
   const run = state.run;
   const w = run?.waiting;
-  if (run?.status !== 'active' || run.runId !== input.runId || !w || w.stepId !== input.stepId) {
+  if (run?.status !== 'active' || run.runId !== input.runId || !w || w.schedule !== resumeScheduleName(input)) {
     return { state, effects: [], stats: {}, changed: false };
   }
-  const step = index(def).get(w.stepId)?.step;
-  if (step?.type === 'waitUntil' && step.onTimeout === 'exit') {
-    return { state: { ...state, run: finish(run, 'exited', ctx.now, 'timeout') }, effects: [], stats: { exited: 1 }, changed: true };
+  if (ctx.paused) return hold(state, run, w, w.held?.by ?? 'schedule', ctx);
+  if (w.held) {
+    const t = afterWait(def, state, run, w, w.held.by, ctx, [{ stepId: w.stepId, action: 'run', outcome: 'released' }]);
+    return { ...t, stats: { released: 1, ...t.stats } };
   }
-  const r = runFrom(def, run, step ? nextStepId(def, step.id) : null, ctx);
-  return { state: { ...state, run: r.run }, effects: r.effects, stats: r.stats, changed: true };
+  return afterWait(def, state, run, w, 'schedule', ctx, []);
+}
+
+/** Ends the person's active run because its journey (version) was archived or deleted; counted `archived`. */
+export function onArchived(state: PersonState, ctx: Pick<MachineContext, 'now'>): Transition {
+  const run = state.run;
+  if (run?.status !== 'active') return { state, effects: [], stats: {}, changed: false };
+  return {
+    state: { ...state, run: finish(run, 'archived', ctx.now, 'archived') },
+    effects: run.waiting ? [{ type: 'cancel', name: run.waiting.schedule }] : [],
+    stats: { archived: 1 },
+    changed: true,
+    outcomes: [ended('archived', 'archived', run.waiting?.stepId ?? null)],
+  };
 }
 
 /**
@@ -402,14 +621,23 @@ export function onEvent(def: JourneyDef, state: PersonState, detail: Record<stri
   }
   const isTrack = detail.type === 'track';
   if (def.exit?.type === 'event' && isTrack && detail.event === def.exit.event && matchesFilters(detail, def.exit.where)) {
+    // Leaving is never held: it sends nothing.
     const effects: Effect[] = run.waiting ? [{ type: 'cancel', name: run.waiting.schedule }] : [];
-    return { state: { ...state, run: finish(cur, 'exited', ctx.now, 'exit_event') }, effects, stats: { exited: 1 }, changed: true };
+    return {
+      state: { ...state, run: finish(cur, 'exited', ctx.now, 'exit_event') },
+      effects,
+      stats: { exited: 1 },
+      changed: true,
+      outcomes: [ended('exited', 'exit_event', run.waiting?.stepId ?? null)],
+    };
   }
   const w = run.waiting;
-  const step = w?.kind === 'waitUntil' ? index(def).get(w.stepId)?.step : undefined;
+  const step = w?.kind === 'waitUntil' && !w.held ? index(def).get(w.stepId)?.step : undefined;
   if (w && step?.type === 'waitUntil' && isTrack && detail.event === step.event && matchesFilters(detail, step.where)) {
-    const r = runFrom(def, cur, nextStepId(def, step.id), ctx);
-    return { state: { ...state, run: r.run }, effects: [{ type: 'cancel', name: w.schedule }, ...r.effects], stats: r.stats, changed: true };
+    const cancel: Effect = { type: 'cancel', name: w.schedule };
+    if (ctx.paused) return hold({ ...state }, cur, w, 'event', ctx, [cancel]);
+    const t = afterWait(def, state, cur, w, 'event', ctx, []);
+    return { ...t, effects: [cancel, ...t.effects] };
   }
   return { state: { ...state, run: cur }, effects: [], stats: {}, changed: true };
 }
@@ -447,7 +675,7 @@ export function catchUp(def: JourneyDef, state: PersonState, ctx: MachineContext
 
 /**
  * Two transitions in a row as one: effects in order (a schedule created and cancelled within it is
- * dropped, both effects), counters summed.
+ * dropped, both effects), counters summed, step outcomes in order.
  */
 export function chain(a: Transition, b: Transition): Transition {
   if (!b.changed) return a;
@@ -461,5 +689,6 @@ export function chain(a: Transition, b: Transition): Transition {
     effects: effects.filter((e) => !((e.type === 'schedule' || e.type === 'cancel') && created.has(e.name))),
     stats,
     changed: true,
+    outcomes: [...(a.outcomes ?? []), ...(b.outcomes ?? [])],
   };
 }

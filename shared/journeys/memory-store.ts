@@ -4,12 +4,12 @@
  * for property tests, as shared/identity/memory-store.ts is for resolve.
  */
 import type { PersonState } from './machine';
-import { statsKey, statsShard, sumCounters, type JourneyStore, type LedgerItem } from './store';
+import { statsKey, statsKeys, statsShard, sumCounters, type JourneyStore, type LedgerItem } from './store';
 
 export class MemoryJourneyStore implements JourneyStore {
   readonly states = new Map<string, PersonState>();
   readonly ledger = new Map<string, LedgerItem>();
-  /** Counter items by key, as in the table: `stats#<journey>#<n>` (and `stats#<journey>`, unsharded, if a test puts one). */
+  /** Counter items by key, as in the table: `stats#<journey>#v<version>#<n>` (and the keys of before versions, if a test puts them). */
   readonly stats = new Map<string, Record<string, number>>();
 
   async getState(journeyId: string, profileId: string): Promise<PersonState | null> {
@@ -46,16 +46,17 @@ export class MemoryJourneyStore implements JourneyStore {
     return true;
   }
 
-  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void> {
-    const key = statsKey(journeyId, statsShard(shardKey));
+  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string, version?: number): Promise<void> {
+    const key = statsKey(journeyId, statsShard(shardKey), version);
     const s = this.stats.get(key) ?? {};
     for (const [k, n] of Object.entries(counters)) if (n !== 0) s[k] = (s[k] ?? 0) + n;
     this.stats.set(key, s);
   }
 
-  async getStats(journeyId: string): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const [key, item] of this.stats) if (key === `stats#${journeyId}` || key.startsWith(`stats#${journeyId}#`)) sumCounters(out, item);
+  async getStats(journeyId: string, versions: number[] = []): Promise<Map<number, Record<string, number>>> {
+    const keys = statsKeys(journeyId, versions);
+    const out = new Map<number, Record<string, number>>([[0, {}], ...versions.map((v): [number, Record<string, number>] => [v, {}])]);
+    for (const [key, item] of this.stats) if (keys.has(key)) sumCounters(out.get(keys.get(key)!)!, item);
     return out;
   }
 }

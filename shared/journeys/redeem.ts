@@ -42,7 +42,8 @@ export async function redeemForJourney(
   const c = r.coupon;
   // A code the shop handed out itself (no journey issued it) counts for its pool only.
   if (c.journeyId !== journeyId || !c.stepId) return `${r.status}_unissued`;
-  await deps.store.addStats(journeyId, { [couponStat(c.stepId, r.status)]: 1 }, c.profileId ?? profileId ?? '');
+  // On the version whose step issued the code (none recorded: issued before versions).
+  await deps.store.addStats(journeyId, { [couponStat(c.stepId, r.status)]: 1 }, c.profileId ?? profileId ?? '', c.version);
   if (r.status === 'redeemed_again') {
     count(METRIC.couponsRedeemedAgain);
     log('warn', 'coupon code redeemed again', { journeyId, stepId: c.stepId, pool: c.pool, messageId, firstMessageId: c.redeemMessageId });

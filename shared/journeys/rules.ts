@@ -9,12 +9,18 @@
  * - `cairn-journey-<id>-wait`: the events of `wait: {until: …}` steps.
  * - `cairn-journey-<id>-watch`: events counted by `since: journey.start` conditions (branches,
  *   exit conditions), so the runtime can keep per-run counters.
- * - `cairn-journey-<id>-coupon`: `Coupon Redeemed` events (COUPONS.redeemEvent), when the journey
+ * - `cairn-journey-<id>-coupon`: `Coupon Redeemed` events (COUPONS.redeemEvent), when a live version
  *   has a coupon step: its redemptions are marked and counted (redeem.ts, docs/journeys.md#coupons).
  *
  * Update = PutRule + PutTargets per needed rule (both idempotent), then RemoveTargets + DeleteRule
  * for the kinds the journey no longer needs. Names longer than EventBridge's 64 characters keep the
  * prefix and end in a hash of the id.
+ *
+ * Versions (docs/journeys.md#versions): the trigger is the current version's, ENABLED only while the
+ * journey admits people (enabled, not paused); the exit, wait and watch rules match the events of
+ * every version that may still have runs waiting (`during`: definitions/versions.ts liveVersions), so
+ * a run on an earlier version still sees its exit and its wait-until events. λ journey reads each
+ * event against the run's own version: an event another version wanted is counted or ignored there.
  */
 import { createHash } from 'node:crypto';
 import { DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -80,18 +86,25 @@ export function watchedEvents(def: Pick<JourneyDef, 'steps' | 'exit'>): string[]
   ].sort();
 }
 
+/** What besides the current document decides a journey's rules. */
+export interface JourneyRuleOptions {
+  /** The journey admits people (not paused); default true. `enabled: false` in the document disables the trigger too. */
+  admitting?: boolean;
+  /** Documents of earlier versions whose runs may still be waiting: their exit, wait and watched events are matched too. */
+  during?: JourneyDef[];
+}
+
 /** The rules a journey needs (pure). */
-export function journeyRules(def: JourneyDef): JourneyRule[] {
-  const out: JourneyRule[] = [
-    { name: ruleName(def.id, 'trigger'), kind: 'trigger', pattern: compileTrigger(def), state: def.enabled ? 'ENABLED' : 'DISABLED' },
-  ];
-  if (def.exit?.type === 'event') {
-    out.push({ name: ruleName(def.id, 'exit'), kind: 'exit', pattern: compileEventPattern(def.exit.event, def.exit.where), state: 'ENABLED' });
-  }
-  const waits = walkSteps(def.steps).flatMap(({ step }) => (step.type === 'waitUntil' ? [compileEventPattern(step.event, step.where)] : []));
+export function journeyRules(def: JourneyDef, opts: JourneyRuleOptions = {}): JourneyRule[] {
+  const all = [def, ...(opts.during ?? [])];
+  const admitting = def.enabled && opts.admitting !== false;
+  const out: JourneyRule[] = [{ name: ruleName(def.id, 'trigger'), kind: 'trigger', pattern: compileTrigger(def), state: admitting ? 'ENABLED' : 'DISABLED' }];
+  const exit = anyOf(all.flatMap((d) => (d.exit?.type === 'event' ? [compileEventPattern(d.exit.event, d.exit.where)] : [])));
+  if (exit) out.push({ name: ruleName(def.id, 'exit'), kind: 'exit', pattern: exit, state: 'ENABLED' });
+  const waits = all.flatMap((d) => walkSteps(d.steps).flatMap(({ step }) => (step.type === 'waitUntil' ? [compileEventPattern(step.event, step.where)] : [])));
   const wait = anyOf(waits);
   if (wait) out.push({ name: ruleName(def.id, 'wait'), kind: 'wait', pattern: wait, state: 'ENABLED' });
-  const watched = watchedEvents(def);
+  const watched = [...new Set(all.flatMap(watchedEvents))].sort();
   if (watched.length) {
     out.push({
       name: ruleName(def.id, 'watch'),
@@ -100,8 +113,8 @@ export function journeyRules(def: JourneyDef): JourneyRule[] {
       state: 'ENABLED',
     });
   }
-  if (walkSteps(def.steps).some(({ step }) => step.type === 'action' && step.action === 'coupon')) {
-    // Enabled even while the journey is: codes it issued are redeemed whether or not it admits anyone.
+  if (all.some((d) => walkSteps(d.steps).some(({ step }) => step.type === 'action' && step.action === 'coupon'))) {
+    // Enabled even while the journey is not admitting: codes it issued (any live version's step) are redeemed whether or not it admits anyone.
     out.push({
       name: ruleName(def.id, 'coupon'),
       kind: 'coupon',
@@ -156,10 +169,10 @@ async function deleteRule(name: string, bus: string): Promise<void> {
  * Creates or updates the journey's rules on the Cairn bus and removes the ones it no longer needs.
  * Idempotent: calling it twice with the same definition changes nothing.
  */
-export async function syncJourneyRules(def: JourneyDef, target: RuleTarget): Promise<void> {
+export async function syncJourneyRules(def: JourneyDef, target: RuleTarget, opts: JourneyRuleOptions = {}): Promise<void> {
   const bus = target.bus;
   const arn = targetArn(target);
-  const wanted = journeyRules(def);
+  const wanted = journeyRules(def, opts);
   for (const r of wanted) {
     await eventBridge().send(
       new PutRuleCommand({

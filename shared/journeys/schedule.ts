@@ -15,6 +15,8 @@ export interface ResumeInput {
   runId: string;
   stepId: string;
   kind: 'resume';
+  /** A held run's re-check number (docs/journeys.md#pause-resume-archive); absent for a wait's own end. */
+  hold?: number;
 }
 
 export interface WaitScheduler {
@@ -51,7 +53,7 @@ export class SchedulerWaits implements WaitScheduler {
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: 'DELETE',
-        Description: `Cairn journey ${input.journeyId}: resume after ${input.stepId}`,
+        Description: `Cairn journey ${input.journeyId}: ${input.hold === undefined ? 'resume after' : 'held at'} ${input.stepId}`,
         Target: { Arn: targetArn, RoleArn: role, Input: JSON.stringify(input), RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 } },
       });
     try {

@@ -6,16 +6,18 @@
  * - `action#<runId>#<stepId>`: the action ledger. An action is claimed with a conditional put
  *   BEFORE it is sent (`status: sending`) and marked `sent` / `failed` after; `skipped` ones are
  *   recorded directly. Items expire after LEDGER_TTL_DAYS.
- * - `stats#<journeyId>#<n>` (n in 0..JOURNEYS.statsShards-1): counters, added with atomic ADD only after
- *   the transition that causes them was written (a retry whose write fails the condition adds nothing),
- *   to the shard of the person (`statsShard(profileId)`: stable, so a person's updates always hit the
- *   same item). Sharded so that a journey entered by many people at once is not one hot item
- *   (docs/deploy.md#known-limits-single-hot-items); the reader sums the shards and the unsharded
- *   `stats#<journeyId>` item written before.
+ * - `stats#<journeyId>#v<version>#<n>` (n in 0..JOURNEYS.statsShards-1): the counters of one journey
+ *   version, added with atomic ADD only after the transition that causes them was written (a retry
+ *   whose write fails the condition adds nothing), to the shard of the person (`statsShard(profileId)`:
+ *   stable, so a person's updates always hit the same item). Sharded so that a journey entered by many
+ *   people at once is not one hot item (docs/deploy.md#known-limits-single-hot-items). Counted before
+ *   versions (read, never written since): `stats#<journeyId>#<n>` and, before the shards,
+ *   `stats#<journeyId>` — the reader's version 0.
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGet } from '../aws/batch';
 import { documentClient } from '../aws/clients';
 import { JOURNEYS } from '../config';
 import type { PersonState } from './machine';
@@ -50,10 +52,13 @@ export interface JourneyStore {
     stepId: string,
     outcome: { status: 'sent' | 'failed' | 'skipped'; reason?: string; attempts?: number; result?: string },
   ): Promise<boolean>;
-  /** Adds `counters` to the journey's stats shard of `shardKey` (the person's profile id). */
-  addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void>;
-  /** The journey's counters: every shard and the unsharded item of older versions, summed. */
-  getStats(journeyId: string): Promise<Record<string, number>>;
+  /** Adds `counters` to the stats shard of `shardKey` (the person's profile id) of journey version `version` (absent: before versions, tests). */
+  addStats(journeyId: string, counters: Record<string, number>, shardKey: string, version?: number): Promise<void>;
+  /**
+   * The journey's counters per version, each summed over its shards: every version of `versions`, and
+   * 0 for what was counted before versions (the unversioned shards and the unsharded item).
+   */
+  getStats(journeyId: string, versions?: number[]): Promise<Map<number, Record<string, number>>>;
 }
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
@@ -62,7 +67,17 @@ const runKey = (journeyId: string, profileId: string) => `run#${journeyId}#${pro
 const actionKey = (runId: string, stepId: string) => `action#${runId}#${stepId}`;
 /** The unsharded counter item (written before the counters were sharded; read, never written). */
 const legacyStatsKey = (journeyId: string) => `stats#${journeyId}`;
-export const statsKey = (journeyId: string, shard: number) => `stats#${journeyId}#${shard}`;
+/** A counter shard of a journey version (`version` absent: the shards written before versions). */
+export const statsKey = (journeyId: string, shard: number, version?: number) =>
+  version === undefined ? `stats#${journeyId}#${shard}` : `stats#${journeyId}#v${version}#${shard}`;
+
+/** Every counter item of the journey's `versions` and of before versions (0), by the version they sum into. */
+export function statsKeys(journeyId: string, versions: number[], shards: number = JOURNEYS.statsShards): Map<string, number> {
+  const out = new Map<string, number>([[legacyStatsKey(journeyId), 0]]);
+  for (let n = 0; n < shards; n++) out.set(statsKey(journeyId, n), 0);
+  for (const v of versions) for (let n = 0; n < shards; n++) out.set(statsKey(journeyId, n, v), v);
+  return out;
+}
 
 /** Stats shard of a person (0..shards-1): a stable hash of the key, the same in every process. */
 export function statsShard(shardKey: string, shards: number = JOURNEYS.statsShards): number {
@@ -72,6 +87,13 @@ export function statsShard(shardKey: string, shards: number = JOURNEYS.statsShar
 /** Adds the numeric attributes of `item` into `out` (the key and other non-numbers are skipped). */
 export function sumCounters(out: Record<string, number>, item: Record<string, unknown> | undefined): Record<string, number> {
   for (const [k, v] of Object.entries(item ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** The counters of every version of a `getStats` answer, summed. */
+export function sumStats(byVersion: Map<number, Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of byVersion.values()) sumCounters(out, item);
   return out;
 }
 
@@ -169,7 +191,7 @@ export class DynamoJourneyStore implements JourneyStore {
     }
   }
 
-  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string): Promise<void> {
+  async addStats(journeyId: string, counters: Record<string, number>, shardKey: string, version?: number): Promise<void> {
     const entries = Object.entries(counters).filter(([, n]) => n !== 0);
     if (!entries.length) return;
     const names: Record<string, string> = {};
@@ -182,7 +204,7 @@ export class DynamoJourneyStore implements JourneyStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: statsKey(journeyId, statsShard(shardKey)) },
+        Key: { pk: statsKey(journeyId, statsShard(shardKey), version) },
         UpdateExpression: `ADD ${adds.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -190,12 +212,16 @@ export class DynamoJourneyStore implements JourneyStore {
     );
   }
 
-  async getStats(journeyId: string): Promise<Record<string, number>> {
-    // The shards and the legacy item, read in parallel (GetItem: an admin request, N + 1 reads).
-    const keys = [legacyStatsKey(journeyId), ...Array.from({ length: JOURNEYS.statsShards }, (_, n) => statsKey(journeyId, n))];
-    const items = await Promise.all(keys.map((pk) => this.doc.send(new GetCommand({ TableName: this.table, Key: { pk }, ConsistentRead: true }))));
-    const out: Record<string, number> = {};
-    for (const res of items) sumCounters(out, res.Item);
+  async getStats(journeyId: string, versions: number[] = []): Promise<Map<number, Record<string, number>>> {
+    // (shards + 1) × versions + shards + 1 items, a BatchGetItem per 100 (an admin request).
+    const keys = statsKeys(journeyId, versions);
+    const { items, unprocessed } = await batchGet<Record<string, unknown>, Record<string, unknown>>(
+      async (RequestItems) => this.doc.send(new BatchGetCommand({ RequestItems })),
+      { [this.table]: { Keys: [...keys.keys()].map((pk) => ({ pk })), ConsistentRead: true } },
+    );
+    if (Object.values(unprocessed).some((k) => k.length)) throw new Error(`journey ${journeyId}: counters could not be read; retry`);
+    const out = new Map<number, Record<string, number>>([[0, {}], ...versions.map((v): [number, Record<string, number>] => [v, {}])]);
+    for (const item of items[this.table] ?? []) sumCounters(out.get(keys.get(String(item.pk))!)!, item);
     return out;
   }
 }

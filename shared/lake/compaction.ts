@@ -15,7 +15,7 @@
  *     expires them RETENTION.compactedEventsDays after they were written. Compaction deletes nothing.
  *
  * Queries read the `events` view: the parts the manifests name, plus the JSON objects no manifest
- * names (cli/lake.ts locally, the Glue view on AWS). The grace period makes that exact even for a
+ * names (local/lake.ts locally, the Glue view on AWS). The grace period makes that exact even for a
  * query that reads the manifests and lists the files at different moments, as long as it runs for
  * less than the grace period: tests/unit/lake-compaction.property.test.ts.
  */
@@ -190,7 +190,7 @@ export function chunkSources(sources: readonly ObjectInfo[], targetBytes: number
 
 /**
  * The keys a query over `events` reads rows from, given what it saw (the model of the view, for
- * tests; the view itself is SQL: cli/lake.ts and infra/constructs/lake.ts): the parts some manifest
+ * tests; the view itself is SQL: local/lake.ts and infra/constructs/lake-schema.ts): the parts some manifest
  * names, and the events/ objects no manifest names.
  */
 export function visibleKeys(manifests: readonly DayManifest[], parts: readonly string[], sources: readonly string[]): { parts: string[]; sources: string[] } {

@@ -4,6 +4,7 @@
  *   quarantine/dt=YYYY-MM-DD/<shardId>-<first>-<lastSequenceNumber>.json.gz  one LakeQuarantineRow per line
  *   profiles/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz     one LakeProfileRow per line
  *   audit/dt=YYYY-MM-DD/<requestId>.json.gz                            one LakeAuditRow (shared/admin/audit.ts)
+ *   journey_steps/dt=YYYY-MM-DD/<profileId>.<journeyId>.<n>.json.gz     LakeJourneyStepRows (shared/journeys/steps.ts)
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
@@ -39,6 +40,21 @@ export function profileObjectKey(date: string, shardId: string, firstSequenceNum
 /** `audit/dt=<date>/<requestId>.json.gz`: the audit row of one admin request (a retry overwrites it). */
 export function auditObjectKey(date: string, requestId: string): string {
   return `${LAKE.auditPrefix}dt=${date}/${safe(requestId)}.json.gz`;
+}
+
+/**
+ * `journey_steps/dt=<date>/<profileId>.<journeyId>.<n>.json.gz`: the step outcomes of one transition of
+ * one person in one journey, `n` the version of the person's journey state that recorded them (a
+ * retried write overwrites its own object). The profile id leads, so an erasure lists a day's objects
+ * of one person by prefix (`journeyStepsPersonPrefix`).
+ */
+export function journeyStepsObjectKey(date: string, profileId: string, journeyId: string, n: number): string {
+  return `${journeyStepsPersonPrefix(date, profileId)}${safe(journeyId)}.${n}.json.gz`;
+}
+
+/** The prefix of one person's journey_steps objects of one day (`journey_steps/dt=<date>/<profileId>.`). */
+export function journeyStepsPersonPrefix(date: string, profileId: string): string {
+  return `${LAKE.journeyStepsPrefix}dt=${date}/${safe(profileId)}.`;
 }
 
 /** The `dt` partition value of a lake key, e.g. `events/dt=2024-05-01/x.json.gz` → `2024-05-01`. */

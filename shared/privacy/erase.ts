@@ -9,13 +9,14 @@
  *      rewriting each object that does (and removing the noncurrent versions it leaves): by default
  *      the objects the per-person lake index lists (shared/identity/lake-index.ts) plus every
  *      quarantine/ object, every failed batch (failed/, aws/lambda/) and, per day, the daily profile
- *      snapshot objects of their profiles' hash buckets (every object of the older layout); with
- *      `fullScan`, every object of events/, quarantine/, profiles/ and the failed batches (data written
- *      before the index existed). The pass goes through its keys in order and keeps a cursor (the
+ *      snapshot objects of their profiles' hash buckets (every object of the older layout) and the
+ *      journey_steps/ objects named after their profiles; with `fullScan`, every object of events/,
+ *      quarantine/, profiles/, journey_steps/ and the failed batches (data written before the index
+ *      existed). The pass goes through its keys in order and keeps a cursor (the
  *      `erasure-pass` item of the privacy table): a run stops before its Lambda deadline and the next
  *      run continues where it stopped; steps 3–6 run once the pass is through;
  *   3. dedup markers of their messages; timeline items;
- *   4. journey state (run items, action ledger) and pending journey waits; their coupon links (the
+ *   4. journey state (run items, action ledger, send logs) and pending journey waits; their coupon links (the
  *      profile id off the codes, issue items deleted); recheck schedules; segment membership;
  *   5. identity graph items that point at their profiles; the profiles (live and merged-away);
  *   6. the audit record: status `erased`, counts, time; profile ids dropped from it; dequeued.

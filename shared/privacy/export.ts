@@ -26,7 +26,7 @@ export const EXPORT_LIMITS = { timeline: 10_000, partitions: 90, objects: 5_000 
 /** Where an export reads what is not on the profile: the lake objects, journey state and the journeys defined. */
 export interface ExportSources {
   lake: Pick<LakeObjects, 'get'>;
-  journeyRuns: Pick<JourneyRuns, 'get'>;
+  journeyRuns: Pick<JourneyRuns, 'get' | 'getSends'>;
   listDefinitions: ListDefinitions;
 }
 
@@ -38,6 +38,8 @@ export interface ProfileExport {
   consent: ReturnType<typeof toApiProfile>['consent'];
   segments: string[];
   journeys: { journeyId: string; profileId: string; run: unknown; entries: unknown[] }[];
+  /** The messages the policy's caps counted for the person (docs/journeys.md#governance): channel, journey, time. */
+  messages: { profileId: string; channel: string; journeyId: string; at: string; priority: string }[];
   timeline: { events: Omit<TimelineItem, 'profileId' | 'sk'>[]; complete: boolean };
   lake: { events: LakeEventRow[]; partitionsRead: string[]; complete: boolean };
 }
@@ -128,6 +130,12 @@ export async function exportProfile(store: IdentityStore, sources: ExportSources
     }
   }
 
+  const messages: ProfileExport['messages'] = [];
+  for (const pid of ids)
+    for (const log of await sources.journeyRuns.getSends(pid))
+      for (const x of log.sends)
+        messages.push({ profileId: pid, channel: log.channel, journeyId: x.journeyId, at: new Date(x.at).toISOString(), priority: x.priority });
+
   const profile = toApiProfile(p);
   return {
     format: 'cairn.profile-export.v1',
@@ -137,6 +145,7 @@ export async function exportProfile(store: IdentityStore, sources: ExportSources
     consent: profile.consent,
     segments: profile.segments,
     journeys,
+    messages,
     timeline: { events: tl.items.map(({ profileId: _p, sk: _s, lakeKeys: _k, ...rest }) => rest), complete: tl.complete },
     lake: { events: lakeEvents, partitionsRead: partitions, complete },
   };

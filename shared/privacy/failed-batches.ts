@@ -4,7 +4,7 @@
  * by the runtime under `failed/` (local/poller-dispatch.ts), both one JSON document whose `payload`
  * (JSON text, or the object itself) is the Kinesis event: `Records[].kinesis.data`, base64 of the
  * message as it was on the stream (the collector's envelope on the raw stream, the normalised
- * message on the normalized one). `cairn replay --from failed` re-puts those records (cli/replay.ts).
+ * message on the normalized one). `cairn replay --from failed` re-puts those records (shared/normalize/s3-replay.ts).
  *
  * The erasure pass treats each Kinesis record as a row: a record is the person's when its message
  * carries one of their identifiers (read as normalize reads a raw message: `rawMessageHashes`) or one

@@ -1,14 +1,14 @@
 /**
- * Erasure in the lake (docs/privacy.md): which rows of `events`, `quarantine` and `profiles` — and
- * which records of failed batches (shared/privacy/failed-batches.ts) — belong to an erased person
- * (pure), and rewriting an object without them (the object is rewritten in place with the same key
- * and metadata — or deleted when no row is left — so the rows are gone, not hidden; a re-run finds
- * nothing more to remove). In a versioned bucket the versions the rewrite left behind (noncurrent,
- * holding the rows) are removed too.
+ * Erasure in the lake (docs/privacy.md): which rows of `events`, `quarantine`, `profiles` and
+ * `journey_steps` — and which records of failed batches (shared/privacy/failed-batches.ts) — belong
+ * to an erased person (pure), and rewriting an object without them (the object is rewritten in place
+ * with the same key and metadata — or deleted when no row is left — so the rows are gone, not
+ * hidden; a re-run finds nothing more to remove). In a versioned bucket the versions the rewrite left
+ * behind (noncurrent, holding the rows) are removed too.
  *
  * A row belongs to the person when it carries one of their suppressed identifiers (matched by hash:
  * the erasure never needs the raw values), one of their message ids (from the timeline), or one of
- * their profile ids.
+ * their profile ids (`profiles` rows; `journey_steps` rows, which hold no other personal datum).
  *
  * An object that cannot be read, decoded, rewritten or deleted makes `rewriteObject` throw a
  * `LakeObjectError`: which step failed, a code, the error's name (never its message, which may quote
@@ -51,13 +51,17 @@ const hashesOfLoose = (o: JsonObject, config: IdentityConfig, hash: SuppressionH
 };
 
 /** The lake tables, and `failed`: the batches on-failure destinations wrote (rows are their Kinesis records). */
-export type LakeTable = 'events' | 'quarantine' | 'profiles' | 'failed';
+export type LakeTable = 'events' | 'quarantine' | 'profiles' | 'journey_steps' | 'failed';
 
 /** The erasure a lake row belongs to, or undefined (`hash`: the deployment's suppression hasher, as the targets' hashes were made). */
 export function rowOwner(table: LakeTable, row: unknown, targets: ErasureTarget[], config: IdentityConfig, hash: SuppressionHasher): ErasureTarget | undefined {
   if (!targets.length) return undefined;
   if (table === 'failed') return failedRecordOwner(row, targets, config, hash);
   const r = obj(row) ?? {};
+  if (table === 'journey_steps') {
+    const id = r.profile_id;
+    return typeof id === 'string' ? targets.find((t) => t.profileIds.has(id)) : undefined;
+  }
   if (table === 'profiles') {
     const p = r as unknown as LakeProfileRow;
     const ids = [p.profile_id, p.merged_into, ...((parse(p.merged_from) as string[] | undefined) ?? [])].filter((x): x is string => typeof x === 'string');
@@ -124,6 +128,7 @@ export const ERASURE_LAKE_PREFIXES = [
   LAKE.eventsPrefix,
   LAKE.quarantinePrefix,
   LAKE.profilesPrefix,
+  LAKE.journeyStepsPrefix,
   ...FAILED_BATCH_PREFIXES,
   LAKE.parquetEventsPrefix,
 ] as const;
@@ -135,9 +140,11 @@ export const tableOfKey = (key: string): LakeTable | undefined =>
       ? 'quarantine'
       : key.startsWith(LAKE.profilesPrefix)
         ? 'profiles'
-        : FAILED_BATCH_PREFIXES.some((p) => key.startsWith(p))
-          ? 'failed'
-          : undefined;
+        : key.startsWith(LAKE.journeyStepsPrefix)
+          ? 'journey_steps'
+          : FAILED_BATCH_PREFIXES.some((p) => key.startsWith(p))
+            ? 'failed'
+            : undefined;
 
 /** A lake object as read: its body and what a rewrite keeps of it. */
 export interface LakeObject {

@@ -6,7 +6,7 @@
  */
 import { LAKE, timelineDays } from '../config';
 import { type IdentityConfig, lakeKeysOf, UNATTACHED } from '../identity';
-import { compactionKeys, partitionOf } from '../lake';
+import { compactionKeys, journeyStepsPersonPrefix, partitionOf } from '../lake';
 import type { SuppressionHasher } from '../suppression';
 import { log } from '../log';
 import { count, METRIC } from '../metrics';
@@ -57,7 +57,9 @@ export interface PassOptions {
  * unattached messages; every quarantine/ object (normalize quarantines before any profile exists,
  * and the quarantine expires: LAKE.quarantineExpiryDays) and every failed batch; of the daily profile snapshots
  * (`profiles/dt=*\/daily-*`, one listing per day) the objects of the hash buckets of the people's
- * profile ids, and every object of the older, unbucketed layout.
+ * profile ids, and every object of the older, unbucketed layout; of `journey_steps/` (named after the
+ * profile: shared/lake journeyStepsObjectKey) the objects of the people's profile ids, one listing per
+ * day and profile id.
  */
 async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 'tables'>): Promise<Map<string, Set<string> | 'all'>> {
   const owners = new Map<string, Set<string> | 'all'>();
@@ -117,6 +119,20 @@ async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 't
       }
     }
   }
+  // Journey step outcomes: per day, the objects named after each of the people's profile ids.
+  const days = await deps.lake.partitions(LAKE.journeyStepsPrefix);
+  const lists = days.flatMap((dt) =>
+    people.flatMap((p) => [...p.profileIds].map((pid) => ({ prefix: journeyStepsPersonPrefix(partitionOf(dt) ?? '', pid), erasureId: p.rec.erasureId }))),
+  );
+  await pmap(lists, 16, async ({ prefix, erasureId }) => {
+    for await (const page of deps.lake.pages(prefix, '')) {
+      for (const key of page) {
+        const cur = owners.get(key);
+        if (cur === 'all') continue;
+        owners.set(key, new Set([...(cur ?? []), erasureId]));
+      }
+    }
+  });
   for (const k of all) owners.set(k, 'all');
   // Compacted days (docs/lake.md#compaction): an events/ object's rows may also be in its day's
   // Parquet parts (and stay there once the object expires). The parts of the days of the people's

@@ -3,13 +3,17 @@ import type { DefinitionKind } from '../definitions';
 import type { ProfileRecord } from '../identity';
 import type { PersonState } from '../journeys';
 
-/** A person's journey state as the journeys table keeps it: run items and the action ledger (shared/privacy/dynamo-journeys.ts). */
+/** A person's journey state as the journeys table keeps it: run items, the action ledger, send logs (shared/privacy/dynamo-journeys.ts). */
 export interface JourneyRuns {
   /** The person's state in the journey (the `run#<journey>#<profile>` item's data), or undefined. */
   get(journeyId: string, profileId: string, consistent: boolean): Promise<Omit<PersonState, 'version'> | undefined>;
   deleteRun(journeyId: string, profileId: string): Promise<void>;
   /** Deletes the action ledger items of these runs' steps. */
   deleteActions(actions: { runId: string; stepId: string }[]): Promise<void>;
+  /** The profile's send logs: the messages the policy's caps counted, per channel (docs/journeys.md#governance). */
+  getSends(profileId: string): Promise<{ channel: string; sends: { journeyId: string; at: number; priority: string }[] }[]>;
+  /** Deletes the profile's send logs; how many there were. */
+  deleteSends(profileId: string): Promise<number>;
 }
 
 /** The stored definitions, optionally of one kind (shared/definitions' store). */

@@ -120,10 +120,10 @@ const HOW: Record<ErasureStore, (r: Retention) => string> = {
   timeline: () => 'timeline table: their events and lake index items, deleted',
   dedup_markers: () => 'dedup table: markers of their messages, deleted',
   segment_memberships: () => 'segment members table: their memberships, deleted',
-  journey_state: () => 'journeys table: run items and action ledger, deleted',
+  journey_state: () => 'journeys table: run items, action ledger and send logs, deleted',
   journey_waits: () => 'EventBridge Scheduler: pending journey waits, deleted',
   coupons: () => 'coupons table: issue items deleted; codes issued to or redeemed by them keep their status without the profile id',
-  lake: () => 'lake events/, quarantine/, profiles/: objects rewritten without their rows, or deleted when none is left',
+  lake: () => 'lake events/, quarantine/, profiles/, journey_steps/: objects rewritten without their rows, or deleted when none is left',
   lake_versions: (r) =>
     `noncurrent versions of the objects rewritten or deleted for them, removed; any other noncurrent version expires ${r.noncurrentVersionDays} days after it became noncurrent (lifecycle rule expire-old-versions)`,
   failed_batches: () => 'failed batches (aws/lambda/, failed/): objects rewritten without their records, or deleted when none is left',

@@ -46,7 +46,7 @@ const stepIds = (steps: unknown): string[] => {
   return out;
 };
 
-/** Journey run items, action ledger and waits; coupon links; segment membership; recheck schedules. */
+/** Journey run items, action ledger, send logs and waits; coupon links; segment membership; recheck schedules. */
 export async function eraseRuntime(people: Person[], deps: StoreDeps): Promise<void> {
   const defs = await deps.listDefinitions();
   const journeys = defs.filter((d) => d.kind === 'journey');
@@ -68,6 +68,8 @@ export async function eraseRuntime(people: Person[], deps: StoreDeps): Promise<v
         await deps.journeyRuns.deleteRun(j.id, pid);
         person.counts.journeyStates++;
       }
+      // What the policy's caps counted for the person (journeys, runs and times of their messages).
+      person.counts.journeyStates += await deps.journeyRuns.deleteSends(pid);
       // After the waits: no resumed run of theirs can issue them a code any more. Found by profile id
       // (the holder item), not by run: the journey state keeps only recent entries and a deleted
       // journey has none.

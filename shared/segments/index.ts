@@ -36,5 +36,6 @@ export { applyEffects, applyEffectsBatch, effectsPending, retireMerged, segmentS
 export { segmentHooks, type SegmentHooksOptions } from './hooks';
 export { segmentUnmergeHooks, type SegmentUnmergeOptions } from './unmerge';
 export { recheckHandler, recheckProfile, sweep, type ProfilePages, type RecheckDeps } from './recheck';
+export { previewSegment, type PreviewOptions, type PreviewPage } from './preview';
 export type { RecheckEvent, RecheckTarget } from './schedule';
 export type { MembersPage, MembershipChange } from './members';

@@ -82,3 +82,24 @@ export async function listMembers(table: string, segmentId: string, opts: { limi
   // A full page may be the last one; the next call then answers an empty page with next null.
   return { segment: segmentId, members, next: members.length >= opts.limit && last ? encodeCursor(last.profileId) : null };
 }
+
+/** How many members a segment has now: a count-only Query of its rows (no item is returned). */
+export async function countMembers(table: string, segmentId: string): Promise<number> {
+  let n = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await doc().send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'segmentId = :s',
+        ExpressionAttributeValues: { ':s': segmentId },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    n += res.Count ?? 0;
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return n;
+}

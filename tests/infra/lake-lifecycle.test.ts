@@ -6,7 +6,7 @@
  * And the retention behind every "expires by" of an erasure's status (RETENTION, shared/privacy/reach.ts):
  * the stack must set each one it reports.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, DEDUP_WINDOW_SECONDS, ENV, IMPORTS, LAKE, RETENTION } from '#shared/config/resources';
 import { ATHENA_RESULTS_PREFIX } from '#infra/constructs/lake';
 import { synthCairn } from './synth';
@@ -19,8 +19,14 @@ function rules(context: Record<string, unknown> = {}): Json[] {
 }
 
 describe('lake lifecycle', () => {
+  // Synthesising the stack is CPU-bound work that takes minutes on a loaded 2-core machine: the default
+  // synth runs once, in a hook (hookTimeout), not inside a test's timeout.
+  let defaults: Json[];
+  beforeAll(() => {
+    defaults = rules();
+  });
   it('expire-quarantine: objects under quarantine/ expire after LAKE.quarantineExpiryDays (30) by default', () => {
-    const r = rules();
+    const r = defaults;
     expect(LAKE.quarantineExpiryDays).toBe(30);
     expect(r).toContainEqual({ Id: 'expire-quarantine', Prefix: LAKE.quarantinePrefix, ExpirationInDays: 30, Status: 'Enabled' });
     // Noncurrent versions (what the expiry leaves behind a delete marker) go 30 days later.
@@ -35,7 +41,7 @@ describe('lake lifecycle', () => {
   });
 
   it('expire-compacted-events: only events/ objects tagged by compaction expire, RETENTION.compactedEventsDays after they were written', () => {
-    expect(rules()).toContainEqual({
+    expect(defaults).toContainEqual({
       Id: 'expire-compacted-events',
       Prefix: LAKE.eventsPrefix,
       TagFilters: [{ Key: COMPACTION.expiryTag.key, Value: COMPACTION.expiryTag.value }],
@@ -46,15 +52,15 @@ describe('lake lifecycle', () => {
     // Normalize heads the objects its dedup markers name for the dedup window (72 h): they must outlive it and the settle time.
     expect(COMPACTED_EVENTS_MIN_DAYS).toBeGreaterThanOrEqual(Math.ceil((DEDUP_WINDOW_SECONDS / 3600 + COMPACTION.settleHours) / 24));
     expect(() => rules({ 'cairn:compactedEventsDays': String(COMPACTED_EVENTS_MIN_DAYS - 1) })).toThrow(/cairn:compactedEventsDays/);
-  });
+  }, 180_000); // a second synth: a bound, as the hooks have, not a timing
 
   it('cairn:quarantineDays sets it; a bad value fails the synth', () => {
     expect(rules({ 'cairn:quarantineDays': '7' })).toContainEqual(expect.objectContaining({ Id: 'expire-quarantine', ExpirationInDays: 7 }));
     expect(() => rules({ 'cairn:quarantineDays': '0' })).toThrow(/cairn:quarantineDays/);
-  });
+  }, 180_000); // two synths: a bound, as the hooks have, not a timing
 
   it('sets the retention an erasure reports as "expires by": noncurrent versions, athena-results/, aws/lambda/, tagged imports/', () => {
-    const r = rules();
+    const r = defaults;
     expect(r).toContainEqual({
       Id: 'expire-old-versions',
       NoncurrentVersionExpiration: { NoncurrentDays: RETENTION.noncurrentVersionDays },
@@ -81,5 +87,5 @@ describe('lake lifecycle', () => {
     expect(queue.Properties.MessageRetentionPeriod).toBe(RETENTION.journeyFailureQueueDays * 86_400);
     const admin = resources[stack.getLogicalId(stack.catalog.fn('admin').function.node.defaultChild as never)]!;
     expect(admin.Properties.Environment.Variables[ENV.importDays]).toBe('9');
-  });
+  }, 180_000); // a synth: a bound, as the hooks have, not a timing
 });

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ADMIN_ROUTE_THROTTLE, FUNCTIONS, LAKE, ROUTES, TABLES } from '#shared/config/resources';
+import { ADMIN_ROUTE_THROTTLE, CONSOLE, FUNCTIONS, LAKE, ROUTES, TABLES } from '#shared/config/resources';
 import { CONTEXT } from '#infra/settings';
 import { WAF_RATE_RULE } from '#infra/constructs/waf';
 import { ERASURE_LAKE_PREFIXES } from '#shared/privacy';
@@ -21,10 +21,15 @@ let base: Synthesised;
 beforeAll(() => {
   base = synthCairn();
 });
+/** Resources of the collector API (collection and IAM-authorised admin routes), or of the console's (infra/constructs/console-api.ts). */
+const onApi = (s: Synthesised, api: 'collector' | 'console') => {
+  const id = s.stack.getLogicalId((api === 'collector' ? s.stack.collection.api : s.stack.console!.api.api).node.defaultChild as never);
+  return ([, r]: [string, Json]) => r.Properties.ApiId?.Ref === id;
+};
 
 describe('admin API authorisation', () => {
   it('every admin route uses AWS_IAM, every collector route NONE (write key checked by λ collect)', () => {
-    const routes = ofType(base, 'AWS::ApiGatewayV2::Route');
+    const routes = ofType(base, 'AWS::ApiGatewayV2::Route').filter(onApi(base, 'collector'));
     const admin = ROUTES.filter((r) => r.auth === 'admin');
     expect(admin.length).toBeGreaterThan(15);
     for (const r of ROUTES) {
@@ -37,6 +42,54 @@ describe('admin API authorisation', () => {
     expect(routes.map(([, x]) => x.Properties.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
+  it('the console API carries exactly the admin routes, each behind the user pool JWT authorizer with the console scope; no other API, no route without auth', () => {
+    const apis = ofType(base, 'AWS::ApiGatewayV2::Api');
+    expect(apis).toHaveLength(2);
+    const all = ofType(base, 'AWS::ApiGatewayV2::Route');
+    const console = all.filter(onApi(base, 'console'));
+    expect(all).toHaveLength(all.filter(onApi(base, 'collector')).length + console.length);
+    const admin = ROUTES.filter((r) => r.auth === 'admin');
+    expect(console.map(([, x]) => x.Properties.RouteKey).sort()).toEqual(admin.map((r) => `${r.method} ${r.path}`).sort());
+    const [[authorizerId, authorizer]] = ofType(base, 'AWS::ApiGatewayV2::Authorizer') as [[string, Json]];
+    const c = base.stack.console!;
+    expect(authorizer.Properties).toEqual({
+      ApiId: { Ref: base.stack.getLogicalId(c.api.api.node.defaultChild as never) },
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: base.stack.getLogicalId(c.client.node.defaultChild as never) }],
+        Issuer: {
+          'Fn::Join': ['', ['https://cognito-idp.eu-west-1.amazonaws.com/', { Ref: base.stack.getLogicalId(c.users.userPool.node.defaultChild as never) }]],
+        },
+      },
+      Name: 'console-users',
+    });
+    const adminFn = base.stack.getLogicalId(base.stack.catalog.fn('admin').function.node.defaultChild as never);
+    for (const [id, r] of console) {
+      expect(r.Properties.AuthorizationType, id).toBe('JWT');
+      expect(r.Properties.AuthorizerId, id).toEqual({ Ref: authorizerId });
+      // Only access tokens carry scopes: an ID token of the pool is refused at the authorizer.
+      expect(r.Properties.AuthorizationScopes, id).toEqual([`${CONSOLE.resourceServer}/${CONSOLE.scope}`]);
+      const integration = base.template.toJSON().Resources[r.Properties.Target['Fn::Join'][1][1].Ref];
+      expect(integration.Properties.IntegrationUri, id).toEqual({ 'Fn::GetAtt': [adminFn, 'Arn'] });
+    }
+    // Reached through the console's own origin: no CORS, so no other page can read its answers.
+    const [, consoleApi] = apis.find(([id]) => id === base.stack.getLogicalId(c.api.api.node.defaultChild as never))!;
+    expect(consoleApi.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('the console API stage is throttled at the admin route limit and logs the caller by id, without personal data', () => {
+    const [[, stage]] = ofType(base, 'AWS::ApiGatewayV2::Stage').filter(onApi(base, 'console')) as [[string, Json]];
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit,
+    });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+    expect(format.caller).toBe('$context.authorizer.claims.sub');
+    expect(format.routeKey).toBe('$context.routeKey');
+    expect(Object.values(format).join(' ')).not.toMatch(/sourceIp|userAgent|context\.path|rawPath|querystring|email/i);
+  });
+
   it('the source key routes are admin routes and λ admin may write the sources table, λ collect only read it', () => {
     for (const key of ['GET /v1/sources', 'POST /v1/sources/{id}/keys', 'DELETE /v1/sources/{id}/keys/{keyId}']) {
       expect(ROUTES.find((r) => `${r.method} ${r.path}` === key)?.auth, key).toBe('admin');
@@ -46,7 +99,7 @@ describe('admin API authorisation', () => {
   });
 
   it('admin routes are throttled per route below the stage limit', () => {
-    const [[, stage]] = ofType(base, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];
+    const [[, stage]] = ofType(base, 'AWS::ApiGatewayV2::Stage').filter(onApi(base, 'collector')) as [[string, Json]];
     const settings = stage.Properties.RouteSettings as Record<string, Json>;
     const admin = ROUTES.filter((r) => r.auth === 'admin').map((r) => `${r.method} ${r.path}`);
     expect(Object.keys(settings).sort()).toEqual(admin.sort());
@@ -54,6 +107,7 @@ describe('admin API authorisation', () => {
       expect(settings[k]).toEqual({ ThrottlingRateLimit: ADMIN_ROUTE_THROTTLE.rateLimit, ThrottlingBurstLimit: ADMIN_ROUTE_THROTTLE.burstLimit });
     // The stage waits for the routes its settings name.
     const routeIds = ofType(base, 'AWS::ApiGatewayV2::Route')
+      .filter(onApi(base, 'collector'))
       .filter(([, x]) => admin.includes(x.Properties.RouteKey))
       .map(([id]) => id);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routeIds));
@@ -61,10 +115,17 @@ describe('admin API authorisation', () => {
 });
 
 describe('edge and WAF (optional)', () => {
-  it('is off by default: no CloudFront, no WebACL', () => {
-    expect(ofType(base, 'AWS::CloudFront::Distribution')).toHaveLength(0);
+  it("is off by default: no CloudFront in front of the collector API (the one distribution is the console's), no WebACL", () => {
+    const distributions = ofType(base, 'AWS::CloudFront::Distribution');
+    expect(distributions.map(([id]) => id)).toEqual([base.stack.getLogicalId(base.stack.console!.distribution.node.defaultChild as never)]);
+    const collectorApi = base.stack.getLogicalId(base.stack.collection.api.node.defaultChild as never);
+    expect(JSON.stringify(distributions)).not.toContain(`"${collectorApi}"`);
     expect(ofType(base, 'AWS::WAFv2::WebACL')).toHaveLength(0);
     expect(base.template.toJSON().Outputs.EdgeUrl).toBeUndefined();
+    // Without the console: no CloudFront at all.
+    const bare = synthCairn({}, { [CONTEXT.console]: 'false' });
+    expect(ofType(bare, 'AWS::CloudFront::Distribution')).toHaveLength(0);
+    expect(ofType(bare, 'AWS::WAFv2::WebACL')).toHaveLength(0);
   });
 
   it('wafRateLimit in us-east-1: a CLOUDFRONT WebACL with a per-IP rate rule on a distribution in front of the API', () => {

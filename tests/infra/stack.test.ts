@@ -43,6 +43,9 @@ const tableId = (name: keyof typeof TABLES) => ofType('AWS::DynamoDB::Table').fi
 const streamId = (name: keyof typeof STREAMS) => ofType('AWS::Kinesis::Stream').find(([, r]) => r.Properties.Name === STREAMS[name].name)![0];
 const lakeBucketId = () => stack.getLogicalId(stack.lake.bucket.node.defaultChild as never);
 const busId = () => one('AWS::Events::EventBus')[0];
+/** The collector API (collection and IAM-authorised admin routes); the console has its own (infra/constructs/console-api.ts). */
+const mainApiId = () => stack.getLogicalId(stack.collection.api.node.defaultChild as never);
+const onMainApi = ([, r]: [string, Json]) => r.Properties.ApiId?.Ref === mainApiId();
 const functionId = (name: FunctionName) => stack.getLogicalId(stack.catalog.fn(name).function.node.defaultChild as CfnFunction);
 const roleId = (name: FunctionName) => resources[functionId(name)]!.Properties.Role['Fn::GetAtt'][0] as string;
 /** Every statement of every IAM policy attached to the function's role. */
@@ -61,8 +64,16 @@ beforeAll(() => {
 describe('functions', () => {
   const names = Object.keys(FUNCTIONS) as FunctionName[];
 
-  it('deploys exactly the defined functions (no helper Lambdas from custom resources)', () => {
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(names.length);
+  it("deploys exactly the defined functions, and one helper Lambda only: the console's BucketDeployment handler, with the console's deployment role", () => {
+    const all = ofType('AWS::Lambda::Function');
+    const cairn = all.filter(([, r]) => /^Cairn \w+ \(/.test(String(r.Properties.Description ?? '')));
+    expect(cairn).toHaveLength(names.length);
+    expect(cairn.map(([id]) => id).sort()).toEqual(names.map(functionId).sort());
+    const helpers = all.filter(([id]) => !cairn.some(([c]) => c === id));
+    expect(helpers).toHaveLength(1);
+    const [, handler] = helpers[0]!;
+    expect(handler.Properties.Role).toEqual(getAtt(stack.getLogicalId(stack.console!.deployRole.node.defaultChild as never)));
+    expect(referencedIds(ofType('Custom::CDKBucketDeployment').map(([, r]) => r.Properties.ServiceToken))).toEqual(new Set([helpers[0]![0]]));
   });
 
   it.each(names)('%s: Node.js 22 on arm64, X-Ray, memory/timeout from its definition', (name) => {
@@ -201,11 +212,16 @@ describe('encryption at rest', () => {
 
   it('every bucket is encrypted, blocks public access, and denies non-TLS requests', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets.length).toBe(2);
+    expect(buckets.length).toBe(3); // the lake, its access logs, the console's files
+    const consoleBucketId = stack.getLogicalId(stack.console!.bucket.node.defaultChild as never);
     for (const [id, b] of buckets) {
       const sse = b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
       if (id === lakeBucketId()) expect(sse).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(keyId()) });
-      else expect(sse).toEqual({ SSEAlgorithm: 'AES256' }); // access-log buckets cannot use SSE-KMS
+      else {
+        // Access-log buckets cannot use SSE-KMS; the console's files are served to anyone who opens it.
+        expect([stack.getLogicalId(stack.lake.accessLogsBucket.node.defaultChild as never), consoleBucketId]).toContain(id);
+        expect(sse).toEqual({ SSEAlgorithm: 'AES256' });
+      }
       expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -241,7 +257,8 @@ describe('encryption at rest', () => {
 
   it('every log group is encrypted with the key and has a retention', () => {
     const groups = ofType('AWS::Logs::LogGroup');
-    expect(groups.length).toBe(Object.keys(FUNCTIONS).length + 1); // + API access logs
+    // + the collector API's access logs, the console API's access logs, the console deployment handler's logs.
+    expect(groups.length).toBe(Object.keys(FUNCTIONS).length + 3);
     for (const [, g] of groups) {
       expect(g.Properties.KmsKeyId).toEqual(getAtt(keyId()));
       expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
@@ -259,7 +276,7 @@ describe('encryption at rest', () => {
 
 describe('collection API', () => {
   it('has a route for every ROUTES entry, integrated with its function, with the declared auth', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route');
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(onMainApi);
     expect(routes).toHaveLength(ROUTES.length);
     for (const r of ROUTES) {
       const found = routes.find(([, x]) => x.Properties.RouteKey === `${r.method} ${r.path}`);
@@ -272,7 +289,9 @@ describe('collection API', () => {
   });
 
   it('the stage is throttled per THROTTLE and writes access logs to an encrypted log group', () => {
-    const [, stage] = one('AWS::ApiGatewayV2::Stage');
+    const stages = ofType('AWS::ApiGatewayV2::Stage').filter(onMainApi);
+    expect(stages).toHaveLength(1);
+    const [, stage] = stages[0]!;
     expect(stage.Properties.StageName).toBe('$default');
     expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: THROTTLE.rateLimit, ThrottlingBurstLimit: THROTTLE.burstLimit });
     const dest = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] as string;
@@ -334,6 +353,11 @@ describe('lake catalog and Athena', () => {
       required: ['profile_id', 'identities', 'traits', 'computed', 'segments', 'consent', 'created_at', 'updated_at'],
     },
     { name: 'audit', prefix: LAKE.auditPrefix, required: ['at', 'request_id', 'actor', 'action', 'target', 'status', 'code'] },
+    {
+      name: 'journey_steps',
+      prefix: LAKE.journeyStepsPrefix,
+      required: ['at', 'journey_id', 'version', 'run_id', 'profile_id', 'step_id', 'action', 'outcome', 'reason'],
+    },
   ];
 
   it('a Glue database and no crawler', () => {

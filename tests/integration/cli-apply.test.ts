@@ -53,6 +53,7 @@ describe('cairn apply', () => {
     const r = await apply(EXAMPLES);
     expect(r.code, r.err).toBe(0);
     expect(r.lines).toEqual([
+      ['created', 'policy', 'default'],
       ['created', 'computedTrait', 'lifetime_revenue'],
       ['created', 'computedTrait', 'orders_90d'],
       ['created', 'computedTrait', 'last_store'],
@@ -66,7 +67,7 @@ describe('cairn apply', () => {
     ]);
     const again = await apply(EXAMPLES);
     expect(again.code).toBe(0);
-    expect(again.lines.map((l) => l[0])).toEqual(Array(10).fill('unchanged'));
+    expect(again.lines.map((l) => l[0])).toEqual(Array(11).fill('unchanged'));
     expect((await list('segments')).map((s) => s.version)).toEqual([1, 1, 1]);
   });
 

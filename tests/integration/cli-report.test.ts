@@ -188,6 +188,15 @@ describe('cairn report over the local lake (DuckDB)', () => {
       ['at_risk', 1, 300, 20],
       ['lost', 1, 1000, 20],
     ]);
+    // The grid: one row per (recency, frequency) score that has buyers.
+    const grid = await report('rfm', '--as-of', '2024-06-30', '--since', '2024-05-15', '--until', '2024-06-30', '--grid');
+    expect(grid.map((g) => [g.r, g.f, g.people, g.monetary])).toEqual([
+      [1, 2, 1, 1000],
+      [2, 3, 1, 300],
+      [3, 4, 1, 400],
+      [4, 1, 1, 50],
+      [5, 5, 1, 500],
+    ]);
   });
 
   it('retention: weekly cohorts by first week, share active in each following week', async () => {
@@ -202,6 +211,26 @@ describe('cairn report over the local lake (DuckDB)', () => {
       ['2024-07-08', 1, 2, 0, 0],
       ['2024-07-08', 1, 3, 0, 0],
     ]);
+  });
+
+  it('retention: a week that has not happened by --until (or today) is blank, never 0%', async () => {
+    // --until July 17 (a Wednesday): the week of July 15 has happened in part, the week of July 22 not yet.
+    const r = await report('retention', '--since', '2024-07-01', '--until', '2024-07-17', '--weeks', '3');
+    expect(r.map((x) => [x.cohort_week, x.cohort_size, x.week_number, x.active, x.retained_pct])).toEqual([
+      ['2024-07-01', 2, 0, 2, 100],
+      ['2024-07-01', 2, 1, 1, 50],
+      ['2024-07-01', 2, 2, 0, 0],
+      ['2024-07-01', 2, 3, null, null],
+      ['2024-07-08', 1, 0, 1, 100],
+      ['2024-07-08', 1, 1, 1, 100],
+      ['2024-07-08', 1, 2, null, null],
+      ['2024-07-08', 1, 3, null, null],
+    ]);
+    // The table leaves those cells empty.
+    const c = io();
+    expect(await run(['--data-dir', dataDir, 'report', 'retention', '--since', '2024-07-01', '--until', '2024-07-17', '--weeks', '3'], c)).toBe(0);
+    const lastRow = c.out.split('\n').find((l) => l.startsWith('2024-07-08') && /\|\s*3\s*\|/.test(l))!;
+    expect(lastRow.split('|').map((x) => x.trim())).toEqual(['2024-07-08', '1', '3', '', '']);
   });
 
   it('quality: quarantine reasons, duplicate rate and identifier coverage', async () => {

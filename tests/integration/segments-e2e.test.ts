@@ -36,7 +36,7 @@ describe('segments on the local stack', () => {
   it('applies the examples verbatim', async () => {
     const c = await stack.cli(['apply', EXAMPLES]);
     expect(c.code, c.err).toBe(0);
-    expect(c.out.trim().split('\n')).toHaveLength(10);
+    expect(c.out.trim().split('\n')).toHaveLength(11);
   });
 
   it('a consenting customer whose orders pass 1000 enters high-value: profile, bus event, members index', async () => {

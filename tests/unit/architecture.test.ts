@@ -11,7 +11,7 @@ import { cruise, type ICruiseResult, type IViolation } from 'dependency-cruiser'
 import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcruise-options';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 
-const TREE = ['shared', 'functions', 'local', 'cli', 'infra', 'bench', 'bin', 'tests'];
+const TREE = ['shared', 'functions', 'local', 'cli', 'infra', 'bench', 'bin', 'tests', 'console'];
 
 async function cruised(roots: string[], baseDir?: string): Promise<ICruiseResult> {
   const options = await extractDepcruiseOptions('./.dependency-cruiser.cjs');

@@ -41,14 +41,33 @@ describe('audited routes', () => {
       'DELETE /v1/segments/{id}': 'definition.deleted',
       'PUT /v1/journeys/{id}': 'definition.put',
       'DELETE /v1/journeys/{id}': 'definition.deleted',
+      'POST /v1/journeys/{id}/pause': 'journey.paused',
+      'POST /v1/journeys/{id}/resume': 'journey.resumed',
+      'POST /v1/journeys/{id}/archive': 'journey.archived',
+      'POST /v1/journeys/simulate': 'journey.simulated',
+      'PUT /v1/policies/{id}': 'definition.put',
+      'DELETE /v1/policies/{id}': 'definition.deleted',
       'POST /v1/sources/{id}/keys': 'key.created',
       'DELETE /v1/sources/{id}/keys/{keyId}': 'key.revoked',
       'PUT /v1/sources/{id}/trust': 'source.trust_set',
       'POST /v1/coupons/{pool}/codes': 'coupons.loaded',
       'POST /v1/coupons/{pool}/generate': 'coupons.generated',
+      'POST /v1/lake/queries': 'lake.queried',
+      'POST /v1/quarantine/replay': 'quarantine.replayed',
     };
     expect(AUDITED_ROUTES).toEqual(expected);
     for (const [k, a] of Object.entries(expected)) expect(auditAction(k)).toBe(a);
+  });
+
+  it('a pause, resume or archive is recorded by the journey id', () => {
+    for (const verb of ['pause', 'resume', 'archive'])
+      expect(auditRow(input(`POST /v1/journeys/{id}/${verb}`, { params: { id: 'welcome' } }))).toMatchObject({ target: 'welcome', code: null });
+  });
+
+  it('a simulation is recorded by the journey its answer names (a draft has no path id), never by a person', () => {
+    const body = { journeyId: 'browse-draft', samples: [{ profileId: 'p-1', message: { to: 'ann@example.com' } }] };
+    expect(auditRow(input('POST /v1/journeys/simulate', { body }))).toMatchObject({ action: 'journey.simulated', target: 'browse-draft', code: null });
+    expect(auditRow(input('POST /v1/journeys/simulate', { status: 503, code: 'lake_unavailable' }))).toMatchObject({ target: null, code: 'lake_unavailable' });
   });
 
   it('every audited route but unmerge (added separately) is an admin route of ROUTES; reads are not audited', () => {
@@ -62,6 +81,19 @@ describe('audited routes', () => {
 });
 
 describe('audit rows', () => {
+  it('a lake query is recorded by its name (and journey) and its query id', () => {
+    const started = (body: unknown) => auditRow(input('POST /v1/lake/queries', { status: 202, body }))?.target;
+    expect(started({ id: 'q-1', query: 'quarantine-rows', state: 'queued' })).toBe('quarantine-rows/q-1');
+    expect(started({ id: 'q-2', query: 'journey', journey: 'welcome', state: 'queued' })).toBe('journey:welcome/q-2');
+    expect(auditRow(input('POST /v1/lake/queries', { status: 400, code: 'invalid_lake_query' }))).toMatchObject({ target: null, code: 'invalid_lake_query' });
+  });
+
+  it('a quarantine replay is recorded as one, saying when it only counted', () => {
+    const replayed = (body: unknown) => auditRow(input('POST /v1/quarantine/replay', { status: 200, body }))?.target;
+    expect(replayed({ dryRun: false, replayedObjects: 2 })).toBe('quarantine');
+    expect(replayed({ dryRun: true, replayedObjects: 0 })).toBe('quarantine (dry run)');
+  });
+
   it('an erasure is recorded by its erasure id', () => {
     const row = auditRow(
       input('DELETE /v1/profiles/{identifier}', {
@@ -276,6 +308,7 @@ describe('the audit table', () => {
       quarantine: LAKE.quarantinePrefix,
       profiles: LAKE.profilesPrefix,
       audit: LAKE.auditPrefix,
+      journeySteps: LAKE.journeyStepsPrefix,
       parquetEvents: LAKE.parquetEventsPrefix,
       compactionManifests: LAKE.compactionManifestsPrefix,
     });

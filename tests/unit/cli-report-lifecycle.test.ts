@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, journeySql, lifecycleSql, renderHtmlReport, reportSql, svgBarChart, type Dialect } from '#cli/reports';
 import { reportWindow } from '#cli/reports/index';
-import { filtersSql } from '#cli/reports/filters';
+import { filtersSql } from '#shared/reports/filters';
 import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 

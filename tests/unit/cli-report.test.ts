@@ -1,7 +1,7 @@
 /** Report SQL text for both dialects, and option validation. DuckDB runs for real in tests/integration/cli-report.test.ts. */
 import { describe, expect, it } from 'vitest';
 import { funnelSql, identityMapCtes, lifecycleSql, qualitySql, reportSql, retentionSql, rfmSql, type Dialect } from '#cli/reports';
-import { parseDuration } from '#cli/reports/dialect';
+import { parseDuration } from '#shared/reports/dialect';
 
 const all = (d: Dialect) => [
   funnelSql({ steps: ['Product Viewed', 'Added to Cart', 'Order Completed'], withinSeconds: 604800, since: '2024-05-01', until: '2024-05-31' }, d),

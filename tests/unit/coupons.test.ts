@@ -25,7 +25,7 @@ import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { BusEvent } from '#shared/identity/bus';
 import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { currentOnly, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
 import { couponSender } from '#shared/journeys/actions/coupon';
 import type { ActionInput } from '#shared/journeys/actions/types';
 import { renderEmail } from '#shared/journeys/actions/email';
@@ -235,6 +235,8 @@ describe('the coupon step in the grammar', () => {
       'j.yaml',
     ) as JourneyDef[];
     expect(journeyRules(plain!).some((r) => r.kind === 'coupon')).toBe(false);
+    // A version without the coupon step keeps the rule while an earlier live version's runs may hold its codes.
+    expect(journeyRules(plain!, { during: [j!] }).find((r) => r.kind === 'coupon')).toEqual(rule);
   });
 });
 
@@ -274,7 +276,7 @@ function world(def: JourneyDef) {
     store,
     coupons,
     profiles: { get: async (id) => profile(id) },
-    journey: async () => def,
+    journey: async () => currentOnly(def),
     waits: { create: async () => {}, cancel: async () => {} },
     senders: {
       email,
@@ -395,6 +397,18 @@ describe('λ journey: the coupon step', () => {
       },
     ]);
     expect(await poolStatus(w.coupons, 'spring', NOW)).toMatchObject({ redeemed: 2, redeemedAgain: 1, redeemedUnissued: 1 });
+  });
+
+  it('a redemption counts on the journey version whose step issued the code (docs/journeys.md#versions)', async () => {
+    const w = world(def!);
+    w.deps.journey = async () => currentOnly(def!, 3);
+    await loadCodes(w.coupons, 'spring', ['SPRING-0001'], { now: NOW });
+    await handleJourney(trigger(def!.id, 'ada'), w.deps, 'arn:self');
+    expect(await w.coupons.getCode(canonicalCode('SPRING-0001'))).toMatchObject({ runId: expect.any(String), version: 3 });
+    expect((await handleJourney(redemption(def!.id, 'ada', 'SPRING-0001', 'red-1'), w.deps, 'arn:self')).outcome).toBe('redeemed');
+    const raw = await w.store.getStats(def!.id, [3]);
+    expect(raw.get(3)).toMatchObject({ 'step#gift#sent': 1, 'step#gift#redeemed': 1 });
+    expect(raw.get(0)?.['step#gift#redeemed']).toBeUndefined();
   });
 });
 

@@ -260,7 +260,7 @@ describe('invalid documents are rejected with the file, document and field', () 
       'unknown kind',
       'k.yaml',
       'kind: audience\nid: x\n',
-      /^k\.yaml: document 0 \(id: x\): kind: must be one of computedTrait, segment, journey, not "audience"/,
+      /^k\.yaml: document 0 \(id: x\): kind: must be one of computedTrait, segment, journey, policy, not "audience"/,
     ],
     ['not a mapping', 'k.yaml', '- 12\n', /^k\.yaml: document 0: \(document\): a definition must be a mapping/],
     ['wrong type', 'c.yaml', 'kind: computedTrait\nid: x\naggregate: sum\nproperty: 12\n', /document 0 \(id: x\): property: 12 is not a dotted property path/],
@@ -318,7 +318,7 @@ describe('invalid documents are rejected with the file, document and field', () 
     [
       'misspelt step field',
       journey('', '  - action: email\n    subjet: hi\n    body: x\n'),
-      /steps\[0\]\.subjet: unknown field \(an email step takes: id, action, subject, body, to, from, consent\)/,
+      /steps\[0\]\.subjet: unknown field \(an email step takes: id, action, subject, body, to, from, consent, transactional\)/,
     ],
     ['missing required step field', journey('', '  - action: sms\n'), /steps\[0\]\.text: is required/],
     ['unknown action', journey('', '  - action: fax\n'), /steps\[0\]\.action: must be one of email, sms, webhook, traits, event, coupon, not "fax"/],

@@ -10,7 +10,7 @@ import { loadDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { BusEvent } from '#shared/identity/bus';
 import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { currentOnly, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
 import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 
 const file = join(__dirname, '..', '..', 'examples', 'journeys.yaml');
@@ -47,7 +47,7 @@ function deps(p: ProfileRecord, sent: string[], published: BusEvent[]): JourneyD
   return {
     store: new MemoryJourneyStore(),
     profiles: { get: async () => p },
-    journey: async () => coupon,
+    journey: async () => currentOnly(coupon),
     waits: { create: async () => {}, cancel: async () => {} },
     senders: { email: send, sms: send, webhook: send, traits: send, event: send },
     publisher: {

@@ -18,7 +18,7 @@ import { computedTraitValue } from '#shared/definitions';
 import { loadDefinitions, parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
+import { currentOnly, handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
 import {
   emptyState,
   MAX_TRIGGER_AGE_MS,
@@ -440,7 +440,7 @@ function world(def: JourneyDef) {
   const deps: JourneyDeps = {
     store: new MemoryJourneyStore(),
     profiles: { get: async (id) => profile(id) },
-    journey: async () => def,
+    journey: async () => currentOnly(def),
     waits: { create: async (name) => void schedules.push(name), cancel: async (name) => void schedules.splice(schedules.indexOf(name), 1) },
     senders: { email: send('email'), sms: send('sms'), webhook: send('webhook'), traits: send('traits'), event: send('event') },
     timeline,
@@ -470,7 +470,7 @@ describe('λ journey reads the timeline', () => {
     expect(w.schedules).toEqual([]);
     const s = await w.deps.store.getState(coupon3s.id, 'p1');
     expect(s!.run).toMatchObject({ status: 'exited', reason: 'exit_event', startedAt: T0 });
-    expect(await w.deps.store.getStats(coupon3s.id)).toMatchObject({ entered: 1, exited: 1 });
+    expect((await w.deps.store.getStats(coupon3s.id, [1])).get(1)).toMatchObject({ entered: 1, exited: 1 });
     // The delivery arriving again after the run exists: nothing more.
     expect((await handleJourney(busEvent(coupon3s, 'exit', redeem), w.deps, 'arn:self')).outcome).toBe('ignored');
   });

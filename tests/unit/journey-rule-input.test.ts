@@ -12,7 +12,7 @@ import { loadDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
 import type { ProfileRecord } from '#shared/identity/types';
 import { targetInput as eventBridgeTargetInput, validateTargetInput } from '#shared/eventbridge/input';
-import { handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
+import { currentOnly, handleJourney, type JourneyDeps, type JourneyInput } from '#shared/journeys/handler';
 import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 import { RULE_KINDS, ruleName, targetInput } from '#shared/journeys/rules';
 
@@ -46,7 +46,7 @@ function deps(sent: string[]): JourneyDeps {
   return {
     store: new MemoryJourneyStore(),
     profiles: { get: async () => profile() },
-    journey: async () => coupon,
+    journey: async () => currentOnly(coupon),
     waits: { create: async () => {}, cancel: async () => {} },
     senders: { email: send, sms: send, webhook: send, traits: send, event: send },
     now: () => Date.now(),

@@ -7,7 +7,7 @@
  * different moments, as Athena may, as long as it runs for less than the grace period.
  *
  * The view is modelled by `visibleKeys` (the parts a manifest names, the events/ objects none
- * names), which is what the SQL of the view says (cli/lake.ts, infra/constructs/lake-schema.ts);
+ * names), which is what the SQL of the view says (local/lake.ts, infra/constructs/lake-schema.ts);
  * tests/integration/lake-compaction.test.ts runs the SQL itself over real files.
  */
 import { expect, it } from 'vitest';

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_IDENTITY_CONFIG } from '#shared/identity/config';
-import { filterRows, rowOwner, s3Failure, type ErasureTarget } from '#shared/privacy';
+import { ERASURE_LAKE_PREFIXES, filterRows, rowOwner, s3Failure, tableOfKey, type ErasureTarget } from '#shared/privacy';
 import {
   bucketOf,
   chunkKey,
@@ -247,6 +247,24 @@ describe('lake rows of an erased person', () => {
       rowOwner('profiles', row({ identities: JSON.stringify([{ type: 'email', value: 'ada@example.com' }]) }), [t], config, suppressionHash),
     ).toBeDefined();
     expect(rowOwner('profiles', row({}), [p, t], config, suppressionHash)).toBeUndefined();
+  });
+  it('journey_steps: by profile id, the one personal datum of a row', () => {
+    const p = target([], { profileIds: new Set(['p1']) });
+    const row = (profile_id: string) => ({
+      at: '',
+      journey_id: 'j',
+      version: 1,
+      run_id: 'r',
+      profile_id,
+      step_id: null,
+      action: 'run',
+      outcome: 'entered',
+      reason: null,
+    });
+    expect(rowOwner('journey_steps', row('p1'), [p], config, suppressionHash)).toBeDefined();
+    expect(rowOwner('journey_steps', row('p2'), [p, t], config, suppressionHash)).toBeUndefined();
+    expect(tableOfKey('journey_steps/dt=2025-06-01/p1.welcome.3.json.gz')).toBe('journey_steps');
+    expect(ERASURE_LAKE_PREFIXES).toContain('journey_steps/');
   });
   it('filterRows keeps everyone else in order and groups removals per erasure', () => {
     const t2 = { ...target(['user_id:bob']), erasureId: 'e2' };

@@ -30,7 +30,13 @@ export function couponSender(coupons: CouponStore, put: (message: JsonObject, no
     const out = await issueCoupon(
       coupons,
       step.pool,
-      { journeyId: input.journey.id, stepId: step.id, runId: input.runId, profileId: input.profile.profileId },
+      {
+        journeyId: input.journey.id,
+        stepId: step.id,
+        runId: input.runId,
+        profileId: input.profile.profileId,
+        ...(input.version !== undefined ? { version: input.version } : {}),
+      },
       input.now,
     );
     if (out.status !== 'issued') {

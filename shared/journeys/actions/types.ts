@@ -10,6 +10,8 @@ export interface ActionInput {
   /** Template context: traits, computed, event, journey, profile. */
   template: TemplateContext;
   now: number;
+  /** The journey version the run follows (docs/journeys.md#versions); absent in tests. */
+  version?: number;
 }
 
 /**

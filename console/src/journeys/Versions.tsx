@@ -1,0 +1,149 @@
+/**
+ * A journey's versions side by side (`GET /v1/journeys/{id}/versions`, `…/versions/{n}`) and its dry
+ * run (`POST /v1/journeys/simulate`): both come with journey versions and simulation on the API; a
+ * stack without those routes gets a plain "not available" instead of an error.
+ */
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useEffect, useId, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { parse as parseYaml } from 'yaml';
+import { api, pathParam } from '../api/client';
+import { ErrorNote, Loading } from '../components/Status';
+import { useFormat } from '../i18n/format';
+import { unavailable } from '../api/available';
+import { lineDiff } from './lines';
+
+interface VersionSummary {
+  version: number;
+  hash?: string;
+  appliedAt?: string;
+  current?: boolean;
+  ended?: boolean;
+  sameAs?: number[];
+  migrate?: { from: number };
+}
+
+function Side({ title, lines, marks }: { title: string; lines: string[]; marks: string[] }) {
+  return (
+    <figure className="version-side">
+      <figcaption>{title}</figcaption>
+      <pre>
+        {lines.map((l, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional
+          <div key={i} className={`diff-${marks[i]}`}>
+            <span className="sr-only">{marks[i] === 'same' ? '' : `${marks[i]}: `}</span>
+            {l || ' '}
+          </div>
+        ))}
+      </pre>
+    </figure>
+  );
+}
+
+export function JourneyVersions({ id, toYaml }: { id: string; toYaml?: (doc: unknown) => string }) {
+  const { t } = useTranslation();
+  const f = useFormat();
+  const leftId = useId();
+  const rightId = useId();
+  const base = `/v1/journeys/${pathParam(id)}/versions`;
+  const list = useQuery({
+    queryKey: ['journey-versions', id],
+    queryFn: () => api<{ current: number; status?: string; versions: VersionSummary[] }>(base),
+    retry: false,
+  });
+  const [pick, setPick] = useState<[number, number] | null>(null);
+  useEffect(() => {
+    const vs = list.data?.versions;
+    if (vs?.length) setPick([vs.length > 1 ? vs[vs.length - 2]!.version : vs[0]!.version, vs[vs.length - 1]!.version]);
+  }, [list.data]);
+  const doc = (n: number | undefined) => ({
+    queryKey: ['journey-version', id, n],
+    queryFn: () => api<VersionSummary & { definition: unknown }>(`${base}/${n}`),
+    enabled: n !== undefined && !!toYaml,
+  });
+  const left = useQuery(doc(pick?.[0]));
+  const right = useQuery(doc(pick?.[1]));
+  const texts = useMemo(() => {
+    if (!toYaml || !left.data || !right.data) return null;
+    const a = toYaml(left.data.definition).trimEnd().split('\n');
+    const b = toYaml(right.data.definition).trimEnd().split('\n');
+    return { a, b, ...lineDiff(a, b) };
+  }, [left.data, right.data, toYaml]);
+
+  return (
+    <section aria-labelledby={`${leftId}-h`}>
+      <h2 id={`${leftId}-h`}>{t('journeys.versions')}</h2>
+      {list.isPending && <Loading />}
+      {list.error &&
+        (unavailable(list.error) ? (
+          <p className="muted">{t('journeys.versionsUnavailable')}</p>
+        ) : (
+          <ErrorNote error={list.error} retry={() => void list.refetch()} />
+        ))}
+      {list.data && pick && (
+        <>
+          <div className="row">
+            {(
+              [
+                [leftId, 0, t('journeys.compareLeft')],
+                [rightId, 1, t('journeys.compareRight')],
+              ] as const
+            ).map(([htmlId, side, label]) => (
+              <span key={htmlId} className="row">
+                <label htmlFor={htmlId}>{label}</label>
+                <select
+                  id={htmlId}
+                  value={pick[side]}
+                  onChange={(e) => setPick((p) => (p ? (side === 0 ? [Number(e.target.value), p[1]] : [p[0], Number(e.target.value)]) : p))}
+                >
+                  {list.data.versions.map((v) => (
+                    <option key={v.version} value={v.version}>
+                      {t('journeys.versionOption', { version: v.version, when: f.dateTime(v.appliedAt) })}
+                      {v.current ? ` · ${t('journeys.current')}` : ''}
+                    </option>
+                  ))}
+                </select>
+              </span>
+            ))}
+          </div>
+          {(left.error || right.error) && <ErrorNote error={left.error ?? right.error} />}
+          {texts ? (
+            <div className="grid2">
+              <Side title={t('journeys.versionTitle', { version: pick[0] })} lines={texts.a} marks={texts.left} />
+              <Side title={t('journeys.versionTitle', { version: pick[1] })} lines={texts.b} marks={texts.right} />
+            </div>
+          ) : (
+            <Loading />
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+export function JourneyDryRun({ id, text, problems }: { id: string; text: string | null; problems: number }) {
+  const { t } = useTranslation();
+  const headingId = useId();
+  const run = useMutation({
+    mutationFn: (yaml: string) => api<unknown>('/v1/journeys/simulate', { method: 'POST', body: { journeyId: id, definition: parseYaml(yaml) as unknown } }),
+    retry: false,
+  });
+  return (
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId}>{t('journeys.dryRun')}</h2>
+      <p className="muted small">{t('journeys.dryRunIntro')}</p>
+      <button type="button" className="button secondary" disabled={!text || problems > 0 || run.isPending} onClick={() => text && run.mutate(text)}>
+        {run.isPending ? t('journeys.dryRunning') : t('journeys.dryRunStart')}
+      </button>
+      {run.error &&
+        (unavailable(run.error) ? (
+          <p className="muted" role="status">
+            {t('journeys.dryRunUnavailable')}
+          </p>
+        ) : (
+          <ErrorNote error={run.error} />
+        ))}
+      {run.data !== undefined && <pre className="card small">{JSON.stringify(run.data, null, 2)}</pre>}
+    </section>
+  );
+}
