@@ -27,6 +27,7 @@ import { registerCouponsCommand } from './coupons';
 import { registerJourneyCommands } from './journeys';
 import { importFile, parseDelimiter, renderImportSummary, type ImportSummary } from './import';
 import { registerReplayCommand } from './replay';
+import { registerLakeCommand } from './compact';
 import { registerPrivacyCommands } from './erase';
 import { registerSuppressionCommands } from './suppression';
 import { pathParam } from '#shared/http';
@@ -359,6 +360,8 @@ export function buildProgram(io: Io): Command {
     stderr: io.stderr,
     locate: (cmd) => locateStores(globals(cmd), env),
   });
+
+  registerLakeCommand(program, { stdout: io.stdout, locate: (cmd) => locateStores(globals(cmd), env) });
 
   registerSuppressionCommands(program, {
     stdout: io.stdout,

@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { CONSOLE, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
+import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, CONSOLE, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
 
@@ -56,6 +56,10 @@ export interface CairnSettingsProps {
   quarantineDays?: number;
   /** Days a file λ import tagged under imports/ is kept after it was written (RETENTION.importDays). */
   importDays?: number;
+  /** Days an events/ object whose day is compacted is kept after it was written (RETENTION.compactedEventsDays). */
+  compactedEventsDays?: number;
+  /** Gzip JSON input per Parquet part of λ compact, in MB (COMPACTION.targetMb). */
+  compactionTargetMb?: number;
   /**
    * Deploy the console (infra/constructs/console-site.ts): static site behind CloudFront, a Cognito
    * user pool, the admin routes behind a JWT authorizer. Default true; false leaves all of it out.
@@ -114,6 +118,10 @@ export interface CairnSettings {
   quarantineDays: number;
   /** Days tagged imports/ objects are kept (`cairn:importDays`): the lake's `expire-imports` rule, CAIRN_IMPORT_DAYS of λ erase. */
   importDays: number;
+  /** Days compacted events/ objects are kept (`cairn:compactedEventsDays`): the lake's `expire-compacted-events` lifecycle rule. */
+  compactedEventsDays: number;
+  /** λ compact's part size in MB (`cairn:compactionTargetMb`, CAIRN_COMPACTION_TARGET_MB). */
+  compactionTargetMb: number;
   /** The console's site, sign-in and JWT-authorised admin API (`cairn:console`). */
   console: boolean;
   /** Invited into the `admin` group at deploy (`cairn:consoleAdminEmail`). */
@@ -150,6 +158,8 @@ export const CONTEXT = {
   timelineDays: 'cairn:timelineDays',
   quarantineDays: 'cairn:quarantineDays',
   importDays: 'cairn:importDays',
+  compactedEventsDays: 'cairn:compactedEventsDays',
+  compactionTargetMb: 'cairn:compactionTargetMb',
   console: 'cairn:console',
   consoleAdminEmail: 'cairn:consoleAdminEmail',
   consoleDomainPrefix: 'cairn:consoleDomainPrefix',
@@ -233,6 +243,17 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(importDays) || importDays < 1) {
     throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
   }
+  const compactedEventsDays = props.compactedEventsDays ?? num(ctx(CONTEXT.compactedEventsDays), CONTEXT.compactedEventsDays) ?? RETENTION.compactedEventsDays;
+  // Normalize heads the objects its dedup markers name for the dedup window: they must outlive it.
+  if (!Number.isInteger(compactedEventsDays) || compactedEventsDays < COMPACTED_EVENTS_MIN_DAYS) {
+    throw new Error(
+      `context ${CONTEXT.compactedEventsDays} must be a whole number of days (at least ${COMPACTED_EVENTS_MIN_DAYS}: the dedup window and the settle time), got ${compactedEventsDays}`,
+    );
+  }
+  const compactionTargetMb = props.compactionTargetMb ?? num(ctx(CONTEXT.compactionTargetMb), CONTEXT.compactionTargetMb) ?? COMPACTION.targetMb;
+  if (!Number.isInteger(compactionTargetMb) || compactionTargetMb < 1 || compactionTargetMb > 1024) {
+    throw new Error(`context ${CONTEXT.compactionTargetMb} must be a whole number of MB from 1 to 1024, got ${compactionTargetMb}`);
+  }
   const domainPrefix = props.consoleDomainPrefix ?? (ctx(CONTEXT.consoleDomainPrefix) as string | undefined);
   // Cognito's rule for a domain prefix: lower-case letters, digits and hyphens, not starting or ending with a hyphen, no "aws", "amazon" or "cognito".
   if (domainPrefix && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
@@ -249,6 +270,8 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     timelineDays,
     quarantineDays,
     importDays,
+    compactedEventsDays,
+    compactionTargetMb,
     shards,
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,

@@ -2,7 +2,7 @@
  * CairnStack: the whole platform in one stack, one construct per pipeline stage, built in
  * pipeline order so each stage can use what the stages before it created:
  *
- *   Encryption → Events (bus) → Lake → Collection (API, collect, raw stream, sources)
+ *   Encryption → Events (bus) → Lake → LakeCompaction (λ compact: events → Parquet) → Collection (API, collect, raw stream, sources)
  *              → Normalization (normalize, dedup, normalized stream)
  *              → Imports (λ import: files dropped under imports/ in the lake → raw stream)
  *              → Segments (members table, recheck scheduler role) → Identity (resolve, snapshot,
@@ -23,6 +23,7 @@ import { Events } from './constructs/events';
 import { Identity } from './constructs/identity';
 import { Journeys } from './constructs/journeys';
 import { Lake } from './constructs/lake';
+import { LakeCompaction } from './constructs/compaction';
 import { Monitoring } from './constructs/monitoring';
 import { Imports } from './constructs/imports';
 import { Normalization } from './constructs/normalization';
@@ -40,6 +41,8 @@ export class CairnStack extends Stack {
   readonly encryption: Encryption;
   readonly events: Events;
   readonly lake: Lake;
+  /** λ compact: the lake's events into Parquet (docs/lake.md#compaction). */
+  readonly compaction: LakeCompaction;
   readonly collection: Collection;
   readonly normalization: Normalization;
   /** File drops under imports/ in the lake → λ import (docs/import.md). */
@@ -65,6 +68,7 @@ export class CairnStack extends Stack {
     this.catalog = new Catalog(this.encryption.key, this.settings);
     this.events = new Events(this, 'Events', this.catalog);
     this.lake = new Lake(this, 'Lake', this.catalog);
+    this.compaction = new LakeCompaction(this, 'Compaction', this.catalog);
     this.collection = new Collection(this, 'Collection', this.catalog);
     // Privacy table before the pipeline (normalize and resolve read the suppression list); λ erase after Journeys.
     this.privacy = new Privacy(this, 'Privacy', this.catalog);

@@ -4,8 +4,10 @@
  *
  * Locally the lake is the S3 bucket `cairn-lake` served by s3rver, which keeps every object on disk
  * as `<dataDir>/s3/cairn-lake/<key>._S3rver_object` (metadata beside it). Lake objects are gzip
- * JSON Lines under Hive-style partitions (`events/dt=YYYY-MM-DD/<shard>-<seq>.json.gz`), so DuckDB
- * reads those files directly and exposes the views `events`, `quarantine`, `profiles`, `audit` and `journey_steps`, with the
+ * JSON Lines under Hive-style partitions (`events/dt=YYYY-MM-DD/<shard>-<seq>.json.gz`) and the
+ * Parquet parts of compacted days (`parquet/events/…`), so DuckDB reads those files directly and
+ * exposes the views `events` (both formats, docs/lake.md#compaction), `quarantine`, `profiles`,
+ * `audit` and `journey_steps`, with the
  * columns of shared/message/types.ts (`LakeEventRow`, `LakeQuarantineRow`) plus the partition column
  * `dt`. Nested objects are DuckDB `JSON`, so `properties->>'total'` works whether the writer stored
  * them as objects or as JSON text. An empty lake answers with zero rows.
@@ -31,30 +33,49 @@ type ColType = 'VARCHAR' | 'JSON' | 'TIMESTAMPTZ' | 'INTEGER';
 interface TableSpec {
   prefix: string;
   columns: [string, ColType][];
+  /** Storage format of the objects (default gzip JSON Lines). */
+  format?: 'json' | 'parquet';
 }
 
-/** The lake tables and their columns (order as shown by `select *`); `dt` is appended. */
-export const LAKE_TABLES: Record<'events' | 'quarantine' | 'profiles' | 'audit' | 'journey_steps', TableSpec> = {
-  events: {
-    prefix: LAKE.eventsPrefix,
+const EVENT_COLUMNS: [string, ColType][] = [
+  ['message_id', 'VARCHAR'],
+  ['type', 'VARCHAR'],
+  ['event', 'VARCHAR'],
+  ['name', 'VARCHAR'],
+  ['category', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['anonymous_id', 'VARCHAR'],
+  ['group_id', 'VARCHAR'],
+  ['previous_id', 'VARCHAR'],
+  ['timestamp', 'TIMESTAMPTZ'],
+  ['original_timestamp', 'VARCHAR'],
+  ['sent_at', 'VARCHAR'],
+  ['received_at', 'TIMESTAMPTZ'],
+  ['properties', 'JSON'],
+  ['traits', 'JSON'],
+  ['context', 'JSON'],
+  ['source_id', 'VARCHAR'],
+];
+
+/**
+ * The lake tables and their columns (order as shown by `select *`); `dt` is appended. As in Glue
+ * (infra/constructs/lake-schema.ts): `events` is the view EVENTS_VIEW over the three `events_*`.
+ */
+export const LAKE_TABLES: Record<'events_json' | 'events_parquet' | 'events_compaction' | 'quarantine' | 'profiles' | 'audit' | 'journey_steps', TableSpec> = {
+  /** What normalize writes (gzip JSON Lines). */
+  events_json: { prefix: LAKE.eventsPrefix, columns: EVENT_COLUMNS },
+  /** Compacted days' parts (docs/lake.md#compaction). */
+  events_parquet: { prefix: LAKE.parquetEventsPrefix, columns: EVENT_COLUMNS, format: 'parquet' },
+  /** The manifests of compacted days (shared/lake/compaction.ts `ManifestRow`). */
+  events_compaction: {
+    prefix: LAKE.compactionManifestsPrefix,
     columns: [
-      ['message_id', 'VARCHAR'],
-      ['type', 'VARCHAR'],
-      ['event', 'VARCHAR'],
-      ['name', 'VARCHAR'],
-      ['category', 'VARCHAR'],
-      ['user_id', 'VARCHAR'],
-      ['anonymous_id', 'VARCHAR'],
-      ['group_id', 'VARCHAR'],
-      ['previous_id', 'VARCHAR'],
-      ['timestamp', 'TIMESTAMPTZ'],
-      ['original_timestamp', 'VARCHAR'],
-      ['sent_at', 'VARCHAR'],
-      ['received_at', 'TIMESTAMPTZ'],
-      ['properties', 'JSON'],
-      ['traits', 'JSON'],
-      ['context', 'JSON'],
-      ['source_id', 'VARCHAR'],
+      ['role', 'VARCHAR'],
+      ['key', 'VARCHAR'],
+      ['rows', 'INTEGER'],
+      ['etag', 'VARCHAR'],
+      ['written_at', 'VARCHAR'],
+      ['tagged_at', 'VARCHAR'],
     ],
   },
   quarantine: {
@@ -137,30 +158,73 @@ function hasObjects(dir: string): boolean {
   return false;
 }
 
-/** The `SELECT` a view is defined as: over the files when there are some, else an empty typed relation. */
-export function viewSql(lakeDir: string, table: keyof typeof LAKE_TABLES): string {
+/** The views a local lake defines: the tables, then `events` over them. */
+export type LakeView = keyof typeof LAKE_TABLES | 'events';
+export const LAKE_VIEWS: readonly LakeView[] = [...(Object.keys(LAKE_TABLES) as (keyof typeof LAKE_TABLES)[]), 'events'];
+
+/** Column `KEY_COLUMN` of tableSql(…, true): the lake key of the object a row was read from (Athena's `"$path"` without `s3://<bucket>/`). */
+const KEY_COLUMN = '__key';
+
+/**
+ * The `SELECT` over a table's files when there are some, else an empty typed relation. With
+ * `withKey`, each row also carries KEY_COLUMN.
+ */
+function tableSql(lakeDir: string, table: keyof typeof LAKE_TABLES, withKey = false): string {
   const spec = LAKE_TABLES[table];
   const dir = join(lakeDir, spec.prefix);
   if (!hasObjects(dir)) {
     const cols = spec.columns.map(([c, t]) => `NULL::${t} AS "${c}"`).join(', ');
-    return `SELECT * FROM (SELECT ${cols}, NULL::VARCHAR AS dt) WHERE false`;
+    return `SELECT * FROM (SELECT ${cols}, NULL::VARCHAR AS dt${withKey ? `, NULL::VARCHAR AS ${KEY_COLUMN}` : ''}) WHERE false`;
   }
-  // Timestamps are read as text and cast leniently, so one odd value cannot fail a whole query.
-  const readCols = spec.columns.map(([c, t]) => `"${c}": '${t === 'TIMESTAMPTZ' ? 'VARCHAR' : t}'`).join(', ');
+  const parquet = spec.format === 'parquet';
   const project = spec.columns
     .map(([c, t]) => {
       const q = `"${c}"`;
+      // Timestamps are read as text and cast leniently, so one odd value cannot fail a whole query.
       if (t === 'TIMESTAMPTZ') return `try_cast(${q} AS TIMESTAMPTZ) AS ${q}`;
+      // Parquet holds nested objects as JSON text (a string column).
+      if (t === 'JSON' && parquet) return `try_cast(${q} AS JSON) AS ${q}`;
       // A nested object stored as JSON text arrives as a JSON string: unwrap it.
       if (t === 'JSON') return `CASE WHEN json_type(${q}) = 'VARCHAR' THEN coalesce(try_cast(${q}->>'$' AS JSON), ${q}) ELSE ${q} END AS ${q}`;
       return q;
     })
     .join(', ');
-  const glob = join(dir, '**', `*${OBJECT_SUFFIX}`);
+  const glob = sqlString(join(dir, '**', `*${OBJECT_SUFFIX}`));
+  const key = withKey ? `, replace(substr(filename, ${lakeDir.length + 2}), ${sqlString(OBJECT_SUFFIX)}, '') AS ${KEY_COLUMN}` : '';
+  if (parquet) {
+    const cast = spec.columns.map(([c]) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ');
+    return (
+      `SELECT ${project}, dt${key} FROM (SELECT ${cast}, dt, filename FROM read_parquet(${glob}, hive_partitioning=true, hive_types={'dt': 'VARCHAR'}, ` +
+      `union_by_name=true, filename=true))`
+    );
+  }
+  const readCols = spec.columns.map(([c, t]) => `"${c}": '${t === 'TIMESTAMPTZ' ? 'VARCHAR' : t}'`).join(', ');
   return (
-    `SELECT ${project}, dt FROM read_json(${sqlString(glob)}, columns={${readCols}}, compression='gzip', ` +
-    `format='newline_delimited', hive_partitioning=true, hive_types={'dt': 'VARCHAR'}, union_by_name=true)`
+    `SELECT ${project}, dt${key} FROM read_json(${glob}, columns={${readCols}}, compression='gzip', ` +
+    `format='newline_delimited', hive_partitioning=true, hive_types={'dt': 'VARCHAR'}, union_by_name=true, filename=true)`
   );
+}
+
+/**
+ * The `events` view: the rows of the parts a manifest publishes, and the rows of the events/ objects
+ * no manifest names (docs/lake.md#compaction) — the Glue view of infra/constructs/lake-schema.ts
+ * `eventsViewSql`, in DuckDB, with a file's key from its path instead of Athena's `"$path"`.
+ */
+function eventsViewSql(lakeDir: string): string {
+  const cols = EVENT_COLUMNS.map(([c]) => `"${c}"`).join(', ');
+  const manifests = tableSql(lakeDir, 'events_compaction');
+  const named = (alias: string, role: 'part' | 'source') =>
+    `SELECT 1 FROM (${manifests}) m WHERE m.dt = ${alias}.dt AND m.role = '${role}' AND m.key = ${alias}.${KEY_COLUMN}`;
+  return (
+    `SELECT ${cols}, p.dt FROM (${tableSql(lakeDir, 'events_parquet', true)}) p WHERE EXISTS (${named('p', 'part')}) ` +
+    `UNION ALL ` +
+    `SELECT ${cols}, j.dt FROM (${tableSql(lakeDir, 'events_json', true)}) j WHERE NOT EXISTS (${named('j', 'source')})`
+  );
+}
+
+/** The `SELECT` a view is defined as. */
+export function viewSql(lakeDir: string, view: LakeView): string {
+  return view === 'events' ? eventsViewSql(lakeDir) : tableSql(lakeDir, view);
 }
 
 const safeBig = (v: bigint): number | string => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString());
@@ -240,7 +304,7 @@ export async function openLocalLake(dataDir: string): Promise<LocalLake> {
   async function run(sql: string, signal: AbortSignal | undefined): Promise<QueryResult> {
     let reader: Awaited<ReturnType<typeof conn.runAndReadAll>>;
     for (let attempt = 0; ; attempt++) {
-      for (const t of Object.keys(LAKE_TABLES) as (keyof typeof LAKE_TABLES)[]) {
+      for (const t of LAKE_VIEWS) {
         const def = viewSql(lakeDir, t);
         if (defined.get(t) !== def) {
           await conn.run(`CREATE OR REPLACE VIEW ${t} AS ${def}`);

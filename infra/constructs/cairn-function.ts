@@ -41,6 +41,7 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (secret) return catalog.secret(secret).secretArn;
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);
   if (key === 'importDays') return String(catalog.settings.importDays);
+  if (key === 'compactionTargetMb') return String(catalog.settings.compactionTargetMb);
   const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;
   if (stream && stream in STREAMS) return catalog.stream(stream as StreamName).streamName;
   const table = key.endsWith('Table') ? key.slice(0, -'Table'.length) : undefined;

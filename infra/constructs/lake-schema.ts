@@ -7,6 +7,7 @@
 import type { LakeEventRow, LakeQuarantineRow } from '#shared/message';
 import type { LakeProfileRow } from '#shared/identity';
 import type { LakeAuditRow } from '#shared/admin';
+import type { ManifestRow } from '#shared/lake';
 import type { LakeJourneyStepRow } from '#shared/journeys';
 
 export interface LakeTableDef {
@@ -14,6 +15,8 @@ export interface LakeTableDef {
   prefix: string;
   description: string;
   columns: [string, string][];
+  /** Storage format of the objects under the prefix (default gzip JSON Lines). */
+  format?: 'json' | 'parquet';
 }
 
 const EVENT_COLUMNS: Record<keyof LakeEventRow, string> = {
@@ -86,8 +89,49 @@ const JOURNEY_STEP_COLUMNS: Record<keyof LakeJourneyStepRow, string> = {
   reason: 'string',
 };
 
-export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; profiles: string; audit: string; journeySteps: string }): LakeTableDef[] => [
-  { name: 'events', prefix: prefixes.events, description: 'One row per accepted message', columns: Object.entries(EVENT_COLUMNS) },
+/** A compacted day's manifest (shared/lake/compaction.ts): its published parts and the events/ objects they replace. */
+const COMPACTION_COLUMNS: Record<keyof ManifestRow, string> = {
+  role: 'string',
+  key: 'string',
+  rows: 'int',
+  etag: 'string',
+  written_at: 'string',
+  tagged_at: 'string',
+};
+
+/**
+ * The lake's tables. `events` is a view (EVENTS_VIEW) over `events_json` (what normalize writes),
+ * `events_parquet` (the compacted parts) and `events_compaction` (the manifests that say which of
+ * the two holds a row): docs/lake.md#compaction.
+ */
+export const LAKE_TABLES = (prefixes: {
+  events: string;
+  quarantine: string;
+  profiles: string;
+  audit: string;
+  journeySteps: string;
+  parquetEvents: string;
+  compactionManifests: string;
+}): LakeTableDef[] => [
+  {
+    name: 'events_json',
+    prefix: prefixes.events,
+    description: 'One row per accepted message, as normalize wrote it (gzip JSON Lines); query the events view',
+    columns: Object.entries(EVENT_COLUMNS),
+  },
+  {
+    name: 'events_parquet',
+    prefix: prefixes.parquetEvents,
+    description: 'Compacted events (Parquet), published by the manifests; query the events view',
+    columns: Object.entries(EVENT_COLUMNS),
+    format: 'parquet',
+  },
+  {
+    name: 'events_compaction',
+    prefix: prefixes.compactionManifests,
+    description: 'Manifests of compacted days: the published Parquet parts and the JSON objects they replace',
+    columns: Object.entries(COMPACTION_COLUMNS),
+  },
   {
     name: 'quarantine',
     prefix: prefixes.quarantine,
@@ -111,3 +155,40 @@ export const LAKE_TABLES = (prefixes: { events: string; quarantine: string; prof
 
 /** The Hive-style partition column every lake table is partitioned by (`dt=YYYY-MM-DD/`). */
 export const PARTITION_COLUMN = 'dt';
+
+/** The columns of the `events` view, in order (the events table's, then `dt`). */
+export const EVENTS_VIEW_COLUMNS: [string, string][] = [...Object.entries(EVENT_COLUMNS), [PARTITION_COLUMN, 'string']];
+
+/** The key of a row's file from Athena's `"$path"` (`s3://<bucket>/<key>`). */
+const keyOfPath = (alias: string) => `regexp_replace(${alias}."$path", '^s3://[^/]+/', '')`;
+
+/**
+ * The `events` view (Athena SQL): the rows of the parts a manifest publishes, and the rows of the
+ * events/ objects no manifest names — each row once, whichever side of a compaction a day is on
+ * (docs/lake.md#compaction; the local twin's view in local/lake.ts is the same in DuckDB's dialect).
+ * The manifest lookups join on `dt`, so a query's date filter also limits the manifests read.
+ */
+export function eventsViewSql(): string {
+  const cols = Object.keys(EVENT_COLUMNS)
+    .map((c) => `"${c}"`)
+    .join(', ');
+  const named = (alias: string, role: ManifestRow['role']) =>
+    `SELECT 1 FROM events_compaction m WHERE m.${PARTITION_COLUMN} = ${alias}.${PARTITION_COLUMN} AND m.role = '${role}' AND m.key = ${keyOfPath(alias)}`;
+  return (
+    `SELECT ${cols}, p.${PARTITION_COLUMN} FROM events_parquet p WHERE EXISTS (${named('p', 'part')}) ` +
+    `UNION ALL ` +
+    `SELECT ${cols}, j.${PARTITION_COLUMN} FROM events_json j WHERE NOT EXISTS (${named('j', 'source')})`
+  );
+}
+
+/** Hive column types → the Presto/Trino types an Athena view records. */
+const prestoType = (hive: string) => ({ string: 'varchar', bigint: 'bigint', int: 'integer' })[hive] ?? hive;
+
+/**
+ * A Glue table's `ViewOriginalText` for an Athena view: Athena stores the view as base64 JSON
+ * (`/* Presto View: … *\/`) with its SQL, catalog, schema and columns.
+ */
+export function prestoViewText(sql: string, database: string, columns: [string, string][]): string {
+  const view = { originalSql: sql, catalog: 'awsdatacatalog', schema: database, columns: columns.map(([name, type]) => ({ name, type: prestoType(type) })) };
+  return `/* Presto View: ${Buffer.from(JSON.stringify(view), 'utf8').toString('base64')} */`;
+}

@@ -1,18 +1,18 @@
 /**
  * The lake: an encrypted, versioned S3 bucket holding gzip JSON Lines under Hive-style date
- * partitions (`events/dt=YYYY-MM-DD/…`), a Glue database whose tables find partitions by
- * projection (no crawler, no MSCK REPAIR), and an Athena workgroup with enforced, encrypted
- * results.
+ * partitions (`events/dt=YYYY-MM-DD/…`) and the Parquet parts λ compact makes of them, a Glue
+ * database whose tables find partitions by projection (no crawler, no MSCK REPAIR) with the
+ * `events` view over both formats, and an Athena workgroup with enforced, encrypted results.
  */
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { IMPORTS, LAKE, RETENTION } from '#shared/config';
+import { COMPACTION, IMPORTS, LAKE, RETENTION } from '#shared/config';
 import type { Catalog } from './catalog';
 import { LAMBDA_FAILURE_PREFIX } from './failure-destination';
-import { LAKE_TABLES, PARTITION_COLUMN } from './lake-schema';
+import { EVENTS_VIEW_COLUMNS, eventsViewSql, LAKE_TABLES, PARTITION_COLUMN, prestoViewText } from './lake-schema';
 
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
@@ -55,6 +55,13 @@ export class Lake extends Construct {
         { id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(RETENTION.noncurrentVersionDays) },
         { id: 'expire-athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RETENTION.athenaResultsDays) },
         { id: 'expire-failed-batches', prefix: LAMBDA_FAILURE_PREFIX, expiration: Duration.days(RETENTION.failedBatchDays) },
+        // events/ objects whose rows published Parquet parts hold (λ compact tags them): kept cairn:compactedEventsDays.
+        {
+          id: 'expire-compacted-events',
+          prefix: LAKE.eventsPrefix,
+          tagFilters: { [COMPACTION.expiryTag.key]: COMPACTION.expiryTag.value },
+          expiration: Duration.days(s.compactedEventsDays),
+        },
         // Quarantined messages are read whole by every erasure pass: kept cairn:quarantineDays (LAKE.quarantineExpiryDays).
         { id: 'expire-quarantine', prefix: LAKE.quarantinePrefix, expiration: Duration.days(s.quarantineDays) },
         // Files dropped for import, their rejects, reports and checkpoints: λ import tags them (manifests stay).
@@ -81,10 +88,14 @@ export class Lake extends Construct {
       profiles: LAKE.profilesPrefix,
       audit: LAKE.auditPrefix,
       journeySteps: LAKE.journeyStepsPrefix,
+      parquetEvents: LAKE.parquetEventsPrefix,
+      compactionManifests: LAKE.compactionManifestsPrefix,
     });
+    const logicalId = (name: string) => `Table${name[0]!.toUpperCase()}${name.slice(1)}`;
     for (const t of tables) {
       const location = `s3://${this.bucket.bucketName}/${t.prefix}`;
-      const table = new glue.CfnTable(this, `Table${t.name[0]!.toUpperCase()}${t.name.slice(1)}`, {
+      const parquet = t.format === 'parquet';
+      const table = new glue.CfnTable(this, logicalId(t.name), {
         catalogId: Aws.ACCOUNT_ID,
         databaseName: this.databaseName,
         tableInput: {
@@ -92,8 +103,7 @@ export class Lake extends Construct {
           description: t.description,
           tableType: 'EXTERNAL_TABLE',
           parameters: {
-            classification: 'json',
-            compressionType: 'gzip',
+            ...(parquet ? { classification: 'parquet' } : { classification: 'json', compressionType: 'gzip' }),
             'projection.enabled': 'true',
             [`projection.${PARTITION_COLUMN}.type`]: 'date',
             [`projection.${PARTITION_COLUMN}.format`]: 'yyyy-MM-dd',
@@ -106,15 +116,42 @@ export class Lake extends Construct {
           storageDescriptor: {
             location,
             columns: t.columns.map(([name, type]) => ({ name, type })),
-            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-            serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+            ...(parquet
+              ? {
+                  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+                  outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+                  serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+                }
+              : {
+                  inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+                  outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+                  serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+                }),
           },
         },
       });
       table.addResourceDependency(this.database);
       this.tables.push(table);
     }
+
+    // `events`, the table every query and report reads, is a view over the three above (docs/lake.md#compaction).
+    // It keeps the logical id the JSON table had when it was `events`, so an upgrade updates it in place.
+    const view = new glue.CfnTable(this, 'TableEvents', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: 'events',
+        description: 'One row per accepted message: compacted days from Parquet, the rest from JSON Lines (docs/lake.md)',
+        tableType: 'VIRTUAL_VIEW',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        viewOriginalText: prestoViewText(eventsViewSql(), this.databaseName, EVENTS_VIEW_COLUMNS),
+        viewExpandedText: '/* Presto View */',
+        storageDescriptor: { columns: EVENTS_VIEW_COLUMNS.map(([name, type]) => ({ name, type })), serdeInfo: {} },
+      },
+    });
+    view.addResourceDependency(this.database);
+    for (const t of this.tables) view.addResourceDependency(t);
+    this.tables.push(view);
 
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: s.name('cairn'),

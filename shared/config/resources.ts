@@ -247,6 +247,12 @@ export const LAKE = {
   lambdaFailurePrefix: 'aws/lambda/',
   /** Files dropped here are imported by λ import (docs/import.md); reports and rejects are written beside them. */
   importsPrefix: 'imports/',
+  /** Compacted `events` (docs/lake.md#compaction): Parquet parts, `parquet/events/dt=YYYY-MM-DD/part-<hash>.parquet`. */
+  parquetEventsPrefix: 'parquet/events/',
+  /** The day's manifest of compacted events: which parts are published and which JSON objects they replace. */
+  compactionManifestsPrefix: 'compaction/manifests/events/',
+  /** A day's parts written but not published yet (published one grace period later: COMPACTION.graceMinutes). */
+  compactionPendingPrefix: 'compaction/pending/events/',
   glueDatabase: 'cairn',
 } as const;
 
@@ -275,6 +281,12 @@ export const RETENTION = {
   journeyFailureLagHours: 30,
   /** DynamoDB point-in-time recovery window (every table: infra/constructs/storage.ts). */
   tableBackupDays: 35,
+  /**
+   * `expire-compacted-events`: an events/ object whose rows a published Parquet part holds (tagged
+   * COMPACTION.expiryTag by λ compact), days after it was written (CDK context `cairn:compactedEventsDays`).
+   * At least COMPACTED_EVENTS_MIN_DAYS: normalize heads the object a dedup marker names for the dedup window.
+   */
+  compactedEventsDays: 7,
 } as const;
 
 export const BUS = { name: 'cairn', source: 'cairn' } as const;
@@ -303,6 +315,34 @@ export const IMPORTS = {
  * re-reads nothing the dedup table has forgotten.
  */
 export const DEDUP_WINDOW_SECONDS = STREAMS.raw.retentionHours * 3600;
+
+/**
+ * Compaction of the lake's `events` into Parquet (λ compact, `npx cairn lake compact`, docs/lake.md#compaction).
+ */
+export const COMPACTION = {
+  /**
+   * Hours after a day ends before its objects are compacted: past the mappings' maxRecordAgeSeconds
+   * (24 h) normalize writes no more to that day but for a replay, which compaction folds in later.
+   */
+  settleHours: 25,
+  /**
+   * Minutes between writing a day's parts and publishing them in its manifest: longer than any query
+   * runs (Athena's default DML timeout is 30 minutes), so a query never reads the manifest and the
+   * files at moments that disagree (tests/unit/lake-compaction.property.test.ts).
+   */
+  graceMinutes: 45,
+  /** Gzip JSON Lines bytes per Parquet part (about the part's size; CDK context `cairn:compactionTargetMb`). */
+  targetMb: 128,
+  /**
+   * The tag λ compact puts on an events/ object once a published manifest names it: the lake's
+   * `expire-compacted-events` lifecycle rule expires it RETENTION.compactedEventsDays after it was
+   * written. Nothing but that rule removes it (λ compact may not delete: docs/security.md).
+   */
+  expiryTag: { key: 'cairn-expiry', value: 'compacted' },
+} as const;
+
+/** The shortest `cairn:compactedEventsDays`: the dedup window (normalize heads the objects its markers name) and the settle time, in whole days. */
+export const COMPACTED_EVENTS_MIN_DAYS = Math.ceil((DEDUP_WINDOW_SECONDS / 3600 + COMPACTION.settleHours) / 24) + 1;
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
@@ -533,7 +573,8 @@ export const FUNCTIONS = {
   erase: {
     id: 'Erase',
     entry: 'functions/erase/index.ts',
-    memoryMb: 1024,
+    // A compacted day's Parquet part is rewritten in memory (up to COMPACTION.targetMb of gzip JSON ≈ 1 GB of rows).
+    memoryMb: 3008,
     timeoutSeconds: 900,
     // One run at a time: a run continues the lake pass the previous one left (its cursor, docs/privacy.md).
     reservedConcurrency: 1,
@@ -569,13 +610,14 @@ export const FUNCTIONS = {
         // codes (profile id removed iff theirs: UpdateItem); never a scan.
         coupons: ['GetItem', 'UpdateItem', 'DeleteItem'],
       },
-      // Lists and rewrites objects holding the person's rows (lake tables and failed batches), deletes
+      // Lists and rewrites objects holding the person's rows (lake tables, the Parquet parts of compacted
+      // events, failed batches), deletes
       // those left with none, and removes the noncurrent versions such a rewrite leaves behind.
       lake: {
-        read: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
-        write: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
-        delete: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
-        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/'],
+        read: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        write: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        delete: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
+        deleteVersions: ['events/', 'quarantine/', 'profiles/', 'journey_steps/', 'failed/', 'aws/lambda/', 'parquet/events/'],
         list: true,
         listVersions: true,
       },
@@ -583,6 +625,27 @@ export const FUNCTIONS = {
       recheckSchedules: ['DeleteSchedule'],
       // The person's identifiers are matched by their suppression hashes (lake rows, identifiers added since the request).
       secrets: ['suppressionKey'],
+    },
+  },
+  /**
+   * Compaction of the lake's `events` into Parquet (SCHEDULES.lakeCompaction, shared/lake/compact.ts,
+   * docs/lake.md#compaction): reads a due day's JSON Lines objects, writes sorted Parquet parts and the
+   * day's manifest, then tags the objects for expiry. A part's rows are held in memory while it is
+   * written (COMPACTION.targetMb of gzip JSON ≈ 1 GB of rows).
+   */
+  compact: {
+    id: 'Compact',
+    entry: 'functions/compact/index.ts',
+    memoryMb: 3008,
+    timeoutSeconds: 900,
+    // Runs must not overlap (two would write and publish the same day's manifest): one at a time.
+    reservedConcurrency: 1,
+    env: ['lakeBucket', 'compactionTargetMb'],
+    access: {
+      // read: events/ objects, manifests; write: parts and manifests; tag: the expiry tag on compacted
+      // events/ objects (the lifecycle rule removes them: λ compact deletes nothing); list: days, objects.
+      // Manifests live under compaction/, not a `_`-prefixed folder of parquet/: Hive readers may take those for hidden.
+      lake: { read: ['events/', 'compaction/'], write: ['parquet/events/', 'compaction/'], tag: ['events/'], list: true },
     },
   },
   /**
@@ -629,6 +692,14 @@ export const SCHEDULES = {
     expression: 'rate(1 day)',
     fn: 'scores',
     description: 'Daily RFM scores and lifecycle stage written back to profiles as computed traits (rfm_group, lifecycle_stage)',
+  },
+  lakeCompaction: {
+    id: 'LakeCompaction',
+    name: 'cairn-lake-compaction',
+    // Hourly: a day needs two runs a grace period apart (compact, then publish; docs/lake.md#compaction).
+    expression: 'rate(1 hour)',
+    fn: 'compact',
+    description: "Compacts the lake's events into Parquet, day by day, once a day is past the dedup window",
   },
   erasure: {
     id: 'Erasure',
@@ -840,6 +911,8 @@ export const ENV = {
   rawStream: 'CAIRN_RAW_STREAM',
   normalizedStream: 'CAIRN_NORMALIZED_STREAM',
   lakeBucket: 'CAIRN_LAKE_BUCKET',
+  /** λ compact's part size in MB of gzip JSON input (COMPACTION.targetMb). */
+  compactionTargetMb: 'CAIRN_COMPACTION_TARGET_MB',
   sourcesTable: 'CAIRN_SOURCES_TABLE',
   dedupTable: 'CAIRN_DEDUP_TABLE',
   eventBus: 'CAIRN_EVENT_BUS',
@@ -956,6 +1029,7 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
+    compactionTargetMb: process.env[ENV.compactionTargetMb] || String(COMPACTION.targetMb),
     // The local twin's Athena (local/athena/) answers in DuckDB's SQL over the local lake.
     athenaWorkgroup: LOCAL_ATHENA.workgroup,
     lakeDatabase: LAKE.glueDatabase,

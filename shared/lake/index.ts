@@ -8,7 +8,6 @@
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { LAKE } from '../config';
 import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '../message';
 
@@ -86,20 +85,24 @@ export function toEventRow(m: NormalizedMessage): LakeEventRow {
   };
 }
 
-/** Gzipped JSON Lines: one JSON object per line, `\n`-terminated. */
-export function encodeJsonLines(rows: readonly unknown[]): Buffer {
-  let text = '';
-  for (const r of rows) text += JSON.stringify(r) + '\n';
-  return gzipSync(Buffer.from(text, 'utf8'));
-}
-
-/** Inverse of encodeJsonLines; also accepts uncompressed JSON Lines. */
-export function decodeJsonLines<T = unknown>(data: Uint8Array): T[] {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const text = (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8');
-  const out: T[] = [];
-  for (const line of text.split('\n')) if (line.trim()) out.push(JSON.parse(line) as T);
-  return out;
-}
+export { encodeJsonLines, decodeJsonLines } from './json-lines';
+export { EVENT_ROW_COLUMNS, PARQUET_ROW_GROUP_ROWS, compareEventRows, decodeParquetRows, encodeEventsParquet, isParquet } from './parquet';
+export {
+  chunkSources,
+  compactionKeys,
+  decodeManifest,
+  dueAt,
+  encodeManifest,
+  planDay,
+  taggedAtFor,
+  visibleKeys,
+  type CompactionTiming,
+  type DayManifest,
+  type DayState,
+  type DayStep,
+  type ManifestRow,
+  type ObjectInfo,
+} from './compaction';
+export { compactLake, type CompactionOptions, type CompactionReport, type CompactionStore } from './compact';
 
 export type { LakeEventRow, LakeQuarantineRow };

@@ -8,6 +8,11 @@
  * whole partition of their day (`dt`, by `receivedAt`) — at most
  * EXPORT_LIMITS.partitions of them and EXPORT_LIMITS.objects objects. When a limit cuts the read,
  * `lake.complete` is false and the timeline (which lists every event) stays complete.
+ *
+ * Compacted days (docs/lake.md#compaction): once an events/ object has expired
+ * (RETENTION.compactedEventsDays) its rows are only in the day's Parquet parts, which are too large
+ * for the admin function to read: it is skipped and `lake.complete` is false (the timeline still
+ * lists the events).
  */
 import { LAKE } from '../config';
 import { type IdentityStore, type ProfileRecord, type TimelineItem, toApiProfile } from '../identity';
@@ -60,6 +65,18 @@ async function timelineOf(store: IdentityStore, ids: string[]): Promise<{ items:
   return { items: items.slice(0, EXPORT_LIMITS.timeline), complete };
 }
 
+const isMissing = (e: unknown) => (e as Error)?.name === 'NoSuchKey';
+
+/** An events/ object's body; undefined when it is gone (a compacted day's object expired). */
+async function readEventsObject(lake: Pick<LakeObjects, 'get'>, key: string): Promise<Uint8Array | undefined> {
+  try {
+    return (await lake.get(key)).body;
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
 export async function exportProfile(store: IdentityStore, sources: ExportSources, p: ProfileRecord, now = new Date()): Promise<ProfileExport> {
   const ids = [p.profileId, ...p.mergedFrom];
   const tl = await timelineOf(store, ids);
@@ -92,7 +109,11 @@ export async function exportProfile(store: IdentityStore, sources: ExportSources
         complete = false;
         break;
       }
-      const { body } = await sources.lake.get(key);
+      const body = await readEventsObject(sources.lake, key);
+      if (!body) {
+        complete = false;
+        continue;
+      }
       for (const row of decodeJsonLines<LakeEventRow>(body)) if (messageIds.has(row.message_id)) lakeEvents.push(row);
     }
   }

@@ -18,7 +18,7 @@
  */
 import { LAKE } from '../config';
 import { type IdentityConfig, type LakeProfileRow, identityKey } from '../identity';
-import { decodeJsonLines, encodeJsonLines } from '../lake/index';
+import { decodeJsonLines, decodeParquetRows, encodeEventsParquet, encodeJsonLines } from '../lake/index';
 import { log } from '../log';
 import type { Json, JsonObject, LakeEventRow, LakeQuarantineRow } from '../message';
 import { looseMessage, messageHashes, rawMessageHashes, type SuppressionHasher } from '../suppression';
@@ -120,17 +120,21 @@ export function filterRows<T>(
 /** Where failed batches are written: Lambda's S3 on-failure destination on AWS, the local runtime's locally. */
 export const FAILED_BATCH_PREFIXES = [LAKE.lambdaFailurePrefix, LAKE.failedPrefix] as const;
 
-/** The prefixes the erasure pass rewrites (and λ erase's `lake.prefixes`, tests/infra/security.test.ts). */
+/**
+ * The prefixes the erasure pass rewrites (and λ erase's `lake.prefixes`, tests/infra/security.test.ts):
+ * with the tables', the Parquet parts compaction makes of `events` (docs/lake.md#compaction).
+ */
 export const ERASURE_LAKE_PREFIXES = [
   LAKE.eventsPrefix,
   LAKE.quarantinePrefix,
   LAKE.profilesPrefix,
   LAKE.journeyStepsPrefix,
   ...FAILED_BATCH_PREFIXES,
+  LAKE.parquetEventsPrefix,
 ] as const;
 
 export const tableOfKey = (key: string): LakeTable | undefined =>
-  key.startsWith(LAKE.eventsPrefix)
+  key.startsWith(LAKE.eventsPrefix) || key.startsWith(LAKE.parquetEventsPrefix)
     ? 'events'
     : key.startsWith(LAKE.quarantinePrefix)
       ? 'quarantine'
@@ -252,6 +256,9 @@ export async function rewriteObject(
   let split: { kept: unknown[]; removed: Map<string, unknown[]> };
   try {
     if (table === 'failed') ({ rows, encode } = decodeFailedBatch(res.body));
+    // A compacted part: rewritten as Parquet, its rows in the order they were (the part's sort order).
+    else if (key.startsWith(LAKE.parquetEventsPrefix))
+      (rows = await decodeParquetRows(res.body)), (encode = (kept) => encodeEventsParquet(kept as LakeEventRow[]));
     else (rows = decodeJsonLines(res.body)), (encode = encodeJsonLines);
     split = filterRows(table, rows, targets, config, hash);
   } catch (e) {

@@ -6,7 +6,7 @@
  */
 import { LAKE, timelineDays } from '../config';
 import { type IdentityConfig, lakeKeysOf, UNATTACHED } from '../identity';
-import { journeyStepsPersonPrefix, partitionOf } from '../lake';
+import { compactionKeys, journeyStepsPersonPrefix, partitionOf } from '../lake';
 import type { SuppressionHasher } from '../suppression';
 import { log } from '../log';
 import { count, METRIC } from '../metrics';
@@ -134,8 +134,29 @@ async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 't
     }
   });
   for (const k of all) owners.set(k, 'all');
+  // Compacted days (docs/lake.md#compaction): an events/ object's rows may also be in its day's
+  // Parquet parts (and stay there once the object expires). The parts of the days of the people's
+  // objects are visited with those objects' owners: listed, as their names say nothing about whose
+  // rows they hold. In key order the events/ objects come before the parts, so a compaction that read
+  // an object before it was rewritten here finds it changed and does not publish (planDay).
+  const partsOfDay = new Map<string, Set<string> | 'all'>();
+  for (const [k, o] of owners) {
+    const d = k.startsWith(LAKE.eventsPrefix) ? partitionOf(k) : undefined;
+    if (d) partsOfDay.set(d, mergeOwners(partsOfDay.get(d), o));
+  }
+  for (const [d, o] of partsOfDay) {
+    for await (const page of deps.lake.pages(compactionKeys.partsOf(d), '')) for (const k of page) owners.set(k, mergeOwners(owners.get(k), o));
+  }
+  // A day older than the index reaches is read whole: its parts too.
+  for (const dt of await deps.lake.partitions(LAKE.parquetEventsPrefix)) {
+    const d = partitionOf(dt);
+    if (d && d < horizon) for await (const page of deps.lake.pages(dt, '')) for (const k of page) owners.set(k, 'all');
+  }
   return owners;
 }
+
+const mergeOwners = (a: Set<string> | 'all' | undefined, b: Set<string> | 'all'): Set<string> | 'all' =>
+  a === 'all' || b === 'all' ? 'all' : new Set([...(a ?? []), ...b]);
 
 /** The pass's keys after `after`, in order, in steps of `size`. */
 async function* passPages(
@@ -168,6 +189,12 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
   const byId = new Map(people.map((p) => [p.rec.erasureId, p]));
   const owners = pass.mode === 'index' ? await indexedObjects(people, deps) : new Map<string, Set<string> | 'all'>();
   const concurrency = opts.concurrency ?? 16;
+  let parquetTurn: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = parquetTurn.then(f, f);
+    parquetTurn = run.catch(() => undefined);
+    return run;
+  };
   const margin = opts.stopMarginMs ?? STOP_MARGIN_MS;
   let scanned = 0;
   const share = (eid: string): PassShare => (pass.shares[eid] ??= { lakeRows: 0, lakeObjectsRewritten: 0, extraMarkers: 0, failures: [], failedObjects: 0 });
@@ -179,7 +206,10 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
     await pmap(page, concurrency, async (key) => {
       let r: RewriteResult;
       try {
-        r = await rewriteObject(deps.lake, key, targets, deps.config, deps.hash);
+        // A Parquet part is read whole into memory (up to COMPACTION.targetMb of rows): one at a time.
+        r = key.startsWith(LAKE.parquetEventsPrefix)
+          ? await oneAtATime(() => rewriteObject(deps.lake, key, targets, deps.config, deps.hash))
+          : await rewriteObject(deps.lake, key, targets, deps.config, deps.hash);
       } catch (e) {
         const failure: LakeFailure =
           e instanceof LakeObjectError
@@ -211,7 +241,7 @@ export async function eraseLake(people: Person[], pass: PassState, deps: PassDep
         // The versions go with the object: counted for each erasure that had rows in it.
         sh.versionsDeleted = (sh.versionsDeleted ?? 0) + (r.versionsDeleted ?? 0);
         sh.versionsFailed = (sh.versionsFailed ?? 0) + (r.versionsFailed ?? 0);
-        if (key.startsWith(LAKE.eventsPrefix)) {
+        if (tableOfKey(key) === 'events') {
           // Dedup markers of removed rows go now (those of timeline messages go with the timeline: erase.ts).
           // Each row names its source, part of its marker's key (shared/normalize/markers.ts).
           const p = byId.get(eid)!;

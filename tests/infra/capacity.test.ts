@@ -81,12 +81,12 @@ describe('default sizing: 1 billion events a month, peaks of 5× the mean', () =
     expect(fnProps(stack, 'journey').ReservedConcurrentExecutions).toBe(50);
     const reserved = ofType('AWS::Lambda::Function').map((r) => (r.Properties.ReservedConcurrentExecutions as number | undefined) ?? 0);
     const sum = reserved.reduce((a, b) => a + b, 0);
-    // + 1 each for erase, snapshot and scores: runs that must not overlap (docs/deploy.md#sizing).
-    for (const fn of ['erase', 'snapshot', 'scores'] as const) expect(fnProps(stack, fn).ReservedConcurrentExecutions).toBe(1);
-    expect(sum).toBe(3 + 9 + 50 + 3);
+    // + 1 each for erase, snapshot, scores and compact: runs that must not overlap (docs/deploy.md#sizing).
+    for (const fn of ['erase', 'snapshot', 'scores', 'compact'] as const) expect(fnProps(stack, fn).ReservedConcurrentExecutions).toBe(1);
+    expect(sum).toBe(3 + 9 + 50 + 4);
     expect(sum).toBeLessThanOrEqual(RESERVED_CONCURRENCY_BUDGET);
     // Collection keeps the unreserved pool: no other function reserves any.
-    expect(reserved.filter((n) => n > 0)).toHaveLength(consumers.length + 1 + 3);
+    expect(reserved.filter((n) => n > 0)).toHaveLength(consumers.length + 1 + 4);
   });
 
   it('the API stage throttle is at least 2× the peak even at one request per event', () => {

@@ -1,12 +1,13 @@
 /**
  * The lake's lifecycle rules for erasure at scale (docs/privacy.md): quarantine/ expires
  * LAKE.quarantineExpiryDays after an object is written (`cairn:quarantineDays`), so every erasure
- * pass, which reads quarantine/ whole, reads a bounded amount; events/ and profiles/ never expire.
+ * pass, which reads quarantine/ whole, reads a bounded amount; profiles/ and the compacted events
+ * (parquet/) never expire, and of events/ only the objects compaction tagged (their rows are in Parquet).
  * And the retention behind every "expires by" of an erasure's status (RETENTION, shared/privacy/reach.ts):
  * the stack must set each one it reports.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV, IMPORTS, LAKE, RETENTION } from '#shared/config/resources';
+import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, DEDUP_WINDOW_SECONDS, ENV, IMPORTS, LAKE, RETENTION } from '#shared/config/resources';
 import { ATHENA_RESULTS_PREFIX } from '#infra/constructs/lake';
 import { synthCairn } from './synth';
 
@@ -30,11 +31,28 @@ describe('lake lifecycle', () => {
     expect(r).toContainEqual({ Id: 'expire-quarantine', Prefix: LAKE.quarantinePrefix, ExpirationInDays: 30, Status: 'Enabled' });
     // Noncurrent versions (what the expiry leaves behind a delete marker) go 30 days later.
     expect(r.some((x) => x.Id === 'expire-old-versions' && x.NoncurrentVersionExpiration?.NoncurrentDays === 30)).toBe(true);
-    // events/ and profiles/ (daily snapshots included) are never expired.
-    for (const x of r.filter((y) => y.ExpirationInDays)) {
-      expect(x.Prefix?.startsWith(LAKE.eventsPrefix) || x.Prefix?.startsWith(LAKE.profilesPrefix) || !x.Prefix).toBe(false);
+    // profiles/ (daily snapshots included) and the compacted events under parquet/ are never expired; of
+    // events/ only the objects λ compact tagged once a published Parquet part holds their rows (below).
+    for (const x of r.filter((y) => y.ExpirationInDays && y.Id !== 'expire-compacted-events')) {
+      expect(
+        x.Prefix?.startsWith(LAKE.eventsPrefix) || x.Prefix?.startsWith(LAKE.profilesPrefix) || x.Prefix?.startsWith(LAKE.parquetEventsPrefix) || !x.Prefix,
+      ).toBe(false);
     }
   });
+
+  it('expire-compacted-events: only events/ objects tagged by compaction expire, RETENTION.compactedEventsDays after they were written', () => {
+    expect(defaults).toContainEqual({
+      Id: 'expire-compacted-events',
+      Prefix: LAKE.eventsPrefix,
+      TagFilters: [{ Key: COMPACTION.expiryTag.key, Value: COMPACTION.expiryTag.value }],
+      ExpirationInDays: RETENTION.compactedEventsDays,
+      Status: 'Enabled',
+    });
+    expect(rules({ 'cairn:compactedEventsDays': '30' })).toContainEqual(expect.objectContaining({ Id: 'expire-compacted-events', ExpirationInDays: 30 }));
+    // Normalize heads the objects its dedup markers name for the dedup window (72 h): they must outlive it and the settle time.
+    expect(COMPACTED_EVENTS_MIN_DAYS).toBeGreaterThanOrEqual(Math.ceil((DEDUP_WINDOW_SECONDS / 3600 + COMPACTION.settleHours) / 24));
+    expect(() => rules({ 'cairn:compactedEventsDays': String(COMPACTED_EVENTS_MIN_DAYS - 1) })).toThrow(/cairn:compactedEventsDays/);
+  }, 180_000); // a second synth: a bound, as the hooks have, not a timing
 
   it('cairn:quarantineDays sets it; a bad value fails the synth', () => {
     expect(rules({ 'cairn:quarantineDays': '7' })).toContainEqual(expect.objectContaining({ Id: 'expire-quarantine', ExpirationInDays: 7 }));

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, SECRETS, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
+import { COMPACTION, CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, SECRETS, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
 import { IMPORT_OUTPUT_PATTERNS } from '#infra/constructs/imports';
 import type { CairnStack } from '#infra/stack';
 import type { FunctionName } from '#infra/constructs/catalog';
@@ -122,6 +122,8 @@ describe('functions', () => {
     expected[ENV.timelineDays] = String(stack.catalog.settings.timelineDays);
     // Import expiry (cairn:importDays): the "expires by" of an erasure's status.
     expected[ENV.importDays] = String(stack.catalog.settings.importDays);
+    // λ compact's part size (cairn:compactionTargetMb) in MB.
+    expected[ENV.compactionTargetMb] = String(stack.catalog.settings.compactionTargetMb);
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(
       Object.keys(vars)
@@ -244,8 +246,13 @@ describe('encryption at rest', () => {
     const rules = lake.LifecycleConfiguration.Rules as Json[];
     expect(rules.some((r) => r.AbortIncompleteMultipartUpload)).toBe(true);
     expect(rules.some((r) => r.NoncurrentVersionExpiration)).toBe(true);
-    // Accepted events never expire by default.
-    expect(rules.filter((r) => r.ExpirationInDays).every((r) => r.Prefix && !r.Prefix.startsWith(LAKE.eventsPrefix))).toBe(true);
+    // Accepted events never expire by default: under events/ only the objects compaction tagged, whose
+    // rows a published Parquet part holds (docs/lake.md#compaction); parquet/ never.
+    const expiring = rules.filter((r) => r.ExpirationInDays);
+    expect(expiring.every((r) => r.Prefix && !r.Prefix.startsWith(LAKE.parquetEventsPrefix))).toBe(true);
+    expect(expiring.filter((r) => r.Prefix.startsWith(LAKE.eventsPrefix)).map((r) => ({ prefix: r.Prefix, tags: r.TagFilters }))).toEqual([
+      { prefix: LAKE.eventsPrefix, tags: [{ Key: COMPACTION.expiryTag.key, Value: COMPACTION.expiryTag.value }] },
+    ]);
   });
 
   it('every log group is encrypted with the key and has a retention', () => {
@@ -335,7 +342,7 @@ describe('collection API', () => {
 describe('lake catalog and Athena', () => {
   const tables = [
     {
-      name: 'events',
+      name: 'events_json',
       prefix: LAKE.eventsPrefix,
       required: ['message_id', 'type', 'event', 'user_id', 'anonymous_id', 'timestamp', 'received_at', 'properties', 'traits', 'context', 'source_id'],
     },
@@ -376,6 +383,50 @@ describe('lake catalog and Athena', () => {
     const cols = (input.StorageDescriptor.Columns as Json[]).map((c) => c.Name);
     expect(cols).toEqual(expect.arrayContaining(required));
     expect(new Set(cols).size).toBe(cols.length);
+  });
+
+  it('events_parquet: the compacted parts, Parquet with the events columns and the same partition projection', () => {
+    const find = (name: string) => ofType('AWS::Glue::Table').find(([, r]) => r.Properties.TableInput.Name === name)![1].Properties.TableInput;
+    const parquet = find('events_parquet');
+    const json = find('events_json');
+    const bucketPath = (suffix: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: lakeBucketId() }, suffix]] });
+    expect(parquet.StorageDescriptor.Columns).toEqual(json.StorageDescriptor.Columns);
+    expect(parquet.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    expect(parquet.StorageDescriptor.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
+    expect(parquet.StorageDescriptor.Location).toEqual(bucketPath(`/${LAKE.parquetEventsPrefix}`));
+    expect(parquet.Parameters).toMatchObject({
+      classification: 'parquet',
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'storage.location.template': bucketPath(`/${LAKE.parquetEventsPrefix}dt=\${dt}/`),
+    });
+    const manifests = find('events_compaction');
+    expect(manifests.StorageDescriptor.Location).toEqual(bucketPath(`/${LAKE.compactionManifestsPrefix}`));
+    expect((manifests.StorageDescriptor.Columns as Json[]).map((c) => c.Name)).toEqual(['role', 'key', 'rows', 'etag', 'written_at', 'tagged_at']);
+  });
+
+  it('events: an Athena view over the parts the manifests publish and the JSON objects they do not name', () => {
+    const [id, t] = ofType('AWS::Glue::Table').find(([, r]) => r.Properties.TableInput.Name === 'events')!;
+    // The logical id the JSON table had when it was `events`: an upgrade updates it in place.
+    expect(id).toMatch(/^LakeTableEvents[0-9A-F]{8}$/);
+    const input = t.Properties.TableInput;
+    expect(input.TableType).toBe('VIRTUAL_VIEW');
+    expect(input.Parameters).toEqual({ presto_view: 'true', comment: 'Presto View' });
+    const m = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(input.ViewOriginalText as string)!;
+    const view = JSON.parse(Buffer.from(m[1]!, 'base64').toString('utf8')) as {
+      originalSql: string;
+      catalog: string;
+      schema: string;
+      columns: { name: string; type: string }[];
+    };
+    expect(view).toMatchObject({ catalog: 'awsdatacatalog', schema: LAKE.glueDatabase });
+    const json = ofType('AWS::Glue::Table').find(([, r]) => r.Properties.TableInput.Name === 'events_json')![1].Properties.TableInput;
+    expect(view.columns.map((c) => c.name)).toEqual([...(json.StorageDescriptor.Columns as Json[]).map((c) => c.Name), 'dt']);
+    expect(view.columns.every((c) => c.type === 'varchar')).toBe(true);
+    expect(view.originalSql).toContain("FROM events_parquet p WHERE EXISTS (SELECT 1 FROM events_compaction m WHERE m.dt = p.dt AND m.role = 'part'");
+    expect(view.originalSql).toContain("FROM events_json j WHERE NOT EXISTS (SELECT 1 FROM events_compaction m WHERE m.dt = j.dt AND m.role = 'source'");
+    expect(view.originalSql).toContain(`regexp_replace(j."$path", '^s3://[^/]+/', '')`);
+    expect((t.DependsOn as string[]).some((d) => d.startsWith('LakeDatabase'))).toBe(true);
   });
 
   it('an Athena workgroup that enforces KMS-encrypted results in the lake bucket', () => {

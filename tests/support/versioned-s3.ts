@@ -25,6 +25,8 @@ interface Version {
   metadata?: Record<string, string>;
   contentType?: string;
   deleteMarker: boolean;
+  /** When it was written (the wall clock). */
+  at?: number;
 }
 
 const notFound = (key: string) =>
@@ -35,6 +37,8 @@ export class VersionedBucket {
   readonly keys = new Map<string, Version[]>();
   /** Commands answered, by name (and version deletes as `DeleteObjectCommand.version`). */
   readonly calls: string[] = [];
+  /** The tags of each key's current version (PutObjectTagging); a PUT over the key drops them, as on S3. */
+  readonly tags = new Map<string, Record<string, string>>();
   /** Keys whose version deletes fail (an injected 503). */
   readonly failVersionDeletes = new Set<string>();
   private n = 0;
@@ -50,13 +54,14 @@ export class VersionedBucket {
   private readonly maxKeys: number;
 
   private add(key: string, v: Omit<Version, 'versionId'>): string {
+    this.tags.delete(key);
     const versionId = this.versioned ? `v${String(++this.n).padStart(6, '0')}` : 'null';
     if (!this.versioned && v.deleteMarker) {
       this.keys.delete(key);
       return versionId;
     }
     const list = this.versioned ? (this.keys.get(key) ?? []) : [];
-    list.push({ ...v, versionId });
+    list.push({ ...v, versionId, at: Date.now() });
     this.keys.set(key, list);
     return versionId;
   }
@@ -95,6 +100,7 @@ export class VersionedBucket {
           Body: { transformToByteArray: async () => bytes, transformToString: async () => Buffer.from(bytes).toString('utf8') },
           Metadata: v.metadata,
           ContentType: v.contentType,
+          ETag: `"${v.versionId}"`,
           ...this.vid(v.versionId),
         };
       }
@@ -137,7 +143,46 @@ export class VersionedBucket {
         const keys = [...this.keys.keys()]
           .filter((k) => k.startsWith(i.Prefix ?? '') && !this.latest(k)!.deleteMarker && (!i.StartAfter || k > i.StartAfter))
           .sort();
-        return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
+        if (i.Delimiter) {
+          // Keys with the delimiter after the prefix roll up into their common prefix.
+          const rest = (k: string) => k.slice((i.Prefix ?? '').length);
+          const common = [
+            ...new Set(keys.filter((k) => rest(k).includes(i.Delimiter)).map((k) => k.slice(0, k.length - rest(k).length + rest(k).indexOf(i.Delimiter) + 1))),
+          ];
+          return {
+            Contents: keys.filter((k) => !rest(k).includes(i.Delimiter)).map((Key) => ({ Key })),
+            CommonPrefixes: common.map((Prefix) => ({ Prefix })),
+            IsTruncated: false,
+          };
+        }
+        return {
+          Contents: keys.map((Key) => ({
+            Key,
+            Size: this.latest(Key)!.body!.byteLength,
+            ETag: `"${this.latest(Key)!.versionId}"`,
+            LastModified: new Date(this.latest(Key)!.at!),
+          })),
+          IsTruncated: false,
+        };
+      }
+      case 'GetObjectTaggingCommand': {
+        const v = this.latest(i.Key);
+        if (!v || v.deleteMarker) throw notFound(i.Key);
+        return { TagSet: Object.entries(this.tags.get(i.Key) ?? {}).map(([Key, Value]) => ({ Key, Value })) };
+      }
+      case 'PutObjectTaggingCommand': {
+        const v = this.latest(i.Key);
+        if (!v || v.deleteMarker) throw notFound(i.Key);
+        this.tags.set(i.Key, Object.fromEntries((i.Tagging.TagSet as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value])));
+        return {};
+      }
+      case 'CopyObjectCommand': {
+        // CopySource: `<bucket>/<key>` (URL-encoded), the source's current version.
+        const from = decodeURIComponent(String(i.CopySource).slice(this.bucket.length + 1));
+        const src = this.latest(from);
+        if (!src || src.deleteMarker) throw notFound(from);
+        const versionId = this.add(i.Key, { body: src.body, metadata: src.metadata, contentType: src.contentType, deleteMarker: false });
+        return { ...this.vid(versionId) };
       }
     }
     throw new Error(`versioned-s3: ${command} is not modelled`);

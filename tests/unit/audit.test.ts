@@ -309,6 +309,8 @@ describe('the audit table', () => {
       profiles: LAKE.profilesPrefix,
       audit: LAKE.auditPrefix,
       journeySteps: LAKE.journeyStepsPrefix,
+      parquetEvents: LAKE.parquetEventsPrefix,
+      compactionManifests: LAKE.compactionManifestsPrefix,
     });
     expect(glue.map((t) => t.name).sort()).toEqual(Object.keys(LOCAL_TABLES).sort());
     const glueType = { VARCHAR: 'string', JSON: 'string', TIMESTAMPTZ: 'string', INTEGER: 'int' } as const;
