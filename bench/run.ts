@@ -22,6 +22,7 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['browser', async () => (await import('./browser')).benchBrowser(Math.round(1_000 * scale))],
   ['import', async () => (await import('./import')).benchImport(Math.round(5_000 * scale))],
   ['report', async () => (await import('./report')).benchReport(Math.round(1_000_000 * scale))],
+  ['cost', async () => (await import('./cost')).benchCost(Math.round(8_000 * scale))],
   ['erasure', async () => (await import('./erasure')).benchErasure(Math.round(1_000 * scale), 200, 10)],
   ['e2e-paced', async () => (await import('./e2e')).benchE2E(Math.round(15_000 * scale), { rate: Number(process.env.BENCH_E2E_RATE ?? 1_500) })],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],
