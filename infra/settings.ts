@@ -50,6 +50,11 @@ export interface CairnSettingsProps {
    * at 5× the mean. docs/deploy.md#sizing.
    */
   eventsPerSecond?: number;
+  /**
+   * Which events the functions put on the bus: `matched` (default) only those some rule of the bus can
+   * match, `all` every event (an archive or schema discovery on the bus sees only what is put). docs/eventbridge.md.
+   */
+  busPublish?: 'matched' | 'all';
   /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
   timelineDays?: number;
   /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
@@ -105,6 +110,8 @@ export interface CairnSettings {
   importDays: number;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
+  /** `cairn:busPublish`: `matched` (default) puts only events some bus rule can match; `all` every event (CAIRN_BUS_PUBLISH). */
+  busPublish: 'matched' | 'all';
   /** Removal policy for data-holding resources. */
   dataRemovalPolicy: RemovalPolicy;
   /** Physical name for a named resource: `cairn-raw` → `cairn-raw-dev` for stage `dev`. */
@@ -131,6 +138,7 @@ export const CONTEXT = {
   timelineDays: 'cairn:timelineDays',
   quarantineDays: 'cairn:quarantineDays',
   importDays: 'cairn:importDays',
+  busPublish: 'cairn:busPublish',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -210,7 +218,11 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(importDays) || importDays < 1) {
     throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
   }
+  const busPublish = props.busPublish ?? (ctx(CONTEXT.busPublish) as string | undefined) ?? 'matched';
+  if (busPublish !== 'matched' && busPublish !== 'all')
+    throw new Error(`context ${CONTEXT.busPublish} must be matched or all, got ${JSON.stringify(busPublish)}`);
   return {
+    busPublish,
     eventsPerSecond,
     timelineDays,
     quarantineDays,

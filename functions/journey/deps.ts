@@ -1,6 +1,6 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
 import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { actionSenders, cachedJourneys, storedJourney, type JourneyDeps } from '#shared/journeys';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
@@ -34,7 +34,7 @@ export function journeyDepsFromEnv(): JourneyDeps {
       coupons,
     }),
     coupons,
-    publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
+    publisher: busPublisherFromEnv(process.env[ENV.eventBus] ?? ''),
     now: () => Date.now(),
   };
 }

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { BUS, ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
 import type { Catalog, CatalogFunction, FunctionName, SecretName, StreamName, TableName } from './catalog';
@@ -101,6 +101,8 @@ export class CairnFunction extends Construct implements CatalogFunction {
 
     const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps', CAIRN_AWS_REQUEST_TIMEOUT_MS: String(requestTimeoutMs(def)) };
     for (const key of def.env) environment[ENV[key]] = envValue(key, catalog);
+    // Publishing every event is the exception: the functions default to `matched` (functions/bus.ts).
+    if (def.access.bus && s.busPublish === 'all') environment[BUS.publishVar] = 'all';
 
     const reserved = reservedConcurrency(def, s.shards);
     this.function = new NodejsFunction(this, 'Function', {

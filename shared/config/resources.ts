@@ -272,7 +272,18 @@ export const RETENTION = {
   tableBackupDays: 35,
 } as const;
 
-export const BUS = { name: 'cairn', source: 'cairn' } as const;
+export const BUS = {
+  name: 'cairn',
+  source: 'cairn',
+  /**
+   * How long a publisher keeps the bus's rules before listing them again (CAIRN_BUS_PUBLISH=matched,
+   * the default: only events some rule can match are put, docs/eventbridge.md). A rule created now
+   * sees the events published from at most this long after; the definitions reach λ resolve as late.
+   */
+  rulesRefreshMs: 5_000,
+  /** The publishers' variable: `matched` (default) or `all` (infra setting `cairn:busPublish`). */
+  publishVar: 'CAIRN_BUS_PUBLISH',
+} as const;
 
 /**
  * File drops (docs/import.md): an object created under LAKE.importsPrefix invokes `fn` with an S3
