@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '#local/stack';
-import { FUNCTIONS, STREAMS, TABLES, DEDUP_WINDOW_SECONDS } from '#shared/config';
+import { DEDUP_WINDOW_SECONDS, FUNCTIONS, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { emulatorConfig } from '#shared/aws/emulators';
 import { BILLED, requestCounts } from '#shared/aws/clients';
 import { validateDefinition, type Definition } from '#shared/definitions';
@@ -163,8 +163,17 @@ export interface CostRun {
   durations: Record<string, { localMs: number; billedMs: number }>;
 }
 
-export async function runCost(events: number, customers = 5_000): Promise<CostRun> {
-  const synth = synthesisedDeployment(COST_EVENTS_PER_MONTH);
+/**
+ * The deployments priced: as `-c cairn:eventsPerSecond=<peak of 100M a month>` gives it (`deployed`),
+ * and with the settings docs/cost.md recommends at that volume (`lean`: no X-Ray, 5 s batching windows).
+ */
+export const COST_DEPLOYMENTS: Record<string, Record<string, string>> = {
+  deployed: {},
+  lean: { 'cairn:tracing': 'false', 'cairn:batchingWindowSeconds': '5' },
+};
+
+export async function runCost(events: number, context: Record<string, string> = {}, customers = 5_000): Promise<CostRun> {
+  const synth = synthesisedDeployment(COST_EVENTS_PER_MONTH, context);
   const mapping = synth.mappings[0]!;
   const normalizedShards = synth.shardsByStream[STREAMS.normalized.name] ?? 1;
   // Events per shard and batch on AWS at this volume (mean rate): the pacing below reproduces it here.
@@ -257,6 +266,27 @@ export async function runCost(events: number, customers = 5_000): Promise<CostRu
       const memoryMb = (FUNCTIONS as Record<string, { memoryMb: number }>)[fn]?.memoryMb ?? 1024;
       lambda[fn] = { invocations: invocations / events, gbSeconds: ((billedMs / 1000) * (memoryMb / 1024)) / events };
     }
+    // Schedules fire later than this run: each is a Scheduler invocation (priced from the created
+    // count) and an invocation of its target, estimated here. A recheck (default group) reads the
+    // profile and writes it (one consistent read, one 1 KB write, ~5 ms of CPU and 3 requests); a
+    // journey wait wakes λ journey, priced as the journey invocations measured here, units included.
+    const rechecks = counts[`${BILLED.schedulesCreated}.default`] ?? 0;
+    const wakes = counts[`${BILLED.schedulesCreated}.${JOURNEYS.scheduleGroup}`] ?? 0;
+    const deferredUnits = { wcu: rechecks, rcu: rechecks };
+    if (rechecks) {
+      const r = lambda.recheck ?? { invocations: 0, gbSeconds: 0 };
+      lambda.recheck = {
+        invocations: r.invocations + rechecks,
+        gbSeconds: r.gbSeconds + rechecks * ((5 + 3 * AWS_REQUEST_MS) / 1000) * (FUNCTIONS.recheck.memoryMb / 1024),
+      };
+    }
+    const journey = lambda.journey;
+    if (wakes && journey?.invocations) {
+      const per = wakes / journey.invocations;
+      deferredUnits.wcu += per * (counts[`billing.dynamodb.wcu.${TABLES.journeys.name}`] ?? 0);
+      deferredUnits.rcu += per * (counts[`billing.dynamodb.rcu.${TABLES.journeys.name}`] ?? 0);
+      lambda.journey = { invocations: journey.invocations + wakes, gbSeconds: journey.gbSeconds * (1 + per) };
+    }
     const storage: PerEvent['storage'] = [];
     for (const t of tables) {
       const grown = (await tableBytes(dynamo, t)) - (bytesBefore.get(t) ?? 0);
@@ -275,8 +305,8 @@ export async function runCost(events: number, customers = 5_000): Promise<CostRu
       apiRequests: apiPerEvent,
       lambda,
       kinesisPutUnits: counts[BILLED.kinesisPutUnits] ?? 0,
-      dynamodbWriteUnits: counts['dynamodb.wcu'] ?? 0,
-      dynamodbReadUnits: counts['dynamodb.rcu'] ?? 0,
+      dynamodbWriteUnits: (counts['dynamodb.wcu'] ?? 0) + deferredUnits.wcu,
+      dynamodbReadUnits: (counts['dynamodb.rcu'] ?? 0) + deferredUnits.rcu,
       eventbridgeEvents: counts[BILLED.eventsBilled] ?? 0,
       s3Puts: sum((op) => op === 'PutObject' || op === 'CopyObject' || op.startsWith('List'), 's3'),
       s3Gets: sum((op) => op === 'GetObject' || op === 'HeadObject', 's3'),
@@ -308,49 +338,57 @@ export async function runCost(events: number, customers = 5_000): Promise<CostRu
   }
 }
 
-export async function benchCost(events: number): Promise<Result[]> {
-  const load0 = loadavg()[0]!;
-  const run = await runCost(events);
+function describe(name: string, run: CostRun, load: [number, number]): string {
   const r = run.report;
-  const money = (x: number) => +x.toFixed(4);
-  process.stderr.write(
-    `cost: ${run.events} events in ${run.seconds.toFixed(0)} s (${run.batchEvents.toFixed(0)} events per shard batch, as at ${COST_EVENTS_PER_MONTH / 1e6}M events/month); load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}; prices of ${PRICES_CHECKED}\n` +
-      `cost: $${r.usdPerMonth.toFixed(2)}/month; per million events $${r.usdPerMillionEvents.toFixed(3)}:\n` +
-      r.lines
-        .filter((l) => l.usdPerMonth > 0)
-        .sort((a, b) => b.usdPerMonth - a.usdPerMonth)
-        .map(
-          (l) => `  ${l.component.padEnd(30)} $${l.usdPerMillionEvents.toFixed(4).padStart(8)}  $${l.usdPerMonth.toFixed(2).padStart(8)}/month  ${l.driver}\n`,
-        )
-        .join('') +
-      `cost: each further month one month of events is kept: +$${r.storageKeptPerMonth.usdPerMillionEvents.toFixed(4)} per million; journeys' sends (SES, SNS) $${r.sends.usdPerMillionEvents.toFixed(4)} per million (not in the total)\n` +
-      `cost: per event: ${JSON.stringify(run.counts)}\n` +
-      `cost: ms per invocation (here; billed on AWS, estimated): ${JSON.stringify(run.durations, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`,
+  return (
+    `cost (${name}: ${JSON.stringify(COST_DEPLOYMENTS[name])}): ${run.events} events in ${run.seconds.toFixed(0)} s (${run.batchEvents.toFixed(0)} events per shard batch, as at ${COST_EVENTS_PER_MONTH / 1e6}M events/month); load average ${load[0].toFixed(1)} → ${load[1].toFixed(1)}; prices of ${PRICES_CHECKED}\n` +
+    `cost (${name}): $${r.usdPerMonth.toFixed(2)}/month; per million events $${r.usdPerMillionEvents.toFixed(3)}:\n` +
+    r.lines
+      .filter((l) => l.usdPerMonth > 0)
+      .sort((a, b) => b.usdPerMonth - a.usdPerMonth)
+      .map((l) => `  ${l.component.padEnd(34)} $${l.usdPerMillionEvents.toFixed(4).padStart(8)}  $${l.usdPerMonth.toFixed(2).padStart(8)}/month  ${l.driver}\n`)
+      .join('') +
+    `cost (${name}): each further month one month of events is kept: +$${r.storageKeptPerMonth.usdPerMillionEvents.toFixed(4)} per million; journeys' sends (SES, SNS) $${r.sends.usdPerMillionEvents.toFixed(4)} per million (not in the total)\n` +
+    `cost (${name}): per event: ${JSON.stringify(run.counts)}\n` +
+    `cost (${name}): ms per invocation (here; billed on AWS, estimated): ${JSON.stringify(run.durations, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`
   );
-  return [
-    { name: 'cost.usd_per_million_events', value: money(r.usdPerMillionEvents), unit: `USD/1M events (all-in, ${COST_EVENTS_PER_MONTH / 1e6}M/month)` },
-    ...r.lines.map((l) => ({ name: `cost.${l.component}`, value: money(l.usdPerMillionEvents), unit: `USD/1M events (${l.kind})` })),
-    { name: 'cost.usd_per_month', value: +r.usdPerMonth.toFixed(2), unit: `USD/month at ${COST_EVENTS_PER_MONTH / 1e6}M events` },
-    {
-      name: 'cost.usd_per_million_events_one_per_request',
-      value: money(run.oneEventPerRequest.usdPerMillionEvents),
-      unit: 'USD/1M events (every event its own API request)',
-    },
-    {
-      name: 'cost.storage_kept_usd_per_million_events_month',
-      value: money(r.storageKeptPerMonth.usdPerMillionEvents),
-      unit: 'USD/1M events for each further month kept',
-    },
-    { name: 'cost.dynamodb_wcu_per_event', value: +run.perEvent.dynamodbWriteUnits.toFixed(3), unit: 'WCU/event' },
-    { name: 'cost.dynamodb_rcu_per_event', value: +run.perEvent.dynamodbReadUnits.toFixed(3), unit: 'RCU/event' },
-    { name: 'cost.eventbridge_events_per_event', value: +run.perEvent.eventbridgeEvents.toFixed(3), unit: 'events/event' },
-    {
-      name: 'cost.aws_requests_per_event',
-      value: +Object.entries(run.counts)
-        .filter(([k]) => !k.startsWith('billing.') && !k.startsWith('identity.') && !/\.(rcu|wcu|units)$/.test(k) && !k.startsWith('journey_'))
-        .reduce((s, [, v]) => s + v, 0)
-        .toFixed(3),
-      unit: 'requests/event',
-    },
-  ];
+}
+
+export async function benchCost(events: number): Promise<Result[]> {
+  const money = (x: number) => +x.toFixed(4);
+  const results: Result[] = [];
+  for (const [name, context] of Object.entries(COST_DEPLOYMENTS)) {
+    const load0 = loadavg()[0]!;
+    const run = await runCost(events, context);
+    process.stderr.write(describe(name, run, [load0, loadavg()[0]!]));
+    const r = run.report;
+    const p = name === 'deployed' ? 'cost' : `cost.${name}`;
+    results.push(
+      { name: `${p}.usd_per_million_events`, value: money(r.usdPerMillionEvents), unit: `USD/1M events (all-in, ${COST_EVENTS_PER_MONTH / 1e6}M/month)` },
+      ...r.lines.map((l) => ({ name: `${p}.${l.component}`, value: money(l.usdPerMillionEvents), unit: `USD/1M events (${l.kind})` })),
+      { name: `${p}.usd_per_month`, value: +r.usdPerMonth.toFixed(2), unit: `USD/month at ${COST_EVENTS_PER_MONTH / 1e6}M events` },
+      {
+        name: `${p}.usd_per_million_events_one_per_request`,
+        value: money(run.oneEventPerRequest.usdPerMillionEvents),
+        unit: 'USD/1M events (every event its own API request)',
+      },
+      {
+        name: `${p}.storage_kept_usd_per_million_events_month`,
+        value: money(r.storageKeptPerMonth.usdPerMillionEvents),
+        unit: 'USD/1M events for each further month kept',
+      },
+      { name: `${p}.dynamodb_wcu_per_event`, value: +run.perEvent.dynamodbWriteUnits.toFixed(3), unit: 'WCU/event' },
+      { name: `${p}.dynamodb_rcu_per_event`, value: +run.perEvent.dynamodbReadUnits.toFixed(3), unit: 'RCU/event' },
+      { name: `${p}.eventbridge_events_per_event`, value: +run.perEvent.eventbridgeEvents.toFixed(3), unit: 'events/event' },
+      {
+        name: `${p}.aws_requests_per_event`,
+        value: +Object.entries(run.counts)
+          .filter(([k]) => /^[a-z]+\.[A-Z][A-Za-z]+$/.test(k))
+          .reduce((s, [, v]) => s + v, 0)
+          .toFixed(3),
+        unit: 'requests/event',
+      },
+    );
+  }
+  return results;
 }

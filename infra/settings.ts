@@ -55,6 +55,19 @@ export interface CairnSettingsProps {
    * match, `all` every event (an archive or schema discovery on the bus sees only what is put). docs/eventbridge.md.
    */
   busPublish?: 'matched' | 'all';
+  /**
+   * X-Ray active tracing on every function. Default true. Lambda records a trace for the first
+   * invocation of each second and 5 % of the rest, per function: ≈ $13 a month for each function
+   * invoked once a second or more, whatever the volume (docs/cost.md).
+   */
+  tracing?: boolean;
+  /**
+   * Seconds the stream consumers (λ normalize, resolve) wait to fill a batch (1–300). Default 1. Each
+   * batch costs an invocation, a lake object and a trace whatever its size: a stack with few events per
+   * shard pays less with a longer window, and its events reach the lake and the bus that much later
+   * (docs/cost.md).
+   */
+  batchingWindowSeconds?: number;
   /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
   timelineDays?: number;
   /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
@@ -78,10 +91,23 @@ export const SHARD_HEADROOM = 1.5;
  */
 export const RESERVED_CONCURRENCY_BUDGET = 100;
 
-/** Shards of `stream` on AWS for a peak of `eventsPerSecond`: never fewer than the local count. */
+/**
+ * Shards of `stream` on AWS for a peak of `eventsPerSecond`, at least one. A shard costs the same
+ * whatever it carries (docs/cost.md): a stack sized for 100 million events a month needs one per
+ * stream, and λ import paces itself to the raw stream's shards (importRate).
+ */
 export function streamShards(stream: keyof typeof STREAMS, eventsPerSecond: number): number {
   const def = STREAMS[stream];
-  return Math.max(def.shards, Math.ceil((eventsPerSecond * SHARD_HEADROOM) / def.awsEventsPerShard));
+  return Math.max(1, Math.ceil((eventsPerSecond * SHARD_HEADROOM) / def.awsEventsPerShard));
+}
+
+/**
+ * Records per second λ import puts on the raw stream of `rawShards` shards (CAIRN_IMPORT_RATE): half
+ * of a shard's write limit per shard, so live collection keeps the other half; at most IMPORT_RATE
+ * (the local stack's, what the default stack of 3 shards has always used).
+ */
+export function importRate(rawShards: number): number {
+  return Math.min(rawShards, STREAMS.raw.shards) * 500;
 }
 
 export interface CairnSettings {
@@ -112,6 +138,10 @@ export interface CairnSettings {
   shards: Record<keyof typeof STREAMS, number>;
   /** `cairn:busPublish`: `matched` (default) puts only events some bus rule can match; `all` every event (CAIRN_BUS_PUBLISH). */
   busPublish: 'matched' | 'all';
+  /** `cairn:tracing`: X-Ray active tracing on the functions (default true). */
+  tracing: boolean;
+  /** `cairn:batchingWindowSeconds`: the stream consumers' batching window on AWS, whole seconds (default: the declared 1 s). */
+  batchingWindowSeconds: number | undefined;
   /** Removal policy for data-holding resources. */
   dataRemovalPolicy: RemovalPolicy;
   /** Physical name for a named resource: `cairn-raw` → `cairn-raw-dev` for stage `dev`. */
@@ -139,6 +169,8 @@ export const CONTEXT = {
   quarantineDays: 'cairn:quarantineDays',
   importDays: 'cairn:importDays',
   busPublish: 'cairn:busPublish',
+  tracing: 'cairn:tracing',
+  batchingWindowSeconds: 'cairn:batchingWindowSeconds',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -221,8 +253,14 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   const busPublish = props.busPublish ?? (ctx(CONTEXT.busPublish) as string | undefined) ?? 'matched';
   if (busPublish !== 'matched' && busPublish !== 'all')
     throw new Error(`context ${CONTEXT.busPublish} must be matched or all, got ${JSON.stringify(busPublish)}`);
+  const batchingWindowSeconds = props.batchingWindowSeconds ?? num(ctx(CONTEXT.batchingWindowSeconds), CONTEXT.batchingWindowSeconds);
+  if (batchingWindowSeconds !== undefined && (!Number.isInteger(batchingWindowSeconds) || batchingWindowSeconds > 300)) {
+    throw new Error(`context ${CONTEXT.batchingWindowSeconds} must be a whole number of seconds from 1 to 300, got ${batchingWindowSeconds}`);
+  }
   return {
     busPublish,
+    tracing: props.tracing ?? bool(ctx(CONTEXT.tracing), CONTEXT.tracing) ?? true,
+    batchingWindowSeconds,
     eventsPerSecond,
     timelineDays,
     quarantineDays,

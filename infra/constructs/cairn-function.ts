@@ -14,6 +14,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUS, ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { importRate } from '../settings';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
 import type { Catalog, CatalogFunction, FunctionName, SecretName, StreamName, TableName } from './catalog';
@@ -41,6 +42,8 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (secret) return catalog.secret(secret).secretArn;
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);
   if (key === 'importDays') return String(catalog.settings.importDays);
+  // λ import paces itself to the raw stream's shards (one at 100 million events a month).
+  if (key === 'importRate') return String(importRate(catalog.settings.shards.raw));
   const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;
   if (stream && stream in STREAMS) return catalog.stream(stream as StreamName).streamName;
   const table = key.endsWith('Table') ? key.slice(0, -'Table'.length) : undefined;
@@ -117,7 +120,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
       ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: s.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment,
       description: `Cairn ${name} (${def.entry})`,
       bundling: {
@@ -144,9 +147,11 @@ export class CairnFunction extends Construct implements CatalogFunction {
     // Only X-Ray (which has no resource-level permissions) may use Resource '*'.
     // The wildcard findings are on the role's policy; acknowledge them there, not on the role.
     const policy = this.role.node.findChild('DefaultPolicy');
-    acknowledge(policy, 'AwsSolutions-IAM5', 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.', [
-      'Resource::*',
-    ]);
+    if (s.tracing) {
+      acknowledge(policy, 'AwsSolutions-IAM5', 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.', [
+        'Resource::*',
+      ]);
+    }
     for (const p of access.nagPrefixed) acknowledge(policy, 'AwsSolutions-IAM5', p.reason, p.findings);
     if (access.nagWildcards.length) {
       acknowledge(
@@ -171,8 +176,8 @@ export class CairnFunction extends Construct implements CatalogFunction {
       eventSourceArn: catalog.stream(k.stream).streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: k.batchSize,
-      // Lambda's batching window has whole-second granularity.
-      maxBatchingWindow: Duration.seconds(Math.ceil(k.maxBatchingWindowMs / 1000)),
+      // Lambda's batching window has whole-second granularity; `cairn:batchingWindowSeconds` sets it on AWS.
+      maxBatchingWindow: Duration.seconds(catalog.settings.batchingWindowSeconds ?? Math.ceil(k.maxBatchingWindowMs / 1000)),
       reportBatchItemFailures: true,
       bisectBatchOnError: k.bisectOnError,
       retryAttempts: k.retryAttempts,

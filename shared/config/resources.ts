@@ -596,7 +596,7 @@ export const FUNCTIONS = {
     entry: 'functions/import/index.ts',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    env: ['rawStream', 'lakeBucket'],
+    env: ['rawStream', 'lakeBucket', 'importRate'],
     // list: a dropped file or manifest not there yet must be a 404 (the import waits for it), not a 403.
     // tag: the expiry tag on the files it reads and the outputs it writes (IMPORTS.expiryTag).
     access: { streams: { raw: 'write' }, lake: { read: ['imports/'], tag: ['imports/'], list: true } },
@@ -773,6 +773,8 @@ export const ENV = {
   timelineDays: 'CAIRN_TIMELINE_DAYS',
   /** Days tagged files under `imports/` are kept (CDK context `cairn:importDays`; RETENTION.importDays): the "expires by" of an erasure's status (λ admin). */
   importDays: 'CAIRN_IMPORT_DAYS',
+  /** Records per second λ import puts on the raw stream (0: unpaced); the stack sets it from the raw shards (docs/import.md). */
+  importRate: 'CAIRN_IMPORT_RATE',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
   couponsTable: 'CAIRN_COUPONS_TABLE',
 } as const;
@@ -843,5 +845,7 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     recheckRoleArn: 'arn:aws:iam::000000000000:role/cairn-recheck-scheduler',
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
+    // Half of what the local raw stream's shards take (IMPORT_RATE, shared/import/s3.ts).
+    importRate: process.env[ENV.importRate] || String(STREAMS.raw.shards * 500),
   };
 }

@@ -111,6 +111,8 @@ describe('functions', () => {
     expected[ENV.timelineDays] = String(stack.catalog.settings.timelineDays);
     // Import expiry (cairn:importDays): the "expires by" of an erasure's status.
     expected[ENV.importDays] = String(stack.catalog.settings.importDays);
+    // λ import's pace: half of what the raw shards take, at most IMPORT_RATE (tests/infra/capacity.test.ts).
+    expected[ENV.importRate] = String(Math.min(stack.catalog.settings.shards.raw, STREAMS.raw.shards) * 500);
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(
       Object.keys(vars)
