@@ -188,7 +188,7 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
     for (const [k, v] of Object.entries(after)) {
       const delta = v - (before[k] ?? 0);
       const [service, op] = k.split('.');
-      if (!service || !op || op === 'rcu' || op === 'wcu' || op === 'units') continue;
+      if (!service || !op || service === 'billing' || op === 'rcu' || op === 'wcu' || op === 'units') continue;
       perService.set(service, (perService.get(service) ?? 0) + delta);
       perService.set(k, delta);
     }

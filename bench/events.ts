@@ -85,3 +85,57 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
+
+/**
+ * Session-shaped traffic as the collection API receives it (the shape of the resolve bench; no timestamps:
+ * the sender stamps them):
+ * 90 % of the time a known customer (`cu-<i>`, identified beforehand) browses 2–9 pages and
+ * products in a row, sometimes buying; 8 % a new visitor lands on 1–3 pages; 2 % a visitor signs up.
+ */
+export function sessionMessages(n: number, opts: { customers: number; seed?: number; tag?: string }): Record<string, unknown>[] {
+  const rnd = makeRng(opts.seed ?? 11);
+  const r = (k: number) => Math.floor(rnd() * k);
+  const tag = opts.tag ?? 's';
+  const out: Record<string, unknown>[] = [];
+  while (out.length < n) {
+    const roll = r(100);
+    if (roll < 90) {
+      const c = r(opts.customers);
+      const userId = `cu-${c}`;
+      const anonymousId = `ca-${c}`;
+      for (let i = 0, length = 2 + r(8); i < length && out.length < n; i++) {
+        const kind = r(10);
+        out.push(
+          kind < 6
+            ? { type: 'track', userId, anonymousId, event: 'Product Viewed', properties: { sku: `s-${r(50)}`, category: `c-${r(5)}`, price: 19.99 } }
+            : kind < 9
+              ? { type: 'page', userId, anonymousId, name: 'Catalog', properties: { path: '/c' } }
+              : {
+                  type: 'track',
+                  userId,
+                  event: 'Order Completed',
+                  properties: { order_id: `o-${tag}-${out.length}`, total: 10 + r(90), currency: 'EUR', store_id: STORES[c % 3] },
+                },
+        );
+      }
+    } else if (roll < 98) {
+      const anonymousId = `visitor-${tag}-${out.length}`;
+      for (let i = 0, length = 1 + r(3); i < length && out.length < n; i++) out.push({ type: 'page', anonymousId, name: 'Landing' });
+    } else {
+      const id = `new-${tag}-${out.length}`;
+      out.push({ type: 'identify', userId: id, anonymousId: `nv-${tag}-${out.length}`, traits: { email: `${id}@example.com` } });
+    }
+  }
+  return out;
+}
+
+/** The customers `sessionMessages` refers to, as identify messages (email, phone, plan, email consent for half). */
+export function sessionCustomers(customers: number): Record<string, unknown>[] {
+  return Array.from({ length: customers }, (_, i) => ({
+    type: 'identify',
+    userId: `cu-${i}`,
+    anonymousId: `ca-${i}`,
+    traits: { email: `cu-${i}@example.com`, phone: `+1415555${String(i % 10_000).padStart(4, '0')}`, plan: i % 3 ? 'free' : 'pro', firstName: `N${i}` },
+    context: { consent: { email: i % 2 === 0, sms: i % 4 === 0 } },
+  }));
+}

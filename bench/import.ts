@@ -88,7 +88,9 @@ export async function benchImport(rows: number): Promise<Result[]> {
       ddb[k.slice('dynamodb.'.length)] = perRow(v);
       ddbRequests += v;
     }
-    const other = Object.fromEntries([...counts].filter(([k]) => !k.startsWith('dynamodb.') && !k.startsWith('identity.')).map(([k, v]) => [k, perRow(v)]));
+    const other = Object.fromEntries(
+      [...counts].filter(([k]) => !k.startsWith('dynamodb.') && !k.startsWith('identity.') && !k.startsWith('billing.')).map(([k, v]) => [k, perRow(v)]),
+    );
     const fns = status.functions as Record<string, { invocations: number; avgDurationMs: number }>;
     process.stderr.write(
       `import: ${rows} rows sent in ${(sentMs / 1000).toFixed(1)} s, in profiles after ${seconds.toFixed(1)} s; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n` +

@@ -26,6 +26,7 @@ const benches: [string, () => Promise<Result[]>][] = [
   ['report', async () => (await import('./report')).benchReport(Math.round(1_000_000 * scale))],
   // JSON Lines vs Parquet (docs/benchmarks.md): small by default; BENCH_LAKE_EVENTS=10000000 for the full comparison.
   ['lake', async () => (await import('./lake')).benchLake(Number(process.env.BENCH_LAKE_EVENTS) || Math.round(200_000 * scale))],
+  ['cost', async () => (await import('./cost')).benchCost(Math.round(8_000 * scale))],
   ['erasure', async () => (await import('./erasure')).benchErasure(Math.round(1_000 * scale), 200, 10)],
   ['e2e-paced', async () => (await import('./e2e')).benchE2E(Math.round(15_000 * scale), { rate: Number(process.env.BENCH_E2E_RATE ?? 1_500) })],
   ['e2e', async () => (await import('./e2e')).benchE2E(Math.round(30_000 * scale))],

@@ -50,6 +50,24 @@ export interface CairnSettingsProps {
    * at 5× the mean. docs/deploy.md#sizing.
    */
   eventsPerSecond?: number;
+  /**
+   * Which events the functions put on the bus: `matched` (default) only those some rule of the bus can
+   * match, `all` every event (an archive or schema discovery on the bus sees only what is put). docs/eventbridge.md.
+   */
+  busPublish?: 'matched' | 'all';
+  /**
+   * X-Ray active tracing on every function. Default true. Lambda records a trace for the first
+   * invocation of each second and 5 % of the rest, per function: ≈ $13 a month for each function
+   * invoked once a second or more, whatever the volume (docs/cost.md).
+   */
+  tracing?: boolean;
+  /**
+   * Seconds the stream consumers (λ normalize, resolve) wait to fill a batch (1–300). Default 1. Each
+   * batch costs an invocation, a lake object and a trace whatever its size: a stack with few events per
+   * shard pays less with a longer window, and its events reach the lake and the bus that much later
+   * (docs/cost.md).
+   */
+  batchingWindowSeconds?: number;
   /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
   timelineDays?: number;
   /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
@@ -88,10 +106,23 @@ export const SHARD_HEADROOM = 1.5;
  */
 export const RESERVED_CONCURRENCY_BUDGET = 100;
 
-/** Shards of `stream` on AWS for a peak of `eventsPerSecond`: never fewer than the local count. */
+/**
+ * Shards of `stream` on AWS for a peak of `eventsPerSecond`, at least one. A shard costs the same
+ * whatever it carries (docs/cost.md): a stack sized for 100 million events a month needs one per
+ * stream, and λ import paces itself to the raw stream's shards (importRate).
+ */
 export function streamShards(stream: keyof typeof STREAMS, eventsPerSecond: number): number {
   const def = STREAMS[stream];
-  return Math.max(def.shards, Math.ceil((eventsPerSecond * SHARD_HEADROOM) / def.awsEventsPerShard));
+  return Math.max(1, Math.ceil((eventsPerSecond * SHARD_HEADROOM) / def.awsEventsPerShard));
+}
+
+/**
+ * Records per second λ import puts on the raw stream of `rawShards` shards (CAIRN_IMPORT_RATE): half
+ * of a shard's write limit per shard, so live collection keeps the other half; at most IMPORT_RATE
+ * (the local stack's, what the default stack of 3 shards has always used).
+ */
+export function importRate(rawShards: number): number {
+  return Math.min(rawShards, STREAMS.raw.shards) * 500;
 }
 
 export interface CairnSettings {
@@ -132,6 +163,12 @@ export interface CairnSettings {
   consoleDist: string;
   /** Shards of each stream on AWS (streamShards of eventsPerSecond). */
   shards: Record<keyof typeof STREAMS, number>;
+  /** `cairn:busPublish`: `matched` (default) puts only events some bus rule can match; `all` every event (CAIRN_BUS_PUBLISH). */
+  busPublish: 'matched' | 'all';
+  /** `cairn:tracing`: X-Ray active tracing on the functions (default true). */
+  tracing: boolean;
+  /** `cairn:batchingWindowSeconds`: the stream consumers' batching window on AWS, whole seconds (default: the declared 1 s). */
+  batchingWindowSeconds: number | undefined;
   /** Removal policy for data-holding resources. */
   dataRemovalPolicy: RemovalPolicy;
   /** Physical name for a named resource: `cairn-raw` → `cairn-raw-dev` for stage `dev`. */
@@ -164,6 +201,9 @@ export const CONTEXT = {
   consoleAdminEmail: 'cairn:consoleAdminEmail',
   consoleDomainPrefix: 'cairn:consoleDomainPrefix',
   consoleDist: 'cairn:consoleDist',
+  busPublish: 'cairn:busPublish',
+  tracing: 'cairn:tracing',
+  batchingWindowSeconds: 'cairn:batchingWindowSeconds',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -261,11 +301,21 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
       `context ${CONTEXT.consoleDomainPrefix} must be 1-63 lower-case letters, digits and hyphens (not at either end) without "aws", "amazon" or "cognito", got ${JSON.stringify(domainPrefix)}`,
     );
   }
+  const busPublish = props.busPublish ?? (ctx(CONTEXT.busPublish) as string | undefined) ?? 'matched';
+  if (busPublish !== 'matched' && busPublish !== 'all')
+    throw new Error(`context ${CONTEXT.busPublish} must be matched or all, got ${JSON.stringify(busPublish)}`);
+  const batchingWindowSeconds = props.batchingWindowSeconds ?? num(ctx(CONTEXT.batchingWindowSeconds), CONTEXT.batchingWindowSeconds);
+  if (batchingWindowSeconds !== undefined && (!Number.isInteger(batchingWindowSeconds) || batchingWindowSeconds > 300)) {
+    throw new Error(`context ${CONTEXT.batchingWindowSeconds} must be a whole number of seconds from 1 to 300, got ${batchingWindowSeconds}`);
+  }
   return {
     console: props.console ?? bool(ctx(CONTEXT.console), CONTEXT.console) ?? true,
     consoleAdminEmail: emailOf(props.consoleAdminEmail ?? (ctx(CONTEXT.consoleAdminEmail) as string | undefined), CONTEXT.consoleAdminEmail),
     consoleDomainPrefix: domainPrefix || undefined,
     consoleDist: props.consoleDist ?? ((ctx(CONTEXT.consoleDist) as string | undefined) || CONSOLE.distDir),
+    busPublish,
+    tracing: props.tracing ?? bool(ctx(CONTEXT.tracing), CONTEXT.tracing) ?? true,
+    batchingWindowSeconds,
     eventsPerSecond,
     timelineDays,
     quarantineDays,

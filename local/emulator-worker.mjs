@@ -37,11 +37,13 @@ async function start() {
   const ports = {};
   for (const name of services) {
     if (name === 'dynamodb') {
+      require('./dynalite-reads.cjs'); // LevelDB reads without a thread-pool round trip each (see that file)
       const server = require('dynalite')(options.dynamodb);
       ports.dynamodb = await listen(server);
       closers.push(() => closeServer(server));
     } else if (name === 'kinesis') {
       require('./kinesalite-fix.cjs'); // empty reads keep their position, as on Kinesis (see that file)
+      require('./kinesalite-seq.cjs'); // sequence numbers with BigInt: the same values, less CPU (see that file)
       const server = require('kinesalite')(options.kinesis);
       ports.kinesis = await listen(server);
       closers.push(() => closeServer(server));

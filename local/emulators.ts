@@ -20,6 +20,10 @@ import { log } from '#shared/log';
 const require = createRequire(import.meta.url);
 // kinesalite's empty reads keep their position, as Kinesis's do (it could skip a stream's first record): see kinesalite-fix.cjs.
 require('./kinesalite-fix.cjs');
+// Its sequence numbers and hash keys with BigInt instead of bignumber.js (same values, a fraction of the CPU): see kinesalite-seq.cjs.
+require('./kinesalite-seq.cjs');
+// dynalite's LevelDB reads without a thread-pool round trip each (same reads, far less CPU): see dynalite-reads.cjs.
+require('./dynalite-reads.cjs');
 // CommonJS packages without types.
 const dynalite = require('dynalite') as (o: object) => Server;
 const kinesalite = require('kinesalite') as (o: object) => Server;

@@ -159,7 +159,13 @@ class FunctionWorker {
         if (m.type !== 'ready') return failStart(revive(m.error ?? { name: 'Error', message: 'unknown error' }));
         worker.on('message', (r: { type: string; id: number; ok: boolean; result?: unknown; error?: SerializedError; counts?: Record<string, number> }) => {
           if (r.type !== 'result') return;
-          for (const [k, v] of Object.entries(r.counts ?? {})) countRequest(k, v);
+          let requests = 0;
+          for (const [k, v] of Object.entries(r.counts ?? {})) {
+            countRequest(k, v);
+            if (/^[a-z]+\.[A-Z][A-Za-z]+$/.test(k)) requests += v;
+          }
+          // AWS requests by function, for the cost bench's estimate of billed durations (bench/cost.ts).
+          if (requests) countRequest(`billing.lambda.${this.key}.requests`, requests);
           const p = this.pending.get(r.id);
           if (!p) return;
           this.pending.delete(r.id);

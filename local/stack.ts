@@ -233,6 +233,21 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     for (const m of mappings) m.nudge();
   };
 
+  /** An invocation by a service (the bus, the scheduler, a file drop), counted in the function's stats as Lambda's metrics count it. */
+  const metered = async (f: LoadedFunction, event: unknown): Promise<unknown> => {
+    const stats = metrics.fn(f.key);
+    stats.invocations++;
+    const t0 = Date.now();
+    try {
+      return await f.invoke(event);
+    } catch (e) {
+      stats.errors++;
+      throw e;
+    } finally {
+      stats.totalDurationMs += Date.now() - t0;
+    }
+  };
+
   const lookupFunction = (fn: string): LoadedFunction => {
     const f = functions.get(fn) ?? [...functions.values()].find((x) => x.name === fn || x.arn === fn || x.arn.endsWith(`:function:${fn}`));
     if (!f) throw new CairnError('function_not_found', `no function ${fn} in the local stack`, 404);
@@ -249,7 +264,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const run = (async () => {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await fn.invoke(event);
+          await metered(fn, event);
           return;
         } catch (e) {
           log('warn', 'import invocation failed', { attempt, error: (e as Error).message });
@@ -348,12 +363,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         dataDir,
         endpoints: Object.fromEntries(Object.entries(endpoints).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '')),
         invoke: (fn, event) =>
-          lookupFunction(fn)
-            .invoke(event)
-            .finally(() => {
-              lastServiceMark = nextMark();
-              nudge();
-            }),
+          metered(lookupFunction(fn), event).finally(() => {
+            lastServiceMark = nextMark();
+            nudge();
+          }),
         functionArn: (fn) => lookupFunction(fn).arn,
         log: !!opts.log,
       });
@@ -374,14 +387,15 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     // The secrets exist before any function runs (they read them on their first invocation).
     await ensureLocalSecrets();
 
-    // Stream consumers and λ import run in worker threads of their own (like Lambda execution environments);
-    // those downstream of the lake (not reading the raw stream) at a lower CPU priority, so that on
+    // Stream consumers and the functions services invoke per event (λ import, journey, recheck) run
+    // in worker threads of their own (like Lambda execution environments); those downstream of the
+    // lake (not reading the raw stream) at a lower CPU priority, so that on
     // a small machine collect → normalize → lake keeps up and they catch up after (docs/local.md).
     const threads = opts.functionThreads ?? process.env.CAIRN_FUNCTION_THREADS !== '0';
     const nice = Number(process.env.CAIRN_DOWNSTREAM_NICE ?? 10) || 0;
     const loaded = await Promise.allSettled(
       Object.entries(fnDefs).map(([key, def]) =>
-        loadFunction(key, def, { thread: threads && (!!def.kinesis || key === IMPORTS.fn), nice: def.kinesis?.stream === 'raw' ? 0 : nice }),
+        loadFunction(key, def, { thread: threads && (!!def.kinesis || EVENT_DRIVEN.has(key)), nice: def.kinesis?.stream === 'raw' ? 0 : nice }),
       ),
     );
     for (const r of loaded) if (r.status === 'fulfilled') functions.set(r.value.key, r.value);
@@ -424,6 +438,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     close: (o) => (closing ??= shutdown(o?.drainTimeoutMs)),
   };
 }
+
+/** Functions invoked by a service per event or file (not by HTTP, not on a daily schedule): each gets its own thread like a stream consumer. */
+const EVENT_DRIVEN = new Set<string>([IMPORTS.fn, 'journey', 'recheck']);
 
 /** Role ARN local schedules name (the local scheduler requires one, as AWS does; nothing checks it). */
 export const LOCAL_SCHEDULER_ROLE = 'arn:aws:iam::000000000000:role/cairn-scheduler';

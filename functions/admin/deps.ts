@@ -5,7 +5,7 @@ import { BUS, ENV, LAKE } from '#shared/config';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { composeUnmergeHooks } from '#shared/identity';
 import type { RuleTarget } from '#shared/journeys';
@@ -93,7 +93,7 @@ export function adminWiringFromEnv(): Omit<AdminDeps, 'store' | 'config' | 'priv
       }),
       scoresUnmergeHooks(),
     ),
-    publisher: eventBridgePublisher(process.env[ENV.eventBus] || BUS.name),
+    publisher: busPublisherFromEnv(process.env[ENV.eventBus] || BUS.name),
   };
 }
 

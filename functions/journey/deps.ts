@@ -1,6 +1,6 @@
 /** λ journey's dependencies from its environment (set by the CDK, or by the local stack). */
 import { ENV, JOURNEYS, STREAMS, TABLES } from '#shared/config';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { actionSenders, cachedJourneys, cachedPolicy, cachedVersions, storedJourney, storedPolicy, storedVersion, type JourneyDeps } from '#shared/journeys';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
@@ -38,7 +38,7 @@ export function journeyDepsFromEnv(): JourneyDeps {
       coupons,
     }),
     coupons,
-    publisher: eventBridgePublisher(process.env[ENV.eventBus] ?? ''),
+    publisher: busPublisherFromEnv(process.env[ENV.eventBus] ?? ''),
     steps: new S3JourneyStepLog(lakeBucketFromEnv()),
     // The policy is read like journeys (cached for CAIRN_DEFINITIONS_TTL_MS); its caps count in the journeys table.
     governance: {

@@ -1,7 +1,7 @@
 /** λ recheck's dependencies from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
 import { ENV } from '#shared/config';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import { defaultRuntimeLoader, type RecheckDeps } from '#shared/segments';
 import { dynamoProfilePages } from '#shared/segments/dynamo-profiles';
@@ -13,7 +13,7 @@ export function recheckDepsFromEnv(): RecheckDeps {
     // Identities and timeline are optional here: recheck reads profiles and timelines it is given names for.
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: process.env[ENV.timelineTable] ?? '' }),
     loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
-    effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
+    effects: segmentEffectsFromEnv(busPublisherFromEnv(requireEnv(ENV.eventBus))),
     profiles: dynamoProfilePages(profilesTable),
     sweeps: recheckTargetFromEnv(),
   };

@@ -1,7 +1,7 @@
 /** λ resolve's dependencies from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
 import { ENV } from '#shared/config';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ResolverDeps } from '#shared/identity';
 import type { ResolveDeps } from '#shared/resolve';
@@ -23,7 +23,7 @@ import {
 /** Production wiring: DynamoDB tables, lake bucket, bus and suppression list from the environment. */
 export function resolverDepsFromEnv(): ResolveDeps {
   const bucket = requireEnv(ENV.lakeBucket);
-  const publisher = eventBridgePublisher(requireEnv(ENV.eventBus));
+  const publisher = busPublisherFromEnv(requireEnv(ENV.eventBus));
   return {
     store: new DynamoStore(identityTablesFromEnv()),
     config: identityConfigFromEnv(),

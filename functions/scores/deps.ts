@@ -1,7 +1,7 @@
 /** λ scores' dependencies from its environment (set by the CDK, or by the local stack). */
 import { requireEnv } from '#shared/aws/env';
 import { ENV } from '#shared/config';
-import { eventBridgePublisher } from '#shared/identity/bus';
+import { busPublisherFromEnv } from '../bus';
 import { DynamoStore } from '#shared/identity/dynamo-store';
 import type { ScoresDeps } from '#shared/scores';
 import { dynamoLiveProfiles } from '#shared/scores/dynamo-profiles';
@@ -13,7 +13,7 @@ export function scoresDepsFromEnv(): ScoresDeps {
   return {
     store: new DynamoStore({ identities: process.env[ENV.identitiesTable] ?? '', profiles: profilesTable, timeline: requireEnv(ENV.timelineTable) }),
     loader: defaultRuntimeLoader(definitionsTableFromEnv(), definitionsTtlFromEnv()),
-    effects: segmentEffectsFromEnv(eventBridgePublisher(requireEnv(ENV.eventBus))),
+    effects: segmentEffectsFromEnv(busPublisherFromEnv(requireEnv(ENV.eventBus))),
     profiles: dynamoLiveProfiles(profilesTable),
   };
 }

@@ -152,7 +152,15 @@ export function accessPolicy(scope: Construct, access: FunctionAccess, catalog: 
   }
 
   if (access.bus) {
-    statements.push(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [catalog.eventBus().eventBusArn] }));
+    const bus = catalog.eventBus();
+    statements.push(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }));
+    // The publisher puts only events some rule of the bus can match (docs/eventbridge.md): it lists them.
+    const rules = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/${bus.eventBusName}/*`;
+    statements.push(new iam.PolicyStatement({ actions: ['events:ListRules'], resources: [rules] }));
+    nagPrefixed.push({
+      findings: [`Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${nagToken(scope, bus.eventBusName)}/*`],
+      reason: 'ListRules of the Cairn bus (names, patterns, states: never event data): the publisher puts only the events some rule can match.',
+    });
   }
 
   if (access.busRules) {

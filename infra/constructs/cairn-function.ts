@@ -13,7 +13,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { BUS, ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { importRate } from '../settings';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
 import type { Catalog, CatalogFunction, FunctionName, SecretName, StreamName, TableName } from './catalog';
@@ -42,6 +43,8 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);
   if (key === 'importDays') return String(catalog.settings.importDays);
   if (key === 'compactionTargetMb') return String(catalog.settings.compactionTargetMb);
+  // λ import paces itself to the raw stream's shards (one at 100 million events a month).
+  if (key === 'importRate') return String(importRate(catalog.settings.shards.raw));
   const stream = key.endsWith('Stream') ? key.slice(0, -'Stream'.length) : undefined;
   if (stream && stream in STREAMS) return catalog.stream(stream as StreamName).streamName;
   const table = key.endsWith('Table') ? key.slice(0, -'Table'.length) : undefined;
@@ -102,6 +105,8 @@ export class CairnFunction extends Construct implements CatalogFunction {
 
     const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps', CAIRN_AWS_REQUEST_TIMEOUT_MS: String(requestTimeoutMs(def)) };
     for (const key of def.env) environment[ENV[key]] = envValue(key, catalog);
+    // Publishing every event is the exception: the functions default to `matched` (functions/bus.ts).
+    if (def.access.bus && s.busPublish === 'all') environment[BUS.publishVar] = 'all';
 
     const reserved = reservedConcurrency(def, s.shards);
     this.function = new NodejsFunction(this, 'Function', {
@@ -116,7 +121,7 @@ export class CairnFunction extends Construct implements CatalogFunction {
       ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: s.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment,
       description: `Cairn ${name} (${def.entry})`,
       bundling: {
@@ -143,9 +148,11 @@ export class CairnFunction extends Construct implements CatalogFunction {
     // Only X-Ray (which has no resource-level permissions) may use Resource '*'.
     // The wildcard findings are on the role's policy; acknowledge them there, not on the role.
     const policy = this.role.node.findChild('DefaultPolicy');
-    acknowledge(policy, 'AwsSolutions-IAM5', 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.', [
-      'Resource::*',
-    ]);
+    if (s.tracing) {
+      acknowledge(policy, 'AwsSolutions-IAM5', 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.', [
+        'Resource::*',
+      ]);
+    }
     for (const p of access.nagPrefixed) acknowledge(policy, 'AwsSolutions-IAM5', p.reason, p.findings);
     if (access.nagWildcards.length) {
       acknowledge(
@@ -170,8 +177,8 @@ export class CairnFunction extends Construct implements CatalogFunction {
       eventSourceArn: catalog.stream(k.stream).streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: k.batchSize,
-      // Lambda's batching window has whole-second granularity.
-      maxBatchingWindow: Duration.seconds(Math.ceil(k.maxBatchingWindowMs / 1000)),
+      // Lambda's batching window has whole-second granularity; `cairn:batchingWindowSeconds` sets it on AWS.
+      maxBatchingWindow: Duration.seconds(catalog.settings.batchingWindowSeconds ?? Math.ceil(k.maxBatchingWindowMs / 1000)),
       reportBatchItemFailures: true,
       bisectBatchOnError: k.bisectOnError,
       retryAttempts: k.retryAttempts,

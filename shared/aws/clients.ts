@@ -105,6 +105,8 @@ export function callResources(service: Service, op: string, i: any): [string, st
       const bus = (b?: string) => (b ?? 'default').replace(/^arn:[^:]*:events:[^:]*:[^:]*:event-bus\//, '');
       if (op === 'PutEvents')
         return [...new Set((i.Entries ?? []).map((e: { EventBusName?: string }) => bus(e.EventBusName)))].map((b) => [service, op, `event-bus/${b}`]);
+      // ListRules acts on the bus's rules (granted on `rule/<bus>/*`).
+      if (op === 'ListRules') return one(`rule/${bus(i.EventBusName)}/*`);
       const rule = i.Name ?? i.Rule;
       return one(rule !== undefined ? `rule/${bus(i.EventBusName)}/${rule}` : `event-bus/${bus(i.EventBusName)}`);
     }
@@ -164,17 +166,62 @@ const isNotFound = (e: unknown): boolean => {
   return err?.$metadata?.httpStatusCode === 404 || err?.name === 'NotFound' || err?.name === 'NoSuchKey';
 };
 
+/** Keys of the billing counters (`billing.…`): what AWS bills by besides requests and DynamoDB units. */
+export const BILLED = {
+  /** Kinesis records put, and PUT payload units (one per record per started 25 KB). */
+  kinesisRecords: 'billing.kinesis.records',
+  kinesisPutUnits: 'billing.kinesis.put_units',
+  /** EventBridge entries put, and the custom events billed for them (one per entry per started 64 KB). */
+  eventEntries: 'billing.events.entries',
+  eventsBilled: 'billing.events.billed',
+  /** Bytes of S3 objects put (what storage grows by). */
+  s3PutBytes: 'billing.s3.put_bytes',
+  /** One-time schedules created, `.<group>`. */
+  schedulesCreated: 'billing.scheduler.created',
+} as const;
+
+const byteLength = (v: unknown): number => (typeof v === 'string' ? Buffer.byteLength(v) : v instanceof Uint8Array ? v.byteLength : 0);
+
+/** Counts what a call is billed by, from its input (the cost bench, bench/cost.ts). */
+// biome-ignore lint/suspicious/noExplicitAny: any command's input, read field by field per service
+function countBilled(service: Service, op: string, input: any): void {
+  if (service === 'kinesis' && (op === 'PutRecords' || op === 'PutRecord')) {
+    const records: { Data?: unknown; PartitionKey?: string }[] = op === 'PutRecords' ? (input?.Records ?? []) : [input ?? {}];
+    let units = 0;
+    for (const r of records) units += Math.max(1, Math.ceil((byteLength(r.Data) + byteLength(r.PartitionKey)) / (25 * 1024)));
+    countRequest(BILLED.kinesisRecords, records.length);
+    countRequest(BILLED.kinesisPutUnits, units);
+  } else if (service === 'events' && op === 'PutEvents') {
+    const entries: { Source?: string; DetailType?: string; Detail?: string; Resources?: string[] }[] = input?.Entries ?? [];
+    let billed = 0;
+    for (const e of entries) {
+      // EventBridge sizes an entry as Time (14 bytes) + Source + DetailType + Detail + Resources.
+      const size = 14 + byteLength(e.Source) + byteLength(e.DetailType) + byteLength(e.Detail) + (e.Resources ?? []).reduce((s, r) => s + byteLength(r), 0);
+      billed += Math.max(1, Math.ceil(size / (64 * 1024)));
+    }
+    countRequest(BILLED.eventEntries, entries.length);
+    countRequest(BILLED.eventsBilled, billed);
+  } else if (service === 's3' && op === 'PutObject') countRequest(BILLED.s3PutBytes, byteLength(input?.Body));
+  // Schedules that will fire (each a Scheduler invocation and an invocation of its target), by group.
+  else if (service === 'scheduler' && op === 'CreateSchedule') countRequest(`${BILLED.schedulesCreated}.${input?.GroupName ?? 'default'}`);
+}
+
 /** DynamoDB's ConsumedCapacity, as much of it as the counter reads. */
-type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number };
+type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number; TableName?: string };
 // biome-ignore lint/suspicious/noExplicitAny: each client types its middleware stack by its own commands; these middlewares serve every client
 type AnyClient = { middlewareStack: { add: (mw: any, opts: any) => void } };
 const READ_OPS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+/** Operations that take ReturnConsumedCapacity. */
+const CAPACITY_OPS = new Set([...READ_OPS, 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 function counted<T extends AnyClient>(service: Service, client: T): T {
   client.middlewareStack.add(
     // biome-ignore lint/suspicious/noExplicitAny: a middleware for every client's commands (see AnyClient)
     (next: any, context: any) => async (args: any) => {
       const op: string = context.commandName?.replace(/Command$/, '') ?? 'unknown';
       countRequest(`${service}.${op}`);
+      countBilled(service, op, args.input);
+      // Every DynamoDB call reports the units it consumed (free of charge), so the counters see all of them.
+      if (service === 'dynamodb' && CAPACITY_OPS.has(op) && args.input && !args.input.ReturnConsumedCapacity) args.input.ReturnConsumedCapacity = 'TOTAL';
       const file = process.env[RECORD_CALLS_VAR];
       if (file) recordCall(file, service, op, args.input);
       let out: { output?: { ConsumedCapacity?: Capacity | Capacity[] } };
@@ -191,7 +238,10 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
         const unit = READ_OPS.has(op) ? 'dynamodb.rcu' : 'dynamodb.wcu';
         for (const c of Array.isArray(cc) ? cc : [cc]) {
           const n = c.CapacityUnits ?? c.ReadCapacityUnits ?? c.WriteCapacityUnits ?? 0;
-          if (n) countRequest(unit, n);
+          if (!n) continue;
+          countRequest(unit, n);
+          // Per table, for the cost bench's breakdown (`billing.dynamodb.wcu.<table>`).
+          if (c.TableName) countRequest(`billing.${unit}.${c.TableName}`, n);
         }
       }
       return out;

@@ -289,7 +289,18 @@ export const RETENTION = {
   compactedEventsDays: 7,
 } as const;
 
-export const BUS = { name: 'cairn', source: 'cairn' } as const;
+export const BUS = {
+  name: 'cairn',
+  source: 'cairn',
+  /**
+   * How long a publisher keeps the bus's rules before listing them again (CAIRN_BUS_PUBLISH=matched,
+   * the default: only events some rule can match are put, docs/eventbridge.md). A rule created now
+   * sees the events published from at most this long after; the definitions reach λ resolve as late.
+   */
+  rulesRefreshMs: 5_000,
+  /** The publishers' variable: `matched` (default) or `all` (infra setting `cairn:busPublish`). */
+  publishVar: 'CAIRN_BUS_PUBLISH',
+} as const;
 
 /**
  * File drops (docs/import.md): an object created under LAKE.importsPrefix invokes `fn` with an S3
@@ -659,7 +670,7 @@ export const FUNCTIONS = {
     entry: 'functions/import/index.ts',
     memoryMb: 1024,
     timeoutSeconds: 900,
-    env: ['rawStream', 'lakeBucket'],
+    env: ['rawStream', 'lakeBucket', 'importRate'],
     // list: a dropped file or manifest not there yet must be a 404 (the import waits for it), not a 403.
     // tag: the expiry tag on the files it reads and the outputs it writes (IMPORTS.expiryTag).
     access: { streams: { raw: 'write' }, lake: { read: ['imports/'], tag: ['imports/'], list: true } },
@@ -946,6 +957,8 @@ export const ENV = {
   timelineDays: 'CAIRN_TIMELINE_DAYS',
   /** Days tagged files under `imports/` are kept (CDK context `cairn:importDays`; RETENTION.importDays): the "expires by" of an erasure's status (λ admin). */
   importDays: 'CAIRN_IMPORT_DAYS',
+  /** Records per second λ import puts on the raw stream (0: unpaced); the stack sets it from the raw shards (docs/import.md). */
+  importRate: 'CAIRN_IMPORT_RATE',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
   couponsTable: 'CAIRN_COUPONS_TABLE',
   /** Athena workgroup of the admin API's lake queries (docs/api.md#lake-queries); unset: they answer 503 lake_unavailable. */
@@ -1034,5 +1047,7 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     athenaWorkgroup: LOCAL_ATHENA.workgroup,
     lakeDatabase: LAKE.glueDatabase,
     lakeDialect: 'duckdb',
+    // Half of what the local raw stream's shards take (IMPORT_RATE, shared/import/s3.ts).
+    importRate: process.env[ENV.importRate] || String(STREAMS.raw.shards * 500),
   };
 }

@@ -3,5 +3,6 @@
  * (`pattern.ts`, with `ip.ts` and `wildcard.ts`) and input transformers (`input.ts`). Pure: the local
  * bus and the journey rules compile against the same code.
  */
+export * from './audience';
 export * from './input';
 export * from './pattern';

@@ -4,6 +4,7 @@
  * writes only (no transactions). Every call asks for ReturnConsumedCapacity TOTAL; units are added to
  * the request counters as `identity.rcu` / `identity.wcu` (bench) and to `capacity` below.
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
@@ -54,29 +55,62 @@ export const LIVE_PROFILES_FILTER = {
 export const isLiveProfileItem = (item: Record<string, unknown>): boolean => String(item.pk).startsWith(PROFILE) && !item.mergedInto;
 const GROUP = 'group#';
 const SHARD = 'shard#';
-const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data']);
+const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data', 'z']);
 /** Unprocessed batch items: backoff 20 ms · 2^round with full jitter, at most 1 s. */
 const STORE_RETRY = { baseMs: 20, capMs: 1000 } as const;
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
+/**
+ * A profile item keeps what conditions and filters read as attributes (`pk`, `profileId`, `version`,
+ * the timestamps, `mergedInto`) and the rest — the record's body and the stages' `extra` — as one
+ * deflated JSON document in `z` (first byte: the format). DynamoDB bills a write per started KB of
+ * the item: a profile with segment state is 2–3 KB of JSON and about a third of that deflated
+ * (docs/cost.md). Items written before (`data` and top-level extras) are still read.
+ */
+const Z_FORMAT = 1;
+/** Preset dictionary of format 1: names and fragments every profile repeats (never change it; add a format instead). */
+const Z_DICTIONARY = Buffer.from(
+  '{"b":{"identities":[],"traits":{},"traitK":{},"consent":{},"groups":[],"mergedFrom":[],"merges":[],"sessions":[],"dd":{"s":{"shardId-000000000000":{"t":,"c":[],"p":[]}},"r":[]},' +
+    '"computed":{"first_seen":"","last_seen":"","event_count":0,"order_count":0,"revenue_e4":0,"last_channel":null,"last_channel_k":null}},' +
+    '"x":{"computed":{},"segments":[],"cstate":"{\\"w\\":,\\"b\\":[[","segPub":"{\\"s\\":[],\\"r\\":null}","recheckAt":,"segInh":""}}' +
+    '{"type":"user_id","value":"},{"type":"anonymous_id","value":"},{"type":"email","value":"@gmail.com"},{"type":"phone","value":"+1"},{"type":"crm_id","value":"' +
+    '"granted":true,"timestamp":"2026-","source":"context.consent","k":"T00:00:00.000Z#"',
+);
+/** A 4 KB window and small state (a profile is a few KB): a third of the default's CPU per call, the same size. */
+const zOptions = { dictionary: Z_DICTIONARY, windowBits: 12, memLevel: 5 };
+
 export function profileToItem(p: ProfileRecord): Record<string, unknown> {
   const { profileId, version, createdAt, updatedAt, mergedInto, extra, ...body } = p;
+  const z = deflateRawSync(JSON.stringify({ b: body, ...(extra && Object.keys(extra).length ? { x: extra } : {}) }), zOptions);
   return {
-    ...(extra ?? {}),
     pk: PROFILE + profileId,
     profileId,
     version,
     createdAt,
     updatedAt,
     ...(mergedInto ? { mergedInto } : {}),
-    data: JSON.stringify(body),
+    z: Buffer.concat([Buffer.of(Z_FORMAT), z]),
   };
 }
 
-export function profileFromItem(item: Record<string, unknown>): ProfileRecord {
-  const body = JSON.parse(String(item.data ?? '{}')) as Partial<Omit<ProfileRecord, 'profileId' | 'version' | 'createdAt' | 'updatedAt'>>;
+/** The body and extras of an item, from `z` or (items written before it) `data` and the other attributes. */
+function profileParts(item: Record<string, unknown>): {
+  body: Partial<Omit<ProfileRecord, 'profileId' | 'version' | 'createdAt' | 'updatedAt'>>;
+  extra: Record<string, unknown>;
+} {
+  const z = item.z;
+  if (z instanceof Uint8Array) {
+    if (z[0] !== Z_FORMAT) throw new Error(`profile ${String(item.profileId)}: unknown item format ${z[0]}`);
+    const doc = JSON.parse(inflateRawSync(z.subarray(1), zOptions).toString('utf8')) as { b?: object; x?: Record<string, unknown> };
+    return { body: doc.b ?? {}, extra: doc.x ?? {} };
+  }
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) if (!CORE.has(k)) extra[k] = v;
+  return { body: JSON.parse(String(item.data ?? '{}')), extra };
+}
+
+export function profileFromItem(item: Record<string, unknown>): ProfileRecord {
+  const { body, extra } = profileParts(item);
   return {
     identities: [],
     traits: {},

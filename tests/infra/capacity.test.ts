@@ -99,8 +99,8 @@ describe('default sizing: 1 billion events a month, peaks of 5× the mean', () =
 
 describe('cairn:eventsPerSecond', () => {
   it.each([
-    [20, 2, 2], // 10M events/month: 3.9/s mean, 19/s peak → the minimum
-    [193, 2, 2], // 100M events/month
+    [20, 1, 1], // 10M events/month: 3.9/s mean, 19/s peak → one shard each
+    [193, 1, 1], // 100M events/month: 290/s with headroom, under a shard's 1,000 writes and resolve's 350/s
     [1930, 3, 9], // 1B events/month (default)
     [10_000, 15, 43],
   ])('%s events/s → %s raw and %s normalized shards, reserved concurrency following', (eps, raw, normalized) => {
@@ -108,6 +108,16 @@ describe('cairn:eventsPerSecond', () => {
     expect(s.settings.shards).toEqual({ raw, normalized });
     expect(fnProps(s, 'normalize').ReservedConcurrentExecutions).toBe(raw);
     expect(fnProps(s, 'resolve').ReservedConcurrentExecutions).toBe(normalized);
+  });
+
+  it.each([
+    [20, 500],
+    [193, 500],
+    [1930, 1000], // 3 raw shards: IMPORT_RATE, as before
+  ])('%s events/s → λ import paces itself at %s records/s (half of what its raw shards take, at most IMPORT_RATE)', (eps, rate) => {
+    const s = synthCairn({}, { [CONTEXT.eventsPerSecond]: String(eps) }).stack;
+    expect(fnProps(s, 'import').Environment.Variables.CAIRN_IMPORT_RATE).toBe(String(rate));
+    expect(rate).toBeLessThanOrEqual((s.settings.shards.raw * 1000) / 2);
   });
 
   it('rejects a value that is not a positive number', () => {

@@ -23,8 +23,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#shared/aws/clients';
-import { FUNCTIONS, JOURNEYS, LAKE, STREAMS } from '#shared/config/resources';
+import { eventBridge, kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#shared/aws/clients';
+import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
+import { BUS, FUNCTIONS, JOURNEYS, LAKE, STREAMS } from '#shared/config/resources';
 import { journeysTableFromEnv } from '#functions/env';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import type { LocalFunctionDef } from '#local/lambda';
@@ -210,6 +211,10 @@ beforeAll(async () => {
     functions,
     services: [eventsService, schedulerService, ...outboxServices, secretsService],
   });
+
+  // A rule matching every Cairn event (a user's subscriber, no target): the publishers put only what
+  // some rule matches (docs/eventbridge.md), and every function's PutEvents must be exercised here.
+  await eventBridge().send(new PutRuleCommand({ Name: 'iam-all-cairn', EventBusName: BUS.name, EventPattern: JSON.stringify({ source: [BUS.source] }) }));
 
   // Definitions through the admin API (λ admin: definitions, journey rules, segment sweeps).
   const area = { computedTrait: 'computed-traits', segment: 'segments', journey: 'journeys' } as const;

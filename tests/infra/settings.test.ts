@@ -63,8 +63,34 @@ describe('resolveSettings', () => {
     [CONTEXT.logRetentionDays, '10'],
     [CONTEXT.failureDestination, 'sns'],
     [CONTEXT.athenaScanCutoffGb, '-1'],
+    [CONTEXT.busPublish, 'some'],
+    [CONTEXT.tracing, 'maybe'],
+    [CONTEXT.batchingWindowSeconds, '0.5'],
+    [CONTEXT.batchingWindowSeconds, '301'],
   ])('rejects %s=%s with a message naming the setting', (key, value) => {
     expect(() => resolveSettings(withContext({ [key]: value }))).toThrow(key === CONTEXT.stage ? /stage/ : key);
+  });
+});
+
+describe('cost settings (docs/cost.md)', () => {
+  type Json = Record<string, any>;
+  const resources = (context: Record<string, unknown>) => Object.values(synthCairn({}, context).template.toJSON().Resources as Record<string, Json>);
+
+  it('defaults: tracing on every function, 1 s batching windows, only matched events published, import paced to the raw shards', () => {
+    const all = resources({});
+    const fns = all.filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns.every((f) => f.Properties.TracingConfig?.Mode === 'Active')).toBe(true);
+    expect(all.filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping').map((m) => m.Properties.MaximumBatchingWindowInSeconds)).toEqual([1, 1]);
+    expect(fns.some((f) => f.Properties.Environment?.Variables?.CAIRN_BUS_PUBLISH)).toBe(false);
+  });
+
+  it('cairn:tracing=false, cairn:batchingWindowSeconds=5, cairn:busPublish=all', () => {
+    const all = resources({ [CONTEXT.tracing]: 'false', [CONTEXT.batchingWindowSeconds]: '5', [CONTEXT.busPublish]: 'all' });
+    const fns = all.filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns.some((f) => f.Properties.TracingConfig?.Mode === 'Active')).toBe(false);
+    expect(all.filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping').map((m) => m.Properties.MaximumBatchingWindowInSeconds)).toEqual([5, 5]);
+    const publishing = fns.filter((f) => f.Properties.Environment?.Variables?.CAIRN_BUS_PUBLISH === 'all');
+    expect(publishing.length).toBeGreaterThanOrEqual(5); // resolve, recheck, scores, journey, admin
   });
 });
 

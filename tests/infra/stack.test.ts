@@ -124,6 +124,8 @@ describe('functions', () => {
     expected[ENV.importDays] = String(stack.catalog.settings.importDays);
     // λ compact's part size (cairn:compactionTargetMb) in MB.
     expected[ENV.compactionTargetMb] = String(stack.catalog.settings.compactionTargetMb);
+    // λ import's pace: half of what the raw shards take, at most IMPORT_RATE (tests/infra/capacity.test.ts).
+    expected[ENV.importRate] = String(Math.min(stack.catalog.settings.shards.raw, STREAMS.raw.shards) * 500);
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(
       Object.keys(vars)
