@@ -15,6 +15,7 @@ const want = (name: string) => !only || only.includes(name);
 
 const benches: [string, () => Promise<Result[]>][] = [
   ['console', async () => (await import('./console')).benchConsole()],
+  ['console-pages', async () => (await import('./console-pages')).benchConsolePages(Math.max(100, Math.round(3_000 * scale)))],
   ['normalize', async () => (await import('./normalize')).benchNormalize(Math.round(100_000 * scale))],
   ['collect', async () => (await import('./collect')).benchCollect(Math.round(50_000 * scale))],
   ['resolve', async () => (await import('./resolve')).benchResolve(Math.max(2, Math.round(20 * scale)))],
