@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearch } from 'wouter';
 import { stringify } from 'yaml';
 import { api, pathParam } from '../api/client';
+import { useMay } from '../auth/may';
 import type { DefinitionView, MembersPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -19,6 +20,7 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
   const { t } = useTranslation();
   const f = useFormat();
   const id = decodeURIComponent(params.id);
+  const mayEdit = useMay('PUT /v1/segments/{id}');
   const saved = new URLSearchParams(useSearch()).get('saved');
   const base = `/v1/segments/${pathParam(id)}`;
   const def = useQuery({ queryKey: ['segments', id], queryFn: () => api<DefinitionView<{ name?: string; description?: string }>>(base) });
@@ -71,9 +73,11 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
       </p>
       <div className="spread">
         <h1>{def.data.definition.name ?? id}</h1>
-        <Link href={`/segments/${pathParam(id)}/edit`} className="button secondary">
-          {t('segments.edit')}
-        </Link>
+        {mayEdit && (
+          <Link href={`/segments/${pathParam(id)}/edit`} className="button secondary">
+            {t('segments.edit')}
+          </Link>
+        )}
       </div>
       {saved !== null && (
         <p className="ok" role="status">
