@@ -27,7 +27,7 @@ function isAuthOrigin(v: unknown): v is string {
 /** The Cognito settings if `v` is a complete set of them, else undefined. */
 export function cognitoConfigOf(v: unknown): ConsoleRuntimeConfig | undefined {
   const c = v as Partial<ConsoleRuntimeConfig> | null;
-  if (!c || c.auth !== 'cognito') return undefined;
+  if (c?.auth !== 'cognito') return undefined;
   const text = (x: unknown) => typeof x === 'string' && x.length > 0;
   if (!text(c.clientId) || !text(c.region) || !text(c.userPoolId) || !isAuthOrigin(c.authDomain) || !text(c.redirectUri)) return undefined;
   if (!Array.isArray(c.scopes) || !c.scopes.every(text)) return undefined;
