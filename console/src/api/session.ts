@@ -3,8 +3,8 @@
  * never in localStorage). Locally it is the admin token, which is the `admin` role; on AWS it is
  * the user pool's tokens (docs/console.md#sign-in-on-aws), the roles their groups name.
  */
-import { useSyncExternalStore } from 'react';
 import { CONSOLE_ROLES, type ConsoleRole } from '#shared/config';
+import { tabStorage } from '../auth/tab';
 
 export type Role = ConsoleRole;
 export interface Session {
@@ -48,26 +48,25 @@ function parse(raw: string | null): Session | null {
 }
 
 export function getSession(): Session | null {
-  const raw = sessionStorage.getItem(KEY);
+  const raw = tabStorage().getItem(KEY);
   if (raw === cached.raw) return cached.session;
   cached = { raw, session: parse(raw) };
   return cached.session;
 }
 
 export function signIn(session: Session): void {
-  sessionStorage.setItem(KEY, JSON.stringify(session));
+  tabStorage().setItem(KEY, JSON.stringify(session));
   for (const l of listeners) l();
 }
 
 /** Forgets the session in this tab (the Cognito sign-out, which also ends the hosted pages' session, is auth/cognito.ts's endSession). */
 export function signOut(): void {
-  sessionStorage.removeItem(KEY);
+  tabStorage().removeItem(KEY);
   for (const l of listeners) l();
 }
 
-export function useSession(): Session | null {
-  return useSyncExternalStore((l) => {
-    listeners.add(l);
-    return () => listeners.delete(l);
-  }, getSession);
+/** Calls `l` on every sign-in and sign-out in this tab; answers the unsubscribe (use-session.ts's hook). */
+export function onSessionChange(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
 }

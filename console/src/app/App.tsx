@@ -7,7 +7,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useRef } from 'react';
 import { Route, Switch, useLocation } from 'wouter';
 import { ApiError } from '../api/client';
-import { useSession } from '../api/session';
+import { useSession } from '../api/use-session';
 import { Loading } from '../components/Status';
 import { type SignInProblem, SignInPage } from '../pages/SignIn';
 import { Shell } from './Shell';

@@ -2,7 +2,8 @@
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'wouter';
-import { roleOf, signOut, useSession } from '../api/session';
+import { roleOf, signOut } from '../api/session';
+import { useSession } from '../api/use-session';
 import { endSession } from '../auth/cognito';
 import { authConfig } from '../auth/config';
 import { LanguageSwitch } from '../components/LanguageSwitch';
@@ -31,7 +32,7 @@ export function Shell({ children }: { children: ReactNode }) {
           {t('app.name')}
         </Link>
         <div className="topbar-tools">
-          {session?.user && <span className="muted small">{t('app.signedInAs', { user: session.user, role: t(`app.roleNames.${role ?? 'none'}`) })}</span>}
+          {session?.user && <span className="topbar-user">{t('app.signedInAs', { user: session.user, role: t(`app.roleNames.${role ?? 'none'}`) })}</span>}
           <LanguageSwitch />
           <button type="button" className="button secondary" onClick={leave}>
             {t('app.signOut')}

@@ -22,6 +22,7 @@ import {
   type TokenAnswer,
   tokenRequest,
 } from './pkce';
+import { go, here, replaceAddress, tabStorage } from './tab';
 
 /** The request this tab made, kept across the redirect (sessionStorage: this tab only). */
 const PENDING = 'cairn.signin';
@@ -47,10 +48,10 @@ export class SignInError extends Error {
 const safePath = (p: unknown): string => (typeof p === 'string' && p.startsWith('/') && !p.startsWith('//') && !p.startsWith('/\\') ? p : '/');
 
 /** Goes to the hosted sign-in page; coming back lands on `returnTo`. */
-export async function startSignIn(cfg: ConsoleRuntimeConfig, returnTo = location.pathname + location.search + location.hash): Promise<void> {
+export async function startSignIn(cfg: ConsoleRuntimeConfig, returnTo = here().path + here().search + here().hash): Promise<void> {
   const pending: Pending = { state: newState(), verifier: newVerifier(), returnTo: safePath(returnTo) };
-  sessionStorage.setItem(PENDING, JSON.stringify(pending));
-  location.assign(authorizeUrl(cfg, { state: pending.state, challenge: await challengeOf(pending.verifier) }));
+  tabStorage().setItem(PENDING, JSON.stringify(pending));
+  go(authorizeUrl(cfg, { state: pending.state, challenge: await challengeOf(pending.verifier) }));
 }
 
 async function post(req: FormRequest): Promise<Response> {
@@ -99,15 +100,15 @@ export function sessionOf(t: TokenAnswer, now: number, refreshToken?: string): S
 export async function finishSignIn(cfg: ConsoleRuntimeConfig): Promise<boolean> {
   let pending: Pending | null = null;
   try {
-    pending = JSON.parse(sessionStorage.getItem(PENDING) ?? 'null') as Pending | null;
+    pending = JSON.parse(tabStorage().getItem(PENDING) ?? 'null') as Pending | null;
   } catch {
     pending = null;
   }
-  const answer = readCallback(location.search, pending?.state ?? null);
+  const answer = readCallback(here().search, pending?.state ?? null);
   if (answer.kind === 'none') return false;
   // The code, state and error leave the address (and the history) whatever happens next: a code is used once.
-  sessionStorage.removeItem(PENDING);
-  history.replaceState(null, '', safePath(pending?.returnTo));
+  tabStorage().removeItem(PENDING);
+  replaceAddress(safePath(pending?.returnTo));
   if (answer.kind === 'error') throw new SignInError(answer.error, answer.description ?? answer.error);
   signIn(sessionOf(await tokens(tokenRequest(cfg, answer.code, pending!.verifier)), Date.now()));
   return true;
@@ -151,5 +152,5 @@ export async function endSession(cfg: ConsoleRuntimeConfig): Promise<void> {
   const refresh = getSession()?.refreshToken;
   signOut();
   if (refresh) await post(revokeRequest(cfg, refresh)).catch(() => undefined);
-  location.assign(logoutUrl(cfg));
+  go(logoutUrl(cfg));
 }

@@ -41,7 +41,7 @@ export function cognitoConfigOf(v: unknown): ConsoleRuntimeConfig | undefined {
 export async function loadAuthConfig(fetcher: typeof fetch = fetch): Promise<AuthConfig> {
   let res: Response;
   try {
-    res = await fetcher('/config.json', { headers: { accept: 'application/json' }, credentials: 'omit', cache: 'no-cache' });
+    res = await fetcher('/config.json', { headers: { accept: 'application/json' }, credentials: 'omit' });
   } catch {
     return (current = TOKEN);
   }

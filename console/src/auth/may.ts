@@ -4,11 +4,7 @@
  * viewer is never offered an edit the API would refuse. The API still decides (λ admin checks every call).
  */
 import { mayCall } from '#shared/admin';
-import { type Session, useSession } from '../api/session';
+import type { Session } from '../api/session';
 
 /** Whether the session's roles allow `routeKey` (`METHOD /path` as ROUTE_ACCESS names it). */
 export const may = (session: Session | null, routeKey: string): boolean => !!session && mayCall(session.roles, routeKey);
-
-export function useMay(routeKey: string): boolean {
-  return may(useSession(), routeKey);
-}

@@ -10,7 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import type { Definition, JourneyDef } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
-import { useMay } from '../auth/may';
+import { useMay } from '../api/use-session';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
 import { journeyFlow, type StatsLike } from '../journeys/layout';

@@ -7,7 +7,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { api, pathParam } from '../api/client';
-import { useSession } from '../api/session';
+import { useSession } from '../api/use-session';
 import { may } from '../auth/may';
 import type { ApiProfile, EventsPage, JourneyRunView, MergeView } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';

@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearch } from 'wouter';
 import { stringify } from 'yaml';
 import { api, pathParam } from '../api/client';
-import { useMay } from '../auth/may';
+import { useMay } from '../api/use-session';
 import type { DefinitionView, MembersPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';

@@ -11,7 +11,7 @@ import { Link, useLocation } from 'wouter';
 import { stringify } from 'yaml';
 import { BUILTIN_COMPUTED, type Definition } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
-import { useMay } from '../auth/may';
+import { useMay } from '../api/use-session';
 import type { DefinitionView, PreviewPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';

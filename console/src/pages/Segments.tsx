@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { api, pathParam } from '../api/client';
-import { useMay } from '../auth/may';
+import { useMay } from '../api/use-session';
 import type { DefinitionView } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';

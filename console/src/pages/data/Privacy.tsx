@@ -8,7 +8,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pathParam } from '../../api/client';
 import { rowsOf, useLakeQuery } from '../../api/lake';
-import { useMay } from '../../auth/may';
+import { useMay } from '../../api/use-session';
 import { DataTable } from '../../components/DataTable';
 import { LakeStatus } from '../../components/LakeStatus';
 import { ErrorNote, Loading } from '../../components/Status';

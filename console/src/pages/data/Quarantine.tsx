@@ -9,7 +9,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api } from '../../api/client';
-import { useMay } from '../../auth/may';
+import { useMay } from '../../api/use-session';
 import { ErrorNote } from '../../components/Status';
 import { num, rowsOf, useLakeQuery } from '../../api/lake';
 import { DataTable } from '../../components/DataTable';

@@ -8,7 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pathParam } from '../../api/client';
-import { useMay } from '../../auth/may';
+import { useMay } from '../../api/use-session';
 import { ErrorNote, Loading } from '../../components/Status';
 import { useFormat } from '../../i18n/format';
 import '../../features.css';
