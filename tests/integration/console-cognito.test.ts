@@ -17,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CONSOLE, type ConsoleRuntimeConfig, consoleCsp } from '#shared/config';
 import { consoleFiles, ensureConsoleBuilt } from '#local/console';
+import { profileObjectKey } from '#shared/lake';
 import { launchChromium } from '../support/browser-shop';
+import { lakeProfile, putLakeObject } from '../support/lake';
 import { critical, openConsole, savePageOnFailure, type ConsolePage } from '../support/console';
 import { useLocalStack } from '../support/stack';
 
@@ -49,7 +51,8 @@ interface User {
 }
 
 describe('the console signs in with Cognito (a stand-in for the hosted pages) on AWS', () => {
-  const stack = useLocalStack({ functions: ['admin'] });
+  // Only λ admin runs: the segment sweeps it schedules for λ recheck are dead letters, logged as warnings, so warnings are quiet here.
+  const stack = useLocalStack({ functions: ['admin'], env: { CAIRN_LOG_LEVEL: 'error' } });
   let browser: Browser;
   let app: ConsolePage;
   let page: Page;
@@ -98,6 +101,19 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
       { kind: 'segment', id: 'emailable', name: 'Emailable', where: { consent: 'email' } },
     ])
       expect((await stack.admin('PUT', `/v1/segments/${doc.id}`, doc)).status).toBe(201);
+    // Two days of daily profile snapshots: VIP had 1 member, then 2 (the size over time).
+    for (const [n, vips] of [
+      [2, 1],
+      [1, 2],
+    ] as const) {
+      const date = new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+      const rows = ['p1', 'p2', 'p3'].map((id, i) => ({
+        ...lakeProfile(id, id, `${date}T02:00:00.000Z`),
+        segments: JSON.stringify(i < vips ? ['vip'] : []),
+        snapshot_kind: 'daily',
+      }));
+      await putLakeObject(profileObjectKey(date, 'daily', '1'), rows);
+    }
 
     cognito = await listen(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -240,6 +256,14 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
     await page.getByRole('heading', { name: 'VIP' }).waitFor();
     await page.getByTestId('segment-size').filter({ hasText: /^\d+$/ }).waitFor();
     expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
+    // The size over time, from the lake (a read a viewer may make).
+    await page.getByRole('button', { name: 'Show size over time' }).click();
+    await page.getByRole('img', { name: /^Members per day over 2 days, .*: 2 on the last day$/ }).waitFor();
+    const table = page.getByRole('table', { name: 'Members per day, newest first' });
+    expect((await table.locator('tbody tr').allInnerTexts()).map((r) => r.split('\t').slice(1))).toEqual([
+      ['2', '3'],
+      ['1', '3'],
+    ]);
     expect(critical(await app.axe())).toEqual([]);
     await app.shot('cognito-02-viewer-segment');
   });

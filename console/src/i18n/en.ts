@@ -470,6 +470,18 @@ export const en = {
     profile: 'Profile',
     since: 'Member since',
     more: 'More members',
+    history: {
+      title: 'Size over time',
+      intro:
+        'Members per day, counted in the lake from the daily profile snapshot (the size when that day’s snapshot ran), over the last 90 days. A day without a snapshot has no point.',
+      show: 'Show size over time',
+      none: 'No daily profile snapshot in the last 90 days yet: the snapshot runs once a day.',
+      chart: 'Members per day over {{days}} days, {{first}} to {{last}}: {{size}} on the last day',
+      table: 'Members per day, newest first',
+      day: 'Day',
+      members: 'Members',
+      profiles: 'Profiles in the snapshot',
+    },
   },
   builder: {
     newTitle: 'New segment',

@@ -471,6 +471,17 @@ export const zhCN: Messages = {
     profile: '用户档案',
     since: '加入时间',
     more: '更多成员',
+    history: {
+      title: '规模变化',
+      intro: '最近 90 天每天的成员数，由数据湖中每日的用户档案快照统计（当天快照运行时的规模）。没有快照的日期不显示数据点。',
+      show: '显示规模变化',
+      none: '最近 90 天还没有每日用户档案快照：快照每天运行一次。',
+      chart: '{{days}} 天内每天的成员数，{{first}} 至 {{last}}：最后一天为 {{size}}',
+      table: '每天的成员数，最新的在前',
+      day: '日期',
+      members: '成员',
+      profiles: '快照中的用户档案',
+    },
   },
   builder: {
     newTitle: '新建细分人群',

@@ -1,5 +1,5 @@
 /**
- * One segment: its definition (as YAML), its size now, its members page by page with a CSV export
+ * One segment: its definition (as YAML), its size now and over time (SizeHistory), its members page by page with a CSV export
  * (GET /v1/segments/{id}/members, an audited listing), and the way to edit it in the builder.
  */
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -12,6 +12,7 @@ import { useMay } from '../api/use-session';
 import type { DefinitionView, MembersPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
+import { SizeHistory } from '../segments/SizeHistory';
 import type { SizeAnswer } from './Segments';
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -98,6 +99,8 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
         </div>
       </div>
       <p className="muted small">{t('segments.sizeNote')}</p>
+
+      <SizeHistory segment={id} />
 
       <section className="card" aria-labelledby="h-def">
         <h2 id="h-def">{t('segments.definition')}</h2>
