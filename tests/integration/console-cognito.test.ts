@@ -17,11 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CONSOLE, type ConsoleRuntimeConfig, consoleCsp } from '#shared/config';
 import { consoleFiles, ensureConsoleBuilt } from '#local/console';
-import { profileObjectKey } from '#shared/lake';
+import { eventObjectKey, profileObjectKey } from '#shared/lake';
 import { launchChromium } from '../support/browser-shop';
-import { lakeProfile, putLakeObject } from '../support/lake';
+import { lakeProfile, lakeRow, putLakeObject } from '../support/lake';
 import { critical, openConsole, savePageOnFailure, type ConsolePage } from '../support/console';
-import { useLocalStack } from '../support/stack';
+import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 const CLIENT_ID = 'cairn-console-client';
 const SCOPE = `${CONSOLE.resourceServer}/${CONSOLE.scope}`;
@@ -52,7 +52,7 @@ interface User {
 
 describe('the console signs in with Cognito (a stand-in for the hosted pages) on AWS', () => {
   // Only λ admin runs: the segment sweeps it schedules for λ recheck are dead letters, logged as warnings, so warnings are quiet here.
-  const stack = useLocalStack({ functions: ['admin'], env: { CAIRN_LOG_LEVEL: 'error' } });
+  const stack = useLocalStack({ functions: ['admin'], env: { ...JOURNEY_FUNCTION_ENV, CAIRN_LOG_LEVEL: 'error' } });
   let browser: Browser;
   let app: ConsolePage;
   let page: Page;
@@ -101,6 +101,27 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
       { kind: 'segment', id: 'emailable', name: 'Emailable', where: { consent: 'email' } },
     ])
       expect((await stack.admin('PUT', `/v1/segments/${doc.id}`, doc)).status).toBe(201);
+    // A journey to dry-run, and the history it replays: two sign-ups an hour ago, one of them with email consent.
+    const welcome = {
+      kind: 'journey',
+      id: 'welcome',
+      name: 'Welcome',
+      trigger: { event: 'Signed Up' },
+      consent: 'email',
+      steps: [{ id: 'hello', action: 'email', subject: 'Welcome', body: 'Hello {{ traits.email }}' }],
+    };
+    expect((await stack.admin('PUT', '/v1/journeys/welcome', welcome)).status).toBe(201);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const before = new Date(Date.now() - 7_200_000).toISOString();
+    const today = hourAgo.slice(0, 10);
+    await putLakeObject(profileObjectKey(before.slice(0, 10), 'shardId-000000000000', '1'), [
+      { ...lakeProfile('s1', 'signup-1', before), consent: JSON.stringify({ email: { granted: true, timestamp: before, source: 'web' } }) },
+      lakeProfile('s2', 'signup-2', before),
+    ]);
+    await putLakeObject(eventObjectKey(today, 'shardId-000000000000', '1'), [
+      lakeRow({ user: 'signup-1', event: 'Signed Up', at: hourAgo }),
+      lakeRow({ user: 'signup-2', event: 'Signed Up', at: hourAgo }),
+    ]);
     // Two days of daily profile snapshots: VIP had 1 member, then 2 (the size over time).
     for (const [n, vips] of [
       [2, 1],
@@ -266,6 +287,13 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
     ]);
     expect(critical(await app.axe())).toEqual([]);
     await app.shot('cognito-02-viewer-segment');
+
+    // A journey: the drawing and the YAML, but no save, pause or dry run.
+    await nav.getByRole('link', { name: 'Journeys' }).click();
+    await page.getByRole('link', { name: 'Welcome' }).click();
+    await page.getByRole('heading', { name: 'Welcome' }).waitFor();
+    await page.getByText('Valid: the API would accept it.').waitFor();
+    for (const name of ['Save', 'Pause', 'Run a dry run of this YAML']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
   });
 
   it('signs out: revokes the refresh token and ends the hosted session, back at the sign-in page', async () => {
@@ -289,6 +317,25 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
     await page.getByRole('link', { name: 'Emailable' }).click();
     await page.getByRole('link', { name: 'Edit' }).waitFor();
     await app.shot('cognito-03-marketer-segment');
+
+    // The dry run before launch: the YAML in the editor replayed over the lake's history (POST /v1/journeys/simulate).
+    await nav.getByRole('link', { name: 'Journeys' }).click();
+    await page.getByRole('link', { name: 'Welcome' }).click();
+    await page.getByText('Valid: the API would accept it.').waitFor();
+    await page.getByRole('button', { name: 'Run a dry run of this YAML' }).click();
+    const report = page.getByTestId('dry-run');
+    await report.getByText(/2 events replayed, 2 triggers, 1 entered\./).waitFor();
+    const entries = await report.getByRole('table', { name: 'What became of each trigger' }).locator('tbody tr').allInnerTexts();
+    expect(entries.map((r) => r.split('\t'))).toEqual(
+      expect.arrayContaining([
+        ['entered', '1'],
+        ['no_consent', '1'],
+      ]),
+    );
+    const steps = await report.getByRole('table', { name: 'Each step' }).locator('tbody tr').allInnerTexts();
+    expect(steps[0]!.split('\t').slice(0, 4)).toEqual(['hello', 'email', '1', 'sent 1']);
+    expect(critical(await app.axe())).toEqual([]);
+    await app.shot('cognito-04-marketer-dry-run');
   });
 
   it('refuses a code it did not ask for (a planted sign-in link), without exchanging it', async () => {

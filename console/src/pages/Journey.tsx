@@ -208,7 +208,7 @@ export default function JourneyPage({ id }: { id: string }) {
       </ol>
 
       <JourneyVersions id={id} toYaml={validator?.toYaml} />
-      {maySimulate && <JourneyDryRun id={id} text={text} problems={problems.length} />}
+      {maySimulate && <JourneyDryRun text={text} problems={problems.length} />}
     </>
   );
 }
