@@ -8,6 +8,8 @@
  * - Any other GET of a path outside the API's (`/v1/…`, `/health`, …) is a client route of the app:
  *   `index.html` answers it (SPA fallback), except a path naming a file (`.js`, `.png`, …) that
  *   does not exist, which is a 404.
+ * - `/config.json`, which the stack writes on AWS (the Cognito sign-in settings), is answered here
+ *   with `{"auth":"token"}`: the local console signs in with the admin token (docs/console.md).
  * - `npm start` builds the console first when the build is missing or older than its sources.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONSOLE } from '#shared/config';
 import type { HttpResponse } from './apigw';
 
 /** The console's sources and its build output (gitignored). */
@@ -50,6 +53,9 @@ export const CONSOLE_CSP = [
   "form-action 'self'",
   "object-src 'none'",
 ].join('; ');
+
+/** The local `config.json`: the admin token (on AWS the stack writes the Cognito settings there, ConsoleRuntimeConfig). */
+export const LOCAL_CONSOLE_CONFIG = { auth: 'token' } as const;
 
 /** Paths the API owns: never answered with the app, even when no route matches (a 404 stays an API 404). */
 const API_PATH = /^\/(v1|health|_aws|sourceConfig|beacon|pixel)(\/|$)/;
@@ -94,6 +100,12 @@ export function consoleFiles(dist = CONSOLE_DIST): ConsoleFiles {
           body: method === 'HEAD' ? Buffer.alloc(0) : found,
         };
       }
+      if (!found && rel === CONSOLE.configFile)
+        return {
+          statusCode: 200,
+          headers: { 'content-type': TYPES['.json']!, 'cache-control': 'no-cache', ...security },
+          body: method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(JSON.stringify(LOCAL_CONSOLE_CONFIG)),
+        };
       // A missing file (a stale hashed asset) is a 404, not the app: the browser would run HTML as a script.
       if (!found && ext && ext !== '.html') return notFound();
       const index = await file('index.html');

@@ -43,4 +43,5 @@ export {
   type VersionTimes,
 } from './versions';
 export { POLICY_ID, MAX_CAP_WINDOW_MS } from './schema-policy';
+export { ID_RE } from './schema-fields';
 export { isTimeZone, localTime, offsetAt, instantsAt, firstInstantAt, type LocalTime } from './zone';

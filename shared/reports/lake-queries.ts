@@ -8,14 +8,17 @@
  * - `quarantine-rows`: the newest quarantined rows (reason, stage, source, the message as received).
  * - `privacy-requests`: erasure requests and exports from the audit log, newest first.
  * - `throughput`: events and quarantined rows per minute and source over the last hours, by receive time.
+ * - `segment-sizes`: a segment's size per day, from the daily profile snapshots (`profiles` rows with
+ *   `snapshot_kind = 'daily'`): the live profiles whose `segments` held it when the day's snapshot ran.
  *
  * Same dialect rules as the reports (dialect.ts): common SQL of DuckDB and Athena (Trino) plus the
  * few differences, here JSON object keys and ISO-8601 text of a timestamp.
  */
+import { ID_RE } from '../definitions';
 import { CairnError } from '../errors';
-import { checkDate, dayStart, lit, nextDay, timeRange, ts, type Dialect } from './dialect';
+import { addDays, checkDate, dayStart, lit, nextDay, timeRange, ts, type Dialect } from './dialect';
 
-export const LAKE_QUERIES = ['catalogue', 'quarantine', 'quarantine-rows', 'privacy-requests', 'throughput'] as const;
+export const LAKE_QUERIES = ['catalogue', 'quarantine', 'quarantine-rows', 'privacy-requests', 'throughput', 'segment-sizes'] as const;
 export type LakeQueryName = (typeof LAKE_QUERIES)[number];
 
 /** Options of a lake query (strings, as a JSON body gives them). */
@@ -28,7 +31,12 @@ export interface LakeQueryOptions {
   limit?: string;
   /** throughput: how many hours back from now (default 3, 1 to 48). */
   hours?: string;
+  /** segment-sizes: the segment's id (required). */
+  segment?: string;
 }
+
+/** segment-sizes: days shown when `since` is not given (the snapshot's days are the partitions read). */
+export const SEGMENT_SIZE_DAYS = 90;
 
 const bad = (msg: string) => new CairnError('usage', msg, 400);
 
@@ -128,6 +136,31 @@ export function throughputSql(o: LakeQueryOptions, d: Dialect, now: number): str
   ].join('\n');
 }
 
+/**
+ * `segment-sizes`: per day with a daily snapshot in [since, until] (default the last
+ * SEGMENT_SIZE_DAYS days to today, UTC), the live profiles in the segment and all live profiles
+ * snapshotted. A day without a snapshot has no row, so a gap is not read as an empty segment. The
+ * size is as of the snapshot's run that day, not the day's high or low; only the `dt` partitions
+ * of the range are read.
+ */
+export function segmentSizesSql(o: LakeQueryOptions, d: Dialect, now: number): string {
+  if (o.segment === undefined || !ID_RE.test(o.segment))
+    throw bad(`segment-sizes needs the segment's id (option segment), got ${JSON.stringify(o.segment ?? null)}`);
+  const until = o.until ?? new Date(now).toISOString().slice(0, 10);
+  const since = o.since ?? addDays(until, 1 - SEGMENT_SIZE_DAYS);
+  if (since > until) throw bad(`since ${since} is after until ${until}`);
+  // `segments` is a JSON array of ids (shared/identity/view.ts toProfileRow).
+  const member =
+    d === 'athena'
+      ? `coalesce(contains(try(CAST(json_parse(segments) AS ARRAY(VARCHAR))), ${lit(o.segment)}), false)`
+      : `coalesce(list_contains(from_json(segments, '["VARCHAR"]'), ${lit(o.segment)}), false)`;
+  return [
+    `SELECT CAST(dt AS VARCHAR) AS day, count(DISTINCT CASE WHEN ${member} THEN profile_id END) AS size, count(DISTINCT profile_id) AS profiles`,
+    `FROM profiles WHERE snapshot_kind = 'daily' AND merged_into IS NULL AND dt >= ${lit(since)} AND dt <= ${lit(until)}`,
+    `GROUP BY dt ORDER BY dt`,
+  ].join('\n');
+}
+
 /** Validates the options of `name` and builds its SQL. */
 export function lakeQuerySql(name: LakeQueryName, o: LakeQueryOptions, d: Dialect, now: number = Date.now()): string {
   const since = checkDate('since', o.since);
@@ -145,5 +178,7 @@ export function lakeQuerySql(name: LakeQueryName, o: LakeQueryOptions, d: Dialec
       return privacyRequestsSql(r, d);
     case 'throughput':
       return throughputSql(r, d, now);
+    case 'segment-sizes':
+      return segmentSizesSql(r, d, now);
   }
 }

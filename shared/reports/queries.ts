@@ -108,7 +108,7 @@ const REPORT_OPTIONS: Record<string, 'string' | 'boolean'> = {
   profilesSince: 'string',
 };
 // Text options of the data queries (an option named `code` is a filter, not an error code).
-const DATA_OPTIONS: Record<string, 'string'> = Object.fromEntries(['since', 'until', 'code', 'limit', 'hours'].map((k) => [k, 'string']));
+const DATA_OPTIONS: Record<string, 'string'> = Object.fromEntries(['since', 'until', 'code', 'limit', 'hours', 'segment'].map((k) => [k, 'string']));
 
 /** The body of `POST /v1/lake/queries`, checked: `{query, options?, journey?}`. */
 export function parseQueryRequest(body: unknown): QueryHeader {

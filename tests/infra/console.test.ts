@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE, CONSOLE_ROLES, ROUTES } from '#shared/config/resources';
 import { CONTEXT } from '#infra/settings';
 import { PLACEHOLDER_PAGE, SPA_FALLBACK_CODE } from '#infra/constructs/console-site';
+import { cognitoConfigOf } from '#console/src/auth/config';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;
@@ -197,6 +198,35 @@ describe('console site (default: no console build)', () => {
     expect(c.AccessTokenValidity).toBe(CONSOLE.accessTokenMinutes);
     expect(c.RefreshTokenValidity).toBe(CONSOLE.refreshTokenHours * 60);
     expect(c.TokenValidityUnits).toEqual({ AccessToken: 'minutes', IdToken: 'minutes', RefreshToken: 'minutes' });
+  });
+
+  it("config.json is what the console's sign-in reads: this pool's hosted pages and client, back to the client's callback URL, the scope the console routes require", () => {
+    const cfg = s.stack.resolve(t.site.runtimeConfig()) as Json;
+    const [[, client]] = t.ofType('AWS::Cognito::UserPoolClient') as [[string, Json]];
+    const scope = `${CONSOLE.resourceServer}/${CONSOLE.scope}`;
+    expect(cfg).toEqual({
+      auth: 'cognito',
+      region: 'eu-west-1',
+      userPoolId: { Ref: t.id(t.site.users.userPool) },
+      clientId: { Ref: t.id(t.site.client) },
+      authDomain: 'https://cairn-123456789012.auth.eu-west-1.amazoncognito.com',
+      redirectUri: client.Properties.CallbackURLs[0],
+      scopes: ['openid', 'email', scope],
+    });
+    // The client allows every scope asked for (its own scope as a reference to the resource server).
+    expect(client.Properties.AllowedOAuthScopes.slice(0, 2)).toEqual(cfg.scopes.slice(0, 2));
+    // The authorizer takes this client's access tokens (HTTP API JWT authorizer: `client_id` is matched against the audience), and every route needs the scope asked for.
+    const [[, authorizer]] = t.ofType('AWS::ApiGatewayV2::Authorizer') as [[string, Json]];
+    expect(authorizer.Properties.JwtConfiguration.Audience).toEqual([cfg.clientId]);
+    const routes = t
+      .ofType('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ApiId.Ref === t.id(t.site.api.api));
+    expect(routes.length).toBeGreaterThan(0);
+    for (const r of routes) expect(r.AuthorizationScopes).toEqual([scope]);
+    // Deployed values in place of the references, the console accepts it as a Cognito configuration.
+    const deployed = { ...cfg, userPoolId: 'eu-west-1_Abc', clientId: 'abc123', redirectUri: 'https://d111.cloudfront.net/' };
+    expect(cognitoConfigOf(deployed)).toEqual(deployed);
   });
 
   it('no first admin unless cairn:consoleAdminEmail names one', () => {

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { LOCAL_ATHENA } from '#shared/config';
 import { emulatorConfig } from '#shared/aws/emulators';
-import { auditObjectKey, eventObjectKey, quarantineObjectKey } from '#shared/lake';
-import { lakeRow, putLakeObject } from '../support/lake';
+import { auditObjectKey, eventObjectKey, profileObjectKey, quarantineObjectKey } from '#shared/lake';
+import { lakeProfile, lakeRow, putLakeObject } from '../support/lake';
 import { useLocalStack } from '../support/stack';
 
 const NOW = new Date();
@@ -223,5 +223,31 @@ describe('lake queries through the admin API, on the local Athena', () => {
     // Stopping a finished query leaves it as it is.
     await client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
     expect((await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution?.Status?.State).toBe('SUCCEEDED');
+  });
+
+  it("segment-sizes: a segment's members per day from the daily snapshots; on-change rows and merged-away profiles do not count, a day without a snapshot has no row", async () => {
+    const day = (n: number) => new Date(NOW.getTime() - n * 86_400_000).toISOString().slice(0, 10);
+    const row = (id: string, date: string, segments: string[], kind: 'daily' | null, mergedInto: string | null = null) => ({
+      ...lakeProfile(id, id, `${date}T02:00:00.000Z`, mergedInto),
+      segments: JSON.stringify(segments),
+      ...(kind ? { snapshot_kind: kind } : {}),
+    });
+    await putLakeObject(profileObjectKey(day(3), 'daily', '1'), [row('p1', day(3), ['vip'], 'daily'), row('p2', day(3), ['other'], 'daily')]);
+    await putLakeObject(profileObjectKey(day(2), 'daily', '1'), [
+      row('p1', day(2), ['vip', 'other'], 'daily'),
+      row('p2', day(2), ['vip'], 'daily'),
+      row('p3', day(2), ['vip'], 'daily', 'p1'),
+    ]);
+    // λ resolve's on-change row of the same day: not a snapshot of everyone, so not counted.
+    await putLakeObject(profileObjectKey(day(2), 'shardId-000000000000', '9'), [row('p4', day(2), ['vip'], null)]);
+    const r = objects(await query({ query: 'segment-sizes', options: { segment: 'vip' } }));
+    expect(r).toEqual([
+      { day: day(3), size: 1, profiles: 2 },
+      { day: day(2), size: 2, profiles: 2 },
+    ]);
+    // The window is the caller's: the older day only.
+    expect(objects(await query({ query: 'segment-sizes', options: { segment: 'vip', until: day(3) } }))).toEqual([{ day: day(3), size: 1, profiles: 2 }]);
+    const refused = await stack.admin('POST', '/v1/lake/queries', { query: 'segment-sizes', options: {} });
+    expect(refused.status).toBe(400);
   });
 });

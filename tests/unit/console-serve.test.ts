@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONSOLE_CSP, consoleBuildStale, consoleFiles } from '#local/console';
+import { loadAuthConfig } from '#console/src/auth/config';
 
 function build(): string {
   const root = mkdtempSync(join(tmpdir(), 'cairn-console-'));
@@ -50,6 +51,14 @@ describe('the console files (local/console.ts)', () => {
     const head = await get('/assets/index-AbC123.js', 'HEAD');
     expect(head?.statusCode).toBe(200);
     expect(head?.body.length).toBe(0);
+  });
+
+  it('answers /config.json with the admin token sign-in (the stack writes the Cognito one on AWS), which the console reads as such', async () => {
+    const r = await get('/config.json');
+    expect(r).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' } });
+    expect(JSON.parse(r!.body.toString())).toEqual({ auth: 'token' });
+    const served = async () => new Response(r!.body, { status: r!.statusCode, headers: r!.headers as Record<string, string> });
+    expect(await loadAuthConfig(served)).toEqual({ auth: 'token' });
   });
 
   it('answers 404 for a missing file (never the app as a script), and reads nothing outside the build', async () => {

@@ -209,11 +209,31 @@ describe('lake query statements', () => {
 
   it('each data query builds for both dialects; throughput starts its window `hours` before now', () => {
     for (const d of ['duckdb', 'athena'] as const)
-      for (const q of ['catalogue', 'quarantine', 'quarantine-rows', 'privacy-requests', 'throughput'] as const)
-        expect(lakeQuerySql(q, { since: '2024-07-01' }, d, Date.parse('2024-07-17T12:00:00Z'))).toMatch(/^(WITH|SELECT)/);
+      for (const q of ['catalogue', 'quarantine', 'quarantine-rows', 'privacy-requests', 'throughput', 'segment-sizes'] as const)
+        expect(lakeQuerySql(q, { since: '2024-07-01', segment: 'vip' }, d, Date.parse('2024-07-17T12:00:00Z'))).toMatch(/^(WITH|SELECT)/);
     const t = lakeQuerySql('throughput', { hours: '2' }, 'athena', Date.parse('2024-07-17T12:00:00Z'));
     expect(t).toContain("TIMESTAMP '2024-07-17 10:00:00'");
     expect(t).toContain("dt >= '2024-07-17'");
     expect(lakeQuerySql('catalogue', {}, 'athena')).toContain('map_keys(try(CAST(json_parse(props) AS MAP(VARCHAR, JSON))))');
+  });
+
+  it('segment-sizes: the daily snapshots of the last 90 days by default, live profiles only, the segment named as a literal', () => {
+    const now = Date.parse('2024-07-17T12:00:00Z');
+    const sql = lakeQuerySql('segment-sizes', { segment: 'vip' }, 'duckdb', now);
+    expect(sql).toContain("snapshot_kind = 'daily'");
+    expect(sql).toContain('merged_into IS NULL');
+    // 90 days ending today: only those partitions are read.
+    expect(sql).toContain("dt >= '2024-04-19' AND dt <= '2024-07-17'");
+    expect(sql).toContain(`list_contains(from_json(segments, '["VARCHAR"]'), 'vip')`);
+    expect(lakeQuerySql('segment-sizes', { segment: 'vip', since: '2024-07-01', until: '2024-07-10' }, 'athena', now)).toContain(
+      "contains(try(CAST(json_parse(segments) AS ARRAY(VARCHAR))), 'vip')",
+    );
+    expect(parseQueryRequest({ query: 'segment-sizes', options: { segment: 'vip', since: '2024-07-01' } }).options).toEqual({
+      segment: 'vip',
+      since: '2024-07-01',
+    });
+    // No segment, or one no definition could be named (a quote, a space): refused before anything runs.
+    for (const segment of [undefined, '', "vip' OR '1'='1", 'a b'])
+      expect(() => lakeQuerySql('segment-sizes', segment === undefined ? {} : { segment }, 'duckdb', now)).toThrow(/segment-sizes needs the segment's id/);
   });
 });

@@ -1,8 +1,11 @@
 /**
  * The console talks only to the documented admin API (docs/api.md#admin-api), with
- * `Authorization: Bearer <token>`, on its own origin. Errors keep the API's error body
- * (`{success:false, error:{code, message}}`); a 401 ends the session.
+ * `Authorization: Bearer <token>`, on its own origin: the admin token locally, the user pool's access
+ * token on AWS (renewed before it expires, and once more on a 401). Errors keep the API's error body
+ * (`{success:false, error:{code, message}}`); a 401 that renewal does not cure ends the session.
  */
+import { authConfig } from '../auth/config';
+import { freshToken, renewSession } from '../auth/cognito';
 import { getSession, signOut } from './session';
 
 export class ApiError extends Error {
@@ -25,13 +28,16 @@ export interface RequestOptions {
   /** Use this token instead of the session's (sign-in checks a token before keeping it). */
   token?: string;
   signal?: AbortSignal;
+  /** Set on the one retry after a renewal. */
+  renewed?: boolean;
 }
 
 /** An identifier or id as a path segment, as the CLI writes it (shared/http/path.ts: percent-encoded, or `~base64url`). */
 export { pathParam } from '#shared/http';
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-  const token = opts.token ?? getSession()?.token;
+  const cfg = authConfig();
+  const token = opts.token ?? (cfg.auth === 'cognito' ? await freshToken(cfg) : getSession()?.token);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   let body: string | undefined;
@@ -53,6 +59,9 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   }
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    // An access token refused before its time (revoked, or the clock was off): renewed once, and the call made again.
+    if (res.status === 401 && !opts.token && !opts.renewed && cfg.auth === 'cognito' && (await renewSession(cfg)))
+      return api<T>(path, { ...opts, renewed: true });
     // A session whose token stopped working (rotated, or signed out elsewhere) ends here.
     if (res.status === 401 && !opts.token) signOut();
     throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, json);

@@ -7,9 +7,9 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useRef } from 'react';
 import { Route, Switch, useLocation } from 'wouter';
 import { ApiError } from '../api/client';
-import { useSession } from '../api/session';
+import { useSession } from '../api/use-session';
 import { Loading } from '../components/Status';
-import { SignInPage } from '../pages/SignIn';
+import { type SignInProblem, SignInPage } from '../pages/SignIn';
 import { Shell } from './Shell';
 
 const Overview = lazy(() => import('../pages/Overview'));
@@ -51,12 +51,12 @@ function FocusOnNavigate() {
   return null;
 }
 
-export function App() {
+export function App({ signInProblem = null }: { signInProblem?: SignInProblem | null }) {
   const session = useSession();
   useEffect(() => {
     if (!session) queryClient.clear();
   }, [session]);
-  if (!session) return <SignInPage />;
+  if (!session) return <SignInPage problem={signInProblem} />;
   return (
     <QueryClientProvider client={queryClient}>
       <FocusOnNavigate />

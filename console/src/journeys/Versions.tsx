@@ -8,6 +8,8 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { parse as parseYaml } from 'yaml';
 import { api, pathParam } from '../api/client';
+import type { SimulationReport } from '#shared/journeys';
+import { DataTable } from '../components/DataTable';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
 import { unavailable } from '../api/available';
@@ -121,20 +123,40 @@ export function JourneyVersions({ id, toYaml }: { id: string; toYaml?: (doc: unk
   );
 }
 
-export function JourneyDryRun({ id, text, problems }: { id: string; text: string | null; problems: number }) {
+/** Windows of history a dry run may replay from the console (the route's `since`; the CLI takes any duration). */
+const DRY_RUN_WINDOWS = ['7d', '30d'] as const;
+
+/**
+ * The dry run of the YAML in the editor: `POST /v1/journeys/simulate` with the document as
+ * `journey` (a draft need not be saved first), shown as the report the CLI prints (docs/journeys.md#simulation).
+ */
+export function JourneyDryRun({ text, problems }: { text: string | null; problems: number }) {
   const { t } = useTranslation();
   const headingId = useId();
+  const windowId = useId();
+  const [since, setSince] = useState<(typeof DRY_RUN_WINDOWS)[number]>('30d');
   const run = useMutation({
-    mutationFn: (yaml: string) => api<unknown>('/v1/journeys/simulate', { method: 'POST', body: { journeyId: id, definition: parseYaml(yaml) as unknown } }),
+    mutationFn: (yaml: string) =>
+      api<SimulationReport>('/v1/journeys/simulate', { method: 'POST', body: { journey: parseYaml(yaml) as unknown, since, sample: 3 } }),
     retry: false,
   });
   return (
     <section aria-labelledby={headingId}>
       <h2 id={headingId}>{t('journeys.dryRun')}</h2>
       <p className="muted small">{t('journeys.dryRunIntro')}</p>
-      <button type="button" className="button secondary" disabled={!text || problems > 0 || run.isPending} onClick={() => text && run.mutate(text)}>
-        {run.isPending ? t('journeys.dryRunning') : t('journeys.dryRunStart')}
-      </button>
+      <div className="row">
+        <label htmlFor={windowId}>{t('journeys.dryRunWindow')}</label>
+        <select id={windowId} value={since} onChange={(e) => setSince(e.target.value as (typeof DRY_RUN_WINDOWS)[number])}>
+          {DRY_RUN_WINDOWS.map((w) => (
+            <option key={w} value={w}>
+              {t(`journeys.dryRunSince.${w}`)}
+            </option>
+          ))}
+        </select>
+        <button type="button" className="button secondary" disabled={!text || problems > 0 || run.isPending} onClick={() => text && run.mutate(text)}>
+          {run.isPending ? t('journeys.dryRunning') : t('journeys.dryRunStart')}
+        </button>
+      </div>
       {run.error &&
         (unavailable(run.error) ? (
           <p className="muted" role="status">
@@ -143,7 +165,70 @@ export function JourneyDryRun({ id, text, problems }: { id: string; text: string
         ) : (
           <ErrorNote error={run.error} />
         ))}
-      {run.data !== undefined && <pre className="card small">{JSON.stringify(run.data, null, 2)}</pre>}
+      {run.data && <DryRunReport report={run.data} />}
     </section>
+  );
+}
+
+const counts = (r: Record<string, number>, f: ReturnType<typeof useFormat>) =>
+  Object.entries(r)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${f.number(n)}`)
+    .join(', ');
+
+function DryRunReport({ report: r }: { report: SimulationReport }) {
+  const { t } = useTranslation();
+  const f = useFormat();
+  const steps = Object.entries(r.steps).map(([id, s]) => ({ id, ...s }));
+  const exited = Object.values(r.runs.exited).reduce((a, b) => a + b, 0);
+  return (
+    <div className="dry-run" data-testid="dry-run">
+      <p role="status">
+        {t('journeys.dryRunSummary', {
+          since: f.dateTime(r.window.since),
+          until: f.dateTime(r.window.until),
+          events: f.number(r.history.events),
+          triggers: f.number(r.history.triggers),
+          entered: f.number(r.entries.entered ?? 0),
+        })}
+      </p>
+      {!r.history.complete && <p className="note">{t('journeys.dryRunCut')}</p>}
+      <DataTable
+        caption={t('journeys.dryRunEntries')}
+        rows={Object.entries(r.entries).map(([outcome, n]) => ({ outcome, n }))}
+        rowKey={(x) => x.outcome}
+        columns={[
+          { key: 'outcome', header: t('journeys.dryRunOutcome') },
+          { key: 'n', header: t('journeys.dryRunCount'), numeric: true, render: (x) => f.number(x.n) },
+        ]}
+      />
+      <DataTable
+        caption={t('journeys.dryRunSteps')}
+        rows={steps}
+        rowKey={(x) => x.id}
+        columns={[
+          { key: 'id', header: t('journeys.dryRunStep') },
+          { key: 'type', header: t('journeys.dryRunType') },
+          { key: 'people', header: t('journeys.dryRunPeople'), numeric: true, render: (x) => f.number(x.people) },
+          { key: 'outcomes', header: t('journeys.dryRunOutcomes'), render: (x) => counts(x.outcomes, f) },
+          { key: 'reasons', header: t('journeys.dryRunReasons'), render: (x) => counts(x.reasons, f) },
+          { key: 'waiting', header: t('journeys.dryRunWaiting'), numeric: true, render: (x) => f.number(x.waiting) },
+        ]}
+      />
+      <p>{t('journeys.dryRunRuns', { completed: f.number(r.runs.completed), exited: f.number(exited), active: f.number(r.runs.active) })}</p>
+      {r.samples.length > 0 && (
+        <details>
+          <summary>{t('journeys.dryRunSamples', { count: r.samples.length })}</summary>
+          {r.samples.map((x) => (
+            <figure key={`${x.stepId}-${x.profileId}-${x.at}`} className="card small">
+              <figcaption>
+                {x.stepId} · {x.action} · {f.dateTime(x.at)}
+              </figcaption>
+              <pre>{JSON.stringify(x.message, null, 2)}</pre>
+            </figure>
+          ))}
+        </details>
+      )}
+    </div>
   );
 }

@@ -10,6 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import type { Definition, JourneyDef } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
+import { useMay } from '../api/use-session';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
 import { journeyFlow, type StatsLike } from '../journeys/layout';
@@ -40,6 +41,9 @@ function useValidator(): Validator | null {
 
 export default function JourneyPage({ id }: { id: string }) {
   const { t } = useTranslation();
+  const mayEdit = useMay('PUT /v1/journeys/{id}');
+  const mayRun = useMay('POST /v1/journeys/{id}/pause');
+  const maySimulate = useMay('POST /v1/journeys/simulate');
   const f = useFormat();
   const qc = useQueryClient();
   const problemsId = useId();
@@ -127,7 +131,7 @@ export default function JourneyPage({ id }: { id: string }) {
         <h1>{j.definition.name ?? j.id}</h1>
         <div className="row">
           <StateChip state={state} />
-          {j.status !== undefined && state !== 'archived' && (
+          {mayRun && j.status !== undefined && state !== 'archived' && (
             <button
               type="button"
               className="button secondary"
@@ -177,15 +181,17 @@ export default function JourneyPage({ id }: { id: string }) {
               </>
             )}
           </div>
-          <div className="row">
-            <button type="button" className="button" disabled={!changed || problems.length > 0 || save.isPending} onClick={() => text && save.mutate(text)}>
-              {save.isPending ? t('journeys.saving') : t('journeys.save')}
-            </button>
-            <button type="button" className="button secondary" disabled={!changed} onClick={() => original !== null && setText(original)}>
-              {t('journeys.revert')}
-            </button>
-            {save.data && <span className="ok small">{t('journeys.saved', { version: f.number(save.data.version), result: save.data.result })}</span>}
-          </div>
+          {mayEdit && (
+            <div className="row">
+              <button type="button" className="button" disabled={!changed || problems.length > 0 || save.isPending} onClick={() => text && save.mutate(text)}>
+                {save.isPending ? t('journeys.saving') : t('journeys.save')}
+              </button>
+              <button type="button" className="button secondary" disabled={!changed} onClick={() => original !== null && setText(original)}>
+                {t('journeys.revert')}
+              </button>
+              {save.data && <span className="ok small">{t('journeys.saved', { version: f.number(save.data.version), result: save.data.result })}</span>}
+            </div>
+          )}
           {save.error && <ErrorNote error={save.error} />}
         </div>
       </div>
@@ -202,7 +208,7 @@ export default function JourneyPage({ id }: { id: string }) {
       </ol>
 
       <JourneyVersions id={id} toYaml={validator?.toYaml} />
-      <JourneyDryRun id={id} text={text} problems={problems.length} />
+      {maySimulate && <JourneyDryRun text={text} problems={problems.length} />}
     </>
   );
 }

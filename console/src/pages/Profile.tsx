@@ -7,7 +7,8 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { api, pathParam } from '../api/client';
-import { useSession } from '../api/session';
+import { useSession } from '../api/use-session';
+import { may } from '../auth/may';
 import type { ApiProfile, EventsPage, JourneyRunView, MergeView } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -38,7 +39,7 @@ export default function ProfilePage({ params }: { params: { id: string } }) {
   if (profile.error || !profile.data) return <ErrorNote error={profile.error} retry={() => void profile.refetch()} />;
   const p = profile.data;
   const name = displayName(p.traits, p.identities, p.profileId);
-  const isAdmin = session?.role === 'admin';
+  const isAdmin = may(session, 'POST /v1/profiles/{identifier}/unmerge');
 
   return (
     <>

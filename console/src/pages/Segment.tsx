@@ -1,5 +1,5 @@
 /**
- * One segment: its definition (as YAML), its size now, its members page by page with a CSV export
+ * One segment: its definition (as YAML), its size now and over time (SizeHistory), its members page by page with a CSV export
  * (GET /v1/segments/{id}/members, an audited listing), and the way to edit it in the builder.
  */
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -8,9 +8,11 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearch } from 'wouter';
 import { stringify } from 'yaml';
 import { api, pathParam } from '../api/client';
+import { useMay } from '../api/use-session';
 import type { DefinitionView, MembersPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
+import { SizeHistory } from '../segments/SizeHistory';
 import type { SizeAnswer } from './Segments';
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -19,6 +21,7 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
   const { t } = useTranslation();
   const f = useFormat();
   const id = decodeURIComponent(params.id);
+  const mayEdit = useMay('PUT /v1/segments/{id}');
   const saved = new URLSearchParams(useSearch()).get('saved');
   const base = `/v1/segments/${pathParam(id)}`;
   const def = useQuery({ queryKey: ['segments', id], queryFn: () => api<DefinitionView<{ name?: string; description?: string }>>(base) });
@@ -71,9 +74,11 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
       </p>
       <div className="spread">
         <h1>{def.data.definition.name ?? id}</h1>
-        <Link href={`/segments/${pathParam(id)}/edit`} className="button secondary">
-          {t('segments.edit')}
-        </Link>
+        {mayEdit && (
+          <Link href={`/segments/${pathParam(id)}/edit`} className="button secondary">
+            {t('segments.edit')}
+          </Link>
+        )}
       </div>
       {saved !== null && (
         <p className="ok" role="status">
@@ -94,6 +99,8 @@ export default function SegmentPage({ params }: { params: { id: string } }) {
         </div>
       </div>
       <p className="muted small">{t('segments.sizeNote')}</p>
+
+      <SizeHistory segment={id} />
 
       <section className="card" aria-labelledby="h-def">
         <h2 id="h-def">{t('segments.definition')}</h2>

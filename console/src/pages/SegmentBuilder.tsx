@@ -11,6 +11,7 @@ import { Link, useLocation } from 'wouter';
 import { stringify } from 'yaml';
 import { BUILTIN_COMPUTED, type Definition } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
+import { useMay } from '../api/use-session';
 import type { DefinitionView, PreviewPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -31,6 +32,8 @@ interface Estimate {
 
 export default function SegmentBuilderPage({ params }: { params: { id?: string } }) {
   const { t } = useTranslation();
+  const mayEdit = useMay('PUT /v1/segments/{id}');
+  const mayEstimate = useMay('POST /v1/segments/preview');
   const f = useFormat();
   const qc = useQueryClient();
   const [, navigate] = useLocation();
@@ -217,9 +220,11 @@ export default function SegmentBuilderPage({ params }: { params: { id?: string }
       <section className="card estimate" aria-labelledby="h-estimate">
         <h2 id="h-estimate">{t('builder.estimateTitle')}</h2>
         <div className="row">
-          <button type="button" className="button secondary" disabled={problems.length > 0 || estimateRun.isPending} onClick={() => estimateRun.mutate()}>
-            {t('builder.estimate')}
-          </button>
+          {mayEstimate && (
+            <button type="button" className="button secondary" disabled={problems.length > 0 || estimateRun.isPending} onClick={() => estimateRun.mutate()}>
+              {t('builder.estimate')}
+            </button>
+          )}
           <output aria-live="polite" className="estimate-figure">
             {estimate &&
               (estimate.done
@@ -232,9 +237,11 @@ export default function SegmentBuilderPage({ params }: { params: { id?: string }
         )}
         {estimateRun.error && <ErrorNote error={estimateRun.error} />}
         <div className="row save-row">
-          <button type="button" className="button" disabled={problems.length > 0 || idProblem || save.isPending} onClick={() => save.mutate()}>
-            {t('builder.save')}
-          </button>
+          {mayEdit && (
+            <button type="button" className="button" disabled={problems.length > 0 || idProblem || save.isPending} onClick={() => save.mutate()}>
+              {t('builder.save')}
+            </button>
+          )}
           {save.error && <ErrorNote error={save.error} />}
         </div>
       </section>

@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import { api, pathParam } from '../api/client';
+import { useMay } from '../api/use-session';
 import type { DefinitionView } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -16,14 +17,17 @@ export interface SizeAnswer {
 export default function SegmentsPage() {
   const { t } = useTranslation();
   const f = useFormat();
+  const mayEdit = useMay('PUT /v1/segments/{id}');
   const list = useQuery({ queryKey: ['segments'], queryFn: () => api<{ items: DefinitionView<{ name?: string; description?: string }>[] }>('/v1/segments') });
   return (
     <>
       <div className="spread">
         <h1>{t('segments.title')}</h1>
-        <Link href="/segments/new" className="button">
-          {t('segments.new')}
-        </Link>
+        {mayEdit && (
+          <Link href="/segments/new" className="button">
+            {t('segments.new')}
+          </Link>
+        )}
       </div>
       {list.isLoading && <Loading />}
       {list.error && <ErrorNote error={list.error} retry={() => void list.refetch()} />}

@@ -8,7 +8,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pathParam } from '../../api/client';
 import { rowsOf, useLakeQuery } from '../../api/lake';
-import { useSession } from '../../api/session';
+import { useMay } from '../../api/use-session';
 import { DataTable } from '../../components/DataTable';
 import { LakeStatus } from '../../components/LakeStatus';
 import { ErrorNote, Loading } from '../../components/Status';
@@ -68,7 +68,7 @@ export default function PrivacyPage() {
   const { t } = useTranslation();
   const f = useFormat();
   const ids = useId();
-  const admin = useSession()?.role === 'admin';
+  const admin = useMay('DELETE /v1/profiles/{identifier}');
   const [o] = useState<Record<string, string>>({ limit: '100' });
   const log = useLakeQuery({ query: 'privacy-requests', options: o });
   const [lookup, setLookup] = useState('');

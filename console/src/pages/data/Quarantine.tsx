@@ -9,7 +9,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, api } from '../../api/client';
-import { useSession } from '../../api/session';
+import { useMay } from '../../api/use-session';
 import { ErrorNote } from '../../components/Status';
 import { num, rowsOf, useLakeQuery } from '../../api/lake';
 import { DataTable } from '../../components/DataTable';
@@ -49,7 +49,7 @@ async function replayAll(dryRun: boolean): Promise<ReplaySummary> {
 export default function QuarantinePage() {
   const { t } = useTranslation();
   const f = useFormat();
-  const admin = useSession()?.role === 'admin';
+  const admin = useMay('POST /v1/quarantine/replay');
   const replay = useMutation({ mutationFn: replayAll, onSuccess: (r) => !r.dryRun && summary.rerun() });
   const replayGone = replay.error instanceof ApiError && replay.error.code === 'replay_unavailable';
   const [o, setO] = useState<Record<string, string>>({ since: '', until: '' });

@@ -8,7 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pathParam } from '../../api/client';
-import { useSession } from '../../api/session';
+import { useMay } from '../../api/use-session';
 import { ErrorNote, Loading } from '../../components/Status';
 import { useFormat } from '../../i18n/format';
 import '../../features.css';
@@ -41,7 +41,7 @@ export default function SourcesPage() {
   const { t } = useTranslation();
   const f = useFormat();
   const qc = useQueryClient();
-  const admin = useSession()?.role === 'admin';
+  const admin = useMay('POST /v1/sources/{id}/keys');
   const ids = useId();
   const list = useQuery({ queryKey: ['sources'], queryFn: () => api<{ sources: SourceInfo[] }>('/v1/sources') });
   const [shown, setShown] = useState<Rotated | null>(null);
