@@ -85,7 +85,7 @@ const OBSERVER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:cairn-obser
 
 /** Starts a stack now; the caller closes it (`close` also restores the environment). */
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  const restore = applyEnv(opts.env);
+  const restore = applyEnv(testEnv(opts.env));
   try {
     return await start(opts, restore);
   } catch (e) {
@@ -97,7 +97,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
 /** A stack for the enclosing suite: started in beforeAll, closed in afterAll. Read its fields inside tests. */
 export function useLocalStack(opts: TestStackOptions = {}): TestStack {
   // The environment is in place from here, as a module-level assignment would be.
-  const restore = applyEnv(opts.env);
+  const restore = applyEnv(testEnv(opts.env));
   let current: TestStack | undefined;
   const get = (): TestStack => {
     if (!current) throw new Error('the local stack is not started yet (read it inside a test or hook)');
@@ -234,6 +234,16 @@ async function reply(res: Response): Promise<Reply> {
 }
 
 /** Sets `env` on process.env; returns what puts the previous values back. */
+/**
+ * The publishers list the bus's rules at most every 5 s (docs/eventbridge.md#what-is-published): a
+ * journey applied now sees events published up to 5 s later, as on AWS. A test that applies a journey
+ * and sends its trigger at once is about the journey, not that delay: its stack lists the rules at every
+ * publish unless the test sets CAIRN_BUS_RULES_TTL_MS itself (tests/unit/bus-audience.test.ts tests the delay).
+ */
+function testEnv(env: Record<string, string | undefined> | undefined): Record<string, string | undefined> {
+  return { CAIRN_BUS_RULES_TTL_MS: '0', ...env };
+}
+
 function applyEnv(env: Record<string, string | undefined> | undefined): () => void {
   if (!env) return () => {};
   const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));

@@ -10,6 +10,7 @@ import { ApiError } from '../api/client';
 import { useSession } from '../api/use-session';
 import { Loading } from '../components/Status';
 import { type SignInProblem, SignInPage } from '../pages/SignIn';
+import { prefetchPages } from './prefetch';
 import { Shell } from './Shell';
 
 const Overview = lazy(() => import('../pages/Overview'));
@@ -56,6 +57,8 @@ export function App({ signInProblem = null }: { signInProblem?: SignInProblem | 
   useEffect(() => {
     if (!session) queryClient.clear();
   }, [session]);
+  const signedIn = Boolean(session);
+  useEffect(() => (signedIn ? prefetchPages() : undefined), [signedIn]);
   if (!session) return <SignInPage problem={signInProblem} />;
   return (
     <QueryClientProvider client={queryClient}>
