@@ -123,7 +123,7 @@ async function batchExecute(store, data) {
     let table = tables.get(p.TableName);
     if (table === undefined) {
       table = await cb2p((cb) =>
-        store.getTable(p.TableName, (err, t) => (err && err.body?.__type?.endsWith('ResourceNotFoundException') ? cb(null, null) : cb(err, t))),
+        store.getTable(p.TableName, (err, t) => (err?.body?.__type?.endsWith('ResourceNotFoundException') ? cb(null, null) : cb(err, t))),
       );
       tables.set(p.TableName, table);
     }

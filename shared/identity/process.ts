@@ -197,7 +197,11 @@ async function putProfiles(store: IdentityStore, ws: Plan['profiles'], n: number
   const out = new Array<boolean>(ws.length);
   const rest = ws.flatMap((w, i) => (w.expected === null ? [] : [i]));
   await Promise.all([
-    store.createProfiles!(fresh.map((i) => ws[i]!.rec)).then((r) => fresh.forEach((i, j) => (out[i] = r[j]!))),
+    store.createProfiles!(fresh.map((i) => ws[i]!.rec)).then((r) => {
+      fresh.forEach((i, j) => {
+        out[i] = r[j]!;
+      });
+    }),
     pmap(rest, n, async (i) => (out[i] = await store.putProfile(ws[i]!.rec, ws[i]!.expected))),
   ]);
   return out;
