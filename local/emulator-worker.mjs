@@ -38,7 +38,8 @@ async function start() {
   for (const name of services) {
     if (name === 'dynamodb') {
       require('./dynalite-reads.cjs'); // LevelDB reads without a thread-pool round trip each (see that file)
-      const server = require('dynalite')(options.dynamodb);
+      const { withPartiql } = require('./dynalite-partiql.cjs'); // BatchExecuteStatement's INSERT subset (see that file)
+      const server = withPartiql(require('dynalite')(options.dynamodb));
       ports.dynamodb = await listen(server);
       closers.push(() => closeServer(server));
     } else if (name === 'kinesis') {

@@ -24,6 +24,8 @@ require('./kinesalite-fix.cjs');
 require('./kinesalite-seq.cjs');
 // dynalite's LevelDB reads without a thread-pool round trip each (same reads, far less CPU): see dynalite-reads.cjs.
 require('./dynalite-reads.cjs');
+// BatchExecuteStatement (the INSERT subset λ resolve sends), which dynalite lacks: see dynalite-partiql.cjs.
+const { withPartiql } = require('./dynalite-partiql.cjs') as { withPartiql: (s: Server) => Server };
 // CommonJS packages without types.
 const dynalite = require('dynalite') as (o: object) => Server;
 const kinesalite = require('kinesalite') as (o: object) => Server;
@@ -143,7 +145,7 @@ export async function startEmulators(dataDir?: string, opts: EmulatorOptions = {
     };
   }
 
-  const ddb = dynalite(options.dynamodb);
+  const ddb = withPartiql(dynalite(options.dynamodb));
   const kin = kinesalite(options.kinesis);
   const s3srv = new S3rver(options.s3);
   if (opts.onS3Event) {

@@ -81,6 +81,15 @@ export function callResources(service: Service, op: string, i: any): [string, st
   switch (service) {
     case 'dynamodb': {
       if (i.RequestItems) return Object.keys(i.RequestItems).map((t) => [service, op, `table/${t}`]);
+      // PartiQL: one per statement kind and table (IAM authorises each statement: PartiQLInsert, …).
+      if (i.Statements) {
+        const seen = new Set<string>();
+        for (const st of i.Statements as { Statement?: string }[]) {
+          const m = /^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|SELECT\s.*?\sFROM)\s+"?([^"\s]+)"?/is.exec(st.Statement ?? '');
+          seen.add(`${op}.${(m?.[1] ?? 'unknown').split(/\s/)[0]!.toUpperCase()}\u0000table/${m?.[2] ?? '?'}`);
+        }
+        return [...seen].map((k): [string, string, string] => [service, ...(k.split('\u0000') as [string, string])]);
+      }
       if (i.TransactItems) {
         return (i.TransactItems as Record<string, { TableName?: string }>[]).flatMap((item) =>
           Object.entries(item).map(([kind, v]): [string, string, string] => [service, `${op}.${kind}`, `table/${v?.TableName}`]),

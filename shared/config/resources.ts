@@ -42,7 +42,8 @@ export interface KinesisSourceDef {
   parallelization: number;
 }
 /** DynamoDB item operations a function may call on a table (its IAM action is `dynamodb:<name>`). */
-export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+/** `PartiQLInsert`: PartiQL INSERTs (create-only puts) sent in a BatchExecuteStatement (λ resolve's new profiles and claims). */
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'PartiQLInsert';
 /**
  * What a function may touch: the CDK grants exactly this (least privilege) and nothing else. Each
  * list names the operations the function's code calls, no more: tests/infra/iam-from-calls.test.ts
@@ -418,8 +419,8 @@ export const FUNCTIONS = {
     ],
     access: {
       tables: {
-        identities: ['BatchGetItem', 'UpdateItem'],
-        profiles: ['BatchGetItem', 'PutItem'],
+        identities: ['BatchGetItem', 'UpdateItem', 'PartiQLInsert'],
+        profiles: ['BatchGetItem', 'PutItem', 'PartiQLInsert'],
         timeline: ['BatchWriteItem'],
         definitions: ['Scan'],
         segmentMembers: ['BatchWriteItem'],

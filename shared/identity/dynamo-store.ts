@@ -6,7 +6,15 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchExecuteStatementCommand,
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
 import { timelineDays } from '../config';
@@ -58,6 +66,9 @@ const SHARD = 'shard#';
 const CORE = new Set(['pk', 'profileId', 'version', 'createdAt', 'updatedAt', 'mergedInto', 'data', 'z']);
 /** Unprocessed batch items: backoff 20 ms · 2^round with full jitter, at most 1 s. */
 const STORE_RETRY = { baseMs: 20, capMs: 1000 } as const;
+/** Statements per BatchExecuteStatement (DynamoDB's limit), and such requests in flight per call. */
+const STATEMENTS_PER_BATCH = 25;
+const BATCHES_IN_FLIGHT = 4;
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 /**
@@ -212,6 +223,15 @@ export function unpackIntent(text: string): Record<string, string[]> {
   return out;
 }
 
+async function pmapAll<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
+}
+
 export class DynamoStore implements IdentityStore {
   constructor(readonly tables: DynamoTables) {}
 
@@ -345,6 +365,55 @@ export class DynamoStore implements IdentityStore {
 
   putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
     return this.conditionalPut(profileToItem(rec), expected);
+  }
+
+  /** `putProfile(rec, null)` for each, INSERTs 25 to a request; a statement that failed otherwise than as a duplicate is retried as that single write. */
+  async createProfiles(recs: ProfileRecord[]): Promise<boolean[]> {
+    const res = await this.insertAll(this.tables.profiles, recs.map(profileToItem), 'profile');
+    return Promise.all(res.map((r, i) => r ?? this.putProfile(recs[i]!, null)));
+  }
+
+  /**
+   * `claimIdentity(key, to, null)` for each (keys distinct), INSERTs 25 to a request. An INSERT fails
+   * on any existing item, so those (and statements that failed otherwise) get the single conditional
+   * update, which also succeeds where the item already points at `to` (a retry).
+   */
+  async claimNewIdentities(claims: { key: string; to: string }[]): Promise<boolean[]> {
+    const res = await this.insertAll(
+      this.tables.identities,
+      claims.map((c) => ({ pk: ID + c.key, profileId: c.to })),
+      'claim',
+    );
+    return Promise.all(res.map((r, i) => (r === true ? true : this.claimIdentity(claims[i]!.key, claims[i]!.to, null))));
+  }
+
+  /**
+   * PartiQL INSERTs (create only if absent; DynamoDB answers each statement on its own, at single-write
+   * units): true inserted, false an item with that key exists (`DuplicateItem`), undefined any other
+   * statement error (throttling…): the caller decides with a single write.
+   */
+  private async insertAll(table: string, items: Record<string, unknown>[], label: string): Promise<(boolean | undefined)[]> {
+    const out = new Array<boolean | undefined>(items.length);
+    const chunks: number[][] = [];
+    for (let i = 0; i < items.length; i += STATEMENTS_PER_BATCH)
+      chunks.push(Array.from({ length: Math.min(STATEMENTS_PER_BATCH, items.length - i) }, (_, j) => i + j));
+    await pmapAll(chunks, BATCHES_IN_FLIGHT, async (idx) => {
+      const res = await this.doc.send(
+        new BatchExecuteStatementCommand({
+          Statements: idx.map((i) => {
+            const names = Object.keys(items[i]!);
+            return { Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => items[i]![n]) };
+          }),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      account('w', res.ConsumedCapacity, `BatchExecuteStatement:${label}`);
+      idx.forEach((i, j) => {
+        const e = res.Responses?.[j]?.Error;
+        out[i] = !e ? true : e.Code === 'DuplicateItem' ? false : undefined;
+      });
+    });
+    return out;
   }
   putGroup(rec: GroupRecord, expected: number | null): Promise<boolean> {
     return this.conditionalPut(groupToItem(rec), expected);

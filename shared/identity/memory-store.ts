@@ -98,6 +98,19 @@ export class MemoryStore implements IdentityStore {
     return true;
   }
 
+  /** One write per record, in order (a crash injected midway leaves the first ones written). */
+  async createProfiles(recs: ProfileRecord[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const rec of recs) out.push(await this.putProfile(rec, null));
+    return out;
+  }
+
+  async claimNewIdentities(claims: { key: string; to: string }[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const c of claims) out.push(await this.claimIdentity(c.key, c.to, null));
+    return out;
+  }
+
   async putGroup(rec: GroupRecord, expected: number | null): Promise<boolean> {
     await this.write();
     const cur = this.groups.get(rec.groupId);

@@ -187,6 +187,26 @@ function published(plan: Plan, finals: Map<string, ProfileRecord>, intent: Map<s
   return { outcomes, merges };
 }
 
+/**
+ * One phase's profile writes: those creating a profile (`expected` null) in the store's batched form
+ * when it has one (a bulk import of new people is one such write per person), the others one by one.
+ */
+async function putProfiles(store: IdentityStore, ws: Plan['profiles'], n: number): Promise<boolean[]> {
+  const fresh = store.createProfiles ? ws.flatMap((w, i) => (w.expected === null ? [i] : [])) : [];
+  if (fresh.length < 2) return pmap(ws, n, (w) => store.putProfile(w.rec, w.expected));
+  const out = new Array<boolean>(ws.length);
+  const rest = ws.flatMap((w, i) => (w.expected === null ? [] : [i]));
+  await Promise.all([
+    store.createProfiles!(fresh.map((i) => ws[i]!.rec)).then((r) => {
+      fresh.forEach((i, j) => {
+        out[i] = r[j]!;
+      });
+    }),
+    pmap(rest, n, async (i) => (out[i] = await store.putProfile(ws[i]!.rec, ws[i]!.expected))),
+  ]);
+  return out;
+}
+
 /** Profile writes that succeeded, by profile (the latest one). */
 type Written = Map<string, { w: Plan['profiles'][number]; frozen: boolean }>;
 
@@ -201,7 +221,7 @@ async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan, writte
   let ok = true;
   const phases = [...freezeLevels(plan.freezes).map((ws) => ({ ws, frozen: true })), { ws: plan.profiles, frozen: false }];
   for (const { ws: phase, frozen } of phases) {
-    const res = await pmap(phase, n, (w) => store.putProfile(w.rec, w.expected));
+    const res = await putProfiles(store, phase, n);
     phase.forEach((w, i) => {
       if (res[i]) {
         cache.setProfile(w.rec);
@@ -215,7 +235,9 @@ async function apply(deps: ResolverDeps, cache: ResolveCache, plan: Plan, writte
   }
   const gres = await pmap(plan.groups, n, (w) => store.putGroup(w.rec, w.expected));
   if (gres.some((x) => !x)) return false;
-  const claimed = await pmap(plan.claims, n, (c) => store.claimIdentity(c.key, c.to, null));
+  const claimed = store.claimNewIdentities
+    ? await store.claimNewIdentities(plan.claims)
+    : await pmap(plan.claims, n, (c) => store.claimIdentity(c.key, c.to, null));
   plan.claims.forEach((c, i) => {
     if (claimed[i]) cache.setIdentity({ key: c.key, profileId: c.to, cnt: 0 });
     else {

@@ -220,6 +220,15 @@ export interface IdentityStore {
   /** Writes the whole record (`rec.version` is the new version) iff the stored version is `expected` (null: absent). */
   putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean>;
   putGroup(rec: GroupRecord, expected: number | null): Promise<boolean>;
+  /**
+   * Optional batched forms, for stores that can write many items conditionally in one request (the
+   * DynamoDB one: PartiQL INSERTs). Each result is what the single call would have returned for that
+   * item, and each item succeeds or fails on its own (no atomicity across items): `createProfiles` is
+   * `putProfile(rec, null)` per record, `claimNewIdentities` is `claimIdentity(key, to, null)` per claim
+   * (distinct keys). A failure midway leaves some written and some not, as the single calls would.
+   */
+  createProfiles?(recs: ProfileRecord[]): Promise<boolean[]>;
+  claimNewIdentities?(claims: { key: string; to: string }[]): Promise<boolean[]>;
   /** Timeline items and, in the same writes, the batch's lake index entries (shared/identity/lake-index.ts). */
   putTimeline(items: TimelineItem[], index?: LakeIndexEntry[]): Promise<void>;
   putMarker(m: ShardMarker): Promise<void>;

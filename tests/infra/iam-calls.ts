@@ -167,6 +167,10 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
         'TransactWriteItems.Delete': 'DeleteItem',
         'TransactWriteItems.ConditionCheck': 'ConditionCheckItem',
         'TransactGetItems.Get': 'GetItem',
+        'BatchExecuteStatement.INSERT': 'PartiQLInsert',
+        'BatchExecuteStatement.UPDATE': 'PartiQLUpdate',
+        'BatchExecuteStatement.DELETE': 'PartiQLDelete',
+        'BatchExecuteStatement.SELECT': 'PartiQLSelect',
       };
       const op = tx[c.operation] ?? c.operation;
       if (op.includes('.')) throw new Error(`unmapped DynamoDB operation ${c.operation}`);
@@ -243,7 +247,7 @@ export function kmsNeeds(n: Need): Need[] {
   const [svc, op] = n.action.split(':') as [string, string];
   const k = (...actions: string[]) => actions.map((a): Need => ({ fn: n.fn, action: a, resource: 'cairn-key', via: svc, from: `${n.action} ${n.resource}` }));
   if (svc === 'dynamodb' && op !== 'DescribeTable') {
-    return /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/.test(op)
+    return /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQLInsert|PartiQLUpdate|PartiQLDelete)$/.test(op)
       ? k('kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey')
       : k('kms:Decrypt', 'kms:DescribeKey');
   }
