@@ -27,6 +27,7 @@ export function journeyDepsFromEnv(): JourneyDeps {
     profiles: new DynamoProfileReader(process.env[ENV.profilesTable] || TABLES.profiles.name),
     timeline: new DynamoTimelineReader(tableNameFromEnv('timeline', 'timelineTable')),
     journey: cachedJourneys(storedJourney(definitionsTableFromEnv()), definitionsTtlFromEnv()),
+    journeyNow: storedJourney(definitionsTableFromEnv()),
     version: cachedVersions(storedVersion(definitionsTableFromEnv())),
     waits: new SchedulerWaits({ group: process.env[ENV.journeyScheduleGroup] || JOURNEYS.scheduleGroup, role: process.env[ENV.journeySchedulerRole] }),
     senders: actionSenders({

@@ -71,6 +71,12 @@ export interface JourneyDeps {
   profiles: ProfileReader;
   /** The journey as applied now: its current version and status (cached briefly: storedJourney + cachedJourneys). */
   journey(id: string): Promise<AppliedJourney | null>;
+  /**
+   * The same read without the cache (storedJourney), for the end of a wait: a pause or an archive
+   * reaches a waiting run at its very next step, never a message later (docs/journeys.md#pause-resume-archive).
+   * Absent: `journey` is used (tests, the dry run's memory stores).
+   */
+  journeyNow?(id: string): Promise<AppliedJourney | null>;
   /** Version `n` of the journey (immutable: cachedVersions); absent, only the current version is known (tests). */
   version?(id: string, n: number): Promise<JourneyDef | null>;
   waits: WaitScheduler;
@@ -408,7 +414,9 @@ const updated = (u: Update) => (u.state.run?.status === 'archived' ? 'archived' 
 
 export async function handleJourney(input: JourneyInput, deps: JourneyDeps, selfArn: string): Promise<JourneyResult> {
   const journeyId = input.journeyId;
-  const applied = await deps.journey(journeyId);
+  // A wait's end reads the head as it is now: the cache (CAIRN_DEFINITIONS_TTL_MS) could still say
+  // active just after an archive or a pause, and the step after a wait is usually a message.
+  const applied = input.kind === 'resume' && deps.journeyNow ? await deps.journeyNow(journeyId) : await deps.journey(journeyId);
   if (!applied) return { journeyId, outcome: 'unknown_journey' };
   const l = applied.lifecycle;
   const versions = versionsOf(journeyId, applied, deps);

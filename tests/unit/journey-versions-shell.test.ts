@@ -192,6 +192,25 @@ describe('a run finishes on its version', () => {
     expect((await w.store.getState('welcome', 'dan'))!.run).toMatchObject({ status: 'active', journeyVersion: 2 });
   });
 
+  it('a wait ending just after an archive ends the run even while the cached head still says active (the wake reads it afresh)', async () => {
+    const w = world({ 1: v1 }, activeLifecycle(1));
+    await handleJourney(trigger('gus'), w.deps, 'arn:self');
+    // The cache (CAIRN_DEFINITIONS_TTL_MS) still holds the head from before the archive; the store has the archive.
+    const cached = { def: v1, lifecycle: activeLifecycle(1) };
+    w.lifecycle = { ...w.lifecycle, status: 'archived', endedThrough: 1 };
+    w.deps = { ...w.deps, journey: async () => cached, journeyNow: async () => ({ def: v1, lifecycle: w.lifecycle }) };
+    await runUntil(w, T0 + 2 * DAY);
+    expect(w.sent.map((s) => s.name)).toEqual(['Hello']);
+    expect((await w.store.getState('welcome', 'gus'))!.run).toMatchObject({ status: 'archived', reason: 'archived' });
+    // Without the fresh read (the old behaviour) the stale head sends the next message: this test would fail.
+    const stale = world({ 1: v1 }, activeLifecycle(1));
+    await handleJourney(trigger('hal'), stale.deps, 'arn:self');
+    stale.deps = { ...stale.deps, journey: async () => cached };
+    stale.lifecycle = { ...stale.lifecycle, status: 'archived', endedThrough: 1 };
+    await runUntil(stale, T0 + 2 * DAY);
+    expect(stale.sent.length).toBeGreaterThan(1);
+  });
+
   it('a run started before versions is pinned to the current version at its next step', async () => {
     const w = world({ 1: v1 }, activeLifecycle(1));
     await handleJourney(trigger('fay'), w.deps, 'arn:self');
