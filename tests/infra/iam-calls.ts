@@ -277,7 +277,12 @@ export function tablesRead(sql: string, tables: ReadonlyMap<string, { viewSql?: 
  * list and read each table's objects, locate the buckets, write the results under the workgroup's
  * output location; GetQueryResults reads them back.
  */
-export function athenaNeeds(fn: string, x: AthenaExecution, tables: ReadonlyMap<string, { location?: string; viewSql?: string }>, outputLocation: string): Need[] {
+export function athenaNeeds(
+  fn: string,
+  x: AthenaExecution,
+  tables: ReadonlyMap<string, { location?: string; viewSql?: string }>,
+  outputLocation: string,
+): Need[] {
   const from = `athena ${x.id} (the query's own reads and results)`;
   const need = (action: string, resource: string): Need => ({ fn, action, resource, from });
   const glue = (res: string) => `arn:${PARTITION}:glue:${REGION}:${ACCOUNT}:${res}`;

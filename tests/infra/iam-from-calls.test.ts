@@ -820,7 +820,12 @@ beforeAll(async () => {
     const id = c.resource.slice('query-execution/'.length);
     if (executions.has(id)) continue;
     const x = (await scenarioAthena().send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution!;
-    executions.set(id, { id, workgroup: x.WorkGroup!, query: x.Query!, ...(x.QueryExecutionContext?.Database ? { database: x.QueryExecutionContext.Database } : {}) });
+    executions.set(id, {
+      id,
+      workgroup: x.WorkGroup!,
+      query: x.Query!,
+      ...(x.QueryExecutionContext?.Database ? { database: x.QueryExecutionContext.Database } : {}),
+    });
   }
 }, 220_000);
 
@@ -853,10 +858,7 @@ describe('IAM from real calls', () => {
     const tables = glueTables(resources, names);
     const queried = [...executions.values()].filter((x) => !scenarioQueries.has(x.id));
     expect(queried.length).toBeGreaterThan(0);
-    const needs: Need[] = [
-      ...calls.flatMap((c) => needsOf(c, names, executions)),
-      ...queried.flatMap((x) => athenaNeeds('admin', x, tables, outputLocation)),
-    ];
+    const needs: Need[] = [...calls.flatMap((c) => needsOf(c, names, executions)), ...queried.flatMap((x) => athenaNeeds('admin', x, tables, outputLocation))];
     const serviceSide: Need[] = [];
     const unused: string[] = [];
     const allowListUsed = new Set<number>();
