@@ -1,7 +1,7 @@
 /** λ admin's router from its environment (set by the CDK, or by the local stack). */
 import { createAdminRouter, type AdminDeps, type QuarantineReplayRequest } from '#shared/admin';
 import { S3AuditLog } from '#shared/admin/s3-audit';
-import { BUS, ENV, LAKE } from '#shared/config';
+import { BUS, ENV, FUNCTIONS, LAKE } from '#shared/config';
 import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { listDefinitions } from '#shared/definitions/store';
 import type { AdminRouter } from '#shared/http';
@@ -136,6 +136,12 @@ export function quarantineReplayFromEnv(): ((o: QuarantineReplayRequest) => Prom
 /** The audited requests' rows go to the lake bucket (docs/security.md#audit-log). */
 export const auditLogFromEnv = (): S3AuditLog => new S3AuditLog(lakeBucketFromEnv());
 
+/**
+ * A simulation's lake reads end 2 s before λ admin's timeout (10 s: three Athena queries and their
+ * results), so a slow lake answers 504 simulation_timeout rather than a killed invocation.
+ */
+export const SIMULATION_TIMEOUT_MS = FUNCTIONS.admin.timeoutSeconds * 1000 - 2_000;
+
 export const adminRouterFromEnv = (): AdminRouter =>
   createAdminRouter({
     store: new DynamoStore(identityTablesFromEnv()),
@@ -143,6 +149,7 @@ export const adminRouterFromEnv = (): AdminRouter =>
     privacy: privacyDepsFromEnv(),
     audit: auditLogFromEnv(),
     lake: lakeEngineFromEnv(),
+    simulationTimeoutMs: SIMULATION_TIMEOUT_MS,
     replayQuarantine: quarantineReplayFromEnv(),
     ...adminWiringFromEnv(),
   });

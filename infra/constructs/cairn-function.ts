@@ -38,6 +38,8 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (key === 'journeySchedulerRole') return catalog.journeys().schedulerRoleArn;
   if (key === 'journeyScheduleGroup') return catalog.journeys().scheduleGroup;
   if (key === 'emailFrom') return catalog.journeys().emailFrom;
+  if (key === 'athenaWorkgroup') return catalog.lakeQueries().workGroup;
+  if (key === 'lakeDatabase') return catalog.lakeQueries().database;
   const secret = (Object.keys(SECRETS) as SecretName[]).find((n) => SECRETS[n].env === key);
   if (secret) return catalog.secret(secret).secretArn;
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);

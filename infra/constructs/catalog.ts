@@ -36,6 +36,12 @@ export class Catalog {
   failureDestination?: lambda.IEventSourceDlq;
   /** λ recheck as a Scheduler target (infra/constructs/segments.ts): its ARN and the role schedules assume. */
   recheckScheduler?: { targetArn: string; roleArn: string };
+  /**
+   * What the lake's queries run in (infra/constructs/lake.ts): the Athena workgroup and Glue database
+   * (their names, as tokens), every Glue table of the database (views too) with the key prefix it reads
+   * (none for a view), and the prefix the workgroup writes results under.
+   */
+  lakeQueryEngine?: { workGroup: string; database: string; tables: { name: string; prefix?: string }[]; resultsPrefix: string };
   /** λ journey's runtime settings (infra/constructs/journeys.ts), for the ENV values that name them. */
   journeyRuntime?: { functionArn: string; schedulerRoleArn: string; scheduleGroup: string; emailFrom: string };
 
@@ -55,6 +61,9 @@ export class Catalog {
   }
   lake(): s3.IBucket {
     return this.need(this.lakeBucket, 'the lake bucket');
+  }
+  lakeQueries(): NonNullable<Catalog['lakeQueryEngine']> {
+    return this.need(this.lakeQueryEngine, 'the lake query engine (Lake construct)');
   }
   eventBus(): events.IEventBus {
     return this.need(this.bus, 'the event bus');

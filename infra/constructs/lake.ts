@@ -136,11 +136,12 @@ export class Lake extends Construct {
 
     // `events`, the table every query and report reads, is a view over the three above (docs/lake.md#compaction).
     // It keeps the logical id the JSON table had when it was `events`, so an upgrade updates it in place.
+    const viewName = 'events';
     const view = new glue.CfnTable(this, 'TableEvents', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
       tableInput: {
-        name: 'events',
+        name: viewName,
         description: 'One row per accepted message: compacted days from Parquet, the rest from JSON Lines (docs/lake.md)',
         tableType: 'VIRTUAL_VIEW',
         parameters: { presto_view: 'true', comment: 'Presto View' },
@@ -170,5 +171,12 @@ export class Lake extends Construct {
         },
       },
     });
+    // Refs, not the literal names: whatever names them (λ admin's environment and grants) is created after them.
+    catalog.lakeQueryEngine = {
+      workGroup: this.workGroup.ref,
+      database: this.database.ref,
+      tables: [...tables.map((t) => ({ name: t.name, prefix: t.prefix })), { name: viewName }],
+      resultsPrefix: ATHENA_RESULTS_PREFIX,
+    };
   }
 }

@@ -54,6 +54,8 @@ export interface AdminDeps extends ProfileRouteDeps, DefinitionRouteDeps, Previe
    * read the lake through it; absent or null, those routes answer 503.
    */
   lake?: LakeEngine | null;
+  /** How long a simulation may wait for the lake, all its reads together (ms): within the function's timeout. */
+  simulationTimeoutMs?: number;
 }
 
 export function createAdminRouter(deps: AdminDeps): AdminRouter {

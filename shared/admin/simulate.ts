@@ -32,7 +32,7 @@ export interface SimulateRouteDeps {
   coupons: CouponStore;
   /** The lake's query engine; null or absent: the route answers 503 `lake_unavailable`. */
   lake?: LakeEngineLike | null;
-  /** How long the route waits for the lake (ms): under API Gateway's 30 s. */
+  /** How long the route waits for the lake, its reads together (ms): within the function's timeout (default 25 s, under API Gateway's 30 s). */
   simulationTimeoutMs?: number;
 }
 

@@ -456,6 +456,12 @@ export const FUNCTIONS = {
       'importDays',
       'couponsTable',
       'suppressionKeyId',
+      // Lake queries and journey simulations (Athena; its grants: infra/constructs/lake-query-access.ts).
+      'athenaWorkgroup',
+      'lakeDatabase',
+      // Quarantine replay (POST /v1/quarantine/replay) puts rows back onto these.
+      'rawStream',
+      'normalizedStream',
     ],
     access: {
       // sources: write-key rotation and revocation (shared/admin/keys.ts, docs/security.md).
@@ -476,8 +482,11 @@ export const FUNCTIONS = {
         coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
       // The export (GET /v1/profiles/{identifier}/export) reads the objects the person's timeline names;
-      // the audit log writes one object per audited request (shared/admin/s3-audit.ts).
-      lake: { read: ['events/'], write: ['audit/'] },
+      // the audit log writes one object per audited request (shared/admin/s3-audit.ts). Quarantine replay
+      // lists and reads quarantine/ and reads and writes its ledger (replay/quarantine/; a ledger object
+      // not there yet must be a 404: list).
+      lake: { read: ['events/', 'quarantine/', 'replay/quarantine/'], write: ['audit/', 'replay/quarantine/'], list: true },
+      streams: { raw: 'write', normalized: 'write' },
       // profile.unmerged
       bus: true,
       busRules: true,

@@ -152,11 +152,20 @@ export function iamMatch(pattern: string, value: string): boolean {
 }
 export const actionMatch = (pattern: string, action: string) => iamMatch(pattern.toLowerCase(), action.toLowerCase());
 
+/** An Athena query execution as the local Athena answers GetQueryExecution (the workgroup it ran in, its database and SQL). */
+export interface AthenaExecution {
+  id: string;
+  workgroup: string;
+  database?: string;
+  query: string;
+}
+
 /**
  * A recorded call → the permissions it needs. Unknown operations throw (teach this map).
  * `emailFrom`: the template's sender for the local one (the identity differs between homes).
+ * `executions`: the Athena executions the calls name (an execution is authorised on its workgroup).
  */
-export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
+export function needsOf(c: RecordedCall, names: TemplateNames, executions: ReadonlyMap<string, AthenaExecution> = new Map()): Need[] {
   const arn = (svc: string, res: string) => `arn:${PARTITION}:${svc}:${REGION}:${ACCOUNT}:${res}`;
   const need = (action: string, resource: string): Need => ({ fn: c.fn, action, resource, from: `${c.service} ${c.operation} ${c.resource}` });
   switch (c.service) {
@@ -228,8 +237,76 @@ export function needsOf(c: RecordedCall, names: TemplateNames): Need[] {
     case 'secretsmanager':
       // The call names the secret as the function's environment does (the template's Ref resolves to the same local name).
       return [need(`secretsmanager:${c.operation}`, c.resource)];
+    case 'athena': {
+      // Every Athena call Cairn makes is authorised on the workgroup (Start names it; the others name an execution in it).
+      if (c.resource.startsWith('workgroup/')) return [need(`athena:${c.operation}`, arn('athena', c.resource))];
+      const x = executions.get(c.resource.replace(/^query-execution\//, ''));
+      if (!x) throw new Error(`athena ${c.operation}: execution ${c.resource} not known to the local Athena`);
+      return [need(`athena:${c.operation}`, arn('athena', `workgroup/${x.workgroup}`))];
+    }
   }
   throw new Error(`unmapped service ${c.service}`);
+}
+
+/** The lake's Glue tables in the template: name → the S3 location it reads (`<bucket>/<prefix>`), or a view's SQL. */
+export function glueTables(resources: Tpl, names: TemplateNames): Map<string, { location?: string; viewSql?: string }> {
+  const out = new Map<string, { location?: string; viewSql?: string }>();
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::Glue::Table') continue;
+    const t = r.Properties.TableInput;
+    if (t.TableType === 'VIRTUAL_VIEW') {
+      const b64 = /Presto View: ([A-Za-z0-9+/=]+)/.exec(String(t.ViewOriginalText))?.[1];
+      out.set(t.Name, { viewSql: (JSON.parse(Buffer.from(b64 ?? '', 'base64').toString('utf8')) as { originalSql: string }).originalSql });
+    } else out.set(t.Name, { location: names.resolve(t.StorageDescriptor.Location).replace(/^s3:\/\//, '') });
+  }
+  return out;
+}
+
+/** The lake tables a statement reads (`FROM`/`JOIN` a table of the database), through the views it reads too. */
+export function tablesRead(sql: string, tables: ReadonlyMap<string, { viewSql?: string }>, seen = new Set<string>()): Set<string> {
+  for (const m of sql.toLowerCase().matchAll(/\b(?:from|join)\s+"?([a-z_][a-z0-9_]*)"?/g)) {
+    const name = m[1]!;
+    const t = tables.get(name);
+    if (!t || seen.has(name)) continue;
+    seen.add(name);
+    if (t.viewSql) tablesRead(t.viewSql, tables, seen);
+  }
+  return seen;
+}
+
+/**
+ * What Athena does with the credentials of the caller that started a query
+ * (infra/constructs/lake-query-access.ts and the AWS pages it cites): read the Glue database, and
+ * each table and view the statement reads (GetTable on the table, its database and the catalog),
+ * list and read each table's objects, locate the buckets, write the results under the workgroup's
+ * output location; GetQueryResults reads them back.
+ */
+export function athenaNeeds(
+  fn: string,
+  x: AthenaExecution,
+  tables: ReadonlyMap<string, { location?: string; viewSql?: string }>,
+  outputLocation: string,
+): Need[] {
+  const from = `athena ${x.id} (the query's own reads and results)`;
+  const need = (action: string, resource: string): Need => ({ fn, action, resource, from });
+  const glue = (res: string) => `arn:${PARTITION}:glue:${REGION}:${ACCOUNT}:${res}`;
+  const s3 = (res: string) => `arn:${PARTITION}:s3:::${res}`;
+  const db = x.database ?? '?';
+  const ancestors = [glue('catalog'), glue(`database/${db}`)];
+  const out: Need[] = ancestors.map((r) => need('glue:GetDatabase', r));
+  const results = outputLocation.replace(/^s3:\/\//, '');
+  const buckets = new Set([results.split('/')[0]!]);
+  for (const name of tablesRead(x.query, tables)) {
+    out.push(...ancestors.map((r) => need('glue:GetTable', r)), need('glue:GetTable', glue(`table/${db}/${name}`)));
+    const location = tables.get(name)!.location;
+    if (!location) continue;
+    const bucket = location.split('/')[0]!;
+    buckets.add(bucket);
+    out.push(need('s3:ListBucket', s3(bucket)), need('s3:GetObject', s3(`${location}<object of ${name}>`)));
+  }
+  for (const b of buckets) out.push(need('s3:GetBucketLocation', s3(b)));
+  out.push(need('s3:PutObject', s3(`${results}${x.id}.csv`)), need('s3:GetObject', s3(`${results}${x.id}.csv`)));
+  return out;
 }
 
 /**

@@ -4,7 +4,8 @@
  * (CAIRN_RECORD_CALLS, shared/aws/clients.ts): collect → normalize → resolve → journeys (email,
  * SMS, webhook, traits, waits, a wait cancelled by the exit event) → admin API routes (definitions
  * with their journey rules, profiles, export, members, stats, sources and keys, erasure, a segment
- * put and deleted with its sweeps) → file imports (one long enough to continue from a checkpoint) →
+ * put and deleted with its sweeps; lake queries on the local Athena, one cancelled, a journey
+ * simulation, quarantine replay) → file imports (one long enough to continue from a checkpoint) →
  * λ recheck's per-profile run when a 45-second window slides → and, four days later on the
  * scheduler's clock, snapshot, scores (changing segment membership), recheck and erase — plus paths
  * a plain run does not take (a redelivered message, invalid records on the raw and the normalized
@@ -23,9 +24,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { eventBridge, kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#shared/aws/clients';
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { PutRuleCommand } from '@aws-sdk/client-eventbridge';
-import { BUS, FUNCTIONS, JOURNEYS, LAKE, STREAMS } from '#shared/config/resources';
+import { emulatorConfig } from '#shared/aws/emulators';
+import { eventBridge, kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#shared/aws/clients';
+import { BUS, FUNCTIONS, JOURNEYS, LAKE, LOCAL_ATHENA, STREAMS } from '#shared/config/resources';
 import { journeysTableFromEnv } from '#functions/env';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import type { LocalFunctionDef } from '#local/lambda';
@@ -34,9 +37,23 @@ import { startLocalStack, localEnv, type LocalStack } from '#local/stack';
 import { service as eventsService } from '#local/eventbridge/service';
 import { services as outboxServices } from '#local/outbox/service';
 import { service as secretsService } from '#local/secretsmanager/service';
+import { service as athenaService } from '#local/athena/service';
 import { clockedScheduler } from '../support/scheduler';
 import { synthCairn } from './synth';
-import { actionMatch, allowedBy, grantsOf, iamMatch, kmsNeeds, needsOf, TemplateNames, type Grant, type Need } from './iam-calls';
+import {
+  actionMatch,
+  allowedBy,
+  athenaNeeds,
+  glueTables,
+  grantsOf,
+  iamMatch,
+  kmsNeeds,
+  needsOf,
+  TemplateNames,
+  type AthenaExecution,
+  type Grant,
+  type Need,
+} from './iam-calls';
 
 /**
  * Grants no recorded call uses, and why they stay. `fns`: the functions it applies to.
@@ -187,6 +204,10 @@ const waitExists = async (name: string) =>
   (await fetch(`${clocked.scheduler.endpoint}/schedules/${encodeURIComponent(name)}?groupName=${JOURNEYS.scheduleGroup}`)).status === 200;
 
 let calls: RecordedCall[] = [];
+/** Athena executions λ admin's calls name; those the scenario itself started (its long query) are not λ admin's to pay for. */
+const executions = new Map<string, AthenaExecution>();
+const scenarioQueries = new Set<string>();
+const scenarioAthena = () => new AthenaClient(emulatorConfig('athena', stack.endpoints.athena!));
 
 beforeAll(async () => {
   process.env[RECORD_CALLS_VAR] = recordFile;
@@ -209,7 +230,7 @@ beforeAll(async () => {
     port: 0,
     dataDir: mkdtempSync(join(tmpdir(), 'cairn-iam-')),
     functions,
-    services: [eventsService, schedulerService, ...outboxServices, secretsService],
+    services: [eventsService, schedulerService, ...outboxServices, secretsService, athenaService],
   });
 
   // A rule matching every Cairn event (a user's subscriber, no target): the publishers put only what
@@ -749,6 +770,47 @@ beforeAll(async () => {
     (v) => v.gina.join() === 'iam-scored' && v.hana.length === 0 && v.ginaAt !== null && v.ginaAt > ginaBefore && v.hanaAt === null,
     30_000,
   );
+
+  // λ admin's lake queries (Athena on AWS, the local twin's Athena here): queries that read every lake
+  // table between them (the events view and the three tables under it, quarantine, audit; profiles and
+  // journey_steps by the simulation below), each polled to its result.
+  const lakeQuery = async (body: Record<string, unknown>) => {
+    const started = await api('POST', '/v1/lake/queries', body);
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    return until(
+      `lake query ${JSON.stringify(body)} answered`,
+      async () => (await api('GET', started.json.statusUrl)).json,
+      (v) => v.state !== 'queued' && v.state !== 'running',
+    ).then((v) => expect(v.state, v.reason).toBe('succeeded'));
+  };
+  for (const query of ['catalogue', 'quarantine', 'privacy-requests']) await lakeQuery({ query });
+  await lakeQuery({ query: 'journey', journey: 'welcome-coupon' });
+  // A long query cancelled through the API (started here, as the lake-queries test does: DuckDB sums 10^11 numbers).
+  const { QueryExecutionId: longQuery } = await scenarioAthena().send(
+    new StartQueryExecutionCommand({
+      QueryString: `-- cairn-lake-query: {"query":"catalogue","options":{}}\nSELECT sum(i) AS s FROM range(100000000000) t(i)`,
+      WorkGroup: LOCAL_ATHENA.workgroup,
+    }),
+  );
+  scenarioQueries.add(longQuery!);
+  await until(
+    'the long query running',
+    async () => (await api('GET', `/v1/lake/queries/${longQuery}`)).json.state,
+    (st) => st === 'running',
+  );
+  expect((await api('DELETE', `/v1/lake/queries/${longQuery}`)).json.state).toBe('cancelled');
+  // A dry run of a journey over the lake's history, with a policy whose caps read the lake's journey_steps.
+  expect(
+    (await api('PUT', '/v1/policies/default', { kind: 'policy', id: 'default', channels: { email: { cap: { max: 100, per: '30d' } } } })).status,
+  ).toBeLessThan(300);
+  const simulated = await api('POST', '/v1/journeys/simulate', { id: 'welcome-coupon', since: '7d', sample: 1 });
+  expect(simulated.status, JSON.stringify(simulated.json)).toBe(200);
+  expect(simulated.json.history.reads.map((r: { table: string }) => r.table).sort()).toEqual(['events', 'journey_steps', 'profiles']);
+  // Quarantine replay: the invalid records of both stages back onto the raw and the normalized stream.
+  const replayed = await api('POST', '/v1/quarantine/replay', { maxObjects: 100 });
+  expect(replayed.status, JSON.stringify(replayed.json)).toBe(200);
+  expect(Object.keys(replayed.json.records).sort()).toEqual([STREAMS.normalized.name, STREAMS.raw.name].sort());
+
   expect(await stack.drain(30_000)).toBe(true);
   await new Promise((r) => setTimeout(r, 1000));
   expect(await stack.drain(30_000)).toBe(true);
@@ -758,7 +820,19 @@ beforeAll(async () => {
         .split('\n')
         .map((l) => JSON.parse(l) as RecordedCall)
     : [];
-}, 170_000);
+  // The executions λ admin's calls name, as the local Athena holds them (asked outside any invocation: not recorded).
+  for (const c of calls.filter((x) => x.service === 'athena' && x.resource.startsWith('query-execution/'))) {
+    const id = c.resource.slice('query-execution/'.length);
+    if (executions.has(id)) continue;
+    const x = (await scenarioAthena().send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution!;
+    executions.set(id, {
+      id,
+      workgroup: x.WorkGroup!,
+      query: x.Query!,
+      ...(x.QueryExecutionContext?.Database ? { database: x.QueryExecutionContext.Database } : {}),
+    });
+  }
+}, 220_000);
 
 afterAll(async () => {
   delete process.env[RECORD_CALLS_VAR];
@@ -783,7 +857,13 @@ describe('IAM from real calls', () => {
     const grants = grantsOf(resources, names);
     expect(new Set(grants.map((g) => g.fn))).toEqual(new Set(Object.keys(FUNCTIONS)));
 
-    const needs: Need[] = calls.flatMap((c) => needsOf(c, names));
+    // What Athena does with λ admin's credentials for each query λ admin started (infra/constructs/lake-query-access.ts).
+    const [, workGroup] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Athena::WorkGroup')!;
+    const outputLocation = names.resolve(workGroup.Properties.WorkGroupConfiguration.ResultConfiguration.OutputLocation);
+    const tables = glueTables(resources, names);
+    const queried = [...executions.values()].filter((x) => !scenarioQueries.has(x.id));
+    expect(queried.length).toBeGreaterThan(0);
+    const needs: Need[] = [...calls.flatMap((c) => needsOf(c, names, executions)), ...queried.flatMap((x) => athenaNeeds('admin', x, tables, outputLocation))];
     const serviceSide: Need[] = [];
     const unused: string[] = [];
     const allowListUsed = new Set<number>();

@@ -11,6 +11,7 @@ import { ADMIN_ROUTE_THROTTLE, CONSOLE, FUNCTIONS, LAKE, ROUTES, TABLES } from '
 import { CONTEXT } from '#infra/settings';
 import { WAF_RATE_RULE } from '#infra/constructs/waf';
 import { ERASURE_LAKE_PREFIXES } from '#shared/privacy';
+import { ATHENA_RESULTS_PREFIX } from '#infra/constructs/lake';
 import { nagFindings, synthCairn, type Synthesised } from './synth';
 
 type Json = Record<string, any>;
@@ -256,7 +257,7 @@ describe('lake object deletion (docs/privacy.md)', () => {
     },
   );
 
-  it('λ admin writes the audit log and nothing else in the lake: PutObject on audit/ only, GetObject on events/ (the export), no listing', () => {
+  it('λ admin in the lake: writes only the audit log, the replay ledger and Athena results; reads what its routes and Athena read; never deletes', () => {
     const resources = base.template.toJSON().Resources as Record<string, Json>;
     const adminFn = base.stack.getLogicalId(base.stack.catalog.fn('admin').function.node.defaultChild as never);
     const adminRole = resources[adminFn]!.Properties.Role['Fn::GetAtt'][0] as string;
@@ -265,13 +266,36 @@ describe('lake object deletion (docs/privacy.md)', () => {
       (st) => st.roles.includes(adminRole) && st.actions.some((a) => a.startsWith('s3:')) && JSON.stringify(st.resources).includes(lake),
     );
     const prefixed = (p: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [lake, 'Arn'] }, `/${p}*`]] });
-    expect(onLake.map((st) => ({ actions: st.actions, resources: st.resources }))).toEqual(
-      expect.arrayContaining([
-        { actions: ['s3:GetObject'], resources: [prefixed(LAKE.eventsPrefix)] },
-        { actions: ['s3:PutObject'], resources: [prefixed(LAKE.auditPrefix)] },
-      ]),
+    const grants = onLake.flatMap((st) => st.actions.flatMap((a) => st.resources.map((r) => `${a} ${JSON.stringify(r)}`)));
+    const g = (a: string, p: string) => `${a} ${JSON.stringify(prefixed(p))}`;
+    const bucket = (a: string) => `${a} ${JSON.stringify({ 'Fn::GetAtt': [lake, 'Arn'] })}`;
+    // The export (events/), quarantine replay (quarantine/ and its ledger), the audit log; Athena: every
+    // lake table's prefix read, its results written and read (infra/constructs/lake-query-access.ts).
+    const tables = [
+      LAKE.eventsPrefix,
+      LAKE.parquetEventsPrefix,
+      LAKE.compactionManifestsPrefix,
+      LAKE.quarantinePrefix,
+      LAKE.profilesPrefix,
+      LAKE.auditPrefix,
+      LAKE.journeyStepsPrefix,
+    ];
+    expect([...new Set(grants)].sort()).toEqual(
+      [
+        ...tables.map((p) => g('s3:GetObject', p)),
+        g('s3:GetObject', 'replay/quarantine/'),
+        g('s3:PutObject', 'replay/quarantine/'),
+        g('s3:PutObject', LAKE.auditPrefix),
+        g('s3:GetObject', ATHENA_RESULTS_PREFIX),
+        g('s3:PutObject', ATHENA_RESULTS_PREFIX),
+        bucket('s3:ListBucket'),
+        bucket('s3:GetBucketLocation'),
+      ].sort(),
     );
-    expect(onLake).toHaveLength(2);
-    expect(FUNCTIONS.admin.access.lake).toEqual({ read: [LAKE.eventsPrefix], write: [LAKE.auditPrefix] });
+    expect(FUNCTIONS.admin.access.lake).toEqual({
+      read: [LAKE.eventsPrefix, LAKE.quarantinePrefix, 'replay/quarantine/'],
+      write: [LAKE.auditPrefix, 'replay/quarantine/'],
+      list: true,
+    });
   });
 });

@@ -8,6 +8,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { COMPACTION, CORS, ENV, FUNCTIONS, IMPORTS, LAKE, ROUTES, SECRETS, STREAMS, TABLES, THROTTLE, type FunctionDef } from '#shared/config/resources';
 import { IMPORT_OUTPUT_PATTERNS } from '#infra/constructs/imports';
+import { ATHENA_RESULTS_PREFIX } from '#infra/constructs/lake';
 import type { CairnStack } from '#infra/stack';
 import type { FunctionName } from '#infra/constructs/catalog';
 import { synthCairn } from './synth';
@@ -43,6 +44,14 @@ const tableId = (name: keyof typeof TABLES) => ofType('AWS::DynamoDB::Table').fi
 const streamId = (name: keyof typeof STREAMS) => ofType('AWS::Kinesis::Stream').find(([, r]) => r.Properties.Name === STREAMS[name].name)![0];
 const lakeBucketId = () => stack.getLogicalId(stack.lake.bucket.node.defaultChild as never);
 const busId = () => one('AWS::Events::EventBus')[0];
+const workGroupId = () => one('AWS::Athena::WorkGroup')[0];
+const databaseId = () => one('AWS::Glue::Database')[0];
+/** Key prefixes of the lake's Glue tables (the `events` view has none: it reads three of them). */
+const tablePrefixes = (): string[] =>
+  ofType('AWS::Glue::Table').flatMap(([, t]) => {
+    const loc = t.Properties.TableInput.StorageDescriptor.Location;
+    return loc ? [(loc['Fn::Join'][1] as unknown[]).at(-1) as string].map((x) => x.replace(/^\//, '')) : [];
+  });
 /** The collector API (collection and IAM-authorised admin routes); the console has its own (infra/constructs/console-api.ts). */
 const mainApiId = () => stack.getLogicalId(stack.collection.api.node.defaultChild as never);
 const onMainApi = ([, r]: [string, Json]) => r.Properties.ApiId?.Ref === mainApiId();
@@ -126,6 +135,9 @@ describe('functions', () => {
     expected[ENV.compactionTargetMb] = String(stack.catalog.settings.compactionTargetMb);
     // λ import's pace: half of what the raw shards take, at most IMPORT_RATE (tests/infra/capacity.test.ts).
     expected[ENV.importRate] = String(Math.min(stack.catalog.settings.shards.raw, STREAMS.raw.shards) * 500);
+    // λ admin's lake queries: the stack's workgroup and Glue database, by Ref (infra/constructs/lake-query-access.ts).
+    expected[ENV.athenaWorkgroup] = { Ref: workGroupId() };
+    expected[ENV.lakeDatabase] = { Ref: databaseId() };
     const names = FUNCTIONS[name].env.map((k) => ENV[k]);
     expect(
       Object.keys(vars)
@@ -481,6 +493,11 @@ describe('least privilege', () => {
     // (only when it creates or updates schedules: deleting one passes no role).
     if (def.access.recheckSchedules?.some((a) => a !== 'DeleteSchedule'))
       expected.add(stack.getLogicalId(stack.segments.schedulerRole.node.defaultChild as never));
+    if (name === 'admin') {
+      // Lake queries: the Athena workgroup and the Glue database (infra/constructs/lake-query-access.ts).
+      expected.add(workGroupId());
+      expected.add(databaseId());
+    }
     if (name === 'journey') {
       // Its wait scheduler role (iam:PassRole) and its async on-failure queue (infra/constructs/journeys.ts).
       expected.add(stack.getLogicalId(stack.journeys.schedulerRole.node.defaultChild as never));
@@ -525,9 +542,13 @@ describe('least privilege', () => {
         ].map((p) => `/${p}*`)
       : [];
     const failureDestination = def.kinesis ? ['/aws/lambda/*'] : [];
+    // λ admin's lake queries: Athena reads the tables' prefixes and writes results with its credentials (lake-query-access.ts).
+    const lakeQueries = name === 'admin' ? [...tablePrefixes(), ATHENA_RESULTS_PREFIX].map((p) => `/${p}*`) : [];
     // λ import may also add its report, rejects and checkpoint beside a dropped file, and only those (infra/constructs/imports.ts).
     const importOutputs = name === IMPORTS.fn ? IMPORT_OUTPUT_PATTERNS.map((p) => `/${p}`) : [];
-    expect([...new Set(objectGrants.map((g) => g.suffix))].sort()).toEqual([...declared, ...failureDestination, ...importOutputs].sort());
+    expect([...new Set(objectGrants.map((g) => g.suffix))].sort()).toEqual(
+      [...new Set([...declared, ...failureDestination, ...importOutputs, ...lakeQueries])].sort(),
+    );
     for (const g of objectGrants.filter((x) => importOutputs.includes(x.suffix))) expect(g.actions).toEqual(['s3:PutObject']);
     // The failure-destination grant only lets Lambda add objects.
     // (λ erase's own grant there, declared above, rewrites failed batches: docs/privacy.md.)
@@ -549,6 +570,92 @@ describe('least privilege', () => {
         expect(s.Condition?.StringEquals?.['kms:ViaService'], name).toBeDefined();
       }
     }
+  });
+});
+
+describe("λ admin's lake queries, simulations and quarantine replay on AWS (infra/constructs/lake-query-access.ts)", () => {
+  /** A resource as text: `Ref` as `${Id}`, `Fn::GetAtt` as `${Id.Attr}`, `Fn::Join` joined. */
+  const sub = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Json;
+    if (typeof o.Ref === 'string') return `\${${o.Ref}}`;
+    if (Array.isArray(o['Fn::GetAtt'])) return `\${${o['Fn::GetAtt'].join('.')}}`;
+    if (Array.isArray(o['Fn::Join'])) return (o['Fn::Join'][1] as unknown[]).map(sub).join(o['Fn::Join'][0]);
+    return JSON.stringify(v);
+  };
+  const grantsOf = (action: string) =>
+    statementsOf('admin')
+      .filter((st) => asArray(st.Action as string | string[]).includes(action))
+      .flatMap((st) => asArray(st.Resource).map(sub));
+  const arn = (svc: string, res: string) => `arn:\${AWS::Partition}:${svc}:\${AWS::Region}:\${AWS::AccountId}:${res}`;
+
+  it('its environment names the workgroup, the Glue database and both streams (no 503 lake_unavailable / replay_unavailable)', () => {
+    const vars = resources[functionId('admin')]!.Properties.Environment.Variables as Json;
+    expect(vars[ENV.athenaWorkgroup]).toEqual({ Ref: workGroupId() });
+    expect(vars[ENV.lakeDatabase]).toEqual({ Ref: databaseId() });
+    expect(vars[ENV.rawStream]).toEqual({ Ref: streamId('raw') });
+    expect(vars[ENV.normalizedStream]).toEqual({ Ref: streamId('normalized') });
+    // The dialect stays Athena's (the local twin alone sets duckdb).
+    expect(vars[ENV.lakeDialect]).toBeUndefined();
+  });
+
+  it('the four Athena calls on its workgroup only; Glue reads of the catalog, the database and each table and view, nothing else', () => {
+    const workgroup = arn('athena', `workgroup/\${${workGroupId()}}`);
+    for (const a of ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'])
+      expect(grantsOf(a), a).toEqual([workgroup]);
+    const db = `\${${databaseId()}}`;
+    expect(grantsOf('glue:GetDatabase')).toEqual([arn('glue', 'catalog'), arn('glue', `database/${db}`)]);
+    const tables = ofType('AWS::Glue::Table').map(([, t]) => t.Properties.TableInput.Name as string);
+    // The view and the three tables it reads are among them.
+    expect(tables).toEqual(
+      expect.arrayContaining(['events', 'events_json', 'events_parquet', 'events_compaction', 'quarantine', 'profiles', 'audit', 'journey_steps']),
+    );
+    expect(grantsOf('glue:GetTable').sort()).toEqual(
+      [arn('glue', 'catalog'), arn('glue', `database/${db}`), ...tables.map((t) => arn('glue', `table/${db}/${t}`))].sort(),
+    );
+    const actions = statementsOf('admin').flatMap((st) => asArray(st.Action as string | string[]));
+    expect(actions.filter((a) => /^(athena|glue):/.test(a)).sort()).toEqual(
+      [
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StartQueryExecution',
+        'athena:StopQueryExecution',
+        'glue:GetDatabase',
+        'glue:GetTable',
+      ].sort(),
+    );
+    // No other function may query the lake.
+    for (const name of (Object.keys(FUNCTIONS) as FunctionName[]).filter((n) => n !== 'admin')) {
+      expect(
+        statementsOf(name)
+          .flatMap((st) => asArray(st.Action as string | string[]))
+          .filter((a) => /^(athena|glue):/.test(a)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('S3 as Athena needs it: the tables read, results read and written under athena-results/, the bucket located and listed; KMS through S3', () => {
+    const bucket = `\${${lakeBucketId()}.Arn}`;
+    const lakeArn = (p: string) => `${bucket}/${p}*`;
+    const onLake = grantsOf;
+    for (const p of tablePrefixes()) expect(onLake('s3:GetObject'), p).toContain(lakeArn(p));
+    expect(onLake('s3:GetObject')).toContain(lakeArn(ATHENA_RESULTS_PREFIX));
+    // Writes: the audit log, the replay ledger, Athena's results; nothing else.
+    expect(onLake('s3:PutObject').sort()).toEqual([LAKE.auditPrefix, 'replay/quarantine/', ATHENA_RESULTS_PREFIX].map(lakeArn).sort());
+    expect(onLake('s3:GetBucketLocation')).toEqual([bucket]);
+    expect(onLake('s3:ListBucket')).toEqual([bucket]);
+    const kms = statementsOf('admin').filter((st) => st.Condition?.StringEquals?.['kms:ViaService']?.['Fn::Join']?.[1]?.[0] === 's3.');
+    expect(kms).toHaveLength(1);
+    expect(kms[0]!.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey']));
+  });
+
+  it('replay writes to the raw and the normalized streams with PutRecords only', () => {
+    expect(grantsOf('kinesis:PutRecords').sort()).toEqual([`\${${streamId('raw')}.Arn}`, `\${${streamId('normalized')}.Arn}`].sort());
+    const kinesis = statementsOf('admin')
+      .flatMap((st) => asArray(st.Action as string | string[]))
+      .filter((a) => a.startsWith('kinesis:'));
+    expect([...new Set(kinesis)]).toEqual(['kinesis:PutRecords']);
   });
 });
 

@@ -343,4 +343,29 @@ describe('the admin engine as a query', () => {
     });
     expect(engine.stop).toHaveBeenCalledWith('q1');
   });
+
+  it("one deadline for all of a simulation's reads, never slept past: λ admin answers 504 before its own timeout", async () => {
+    // Each statement runs 600 ms of the clock; the budget is 1,000 ms for the three reads together.
+    let t = 0;
+    const started: Record<string, number> = {};
+    let n = 0;
+    const engine = {
+      start: async () => {
+        const id = `q${++n}`;
+        started[id] = t;
+        return id;
+      },
+      get: async (id: string) => ({ state: t - started[id]! >= 600 ? 'succeeded' : 'running' }),
+      results: async () => ({ result: { columns: [], rows: [] }, truncated: false }),
+      stop: vi.fn(async () => {}),
+    };
+    const slept: number[] = [];
+    const q = lakeEngineQuery(engine, { maxRows: 1, timeoutMs: 1000, sleep: async (ms) => void (slept.push(ms), (t += ms)), now: () => t });
+    await q('SELECT 1');
+    await expect(q('SELECT 2')).rejects.toMatchObject({ code: 'simulation_timeout', status: 504 });
+    expect(engine.stop).toHaveBeenCalledWith('q2');
+    // Given up at the deadline, not up to a 2 s poll interval after it.
+    expect(t).toBe(1000);
+    expect(Math.max(...slept)).toBeLessThanOrEqual(1000);
+  });
 });

@@ -17,7 +17,7 @@ export interface LakeEngineLike {
 export interface EngineQueryOptions {
   /** Rows read at most per statement (the simulation asks for its limit + 1). */
   maxRows: number;
-  /** Give up after this long (ms): an API request has a deadline. */
+  /** Give up once this long (ms) has passed since the first statement started: an API request has one deadline for all its reads. */
   timeoutMs: number;
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -27,9 +27,10 @@ export interface EngineQueryOptions {
 export function lakeEngineQuery(engine: LakeEngineLike, o: EngineQueryOptions): LakeQuery {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = o.now ?? Date.now;
+  let deadline: number | undefined;
   return async (sql) => {
+    deadline ??= now() + o.timeoutMs;
     const id = await engine.start(sql);
-    const deadline = now() + o.timeoutMs;
     for (let wait = o.pollMs ?? 100; ; wait = Math.min(wait * 2, 2_000)) {
       const x = await engine.get(id);
       if (x?.state === 'succeeded') break;
@@ -43,7 +44,8 @@ export function lakeEngineQuery(engine: LakeEngineLike, o: EngineQueryOptions): 
           504,
         );
       }
-      await sleep(wait);
+      // Never sleep past the deadline: the function's timeout follows it closely.
+      await sleep(Math.min(wait, Math.max(0, deadline - now())));
     }
     return (await engine.results(id, o.maxRows)).result;
   };
