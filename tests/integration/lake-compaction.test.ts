@@ -119,7 +119,9 @@ describe('compaction over the local lake', () => {
     expect(await report()).toEqual(before.report);
     // Column types as before: timestamps and JSON columns.
     const one = rowObjects(
-      await lake.query(`select typeof("timestamp") as t, properties->>'total' as total, dt from events where event = 'Order Completed' limit 1`),
+      await lake.query(
+        `select typeof("timestamp") as t, properties->>'total' as total, dt from events where event = 'Order Completed' order by dt, message_id limit 1`,
+      ),
     )[0];
     expect(one).toMatchObject({ t: 'TIMESTAMP WITH TIME ZONE', dt: DAYS[0] });
     expect(Number(one!.total)).toBeGreaterThanOrEqual(20);
