@@ -2,23 +2,16 @@
  * Reports as charts (docs/console.md#reports): one page per report, chosen from the list at the top;
  * each report runs on the lake (`/v1/lake/queries`) and shows its progress, a chart and the figures.
  */
-import { lazy, Suspense } from 'react';
+import type { JSX } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
-import { Loading } from '../components/Status';
+import { REPORT_COMPONENTS } from '../app/pages';
 import '../features.css';
 
 export const REPORT_PAGES = ['funnel', 'retention', 'rfm', 'lifecycle', 'journey', 'quality'] as const;
 export type ReportPage = (typeof REPORT_PAGES)[number];
 
-const PAGES: Record<ReportPage, ReturnType<typeof lazy>> = {
-  funnel: lazy(() => import('../reports/Funnel')),
-  retention: lazy(() => import('../reports/Retention')),
-  rfm: lazy(() => import('../reports/Rfm')),
-  lifecycle: lazy(() => import('../reports/Lifecycle')),
-  journey: lazy(() => import('../reports/JourneyEffect')),
-  quality: lazy(() => import('../reports/Quality')),
-};
+const PAGES: Record<ReportPage, (props: object) => JSX.Element> = REPORT_COMPONENTS;
 
 export default function ReportsPage({ name }: { name?: string }) {
   const { t } = useTranslation();
@@ -40,9 +33,7 @@ export default function ReportsPage({ name }: { name?: string }) {
       </nav>
       <h2>{t(`reports.${current}.title`)}</h2>
       <p className="muted">{t(`reports.${current}.intro`)}</p>
-      <Suspense fallback={<Loading />}>
-        <Page />
-      </Suspense>
+      <Page />
     </>
   );
 }

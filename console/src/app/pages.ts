@@ -1,0 +1,37 @@
+/**
+ * The pages and the heavy parts of pages, each loaded on demand (lazy.tsx): the first visit loads
+ * only the shell; prefetch.ts fetches the rest when the browser is idle after sign-in.
+ */
+import { lazyComponent } from './lazy';
+
+export const Overview = lazyComponent(() => import('../pages/Overview'));
+export const Profiles = lazyComponent(() => import('../pages/Profiles'));
+export const Profile = lazyComponent(() => import('../pages/Profile'));
+export const Segments = lazyComponent(() => import('../pages/Segments'));
+export const Segment = lazyComponent(() => import('../pages/Segment'));
+export const SegmentBuilder = lazyComponent(() => import('../pages/SegmentBuilder'));
+export const NotFound = lazyComponent(() => import('../pages/NotFound'));
+export const Journeys = lazyComponent(() => import('../pages/Journeys'));
+export const Journey = lazyComponent(() => import('../pages/Journey'));
+export const Reports = lazyComponent(() => import('../pages/Reports'));
+export const Sources = lazyComponent(() => import('../pages/data/Sources'));
+export const Catalogue = lazyComponent(() => import('../pages/data/Catalogue'));
+export const Quarantine = lazyComponent(() => import('../pages/data/Quarantine'));
+export const Health = lazyComponent(() => import('../pages/data/Health'));
+export const Privacy = lazyComponent(() => import('../pages/data/Privacy'));
+
+/** The reports (pages/Reports.tsx). */
+export const REPORT_COMPONENTS = {
+  funnel: lazyComponent(() => import('../reports/Funnel')),
+  retention: lazyComponent(() => import('../reports/Retention')),
+  rfm: lazyComponent(() => import('../reports/Rfm')),
+  lifecycle: lazyComponent(() => import('../reports/Lifecycle')),
+  journey: lazyComponent(() => import('../reports/JourneyEffect')),
+  quality: lazyComponent(() => import('../reports/Quality')),
+};
+
+/** The journey page's drawing and editor. */
+export const JourneyFlow = lazyComponent(() => import('../journeys/JourneyFlow'));
+export const JourneyYamlEditor = lazyComponent(() => import('../journeys/YamlEditor'));
+/** The segment builder's editor. */
+export const SegmentYamlEditor = lazyComponent(() => import('../components/YamlEditor'));
