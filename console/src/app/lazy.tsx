@@ -8,31 +8,20 @@
  */
 import { type ComponentType, type JSX, useEffect, useState } from 'react';
 import { ErrorNote, Loading } from '../components/Status';
+import { lazyModule } from './lazy-module';
 
 export type LazyComponent<P> = ((props: P) => JSX.Element) & { preload(): Promise<unknown> };
 
 export function lazyComponent<P extends object>(load: () => Promise<{ default: ComponentType<P> }>): LazyComponent<P> {
-  let loaded: ComponentType<P> | undefined;
-  let loading: Promise<unknown> | undefined;
-  const preload = () =>
-    (loading ??= load().then(
-      (m) => {
-        loaded = m.default;
-      },
-      (e: unknown) => {
-        // A failed fetch (a deploy replaced the chunk, the network dropped) is tried again on retry.
-        loading = undefined;
-        throw e;
-      },
-    ));
+  const page = lazyModule(load);
   // biome-ignore lint/correctness/noComponentHookFactories: a factory run once per page at module level (pages.ts), as React.lazy is
   function Lazy(props: P) {
     const [, arrived] = useState(0);
     const [error, setError] = useState<unknown>(null);
     useEffect(() => {
-      if (loaded || error) return;
+      if (page.loaded() || error) return;
       let live = true;
-      preload().then(
+      page.preload().then(
         () => live && arrived((n) => n + 1),
         (e: unknown) => live && setError(e ?? new Error('failed to load')),
       );
@@ -40,11 +29,9 @@ export function lazyComponent<P extends object>(load: () => Promise<{ default: C
         live = false;
       };
     }, [error]);
-    if (loaded) {
-      const Loaded = loaded;
-      return <Loaded {...props} />;
-    }
+    const Loaded = page.loaded();
+    if (Loaded) return <Loaded {...props} />;
     return error ? <ErrorNote error={error} retry={() => setError(null)} /> : <Loading />;
   }
-  return Object.assign(Lazy, { preload });
+  return Object.assign(Lazy, { preload: page.preload });
 }
