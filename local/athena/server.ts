@@ -15,6 +15,9 @@
  *   names; before SUCCEEDED it is `InvalidRequestException`;
  * - `StopQueryExecution`: interrupts a queued or running query (CANCELLED); a finished one is left as is.
  *
+ * Queries run a few at once (`concurrency`, the cores by default); the rest wait QUEUED in order, as
+ * Athena's wait for resources.
+ *
  * The one difference is the language: queries run on DuckDB over the local lake (local/lake.ts), so
  * they are written in DuckDB's SQL (λ admin is told so by CAIRN_LAKE_DIALECT=duckdb). Athena reports
  * the bytes it read; DuckDB does not, so DataScannedInBytes is DuckDB's progress estimate times the

@@ -1,6 +1,7 @@
 /**
- * The pages and the heavy parts of pages, each loaded on demand (lazy.tsx): the first visit loads
- * only the shell; prefetch.ts fetches the rest when the browser is idle after sign-in.
+ * The pages, each loaded on demand (lazy.tsx): the first visit loads only the shell; prefetch.ts
+ * fetches the rest when the browser is idle after sign-in. Parts of pages loaded on demand (the
+ * reports, the journey drawing, the YAML editors) are declared by their pages.
  */
 import { lazyComponent } from './lazy';
 
@@ -19,19 +20,3 @@ export const Catalogue = lazyComponent(() => import('../pages/data/Catalogue'));
 export const Quarantine = lazyComponent(() => import('../pages/data/Quarantine'));
 export const Health = lazyComponent(() => import('../pages/data/Health'));
 export const Privacy = lazyComponent(() => import('../pages/data/Privacy'));
-
-/** The reports (pages/Reports.tsx). */
-export const REPORT_COMPONENTS = {
-  funnel: lazyComponent(() => import('../reports/Funnel')),
-  retention: lazyComponent(() => import('../reports/Retention')),
-  rfm: lazyComponent(() => import('../reports/Rfm')),
-  lifecycle: lazyComponent(() => import('../reports/Lifecycle')),
-  journey: lazyComponent(() => import('../reports/JourneyEffect')),
-  quality: lazyComponent(() => import('../reports/Quality')),
-};
-
-/** The journey page's drawing and editor. */
-export const JourneyFlow = lazyComponent(() => import('../journeys/JourneyFlow'));
-export const JourneyYamlEditor = lazyComponent(() => import('../journeys/YamlEditor'));
-/** The segment builder's editor. */
-export const SegmentYamlEditor = lazyComponent(() => import('../components/YamlEditor'));

@@ -9,14 +9,13 @@ import * as P from './pages';
 
 const PAGE_SCRIPTS: readonly (() => Promise<unknown>)[] = [
   P.Reports.preload,
-  ...Object.values(P.REPORT_COMPONENTS).map((c) => c.preload),
+  () => import('../pages/Reports').then((m) => Promise.all(Object.values(m.REPORT_PARTS).map((r) => r.preload()))),
   // The charts' library, which a report loads once its figures are in (Chart.tsx).
   () => import('../reports/echarts'),
   P.Journeys.preload,
   P.Journey.preload,
-  P.JourneyFlow.preload,
+  () => import('../pages/Journey').then((m) => Promise.all([m.JourneyFlow.preload(), m.YamlEditor.preload()])),
   () => import('../journeys/validate'),
-  P.JourneyYamlEditor.preload,
   P.Segments.preload,
   P.Segment.preload,
   P.Profiles.preload,
@@ -27,7 +26,7 @@ const PAGE_SCRIPTS: readonly (() => Promise<unknown>)[] = [
   P.Quarantine.preload,
   P.Privacy.preload,
   P.SegmentBuilder.preload,
-  P.SegmentYamlEditor.preload,
+  () => import('../pages/SegmentBuilder').then((m) => m.YamlEditor.preload()),
 ];
 
 type Idle = (cb: () => void, opts?: { timeout: number }) => number;

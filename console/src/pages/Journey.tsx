@@ -10,7 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import type { Definition, JourneyDef } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
-import { JourneyFlow, JourneyYamlEditor as YamlEditor } from '../app/pages';
+import { lazyComponent } from '../app/lazy';
 import { useMay } from '../api/use-session';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -19,6 +19,10 @@ import type { Problem, StoredDefinition } from '../journeys/validate';
 import { JourneyVersions, JourneyDryRun } from '../journeys/Versions';
 import { type JourneyView, journeyState, StateChip } from './Journeys';
 import '../features.css';
+
+/** The drawing and the editor, loaded on demand (prefetch.ts fetches them ahead). */
+export const JourneyFlow = lazyComponent(() => import('../journeys/JourneyFlow'));
+export const YamlEditor = lazyComponent(() => import('../journeys/YamlEditor'));
 
 type Validator = typeof import('../journeys/validate');
 

@@ -2,21 +2,28 @@
  * Reports as charts (docs/console.md#reports): one page per report, chosen from the list at the top;
  * each report runs on the lake (`/v1/lake/queries`) and shows its progress, a chart and the figures.
  */
-import type { JSX } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
-import { REPORT_COMPONENTS } from '../app/pages';
+import { type LazyComponent, lazyComponent } from '../app/lazy';
 import '../features.css';
 
 export const REPORT_PAGES = ['funnel', 'retention', 'rfm', 'lifecycle', 'journey', 'quality'] as const;
 export type ReportPage = (typeof REPORT_PAGES)[number];
 
-const PAGES: Record<ReportPage, (props: object) => JSX.Element> = REPORT_COMPONENTS;
+/** Each report, loaded on demand (prefetch.ts fetches them ahead). */
+export const REPORT_PARTS: Record<ReportPage, LazyComponent<object>> = {
+  funnel: lazyComponent(() => import('../reports/Funnel')),
+  retention: lazyComponent(() => import('../reports/Retention')),
+  rfm: lazyComponent(() => import('../reports/Rfm')),
+  lifecycle: lazyComponent(() => import('../reports/Lifecycle')),
+  journey: lazyComponent(() => import('../reports/JourneyEffect')),
+  quality: lazyComponent(() => import('../reports/Quality')),
+};
 
 export default function ReportsPage({ name }: { name?: string }) {
   const { t } = useTranslation();
   const current: ReportPage = (REPORT_PAGES as readonly string[]).includes(name ?? '') ? (name as ReportPage) : 'funnel';
-  const Page = PAGES[current];
+  const Page = REPORT_PARTS[current];
   return (
     <>
       <h1>{t('reports.title')}</h1>

@@ -11,7 +11,7 @@ import { Link, useLocation } from 'wouter';
 import { stringify } from 'yaml';
 import { BUILTIN_COMPUTED, type Definition } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
-import { SegmentYamlEditor as YamlEditor } from '../app/pages';
+import { lazyComponent } from '../app/lazy';
 import { useMay } from '../api/use-session';
 import type { DefinitionView, PreviewPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
@@ -19,6 +19,9 @@ import { useFormat } from '../i18n/format';
 import { type Choices, GroupEditor } from '../segments/ConditionEditor';
 import { emptyForm, fromDefinition, sameCondition, type SegmentForm, toDocument } from '../segments/model';
 import { checkSegmentDoc, checkSegmentYaml, runningSet } from '../segments/validate';
+
+/** The YAML editor, loaded on demand (prefetch.ts fetches it ahead). */
+export const YamlEditor = lazyComponent(() => import('../components/YamlEditor'));
 
 const yamlOf = (doc: Record<string, unknown>) => stringify(doc, { lineWidth: 0 });
 
