@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { runDemo } from '#cli/demo';
 import { ensureConsoleBuilt } from '#local/console';
 import { startLocalStack } from '#local/stack';
@@ -21,26 +21,38 @@ import type { Result } from './result';
 const TOKEN = 'bench-admin-token';
 
 /** A page: its path and what shows that its figures are drawn. */
-type PageSpec = readonly [name: string, path: string, figures: (p: Page) => Promise<unknown>];
+type PageSpec = readonly [name: string, path: string, figures: (p: Page) => Locator];
 
 const PAGES: readonly PageSpec[] = [
-  ['overview', '/', (p) => p.locator('.tile-figure').filter({ hasNotText: '…' }).first().waitFor()],
-  ['profiles', '/profiles', (p) => p.getByRole('searchbox').or(p.getByLabel('Search profiles')).first().waitFor()],
-  ['segments', '/segments', (p) => p.locator('main table').first().waitFor()],
-  ['journeys', '/journeys', (p) => p.locator('main table').first().waitFor()],
-  ['journey', '/journeys/new-store-coupon', (p) => p.locator('.react-flow__node').first().waitFor()],
-  ['report-funnel', '/reports/funnel', (p) => p.locator('.chart svg').first().waitFor()],
-  ['report-retention', '/reports/retention', (p) => p.getByRole('table', { name: 'Retained share by cohort and week' }).waitFor()],
-  ['report-rfm', '/reports/rfm', (p) => p.locator('.chart svg').first().waitFor()],
-  ['report-lifecycle', '/reports/lifecycle', (p) => p.locator('.chart svg').first().waitFor()],
-  ['report-journey', '/reports/journey', (p) => p.locator('.chart svg').first().waitFor()],
-  ['report-quality', '/reports/quality', (p) => p.locator('.chart svg').first().waitFor()],
-  ['sources', '/data/sources', (p) => p.getByRole('heading', { name: /Default source/ }).waitFor()],
-  ['catalogue', '/data/events', (p) => p.getByRole('table', { name: 'Events seen' }).waitFor()],
-  ['quarantine', '/data/quarantine', (p) => p.locator('main h1').waitFor()],
-  ['health', '/data/health', (p) => p.getByRole('table', { name: 'Totals by source' }).waitFor()],
-  ['privacy', '/data/privacy', (p) => p.getByRole('table', { name: /Erasure requests and exports/ }).waitFor()],
+  ['overview', '/', (p) => p.locator('.tile-figure').filter({ hasNotText: '…' }).first()],
+  ['profiles', '/profiles', (p) => p.getByRole('searchbox').or(p.getByLabel('Search profiles')).first()],
+  ['segments', '/segments', (p) => p.locator('main table').first()],
+  ['journeys', '/journeys', (p) => p.locator('main table').first()],
+  ['journey', '/journeys/new-store-coupon', (p) => p.locator('.react-flow__node').first()],
+  ['report-funnel', '/reports/funnel', (p) => p.locator('.chart svg').first()],
+  ['report-retention', '/reports/retention', (p) => p.getByRole('table', { name: 'Retained share by cohort and week' })],
+  ['report-rfm', '/reports/rfm', (p) => p.locator('.chart svg').first()],
+  ['report-lifecycle', '/reports/lifecycle', (p) => p.locator('.chart svg').first()],
+  ['report-journey', '/reports/journey', (p) => p.locator('.chart svg').first()],
+  ['report-quality', '/reports/quality', (p) => p.locator('.chart svg').first()],
+  ['sources', '/data/sources', (p) => p.getByRole('heading', { name: /Default source/ })],
+  ['catalogue', '/data/events', (p) => p.getByRole('table', { name: 'Events seen' })],
+  ['quarantine', '/data/quarantine', (p) => p.locator('main h1')],
+  ['health', '/data/health', (p) => p.getByRole('table', { name: 'Totals by source' })],
+  ['privacy', '/data/privacy', (p) => p.getByRole('table', { name: /Erasure requests and exports/ })],
 ];
+
+/**
+ * Resolves when `l` shows. Polled every few ms: Playwright's own waiting backs off to checks 500 ms
+ * apart after the first ~300 ms, which rounded every figure past that up to the next check.
+ */
+async function shown(l: Locator, timeoutMs = 30_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!(await l.first().isVisible())) {
+    if (performance.now() > until) throw new Error(`not shown after ${timeoutMs} ms: ${l}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -70,13 +82,21 @@ export async function benchConsolePages(customers: number): Promise<Result[]> {
     // BENCH_CONSOLE_TRACE=1: each API request's time on the last round, to see where a page waits.
     const trace = process.env.BENCH_CONSOLE_TRACE === '1';
     const requests: string[] = [];
+    /** Epoch ms of the last click (request timings are epoch-based). */
+    let clickedAt = 0;
     const signIn = async (): Promise<Page> => {
       const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
       if (trace) {
+        // Each request (API calls and scripts) as `+start…end ms` from the click, to see what a page waits for.
         page.on('requestfinished', (r) => {
           const t = r.timing();
-          if (new URL(r.url()).pathname.startsWith('/v1/')) requests.push(`${r.method()} ${new URL(r.url()).pathname} ${Math.round(t.responseEnd)} ms`);
+          const path = new URL(r.url()).pathname;
+          if (!path.startsWith('/v1/') && !path.startsWith('/assets/')) return;
+          const start = Math.round(t.startTime - clickedAt);
+          requests.push(
+            `${r.method()} ${path.replace(/^\/v1\/lake\/queries\/(.{8}).*/, '/v1/lake/queries/$1…')} +${start}…${start + Math.round(t.responseEnd)}`,
+          );
         });
       }
       await page.goto(`${stack.url}/`);
@@ -96,14 +116,22 @@ export async function benchConsolePages(customers: number): Promise<Result[]> {
         const away = path === '/' ? '/data/sources' : '/';
         await page.evaluate(`history.pushState(null, '', ${JSON.stringify(away)}); dispatchEvent(new PopStateEvent('popstate'))`);
         await page.locator('main h1').waitFor();
+        // The page left behind is marked, so its heading and controls are not taken for the new page's.
+        await page.evaluate(`document.querySelectorAll('main *').forEach((e) => e.setAttribute('data-bench-away', ''))`);
         const t0 = performance.now();
+        clickedAt = Date.now();
+        requests.length = 0;
         await page.evaluate(`history.pushState(null, '', ${JSON.stringify(path)}); dispatchEvent(new PopStateEvent('popstate'))`);
-        await page.locator('main h1').waitFor();
-        await page.locator('main').getByRole('button').or(page.locator('main a')).first().waitFor();
+        await shown(page.locator('main h1:not([data-bench-away])'));
+        await shown(page.locator('main').getByRole('button').or(page.locator('main a')).and(page.locator(':not([data-bench-away])')));
         (usable[name] ??= []).push(performance.now() - t0);
-        await drawn(page);
+        // The new heading shows the old page is gone: whatever matches now is the new page's.
+        await shown(drawn(page));
         (figures[name] ??= []).push(performance.now() - t0);
-        if (trace && round === 2) console.error(`${name}: ${requests.splice(0).join('; ')}`);
+        if (trace && round === 2)
+          console.error(
+            `${name} (usable ${Math.round(usable[name]!.at(-1)!)}, figures ${Math.round(figures[name]!.at(-1)!)} ms): ${requests.splice(0).join('; ')}`,
+          );
         else requests.length = 0;
       }
       await page.context().close();

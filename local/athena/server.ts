@@ -15,6 +15,9 @@
  *   names; before SUCCEEDED it is `InvalidRequestException`;
  * - `StopQueryExecution`: interrupts a queued or running query (CANCELLED); a finished one is left as is.
  *
+ * Queries run a few at once (`concurrency`, the cores by default); the rest wait QUEUED in order, as
+ * Athena's wait for resources.
+ *
  * The one difference is the language: queries run on DuckDB over the local lake (local/lake.ts), so
  * they are written in DuckDB's SQL (λ admin is told so by CAIRN_LAKE_DIALECT=duckdb). Athena reports
  * the bytes it read; DuckDB does not, so DataScannedInBytes is DuckDB's progress estimate times the
@@ -23,6 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { isPlainObject } from '#shared/lang';
@@ -106,16 +110,90 @@ function lakeBytes(dir: string): number {
   return total;
 }
 
-export async function startAthena(opts: { dataDir: string; workgroups: string[]; port?: number }): Promise<LocalAthena> {
+export interface AthenaOptions {
+  dataDir: string;
+  workgroups: string[];
+  port?: number;
+  /**
+   * Queries run at once; the rest wait QUEUED, in order, as Athena queues what exceeds an account's
+   * concurrency. Default: the machine's cores (at most 4). DuckDB already spreads one query over the
+   * cores, so more at once only share them: six lifecycle windows at once on 2 cores took ~600 ms
+   * each, one after another ~50 ms each.
+   */
+  concurrency?: number;
+}
+
+export async function startAthena(opts: AthenaOptions): Promise<LocalAthena> {
   const executions = new Map<string, Execution>();
   const lakeDir = localLakeDir(opts.dataDir);
-  // Open lakes kept between queries (one runs one query at a time): opening DuckDB costs more than a small query.
+  const concurrency = Math.max(1, opts.concurrency ?? Math.min(4, availableParallelism()));
+  // Open lakes kept between queries (one runs one query at a time): opening DuckDB and defining the
+  // views costs more than a small query (~100 ms on 2 busy cores), so as many as run at once are
+  // opened at start, in the background, and kept.
   const idleLakes: LocalLake[] = [];
+  const warming: Promise<LocalLake | null>[] = [];
   let closed = false;
-  const acquire = async () => idleLakes.pop() ?? openLocalLake(opts.dataDir);
   const release = (lake: LocalLake) => {
-    if (!closed && idleLakes.length < 4) idleLakes.push(lake);
+    if (!closed && idleLakes.length < concurrency) idleLakes.push(lake);
     else lake.close();
+  };
+  const warm = (): Promise<LocalLake | null> =>
+    openLocalLake(opts.dataDir).then(
+      async (lake) => {
+        // The first query defines the views.
+        await lake.query('SELECT 1').catch(() => undefined);
+        if (closed) {
+          lake.close();
+          return null;
+        }
+        return lake;
+      },
+      (e) => {
+        log('warn', 'athena.warm_failed', { error: (e as Error).message });
+        return null;
+      },
+    );
+  for (let i = 0; i < concurrency; i++) {
+    const w = warm();
+    warming.push(w);
+    void w.then((lake) => {
+      const at = warming.indexOf(w);
+      // Not taken by a query while it warmed: idle.
+      if (at >= 0) {
+        warming.splice(at, 1);
+        if (lake) release(lake);
+      }
+    });
+  }
+  const acquire = async (): Promise<LocalLake> => {
+    const idle = idleLakes.pop();
+    if (idle) return idle;
+    const w = warming.shift();
+    return (w && (await w)) || openLocalLake(opts.dataDir);
+  };
+
+  // The lake's size, walked at most once a second (a page starts several queries at once; the figure is an approximation anyway).
+  let sized = { at: 0, bytes: 0 };
+  const lakeSize = () => {
+    if (Date.now() - sized.at > 1_000) sized = { at: Date.now(), bytes: lakeBytes(lakeDir) };
+    return sized.bytes;
+  };
+
+  const queue: Execution[] = [];
+  let running = 0;
+  const pump = () => {
+    while (!closed && running < concurrency && queue.length) {
+      const x = queue.shift()!;
+      // Cancelled while it waited.
+      if (x.state !== 'QUEUED') continue;
+      running++;
+      void run(x)
+        .catch((e) => log('error', 'athena.run_failed', { error: (e as Error).message }))
+        .finally(() => {
+          running--;
+          pump();
+        });
+    }
   };
 
   const find = (body: Record<string, unknown>): Execution => {
@@ -127,7 +205,7 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
 
   const run = async (x: Execution) => {
     const lake = await acquire();
-    const size = lakeBytes(lakeDir);
+    const size = lakeSize();
     x.scanned = () => Math.round((lake.progress() ?? 0) * size);
     try {
       if (x.abort.signal.aborted) return;
@@ -192,7 +270,8 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
       };
       executions.set(x.id, x);
       for (const old of [...executions.keys()].slice(0, Math.max(0, executions.size - KEEP))) executions.delete(old);
-      void run(x).catch((e) => log('error', 'athena.run_failed', { error: (e as Error).message }));
+      queue.push(x);
+      pump();
       return { QueryExecutionId: x.id };
     },
     GetQueryExecution(body) {
@@ -299,8 +378,11 @@ export async function startAthena(opts: { dataDir: string; workgroups: string[];
         x.state = 'CANCELLED';
         x.abort.abort();
       }
+      queue.length = 0;
       await closeServer(server);
       for (const lake of idleLakes.splice(0)) lake.close();
+      // Lakes still opening close themselves (closed is set).
+      await Promise.all(warming.splice(0));
     },
   };
 }

@@ -1,33 +1,34 @@
 /**
  * Routes: signed out, the sign-in page whatever the address (the address is kept, so signing in
  * lands where the link pointed); signed in, the shell around the page. Pages are loaded on demand
- * (React.lazy), so the charting, flow and editor libraries are fetched only by the pages that draw them.
+ * (pages.ts), so the charting, flow and editor libraries are fetched only by the pages that draw them.
  */
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useRef } from 'react';
+import { Suspense, useEffect, useRef } from 'react';
 import { Route, Switch, useLocation } from 'wouter';
 import { ApiError } from '../api/client';
 import { useSession } from '../api/use-session';
 import { Loading } from '../components/Status';
 import { type SignInProblem, SignInPage } from '../pages/SignIn';
+import {
+  Catalogue,
+  Health,
+  Journey,
+  Journeys,
+  NotFound,
+  Overview,
+  Privacy,
+  Profile,
+  Profiles,
+  Quarantine,
+  Reports,
+  Segment,
+  SegmentBuilder,
+  Segments,
+  Sources,
+} from './pages';
 import { prefetchPages } from './prefetch';
 import { Shell } from './Shell';
-
-const Overview = lazy(() => import('../pages/Overview'));
-const Profiles = lazy(() => import('../pages/Profiles'));
-const Profile = lazy(() => import('../pages/Profile'));
-const Segments = lazy(() => import('../pages/Segments'));
-const Segment = lazy(() => import('../pages/Segment'));
-const SegmentBuilder = lazy(() => import('../pages/SegmentBuilder'));
-const NotFound = lazy(() => import('../pages/NotFound'));
-const Journeys = lazy(() => import('../pages/Journeys'));
-const Journey = lazy(() => import('../pages/Journey'));
-const Reports = lazy(() => import('../pages/Reports'));
-const Sources = lazy(() => import('../pages/data/Sources'));
-const Catalogue = lazy(() => import('../pages/data/Catalogue'));
-const Quarantine = lazy(() => import('../pages/data/Quarantine'));
-const Health = lazy(() => import('../pages/data/Health'));
-const Privacy = lazy(() => import('../pages/data/Privacy'));
 
 export const queryClient = new QueryClient({
   defaultOptions: {

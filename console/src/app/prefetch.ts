@@ -2,26 +2,31 @@
  * After sign-in, while the browser is idle, the pages' own scripts (chart, flow, editor and grammar
  * libraries) are fetched one after another, so a first visit to a report or a journey waits for its
  * data only, not for ~200 KB of script too. They stay out of the first load (the bundle budget,
- * docs/console.md#bundle-budget): the sign-in page and the overview never wait for them.
+ * docs/console.md#bundle-budget): the sign-in page and the overview never wait for them. A page
+ * whose script is in draws at once (lazy.tsx).
  */
+import * as P from './pages';
+
 const PAGE_SCRIPTS: readonly (() => Promise<unknown>)[] = [
-  () => import('../pages/Reports'),
-  () => import('../reports/Funnel'),
-  () => import('../reports/Retention'),
-  () => import('../reports/Rfm'),
-  () => import('../reports/Lifecycle'),
-  () => import('../reports/JourneyEffect'),
-  () => import('../reports/Quality'),
-  () => import('../pages/Journeys'),
-  () => import('../pages/Journey'),
-  () => import('../journeys/JourneyFlow'),
+  P.Reports.preload,
+  () => import('../pages/Reports').then((m) => Promise.all(Object.values(m.REPORT_PARTS).map((r) => r.preload()))),
+  // The charts' library, which a report loads once its figures are in (Chart.tsx).
+  () => import('../reports/echarts'),
+  P.Journeys.preload,
+  P.Journey.preload,
+  () => import('../pages/Journey').then((m) => Promise.all([m.JourneyFlow.preload(), m.YamlEditor.preload()])),
   () => import('../journeys/validate'),
-  () => import('../pages/Segments'),
-  () => import('../pages/Segment'),
-  () => import('../pages/Profiles'),
-  () => import('../pages/Profile'),
-  () => import('../pages/data/Catalogue'),
-  () => import('../pages/data/Health'),
+  P.Segments.preload,
+  P.Segment.preload,
+  P.Profiles.preload,
+  P.Profile.preload,
+  P.Catalogue.preload,
+  P.Health.preload,
+  P.Sources.preload,
+  P.Quarantine.preload,
+  P.Privacy.preload,
+  P.SegmentBuilder.preload,
+  () => import('../pages/SegmentBuilder').then((m) => m.YamlEditor.preload()),
 ];
 
 type Idle = (cb: () => void, opts?: { timeout: number }) => number;

@@ -5,11 +5,12 @@
  * plain "not available" where it does not.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
 import type { Definition, JourneyDef } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
+import { lazyComponent } from '../app/lazy';
 import { useMay } from '../api/use-session';
 import { ErrorNote, Loading } from '../components/Status';
 import { useFormat } from '../i18n/format';
@@ -19,8 +20,9 @@ import { JourneyVersions, JourneyDryRun } from '../journeys/Versions';
 import { type JourneyView, journeyState, StateChip } from './Journeys';
 import '../features.css';
 
-const JourneyFlow = lazy(() => import('../journeys/JourneyFlow'));
-const YamlEditor = lazy(() => import('../journeys/YamlEditor'));
+/** The drawing and the editor, loaded on demand (prefetch.ts fetches them ahead). */
+export const JourneyFlow = lazyComponent(() => import('../journeys/JourneyFlow'));
+export const YamlEditor = lazyComponent(() => import('../journeys/YamlEditor'));
 
 type Validator = typeof import('../journeys/validate');
 
@@ -153,18 +155,14 @@ export default function JourneyPage({ id }: { id: string }) {
         <div>
           <h2>{t('journeys.flow')}</h2>
           {stats.error && <ErrorNote error={stats.error} retry={() => void stats.refetch()} />}
-          <Suspense fallback={<Loading />}>
-            {shown ? <JourneyFlow journey={shown} stats={stats.data} label={t('journeys.flowLabel', { name: j.definition.name ?? j.id })} /> : <Loading />}
-          </Suspense>
+          {shown ? <JourneyFlow journey={shown} stats={stats.data} label={t('journeys.flowLabel', { name: j.definition.name ?? j.id })} /> : <Loading />}
         </div>
         <div>
           <h2>{t('journeys.yaml')}</h2>
           {text === null || !validator ? (
             <Loading />
           ) : (
-            <Suspense fallback={<Loading />}>
-              <YamlEditor value={text} label={t('journeys.yamlLabel')} check={check} onChange={setText} describedBy={problemsId} />
-            </Suspense>
+            <YamlEditor value={text} label={t('journeys.yamlLabel')} check={check} onChange={setText} describedBy={problemsId} />
           )}
           <div id={problemsId} className="problems" role="status" aria-live="polite">
             {validator && text !== null && problems.length === 0 && <p className="ok small">{t('journeys.valid')}</p>}

@@ -2,28 +2,28 @@
  * Reports as charts (docs/console.md#reports): one page per report, chosen from the list at the top;
  * each report runs on the lake (`/v1/lake/queries`) and shows its progress, a chart and the figures.
  */
-import { lazy, Suspense } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'wouter';
-import { Loading } from '../components/Status';
+import { type LazyComponent, lazyComponent } from '../app/lazy';
 import '../features.css';
 
 export const REPORT_PAGES = ['funnel', 'retention', 'rfm', 'lifecycle', 'journey', 'quality'] as const;
 export type ReportPage = (typeof REPORT_PAGES)[number];
 
-const PAGES: Record<ReportPage, ReturnType<typeof lazy>> = {
-  funnel: lazy(() => import('../reports/Funnel')),
-  retention: lazy(() => import('../reports/Retention')),
-  rfm: lazy(() => import('../reports/Rfm')),
-  lifecycle: lazy(() => import('../reports/Lifecycle')),
-  journey: lazy(() => import('../reports/JourneyEffect')),
-  quality: lazy(() => import('../reports/Quality')),
+/** Each report, loaded on demand (prefetch.ts fetches them ahead). */
+export const REPORT_PARTS: Record<ReportPage, LazyComponent<object>> = {
+  funnel: lazyComponent(() => import('../reports/Funnel')),
+  retention: lazyComponent(() => import('../reports/Retention')),
+  rfm: lazyComponent(() => import('../reports/Rfm')),
+  lifecycle: lazyComponent(() => import('../reports/Lifecycle')),
+  journey: lazyComponent(() => import('../reports/JourneyEffect')),
+  quality: lazyComponent(() => import('../reports/Quality')),
 };
 
 export default function ReportsPage({ name }: { name?: string }) {
   const { t } = useTranslation();
   const current: ReportPage = (REPORT_PAGES as readonly string[]).includes(name ?? '') ? (name as ReportPage) : 'funnel';
-  const Page = PAGES[current];
+  const Page = REPORT_PARTS[current];
   return (
     <>
       <h1>{t('reports.title')}</h1>
@@ -40,9 +40,7 @@ export default function ReportsPage({ name }: { name?: string }) {
       </nav>
       <h2>{t(`reports.${current}.title`)}</h2>
       <p className="muted">{t(`reports.${current}.intro`)}</p>
-      <Suspense fallback={<Loading />}>
-        <Page />
-      </Suspense>
+      <Page />
     </>
   );
 }

@@ -5,12 +5,13 @@
  * save (PUT /v1/segments/{id}). A document the form cannot hold exactly is edited in the YAML.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useId, useMemo, useRef, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'wouter';
 import { stringify } from 'yaml';
 import { BUILTIN_COMPUTED, type Definition } from '#shared/definitions';
 import { api, pathParam } from '../api/client';
+import { lazyComponent } from '../app/lazy';
 import { useMay } from '../api/use-session';
 import type { DefinitionView, PreviewPage } from '../api/types';
 import { ErrorNote, Loading } from '../components/Status';
@@ -19,7 +20,8 @@ import { type Choices, GroupEditor } from '../segments/ConditionEditor';
 import { emptyForm, fromDefinition, sameCondition, type SegmentForm, toDocument } from '../segments/model';
 import { checkSegmentDoc, checkSegmentYaml, runningSet } from '../segments/validate';
 
-const YamlEditor = lazy(() => import('../components/YamlEditor'));
+/** The YAML editor, loaded on demand (prefetch.ts fetches it ahead). */
+export const YamlEditor = lazyComponent(() => import('../components/YamlEditor'));
 
 const yamlOf = (doc: Record<string, unknown>) => stringify(doc, { lineWidth: 0 });
 
@@ -195,14 +197,12 @@ export default function SegmentBuilderPage({ params }: { params: { id?: string }
         </section>
         <section className="card builder-yaml" aria-labelledby="h-yaml">
           <h2 id="h-yaml">{t('builder.yaml')}</h2>
-          <Suspense fallback={<Loading />}>
-            <YamlEditor
-              value={yamlText}
-              onChange={onYaml}
-              problems={(text) => checkSegmentYaml(text, running, editing ?? (form.id || undefined)).problems}
-              label={t('builder.yaml')}
-            />
-          </Suspense>
+          <YamlEditor
+            value={yamlText}
+            onChange={onYaml}
+            problems={(text) => checkSegmentYaml(text, running, editing ?? (form.id || undefined)).problems}
+            label={t('builder.yaml')}
+          />
           <div role="status" aria-live="polite" className="validation">
             {problems.length === 0 ? (
               <p className="ok">{t('builder.valid')}</p>
