@@ -62,6 +62,8 @@ export async function benchConsolePages(customers: number): Promise<Result[]> {
   const stack = await startLocalStack({ port: 0, dataDir: join(dir, 'data'), adminToken: TOKEN, writeKey: 'dev-write-key' });
   const browser = await launchChromium();
   try {
+    // /health answers 503 until every part is ready (the local Athena warms its lakes in the background).
+    for (let i = 0; i < 600 && (await fetch(`${stack.url}/health`).catch(() => undefined))?.status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
     const demo = await runDemo({
       customers,
       days: 90,

@@ -263,7 +263,11 @@ describe('coupons on the local stack', () => {
     expect((await mailsTo(`tina-${run}@example.com`, 'tiny-coupon'))[0]!.text).toContain(generated!);
     expect(await mailsTo(`tom-${run}@example.com`, 'tiny-coupon')).toHaveLength(0);
     expect(await status('tiny')).toMatchObject({ codes: 1, generated: 1, issued: 1, remaining: 0, low: true });
-    const st = await stack.admin('GET', '/v1/status');
-    expect(JSON.stringify(st.json)).toMatch(/actions\.skipped_no_coupon/);
+    // The metric is flushed when λ journey's invocation ends, after the stats it counted: wait for it.
+    await until(
+      'the no_coupon metric in the status',
+      async () => JSON.stringify((await stack.admin('GET', '/v1/status')).json),
+      (x) => /actions\.skipped_no_coupon/.test(x),
+    );
   }, 120_000);
 });
