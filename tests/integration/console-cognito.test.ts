@@ -299,6 +299,8 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
   it('signs out: revokes the refresh token and ends the hosted session, back at the sign-in page', async () => {
     const refresh = (JSON.parse((await page.evaluate('sessionStorage.getItem("cairn.session")')) as string) as { refreshToken: string }).refreshToken;
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // The tab may show the sign-in page before it leaves for the hosted logout and again once back: wait for the logout itself.
+    await expect.poll(() => logouts.length, { timeout: 15_000 }).toBe(1);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(revoked).toEqual([refresh]);
     expect(logouts).toHaveLength(1);
