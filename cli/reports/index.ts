@@ -131,10 +131,15 @@ export function reportPage(
     case 'lifecycle':
       add('activation events', o.activationEvent ?? 'Order Completed');
       add('referral events', o.referralEvent ?? 'Referral Sent');
+      add('windows', o.windows);
       return {
         title: 'Lifecycle (AARRR)',
         params,
-        chart: { label: ['stage'], series: ['new_people', 'all_people'], title: 'People per stage: new in the window, and all active' },
+        chart: {
+          label: o.windows === undefined ? ['stage'] : ['window_until', 'stage'],
+          series: ['new_people', 'all_people'],
+          title: 'People per stage: new in the window, and all active',
+        },
         notes: [
           'acquisition: first event in the window (new) / any event in it (all); activation: an activation event; retention: active in 2+ ISO weeks; revenue: a track with revenue or total > 0; referral: a referral event, or named as properties.referrer_id.',
         ],
@@ -224,6 +229,7 @@ export function registerReportCommand(program: Command, deps: ReportDeps): Comma
     .option('--grid', 'rfm: one row per recency and frequency score, 1–5 each (the RFM grid)')
     .option('--activation-event <events>', 'lifecycle: comma-separated activation events (default: Order Completed)')
     .option('--referral-event <events>', 'lifecycle: comma-separated referral events (default: Referral Sent)')
+    .option('--windows <n>', 'lifecycle: n consecutive windows as long as --since..--until, the last one being it, in one query (rows name their window)')
     .option('--conversion-event <event>', 'journey: conversion event (default: the exit event, else Order Completed)')
     .option('--definition <file>', 'journey: read the journey from this YAML/JSON file instead of the stack')
     .option('--by <person>', `who a person is: ${PERSON_BY.join(' (default: identity-resolved through the profile snapshots), ')} (user_id, else anonymous_id)`)

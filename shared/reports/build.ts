@@ -10,7 +10,7 @@ import { funnelSql, parseSteps } from './funnel';
 import { rfmSql } from './rfm';
 import { retentionSql } from './retention';
 import { qualitySql } from './quality';
-import { lifecycleSql } from './lifecycle';
+import { lifecycleSql, MAX_LIFECYCLE_WINDOWS } from './lifecycle';
 import { journeySql } from './journey';
 import { parsePersonBy } from './people';
 
@@ -24,6 +24,8 @@ export interface ReportCliOptions {
   since?: string;
   until?: string;
   weeks?: string;
+  /** lifecycle: consecutive windows as long as --since..--until, the last one being it (one query). */
+  windows?: string;
   asOf?: string;
   people?: boolean;
   /** rfm: one row per recency and frequency score (the grid). */
@@ -88,10 +90,14 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
     }
     case 'quality':
       return qualitySql(range, dialect);
-    case 'lifecycle':
+    case 'lifecycle': {
+      const windows = o.windows === undefined ? undefined : Number(o.windows);
+      if (windows !== undefined && (!Number.isInteger(windows) || windows < 1 || windows > MAX_LIFECYCLE_WINDOWS))
+        throw usage(`--windows must be a whole number from 1 to ${MAX_LIFECYCLE_WINDOWS}, got ${JSON.stringify(o.windows)}`);
       return lifecycleSql(
         {
           ...reportWindow(o, now),
+          windows,
           activationEvents: events(o.activationEvent, 'Order Completed', 'activation-event'),
           referralEvents: events(o.referralEvent, 'Referral Sent', 'referral-event'),
           by,
@@ -99,6 +105,7 @@ export function reportSql(name: string, o: ReportCliOptions, dialect: Dialect, j
         },
         dialect,
       );
+    }
     case 'journey': {
       if (!journey) throw usage('journey needs a journey id: cairn report journey <id>');
       return journeySql(

@@ -10,7 +10,7 @@ export { funnelSql, parseSteps, type FunnelOptions } from './funnel';
 export { rfmSql, RFM_GROUPS, type RfmOptions } from './rfm';
 export { retentionSql, mondayOf, type RetentionOptions } from './retention';
 export { qualitySql, type QualityOptions } from './quality';
-export { lifecycleSql, LIFECYCLE_STAGES, type LifecycleOptions } from './lifecycle';
+export { lifecycleSql, lifecycleWindows, LIFECYCLE_STAGES, MAX_LIFECYCLE_WINDOWS, type LifecycleOptions } from './lifecycle';
 export { journeySql, conversionEventOf, couponSteps, withRuntimeStats, type JourneyReportOptions, type JourneyStatsLike } from './journey';
 export { newcombe, wilson, withLiftInterval } from './lift';
 export { people, identityMapCtes, parsePersonBy, PERSON_BY, RAW_PERSON, type PersonBy, type People } from './people';

@@ -98,6 +98,7 @@ const REPORT_OPTIONS: Record<string, 'string' | 'boolean'> = {
   since: 'string',
   until: 'string',
   weeks: 'string',
+  windows: 'string',
   asOf: 'string',
   people: 'boolean',
   grid: 'boolean',

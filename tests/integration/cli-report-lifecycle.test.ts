@@ -170,6 +170,39 @@ describe('cairn report lifecycle / journey / --html over the local lake (DuckDB)
     ]);
   });
 
+  it('lifecycle --windows: consecutive windows in one query, each as its own window would report it', async () => {
+    // Four windows of one week ending Aug 18: Jul 22–28, Jul 29–Aug 4 (nobody), Aug 5–11, Aug 12–18.
+    const r = await report('lifecycle', '--since', '2024-08-12', '--until', '2024-08-18', '--windows', '4');
+    expect([...new Set(r.map((x) => `${x.window_since}..${x.window_until}`))]).toEqual([
+      '2024-07-22..2024-07-28',
+      '2024-07-29..2024-08-04',
+      '2024-08-05..2024-08-11',
+      '2024-08-12..2024-08-18',
+    ]);
+    for (const [since, until] of [
+      ['2024-07-22', '2024-07-28'],
+      ['2024-07-29', '2024-08-04'],
+      ['2024-08-05', '2024-08-11'],
+      ['2024-08-12', '2024-08-18'],
+    ]) {
+      const alone = await report('lifecycle', '--since', since!, '--until', until!);
+      const mine = r.filter((x) => x.window_since === since && x.window_until === until).map(({ window_since, window_until, ...rest }) => rest);
+      expect(mine, `${since}..${until}`).toEqual(alone);
+    }
+    // A week nobody was active in still has its five stages, at 0.
+    expect(r.filter((x) => x.window_since === '2024-07-29').map((x) => [x.all_people, x.new_people])).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(r.filter((x) => x.window_since === '2024-08-05').map((x) => [x.stage, x.new_people, x.all_people])[0]).toEqual(['acquisition', 2, 3]); // new: n1, a-n2; old1 was seen Jul 20
+    const c = io();
+    expect(await run(['--data-dir', dataDir, 'report', 'lifecycle', '--windows', '0'], c)).not.toBe(0);
+    expect(c.err).toContain('--windows must be a whole number from 1 to 52');
+  });
+
   it('journey: triggered, treated vs holdout conversion, lift, and pipeline step counts', async () => {
     const r = await report('journey', 'coupon-test', '--definition', definition, '--since', '2024-09-01', '--until', '2024-09-15');
     expect(r).toEqual([

@@ -266,7 +266,25 @@ describe('the console for marketers: journeys, reports and the data, on the demo
       ['Data quality', 'quality'],
     ] as const) {
       await open({ nav: 'Reports', path: '/reports' }, 'reports', () => page.getByRole('link', { name: tab }).waitFor());
+      const started: string[] = [];
+      const onRequest = (r: { method(): string; url(): string; postData(): string | null }) => {
+        if (r.method() === 'POST' && r.url().endsWith('/v1/lake/queries')) started.push(r.postData() ?? '');
+      };
+      page.on('request', onRequest);
       await open({ path: `/reports/${name === 'journey-effect' ? 'journey' : name}` }, name, () => page.locator('.chart svg').first().waitFor());
+      page.off('request', onRequest);
+      if (name === 'lifecycle') {
+        // Six windows, one lake query (one scan of the lake), and the latest window's five stages in the table.
+        expect(started.map((b) => JSON.parse(b).options?.windows)).toEqual(['6']);
+        await expect
+          .poll(() =>
+            page
+              .getByRole('table', { name: /^Stages from/ })
+              .getByRole('row')
+              .count(),
+          )
+          .toBe(6);
+      }
       expect(critical(await app.axe()), name).toEqual([]);
       await app.shot(`17-report-${name}`);
     }

@@ -212,7 +212,6 @@ export const en = {
       who: 'Count',
       all_people: 'Everyone active',
       new_people: 'New people',
-      progress: 'Windows done: {{done}} of {{total}}',
       chart: 'People per lifecycle stage over {{windows}} windows',
       table: 'Stages from {{since}} to {{until}}',
       stageLabel: 'Stage',

@@ -214,7 +214,6 @@ export const zhCN: Messages = {
       who: '统计对象',
       all_people: '所有活跃用户',
       new_people: '新用户',
-      progress: '已完成窗口：{{done}} / {{total}}',
       chart: '{{windows}} 个窗口中各生命周期阶段的人数',
       table: '{{since}} 至 {{until}} 的各阶段',
       stageLabel: '阶段',

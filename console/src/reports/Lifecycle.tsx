@@ -2,9 +2,9 @@
  * Lifecycle (AARRR) over time: the lifecycle report for consecutive windows (default six of 14 days,
  * the last ending today), people per stage in each, as lines; the latest window as a table too.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type LakeRun, num, rowsOf, useLakeQuery } from '../api/lake';
+import { num, rowsOf, useLakeQuery } from '../api/lake';
 import { DataTable } from '../components/DataTable';
 import { LakeStatus } from '../components/LakeStatus';
 import { useFormat } from '../i18n/format';
@@ -26,31 +26,21 @@ export function windows(end: string, days: number, count: number): Window[] {
   return Array.from({ length: count }, (_, i) => ({ since: day((count - i) * days - 1), until: day((count - 1 - i) * days) }));
 }
 
-type Run = ReturnType<typeof useLakeQuery>;
-
-function WindowRun({ w, onRun }: { w: Window; onRun: (key: string, run: Run) => void }) {
-  const run = useLakeQuery({ query: 'lifecycle', options: { since: w.since, until: w.until } });
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reported when its state or result changes
-  useEffect(() => onRun(w.until, run), [run.state, run.result, run.progress.elapsedMs]);
-  return null;
-}
-
 export default function LifecycleReport() {
   const { t } = useTranslation();
   const f = useFormat();
   const [o, setO] = useState<Record<string, string>>({ until: daysAgo(0), days: '14', count: '6' });
-  const [runs, setRuns] = useState<Record<string, Run>>({});
   const [column, setColumn] = useState<'all_people' | 'new_people'>('all_people');
   const ws = useMemo(
     () => windows(o.until || daysAgo(0), Math.min(90, Math.max(1, Number(o.days) || 14)), Math.min(12, Math.max(1, Number(o.count) || 6))),
     [o],
   );
-  const onRun = useMemo(() => (key: string, run: Run) => setRuns((r) => ({ ...r, [key]: run })), []);
-  const current = ws.map((w) => runs[w.until]);
-  const done = current.filter((r): r is Run => r?.state === 'succeeded');
-  const busy = current.find((r) => r && r.state !== 'succeeded');
-  const byStage = (run: LakeRun | undefined, stage: string) => num(rowsOf(run?.result).find((r) => r.stage === stage)?.[column]) ?? null;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the runs' results and the column drive it
+  // Every window in one lake query (one scan of the lake, not one per window): rows name their window.
+  const last = ws[ws.length - 1]!;
+  const run = useLakeQuery({ query: 'lifecycle', options: { since: last.since, until: last.until, windows: String(ws.length) } });
+  const rows = useMemo(() => rowsOf(run.result), [run.result]);
+  const byStage = (w: Window, stage: string) => num(rows.find((r) => r.window_until === w.until && r.stage === stage)?.[column]) ?? null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the rows and the column drive it
   const option = useMemo(
     () => ({
       tooltip: { trigger: 'axis' },
@@ -61,14 +51,14 @@ export default function LifecycleReport() {
       series: STAGES.map((s) => ({
         type: 'line',
         name: t(`reports.lifecycle.stage.${s}`),
-        data: current.map((r) => byStage(r, s)),
+        data: ws.map((w) => byStage(w, s)),
         connectNulls: false,
         symbolSize: 7,
       })),
     }),
-    [ws, runs, column, t, f],
+    [ws, rows, column, t, f],
   );
-  const last = current[current.length - 1];
+  const lastRows = rows.filter((r) => r.window_until === last.until);
   return (
     <>
       <Options
@@ -80,9 +70,6 @@ export default function LifecycleReport() {
           { name: 'count', label: t('reports.lifecycle.count'), type: 'number', min: 1, max: 12 },
         ]}
       />
-      {ws.map((w) => (
-        <WindowRun key={`${w.since}:${w.until}`} w={w} onRun={onRun} />
-      ))}
       <fieldset className="row">
         <legend>{t('reports.lifecycle.who')}</legend>
         {(['all_people', 'new_people'] as const).map((c) => (
@@ -92,13 +79,12 @@ export default function LifecycleReport() {
           </label>
         ))}
       </fieldset>
-      {busy && <LakeStatus run={busy} label={t('reports.lifecycle.progress', { done: done.length, total: ws.length })} />}
-      {!busy && last && <LakeStatus run={last} />}
-      {done.length > 0 && <Chart option={option} label={t('reports.lifecycle.chart', { windows: ws.length })} height={360} />}
-      {last?.result && (
+      <LakeStatus run={run} />
+      {run.result && <Chart option={option} label={t('reports.lifecycle.chart', { windows: ws.length })} height={360} />}
+      {run.result && (
         <DataTable
-          caption={t('reports.lifecycle.table', { since: ws[ws.length - 1]!.since, until: ws[ws.length - 1]!.until })}
-          rows={rowsOf(last.result)}
+          caption={t('reports.lifecycle.table', { since: last.since, until: last.until })}
+          rows={lastRows}
           columns={[
             {
               key: 'stage',
