@@ -294,6 +294,16 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
     await page.getByRole('heading', { name: 'Welcome' }).waitFor();
     await page.getByText('Valid: the API would accept it.').waitFor();
     for (const name of ['Save', 'Pause', 'Run a dry run of this YAML']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+    // The YAML is there to read: typing into it changes nothing (nothing it could do with a change).
+    const editor = page.getByRole('textbox', { name: 'Journey definition (YAML)' });
+    expect(await editor.getAttribute('aria-readonly')).toBe('true');
+    const before = await editor.textContent();
+    await editor.getByText('Welcome').first().click();
+    await page.keyboard.press('End');
+    await page.keyboard.type(' changed');
+    await page.keyboard.press('Backspace');
+    expect(await editor.textContent()).toBe(before);
+    await app.shot('cognito-02b-viewer-journey');
   });
 
   it('signs out: revokes the refresh token and ends the hosted session, back at the sign-in page', async () => {
@@ -324,6 +334,7 @@ describe('the console signs in with Cognito (a stand-in for the hosted pages) on
     await nav.getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('link', { name: 'Welcome' }).click();
     await page.getByText('Valid: the API would accept it.').waitFor();
+    expect(await page.getByRole('textbox', { name: 'Journey definition (YAML)' }).getAttribute('aria-readonly')).not.toBe('true');
     await page.getByRole('button', { name: 'Run a dry run of this YAML' }).click();
     const report = page.getByTestId('dry-run');
     await report.getByText(/2 events replayed, 2 triggers, 1 entered\./).waitFor();

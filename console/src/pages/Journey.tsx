@@ -22,7 +22,7 @@ import '../features.css';
 
 /** The drawing and the editor, loaded on demand (prefetch.ts fetches them ahead). */
 export const JourneyFlow = lazyComponent(() => import('../journeys/JourneyFlow'));
-export const YamlEditor = lazyComponent(() => import('../journeys/YamlEditor'));
+export const YamlEditor = lazyComponent(() => import('../components/YamlEditor'));
 
 type Validator = typeof import('../journeys/validate');
 
@@ -162,7 +162,15 @@ export default function JourneyPage({ id }: { id: string }) {
           {text === null || !validator ? (
             <Loading />
           ) : (
-            <YamlEditor value={text} label={t('journeys.yamlLabel')} check={check} onChange={setText} describedBy={problemsId} />
+            // Read-only for those who can neither save it nor dry-run it (a viewer).
+            <YamlEditor
+              value={text}
+              label={t('journeys.yamlLabel')}
+              check={check}
+              onChange={setText}
+              readOnly={!mayEdit && !maySimulate}
+              describedBy={problemsId}
+            />
           )}
           <div id={problemsId} className="problems" role="status" aria-live="polite">
             {validator && text !== null && problems.length === 0 && <p className="ok small">{t('journeys.valid')}</p>}

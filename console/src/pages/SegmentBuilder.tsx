@@ -200,7 +200,7 @@ export default function SegmentBuilderPage({ params }: { params: { id?: string }
           <YamlEditor
             value={yamlText}
             onChange={onYaml}
-            problems={(text) => checkSegmentYaml(text, running, editing ?? (form.id || undefined)).problems}
+            check={(text) => checkSegmentYaml(text, running, editing ?? (form.id || undefined)).problems}
             label={t('builder.yaml')}
           />
           <div role="status" aria-live="polite" className="validation">
