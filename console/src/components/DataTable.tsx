@@ -1,30 +1,39 @@
 /** A table of rows with a caption, numbers right-aligned, empty cells left empty (never "0"). */
-import type { ReactNode } from 'react';
+import type { ReactNode, TdHTMLAttributes } from 'react';
 import '../features.css';
+
+/** More attributes of one cell: a class beside `num`, `data-*` a test or style reads, a style. */
+export type CellAttributes = TdHTMLAttributes<HTMLTableCellElement> & { [data: `data-${string}`]: string | number | undefined };
 
 export interface ColumnDef<R> {
   key: string;
   header: ReactNode;
   numeric?: boolean;
+  /** The cell names its row (`<th scope="row">`). */
+  rowHeader?: boolean;
   render?: (row: R) => ReactNode;
+  cell?: (row: R) => CellAttributes;
 }
 
-export function DataTable<R extends Record<string, unknown>>({
+export function DataTable<R extends object>({
   caption,
   columns,
   rows,
   rowKey,
   empty,
+  className,
 }: {
   caption: ReactNode;
   columns: ColumnDef<R>[];
   rows: R[];
   rowKey?: (row: R, i: number) => string;
+  /** What a table without rows says in its one row; `false`: no row at all. */
   empty?: ReactNode;
+  className?: string;
 }) {
   return (
     <div className="table-wrap">
-      <table>
+      <table className={className}>
         <caption>{caption}</caption>
         <thead>
           <tr>
@@ -36,7 +45,7 @@ export function DataTable<R extends Record<string, unknown>>({
           </tr>
         </thead>
         <tbody>
-          {rows.length === 0 && (
+          {rows.length === 0 && empty !== false && (
             <tr>
               <td colSpan={columns.length} className="muted">
                 {empty}
@@ -46,10 +55,17 @@ export function DataTable<R extends Record<string, unknown>>({
           {rows.map((r, i) => (
             <tr key={rowKey ? rowKey(r, i) : i}>
               {columns.map((c) => {
-                const v = c.render ? c.render(r) : (r[c.key] as ReactNode);
-                return (
-                  <td key={c.key} className={c.numeric ? 'num' : undefined}>
-                    {v === null || v === undefined ? '' : v}
+                const v = c.render ? c.render(r) : ((r as Record<string, unknown>)[c.key] as ReactNode);
+                const { className: more, ...attributes } = c.cell?.(r) ?? {};
+                const cellClass = [c.numeric ? 'num' : '', more ?? ''].filter(Boolean).join(' ') || undefined;
+                const content = v === null || v === undefined ? '' : v;
+                return c.rowHeader ? (
+                  <th key={c.key} scope="row" className={cellClass} {...attributes}>
+                    {content}
+                  </th>
+                ) : (
+                  <td key={c.key} className={cellClass} {...attributes}>
+                    {content}
                   </td>
                 );
               })}

@@ -6,7 +6,7 @@ import { DataTable } from '../components/DataTable';
 import { LakeStatus } from '../components/LakeStatus';
 import { useFormat } from '../i18n/format';
 import { Chart } from './Chart';
-import { Options } from './Options';
+import { dateRange, Options } from './Options';
 
 export const DEFAULT_STEPS = 'Product Viewed,Added to Cart,Checkout Started,Order Completed';
 
@@ -49,8 +49,7 @@ export default function FunnelReport() {
         fields={[
           { name: 'steps', label: t('reports.funnel.steps'), hint: t('reports.funnel.stepsHint') },
           { name: 'within', label: t('reports.funnel.within'), hint: t('reports.funnel.withinHint') },
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
+          ...dateRange(t),
         ]}
       />
       <LakeStatus run={run} />

@@ -13,7 +13,7 @@ import { ErrorNote } from '../components/Status';
 import { useFormat } from '../i18n/format';
 import { Chart } from './Chart';
 import { pct } from './Funnel';
-import { daysAgo, Options } from './Options';
+import { dateRange, daysAgo, Options } from './Options';
 
 interface Row extends Record<string, unknown> {
   section: string;
@@ -143,11 +143,7 @@ export default function JourneyEffectReport() {
       <Options
         initial={o}
         onApply={setO}
-        fields={[
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
-          { name: 'conversionEvent', label: t('reports.journey.conversionEvent'), hint: t('reports.journey.conversionHint') },
-        ]}
+        fields={[...dateRange(t), { name: 'conversionEvent', label: t('reports.journey.conversionEvent'), hint: t('reports.journey.conversionHint') }]}
       />
       {journey && <LakeStatus run={run} />}
       {run.result && (

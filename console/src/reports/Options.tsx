@@ -1,5 +1,6 @@
 /** A report's options: a small form whose values apply on submit (each change would start a query). */
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 
 export interface Field {
@@ -10,6 +11,12 @@ export interface Field {
   min?: number;
   max?: number;
 }
+
+/** The first and last day a lake query reads (`--since`, `--until`): the pair most pages offer. */
+export const dateRange = (t: TFunction): Field[] => [
+  { name: 'since', label: t('reports.since'), type: 'date' },
+  { name: 'until', label: t('reports.until'), type: 'date' },
+];
 
 export function Options({
   fields,

@@ -7,7 +7,7 @@ import { LakeStatus } from '../components/LakeStatus';
 import { useFormat } from '../i18n/format';
 import { Chart } from './Chart';
 import { pct } from './Funnel';
-import { Options } from './Options';
+import { dateRange, Options } from './Options';
 
 export default function QualityReport() {
   const { t } = useTranslation();
@@ -46,14 +46,7 @@ export default function QualityReport() {
   );
   return (
     <>
-      <Options
-        initial={o}
-        onApply={setO}
-        fields={[
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
-        ]}
-      />
+      <Options initial={o} onApply={setO} fields={dateRange(t)} />
       <LakeStatus run={run} />
       {run.result && (
         <>

@@ -5,6 +5,7 @@
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { num, rowsOf, useLakeQuery } from '../api/lake';
+import { type ColumnDef, DataTable } from '../components/DataTable';
 import { LakeStatus } from '../components/LakeStatus';
 import { useFormat } from '../i18n/format';
 import { Chart } from './Chart';
@@ -81,47 +82,33 @@ export default function RetentionReport() {
         <>
           <p className="muted small">{t('reports.retention.note')}</p>
           <Chart option={option} label={t('reports.retention.chart', { cohorts: cohorts.length })} height={Math.max(260, 60 + cohorts.length * 34)} />
-          <div className="table-wrap">
-            <table className="cohorts">
-              <caption>{t('reports.retention.table')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('reports.retention.cohort')}</th>
-                  <th scope="col" className="num">
-                    {t('reports.people')}
-                  </th>
-                  {weekNumbers.map((n) => (
-                    <th key={n} scope="col" className="num">
-                      {t('reports.retention.week', { n })}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {cohorts.map((c) => (
-                  <tr key={c.week}>
-                    <th scope="row">{c.week}</th>
-                    <td className="num">{f.number(c.size)}</td>
-                    {weekNumbers.map((n) => {
-                      const p = c.pct[n];
-                      const future = p === null || p === undefined;
-                      return (
-                        <td
-                          key={n}
-                          className="num heat"
-                          data-week={n}
-                          data-state={future ? 'future' : 'past'}
-                          style={future ? undefined : { background: heat(p) }}
-                        >
-                          {future ? <span className="sr-only">{t('reports.retention.future')}</span> : `${f.number(p)}%`}
-                        </td>
-                      );
-                    })}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            className="cohorts"
+            caption={t('reports.retention.table')}
+            rows={cohorts}
+            rowKey={(c) => c.week}
+            empty={false}
+            columns={[
+              { key: 'week', header: t('reports.retention.cohort'), rowHeader: true },
+              { key: 'size', header: t('reports.people'), numeric: true, render: (c) => f.number(c.size) },
+              ...weekNumbers.map(
+                (n): ColumnDef<Cohort> => ({
+                  key: `week-${n}`,
+                  header: t('reports.retention.week', { n }),
+                  numeric: true,
+                  render: (c) => {
+                    const p = c.pct[n];
+                    return p === null || p === undefined ? <span className="sr-only">{t('reports.retention.future')}</span> : `${f.number(p)}%`;
+                  },
+                  cell: (c) => {
+                    const p = c.pct[n];
+                    const future = p === null || p === undefined;
+                    return { className: 'heat', 'data-week': n, 'data-state': future ? 'future' : 'past', style: future ? undefined : { background: heat(p) } };
+                  },
+                }),
+              ),
+            ]}
+          />
         </>
       )}
     </>

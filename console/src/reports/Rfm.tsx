@@ -6,7 +6,7 @@ import { DataTable } from '../components/DataTable';
 import { LakeStatus } from '../components/LakeStatus';
 import { useFormat } from '../i18n/format';
 import { Chart } from './Chart';
-import { Options } from './Options';
+import { dateRange, Options } from './Options';
 
 const SCORES = [1, 2, 3, 4, 5];
 
@@ -52,15 +52,7 @@ export default function RfmReport() {
   );
   return (
     <>
-      <Options
-        initial={o}
-        onApply={setO}
-        fields={[
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
-          { name: 'asOf', label: t('reports.rfm.asOf'), type: 'date' },
-        ]}
-      />
+      <Options initial={o} onApply={setO} fields={[...dateRange(t), { name: 'asOf', label: t('reports.rfm.asOf'), type: 'date' }]} />
       <h3>{t('reports.rfm.gridTitle')}</h3>
       <LakeStatus run={grid} />
       {grid.result && (

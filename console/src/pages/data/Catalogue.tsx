@@ -6,9 +6,10 @@
 import { useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { num, rowsOf, useLakeQuery } from '../../api/lake';
+import { DataTable } from '../../components/DataTable';
 import { LakeStatus } from '../../components/LakeStatus';
 import { useFormat } from '../../i18n/format';
-import { Options } from '../../reports/Options';
+import { dateRange, Options } from '../../reports/Options';
 import '../../features.css';
 
 interface Entry {
@@ -56,14 +57,7 @@ export default function CataloguePage() {
     <>
       <h1>{t('catalogue.title')}</h1>
       <p className="muted">{t('catalogue.intro')}</p>
-      <Options
-        initial={o}
-        onApply={setO}
-        fields={[
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
-        ]}
-      />
+      <Options initial={o} onApply={setO} fields={dateRange(t)} />
       <LakeStatus run={run} />
       {run.result && (
         <>
@@ -74,72 +68,62 @@ export default function CataloguePage() {
               {t('catalogue.count', { shown: shown.length, total: all.length })}
             </span>
           </div>
-          <div className="table-wrap">
-            <table className="catalogue">
-              <caption>{t('catalogue.caption')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('catalogue.event')}</th>
-                  <th scope="col">{t('catalogue.type')}</th>
-                  <th scope="col" className="num">
-                    {t('catalogue.volume')}
-                  </th>
-                  <th scope="col">{t('catalogue.firstSeen')}</th>
-                  <th scope="col">{t('catalogue.lastSeen')}</th>
-                  <th scope="col">{t('catalogue.properties')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((e) => (
-                  <tr key={e.event}>
-                    <th scope="row">{e.event}</th>
-                    <td>{e.type}</td>
-                    <td className="num">{f.number(e.events)}</td>
-                    <td>{f.dateTime(e.first)}</td>
-                    <td>{f.dateTime(e.last)}</td>
-                    <td>
-                      {e.properties.length === 0 ? (
-                        <span className="muted">{t('catalogue.noProperties')}</span>
-                      ) : (
-                        <details>
-                          <summary>{t('catalogue.propertyCount', { count: e.properties.length })}</summary>
-                          <table className="inner">
-                            <caption className="sr-only">{t('catalogue.propertiesOf', { event: e.event })}</caption>
-                            <thead>
-                              <tr>
-                                <th scope="col">{t('catalogue.property')}</th>
-                                <th scope="col" className="num">
-                                  {t('catalogue.volume')}
-                                </th>
-                                <th scope="col" className="num">
-                                  {t('catalogue.share')}
-                                </th>
-                                <th scope="col">{t('catalogue.lastSeen')}</th>
-                              </tr>
-                            </thead>
-                            <tbody>
-                              {e.properties.map((p) => (
-                                <tr key={p.name}>
-                                  <td>
-                                    <code>{p.name}</code>
-                                  </td>
-                                  <td className="num">{f.number(p.events)}</td>
-                                  <td className="num">{e.events ? `${f.number(Math.round((1000 * p.events) / e.events) / 10)}%` : ''}</td>
-                                  <td>{f.dateTime(p.last)}</td>
-                                </tr>
-                              ))}
-                            </tbody>
-                          </table>
-                        </details>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            className="catalogue"
+            caption={t('catalogue.caption')}
+            rows={shown}
+            rowKey={(e) => e.event}
+            empty={false}
+            columns={[
+              { key: 'event', header: t('catalogue.event'), rowHeader: true },
+              { key: 'type', header: t('catalogue.type') },
+              { key: 'events', header: t('catalogue.volume'), numeric: true, render: (e) => f.number(e.events) },
+              { key: 'first', header: t('catalogue.firstSeen'), render: (e) => f.dateTime(e.first) },
+              { key: 'last', header: t('catalogue.lastSeen'), render: (e) => f.dateTime(e.last) },
+              { key: 'properties', header: t('catalogue.properties'), render: (e) => <Properties entry={e} /> },
+            ]}
+          />
         </>
       )}
     </>
+  );
+}
+
+/** An event's properties, open under it: each one's volume, its share of the event and when last seen. */
+function Properties({ entry: e }: { entry: Entry }) {
+  const { t } = useTranslation();
+  const f = useFormat();
+  if (e.properties.length === 0) return <span className="muted">{t('catalogue.noProperties')}</span>;
+  return (
+    <details>
+      <summary>{t('catalogue.propertyCount', { count: e.properties.length })}</summary>
+      <table className="inner">
+        <caption className="sr-only">{t('catalogue.propertiesOf', { event: e.event })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('catalogue.property')}</th>
+            <th scope="col" className="num">
+              {t('catalogue.volume')}
+            </th>
+            <th scope="col" className="num">
+              {t('catalogue.share')}
+            </th>
+            <th scope="col">{t('catalogue.lastSeen')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {e.properties.map((p) => (
+            <tr key={p.name}>
+              <td>
+                <code>{p.name}</code>
+              </td>
+              <td className="num">{f.number(p.events)}</td>
+              <td className="num">{e.events ? `${f.number(Math.round((1000 * p.events) / e.events) / 10)}%` : ''}</td>
+              <td>{f.dateTime(p.last)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }

@@ -15,7 +15,7 @@ import { num, rowsOf, useLakeQuery } from '../../api/lake';
 import { DataTable } from '../../components/DataTable';
 import { LakeStatus } from '../../components/LakeStatus';
 import { useFormat } from '../../i18n/format';
-import { Options } from '../../reports/Options';
+import { dateRange, Options } from '../../reports/Options';
 import '../../features.css';
 
 interface ReplaySummary {
@@ -63,14 +63,7 @@ export default function QuarantinePage() {
     <>
       <h1>{t('quarantine.title')}</h1>
       <p className="muted">{t('quarantine.intro')}</p>
-      <Options
-        initial={o}
-        onApply={setO}
-        fields={[
-          { name: 'since', label: t('reports.since'), type: 'date' },
-          { name: 'until', label: t('reports.until'), type: 'date' },
-        ]}
-      />
+      <Options initial={o} onApply={setO} fields={dateRange(t)} />
       <LakeStatus run={summary} />
       {summary.result && (
         <DataTable
