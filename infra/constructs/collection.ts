@@ -5,18 +5,18 @@
  * analytics.js post from a web page on another origin.
  */
 import { Duration } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ADMIN_ROUTE_THROTTLE, CORS, THROTTLE, type RouteDef } from '#shared/config';
 import { CairnFunction } from './cairn-function';
 import type { Catalog, FunctionName } from './catalog';
 import { acknowledge } from './nag';
+import { loggedStage, routeId } from './http-stage';
 import { cairnStream, cairnTable } from './storage';
 import { Edge } from './waf';
 
@@ -58,35 +58,8 @@ export class Collection extends Construct {
         maxAge: Duration.seconds(CORS.maxAgeSeconds),
       },
     });
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: s.logRetention,
-      encryptionKey: catalog.key,
-      removalPolicy: s.dataRemovalPolicy,
-    });
-    this.stage = this.api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: THROTTLE.rateLimit, burstLimit: THROTTLE.burstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
-        // No source IP, user agent or path: access logs hold no personal data. The route key
-        // (`GET /v1/profiles/{identifier}`) names the route without the identifier the path carries;
-        // the caller is the IAM principal on admin routes (write-key routes have none).
-        format: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            caller: '$context.identity.userArn',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
-    });
+    // The caller is the IAM principal on admin routes (write-key routes have none).
+    ({ stage: this.stage, accessLogs: this.accessLogs } = loggedStage(this, this.api, catalog, { throttle: THROTTLE, caller: '$context.identity.userArn' }));
     if (s.edge) this.edge = new Edge(this, 'Edge', this.api, s);
   }
 
@@ -108,7 +81,7 @@ export class Collection extends Construct {
         this.integrations.set(r.fn, integration);
       }
       const routeKey = apigwv2.HttpRouteKey.with(r.path, apigwv2.HttpMethod[r.method]);
-      const route = new apigwv2.HttpRoute(this, `Route${r.method}${r.path.replace(/[^A-Za-z0-9]/g, '_')}`, {
+      const route = new apigwv2.HttpRoute(this, routeId(r), {
         httpApi: this.api,
         routeKey,
         integration,

@@ -6,15 +6,15 @@
  * CloudFront distribution under `/v1/*` (infra/constructs/console-site.ts). λ admin holds each user
  * to the roles of their groups (shared/admin/roles.ts).
  */
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ADMIN_ROUTE_THROTTLE, type RouteDef } from '#shared/config';
 import type { Catalog } from './catalog';
+import { loggedStage, routeId } from './http-stage';
 
 export class ConsoleApi extends Construct {
   readonly api: apigwv2.HttpApi;
@@ -35,35 +35,13 @@ export class ConsoleApi extends Construct {
       description: 'Cairn console: the admin routes for console users (Cognito JWT), behind the console CloudFront distribution',
       createDefaultStage: false,
     });
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: s.logRetention,
-      encryptionKey: catalog.key,
-      removalPolicy: s.dataRemovalPolicy,
-    });
-    this.stage = this.api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      // The whole API is admin routes: the admin route limit for all of them together.
-      throttle: { rateLimit: ADMIN_ROUTE_THROTTLE.rateLimit, burstLimit: ADMIN_ROUTE_THROTTLE.burstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
-        // As the collector API's: no source IP, user agent or path. The caller is the user's id in the pool (`sub`), never their email.
-        format: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            routeKey: '$context.routeKey',
-            caller: '$context.authorizer.claims.sub',
-            status: '$context.status',
-            authorizerError: '$context.authorizer.error',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
-    });
+    // The whole API is admin routes: the admin route limit for all of them together. The caller is the
+    // user's id in the pool (`sub`), never their email.
+    ({ stage: this.stage, accessLogs: this.accessLogs } = loggedStage(this, this.api, catalog, {
+      throttle: ADMIN_ROUTE_THROTTLE,
+      caller: '$context.authorizer.claims.sub',
+      authorizerError: true,
+    }));
   }
 
   /** The API's host, CloudFront's origin for `/v1/*`. */
@@ -84,7 +62,7 @@ export class ConsoleApi extends Construct {
         integrations.set(r.fn, integration);
       }
       this.routes.push(
-        new apigwv2.HttpRoute(this, `Route${r.method}${r.path.replace(/[^A-Za-z0-9]/g, '_')}`, {
+        new apigwv2.HttpRoute(this, routeId(r), {
           httpApi: this.api,
           routeKey: apigwv2.HttpRouteKey.with(r.path, apigwv2.HttpMethod[r.method]),
           integration,
