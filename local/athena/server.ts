@@ -27,12 +27,12 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { isPlainObject } from '#shared/lang';
 import { log } from '#shared/log';
 import type { Cell, QueryResult } from '#shared/reports';
-import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
+import { serveAwsJson } from '../aws-json';
+import { AwsError } from '../eventbridge/http';
 import { localLakeDir, openLocalLake, type LocalLake } from '../lake';
 
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -65,7 +65,6 @@ const MAX_BODY = 512 * 1024;
 /** Athena's limit on a query string: 262,144 bytes. */
 const MAX_QUERY_BYTES = 262_144;
 const KEEP = 500;
-const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
 
 /** DuckDB type names → the ones Athena's ColumnInfo gives. */
 export function athenaType(duck: string): string {
@@ -327,42 +326,10 @@ export async function startAthena(opts: AthenaOptions): Promise<LocalAthena> {
     },
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      const m = /^AmazonAthena\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''));
-      if (req.method !== 'POST' || !m) {
-        if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return sendJson(res, 200, { status: 'ok' });
-        throw new AwsError('UnknownOperationException', 'Expected POST with X-Amz-Target: AmazonAthena.<Operation>');
-      }
-      const op = operations[m[1]!];
-      if (!op) throw new AwsError('UnknownOperationException', `The local Athena does not support ${m[1]}`);
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8') || '{}');
-      } catch (e) {
-        if (e instanceof AwsError) throw e;
-        throw new AwsError('SerializationException', 'Request body is not valid JSON');
-      }
-      if (!isPlainObject(body)) throw new AwsError('SerializationException', 'Request body must be a JSON object');
-      sendJson(res, 200, op(body), JSON_HEADERS);
-    } catch (e) {
-      if (e instanceof AwsError) sendJson(res, e.status, { __type: e.type, Message: e.message }, { ...JSON_HEADERS, 'x-amzn-errortype': e.type });
-      else {
-        log('error', 'athena.internal_error', { error: (e as Error)?.message });
-        sendJson(
-          res,
-          500,
-          { __type: 'InternalServerException', Message: 'Internal error in the local Athena' },
-          { ...JSON_HEADERS, 'x-amzn-errortype': 'InternalServerException' },
-        );
-      }
-    }
-  };
-
-  const server = createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 5_000;
-  const port = await listen(server, opts.port ?? 0);
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { endpoint, close: closeServer } = await serveAwsJson(
+    { target: 'AmazonAthena', name: 'Athena', logAs: 'athena', maxBody: MAX_BODY, internalError: 'InternalServerException', operations },
+    opts.port,
+  );
   log('info', 'athena.started', { endpoint });
   const active = () => [...executions.values()].filter((x) => x.state === 'QUEUED' || x.state === 'RUNNING');
   return {
@@ -379,7 +346,7 @@ export async function startAthena(opts: AthenaOptions): Promise<LocalAthena> {
         x.abort.abort();
       }
       queue.length = 0;
-      await closeServer(server);
+      await closeServer();
       for (const lake of idleLakes.splice(0)) lake.close();
       // Lakes still opening close themselves (closed is set).
       await Promise.all(warming.splice(0));

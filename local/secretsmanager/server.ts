@@ -18,11 +18,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { log } from '#shared/log';
-import { isPlainObject } from '#shared/lang';
-import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
+import { serveAwsJson } from '../aws-json';
+import { AwsError } from '../eventbridge/http';
 import { LOCAL_ACCOUNT } from '../eventbridge/state';
 
 interface Version {
@@ -52,7 +51,6 @@ const MAX_BODY = 256 * 1024;
 /** SecretString: at most 65,536 bytes (API reference, CreateSecret). */
 const MAX_SECRET_BYTES = 65_536;
 const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -182,47 +180,14 @@ export async function startSecretsManager(opts: { dataDir: string; region?: stri
     },
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      const m = /^secretsmanager\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''));
-      if (req.method !== 'POST' || !m) {
-        if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return sendJson(res, 200, { status: 'ok' });
-        throw new AwsError('UnknownOperationException', 'Expected POST with X-Amz-Target: secretsmanager.<Operation>');
-      }
-      const op = operations[m[1]!];
-      if (!op) throw new AwsError('UnknownOperationException', `The local Secrets Manager does not support ${m[1]}`);
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req, MAX_BODY)).toString('utf8') || '{}');
-      } catch (e) {
-        if (e instanceof AwsError) throw e;
-        throw new AwsError('SerializationException', 'Request body is not valid JSON');
-      }
-      if (!isPlainObject(body)) throw new AwsError('SerializationException', 'Request body must be a JSON object');
-      sendJson(res, 200, op(body), JSON_HEADERS);
-    } catch (e) {
-      if (e instanceof AwsError) {
-        sendJson(res, e.status, { __type: e.type, Message: e.message }, { ...JSON_HEADERS, 'x-amzn-errortype': e.type });
-      } else {
-        log('error', 'secretsmanager.internal_error', { error: (e as Error)?.message });
-        sendJson(
-          res,
-          500,
-          { __type: 'InternalServiceError', Message: 'Internal error in the local Secrets Manager' },
-          { ...JSON_HEADERS, 'x-amzn-errortype': 'InternalServiceError' },
-        );
-      }
-    }
-  };
-
-  const server = createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 5_000;
-  const port = await listen(server, opts.port ?? 0);
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { endpoint, close } = await serveAwsJson(
+    { target: 'secretsmanager', name: 'Secrets Manager', logAs: 'secretsmanager', maxBody: MAX_BODY, internalError: 'InternalServiceError', operations },
+    opts.port,
+  );
   log('info', 'secretsmanager.started', { endpoint, secrets: secrets.length });
   return {
     endpoint,
     names: () => secrets.map((s) => s.name),
-    close: () => closeServer(server),
+    close,
   };
 }
