@@ -14,24 +14,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { activeLifecycle, type JourneyLifecycle } from '#shared/definitions/versions';
-import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
-import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
-import { MemoryJourneyStore } from '#shared/journeys/memory-store';
+import { handleJourney } from '#shared/journeys/handler';
 import { MemoryTimeline } from '#shared/journeys/memory-timeline';
-import type { ResumeInput } from '#shared/journeys/schedule';
-import type { LakeJourneyStepRow } from '#shared/journeys/steps';
 import { followsEvents, type TimelineEvent } from '#shared/journeys/timeline';
+import { DAY, HOUR, journeyOf, journeyWorld, personProfile, runDue } from '../support/journey-world';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const T0 = Date.parse('2025-06-01T10:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const journey = (yaml: string) => parseDefinitions(yaml, 'test.yaml')[0] as JourneyDef;
 
 /** Version 1: a cancellation ends the run; counted visits decide the last message. */
-const v1 = journey(`
+const v1 = journeyOf(`
 kind: journey
 id: order-care
 consent: none
@@ -49,7 +42,7 @@ steps:
     else: [{ action: event, name: Reminder v1 }]
 `);
 /** Version 2: no exit, nothing counted (it follows no event at all), a longer wait. */
-const v2 = journey(`
+const v2 = journeyOf(`
 kind: journey
 id: order-care
 consent: none
@@ -65,7 +58,7 @@ steps:
     name: Reminder v2
 `);
 /** Waits for the redemption; without it by the timeout the run leaves. */
-const untilRedeemed = journey(`
+const untilRedeemed = journeyOf(`
 kind: journey
 id: redeem-care
 consent: none
@@ -81,55 +74,22 @@ steps:
     name: Thanks
 `);
 
-function profile(id: string): ProfileRecord {
-  const now = iso(T0);
-  return {
-    profileId: id,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-    identities: [{ type: 'user_id', value: id }],
-    traits: {},
-    traitK: {},
-    computed: {} as ProfileRecord['computed'],
-    consent: {},
-    groups: [],
-    mergedFrom: [],
-    dd: { s: {}, r: [] },
-  } as ProfileRecord;
-}
-
-/** The memory store and timeline, a scheduler keeping schedules by name, a clock; sends and lake rows recorded. */
+/** The memory store and timeline (tests/support/journey-world.ts); the names of the steps sent recorded. */
 function world(versions: Record<number, JourneyDef>, lifecycle: JourneyLifecycle) {
-  const store = new MemoryJourneyStore();
   const timeline = new MemoryTimeline();
-  const schedules = new Map<string, { at: number; input: ResumeInput }>();
   const sent: string[] = [];
-  const rows: LakeJourneyStepRow[] = [];
-  const w = { now: T0, lifecycle, store, timeline, schedules, sent, rows, deps: undefined as unknown as JourneyDeps };
-  const send = async (input: { step: { id: string } }) => {
-    sent.push((input.step as { name?: string }).name ?? input.step.id);
-    return { status: 'sent' as const };
-  };
-  w.deps = {
-    store,
-    profiles: { get: async (id) => profile(id) },
-    journey: async () => ({ def: versions[w.lifecycle.version]!, lifecycle: w.lifecycle }),
-    version: async (_id, n) => versions[n] ?? null,
-    waits: {
-      create: async (name, at, input) => {
-        if (!schedules.has(name)) schedules.set(name, { at, input });
-      },
-      cancel: async (name) => {
-        schedules.delete(name);
-      },
+  const w = journeyWorld({
+    versions,
+    lifecycle,
+    now: T0,
+    profile: (id) => personProfile(id, { at: T0 }),
+    send: () => async (input) => {
+      sent.push((input.step as { name?: string }).name ?? input.step.id);
+      return { status: 'sent' as const };
     },
-    senders: { email: send, sms: send, webhook: send, traits: send, event: send },
-    timeline,
-    steps: { put: async (_key, r) => void rows.push(...r) },
-    now: () => w.now,
-  };
-  return w;
+    deps: { timeline },
+  });
+  return Object.assign(w, { timeline, sent });
 }
 type World = ReturnType<typeof world>;
 
@@ -144,20 +104,6 @@ const order = (journeyId: string) => ({
 });
 const track = (event: string, messageId: string, at: number): TimelineEvent => ({ type: 'track', event, messageId, timestamp: iso(at), properties: {} });
 
-/** Fires every schedule due by `until`, in time order (a schedule deletes itself once it fired). */
-async function runUntil(w: World, until: number): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (;;) {
-    const due = [...w.schedules.entries()].filter(([, s]) => s.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-    if (!due) break;
-    w.schedules.delete(due[0]);
-    w.now = Math.max(w.now, due[1].at);
-    outcomes.push((await handleJourney(due[1].input, w.deps, 'arn:self')).outcome);
-  }
-  w.now = Math.max(w.now, until);
-  return outcomes;
-}
-
 const stats = async (w: World, journeyId: string, version: number) => (await w.store.getStats(journeyId, [version])).get(version) ?? {};
 
 describe('a run pinned to an earlier version reads the timeline by its own version', () => {
@@ -168,7 +114,7 @@ describe('a run pinned to an earlier version reads the timeline by its own versi
     w.timeline.add('p1', track('Order Cancelled', 'cancel-1', T0 + 1000));
     w.lifecycle = activeLifecycle(2); // version 2 applied while the run waits
     const reads = w.timeline.reads;
-    expect(await runUntil(w, T0 + DAY + 1)).toEqual(['resumed']);
+    expect(await runDue(w, T0 + DAY + 1)).toEqual(['resumed']);
     expect(w.timeline.reads).toBeGreaterThan(reads);
     const s = await w.store.getState('order-care', 'p1');
     expect(s!.run).toMatchObject({ status: 'exited', reason: 'exit_event', journeyVersion: 1 });
@@ -184,7 +130,7 @@ describe('a run pinned to an earlier version reads the timeline by its own versi
     await handleJourney(order('order-care'), w.deps, 'arn:self');
     w.timeline.add('p1', track('Store Visited', 'visit-1', T0 + HOUR));
     w.lifecycle = activeLifecycle(2);
-    await runUntil(w, T0 + 3 * DAY);
+    await runDue(w, T0 + 3 * DAY);
     expect(w.sent).toEqual(['Hello', 'Thanks For Visiting']);
     expect((await w.store.getState('order-care', 'p1'))!.run).toMatchObject({ status: 'completed', journeyVersion: 1 });
   });
@@ -196,7 +142,7 @@ describe('a catch-up while the journey is paused', () => {
     await handleJourney(order('order-care'), w.deps, 'arn:self');
     w.lifecycle = { ...w.lifecycle, status: 'paused' };
     w.timeline.add('p1', track('Store Visited', 'visit-1', T0 + HOUR), track('Order Cancelled', 'cancel-1', T0 + 2 * HOUR));
-    expect(await runUntil(w, T0 + 2 * DAY)).toEqual(['resumed']);
+    expect(await runDue(w, T0 + 2 * DAY)).toEqual(['resumed']);
     const run = (await w.store.getState('order-care', 'p1'))!.run!;
     expect(run).toMatchObject({ status: 'exited', reason: 'exit_event' });
     expect(run.seen).toEqual(['order-1', 'visit-1', 'cancel-1']);
@@ -213,13 +159,13 @@ describe('a catch-up while the journey is paused', () => {
     await handleJourney(order('order-care'), w.deps, 'arn:self');
     w.lifecycle = { ...w.lifecycle, status: 'paused' };
     w.timeline.add('p1', track('Store Visited', 'visit-1', T0 + HOUR));
-    await runUntil(w, T0 + DAY + 1);
+    await runDue(w, T0 + DAY + 1);
     const held = (await w.store.getState('order-care', 'p1'))!.run!;
     expect(held).toMatchObject({ status: 'active', waiting: { stepId: 'pause', held: { by: 'schedule' } } });
     expect(held.seen).toContain('visit-1');
     expect(w.sent).toEqual(['Hello']);
     w.lifecycle = { ...w.lifecycle, status: 'active' };
-    await runUntil(w, T0 + 2 * DAY);
+    await runDue(w, T0 + 2 * DAY);
     expect(w.sent).toEqual(['Hello', 'Thanks For Visiting']);
     expect(await stats(w, 'order-care', 1)).toMatchObject({ entered: 1, held: 1, released: 1, completed: 1 });
   });
@@ -229,12 +175,12 @@ describe('a catch-up while the journey is paused', () => {
     await handleJourney(order('redeem-care'), w.deps, 'arn:self');
     w.lifecycle = { ...w.lifecycle, status: 'paused' };
     w.timeline.add('p1', track('Coupon Redeemed', 'redeem-1', T0 + HOUR));
-    await runUntil(w, T0 + DAY + 1); // the timeout fires while paused
+    await runDue(w, T0 + DAY + 1); // the timeout fires while paused
     const held = (await w.store.getState('redeem-care', 'p1'))!.run!;
     expect(held).toMatchObject({ status: 'active', waiting: { stepId: 'redeemed', held: { by: 'event' } } });
     expect(w.rows).toContainEqual(expect.objectContaining({ step_id: 'redeemed', action: 'run', outcome: 'held', reason: 'event' }));
     w.lifecycle = { ...w.lifecycle, status: 'active' };
-    await runUntil(w, T0 + 2 * DAY);
+    await runDue(w, T0 + 2 * DAY);
     expect(w.sent).toEqual(['Hello', 'Thanks']);
     expect((await w.store.getState('redeem-care', 'p1'))!.run).toMatchObject({ status: 'completed' });
   });
@@ -243,9 +189,9 @@ describe('a catch-up while the journey is paused', () => {
     const w = world({ 1: untilRedeemed }, activeLifecycle(1));
     await handleJourney(order('redeem-care'), w.deps, 'arn:self');
     w.lifecycle = { ...w.lifecycle, status: 'paused' };
-    await runUntil(w, T0 + DAY + 1);
+    await runDue(w, T0 + DAY + 1);
     w.lifecycle = { ...w.lifecycle, status: 'active' };
-    await runUntil(w, T0 + 2 * DAY);
+    await runDue(w, T0 + 2 * DAY);
     expect(w.sent).toEqual(['Hello']);
     expect((await w.store.getState('redeem-care', 'p1'))!.run).toMatchObject({ status: 'exited', reason: 'timeout' });
   });

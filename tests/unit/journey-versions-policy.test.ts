@@ -10,19 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { activeLifecycle, journeyHorizonMs, WINDOW_WAIT_MS, type JourneyLifecycle } from '#shared/definitions/versions';
 import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef, PolicyDef } from '#shared/definitions/types';
-import type { ProfileRecord } from '#shared/identity/types';
-import { handleJourney, type JourneyDeps } from '#shared/journeys/handler';
+import { handleJourney } from '#shared/journeys/handler';
 import { holdScheduleName, scheduleName } from '#shared/journeys/machine';
-import { MemoryJourneyStore } from '#shared/journeys/memory-store';
 import { MemorySendLog } from '#shared/journeys/policy/memory-sends';
-import type { ResumeInput } from '#shared/journeys/schedule';
-import type { LakeJourneyStepRow } from '#shared/journeys/steps';
+import { DAY, HOUR, journeyOf, journeyWorld, personProfile, runDue } from '../support/journey-world';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 const parse = (yaml: string) => parseDefinitions(yaml, 'test.yaml');
-const journey = (yaml: string) => parse(yaml)[0] as JourneyDef;
 
 // Emails: 2 a week, the second reserved for priority high. SMS: never between 21:00 and 08:00 in Paris.
 const POLICY = parse(`
@@ -35,7 +28,7 @@ channels:
 `)[0] as PolicyDef;
 
 const offers = (priority: string, text: string) =>
-  journey(`
+  journeyOf(`
 kind: journey
 id: offers
 priority: ${priority}
@@ -47,55 +40,24 @@ steps:
   - { id: nudge, action: sms, text: "${text}" }
 `);
 
-function profile(id: string): ProfileRecord {
-  const at = new Date(0).toISOString();
-  return {
-    profileId: id,
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-    identities: [{ type: 'email', value: `${id}@example.com` }],
-    traits: { email: `${id}@example.com`, phone: '+33612345678' },
-    traitK: {},
-    computed: {} as ProfileRecord['computed'],
-    consent: {},
-    groups: [],
-    mergedFrom: [],
-    dd: { s: {}, r: [] },
-  } as ProfileRecord;
-}
-
+/** The memory stores (tests/support/journey-world.ts) with the policy; each send recorded with its version and time. */
 function world(versions: Record<number, JourneyDef>, lifecycle: JourneyLifecycle, now: number) {
-  const store = new MemoryJourneyStore();
   const sends = new MemorySendLog();
-  const schedules = new Map<string, { at: number; input: ResumeInput }>();
-  const created: string[] = [];
   const sent: { step: string; text: string; version: number | undefined; at: number }[] = [];
-  const rows: LakeJourneyStepRow[] = [];
-  const w = { now, lifecycle, versions, store, sends, schedules, created, sent, rows, deps: undefined as unknown as JourneyDeps };
-  const send = async (input: { step: { id: string }; version?: number; now: number }) => {
-    const s = input.step as { id: string; body?: string; text?: string; name?: string };
-    sent.push({ step: s.id, text: s.body ?? s.text ?? s.name ?? '', version: input.version, at: input.now });
-    return { status: 'sent' as const, result: 'ok' };
-  };
-  w.deps = {
-    store,
-    profiles: { get: async (id) => profile(id) },
-    journey: async () => ({ def: w.versions[w.lifecycle.version]!, lifecycle: w.lifecycle }),
-    version: async (_id, n) => w.versions[n] ?? null,
-    waits: {
-      create: async (name, at, input) => {
-        created.push(name);
-        if (!schedules.has(name)) schedules.set(name, { at, input });
-      },
-      cancel: async (name) => void schedules.delete(name),
+  const w = journeyWorld({
+    versions,
+    lifecycle,
+    now,
+    profile: (id) =>
+      personProfile(id, { at: 0, identities: [{ type: 'email', value: `${id}@example.com` }], traits: { email: `${id}@example.com`, phone: '+33612345678' } }),
+    send: () => async (input) => {
+      const s = input.step as { id: string; body?: string; text?: string; name?: string };
+      sent.push({ step: s.id, text: s.body ?? s.text ?? s.name ?? '', version: input.version, at: input.now });
+      return { status: 'sent' as const, result: 'ok' };
     },
-    senders: { email: send, sms: send, webhook: send, traits: send, event: send },
-    steps: { put: async (_key, r) => void rows.push(...r) },
-    governance: { policy: async () => POLICY, sends },
-    now: () => w.now,
-  };
-  return w;
+    deps: { governance: { policy: async () => POLICY, sends } },
+  });
+  return Object.assign(w, { sends, sent });
 }
 type World = ReturnType<typeof world>;
 
@@ -108,18 +70,6 @@ const trigger = (journeyId: string, profileId: string, at: number, event = 'Prod
     detail: { messageId: `t-${profileId}-${at}`, type: 'track', event, timestamp: new Date(at).toISOString(), profile: { profileId } },
   },
 });
-
-/** Fires every schedule due by `until`, in time order (a schedule deletes itself once it fired). */
-async function runUntil(w: World, until: number): Promise<void> {
-  for (;;) {
-    const due = [...w.schedules.entries()].filter(([, s]) => s.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-    if (!due) break;
-    w.schedules.delete(due[0]);
-    w.now = Math.max(w.now, due[1].at);
-    await handleJourney(due[1].input, w.deps, 'arn:self');
-  }
-  w.now = Math.max(w.now, until);
-}
 
 const counters = async (w: World, journeyId: string, version: number) => (await w.store.getStats(journeyId, [version])).get(version) ?? {};
 /** The hour in Paris (summer: UTC+2). */
@@ -139,7 +89,7 @@ describe('governance per pinned version', () => {
     w.lifecycle = { ...w.lifecycle, version: 2 };
     await handleJourney(trigger('offers', 'ben', noon), w.deps, 'arn:self');
     // Their wait ends at 13:00; the SMS goes at once (no quiet hours at noon).
-    await runUntil(w, noon + 2 * HOUR);
+    await runDue(w, noon + 2 * HOUR);
     expect(w.sent.map((s) => `${s.step}:${s.text}:v${s.version}`)).toEqual(['nudge:v1:v1', 'offer:v2:v2', 'nudge:v2:v2']);
     const v1 = await counters(w, 'offers', 1);
     const v2 = await counters(w, 'offers', 2);
@@ -156,11 +106,11 @@ describe('governance per pinned version', () => {
     const evening = Date.parse('2025-06-10T18:30:00Z'); // 20:30 in Paris: the wait ends at 21:30, inside quiet hours
     const w = world({ 1: offers('normal', 'v1') }, activeLifecycle(1), evening);
     await handleJourney(trigger('offers', 'cat', evening), w.deps, 'arn:self');
-    await runUntil(w, evening + 2 * HOUR);
+    await runDue(w, evening + 2 * HOUR);
     w.versions[2] = offers('normal', 'v2');
     w.lifecycle = { ...w.lifecycle, version: 2 };
     expect(w.sent.map((s) => s.step)).toEqual(['offer']);
-    await runUntil(w, evening + DAY);
+    await runDue(w, evening + DAY);
     expect(w.sent.map((s) => `${s.step}:${s.text}:v${s.version}:${parisHour(s.at)}h`)).toEqual(['offer:v1:v1:21h', 'nudge:v1:v1:8h']);
     expect(await counters(w, 'offers', 1)).toMatchObject({ entered: 1, deferred: 1, completed: 1 });
     expect(await counters(w, 'offers', 2)).toEqual({});
@@ -169,7 +119,7 @@ describe('governance per pinned version', () => {
 });
 
 describe('a message waiting for its window while the journey is paused', () => {
-  const j = journey(`
+  const j = journeyOf(`
 kind: journey
 id: texts
 consent: none
@@ -190,13 +140,13 @@ steps:
     const runId = (await w.store.getState('texts', 'dee'))!.run!.runId;
     expect([...w.schedules.keys()]).toEqual([scheduleName(runId, 'nudge')]);
     pause(w);
-    await runUntil(w, paris8); // the window opens while paused: held, nothing sent
+    await runDue(w, paris8); // the window opens while paused: held, nothing sent
     expect(w.sent).toEqual([]);
     expect((await w.store.getState('texts', 'dee'))!.run!.waiting).toMatchObject({ kind: 'quiet', stepId: 'nudge', held: { checks: 0 } });
     // Resumed at 23:00 the next evening; the hold's re-check fires after that.
     w.now = Date.parse('2025-06-11T21:00:00Z');
     resume(w);
-    await runUntil(w, Date.parse('2025-06-11T21:30:00Z'));
+    await runDue(w, Date.parse('2025-06-11T21:30:00Z'));
     expect(w.sent).toEqual([]); // not at night
     const waiting = (await w.store.getState('texts', 'dee'))!.run!.waiting!;
     expect(waiting).toMatchObject({ kind: 'quiet', stepId: 'nudge', until: Date.parse('2025-06-12T06:00:00Z') });
@@ -208,10 +158,10 @@ steps:
     expect(waiting.schedule).toBe(holdScheduleName(runId, 'nudge', again[0]![1].input.hold!));
     // Paused again before 08:00 and resumed at once: every schedule name is new (none taken for a retry).
     pause(w);
-    await runUntil(w, Date.parse('2025-06-12T06:00:00Z'));
+    await runDue(w, Date.parse('2025-06-12T06:00:00Z'));
     resume(w);
-    await runUntil(w, Date.parse('2025-06-12T12:00:00Z'));
-    await runUntil(w, Date.parse('2025-06-15T12:00:00Z'));
+    await runDue(w, Date.parse('2025-06-12T12:00:00Z'));
+    await runDue(w, Date.parse('2025-06-15T12:00:00Z'));
     expect(w.sent.map((s) => `${s.step}@${parisHour(s.at)}h`)).toEqual([expect.stringMatching(/^nudge@(8|9|1\d)h$/), expect.stringMatching(/^again@/)]);
     for (const s of w.sent) expect(parisHour(s.at) >= 8 && parisHour(s.at) < 21).toBe(true);
     expect(new Set(w.created).size).toBe(w.created.length);
@@ -220,7 +170,7 @@ steps:
 });
 
 describe('a migration and a message waiting for its window', () => {
-  const v1 = journey(`
+  const v1 = journeyOf(`
 kind: journey
 id: tips
 consent: none
@@ -231,7 +181,7 @@ steps:
   - { id: tip, action: event, name: Tip v1 }
 `);
   const v2 = {
-    ...journey(`
+    ...journeyOf(`
 kind: journey
 id: tips
 consent: none
@@ -250,7 +200,7 @@ steps:
     await handleJourney(trigger('tips', 'eve', night, 'Signed Up'), w.deps, 'arn:self');
     w.versions[2] = v2;
     w.lifecycle = { ...w.lifecycle, version: 2, migrations: { '1': 2 } };
-    await runUntil(w, night + 5 * DAY);
+    await runDue(w, night + 5 * DAY);
     expect(w.sent.map((s) => `${s.text}:v${s.version}`)).toEqual(['Hi v1:v1', 'Tip v2:v2']);
     expect(await counters(w, 'tips', 1)).toMatchObject({ entered: 1, deferred: 1, migrated_out: 1, 'step#nudge#sent': 1 });
     expect(await counters(w, 'tips', 2)).toMatchObject({ migrated_in: 1, completed: 1, 'step#tip2#sent': 1 });
@@ -262,7 +212,7 @@ describe("a version's horizon", () => {
   it('counts the longest wait for a send window of each governed message step (its old rules outlive a deferred message)', () => {
     // offers: a 1 h wait, an email and an SMS.
     expect(journeyHorizonMs(offers('normal', 'x'))).toBe(HOUR + 2 * WINDOW_WAIT_MS);
-    const receipt = journey(`
+    const receipt = journeyOf(`
 kind: journey
 id: receipt
 consent: none

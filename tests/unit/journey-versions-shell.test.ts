@@ -8,22 +8,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activeLifecycle, type JourneyLifecycle } from '#shared/definitions/versions';
-import { parseDefinitions } from '#shared/definitions/parse';
 import type { JourneyDef } from '#shared/definitions/types';
-import type { ProfileRecord } from '#shared/identity/types';
-import { cachedVersions, handleJourney, type JourneyDeps } from '#shared/journeys/handler';
-import { MemoryJourneyStore } from '#shared/journeys/memory-store';
-import type { ResumeInput } from '#shared/journeys/schedule';
-import type { LakeJourneyStepRow } from '#shared/journeys/steps';
+import { cachedVersions, handleJourney } from '#shared/journeys/handler';
 import { statsKey, statsShard } from '#shared/journeys/store';
+import { DAY, HOUR, journeyOf, journeyWorld, personProfile, runDue } from '../support/journey-world';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 const T0 = Date.parse('2025-06-01T10:00:00Z');
-const journey = (yaml: string) => parseDefinitions(yaml, 'test.yaml')[0] as JourneyDef;
 
-const v1 = journey(`
+const v1 = journeyOf(`
 kind: journey
 id: welcome
 consent: none
@@ -38,7 +30,7 @@ steps:
     action: event
     name: Tip v1
 `);
-const v2 = journey(`
+const v2 = journeyOf(`
 kind: journey
 id: welcome
 consent: none
@@ -55,64 +47,20 @@ steps:
 `);
 const v2migrating = { ...v2, migrate: { from: 1, map: { pause: 'cool-off' } } } as JourneyDef;
 
-function profile(id: string): ProfileRecord {
-  const now = new Date(T0).toISOString();
-  return {
-    profileId: id,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-    identities: [{ type: 'user_id', value: id }],
-    traits: {},
-    traitK: {},
-    computed: {} as ProfileRecord['computed'],
-    consent: {},
-    groups: [],
-    mergedFrom: [],
-    dd: { s: {}, r: [] },
-  } as ProfileRecord;
-}
-
-/** A small world: the memory store, a scheduler that keeps schedules by name, a clock, sends and lake rows recorded. */
+/** A small world (tests/support/journey-world.ts) whose sends are recorded with the lifecycle and time they went at. */
 function world(versions: Record<number, JourneyDef>, lifecycle: JourneyLifecycle) {
-  const store = new MemoryJourneyStore();
-  const schedules = new Map<string, { at: number; input: ResumeInput }>();
-  const fired: ResumeInput[] = [];
   const sent: { name: string; version: number | undefined; paused: boolean; at: number }[] = [];
-  const rows: LakeJourneyStepRow[][] = [];
-  const w = {
-    now: T0,
-    lifecycle,
+  const w = journeyWorld({
     versions,
-    store,
-    schedules,
-    sent,
-    rows,
-    fired,
-    deps: undefined as unknown as JourneyDeps,
-  };
-  const send = async (input: { step: { id: string; action: string }; journey: JourneyDef }) => {
-    sent.push({ name: (input.step as { name?: string }).name ?? input.step.id, version: undefined, paused: w.lifecycle.status === 'paused', at: w.now });
-    return { status: 'sent' as const, result: 'ok' };
-  };
-  w.deps = {
-    store,
-    profiles: { get: async (id) => profile(id) },
-    journey: async () => ({ def: w.versions[w.lifecycle.version]!, lifecycle: w.lifecycle }),
-    version: async (_id, n) => w.versions[n] ?? null,
-    waits: {
-      create: async (name, at, input) => {
-        if (!schedules.has(name)) schedules.set(name, { at, input });
-      },
-      cancel: async (name) => {
-        schedules.delete(name);
-      },
+    lifecycle,
+    now: T0,
+    profile: (id) => personProfile(id, { at: T0 }),
+    send: (w) => async (input) => {
+      sent.push({ name: (input.step as { name?: string }).name ?? input.step.id, version: undefined, paused: w.lifecycle.status === 'paused', at: w.now });
+      return { status: 'sent' as const, result: 'ok' };
     },
-    senders: { email: send, sms: send, webhook: send, traits: send, event: send },
-    steps: { put: async (_key, r) => void rows.push(r) },
-    now: () => w.now,
-  };
-  return w;
+  });
+  return Object.assign(w, { sent });
 }
 
 type World = ReturnType<typeof world>;
@@ -127,19 +75,6 @@ const trigger = (profileId: string, id = `t-${profileId}`) => ({
   },
 });
 
-/** Fires every schedule due by `until`, in time order (a schedule deletes itself once it fired). */
-async function runUntil(w: World, until: number): Promise<void> {
-  for (;;) {
-    const due = [...w.schedules.entries()].filter(([, s]) => s.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-    if (!due) break;
-    w.schedules.delete(due[0]);
-    w.now = Math.max(w.now, due[1].at);
-    w.fired.push(due[1].input);
-    await handleJourney(due[1].input, w.deps, 'arn:self');
-  }
-  w.now = Math.max(w.now, until);
-}
-
 const counters = (w: World, version: number | undefined, profileId: string) => w.store.stats.get(statsKey('welcome', statsShard(profileId), version)) ?? {};
 
 describe('a run finishes on its version', () => {
@@ -149,7 +84,7 @@ describe('a run finishes on its version', () => {
     w.versions[2] = v2;
     w.lifecycle = { ...w.lifecycle, version: 2 };
     expect((await handleJourney(trigger('bob'), w.deps, 'arn:self')).outcome).toBe('entered');
-    await runUntil(w, T0 + 3 * DAY);
+    await runDue(w, T0 + 3 * DAY);
     expect(w.sent.map((s) => s.name)).toEqual(['Hello', 'Hello', 'Tip v1', 'Tip v2']);
     const alice = (await w.store.getState('welcome', 'alice'))!.run!;
     expect(alice).toMatchObject({ status: 'completed', journeyVersion: 1 });
@@ -165,13 +100,13 @@ describe('a run finishes on its version', () => {
     await handleJourney(trigger('carol'), w.deps, 'arn:self');
     w.versions[2] = v2migrating;
     w.lifecycle = { ...w.lifecycle, version: 2, migrations: { '1': 2 } };
-    await runUntil(w, T0 + DAY); // v1's 1-day wait, not v2's 2 days
+    await runDue(w, T0 + DAY); // v1's 1-day wait, not v2's 2 days
     expect(w.sent.map((s) => s.name)).toEqual(['Hello', 'Tip v2']);
     expect((await w.store.getState('welcome', 'carol'))!.run).toMatchObject({ status: 'completed', journeyVersion: 2 });
     expect(counters(w, 1, 'carol')).toMatchObject({ entered: 1, migrated_out: 1 });
     expect(counters(w, 1, 'carol').completed).toBeUndefined();
     expect(counters(w, 2, 'carol')).toMatchObject({ migrated_in: 1, completed: 1, 'step#tip2#sent': 1 });
-    const lake = w.rows.flat();
+    const lake = w.rows;
     expect(lake.find((r) => r.outcome === 'migrated')).toMatchObject({ version: 1, step_id: 'pause', reason: 'to_version_2', profile_id: 'carol' });
     expect(lake.find((r) => r.step_id === 'tip2')).toMatchObject({ version: 2, action: 'event', outcome: 'sent' });
   });
@@ -181,7 +116,7 @@ describe('a run finishes on its version', () => {
     await handleJourney(trigger('dan'), w.deps, 'arn:self');
     w.lifecycle = { ...w.lifecycle, status: 'archived', endedThrough: 1 };
     expect((await handleJourney(trigger('erin'), w.deps, 'arn:self')).outcome).toBe('journey_archived');
-    await runUntil(w, T0 + 2 * DAY);
+    await runDue(w, T0 + 2 * DAY);
     expect(w.sent.map((s) => s.name)).toEqual(['Hello']);
     expect((await w.store.getState('welcome', 'dan'))!.run).toMatchObject({ status: 'archived', reason: 'archived' });
     expect(counters(w, 1, 'dan')).toMatchObject({ entered: 1, archived: 1 });
@@ -199,7 +134,7 @@ describe('a run finishes on its version', () => {
     const cached = { def: v1, lifecycle: activeLifecycle(1) };
     w.lifecycle = { ...w.lifecycle, status: 'archived', endedThrough: 1 };
     w.deps = { ...w.deps, journey: async () => cached, journeyNow: async () => ({ def: v1, lifecycle: w.lifecycle }) };
-    await runUntil(w, T0 + 2 * DAY);
+    await runDue(w, T0 + 2 * DAY);
     expect(w.sent.map((s) => s.name)).toEqual(['Hello']);
     expect((await w.store.getState('welcome', 'gus'))!.run).toMatchObject({ status: 'archived', reason: 'archived' });
     // Without the fresh read (the old behaviour) the stale head sends the next message: this test would fail.
@@ -207,7 +142,7 @@ describe('a run finishes on its version', () => {
     await handleJourney(trigger('hal'), stale.deps, 'arn:self');
     stale.deps = { ...stale.deps, journey: async () => cached };
     stale.lifecycle = { ...stale.lifecycle, status: 'archived', endedThrough: 1 };
-    await runUntil(stale, T0 + 2 * DAY);
+    await runDue(stale, T0 + 2 * DAY);
     expect(stale.sent.length).toBeGreaterThan(1);
   });
 
@@ -219,7 +154,7 @@ describe('a run finishes on its version', () => {
     await w.store.putState({ ...s, run: legacy, version: s.version + 1 }, s.version);
     w.versions[3] = v1;
     w.lifecycle = { ...w.lifecycle, version: 3 };
-    await runUntil(w, T0 + DAY);
+    await runDue(w, T0 + DAY);
     expect((await w.store.getState('welcome', 'fay'))!.run).toMatchObject({ status: 'completed', journeyVersion: 3 });
     expect(counters(w, 3, 'fay')).toMatchObject({ completed: 1 });
   });
@@ -227,20 +162,20 @@ describe('a run finishes on its version', () => {
   it('writes one journey_steps object per transition with the version on every row, and only the profile id of the person', async () => {
     const w = world({ 1: v1 }, activeLifecycle(1));
     await handleJourney(trigger('gus'), w.deps, 'arn:self');
-    await runUntil(w, T0 + DAY);
-    expect(w.rows).toHaveLength(2);
-    expect(w.rows[0]!.map((r) => [r.step_id, r.action, r.outcome])).toEqual([
+    await runDue(w, T0 + DAY);
+    expect(w.puts).toHaveLength(2);
+    expect(w.puts[0]!.map((r) => [r.step_id, r.action, r.outcome])).toEqual([
       ['hello', 'event', 'sent'],
       [null, 'run', 'entered'],
       ['pause', 'wait', 'waiting'],
     ]);
-    expect(w.rows[1]!.map((r) => [r.step_id, r.action, r.outcome])).toEqual([
+    expect(w.puts[1]!.map((r) => [r.step_id, r.action, r.outcome])).toEqual([
       ['tip', 'event', 'sent'],
       ['pause', 'wait', 'elapsed'],
       [null, 'run', 'completed'],
     ]);
-    for (const r of w.rows.flat()) expect(r).toMatchObject({ journey_id: 'welcome', version: 1, profile_id: 'gus', run_id: expect.any(String) });
-    expect(Object.keys(w.rows[0]![0]!).sort()).toEqual(['action', 'at', 'journey_id', 'outcome', 'profile_id', 'reason', 'run_id', 'step_id', 'version']);
+    for (const r of w.rows) expect(r).toMatchObject({ journey_id: 'welcome', version: 1, profile_id: 'gus', run_id: expect.any(String) });
+    expect(Object.keys(w.puts[0]![0]!).sort()).toEqual(['action', 'at', 'journey_id', 'outcome', 'profile_id', 'reason', 'run_id', 'step_id', 'version']);
   });
 });
 
@@ -262,11 +197,11 @@ describe('pause and resume, in any order (property)', () => {
           if (o.kind === 'pause' && w.lifecycle.status === 'active')
             w.lifecycle = { ...w.lifecycle, status: 'paused', pausedAt: new Date(w.now).toISOString() };
           else if (o.kind === 'resume') w.lifecycle = { ...w.lifecycle, status: 'active' };
-          else if (o.kind === 'tick') await runUntil(w, w.now + o.ms);
+          else if (o.kind === 'tick') await runDue(w, w.now + o.ms);
           else if (o.kind === 'redeliver' && w.fired.length) await handleJourney(w.fired[w.fired.length - 1]!, w.deps, 'arn:self');
         }
         w.lifecycle = { ...w.lifecycle, status: 'active' };
-        await runUntil(w, w.now + 3 * DAY);
+        await runDue(w, w.now + 3 * DAY);
         expect(w.sent.map((s) => s.name)).toEqual(['Hello', 'Tip v1']);
         expect(w.sent.filter((s) => s.paused)).toEqual([]);
         expect((await w.store.getState('welcome', 'p'))!.run!.status).toBe('completed');

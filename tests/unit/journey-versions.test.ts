@@ -22,18 +22,16 @@ import {
 import { checkMigration, migrateRun } from '#shared/journeys/migrate';
 import { journeyRules } from '#shared/journeys/rules';
 import { matchesPattern } from '#shared/eventbridge/pattern';
+import { DAY, HOUR, journeyOf } from '../support/journey-world';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const T0 = Date.parse('2025-06-01T10:00:00Z');
-const journey = (yaml: string) => parseDefinitions(yaml, 'test.yaml')[0] as JourneyDef;
 const ctx = (now = T0, paused = false): MachineContext => ({
   now,
   person: { traits: {}, computed: {}, identities: [], consent: {}, segments: [] },
   ...(paused ? { paused: true } : {}),
 });
 
-const v1 = journey(`
+const v1 = journeyOf(`
 kind: journey
 id: welcome
 consent: none
@@ -50,7 +48,7 @@ steps:
     name: Tip v1
 `);
 // v2 drops `pause` for a longer `cool-off`, and sends another tip.
-const v2 = journey(`
+const v2 = journeyOf(`
 kind: journey
 id: welcome
 consent: none
@@ -114,7 +112,7 @@ describe('which versions may still have runs waiting', () => {
   });
 
   it("the rules match every live version's exit, wait-until and watched events, and the trigger only while admitting", () => {
-    const old = journey(`
+    const old = journeyOf(`
 kind: journey
 id: welcome
 consent: none
@@ -231,7 +229,7 @@ describe('pause, resume and archive in the machine', () => {
   });
 
   it('an awaited event while paused holds the run (timeout cancelled); the exit event still ends it', () => {
-    const j = journey(`
+    const j = journeyOf(`
 kind: journey
 id: w
 consent: none
@@ -276,7 +274,7 @@ steps:
   });
 
   it('lists its step outcomes: entered, the wait begun and ended, the branch taken, completed', () => {
-    const j = journey(`
+    const j = journeyOf(`
 kind: journey
 id: b
 consent: none
