@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo } from '#cli/demo';
+import type { runDemo } from '#cli/demo';
 import { run, type Io } from '#cli/main';
 import { queryLocalLake } from '#cli/lake';
 import { simulateHistory } from '#shared/demo';
+import { loadDemo } from '../support/demo';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-demo-'));
@@ -31,21 +32,7 @@ describe('cairn demo on a running local stack', () => {
   let summary: Awaited<ReturnType<typeof runDemo>>;
 
   it('loads the history, drains, and prints what to look at', async () => {
-    summary = await runDemo({
-      ...opts,
-      now,
-      liveRate: 0,
-      live: false,
-      port: stack.port,
-      dataDir,
-      adminToken: 'dev-admin-token',
-      writeKey: 'dev-write-key',
-      vars: {},
-      cwd: dir,
-      stdout: (s) => void (out += s),
-      stderr: () => undefined,
-      progress: false,
-    });
+    summary = await loadDemo({ ...opts, now, port: stack.port, dataDir, cwd: dir, stdout: (s) => void (out += s) });
     expect(summary.startedStack).toBe(false);
     expect(summary.historySkipped).toBe(false);
     expect(summary.drained).toBe(true);
@@ -133,21 +120,7 @@ describe('cairn demo on a running local stack', () => {
   });
 
   it('does not send the history twice', async () => {
-    const again = await runDemo({
-      ...opts,
-      now,
-      liveRate: 0,
-      live: false,
-      port: stack.port,
-      dataDir,
-      adminToken: 'dev-admin-token',
-      writeKey: 'dev-write-key',
-      vars: {},
-      cwd: dir,
-      stdout: () => undefined,
-      stderr: () => undefined,
-      progress: false,
-    });
+    const again = await loadDemo({ ...opts, now, port: stack.port, dataDir, cwd: dir });
     expect(again.historySkipped).toBe(true);
   }, 60_000);
 });

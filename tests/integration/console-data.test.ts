@@ -13,13 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { runDemo } from '#cli/demo';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '#local/console';
 import { launchChromium } from '../support/browser-shop';
 import { critical, openConsole, SHOTS, type ConsolePage } from '../support/console';
+import { ADMIN_TOKEN, loadDemo } from '../support/demo';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 
-const TOKEN = 'dev-admin-token';
 const dir = mkdtempSync(join(tmpdir(), 'cairn-console-data-'));
 const dataDir = join(dir, 'data');
 
@@ -56,23 +55,7 @@ describe('the console for marketers: journeys, reports and the data, on the demo
   beforeAll(async () => {
     await ensureConsoleBuilt();
     browser = await launchChromium();
-    await runDemo({
-      customers: 150,
-      days: 90,
-      seed: 11,
-      now: Date.now() - 5_000,
-      liveRate: 0,
-      live: false,
-      port: stack.port,
-      dataDir,
-      adminToken: TOKEN,
-      writeKey: 'dev-write-key',
-      vars: {},
-      cwd: dir,
-      stdout: () => undefined,
-      stderr: () => undefined,
-      progress: false,
-    });
+    await loadDemo({ customers: 150, days: 90, seed: 11, now: Date.now() - 5_000, port: stack.port, dataDir, cwd: dir });
     // Two messages the pipeline must set aside: an email that is not one.
     const bad = await stack.collect([
       { type: 'identify', userId: 'console-q1', messageId: 'console-q1', traits: { email: 'not-an-email' } },
@@ -107,7 +90,7 @@ describe('the console for marketers: journeys, reports and the data, on the demo
 
   it('opens the coupon journey: its drawing shows each step with the counts of its stats', async () => {
     app = await openConsole(browser, `${stack.url}/`);
-    await app.page.getByLabel('Admin token').fill(TOKEN);
+    await app.page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await app.page.getByRole('button', { name: 'Sign in' }).click();
     await app.page.getByRole('heading', { name: 'Overview' }).waitFor();
     const { page } = app;

@@ -11,15 +11,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { runDemo } from '#cli/demo';
 import { ensureConsoleBuilt } from '#local/console';
 import { simulateHistory } from '#shared/demo';
 import { launchChromium } from '../support/browser-shop';
 import { critical, openConsole, savePageOnFailure, type ConsolePage } from '../support/console';
+import { ADMIN_TOKEN, loadDemo } from '../support/demo';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
 import { until } from '../support/wait';
 
-const TOKEN = 'dev-admin-token';
 const dir = mkdtempSync(join(tmpdir(), 'cairn-console-'));
 const dataDir = join(dir, 'data');
 const now = Date.now() - 5_000;
@@ -41,21 +40,7 @@ describe('the console in a browser, on the demo data', () => {
     browser = await launchChromium();
     // Applied before the history, as computed traits count from when they are applied (docs/segments.md).
     expect((await stack.admin('PUT', '/v1/computed-traits/revenue_30d', REVENUE_30D)).status).toBe(201);
-    const summary = await runDemo({
-      ...demo,
-      now,
-      liveRate: 0,
-      live: false,
-      port: stack.port,
-      dataDir,
-      adminToken: TOKEN,
-      writeKey: 'dev-write-key',
-      vars: {},
-      cwd: dir,
-      stdout: () => undefined,
-      stderr: () => undefined,
-      progress: false,
-    });
+    const summary = await loadDemo({ ...demo, now, port: stack.port, dataDir, cwd: dir });
     expect(summary.drained).toBe(true);
   }, 240_000);
   afterAll(async () => {
@@ -80,12 +65,12 @@ describe('the console in a browser, on the demo data', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'This token was refused' }).waitFor();
 
-    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     expect(page.url()).toBe(`${stack.url}/`);
-    expect(await page.evaluate('sessionStorage.getItem("cairn.session")')).toContain(TOKEN);
-    expect(await page.evaluate('JSON.stringify(localStorage)')).not.toContain(TOKEN);
+    expect(await page.evaluate('sessionStorage.getItem("cairn.session")')).toContain(ADMIN_TOKEN);
+    expect(await page.evaluate('JSON.stringify(localStorage)')).not.toContain(ADMIN_TOKEN);
     const nav = page.getByRole('navigation', { name: 'Main' });
     for (const name of [
       'Profiles',
@@ -110,7 +95,7 @@ describe('the console in a browser, on the demo data', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.evaluate('sessionStorage.getItem("cairn.session")')).toBeNull();
     // Signing in again lands where the address pointed.
-    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Quarantine' }).waitFor();
   });
