@@ -10,11 +10,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { runDemo } from '#cli/demo';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
 import { queryLocalLake } from '#cli/lake';
 import { simulateHistory } from '#shared/demo';
 import { loadDemo } from '../support/demo';
 import { JOURNEY_FUNCTION_ENV, useLocalStack } from '../support/stack';
+import { io } from '../support/io';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-demo-'));
 const dataDir = join(dir, 'data');
@@ -108,9 +109,8 @@ describe('cairn demo on a running local stack', () => {
   });
 
   it('gives the funnel report something to say', async () => {
-    const o = { out: '', err: '' };
-    const io: Io = { stdout: (s) => void (o.out += s), stderr: (s) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir };
-    const code = await run(['--data-dir', dataDir, 'report', 'funnel', '--steps', 'Product Viewed,Added to Cart,Order Completed', '--format', 'json'], io);
+    const o = io({ cwd: dir });
+    const code = await run(['--data-dir', dataDir, 'report', 'funnel', '--steps', 'Product Viewed,Added to Cart,Order Completed', '--format', 'json'], o);
     expect(o.err).toBe('');
     expect(code).toBe(0);
     const rows = JSON.parse(o.out) as { step: number; people: number }[];

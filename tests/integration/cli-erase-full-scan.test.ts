@@ -15,7 +15,8 @@ import { clockedScheduler } from '../support/scheduler';
 import { service as secretsService } from '#local/secretsmanager/service';
 import { SCHEDULES } from '#shared/config/resources';
 import { erasePayload } from '#cli/erase';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io as captureIo } from '../support/io';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-full-'));
 let clock = Date.now();
@@ -30,15 +31,7 @@ const stack = useLocalStack({
 });
 
 const cli = async (args: string[]) => {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (io.out += s),
-    stderr: (s: string) => void (io.err += s),
-    readStdin: async () => '',
-    env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' },
-    cwd: process.cwd(),
-  } satisfies Io & { out: string; err: string };
+  const io = captureIo({ env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' } });
   const code = await run(['--port', String(stack.port), ...args], io);
   return { code, ...io };
 };

@@ -21,8 +21,9 @@ import { LAKE } from '#shared/config/resources';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { runErasures } from '#shared/privacy';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
 import { DENY_DELETE, denyDelete } from '../support/s3-faults';
+import { io as captureIo } from '../support/io';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-cli-erase-'));
 
@@ -48,15 +49,7 @@ async function keysHolding(s: string): Promise<string[]> {
 
 /** Starts the CLI; `io.err` fills as it runs. */
 function cli(...args: string[]) {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (io.out += s),
-    stderr: (s: string) => void (io.err += s),
-    readStdin: async () => '',
-    env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' },
-    cwd: process.cwd(),
-  } satisfies Io & { out: string; err: string };
+  const io = captureIo({ env: { ...process.env, CAIRN_ADMIN_TOKEN: 'dev-admin-token' } });
   return { io, done: run(['--port', String(stack.port), ...args], io) };
 }
 

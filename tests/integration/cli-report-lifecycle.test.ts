@@ -9,21 +9,9 @@ import { join } from 'node:path';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
 import { eventObjectKey, profileObjectKey } from '#shared/lake';
 import { inHoldout } from '#shared/definitions/journey';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
 import { lakeProfile, lakeRow, putLakeObject } from '#tests/support/lake';
-
-function io(): Io & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (o.out += s),
-    stderr: (s: string) => void (o.err += s),
-    readStdin: async () => '',
-    env: {},
-    cwd: process.cwd(),
-  };
-  return o;
-}
+import { io } from '../support/io';
 
 const JOURNEY = `
 kind: journey

@@ -22,7 +22,8 @@ import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache } from '#shared/identity/process';
 import type { NormalizedMessage } from '#shared/message/types';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io } from '../support/io';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 
@@ -37,19 +38,6 @@ const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>, at
   sourceId: 'src',
   ...p,
 });
-
-function io(): Io & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (o.out += s),
-    stderr: (s: string) => void (o.err += s),
-    readStdin: async () => '',
-    env: {},
-    cwd: process.cwd(),
-  };
-  return o;
-}
 
 describe('reports count identity-resolved people', () => {
   let emu: Emulators;

@@ -12,7 +12,8 @@ import { s3 } from '#shared/aws/clients';
 import { LAKE } from '#shared/config/resources';
 import { encodeJsonLines, eventObjectKey, quarantineObjectKey } from '#shared/lake';
 import type { LakeEventRow, LakeQuarantineRow } from '#shared/message/types';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io } from '../support/io';
 
 let seq = 0;
 interface Ev {
@@ -47,19 +48,6 @@ const row = (e: Ev): LakeEventRow => ({
 });
 
 const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
-
-function io(): Io & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (o.out += s),
-    stderr: (s: string) => void (o.err += s),
-    readStdin: async () => '',
-    env: {},
-    cwd: process.cwd(),
-  };
-  return o;
-}
 
 describe('cairn report over the local lake (DuckDB)', () => {
   let emu: Emulators;

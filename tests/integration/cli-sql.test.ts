@@ -15,7 +15,8 @@ import { LAKE } from '#shared/config/resources';
 import { encodeJsonLines, eventObjectKey, quarantineObjectKey } from '#shared/lake';
 import type { LakeEventRow, LakeQuarantineRow } from '#shared/message/types';
 import { openLocalLake, queryLocalLake, rowObjects } from '#cli/lake';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io } from '../support/io';
 
 const exec = promisify(execFile);
 const BIN = resolve(__dirname, '../../bin/cairn.js');
@@ -42,19 +43,6 @@ const ev = (id: string, event: string | null, day: string, props: Record<string,
 });
 
 const put = (key: string, rows: unknown[]) => s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key: key, Body: encodeJsonLines(rows) }));
-
-function io(): Io & { out: string; err: string } {
-  const o = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (o.out += s),
-    stderr: (s: string) => void (o.err += s),
-    readStdin: async () => '',
-    env: {},
-    cwd: process.cwd(),
-  };
-  return o;
-}
 
 describe('cairn sql over the local lake', () => {
   let emu: Emulators;

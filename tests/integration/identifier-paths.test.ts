@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { pathParam } from '#shared/http';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io } from '../support/io';
 
 const admin = { authorization: 'Bearer dev-admin-token' };
 const dir = mkdtempSync(join(tmpdir(), 'cairn-idpaths-'));
@@ -37,12 +38,8 @@ const get = async (target: string) => {
   const res = await fetch(`${stack.url}${target}`, { headers: admin });
   return { status: res.status, body: (await res.json().catch(() => null)) as any };
 };
-function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '' } as Io & { out: string; err: string };
-  return Object.assign(o, { stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir });
-}
 const cairn = async (...args: string[]) => {
-  const c = io();
+  const c = io({ cwd: dir });
   const code = await run(['--port', String(stack.port), ...args], c);
   return { code, out: c.out, err: c.err };
 };

@@ -21,7 +21,8 @@ import { S3LakeObjects } from '#shared/privacy/s3-lake';
 import { suppressionHasher } from '#shared/suppression';
 import { openLocalLake, rowObjects, type LocalLake } from '#cli/lake';
 import { reportSql } from '#cli/reports';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io as captureIo } from '../support/io';
 
 const DAYS = ['2024-05-01', '2024-05-02', '2024-05-03'];
 const hash = suppressionHasher('integration-suppression-key-0123456789abcdef');
@@ -158,18 +159,7 @@ describe('compaction over the local lake', () => {
         expect(rows.map((x) => x.user_id)).not.toContain('ada');
       }
     }
-    const io = {
-      out: '',
-      err: '',
-      stdout: (s: string) => void (io.out += s),
-      stderr: (s: string) => void (io.err += s),
-      readStdin: async () => '',
-      env: {},
-      cwd: process.cwd(),
-    } satisfies Io & {
-      out: string;
-      err: string;
-    };
+    const io = captureIo();
     expect(await run(['--data-dir', dataDir, 'sql', 'select user_id, count(*) as n from events group by 1 order by 1', '--format', 'json'], io)).toBe(0);
     expect(JSON.parse(io.out)).toEqual([
       { user_id: 'bob', n: 2 * 4 * DAYS.length },

@@ -18,8 +18,9 @@ import { suppress } from '#shared/suppression';
 import { suppressionHasherFromEnv } from '#functions/env';
 import { decodeJsonLines } from '#shared/lake/index';
 import type { LakeEventRow } from '#shared/message/types';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
 import { useLocalStack } from '../support/stack';
+import { io as captureIo } from '../support/io';
 
 const POISON = 'poison-7f3c';
 const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
@@ -48,17 +49,9 @@ async function lakeEvents(): Promise<LakeEventRow[]> {
 }
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-    readStdin: async () => '',
-    env: { ...process.env, PORT: String(stack.port), CAIRN_DATA_DIR: dataDir },
-    cwd: process.cwd(),
-  };
+  const io = captureIo({ env: { ...process.env, PORT: String(stack.port), CAIRN_DATA_DIR: dataDir } });
   const code = await run(args, io);
-  return { code, stdout, stderr };
+  return { code, stdout: io.out, stderr: io.err };
 }
 
 async function send(messages: object[], requestId?: string): Promise<number> {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { identityConfig } from '#shared/identity/config';
 import { importAnonymousId, importMessageId, isCodeName, parseTimestamp, planColumns, rowToMessage, typedValue, type FieldTarget } from '#cli/import';
 import { parseCsv } from '#cli/csv';
-import { run, type Io } from '#cli/main';
+import { run } from '#cli/main';
+import { io } from '../support/io';
 
 const config = identityConfig();
 const msgOf = (header: string[], row: string[], opts: { type: 'identify' | 'track'; event?: string; map?: string[]; onlyMapped?: boolean }) => {
@@ -187,12 +188,8 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-import-unit-'));
-function io(): Io & { out: string; err: string } {
-  const o = { out: '', err: '' } as Io & { out: string; err: string };
-  return Object.assign(o, { stdout: (s: string) => void (o.out += s), stderr: (s: string) => void (o.err += s), readStdin: async () => '', env: {}, cwd: dir });
-}
 const cli = async (...args: string[]) => {
-  const c = io();
+  const c = io({ cwd: dir });
   const code = await run(['--port', String(port), 'import', ...args], c);
   return { code, out: c.out, err: c.err };
 };
@@ -389,7 +386,7 @@ describe('cairn import (stand-in collector)', () => {
 
   it('exits 1 with a clear reason when no stack is running', async () => {
     writeFileSync(join(dir, 'one.csv'), 'email\na@b.io\n');
-    const c = io();
+    const c = io({ cwd: dir });
     const code = await run(['--port', '1', 'import', 'one.csv', '--type', 'identify'], c);
     expect(code).toBe(1);
     expect(c.err).toMatch(/no Cairn stack is running at http:\/\/127\.0\.0\.1:1/);
