@@ -191,7 +191,8 @@ export class ShardDispatcher {
           kinesisSchemaVersion: '1.0',
           partitionKey: r.partitionKey,
           sequenceNumber: r.seq,
-          data: Buffer.from(r.data).toString('base64'),
+          // A view, not a copy, of the bytes GetRecords decoded.
+          data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString('base64'),
           approximateArrivalTimestamp: r.arrival / 1000,
         },
         eventSource: 'aws:kinesis',
