@@ -36,7 +36,7 @@ import { ShardReader } from './poller-read';
 
 export interface ShardStatus {
   shardId: string;
-  /** Records read from the shard but not yet processed. Exact when `exact`; a lower bound otherwise. */
+  /** Records read from the shard and not yet behind its checkpoint. Exact when `exact`; a lower bound otherwise. */
   recordsBehind: number;
   exact: boolean;
   /** Age of the oldest unprocessed record, ms (0 when caught up). */
