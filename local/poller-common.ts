@@ -57,6 +57,8 @@ export interface Rec {
   arrival: number;
   /** Size of the record in the event payload, bytes (approximate). */
   size: number;
+  /** Set once the record was processed (or sent to the on-failure destination): ShardProgress. */
+  processed?: boolean;
 }
 
 /**
@@ -87,19 +89,109 @@ export class Signal {
   }
 }
 
-/** Records read from a shard and not yet taken into a batch. */
-export class ReadAhead {
+/**
+ * Records read from a shard and not yet taken into a batch, for one of the shard's concurrent batch
+ * streams (ParallelizationFactor > 1 gives a shard several; each has its own batching window).
+ */
+export class Lane {
   pending: Rec[] = [];
   pendingBytes = 0;
   /** When the oldest pending record was read, ms (0: none pending); starts the batching window. */
   firstPendingAt = 0;
   /** Notified when records arrive (or a flush is asked for). */
   readonly data = new Signal();
+
+  clear(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.firstPendingAt = 0;
+  }
+}
+
+/**
+ * What a shard's reader has read ahead of processing, split into `parallelization` lanes by partition
+ * key: records of one key always go to the same lane, so they stay in order, in one batch stream, as
+ * Lambda keeps them with ParallelizationFactor > 1. Bounded over all lanes together.
+ */
+export class ReadAhead {
+  readonly lanes: Lane[];
   /** Notified when records are taken out (room to read ahead again). */
   readonly space = new Signal();
 
+  constructor(parallelization = 1) {
+    this.lanes = Array.from({ length: Math.max(1, Math.min(10, Math.floor(parallelization))) }, () => new Lane());
+  }
+
+  /** The lane a partition key's records go to (a fixed hash of the key, so its order is kept). */
+  laneOf(partitionKey: string): Lane {
+    const lanes = this.lanes;
+    if (lanes.length === 1) return lanes[0]!;
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < partitionKey.length; i++) h = Math.imul(h ^ partitionKey.charCodeAt(i), 0x01000193);
+    return lanes[(h >>> 0) % lanes.length]!;
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.pending.length;
+    return n;
+  }
+
   get full(): boolean {
-    return this.pending.length >= READ_AHEAD_RECORDS || this.pendingBytes >= READ_AHEAD_BYTES;
+    let n = 0;
+    let bytes = 0;
+    for (const l of this.lanes) {
+      n += l.pending.length;
+      bytes += l.pendingBytes;
+    }
+    return n >= READ_AHEAD_RECORDS || bytes >= READ_AHEAD_BYTES;
+  }
+
+  clear(): void {
+    for (const l of this.lanes) l.clear();
+  }
+}
+
+/**
+ * A shard's records from read to processed, in shard order, for its checkpoint: with concurrent
+ * batches (ParallelizationFactor > 1) later records may finish before earlier ones, and the
+ * checkpoint may only move to the last record before the oldest one not yet processed, so that a
+ * restart re-delivers (never skips) whatever was still in flight.
+ */
+export class ShardProgress {
+  private queue: Rec[] = [];
+  private head = 0;
+
+  read(rec: Rec): void {
+    this.queue.push(rec);
+  }
+
+  /** Marks records processed; returns the new checkpoint when it moved. */
+  done(records: readonly Rec[]): string | undefined {
+    for (const r of records) r.processed = true;
+    let moved: string | undefined;
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.processed) moved = q[this.head++]!.seq;
+    if (this.head > 4096 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
+    }
+    return moved;
+  }
+
+  /** Records read and not yet processed (in flight or pending). */
+  get count(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The oldest record not yet processed. */
+  get oldest(): Rec | undefined {
+    return this.queue[this.head];
+  }
+
+  clear(): void {
+    this.queue = [];
+    this.head = 0;
   }
 }
 
@@ -112,6 +204,8 @@ export interface MappingRef {
 /** One shard of a mapping: its id, checkpoint, tuning and stop state, shared by its reader and dispatcher. */
 export class ShardContext {
   stopped = false;
+  /** Read and not yet processed, in shard order: what the checkpoint may move past. */
+  readonly progress = new ShardProgress();
   private readonly stopSignal = new Signal();
 
   constructor(

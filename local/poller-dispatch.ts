@@ -1,10 +1,12 @@
 /**
- * The dispatching side of a Kinesis event-source mapping (poller.ts): one dispatcher per shard
- * takes batches from the read-ahead buffer (batch size, 6 MB payload, batching window), invokes the
+ * The dispatching side of a Kinesis event-source mapping (poller.ts): one dispatcher per lane of a
+ * shard (`parallelization` of them: Lambda's concurrent batches per shard, each over its own
+ * partition keys) takes batches from its lane (batch size, 6 MB payload, batching window), invokes the
  * function with Lambda's Kinesis event, and handles what comes back as the Lambda service does:
  * partial batch responses, retries with backoff, bisect-on-error, record age, and the on-failure
- * destination (an S3 object under the lake's `failed/` prefix). The checkpoint moves only after a
- * batch succeeded or went to the destination.
+ * destination (an S3 object under the lake's `failed/` prefix). A lane's failing batch holds up
+ * only that lane; the shard's checkpoint moves only past records that succeeded or went to the
+ * destination, and never past an older one still in flight in another lane (ShardProgress).
  */
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -12,7 +14,7 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { LAKE } from '#shared/config';
 import { log } from '#shared/log';
 import { functionError, LambdaTimeoutError, LOCAL_ACCOUNT, region } from './lambda';
-import { nextMark, type ReadAhead, type Rec, type ShardContext } from './poller-common';
+import { nextMark, type Lane, type ReadAhead, type Rec, type ShardContext } from './poller-common';
 
 /** Lambda's synchronous invocation payload limit. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 64 * 1024;
@@ -36,7 +38,8 @@ export class ShardDispatcher {
 
   constructor(
     private readonly c: ShardContext,
-    private readonly buffer: ReadAhead,
+    private readonly shard: ReadAhead,
+    private readonly buffer: Lane,
     /** Called after an unexpected failure: drop what was read and re-read after the checkpoint. */
     private readonly resetToCheckpoint: () => void,
   ) {}
@@ -65,7 +68,7 @@ export class ShardDispatcher {
     const batch = buffer.pending.splice(0, n);
     buffer.pendingBytes -= bytes;
     buffer.firstPendingAt = buffer.pending.length ? buffer.firstPendingAt : 0;
-    buffer.space.notify();
+    this.shard.space.notify();
     return batch;
   }
 
@@ -96,8 +99,10 @@ export class ShardDispatcher {
     }
   }
 
-  private checkpoint(seq: string): void {
-    this.c.checkpoint.set(seq);
+  /** These records are done with: the checkpoint moves when no older record is still unprocessed. */
+  private processed(records: readonly Rec[]): void {
+    const seq = this.c.progress.done(records);
+    if (seq) this.c.checkpoint.set(seq);
   }
 
   private expiredPrefix(records: Rec[]): number {
@@ -174,7 +179,7 @@ export class ShardDispatcher {
     stats.records += records.length;
     stats.rate.add(records.length);
     if (this.o.countsAsEvents) this.o.metrics.events.add(records.length);
-    this.checkpoint(records[records.length - 1]!.seq);
+    this.processed(records);
   }
 
   private event(records: Rec[]): KinesisStreamEvent {
@@ -186,7 +191,8 @@ export class ShardDispatcher {
           kinesisSchemaVersion: '1.0',
           partitionKey: r.partitionKey,
           sequenceNumber: r.seq,
-          data: Buffer.from(r.data).toString('base64'),
+          // A view, not a copy, of the bytes GetRecords decoded.
+          data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString('base64'),
           approximateArrivalTimestamp: r.arrival / 1000,
         },
         eventSource: 'aws:kinesis',
@@ -277,7 +283,7 @@ export class ShardDispatcher {
         const stats = this.o.metrics.fn(this.o.fn.key);
         stats.failedRecords += records.length;
         log('warn', 'records sent to the on-failure destination', { function: this.o.fn.key, shard: this.shardId, records: records.length, condition, key });
-        this.checkpoint(last.seq);
+        this.processed(records);
         this.lastActivityMark = nextMark();
         return true;
       } catch (e) {

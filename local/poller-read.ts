@@ -3,11 +3,12 @@
  * iterators (after the checkpoint, or from the oldest record), calls GetRecords into a bounded
  * read-ahead buffer in shard order, backs off while the shard is empty (woken at once by a nudge),
  * renews expired iterators, stops at the end of a closed shard, and after an unexpected failure of
- * the dispatcher drops what it buffered and re-reads from the checkpoint.
+ * a dispatcher drops what it buffered and re-reads from the checkpoint. Records go to the lane of
+ * their partition key (ParallelizationFactor: poller-common.ts `ReadAhead`).
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { log } from '#shared/log';
-import { nextMark, READ_AHEAD_RECORDS, Signal, type ReadAhead, type Rec, type ShardContext } from './poller-common';
+import { nextMark, READ_AHEAD_RECORDS, Signal, type Lane, type ReadAhead, type Rec, type ShardContext } from './poller-common';
 
 export class ShardReader {
   private iterator: string | undefined;
@@ -79,7 +80,7 @@ export class ShardReader {
       const gen = this.generation;
       const startedAt = Date.now();
       const startMark = nextMark();
-      const limit = Math.min(10_000, READ_AHEAD_RECORDS - buffer.pending.length);
+      const limit = Math.min(10_000, READ_AHEAD_RECORDS - buffer.pendingCount);
       let res: GetRecordsCommandOutput;
       try {
         res = await c.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: limit }));
@@ -100,25 +101,28 @@ export class ShardReader {
       }
       if (gen !== this.generation) continue;
       const recs = res.Records ?? [];
+      const now = Date.now();
+      const fed = new Set<Lane>();
       for (const r of recs) {
         const data = r.Data ?? new Uint8Array();
         const rec: Rec = {
           seq: r.SequenceNumber!,
           partitionKey: r.PartitionKey ?? '',
           data,
-          arrival: r.ApproximateArrivalTimestamp?.getTime() ?? Date.now(),
+          arrival: r.ApproximateArrivalTimestamp?.getTime() ?? now,
           size: Math.ceil(data.length / 3) * 4 + 450,
         };
-        buffer.pending.push(rec);
-        buffer.pendingBytes += rec.size;
+        const lane = buffer.laneOf(rec.partitionKey);
+        lane.pending.push(rec);
+        lane.pendingBytes += rec.size;
+        if (!lane.firstPendingAt) lane.firstPendingAt = now;
+        fed.add(lane);
+        c.progress.read(rec);
         this.lastReadSeq = rec.seq;
       }
       this.caughtUp = recs.length < limit;
       if (recs.length === 0) this.lastEmptyReadMark = startMark;
-      else {
-        if (!buffer.firstPendingAt) buffer.firstPendingAt = Date.now();
-        buffer.data.notify();
-      }
+      for (const lane of fed) lane.data.notify();
       if (!res.NextShardIterator) {
         // The shard was closed (resharding) and fully read.
         this.closed = true;
@@ -139,9 +143,8 @@ export class ShardReader {
   /** Drop buffered records and re-read after the checkpoint (after an unexpected failure). */
   resetToCheckpoint(): void {
     this.generation++;
-    this.buffer.pending = [];
-    this.buffer.pendingBytes = 0;
-    this.buffer.firstPendingAt = 0;
+    this.buffer.clear();
+    this.c.progress.clear();
     this.caughtUp = false;
     this.lastReadSeq = this.c.checkpoint.get();
     this.needIterator = true;

@@ -2,8 +2,10 @@
  * A Kinesis event-source mapping, reproducing what the Lambda service does for a function with a
  * Kinesis trigger (settings from `KinesisSourceDef` in shared/config/resources.ts):
  *
- * - one poller per shard, records handed to the function in shard order, never two batches of a
- *   shard at once (ParallelizationFactor 1);
+ * - one poller per shard, records handed to the function in shard order; with ParallelizationFactor
+ *   (`parallelization`) N > 1, up to N batches of a shard at once, records of one partition key
+ *   always in the same one of N batch streams, so in order (Lambda's "in-order processing at the
+ *   partition-key level"); with 1, never two batches of a shard at once;
  * - a batch holds up to `batchSize` records (and at most 6 MB of payload); the poller waits up to
  *   `maxBatchingWindowMs` after the first record arrives for the batch to fill;
  * - the event is exactly Lambda's Kinesis event (`Records[].kinesis`, `eventID` `shardId:seq`, ...);
@@ -16,9 +18,10 @@
  * - records older than `maxRecordAgeSeconds`, or still failing when retries run out, go to the
  *   on-failure destination: locally an S3 object under the lake's `failed/` prefix holding the
  *   invocation record (condition, error, KinesisBatchInfo) and the payload, like an S3 destination;
- * - the checkpoint moves only after a batch succeeded or went to the destination, and is persisted
- *   under the data directory: after a restart processing resumes right after the last processed
- *   record (at-least-once, never skipping).
+ * - the checkpoint (one per shard) moves only past records that succeeded or went to the
+ *   destination, and with concurrent batches only up to the oldest record still in flight; it is
+ *   persisted under the data directory: after a restart processing resumes right after it
+ *   (at-least-once, never skipping; records a later batch already processed may come again).
  *
  * This file is the mapping and its shards; the parts: poller-read.ts (shard iterators, GetRecords,
  * read-ahead), poller-dispatch.ts (batching, invocation, partial batch responses, bisect, retries,
@@ -27,13 +30,13 @@
 import { DescribeStreamSummaryCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { ShardCheckpoint } from './checkpoints';
 import { LOCAL_ACCOUNT, region } from './lambda';
-import { ReadAhead, ShardContext, type MappingOptions, type Rec } from './poller-common';
+import { ReadAhead, ShardContext, type MappingOptions } from './poller-common';
 import { ShardDispatcher } from './poller-dispatch';
 import { ShardReader } from './poller-read';
 
 export interface ShardStatus {
   shardId: string;
-  /** Records read from the shard but not yet processed. Exact when `exact`; a lower bound otherwise. */
+  /** Records read from the shard and not yet behind its checkpoint. Exact when `exact`; a lower bound otherwise. */
   recordsBehind: number;
   exact: boolean;
   /** Age of the oldest unprocessed record, ms (0 when caught up). */
@@ -111,12 +114,12 @@ export class EventSourceMapping {
   }
 }
 
-/** One shard: its reader and dispatcher, joined by the read-ahead buffer. */
+/** One shard: its reader and its dispatchers (one per lane), joined by the read-ahead buffer. */
 class ShardPoller {
   private readonly c: ShardContext;
-  private readonly buffer = new ReadAhead();
+  private readonly buffer: ReadAhead;
   private readonly reader: ShardReader;
-  private readonly dispatcher: ShardDispatcher;
+  private readonly dispatchers: ShardDispatcher[];
   private loops: Promise<void>[] = [];
 
   constructor(
@@ -124,23 +127,24 @@ class ShardPoller {
     readonly shardId: string,
   ) {
     this.c = new ShardContext(m, shardId, new ShardCheckpoint(m.opts.checkpoints, m.opts.fn.key, m.opts.streamName, shardId));
+    this.buffer = new ReadAhead(m.opts.source.parallelization);
     this.reader = new ShardReader(this.c, this.buffer);
-    this.dispatcher = new ShardDispatcher(this.c, this.buffer, () => this.reader.resetToCheckpoint());
+    this.dispatchers = this.buffer.lanes.map((lane) => new ShardDispatcher(this.c, this.buffer, lane, () => this.reader.resetToCheckpoint()));
   }
 
   get lastActivityMark(): number {
-    return this.dispatcher.lastActivityMark;
+    return Math.max(...this.dispatchers.map((d) => d.lastActivityMark));
   }
 
   async start(): Promise<void> {
     await this.reader.start();
-    this.loops = [this.reader.readLoop(), this.dispatcher.processLoop()];
+    this.loops = [this.reader.readLoop(), ...this.dispatchers.map((d) => d.processLoop())];
   }
 
   async stop(): Promise<void> {
     this.c.stop();
     this.reader.wake.notify();
-    this.buffer.data.notify();
+    for (const lane of this.buffer.lanes) lane.data.notify();
     this.buffer.space.notify();
     await Promise.all(this.loops);
   }
@@ -150,32 +154,25 @@ class ShardPoller {
   }
 
   setFlushNow(v: boolean): void {
-    this.dispatcher.flushNow = v;
-    if (v) this.buffer.data.notify();
+    for (const d of this.dispatchers) d.flushNow = v;
+    if (v) for (const lane of this.buffer.lanes) lane.data.notify();
   }
 
   // ---- status -----------------------------------------------------------------------------
 
-  private unprocessed(): Rec[] {
-    const out: Rec[] = [];
-    for (const s of this.dispatcher.inFlight) out.push(...s.records);
-    return out;
-  }
-
   drained(since: number): boolean {
-    const { pending } = this.buffer;
-    const inFlight = this.dispatcher.inFlight;
-    if (this.reader.closed) return pending.length === 0 && inFlight.length === 0;
-    return pending.length === 0 && inFlight.length === 0 && this.reader.caughtUp && this.reader.lastEmptyReadMark > since;
+    const idle = this.buffer.pendingCount === 0 && this.c.progress.count === 0 && this.dispatchers.every((d) => d.inFlight.length === 0);
+    if (this.reader.closed) return idle;
+    return idle && this.reader.caughtUp && this.reader.lastEmptyReadMark > since;
   }
 
   status(): ShardStatus {
-    const inflight = this.unprocessed();
-    const oldest = inflight[0] ?? this.buffer.pending[0];
+    // Read and not yet processed: pending in a lane, in flight, or done while an older record is not.
+    const oldest = this.c.progress.oldest;
     const full = this.buffer.full;
     return {
       shardId: this.shardId,
-      recordsBehind: inflight.length + this.buffer.pending.length,
+      recordsBehind: this.c.progress.count,
       exact: (this.reader.caughtUp || this.reader.closed) && !full,
       millisBehind: oldest ? Math.max(0, Date.now() - oldest.arrival) : 0,
       checkpoint: this.c.checkpoint.get() ?? null,

@@ -357,6 +357,31 @@ describe('normalize handler against the emulators', () => {
     expect((await rowsUnder<LakeEventRow>(`events/dt=${d}/`)).map((r) => r.message_id)).toEqual(['race-0']);
   });
 
+  it('ParallelizationFactor > 1: concurrent batches of one shard (lanes by partition key), a failed lane retried in halves, then a re-delivery from the old checkpoint: each message once', async () => {
+    const shard = 'shardId-000000000107';
+    const d = day(8);
+    // 12 records, users u0..u3 interleaved; the last re-sends the first message (same user: same partition key, same lane).
+    const recs = Array.from({ length: 12 }, (_, i) =>
+      envelopeRecord(BigInt(9800 + i), i === 11 ? track('par-0', 'u0') : track(`par-${i}`, `u${i % 4}`), `${d}T00:00:00.000Z`, shard),
+    );
+    const laneA = recs.filter((r) => ['u0', 'u1'].includes(r.kinesis.partitionKey));
+    const laneB = recs.filter((r) => ['u2', 'u3'].includes(r.kinesis.partitionKey));
+    // Lane A fails after its markers were written (no lake object)...
+    faults.add('lake');
+    expect((await invokeNormalize(laneA)).batchItemFailures).toEqual([{ itemIdentifier: laneA[0]!.kinesis.sequenceNumber }]);
+    faults.clear();
+    // ...and is retried in halves, its first half at the same time as lane B's batch.
+    const both = await Promise.all([invokeNormalize(laneB), invokeNormalize(laneA.slice(0, 3))]);
+    expect(both.map((o) => o.batchItemFailures)).toEqual([[], []]);
+    expect((await invokeNormalize(laneA.slice(3))).batchItemFailures).toEqual([]);
+    // A restart re-delivers the shard from a checkpoint before all of it, one batch at a time.
+    expect((await invokeNormalize(recs.slice(0, 7))).batchItemFailures).toEqual([]);
+    expect((await invokeNormalize(recs.slice(7))).batchItemFailures).toEqual([]);
+    const c = count(await rowsUnder<LakeEventRow>(`events/dt=${d}/`), (r) => r.message_id);
+    expect([...c.keys()].sort()).toEqual(Array.from({ length: 11 }, (_, i) => `par-${i}`).sort());
+    for (const [id, n] of c) expect(n, id).toBe(1);
+  });
+
   describe('property: any replay schedule yields each messageId exactly once', () => {
     let run = 0;
     // Ids from a small range so duplicates are common; one message in five breaks the spec.
