@@ -1157,7 +1157,7 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
     compactionTargetMb: process.env[ENV.compactionTargetMb] || String(COMPACTION.targetMb),
-    // The local streams keep the declared retention (kinesalite's own is not configured).
+    // The dedup window and erasure reach of the declared retention (the local streams are created without one).
     streamRetentionHours: String(STREAMS.raw.retentionHours),
     // The local twin's Athena (local/athena/) answers in DuckDB's SQL over the local lake.
     athenaWorkgroup: LOCAL_ATHENA.workgroup,
