@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '#local/stack';
-import { DEDUP_WINDOW_SECONDS, FUNCTIONS, JOURNEYS, STREAMS, TABLES } from '#shared/config';
+import { dedupWindowSeconds, FUNCTIONS, JOURNEYS, STREAMS, TABLES } from '#shared/config';
 import { emulatorConfig } from '#shared/aws/emulators';
 import { BILLED, requestCounts } from '#shared/aws/clients';
 import { validateDefinition, type Definition } from '#shared/definitions';
@@ -170,6 +170,14 @@ export interface CostRun {
 export const COST_DEPLOYMENTS: Record<string, Record<string, string>> = {
   deployed: {},
   lean: { 'cairn:tracing': 'false', 'cairn:batchingWindowSeconds': '5' },
+  // lean, and the two settings that price capacity instead of requests: provisioned DynamoDB with auto
+  // scaling, and a 24 h stream retention (no extended-retention charge; 1 h of outage margin).
+  frugal: {
+    'cairn:tracing': 'false',
+    'cairn:batchingWindowSeconds': '5',
+    'cairn:dynamoDbCapacity': 'provisioned',
+    'cairn:streamRetentionHours': '24',
+  },
 };
 
 export async function runCost(events: number, context: Record<string, string> = {}, customers = 5_000): Promise<CostRun> {
@@ -273,6 +281,8 @@ export async function runCost(events: number, context: Record<string, string> = 
     const rechecks = counts[`${BILLED.schedulesCreated}.default`] ?? 0;
     const wakes = counts[`${BILLED.schedulesCreated}.${JOURNEYS.scheduleGroup}`] ?? 0;
     const deferredUnits = { wcu: rechecks, rcu: rechecks };
+    // By table too: a recheck reads and writes the profile, a wake-up does what the journey invocations did.
+    const deferredByTable = new Map<string, { writes: number; reads: number }>([[TABLES.profiles.name, { writes: rechecks, reads: rechecks }]]);
     if (rechecks) {
       const r = lambda.recheck ?? { invocations: 0, gbSeconds: 0 };
       lambda.recheck = {
@@ -285,13 +295,26 @@ export async function runCost(events: number, context: Record<string, string> = 
       const per = wakes / journey.invocations;
       deferredUnits.wcu += per * (counts[`billing.dynamodb.wcu.${TABLES.journeys.name}`] ?? 0);
       deferredUnits.rcu += per * (counts[`billing.dynamodb.rcu.${TABLES.journeys.name}`] ?? 0);
+      deferredByTable.set(TABLES.journeys.name, {
+        writes: per * (counts[`billing.dynamodb.wcu.${TABLES.journeys.name}`] ?? 0),
+        reads: per * (counts[`billing.dynamodb.rcu.${TABLES.journeys.name}`] ?? 0),
+      });
       lambda.journey = { invocations: journey.invocations + wakes, gbSeconds: journey.gbSeconds * (1 + per) };
+    }
+    const dynamodbByTable: PerEvent['dynamodbByTable'] = {};
+    for (const t of tables) {
+      const later = deferredByTable.get(t) ?? { writes: 0, reads: 0 };
+      dynamodbByTable[t] = {
+        writes: (counts[`billing.dynamodb.wcu.${t}`] ?? 0) + later.writes,
+        reads: (counts[`billing.dynamodb.rcu.${t}`] ?? 0) + later.reads,
+      };
     }
     const storage: PerEvent['storage'] = [];
     for (const t of tables) {
       const grown = (await tableBytes(dynamo, t)) - (bytesBefore.get(t) ?? 0);
       if (grown <= 0) continue;
-      const kept = t === TABLES.dedup.name ? DEDUP_WINDOW_SECONDS / 3600 : Number.POSITIVE_INFINITY;
+      // Markers live for the deployed dedup window (the raw retention), not the local run's.
+      const kept = t === TABLES.dedup.name ? dedupWindowSeconds(synth.rawRetentionHours) / 3600 : Number.POSITIVE_INFINITY;
       storage.push({ store: 'dynamodb', what: t.replace(/^cairn-/, ''), bytes: grown / events, keptHours: kept });
     }
     storage.push({ store: 's3', what: 'lake', bytes: counts[BILLED.s3PutBytes] ?? 0, keptHours: Number.POSITIVE_INFINITY });
@@ -307,6 +330,7 @@ export async function runCost(events: number, context: Record<string, string> = 
       kinesisPutUnits: counts[BILLED.kinesisPutUnits] ?? 0,
       dynamodbWriteUnits: (counts['dynamodb.wcu'] ?? 0) + deferredUnits.wcu,
       dynamodbReadUnits: (counts['dynamodb.rcu'] ?? 0) + deferredUnits.rcu,
+      dynamodbByTable,
       eventbridgeEvents: counts[BILLED.eventsBilled] ?? 0,
       s3Puts: sum((op) => op === 'PutObject' || op === 'CopyObject' || op.startsWith('List'), 's3'),
       s3Gets: sum((op) => op === 'GetObject' || op === 'HeadObject', 's3'),

@@ -6,7 +6,7 @@
  */
 import { requireEnv } from '#shared/aws/env';
 import { cachedSecret } from '#shared/aws/secrets';
-import { ENV, LAKE, localEnvDefaults, RETENTION, SECRETS, STREAMS, TABLES } from '#shared/config';
+import { ENV, LAKE, localEnvDefaults, RETENTION, SECRETS, STREAM_RETENTION, STREAMS, TABLES } from '#shared/config';
 import type { DynamoTables } from '#shared/identity/dynamo-store';
 import type { Publisher } from '#shared/identity/bus';
 import { identityConfig, type IdentityConfig } from '#shared/identity';
@@ -88,6 +88,12 @@ export const suppressionRefreshMsFromEnv = (): number => refreshMs(process.env.C
 
 /** Base backoff of Kinesis PutRecords retries: `CAIRN_KINESIS_BACKOFF_MS` (tests shorten it), else 50 ms. */
 export const kinesisBackoffMsFromEnv = (): number => Number(process.env.CAIRN_KINESIS_BACKOFF_MS ?? 50);
+
+/** Hours the streams keep records (`cairn:streamRetentionHours`; the declared 72 h locally): the dedup window, the erasure reach. */
+export function streamRetentionHoursFromEnv(): number {
+  const n = Number(process.env[ENV.streamRetentionHours] || STREAMS.raw.retentionHours);
+  return Number.isInteger(n) && n >= STREAM_RETENTION.minHours && n <= STREAM_RETENTION.maxHours ? n : STREAMS.raw.retentionHours;
+}
 
 /** Days tagged imports/ files are kept (`cairn:importDays`; RETENTION.importDays, the local default): an erasure's "expires by". */
 export function importDaysFromEnv(): number {

@@ -6,9 +6,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { COMPACTED_EVENTS_MIN_DAYS, COMPACTION, CONSOLE, LAKE, RETENTION, STREAMS, TIMELINE } from '#shared/config';
+import { COMPACTION, compactedEventsMinDays, CONSOLE, dedupWindowSeconds, LAKE, RETENTION, STREAM_RETENTION, STREAMS, TIMELINE } from '#shared/config';
 
 export type FailureDestinationKind = 's3' | 'sqs';
+export type DynamoDbCapacity = 'on-demand' | 'provisioned';
 
 export interface CairnSettingsProps {
   /** Name suffix so two Cairn stacks (e.g. `dev`, `prod`) can live in one account/region. */
@@ -68,6 +69,17 @@ export interface CairnSettingsProps {
    * (docs/cost.md).
    */
   batchingWindowSeconds?: number;
+  /**
+   * Hours both streams keep records (24–168). Default 72 (STREAMS). 24 removes the extended-retention
+   * charge (a shard-hour price per shard) and shortens the margin for an outage of a consumer or its
+   * failure destination to 1 h; the dedup window follows (docs/deploy.md#sizing).
+   */
+  streamRetentionHours?: number;
+  /**
+   * DynamoDB billing: `on-demand` (default) or `provisioned` with target-tracking auto scaling sized
+   * from `eventsPerSecond` (TABLE_CAPACITY, docs/deploy.md#dynamodb-capacity).
+   */
+  dynamoDbCapacity?: DynamoDbCapacity;
   /** Days a timeline item is kept after its event time (TIMELINE.defaultDays). */
   timelineDays?: number;
   /** Days a quarantine/ object is kept after it was written (LAKE.quarantineExpiryDays). */
@@ -143,6 +155,10 @@ export interface CairnSettings {
   maxTableWriteUnits: number | undefined;
   /** Peak events per second the Kinesis shards are sized for. */
   eventsPerSecond: number;
+  /** `cairn:streamRetentionHours`: both streams' retention, the dedup window (CAIRN_STREAM_RETENTION_HOURS of normalize and admin). */
+  streamRetentionHours: number;
+  /** `cairn:dynamoDbCapacity`: every table on-demand (default) or provisioned with auto scaling. */
+  dynamoDbCapacity: DynamoDbCapacity;
   /** Timeline retention in days (`cairn:timelineDays`, CAIRN_TIMELINE_DAYS of resolve and admin). */
   timelineDays: number;
   /** Days quarantine/ objects are kept (`cairn:quarantineDays`): the lake's `expire-quarantine` lifecycle rule. */
@@ -204,6 +220,8 @@ export const CONTEXT = {
   busPublish: 'cairn:busPublish',
   tracing: 'cairn:tracing',
   batchingWindowSeconds: 'cairn:batchingWindowSeconds',
+  streamRetentionHours: 'cairn:streamRetentionHours',
+  dynamoDbCapacity: 'cairn:dynamoDbCapacity',
 } as const;
 
 const STAGE_RE = /^[a-z][a-z0-9]{0,11}$/;
@@ -283,11 +301,25 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (!Number.isInteger(importDays) || importDays < 1) {
     throw new Error(`context ${CONTEXT.importDays} must be a whole number of days (at least 1), got ${importDays}`);
   }
-  const compactedEventsDays = props.compactedEventsDays ?? num(ctx(CONTEXT.compactedEventsDays), CONTEXT.compactedEventsDays) ?? RETENTION.compactedEventsDays;
-  // Normalize heads the objects its dedup markers name for the dedup window: they must outlive it.
-  if (!Number.isInteger(compactedEventsDays) || compactedEventsDays < COMPACTED_EVENTS_MIN_DAYS) {
+  const streamRetentionHours = props.streamRetentionHours ?? num(ctx(CONTEXT.streamRetentionHours), CONTEXT.streamRetentionHours) ?? STREAMS.raw.retentionHours;
+  if (!Number.isInteger(streamRetentionHours) || streamRetentionHours < STREAM_RETENTION.minHours || streamRetentionHours > STREAM_RETENTION.maxHours) {
     throw new Error(
-      `context ${CONTEXT.compactedEventsDays} must be a whole number of days (at least ${COMPACTED_EVENTS_MIN_DAYS}: the dedup window and the settle time), got ${compactedEventsDays}`,
+      `context ${CONTEXT.streamRetentionHours} must be a whole number of hours from ${STREAM_RETENTION.minHours} to ${STREAM_RETENTION.maxHours} (Kinesis retention), got ${streamRetentionHours}`,
+    );
+  }
+  const dynamoDbCapacity = props.dynamoDbCapacity ?? (ctx(CONTEXT.dynamoDbCapacity) as string | undefined) ?? 'on-demand';
+  if (dynamoDbCapacity !== 'on-demand' && dynamoDbCapacity !== 'provisioned')
+    throw new Error(`context ${CONTEXT.dynamoDbCapacity} must be on-demand or provisioned, got ${JSON.stringify(dynamoDbCapacity)}`);
+  // Normalize heads the objects its dedup markers name for the dedup window (the raw retention): they must outlive it.
+  const minCompactedDays = compactedEventsMinDays(dedupWindowSeconds(streamRetentionHours));
+  const compactedEventsDays =
+    props.compactedEventsDays ??
+    num(ctx(CONTEXT.compactedEventsDays), CONTEXT.compactedEventsDays) ??
+    // The default (7 days) outlives the dedup window up to 119 h of retention; a longer retention raises it to the shortest allowed.
+    Math.max(RETENTION.compactedEventsDays, minCompactedDays);
+  if (!Number.isInteger(compactedEventsDays) || compactedEventsDays < minCompactedDays) {
+    throw new Error(
+      `context ${CONTEXT.compactedEventsDays} must be a whole number of days (at least ${minCompactedDays}: the dedup window of ${CONTEXT.streamRetentionHours} and the settle time), got ${compactedEventsDays}`,
     );
   }
   const compactionTargetMb = props.compactionTargetMb ?? num(ctx(CONTEXT.compactionTargetMb), CONTEXT.compactionTargetMb) ?? COMPACTION.targetMb;
@@ -308,6 +340,14 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
   if (batchingWindowSeconds !== undefined && (!Number.isInteger(batchingWindowSeconds) || batchingWindowSeconds > 300)) {
     throw new Error(`context ${CONTEXT.batchingWindowSeconds} must be a whole number of seconds from 1 to 300, got ${batchingWindowSeconds}`);
   }
+  const maxTableReadUnits = units(props.maxTableReadUnits ?? num(ctx(CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits);
+  const maxTableWriteUnits = units(props.maxTableWriteUnits ?? num(ctx(CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits);
+  // The caps are on-demand settings; provisioned tables are capped by their auto scaling maximum.
+  if (dynamoDbCapacity === 'provisioned' && (maxTableReadUnits !== undefined || maxTableWriteUnits !== undefined)) {
+    throw new Error(
+      `context ${CONTEXT.maxTableReadUnits} and ${CONTEXT.maxTableWriteUnits} cap on-demand tables; with ${CONTEXT.dynamoDbCapacity}=provisioned the auto scaling maximum caps them: set one or the other`,
+    );
+  }
   return {
     console: props.console ?? bool(ctx(CONTEXT.console), CONTEXT.console) ?? true,
     consoleAdminEmail: emailOf(props.consoleAdminEmail ?? (ctx(CONTEXT.consoleAdminEmail) as string | undefined), CONTEXT.consoleAdminEmail),
@@ -316,6 +356,8 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     busPublish,
     tracing: props.tracing ?? bool(ctx(CONTEXT.tracing), CONTEXT.tracing) ?? true,
     batchingWindowSeconds,
+    streamRetentionHours,
+    dynamoDbCapacity,
     eventsPerSecond,
     timelineDays,
     quarantineDays,
@@ -326,8 +368,8 @@ export function resolveSettings(scope: Construct, props: CairnSettingsProps = {}
     edge: (props.edge ?? bool(ctx(CONTEXT.edge), CONTEXT.edge) ?? false) || wafRateLimit !== undefined || webAclArn !== undefined,
     wafRateLimit,
     webAclArn,
-    maxTableReadUnits: units(props.maxTableReadUnits ?? num(ctx(CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits), CONTEXT.maxTableReadUnits),
-    maxTableWriteUnits: units(props.maxTableWriteUnits ?? num(ctx(CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits), CONTEXT.maxTableWriteUnits),
+    maxTableReadUnits,
+    maxTableWriteUnits,
     stage,
     retain,
     deletionProtection: props.deletionProtection ?? bool(ctx(CONTEXT.deletionProtection), CONTEXT.deletionProtection) ?? retain,

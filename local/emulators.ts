@@ -263,6 +263,8 @@ function tableInput(t: TableDef) {
     TableName: t.name,
     KeySchema,
     AttributeDefinitions: [...attrs.values()],
+    // Always on-demand locally, whatever `cairn:dynamoDbCapacity` deploys: dynalite emulates no capacity
+    // (it neither throttles nor scales), so ProvisionedThroughput would only be numbers it stores.
     BillingMode: 'PAY_PER_REQUEST' as const,
     ...(GlobalSecondaryIndexes?.length ? { GlobalSecondaryIndexes } : {}),
   };

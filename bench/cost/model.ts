@@ -8,6 +8,12 @@
  *   invocations and their GB-seconds, log bytes);
  * - per hour: provisioned Kinesis shards (and extended retention), keys, alarms, dashboards, metrics,
  *   secrets — the same whatever the traffic;
+ * - DynamoDB: on-demand tables by the units counted; provisioned tables (`cairn:dynamoDbCapacity=provisioned`)
+ *   by the capacity auto scaling holds each hour of the day (DAILY_SHAPE): the counted units per second
+ *   of that hour over the target utilisation, within the table's minimum and maximum. Assumed: scaling
+ *   follows the hourly shape; what it cannot follow (bursts within minutes) is served by the
+ *   utilisation headroom and DynamoDB's burst capacity or throttled and retried (the SDK, then the
+ *   mappings): no capacity is priced for it.
  * - storage: bytes kept. Data is written evenly over the month and kept `keptHours` (Infinity: kept),
  *   so one month's events occupy bytes × min(kept, month) / month on average, halved when kept
  *   longer than the month (the first month of keeping). What older months keep adds on top, every
@@ -25,6 +31,8 @@ export interface PerEvent {
   kinesisPutUnits: number;
   dynamodbWriteUnits: number;
   dynamodbReadUnits: number;
+  /** The same by table name (needed to price provisioned tables; tables absent here count in the totals only). */
+  dynamodbByTable?: Record<string, { writes: number; reads: number }>;
   /** EventBridge custom events billed (one per entry per started 64 KB). */
   eventbridgeEvents: number;
   /** S3 PUT, COPY, POST and LIST requests. */
@@ -63,6 +71,43 @@ export interface Deployment {
   kmsKeys: number;
   /** KMS requests a month made by the services on the stack's behalf (data keys), whatever the traffic. */
   kmsRequestsPerMonth: number;
+  /** Provisioned tables by name: auto scaling range and target utilisation (0–1). Absent: every table on-demand. */
+  dynamodbProvisioned?: Record<string, ProvisionedTable>;
+  /** Traffic of each hour of the day as a share of the mean (24 values averaging 1); default DAILY_SHAPE. */
+  dailyShape?: readonly number[];
+}
+
+export interface ProvisionedTable {
+  writes: { min: number; max: number };
+  reads: { min: number; max: number };
+  targetUtilization: number;
+}
+
+/**
+ * The day the model assumes (share of the mean rate per hour, UTC-agnostic): a quiet night at a quarter
+ * of the mean (DYNAMODB_CAPACITY.troughShareOfMean sizes the minimum from it), a rise in the morning, a
+ * plateau at 1.35–1.5× through the afternoon and evening. Averages 1, so the month's events are unchanged.
+ */
+export const DAILY_SHAPE: readonly number[] = [
+  0.3, 0.25, 0.25, 0.25, 0.3, 0.45, 0.7, 0.95, 1.2, 1.35, 1.35, 1.4, 1.4, 1.45, 1.4, 1.4, 1.35, 1.45, 1.5, 1.45, 1.4, 1.15, 0.8, 0.5,
+];
+
+/**
+ * Capacity-hours a month auto scaling holds for `unitsPerSecond` at the mean rate: each hour of `shape`
+ * provisions ceil(units of that hour / target), within [min, max]; each hour of the day recurs
+ * hoursPerMonth / 24 times. Above max the table throttles (the capacity is max).
+ */
+export function capacityHours(
+  unitsPerSecond: number,
+  range: { min: number; max: number },
+  targetUtilization: number,
+  shape: readonly number[],
+  hoursPerMonth: number,
+): number {
+  const days = hoursPerMonth / shape.length;
+  // Whole units; the epsilon keeps 3.5 / 0.7 (5.000000000000001 in floating point) at 5.
+  const units = (share: number) => Math.ceil((unitsPerSecond * share) / targetUtilization - 1e-9);
+  return shape.reduce((sum, share) => sum + Math.min(range.max, Math.max(range.min, units(share))), 0) * days;
 }
 
 export interface CostLine {
@@ -116,8 +161,28 @@ export function costModel(e: PerEvent, d: Deployment, p: PriceTable): CostReport
     traces += tracesPerMonth(l.invocations * n, seconds);
   }
   add('kinesis.put_units', e.kinesisPutUnits * n * p.kinesis.perPutUnit, `${fmt(e.kinesisPutUnits)} PUT units/event`);
-  add('dynamodb.writes', e.dynamodbWriteUnits * n * p.dynamodb.perWriteUnit, `${fmt(e.dynamodbWriteUnits)} WRU/event`);
-  add('dynamodb.reads', e.dynamodbReadUnits * n * p.dynamodb.perReadUnit, `${fmt(e.dynamodbReadUnits)} RRU/event`);
+  const provisioned = Object.entries(d.dynamodbProvisioned ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  let onDemandWrites = e.dynamodbWriteUnits;
+  let onDemandReads = e.dynamodbReadUnits;
+  let wcuHours = 0;
+  let rcuHours = 0;
+  const meanEventsPerSecond = n / seconds;
+  const shape = d.dailyShape ?? DAILY_SHAPE;
+  for (const [table, t] of provisioned) {
+    const units = e.dynamodbByTable?.[table];
+    if (!units) throw new Error(`cost model: table ${table} is provisioned but its units per event were not counted`);
+    onDemandWrites -= units.writes;
+    onDemandReads -= units.reads;
+    wcuHours += capacityHours(units.writes * meanEventsPerSecond, t.writes, t.targetUtilization, shape, d.hoursPerMonth);
+    rcuHours += capacityHours(units.reads * meanEventsPerSecond, t.reads, t.targetUtilization, shape, d.hoursPerMonth);
+  }
+  const onDemand = provisioned.length ? ' (on-demand tables)' : '';
+  add('dynamodb.writes', onDemandWrites * n * p.dynamodb.perWriteUnit, `${fmt(onDemandWrites)} WRU/event${onDemand}`);
+  add('dynamodb.reads', onDemandReads * n * p.dynamodb.perReadUnit, `${fmt(onDemandReads)} RRU/event${onDemand}`);
+  if (provisioned.length) {
+    add('dynamodb.provisioned_writes', wcuHours * p.dynamodb.perWcuHour, `${fmt(wcuHours / d.hoursPerMonth)} WCU on average, ${provisioned.length} tables`);
+    add('dynamodb.provisioned_reads', rcuHours * p.dynamodb.perRcuHour, `${fmt(rcuHours / d.hoursPerMonth)} RCU on average, ${provisioned.length} tables`);
+  }
   add('eventbridge.events', e.eventbridgeEvents * n * p.eventbridge.perEvent, `${fmt(e.eventbridgeEvents)} events/event`);
   add('scheduler.invocations', e.schedulerInvocations * n * p.scheduler.perInvocation, `${fmt(e.schedulerInvocations)} schedules/event`);
   add('s3.requests', e.s3Puts * n * p.s3.perPut + e.s3Gets * n * p.s3.perGet, `${fmt(e.s3Puts)} PUT/LIST + ${fmt(e.s3Gets)} GET/HEAD per event`);

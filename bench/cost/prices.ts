@@ -24,6 +24,9 @@ export const PRICES = {
     /** On-demand, after the November 2024 reduction. */
     perWriteUnit: 0.625 / 1e6,
     perReadUnit: 0.125 / 1e6,
+    /** Provisioned capacity (standard table class), per unit and hour held, whatever is consumed. */
+    perWcuHour: 0.00065,
+    perRcuHour: 0.00013,
     perGbMonth: 0.25,
   },
   eventbridge: {

@@ -31,6 +31,7 @@ import {
   identityConfigFromEnv,
   identityTablesFromEnv,
   importDaysFromEnv,
+  streamRetentionHoursFromEnv,
   kinesisBackoffMsFromEnv,
   journeysTableFromEnv,
   lakeBucketFromEnv,
@@ -59,7 +60,7 @@ export function privacyDepsFromEnv(): PrivacyDeps {
       // Deleted journeys too: their runs are the person's (docs/journeys.md#versions).
       listDefinitions: (kind) => listDefinitions(definitions, kind, { includeDeleted: true }),
     },
-    retention: retentionOf(importDaysFromEnv()),
+    retention: retentionOf(importDaysFromEnv(), streamRetentionHoursFromEnv()),
   };
 }
 

@@ -1,5 +1,5 @@
 /** λ normalize's configuration from its environment (set by the CDK, or by the local stack; local names otherwise). */
-import { ENV, LAKE, STREAMS, TABLES } from '#shared/config';
+import { dedupWindowSeconds, ENV, LAKE, STREAMS, TABLES } from '#shared/config';
 import type { IdentityConfig } from '#shared/identity';
 import { putAllRecords } from '#shared/message/stream';
 import { getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
@@ -11,6 +11,7 @@ import {
   identityConfigFromEnv,
   kinesisBackoffMsFromEnv,
   privacyTableFromEnv,
+  streamRetentionHoursFromEnv,
   suppressionHasherFromEnv,
   suppressionRefreshMsFromEnv,
 } from '../env';
@@ -22,11 +23,12 @@ export function normalizeConfigFromEnv(): NormalizeConfig {
   const bucket = process.env[ENV.lakeBucket] || LAKE.localBucket;
   const dedupTable = process.env[ENV.dedupTable] || TABLES.dedup.name;
   const normalizedStream = process.env[ENV.normalizedStream] || STREAMS.normalized.name;
+  const dedupSeconds = dedupWindowSeconds(streamRetentionHoursFromEnv());
   return {
     country: defaultCountryFromEnv(),
     identityConfig: () => (identity ??= identityConfigFromEnv()),
     getMarkers: (messageIds) => getMarkers(dedupTable, messageIds),
-    putMarkers: (markers) => putMarkers(dedupTable, markers),
+    putMarkers: (markers) => putMarkers(dedupTable, markers, dedupSeconds),
     headObjects: (keys) => headObjects(bucket, keys),
     putObject: (key, body, metadata) => putLakeObject(bucket, key, body, metadata),
     forward: (records) => putAllRecords(normalizedStream, records, { backoffMs: kinesisBackoffMsFromEnv() }),

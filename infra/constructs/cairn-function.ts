@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUS, ENV, FUNCTIONS, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
+import { BUS, ENV, FUNCTIONS, maxRecordAgeSeconds, requestTimeoutMs, SECRETS, STREAMS, TABLES, type FunctionDef, type KinesisSourceDef } from '#shared/config';
 import { importRate } from '../settings';
 import { accessPolicy } from './access';
 import { acknowledge } from './nag';
@@ -44,6 +44,7 @@ export function envValue(key: keyof typeof ENV, catalog: Catalog): string {
   if (secret) return catalog.secret(secret).secretArn;
   if (key === 'timelineDays') return String(catalog.settings.timelineDays);
   if (key === 'importDays') return String(catalog.settings.importDays);
+  if (key === 'streamRetentionHours') return String(catalog.settings.streamRetentionHours);
   if (key === 'compactionTargetMb') return String(catalog.settings.compactionTargetMb);
   // λ import paces itself to the raw stream's shards (one at 100 million events a month).
   if (key === 'importRate') return String(importRate(catalog.settings.shards.raw));
@@ -184,7 +185,8 @@ export class CairnFunction extends Construct implements CatalogFunction {
       reportBatchItemFailures: true,
       bisectBatchOnError: k.bisectOnError,
       retryAttempts: k.retryAttempts,
-      maxRecordAge: Duration.seconds(k.maxRecordAgeSeconds),
+      // Under the stream's retention: a record given up on reaches the failure destination before it is trimmed.
+      maxRecordAge: Duration.seconds(maxRecordAgeSeconds(k, catalog.settings.streamRetentionHours)),
       parallelizationFactor: k.parallelization,
       onFailure: catalog.onFailure(),
     });

@@ -168,6 +168,88 @@ export const TABLES = {
 } as const satisfies Record<string, TableDef>;
 
 /**
+ * DynamoDB provisioned capacity (CDK context `cairn:dynamoDbCapacity=provisioned`, docs/deploy.md#dynamodb-capacity):
+ * the tables every event writes or reads get PROVISIONED billing with target-tracking auto scaling;
+ * the others stay on-demand (they see admin bursts, such as a coupon load of 1,000 codes, that a
+ * capacity sized from the event rate would throttle, and on-demand costs nothing while idle).
+ *
+ * Units per event: what `npm run bench` (`cost.*`, session traffic, 20 segments, 5 journeys,
+ * 2026-12-06) counted per table, rounded up; units per import row: the import bench's 6.82 WCU per
+ * new person (docs/benchmarks.md), split as a new person writes (claims, profile, timeline), rounded up.
+ * infra/constructs/storage.ts turns them into each table's minimum and maximum capacity
+ * (`tableCapacity`); bench/cost prices what the template says, from the counted units.
+ */
+export interface TableCapacityDef {
+  writesPerEvent: number;
+  readsPerEvent: number;
+  /** Write units of one imported new person (λ import at its paced rate, on top of live traffic). */
+  writesPerImportRow: number;
+}
+export const DYNAMODB_CAPACITY = {
+  /** Target-tracking utilisation (DynamoDB's own default): 43 % headroom over the consumption before throttling. */
+  targetUtilizationPercent: 70,
+  /** The sizing peak is 5× the mean rate (docs/deploy.md#sizing). */
+  peakToMean: 5,
+  /** The quietest hour carries a quarter of the mean rate: the minimum capacity (auto scaling never goes below it). */
+  troughShareOfMean: 0.25,
+  /** The maximum is the sizing peak × this (the shards' SHARD_HEADROOM), plus an import at full pace. */
+  headroom: 1.5,
+  /** Read capacity a table may scale to whatever its event reads, so a job's scan (λ scores, erase) is served once scaling follows. */
+  jobReadUnits: 1000,
+  tables: {
+    // Counted 1.024 WRU and 1.024 RRU (one marker per message, read consistently first).
+    dedup: { writesPerEvent: 1.1, readsPerEvent: 1.1, writesPerImportRow: 1.1 },
+    // 1.024 WRU (one item per event), 0.0035 RRU.
+    timeline: { writesPerEvent: 1.1, readsPerEvent: 0.01, writesPerImportRow: 1 },
+    // 0.40 WRU, 0.062 RRU, and the rechecks' read and write (0.076 each) when their schedules fire.
+    profiles: { writesPerEvent: 0.5, readsPerEvent: 0.15, writesPerImportRow: 2 },
+    // 0.027 WRU, 0.014 RRU (claims of new identifiers).
+    identities: { writesPerEvent: 0.05, readsPerEvent: 0.02, writesPerImportRow: 4 },
+    // 0.096 WRU (entries and exits), no reads from events.
+    segmentMembers: { writesPerEvent: 0.1, readsPerEvent: 0, writesPerImportRow: 0 },
+    // 0.34 WRU, 0.052 RRU (runs, ledger, counters) and the waits' wake-ups.
+    journeys: { writesPerEvent: 0.4, readsPerEvent: 0.06, writesPerImportRow: 0 },
+  },
+} as const satisfies {
+  targetUtilizationPercent: number;
+  peakToMean: number;
+  troughShareOfMean: number;
+  headroom: number;
+  jobReadUnits: number;
+  tables: Partial<Record<keyof typeof TABLES, TableCapacityDef>>;
+};
+
+export interface CapacityRange {
+  min: number;
+  max: number;
+}
+/**
+ * Auto scaling range of a provisioned table at a sizing peak of `eventsPerSecond` and an import pace
+ * of `importRowsPerSecond`: minimum the units of the quietest hour at the target utilisation, maximum
+ * those of the peak with headroom plus an import (reads: at least jobReadUnits). Undefined: the table
+ * stays on-demand.
+ */
+export function tableCapacity(
+  table: keyof typeof TABLES,
+  eventsPerSecond: number,
+  importRowsPerSecond: number,
+): { writes: CapacityRange; reads: CapacityRange } | undefined {
+  const c = DYNAMODB_CAPACITY;
+  const def = (c.tables as Partial<Record<keyof typeof TABLES, TableCapacityDef>>)[table];
+  if (!def) return undefined;
+  const target = c.targetUtilizationPercent / 100;
+  const trough = (eventsPerSecond / c.peakToMean) * c.troughShareOfMean;
+  const range = (perEvent: number, extra: number, floorMax: number): CapacityRange => {
+    const min = Math.max(1, Math.ceil((trough * perEvent) / target));
+    return { min, max: Math.max(min, floorMax, Math.ceil((eventsPerSecond * c.headroom * perEvent + extra) / target)) };
+  };
+  return {
+    writes: range(def.writesPerEvent, importRowsPerSecond * def.writesPerImportRow, 1),
+    reads: range(def.readsPerEvent, 0, c.jobReadUnits),
+  };
+}
+
+/**
  * Secrets (docs/security.md#secrets): generated values kept in Secrets Manager, read at run time by
  * the functions whose `access.secrets` names them, through one cached reader (shared/aws/secrets.ts).
  * A function's environment holds the secret's ARN on AWS, or its name locally (`env`), never the
@@ -322,11 +404,28 @@ export const IMPORTS = {
 } as const;
 
 /**
- * Duplicate messageIds are dropped for at least this long (docs/api.md#collection-api: at least 24 h).
- * Not shorter than the raw stream's retention, so a mapping that restarts at TRIM_HORIZON (docs/deploy.md)
- * re-reads nothing the dedup table has forgotten.
+ * Stream retention a deployment may choose (CDK context `cairn:streamRetentionHours`, docs/deploy.md#sizing):
+ * 24 h is Kinesis's base retention (no extended-retention charge), 168 h the longest extended retention
+ * billed per shard-hour. The default is STREAMS' 72 h.
  */
-export const DEDUP_WINDOW_SECONDS = STREAMS.raw.retentionHours * 3600;
+export const STREAM_RETENTION = { minHours: 24, maxHours: 168 } as const;
+
+/**
+ * Duplicate messageIds are dropped for this long: the raw stream's retention (docs/api.md#collection-api:
+ * at least 24 h). Not shorter than it, so a mapping that restarts at TRIM_HORIZON (docs/deploy.md)
+ * re-reads nothing the dedup table has forgotten; not longer, since no record older than that is re-read.
+ */
+export const dedupWindowSeconds = (rawRetentionHours: number): number => rawRetentionHours * 3600;
+/** The dedup window of the default retention (72 h); λ normalize takes the deployed one from CAIRN_STREAM_RETENTION_HOURS. */
+export const DEDUP_WINDOW_SECONDS = dedupWindowSeconds(STREAMS.raw.retentionHours);
+
+/**
+ * The mappings' maximum record age for a stream retention: the declared 24 h, but always an hour under
+ * the retention, so a record the mapping gives up on reaches the failure destination before the
+ * stream trims it (at 24 h retention: 23 h; the outage margin is the retention minus this).
+ */
+export const maxRecordAgeSeconds = (source: Pick<KinesisSourceDef, 'maxRecordAgeSeconds'>, retentionHours: number): number =>
+  Math.min(source.maxRecordAgeSeconds, (retentionHours - 1) * 3600);
 
 /**
  * Compaction of the lake's `events` into Parquet (λ compact, `npx cairn lake compact`, docs/lake.md#compaction).
@@ -354,7 +453,9 @@ export const COMPACTION = {
 } as const;
 
 /** The shortest `cairn:compactedEventsDays`: the dedup window (normalize heads the objects its markers name) and the settle time, in whole days. */
-export const COMPACTED_EVENTS_MIN_DAYS = Math.ceil((DEDUP_WINDOW_SECONDS / 3600 + COMPACTION.settleHours) / 24) + 1;
+export const compactedEventsMinDays = (dedupSeconds: number): number => Math.ceil((dedupSeconds / 3600 + COMPACTION.settleHours) / 24) + 1;
+/** compactedEventsMinDays of the default dedup window. */
+export const COMPACTED_EVENTS_MIN_DAYS = compactedEventsMinDays(DEDUP_WINDOW_SECONDS);
 
 const streamSource = (stream: keyof typeof STREAMS): KinesisSourceDef => ({
   stream,
@@ -384,7 +485,7 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 60,
     kinesis: streamSource('raw'),
-    env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable', 'suppressionKeyId'],
+    env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable', 'suppressionKeyId', 'streamRetentionHours'],
     access: {
       // dedup: markers read and written in batches; privacy: the suppression list read, drops counted.
       tables: { dedup: ['BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
@@ -454,6 +555,7 @@ export const FUNCTIONS = {
       'sourcesTable',
       'timelineDays',
       'importDays',
+      'streamRetentionHours',
       'couponsTable',
       'suppressionKeyId',
       // Lake queries and journey simulations (Athena; its grants: infra/constructs/lake-query-access.ts).
@@ -967,6 +1069,8 @@ export const ENV = {
   timelineDays: 'CAIRN_TIMELINE_DAYS',
   /** Days tagged files under `imports/` are kept (CDK context `cairn:importDays`; RETENTION.importDays): the "expires by" of an erasure's status (λ admin). */
   importDays: 'CAIRN_IMPORT_DAYS',
+  /** Hours the streams keep records (CDK context `cairn:streamRetentionHours`): λ normalize's dedup window, λ admin's erasure reach. */
+  streamRetentionHours: 'CAIRN_STREAM_RETENTION_HOURS',
   /** Records per second λ import puts on the raw stream (0: unpaced); the stack sets it from the raw shards (docs/import.md). */
   importRate: 'CAIRN_IMPORT_RATE',
   /** Coupon pools, codes and their issues and redemptions (docs/journeys.md#coupons). */
@@ -1053,6 +1157,8 @@ export function localEnvDefaults(region: string): Partial<Record<keyof typeof EN
     timelineDays: process.env[ENV.timelineDays] || String(TIMELINE.defaultDays),
     importDays: process.env[ENV.importDays] || String(RETENTION.importDays),
     compactionTargetMb: process.env[ENV.compactionTargetMb] || String(COMPACTION.targetMb),
+    // The dedup window and erasure reach of the declared retention (the local streams are created without one).
+    streamRetentionHours: String(STREAMS.raw.retentionHours),
     // The local twin's Athena (local/athena/) answers in DuckDB's SQL over the local lake.
     athenaWorkgroup: LOCAL_ATHENA.workgroup,
     lakeDatabase: LAKE.glueDatabase,

@@ -38,9 +38,14 @@ export async function getMarkers(table: string, messages: readonly MessageRef[],
   return found;
 }
 
-/** Writes markers (chunks of 25, UnprocessedItems retried with jittered backoff). */
-export async function putMarkers(table: string, markers: readonly Omit<Marker, 'expiresAt'>[], nowSeconds = Math.floor(Date.now() / 1000)): Promise<void> {
-  const expiresAt = String(nowSeconds + DEDUP_WINDOW_SECONDS);
+/** Writes markers that expire after `windowSeconds`, the dedup window (chunks of 25, UnprocessedItems retried with jittered backoff). */
+export async function putMarkers(
+  table: string,
+  markers: readonly Omit<Marker, 'expiresAt'>[],
+  windowSeconds: number = DEDUP_WINDOW_SECONDS,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<void> {
+  const expiresAt = String(nowSeconds + windowSeconds);
   // batchWrite lets every chunk settle before it returns or throws: no marker of this attempt lands after its retry began.
   const left = await batchWrite<WriteRequest>(
     async (RequestItems) => dynamodb().send(new BatchWriteItemCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })),

@@ -87,8 +87,11 @@ export interface Retention {
   streamHours: number;
 }
 
-/** The stack's retention, with its import expiry (CAIRN_IMPORT_DAYS, read by the functions' deps). */
-export function retentionOf(importDays: number = RETENTION.importDays): Retention {
+/** The stack's retention, with its import expiry and stream retention (CAIRN_IMPORT_DAYS, CAIRN_STREAM_RETENTION_HOURS, read by the functions' deps). */
+export function retentionOf(
+  importDays: number = RETENTION.importDays,
+  streamHours: number = Math.max(...Object.values(STREAMS).map((s) => s.retentionHours)),
+): Retention {
   return {
     noncurrentVersionDays: RETENTION.noncurrentVersionDays,
     athenaResultsDays: RETENTION.athenaResultsDays,
@@ -96,7 +99,7 @@ export function retentionOf(importDays: number = RETENTION.importDays): Retentio
     journeyFailureQueueDays: RETENTION.journeyFailureQueueDays,
     journeyFailureLagHours: RETENTION.journeyFailureLagHours,
     tableBackupDays: RETENTION.tableBackupDays,
-    streamHours: Math.max(...Object.values(STREAMS).map((s) => s.retentionHours)),
+    streamHours,
   };
 }
 

@@ -50,6 +50,8 @@ const variants: [string, () => Synthesised][] = [
         },
       ),
   ],
+  // The cost settings (docs/deploy.md#dynamodb-capacity): provisioned tables with auto scaling, 24 h streams.
+  ['provisioned DynamoDB, 24 h stream retention', () => synthCairn({}, { 'cairn:dynamoDbCapacity': 'provisioned', 'cairn:streamRetentionHours': '24' })],
 ];
 
 describe.each(variants)('cdk-nag AwsSolutions: %s', (_label, make) => {

@@ -131,6 +131,8 @@ describe('functions', () => {
     expected[ENV.timelineDays] = String(stack.catalog.settings.timelineDays);
     // Import expiry (cairn:importDays): the "expires by" of an erasure's status.
     expected[ENV.importDays] = String(stack.catalog.settings.importDays);
+    // Stream retention (cairn:streamRetentionHours): λ normalize's dedup window, λ admin's erasure reach.
+    expected[ENV.streamRetentionHours] = String(stack.catalog.settings.streamRetentionHours);
     // λ compact's part size (cairn:compactionTargetMb) in MB.
     expected[ENV.compactionTargetMb] = String(stack.catalog.settings.compactionTargetMb);
     // λ import's pace: half of what the raw shards take, at most IMPORT_RATE (tests/infra/capacity.test.ts).

@@ -3,7 +3,7 @@
  * from the price table: per-event lines, fixed lines, storage, tracing, and the total.
  */
 import { describe, expect, it } from 'vitest';
-import { costModel, tracesPerMonth, type Deployment, type PerEvent } from '#bench/cost/model';
+import { capacityHours, costModel, DAILY_SHAPE, tracesPerMonth, type Deployment, type PerEvent } from '#bench/cost/model';
 import { PRICES } from '#bench/cost/prices';
 
 const none: PerEvent = {
@@ -113,5 +113,69 @@ describe('cost model', () => {
     const r = costModel({ ...none, emails: 0.01, sms: 0.001 }, bare, PRICES);
     expect(r.sends.usdPerMonth).toBeCloseTo(1e6 * 0.0001 + 1e5 * 0.00645, 6);
     expect(r.usdPerMonth).toBe(0);
+  });
+
+  it('provisioned tables: capacity-hours of each hour of the day, within min and max; the other tables on-demand', () => {
+    // 730 h × 3,600 s = 2,628,000 events a month: one event a second on average.
+    const month = 730 * 3600;
+    const flat = Array.from({ length: 24 }, () => 1);
+    const r = costModel(
+      {
+        ...none,
+        dynamodbWriteUnits: 33,
+        dynamodbReadUnits: 2,
+        dynamodbByTable: { 'cairn-timeline': { writes: 30, reads: 1 }, 'cairn-dedup': { writes: 3, reads: 1 } },
+      },
+      {
+        ...bare,
+        eventsPerMonth: 100 * month,
+        dailyShape: flat,
+        dynamodbProvisioned: {
+          // 30 WRU × 100 events/s = 3,000 WCU/s consumed; at 50 %: 6,000 WCU, inside [10, 10,000].
+          // 1 RRU × 100/s = 100 RCU/s; at 50 %: 200 RCU, under the minimum 500: 500.
+          'cairn-timeline': { writes: { min: 10, max: 10_000 }, reads: { min: 500, max: 1_000 }, targetUtilization: 0.5 },
+        },
+      },
+      PRICES,
+    );
+    expect(line(r, 'dynamodb.provisioned_writes').usdPerMonth).toBeCloseTo(6000 * 730 * 0.00065, 6); // $2,847
+    expect(line(r, 'dynamodb.provisioned_reads').usdPerMonth).toBeCloseTo(500 * 730 * 0.00013, 6); // $47.45
+    // dedup stays on-demand: the totals less the provisioned table, per request unit.
+    expect(line(r, 'dynamodb.writes').usdPerMonth).toBeCloseTo(3 * 100 * month * 0.625e-6, 6);
+    expect(line(r, 'dynamodb.reads').usdPerMonth).toBeCloseTo(1 * 100 * month * 0.125e-6, 6);
+  });
+
+  it('capacityHours: rounds each hour up, floors at min, caps at max (throttled above), over the shape', () => {
+    // Two hours a "day" of 365 h: shares 0.5 and 1.5 of 7 units/s at 70 %: ceil(5) = 5, ceil(15) = 15.
+    expect(capacityHours(7, { min: 1, max: 100 }, 0.7, [0.5, 1.5], 730)).toBeCloseTo((5 + 15) * 365, 9);
+    expect(capacityHours(7, { min: 8, max: 100 }, 0.7, [0.5, 1.5], 730)).toBeCloseTo((8 + 15) * 365, 9);
+    expect(capacityHours(7, { min: 1, max: 12 }, 0.7, [0.5, 1.5], 730)).toBeCloseTo((5 + 12) * 365, 9);
+    // 1 unit/s at 70 %: ceil(1/0.7 × share) per hour of DAILY_SHAPE (0.25 → 1, 1.5 → 3), never below min 1.
+    const expected = DAILY_SHAPE.reduce((s, share) => s + Math.max(1, Math.ceil(share / 0.7)), 0) * (730 / 24);
+    expect(capacityHours(1, { min: 1, max: 100 }, 0.7, DAILY_SHAPE, 730)).toBeCloseTo(expected, 9);
+    expect(DAILY_SHAPE).toHaveLength(24);
+    expect(DAILY_SHAPE.reduce((a, b) => a + b, 0) / 24).toBeCloseTo(1, 9);
+  });
+
+  it('provisioned: at 100M a month, 1 WRU per event at 70 % costs 0.41× on-demand on a flat day (hand-computed)', () => {
+    // 100M / 2,628,000 s = 38.05 events/s; ceil(38.05 / 0.7) = 55 WCU × 730 h × $0.00065 = $26.10 vs 100M × $0.625/M = $62.50.
+    const r = costModel(
+      { ...none, dynamodbWriteUnits: 1, dynamodbByTable: { t: { writes: 1, reads: 0 } } },
+      {
+        ...bare,
+        dailyShape: Array.from({ length: 24 }, () => 1),
+        dynamodbProvisioned: { t: { writes: { min: 1, max: 1000 }, reads: { min: 1, max: 1000 }, targetUtilization: 0.7 } },
+      },
+      PRICES,
+    );
+    expect(line(r, 'dynamodb.provisioned_writes').usdPerMonth).toBeCloseTo(55 * 730 * 0.00065, 6);
+    expect(line(r, 'dynamodb.provisioned_reads').usdPerMonth).toBeCloseTo(1 * 730 * 0.00013, 6);
+    expect(line(r, 'dynamodb.writes').usdPerMonth).toBeCloseTo(0, 9);
+  });
+
+  it('a provisioned table whose units were not counted is an error, not a silent $0', () => {
+    expect(() =>
+      costModel(none, { ...bare, dynamodbProvisioned: { t: { writes: { min: 1, max: 1 }, reads: { min: 1, max: 1 }, targetUtilization: 0.7 } } }, PRICES),
+    ).toThrow(/not counted/);
   });
 });
