@@ -1,8 +1,9 @@
 /**
- * The AWS JSON 1.1 protocol as the local Athena and Secrets Manager serve it: `POST` with
- * `X-Amz-Target: <target>.<Operation>` and a JSON object body, answered in
- * `application/x-amz-json-1.1`; an error is `{ __type, Message }` with `x-amzn-errortype`, as the
- * SDK reads it. `GET /` and `/health` answer `{ status: 'ok' }` for the stack's checks.
+ * The AWS JSON 1.1 protocol as the local Athena, Secrets Manager and EventBridge serve it: `POST`
+ * with `X-Amz-Target: <target>.<Operation>` and a JSON object body, answered in
+ * `application/x-amz-json-1.1`; an error is `{ __type, Message }` (EventBridge: `message`) with
+ * `x-amzn-errortype`, as the SDK reads it. `GET /` and `/health` answer `{ status: 'ok' }` for the
+ * stack's checks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isPlainObject } from '#shared/lang';
@@ -21,17 +22,24 @@ export interface AwsJsonService {
   maxBody: number;
   /** The exception a failure of ours is, as the SDK model names it. */
   internalError: string;
+  /** The error body's message field as the service sends it (default `Message`; EventBridge `message`). */
+  messageKey?: 'Message' | 'message';
   operations: Record<string, (body: Record<string, unknown>) => unknown>;
 }
 
 export function awsJsonHandler(service: AwsJsonService): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const target = new RegExp(`^${service.target}\\.(\\w+)$`);
+  const error = (type: string, message: string) => ({ __type: type, [service.messageKey ?? 'Message']: message });
   return async (req, res) => {
     try {
-      const m = target.exec(String(req.headers['x-amz-target'] ?? ''));
+      const header = String(req.headers['x-amz-target'] ?? '');
+      const m = target.exec(header);
       if (req.method !== 'POST' || !m) {
         if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return sendJson(res, 200, { status: 'ok' });
-        throw new AwsError('UnknownOperationException', `Expected POST with X-Amz-Target: ${service.target}.<Operation>`);
+        throw new AwsError(
+          'UnknownOperationException',
+          `Expected POST with X-Amz-Target: ${service.target}.<Operation>, got ${req.method} ${header || '(none)'}`,
+        );
       }
       const op = service.operations[m[1]!];
       if (!op) throw new AwsError('UnknownOperationException', `The local ${service.name} does not support ${m[1]}`);
@@ -43,17 +51,15 @@ export function awsJsonHandler(service: AwsJsonService): (req: IncomingMessage, 
         throw new AwsError('SerializationException', 'Request body is not valid JSON');
       }
       if (!isPlainObject(body)) throw new AwsError('SerializationException', 'Request body must be a JSON object');
-      sendJson(res, 200, op(body), JSON_HEADERS);
+      sendJson(res, 200, await op(body), JSON_HEADERS);
     } catch (e) {
-      if (e instanceof AwsError) sendJson(res, e.status, { __type: e.type, Message: e.message }, { ...JSON_HEADERS, 'x-amzn-errortype': e.type });
+      if (e instanceof AwsError) sendJson(res, e.status, error(e.type, e.message), { ...JSON_HEADERS, 'x-amzn-errortype': e.type });
       else {
         log('error', `${service.logAs}.internal_error`, { error: (e as Error)?.message });
-        sendJson(
-          res,
-          500,
-          { __type: service.internalError, Message: `Internal error in the local ${service.name}` },
-          { ...JSON_HEADERS, 'x-amzn-errortype': service.internalError },
-        );
+        sendJson(res, 500, error(service.internalError, `Internal error in the local ${service.name}`), {
+          ...JSON_HEADERS,
+          'x-amzn-errortype': service.internalError,
+        });
       }
     }
   };

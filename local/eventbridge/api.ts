@@ -11,7 +11,8 @@ import { log } from '#shared/log';
 import { compilePattern, parsePattern } from '#shared/eventbridge';
 import { validateTargetInput, type InputTransformer } from '#shared/eventbridge';
 import type { DeliveryItem } from './delivery';
-import { AwsError, paginate, readBody, sendJson } from './http';
+import { awsJsonHandler } from '../aws-json';
+import { AwsError, paginate } from './http';
 import type { Router } from './routing';
 import { lambdaFunctionName, LOCAL_ACCOUNT, type BusState, type BusStore, type RuleState, type TargetState } from './state';
 
@@ -373,40 +374,15 @@ export function operations(store: BusStore, router: Router, counters: ApiCounter
   };
 }
 
-/** Serves the operations over EventBridge's JSON 1.1 protocol. */
+/** Serves the operations over EventBridge's JSON 1.1 protocol (`X-Amz-Target: AWSEvents.<Operation>`). */
 export function protocolHandler(ops: Operations): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    const headers = { 'content-type': 'application/x-amz-json-1.1' };
-    try {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const m = /^AWSEvents\.(\w+)$/.exec(target);
-      if (req.method !== 'POST' || !m) {
-        if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return sendJson(res, 200, { status: 'ok' });
-        throw new AwsError('UnknownOperationException', `Expected POST with X-Amz-Target: AWSEvents.<Operation>, got ${req.method} ${target || '(none)'}`);
-      }
-      const op = ops[m[1]!];
-      if (!op) throw new AwsError('UnknownOperationException', `Operation ${m[1]} is not supported by the local EventBridge`);
-      const raw = await readBody(req, 2 * 1024 * 1024);
-      let body: Record<string, unknown>;
-      try {
-        body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
-      } catch {
-        throw new AwsError('SerializationException', 'Request body is not valid JSON');
-      }
-      const out = await op(body ?? {});
-      sendJson(res, 200, out, headers);
-    } catch (e) {
-      if (e instanceof AwsError) {
-        sendJson(res, e.status, { __type: e.type, message: e.message }, { ...headers, 'x-amzn-errortype': e.type });
-      } else {
-        log('error', 'eventbridge.internal_error', { error: (e as Error)?.message });
-        sendJson(
-          res,
-          500,
-          { __type: 'InternalException', message: 'Internal error in the local EventBridge' },
-          { ...headers, 'x-amzn-errortype': 'InternalException' },
-        );
-      }
-    }
-  };
+  return awsJsonHandler({
+    target: 'AWSEvents',
+    name: 'EventBridge',
+    logAs: 'eventbridge',
+    maxBody: 2 * 1024 * 1024,
+    internalError: 'InternalException',
+    messageKey: 'message',
+    operations: ops,
+  });
 }

@@ -1,8 +1,8 @@
 /**
- * The JSON 1.1 protocol of the local Athena and Secrets Manager (local/aws-json.ts) on the wire, where
+ * The JSON 1.1 protocol of the local Athena, Secrets Manager and EventBridge (local/aws-json.ts) on the wire, where
  * the SDK's own checks do not reach: the health answer, a request without the service's target, an
  * operation the server lacks, and a body that is not JSON or not an object —
- * each `{ __type, Message }` with `x-amzn-errortype`, as the SDK reads an error.
+ * each `{ __type, Message }` (EventBridge: `message`) with `x-amzn-errortype`, as the SDK reads an error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,18 +10,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAthena, startAthena } from '#local/athena/server';
 import { type LocalSecretsManager, startSecretsManager } from '#local/secretsmanager/server';
+import { type LocalEventBridge, startEventBridge } from '#local/eventbridge/server';
 
 let dir: string;
 let athena: LocalAthena;
 let sm: LocalSecretsManager;
+let eb: LocalEventBridge;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-aws-json-'));
   athena = await startAthena({ dataDir: dir, workgroups: ['primary'], concurrency: 1 });
   sm = await startSecretsManager({ dataDir: dir, region: 'eu-west-1' });
+  eb = await startEventBridge({ dataDir: dir, invoke: async () => undefined });
 });
 afterAll(async () => {
   await athena?.close();
   await sm?.close();
+  await eb?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -40,9 +44,24 @@ const call = async (endpoint: string, init: { method?: string; path?: string; ta
 };
 
 describe.each([
-  { service: 'Athena', target: 'AmazonAthena', known: 'GetQueryExecution', endpoint: () => athena.endpoint },
-  { service: 'Secrets Manager', target: 'secretsmanager', known: 'DescribeSecret', endpoint: () => sm.endpoint },
-])('the local $service speaks JSON 1.1', ({ service, target, known, endpoint }) => {
+  {
+    service: 'Athena',
+    target: 'AmazonAthena',
+    known: 'GetQueryExecution',
+    refused: 'InvalidRequestException',
+    key: 'Message',
+    endpoint: () => athena.endpoint,
+  },
+  {
+    service: 'Secrets Manager',
+    target: 'secretsmanager',
+    known: 'DescribeSecret',
+    refused: 'InvalidParameterException',
+    key: 'Message',
+    endpoint: () => sm.endpoint,
+  },
+  { service: 'EventBridge', target: 'AWSEvents', known: 'DescribeRule', refused: 'ValidationException', key: 'message', endpoint: () => eb.endpoint },
+])('the local $service speaks JSON 1.1', ({ service, target, known, refused, key, endpoint }) => {
   it('answers its health check', async () => {
     for (const path of ['/', '/health']) expect(await call(endpoint(), { method: 'GET', path })).toMatchObject({ status: 200, json: { status: 'ok' } });
   });
@@ -52,14 +71,14 @@ describe.each([
       status: 400,
       type: 'UnknownOperationException',
       contentType: 'application/x-amz-json-1.1',
-      json: { __type: 'UnknownOperationException', Message: `Expected POST with X-Amz-Target: ${target}.<Operation>` },
+      json: { __type: 'UnknownOperationException', [key]: `Expected POST with X-Amz-Target: ${target}.<Operation>, got POST (none)` },
     });
     expect(await call(endpoint(), { target: 'Other.DescribeSecret', body: '{}' })).toMatchObject({ status: 400, type: 'UnknownOperationException' });
     expect(await call(endpoint(), { target: `${target}.DeleteEverything`, body: '{}' })).toEqual({
       status: 400,
       type: 'UnknownOperationException',
       contentType: 'application/x-amz-json-1.1',
-      json: { __type: 'UnknownOperationException', Message: `The local ${service} does not support DeleteEverything` },
+      json: { __type: 'UnknownOperationException', [key]: `The local ${service} does not support DeleteEverything` },
     });
   });
 
@@ -73,7 +92,7 @@ describe.each([
         status: 400,
         type: 'SerializationException',
         contentType: 'application/x-amz-json-1.1',
-        json: { __type: 'SerializationException', Message: message },
+        json: { __type: 'SerializationException', [key]: message },
       });
   });
 
@@ -81,6 +100,6 @@ describe.each([
     const r = await call(endpoint(), { target: `${target}.${known}` });
     expect(r.contentType).toBe('application/x-amz-json-1.1');
     expect(r.status).toBe(400);
-    expect(r.json.__type).toBe(service === 'Athena' ? 'InvalidRequestException' : 'InvalidParameterException');
+    expect(r.json.__type).toBe(refused);
   });
 });
