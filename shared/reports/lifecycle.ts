@@ -51,8 +51,9 @@ export function lifecycleWindows(since: string, until: string, count: number): {
 export function lifecycleSql(o: LifecycleOptions, d: Dialect): string {
   const t = ts('"timestamp"', d);
   const list = (xs: string[]) => xs.map(lit).join(', ');
-  const amount = `coalesce(TRY_CAST(${jsonText('e.properties', 'revenue', d)} AS DOUBLE), TRY_CAST(${jsonText('e.properties', 'total', d)} AS DOUBLE), 0)`;
-  const referrer = jsonText('e.properties', 'referrer_id', d);
+  const amount = `coalesce(TRY_CAST(${jsonText('properties', 'revenue', d)} AS DOUBLE), TRY_CAST(${jsonText('properties', 'total', d)} AS DOUBLE), 0)`;
+  const referrer = jsonText('properties', 'referrer_id', d);
+  // `win` reads ev's columns unqualified: `wins` has none of these names.
   const wins = lifecycleWindows(o.since, o.until, o.windows ?? 1);
   // First-seen needs every event before the windows too: no lower bound here.
   const p = people(o.by ?? 'profile', d, o.profilesSince);

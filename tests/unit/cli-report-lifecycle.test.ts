@@ -41,11 +41,30 @@ describe('lifecycle SQL', () => {
       // First seen looks at all history (no lower bound in ev); stages only at the window.
       expect(sql).toMatch(/\nev AS \(SELECT [^\n]* WHERE [^\n]*< TIMESTAMP '2024-08-19 00:00:00'\),\n/);
       expect(sql.split('\n').find((l) => l.startsWith('ev AS'))).not.toContain('2024-08-05');
-      expect(sql).toContain(">= TIMESTAMP '2024-08-05 00:00:00'");
+      expect(sql).toContain("TIMESTAMP '2024-08-05 00:00:00' AS start_t");
+      expect(sql).toContain('e.t >= ws.start_t AND e.t < ws.end_t');
       expect(sql).toContain("event IN ('Signed Up', 'Kid''s Order')");
       expect(sql).toContain("count(DISTINCT date_trunc('week', t))");
       for (const s of ['acquisition', 'activation', 'retention', 'revenue', 'referral']) expect(sql).toContain(`'${s}' AS stage`);
     }
+  });
+
+  it('--windows: consecutive windows of the same length in one query, each row naming its window', () => {
+    const sql = reportSql('lifecycle', { since: '2024-08-12', until: '2024-08-18', windows: '3' }, 'athena');
+    const wins = sql.split('\n').find((l) => l.startsWith('wins AS'))!;
+    expect([...wins.matchAll(/'(\d{4}-\d{2}-\d{2})' AS window_since, '(\d{4}-\d{2}-\d{2})' AS window_until/g)].map((m) => [m[1], m[2]])).toEqual([
+      ['2024-07-29', '2024-08-04'],
+      ['2024-08-05', '2024-08-11'],
+      ['2024-08-12', '2024-08-18'],
+    ]);
+    expect(sql).toContain('SELECT window_since, window_until, stage,');
+    // One scan: the events are read once, up to the end of the last window.
+    expect(sql.match(/FROM events/g)).toHaveLength(1);
+    expect(reportSql('lifecycle', { since: '2024-08-12', until: '2024-08-18' }, 'athena')).not.toContain('window_since, window_until, stage');
+    for (const bad of ['0', '53', '1.5', 'x'])
+      expect(() => reportSql('lifecycle', { since: '2024-08-12', until: '2024-08-18', windows: bad }, 'duckdb')).toThrow(
+        /--windows must be a whole number from 1 to 52/,
+      );
   });
 
   it('defaults to a 30-day window ending today, and validates it', () => {
