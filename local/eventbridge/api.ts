@@ -7,7 +7,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { CairnError } from '#shared/errors';
-import { log } from '#shared/log';
 import { compilePattern, parsePattern } from '#shared/eventbridge';
 import { validateTargetInput, type InputTransformer } from '#shared/eventbridge';
 import type { DeliveryItem } from './delivery';
