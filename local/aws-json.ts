@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isPlainObject } from '#shared/lang';
 import { log } from '#shared/log';
-import { AwsError, closeServer, listen, readBody, sendJson } from './eventbridge/http';
+import { AwsError, closeServer, listen, readBody, sendJson } from './aws-http';
 
 const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
 

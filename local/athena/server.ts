@@ -32,7 +32,7 @@ import { isPlainObject } from '#shared/lang';
 import { log } from '#shared/log';
 import type { Cell, QueryResult } from '#shared/reports';
 import { serveAwsJson } from '../aws-json';
-import { AwsError } from '../eventbridge/http';
+import { AwsError } from '../aws-http';
 import { localLakeDir, openLocalLake, type LocalLake } from '../lake';
 
 type State = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';

@@ -11,7 +11,7 @@ import { compilePattern, parsePattern } from '#shared/eventbridge';
 import { validateTargetInput, type InputTransformer } from '#shared/eventbridge';
 import type { DeliveryItem } from './delivery';
 import { awsJsonHandler } from '../aws-json';
-import { AwsError, paginate } from './http';
+import { AwsError, paginate } from '../aws-http';
 import type { Router } from './routing';
 import { lambdaFunctionName, LOCAL_ACCOUNT, type BusState, type BusStore, type RuleState, type TargetState } from './state';
 

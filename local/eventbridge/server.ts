@@ -16,7 +16,7 @@ import { log } from '#shared/log';
 import { BUS } from '#shared/config';
 import { operations, protocolHandler } from './api';
 import type { DeliveryStats, Invoke } from './delivery';
-import { closeServer, listen } from './http';
+import { closeServer, listen } from '../aws-http';
 import { openRouter } from './routing';
 import { openBusStore } from './state';
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { AwsError, closeServer, listen, readBody, sendJson } from '../eventbridge/http';
+import { AwsError, closeServer, listen, readBody, sendJson } from '../aws-http';
 import { Journal, readJsonLines } from '../eventbridge/store';
 import { isPlainObject } from '#shared/lang';
 

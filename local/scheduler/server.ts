@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { log } from '#shared/log';
 import { DeliveryQueue, type DeliveryStats, type Invoke } from '../eventbridge/delivery';
-import { AwsError, closeServer, listen, paginate, readBody, sendJson } from '../eventbridge/http';
+import { AwsError, closeServer, listen, paginate, readBody, sendJson } from '../aws-http';
 import { lambdaFunctionName, LOCAL_ACCOUNT } from '../eventbridge/state';
 import { Journal, readJsonLines } from '../eventbridge/store';
 import { parseScheduleExpression } from './expression';

@@ -21,7 +21,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { log } from '#shared/log';
 import { serveAwsJson } from '../aws-json';
-import { AwsError } from '../eventbridge/http';
+import { AwsError } from '../aws-http';
 import { LOCAL_ACCOUNT } from '../eventbridge/state';
 
 interface Version {

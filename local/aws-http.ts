@@ -1,4 +1,4 @@
-/** Small HTTP helpers shared by the local EventBridge and Scheduler servers. */
+/** Small HTTP helpers of the local AWS-API servers (EventBridge, Scheduler, Athena, Secrets Manager, the outbox): errors as the SDK reads them, bodies, pagination. */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
