@@ -135,7 +135,7 @@ export async function applyEffectsBatch(
         ),
   ]);
   const stored: ProfileRecord[] = [];
-  const superseded: { p: ProfileRecord; t: Transitions }[] = [];
+  const superseded: Superseded[] = [];
   await pmap(work, concurrency, async ({ p, t }) => {
     const pub = publishedOf(p);
     let r = pub.r !== null && pub.r > now.getTime() ? pub.r : null;
@@ -143,11 +143,21 @@ export async function applyEffectsBatch(
     const segPub = JSON.stringify({ s: storedSegments(p), r });
     const rec: ProfileRecord = { ...p, version: p.version + 1, extra: withInherited({ ...(p.extra ?? {}), segPub }, null) };
     if (await store.putProfile(rec, p.version)) stored.push(rec);
-    else superseded.push({ p, t });
+    else superseded.push({ p, t, segPub });
   });
-  if (superseded.length) await correct(superseded, store, deps, now);
+  if (superseded.length) stored.push(...(await correct(superseded, store, deps, now)));
   return stored;
 }
+
+/** A record another writer changed after its transitions were computed and published, with the `segPub` they make. */
+interface Superseded {
+  p: ProfileRecord;
+  t: Transitions;
+  segPub: string;
+}
+
+/** What the effects read from a record: its membership, what was published of it, what it inherited. */
+const effectsState = (p: ProfileRecord) => JSON.stringify([storedSegments(p), p.extra?.segPub ?? null, p.extra?.segInh ?? null]);
 
 /**
  * Another writer changed these profiles after this call computed (and published) their transitions:
@@ -158,13 +168,26 @@ export async function applyEffectsBatch(
  * `segPub` on the newer record nor publishes that record's own transitions: two appliers publishing
  * the same transition (each from the same earlier `segPub`) is how a person got a segment's
  * `entered` twice.
+ *
+ * A newer record whose writer left membership, `segPub` and `segInh` as this call read them (an
+ * unmerge's last write, any write that is not a settle) has nothing of its own to publish: what this
+ * call published is its transitions, so `segPub` is recorded on it — else the next applier would
+ * publish them a second time. Returns the records written so.
  */
-async function correct(superseded: { p: ProfileRecord; t: Transitions }[], store: IdentityStore, deps: EffectsDeps, now: Date): Promise<void> {
+async function correct(superseded: Superseded[], store: IdentityStore, deps: EffectsDeps, now: Date): Promise<ProfileRecord[]> {
   const latest = await store.read({ profiles: superseded.map((x) => x.p.profileId) }, true);
   const events: BusEvent[] = [];
   const index: MembershipChange[] = [];
-  for (const { p, t } of superseded) {
-    const cur = latest.profiles.get(p.profileId);
+  const recorded: ProfileRecord[] = [];
+  for (const { p, t, segPub } of superseded) {
+    let cur = latest.profiles.get(p.profileId);
+    for (let attempt = 0; attempt < 3 && cur && !cur.mergedInto && effectsState(cur) === effectsState(p); attempt++) {
+      const rec: ProfileRecord = { ...cur, version: cur.version + 1, extra: withInherited({ ...(cur.extra ?? {}), segPub }, null) };
+      if (await store.putProfile(rec, cur.version)) {
+        recorded.push(rec);
+        cur = undefined;
+      } else cur = (await store.read({ profiles: [p.profileId] }, true)).profiles.get(p.profileId);
+    }
     if (!cur || cur.mergedInto) continue;
     const base = publishedOf(cur).s;
     const segs = storedSegments(cur);
@@ -186,6 +209,7 @@ async function correct(superseded: { p: ProfileRecord; t: Transitions }[], store
     events.length && deps.publisher ? deps.publisher.publish(events) : undefined,
     index.length ? writeMemberships(deps.membersTable, index, now) : undefined,
   ]);
+  return recorded;
 }
 
 /** `extra` with the inherited segments set to `inh` (the attribute removed when empty). */

@@ -5,7 +5,9 @@
  * - a batch attempt that writes some profiles and then hits a conflict: the re-run does not rewrite
  *   those profiles (their messages are applied already), yet their membership is published and indexed;
  * - a batch that writes its profiles and then fails before the effects: the re-delivered batch
- *   (all duplicates, nothing to write) publishes and indexes them.
+ *   (all duplicates, nothing to write) publishes and indexes them;
+ * - a writer that does not settle membership (an unmerge's last write) lands between the effects'
+ *   publish and their record: what was published is recorded on its record, never published again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -20,6 +22,9 @@ import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/
 import type { BatchRecord } from '#shared/identity/resolve';
 import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
+import { applyEffects } from '#shared/segments/effects';
+import { newProfile } from '#shared/identity/profile';
+import type { ProfileRecord } from '#shared/identity/types';
 import { listMembers } from '#shared/segments/members';
 import { segmentMembersTableFromEnv } from '#functions/env';
 import { compileRuntime } from '#shared/segments/runtime';
@@ -136,5 +141,38 @@ describe('segment effects survive resolve retries', () => {
     // Published once: a third delivery changes nothing.
     await processBatch(deps(store, bus), 'shardId-000000000001', batch);
     expect(entered(bus, id)).toBe(1);
+  });
+  it('a write that leaves membership alone, between the publish and its record, does not get the transition published twice', async () => {
+    // The unmerge's last write (λ admin) lands while λ recheck is between publishing and recording.
+    class Interleaved extends MemoryStore {
+      between: (() => Promise<unknown>) | undefined;
+      override async putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
+        const run = this.between;
+        if (run && rec.extra?.segPub !== undefined) {
+          this.between = undefined;
+          await run();
+        }
+        return super.putProfile(rec, expected);
+      }
+    }
+    const store = new Interleaved();
+    const p: ProfileRecord = {
+      ...newProfile('p-interleaved', new Date(T).toISOString()),
+      extra: { segments: ['buyers'], segPub: JSON.stringify({ s: ['buyers', 'repeat-buyers'], r: null }) },
+    };
+    expect(await store.putProfile(p, null)).toBe(true);
+    const bus: BusEvent[] = [];
+    const fx = { publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) }, membersTable: segmentMembersTableFromEnv(), schedules: false as const };
+    store.between = async () => {
+      const cur = (await store.read({ profiles: [p.profileId] })).profiles.get(p.profileId)!;
+      expect(await store.putProfile({ ...cur, version: cur.version + 1, mergedFrom: [] }, cur.version)).toBe(true);
+    };
+    await applyEffects(p, store, fx, new Date());
+    expect(bus.map((e) => `${e.detailType} ${e.detail.segment}`)).toEqual(['segment.exited repeat-buyers']);
+    // The next applier (a recheck, the person's next event) finds nothing left to publish.
+    const latest = (await store.read({ profiles: [p.profileId] })).profiles.get(p.profileId)!;
+    await applyEffects(latest, store, fx, new Date());
+    expect(bus).toHaveLength(1);
+    expect(JSON.parse(String(latest.extra?.segPub)).s).toEqual(['buyers']);
   });
 });
