@@ -140,7 +140,7 @@ export const TABLES = {
    * `lake#<hash>` items listing the lake objects a resolve batch put the person's rows in (docs/privacy.md).
    */
   timeline: { id: 'TimelineTable', name: 'cairn-timeline', partitionKey: 'profileId', sortKey: 'sk', ttlAttribute: 'expiresAt' },
-  /** Applied computed traits, segments and journeys: pk `<kind>#<id>` (shared/definitions/store.ts). */
+  /** Applied computed traits, segments and journeys: pk `<kind>#<id>`, and `_revision` counting their changes (shared/definitions/store.ts). */
   definitions: { id: 'DefinitionsTable', name: 'cairn-definitions', partitionKey: 'pk' },
   /**
    * Journey runtime state (docs/journeys.md): pk `run#<journey>#<profile>` (a person's run), `action#<runId>#<stepId>`
@@ -523,7 +523,7 @@ export const FUNCTIONS = {
         identities: ['BatchGetItem', 'UpdateItem', 'PartiQLInsert'],
         profiles: ['BatchGetItem', 'PutItem', 'PartiQLInsert'],
         timeline: ['BatchWriteItem'],
-        definitions: ['Scan'],
+        definitions: ['GetItem', 'Scan'],
         segmentMembers: ['BatchWriteItem'],
         privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'],
       },
@@ -606,7 +606,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 120,
     env: ['profilesTable', 'definitionsTable', 'segmentMembersTable', 'eventBus', 'recheckTargetArn', 'recheckRoleArn'],
     access: {
-      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], definitions: ['Scan'], segmentMembers: ['BatchWriteItem'] },
+      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], definitions: ['GetItem', 'Scan'], segmentMembers: ['BatchWriteItem'] },
       bus: true,
       recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
     },
@@ -638,7 +638,7 @@ export const FUNCTIONS = {
     // Runs must not overlap (both would score and settle the same profiles): one at a time.
     reservedConcurrency: 1,
     access: {
-      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], timeline: ['Query'], definitions: ['Scan'], segmentMembers: ['BatchWriteItem'] },
+      tables: { profiles: ['BatchGetItem', 'PutItem', 'Scan'], timeline: ['Query'], definitions: ['GetItem', 'Scan'], segmentMembers: ['BatchWriteItem'] },
       bus: true,
       recheckSchedules: ['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'],
     },

@@ -21,7 +21,7 @@ import { batchGet } from '../aws/batch';
 import { documentClient as doc } from '../aws/clients';
 import { CairnError } from '../errors';
 import { validateDefinition } from './schema';
-import { definitionKey } from './store';
+import { bumpDefinitionsRevision, definitionKey } from './store';
 import type { JourneyDef, JsonObject } from './types';
 import { activeLifecycle, contentHash, type JourneyLifecycle, type JourneyStatus } from './versions';
 
@@ -204,6 +204,8 @@ export async function putJourneyVersion(
   }
   const v: JourneyVersion = { id: def.id, version, definition: def, hash, appliedAt: now.toISOString(), pausedMsBefore: next.lifecycle.pausedMs };
   await putVersionItem(table, { ...v, source: def.source });
+  // A journey's conditions keep event counters on profiles (segments/runtime.ts): a change of the set.
+  await bumpDefinitionsRevision(table);
   return v;
 }
 
@@ -238,5 +240,7 @@ export async function setJourneyStatus(
     if (isConditionFailure(e)) throw conflict(head.id);
     throw e;
   }
+  // A deleted journey leaves the listed set (its counters go with it).
+  if (status === 'deleted') await bumpDefinitionsRevision(table);
   return { ...head, status, lifecycle: { ...lifecycle, status: status === 'deleted' ? 'archived' : status }, rev: head.rev + 1 };
 }

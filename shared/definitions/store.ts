@@ -8,8 +8,12 @@
  * runtime status on their item (dynamo-versions.ts); a deleted journey's item stays, `status: deleted`,
  * so its versions and runs are never orphaned. Listings and reads skip version items and deleted
  * journeys unless asked (`includeDeleted`: erasure and export must still reach their runs).
+ *
+ * One more item, `_revision` (`rev`), counts the changes of the set: every write of a definition is
+ * followed by its increment (bumpDefinitionsRevision). A reader that reads it before listing knows
+ * its copy holds at least every change counted so far (docs/segments.md#applying-to-existing-profiles).
  */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from '../aws/clients';
 import { validateDefinition } from './schema';
 import type { Definition, DefinitionKind } from './types';
@@ -27,6 +31,37 @@ export interface StoredDefinition<D extends Definition = Definition> {
 
 export const definitionKey = (kind: DefinitionKind, id: string) => `${kind}#${id}`;
 const pk = definitionKey;
+/** The revision counter's key (no `#`: never a definition's). */
+export const REVISION_KEY = '_revision';
+
+/** The definitions' revision: how many changes were counted (0 before the first), read consistently. */
+export async function definitionsRevision(table: string): Promise<number> {
+  const res = await dynamodb().send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { pk: { S: REVISION_KEY } },
+      ConsistentRead: true,
+      ProjectionExpression: 'rev',
+      ReturnConsumedCapacity: 'TOTAL',
+    }),
+  );
+  return Number(res.Item?.rev?.N ?? 0);
+}
+
+/** Counts a change of the set, after it was written (a reader that sees the new count sees the change). */
+export async function bumpDefinitionsRevision(table: string): Promise<number> {
+  const res = await dynamodb().send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: REVISION_KEY } },
+      UpdateExpression: 'ADD rev :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+      ReturnValues: 'UPDATED_NEW',
+      ReturnConsumedCapacity: 'TOTAL',
+    }),
+  );
+  return Number(res.Attributes?.rev?.N ?? 0);
+}
 
 export function fromItem(item: Record<string, AttributeValue>): StoredDefinition {
   const kind = item.kind!.S as DefinitionKind;
@@ -81,7 +116,7 @@ export async function listDefinitions(table: string, kind?: DefinitionKind, opts
         ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
       }),
     );
-    for (const item of res.Items ?? []) out.push(fromItem(item));
+    for (const item of res.Items ?? []) if (item.pk?.S !== REVISION_KEY) out.push(fromItem(item));
     start = res.LastEvaluatedKey;
   } while (start);
   return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
@@ -112,6 +147,7 @@ export async function putDefinition(table: string, def: Definition, now = new Da
       ReturnConsumedCapacity: 'TOTAL',
     }),
   );
+  await bumpDefinitionsRevision(table);
   return version;
 }
 
@@ -119,5 +155,7 @@ export async function deleteDefinition(table: string, kind: DefinitionKind, id: 
   const res = await dynamodb().send(
     new DeleteItemCommand({ TableName: table, Key: { pk: { S: pk(kind, id) } }, ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'TOTAL' }),
   );
+  // Counted even when nothing was there: a retried delete whose first attempt crashed before counting.
+  await bumpDefinitionsRevision(table);
   return res.Attributes !== undefined;
 }

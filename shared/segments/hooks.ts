@@ -3,10 +3,16 @@
  * event counters are folded into each profile with every message resolve applies (its exactly-once
  * point), membership is evaluated on every profile the batch writes and stored in the same
  * conditional write, and once the batch is written the changes are published and indexed.
+ *
+ * The definitions are the current ones (RuntimeLoader.current: the cached copy only while no change
+ * was counted since), and a change counted while the batch ran has the profiles it wrote settled
+ * again by the new set before their effects: a sweep after a PUT may have passed them already, and
+ * nothing else would correct them before their next event (docs/segments.md).
  */
 import type { ResolveHooks, ProfileRecord } from '../identity';
 import { applyEffectsBatch, effectsPending, retireMerged, publishedOf, type EffectsDeps } from './effects';
 import type { RuntimeLoader, SegmentRuntime } from './runtime';
+import { settleLive } from './recheck';
 import { profileExtension, settleProfile, storedSegments, withSettled } from './state';
 
 export interface SegmentHooksOptions extends EffectsDeps {
@@ -41,7 +47,7 @@ export function segmentHooks(opts: SegmentHooksOptions): ResolveHooks {
   let rt: SegmentRuntime | undefined;
   return {
     async prepare() {
-      rt = await loader.get();
+      rt = await loader.current();
       // With segments defined, the extension's absorb also carries what was published for a merged-away
       // profile to its survivor (no second `segment.entered` for the same person).
       return rt.all.length || rt.byEvent.size || rt.segments.length ? profileExtension(rt) : undefined;
@@ -68,7 +74,18 @@ export function segmentHooks(opts: SegmentHooksOptions): ResolveHooks {
           if (effectsPending(p, now.getTime(), effects)) repair.push(p);
         }
       }
-      for (const rec of await applyEffectsBatch([...plan.profiles.map((w) => w.rec), ...repair], store, effects, now, n)) cache.setProfile(rec);
+      let written = plan.profiles.map((w) => w.rec);
+      if (rt && written.length && (await loader.revision()) > rt.revision) {
+        const fresh = await loader.get({ fresh: true });
+        const settled = new Map<string, ProfileRecord>();
+        await pmap(written, n, async (w) => {
+          const rec = w.mergedInto ? w : await settleLive(w.profileId, fresh, store, now.getTime());
+          // Once per person: a profile merged meanwhile settles (and is published) as its survivor.
+          if (rec) settled.set(rec.profileId, rec);
+        });
+        written = [...settled.values()];
+      }
+      for (const rec of await applyEffectsBatch([...written, ...repair], store, effects, now, n)) cache.setProfile(rec);
       await pmap(
         plan.freezes.filter((w) => w.expected !== null && (storedSegments(w.rec).length || publishedOf(w.rec).s.length)),
         n,

@@ -9,10 +9,13 @@ export {
   defaultRuntimeLoader,
   definitionsTtlMs,
   EMPTY_RUNTIME,
+  fixedRuntimeLoader,
   runtimeLoader,
   storedDefinitions,
   traitKey,
   type Accumulator,
+  type DefinitionSet,
+  type DefinitionSource,
   type RuntimeLoader,
   type SegmentRuntime,
 } from './runtime';

@@ -33,19 +33,20 @@ export interface RecheckDeps {
   now?: () => number;
 }
 
-/** Settles one profile record at `now` and writes it when it changed; false on a version conflict. */
-async function settleAndWrite(p: ProfileRecord, rt: SegmentRuntime, deps: RecheckDeps, now: number): Promise<{ ok: boolean; changed: boolean }> {
+/** Settles one profile record at `now` and writes it when it changed; null on a version conflict. */
+async function settleRecord(p: ProfileRecord, rt: SegmentRuntime, store: IdentityStore, now: number): Promise<{ rec: ProfileRecord; changed: boolean } | null> {
   const s = settleProfile(p, rt, now);
-  let cur = p;
-  let changed = false;
-  if (settledDiffers(p, s)) {
-    const next: ProfileRecord = { ...p, version: p.version + 1, updatedAt: new Date(now).toISOString(), extra: withSettled(p.extra, s) };
-    if (!(await deps.store.putProfile(next, p.version))) return { ok: false, changed: false };
-    cur = next;
-    changed = true;
-  }
-  await applyEffects(cur, deps.store, deps.effects, new Date(now));
-  return { ok: true, changed };
+  if (!settledDiffers(p, s)) return { rec: p, changed: false };
+  const next: ProfileRecord = { ...p, version: p.version + 1, updatedAt: new Date(now).toISOString(), extra: withSettled(p.extra, s) };
+  return (await store.putProfile(next, p.version)) ? { rec: next, changed: true } : null;
+}
+
+/** Settles one profile record at `now`, writes it when it changed and applies its effects; false on a version conflict. */
+async function settleAndWrite(p: ProfileRecord, rt: SegmentRuntime, deps: RecheckDeps, now: number): Promise<{ ok: boolean; changed: boolean }> {
+  const r = await settleRecord(p, rt, deps.store, now);
+  if (!r) return { ok: false, changed: false };
+  await applyEffects(r.rec, deps.store, deps.effects, new Date(now));
+  return { ok: true, changed: r.changed };
 }
 
 /** The live profile (following mergedInto), read consistently. */
@@ -60,8 +61,25 @@ async function live(store: IdentityStore, profileId: string): Promise<ProfileRec
   return null;
 }
 
+/**
+ * The live profile settled by `rt` at `now` and written when that changed it (no effects applied):
+ * what λ resolve does to the profiles a batch wrote when the definitions changed while it ran.
+ * Null when the profile is gone or kept conflicting.
+ */
+export async function settleLive(profileId: string, rt: SegmentRuntime, store: IdentityStore, now: number): Promise<ProfileRecord | null> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const p = await live(store, profileId);
+    if (!p) return null;
+    const r = await settleRecord(p, rt, store, now);
+    if (r) return r.rec;
+  }
+  log('warn', 'recheck.conflict', { profileId });
+  return null;
+}
+
 export async function recheckProfile(profileId: string, deps: RecheckDeps, opts: { fresh?: boolean; rt?: SegmentRuntime } = {}): Promise<{ changed: boolean }> {
-  const rt = opts.rt ?? (await deps.loader.get({ fresh: opts.fresh }));
+  // Not only the cached copy: one written by a sweep after a PUT must not be settled back by it.
+  const rt = opts.rt ?? (opts.fresh ? await deps.loader.get({ fresh: true }) : await deps.loader.current());
   for (let attempt = 0; attempt < 5; attempt++) {
     const p = await live(deps.store, profileId);
     if (!p) return { changed: false };

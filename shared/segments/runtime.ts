@@ -15,7 +15,7 @@ import {
   type Condition,
   type SegmentDef,
 } from '../definitions';
-import { listDefinitions } from '../definitions/store';
+import { definitionsRevision, listDefinitions } from '../definitions/store';
 
 /** Something folded per message into a bucketed state: a computed trait or an event counter. */
 export interface Accumulator {
@@ -43,6 +43,8 @@ export interface SegmentRuntime {
   journeys: JourneyDef[];
   /** Stable fingerprint of the set (changes when any definition does). */
   fingerprint: string;
+  /** The definitions' revision read before the set was (0: unknown); the set holds every change it counts. */
+  revision: number;
 }
 
 /** State key of a computed trait: a hash of what it computes (the id is not part of it). */
@@ -51,7 +53,7 @@ export function traitKey(d: Pick<ComputedTraitDef, 'event' | 'aggregate' | 'prop
   return 'ct_' + createHash('sha256').update(canon).digest('hex').slice(0, 16);
 }
 
-export function compileRuntime(defs: Definition[]): SegmentRuntime {
+export function compileRuntime(defs: Definition[], revision = 0): SegmentRuntime {
   const traits = defs.filter((d): d is ComputedTraitDef => d.kind === 'computedTrait').map((def) => ({ key: traitKey(def), def, traitId: def.id }));
   const counters = eventCounters(defs)
     .filter((c) => c.scope === 'profile')
@@ -96,7 +98,7 @@ export function compileRuntime(defs: Definition[]): SegmentRuntime {
     .update(JSON.stringify(defs.map((d) => [d.kind, d.id, d.source]).sort((a, b) => (String(a[0]) + a[1] < String(b[0]) + b[1] ? -1 : 1))))
     .digest('hex')
     .slice(0, 16);
-  return { definitions: defs, traits, counters, byEvent, all, segments, segmentDefs, timed, journeys, fingerprint };
+  return { definitions: defs, traits, counters, byEvent, all, segments, segmentDefs, timed, journeys, fingerprint, revision };
 }
 
 export const EMPTY_RUNTIME: SegmentRuntime = compileRuntime([]);
@@ -104,7 +106,27 @@ export const EMPTY_RUNTIME: SegmentRuntime = compileRuntime([]);
 export interface RuntimeLoader {
   /** The current runtime; `fresh` skips the cache (sweeps after a PUT). */
   get(opts?: { fresh?: boolean }): Promise<SegmentRuntime>;
+  /**
+   * A runtime holding every definition change counted so far: one consistent read of the revision,
+   * and a fresh read of the set only when the cached one is older. What a writer of settled profiles
+   * uses, so that it never undoes what a sweep after a PUT wrote while its cache was still young.
+   */
+  current(): Promise<SegmentRuntime>;
+  /** The definitions' revision now (0 when the source does not count them). */
+  revision(): Promise<number>;
   invalidate(): void;
+}
+
+/** A set of definitions with the revision read before it. */
+export interface DefinitionSet {
+  definitions: Definition[];
+  revision: number;
+}
+
+/** Where a loader reads from: the set (with its revision), and the revision alone. */
+export interface DefinitionSource {
+  list(): Promise<DefinitionSet>;
+  revision(): Promise<number>;
 }
 
 /**
@@ -116,10 +138,19 @@ export function definitionsTtlMs(raw: string | undefined): number {
   return Number.isFinite(v) && v >= 0 ? v : 5_000;
 }
 
-/** The applied definitions, read from the definitions table `table`. */
-export const storedDefinitions = (table: string) => async (): Promise<Definition[]> => (await listDefinitions(table)).map((s) => s.definition);
+/** The applied definitions in the definitions table `table`, the revision read first (then the set holds every change it counts). */
+export const storedDefinitions = (table: string): DefinitionSource => ({
+  async list() {
+    const revision = await definitionsRevision(table);
+    return { revision, definitions: (await listDefinitions(table)).map((s) => s.definition) };
+  },
+  revision: () => definitionsRevision(table),
+});
 
-export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, now: () => number = Date.now): RuntimeLoader {
+/** A loader over `source`; a function listing definitions is a source without revisions (tests, benches). */
+export function runtimeLoader(source: DefinitionSource | (() => Promise<Definition[]>), ttlMs: number, now: () => number = Date.now): RuntimeLoader {
+  const src: DefinitionSource =
+    typeof source === 'function' ? { list: async () => ({ definitions: await source(), revision: 0 }), revision: async () => 0 } : source;
   // Reads are numbered in the order they start: the cache only ever moves to a newer read's result.
   // A result's age counts from when its read *started* (what it saw can be no newer than that), so a
   // definition written at W is in every runtime handed out from W + TTL on, however slow a read was.
@@ -129,11 +160,12 @@ export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, 
   const load = (): Promise<SegmentRuntime> => {
     const seq = ++started;
     const at = now();
-    const p: Promise<SegmentRuntime> = list()
-      .then((defs) => {
-        const rt = compileRuntime(defs);
+    const p: Promise<SegmentRuntime> = src
+      .list()
+      .then(({ definitions, revision }) => {
+        const rt = compileRuntime(definitions, revision);
         const prev = cached?.rt;
-        const same = prev && prev.fingerprint === rt.fingerprint ? prev : rt;
+        const same = prev && prev.fingerprint === rt.fingerprint && prev.revision === rt.revision ? prev : rt;
         if (!cached || cached.seq < seq) cached = { seq, at, rt: same };
         return same;
       })
@@ -143,21 +175,35 @@ export function runtimeLoader(list: () => Promise<Definition[]>, ttlMs: number, 
     inflight = { at, p };
     return p;
   };
+  const get: RuntimeLoader['get'] = async (opts = {}) => {
+    const t = now();
+    if (!opts.fresh && cached && t - cached.at < ttlMs) return cached.rt;
+    // A cached read may share a read in flight that is young enough; a fresh one never does, since
+    // that read may have started before the definition the caller must see was written (a sweep
+    // right after a PUT).
+    if (!opts.fresh && inflight && t - inflight.at < ttlMs) return inflight.p;
+    return load();
+  };
   return {
-    async get(opts = {}) {
-      const t = now();
-      if (!opts.fresh && cached && t - cached.at < ttlMs) return cached.rt;
-      // A cached read may share a read in flight that is young enough; a fresh one never does, since
-      // that read may have started before the definition the caller must see was written (a sweep
-      // right after a PUT).
-      if (!opts.fresh && inflight && t - inflight.at < ttlMs) return inflight.p;
-      return load();
+    get,
+    async current() {
+      const [rt, revision] = await Promise.all([get(), src.revision()]);
+      return rt.revision >= revision ? rt : load();
     },
+    revision: () => src.revision(),
     invalidate() {
       cached = undefined;
     },
   };
 }
+
+/** A loader that always answers `rt` (tests and benches that fix the definitions). */
+export const fixedRuntimeLoader = (rt: SegmentRuntime): RuntimeLoader => ({
+  get: async () => rt,
+  current: async () => rt,
+  revision: async () => rt.revision,
+  invalidate() {},
+});
 
 let shared: RuntimeLoader | undefined;
 /** The process-wide loader over the definitions table `table` (every caller in a process passes the same `table` and `ttlMs`). */

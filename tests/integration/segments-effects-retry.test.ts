@@ -27,7 +27,7 @@ import { newProfile } from '#shared/identity/profile';
 import type { ProfileRecord } from '#shared/identity/types';
 import { listMembers } from '#shared/segments/members';
 import { segmentMembersTableFromEnv } from '#functions/env';
-import { compileRuntime } from '#shared/segments/runtime';
+import { compileRuntime, fixedRuntimeLoader } from '#shared/segments/runtime';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -82,7 +82,7 @@ function deps(store: MemoryStore, bus: BusEvent[], extra: Partial<ResolverDeps> 
     store,
     config: identityConfig(),
     cache: new ResolveCache(),
-    hooks: segmentHooks({ loader: { get: async () => rt, invalidate() {} }, publisher, membersTable: segmentMembersTableFromEnv(), schedules: false }),
+    hooks: segmentHooks({ loader: fixedRuntimeLoader(rt), publisher, membersTable: segmentMembersTableFromEnv(), schedules: false }),
     ...extra,
   };
 }

@@ -20,7 +20,7 @@ import type { NormalizedMessage } from '#shared/message/types';
 import type { ProfileRecord } from '#shared/identity/types';
 import { segmentHooks } from '#shared/segments/hooks';
 import { listMembers } from '#shared/segments/members';
-import { compileRuntime } from '#shared/segments/runtime';
+import { compileRuntime, fixedRuntimeLoader } from '#shared/segments/runtime';
 import { inheritedOf } from '#shared/segments/state';
 import { applyEffectsBatch, type EffectsDeps } from '#shared/segments/effects';
 import { segmentMembersTableFromEnv } from '#functions/env';
@@ -78,7 +78,7 @@ function deps(store: MemoryStore, bus: BusEvent[], publisher?: Publisher): Resol
     config: identityConfig(),
     cache: new ResolveCache(),
     hooks: segmentHooks({
-      loader: { get: async () => rt, invalidate() {} },
+      loader: fixedRuntimeLoader(rt),
       publisher: publisher ?? { publish: async (e) => void bus.push(...e) },
       membersTable: segmentMembersTableFromEnv(),
       schedules: false,

@@ -13,7 +13,7 @@ import { unmergeProfile } from '#shared/identity/unmerge';
 import { identityConfig } from '#shared/identity/config';
 import type { NormalizedMessage } from '#shared/message/types';
 import { runScores, SCORES_ORDERS_ATTR, scoresUnmergeHooks, storedScores, type ScoresDeps } from '#shared/scores';
-import { EMPTY_RUNTIME, segmentUnmergeHooks, type RuntimeLoader } from '#shared/segments';
+import { EMPTY_RUNTIME, fixedRuntimeLoader, segmentUnmergeHooks, type RuntimeLoader } from '#shared/segments';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();
@@ -39,7 +39,7 @@ describe('λ scores after an unmerge', () => {
           )
         ).ok,
       ).toBe(true);
-    const loader: RuntimeLoader = { get: async () => EMPTY_RUNTIME, invalidate() {} };
+    const loader: RuntimeLoader = fixedRuntimeLoader(EMPTY_RUNTIME);
     const deps: ScoresDeps = {
       store,
       loader,

@@ -125,3 +125,51 @@ describe('runtimeLoader: the TTL bound holds however slow a read is', () => {
     expect(ids(await loader.get())).toEqual(['a', 'b']);
   });
 });
+
+describe('runtimeLoader.current: the cached copy only while no change was counted since', () => {
+  /** A definitions table that counts its changes (the `_revision` item), answering at once. */
+  function countedTable() {
+    let defs: Definition[] = [segment('a')];
+    let rev = 1;
+    let lists = 0;
+    return {
+      write: (d: Definition) => {
+        defs = [...defs, d];
+        rev++;
+      },
+      lists: () => lists,
+      source: {
+        list: async () => (lists++, { definitions: defs, revision: rev }),
+        revision: async () => rev,
+      },
+    };
+  }
+
+  it('answers the cached runtime while the revision is unchanged, and reads the set again once it moved', async () => {
+    const t = countedTable();
+    const loader = runtimeLoader(t.source, 60_000);
+    expect(ids(await loader.current())).toEqual(['a']);
+    expect(ids(await loader.current())).toEqual(['a']);
+    expect(t.lists()).toBe(1);
+    t.write(segment('b')); // a PUT, within the TTL
+    expect(ids(await loader.get())).toEqual(['a']); // the cache alone is stale
+    const now = await loader.current();
+    expect(ids(now)).toEqual(['a', 'b']);
+    expect(now.revision).toBe(2);
+    expect(t.lists()).toBe(2);
+    // The newer copy is what the cache holds from then on.
+    expect(ids(await loader.get())).toEqual(['a', 'b']);
+    expect(await loader.revision()).toBe(2);
+  });
+
+  it('a listing function (no revisions) is revision 0 and current() is the cached copy', async () => {
+    const t = slowTable();
+    const loader = runtimeLoader(t.list, 60_000);
+    const x = loader.current();
+    await tick();
+    t.release();
+    expect((await x).revision).toBe(0);
+    expect(await loader.current()).toBe(await x);
+    expect(t.reads()).toBe(0);
+  });
+});

@@ -17,7 +17,7 @@ import type { NormalizedMessage } from '#shared/message/types';
 import { link, run } from '#tests/support/unmerge-history';
 import { config, live, messagesOf, NOW, type Ev, type Kind } from '#shared/identity/testing/sim';
 import { segmentHooks } from '#shared/segments/hooks';
-import { compileRuntime, type RuntimeLoader } from '#shared/segments/runtime';
+import { compileRuntime, fixedRuntimeLoader, type RuntimeLoader } from '#shared/segments/runtime';
 import { computedValues, statesOf, storedSegments } from '#shared/segments/state';
 import { transitions } from '#shared/segments/effects';
 import { segmentUnmergeHooks } from '#shared/segments/unmerge';
@@ -44,7 +44,7 @@ const rt = compileRuntime(
     },
   ]),
 );
-const loader: RuntimeLoader = { get: async () => rt, invalidate() {} };
+const loader: RuntimeLoader = fixedRuntimeLoader(rt);
 // λ resolve's segment hooks without their effects (the members index and the bus are not here).
 const { prepare, beforeWrite } = segmentHooks({ loader, membersTable: 'none', schedules: false });
 const hooks: ResolveHooks = { prepare: prepare!, beforeWrite: beforeWrite! };

@@ -1,0 +1,172 @@
+/**
+ * A segment applied after the fact stays applied while λ resolve's definitions cache is still young
+ * (the definitions table on dynalite, the identity store in memory so a write can be placed exactly):
+ *
+ * - a batch whose cached definitions predate the PUT, arriving after the sweep wrote a person's
+ *   membership, does not settle it back (it reads the definitions' revision and reloads); a clean-clone
+ *   CI saw this as `segments-e2e` waiting 40 s for a membership a journey's trait write had undone;
+ * - a PUT and its sweep that land while a batch runs (the sweep finds the person not yet written):
+ *   the batch settles what it wrote again with the new set before its effects, so the person is a
+ *   member after it, published once, never entered-and-exited.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { checkDefinition } from '#shared/definitions';
+import { definitionsRevision, deleteDefinition, putDefinition } from '#shared/definitions/store';
+import type { BusEvent, Publisher } from '#shared/identity/bus';
+import { identityConfig } from '#shared/identity/config';
+import { MemoryStore } from '#shared/identity/memory-store';
+import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/process';
+import type { BatchRecord } from '#shared/identity/resolve';
+import type { NormalizedMessage } from '#shared/message/types';
+import { segmentHooks } from '#shared/segments/hooks';
+import { sweep, type RecheckDeps } from '#shared/segments/recheck';
+import { runtimeLoader, storedDefinitions, type RuntimeLoader } from '#shared/segments/runtime';
+import { definitionsTableFromEnv, segmentMembersTableFromEnv } from '#functions/env';
+
+process.env.CAIRN_LOG_LEVEL = 'error';
+let emu: Emulators;
+
+beforeAll(async () => {
+  emu = await startEmulators(join(mkdtempSync(join(tmpdir(), 'cairn-segrev-')), 'emu'));
+  useEndpoints(emu.endpoints);
+  await createResources();
+}, 60_000);
+afterAll(async () => {
+  await emu?.close();
+});
+
+let seq = 1_000_000;
+let n = 0;
+const T = Date.now() - 3_600_000;
+const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
+  messageId: `rev-${++n}`,
+  properties: {},
+  traits: {},
+  context: {},
+  sourceId: 'src',
+  timestamp: new Date(T + n * 1000).toISOString(),
+  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
+  ...p,
+});
+const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+const named = (id: string, firstName: string) => {
+  const { def, issues } = checkDefinition({ kind: 'segment', id, where: { trait: 'firstName', eq: firstName } }, { file: 'test', index: 0 });
+  if (!def) throw new Error(JSON.stringify(issues));
+  return def;
+};
+
+/** The identity store, where something runs once just before a batch's first write (its shard marker). */
+class RacingStore extends MemoryStore {
+  race: (() => Promise<unknown>) | undefined;
+  override async putMarker(marker: Parameters<MemoryStore['putMarker']>[0]): Promise<void> {
+    const r = this.race;
+    this.race = undefined;
+    if (r) await r();
+    return super.putMarker(marker);
+  }
+}
+
+const table = () => definitionsTableFromEnv();
+/** A container's loader over the definitions table, trusting its copy for a minute (longer than any test here). */
+const containerLoader = () => runtimeLoader(storedDefinitions(table()), 60_000);
+const publisherOf = (bus: BusEvent[]): Publisher => ({ publish: async (e) => void bus.push(...e) });
+
+function resolveDeps(store: MemoryStore, loader: RuntimeLoader, bus: BusEvent[]): ResolverDeps {
+  return {
+    store,
+    config: identityConfig(),
+    cache: new ResolveCache(),
+    hooks: segmentHooks({ loader, publisher: publisherOf(bus), membersTable: segmentMembersTableFromEnv(), schedules: false }),
+  };
+}
+/** λ recheck's sweep over the store's live profiles (one page), with its own loader. */
+const sweepAll = (store: MemoryStore, bus: BusEvent[], reason: string) => {
+  const deps: RecheckDeps = {
+    store,
+    loader: containerLoader(),
+    effects: { publisher: publisherOf(bus), membersTable: segmentMembersTableFromEnv(), schedules: false },
+    profiles: async () => ({ profiles: [...store.profiles.values()].filter((p) => !p.mergedInto) }),
+    sweeps: { arn: 'arn:aws:lambda:us-east-1:000000000000:function:none', roleArn: 'arn:aws:iam::000000000000:role/none' },
+  };
+  return sweep({ kind: 'sweep', reason, started: Date.now() }, deps, Date.now() + 60_000);
+};
+const profileOf = (store: MemoryStore, userId: string) =>
+  [...store.profiles.values()].find((p) => !p.mergedInto && p.identities.some((i) => i.type === 'user_id' && i.value === userId))!;
+const transitions = (bus: BusEvent[], segment: string) => bus.filter((e) => (e.detail as { segment?: string }).segment === segment).map((e) => e.detailType);
+
+describe('definitions revision', () => {
+  it('every change of the set is counted, deletes too', async () => {
+    const before = await definitionsRevision(table());
+    await putDefinition(table(), named('count-a', 'A'));
+    await putDefinition(table(), named('count-a', 'B'));
+    await deleteDefinition(table(), 'segment', 'count-a');
+    expect(await definitionsRevision(table())).toBe(before + 3);
+  });
+
+  it('a batch with definitions cached before a PUT does not undo what the sweep after it wrote', async () => {
+    const store = new MemoryStore();
+    const bus: BusEvent[] = [];
+    const resolve = containerLoader();
+    // λ resolve's container reads the definitions (named-ada does not exist yet) and keeps them.
+    expect(
+      (
+        await processBatch(
+          resolveDeps(store, resolve, bus),
+          'shardId-000000000000',
+          records([msg({ type: 'identify', userId: 'rev-ada', traits: { firstName: 'Ada' } })]),
+        )
+      ).ok,
+    ).toBe(true);
+    await putDefinition(table(), named('named-ada', 'Ada'));
+    await sweepAll(store, bus, 'segment:named-ada');
+    expect(profileOf(store, 'rev-ada').extra?.segments).toEqual(['named-ada']);
+    const swept = profileOf(store, 'rev-ada').version;
+    // A journey's trait write for her, through the same container, its cache still young.
+    expect(
+      (
+        await processBatch(
+          resolveDeps(store, resolve, bus),
+          'shardId-000000000000',
+          records([msg({ type: 'identify', userId: 'rev-ada', traits: { vip: true } })]),
+        )
+      ).ok,
+    ).toBe(true);
+    expect(profileOf(store, 'rev-ada').traits.vip).toBe(true);
+    // One write, settled by the new set (never written without her membership, then corrected).
+    expect(profileOf(store, 'rev-ada').version).toBe(swept + 1);
+    expect(profileOf(store, 'rev-ada').extra?.segments).toEqual(['named-ada']);
+    expect(transitions(bus, 'named-ada')).toEqual(['segment.entered']);
+    await deleteDefinition(table(), 'segment', 'named-ada');
+  });
+
+  it('a PUT and its sweep while a batch runs: what the batch wrote is settled by the new set before its effects', async () => {
+    const store = new RacingStore();
+    const bus: BusEvent[] = [];
+    const resolve = containerLoader();
+    await resolve.get(); // a warm container
+    // Bob's first message is being resolved when the segment is applied and swept: the sweep does
+    // not find him (not written yet), the batch settles him with the set it read before the PUT.
+    store.race = async () => {
+      await putDefinition(table(), named('named-bob', 'Bob'));
+      const s = await sweepAll(store, bus, 'segment:named-bob');
+      expect(s.profiles).toBe(0);
+    };
+    expect(
+      (
+        await processBatch(
+          resolveDeps(store, resolve, bus),
+          'shardId-000000000000',
+          records([msg({ type: 'identify', userId: 'rev-bob', traits: { firstName: 'Bob' } })]),
+        )
+      ).ok,
+    ).toBe(true);
+    expect(store.race).toBeUndefined();
+    expect(profileOf(store, 'rev-bob').extra?.segments).toEqual(['named-bob']);
+    expect(transitions(bus, 'named-bob')).toEqual(['segment.entered']);
+    await deleteDefinition(table(), 'segment', 'named-bob');
+  });
+});
