@@ -128,7 +128,11 @@ describe('unmerge recomputes segment membership and computed traits', () => {
     expect(transitionsOf(other)).toContain('segment.entered buyers');
 
     // At least once: a retried unmerge asks λ recheck again under the same names (created once, a
-    // second request is no error), and settling either profile again publishes nothing new.
+    // second request is no error), and settling either profile again publishes nothing new — once the
+    // first recheck has finished: its events and index rows come before its record of them (`segPub`),
+    // and a second applier starting in between publishes the same exit again (two concurrent
+    // appliers, docs/segments.md). So wait for the stack to be idle (λ recheck's invocation done).
+    expect(await stack.drain(30_000)).toBe(true);
     const before = stack.observed.length;
     for (let i = 0; i < 2; i++) for (const id of [survivor, other]) await requestProfileRecheck(recheckTargetFromEnv(), id, `${survivor}|retry`);
     for (const id of [survivor, other]) expect(await recheckProfile(id, recheckDepsFromEnv())).toEqual({ changed: false });
