@@ -4,7 +4,13 @@
  * schedule. What was last published is recorded on the profile (`segPub`: segments and scheduled
  * recheck time) by a second conditional write, so a crash or a failed call between the profile write
  * and these effects is repaired by the next writer of the profile (at least once, never lost).
+ *
+ * Each event carries `detail.messageId`, the transition's id: the same for every applier that
+ * publishes the same transition from the same record of `segPub` (two appliers racing, a re-run after
+ * a crash), new for the next one. λ journey takes it as the trigger's id, so a transition published
+ * twice starts one run; other consumers dedupe on it (docs/segments.md).
  */
+import { createHash } from 'node:crypto';
 import type { Json, JsonObject } from '../message';
 import type { Publisher, BusEvent } from '../identity/bus';
 import { type IdentityStore, type ProfileRecord, busSnapshot } from '../identity';
@@ -41,6 +47,16 @@ export interface Transitions {
   inherited: Inherited;
   /** Recheck time to schedule (number), cancel (null), or leave (undefined). */
   schedule: number | null | undefined;
+}
+
+/**
+ * The id of a transition published from `p`'s record of what was published (`segPub`, its stamp `v`;
+ * `basis` marks a correction's events apart from the newer record's own).
+ */
+export function transitionId(p: ProfileRecord, segment: string, type: 'segment.entered' | 'segment.exited', basis = ''): string {
+  const pub = publishedOf(p);
+  const stamp = pub.v ?? 'none';
+  return `seg-${createHash('sha256').update(`${p.profileId}\u0000${stamp}\u0000${basis}\u0000${type}\u0000${segment}`).digest('hex').slice(0, 32)}`;
 }
 
 export function transitions(p: ProfileRecord, now: number): Transitions {
@@ -113,11 +129,13 @@ export async function applyEffectsBatch(
     if (!t.entered.length && !t.exited.length) continue;
     const profile = segmentSnapshot(p);
     for (const segment of t.exited) {
-      events.push({ detailType: 'segment.exited', detail: { segment, profileId: p.profileId, profile }, time: now.toISOString() });
+      const messageId = transitionId(p, segment, 'segment.exited');
+      events.push({ detailType: 'segment.exited', detail: { segment, profileId: p.profileId, profile, messageId }, time: now.toISOString() });
       index.push({ segmentId: segment, profileId: p.profileId, member: false, version: p.version });
     }
     for (const segment of t.entered) {
-      events.push({ detailType: 'segment.entered', detail: { segment, profileId: p.profileId, profile }, time: now.toISOString() });
+      const messageId = transitionId(p, segment, 'segment.entered');
+      events.push({ detailType: 'segment.entered', detail: { segment, profileId: p.profileId, profile, messageId }, time: now.toISOString() });
       index.push({ segmentId: segment, profileId: p.profileId, member: true, version: p.version });
     }
   }
@@ -140,7 +158,7 @@ export async function applyEffectsBatch(
     const pub = publishedOf(p);
     let r = pub.r !== null && pub.r > now.getTime() ? pub.r : null;
     if (t.schedule !== undefined && deps.schedules !== false) r = t.schedule;
-    const segPub = JSON.stringify({ s: storedSegments(p), r });
+    const segPub = JSON.stringify({ s: storedSegments(p), r, v: p.version + 1 });
     const rec: ProfileRecord = { ...p, version: p.version + 1, extra: withInherited({ ...(p.extra ?? {}), segPub }, null) };
     if (await store.putProfile(rec, p.version)) stored.push(rec);
     else superseded.push({ p, t, segPub });
@@ -182,7 +200,8 @@ async function correct(superseded: Superseded[], store: IdentityStore, deps: Eff
   for (const { p, t, segPub } of superseded) {
     let cur = latest.profiles.get(p.profileId);
     for (let attempt = 0; attempt < 3 && cur && !cur.mergedInto && effectsState(cur) === effectsState(p); attempt++) {
-      const rec: ProfileRecord = { ...cur, version: cur.version + 1, extra: withInherited({ ...(cur.extra ?? {}), segPub }, null) };
+      const stamped = JSON.stringify({ ...JSON.parse(segPub), v: cur.version + 1 });
+      const rec: ProfileRecord = { ...cur, version: cur.version + 1, extra: withInherited({ ...(cur.extra ?? {}), segPub: stamped }, null) };
       if (await store.putProfile(rec, cur.version)) {
         recorded.push(rec);
         cur = undefined;
@@ -195,12 +214,15 @@ async function correct(superseded: Superseded[], store: IdentityStore, deps: Eff
     const back = t.exited.filter((s) => segs.includes(s) && base.includes(s));
     if (!out.length && !back.length) continue;
     const profile = segmentSnapshot(cur);
+    // A correction's ids: from the record this call published from, apart from its own transitions.
     for (const segment of out) {
-      events.push({ detailType: 'segment.exited', detail: { segment, profileId: cur.profileId, profile }, time: now.toISOString() });
+      const messageId = transitionId(p, segment, 'segment.exited', 'correction');
+      events.push({ detailType: 'segment.exited', detail: { segment, profileId: cur.profileId, profile, messageId }, time: now.toISOString() });
       index.push({ segmentId: segment, profileId: cur.profileId, member: false, version: cur.version });
     }
     for (const segment of back) {
-      events.push({ detailType: 'segment.entered', detail: { segment, profileId: cur.profileId, profile }, time: now.toISOString() });
+      const messageId = transitionId(p, segment, 'segment.entered', 'correction');
+      events.push({ detailType: 'segment.entered', detail: { segment, profileId: cur.profileId, profile, messageId }, time: now.toISOString() });
       index.push({ segmentId: segment, profileId: cur.profileId, member: true, version: cur.version });
     }
   }

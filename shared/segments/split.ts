@@ -154,8 +154,9 @@ export function splitSurvivor(
 export function splitRevived(l: ProfileRecord, moved: TimelineItem[], rt: SegmentRuntime, now: number): void {
   const states = revivedStates(statesOf(l), moved, rt);
   const published = union(publishedOf(l).s, inheritedOf(l).s);
-  const extra: Record<string, unknown> = { ...(l.extra ?? {}), cstate: JSON.stringify(states) };
-  delete extra.segPub;
+  // Nothing published as a live profile, stamped anew: its transitions from here on get ids its
+  // transitions before the merge never had (transitionId).
+  const extra: Record<string, unknown> = { ...(l.extra ?? {}), cstate: JSON.stringify(states), segPub: JSON.stringify({ s: [], r: null, v: now }) };
   l.extra = withInherited(extra, { s: published, x: [], g: [] });
   l.extra = withSettled(l.extra, settleProfile(l, rt, now));
 }

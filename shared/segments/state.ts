@@ -217,10 +217,15 @@ export function profileEvalContext(
   };
 }
 
-/** What was last published for a profile (`segPub` on the profile item: segments, scheduled recheck time). */
+/**
+ * What was last published for a profile (`segPub` on the profile item: segments, scheduled recheck
+ * time, and `v`, a stamp new with every record of it — the version of the record it was written on).
+ */
 export interface Published {
   s: string[];
   r: number | null;
+  /** Absent before the first record (and on records of before stamps). */
+  v?: number;
 }
 
 export function publishedOf(p: ProfileRecord): Published {
@@ -228,7 +233,7 @@ export function publishedOf(p: ProfileRecord): Published {
   if (typeof raw === 'string') {
     try {
       const v = JSON.parse(raw) as Partial<Published>;
-      return { s: Array.isArray(v.s) ? v.s : [], r: typeof v.r === 'number' ? v.r : null };
+      return { s: Array.isArray(v.s) ? v.s : [], r: typeof v.r === 'number' ? v.r : null, ...(typeof v.v === 'number' ? { v: v.v } : {}) };
     } catch {
       // fall through
     }

@@ -100,7 +100,13 @@ describe('versioned journeys on the local stack', () => {
       ),
     ).toEqual(['Tip from version 1: complete your profile.']);
 
-    const s = await until('both completed', stats, (x) => x.completed >= 2);
+    // A run's completion is counted with its transition; a step's `sent` once the action is carried
+    // out, just after (the effects follow the transition): wait for both.
+    const s = await until(
+      'both completed, both tips counted',
+      stats,
+      (x) => x.completed >= 2 && version(x, 1)?.steps?.tip?.sent >= 1 && version(x, 2)?.steps?.tip?.sent >= 1,
+    );
     expect(version(s, 1)).toMatchObject({ entered: 1, completed: 1, exited: 0, active: 0, steps: { tip: { sent: 1 }, pause: { type: 'wait' } } });
     expect(version(s, 2)).toMatchObject({ entered: 1, completed: 1, exited: 0, active: 0, steps: { tip: { sent: 1 }, breather: { type: 'wait' } } });
     expect(s).toMatchObject({ version: 2, status: 'active', entered: 2, completed: 2 });

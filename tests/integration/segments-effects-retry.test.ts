@@ -7,7 +7,9 @@
  * - a batch that writes its profiles and then fails before the effects: the re-delivered batch
  *   (all duplicates, nothing to write) publishes and indexes them;
  * - a writer that does not settle membership (an unmerge's last write) lands between the effects'
- *   publish and their record: what was published is recorded on its record, never published again.
+ *   publish and their record: what was published is recorded on its record, never published again;
+ * - two appliers publishing the same transition from the same record give it the same id
+ *   (`detail.messageId`, which λ journey dedupes on); the person's next transitions get new ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -174,5 +176,33 @@ describe('segment effects survive resolve retries', () => {
     await applyEffects(latest, store, fx, new Date());
     expect(bus).toHaveLength(1);
     expect(JSON.parse(String(latest.extra?.segPub)).s).toEqual(['buyers']);
+  });
+
+  it('two appliers racing publish one transition under one id; the next transitions get new ids', async () => {
+    const store = new MemoryStore();
+    const p: ProfileRecord = { ...newProfile('p-twice', new Date(T).toISOString()), extra: { segments: ['buyers'] } };
+    expect(await store.putProfile(p, null)).toBe(true);
+    const bus: BusEvent[] = [];
+    const fx = { publisher: { publish: async (e: BusEvent[]) => void bus.push(...e) }, membersTable: segmentMembersTableFromEnv(), schedules: false as const };
+    // λ recheck and λ resolve both read the record before either recorded what it published.
+    await Promise.all([applyEffects(p, store, fx, new Date()), applyEffects(p, store, fx, new Date())]);
+    const ids = (type: string) => bus.filter((e) => e.detailType === type).map((e) => (e.detail as { messageId: string }).messageId);
+    expect(ids('segment.entered')).toHaveLength(2);
+    expect(new Set(ids('segment.entered')).size).toBe(1);
+    const first = ids('segment.entered')[0]!;
+    expect(first).toMatch(/^seg-[0-9a-f]{32}$/);
+    // She leaves and comes back: each a transition of its own.
+    const write = async (segments: string[]) => {
+      const cur = (await store.read({ profiles: [p.profileId] })).profiles.get(p.profileId)!;
+      const next = { ...cur, version: cur.version + 1, extra: { ...cur.extra, segments } };
+      expect(await store.putProfile(next, cur.version)).toBe(true);
+      await applyEffects(next, store, fx, new Date());
+    };
+    await write([]);
+    await write(['buyers']);
+    expect(bus.map((e) => e.detailType)).toEqual(['segment.entered', 'segment.entered', 'segment.exited', 'segment.entered']);
+    const all = bus.map((e) => (e.detail as { messageId: string }).messageId);
+    expect(new Set(all).size).toBe(3);
+    expect(all[3]).not.toBe(first);
   });
 });

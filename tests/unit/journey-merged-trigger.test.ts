@@ -110,3 +110,25 @@ describe('journey triggers for a merged person', () => {
     expect((await d.store.getState(uncapped.id, 'p-b'))?.run).toBeUndefined();
   });
 });
+
+describe('a segment transition published twice', () => {
+  it('starts one run: the trigger is the transition id (detail.messageId), not the bus event id', async () => {
+    const sent: string[] = [];
+    const d = deps(vip, { p: profile('p-t') }, sent);
+    const twice = (eventId: string): JourneyInput => ({
+      journeyId: vip.id,
+      kind: 'trigger',
+      event: {
+        id: eventId,
+        'detail-type': 'segment.entered',
+        detail: { segment: 'high-value', profileId: 'p-t', profile: { profileId: 'p-t' }, messageId: 'seg-0123456789abcdef0123456789abcdef' },
+      },
+    });
+    // Two appliers published the same transition: two bus events, one id.
+    expect((await handleJourney(twice('e-1'), d, 'arn:self')).outcome).toBe('entered');
+    const once = sent.length;
+    expect(once).toBeGreaterThan(0);
+    expect((await handleJourney(twice('e-2'), d, 'arn:self')).outcome).toBe('duplicate');
+    expect(sent).toHaveLength(once);
+  });
+});
