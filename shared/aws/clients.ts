@@ -271,10 +271,11 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
  * - 30% `ServiceUnavailable` (503), before sending;
  * - 30% response lost: the request WAS sent and applied, then the caller sees a `TimeoutError`
  *   (what a socket timeout after the write looks like) — the case that tests idempotency.
- * Control-plane calls (Create/Delete/Describe/List…, HeadBucket) are never faulted, so startup works.
- * Counted in `requestCounts` as `fault.injected`, `fault.<service>.<Operation>`, `fault.response_lost`.
+ * Control-plane calls (Create/Delete/Describe/List…, HeadBucket, and GetSchedule: only the local
+ * stack's start reads the schedules the CDK declares, as CloudFormation would) are never faulted, so
+ * startup works (a faulted GetSchedule at start failed a clean-clone CI's fault suite). Counted in `requestCounts` as `fault.injected`, `fault.<service>.<Operation>`, `fault.response_lost`.
  */
-const CONTROL_PLANE = /^(Create|Delete(Table|Stream|Bucket)|Describe|List|HeadBucket|UpdateTable|UpdateStream|Tag|Untag)/;
+const CONTROL_PLANE = /^(Create|Delete(Table|Stream|Bucket)|Describe|List|HeadBucket|GetSchedule(Group)?$|UpdateTable|UpdateStream|Tag|Untag)/;
 function faultPlan(service: Service): number {
   const rate = Math.min(1, Number(process.env.CAIRN_FAULT_RATE ?? 0) || 0);
   if (!(rate > 0)) return 0;
