@@ -79,9 +79,10 @@ export function segmentHooks(opts: SegmentHooksOptions): ResolveHooks {
         const fresh = await loader.get({ fresh: true });
         const settled = new Map<string, ProfileRecord>();
         await pmap(written, n, async (w) => {
-          const rec = w.mergedInto ? w : await settleLive(w.profileId, fresh, store, now.getTime());
+          // Kept as written when it is gone or kept conflicting (its other writers apply their own effects).
+          const rec = (w.mergedInto ? w : await settleLive(w.profileId, fresh, store, now.getTime())) ?? w;
           // Once per person: a profile merged meanwhile settles (and is published) as its survivor.
-          if (rec) settled.set(rec.profileId, rec);
+          settled.set(rec.profileId, rec);
         });
         written = [...settled.values()];
       }
