@@ -79,15 +79,29 @@ export async function settleLive(profileId: string, rt: SegmentRuntime, store: I
 
 export async function recheckProfile(profileId: string, deps: RecheckDeps, opts: { fresh?: boolean; rt?: SegmentRuntime } = {}): Promise<{ changed: boolean }> {
   // Not only the cached copy: one written by a sweep after a PUT must not be settled back by it.
-  const rt = opts.rt ?? (opts.fresh ? await deps.loader.get({ fresh: true }) : await deps.loader.current());
+  let rt = opts.rt ?? (opts.fresh ? await deps.loader.get({ fresh: true }) : await deps.loader.current());
+  let changed = false;
   for (let attempt = 0; attempt < 5; attempt++) {
     const p = await live(deps.store, profileId);
-    if (!p) return { changed: false };
-    const r = await settleAndWrite(p, rt, deps, deps.now?.() ?? Date.now());
-    if (r.ok) return { changed: r.changed };
+    if (!p) return { changed };
+    const now = deps.now?.() ?? Date.now();
+    const r = await settleRecord(p, rt, deps.store, now);
+    if (!r) {
+      if (!opts.rt) rt = await deps.loader.current();
+      continue;
+    }
+    changed ||= r.changed;
+    // A change counted while this ran (the sweep may have passed the profile): settle again by the
+    // new set before any effect, as λ resolve does (a sweep's own set is given: `opts.rt`).
+    if (!opts.rt && (await deps.loader.revision()) > rt.revision) {
+      rt = await deps.loader.get({ fresh: true });
+      continue;
+    }
+    await applyEffects(r.rec, deps.store, deps.effects, new Date(now));
+    return { changed };
   }
   log('warn', 'recheck.conflict', { profileId });
-  return { changed: false };
+  return { changed };
 }
 
 const encode = (pk: string) => Buffer.from(pk).toString('base64url');

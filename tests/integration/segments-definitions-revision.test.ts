@@ -7,7 +7,8 @@
  *   CI saw this as `segments-e2e` waiting 40 s for a membership a journey's trait write had undone;
  * - a PUT and its sweep that land while a batch runs (the sweep finds the person not yet written):
  *   the batch settles what it wrote again with the new set before its effects, so the person is a
- *   member after it, published once, never entered-and-exited.
+ *   member after it, published once, never entered-and-exited;
+ * - the same for a profile's scheduled recheck, whose write lands just after a PUT's count.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -23,7 +24,9 @@ import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/
 import type { BatchRecord } from '#shared/identity/resolve';
 import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
-import { sweep, type RecheckDeps } from '#shared/segments/recheck';
+import { recheckProfile, sweep, type RecheckDeps } from '#shared/segments/recheck';
+import { newProfile } from '#shared/identity/profile';
+import type { ProfileRecord } from '#shared/identity/types';
 import { runtimeLoader, storedDefinitions, type RuntimeLoader } from '#shared/segments/runtime';
 import { definitionsTableFromEnv, segmentMembersTableFromEnv } from '#functions/env';
 
@@ -83,6 +86,14 @@ function resolveDeps(store: MemoryStore, loader: RuntimeLoader, bus: BusEvent[])
     hooks: segmentHooks({ loader, publisher: publisherOf(bus), membersTable: segmentMembersTableFromEnv(), schedules: false }),
   };
 }
+/** λ recheck's dependencies over the store's live profiles (one page), with `loader` (its own container's by default). */
+const recheckDeps = (store: MemoryStore, bus: BusEvent[], loader: RuntimeLoader = containerLoader()): RecheckDeps => ({
+  store,
+  loader,
+  effects: { publisher: publisherOf(bus), membersTable: segmentMembersTableFromEnv(), schedules: false },
+  profiles: async () => ({ profiles: [...store.profiles.values()].filter((p) => !p.mergedInto) }),
+  sweeps: { arn: 'arn:aws:lambda:us-east-1:000000000000:function:none', roleArn: 'arn:aws:iam::000000000000:role/none' },
+});
 /** λ recheck's sweep over the store's live profiles (one page), with its own loader. */
 const sweepAll = (store: MemoryStore, bus: BusEvent[], reason: string) => {
   const deps: RecheckDeps = {
@@ -168,5 +179,30 @@ describe('definitions revision', () => {
     expect(profileOf(store, 'rev-bob').extra?.segments).toEqual(['named-bob']);
     expect(transitions(bus, 'named-bob')).toEqual(['segment.entered']);
     await deleteDefinition(table(), 'segment', 'named-bob');
+  });
+
+  it("a profile's recheck whose write lands just after a PUT's count settles again by the new set before its effects", async () => {
+    // The PUT lands between the recheck's read of the definitions and its write of Cy.
+    class WriteRace extends MemoryStore {
+      race: (() => Promise<unknown>) | undefined;
+      override async putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
+        const r = this.race;
+        this.race = undefined;
+        if (r) await r();
+        return super.putProfile(rec, expected);
+      }
+    }
+    const store = new WriteRace();
+    const bus: BusEvent[] = [];
+    const cy: ProfileRecord = { ...newProfile('p-rev-cy', new Date(T).toISOString()), traits: { firstName: 'Cy' }, extra: {} };
+    expect(await store.putProfile(cy, null)).toBe(true);
+    const loader = containerLoader();
+    await loader.get(); // a warm container, before the PUT
+    store.race = () => putDefinition(table(), named('named-cy', 'Cy'));
+    expect(await recheckProfile(cy.profileId, recheckDeps(store, bus, loader))).toEqual({ changed: true });
+    const now = store.profiles.get(cy.profileId)!;
+    expect(now.extra?.segments).toEqual(['named-cy']);
+    expect(transitions(bus, 'named-cy')).toEqual(['segment.entered']);
+    await deleteDefinition(table(), 'segment', 'named-cy');
   });
 });
