@@ -22,7 +22,7 @@
  */
 import type { IdentityStore, ProfileRecord } from '../identity';
 import { log } from '../log';
-import { applyEffects, effectsPending, settleProfile, withSettled, type EffectsDeps, type RuntimeLoader, type SegmentRuntime } from '../segments';
+import { applyEffects, effectsPending, settleLive, settleProfile, withSettled, type EffectsDeps, type RuntimeLoader } from '../segments';
 import { daysBetween, scoreRfm, type RfmInput } from './rfm';
 import { canonical, SCORES_ATTR, SCORES_ORDERS_ATTR, scoreValues, storedScores, type ScoreValues } from './values';
 
@@ -137,8 +137,14 @@ export async function lastOrderAt(store: IdentityStore, ids: string[]): Promise<
 
 type Outcome = 'written' | 'unchanged' | 'skipped';
 
-/** Writes `values` to the live profile `id` (conditional on its version), settles its segments and applies the effects. */
-async function writeScores(id: string, values: ScoreValues, orders: number, rt: SegmentRuntime, deps: ScoresDeps, now: number): Promise<Outcome> {
+/**
+ * Writes `values` to the live profile `id` (conditional on its version), settles its segments and
+ * applies the effects. The definitions are the current ones at each write, and a change counted
+ * while it wrote has the profile settled again by the new set before the effects (a run is long: a
+ * sweep after a PUT may have passed this profile; docs/segments.md).
+ */
+async function writeScores(id: string, values: ScoreValues, orders: number, deps: ScoresDeps, now: number): Promise<Outcome> {
+  let rt = await deps.loader.current();
   for (let attempt = 0; attempt < 5; attempt++) {
     const p = (await deps.store.read({ profiles: [id] }, true)).profiles.get(id);
     if (!p || p.mergedInto) return 'skipped'; // merged meanwhile: the survivor is scored next run
@@ -154,8 +160,13 @@ async function writeScores(id: string, values: ScoreValues, orders: number, rt: 
       extra: { ...(p.extra ?? {}), [SCORES_ATTR]: { ...values }, [SCORES_ORDERS_ATTR]: orders },
     };
     next.extra = withSettled(next.extra, settleProfile(next, rt, now));
-    if (!(await deps.store.putProfile(next, p.version))) continue;
-    await applyEffects(next, deps.store, deps.effects, new Date(now));
+    if (!(await deps.store.putProfile(next, p.version))) {
+      rt = await deps.loader.current();
+      continue;
+    }
+    let rec: ProfileRecord = next;
+    if ((await deps.loader.revision()) > rt.revision) rec = (await settleLive(id, await deps.loader.get({ fresh: true }), deps.store, now)) ?? next;
+    await applyEffects(rec, deps.store, deps.effects, new Date(now));
     return 'written';
   }
   log('warn', 'scores.conflict', { profileId: id });
@@ -166,7 +177,6 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
   const now = opts.now ?? Date.now();
   const asOf = new Date(now).toISOString().slice(0, 10);
   const n = opts.concurrency ?? 16;
-  const rt = await deps.loader.get({ fresh: true });
   const rows = await scanRows(deps.profiles, opts.totalSegments ?? 4, (p) => effectsPending(p, now, deps.effects));
   const result: ScoresResult = { asOf, profiles: rows.length, buyers: 0, lookups: 0, written: 0, unchanged: 0, skipped: 0, groups: {}, stages: {} };
 
@@ -198,7 +208,7 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
       result.skipped++;
       return;
     }
-    result[await writeScores(row.id, values, row.orders, rt, deps, now)]++;
+    result[await writeScores(row.id, values, row.orders, deps, now)]++;
   });
   log('info', 'scores.run', {
     asOf,

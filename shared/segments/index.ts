@@ -38,7 +38,7 @@ export {
 export { applyEffects, applyEffectsBatch, effectsPending, retireMerged, segmentSnapshot, transitions, type EffectsDeps, type Transitions } from './effects';
 export { segmentHooks, type SegmentHooksOptions } from './hooks';
 export { segmentUnmergeHooks, type SegmentUnmergeOptions } from './unmerge';
-export { recheckHandler, recheckProfile, sweep, type ProfilePages, type RecheckDeps } from './recheck';
+export { recheckHandler, recheckProfile, settleLive, sweep, type ProfilePages, type RecheckDeps } from './recheck';
 export { previewSegment, type PreviewOptions, type PreviewPage } from './preview';
 export type { RecheckEvent, RecheckTarget } from './schedule';
 export type { MembersPage, MembershipChange } from './members';

@@ -8,7 +8,8 @@
  * - a PUT and its sweep that land while a batch runs (the sweep finds the person not yet written):
  *   the batch settles what it wrote again with the new set before its effects, so the person is a
  *   member after it, published once, never entered-and-exited;
- * - the same for a profile's scheduled recheck, whose write lands just after a PUT's count.
+ * - the same for a profile's scheduled recheck, and for λ scores' run, whose write lands just after
+ *   a PUT's count.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -25,6 +26,7 @@ import type { BatchRecord } from '#shared/identity/resolve';
 import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
 import { recheckProfile, sweep, type RecheckDeps } from '#shared/segments/recheck';
+import { runScores } from '#shared/scores/run';
 import { newProfile } from '#shared/identity/profile';
 import type { ProfileRecord } from '#shared/identity/types';
 import { runtimeLoader, storedDefinitions, type RuntimeLoader } from '#shared/segments/runtime';
@@ -70,6 +72,17 @@ class RacingStore extends MemoryStore {
     this.race = undefined;
     if (r) await r();
     return super.putMarker(marker);
+  }
+}
+
+/** The identity store, where something runs once just before the next profile write. */
+class WriteRace extends MemoryStore {
+  race: (() => Promise<unknown>) | undefined;
+  override async putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
+    const r = this.race;
+    this.race = undefined;
+    if (r) await r();
+    return super.putProfile(rec, expected);
   }
 }
 
@@ -183,15 +196,6 @@ describe('definitions revision', () => {
 
   it("a profile's recheck whose write lands just after a PUT's count settles again by the new set before its effects", async () => {
     // The PUT lands between the recheck's read of the definitions and its write of Cy.
-    class WriteRace extends MemoryStore {
-      race: (() => Promise<unknown>) | undefined;
-      override async putProfile(rec: ProfileRecord, expected: number | null): Promise<boolean> {
-        const r = this.race;
-        this.race = undefined;
-        if (r) await r();
-        return super.putProfile(rec, expected);
-      }
-    }
     const store = new WriteRace();
     const bus: BusEvent[] = [];
     const cy: ProfileRecord = { ...newProfile('p-rev-cy', new Date(T).toISOString()), traits: { firstName: 'Cy' }, extra: {} };
@@ -204,5 +208,27 @@ describe('definitions revision', () => {
     expect(now.extra?.segments).toEqual(['named-cy']);
     expect(transitions(bus, 'named-cy')).toEqual(['segment.entered']);
     await deleteDefinition(table(), 'segment', 'named-cy');
+  });
+
+  it("λ scores' run, whose write of a person lands just after a PUT's count, settles her again by the new set before its effects", async () => {
+    const store = new WriteRace();
+    const bus: BusEvent[] = [];
+    const dee: ProfileRecord = { ...newProfile('p-rev-dee', new Date(T).toISOString()), traits: { firstName: 'Dee' }, extra: {} };
+    expect(await store.putProfile(dee, null)).toBe(true);
+    const loader = containerLoader();
+    await loader.get(); // a warm container, before the PUT
+    store.race = () => putDefinition(table(), named('named-dee', 'Dee'));
+    const r = await runScores({
+      store,
+      loader,
+      effects: { publisher: publisherOf(bus), membersTable: segmentMembersTableFromEnv(), schedules: false },
+      profiles: async (_segments, each) => {
+        for (const p of store.profiles.values()) if (!p.mergedInto) each(p);
+      },
+    });
+    expect(r.written).toBe(1);
+    expect(store.profiles.get(dee.profileId)!.extra?.segments).toEqual(['named-dee']);
+    expect(transitions(bus, 'named-dee')).toEqual(['segment.entered']);
+    await deleteDefinition(table(), 'segment', 'named-dee');
   });
 });

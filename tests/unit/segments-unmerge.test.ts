@@ -59,9 +59,9 @@ async function alone(msgs: NormalizedMessage[]): Promise<MemoryStore> {
 }
 
 /** The unmerge with the segment hooks, re-run after every injected crash until it finishes; the rechecks it asked for. */
-async function unmergeUntilDone(store: MemoryStore, identifier: string, req: { merged?: string }, crashes: number[] = []) {
+async function unmergeUntilDone(store: MemoryStore, identifier: string, req: { merged?: string }, crashes: number[] = [], with_: RuntimeLoader = loader) {
   const asked: { profileIds: string[]; key: string }[] = [];
-  const unmergeHooks = segmentUnmergeHooks({ loader, schedules: false, recheck: async (profileIds, key) => void asked.push({ profileIds, key }) });
+  const unmergeHooks = segmentUnmergeHooks({ loader: with_, schedules: false, recheck: async (profileIds, key) => void asked.push({ profileIds, key }) });
   for (let i = 0; ; i++) {
     store.crashAfter = crashes[i];
     try {
@@ -174,6 +174,22 @@ describe('segment transitions after an unmerge', () => {
     expect(moves(ada)).toEqual(NONE);
     expect(moves(bob)).toEqual({ ...NONE, joined: ['no-orders'] });
     expect(asked.map((a) => a.profileIds)).toEqual([[bob.profileId]]);
+  });
+
+  it('a definitions change counted during the unmerge sends both sides to λ recheck (settled by the current set)', async () => {
+    const store = new MemoryStore();
+    await send(store, [
+      msg(1, { type: 'identify', userId: 'ada', anonymousId: 'kiosk' }),
+      order(2, { userId: 'ada' }),
+      order(3, { userId: 'ada' }),
+      msg(4, { type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org' } }),
+      msg(5, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } }),
+    ]);
+    // The split reads the set at revision 0; a PUT is counted before the unmerge asks for rechecks.
+    const moving: RuntimeLoader = { ...fixedRuntimeLoader(rt), revision: async () => rt.revision + 1 };
+    const { asked } = await unmergeUntilDone(store, 'email:bob@example.org', {}, [], moving);
+    const { ada, bob } = ids(store);
+    expect(asked.map((a) => [...a.profileIds].sort())).toEqual([[ada.profileId, bob.profileId].sort()]);
   });
 
   it('one purchase each: the merged profile is a repeat buyer, after the unmerge neither is', async () => {
