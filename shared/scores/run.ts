@@ -177,6 +177,8 @@ export async function runScores(deps: ScoresDeps, opts: ScoresOptions = {}): Pro
   const now = opts.now ?? Date.now();
   const asOf = new Date(now).toISOString().slice(0, 10);
   const n = opts.concurrency ?? 16;
+  // The run starts from the set applied now (a fresh read); each write then keeps to the count (writeScores).
+  await deps.loader.get({ fresh: true });
   const rows = await scanRows(deps.profiles, opts.totalSegments ?? 4, (p) => effectsPending(p, now, deps.effects));
   const result: ScoresResult = { asOf, profiles: rows.length, buyers: 0, lookups: 0, written: 0, unchanged: 0, skipped: 0, groups: {}, stages: {} };
 
