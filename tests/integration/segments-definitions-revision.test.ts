@@ -11,19 +11,14 @@
  * - the same for a profile's scheduled recheck, and for λ scores' run, whose write lands just after
  *   a PUT's count.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { describe, expect, it } from 'vitest';
+import { messageStream, useEmulators } from '#tests/support/segment-batches';
 import { checkDefinition } from '#shared/definitions';
 import { definitionsRevision, deleteDefinition, putDefinition } from '#shared/definitions/store';
 import type { BusEvent, Publisher } from '#shared/identity/bus';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/process';
-import type { BatchRecord } from '#shared/identity/resolve';
-import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
 import { recheckProfile, sweep, type RecheckDeps } from '#shared/segments/recheck';
 import { runScores } from '#shared/scores/run';
@@ -33,31 +28,8 @@ import { runtimeLoader, storedDefinitions, type RuntimeLoader } from '#shared/se
 import { definitionsTableFromEnv, segmentMembersTableFromEnv } from '#functions/env';
 
 process.env.CAIRN_LOG_LEVEL = 'error';
-let emu: Emulators;
-
-beforeAll(async () => {
-  emu = await startEmulators(join(mkdtempSync(join(tmpdir(), 'cairn-segrev-')), 'emu'));
-  useEndpoints(emu.endpoints);
-  await createResources();
-}, 60_000);
-afterAll(async () => {
-  await emu?.close();
-});
-
-let seq = 1_000_000;
-let n = 0;
-const T = Date.now() - 3_600_000;
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `rev-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(),
-  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
-  ...p,
-});
-const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+useEmulators('segrev');
+const { T, msg, records } = messageStream('rev', 1_000_000);
 const named = (id: string, firstName: string) => {
   const { def, issues } = checkDefinition({ kind: 'segment', id, where: { trait: 'firstName', eq: firstName } }, { file: 'test', index: 0 });
   if (!def) throw new Error(JSON.stringify(issues));

@@ -11,18 +11,15 @@
  * - two appliers publishing the same transition from the same record give it the same id
  *   (`detail.messageId`, which λ journey dedupes on); the person's next transitions get new ones.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { messageStream, useEmulators } from '#tests/support/segment-batches';
 import { loadDefinitions } from '#shared/definitions';
 import type { BusEvent, Publisher } from '#shared/identity/bus';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/process';
-import type { BatchRecord } from '#shared/identity/resolve';
-import type { NormalizedMessage } from '#shared/message/types';
 import { segmentHooks } from '#shared/segments/hooks';
 import { applyEffects } from '#shared/segments/effects';
 import { newProfile } from '#shared/identity/profile';
@@ -34,31 +31,8 @@ import { compileRuntime, fixedRuntimeLoader } from '#shared/segments/runtime';
 process.env.CAIRN_LOG_LEVEL = 'error';
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const rt = compileRuntime(loadDefinitions(['computed-traits.yaml', 'segments.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }))));
-let emu: Emulators;
-
-beforeAll(async () => {
-  emu = await startEmulators(join(mkdtempSync(join(tmpdir(), 'cairn-segfx-')), 'emu'));
-  useEndpoints(emu.endpoints);
-  await createResources();
-}, 60_000);
-afterAll(async () => {
-  await emu?.close();
-});
-
-let seq = 1_000_000;
-let n = 0;
-const T = Date.now() - 3_600_000;
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `fx-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(),
-  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
-  ...p,
-});
-const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+useEmulators('segfx');
+const { T, msg, records } = messageStream('fx', 1_000_000);
 /** A high-value customer (revenue ≥ 1000 and email consent) in two messages. */
 const highValue = (userId: string) => [
   msg({ type: 'identify', userId, traits: { email: `${userId}@example.com` }, context: { consent: { email: true } } }),

@@ -5,17 +5,15 @@
  * only, and `segment.exited` when the merged person no longer qualifies. The members index on
  * dynalite, the identity store in memory.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
+import { messageStream, useEmulators } from '#tests/support/segment-batches';
 import { loadDefinitions } from '#shared/definitions';
 import type { BusEvent, Publisher } from '#shared/identity/bus';
 import { identityConfig } from '#shared/identity/config';
 import { MemoryStore } from '#shared/identity/memory-store';
 import { processBatch, ResolveCache, type ResolverDeps } from '#shared/identity/process';
-import type { BatchRecord } from '#shared/identity/resolve';
 import type { NormalizedMessage } from '#shared/message/types';
 import type { ProfileRecord } from '#shared/identity/types';
 import { segmentHooks } from '#shared/segments/hooks';
@@ -29,31 +27,8 @@ import { newProfile } from '#shared/identity/profile';
 process.env.CAIRN_LOG_LEVEL = 'error';
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const rt = compileRuntime(loadDefinitions(['computed-traits.yaml', 'segments.yaml'].map((f) => ({ file: f, text: readFileSync(join(EXAMPLES, f), 'utf8') }))));
-let emu: Emulators;
-
-beforeAll(async () => {
-  emu = await startEmulators(join(mkdtempSync(join(tmpdir(), 'cairn-segmerge-')), 'emu'));
-  useEndpoints(emu.endpoints);
-  await createResources();
-}, 60_000);
-afterAll(async () => {
-  await emu?.close();
-});
-
-let seq = 2_000_000;
-let n = 0;
-const T = Date.now() - 3_600_000;
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `mg-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(),
-  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
-  ...p,
-});
-const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+useEmulators('segmerge');
+const { T, msg, records } = messageStream('mg', 2_000_000);
 const order = (ids: Partial<NormalizedMessage>, total: number) =>
   msg({ type: 'track', event: 'Order Completed', properties: { total, store_id: 'SH-009' }, ...ids });
 const consent = (ids: Partial<NormalizedMessage>, email: boolean) => msg({ type: 'identify', context: { consent: { email } }, ...ids });
