@@ -200,9 +200,10 @@ describe('new-store-coupon', () => {
     await settle();
     expect(await to('+33687654321')()).toEqual([]);
     const s = await until(
-      'new-store-coupon stats: x.completed >= 1',
+      'new-store-coupon stats: completed, and the reminder counted',
       () => stats('new-store-coupon'),
-      (x) => x.completed >= 1,
+      // A step's sent counter is added after the transition that completes the run is written.
+      (x) => x.completed >= 1 && x.steps['remind.then-1']?.sent >= 1,
     );
     expect(s).toMatchObject({ entered: 2, completed: 1, exited: 1, capped: 1, no_consent: 1, held_out: 0 });
     expect(s.steps.coupon).toMatchObject({ type: 'email', sent: 2, failed: 0 });
@@ -349,9 +350,10 @@ describe('vip-welcome', () => {
     expect(vip.body.traits.vip).toBe(true);
     // Alice crossed 1,000 too (500 + 900 in the coupon test): two VIPs, every step sent twice.
     const s = await until(
-      'vip-welcome stats: x.completed >= 2',
+      'vip-welcome stats: both runs completed and every step counted',
       () => stats('vip-welcome'),
-      (x) => x.completed >= 2,
+      // A step's sent counter is added after the transition that completes the run is written.
+      (x) => x.completed >= 2 && Object.values(x.steps).every((st: any) => st.sent + st.failed + st.skipped >= 2),
     );
     expect(s).toMatchObject({ entered: 2, completed: 2, exited: 0 });
     expect(Object.values(s.steps).map((x: any) => [x.type, x.sent, x.failed])).toEqual([
