@@ -2,7 +2,7 @@
 import { dedupWindowSeconds, ENV, LAKE, STREAMS, TABLES } from '#shared/config';
 import type { IdentityConfig } from '#shared/identity';
 import { putAllRecords } from '#shared/message/stream';
-import { getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
+import { claimMarkers, getMarkers, headObjects, putMarkers } from '#shared/normalize/dedup';
 import type { NormalizeConfig } from '#shared/normalize';
 import { putLakeObject } from '#shared/normalize/s3-lake';
 import { suppressionFilter } from '#shared/suppression';
@@ -27,6 +27,7 @@ export function normalizeConfigFromEnv(): NormalizeConfig {
   return {
     country: defaultCountryFromEnv(),
     identityConfig: () => (identity ??= identityConfigFromEnv()),
+    claimMarkers: (markers) => claimMarkers(dedupTable, markers, dedupSeconds),
     getMarkers: (messageIds) => getMarkers(dedupTable, messageIds),
     putMarkers: (markers) => putMarkers(dedupTable, markers, dedupSeconds),
     headObjects: (keys) => headObjects(bucket, keys),

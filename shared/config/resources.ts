@@ -42,7 +42,7 @@ export interface KinesisSourceDef {
   parallelization: number;
 }
 /** DynamoDB item operations a function may call on a table (its IAM action is `dynamodb:<name>`). */
-/** `PartiQLInsert`: PartiQL INSERTs (create-only puts) sent in a BatchExecuteStatement (λ resolve's new profiles and claims). */
+/** `PartiQLInsert`: PartiQL INSERTs (create-only puts) sent in a BatchExecuteStatement (λ resolve's new profiles and claims, λ normalize's dedup markers). */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem' | 'PartiQLInsert';
 /**
  * What a function may touch: the CDK grants exactly this (least privilege) and nothing else. Each
@@ -197,8 +197,9 @@ export const DYNAMODB_CAPACITY = {
   /** Read capacity a table may scale to whatever its event reads, so a job's scan (λ scores, erase) is served once scaling follows. */
   jobReadUnits: 1000,
   tables: {
-    // Counted 1.024 WRU and 1.024 RRU (one marker per message, read consistently first).
-    dedup: { writesPerEvent: 1.1, readsPerEvent: 1.1, writesPerImportRow: 1.1 },
+    // Counted 1.024 WRU (one marker per message, claimed by a create-only INSERT); reads only for
+    // redeliveries and retried batches, whose claims find markers (a burst of them scales up to jobReadUnits).
+    dedup: { writesPerEvent: 1.1, readsPerEvent: 0.05, writesPerImportRow: 1.1 },
     // 1.024 WRU (one item per event), 0.0035 RRU.
     timeline: { writesPerEvent: 1.1, readsPerEvent: 0.01, writesPerImportRow: 1 },
     // 0.40 WRU, 0.062 RRU, and the rechecks' read and write (0.076 each) when their schedules fire.
@@ -487,8 +488,8 @@ export const FUNCTIONS = {
     kinesis: streamSource('raw'),
     env: ['normalizedStream', 'lakeBucket', 'dedupTable', 'privacyTable', 'suppressionKeyId', 'streamRetentionHours'],
     access: {
-      // dedup: markers read and written in batches; privacy: the suppression list read, drops counted.
-      tables: { dedup: ['BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
+      // dedup: markers claimed by create-only INSERTs, read (and rewritten) only when a claim found one; privacy: the suppression list read, drops counted.
+      tables: { dedup: ['PartiQLInsert', 'BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       streams: { raw: 'read', normalized: 'write' },
       // A duplicate's marker names the events object that holds it (HeadObject); a missing one must be a 404.
       lake: { read: ['events/'], write: ['events/', 'quarantine/'], list: true },

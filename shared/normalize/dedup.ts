@@ -3,7 +3,7 @@
  * sequence number of the record it came from (`seq`) and `expiresAt` (epoch seconds). DynamoDB TTL
  * deletes expired items eventually (dynalite never does), so an expired item is treated as absent.
  */
-import { BatchGetItemCommand, BatchWriteItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchExecuteStatementCommand, BatchGetItemCommand, BatchWriteItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { batchGet, batchWrite, countItems } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
@@ -38,6 +38,59 @@ export async function getMarkers(table: string, messages: readonly MessageRef[],
   return found;
 }
 
+/** Statements per BatchExecuteStatement (DynamoDB's limit). */
+const STATEMENTS_PER_REQUEST = 25;
+
+const markerItem = (m: Omit<Marker, 'expiresAt'>, expiresAt: string): Record<string, AttributeValue> => ({
+  pk: { S: markerKey(m) },
+  lakeKey: { S: m.lakeKey },
+  expiresAt: { N: expiresAt },
+  ...(m.seq ? { seq: { S: m.seq } } : {}),
+});
+
+/**
+ * Claims these messages' markers: PartiQL INSERTs (create only if absent) in BatchExecuteStatements
+ * of 25, each statement answered on its own at a single write's units — no read first. `true`: the
+ * marker is this batch's (no marker existed); `false`: a marker exists (`DuplicateItem`, which may be
+ * expired or uncommitted: the caller reads it) or the statement failed otherwise (throttled…: the
+ * caller reads, and writes the marker if the message is new). Every request settles before this
+ * returns or throws, so no claim of a failed attempt lands after its retry began.
+ */
+export async function claimMarkers(
+  table: string,
+  markers: readonly Omit<Marker, 'expiresAt'>[],
+  windowSeconds: number = DEDUP_WINDOW_SECONDS,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<boolean[]> {
+  const expiresAt = String(nowSeconds + windowSeconds);
+  const out = new Array<boolean>(markers.length).fill(false);
+  const requests: Promise<void>[] = [];
+  for (let i = 0; i < markers.length; i += STATEMENTS_PER_REQUEST) {
+    const chunk = markers.slice(i, i + STATEMENTS_PER_REQUEST);
+    requests.push(
+      (async () => {
+        const res = await dynamodb().send(
+          new BatchExecuteStatementCommand({
+            Statements: chunk.map((m) => {
+              const item = markerItem(m, expiresAt);
+              const names = Object.keys(item);
+              return { Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => item[n]!) };
+            }),
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        chunk.forEach((_, j) => {
+          const r = res.Responses?.[j];
+          out[i + j] = !!r && !r.Error;
+        });
+      })(),
+    );
+  }
+  const failed = (await Promise.allSettled(requests)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return out;
+}
+
 /** Writes markers that expire after `windowSeconds`, the dedup window (chunks of 25, UnprocessedItems retried with jittered backoff). */
 export async function putMarkers(
   table: string,
@@ -50,16 +103,7 @@ export async function putMarkers(
   const left = await batchWrite<WriteRequest>(
     async (RequestItems) => dynamodb().send(new BatchWriteItemCommand({ RequestItems, ReturnConsumedCapacity: 'TOTAL' })),
     {
-      [table]: markers.map((m) => ({
-        PutRequest: {
-          Item: {
-            pk: { S: markerKey(m) },
-            lakeKey: { S: m.lakeKey },
-            expiresAt: { N: expiresAt },
-            ...(m.seq ? { seq: { S: m.seq } } : {}),
-          },
-        },
-      })),
+      [table]: markers.map((m) => ({ PutRequest: { Item: markerItem(m, expiresAt) } })),
     },
     { maxRounds: MAX_ROUNDS },
   );

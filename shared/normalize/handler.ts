@@ -4,11 +4,15 @@
  * lake, and quarantine what fails. Exactly-once into the lake under at-least-once delivery:
  *
  *  1. decode/validate every record; drop in-batch duplicates (same source and messageId; first wins);
- *  2. read the dedup markers of the valid messages;
+ *  2. claim the valid messages' markers (create-only writes pointing to the lake keys the batch
+ *     would use if every message were new); only the messages whose claim found a marker are read:
+ *     a new message costs one write and no read (docs/cost.md);
  *  3. a message whose marker points to a lake object that exists and was written by a batch covering
  *     the marker's record is a duplicate;
  *  4. the new messages get deterministic lake keys (one object per receivedAt date, named after the
- *     first new record) and markers pointing there;
+ *     first new record); the markers the claim did not set as they must be — a new message whose
+ *     claim found a marker, or every new one when the first new record is not the batch's first
+ *     valid one — are written;
  *  5. they are forwarded to the normalized stream with their lake object key (downstream dedups by
  *     messageId; resolve indexes the key per person, shared/identity/lake-index.ts);
  *  6. the lake objects (events and quarantine) are written.
@@ -35,6 +39,8 @@ import { normalizeEnvelope, quarantineRow } from './normalize';
 
 /** What a batch reads and writes: the dedup table, the lake, the normalized stream, the suppression list. */
 export interface NormalizeStores {
+  /** Creates each marker unless one exists: per marker, true if it was created (dedup.ts claimMarkers). */
+  claimMarkers(markers: readonly Omit<Marker, 'expiresAt'>[]): Promise<boolean[]>;
   /** The live dedup markers of these messages (each its source's), by markerKey. */
   getMarkers(messages: readonly MessageRef[]): Promise<Map<string, Marker>>;
   putMarkers(markers: readonly Omit<Marker, 'expiresAt'>[]): Promise<void>;
@@ -161,10 +167,19 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   // Erased people (docs/privacy.md): a message carrying a suppressed identifier is dropped and counted, never written.
   valid.splice(0, valid.length, ...(await cfg.dropSuppressed(valid, (v) => v.message, cfg.identityConfig(), 'normalize')).kept);
 
-  // 2–3. drop messages already committed to the lake
+  // 2–3. claim the markers; drop messages already committed to the lake
+  const keyOfMessage = (m: NormalizedMessage, firstSeq: string) => eventObjectKey(dateOf(m.receivedAt), shardId, firstSeq);
   let fresh = valid;
-  if (valid.length > 0) {
-    const markers = await cfg.getMarkers(valid.map((v) => v.message));
+  const contested = new Set<string>();
+  const provisional = valid[0]?.seq;
+  if (provisional !== undefined) {
+    const claimed = await cfg.claimMarkers(valid.map((v) => ({ ...refOf(v.message), lakeKey: keyOfMessage(v.message, provisional), seq: v.seq })));
+    valid.forEach((v, i) => {
+      if (!claimed[i]) contested.add(markerKey(v.message));
+    });
+  }
+  if (contested.size > 0) {
+    const markers = await cfg.getMarkers(valid.filter((v) => contested.has(markerKey(v.message))).map((v) => v.message));
     const heads = markers.size ? await cfg.headObjects([...markers.values()].map((m) => m.lakeKey)) : new Map<string, LakeObjectInfo>();
     fresh = valid.filter((v) => {
       const marker = markers.get(markerKey(v.message));
@@ -173,23 +188,24 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     stats.duplicates += valid.length - fresh.length;
   }
 
-  // 4. lake keys and markers
+  // 4. lake keys, and the markers the claim did not set right
   const byKey = new Map<string, NormalizedMessage[]>();
   const keyOf = new Map<string, string>();
   if (fresh.length > 0) {
     const firstNew = fresh[0]!.seq;
-    const markers = fresh.map((v) => {
-      const key = eventObjectKey(dateOf(v.message.receivedAt), shardId, firstNew);
+    const markers: Omit<Marker, 'expiresAt'>[] = [];
+    for (const v of fresh) {
+      const key = keyOfMessage(v.message, firstNew);
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
       list.push(v.message);
       keyOf.set(markerKey(v.message), key);
-      return { sourceId: v.message.sourceId, messageId: v.message.messageId, lakeKey: key, seq: v.seq };
-    });
+      if (firstNew !== provisional || contested.has(markerKey(v.message))) markers.push({ ...refOf(v.message), lakeKey: key, seq: v.seq });
+    }
     // 5. forward, concurrently with the markers: both must succeed before the lake objects are
     // written (a marker only counts once its object exists), and downstream dedups by messageId.
     await settled([
-      cfg.putMarkers(markers),
+      markers.length ? cfg.putMarkers(markers) : Promise.resolve(),
       cfg.forward(
         fresh.map((v) => ({
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
@@ -226,6 +242,8 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   stats.written = fresh.length;
   return stats;
 }
+
+const refOf = (m: NormalizedMessage): MessageRef => ({ sourceId: m.sourceId, messageId: m.messageId });
 
 /** Like Promise.all, but rejects (with the first failure) only after every promise has settled. */
 async function settled(promises: readonly Promise<unknown>[]): Promise<void> {

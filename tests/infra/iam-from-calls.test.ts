@@ -393,7 +393,10 @@ beforeAll(async () => {
     async () => ({ ivan: await recheckOf(pid.ivan!), lena: await recheckOf(pid.lena!), segs: await segmentsOf('lena') }),
     (v) => v.ivan !== null && v.ivan !== ivanFirst && v.lena === null && !v.segs.includes('iam-visitor'),
   );
-  // A message redelivered in a later batch: λ normalize finds its marker and checks the lake object it names.
+  // A message redelivered in a later batch, ahead of a new one in the same request (one record each,
+  // one partition key: one batch): λ normalize's claim of the first finds its marker, so it reads it
+  // and checks the lake object it names; the new one's claim named the batch's first record, so its
+  // marker is written again with the object the batch writes.
   await collect([
     {
       type: 'track',
@@ -403,6 +406,7 @@ beforeAll(async () => {
       messageId: 'o-a1',
       timestamp: at(30_000),
     },
+    { type: 'track', userId: 'alice', event: 'Receipt Viewed', properties: { order_id: 'A-1' }, messageId: 'rv-a1', timestamp: at(30_000) },
   ]);
   expect(await stack.drain(30_000)).toBe(true);
   // Records on the raw stream that are not valid messages (any producer may write there): λ normalize

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createResources, startEmulators, useEndpoints, type Emulators } from '#local/emulators';
@@ -26,11 +26,18 @@ import type { LakeEventRow, LakeQuarantineRow, NormalizedMessage } from '#shared
 import { handler as collectHandler } from '#functions/collect/index';
 import { handler } from '#functions/normalize/index';
 
-type Fault = 'dedupRead' | 'markers' | 'forward' | 'lake' | 'quarantine' | 'slowLake';
+/**
+ * `markers`: every marker write fails (claims and rewrites); `claimLost`: the claims land but their
+ * answer is lost (a timeout after DynamoDB wrote); `claimThrottled`: DynamoDB answers each claim
+ * statement with an error of its own (throttled) and writes nothing.
+ */
+type Fault = 'dedupRead' | 'markers' | 'claimLost' | 'claimThrottled' | 'forward' | 'lake' | 'quarantine' | 'slowLake';
 const faults = new Set<Fault>();
 /** Lake event writes held back by the `slowLake` fault (300 ms, as on a loaded machine), until they land. */
 const slowWrites = new Set<Promise<unknown>>();
 let rejectForwardOnce = 0;
+/** Dedup table calls: claim statements sent, BatchGetItem requests. */
+const calls = { claims: 0, reads: 0 };
 
 async function listKeys(prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -89,7 +96,23 @@ describe('normalize handler against the emulators', () => {
     dynamodb().middlewareStack.add(
       (next: any, ctx: any) => async (args: any) => {
         if (faults.has('dedupRead') && ctx.commandName === 'BatchGetItemCommand') throw fail('dedup read');
-        if (faults.has('markers') && ctx.commandName === 'BatchWriteItemCommand') throw fail('marker write');
+        const claim = ctx.commandName === 'BatchExecuteStatementCommand';
+        if (faults.has('markers') && (ctx.commandName === 'BatchWriteItemCommand' || claim)) throw fail('marker write');
+        if (claim) calls.claims += args.input.Statements.length;
+        if (ctx.commandName === 'BatchGetItemCommand') calls.reads++;
+        if (faults.has('claimThrottled') && claim)
+          return {
+            output: {
+              Responses: args.input.Statements.map(() => ({
+                Error: { Code: 'ProvisionedThroughputExceeded', Message: 'The level of configured provisioned throughput for the table was exceeded.' },
+              })),
+              $metadata: {},
+            },
+          };
+        if (faults.has('claimLost') && claim) {
+          await next(args);
+          throw fail('claim answer');
+        }
         return next(args);
       },
       { step: 'initialize', name: 'faults' },
@@ -245,6 +268,25 @@ describe('normalize handler against the emulators', () => {
     expect((await rowsUnder<LakeEventRow>(`events/dt=${d1}/`)).map((r) => r.message_id).sort()).toEqual(['dup-a', 'dup-old']);
   });
 
+  it('a batch of new messages claims one marker each and reads none; only a redelivered batch reads its markers', async () => {
+    const shard = 'shardId-000000000106';
+    const d = day(9);
+    const recs = Array.from({ length: 30 }, (_, i) => envelopeRecord(BigInt(12_000 + i), track(`cheap-${i}`, `u${i}`), `${d}T08:00:00.000Z`, shard));
+    calls.claims = calls.reads = 0;
+    expect((await invokeNormalize(recs)).batchItemFailures).toEqual([]);
+    expect(calls).toEqual({ claims: 30, reads: 0 });
+    // Each marker is the claim, as it was written: it names the batch's object and its own record.
+    const marker = await dynamodb().send(
+      new GetItemCommand({ TableName: TABLES.dedup.name, Key: { pk: { S: markerKey({ sourceId: 'src-n', messageId: 'cheap-7' }) } }, ConsistentRead: true }),
+    );
+    expect(marker.Item).toMatchObject({ lakeKey: { S: `events/dt=${d}/${shard}-12000.json.gz` }, seq: { S: '12007' } });
+    calls.claims = calls.reads = 0;
+    expect((await invokeNormalize(recs)).batchItemFailures).toEqual([]);
+    expect(calls.claims).toBe(30);
+    expect(calls.reads).toBeGreaterThan(0);
+    expect((await rowsUnder<LakeEventRow>(`events/dt=${d}/`)).map((r) => r.message_id)).toHaveLength(30);
+  });
+
   it('scopes dedup markers per source: another source cannot pre-claim a messageId, a true retry is still dropped', async () => {
     const shard = 'shardId-000000000104';
     const d = day(60);
@@ -300,7 +342,7 @@ describe('normalize handler against the emulators', () => {
   it('reports the first record as failed on an infrastructure failure, and the retry lands everything once', async () => {
     const shard = 'shardId-000000000103';
     const recs = Array.from({ length: 6 }, (_, i) => envelopeRecord(BigInt(7000 + i), track(`inf-${i}`), `${day(4)}T00:00:00.000Z`, shard));
-    for (const f of ['dedupRead', 'markers', 'forward', 'lake'] as Fault[]) {
+    for (const f of ['markers', 'claimLost', 'dedupRead', 'forward', 'lake'] as Fault[]) {
       faults.clear();
       faults.add(f);
       expect((await invokeNormalize(recs)).batchItemFailures, f).toEqual([{ itemIdentifier: '7000' }]);
@@ -394,7 +436,7 @@ describe('normalize handler against the emulators', () => {
     const slice = fc.record({
       start: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 }), fc.nat()),
       len: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 })),
-      fault: fc.constantFrom<Fault | null>(null, null, 'markers', 'forward', 'lake', 'quarantine', 'dedupRead'),
+      fault: fc.constantFrom<Fault | null>(null, null, 'markers', 'claimLost', 'claimThrottled', 'forward', 'lake', 'quarantine', 'dedupRead'),
     });
 
     async function check(

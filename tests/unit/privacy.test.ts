@@ -353,6 +353,7 @@ describe('invalid messages of an erased person (normalize, before quarantine)', 
       {
         country: 'US',
         identityConfig: () => config,
+        claimMarkers: async (m) => m.map(() => true),
         getMarkers: async () => new Map(),
         putMarkers: async () => {},
         headObjects: async (keys) => new Map([...keys].map((k) => [k, { exists: false }])) as never,
