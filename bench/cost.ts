@@ -160,7 +160,9 @@ export interface CostRun {
   /** Requests and units per event, by key (for the stderr breakdown). */
   counts: Record<string, number>;
   /** Per function and invocation: wall time here, and the billed duration estimated for AWS. */
-  durations: Record<string, { localMs: number; billedMs: number }>;
+  durations: Record<string, { localMs: number; billedMs: number; boundMs: number; overlap: number }>;
+  /** The total with every function's AWS requests billed one after another (no overlap): an upper bound. */
+  requestsSerial: CostReport;
 }
 
 /**
@@ -257,22 +259,31 @@ export async function runCost(events: number, context: Record<string, string> = 
         .reduce((s, [, v]) => s + v, 0);
     const cpu1 = threadCpuMs();
     const lambda: PerEvent['lambda'] = {};
-    const durations: Record<string, { localMs: number; billedMs: number }> = {};
+    // The same, billed as if no AWS request overlapped another (the upper bound).
+    const lambdaSerial: PerEvent['lambda'] = {};
+    const durations: CostRun['durations'] = {};
     for (const [fn, s1] of Object.entries(st1.functions)) {
       const s0 = st0.functions[fn] ?? { invocations: 0, avgDurationMs: 0 };
       const invocations = s1.invocations - s0.invocations;
       if (!invocations) continue;
       const wallMs = s1.invocations * s1.avgDurationMs - s0.invocations * s0.avgDurationMs;
       // Billed duration on AWS, estimated: the function's own CPU time (its thread here) plus a round
-      // trip of AWS_REQUEST_MS per AWS request it made, as if none overlapped (an upper bound). Wall
-      // time here is no measure of it: the emulators and a busy machine stretch it several-fold.
+      // trip of AWS_REQUEST_MS per AWS request it made, the requests overlapping as much as they did
+      // here (the share of their summed time during which any was in flight: shared/aws/clients.ts
+      // OVERLAP; 1 when they ran one after another). Without the overlap it is an upper bound
+      // (`boundMs`). Wall time here is no measure of it: the emulators and a busy machine stretch it several-fold.
       const thread = `λ ${fn}`;
       const cpuMs = cpu1[thread] !== undefined ? cpu1[thread]! - (cpu0[thread] ?? 0) : undefined;
-      const requests = (requestCounts.get(`billing.lambda.${fn}.requests`) ?? 0) - (counts0.get(`billing.lambda.${fn}.requests`) ?? 0);
-      const billedMs = cpuMs === undefined ? wallMs : cpuMs + AWS_REQUEST_MS * requests;
-      durations[fn] = { localMs: wallMs / invocations, billedMs: billedMs / invocations };
+      const delta = (k: string) => (requestCounts.get(`billing.lambda.${fn}.${k}`) ?? 0) - (counts0.get(`billing.lambda.${fn}.${k}`) ?? 0);
+      const requests = delta('requests');
+      const summed = delta('request_us');
+      const overlap = summed > 0 ? Math.min(1, delta('busy_us') / summed) : 1;
+      const billedMs = cpuMs === undefined ? wallMs : cpuMs + AWS_REQUEST_MS * requests * overlap;
+      const boundMs = cpuMs === undefined ? wallMs : cpuMs + AWS_REQUEST_MS * requests;
+      durations[fn] = { localMs: wallMs / invocations, billedMs: billedMs / invocations, boundMs: boundMs / invocations, overlap: +overlap.toFixed(3) };
       const memoryMb = (FUNCTIONS as Record<string, { memoryMb: number }>)[fn]?.memoryMb ?? 1024;
       lambda[fn] = { invocations: invocations / events, gbSeconds: ((billedMs / 1000) * (memoryMb / 1024)) / events };
+      lambdaSerial[fn] = { invocations: invocations / events, gbSeconds: ((boundMs / 1000) * (memoryMb / 1024)) / events };
     }
     // Schedules fire later than this run: each is a Scheduler invocation (priced from the created
     // count) and an invocation of its target, estimated here. A recheck (default group) reads the
@@ -283,24 +294,31 @@ export async function runCost(events: number, context: Record<string, string> = 
     const deferredUnits = { wcu: rechecks, rcu: rechecks };
     // By table too: a recheck reads and writes the profile, a wake-up does what the journey invocations did.
     const deferredByTable = new Map<string, { writes: number; reads: number }>([[TABLES.profiles.name, { writes: rechecks, reads: rechecks }]]);
-    if (rechecks) {
-      const r = lambda.recheck ?? { invocations: 0, gbSeconds: 0 };
-      lambda.recheck = {
-        invocations: r.invocations + rechecks,
-        gbSeconds: r.gbSeconds + rechecks * ((5 + 3 * AWS_REQUEST_MS) / 1000) * (FUNCTIONS.recheck.memoryMb / 1024),
-      };
-    }
-    const journey = lambda.journey;
-    if (wakes && journey?.invocations) {
-      const per = wakes / journey.invocations;
+    // The deferred invocations, added to both estimates of the durations.
+    const addDeferred = (l: PerEvent['lambda']) => {
+      if (rechecks) {
+        const r = l.recheck ?? { invocations: 0, gbSeconds: 0 };
+        l.recheck = {
+          invocations: r.invocations + rechecks,
+          gbSeconds: r.gbSeconds + rechecks * ((5 + 3 * AWS_REQUEST_MS) / 1000) * (FUNCTIONS.recheck.memoryMb / 1024),
+        };
+      }
+      const journey = l.journey;
+      if (wakes && journey?.invocations)
+        l.journey = { invocations: journey.invocations + wakes, gbSeconds: journey.gbSeconds * (1 + wakes / journey.invocations) };
+    };
+    const journeyInvocations = lambda.journey?.invocations ?? 0;
+    if (wakes && journeyInvocations) {
+      const per = wakes / journeyInvocations;
       deferredUnits.wcu += per * (counts[`billing.dynamodb.wcu.${TABLES.journeys.name}`] ?? 0);
       deferredUnits.rcu += per * (counts[`billing.dynamodb.rcu.${TABLES.journeys.name}`] ?? 0);
       deferredByTable.set(TABLES.journeys.name, {
         writes: per * (counts[`billing.dynamodb.wcu.${TABLES.journeys.name}`] ?? 0),
         reads: per * (counts[`billing.dynamodb.rcu.${TABLES.journeys.name}`] ?? 0),
       });
-      lambda.journey = { invocations: journey.invocations + wakes, gbSeconds: journey.gbSeconds * (1 + per) };
     }
+    addDeferred(lambda);
+    addDeferred(lambdaSerial);
     const dynamodbByTable: PerEvent['dynamodbByTable'] = {};
     for (const t of tables) {
       const later = deferredByTable.get(t) ?? { writes: 0, reads: 0 };
@@ -324,6 +342,7 @@ export async function runCost(events: number, context: Record<string, string> = 
     const sentPerEvent = 1 / perRequest;
     // λ collect as priced: its invocations follow the requests; its GB-seconds per event as measured.
     if (lambda.collect) lambda.collect = { invocations: apiPerEvent, gbSeconds: lambda.collect.gbSeconds };
+    if (lambdaSerial.collect) lambdaSerial.collect = { invocations: apiPerEvent, gbSeconds: lambdaSerial.collect.gbSeconds };
     const perEvent: PerEvent = {
       apiRequests: apiPerEvent,
       lambda,
@@ -353,7 +372,8 @@ export async function runCost(events: number, context: Record<string, string> = 
       deployment,
       PRICES,
     );
-    return { perEvent, report, oneEventPerRequest, events, seconds, batchEvents: awsBatch, counts, durations };
+    const requestsSerial = costModel({ ...perEvent, lambda: lambdaSerial }, deployment, PRICES);
+    return { perEvent, report, oneEventPerRequest, requestsSerial, events, seconds, batchEvents: awsBatch, counts, durations };
   } finally {
     output.stop();
     process.env.CAIRN_LOG_LEVEL = env.level;
@@ -374,7 +394,7 @@ function describe(name: string, run: CostRun, load: [number, number]): string {
       .join('') +
     `cost (${name}): each further month one month of events is kept: +$${r.storageKeptPerMonth.usdPerMillionEvents.toFixed(4)} per million; journeys' sends (SES, SNS) $${r.sends.usdPerMillionEvents.toFixed(4)} per million (not in the total)\n` +
     `cost (${name}): per event: ${JSON.stringify(run.counts)}\n` +
-    `cost (${name}): ms per invocation (here; billed on AWS, estimated): ${JSON.stringify(run.durations, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`
+    `cost (${name}): ms per invocation (here; billed on AWS, estimated with the requests' overlap measured here, and as if none overlapped): ${JSON.stringify(run.durations, (k, v) => (typeof v === 'number' && k !== 'overlap' ? Math.round(v) : v))}\n`
   );
 }
 
@@ -391,6 +411,11 @@ export async function benchCost(events: number): Promise<Result[]> {
       { name: `${p}.usd_per_million_events`, value: money(r.usdPerMillionEvents), unit: `USD/1M events (all-in, ${COST_EVENTS_PER_MONTH / 1e6}M/month)` },
       ...r.lines.map((l) => ({ name: `${p}.${l.component}`, value: money(l.usdPerMillionEvents), unit: `USD/1M events (${l.kind})` })),
       { name: `${p}.usd_per_month`, value: +r.usdPerMonth.toFixed(2), unit: `USD/month at ${COST_EVENTS_PER_MONTH / 1e6}M events` },
+      {
+        name: `${p}.usd_per_million_events_requests_serial`,
+        value: money(run.requestsSerial.usdPerMillionEvents),
+        unit: 'USD/1M events (Lambda billed as if no AWS request overlapped another: an upper bound)',
+      },
       {
         name: `${p}.usd_per_million_events_one_per_request`,
         value: money(run.oneEventPerRequest.usdPerMillionEvents),

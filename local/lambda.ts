@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { Worker, SHARE_ENV } from 'node:worker_threads';
-import { countRequest, runAsFunction } from '#shared/aws/clients';
+import { countRequest, OVERLAP, runAsFunction } from '#shared/aws/clients';
 import { CairnError } from '#shared/errors';
 import { log } from '#shared/log';
 import type { FunctionDef } from '#shared/config';
@@ -161,6 +161,11 @@ class FunctionWorker {
           if (r.type !== 'result') return;
           let requests = 0;
           for (const [k, v] of Object.entries(r.counts ?? {})) {
+            // How this function's requests overlapped (shared/aws/clients.ts OVERLAP): kept per function.
+            if (k === OVERLAP.requestUs || k === OVERLAP.busyUs) {
+              countRequest(`billing.lambda.${this.key}.${k.slice('aws.'.length)}`, v);
+              continue;
+            }
             countRequest(k, v);
             if (/^[a-z]+\.[A-Z][A-Za-z]+$/.test(k)) requests += v;
           }

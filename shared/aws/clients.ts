@@ -215,6 +215,26 @@ function countBilled(service: Service, op: string, input: any): void {
   else if (service === 'scheduler' && op === 'CreateSchedule') countRequest(`${BILLED.schedulesCreated}.${input?.GroupName ?? 'default'}`);
 }
 
+/**
+ * How much this thread's AWS requests overlapped (the cost bench's estimate of billed Lambda
+ * durations, bench/cost.ts): `aws.request_us` sums each request's time, `aws.busy_us` the time at
+ * least one was in flight. Equal when requests ran one after another; a quarter when four always
+ * ran together.
+ */
+export const OVERLAP = { requestUs: 'aws.request_us', busyUs: 'aws.busy_us' } as const;
+let inFlight = 0;
+let busySince = 0;
+function requestStarted(): number {
+  const now = performance.now();
+  if (inFlight++ === 0) busySince = now;
+  return now;
+}
+function requestEnded(started: number): void {
+  const now = performance.now();
+  countRequest(OVERLAP.requestUs, Math.round((now - started) * 1000));
+  if (--inFlight === 0) countRequest(OVERLAP.busyUs, Math.round((now - busySince) * 1000));
+}
+
 /** DynamoDB's ConsumedCapacity, as much of it as the counter reads. */
 type Capacity = { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number; TableName?: string };
 // biome-ignore lint/suspicious/noExplicitAny: each client types its middleware stack by its own commands; these middlewares serve every client
@@ -234,12 +254,15 @@ function counted<T extends AnyClient>(service: Service, client: T): T {
       const file = process.env[RECORD_CALLS_VAR];
       if (file) recordCall(file, service, op, args.input);
       let out: { output?: { ConsumedCapacity?: Capacity | Capacity[] } };
+      const started = requestStarted();
       try {
         out = await next(args);
       } catch (e) {
         // A missing object answered 404 (not 403) only because the caller may list the bucket: recorded as `<op>.NotFound`.
         if (file && service === 's3' && (op === 'GetObject' || op === 'HeadObject') && isNotFound(e)) recordCall(file, service, `${op}.NotFound`, args.input);
         throw e;
+      } finally {
+        requestEnded(started);
       }
       const cc = out?.output?.ConsumedCapacity;
       if (cc) {
