@@ -38,6 +38,7 @@ export {
 } from './machine';
 export { checkMigration, migrateRun, type MigrationContext, type MigrationIssue } from './migrate';
 export { outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
+export { packState, stateOfItem } from './state-item';
 export { contactOf, messageIdentity, personData, type ProfileReader } from './profile';
 export { actionSenders, performAction, type ActionInput, type ActionResult, type ActionSender, type ActionSettings, type Senders } from './actions';
 export { isPrivateAddress, type WebhookSettings } from './actions/webhook';

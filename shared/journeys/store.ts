@@ -1,8 +1,9 @@
 /**
  * Journey state in DynamoDB (`TABLES.journeys`, pk only):
  *
- * - `run#<journeyId>#<profileId>`: one person's state in one journey (PersonState as JSON in `data`,
- *   `version` for optimistic concurrency: every write is conditional on the version read).
+ * - `run#<journeyId>#<profileId>`: one person's state in one journey (PersonState as deflated JSON in
+ *   `z`, state-item.ts; `data` on items written before; `version` for optimistic concurrency: every
+ *   write is conditional on the version read).
  * - `action#<runId>#<stepId>`: the action ledger. An action is claimed with a conditional put
  *   BEFORE it is sent (`status: sending`) and marked `sent` / `failed` after; `skipped` ones are
  *   recorded directly. Items expire after LEDGER_TTL_DAYS.
@@ -21,6 +22,7 @@ import { batchGet } from '../aws/batch';
 import { documentClient } from '../aws/clients';
 import { JOURNEYS } from '../config';
 import type { PersonState } from './machine';
+import { packState, stateOfItem } from './state-item';
 
 export const LEDGER_TTL_DAYS = 90;
 
@@ -111,8 +113,7 @@ export class DynamoJourneyStore implements JourneyStore {
   async getState(journeyId: string, profileId: string): Promise<PersonState | null> {
     const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: runKey(journeyId, profileId) }, ConsistentRead: true }));
     if (!res.Item) return null;
-    const body = JSON.parse(String(res.Item.data)) as Omit<PersonState, 'version'>;
-    return { ...body, version: Number(res.Item.version) };
+    return { ...stateOfItem(res.Item), version: Number(res.Item.version) };
   }
 
   async putState(state: PersonState, expected: number): Promise<boolean> {
@@ -127,7 +128,7 @@ export class DynamoJourneyStore implements JourneyStore {
             profileId: state.profileId,
             version,
             status: state.run?.status ?? 'none',
-            data: JSON.stringify(body),
+            z: packState(body),
           },
           ConditionExpression: expected === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
           ...(expected === 0 ? {} : { ExpressionAttributeValues: { ':v': expected } }),

@@ -5,7 +5,7 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient as doc } from '../aws/clients';
 import { GOVERNED_CHANNELS } from '../definitions';
-import { sendsKey, type PersonState } from '../journeys';
+import { sendsKey, stateOfItem, type PersonState } from '../journeys';
 import { batchDelete } from './dynamo-erase';
 import type { JourneyRuns } from './ports';
 
@@ -16,7 +16,7 @@ export class DynamoJourneyRuns implements JourneyRuns {
 
   async get(journeyId: string, profileId: string, consistent: boolean): Promise<Omit<PersonState, 'version'> | undefined> {
     const res = await doc().send(new GetCommand({ TableName: this.table, Key: runKey(journeyId, profileId), ...(consistent ? { ConsistentRead: true } : {}) }));
-    return res.Item ? (JSON.parse(String(res.Item.data ?? '{}')) as Omit<PersonState, 'version'>) : undefined;
+    return res.Item ? stateOfItem(res.Item) : undefined;
   }
 
   async deleteRun(journeyId: string, profileId: string): Promise<void> {
