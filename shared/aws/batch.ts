@@ -8,7 +8,8 @@
  * The helpers take a `send` function, not a client: the caller builds the command (document client
  * or the plain one), adds `ReturnConsumedCapacity` and accounts the capacity of every response it
  * sees. A chunk whose request throws lets the other chunks finish before the error is rethrown, so
- * nothing of this call is still being written once the caller sees it fail.
+ * nothing of this call is still being written once the caller sees it fail. And the create-only
+ * statement of a BatchExecuteStatement (`insertStatement`), which λ resolve and λ normalize send.
  */
 import type { BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { sleep as realSleep } from '../lang';
@@ -132,3 +133,14 @@ export async function batchGet<K, I>(send: BatchGetSend<K, I>, requestItems: Tab
 
 /** Total entries in a per-table result (`batchWrite`'s or `batchGet`'s unprocessed). */
 export const countItems = (t: Tables<unknown[]>): number => count(t);
+
+/**
+ * The PartiQL statement that creates `item` in `table` unless an item with its key exists
+ * (`INSERT … VALUE {…}`, every value a parameter): one statement of a BatchExecuteStatement, answered
+ * on its own (`DuplicateItem` when the key exists) at a single write's units. `V`: the value type of
+ * the client (AttributeValue, or plain values with the document client).
+ */
+export function insertStatement<V>(table: string, item: Record<string, V>): { Statement: string; Parameters: V[] } {
+  const names = Object.keys(item);
+  return { Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => item[n]!) };
+}

@@ -15,7 +15,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchGet, batchWrite, countItems, type DocWriteRequest } from '../aws/batch';
+import { batchGet, batchWrite, countItems, insertStatement, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
 import { timelineDays } from '../config';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
@@ -400,10 +400,7 @@ export class DynamoStore implements IdentityStore {
     await pmapAll(chunks, BATCHES_IN_FLIGHT, async (idx) => {
       const res = await this.doc.send(
         new BatchExecuteStatementCommand({
-          Statements: idx.map((i) => {
-            const names = Object.keys(items[i]!);
-            return { Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => items[i]![n]) };
-          }),
+          Statements: idx.map((i) => insertStatement(table, items[i]!)),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );

@@ -5,7 +5,7 @@
  */
 import { BatchExecuteStatementCommand, BatchGetItemCommand, BatchWriteItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { batchGet, batchWrite, countItems } from '../aws/batch';
+import { batchGet, batchWrite, countItems, insertStatement } from '../aws/batch';
 import { dynamodb, s3 } from '../aws/clients';
 import { DEDUP_WINDOW_SECONDS } from '../config';
 import { markerKey, type LakeObjectInfo, type Marker, type MessageRef } from './markers';
@@ -71,11 +71,7 @@ export async function claimMarkers(
       (async () => {
         const res = await dynamodb().send(
           new BatchExecuteStatementCommand({
-            Statements: chunk.map((m) => {
-              const item = markerItem(m, expiresAt);
-              const names = Object.keys(item);
-              return { Statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => item[n]!) };
-            }),
+            Statements: chunk.map((m) => insertStatement(table, markerItem(m, expiresAt))),
             ReturnConsumedCapacity: 'TOTAL',
           }),
         );

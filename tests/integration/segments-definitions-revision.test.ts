@@ -166,15 +166,25 @@ describe('definitions revision', () => {
     await deleteDefinition(table(), 'segment', 'named-bob');
   });
 
-  it("a profile's recheck whose write lands just after a PUT's count settles again by the new set before its effects", async () => {
-    // The PUT lands between the recheck's read of the definitions and its write of Cy.
+  /**
+   * A profile named `name` (`p-rev-<name>`), a warm container's loader, and a store whose next write
+   * of a profile is preceded by the PUT of segment `named-<name>` (firstName is `name`).
+   */
+  async function putAtWriteOf(name: string) {
+    const key = name.toLowerCase();
     const store = new WriteRace();
     const bus: BusEvent[] = [];
-    const cy: ProfileRecord = { ...newProfile('p-rev-cy', new Date(T).toISOString()), traits: { firstName: 'Cy' }, extra: {} };
-    expect(await store.putProfile(cy, null)).toBe(true);
+    const person: ProfileRecord = { ...newProfile(`p-rev-${key}`, new Date(T).toISOString()), traits: { firstName: name }, extra: {} };
+    expect(await store.putProfile(person, null)).toBe(true);
     const loader = containerLoader();
     await loader.get(); // a warm container, before the PUT
-    store.race = () => putDefinition(table(), named('named-cy', 'Cy'));
+    store.race = () => putDefinition(table(), named(`named-${key}`, name));
+    return { store, bus, person, loader };
+  }
+
+  it("a profile's recheck whose write lands just after a PUT's count settles again by the new set before its effects", async () => {
+    // The PUT lands between the recheck's read of the definitions and its write of Cy.
+    const { store, bus, person: cy, loader } = await putAtWriteOf('Cy');
     expect(await recheckProfile(cy.profileId, recheckDeps(store, bus, loader))).toEqual({ changed: true });
     const now = store.profiles.get(cy.profileId)!;
     expect(now.extra?.segments).toEqual(['named-cy']);
@@ -183,13 +193,7 @@ describe('definitions revision', () => {
   });
 
   it("λ scores' run, whose write of a person lands just after a PUT's count, settles her again by the new set before its effects", async () => {
-    const store = new WriteRace();
-    const bus: BusEvent[] = [];
-    const dee: ProfileRecord = { ...newProfile('p-rev-dee', new Date(T).toISOString()), traits: { firstName: 'Dee' }, extra: {} };
-    expect(await store.putProfile(dee, null)).toBe(true);
-    const loader = containerLoader();
-    await loader.get(); // a warm container, before the PUT
-    store.race = () => putDefinition(table(), named('named-dee', 'Dee'));
+    const { store, bus, person: dee, loader } = await putAtWriteOf('Dee');
     const r = await runScores({
       store,
       loader,

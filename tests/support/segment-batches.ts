@@ -1,7 +1,7 @@
 /**
- * For tests that feed λ resolve's segment hooks batches by hand on the emulators (the identity store
- * in memory so a write can be placed exactly): the emulators for the suite, and normalized messages
- * one second apart with the batch records carrying them.
+ * For tests that feed λ resolve batches by hand (the identity store in memory so a write can be
+ * placed exactly): the emulators for the suite, and normalized messages one second apart with the
+ * batch records carrying them.
  */
 import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -24,11 +24,10 @@ export function useEmulators(name: string): void {
   });
 }
 
-/** Messages `<tag>-<n>` one second apart from an hour ago, and records with increasing sequence numbers from `firstSeq`. */
-export function messageStream(tag: string, firstSeq: number) {
+/** Messages `<tag>-<n>` one second apart from `T` (default: an hour ago), and records with increasing sequence numbers from `firstSeq`. */
+export function messageStream(tag: string, firstSeq: number, T = Date.now() - 3_600_000) {
   let seq = firstSeq;
   let n = 0;
-  const T = Date.now() - 3_600_000;
   const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
     messageId: `${tag}-${++n}`,
     properties: {},

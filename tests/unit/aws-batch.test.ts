@@ -4,7 +4,7 @@
  * number of rounds is bounded, and what is still unprocessed after the bound comes back to the caller.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffMs, batchGet, batchWrite, countItems, type BatchWriteSend } from '#shared/aws/batch';
+import { backoffMs, batchGet, batchWrite, countItems, insertStatement, type BatchWriteSend } from '#shared/aws/batch';
 
 type Put = { PutRequest: { Item: { pk: string } } };
 const puts = (n: number, prefix = 'k'): Put[] => Array.from({ length: n }, (_, i) => ({ PutRequest: { Item: { pk: `${prefix}${i}` } } }));
@@ -153,5 +153,14 @@ describe('backoffMs', () => {
       expect(ms).toBeGreaterThanOrEqual(0);
       expect(ms).toBeLessThan(25 * 16);
     }
+  });
+});
+
+describe('insertStatement', () => {
+  it('names every attribute and passes every value as a parameter, in the same order', () => {
+    expect(insertStatement('cairn-dedup', { pk: { S: 'src#web#msg#m-1' }, expiresAt: { N: '42' } })).toEqual({
+      Statement: `INSERT INTO "cairn-dedup" VALUE {'pk': ?, 'expiresAt': ?}`,
+      Parameters: [{ S: 'src#web#msg#m-1' }, { N: '42' }],
+    });
   });
 });

@@ -17,24 +17,12 @@ import type { ProfileRecord } from '#shared/identity/types';
 import type { NormalizedMessage } from '#shared/message/types';
 import { messagesOf, NOW, rng } from '#shared/identity/testing/sim';
 import { evArbitrary } from '../support/identity-arbitraries';
+import { messageStream } from '../support/segment-batches';
 
 process.env.CAIRN_LOG_LEVEL ??= 'error';
 const config = identityConfig();
 
-let seq = 1_000_000;
-let n = 0;
-const T = Date.UTC(2024, 0, 1);
-const msg = (p: Partial<NormalizedMessage> & Pick<NormalizedMessage, 'type'>): NormalizedMessage => ({
-  messageId: `bus-${++n}`,
-  properties: {},
-  traits: {},
-  context: {},
-  sourceId: 'src',
-  timestamp: new Date(T + n * 1000).toISOString(),
-  receivedAt: new Date(T + n * 1000 + 50).toISOString(),
-  ...p,
-});
-const records = (msgs: NormalizedMessage[]): BatchRecord[] => msgs.map((message) => ({ message, seq: String(++seq) }));
+const { T, msg, records } = messageStream('bus', 1_000_000, Date.UTC(2024, 0, 1));
 
 /** The identity store, where another shard's batch runs just before a chosen identifier is claimed. */
 class RacingStore extends MemoryStore {

@@ -159,15 +159,18 @@ describe('segment transitions after an unmerge', () => {
     return { entered: t.entered, joined: t.joined, exited: t.exited };
   };
 
+  /** Ada orders twice; Bob's email is then identified on her kiosk's anonymous id: one merged profile. */
+  const adaThenBobOnHerKiosk = () => [
+    msg(1, { type: 'identify', userId: 'ada', anonymousId: 'kiosk' }),
+    order(2, { userId: 'ada' }),
+    order(3, { userId: 'ada' }),
+    msg(4, { type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org' } }),
+    msg(5, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } }),
+  ];
+
   it('only a side with something to apply asks λ recheck', async () => {
     const store = new MemoryStore();
-    await send(store, [
-      msg(1, { type: 'identify', userId: 'ada', anonymousId: 'kiosk' }),
-      order(2, { userId: 'ada' }),
-      order(3, { userId: 'ada' }),
-      msg(4, { type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org' } }),
-      msg(5, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } }),
-    ]);
+    await send(store, adaThenBobOnHerKiosk());
     const { asked } = await unmergeUntilDone(store, 'email:bob@example.org', {});
     const { ada, bob } = ids(store);
     // Ada's membership is what it was; Bob is back in no-orders (published for him before the merge).
@@ -178,13 +181,7 @@ describe('segment transitions after an unmerge', () => {
 
   it('a definitions change counted during the unmerge sends both sides to λ recheck (settled by the current set)', async () => {
     const store = new MemoryStore();
-    await send(store, [
-      msg(1, { type: 'identify', userId: 'ada', anonymousId: 'kiosk' }),
-      order(2, { userId: 'ada' }),
-      order(3, { userId: 'ada' }),
-      msg(4, { type: 'identify', anonymousId: 'bob-phone', traits: { email: 'bob@example.org' } }),
-      msg(5, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.org' } }),
-    ]);
+    await send(store, adaThenBobOnHerKiosk());
     // The split reads the set at revision 0; a PUT is counted before the unmerge asks for rechecks.
     const moving: RuntimeLoader = { ...fixedRuntimeLoader(rt), revision: async () => rt.revision + 1 };
     const { asked } = await unmergeUntilDone(store, 'email:bob@example.org', {}, [], moving);
