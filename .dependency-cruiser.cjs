@@ -71,6 +71,7 @@ const ADAPTERS = [
   'shared/journeys/rules.ts', // EventBridge rules compiled from journeys
   'shared/journeys/schedule.ts', // EventBridge Scheduler (journey waits)
   'shared/journeys/store.ts', // journeys table
+  'shared/journeys/stream-steps.ts', // Kinesis (journey_steps rows on the raw stream, through shared/message/stream.ts)
   'shared/message/stream.ts', // Kinesis PutRecords
   'shared/message/kinesis-event.ts', // Kinesis GetRecords into a Lambda event (replay)
   'shared/normalize/dedup.ts', // dedup markers (DynamoDB) and lake object heads (S3)

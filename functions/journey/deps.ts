@@ -6,7 +6,7 @@ import { DynamoCouponStore } from '#shared/coupons/dynamo-store';
 import { DynamoProfileReader } from '#shared/journeys/dynamo-profile';
 import { DynamoTimelineReader } from '#shared/journeys/dynamo-timeline';
 import { DynamoSendLog } from '#shared/journeys/policy/dynamo-sends';
-import { S3JourneyStepLog } from '#shared/journeys/s3-steps';
+import { StreamJourneyStepLog } from '#shared/journeys/stream-steps';
 import { SchedulerWaits } from '#shared/journeys/schedule';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import {
@@ -15,7 +15,6 @@ import {
   definitionsTtlFromEnv,
   journeysTableFromEnv,
   kinesisBackoffMsFromEnv,
-  lakeBucketFromEnv,
   secretFromEnv,
   tableNameFromEnv,
 } from '../env';
@@ -40,7 +39,7 @@ export function journeyDepsFromEnv(): JourneyDeps {
     }),
     coupons,
     publisher: busPublisherFromEnv(process.env[ENV.eventBus] ?? ''),
-    steps: new S3JourneyStepLog(lakeBucketFromEnv()),
+    steps: new StreamJourneyStepLog(process.env[ENV.rawStream] || STREAMS.raw.name, kinesisBackoffMsFromEnv()),
     // The policy is read like journeys (cached for CAIRN_DEFINITIONS_TTL_MS); its caps count in the journeys table.
     governance: {
       policy: cachedPolicy(storedPolicy(definitionsTableFromEnv()), definitionsTtlFromEnv()),

@@ -320,7 +320,7 @@ export const LAKE = {
   profilesPrefix: 'profiles/',
   /** One object per audited admin request (shared/admin/audit.ts, docs/security.md#audit-log). */
   auditPrefix: 'audit/',
-  /** Journey step outcomes, one object per person and transition of λ journey (shared/journeys/steps.ts, docs/journeys.md#the-lake). */
+  /** Journey step outcomes: λ normalize's batch objects of the rows λ journey sends on the raw stream (shared/journeys/steps.ts, docs/lake.md). */
   journeyStepsPrefix: 'journey_steps/',
   /** Batches the local runtime's event-source mappings gave up on (local/poller-dispatch.ts); erased by λ erase. */
   failedPrefix: 'failed/',
@@ -492,7 +492,8 @@ export const FUNCTIONS = {
       tables: { dedup: ['PartiQLInsert', 'BatchGetItem', 'BatchWriteItem'], privacy: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       streams: { raw: 'read', normalized: 'write' },
       // A duplicate's marker names the events object that holds it (HeadObject); a missing one must be a 404.
-      lake: { read: ['events/'], write: ['events/', 'quarantine/'], list: true },
+      // journey_steps/: the step rows λ journey sends through the raw stream (shared/message/lake-rows.ts).
+      lake: { read: ['events/', 'journey_steps/'], write: ['events/', 'quarantine/', 'journey_steps/'], list: true },
       // The suppression hashes' key (every function that hashes identifiers reads it).
       secrets: ['suppressionKey'],
     },
@@ -665,7 +666,6 @@ export const FUNCTIONS = {
       'emailFrom',
       'webhookSecretId',
       'couponsTable',
-      'lakeBucket',
     ],
     // Fan-out cap: a segment that many people enter at once becomes that many async invocations. Above
     // the cap Lambda throttles and its async queue retries them (up to 6 h), so a big entry is spread
@@ -682,11 +682,10 @@ export const FUNCTIONS = {
         definitions: ['GetItem'],
         coupons: ['GetItem', 'PutItem', 'UpdateItem'],
       },
+      // raw: pipeline actions' messages, and the lake's journey_steps rows (shared/journeys/stream-steps.ts).
       streams: { raw: 'write' },
       bus: true,
       secrets: ['webhook'],
-      // The lake's journey_steps table: one object per person and transition (shared/journeys/s3-steps.ts).
-      lake: { write: ['journey_steps/'] },
     },
   },
   /**

@@ -22,7 +22,6 @@ import type { BusEvent, Publisher } from '../identity/bus';
 import { getJourneyHead, getJourneyVersion } from '../definitions/dynamo-versions';
 import { activeLifecycle, findStep, type TemplateContext, type ActionStep, type JourneyDef, type JourneyLifecycle } from '../definitions';
 import type { ProfileRecord } from '../identity';
-import { dateOf, journeyStepsObjectKey } from '../lake';
 import { log } from '../log';
 import { count, METRIC, setCorrelationId } from '../metrics';
 import { performAction, type Senders } from './actions';
@@ -50,7 +49,7 @@ import { contextZone } from './policy/window';
 import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
-import { outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
+import { journeyStepsId, outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
 import type { JourneyStore } from './store';
 import { isPlainObject } from '../lang';
 import { followsEvents, TIMELINE_MAX_PROFILES, TIMELINE_READ_LIMIT, type TimelineEvent, type TimelineReader } from './timeline';
@@ -281,8 +280,7 @@ async function flush(
   }
   await addStats(deps, journeyId, stats, state.profileId);
   if (actions.length && deps.publisher) await deps.publisher.publish(actions);
-  if (rows.length && deps.steps)
-    await writeSteps(deps.steps, journeyStepsObjectKey(dateOf(new Date(at).toISOString()), state.profileId, journeyId, state.version), rows);
+  if (rows.length && deps.steps) await writeSteps(deps.steps, journeyStepsId(state.profileId, journeyId, state.version), state.profileId, at, rows);
   await deps.store.putState({ ...state, pending: [], version: state.version + 1 }, state.version);
 }
 
@@ -290,11 +288,11 @@ async function flush(
  * The lake rows of one transition. A failed write is logged and counted (METRIC.journeyStepsWriteFailures),
  * never retried at the expense of the person's journey: the stats and the ledger stay right.
  */
-async function writeSteps(sink: JourneyStepLog, key: string, rows: LakeJourneyStepRow[]): Promise<void> {
+async function writeSteps(sink: JourneyStepLog, id: string, profileId: string, at: number, rows: LakeJourneyStepRow[]): Promise<void> {
   try {
-    await sink.put(key, rows);
+    await sink.put(id, profileId, at, rows);
   } catch (e) {
-    log('error', 'journey.steps_write_failed', { key, rows: rows.length, error: (e as Error).name });
+    log('error', 'journey.steps_write_failed', { id, rows: rows.length, error: (e as Error).name });
     count(METRIC.journeyStepsWriteFailures);
   }
 }

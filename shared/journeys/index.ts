@@ -3,8 +3,8 @@
  * stats route, migrations between versions, the lake's journey_steps rows. The adapters that build
  * λ journey and the admin API are imported by their own paths: store.ts (journeys table),
  * dynamo-profile.ts (profiles table), dynamo-timeline.ts (the person's timeline, out-of-order events),
- * schedule.ts (waits on EventBridge Scheduler), rules.ts (journey rules on the bus), s3-steps.ts
- * (journey_steps in the lake), policy/dynamo-sends.ts (the send log of the policy's caps). A
+ * schedule.ts (waits on EventBridge Scheduler), rules.ts (journey rules on the bus), stream-steps.ts
+ * (journey_steps rows on the raw stream), policy/dynamo-sends.ts (the send log of the policy's caps). A
  * simulation (simulate/) replays the lake's history through the same shell and machine.
  */
 export {
@@ -37,7 +37,7 @@ export {
   type Transition,
 } from './machine';
 export { checkMigration, migrateRun, type MigrationContext, type MigrationIssue } from './migrate';
-export { outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
+export { journeyStepsId, outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
 export { packState, stateOfItem } from './state-item';
 export { contactOf, messageIdentity, personData, type ProfileReader } from './profile';
 export { actionSenders, performAction, type ActionInput, type ActionResult, type ActionSender, type ActionSettings, type Senders } from './actions';

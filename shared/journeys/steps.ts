@@ -6,9 +6,12 @@
  * personal datum (no address, no message, no trait), and the erasure pass removes the person's rows
  * (shared/privacy/lake.ts).
  *
- * λ journey writes one object per person and transition (`journeyStepsObjectKey`, named after the
- * state version that recorded the outcomes): the outcomes are stored with the transition (`pending`),
- * so a retried invocation writes the same rows to the same object again.
+ * λ journey sends the rows of one transition as one raw-stream record (shared/message/lake-rows.ts,
+ * id `<profileId>.<journeyId>.<state version>`): λ normalize writes them into its batch's
+ * `journey_steps/` object exactly once and indexes the object under the person for erasure. The
+ * outcomes are stored with the transition (`pending`), so a retried invocation sends the same rows
+ * under the same id again, which normalize drops. (Until 2026-12-07 each transition was its own S3
+ * object, a PUT each: docs/cost.md.)
  */
 import type { StoredEffect } from './machine';
 
@@ -31,11 +34,14 @@ export interface LakeJourneyStepRow {
   reason: string | null;
 }
 
-/** Where the rows go (the lake bucket: s3-steps.ts). */
+/** Where the rows go (the raw stream: stream-steps.ts). */
 export interface JourneyStepLog {
-  /** Writes the rows of one transition under `key` (overwriting: the same key always holds the same rows). */
-  put(key: string, rows: LakeJourneyStepRow[]): Promise<void>;
+  /** Sends the rows of one transition of `profileId`, dated `at` (ms); `id` is the same on a retry and the lake keeps them once. */
+  put(id: string, profileId: string, at: number, rows: LakeJourneyStepRow[]): Promise<void>;
 }
+
+/** The id of one transition's rows: the person, the journey and the state version that recorded them. */
+export const journeyStepsId = (profileId: string, journeyId: string, version: number): string => `${profileId}.${journeyId}.${version}`;
 
 /** The row of a stored outcome of `journeyId` for `profileId`. */
 export function outcomeRow(journeyId: string, profileId: string, e: Extract<StoredEffect, { type: 'outcome' }>): LakeJourneyStepRow {

@@ -4,7 +4,9 @@
  *   quarantine/dt=YYYY-MM-DD/<shardId>-<first>-<lastSequenceNumber>.json.gz  one LakeQuarantineRow per line
  *   profiles/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz     one LakeProfileRow per line
  *   audit/dt=YYYY-MM-DD/<requestId>.json.gz                            one LakeAuditRow (shared/admin/audit.ts)
- *   journey_steps/dt=YYYY-MM-DD/<profileId>.<journeyId>.<n>.json.gz     LakeJourneyStepRows (shared/journeys/steps.ts)
+ *   journey_steps/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz LakeJourneyStepRows (shared/journeys/steps.ts), sent
+ *                                                                      through the raw stream (shared/message/lake-rows.ts)
+ *   journey_steps/dt=YYYY-MM-DD/<profileId>.<journeyId>.<n>.json.gz     the same, one object per transition (before 2026-12-07)
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
@@ -43,16 +45,19 @@ export function auditObjectKey(date: string, requestId: string): string {
 }
 
 /**
- * `journey_steps/dt=<date>/<profileId>.<journeyId>.<n>.json.gz`: the step outcomes of one transition of
- * one person in one journey, `n` the version of the person's journey state that recorded them (a
- * retried write overwrites its own object). The profile id leads, so an erasure lists a day's objects
- * of one person by prefix (`journeyStepsPersonPrefix`).
+ * `journey_steps/dt=<date>/<shardId>-<firstSequenceNumber>.json.gz`: the journey step outcomes a λ normalize
+ * batch took from the raw stream (named like its events object; erasure finds it through the per-person
+ * lake index, shared/identity/lake-index.ts).
  */
-export function journeyStepsObjectKey(date: string, profileId: string, journeyId: string, n: number): string {
-  return `${journeyStepsPersonPrefix(date, profileId)}${safe(journeyId)}.${n}.json.gz`;
+export function journeyStepsObjectKey(date: string, shardId: string, firstSequenceNumber: string): string {
+  return `${LAKE.journeyStepsPrefix}dt=${date}/${safe(shardId)}-${safe(firstSequenceNumber)}.json.gz`;
 }
 
-/** The prefix of one person's journey_steps objects of one day (`journey_steps/dt=<date>/<profileId>.`). */
+/**
+ * The prefix of one person's journey_steps objects of one day as λ journey wrote them before they went
+ * through the raw stream (`journey_steps/dt=<date>/<profileId>.<journeyId>.<n>.json.gz`, one per
+ * transition): erasure still lists them.
+ */
 export function journeyStepsPersonPrefix(date: string, profileId: string): string {
   return `${LAKE.journeyStepsPrefix}dt=${date}/${safe(profileId)}.`;
 }

@@ -5,3 +5,4 @@
 export * from './guard';
 export * from './records';
 export * from './types';
+export * from './lake-rows';

@@ -29,10 +29,20 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { CountryCode } from 'libphonenumber-js';
 import type { IdentityConfig } from '../identity';
-import { eventObjectKey, dateOf, encodeJsonLines, quarantineObjectKey, toEventRow } from '../lake/index';
+import { eventObjectKey, dateOf, encodeJsonLines, journeyStepsObjectKey, quarantineObjectKey, toEventRow } from '../lake/index';
 import { log } from '../log';
 import { count, countBy, METRIC } from '../metrics';
-import { partitionKeyFor, type StreamRecord, type LakeQuarantineRow, type NormalizedMessage } from '../message';
+import {
+  isLakeRowsEnvelope,
+  LAKE_ROWS_SOURCE_ID,
+  parseLakeRows,
+  partitionKeyFor,
+  type LakeIndexRecord,
+  type LakeRows,
+  type StreamRecord,
+  type LakeQuarantineRow,
+  type NormalizedMessage,
+} from '../message';
 import type { DropSuppressed } from '../suppression';
 import { markerIsCommitted, markerKey, type LakeObjectInfo, type Marker, type MessageRef } from './markers';
 import { normalizeEnvelope, quarantineRow } from './normalize';
@@ -70,6 +80,8 @@ export interface BatchStats {
   quarantined: number;
   /** Quarantined messages per reason code. */
   quarantineReasons: Record<string, number>;
+  /** New records of lake rows (shared/message/lake-rows.ts) written to the lake. */
+  lakeRows: number;
   /** Lake object keys written (events and quarantine). */
   objects: string[];
 }
@@ -78,6 +90,12 @@ interface Decoded {
   record: KinesisStreamRecord;
   seq: string;
 }
+
+/** A valid record: a message, or rows for another lake table (shared/message/lake-rows.ts). */
+type Valid = Decoded & ({ message: NormalizedMessage; correlationId?: string; rows?: undefined } | { rows: LakeRows; receivedAt: string; message?: undefined });
+
+/** Who a valid record is to the dedup table: a message's source and id, or the rows' id under LAKE_ROWS_SOURCE_ID. */
+const refOfValid = (v: Valid): MessageRef => (v.rows ? { sourceId: LAKE_ROWS_SOURCE_ID, messageId: `${v.rows.table}:${v.rows.id}` } : refOf(v.message));
 
 const shardOf = (r: KinesisStreamRecord): string => {
   const id = r.eventID ?? '';
@@ -95,13 +113,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Steps 1–6 for one batch. Throws on infrastructure failure (after which the batch is retried whole). */
 export async function processRecords(records: readonly KinesisStreamRecord[], cfg: NormalizeConfig): Promise<BatchStats> {
-  const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, quarantineReasons: {}, objects: [] };
+  const stats: BatchStats = { records: records.length, written: 0, duplicates: 0, quarantined: 0, quarantineReasons: {}, lakeRows: 0, objects: [] };
   if (records.length === 0) return stats;
   const shardId = shardOf(records[0]!);
   const lastSeq = records[records.length - 1]!.kinesis.sequenceNumber;
 
   // 1. decode and validate
-  const valid: (Decoded & { message: NormalizedMessage; correlationId?: string })[] = [];
+  const valid: Valid[] = [];
   // `raw`: the parsed JSON of a message that failed validation (read for identifiers of erased people).
   const quarantine: (Decoded & { row: LakeQuarantineRow; raw?: unknown })[] = [];
   const seen = new Set<string>();
@@ -128,6 +146,23 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
         seq,
         row: quarantineRow(text, 'invalid_json', `record: data is not valid JSON (${(e as Error).message})`, null, arrival(record), null),
       });
+      continue;
+    }
+    if (isLakeRowsEnvelope(value)) {
+      const l = parseLakeRows(value);
+      if (!l.ok) {
+        const at =
+          typeof value.receivedAt === 'string' && !Number.isNaN(Date.parse(value.receivedAt)) ? new Date(value.receivedAt).toISOString() : arrival(record);
+        quarantine.push({ record, seq, row: quarantineRow(text, 'invalid_lake_rows', l.reason, null, at, LAKE_ROWS_SOURCE_ID) });
+        continue;
+      }
+      const key = markerKey(refOfValid({ record, seq, rows: l.rows, receivedAt: l.receivedAt }));
+      if (seen.has(key)) {
+        stats.duplicates++;
+        continue;
+      }
+      seen.add(key);
+      valid.push({ record, seq, rows: l.rows, receivedAt: l.receivedAt });
       continue;
     }
     const res = normalizeEnvelope(value, cfg.country);
@@ -165,65 +200,75 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
   for (const q of quarantine) stats.quarantineReasons[q.row.code] = (stats.quarantineReasons[q.row.code] ?? 0) + 1;
 
   // Erased people (docs/privacy.md): a message carrying a suppressed identifier is dropped and counted, never written.
-  valid.splice(0, valid.length, ...(await cfg.dropSuppressed(valid, (v) => v.message, cfg.identityConfig(), 'normalize')).kept);
+  const messages = valid.filter((v): v is Valid & { message: NormalizedMessage } => v.message !== undefined);
+  if (messages.length) {
+    const kept = new Set<Valid>((await cfg.dropSuppressed(messages, (v) => v.message, cfg.identityConfig(), 'normalize')).kept);
+    valid.splice(0, valid.length, ...valid.filter((v) => v.rows || kept.has(v)));
+  }
 
-  // 2–3. claim the markers; drop messages already committed to the lake
-  const keyOfMessage = (m: NormalizedMessage, firstSeq: string) => eventObjectKey(dateOf(m.receivedAt), shardId, firstSeq);
+  // 2–3. claim the markers; drop records already committed to the lake
+  const keyOfValid = (v: Valid, firstSeq: string) =>
+    v.rows ? journeyStepsObjectKey(dateOf(v.receivedAt), shardId, firstSeq) : eventObjectKey(dateOf(v.message.receivedAt), shardId, firstSeq);
   let fresh = valid;
   const contested = new Set<string>();
   const provisional = valid[0]?.seq;
   if (provisional !== undefined) {
-    const claimed = await cfg.claimMarkers(valid.map((v) => ({ ...refOf(v.message), lakeKey: keyOfMessage(v.message, provisional), seq: v.seq })));
+    const claimed = await cfg.claimMarkers(valid.map((v) => ({ ...refOfValid(v), lakeKey: keyOfValid(v, provisional), seq: v.seq })));
     valid.forEach((v, i) => {
-      if (!claimed[i]) contested.add(markerKey(v.message));
+      if (!claimed[i]) contested.add(markerKey(refOfValid(v)));
     });
   }
   if (contested.size > 0) {
-    const markers = await cfg.getMarkers(valid.filter((v) => contested.has(markerKey(v.message))).map((v) => v.message));
+    const markers = await cfg.getMarkers(valid.map(refOfValid).filter((r) => contested.has(markerKey(r))));
     const heads = markers.size ? await cfg.headObjects([...markers.values()].map((m) => m.lakeKey)) : new Map<string, LakeObjectInfo>();
     fresh = valid.filter((v) => {
-      const marker = markers.get(markerKey(v.message));
+      const marker = markers.get(markerKey(refOfValid(v)));
       return !(marker && markerIsCommitted(marker, heads.get(marker.lakeKey)));
     });
     stats.duplicates += valid.length - fresh.length;
   }
 
   // 4. lake keys, and the markers the claim did not set right
-  const byKey = new Map<string, NormalizedMessage[]>();
-  const keyOf = new Map<string, string>();
+  const byKey = new Map<string, Valid[]>();
+  const keyOf = new Map<Valid, string>();
+  const forward: StreamRecord[] = [];
   if (fresh.length > 0) {
     const firstNew = fresh[0]!.seq;
     const markers: Omit<Marker, 'expiresAt'>[] = [];
+    const indexed = new Set<string>();
     for (const v of fresh) {
-      const key = keyOfMessage(v.message, firstNew);
+      const key = keyOfValid(v, firstNew);
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
-      list.push(v.message);
-      keyOf.set(markerKey(v.message), key);
-      if (firstNew !== provisional || contested.has(markerKey(v.message))) markers.push({ ...refOf(v.message), lakeKey: key, seq: v.seq });
-    }
-    // 5. forward, concurrently with the markers: both must succeed before the lake objects are
-    // written (a marker only counts once its object exists), and downstream dedups by messageId.
-    await settled([
-      markers.length ? cfg.putMarkers(markers) : Promise.resolve(),
-      cfg.forward(
-        fresh.map((v) => ({
+      list.push(v);
+      keyOf.set(v, key);
+      const ref = refOfValid(v);
+      if (firstNew !== provisional || contested.has(markerKey(ref))) markers.push({ ...ref, lakeKey: key, seq: v.seq });
+      if (v.message) {
+        forward.push({
           partitionKey: partitionKeyFor(v.message.userId ?? v.message.anonymousId ?? v.message.messageId),
           // Beside the message: the collector's request id and the lake object it goes to (resolve
           // records the latter in the per-person lake index, docs/privacy.md).
-          data: Buffer.from(
-            JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: keyOf.get(markerKey(v.message)) }),
-          ),
-        })),
-      ),
-    ]);
+          data: Buffer.from(JSON.stringify({ ...v.message, ...(v.correlationId ? { correlationId: v.correlationId } : {}), lakeKey: key })),
+        });
+      } else if (!indexed.has(`${v.rows.profileId}\n${key}`)) {
+        // Lake rows are not messages: resolve only indexes their object under the person (once per object).
+        indexed.add(`${v.rows.profileId}\n${key}`);
+        const r: LakeIndexRecord = { lakeIndex: { profileId: v.rows.profileId, key } };
+        forward.push({ partitionKey: partitionKeyFor(v.rows.profileId), data: Buffer.from(JSON.stringify(r)) });
+      }
+    }
+    // 5. forward, concurrently with the markers: both must succeed before the lake objects are
+    // written (a marker only counts once its object exists), and downstream dedups by messageId.
+    await settled([markers.length ? cfg.putMarkers(markers) : Promise.resolve(), cfg.forward(forward)]);
   }
 
   // 6. lake objects
   const meta = { 'first-sequence-number': records[0]!.kinesis.sequenceNumber, 'last-sequence-number': lastSeq, 'shard-id': shardId };
   const puts: Promise<unknown>[] = [];
-  for (const [key, messages] of byKey) {
-    puts.push(cfg.putObject(key, encodeJsonLines(messages.map(toEventRow)), { ...meta, rows: String(messages.length) }));
+  for (const [key, list] of byKey) {
+    const rows: unknown[] = list.flatMap((v): unknown[] => (v.rows ? v.rows.rows : [toEventRow(v.message)]));
+    puts.push(cfg.putObject(key, encodeJsonLines(rows), { ...meta, rows: String(rows.length) }));
     stats.objects.push(key);
   }
   const qByDate = new Map<string, (typeof quarantine)[number][]>();
@@ -239,7 +284,8 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
     stats.objects.push(key);
   }
   await settled(puts);
-  stats.written = fresh.length;
+  stats.lakeRows = fresh.filter((v) => v.rows).length;
+  stats.written = fresh.length - stats.lakeRows;
   return stats;
 }
 
@@ -257,7 +303,14 @@ export async function normalizeBatch(event: KinesisStreamEvent, cfg: NormalizeCo
   if (records.length === 0) return { batchItemFailures: [] };
   try {
     const s = await processRecords(records, cfg);
-    log('info', 'normalize batch', { records: s.records, written: s.written, duplicates: s.duplicates, quarantined: s.quarantined, objects: s.objects.length });
+    log('info', 'normalize batch', {
+      records: s.records,
+      written: s.written,
+      lakeRows: s.lakeRows,
+      duplicates: s.duplicates,
+      quarantined: s.quarantined,
+      objects: s.objects.length,
+    });
     count(METRIC.normalized, s.written);
     count(METRIC.duplicates, s.duplicates);
     for (const [reason, n] of Object.entries(s.quarantineReasons)) countBy(METRIC.quarantined, reason, n);

@@ -57,9 +57,9 @@ export interface PassOptions {
  * unattached messages; every quarantine/ object (normalize quarantines before any profile exists,
  * and the quarantine expires: LAKE.quarantineExpiryDays) and every failed batch; of the daily profile snapshots
  * (`profiles/dt=*\/daily-*`, one listing per day) the objects of the hash buckets of the people's
- * profile ids, and every object of the older, unbucketed layout; of `journey_steps/` (named after the
- * profile: shared/lake journeyStepsObjectKey) the objects of the people's profile ids, one listing per
- * day and profile id.
+ * profile ids, and every object of the older, unbucketed layout; of `journey_steps/`, besides the
+ * batch objects the index lists, the objects of the older per-transition layout named after the
+ * people's profile ids (shared/lake journeyStepsPersonPrefix), one listing per day and profile id.
  */
 async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 'tables'>): Promise<Map<string, Set<string> | 'all'>> {
   const owners = new Map<string, Set<string> | 'all'>();
@@ -119,7 +119,7 @@ async function indexedObjects(people: Person[], deps: Pick<PassDeps, 'lake' | 't
       }
     }
   }
-  // Journey step outcomes: per day, the objects named after each of the people's profile ids.
+  // Journey step outcomes of the older layout (the index lists the batch objects): per day, the objects named after each of the people's profile ids.
   const days = await deps.lake.partitions(LAKE.journeyStepsPrefix);
   const lists = days.flatMap((dt) =>
     people.flatMap((p) => [...p.profileIds].map((pid) => ({ prefix: journeyStepsPersonPrefix(partitionOf(dt) ?? '', pid), erasureId: p.rec.erasureId }))),

@@ -31,6 +31,7 @@ import { eventBridge, kinesis, RECORD_CALLS_VAR, s3, type RecordedCall } from '#
 import { BUS, FUNCTIONS, JOURNEYS, LAKE, LOCAL_ATHENA, STREAMS } from '#shared/config/resources';
 import { journeysTableFromEnv } from '#functions/env';
 import { DynamoJourneyStore } from '#shared/journeys/store';
+import { StreamJourneyStepLog } from '#shared/journeys/stream-steps';
 import type { LocalFunctionDef } from '#local/lambda';
 import { parse as parseYaml } from 'yaml';
 import { startLocalStack, localEnv, type LocalStack } from '#local/stack';
@@ -110,8 +111,8 @@ export const ALLOWED_UNUSED: { fns: string[] | '*'; action: string; resource?: R
     resource: /\/journey_steps\/\*$/,
     reason:
       "Its own grant (lake.write, the prefixes its pass rewrites): an object holding the person's rows and others' is rewritten without " +
-      "them. λ journey's journey_steps objects hold one person's rows each (named after the profile id), so an erasure deletes them " +
-      'whole and the scenario never rewrites one; the grant keeps the pass whole for any object that does hold others.',
+      "them. The journey_steps objects are λ normalize's batches of many people's step rows, but the scenario's erasures never meet " +
+      "one holding an erased person's rows beside others' (this entry would be reported stale if they did); the grant keeps the pass whole.",
   },
   { fns: ['journey'], action: 'sqs:SendMessage', reason: 'On-failure destination of asynchronous invocations: Lambda sends the failed event to the queue.' },
   ...['s3:ListBucketVersions', 's3:DeleteObjectVersion'].map((action) => ({
@@ -409,6 +410,24 @@ beforeAll(async () => {
     { type: 'track', userId: 'alice', event: 'Receipt Viewed', properties: { order_id: 'A-1' }, messageId: 'rv-a1', timestamp: at(30_000) },
   ]);
   expect(await stack.drain(30_000)).toBe(true);
+  // A journey transition's step rows sent twice (λ journey retried after its first put landed): the
+  // second claim finds the marker, so λ normalize heads the journey_steps/ object it names.
+  const stepRow = {
+    at: at(31_000),
+    journey_id: 'iam-j',
+    version: 1,
+    run_id: 'iam-run',
+    profile_id: pid.gina!,
+    step_id: null,
+    action: 'run',
+    outcome: 'entered',
+    reason: null,
+  };
+  const steps = new StreamJourneyStepLog(STREAMS.raw.name, 50);
+  for (let i = 0; i < 2; i++) {
+    await steps.put(`${pid.gina}.iam-j.0`, pid.gina!, Date.parse(at(31_000)), [stepRow]);
+    expect(await stack.drain(30_000)).toBe(true);
+  }
   // Records on the raw stream that are not valid messages (any producer may write there): λ normalize
   // quarantines them. One object holds dave's and alice's, one only dave's: the erasure rewrites the
   // first and deletes the second.

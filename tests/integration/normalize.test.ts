@@ -58,7 +58,10 @@ async function rowsUnder<T>(prefix: string): Promise<T[]> {
   return rows;
 }
 async function forwarded(): Promise<NormalizedMessage[]> {
-  return (await readAllRecords(STREAMS.normalized.name)).map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as NormalizedMessage);
+  // Messages only: the lake index records of journey step rows are not messages.
+  return (await readAllRecords(STREAMS.normalized.name))
+    .map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as NormalizedMessage & { lakeIndex?: unknown })
+    .filter((m) => !m.lakeIndex);
 }
 const count = <T>(xs: T[], key: (x: T) => string) => {
   const m = new Map<string, number>();
@@ -140,7 +143,7 @@ describe('normalize handler against the emulators', () => {
     s3().middlewareStack.add(
       (next: any, ctx: any) => async (args: any) => {
         if (ctx.commandName === 'PutObjectCommand') {
-          if (faults.has('lake') && String(args.input.Key).startsWith('events/')) throw fail('lake put');
+          if (faults.has('lake') && /^(events|journey_steps)\//.test(String(args.input.Key))) throw fail('lake put');
           if (faults.has('quarantine') && String(args.input.Key).startsWith('quarantine/')) throw fail('quarantine put');
           if (faults.has('slowLake') && String(args.input.Key).startsWith('events/')) {
             const p = new Promise((r) => setTimeout(r, 300)).then(() => next(args));
@@ -234,6 +237,95 @@ describe('normalize handler against the emulators', () => {
 
   const day = (n: number) => new Date(Date.UTC(2030, 0, 1) + n * 86_400_000).toISOString().slice(0, 10);
   const track = (id: string, userId = 'u') => ({ type: 'track', messageId: id, userId, event: 'E' });
+
+  /** A raw-stream record of lake rows (shared/message/lake-rows.ts), as λ journey sends a transition's step rows. */
+  function lakeRowsRecord(
+    seq: bigint,
+    id: string,
+    profileId: string,
+    receivedAt: string,
+    shardId: string,
+    rows?: Record<string, unknown>[],
+  ): KinesisStreamRecord {
+    const stepRows = rows ?? [
+      { at: receivedAt, journey_id: 'j', version: 1, run_id: `r-${id}`, profile_id: profileId, step_id: null, action: 'run', outcome: 'entered', reason: null },
+      {
+        at: receivedAt,
+        journey_id: 'j',
+        version: 1,
+        run_id: `r-${id}`,
+        profile_id: profileId,
+        step_id: 'mail',
+        action: 'email',
+        outcome: 'sent',
+        reason: null,
+      },
+    ];
+    const data = JSON.stringify({ lakeRows: { table: 'journey_steps', id, profileId, rows: stepRows }, receivedAt });
+    return toKinesisRecord({ data, partitionKey: profileId, sequenceNumber: seq.toString() }, STREAMS.raw.name, shardId);
+  }
+
+  it("journey step rows on the raw stream: one journey_steps object per batch beside the events, exactly once, each person's object indexed once; malformed rows quarantined", async () => {
+    const shard = 'shardId-000000000121';
+    const d = day(40);
+    const recs = [
+      lakeRowsRecord(5000n, 'p-1.j.0', 'p-1', `${d}T09:00:00.000Z`, shard),
+      envelopeRecord(5001n, track('steps-m1'), `${d}T09:00:00.000Z`, shard),
+      lakeRowsRecord(5002n, 'p-2.j.0', 'p-2', `${d}T09:00:01.000Z`, shard),
+      lakeRowsRecord(5003n, 'p-1.j.1', 'p-1', `${d}T09:00:02.000Z`, shard),
+      lakeRowsRecord(5004n, 'p-2.j.0', 'p-2', `${d}T09:00:01.000Z`, shard), // λ journey retried: the same id
+    ];
+    expect((await invokeNormalize(recs)).batchItemFailures).toEqual([]);
+    const key = `journey_steps/dt=${d}/${shard}-5000.json.gz`;
+    expect(await listKeys(`journey_steps/dt=${d}/`)).toEqual([key]);
+    expect(await listKeys(`events/dt=${d}/`)).toEqual([`events/dt=${d}/${shard}-5000.json.gz`]);
+    const runs = async () => [...count(await rowsUnder<{ run_id: string }>(`journey_steps/dt=${d}/`), (r) => r.run_id)].sort();
+    expect(await runs()).toEqual([
+      ['r-p-1.j.0', 2],
+      ['r-p-1.j.1', 2],
+      ['r-p-2.j.0', 2],
+    ]);
+    // On the normalized stream: the message, and per person one index record naming the object (not per record).
+    const out = (await readAllRecords(STREAMS.normalized.name)).map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as Record<string, unknown>);
+    const index = out.filter((o) => o.lakeIndex && String((o.lakeIndex as { key: string }).key) === key).map((o) => o.lakeIndex);
+    expect(index).toEqual([
+      { profileId: 'p-1', key },
+      { profileId: 'p-2', key },
+    ]);
+    expect(out.filter((o) => o.messageId === 'steps-m1')).toHaveLength(1);
+
+    // A redelivery in a later batch (the same ids): its claims find the markers, whose object holds them.
+    calls.reads = 0;
+    const later = [lakeRowsRecord(5010n, 'p-1.j.1', 'p-1', `${d}T09:00:02.000Z`, shard), lakeRowsRecord(5011n, 'p-3.j.0', 'p-3', `${d}T09:00:03.000Z`, shard)];
+    expect((await invokeNormalize(later)).batchItemFailures).toEqual([]);
+    expect(calls.reads).toBe(1);
+    expect(await runs()).toEqual([
+      ['r-p-1.j.0', 2],
+      ['r-p-1.j.1', 2],
+      ['r-p-2.j.0', 2],
+      ['r-p-3.j.0', 2],
+    ]);
+    // The new record's object is named after it, the first new record of its batch.
+    expect(await listKeys(`journey_steps/dt=${d}/`)).toEqual([key, `journey_steps/dt=${d}/${shard}-5011.json.gz`]);
+
+    // Rows about someone other than the record's person would escape that person's erasure: refused, named.
+    const bad = [
+      lakeRowsRecord(5020n, 'p-4.j.0', 'p-4', `${d}T09:00:04.000Z`, shard, [{ profile_id: 'p-5', run_id: 'x' }]),
+      toKinesisRecord(
+        {
+          data: JSON.stringify({ lakeRows: { table: 'secrets', id: 'x', profileId: 'p-4', rows: [{ profile_id: 'p-4' }] }, receivedAt: `${d}T09:00:04.000Z` }),
+          partitionKey: 'p-4',
+          sequenceNumber: '5021',
+        },
+        STREAMS.raw.name,
+        shard,
+      ),
+    ];
+    expect((await invokeNormalize(bad)).batchItemFailures).toEqual([]);
+    const q = (await rowsUnder<LakeQuarantineRow>(`quarantine/dt=${d}/`)).filter((r) => r.code === 'invalid_lake_rows');
+    expect(q.map((r) => r.reason).sort()).toEqual(['lakeRows.rows[0].profile_id: must be lakeRows.profileId', 'lakeRows.table: must be one of journey_steps']);
+    expect(await runs()).toHaveLength(4);
+  });
 
   it('drops in-batch and cross-batch duplicate messageIds, partitions by receivedAt date, and treats expired markers as absent', async () => {
     const shard = 'shardId-000000000101';
@@ -431,6 +523,8 @@ describe('normalize handler against the emulators', () => {
       id: fc.integer({ min: 0, max: 14 }),
       valid: fc.integer({ min: 0, max: 4 }).map((n) => n > 0),
       dayOffset: fc.integer({ min: 0, max: 1 }),
+      // One record in four is a journey transition's step rows (shared/message/lake-rows.ts), deduplicated like messages.
+      steps: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
     });
     // Biased towards short slices starting near the shard's first record, where batch boundaries collide.
     const slice = fc.record({
@@ -440,7 +534,7 @@ describe('normalize handler against the emulators', () => {
     });
 
     async function check(
-      items: { id: number; valid: boolean; dayOffset: number }[],
+      items: { id: number; valid: boolean; dayOffset: number; steps: boolean }[],
       schedule: { start: number; len: number; fault: Fault | null }[],
       finalChunk: number,
       withFaults: boolean,
@@ -451,6 +545,8 @@ describe('normalize handler against the emulators', () => {
       const days = [day(100 + run * 2 + (withFaults ? 1000 : 0)), day(101 + run * 2 + (withFaults ? 1000 : 0))];
       const prefix = `${withFaults ? 'pf' : 'p'}${run}-`;
       const recs = items.map((it, i) => {
+        if (it.steps)
+          return lakeRowsRecord(base + BigInt(i) * 10n, `${prefix}s${it.id}`, `${prefix}person${it.id % 3}`, `${days[it.dayOffset]}T12:00:00.000Z`, shard);
         const msg = it.valid ? track(`${prefix}${it.id}`, `u${it.id % 3}`) : { ...track(`${prefix}bad${i}`), traits: { email: 'nope' } };
         return envelopeRecord(base + BigInt(i) * 10n, msg, `${days[it.dayOffset]}T12:00:00.000Z`, shard);
       });
@@ -467,7 +563,11 @@ describe('normalize handler against the emulators', () => {
       // Lambda eventually gets through the shard in order.
       for (let i = 0; i < recs.length; i += finalChunk) expect((await invokeNormalize(recs.slice(i, i + finalChunk))).batchItemFailures).toEqual([]);
 
-      const expected = new Set(items.filter((it) => it.valid).map((it) => `${prefix}${it.id}`));
+      const expected = new Set(items.filter((it) => it.valid && !it.steps).map((it) => `${prefix}${it.id}`));
+      // Step rows: each record's two rows once (run ids `r-<record id>`).
+      const stepRuns = count((await Promise.all(days.map((d) => rowsUnder<{ run_id: string }>(`journey_steps/dt=${d}/`)))).flat(), (r) => r.run_id);
+      expect(new Set(stepRuns.keys())).toEqual(new Set(items.filter((it) => it.steps).map((it) => `r-${prefix}s${it.id}`)));
+      for (const [id, n] of stepRuns) expect(n, `journey_steps ${id}`).toBe(2);
       const lake = count((await Promise.all(days.map((d) => rowsUnder<LakeEventRow>(`events/dt=${d}/`)))).flat(), (r) => r.message_id);
       expect(new Set(lake.keys())).toEqual(expected);
       for (const [id, n] of lake) expect(n, `lake ${id}`).toBe(1);
@@ -478,7 +578,7 @@ describe('normalize handler against the emulators', () => {
       expect(new Set(fwd.keys())).toEqual(expected);
       if (!withFaults) for (const [id, n] of fwd) expect(n, `stream ${id}`).toBe(1);
       const quarantined = new Set((await Promise.all(days.map((d) => rowsUnder<LakeQuarantineRow>(`quarantine/dt=${d}/`)))).flat().map((r) => r.message_id));
-      for (let i = 0; i < items.length; i++) if (!items[i]!.valid) expect(quarantined.has(`${prefix}bad${i}`)).toBe(true);
+      for (let i = 0; i < items.length; i++) if (!items[i]!.valid && !items[i]!.steps) expect(quarantined.has(`${prefix}bad${i}`)).toBe(true);
     }
 
     it('replays and arbitrary splits: exactly once in the lake and on the normalized stream', async () => {

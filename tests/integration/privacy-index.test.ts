@@ -20,7 +20,8 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '#shared/aws/clients';
-import { LAKE, TABLES } from '#shared/config/resources';
+import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
+import { StreamJourneyStepLog } from '#shared/journeys/stream-steps';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { PASS_KEY, runErasures } from '#shared/privacy';
@@ -251,4 +252,69 @@ describe('erasure through the lake index', () => {
     expect(gets.filter((k) => k.startsWith(LAKE.eventsPrefix)).sort()).toEqual(gil);
     expect(JSON.stringify(x.timeline)).not.toContain(LAKE.eventsPrefix);
   }, 60_000);
+
+  it('journey step rows sent through the raw stream are indexed under their person: an erasure reads only her journey_steps objects and rewrites them without her rows', async () => {
+    await send([
+      { type: 'identify', userId: 'user-jo', messageId: 'x-j1', timestamp: ts(), traits: { plan: 'a' } },
+      { type: 'identify', userId: 'user-kim', messageId: 'x-k1', timestamp: ts(), traits: { plan: 'b' } },
+    ]);
+    const idOf = async (u: string) => (await api('GET', `/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`)).body.profileId as string;
+    const [jo, kim] = [await idOf('user-jo'), await idOf('user-kim')];
+    const row = (profileId: string, run: string) => ({
+      at: ts(),
+      journey_id: 'welcome',
+      version: 1,
+      run_id: run,
+      profile_id: profileId,
+      step_id: null,
+      action: 'run',
+      outcome: 'entered',
+      reason: null,
+    });
+    // As λ journey sends them: one record per transition, the same id on a retry (sent twice here).
+    const steps = new StreamJourneyStepLog(STREAMS.raw.name, 50);
+    for (let i = 0; i < 2; i++) {
+      await Promise.all([
+        steps.put(`${jo}.welcome.0`, jo, Date.now(), [row(jo, 'run-jo')]),
+        steps.put(`${kim}.welcome.0`, kim, Date.now(), [row(kim, 'run-kim')]),
+      ]);
+      expect(await stack.drain(20_000)).toBe(true);
+    }
+    await steps.put(`${kim}.welcome.1`, kim, Date.now(), [row(kim, 'run-kim-2')]);
+    expect(await stack.drain(20_000)).toBe(true);
+
+    const stepObjects = async () => {
+      const out = new Map<string, string>();
+      const page = await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.journeyStepsPrefix }));
+      for (const o of page.Contents ?? []) {
+        const b = Buffer.from(await (await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: o.Key! }))).Body!.transformToByteArray());
+        out.set(o.Key!, gunzipSync(b).toString('utf8'));
+      }
+      return out;
+    };
+    const before = await stepObjects();
+    const runs = [...before.values()].join('').match(/"run_id":"[^"]+"/g)!;
+    expect(runs.sort()).toEqual(['"run_id":"run-jo"', '"run_id":"run-kim"', '"run_id":"run-kim-2"']); // once each
+    const hers = [...before].filter(([, t]) => t.includes('run-jo')).map(([k]) => k);
+    expect(hers).toHaveLength(1);
+    // Her index: one item naming that object (λ resolve, from λ normalize's lakeIndex record).
+    const index = (await partition(jo)).filter((i) => String(i.sk).startsWith('lake#'));
+    expect(index.flatMap((i) => i.k as string[])).toEqual(hers);
+
+    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-jo')}`);
+    gets.length = 0;
+    recording = true;
+    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
+    recording = false;
+    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    expect(gets.filter((k) => k.startsWith(LAKE.journeyStepsPrefix))).toEqual(hers);
+    const after = await stepObjects();
+    expect([...after.values()].join('')).not.toContain(jo);
+    expect(
+      [...after.values()]
+        .join('')
+        .match(/"run_id":"[^"]+"/g)!
+        .sort(),
+    ).toEqual(['"run_id":"run-kim"', '"run_id":"run-kim-2"']);
+  }, 120_000);
 });

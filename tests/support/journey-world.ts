@@ -98,7 +98,7 @@ export function journeyWorld(o: {
     },
     senders: { email: send, sms: send, webhook: send, traits: send, event: send },
     steps: {
-      put: async (_key, r) => {
+      put: async (_id, _profileId, _at, r) => {
         w.puts.push(r);
         w.rows.push(...r);
       },

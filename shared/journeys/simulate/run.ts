@@ -239,7 +239,7 @@ async function simulate(input: SimulationInput): Promise<SimulationReport> {
       },
     },
     ...(input.policy ? { governance: { policy: async () => input.policy, sends } } : {}),
-    steps: { put: async (_key, r) => void rows.push(...r) },
+    steps: { put: async (_id, _profileId, _at, r) => void rows.push(...r) },
     now: () => clock,
   };
 
