@@ -10,7 +10,7 @@
  * id `<profileId>.<journeyId>.<state version>`): λ normalize writes them into its batch's
  * `journey_steps/` object exactly once and indexes the object under the person for erasure. The
  * outcomes are stored with the transition (`pending`), so a retried invocation sends the same rows
- * under the same id again, which normalize drops. (Until 2026-12-07 each transition was its own S3
+ * under the same id again, which normalize drops. (Until 2026-12-06 each transition was its own S3
  * object, a PUT each: docs/cost.md.)
  */
 import type { StoredEffect } from './machine';

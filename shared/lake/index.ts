@@ -6,7 +6,7 @@
  *   audit/dt=YYYY-MM-DD/<requestId>.json.gz                            one LakeAuditRow (shared/admin/audit.ts)
  *   journey_steps/dt=YYYY-MM-DD/<shardId>-<firstSequenceNumber>.json.gz LakeJourneyStepRows (shared/journeys/steps.ts), sent
  *                                                                      through the raw stream (shared/message/lake-rows.ts)
- *   journey_steps/dt=YYYY-MM-DD/<profileId>.<journeyId>.<n>.json.gz     the same, one object per transition (before 2026-12-07)
+ *   journey_steps/dt=YYYY-MM-DD/<profileId>.<journeyId>.<n>.json.gz     the same, one object per transition (before 2026-12-06)
  * Keys are deterministic functions of the records written, so a replayed batch overwrites its
  * own objects with the same content and never duplicates rows (see docs/lake.md).
  */
