@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { useResolveWorld } from '../support/resolve-world';
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from '#shared/aws/clients';
-import { LAKE } from '#shared/config/resources';
+import { documentClient as doc, s3 } from '#shared/aws/clients';
+import { LAKE, TABLES } from '#shared/config/resources';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJsonLines } from '#shared/lake';
 import type { NormalizedMessage } from '#shared/message/types';
 import { resolveHandler } from '#shared/resolve/handler';
@@ -154,6 +155,33 @@ describe('λ resolve + admin API on DynamoDB', () => {
     }
     expect(rows.map((r) => r.code).sort()).toEqual(['invalid_phone', 'malformed_record']);
     expect(rows.every((r) => r.stage === 'resolve')).toBe(true);
+  });
+
+  it("a lakeIndex record (an object of journey step rows) becomes an index item under its person; a malformed one is quarantined", async () => {
+    const ev = kinesisEvent([msg({ type: 'identify', userId: 'li-1', traits: { plan: 'x' } })]);
+    const profileId = 'p-lake-index-1';
+    const key = 'journey_steps/dt=2030-01-01/shardId-000000000000-7.json.gz';
+    const record = (data: unknown) => ({
+      ...ev.Records[0]!,
+      kinesis: { ...ev.Records[0]!.kinesis, data: Buffer.from(JSON.stringify(data)).toString('base64'), sequenceNumber: world.nextSequence() },
+    });
+    ev.Records.push(record({ lakeIndex: { profileId, key } }), record({ lakeIndex: { profileId } }));
+    expect(await world.resolve(ev)).toEqual({ batchItemFailures: [] });
+    const items = (
+      await doc().send(
+        new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+      )
+    ).Items!;
+    expect(items.map((i) => ({ sk: String(i.sk).slice(0, 5), k: i.k, expires: i.expiresAt }))).toEqual([{ sk: 'lake#', k: [key], expires: undefined }]);
+    // The message of the batch was resolved as usual beside it.
+    expect((await get(`/v1/profiles/${enc('user_id:li-1')}`)).status).toBe(200);
+    const keys = (await s3().send(new ListObjectsV2Command({ Bucket: LAKE.localBucket, Prefix: LAKE.quarantinePrefix }))).Contents!.map((o) => o.Key!);
+    const reasons = [];
+    for (const k of keys.filter((x) => x.includes('-malformed'))) {
+      const o = await s3().send(new GetObjectCommand({ Bucket: LAKE.localBucket, Key: k }));
+      reasons.push(...decodeJsonLines<{ reason: string }>(await o.Body!.transformToByteArray()).map((r) => r.reason));
+    }
+    expect(reasons).toContain('lakeIndex: profileId and key must be strings');
   });
 
   it('costs at most 1.5 WCU and 1.0 RCU per event on a realistic mix', async () => {
