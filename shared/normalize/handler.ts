@@ -17,6 +17,11 @@
  *     messageId; resolve indexes the key per person, shared/identity/lake-index.ts);
  *  6. the lake objects (events and quarantine) are written.
  *
+ * Records of lake rows (shared/message/lake-rows.ts: λ journey's step outcomes) take the same path
+ * under their own marker source: claimed, checked, written once into the batch's `journey_steps/`
+ * object; instead of being forwarded, each person's object is passed on as a LakeIndexRecord, which
+ * resolve writes to the person's lake index.
+ *
  * Any infrastructure failure reports the batch's first record as failed, so Lambda retries the
  * whole batch; every step is idempotent. A step's writes run concurrently, and a failing one is
  * reported only once the others have finished (`settled`): a write of this attempt still in flight
@@ -230,7 +235,6 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
 
   // 4. lake keys, and the markers the claim did not set right
   const byKey = new Map<string, Valid[]>();
-  const keyOf = new Map<Valid, string>();
   const forward: StreamRecord[] = [];
   if (fresh.length > 0) {
     const firstNew = fresh[0]!.seq;
@@ -241,7 +245,6 @@ export async function processRecords(records: readonly KinesisStreamRecord[], cf
       let list = byKey.get(key);
       if (!list) byKey.set(key, (list = []));
       list.push(v);
-      keyOf.set(v, key);
       const ref = refOfValid(v);
       if (firstNew !== provisional || contested.has(markerKey(ref))) markers.push({ ...ref, lakeKey: key, seq: v.seq });
       if (v.message) {
