@@ -32,6 +32,7 @@ import { BUS, FUNCTIONS, JOURNEYS, LAKE, LOCAL_ATHENA, STREAMS } from '#shared/c
 import { journeysTableFromEnv } from '#functions/env';
 import { DynamoJourneyStore } from '#shared/journeys/store';
 import { StreamJourneyStepLog } from '#shared/journeys/stream-steps';
+import { outcomeRow } from '#shared/journeys';
 import type { LocalFunctionDef } from '#local/lambda';
 import { parse as parseYaml } from 'yaml';
 import { startLocalStack, localEnv, type LocalStack } from '#local/stack';
@@ -412,17 +413,15 @@ beforeAll(async () => {
   expect(await stack.drain(30_000)).toBe(true);
   // A journey transition's step rows sent twice (λ journey retried after its first put landed): the
   // second claim finds the marker, so λ normalize heads the journey_steps/ object it names.
-  const stepRow = {
-    at: at(31_000),
-    journey_id: 'iam-j',
+  const stepRow = outcomeRow('iam-j', pid.gina!, {
+    type: 'outcome',
+    runId: 'iam-run',
     version: 1,
-    run_id: 'iam-run',
-    profile_id: pid.gina!,
-    step_id: null,
+    at: Date.parse(at(31_000)),
+    stepId: null,
     action: 'run',
     outcome: 'entered',
-    reason: null,
-  };
+  });
   const steps = new StreamJourneyStepLog(STREAMS.raw.name, 50);
   for (let i = 0; i < 2; i++) {
     await steps.put(`${pid.gina}.iam-j.0`, pid.gina!, Date.parse(at(31_000)), [stepRow]);

@@ -22,6 +22,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { s3 } from '#shared/aws/clients';
 import { LAKE, STREAMS, TABLES } from '#shared/config/resources';
 import { StreamJourneyStepLog } from '#shared/journeys/stream-steps';
+import { outcomeRow } from '#shared/journeys';
 import { PIPELINE_FUNCTIONS, useLocalStack } from '../support/stack';
 import { eraseDepsFromEnv } from '#functions/erase/deps';
 import { PASS_KEY, runErasures } from '#shared/privacy';
@@ -77,6 +78,20 @@ const partition = async (profileId: string) =>
       new QueryCommand({ TableName: TABLES.timeline.name, KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
     )
   ).Items ?? [];
+
+/**
+ * Asks for the erasure of `userId`, runs the erasures once (`opts`: the run's options) recording
+ * λ erase's GetObject keys in `gets`, and checks the run erased that request in `lakeScan` mode.
+ */
+async function eraseRecording(userId: string, lakeScan: 'index' | 'full', opts: { fullScan?: boolean } = {}) {
+  const del = await api('DELETE', `/v1/profiles/${encodeURIComponent(`user_id:${userId}`)}`);
+  gets.length = 0;
+  recording = true;
+  const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, ...opts });
+  recording = false;
+  expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan });
+  return r;
+}
 
 const stack = useLocalStack({ dataDir, functions: PIPELINE_FUNCTIONS, env: { CAIRN_LOG_LEVEL: 'error' }, removeDataDir: true });
 beforeAll(async () => {
@@ -166,12 +181,7 @@ describe('erasure through the lake index', () => {
   it('a full scan reads every object of the lake', async () => {
     await send([{ type: 'track', event: 'Viewed', userId: 'user-eve', messageId: 'x-e1', timestamp: ts() }]);
     const objects = (await lake()).size;
-    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-eve')}`);
-    gets.length = 0;
-    recording = true;
-    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0, fullScan: true });
-    recording = false;
-    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'full' });
+    const r = await eraseRecording('user-eve', 'full', { fullScan: true });
     // events/ and profiles/ objects (quarantine/ is empty here) as listed before the run.
     expect(r.lakeObjectsScanned).toBe(objects);
     expect(holding(await lake(), 'user-eve')).toEqual([]);
@@ -199,12 +209,7 @@ describe('erasure through the lake index', () => {
     expect(before.get(mine[0]!)!.text).toContain(victim);
     const others = snap.objects.filter((k) => !mine.includes(k));
 
-    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-snap-3')}`);
-    gets.length = 0;
-    recording = true;
-    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
-    recording = false;
-    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    await eraseRecording('user-snap-3', 'index');
     const dailyGets = gets.filter((k) => k.startsWith(dailySnapshotPrefix(d)));
     expect(dailyGets.sort()).toEqual([old, ...mine].sort());
     const after = await lake();
@@ -222,12 +227,7 @@ describe('erasure through the lake index', () => {
     const oldKey = `${LAKE.eventsPrefix}dt=${oldDay}/shardId-000000000009-1.json.gz`;
     const recentKey = `${LAKE.eventsPrefix}dt=${recentDay}/shardId-000000000009-2.json.gz`;
     for (const Key of [oldKey, recentKey]) await s3().send(new PutObjectCommand({ Bucket: LAKE.localBucket, Key, Body: row + '\n' }));
-    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-fay')}`);
-    gets.length = 0;
-    recording = true;
-    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
-    recording = false;
-    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    await eraseRecording('user-fay', 'index');
     expect(gets).toContain(oldKey);
     expect(gets).not.toContain(recentKey); // inside the retention the timeline's keys are trusted
     const after = await lake();
@@ -260,17 +260,8 @@ describe('erasure through the lake index', () => {
     ]);
     const idOf = async (u: string) => (await api('GET', `/v1/profiles/${encodeURIComponent(`user_id:${u}`)}`)).body.profileId as string;
     const [jo, kim] = [await idOf('user-jo'), await idOf('user-kim')];
-    const row = (profileId: string, run: string) => ({
-      at: ts(),
-      journey_id: 'welcome',
-      version: 1,
-      run_id: run,
-      profile_id: profileId,
-      step_id: null,
-      action: 'run',
-      outcome: 'entered',
-      reason: null,
-    });
+    const row = (profileId: string, runId: string) =>
+      outcomeRow('welcome', profileId, { type: 'outcome', runId, version: 1, at: Date.parse(ts()), stepId: null, action: 'run', outcome: 'entered' });
     // As λ journey sends them: one record per transition, the same id on a retry (sent twice here).
     const steps = new StreamJourneyStepLog(STREAMS.raw.name, 50);
     for (let i = 0; i < 2; i++) {
@@ -301,12 +292,7 @@ describe('erasure through the lake index', () => {
     const index = (await partition(jo)).filter((i) => String(i.sk).startsWith('lake#'));
     expect(index.flatMap((i) => i.k as string[])).toEqual(hers);
 
-    const del = await api('DELETE', `/v1/profiles/${encodeURIComponent('user_id:user-jo')}`);
-    gets.length = 0;
-    recording = true;
-    const r = await runErasures(eraseDepsFromEnv(), { settleSeconds: 0 });
-    recording = false;
-    expect(r).toMatchObject({ erased: [del.body.erasureId], lakeScan: 'index' });
+    await eraseRecording('user-jo', 'index');
     expect(gets.filter((k) => k.startsWith(LAKE.journeyStepsPrefix))).toEqual(hers);
     const after = await stepObjects();
     expect([...after.values()].join('')).not.toContain(jo);

@@ -157,7 +157,7 @@ describe('λ resolve + admin API on DynamoDB', () => {
     expect(rows.every((r) => r.stage === 'resolve')).toBe(true);
   });
 
-  it("a lakeIndex record (an object of journey step rows) becomes an index item under its person; a malformed one is quarantined", async () => {
+  it('a lakeIndex record (an object of journey step rows) becomes an index item under its person; a malformed one is quarantined', async () => {
     const ev = kinesisEvent([msg({ type: 'identify', userId: 'li-1', traits: { plan: 'x' } })]);
     const profileId = 'p-lake-index-1';
     const key = 'journey_steps/dt=2030-01-01/shardId-000000000000-7.json.gz';
