@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, insertStatement, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
+import { packTimelineData, timelineDataOf } from './timeline-item';
 import { timelineDays } from '../config';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
 import type { GroupRecord, IdentityItem, IdentityStore, LakeIndexEntry, ProfileRecord, ReadRequest, ReadResult, ShardMarker, TimelineItem } from './types';
@@ -175,12 +176,12 @@ function timelineToItem(t: TimelineItem): Record<string, unknown> {
   // and the erasure trusts these items' lake keys for every partition younger than the retention.
   // biome-ignore lint/complexity/useMathMinMax: ISO-8601 strings, ordered as text (Math.max would give NaN)
   const from = t.receivedAt > t.timestamp ? t.receivedAt : t.timestamp;
-  return { profileId, sk, data: JSON.stringify(rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
+  return { profileId, sk, z: packTimelineData(sk, rest), expiresAt: timelineExpiry(from), ...(lakeKeys?.length ? { lk: lakeKeys } : {}) };
 }
 export function timelineFromItem(item: Record<string, unknown>): TimelineItem {
   const lk = item.lk instanceof Set ? [...item.lk] : item.lk;
   return {
-    ...(JSON.parse(String(item.data ?? '{}')) as Omit<TimelineItem, 'profileId' | 'sk'>),
+    ...timelineDataOf(item),
     profileId: String(item.profileId),
     sk: String(item.sk),
     ...(Array.isArray(lk) && lk.length ? { lakeKeys: lk.map(String) } : {}),

@@ -11,6 +11,7 @@ export * from './memory-store';
 export * from './process';
 export * from './profile';
 export * from './resolve';
+export { timelineDataOf, type TimelineData } from './timeline-item';
 export * from './trust';
 export * from './types';
 export * from './view';

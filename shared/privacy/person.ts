@@ -1,5 +1,5 @@
 /** The person an erasure is for, as stored when the run starts: their profiles, identifiers, messages and lake objects. */
-import { isLakeIndexSk, lakeKeysOf, identityKey, type IdentityStore, type ProfileRecord } from '../identity';
+import { isLakeIndexSk, lakeKeysOf, identityKey, timelineDataOf, type IdentityStore, type ProfileRecord } from '../identity';
 import { SUPPRESSION_HASH_VERSION, type SuppressionHasher } from '../suppression';
 import type { LakeFailure } from './lake';
 import { keyedHashes, type ErasureCounts, type ErasureRecord } from './requests';
@@ -58,7 +58,7 @@ export async function loadPerson(
     for (const item of await tables.timeline(pid)) {
       index.push(item); // index items (lake#…) and the lake keys (lk) events' items carry
       if (isLakeIndexSk(item.sk)) continue;
-      const data = JSON.parse(String(item.data ?? '{}')) as { messageId?: unknown; sourceId?: unknown };
+      const data = timelineDataOf(item) as { messageId?: unknown; sourceId?: unknown };
       const messageId = String(data.messageId ?? String(item.sk).split('#').slice(1).join('#'));
       const sourceId = typeof data.sourceId === 'string' && data.sourceId ? data.sourceId : undefined;
       messageIds.add(messageId);
