@@ -40,7 +40,7 @@ export const METRIC = {
   /** λ journey: a coupon issued from a pool at or under its low mark (and `.<pool>`); a code redeemed again. */
   couponsLow: 'coupons.low',
   couponsRedeemedAgain: 'coupons.redeemed_again',
-  /** λ journey: journey_steps lake objects that could not be written (the run went on, docs/journeys.md#the-lake). */
+  /** λ journey: transitions whose journey_steps rows could not be put on the raw stream (the run went on, docs/journeys.md#the-lake). */
   journeyStepsWriteFailures: 'journey_steps.failures',
   /** λ erase: lake objects its pass could not finish (and `.<code>`), erasures left pending because of them. */
   erasureLakeFailures: 'lake.failures',

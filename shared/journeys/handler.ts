@@ -285,7 +285,7 @@ async function flush(
 }
 
 /**
- * The lake rows of one transition. A failed write is logged and counted (METRIC.journeyStepsWriteFailures),
+ * The lake rows of one transition, sent on the raw stream. A failed put is logged and counted (METRIC.journeyStepsWriteFailures),
  * never retried at the expense of the person's journey: the stats and the ledger stay right.
  */
 async function writeSteps(sink: JourneyStepLog, id: string, profileId: string, at: number, rows: LakeJourneyStepRow[]): Promise<void> {
