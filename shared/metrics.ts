@@ -27,6 +27,7 @@ export const METRIC = {
   normalized: 'normalized',
   quarantined: 'quarantined',
   duplicates: 'duplicates',
+  /** λ resolve: records read from the normalized stream (messages, and lake index records: shared/message/lake-rows.ts). */
   resolveMessages: 'messages',
   profilesCreated: 'profiles.created',
   profilesUpdated: 'profiles.updated',
