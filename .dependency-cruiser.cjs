@@ -8,7 +8,7 @@
  * console/ (the browser app) sits on shared/ alone.
  */
 const LAYERS = [
-  ['(root)'], // shared/*.ts: errors, log, metrics, random, lang — no room of their own
+  ['(root)'], // shared/*.ts: errors, log, metrics, random, lang, deflated — no room of their own
   ['config'],
   ['lambda'], // the house middy chain every λ is built with: its middleware and the API error mapping
   ['aws'],

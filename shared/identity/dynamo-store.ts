@@ -4,7 +4,6 @@
  * writes only (no transactions). Every call asks for ReturnConsumedCapacity TOTAL; units are added to
  * the request counters as `identity.rcu` / `identity.wcu` (bench) and to `capacity` below.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchExecuteStatementCommand,
@@ -17,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { batchGet, batchWrite, countItems, insertStatement, type DocWriteRequest } from '../aws/batch';
 import { countRequest, documentClient } from '../aws/clients';
+import { deflatedJson } from '../deflated';
 import { packTimelineData, timelineDataOf } from './timeline-item';
 import { timelineDays } from '../config';
 import { lakeIndexItem, TIMELINE_SK_BOUND } from './lake-index';
@@ -79,21 +79,18 @@ const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedEx
  * the item: a profile with segment state is 2–3 KB of JSON and about a third of that deflated
  * (docs/cost.md). Items written before (`data` and top-level extras) are still read.
  */
-const Z_FORMAT = 1;
 /** Preset dictionary of format 1: names and fragments every profile repeats (never change it; add a format instead). */
-const Z_DICTIONARY = Buffer.from(
+const PROFILE_BODY = deflatedJson(
+  1,
   '{"b":{"identities":[],"traits":{},"traitK":{},"consent":{},"groups":[],"mergedFrom":[],"merges":[],"sessions":[],"dd":{"s":{"shardId-000000000000":{"t":,"c":[],"p":[]}},"r":[]},' +
     '"computed":{"first_seen":"","last_seen":"","event_count":0,"order_count":0,"revenue_e4":0,"last_channel":null,"last_channel_k":null}},' +
     '"x":{"computed":{},"segments":[],"cstate":"{\\"w\\":,\\"b\\":[[","segPub":"{\\"s\\":[],\\"r\\":null}","recheckAt":,"segInh":""}}' +
     '{"type":"user_id","value":"},{"type":"anonymous_id","value":"},{"type":"email","value":"@gmail.com"},{"type":"phone","value":"+1"},{"type":"crm_id","value":"' +
     '"granted":true,"timestamp":"2026-","source":"context.consent","k":"T00:00:00.000Z#"',
 );
-/** A 4 KB window and small state (a profile is a few KB): a third of the default's CPU per call, the same size. */
-const zOptions = { dictionary: Z_DICTIONARY, windowBits: 12, memLevel: 5 };
 
 export function profileToItem(p: ProfileRecord): Record<string, unknown> {
   const { profileId, version, createdAt, updatedAt, mergedInto, extra, ...body } = p;
-  const z = deflateRawSync(JSON.stringify({ b: body, ...(extra && Object.keys(extra).length ? { x: extra } : {}) }), zOptions);
   return {
     pk: PROFILE + profileId,
     profileId,
@@ -101,7 +98,7 @@ export function profileToItem(p: ProfileRecord): Record<string, unknown> {
     createdAt,
     updatedAt,
     ...(mergedInto ? { mergedInto } : {}),
-    z: Buffer.concat([Buffer.of(Z_FORMAT), z]),
+    z: PROFILE_BODY.pack({ b: body, ...(extra && Object.keys(extra).length ? { x: extra } : {}) }),
   };
 }
 
@@ -112,8 +109,7 @@ function profileParts(item: Record<string, unknown>): {
 } {
   const z = item.z;
   if (z instanceof Uint8Array) {
-    if (z[0] !== Z_FORMAT) throw new Error(`profile ${String(item.profileId)}: unknown item format ${z[0]}`);
-    const doc = JSON.parse(inflateRawSync(z.subarray(1), zOptions).toString('utf8')) as { b?: object; x?: Record<string, unknown> };
+    const doc = PROFILE_BODY.unpack<{ b?: object; x?: Record<string, unknown> }>(z, `profile ${String(item.profileId)}`);
     return { body: doc.b ?? {}, extra: doc.x ?? {} };
   }
   const extra: Record<string, unknown> = {};

@@ -7,22 +7,20 @@
  * keys and DynamoDB's per-item overhead (docs/cost.md). Items written before hold the JSON in `data`,
  * and are still read.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflatedJson } from '../deflated';
 import type { TimelineItem } from './types';
 
 /** An event's fields as stored: the item but its keys and lake index. */
 export type TimelineData = Omit<TimelineItem, 'profileId' | 'sk' | 'lakeKeys'>;
 
-const FORMAT = 1;
 /** Preset dictionary of format 1: names and fragments event fields repeat (never change it; add a format instead). */
-const DICTIONARY = Buffer.from(
+const EVENT = deflatedJson(
+  1,
   '{"type":"identify","traits":{"email":"","first_name":"","last_name":"","phone":"+1","plan":""},"type":"page","name":"Home",' +
     '"type":"track","event":"Order Completed","event":"Product Viewed","receivedAt":"2026-01-01T00:00:00.000Z",' +
     '"properties":{"order_id":"","total":,"revenue":,"currency":"USD","product_id":"","sku":"","price":,"category":"","path":"/","url":"https://"},' +
     '"sourceId":"","ids":["user_id:","anonymous_id:","email:","phone:+1"],"refused":["consent:email","trait:email"],"truncated":true}',
 );
-/** A 4 KB window and small data (a few hundred bytes): little CPU per call, the same size. */
-const Z = { dictionary: DICTIONARY, windowBits: 12, memLevel: 5 };
 
 /** The sort key's parts: `<timestamp>#<messageId>` (a timestamp has no `#`). */
 function keyParts(sk: string): { timestamp: string; messageId: string } | undefined {
@@ -35,15 +33,14 @@ export function packTimelineData(sk: string, data: TimelineData): Buffer {
   const k = keyParts(sk);
   const { messageId, timestamp, ...rest } = data;
   const body = k?.messageId === messageId && k.timestamp === timestamp ? rest : data;
-  return Buffer.concat([Buffer.of(FORMAT), deflateRawSync(JSON.stringify(body), Z)]);
+  return EVENT.pack(body);
 }
 
 /** An event's fields from its item: `z` (with messageId and timestamp from the sort key) or, written before, `data`. */
 export function timelineDataOf(item: Record<string, unknown>): TimelineData {
   const z = item.z;
   if (z instanceof Uint8Array) {
-    if (z[0] !== FORMAT) throw new Error(`timeline item ${String(item.profileId)} ${String(item.sk)}: unknown item format ${z[0]}`);
-    const body = JSON.parse(inflateRawSync(z.subarray(1), Z).toString('utf8')) as Partial<TimelineData>;
+    const body = EVENT.unpack<Partial<TimelineData>>(z, `timeline item ${String(item.profileId)} ${String(item.sk)}`);
     return { ...keyParts(String(item.sk)), ...body } as TimelineData;
   }
   return JSON.parse(String(item.data ?? '{}')) as TimelineData;

@@ -6,12 +6,12 @@
  * 0.9–1.4 KB of JSON, about half that deflated, so each write is 1 WCU instead of 2 (docs/cost.md).
  * Items written before hold the JSON in `data`, and are still read.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflatedJson } from '../deflated';
 import type { PersonState } from './machine';
 
-const FORMAT = 1;
 /** Preset dictionary of format 1: names and fragments every state repeats (never change it; add a format instead). */
-const DICTIONARY = Buffer.from(
+const STATE = deflatedJson(
+  1,
   '{"journeyId":"","profileId":"","entries":[{"runId":"","at":}],"triggers":[],"pending":[' +
     '{"type":"action","runId":"","stepId":"","version":1},{"type":"schedule","name":"","at":},{"type":"cancel"},' +
     '{"type":"outcome","action":"run","outcome":"entered","reason":null,"stepId":null},"waiting","elapsed","completed","exited","sent"],' +
@@ -19,20 +19,17 @@ const DICTIONARY = Buffer.from(
     '"counters":{},"seen":[],"event":{"type":"track","event":"Order Completed","properties":{"order_id":"","total":,"currency":"USD"},' +
     '"messageId":"","timestamp":"2026-","receivedAt":"2026-","sentAt":"","userId":"","anonymousId":"","sourceId":"","context":{}}}}',
 );
-/** A 4 KB window and small state (a state is about a KB): little CPU per call, the same size. */
-const Z = { dictionary: DICTIONARY, windowBits: 12, memLevel: 5 };
 
 /** The `z` attribute of a state item. */
 export function packState(body: Omit<PersonState, 'version'>): Buffer {
-  return Buffer.concat([Buffer.of(FORMAT), deflateRawSync(JSON.stringify(body), Z)]);
+  return STATE.pack(body);
 }
 
 /** The state a journeys-table item holds, from `z` or (items written before it) `data`. */
 export function stateOfItem(item: Record<string, unknown>): Omit<PersonState, 'version'> {
   const z = item.z;
   if (z instanceof Uint8Array) {
-    if (z[0] !== FORMAT) throw new Error(`journey state ${String(item.pk)}: unknown item format ${z[0]}`);
-    return JSON.parse(inflateRawSync(z.subarray(1), Z).toString('utf8')) as Omit<PersonState, 'version'>;
+    return STATE.unpack<Omit<PersonState, 'version'>>(z, `journey state ${String(item.pk)}`);
   }
   return JSON.parse(String(item.data ?? '{}')) as Omit<PersonState, 'version'>;
 }
