@@ -51,7 +51,7 @@ import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
 import { journeyStepsId, outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
 import type { JourneyStore } from './store';
-import { isPlainObject } from '../lang';
+import { isPlainObject, sleep } from '../lang';
 import { followsEvents, TIMELINE_MAX_PROFILES, TIMELINE_READ_LIMIT, type TimelineEvent, type TimelineReader } from './timeline';
 
 export type JourneyInput = RuleInput | ResumeInput;
@@ -205,6 +205,25 @@ async function addStats(deps: JourneyDeps, journeyId: string, stats: Map<number 
   for (const [version, counters] of stats) await deps.store.addStats(journeyId, counters, shardKey, version);
 }
 
+/**
+ * How long a flush waits for another attempt's send in flight (its claim `sending`, made less than
+ * this long ago) to settle. Both attempts put the transition's lake rows under one id and the first
+ * to reach λ normalize is kept: without the wait, an attempt that found the claim (a concurrent
+ * invocation for the same person) would often be first, and record a message that went as `sending`.
+ * A claim older than this, or not settled within it, is a crashed attempt's: recorded `sending`.
+ */
+export const SENDING_SETTLE_WAIT_MS = 5_000;
+const SETTLE_POLL_MS = 100;
+
+async function ledgerOnceSettled(deps: JourneyDeps, runId: string, stepId: string) {
+  for (let waited = 0; ; waited += SETTLE_POLL_MS) {
+    const prior = await deps.store.getLedger(runId, stepId);
+    const fresh = prior?.status === 'sending' && deps.now() - Date.parse(prior.claimedAt) < SENDING_SETTLE_WAIT_MS;
+    if (!fresh || waited >= SENDING_SETTLE_WAIT_MS) return prior;
+    await sleep(SETTLE_POLL_MS);
+  }
+}
+
 /** Performs pending effects, then clears them (conditional on the version; losing that race is fine). */
 async function flush(
   state: PersonState,
@@ -247,8 +266,8 @@ async function flush(
       let status: string = out.status;
       let reason = out.reason;
       if (out.status === 'duplicate') {
-        // Settled by an earlier attempt of this flush: its row says what the ledger says.
-        const prior = await deps.store.getLedger(e.runId, step.id);
+        // Owned by another attempt of this flush: its row says what the ledger says, once settled.
+        const prior = await ledgerOnceSettled(deps, e.runId, step.id);
         status = prior?.status ?? 'sending';
         reason = prior?.reason;
       }
