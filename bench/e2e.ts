@@ -4,6 +4,8 @@
  * the lake. Latency is collect → lake: the row's `received_at` (stamped by collect) to the moment
  * the bench first reads the row from the lake bucket through the S3 API.
  * aws.requests_per_event: the AWS SDK calls the stack's handlers made, per event, by service.
+ * e2e.client_cpu_ms_per_event: the CPU this process (the SDK and the lake poller) used until the lake
+ * was complete, per event: the load generator runs on the same cores as the stack it measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -94,6 +96,8 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
     let duplicates = 0;
     const t0 = Date.now();
     const cpu0 = cpuMs(child.pid);
+    // The load generator (this process: the SDK building and sending, the lake poller) shares the two cores.
+    const client0 = process.cpuUsage();
     const threads0 = threadCpu(child.pid);
     let lastVisible = t0;
     const poll = async () => {
@@ -149,6 +153,7 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
     if (ids.size < n) throw new Error(`e2e bench: only ${ids.size} of ${n} events reached the lake within the deadline`);
 
     const tLake = Date.now();
+    const client = process.cpuUsage(client0);
     const cpuLake = cpuMs(child.pid);
     const threadsLake = threadCpu(child.pid);
     type Status = {
@@ -204,6 +209,7 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
       results.push({ name: 'e2e.stack_cpu_ms_per_event', value: +((cpuLake - cpu0) / n).toFixed(3), unit: 'CPU ms/event' });
       results.push({ name: 'e2e.stack_cpu_ms_per_event_incl_resolve', value: +((cpuEnd - cpu0) / n).toFixed(3), unit: 'CPU ms/event' });
     }
+    results.push({ name: 'e2e.client_cpu_ms_per_event', value: +((client.user + client.system) / 1000 / n).toFixed(3), unit: 'CPU ms/event' });
     // Downstream of the lake: when resolve had processed every event (same start as e2e.events_per_s).
     if (downstream.length) {
       results.push({ name: 'e2e.resolve_events_per_s', value: tDownstream ? Math.round(n / ((tDownstream - t0) / 1000)) : 0, unit: 'events/s' });
@@ -216,7 +222,7 @@ export async function benchE2E(n: number, opts: { rate?: number } = {}): Promise
       results.push({ name: `e2e.dynamodb_${unit}_per_event`, value: +(v / n).toFixed(4), unit: `${unit.toUpperCase()}/event` });
     }
     if (opts.rate) {
-      const keep = new Set(['e2e.events_per_s', 'e2e.p95_ms', 'e2e.p50_ms', 'e2e.duplicates']);
+      const keep = new Set(['e2e.events_per_s', 'e2e.p95_ms', 'e2e.p50_ms', 'e2e.duplicates', 'e2e.client_cpu_ms_per_event']);
       return results.filter((r) => keep.has(r.name)).map((r) => ({ ...r, name: r.name.replace('e2e.', `e2e.at_${opts.rate}_per_s.`) }));
     }
     return results;
