@@ -61,6 +61,18 @@ function world() {
   return { w, release, inFlight, sends, kept, outcome };
 }
 
+/** A first attempt that claims the webhook and never comes back (its Lambda timed out); resolves once it has claimed. */
+async function crashedFirstAttempt(w: ReturnType<typeof world>['w']): Promise<void> {
+  let claimed!: () => void;
+  const sending = new Promise<void>((r) => (claimed = r));
+  const webhook = async () => {
+    claimed();
+    return new Promise<never>(() => {});
+  };
+  void handleJourney(trigger('t-1'), { ...w.deps, senders: { ...w.deps.senders, webhook } }, 'arn:self');
+  await sending;
+}
+
 describe('a flush that finds another attempt sending', () => {
   it('waits for it to settle: the rows kept for the transition say sent, and the webhook went once', async () => {
     const { w, release, inFlight, sends, kept, outcome } = world();
@@ -78,10 +90,7 @@ describe('a flush that finds another attempt sending', () => {
 
   it("records a crashed attempt's claim as sending, at once when the claim is older than the wait", async () => {
     const { w, kept, outcome } = world();
-    const failing = { ...w.deps, senders: { ...w.deps.senders, webhook: async () => new Promise<never>(() => {}) } };
-    // The first attempt claims the webhook and never comes back (its Lambda timed out).
-    void handleJourney(trigger('t-1'), failing, 'arn:self');
-    await new Promise((r) => setTimeout(r, 50));
+    await crashedFirstAttempt(w);
     w.now = T0 + SENDING_SETTLE_WAIT_MS + 1;
     const t = Date.now();
     expect((await handleJourney(trigger('t-2'), w.deps, 'arn:self')).outcome).toBe('capped');
@@ -91,9 +100,7 @@ describe('a flush that finds another attempt sending', () => {
 
   it('waits no longer than SENDING_SETTLE_WAIT_MS for a fresh claim nobody settles, then records it sending', async () => {
     const { w, kept, outcome } = world();
-    const failing = { ...w.deps, senders: { ...w.deps.senders, webhook: async () => new Promise<never>(() => {}) } };
-    void handleJourney(trigger('t-1'), failing, 'arn:self');
-    await new Promise((r) => setTimeout(r, 50));
+    await crashedFirstAttempt(w);
     const t = Date.now();
     expect((await handleJourney(trigger('t-2'), w.deps, 'arn:self')).outcome).toBe('capped');
     expect(Date.now() - t).toBeGreaterThanOrEqual(SENDING_SETTLE_WAIT_MS - 100);
