@@ -50,7 +50,7 @@ import { personData, type ProfileReader } from './profile';
 import type { RuleInput } from './rules';
 import type { ResumeInput, WaitScheduler } from './schedule';
 import { journeyStepsId, outcomeRow, type JourneyStepLog, type LakeJourneyStepRow } from './steps';
-import type { JourneyStore } from './store';
+import type { JourneyStore, LedgerItem } from './store';
 import { isPlainObject, sleep } from '../lang';
 import { followsEvents, TIMELINE_MAX_PROFILES, TIMELINE_READ_LIMIT, type TimelineEvent, type TimelineReader } from './timeline';
 
@@ -215,9 +215,10 @@ async function addStats(deps: JourneyDeps, journeyId: string, stats: Map<number 
 export const SENDING_SETTLE_WAIT_MS = 5_000;
 const SETTLE_POLL_MS = 100;
 
-async function ledgerOnceSettled(deps: JourneyDeps, runId: string, stepId: string) {
+/** The action's ledger entry once no fresh `sending` claim is left in it; `read` is one the caller already has. */
+async function ledgerOnceSettled(deps: JourneyDeps, runId: string, stepId: string, read?: LedgerItem) {
   for (let waited = 0; ; waited += SETTLE_POLL_MS) {
-    const prior = await deps.store.getLedger(runId, stepId);
+    const prior = waited === 0 && read ? read : await deps.store.getLedger(runId, stepId);
     const fresh = prior?.status === 'sending' && deps.now() - Date.parse(prior.claimedAt) < SENDING_SETTLE_WAIT_MS;
     if (!fresh || waited >= SENDING_SETTLE_WAIT_MS) return prior;
     await sleep(SETTLE_POLL_MS);
@@ -267,7 +268,7 @@ async function flush(
       let reason = out.reason;
       if (out.status === 'duplicate') {
         // Owned by another attempt of this flush: its row says what the ledger says, once settled.
-        const prior = await ledgerOnceSettled(deps, e.runId, step.id);
+        const prior = await ledgerOnceSettled(deps, e.runId, step.id, out.ledger);
         status = prior?.status ?? 'sending';
         reason = prior?.reason;
       }

@@ -19,7 +19,7 @@
  */
 import type { CouponStore } from '../../coupons';
 import { log } from '../../log';
-import type { JourneyStore } from '../store';
+import type { JourneyStore, LedgerItem } from '../store';
 import { couponSender } from './coupon';
 import { stepStat } from '../store';
 import { emailRecipient, sendEmail } from './email';
@@ -76,6 +76,8 @@ export interface ActionOutcome {
   status: 'sent' | 'failed' | 'skipped' | 'duplicate';
   reason?: string;
   stats: Record<string, number>;
+  /** A duplicate's ledger entry as this invocation read it (absent when it read none). */
+  ledger?: LedgerItem;
 }
 
 export async function performAction(store: JourneyStore, input: ActionInput, senders: Senders, skip?: string): Promise<ActionOutcome> {
@@ -91,7 +93,7 @@ export async function performAction(store: JourneyStore, input: ActionInput, sen
   let mine = await store.claim({ runId, stepId: step.id, action: step.action, status: 'sending', claimedAt });
   if (!mine) {
     const prior = await store.getLedger(runId, step.id);
-    if (!(prior?.status === 'sending' && RESEND_SAFE.has(step.action))) return { status: 'duplicate', stats: {} };
+    if (!(prior?.status === 'sending' && RESEND_SAFE.has(step.action))) return { status: 'duplicate', stats: {}, ...(prior ? { ledger: prior } : {}) };
     mine = true;
   }
   let result: ActionResult;
